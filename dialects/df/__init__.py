@@ -1,0 +1,119 @@
+"""`df`: spatial dataflow — a graph of kernels (one per layer) connected by channels.
+
+    "df.graph"() ({ ^bb0(%x: tensor<1x16x!fxp.fixed<...>>):
+        %0 = "df.kernel"(%x) ({ ^bb0(%a): ... fxp ops ...; "df.yield"(%y) })
+               {sym_name = "fc1", layer = "fc1", reuse_factor = 1, strategy = "latency"}
+        %1 = "df.channel"(%0) {kind = "array", depth = 1}
+        ...
+        "df.return"(%n)
+    }) {sym_name = "myproject", io_type = "io_parallel"}
+
+* `df.graph` is the top-level design (becomes the HLS top function / the AIE device program); it is
+  isolated from above, its block arguments are the design inputs (already in their fixed-point format:
+  the conversion from float is the caller's / testbench's assignment to the input type).
+* `df.kernel` is one hardware unit: isolated from above (weights live inside as `fxp.constant`), with the
+  parallelism knobs `reuse_factor` (initiation interval of its multiplier array) and `strategy`
+  ("latency" fully unrolled, "resource" weights in BRAM).  `placement` is reserved for the AIE backend
+  (`"tile(col,row)"`) and the PL/AIE split (`"pl"` / `"aie"`).
+* `df.channel` is a connection between kernels: `kind = "array"` (io_parallel: a completely partitioned
+  array) or `"stream"` (io_stream: an hls::stream FIFO / an AIE object FIFO) with a `depth`.
+"""
+
+
+from typing import Any, Sequence
+
+from fxflow.ir import ext, ir
+
+from ..verify import emit
+
+STRATEGIES = ("latency", "resource")
+IO_TYPES = ("io_parallel", "io_stream")
+CHANNEL_KINDS = ("array", "stream")
+
+
+class Df(ext.Dialect, name="df"):
+    pass
+
+
+class ReturnOp(Df.Operation, name="return", traits=[ir.IsTerminatorTrait]):
+    """Ends a df.graph; its operands are the design outputs."""
+
+    values: Sequence[ext.Operand[Any]]
+
+
+class YieldOp(Df.Operation, name="yield", traits=[ir.IsTerminatorTrait]):
+    """Ends a df.kernel; its operands become the kernel results."""
+
+    values: Sequence[ext.Operand[Any]]
+
+
+class GraphOp(Df.Operation, name="graph", traits=[ir.IsIsolatedFromAboveTrait]):
+    sym_name: ir.StringAttr
+    io_type: ir.StringAttr
+    body: ext.Region
+
+    def verify_invariants(self):
+        io = ir.StringAttr(self.io_type).value
+        if io not in IO_TYPES:
+            return emit(self, f"io_type '{io}' is not one of {', '.join(IO_TYPES)}")
+        blocks = list(self.body.blocks)
+        if len(blocks) != 1:
+            return emit(self, "expects a body with exactly one block")
+        ops = list(blocks[0].operations)
+        if not ops or ops[-1].operation.name != "df.return":
+            return emit(self, "body must end with df.return")
+        for op in ops[:-1]:
+            if op.operation.name not in ("df.kernel", "df.channel"):
+                return emit(self, f"may contain only df.kernel and df.channel, found '{op.operation.name}'")
+        return True
+
+
+class KernelOp(Df.Operation, name="kernel", traits=[ir.IsIsolatedFromAboveTrait]):
+    inputs: Sequence[ext.Operand[Any]]
+    outputs: Sequence[ext.Result[Any]]
+    sym_name: ir.StringAttr
+    layer: ir.StringAttr
+    reuse_factor: ir.IntegerAttr
+    strategy: ir.StringAttr
+    body: ext.Region
+
+    def verify_invariants(self):
+        rf = ir.IntegerAttr(self.reuse_factor).value
+        if rf < 1:
+            return emit(self, f"reuse_factor must be >= 1, got {rf}")
+        st = ir.StringAttr(self.strategy).value
+        if st not in STRATEGIES:
+            return emit(self, f"strategy '{st}' is not one of {', '.join(STRATEGIES)}")
+        blocks = list(self.body.blocks)
+        if len(blocks) != 1:
+            return emit(self, "expects a body with exactly one block")
+        block = blocks[0]
+        arg_types = [str(a.type) for a in block.arguments]
+        in_types = [str(v.type) for v in self.inputs]
+        if arg_types != in_types:
+            return emit(self, f"block argument types {arg_types} do not match operand types {in_types}")
+        ops = list(block.operations)
+        if not ops or ops[-1].operation.name != "df.yield":
+            return emit(self, "body must end with df.yield")
+        yielded = [str(v.type) for v in ops[-1].operation.operands]
+        out_types = [str(v.type) for v in self.outputs]
+        if yielded != out_types:
+            return emit(self, f"yielded types {yielded} do not match result types {out_types}")
+        return True
+
+
+class ChannelOp(Df.Operation, name="channel", traits=[ext.Pure]):
+    input: ext.Operand[Any]
+    output: ext.Result[Any]
+    kind: ir.StringAttr
+    depth: ir.IntegerAttr
+
+    def verify_invariants(self):
+        kind = ir.StringAttr(self.kind).value
+        if kind not in CHANNEL_KINDS:
+            return emit(self, f"kind '{kind}' is not one of {', '.join(CHANNEL_KINDS)}")
+        if ir.IntegerAttr(self.depth).value < 1:
+            return emit(self, "depth must be >= 1")
+        if str(self.input.type) != str(self.output.type):
+            return emit(self, f"input type {self.input.type} differs from result type {self.output.type}")
+        return True

@@ -1,0 +1,93 @@
+"""Registry of fxflow's Python passes and translations, keyed by their command-line names.
+
+A pass is a function `run(module_op, options) -> None` plus an options dataclass; registering it makes it
+available to `fxflow-opt` (as `--<name>` and inside `--pass-pipeline`), to the compile driver, and to
+`PassManager` pipelines via `add_to_pass_manager`.  Passes anchor on `builtin.module` (see
+shared/reference/mlir-python.md §3) and report failures with `FxflowError`s or MLIR diagnostics.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+
+@dataclass(frozen=True)
+class PassInfo:
+    name: str
+    description: str
+    run: Callable[[Any, Any], None]
+    options: type = None  # a dataclass; None for no options
+
+    def make_options(self, values: dict[str, str] | None = None):
+        """Options from textual `{key=value ...}` pairs, converting to the dataclass field types."""
+        values = dict(values or {})
+        if self.options is None:
+            if values:
+                raise ValueError(f"pass '{self.name}' takes no options, got {sorted(values)}")
+            return None
+        known = {f.name.replace("_", "-"): f for f in dataclasses.fields(self.options)}
+        kwargs = {}
+        for key, raw in values.items():
+            f = known.get(key) or known.get(key.replace("_", "-"))
+            if f is None:
+                raise ValueError(f"unknown option '{key}' for pass '{self.name}' (known: {', '.join(sorted(known))})")
+            kwargs[f.name] = _convert(raw, f, self.name)
+        return self.options(**kwargs)
+
+
+PASSES: dict[str, PassInfo] = {}
+TRANSLATIONS: dict[str, tuple[str, Callable[[Any], str]]] = {}
+
+
+def register_pass(name: str, description: str, options: type | None = None):
+    """Decorator: `@register_pass("fxp-assign-precision", "...", Options)` on `run(module_op, options)`."""
+
+    def wrap(fn):
+        if name in PASSES:
+            raise RuntimeError(f"pass '{name}' registered twice")
+        PASSES[name] = PassInfo(name, description, fn, options)
+        return fn
+
+    return wrap
+
+
+def register_translation(name: str, description: str):
+    """Decorator for `emit(module) -> str` translations used by `fxflow-translate --<name>`."""
+
+    def wrap(fn):
+        TRANSLATIONS[name] = (description, fn)
+        return fn
+
+    return wrap
+
+
+def add_to_pass_manager(pm, name: str, options=None) -> None:
+    """Append a registered Python pass to an MLIR PassManager (anchored on builtin.module)."""
+    info = PASSES[name]
+    opts = options if options is not None else info.make_options()
+
+    def run(op, pass_):
+        info.run(op, opts)
+
+    pm.add(run, name=name, argument=name, description=info.description)
+
+
+def _convert(raw: str, f, pass_name: str):
+    typ = f.type if not isinstance(f.type, str) else f.type
+    text = str(raw).strip().strip('"')
+    try:
+        if typ in (bool, "bool"):
+            if text.lower() in ("1", "true", "yes", "on", ""):
+                return True
+            if text.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(text)
+        if typ in (int, "int"):
+            return int(text)
+        if typ in (float, "float"):
+            return float(text)
+    except ValueError:
+        raise ValueError(f"option '{f.name}' of pass '{pass_name}' expects {typ}, got '{raw}'") from None
+    return text

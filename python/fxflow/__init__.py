@@ -1,0 +1,1 @@
+"""fxflow: neural networks to bit-exact fixed-point hardware."""

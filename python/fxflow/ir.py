@@ -1,0 +1,40 @@
+"""The only module that imports the MLIR Python bindings (from the pinned torch-mlir wheel).
+
+A wheel bump that moves binding APIs is then a one-file change.  Everything else imports
+`ir`, `passmanager`, `rewrite`, `ext`, and the upstream dialect modules from here.
+"""
+
+from torch_mlir import ir, passmanager, rewrite  # noqa: F401
+from torch_mlir.dialects import arith, func, linalg, tensor  # noqa: F401
+from torch_mlir.dialects import ext  # noqa: F401
+
+PassManager = passmanager.PassManager
+
+
+def new_context() -> ir.Context:
+    """A Context with upstream dialects plus fxflow's `fxp` and `df` dialects loaded."""
+    from fxflow.dialects import load_all
+
+    ctx = ir.Context()
+    ctx.allow_unregistered_dialects = False
+    with ctx:
+        load_all()
+    return ctx
+
+
+def i64_attr(value: int) -> ir.IntegerAttr:
+    return ir.IntegerAttr.get(ir.IntegerType.get_signless(64), int(value))
+
+
+def str_attr(value: str) -> ir.StringAttr:
+    return ir.StringAttr.get(value)
+
+
+def layer_name(loc: ir.Location) -> str | None:
+    """The PyTorch module path / ONNX node name carried by a NameLoc (`loc("fc1"(...))`), if any."""
+    name = getattr(loc, "name_str", None)
+    return name if name else None
+
+
+def named_loc(name: str, child: ir.Location | None = None) -> ir.Location:
+    return ir.Location.name(name, childLoc=child) if child is not None else ir.Location.name(name)
