@@ -38,3 +38,10 @@ def layer_name(loc: ir.Location) -> str | None:
 
 def named_loc(name: str, child: ir.Location | None = None) -> ir.Location:
     return ir.Location.name(name, childLoc=child) if child is not None else ir.Location.name(name)
+
+
+def register_torch_dialect(ctx: ir.Context) -> None:
+    """Make the `torch` dialect known to `ctx` (needed to import PyTorch programs into it)."""
+    from torch_mlir.dialects import torch as torch_d
+
+    torch_d.register_dialect(ctx)

@@ -1,0 +1,121 @@
+"""convert-fxp-to-df: turn a fixed-point `fxp` function into a `df.graph` of kernels joined by channels.
+
+Each compute op (dense, relu, add, internal cast) becomes one `df.kernel` named after its layer (the
+PyTorch module path, sanitized into a C++ identifier; the original stays in `layer`), with the constants it
+reads cloned inside (kernels are isolated from above).  The casts of float inputs at the function boundary
+disappear: the graph's arguments carry the input format and the caller (emulator, testbench) performs that
+assignment.  Reuse factor and strategy come from the configuration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fxflow.config import Config
+from fxflow.dialects.df import ChannelOp, GraphOp, KernelOp, ReturnOp, YieldOp
+from fxflow.dialects.fxp import format_of
+from fxflow.errors import FxflowError
+from fxflow.ir import i64_attr, ir, layer_name, str_attr
+from fxflow.names import c_identifier
+from fxflow.passes.registry import register_pass
+
+COMPUTE = ("fxp.dense", "fxp.relu", "fxp.add", "fxp.cast")
+
+
+@dataclass
+class FxpToDfOptions:
+    top: str = ""  # graph name; default: the function's name
+    io_type: str = "io_parallel"
+    reuse_factor: int = 1
+    strategy: str = "latency"
+    config_obj: Config | None = None
+
+    def config(self) -> Config:
+        if self.config_obj is not None:
+            return self.config_obj
+        return Config.from_dict({"model": {"reuse_factor": self.reuse_factor, "strategy": self.strategy}})
+
+
+@register_pass("convert-fxp-to-df", "Build a df.graph with one df.kernel per fxp layer op", FxpToDfOptions)
+def convert_fxp_to_df(module_op, options: FxpToDfOptions | None = None) -> None:
+    options = options or FxpToDfOptions()
+    if options.io_type != "io_parallel":
+        raise FxflowError(f"io_type '{options.io_type}' is not supported yet (use io_parallel)")
+    cfg = options.config()
+    body = module_op.regions[0].blocks[0]
+    funcs = [op for op in body.operations if op.operation.name == "func.func"]
+    if len(funcs) != 1:
+        raise FxflowError(f"convert-fxp-to-df expects exactly one function, found {len(funcs)}")
+    fn = funcs[0]
+    top = options.top or ir.StringAttr(fn.attributes["sym_name"]).value
+    with ir.InsertionPoint(fn), fn.location:
+        _build_graph(fn, c_identifier(top, prefix="top"), options.io_type, cfg)
+    fn.operation.erase()
+
+
+def _build_graph(fn, top: str, io_type: str, cfg: Config) -> None:
+    fblock = fn.regions[0].blocks[0]
+    ops = list(fblock.operations)
+    mapping: dict = {}  # old value (by its printed identity) -> new value
+    # Boundary casts from float arguments become graph arguments of the cast's type.
+    arg_types, boundary = [], {}
+    for arg in fblock.arguments:
+        users = [u.owner for u in arg.uses]
+        if format_of(arg.type) is None:
+            if len(users) != 1 or users[0].name != "fxp.cast":
+                raise FxflowError(f"function argument {arg.get_name()} must be cast to a fixed-point format once")
+            boundary[users[0]] = arg
+            arg_types.append(users[0].results[0].type)
+        else:
+            arg_types.append(arg.type)
+    graph = GraphOp(str_attr(top), str_attr(io_type))
+    gblock = graph.body.blocks.append(*arg_types)
+    for i, arg in enumerate(fblock.arguments):
+        mapping[_key(arg)] = gblock.arguments[i]
+    for cast_op, arg in boundary.items():
+        mapping[_key(cast_op.results[0])] = mapping[_key(arg)]
+    taken: set[str] = set()
+    with ir.InsertionPoint(gblock):
+        for op in ops:
+            o = op.operation
+            if o.name == "fxp.constant" or (o in boundary):
+                continue
+            if o.name == "func.return":
+                ReturnOp([mapping[_key(v)] for v in o.operands])
+                continue
+            if o.name not in COMPUTE:
+                raise FxflowError(f"cannot place '{o.name}' ({o.location}) in a dataflow kernel")
+            if any(o == b for b in boundary):
+                continue
+            layer = layer_name(o.location) or o.name.split(".")[1]
+            lc = cfg.layer(layer)
+            inputs = [v for v in o.operands if not _is_constant(v)]
+            consts = [v for v in o.operands if _is_constant(v)]
+            with o.location:
+                kernel = KernelOp([mapping[_key(v)] for v in inputs], [r.type for r in o.results],
+                                  str_attr(c_identifier(layer, taken)), str_attr(layer),
+                                  i64_attr(lc.reuse_factor), str_attr(lc.strategy))
+            kblock = kernel.body.blocks.append(*[v.type for v in inputs])
+            local = {_key(v): kblock.arguments[i] for i, v in enumerate(inputs)}
+            with ir.InsertionPoint(kblock):
+                for c in consts:
+                    if _key(c) not in local:
+                        local[_key(c)] = c.owner.clone().results[0]
+                new = o.clone()
+                for i, v in enumerate(o.operands):
+                    new.operands[i] = local[_key(v)]
+                YieldOp(list(new.results))
+            for r_old, r_new in zip(o.results, kernel.outputs):
+                with o.location:
+                    ch = ChannelOp(r_new, r_new.type, str_attr("array"), i64_attr(1))
+                mapping[_key(r_old)] = ch.output
+
+
+def _is_constant(v: ir.Value) -> bool:
+    owner = v.owner
+    return isinstance(owner, ir.Operation) and owner.name == "fxp.constant" or \
+        getattr(getattr(owner, "operation", None), "name", None) == "fxp.constant"
+
+
+def _key(v: ir.Value):
+    return v

@@ -1,0 +1,246 @@
+"""convert-linalg-to-fxp: raise the linalg-on-tensors program torch-mlir produces into layer-level `fxp` ops.
+
+Patterns (applied with MLIR's greedy driver, constants folded first):
+  linalg.transpose(constant)                 -> constant (transposed at compile time)
+  linalg.matmul(x, constant W, fill(0))      -> fxp.dense(x, W, zeros)
+  linalg.generic{add, bias broadcast}(dense) -> fxp.dense(x, W, bias)
+  linalg.generic{cmpf ugt/select 0 | max 0}  -> fxp.relu
+  linalg.generic{addf of two tensors}        -> fxp.add
+  arith.constant tensor                      -> fxp.constant
+The result still computes in float (exact reals); `fxp-assign-precision` then gives every tensor its format.
+Anything left that is not fxp/func afterwards is reported as unsupported, with its op name and layer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fxflow.dialects.fxp import AddOp, ConstantOp, DenseOp, ReluOp
+from fxflow.errors import UnsupportedOpError
+from fxflow.ir import ir, layer_name, rewrite
+from fxflow.passes.registry import register_pass
+
+
+# ------------------------------------------------------------------------------------------------
+# Matching helpers
+# ------------------------------------------------------------------------------------------------
+def _constant_array(value: ir.Value) -> np.ndarray | None:
+    """The values of a tensor constant (arith.constant or fxp.constant with a float payload)."""
+    owner = value.owner
+    if not isinstance(owner, ir.Operation) and hasattr(owner, "operation"):
+        owner = owner.operation
+    if not isinstance(owner, ir.Operation) or owner.name not in ("arith.constant", "fxp.constant"):
+        return None
+    attr = owner.attributes["value"]
+    if not isinstance(attr, ir.DenseElementsAttr):
+        return None
+    shape = list(ir.RankedTensorType(value.type).shape)
+    if attr.is_splat:
+        return np.full(shape, float(ir.FloatAttr(attr.get_splat_value()).value))
+    return np.array(attr).astype(np.float64).reshape(shape)
+
+
+def _owner_name(value: ir.Value) -> str | None:
+    owner = value.owner
+    return owner.name if isinstance(owner, ir.Operation) else getattr(getattr(owner, "operation", None), "name", None)
+
+
+def _body_ops(generic) -> list:
+    return list(generic.region.blocks[0].operations)
+
+
+def _maps(generic) -> list[str]:
+    return [str(ir.AffineMapAttr(a).value) for a in generic.indexing_maps]
+
+
+def _is_identity(m: str) -> bool:
+    lhs, _, rhs = m.partition(" -> ")
+    return lhs.strip() == rhs.strip()
+
+
+def _is_zero_scalar(v: ir.Value) -> bool:
+    if _owner_name(v) != "arith.constant":
+        return False
+    attr = v.owner.attributes["value"]
+    return isinstance(attr, ir.FloatAttr) and attr.value == 0.0
+
+
+def _float_tensor(shape, like: ir.Value) -> ir.Type:
+    return ir.RankedTensorType.get(list(shape), ir.RankedTensorType(like.type).element_type)
+
+
+def _constant(array: np.ndarray, element_type: ir.Type) -> ir.Value:
+    arr = np.ascontiguousarray(array, dtype=np.float32 if str(element_type) == "f32" else np.float64)
+    attr = ir.DenseElementsAttr.get(arr, type=element_type)
+    return ConstantOp(attr, ir.RankedTensorType.get(list(arr.shape), element_type)).output
+
+
+# ------------------------------------------------------------------------------------------------
+# Patterns: return None on success, True when the pattern does not apply (binding convention)
+# ------------------------------------------------------------------------------------------------
+def fold_constant_transpose(op, rewriter):
+    arr = _constant_array(op.operation.operands[0])
+    if arr is None:
+        return True
+    perm = list(ir.DenseI64ArrayAttr(op.attributes["permutation"]))
+    et = ir.RankedTensorType(op.operation.operands[0].type).element_type
+    with rewriter.ip, op.location:
+        new = _constant(np.transpose(arr, perm), et)
+    rewriter.replace_op(op, [new])
+
+
+def matmul_to_dense(op, rewriter):
+    x, w = op.inputs
+    init = op.outputs[0]
+    warr = _constant_array(w)
+    if warr is None or _owner_name(init) != "linalg.fill" or not _is_zero_scalar(init.owner.operands[0]):
+        return True
+    if len(ir.RankedTensorType(x.type).shape) != 2:
+        return True
+    et = ir.RankedTensorType(x.type).element_type
+    with rewriter.ip, op.location:
+        wc = _constant(warr, et)
+        bias = _constant(np.zeros(warr.shape[1]), et)
+        dense = DenseOp(x, wc, bias, op.result.type)
+    rewriter.replace_op(op, [dense.output])
+
+
+def bias_add_into_dense(op, rewriter):
+    ins = list(op.inputs)
+    ops = _body_ops(op)
+    if len(ins) != 2 or len(ops) != 2 or ops[0].operation.name != "arith.addf":
+        return True
+    maps = _maps(op)
+    if not (_is_identity(maps[0]) and maps[1].endswith("-> (d1)") and _is_identity(maps[2])):
+        return True
+    acc, bias = ins
+    barr = _constant_array(bias)
+    if barr is None or _owner_name(acc) != "fxp.dense":
+        return True
+    dense = acc.owner
+    old_bias = _constant_array(dense.operands[2])
+    if old_bias is None or len(list(acc.uses)) != 1:
+        return True
+    et = ir.RankedTensorType(acc.type).element_type
+    with rewriter.ip, op.location:
+        new_bias = _constant(old_bias + barr, et)
+        new = DenseOp(dense.operands[0], dense.operands[1], new_bias, op.result.type)
+    rewriter.replace_op(op, [new.output])
+    rewriter.erase_op(dense)
+
+
+_GREATER_PREDICATES = (2, 3, 9, 10)  # arith.cmpf ogt, oge, ugt, uge: x > 0 and x >= 0 select the same values
+
+
+def generic_to_relu(op, rewriter):
+    ins = list(op.inputs)
+    ops = _body_ops(op)
+    names = [o.operation.name for o in ops]
+    if len(ins) != 1 or not all(_is_identity(m) for m in _maps(op)):
+        return True
+    block_arg = op.region.blocks[0].arguments[0]
+    if names == ["arith.cmpf", "arith.select", "linalg.yield"]:
+        cmp, sel = ops[0].operation, ops[1].operation
+        pred = ir.IntegerAttr(cmp.attributes["predicate"]).value
+        ok = (cmp.operands[0] == block_arg and _is_zero_scalar(cmp.operands[1]) and pred in _GREATER_PREDICATES
+              and sel.operands[1] == block_arg and _is_zero_scalar(sel.operands[2]))
+    elif names in (["arith.maximumf", "linalg.yield"], ["arith.maxnumf", "linalg.yield"]):
+        a, b = ops[0].operation.operands
+        ok = (a == block_arg and _is_zero_scalar(b)) or (b == block_arg and _is_zero_scalar(a))
+    else:
+        ok = False
+    if not ok:
+        return True
+    with rewriter.ip, op.location:
+        new = ReluOp(ins[0], op.result.type)
+    rewriter.replace_op(op, [new.output])
+
+
+def generic_to_add(op, rewriter):
+    ins = list(op.inputs)
+    ops = _body_ops(op)
+    if len(ins) != 2 or len(ops) != 2 or ops[0].operation.name != "arith.addf":
+        return True
+    if not all(_is_identity(m) for m in _maps(op)):
+        return True
+    args = list(op.region.blocks[0].arguments)
+    if set(map(str, ops[0].operation.operands)) != {str(args[0]), str(args[1])}:
+        return True
+    with rewriter.ip, op.location:
+        new = AddOp(ins[0], ins[1], op.result.type)
+    rewriter.replace_op(op, [new.output])
+
+
+def arith_constant_to_fxp(op, rewriter):
+    if not isinstance(op.result.type, ir.RankedTensorType) or not list(op.result.uses):
+        return True
+    arr = _constant_array(op.result)
+    if arr is None:
+        return True
+    with rewriter.ip, op.location:
+        new = _constant(arr, ir.RankedTensorType(op.result.type).element_type)
+    rewriter.replace_op(op, [new])
+
+
+_PATTERNS = None
+
+
+def _patterns():
+    global _PATTERNS
+    if _PATTERNS is None:
+        ps = rewrite.RewritePatternSet()
+        ps.add("linalg.transpose", fold_constant_transpose, benefit=3)
+        ps.add("linalg.matmul", matmul_to_dense, benefit=2)
+        ps.add("linalg.generic", bias_add_into_dense, benefit=3)
+        ps.add("linalg.generic", generic_to_relu, benefit=2)
+        ps.add("linalg.generic", generic_to_add, benefit=1)
+        _PATTERNS = ps.freeze()
+    return _PATTERNS
+
+
+_LEGAL_AFTER = ("fxp.", "func.", "builtin.module", "arith.constant", "tensor.empty", "linalg.fill")
+
+
+@register_pass("convert-linalg-to-fxp", "Raise linalg-on-tensors layers (matmul+bias, relu, add) into fxp ops")
+def convert_linalg_to_fxp(module_op, options=None) -> None:
+    rewrite.apply_patterns_and_fold_greedily(module_op, _patterns())
+    _cleanup(module_op)
+    _reject_leftovers(module_op)
+
+
+def _cleanup(module_op) -> None:
+    """Tensor constants become fxp.constant; then dead ops (unused fills, empties, scalars) go away."""
+    ps = rewrite.RewritePatternSet()
+    ps.add("arith.constant", arith_constant_to_fxp)
+    rewrite.apply_patterns_and_fold_greedily(module_op, ps.freeze())
+
+
+def _reject_leftovers(module_op) -> None:
+    bad = []
+
+    def visit(op):
+        name = op.name
+        if name.startswith(("fxp.", "func.", "builtin.")):
+            return ir.WalkResult.ADVANCE
+        if name in ("arith.constant", "tensor.empty", "linalg.fill") and not any(True for r in op.results for _ in r.uses):
+            return ir.WalkResult.ADVANCE
+        bad.append(op)
+        return ir.WalkResult.SKIP
+
+    module_op.walk(visit, ir.WalkOrder.PRE_ORDER)
+    if bad:
+        # Report the op that computes something, not the scalar constants it captured.
+        bad.sort(key=lambda o: o.name in ("arith.constant", "tensor.empty", "linalg.fill"))
+        op = bad[0]
+        where = layer_name(op.location) or "<unknown module>"
+        what = _describe(op)
+        raise UnsupportedOpError(
+            f"unsupported operation {what} from module '{where}' ({op.location}); fxflow supports "
+            "Linear (matmul + bias), ReLU and elementwise Add here")
+
+
+def _describe(op) -> str:
+    if op.name == "linalg.generic":
+        body = [o.operation.name for o in op.regions[0].blocks[0].operations][:-1]
+        return f"'linalg.generic' computing {', '.join(body) or 'a copy'}"
+    return f"'{op.name}'"

@@ -1,0 +1,146 @@
+"""PyTorch -> linalg on tensors, through torch.export and torch-mlir's FX importer.
+
+Every imported op is wrapped in a NameLoc carrying the PyTorch module path it came from (`fc1`,
+`encoder.0`), so later passes can apply per-layer configuration and name layers in errors.
+Parameters are imported as plain dense constants (not resource blobs) so their values stay readable
+from the IR, also when the IR comes back from a file.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from fxflow.errors import FxflowError, ShapeError, UnsupportedOpError
+from fxflow.ir import ir, register_torch_dialect
+
+LINALG_PIPELINE_NOTE = "torch-mlir's torch-backend-to-linalg-on-tensors-backend-pipeline"
+
+
+@dataclass
+class ImportedModel:
+    module: ir.Module
+    input_shapes: list[tuple[int, ...]]  # per input, without the batch dimension
+    layer_names: list[str]  # module paths in execution order (leaf modules that produced ops)
+
+
+def _hooks_and_cache():
+    import torch
+    from torch_mlir.extras.fx_importer import ContextCache, FxImporterHooks
+
+    class NamedLocCache(ContextCache):
+        """Locations that name the PyTorch module path (the innermost `nn_module_stack` entry)."""
+
+        def get_node_location(self, node):
+            inner = super().get_node_location(node) or ir.Location.unknown()
+            stack = node.meta.get("nn_module_stack")
+            path = list(stack.values())[-1][0] if stack else ""
+            return ir.Location.name(path or node.name, childLoc=inner)
+
+    class DenseLiterals(FxImporterHooks):
+        """Import tensor literals (parameters) as DenseElementsAttr instead of resource blobs."""
+
+        def resolve_literal(self, gni, literal, info):
+            if not isinstance(literal, torch.Tensor) or literal.dtype not in (torch.float32, torch.float64):
+                return None
+            arr = np.asarray(literal.detach().cpu().tolist(), dtype=np.float32 if literal.dtype == torch.float32
+                             else np.float64).reshape(tuple(literal.shape))
+            attr = ir.DenseElementsAttr.get(arr)
+            vtype = gni._cc.tensor_to_vtensor_type(literal)
+            return ir.Operation.create("torch.vtensor.literal", results=[vtype], attributes={"value": attr}).result
+
+    return NamedLocCache, DenseLiterals
+
+
+def import_torch(model, example_inputs, ctx: ir.Context) -> ImportedModel:
+    """Import a `torch.nn.Module` (or an `ExportedProgram`) called on `example_inputs` into `ctx` as linalg.
+
+    The first dimension of every input is the batch; the design is built for one sample, so the
+    example inputs are cut to batch 1."""
+    import torch
+    from torch_mlir import fx
+    from torch_mlir.compiler_utils import OutputType
+    from torch_mlir.extras.fx_importer import FxImporter
+
+    if not isinstance(example_inputs, (tuple, list)):
+        example_inputs = (example_inputs,)
+    example_inputs = tuple(_to_tensor(x)[:1] for x in example_inputs)
+    for x in example_inputs:
+        if x.dim() < 2:
+            raise ShapeError(f"example input of shape {tuple(x.shape)} needs a leading batch dimension")
+    NamedLocCache, DenseLiterals = _hooks_and_cache()
+    register_torch_dialect(ctx)
+    importer = FxImporter(context=ctx, hooks=DenseLiterals())
+    importer._cc = NamedLocCache(ctx, py_attr_tracker=importer._py_attr_tracker)
+    if isinstance(model, torch.nn.Module):
+        model = model.eval()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with ctx:
+                module = fx.export_and_import(model, *example_inputs, output_type=OutputType.LINALG_ON_TENSORS,
+                                              fx_importer=importer)
+    except ir.MLIRError as e:
+        raise UnsupportedOpError(_describe_lowering_failure(e)) from None
+    except (torch._dynamo.exc.Unsupported, RuntimeError, TypeError, ValueError) as e:
+        raise FxflowError(f"torch.export could not trace the model: {_first_line(e)}") from None
+    return ImportedModel(module, [tuple(x.shape[1:]) for x in example_inputs], _layer_names(module))
+
+
+def load_exported_program(path):
+    """A program saved with `torch.export.save` and its example inputs (which give the shapes)."""
+    import torch
+
+    try:
+        ep = torch.export.load(str(path))
+    except FileNotFoundError:
+        raise FxflowError(f"no such file: {path}") from None
+    except Exception as e:  # torch raises many types for a corrupt archive
+        raise FxflowError(f"'{path}' is not a program saved with torch.export.save: {_first_line(e)}") from None
+    if ep.example_inputs is None:
+        raise FxflowError(f"'{path}' carries no example inputs; save it from torch.export.export(model, args)")
+    args, _ = ep.example_inputs
+    return ep, tuple(args)
+
+
+def _to_tensor(x):
+    import torch
+
+    if isinstance(x, torch.Tensor):
+        return x.detach().to(torch.float32)
+    return torch.as_tensor(np.asarray(x), dtype=torch.float32)
+
+
+def _layer_names(module: ir.Module) -> list[str]:
+    from fxflow.ir import layer_name
+
+    names: list[str] = []
+
+    def visit(op):
+        name = layer_name(op.location)
+        if name and name not in names and op.name.startswith("linalg."):
+            names.append(name)
+        return ir.WalkResult.ADVANCE
+
+    module.operation.walk(visit)
+    return names
+
+
+def _first_line(e: Exception) -> str:
+    text = str(e).strip().splitlines()
+    return text[0] if text else type(e).__name__
+
+
+def _describe_lowering_failure(e: "ir.MLIRError") -> str:
+    """torch-mlir failed to lower an op to linalg: name the op and the module it came from."""
+    from fxflow.ir import layer_name
+
+    for d in getattr(e, "error_diagnostics", []):
+        for note in [d, *d.notes]:
+            msg = note.message
+            if "failed to legalize operation" in msg or "unsupported" in msg.lower():
+                where = layer_name(note.location) or str(note.location)
+                return f"unsupported operation in module '{where}': {msg}"
+    return f"the PyTorch program could not be lowered to linalg: {_first_line(e)}"

@@ -1,0 +1,131 @@
+"""The `fxflow` command line: compile saved PyTorch programs, run the bundled example."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from .errors import FxflowError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="fxflow", description="Neural networks to bit-exact fixed-point hardware.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    c = sub.add_parser("compile", help="compile a program saved with torch.export.save into an HLS project")
+    c.add_argument("model", help="a .pt2 file (torch.export.save); its example inputs give the shapes")
+    c.add_argument("-o", "--output", required=True, help="output directory of the HLS project")
+    c.add_argument("--config", help="YAML or JSON configuration file")
+    c.add_argument("--precision", help="default precision, e.g. 'ap_fixed<16,6>' (overrides the config's model precision)")
+    c.add_argument("--reuse-factor", type=int, help="default reuse factor")
+    c.add_argument("--project-name", default="myproject")
+    c.add_argument("--csim", type=int, default=0, metavar="N",
+                   help="also C-simulate N random samples and compare with the emulator")
+    c.add_argument("--ap-types", help="folder with the ap_types headers (default: $XILINX_HLS/include or the hls4ml wheel)")
+
+    e = sub.add_parser("example", help="run the bundled jet-tagger example end to end")
+    e.add_argument("-o", "--output", default="build/jet_tagger", help="output directory (default: build/jet_tagger)")
+    e.add_argument("--samples", type=int, default=1000, help="samples to C-simulate (default: 1000)")
+    e.add_argument("--precision", default="ap_fixed<16,6>")
+    e.add_argument("--ap-types")
+    e.add_argument("--no-csim", action="store_true", help="only write the project (with its self-checking testbench data)")
+
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "compile":
+            return _compile(args)
+        return _example(args)
+    except FxflowError as err:
+        print(f"fxflow: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _config_from_args(args):
+    from .config import Config
+
+    cfg = Config.load(args.config) if args.config else Config()
+    overrides = {}
+    if args.precision:
+        overrides["precision"] = args.precision
+    if getattr(args, "reuse_factor", None) is not None:
+        overrides["reuse_factor"] = args.reuse_factor
+    if overrides:
+        data = cfg.to_dict()
+        data["model"].update(overrides)
+        cfg = Config.from_dict(data)
+    return cfg
+
+
+def _compile(args) -> int:
+    import fxflow
+
+    cfg = _config_from_args(args)
+    t0 = time.perf_counter()
+    design = fxflow.compile(args.model, config=cfg, output_dir=args.output, project_name=args.project_name,
+                            ap_types=args.ap_types)
+    print(f"wrote HLS project {args.output} in {time.perf_counter() - t0:.2f} s")
+    _print_report(design)
+    if args.csim:
+        import numpy as np
+
+        shape = design.input_shapes[0]
+        x = np.random.default_rng(0).normal(size=(args.csim, *shape))
+        _compare(design, x)
+    return 0
+
+
+def _example(args) -> int:
+    import fxflow
+    from .examples import jet_tagger
+
+    model = jet_tagger.make_model()
+    x = jet_tagger.make_inputs(args.samples)
+    cfg = {"model": {"precision": args.precision}}
+    t0 = time.perf_counter()
+    design = fxflow.compile(model, x[:1], config=cfg, output_dir=None, project_name="jet_tagger",
+                            ap_types=args.ap_types)
+    out = Path(args.output)
+    design.write(out, inputs=x)
+    print(f"[fxflow] PyTorch jet tagger (16->64->32->32->5) -> HLS project {out} in {time.perf_counter() - t0:.2f} s")
+    _print_report(design)
+    if args.no_csim:
+        return 0
+    _compare(design, x)
+    import numpy as np
+    import torch
+
+    with torch.no_grad():
+        ref = model(torch.as_tensor(x, dtype=torch.float32)).numpy()
+    y = design.predict(x)
+    agree = float(np.mean(np.argmax(ref, 1) == np.argmax(y, 1)))
+    print(f"[fxflow] float model vs {args.precision}: max |diff| {np.max(np.abs(ref - y)):.4g}, "
+          f"argmax agreement {agree:.1%}")
+    return 0
+
+
+def _compare(design, x) -> None:
+    import numpy as np
+
+    t0 = time.perf_counter()
+    y = design.predict(x, raw=True)
+    t_pred = time.perf_counter() - t0
+    yc = design.csim(x, raw=True)
+    mismatches = int(np.sum(np.asarray(y) != np.asarray(yc)))
+    print(f"[fxflow] C-sim (g++ + ap_types) vs predict on {len(x)} samples: {mismatches} mismatching values "
+          f"of {np.asarray(y).size}; predict took {t_pred * 1e3:.1f} ms")
+    if mismatches:
+        raise FxflowError(f"C simulation disagrees with the emulator on {mismatches} values")
+
+
+def _print_report(design) -> None:
+    from .report import format_table
+
+    print(format_table(design.report()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""`fxflow.compile`: PyTorch model -> linalg -> fxp -> df, returning a `Design`."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from .config import IO_TYPES, Config
+from .design import Design
+from .errors import ConfigError, FxflowError
+from .ir import new_context
+from .pipeline import run_passes
+
+BACKENDS = ("vitis",)
+
+
+def compile(model, example_input=None, config=None, backend: str = "vitis", io_type: str = "io_parallel",
+            output_dir: str | os.PathLike | None = None, project_name: str = "myproject",
+            ap_types: str | os.PathLike | None = None) -> Design:
+    """Compile a `torch.nn.Module` (or an `ExportedProgram`, or the path of a `torch.export.save` file)
+    for fixed-point hardware.
+
+    `config` is a dict (`{"model": {...}, "layers": {...}}`), a `Config`, or a YAML/JSON path.
+    `example_input` gives the input shape (its first dimension is the batch)."""
+    from fxflow.lowering.fxp_to_df import FxpToDfOptions
+    from fxflow.lowering.torch_import import import_torch, load_exported_program
+    from fxflow.passes.fxp_assign_precision import AssignPrecisionOptions
+
+    if backend not in BACKENDS:
+        raise ConfigError(f"unknown backend '{backend}' (available: {', '.join(BACKENDS)})")
+    if io_type not in IO_TYPES:
+        raise ConfigError(f"unknown io_type '{io_type}' (expected one of {', '.join(IO_TYPES)})")
+    if io_type != "io_parallel":
+        raise ConfigError("io_type 'io_stream' is not implemented yet; use 'io_parallel'")
+    cfg = _config(config)
+    if isinstance(model, (str, os.PathLike)):
+        model, inputs = load_exported_program(model)
+        example_input = example_input if example_input is not None else inputs
+    if example_input is None:
+        raise FxflowError("compile needs an example input (a tensor or array whose first dimension is the batch)")
+
+    timings: dict[str, float] = {}
+    stages: dict[str, str] = {}
+    ctx = new_context()
+    t0 = time.perf_counter()
+    imported = import_torch(model, example_input, ctx)
+    module = imported.module
+    timings["import"] = time.perf_counter() - t0
+    with ctx:
+        stages["linalg"] = _snapshot(module)
+        t0 = time.perf_counter()
+        run_passes(module, ["convert-linalg-to-fxp"])
+        stages["fxp-float"] = _snapshot(module)
+        run_passes(module, [("fxp-assign-precision", AssignPrecisionOptions(config_obj=cfg))])
+        stages["fxp"] = _snapshot(module)
+        run_passes(module, [
+            ("convert-fxp-to-df", FxpToDfOptions(top=project_name, io_type=io_type, config_obj=cfg)),
+            "df-legalize-reuse",
+        ])
+        stages["df"] = _snapshot(module)
+        timings["lowering"] = time.perf_counter() - t0
+    design = Design(ctx=ctx, module=module, stages=stages, config=cfg, project_name=project_name,
+                    output_dir=Path(output_dir) if output_dir is not None else None, ap_types=ap_types,
+                    timings=timings)
+    if output_dir is not None:
+        design.write()
+    return design
+
+
+def _config(config) -> Config:
+    if config is None or isinstance(config, (dict, Config)):
+        return Config.from_dict(config)
+    if isinstance(config, (str, os.PathLike)):
+        return Config.load(config)
+    raise ConfigError(f"config must be a dict, a Config or a file path, got {type(config).__name__}")
+
+
+def _snapshot(module) -> str:
+    return module.operation.get_asm(print_generic_op_form=True, enable_debug_info=True, large_elements_limit=None)

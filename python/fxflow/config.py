@@ -1,0 +1,188 @@
+"""The user's precision / parallelism configuration, validated strictly.
+
+    {"model":  {"precision": "ap_fixed<16,6>", "reuse_factor": 1, "strategy": "latency",
+                "input": "ap_fixed<16,6>", "accum": "exact"},
+     "layers": {"fc1": {"weight": "ap_fixed<8,2>", "bias": ..., "accum": ..., "result": ...,
+                        "reuse_factor": 4, "strategy": "resource"}}}
+
+`precision` is the default for every tensor role; `accum` defaults to "exact" (the narrowest accumulator
+that can hold every partial sum without rounding or overflow, derived from the operand formats).
+Loadable from YAML or JSON files.  Unknown keys, malformed precisions and (once the model is known)
+unknown layer names are errors that name the offender.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError, FormatError
+from .fixed import FixedFormat
+
+EXACT = "exact"
+STRATEGIES = ("latency", "resource")
+IO_TYPES = ("io_parallel", "io_stream")
+MODEL_KEYS = ("precision", "input", "weight", "bias", "accum", "result", "reuse_factor", "strategy")
+LAYER_KEYS = ("weight", "bias", "accum", "result", "reuse_factor", "strategy")
+
+
+@dataclass(frozen=True)
+class LayerConfig:
+    weight: FixedFormat
+    bias: FixedFormat
+    accum: FixedFormat | str  # a format or EXACT
+    result: FixedFormat
+    reuse_factor: int
+    strategy: str
+
+
+@dataclass
+class Config:
+    precision: FixedFormat = field(default_factory=lambda: FixedFormat.parse("ap_fixed<16,6>"))
+    input: FixedFormat | None = None
+    weight: FixedFormat | None = None
+    bias: FixedFormat | None = None
+    accum: FixedFormat | str = EXACT
+    result: FixedFormat | None = None
+    reuse_factor: int = 1
+    strategy: str = "latency"
+    layers: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    # --- construction ----------------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: dict | None) -> "Config":
+        if data is None:
+            return cls()
+        if isinstance(data, Config):
+            return data
+        if not isinstance(data, dict):
+            raise ConfigError(f"a config must be a dict with 'model' and 'layers' sections, got {type(data).__name__}")
+        unknown = set(data) - {"model", "layers"}
+        if unknown:
+            raise ConfigError(f"unknown config section(s) {', '.join(sorted(map(str, unknown)))} "
+                              "(expected 'model' and 'layers')")
+        model = data.get("model") or {}
+        if not isinstance(model, dict):
+            raise ConfigError("config section 'model' must be a mapping")
+        _check_keys(model, MODEL_KEYS, "model")
+        cfg = cls()
+        if "precision" in model:
+            cfg.precision = _fmt(model["precision"], "model.precision")
+        for role in ("input", "weight", "bias", "result"):
+            if role in model:
+                setattr(cfg, role, _fmt(model[role], f"model.{role}"))
+        if "accum" in model:
+            cfg.accum = _accum(model["accum"], "model.accum")
+        if "reuse_factor" in model:
+            cfg.reuse_factor = _reuse(model["reuse_factor"], "model.reuse_factor")
+        if "strategy" in model:
+            cfg.strategy = _strategy(model["strategy"], "model.strategy")
+        layers = data.get("layers") or {}
+        if not isinstance(layers, dict):
+            raise ConfigError("config section 'layers' must map layer names to settings")
+        for name, settings in layers.items():
+            where = f"layers.{name}"
+            if not isinstance(settings, dict):
+                raise ConfigError(f"config '{where}' must be a mapping of {', '.join(LAYER_KEYS)}")
+            _check_keys(settings, LAYER_KEYS, where)
+            parsed: dict[str, Any] = {}
+            for role in ("weight", "bias", "result"):
+                if role in settings:
+                    parsed[role] = _fmt(settings[role], f"{where}.{role}")
+            if "accum" in settings:
+                parsed["accum"] = _accum(settings["accum"], f"{where}.accum")
+            if "reuse_factor" in settings:
+                parsed["reuse_factor"] = _reuse(settings["reuse_factor"], f"{where}.reuse_factor")
+            if "strategy" in settings:
+                parsed["strategy"] = _strategy(settings["strategy"], f"{where}.strategy")
+            cfg.layers[str(name)] = parsed
+        return cfg
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Config":
+        """Read a YAML (.yaml/.yml) or JSON config file."""
+        path = Path(path)
+        try:
+            text = path.read_text()
+        except OSError as e:
+            raise ConfigError(f"cannot read config file {path}: {e.strerror}") from None
+        try:
+            if path.suffix.lower() in (".yaml", ".yml"):
+                import yaml
+
+                data = yaml.safe_load(text)
+            else:
+                data = json.loads(text)
+        except Exception as e:  # yaml and json raise their own error types
+            raise ConfigError(f"config file {path} is not valid {path.suffix.lstrip('.') or 'JSON'}: {e}") from None
+        return cls.from_dict(data)
+
+    # --- queries -----------------------------------------------------------------------------------
+    @property
+    def input_format(self) -> FixedFormat:
+        return self.input or self.precision
+
+    def layer(self, name: str | None) -> LayerConfig:
+        """The effective settings of one layer (its own keys over the model defaults)."""
+        own = self.layers.get(name or "", {})
+        return LayerConfig(
+            weight=own.get("weight", self.weight or self.precision),
+            bias=own.get("bias", self.bias or self.precision),
+            accum=own.get("accum", self.accum),
+            result=own.get("result", self.result or self.precision),
+            reuse_factor=own.get("reuse_factor", self.reuse_factor),
+            strategy=own.get("strategy", self.strategy),
+        )
+
+    def check_layers(self, known: list[str]) -> None:
+        """Reject settings for layers the model does not have (typos must not be silently ignored)."""
+        missing = [n for n in self.layers if n not in known]
+        if missing:
+            raise ConfigError(f"config names layer(s) {', '.join(repr(n) for n in missing)} that the model does "
+                              f"not have; its layers are: {', '.join(known) or '(none)'}")
+
+    def to_dict(self) -> dict:
+        def s(v):
+            return str(v) if isinstance(v, FixedFormat) else v
+
+        model = {"precision": str(self.precision), "accum": s(self.accum),
+                 "reuse_factor": self.reuse_factor, "strategy": self.strategy}
+        for role in ("input", "weight", "bias", "result"):
+            if getattr(self, role) is not None:
+                model[role] = str(getattr(self, role))
+        return {"model": model, "layers": {n: {k: s(v) for k, v in d.items()} for n, d in self.layers.items()}}
+
+
+def _check_keys(d: dict, allowed: tuple, where: str) -> None:
+    unknown = [k for k in d if k not in allowed]
+    if unknown:
+        raise ConfigError(f"unknown key(s) {', '.join(repr(k) for k in unknown)} in config '{where}' "
+                          f"(allowed: {', '.join(allowed)})")
+
+
+def _fmt(value, where: str) -> FixedFormat:
+    try:
+        return FixedFormat.parse(value)
+    except FormatError as e:
+        raise ConfigError(f"config '{where}': {e}") from None
+
+
+def _accum(value, where: str):
+    if isinstance(value, str) and value.strip().lower() == EXACT:
+        return EXACT
+    return _fmt(value, where)
+
+
+def _reuse(value, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"config '{where}' must be a positive integer, got {value!r}")
+    return value
+
+
+def _strategy(value, where: str) -> str:
+    v = str(value).lower()
+    if v not in STRATEGIES:
+        raise ConfigError(f"config '{where}' must be one of {', '.join(STRATEGIES)}, got {value!r}")
+    return v

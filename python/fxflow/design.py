@@ -1,0 +1,133 @@
+"""`Design`: a compiled model — emulate it, C-simulate it, write its HLS project, inspect its IR."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import emulator
+from .config import Config
+from .errors import FxflowError
+from .fixed.quantize import to_float
+from .ir import ir
+
+STAGES = ("linalg", "fxp-float", "fxp", "df")
+
+
+@dataclass
+class Design:
+    ctx: ir.Context
+    module: ir.Module
+    stages: dict[str, str]
+    config: Config
+    project_name: str
+    output_dir: Path | None = None
+    ap_types: object = None
+    timings: dict[str, float] = field(default_factory=dict)
+    _program: emulator.Program | None = None
+    _float_program: emulator.Program | None = None
+    _written: Path | None = None
+    _tmp: object = None
+
+    # --- emulation ---------------------------------------------------------------------------------
+    @property
+    def program(self) -> emulator.Program:
+        if self._program is None:
+            with self.ctx:
+                self._program = emulator.compile_program(self.module)
+        return self._program
+
+    @property
+    def input_shapes(self) -> list[tuple[int, ...]]:
+        return [s for s, _ in self.program.input_types]
+
+    @property
+    def output_shapes(self) -> list[tuple[int, ...]]:
+        return [s for s, _ in self.program.output_types]
+
+    def predict(self, x, raw: bool = False):
+        """Bit-exact emulation on a batch `x` of shape (N, *input_shape) (or one sample).
+
+        Returns float64 values (exact fixed-point values while outputs are at most 53 bits wide), shaped
+        like the PyTorch model's output; `raw=True` returns the stored integers instead.  A model with
+        several inputs/outputs takes and returns lists."""
+        outs = emulator.run(self.program, self._as_list(x))
+        results = []
+        for t, (shape, fmt) in zip(outs, self.program.output_types):
+            data = t.data if raw or fmt is None else to_float(t.data, fmt.f)
+            results.append(np.asarray(data).reshape((-1, *shape)))
+        return results[0] if len(results) == 1 else results
+
+    def predict_float(self, x):
+        """The same network evaluated in exact float64 before quantization (the float reference of the IR)."""
+        if self._float_program is None:
+            with self.ctx:
+                m = ir.Module.parse(self.stages["fxp-float"])
+                self._float_program = emulator.compile_program(m)
+        outs = emulator.run(self._float_program, self._as_list(x))
+        res = [t.data.reshape((-1, *s)) for t, (s, _) in zip(outs, self._float_program.output_types)]
+        return res[0] if len(res) == 1 else res
+
+    # --- HLS project and C simulation ---------------------------------------------------------------
+    def write(self, path=None, inputs=None) -> Path:
+        """Write the Vitis HLS project to `path` (default: the compile's output_dir, else a temp dir).
+
+        With `inputs`, the testbench data and the emulator's expected outputs are written too, making the
+        project self-checking."""
+        from fxflow.lowering.hls.project import write_project
+
+        target = Path(path) if path is not None else self._default_dir()
+        expected = None
+        if inputs is not None:
+            inputs = np.asarray(inputs, dtype=np.float64)
+            expected = np.asarray(self.predict(inputs, raw=True)).reshape(len(inputs), -1)
+        with self.ctx:
+            write_project(self.module, target, project_name=self.project_name, inputs=inputs, expected=expected)
+        self._written = target
+        return target
+
+    def csim(self, x, raw: bool = False, verbose: bool = True):
+        """Compile the emitted C++ with g++ against the real ap_types headers, run it on `x`, and return
+        its outputs in the same form as `predict`."""
+        from fxflow import csim
+
+        xs = emulator.check_inputs(self.program, self._as_list(x))
+        if len(xs) != 1 or len(self.program.output_types) != 1:
+            raise FxflowError("csim supports designs with one input and one output")
+        project = self._written or self.write()
+        t0 = time.perf_counter()
+        csim.build(project, ap_types=self.ap_types, verbose=verbose)
+        self.timings["csim_build"] = time.perf_counter() - t0
+        ints = csim.run(project, xs[0].reshape(len(xs[0]), -1), ap_types=self.ap_types)
+        shape, fmt = self.program.output_types[0]
+        data = ints if raw else to_float(ints, fmt.f)
+        return np.asarray(data).reshape((-1, *shape))
+
+    def _default_dir(self) -> Path:
+        if self.output_dir is not None:
+            return self.output_dir
+        if self._tmp is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="fxflow-")
+        return Path(self._tmp.name)
+
+    # --- inspection --------------------------------------------------------------------------------
+    def mlir(self, stage: str = "df") -> str:
+        """The IR at a named stage: 'linalg', 'fxp-float', 'fxp' or 'df'."""
+        if stage not in self.stages:
+            raise FxflowError(f"unknown stage '{stage}' (available: {', '.join(self.stages)})")
+        return self.stages[stage]
+
+    def report(self) -> dict:
+        """Per-layer summary: formats, reuse factor, multiplications; plus totals."""
+        from fxflow.report import design_report
+
+        with self.ctx:
+            return design_report(self.module)
+
+    @staticmethod
+    def _as_list(x) -> list:
+        return list(x) if isinstance(x, (list, tuple)) else [x]

@@ -1,0 +1,329 @@
+"""Bit-exact NumPy emulation of `fxp` / `df` programs (what `Design.predict` runs).
+
+The IR is compiled once into a list of Python steps over a value table, so repeated predictions do not
+walk MLIR.  Fixed-point tensors are arrays of stored integers (int64, or Python ints when a value may need
+more than 62 bits) next to their `FixedFormat`; float tensors (a program before precision assignment) are
+float64 and mean exact reals, which gives the float reference of the same IR.  All rounding and overflow
+goes through `fxflow.fixed.quantize` — the single source of fixed-point semantics.
+
+Dense layers take exact fast paths where they provably give the sequential C++ result (`acc += x*w` in
+order): a float64 BLAS product when every partial sum fits in 53 bits, int64 otherwise, then one
+requantization — valid when every product lies on the accumulator grid and the accumulator wraps or
+provably never overflows.  Otherwise the k-loop is emulated step by step, exactly like the C++.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .dialects.fxp import format_of
+from .errors import FxflowError, ShapeError
+from .fixed import FixedFormat
+from .fixed.quantize import quantize, requantize, to_float
+from .ir import ir, layer_name
+
+INT64_BITS = 62  # magnitudes below 2^62 leave headroom for one addition in int64
+
+
+@dataclass
+class Tensor:
+    """A batch of values: stored integers with a format, or exact float64 reals (fmt None)."""
+
+    data: np.ndarray
+    fmt: FixedFormat | None
+
+
+def _bits(x: int) -> int:
+    return int(x).bit_length()
+
+
+def _max_abs_int(fmt: FixedFormat) -> int:
+    return max(-fmt.min_int, fmt.max_int)
+
+
+def _as_int(a: np.ndarray, bits: int) -> np.ndarray:
+    """int64 while magnitudes stay below 2^INT64_BITS, else Python ints."""
+    if bits <= INT64_BITS:
+        return a if a.dtype == np.int64 else a.astype(np.int64)
+    return a.astype(object)
+
+
+def _shift_left(a: np.ndarray, s: int, bits: int) -> np.ndarray:
+    if s == 0:
+        return a
+    a = _as_int(a, bits + s)
+    return a << s if a.dtype != object else a * (1 << s)
+
+
+# ------------------------------------------------------------------------------------------------
+# Op semantics
+# ------------------------------------------------------------------------------------------------
+def cast(x: Tensor, out: FixedFormat | None) -> Tensor:
+    if out is None:
+        return Tensor(x.data if x.fmt is None else to_float(x.data, x.fmt.f), None)
+    if x.fmt is None:
+        return Tensor(quantize(x.data, out), out)
+    if x.fmt == out:
+        return x
+    return Tensor(requantize(x.data, x.fmt.f, out), out)
+
+
+def relu(x: Tensor, out: FixedFormat | None) -> Tensor:
+    if x.fmt is None:
+        return Tensor(np.maximum(x.data, 0.0), None)
+    return cast(Tensor(np.maximum(x.data, 0), x.fmt), out)
+
+
+def add(a: Tensor, b: Tensor, out: FixedFormat | None) -> Tensor:
+    if a.fmt is None:
+        return Tensor(a.data + b.data, None)
+    s = a.fmt.add_result(b.fmt)
+    bits = s.width + 1
+    lhs = _shift_left(a.data, s.f - a.fmt.f, bits)
+    rhs = _shift_left(b.data, s.f - b.fmt.f, bits)
+    total = _as_int(lhs, bits) + _as_int(rhs, bits)
+    return cast(Tensor(total, s), out)
+
+
+@dataclass
+class DensePlan:
+    """Compile-time analysis of one fixed-point dense layer: which exact path to take."""
+
+    w: np.ndarray
+    acc0: np.ndarray  # bias assigned to the accumulator (stored ints at acc.f)
+    x_fmt: FixedFormat
+    w_fmt: FixedFormat
+    acc: FixedFormat
+    out: FixedFormat
+    path: str  # "blas", "int64", "loop"
+    w_float: np.ndarray | None = None
+
+
+def plan_dense(x_fmt, w, w_fmt, b, b_fmt, acc, out) -> DensePlan:
+    acc0 = np.asarray(requantize(b, b_fmt.f, acc))
+    pf = x_fmt.f + w_fmt.f
+    on_grid = acc.f >= pf
+    col_l1 = np.abs(w.astype(object)).sum(axis=0) if w.size else np.zeros(w.shape[1], dtype=object)
+    max_col = int(max(col_l1, default=0))
+    sum_bound = _max_abs_int(x_fmt) * max_col  # |sum of products| at scale 2^-pf
+    never_overflows = False
+    if on_grid:
+        lim = sum_bound << (acc.f - pf)
+        acc0_abs = [abs(int(v)) for v in acc0.ravel()] or [0]
+        # signed accumulator: |every partial sum| <= |acc0| + lim; unsigned: negative terms could wrap
+        never_overflows = acc.signed and max(acc0_abs) + lim <= acc.max_int
+    exact_sum = on_grid and (acc.overflow == "WRAP" or never_overflows)
+    if not exact_sum:
+        path = "loop"
+    elif sum_bound < 2**53:
+        path = "blas"
+    elif _bits(sum_bound) + (acc.f - pf) <= INT64_BITS and _bits(_max_abs_int(acc)) <= INT64_BITS:
+        path = "int64"
+    else:
+        path = "loop"
+    plan = DensePlan(w, acc0, x_fmt, w_fmt, acc, out, path)
+    if path == "blas":
+        plan.w_float = w.astype(np.float64)
+    return plan
+
+
+def dense(x: Tensor, plan: DensePlan) -> Tensor:
+    acc, pf = plan.acc, plan.x_fmt.f + plan.w_fmt.f
+    if plan.path in ("blas", "int64"):
+        if plan.path == "blas":
+            s = (x.data.astype(np.float64) @ plan.w_float).astype(np.int64)
+        else:
+            s = x.data.astype(np.int64) @ plan.w.astype(np.int64)
+        bits = _bits(_max_abs_int(acc)) + 1
+        total = _shift_left(s, acc.f - pf, bits + (acc.f - pf)) + _as_int(plan.acc0, bits)
+        a = requantize(total, acc.f, acc)  # overflow only (same grid)
+    else:
+        a = _dense_loop(x.data, plan)
+    return cast(Tensor(np.asarray(a), acc), plan.out)
+
+
+def _dense_loop(x: np.ndarray, plan: DensePlan) -> np.ndarray:
+    """The C++ k-loop, step by step: acc = accum_t(acc + x[k] * w[k])."""
+    acc, pf = plan.acc, plan.x_fmt.f + plan.w_fmt.f
+    f = max(acc.f, pf)
+    prod_bits = _bits(_max_abs_int(plan.x_fmt)) + _bits(int(np.abs(plan.w.astype(object)).max(initial=0)))
+    bits = max(prod_bits + (f - pf), _bits(_max_abs_int(acc)) + (f - acc.f)) + 1
+    xi = _as_int(x, bits)
+    wi = _as_int(plan.w, bits)
+    a = np.broadcast_to(_as_int(plan.acc0, bits), (x.shape[0], plan.w.shape[1])).copy()
+    for k in range(plan.w.shape[0]):
+        p = xi[:, k:k + 1] * wi[k][None, :]
+        s = _shift_left(_as_int(a, bits), f - acc.f, bits) + _shift_left(p, f - pf, bits)
+        a = requantize(s, f, acc)
+    return a
+
+
+def dense_float(x: Tensor, w: np.ndarray, b: np.ndarray) -> Tensor:
+    return Tensor(x.data @ w + b, None)
+
+
+# ------------------------------------------------------------------------------------------------
+# Compiling the IR into steps
+# ------------------------------------------------------------------------------------------------
+@dataclass
+class Program:
+    """A compiled program: `run(list of input Tensors) -> list of output Tensors`."""
+
+    input_types: list  # (sample shape, FixedFormat | None) per input
+    output_types: list
+    steps: list[tuple[Callable, list[int], int]]
+    inputs: list[int]
+    outputs: list[int]
+    n_values: int
+
+    def run(self, inputs: list[Tensor]) -> list[Tensor]:
+        values: list = [None] * self.n_values
+        for slot, t in zip(self.inputs, inputs):
+            values[slot] = t
+        for fn, args, out in self.steps:
+            values[out] = fn(*[values[a] for a in args])
+        return [values[o] for o in self.outputs]
+
+
+def compile_program(module: ir.Module) -> Program:
+    """Compile the single `df.graph` or `func.func` of `module`."""
+    top = [op for op in module.body.operations if op.operation.name in ("df.graph", "func.func")]
+    if len(top) != 1:
+        raise FxflowError(f"expected one df.graph or func.func in the module, found {len(top)}")
+    block = top[0].regions[0].blocks[0]
+    slots: dict = {}
+    steps: list = []
+
+    def slot(v) -> int:
+        key = _value_key(v)
+        if key not in slots:
+            slots[key] = len(slots)
+        return slots[key]
+
+    inputs = [slot(a) for a in block.arguments]
+    input_types = [(_sample_shape(a.type), format_of(a.type)) for a in block.arguments]
+    outputs = _compile_block(block, slot, steps)
+    out_vals = _terminator(block).operands
+    return Program(input_types, [(_sample_shape(v.type), format_of(v.type)) for v in out_vals],
+                   steps, inputs, outputs, len(slots))
+
+
+def _terminator(block):
+    return list(block.operations)[-1].operation
+
+
+def _compile_block(block, slot, steps) -> list[int]:
+    consts: dict = {}
+    for op in block.operations:
+        o = op.operation
+        name = o.name
+        if name in ("df.return", "func.return", "df.yield"):
+            return [slot(v) for v in o.operands]
+        if name == "fxp.constant":
+            consts[_value_key(o.results[0])] = _constant_value(o)
+            continue
+        if name == "df.channel":
+            steps.append((_identity, [slot(o.operands[0])], slot(o.results[0])))
+            continue
+        if name == "df.kernel":
+            kblock = o.regions[0].blocks[0]
+            for arg, v in zip(kblock.arguments, o.operands):
+                steps.append((_identity, [slot(v)], slot(arg)))
+            outs = _compile_block(kblock, slot, steps)
+            for res, inner in zip(o.results, outs):
+                steps.append((_identity_slot, [inner], slot(res)))
+            continue
+        steps.append(_compile_op(o, slot, consts))
+    raise FxflowError("block without terminator")
+
+
+def _identity(x):
+    return x
+
+
+_identity_slot = _identity
+
+
+def _compile_op(o, slot, consts):
+    name = o.name
+    out_fmt = format_of(o.results[0].type)
+    res = slot(o.results[0])
+    if name == "fxp.cast":
+        return (lambda x, fmt=out_fmt: cast(x, fmt)), [slot(o.operands[0])], res
+    if name == "fxp.relu":
+        return (lambda x, fmt=out_fmt: relu(x, fmt)), [slot(o.operands[0])], res
+    if name == "fxp.add":
+        a, b = o.operands
+        for v in (a, b):
+            if _value_key(v) in consts:
+                raise FxflowError(f"fxp.add with a constant operand is not supported ({o.location})")
+        return (lambda x, y, fmt=out_fmt: add(x, y, fmt)), [slot(a), slot(b)], res
+    if name == "fxp.dense":
+        x, w, b = o.operands
+        try:
+            wt, bt = consts[_value_key(w)], consts[_value_key(b)]
+        except KeyError:
+            raise FxflowError(f"fxp.dense weights and bias must be constants ({o.location})") from None
+        x_fmt = format_of(x.type)
+        if x_fmt is None:
+            return (lambda t, w=wt.data, b=bt.data: dense_float(t, w, b)), [slot(x)], res
+        acc = format_of(ir.TypeAttr(o.attributes["accum"]).value)
+        plan = plan_dense(x_fmt, wt.data, wt.fmt, bt.data, bt.fmt, acc, out_fmt)
+        return (lambda t, p=plan: dense(t, p)), [slot(x)], res
+    where = layer_name(o.location) or str(o.location)
+    raise FxflowError(f"the emulator does not support '{name}' (layer '{where}')")
+
+
+def _constant_value(o) -> Tensor:
+    fmt = format_of(o.results[0].type)
+    attr = ir.DenseElementsAttr(o.attributes["value"])
+    shape = list(ir.RankedTensorType(o.results[0].type).shape)
+    if attr.is_splat:
+        v = attr.get_splat_value()
+        scalar = ir.IntegerAttr(v).value if fmt is not None else ir.FloatAttr(v).value
+        arr = np.full(shape, scalar, dtype=np.int64 if fmt is not None else np.float64)
+    else:
+        arr = np.array(attr).reshape(shape)
+        arr = arr.astype(np.int64) if fmt is not None else arr.astype(np.float64)
+    return Tensor(arr, fmt)
+
+
+def _sample_shape(t) -> tuple[int, ...]:
+    return tuple(ir.RankedTensorType(t).shape[1:])
+
+
+def _value_key(v):
+    return v
+
+
+# ------------------------------------------------------------------------------------------------
+# Batch entry point
+# ------------------------------------------------------------------------------------------------
+def check_inputs(program: Program, xs: list[np.ndarray]) -> list[np.ndarray]:
+    if len(xs) != len(program.input_types):
+        raise ShapeError(f"the design takes {len(program.input_types)} input(s), got {len(xs)}")
+    out = []
+    for i, (x, (shape, _)) in enumerate(zip(xs, program.input_types)):
+        x = np.asarray(x, dtype=np.float64)
+        if x.shape == shape:
+            x = x[None]
+        if x.shape[1:] != shape:
+            raise ShapeError(f"input {i} has shape {x.shape}; expected (N, {', '.join(map(str, shape))})"
+                             f" or ({', '.join(map(str, shape))})")
+        if not np.all(np.isfinite(x)):
+            raise ShapeError(f"input {i} contains NaN or infinity")
+        out.append(x)
+    return out
+
+
+def run(program: Program, xs: list[np.ndarray]) -> list[Tensor]:
+    """Quantize float inputs to the program's input formats, run, return output Tensors (batched)."""
+    xs = check_inputs(program, xs)
+    ins = []
+    for x, (shape, fmt) in zip(xs, program.input_types):
+        flat = x.reshape(x.shape[0], -1) if len(shape) == 1 else x
+        ins.append(Tensor(quantize(flat, fmt), fmt) if fmt is not None else Tensor(flat, None))
+    return program.run(ins)

@@ -1,0 +1,30 @@
+"""Running fxflow's pass pipelines on MLIR's PassManager."""
+
+from __future__ import annotations
+
+from .errors import IRError
+from .ir import PassManager, ir
+
+
+def run_passes(module: ir.Module, passes: list, *, print_ir_after_all: bool = False) -> None:
+    """Run `passes` — registered Python pass names, `(name, options)` pairs, or upstream textual pipeline
+    pieces (`"canonicalize"`) — in order in one PassManager anchored on builtin.module.
+
+    Python exceptions raised inside a pass (FxflowErrors naming the layer) propagate through `pm.run`
+    unchanged; an MLIR failure (verifier, upstream pass) becomes an IRError with MLIR's diagnostics."""
+    from fxflow.passes import PASSES, add_to_pass_manager, load_all
+
+    load_all()
+    pm = PassManager("builtin.module", context=module.context)
+    for item in passes:
+        if isinstance(item, str) and item not in PASSES:
+            pm.add(item)
+            continue
+        name, options = (item, None) if isinstance(item, str) else item
+        add_to_pass_manager(pm, name, options)
+    if print_ir_after_all:
+        pm.enable_ir_printing(print_after_all=True)
+    try:
+        pm.run(module.operation)
+    except ir.MLIRError as e:
+        raise IRError(f"pass pipeline failed: {e}") from None
