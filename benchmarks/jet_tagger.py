@@ -24,6 +24,7 @@ def main() -> None:
     import torch  # noqa: F401
 
     import fxflow
+    import fxflow.lowering.torch_import  # noqa: F401  (the exporter machinery counts as imports)
     from fxflow import csim
     from fxflow.examples import jet_tagger
 

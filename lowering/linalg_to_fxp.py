@@ -182,20 +182,15 @@ def arith_constant_to_fxp(op, rewriter):
     rewriter.replace_op(op, [new])
 
 
-_PATTERNS = None
-
-
 def _patterns():
-    global _PATTERNS
-    if _PATTERNS is None:
-        ps = rewrite.RewritePatternSet()
-        ps.add("linalg.transpose", fold_constant_transpose, benefit=3)
-        ps.add("linalg.matmul", matmul_to_dense, benefit=2)
-        ps.add("linalg.generic", bias_add_into_dense, benefit=3)
-        ps.add("linalg.generic", generic_to_relu, benefit=2)
-        ps.add("linalg.generic", generic_to_add, benefit=1)
-        _PATTERNS = ps.freeze()
-    return _PATTERNS
+    """The raising patterns (frozen pattern sets belong to one Context, so they are built per run)."""
+    ps = rewrite.RewritePatternSet()
+    ps.add("linalg.transpose", fold_constant_transpose, benefit=3)
+    ps.add("linalg.matmul", matmul_to_dense, benefit=2)
+    ps.add("linalg.generic", bias_add_into_dense, benefit=3)
+    ps.add("linalg.generic", generic_to_relu, benefit=2)
+    ps.add("linalg.generic", generic_to_add, benefit=1)
+    return ps.freeze()
 
 
 _LEGAL_AFTER = ("fxp.", "func.", "builtin.module", "arith.constant", "tensor.empty", "linalg.fill")

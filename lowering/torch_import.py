@@ -13,6 +13,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# The exporter's machinery is imported with this module (it is what compile needs), so that its
+# multi-second import cost is paid at import time, not inside the first compile.
+import torch  # noqa: F401
+import torch._dynamo  # noqa: F401
+import torch.export  # noqa: F401
+from torch_mlir import fx  # noqa: F401
+from torch_mlir.extras import fx_decomp_util, fx_importer  # noqa: F401
+
 from fxflow.errors import FxflowError, ShapeError, UnsupportedOpError
 from fxflow.ir import ir, register_torch_dialect
 

@@ -44,8 +44,9 @@ def assign_precision(module_op, options: AssignPrecisionOptions | None = None) -
     cfg = (options or AssignPrecisionOptions()).resolve()
     funcs = [op for op in module_op.regions[0].blocks[0].operations if op.operation.name == "func.func"]
     cfg.check_layers(sorted({n for f in funcs for n in _layer_names(f)}))
-    for f in funcs:
-        _assign_function(f, cfg)
+    with ir.Location.unknown(module_op.context):
+        for f in funcs:
+            _assign_function(f, cfg)
 
 
 def _layer_names(fn) -> list[str]:
