@@ -107,6 +107,25 @@ class Design:
         data = ints if raw else to_float(ints, fmt.f)
         return np.asarray(data).reshape((-1, *shape))
 
+    def build(self, path=None, timeout: float | None = None) -> Path:
+        """Run the vendor flow (`vitis_hls -f build.tcl`: csim, synthesis) on the written project.
+
+        Needs Vitis HLS on PATH; without it this says so instead of pretending."""
+        import shutil
+        import subprocess
+
+        from .errors import ToolchainError
+
+        tool = shutil.which("vitis_hls")
+        if tool is None:
+            raise ToolchainError("vitis_hls is not installed (not on PATH); the written project can be built "
+                                 "on a machine with Vitis HLS by running 'vitis_hls -f build.tcl' in it")
+        project = Path(path) if path is not None else (self._written or self.write())
+        proc = subprocess.run([tool, "-f", "build.tcl"], cwd=project, timeout=timeout)
+        if proc.returncode != 0:
+            raise ToolchainError(f"vitis_hls failed with exit status {proc.returncode} in {project}")
+        return project
+
     def _default_dir(self) -> Path:
         if self.output_dir is not None:
             return self.output_dir
