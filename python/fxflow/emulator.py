@@ -99,6 +99,7 @@ class DensePlan:
     acc: FixedFormat
     out: FixedFormat
     path: str  # "blas", "int64", "loop"
+    acc_identity: bool = False  # the accumulator provably never overflows: assigning to it is a no-op
     w_float: np.ndarray | None = None
 
 
@@ -124,7 +125,7 @@ def plan_dense(x_fmt, w, w_fmt, b, b_fmt, acc, out) -> DensePlan:
         path = "int64"
     else:
         path = "loop"
-    plan = DensePlan(w, acc0, x_fmt, w_fmt, acc, out, path)
+    plan = DensePlan(w, acc0, x_fmt, w_fmt, acc, out, path, acc_identity=never_overflows)
     if path == "blas":
         plan.w_float = w.astype(np.float64)
     return plan
@@ -138,8 +139,9 @@ def dense(x: Tensor, plan: DensePlan) -> Tensor:
         else:
             s = x.data.astype(np.int64) @ plan.w.astype(np.int64)
         bits = _bits(_max_abs_int(acc)) + 1
-        total = _shift_left(s, acc.f - pf, bits + (acc.f - pf)) + _as_int(plan.acc0, bits)
-        a = requantize(total, acc.f, acc)  # overflow only (same grid)
+        total = _shift_left(s, acc.f - pf, bits + (acc.f - pf))
+        total += _as_int(plan.acc0, bits)
+        a = total if plan.acc_identity else requantize(total, acc.f, acc)  # overflow only (same grid)
     else:
         a = _dense_loop(x.data, plan)
     return cast(Tensor(np.asarray(a), acc), plan.out)
@@ -319,9 +321,20 @@ def check_inputs(program: Program, xs: list[np.ndarray]) -> list[np.ndarray]:
     return out
 
 
+CHUNK = 4096  # samples per pass: keeps the working set in cache and avoids page-faulting huge temporaries
+
+
 def run(program: Program, xs: list[np.ndarray]) -> list[Tensor]:
     """Quantize float inputs to the program's input formats, run, return output Tensors (batched)."""
     xs = check_inputs(program, xs)
+    n = xs[0].shape[0]
+    if n <= CHUNK:
+        return _run_chunk(program, xs)
+    parts = [_run_chunk(program, [x[i:i + CHUNK] for x in xs]) for i in range(0, n, CHUNK)]
+    return [Tensor(np.concatenate([p[j].data for p in parts]), parts[0][j].fmt) for j in range(len(parts[0]))]
+
+
+def _run_chunk(program: Program, xs: list[np.ndarray]) -> list[Tensor]:
     ins = []
     for x, (shape, fmt) in zip(xs, program.input_types):
         flat = x.reshape(x.shape[0], -1) if len(shape) == 1 else x
