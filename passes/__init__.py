@@ -3,6 +3,11 @@
 from .registry import PASSES, TRANSLATIONS, add_to_pass_manager, register_pass, register_translation  # noqa: F401
 
 
+# Modules that register nothing and import heavy front-end libraries (torch): `load_all` skips them so that
+# `fxflow-opt` / `fxflow-translate` start in well under a second.
+_NOT_REGISTERING = ("fxflow.lowering.torch_import",)
+
+
 def load_all() -> None:
     """Import every pass and lowering module so their registrations run."""
     import importlib
@@ -13,6 +18,6 @@ def load_all() -> None:
 
     for pkg in (passes_pkg, lowering_pkg):
         for mod in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + "."):
-            if mod.name.endswith(".registry"):
+            if mod.name.endswith(".registry") or mod.name in _NOT_REGISTERING:
                 continue
             importlib.import_module(mod.name)
