@@ -32,24 +32,32 @@ def nearest_divisor(n: int, target: int) -> int:
 
 @register_pass("df-legalize-reuse", "Check reuse factors against each kernel's work; round to a divisor")
 def legalize_reuse(module_op, options=None) -> None:
-    def visit(op):
-        if op.name != "df.kernel":
-            return ir.WalkResult.ADVANCE
-        name = ir.StringAttr(op.attributes["layer"]).value
-        rf = ir.IntegerAttr(op.attributes["reuse_factor"]).value
-        work = dense_work(op)
-        if work is None:
-            if rf != 1:
-                op.attributes["reuse_factor"] = i64_attr(1)
-            return ir.WalkResult.SKIP
-        if rf < 1 or rf > work:
-            raise ConfigError(f"reuse_factor {rf} of layer '{name}' is outside [1, {work}] "
-                              f"(the layer does {work} multiplications)")
-        if work % rf:
-            legal = nearest_divisor(work, rf)
-            warnings.warn(f"reuse_factor {rf} of layer '{name}' does not divide its {work} multiplications; "
-                          f"using {legal}", stacklevel=2)
-            op.attributes["reuse_factor"] = i64_attr(legal)
-        return ir.WalkResult.SKIP
+    kernels = []
 
-    module_op.walk(visit, ir.WalkOrder.PRE_ORDER)
+    def collect(op):  # (exceptions must not cross MLIR's walk; collect first, then check)
+        if op.name == "df.kernel":
+            kernels.append(op)
+            return ir.WalkResult.SKIP
+        return ir.WalkResult.ADVANCE
+
+    module_op.walk(collect, ir.WalkOrder.PRE_ORDER)
+    for op in kernels:
+        _legalize_kernel(op)
+
+
+def _legalize_kernel(op) -> None:
+    name = ir.StringAttr(op.attributes["layer"]).value
+    rf = ir.IntegerAttr(op.attributes["reuse_factor"]).value
+    work = dense_work(op)
+    if work is None:
+        if rf != 1:
+            op.attributes["reuse_factor"] = i64_attr(1)
+        return
+    if rf < 1 or rf > work:
+        raise ConfigError(f"reuse_factor {rf} of layer '{name}' is outside [1, {work}] "
+                          f"(the layer does {work} multiplications)")
+    if work % rf:
+        legal = nearest_divisor(work, rf)
+        warnings.warn(f"reuse_factor {rf} of layer '{name}' does not divide its {work} multiplications; "
+                      f"using {legal}", stacklevel=2)
+        op.attributes["reuse_factor"] = i64_attr(legal)

@@ -100,6 +100,7 @@ class DensePlan:
     out: FixedFormat
     path: str  # "blas", "int64", "loop"
     acc_identity: bool = False  # the accumulator provably never overflows: assigning to it is a no-op
+    sum_bound: int = 0  # max |sum of products| as an integer at scale 2^-(f_x + f_w)
     w_float: np.ndarray | None = None
 
 
@@ -125,7 +126,7 @@ def plan_dense(x_fmt, w, w_fmt, b, b_fmt, acc, out) -> DensePlan:
         path = "int64"
     else:
         path = "loop"
-    plan = DensePlan(w, acc0, x_fmt, w_fmt, acc, out, path, acc_identity=never_overflows)
+    plan = DensePlan(w, acc0, x_fmt, w_fmt, acc, out, path, acc_identity=never_overflows, sum_bound=sum_bound)
     if path == "blas":
         plan.w_float = w.astype(np.float64)
     return plan
@@ -138,9 +139,14 @@ def dense(x: Tensor, plan: DensePlan) -> Tensor:
             s = (x.data.astype(np.float64) @ plan.w_float).astype(np.int64)
         else:
             s = x.data.astype(np.int64) @ plan.w.astype(np.int64)
-        bits = _bits(_max_abs_int(acc)) + 1
-        total = _shift_left(s, acc.f - pf, bits + (acc.f - pf))
-        total += _as_int(plan.acc0, bits)
+        # every partial sum and the bias lie within the accumulator's range (+1 bit for the sum itself)
+        bits = max(_bits(_max_abs_int(acc)), _bits(plan.sum_bound) + acc.f - pf) + 1
+        total = _as_int(_shift_left(s, acc.f - pf, bits), bits)
+        acc0 = _as_int(plan.acc0, bits)
+        if total.dtype == np.int64:
+            total += acc0
+        else:
+            total = total + acc0
         a = total if plan.acc_identity else requantize(total, acc.f, acc)  # overflow only (same grid)
     else:
         a = _dense_loop(x.data, plan)
