@@ -161,8 +161,11 @@ class DenseOp(Fxp.Operation, name="dense", traits=[ext.Pure]):
             return emit(self, f"bias shape {list(b)} must be [{w[1]}]")
         if not _check_formats(self, vals):
             return False
+        attrs = self.operation.attributes
+        if "accum" in attrs and not isinstance(attrs["accum"], ir.TypeAttr):
+            return emit(self, f"accum must be a type attribute, got {attrs['accum']}")
         try:
-            acc = format_of(ir.TypeAttr(self.accum).value)
+            acc = format_of(ir.TypeAttr(attrs["accum"]).value) if "accum" in attrs else None
             out = format_of(self.output.type)
         except FormatError as e:
             return emit(self, f"illegal accumulator format: {e}")

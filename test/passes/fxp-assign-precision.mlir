@@ -5,7 +5,7 @@
 func.func @main(%arg0: tensor<1x2xf32>) -> tensor<1x2xf32> {
   %w = "fxp.constant"() {value = dense<[[1.0, 0.5], [-0.25, 0.1]]> : tensor<2x2xf32>} : () -> tensor<2x2xf32> loc("fc1")
   %b = "fxp.constant"() {value = dense<[0.5, -0.25]> : tensor<2xf32>} : () -> tensor<2xf32> loc("fc1")
-  %0 = "fxp.dense"(%arg0, %w, %b) : (tensor<1x2xf32>, tensor<2x2xf32>, tensor<2xf32>) -> tensor<1x2xf32> loc("fc1")
+  %0 = "fxp.dense"(%arg0, %w, %b) {accum = f64} : (tensor<1x2xf32>, tensor<2x2xf32>, tensor<2xf32>) -> tensor<1x2xf32> loc("fc1")
   %1 = "fxp.relu"(%0) : (tensor<1x2xf32>) -> tensor<1x2xf32> loc("act")
   return %1 : tensor<1x2xf32>
 }
