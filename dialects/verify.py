@@ -2,7 +2,31 @@
 
 from __future__ import annotations
 
+import functools
+
 from fxflow.ir import ir
+
+
+def verifier(fn):
+    """Decorator for `verify_invariants`: run only on ops whose attributes can be read.
+
+    The Python verifier runs *before* the IRDL one, so a missing attribute (KeyError from the generated
+    accessor), one of the wrong kind (ValueError "Cannot cast attribute ...") or a missing operand/result
+    (IndexError) would escape as a Python exception from `Module.parse`.  Deferring (returning True) lets
+    the IRDL verifier report it precisely."""
+
+    @functools.wraps(fn)
+    def wrapper(self):
+        try:
+            return fn(self)
+        except (KeyError, IndexError):
+            return True
+        except ValueError as e:
+            if str(e).startswith("Cannot cast attribute"):
+                return True
+            raise
+
+    return wrapper
 
 
 def emit(op, message: str) -> bool:
@@ -14,6 +38,8 @@ def emit(op, message: str) -> bool:
 def check_tensor(op, value, what: str) -> bool:
     if not isinstance(value.type, ir.RankedTensorType):
         return emit(op, f"{what} must be a ranked tensor, got {value.type}")
+    if not ir.RankedTensorType(value.type).has_static_shape:
+        return emit(op, f"{what} must have a static shape, got {value.type}")
     return True
 
 

@@ -24,7 +24,7 @@ from typing import Any, Sequence
 
 from fxflow.ir import ext, ir
 
-from ..verify import emit
+from ..verify import emit, verifier
 
 STRATEGIES = ("latency", "resource")
 IO_TYPES = ("io_parallel", "io_stream")
@@ -52,6 +52,7 @@ class GraphOp(Df.Operation, name="graph", traits=[ir.IsIsolatedFromAboveTrait]):
     io_type: ir.StringAttr
     body: ext.Region
 
+    @verifier
     def verify_invariants(self):
         io = ir.StringAttr(self.io_type).value
         if io not in IO_TYPES:
@@ -77,6 +78,7 @@ class KernelOp(Df.Operation, name="kernel", traits=[ir.IsIsolatedFromAboveTrait]
     strategy: ir.StringAttr
     body: ext.Region
 
+    @verifier
     def verify_invariants(self):
         rf = ir.IntegerAttr(self.reuse_factor).value
         if rf < 1:
@@ -89,14 +91,16 @@ class KernelOp(Df.Operation, name="kernel", traits=[ir.IsIsolatedFromAboveTrait]
             return emit(self, "expects a body with exactly one block")
         block = blocks[0]
         arg_types = [str(a.type) for a in block.arguments]
-        in_types = [str(v.type) for v in self.inputs]
+        # All operands / results (one variadic group each): `self.inputs` / `self.outputs` need the
+        # segment-size attributes, which IRDL does not require for a single variadic group.
+        in_types = [str(v.type) for v in self.operation.operands]
         if arg_types != in_types:
             return emit(self, f"block argument types {arg_types} do not match operand types {in_types}")
         ops = list(block.operations)
         if not ops or ops[-1].operation.name != "df.yield":
             return emit(self, "body must end with df.yield")
         yielded = [str(v.type) for v in ops[-1].operation.operands]
-        out_types = [str(v.type) for v in self.outputs]
+        out_types = [str(v.type) for v in self.operation.results]
         if yielded != out_types:
             return emit(self, f"yielded types {yielded} do not match result types {out_types}")
         return True
@@ -108,6 +112,7 @@ class ChannelOp(Df.Operation, name="channel", traits=[ext.Pure]):
     kind: ir.StringAttr
     depth: ir.IntegerAttr
 
+    @verifier
     def verify_invariants(self):
         kind = ir.StringAttr(self.kind).value
         if kind not in CHANNEL_KINDS:

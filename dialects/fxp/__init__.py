@@ -22,7 +22,7 @@ from fxflow.fixed import FixedFormat
 from fxflow.errors import FormatError
 from fxflow.ir import ext, ir
 
-from ..verify import check_same_shape, check_tensor, element_format, emit
+from ..verify import check_same_shape, check_tensor, element_format, emit, verifier
 
 
 class Fxp(ext.Dialect, name="fxp"):
@@ -95,13 +95,17 @@ class ConstantOp(Fxp.Operation, name="constant", traits=[ext.Pure]):
     value: Any  # a DenseElementsAttr (checked by the verifier; IRDL has no base name for it)
     output: ext.Result[Any]
 
+    @verifier
     def verify_invariants(self):
         if not check_tensor(self, self.output, "result"):
             return False
         out_t = ir.RankedTensorType(self.output.type)
         if not isinstance(self.value, ir.DenseElementsAttr) and not isinstance(self.value, ir.DenseElementsAttr):
             return emit(self, f"value must be a dense elements attribute, got {self.value}")
-        val_t = ir.RankedTensorType(ir.DenseElementsAttr(self.value).type)
+        val_t = ir.DenseElementsAttr(self.value).type
+        if not isinstance(val_t, ir.RankedTensorType):
+            return emit(self, f"value must be a dense tensor attribute, got type {val_t}")
+        val_t = ir.RankedTensorType(val_t)
         if list(val_t.shape) != list(out_t.shape):
             return emit(self, f"value shape {list(val_t.shape)} does not match result shape {list(out_t.shape)}")
         try:
@@ -114,7 +118,24 @@ class ConstantOp(Fxp.Operation, name="constant", traits=[ext.Pure]):
             return emit(self, "a fixed-point constant must hold its stored integers as an integer tensor")
         if fmt.width > 53:
             return emit(self, f"fixed-point constants are limited to 53 bits, got {fmt}")
+        lo, hi = _int_range(ir.DenseElementsAttr(self.value))
+        if lo < fmt.min_int or hi > fmt.max_int:
+            bad = lo if lo < fmt.min_int else hi
+            return emit(self, f"stored integer {bad} is outside the range [{fmt.min_int}, {fmt.max_int}] of {fmt}")
         return True
+
+
+def _int_range(attr) -> tuple[int, int]:
+    """(min, max) of the integers held by an integer DenseElementsAttr."""
+    if attr.is_splat:
+        v = ir.IntegerAttr(attr.get_splat_value()).value
+        return v, v
+    import numpy as np
+
+    arr = np.array(attr)
+    if arr.size == 0:
+        return 0, 0
+    return int(arr.min()), int(arr.max())
 
 
 class CastOp(Fxp.Operation, name="cast", traits=[ext.Pure]):
@@ -124,6 +145,7 @@ class CastOp(Fxp.Operation, name="cast", traits=[ext.Pure]):
     input: ext.Operand[Any]
     output: ext.Result[Any]
 
+    @verifier
     def verify_invariants(self):
         return (check_tensor(self, self.input, "input") and check_tensor(self, self.output, "result")
                 and check_same_shape(self, self.input, self.output)
@@ -144,6 +166,7 @@ class DenseOp(Fxp.Operation, name="dense", traits=[ext.Pure]):
     output: ext.Result[Any]
     accum: ir.TypeAttr = ext.attribute(default_factory=lambda: ir.TypeAttr.get(ir.F64Type.get()))
 
+    @verifier
     def verify_invariants(self):
         vals = [self.input, self.weight, self.output, self.bias]
         for v, what in zip(vals, ("input", "weight", "result", "bias")):
@@ -181,6 +204,7 @@ class AddOp(Fxp.Operation, name="add", traits=[ext.Pure]):
     rhs: ext.Operand[Any]
     output: ext.Result[Any]
 
+    @verifier
     def verify_invariants(self):
         for v, what in ((self.lhs, "lhs"), (self.rhs, "rhs"), (self.output, "result")):
             if not check_tensor(self, v, what):
@@ -195,6 +219,7 @@ class ReluOp(Fxp.Operation, name="relu", traits=[ext.Pure]):
     input: ext.Operand[Any]
     output: ext.Result[Any]
 
+    @verifier
     def verify_invariants(self):
         return (check_tensor(self, self.input, "input") and check_tensor(self, self.output, "result")
                 and check_same_shape(self, self.input, self.output) and _check_formats(self, [self.input, self.output]))
