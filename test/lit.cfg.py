@@ -1,0 +1,45 @@
+# lit configuration for fxflow's FileCheck tests.
+#
+#   .venv/bin/lit -j2 test/            # the whole suite
+#   .venv/bin/lit -v test/dialects     # one directory, with failure details
+#
+# The tools run with the Python interpreter that runs lit (the venv's), so `fxflow-opt` always means this
+# checkout's fxflow; the venv's bin directory (filecheck, torch-mlir-opt, not) comes first on PATH.
+# test/python holds pytest's tests and is not a lit directory.
+
+import os
+import shlex
+import sys
+
+import lit.formats
+
+config.name = "fxflow"
+config.test_format = lit.formats.ShTest()
+config.suffixes = [".mlir", ".py"]
+config.excludes = ["lit.cfg.py", "python", "Inputs", "Output", "__pycache__"]
+config.test_source_root = os.path.dirname(os.path.abspath(__file__))
+config.test_exec_root = config.test_source_root
+
+python = sys.executable
+bindir = os.path.dirname(python)
+config.environment["PATH"] = os.pathsep.join([bindir, os.environ.get("PATH", "")])
+for var in ("HOME", "TMPDIR", "LANG", "LC_ALL", "CXX", "CC", "XILINX_HLS", "FXFLOW_AP_TYPES"):
+    if var in os.environ:
+        config.environment[var] = os.environ[var]
+# Keep the tools' stdout/stderr unbuffered-in-order enough for `2>&1 | filecheck`.
+config.environment["PYTHONUNBUFFERED"] = "1"
+config.environment["PYTHONDONTWRITEBYTECODE"] = "1"
+
+py = shlex.quote(python)
+
+
+def tool(name: str, module: str) -> tuple[str, str]:
+    # Replace the tool name only where it stands alone as a command word, never inside a path such as
+    # `%s` = .../fxflow-opt-split.mlir (lit substitutions are regular expressions).
+    return (rf"(?<![\w/.%-]){name}(?![\w.-])", f"{py} -m {module}")
+
+
+config.substitutions.append(("%PYTHON", py))
+config.substitutions.append(("%irdl", f"{py} -m fxflow.tools.irdl"))
+config.substitutions.append(tool("fxflow-opt", "fxflow.tools.opt"))
+config.substitutions.append(tool("fxflow-translate", "fxflow.tools.translate"))
