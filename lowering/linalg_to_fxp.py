@@ -105,10 +105,18 @@ def matmul_to_dense(op, rewriter):
     rewriter.replace_op(op, [dense.output])
 
 
+def _adds_its_two_inputs(generic) -> bool:
+    """The body is `yield(addf(in0, in1))` over exactly two inputs (in either order)."""
+    ops = _body_ops(generic)
+    if len(list(generic.inputs)) != 2 or len(ops) != 2 or ops[0].operation.name != "arith.addf":
+        return False
+    args = list(generic.region.blocks[0].arguments)
+    return set(map(str, ops[0].operation.operands)) == {str(args[0]), str(args[1])}
+
+
 def bias_add_into_dense(op, rewriter):
     ins = list(op.inputs)
-    ops = _body_ops(op)
-    if len(ins) != 2 or len(ops) != 2 or ops[0].operation.name != "arith.addf":
+    if not _adds_its_two_inputs(op):
         return True
     maps = _maps(op)
     if not (_is_identity(maps[0]) and maps[1].endswith("-> (d1)") and _is_identity(maps[2])):
@@ -158,13 +166,7 @@ def generic_to_relu(op, rewriter):
 
 def generic_to_add(op, rewriter):
     ins = list(op.inputs)
-    ops = _body_ops(op)
-    if len(ins) != 2 or len(ops) != 2 or ops[0].operation.name != "arith.addf":
-        return True
-    if not all(_is_identity(m) for m in _maps(op)):
-        return True
-    args = list(op.region.blocks[0].arguments)
-    if set(map(str, ops[0].operation.operands)) != {str(args[0]), str(args[1])}:
+    if not _adds_its_two_inputs(op) or not all(_is_identity(m) for m in _maps(op)):
         return True
     with rewriter.ip, op.location:
         new = AddOp(ins[0], ins[1], op.result.type)
