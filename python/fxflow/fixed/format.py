@@ -172,9 +172,9 @@ class FixedFormat:
         """True when every value of `other` is representable here exactly (no rounding, no overflow)."""
         if self.f < other.f:
             return False
-        if other.signed and not self.signed:
-            return False
-        return self.min_int * 2.0 ** -self.f <= other.min_value and self.max_value >= other.max_value
+        # exact integer comparison on self's grid (floats overflow / round for wide formats)
+        d = self.f - other.f
+        return self.min_int <= other.min_int << d and other.max_int << d <= self.max_int
 
 
 def _mode(token: str, allowed: tuple, what: str, text: str) -> str:

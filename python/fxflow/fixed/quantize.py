@@ -127,13 +127,24 @@ def round_shift_int(n: int, s: int, mode: str) -> int:
     return _round_rational(n, 1 << s, mode)
 
 
+def _sat_bounds(fmt: FixedFormat) -> tuple[int, int]:
+    """[lo, hi] of the stored integer after SAT / SAT_SYM / SAT_ZERO.
+
+    SAT_SYM on a signed format excludes min_int (clamps to [-max_int, max_int]), EXCEPT for a 1-bit
+    signed format: there the ap_types headers set the underflow pattern to 1 (= min_int = -1), so
+    SAT_SYM behaves like SAT (checked against the headers; the definition would give [0, 0]).
+    """
+    lo, hi = fmt.min_int, fmt.max_int
+    if fmt.overflow == "SAT_SYM" and fmt.signed and fmt.width > 1:
+        lo = -hi
+    return lo, hi
+
+
 def overflow_int(n: int, fmt: FixedFormat) -> int:
     """fmt's overflow mode applied to the integer n (already on fmt's grid)."""
     n = int(n)
-    lo, hi = fmt.min_int, fmt.max_int
+    lo, hi = _sat_bounds(fmt)
     o = fmt.overflow
-    if o == "SAT_SYM" and fmt.signed:
-        lo = -hi
     if lo <= n <= hi:
         return n
     if o == "WRAP":
@@ -271,9 +282,7 @@ def _overflow_stage(p: np.ndarray, r: int, fmt: FixedFormat, qb: np.ndarray, sc:
     if o == "WRAP":
         np.bitwise_and(p, (1 << w) - 1, out=qb)
         return
-    lo, hi = fmt.min_int, fmt.max_int
-    if o == "SAT_SYM" and fmt.signed:
-        lo = -hi
+    lo, hi = _sat_bounds(fmt)
     if o in ("SAT", "SAT_SYM"):
         np.clip(p, lo, hi, out=qb)
         return
@@ -588,7 +597,7 @@ def _int_to_float(v: int, f: int) -> float:
     try:
         return v / (1 << f) if f >= 0 else float(v << -f)  # int / int is correctly rounded
     except OverflowError:
-        return math.copysign(math.inf, v)
+        return math.inf if v > 0 else -math.inf
 
 
 def to_float(n, f: int) -> np.ndarray:
