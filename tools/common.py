@@ -73,7 +73,10 @@ class Chunk:
         return "\n" * (self.first_line - 1) + self.text
 
     def numbered_lines(self) -> Iterable[tuple[int, str]]:
-        for k, line in enumerate(self.text.split("\n")):
+        lines = self.text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()  # the text after a final newline is not a line
+        for k, line in enumerate(lines):
             yield self.first_line + k, line
 
 
@@ -192,7 +195,9 @@ def diag_from_exception(e: BaseException, source_name: str | None = None) -> Dia
 def format_diag(d: Diag, source: Source | None = None, snippet: bool = True) -> str:
     """`file:line:col: severity: message` (+ the source line and a caret), then the notes."""
     if d.file is None:
-        head = f"loc(unknown): {d.severity}: {d.message}"
+        # No location (an exception from a pass, or loc(unknown)): name the input being processed.
+        where = source.name if source is not None else "loc(unknown)"
+        head = f"{where}: {d.severity}: {d.message}"
     else:
         head = f"{d.file}:{d.line}:{d.col}: {d.severity}: {d.message}"
     out = [head]

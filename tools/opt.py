@@ -18,6 +18,7 @@ Pass flags and `--pass-pipeline` arguments are applied in command-line order.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from dataclasses import dataclass, field
 
@@ -246,12 +247,19 @@ def add_steps(pm, steps: list[Step], passes) -> None:
             pm.add(step.text)
         except ValueError as e:
             msg = str(e).strip()
+            pos = step.pos
+            # "MLIR Textual PassPipeline Parser:1:COL: error: MESSAGE\n<element>\n   ^": point into our text.
+            m = re.match(r"[^\n]*?:1:(\d+): error: ([^\n]*)", msg)
+            if m:
+                msg = m.group(2)
+                pos = step.pos + int(m.group(1)) - 1
             if "does not refer to a registered pass" in msg:
-                msg = (f"'{step.name}' does not refer to a registered pass or pass pipeline "
-                       "(neither an fxflow pass nor an upstream MLIR pass; see --list-passes)")
+                msg += " (neither an fxflow pass nor an upstream MLIR pass; see --list-passes)"
             else:
                 msg = msg.replace("\n\n", "\n")
-            raise PipelineError(msg, step.source_text, step.pos if step.source_text else None,
+            if step.source_text and m:
+                pos = min(pos, len(step.source_text))
+            raise PipelineError(msg, step.source_text, pos if step.source_text else None,
                                 step.origin) from None
 
 
