@@ -22,12 +22,23 @@ ctx = new_context()
 imported = import_torch(Net(), torch.randn(8, 4), ctx)
 print("TEST: shapes", imported.input_shapes, imported.layer_names)
 # CHECK-LABEL: TEST: shapes [(4,)] ['encoder.0', 'encoder.1', 'head']
-print(imported.module.operation.get_asm(enable_debug_info=True))
-# CHECK:     func.func @main(%arg0: tensor<1x4xf32>
-# CHECK:     arith.constant dense<{{.*}}> : tensor<3x4xf32> loc(#[[ENC0:loc[0-9]+]])
-# CHECK:     linalg.matmul {{.*}} loc(#[[ENC0]])
-# CHECK:     arith.cmpf ugt
-# CHECK:     linalg.matmul {{.*}} loc(#[[HEAD:loc[0-9]+]])
-# CHECK-DAG: #[[ENC0]] = loc("encoder.0"(
-# CHECK-DAG: #[[HEAD]] = loc("head"(
-# CHECK-NOT: dense_resource
+from fxflow.ir import ir, layer_name  # noqa: E402
+
+print("TEST: ops")
+for op in imported.module.body.operations[0].regions[0].blocks[0].operations:
+    if op.operation.name.startswith("linalg."):
+        print(op.operation.name, layer_name(op.location))
+# CHECK-LABEL: TEST: ops
+# CHECK-NEXT:  linalg.transpose encoder.0
+# CHECK-NEXT:  linalg.fill encoder.0
+# CHECK-NEXT:  linalg.matmul encoder.0
+# CHECK-NEXT:  linalg.generic encoder.0
+# CHECK-NEXT:  linalg.generic encoder.1
+# CHECK-NEXT:  linalg.transpose head
+# CHECK-NEXT:  linalg.fill head
+# CHECK-NEXT:  linalg.matmul head
+# CHECK-NOT:   linalg.
+print(imported.module)
+# CHECK:       func.func @main(%arg0: tensor<1x4xf32>) -> tensor<1x2xf32>
+# CHECK:       arith.constant dense<{{.*}}> : tensor<3x4xf32>
+# CHECK-NOT:   dense_resource
