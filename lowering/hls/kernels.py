@@ -1,0 +1,282 @@
+"""C++ for the body of one `df.kernel`: a dispatch table keyed by op name, one small printer per op.
+
+Each printer implements exactly the op's documented semantics with ap_fixed assignments:
+an `ap_fixed` expression is exact (operator result types), and assigning it to a variable of the
+op's result/accumulator type applies that type's rounding then overflow mode.  Tensors are flat
+row-major C arrays (the leading batch dimension of 1 included).  Pragmas only annotate; the C code
+alone defines the numbers, so every strategy / reuse factor computes identical results.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+from fxflow.errors import IRError, UnsupportedOpError
+from fxflow.ir import ir
+
+from .cwriter import Lines, comment_text, index_expr
+from .design import ConstArray, HlsDesign, KernelFn, block_ops, fixed_format, int_attr, shape_of, str_attr
+
+OpPrinter = Callable[["KernelEmitter", object], None]
+OP_PRINTERS: dict[str, OpPrinter] = {}
+
+
+def printer(name: str):
+    def wrap(fn: OpPrinter) -> OpPrinter:
+        OP_PRINTERS[name] = fn
+        return fn
+
+    return wrap
+
+
+class KernelEmitter:
+    """State while printing one kernel: value -> C array name / typedef, locals, emitted pragmas."""
+
+    def __init__(self, design: HlsDesign, op, name: str, layer: str, arg_types: list[str], res_types: list[str]):
+        self.design = design
+        self.op = op
+        self.name = name
+        self.layer = layer
+        self.rf = int_attr(op, "reuse_factor", 1)
+        self.strategy = str_attr(op, "strategy", "latency")
+        self.res_types = res_types
+        self.body = Lines(1)
+        self.consts: list[ConstArray] = []
+        self.arrays: dict = {}  # mlir Value -> C array name
+        self.ctypes: dict = {}  # mlir Value -> typedef name
+        self.counter = 0
+        self.partitioned: set[str] = set()
+        self.mul_limit = 0  # latency kernels with RF > 1: multipliers allowed in the whole function
+        block = op.regions[0].blocks[0]
+        self.args = list(block.arguments)
+        self.params = []
+        for idx, (a, t) in enumerate(zip(self.args, arg_types)):
+            self.arrays[a], self.ctypes[a] = f"x{idx}", t
+            self.params.append(f"const {t} x{idx}[{self.size(a, f'input {idx}')}]")
+        for idx, (r, t) in enumerate(zip(op.results, res_types)):
+            self.params.append(f"{t} y{idx}[{self.size(r, f'result {idx}')}]")
+
+    # --- helpers used by the op printers ------------------------------------------------------
+    def where(self, op=None) -> str:
+        s = f"kernel '{self.name}'"
+        if self.layer:
+            s += f" (layer '{comment_text(self.layer)}')"
+        if op is not None:
+            s = f"'{op.operation.name}' in " + s
+        return s
+
+    def error(self, op, message: str) -> UnsupportedOpError:
+        return UnsupportedOpError(f"HLS emitter: {message}: {self.where(op)}")
+
+    def size(self, value, what: str) -> int:
+        return math.prod(shape_of(value, f"{what} of {self.where()}"))
+
+    def shape(self, value, op, what: str) -> tuple[int, ...]:
+        return shape_of(value, f"{what} of {self.where(op)}")
+
+    def fmt(self, value, op, what: str):
+        return fixed_format(value, f"{what} of {self.where(op)}")
+
+    def ref(self, value) -> str:
+        return self.arrays[value]
+
+    def fresh(self, base: str) -> str:
+        name = f"{base}{self.counter}"
+        self.counter += 1
+        return name
+
+    def dest(self, value, op, hint: str) -> str:
+        """The array an op result is computed into: the output parameter `y<i>` when the result is only
+        yielded (once), else a new local array with its own typedef."""
+        uses = list(value.uses)
+        fmt = self.fmt(value, op, "result")
+        if len(uses) == 1 and uses[0].owner.name == "df.yield":
+            idx = uses[0].operand_number
+            name, ctype = f"y{idx}", self.res_types[idx]
+        else:
+            name = self.fresh("v")
+            ctype = self.design.typedef(f"{self.name}_{hint}", fmt, f"kernel {self.name}")
+            self.body(f"{ctype} {name}[{self.size(value, 'result')}];")
+            self.partition(name)
+        self.arrays[value], self.ctypes[value] = name, ctype
+        return name
+
+    def partition(self, array: str, how: str = "complete") -> None:
+        if array not in self.partitioned:
+            self.partitioned.add(array)
+            self.body.pragma(f"ARRAY_PARTITION variable={array} {how}" + (" dim=0" if how == "complete" else ""))
+
+    def is_const(self, value) -> bool:
+        return isinstance(value, ir.OpResult) and value.owner.name == "fxp.constant"
+
+    # --- the kernel function ------------------------------------------------------------------
+    def emit(self) -> KernelFn:
+        ops = block_ops(self.op)
+        if self.strategy == "latency":
+            self.body.pragma(f"PIPELINE II={self.rf}")
+        for op in ops[:-1]:
+            fn = OP_PRINTERS.get(op.operation.name)
+            if fn is None:
+                supported = ", ".join(sorted(OP_PRINTERS))
+                raise self.error(op, f"unsupported op '{op.operation.name}' (supported: {supported})")
+            fn(self, op)
+        if self.mul_limit:
+            self.body.pragma(f"ALLOCATION operation instances=mul limit={self.mul_limit}")
+        yield_op = ops[-1]
+        for idx, v in enumerate(yield_op.operands):
+            src = self.ref(v)
+            dst = f"y{idx}"
+            if src != dst:
+                n = self.size(v, f"result {idx}")
+                self.body(f"// result {idx}")
+                self.body.loop("i", n)
+                self.body(f"{dst}[i] = {src}[i];")
+                self.body.close()
+        stem = self.design.stem(self.name)
+        return KernelFn(self.name, self.layer, self.rf, self.strategy, self.params, self.body, self.consts,
+                        f"layers/{stem}.cpp")
+
+
+# --- op printers --------------------------------------------------------------------------------
+
+_ROLES = {("fxp.dense", 1): ("w", "weight"), ("fxp.dense", 2): ("b", "bias")}
+
+
+@printer("fxp.constant")
+def _constant(k: KernelEmitter, op) -> None:
+    v = op.results[0]
+    fmt = k.fmt(v, op, "result")
+    shape = k.shape(v, op, "result")
+    attr = op.attributes["value"]
+    if not isinstance(attr, ir.DenseIntElementsAttr):
+        raise k.error(op, "a fixed-point constant must hold its stored integers in an integer dense attribute")
+    import numpy as np
+
+    values = [int(n) for n in np.asarray(ir.DenseIntElementsAttr(attr)).reshape(-1)]
+    if len(values) != math.prod(shape):
+        raise k.error(op, f"constant holds {len(values)} values for shape {list(shape)}")
+    lo, hi = fmt.min_int, fmt.max_int
+    bad = next((n for n in values if not lo <= n <= hi), None)
+    if bad is not None:
+        raise IRError(f"HLS emitter: stored integer {bad} is outside [{lo}, {hi}] of {fmt}: {k.where(op)}")
+    uses = list(v.uses)
+    short, role = ("c", "const")
+    if uses:
+        short, role = _ROLES.get((uses[0].owner.name, uses[0].operand_number), (short, role))
+    name = k.design.ident(f"{k.name}_{short}")
+    ctype = k.design.typedef(f"{k.name}_{role}", fmt, f"kernel {k.name}")
+    header = f"weights/{k.design.stem(name)}.h"
+    k.consts.append(ConstArray(name, ctype, fmt, shape, values, k.name, role, header))
+    k.arrays[v], k.ctypes[v] = name, ctype
+
+
+@printer("fxp.cast")
+def _cast(k: KernelEmitter, op) -> None:
+    x, y = op.operands[0], op.results[0]
+    k.fmt(x, op, "input")
+    src = k.ref(x)
+    dst = k.dest(y, op, "cast")
+    k.body(f"// fxp.cast -> {k.fmt(y, op, 'result')}")
+    k.body.loop("i", k.size(y, "result"))
+    k.body(f"{dst}[i] = {src}[i];")
+    k.body.close()
+
+
+@printer("fxp.relu")
+def _relu(k: KernelEmitter, op) -> None:
+    x, y = op.operands[0], op.results[0]
+    k.fmt(x, op, "input")
+    src = k.ref(x)
+    dst = k.dest(y, op, "relu")
+    k.body(f"// fxp.relu: max(x, 0) -> {k.fmt(y, op, 'result')}")
+    k.body.loop("i", k.size(y, "result"))
+    k.body(f"if ({src}[i] > 0) {dst}[i] = {src}[i];")
+    k.body(f"else {dst}[i] = 0;")
+    k.body.close()
+
+
+@printer("fxp.add")
+def _add(k: KernelEmitter, op) -> None:
+    a, b = op.operands[0], op.operands[1]
+    y = op.results[0]
+    k.fmt(a, op, "lhs")
+    k.fmt(b, op, "rhs")
+    sa, sb = k.ref(a), k.ref(b)
+    dst = k.dest(y, op, "add")
+    k.body(f"// fxp.add: exact sum -> {k.fmt(y, op, 'result')}")
+    k.body.loop("i", k.size(y, "result"))
+    k.body(f"{dst}[i] = {sa}[i] + {sb}[i];")
+    k.body.close()
+
+
+@printer("fxp.dense")
+def _dense(k: KernelEmitter, op) -> None:
+    """acc[n] = accum(bias[n]); acc[n] += x[k] * w[k][n] for k = 0..K-1 in order; y[n] = acc[n].
+
+    latency: every loop unrolled inside the function pipeline (II = reuse factor); with RF > 1 the
+    weights are partitioned cyclically and the multipliers limited to ceil(K*N/RF).
+    resource: the K*N products are folded into ceil(K*N/P) pipelined steps of P = ceil(K*N/RF)
+    consecutive (k, n) pairs (k-major), the weights reshaped so one ROM word feeds one step.  Both
+    keep, for every n, the order k = 0..K-1 of the accumulation, so the C semantics are unchanged."""
+    x, w, b = op.operands[0], op.operands[1], op.operands[2]
+    y = op.results[0]
+    for v, what in ((x, "input"), (w, "weight"), (b, "bias")):
+        k.fmt(v, op, what)
+    acc_fmt = fixed_format(ir.TypeAttr(op.attributes["accum"]).value, f"accumulator of {k.where(op)}")
+    bsz, kk = k.shape(x, op, "input")
+    nn = k.shape(w, op, "weight")[1]
+    X, W, Bi = k.ref(x), k.ref(w), k.ref(b)
+    Y = k.dest(y, op, "dense")
+    acc_t = k.design.typedef(f"{k.name}_accum", acc_fmt, f"kernel {k.name}")
+    acc = k.fresh("acc")
+    total = kk * nn
+    per_step = -(-total // k.rf)  # multiplications per cycle, P = ceil(K*N/RF)
+    body = k.body
+    body(f"// fxp.dense [{bsz}x{kk}] x [{kk}x{nn}] -> [{bsz}x{nn}], accumulator {acc_fmt}")
+    body(f"{acc_t} {acc}[{nn}];")
+    k.partition(acc)
+    if k.is_const(b):
+        k.partition(Bi)
+    if k.strategy == "resource":
+        if k.is_const(w):
+            body.pragma(f"ARRAY_RESHAPE variable={W} cyclic factor={per_step} dim=1")
+            body.pragma(f"BIND_STORAGE variable={W} type=rom_2p impl=bram")
+            k.partitioned.add(W)
+    elif k.rf == 1:
+        if k.is_const(w):
+            k.partition(W)
+    else:
+        if k.is_const(w):
+            k.partition(W, f"cyclic factor={per_step} dim=1")
+        k.mul_limit += per_step
+    if bsz > 1:
+        body.loop("b", bsz, unroll=k.strategy == "latency")
+    row = "b" if bsz > 1 else 0
+    body.loop("n", nn)
+    body(f"{acc}[n] = {Bi}[n];")
+    body.close()
+    if k.strategy == "resource":
+        steps = -(-total // per_step)
+        body.loop("r", steps, unroll=False)
+        body.pragma("PIPELINE II=1")
+        body.loop("j", per_step)
+        body(f"const int t = r * {per_step} + j;")
+        stmt = f"{acc}[t % {nn}] += {X}[{index_expr((row, kk), (f't / {nn}', 1))}] * {W}[t];"
+        if steps * per_step != total:
+            body(f"if (t < {total}) {stmt}")
+        else:
+            body(stmt)
+        body.close()
+        body.close()
+    else:
+        body.loop("k", kk)
+        body.loop("n", nn)
+        body(f"{acc}[n] += {X}[{index_expr((row, kk), ('k', 1))}] * {W}[{index_expr(('k', nn), ('n', 1))}];")
+        body.close()
+        body.close()
+    body.loop("n", nn)
+    body(f"{Y}[{index_expr((row, nn), ('n', 1))}] = {acc}[n];")
+    body.close()
+    if bsz > 1:
+        body.close()
