@@ -40,7 +40,8 @@ def random_design(draw):
         layer = {"weight": _fmt(draw, 14), "bias": _fmt(draw, 14), "result": _fmt(draw)}
         if draw(st.booleans()):
             layer["accum"] = _fmt(draw, 30)  # narrower than exact: per-step rounding / overflow
-        layer["reuse_factor"] = draw(st.sampled_from([1, 2]))
+        work = widths[i] * widths[i + 1]
+        layer["reuse_factor"] = draw(st.sampled_from([d for d in (1, 2, 3) if work % d == 0]))
         cfg["layers"][f"fc{i}"] = layer
         if i < depth - 1 and draw(st.booleans()):
             cfg["layers"][f"act{i}"] = {"result": _fmt(draw)}
