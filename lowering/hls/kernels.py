@@ -176,8 +176,8 @@ def _cast(k: KernelEmitter, op) -> None:
     x, y = op.operands[0], op.results[0]
     k.fmt(x, op, "input")
     src = k.ref(x)
-    dst = k.dest(y, op, "cast")
     k.body(f"// fxp.cast -> {k.fmt(y, op, 'result')}")
+    dst = k.dest(y, op, "cast")
     k.body.loop("i", k.size(y, "result"))
     k.body(f"{dst}[i] = {src}[i];")
     k.body.close()
@@ -188,8 +188,8 @@ def _relu(k: KernelEmitter, op) -> None:
     x, y = op.operands[0], op.results[0]
     k.fmt(x, op, "input")
     src = k.ref(x)
-    dst = k.dest(y, op, "relu")
     k.body(f"// fxp.relu: max(x, 0) -> {k.fmt(y, op, 'result')}")
+    dst = k.dest(y, op, "relu")
     k.body.loop("i", k.size(y, "result"))
     k.body(f"if ({src}[i] > 0) {dst}[i] = {src}[i];")
     k.body(f"else {dst}[i] = 0;")
@@ -203,8 +203,8 @@ def _add(k: KernelEmitter, op) -> None:
     k.fmt(a, op, "lhs")
     k.fmt(b, op, "rhs")
     sa, sb = k.ref(a), k.ref(b)
-    dst = k.dest(y, op, "add")
     k.body(f"// fxp.add: exact sum -> {k.fmt(y, op, 'result')}")
+    dst = k.dest(y, op, "add")
     k.body.loop("i", k.size(y, "result"))
     k.body(f"{dst}[i] = {sa}[i] + {sb}[i];")
     k.body.close()
@@ -227,13 +227,13 @@ def _dense(k: KernelEmitter, op) -> None:
     bsz, kk = k.shape(x, op, "input")
     nn = k.shape(w, op, "weight")[1]
     X, W, Bi = k.ref(x), k.ref(w), k.ref(b)
+    body = k.body
+    body(f"// fxp.dense [{bsz}x{kk}] x [{kk}x{nn}] -> [{bsz}x{nn}], accumulator {acc_fmt}")
     Y = k.dest(y, op, "dense")
     acc_t = k.design.typedef(f"{k.name}_accum", acc_fmt, f"kernel {k.name}")
     acc = k.fresh("acc")
     total = kk * nn
     per_step = -(-total // k.rf)  # multiplications per cycle, P = ceil(K*N/RF)
-    body = k.body
-    body(f"// fxp.dense [{bsz}x{kk}] x [{kk}x{nn}] -> [{bsz}x{nn}], accumulator {acc_fmt}")
     body(f"{acc_t} {acc}[{nn}];")
     k.partition(acc)
     if k.is_const(b):

@@ -26,6 +26,7 @@ import numpy as np
 from fxflow.errors import ConfigError, FxflowError, ShapeError
 from fxflow.names import inside
 
+from .cwriter import comment_text
 from .design import HlsDesign, Port, lower_graph
 from .emit_cpp import render_cpp, sources
 
@@ -73,11 +74,11 @@ def render_project(design: HlsDesign) -> dict[str, str]:
         "TOP": top, "OPT": OPT_FLAGS, "CMAKE_SRCS": "\n".join(f"  {s}" for s in srcs),
     })
     kernels = "\n".join(
-        f"- `{k.name}`" + (f" (layer `{k.layer}`)" if k.layer and k.layer != k.name else "")
+        f"- `{k.name}`" + (f" (layer `{comment_text(k.layer)}`)" if k.layer and k.layer != k.name else "")
         + f": reuse factor {k.reuse_factor}, strategy {k.strategy}, `firmware/{k.source}`"
         for k in design.kernels) or "(none)"
     files["README.md"] = _template("README.md", {
-        "TOP": top, "GRAPH": design.graph_name.replace("`", "'"), "IOTYPE": design.io_type,
+        "TOP": top, "GRAPH": comment_text(design.graph_name), "IOTYPE": design.io_type,
         "PART": design.part, "CLOCK": clock, "KERNELS": kernels,
     })
     manifest = {
