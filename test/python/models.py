@@ -36,3 +36,22 @@ def inputs(rng: np.random.Generator, n: int, features: int, scale: float = 4.0) 
     """Random inputs over several magnitudes, float32-representable like real data."""
     x = rng.normal(size=(n, features)) * scale * rng.choice([0.05, 1.0, 8.0], size=(n, 1))
     return x.astype(np.float32).astype(np.float64)
+
+
+def identity_chain(width: int, depth: int, seed: int = 0, noise: float = 0.3, relu_every: int = 2):
+    """`depth` Linear layers with near-identity weights (fc0, fc1, ...; ReLU `act<i>` after every
+    `relu_every`-th): the signal survives a long chain, so every layer's formats are really exercised."""
+    import torch
+    from torch import nn
+
+    g = torch.Generator().manual_seed(seed)
+    model = nn.Sequential()
+    for i in range(depth):
+        lin = nn.Linear(width, width)
+        with torch.no_grad():
+            lin.weight.copy_(torch.eye(width) + noise * torch.randn(width, width, generator=g))
+            lin.bias.copy_(0.5 * torch.randn(width, generator=g))
+        model.add_module(f"fc{i}", lin)
+        if i < depth - 1 and i % relu_every == relu_every - 1:
+            model.add_module(f"act{i}", nn.ReLU())
+    return model.eval()

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import fxflow
 from fxflow.toolchain import find_ap_types, find_cxx
 
-from models import OVERFLOW, ROUNDING, ap, inputs, mlp
+from models import OVERFLOW, ROUNDING, ap, identity_chain, inputs, mlp
 
 try:
     find_cxx()
@@ -68,22 +68,24 @@ def test_random_mlps_predict_equals_csim(tmp_path_factory, case):
 
 def test_every_mode_combination_through_results_and_accumulators(tmp_path):
     combos = [(q, o) for q in ROUNDING for o in OVERFLOW]
-    widths = [6] * (len(combos) + 1)
     cfg = {"model": {"precision": "ap_fixed<12,4>", "input": "ap_fixed<10,3,AP_RND_CONV,AP_SAT>"}, "layers": {}}
     for i, (q, o) in enumerate(combos):
         cfg["layers"][f"fc{i}"] = {
-            "weight": ap(True, 7, 1, q, o), "bias": ap(True, 9, 3, q, o),
-            "accum": ap(i % 3 != 0, 11, 4, q, o),  # drops product bits: every k-step rounds and may overflow
-            "result": ap(True, 10, 3, q, o),
+            "weight": ap(True, 7, 2, q, o), "bias": ap(True, 9, 3, q, o),
+            # drops product bits, so every k-step rounds, and its range is tight enough to overflow
+            "accum": ap(i % 3 != 0, 12, 4, q, o),
+            "result": ap(True, 11, 4, q, o),
         }
-        if i < len(combos) - 1:
-            cfg["layers"][f"act{i}"] = {"result": ap(i % 2 == 0, 9, 4, q, o)}
-    model = mlp(widths, seed=3, scale=1.5)
-    design = fxflow.compile(model, np.zeros((1, 6)), config=cfg, output_dir=tmp_path)
-    x = inputs(np.random.default_rng(5), 400, 6, scale=3.0)
+        if i % 2 == 1 and i < len(combos) - 1:
+            cfg["layers"][f"act{i}"] = {"result": ap(i % 4 == 1, 10, 4, q, o)}
+    model = identity_chain(8, len(combos), seed=3)
+    design = fxflow.compile(model, np.zeros((1, 8)), config=cfg, output_dir=tmp_path)
+    x = inputs(np.random.default_rng(5), 400, 8, scale=3.0)
     # exact ties of the input grid, and values far out of range
-    x[:20] = (np.arange(20 * 6).reshape(20, 6) - 60) / 128.0 + 1 / 256.0
+    x[:20] = (np.arange(20 * 8).reshape(20, 8) - 80) / 128.0 + 1 / 256.0
     x[20:30] = 1e6 * np.sign(x[20:30])
+    y = design.predict(x, raw=True)
+    assert len(np.unique(y)) > 100, "the signal died in the chain; the test would check nothing"
     _check(design, x)
 
 
