@@ -326,7 +326,10 @@ def lower_graph(module, *, project_name: str | None = None, part: str | None = N
                 body(f"{ctype} {arr}[{size}];")
                 body.pragma(f"ARRAY_PARTITION variable={arr} complete dim=0")
                 if design.io_type == "io_stream" and r in stream_depth:
-                    body.pragma(f"STREAM variable={arr} type=pipo depth={stream_depth[r]}")
+                    # hls::stream FIFOs need kernels that read their inputs once, in order; until
+                    # those exist, a stream channel is a DATAFLOW ping-pong buffer like an array.
+                    body(f"// df.channel kind=stream depth={stream_depth[r]}: ping-pong buffer between "
+                         "DATAFLOW processes")
             out_names.append(names[r])
         emitter = KernelEmitter(design, op, kname, layer, arg_types, res_types)
         design.kernels.append(emitter.emit())

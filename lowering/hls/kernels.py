@@ -121,8 +121,8 @@ class KernelEmitter:
                 supported = ", ".join(sorted(OP_PRINTERS))
                 raise self.error(op, f"unsupported op '{op.operation.name}' (supported: {supported})")
             fn(self, op)
-        if self.mul_limit:
-            self.body.pragma(f"ALLOCATION operation instances=mul limit={self.mul_limit}")
+        if self.mul_limit:  # right after the function's PIPELINE pragma
+            self.body.lines.insert(1, f"    #pragma HLS ALLOCATION operation instances=mul limit={self.mul_limit}")
         yield_op = ops[-1]
         for idx, v in enumerate(yield_op.operands):
             src = self.ref(v)
