@@ -226,21 +226,20 @@ def _round_stage(nb: np.ndarray, s: int, mode: str, qb: np.ndarray, sc: _Scratch
         np.bitwise_and(qb, (1 << s) - 1, out=qb)
         np.add(qb, nb, out=qb)
         return qb, s
-    if s == 1:  # q = floor + guard * x
-        np.right_shift(nb, 1, out=qb)
+    if s == 1:  # q = floor + guard * x   ((m + x) >> 1 with m = n could overflow at INT64_MAX)
         if mode == "RND_MIN_INF":  # ties down and there are no sticky bits: floor
-            return qb, 0
-        g = np.bitwise_and(nb, 1, out=sc.get("i", np.int64, nb.size))
+            return nb, 1
+        g = np.bitwise_and(nb, 1, out=sc.get("i", np.int64, nb.size))  # guard bit
         if mode != "RND":
             x = sc.get("b", np.bool_, nb.size)
             if mode == "RND_ZERO":
                 np.less(nb, 0, out=x)
             elif mode == "RND_INF":
                 np.greater_equal(nb, 0, out=x)
-            else:  # RND_CONV: bump if the floor (bit 1) is odd
+            else:  # RND_CONV: bump if the floor (bit 1) is odd; qb is a free temporary here
                 np.not_equal(np.bitwise_and(nb, 2, out=qb), 0, out=x)
-                np.right_shift(nb, 1, out=qb)
             np.bitwise_and(g, x, out=g)
+        np.right_shift(nb, 1, out=qb)
         np.add(qb, g, out=qb)
         return qb, 0
     np.right_shift(nb, s - 1, out=qb)  # m: floor(n / 2**(s-1)), |m| <= 2**62
