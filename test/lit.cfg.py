@@ -26,7 +26,7 @@ config.environment["PATH"] = os.pathsep.join([bindir, os.environ.get("PATH", "")
 for var in ("HOME", "TMPDIR", "LANG", "LC_ALL", "CXX", "CC", "XILINX_HLS", "FXFLOW_AP_TYPES"):
     if var in os.environ:
         config.environment[var] = os.environ[var]
-# Keep the tools' stdout/stderr unbuffered-in-order enough for `2>&1 | filecheck`.
+# Unbuffered Python output keeps stdout and stderr in order for `2>&1 | filecheck`.
 config.environment["PYTHONUNBUFFERED"] = "1"
 config.environment["PYTHONDONTWRITEBYTECODE"] = "1"
 

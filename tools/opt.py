@@ -63,10 +63,6 @@ class Step:
     pos: int = 0
     source_text: str = ""
 
-    @property
-    def mlir_text(self) -> str:
-        return self.text
-
 
 class PipelineError(ToolError):
     """A bad pipeline element; with the pipeline text and an offset it prints like an MLIR diagnostic."""
@@ -129,7 +125,7 @@ def split_top_level(text: str, sep: str = ",") -> list[tuple[int, str]]:
     return pieces
 
 
-def parse_elements(text: str, base: int = 0, full: str | None = None, origin: str = "pass pipeline") -> list[Element]:
+def parse_elements(text: str, base: int = 0, full: str | None = None, origin: str = "pass-pipeline") -> list[Element]:
     """Parse a comma-separated list of pipeline elements."""
     full = text if full is None else full
     elements = []
@@ -372,6 +368,8 @@ def make_pass_manager(ctx, steps: list[Step], passes, args):
     add_steps(pm, steps, passes)
     pm.enable_verifier(args.verify_each)
     if args.mlir_print_ir_after_all or args.mlir_print_ir_before_all or args.mlir_print_ir_after_failure:
+        if args.mlir_print_ir_module_scope:
+            ctx.enable_multithreading(False)  # MLIR requires it for module-scope IR printing
         pm.enable_ir_printing(
             print_before_all=args.mlir_print_ir_before_all,
             print_after_all=args.mlir_print_ir_after_all,
