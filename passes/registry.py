@@ -69,7 +69,22 @@ def add_to_pass_manager(pm, name: str, options=None) -> None:
     opts = options if options is not None else info.make_options()
 
     def run(op, pass_):
-        info.run(op, opts)
+        # An error diagnostic emitted by the pass (`loc.emit_error(...)`) must fail the pass: while a
+        # PassManager runs, the bindings capture errors and silently drop them when the run succeeds.
+        errors = []
+
+        def note_errors(diag):
+            if str(diag.severity).endswith("ERROR"):
+                errors.append(diag.message)
+            return False  # not handled: let the diagnostic reach the caller
+
+        handler = op.context.attach_diagnostic_handler(note_errors)
+        try:
+            info.run(op, opts)
+        finally:
+            handler.detach()
+        if errors:
+            pass_.signal_pass_failure()
 
     pm.add(run, name=name, argument=name, description=info.description)
 

@@ -159,3 +159,34 @@ def test_tool_startup_does_not_import_torch():
             "bad = sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')); print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]", f"importing the tools pulled in torch: {out.strip()[:200]}"
+
+
+def test_pass_diagnostics_fail_the_pass_and_are_verifiable(tmp_path, capsys):
+    """An fxflow pass that reports an error with `loc.emit_error` (without raising) fails the pipeline, and the
+    error keeps its location (the bindings would otherwise drop it when the run succeeds)."""
+    from fxflow.passes import PASSES, load_all, register_pass
+
+    load_all()
+
+    @register_pass("test-complain-about-relu", "emit an error at every fxp.relu")
+    def complain(module_op, options):
+        def visit(op):
+            if op.name == "fxp.relu":
+                op.location.emit_error("relu is not allowed here")
+            from fxflow.ir import ir
+            return ir.WalkResult.ADVANCE
+
+        module_op.walk(visit)
+
+    try:
+        src = tmp_path / "in.mlir"
+        src.write_text("func.func @f(%a: tensor<4xf32>) -> tensor<4xf32> {\n"
+                       '  %0 = "fxp.relu"(%a) : (tensor<4xf32>) -> tensor<4xf32> // expected-error {{not allowed}}\n'
+                       "  return %0 : tensor<4xf32>\n}\n")
+        assert opt.main([str(src), "--test-complain-about-relu", "--cse"]) == 1
+        captured = capsys.readouterr()
+        assert f"{src}:2:8: error: relu is not allowed here" in captured.err and captured.out == ""
+        assert opt.main([str(src), "--verify-diagnostics",
+                         "--pass-pipeline=builtin.module(test-complain-about-relu)"]) == 0
+    finally:
+        PASSES.pop("test-complain-about-relu", None)
