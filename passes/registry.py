@@ -20,6 +20,13 @@ class PassInfo:
     run: Callable[[Any, Any], None]
     options: type = None  # a dataclass; None for no options
 
+    def textual_options(self) -> list:
+        """The option fields settable from text (`{key=value}`): str/int/float/bool ones.  Fields holding
+        Python objects (a parsed Config handed over by the compile driver) are programmatic only."""
+        if self.options is None:
+            return []
+        return [f for f in dataclasses.fields(self.options) if f.type in _TEXT_TYPES]
+
     def make_options(self, values: dict[str, str] | None = None):
         """Options from textual `{key=value ...}` pairs, converting to the dataclass field types."""
         values = dict(values or {})
@@ -27,7 +34,7 @@ class PassInfo:
             if values:
                 raise ValueError(f"pass '{self.name}' takes no options, got {sorted(values)}")
             return None
-        known = {f.name.replace("_", "-"): f for f in dataclasses.fields(self.options)}
+        known = {f.name.replace("_", "-"): f for f in self.textual_options()}
         kwargs = {}
         for key, raw in values.items():
             f = known.get(key) or known.get(key.replace("_", "-"))
@@ -37,6 +44,7 @@ class PassInfo:
         return self.options(**kwargs)
 
 
+_TEXT_TYPES = (str, int, float, bool, "str", "int", "float", "bool")
 PASSES: dict[str, PassInfo] = {}
 TRANSLATIONS: dict[str, tuple[str, Callable[[Any], str]]] = {}
 

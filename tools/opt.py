@@ -346,7 +346,7 @@ def list_passes(passes) -> str:
         info = passes[name]
         lines.append(f"  {name:<34} {info.description}")
         if info.options is not None:
-            for f in dataclasses.fields(info.options):
+            for f in info.textual_options():
                 typ = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
                 if f.default is not dataclasses.MISSING:
                     default = f" = {f.default!r}"

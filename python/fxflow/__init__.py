@@ -7,12 +7,24 @@
     design.write("out/")         # the Vitis HLS project
 """
 
-from .compiler import compile  # noqa: A001
 from .config import Config
-from .design import Design
 from .errors import ConfigError, FormatError, FxflowError, ShapeError, ToolchainError, UnsupportedOpError
 from .fixed import FixedFormat
 
 __all__ = ["compile", "Config", "Design", "FixedFormat", "FxflowError", "ConfigError", "FormatError",
            "ShapeError", "ToolchainError", "UnsupportedOpError"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # The compile driver pulls in the MLIR bindings and the emulator; tools that only need the
+    # dialects (fxflow-opt) should not pay for it at startup.
+    if name == "compile":
+        from .compiler import compile
+
+        return compile
+    if name == "Design":
+        from .design import Design
+
+        return Design
+    raise AttributeError(f"module 'fxflow' has no attribute {name!r}")
