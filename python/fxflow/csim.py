@@ -9,12 +9,15 @@ cache (`$FXFLOW_CACHE_DIR`, else `$XDG_CACHE_HOME/fxflow`, else `~/.cache/fxflow
 of an object is a hash of the compiler, the flags, the headers folder and the text of the sources it
 includes, so an unchanged project (or an identical one written elsewhere) never recompiles.
 
-Speed (measured on the 16-64-32-32-5 jet tagger, 2 cores, g++ 12): the time goes into parsing the
-ap_types headers (~2 s per translation unit) and into the static weight initializers, where GCC's
-`-Wfree-nonheap-object` access analysis is quadratic in the number of elements (8 s -> 3 s for 2,048
-weights with `-Wno-free-nonheap-object`).  `build` therefore compiles the firmware as at most `jobs`
-unity groups (one `#include` of each source) next to the testbench, with `-O1` (as fast to compile as
-`-O0`, several times faster to run), so a cold build parses the headers at most jobs + 1 times.
+Speed (measured on the 16-64-32-32-5 jet tagger, 4,389 weights, 2 cores, g++ 12): the time goes into
+parsing the ap_types headers (~1 s CPU per translation unit) and into the static weight initializers,
+where GCC's `-Wfree-nonheap-object` access analysis is quadratic in the number of elements (8 s -> 3 s
+for 2,048 weights with `-Wno-free-nonheap-object`) and exception tables cost another 25 %
+(`-fno-exceptions`; nothing throws).  `build` compiles the testbench and the firmware as (cpu count - 1)
+unity groups (one `#include` of each source) in parallel, at `-O1` (compiles as fast as `-O0`, runs
+~20x faster).  Cold build of the jet tagger: 5.2-5.9 s CPU, 7.7-8.8 s wall on a machine loaded by other
+jobs (load 4-5), where hls4ml's own C-sim build of the same network took 7.9 s CPU / 11.7 s wall; a
+cached build takes ~20 ms.
 """
 
 from __future__ import annotations
@@ -38,6 +41,9 @@ from .toolchain import find_ap_types, find_cxx
 
 OPT = "-O1"
 STD = "-std=gnu++14"  # C++14 plus hexadecimal floating literals (the exact weights)
+# Nothing in the project or the ap_types headers throws; without exception tables the static weight
+# initializers compile ~25 % faster.
+COMMON = ("-fno-exceptions",)
 GCC_ONLY = ("-Wno-free-nonheap-object",)
 MAX_INT64_WIDTH = 62
 _INCLUDE_RE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*"([^"]+)"', re.M)
@@ -148,7 +154,7 @@ def build(project_dir, ap_types=None, verbose: bool = True, *, jobs: int | None 
     ap = find_ap_types(ap_types)
     cxx = find_cxx()
     ident, is_gcc = _compiler_identity(cxx)
-    flags = [STD, opt] + (list(GCC_ONLY) if is_gcc else [])
+    flags = [STD, opt, *COMMON] + (list(GCC_ONLY) if is_gcc else [])
     jobs = jobs or max(1, min(os.cpu_count() or 1, 8))
     cache = cache_dir()
     try:
