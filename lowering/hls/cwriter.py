@@ -69,8 +69,8 @@ def hex_float(n: int, f: int) -> str:
 
 def short_hex(x: float) -> str:
     """`float.hex` without redundant trailing zeros: 0x1.8000000000000p-3 -> 0x1.8p-3, 0x0.0p+0 -> 0x0p+0."""
-    h = float(x).hex()
-    if "p" not in h:  # inf / nan
+    h = float.hex(float(x))
+    if "0p" not in h:  # nothing to strip (also inf / nan)
         return h
     mant, exp = h.split("p")
     if "." in mant:

@@ -26,7 +26,7 @@ import numpy as np
 from fxflow.errors import ConfigError, FxflowError, ShapeError
 from fxflow.names import inside
 
-from .cwriter import comment_text
+from .cwriter import comment_text, short_hex
 from .design import HlsDesign, Port, lower_graph
 from .emit_cpp import render_cpp, sources
 
@@ -146,7 +146,7 @@ def input_lines(x, inputs: list[Port]) -> str:
         arr = _samples(np.asarray(x, dtype=np.float64), n_in, "inputs")
     if not np.all(np.isfinite(arr)):
         raise ShapeError("inputs contain NaN or infinity; the fixed-point conversion of those is undefined")
-    return "".join(" ".join(float.hex(v) for v in row) + "\n" for row in arr.tolist())
+    return "".join(" ".join(map(short_hex, row)) + "\n" for row in arr.tolist())
 
 
 def _samples(a: np.ndarray, size: int, what: str) -> np.ndarray:

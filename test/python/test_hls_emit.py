@@ -104,16 +104,21 @@ def kitchen_graph() -> Graph:
 
 
 def wide_graph() -> Graph:
-    """Arithmetic wider than 64 bits: 51-bit weights, a 131-bit accumulator, an 81-bit output."""
+    """Arithmetic wider than 64 bits (51-bit weights, 131/171-bit accumulators, 81-bit results) on a
+    2-row input (a dense over a leading dimension of 2), latency then resource."""
     rng = np.random.default_rng(11)
-    g = Graph("wide", [((1, 4), F(1, 10, 20, "RND_CONV", "SAT"))])
+    g = Graph("wide", [((2, 4), F(1, 10, 20, "RND_CONV", "SAT"))])
+    out = F(1, 60, 20, "RND_INF", "WRAP")
 
-    def build(k, a):
-        w = k.const(rng.integers(-(2 ** 50), 2 ** 50, size=(4, 3)), F(1, 40, 10))
-        b = k.const(rng.integers(-(2 ** 50), 2 ** 50, size=(3,)), F(1, 40, 10))
-        return k.dense(a, w, b, F(1, 70, 60, "RND", "SAT"), F(1, 60, 20, "RND_INF", "WRAP"))
+    def layer(k_in, accum):
+        def build(k, a):
+            w = k.const(rng.integers(-(2 ** 50), 2 ** 50, size=(k_in, 3)), F(1, 40, 10))
+            b = k.const(rng.integers(-(2 ** 50), 2 ** 50, size=(3,)), F(1, 40, 10))
+            return k.dense(a, w, b, accum, out)
+        return build
 
-    return g.ret(*g.kernel("big", g.args, build))
+    h = g.kernel("big", g.args, layer(4, F(1, 70, 60, "RND", "SAT")))
+    return g.ret(*g.kernel("big_res", h, layer(3, F(1, 110, 60, "RND_CONV", "SAT")), rf=2, strategy="resource"))
 
 
 def inputs_with_edge_cases(g: Graph, n: int, seed: int = 0) -> np.ndarray:
@@ -165,7 +170,7 @@ def test_project_files_and_determinism(tmp_path):
     for f in files:
         assert (a / f).read_bytes() == (b / f).read_bytes(), f
     assert (a / "tb_data/tb_input_features.dat").read_text() == \
-        "0x1.0000000000000p+0 0x1.0000000000000p+1 -0x1.c000000000000p+1 0x1.0000000000000p-2\n"
+        "0x1p+0 0x1p+1 -0x1.cp+1 0x1p-2\n"
     tcl = (a / "build.tcl").read_text()
     assert "set_top myproject" in tcl and "xcvu13p-flga2577-2-e" in tcl and "csim_design" in tcl
     assert "add_files firmware/layers/fc1.cpp -cflags $cflags" in tcl
