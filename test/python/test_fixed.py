@@ -12,6 +12,7 @@ import hashlib
 import math
 import os
 import random
+import shutil
 import subprocess
 import tempfile
 from fractions import Fraction
@@ -684,7 +685,12 @@ def _build_harness(pairs) -> Path:
     exe = cache / f"ap_fixed_harness-{key}"
     if exe.is_file() and os.access(exe, os.X_OK):
         return exe
-    work = Path(tempfile.mkdtemp(prefix="fxflow-harness-"))
+    with tempfile.TemporaryDirectory(prefix="fxflow-harness-") as tmp:
+        _compile_harness(cxx, ap, flags, sources, Path(tmp), exe)
+    return exe
+
+
+def _compile_harness(cxx, ap, flags, sources, work: Path, exe: Path) -> None:
     for name, text in sources.items():
         (work / name).write_text(text)
     units = [n for n in sources if n.endswith(".cpp")]
@@ -700,9 +706,10 @@ def _build_harness(pairs) -> Path:
     p = subprocess.run([cxx, *[str(work / (u + ".o")) for u in units], "-o", str(tmp_exe)],
                        capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, f"linking the ap_fixed harness failed:\n{p.stderr[:4000]}"
-    cache.mkdir(parents=True, exist_ok=True)
-    os.replace(tmp_exe, exe)  # atomic: concurrent sessions never see a half-written binary
-    return exe
+    exe.parent.mkdir(parents=True, exist_ok=True)
+    staged = exe.with_name(f"{exe.name}.{os.getpid()}.tmp")
+    shutil.copy2(tmp_exe, staged)
+    os.replace(staged, exe)  # atomic: concurrent sessions never see a half-written binary
 
 
 @pytest.fixture(scope="session")
