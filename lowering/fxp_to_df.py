@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fxflow.config import Config
-from fxflow.dialects.df import ChannelOp, GraphOp, KernelOp, ReturnOp, YieldOp
+from fxflow.dialects.df import ChannelOp, GraphOp, build_kernel, build_return, build_yield
 from fxflow.dialects.fxp import format_of
 from fxflow.errors import FxflowError
 from fxflow.ir import i64_attr, ir, layer_name, str_attr
@@ -81,7 +81,7 @@ def _build_graph(fn, top: str, io_type: str, cfg: Config) -> None:
             if o.name == "fxp.constant" or (o in boundary):
                 continue
             if o.name == "func.return":
-                ReturnOp([mapping[_key(v)] for v in o.operands])
+                build_return([mapping[_key(v)] for v in o.operands])
                 continue
             if o.name not in COMPUTE:
                 raise FxflowError(f"cannot place '{o.name}' ({o.location}) in a dataflow kernel")
@@ -92,9 +92,8 @@ def _build_graph(fn, top: str, io_type: str, cfg: Config) -> None:
             inputs = [v for v in o.operands if not _is_constant(v)]
             consts = [v for v in o.operands if _is_constant(v)]
             with o.location:
-                kernel = KernelOp([mapping[_key(v)] for v in inputs], [r.type for r in o.results],
-                                  str_attr(c_identifier(layer, taken)), str_attr(layer),
-                                  i64_attr(lc.reuse_factor), str_attr(lc.strategy))
+                kernel = build_kernel([mapping[_key(v)] for v in inputs], [r.type for r in o.results],
+                                      c_identifier(layer, taken), layer, lc.reuse_factor, lc.strategy)
             kblock = kernel.body.blocks.append(*[v.type for v in inputs])
             local = {_key(v): kblock.arguments[i] for i, v in enumerate(inputs)}
             with ir.InsertionPoint(kblock):
@@ -104,8 +103,8 @@ def _build_graph(fn, top: str, io_type: str, cfg: Config) -> None:
                 new = o.clone()
                 for i, v in enumerate(o.operands):
                     new.operands[i] = local[_key(v)]
-                YieldOp(list(new.results))
-            for r_old, r_new in zip(o.results, kernel.outputs):
+                build_yield(list(new.results))
+            for r_old, r_new in zip(o.results, kernel.operation.results):
                 with o.location:
                     ch = ChannelOp(r_new, r_new.type, str_attr("array"), i64_attr(1))
                 mapping[_key(r_old)] = ch.output

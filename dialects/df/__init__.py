@@ -35,16 +35,51 @@ class Df(ext.Dialect, name="df"):
     pass
 
 
+# IRDL gives each variadic group one constraint variable, so all values of a group must have the same
+# type.  Kernel ports (and the terminators) therefore use PORT_GROUPS variadic groups; consecutive values
+# of one type share a group (`port_groups`), which allows up to PORT_GROUPS changes of type per op —
+# e.g. a residual add whose two inputs have different formats.  Code reads the flat operand/result list.
+PORT_GROUPS = 4
+
+
+def _groups(prefix: str, kind) -> dict:
+    return {f"{prefix}{i}": Sequence[kind[Any]] for i in range(PORT_GROUPS)}
+
+
+def port_groups(items: list, type_of=lambda v: v.type) -> list[list]:
+    """Split `items` into PORT_GROUPS runs of equal type (padded with empty groups)."""
+    groups: list[list] = []
+    for item in items:
+        if groups and str(type_of(groups[-1][-1])) == str(type_of(item)):
+            groups[-1].append(item)
+        else:
+            groups.append([item])
+    if len(groups) > PORT_GROUPS:
+        from fxflow.errors import FxflowError
+
+        raise FxflowError(f"a dataflow op can take at most {PORT_GROUPS} runs of differently typed values, "
+                          f"got {len(groups)}: {[str(type_of(g[0])) for g in groups]}")
+    return groups + [[] for _ in range(PORT_GROUPS - len(groups))]
+
+
 class ReturnOp(Df.Operation, name="return", traits=[ir.IsTerminatorTrait]):
     """Ends a df.graph; its operands are the design outputs."""
 
-    values: Sequence[ext.Operand[Any]]
+    __annotations__ = _groups("values", ext.Operand)
 
 
 class YieldOp(Df.Operation, name="yield", traits=[ir.IsTerminatorTrait]):
     """Ends a df.kernel; its operands become the kernel results."""
 
-    values: Sequence[ext.Operand[Any]]
+    __annotations__ = _groups("values", ext.Operand)
+
+
+def build_return(values) -> ReturnOp:
+    return ReturnOp(*port_groups(list(values)))
+
+
+def build_yield(values) -> YieldOp:
+    return YieldOp(*port_groups(list(values)))
 
 
 class GraphOp(Df.Operation, name="graph", traits=[ir.IsIsolatedFromAboveTrait]):
@@ -70,13 +105,15 @@ class GraphOp(Df.Operation, name="graph", traits=[ir.IsIsolatedFromAboveTrait]):
 
 
 class KernelOp(Df.Operation, name="kernel", traits=[ir.IsIsolatedFromAboveTrait]):
-    inputs: Sequence[ext.Operand[Any]]
-    outputs: Sequence[ext.Result[Any]]
-    sym_name: ir.StringAttr
-    layer: ir.StringAttr
-    reuse_factor: ir.IntegerAttr
-    strategy: ir.StringAttr
-    body: ext.Region
+    __annotations__ = {
+        **_groups("inputs", ext.Operand),
+        **_groups("outputs", ext.Result),
+        "sym_name": ir.StringAttr,
+        "layer": ir.StringAttr,
+        "reuse_factor": ir.IntegerAttr,
+        "strategy": ir.StringAttr,
+        "body": ext.Region,
+    }
 
     @verifier
     def verify_invariants(self):
@@ -104,6 +141,14 @@ class KernelOp(Df.Operation, name="kernel", traits=[ir.IsIsolatedFromAboveTrait]
         if yielded != out_types:
             return emit(self, f"yielded types {yielded} do not match result types {out_types}")
         return True
+
+
+def build_kernel(inputs, result_types, sym_name: str, layer: str, reuse_factor: int, strategy: str) -> KernelOp:
+    """A df.kernel with its inputs/results spread over the port groups; the caller fills the body."""
+    from fxflow.ir import i64_attr, str_attr
+
+    return KernelOp(*port_groups(list(inputs)), *port_groups(list(result_types), type_of=lambda t: t),
+                    str_attr(sym_name), str_attr(layer), i64_attr(reuse_factor), str_attr(strategy))
 
 
 class ChannelOp(Df.Operation, name="channel", traits=[ext.Pure]):

@@ -39,11 +39,8 @@ from .errors import ToolchainError
 from .names import inside
 from .toolchain import find_ap_types, find_cxx
 
-OPT = "-O1"
-STD = "-std=gnu++14"  # C++14 plus hexadecimal floating literals (the exact weights)
-# Nothing in the project or the ap_types headers throws; without exception tables the static weight
-# initializers compile ~25 % faster.
-COMMON = ("-fno-exceptions",)
+# One set of compiler flags for the project files and this driver (see fxflow.lowering.hls.project).
+from fxflow.lowering.hls.project import COMMON_FLAGS as COMMON, CXX_STD as STD, OPT_FLAGS as OPT  # noqa: E402
 GCC_ONLY = ("-Wno-free-nonheap-object",)
 MAX_INT64_WIDTH = 62
 _INCLUDE_RE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*"([^"]+)"', re.M)

@@ -125,11 +125,11 @@ class Graph:
         self.lines.append(f'{head}"df.kernel"({", ".join(operands)}) ({{')
         self.lines.append("^bb0(" + ", ".join(f"{a}: {t}" for a, t in zip(k.args, in_types)) + "):")
         self.lines += ["  " + line for line in k.lines]
-        self.lines.append(f'  "df.yield"({", ".join(outs)}) {{operandSegmentSizes = array<i32: {len(outs)}>}} : '
+        self.lines.append(f'  "df.yield"({", ".join(outs)}) {{operandSegmentSizes = array<i32: {len(outs)}, 0, 0, 0>}} : '
                           f'({", ".join(out_types)}) -> ()')
         attrs = (f'sym_name = {_string(name)}, layer = {_string(layer if layer is not None else name)}, '
                  f'reuse_factor = {rf} : i64, strategy = "{strategy}", '
-                 f'operandSegmentSizes = array<i32: {len(operands)}>, resultSegmentSizes = array<i32: {len(outs)}>')
+                 f'operandSegmentSizes = array<i32: {len(operands)}, 0, 0, 0>, resultSegmentSizes = array<i32: {len(outs)}, 0, 0, 0>')
         self.lines.append(f'}}) {{{attrs}}} : ({", ".join(in_types)}) -> ({", ".join(out_types)})')
         self.steps.append(("kernel", k, operands, outs, results))
         if channel is None:
@@ -151,7 +151,7 @@ class Graph:
 
     def text(self, module_attrs: str = "") -> str:
         ts = [tensor_type(*self.types[v]) for v in self.results]
-        body = [f'"df.return"({", ".join(self.results)}) {{operandSegmentSizes = array<i32: {len(ts)}>}} : '
+        body = [f'"df.return"({", ".join(self.results)}) {{operandSegmentSizes = array<i32: {len(ts)}, 0, 0, 0>}} : '
                 f'({", ".join(ts)}) -> ()']
         args = ", ".join(f"{a}: {tensor_type(*self.types[a])}" for a in self.args)
         inner = "\n".join("  " + line for line in self.lines + body)

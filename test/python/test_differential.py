@@ -98,3 +98,27 @@ def test_jet_tagger_bit_exact(tmp_path):
         design = fxflow.compile(model, x[:1], config={"model": {"precision": precision}},
                                 output_dir=tmp_path / precision.replace("<", "_").replace(">", "").replace(",", "_"))
         _check(design, x)
+
+
+def test_residual_add_of_differently_formatted_tensors(tmp_path):
+    import torch
+
+    class Residual(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc0 = torch.nn.Linear(6, 5)
+            self.act0 = torch.nn.ReLU()
+            self.fc1 = torch.nn.Linear(5, 5)
+
+        def forward(self, x):
+            h = self.act0(self.fc0(x))
+            return self.fc1(h) + h
+
+    torch.manual_seed(4)
+    cfg = {"model": {"precision": "ap_fixed<12,4,AP_RND,AP_SAT>"},
+           "layers": {"act0": {"result": "ap_ufixed<8,3,AP_RND_CONV,AP_SAT>"},
+                      "fc1": {"result": "ap_fixed<10,5,AP_TRN,AP_WRAP>"},
+                      "add_2": {"result": "ap_fixed<9,4,AP_RND_ZERO,AP_SAT_SYM>"}}}  # the FX node name
+    design = fxflow.compile(Residual(), np.zeros((1, 6)), config=cfg, output_dir=tmp_path)
+    assert '"fxp.add"' in design.mlir("df")
+    _check(design, inputs(np.random.default_rng(9), 300, 6))

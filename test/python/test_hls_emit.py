@@ -224,9 +224,9 @@ def test_unsupported_ops_name_the_kernel():
   ^bb0(%a: {fx}):
     %c = "arith.constant"() {{value = dense<1.0> : {f32}}} : () -> {f32}
     %y = "fxp.cast"(%c) : ({f32}) -> {fx}
-    "df.yield"(%y) {{operandSegmentSizes = array<i32: 1>}} : ({fx}) -> ()
-  }}) {{sym_name = "odd one", layer = "seq.3", reuse_factor = 1 : i64, strategy = "latency", operandSegmentSizes = array<i32: 1>, resultSegmentSizes = array<i32: 1>}} : ({fx}) -> {fx}
-  "df.return"(%0) {{operandSegmentSizes = array<i32: 1>}} : ({fx}) -> ()
+    "df.yield"(%y) {{operandSegmentSizes = array<i32: 1, 0, 0, 0>}} : ({fx}) -> ()
+  }}) {{sym_name = "odd one", layer = "seq.3", reuse_factor = 1 : i64, strategy = "latency", operandSegmentSizes = array<i32: 1, 0, 0, 0>, resultSegmentSizes = array<i32: 1, 0, 0, 0>}} : ({fx}) -> {fx}
+  "df.return"(%0) {{operandSegmentSizes = array<i32: 1, 0, 0, 0>}} : ({fx}) -> ()
 }}) {{sym_name = "p", io_type = "io_parallel"}} : () -> ()
 '''
     m, ctx = parse(text)

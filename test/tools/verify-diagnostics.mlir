@@ -51,11 +51,11 @@ func.func @below(%a: tensor<4xf32>) {
 ^bb0(%x: tensor<2xf32>):
   // expected-error @below {{using value defined outside the region}}
   // expected-note @below {{required by region isolation constraints}}
-  %0 = "df.kernel"() ({ %r = "fxp.relu"(%x) : (tensor<2xf32>) -> tensor<2xf32> "df.yield"(%r) : (tensor<2xf32>) -> () }) {sym_name = "k", layer = "k", reuse_factor = 1 : i64, strategy = "latency"} : () -> tensor<2xf32>
-  %1 = "df.kernel"() ({ %r = "fxp.relu"(%x) : (tensor<2xf32>) -> tensor<2xf32> "df.yield"(%r) : (tensor<2xf32>) -> () }) {sym_name = "k", layer = "k", reuse_factor = 1 : i64, strategy = "latency"} : () -> tensor<2xf32>
+  %0 = "df.kernel"() ({ %r = "fxp.relu"(%x) : (tensor<2xf32>) -> tensor<2xf32> "df.yield"(%r) {operandSegmentSizes = array<i32: 1, 0, 0, 0>} : (tensor<2xf32>) -> () }) {sym_name = "k", layer = "k", reuse_factor = 1 : i64, strategy = "latency", operandSegmentSizes = array<i32: 0, 0, 0, 0>, resultSegmentSizes = array<i32: 1, 0, 0, 0>} : () -> tensor<2xf32>
+  %1 = "df.kernel"() ({ %r = "fxp.relu"(%x) : (tensor<2xf32>) -> tensor<2xf32> "df.yield"(%r) {operandSegmentSizes = array<i32: 1, 0, 0, 0>} : (tensor<2xf32>) -> () }) {sym_name = "k", layer = "k", reuse_factor = 1 : i64, strategy = "latency", operandSegmentSizes = array<i32: 0, 0, 0, 0>, resultSegmentSizes = array<i32: 1, 0, 0, 0>} : () -> tensor<2xf32>
   // expected-note @above {{required by region isolation constraints}}
   // expected-error @above {{using value defined outside the region}}
-  "df.return"(%0, %1) : (tensor<2xf32>, tensor<2xf32>) -> ()
+  "df.return"(%0, %1) {operandSegmentSizes = array<i32: 2, 0, 0, 0>} : (tensor<2xf32>, tensor<2xf32>) -> ()
 }) {sym_name = "g", io_type = "io_parallel"} : () -> ()
 
 // Regular expressions in expected-*-re: {{regex}} inside the literal text.
@@ -73,9 +73,9 @@ func.func @regex(%a: tensor<4xf32>) {
   // expected-note @+1 {{required by region isolation constraints}}
   %0 = "df.kernel"() ({
     %r = "fxp.relu"(%x) : (tensor<2xf32>) -> tensor<2xf32> // expected-error {{using value defined outside the region}}
-    "df.yield"(%r) {operandSegmentSizes = array<i32: 1>} : (tensor<2xf32>) -> ()
-  }) {sym_name = "k", layer = "k", reuse_factor = 1 : i64, strategy = "latency", operandSegmentSizes = array<i32: 0>, resultSegmentSizes = array<i32: 1>} : () -> tensor<2xf32>
-  "df.return"(%0) {operandSegmentSizes = array<i32: 1>} : (tensor<2xf32>) -> ()
+    "df.yield"(%r) {operandSegmentSizes = array<i32: 1, 0, 0, 0>} : (tensor<2xf32>) -> ()
+  }) {sym_name = "k", layer = "k", reuse_factor = 1 : i64, strategy = "latency", operandSegmentSizes = array<i32: 0, 0, 0, 0>, resultSegmentSizes = array<i32: 1, 0, 0, 0>} : () -> tensor<2xf32>
+  "df.return"(%0) {operandSegmentSizes = array<i32: 1, 0, 0, 0>} : (tensor<2xf32>) -> ()
 }) {sym_name = "g", io_type = "io_parallel"} : () -> ()
 
 // -----

@@ -18,7 +18,7 @@ if {[info exists argv]} {
 }
 
 # gnu++14: C++14 plus hexadecimal floating literals (exact weights; standard only from C++17)
-set cflags "-std=gnu++14"
+set cflags "-std=gnu++14 -DNDEBUG"
 open_project -reset @TOP@_prj
 set_top @TOP@
 @ADD_FILES@

@@ -35,25 +35,25 @@
   %v0 = "df.kernel"(%x0) ({
   ^bb0(%a0: tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>):
     %t0 = "fxp.relu"(%a0) : (tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>) -> tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>
-    "df.yield"(%t0) {operandSegmentSizes = array<i32: 1>} : (tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>) -> ()
-  }) {sym_name = "x; rm -rf /", layer = "seq.0\\evil*/", reuse_factor = 1 : i64, strategy = "latency", operandSegmentSizes = array<i32: 1>, resultSegmentSizes = array<i32: 1>} : (tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>) -> (tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>)
+    "df.yield"(%t0) {operandSegmentSizes = array<i32: 1, 0, 0, 0>} : (tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>) -> ()
+  }) {sym_name = "x; rm -rf /", layer = "seq.0\\evil*/", reuse_factor = 1 : i64, strategy = "latency", operandSegmentSizes = array<i32: 1, 0, 0, 0>, resultSegmentSizes = array<i32: 1, 0, 0, 0>} : (tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>) -> (tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>)
   %v1 = "df.channel"(%v0) {kind = "array", depth = 2 : i64} : (tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>) -> tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>
   %v2 = "df.kernel"(%v1) ({
   ^bb0(%a0: tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>):
     %t0 = "fxp.cast"(%a0) : (tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>) -> tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>
-    "df.yield"(%t0) {operandSegmentSizes = array<i32: 1>} : (tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>) -> ()
-  }) {sym_name = "fc1", layer = "fc1", reuse_factor = 1 : i64, strategy = "latency", operandSegmentSizes = array<i32: 1>, resultSegmentSizes = array<i32: 1>} : (tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>) -> (tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>)
+    "df.yield"(%t0) {operandSegmentSizes = array<i32: 1, 0, 0, 0>} : (tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>) -> ()
+  }) {sym_name = "fc1", layer = "fc1", reuse_factor = 1 : i64, strategy = "latency", operandSegmentSizes = array<i32: 1, 0, 0, 0>, resultSegmentSizes = array<i32: 1, 0, 0, 0>} : (tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>) -> (tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>)
   %v3 = "df.channel"(%v2) {kind = "array", depth = 2 : i64} : (tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>) -> tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>
   %v4 = "df.kernel"(%v3) ({
   ^bb0(%a0: tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>):
     %t0 = "fxp.add"(%a0, %a0) : (tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>, tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>) -> tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>
-    "df.yield"(%t0) {operandSegmentSizes = array<i32: 1>} : (tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>) -> ()
-  }) {sym_name = "fc1", layer = "fc1", reuse_factor = 1 : i64, strategy = "latency", operandSegmentSizes = array<i32: 1>, resultSegmentSizes = array<i32: 1>} : (tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>) -> (tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>)
+    "df.yield"(%t0) {operandSegmentSizes = array<i32: 1, 0, 0, 0>} : (tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>) -> ()
+  }) {sym_name = "fc1", layer = "fc1", reuse_factor = 1 : i64, strategy = "latency", operandSegmentSizes = array<i32: 1, 0, 0, 0>, resultSegmentSizes = array<i32: 1, 0, 0, 0>} : (tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>) -> (tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>)
   %v5 = "df.channel"(%v4) {kind = "array", depth = 2 : i64} : (tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>) -> tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>
   %v6 = "df.kernel"(%v5) ({
   ^bb0(%a0: tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>):
     %t0 = "fxp.relu"(%a0) : (tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>) -> tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>
-    "df.yield"(%t0) {operandSegmentSizes = array<i32: 1>} : (tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>) -> ()
-  }) {sym_name = "errno", layer = "errno", reuse_factor = 1 : i64, strategy = "latency", operandSegmentSizes = array<i32: 1>, resultSegmentSizes = array<i32: 1>} : (tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>) -> (tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>)
-  "df.return"(%v6) {operandSegmentSizes = array<i32: 1>} : (tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>) -> ()
+    "df.yield"(%t0) {operandSegmentSizes = array<i32: 1, 0, 0, 0>} : (tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>) -> ()
+  }) {sym_name = "errno", layer = "errno", reuse_factor = 1 : i64, strategy = "latency", operandSegmentSizes = array<i32: 1, 0, 0, 0>, resultSegmentSizes = array<i32: 1, 0, 0, 0>} : (tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>) -> (tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>)
+  "df.return"(%v6) {operandSegmentSizes = array<i32: 1, 0, 0, 0>} : (tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>) -> ()
 }) {sym_name = "3d net", io_type = "io_parallel"} : () -> ()

@@ -55,15 +55,15 @@
     %t0 = "fxp.constant"() {value = dense<[[-5, -4, -3, -2], [-1, 0, 1, 2], [3, 4, 5, 6]]> : tensor<3x4xi64>} : () -> tensor<3x4x!fxp.fixed<1 : i32, 1 : i32, 6 : i32, "TRN", "WRAP">>
     %t1 = "fxp.constant"() {value = dense<[1, 2, 3, 4]> : tensor<4xi64>} : () -> tensor<4x!fxp.fixed<1 : i32, 1 : i32, 6 : i32, "TRN", "WRAP">>
     %t2 = "fxp.dense"(%a0, %t0, %t1) {accum = !fxp.fixed<1 : i32, 9 : i32, 16 : i32, "TRN", "SAT">} : (tensor<1x3x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "TRN", "WRAP">>, tensor<3x4x!fxp.fixed<1 : i32, 1 : i32, 6 : i32, "TRN", "WRAP">>, tensor<4x!fxp.fixed<1 : i32, 1 : i32, 6 : i32, "TRN", "WRAP">>) -> tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "RND", "SAT">>
-    "df.yield"(%t2) {operandSegmentSizes = array<i32: 1>} : (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "RND", "SAT">>) -> ()
-  }) {sym_name = "fc1", layer = "fc1", reuse_factor = 4 : i64, strategy = "latency", operandSegmentSizes = array<i32: 1>, resultSegmentSizes = array<i32: 1>} : (tensor<1x3x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "TRN", "WRAP">>) -> (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "RND", "SAT">>)
+    "df.yield"(%t2) {operandSegmentSizes = array<i32: 1, 0, 0, 0>} : (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "RND", "SAT">>) -> ()
+  }) {sym_name = "fc1", layer = "fc1", reuse_factor = 4 : i64, strategy = "latency", operandSegmentSizes = array<i32: 1, 0, 0, 0>, resultSegmentSizes = array<i32: 1, 0, 0, 0>} : (tensor<1x3x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "TRN", "WRAP">>) -> (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "RND", "SAT">>)
   %v1 = "df.channel"(%v0) {kind = "array", depth = 2 : i64} : (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "RND", "SAT">>) -> tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "RND", "SAT">>
   %v2 = "df.kernel"(%v1) ({
   ^bb0(%a0: tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "RND", "SAT">>):
     %t0 = "fxp.relu"(%a0) : (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "RND", "SAT">>) -> tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "TRN", "WRAP">>
-    "df.yield"(%t0) {operandSegmentSizes = array<i32: 1>} : (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "TRN", "WRAP">>) -> ()
-  }) {sym_name = "act", layer = "act", reuse_factor = 1 : i64, strategy = "latency", operandSegmentSizes = array<i32: 1>, resultSegmentSizes = array<i32: 1>} : (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "RND", "SAT">>) -> (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "TRN", "WRAP">>)
-  "df.return"(%v2) {operandSegmentSizes = array<i32: 1>} : (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "TRN", "WRAP">>) -> ()
+    "df.yield"(%t0) {operandSegmentSizes = array<i32: 1, 0, 0, 0>} : (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "TRN", "WRAP">>) -> ()
+  }) {sym_name = "act", layer = "act", reuse_factor = 1 : i64, strategy = "latency", operandSegmentSizes = array<i32: 1, 0, 0, 0>, resultSegmentSizes = array<i32: 1, 0, 0, 0>} : (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "RND", "SAT">>) -> (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "TRN", "WRAP">>)
+  "df.return"(%v2) {operandSegmentSizes = array<i32: 1, 0, 0, 0>} : (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "TRN", "WRAP">>) -> ()
 }) {sym_name = "lat_rf4", io_type = "io_parallel"} : () -> ()
 
 // -----
@@ -75,15 +75,15 @@
     %t0 = "fxp.constant"() {value = dense<[[-5, -4, -3, -2], [-1, 0, 1, 2], [3, 4, 5, 6]]> : tensor<3x4xi64>} : () -> tensor<3x4x!fxp.fixed<1 : i32, 1 : i32, 6 : i32, "TRN", "WRAP">>
     %t1 = "fxp.constant"() {value = dense<[1, 2, 3, 4]> : tensor<4xi64>} : () -> tensor<4x!fxp.fixed<1 : i32, 1 : i32, 6 : i32, "TRN", "WRAP">>
     %t2 = "fxp.dense"(%a0, %t0, %t1) {accum = !fxp.fixed<1 : i32, 9 : i32, 16 : i32, "TRN", "SAT">} : (tensor<1x3x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "TRN", "WRAP">>, tensor<3x4x!fxp.fixed<1 : i32, 1 : i32, 6 : i32, "TRN", "WRAP">>, tensor<4x!fxp.fixed<1 : i32, 1 : i32, 6 : i32, "TRN", "WRAP">>) -> tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "RND", "SAT">>
-    "df.yield"(%t2) {operandSegmentSizes = array<i32: 1>} : (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "RND", "SAT">>) -> ()
-  }) {sym_name = "fc1", layer = "fc1", reuse_factor = 5 : i64, strategy = "resource", operandSegmentSizes = array<i32: 1>, resultSegmentSizes = array<i32: 1>} : (tensor<1x3x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "TRN", "WRAP">>) -> (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "RND", "SAT">>)
+    "df.yield"(%t2) {operandSegmentSizes = array<i32: 1, 0, 0, 0>} : (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "RND", "SAT">>) -> ()
+  }) {sym_name = "fc1", layer = "fc1", reuse_factor = 5 : i64, strategy = "resource", operandSegmentSizes = array<i32: 1, 0, 0, 0>, resultSegmentSizes = array<i32: 1, 0, 0, 0>} : (tensor<1x3x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "TRN", "WRAP">>) -> (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "RND", "SAT">>)
   %v1 = "df.channel"(%v0) {kind = "array", depth = 2 : i64} : (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "RND", "SAT">>) -> tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "RND", "SAT">>
   %v2 = "df.kernel"(%v1) ({
   ^bb0(%a0: tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "RND", "SAT">>):
     %t0 = "fxp.relu"(%a0) : (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "RND", "SAT">>) -> tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "TRN", "WRAP">>
-    "df.yield"(%t0) {operandSegmentSizes = array<i32: 1>} : (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "TRN", "WRAP">>) -> ()
-  }) {sym_name = "act", layer = "act", reuse_factor = 1 : i64, strategy = "latency", operandSegmentSizes = array<i32: 1>, resultSegmentSizes = array<i32: 1>} : (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "RND", "SAT">>) -> (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "TRN", "WRAP">>)
-  "df.return"(%v2) {operandSegmentSizes = array<i32: 1>} : (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "TRN", "WRAP">>) -> ()
+    "df.yield"(%t0) {operandSegmentSizes = array<i32: 1, 0, 0, 0>} : (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "TRN", "WRAP">>) -> ()
+  }) {sym_name = "act", layer = "act", reuse_factor = 1 : i64, strategy = "latency", operandSegmentSizes = array<i32: 1, 0, 0, 0>, resultSegmentSizes = array<i32: 1, 0, 0, 0>} : (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "RND", "SAT">>) -> (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "TRN", "WRAP">>)
+  "df.return"(%v2) {operandSegmentSizes = array<i32: 1, 0, 0, 0>} : (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "TRN", "WRAP">>) -> ()
 }) {sym_name = "res_rf5", io_type = "io_parallel"} : () -> ()
 
 // -----
@@ -95,15 +95,15 @@
     %t0 = "fxp.constant"() {value = dense<[[-5, -4, -3, -2], [-1, 0, 1, 2], [3, 4, 5, 6]]> : tensor<3x4xi64>} : () -> tensor<3x4x!fxp.fixed<1 : i32, 1 : i32, 6 : i32, "TRN", "WRAP">>
     %t1 = "fxp.constant"() {value = dense<[1, 2, 3, 4]> : tensor<4xi64>} : () -> tensor<4x!fxp.fixed<1 : i32, 1 : i32, 6 : i32, "TRN", "WRAP">>
     %t2 = "fxp.dense"(%a0, %t0, %t1) {accum = !fxp.fixed<1 : i32, 9 : i32, 16 : i32, "TRN", "SAT">} : (tensor<1x3x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "TRN", "WRAP">>, tensor<3x4x!fxp.fixed<1 : i32, 1 : i32, 6 : i32, "TRN", "WRAP">>, tensor<4x!fxp.fixed<1 : i32, 1 : i32, 6 : i32, "TRN", "WRAP">>) -> tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "RND", "SAT">>
-    "df.yield"(%t2) {operandSegmentSizes = array<i32: 1>} : (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "RND", "SAT">>) -> ()
-  }) {sym_name = "fc1", layer = "fc1", reuse_factor = 3 : i64, strategy = "resource", operandSegmentSizes = array<i32: 1>, resultSegmentSizes = array<i32: 1>} : (tensor<1x3x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "TRN", "WRAP">>) -> (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "RND", "SAT">>)
+    "df.yield"(%t2) {operandSegmentSizes = array<i32: 1, 0, 0, 0>} : (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "RND", "SAT">>) -> ()
+  }) {sym_name = "fc1", layer = "fc1", reuse_factor = 3 : i64, strategy = "resource", operandSegmentSizes = array<i32: 1, 0, 0, 0>, resultSegmentSizes = array<i32: 1, 0, 0, 0>} : (tensor<1x3x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "TRN", "WRAP">>) -> (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "RND", "SAT">>)
   %v1 = "df.channel"(%v0) {kind = "array", depth = 2 : i64} : (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "RND", "SAT">>) -> tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "RND", "SAT">>
   %v2 = "df.kernel"(%v1) ({
   ^bb0(%a0: tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "RND", "SAT">>):
     %t0 = "fxp.relu"(%a0) : (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "RND", "SAT">>) -> tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "TRN", "WRAP">>
-    "df.yield"(%t0) {operandSegmentSizes = array<i32: 1>} : (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "TRN", "WRAP">>) -> ()
-  }) {sym_name = "act", layer = "act", reuse_factor = 1 : i64, strategy = "latency", operandSegmentSizes = array<i32: 1>, resultSegmentSizes = array<i32: 1>} : (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "RND", "SAT">>) -> (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "TRN", "WRAP">>)
-  "df.return"(%v2) {operandSegmentSizes = array<i32: 1>} : (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "TRN", "WRAP">>) -> ()
+    "df.yield"(%t0) {operandSegmentSizes = array<i32: 1, 0, 0, 0>} : (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "TRN", "WRAP">>) -> ()
+  }) {sym_name = "act", layer = "act", reuse_factor = 1 : i64, strategy = "latency", operandSegmentSizes = array<i32: 1, 0, 0, 0>, resultSegmentSizes = array<i32: 1, 0, 0, 0>} : (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "RND", "SAT">>) -> (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "TRN", "WRAP">>)
+  "df.return"(%v2) {operandSegmentSizes = array<i32: 1, 0, 0, 0>} : (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "TRN", "WRAP">>) -> ()
 }) {sym_name = "res_rf3", io_type = "io_parallel"} : () -> ()
 
 // -----
@@ -115,13 +115,13 @@
     %t0 = "fxp.constant"() {value = dense<[[-5, -4, -3, -2], [-1, 0, 1, 2], [3, 4, 5, 6]]> : tensor<3x4xi64>} : () -> tensor<3x4x!fxp.fixed<1 : i32, 1 : i32, 6 : i32, "TRN", "WRAP">>
     %t1 = "fxp.constant"() {value = dense<[1, 2, 3, 4]> : tensor<4xi64>} : () -> tensor<4x!fxp.fixed<1 : i32, 1 : i32, 6 : i32, "TRN", "WRAP">>
     %t2 = "fxp.dense"(%a0, %t0, %t1) {accum = !fxp.fixed<1 : i32, 9 : i32, 16 : i32, "TRN", "SAT">} : (tensor<1x3x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "TRN", "WRAP">>, tensor<3x4x!fxp.fixed<1 : i32, 1 : i32, 6 : i32, "TRN", "WRAP">>, tensor<4x!fxp.fixed<1 : i32, 1 : i32, 6 : i32, "TRN", "WRAP">>) -> tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "RND", "SAT">>
-    "df.yield"(%t2) {operandSegmentSizes = array<i32: 1>} : (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "RND", "SAT">>) -> ()
-  }) {sym_name = "fc1", layer = "fc1", reuse_factor = 1 : i64, strategy = "latency", operandSegmentSizes = array<i32: 1>, resultSegmentSizes = array<i32: 1>} : (tensor<1x3x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "TRN", "WRAP">>) -> (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "RND", "SAT">>)
+    "df.yield"(%t2) {operandSegmentSizes = array<i32: 1, 0, 0, 0>} : (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "RND", "SAT">>) -> ()
+  }) {sym_name = "fc1", layer = "fc1", reuse_factor = 1 : i64, strategy = "latency", operandSegmentSizes = array<i32: 1, 0, 0, 0>, resultSegmentSizes = array<i32: 1, 0, 0, 0>} : (tensor<1x3x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "TRN", "WRAP">>) -> (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "RND", "SAT">>)
   %v1 = "df.channel"(%v0) {kind = "stream", depth = 2 : i64} : (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "RND", "SAT">>) -> tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "RND", "SAT">>
   %v2 = "df.kernel"(%v1) ({
   ^bb0(%a0: tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "RND", "SAT">>):
     %t0 = "fxp.relu"(%a0) : (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "RND", "SAT">>) -> tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "TRN", "WRAP">>
-    "df.yield"(%t0) {operandSegmentSizes = array<i32: 1>} : (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "TRN", "WRAP">>) -> ()
-  }) {sym_name = "act", layer = "act", reuse_factor = 1 : i64, strategy = "latency", operandSegmentSizes = array<i32: 1>, resultSegmentSizes = array<i32: 1>} : (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "RND", "SAT">>) -> (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "TRN", "WRAP">>)
-  "df.return"(%v2) {operandSegmentSizes = array<i32: 1>} : (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "TRN", "WRAP">>) -> ()
+    "df.yield"(%t0) {operandSegmentSizes = array<i32: 1, 0, 0, 0>} : (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "TRN", "WRAP">>) -> ()
+  }) {sym_name = "act", layer = "act", reuse_factor = 1 : i64, strategy = "latency", operandSegmentSizes = array<i32: 1, 0, 0, 0>, resultSegmentSizes = array<i32: 1, 0, 0, 0>} : (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "RND", "SAT">>) -> (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "TRN", "WRAP">>)
+  "df.return"(%v2) {operandSegmentSizes = array<i32: 1, 0, 0, 0>} : (tensor<1x4x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "TRN", "WRAP">>) -> ()
 }) {sym_name = "stream", io_type = "io_stream"} : () -> ()

@@ -8,9 +8,9 @@
   ^bb0(%a: tensor<1x3x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>):
     %c = "arith.constant"() {value = dense<1.0> : tensor<1x3xf32>} : () -> tensor<1x3xf32>
     %y = "fxp.cast"(%c) : (tensor<1x3xf32>) -> tensor<1x3x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>
-    "df.yield"(%y) {operandSegmentSizes = array<i32: 1>} : (tensor<1x3x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>) -> ()
-  }) {sym_name = "odd one", layer = "seq.3", reuse_factor = 1 : i64, strategy = "latency", operandSegmentSizes = array<i32: 1>, resultSegmentSizes = array<i32: 1>} : (tensor<1x3x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>) -> tensor<1x3x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>
-  "df.return"(%0) {operandSegmentSizes = array<i32: 1>} : (tensor<1x3x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>) -> ()
+    "df.yield"(%y) {operandSegmentSizes = array<i32: 1, 0, 0, 0>} : (tensor<1x3x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>) -> ()
+  }) {sym_name = "odd one", layer = "seq.3", reuse_factor = 1 : i64, strategy = "latency", operandSegmentSizes = array<i32: 1, 0, 0, 0>, resultSegmentSizes = array<i32: 1, 0, 0, 0>} : (tensor<1x3x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>) -> tensor<1x3x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>
+  "df.return"(%0) {operandSegmentSizes = array<i32: 1, 0, 0, 0>} : (tensor<1x3x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>) -> ()
 }) {sym_name = "p", io_type = "io_parallel"} : () -> ()
 
 // -----
@@ -23,9 +23,9 @@
     %f = "fxp.cast"(%a) : (tensor<1x3x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>) -> tensor<1x3xf32>
     %r = "fxp.relu"(%f) : (tensor<1x3xf32>) -> tensor<1x3xf32>
     %y = "fxp.cast"(%r) : (tensor<1x3xf32>) -> tensor<1x3x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>
-    "df.yield"(%y) {operandSegmentSizes = array<i32: 1>} : (tensor<1x3x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>) -> ()
-  }) {sym_name = "act", layer = "act", reuse_factor = 1 : i64, strategy = "latency", operandSegmentSizes = array<i32: 1>, resultSegmentSizes = array<i32: 1>} : (tensor<1x3x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>) -> tensor<1x3x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>
-  "df.return"(%0) {operandSegmentSizes = array<i32: 1>} : (tensor<1x3x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>) -> ()
+    "df.yield"(%y) {operandSegmentSizes = array<i32: 1, 0, 0, 0>} : (tensor<1x3x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>) -> ()
+  }) {sym_name = "act", layer = "act", reuse_factor = 1 : i64, strategy = "latency", operandSegmentSizes = array<i32: 1, 0, 0, 0>, resultSegmentSizes = array<i32: 1, 0, 0, 0>} : (tensor<1x3x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>) -> tensor<1x3x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>
+  "df.return"(%0) {operandSegmentSizes = array<i32: 1, 0, 0, 0>} : (tensor<1x3x!fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">>) -> ()
 }) {sym_name = "p", io_type = "io_parallel"} : () -> ()
 
 // -----
