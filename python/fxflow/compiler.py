@@ -35,6 +35,9 @@ def compile(model, example_input=None, config=None, backend: str = "vitis", io_t
         raise ConfigError("io_type 'io_stream' is not implemented yet; use 'io_parallel'")
     cfg = _config(config)
     if isinstance(model, (str, os.PathLike)):
+        if Path(model).suffix.lower() == ".onnx":
+            raise FxflowError(f"'{model}': ONNX/QONNX import is not available yet; pass the PyTorch module, or a "
+                              "program saved with torch.export.save (.pt2)")
         model, inputs = load_exported_program(model)
         example_input = example_input if example_input is not None else inputs
     if example_input is None:
