@@ -537,8 +537,15 @@ def run_all(args, tool: str, process: Callable) -> int:
 
 def guarded_main(tool: str, body: Callable[[], int]) -> int:
     """Run a tool body; user errors become one clean message and exit code 1 (never a traceback)."""
+    import warnings
+
     from fxflow.errors import FxflowError
 
+    def show_warning(message, category, filename, lineno, file=None, line=None):
+        # A pass's warnings.warn (e.g. a reuse factor rounded) reads like an MLIR diagnostic, not Python.
+        emit(f"{tool}: warning: {message}")
+
+    warnings.showwarning = show_warning
     try:
         return body()
     except ToolError as e:
