@@ -33,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--no-csim", action="store_true", help="only write the project (with its self-checking testbench data)")
 
     args = parser.parse_args(argv)
+    import warnings
+
+    warnings.showwarning = lambda message, *rest, **kw: print(f"fxflow: warning: {message}", file=sys.stderr)
     try:
         if args.command == "compile":
             return _compile(args)
