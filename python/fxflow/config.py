@@ -6,7 +6,11 @@
                         "reuse_factor": 4, "strategy": "resource"}}}
 
 `precision` is the default for every tensor role; `accum` defaults to "exact" (the narrowest accumulator
-that can hold every partial sum without rounding or overflow, derived from the operand formats).
+that can hold every partial sum without rounding or overflow, derived from the operand bit widths).
+Any role except the input may be "auto": weights and biases then get the narrowest format that holds
+every value within `auto_tolerance` (relative to the largest magnitude, default 2^-8); accumulators and
+results the narrowest format that can never overflow or round, from an exact range analysis that starts
+at the input format.
 Loadable from YAML or JSON files.  Unknown keys, malformed precisions and (once the model is known)
 unknown layer names are errors that name the offender.
 """
@@ -22,18 +26,20 @@ from .errors import ConfigError, FormatError
 from .fixed import FixedFormat
 
 EXACT = "exact"
+AUTO = "auto"  # derived by range analysis: the narrowest format that never overflows and loses nothing
 STRATEGIES = ("latency", "resource")
 IO_TYPES = ("io_parallel", "io_stream")
-MODEL_KEYS = ("precision", "input", "weight", "bias", "accum", "result", "reuse_factor", "strategy")
+MODEL_KEYS = ("precision", "input", "weight", "bias", "accum", "result", "reuse_factor", "strategy",
+              "auto_tolerance")
 LAYER_KEYS = ("weight", "bias", "accum", "result", "reuse_factor", "strategy")
 
 
 @dataclass(frozen=True)
 class LayerConfig:
-    weight: FixedFormat
-    bias: FixedFormat
-    accum: FixedFormat | str  # a format or EXACT
-    result: FixedFormat
+    weight: FixedFormat | str  # a format or AUTO
+    bias: FixedFormat | str
+    accum: FixedFormat | str  # a format, EXACT or AUTO
+    result: FixedFormat | str
     reuse_factor: int
     strategy: str
 
@@ -48,6 +54,7 @@ class Config:
     result: FixedFormat | None = None
     reuse_factor: int = 1
     strategy: str = "latency"
+    auto_tolerance: float = 2.0**-8
     layers: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     # --- construction ----------------------------------------------------------------------------
@@ -69,10 +76,22 @@ class Config:
         _check_keys(model, MODEL_KEYS, "model")
         cfg = cls()
         if "precision" in model:
-            cfg.precision = _fmt(model["precision"], "model.precision")
-        for role in ("input", "weight", "bias", "result"):
+            cfg.precision = _fmt(model["precision"], "model.precision", allow_auto=True)
+        if "input" in model:
+            cfg.input = _fmt(model["input"], "model.input")
+        if cfg.precision == AUTO and cfg.input is None:
+            raise ConfigError("config 'model.precision' is 'auto' but no input range is known: give "
+                              "'model.input' a format (e.g. ap_fixed<16,6>)")
+        for role in ("weight", "bias", "result"):
             if role in model:
-                setattr(cfg, role, _fmt(model[role], f"model.{role}"))
+                setattr(cfg, role, _fmt(model[role], f"model.{role}", allow_auto=True))
+        if cfg.precision == AUTO and "accum" not in model:
+            cfg.accum = AUTO
+        if "auto_tolerance" in model:
+            tol = model["auto_tolerance"]
+            if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not 0 < tol < 1:
+                raise ConfigError(f"config 'model.auto_tolerance' must be a number in (0, 1), got {tol!r}")
+            cfg.auto_tolerance = float(tol)
         if "accum" in model:
             cfg.accum = _accum(model["accum"], "model.accum")
         if "reuse_factor" in model:
@@ -90,7 +109,7 @@ class Config:
             parsed: dict[str, Any] = {}
             for role in ("weight", "bias", "result"):
                 if role in settings:
-                    parsed[role] = _fmt(settings[role], f"{where}.{role}")
+                    parsed[role] = _fmt(settings[role], f"{where}.{role}", allow_auto=True)
             if "accum" in settings:
                 parsed["accum"] = _accum(settings["accum"], f"{where}.accum")
             if "reuse_factor" in settings:
@@ -122,7 +141,7 @@ class Config:
     # --- queries -----------------------------------------------------------------------------------
     @property
     def input_format(self) -> FixedFormat:
-        return self.input or self.precision
+        return self.input or self.precision  # never AUTO: from_dict insists on an input format then
 
     def layer(self, name: str | None) -> LayerConfig:
         """The effective settings of one layer (its own keys over the model defaults)."""
@@ -148,7 +167,8 @@ class Config:
             return str(v) if isinstance(v, FixedFormat) else v
 
         model = {"precision": str(self.precision), "accum": s(self.accum),
-                 "reuse_factor": self.reuse_factor, "strategy": self.strategy}
+                 "reuse_factor": self.reuse_factor, "strategy": self.strategy,
+                 "auto_tolerance": self.auto_tolerance}
         for role in ("input", "weight", "bias", "result"):
             if getattr(self, role) is not None:
                 model[role] = str(getattr(self, role))
@@ -162,7 +182,9 @@ def _check_keys(d: dict, allowed: tuple, where: str) -> None:
                           f"(allowed: {', '.join(allowed)})")
 
 
-def _fmt(value, where: str) -> FixedFormat:
+def _fmt(value, where: str, allow_auto: bool = False):
+    if allow_auto and isinstance(value, str) and value.strip().lower() == AUTO:
+        return AUTO
     try:
         return FixedFormat.parse(value)
     except FormatError as e:
@@ -172,7 +194,7 @@ def _fmt(value, where: str) -> FixedFormat:
 def _accum(value, where: str):
     if isinstance(value, str) and value.strip().lower() == EXACT:
         return EXACT
-    return _fmt(value, where)
+    return _fmt(value, where, allow_auto=True)
 
 
 def _reuse(value, where: str) -> int:

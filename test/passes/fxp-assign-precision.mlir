@@ -1,5 +1,6 @@
 // RUN: fxflow-opt --pass-pipeline='builtin.module(fxp-assign-precision{precision=ap_fixed<8,3>})' %s | filecheck %s
 // RUN: fxflow-opt --pass-pipeline='builtin.module(fxp-assign-precision{config=%S/Inputs/layers.yaml})' %s | filecheck %s --check-prefix=CFG
+// RUN: fxflow-opt --pass-pipeline='builtin.module(fxp-assign-precision{precision=auto input=ap_fixed<8,3>})' %s | filecheck %s --check-prefix=AUTO
 // RUN: not fxflow-opt --pass-pipeline='builtin.module(fxp-assign-precision{config=%S/Inputs/typo.yaml})' %s 2>&1 | filecheck %s --check-prefix=TYPO
 
 func.func @main(%arg0: tensor<1x2xf32>) -> tensor<1x2xf32> {
@@ -24,3 +25,11 @@ func.func @main(%arg0: tensor<1x2xf32>) -> tensor<1x2xf32> {
 // CFG:        "fxp.dense"{{.*}}{accum = !fxp.fixed<1 : i32, 11 : i32, 12 : i32, "TRN", "WRAP">}{{.*}} -> tensor<1x2x!fxp.fixed<1 : i32, 5 : i32, 10 : i32, "RND", "SAT">>
 
 // TYPO: config names layer(s) 'fc_1' that the model does not have; its layers are: act, fc1
+
+// "auto" everywhere: weights fitted within 2^-8 of their largest magnitude (0.1 -> 13/128), the bias exactly,
+// and the accumulator/results the narrowest formats the exact range analysis from the input format allows:
+// column sums lie in [-18400, 22400] * 2^-12 -> <1, 3, 12>; after ReLU [0, 22400] * 2^-12 -> unsigned <0, 3, 12>.
+// AUTO-DAG:   "fxp.constant"() {value = dense<{{\[}}[128, 64], [-32, 13]]> : tensor<2x2xi64>} : () -> tensor<2x2x!fxp.fixed<1 : i32, 1 : i32, 7 : i32, "RND", "SAT">>
+// AUTO-DAG:   "fxp.constant"() {value = dense<[2, -1]> : tensor<2xi64>} : () -> tensor<2x!fxp.fixed<1 : i32, 0 : i32, 2 : i32, "RND", "SAT">>
+// AUTO:       "fxp.dense"{{.*}}{accum = !fxp.fixed<1 : i32, 3 : i32, 12 : i32, "TRN", "WRAP">}{{.*}} -> tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 12 : i32, "TRN", "WRAP">>
+// AUTO:       "fxp.relu"{{.*}} -> tensor<1x2x!fxp.fixed<0 : i32, 3 : i32, 12 : i32, "TRN", "WRAP">>
