@@ -36,8 +36,10 @@ def compile(model, example_input=None, config=None, backend: str = "vitis", io_t
     cfg = _config(config)
     if isinstance(model, (str, os.PathLike)):
         if Path(model).suffix.lower() == ".onnx":
-            raise FxflowError(f"'{model}': ONNX/QONNX import is not available yet; pass the PyTorch module, or a "
-                              "program saved with torch.export.save (.pt2)")
+            from fxflow.lowering.onnx_import import compile_onnx
+
+            return compile_onnx(model, cfg, io_type=io_type, output_dir=output_dir, project_name=project_name,
+                                ap_types=ap_types)
         model, inputs = load_exported_program(model)
         example_input = example_input if example_input is not None else inputs
     if example_input is None:

@@ -1,0 +1,246 @@
+"""ONNX -> linalg on tensors, through torch-mlir's ONNX importer.
+
+The model is loaded and checked with `onnx`, its batch dimension is fixed to 1 (the design is built for
+one sample), every node gets a name (`<op_type>_<index>` when it has none) and the importer places each
+op at a NameLoc carrying that node name; torch-mlir's pipeline then lowers the `onnx.*` ops to linalg,
+which keeps those locations, so per-layer configuration and error messages use the ONNX node names.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fxflow.errors import FxflowError, ShapeError, UnsupportedOpError
+from fxflow.ir import PassManager, ir, layer_name, register_torch_dialect
+from fxflow.lowering.torch_import import ImportedModel, _first_line, _layer_names
+
+ONNX_TO_LINALG = ("builtin.module(func.func(convert-torch-onnx-to-torch),torch-lower-to-backend-contract,"
+                  "torch-backend-to-linalg-on-tensors-backend-pipeline)")
+
+
+@dataclass
+class ImportedOnnxModel(ImportedModel):
+    node_types: dict[str, str] = field(default_factory=dict)  # node name -> ONNX op type
+
+
+def load_onnx(path_or_model):
+    """An `onnx.ModelProto` from a path or a proto; any reading problem is an FxflowError naming the file."""
+    import onnx
+
+    if isinstance(path_or_model, onnx.ModelProto):
+        return path_or_model, "<ModelProto>"
+    path = Path(path_or_model)
+    if not path.is_file():
+        raise FxflowError(f"cannot read ONNX model '{path}': no such file")
+    try:
+        model = onnx.load(str(path))
+    except Exception as e:  # DecodeError for truncated/garbage files, OSError, external-data errors, ...
+        raise FxflowError(f"cannot read ONNX model '{path}': {type(e).__name__}: {_first_line(e) or 'malformed'}") from None
+    if not model.HasField("graph") or not model.graph.node:
+        raise FxflowError(f"cannot read ONNX model '{path}': it holds no graph (empty, truncated or not ONNX)")
+    return model, str(path)
+
+
+def import_onnx(path_or_model, ctx: ir.Context) -> ImportedOnnxModel:
+    """Import an ONNX model (a path or an `onnx.ModelProto`) into `ctx` as linalg on tensors."""
+    import onnx
+
+    model, where = load_onnx(path_or_model)
+    model = _copy(model)
+    try:
+        onnx.checker.check_model(model)
+    except Exception as e:
+        raise FxflowError(f"invalid ONNX model '{where}': {_first_line(e)}") from None
+    node_types = _name_nodes(model.graph)
+    input_shapes = _fix_batch(model.graph, where)
+    try:
+        model = onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True, data_prop=True)
+    except Exception as e:
+        raise FxflowError(f"ONNX shape inference failed on '{where}': {_first_line(e)}") from None
+    _check_static(model.graph, where)
+
+    module = _import(model, ctx, node_types, where)
+    return ImportedOnnxModel(module, input_shapes, _layer_names(module), node_types)
+
+
+def _copy(model):
+    import onnx
+
+    out = onnx.ModelProto()
+    out.CopyFrom(model)
+    return out
+
+
+def _name_nodes(graph) -> dict[str, str]:
+    """Give every node a unique name (unnamed: `<op_type>_<index>`); returns name -> op type."""
+    types: dict[str, str] = {}
+    for i, node in enumerate(graph.node):
+        name = node.name or f"{node.op_type}_{i}"
+        if name in types:
+            name = f"{name}_{i}"
+        node.name = name
+        types[name] = node.op_type
+    return types
+
+
+def _real_inputs(graph):
+    inits = {t.name for t in graph.initializer} | {t.name for t in graph.sparse_initializer}
+    return [vi for vi in graph.input if vi.name not in inits]
+
+
+def _fix_batch(graph, where) -> list[tuple[int, ...]]:
+    """Set the batch (first) dimension of every input to 1; every other dimension must be static."""
+    shapes = []
+    for vi in _real_inputs(graph):
+        tt = vi.type.tensor_type
+        if not vi.type.HasField("tensor_type") or not tt.HasField("shape"):
+            raise ShapeError(f"ONNX input '{vi.name}' of '{where}' has no tensor shape")
+        dims = tt.shape.dim
+        if len(dims) < 2:
+            raise ShapeError(f"ONNX input '{vi.name}' of '{where}' has rank {len(dims)}; fxflow needs a leading "
+                             "batch dimension followed by the feature dimensions")
+        for k, d in enumerate(dims[1:], start=1):
+            if not d.HasField("dim_value") or d.dim_value <= 0:
+                what = repr(d.dim_param) if d.HasField("dim_param") else "unknown"
+                raise ShapeError(f"ONNX input '{vi.name}' of '{where}' has a dynamic dimension {k} ({what}); only "
+                                 "the batch (first) dimension may be symbolic")
+        dims[0].Clear()
+        dims[0].dim_value = 1
+        shapes.append(tuple(int(d.dim_value) for d in dims[1:]))
+    # Shapes recorded for intermediate values and outputs may still carry the symbolic batch: re-infer them.
+    del graph.value_info[:]
+    for vi in graph.output:
+        dims = vi.type.tensor_type.shape.dim
+        if len(dims) and not dims[0].HasField("dim_value"):
+            dims[0].Clear()
+            dims[0].dim_value = 1
+    return shapes
+
+
+def _check_static(graph, where) -> None:
+    for vi in list(graph.output) + list(graph.value_info):
+        tt = vi.type.tensor_type
+        if not tt.HasField("shape"):
+            raise ShapeError(f"the shape of ONNX value '{vi.name}' of '{where}' cannot be inferred")
+        for d in tt.shape.dim:
+            if not d.HasField("dim_value"):
+                raise ShapeError(f"ONNX value '{vi.name}' of '{where}' has a dynamic shape that shape inference "
+                                 "cannot resolve with batch 1")
+
+
+def _import(model, ctx, node_types, where) -> ir.Module:
+    from torch_mlir.extras import onnx_importer
+
+    register_torch_dialect(ctx)
+    try:
+        info = onnx_importer.ModelInfo(model)
+        module = info.create_module(context=ctx)
+        onnx_importer.NodeImporter.define_function(info.main_graph, module.operation).import_all()
+    except onnx_importer.OnnxImportError as e:
+        raise UnsupportedOpError(f"torch-mlir cannot import '{where}': {_first_line(e)}") from None
+    with ctx:
+        try:
+            PassManager.parse(ONNX_TO_LINALG).run(module.operation)
+        except ir.MLIRError as e:
+            raise UnsupportedOpError(_describe_failure(e, node_types, where)) from None
+    with ctx:
+        _name_unnamed(module)
+    return module
+
+
+def _name_unnamed(module) -> None:
+    """Ops the pipeline created without a node (shared zero constants, empty tensors) take the node name of
+    their first user, so that every op is located at an ONNX node."""
+    ops = []
+
+    def visit(op):
+        ops.append(op)
+        return ir.WalkResult.ADVANCE
+
+    module.operation.walk(visit)
+    for op in reversed(ops):  # users come after their operands: names flow backwards
+        if layer_name(op.location) or op.name in ("builtin.module", "func.func", "func.return"):
+            continue
+        for res in op.results:
+            for use in res.uses:
+                name = layer_name(use.owner.location)
+                if name:
+                    op.location = ir.Location.name(name, childLoc=op.location)
+                    break
+            if layer_name(op.location):
+                break
+
+
+def _describe_failure(e, node_types, where) -> str:
+    for d in getattr(e, "error_diagnostics", []):
+        for note in [d, *d.notes]:
+            name = layer_name(note.location)
+            if name in node_types:
+                return unsupported_message(name, node_types[name], note.message)
+        m = re.search(r"onnx\.(\w+)", d.message)
+        if m:
+            return f"torch-mlir cannot lower ONNX op type '{m.group(1)}' in '{where}': {d.message}"
+    return f"torch-mlir could not lower '{where}' to linalg: {_first_line(e)}"
+
+
+def unsupported_message(name: str, op_type: str, detail: str) -> str:
+    return f"unsupported ONNX op type '{op_type}' (node '{name}'): {detail}"
+
+
+def explain_unsupported(err: UnsupportedOpError, imported: ImportedOnnxModel) -> UnsupportedOpError:
+    """A raising failure (linalg -> fxp) restated with the ONNX op type of the node it came from."""
+    text = str(err)
+    m = re.search(r"from module '(.*)' \(", text, re.S)
+    name = m.group(1) if m else None
+    if name not in imported.node_types:
+        name = next((n for n in imported.node_types if f"'{n}'" in text), None)
+    if name is None:
+        return err
+    return UnsupportedOpError(unsupported_message(name, imported.node_types[name], text))
+
+
+def compile_onnx(path, cfg, *, io_type, output_dir, project_name, ap_types):
+    """The `.onnx` branch of `compile`: shapes come from the graph (its batch dimension fixed to 1)."""
+    import time
+
+    from fxflow.compiler import _snapshot
+    from fxflow.design import Design
+    from fxflow.ir import new_context
+    from fxflow.lowering.fxp_to_df import FxpToDfOptions
+    from fxflow.pipeline import run_passes
+    from fxflow.passes.fxp_assign_precision import AssignPrecisionOptions
+
+    timings: dict[str, float] = {}
+    stages: dict[str, str] = {}
+    ctx = new_context()
+    t0 = time.perf_counter()
+    imported = import_onnx(path, ctx)
+    module = imported.module
+    timings["import"] = time.perf_counter() - t0
+    with ctx:
+        stages["linalg"] = _snapshot(module)
+        t0 = time.perf_counter()
+        try:
+            run_passes(module, ["convert-linalg-to-fxp"])
+        except UnsupportedOpError as e:
+            raise explain_unsupported(e, imported) from None
+        stages["fxp-float"] = _snapshot(module)
+        run_passes(module, [("fxp-assign-precision", AssignPrecisionOptions(config_obj=cfg))])
+        stages["fxp"] = _snapshot(module)
+        run_passes(module, [
+            ("convert-fxp-to-df", FxpToDfOptions(top=project_name, io_type=io_type, config_obj=cfg)),
+            "df-legalize-reuse",
+        ])
+        stages["df"] = _snapshot(module)
+        timings["lowering"] = time.perf_counter() - t0
+    design = Design(ctx=ctx, module=module, stages=stages, config=cfg, project_name=project_name,
+                    output_dir=Path(output_dir) if output_dir is not None else None, ap_types=ap_types,
+                    timings=timings)
+    if output_dir is not None:
+        design.write()
+    return design
+
+
+__all__ = ["compile_onnx", "ImportedOnnxModel", "import_onnx", "load_onnx", "explain_unsupported"]

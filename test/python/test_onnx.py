@@ -1,0 +1,183 @@
+"""The ONNX front-end: models built with onnx.helper (and one exported from PyTorch) compiled from .onnx files.
+
+predict is checked against onnx's reference evaluator, and against the C simulation bit for bit."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+from onnx.reference import ReferenceEvaluator
+
+import fxflow
+from fxflow.toolchain import find_ap_types, find_cxx
+
+GENEROUS = {"model": {"precision": "ap_fixed<32,12>"}}
+
+
+def _init(rng, name, shape):
+    return numpy_helper.from_array((rng.standard_normal(shape) * 0.5).astype(np.float32), name)
+
+
+def _model(nodes, inits, n_in, n_out, batch="N"):
+    graph = helper.make_graph(nodes, "net", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, n_in])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [batch, n_out])], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def residual_mlp(seed=0, names=("fc1", "act", "fc2_mm", "fc2_add", "res")):
+    """Gemm(transB=1, bias) -> Relu -> MatMul + Add -> Add(residual)."""
+    rng = np.random.default_rng(seed)
+    inits = [_init(rng, "W1", (5, 4)), _init(rng, "B1", (5,)), _init(rng, "W2", (5, 5)), _init(rng, "B2", (5,))]
+    nodes = [
+        helper.make_node("Gemm", ["x", "W1", "B1"], ["h"], name=names[0], transB=1),
+        helper.make_node("Relu", ["h"], ["r"], name=names[1]),
+        helper.make_node("MatMul", ["r", "W2"], ["m"], name=names[2]),
+        helper.make_node("Add", ["m", "B2"], ["a"], name=names[3]),
+        helper.make_node("Add", ["a", "r"], ["y"], name=names[4]),
+    ]
+    return _model(nodes, inits, 4, 5)
+
+
+def _save(model, tmp_path, name="m.onnx"):
+    path = tmp_path / name
+    onnx.save(model, path)
+    return path
+
+
+def _x(n, width, seed=1):
+    return np.random.default_rng(seed).uniform(-2, 2, (n, width)).astype(np.float32)
+
+
+def test_predict_matches_reference_evaluator(tmp_path):
+    model = residual_mlp()
+    design = fxflow.compile(_save(model, tmp_path), config=GENEROUS)
+    fxp = design.mlir("fxp")
+    assert fxp.count('"fxp.dense"') == 2 and '"fxp.relu"' in fxp and '"fxp.add"' in fxp
+    x = _x(64, 4)
+    ref = ReferenceEvaluator(model).run(None, {"x": x})[0]
+    assert np.abs(design.predict(x) - ref).max() < 1e-4
+
+
+def test_every_op_is_located_at_its_node_name(tmp_path):
+    model = residual_mlp(names=("fc1", "", "fc2_mm", "fc2_add", ""))
+    design = fxflow.compile(_save(model, tmp_path), config=GENEROUS)
+    linalg = design.mlir("linalg")
+    for name in ("fc1", "Relu_1", "fc2_mm", "fc2_add", "Add_4"):
+        assert f'loc("{name}")' in linalg
+    # The fused MatMul + Add layer carries the Add's name (the node computing its result).
+    assert 'loc("fc2_add")' in design.mlir("fxp")
+
+
+def test_torch_exported_mlp(tmp_path):
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.ReLU(), torch.nn.Linear(5, 3)).eval()
+    path = tmp_path / "t.onnx"
+    try:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(net, (torch.zeros(1, 6),), str(path), dynamo=False, input_names=["x"],
+                              dynamic_axes={"x": {0: "batch"}})
+    except Exception as e:  # pragma: no cover - depends on the torch build
+        pytest.skip(f"torch.onnx.export unavailable: {e}")
+    design = fxflow.compile(path, config=GENEROUS)
+    x = _x(32, 6)
+    with torch.no_grad():
+        want = net(torch.from_numpy(x)).numpy()
+    assert np.abs(design.predict(x) - want).max() < 1e-4
+    assert "fxp.dense" in design.mlir("fxp")
+
+
+def test_per_layer_config_by_node_name(tmp_path):
+    path = _save(residual_mlp(), tmp_path)
+    cfg = {"model": {"precision": "ap_fixed<16,6>"},
+           "layers": {"fc1": {"weight": "ap_fixed<6,1,AP_RND,AP_SAT>", "result": "ap_fixed<11,4>"},
+                      "res": {"result": "ap_fixed<13,5>"}}}
+    fxp = fxflow.compile(path, config=cfg).mlir("fxp")
+    # (sign bit, integer bits without the sign, fraction bits)
+    assert '!fxp.fixed<1 : i32, 0 : i32, 5 : i32, "RND", "SAT">' in fxp  # fc1's weights
+    assert "!fxp.fixed<1 : i32, 3 : i32, 7 : i32" in fxp  # fc1's result
+    assert "!fxp.fixed<1 : i32, 4 : i32, 8 : i32" in fxp  # the residual add's result
+
+
+def test_config_naming_a_missing_node_is_an_error(tmp_path):
+    path = _save(residual_mlp(), tmp_path)
+    with pytest.raises(fxflow.ConfigError, match="nope"):
+        fxflow.compile(path, config={"layers": {"nope": {"result": "ap_fixed<8,3>"}}})
+
+
+def test_hostile_node_names_are_sanitized(tmp_path):
+    model = residual_mlp(names=("../x; rm", "/etc/passwd", "int", "a b", "$(reboot)"))
+    design = fxflow.compile(_save(model, tmp_path, "evil.onnx"), config=GENEROUS)
+    out = design.write(tmp_path / "proj")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["evil.onnx", "proj"]
+    assert all(out in p.resolve().parents for p in out.rglob("*"))
+    assert all(re.fullmatch(r"[A-Za-z0-9_.\-]+", p.name) for p in out.rglob("*"))
+    df = design.mlir("df")
+    assert 'sym_name = "x_rm"' in df and 'sym_name = "etc_passwd"' in df
+    syms = re.findall(r'sym_name = "([^"]*)"', df)
+    assert all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", s) for s in syms), syms
+
+
+def test_missing_malformed_and_truncated_files(tmp_path):
+    with pytest.raises(fxflow.FxflowError, match=r"missing\.onnx.*no such file"):
+        fxflow.compile(tmp_path / "missing.onnx")
+    (tmp_path / "junk.onnx").write_bytes(b"this is not a protobuf")
+    with pytest.raises(fxflow.FxflowError, match=r"junk\.onnx"):
+        fxflow.compile(tmp_path / "junk.onnx")
+    data = _save(residual_mlp(), tmp_path).read_bytes()
+    for cut in (len(data) // 2, 7):
+        (tmp_path / "cut.onnx").write_bytes(data[:cut])
+        with pytest.raises(fxflow.FxflowError, match=r"cut\.onnx"):
+            fxflow.compile(tmp_path / "cut.onnx")
+    (tmp_path / "empty.onnx").write_bytes(b"")
+    with pytest.raises(fxflow.FxflowError, match=r"empty\.onnx"):
+        fxflow.compile(tmp_path / "empty.onnx")
+
+
+def test_unsupported_op_names_op_type_and_node(tmp_path):
+    nodes = [helper.make_node("Sin", ["x"], ["y"], name="wave")]
+    path = _save(_model(nodes, [], 4, 4), tmp_path)
+    with pytest.raises(fxflow.UnsupportedOpError, match=r"'Sin'.*'wave'"):
+        fxflow.compile(path)
+
+
+def test_dynamic_feature_dimension_is_rejected(tmp_path):
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"], name="r")], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", "F"])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", "F"])])
+    path = _save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), tmp_path)
+    with pytest.raises(fxflow.ShapeError, match=r"input 'x'.*'F'"):
+        fxflow.compile(path)
+
+
+def test_cli_compiles_onnx(tmp_path, capsys):
+    from fxflow.cli import main
+
+    path = _save(residual_mlp(), tmp_path)
+    assert main(["compile", str(path), "-o", str(tmp_path / "out")]) == 0
+    assert (tmp_path / "out" / "firmware").is_dir()
+    assert "fc1" in capsys.readouterr().out
+
+
+def test_predict_equals_csim_bit_for_bit(tmp_path):
+    try:
+        find_cxx()
+        find_ap_types()
+    except fxflow.ToolchainError as e:  # pragma: no cover - the CI installs both
+        pytest.skip(f"C simulation unavailable: {e}")
+    cfg = {"model": {"precision": "ap_fixed<14,5,AP_RND,AP_SAT>", "input": "ap_fixed<10,3>"},
+           "layers": {"fc1": {"weight": "ap_fixed<8,2,AP_RND_CONV,AP_SAT>", "accum": "ap_fixed<16,6>"},
+                      "res": {"result": "ap_fixed<12,4,AP_TRN,AP_WRAP>"}}}
+    design = fxflow.compile(_save(residual_mlp(seed=3), tmp_path), config=cfg, output_dir=tmp_path / "out")
+    x = _x(200, 4, seed=5) * 2
+    y = design.predict(x, raw=True)
+    yc = design.csim(x, raw=True, verbose=False)
+    mismatch = np.argwhere(np.asarray(y) != np.asarray(yc))
+    assert mismatch.size == 0, f"{len(mismatch)} mismatches, first at {mismatch[0]}"
