@@ -151,8 +151,10 @@ def _import(model, ctx, node_types, where) -> ir.Module:
 
 
 def _name_unnamed(module) -> None:
-    """Ops the pipeline created without a node (shared zero constants, empty tensors) take the node name of
-    their first user, so that every op is located at an ONNX node."""
+    """Ops the pipeline created without a node take a node name too, so every op is located at an ONNX node:
+    ops inside a named op's region (linalg bodies) take their parent's name, shared values (zero constants,
+    empty tensors) the name of their first named user."""
+    skip = ("builtin.module", "func.func", "func.return")
     ops = []
 
     def visit(op):
@@ -160,17 +162,30 @@ def _name_unnamed(module) -> None:
         return ir.WalkResult.ADVANCE
 
     module.operation.walk(visit)
-    for op in reversed(ops):  # users come after their operands: names flow backwards
-        if layer_name(op.location) or op.name in ("builtin.module", "func.func", "func.return"):
-            continue
+
+    def from_parent(op):
+        parent = op.parent
+        while parent is not None and parent.name not in skip:
+            if layer_name(parent.location):
+                return layer_name(parent.location)
+            parent = parent.parent
+        return None
+
+    def from_users(op):
         for res in op.results:
             for use in res.uses:
-                name = layer_name(use.owner.location)
+                owner = use.owner if isinstance(use.owner, ir.Operation) else use.owner.operation
+                name = layer_name(owner.location) or from_parent(owner)
                 if name:
-                    op.location = ir.Location.name(name, childLoc=op.location)
-                    break
-            if layer_name(op.location):
-                break
+                    return name
+        return None
+
+    for op in reversed(ops):  # users come after their operands: names flow backwards
+        if op.name in skip or layer_name(op.location):
+            continue
+        name = from_parent(op) or from_users(op)
+        if name:
+            op.location = ir.Location.name(name, childLoc=op.location)
 
 
 def _describe_failure(e, node_types, where) -> str:
