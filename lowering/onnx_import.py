@@ -49,11 +49,15 @@ def import_onnx(path_or_model, ctx: ir.Context) -> ImportedOnnxModel:
 
     model, where = load_onnx(path_or_model)
     model = _copy(model)
+    node_types = _name_nodes(model.graph)
+    for node in model.graph.node:
+        if node.domain not in ("", "ai.onnx"):
+            raise UnsupportedOpError(unsupported_message(node.name, node.op_type, f"operators of domain "
+                                                         f"'{node.domain}' are not supported (standard ONNX only)"))
     try:
         onnx.checker.check_model(model)
     except Exception as e:
         raise FxflowError(f"invalid ONNX model '{where}': {_first_line(e)}") from None
-    node_types = _name_nodes(model.graph)
     input_shapes = _fix_batch(model.graph, where)
     try:
         model = onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True, data_prop=True)
@@ -90,6 +94,18 @@ def _real_inputs(graph):
     return [vi for vi in graph.input if vi.name not in inits]
 
 
+def _type_name(elem_type) -> str:
+    import onnx
+
+    try:
+        return onnx.TensorProto.DataType.Name(elem_type)
+    except ValueError:
+        return str(elem_type)
+
+
+_FLOAT_TYPES = (1, 10, 11, 16)  # FLOAT, FLOAT16, DOUBLE, BFLOAT16
+
+
 def _fix_batch(graph, where) -> list[tuple[int, ...]]:
     """Set the batch (first) dimension of every input to 1; every other dimension must be static."""
     shapes = []
@@ -97,6 +113,9 @@ def _fix_batch(graph, where) -> list[tuple[int, ...]]:
         tt = vi.type.tensor_type
         if not vi.type.HasField("tensor_type") or not tt.HasField("shape"):
             raise ShapeError(f"ONNX input '{vi.name}' of '{where}' has no tensor shape")
+        if tt.elem_type not in _FLOAT_TYPES:
+            raise ShapeError(f"ONNX input '{vi.name}' of '{where}' has element type "
+                             f"{_type_name(tt.elem_type)}; fxflow takes floating-point inputs")
         dims = tt.shape.dim
         if len(dims) < 2:
             raise ShapeError(f"ONNX input '{vi.name}' of '{where}' has rank {len(dims)}; fxflow needs a leading "

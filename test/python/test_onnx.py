@@ -181,3 +181,22 @@ def test_predict_equals_csim_bit_for_bit(tmp_path):
     yc = design.csim(x, raw=True, verbose=False)
     mismatch = np.argwhere(np.asarray(y) != np.asarray(yc))
     assert mismatch.size == 0, f"{len(mismatch)} mismatches, first at {mismatch[0]}"
+
+
+def test_custom_domain_op_names_op_type_and_node(tmp_path):
+    nodes = [helper.make_node("Quant", ["x"], ["y"], name="q0", domain="qonnx.custom_op.general")]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17),
+                                                    helper.make_opsetid("qonnx.custom_op.general", 1)])
+    with pytest.raises(fxflow.UnsupportedOpError, match=r"'Quant'.*'q0'"):
+        fxflow.compile(_save(model, tmp_path))
+
+
+def test_integer_input_is_rejected(tmp_path):
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"], name="r")], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.INT32, ["N", 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.INT32, ["N", 4])])
+    path = _save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), tmp_path)
+    with pytest.raises(fxflow.ShapeError, match=r"input 'x'.*INT32"):
+        fxflow.compile(path)
