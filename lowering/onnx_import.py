@@ -58,6 +58,7 @@ def import_onnx(path_or_model, ctx: ir.Context) -> ImportedOnnxModel:
         onnx.checker.check_model(model)
     except Exception as e:
         raise FxflowError(f"invalid ONNX model '{where}': {_first_line(e)}") from None
+    _fold_gemm_scales(model.graph)
     input_shapes = _fix_batch(model.graph, where)
     try:
         model = onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True, data_prop=True)
@@ -87,6 +88,32 @@ def _name_nodes(graph) -> dict[str, str]:
         node.name = name
         types[name] = node.op_type
     return types
+
+
+def _fold_gemm_scales(graph) -> None:
+    """Gemm's alpha and beta multiply constant weights and biases into them (alpha*A@B + beta*C), so the
+    layer lowers to a plain matmul + bias instead of extra elementwise multiplications."""
+    from onnx import numpy_helper
+
+    inits = {t.name: t for t in graph.initializer}
+    taken = set(inits) | {v for n in graph.node for v in [*n.input, *n.output]}
+    for i, node in enumerate(graph.node):
+        if node.op_type != "Gemm" or node.domain not in ("", "ai.onnx"):
+            continue
+        attrs = {a.name: a for a in node.attribute}
+        for attr_name, slot in (("alpha", 1), ("beta", 2)):
+            a = attrs.get(attr_name)
+            if a is None or a.f == 1.0 or len(node.input) <= slot or node.input[slot] not in inits:
+                continue
+            arr = numpy_helper.to_array(inits[node.input[slot]])
+            name, k = f"{node.input[slot]}_{attr_name}_{i}", 0
+            while name in taken:
+                k += 1
+                name = f"{node.input[slot]}_{attr_name}_{i}_{k}"
+            taken.add(name)
+            graph.initializer.append(numpy_helper.from_array((arr * a.f).astype(arr.dtype), name))
+            node.input[slot] = name
+            a.f = 1.0
 
 
 def _real_inputs(graph):

@@ -200,3 +200,15 @@ def test_integer_input_is_rejected(tmp_path):
     path = _save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), tmp_path)
     with pytest.raises(fxflow.ShapeError, match=r"input 'x'.*INT32"):
         fxflow.compile(path)
+
+
+def test_gemm_alpha_beta_without_transpose_and_flatten(tmp_path):
+    rng = np.random.default_rng(2)
+    inits = [_init(rng, "W", (4, 3)), _init(rng, "B", (3,))]
+    nodes = [helper.make_node("Flatten", ["x"], ["f"], name="flat", axis=1),
+             helper.make_node("Gemm", ["f", "W", "B"], ["y"], name="g", alpha=0.5, beta=2.0)]
+    model = _model(nodes, inits, 4, 3)
+    design = fxflow.compile(_save(model, tmp_path), config=GENEROUS)
+    assert '"fxp.dense"' in design.mlir("fxp")
+    x = _x(16, 4)
+    assert np.abs(design.predict(x) - ReferenceEvaluator(model).run(None, {"x": x})[0]).max() < 1e-4
