@@ -9,20 +9,18 @@ which keeps those locations, so per-layer configuration and error messages use t
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from fxflow.errors import FxflowError, ShapeError, UnsupportedOpError
 from fxflow.ir import PassManager, ir, layer_name, register_torch_dialect
-from fxflow.lowering.torch_import import ImportedModel, _first_line, _layer_names
 
 ONNX_TO_LINALG = ("builtin.module(func.func(convert-torch-onnx-to-torch),torch-lower-to-backend-contract,"
                   "torch-backend-to-linalg-on-tensors-backend-pipeline)")
 
 
-@dataclass
-class ImportedOnnxModel(ImportedModel):
-    node_types: dict[str, str] = field(default_factory=dict)  # node name -> ONNX op type
+def _first_line(e: Exception) -> str:
+    lines = str(e).strip().splitlines()
+    return lines[0] if lines else ""
 
 
 def load_onnx(path_or_model):
@@ -43,9 +41,15 @@ def load_onnx(path_or_model):
     return model, str(path)
 
 
-def import_onnx(path_or_model, ctx: ir.Context) -> ImportedOnnxModel:
-    """Import an ONNX model (a path or an `onnx.ModelProto`) into `ctx` as linalg on tensors."""
+def import_onnx(path_or_model, ctx: ir.Context):
+    """Import an ONNX model (a path or an `onnx.ModelProto`) into `ctx` as linalg on tensors.
+
+    Returns torch_import's `ImportedModel` (layer names are node names) with one more attribute,
+    `node_types`: node name -> ONNX op type. torch_import (and so torch) is imported only here, so that
+    loading this module (as `fxflow.passes.load_all` does) stays cheap."""
     import onnx
+
+    from fxflow.lowering.torch_import import ImportedModel, _layer_names
 
     model, where = load_onnx(path_or_model)
     model = _copy(model)
@@ -67,7 +71,9 @@ def import_onnx(path_or_model, ctx: ir.Context) -> ImportedOnnxModel:
     _check_static(model.graph, where)
 
     module = _import(model, ctx, node_types, where)
-    return ImportedOnnxModel(module, input_shapes, _layer_names(module), node_types)
+    imported = ImportedModel(module, input_shapes, _layer_names(module))
+    imported.node_types = node_types
+    return imported
 
 
 def _copy(model):
@@ -250,7 +256,7 @@ def unsupported_message(name: str, op_type: str, detail: str) -> str:
     return f"unsupported ONNX op type '{op_type}' (node '{name}'): {detail}"
 
 
-def explain_unsupported(err: UnsupportedOpError, imported: ImportedOnnxModel) -> UnsupportedOpError:
+def explain_unsupported(err: UnsupportedOpError, imported) -> UnsupportedOpError:
     """A raising failure (linalg -> fxp) restated with the ONNX op type of the node it came from."""
     text = str(err)
     m = re.search(r"from module '(.*)' \(", text, re.S)
@@ -304,4 +310,4 @@ def compile_onnx(path, cfg, *, io_type, output_dir, project_name, ap_types):
     return design
 
 
-__all__ = ["compile_onnx", "ImportedOnnxModel", "import_onnx", "load_onnx", "explain_unsupported"]
+__all__ = ["compile_onnx", "import_onnx", "load_onnx", "explain_unsupported"]
