@@ -130,7 +130,8 @@ def bias_add_into_dense(op, rewriter):
     if old_bias is None or len(list(acc.uses)) != 1:
         return True
     et = ir.RankedTensorType(acc.type).element_type
-    with rewriter.ip, op.location:
+    # The layer is named after its matmul (PyTorch: the same module; ONNX: the MatMul node, not the Add).
+    with rewriter.ip, dense.location:
         new_bias = _constant(old_bias + barr, et)
         new = DenseOp(dense.operands[0], dense.operands[1], new_bias, op.result.type)
     rewriter.replace_op(op, [new.output])

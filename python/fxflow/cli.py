@@ -14,8 +14,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fxflow", description="Neural networks to bit-exact fixed-point hardware.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    c = sub.add_parser("compile", help="compile a program saved with torch.export.save into an HLS project")
-    c.add_argument("model", help="a .pt2 file (torch.export.save); its example inputs give the shapes")
+    c = sub.add_parser("compile", help="compile a saved PyTorch program (.pt2) or an ONNX model into an HLS project")
+    c.add_argument("model", help="a .pt2 file (torch.export.save; its example inputs give the shapes) or a .onnx file")
     c.add_argument("-o", "--output", required=True, help="output directory of the HLS project")
     c.add_argument("--config", help="YAML or JSON configuration file")
     c.add_argument("--precision", help="default precision, e.g. 'ap_fixed<16,6>' (overrides the config's model precision)")
