@@ -268,46 +268,4 @@ def explain_unsupported(err: UnsupportedOpError, imported) -> UnsupportedOpError
     return UnsupportedOpError(unsupported_message(name, imported.node_types[name], text))
 
 
-def compile_onnx(path, cfg, *, io_type, output_dir, project_name, ap_types):
-    """The `.onnx` branch of `compile`: shapes come from the graph (its batch dimension fixed to 1)."""
-    import time
-
-    from fxflow.compiler import _snapshot
-    from fxflow.design import Design
-    from fxflow.ir import new_context
-    from fxflow.lowering.fxp_to_df import FxpToDfOptions
-    from fxflow.pipeline import run_passes
-    from fxflow.passes.fxp_assign_precision import AssignPrecisionOptions
-
-    timings: dict[str, float] = {}
-    stages: dict[str, str] = {}
-    ctx = new_context()
-    t0 = time.perf_counter()
-    imported = import_onnx(path, ctx)
-    module = imported.module
-    timings["import"] = time.perf_counter() - t0
-    with ctx:
-        stages["linalg"] = _snapshot(module)
-        t0 = time.perf_counter()
-        try:
-            run_passes(module, ["convert-linalg-to-fxp"])
-        except UnsupportedOpError as e:
-            raise explain_unsupported(e, imported) from None
-        stages["fxp-float"] = _snapshot(module)
-        run_passes(module, [("fxp-assign-precision", AssignPrecisionOptions(config_obj=cfg))])
-        stages["fxp"] = _snapshot(module)
-        run_passes(module, [
-            ("convert-fxp-to-df", FxpToDfOptions(top=project_name, io_type=io_type, config_obj=cfg)),
-            "df-legalize-reuse",
-        ])
-        stages["df"] = _snapshot(module)
-        timings["lowering"] = time.perf_counter() - t0
-    design = Design(ctx=ctx, module=module, stages=stages, config=cfg, project_name=project_name,
-                    output_dir=Path(output_dir) if output_dir is not None else None, ap_types=ap_types,
-                    timings=timings)
-    if output_dir is not None:
-        design.write()
-    return design
-
-
-__all__ = ["compile_onnx", "import_onnx", "load_onnx", "explain_unsupported"]
+__all__ = ["import_onnx", "load_onnx", "explain_unsupported"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .config import IO_TYPES, Config
 from .design import Design
-from .errors import ConfigError, FxflowError
+from .errors import ConfigError, FxflowError, UnsupportedOpError
 from .ir import new_context
 from .pipeline import run_passes
 
@@ -18,8 +18,8 @@ BACKENDS = ("vitis",)
 def compile(model, example_input=None, config=None, backend: str = "vitis", io_type: str = "io_parallel",
             output_dir: str | os.PathLike | None = None, project_name: str = "myproject",
             ap_types: str | os.PathLike | None = None) -> Design:
-    """Compile a `torch.nn.Module` (or an `ExportedProgram`, or the path of a `torch.export.save` file)
-    for fixed-point hardware.
+    """Compile a `torch.nn.Module` (or an `ExportedProgram`, the path of a `torch.export.save` file, or the
+    path of an ONNX model) for fixed-point hardware; both front-ends feed the same pass pipeline.
 
     `config` is a dict (`{"model": {...}, "layers": {...}}`), a `Config`, or a YAML/JSON path.
     `example_input` gives the input shape (its first dimension is the batch)."""
@@ -34,28 +34,30 @@ def compile(model, example_input=None, config=None, backend: str = "vitis", io_t
     if io_type != "io_parallel":
         raise ConfigError("io_type 'io_stream' is not implemented yet; use 'io_parallel'")
     cfg = _config(config)
-    if isinstance(model, (str, os.PathLike)):
-        if Path(model).suffix.lower() == ".onnx":
-            from fxflow.lowering.onnx_import import compile_onnx
-
-            return compile_onnx(model, cfg, io_type=io_type, output_dir=output_dir, project_name=project_name,
-                                ap_types=ap_types)
-        model, inputs = load_exported_program(model)
-        example_input = example_input if example_input is not None else inputs
-    if example_input is None:
-        raise FxflowError("compile needs an example input (a tensor or array whose first dimension is the batch)")
-
-    timings: dict[str, float] = {}
-    stages: dict[str, str] = {}
     ctx = new_context()
     t0 = time.perf_counter()
-    imported = import_torch(model, example_input, ctx)
-    module = imported.module
-    timings["import"] = time.perf_counter() - t0
+    if isinstance(model, (str, os.PathLike)) and Path(model).suffix.lower() == ".onnx":
+        from fxflow.lowering.onnx_import import explain_unsupported, import_onnx
+
+        imported = import_onnx(model, ctx)
+        restate = lambda err: explain_unsupported(err, imported)  # noqa: E731  (names the ONNX op type)
+    else:
+        if isinstance(model, (str, os.PathLike)):
+            model, inputs = load_exported_program(model)
+            example_input = example_input if example_input is not None else inputs
+        if example_input is None:
+            raise FxflowError("compile needs an example input (a tensor or array whose first dimension is the batch)")
+        imported = import_torch(model, example_input, ctx)
+        restate = lambda err: err  # noqa: E731
+    timings = {"import": time.perf_counter() - t0}
+    module, stages = imported.module, {}
     with ctx:
         stages["linalg"] = _snapshot(module)
         t0 = time.perf_counter()
-        run_passes(module, ["convert-linalg-to-fxp"])
+        try:
+            run_passes(module, ["convert-linalg-to-fxp"])
+        except UnsupportedOpError as err:
+            raise restate(err) from None
         stages["fxp-float"] = _snapshot(module)
         run_passes(module, [("fxp-assign-precision", AssignPrecisionOptions(config_obj=cfg))])
         stages["fxp"] = _snapshot(module)
