@@ -171,43 +171,35 @@ def _constant(k: KernelEmitter, op) -> None:
     k.arrays[v], k.ctypes[v] = name, ctype
 
 
+def _elementwise(k: KernelEmitter, op, what: str, roles: tuple, comment: str, statement) -> None:
+    """One loop over the result: `statement(dst, srcs)` gives the C++ lines for element i."""
+    for v, role in zip(op.operands, roles):
+        k.fmt(v, op, role)
+    srcs = [k.ref(v) for v in op.operands]
+    y = op.results[0]
+    k.body(f"// {comment} -> {k.fmt(y, op, 'result')}")
+    dst = k.dest(y, op, what)
+    k.body.loop("i", k.size(y, "result"))
+    for line in statement(dst, srcs):
+        k.body(line)
+    k.body.close()
+
+
 @printer("fxp.cast")
 def _cast(k: KernelEmitter, op) -> None:
-    x, y = op.operands[0], op.results[0]
-    k.fmt(x, op, "input")
-    src = k.ref(x)
-    k.body(f"// fxp.cast -> {k.fmt(y, op, 'result')}")
-    dst = k.dest(y, op, "cast")
-    k.body.loop("i", k.size(y, "result"))
-    k.body(f"{dst}[i] = {src}[i];")
-    k.body.close()
+    _elementwise(k, op, "cast", ("input",), "fxp.cast", lambda d, s: [f"{d}[i] = {s[0]}[i];"])
 
 
 @printer("fxp.relu")
 def _relu(k: KernelEmitter, op) -> None:
-    x, y = op.operands[0], op.results[0]
-    k.fmt(x, op, "input")
-    src = k.ref(x)
-    k.body(f"// fxp.relu: max(x, 0) -> {k.fmt(y, op, 'result')}")
-    dst = k.dest(y, op, "relu")
-    k.body.loop("i", k.size(y, "result"))
-    k.body(f"if ({src}[i] > 0) {dst}[i] = {src}[i];")
-    k.body(f"else {dst}[i] = 0;")
-    k.body.close()
+    _elementwise(k, op, "relu", ("input",), "fxp.relu: max(x, 0)",
+                 lambda d, s: [f"if ({s[0]}[i] > 0) {d}[i] = {s[0]}[i];", f"else {d}[i] = 0;"])
 
 
 @printer("fxp.add")
 def _add(k: KernelEmitter, op) -> None:
-    a, b = op.operands[0], op.operands[1]
-    y = op.results[0]
-    k.fmt(a, op, "lhs")
-    k.fmt(b, op, "rhs")
-    sa, sb = k.ref(a), k.ref(b)
-    k.body(f"// fxp.add: exact sum -> {k.fmt(y, op, 'result')}")
-    dst = k.dest(y, op, "add")
-    k.body.loop("i", k.size(y, "result"))
-    k.body(f"{dst}[i] = {sa}[i] + {sb}[i];")
-    k.body.close()
+    _elementwise(k, op, "add", ("lhs", "rhs"), "fxp.add: exact sum",
+                 lambda d, s: [f"{d}[i] = {s[0]}[i] + {s[1]}[i];"])
 
 
 @printer("fxp.dense")
