@@ -62,14 +62,35 @@ class Design:
             results.append(np.asarray(data).reshape((-1, *shape)))
         return results[0] if len(results) == 1 else results
 
-    def predict_float(self, x):
-        """The same network evaluated in exact float64 before quantization (the float reference of the IR)."""
+    def trace(self, x) -> dict[str, dict]:
+        """Per-layer outputs of the fixed-point design next to the float reference of the same IR, with
+        their errors (hls4ml's `trace`, plus the comparison):
+        `{layer: {"fixed": array, "float": array, "max_abs_error": float, "mean_abs_error": float}}`."""
+        fixed = emulator.trace(self.program, self._as_list(x))
+        ref = emulator.trace(self.float_program, self._as_list(x))
+        out = {}
+        for name, fx in fixed.items():
+            row = {"fixed": fx.reshape(len(fx), -1)}
+            if name in ref:
+                fl = ref[name].reshape(len(fx), -1)
+                err = np.abs(row["fixed"] - fl)
+                row.update({"float": fl, "max_abs_error": float(err.max(initial=0.0)),
+                            "mean_abs_error": float(err.mean()) if err.size else 0.0})
+            out[name] = row
+        return out
+
+    @property
+    def float_program(self) -> emulator.Program:
+        """The IR before precision assignment ("fxp-float"), compiled for float64 evaluation."""
         if self._float_program is None:
             with self.ctx:
-                m = ir.Module.parse(self.stages["fxp-float"])
-                self._float_program = emulator.compile_program(m)
-        outs = emulator.run(self._float_program, self._as_list(x))
-        res = [t.data.reshape((-1, *s)) for t, (s, _) in zip(outs, self._float_program.output_types)]
+                self._float_program = emulator.compile_program(ir.Module.parse(self.stages["fxp-float"]))
+        return self._float_program
+
+    def predict_float(self, x):
+        """The same network evaluated in exact float64 before quantization (the float reference of the IR)."""
+        outs = emulator.run(self.float_program, self._as_list(x))
+        res = [t.data.reshape((-1, *s)) for t, (s, _) in zip(outs, self.float_program.output_types)]
         return res[0] if len(res) == 1 else res
 
     # --- HLS project and C simulation ---------------------------------------------------------------

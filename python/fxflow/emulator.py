@@ -186,9 +186,13 @@ class Program:
     inputs: list[int]
     outputs: list[int]
     n_values: int
+    taps: dict[str, int] = None  # layer name -> slot of the value that layer produces (for trace)
 
-    def run(self, inputs: list[Tensor]) -> list[Tensor]:
-        values: list = [None] * self.n_values
+    def run(self, inputs: list[Tensor], values: list | None = None) -> list[Tensor]:
+        """Run; pass a list as `values` to keep every intermediate (indexed by slot)."""
+        if values is None:
+            values = []
+        values[:] = [None] * self.n_values
         for slot, t in zip(self.inputs, inputs):
             values[slot] = t
         for fn, args, out in self.steps:
@@ -216,7 +220,21 @@ def compile_program(module: ir.Module) -> Program:
     outputs = _compile_block(block, slot, steps)
     out_vals = _terminator(block).operands
     return Program(input_types, [(_sample_shape(v.type), format_of(v.type)) for v in out_vals],
-                   steps, inputs, outputs, len(slots))
+                   steps, inputs, outputs, len(slots), _taps(block, slot))
+
+
+def _taps(block, slot) -> dict[str, int]:
+    """Layer name -> slot of its result: df kernels by their `layer`, fxp ops by their location."""
+    taps: dict[str, int] = {}
+    for op in block.operations:
+        o = op.operation
+        if o.name == "df.kernel":
+            taps[ir.StringAttr(o.attributes["layer"]).value] = slot(o.results[0])
+        elif o.name in ("fxp.dense", "fxp.relu", "fxp.add"):
+            name = layer_name(o.location)
+            if name:
+                taps[name] = slot(o.results[0])
+    return taps
 
 
 def _terminator(block):
@@ -330,6 +348,19 @@ def check_inputs(program: Program, xs: list[np.ndarray]) -> list[np.ndarray]:
 CHUNK = 4096  # samples per pass: keeps the working set in cache and avoids page-faulting huge temporaries
 
 
+def trace(program: Program, xs: list[np.ndarray]) -> dict[str, np.ndarray]:
+    """Every layer's output (float64 values, batch first) for inputs `xs`."""
+    xs = check_inputs(program, xs)
+    values: list = []
+    _run_chunk(program, xs, values)
+    out = {}
+    for name, s in (program.taps or {}).items():
+        t = values[s]
+        data = t.data if t.fmt is None else to_float(t.data, t.fmt.f)
+        out[name] = np.asarray(data, dtype=np.float64)
+    return out
+
+
 def run(program: Program, xs: list[np.ndarray]) -> list[Tensor]:
     """Quantize float inputs to the program's input formats, run, return output Tensors (batched)."""
     xs = check_inputs(program, xs)
@@ -340,9 +371,9 @@ def run(program: Program, xs: list[np.ndarray]) -> list[Tensor]:
     return [Tensor(np.concatenate([p[j].data for p in parts]), parts[0][j].fmt) for j in range(len(parts[0]))]
 
 
-def _run_chunk(program: Program, xs: list[np.ndarray]) -> list[Tensor]:
+def _run_chunk(program: Program, xs: list[np.ndarray], values: list | None = None) -> list[Tensor]:
     ins = []
     for x, (shape, fmt) in zip(xs, program.input_types):
         flat = x.reshape(x.shape[0], -1) if len(shape) == 1 else x
         ins.append(Tensor(quantize(flat, fmt), fmt) if fmt is not None else Tensor(flat, None))
-    return program.run(ins)
+    return program.run(ins, values)

@@ -159,3 +159,15 @@ def test_exported_program_file_and_cli(tmp_path, capsys):
     (tmp_path / "junk.pt2").write_bytes(b"not a zip")
     assert main(["compile", str(tmp_path / "junk.pt2"), "-o", str(tmp_path / "o3")]) == 1
     assert "is not a program saved with torch.export.save" in capsys.readouterr().err
+
+
+def test_trace_compares_every_layer_with_the_float_reference(jet):
+    model, design = jet
+    x = jet_tagger.make_inputs(50)
+    tr = design.trace(x)
+    assert list(tr) == ["fc1", "relu1", "fc2", "relu2", "fc3", "relu3", "output"]
+    assert np.array_equal(tr["output"]["fixed"], design.predict(x))
+    with torch.no_grad():
+        h = model.relu1(model.fc1(torch.as_tensor(x, dtype=torch.float32))).double().numpy()
+    assert np.max(np.abs(tr["relu1"]["float"] - h)) < 1e-5
+    assert 0 < tr["fc1"]["max_abs_error"] < 0.01 and tr["fc1"]["mean_abs_error"] <= tr["fc1"]["max_abs_error"]
