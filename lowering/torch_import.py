@@ -82,6 +82,8 @@ def import_torch(model, example_inputs, ctx: ir.Context) -> ImportedModel:
     register_torch_dialect(ctx)
     importer = FxImporter(context=ctx, hooks=DenseLiterals())
     importer._cc = NamedLocCache(ctx, py_attr_tracker=importer._py_attr_tracker)
+    if isinstance(model, torch.export.ExportedProgram):
+        _check_program_shapes(model)
     if isinstance(model, torch.nn.Module):
         model = model.eval()
     try:
@@ -92,8 +94,10 @@ def import_torch(model, example_inputs, ctx: ir.Context) -> ImportedModel:
                                               fx_importer=importer)
     except ir.MLIRError as e:
         raise UnsupportedOpError(_describe_lowering_failure(e)) from None
-    except (torch._dynamo.exc.Unsupported, RuntimeError, TypeError, ValueError) as e:
-        raise FxflowError(f"torch.export could not trace the model: {_first_line(e)}") from None
+    except FxflowError:
+        raise
+    except Exception as e:  # torch.export raises many types (Unsupported, AssertionError, UserError, ...)
+        raise FxflowError(f"torch.export could not trace the model: {type(e).__name__}: {_first_line(e)}") from None
     return ImportedModel(module, [tuple(x.shape[1:]) for x in example_inputs], _layer_names(module))
 
 
@@ -111,6 +115,22 @@ def load_exported_program(path):
         raise FxflowError(f"'{path}' carries no example inputs; save it from torch.export.export(model, args)")
     args, _ = ep.example_inputs
     return ep, tuple(args)
+
+
+def _check_program_shapes(ep) -> None:
+    """A saved program is specialised to the shapes it was exported with: the design needs one sample."""
+    for spec in ep.graph_signature.input_specs:
+        if spec.kind.name != "USER_INPUT":
+            continue
+        node = next((n for n in ep.graph.nodes if n.name == spec.arg.name), None)
+        val = node.meta.get("val") if node is not None else None
+        shape = tuple(val.shape) if val is not None and hasattr(val, "shape") else None
+        if shape is None:
+            continue
+        if not all(isinstance(d, int) for d in shape) or shape[0] != 1:
+            raise ShapeError(f"the saved program's input '{spec.arg.name}' has shape {shape}; fxflow builds the "
+                             "design for one sample, so export it with a static batch of 1, e.g. "
+                             "torch.export.export(model, (x[:1],))")
 
 
 def _to_tensor(x):

@@ -150,10 +150,15 @@ def test_exported_program_file_and_cli(tmp_path, capsys):
     ep = torch.export.export(model, (torch.zeros(1, 6),))
     torch.export.save(ep, tmp_path / "m.pt2")
     (tmp_path / "cfg.yaml").write_text("model:\n  precision: ap_fixed<14,5>\n")
-    rc = main(["compile", str(tmp_path / "m.pt2"), "--config", str(tmp_path / "cfg.yaml"), "-o", str(tmp_path / "out")])
+    rc = main(["compile", str(tmp_path / "m.pt2"), "--config", str(tmp_path / "cfg.yaml"), "-o", str(tmp_path / "out"),
+               "--csim", "20"])
     assert rc == 0
     assert (tmp_path / "out" / "firmware").is_dir()
-    assert "fc0" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "fc0" in out and "0 mismatching values of 60" in out
+    torch.export.save(torch.export.export(model, (torch.zeros(2, 6),)), tmp_path / "b2.pt2")
+    assert main(["compile", str(tmp_path / "b2.pt2"), "-o", str(tmp_path / "o4")]) == 1
+    assert "export it with a static batch of 1" in capsys.readouterr().err
     rc = main(["compile", str(tmp_path / "missing.pt2"), "-o", str(tmp_path / "o2")])
     assert rc == 1 and "no such file" in capsys.readouterr().err
     (tmp_path / "junk.pt2").write_bytes(b"not a zip")
