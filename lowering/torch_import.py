@@ -74,10 +74,11 @@ def import_torch(model, example_inputs, ctx: ir.Context) -> ImportedModel:
 
     if not isinstance(example_inputs, (tuple, list)):
         example_inputs = (example_inputs,)
-    example_inputs = tuple(_to_tensor(x)[:1] for x in example_inputs)
+    example_inputs = tuple(_to_tensor(x) for x in example_inputs)
     for x in example_inputs:
         if x.dim() < 2:
             raise ShapeError(f"example input of shape {tuple(x.shape)} needs a leading batch dimension")
+    example_inputs = tuple(x[:1] for x in example_inputs)
     NamedLocCache, DenseLiterals = _hooks_and_cache()
     register_torch_dialect(ctx)
     importer = FxImporter(context=ctx, hooks=DenseLiterals())

@@ -333,7 +333,10 @@ def check_inputs(program: Program, xs: list[np.ndarray]) -> list[np.ndarray]:
         raise ShapeError(f"the design takes {len(program.input_types)} input(s), got {len(xs)}")
     out = []
     for i, (x, (shape, _)) in enumerate(zip(xs, program.input_types)):
-        x = np.asarray(x, dtype=np.float64)
+        try:
+            x = np.asarray(x, dtype=np.float64)
+        except (TypeError, ValueError) as e:
+            raise ShapeError(f"input {i} is not a numeric array: {e}") from None
         if x.shape == shape:
             x = x[None]
         if x.shape[1:] != shape:
