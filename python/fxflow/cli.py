@@ -25,6 +25,13 @@ def main(argv: list[str] | None = None) -> int:
                    help="also C-simulate N random samples and compare with the emulator")
     c.add_argument("--ap-types", help="folder with the ap_types headers (default: $XILINX_HLS/include or the hls4ml wheel)")
 
+    pr = sub.add_parser("profile", help="per-layer float ranges against the chosen formats, as a table and a PNG")
+    pr.add_argument("model", help="a .pt2 file (torch.export.save) or a .onnx file")
+    pr.add_argument("--data", required=True, help="a .npy file of inputs, shape (N, *input_shape)")
+    pr.add_argument("--config", help="YAML or JSON configuration file")
+    pr.add_argument("--precision", help="default precision, e.g. 'ap_fixed<16,6>'")
+    pr.add_argument("-o", "--output", default="profile.png", help="PNG to write (default: profile.png)")
+
     e = sub.add_parser("example", help="run the bundled jet-tagger example end to end")
     e.add_argument("-o", "--output", default="build/jet_tagger", help="output directory (default: build/jet_tagger)")
     e.add_argument("--samples", type=int, default=1000, help="samples to C-simulate (default: 1000)")
@@ -39,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "compile":
             return _compile(args)
+        if args.command == "profile":
+            return _profile(args)
         return _example(args)
     except FxflowError as err:
         print(f"fxflow: error: {err}", file=sys.stderr)
@@ -78,6 +87,28 @@ def _compile(args) -> int:
         shape = design.input_shapes[0]
         x = np.random.default_rng(0).normal(size=(args.csim, *shape))
         _compare(design, x)
+    return 0
+
+
+def _profile(args) -> int:
+    import numpy as np
+
+    import fxflow
+    from .errors import ShapeError
+
+    try:
+        data = np.load(args.data)
+    except (OSError, ValueError) as e:
+        raise ShapeError(f"cannot read the input data {args.data}: {e}") from None
+    design = fxflow.compile(args.model, config=_config_from_args(args))
+    rows = design.profile(data)
+    cols = ["layer", "format", "float_min", "float_max", "format_min", "format_max", "out_of_range", "max_abs_error"]
+    table = [[f"{r.get(c, ''):.4g}" if isinstance(r.get(c), float) else str(r.get(c, "")) for c in cols] for r in rows]
+    widths = [max(len(c), *(len(t[i]) for t in table)) for i, c in enumerate(cols)]
+    print("  ".join(c.ljust(w) for c, w in zip(cols, widths)))
+    for t in table:
+        print("  ".join(v.ljust(w) for v, w in zip(t, widths)))
+    print(f"wrote {design.plot_profile(data, args.output)}")
     return 0
 
 

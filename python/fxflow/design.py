@@ -87,6 +87,18 @@ class Design:
                 self._float_program = emulator.compile_program(ir.Module.parse(self.stages["fxp-float"]))
         return self._float_program
 
+    def profile(self, x) -> list[dict]:
+        """Per-layer float range vs the chosen format's range, out-of-range counts and errors."""
+        from .profiling import profile
+
+        return profile(self, x)
+
+    def plot_profile(self, x, path) -> Path:
+        """A PNG of each layer's value distribution over its format's representable range."""
+        from .profiling import plot_profile
+
+        return plot_profile(self, x, path)
+
     def predict_float(self, x):
         """The same network evaluated in exact float64 before quantization (the float reference of the IR)."""
         outs = emulator.run(self.float_program, self._as_list(x))
