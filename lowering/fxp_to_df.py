@@ -15,7 +15,7 @@ from fxflow.config import Config
 from fxflow.dialects.df import ChannelOp, GraphOp, build_kernel, build_return, build_yield
 from fxflow.dialects.fxp import format_of
 from fxflow.errors import FxflowError
-from fxflow.ir import i64_attr, ir, layer_name, str_attr
+from fxflow.ir import defining_op, i64_attr, ir, layer_name, str_attr
 from fxflow.names import c_identifier
 from fxflow.passes.registry import register_pass
 
@@ -56,7 +56,7 @@ def convert_fxp_to_df(module_op, options: FxpToDfOptions | None = None) -> None:
 def _build_graph(fn, top: str, io_type: str, cfg: Config) -> None:
     fblock = fn.regions[0].blocks[0]
     ops = list(fblock.operations)
-    mapping: dict = {}  # old value (by its printed identity) -> new value
+    mapping: dict = {}  # old value -> new value (ir.Value is hashable)
     # Boundary casts from float arguments become graph arguments of the cast's type.
     arg_types, boundary = [], {}
     for arg in fblock.arguments:
@@ -71,9 +71,9 @@ def _build_graph(fn, top: str, io_type: str, cfg: Config) -> None:
     graph = GraphOp(str_attr(top), str_attr(io_type))
     gblock = graph.body.blocks.append(*arg_types)
     for i, arg in enumerate(fblock.arguments):
-        mapping[_key(arg)] = gblock.arguments[i]
+        mapping[arg] = gblock.arguments[i]
     for cast_op, arg in boundary.items():
-        mapping[_key(cast_op.results[0])] = mapping[_key(arg)]
+        mapping[cast_op.results[0]] = mapping[arg]
     taken: set[str] = set()
     with ir.InsertionPoint(gblock):
         for op in ops:
@@ -81,7 +81,7 @@ def _build_graph(fn, top: str, io_type: str, cfg: Config) -> None:
             if o.name == "fxp.constant" or (o in boundary):
                 continue
             if o.name == "func.return":
-                build_return([mapping[_key(v)] for v in o.operands])
+                build_return([mapping[v] for v in o.operands])
                 continue
             if o.name not in COMPUTE:
                 raise FxflowError(f"cannot place '{o.name}' ({o.location}) in a dataflow kernel")
@@ -92,29 +92,24 @@ def _build_graph(fn, top: str, io_type: str, cfg: Config) -> None:
             inputs = [v for v in o.operands if not _is_constant(v)]
             consts = [v for v in o.operands if _is_constant(v)]
             with o.location:
-                kernel = build_kernel([mapping[_key(v)] for v in inputs], [r.type for r in o.results],
+                kernel = build_kernel([mapping[v] for v in inputs], [r.type for r in o.results],
                                       c_identifier(layer, taken), layer, lc.reuse_factor, lc.strategy)
             kblock = kernel.body.blocks.append(*[v.type for v in inputs])
-            local = {_key(v): kblock.arguments[i] for i, v in enumerate(inputs)}
+            local = {v: kblock.arguments[i] for i, v in enumerate(inputs)}
             with ir.InsertionPoint(kblock):
                 for c in consts:
-                    if _key(c) not in local:
-                        local[_key(c)] = c.owner.clone().results[0]
+                    if c not in local:
+                        local[c] = c.owner.clone().results[0]
                 new = o.clone()
                 for i, v in enumerate(o.operands):
-                    new.operands[i] = local[_key(v)]
+                    new.operands[i] = local[v]
                 build_yield(list(new.results))
             for r_old, r_new in zip(o.results, kernel.operation.results):
                 with o.location:
                     ch = ChannelOp(r_new, r_new.type, str_attr("array"), i64_attr(1))
-                mapping[_key(r_old)] = ch.output
+                mapping[r_old] = ch.output
 
 
 def _is_constant(v: ir.Value) -> bool:
-    owner = v.owner
-    return isinstance(owner, ir.Operation) and owner.name == "fxp.constant" or \
-        getattr(getattr(owner, "operation", None), "name", None) == "fxp.constant"
-
-
-def _key(v: ir.Value):
-    return v
+    owner = defining_op(v)
+    return owner is not None and owner.name == "fxp.constant"

@@ -17,7 +17,7 @@ import numpy as np
 
 from fxflow.dialects.fxp import AddOp, ConstantOp, DenseOp, ReluOp
 from fxflow.errors import UnsupportedOpError
-from fxflow.ir import ir, layer_name, rewrite
+from fxflow.ir import defining_op, elements_array, ir, layer_name, rewrite
 from fxflow.passes.registry import register_pass
 
 
@@ -26,23 +26,18 @@ from fxflow.passes.registry import register_pass
 # ------------------------------------------------------------------------------------------------
 def _constant_array(value: ir.Value) -> np.ndarray | None:
     """The values of a tensor constant (arith.constant or fxp.constant with a float payload)."""
-    owner = value.owner
-    if not isinstance(owner, ir.Operation) and hasattr(owner, "operation"):
-        owner = owner.operation
-    if not isinstance(owner, ir.Operation) or owner.name not in ("arith.constant", "fxp.constant"):
+    owner = defining_op(value)
+    if owner is None or owner.name not in ("arith.constant", "fxp.constant"):
         return None
     attr = owner.attributes["value"]
     if not isinstance(attr, ir.DenseElementsAttr):
         return None
-    shape = list(ir.RankedTensorType(value.type).shape)
-    if attr.is_splat:
-        return np.full(shape, float(ir.FloatAttr(attr.get_splat_value()).value))
-    return np.array(attr).astype(np.float64).reshape(shape)
+    return elements_array(attr, ir.RankedTensorType(value.type).shape).astype(np.float64)
 
 
 def _owner_name(value: ir.Value) -> str | None:
-    owner = value.owner
-    return owner.name if isinstance(owner, ir.Operation) else getattr(getattr(owner, "operation", None), "name", None)
+    owner = defining_op(value)
+    return owner.name if owner is not None else None
 
 
 def _body_ops(generic) -> list:

@@ -26,7 +26,7 @@ from fxflow.fixed.accum import exact_accumulator
 from fxflow.fixed.interval import (Interval, add_interval, cast_interval, dense_interval, fit_constants,
                                    relu_interval, smallest_format)
 from fxflow.fixed.quantize import quantize
-from fxflow.ir import func, ir, layer_name
+from fxflow.ir import defining_op, elements_array, ir, layer_name
 
 from .registry import register_pass
 
@@ -137,14 +137,10 @@ def _set_result(op, fmt, exact: Interval, ranges: dict) -> None:
 
 
 def _float_values(value: ir.Value, role: str, layer: str) -> np.ndarray:
-    owner = value.owner
-    if getattr(owner, "name", None) != "fxp.constant" and getattr(getattr(owner, "operation", None), "name", None) != "fxp.constant":
+    owner = defining_op(value)
+    if owner is None or owner.name != "fxp.constant":
         raise FxflowError(f"the {role} of layer '{layer}' is not a compile-time constant")
-    attr = ir.DenseElementsAttr(owner.attributes["value"])
-    shape = _shape(value)
-    if attr.is_splat:
-        return np.full(shape, float(ir.FloatAttr(attr.get_splat_value()).value))
-    return np.array(attr).astype(np.float64).reshape(shape)
+    return elements_array(owner.attributes["value"], _shape(value)).astype(np.float64)
 
 
 def _quantized_constant(value: ir.Value, fmt, role: str, layer: str, tolerance: float):

@@ -127,12 +127,9 @@ class ConstantOp(Fxp.Operation, name="constant", traits=[ext.Pure]):
 
 def _int_range(attr) -> tuple[int, int]:
     """(min, max) of the integers held by an integer DenseElementsAttr."""
-    if attr.is_splat:
-        v = ir.IntegerAttr(attr.get_splat_value()).value
-        return v, v
-    import numpy as np
+    from fxflow.ir import elements_array
 
-    arr = np.array(attr)
+    arr = elements_array(attr, ir.ShapedType(attr.type).shape)
     if arr.size == 0:
         return 0, 0
     return int(arr.min()), int(arr.max())

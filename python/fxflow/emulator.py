@@ -23,7 +23,7 @@ from .dialects.fxp import format_of
 from .errors import FxflowError, ShapeError
 from .fixed import FixedFormat
 from .fixed.quantize import quantize, requantize, to_float
-from .ir import ir, layer_name
+from .ir import elements_array, ir, layer_name
 
 INT64_BITS = 62  # magnitudes below 2^62 leave headroom for one addition in int64
 
@@ -305,16 +305,8 @@ def _compile_op(o, slot, consts):
 
 def _constant_value(o) -> Tensor:
     fmt = format_of(o.results[0].type)
-    attr = ir.DenseElementsAttr(o.attributes["value"])
-    shape = list(ir.RankedTensorType(o.results[0].type).shape)
-    if attr.is_splat:
-        v = attr.get_splat_value()
-        scalar = ir.IntegerAttr(v).value if fmt is not None else ir.FloatAttr(v).value
-        arr = np.full(shape, scalar, dtype=np.int64 if fmt is not None else np.float64)
-    else:
-        arr = np.array(attr).reshape(shape)
-        arr = arr.astype(np.int64) if fmt is not None else arr.astype(np.float64)
-    return Tensor(arr, fmt)
+    arr = elements_array(o.attributes["value"], ir.RankedTensorType(o.results[0].type).shape)
+    return Tensor(arr.astype(np.int64) if fmt is not None else arr.astype(np.float64), fmt)
 
 
 def _sample_shape(t) -> tuple[int, ...]:

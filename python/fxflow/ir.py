@@ -45,3 +45,25 @@ def register_torch_dialect(ctx: ir.Context) -> None:
     from torch_mlir.dialects import torch as torch_d
 
     torch_d.register_dialect(ctx)
+
+
+def defining_op(value: ir.Value):
+    """The Operation that defines `value` (None for a block argument)."""
+    owner = value.owner
+    if isinstance(owner, ir.Operation):
+        return owner
+    return getattr(owner, "operation", None) if not isinstance(owner, ir.Block) else None
+
+
+def elements_array(attr, shape) -> "np.ndarray":
+    """A DenseElementsAttr's values as a NumPy array of `shape`: int64 for integer elements, float64
+    otherwise (splats expanded).  The one reader of constant payloads."""
+    import numpy as np
+
+    attr = ir.DenseElementsAttr(attr)
+    integer = isinstance(ir.ShapedType(attr.type).element_type, ir.IntegerType)
+    dtype = np.int64 if integer else np.float64
+    if attr.is_splat:
+        v = attr.get_splat_value()
+        return np.full(list(shape), ir.IntegerAttr(v).value if integer else ir.FloatAttr(v).value, dtype=dtype)
+    return np.array(attr).astype(dtype).reshape(list(shape))
