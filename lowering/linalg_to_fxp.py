@@ -225,11 +225,11 @@ def _reject_leftovers(module_op) -> None:
         # Report the op that computes something, not the scalar constants it captured.
         bad.sort(key=lambda o: o.name in ("arith.constant", "tensor.empty", "linalg.fill"))
         op = bad[0]
-        where = layer_name(op.location) or "<unknown module>"
+        where = layer_name(op.location)
         what = _describe(op)
         raise UnsupportedOpError(
-            f"unsupported operation {what} from module '{where}' ({op.location}); fxflow supports "
-            "Linear (matmul + bias), ReLU and elementwise Add here")
+            f"unsupported operation {what} from module '{where or '<unknown module>'}' ({op.location}); "
+            "fxflow supports Linear (matmul + bias), ReLU and elementwise Add here", layer=where)
 
 
 def _describe(op) -> str:

@@ -258,14 +258,10 @@ def unsupported_message(name: str, op_type: str, detail: str) -> str:
 
 def explain_unsupported(err: UnsupportedOpError, imported) -> UnsupportedOpError:
     """A raising failure (linalg -> fxp) restated with the ONNX op type of the node it came from."""
-    text = str(err)
-    m = re.search(r"from module '(.*)' \(", text, re.S)
-    name = m.group(1) if m else None
+    text, name = str(err), err.layer
     if name not in imported.node_types:
-        name = next((n for n in imported.node_types if f"'{n}'" in text), None)
-    if name is None:
         return err
-    return UnsupportedOpError(unsupported_message(name, imported.node_types[name], text))
+    return UnsupportedOpError(unsupported_message(name, imported.node_types[name], text), layer=name)
 
 
 __all__ = ["import_onnx", "load_onnx", "explain_unsupported"]

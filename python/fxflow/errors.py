@@ -14,7 +14,12 @@ class ConfigError(FxflowError, ValueError):
 
 
 class UnsupportedOpError(FxflowError):
-    """An operation the compiler cannot lower; names the op and where it came from."""
+    """An operation the compiler cannot lower; names the op and where it came from (`layer`: the module
+    path or ONNX node name, when known)."""
+
+    def __init__(self, message: str, layer: str | None = None):
+        super().__init__(message)
+        self.layer = layer
 
 
 class ShapeError(FxflowError, ValueError):
