@@ -8,9 +8,12 @@ C++ assignment to an ap_fixed variable would (round with Q, then overflow with O
 assigned (`fxp-assign-precision`) the same ops may carry float tensors; they then mean exact real
 arithmetic, which is what the float reference emulation evaluates.
 
-Designed to grow: conv/pool ops take the same (input, weight, bias, accum) shape as `fxp.dense`;
-an `approx_mul` attribute on dense/conv will name a per-layer approximate multiplier (AdaPT/TransAxx);
-table-based activations/softmax (and the HCCS integer softmax) become `fxp.table`-style ops.
+Ops live in one file per family: `elementwise.py` (constant, cast, add/sub/mul, relu, clamp, prelu,
+scale_shift), `layers.py` (dense, conv, pool: the multiply-accumulate layers with an explicit `accum`),
+`shape.py` (reshape, transpose, concat, pad, resize: data movement only, no arithmetic) and `tables.py`
+(lut activations and softmax, whose hardware is a lookup table).  Room to grow: an `approx_mul` attribute
+on dense/conv will name a per-layer approximate multiplier (AdaPT/TransAxx); the HCCS integer softmax is
+another `implementation` of `fxp.softmax`; attention/LayerNorm become layers with their own accumulators.
 """
 
 
@@ -88,138 +91,40 @@ def _check_formats(op, values, uniform: bool = True) -> bool:
     return True
 
 
-class ConstantOp(Fxp.Operation, name="constant", traits=[ext.Pure]):
-    """A constant tensor (weights, biases).  For a fixed result, `value` holds the stored integers
-    (i64, value = n * 2^-f) and every one must lie in the format's range; for a float result, the reals."""
-
-    value: Any  # a DenseElementsAttr (checked by the verifier; IRDL has no base name for it)
-    output: ext.Result[Any]
-
-    @verifier
-    def verify_invariants(self):
-        if not check_tensor(self, self.output, "result"):
-            return False
-        out_t = ir.RankedTensorType(self.output.type)
-        if not isinstance(self.value, ir.DenseElementsAttr) and not isinstance(self.value, ir.DenseElementsAttr):
-            return emit(self, f"value must be a dense elements attribute, got {self.value}")
-        val_t = ir.DenseElementsAttr(self.value).type
-        if not isinstance(val_t, ir.RankedTensorType):
-            return emit(self, f"value must be a dense tensor attribute, got type {val_t}")
-        val_t = ir.RankedTensorType(val_t)
-        if list(val_t.shape) != list(out_t.shape):
-            return emit(self, f"value shape {list(val_t.shape)} does not match result shape {list(out_t.shape)}")
-        try:
-            fmt = format_of(out_t)
-        except FormatError as e:
-            return emit(self, f"illegal fixed-point format: {e}")
-        if fmt is None:
-            return True
-        if not isinstance(val_t.element_type, ir.IntegerType):
-            return emit(self, "a fixed-point constant must hold its stored integers as an integer tensor")
-        if fmt.width > 53:
-            return emit(self, f"fixed-point constants are limited to 53 bits, got {fmt}")
-        lo, hi = _int_range(ir.DenseElementsAttr(self.value))
-        if lo < fmt.min_int or hi > fmt.max_int:
-            bad = lo if lo < fmt.min_int else hi
-            return emit(self, f"stored integer {bad} is outside the range [{fmt.min_int}, {fmt.max_int}] of {fmt}")
-        return True
 
 
-def _int_range(attr) -> tuple[int, int]:
-    """(min, max) of the integers held by an integer DenseElementsAttr."""
-    from fxflow.ir import elements_array
-
-    arr = elements_array(attr, ir.ShapedType(attr.type).shape)
-    if arr.size == 0:
-        return 0, 0
-    return int(arr.min()), int(arr.max())
+def i64_array(op, name: str) -> list[int]:
+    """An `array<i64: ...>` attribute of an op as a list (shape parameters: strides, padding, ...)."""
+    return list(ir.DenseI64ArrayAttr(op.operation.attributes[name]))
 
 
-class CastOp(Fxp.Operation, name="cast", traits=[ext.Pure]):
-    """Assign the input's exact value to the result type: float -> fixed quantizes, fixed -> fixed
-    re-rounds/overflows, fixed -> float dequantizes exactly."""
-
-    input: ext.Operand[Any]
-    output: ext.Result[Any]
-
-    @verifier
-    def verify_invariants(self):
-        return (check_tensor(self, self.input, "input") and check_tensor(self, self.output, "result")
-                and check_same_shape(self, self.input, self.output)
-                and _check_formats(self, [self.input, self.output], uniform=False))
+def _check_i64_array(op, name: str, n: int | None = None, minimum: int | None = None) -> bool:
+    attr = op.operation.attributes[name]
+    if not isinstance(attr, ir.DenseI64ArrayAttr):
+        return emit(op, f"{name} must be an array<i64: ...>, got {attr}")
+    vals = list(ir.DenseI64ArrayAttr(attr))
+    if n is not None and len(vals) != n:
+        return emit(op, f"{name} must have {n} entries, got {len(vals)}")
+    if minimum is not None and any(v < minimum for v in vals):
+        return emit(op, f"{name} entries must be >= {minimum}, got {vals}")
+    return True
 
 
-class DenseOp(Fxp.Operation, name="dense", traits=[ext.Pure]):
-    """y[b, n] = result(accum(bias[n]) (+)= x[b, k] * w[k, n] for k = 0..K-1 in order).
-
-    input [B, K], weight [K, N], bias [N] (zeros when the layer has none), result [B, N].  The accumulator starts at the bias
-    assigned to `accum`, then each exact product is added and the sum assigned to `accum`
-    (one C++ `acc += x*w` per k); the final accumulator is assigned to the result type.
-    `accum` is a `!fxp.fixed` type for fixed tensors, f64 (exact) before precision assignment."""
-
-    input: ext.Operand[Any]
-    weight: ext.Operand[Any]
-    bias: ext.Operand[Any]
-    output: ext.Result[Any]
-    accum: ir.TypeAttr = ext.attribute(default_factory=lambda: ir.TypeAttr.get(ir.F64Type.get()))
-
-    @verifier
-    def verify_invariants(self):
-        vals = [self.input, self.weight, self.output, self.bias]
-        for v, what in zip(vals, ("input", "weight", "result", "bias")):
-            if not check_tensor(self, v, what):
-                return False
-        x, w, y = (ir.RankedTensorType(v.type).shape for v in (self.input, self.weight, self.output))
-        if len(x) != 2 or len(w) != 2 or len(y) != 2:
-            return emit(self, f"expects rank-2 input, weight and result, got {list(x)}, {list(w)}, {list(y)}")
-        if x[1] != w[0]:
-            return emit(self, f"input features {x[1]} do not match weight rows {w[0]} (input {list(x)}, weight {list(w)})")
-        if list(y) != [x[0], w[1]]:
-            return emit(self, f"result shape {list(y)} must be [{x[0]}, {w[1]}]")
-        b = ir.RankedTensorType(self.bias.type).shape
-        if list(b) != [w[1]]:
-            return emit(self, f"bias shape {list(b)} must be [{w[1]}]")
-        if not _check_formats(self, vals):
-            return False
-        attrs = self.operation.attributes
-        if "accum" in attrs and not isinstance(attrs["accum"], ir.TypeAttr):
-            return emit(self, f"accum must be a type attribute, got {attrs['accum']}")
-        try:
-            acc = format_of(ir.TypeAttr(attrs["accum"]).value) if "accum" in attrs else None
-            out = format_of(self.output.type)
-        except FormatError as e:
-            return emit(self, f"illegal accumulator format: {e}")
-        if out is not None and acc is None:
-            return emit(self, "a fixed-point dense needs a !fxp.fixed accumulator type")
-        return True
+def _shape(v) -> list[int]:
+    return list(ir.RankedTensorType(v.type).shape)
 
 
-class AddOp(Fxp.Operation, name="add", traits=[ext.Pure]):
-    """Elementwise exact sum assigned to the result type (residual connections)."""
-
-    lhs: ext.Operand[Any]
-    rhs: ext.Operand[Any]
-    output: ext.Result[Any]
-
-    @verifier
-    def verify_invariants(self):
-        for v, what in ((self.lhs, "lhs"), (self.rhs, "rhs"), (self.output, "result")):
-            if not check_tensor(self, v, what):
-                return False
-        return (check_same_shape(self, self.lhs, self.rhs) and check_same_shape(self, self.lhs, self.output)
-                and _check_formats(self, [self.lhs, self.rhs, self.output]))
+def _check_tensors(op, pairs) -> bool:
+    return all(check_tensor(op, v, what) for v, what in pairs)
 
 
-class ReluOp(Fxp.Operation, name="relu", traits=[ext.Pure]):
-    """max(x, 0) assigned to the result type."""
+from .elementwise import (AddOp, CastOp, ClampOp, ConstantOp, MulOp, PReluOp, ReluOp,  # noqa: E402
+                          ScaleShiftOp, SubOp)
+from .layers import ConvOp, DenseOp, PoolOp, conv_output_shape  # noqa: E402
+from .shape import ConcatOp, PadOp, ReshapeOp, ResizeOp, TransposeOp  # noqa: E402
+from .tables import LutOp, SoftmaxOp, YieldOp  # noqa: E402
 
-    input: ext.Operand[Any]
-    output: ext.Result[Any]
-
-    @verifier
-    def verify_invariants(self):
-        return (check_tensor(self, self.input, "input") and check_tensor(self, self.output, "result")
-                and check_same_shape(self, self.input, self.output) and _check_formats(self, [self.input, self.output]))
-
-
-COMPUTE_OPS = ("fxp.dense", "fxp.add", "fxp.relu", "fxp.cast")
+# Ops that compute (each becomes a df.kernel); constants are cloned into the kernels that read them.
+COMPUTE_OPS = tuple(f"fxp.{n}" for n in (
+    "dense", "conv", "pool", "add", "sub", "mul", "relu", "clamp", "prelu", "scale_shift", "cast",
+    "reshape", "transpose", "concat", "pad", "resize", "lut", "softmax"))

@@ -1,0 +1,196 @@
+"""Elementwise `fxp` ops: constants, casts, exact add/sub/mul, and the piecewise-linear activations.
+
+Every op computes the exact result of its inputs' exact values and assigns it to the result type once
+(round with Q, then overflow with O), as one C++ assignment to an ap_fixed variable would.
+"""
+
+from typing import Any
+
+from fxflow.errors import FormatError
+from fxflow.ir import ext, ir
+
+from ..verify import check_same_shape, check_tensor, emit, verifier
+from . import Fxp, _check_formats, _check_tensors, _shape, format_of
+
+
+class ConstantOp(Fxp.Operation, name="constant", traits=[ext.Pure]):
+    """A constant tensor (weights, biases).  For a fixed result, `value` holds the stored integers
+    (i64, value = n * 2^-f) and every one must lie in the format's range; for a float result, the reals."""
+
+    value: Any  # a DenseElementsAttr (checked by the verifier; IRDL has no base name for it)
+    output: ext.Result[Any]
+
+    @verifier
+    def verify_invariants(self):
+        if not check_tensor(self, self.output, "result"):
+            return False
+        out_t = ir.RankedTensorType(self.output.type)
+        if not isinstance(self.value, ir.DenseElementsAttr) and not isinstance(self.value, ir.DenseElementsAttr):
+            return emit(self, f"value must be a dense elements attribute, got {self.value}")
+        val_t = ir.DenseElementsAttr(self.value).type
+        if not isinstance(val_t, ir.RankedTensorType):
+            return emit(self, f"value must be a dense tensor attribute, got type {val_t}")
+        val_t = ir.RankedTensorType(val_t)
+        if list(val_t.shape) != list(out_t.shape):
+            return emit(self, f"value shape {list(val_t.shape)} does not match result shape {list(out_t.shape)}")
+        try:
+            fmt = format_of(out_t)
+        except FormatError as e:
+            return emit(self, f"illegal fixed-point format: {e}")
+        if fmt is None:
+            return True
+        if not isinstance(val_t.element_type, ir.IntegerType):
+            return emit(self, "a fixed-point constant must hold its stored integers as an integer tensor")
+        if fmt.width > 53:
+            return emit(self, f"fixed-point constants are limited to 53 bits, got {fmt}")
+        lo, hi = _int_range(ir.DenseElementsAttr(self.value))
+        if lo < fmt.min_int or hi > fmt.max_int:
+            bad = lo if lo < fmt.min_int else hi
+            return emit(self, f"stored integer {bad} is outside the range [{fmt.min_int}, {fmt.max_int}] of {fmt}")
+        return True
+
+
+def _int_range(attr) -> tuple[int, int]:
+    """(min, max) of the integers held by an integer DenseElementsAttr."""
+    from fxflow.ir import elements_array
+
+    arr = elements_array(attr, ir.ShapedType(attr.type).shape)
+    if arr.size == 0:
+        return 0, 0
+    return int(arr.min()), int(arr.max())
+
+
+class CastOp(Fxp.Operation, name="cast", traits=[ext.Pure]):
+    """Assign the input's exact value to the result type: float -> fixed quantizes, fixed -> fixed
+    re-rounds/overflows, fixed -> float dequantizes exactly."""
+
+    input: ext.Operand[Any]
+    output: ext.Result[Any]
+
+    @verifier
+    def verify_invariants(self):
+        return (check_tensor(self, self.input, "input") and check_tensor(self, self.output, "result")
+                and check_same_shape(self, self.input, self.output)
+                and _check_formats(self, [self.input, self.output], uniform=False))
+
+
+class AddOp(Fxp.Operation, name="add", traits=[ext.Pure]):
+    """Elementwise exact sum assigned to the result type (residual connections)."""
+
+    lhs: ext.Operand[Any]
+    rhs: ext.Operand[Any]
+    output: ext.Result[Any]
+
+    @verifier
+    def verify_invariants(self):
+        for v, what in ((self.lhs, "lhs"), (self.rhs, "rhs"), (self.output, "result")):
+            if not check_tensor(self, v, what):
+                return False
+        return (check_same_shape(self, self.lhs, self.rhs) and check_same_shape(self, self.lhs, self.output)
+                and _check_formats(self, [self.lhs, self.rhs, self.output]))
+
+
+class ReluOp(Fxp.Operation, name="relu", traits=[ext.Pure]):
+    """max(x, 0) assigned to the result type."""
+
+    input: ext.Operand[Any]
+    output: ext.Result[Any]
+
+    @verifier
+    def verify_invariants(self):
+        return (check_tensor(self, self.input, "input") and check_tensor(self, self.output, "result")
+                and check_same_shape(self, self.input, self.output) and _check_formats(self, [self.input, self.output]))
+
+
+def _binary_verify(op) -> bool:
+    return (_check_tensors(op, ((op.lhs, "lhs"), (op.rhs, "rhs"), (op.output, "result")))
+            and check_same_shape(op, op.lhs, op.rhs) and check_same_shape(op, op.lhs, op.output)
+            and _check_formats(op, [op.lhs, op.rhs, op.output]))
+
+
+class SubOp(Fxp.Operation, name="sub", traits=[ext.Pure]):
+    """Elementwise exact difference lhs - rhs assigned to the result type."""
+
+    lhs: ext.Operand[Any]
+    rhs: ext.Operand[Any]
+    output: ext.Result[Any]
+
+    @verifier
+    def verify_invariants(self):
+        return _binary_verify(self)
+
+
+class MulOp(Fxp.Operation, name="mul", traits=[ext.Pure]):
+    """Elementwise exact product assigned to the result type."""
+
+    lhs: ext.Operand[Any]
+    rhs: ext.Operand[Any]
+    output: ext.Result[Any]
+
+    @verifier
+    def verify_invariants(self):
+        return _binary_verify(self)
+
+
+def _check_channel_param(op, x, p, what: str) -> bool:
+    """A per-channel parameter: shape [C] (C = dim 1 of the input, the channel) or [1] (per tensor)."""
+    shape, xs = _shape(p), _shape(x)
+    channels = xs[1] if len(xs) > 1 else 1
+    if shape not in ([1], [channels]):
+        return emit(op, f"{what} shape {shape} must be [1] or [{channels}] (the channels of input {xs})")
+    return True
+
+
+class ClampOp(Fxp.Operation, name="clamp", traits=[ext.Pure]):
+    """min(max(x, min), max) in exact arithmetic, assigned to the result type (ReLU6, Hardtanh).
+    The bounds are exact reals (f64); the C++ compares against them in a format that holds them exactly."""
+
+    input: ext.Operand[Any]
+    output: ext.Result[Any]
+    min: ir.FloatAttr
+    max: ir.FloatAttr
+
+    @verifier
+    def verify_invariants(self):
+        lo, hi = ir.FloatAttr(self.min).value, ir.FloatAttr(self.max).value
+        if not lo <= hi:
+            return emit(self, f"min {lo} must not exceed max {hi}")
+        return (_check_tensors(self, ((self.input, "input"), (self.output, "result")))
+                and check_same_shape(self, self.input, self.output)
+                and _check_formats(self, [self.input, self.output]))
+
+
+class PReluOp(Fxp.Operation, name="prelu", traits=[ext.Pure]):
+    """x > 0 ? x : x * alpha (exact product), assigned to the result type.  `alpha` is a constant per
+    channel ([C]) or per tensor ([1]): PReLU and LeakyReLU."""
+
+    input: ext.Operand[Any]
+    alpha: ext.Operand[Any]
+    output: ext.Result[Any]
+
+    @verifier
+    def verify_invariants(self):
+        return (_check_tensors(self, ((self.input, "input"), (self.alpha, "alpha"), (self.output, "result")))
+                and check_same_shape(self, self.input, self.output)
+                and _check_channel_param(self, self.input, self.alpha, "alpha")
+                and _check_formats(self, [self.input, self.alpha, self.output]))
+
+
+class ScaleShiftOp(Fxp.Operation, name="scale_shift", traits=[ext.Pure]):
+    """x * scale + shift (exact), assigned to the result type; scale and shift are constants per channel
+    ([C], along dim 1) or per tensor ([1]).  Standalone BatchNorm and multiplications/additions by
+    constants; folded into a preceding dense/conv when that is legal."""
+
+    input: ext.Operand[Any]
+    scale: ext.Operand[Any]
+    shift: ext.Operand[Any]
+    output: ext.Result[Any]
+
+    @verifier
+    def verify_invariants(self):
+        return (_check_tensors(self, ((self.input, "input"), (self.scale, "scale"), (self.shift, "shift"),
+                                      (self.output, "result")))
+                and check_same_shape(self, self.input, self.output)
+                and _check_channel_param(self, self.input, self.scale, "scale")
+                and _check_channel_param(self, self.input, self.shift, "shift")
+                and _check_formats(self, [self.input, self.scale, self.shift, self.output]))

@@ -1,0 +1,124 @@
+"""Data-movement `fxp` ops: no arithmetic, the result type equals the input element type (`concat`
+assigns each input to the result type, so inputs of different formats can be joined)."""
+
+import math
+from typing import Any
+
+from fxflow.ir import ext, ir
+
+from ..verify import emit, verifier
+from . import Fxp, _check_formats, _check_i64_array, _check_tensors, _shape, i64_array
+
+
+def _same_element(op, a, b) -> bool:
+    ea, eb = ir.RankedTensorType(a.type).element_type, ir.RankedTensorType(b.type).element_type
+    if str(ea) != str(eb):
+        return emit(op, f"element types differ: {ea} vs {eb} (data movement never converts; use fxp.cast)")
+    return True
+
+
+class ReshapeOp(Fxp.Operation, name="reshape", traits=[ext.Pure]):
+    """The same elements in row-major order under a new shape (Flatten, Reshape, squeeze/unsqueeze)."""
+
+    input: ext.Operand[Any]
+    output: ext.Result[Any]
+
+    @verifier
+    def verify_invariants(self):
+        if not _check_tensors(self, ((self.input, "input"), (self.output, "result"))):
+            return False
+        a, b = _shape(self.input), _shape(self.output)
+        if math.prod(a) != math.prod(b):
+            return emit(self, f"cannot reshape {a} ({math.prod(a)} elements) into {b} ({math.prod(b)})")
+        return _same_element(self, self.input, self.output)
+
+
+class TransposeOp(Fxp.Operation, name="transpose", traits=[ext.Pure]):
+    """result[i_perm[0], ..] = input[i_0, ..]: result dim d is input dim permutation[d] (Permute)."""
+
+    input: ext.Operand[Any]
+    output: ext.Result[Any]
+    permutation: Any
+
+    @verifier
+    def verify_invariants(self):
+        if not _check_tensors(self, ((self.input, "input"), (self.output, "result"))):
+            return False
+        a, b = _shape(self.input), _shape(self.output)
+        if not _check_i64_array(self, "permutation", len(a), 0):
+            return False
+        perm = i64_array(self, "permutation")
+        if sorted(perm) != list(range(len(a))):
+            return emit(self, f"permutation {perm} is not a permutation of {len(a)} dims")
+        if b != [a[p] for p in perm]:
+            return emit(self, f"result shape {b} must be {[a[p] for p in perm]}")
+        return _same_element(self, self.input, self.output)
+
+
+class ConcatOp(Fxp.Operation, name="concat", traits=[ext.Pure]):
+    """lhs and rhs joined along `axis`, each element assigned to the result type (Concatenate; more
+    inputs chain).  Two operands, not a variadic list: IRDL gives one variadic group a single type."""
+
+    lhs: ext.Operand[Any]
+    rhs: ext.Operand[Any]
+    output: ext.Result[Any]
+    axis: ir.IntegerAttr
+
+    @verifier
+    def verify_invariants(self):
+        if not _check_tensors(self, ((self.lhs, "lhs"), (self.rhs, "rhs"), (self.output, "result"))):
+            return False
+        a, b, y = _shape(self.lhs), _shape(self.rhs), _shape(self.output)
+        ax = ir.IntegerAttr(self.axis).value
+        if not 0 < ax < len(a) or len(b) != len(a):
+            return emit(self, f"axis {ax} must be a non-batch dim of two equal-rank inputs {a} and {b}")
+        expect = list(a)
+        expect[ax] = a[ax] + b[ax]
+        if any(a[d] != b[d] for d in range(len(a)) if d != ax) or y != expect:
+            return emit(self, f"cannot concatenate {a} and {b} along {ax} into {y}")
+        return _check_formats(self, [self.lhs, self.rhs, self.output])
+
+
+class PadOp(Fxp.Operation, name="pad", traits=[ext.Pure]):
+    """Zero padding of the spatial dims: `padding` = [lo_0, .., lo_n-1, hi_0, .., hi_n-1] for the dims after
+    batch and channel (ZeroPad1d/2d)."""
+
+    input: ext.Operand[Any]
+    output: ext.Result[Any]
+    padding: Any
+
+    @verifier
+    def verify_invariants(self):
+        if not _check_tensors(self, ((self.input, "input"), (self.output, "result"))):
+            return False
+        a, b = _shape(self.input), _shape(self.output)
+        n = len(a) - 2
+        if n < 1 or not _check_i64_array(self, "padding", 2 * n, 0):
+            return False
+        p = i64_array(self, "padding")
+        expect = a[:2] + [a[2 + d] + p[d] + p[n + d] for d in range(n)]
+        if b != expect:
+            return emit(self, f"result shape {b} must be {expect}")
+        return _same_element(self, self.input, self.output)
+
+
+class ResizeOp(Fxp.Operation, name="resize", traits=[ext.Pure]):
+    """Nearest-neighbour upsampling of the spatial dims by integer `scales`: y[.., o] = x[.., o // s]."""
+
+    input: ext.Operand[Any]
+    output: ext.Result[Any]
+    scales: Any
+
+    @verifier
+    def verify_invariants(self):
+        if not _check_tensors(self, ((self.input, "input"), (self.output, "result"))):
+            return False
+        a, b = _shape(self.input), _shape(self.output)
+        n = len(a) - 2
+        if n < 1 or not _check_i64_array(self, "scales", n, 1):
+            return False
+        s = i64_array(self, "scales")
+        expect = a[:2] + [a[2 + d] * s[d] for d in range(n)]
+        if b != expect:
+            return emit(self, f"result shape {b} must be {expect}")
+        return _same_element(self, self.input, self.output)

@@ -1,0 +1,84 @@
+"""Lookup-table `fxp` ops: pointwise non-linear activations (`fxp.lut`) and `fxp.softmax`.
+
+`fxp.lut` carries the activation as a region: one block taking a scalar float and ending in `fxp.yield`
+of a scalar float, holding the arith/math ops the front-end produced (sigmoid, tanh, GELU, SiLU, ELU, ...).
+Before precision assignment it means that exact real function; `fxp-assign-precision` evaluates the
+region once per table entry and attaches the table (discardable attributes, so the op keeps verifying
+without them):
+  `table`        dense<...> : tensor<Nxi64>, stored integers in the result format
+  `index_shift`  i64, `index_offset` i64:
+  y = table[clamp((raw(x) >> index_shift) - index_offset, 0, N - 1)] where raw(x) is x's stored integer.
+By default the table covers the whole input format (no clamping), N a power of two, each entry the
+function at the centre of the input values sharing that index, assigned to the result type.
+"""
+
+from typing import Any
+
+from fxflow.ir import ext, ir
+
+from ..verify import check_same_shape, emit, verifier
+from . import Fxp, _check_formats, _check_tensors, _shape
+
+SOFTMAX_IMPLEMENTATIONS = ("stable", "latency", "argmax")
+
+
+class YieldOp(Fxp.Operation, name="yield", traits=[ir.IsTerminatorTrait]):
+    """Ends the scalar function region of `fxp.lut`."""
+
+    value: ext.Operand[Any]
+
+
+class LutOp(Fxp.Operation, name="lut", traits=[ext.Pure, ir.IsIsolatedFromAboveTrait]):
+    """A pointwise function of one input, computed by a lookup table in hardware (see module doc)."""
+
+    input: ext.Operand[Any]
+    output: ext.Result[Any]
+    function: ext.Region
+
+    @verifier
+    def verify_invariants(self):
+        if not (_check_tensors(self, ((self.input, "input"), (self.output, "result")))
+                and check_same_shape(self, self.input, self.output)
+                and _check_formats(self, [self.input, self.output])):
+            return False
+        blocks = list(self.function.blocks)
+        if len(blocks) != 1 or len(blocks[0].arguments) != 1:
+            return emit(self, "function region must have one block with one scalar argument")
+        ops = list(blocks[0].operations)
+        if not ops or ops[-1].operation.name != "fxp.yield":
+            return emit(self, "function region must end with fxp.yield")
+        attrs = self.operation.attributes
+        if "table" in attrs:
+            for name in ("index_shift", "index_offset"):
+                if name not in attrs or not isinstance(attrs[name], ir.IntegerAttr):
+                    return emit(self, f"a lut with a table needs an integer '{name}' attribute")
+            if not isinstance(attrs["table"], ir.DenseIntElementsAttr):
+                return emit(self, "table must be a dense integer attribute of stored integers")
+        return True
+
+
+class SoftmaxOp(Fxp.Operation, name="softmax", traits=[ext.Pure]):
+    """exp(x) / sum(exp(x)) along `axis`.  Before precision assignment: the exact function.  With
+    fixed-point types, `implementation` picks the hardware algorithm — "stable" (hls4ml's: tables of
+    exp(-(max - x)) and of 1/sum), "latency" (tables of exp(x) and 1/sum, no max), "argmax" (1 at the
+    first maximum, 0 elsewhere) — whose tables and intermediate formats `fxp-assign-precision` attaches
+    as discardable attributes (documented with the pass)."""
+
+    input: ext.Operand[Any]
+    output: ext.Result[Any]
+    axis: ir.IntegerAttr
+    implementation: ir.StringAttr
+
+    @verifier
+    def verify_invariants(self):
+        if not (_check_tensors(self, ((self.input, "input"), (self.output, "result")))
+                and check_same_shape(self, self.input, self.output)
+                and _check_formats(self, [self.input, self.output])):
+            return False
+        impl = ir.StringAttr(self.implementation).value
+        if impl not in SOFTMAX_IMPLEMENTATIONS:
+            return emit(self, f"implementation '{impl}' is not one of {', '.join(SOFTMAX_IMPLEMENTATIONS)}")
+        ax = ir.IntegerAttr(self.axis).value
+        if not 0 < ax < len(_shape(self.input)):
+            return emit(self, f"axis {ax} must be a non-batch dim of {_shape(self.input)}")
+        return True
