@@ -3,14 +3,14 @@
 // RUN: fxflow-opt %s --split-input-file --verify-diagnostics | filecheck %s
 
 !q = !fxp.fixed<1 : i32, 3 : i32, 4 : i32, "TRN", "WRAP">
-// CHECK-LABEL: func.func @valid
+// CHECK-LABEL: sym_name = "valid"
 // CHECK: "fxp.conv"{{.*}}groups = 2 : i64, padding = array<i64: 1, 1, 0, 0>
 // CHECK: "fxp.pool"{{.*}}kind = "avg"
 // CHECK: "fxp.scale_shift"
 // CHECK: "fxp.prelu"
-// CHECK: "fxp.clamp"{{.*}}max = 6.0{{.*}}min = 0.0
+// CHECK: "fxp.clamp"{{.*}}max = 6.000000e+00 : f64, min = 0.000000e+00 : f64
 // CHECK: "fxp.lut"
-// CHECK: arith.negf
+// CHECK: "arith.negf"
 // CHECK: "fxp.yield"
 // CHECK: "fxp.reshape"
 // CHECK: "fxp.transpose"{{.*}}permutation = array<i64: 0, 2, 1>
