@@ -1,9 +1,10 @@
 """df-legalize-reuse: check each kernel's reuse factor against its work and make it legal.
 
-A dense kernel with K inputs and N outputs does K*N multiplications; with reuse factor R its multiplier
-array has ceil(K*N/R) units and an initiation interval of R.  R must lie in [1, K*N]; an R that does not
-divide K*N would leave multipliers idle, so it is rounded to the nearest divisor (a warning says to what,
-as hls4ml users expect).  Element-wise kernels do no multiplications and keep R = 1.
+A dense kernel with K inputs and N outputs does K*N multiplications (its "work", as the estimator's op
+models define it: `fxflow.estimate.kernel_work`); with reuse factor R its multiplier array has
+ceil(K*N/R) units and an initiation interval of R.  R must lie in [1, K*N]; an R that does not divide K*N
+would leave multipliers idle, so it is rounded up to the next divisor (never more multipliers than the
+user allowed; a warning says to what).  Kernels without multiplications keep R = 1.
 """
 
 from __future__ import annotations
@@ -16,18 +17,9 @@ from fxflow.ir import i64_attr, ir
 from .registry import register_pass
 
 
-def dense_work(kernel) -> int | None:
-    """K*N of the dense op in a kernel, or None when the kernel has no dense op."""
-    for op in kernel.regions[0].blocks[0].operations:
-        if op.operation.name == "fxp.dense":
-            w = ir.RankedTensorType(op.operation.operands[1].type).shape
-            return int(w[0]) * int(w[1])
-    return None
-
-
-def nearest_divisor(n: int, target: int) -> int:
-    divisors = [d for d in range(1, n + 1) if n % d == 0]
-    return min(divisors, key=lambda d: (abs(d - target), -d))  # ties: the larger (fewer multipliers)
+def next_divisor(n: int, target: int) -> int:
+    """The smallest divisor of n that is >= target (n itself at worst)."""
+    return next(d for d in range(max(target, 1), n + 1) if n % d == 0)
 
 
 @register_pass("df-legalize-reuse", "Check reuse factors against each kernel's work; round to a divisor")
@@ -48,7 +40,9 @@ def legalize_reuse(module_op, options=None) -> None:
 def _legalize_kernel(op) -> None:
     name = ir.StringAttr(op.attributes["layer"]).value
     rf = ir.IntegerAttr(op.attributes["reuse_factor"]).value
-    work = dense_work(op)
+    from fxflow.estimate import kernel_work
+
+    work = kernel_work(op)
     if work is None:
         if rf != 1:
             op.attributes["reuse_factor"] = i64_attr(1)
@@ -57,7 +51,7 @@ def _legalize_kernel(op) -> None:
         raise ConfigError(f"reuse_factor {rf} of layer '{name}' is outside [1, {work}] "
                           f"(the layer does {work} multiplications)")
     if work % rf:
-        legal = nearest_divisor(work, rf)
+        legal = next_divisor(work, rf)
         warnings.warn(f"reuse_factor {rf} of layer '{name}' does not divide its {work} multiplications; "
-                      f"using {legal}", stacklevel=2)
+                      f"using {legal}, the next reuse factor that divides it", stacklevel=2)
         op.attributes["reuse_factor"] = i64_attr(legal)

@@ -19,6 +19,7 @@ from fxflow.ir import ir
 from fxflow.names import c_identifier
 
 from .cwriter import Lines, comment_text
+from .flavour import VITIS, Flavour, flavour as _flavour
 
 DEFAULT_PART = "xcvu13p-flga2577-2-e"
 DEFAULT_CLOCK_NS = 5.0
@@ -103,6 +104,7 @@ class HlsDesign:
     kernels: list[KernelFn] = field(default_factory=list)
     top_body: Lines = field(default_factory=lambda: Lines(1))
     taken: set[str] = field(default_factory=lambda: set(RESERVED))
+    flavour: Flavour = VITIS  # type spelling, includes, testbench and build script (flavour.py)
     _stems: set[str] = field(default_factory=set)
 
     def ident(self, name: str, prefix: str = "l") -> str:
@@ -231,14 +233,15 @@ def _clock(value, mop, graph) -> float:
 # --- the graph walk ---------------------------------------------------------------------------
 
 def lower_graph(module, *, project_name: str | None = None, part: str | None = None,
-                clock_period: float | None = None) -> HlsDesign:
+                clock_period: float | None = None, flavour: str | Flavour | None = None) -> HlsDesign:
     from .kernels import KernelEmitter
 
     mop, graph = find_graph(module)
     graph_name = str_attr(graph, "sym_name", "myproject")
     io_type = str_attr(graph, "io_type", "io_parallel")
     design = HlsDesign(top="", io_type=io_type, part=_part(part, mop, graph),
-                       clock_period=_clock(clock_period, mop, graph), graph_name=graph_name)
+                       clock_period=_clock(clock_period, mop, graph), graph_name=graph_name,
+                       flavour=_flavour(flavour))
     design.top = design.ident(project_name if project_name is not None else graph_name, prefix="top")
     design.stem(design.top)
     for fixed in ("defines", "parameters", "layers", "weights"):
@@ -326,10 +329,11 @@ def lower_graph(module, *, project_name: str | None = None, part: str | None = N
                 body(f"{ctype} {arr}[{size}];")
                 body.pragma(f"ARRAY_PARTITION variable={arr} complete dim=0")
                 if design.io_type == "io_stream" and r in stream_depth:
-                    # hls::stream FIFOs need kernels that read their inputs once, in order; until
-                    # those exist, a stream channel is a DATAFLOW ping-pong buffer like an array.
-                    body(f"// df.channel kind=stream depth={stream_depth[r]}: ping-pong buffer between "
-                         "DATAFLOW processes")
+                    # The df.channel depth (df-size-fifos) sizes the buffer between the DATAFLOW
+                    # processes: the kernels read whole arrays, so it is a ping-pong (PIPO) channel
+                    # with `depth` buffers until kernels that consume hls::streams exist.
+                    body(f"// df.channel kind=stream depth={stream_depth[r]}")
+                    body.pragma(f"STREAM variable={arr} type=pipo depth={stream_depth[r]}")
             out_names.append(names[r])
         emitter = KernelEmitter(design, op, kname, layer, arg_types, res_types)
         design.kernels.append(emitter.emit())

@@ -28,14 +28,14 @@ def _guard(name: str) -> str:
 def _defines(design: HlsDesign) -> str:
     out = _banner(design, "defines.h: one fixed-point type per tensor (ap_fixed<W,I,Q,O>: W bits, I integer bits "
                           "including the sign).")
-    out += [f"#ifndef {_guard('defines')}", f"#define {_guard('defines')}", "",
-            "#include <ap_fixed.h>", "#include <ap_int.h>"]
+    out += [f"#ifndef {_guard('defines')}", f"#define {_guard('defines')}", ""]
+    out += [f"#include <{h}>" for h in design.flavour.includes]
     group = None
     for g, name, fmt in design.typedefs:
         if g != group:
             out += ["", f"// {g}"]
             group = g
-        out.append(f"typedef {fmt.to_ap()} {name};")
+        out.append(f"typedef {design.flavour.type_name(fmt, f'{name} ({g})')} {name};")
     out += ["", f"#endif  // {_guard('defines')}", ""]
     return "\n".join(out)
 
@@ -72,7 +72,7 @@ def _kernel_source(design: HlsDesign, k: KernelFn) -> str:
     out += ['#include "../parameters.h"']
     out += [f'#include "../{c.header}"' for c in k.consts]
     out += ["", k.signature + " {"]
-    return "\n".join(out) + "\n" + k.body.text() + "}\n"
+    return "\n".join(out) + "\n" + _body(design, k.body) + "}\n"
 
 
 def _top_header(design: HlsDesign) -> str:
@@ -89,11 +89,18 @@ def _top_header(design: HlsDesign) -> str:
 
 def _top_source(design: HlsDesign) -> str:
     out = _banner(design, f"{design.top}.cpp: kernels connected as in the df.graph ({design.io_type}).")
-    out += [f'#include "{design.top}.h"', '#include "parameters.h"', "", design.signature + " {"]
+    out += [f'#include "{design.top}.h"', '#include "parameters.h"', ""]
     body = Lines(1)
     top_pragmas(design, body)
     body.extend(design.top_body)
-    return "\n".join(out) + "\n" + body.text() + "}\n"
+    if design.flavour.name == "catapult":
+        out.append("#pragma hls_design top")
+    out.append(design.signature + " {")
+    return "\n".join(out) + "\n" + _body(design, body) + "}\n"
+
+
+def _body(design: HlsDesign, body: Lines) -> str:
+    return "\n".join(design.flavour.body_lines(body.lines)) + "\n"
 
 
 def render_cpp(design: HlsDesign) -> dict[str, str]:

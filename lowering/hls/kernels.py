@@ -264,7 +264,14 @@ def _dense(k: KernelEmitter, op) -> None:
     else:
         body.loop("k", kk)
         body.loop("n", nn)
-        body(f"{acc}[n] += {X}[{index_expr((row, kk), ('k', 1))}] * {W}[{index_expr(('k', nn), ('n', 1))}];")
+        w_kn = f"{W}[{index_expr(('k', nn), ('n', 1))}]"
+        mac = f"{acc}[n] += {X}[{index_expr((row, kk), ('k', 1))}] * {w_kn};"
+        # Pruned weights: acc += x*0 leaves acc (already of accum_t) unchanged under every mode, so the
+        # guard keeps the C semantics; unrolled over a constant array it folds away the multiplier.
+        w_const = next((c for c in k.consts if c.name == W), None)
+        if w_const is not None and 0 in w_const.values:
+            mac = f"if ({w_kn} != 0) {mac}"
+        body(mac)
         body.close()
         body.close()
     body.loop("n", nn)

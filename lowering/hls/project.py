@@ -44,6 +44,13 @@ OPT_FLAGS = "-O1"
 COMMON_FLAGS = ("-fno-exceptions", "-DNDEBUG")
 CXX_STD = "-std=gnu++14"
 CXXFLAGS = " ".join([CXX_STD, OPT_FLAGS, *COMMON_FLAGS])
+# Per flavour (flavour.py): the Makefile/CMake variable naming the headers folder and its default.
+HEADER_VARS = {"ap_types": ("AP_TYPES", "$(XILINX_HLS)/include"), "ac_types": ("AC_TYPES", "$(MGC_HOME)/shared/include")}
+TOOLS = {"vitis": "Vitis HLS", "catapult": "Catapult HLS"}
+BUILD_LINES = {
+    "vitis": "`vitis_hls -f build.tcl` (C simulation + synthesis; `-tclargs cosim=1 export=1`)",
+    "catapult": "`catapult -shell -file build.tcl` (analysis, synthesis to RTL; set `synth 0` for C++ checks only)",
+}
 
 
 def _template(name: str, values: dict[str, str]) -> str:
@@ -69,21 +76,29 @@ def render_project(design: HlsDesign) -> dict[str, str]:
     srcs = [tb] + sources(design)
     headers = sorted(p for p in files if p.endswith(".h"))
     clock = f"{design.clock_period:g}"
-    files["build.tcl"] = _template("build.tcl", {
+    fl = design.flavour
+    files[fl.build_script] = _template(fl.build_template, {
         "TOP": top, "PART": design.part, "CLOCK": clock,
         "ADD_FILES": "\n".join(f"add_files {s} -cflags $cflags" for s in sources(design)),
+        "SOLUTION_FILES": "\n".join(f"solution file add {s} -type C++" for s in sources(design)),
+        "TB": tb,
     })
+    hdr_var, hdr_default = HEADER_VARS[fl.headers]
     files["Makefile"] = _template("Makefile", {
         "TOP": top, "CXXFLAGS": CXXFLAGS, "SRCS": " \\\n\t".join(srcs), "HDRS": " \\\n\t".join(headers),
+        "HDRVAR": hdr_var, "HDRDEFAULT": hdr_default, "HDRNAME": fl.headers,
     })
     files["CMakeLists.txt"] = _template("CMakeLists.txt", {
         "TOP": top, "OPT": OPT_FLAGS, "CMAKE_SRCS": "\n".join(f"  {s}" for s in srcs),
+        "HDRVAR": hdr_var, "HDRDEFAULT": hdr_default.replace("$(", "$ENV{").replace(")", "}"),
+        "HDRFILE": "ap_fixed.h" if fl.headers == "ap_types" else "ac_fixed.h",
     })
     kernels = "\n".join(
         f"- `{k.name}`" + (f" (layer `{comment_text(k.layer)}`)" if k.layer and k.layer != k.name else "")
         + f": reuse factor {k.reuse_factor}, strategy {k.strategy}, `firmware/{k.source}`"
         for k in design.kernels) or "(none)"
     files["README.md"] = _template("README.md", {
+        "TOOL": TOOLS[fl.name], "BUILD_LINE": BUILD_LINES[fl.name], "HDRVAR": hdr_var, "TYPE": fl.headers[:2] + "_fixed",
         "TOP": top, "GRAPH": comment_text(design.graph_name), "IOTYPE": design.io_type,
         "PART": design.part, "CLOCK": clock, "KERNELS": kernels,
     })
@@ -92,6 +107,8 @@ def render_project(design: HlsDesign) -> dict[str, str]:
         "top": top,
         "graph": design.graph_name,
         "io_type": design.io_type,
+        "flavour": fl.name,
+        "type_headers": fl.headers,
         "part": design.part,
         "clock_period": design.clock_period,
         "inputs": [_port_info(p) for p in design.inputs],
@@ -175,7 +192,7 @@ def expected_lines(expected, n_samples: int | None, outputs: list[Port]) -> str:
 
 
 def write_project(module, out_dir, *, project_name: str | None = None, inputs=None, expected=None,
-                  part: str | None = None, clock_period: float | None = None) -> Path:
+                  part: str | None = None, clock_period: float | None = None, flavour=None) -> Path:
     """Write the Vitis HLS project of the module's `df.graph` into `out_dir`; returns its resolved path.
 
     `inputs` (float array [N, ...]; a list of arrays for several graph inputs) and `expected` (stored
@@ -184,7 +201,7 @@ def write_project(module, out_dir, *, project_name: str | None = None, inputs=No
     `fxflow.part` / `fxflow.clock_period` attributes (defaults xcvu13p-flga2577-2-e, 5 ns)."""
     if expected is not None and inputs is None:
         raise ConfigError("write_project: `expected` outputs need the matching `inputs`")
-    design = lower_graph(module, project_name=project_name, part=part, clock_period=clock_period)
+    design = lower_graph(module, project_name=project_name, part=part, clock_period=clock_period, flavour=flavour)
     files = render_project(design)
     tb_in = tb_exp = None
     if inputs is not None:

@@ -16,14 +16,7 @@ _PRELUDE = r"""#include <cctype>
 
 namespace {
 
-// The stored integer of a fixed-point value (value = n * 2^-F), in decimal, exact for any width.
-template <int W, int I, bool S, ap_q_mode Q, ap_o_mode O, int N>
-std::string stored_int(const ap_fixed_base<W, I, S, Q, O, N> &v) {
-    ap_int_base<W, S> n;
-    n.V = v.V;
-    return n.to_string(10);
-}
-
+@STORED_INT@
 // Reads `count` numbers (any strtod syntax: hex floats are exact) into `dst`; the assignment to the
 // fixed-point element type rounds and overflows with that type's modes.
 template <class T>
@@ -164,5 +157,6 @@ def render_testbench(design: HlsDesign) -> str:
         offset += port.size
     body(f"for (int i = 0; i < {n_out}; i++) fout << (i ? \" \" : \"\") << got[i];")
     body('fout << "\\n";')
-    text = "\n".join(head) + _PRELUDE.replace("@TOP@", design.top) + body.text()
+    prelude = _PRELUDE.replace("@TOP@", design.top).replace("@STORED_INT@", design.flavour.stored_int)
+    text = "\n".join(head) + prelude + body.text()
     return text + _POSTLUDE.replace("@NOUT@", str(n_out))

@@ -12,7 +12,7 @@ from .errors import ConfigError, FxflowError, UnsupportedOpError
 from .ir import new_context
 from .pipeline import run_passes
 
-BACKENDS = ("vitis",)
+BACKENDS = ("vitis", "catapult")  # HLS flavours: ap_fixed for Vitis HLS, ac_fixed/ac_channel for Catapult
 
 
 def compile(model, example_input=None, config=None, backend: str = "vitis", io_type: str = "io_parallel",
@@ -22,7 +22,9 @@ def compile(model, example_input=None, config=None, backend: str = "vitis", io_t
     path of an ONNX model) for fixed-point hardware; both front-ends feed the same pass pipeline.
 
     `config` is a dict (`{"model": {...}, "layers": {...}}`), a `Config`, or a YAML/JSON path.
-    `example_input` gives the input shape (its first dimension is the batch)."""
+    `example_input` gives the input shape (its first dimension is the batch).  `backend` picks the HLS
+    flavour of the written project ("vitis": ap_fixed, "catapult": ac_fixed); `ap_types` is then the
+    folder of the ap_types or ac_types headers for the C simulation."""
     from fxflow.lowering.fxp_to_df import FxpToDfOptions
     from fxflow.lowering.torch_import import import_torch, load_exported_program
     from fxflow.passes.fxp_assign_precision import AssignPrecisionOptions
@@ -69,7 +71,7 @@ def compile(model, example_input=None, config=None, backend: str = "vitis", io_t
         timings["lowering"] = time.perf_counter() - t0
     design = Design(ctx=ctx, module=module, stages=stages, config=cfg, project_name=project_name,
                     output_dir=Path(output_dir) if output_dir is not None else None, ap_types=ap_types,
-                    timings=timings)
+                    timings=timings, backend=backend)
     if output_dir is not None:
         design.write()
     return design

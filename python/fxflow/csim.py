@@ -37,7 +37,7 @@ import numpy as np
 
 from .errors import ToolchainError
 from .names import inside
-from .toolchain import find_ap_types, find_cxx
+from .toolchain import find_ac_types, find_ap_types, find_cxx
 
 # One set of compiler flags for the project files and this driver (see fxflow.lowering.hls.project).
 from fxflow.lowering.hls.project import COMMON_FLAGS as COMMON, CXX_STD as STD, OPT_FLAGS as OPT  # noqa: E402
@@ -148,7 +148,8 @@ def build(project_dir, ap_types=None, verbose: bool = True, *, jobs: int | None 
     """Compile the project's C simulation (testbench + firmware); returns the executable (cached)."""
     root = Path(project_dir).resolve()
     man = read_manifest(root)
-    ap = find_ap_types(ap_types)
+    # the project's flavour decides the headers: ap_types (Vitis) or ac_types (Catapult)
+    ap = find_ac_types(ap_types) if man.get("type_headers") == "ac_types" else find_ap_types(ap_types)
     cxx = find_cxx()
     ident, is_gcc = _compiler_identity(cxx)
     flags = [STD, opt, *COMMON] + (list(GCC_ONLY) if is_gcc else [])

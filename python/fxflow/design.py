@@ -28,6 +28,7 @@ class Design:
     output_dir: Path | None = None
     ap_types: object = None
     timings: dict[str, float] = field(default_factory=dict)
+    backend: str = "vitis"  # HLS flavour of the written project: "vitis" (ap_fixed) or "catapult" (ac_fixed)
     _program: emulator.Program | None = None
     _float_program: emulator.Program | None = None
     _written: Path | None = None
@@ -119,13 +120,14 @@ class Design:
             inputs = np.asarray(inputs, dtype=np.float64)
             expected = np.asarray(self.predict(inputs, raw=True)).reshape(len(inputs), -1)
         with self.ctx:
-            write_project(self.module, target, project_name=self.project_name, inputs=inputs, expected=expected)
+            write_project(self.module, target, project_name=self.project_name, inputs=inputs, expected=expected,
+                          flavour=self.backend)
         self._written = target
         return target
 
     def csim(self, x, raw: bool = False, verbose: bool = True):
-        """Compile the emitted C++ with g++ against the real ap_types headers, run it on `x`, and return
-        its outputs in the same form as `predict`."""
+        """Compile the emitted C++ with g++ against the real ap_types headers (ac_types for the Catapult
+        flavour), run it on `x`, and return its outputs in the same form as `predict`."""
         from fxflow import csim
 
         xs = emulator.check_inputs(self.program, self._as_list(x))
@@ -140,23 +142,18 @@ class Design:
         data = ints if raw else to_float(ints, fmt.f)
         return np.asarray(data).reshape((-1, *shape))
 
-    def build(self, path=None, timeout: float | None = None) -> Path:
-        """Run the vendor flow (`vitis_hls -f build.tcl`: csim, synthesis) on the written project.
+    def build(self, path=None, steps=("csim", "synth"), timeout: float | None = None, part: str | None = None,
+              clock=None) -> Path:
+        """Run the vendor flow on the written project: `vitis_hls -f build.tcl -tclargs csim=1 synth=1 ...`
+        with the chosen `steps` (any of csim, synth, cosim, export); `part` / `clock` (ns) override the
+        project's.  Needs `vitis_hls` on PATH; without it this says so instead of pretending."""
+        from .vendor import run_vitis
 
-        Needs Vitis HLS on PATH; without it this says so instead of pretending."""
-        import shutil
-        import subprocess
-
-        from .errors import ToolchainError
-
-        tool = shutil.which("vitis_hls")
-        if tool is None:
-            raise ToolchainError("vitis_hls is not installed (not on PATH); the written project can be built "
-                                 "on a machine with Vitis HLS by running 'vitis_hls -f build.tcl' in it")
+        if self.backend != "vitis":
+            raise FxflowError(f"build runs Vitis HLS; this design's backend is '{self.backend}' "
+                              "(run 'catapult -shell -file build.tcl' in its project)")
         project = Path(path) if path is not None else (self._written or self.write())
-        proc = subprocess.run([tool, "-f", "build.tcl"], cwd=project, timeout=timeout)
-        if proc.returncode != 0:
-            raise ToolchainError(f"vitis_hls failed with exit status {proc.returncode} in {project}")
+        run_vitis(project, steps, timeout=timeout, part=part, clock=clock)
         return project
 
     def _default_dir(self) -> Path:
@@ -173,12 +170,14 @@ class Design:
             raise FxflowError(f"unknown stage '{stage}' (available: {', '.join(self.stages)})")
         return self.stages[stage]
 
-    def report(self) -> dict:
-        """Per-layer summary: formats, reuse factor, multiplications; plus totals."""
+    def report(self, part: str | None = None, clock=None) -> dict:
+        """Per-layer formats, reuse factors and estimates (latency, II, DSP, LUT, FF, BRAM, URAM) plus
+        totals, as plain dicts (`fxflow.report.format_table` prints them).  `part` (e.g.
+        'xcvu9p-flga2104-2L-e') and `clock` (ns, or '200MHz') default to xcvu13p at 5 ns."""
         from fxflow.report import design_report
 
         with self.ctx:
-            return design_report(self.module)
+            return design_report(self.module, part=part, clock=clock)
 
     @staticmethod
     def _as_list(x) -> list:

@@ -1,4 +1,9 @@
-"""A per-layer summary of a compiled design (formats, parallelism, work), printable as a table."""
+"""A per-layer summary of a compiled design (formats, parallelism, work, estimates), printable as a table.
+
+`design_report(module, part, clock)` returns plain dicts: `layers` (one per df.kernel: formats, reuse
+factor, multiplications, plus the estimator's latency/II/DSP/LUT/FF/BRAM/URAM), `channels` (stream FIFOs)
+and `total` (sums, the design's latency and II, the part and its utilization).  See fxflow.estimate.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,13 @@ import math
 from .dialects.fxp import format_of
 from .ir import ir
 
+ESTIMATE_KEYS = ("latency_cycles", "ii", "dsp", "lut", "ff", "bram18", "uram", "zero_weights")
 
-def design_report(module: ir.Module) -> dict:
+
+def design_report(module: ir.Module, part: str | None = None, clock=None) -> dict:
+    from .estimate import estimate
+
+    est = estimate(module, part=part, clock=clock)
     layers = []
     for graph in module.body.operations:
         if graph.operation.name != "df.graph":
@@ -36,21 +46,55 @@ def design_report(module: ir.Module) -> dict:
                     w = ir.RankedTensorType(inner.operation.operands[1].type).shape
                     work = int(w[0]) * int(w[1])
                     row["multiplications"] = work
-                    row["multipliers"] = math.ceil(work / row["reuse_factor"])
                     row["weights"] = work + int(w[1])
                     row["weight"] = str(format_of(inner.operation.operands[1].type))
                     row["accum"] = str(format_of(ir.TypeAttr(inner.operation.attributes["accum"]).value))
             layers.append(row)
+    for row, e in zip(layers, est["layers"]):
+        # multipliers: the estimator's count (zero weights skipped when unrolled)
+        row["multipliers"] = e["multipliers"] if row["multiplications"] else 0
+        row.update({k: e[k] for k in ESTIMATE_KEYS})
     total = {k: sum(r[k] for r in layers) for k in ("multiplications", "multipliers", "weights")}
-    return {"layers": layers, "total": total}
+    total.update({k: v for k, v in est["total"].items() if k not in total})
+    return {"layers": layers, "channels": est["channels"], "total": total}
+
+
+COLUMNS = ["layer", "op", "result", "weight", "accum", "reuse_factor", "strategy", "multipliers", "weights",
+           "latency_cycles", "ii", "dsp", "lut", "ff", "bram18", "uram"]
+HEADINGS = {"reuse_factor": "rf", "latency_cycles": "latency", "multipliers": "mults"}
 
 
 def format_table(report: dict) -> str:
-    cols = ["layer", "op", "result", "weight", "accum", "reuse_factor", "multipliers", "weights"]
+    """The report as an aligned text table: one line per layer, stream FIFOs, the total and the part."""
+    cols = [c for c in COLUMNS if c in ("layer", "op", "result") or any(c in r for r in report["layers"])]
     rows = [[str(r.get(c, "")) for c in cols] for r in report["layers"]]
-    rows.append(["total", "", "", "", "", "", str(report["total"]["multipliers"]), str(report["total"]["weights"])])
-    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(cols)]
-    line = "  ".join(c.ljust(w) for c, w in zip(cols, widths))
+    for ch in report.get("channels", []):
+        row = {"layer": f"fifo {ch['channel']}", "op": f"depth {ch['depth']}", "result": f"{ch['width']} bits"}
+        row.update({k: ch[k] for k in ("lut", "ff", "bram18", "uram")})
+        rows.append([str(row.get(c, "")) for c in cols])
+    t = report["total"]
+    rows.append([str(t.get(c, "")) if c not in ("layer", "op", "result", "reuse_factor", "strategy") else ""
+                 for c in cols])
+    rows[-1][0] = "total"
+    heads = [HEADINGS.get(c, c) for c in cols]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(heads)]
+    line = "  ".join(h.ljust(w) for h, w in zip(heads, widths))
     sep = "  ".join("-" * w for w in widths)
     body = ["  ".join(v.ljust(w) for v, w in zip(r, widths)) for r in rows]
-    return "\n".join([line, sep, *body])
+    out = [line, sep, *body]
+    if "latency_cycles" in t:
+        util = t.get("utilization", {})
+        out.append(
+            f"{t['part']} at {t['clock_mhz']:g} MHz ({t['clock_ns']:g} ns): latency {t['latency_cycles']} cycles "
+            f"= {t['latency_ns']:g} ns, II {t['ii']} ({t['schedule']}); "
+            + ", ".join(f"{r.upper() if r != 'bram18' else 'BRAM18'} {_pct(util.get(r))}" for r in
+                        ("dsp", "lut", "ff", "bram18", "uram")))
+    return "\n".join(out)
+
+
+def _pct(value) -> str:
+    if value is None:
+        return "-"
+    if math.isinf(value):
+        return "n/a (none on the part)"
+    return f"{value:g} %"

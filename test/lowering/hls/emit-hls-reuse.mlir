@@ -39,13 +39,14 @@
 // CHECK:           for (int r = 0; r < 3; r++) {
 // CHECK:                  const int t = r * 4 + j;
 
-// io_stream: DATAFLOW top, the stream channel is a ping-pong buffer.
+// io_stream: DATAFLOW top, the stream channel is a ping-pong buffer with the df.channel's depth.
 // CHECK-LABEL: // ===== firmware/stream.cpp =====
 // CHECK:       // stream.cpp: kernels connected as in the df.graph (io_stream).
 // CHECK:           #pragma HLS DATAFLOW
 // CHECK-NEXT:      fc1_result_t fc1_out[4];
 // CHECK-NEXT:      #pragma HLS ARRAY_PARTITION variable=fc1_out complete dim=0
-// CHECK-NEXT:      // df.channel kind=stream depth=2: ping-pong buffer between DATAFLOW processes
+// CHECK-NEXT:      // df.channel kind=stream depth=2
+// CHECK-NEXT:      #pragma HLS STREAM variable=fc1_out type=pipo depth=2
 // CHECK-NEXT:      fc1(in, fc1_out);
 
 "df.graph"() ({
