@@ -13,13 +13,12 @@ from dataclasses import dataclass
 
 from fxflow.config import Config
 from fxflow.dialects.df import ChannelOp, GraphOp, build_kernel, build_return, build_yield
-from fxflow.dialects.fxp import format_of
+from fxflow.dialects.fxp import COMPUTE_OPS, format_of
 from fxflow.errors import FxflowError
 from fxflow.ir import defining_op, i64_attr, ir, layer_name, str_attr
 from fxflow.names import c_identifier
 from fxflow.passes.registry import register_pass
 
-COMPUTE = ("fxp.dense", "fxp.relu", "fxp.add", "fxp.cast")
 
 
 @dataclass
@@ -83,7 +82,7 @@ def _build_graph(fn, top: str, io_type: str, cfg: Config) -> None:
             if o.name == "func.return":
                 build_return([mapping[v] for v in o.operands])
                 continue
-            if o.name not in COMPUTE:
+            if o.name not in COMPUTE_OPS:
                 raise FxflowError(f"cannot place '{o.name}' ({o.location}) in a dataflow kernel")
             if any(o == b for b in boundary):
                 continue

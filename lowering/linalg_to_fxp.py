@@ -180,15 +180,42 @@ def arith_constant_to_fxp(op, rewriter):
     rewriter.replace_op(op, [new])
 
 
+# (root op name, pattern, benefit); op families add theirs with `@raising_pattern` in their own
+# modules (layer_patterns.py: conv/pool/BatchNorm/shape ops, activation_patterns.py: tables/softmax).
+PATTERNS: list[tuple[str, object, int]] = [
+    ("linalg.transpose", fold_constant_transpose, 3),
+    ("linalg.matmul", matmul_to_dense, 2),
+    ("linalg.generic", bias_add_into_dense, 3),
+    ("linalg.generic", generic_to_relu, 2),
+    ("linalg.generic", generic_to_add, 1),
+]
+
+
+def raising_pattern(root: str, benefit: int = 1):
+    def wrap(fn):
+        PATTERNS.append((root, fn, benefit))
+        return fn
+
+    return wrap
+
+
 def _patterns():
     """The raising patterns (frozen pattern sets belong to one Context, so they are built per run)."""
+    _load_families()
     ps = rewrite.RewritePatternSet()
-    ps.add("linalg.transpose", fold_constant_transpose, benefit=3)
-    ps.add("linalg.matmul", matmul_to_dense, benefit=2)
-    ps.add("linalg.generic", bias_add_into_dense, benefit=3)
-    ps.add("linalg.generic", generic_to_relu, benefit=2)
-    ps.add("linalg.generic", generic_to_add, benefit=1)
+    for root, fn, benefit in PATTERNS:
+        ps.add(root, fn, benefit=benefit)
     return ps.freeze()
+
+
+def _load_families() -> None:
+    import importlib
+
+    for mod in FAMILIES:
+        importlib.import_module(mod)
+
+
+FAMILIES = ["fxflow.lowering.layer_patterns"]
 
 
 _LEGAL_AFTER = ("fxp.", "func.", "builtin.module", "arith.constant", "tensor.empty", "linalg.fill")

@@ -19,7 +19,7 @@ from typing import Callable
 
 import numpy as np
 
-from .dialects.fxp import format_of
+from .dialects.fxp import COMPUTE_OPS, format_of
 from .errors import FxflowError, ShapeError
 from .fixed import FixedFormat
 from .fixed.quantize import quantize, requantize, to_float
@@ -98,15 +98,18 @@ class DensePlan:
     w_fmt: FixedFormat
     acc: FixedFormat
     out: FixedFormat
-    path: str  # "blas", "int64", "loop"
+    path: str  # "blas", "int64", "loop", "product"
+    prod: FixedFormat | None = None  # each product assigned to this type before it is added (hls4ml)
     acc_identity: bool = False  # the accumulator provably never overflows: assigning to it is a no-op
     sum_bound: int = 0  # max |sum of products| as an integer at scale 2^-(f_x + f_w)
     w_float: np.ndarray | None = None
 
 
-def plan_dense(x_fmt, w, w_fmt, b, b_fmt, acc, out) -> DensePlan:
+def plan_dense(x_fmt, w, w_fmt, b, b_fmt, acc, out, prod: FixedFormat | None = None) -> DensePlan:
     acc0 = np.asarray(requantize(b, b_fmt.f, acc))
     pf = x_fmt.f + w_fmt.f
+    if prod is not None and not _holds_every_product(prod, x_fmt, w, pf):
+        return DensePlan(w, acc0, x_fmt, w_fmt, acc, out, "product", prod=prod)
     on_grid = acc.f >= pf
     col_l1 = np.abs(w.astype(object)).sum(axis=0) if w.size else np.zeros(w.shape[1], dtype=object)
     max_col = int(max(col_l1, default=0))
@@ -132,8 +135,19 @@ def plan_dense(x_fmt, w, w_fmt, b, b_fmt, acc, out) -> DensePlan:
     return plan
 
 
+def _holds_every_product(prod: FixedFormat, x_fmt: FixedFormat, w: np.ndarray, pf: int) -> bool:
+    """Assigning any product x*w to `prod` changes nothing: its grid is as fine and its range as wide."""
+    if prod.f < pf:
+        return False
+    wmax = int(np.abs(w.astype(object)).max(initial=0))
+    hi = (_max_abs_int(x_fmt) * wmax) << (prod.f - pf)
+    return hi <= prod.max_int and (hi == 0 or -hi >= prod.min_int)
+
+
 def dense(x: Tensor, plan: DensePlan) -> Tensor:
     acc, pf = plan.acc, plan.x_fmt.f + plan.w_fmt.f
+    if plan.path == "product":
+        return cast(Tensor(np.asarray(_dense_products(x.data, plan)), acc), plan.out)
     if plan.path in ("blas", "int64"):
         if plan.path == "blas":
             s = (x.data.astype(np.float64) @ plan.w_float).astype(np.int64)
@@ -151,6 +165,25 @@ def dense(x: Tensor, plan: DensePlan) -> Tensor:
     else:
         a = _dense_loop(x.data, plan)
     return cast(Tensor(np.asarray(a), acc), plan.out)
+
+
+def _dense_products(x: np.ndarray, plan: DensePlan) -> np.ndarray:
+    """acc += prod_t(x[k] * w[k]) for k in order.  With a wrapping accumulator on a grid at least as fine
+    as the products', the partial sums' wraps commute with the sum: add exactly, wrap once."""
+    acc, prod, pf = plan.acc, plan.prod, plan.x_fmt.f + plan.w_fmt.f
+    kk = plan.w.shape[0]
+    raw_bits = _bits(_max_abs_int(plan.x_fmt)) + _bits(int(np.abs(plan.w.astype(object)).max(initial=0))) + 1
+    xi, wi = _as_int(x, raw_bits), _as_int(plan.w, raw_bits)
+    f = max(acc.f, prod.f)
+    bits = max(_bits(_max_abs_int(prod)) + _bits(kk), _bits(_max_abs_int(acc))) + (f - min(acc.f, prod.f)) + 2
+    a = np.broadcast_to(_as_int(_shift_left(plan.acc0, f - acc.f, bits), bits), (x.shape[0], plan.w.shape[1])).copy()
+    exact_sum = acc.overflow == "WRAP" and acc.f >= prod.f
+    for k in range(kk):
+        p = _shift_left(_as_int(requantize(xi[:, k:k + 1] * wi[k][None, :], pf, prod), bits), f - prod.f, bits)
+        a = a + p
+        if not exact_sum:
+            a = _shift_left(_as_int(requantize(a, f, acc), bits), f - acc.f, bits)
+    return requantize(a, f, acc)  # the final wrap, or (stepwise) back to the accumulator's grid
 
 
 def _dense_loop(x: np.ndarray, plan: DensePlan) -> np.ndarray:
@@ -200,8 +233,15 @@ class Program:
         return [values[o] for o in self.outputs]
 
 
+FAMILIES = ["fxflow.emulator_layers"]  # modules registering more @op_step builders
+
+
 def compile_program(module: ir.Module) -> Program:
     """Compile the single `df.graph` or `func.func` of `module`."""
+    import importlib
+
+    for mod in FAMILIES:
+        importlib.import_module(mod)
     top = [op for op in module.body.operations if op.operation.name in ("df.graph", "func.func")]
     if len(top) != 1:
         raise FxflowError(f"expected one df.graph or func.func in the module, found {len(top)}")
@@ -230,7 +270,7 @@ def _taps(block, slot) -> dict[str, int]:
         o = op.operation
         if o.name == "df.kernel":
             taps[ir.StringAttr(o.attributes["layer"]).value] = slot(o.results[0])
-        elif o.name in ("fxp.dense", "fxp.relu", "fxp.add"):
+        elif o.name in COMPUTE_OPS and o.name != "fxp.cast":
             name = layer_name(o.location)
             if name:
                 taps[name] = slot(o.results[0])
@@ -273,34 +313,76 @@ def _identity(x):
 _identity_slot = _identity
 
 
+# Step builders, keyed by op name: `build(o, args, consts) -> callable`, where `args` are the slots
+# of the op's non-constant operands (in operand order) and the callable takes their Tensors.  Op
+# families add theirs with `@op_step(...)` (see emulator_layers.py / emulator_tables.py).
+OP_STEPS: dict[str, Callable] = {}
+
+
+def op_step(*names: str):
+    def wrap(fn):
+        for n in names:
+            OP_STEPS[n] = fn
+        return fn
+
+    return wrap
+
+
 def _compile_op(o, slot, consts):
     name = o.name
-    out_fmt = format_of(o.results[0].type)
-    res = slot(o.results[0])
-    if name == "fxp.cast":
-        return (lambda x, fmt=out_fmt: cast(x, fmt)), [slot(o.operands[0])], res
-    if name == "fxp.relu":
-        return (lambda x, fmt=out_fmt: relu(x, fmt)), [slot(o.operands[0])], res
-    if name == "fxp.add":
-        a, b = o.operands
-        for v in (a, b):
-            if _value_key(v) in consts:
-                raise FxflowError(f"fxp.add with a constant operand is not supported ({o.location})")
-        return (lambda x, y, fmt=out_fmt: add(x, y, fmt)), [slot(a), slot(b)], res
-    if name == "fxp.dense":
-        x, w, b = o.operands
-        try:
-            wt, bt = consts[_value_key(w)], consts[_value_key(b)]
-        except KeyError:
-            raise FxflowError(f"fxp.dense weights and bias must be constants ({o.location})") from None
-        x_fmt = format_of(x.type)
-        if x_fmt is None:
-            return (lambda t, w=wt.data, b=bt.data: dense_float(t, w, b)), [slot(x)], res
-        acc = format_of(ir.TypeAttr(o.attributes["accum"]).value)
-        plan = plan_dense(x_fmt, wt.data, wt.fmt, bt.data, bt.fmt, acc, out_fmt)
-        return (lambda t, p=plan: dense(t, p)), [slot(x)], res
-    where = layer_name(o.location) or str(o.location)
-    raise FxflowError(f"the emulator does not support '{name}' (layer '{where}')")
+    build = OP_STEPS.get(name)
+    if build is None:
+        where = layer_name(o.location) or str(o.location)
+        raise FxflowError(f"the emulator does not support '{name}' (layer '{where}')")
+    operands = [v for v in o.operands if _value_key(v) not in consts]
+    return build(o, consts), [slot(v) for v in operands], slot(o.results[0])
+
+
+def result_format(o) -> FixedFormat | None:
+    return format_of(o.results[0].type)
+
+
+def constant_operand(o, index: int, consts, what: str) -> "Tensor":
+    """The compile-time Tensor of operand `index` (weights, biases, per-channel parameters)."""
+    try:
+        return consts[_value_key(o.operands[index])]
+    except KeyError:
+        where = layer_name(o.location) or str(o.location)
+        raise FxflowError(f"the {what} of '{o.name}' in layer '{where}' must be a constant") from None
+
+
+def accum_format(o, name: str = "accum") -> FixedFormat | None:
+    attr = o.attributes[name] if name in o.attributes else None
+    return format_of(ir.TypeAttr(attr).value) if attr is not None else None
+
+
+@op_step("fxp.cast")
+def _cast_step(o, consts):
+    return lambda x, fmt=result_format(o): cast(x, fmt)
+
+
+@op_step("fxp.relu")
+def _relu_step(o, consts):
+    return lambda x, fmt=result_format(o): relu(x, fmt)
+
+
+@op_step("fxp.add")
+def _add_step(o, consts):
+    if any(_value_key(v) in consts for v in o.operands):
+        raise FxflowError(f"fxp.add with a constant operand is not supported ({o.location})")
+    return lambda x, y, fmt=result_format(o): add(x, y, fmt)
+
+
+@op_step("fxp.dense")
+def _dense_step(o, consts):
+    wt = constant_operand(o, 1, consts, "weight")
+    bt = constant_operand(o, 2, consts, "bias")
+    x_fmt = format_of(o.operands[0].type)
+    if x_fmt is None:
+        return lambda t, w=wt.data, b=bt.data: dense_float(t, w, b)
+    plan = plan_dense(x_fmt, wt.data, wt.fmt, bt.data, bt.fmt, accum_format(o), result_format(o),
+                      accum_format(o, "product"))
+    return lambda t, p=plan: dense(t, p)
 
 
 def _constant_value(o) -> Tensor:
