@@ -26,8 +26,8 @@ def _guard(name: str) -> str:
 
 
 def _defines(design: HlsDesign) -> str:
-    out = _banner(design, "defines.h: one fixed-point type per tensor (ap_fixed<W,I,Q,O>: W bits, I integer bits "
-                          "including the sign).")
+    out = _banner(design, f"defines.h: one fixed-point type per tensor ({design.flavour.type_doc}: W bits, I integer "
+                          "bits including the sign).")
     out += [f"#ifndef {_guard('defines')}", f"#define {_guard('defines')}", ""]
     out += [f"#include <{h}>" for h in design.flavour.includes]
     group = None

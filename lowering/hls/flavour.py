@@ -48,6 +48,7 @@ class Flavour:
     build_script: str  # its name in the project
     headers: str  # which headers the C simulation needs: "ap_types" | "ac_types"
     keeps_hls_pragmas: bool  # `#pragma HLS` lines are Vitis directives; other tools take Tcl directives
+    type_doc: str  # how the type reads, for comments
 
     def type_name(self, fmt: FixedFormat, where: str) -> str:
         """The C++ type of `fmt` (for a typedef); `where` names the tensor in errors."""
@@ -69,9 +70,9 @@ class Flavour:
 
 
 VITIS = Flavour("vitis", ("ap_fixed.h", "ap_int.h"), "hls::stream", _AP_STORED_INT, "build.tcl", "build.tcl",
-                "ap_types", True)
+                "ap_types", True, "ap_fixed<W,I,Q,O>")
 CATAPULT = Flavour("catapult", ("ac_fixed.h", "ac_int.h", "ac_channel.h"), "ac_channel", _AC_STORED_INT,
-                   "build_catapult.tcl", "build.tcl", "ac_types", False)
+                   "build_catapult.tcl", "build.tcl", "ac_types", False, "ac_fixed<W,I,S,Q,O>")
 FLAVOURS = {f.name: f for f in (VITIS, CATAPULT)}
 
 

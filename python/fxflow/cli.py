@@ -24,6 +24,17 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--csim", type=int, default=0, metavar="N",
                    help="also C-simulate N random samples and compare with the emulator")
     c.add_argument("--ap-types", help="folder with the ap_types headers (default: $XILINX_HLS/include or the hls4ml wheel)")
+    c.add_argument("--backend", default="vitis", choices=("vitis", "catapult"),
+                   help="HLS flavour: vitis (ap_fixed, default) or catapult (ac_fixed; --ap-types then names ac_types)")
+    _estimate_args(c)
+
+    r = sub.add_parser("report", help="latency and resource estimates per layer, without vendor tools")
+    r.add_argument("model", help="a .pt2 file (torch.export.save) or a .onnx file")
+    r.add_argument("--config", help="YAML or JSON configuration file")
+    r.add_argument("--precision", help="default precision, e.g. 'ap_fixed<16,6>'")
+    r.add_argument("--reuse-factor", type=int, help="default reuse factor")
+    r.add_argument("--json", action="store_true", help="print the report as JSON instead of a table")
+    _estimate_args(r)
 
     pr = sub.add_parser("profile", help="per-layer float ranges against the chosen formats, as a table and a PNG")
     pr.add_argument("model", help="a .pt2 file (torch.export.save) or a .onnx file")
@@ -48,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
             return _compile(args)
         if args.command == "profile":
             return _profile(args)
+        if args.command == "report":
+            return _report(args)
         return _example(args)
     except FxflowError as err:
         print(f"fxflow: error: {err}", file=sys.stderr)
@@ -77,10 +90,13 @@ def _compile(args) -> int:
 
     cfg = _config_from_args(args)
     t0 = time.perf_counter()
+    from .estimate import check_options
+
+    check_options(args.part, args.clock)  # an unknown part / clock fails before the compile
     design = fxflow.compile(args.model, config=cfg, output_dir=args.output, project_name=args.project_name,
-                            ap_types=args.ap_types)
+                            ap_types=args.ap_types, backend=args.backend)
     print(f"wrote HLS project {args.output} in {time.perf_counter() - t0:.2f} s")
-    _print_report(design)
+    _print_report(design, args.part, args.clock)
     if args.csim:
         import numpy as np
 
@@ -155,10 +171,30 @@ def _compare(design, x) -> None:
         raise FxflowError(f"C simulation disagrees with the emulator on {mismatches} values")
 
 
-def _print_report(design) -> None:
+def _estimate_args(p) -> None:
+    p.add_argument("--part", "--device", dest="part",
+                   help="FPGA part for the estimates (default xcvu13p-flga2577-2-e; see fxflow.devices)")
+    p.add_argument("--clock", help="clock period in ns, or a frequency such as 200MHz (default 5 ns)")
+
+
+def _report(args) -> int:
+    import json
+
+    import fxflow
+    from .estimate import check_options
     from .report import format_table
 
-    print(format_table(design.report()))
+    check_options(args.part, args.clock)
+    design = fxflow.compile(args.model, config=_config_from_args(args))
+    rep = design.report(part=args.part, clock=args.clock)
+    print(json.dumps(rep, indent=2, default=str) if args.json else format_table(rep))
+    return 0
+
+
+def _print_report(design, part=None, clock=None) -> None:
+    from .report import format_table
+
+    print(format_table(design.report(part=part, clock=clock)))
 
 
 if __name__ == "__main__":
