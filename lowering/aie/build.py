@@ -1,0 +1,224 @@
+"""Build the `AieProgram` of a partitioned, placed `df.graph` (read only from the IR's attributes and
+constants, so `fxflow-translate --emit-aie` and `Design.simulate` see the same program).
+
+Data movement:
+* graph input: host rows [M, K] -> shim DMA MM2S -> memory tile (`@in<g>`) -> `objectfifo.link` distribute
+  -> one FIFO per K-slice of the first layer (`@<layer>_x<i>`), broadcast down its column;
+* between layers: chain j of layer L writes `@<L>_y<j>`, broadcast to column j of layer L+1 (whose
+  K-slice j is exactly L's N-slice j) — no memory tile needed;
+* graph output: the last layer's chain FIFOs -> memory tile join -> shim DMA S2MM (`@out<g>`).
+Input and output are sharded into groups, one memory tile and one shim channel each, when a memory tile's
+6 DMA channels or one shim channel's bandwidth would not suffice.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from fxflow.aie import cost
+from fxflow.aie.arith import MODES, STORAGE, bias_on_product_grid, parse_epilogue
+from fxflow.aie.device import AieFitError, Device, get_device
+from fxflow.aie.program import AieProgram, Buffer, Core, Fifo, HostPort, KernelFn, LayerPlan, Link
+from fxflow.errors import FxflowError
+from fxflow.ir import ir
+from fxflow.names import c_identifier
+
+WEIGHT_BANK, BIAS_BANK = 2, 1  # AIE4ML bank pinning: weights bank 2, bias + stack bank 1
+
+
+@dataclass
+class Geometry:
+    layer: str
+    cas_length: int
+    cas_num: int
+    k_slice: int
+    n_slice: int
+    batch: int
+    x_store: str
+    y_store: str
+    interval: int  # the layer's cycle-model interval: shim transfers should not be slower
+    anchor: tuple[int, int] = (0, 0)
+
+
+@dataclass
+class IoGroup:
+    first_slice: int
+    slices: int
+    memtile: tuple[int, int]
+    shim: tuple[int, int]
+    channel: int
+
+
+def _groups(n_slices: int, slice_cycles: int, target: int, channels: int, ports: int) -> list[tuple[int, int]]:
+    """Consecutive (first, count) slice groups, each moved by one shim channel through one memory tile:
+    as few as keep every channel's transfer (4 B/cycle) within `target` cycles, at most `ports` slices
+    per memory tile and at most `channels` groups; [] when impossible."""
+    size = max(1, min(ports, target // max(1, slice_cycles), n_slices))
+    while math.ceil(n_slices / size) > channels and size < ports:
+        size += 1
+    if math.ceil(n_slices / size) > channels:
+        return []
+    return [(s, min(size, n_slices - s)) for s in range(0, n_slices, size)]
+
+
+def assign_io(device: Device, geo: list[Geometry]) -> tuple[list[IoGroup], list[IoGroup]]:
+    """Memory tiles and shim DMA channels for the graph input and output; AieFitError when they run out."""
+    mem_use: dict = {}  # memtile -> [s2mm, mm2s, bytes]
+    shim_use: dict = {}  # (col, direction) -> channels used
+    memtiles = [(c, r) for r in device.mem_rows for c in range(device.cols)]
+
+    def take_memtile(col: int, s2mm: int, mm2s: int, nbytes: int) -> tuple[int, int]:
+        for t in sorted(memtiles, key=lambda t: (abs(t[0] - col), t[0], t[1])):
+            u = mem_use.get(t, [0, 0, 0])
+            if (u[0] + s2mm <= device.memtile_dma[0] and u[1] + mm2s <= device.memtile_dma[1]
+                    and u[2] + nbytes <= device.memtile_memory):
+                mem_use[t] = [u[0] + s2mm, u[1] + mm2s, u[2] + nbytes]
+                return t
+        raise AieFitError(f"no memory tile has {s2mm} S2MM + {mm2s} MM2S channels and {nbytes} bytes left")
+
+    def take_shim(col: int, direction: int) -> tuple[tuple[int, int], int]:
+        for c in sorted(device.shim_dma_cols, key=lambda c: (abs(c - col), c)):
+            used = shim_use.get((c, direction), 0)
+            if used < device.shim_dma[direction]:
+                shim_use[(c, direction)] = used + 1
+                return (c, 0), used
+        raise AieFitError("every shim DMA channel is in use")
+
+    first, last = geo[0], geo[-1]
+    avail = len(device.shim_dma_cols)
+    ins, outs = [], []
+    parts = _groups(first.cas_length, cost.fifo_cycles(first.batch * first.k_slice, first.x_store), first.interval,
+                    avail * device.shim_dma[1], device.memtile_dma[1])
+    if not parts:
+        raise AieFitError(f"layer '{first.layer}' needs {first.cas_length} input slices; the memory tiles and shim "
+                          "channels cannot distribute that many")
+    for s, n in parts:
+        col = first.anchor[0] + s + n // 2
+        nbytes = cost.FIFO_DEPTH * n * first.batch * first.k_slice * cost.nbytes(first.x_store)
+        mt = take_memtile(col, 1, n, 2 * nbytes)  # the link's source and destination buffers
+        shim, ch = take_shim(col, 1)
+        ins.append(IoGroup(s, n, mt, shim, ch))
+    parts = _groups(last.cas_num, cost.fifo_cycles(last.batch * last.n_slice, last.y_store), last.interval,
+                    avail * device.shim_dma[0], device.memtile_dma[0])
+    if not parts:
+        raise AieFitError(f"layer '{last.layer}' has {last.cas_num} output chains; the memory tiles and shim "
+                          "channels cannot join that many")
+    col = last.anchor[0] + last.cas_length - 1
+    for s, n in parts:
+        nbytes = cost.FIFO_DEPTH * n * last.batch * last.n_slice * cost.nbytes(last.y_store)
+        mt = take_memtile(col, n, 1, 2 * nbytes)
+        shim, ch = take_shim(col, 0)
+        outs.append(IoGroup(s, n, mt, shim, ch))
+    return ins, outs
+
+
+def _placement(kernel) -> tuple[int, int]:
+    if "placement" not in kernel.attributes:
+        raise FxflowError("the AIE program needs placed kernels: run aie-partition and aie-place first")
+    text = ir.StringAttr(kernel.attributes["placement"]).value
+    try:
+        c, r = text[len("tile("):-1].split(",")
+        return int(c), int(r)
+    except ValueError:
+        raise FxflowError(f"malformed placement '{text}' (expected tile(col,row))") from None
+
+
+def build_program(module) -> AieProgram:
+    """The AieProgram of the module's single partitioned and placed df.graph."""
+    from fxflow.lowering.fxp_to_aie import aie_attr, dense_chain, graph_of
+
+    graph = graph_of(module.operation if hasattr(module, "operation") else module)
+    if "aie_device" not in graph.attributes:
+        raise FxflowError("the AIE program needs a partitioned graph: run aie-partition and aie-place first")
+    device = get_device(ir.StringAttr(graph.attributes["aie_device"]).value)
+    chain = dense_chain(graph)
+    try:
+        geo = [Geometry(k.layer, aie_attr(k.op, "cas_length"), aie_attr(k.op, "cas_num"), aie_attr(k.op, "k_slice"),
+                        aie_attr(k.op, "n_slice"), aie_attr(k.op, "batch"), aie_attr(k.op, "x"), aie_attr(k.op, "y"),
+                        aie_attr(k.op, "interval"), _placement(k.op)) for k in chain]
+    except KeyError:
+        raise FxflowError("the AIE program needs partitioned kernels: run aie-partition first") from None
+    ins, outs = assign_io(device, geo)
+    m = geo[0].batch
+    final = chain[-1].relu or chain[-1].out
+    prog = AieProgram(device, c_identifier(ir.StringAttr(graph.attributes["sym_name"]).value, prefix="top"), m,
+                      chain[0].shape[0], chain[-1].shape[1], chain[0].x_fmt, final, geo[0].x_store, geo[-1].y_store)
+    taken: set[str] = {"in", "out"}
+    idents = [c_identifier(k.name, taken) for k in chain]
+    for li, (k, g, ident) in enumerate(zip(chain, geo, idents)):
+        mode = MODES[aie_attr(k.op, "mode")]
+        epilogue = parse_epilogue(aie_attr(k.op, "epilogue"))
+        K, N = k.shape
+        kp, np_ = g.cas_length * g.k_slice, g.cas_num * g.n_slice
+        w = np.zeros((kp, np_), dtype=np.int64)
+        w[:K, :N] = k.w
+        pf = k.x_fmt.f + k.w_fmt.f
+        bias = np.zeros(np_, dtype=np.int64)
+        bias[:N] = bias_on_product_grid(k.b, k.b_fmt, k.acc, pf, k.layer).astype(np.int64)
+        acc_store = f"i{mode.acc_bits}"
+        w_store = f"i{mode.w_bits}" if mode.w_bits == 16 else aie_attr(k.op, "w")
+        for role in sorted(set(cost.roles(g.cas_length)), key=list(cost.ROLES).index):
+            prog.kernels.append(KernelFn(f"{ident}_{role}", k.layer, role, mode.name, m, g.k_slice, g.n_slice,
+                                         g.x_store, w_store, g.y_store, mode.acc_bits, epilogue, f"{ident}.o"))
+        c0, r0 = g.anchor
+        rows = device.compute_rows
+        r0i = rows.index(r0)
+        for i in range(g.cas_length):  # K-slice i: input FIFO broadcast down column c0 + i
+            name = f"{ident}_x{i}"
+            consumers = [(c0 + i, rows[r0i + j]) for j in range(g.cas_num)]
+            if li == 0:
+                grp = next(gr for gr in ins if gr.first_slice <= i < gr.first_slice + gr.slices)
+                prog.fifos.append(Fifo(name, grp.memtile, consumers, cost.FIFO_DEPTH, g.x_store, (m, g.k_slice)))
+            else:
+                prev = prog.fifo(f"{idents[li - 1]}_y{i}")
+                prev.consumers = consumers
+        roles = cost.roles(g.cas_length)
+        for j in range(g.cas_num):
+            row = rows[r0i + j]
+            for i, role in enumerate(roles):
+                tile = (c0 + i, row)
+                bias_on, out_on, _, cout = cost.ROLES[role]
+                wname = f"{ident}_w{j}_{i}"
+                prog.buffers.append(Buffer(wname, tile, w_store, (g.k_slice, g.n_slice),
+                                           w[i * g.k_slice:(i + 1) * g.k_slice, j * g.n_slice:(j + 1) * g.n_slice],
+                                           WEIGHT_BANK))
+                x_fifo = f"{ident}_x{i}" if li == 0 else f"{idents[li - 1]}_y{i}"
+                core = Core(tile, f"{ident}_{role}", k.layer, j, i, x_fifo, wname)
+                if bias_on:
+                    core.bias = f"{ident}_b{j}"
+                    prog.buffers.append(Buffer(core.bias, tile, acc_store, (g.n_slice,),
+                                               bias[j * g.n_slice:(j + 1) * g.n_slice], BIAS_BANK))
+                if out_on:
+                    core.y_fifo = f"{ident}_y{j}"
+                    prog.fifos.append(Fifo(core.y_fifo, tile, [], cost.FIFO_DEPTH, g.y_store, (m, g.n_slice)))
+                if cout:
+                    prog.cascades.append((tile, (c0 + i + 1, row)))
+                prog.cores.append(core)
+        macs = m * K * N
+        prog.layers.append(LayerPlan(ident, k.layer, K, N, g.cas_length, g.cas_num, g.k_slice, g.n_slice, g.anchor,
+                                     mode.name, aie_attr(k.op, "interval"), aie_attr(k.op, "latency"), macs))
+    first, last = geo[0], geo[-1]
+    for gi, grp in enumerate(ins):
+        name = f"in{gi}"
+        size = grp.slices * m * first.k_slice
+        prog.fifos.append(Fifo(name, grp.shim, [grp.memtile], cost.FIFO_DEPTH, first.x_store, (size,)))
+        dsts = [f"{idents[0]}_x{i}" for i in range(grp.first_slice, grp.first_slice + grp.slices)]
+        prog.links.append(Link([name], dsts, [], [s * m * first.k_slice for s in range(grp.slices)], grp.memtile))
+        prog.inputs.append(HostPort(name, grp.shim, grp.channel, grp.first_slice, grp.slices, first.k_slice))
+    for gi, grp in enumerate(outs):
+        name = f"out{gi}"
+        srcs = [f"{idents[-1]}_y{j}" for j in range(grp.first_slice, grp.first_slice + grp.slices)]
+        for s in srcs:
+            prog.fifo(s).consumers = [grp.memtile]
+        size = grp.slices * m * last.n_slice
+        prog.fifos.append(Fifo(name, grp.memtile, [grp.shim], cost.FIFO_DEPTH, last.y_store, (size,)))
+        prog.links.append(Link(srcs, [name], [s * m * last.n_slice for s in range(grp.slices)], [], grp.memtile))
+        prog.outputs.append(HostPort(name, grp.shim, grp.channel, grp.first_slice, grp.slices, last.n_slice))
+    return prog
+
+
+def storage_bits(store: str) -> int:
+    return STORAGE[store][1] if store in STORAGE else int(store.lstrip("iu"))

@@ -1,0 +1,215 @@
+"""convert-fxp-to-aie: make a `df.graph` of fixed-point kernels into AIE-ML tile-level integer kernels.
+
+Each dense kernel followed (through its channel) only by a ReLU kernel absorbs it — one SRS into the ReLU's
+format instead of two requantizations; the fxp ops stay in the kernel body, so the emulator still runs the
+exact semantics.  Every dense kernel then gets its integer form (`fxflow.aie.arith.lower_dense`, which
+proves it equal to the fxp semantics or rejects the layer with the reason) as a dictionary attribute:
+
+    aie = {mode = "8x8", x = "i8", w = "i8", y = "i8", acc = "acc32",
+           epilogue = ["srs shift=6 round=conv_even sat=saturate to=i8", "relu"]}
+
+Anything else (convolutions, residual adds, stand-alone activations or casts) is rejected naming its layer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from fxflow.aie.arith import DenseInt, lower_dense
+from fxflow.dialects.df import build_kernel, build_yield
+from fxflow.dialects.fxp import format_of
+from fxflow.errors import FxflowError, UnsupportedOpError
+from fxflow.ir import elements_array, ir, str_attr
+from fxflow.passes.registry import register_pass
+
+
+@dataclass
+class DenseKernel:
+    """What the AIE backend reads from one dense df.kernel."""
+
+    op: object  # the df.kernel operation
+    layer: str
+    name: str
+    x_fmt: object
+    w: np.ndarray  # stored integers [K, N]
+    w_fmt: object
+    b: np.ndarray
+    b_fmt: object
+    acc: object
+    out: object
+    relu: object | None  # the fused ReLU's result format
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return tuple(self.w.shape)
+
+    def lower(self) -> DenseInt:
+        return lower_dense(self.layer, self.x_fmt, self.w, self.w_fmt, self.b, self.b_fmt, self.acc, self.out,
+                           self.relu)
+
+
+def _body(kernel) -> list:
+    return [op.operation for op in kernel.regions[0].blocks[0].operations]
+
+
+def _const(value) -> np.ndarray:
+    owner = value.owner
+    owner = owner if isinstance(owner, ir.Operation) else owner.operation
+    return elements_array(owner.attributes["value"], ir.RankedTensorType(value.type).shape)
+
+
+def kernel_info(kernel) -> DenseKernel | None:
+    """The dense (+ReLU) content of a df.kernel, None when it holds anything else."""
+    ops = [o for o in _body(kernel) if o.name not in ("fxp.constant", "df.yield")]
+    names = [o.name for o in ops]
+    if names not in (["fxp.dense"], ["fxp.dense", "fxp.relu"]):
+        return None
+    d = ops[0]
+    x, w, b = d.operands
+    relu = format_of(ops[1].results[0].type) if len(ops) == 2 else None
+    return DenseKernel(kernel, ir.StringAttr(kernel.attributes["layer"]).value,
+                       ir.StringAttr(kernel.attributes["sym_name"]).value, format_of(x.type), _const(w),
+                       format_of(w.type), _const(b), format_of(b.type),
+                       format_of(ir.TypeAttr(d.attributes["accum"]).value), format_of(d.results[0].type), relu)
+
+
+def graph_of(module_op):
+    graphs = [op.operation for op in module_op.regions[0].blocks[0].operations if op.operation.name == "df.graph"]
+    if len(graphs) != 1:
+        raise FxflowError(f"the AIE backend expects one df.graph, found {len(graphs)}")
+    return graphs[0]
+
+
+def kernels_of(graph) -> list:
+    return [op.operation for op in graph.regions[0].blocks[0].operations if op.operation.name == "df.kernel"]
+
+
+def _users(value) -> list:
+    return [u.owner for u in value.uses]
+
+
+def _describe(kernel) -> str:
+    ops = [o.name for o in _body(kernel) if o.name not in ("fxp.constant", "df.yield")]
+    return ", ".join(ops) or "nothing"
+
+
+@register_pass("convert-fxp-to-aie", "Fuse dense+ReLU kernels and attach their exact AIE-ML integer form")
+def convert_fxp_to_aie(module_op, options=None) -> None:
+    graph = graph_of(module_op)
+    block = graph.regions[0].blocks[0]
+    if len(block.arguments) != 1 or len(list(block.operations)[-1].operation.operands) != 1:
+        raise UnsupportedOpError("the AIE backend supports designs with one input and one output")
+    for kernel in kernels_of(graph):
+        if kernel_info(kernel) is None and not _is_relu(kernel):
+            layer = ir.StringAttr(kernel.attributes["layer"]).value
+            raise UnsupportedOpError(f"layer '{layer}' ({_describe(kernel)}) is not supported by the AIE backend: "
+                                     "it maps dense layers, each optionally followed by a ReLU", layer)
+    for kernel in kernels_of(graph):
+        if _is_relu(kernel):
+            _fuse_into_producer(kernel)
+    for kernel in kernels_of(graph):
+        info = kernel_info(kernel)
+        integer = info.lower()
+        kernel.attributes["aie"] = ir.DictAttr.get({
+            "mode": str_attr(integer.mode.name), "x": str_attr(integer.x_store), "w": str_attr(integer.w_store),
+            "y": str_attr(integer.y_store), "acc": str_attr(integer.mode.acc),
+            "epilogue": ir.ArrayAttr.get([str_attr(s) for s in integer.attr_epilogue()]),
+        })
+
+
+def _is_relu(kernel) -> bool:
+    return [o.name for o in _body(kernel) if o.name not in ("fxp.constant", "df.yield")] == ["fxp.relu"]
+
+
+def _fuse_into_producer(relu_kernel) -> None:
+    layer = ir.StringAttr(relu_kernel.attributes["layer"]).value
+    src = relu_kernel.operands[0]
+    channel = src.owner if isinstance(src.owner, ir.Operation) else getattr(src.owner, "operation", None)
+    producer = None
+    if channel is not None and channel.name == "df.channel":
+        p = channel.operands[0].owner
+        producer = p if isinstance(p, ir.Operation) else getattr(p, "operation", None)
+    info = kernel_info(producer) if producer is not None and producer.name == "df.kernel" else None
+    if info is None or info.relu is not None or len(_users(producer.results[0])) != 1 \
+            or len(_users(channel.results[0])) != 1:
+        raise UnsupportedOpError(f"layer '{layer}': a ReLU is supported by the AIE backend only directly after a "
+                                 "dense layer whose result nothing else reads", layer)
+    relu_op = [o for o in _body(relu_kernel) if o.name == "fxp.relu"][0]
+    with ir.InsertionPoint(producer), producer.location:
+        fused = build_kernel(list(producer.operands), [relu_kernel.results[0].type],
+                             ir.StringAttr(producer.attributes["sym_name"]).value, info.layer,
+                             ir.IntegerAttr(producer.attributes["reuse_factor"]).value,
+                             ir.StringAttr(producer.attributes["strategy"]).value)
+        fused.operation.attributes["aie_fused"] = ir.ArrayAttr.get([str_attr(layer)])
+        old = producer.regions[0].blocks[0]
+        kblock = fused.body.blocks.append(*[a.type for a in old.arguments])
+        local = {a: kblock.arguments[i] for i, a in enumerate(old.arguments)}
+        with ir.InsertionPoint(kblock):
+            last = None
+            for o in _body(producer):
+                if o.name == "df.yield":
+                    last = local[o.operands[0]]
+                    continue
+                new = o.clone()
+                for i, v in enumerate(o.operands):
+                    new.operands[i] = local[v]
+                for r_old, r_new in zip(o.results, new.results):
+                    local[r_old] = r_new
+            r = relu_op.clone()
+            r.operands[0] = last
+            build_yield([r.results[0]])
+    relu_kernel.results[0].replace_all_uses_with(fused.operation.results[0])
+    relu_kernel.erase()
+    channel.erase()
+    producer.erase()
+
+
+def dense_chain(graph) -> list[DenseKernel]:
+    """The graph's kernels as a linear chain of AIE dense kernels (input -> k0 -> k1 -> ... -> output)."""
+    block = graph.regions[0].blocks[0]
+    chain, expect = [], block.arguments[0]
+    for kernel in kernels_of(graph):
+        if "aie" not in kernel.attributes:
+            raise FxflowError(f"kernel '{ir.StringAttr(kernel.attributes['sym_name']).value}' has no integer form; "
+                              "run convert-fxp-to-aie first")
+        src = kernel.operands[0]
+        if src != expect:
+            raise UnsupportedOpError("the AIE backend maps a linear chain of layers; kernel "
+                                     f"'{ir.StringAttr(kernel.attributes['layer']).value}' does not read the "
+                                     "previous layer's output")
+        chain.append(kernel_info(kernel))
+        users = _users(kernel.results[0])
+        expect = users[0].results[0] if len(users) == 1 and users[0].name == "df.channel" else kernel.results[0]
+    ret = list(block.operations)[-1].operation
+    if not chain or ret.operands[0] != expect:
+        raise UnsupportedOpError("the AIE backend maps a linear chain of layers ending at the graph output")
+    return chain
+
+
+def aie_attr(kernel, key: str):
+    """One entry of a kernel's `aie` / `aie_partition` dictionaries, as a Python value."""
+    for name in ("aie", "aie_partition"):
+        if name in kernel.attributes:
+            d = ir.DictAttr(kernel.attributes[name])
+            if key in d:
+                return _py(d[key])
+    raise KeyError(key)
+
+
+def _py(attr):
+    if isinstance(attr, ir.StringAttr):
+        return attr.value
+    if isinstance(attr, ir.IntegerAttr):
+        return attr.value
+    if isinstance(attr, ir.ArrayAttr):
+        return [_py(a) for a in attr]
+    try:
+        return ir.StringAttr(attr).value
+    except ValueError:
+        pass
+    try:
+        return ir.IntegerAttr(attr).value
+    except ValueError:
+        return [_py(a) for a in ir.ArrayAttr(attr)]
