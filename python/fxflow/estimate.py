@@ -423,7 +423,7 @@ def token_width(value, tokens: int) -> int:
 def _channel(op, producer: KernelEstimate | None, device: Device) -> dict:
     """A stream FIFO: shift registers (LUTs) up to SRL_MAX_DEPTH tokens, block RAM beyond."""
     depth = int(_attr(op, "depth", 1))
-    tokens = producer.tokens_out if producer is not None else 1
+    tokens = int(_attr(op, "tokens", producer.tokens_out if producer is not None else 1))
     width = token_width(op.results[0], tokens)
     row = {"channel": producer.kernel if producer is not None else "", "depth": depth, "width": width,
            "bits": depth * width, "lut": 0, "ff": width, "bram18": 0, "uram": 0}
