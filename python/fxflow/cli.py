@@ -24,8 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--csim", type=int, default=0, metavar="N",
                    help="also C-simulate N random samples and compare with the emulator")
     c.add_argument("--ap-types", help="folder with the ap_types headers (default: $XILINX_HLS/include or the hls4ml wheel)")
-    c.add_argument("--backend", default="vitis", choices=("vitis", "catapult"),
-                   help="HLS flavour: vitis (ap_fixed, default) or catapult (ac_fixed; --ap-types then names ac_types)")
+    c.add_argument("--backend", default="vitis",
+                   help="vitis (ap_fixed HLS, default) or catapult (ac_fixed HLS; --ap-types then names ac_types); "
+                        "fxflow.compile checks the name")
     _estimate_args(c)
 
     r = sub.add_parser("report", help="latency and resource estimates per layer, without vendor tools")

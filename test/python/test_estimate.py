@@ -7,6 +7,7 @@ compiled and C-simulated to show that skipping zero weights keeps predict == csi
 from __future__ import annotations
 
 import math
+import re
 import os
 import stat
 import sys
@@ -227,3 +228,24 @@ def test_build_runs_vitis_hls_with_the_chosen_steps(tmp_path, monkeypatch):
     tcl = (tmp_path / "prj" / "build.tcl").read_text()
     for step in ("csim_design", "csynth_design", "cosim_design", "export_design"):
         assert step in tcl
+
+
+def test_cli_report_and_compile_options(tmp_path, capsys):
+    import torch
+
+    from fxflow.cli import main
+
+    path = tmp_path / "m.pt2"
+    torch.export.save(torch.export.export(mlp([6, 4]), (torch.zeros(1, 6),)), path)
+    assert main(["report", str(path), "--part", VU9P, "--clock", "250MHz", "--reuse-factor", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "xcvu9p-flga2104-2L-e at 250 MHz (4 ns): latency" in out and re.search(r"fc0 .* 3 +latency +8 ", out)
+    assert main(["report", str(path), "--json"]) == 0
+    import json
+
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["total"]["device"] == "xcvu13p" and rep["layers"][0]["dsp"] == 24
+    assert main(["compile", str(path), "-o", str(tmp_path / "o"), "--device", "xcnope", "--clock", "5"]) == 1
+    assert "does not know the FPGA part 'xcnope'" in capsys.readouterr().err
+    assert main(["compile", str(path), "-o", str(tmp_path / "c"), "--backend", "catapult", "--clock", "4"]) == 0
+    assert "ac_fixed<" in (tmp_path / "c" / "firmware" / "defines.h").read_text()
