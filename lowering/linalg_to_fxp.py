@@ -215,7 +215,7 @@ def _load_families() -> None:
         importlib.import_module(mod)
 
 
-FAMILIES = ["fxflow.lowering.layer_patterns"]
+FAMILIES = ["fxflow.lowering.layer_patterns", "fxflow.lowering.activation_patterns"]
 
 
 _LEGAL_AFTER = ("fxp.", "func.", "builtin.module", "arith.constant", "tensor.empty", "linalg.fill")
@@ -240,7 +240,9 @@ def _reject_leftovers(module_op) -> None:
 
     def visit(op):
         name = op.name
-        if name.startswith(("fxp.", "func.", "builtin.")):
+        if name.startswith("fxp."):
+            return ir.WalkResult.SKIP  # fxp.lut regions hold arith/math scalar ops by design
+        if name.startswith(("func.", "builtin.")):
             return ir.WalkResult.ADVANCE
         if name in ("arith.constant", "tensor.empty", "linalg.fill") and not any(True for r in op.results for _ in r.uses):
             return ir.WalkResult.ADVANCE
@@ -256,7 +258,8 @@ def _reject_leftovers(module_op) -> None:
         what = _describe(op)
         raise UnsupportedOpError(
             f"unsupported operation {what} from module '{where or '<unknown module>'}' ({op.location}); "
-            "fxflow supports Linear (matmul + bias), ReLU and elementwise Add here", layer=where)
+            "supported layers: Linear, Conv1d/2d, pooling, BatchNorm, activations, Softmax, elementwise and "
+            "shape operations (see docs/layers.md)", layer=where)
 
 
 def _describe(op) -> str:

@@ -10,17 +10,24 @@ Alongside, an exact range analysis (`fxflow.fixed.interval`) follows every tenso
 through the program; a role configured as "auto" takes the narrowest format of its range — so it can
 never overflow and, for accumulators and results, never rounds — and weights/biases set to "auto" take
 the narrowest format holding each value within the configured tolerance.
+
+Calibration data (`calibration`, set by `fxflow.compile(calibration_data=...)`) replace the input format's
+full range by the data's per-feature range as the analysis's starting point, and choose the input format
+when it is "auto".  Formats fixed by the model itself (`convert-fake-quant-to-fxp`: casts with a fixed
+result type already in the float program, and the `fxflow.model_formats` of weights and biases) are kept
+as they are; results feeding them are exact, so the model's quantizer is the only rounding.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from fxflow.config import AUTO, EXACT, Config
-from fxflow.dialects.fxp import CastOp, ConstantOp, fixed_type, format_of
-from fxflow.errors import ConfigError, FxflowError
+from fxflow.dialects.fxp import COMPUTE_OPS, CastOp, ConstantOp, fixed_type, format_of
+from fxflow.errors import ConfigError, FxflowError, ShapeError
 from fxflow.fixed import FixedFormat
 from fxflow.fixed.accum import exact_accumulator
 from fxflow.fixed.interval import (Interval, add_interval, cast_interval, dense_interval, fit_constants,
@@ -37,6 +44,7 @@ class AssignPrecisionOptions:
     input: str = ""  # input format; default: `precision`
     config: str = ""  # path to a YAML/JSON config file; overrides `precision` and `input`
     config_obj: Config | None = None  # set by the compile driver
+    calibration: list | None = None  # per float argument, inputs (N, *shape); set by the compile driver
 
     def resolve(self) -> Config:
         if self.config_obj is not None:
@@ -52,58 +60,79 @@ class AssignPrecisionOptions:
 @register_pass("fxp-assign-precision", "Assign fixed-point formats to inputs, weights, accumulators and results",
                AssignPrecisionOptions)
 def assign_precision(module_op, options: AssignPrecisionOptions | None = None) -> None:
+    import importlib
+
+    for mod in FAMILIES:
+        importlib.import_module(mod)
     cfg = (options or AssignPrecisionOptions()).resolve()
     funcs = [op for op in module_op.regions[0].blocks[0].operations if op.operation.name == "func.func"]
     cfg.check_layers(sorted({n for f in funcs for n in _layer_names(f)}))
     with ir.Location.unknown(module_op.context):
         for f in funcs:
-            _assign_function(f, cfg)
+            _assign_function(f, cfg, (options or AssignPrecisionOptions()).calibration)
 
 
 def _layer_names(fn) -> list[str]:
     names = []
     for op in fn.regions[0].blocks[0].operations:
-        if op.operation.name in ("fxp.dense", "fxp.relu", "fxp.add", "fxp.cast"):
+        if op.operation.name in COMPUTE_OPS:
             n = layer_name(op.location)
             if n:
                 names.append(n)
     return names
 
 
+# Per-op precision rules, keyed by op name: `assign(op, cfg, ranges)` gives the op's results their
+# formats (and quantizes its constants), recording in `ranges` the exact Interval of every result.
+# Op families register theirs with `@assigner(...)` (precision_layers.py, precision_tables.py).
+ASSIGNERS: dict = {}
+FAMILIES = ["fxflow.passes.fxp_assign_precision_layers", "fxflow.passes.fxp_assign_precision_tables"]
+
+
+def assigner(*names: str):
+    def wrap(fn):
+        for n in names:
+            ASSIGNERS[n] = fn
+        return fn
+
+    return wrap
+
+
 def _tensor(like: ir.Value, fmt: FixedFormat) -> ir.Type:
     return ir.RankedTensorType.get(list(ir.RankedTensorType(like.type).shape), fixed_type(fmt))
 
 
-def _assign_function(fn, cfg: Config) -> None:
+def _assign_function(fn, cfg: Config, calibration: list | None = None) -> None:
     block = fn.regions[0].blocks[0]
     ops = list(block.operations)
     ranges: dict = {}  # value -> Interval of its stored integers
-    # 1. Inputs: cast float arguments to the input format right at the boundary.
+    data = _calibration_by_arg(block.arguments, calibration)
+    # 1. Inputs: cast float arguments to the input format right at the boundary (unless the model's own
+    #    input quantizer is their only user and no input format is configured: it is the boundary cast).
     if ops:
         with ir.InsertionPoint(ops[0]):
             for arg in block.arguments:
                 if format_of(arg.type) is None:
+                    if cfg.input is None and _feeds_model_casts(arg):
+                        for use in arg.uses:
+                            res = use.owner.results[0]
+                            ranges[res] = _input_interval(format_of(res.type), data.get(arg), _shape(arg))
+                        continue
+                    fmt = _input_format(cfg, data.get(arg))
                     with ir.Location.name("input", childLoc=arg.location):
-                        cast = CastOp(arg, _tensor(arg, cfg.input_format))
+                        cast = CastOp(arg, _tensor(arg, fmt))
                     arg.replace_all_uses_except(cast.output, cast.operation)
-                    ranges[cast.output] = Interval.of_format(cfg.input_format, _shape(arg))
+                    ranges[cast.output] = _input_interval(fmt, data.get(arg), _shape(arg))
                 elif format_of(arg.type) is not None:
                     ranges[arg] = Interval.of_format(format_of(arg.type), _shape(arg))
     # 2. Ops in program order.
     for op in ops:
         name = op.operation.name
-        if name == "fxp.dense":
-            _assign_dense(op, cfg, ranges)
-        elif name in ("fxp.relu", "fxp.add"):
-            _require_fixed(op, op.operation.operands, name)
-            args = [ranges[v] for v in op.operation.operands]
-            exact = relu_interval(*args) if name == "fxp.relu" else add_interval(*args)
-            _set_result(op, cfg.layer(layer_name(op.location)).result, exact, ranges)
-        elif name == "fxp.cast" and format_of(op.operation.results[0].type) is None:
-            raise FxflowError(f"a cast to float inside the program ({op.location}) is not supported")
-        elif name == "fxp.cast" and op.operation.operands[0] in ranges:
-            out = format_of(op.operation.results[0].type)
-            ranges[op.operation.results[0]] = cast_interval(ranges[op.operation.operands[0]], out)
+        assign = ASSIGNERS.get(name)
+        if assign is not None:
+            assign(op, cfg, ranges)
+        elif name.startswith("fxp.") and name not in ("fxp.constant",):
+            raise FxflowError(f"fxp-assign-precision does not know '{name}' ({op.location})")
     # 3. Drop the float constants nothing uses any more; update the signature.
     for op in list(block.operations):
         if op.operation.name == "fxp.constant" and not list(op.operation.results[0].uses):
@@ -112,6 +141,30 @@ def _assign_function(fn, cfg: Config) -> None:
     result_types = [v.type for v in ret.operation.operands]
     fn.attributes["function_type"] = ir.TypeAttr.get(
         ir.FunctionType.get([a.type for a in block.arguments], result_types))
+
+
+@assigner("fxp.relu", "fxp.add")
+def _assign_relu_add(op, cfg: Config, ranges: dict) -> None:
+    name = op.operation.name
+    _require_fixed(op, op.operation.operands, name)
+    args = [ranges[v] for v in op.operation.operands]
+    exact = relu_interval(*args) if name == "fxp.relu" else add_interval(*args)
+    _set_result(op, cfg.layer(layer_name(op.location)).result, exact, ranges)
+
+
+@assigner("fxp.cast")
+def _assign_cast(op, cfg: Config, ranges: dict) -> None:
+    if format_of(op.operation.results[0].type) is None:
+        src = op.operation.operands[0]
+        if format_of(src.type) is None:
+            raise FxflowError(f"a cast to float inside the program ({op.location}) is not supported")
+        # the model's fake quantization (quantize, then dequantize): later ops take the fixed value itself
+        op.operation.results[0].replace_all_uses_with(src)
+        op.operation.erase()
+        return
+    if op.operation.operands[0] in ranges:
+        out = format_of(op.operation.results[0].type)
+        ranges[op.operation.results[0]] = cast_interval(ranges[op.operation.operands[0]], out)
 
 
 def _require_fixed(op, values, what: str) -> None:
@@ -126,8 +179,13 @@ def _shape(v: ir.Value) -> list[int]:
 
 
 def _set_result(op, fmt, exact: Interval, ranges: dict) -> None:
-    """Give the op's result `fmt` (AUTO: the narrowest exact format of `exact`) and record its range."""
+    """Give the op's result `fmt` (AUTO: the narrowest exact format of `exact`) and record its range.
+
+    A result that only feeds the model's own quantizers is exact (AUTO): the model's quantizer is then the
+    one rounding, as in the model's forward pass."""
     res = op.operation.results[0]
+    if _feeds_model_casts(res):
+        fmt = AUTO
     if fmt == AUTO:
         fmt = smallest_format(min(exact.lo.ravel(), default=0), max(exact.hi.ravel(), default=0), exact.f)
         ranges[res] = exact
@@ -157,21 +215,32 @@ def _quantized_constant(value: ir.Value, fmt, role: str, layer: str, tolerance: 
     return ConstantOp(dense, ir.RankedTensorType.get(shape, fixed_type(fmt))).output, stored, fmt
 
 
+@assigner("fxp.dense")
 def _assign_dense(op, cfg: Config, ranges: dict) -> None:
+    k = ir.RankedTensorType(op.operation.operands[0].type).shape[1]
+    assign_multiply_accumulate(op, cfg, ranges, dense_interval, k)
+
+
+def assign_multiply_accumulate(op, cfg: Config, ranges: dict, interval, n_terms: int) -> None:
+    """Dense and conv: quantize weight and bias (operands 1, 2) to their roles, derive the exact range
+    `interval(x_range, w_int, w_f, b_int, b_f)`, choose the accumulator (`exact`: by bit widths for
+    `n_terms` products; `auto`: by that range) and the result."""
     layer = layer_name(op.location) or "<unnamed>"
     lc = cfg.layer(layer)
-    x, w, b = op.operation.operands
-    _require_fixed(op, [x], "fxp.dense")
+    x, w, b = op.operation.operands[:3]
+    _require_fixed(op, [x], op.operation.name)
+    model_formats = _model_formats(op.operation.parent)
+    w_role = _model_format(model_formats, cfg, layer, "weight", lc.weight)
+    b_role = _model_format(model_formats, cfg, layer, "bias", lc.bias)
     with ir.InsertionPoint(op), op.location:
-        wq, w_int, w_fmt = _quantized_constant(w, lc.weight, "weight", layer, cfg.auto_tolerance)
-        bq, b_int, b_fmt = _quantized_constant(b, lc.bias, "bias", layer, cfg.auto_tolerance)
+        wq, w_int, w_fmt = _quantized_constant(w, w_role, "weight", layer, cfg.auto_tolerance)
+        bq, b_int, b_fmt = _quantized_constant(b, b_role, "bias", layer, cfg.auto_tolerance)
     op.operation.operands[1] = wq
     op.operation.operands[2] = bq
-    k = ir.RankedTensorType(x.type).shape[1]
-    exact = dense_interval(ranges[x], w_int, w_fmt.f, b_int, b_fmt.f)
+    exact = interval(ranges[x], w_int, w_fmt.f, b_int, b_fmt.f)
     accum = lc.accum
     if accum == EXACT:
-        accum = exact_accumulator(format_of(x.type), w_fmt, b_fmt, k)
+        accum = exact_accumulator(format_of(x.type), w_fmt, b_fmt, n_terms)
     elif accum == AUTO:
         accum = smallest_format(min(exact.lo.ravel(), default=0), max(exact.hi.ravel(), default=0), exact.f)
     op.operation.attributes["accum"] = ir.TypeAttr.get(fixed_type(accum))
@@ -187,3 +256,85 @@ def _after_accumulator(exact: Interval, accum: FixedFormat) -> Interval:
         if accum.min_int <= lo and hi <= accum.max_int:
             return exact
     return Interval.of_format(accum, exact.lo.shape)
+
+
+# --- calibration data and formats fixed by the model ------------------------------------------------------
+MODEL_FORMATS_ATTR = "fxflow.model_formats"  # on func.func: {"<layer>.weight" | "<layer>.bias": format}
+
+
+def _calibration_by_arg(args, calibration) -> dict:
+    """Calibration arrays keyed by the float function argument they feed, shape-checked."""
+    if calibration is None:
+        return {}
+    floats = [a for a in args if format_of(a.type) is None]
+    if len(calibration) != len(floats):
+        raise ShapeError(f"calibration data for {len(calibration)} input(s) given; the model has {len(floats)}")
+    out = {}
+    for i, (arg, x) in enumerate(zip(floats, calibration)):
+        shape = tuple(_shape(arg)[1:])
+        try:
+            x = np.asarray(x, dtype=np.float64)
+        except (TypeError, ValueError) as e:
+            raise ShapeError(f"calibration data for input {i} is not a numeric array: {e}") from None
+        if x.ndim < 1 or x.shape[1:] != shape or len(x) == 0:
+            raise ShapeError(f"calibration data for input {i} has shape {x.shape}; expected "
+                             f"(N, {', '.join(map(str, shape))}) with N >= 1")
+        if not np.all(np.isfinite(x)):
+            raise ShapeError(f"calibration data for input {i} contains NaN or infinity")
+        out[arg] = x
+    return out
+
+
+def _input_format(cfg: Config, data) -> FixedFormat:
+    fmt = cfg.input_format
+    if fmt != AUTO:
+        return fmt
+    if data is None:
+        raise ConfigError("the input format is 'auto' but no input range is known: give 'model.input' a format "
+                          "(e.g. ap_fixed<16,6>) or calibration data (compile(..., calibration_data=x), "
+                          "CLI --calibration x.npy)")
+    return fit_constants(data, cfg.auto_tolerance * float(np.max(np.abs(data), initial=0.0)))
+
+
+def _input_interval(fmt: FixedFormat, data, shape) -> Interval:
+    """The range the analysis starts from: the format's, or the calibration data's per-feature range on the
+    format's grid (so every calibration input, and any input inside their box, is covered)."""
+    if data is None:
+        return Interval.of_format(fmt, shape)
+    flat = data.reshape(len(data), -1)
+    stored = quantize(flat, fmt.with_modes(overflow="SAT"))
+    big = max(fmt.i, int(np.ceil(np.log2(float(np.max(np.abs(flat), initial=0.0)) + 1.0))) + 2)
+    unbounded = quantize(flat, FixedFormat(1, big, fmt.f, fmt.rounding, "SAT"))  # the rounded data, no overflow
+    if np.any(stored != unbounded):
+        warnings.warn(f"calibration data lie outside the input format {fmt} (values from {float(data.min()):.6g} "
+                      f"to {float(data.max()):.6g}); those inputs overflow at the input", stacklevel=2)
+        return Interval.of_format(fmt, shape)
+    lo = np.array([int(v) for v in stored.min(axis=0)], dtype=object).reshape(shape)
+    hi = np.array([int(v) for v in stored.max(axis=0)], dtype=object).reshape(shape)
+    return Interval(lo, hi, fmt.f)
+
+
+def _feeds_model_casts(value: ir.Value) -> bool:
+    """Every user is a cast to a fixed format that the float program already had: the model's quantizer."""
+    users = [u.owner for u in value.uses]
+    return (format_of(value.type) is None and bool(users)
+            and all(u.name == "fxp.cast" and format_of(u.results[0].type) is not None for u in users))
+
+
+def _model_formats(fn) -> dict:
+    """The weight/bias formats the model fixes (recorded on the function by convert-fake-quant-to-fxp)."""
+    if MODEL_FORMATS_ATTR not in fn.attributes:
+        return {}
+    d = ir.DictAttr(fn.attributes[MODEL_FORMATS_ATTR])
+    return {d[i].name: FixedFormat.parse(ir.StringAttr(d[i].attr).value) for i in range(len(d))}
+
+
+def _model_format(model_formats, cfg: Config, layer: str, role: str, configured):
+    fmt = (model_formats or {}).get(f"{layer}.{role}")
+    if fmt is None:
+        return configured
+    own = cfg.layers.get(layer, {}).get(role)
+    if own is not None and own != fmt:
+        warnings.warn(f"layer '{layer}': the model quantizes its {role} to {fmt}; the configured {own} is not used",
+                      stacklevel=2)
+    return fmt

@@ -279,3 +279,7 @@ def _dense(k: KernelEmitter, op) -> None:
     body.close()
     if bsz > 1:
         body.close()
+
+
+from . import kernels_layers  # noqa: E402,F401  (registers the conv/pool/affine/data-movement printers)
+from . import kernels_tables  # noqa: E402,F401  (registers the clamp/prelu/lut/softmax printers)

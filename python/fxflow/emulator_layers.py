@@ -1,3 +1,215 @@
-"""Emulator steps of the conv/pool, per-channel affine, elementwise and data-movement `fxp` ops."""
+"""Emulator steps of the conv/pool, per-channel affine, elementwise and data-movement `fxp` ops.
+
+A convolution is a dense layer over the rows of `fxflow.fixed.window.patches` (same tap order as the
+C++ loops), so it reuses the dense paths and their proofs; large batches are split so that the patch
+matrix stays small.  Data movement ops move stored integers and never touch the format.
+"""
 
 from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .dialects.fxp import format_of, i64_array
+from .emulator import (Tensor, _as_int, _bits, _max_abs_int, _shift_left, accum_format, cast, constant_operand,
+                       dense, dense_float, op_step, plan_dense, result_format)
+from .fixed.quantize import requantize
+from .fixed.window import from_rows, patches
+from .ir import ir
+
+ROW_BUDGET = 1 << 22  # elements of one patch matrix (about 32 MB of int64)
+
+
+def _batches(n: int, per_sample: int):
+    step = max(1, ROW_BUDGET // max(per_sample, 1))
+    for i in range(0, n, step):
+        yield slice(i, min(n, i + step))
+
+
+def _window(o, kernel):
+    return kernel, i64_array(o, "strides"), (i64_array(o, "dilations") if "dilations" in o.attributes
+                                              else [1] * len(kernel)), i64_array(o, "padding")
+
+
+@op_step("fxp.conv")
+def _conv_step(o, consts):
+    wt = constant_operand(o, 1, consts, "weight")
+    bt = constant_operand(o, 2, consts, "bias")
+    g = ir.IntegerAttr(o.attributes["groups"]).value
+    f_total, cg = wt.data.shape[0], wt.data.shape[1]
+    fg = f_total // g
+    kernel, strides, dilations, padding = _window(o, list(wt.data.shape[2:]))
+    x_fmt, out = format_of(o.operands[0].type), result_format(o)
+    mats = [wt.data[i * fg:(i + 1) * fg].reshape(fg, -1).T for i in range(g)]
+    biases = [bt.data[i * fg:(i + 1) * fg] for i in range(g)]
+    if x_fmt is None:
+        layers = [lambda t, w=m, b=b: dense_float(t, w, b) for m, b in zip(mats, biases)]
+    else:
+        acc, prod = accum_format(o), accum_format(o, "product")
+        plans = [plan_dense(x_fmt, m, wt.fmt, b, bt.fmt, acc, out, prod) for m, b in zip(mats, biases)]
+        layers = [lambda t, p=p: dense(t, p) for p in plans]
+    per_sample = math.prod(_out_spatial(o)) * cg * math.prod(kernel)
+
+    def run(x: Tensor) -> Tensor:
+        parts = []
+        for sl in _batches(x.data.shape[0], per_sample):
+            xb = x.data[sl]
+            cols = []
+            for i, layer in enumerate(layers):
+                rows, oshape = patches(xb[:, i * cg:(i + 1) * cg], kernel, strides, dilations, padding, 0)
+                cols.append(layer(Tensor(rows, x.fmt)).data)
+            parts.append(from_rows(np.concatenate(cols, axis=1), xb.shape[0], oshape))
+        return Tensor(np.ascontiguousarray(np.concatenate(parts)), out)
+
+    return run
+
+
+def _out_spatial(o) -> list[int]:
+    return list(ir.RankedTensorType(o.results[0].type).shape[2:])
+
+
+@op_step("fxp.pool")
+def _pool_step(o, consts):
+    kind = ir.StringAttr(o.attributes["kind"]).value
+    kernel, strides, dilations, padding = _window(o, i64_array(o, "kernel"))
+    x_fmt, out, acc = format_of(o.operands[0].type), result_format(o), accum_format(o)
+    n = math.prod(kernel)
+    channels = ir.RankedTensorType(o.operands[0].type).shape[1]
+    per_sample = math.prod(_out_spatial(o)) * channels * n
+
+    def windows(data, fill):
+        rows, oshape = patches(data, kernel, strides, dilations, padding, fill)
+        return rows.reshape(rows.shape[0], channels, n), oshape
+
+    def run(x: Tensor) -> Tensor:
+        parts = []
+        for sl in _batches(x.data.shape[0], per_sample):
+            xb = x.data[sl]
+            if kind == "max":
+                fill = -np.inf if x.fmt is None else x.fmt.min_int - 1  # padding is never the maximum
+                w, oshape = windows(xb if x.fmt is None else _as_int(xb, _bits(_max_abs_int(x.fmt)) + 1), fill)
+                val = Tensor(w.max(axis=2), x.fmt)
+            elif x.fmt is None:
+                w, oshape = windows(xb, 0.0)
+                val = Tensor(w.sum(axis=2) / n, None)
+            else:
+                w, oshape = windows(xb, 0)
+                val = Tensor(_average(w, x.fmt, acc, n), acc)
+            parts.append(from_rows(val.data, xb.shape[0], oshape))
+        return cast(Tensor(np.ascontiguousarray(np.concatenate(parts)), val.fmt), out)
+
+    return run
+
+
+def _average(w: np.ndarray, x_fmt, acc, n: int) -> np.ndarray:
+    """acc = 0; acc += x_k in window order (each sum assigned to acc); acc /= n (toward zero)."""
+    f = max(acc.f, x_fmt.f)
+    bits = max(_bits(_max_abs_int(x_fmt)) + _bits(n) + (f - x_fmt.f), _bits(_max_abs_int(acc)) + (f - acc.f)) + 2
+    terms = _shift_left(_as_int(w, bits), f - x_fmt.f, bits)
+    bound = (_max_abs_int(x_fmt) * n) << (f - x_fmt.f)
+    if acc.f >= x_fmt.f and bound <= acc.max_int and (acc.signed or x_fmt.min_int >= 0):
+        a = terms.sum(axis=2)  # on the accumulator's grid (f == acc.f), and it never overflows
+    else:
+        a = np.zeros(w.shape[:2], dtype=terms.dtype)
+        for k in range(n):
+            a = requantize(_shift_left(_as_int(a, bits), f - acc.f, bits) + terms[:, :, k], f, acc)
+    a = _as_int(np.asarray(a), bits)
+    q = np.abs(a) // n
+    return np.where(a < 0, -q, q)
+
+
+def _channel_view(p: np.ndarray, rank: int) -> np.ndarray:
+    """A [C] or [1] parameter shaped to broadcast along dim 1 of a [B, C, ...] tensor."""
+    return p.reshape([1, -1] + [1] * (rank - 2)) if rank >= 2 else p
+
+
+@op_step("fxp.scale_shift")
+def _scale_shift_step(o, consts):
+    s = constant_operand(o, 1, consts, "scale")
+    t = constant_operand(o, 2, consts, "shift")
+    out = result_format(o)
+
+    def run(x: Tensor) -> Tensor:
+        rank = x.data.ndim
+        sv, tv = _channel_view(s.data, rank), _channel_view(t.data, rank)
+        if x.fmt is None:
+            return Tensor(x.data * sv + tv, None)
+        pf = x.fmt.f + s.fmt.f
+        f = max(pf, t.fmt.f)
+        bits = _bits(_max_abs_int(x.fmt)) + _bits(_max_abs_int(s.fmt)) + _bits(_max_abs_int(t.fmt)) + abs(f - pf) + \
+            abs(f - t.fmt.f) + 2
+        prod = _as_int(x.data, bits) * _as_int(sv, bits)
+        total = _shift_left(prod, f - pf, bits) + _shift_left(_as_int(tv, bits), f - t.fmt.f, bits)
+        return Tensor(requantize(total, f, out), out)
+
+    return run
+
+
+@op_step("fxp.sub", "fxp.mul")
+def _binary_step(o, consts):
+    out, mul = result_format(o), o.name == "fxp.mul"
+
+    def run(a: Tensor, b: Tensor) -> Tensor:
+        if a.fmt is None:
+            return Tensor(a.data * b.data if mul else a.data - b.data, None)
+        if mul:
+            bits = _bits(_max_abs_int(a.fmt)) + _bits(_max_abs_int(b.fmt)) + 1
+            return Tensor(requantize(_as_int(a.data, bits) * _as_int(b.data, bits), a.fmt.f + b.fmt.f, out), out)
+        f = max(a.fmt.f, b.fmt.f)
+        bits = max(_bits(_max_abs_int(a.fmt)) + f - a.fmt.f, _bits(_max_abs_int(b.fmt)) + f - b.fmt.f) + 2
+        diff = _shift_left(_as_int(a.data, bits), f - a.fmt.f, bits) - _shift_left(_as_int(b.data, bits),
+                                                                                   f - b.fmt.f, bits)
+        return Tensor(requantize(diff, f, out), out)
+
+    return run
+
+
+# --- data movement ----------------------------------------------------------------------------------
+def _sample_shape(v) -> list[int]:
+    return list(ir.RankedTensorType(v.type).shape[1:])
+
+
+@op_step("fxp.reshape")
+def _reshape_step(o, consts):
+    shape = _sample_shape(o.results[0])
+    return lambda x: Tensor(x.data.reshape(x.data.shape[0], *shape), x.fmt)
+
+
+@op_step("fxp.transpose")
+def _transpose_step(o, consts):
+    perm = i64_array(o, "permutation")
+    return lambda x: Tensor(np.ascontiguousarray(x.data.transpose(perm)), x.fmt)
+
+
+@op_step("fxp.concat")
+def _concat_step(o, consts):
+    axis, out = ir.IntegerAttr(o.attributes["axis"]).value, result_format(o)
+
+    def run(a: Tensor, b: Tensor) -> Tensor:
+        a, b = cast(a, out), cast(b, out)
+        dtype = object if object in (a.data.dtype, b.data.dtype) else None
+        return Tensor(np.concatenate([a.data, b.data], axis=axis, dtype=dtype), out)
+
+    return run
+
+
+@op_step("fxp.pad")
+def _pad_step(o, consts):
+    p = i64_array(o, "padding")
+    n = len(p) // 2
+    widths = [(0, 0), (0, 0)] + [(p[d], p[n + d]) for d in range(n)]
+    return lambda x: Tensor(np.pad(x.data, widths), x.fmt)
+
+
+@op_step("fxp.resize")
+def _resize_step(o, consts):
+    scales = i64_array(o, "scales")
+
+    def run(x: Tensor) -> Tensor:
+        data = x.data
+        for d, s in enumerate(scales):
+            data = np.repeat(data, s, axis=2 + d)
+        return Tensor(data, x.fmt)
+
+    return run

@@ -95,12 +95,16 @@ def test_unsupported_op_names_op_and_module():
         def __init__(self):
             super().__init__()
             self.fc = torch.nn.Linear(4, 3)
-            self.gate = torch.nn.Sigmoid()
+            self.gate = Outer()
 
         def forward(self, x):
             return self.gate(self.fc(x))
 
-    with pytest.raises(fxflow.UnsupportedOpError, match=r"math.exp.*from module 'gate'"):
+    class Outer(torch.nn.Module):  # a matmul of two activations has no fxp layer
+        def forward(self, h):
+            return torch.matmul(h.unsqueeze(2), h.unsqueeze(1)).flatten(1)
+
+    with pytest.raises(fxflow.UnsupportedOpError, match=r"linalg.batch_matmul.*from module 'gate'"):
         fxflow.compile(Head(), torch.zeros(1, 4))
 
 
