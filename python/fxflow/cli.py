@@ -24,6 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--csim", type=int, default=0, metavar="N",
                    help="also C-simulate N random samples and compare with the emulator")
     c.add_argument("--ap-types", help="folder with the ap_types headers (default: $XILINX_HLS/include or the hls4ml wheel)")
+    c.add_argument("--calibration", metavar="FILE.npy",
+                   help="inputs (N, *input_shape) whose range the 'auto' formats are derived from")
     c.add_argument("--backend", default="vitis",
                    help="vitis (ap_fixed HLS, default) or catapult (ac_fixed HLS; --ap-types then names ac_types); "
                         "fxflow.compile checks the name")
@@ -43,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     pr.add_argument("--config", help="YAML or JSON configuration file")
     pr.add_argument("--precision", help="default precision, e.g. 'ap_fixed<16,6>'")
     pr.add_argument("-o", "--output", default="profile.png", help="PNG to write (default: profile.png)")
+    pr.add_argument("--calibration", metavar="FILE.npy",
+                    help="inputs (N, *input_shape) whose range the 'auto' formats are derived from")
 
     e = sub.add_parser("example", help="run the bundled jet-tagger example end to end")
     e.add_argument("-o", "--output", default="build/jet_tagger", help="output directory (default: build/jet_tagger)")
@@ -95,7 +99,8 @@ def _compile(args) -> int:
 
     check_options(args.part, args.clock)  # an unknown part / clock fails before the compile
     design = fxflow.compile(args.model, config=cfg, output_dir=args.output, project_name=args.project_name,
-                            ap_types=args.ap_types, backend=args.backend)
+                            ap_types=args.ap_types, backend=args.backend,
+                            calibration_data=_load_npy(args.calibration, "calibration data"))
     print(f"wrote HLS project {args.output} in {time.perf_counter() - t0:.2f} s")
     _print_report(design, args.part, args.clock)
     if args.csim:
@@ -117,9 +122,11 @@ def _profile(args) -> int:
         data = np.load(args.data)
     except (OSError, ValueError) as e:
         raise ShapeError(f"cannot read the input data {args.data}: {e}") from None
-    design = fxflow.compile(args.model, config=_config_from_args(args))
+    design = fxflow.compile(args.model, config=_config_from_args(args),
+                            calibration_data=_load_npy(args.calibration, "calibration data"))
     rows = design.profile(data)
-    cols = ["layer", "format", "float_min", "float_max", "format_min", "format_max", "out_of_range", "max_abs_error"]
+    cols = ["layer", "format", "float_min", "float_max", "format_min", "format_max", "out_of_range", "overflows",
+            "max_abs_error"]
     table = [[f"{r.get(c, ''):.4g}" if isinstance(r.get(c), float) else str(r.get(c, "")) for c in cols] for r in rows]
     widths = [max(len(c), *(len(t[i]) for t in table)) for i, c in enumerate(cols)]
     print("  ".join(c.ljust(w) for c, w in zip(cols, widths)))
@@ -127,6 +134,19 @@ def _profile(args) -> int:
         print("  ".join(v.ljust(w) for v, w in zip(t, widths)))
     print(f"wrote {design.plot_profile(data, args.output)}")
     return 0
+
+
+def _load_npy(path, what: str):
+    if path is None:
+        return None
+    import numpy as np
+
+    from .errors import ShapeError
+
+    try:
+        return np.load(path)
+    except (OSError, ValueError) as e:
+        raise ShapeError(f"cannot read the {what} {path}: {e}") from None
 
 
 def _example(args) -> int:

@@ -17,14 +17,16 @@ BACKENDS = ("vitis", "catapult")  # HLS flavours: ap_fixed for Vitis HLS, ac_fix
 
 def compile(model, example_input=None, config=None, backend: str = "vitis", io_type: str = "io_parallel",
             output_dir: str | os.PathLike | None = None, project_name: str = "myproject",
-            ap_types: str | os.PathLike | None = None) -> Design:
+            ap_types: str | os.PathLike | None = None, calibration_data=None) -> Design:
     """Compile a `torch.nn.Module` (or an `ExportedProgram`, the path of a `torch.export.save` file, or the
     path of an ONNX model) for fixed-point hardware; both front-ends feed the same pass pipeline.
 
     `config` is a dict (`{"model": {...}, "layers": {...}}`), a `Config`, or a YAML/JSON path.
     `example_input` gives the input shape (its first dimension is the batch).  `backend` picks the HLS
     flavour of the written project ("vitis": ap_fixed, "catapult": ac_fixed); `ap_types` is then the
-    folder of the ap_types or ac_types headers for the C simulation."""
+    folder of the ap_types or ac_types headers for the C simulation.  `calibration_data` (an array
+    (N, *input_shape), or a list of them for several inputs) starts the range analysis behind "auto"
+    formats at the data's range instead of the input format's, and picks an "auto" input format."""
     from fxflow.lowering.fxp_to_df import FxpToDfOptions
     from fxflow.lowering.torch_import import import_torch, load_exported_program
     from fxflow.passes.fxp_assign_precision import AssignPrecisionOptions
@@ -49,6 +51,10 @@ def compile(model, example_input=None, config=None, backend: str = "vitis", io_t
             example_input = example_input if example_input is not None else inputs
         if example_input is None:
             raise FxflowError("compile needs an example input (a tensor or array whose first dimension is the batch)")
+        if hasattr(model, "buffers"):  # QAT layers branch on boolean flag buffers (see specialize_flag_buffers)
+            from fxflow.lowering.fake_quant_to_fxp import specialize_flag_buffers
+
+            model = specialize_flag_buffers(model)
         imported = import_torch(model, example_input, ctx)
         restate = lambda err: err  # noqa: E731
     timings = {"import": time.perf_counter() - t0}
@@ -57,11 +63,12 @@ def compile(model, example_input=None, config=None, backend: str = "vitis", io_t
         stages["linalg"] = _snapshot(module)
         t0 = time.perf_counter()
         try:
-            run_passes(module, ["convert-linalg-to-fxp"])
+            run_passes(module, ["convert-fake-quant-to-fxp", "convert-linalg-to-fxp"])
         except UnsupportedOpError as err:
             raise restate(err) from None
         stages["fxp-float"] = _snapshot(module)
-        run_passes(module, [("fxp-assign-precision", AssignPrecisionOptions(config_obj=cfg))])
+        calibration = None if calibration_data is None else _as_inputs(calibration_data)
+        run_passes(module, [("fxp-assign-precision", AssignPrecisionOptions(config_obj=cfg, calibration=calibration))])
         stages["fxp"] = _snapshot(module)
         run_passes(module, [
             ("convert-fxp-to-df", FxpToDfOptions(top=project_name, io_type=io_type, config_obj=cfg)),
@@ -83,6 +90,12 @@ def _config(config) -> Config:
     if isinstance(config, (str, os.PathLike)):
         return Config.load(config)
     raise ConfigError(f"config must be a dict, a Config or a file path, got {type(config).__name__}")
+
+
+def _as_inputs(data) -> list:
+    """One array per model input (a list/tuple for several; torch tensors accepted)."""
+    items = list(data) if isinstance(data, (list, tuple)) else [data]
+    return [x.detach().cpu().numpy() if hasattr(x, "detach") else x for x in items]
 
 
 def _snapshot(module) -> str:

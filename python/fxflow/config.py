@@ -7,10 +7,11 @@
 
 `precision` is the default for every tensor role; `accum` defaults to "exact" (the narrowest accumulator
 that can hold every partial sum without rounding or overflow, derived from the operand bit widths).
-Any role except the input may be "auto": weights and biases then get the narrowest format that holds
+Any role may be "auto" (the input only with calibration data, which also narrows the range the analysis
+starts from; see `fxflow.compile(calibration_data=...)`): weights and biases then get the narrowest format that holds
 every value within `auto_tolerance` (relative to the largest magnitude, default 2^-8); accumulators and
 results the narrowest format that can never overflow or round, from an exact range analysis that starts
-at the input format.
+at the input format (or at the calibration data's range).
 Loadable from YAML or JSON files.  Unknown keys, malformed precisions and (once the model is known)
 unknown layer names are errors that name the offender.
 """
@@ -78,10 +79,10 @@ class Config:
         if "precision" in model:
             cfg.precision = _fmt(model["precision"], "model.precision", allow_auto=True)
         if "input" in model:
-            cfg.input = _fmt(model["input"], "model.input")
-        if cfg.precision == AUTO and cfg.input is None:
-            raise ConfigError("config 'model.precision' is 'auto' but no input range is known: give "
-                              "'model.input' a format (e.g. ap_fixed<16,6>)")
+            # "auto": the narrowest format holding the calibration data within auto_tolerance.  Whether an
+            # input range is known (format, calibration data, the model's own input quantizer) is checked
+            # once the model is (fxp-assign-precision).
+            cfg.input = _fmt(model["input"], "model.input", allow_auto=True)
         for role in ("weight", "bias", "result"):
             if role in model:
                 setattr(cfg, role, _fmt(model[role], f"model.{role}", allow_auto=True))
@@ -140,8 +141,9 @@ class Config:
 
     # --- queries -----------------------------------------------------------------------------------
     @property
-    def input_format(self) -> FixedFormat:
-        return self.input or self.precision  # never AUTO: from_dict insists on an input format then
+    def input_format(self) -> FixedFormat | str:
+        """The input format, or AUTO (then calibration data or the model's input quantizer decides)."""
+        return self.input or self.precision
 
     def layer(self, name: str | None) -> LayerConfig:
         """The effective settings of one layer (its own keys over the model defaults)."""

@@ -1,7 +1,8 @@
 """Precision profiling: where each layer's float values lie against its fixed-point range.
 
 `profile` is the table (per layer: float range, format range, how many float values the format cannot
-hold, fixed-vs-float error); `plot_profile` draws it as hls4ml users know it — one row per layer, the value
+hold, how many values of the fixed-point design itself overflow or saturate, fixed-vs-float error);
+`plot_profile` draws it as hls4ml users know it — one row per layer, the value
 distribution as a box plot over the shaded representable range of the chosen format.
 """
 
@@ -17,7 +18,15 @@ def profile(design, x) -> list[dict]:
     outside it (they overflow or saturate in hardware), and the fixed-vs-float errors."""
     trace = design.trace(x)
     formats = _result_formats(design)
+    counts = overflow_counts(design, x)
     rows = []
+    if "input" in counts and len(design.program.input_types) == 1:  # the boundary cast of the input
+        data, fmt = np.asarray(x, dtype=np.float64), design.program.input_types[0][1]
+        rows.append({"layer": "input", "format": str(fmt), "float_min": float(data.min()),
+                     "float_max": float(data.max()), "max_abs_error": 0.0, "mean_abs_error": 0.0,
+                     "format_min": fmt.min_value, "format_max": fmt.max_value,
+                     "out_of_range": int(np.sum((data < fmt.min_value) | (data > fmt.max_value))),
+                     **counts.pop("input")})
     for name, t in trace.items():
         fmt = formats.get(name)
         ref = t.get("float", t["fixed"])
@@ -27,8 +36,76 @@ def profile(design, x) -> list[dict]:
         if fmt is not None:
             row["format_min"], row["format_max"] = fmt.min_value, fmt.max_value
             row["out_of_range"] = int(np.sum((ref < fmt.min_value) | (ref > fmt.max_value)))
+        row.update(counts.get(name, {}))
         rows.append(row)
     return rows
+
+
+# --- overflow and saturation of the fixed-point design itself ---------------------------------------------
+def overflow_counts(design, x) -> dict[str, dict]:
+    """Per layer of the fixed-point design run on `x`: `overflows`, the values whose exact result (computed
+    from the design's own fixed-point inputs, rounded onto the result grid) lies outside the result format
+    — they wrap or saturate — and for dense layers `accum_overflows`, the final sums outside the
+    accumulator's range.  The boundary cast of the inputs is reported as layer "input"."""
+    from . import emulator
+    from .dialects.fxp import format_of
+    from .ir import elements_array, ir, layer_name
+
+    with design.ctx:
+        module = ir.Module.parse(design.stages["fxp"])
+        program = emulator.compile_program(module)
+        fn = next(op for op in module.body.operations if op.operation.name == "func.func")
+        ops = [op.operation for op in fn.regions[0].blocks[0].operations
+               if op.operation.name not in ("fxp.constant", "func.return")]
+        consts = {}
+        for op in fn.regions[0].blocks[0].operations:
+            if op.operation.name == "fxp.constant":
+                r = op.operation.results[0]
+                consts[r] = (elements_array(op.operation.attributes["value"], ir.RankedTensorType(r.type).shape),
+                             format_of(r.type))
+        info = []
+        for o in ops:
+            accum = format_of(ir.TypeAttr(o.attributes["accum"]).value) if "accum" in o.attributes else None
+            wb = [consts.get(v) for v in list(o.operands)[1:]] if o.name == "fxp.dense" else []
+            info.append((o.name, layer_name(o.location) or "input", format_of(o.results[0].type), accum, wb))
+    values: list = []
+    xs = emulator.check_inputs(program, list(x) if isinstance(x, (list, tuple)) else [x])
+    emulator._run_chunk(program, xs, values)
+    out: dict[str, dict] = {}
+    for (name, layer, fmt, accum, wb), (_, args, _) in zip(info, program.steps):
+        if fmt is None:
+            continue
+        ins = [values[a] for a in args]
+        row = {}
+        if name == "fxp.dense" and ins[0].fmt is not None:
+            from .fixed.accum import exact_accumulator
+
+            (w, w_fmt), (b, b_fmt) = wb
+            wide = exact_accumulator(ins[0].fmt, w_fmt, b_fmt, w.shape[0])
+            exact = emulator.dense(ins[0], emulator.plan_dense(ins[0].fmt, w, w_fmt, b, b_fmt, wide, wide))
+            row["accum_overflows"] = _outside(exact, accum)
+        elif name == "fxp.add":
+            exact = emulator.add(ins[0], ins[1], ins[0].fmt.add_result(ins[1].fmt))
+        elif name in ("fxp.relu", "fxp.cast"):
+            exact = emulator.relu(ins[0], ins[0].fmt) if name == "fxp.relu" else ins[0]
+        else:
+            continue  # ops without a known exact form are not counted
+        row["overflows"] = _outside(exact, fmt)
+        out[layer] = {k: out.get(layer, {}).get(k, 0) + v for k, v in row.items()}
+    return out
+
+
+def _outside(t, fmt) -> int:
+    """How many values of the exact tensor `t`, rounded onto `fmt`'s grid, lie outside `fmt`'s range."""
+    from .fixed import FixedFormat, quantize, requantize
+
+    if t.fmt is None:
+        big = int(np.ceil(np.log2(float(np.max(np.abs(t.data), initial=0.0)) + 1.0))) + 2
+        n = quantize(t.data, FixedFormat(1, max(big, fmt.i) + 1, fmt.f, fmt.rounding, "WRAP"))
+    else:
+        n = requantize(t.data, t.fmt.f, FixedFormat(1, max(t.fmt.i, fmt.i) + 2, fmt.f, fmt.rounding, "WRAP"))
+    n = np.asarray(n)
+    return int(np.sum((n < fmt.min_int) | (n > fmt.max_int)))
 
 
 def plot_profile(design, x, path) -> Path:
