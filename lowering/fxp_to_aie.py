@@ -40,12 +40,17 @@ class DenseKernel:
     acc: object
     out: object
     relu: object | None  # the fused ReLU's result format
+    product: object | None = None  # hls4ml-style per-product type (acc += product_t(x*w)), if any
 
     @property
     def shape(self) -> tuple[int, int]:
         return tuple(self.w.shape)
 
     def lower(self) -> DenseInt:
+        if self.product is not None and not self.product.covers(self.x_fmt.mul_result(self.w_fmt)):
+            raise UnsupportedOpError(f"layer '{self.layer}': every product is assigned to {self.product}, which "
+                                     f"cannot hold the exact products ({self.x_fmt.mul_result(self.w_fmt)}); AIE "
+                                     "multipliers keep products exact", self.layer)
         return lower_dense(self.layer, self.x_fmt, self.w, self.w_fmt, self.b, self.b_fmt, self.acc, self.out,
                            self.relu)
 
@@ -69,10 +74,12 @@ def kernel_info(kernel) -> DenseKernel | None:
     d = ops[0]
     x, w, b = d.operands
     relu = format_of(ops[1].results[0].type) if len(ops) == 2 else None
+    product = format_of(ir.TypeAttr(d.attributes["product"]).value) if "product" in d.attributes else None
     return DenseKernel(kernel, ir.StringAttr(kernel.attributes["layer"]).value,
                        ir.StringAttr(kernel.attributes["sym_name"]).value, format_of(x.type), _const(w),
                        format_of(w.type), _const(b), format_of(b.type),
-                       format_of(ir.TypeAttr(d.attributes["accum"]).value), format_of(d.results[0].type), relu)
+                       format_of(ir.TypeAttr(d.attributes["accum"]).value), format_of(d.results[0].type), relu,
+                       product)
 
 
 def graph_of(module_op):

@@ -72,10 +72,13 @@ def layer_cost(mode, device, m: int, k: int, n: int, pk: int, x_store: str, y_st
     return interval, leg_in + cycles + (pk - 1) * cost.CASCADE_HOP
 
 
-def candidates(mode, device, batch: int, K: int, N: int, x_store: str, y_store: str, fixed_k=None) -> list[Split]:
-    """Every legal split of one layer; `fixed_k` = (cas_length, k_slice) inherited from the producer."""
+def candidates(mode, device, batch: int, K: int, N: int, x_store: str, y_store: str, fixed_k=None,
+               n_align: int = 0) -> list[Split]:
+    """Every legal split of one layer; `fixed_k` = (cas_length, k_slice) inherited from the producer;
+    N-slices are multiples of `n_align` (default: the 2x2 blocking of the microtile)."""
     m = cost.padded_batch(batch, mode)
     _, kt, nt = mode.microtile
+    n_align = n_align or 2 * nt
     out = []
     if fixed_k is not None:
         ks = [fixed_k] if fixed_k[1] % (2 * kt) == 0 else []
@@ -89,7 +92,7 @@ def candidates(mode, device, batch: int, K: int, N: int, x_store: str, y_store: 
         if pk > device.cols:
             continue
         for pn in range(1, len(device.compute_rows) + 1):
-            n = _up(math.ceil(N / pn), 2 * nt)
+            n = _up(math.ceil(N / pn), n_align)
             if (pn - 1) * n >= N:
                 continue
             c = layer_cost(mode, device, m, k, n, pk, x_store, y_store)
@@ -104,21 +107,33 @@ def choose(layers: list[dict], device, batch: int, max_tiles: int, objective: st
     fronts: dict = {None: [(0, 0, 0, ())]}
     for i, L in enumerate(layers):
         mode = MODES[L["mode"]]
+        # chain j's N-slice is the next layer's K-slice j: align it to both layers' 2x2 blocking
+        align = 2 * mode.microtile[2]
+        if i + 1 < len(layers):
+            align = math.lcm(align, 2 * MODES[layers[i + 1]["mode"]].microtile[1])
         nxt: dict = {}
         for state, front in fronts.items():
-            cands = candidates(mode, device, batch, L["K"], L["N"], L["x"], L["y"], fixed_k=state)
+            cands = candidates(mode, device, batch, L["K"], L["N"], L["x"], L["y"], fixed_k=state, n_align=align)
             for s in cands:
                 for interval, tiles, lat, splits in front:
                     item = (max(interval, s.interval), tiles + s.tiles, lat + s.latency, splits + (s,))
                     if item[1] <= max_tiles:
                         nxt.setdefault((s.cas_num, s.n_slice), []).append(item)
         if not nxt:
-            need = min((c.tiles for c in candidates(mode, device, batch, L["K"], L["N"], L["x"], L["y"])),
-                       default=None)
-            why = (f"no split of its weights fits the tiles (one {device.bank_bytes // 1024} KB bank of weights and "
-                   f"{device.tile_memory // 1024} KB of data per tile)" if need is None else
-                   f"the layers up to it need more than the {max_tiles} compute tiles available")
-            raise AieFitError(f"layer '{L['name']}' ({L['K']}x{L['N']}, {L['mode']}) does not fit {device.name}: {why}")
+            own = candidates(mode, device, batch, L["K"], L["N"], L["x"], L["y"])
+            if not own:
+                kb = L["K"] * L["N"] * (mode.w_bits // 8) / 1024
+                least = math.ceil(kb * 1024 / device.bank_bytes)
+                raise AieFitError(f"layer '{L['name']}' ({L['K']}x{L['N']}, {L['mode']}) does not fit {device.name}: its "
+                                  f"{kb:g} KB of weights need at least {least} tiles of one "
+                                  f"{device.bank_bytes // 1024} KB bank each (plus FIFO buffers in "
+                                  f"{device.tile_memory // 1024} KB per tile), as cascade grids of at most "
+                                  f"{device.cols} columns x {len(device.compute_rows)} rows; the device has "
+                                  f"{device.compute_tiles}")
+            need = sum(min((c.tiles for c in candidates(MODES[P["mode"]], device, batch, P["K"], P["N"], P["x"],
+                                                         P["y"])), default=1) for P in layers[:i + 1])
+            raise AieFitError(f"the layers up to '{L['name']}' ({L['K']}x{L['N']}) need at least {need} compute tiles; "
+                              f"{device.name} offers {max_tiles}")
         fronts = {k: _pareto(v) for k, v in nxt.items()}
     final = [item for front in fronts.values() for item in front]
     if objective == "resource":

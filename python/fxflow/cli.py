@@ -26,6 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--ap-types", help="folder with the ap_types headers (default: $XILINX_HLS/include or the hls4ml wheel)")
     c.add_argument("--calibration", metavar="FILE.npy",
                    help="inputs (N, *input_shape) whose range the 'auto' formats are derived from")
+    # AIE-ML backend: --backend aie writes an mlir-aie project (fxflow.aie.driver.cli_compile)
+    c.add_argument("--aie-device", default="xcve2802", help="AIE device for --backend aie: xcve2802, npu1 or npu2")
+    c.add_argument("--aie-batch", type=int, default=8, help="rows per AIE kernel call for --backend aie")
     c.add_argument("--backend", default="vitis",
                    help="vitis (ap_fixed HLS, default) or catapult (ac_fixed HLS; --ap-types then names ac_types); "
                         "fxflow.compile checks the name")
@@ -95,6 +98,10 @@ def _compile(args) -> int:
 
     cfg = _config_from_args(args)
     t0 = time.perf_counter()
+    if args.backend == "aie":  # AIE-ML backend: mlir-aie project, cycle-model report, --csim compares simulate
+        from .aie.driver import cli_compile
+
+        return cli_compile(args, cfg, t0)
     from .estimate import check_options
 
     check_options(args.part, args.clock)  # an unknown part / clock fails before the compile

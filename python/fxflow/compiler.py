@@ -13,11 +13,13 @@ from .ir import new_context
 from .pipeline import run_passes
 
 BACKENDS = ("vitis", "catapult")  # HLS flavours: ap_fixed for Vitis HLS, ac_fixed/ac_channel for Catapult
+BACKENDS = BACKENDS + ("aie",)  # AIE-ML backend: mlir-aie program after the df stage (fxflow.aie)
 
 
 def compile(model, example_input=None, config=None, backend: str = "vitis", io_type: str = "io_parallel",
             output_dir: str | os.PathLike | None = None, project_name: str = "myproject",
-            ap_types: str | os.PathLike | None = None, calibration_data=None) -> Design:
+            ap_types: str | os.PathLike | None = None, calibration_data=None,
+            aie: dict | None = None) -> Design:
     """Compile a `torch.nn.Module` (or an `ExportedProgram`, the path of a `torch.export.save` file, or the
     path of an ONNX model) for fixed-point hardware; both front-ends feed the same pass pipeline.
 
@@ -75,6 +77,10 @@ def compile(model, example_input=None, config=None, backend: str = "vitis", io_t
             "df-legalize-reuse",
         ])
         stages["df"] = _snapshot(module)
+        if backend == "aie":  # AIE-ML backend: integer kernels, partition, placement; `aie` = fxflow.aie.driver.AieOptions
+            from fxflow.aie.driver import lower_for_aie
+
+            stages["aie"] = lower_for_aie(module, aie)
         timings["lowering"] = time.perf_counter() - t0
     design = Design(ctx=ctx, module=module, stages=stages, config=cfg, project_name=project_name,
                     output_dir=Path(output_dir) if output_dir is not None else None, ap_types=ap_types,

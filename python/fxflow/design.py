@@ -33,6 +33,7 @@ class Design:
     _float_program: emulator.Program | None = None
     _written: Path | None = None
     _tmp: object = None
+    _aie: object = None  # AIE-ML backend: the placed AieProgram, built on first use
 
     # --- emulation ---------------------------------------------------------------------------------
     @property
@@ -112,6 +113,11 @@ class Design:
 
         With `inputs`, the testbench data and the emulator's expected outputs are written too, making the
         project self-checking."""
+        if "aie" in self.stages:  # AIE-ML backend: aie.mlir, kernels/, placement.png
+            from fxflow.aie.driver import write
+
+            self._written = write(self.aie_program, Path(path) if path is not None else self._default_dir())
+            return self._written
         from fxflow.lowering.hls.project import write_project
 
         target = Path(path) if path is not None else self._default_dir()
@@ -174,10 +180,32 @@ class Design:
         """Per-layer formats, reuse factors and estimates (latency, II, DSP, LUT, FF, BRAM, URAM) plus
         totals, as plain dicts (`fxflow.report.format_table` prints them).  `part` (e.g.
         'xcvu9p-flga2104-2L-e') and `clock` (ns, or '200MHz') default to xcvu13p at 5 ns."""
+        if "aie" in self.stages:  # AIE-ML backend: cycle model, tiles, utilization, efficiency per layer
+            from fxflow.aie.driver import report
+
+            return report(self.aie_program)
         from fxflow.report import design_report
 
         with self.ctx:
             return design_report(self.module, part=part, clock=clock)
+
+    # --- AIE-ML backend (compile with backend="aie") --------------------------------------------------
+    @property
+    def aie_program(self):
+        """The placed AIE program (`fxflow.aie.program.AieProgram`), checked structurally."""
+        if "aie" not in self.stages:
+            raise FxflowError("this design was not compiled for the AIE-ML backend (compile with backend='aie')")
+        if self._aie is None:
+            from fxflow.aie.driver import program_of
+
+            self._aie = program_of(self)
+        return self._aie
+
+    def simulate(self, x, raw: bool = False):
+        """Bit-exact functional simulation of the placed AIE program, tile by tile, in `predict`'s form."""
+        from fxflow.aie.driver import simulate
+
+        return simulate(self, self.aie_program, x, raw)
 
     @staticmethod
     def _as_list(x) -> list:

@@ -21,6 +21,6 @@
 // The batch is padded to the microtile rows and costs cycles: 16 rows stream 16 x 32 bytes in 128 cycles.
 // BATCH:      aie_partition = {batch = 16 : i64, cas_length = 1 : i64, cas_num = 1 : i64, interval = 128 : i64
 
-// BUDGET: error: layer 'fc1' (24x6, 8x8) does not fit xcve2802: the layers up to it need more than the 1 compute tiles available
+// BUDGET: error: the layers up to 'fc1' (24x6) need at least 2 compute tiles; xcve2802 offers 1
 // DEVICE: error: unknown AIE device 'npu9' (available: xcve2802, npu1, npu2)
 // ORDER: error: kernel 'fc0' has no integer form; run convert-fxp-to-aie first

@@ -180,13 +180,16 @@ def lower_dense(layer: str, x_fmt: FixedFormat, w: np.ndarray, w_fmt: FixedForma
                                  f"have {pf}; it rounds every partial sum, which an exact integer accumulator cannot "
                                  "reproduce (use a wider accum or 'exact')", layer)
     bias = bias_on_product_grid(b, b_fmt, acc, pf, layer)
-    # Condition 3: interval of every prefix sum, per output column, at the product grid.
-    wo = np.asarray(w, dtype=object)
+    # Condition 3: interval of every prefix sum, per output column, at the product grid (int64 while the
+    # column sums provably fit: operands <= 16 bits, so |product| < 2^32 and 2^20 terms stay below 2^52).
+    big = w.shape[0] >= (1 << 20)
+    wo = np.asarray(w, dtype=object if big else np.int64)
     lo_x, hi_x = x_fmt.min_int, x_fmt.max_int
-    neg = np.minimum(np.minimum(wo * lo_x, wo * hi_x), 0).sum(axis=0) if w.size else np.zeros(w.shape[1], object)
-    pos = np.maximum(np.maximum(wo * lo_x, wo * hi_x), 0).sum(axis=0) if w.size else np.zeros(w.shape[1], object)
-    lo = min((int(a) + int(n) for a, n in zip(bias, neg)), default=0)
-    hi = max((int(a) + int(p) for a, p in zip(bias, pos)), default=0)
+    a, c = wo * lo_x, wo * hi_x
+    neg = np.minimum(np.minimum(a, c), 0).sum(axis=0)
+    pos = np.maximum(np.maximum(a, c), 0).sum(axis=0)
+    lo = min((int(p) + int(n) for p, n in zip(bias, neg)), default=0)
+    hi = max((int(p) + int(q) for p, q in zip(bias, pos)), default=0)
     d = acc.f - pf
     if (lo << d) < acc.min_int or (hi << d) > acc.max_int:
         raise UnsupportedOpError(f"layer '{layer}': partial sums may reach [{lo * 2.0**-pf:g}, {hi * 2.0**-pf:g}], "
@@ -208,7 +211,11 @@ def lower_dense(layer: str, x_fmt: FixedFormat, w: np.ndarray, w_fmt: FixedForma
     if relu is not None:
         epilogue.append("relu")
         if relu != out:
-            epilogue.append(plan_srs(out.f, relu, layer))
+            second = plan_srs(out.f, relu, layer)
+            if second.shift < 0 and (max(-out.min_int, out.max_int) << -second.shift).bit_length() >= 32:
+                raise UnsupportedOpError(f"layer '{layer}': the ReLU result {relu} has so many more fractional bits "
+                                         f"than {out} that the up-shifted values exceed 32 bits", layer)
+            epilogue.append(second)
             final = relu
     y_store = storage_of(final)
     return DenseInt(mode, stores[0], stores[1], y_store, bias.astype(np.int64), epilogue, bound)

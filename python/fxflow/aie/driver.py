@@ -52,12 +52,19 @@ def lower_for_aie(module, options=None) -> str:
     device = get_device(opts.device)
     run_passes(module, ["convert-fxp-to-aie"])
     budget = opts.max_tiles or device.compute_tiles
+    placement_error = None
     for trial in range(PLACEMENT_TRIALS):
         try:
-            run_passes(module, [("aie-partition", PartitionOptions(device.name, opts.batch, budget, opts.objective)),
-                                ("aie-place", PlaceOptions(device.name))])
-            break
+            run_passes(module, [("aie-partition", PartitionOptions(device.name, opts.batch, budget, opts.objective))])
         except AieFitError:
+            if placement_error is not None:  # a smaller budget does not partition: the placement was the problem
+                raise placement_error from None
+            raise
+        try:
+            run_passes(module, [("aie-place", PlaceOptions(device.name))])
+            break
+        except AieFitError as e:
+            placement_error = e
             if trial == PLACEMENT_TRIALS - 1 or budget <= 1:
                 raise
             budget = max(1, budget * 3 // 4)  # the next partition overwrites this one's attributes
@@ -101,3 +108,26 @@ def write(prog, path):
     from fxflow.lowering.aie.project import write_project
 
     return write_project(prog, path)
+
+
+def cli_compile(args, cfg, t0: float) -> int:
+    """`fxflow compile --backend aie`: write the AIE project, print the cycle model, optionally compare
+    `--csim N` random samples of the simulation with predict."""
+    import time
+
+    import fxflow
+    from fxflow.errors import FxflowError
+
+    from .cycles import format_cycles
+
+    design = fxflow.compile(args.model, config=cfg, output_dir=args.output, project_name=args.project_name,
+                            backend="aie", aie={"device": args.aie_device, "batch": args.aie_batch})
+    print(f"wrote AIE project {args.output} in {time.perf_counter() - t0:.2f} s")
+    print(format_cycles(design.report()))
+    if args.csim:
+        x = np.random.default_rng(0).normal(size=(args.csim, *design.input_shapes[0]))
+        bad = int(np.sum(design.simulate(x, raw=True) != design.predict(x, raw=True)))
+        print(f"[fxflow] AIE simulation vs predict on {args.csim} samples: {bad} mismatching values")
+        if bad:
+            raise FxflowError(f"the AIE simulation disagrees with the emulator on {bad} values")
+    return 0
