@@ -74,6 +74,9 @@ def _elementwise(op) -> bool:
     if op.name != "linalg.generic" or len(op.results) != 1:
         return False
     iters = [str(a) for a in ir.ArrayAttr(op.attributes["iterator_types"])]
+    # a gather (nearest upsampling: tensor.extract at computed indices) is data movement, not a quantizer
+    if any(o.operation.name in ("tensor.extract", "linalg.index") for o in op.regions[0].blocks[0].operations):
+        return False
     return all("parallel" in t for t in iters) and all(m is not None for m in _input_axes(op))
 
 

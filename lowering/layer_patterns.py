@@ -150,7 +150,13 @@ def grouped_conv_to_fxp(op, rewriter):
     g, fg = warr.shape[0], warr.shape[1]
     res = _shape(op.result)  # [B, G, F/G, *O]
     flat = [res[0], g * fg, *res[3:]]
-    out = _conv(rewriter, op, x_owner.operands[0], warr.reshape(g * fg, *warr.shape[2:]), bias, g, flat)
+    x = x_owner.operands[0]
+    xs = _shape(xg)  # [B, G, C/G, *S]
+    x_flat = [xs[0], xs[1] * xs[2], *xs[3:]]
+    if _shape(x) != x_flat:  # the expand_shape was folded with an earlier reshape
+        with rewriter.ip, op.location:
+            x = ReshapeOp(x, _f32_like(x_flat, x)).output
+    out = _conv(rewriter, op, x, warr.reshape(g * fg, *warr.shape[2:]), bias, g, flat)
     with rewriter.ip, op.location:
         expanded = ReshapeOp(out, op.result.type).output
     rewriter.replace_op(op, [expanded])
@@ -283,9 +289,9 @@ def _affine_of(generic):
     if len(ins) == 1:
         if not _is_identity(_maps(generic)[0]):
             return None
-        if a == args[0] and _scalar_constant(b) is not None:
+        if str(a) == str(args[0]) and _scalar_constant(b) is not None:
             x_first, c = True, np.array([_scalar_constant(b)])
-        elif b == args[0] and _scalar_constant(a) is not None:
+        elif str(b) == str(args[0]) and _scalar_constant(a) is not None:
             x_first, c = False, np.array([_scalar_constant(a)])
         else:
             return None
@@ -296,9 +302,9 @@ def _affine_of(generic):
             return None
         x = ins[xi]
         c = _channel_param(generic, 1 - xi, _shape(x))
-        if c is None or {a, b} != {args[0], args[1]}:
+        if c is None or sorted([str(a), str(b)]) != sorted(str(v) for v in args[:2]):
             return None
-        x_first = a == args[xi]
+        x_first = str(a) == str(args[xi])
     else:
         return None
     kind = body.name
@@ -392,9 +398,9 @@ def binary_tensor_op(op, rewriter):
         return True
     if not all(_is_identity(m) for m in _maps(op)) or any(_constant_array(v) is not None for v in ins):
         return True
-    args = list(op.region.blocks[0].arguments)
-    a, b = ops[0].operation.operands
-    if {a, b} != set(args) and not (a == b == args[0]):
+    args = [str(v) for v in op.region.blocks[0].arguments]
+    a, b = (str(v) for v in ops[0].operation.operands)
+    if sorted([a, b]) != sorted(args[:2]):
         return True
     lhs, rhs = (ins[0], ins[1]) if a == args[0] else (ins[1], ins[0])
     cls = SubOp if ops[0].operation.name == "arith.subf" else MulOp
