@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fxflow.aie import cost
-from fxflow.aie.arith import MODES, STORAGE, bias_on_product_grid, parse_epilogue
+from fxflow.aie.arith import MODES, bias_on_product_grid, parse_epilogue
 from fxflow.aie.device import AieFitError, Device, get_device
 from fxflow.aie.program import AieProgram, Buffer, Core, Fifo, HostPort, KernelFn, LayerPlan, Link
 from fxflow.errors import FxflowError
@@ -218,7 +218,3 @@ def build_program(module) -> AieProgram:
         prog.links.append(Link(srcs, [name], [s * m * last.n_slice for s in range(grp.slices)], [], grp.memtile))
         prog.outputs.append(HostPort(name, grp.shim, grp.channel, grp.first_slice, grp.slices, last.n_slice))
     return prog
-
-
-def storage_bits(store: str) -> int:
-    return STORAGE[store][1] if store in STORAGE else int(store.lstrip("iu"))

@@ -10,7 +10,7 @@ uses are the ones the simulator checks.
 
 from __future__ import annotations
 
-from fxflow.aie.arith import CTYPE, MODES, Srs
+from fxflow.aie.arith import CTYPE, MODES
 from fxflow.aie.program import AieProgram, KernelFn
 
 HEADER = "fxflow_dense.h"
