@@ -33,6 +33,61 @@ IO_TYPES = ("io_parallel", "io_stream")
 MODEL_KEYS = ("precision", "input", "weight", "bias", "accum", "result", "reuse_factor", "strategy",
               "auto_tolerance")
 LAYER_KEYS = ("weight", "bias", "accum", "result", "reuse_factor", "strategy")
+# --- activation tables (fxp.lut, fxp.softmax) ------------------------------------------------------------
+# `table_size` (power of two, default 1024) and `softmax` ("stable" | "latency" | "argmax") also as model
+# defaults; per layer `table_range` ([lo, hi) of a lut's table; default the whole input format) and the
+# softmax intermediates with hls4ml 1.3's defaults: `exp_table`, `inv_table`, `inv_input` (formats; default
+# ap_fixed<18,8,AP_RND,AP_SAT>, inv_input = exp_table), `norm_input` (stable: x_max - x; default
+# ap_ufixed<W-1,I-1> of a signed input), `exp_table_size` / `inv_table_size` (default `table_size`).
+# A softmax's accumulator is the layer's `accum` ("exact": the exp format with ceil(log2 n) more bits).
+TABLE_MODEL_KEYS = ("table_size", "softmax")
+TABLE_LAYER_KEYS = TABLE_MODEL_KEYS + ("table_range", "exp_table", "inv_table", "inv_input", "norm_input",
+                                       "exp_table_size", "inv_table_size")
+MODEL_KEYS += TABLE_MODEL_KEYS
+LAYER_KEYS += TABLE_LAYER_KEYS
+
+
+def _table_settings(d: dict, where: str) -> dict:
+    """The validated table keys of a model or layer section."""
+    from .fixed.softmax import IMPLEMENTATIONS
+    from .fixed.table import check_table_size
+
+    out: dict[str, Any] = {}
+    for key in ("table_size", "exp_table_size", "inv_table_size"):
+        if key in d:
+            out[key] = check_table_size(d[key], f"{where}.{key}")
+    if "softmax" in d:
+        impl = str(d["softmax"]).strip().lower()
+        if impl not in IMPLEMENTATIONS:
+            raise ConfigError(f"config '{where}.softmax' must be one of {', '.join(IMPLEMENTATIONS)}, got {d['softmax']!r}")
+        out["softmax"] = impl
+    for key in ("exp_table", "inv_table", "inv_input", "norm_input"):
+        if key in d:
+            out[key] = _fmt(d[key], f"{where}.{key}")
+    if "table_range" in d:
+        r = d["table_range"]
+        ok = (isinstance(r, (list, tuple)) and len(r) == 2
+              and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in r))
+        if not ok or not float(r[0]) < float(r[1]) or not all(abs(float(v)) < float("inf") for v in r):
+            raise ConfigError(f"config '{where}.table_range' must be [lo, hi] with finite lo < hi, got {r!r}")
+        out["table_range"] = (float(r[0]), float(r[1]))
+    return out
+
+
+@dataclass(frozen=True)
+class TableConfig:
+    """The effective table settings of one layer (None: derived from the formats, see fxp_assign_precision_tables)."""
+
+    table_size: int = 1024
+    table_range: tuple[float, float] | None = None
+    softmax: str = "stable"
+    exp_table: FixedFormat | None = None
+    inv_table: FixedFormat | None = None
+    inv_input: FixedFormat | None = None
+    norm_input: FixedFormat | None = None
+    exp_table_size: int | None = None
+    inv_table_size: int | None = None
+# --- end of activation tables ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -57,6 +112,7 @@ class Config:
     strategy: str = "latency"
     auto_tolerance: float = 2.0**-8
     layers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tables: dict[str, Any] = field(default_factory=dict)  # model-level table defaults (TABLE_MODEL_KEYS)
 
     # --- construction ----------------------------------------------------------------------------
     @classmethod
@@ -75,7 +131,9 @@ class Config:
         if not isinstance(model, dict):
             raise ConfigError("config section 'model' must be a mapping")
         _check_keys(model, MODEL_KEYS, "model")
+        tables = _table_settings(model, "model")  # activation tables
         cfg = cls()
+        cfg.tables = tables
         if "precision" in model:
             cfg.precision = _fmt(model["precision"], "model.precision", allow_auto=True)
         if "input" in model:
@@ -117,6 +175,7 @@ class Config:
                 parsed["reuse_factor"] = _reuse(settings["reuse_factor"], f"{where}.reuse_factor")
             if "strategy" in settings:
                 parsed["strategy"] = _strategy(settings["strategy"], f"{where}.strategy")
+            parsed.update(_table_settings(settings, where))  # activation tables
             cfg.layers[str(name)] = parsed
         return cfg
 
@@ -164,6 +223,12 @@ class Config:
             raise ConfigError(f"config names layer(s) {', '.join(repr(n) for n in missing)} that the model does "
                               f"not have; its layers are: {', '.join(known) or '(none)'}")
 
+    def table_config(self, name: str | None) -> TableConfig:
+        """The effective activation-table settings of one layer (its own keys over the model defaults)."""
+        own = self.layers.get(name or "", {})
+        return TableConfig(**{k: own.get(k, self.tables.get(k)) for k in TABLE_LAYER_KEYS
+                              if own.get(k, self.tables.get(k)) is not None})
+
     def to_dict(self) -> dict:
         def s(v):
             return str(v) if isinstance(v, FixedFormat) else v
@@ -174,6 +239,7 @@ class Config:
         for role in ("input", "weight", "bias", "result"):
             if getattr(self, role) is not None:
                 model[role] = str(getattr(self, role))
+        model.update(self.tables)  # activation tables
         return {"model": model, "layers": {n: {k: s(v) for k, v in d.items()} for n, d in self.layers.items()}}
 
 

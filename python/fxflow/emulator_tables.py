@@ -1,0 +1,273 @@
+"""Emulator steps of `fxp.clamp`, `fxp.prelu`, `fxp.lut` and `fxp.softmax`, and the float64 interpreter
+of the scalar arith/math functions that `fxp.lut` regions (and captured constants) are made of.
+
+Float tensors (fmt None) evaluate the exact functions — the float reference; fixed-point tensors use the
+semantics of `fxflow.fixed.table` / `fxflow.fixed.softmax` and the tables the precision pass attached.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Callable
+
+import numpy as np
+
+from .dialects.fxp import format_of
+from .emulator import Tensor, constant_operand, op_step, result_format
+from .errors import FxflowError
+from .fixed import FixedFormat
+from .fixed.quantize import quantize, requantize
+from .fixed.softmax import SoftmaxFormats, softmax as fixed_softmax
+from .fixed.table import TableIndex, lookup
+from .ir import elements_array, ir, layer_name
+
+# ------------------------------------------------------------------------------------------------
+# Scalar interpreter: arith/math ops evaluated elementwise in float64 (truncf rounds to its type)
+# ------------------------------------------------------------------------------------------------
+_erf = np.frompyfunc(math.erf, 1, 1)
+
+_UNARY = {
+    "arith.negf": np.negative, "math.exp": np.exp, "math.exp2": np.exp2, "math.expm1": np.expm1,
+    "math.log": np.log, "math.log2": np.log2, "math.log10": np.log10, "math.log1p": np.log1p,
+    "math.tanh": np.tanh, "math.sinh": np.sinh, "math.cosh": np.cosh, "math.sin": np.sin, "math.cos": np.cos,
+    "math.tan": np.tan, "math.atan": np.arctan, "math.asin": np.arcsin, "math.acos": np.arccos,
+    "math.sqrt": np.sqrt, "math.rsqrt": lambda v: 1.0 / np.sqrt(v), "math.absf": np.abs,
+    "math.cbrt": np.cbrt, "math.floor": np.floor, "math.ceil": np.ceil, "math.trunc": np.trunc,
+    "math.round": lambda v: np.where(v >= 0, np.floor(v + 0.5), np.ceil(v - 0.5)), "math.roundeven": np.rint,
+    "math.erf": lambda v: np.asarray(_erf(np.asarray(v, dtype=np.float64)), dtype=np.float64),
+    "arith.extf": lambda v: v, "arith.sitofp": lambda v: np.asarray(v, dtype=np.float64),
+    "arith.uitofp": lambda v: np.asarray(v, dtype=np.float64),
+}
+_BINARY = {
+    "arith.addf": np.add, "arith.subf": np.subtract, "arith.mulf": np.multiply, "arith.divf": np.divide,
+    "arith.maximumf": np.maximum, "arith.minimumf": np.minimum, "arith.maxnumf": np.fmax,
+    "arith.minnumf": np.fmin, "arith.remf": np.fmod, "math.powf": np.power, "math.fpowi": np.power,
+    "math.ipowi": np.power, "math.atan2": np.arctan2, "math.copysign": np.copysign,
+}
+# arith.cmpf predicates (ordered and unordered agree: no NaN reaches a comparison of real inputs)
+_CMPF = {0: lambda a, b: np.zeros(np.broadcast(a, b).shape, bool), 1: np.equal, 2: np.greater,
+         3: np.greater_equal, 4: np.less, 5: np.less_equal, 6: np.not_equal, 7: lambda a, b: np.ones(
+             np.broadcast(a, b).shape, bool), 8: np.equal, 9: np.greater, 10: np.greater_equal, 11: np.less,
+         12: np.less_equal, 13: np.not_equal, 14: lambda a, b: np.zeros(np.broadcast(a, b).shape, bool),
+         15: lambda a, b: np.ones(np.broadcast(a, b).shape, bool)}
+_NARROW = {"f32": np.float32, "f16": np.float16}
+
+SCALAR_OPS = frozenset(_UNARY) | frozenset(_BINARY) | {"arith.constant", "arith.cmpf", "arith.select",
+                                                        "arith.truncf"}
+
+
+def compile_scalar(value: ir.Value, inputs: list) -> Callable:
+    """`value` as a Python function of the arrays bound to `inputs` (block arguments), evaluated
+    elementwise in float64.  No MLIR object is kept: the function outlives the IR it came from."""
+    slots = {v: i for i, v in enumerate(inputs)}
+    code: list = []
+
+    def visit(v) -> int:
+        if v in slots:
+            return slots[v]
+        owner = v.owner
+        if isinstance(owner, ir.Block):
+            raise FxflowError("a scalar function reads a block argument that has no value")
+        op = owner.operation if hasattr(owner, "operation") else owner
+        args = [visit(a) for a in op.operands]
+        code.append((_op_function(op), args))
+        slots[v] = len(inputs) + len(code) - 1
+        return slots[v]
+
+    root = visit(value)
+
+    def run(*xs):
+        vals = list(xs)
+        with np.errstate(all="ignore"):
+            for fn, args in code:
+                vals.append(fn(*[vals[a] for a in args]))
+        return vals[root]
+
+    return run
+
+
+def evaluate(value: ir.Value, env: dict):
+    """The float64 value of `value` given values for some block arguments (`env`)."""
+    keys = list(env)
+    return compile_scalar(value, keys)(*[env[k] for k in keys])
+
+
+def _op_function(op) -> Callable:
+    """A NumPy function computing one arith/math op (its attributes read now)."""
+    name = op.name
+    if name == "arith.constant":
+        attr = op.attributes["value"]
+        if isinstance(attr, ir.FloatAttr):
+            c = np.float64(ir.FloatAttr(attr).value)
+        elif isinstance(attr, ir.IntegerAttr):
+            c = np.float64(ir.IntegerAttr(attr).value)
+        else:
+            raise FxflowError(f"unsupported scalar constant {attr}")
+        return lambda: c
+    if name in _UNARY:
+        f1 = _UNARY[name]
+        return lambda a: np.asarray(f1(a), dtype=np.float64)
+    if name in _BINARY:
+        f2 = _BINARY[name]
+        return lambda a, b: np.asarray(f2(a, b), dtype=np.float64)
+    if name == "arith.cmpf":
+        return _CMPF[ir.IntegerAttr(op.attributes["predicate"]).value]
+    if name == "arith.select":
+        return lambda c, a, b: np.where(c, a, b).astype(np.float64)
+    if name == "arith.truncf":
+        narrow = _NARROW.get(str(op.results[0].type))
+        if narrow is None:
+            raise FxflowError(f"arith.truncf to {op.results[0].type} is not supported")
+        return lambda a: np.asarray(np.asarray(a, dtype=np.float64).astype(narrow), dtype=np.float64)
+    raise FxflowError(f"the scalar function uses '{name}', which fxflow cannot evaluate "
+                      f"(supported: {', '.join(sorted(SCALAR_OPS))})")
+
+
+def region_function(op):
+    """The fxp.lut region as a Python function of a float64 array (elementwise)."""
+    block = op.regions[0].blocks[0]
+    fn = compile_scalar(list(block.operations)[-1].operands[0], [block.arguments[0]])
+
+    def apply(x):
+        x = np.asarray(x, dtype=np.float64)
+        return np.broadcast_to(fn(x), x.shape).astype(np.float64)
+
+    return apply
+
+
+# ------------------------------------------------------------------------------------------------
+# Op steps
+# ------------------------------------------------------------------------------------------------
+def _float_attr(o, name: str) -> float:
+    return ir.FloatAttr(o.attributes[name]).value
+
+
+def _grid_bounds(lo: float, hi: float, f: int) -> tuple[int | None, int | None]:
+    """Stored-integer thresholds on the grid 2^-f: x < lo <=> raw < lo_c;  x > hi <=> raw > hi_f."""
+    scale = Fraction(2) ** f
+    lo_c = None if math.isinf(lo) else -((-Fraction(lo) * scale).__floor__())
+    hi_f = None if math.isinf(hi) else (Fraction(hi) * scale).__floor__()
+    return lo_c, hi_f
+
+
+def clamp(x: Tensor, lo: float, hi: float, out: FixedFormat | None) -> Tensor:
+    """min(max(x, lo), hi) in exact arithmetic, assigned to `out`."""
+    if x.fmt is None:
+        return Tensor(np.clip(x.data, lo, hi), None)
+    lo_c, hi_f = _grid_bounds(lo, hi, x.fmt.f)
+    y = np.asarray(requantize(x.data, x.fmt.f, out))
+    if lo_c is not None:
+        y = np.where(x.data < lo_c, int(quantize(np.float64(lo), out)), y)
+    if hi_f is not None:
+        y = np.where(x.data > hi_f, int(quantize(np.float64(hi), out)), y)
+    return Tensor(y.astype(y.dtype if y.dtype == object else np.int64), out)
+
+
+@op_step("fxp.clamp")
+def _clamp_step(o, consts):
+    lo, hi = _float_attr(o, "min"), _float_attr(o, "max")
+    return lambda x, fmt=result_format(o): clamp(x, lo, hi, fmt)
+
+
+def channel_param(p: np.ndarray, rank: int) -> np.ndarray:
+    """A [C] or [1] parameter shaped to broadcast over a batch of rank-`rank` samples (channel = dim 1)."""
+    p = np.asarray(p).reshape(-1)
+    if p.size == 1:
+        return p.reshape(())
+    return p.reshape((1, p.size) + (1,) * (rank - 2))
+
+
+def prelu(x: Tensor, alpha: Tensor, out: FixedFormat | None) -> Tensor:
+    """x > 0 ? x : x * alpha (exact product), assigned to `out`."""
+    a = channel_param(alpha.data, x.data.ndim)
+    if x.fmt is None:
+        a = a if alpha.fmt is None else np.ldexp(a.astype(np.float64), -alpha.fmt.f)
+        return Tensor(np.where(x.data > 0, x.data, x.data * a), None)
+    pos = requantize(x.data, x.fmt.f, out)
+    neg = requantize(np.asarray(x.data, dtype=np.int64) * a.astype(np.int64), x.fmt.f + alpha.fmt.f, out)
+    return Tensor(np.where(x.data > 0, pos, neg), out)
+
+
+@op_step("fxp.prelu")
+def _prelu_step(o, consts):
+    alpha = constant_operand(o, 1, consts, "alpha")
+    if (alpha.fmt is None) != (format_of(o.operands[0].type) is None):
+        raise FxflowError(f"fxp.prelu mixes float and fixed-point operands ({o.location})")
+    return lambda x, a=alpha, fmt=result_format(o): prelu(x, a, fmt)
+
+
+def lut_table(o) -> tuple[TableIndex, np.ndarray] | None:
+    """The (index, stored entries) attached to an fxp.lut by the precision pass; None when absent."""
+    attrs = o.attributes
+    if "table" not in attrs:
+        return None
+    table = elements_array(attrs["table"], [ir.ShapedType(attrs["table"].type).shape[0]])
+    index = TableIndex(ir.IntegerAttr(attrs["index_shift"]).value, ir.IntegerAttr(attrs["index_offset"]).value,
+                       len(table))
+    return index, table
+
+
+@op_step("fxp.lut")
+def _lut_step(o, consts):
+    out = result_format(o)
+    if out is None:
+        fn = region_function(o)
+        return lambda x: Tensor(fn(x.data), None)
+    found = lut_table(o)
+    if found is None:
+        where = layer_name(o.location) or str(o.location)
+        raise FxflowError(f"fxp.lut in layer '{where}' has no table: run fxp-assign-precision first")
+    index, table = found
+    return lambda x: Tensor(lookup(x.data, index, table), out)
+
+
+def _type_attr(o, name: str) -> FixedFormat:
+    return format_of(ir.TypeAttr(o.attributes[name]).value)
+
+
+def softmax_formats(o) -> tuple[SoftmaxFormats, np.ndarray, np.ndarray]:
+    """The intermediate formats and tables the precision pass attached to a table-based fxp.softmax."""
+    attrs = o.attributes
+    missing = [n for n in ("exp_table", "inv_table", "exp_format", "inv_format", "inv_input_format", "accum")
+               if n not in attrs]
+    if missing:
+        where = layer_name(o.location) or str(o.location)
+        raise FxflowError(f"fxp.softmax in layer '{where}' lacks {', '.join(missing)}: run fxp-assign-precision")
+    exp_tab = elements_array(attrs["exp_table"], [ir.ShapedType(attrs["exp_table"].type).shape[0]])
+    inv_tab = elements_array(attrs["inv_table"], [ir.ShapedType(attrs["inv_table"].type).shape[0]])
+    norm = _type_attr(o, "norm_format") if "norm_format" in attrs else None
+    fm = SoftmaxFormats(_type_attr(o, "exp_format"), _type_attr(o, "inv_format"), _type_attr(o, "inv_input_format"),
+                        _type_attr(o, "accum"), norm, len(exp_tab), len(inv_tab))
+    return fm, exp_tab, inv_tab
+
+
+def float_softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+@op_step("fxp.softmax")
+def _softmax_step(o, consts):
+    axis = ir.IntegerAttr(o.attributes["axis"]).value
+    impl = ir.StringAttr(o.attributes["implementation"]).value
+    out = result_format(o)
+    if out is None:
+        return lambda x: Tensor(float_softmax(x.data, axis), None)
+    if impl == "argmax":
+        fm = tabs = None
+    else:
+        fm, *tabs = softmax_formats(o)
+
+    def step(x):
+        if x.fmt is None:
+            raise FxflowError(f"fxp.softmax with a fixed result needs a fixed-point input ({o.location})")
+        raw = np.moveaxis(np.asarray(x.data, dtype=np.int64), axis, -1)
+        y = fixed_softmax(raw, x.fmt, out, impl, fm, *(tabs or (None, None)))
+        return Tensor(np.moveaxis(y, -1, axis), out)
+
+    return step
+
+
+__all__ = ["evaluate", "region_function", "clamp", "prelu", "float_softmax", "softmax_formats", "lut_table",
+           "SCALAR_OPS"]

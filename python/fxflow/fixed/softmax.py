@@ -1,0 +1,153 @@
+"""Softmax on stored integers: the table-based algorithms of hls4ml 1.3 (`nnet_activation.h`), exactly.
+
+Formats (`SoftmaxFormats`): X the input, Y the result, and the intermediates
+  norm    (stable only) x_max - x is assigned to it (hls4ml's inp_norm_t, default ap_ufixed<W-1, I-1>)
+  exp     the entries of the exp table (exp_table_t), accum the sum of exponentials (accum_t),
+  inv_in  the sum is assigned to it before it indexes the inverse table (inv_inp_t),
+  inv     the entries of the inverse table (inv_table_t).
+A table of 2^n entries is indexed by the top n bits of the stored word (two's complement, W bits):
+index(raw) = (raw mod 2^W) >> (W - n).  Entry i holds the function at the *lowest* value with those top
+bits (hls4ml's `softmax_real_val_from_idx`; for a signed word, i >= 2^(n-1) is negative), evaluated as hls4ml
+does in single precision: v = float32(value); exp entries float32(exp(+-v)) (correctly rounded; glibc's
+expf is within 0.502 ULP of it), inverse entries float32(1) / v, each then assigned to the entry format
+(an infinite float saturates under SAT modes and gives 0 otherwise, as the ap_types headers do).
+
+  stable:  d = norm(x_max - x); e = accum(exp[index(d)]); s = tree sum of e in accum;
+           y = Y(e * inv[index(inv_in(s))])                       with exp(-v) entries
+  latency: the same without the max: e = accum(exp[index(x)])    with exp(+v) entries
+  argmax:  Y(1) at the first maximum, Y(0) elsewhere.
+The tree sum is hls4ml's `reduce`: split n into the largest power of two below n and the rest, sum
+each half recursively, every partial sum assigned to accum.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .format import FixedFormat
+from .quantize import quantize, requantize, to_float
+
+IMPLEMENTATIONS = ("stable", "latency", "argmax")
+HLS4ML_TABLE = FixedFormat.parse("ap_fixed<18,8,AP_RND,AP_SAT>")  # exp/inv table, inv input defaults
+DEFAULT_TABLE_SIZE = 1024
+
+
+@dataclass(frozen=True)
+class SoftmaxFormats:
+    exp: FixedFormat
+    inv: FixedFormat
+    inv_in: FixedFormat
+    accum: FixedFormat
+    norm: FixedFormat | None  # stable only
+    exp_size: int
+    inv_size: int
+
+
+def default_norm(x: FixedFormat) -> FixedFormat:
+    """hls4ml's inp_norm_t: the input's magnitude bits, unsigned (ap_ufixed<W-k, I-k>), TRN/WRAP."""
+    return FixedFormat(0, x.i, x.f)
+
+
+def exact_accum(exp: FixedFormat, n: int) -> FixedFormat:
+    """An accumulator that holds the sum of n exp entries exactly (exp's grid, ceil(log2 n) more bits)."""
+    grow = max(n - 1, 0).bit_length()
+    return FixedFormat(exp.k, exp.i + grow, exp.f, exp.rounding, exp.overflow)
+
+
+def capped_size(size: int, fmt: FixedFormat) -> int:
+    """A table indexed by fmt's top bits has at most 2^W entries."""
+    return min(size, 1 << fmt.width)
+
+
+def index_bits(size: int) -> int:
+    return size.bit_length() - 1
+
+
+def top_bits(raw: np.ndarray, fmt: FixedFormat, n: int) -> np.ndarray:
+    """The top n bits of the W-bit two's complement word of each stored integer, as an unsigned index."""
+    w = fmt.width
+    u = np.asarray(raw, dtype=np.int64) & ((1 << w) - 1)
+    return u >> (w - n)
+
+
+def top_bits_values(fmt: FixedFormat, n: int) -> np.ndarray:
+    """float64 value of the word whose top n bits are i and the others 0, for every i < 2^n."""
+    w = fmt.width
+    u = np.arange(1 << n, dtype=np.int64) << (w - n)
+    if fmt.signed:
+        u = np.where(u >= (1 << (w - 1)), u - (1 << w), u)
+    return to_float(u, fmt.f)
+
+
+def _float32_to_format(v32: np.ndarray, fmt: FixedFormat) -> np.ndarray:
+    """A float32 array assigned to fmt; infinities saturate (SAT, SAT_SYM) or give 0 (other modes)."""
+    v = np.asarray(v32, dtype=np.float64)
+    inf = np.isinf(v)
+    out = quantize(np.where(inf, 0.0, v), fmt).astype(np.int64)
+    if inf.any():
+        if fmt.overflow in ("SAT", "SAT_SYM"):
+            lo = -fmt.max_int if fmt.overflow == "SAT_SYM" and fmt.signed and fmt.width > 1 else fmt.min_int
+            out = np.where(inf & (v > 0), fmt.max_int, np.where(inf, lo, out))
+        else:
+            out = np.where(inf, 0, out)
+    return out
+
+
+def exp_table(index_fmt: FixedFormat, size: int, entry: FixedFormat, negative: bool) -> np.ndarray:
+    """Stored integers of exp(-v) (negative, stable) or exp(v) (latency) over index_fmt's top bits."""
+    v = top_bits_values(index_fmt, index_bits(size)).astype(np.float32)
+    if negative:
+        v = -v
+    with np.errstate(over="ignore"):
+        e = np.exp(v.astype(np.float64)).astype(np.float32)
+    return _float32_to_format(e, entry)
+
+
+def inv_table(index_fmt: FixedFormat, size: int, entry: FixedFormat) -> np.ndarray:
+    """Stored integers of 1 / v over index_fmt's top bits (v = 0 gives +inf)."""
+    v = top_bits_values(index_fmt, index_bits(size)).astype(np.float32)
+    with np.errstate(divide="ignore"):
+        r = np.float32(1.0) / v
+    return _float32_to_format(r, entry)
+
+
+def tree_sum(terms: list[np.ndarray], fmt: FixedFormat) -> np.ndarray:
+    """hls4ml's balanced `reduce` with Op_add: every partial sum assigned to fmt (terms on fmt's grid)."""
+    n = len(terms)
+    if n == 1:
+        return terms[0]
+    left = 1 << ((n - 1).bit_length() - 1)  # the largest power of two below n
+    a, b = tree_sum(terms[:left], fmt), tree_sum(terms[left:], fmt)
+    return requantize(a + b, fmt.f, fmt)
+
+
+def softmax(raw: np.ndarray, x: FixedFormat, y: FixedFormat, implementation: str,
+            fm: SoftmaxFormats | None, exp_tab: np.ndarray | None = None, inv_tab: np.ndarray | None = None):
+    """Softmax along the last axis of stored integers `raw` (format x) -> stored integers of y.
+
+    The tables may be passed in (as attached to the op); by default they are built from `fm`."""
+    raw = np.asarray(raw, dtype=np.int64)
+    if implementation == "argmax":
+        first = np.argmax(raw, axis=-1)
+        hot = np.arange(raw.shape[-1]) == first[..., None]
+        one, zero = (int(v) for v in quantize(np.array([1.0, 0.0]), y))
+        return np.where(hot, one, zero).astype(np.int64)
+    stable = implementation == "stable"
+    if exp_tab is None:
+        exp_tab = exp_table(fm.norm if stable else x, fm.exp_size, fm.exp, negative=stable)
+    if inv_tab is None:
+        inv_tab = inv_table(fm.inv_in, fm.inv_size, fm.inv)
+    if stable:
+        d = requantize(raw.max(axis=-1, keepdims=True) - raw, x.f, fm.norm)
+        idx = top_bits(d, fm.norm, index_bits(len(exp_tab)))
+    else:
+        idx = top_bits(raw, x, index_bits(len(exp_tab)))
+    e = requantize(np.asarray(exp_tab, dtype=np.int64)[idx], fm.exp.f, fm.accum)
+    s = tree_sum([e[..., j] for j in range(e.shape[-1])], fm.accum)
+    s_in = requantize(s, fm.accum.f, fm.inv_in)
+    inv = np.asarray(inv_tab, dtype=np.int64)[top_bits(s_in, fm.inv_in, index_bits(len(inv_tab)))]
+    if fm.accum.width + fm.inv.width > 62:  # the exact product needs Python ints
+        e, inv = e.astype(object), inv.astype(object)
+    return requantize(e * inv[..., None], fm.accum.f + fm.inv.f, y)
