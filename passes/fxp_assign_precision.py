@@ -201,12 +201,17 @@ def _float_values(value: ir.Value, role: str, layer: str) -> np.ndarray:
     return elements_array(owner.attributes["value"], _shape(value)).astype(np.float64)
 
 
-def _quantized_constant(value: ir.Value, fmt, role: str, layer: str, tolerance: float):
-    """The constant quantized to `fmt` (AUTO: fitted within `tolerance` of its largest magnitude)."""
+def _quantized_constant(value: ir.Value, fmt, role: str, layer: str, tolerance: float, decimal: bool = False):
+    """The constant quantized to `fmt` (AUTO: fitted within `tolerance` of its largest magnitude); with
+    `decimal`, through hls4ml's decimal text (hls4ml_compat.decimal_constants) first."""
     arr = _float_values(value, role, layer)
     shape = _shape(value)
     if fmt == AUTO:
         fmt = fit_constants(arr, tolerance * float(np.max(np.abs(arr), initial=0.0)))
+    if decimal:
+        from fxflow.hls4ml_compat import decimal_constants
+
+        arr = decimal_constants(arr, fmt.f)
     if fmt.width > 53:
         raise ConfigError(f"the {role} format of layer '{layer}' ({fmt}) is wider than 53 bits")
     stored = np.asarray(quantize(arr, fmt), dtype=np.int64)
@@ -232,9 +237,10 @@ def assign_multiply_accumulate(op, cfg: Config, ranges: dict, interval, n_terms:
     model_formats = _model_formats(op.operation.parent)
     w_role = _model_format(model_formats, cfg, layer, "weight", lc.weight)
     b_role = _model_format(model_formats, cfg, layer, "bias", lc.bias)
+    hls4ml = cfg.arithmetic == "hls4ml"
     with ir.InsertionPoint(op), op.location:
-        wq, w_int, w_fmt = _quantized_constant(w, w_role, "weight", layer, cfg.auto_tolerance)
-        bq, b_int, b_fmt = _quantized_constant(b, b_role, "bias", layer, cfg.auto_tolerance)
+        wq, w_int, w_fmt = _quantized_constant(w, w_role, "weight", layer, cfg.auto_tolerance, decimal=hls4ml)
+        bq, b_int, b_fmt = _quantized_constant(b, b_role, "bias", layer, cfg.auto_tolerance, decimal=hls4ml)
     op.operation.operands[1] = wq
     op.operation.operands[2] = bq
     exact = interval(ranges[x], w_int, w_fmt.f, b_int, b_fmt.f)
@@ -244,6 +250,9 @@ def assign_multiply_accumulate(op, cfg: Config, ranges: dict, interval, n_terms:
     elif accum == AUTO:
         accum = smallest_format(min(exact.lo.ravel(), default=0), max(exact.hi.ravel(), default=0), exact.f)
     op.operation.attributes["accum"] = ir.TypeAttr.get(fixed_type(accum))
+    if hls4ml:  # acc += accum_t(x * w): each product rounded on its own, so only the accumulator's range is known
+        op.operation.attributes["product"] = ir.TypeAttr.get(fixed_type(accum))
+        exact = Interval.of_format(accum, exact.lo.shape)
     _set_result(op, lc.result, _after_accumulator(exact, accum), ranges)
 
 

@@ -202,6 +202,14 @@ def _add(k: KernelEmitter, op) -> None:
                  lambda d, s: [f"{d}[i] = {s[0]}[i] + {s[1]}[i];"])
 
 
+def product_type(k: KernelEmitter, op) -> str | None:
+    """hls4ml's per-product cast (`acc += accum_t(x * w)`), when the op carries a `product` type."""
+    if "product" not in op.attributes:
+        return None
+    fmt = fixed_format(ir.TypeAttr(op.attributes["product"]).value, f"product type of {k.where(op)}")
+    return k.design.typedef(f"{k.name}_product", fmt, f"kernel {k.name}")
+
+
 @printer("fxp.dense")
 def _dense(k: KernelEmitter, op) -> None:
     """acc[n] = accum(bias[n]); acc[n] += x[k] * w[k][n] for k = 0..K-1 in order; y[n] = acc[n].
@@ -248,13 +256,19 @@ def _dense(k: KernelEmitter, op) -> None:
     body.loop("n", nn)
     body(f"{acc}[n] = {Bi}[n];")
     body.close()
+    prod_t = product_type(k, op)
+
+    def product(expr: str) -> str:
+        return f"{prod_t}({expr})" if prod_t else expr
+
     if k.strategy == "resource":
         steps = -(-total // per_step)
         body.loop("r", steps, unroll=False)
         body.pragma("PIPELINE II=1")
         body.loop("j", per_step)
         body(f"const int t = r * {per_step} + j;")
-        stmt = f"{acc}[t % {nn}] += {X}[{index_expr((row, kk), (f't / {nn}', 1))}] * {W}[t];"
+        x_t = f"{X}[{index_expr((row, kk), (f't / {nn}', 1))}]"
+        stmt = f"{acc}[t % {nn}] += {product(x_t + f' * {W}[t]')};"
         if steps * per_step != total:
             body(f"if (t < {total}) {stmt}")
         else:
@@ -265,7 +279,8 @@ def _dense(k: KernelEmitter, op) -> None:
         body.loop("k", kk)
         body.loop("n", nn)
         w_kn = f"{W}[{index_expr(('k', nn), ('n', 1))}]"
-        mac = f"{acc}[n] += {X}[{index_expr((row, kk), ('k', 1))}] * {w_kn};"
+        x_k = f"{X}[{index_expr((row, kk), ('k', 1))}]"
+        mac = f"{acc}[n] += {product(x_k + ' * ' + w_kn)};"
         # Pruned weights: acc += x*0 leaves acc (already of accum_t) unchanged under every mode, so the
         # guard keeps the C semantics; unrolled over a constant array it folds away the multiplier.
         w_const = next((c for c in k.consts if c.name == W), None)

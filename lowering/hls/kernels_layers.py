@@ -17,7 +17,7 @@ from fxflow.ir import ir
 from . import kernels
 from .cwriter import index_expr
 from .design import fixed_format
-from .kernels import KernelEmitter, _elementwise, printer
+from .kernels import KernelEmitter, _elementwise, printer, product_type
 
 kernels._ROLES.update({("fxp.conv", 1): ("w", "weight"), ("fxp.conv", 2): ("b", "bias"),
                        ("fxp.scale_shift", 1): ("s", "scale"), ("fxp.scale_shift", 2): ("t", "shift")})
@@ -63,7 +63,7 @@ def _conv(k: KernelEmitter, op) -> None:
     for v, what in ((x, "input"), (w, "weight"), (b, "bias")):
         k.fmt(v, op, what)
     acc_fmt = fixed_format(ir.TypeAttr(op.attributes["accum"]).value, f"accumulator of {k.where(op)}")
-    prod_t = _product_type(k, op)
+    prod_t = product_type(k, op)
     xs, ws, ys = k.shape(x, op, "input"), k.shape(w, op, "weight"), k.shape(y, op, "result")
     groups = ir.IntegerAttr(op.attributes["groups"]).value
     strides, dilations, padding = (i64_array(op, n) for n in ("strides", "dilations", "padding"))
@@ -99,14 +99,6 @@ def _conv(k: KernelEmitter, op) -> None:
     body(f"{Y}[{yi}] = acc;")
     for _ in range(len(outs) + 1):
         body.close()
-
-
-def _product_type(k: KernelEmitter, op) -> str | None:
-    """hls4ml's per-product cast (`acc += accum_t(x * w)`), when the op carries a `product` type."""
-    if "product" not in op.attributes:
-        return None
-    fmt = fixed_format(ir.TypeAttr(op.attributes["product"]).value, f"product type of {k.where(op)}")
-    return k.design.typedef(f"{k.name}_product", fmt, f"kernel {k.name}")
 
 
 @printer("fxp.pool")

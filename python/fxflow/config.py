@@ -44,6 +44,7 @@ TABLE_MODEL_KEYS = ("table_size", "softmax")
 TABLE_LAYER_KEYS = TABLE_MODEL_KEYS + ("table_range", "exp_table", "inv_table", "inv_input", "norm_input",
                                        "exp_table_size", "inv_table_size")
 MODEL_KEYS += TABLE_MODEL_KEYS
+MODEL_KEYS += ("arithmetic",)  # "fxflow" | "hls4ml" (see fxflow.hls4ml_compat)
 LAYER_KEYS += TABLE_LAYER_KEYS
 
 
@@ -112,6 +113,7 @@ class Config:
     strategy: str = "latency"
     auto_tolerance: float = 2.0**-8
     layers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    arithmetic: str = "fxflow"  # "hls4ml": per-product accumulator casts and decimal weights (hls4ml_compat)
     tables: dict[str, Any] = field(default_factory=dict)  # model-level table defaults (TABLE_MODEL_KEYS)
 
     # --- construction ----------------------------------------------------------------------------
@@ -121,6 +123,10 @@ class Config:
             return cls()
         if isinstance(data, Config):
             return data
+        from .hls4ml_compat import ARITHMETIC, from_hls4ml, is_hls4ml_config
+
+        if is_hls4ml_config(data):  # the dict hls4ml's config_from_pytorch_model returns
+            data = from_hls4ml(data)
         if not isinstance(data, dict):
             raise ConfigError(f"a config must be a dict with 'model' and 'layers' sections, got {type(data).__name__}")
         unknown = set(data) - {"model", "layers"}
@@ -134,6 +140,11 @@ class Config:
         tables = _table_settings(model, "model")  # activation tables
         cfg = cls()
         cfg.tables = tables
+        if "arithmetic" in model:
+            if model["arithmetic"] not in ARITHMETIC:
+                raise ConfigError(f"config 'model.arithmetic' must be one of {', '.join(ARITHMETIC)}, "
+                                  f"got {model['arithmetic']!r}")
+            cfg.arithmetic = model["arithmetic"]
         if "precision" in model:
             cfg.precision = _fmt(model["precision"], "model.precision", allow_auto=True)
         if "input" in model:
@@ -206,7 +217,7 @@ class Config:
 
     def layer(self, name: str | None) -> LayerConfig:
         """The effective settings of one layer (its own keys over the model defaults)."""
-        own = self.layers.get(name or "", {})
+        own = self._own(name)
         return LayerConfig(
             weight=own.get("weight", self.weight or self.precision),
             bias=own.get("bias", self.bias or self.precision),
@@ -216,16 +227,27 @@ class Config:
             strategy=own.get("strategy", self.strategy),
         )
 
+    def _own(self, name: str | None) -> dict:
+        """A layer's own settings, under its module path or hls4ml's spelling of it."""
+        from .hls4ml_compat import hls4ml_name
+
+        if name and name not in self.layers and hls4ml_name(name) in self.layers:
+            return self.layers[hls4ml_name(name)]
+        return self.layers.get(name or "", {})
+
     def check_layers(self, known: list[str]) -> None:
         """Reject settings for layers the model does not have (typos must not be silently ignored)."""
-        missing = [n for n in self.layers if n not in known]
+        from .hls4ml_compat import hls4ml_name
+
+        spelled = set(known) | {hls4ml_name(n) for n in known}
+        missing = [n for n in self.layers if n not in spelled]
         if missing:
             raise ConfigError(f"config names layer(s) {', '.join(repr(n) for n in missing)} that the model does "
                               f"not have; its layers are: {', '.join(known) or '(none)'}")
 
     def table_config(self, name: str | None) -> TableConfig:
         """The effective activation-table settings of one layer (its own keys over the model defaults)."""
-        own = self.layers.get(name or "", {})
+        own = self._own(name)
         return TableConfig(**{k: own.get(k, self.tables.get(k)) for k in TABLE_LAYER_KEYS
                               if own.get(k, self.tables.get(k)) is not None})
 
@@ -240,6 +262,8 @@ class Config:
             if getattr(self, role) is not None:
                 model[role] = str(getattr(self, role))
         model.update(self.tables)  # activation tables
+        if self.arithmetic != "fxflow":
+            model["arithmetic"] = self.arithmetic
         return {"model": model, "layers": {n: {k: s(v) for k, v in d.items()} for n, d in self.layers.items()}}
 
 

@@ -1,0 +1,118 @@
+"""hls4ml compatibility: its configuration dicts and the arithmetic choices that reproduce hls4ml 1.3.
+
+`from_hls4ml(cfg)` turns the dict `hls4ml.utils.config_from_pytorch_model` returns (`Model` /
+`LayerName` sections, `Precision` with `default`/`weight`/`bias`/`result`/`accum`, `ReuseFactor`,
+`Strategy`, softmax `implementation`/`table_size`/`exp_table_t`/`inv_table_t`) into fxflow's own config
+form, with `arithmetic: "hls4ml"`, which selects what hls4ml computes (see
+../shared/reference/hls4ml-behaviour.md):
+  * every accumulator is the layer's `accum` precision (the model default unless given), and every
+    product is assigned to it before it is added: `acc += accum_t(x * w)` (the `product` type of
+    fxp.dense / fxp.conv);
+  * weights and biases are first printed as decimal text with as many digits as fractional bits and
+    read back as doubles (`decimal_constants`), as hls4ml's writer does;
+  * inputs are assigned to the input type (floor, wrap for the default modes) — fxflow's own semantics.
+hls4ml names a PyTorch module `a.b.0` as `a_b_0` (a leading digit gets a `_`): both spellings select it.
+Keys that only steer hls4ml's own flow (`ChannelsLastConversion`, `TraceOutput`, `BramFactor`, ...) are
+accepted and have no effect; anything else is an error like any unknown key.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from .errors import ConfigError
+
+ARITHMETIC = ("fxflow", "hls4ml")
+
+# hls4ml keys with no meaning for fxflow's numbers or its generated code
+_IGNORED_MODEL = ("ChannelsLastConversion", "TransposeOutputs", "BramFactor", "TraceOutput")
+_IGNORED_TOP = ("PytorchModel", "InputShape", "KerasModel", "OnnxModel", "Backend", "OutputDir", "ProjectName",
+                "Part", "ClockPeriod", "IOType", "HLSConfig")
+_IGNORED_LAYER = ("Trace",)
+_PRECISION_ROLES = {"default": None, "weight": "weight", "bias": "bias", "result": "result", "accum": "accum",
+                    "exp_table_t": "exp_table", "inv_table_t": "inv_table", "table_t": None}
+_INPUT_LAYER = re.compile(r"^input(_\d+)?$")
+
+
+def is_hls4ml_config(data) -> bool:
+    return isinstance(data, dict) and ("Model" in data or "LayerName" in data)
+
+
+def hls4ml_name(layer: str) -> str:
+    """hls4ml's spelling of a PyTorch module path."""
+    name = layer.replace(".", "_")
+    return f"_{name}" if name[:1].isdigit() else name
+
+
+def from_hls4ml(data: dict) -> dict:
+    """fxflow's config dict for an hls4ml-style config (see the module docstring)."""
+    unknown = set(data) - {"Model", "LayerName", *_IGNORED_TOP}
+    if unknown:
+        raise ConfigError(f"unknown hls4ml config section(s) {', '.join(sorted(map(str, unknown)))} "
+                          "(expected 'Model' and 'LayerName')")
+    model_in = data.get("Model") or {}
+    if not isinstance(model_in, dict):
+        raise ConfigError("hls4ml config section 'Model' must be a mapping")
+    model: dict = {"arithmetic": "hls4ml"}
+    for key, value in model_in.items():
+        if key == "Precision":
+            model.update(_precision(value, "Model.Precision", model_level=True))
+        elif key == "ReuseFactor":
+            model["reuse_factor"] = value
+        elif key == "Strategy":
+            model["strategy"] = str(value).lower()
+        elif key not in _IGNORED_MODEL:
+            raise ConfigError(f"unknown hls4ml config key 'Model.{key}'")
+    model.setdefault("accum", model.get("precision", "ap_fixed<16,6>"))  # hls4ml: accum_t is the default type
+    layers: dict = {}
+    for name, settings in (data.get("LayerName") or {}).items():
+        where = f"LayerName.{name}"
+        if not isinstance(settings, dict):
+            raise ConfigError(f"hls4ml config '{where}' must be a mapping")
+        out: dict = {}
+        for key, value in settings.items():
+            if key == "Precision":
+                out.update(_precision(value, f"{where}.Precision", model_level=False))
+            elif key == "ReuseFactor":
+                out["reuse_factor"] = value
+            elif key == "Strategy":
+                out["strategy"] = str(value).lower()
+            elif key == "implementation":
+                out["softmax"] = value
+            elif key in ("table_size", "exp_table_size", "inv_table_size"):
+                out[key] = value
+            elif key not in _IGNORED_LAYER:
+                raise ConfigError(f"unknown hls4ml config key '{where}.{key}'")
+        if _INPUT_LAYER.match(str(name)) and set(out) <= {"result"}:
+            if "result" in out and out["result"] != "auto":
+                model["input"] = out["result"]
+            continue
+        if out:
+            layers[str(name)] = out
+    return {"model": model, "layers": layers}
+
+
+def _precision(value, where: str, model_level: bool) -> dict:
+    if isinstance(value, str):
+        return {"precision" if model_level else "result": value}
+    if not isinstance(value, dict):
+        raise ConfigError(f"hls4ml config '{where}' must be a type string or a mapping of roles")
+    out = {}
+    for role, fmt in value.items():
+        if role not in _PRECISION_ROLES:
+            raise ConfigError(f"unknown precision role '{where}.{role}' (expected {', '.join(_PRECISION_ROLES)})")
+        key = _PRECISION_ROLES[role]
+        if role == "default":
+            key = "precision" if model_level else "result"
+        if key is not None:
+            out[key] = fmt
+    return out
+
+
+def decimal_constants(values: np.ndarray, f: int) -> np.ndarray:
+    """The doubles hls4ml's C++ reads for weights: each float32 value printed with max(0, f) decimals."""
+    digits = max(0, f)
+    flat = [float(format(float(np.float32(v)), f".{digits}f")) for v in np.asarray(values).ravel()]
+    return np.asarray(flat, dtype=np.float64).reshape(np.shape(values))
