@@ -190,6 +190,29 @@ def test_output_is_deterministic():
     assert texts[0] == texts[1] and "aie.cascade_flow" in texts[0]
 
 
+def test_emitted_text_is_the_simulated_program():
+    """Parse the emitted mlir-aie back: FIFOs, links, cascades and each core's call are the program's."""
+    import re
+
+    rng = np.random.default_rng(12)
+    g = mlp_graph(rng, [40, 70, 33], F(1, 3, 4), [F(1, 1, 6)] * 2, [F(1, 3, 4, "RND", "SAT")] * 2, [F(0, 4, 4), None])
+    prog = lower(g.text())[2]
+    text = emit_program(prog)
+    coord = lambda s: tuple(int(v) for v in s.split("_")[1:])  # noqa: E731  (%tile_3_4 -> (3, 4))
+    fifos = {m[0]: (coord(m[1]), [coord(c) for c in m[2].split(", ")], int(m[3]))
+             for m in re.findall(r"aie\.objectfifo @(\w+)\((%\w+), \{([^}]*)\}, (\d+) : i32\)", text)}
+    assert fifos == {f.name: (f.producer, f.consumers, f.depth) for f in prog.fifos}
+    links = re.findall(r"aie\.objectfifo\.link \[([^\]]*)\] -> \[([^\]]*)\]", text)
+    assert links == [(", ".join("@" + n for n in k.srcs), ", ".join("@" + n for n in k.dsts)) for k in prog.links]
+    cascades = [(coord(a), coord(b)) for a, b in re.findall(r"aie\.cascade_flow\((%\w+), (%\w+)\)", text)]
+    assert cascades == prog.cascades
+    calls = re.findall(r"aie\.core\((%\w+)\) \{.*?acquire @(\w+)\(Consume.*?func\.call @(\w+)\(([^)]*)\)", text,
+                       flags=re.S)
+    want = [(c.tile, c.x_fifo, c.fn, [f"%{n}" for n in (c.weights, c.bias) if n]) for c in prog.cores]
+    assert [(coord(t), x, fn, [a for a in args.split(", ") if not a.startswith(("%x", "%y"))])
+            for t, x, fn, args in calls] == want
+
+
 # --------------------------------------------------------------------------------------------------
 # the structural checker and the simulator catch broken programs
 # --------------------------------------------------------------------------------------------------

@@ -116,8 +116,9 @@ def plan_srs(f_from: int, fmt: FixedFormat, layer: str) -> Srs:
                                  "int8/int16/int32 vectors", layer)
     k, bits = STORAGE[store]
     shift, rnd = f_from - fmt.f, AIE_ROUNDING[fmt.rounding]
-    if fmt.overflow in AIE_SATURATION and fmt.width == bits and fmt.k == k:
-        return Srs(shift, rnd, AIE_SATURATION[fmt.overflow], store)
+    overflow = "SAT" if fmt.overflow == "SAT_SYM" and not fmt.signed else fmt.overflow  # same for unsigned
+    if overflow in AIE_SATURATION and fmt.width == bits and fmt.k == k:
+        return Srs(shift, rnd, AIE_SATURATION[overflow], store)
     if fmt.width >= 32:
         raise UnsupportedOpError(f"layer '{layer}': overflow mode {fmt.overflow} of the 32-bit format {fmt} has no "
                                  "SRS equivalent", layer)
