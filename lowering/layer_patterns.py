@@ -82,6 +82,12 @@ def _bias_of(init) -> np.ndarray | None | bool:
     owner = defining_op(init)
     if owner is None:
         return None
+    folded = _constant_array(init)  # a broadcast torch-mlir already folded into a constant
+    if folded is not None and folded.ndim >= 2 and folded.shape[0] == 1:
+        per_channel = folded.reshape(folded.shape[0], folded.shape[1], -1)[0, :, :1]
+        if np.all(folded.reshape(folded.shape[1], -1) == per_channel):
+            return per_channel[:, 0]
+        return None
     if owner.name == "linalg.fill" and _scalar_constant(owner.operands[0]) == 0.0:
         return np.zeros(_shape(init)[1])
     if owner.name == "linalg.broadcast":

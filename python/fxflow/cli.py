@@ -51,10 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     pr.add_argument("--calibration", metavar="FILE.npy",
                     help="inputs (N, *input_shape) whose range the 'auto' formats are derived from")
 
-    e = sub.add_parser("example", help="run the bundled jet-tagger example end to end")
-    e.add_argument("-o", "--output", default="build/jet_tagger", help="output directory (default: build/jet_tagger)")
+    e = sub.add_parser("example", help="run a bundled example end to end (default: the jet tagger)")
+    e.add_argument("name", nargs="?", default="jet_tagger",
+                   help="jet_tagger, cnn2d, cnn1d, autoencoder or qonnx_mlp (see fxflow.examples)")
+    e.add_argument("-o", "--output", help="output directory (default: build/<name>)")
     e.add_argument("--samples", type=int, default=1000, help="samples to C-simulate (default: 1000)")
-    e.add_argument("--precision", default="ap_fixed<16,6>")
+    e.add_argument("--precision", help="model precision (default: the example's own config)")
     e.add_argument("--ap-types")
     e.add_argument("--no-csim", action="store_true", help="only write the project (with its self-checking testbench data)")
 
@@ -157,32 +159,44 @@ def _load_npy(path, what: str):
 
 
 def _example(args) -> int:
-    import fxflow
-    from .examples import jet_tagger
+    import numpy as np
 
-    model = jet_tagger.make_model()
-    x = jet_tagger.make_inputs(args.samples)
-    cfg = {"model": {"precision": args.precision}}
+    import fxflow
+
+    from .examples import load
+
+    ex = load(args.name)
+    model = ex.make_model()
+    x = ex.make_inputs(args.samples)
+    cfg = ex.DEFAULT_CONFIG if args.precision is None else {"model": {"precision": args.precision}}
     t0 = time.perf_counter()
-    design = fxflow.compile(model, x[:1], config=cfg, output_dir=None, project_name="jet_tagger",
+    design = fxflow.compile(model, x[:1], config=cfg, output_dir=None, project_name=ex.NAME,
                             ap_types=args.ap_types)
-    out = Path(args.output)
+    out = Path(args.output or f"build/{ex.NAME}")
     design.write(out, inputs=x)
-    print(f"[fxflow] PyTorch jet tagger (16->64->32->32->5) -> HLS project {out} in {time.perf_counter() - t0:.2f} s")
+    print(f"[fxflow] {ex.DESCRIPTION} -> HLS project {out} in {time.perf_counter() - t0:.2f} s")
     _print_report(design)
     if args.no_csim:
         return 0
     _compare(design, x)
-    import numpy as np
+    ref = _float_reference(model, x)
+    if ref is not None:
+        y = design.predict(x).reshape(ref.shape)
+        flat_y, flat_r = y.reshape(len(x), -1), ref.reshape(len(x), -1)
+        agree = float(np.mean(np.argmax(flat_r, 1) == np.argmax(flat_y, 1)))
+        print(f"[fxflow] float model vs fixed point: max |diff| {np.max(np.abs(ref - y)):.4g}, "
+              f"argmax agreement {agree:.1%}")
+    return 0
+
+
+def _float_reference(model, x):
+    """The float model's outputs (PyTorch modules; None for an ONNX file)."""
     import torch
 
+    if not isinstance(model, torch.nn.Module):
+        return None
     with torch.no_grad():
-        ref = model(torch.as_tensor(x, dtype=torch.float32)).numpy()
-    y = design.predict(x)
-    agree = float(np.mean(np.argmax(ref, 1) == np.argmax(y, 1)))
-    print(f"[fxflow] float model vs {args.precision}: max |diff| {np.max(np.abs(ref - y)):.4g}, "
-          f"argmax agreement {agree:.1%}")
-    return 0
+        return model(torch.as_tensor(x, dtype=torch.float32)).numpy().astype("float64")
 
 
 def _compare(design, x) -> None:

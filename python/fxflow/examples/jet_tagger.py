@@ -47,3 +47,8 @@ def make_inputs(n: int, seed: int = 1) -> np.ndarray:
 
 
 DEFAULT_CONFIG = {"model": {"precision": "ap_fixed<16,6>", "reuse_factor": 1, "strategy": "latency"}}
+
+
+NAME = "jet_tagger"
+DESCRIPTION = "PyTorch jet tagger (16->64->32->32->5)"
+INPUT_SHAPE = (N_FEATURES,)

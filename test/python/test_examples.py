@@ -1,0 +1,38 @@
+"""Every bundled example compiles, C-simulates bit-exactly, and stays close to its float model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fxflow
+from fxflow.examples import EXAMPLES, load
+from fxflow.toolchain import find_ap_types, find_cxx
+
+needs_csim = pytest.mark.skipif(find_ap_types() is None or find_cxx() is None, reason="needs g++ and ap_types")
+
+
+@needs_csim
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_example_compiles_and_csim_equals_predict(name, tmp_path):
+    ex = load(name)
+    model = ex.make_model()
+    x = ex.make_inputs(64)
+    assert x.shape[1:] == tuple(ex.INPUT_SHAPE)
+    design = fxflow.compile(model, x[:1], ex.DEFAULT_CONFIG, output_dir=tmp_path / name, project_name=ex.NAME)
+    y = design.predict(x, raw=True)
+    assert np.array_equal(design.csim(x, raw=True, verbose=False), y)
+    assert np.unique(y).size > 8
+    import torch
+
+    if isinstance(model, torch.nn.Module):  # ONNX examples are checked against their own reference
+        with torch.no_grad():
+            ref = model(torch.as_tensor(x, dtype=torch.float32)).numpy()
+        assert np.abs(design.predict(x).reshape(ref.shape) - ref).max() < 0.05
+
+
+def test_unknown_example_is_a_clear_error(capsys):
+    from fxflow.cli import main
+
+    assert main(["example", "resnet152", "--no-csim"]) == 1
+    assert "unknown example 'resnet152' (available: jet_tagger" in capsys.readouterr().err
