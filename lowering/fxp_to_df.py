@@ -38,8 +38,8 @@ class FxpToDfOptions:
 @register_pass("convert-fxp-to-df", "Build a df.graph with one df.kernel per fxp layer op", FxpToDfOptions)
 def convert_fxp_to_df(module_op, options: FxpToDfOptions | None = None) -> None:
     options = options or FxpToDfOptions()
-    if options.io_type != "io_parallel":
-        raise FxflowError(f"io_type '{options.io_type}' is not supported yet (use io_parallel)")
+    if options.io_type not in ("io_parallel", "io_stream"):
+        raise FxflowError(f"unknown io_type '{options.io_type}' (use io_parallel or io_stream)")
     cfg = options.config()
     body = module_op.regions[0].blocks[0]
     funcs = [op for op in body.operations if op.operation.name == "func.func"]
@@ -48,11 +48,15 @@ def convert_fxp_to_df(module_op, options: FxpToDfOptions | None = None) -> None:
     fn = funcs[0]
     top = options.top or ir.StringAttr(fn.attributes["sym_name"]).value
     with ir.InsertionPoint(fn), fn.location:
-        _build_graph(fn, c_identifier(top, prefix="top"), options.io_type, cfg)
+        graph = _build_graph(fn, c_identifier(top, prefix="top"), options.io_type, cfg)
     fn.operation.erase()
+    if options.io_type == "io_stream":  # pixel-stream channels, one per reader (lowering/hls/stream.py)
+        from fxflow.lowering.hls.stream import streamify
+
+        streamify(graph.operation)
 
 
-def _build_graph(fn, top: str, io_type: str, cfg: Config) -> None:
+def _build_graph(fn, top: str, io_type: str, cfg: Config):
     fblock = fn.regions[0].blocks[0]
     ops = list(fblock.operations)
     mapping: dict = {}  # old value -> new value (ir.Value is hashable)
@@ -107,6 +111,7 @@ def _build_graph(fn, top: str, io_type: str, cfg: Config) -> None:
                 with o.location:
                     ch = ChannelOp(r_new, r_new.type, str_attr("array"), i64_attr(1))
                 mapping[r_old] = ch.output
+    return graph
 
 
 def _is_constant(v: ir.Value) -> bool:

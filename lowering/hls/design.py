@@ -105,6 +105,7 @@ class HlsDesign:
     top_body: Lines = field(default_factory=lambda: Lines(1))
     taken: set[str] = field(default_factory=lambda: set(RESERVED))
     flavour: Flavour = VITIS  # type spelling, includes, testbench and build script (flavour.py)
+    streaming: bool = False  # io_stream pixel streams (stream.py): stream ports, stream kernels
     _stems: set[str] = field(default_factory=set)
 
     def ident(self, name: str, prefix: str = "l") -> str:
@@ -126,6 +127,10 @@ class HlsDesign:
 
     @property
     def signature(self) -> str:
+        if self.streaming:  # io_stream: stream ports (stream.py)
+            from .stream import top_signature
+
+            return top_signature(self)
         params = [f"const {p.ctype} {p.name}[{p.size}]" for p in self.inputs]
         params += [f"{p.ctype} {p.name}[{p.size}]" for p in self.outputs]
         return f"void {self.top}({', '.join(params)})"
@@ -270,6 +275,14 @@ def lower_graph(module, *, project_name: str | None = None, part: str | None = N
     if not design.inputs or not design.outputs:
         raise IRError("HLS emitter: the df.graph needs at least one input and one result")
 
+    # --- io_stream hook: pixel-stream channels become hls::stream kernels (stream.py) ---
+    from .stream import is_pixel_stream, lower_stream
+
+    if is_pixel_stream(graph):
+        lower_stream(design, ops, args, results)
+        return design
+    # --- end io_stream hook ---
+
     # Channels alias the array of their input: find each value's canonical producer and count its readers.
     canon: dict = {}
 
@@ -348,6 +361,11 @@ def lower_graph(module, *, project_name: str | None = None, part: str | None = N
 
 def top_pragmas(design: HlsDesign, body: Lines) -> None:
     """Interface and partitioning pragmas of the top-level ports, then the schedule pragma."""
+    if design.streaming:  # io_stream: axis ports, DATAFLOW (stream.py)
+        from .stream import top_pragmas as stream_pragmas
+
+        stream_pragmas(design, body)
+        return
     for p in design.inputs:
         body.pragma(f"INTERFACE mode=ap_vld port={p.name}")
         body.pragma(f"ARRAY_RESHAPE variable={p.name} complete dim=0")

@@ -30,6 +30,10 @@ def _defines(design: HlsDesign) -> str:
                           "bits including the sign).")
     out += [f"#ifndef {_guard('defines')}", f"#define {_guard('defines')}", ""]
     out += [f"#include <{h}>" for h in design.flavour.includes]
+    if design.streaming:  # io_stream: the stream header and the token type (stream.py)
+        from .stream import defines_lines
+
+        out += defines_lines(design)
     group = None
     for g, name, fmt in design.typedefs:
         if g != group:

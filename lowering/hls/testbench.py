@@ -148,7 +148,12 @@ def render_testbench(design: HlsDesign) -> str:
     body.close()
     for port in design.outputs:
         body(f"{port.ctype} {port.name}[{port.size}];")
-    body(f"{design.top}({', '.join(p.name for p in design.inputs + design.outputs)});")
+    if design.streaming:  # io_stream: pixel-stream ports (stream.py)
+        from .stream import testbench_call
+
+        testbench_call(design, body)
+    else:
+        body(f"{design.top}({', '.join(p.name for p in design.inputs + design.outputs)});")
     body(f"std::string got[{n_out}];")
     offset = 0
     for port in design.outputs:

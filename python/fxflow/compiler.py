@@ -37,8 +37,6 @@ def compile(model, example_input=None, config=None, backend: str = "vitis", io_t
         raise ConfigError(f"unknown backend '{backend}' (available: {', '.join(BACKENDS)})")
     if io_type not in IO_TYPES:
         raise ConfigError(f"unknown io_type '{io_type}' (expected one of {', '.join(IO_TYPES)})")
-    if io_type != "io_parallel":
-        raise ConfigError("io_type 'io_stream' is not implemented yet; use 'io_parallel'")
     cfg = _config(config)
     ctx = new_context()
     t0 = time.perf_counter()
@@ -76,6 +74,8 @@ def compile(model, example_input=None, config=None, backend: str = "vitis", io_t
             ("convert-fxp-to-df", FxpToDfOptions(top=project_name, io_type=io_type, config_obj=cfg)),
             "df-legalize-reuse",
         ])
+        if io_type == "io_stream":  # FIFO depths by the cycle-level model (passes/df_size_fifos.py)
+            run_passes(module, ["df-size-fifos"])
         stages["df"] = _snapshot(module)
         if backend == "aie":  # AIE-ML backend: integer kernels, partition, placement; `aie` = fxflow.aie.driver.AieOptions
             from fxflow.aie.driver import lower_for_aie

@@ -1,0 +1,363 @@
+"""C++ of one `df.kernel` in io_stream: pixel-stream ports around the io_parallel op printers.
+
+Every kernel reads `fxflow_array` tokens (the channels of one position, see stream.py) and writes them
+to each of its readers' streams.  Three shapes of kernel, all computing every output exactly as the
+io_parallel printer does (same statements, same order):
+
+* token: ops that work per position (cast, relu, add/sub/mul, scale_shift, clamp, prelu, lut, concat
+  and softmax over channels, a reshape that keeps channels and positions) and every kernel whose streams
+  are single tokens (dense, flattened data): one loop over the tokens; inside it the io_parallel printer
+  runs on the token arrays, the streamed tensors viewed as [1, C].
+* window: conv and pool consume the pixel stream through a line buffer holding the last
+  min((K-1)*dilation+1, rows) input rows (1-D: positions).  The kernel walks the zero-padded input in
+  row-major order, reading a token at each position inside the image; when the position is the last
+  one of a window (bottom-right corner, aligned with the stride) that output pixel is complete and is
+  computed from the buffer (taps in the padding are skipped, as in io_parallel) and written: at most one
+  output per step, so the loop pipelines.
+* gather: everything else (transpose, reshapes that move data between positions and channels, spatial
+  concat/pad/resize, ops with full-size constant operands): read all tokens of all inputs in lockstep
+  into channels-first arrays, run the io_parallel printer, stream the result out.
+"""
+
+from __future__ import annotations
+
+import math
+
+from fxflow.dialects.fxp import i64_array
+from fxflow.ir import ir
+
+from .cwriter import Lines, index_expr
+from .design import KernelFn, block_ops, fixed_format
+from .kernels import OP_PRINTERS, KernelEmitter, product_type
+from .kernels_layers import _SP, _window_loops
+from .stream import stream_type, token_layout, token_type
+
+PER_POSITION = {"fxp.cast", "fxp.relu", "fxp.add", "fxp.sub", "fxp.mul", "fxp.scale_shift", "fxp.clamp",
+                "fxp.prelu", "fxp.lut", "fxp.concat", "fxp.softmax", "fxp.reshape"}
+WINDOWED = {"fxp.conv", "fxp.pool"}
+
+
+class StreamKernelEmitter(KernelEmitter):
+    """A KernelEmitter whose ports are streams; `views` maps streamed values to their per-token shape."""
+
+    def __init__(self, design, op, name, layer, arg_types, res_types, fanout: list[int]):
+        self.views: dict = {}  # (set before the base constructor, which sizes the ports)
+        super().__init__(design, op, name, layer, arg_types, res_types)
+        self.arg_types = arg_types
+        self.in_layout = [token_layout(self.shape(a, None, f"input {i}"), f"input {i} of {self.where()}")
+                          for i, a in enumerate(self.args)]
+        self.out_layout = [token_layout(self.shape(r, None, f"result {i}"), f"result {i} of {self.where()}")
+                           for i, r in enumerate(op.results)]
+        self.out_streams = [[f"y{i}_s" if n == 1 else f"y{i}_s{j}" for j in range(n)] for i, n in enumerate(fanout)]
+        self.params = [f"{stream_type(design, t, c)} &x{i}_s" for i, (t, (_, c)) in
+                       enumerate(zip(arg_types, self.in_layout))]
+        for i, (t, (_, c)) in enumerate(zip(res_types, self.out_layout)):
+            self.params += [f"{stream_type(design, t, c)} &{s}" for s in self.out_streams[i]]
+
+    def shape(self, value, op, what):
+        if value in self.views:
+            return self.views[value]
+        return super().shape(value, op, what)
+
+    def size(self, value, what):
+        if value in self.views:
+            return math.prod(self.views[value])
+        return super().size(value, what)
+
+    # --- which kind of kernel -------------------------------------------------------------------
+    def _main_ops(self):
+        ops = block_ops(self.op)
+        return ops, [o for o in ops[:-1] if o.operation.name != "fxp.constant"]
+
+    def _kind(self) -> str:
+        ops, main = self._main_ops()
+        tokens = {t for t, _ in self.in_layout + self.out_layout}
+        yielded = list(ops[-1].operands)
+        if len(main) == 1 and len(yielded) == 1 and yielded[0] == main[0].results[0]:
+            m = main[0].operation
+            if m.name in WINDOWED and tokens != {1} and len(self.args) == 1 and m.operands[0] == self.args[0]:
+                return "window"
+            if tokens == {1}:
+                return "token"
+            if m.name in PER_POSITION and self._per_position(m):
+                return "token"
+        return "token" if tokens == {1} else "gather"
+
+    def _per_position(self, m) -> bool:
+        """Every tensor operand streamed, equal positions everywhere; concat/softmax over channels only."""
+        streamed = [v for v in m.operands if not self.is_const(v)]
+        params = [v for v in m.operands if self.is_const(v)]
+        if m.name in ("fxp.scale_shift", "fxp.prelu"):
+            if streamed != [m.operands[0]]:
+                return False
+        elif params:
+            return False
+        if m.name in ("fxp.concat", "fxp.softmax") and ir.IntegerAttr(m.attributes["axis"]).value != 1:
+            return False
+        layouts = [token_layout(self.shape(v, m, "operand")) for v in streamed + [m.results[0]]]
+        if len({t for t, _ in layouts}) != 1:
+            return False
+        return m.name != "fxp.reshape" or layouts[0][1] == layouts[1][1]
+
+    # --- the kernel function --------------------------------------------------------------------
+    def emit(self) -> KernelFn:
+        kind = self._kind()
+        ops, main = self._main_ops()
+        out = Lines(1)
+        out(f"// io_stream kernel ({kind}): " + ", ".join(
+            f"{n} {t} token(s) of {c}" for n, (t, c) in
+            [(f"x{i}", lay) for i, lay in enumerate(self.in_layout)]
+            + [(f"y{i}", lay) for i, lay in enumerate(self.out_layout)]))
+        if kind == "window":
+            self.body = Lines(1)
+            for o in ops[:-1]:
+                if o.operation.name == "fxp.constant":
+                    OP_PRINTERS["fxp.constant"](self, o)
+            (_conv_window if main[0].operation.name == "fxp.conv" else _pool_window)(self, main[0])
+            out.extend(self.body)
+        elif kind == "token":
+            out.extend(self._token_kernel(ops))
+        else:
+            out.extend(self._gather_kernel(ops))
+        stem = self.design.stem(self.name)
+        return KernelFn(self.name, self.layer, self.rf, self.strategy, self.params, out, self.consts,
+                        f"layers/{stem}.cpp")
+
+    def _print_ops(self, ops, level: int) -> Lines:
+        """The io_parallel printers of the kernel's ops, into a fresh Lines at `level`."""
+        self.body = Lines(level)
+        for o in ops[:-1]:
+            fn = OP_PRINTERS.get(o.operation.name)
+            if fn is None:
+                supported = ", ".join(sorted(OP_PRINTERS))
+                raise self.error(o, f"unsupported op '{o.operation.name}' (supported: {supported})")
+            fn(self, o)
+        for idx, v in enumerate(ops[-1].operands):
+            src, dst = self.ref(v), f"y{idx}"
+            if src != dst:
+                self.body(f"// result {idx}")
+                self.body.loop("i", self.size(v, f"result {idx}"))
+                self.body(f"{dst}[i] = {src}[i];")
+                self.body.close()
+        return self.body
+
+    def _pipeline(self, out: Lines) -> None:
+        if self.strategy == "latency":
+            out.pragma(f"PIPELINE II={self.rf}")
+        if self.mul_limit:
+            out.pragma(f"ALLOCATION operation instances=mul limit={self.mul_limit}")
+
+    def _write(self, out: Lines, idx: int, token: str) -> None:
+        for s in self.out_streams[idx]:
+            out(f"{s}.write({token});")
+
+    def _token_kernel(self, ops) -> Lines:
+        tokens = self.in_layout[0][0] if self.in_layout else self.out_layout[0][0]
+        if tokens > 1:
+            for a, (_, c) in zip(self.args, self.in_layout):
+                self.views[a] = (1, c)
+            for r, (_, c) in zip(ops[-1].operands, self.out_layout):
+                self.views[r] = (1, c)
+        level = 2 if tokens > 1 else 1
+        inner = self._print_ops(ops, level)
+        out = Lines(1)
+        if tokens > 1:
+            out.open(f"for (int t = 0; t < {tokens}; t++)")
+        self._pipeline(out)
+        for i, (t, (_, c)) in enumerate(zip(self.arg_types, self.in_layout)):
+            out(f"{token_type(t, c)} x{i} = x{i}_s.read();")
+        for i, (t, (_, c)) in enumerate(zip(self.res_types, self.out_layout)):
+            out(f"{token_type(t, c)} y{i};")
+        out.extend(inner)
+        for i in range(len(self.out_layout)):
+            self._write(out, i, f"y{i}")
+        if tokens > 1:
+            out.close()
+        return out
+
+    def _gather_kernel(self, ops) -> Lines:
+        inner = self._print_ops(ops, 1)
+        out = Lines(1)
+        self._pipeline(out)
+        for i, (t, (n, c)) in enumerate(zip(self.arg_types, self.in_layout)):
+            out(f"{t} x{i}[{n * c}];")
+        for i, (t, (n, c)) in enumerate(zip(self.res_types, self.out_layout)):
+            out(f"{t} y{i}[{n * c}];")
+        longest = max(n for n, _ in self.in_layout)
+        out("// all inputs in lockstep, token t of each (an input with fewer tokens is done earlier)")
+        out.open(f"for (int t = 0; t < {longest}; t++)")
+        for i, (t, (n, c)) in enumerate(zip(self.arg_types, self.in_layout)):
+            out.open(f"if (t < {n})" if n < longest else "")
+            out(f"const {token_type(t, c)} tok = x{i}_s.read();")
+            out(f"for (int c = 0; c < {c}; c++) x{i}[{index_expr(('c', n), ('t', 1))}] = tok[c];")
+            out.close()
+        out.close()
+        out.extend(inner)
+        for i, (t, (n, c)) in enumerate(zip(self.res_types, self.out_layout)):
+            out.open(f"for (int t = 0; t < {n}; t++)")
+            out(f"{token_type(t, c)} tok;")
+            out(f"for (int c = 0; c < {c}; c++) tok[c] = y{i}[{index_expr(('c', n), ('t', 1))}];")
+            self._write(out, i, "tok")
+            out.close()
+        return out
+
+
+# --- line-buffered windows ----------------------------------------------------------------------------
+
+class _Window:
+    """Geometry of a streamed window op: spatial dims, padded extents, the line buffer."""
+
+    def __init__(self, k: StreamKernelEmitter, op, kernel, strides, dilations, padding):
+        x, y = op.operands[0], op.results[0]
+        self.xs, self.ys = list(k.shape(x, op, "input")), list(k.shape(y, op, "result"))
+        self.n = len(self.xs) - 2
+        self.names = list(_SP[2 - self.n:])
+        self.spatial, self.out = self.xs[2:], self.ys[2:]
+        self.kernel, self.strides, self.dilations, self.padding = kernel, strides, dilations, padding
+        self.padded = [self.spatial[d] + padding[d] + padding[self.n + d] for d in range(self.n)]
+        self.extent = [(kernel[d] - 1) * dilations[d] + 1 for d in range(self.n)]
+        self.rows = min(self.extent[0], self.spatial[0])  # buffered along the first spatial dim
+        self.channels = self.xs[1]
+
+    def buffer_size(self) -> int:
+        return self.rows * math.prod(self.spatial[1:]) * self.channels
+
+    def slot(self, coords: list[str], chan: str) -> str:
+        """Line-buffer index of image position `coords` (in range), channel `chan`."""
+        first = f"({coords[0]} % {self.rows})" if self.rows < self.spatial[0] else coords[0]
+        pos = first if self.n == 1 else index_expr((first, self.spatial[1]), (coords[1], 1))
+        return index_expr((f"({pos})" if " " in pos else pos, self.channels), (chan, 1))
+
+    def open(self, k: StreamKernelEmitter, lb: str, in_t: str) -> None:
+        """Open the walk over the padded input: read and buffer the token of each image position, then
+        open the `if` of a completed window, with `o<s>` the output coordinates."""
+        body = k.body
+        for d, s in enumerate(self.names):
+            body.open(f"for (int p{s} = 0; p{s} < {self.padded[d]}; p{s}++)")
+        k._pipeline(body)
+        coords, inside = [], []
+        for d, s in enumerate(self.names):
+            lo = self.padding[d]
+            body(f"const int r{s} = p{s}" + (f" - {lo};" if lo else ";"))
+            coords.append(f"r{s}")
+            if lo or self.padding[self.n + d]:
+                inside.append(f"r{s} >= 0 && r{s} < {self.spatial[d]}")
+        if inside:  # positions in the zero padding read nothing
+            body.open(f"if ({' && '.join(inside)})")
+        body(f"const {token_type(in_t, self.channels)} tok = x0_s.read();")
+        body(f"for (int c = 0; c < {self.channels}; c++) {lb}[{self.slot(coords, 'c')}] = tok[c];")
+        if inside:
+            body.close()
+        done = []
+        for d, s in enumerate(self.names):
+            back = self.extent[d] - 1
+            body(f"const int q{s} = p{s}" + (f" - {back};" if back else ";"))
+            if back:
+                done.append(f"q{s} >= 0")
+            if self.strides[d] > 1:
+                done.append(f"q{s} % {self.strides[d]} == 0")
+            if self.padded[d] - self.extent[d] + 1 > (self.out[d] - 1) * self.strides[d] + 1:
+                done.append(f"q{s} < {(self.out[d] - 1) * self.strides[d] + 1}")
+        body.open(f"if ({' && '.join(done) or 'true'})")
+        for d, s in enumerate(self.names):
+            q = f"q{s}" if self.strides[d] == 1 else f"q{s} / {self.strides[d]}"
+            body(f"const int o{s} = {q};")
+
+    def close(self, k: StreamKernelEmitter) -> None:
+        k.body.close()  # the completed-window if
+        for _ in self.names:
+            k.body.close()
+
+
+def _line_buffer(k: StreamKernelEmitter, win: _Window, in_t: str) -> str:
+    lb = k.fresh("lb")
+    k.body(f"// line buffer: the last {win.rows} of {win.spatial[0]} input "
+           f"{'rows' if win.n == 2 else 'positions'} x {win.channels} channels")
+    k.body(f"{in_t} {lb}[{win.buffer_size()}];")
+    return lb
+
+
+def _conv_window(k: StreamKernelEmitter, op) -> None:
+    """fxp.conv per output pixel: for f: acc = accum(bias[f]); for c, window (row-major): acc += x * w."""
+    x, w, b = op.operands[0], op.operands[1], op.operands[2]
+    for v, what in ((x, "input"), (w, "weight"), (b, "bias")):
+        k.fmt(v, op, what)
+    acc_fmt = fixed_format(ir.TypeAttr(op.attributes["accum"]).value, f"accumulator of {k.where(op)}")
+    prod_t = product_type(k, op)
+    ws = list(k.shape(w, op, "weight"))
+    groups = ir.IntegerAttr(op.attributes["groups"]).value
+    strides, dilations, padding = (i64_array(op, n) for n in ("strides", "dilations", "padding"))
+    win = _Window(k, op, ws[2:], strides, dilations, padding)
+    f_out, cg = ws[0], ws[1]
+    fg = f_out // groups
+    W, B = k.ref(w), k.ref(b)
+    body = k.body
+    body(f"// fxp.conv {win.xs} * {ws} (groups {groups}, strides {strides}, dilations {dilations}, "
+         f"padding {padding}) -> {win.ys}, accumulator {acc_fmt}")
+    acc_t = k.design.typedef(f"{k.name}_accum", acc_fmt, f"kernel {k.name}")
+    if k.is_const(w) and k.strategy == "latency" and k.rf == 1:
+        k.partition(W)
+    if k.is_const(b):
+        k.partition(B)
+    in_t, out_t = k.arg_types[0], k.res_types[0]
+    lb = _line_buffer(k, win, in_t)
+    win.open(k, lb, in_t)
+    body(f"{token_type(out_t, f_out)} y0;")
+    body.loop("f", f_out)
+    body(f"{acc_t} acc = {B}[f];")
+    body.loop("c", cg)
+    ins, cond = _window_loops(k, win.spatial, ws[2:], strides, dilations, padding)
+    chan = "c" if groups == 1 else f"(f / {fg}) * {cg} + c"
+    wst = [math.prod(ws[d + 1:]) for d in range(len(ws))]
+    ks = [f"k{s}" for s in win.names]
+    wi = index_expr(("f", wst[0]), ("c", wst[1]), *[(v, wst[2 + d]) for d, v in enumerate(ks)])
+    term = f"{lb}[{win.slot(ins, chan)}] * {W}[{wi}]"
+    if prod_t:
+        term = f"{prod_t}({term})"
+    body(f"if ({cond}) acc += {term};" if cond else f"acc += {term};")
+    for _ in range(len(ins) + 1):
+        body.close()
+    body("y0[f] = acc;")
+    body.close()
+    k._write(body, 0, "y0")
+    win.close(k)
+
+
+def _pool_window(k: StreamKernelEmitter, op) -> None:
+    """fxp.pool per output pixel, per channel: max over the window's image taps, or
+    acc = 0; acc += x (row-major); acc /= n (truncating, as the io_parallel printer)."""
+    x = op.operands[0]
+    k.fmt(x, op, "input")
+    kind = ir.StringAttr(op.attributes["kind"]).value
+    kernel, strides, padding = (i64_array(op, n) for n in ("kernel", "strides", "padding"))
+    win = _Window(k, op, kernel, strides, [1] * len(kernel), padding)
+    body = k.body
+    body(f"// fxp.pool {kind} {win.xs} window {kernel} strides {strides} padding {padding} -> {win.ys}")
+    in_t, out_t = k.arg_types[0], k.res_types[0]
+    acc_t = None
+    if kind != "max":
+        acc_fmt = fixed_format(ir.TypeAttr(op.attributes["accum"]).value, f"accumulator of {k.where(op)}")
+        acc_t = k.design.typedef(f"{k.name}_accum", acc_fmt, f"kernel {k.name}")
+    lb = _line_buffer(k, win, in_t)
+    win.open(k, lb, in_t)
+    body(f"{token_type(out_t, win.channels)} y0;")
+    body.loop("c", win.channels)
+    if kind == "max":
+        body(f"{in_t} m = 0;")
+        body("bool seen = false;")
+    else:
+        body(f"{acc_t} acc = 0;")
+    ins, cond = _window_loops(k, win.spatial, kernel, strides, [1] * len(kernel), padding)
+    v = f"{lb}[{win.slot(ins, 'c')}]"
+    stmt = f"if (!seen || {v} > m) {{ m = {v}; seen = true; }}" if kind == "max" else f"acc += {v};"
+    body(f"if ({cond}) {stmt}" if cond else stmt)
+    for _ in ins:
+        body.close()
+    if kind == "max":
+        body("y0[c] = m;")
+    else:
+        body(f"acc /= (unsigned) {math.prod(kernel)};  // ap_fixed division by an integer truncates toward zero")
+        body("y0[c] = acc;")
+    body.close()
+    k._write(body, 0, "y0")
+    win.close(k)
