@@ -29,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     # AIE-ML backend: --backend aie writes an mlir-aie project (fxflow.aie.driver.cli_compile)
     c.add_argument("--aie-device", default="xcve2802", help="AIE device for --backend aie: xcve2802, npu1 or npu2")
     c.add_argument("--aie-batch", type=int, default=8, help="rows per AIE kernel call for --backend aie")
+    c.add_argument("--io-type", default="io_parallel", choices=("io_parallel", "io_stream"),
+                   help="io_parallel (arrays, default) or io_stream (hls::stream pixel streams, sized FIFOs)")
     c.add_argument("--backend", default="vitis",
                    help="vitis (ap_fixed HLS, default) or catapult (ac_fixed HLS; --ap-types then names ac_types); "
                         "fxflow.compile checks the name")
@@ -108,7 +110,7 @@ def _compile(args) -> int:
 
     check_options(args.part, args.clock)  # an unknown part / clock fails before the compile
     design = fxflow.compile(args.model, config=cfg, output_dir=args.output, project_name=args.project_name,
-                            ap_types=args.ap_types, backend=args.backend,
+                            ap_types=args.ap_types, backend=args.backend, io_type=args.io_type,
                             calibration_data=_load_npy(args.calibration, "calibration data"))
     print(f"wrote HLS project {args.output} in {time.perf_counter() - t0:.2f} s")
     _print_report(design, args.part, args.clock)
@@ -236,7 +238,22 @@ def _report(args) -> int:
 def _print_report(design, part=None, clock=None) -> None:
     from .report import format_table
 
-    print(format_table(design.report(part=part, clock=clock)))
+    rep = design.report(part=part, clock=clock)
+    print(format_table(rep))
+    if rep.get("channels"):  # io_stream: FIFO memory as sized by df-size-fifos vs one uniform depth
+        naive = _graph_int(design, "fxflow.fifo_bits_naive")
+        saved = f", {naive - rep['total']['fifo_bits']} fewer than a uniform depth ({naive} bits)" if naive else ""
+        print(f"stream FIFOs: {len(rep['channels'])}, {rep['total']['fifo_bits']} bits{saved}")
+
+
+def _graph_int(design, name: str):
+    from .ir import ir
+
+    with design.ctx:
+        for op in design.module.body.operations:
+            if op.operation.name == "df.graph" and name in op.operation.attributes:
+                return ir.IntegerAttr(op.operation.attributes[name]).value
+    return None
 
 
 if __name__ == "__main__":

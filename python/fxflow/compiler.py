@@ -37,6 +37,9 @@ def compile(model, example_input=None, config=None, backend: str = "vitis", io_t
         raise ConfigError(f"unknown backend '{backend}' (available: {', '.join(BACKENDS)})")
     if io_type not in IO_TYPES:
         raise ConfigError(f"unknown io_type '{io_type}' (expected one of {', '.join(IO_TYPES)})")
+    if io_type == "io_stream" and backend == "aie":
+        raise ConfigError("io_type 'io_stream' is an HLS option (backends vitis, catapult); the AIE-ML backend "
+                          "plans its own object FIFOs")
     cfg = _config(config)
     ctx = new_context()
     t0 = time.perf_counter()
