@@ -119,7 +119,7 @@ class _NoMatch(Exception):
 
 
 def _expression(order, x):
-    from fxflow.emulator_tables import evaluate
+    from fxflow.scalar_eval import evaluate
 
     shape = list(ir.RankedTensorType(x.type).shape)
     results: dict = {}

@@ -25,6 +25,7 @@ import numpy as np
 
 from fxflow.dialects.fxp import (ConcatOp, ConvOp, MulOp, PadOp, PoolOp, ReshapeOp, ResizeOp, ScaleShiftOp, SubOp,
                                  TransposeOp)
+from fxflow.errors import FxflowError
 from fxflow.ir import defining_op, ir
 
 from .linalg_to_fxp import (_body_ops, _constant, _constant_array, _is_identity, _maps, _owner_name,
@@ -509,7 +510,7 @@ def upsample_to_fxp(op, rewriter):
     scales = [y // x for x, y in zip(xs[2:], ys[2:])]
     try:
         idx = evaluate_indices(op, extracts[0].operation, ys)
-    except NotImplementedError:
+    except FxflowError:
         return True
     grids = np.meshgrid(*[np.arange(n) for n in ys], indexing="ij")
     expect = [grids[0] * 0, grids[1]] + [grids[2 + d] // scales[d] for d in range(len(scales))]
@@ -521,73 +522,25 @@ def upsample_to_fxp(op, rewriter):
 
 
 # ------------------------------------------------------------------------------------------------
-# Compile-time evaluation of generic bodies over constants / indices
+# Compile-time evaluation of generic bodies over constants / indices (fxflow.scalar_eval)
 # ------------------------------------------------------------------------------------------------
-_BINARY = {"arith.addf": np.add, "arith.subf": np.subtract, "arith.mulf": np.multiply,
-           "arith.divf": np.divide, "arith.maximumf": np.maximum, "arith.minimumf": np.minimum,
-           "arith.maxnumf": np.fmax, "arith.minnumf": np.fmin, "arith.addi": np.add, "arith.subi": np.subtract,
-           "arith.muli": np.multiply, "arith.floordivsi": np.floor_divide}
-_UNARY = {"math.sqrt": np.sqrt, "math.floor": np.floor, "math.ceil": np.ceil, "arith.negf": np.negative,
-          "math.absf": np.abs, "math.exp": np.exp, "math.rsqrt": lambda v: 1.0 / np.sqrt(v)}
-_CASTS = ("arith.index_cast", "arith.sitofp", "arith.fptosi", "arith.extf", "arith.truncf", "arith.uitofp")
-
-
-def _run_body(block, env: dict, stop_at=None):
-    """Evaluate a generic body elementwise with NumPy; `env` maps block values to arrays.  Raises
-    NotImplementedError for ops it does not know."""
-    with np.errstate(all="ignore"):
-        for o in block.operations:
-            op = o.operation
-            if stop_at is not None and op == stop_at:
-                return env
-            name = op.name
-            args = [env[v] if v in env else _literal(v) for v in op.operands]
-            if name in _BINARY:
-                env[op.results[0]] = _BINARY[name](*args)
-            elif name in _UNARY:
-                env[op.results[0]] = _UNARY[name](args[0])
-            elif name in _CASTS:
-                env[op.results[0]] = np.trunc(args[0]) if name == "arith.fptosi" else args[0]
-            elif name == "arith.cmpf":
-                env[op.results[0]] = _cmpf(ir.IntegerAttr(op.attributes["predicate"]).value, *args)
-            elif name == "arith.select":
-                env[op.results[0]] = np.where(args[0], args[1], args[2])
-            elif name == "cf.assert":
-                continue
-            elif name == "linalg.yield":
-                return [args[i] for i in range(len(args))]
-            elif name == "linalg.index":
-                env[op.results[0]] = env[("index", ir.IntegerAttr(op.attributes["dim"]).value)]
-            else:
-                raise NotImplementedError(name)
-    return env
-
-
-def _literal(v):
-    owner = defining_op(v)
-    if owner is not None and owner.name == "arith.constant":
-        attr = owner.attributes["value"]
-        if isinstance(attr, ir.FloatAttr):
-            return np.float64(ir.FloatAttr(attr).value)
-        if isinstance(attr, ir.IntegerAttr):
-            return np.int64(ir.IntegerAttr(attr).value)
-    raise NotImplementedError(f"value {v}")
-
-
-def _cmpf(pred: int, a, b):
-    table = {1: np.equal, 2: np.greater, 3: np.greater_equal, 4: np.less, 5: np.less_equal, 6: np.not_equal,
-             8: np.equal, 9: np.greater, 10: np.greater_equal, 11: np.less, 12: np.less_equal, 13: np.not_equal}
-    if pred not in table:
-        raise NotImplementedError(f"cmpf predicate {pred}")
-    return table[pred](a, b)
+def _yielded(generic):
+    return list(generic.region.blocks[0].operations)[-1].operands
 
 
 def evaluate_indices(generic, extract, out_shape) -> list[np.ndarray]:
-    block = generic.region.blocks[0]
+    """The index operands of `extract` for every output position (linalg.index bound to index grids)."""
+    from fxflow.scalar_eval import compile_scalar
+
     grids = np.meshgrid(*[np.arange(n) for n in out_shape], indexing="ij")
-    env = {("index", d): g for d, g in enumerate(grids)}
-    env = _run_body(block, env, stop_at=extract)
-    return [np.asarray(env[v] if v in env else _literal(v)).astype(np.int64) for v in extract.operands[1:]]
+    index_ops = [o for o in generic.region.blocks[0].operations if o.operation.name == "linalg.index"]
+    bound = [o.operation.results[0] for o in index_ops]
+    values = [grids[ir.IntegerAttr(o.operation.attributes["dim"]).value] for o in index_ops]
+    out = []
+    for v in extract.operands[1:]:
+        fn = compile_scalar(v, bound)
+        out.append(np.asarray(fn(*values)).astype(np.int64))
+    return out
 
 
 def fold_constant_generic(op, rewriter):
@@ -598,15 +551,14 @@ def fold_constant_generic(op, rewriter):
     arrays = [_constant_array(v) for v in ins]
     if any(a is None for a in arrays):
         return True
+    from fxflow.scalar_eval import compile_scalar
+
     block = op.region.blocks[0]
-    env = {arg: a for arg, a in zip(block.arguments, arrays)}
     try:
-        out = _run_body(block, env)
-    except NotImplementedError:
+        out = compile_scalar(_yielded(op)[0], list(block.arguments)[:len(arrays)])(*arrays)
+    except FxflowError:  # an op the interpreter does not know: leave the generic alone
         return True
-    if not isinstance(out, list):
-        return True
-    value = np.broadcast_to(np.asarray(out[0], dtype=np.float64), _shape(op.result))
+    value = np.broadcast_to(np.asarray(out, dtype=np.float64), _shape(op.result))
     with rewriter.ip, op.location:
         new = _constant(value, ir.RankedTensorType(op.result.type).element_type)
     rewriter.replace_op(op, [new])

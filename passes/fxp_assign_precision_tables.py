@@ -25,7 +25,7 @@ import numpy as np
 
 from fxflow.config import AUTO, EXACT, Config
 from fxflow.dialects.fxp import fixed_type, format_of
-from fxflow.emulator_tables import region_function
+from fxflow.scalar_eval import region_function
 from fxflow.fixed import FixedFormat
 from fxflow.fixed.interval import Interval
 from fxflow.fixed.quantize import requantize

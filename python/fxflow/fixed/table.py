@@ -37,6 +37,7 @@ class TableIndex:
     shift: int
     offset: int
     size: int
+    first: int | None = None  # first stored integer of entry 0 when it is not offset << shift (see table_index)
 
     def lookup_index(self, raw: np.ndarray) -> np.ndarray:
         idx = (np.asarray(raw, dtype=np.int64) >> self.shift) - self.offset
@@ -44,7 +45,8 @@ class TableIndex:
 
     def centres(self, in_fmt: FixedFormat) -> np.ndarray:
         """float64 midpoint of the input values of each entry (exact: 2*raw + 2^shift - 1 at f + 1)."""
-        base = (np.arange(self.size, dtype=object) + self.offset) * (1 << self.shift)
+        start = self.first if self.first is not None else self.offset * (1 << self.shift)
+        base = np.arange(self.size, dtype=object) * (1 << self.shift) + start
         twice = 2 * base + ((1 << self.shift) - 1)
         return to_float(np.array([int(v) for v in twice], dtype=object), in_fmt.f + 1)
 
@@ -63,6 +65,8 @@ def table_index(in_fmt: FixedFormat, size: int, table_range: tuple[float, float]
     w = in_fmt.width
     if table_range is None:
         shift = max(w - n, 0)
+        if shift == w:  # one entry for every input: raw >> w is -1 or 0, both clamp to entry 0
+            return TableIndex(shift, in_fmt.min_int >> shift, 1, first=in_fmt.min_int)
         return TableIndex(shift, in_fmt.min_int >> shift, 1 << (w - shift))
     lo, hi = (Fraction(v) for v in table_range)
     step = (hi - lo) / size  # real width of one bin
