@@ -441,3 +441,6 @@ def check_options(part, clock) -> None:
     dev = device_for(part if part is not None else DEFAULT_PART)
     if clock is not None:
         clock_period(clock, dev)
+
+
+from . import estimate_layers  # noqa: E402,F401  (registers the conv/pool/affine/table models)

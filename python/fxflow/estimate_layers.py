@@ -1,0 +1,137 @@
+"""Estimate models of the conv/pool/affine/table ops (registered into `fxflow.estimate.OP_MODELS`).
+
+conv: a dense layer per output position (products = positions x non-zero weights when unrolled), with the
+same multiplier, adder-tree and cast costs as dense (docs/estimates.md).  pool: a comparator (max) or adder
+(avg) tree per window, plus a constant divider for non-power-of-two windows.  scale_shift / prelu / mul: one
+product per element.  lut / softmax: the tables in ROM (LUTs up to 64 entries, block RAM above) and an
+index adder.  Data movement is wiring (no cost beyond the registers of the result).
+"""
+
+from __future__ import annotations
+
+import math
+
+from .devices import bram18_for
+from .estimate import (Ctx, OpCost, _fmt, _rounds, _shape, _size, constant_values, dsp_per_multiplier,
+                       op_model)
+
+ROM_LUT_MAX_DEPTH = 64  # tables up to this many entries become distributed ROM (LUTs)
+
+
+def _conv_work(op) -> int:
+    w = _shape(op.operands[1])
+    return math.prod(_shape(op.results[0])[2:]) * math.prod(w)
+
+
+@op_model("fxp.conv", work=_conv_work)
+def _conv(ctx: Ctx, op) -> OpCost:
+    from .ir import ir
+
+    x, w, y = op.operands[0], op.operands[1], op.results[0]
+    fx, fw = _fmt(x, f"input of {ctx.where}"), _fmt(w, f"weight of {ctx.where}")
+    facc = _fmt(ir.TypeAttr(op.attributes["accum"]).value, f"accumulator of {ctx.where}")
+    fy = _fmt(y, f"result of {ctx.where}")
+    ws, ys = _shape(w), _shape(y)
+    positions, taps = math.prod(ys[2:]), math.prod(ws[1:])
+    work = positions * math.prod(ws)
+    values = constant_values(w)
+    latency = ctx.strategy == "latency"
+    nonzero = int((values != 0).sum()) if values is not None and latency else math.prod(ws)
+    mults = positions * nonzero
+    mulpar = math.ceil(mults / ctx.reuse_factor)
+    dsp_each = dsp_per_multiplier(ctx.device, fx.width, fx.signed, fw.width, fw.signed)
+    fam = ctx.device.family
+    c = OpCost(work=work, multiplications=mults, zero_weights=positions * math.prod(ws) - mults,
+               multipliers=mulpar, dsp=mulpar * dsp_each)
+    lut_mul = 0 if dsp_each else mulpar * math.ceil(fx.width * fw.width / 2)
+    cast = _size(y) * fy.width if _rounds(fy) else 0
+    c.lut = lut_mul + mulpar * facc.width + cast
+    t_mul = fam.t_dsp if dsp_each else fam.t_lut_mul + fam.t_lut_mul_bit * (fx.width + fw.width)
+    fan_in = math.ceil(taps / ctx.reuse_factor) + 1
+    c.delay_ns = t_mul + math.ceil(math.log2(max(fan_in, 2))) * ctx.t_add(facc.width) + (0.3 if cast else 0)
+    c.ff = _size(x) * fx.width + _size(y) * facc.width
+    if ctx.reuse_factor > 1:
+        c.cycles = (ctx.reuse_factor - 1) + max(1, math.ceil(c.delay_ns / ctx.usable))
+    return c
+
+
+@op_model("fxp.pool")
+def _pool(ctx: Ctx, op) -> OpCost:
+    from .dialects.fxp import i64_array
+    from .ir import ir
+
+    x, y = op.operands[0], op.results[0]
+    n = math.prod(i64_array(op, "kernel"))
+    avg = ir.StringAttr(op.attributes["kind"]).value == "avg"
+    width = (_fmt(ir.TypeAttr(op.attributes["accum"]).value, f"accumulator of {ctx.where}") if avg
+             else _fmt(x, f"input of {ctx.where}")).width
+    outputs = _size(y)
+    ops = outputs * max(n - 1, 0)
+    divider = outputs * width * 2 if avg and n & (n - 1) else 0  # a constant divider (shift when n = 2^k)
+    c = OpCost(lut=ops * width + divider, ff=outputs * _fmt(y, f"result of {ctx.where}").width)
+    c.delay_ns = math.ceil(math.log2(max(n, 2))) * ctx.t_add(width) + (2 * ctx.t_add(width) if divider else 0)
+    return c
+
+
+def _per_element_product(ctx: Ctx, op, param_index: int) -> OpCost:
+    x, p, y = op.operands[0], op.operands[param_index], op.results[0]
+    fx, fp, fy = _fmt(x, f"input of {ctx.where}"), _fmt(p, f"parameter of {ctx.where}"), _fmt(y, f"result of {ctx.where}")
+    mults = _size(y)
+    dsp_each = dsp_per_multiplier(ctx.device, fx.width, fx.signed, fp.width, fp.signed)
+    fam = ctx.device.family
+    c = OpCost(multiplications=mults, multipliers=mults, dsp=mults * dsp_each,
+               lut=(0 if dsp_each else mults * math.ceil(fx.width * fp.width / 2)) + mults * fy.width,
+               ff=mults * fy.width)
+    c.delay_ns = (fam.t_dsp if dsp_each else fam.t_lut_mul + fam.t_lut_mul_bit * (fx.width + fp.width)) + \
+        ctx.t_add(fy.width)
+    return c
+
+
+@op_model("fxp.scale_shift")
+def _scale_shift(ctx: Ctx, op) -> OpCost:
+    return _per_element_product(ctx, op, 1)
+
+
+@op_model("fxp.prelu")
+def _prelu(ctx: Ctx, op) -> OpCost:
+    return _per_element_product(ctx, op, 1)
+
+
+def _table_cost(ctx: Ctx, entries: int, width: int, lookups: int) -> OpCost:
+    """`lookups` parallel reads of a table (one ROM copy per two reads: dual-port block RAM)."""
+    copies = math.ceil(lookups / 2)
+    if entries <= ROM_LUT_MAX_DEPTH:
+        return OpCost(lut=lookups * width * math.ceil(entries / 64), delay_ns=0.8)
+    return OpCost(bram18=copies * bram18_for(width, entries), lut=lookups * 8, delay_ns=2.0, cycles=2)
+
+
+@op_model("fxp.lut")
+def _lut(ctx: Ctx, op) -> OpCost:
+    from .ir import ir
+
+    y = op.results[0]
+    fy = _fmt(y, f"result of {ctx.where}")
+    entries = ir.DenseElementsAttr(op.attributes["table"]).type.shape[0] if "table" in op.attributes else 1024
+    c = _table_cost(ctx, int(entries), fy.width, _size(y))
+    c.ff = _size(y) * fy.width
+    return c
+
+
+@op_model("fxp.softmax")
+def _softmax(ctx: Ctx, op) -> OpCost:
+    """Two table lookups per element (exp, then 1/sum per row), a max tree, a sum tree, one product each."""
+    y = op.results[0]
+    fy = _fmt(y, f"result of {ctx.where}")
+    n = _size(y)
+    c = _table_cost(ctx, 1024, 18, n + 1)
+    c.multiplications = c.multipliers = n
+    c.dsp = n * dsp_per_multiplier(ctx.device, 18, True, 18, True)
+    c.lut += 2 * n * 18
+    c.ff = n * (18 + fy.width)
+    c.delay_ns = 2 * math.ceil(math.log2(max(n, 2))) * ctx.t_add(18) + ctx.device.family.t_dsp
+    c.cycles = 4 + 2 * math.ceil(math.log2(max(n, 2)))
+    return c
+
+
+for _name in ("fxp.reshape", "fxp.transpose", "fxp.pad", "fxp.resize", "fxp.concat"):
+    op_model(_name)(lambda ctx, op: OpCost(ff=_size(op.results[0]) * _fmt(op.results[0], ctx.where).width))
