@@ -14,6 +14,9 @@ io_parallel printer does (same statements, same order):
   one of a window (bottom-right corner, aligned with the stride) that output pixel is complete and is
   computed from the buffer (taps in the padding are skipped, as in io_parallel) and written: at most one
   output per step, so the loop pipelines.
+* reorder: zero padding walks the padded positions, reading a token inside the image and writing zeros
+  outside; nearest upsampling buffers one input row and writes it scale_h times, each position scale_w
+  times (1-D: each token scale times).
 * gather: everything else (transpose, reshapes that move data between positions and channels, spatial
   concat/pad/resize, ops with full-size constant operands): read all tokens of all inputs in lockstep
   into channels-first arrays, run the io_parallel printer, stream the result out.
@@ -35,6 +38,7 @@ from .stream import stream_type, token_layout, token_type
 PER_POSITION = {"fxp.cast", "fxp.relu", "fxp.add", "fxp.sub", "fxp.mul", "fxp.scale_shift", "fxp.clamp",
                 "fxp.prelu", "fxp.lut", "fxp.concat", "fxp.softmax", "fxp.reshape"}
 WINDOWED = {"fxp.conv", "fxp.pool"}
+REORDERED = {"fxp.pad", "fxp.resize"}  # positions inserted or repeated, channels untouched
 
 
 class StreamKernelEmitter(KernelEmitter):
@@ -75,8 +79,11 @@ class StreamKernelEmitter(KernelEmitter):
         yielded = list(ops[-1].operands)
         if len(main) == 1 and len(yielded) == 1 and yielded[0] == main[0].results[0]:
             m = main[0].operation
-            if m.name in WINDOWED and tokens != {1} and len(self.args) == 1 and m.operands[0] == self.args[0]:
-                return "window"
+            if tokens != {1} and len(self.args) == 1 and m.operands[0] == self.args[0]:
+                if m.name in WINDOWED:
+                    return "window"
+                if m.name in REORDERED:
+                    return "reorder"
             if tokens == {1}:
                 return "token"
             if m.name in PER_POSITION and self._per_position(m):
@@ -114,6 +121,10 @@ class StreamKernelEmitter(KernelEmitter):
                 if o.operation.name == "fxp.constant":
                     OP_PRINTERS["fxp.constant"](self, o)
             (_conv_window if main[0].operation.name == "fxp.conv" else _pool_window)(self, main[0])
+            out.extend(self.body)
+        elif kind == "reorder":
+            self.body = Lines(1)
+            (_pad_stream if main[0].operation.name == "fxp.pad" else _resize_stream)(self, main[0])
             out.extend(self.body)
         elif kind == "token":
             out.extend(self._token_kernel(ops))
@@ -361,3 +372,72 @@ def _pool_window(k: StreamKernelEmitter, op) -> None:
     body.close()
     k._write(body, 0, "y0")
     win.close(k)
+
+
+# --- data movement between positions ----------------------------------------------------------------
+
+def _copy_token(k: StreamKernelEmitter, src: str, channels: int) -> None:
+    """y0 = the token `src` (each value assigned to the result type, which data movement keeps)."""
+    body = k.body
+    body(f"{token_type(k.res_types[0], channels)} y0;")
+    body(f"for (int c = 0; c < {channels}; c++) y0[c] = {src}[c];")
+    k._write(body, 0, "y0")
+
+
+def _pad_stream(k: StreamKernelEmitter, op) -> None:
+    """fxp.pad: y at padded position o is x[o - lo] inside the image, else 0."""
+    k.fmt(op.operands[0], op, "input")
+    p = i64_array(op, "padding")
+    xs, ys = list(k.shape(op.operands[0], op, "input")), list(k.shape(op.results[0], op, "result"))
+    n, chans = len(xs) - 2, xs[1]
+    names = list(_SP[2 - n:])
+    body = k.body
+    body(f"// fxp.pad {xs} padding {p} -> {ys}: zeros around the image")
+    for d, s in enumerate(names):
+        body.open(f"for (int o{s} = 0; o{s} < {ys[2 + d]}; o{s}++)")
+    k._pipeline(body)
+    inside = " && ".join(f"o{s} >= {p[d]} && o{s} < {p[d] + xs[2 + d]}" for d, s in enumerate(names))
+    body.open(f"if ({inside})")
+    body(f"const {token_type(k.arg_types[0], chans)} tok = x0_s.read();")
+    _copy_token(k, "tok", chans)
+    body.close(" else {")
+    body.level += 1
+    body(f"{token_type(k.res_types[0], chans)} y0;")
+    body(f"for (int c = 0; c < {chans}; c++) y0[c] = 0;")
+    k._write(body, 0, "y0")
+    body.close()
+    for _ in names:
+        body.close()
+
+
+def _resize_stream(k: StreamKernelEmitter, op) -> None:
+    """fxp.resize (nearest): y[.., o] = x[.., o // scale]."""
+    k.fmt(op.operands[0], op, "input")
+    scales = i64_array(op, "scales")
+    xs, ys = list(k.shape(op.operands[0], op, "input")), list(k.shape(op.results[0], op, "result"))
+    chans, in_tok = xs[1], token_type(k.arg_types[0], xs[1])
+    body = k.body
+    body(f"// fxp.resize nearest {xs} scales {scales} -> {ys}")
+    if len(xs) == 3:
+        body.open(f"for (int iw = 0; iw < {xs[2]}; iw++)")
+        body(f"const {in_tok} tok = x0_s.read();")
+        body.open(f"for (int rw = 0; rw < {scales[0]}; rw++)")
+        k._pipeline(body)
+        _copy_token(k, "tok", chans)
+        body.close()
+        body.close()
+        return
+    row = k.fresh("row")
+    body.open(f"for (int ih = 0; ih < {xs[2]}; ih++)")
+    body(f"{in_tok} {row}[{xs[3]}];")
+    body.open(f"for (int iw = 0; iw < {xs[3]}; iw++)")
+    k._pipeline(body)
+    body(f"{row}[iw] = x0_s.read();")
+    body.close()
+    body.open(f"for (int rh = 0; rh < {scales[0]}; rh++)")
+    body.open(f"for (int iw = 0; iw < {xs[3]}; iw++)")
+    body.open(f"for (int rw = 0; rw < {scales[1]}; rw++)")
+    k._pipeline(body)
+    _copy_token(k, f"{row}[iw]", chans)
+    for _ in range(4):
+        body.close()

@@ -21,11 +21,25 @@ from test_layers import Cnn1d, Cnn2d, Shapes, _randomize_bn
 
 needs_csim = pytest.mark.skipif(find_ap_types() is None or find_cxx() is None, reason="needs g++ and ap_types")
 
-MODELS = {"cnn2d": (Cnn2d, (3, 8, 8)), "cnn1d": (Cnn1d, (2, 16)), "shapes": (Shapes, (2, 3, 3))}
+class Gathered(nn.Module):
+    """A transpose and a flatten that move values between positions and channels: gathering kernels."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(2, 3, 3)
+        self.fc = nn.Linear(18, 4)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.conv(x).permute(0, 2, 1), 1))
+
+
+MODELS = {"cnn2d": (Cnn2d, (3, 8, 8)), "cnn1d": (Cnn1d, (2, 16)), "shapes": (Shapes, (2, 3, 3)),
+          "gathered": (Gathered, (2, 8))}
 CONFIGS = {
     "cnn2d": {"model": {"precision": "ap_fixed<16,6>"}},
     "cnn1d": {"model": {"precision": "ap_fixed<10,4,AP_RND,AP_SAT>", "accum": "ap_fixed<14,6,AP_RND_ZERO,AP_SAT_SYM>"}},
     "shapes": {"model": {"precision": "ap_fixed<12,5,AP_RND_INF,AP_WRAP>", "accum": "auto"}},
+    "gathered": {"model": {"precision": "ap_fixed<12,4,AP_RND_CONV,AP_SAT>"}},
 }
 
 
@@ -63,7 +77,8 @@ def _depth(op) -> int:
 
 
 @needs_csim
-@pytest.mark.parametrize("name,backend", [("cnn2d", "vitis"), ("cnn1d", "catapult"), ("shapes", "vitis")])
+@pytest.mark.parametrize("name,backend", [("cnn2d", "vitis"), ("cnn1d", "catapult"), ("shapes", "vitis"),
+                                          ("gathered", "catapult")])
 def test_stream_csim_equals_predict(name, backend, tmp_path):
     if backend == "catapult" and find_ac_types() is None:
         pytest.skip("needs ac_types")
@@ -80,6 +95,8 @@ def test_stream_csim_equals_predict(name, backend, tmp_path):
     top = (firmware / "myproject.cpp").read_text()
     kernels = "".join(p.read_text() for p in sorted((firmware / "layers").glob("*.cpp")))
     assert "io_stream kernel (window)" in kernels and "line buffer" in kernels
+    kinds = {"shapes": "(reorder)", "gathered": "(gather)"}
+    assert "io_stream kernel " + kinds.get(name, "(token)") in kernels
     if backend == "vitis":
         assert "#pragma HLS DATAFLOW" in top and "hls::stream<fxflow_array<" in top
     else:
