@@ -47,11 +47,16 @@ def design_report(module: ir.Module, part: str | None = None, clock=None) -> dic
                     work = int(w[0]) * int(w[1])
                     row["multiplications"] = work
                     row["weights"] = work + int(w[1])
+                if name == "fxp.conv":  # weights [F, C/g, *K] and bias [F]; products counted by the estimator
+                    w = [int(d) for d in ir.RankedTensorType(inner.operation.operands[1].type).shape]
+                    row["weights"] = math.prod(w) + w[0]
+                if name in ("fxp.dense", "fxp.conv"):
                     row["weight"] = str(format_of(inner.operation.operands[1].type))
                     row["accum"] = str(format_of(ir.TypeAttr(inner.operation.attributes["accum"]).value))
             layers.append(row)
     for row, e in zip(layers, est["layers"]):
         # multipliers: the estimator's count (zero weights skipped when unrolled)
+        row["multiplications"] = row["multiplications"] or e.get("work", 0)
         row["multipliers"] = e["multipliers"] if row["multiplications"] else 0
         row.update({k: e[k] for k in ESTIMATE_KEYS})
     total = {k: sum(r[k] for r in layers) for k in ("multiplications", "multipliers", "weights")}

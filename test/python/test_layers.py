@@ -225,3 +225,17 @@ def test_avg_pool_matches_the_scalar_definition(fx, facc, k, seed):
                 a = requantize_int((a << (f_sum - facc.f)) + (int(w[r, c, t]) << (f_sum - fx.f)), f_sum, facc)
             q = abs(a) // n
             assert int(got[r, c]) == (-q if a < 0 else q)
+
+
+def test_conv_estimates_count_products_and_follow_the_reuse_factor():
+    model, shape = _model("cnn1d")
+    x = torch.randn(1, *shape)
+    rows = {}
+    for rf in (1, 4):
+        report = fxflow.compile(model, x, {"model": {"precision": "ap_fixed<16,6>", "reuse_factor": rf}}).report()
+        rows[rf] = {r["layer"]: r for r in report["layers"]}
+    conv1 = rows[1]["conv1"]
+    # 16 output positions x (6 filters x 2 channels x 5 taps), none of the random weights is zero
+    assert conv1["multiplications"] == 16 * 6 * 2 * 5
+    assert rows[4]["conv1"]["dsp"] < conv1["dsp"] and rows[4]["conv1"]["latency_cycles"] > conv1["latency_cycles"]
+    assert rows[1]["pool"]["dsp"] == 0 and rows[1]["pool"]["lut"] > 0
