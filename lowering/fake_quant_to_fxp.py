@@ -17,7 +17,11 @@ convert-linalg-to-fxp:
    `fxp.cast` y to that format followed by `fxp.cast` back to float — quantize, dequantize, exactly
    what the model computes; fxp-assign-precision then keeps the fixed format and drops the dequantize.
 Rounding modes: floor -> AP_TRN, floor(v + 0.5) -> AP_RND, ceil(v - 0.5) -> AP_RND_MIN_INF,
-torch.round (round half to even) -> AP_RND_CONV, round half away -> AP_RND_INF, trunc -> AP_TRN_ZERO.
+torch.round (round half to even) -> AP_RND_CONV, round half away -> AP_RND_INF, trunc -> AP_TRN_ZERO, and
+select(v < 0, ceil(v - 0.5) | floor(v + 0.5) | ceil(v), floor(v + 0.5) | ceil(v - 0.5) | floor(v)) ->
+AP_RND_INF | AP_RND_ZERO | AP_TRN_ZERO (how lowering/qonnx.py writes QONNX's symmetric modes in ONNX).
+A rounding applied to a value that is already a complete cast starts a new quantizer there (a cast of a
+cast: QONNX Trunc, consecutive quantizers).
 Clamps to [-2^(W-1), 2^(W-1)-1] / [0, 2^W-1] are AP_SAT, to [-(2^(W-1)-1), 2^(W-1)-1] AP_SAT_SYM.
 Anything else that rounds (a non-power-of-two scale, a zero point, an unknown rounding, a clamp that is
 not a format's range, no clamp at all) is an UnsupportedOpError naming the layer.
@@ -294,6 +298,7 @@ class Core:
     lo: float
     hi: float
     mode: str  # the rounding op's name
+    parts: tuple = ()  # a symmetric rounding's two one-sided cores (see _symmetric_rounding)
 
 
 @dataclass(frozen=True)
@@ -423,6 +428,9 @@ def _step(o, args):
         return Cmp(forms[0], greater, nums[0])
     if name == "arith.select" and isinstance(args[0], Cmp):
         cmp, t, e = args
+        sym = _symmetric_rounding(cmp, t, e)
+        if sym is not None:
+            return sym
         # select(f > c, c, g) = min(g, c); select(f > c, g, c) = max(g, c); mirrored for f < c — where g
         # is f or f already clamped on the other side (PQuantML: where(x > hi, hi, where(x < lo, lo, x)))
         if t == cmp.c and _same_affine(e, cmp.form):
@@ -431,6 +439,39 @@ def _step(o, args):
             return _clip(t, cmp.c, INF) if cmp.greater else _clip(t, -INF, cmp.c)
         return None
     return None
+
+
+# --- begin: symmetric roundings (QONNX DOWN / HALF_UP / HALF_DOWN, lowering/qonnx.py) ----------------------
+# select(u < 0, R-(u + b-), R+(u + b+)) for u = a*clip(y): (negative side, positive side) -> rounding
+_SYMMETRIC = {(("math.ceil", -0.5), ("math.floor", 0.5)): "math.round",          # half away from zero
+              (("math.floor", 0.5), ("math.ceil", -0.5)): "round_half_zero",     # half toward zero
+              (("math.ceil", 0.0), ("math.floor", 0.0)): "math.trunc"}           # toward zero
+
+
+def _symmetric_rounding(cmp: Cmp, t, e) -> Form | None:
+    """A select on the sign of a rounded argument between two one-sided roundings of it (both give 0 at 0)."""
+    sides = []
+    for side in (t, e):
+        single = side.single() if isinstance(side, Form) else None
+        if single is None or single[0][0] != "n" or single[1] != 1.0 or side.const != 0.0 \
+                or single[0][2:] != (-INF, INF):
+            return None
+        sides.append(single[0][1])
+    ct, ce = sides
+    c_single = cmp.form.single()
+    if c_single is None or c_single[0][0] != "y" or ct.y != ce.y or c_single[0][1] != ct.y:
+        return None
+    (term, k), d = c_single, cmp.form.const
+    if (ct.a, ct.lo, ct.hi) != (ce.a, ce.lo, ce.hi) or ct.a <= 0 or k <= 0 or (cmp.c - d) / k != 0.0 \
+            or not (term[2] <= 0 <= term[3] and ct.lo <= 0 <= ct.hi):
+        return None
+    neg, pos = (ct, ce) if not cmp.greater else (ce, ct)  # u < 0 takes t; u > 0 takes t
+    mode = _SYMMETRIC.get(((neg.mode, neg.b), (pos.mode, pos.b)))
+    if mode is None:
+        return None
+    core = Core(ct.y, ct.a, 0.0, ct.lo, ct.hi, mode, parts=(ct, ce))
+    return Form(((("n", core, -INF, INF), 1.0),))
+# --- end: symmetric roundings ------------------------------------------------------------------------------
 
 
 def _same_affine(g, f: Form) -> bool:
@@ -455,7 +496,8 @@ def _is_relu(op) -> bool:
 
 
 _MODES = {("math.floor", 0.0): "TRN", ("math.floor", 0.5): "RND", ("math.ceil", -0.5): "RND_MIN_INF",
-          ("math.roundeven", 0.0): "RND_CONV", ("math.round", 0.0): "RND_INF", ("math.trunc", 0.0): "TRN_ZERO"}
+          ("math.roundeven", 0.0): "RND_CONV", ("math.round", 0.0): "RND_INF", ("math.trunc", 0.0): "TRN_ZERO",
+          ("round_half_zero", 0.0): "RND_ZERO"}  # round_half_zero: only from _symmetric_rounding
 _NEGATED = {"math.floor": "math.ceil", "math.ceil": "math.floor"}  # R(-u) = -R'(u)
 
 
@@ -506,7 +548,8 @@ def _cast_format(form: Form, where: str) -> tuple[object, FixedFormat] | None:
 
 def _rounder(mode: str):
     return {"math.floor": math.floor, "math.ceil": math.ceil, "math.roundeven": round,
-            "math.round": lambda v: math.copysign(math.floor(abs(v) + 0.5), v), "math.trunc": math.trunc}[mode]
+            "math.round": lambda v: math.copysign(math.floor(abs(v) + 0.5), v), "math.trunc": math.trunc,
+            "round_half_zero": lambda v: math.copysign(math.ceil(abs(v) - 0.5), v)}[mode]
 
 
 def _format_of_range(lo: int, hi: int, f: int, rounding: str) -> FixedFormat | None:
@@ -522,11 +565,19 @@ def _convert_activations(block) -> None:
     from fxflow.dialects.fxp import CastOp, fixed_type
 
     env: dict = {}
+    cut: dict = {}  # --- chained casts: the forms again, with each complete cast taken as a leaf ---
     for op in block.operations:
         o = op.operation
         if not _elementwise(o) or _is_relu(o):
             continue
         form = _symbolic(o, env)
+        inputs = [v for v in list(o.operands)[:_n_inputs(o)] if v in env]
+        alt = _symbolic(o, {v: Form.leaf(v) if _complete(env[v], v) else cut.get(v, env[v]) for v in inputs})
+        if form is None and alt is not None and any(i.operation.name in ROUNDING_OPS for i in _body(o)):
+            form = alt  # a cast of a cast (QONNX Trunc, consecutive quantizers): the chain restarts at the first
+            _restart_chain(inputs, env, cut)
+        if alt is not None and (isinstance(alt, Cmp) or alt.has_rounding() or len(alt.terms) <= 1):
+            cut[o.results[0]] = alt
         if form is None and any(i.operation.name in ROUNDING_OPS for i in _body(o)):
             where = layer_name(o.location) or "<unknown>"
             raise UnsupportedOpError(f"the fake quantization in layer '{where}' rounds in a way that is no fixed-point "
@@ -534,6 +585,7 @@ def _convert_activations(block) -> None:
                                      "floor/round rounding are)", layer=where)
         if isinstance(form, Cmp) or isinstance(form, Form) and (form.has_rounding() or len(form.terms) <= 1):
             env[o.results[0]] = form
+    replaced: dict = {}  # a finalized cast's value -> its replacement (the leaf of a chained cast)
     for v, form in list(env.items()):
         if not isinstance(form, Form) or not form.has_rounding():
             continue
@@ -547,16 +599,41 @@ def _convert_activations(block) -> None:
             raise UnsupportedOpError(f"the fake quantization in layer '{where}' is not a complete fixed-point "
                                      "quantizer (round(x * 2^f) / 2^f with a clamp)", layer=where)
         y, fmt = cast
+        y = replaced.get(y, y)
         with ir.InsertionPoint(v.owner), v.owner.location:
             et = ir.RankedTensorType(v.type).element_type
             fixed = CastOp(y, ir.RankedTensorType.get(_shape(v), fixed_type(fmt)))
             back = CastOp(fixed.output, ir.RankedTensorType.get(_shape(v), et))
         v.replace_all_uses_with(back.output)
+        replaced[v] = back.output
 
 
 def _shares_core(form: Form, other: Form) -> bool:
     cores = {t[1] for t, _ in other.terms if t[0] == "n"}
-    return any(t[0] == "n" and t[1] in cores for t, _ in form.terms)
+    cores |= {p for c in cores for p in c.parts}  # one side of a symmetric rounding is part of it
+    return any(t[0] == "n" and (t[1] in cores or cores & set(t[1].parts)) for t, _ in form.terms)
+
+
+def _complete(form, v) -> bool:
+    """`form` (of value v) is a whole fixed-point cast: a later rounding starts a new quantizer there."""
+    if not isinstance(form, Form) or not form.has_rounding():
+        return False
+    try:
+        return _cast_format(form, layer_name(v.owner.location) or "<unknown>") is not None
+    except UnsupportedOpError:
+        return False
+
+
+def _restart_chain(inputs, env: dict, cut: dict) -> None:
+    """The values between a complete cast and the rounding that starts a new cast of it take their cut
+    forms (the first cast as their leaf), so the first cast is finalized on its own."""
+    stack = list(inputs)
+    while stack:
+        v = stack.pop()
+        if v not in env or v not in cut or _complete(env[v], v) or env[v] is cut[v]:
+            continue
+        env[v] = cut[v]
+        stack.extend(u for u in list(v.owner.operands)[:_n_inputs(v.owner)] if u in env)
 
 
 def _erase_dead(block) -> None:

@@ -54,6 +54,11 @@ def import_onnx(path_or_model, ctx: ir.Context):
     model, where = load_onnx(path_or_model)
     model = _copy(model)
     node_types = _name_nodes(model.graph)
+    # --- QONNX / ONNX-QDQ quantizers -> standard ONNX + model weight formats (lowering/qonnx.py) ---
+    from fxflow.lowering.qonnx import lower_quantizers
+
+    model_formats = lower_quantizers(model)
+    # ---
     for node in model.graph.node:
         if node.domain not in ("", "ai.onnx"):
             raise UnsupportedOpError(unsupported_message(node.name, node.op_type, f"operators of domain "
@@ -71,6 +76,14 @@ def import_onnx(path_or_model, ctx: ir.Context):
     _check_static(model.graph, where)
 
     module = _import(model, ctx, node_types, where)
+    if model_formats:  # --- QONNX: the quantized weights keep the model's formats (fxp-assign-precision) ---
+        from fxflow.lowering.fake_quant_to_fxp import MODEL_FORMATS_ATTR
+
+        with ctx:
+            for op in module.body.operations:
+                if op.operation.name == "func.func":
+                    op.attributes[MODEL_FORMATS_ATTR] = ir.DictAttr.get(
+                        {k: ir.StringAttr.get(v) for k, v in model_formats.items()})
     imported = ImportedModel(module, input_shapes, _layer_names(module))
     imported.node_types = node_types
     return imported

@@ -15,6 +15,7 @@ EXAMPLES = {
     "cnn2d": "fxflow.examples.cnn2d",
     "cnn1d": "fxflow.examples.cnn1d",
     "autoencoder": "fxflow.examples.autoencoder",
+    "qonnx_mlp": "fxflow.examples.qonnx_mlp",
 }
 
 

@@ -1,0 +1,522 @@
+"""QONNX and ONNX-QDQ quantizers -> standard ONNX that fxflow imports as exact fixed-point casts.
+
+Runs on the ONNX graph before torch-mlir sees it (`lower_quantizers`, called by onnx_import).  Following
+fixed-point.md §5, a quantizer whose scale is a power of two 2^-f and whose zero point is 0 is a cast:
+
+  Quant / IntQuant (bitwidth b, signed, narrow, rounding_mode)  -> (k, b-k-f, f, Q, SAT | SAT_SYM if narrow)
+  QuantizeLinear -> DequantizeLinear (int8, uint8, int16, ...)   -> (k, W-k-f, f, RND_CONV, SAT)
+  Trunc (v2: 6 inputs; 7 with an output zero point)              -> a RND_CONV cast to the input grid, then
+                                                                    the output cast (qonnx rounds twice)
+  BipolarQuant, and a 1-bit signed Quant (qonnx executes it so)  -> x >= 0 ? +s : -s
+Rounding modes: ROUND/HALF_EVEN -> RND_CONV, FLOOR -> TRN, DOWN -> TRN_ZERO, HALF_UP -> RND_INF,
+HALF_DOWN -> RND_ZERO; CEIL and UP have no ap_fixed mode.
+
+* On a constant (weights, biases) the quantizer is evaluated here, in integers (`fxflow.fixed.quantize`),
+  and the constant's role ("<layer>.weight" / "<layer>.bias" of the Gemm, MatMul(+Add) or Conv it feeds)
+  is returned with its format: fxp-assign-precision keeps that format (`fxflow.model_formats`).
+* On an activation it becomes Mul(2^f) -> Clip(integer range) -> rounding -> Mul(2^-f), every new node
+  named like the quantizer, which convert-fake-quant-to-fxp turns into one `fxp.cast`.  ONNX has Round
+  (half even), Floor and Ceil only; the symmetric modes are written Where(v < 0, R-(v), R+(v)) with
+  floor/ceil (and +-0.5) on each side, a form that pass recognises.  BipolarQuant becomes
+  Where(x < 0, -s, +s) (an exact two-entry `fxp.lut`) followed by a cast to its 2-bit format.
+Anything else (a scale that is not a power of two, a zero point, differing per-channel scales on an
+activation, a mode or config with no ap_fixed equivalent, non-constant parameters) is an
+UnsupportedOpError naming the node and its op type — never an approximation.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from fxflow.errors import UnsupportedOpError
+from fxflow.fixed import FixedFormat
+from fxflow.fixed.interval import smallest_format
+from fxflow.fixed.quantize import quantize, requantize, to_float
+
+QONNX_DOMAINS = ("qonnx.custom_op.general", "finn.custom_op.general", "onnx.brevitas", "qonnx", "finn")
+QONNX_OPS = ("Quant", "IntQuant", "BipolarQuant", "Trunc")
+QDQ_OPS = ("QuantizeLinear", "DequantizeLinear")
+ROUNDING = {"ROUND": "RND_CONV", "HALF_EVEN": "RND_CONV", "FLOOR": "TRN", "DOWN": "TRN_ZERO",
+            "HALF_UP": "RND_INF", "HALF_DOWN": "RND_ZERO"}
+_NO_EQUIVALENT = {
+    "CEIL": "rounds toward +infinity (CEIL), which no ap_fixed quantization mode does",
+    "UP": "rounds away from zero (UP), which no ap_fixed quantization mode does",
+    "ROUND_TO_ZERO": "uses Brevitas' ROUND_TO_ZERO, which is not a QONNX rounding mode (did the exporter mean DOWN?)",
+}
+# integer element types of QuantizeLinear outputs: (signed, bits)
+_QDQ_TYPES = {2: (False, 8), 3: (True, 8), 4: (False, 16), 5: (True, 16), 21: (False, 4), 22: (True, 4)}
+MAX_ACTIVATION_BITS = 24  # a clamp bound of a float32 graph is exact up to 2^24
+_WEIGHT_SLOTS = {"Gemm": {1: "weight", 2: "bias"}, "MatMul": {1: "weight"}, "Conv": {1: "weight", 2: "bias"}}
+
+
+def is_quantizer(node) -> bool:
+    """A node this module lowers (onnx_import lets these through its standard-domain check)."""
+    if node.op_type in QONNX_OPS:
+        return node.domain in QONNX_DOMAINS or node.domain.startswith(("qonnx.", "finn."))
+    return node.op_type in QDQ_OPS and node.domain in ("", "ai.onnx")
+
+
+def lower_quantizers(model) -> dict[str, str]:
+    """Rewrite every quantizer node of `model` (in place); returns {"<layer>.weight"|".bias": format}."""
+    graph = model.graph
+    if not any(is_quantizer(n) for n in graph.node):
+        return {}
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+    return _Lowering(graph, opset).run()
+
+
+class _Lowering:
+    def __init__(self, graph, opset: int):
+        self.graph, self.opset = graph, opset
+        self.consts = _constants(graph)          # tensor name -> np.ndarray
+        self.quantized: dict[str, FixedFormat] = {}  # folded constant -> its format
+        self.taken = {t.name for t in graph.initializer} | {v for n in graph.node for v in [*n.input, *n.output]}
+        self.producers: dict = {}                 # folded constant -> the quantizer node that made it
+        self.pending_qdq: dict = {}               # QuantizeLinear output -> (scale, node[, format])
+        self.nodes: list = []
+        self.new_inits: list = []
+
+    # --- driver ------------------------------------------------------------------------------------
+    def run(self) -> dict[str, str]:
+        from onnx import numpy_helper
+
+        users = {}
+        for n in self.graph.node:
+            for v in n.input:
+                users.setdefault(v, []).append(n)
+        self.users = users
+        self.outputs = {o.name for o in self.graph.output}
+        for node in self.graph.node:
+            if not is_quantizer(node):
+                self.nodes.append(node)
+                continue
+            self.node = node
+            op = node.op_type
+            if op in ("Quant", "IntQuant"):
+                self._quant()
+            elif op == "BipolarQuant":
+                self._bipolar()
+            elif op == "Trunc":
+                self._trunc()
+            elif op == "QuantizeLinear":
+                self._quantize_linear()
+            else:
+                self._dequantize_linear()
+        del self.graph.node[:]
+        self.graph.node.extend(self.nodes)
+        for name, fmt in self.quantized.items():
+            if any(name == v for n in self.nodes for v in n.input) or name in self.outputs:
+                arr = self.consts[name]
+                typed = arr.astype(np.float32)
+                if not np.array_equal(typed.astype(np.float64), arr):
+                    raise self._error(f"the quantized constant '{name}' ({fmt}) is not exactly representable in "
+                                      "float32", self.producers[name])
+                self.new_inits.append(numpy_helper.from_array(typed, name))
+        self.graph.initializer.extend(self.new_inits)
+        formats = self._roles()
+        _prune(self.graph)
+        return {k: str(v) for k, v in sorted(formats.items())}
+
+    def _error(self, detail: str, node=None) -> UnsupportedOpError:
+        from fxflow.lowering.onnx_import import unsupported_message
+
+        node = node or self.node
+        return UnsupportedOpError(unsupported_message(node.name, node.op_type, detail), layer=node.name)
+
+    # --- parameters ----------------------------------------------------------------------------------
+    def _input(self, slot: int, what: str, optional: bool = False):
+        node = self.node
+        if slot >= len(node.input) or not node.input[slot]:
+            if optional:
+                return None
+            raise self._error(f"its {what} input is missing")
+        arr = self.consts.get(node.input[slot])
+        if arr is None:
+            raise self._error(f"its {what} ('{node.input[slot]}') is not a constant; fxflow needs the quantizer's "
+                              "parameters at compile time")
+        return arr
+
+    def _attr(self, name: str, default):
+        from onnx import helper
+
+        for a in self.node.attribute:
+            if a.name == name:
+                v = helper.get_attribute_value(a)
+                return v.decode() if isinstance(v, bytes) else v
+        return default
+
+    def _scale_exponent(self, scale: np.ndarray, what: str = "scale", per_channel: bool = False):
+        """f with scale = 2^-f (an array of f per element when `per_channel` and the scale varies)."""
+        s = np.asarray(scale, dtype=np.float64)
+        if s.size == 0 or not np.all(np.isfinite(s)) or np.any(s <= 0):
+            raise self._error(f"its {what} must be positive and finite, got {_show(s)}")
+        mant, exp = np.frexp(s)
+        if np.any(mant != 0.5):
+            bad = s.reshape(-1)[np.argmax(mant.reshape(-1) != 0.5)]
+            raise self._error(f"its {what} {bad:.9g} is not a power of two; only scales 2^-f are fixed-point "
+                              "(a general scale needs a multiplier, which fxflow does not infer)")
+        f = 1 - exp
+        if np.all(f == f.reshape(-1)[0]):
+            return int(f.reshape(-1)[0])
+        if not per_channel:
+            raise self._error(f"its {what}s differ per channel ({_show(s)}); fxflow supports per-channel scales "
+                              "only on constants (weights), an activation needs one format")
+        return f
+
+    def _zero_point(self, zp, what: str = "zero point"):
+        if zp is not None and np.any(np.asarray(zp, dtype=np.float64) != 0):
+            raise self._error(f"its {what} is {_show(np.asarray(zp))}; fxflow supports zero point 0 only "
+                              "(an offset needs an explicit add)")
+
+    def _bitwidth(self, arr, what: str = "bitwidth") -> int:
+        b = np.asarray(arr, dtype=np.float64)
+        if b.size != 1 or not np.isfinite(b.reshape(-1)[0]) or b.reshape(-1)[0] != int(b.reshape(-1)[0]) \
+                or b.reshape(-1)[0] < 1:
+            raise self._error(f"its {what} must be one integer >= 1, got {_show(b)}")
+        return int(b.reshape(-1)[0])
+
+    def _rounding(self, default: str) -> str:
+        mode = str(self._attr("rounding_mode", default)).upper()
+        if mode in ROUNDING:
+            return ROUNDING[mode]
+        if mode in _NO_EQUIVALENT:
+            raise self._error(_NO_EQUIVALENT[mode])
+        raise self._error(f"unknown rounding_mode '{mode}' (known: {', '.join([*ROUNDING, *_NO_EQUIVALENT])})")
+
+    def _int_format(self, bits: int, signed: bool, narrow: bool, f, rounding: str) -> FixedFormat:
+        """The format of an IntQuant's integer range at grid 2^-f (f an int)."""
+        if narrow and not signed:
+            raise self._error("it is narrow and unsigned (range [0, 2^b - 2]), which no ap_fixed format is")
+        k = 1 if signed else 0
+        return FixedFormat(k, bits - k - f, f, rounding, "SAT_SYM" if narrow else "SAT")
+
+    # --- Quant / IntQuant --------------------------------------------------------------------------------
+    def _quant(self):
+        node = self.node
+        scale, zp = self._input(1, "scale"), self._input(2, "zero point")
+        bits = self._bitwidth(self._input(3, "bitwidth"))
+        self._zero_point(zp)
+        signed, narrow = bool(self._attr("signed", 1)), bool(self._attr("narrow", 0))
+        x = node.input[0]
+        if bits == 1 and signed:  # qonnx executes a 1-bit signed Quant as bipolar (x >= 0 -> +s, else -s)
+            self._bipolar_of(x, scale)
+            return
+        q = self._rounding("ROUND")
+        if x in self.consts:
+            self._fold(x, scale, lambda fc: self._int_format(bits, signed, narrow, fc, q))
+            return
+        f = self._scale_exponent(scale)
+        fmt = self._int_format(bits, signed, narrow, f, q)
+        self._activation_cast(x, node.output[0], fmt)
+
+    def _fold(self, x: str, scale, fmt_of, convert=quantize):
+        """Evaluate the quantizer on the constant `x` into the node's output: `convert(values, fmt)` gives
+        the stored integers of each channel's format `fmt_of(f)` (per channel when the scale varies); the
+        role format is that format, or for per-channel scales the narrowest one holding every value."""
+        xs = self.consts[x]
+        f = self._scale_exponent(scale, per_channel=True)
+        if np.ndim(f) == 0:
+            fmt = fmt_of(int(f))
+            values, role_fmt = to_float(convert(xs, fmt), fmt.f), fmt
+        else:
+            f_b = np.broadcast_to(f, np.broadcast_shapes(np.shape(f), xs.shape))
+            xs = np.broadcast_to(xs, f_b.shape)
+            values = np.empty(xs.shape, dtype=np.float64)
+            fine, lo, hi = int(np.max(f_b)), 0, 0
+            for fc in np.unique(f_b):
+                sel = f_b == fc
+                fmt = fmt_of(int(fc))
+                n = convert(xs[sel], fmt)
+                values[sel] = to_float(n, fmt.f)
+                scaled = [int(v) << (fine - int(fc)) for v in np.asarray(n).reshape(-1)]
+                lo, hi = min([lo, *scaled]), max([hi, *scaled])
+            role_fmt = smallest_format(lo, hi, fine, fmt.rounding, "SAT")
+        self._set_const(self.node.output[0], np.asarray(values, dtype=np.float64).reshape(xs.shape), role_fmt)
+
+    def _set_const(self, name: str, values: np.ndarray, fmt: FixedFormat | None):
+        self.consts[name] = values
+        if fmt is not None:
+            self.quantized[name] = fmt
+            self.producers[name] = self.node
+
+    # --- BipolarQuant ----------------------------------------------------------------------------------
+    def _bipolar(self):
+        self._bipolar_of(self.node.input[0], self._input(1, "scale"))
+
+    def _bipolar_of(self, x: str, scale):
+        node = self.node
+        if x in self.consts:
+            s = np.asarray(scale, dtype=np.float64)
+            f = self._scale_exponent(s, per_channel=True)
+            values = np.where(self.consts[x] >= 0, 1.0, -1.0) * s
+            fine = int(np.max(f))
+            self._set_const(node.output[0], values, FixedFormat(1, 1 - fine, fine, "RND_CONV", "SAT"))
+            return
+        f = self._scale_exponent(scale)
+        s = math.ldexp(1.0, -f)
+        neg = self._fresh(node.output[0] + "_negative")
+        sel = self._fresh(node.output[0] + "_bipolar")
+        self._emit("Less", [x, self._const(0.0)], [neg])
+        self._emit("Where", [neg, self._const(-s), self._const(s)], [sel])
+        # {-s, +s} on the 2-bit grid 2^-f: the cast marks the model's format (values pass unchanged)
+        self._activation_cast(sel, node.output[0], FixedFormat(1, 1 - f, f, "RND_CONV", "SAT_SYM"))
+
+    # --- Trunc -----------------------------------------------------------------------------------------
+    def _trunc(self):
+        node = self.node
+        n_in = len(node.input)
+        if n_in == 5:
+            raise self._error("it is a Trunc v1 (5 inputs: no output scale, no clipping), whose output range is "
+                              "unbounded; fxflow supports Trunc v2 (X, scale, zeropt, in_bitwidth, out_scale, "
+                              "out_bitwidth)")
+        if n_in not in (6, 7):
+            raise self._error(f"it has {n_in} inputs; Trunc v2 takes 6 (7 with an output zero point)")
+        scale, zp = self._input(1, "scale"), self._input(2, "zero point")
+        self._bitwidth(self._input(3, "input bitwidth"))
+        out_scale = self._input(4, "output scale")
+        if n_in == 7:
+            self._zero_point(self._input(5, "output zero point"), "output zero point")
+        out_bits = self._bitwidth(self._input(n_in - 1, "output bitwidth"), "output bitwidth")
+        self._zero_point(zp)
+        f_in = self._scale_exponent(scale)
+        f_out = self._scale_exponent(out_scale, "output scale")
+        signed, narrow = bool(self._attr("signed", 1)), bool(self._attr("narrow", 0))
+        q = self._rounding("FLOOR")
+        out_fmt = self._int_format(out_bits, signed, narrow, f_out, q)
+        # step 1 (round half even to the input grid) has no clip of its own: a clamp wide enough that the
+        # output clip decides alone makes it a fixed-point cast (t = f_in - f_out bits are dropped after it)
+        t = f_in - f_out
+        wide = FixedFormat(1, out_bits + max(t, 0) - f_in, f_in, "RND_CONV", "SAT")
+        x = node.input[0]
+        if x in self.consts:
+            self._fold(x, out_scale, lambda fc: out_fmt,
+                       lambda a, fmt: requantize(quantize(a, wide), wide.f, fmt))
+            return
+        mid = self._fresh(node.output[0] + "_input_grid")
+        self._activation_cast(x, mid, wide)
+        self._activation_cast(mid, node.output[0], out_fmt)
+
+    # --- QuantizeLinear / DequantizeLinear --------------------------------------------------------------
+    def _qdq_format(self, scale, zp, per_channel: bool):
+        node = self.node
+        if zp is not None:
+            zp_t = self._const_type(node.input[2])
+        else:
+            zp_t = int(self._attr("output_dtype", 0)) or 2  # uint8 by default
+        if zp_t not in _QDQ_TYPES:
+            raise self._error(f"its integer type ({_type_name(zp_t)}) has no fixed-point equivalent here "
+                              f"(supported: int4/uint4/int8/uint8/int16/uint16)")
+        if self._attr("block_size", 0):
+            raise self._error("blocked quantization (block_size) is not supported")
+        self._zero_point(zp)
+        signed, bits = _QDQ_TYPES[zp_t]
+        f = self._scale_exponent(scale, per_channel=per_channel)
+        return signed, bits, f
+
+    def _const_type(self, name: str) -> int:
+        for t in self.graph.initializer:
+            if t.name == name:
+                return t.data_type
+        for n in self.graph.node:
+            if n.op_type == "Constant" and name in n.output:
+                for a in n.attribute:
+                    if a.name == "value":
+                        return a.t.data_type
+        return 0
+
+    def _quantize_linear(self):
+        node = self.node
+        scale, zp = self._input(1, "scale"), self._input(2, "zero point", optional=True)
+        x = node.input[0]
+        signed, bits, f = self._qdq_format(scale, zp, per_channel=x in self.consts)
+        k = 1 if signed else 0
+        if x in self.consts:
+            def fmt_of(fc):
+                return FixedFormat(k, bits - k - fc, fc, "RND_CONV", "SAT")
+            self._fold(x, scale, fmt_of)  # values dequantized; DequantizeLinear below checks its scale
+            self.pending_qdq[node.output[0]] = (np.asarray(scale, np.float64), node)
+            return
+        users = self.users.get(node.output[0], [])
+        if node.output[0] in self.outputs or not users or any(u.op_type != "DequantizeLinear" for u in users):
+            raise self._error("its integer output is used by other ops than DequantizeLinear; fxflow imports "
+                              "QuantizeLinear only in QuantizeLinear -> DequantizeLinear pairs")
+        self.pending_qdq[node.output[0]] = (np.asarray(scale, np.float64), node,
+                                            FixedFormat(k, bits - k - f, f, "RND_CONV", "SAT"))
+
+    def _dequantize_linear(self):
+        node = self.node
+        scale, zp = self._input(1, "scale"), self._input(2, "zero point", optional=True)
+        x = node.input[0]
+        pending = self.pending_qdq.get(x)
+        if pending is not None:
+            q_scale, q_node = pending[0], pending[1]
+            self._zero_point(zp)
+            if q_scale.shape != np.shape(scale) or not np.array_equal(q_scale, np.asarray(scale, np.float64)):
+                raise self._error(f"its scale {_show(np.asarray(scale))} differs from the scale of its "
+                                  f"QuantizeLinear '{q_node.name}' ({_show(q_scale)}): that is a rescale, not a "
+                                  "quantize-dequantize pair")
+            if len(pending) == 2:  # a constant: QuantizeLinear already produced the dequantized values
+                self._set_const(node.output[0], self.consts[x], self.quantized[x])
+            else:  # the cast is the QuantizeLinear's: named after it
+                self.node = q_node
+                self._activation_cast(q_node.input[0], node.output[0], pending[2])
+            return
+        if x not in self.consts:
+            raise self._error("its input comes from no QuantizeLinear and is not a constant: an integer tensor "
+                              "fxflow cannot import")
+        signed, bits, f = self._qdq_format(scale, zp, per_channel=True)
+        k = 1 if signed else 0
+        self._fold(x, scale, lambda fc: FixedFormat(k, bits - k - fc, fc, "RND_CONV", "SAT"),
+                   lambda q, fmt: np.asarray(q).astype(np.int64))  # the stored integers themselves
+
+    # --- emitting standard ONNX ---------------------------------------------------------------------------
+    def _activation_cast(self, x: str, out: str, fmt: FixedFormat):
+        """x -> Mul(2^f) -> Clip -> rounding -> Mul(2^-f) -> out: exactly the cast to fmt."""
+        if self.opset < 11:
+            raise self._error(f"the model's ONNX opset is {self.opset}; fxflow lowers quantizers with opset 11 "
+                              "ops (Round, Clip with inputs): re-export with opset >= 11")
+        if fmt.width > MAX_ACTIVATION_BITS:
+            raise self._error(f"it quantizes an activation to {fmt.width} bits; the float32 graph holds the "
+                              f"quantizer's integer range exactly only up to {MAX_ACTIVATION_BITS} bits")
+        name = out
+        v, c = self._fresh(name + "_scaled"), self._fresh(name + "_clipped")
+        self._emit("Mul", [x, self._const(math.ldexp(1.0, fmt.f))], [v])
+        lo = fmt.min_int + (1 if fmt.overflow == "SAT_SYM" and fmt.signed else 0)
+        self._emit("Clip", [v, self._const(float(lo)), self._const(float(fmt.max_int))], [c])
+        r = self._fresh(name + "_rounded")
+        self._round(c, r, fmt.rounding)
+        self._emit("Mul", [r, self._const(math.ldexp(1.0, -fmt.f))], [out])
+
+    def _round(self, c: str, out: str, mode: str):
+        if mode == "RND_CONV":
+            self._emit("Round", [c], [out])
+        elif mode == "TRN":
+            self._emit("Floor", [c], [out])
+        else:  # symmetric modes: Where(c < 0, rounding of the negative side, rounding of the positive side)
+            neg_op, neg_b, pos_op, pos_b = {"RND_INF": ("Ceil", -0.5, "Floor", 0.5),
+                                            "RND_ZERO": ("Floor", 0.5, "Ceil", -0.5),
+                                            "TRN_ZERO": ("Ceil", 0.0, "Floor", 0.0)}[mode]
+            sides = []
+            for op, b in ((neg_op, neg_b), (pos_op, pos_b)):
+                arg = c
+                if b:
+                    arg = self._fresh(out + "_offset")
+                    self._emit("Add", [c, self._const(b)], [arg])
+                side = self._fresh(out + "_" + op.lower())
+                self._emit(op, [arg], [side])
+                sides.append(side)
+            neg = self._fresh(out + "_negative")
+            self._emit("Less", [c, self._const(0.0)], [neg])
+            self._emit("Where", [neg, *sides], [out])
+
+    def _emit(self, op_type: str, inputs, outputs):
+        from onnx import helper
+
+        self.nodes.append(helper.make_node(op_type, inputs, outputs, name=self.node.name))
+
+    def _const(self, value: float) -> str:
+        from onnx import numpy_helper
+
+        name = self._fresh(f"{self.node.name}_c")
+        self.new_inits.append(numpy_helper.from_array(np.array(value, dtype=np.float32), name))
+        return name
+
+    def _fresh(self, base: str) -> str:
+        name, k = base, 0
+        while name in self.taken:
+            k += 1
+            name = f"{base}_{k}"
+        self.taken.add(name)
+        return name
+
+    # --- roles of quantized constants ------------------------------------------------------------------------
+    def _roles(self) -> dict[str, FixedFormat]:
+        producers = {o: n for n in self.nodes for o in n.output}
+        formats: dict[str, FixedFormat] = {}
+        for name, fmt in self.quantized.items():
+            for user in self.nodes:
+                for slot, v in enumerate(user.input):
+                    if v != name:
+                        continue
+                    role = self._role(user, slot, producers)
+                    if role is None:
+                        raise self._error(f"it quantizes a constant that feeds the {user.op_type} node '{user.name}' "
+                                          f"(input {slot}); fxflow keeps a quantized constant exact only as the weight "
+                                          "or bias of a Gemm, MatMul(+Add) or Conv", self.producers[name])
+                    if role in formats and formats[role] != fmt:
+                        raise self._error(f"{role} is quantized twice, to {formats[role]} and {fmt}",
+                                          self.producers[name])
+                    formats[role] = fmt
+        return formats
+
+    @staticmethod
+    def _role(user, slot: int, producers) -> str | None:
+        from onnx import helper
+
+        kind = _WEIGHT_SLOTS.get(user.op_type, {}).get(slot)
+        if kind is not None and user.domain in ("", "ai.onnx"):
+            if user.op_type == "Gemm":
+                attrs = {a.name: helper.get_attribute_value(a) for a in user.attribute}
+                if attrs.get("alpha" if slot == 1 else "beta", 1.0) != 1.0:
+                    return None  # alpha/beta would rescale the quantized values
+            return f"{user.name}.{kind}"
+        if user.op_type == "Add" and user.domain in ("", "ai.onnx") and len(user.input) == 2:
+            other = producers.get(user.input[1 - slot])
+            if other is not None and other.op_type == "MatMul":
+                return f"{other.name}.bias"
+        return None
+
+
+# ------------------------------------------------------------------------------------------------------
+def _constants(graph) -> dict:
+    from onnx import helper, numpy_helper
+
+    consts = {t.name: numpy_helper.to_array(t).astype(np.float64) if numpy_helper.to_array(t).dtype.kind == "f"
+              else numpy_helper.to_array(t) for t in graph.initializer}
+    for n in graph.node:
+        if n.op_type == "Constant" and n.domain in ("", "ai.onnx") and len(n.attribute) == 1:
+            a = n.attribute[0]
+            v = numpy_helper.to_array(a.t) if a.name == "value" else helper.get_attribute_value(a)
+            if a.name in ("value", "value_float", "value_floats", "value_int", "value_ints"):
+                arr = np.asarray(v)
+                consts[n.output[0]] = arr.astype(np.float64) if arr.dtype.kind == "f" else arr
+    return consts
+
+
+def _prune(graph) -> None:
+    """Drop initializers and Constant nodes that only fed the rewritten quantizers (and, for models of old IR
+    versions that list initializers among the graph inputs, those inputs)."""
+    used = {v for n in graph.node for v in n.input} | {o.name for o in graph.output}
+    keep = [n for n in graph.node if n.op_type != "Constant" or any(o in used for o in n.output)]
+    if len(keep) != len(graph.node):
+        del graph.node[:]
+        graph.node.extend(keep)
+    dropped = {t.name for t in graph.initializer if t.name not in used}
+    if not dropped:
+        return
+    inits = [t for t in graph.initializer if t.name not in dropped]
+    del graph.initializer[:]
+    graph.initializer.extend(inits)
+    inputs = [vi for vi in graph.input if vi.name not in dropped]
+    del graph.input[:]
+    graph.input.extend(inputs)
+
+
+def _show(arr: np.ndarray) -> str:
+    flat = np.asarray(arr).reshape(-1)
+    text = ", ".join(f"{float(v):.9g}" for v in flat[:4])
+    return f"[{text}{', ...' if flat.size > 4 else ''}]" if flat.size != 1 else text
+
+
+def _type_name(t: int) -> str:
+    import onnx
+
+    try:
+        return onnx.TensorProto.DataType.Name(t)
+    except ValueError:
+        return str(t)
+
+
+__all__ = ["lower_quantizers", "is_quantizer", "ROUNDING"]
