@@ -47,6 +47,12 @@ class ConstantOp(Fxp.Operation, name="constant", traits=[ext.Pure]):
         if lo < fmt.min_int or hi > fmt.max_int:
             bad = lo if lo < fmt.min_int else hi
             return emit(self, f"stored integer {bad} is outside the range [{fmt.min_int}, {fmt.max_int}] of {fmt}")
+        # --- per-channel formats (dialects/fxp/channels.py): every value exact in its channel's format ---
+        if "formats" in self.operation.attributes:
+            from fxflow.ir import elements_array
+
+            from .channels import verify_channel_formats
+            return verify_channel_formats(self, elements_array(self.value, list(val_t.shape)))
         return True
 
 
@@ -62,16 +68,26 @@ def _int_range(attr) -> tuple[int, int]:
 
 class CastOp(Fxp.Operation, name="cast", traits=[ext.Pure]):
     """Assign the input's exact value to the result type: float -> fixed quantizes, fixed -> fixed
-    re-rounds/overflows, fixed -> float dequantizes exactly."""
+    re-rounds/overflows, fixed -> float dequantizes exactly.  With a `formats` attribute (per-channel
+    (k, i, f), see channels.py) each element is assigned to its channel's format instead, then stored in
+    the result type, which covers them all."""
 
     input: ext.Operand[Any]
     output: ext.Result[Any]
 
     @verifier
     def verify_invariants(self):
-        return (check_tensor(self, self.input, "input") and check_tensor(self, self.output, "result")
+        if not (check_tensor(self, self.input, "input") and check_tensor(self, self.output, "result")
                 and check_same_shape(self, self.input, self.output)
-                and _check_formats(self, [self.input, self.output], uniform=False))
+                and _check_formats(self, [self.input, self.output], uniform=False)):
+            return False
+        # --- per-channel cast (dialects/fxp/channels.py): `formats` per channel, the result their container ---
+        if "formats" in self.operation.attributes:
+            from .channels import verify_channel_formats
+            if format_of(self.output.type) is None:
+                return emit(self, "a per-channel cast ('formats') needs a fixed-point result type (the container)")
+            return verify_channel_formats(self)
+        return True
 
 
 class AddOp(Fxp.Operation, name="add", traits=[ext.Pure]):
