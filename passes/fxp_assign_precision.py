@@ -164,7 +164,13 @@ def _assign_cast(op, cfg: Config, ranges: dict) -> None:
         return
     if op.operation.operands[0] in ranges:
         out = format_of(op.operation.results[0].type)
-        ranges[op.operation.results[0]] = cast_interval(ranges[op.operation.operands[0]], out)
+        # --- per-channel cast (`formats`, fxflow.fixed.channels): each channel's own range ---
+        from fxflow.dialects.fxp.channels import channel_formats
+        from fxflow.fixed.channels import channel_cast_interval
+
+        cf = channel_formats(op)
+        ranges[op.operation.results[0]] = (cast_interval(ranges[op.operation.operands[0]], out) if cf is None else
+                                           channel_cast_interval(ranges[op.operation.operands[0]], cf, out))
 
 
 def _require_fixed(op, values, what: str) -> None:
@@ -243,6 +249,11 @@ def assign_multiply_accumulate(op, cfg: Config, ranges: dict, interval, n_terms:
         bq, b_int, b_fmt = _quantized_constant(b, b_role, "bias", layer, cfg.auto_tolerance, decimal=hls4ml)
     op.operation.operands[1] = wq
     op.operation.operands[2] = bq
+    # --- per-channel formats of weights/biases the model quantized itself (fxflow.fixed.channels) ---
+    if not hls4ml:
+        axis = 1 if op.operation.name == "fxp.dense" else 0  # the output channel: dense [K, N], conv [F, C/g, *K]
+        _attach_channel_formats(wq, w_int, w_fmt, axis, model_formats.get(f"{layer}.weight"))
+        _attach_channel_formats(bq, b_int, b_fmt, 0, model_formats.get(f"{layer}.bias"))
     exact = interval(ranges[x], w_int, w_fmt.f, b_int, b_fmt.f)
     accum = lc.accum
     if accum == EXACT:
@@ -254,6 +265,20 @@ def assign_multiply_accumulate(op, cfg: Config, ranges: dict, interval, n_terms:
         op.operation.attributes["product"] = ir.TypeAttr.get(fixed_type(accum))
         exact = Interval.of_format(accum, exact.lo.shape)
     _set_result(op, lc.result, _after_accumulator(exact, accum), ranges)
+
+
+def _attach_channel_formats(value, stored, fmt: FixedFormat, axis: int, model_fmt) -> None:
+    """A constant the model quantized (`model_fmt` set) records each output channel's narrowest exact format
+    when some channel needs fewer bits than the tensor's format: the per-channel formats of the model's
+    quantizer (never wider than them), kept by the emitted C++ and counted by the estimator."""
+    from fxflow.dialects.fxp.channels import set_channel_formats
+    from fxflow.fixed.channels import exact_channel_formats
+
+    if model_fmt is None or fmt != model_fmt or np.asarray(stored).ndim <= axis:
+        return
+    cf = exact_channel_formats(stored, fmt.f, axis, fmt)
+    if cf.uncovered(fmt) is None and any((c.k, c.i, c.f) != (fmt.k, fmt.i, fmt.f) for c in cf.formats()):
+        set_channel_formats(defining_op(value), cf)
 
 
 def _after_accumulator(exact: Interval, accum: FixedFormat) -> Interval:

@@ -169,6 +169,10 @@ def _constant(k: KernelEmitter, op) -> None:
     header = f"weights/{k.design.stem(name)}.h"
     k.consts.append(ConstArray(name, ctype, fmt, shape, values, k.name, role, header))
     k.arrays[v], k.ctypes[v] = name, ctype
+    if "formats" in op.attributes:  # --- per-channel formats (channels.py): typedef per channel group ---
+        from .channels import declare_constant_channels
+
+        declare_constant_channels(k, op, name, role, ctype)
 
 
 def _elementwise(k: KernelEmitter, op, what: str, roles: tuple, comment: str, statement) -> None:
@@ -187,6 +191,11 @@ def _elementwise(k: KernelEmitter, op, what: str, roles: tuple, comment: str, st
 
 @printer("fxp.cast")
 def _cast(k: KernelEmitter, op) -> None:
+    if "formats" in op.attributes:  # --- per-channel cast (channels.py): one type per channel group ---
+        from .channels import print_channel_cast
+
+        print_channel_cast(k, op)
+        return
     _elementwise(k, op, "cast", ("input",), "fxp.cast", lambda d, s: [f"{d}[i] = {s[0]}[i];"])
 
 

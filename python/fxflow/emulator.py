@@ -358,6 +358,16 @@ def accum_format(o, name: str = "accum") -> FixedFormat | None:
 
 @op_step("fxp.cast")
 def _cast_step(o, consts):
+    # --- per-channel cast (`formats`, fxflow.fixed.channels): each element to its own format ---
+    from .dialects.fxp.channels import channel_formats
+
+    cf = channel_formats(o)
+    if cf is not None:
+        from .fixed.channels import cast_channels
+
+        shape = tuple(ir.RankedTensorType(o.results[0].type).shape)
+        return lambda x, fmt=result_format(o), cf=cf: Tensor(
+            cast_channels(x.data, None if x.fmt is None else x.fmt.f, cf, fmt, shape), fmt)
     return lambda x, fmt=result_format(o): cast(x, fmt)
 
 

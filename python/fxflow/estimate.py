@@ -17,6 +17,8 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import Callable
 
+import numpy as np
+
 from .devices import Device, bram18_for, clock_period, device_for
 from .errors import IRError
 
@@ -201,13 +203,16 @@ def _dense(ctx: Ctx, op) -> OpCost:
     dsp_each = dsp_per_multiplier(dev, fx.width, fx.signed, fw.width, fw.signed)
     c = OpCost(work=work, multiplications=mults, zero_weights=zeros, multipliers=mulpar, dsp=mulpar * dsp_each)
     lut_mul = 0 if dsp_each else mulpar * math.ceil(fx.width * fw.width / 2)
+    t_mul = fam.t_dsp if dsp_each else fam.t_lut_mul + fam.t_lut_mul_bit * (fx.width + fw.width)
+    per_channel = _channel_multipliers(dev, fam, fx, w, values, latency, mulpar)  # --- per-channel formats ---
+    if per_channel is not None:
+        c.dsp, lut_mul, t_mul = per_channel
     lut_add = mulpar * facc.width
     mux = 0
     if rf > 1:
         mux = mulpar * (fx.width + (fw.width if latency else 0)) * math.ceil((rf - 1) / 3)
     cast = bsz * nn * fy.width if _rounds(fy) else 0
     c.lut = lut_mul + lut_add + mux + cast + (0 if latency else 40)
-    t_mul = fam.t_dsp if dsp_each else fam.t_lut_mul + fam.t_lut_mul_bit * (fx.width + fw.width)
     if latency:
         fan_in = math.ceil(int(per_column) / rf) + 1  # + the bias
         c.delay_ns = t_mul + math.ceil(math.log2(max(fan_in, 2))) * ctx.t_add(facc.width) + (0.3 if cast else 0)
@@ -223,6 +228,35 @@ def _dense(ctx: Ctx, op) -> OpCost:
         if values is not None:
             c.bram18 = bram18_for(mulpar * fw.width, steps)
     return c
+
+
+def _channel_multipliers(dev, fam, fx, w, values, latency: bool, mulpar: int):
+    """(dsp, lut, delay) of the multipliers when the weights carry per-channel formats (`formats`,
+    fxflow.fixed.channels): each product costs what its weight's own channel format needs (a constant
+    multiplier is synthesized for its real bits), averaged over the products one multiplier serves.
+    None without per-channel formats."""
+    from .dialects.fxp.channels import channel_formats
+    from .ir import defining_op
+
+    owner = defining_op(w)
+    cf = channel_formats(owner) if owner is not None and owner.name == "fxp.constant" else None
+    if cf is None:
+        return None
+    kif = cf.expand(_shape(w)).reshape(-1, 3)
+    if latency and values is not None:
+        kif = kif[np.asarray(values).reshape(-1) != 0]  # zero weights are skipped
+    if kif.shape[0] == 0:
+        return 0, 0, 0.0
+    pairs, counts = np.unique(np.stack([kif[:, 0], kif.sum(axis=1)], axis=1), axis=0, return_counts=True)
+    dsp = lut = 0.0
+    t_mul = 0.0
+    for (k, width), n in zip(pairs.tolist(), counts.tolist()):
+        d = dsp_per_multiplier(dev, fx.width, fx.signed, width, bool(k))
+        dsp += d * n
+        lut += 0 if d else math.ceil(fx.width * width / 2) * n
+        t_mul = max(t_mul, fam.t_dsp if d else fam.t_lut_mul + fam.t_lut_mul_bit * (fx.width + width))
+    total = int(counts.sum())
+    return math.ceil(mulpar * dsp / total), math.ceil(mulpar * lut / total), t_mul
 
 
 def _elementwise(ctx: Ctx, op, lut_per_bit: float, delay_ns: float) -> OpCost:
