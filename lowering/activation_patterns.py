@@ -185,7 +185,10 @@ def _broadcast(arr: np.ndarray, amap: str, shape: list[int]) -> np.ndarray:
             idx.append(np.full(shape, int(e)))
         else:
             raise _NoMatch()
-    return np.asarray(arr[tuple(idx)] if idx else np.full(shape, arr.reshape(())), dtype=np.float64)
+    try:
+        return np.asarray(arr[tuple(idx)] if idx else np.full(shape, arr.reshape(())), dtype=np.float64)
+    except (IndexError, ValueError):  # a generic of another iteration space (e.g. over parameters only)
+        raise _NoMatch() from None
 
 
 def _names(e) -> set:

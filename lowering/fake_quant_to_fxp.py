@@ -139,19 +139,6 @@ def _shape(v: ir.Value) -> list[int]:
 # ------------------------------------------------------------------------------------------------
 # 1. Constant folding (NumPy, float64)
 # ------------------------------------------------------------------------------------------------
-_CMP = {0: lambda a, b: np.zeros(np.broadcast(a, b).shape, bool), 1: np.equal, 2: np.greater,
-        3: np.greater_equal, 4: np.less, 5: np.less_equal, 6: np.not_equal, 8: np.equal, 9: np.greater,
-        10: np.greater_equal, 11: np.less, 12: np.less_equal, 13: np.not_equal,
-        15: lambda a, b: np.ones(np.broadcast(a, b).shape, bool)}
-_UNARY = {"arith.negf": np.negative, "math.floor": np.floor, "math.ceil": np.ceil, "math.roundeven": np.rint,
-          "math.round": lambda x: np.sign(x) * np.floor(np.abs(x) + 0.5), "math.trunc": np.trunc,
-          "math.absf": np.abs, "arith.extf": lambda x: x, "arith.truncf": lambda x: x,
-          "arith.sitofp": lambda x: np.asarray(x, np.float64), "arith.uitofp": lambda x: np.asarray(x, np.float64)}
-_BINARY = {"arith.addf": np.add, "arith.subf": np.subtract, "arith.mulf": np.multiply, "arith.divf": np.divide,
-           "arith.maximumf": np.maximum, "arith.minimumf": np.minimum, "arith.maxnumf": np.fmax,
-           "arith.minnumf": np.fmin, "math.powf": np.power, "arith.remf": np.fmod}
-
-
 def _constant_tensor(v: ir.Value):
     owner = defining_op(v)
     if owner is None or owner.name != "arith.constant" or not isinstance(v.type, ir.RankedTensorType):
@@ -164,42 +151,24 @@ def _constant_tensor(v: ir.Value):
 
 def _evaluate(op, inputs: list) -> np.ndarray | None:
     """The generic's result from NumPy input arrays (None: a body op this folder does not know)."""
+    from fxflow.errors import FxflowError
+    from fxflow.scalar_eval import compile_scalar
+
     out_shape = _shape(op.results[0])
-    env = {}
-    for arg, arr, axes in zip(op.regions[0].blocks[0].arguments, inputs, _input_axes(op)):
+    arrays = []
+    for arr, axes in zip(inputs, _input_axes(op)):
         shape = [1] * len(out_shape)
         for size, ax in zip(arr.shape, axes):
             if ax >= 0:
                 shape[ax] = size
-        env[arg] = np.broadcast_to(arr.reshape(shape), out_shape)
-    for inner in _body(op):
-        o = inner.operation
-        args = []
-        for v in o.operands:
-            if v in env:
-                args.append(env[v])
-            elif (c := _scalar_constant(v)) is not None:
-                args.append(np.float64(c))
-            else:
-                return None
-        name = o.name
-        if name == "linalg.yield":
-            return np.broadcast_to(np.asarray(args[0], np.float64), out_shape).copy()
-        with np.errstate(all="ignore"):
-            if name in _UNARY:
-                val = _UNARY[name](args[0])
-            elif name in _BINARY:
-                val = _BINARY[name](args[0], args[1])
-            elif name == "arith.cmpf":
-                val = _CMP[ir.IntegerAttr(o.attributes["predicate"]).value](args[0], args[1])
-            elif name == "arith.select":
-                val = np.where(args[0], args[1], args[2])
-            elif name == "arith.constant" and _scalar_constant(o.results[0]) is not None:
-                val = np.float64(_scalar_constant(o.results[0]))
-            else:
-                return None
-        env[o.results[0]] = val
-    return None
+        arrays.append(np.broadcast_to(arr.reshape(shape), out_shape))
+    block = op.regions[0].blocks[0]
+    args = list(block.arguments)[:len(arrays)]
+    try:  # the one scalar interpreter (fxflow.scalar_eval); None for ops it does not know
+        val = compile_scalar(list(block.operations)[-1].operands[0], args)(*arrays)
+    except FxflowError:
+        return None
+    return np.broadcast_to(np.asarray(val, np.float64), out_shape).copy()
 
 
 def _fold_constants(block) -> dict:

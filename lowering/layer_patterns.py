@@ -5,8 +5,8 @@ What torch-mlir emits and what it becomes:
   tensor.pad(0) -> linalg.conv_{1d_ncw_fcw,2d_nchw_fchw}(x, W) outs broadcast(b) | fill(0)  -> fxp.conv
   linalg.depthwise_conv_2d_nchw_chw                                                          -> fxp.conv (groups = C)
   expand_shape -> linalg.conv_2d_ngchw_gfchw -> (collapse_shape)                             -> fxp.conv (groups = G)
-  tensor.pad(-inf) -> linalg.pooling_nchw_max                                                -> fxp.pool max
-  linalg.pooling_nchw_sum | reduction generic (global), then divf by the window size         -> fxp.pool avg
+  tensor.pad(-inf) -> linalg.pooling_{nchw,ncw}_max                                          -> fxp.pool max
+  linalg.pooling_{nchw,ncw}_sum | reduction generic (global), then divf by the window size   -> fxp.pool avg
   generic{x (+-*/) constant, per tensor or per channel} (BatchNorm's chain, scalings)        -> fxp.scale_shift,
       chains fused, and folded into a preceding single-use fxp.dense / fxp.conv
   generic{subf | mulf of two tensors}                                                        -> fxp.sub / fxp.mul
@@ -209,7 +209,7 @@ def avg_pool_to_fxp(op, rewriter):
     owner = defining_op(src) if src is not None else None
     if owner is None:
         return True
-    if owner.name == "linalg.pooling_nchw_sum":
+    if owner.name in ("linalg.pooling_nchw_sum", "linalg.pooling_ncw_sum"):
         if any(d != 1 for d in _i64s(owner.attributes["dilations"])):
             return True
         window = _shape(owner.operands[1])
@@ -273,7 +273,9 @@ def _channel_param(generic, operand_index: int, x_shape) -> np.ndarray | None:
     rhs = m.partition(" -> ")[2].strip("() ").split(", ")
     rank = len(x_shape)
     # broadcast forms torch-mlir emits: (d1) | (d1, 0, 0) over [B, C, ..] (per channel), () / (0, ..) (scalar)
-    used = [r for r in rhs if r and r != "0"]
+    # (the batch dim d0 may index a size-1 axis of the constant: ONNX broadcasts [1, C, 1] that way)
+    used = [r for j, r in enumerate(rhs) if r and r != "0" and not (r == "d0" and arr.ndim == len(rhs)
+                                                                     and arr.shape[j] == 1)]
     if arr.size == 1:
         return arr.reshape(1)
     if used == ["d1"] and rank >= 2 and arr.size == x_shape[1]:
@@ -570,6 +572,7 @@ for _root, _fn, _benefit in (
     ("linalg.depthwise_conv_2d_nchw_chw", depthwise_conv_to_fxp, 2),
     ("linalg.conv_2d_ngchw_gfchw", grouped_conv_to_fxp, 2),
     ("linalg.pooling_nchw_max", max_pool_to_fxp, 2),
+    ("linalg.pooling_ncw_max", max_pool_to_fxp, 2),  # ONNX 1-D pooling (PyTorch's goes through 2-D)
     ("linalg.generic", fold_constant_generic, 5),
     ("linalg.generic", avg_pool_to_fxp, 4),
     ("linalg.generic", affine_to_scale_shift, 1),

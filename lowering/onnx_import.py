@@ -8,6 +8,8 @@ which keeps those locations, so per-layer configuration and error messages use t
 
 from __future__ import annotations
 
+import numpy as np
+
 import re
 from pathlib import Path
 
@@ -69,6 +71,7 @@ def import_onnx(path_or_model, ctx: ir.Context):
         raise FxflowError(f"invalid ONNX model '{where}': {_first_line(e)}") from None
     _fold_gemm_scales(model.graph)
     input_shapes = _fix_batch(model.graph, where)
+    model = _fold_constant_subgraphs(model)
     try:
         model = onnx.shape_inference.infer_shapes(model, check_type=True, strict_mode=True, data_prop=True)
     except Exception as e:
@@ -87,6 +90,55 @@ def import_onnx(path_or_model, ctx: ir.Context):
     imported = ImportedModel(module, input_shapes, _layer_names(module))
     imported.node_types = node_types
     return imported
+
+
+FOLDABLE_LIMIT = 1 << 16  # elements: shape arithmetic and small parameter computations, not big tensors
+
+
+def _fold_constant_subgraphs(model):
+    """Evaluate nodes whose inputs are all known now (initializers, Constant nodes, `Shape` of a statically
+    shaped value) and replace them by initializers, as onnx-simplifier does: PyTorch exports compute pads,
+    reshape targets and parameter transforms this way, which shape inference alone cannot see through."""
+    import onnx
+    from onnx import helper, numpy_helper
+    from onnx.reference import ReferenceEvaluator
+
+    graph = model.graph
+    for _ in range(len(graph.node) + 1):
+        try:
+            inferred = onnx.shape_inference.infer_shapes(model, data_prop=True)
+        except Exception:
+            return model  # reported with its reason by the strict inference that follows
+        shapes = {}
+        for vi in list(inferred.graph.value_info) + list(inferred.graph.input):
+            dims = vi.type.tensor_type.shape.dim
+            if vi.type.tensor_type.HasField("shape") and all(d.HasField("dim_value") for d in dims):
+                shapes[vi.name] = [d.dim_value for d in dims]
+        known = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+        folded = False
+        for node in list(graph.node):
+            if node.op_type == "Shape" and node.input[0] in shapes and len(node.attribute) == 0:
+                values = [np.array(shapes[node.input[0]], dtype=np.int64)]
+            elif node.op_type == "Constant" or (node.input and all(i == "" or i in known for i in node.input)):
+                if any(i in known and known[i].size > FOLDABLE_LIMIT for i in node.input):
+                    continue
+                try:
+                    single = helper.make_model(helper.make_graph(
+                        [node], "fold", [], [helper.make_tensor_value_info(o, onnx.TensorProto.UNDEFINED, None)
+                                             for o in node.output]), opset_imports=model.opset_import)
+                    values = ReferenceEvaluator(single).run(None, {i: known[i] for i in node.input if i})
+                except Exception:
+                    continue  # left to torch-mlir (an op the reference cannot run, e.g. random ones)
+            else:
+                continue
+            for name, value in zip(node.output, values):
+                graph.initializer.append(numpy_helper.from_array(np.asarray(value), name))
+                known[name] = np.asarray(value)
+            graph.node.remove(node)
+            folded = True
+        if not folded:
+            return model
+    return model
 
 
 def _copy(model):

@@ -219,3 +219,31 @@ def test_gemm_alpha_beta_without_transpose_and_flatten(tmp_path):
     assert '"fxp.dense"' in design.mlir("fxp")
     x = _x(16, 4)
     assert np.abs(design.predict(x) - ReferenceEvaluator(model).run(None, {"x": x})[0]).max() < 1e-4
+
+
+@pytest.mark.parametrize("name", ["cnn1d", "cnn2d", "shapes"])
+def test_pytorch_exported_cnns_import_from_onnx(name, tmp_path):
+    """Conv/Pool/BatchNormalization/Pad/Resize/Concat/... as torch.onnx.export writes them (with constant
+    subgraphs computing pads and shapes) give the same design numbers as the PyTorch front-end."""
+    import sys
+    import warnings
+    from pathlib import Path
+
+    import torch
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_layers import _model
+
+    model, shape = _model(name)
+    x = np.random.default_rng(0).normal(size=(40, *shape)).astype(np.float32)
+    path = tmp_path / f"{name}.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (torch.from_numpy(x[:1]),), str(path), dynamo=False, input_names=["x"],
+                          output_names=["y"])
+    cfg = {"model": {"precision": "ap_fixed<24,10>"}}
+    from_onnx = fxflow.compile(path, None, cfg).predict(x)
+    from_torch = fxflow.compile(model, torch.from_numpy(x[:1]), cfg).predict(x)
+    ref = model(torch.from_numpy(x)).detach().numpy()
+    assert np.abs(from_onnx.reshape(ref.shape) - ref).max() < 5e-3
+    assert np.abs(from_onnx.reshape(ref.shape) - from_torch.reshape(ref.shape)).max() < 5e-3
