@@ -92,7 +92,10 @@ def _build_graph(fn, top: str, io_type: str, cfg: Config):
                 continue
             layer = layer_name(o.location) or o.name.split(".")[1]
             lc = cfg.layer(layer)
-            inputs = [v for v in o.operands if not _is_constant(v)]
+            inputs = []  # each distinct value once (x * x reads one port)
+            for v in o.operands:
+                if not _is_constant(v) and not any(v == u for u in inputs):
+                    inputs.append(v)
             consts = [v for v in o.operands if _is_constant(v)]
             with o.location:
                 kernel = build_kernel([mapping[v] for v in inputs], [r.type for r in o.results],

@@ -11,8 +11,8 @@
 // CHECK: y0[d0 * 36 + d1 * 18 + d2 * 6 + d3] = x0[d0 * 18 + d1 * 9 + (d2 / 1) * 3 + (d3 / 2)];
 // CHECK-LABEL: void perm(const up_result_t x0[36], perm_result_t y0[36]) {
 // CHECK: y0[d0 * 36 + d1 * 18 + d2 * 3 + d3] = x0[d0 * 36 + d1 * 18 + d2 + d3 * 6];
-// CHECK-LABEL: void sq(
-// CHECK: y0[i] = x0[i] * x1[i];
+// CHECK-LABEL: void sq(const flat_result_t x0[36], sq_result_t y0[36]) {
+// CHECK: y0[i] = x0[i] * x0[i];
 // CHECK-LABEL: void diff(const flat_result_t x0[36], const sq_result_t x1[36], diff_result_t y0[36]) {
 // CHECK: y0[i] = x0[i] - x1[i];
 // CHECK-LABEL: void cat(const diff_result_t x0[36], const flat_result_t x1[36], cat_result_t y0[72]) {
