@@ -49,7 +49,8 @@ def print_channel_cast(k, op) -> None:
         if prog is not None:
             start, step = prog
             k.body.loop("j", int(idx.size))
-            i = "j" if (start, step) == (0, 1) else (f"{start} + j * {step}" if step != 1 else f"{start} + j")
+            i = "j" if step == 1 else f"j * {step}"
+            i = i if start == 0 else f"{start} + {i}"
             k.body(f"{dst}[{i}] = {t}({src}[{i}]);")
         else:
             table = k.fresh("chidx")
