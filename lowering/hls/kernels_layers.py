@@ -92,6 +92,10 @@ def _conv(k: KernelEmitter, op) -> None:
     term = f"{X}[{xi}] * {W}[{wi}]"
     if prod_t:
         term = f"{prod_t}({term})"
+    # pruned weights: acc += 0 changes no accumulator (exact), and the unrolled multiplier folds away
+    w_const = next((c for c in k.consts if c.name == W), None)
+    if w_const is not None and 0 in w_const.values:
+        cond = f"{cond} && {W}[{wi}] != 0" if cond else f"{W}[{wi}] != 0"
     body(f"if ({cond}) acc += {term};" if cond else f"acc += {term};")
     for _ in range(len(ins) + 1):
         body.close()

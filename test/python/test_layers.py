@@ -239,3 +239,18 @@ def test_conv_estimates_count_products_and_follow_the_reuse_factor():
     assert conv1["multiplications"] == 16 * 6 * 2 * 5
     assert rows[4]["conv1"]["dsp"] < conv1["dsp"] and rows[4]["conv1"]["latency_cycles"] > conv1["latency_cycles"]
     assert rows[1]["pool"]["dsp"] == 0 and rows[1]["pool"]["lut"] > 0
+
+
+@needs_csim
+def test_pruned_conv_skips_zero_weights_and_stays_exact(tmp_path):
+    model, shape = _model("cnn1d")
+    with torch.no_grad():  # prune half of conv1's weights
+        w = model.conv1.weight
+        w[torch.rand(w.shape, generator=torch.Generator().manual_seed(0)) < 0.5] = 0.0
+    x = np.random.default_rng(5).normal(size=(32, *shape)).astype(np.float32)
+    design = fxflow.compile(model, torch.from_numpy(x[:1]), output_dir=tmp_path / "p")
+    src = (tmp_path / "p" / "firmware" / "layers" / "conv1.cpp").read_text()
+    assert "conv1_w[" in src and "!= 0) acc +=" in src
+    assert np.array_equal(design.csim(x, raw=True, verbose=False), design.predict(x, raw=True))
+    row = {r["layer"]: r for r in design.report()["layers"]}["conv1"]
+    assert row["zero_weights"] > 0
