@@ -1,6 +1,6 @@
 // RUN: fxflow-opt --convert-fxp-to-df %s | fxflow-translate --emit-hls-cpp | filecheck %s
 // Conv and pooling kernels: loops in the documented accumulation order, padding taps skipped by a bounds
-// test, max pooling over in-bounds taps only, average pooling divided toward zero by the window size.
+// test (and pruned weights by a test of the weight), max pooling over in-bounds taps only, average pooling divided toward zero by the window size.
 
 // CHECK-LABEL: void conv(const input_t x0[6], conv_result_t y0[4]) {
 // CHECK: for (int f = 0; f < 2; f++) {
@@ -9,7 +9,7 @@
 // CHECK: for (int c = 0; c < 1; c++) {
 // CHECK: for (int kw = 0; kw < 3; kw++) {
 // CHECK: const int iw = ow * 2 + kw * 2 - 1;
-// CHECK-NEXT: if (iw >= 0 && iw < 6) acc += x0[c * 6 + iw] * conv_w[f * 3 + c * 3 + kw];
+// CHECK-NEXT: if (iw >= 0 && iw < 6 && conv_w[f * 3 + c * 3 + kw] != 0) acc += x0[c * 6 + iw] * conv_w[f * 3 + c * 3 + kw];
 // CHECK: y0[f * 2 + ow] = acc;
 
 // CHECK-LABEL: void maxpool(const conv_result_t x0[4], maxpool_result_t y0[4]) {
