@@ -247,14 +247,48 @@ def test_graph_csim_equals_predict(tmp_path):
 
 # --- models -------------------------------------------------------------------------------------------
 
-pquant = pytest.importorskip("pquant", reason="pquant-ml is an optional extra (pip install fxflow[qat])") \
-    if os.environ.setdefault("KERAS_BACKEND", "torch") == "torch" else None
+def test_per_channel_power_of_two_activation_quantizer_is_exact():
+    """A hand-written activation quantizer with one power-of-two scale per channel."""
+    import torch
+    from torch import nn
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            torch.manual_seed(0)
+            self.fc = nn.Linear(3, 3)
+            with torch.no_grad():  # weights on a 2^-6 grid: "auto" weight formats hold them exactly
+                self.fc.weight.copy_(torch.round(self.fc.weight * 64) / 64)
+                self.fc.bias.copy_(torch.round(self.fc.bias * 64) / 64)
+            self.register_buffer("s", torch.tensor([4.0, 16.0, 2.0]))
+
+        def forward(self, x):
+            return torch.clamp(torch.floor(self.fc(x) * self.s + 0.5), -8, 7) / self.s
+
+    model = M().eval()
+    x = np.random.default_rng(0).normal(size=(500, 3)) * 3
+    # exact intermediates ("auto": no rounding before the model's own quantizer), as in the float64 pass;
+    # the per-channel scales become fxp.scale_shift around one integer cast
+    design = fxflow.compile(model, x[:1], config={"model": {"precision": "auto", "input": "ap_fixed<18,6>"}})
+    xq = np.round(x * 2**12) / 2**12  # inputs on the input format's grid: the model sees the same values
+    assert np.array_equal(design.predict(xq), _float64_forward(model, xq))
+    codes = design.predict(xq) * [4, 16, 2]  # each channel on its own grid 1/s, clamped to [-8, 7]
+    assert np.array_equal(np.unique(codes), np.arange(-8, 8)) and len(np.unique(design.predict(xq)[:, 1])) > 8
+
+
+
+def _pquant():
+    """pquant-ml (the optional `qat` extra) with its Keras backend set to torch; skips the test without it."""
+    if os.environ.setdefault("KERAS_BACKEND", "torch") != "torch":
+        pytest.skip("pquant-ml needs KERAS_BACKEND=torch here")
+    return pytest.importorskip("pquant", reason="pquant-ml is an optional extra (pip install fxflow[qat])")
 
 
 def _pquant_per_channel_model(seed: int = 0):
     import torch
     from torch import nn
 
+    pquant = _pquant()
     cfg = pquant.ap_config()
     cfg.pruning_parameters.enable_pruning = False
     cfg.quantization_parameters.granularity = "per_channel"
