@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import fxflow
@@ -75,6 +75,8 @@ def channel_formats(draw, n: int):
 
 @settings(max_examples=150, deadline=None)
 @given(cf=channel_formats(5), seed=st.integers(0, 2**32 - 1), fixed_input=st.booleans())
+@example(cf=ChannelFormats(np.array([[[0, 0, 1], [1, 0, 0], [0, 0, 1], [1, 0, 0], [1, 0, 0]]]), "TRN", "SAT_SYM"),
+         seed=0, fixed_input=False)  # SAT_SYM: the container's min_int is not assignable (one more bit)
 def test_cast_channels_matches_scalar_reference(cf, seed, fixed_input):
     rng = np.random.default_rng(seed)
     container = cf.container()
@@ -111,6 +113,8 @@ def test_channel_formats_errors_and_groups():
     assert [(str(f), idx.tolist()) for f, idx in groups] == [
         ("ap_fixed<9,3,AP_RND,AP_SAT>", [1, 4]), ("ap_fixed<5,1,AP_RND,AP_SAT>", [0, 2, 3, 5])]
     assert cf.container() == F(1, 2, 6, "RND", "SAT") and cf.total_bits((2, 3)) == 2 * 9 + 4 * 5
+    sym = ChannelFormats(np.array([[[1, 0, 0], [0, 0, 1]]]), "TRN", "SAT_SYM")  # -1 and [0, 0.5]
+    assert sym.container() == F(1, 1, 1, "TRN", "SAT_SYM") and sym.uncovered(F(1, 0, 1, "TRN", "SAT_SYM"))
     assert cf.misfit(np.array([16, 255, -64, 0, 0, 0]), 6, (2, 3)) is None
     assert cf.misfit(np.array([16, 255, 68, 0, 0, 0]), 6, (2, 3))[:2] == (2, 68)  # off channel 2's grid
 

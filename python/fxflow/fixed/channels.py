@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import FormatError
 from .format import FixedFormat
 from .interval import Interval, cast_interval, smallest_format
-from .quantize import quantize, requantize
+from .quantize import _sat_bounds, quantize, requantize
 
 
 class ChannelFormats:
@@ -66,8 +66,16 @@ class ChannelFormats:
         return out
 
     def uncovered(self, container: FixedFormat) -> FixedFormat | None:
-        """A channel format whose values the container cannot hold exactly (None: it covers them all)."""
-        return next((f for f in self.formats() if not container.covers(f)), None)
+        """A channel format some of whose cast results the container cannot take unchanged (None: it covers
+        them all).  Both sides use the range an assignment can produce (`_sat_bounds`: SAT_SYM excludes
+        min_int), so storing a channel's result in the container is the identity."""
+        def covered(f: FixedFormat) -> bool:
+            if container.f < f.f:
+                return False
+            (lo, hi), (clo, chi), d = _sat_bounds(f), _sat_bounds(container), container.f - f.f
+            return clo <= lo << d and hi << d <= chi
+
+        return next((f for f in self.formats() if not covered(f)), None)
 
     def misfit(self, stored: np.ndarray, f: int, shape):
         """(flat index, stored integer, format) of a value at grid 2^-f not exactly representable in its
@@ -92,7 +100,10 @@ class ChannelFormats:
         f = max(x.f for x in fmts)
         lo = min(x.min_int << (f - x.f) for x in fmts)
         hi = max(x.max_int << (f - x.f) for x in fmts)
-        return smallest_format(lo, hi, f, self.rounding, self.overflow)
+        c = smallest_format(lo, hi, f, self.rounding, self.overflow)
+        if self.uncovered(c) is not None:  # SAT_SYM: min_int is not assignable, one more integer bit
+            c = FixedFormat(c.k, c.i + 1, c.f, c.rounding, c.overflow)
+        return c
 
     def total_bits(self, shape) -> int:
         """Bits of a tensor of `shape` stored in its channel formats."""
