@@ -67,12 +67,14 @@ def overflow_counts(design, x) -> dict[str, dict]:
         for o in ops:
             accum = format_of(ir.TypeAttr(o.attributes["accum"]).value) if "accum" in o.attributes else None
             wb = [consts.get(v) for v in list(o.operands)[1:]] if o.name == "fxp.dense" else []
-            info.append((o.name, layer_name(o.location) or "input", format_of(o.results[0].type), accum, wb))
+            exact_step = _exact_step(o) if o.name in WIDENED else None
+            info.append((o.name, layer_name(o.location) or "input", format_of(o.results[0].type), accum, wb,
+                         exact_step))
     values: list = []
     xs = emulator.check_inputs(program, list(x) if isinstance(x, (list, tuple)) else [x])
     emulator._run_chunk(program, xs, values)
     out: dict[str, dict] = {}
-    for (name, layer, fmt, accum, wb), (_, args, _) in zip(info, program.steps):
+    for (name, layer, fmt, accum, wb, exact_step), (_, args, _) in zip(info, program.steps):
         if fmt is None:
             continue
         ins = [values[a] for a in args]
@@ -88,11 +90,59 @@ def overflow_counts(design, x) -> dict[str, dict]:
             exact = emulator.add(ins[0], ins[1], ins[0].fmt.add_result(ins[1].fmt))
         elif name in ("fxp.relu", "fxp.cast"):
             exact = emulator.relu(ins[0], ins[0].fmt) if name == "fxp.relu" else ins[0]
+        elif exact_step is not None and all(t.fmt is not None for t in ins):
+            exact = exact_step(*ins)
+            if accum is not None and name == "fxp.conv":
+                row["accum_overflows"] = _outside(exact, accum)
         else:
             continue  # ops without a known exact form are not counted
         row["overflows"] = _outside(exact, fmt)
         out[layer] = {k: out.get(layer, {}).get(k, 0) + v for k, v in row.items()}
     return out
+
+
+# ops whose exact result is the same op with a wide accumulator and result (conv: the full sum; pool: the
+# window's max, or its mean truncated on a fine grid; affine/elementwise: the exact expression)
+WIDENED = ("fxp.conv", "fxp.pool", "fxp.scale_shift", "fxp.sub", "fxp.mul", "fxp.prelu", "fxp.concat")
+WIDE_INT_BITS = 60
+
+
+def _exact_step(o):
+    """The emulator step of `o` with its accumulator and result widened so that nothing overflows and the
+    grid is at least as fine as every input's and parameter's (the op's exact value, up to the average's
+    truncation at 2^-(f + 16))."""
+    import importlib
+
+    from .dialects.fxp import fixed_type, format_of
+    from .emulator import FAMILIES
+    from .fixed import FixedFormat
+
+    for mod in FAMILIES:
+        importlib.import_module(mod)
+    fmts = [format_of(v.type) for v in o.operands] + [format_of(o.results[0].type)]
+    f = sum(max(0, m.f) for m in fmts if m is not None) + 16
+    wide = fixed_type(FixedFormat(1, WIDE_INT_BITS, f, "TRN", "WRAP"))
+    clone = o.clone()
+    try:
+        with o.location:
+            return _widened_step(o, clone, wide)
+    finally:
+        clone.erase()
+
+
+def _widened_step(o, clone, wide):
+    """Build `o`'s emulator step on `clone` after giving it the wide result and accumulator types."""
+    from .emulator import OP_STEPS, _constant_value
+    from .ir import ir
+
+    t = ir.RankedTensorType(clone.results[0].type)
+    clone.results[0].set_type(ir.RankedTensorType.get(list(t.shape), wide))
+    for name in ("accum", "product"):
+        if name in clone.attributes:
+            clone.attributes[name] = ir.TypeAttr.get(wide)
+    consts = {v: _constant_value(v.owner) for v in clone.operands
+              if isinstance(v, ir.OpResult) and v.owner.name == "fxp.constant"}
+    return OP_STEPS[o.name](clone, consts)
 
 
 def _outside(t, fmt) -> int:
