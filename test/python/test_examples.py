@@ -36,3 +36,18 @@ def test_unknown_example_is_a_clear_error(capsys):
 
     assert main(["example", "resnet152", "--no-csim"]) == 1
     assert "unknown example 'resnet152' (available: jet_tagger" in capsys.readouterr().err
+
+
+@needs_csim
+@pytest.mark.parametrize("name", ["cnn2d", "cnn1d", "autoencoder"])
+def test_bundled_cnns_stream_with_sized_fifos_bit_exact(name, tmp_path):
+    """io_stream: hls::stream channels with depths from df-size-fifos, line-buffered convs; C-sim == predict."""
+    ex = load(name)
+    x = ex.make_inputs(24)
+    design = fxflow.compile(ex.make_model(), x[:1], ex.DEFAULT_CONFIG, io_type="io_stream",
+                            output_dir=tmp_path / name, project_name=ex.NAME)
+    df = design.mlir("df")
+    assert 'kind = "stream"' in df and "depth" in df
+    top = (tmp_path / name / "firmware" / f"{ex.NAME}.cpp").read_text()
+    assert "#pragma HLS DATAFLOW" in top and "hls::stream" in top
+    assert np.array_equal(design.csim(x, raw=True, verbose=False), design.predict(x, raw=True))
