@@ -21,9 +21,9 @@ import numpy as np
 
 from fxflow.dialects.fxp import ClampOp, LutOp, PReluOp, ReluOp, SoftmaxOp, YieldOp
 from fxflow.errors import FxflowError
-from fxflow.ir import defining_op, elements_array, ir, layer_name
+from fxflow.ir import defining_op, ir, layer_name
 
-from .linalg_to_fxp import _constant, _is_identity, _maps, raising_pattern
+from .linalg_to_fxp import _constant, _constant_array, _is_identity, _maps, raising_pattern
 
 _AFFINE = {"arith.addf", "arith.subf", "arith.mulf", "arith.divf", "arith.negf", "arith.truncf", "arith.extf"}
 _GT = (2, 3, 9, 10)  # cmpf ogt, oge, ugt, uge
@@ -50,15 +50,7 @@ def _is_elementwise(op) -> bool:
     return all(o.operation.name.startswith(("arith.", "math.", "linalg.yield")) for o in block.operations)
 
 
-def _tensor_constant(value):
-    """(array, None) for a constant tensor operand; None otherwise."""
-    owner = defining_op(value)
-    if owner is None or owner.name not in ("arith.constant", "fxp.constant"):
-        return None
-    attr = owner.attributes["value"]
-    if not isinstance(attr, ir.DenseElementsAttr):
-        return None
-    return elements_array(attr, ir.RankedTensorType(value.type).shape).astype(np.float64)
+_tensor_constant = _constant_array  # the values of a constant tensor operand, else None
 
 
 def _users(value) -> list:

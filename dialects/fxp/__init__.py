@@ -19,7 +19,6 @@ another `implementation` of `fxp.softmax`; attention/LayerNorm become layers wit
 
 import functools
 import re
-from typing import Any
 
 from fxflow.fixed import FixedFormat
 from fxflow.errors import FormatError
@@ -116,6 +115,19 @@ def _shape(v) -> list[int]:
 
 def _check_tensors(op, pairs) -> bool:
     return all(check_tensor(op, v, what) for v, what in pairs)
+
+
+def _check_pointwise(op) -> bool:
+    """An op from `input` to a same-shaped `output`, both fixed or both float."""
+    return (_check_tensors(op, ((op.input, "input"), (op.output, "result")))
+            and check_same_shape(op, op.input, op.output) and _check_formats(op, [op.input, op.output]))
+
+
+def _in_out_shapes(op) -> tuple[list[int], list[int]] | None:
+    """(input shape, result shape) of a data-movement op, or None after reporting a non-tensor."""
+    if not _check_tensors(op, ((op.input, "input"), (op.output, "result"))):
+        return None
+    return _shape(op.input), _shape(op.output)
 
 
 from .elementwise import (AddOp, CastOp, ClampOp, ConstantOp, MulOp, PReluOp, ReluOp,  # noqa: E402

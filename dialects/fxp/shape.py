@@ -7,7 +7,7 @@ from typing import Any
 from fxflow.ir import ext, ir
 
 from ..verify import emit, verifier
-from . import Fxp, _check_formats, _check_i64_array, _check_tensors, _shape, i64_array
+from . import Fxp, _check_formats, _check_i64_array, _check_tensors, _in_out_shapes, _shape, i64_array
 
 
 def _same_element(op, a, b) -> bool:
@@ -25,9 +25,10 @@ class ReshapeOp(Fxp.Operation, name="reshape", traits=[ext.Pure]):
 
     @verifier
     def verify_invariants(self):
-        if not _check_tensors(self, ((self.input, "input"), (self.output, "result"))):
+        shapes = _in_out_shapes(self)
+        if shapes is None:
             return False
-        a, b = _shape(self.input), _shape(self.output)
+        a, b = shapes
         if math.prod(a) != math.prod(b):
             return emit(self, f"cannot reshape {a} ({math.prod(a)} elements) into {b} ({math.prod(b)})")
         return _same_element(self, self.input, self.output)
@@ -42,9 +43,10 @@ class TransposeOp(Fxp.Operation, name="transpose", traits=[ext.Pure]):
 
     @verifier
     def verify_invariants(self):
-        if not _check_tensors(self, ((self.input, "input"), (self.output, "result"))):
+        shapes = _in_out_shapes(self)
+        if shapes is None:
             return False
-        a, b = _shape(self.input), _shape(self.output)
+        a, b = shapes
         if not _check_i64_array(self, "permutation", len(a), 0):
             return False
         perm = i64_array(self, "permutation")
@@ -89,9 +91,10 @@ class PadOp(Fxp.Operation, name="pad", traits=[ext.Pure]):
 
     @verifier
     def verify_invariants(self):
-        if not _check_tensors(self, ((self.input, "input"), (self.output, "result"))):
+        shapes = _in_out_shapes(self)
+        if shapes is None:
             return False
-        a, b = _shape(self.input), _shape(self.output)
+        a, b = shapes
         n = len(a) - 2
         if n < 1 or not _check_i64_array(self, "padding", 2 * n, 0):
             return False
@@ -111,9 +114,10 @@ class ResizeOp(Fxp.Operation, name="resize", traits=[ext.Pure]):
 
     @verifier
     def verify_invariants(self):
-        if not _check_tensors(self, ((self.input, "input"), (self.output, "result"))):
+        shapes = _in_out_shapes(self)
+        if shapes is None:
             return False
-        a, b = _shape(self.input), _shape(self.output)
+        a, b = shapes
         n = len(a) - 2
         if n < 1 or not _check_i64_array(self, "scales", n, 1):
             return False

@@ -16,8 +16,8 @@ from typing import Any
 
 from fxflow.ir import ext, ir
 
-from ..verify import check_same_shape, emit, verifier
-from . import Fxp, _check_formats, _check_tensors, _shape
+from ..verify import emit, verifier
+from . import Fxp, _check_pointwise, _shape
 
 SOFTMAX_IMPLEMENTATIONS = ("stable", "latency", "argmax")
 
@@ -37,9 +37,7 @@ class LutOp(Fxp.Operation, name="lut", traits=[ext.Pure, ir.IsIsolatedFromAboveT
 
     @verifier
     def verify_invariants(self):
-        if not (_check_tensors(self, ((self.input, "input"), (self.output, "result")))
-                and check_same_shape(self, self.input, self.output)
-                and _check_formats(self, [self.input, self.output])):
+        if not _check_pointwise(self):
             return False
         blocks = list(self.function.blocks)
         if len(blocks) != 1 or len(blocks[0].arguments) != 1:
@@ -71,9 +69,7 @@ class SoftmaxOp(Fxp.Operation, name="softmax", traits=[ext.Pure]):
 
     @verifier
     def verify_invariants(self):
-        if not (_check_tensors(self, ((self.input, "input"), (self.output, "result")))
-                and check_same_shape(self, self.input, self.output)
-                and _check_formats(self, [self.input, self.output])):
+        if not _check_pointwise(self):
             return False
         impl = ir.StringAttr(self.implementation).value
         if impl not in SOFTMAX_IMPLEMENTATIONS:

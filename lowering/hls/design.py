@@ -329,8 +329,7 @@ def lower_graph(module, *, project_name: str | None = None, part: str | None = N
         res_types, out_names = [], []
         for idx, r in enumerate(op.results):
             suffix = "" if len(op.results) == 1 else f"_{idx}"
-            fmt = fixed_format(r, f"result {idx} of kernel '{kname}'")
-            ctype = design.typedef(f"{kname}_result{suffix}", fmt, f"kernel {kname}")
+            ctype = result_typedef(design, kname, op, idx)
             ctypes[r] = ctype
             res_types.append(ctype)
             if r in bound_out:
@@ -357,6 +356,13 @@ def lower_graph(module, *, project_name: str | None = None, part: str | None = N
         body(f"{port.name}[i] = {names[c]}[i];")
         body.close()
     return design
+
+
+def result_typedef(design: HlsDesign, kname: str, op, idx: int) -> str:
+    """The typedef of result `idx` of kernel `kname` (`<kernel>_result[_<idx>]`)."""
+    suffix = "" if len(op.results) == 1 else f"_{idx}"
+    fmt = fixed_format(op.results[idx], f"result {idx} of kernel '{kname}'")
+    return design.typedef(f"{kname}_result{suffix}", fmt, f"kernel {kname}")
 
 
 def top_pragmas(design: HlsDesign, body: Lines) -> None:

@@ -67,7 +67,7 @@ def _conv(k: KernelEmitter, op) -> None:
     xs, ws, ys = k.shape(x, op, "input"), k.shape(w, op, "weight"), k.shape(y, op, "result")
     groups = ir.IntegerAttr(op.attributes["groups"]).value
     strides, dilations, padding = (i64_array(op, n) for n in ("strides", "dilations", "padding"))
-    c_in, f_out, cg = xs[1], ws[0], ws[1]
+    f_out, cg = ws[0], ws[1]
     fg = f_out // groups
     X, W, B = k.ref(x), k.ref(w), k.ref(b)
     body = k.body

@@ -182,7 +182,7 @@ def testbench_call(design, body: Lines) -> None:
 
 def lower_stream(design, ops, args, results) -> None:
     """Fill `design` (ports already made) with one stream kernel per df.kernel and the DATAFLOW top body."""
-    from .design import fixed_format, int_attr, shape_of, str_attr
+    from .design import int_attr, result_typedef, shape_of, str_attr
     from .kernels_stream import StreamKernelEmitter
 
     design.streaming = True
@@ -214,8 +214,7 @@ def lower_stream(design, ops, args, results) -> None:
         res_types, outs = [], []
         for idx, r in enumerate(op.results):
             suffix = "" if len(op.results) == 1 else f"_{idx}"
-            fmt = fixed_format(r, f"result {idx} of kernel '{kname}'")
-            ctype = design.typedef(f"{kname}_result{suffix}", fmt, f"kernel {kname}")
+            ctype = result_typedef(design, kname, op, idx)
             ctypes[r] = ctype
             res_types.append(ctype)
             _, n = token_layout(shape_of(r, f"result {idx} of kernel '{kname}'"), f"result {idx} of kernel '{kname}'")

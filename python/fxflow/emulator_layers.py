@@ -73,7 +73,7 @@ def _out_spatial(o) -> list[int]:
 def _pool_step(o, consts):
     kind = ir.StringAttr(o.attributes["kind"]).value
     kernel, strides, dilations, padding = _window(o, i64_array(o, "kernel"))
-    x_fmt, out, acc = format_of(o.operands[0].type), result_format(o), accum_format(o)
+    out, acc = result_format(o), accum_format(o)
     n = math.prod(kernel)
     channels = ir.RankedTensorType(o.operands[0].type).shape[1]
     per_sample = math.prod(_out_spatial(o)) * channels * n
