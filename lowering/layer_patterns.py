@@ -367,6 +367,12 @@ def fuse_scale_shift(op, rewriter):
         rewriter.replace_op(op, [new.output])
         rewriter.erase_op(inner)
         return None
+    reshape = None
+    if inner.name == "fxp.reshape":  # a 1-D conv runs as 2-D: look through the reshape back to [B, C, L]
+        src = inner.operands[0]
+        if _shape(src)[:2] != _shape(x)[:2] or len(list(src.uses)) != 1 or defining_op(src) is None:
+            return True
+        reshape, inner = inner, defining_op(src)
     if inner.name not in ("fxp.dense", "fxp.conv"):
         return True
     w, b = _constant_array(inner.operands[1]), _constant_array(inner.operands[2])
@@ -386,7 +392,12 @@ def fuse_scale_shift(op, rewriter):
         new = inner.clone()
         new.operands[1] = w_c
         new.operands[2] = b_c
-    rewriter.replace_op(op, [new.results[0]])
+        out = new.results[0]
+        if reshape is not None:
+            out = ReshapeOp(out, reshape.results[0].type).output
+    rewriter.replace_op(op, [out])
+    if reshape is not None:
+        rewriter.erase_op(reshape)
     rewriter.erase_op(inner)
 
 

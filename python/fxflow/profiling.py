@@ -8,6 +8,8 @@ distribution as a box plot over the shaded representable range of the chosen for
 
 from __future__ import annotations
 
+import math
+
 from pathlib import Path
 
 import numpy as np
@@ -179,7 +181,13 @@ def plot_profile(design, x, path) -> Path:
         ax.boxplot(ref, positions=[row], orientation="horizontal", widths=0.5, showfliers=True,
                    flierprops={"markersize": 2, "alpha": 0.4})
     ax.set_yticks(range(len(names)), [f"{n}\n{formats.get(n, '')}" for n in names], fontsize=7)
-    ax.set_xscale("symlog", linthresh=2.0**-8)
+    linthresh = 2.0**-8
+    ax.set_xscale("symlog", linthresh=linthresh)
+    # ticks at 0 and at powers of ten outside the linear band only (inside it they would overlap)
+    lo, hi = ax.get_xlim()
+    top = math.ceil(math.log10(max(abs(lo), abs(hi), 1.0)))
+    decades = [10.0**k for k in range(math.ceil(math.log10(linthresh)) + 1, top + 1)]
+    ax.set_xticks(sorted([-d for d in decades if -d >= lo] + [0.0] + [d for d in decades if d <= hi]))
     ax.invert_yaxis()
     ax.set_xlabel("value (float reference); shaded: representable range of the chosen format")
     ax.set_title(f"precision profile of {design.project_name} on {len(np.asarray(x))} samples")
