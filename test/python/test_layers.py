@@ -130,8 +130,12 @@ def test_batchnorm_folds_into_the_preceding_conv():
     design = fxflow.compile(model, torch.randn(2, *shape))
     fxp = design.mlir("fxp")
     assert "fxp.scale_shift" not in fxp and fxp.count('"fxp.conv"') == 4
-    model1d, shape1d = _model("cnn1d")
+    model1d, shape1d = _model("cnn1d")  # BatchNorm after the ReLU: nothing to fold into
     assert '"fxp.scale_shift"' in fxflow.compile(model1d, torch.randn(2, *shape1d)).mlir("fxp")
+    from fxflow.examples import load  # BatchNorm right after a grouped 1-D conv (a 2-D conv behind a reshape)
+
+    ex = load("cnn1d")
+    assert '"fxp.scale_shift"' not in fxflow.compile(ex.make_model(), ex.make_inputs(1)).mlir("fxp")
 
 
 # --- the op semantics against an independent scalar reference ------------------------------------------
