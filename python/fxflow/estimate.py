@@ -405,17 +405,30 @@ def estimate(module, part: str | None = None, clock=None) -> dict:
         ready[a] = (0, 0.0, 0)
     channels = []
     by_value: dict = {}
+    streamed = _stream_tokens(ops) if io_type == "io_stream" else {}
+    last: dict = {a: 0 for a in block.arguments}  # io_stream: cycle of a value's last token
     for o in ops:
         if o.name == "df.kernel":
             k = estimate_kernel(o, device, period)
             kernels.append(k)
             start = max((ready[v] for v in o.operands), default=(0, 0.0, 0))
+            tokens = streamed.get(o, 1)
+            if tokens > 1:  # one position per step: hardware for one token, latency = fill + tokens steps
+                fill = _stream_kernel(k, tokens)
+                end = max(max((last.get(v, 0) for v in o.operands), default=0) + fill, start[0] + k.latency_cycles)
+                for r in o.results:
+                    ready[r] = (start[0] + fill, start[1], start[2])
+                    last[r] = end
+                    by_value[r] = k
+                continue
             for r in o.results:
                 ready[r] = (start[0] + k.latency_cycles, start[1] + k.delay_ns, start[2] + k.sequential)
+                last[r] = max(ready[r][0], max((last.get(v, 0) for v in o.operands), default=0) + k.latency_cycles)
                 by_value[r] = k
         elif o.name == "df.channel":
             src = o.operands[0]
             ready[o.results[0]] = ready.get(src, (0, 0.0, 0))
+            last[o.results[0]] = last.get(src, 0)
             by_value[o.results[0]] = by_value.get(src)
             if _attr(o, "kind", "array") == "stream":
                 channels.append(_channel(o, by_value.get(src), device))
@@ -430,7 +443,8 @@ def estimate(module, part: str | None = None, clock=None) -> dict:
         ii = max((k.ii for k in kernels), default=1)
         schedule = "pipeline"
     else:
-        latency = max(1, finish[0])
+        latency = max(1, finish[0], max((last.get(v, 0) for v in (ret.operands if ret is not None else [])),
+                                        default=0))
         ii = max((k.ii for k in kernels), default=1)
         schedule = "dataflow"
     total = {key: sum(getattr(k, key) for k in kernels) for key in ("work", "multiplications", "zero_weights",
@@ -447,6 +461,41 @@ def estimate(module, part: str | None = None, clock=None) -> dict:
                         for r, cap in device.totals().items()},
     })
     return {"layers": [k.row() for k in kernels], "channels": channels, "total": total}
+
+
+def _stream_tokens(ops) -> dict:
+    """io_stream: kernel -> tokens (spatial positions) it consumes or produces per sample, from the
+    `tokens` of its stream channels (the larger of input and output)."""
+    ir = _ir()
+    tokens: dict = {}
+    producer = {}
+    for o in ops:
+        if o.name == "df.kernel":
+            for r in o.results:
+                producer[r] = o
+        elif o.name == "df.channel" and _attr(o, "kind", "array") == "stream":
+            t = int(_attr(o, "tokens", 1))
+            src = o.operands[0]
+            if isinstance(src, ir.OpResult) and src.owner.name == "df.kernel":
+                tokens[src.owner] = max(tokens.get(src.owner, 1), t)
+            for use in o.results[0].uses:
+                if use.owner.name == "df.kernel":
+                    tokens[use.owner] = max(tokens.get(use.owner, 1), t)
+    return tokens
+
+
+def _stream_kernel(k: KernelEstimate, tokens: int) -> int:
+    """Rescale a kernel estimated for a whole tensor to io_stream, where it handles one token (all channels of
+    one position) per step: its datapath is 1/tokens of the whole-tensor one, a sample takes `tokens` steps
+    of II = reuse factor, and its results start after the datapath's own latency (the fill, returned)."""
+    for key in ("multipliers", "dsp", "lut", "ff"):
+        setattr(k, key, math.ceil(getattr(k, key) / tokens))
+    fill = k.latency_cycles
+    step = max(1, k.reuse_factor if k.strategy == "latency" else k.ii)
+    k.ii = tokens * step
+    k.latency_cycles = fill + tokens * step
+    k.tokens_in = k.tokens_out = tokens
+    return fill
 
 
 def token_width(value, tokens: int) -> int:

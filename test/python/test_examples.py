@@ -51,3 +51,16 @@ def test_bundled_cnns_stream_with_sized_fifos_bit_exact(name, tmp_path):
     top = (tmp_path / name / "firmware" / f"{ex.NAME}.cpp").read_text()
     assert "#pragma HLS DATAFLOW" in top and "hls::stream" in top
     assert np.array_equal(design.csim(x, raw=True, verbose=False), design.predict(x, raw=True))
+
+
+def test_stream_estimates_trade_latency_for_area():
+    """io_stream handles one position per step: far fewer DSPs than the fully parallel design, a latency and
+    an interval of at least one step per position."""
+    ex = load("cnn2d")
+    totals = {io: fxflow.compile(ex.make_model(), ex.make_inputs(1), ex.DEFAULT_CONFIG, io_type=io).report()["total"]
+              for io in ("io_parallel", "io_stream")}
+    par, stream = totals["io_parallel"], totals["io_stream"]
+    positions = 16 * 16
+    assert stream["dsp"] * 20 < par["dsp"]
+    assert stream["ii"] >= positions and stream["latency_cycles"] > positions > par["latency_cycles"]
+    assert stream["fifo_bits"] > 0 and par["fifo_bits"] == 0
