@@ -252,8 +252,11 @@ def assign_multiply_accumulate(op, cfg: Config, ranges: dict, interval, n_terms:
     # --- per-channel formats of weights/biases the model quantized itself (fxflow.fixed.channels) ---
     if not hls4ml:
         axis = 1 if op.operation.name == "fxp.dense" else 0  # the output channel: dense [K, N], conv [F, C/g, *K]
-        _attach_channel_formats(wq, w_int, w_fmt, axis, model_formats.get(f"{layer}.weight"))
-        _attach_channel_formats(bq, b_int, b_fmt, 0, model_formats.get(f"{layer}.bias"))
+        # `auto` roles too: the values stay as fitted; each channel records the narrowest format holding them
+        _attach_channel_formats(wq, w_int, w_fmt, axis, model_formats.get(f"{layer}.weight") or
+                                (w_fmt if w_role == AUTO else None))
+        _attach_channel_formats(bq, b_int, b_fmt, 0, model_formats.get(f"{layer}.bias") or
+                                (b_fmt if b_role == AUTO else None))
     exact = interval(ranges[x], w_int, w_fmt.f, b_int, b_fmt.f)
     accum = lc.accum
     if accum == EXACT:
@@ -268,9 +271,9 @@ def assign_multiply_accumulate(op, cfg: Config, ranges: dict, interval, n_terms:
 
 
 def _attach_channel_formats(value, stored, fmt: FixedFormat, axis: int, model_fmt) -> None:
-    """A constant the model quantized (`model_fmt` set) records each output channel's narrowest exact format
-    when some channel needs fewer bits than the tensor's format: the per-channel formats of the model's
-    quantizer (never wider than them), kept by the emitted C++ and counted by the estimator."""
+    """A constant the model quantized, or whose format `auto` fitted (`model_fmt` set), records each output
+    channel's narrowest exact format when some channel needs fewer bits than the tensor's format: never wider
+    than the model's quantizer or the fitted format, kept by the emitted C++ and counted by the estimator."""
     from fxflow.dialects.fxp.channels import set_channel_formats
     from fxflow.fixed.channels import exact_channel_formats
 

@@ -29,7 +29,9 @@ func.func @main(%arg0: tensor<1x2xf32>) -> tensor<1x2xf32> {
 // "auto" everywhere: weights fitted within 2^-8 of their largest magnitude (0.1 -> 13/128), the bias exactly,
 // and the accumulator/results the narrowest formats the exact range analysis from the input format allows:
 // column sums lie in [-18400, 22400] * 2^-12 -> <1, 3, 12>; after ReLU [0, 22400] * 2^-12 -> unsigned <0, 3, 12>.
-// AUTO-DAG:   "fxp.constant"() {value = dense<{{\[}}[128, 64], [-32, 13]]> : tensor<2x2xi64>} : () -> tensor<2x2x!fxp.fixed<1 : i32, 1 : i32, 7 : i32, "RND", "SAT">>
-// AUTO-DAG:   "fxp.constant"() {value = dense<[2, -1]> : tensor<2xi64>} : () -> tensor<2x!fxp.fixed<1 : i32, 0 : i32, 2 : i32, "RND", "SAT">>
+// Each output channel also records the narrowest format holding its fitted values (column 0: 1.0 and -0.25 ->
+// <1,1,2>; column 1: 0.5 and 0.1015625 -> unsigned <0,0,7>; bias 0.5 -> <0,0,1>, -0.25 -> <1,-2,2>).
+// AUTO-DAG:   "fxp.constant"() {formats = dense<{{\[\[\[}}1, 1, 2], [0, 0, 7]]]> : tensor<1x2x3xi64>, value = dense<{{\[}}[128, 64], [-32, 13]]> : tensor<2x2xi64>} : () -> tensor<2x2x!fxp.fixed<1 : i32, 1 : i32, 7 : i32, "RND", "SAT">>
+// AUTO-DAG:   "fxp.constant"() {formats = dense<{{\[\[}}0, 0, 1], [1, -2, 2]]> : tensor<2x3xi64>, value = dense<[2, -1]> : tensor<2xi64>} : () -> tensor<2x!fxp.fixed<1 : i32, 0 : i32, 2 : i32, "RND", "SAT">>
 // AUTO:       "fxp.dense"{{.*}}{accum = !fxp.fixed<1 : i32, 3 : i32, 12 : i32, "TRN", "WRAP">}{{.*}} -> tensor<1x2x!fxp.fixed<1 : i32, 3 : i32, 12 : i32, "TRN", "WRAP">>
 // AUTO:       "fxp.relu"{{.*}} -> tensor<1x2x!fxp.fixed<0 : i32, 3 : i32, 12 : i32, "TRN", "WRAP">>
