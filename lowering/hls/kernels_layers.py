@@ -56,53 +56,98 @@ def _output_loops(k: KernelEmitter, out_spatial) -> list[str]:
     return names
 
 
-@printer("fxp.conv")
-def _conv(k: KernelEmitter, op) -> None:
+def conv_prologue(k: KernelEmitter, op, in_shape, out_shape) -> str:
+    """The comment, partitions and accumulator typedef (returned) of a conv kernel (array and stream forms)."""
     x, w, b = op.operands[0], op.operands[1], op.operands[2]
-    y = op.results[0]
     for v, what in ((x, "input"), (w, "weight"), (b, "bias")):
         k.fmt(v, op, what)
     acc_fmt = fixed_format(ir.TypeAttr(op.attributes["accum"]).value, f"accumulator of {k.where(op)}")
-    prod_t = product_type(k, op)
-    xs, ws, ys = k.shape(x, op, "input"), k.shape(w, op, "weight"), k.shape(y, op, "result")
-    groups = ir.IntegerAttr(op.attributes["groups"]).value
+    ws = list(k.shape(w, op, "weight"))
+    k.body(f"// fxp.conv {list(in_shape)} * {ws} (groups {_attr_int(op, 'groups')}, strides "
+           f"{i64_array(op, 'strides')}, dilations {i64_array(op, 'dilations')}, padding {i64_array(op, 'padding')}) "
+           f"-> {list(out_shape)}, accumulator {acc_fmt}")
+    if k.is_const(w) and k.strategy == "latency" and k.rf == 1:
+        k.partition(k.ref(w))
+    if k.is_const(b):
+        k.partition(k.ref(b))
+    return k.design.typedef(f"{k.name}_accum", acc_fmt, f"kernel {k.name}")
+
+
+def _attr_int(op, name: str) -> int:
+    return ir.IntegerAttr(op.attributes[name]).value
+
+
+def conv_output(k: KernelEmitter, op, acc_t: str, in_spatial, tap) -> None:
+    """Inside the loops over output channel `f` and one output position: `acc` = bias, then acc += x * w over
+    the group's channels and the window in the op's order; `tap(coords, channel)` is the C++ of one input.
+    Padding taps and pruned (zero) weights are skipped: adding an exact 0 changes no accumulator."""
+    w, b = op.operands[1], op.operands[2]
+    ws = list(k.shape(w, op, "weight"))
+    groups = _attr_int(op, "groups")
     strides, dilations, padding = (i64_array(op, n) for n in ("strides", "dilations", "padding"))
     f_out, cg = ws[0], ws[1]
-    fg = f_out // groups
-    X, W, B = k.ref(x), k.ref(w), k.ref(b)
+    W, B = k.ref(w), k.ref(b)
+    prod_t = product_type(k, op)
     body = k.body
-    body(f"// fxp.conv {xs} * {ws} (groups {groups}, strides {strides}, dilations {dilations}, padding {padding}) "
-         f"-> {ys}, accumulator {acc_fmt}")
-    Y = k.dest(y, op, "conv")
-    acc_t = k.design.typedef(f"{k.name}_accum", acc_fmt, f"kernel {k.name}")
-    if k.is_const(w) and k.strategy == "latency" and k.rf == 1:
-        k.partition(W)
-    if k.is_const(b):
-        k.partition(B)
-    xst, wst, yst = _strides_of(xs[1:]), _strides_of(ws), _strides_of(ys[1:])
-    body.loop("f", f_out)
-    outs = _output_loops(k, ys[2:])
     body(f"{acc_t} acc = {B}[f];")
     body.loop("c", cg)
-    ins, cond = _window_loops(k, xs[2:], ws[2:], strides, dilations, padding)
-    chan = "c" if groups == 1 else f"(f / {fg}) * {cg} + c"
-    xi = index_expr((f"({chan})" if groups > 1 else chan, xst[0]), *[(v, xst[1 + d]) for d, v in enumerate(ins)])
+    ins, cond = _window_loops(k, in_spatial, ws[2:], strides, dilations, padding)
+    chan = "c" if groups == 1 else f"(f / {f_out // groups}) * {cg} + c"
+    wst = _strides_of(ws)
     ks = [f"k{_SP[d + 2 - len(ins)]}" for d in range(len(ins))]
     wi = index_expr(("f", wst[0]), ("c", wst[1]), *[(v, wst[2 + d]) for d, v in enumerate(ks)])
-    term = f"{X}[{xi}] * {W}[{wi}]"
+    term = f"{tap(ins, chan)} * {W}[{wi}]"
     if prod_t:
         term = f"{prod_t}({term})"
-    # pruned weights: acc += 0 changes no accumulator (exact), and the unrolled multiplier folds away
     w_const = next((c for c in k.consts if c.name == W), None)
     if w_const is not None and 0 in w_const.values:
         cond = f"{cond} && {W}[{wi}] != 0" if cond else f"{W}[{wi}] != 0"
     body(f"if ({cond}) acc += {term};" if cond else f"acc += {term};")
     for _ in range(len(ins) + 1):
         body.close()
-    yi = index_expr(("f", yst[0]), *[(v, yst[1 + d]) for d, v in enumerate(outs)])
-    body(f"{Y}[{yi}] = acc;")
-    for _ in range(len(outs) + 1):
+
+
+def pool_output(k: KernelEmitter, op, in_spatial, in_type: str, tap) -> str:
+    """Inside the loops over channel `c` and one output position: max over the in-bounds taps (`m`), or
+    acc = 0; acc += x; acc /= n (ap_fixed division by an integer truncates toward zero).  Returns the C++
+    variable holding the pooled value; `tap(coords, channel)` is the C++ of one input."""
+    kind = ir.StringAttr(op.attributes["kind"]).value
+    kernel, strides, padding = (i64_array(op, n) for n in ("kernel", "strides", "padding"))
+    body = k.body
+    if kind == "max":
+        body(f"{in_type} m = 0;")
+        body("bool seen = false;")
+    else:
+        acc_fmt = fixed_format(ir.TypeAttr(op.attributes["accum"]).value, f"accumulator of {k.where(op)}")
+        body(f"{k.design.typedef(f'{k.name}_accum', acc_fmt, f'kernel {k.name}')} acc = 0;")
+    ins, cond = _window_loops(k, in_spatial, kernel, strides, [1] * len(kernel), padding)
+    v = tap(ins, "c")
+    stmt = f"if (!seen || {v} > m) {{ m = {v}; seen = true; }}" if kind == "max" else f"acc += {v};"
+    body(f"if ({cond}) {stmt}" if cond else stmt)
+    for _ in ins:
         body.close()
+    if kind == "max":
+        return "m"
+    body(f"acc /= (unsigned) {math.prod(kernel)};  // ap_fixed division by an integer truncates toward zero")
+    return "acc"
+
+
+@printer("fxp.conv")
+def _conv(k: KernelEmitter, op) -> None:
+    x, y = op.operands[0], op.results[0]
+    xs, ys = k.shape(x, op, "input"), k.shape(y, op, "result")
+    acc_t = conv_prologue(k, op, xs, ys)
+    Y = k.dest(y, op, "conv")
+    X = k.ref(x)
+    xst, yst = _strides_of(xs[1:]), _strides_of(ys[1:])
+    grouped = _attr_int(op, "groups") > 1
+    k.body.loop("f", ys[1])
+    outs = _output_loops(k, ys[2:])
+    conv_output(k, op, acc_t, xs[2:], lambda ins, chan: f"{X}[" + index_expr(
+        (f"({chan})" if grouped else chan, xst[0]), *[(v, xst[1 + d]) for d, v in enumerate(ins)]) + "]")
+    k.body(f"{Y}[{index_expr(('f', yst[0]), *[(v, yst[1 + d]) for d, v in enumerate(outs)])}] = acc;")
+    for _ in range(len(outs) + 1):
+        k.body.close()
 
 
 @printer("fxp.pool")
@@ -112,39 +157,17 @@ def _pool(k: KernelEmitter, op) -> None:
     kind = ir.StringAttr(op.attributes["kind"]).value
     kernel, strides, padding = (i64_array(op, n) for n in ("kernel", "strides", "padding"))
     xs, ys = k.shape(x, op, "input"), k.shape(y, op, "result")
-    n = math.prod(kernel)
     X = k.ref(x)
-    body = k.body
-    body(f"// fxp.pool {kind} {xs} window {kernel} strides {strides} padding {padding} -> {ys}")
+    k.body(f"// fxp.pool {kind} {xs} window {kernel} strides {strides} padding {padding} -> {ys}")
     Y = k.dest(y, op, "pool")
     xst, yst = _strides_of(xs[1:]), _strides_of(ys[1:])
-    body.loop("c", xs[1])
+    k.body.loop("c", xs[1])
     outs = _output_loops(k, ys[2:])
-    if kind == "max":
-        in_t = k.ctypes[x]
-        body(f"{in_t} m = 0;")
-        body("bool seen = false;")
-    else:
-        acc_fmt = fixed_format(ir.TypeAttr(op.attributes["accum"]).value, f"accumulator of {k.where(op)}")
-        acc_t = k.design.typedef(f"{k.name}_accum", acc_fmt, f"kernel {k.name}")
-        body(f"{acc_t} acc = 0;")
-    ins, cond = _window_loops(k, xs[2:], kernel, strides, [1] * len(kernel), padding)
-    xi = index_expr(("c", xst[0]), *[(v, xst[1 + d]) for d, v in enumerate(ins)])
-    if kind == "max":
-        stmt = f"if (!seen || {X}[{xi}] > m) {{ m = {X}[{xi}]; seen = true; }}"
-    else:
-        stmt = f"acc += {X}[{xi}];"
-    body(f"if ({cond}) {stmt}" if cond else stmt)
-    for _ in ins:
-        body.close()
-    yi = index_expr(("c", yst[0]), *[(v, yst[1 + d]) for d, v in enumerate(outs)])
-    if kind == "max":
-        body(f"{Y}[{yi}] = m;")
-    else:
-        body(f"acc /= (unsigned) {n};  // ap_fixed division by an integer truncates toward zero")
-        body(f"{Y}[{yi}] = acc;")
+    value = pool_output(k, op, xs[2:], k.ctypes[x], lambda ins, chan: f"{X}[" + index_expr(
+        (chan, xst[0]), *[(v, xst[1 + d]) for d, v in enumerate(ins)]) + "]")
+    k.body(f"{Y}[{index_expr(('c', yst[0]), *[(v, yst[1 + d]) for d, v in enumerate(outs)])}] = {value};")
     for _ in range(len(outs) + 1):
-        body.close()
+        k.body.close()
 
 
 @printer("fxp.scale_shift")

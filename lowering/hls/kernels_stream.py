@@ -30,9 +30,9 @@ from fxflow.dialects.fxp import i64_array
 from fxflow.ir import ir
 
 from .cwriter import Lines, index_expr
-from .design import KernelFn, block_ops, fixed_format
-from .kernels import OP_PRINTERS, KernelEmitter, product_type
-from .kernels_layers import _SP, _window_loops
+from .design import KernelFn, block_ops
+from .kernels import OP_PRINTERS, KernelEmitter
+from .kernels_layers import _SP, conv_output, conv_prologue, pool_output
 from .stream import stream_type, token_layout, token_type
 
 PER_POSITION = {"fxp.cast", "fxp.relu", "fxp.add", "fxp.sub", "fxp.mul", "fxp.scale_shift", "fxp.clamp",
@@ -289,88 +289,42 @@ def _line_buffer(k: StreamKernelEmitter, win: _Window, in_t: str) -> str:
 
 
 def _conv_window(k: StreamKernelEmitter, op) -> None:
-    """fxp.conv per output pixel: for f: acc = accum(bias[f]); for c, window (row-major): acc += x * w."""
-    x, w, b = op.operands[0], op.operands[1], op.operands[2]
-    for v, what in ((x, "input"), (w, "weight"), (b, "bias")):
-        k.fmt(v, op, what)
-    acc_fmt = fixed_format(ir.TypeAttr(op.attributes["accum"]).value, f"accumulator of {k.where(op)}")
-    prod_t = product_type(k, op)
+    """fxp.conv per output pixel: the io_parallel printer's window body (kernels_layers.conv_output), reading
+    the line buffer."""
+    w = op.operands[1]
     ws = list(k.shape(w, op, "weight"))
-    groups = ir.IntegerAttr(op.attributes["groups"]).value
     strides, dilations, padding = (i64_array(op, n) for n in ("strides", "dilations", "padding"))
     win = _Window(k, op, ws[2:], strides, dilations, padding)
-    f_out, cg = ws[0], ws[1]
-    fg = f_out // groups
-    W, B = k.ref(w), k.ref(b)
-    body = k.body
-    body(f"// fxp.conv {win.xs} * {ws} (groups {groups}, strides {strides}, dilations {dilations}, "
-         f"padding {padding}) -> {win.ys}, accumulator {acc_fmt}")
-    acc_t = k.design.typedef(f"{k.name}_accum", acc_fmt, f"kernel {k.name}")
-    if k.is_const(w) and k.strategy == "latency" and k.rf == 1:
-        k.partition(W)
-    if k.is_const(b):
-        k.partition(B)
+    acc_t = conv_prologue(k, op, win.xs, win.ys)
     in_t, out_t = k.arg_types[0], k.res_types[0]
     lb = _line_buffer(k, win, in_t)
     win.open(k, lb, in_t)
-    body(f"{token_type(out_t, f_out)} y0;")
-    body.loop("f", f_out)
-    body(f"{acc_t} acc = {B}[f];")
-    body.loop("c", cg)
-    ins, cond = _window_loops(k, win.spatial, ws[2:], strides, dilations, padding)
-    chan = "c" if groups == 1 else f"(f / {fg}) * {cg} + c"
-    wst = [math.prod(ws[d + 1:]) for d in range(len(ws))]
-    ks = [f"k{s}" for s in win.names]
-    wi = index_expr(("f", wst[0]), ("c", wst[1]), *[(v, wst[2 + d]) for d, v in enumerate(ks)])
-    term = f"{lb}[{win.slot(ins, chan)}] * {W}[{wi}]"
-    if prod_t:
-        term = f"{prod_t}({term})"
-    body(f"if ({cond}) acc += {term};" if cond else f"acc += {term};")
-    for _ in range(len(ins) + 1):
-        body.close()
-    body("y0[f] = acc;")
-    body.close()
-    k._write(body, 0, "y0")
+    k.body(f"{token_type(out_t, ws[0])} y0;")
+    k.body.loop("f", ws[0])
+    conv_output(k, op, acc_t, win.spatial, lambda ins, chan: f"{lb}[{win.slot(ins, chan)}]")
+    k.body("y0[f] = acc;")
+    k.body.close()
+    k._write(k.body, 0, "y0")
     win.close(k)
 
 
 def _pool_window(k: StreamKernelEmitter, op) -> None:
-    """fxp.pool per output pixel, per channel: max over the window's image taps, or
-    acc = 0; acc += x (row-major); acc /= n (truncating, as the io_parallel printer)."""
-    x = op.operands[0]
-    k.fmt(x, op, "input")
+    """fxp.pool per output pixel, per channel: the io_parallel printer's window body
+    (kernels_layers.pool_output), reading the line buffer."""
+    k.fmt(op.operands[0], op, "input")
     kind = ir.StringAttr(op.attributes["kind"]).value
     kernel, strides, padding = (i64_array(op, n) for n in ("kernel", "strides", "padding"))
     win = _Window(k, op, kernel, strides, [1] * len(kernel), padding)
-    body = k.body
-    body(f"// fxp.pool {kind} {win.xs} window {kernel} strides {strides} padding {padding} -> {win.ys}")
+    k.body(f"// fxp.pool {kind} {win.xs} window {kernel} strides {strides} padding {padding} -> {win.ys}")
     in_t, out_t = k.arg_types[0], k.res_types[0]
-    acc_t = None
-    if kind != "max":
-        acc_fmt = fixed_format(ir.TypeAttr(op.attributes["accum"]).value, f"accumulator of {k.where(op)}")
-        acc_t = k.design.typedef(f"{k.name}_accum", acc_fmt, f"kernel {k.name}")
     lb = _line_buffer(k, win, in_t)
     win.open(k, lb, in_t)
-    body(f"{token_type(out_t, win.channels)} y0;")
-    body.loop("c", win.channels)
-    if kind == "max":
-        body(f"{in_t} m = 0;")
-        body("bool seen = false;")
-    else:
-        body(f"{acc_t} acc = 0;")
-    ins, cond = _window_loops(k, win.spatial, kernel, strides, [1] * len(kernel), padding)
-    v = f"{lb}[{win.slot(ins, 'c')}]"
-    stmt = f"if (!seen || {v} > m) {{ m = {v}; seen = true; }}" if kind == "max" else f"acc += {v};"
-    body(f"if ({cond}) {stmt}" if cond else stmt)
-    for _ in ins:
-        body.close()
-    if kind == "max":
-        body("y0[c] = m;")
-    else:
-        body(f"acc /= (unsigned) {math.prod(kernel)};  // ap_fixed division by an integer truncates toward zero")
-        body("y0[c] = acc;")
-    body.close()
-    k._write(body, 0, "y0")
+    k.body(f"{token_type(out_t, win.channels)} y0;")
+    k.body.loop("c", win.channels)
+    value = pool_output(k, op, win.spatial, in_t, lambda ins, chan: f"{lb}[{win.slot(ins, chan)}]")
+    k.body(f"y0[c] = {value};")
+    k.body.close()
+    k._write(k.body, 0, "y0")
     win.close(k)
 
 

@@ -38,7 +38,7 @@
 // CHECK:                           conv_accum_t acc = conv_b[f];
 // CHECK:                           const int ih = oh + kh - 1;
 // CHECK:                           const int iw = ow * 2 + kw - 1;
-// CHECK-NEXT:                      if (ih >= 0 && ih < 4 && iw >= 0 && iw < 5) acc += lb0[((ih % 3) * 5 + iw) * 2 + c] * conv_w[f * 18 + c * 9 + kh * 3 + kw];
+// CHECK-NEXT:                      if (ih >= 0 && ih < 4 && iw >= 0 && iw < 5 && conv_w[f * 18 + c * 9 + kh * 3 + kw] != 0) acc += lb0[((ih % 3) * 5 + iw) * 2 + c] * conv_w[f * 18 + c * 9 + kh * 3 + kw];
 // CHECK:                       y0[f] = acc;
 // CHECK-NEXT:              }
 // CHECK-NEXT:              y0_s.write(y0);
