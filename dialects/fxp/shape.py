@@ -17,6 +17,23 @@ def _same_element(op, a, b) -> bool:
     return True
 
 
+def _check_spatial(op, name: str, per_dim: int, minimum: int, out_size) -> bool:
+    """Data movement over the spatial dims (after batch and channel): `name` holds `per_dim` entries per
+    spatial dim (each >= minimum) and result dim 2+d is `out_size(input size, d, entries, n)`."""
+    shapes = _in_out_shapes(op)
+    if shapes is None:
+        return False
+    a, b = shapes
+    n = len(a) - 2
+    if n < 1 or not _check_i64_array(op, name, per_dim * n, minimum):
+        return False
+    vals = i64_array(op, name)
+    expect = a[:2] + [out_size(a[2 + d], d, vals, n) for d in range(n)]
+    if b != expect:
+        return emit(op, f"result shape {b} must be {expect}")
+    return _same_element(op, op.input, op.output)
+
+
 class ReshapeOp(Fxp.Operation, name="reshape", traits=[ext.Pure]):
     """The same elements in row-major order under a new shape (Flatten, Reshape, squeeze/unsqueeze)."""
 
@@ -91,18 +108,7 @@ class PadOp(Fxp.Operation, name="pad", traits=[ext.Pure]):
 
     @verifier
     def verify_invariants(self):
-        shapes = _in_out_shapes(self)
-        if shapes is None:
-            return False
-        a, b = shapes
-        n = len(a) - 2
-        if n < 1 or not _check_i64_array(self, "padding", 2 * n, 0):
-            return False
-        p = i64_array(self, "padding")
-        expect = a[:2] + [a[2 + d] + p[d] + p[n + d] for d in range(n)]
-        if b != expect:
-            return emit(self, f"result shape {b} must be {expect}")
-        return _same_element(self, self.input, self.output)
+        return _check_spatial(self, "padding", 2, 0, lambda size, d, p, n: size + p[d] + p[n + d])
 
 
 class ResizeOp(Fxp.Operation, name="resize", traits=[ext.Pure]):
@@ -114,15 +120,4 @@ class ResizeOp(Fxp.Operation, name="resize", traits=[ext.Pure]):
 
     @verifier
     def verify_invariants(self):
-        shapes = _in_out_shapes(self)
-        if shapes is None:
-            return False
-        a, b = shapes
-        n = len(a) - 2
-        if n < 1 or not _check_i64_array(self, "scales", n, 1):
-            return False
-        s = i64_array(self, "scales")
-        expect = a[:2] + [a[2 + d] * s[d] for d in range(n)]
-        if b != expect:
-            return emit(self, f"result shape {b} must be {expect}")
-        return _same_element(self, self.input, self.output)
+        return _check_spatial(self, "scales", 1, 1, lambda size, d, s, n: size * s[d])
