@@ -8,18 +8,19 @@ from pathlib import Path
 
 from .config import IO_TYPES, Config
 from .design import Design
-from .errors import ConfigError, FxflowError, UnsupportedOpError
+from .errors import ConfigError, FxflowError, ToolchainError, UnsupportedOpError
 from .ir import new_context
 from .pipeline import run_passes
 
 BACKENDS = ("vitis", "catapult")  # HLS flavours: ap_fixed for Vitis HLS, ac_fixed/ac_channel for Catapult
 BACKENDS = BACKENDS + ("aie",)  # AIE-ML backend: mlir-aie program after the df stage (fxflow.aie)
+BACKENDS = BACKENDS + ("rtl",)  # RTL backend: CIRCT hw/comb/seq -> SystemVerilog (fxflow.lowering.rtl)
 
 
 def compile(model, example_input=None, config=None, backend: str = "vitis", io_type: str = "io_parallel",
             output_dir: str | os.PathLike | None = None, project_name: str = "myproject",
             ap_types: str | os.PathLike | None = None, calibration_data=None,
-            aie: dict | None = None) -> Design:
+            aie: dict | None = None, rtl: dict | None = None) -> Design:
     """Compile a `torch.nn.Module` (or an `ExportedProgram`, the path of a `torch.export.save` file, or the
     path of an ONNX model) for fixed-point hardware; both front-ends feed the same pass pipeline.
 
@@ -28,7 +29,9 @@ def compile(model, example_input=None, config=None, backend: str = "vitis", io_t
     flavour of the written project ("vitis": ap_fixed, "catapult": ac_fixed); `ap_types` is then the
     folder of the ap_types or ac_types headers for the C simulation.  `calibration_data` (an array
     (N, *input_shape), or a list of them for several inputs) starts the range analysis behind "auto"
-    formats at the data's range instead of the input format's, and picks an "auto" input format."""
+    formats at the data's range instead of the input format's, and picks an "auto" input format.
+    `backend="rtl"` builds SystemVerilog through CIRCT (`rtl` = {"products": "mul" | "shift_add",
+    "pipeline": register stages per layer, "layers": per-layer overrides}; see docs/rtl.md)."""
     from fxflow.lowering.fxp_to_df import FxpToDfOptions
     from fxflow.lowering.torch_import import import_torch, load_exported_program
     from fxflow.passes.fxp_assign_precision import AssignPrecisionOptions
@@ -40,6 +43,15 @@ def compile(model, example_input=None, config=None, backend: str = "vitis", io_t
     if io_type == "io_stream" and backend == "aie":
         raise ConfigError("io_type 'io_stream' is an HLS option (backends vitis, catapult); the AIE-ML backend "
                           "plans its own object FIFOs")
+    if io_type == "io_stream" and backend == "rtl":
+        raise ConfigError("the RTL backend builds io_parallel designs (io_type 'io_stream' is not supported yet)")
+    if rtl is not None and backend != "rtl":
+        raise ConfigError("rtl options are given but the backend is not 'rtl'")
+    rtl_options = None
+    if backend == "rtl":
+        from fxflow.lowering.rtl.options import RtlOptions
+
+        rtl_options = RtlOptions.from_dict(rtl)
     cfg = _config(config)
     ctx = new_context()
     t0 = time.perf_counter()
@@ -85,9 +97,24 @@ def compile(model, example_input=None, config=None, backend: str = "vitis", io_t
 
             stages["aie"] = lower_for_aie(module, aie)
         timings["lowering"] = time.perf_counter() - t0
+    rtl_design = None
+    if backend == "rtl":  # CIRCT hw/comb/seq in CIRCT's own context; the stage is its textual IR
+        try:
+            from fxflow.lowering.rtl.build import lower_to_rtl
+        except ImportError as err:
+            raise ToolchainError(f"the RTL backend needs CIRCT's Python bindings (pip install 'circt==1.62.0', "
+                                 f"or pip install -e '.[rtl]'): {err}") from None
+        t0 = time.perf_counter()
+        with ctx:
+            try:
+                rtl_design = lower_to_rtl(module, rtl_options)
+            except UnsupportedOpError as err:
+                raise restate(err) from None
+        stages["rtl"] = rtl_design.circt_text()
+        timings["rtl"] = time.perf_counter() - t0
     design = Design(ctx=ctx, module=module, stages=stages, config=cfg, project_name=project_name,
                     output_dir=Path(output_dir) if output_dir is not None else None, ap_types=ap_types,
-                    timings=timings, backend=backend)
+                    timings=timings, backend=backend, rtl_options=rtl_options, _rtl=rtl_design)
     if output_dir is not None:
         design.write()
     return design

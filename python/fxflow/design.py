@@ -34,6 +34,9 @@ class Design:
     _written: Path | None = None
     _tmp: object = None
     _aie: object = None  # AIE-ML backend: the placed AieProgram, built on first use
+    rtl_options: object = None  # RTL backend: fxflow.lowering.rtl.build.RtlOptions
+    _rtl: object = None  # RTL backend: the RtlDesign (CIRCT), built on first use
+    _rtl_synth: dict | None = None  # RTL backend: the last synth() result
 
     # --- emulation ---------------------------------------------------------------------------------
     @property
@@ -118,6 +121,11 @@ class Design:
 
             self._written = write(self.aie_program, Path(path) if path is not None else self._default_dir())
             return self._written
+        if "rtl" in self.stages:  # RTL backend: SystemVerilog, CIRCT IR, Verilator testbench, yosys script
+            from fxflow.rtl.driver import write
+
+            self._written = write(self.rtl, Path(path) if path is not None else self._default_dir())
+            return self._written
         from fxflow.lowering.hls.project import write_project
 
         target = Path(path) if path is not None else self._default_dir()
@@ -184,6 +192,10 @@ class Design:
             from fxflow.aie.driver import report
 
             return report(self.aie_program)
+        if "rtl" in self.stages:  # RTL backend: estimates + exact RTL schedule (+ yosys counts after synth)
+            from fxflow.rtl.driver import report
+
+            return report(self, part=part, clock=clock)
         from fxflow.report import design_report
 
         with self.ctx:
@@ -206,6 +218,43 @@ class Design:
         from fxflow.aie.driver import simulate
 
         return simulate(self, self.aie_program, x, raw)
+
+    # --- RTL backend (compile with backend="rtl") -----------------------------------------------------
+    @property
+    def rtl(self):
+        """The CIRCT-built hardware (`fxflow.lowering.rtl.build.RtlDesign`: modules, schedule, ports)."""
+        if "rtl" not in self.stages:
+            raise FxflowError("this design was not compiled for the RTL backend (compile with backend='rtl')")
+        if self._rtl is None:
+            from fxflow.rtl.driver import lower
+
+            self._rtl = lower(self)
+        return self._rtl
+
+    def rtl_sim(self, x, raw: bool = False, verbose: bool = True):
+        """Cycle-accurate Verilator simulation of the emitted SystemVerilog on `x`.
+
+        Returns `(y, latency)`: y in `predict`'s form, latency the cycles measured between a sample's
+        acceptance and its result (the same for every sample of this fixed-latency design)."""
+        from fxflow.rtl.driver import simulate
+
+        t0 = time.perf_counter()
+        y, lat = simulate(self, self.rtl, x, raw, verbose)
+        self.timings["rtl_sim"] = time.perf_counter() - t0
+        values = sorted(set(int(v) for v in lat))
+        if len(values) > 1:
+            raise FxflowError(f"the RTL simulation measured varying latencies {values}: the design is not "
+                              "fixed-latency (a backend bug; please report it)")
+        return y, (values[0] if values else self.rtl.latency)
+
+    def synth(self, part_family: str = "xcup", verbose: bool = True, timeout: float | None = None) -> dict:
+        """yosys `synth_xilinx -family <part_family>` of the emitted SystemVerilog: LUT/FF/DSP/CARRY/BRAM18
+        per kernel module and in total (open-tool counts, not Vivado post-route); shown by `report()`."""
+        from fxflow.rtl import yosys
+
+        kwargs = {} if timeout is None else {"timeout": timeout}
+        self._rtl_synth = yosys.synth(self.rtl.verilog(), self.rtl.top, part_family, verbose=verbose, **kwargs)
+        return self._rtl_synth
 
     @staticmethod
     def _as_list(x) -> list:

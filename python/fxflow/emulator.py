@@ -289,7 +289,7 @@ def _compile_block(block, slot, steps) -> list[int]:
         if name in ("df.return", "func.return", "df.yield"):
             return [slot(v) for v in o.operands]
         if name == "fxp.constant":
-            consts[_value_key(o.results[0])] = _constant_value(o)
+            consts[_value_key(o.results[0])] = constant_value(o)
             continue
         if name == "df.channel":
             steps.append((_identity, [slot(o.operands[0])], slot(o.results[0])))
@@ -395,7 +395,7 @@ def _dense_step(o, consts):
     return lambda t, p=plan: dense(t, p)
 
 
-def _constant_value(o) -> Tensor:
+def constant_value(o) -> Tensor:
     fmt = format_of(o.results[0].type)
     arr = elements_array(o.attributes["value"], ir.RankedTensorType(o.results[0].type).shape)
     return Tensor(arr.astype(np.int64) if fmt is not None else arr.astype(np.float64), fmt)

@@ -29,7 +29,7 @@ def _float_attr(o, name: str) -> float:
     return ir.FloatAttr(o.attributes[name]).value
 
 
-def _grid_bounds(lo: float, hi: float, f: int) -> tuple[int | None, int | None]:
+def grid_bounds(lo: float, hi: float, f: int) -> tuple[int | None, int | None]:
     """Stored-integer thresholds on the grid 2^-f: x < lo <=> raw < lo_c;  x > hi <=> raw > hi_f."""
     scale = Fraction(2) ** f
     lo_c = None if math.isinf(lo) else -((-Fraction(lo) * scale).__floor__())
@@ -41,7 +41,7 @@ def clamp(x: Tensor, lo: float, hi: float, out: FixedFormat | None) -> Tensor:
     """min(max(x, lo), hi) in exact arithmetic, assigned to `out`."""
     if x.fmt is None:
         return Tensor(np.clip(x.data, lo, hi), None)
-    lo_c, hi_f = _grid_bounds(lo, hi, x.fmt.f)
+    lo_c, hi_f = grid_bounds(lo, hi, x.fmt.f)
     y = np.asarray(requantize(x.data, x.fmt.f, out))
     if lo_c is not None:
         y = np.where(x.data < lo_c, int(quantize(np.float64(lo), out)), y)
@@ -155,4 +155,4 @@ def _softmax_step(o, consts):
     return step
 
 
-__all__ = ["clamp", "prelu", "float_softmax", "softmax_formats", "lut_table"]
+__all__ = ["clamp", "grid_bounds", "channel_param", "prelu", "float_softmax", "softmax_formats", "lut_table"]

@@ -134,7 +134,7 @@ def _exact_step(o):
 
 def _widened_step(o, clone, wide):
     """Build `o`'s emulator step on `clone` after giving it the wide result and accumulator types."""
-    from .emulator import OP_STEPS, _constant_value
+    from .emulator import OP_STEPS, constant_value
     from .ir import ir
 
     t = ir.RankedTensorType(clone.results[0].type)
@@ -142,7 +142,7 @@ def _widened_step(o, clone, wide):
     for name in ("accum", "product"):
         if name in clone.attributes:
             clone.attributes[name] = ir.TypeAttr.get(wide)
-    consts = {v: _constant_value(v.owner) for v in clone.operands
+    consts = {v: constant_value(v.owner) for v in clone.operands
               if isinstance(v, ir.OpResult) and v.owner.name == "fxp.constant"}
     return OP_STEPS[o.name](clone, consts)
 

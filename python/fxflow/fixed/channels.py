@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import FormatError
 from .format import FixedFormat
 from .interval import Interval, cast_interval, smallest_format
-from .quantize import _sat_bounds, quantize, requantize
+from .quantize import saturation_bounds, quantize, requantize
 
 
 class ChannelFormats:
@@ -67,12 +67,12 @@ class ChannelFormats:
 
     def uncovered(self, container: FixedFormat) -> FixedFormat | None:
         """A channel format some of whose cast results the container cannot take unchanged (None: it covers
-        them all).  Both sides use the range an assignment can produce (`_sat_bounds`: SAT_SYM excludes
+        them all).  Both sides use the range an assignment can produce (`saturation_bounds`: SAT_SYM excludes
         min_int), so storing a channel's result in the container is the identity."""
         def covered(f: FixedFormat) -> bool:
             if container.f < f.f:
                 return False
-            (lo, hi), (clo, chi), d = _sat_bounds(f), _sat_bounds(container), container.f - f.f
+            (lo, hi), (clo, chi), d = saturation_bounds(f), saturation_bounds(container), container.f - f.f
             return clo <= lo << d and hi << d <= chi
 
         return next((f for f in self.formats() if not covered(f)), None)

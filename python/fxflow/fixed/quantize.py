@@ -12,6 +12,9 @@ Public API (the rest of fxflow calls only these):
 * `to_float(n, f)`               stored integers -> float64 values
 * `round_shift(n, s, mode)`      n * 2**-s rounded to an integer with one rounding mode
 * `apply_overflow(n, fmt)`       an integer already on fmt's grid -> fmt's overflow mode applied
+* `round_increment(mode, ...)`   the rounding rule as logic on guard/sticky/sign/lsb bits (NumPy bool
+  arrays or hardware signals: the RTL backend builds its rounding from this one definition)
+* `saturation_bounds(fmt)`       [lo, hi] of the stored integer a saturating assignment produces
 * `storage_dtype(fmt)`           int64 when fmt.width <= 62, else object (Python ints)
 * scalar versions on Python ints: `quantize_scalar`, `requantize_int`, `round_shift_int`,
   `overflow_int`.
@@ -63,6 +66,8 @@ __all__ = [
     "requantize_int",
     "round_shift_int",
     "overflow_int",
+    "saturation_bounds",
+    "round_increment",
     "MAX_INT64_WIDTH",
 ]
 
@@ -127,7 +132,7 @@ def round_shift_int(n: int, s: int, mode: str) -> int:
     return _round_rational(n, 1 << s, mode)
 
 
-def _sat_bounds(fmt: FixedFormat) -> tuple[int, int]:
+def saturation_bounds(fmt: FixedFormat) -> tuple[int, int]:
     """[lo, hi] of the stored integer after SAT / SAT_SYM / SAT_ZERO.
 
     SAT_SYM on a signed format excludes min_int (clamps to [-max_int, max_int]), EXCEPT for a 1-bit
@@ -143,7 +148,7 @@ def _sat_bounds(fmt: FixedFormat) -> tuple[int, int]:
 def overflow_int(n: int, fmt: FixedFormat) -> int:
     """fmt's overflow mode applied to the integer n (already on fmt's grid)."""
     n = int(n)
-    lo, hi = _sat_bounds(fmt)
+    lo, hi = saturation_bounds(fmt)
     o = fmt.overflow
     if lo <= n <= hi:
         return n
@@ -281,7 +286,7 @@ def _overflow_stage(p: np.ndarray, r: int, fmt: FixedFormat, qb: np.ndarray, sc:
     if o == "WRAP":
         np.bitwise_and(p, (1 << w) - 1, out=qb)
         return
-    lo, hi = _sat_bounds(fmt)
+    lo, hi = saturation_bounds(fmt)
     if o in ("SAT", "SAT_SYM"):
         np.clip(p, lo, hi, out=qb)
         return
@@ -364,23 +369,31 @@ def _round_shift_var(n: np.ndarray, s: np.ndarray, mode: str) -> np.ndarray:
     one = np.int64(1)
     guard = (np.right_shift(n, s - one) & one) != 0
     sticky = (n & (np.left_shift(one, s - one) - one)) != 0
-    neg = n < 0
-    if mode == "TRN_ZERO":
-        inc = neg & (guard | sticky)
-    elif mode == "RND":
-        inc = guard
-    elif mode == "RND_MIN_INF":
-        inc = guard & sticky
-    elif mode == "RND_ZERO":
-        inc = guard & (sticky | neg)
-    elif mode == "RND_INF":
-        inc = guard & (sticky | ~neg)
-    elif mode == "RND_CONV":
-        inc = guard & (sticky | ((q & one) != 0))
-    else:
-        raise FxflowError(f"unknown rounding mode '{mode}'")
-    q += inc
+    q += round_increment(mode, guard, sticky, n < 0, (q & one) != 0)
     return q
+
+
+def round_increment(mode: str, guard, sticky, negative, odd):
+    """Whether floor(n / 2**s) must be bumped by one to round n / 2**s with `mode`.
+
+    `guard` is bit s-1 of n, `sticky` the OR of the bits below it, `negative` the sign of n and `odd`
+    bit s (the floor's LSB).  Written with `&`, `|`, `~` only, so the same rule runs on NumPy bool
+    arrays (the emulator's exact integer path) and on 1-bit hardware signals (the RTL backend)."""
+    if mode == "TRN":
+        return guard & ~guard  # never
+    if mode == "TRN_ZERO":
+        return negative & (guard | sticky)
+    if mode == "RND":
+        return guard
+    if mode == "RND_MIN_INF":
+        return guard & sticky
+    if mode == "RND_ZERO":
+        return guard & (sticky | negative)
+    if mode == "RND_INF":
+        return guard & (sticky | ~negative)
+    if mode == "RND_CONV":
+        return guard & (sticky | odd)
+    raise FxflowError(f"unknown rounding mode '{mode}'")
 
 
 def _quantize_block_exact(xb: np.ndarray, fmt: FixedFormat, qb: np.ndarray) -> None:

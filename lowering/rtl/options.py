@@ -1,0 +1,51 @@
+"""Options of the RTL backend (`fxflow.compile(..., backend="rtl", rtl={...})`), importable without CIRCT."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fxflow.errors import ConfigError
+
+PRODUCT_STYLES = ("mul", "shift_add")  # constant products: comb.mul, or canonical-signed-digit adder trees
+
+
+@dataclass
+class RtlOptions:
+    """`rtl={...}` of `fxflow.compile(..., backend="rtl")`: how constant products are built, register stages
+    per layer, and per-layer overrides (`layers: {name: {"products": ..., "pipeline": ...}}`)."""
+
+    products: str = "mul"
+    pipeline: int = 1
+    layers: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, d) -> "RtlOptions":
+        if d is None:
+            return cls()
+        if isinstance(d, RtlOptions):
+            return d
+        if not isinstance(d, dict):
+            raise ConfigError(f"rtl options must be a dict, got {type(d).__name__}")
+        unknown = sorted(set(d) - {"products", "pipeline", "layers"})
+        if unknown:
+            raise ConfigError(f"unknown rtl option(s) {', '.join(map(repr, unknown))} "
+                              "(known: products, pipeline, layers)")
+        opts = cls(d.get("products", "mul"), d.get("pipeline", 1), dict(d.get("layers") or {}))
+        _check_layer_options(opts.products, opts.pipeline, "rtl")
+        for name, lo in opts.layers.items():
+            if not isinstance(lo, dict) or set(lo) - {"products", "pipeline"}:
+                raise ConfigError(f"rtl layers.{name} must be a dict with keys products and/or pipeline, got {lo!r}")
+            _check_layer_options(lo.get("products", opts.products), lo.get("pipeline", opts.pipeline),
+                                 f"rtl layers.{name}")
+        return opts
+
+    def for_layer(self, layer: str) -> tuple[str, int]:
+        lo = self.layers.get(layer, {})
+        return lo.get("products", self.products), lo.get("pipeline", self.pipeline)
+
+
+def _check_layer_options(products, pipeline, where: str) -> None:
+    if products not in PRODUCT_STYLES:
+        raise ConfigError(f"{where} products must be one of {', '.join(PRODUCT_STYLES)}, got {products!r}")
+    if isinstance(pipeline, bool) or not isinstance(pipeline, int) or not 0 <= pipeline <= 8:
+        raise ConfigError(f"{where} pipeline must be an integer number of register stages in [0, 8], got {pipeline!r}")
