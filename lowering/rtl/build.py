@@ -268,6 +268,7 @@ def lower_to_rtl(module, options: RtlOptions | dict | None = None) -> RtlDesign:
             out_types = [_shape_fmt(v, "outputs", "output") for v in ret.operands]
             design = _build_top(top, gblock, kernels, in_types, out_types, ret)
         cmod.operation.verify()
+        passmanager.PassManager.parse("builtin.module(canonicalize,cse)").run(cmod.operation)
     return RtlDesign(ctx, cmod, top, [k[2] for k in kernels], design[0], design[1], in_types, out_types)
 
 

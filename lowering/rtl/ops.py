@@ -18,6 +18,7 @@ import numpy as np
 
 from fxflow.dialects.fxp import format_of, i64_array
 from fxflow.emulator import OP_STEPS, Tensor, accum_format, plan_dense, result_format
+import fxflow.emulator_layers  # noqa: F401  (registers the data-movement steps reused below)
 from fxflow.emulator_tables import channel_param, grid_bounds, lut_table
 from fxflow.errors import UnsupportedOpError
 from fxflow.fixed import FixedFormat

@@ -77,8 +77,13 @@ class Bit:
 
 def const_value(v: int, width: int) -> ir.Value:
     v &= (1 << width) - 1
-    return hw.ConstantOp(ir.IntegerAttr.get(_itype(width), v - (1 << width) if v >> (width - 1) and width > 1 else v)
-                         ).result
+    if width > 1 and v >> (width - 1):
+        v -= 1 << width
+    if -(1 << 62) <= v < (1 << 62):
+        attr = ir.IntegerAttr.get(_itype(width), v)
+    else:  # the builder takes int64 only; the parser takes any width
+        attr = ir.Attribute.parse(f"{v} : i{width}")
+    return hw.ConstantOp(attr).result
 
 
 _PREDICATES = {"eq": 0, "ne": 1, "slt": 2, "sle": 3, "sgt": 4, "sge": 5, "ult": 6, "ule": 7, "ugt": 8, "uge": 9}
@@ -318,17 +323,22 @@ def reinterpret(a: Wire, width: int, signed: bool) -> Wire:
 
 
 def rom(index: Wire, entries: list[int]) -> Wire:
-    """entries[index] (0 <= index < len(entries)) as a constant array read: synthesis makes it a ROM/LUTs."""
+    """entries[index] for 0 <= index < len(entries): one wide constant shifted right by index * width (a
+    ROM that synthesis maps to LUTs; only the entries the index's range can reach are kept)."""
+    first, last = max(index.lo, 0), min(index.hi, len(entries) - 1)
+    entries = [int(v) for v in entries[first:last + 1]]
     lo, hi = min(entries), max(entries)
-    if lo == hi or index.is_constant:
-        return const(entries[index.lo] if index.is_constant else lo)
+    if lo == hi:
+        return const(lo)
+    index = sub(index, const(first))
     w = width_of(lo, hi)
-    n = len(entries)
-    iw = max((n - 1).bit_length(), 1)
-    # hw.array_create lists elements from the highest index down
-    arr = hw.ArrayCreateOp.create([const_value(v, w) for v in reversed(entries)]).result
-    idx = extend(index, iw) if index.hi < (1 << iw) else comb.ExtractOp(_itype(iw), index.value, 0).result
-    return Wire(hw.ArrayGetOp.create(arr, idx).result, lo, hi)
+    bits = 0
+    for i, v in enumerate(entries):
+        bits |= (v & ((1 << w) - 1)) << (i * w)
+    total = w * len(entries)
+    offset = extend(mul_const(index, w, "shift_add"), total) if total > 1 else None
+    word = comb.ShrUOp(const_value(bits, total), offset).result
+    return _fit(comb.ExtractOp(_itype(w), word, 0).result, w, lo, hi) if w < total else Wire(word, lo, hi)
 
 
 def select(index: Wire, options: list[Wire]) -> Wire:

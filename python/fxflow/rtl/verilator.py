@@ -25,6 +25,9 @@ import numpy as np
 from fxflow.csim import cache_dir as csim_cache_dir
 from fxflow.errors import ToolchainError
 
+# The generated C++ of a fully unrolled network is large and flat: -O0 halves its build time (jet tagger:
+# 20 s -> 12 s) and still simulates tens of thousands of samples per second.
+BUILD_OPT = "OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0"
 CYCLE_LIMIT_PER_SAMPLE = 64  # plus the latency: a design that stops producing results is an error, not a hang
 
 
@@ -148,7 +151,7 @@ def build(design, verbose: bool = True, verilog: str | None = None) -> Path:
     (work / "tb.cpp").write_text(tb)
     jobs = str(max(1, min(2, os.cpu_count() or 1)))
     cmd = [exe, "--cc", "--exe", "--build", "-j", jobs, "--top-module", design.top, "-Wno-fatal", "-Wno-lint",
-           "-Wno-style", "-O1", "-CFLAGS", "-O1", "--Mdir", "obj", "-o", f"V{design.top}", f"{design.top}.sv", "tb.cpp"]
+           "-Wno-style", "-MAKEFLAGS", BUILD_OPT, "--Mdir", "obj", "-o", f"V{design.top}", f"{design.top}.sv", "tb.cpp"]
     _log(verbose, f"{design.top}: building the Verilator model ({len(sv.splitlines())} lines of SystemVerilog) ...")
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True)
