@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Create .venv with everything fxflow needs: torch 2.13.0 (CPU), the pinned torch-mlir wheel, the test
-# tools, hls4ml 1.3.0 (for the real ap_types headers the C simulation compiles against) and pquant-ml.
+# tools, hls4ml 1.3.0 (for the real ap_types headers the C simulation compiles against), pquant-ml, and
+# for the RTL backend CIRCT's Python bindings (pip) plus Verilator and yosys (Debian packages, installed
+# with apt-get when missing and we are root; otherwise a warning says what to install).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3.11}
@@ -11,6 +13,17 @@ fi
 PIP=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
 # torch first, pinned: an unpinned torch would pull a multi-GB CUDA build.
 "${PIP[@]}" "torch==2.13.0"
-"${PIP[@]}" -e ".[test,csim,qat]"  # qat: pquant-ml (~10 s, pure Python) for the QAT import tests
+"${PIP[@]}" -e ".[test,csim,qat,rtl]"  # qat: pquant-ml (~10 s, pure Python); rtl: circt==1.62.0
+missing=()
+for tool in verilator yosys; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing ${missing[*]} (RTL simulation and synthesis) with apt-get"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "warning: ${missing[*]} not found; the RTL backend's rtl_sim/synth need them (apt-get install ${missing[*]})" >&2
+  fi
+fi
 command -v g++ >/dev/null 2>&1 || echo "warning: g++ not found; C simulation needs it (apt-get install g++)" >&2
 echo "fxflow is set up in .venv"

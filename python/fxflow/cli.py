@@ -29,11 +29,17 @@ def main(argv: list[str] | None = None) -> int:
     # AIE-ML backend: --backend aie writes an mlir-aie project (fxflow.aie.driver.cli_compile)
     c.add_argument("--aie-device", default="xcve2802", help="AIE device for --backend aie: xcve2802, npu1 or npu2")
     c.add_argument("--aie-batch", type=int, default=8, help="rows per AIE kernel call for --backend aie")
+    # RTL backend: --backend rtl writes SystemVerilog through CIRCT (fxflow.rtl.driver.cli_compile)
+    c.add_argument("--rtl-products", default="mul", choices=("mul", "shift_add"),
+                   help="constant products for --backend rtl: multipliers (mul) or shift-add trees")
+    c.add_argument("--rtl-pipeline", type=int, default=1, help="register stages per layer for --backend rtl")
+    c.add_argument("--synth", action="store_true",
+                   help="--backend rtl: also run yosys synth_xilinx and show its counts next to the estimates")
     c.add_argument("--io-type", default="io_parallel", choices=("io_parallel", "io_stream"),
                    help="io_parallel (arrays, default) or io_stream (hls::stream pixel streams, sized FIFOs)")
     c.add_argument("--backend", default="vitis",
-                   help="vitis (ap_fixed HLS, default) or catapult (ac_fixed HLS; --ap-types then names ac_types); "
-                        "fxflow.compile checks the name")
+                   help="vitis (ap_fixed HLS, default), catapult (ac_fixed HLS; --ap-types then names ac_types), "
+                        "aie (AIE-ML) or rtl (SystemVerilog via CIRCT; --csim N then runs Verilator)")
     _estimate_args(c)
 
     r = sub.add_parser("report", help="latency and resource estimates per layer, without vendor tools")
@@ -106,6 +112,10 @@ def _compile(args) -> int:
         from .aie.driver import cli_compile
 
         return cli_compile(args, cfg, t0)
+    if args.backend == "rtl":  # RTL backend: SystemVerilog project, report, --csim runs Verilator, --synth yosys
+        from .rtl.driver import cli_compile as rtl_compile
+
+        return rtl_compile(args, cfg, t0)
     from .estimate import check_options
 
     check_options(args.part, args.clock)  # an unknown part / clock fails before the compile

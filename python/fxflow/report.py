@@ -65,8 +65,12 @@ def design_report(module: ir.Module, part: str | None = None, clock=None) -> dic
 
 
 COLUMNS = ["layer", "op", "result", "weight", "accum", "reuse_factor", "strategy", "multipliers", "weights",
-           "latency_cycles", "ii", "dsp", "lut", "ff", "bram18", "uram"]
-HEADINGS = {"reuse_factor": "rf", "latency_cycles": "latency", "multipliers": "mults"}
+           "latency_cycles", "ii", "dsp", "lut", "ff", "bram18", "uram",
+           # RTL backend: the exact schedule, and yosys counts with the estimate / yosys ratio after synth()
+           "rtl_latency", "yosys_dsp", "dsp_ratio", "yosys_lut", "lut_ratio", "yosys_ff", "ff_ratio", "yosys_carry"]
+HEADINGS = {"reuse_factor": "rf", "latency_cycles": "latency", "multipliers": "mults", "rtl_latency": "rtl lat",
+            "yosys_dsp": "dsp (yosys)", "yosys_lut": "lut (yosys)", "yosys_ff": "ff (yosys)",
+            "yosys_carry": "carry (yosys)", "dsp_ratio": "est/ys", "lut_ratio": "est/ys", "ff_ratio": "est/ys"}
 
 
 def format_table(report: dict) -> str:
@@ -94,6 +98,11 @@ def format_table(report: dict) -> str:
             f"= {t['latency_ns']:g} ns, II {t['ii']} ({t['schedule']}); "
             + ", ".join(f"{r.upper() if r != 'bram18' else 'BRAM18'} {_pct(util.get(r))}" for r in
                         ("dsp", "lut", "ff", "bram18", "uram")))
+    if "rtl_latency" in t:
+        out.append(f"RTL: latency {t['rtl_latency']} cycles (exact, as Verilator measures it), "
+                   f"a new sample every {t['rtl_interval']} cycle(s)")
+    if report.get("note"):
+        out.append(f"{report['note']} (family {t.get('yosys_family', '?')})")
     return "\n".join(out)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import strategies as st
 
 ROUNDING = ("TRN", "TRN_ZERO", "RND", "RND_ZERO", "RND_MIN_INF", "RND_INF", "RND_CONV")
 OVERFLOW = ("WRAP", "SAT", "SAT_ZERO", "SAT_SYM")
@@ -55,3 +56,48 @@ def identity_chain(width: int, depth: int, seed: int = 0, noise: float = 0.3, re
         if i < depth - 1 and i % relu_every == relu_every - 1:
             model.add_module(f"act{i}", nn.ReLU())
     return model.eval()
+
+
+def random_format(draw, max_width=20):
+    signed = draw(st.booleans())
+    width = draw(st.integers(2 if signed else 1, max_width))
+    int_bits = draw(st.integers(-2, width + 2))
+    return ap(signed, width, int_bits, draw(st.sampled_from(ROUNDING)), draw(st.sampled_from(OVERFLOW)))
+
+
+@st.composite
+def random_design(draw):
+    depth = draw(st.integers(1, 3))
+    widths = [draw(st.integers(1, 10)) for _ in range(depth + 1)]
+    cfg = {"model": {"precision": random_format(draw), "input": random_format(draw)}, "layers": {}}
+    for i in range(depth):
+        layer = {"weight": random_format(draw, 14), "bias": random_format(draw, 14), "result": random_format(draw)}
+        if draw(st.booleans()):
+            layer["accum"] = random_format(draw, 30)  # narrower than exact: per-step rounding / overflow
+        work = widths[i] * widths[i + 1]
+        layer["reuse_factor"] = draw(st.sampled_from([d for d in (1, 2, 3) if work % d == 0]))
+        cfg["layers"][f"fc{i}"] = layer
+        if i < depth - 1 and draw(st.booleans()):
+            cfg["layers"][f"act{i}"] = {"result": random_format(draw)}
+    return widths, cfg, draw(st.integers(0, 2**16)), draw(st.sampled_from([0.25, 1.0, 4.0]))
+
+
+def every_mode_design():
+    """(model, config, inputs) of a 28-layer chain whose weights, biases, narrow accumulators, results and
+    activations walk every rounding x overflow combination (ties and far out-of-range inputs included)."""
+    combos = [(q, o) for q in ROUNDING for o in OVERFLOW]
+    cfg = {"model": {"precision": "ap_fixed<12,4>", "input": "ap_fixed<10,3,AP_RND_CONV,AP_SAT>"}, "layers": {}}
+    for i, (q, o) in enumerate(combos):
+        cfg["layers"][f"fc{i}"] = {
+            "weight": ap(True, 7, 2, q, o), "bias": ap(True, 9, 3, q, o),
+            # drops product bits, so every k-step rounds, and its range is tight enough to overflow
+            "accum": ap(i % 3 != 0, 12, 4, q, o),
+            "result": ap(True, 11, 4, q, o),
+        }
+        if i % 2 == 1 and i < len(combos) - 1:
+            cfg["layers"][f"act{i}"] = {"result": ap(i % 4 == 1, 10, 4, q, o)}
+    model = identity_chain(8, len(combos), seed=3)
+    x = inputs(np.random.default_rng(5), 400, 8, scale=3.0)
+    x[:20] = (np.arange(20 * 8).reshape(20, 8) - 80) / 128.0 + 1 / 256.0
+    x[20:30] = 1e6 * np.sign(x[20:30])
+    return model, cfg, x

@@ -10,42 +10,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 import fxflow
 from fxflow.toolchain import find_ap_types, find_cxx
 
-from models import OVERFLOW, ROUNDING, ap, identity_chain, inputs, mlp
+from models import every_mode_design, inputs, mlp, random_design
 
 try:
     find_cxx()
     find_ap_types()
 except fxflow.ToolchainError as e:  # pragma: no cover - the CI installs both
     pytest.skip(f"C simulation unavailable: {e}", allow_module_level=True)
-
-
-def _fmt(draw, max_width=20):
-    signed = draw(st.booleans())
-    width = draw(st.integers(2 if signed else 1, max_width))
-    int_bits = draw(st.integers(-2, width + 2))
-    return ap(signed, width, int_bits, draw(st.sampled_from(ROUNDING)), draw(st.sampled_from(OVERFLOW)))
-
-
-@st.composite
-def random_design(draw):
-    depth = draw(st.integers(1, 3))
-    widths = [draw(st.integers(1, 10)) for _ in range(depth + 1)]
-    cfg = {"model": {"precision": _fmt(draw), "input": _fmt(draw)}, "layers": {}}
-    for i in range(depth):
-        layer = {"weight": _fmt(draw, 14), "bias": _fmt(draw, 14), "result": _fmt(draw)}
-        if draw(st.booleans()):
-            layer["accum"] = _fmt(draw, 30)  # narrower than exact: per-step rounding / overflow
-        work = widths[i] * widths[i + 1]
-        layer["reuse_factor"] = draw(st.sampled_from([d for d in (1, 2, 3) if work % d == 0]))
-        cfg["layers"][f"fc{i}"] = layer
-        if i < depth - 1 and draw(st.booleans()):
-            cfg["layers"][f"act{i}"] = {"result": _fmt(draw)}
-    return widths, cfg, draw(st.integers(0, 2**16)), draw(st.sampled_from([0.25, 1.0, 4.0]))
 
 
 def _check(design, x):
@@ -67,23 +42,8 @@ def test_random_mlps_predict_equals_csim(tmp_path_factory, case):
 
 
 def test_every_mode_combination_through_results_and_accumulators(tmp_path):
-    combos = [(q, o) for q in ROUNDING for o in OVERFLOW]
-    cfg = {"model": {"precision": "ap_fixed<12,4>", "input": "ap_fixed<10,3,AP_RND_CONV,AP_SAT>"}, "layers": {}}
-    for i, (q, o) in enumerate(combos):
-        cfg["layers"][f"fc{i}"] = {
-            "weight": ap(True, 7, 2, q, o), "bias": ap(True, 9, 3, q, o),
-            # drops product bits, so every k-step rounds, and its range is tight enough to overflow
-            "accum": ap(i % 3 != 0, 12, 4, q, o),
-            "result": ap(True, 11, 4, q, o),
-        }
-        if i % 2 == 1 and i < len(combos) - 1:
-            cfg["layers"][f"act{i}"] = {"result": ap(i % 4 == 1, 10, 4, q, o)}
-    model = identity_chain(8, len(combos), seed=3)
+    model, cfg, x = every_mode_design()
     design = fxflow.compile(model, np.zeros((1, 8)), config=cfg, output_dir=tmp_path)
-    x = inputs(np.random.default_rng(5), 400, 8, scale=3.0)
-    # exact ties of the input grid, and values far out of range
-    x[:20] = (np.arange(20 * 8).reshape(20, 8) - 80) / 128.0 + 1 / 256.0
-    x[20:30] = 1e6 * np.sign(x[20:30])
     y = design.predict(x, raw=True)
     assert len(np.unique(y)) > 100, "the signal died in the chain; the test would check nothing"
     _check(design, x)

@@ -105,14 +105,14 @@ int main(int argc, char** argv) {{
 {set_lines}
     }}
     top->eval();
+    const bool take = top->in_valid && top->in_ready;
+    if (take) accepted[sent++] = cycle;
     if (top->out_valid && got < n) {{
         const size_t obase = (size_t)got * NO;
 {get_lines}
         lat[got] = cycle - accepted[got];
         ++got;
     }}
-    const bool take = top->in_valid && top->in_ready;
-    if (take) accepted[sent++] = cycle;
     top->clk = 1; top->eval();
     ++cycle;
   }}
