@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from circt import ir
 from circt.dialects import comb, hw
 
+from fxflow.fixed.csd import csd_digits, is_shift
+
 
 def width_of(lo: int, hi: int) -> int:
     """Bits of the narrowest two's complement (lo < 0) or unsigned integer holding [lo, hi]."""
@@ -178,19 +180,6 @@ def mul(a: Wire, b: Wire) -> Wire:
     return _fit(comb.MulOp([extend(a, w), extend(b, w)]).result, w, lo, hi)
 
 
-def csd_digits(c: int) -> list[tuple[int, int]]:
-    """Canonical signed digits of c: [(shift, +1 | -1)], the fewest nonzero digits of any signed-binary form."""
-    digits, k = [], 0
-    while c:
-        if c & 1:
-            d = 2 - (c & 3)  # +1 when c = 1 (mod 4), -1 when c = 3 (mod 4)
-            digits.append((k, d))
-            c -= d
-        c >>= 1
-        k += 1
-    return digits
-
-
 def mul_const(a: Wire, c: int, style: str = "mul") -> Wire:
     """a * c for a constant c: a `comb.mul` by a constant ("mul", which synthesis maps to DSPs or LUTs) or a
     canonical-signed-digit shift-add tree ("shift_add")."""
@@ -201,7 +190,7 @@ def mul_const(a: Wire, c: int, style: str = "mul") -> Wire:
         return const(a.lo * c)
     if c == 1:
         return a
-    if style == "shift_add" or c & (c - 1) == 0 or (-c) & (-c - 1) == 0:
+    if style == "shift_add" or is_shift(c):
         pos = [shl(a, k) for k, d in csd_digits(c) if d > 0]
         neg = [shl(a, k) for k, d in csd_digits(c) if d < 0]
         total = add_tree(pos)
@@ -342,12 +331,12 @@ def rom(index: Wire, entries: list[int]) -> Wire:
 
 
 def select(index: Wire, options: list[Wire]) -> Wire:
-    """options[index] for a counter `index` (a multiplexer over signals)."""
-    if len(options) == 1:
-        return options[0]
-    lo, hi = min(o.lo for o in options), max(o.hi for o in options)
-    w = width_of(lo, hi)
-    n = len(options)
-    iw = max((n - 1).bit_length(), 1)
-    arr = hw.ArrayCreateOp.create([extend(o, w) for o in reversed(options)]).result
-    return Wire(hw.ArrayGetOp.create(arr, extend(index, iw)).result, lo, hi)
+    """options[index] for a counter `index`: a binary tree of 2:1 multiplexers on the index bits (no
+    hw arrays: yosys' SystemVerilog reader takes no packed-array literals)."""
+    level = list(options)
+    bit_no = 0
+    while len(level) > 1:
+        sel = bit(index, bit_no)
+        level = [mux(sel, level[i + 1], level[i]) if i + 1 < len(level) else level[i] for i in range(0, len(level), 2)]
+        bit_no += 1
+    return level[0]

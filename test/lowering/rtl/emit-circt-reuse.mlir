@@ -1,5 +1,5 @@
 // Reuse factor 2 on a 4x2 dense layer with a saturating accumulator: the input is latched on `start`, a
-// 1-bit step counter selects the inputs and weights (a constant ROM) of each cycle, 2 shared multipliers per
+// 1-bit step counter selects the inputs (a multiplexer tree) and weights (a constant ROM) of each cycle, 2 shared multipliers per
 // output add into a fed-back accumulator register (each partial sum saturated, in k order), and the result
 // register loads on the last step.  The top accepts a sample every 2 cycles (the `wait` counter drives
 // in_ready) and reports out_valid 3 cycles after acceptance.
@@ -13,8 +13,7 @@
 // The bias starts the accumulation on step 0:
 // CHECK-NEXT: %[[BASE:.+]] = comb.mux %{{.+}}, %c36_i12, %acc_0 : i12
 // Step s multiplies x[2s] (then x[2s+1]) by its weight from the ROM:
-// CHECK-NEXT: %[[XS:.+]] = hw.array_create %x_2_r0, %x_0_r0 : i8
-// CHECK-NEXT: hw.array_get %[[XS]][%step] : !hw.array<2xi8>, i1
+// CHECK-NEXT: comb.mux %step, %x_2_r0, %x_0_r0 : i8
 // CHECK: comb.shru %{{.+}}, %{{.+}} : i10
 // CHECK: comb.mul %{{.+}}, %{{.+}} : i13
 // Each partial sum is assigned to ap_fixed<12,4,AP_TRN,AP_SAT>: truncate 3 bits, clamp to [-2048, 2047]:
