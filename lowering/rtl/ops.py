@@ -17,12 +17,14 @@ from typing import Callable
 import numpy as np
 
 from fxflow.dialects.fxp import format_of, i64_array
+from fxflow.dialects.fxp.channels import channel_formats
 from fxflow.emulator import OP_STEPS, Tensor, accum_format, plan_dense, result_format
 import fxflow.emulator_layers  # noqa: F401  (registers the data-movement steps reused below)
-from fxflow.emulator_tables import channel_param, grid_bounds, lut_table
+from fxflow.emulator_tables import channel_param, grid_bounds, lut_table, softmax_formats
 from fxflow.errors import UnsupportedOpError
 from fxflow.fixed import FixedFormat
 from fxflow.fixed.quantize import quantize
+from fxflow.fixed.softmax import index_bits
 from fxflow.fixed.window import from_rows, patches
 from fxflow.ir import ir, layer_name
 
@@ -95,10 +97,16 @@ def constant(o, index: int, ctx: OpContext, what: str) -> Tensor:
 # --- elementwise --------------------------------------------------------------------------------------
 @rtl_op("fxp.cast")
 def _cast(o, args, ctx, out):
-    if "formats" in o.attributes:
-        unsupported(o, "does not support per-channel formats yet")
     x = args[0]
-    return _map(lambda w: assign(w, x.fmt.f, out), x.wires)
+    cf = channel_formats(o)
+    if cf is None:
+        return _map(lambda w: assign(w, x.fmt.f, out), x.wires)
+    # per-channel formats (fixed.channels.cast_channels): each element to its own format, stored exactly
+    flat = x.wires.reshape(-1).copy()
+    for fmt, idx in cf.groups(x.wires.shape):
+        for i in idx:
+            flat[i] = s.shl(assign(flat[i], x.fmt.f, fmt), out.f - fmt.f)
+    return flat.reshape(x.wires.shape)
 
 
 @rtl_op("fxp.relu")
@@ -182,6 +190,58 @@ def _lut(o, args, ctx, out):
         return s.rom(i, entries)
 
     return _map(one, x.wires)
+
+
+# --- softmax: hls4ml's table algorithms (fxflow.fixed.softmax), element for element -------------------
+def _top_bits(w: s.Wire, fmt: FixedFormat, n: int) -> s.Wire:
+    """The top n bits of w's fmt.width-bit two's complement word, as an unsigned index."""
+    return s.shr_floor(s.reinterpret(w, fmt.width, False), fmt.width - n)
+
+
+def _tree_sum(terms: list[s.Wire], fmt: FixedFormat) -> s.Wire:
+    """hls4ml's `reduce`: the largest power of two below n on the left, every partial sum assigned to fmt."""
+    if len(terms) == 1:
+        return terms[0]
+    left = 1 << ((len(terms) - 1).bit_length() - 1)
+    return assign(s.add(_tree_sum(terms[:left], fmt), _tree_sum(terms[left:], fmt)), fmt.f, fmt)
+
+
+@rtl_op("fxp.softmax")
+def _softmax(o, args, ctx, out):
+    x = args[0]
+    axis = ir.IntegerAttr(o.attributes["axis"]).value
+    impl = ir.StringAttr(o.attributes["implementation"]).value
+    rows = np.moveaxis(x.wires, axis, -1)
+    res = np.empty(rows.shape, dtype=object)
+    if impl == "argmax":
+        one, zero = (s.const(int(v)) for v in quantize(np.array([1.0, 0.0]), out))
+    else:
+        fm, exp_tab, inv_tab = softmax_formats(o)
+        exp_entries, inv_entries = [int(v) for v in exp_tab], [int(v) for v in inv_tab]
+    for idx in np.ndindex(rows.shape[:-1]):
+        row = list(rows[idx])
+        if impl == "argmax":  # the first maximum: above every earlier value, not below any later one
+            for j, v in enumerate(row):
+                hot = s.Bit(True)
+                for k, u in enumerate(row):
+                    if k != j:
+                        hot = hot & (s.greater(v, u) if k < j else ~s.greater(u, v))
+                res[idx + (j,)] = s.mux(hot, one, zero)
+            continue
+        if impl == "stable":
+            top = row[0]
+            for v in row[1:]:
+                top = s.maximum(top, v)
+            keys = [_top_bits(assign(s.sub(top, v), x.fmt.f, fm.norm), fm.norm, index_bits(len(exp_entries)))
+                    for v in row]
+        else:
+            keys = [_top_bits(v, x.fmt, index_bits(len(exp_entries))) for v in row]
+        e = [assign(s.rom(k, exp_entries), fm.exp.f, fm.accum) for k in keys]
+        total = assign(_tree_sum(e, fm.accum), fm.accum.f, fm.inv_in)
+        inv = s.rom(_top_bits(total, fm.inv_in, index_bits(len(inv_entries))), inv_entries)
+        for j, ej in enumerate(e):
+            res[idx + (j,)] = assign(s.mul(ej, inv), fm.accum.f + fm.inv.f, out)
+    return np.moveaxis(res, -1, axis)
 
 
 # --- dense / conv -----------------------------------------------------------------------------------------

@@ -83,8 +83,8 @@ def const_value(v: int, width: int) -> ir.Value:
         v -= 1 << width
     if -(1 << 62) <= v < (1 << 62):
         attr = ir.IntegerAttr.get(_itype(width), v)
-    else:  # the builder takes int64 only; the parser takes any width
-        attr = ir.Attribute.parse(f"{v} : i{width}")
+    else:  # the builder takes int64 only; the parser takes any width (hex: no decimal digit limit)
+        attr = ir.Attribute.parse(f"0x{v & ((1 << width) - 1):x} : i{width}")
     return hw.ConstantOp(attr).result
 
 

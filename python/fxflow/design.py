@@ -253,7 +253,10 @@ class Design:
         from fxflow.rtl import yosys
 
         kwargs = {} if timeout is None else {"timeout": timeout}
-        self._rtl_synth = yosys.synth(self.rtl.verilog(), self.rtl.top, part_family, verbose=verbose, **kwargs)
+        sv = self.rtl.verilog()
+        big = sv.count("\n") > yosys.SPLIT_LINES  # one yosys process per kernel pays off on large designs
+        self._rtl_synth = yosys.synth(sv, self.rtl.top, part_family, verbose=verbose,
+                                      modules=[k.name for k in self.rtl.kernels] if big else None, **kwargs)
         return self._rtl_synth
 
     @staticmethod

@@ -21,6 +21,7 @@ import numpy as np
 
 from .devices import Device, bram18_for, clock_period, device_for
 from .errors import IRError
+from .fixed.csd import shift_add_luts
 
 CLOCK_UNCERTAINTY = 0.27  # Vitis HLS default: 27 % of the period is kept free for routing
 DSP_MIN_WIDTH = 9  # a product goes to DSPs only when both operands are at least this wide (hls4ml: weight >= 9)
@@ -202,7 +203,12 @@ def _dense(ctx: Ctx, op) -> OpCost:
     dev, fam = ctx.device, ctx.device.family
     dsp_each = dsp_per_multiplier(dev, fx.width, fx.signed, fw.width, fw.signed)
     c = OpCost(work=work, multiplications=mults, zero_weights=zeros, multipliers=mulpar, dsp=mulpar * dsp_each)
-    lut_mul = 0 if dsp_each else mulpar * math.ceil(fx.width * fw.width / 2)
+    if dsp_each:
+        lut_mul = 0
+    elif latency and rf == 1 and values is not None:  # constant weights: shift-add trees (fixed.csd)
+        lut_mul = bsz * sum(shift_add_luts(fx.width, int(v)) for v in np.asarray(values).ravel() if v)
+    else:  # multiplexed weights: generic array multipliers
+        lut_mul = mulpar * math.ceil(fx.width * fw.width / 2)
     t_mul = fam.t_dsp if dsp_each else fam.t_lut_mul + fam.t_lut_mul_bit * (fx.width + fw.width)
     per_channel = _channel_multipliers(dev, fam, fx, w, values, latency, mulpar)  # --- per-channel formats ---
     if per_channel is not None:

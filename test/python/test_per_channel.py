@@ -164,7 +164,7 @@ def channel_cast(k, x, cf: ChannelFormats) -> str:
 COMMON = F(1, 6, 8)  # covers every container below: results are re-cast to it exactly (df ports share a type)
 
 
-def _graph(seed: int = 0):
+def per_channel_graph(seed: int = 0):
     """One kernel per overflow mode holding a per-channel cast per rounding mode, and a dense layer whose
     weights carry per-channel formats followed by a per-element cast."""
     rng = np.random.default_rng(seed)
@@ -205,7 +205,7 @@ def _graph(seed: int = 0):
     return g, formats
 
 
-def _inputs(n: int, seed: int = 1) -> np.ndarray:
+def per_channel_inputs(n: int, seed: int = 1) -> np.ndarray:
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, 6)) * 2.0 ** rng.integers(-2, 6, size=(n, 6))
     x[: n // 4] = np.round(x[: n // 4] * 64) / 64 + 2.0 ** -rng.integers(1, 8, size=(n // 4, 6))  # ties
@@ -213,12 +213,12 @@ def _inputs(n: int, seed: int = 1) -> np.ndarray:
 
 
 def test_graph_emulator_matches_scalar_reference():
-    g, formats = _graph()
+    g, formats = per_channel_graph()
     ctx = fxir.new_context()
     with ctx:
         m = ir.Module.parse(g.text())
         program = compile_program(m)
-    x = _inputs(300)
+    x = per_channel_inputs(300)
     outs = run(program, [x])
     xq = np.array([[quantize_scalar(v, F(1, 5, 10)) for v in row] for row in x])
     for j, cf in formats.items():
@@ -233,14 +233,14 @@ def test_graph_csim_equals_predict(tmp_path):
     from fxflow.csim import run as csim_run
     from fxflow.lowering.hls import emit_cpp, write_project
 
-    g, _ = _graph()
+    g, _ = per_channel_graph()
     ctx = fxir.new_context()
     with ctx:
         m = ir.Module.parse(g.text())
         program = compile_program(m)
         text = emit_cpp(m)
         d = write_project(m, tmp_path / "p")
-    x = _inputs(400, seed=2)
+    x = per_channel_inputs(400, seed=2)
     want = np.concatenate([np.asarray(t.data, dtype=np.int64).reshape(len(x), -1) for t in run(program, [x])], axis=1)
     assert np.array_equal(csim_run(d, x), want)
     # one type per channel group, the casts assigned through them, the weight's channel types declared

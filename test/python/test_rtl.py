@@ -125,6 +125,19 @@ def test_residual_elementwise_and_standalone_batchnorm():
     _check(design, inputs(np.random.default_rng(1), 300, 5))
 
 
+@pytest.mark.parametrize("implementation", ["stable", "latency", "argmax"])
+def test_softmax_tables_rtl_equals_predict(implementation):
+    """hls4ml's table softmax (max, exp ROM, reduce tree, inverse ROM, products) and argmax in hardware."""
+    import torch
+
+    torch.manual_seed(3)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 5), torch.nn.Softmax(dim=1))
+    cfg = {"model": {"precision": "ap_fixed<12,4,AP_RND,AP_SAT>"}, "layers": {"1": {"softmax": implementation}}}
+    design = fxflow.compile(model, np.zeros((1, 4)), config=cfg, backend="rtl")
+    y, _ = _check(design, np.random.default_rng(0).normal(0, 2, (300, 4)))
+    assert len(np.unique(y)) > (1 if implementation == "argmax" else 50)
+
+
 def test_reuse_factor_time_multiplexes_dense_layers():
     """Reuse factors 2 and 4 with narrow saturating accumulators (the per-step k-loop in hardware): fewer
     multipliers, a new sample every max(R) cycles, latency R + 1 per dense layer."""
@@ -170,6 +183,16 @@ def test_jet_tagger_rtl_equals_predict_and_writes_a_project(tmp_path):
     assert again.rtl.verilog() == (out / "myproject.sv").read_text()  # deterministic
 
 
+def test_qonnx_example_rtl_equals_predict(tmp_path):
+    """The bundled QONNX MLP (ONNX front-end, formats from its Quant nodes) in RTL."""
+    from fxflow.examples import qonnx_mlp
+
+    x = qonnx_mlp.make_inputs(1000)
+    design = fxflow.compile(qonnx_mlp.make_model(tmp_path / "m.onnx"), x[:1], config=qonnx_mlp.DEFAULT_CONFIG,
+                            backend="rtl")
+    _check(design, x)
+
+
 def test_synth_counts_per_kernel_and_report_ratio():
     from fxflow.report import format_table
 
@@ -191,9 +214,6 @@ def test_synth_counts_per_kernel_and_report_ratio():
 def test_unsupported_layers_and_options_are_clear_errors():
     import torch
 
-    soft = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Softmax(dim=1))
-    with pytest.raises(UnsupportedOpError, match=r"RTL backend.*fxp.softmax.*layer '1'"):
-        fxflow.compile(soft, np.zeros((1, 4)), backend="rtl")
     with pytest.raises(ConfigError, match="io_parallel"):
         fxflow.compile(mlp([4, 2]), np.zeros((1, 4)), backend="rtl", io_type="io_stream")
     with pytest.raises(ConfigError, match="unknown rtl option.*'registers'"):
@@ -208,3 +228,26 @@ def test_unsupported_layers_and_options_are_clear_errors():
     wide = {"model": {"precision": "ap_fixed<16,6>"}, "layers": {"fc0": {"result": "ap_fixed<70,30>"}}}
     with pytest.raises(UnsupportedOpError, match="up to 64 bits.*'fc0'"):
         fxflow.compile(mlp([2, 2]), np.zeros((1, 2)), config=wide, backend="rtl")
+
+
+def test_per_channel_casts_and_weight_formats():
+    """The per-channel graph of test_per_channel (a per-channel cast per rounding x overflow mode, a dense
+    layer with per-channel weight formats, a per-element cast; 29 outputs) through CIRCT and Verilator."""
+    from fxflow.emulator import compile_program, run
+    from fxflow.fixed.quantize import quantize
+    from fxflow.ir import ir, new_context
+    from fxflow.lowering.rtl.build import lower_to_rtl
+    from fxflow.rtl import verilator
+
+    from test_per_channel import per_channel_graph, per_channel_inputs
+
+    g, _ = per_channel_graph()
+    with new_context():
+        m = ir.Module.parse(g.text())
+        program = compile_program(m)
+        rtl = lower_to_rtl(m)
+    x = per_channel_inputs(300, seed=3)
+    want = np.concatenate([np.asarray(t.data, dtype=np.int64).reshape(len(x), -1) for t in run(program, [x])], axis=1)
+    got, latency = verilator.run(verilator.build(rtl, verbose=False), quantize(x, rtl.inputs[0][1]), want.shape[1])
+    assert np.array_equal(got, want)
+    assert set(latency.tolist()) == {rtl.latency}
