@@ -47,7 +47,7 @@ def main(argv=None) -> int:
     from fxflow.rtl import verilator
 
     t0 = time.perf_counter()
-    binary = verilator.build(design.rtl, verbose=False, verilog=sv)
+    verilator.build(design.rtl, verbose=False, verilog=sv)
     rows.append(("Verilator build", time.perf_counter() - t0, ""))
     t0 = time.perf_counter()
     y_rtl, latency = design.rtl_sim(x, verbose=False)

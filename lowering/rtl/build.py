@@ -33,7 +33,7 @@ from fxflow.names import c_identifier
 
 from . import signals as s
 from .fixed import assign, port
-from .ops import OpContext, Value, build_op, dense_plan
+from .ops import OpContext, Value, accumulate, build_op, constant, dense_plan
 from .options import RtlOptions
 
 MAX_PORT_WIDTH = 64  # Verilator keeps ports up to 64 bits in plain integers (wider ones are word arrays)
@@ -198,8 +198,6 @@ def _connect(reg, ph, value) -> None:
 
 def _tdm_dense(o, x: Value, clk, start, products: str, info: KernelInfo) -> Value:
     """Reuse factor R: ceil(K/R) products per output and cycle on shared multipliers, in k order."""
-    from .ops import accumulate, constant  # noqa: PLC0415  (same package; kept next to its only use)
-
     ctx = OpContext({v: constant_value(v.owner) for v in o.operands[1:]}, products)
     w, b = constant(o, 1, ctx, "weight"), constant(o, 2, ctx, "bias")
     plan = dense_plan(o, x.fmt, w, b)
@@ -255,7 +253,7 @@ def lower_to_rtl(module, options: RtlOptions | dict | None = None) -> RtlDesign:
     with ctx, ir.Location.unknown():
         cmod = ir.Module.create()
         with ir.InsertionPoint(cmod.body):
-            kernels, mods, sources = [], {}, {}
+            kernels = []
             for op in gblock.operations:
                 o = op.operation
                 if o.name == "df.kernel":

@@ -70,3 +70,12 @@ def find_cxx() -> str:
         if name and shutil.which(name):
             return shutil.which(name)
     raise ToolchainError("no C++ compiler found: install g++ (apt-get install g++) or set CXX")
+
+
+def find_system_tool(name: str, purpose: str) -> str:
+    """The path of a system tool (verilator, yosys), or a ToolchainError saying how to install it."""
+    exe = shutil.which(name)
+    if exe is None:
+        raise ToolchainError(f"{name} is not installed (apt-get install -y {name}, or run scripts/setup.sh as "
+                             f"root); {purpose} needs it")
+    return exe

@@ -24,6 +24,7 @@ import numpy as np
 
 from fxflow.csim import cache_dir as csim_cache_dir
 from fxflow.errors import ToolchainError
+from fxflow.toolchain import find_system_tool
 
 # The generated C++ of a fully unrolled network is large and flat: -O0 halves its build time (jet tagger:
 # 20 s -> 12 s) and still simulates tens of thousands of samples per second.
@@ -37,11 +38,7 @@ def _log(verbose: bool, msg: str) -> None:
 
 
 def find_verilator() -> str:
-    exe = shutil.which("verilator")
-    if exe is None:
-        raise ToolchainError("Verilator is not installed (apt-get install -y verilator, or run scripts/setup.sh "
-                             "as root); rtl_sim needs it")
-    return exe
+    return find_system_tool("verilator", "rtl_sim")
 
 
 @functools.lru_cache(maxsize=4)

@@ -10,13 +10,13 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import os
-import shutil
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 from fxflow.errors import ConfigError, ToolchainError
+from fxflow.toolchain import find_system_tool
 
 FAMILIES = ("xcup", "xcu", "xc7", "xc7s", "xc6s")  # synth_xilinx -family values fxflow accepts
 RESOURCES = ("lut", "ff", "dsp", "carry", "bram18", "muxf")
@@ -25,31 +25,16 @@ SPLIT_LINES = 3000  # Verilog lines above which each kernel gets its own yosys p
 
 
 def find_yosys() -> str:
-    exe = shutil.which("yosys")
-    if exe is None:
-        raise ToolchainError("yosys is not installed (apt-get install -y yosys, or run scripts/setup.sh as root); "
-                             "synth needs it")
-    return exe
+    return find_system_tool("yosys", "synth")
+
+
+# cell name prefix -> resource, first match wins (distributed RAM / shift registers live in LUTs)
+CELL_KINDS = (("LUT", "lut"), ("FD", "ff"), ("DSP", "dsp"), ("CARRY", "carry"), ("MUXF", "muxf"),
+              ("RAMB18", "bram18"), ("RAMB36", "bram36"), ("RAM", "lut"), ("SRL", "lut"))
 
 
 def _classify(cell: str) -> str | None:
-    if cell.startswith("LUT") and cell[3:].isdigit():
-        return "lut"
-    if cell.startswith("FD"):
-        return "ff"
-    if cell.startswith("DSP"):
-        return "dsp"
-    if cell.startswith("CARRY"):
-        return "carry"
-    if cell.startswith("MUXF"):
-        return "muxf"
-    if cell.startswith("RAMB18"):
-        return "bram18"
-    if cell.startswith("RAMB36"):
-        return "bram36"
-    if cell.startswith("RAM") or cell.startswith("SRL"):
-        return "lut"  # distributed RAM / shift registers live in LUTs
-    return None
+    return next((kind for prefix, kind in CELL_KINDS if cell.startswith(prefix)), None)
 
 
 def counts(cells: dict[str, int]) -> dict[str, int]:
