@@ -97,8 +97,8 @@ def _check_port(fmt: FixedFormat | None, what: str, layer: str) -> FixedFormat:
     if fmt is None:
         raise UnsupportedOpError(f"the RTL backend needs fixed-point {what} (layer '{layer}')", layer=layer)
     if fmt.width > MAX_PORT_WIDTH:
-        raise UnsupportedOpError(f"the RTL backend supports ports up to {MAX_PORT_WIDTH} bits; {what} of layer "
-                                 f"'{layer}' is {fmt} ({fmt.width} bits)", layer=layer)
+        raise UnsupportedOpError(f"the RTL backend supports ports up to {MAX_PORT_WIDTH} bits; the {what} of layer "
+                                 f"'{layer}' are {fmt} ({fmt.width} bits)", layer=layer)
     return fmt
 
 

@@ -144,6 +144,10 @@ class Design:
         flavour), run it on `x`, and return its outputs in the same form as `predict`."""
         from fxflow import csim
 
+        if self.backend not in ("vitis", "catapult"):
+            other = {"rtl": "rtl_sim (Verilator)", "aie": "simulate"}.get(self.backend, "its simulator")
+            raise FxflowError(f"csim compiles the HLS C++ of the vitis/catapult backends; this design's backend is "
+                              f"'{self.backend}': use {other}")
         xs = emulator.check_inputs(self.program, self._as_list(x))
         if len(xs) != 1 or len(self.program.output_types) != 1:
             raise FxflowError("csim supports designs with one input and one output")

@@ -251,3 +251,21 @@ def test_per_channel_casts_and_weight_formats():
     got, latency = verilator.run(verilator.build(rtl, verbose=False), quantize(x, rtl.inputs[0][1]), want.shape[1])
     assert np.array_equal(got, want)
     assert set(latency.tolist()) == {rtl.latency}
+
+
+def test_cli_compile_rtl_writes_project_and_compares(tmp_path, capsys):
+    import torch
+
+    from fxflow.cli import main
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(6, 4), torch.nn.ReLU(), torch.nn.Linear(4, 3)).eval()
+    torch.export.save(torch.export.export(model, (torch.zeros(1, 6),)), tmp_path / "m.pt2")
+    rc = main(["compile", str(tmp_path / "m.pt2"), "--backend", "rtl", "-o", str(tmp_path / "out"),
+               "--precision", "ap_fixed<10,4,AP_RND,AP_SAT>", "--rtl-pipeline", "2", "--csim", "200"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "latency 6 cycles" in out and "0 mismatching values" in out
+    assert (tmp_path / "out" / "myproject.sv").exists()
+    with pytest.raises(fxflow.FxflowError, match="rtl_sim"):
+        fxflow.compile(model, np.zeros((1, 6)), backend="rtl").csim(np.zeros((2, 6)))
