@@ -203,14 +203,15 @@ def _dense(ctx: Ctx, op) -> OpCost:
     dev, fam = ctx.device, ctx.device.family
     dsp_each = dsp_per_multiplier(dev, fx.width, fx.signed, fw.width, fw.signed)
     c = OpCost(work=work, multiplications=mults, zero_weights=zeros, multipliers=mulpar, dsp=mulpar * dsp_each)
+    constants = latency and rf == 1 and values is not None  # each product has its own constant weight
     if dsp_each:
         lut_mul = 0
-    elif latency and rf == 1 and values is not None:  # constant weights: shift-add trees (fixed.csd)
-        lut_mul = bsz * sum(shift_add_luts(fx.width, int(v)) for v in np.asarray(values).ravel() if v)
+    elif constants:  # a product by a constant is a shift-add tree (fixed.csd), whatever its declared format
+        lut_mul = bsz * const_product_luts(fx.width, values)
     else:  # multiplexed weights: generic array multipliers
         lut_mul = mulpar * math.ceil(fx.width * fw.width / 2)
     t_mul = fam.t_dsp if dsp_each else fam.t_lut_mul + fam.t_lut_mul_bit * (fx.width + fw.width)
-    per_channel = _channel_multipliers(dev, fam, fx, w, values, latency, mulpar)  # --- per-channel formats ---
+    per_channel = _channel_multipliers(dev, fam, fx, w, values, latency, mulpar, constants)  # per-channel formats
     if per_channel is not None:
         c.dsp, lut_mul, t_mul = per_channel
     lut_add = mulpar * facc.width
@@ -236,7 +237,12 @@ def _dense(ctx: Ctx, op) -> OpCost:
     return c
 
 
-def _channel_multipliers(dev, fam, fx, w, values, latency: bool, mulpar: int):
+def const_product_luts(x_width: int, values) -> int:
+    """LUTs of the products of an x_width-bit input by each nonzero constant in `values` (CSD adders)."""
+    return sum(shift_add_luts(x_width, int(v)) for v in np.asarray(values).ravel() if v)
+
+
+def _channel_multipliers(dev, fam, fx, w, values, latency: bool, mulpar: int, constants: bool = False):
     """(dsp, lut, delay) of the multipliers when the weights carry per-channel formats (`formats`,
     fxflow.fixed.channels): each product costs what its weight's own channel format needs (a constant
     multiplier is synthesized for its real bits), averaged over the products one multiplier serves.
@@ -249,17 +255,25 @@ def _channel_multipliers(dev, fam, fx, w, values, latency: bool, mulpar: int):
     if cf is None:
         return None
     kif = cf.expand(_shape(w)).reshape(-1, 3)
+    flat = np.asarray(values).reshape(-1) if values is not None else None
     if latency and values is not None:
-        kif = kif[np.asarray(values).reshape(-1) != 0]  # zero weights are skipped
+        keep = flat != 0  # zero weights are skipped
+        kif, flat = kif[keep], flat[keep]
     if kif.shape[0] == 0:
         return 0, 0, 0.0
-    pairs, counts = np.unique(np.stack([kif[:, 0], kif.sum(axis=1)], axis=1), axis=0, return_counts=True)
+    key = np.stack([kif[:, 0], kif.sum(axis=1)], axis=1)
+    pairs, counts = np.unique(key, axis=0, return_counts=True)
     dsp = lut = 0.0
     t_mul = 0.0
     for (k, width), n in zip(pairs.tolist(), counts.tolist()):
         d = dsp_per_multiplier(dev, fx.width, fx.signed, width, bool(k))
         dsp += d * n
-        lut += 0 if d else math.ceil(fx.width * width / 2) * n
+        if d:
+            continue
+        if constants:  # the real constants of this channel group (CSD adders), as for plain weights
+            lut += const_product_luts(fx.width, flat[(key[:, 0] == k) & (key[:, 1] == width)])
+        else:
+            lut += math.ceil(fx.width * width / 2) * n
         t_mul = max(t_mul, fam.t_dsp if d else fam.t_lut_mul + fam.t_lut_mul_bit * (fx.width + width))
     total = int(counts.sum())
     return math.ceil(mulpar * dsp / total), math.ceil(mulpar * lut / total), t_mul
