@@ -196,8 +196,26 @@ def mul_const(a: Wire, c: int, style: str = "mul") -> Wire:
         total = add_tree(pos)
         return sub(total, add_tree(neg)) if neg else total
     lo, hi = sorted((a.lo * c, a.hi * c))
+    if a.signed or c < 0:
+        return _signed_product(a, c, lo, hi)
     w = width_of(lo, hi)
     return _fit(comb.MulOp([extend(a, w), const_value(c, w)]).result, w, lo, hi)
+
+
+def _signed_product(a: Wire, c: int, lo: int, hi: int) -> Wire:
+    """a * c through an unsigned multiplier: with a = a_u - a_s * 2^wa (a_u its bits read as unsigned, a_s its
+    sign bit), a * |c| = a_u * |c| - (a_s ? |c| << wa : 0).  Synthesis sees a zero-extended product (one DSP
+    for a 27x18 one instead of the several a sign-extended operand costs) and a gated-constant subtraction."""
+    wa, m = a.width, abs(c)
+    unsigned = mul_const(Wire(a.value, 0, (1 << wa) - 1), m, "mul")
+    if a.signed:
+        wc = width_of(0, m << wa)
+        gate = comb.ReplicateOp(_itype(wc), bit(a, wa - 1).value()).result if wc > 1 else bit(a, wa - 1).value()
+        corr = Wire(comb.AndOp([gate, const_value(m << wa, wc)]).result, 0, m << wa)
+    else:
+        corr = const(0)
+    p = sub(unsigned, corr) if c > 0 else sub(corr, unsigned)
+    return narrow(p, lo, hi)  # exact identity: the product's own range
 
 
 def neg(a: Wire) -> Wire:

@@ -4,9 +4,18 @@
 // RUN: fxflow-translate %S/Inputs/dense_relu.mlir --emit-circt | filecheck %s
 
 // CHECK-LABEL: hw.module @myproject_fc1(in %x0_0 : i16, in %x0_1 : i16, in %x0_2 : i16, in %x0_3 : i16, in %clk : !seq.clock, out y0_0 : i16, out y0_1 : i16, out y0_2 : i16)
-// Products by constant weights, sign-extended to the exact product width:
-// CHECK: %[[X2:.+]] = comb.concat %{{.+}}, %x0_2 : i3, i16
-// CHECK-NEXT: comb.mul %[[X2]], %c7_i19 : i19
+// Products by constant weights go through unsigned multipliers (one DSP each, where a sign-extended operand
+// would take several): the input's bits zero-extended times |w|, minus |w| << 16 gated by the sign bit.
+// CHECK: %[[XU:.+]] = comb.concat %c0_i3, %x0_2 : i3, i16
+// CHECK-NEXT: %[[P:.+]] = comb.mul %[[XU]], %c7_i19 : i19
+// CHECK-NEXT: %[[S:.+]] = comb.extract %x0_2 from 15 : (i16) -> i1
+// CHECK-NEXT: %[[G:.+]] = comb.replicate %[[S]] : (i1) -> i19
+// CHECK-NEXT: %[[C:.+]] = comb.and %[[G]], %c-65536_i19 : i19
+// CHECK-NEXT: comb.sub %[[P]], %[[C]] : i19
+// A negative weight (-10) subtracts the other way round:
+// CHECK: %[[P2:.+]] = comb.mul %{{.+}}, %c10_i20 : i20
+// CHECK: %[[C2:.+]] = comb.and %{{.+}}, %c-393216_i20 : i20
+// CHECK-NEXT: comb.sub %[[C2]], %[[P2]] : i20
 // The exact 21-bit sum at the accumulator's grid (f = 16) goes to f = 10 with AP_RND: the floor (bits 6..20)
 // plus the guard bit (bit 5); the range analysis proves the result cannot saturate, so no clamp is built.
 // CHECK: %[[SUM:.+]] = comb.add %{{.+}}, %{{.+}} : i21
