@@ -106,6 +106,8 @@ class HlsDesign:
     taken: set[str] = field(default_factory=lambda: set(RESERVED))
     flavour: Flavour = VITIS  # type spelling, includes, testbench and build script (flavour.py)
     streaming: bool = False  # io_stream pixel streams (stream.py): stream ports, stream kernels
+    multipliers: dict[str, str] = field(default_factory=dict)  # approximate multipliers: C name -> C++ (approx.py)
+    product_types: dict = field(default_factory=dict)  # (kernel, multiplier) -> product typedef (approx.py)
     _stems: set[str] = field(default_factory=set)
 
     def ident(self, name: str, prefix: str = "l") -> str:
