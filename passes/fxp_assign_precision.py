@@ -67,15 +67,30 @@ def assign_precision(module_op, options: AssignPrecisionOptions | None = None) -
     cfg = (options or AssignPrecisionOptions()).resolve()
     funcs = [op for op in module_op.regions[0].blocks[0].operations if op.operation.name == "func.func"]
     cfg.check_layers(sorted({n for f in funcs for n in _layer_names(f)}))
+    _check_multiplier_layers(cfg, {n for f in funcs for n in _layer_names(f, MULTIPLIER_OPS)})
     with ir.Location.unknown(module_op.context):
         for f in funcs:
             _assign_function(f, cfg, (options or AssignPrecisionOptions()).calibration)
 
 
-def _layer_names(fn) -> list[str]:
+MULTIPLIER_OPS = ("fxp.dense", "fxp.conv")  # the ops a config 'multiplier' applies to (fxflow.approx)
+
+
+def _check_multiplier_layers(cfg: Config, mac_layers: set[str]) -> None:
+    """A per-layer `multiplier` on a layer without products would be silently ignored: reject it."""
+    from fxflow.hls4ml_compat import hls4ml_name
+
+    spelled = mac_layers | {hls4ml_name(n) for n in mac_layers}
+    bad = [n for n, s in cfg.layers.items() if "multiplier" in s and n not in spelled]
+    if bad:
+        raise ConfigError(f"config sets a multiplier on layer(s) {', '.join(repr(n) for n in bad)}, which have "
+                          f"no multiplications (dense/conv layers: {', '.join(sorted(mac_layers)) or '(none)'})")
+
+
+def _layer_names(fn, ops=COMPUTE_OPS) -> list[str]:
     names = []
     for op in fn.regions[0].blocks[0].operations:
-        if op.operation.name in COMPUTE_OPS:
+        if op.operation.name in ops:
             n = layer_name(op.location)
             if n:
                 names.append(n)
