@@ -186,13 +186,16 @@ def c_function(root: Node, name: str, comment: str = "") -> str:
     names: dict[int, str] = {}
     roms: list[str] = []
     stmts = []
+    shared: dict[str, str] = {}  # structurally equal nodes (a bit used by many cells) are printed once
     for n in topo(root):
         expr = _c_node(n, [names.get(id(c)) for c in n.args], roms)
         if n.op in ("a", "b", "const"):
             names[id(n)] = expr
             continue
-        names[id(n)] = f"t{len(stmts)}"
-        stmts.append(f"    const long long {names[id(n)]} = {expr};")
+        if expr not in shared:
+            shared[expr] = f"t{len(stmts)}"
+            stmts.append(f"    const long long {shared[expr]} = {expr};")
+        names[id(n)] = shared[expr]
     return "\n".join(head + roms + stmts + [f"    return {names[id(root)]};", "}"]) + "\n"
 
 
