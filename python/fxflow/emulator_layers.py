@@ -37,25 +37,31 @@ def _conv_step(o, consts):
     wt = constant_operand(o, 1, consts, "weight")
     bt = constant_operand(o, 2, consts, "bias")
     g = ir.IntegerAttr(o.attributes["groups"]).value
+    kernel, strides, dilations, padding = _window(o, list(wt.data.shape[2:]))
+    x_fmt = format_of(o.operands[0].type)
+    mult = op_multiplier(o, x_fmt, wt.fmt) if x_fmt is not None else None
+    return conv_runner(x_fmt, wt, bt, accum_format(o), result_format(o), accum_format(o, "product"), mult, g,
+                       (kernel, strides, dilations, padding), _out_spatial(o))
+
+
+def conv_runner(x_fmt, wt: Tensor, bt: Tensor, acc, out, prod, mult, g: int, window, out_spatial):
+    """`run(x: Tensor) -> Tensor` of one convolution (also used by fxflow.approx.torch)."""
+    kernel, strides, dilations, padding = window
     f_total, cg = wt.data.shape[0], wt.data.shape[1]
     fg = f_total // g
-    kernel, strides, dilations, padding = _window(o, list(wt.data.shape[2:]))
-    x_fmt, out = format_of(o.operands[0].type), result_format(o)
     mats = [wt.data[i * fg:(i + 1) * fg].reshape(fg, -1).T for i in range(g)]
     biases = [bt.data[i * fg:(i + 1) * fg] for i in range(g)]
     fill = 0
     if x_fmt is None:
         layers = [lambda t, w=m, b=b: dense_float(t, w, b) for m, b in zip(mats, biases)]
     else:
-        acc, prod = accum_format(o), accum_format(o, "product")
-        mult = op_multiplier(o, x_fmt, wt.fmt)
         if mult is not None:  # approximate products: padding taps get a code of their own (no term)
             from .approx.emulate import pad_fill
 
             fill = pad_fill(x_fmt)
         plans = [plan_dense(x_fmt, m, wt.fmt, b, bt.fmt, acc, out, prod, mult) for m, b in zip(mats, biases)]
         layers = [lambda t, p=p: dense(t, p) for p in plans]
-    per_sample = math.prod(_out_spatial(o)) * cg * math.prod(kernel)
+    per_sample = math.prod(out_spatial) * cg * math.prod(kernel)
 
     def run(x: Tensor) -> Tensor:
         parts = []

@@ -148,3 +148,9 @@ def test_bad_multiplier_configs(cfg, message):
     cfg.setdefault("model", {}).setdefault("precision", "ap_fixed<8,3>")
     with pytest.raises(fxflow.ConfigError, match=message):
         fxflow.compile(mlp([3, 4, 2]), torch.zeros(1, 3), config=cfg)
+
+
+def test_aie_backend_rejects_approximate_multipliers():
+    with pytest.raises(fxflow.UnsupportedOpError, match="layer 'fc0': approximate multiplier 'drum\\(k=3\\)' is not"):
+        fxflow.compile(mlp([4, 4]), torch.zeros(1, 4), backend="aie",
+                       config={"model": {"precision": "ap_fixed<8,3>", "multiplier": "drum(k=3)"}})

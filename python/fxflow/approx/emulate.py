@@ -45,7 +45,10 @@ def term_table(mult, x_fmt: FixedFormat, w: np.ndarray) -> TermTable:
     distinct, index = np.unique(w, return_inverse=True)
     index = index.reshape(w.shape)
     cols = np.zeros((xs.size + 1, distinct.size), dtype=np.int64)
-    cols[:-1] = mult(xs[:, None], distinct[None, :])
+    if mult.wa + mult.wb <= 20:  # gather from the (cached) full product table
+        cols[:-1] = mult.table()[(xs - mult.a_range[0])[:, None], (distinct - mult.b_range[0])[None, :]]
+    else:
+        cols[:-1] = mult(xs[:, None], distinct[None, :])
     cols[:, distinct == 0] = 0  # pruned weights are skipped
     col_max = np.abs(cols).max(axis=0, initial=0)
     bound = int(col_max[index].sum(axis=0).max(initial=0))

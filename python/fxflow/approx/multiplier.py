@@ -227,7 +227,7 @@ def resolve(spec: str, a: FixedFormat, b: FixedFormat, layer: str) -> Multiplier
 
 # --- bundled catalogue: 8-bit signed and unsigned instances ---------------------------------------------
 CATALOGUE = ("exact", "trunc(k=4)", "trunc(k=6)", "trunc(k=6, compensate=1)", "trunc(k=8, compensate=1)",
-             "bam(hbl=0, vbl=6)", "bam(hbl=2, vbl=8)", "drum(k=3)", "drum(k=4)", "drum(k=5)", "drum(k=6)",
+             "bam(hbl=1, vbl=4)", "bam(hbl=2, vbl=8)", "drum(k=3)", "drum(k=4)", "drum(k=5)", "drum(k=6)",
              "mitchell")
 
 
