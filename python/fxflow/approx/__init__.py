@@ -12,14 +12,8 @@ from .expr import C_HELPERS
 from .families import FAMILIES
 from .metrics import error_metrics, metrics_table
 from .multiplier import Multiplier, build, families, multipliers, parse_spec, register, resolve
+from .search import SearchResult, search  # the function (shadows the submodule's name on the package)
 
 __all__ = ["Multiplier", "build", "families", "multipliers", "parse_spec", "register", "resolve", "FAMILIES",
-           "C_HELPERS", "error_metrics", "metrics_table", "search"]
+           "C_HELPERS", "error_metrics", "metrics_table", "search", "SearchResult"]
 
-
-def __getattr__(name):
-    if name == "search":
-        from .search import search
-
-        return search
-    raise AttributeError(f"module 'fxflow.approx' has no attribute {name!r}")
