@@ -64,21 +64,23 @@ def multiply(k, op, x_expr: str, w_expr: str) -> str:
     except ConfigError as e:
         raise UnsupportedOpError(f"HLS emitter: {e}: {k.where(op)}") from None
     design = k.design
-    if mult.c_name not in design.multipliers:
-        design.multipliers[mult.c_name] = mult.c_source()
+    if mult.c_name not in design.multipliers:  # a project-unique identifier (a layer may have any name)
+        fn = design.ident(mult.c_name, prefix="fxam")
+        design.multipliers[mult.c_name] = (fn, mult.c_source(fn))
+    fn = design.multipliers[mult.c_name][0]
     key = (k.name, mult.c_name)
     if key not in design.product_types:
         design.product_types[key] = design.typedef(f"{k.name}_approx_product",
                                                    mult.product_format(x_fmt.f, w_fmt.f), f"kernel {k.name}")
     p_t = design.product_types[key]
     # a zero (pruned) weight contributes nothing in every loop form, as in fxp.dense/conv
-    return f"({w_expr} != 0 ? fxam_product<{p_t}>({mult.c_name}(fxam_bits({x_expr}), fxam_bits({w_expr}))) : {p_t}(0))"
+    return f"({w_expr} != 0 ? fxam_product<{p_t}>({fn}(fxam_bits({x_expr}), fxam_bits({w_expr}))) : {p_t}(0))"
 
 
 def header(design, guard: str, banner: list[str]) -> str:
     """`firmware/approx_mul.h`: the stored-integer helpers of the flavour and every multiplier used."""
     out = banner + [f"#ifndef {guard}", f"#define {guard}", "", '#include "defines.h"', "",
                     _BITS[design.flavour.name], _PRODUCT, C_HELPERS]
-    out += list(design.multipliers.values())
+    out += [source for _, source in design.multipliers.values()]
     out += [f"#endif  // {guard}", ""]
     return "\n".join(out)

@@ -154,3 +154,20 @@ def test_aie_backend_rejects_approximate_multipliers():
     with pytest.raises(fxflow.UnsupportedOpError, match="layer 'fc0': approximate multiplier 'drum\\(k=3\\)' is not"):
         fxflow.compile(mlp([4, 4]), torch.zeros(1, 4), backend="aie",
                        config={"model": {"precision": "ap_fixed<8,3>", "multiplier": "drum(k=3)"}})
+
+
+def test_multiplier_function_names_never_clash_with_layer_names(tmp_path):
+    class M(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fxam_mitchell_8s8s = torch.nn.Linear(3, 2)  # the multiplier function's own name
+
+        def forward(self, x):
+            return self.fxam_mitchell_8s8s(x)
+
+    d = fxflow.compile(M().eval(), torch.zeros(1, 3), config={"model": {"precision": "ap_fixed<8,3>",
+                                                                       "multiplier": "mitchell"}})
+    project = d.write(tmp_path / "p")
+    _check(d, np.random.default_rng(0).normal(size=(20, 3)))
+    header = (project / "firmware" / "approx_mul.h").read_text()
+    assert "static inline long long fxam_mitchell_8s8s_2(long long a, long long b)" in header

@@ -76,11 +76,11 @@ class Multiplier:
             self._table = self(a[:, None], b[None, :])
         return self._table
 
-    def c_source(self) -> str:
-        """The synthesizable C++ function `long long <c_name>(long long a, long long b)`."""
+    def c_source(self, name: str | None = None) -> str:
+        """The synthesizable C++ function `long long <name>(long long a, long long b)` (default `c_name`)."""
         doc = (f"{self.spec}: {self.wa}-bit {'signed' if self.sa else 'unsigned'} x {self.wb}-bit "
                f"{'signed' if self.sb else 'unsigned'} stored integers -> product (integer)")
-        return self.c_prelude + expr.c_function(self.node, self.c_name, doc)
+        return self.c_prelude + expr.c_function(self.node, name or self.c_name, doc)
 
     def product_range(self) -> tuple[int, int]:
         t = self.table()
