@@ -143,6 +143,7 @@ def test_drum_signed_corner_through_the_design():
     ({"layers": {"act0": {"multiplier": "drum(k=4)"}}}, "multiplier on layer\\(s\\) 'act0', which have no mult"),
     ({"model": {"arithmetic": "hls4ml", "multiplier": "drum(k=3)"}}, "layer 'fc0': approximate multipliers cannot"),
     ({"model": {"precision": "ap_fixed<20,8>", "multiplier": "drum(k=3)"}}, "layer 'fc0'.*operands of 20 bits"),
+    ({"model": {"precision": "ap_fixed<14,6>", "multiplier": "drum(k=3)"}}, "layer 'fc0'.*14 \\+ 14 operand bits"),
 ])
 def test_bad_multiplier_configs(cfg, message):
     cfg.setdefault("model", {}).setdefault("precision", "ap_fixed<8,3>")

@@ -220,6 +220,9 @@ def resolve(spec: str, a: FixedFormat, b: FixedFormat, layer: str) -> Multiplier
     except ConfigError as e:
         raise ConfigError(f"layer '{layer}': {e}") from None
     why = mult.accepts(a, b)
+    if why is None and mult.wa + mult.wb > MAX_TABLE_BITS:
+        why = (f"{mult.wa} + {mult.wb} operand bits exceed the {MAX_TABLE_BITS} whose exhaustive product table the "
+               "range analysis and the error metrics need")
     if why is not None:
         raise ConfigError(f"layer '{layer}': multiplier '{spec}' cannot be used: {why}")
     return mult
