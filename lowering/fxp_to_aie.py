@@ -75,6 +75,11 @@ def kernel_info(kernel) -> DenseKernel | None:
     x, w, b = d.operands
     relu = format_of(ops[1].results[0].type) if len(ops) == 2 else None
     product = format_of(ir.TypeAttr(d.attributes["product"]).value) if "product" in d.attributes else None
+    if "approx_mul" in d.attributes:  # fxflow.approx: AIE cores have exact multipliers only
+        layer = ir.StringAttr(kernel.attributes["layer"]).value
+        raise UnsupportedOpError(f"layer '{layer}': approximate multiplier "
+                                 f"'{ir.StringAttr(d.attributes['approx_mul']).value}' is not available on AI "
+                                 "Engines (exact int8/int16 multipliers only)", layer)
     return DenseKernel(kernel, ir.StringAttr(kernel.attributes["layer"]).value,
                        ir.StringAttr(kernel.attributes["sym_name"]).value, format_of(x.type), _const(w),
                        format_of(w.type), _const(b), format_of(b.type),

@@ -67,15 +67,30 @@ def assign_precision(module_op, options: AssignPrecisionOptions | None = None) -
     cfg = (options or AssignPrecisionOptions()).resolve()
     funcs = [op for op in module_op.regions[0].blocks[0].operations if op.operation.name == "func.func"]
     cfg.check_layers(sorted({n for f in funcs for n in _layer_names(f)}))
+    _check_multiplier_layers(cfg, {n for f in funcs for n in _layer_names(f, MULTIPLIER_OPS)})
     with ir.Location.unknown(module_op.context):
         for f in funcs:
             _assign_function(f, cfg, (options or AssignPrecisionOptions()).calibration)
 
 
-def _layer_names(fn) -> list[str]:
+MULTIPLIER_OPS = ("fxp.dense", "fxp.conv")  # the ops a config 'multiplier' applies to (fxflow.approx)
+
+
+def _check_multiplier_layers(cfg: Config, mac_layers: set[str]) -> None:
+    """A per-layer `multiplier` on a layer without products would be silently ignored: reject it."""
+    from fxflow.hls4ml_compat import hls4ml_name
+
+    spelled = mac_layers | {hls4ml_name(n) for n in mac_layers}
+    bad = [n for n, s in cfg.layers.items() if "multiplier" in s and n not in spelled]
+    if bad:
+        raise ConfigError(f"config sets a multiplier on layer(s) {', '.join(repr(n) for n in bad)}, which have "
+                          f"no multiplications (dense/conv layers: {', '.join(sorted(mac_layers)) or '(none)'})")
+
+
+def _layer_names(fn, ops=COMPUTE_OPS) -> list[str]:
     names = []
     for op in fn.regions[0].blocks[0].operations:
-        if op.operation.name in COMPUTE_OPS:
+        if op.operation.name in ops:
             n = layer_name(op.location)
             if n:
                 names.append(n)
@@ -258,9 +273,19 @@ def assign_multiply_accumulate(op, cfg: Config, ranges: dict, interval, n_terms:
         _attach_channel_formats(bq, b_int, b_fmt, 0, model_formats.get(f"{layer}.bias") or
                                 (b_fmt if b_role == AUTO else None))
     exact = interval(ranges[x], w_int, w_fmt.f, b_int, b_fmt.f)
+    product = None
+    if lc.multiplier != "exact":  # --- approximate multiplier (fxflow.approx): its products' range ---
+        from fxflow.approx.ranges import widen
+
+        if hls4ml:
+            raise ConfigError(f"layer '{layer}': approximate multipliers cannot be combined with arithmetic "
+                              "'hls4ml' (its per-product accumulator casts)")
+        mult = resolve_multiplier(op, lc.multiplier, format_of(x.type), w_fmt, layer)
+        product = mult.product_format(format_of(x.type).f, w_fmt.f)
+        exact = widen(exact, mult, w_int, format_of(x.type).f + w_fmt.f, 1 if op.operation.name == "fxp.dense" else 0)
     accum = lc.accum
     if accum == EXACT:
-        accum = exact_accumulator(format_of(x.type), w_fmt, b_fmt, n_terms)
+        accum = exact_accumulator(format_of(x.type), w_fmt, b_fmt, n_terms, product)
     elif accum == AUTO:
         accum = smallest_format(min(exact.lo.ravel(), default=0), max(exact.hi.ravel(), default=0), exact.f)
     op.operation.attributes["accum"] = ir.TypeAttr.get(fixed_type(accum))
@@ -268,6 +293,16 @@ def assign_multiply_accumulate(op, cfg: Config, ranges: dict, interval, n_terms:
         op.operation.attributes["product"] = ir.TypeAttr.get(fixed_type(accum))
         exact = Interval.of_format(accum, exact.lo.shape)
     _set_result(op, lc.result, _after_accumulator(exact, accum), ranges)
+
+
+def resolve_multiplier(op, spec: str, x_fmt: FixedFormat, w_fmt: FixedFormat, layer: str):
+    """Resolve the layer's multiplier for its operand formats (errors name the layer) and record it in the
+    op's `approx_mul` attribute."""
+    from fxflow.approx import resolve
+
+    mult = resolve(spec, x_fmt, w_fmt, layer)
+    op.operation.attributes["approx_mul"] = ir.StringAttr.get(spec)
+    return mult
 
 
 def _attach_channel_formats(value, stored, fmt: FixedFormat, axis: int, model_fmt) -> None:

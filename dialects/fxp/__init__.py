@@ -11,8 +11,8 @@ arithmetic, which is what the float reference emulation evaluates.
 Ops live in one file per family: `elementwise.py` (constant, cast, add/sub/mul, relu, clamp, prelu,
 scale_shift), `layers.py` (dense, conv, pool: the multiply-accumulate layers with an explicit `accum`),
 `shape.py` (reshape, transpose, concat, pad, resize: data movement only, no arithmetic) and `tables.py`
-(lut activations and softmax, whose hardware is a lookup table).  Room to grow: an `approx_mul` attribute
-on dense/conv will name a per-layer approximate multiplier (AdaPT/TransAxx); the HCCS integer softmax is
+(lut activations and softmax, whose hardware is a lookup table).  The `approx_mul` attribute on dense/conv
+names a per-layer approximate multiplier (`fxflow.approx`, docs/approx.md).  Room to grow: the HCCS integer softmax is
 another `implementation` of `fxp.softmax`; attention/LayerNorm become layers with their own accumulators.
 """
 

@@ -6,6 +6,10 @@ precision assignment `accum` is f64 (exact) and the ops mean exact real arithmet
 
 An optional `product` type (hls4ml compatibility) assigns every exact product to that type before it is
 added: `acc += product_t(x * w)`, which is how hls4ml 1.3 computes Dense and Conv.
+
+An optional `approx_mul` string (dense and conv; a `fxflow.approx` multiplier spec such as "drum(k=4)")
+replaces each exact product by the multiplier's: x * w becomes approx(stored(x), stored(w)) * 2^-(f_x + f_w),
+for every term that is computed (pruned zero weights and padding taps are skipped, as always).
 """
 
 import math
@@ -16,6 +20,25 @@ from fxflow.ir import ext, ir
 
 from ..verify import check_tensor, emit, verifier
 from . import Fxp, _check_formats, _check_i64_array, _check_tensors, _shape, format_of, i64_array
+
+
+def _check_approx_mul(op) -> bool:
+    """`approx_mul` names a multiplier (syntax checked here; widths against the operands when it is used)."""
+    attrs = op.operation.attributes
+    if "approx_mul" not in attrs:
+        return True
+    if not isinstance(attrs["approx_mul"], ir.StringAttr):
+        return emit(op, f"approx_mul must be a string attribute, got {attrs['approx_mul']}")
+    from fxflow.approx.multiplier import parse_spec
+    from fxflow.errors import ConfigError
+
+    try:
+        parse_spec(ir.StringAttr(attrs["approx_mul"]).value)
+    except ConfigError as e:
+        return emit(op, str(e))
+    if "product" in attrs:
+        return emit(op, "approx_mul and a product type cannot be combined")
+    return True
 
 
 def _f64_type_attr():
@@ -71,7 +94,7 @@ class DenseOp(Fxp.Operation, name="dense", traits=[ext.Pure]):
         b = ir.RankedTensorType(self.bias.type).shape
         if list(b) != [w[1]]:
             return emit(self, f"bias shape {list(b)} must be [{w[1]}]")
-        return _check_formats(self, vals) and _check_accum(self)
+        return _check_formats(self, vals) and _check_accum(self) and _check_approx_mul(self)
 
 
 def conv_output_shape(in_spatial, kernel, strides, dilations, padding) -> list[int]:
@@ -131,7 +154,7 @@ class ConvOp(Fxp.Operation, name="conv", traits=[ext.Pure]):
                               i64_array(self, "padding"))
         if y != [x[0], w[0], *o]:
             return emit(self, f"result shape {y} must be {[x[0], w[0], *o]}")
-        return _check_formats(self, vals) and _check_accum(self)
+        return _check_formats(self, vals) and _check_accum(self) and _check_approx_mul(self)
 
 
 POOL_KINDS = ("max", "avg")

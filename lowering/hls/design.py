@@ -36,6 +36,7 @@ time clock signal raise system getenv remove rename open close read write
 INLINE AP_WEAK AP_INT_MAX_W AP_TRN AP_TRN_ZERO AP_RND AP_RND_ZERO AP_RND_MIN_INF AP_RND_INF AP_RND_CONV
 AP_WRAP AP_SAT AP_SAT_ZERO AP_SAT_SYM AP_WRAP_SM ap_q_mode ap_o_mode ap_fixed_base ap_int_base
 ap_range_ref ap_bit_ref ap_private ssdm_int
+fxam_bits fxam_set fxam_product fxam_msb fxam_shift rom
 """.split())
 
 _PART_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -106,6 +107,8 @@ class HlsDesign:
     taken: set[str] = field(default_factory=lambda: set(RESERVED))
     flavour: Flavour = VITIS  # type spelling, includes, testbench and build script (flavour.py)
     streaming: bool = False  # io_stream pixel streams (stream.py): stream ports, stream kernels
+    multipliers: dict[str, tuple] = field(default_factory=dict)  # approximate multipliers: name -> (ident, C++)
+    product_types: dict = field(default_factory=dict)  # (kernel, multiplier) -> product typedef (approx.py)
     _stems: set[str] = field(default_factory=set)
 
     def ident(self, name: str, prefix: str = "l") -> str:

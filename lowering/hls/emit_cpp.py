@@ -74,6 +74,8 @@ def _weights(design: HlsDesign, c: ConstArray) -> str:
 def _kernel_source(design: HlsDesign, k: KernelFn) -> str:
     out = _banner(design, _kernel_comment(k)[3:])
     out += ['#include "../parameters.h"']
+    if design.multipliers:  # approximate multipliers (approx.py)
+        out += ['#include "../approx_mul.h"']
     out += [f'#include "../{c.header}"' for c in k.consts]
     out += ["", k.signature + " {"]
     return "\n".join(out) + "\n" + _body(design, k.body) + "}\n"
@@ -114,6 +116,11 @@ def render_cpp(design: HlsDesign) -> dict[str, str]:
         for c in k.consts:
             files[f"firmware/{c.header}"] = _weights(design, c)
         files[f"firmware/{k.source}"] = _kernel_source(design, k)
+    if design.multipliers:  # approximate multipliers (approx.py)
+        from .approx import HEADER, header
+
+        files[f"firmware/{HEADER}"] = header(design, _guard("approx_mul"),
+                                             _banner(design, f"{HEADER}: the approximate multipliers (fxflow.approx)."))
     files[f"firmware/{design.top}.h"] = _top_header(design)
     files[f"firmware/{design.top}.cpp"] = _top_source(design)
     files[f"{design.top}_test.cpp"] = render_testbench(design)

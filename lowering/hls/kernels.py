@@ -270,6 +270,8 @@ def _dense(k: KernelEmitter, op) -> None:
     def product(expr: str) -> str:
         return f"{prod_t}({expr})" if prod_t else expr
 
+    from .approx import multiply  # x * w, or the layer's approximate multiplier
+
     if k.strategy == "resource":
         steps = -(-total // per_step)
         body.loop("r", steps, unroll=False)
@@ -277,7 +279,7 @@ def _dense(k: KernelEmitter, op) -> None:
         body.loop("j", per_step)
         body(f"const int t = r * {per_step} + j;")
         x_t = f"{X}[{index_expr((row, kk), (f't / {nn}', 1))}]"
-        stmt = f"{acc}[t % {nn}] += {product(x_t + f' * {W}[t]')};"
+        stmt = f"{acc}[t % {nn}] += {product(multiply(k, op, x_t, f'{W}[t]'))};"
         if steps * per_step != total:
             body(f"if (t < {total}) {stmt}")
         else:
@@ -289,7 +291,7 @@ def _dense(k: KernelEmitter, op) -> None:
         body.loop("n", nn)
         w_kn = f"{W}[{index_expr(('k', nn), ('n', 1))}]"
         x_k = f"{X}[{index_expr((row, kk), ('k', 1))}]"
-        mac = f"{acc}[n] += {product(x_k + ' * ' + w_kn)};"
+        mac = f"{acc}[n] += {product(multiply(k, op, x_k, w_kn))};"
         # Pruned weights: acc += x*0 leaves acc (already of accum_t) unchanged under every mode, so the
         # guard keeps the C semantics; unrolled over a constant array it folds away the multiplier.
         w_const = next((c for c in k.consts if c.name == W), None)

@@ -96,7 +96,9 @@ def conv_output(k: KernelEmitter, op, acc_t: str, in_spatial, tap) -> None:
     wst = _strides_of(ws)
     ks = [f"k{_SP[d + 2 - len(ins)]}" for d in range(len(ins))]
     wi = index_expr(("f", wst[0]), ("c", wst[1]), *[(v, wst[2 + d]) for d, v in enumerate(ks)])
-    term = f"{tap(ins, chan)} * {W}[{wi}]"
+    from .approx import multiply  # x * w, or the layer's approximate multiplier
+
+    term = multiply(k, op, tap(ins, chan), f"{W}[{wi}]")
     if prod_t:
         term = f"{prod_t}({term})"
     w_const = next((c for c in k.consts if c.name == W), None)

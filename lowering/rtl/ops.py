@@ -282,6 +282,9 @@ def accumulate(a: s.Wire, terms: list[s.Wire], pf: int, plan) -> s.Wire:
 
 
 def dense_plan(o, x_fmt: FixedFormat, w: Tensor, b: Tensor, w_data=None, b_data=None):
+    if "approx_mul" in o.attributes:  # never silently exact: the multiplier's circuit is not printed yet
+        unsupported(o, "does not build approximate multipliers yet (multiplier "
+                    f"'{ir.StringAttr(o.attributes['approx_mul']).value}'); use the HLS backends")
     return plan_dense(x_fmt, w.data if w_data is None else w_data, w.fmt, b.data if b_data is None else b_data,
                       b.fmt, accum_format(o), result_format(o), accum_format(o, "product"))
 

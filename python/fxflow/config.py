@@ -46,6 +46,23 @@ TABLE_LAYER_KEYS = TABLE_MODEL_KEYS + ("table_range", "exp_table", "inv_table", 
 MODEL_KEYS += TABLE_MODEL_KEYS
 MODEL_KEYS += ("arithmetic",)  # "fxflow" | "hls4ml" (see fxflow.hls4ml_compat)
 LAYER_KEYS += TABLE_LAYER_KEYS
+# --- approximate multipliers (fxflow.approx): "drum(k=4)", a registered name, "exact" (the default) --------
+MODEL_KEYS += ("multiplier",)
+LAYER_KEYS += ("multiplier",)
+
+
+def _multiplier(value, where: str) -> str:
+    """A multiplier spec, checked for syntax and a known family or name (widths are checked per layer)."""
+    from .approx.multiplier import FAMILIES, multipliers, parse_spec
+
+    try:
+        name, _ = parse_spec(value)
+    except ConfigError as e:
+        raise ConfigError(f"config '{where}': {e}") from None
+    if name not in FAMILIES and name not in ("table", "cfunc") and name not in multipliers():
+        raise ConfigError(f"config '{where}': unknown multiplier {value!r} (families: {', '.join(FAMILIES)}, "
+                          f"table, cfunc; names: {', '.join(multipliers())})")
+    return value.strip()
 
 
 def _table_settings(d: dict, where: str) -> dict:
@@ -99,6 +116,7 @@ class LayerConfig:
     result: FixedFormat | str
     reuse_factor: int
     strategy: str
+    multiplier: str = "exact"  # fxflow.approx spec
 
 
 @dataclass
@@ -115,6 +133,7 @@ class Config:
     layers: dict[str, dict[str, Any]] = field(default_factory=dict)
     arithmetic: str = "fxflow"  # "hls4ml": per-product accumulator casts and decimal weights (hls4ml_compat)
     tables: dict[str, Any] = field(default_factory=dict)  # model-level table defaults (TABLE_MODEL_KEYS)
+    multiplier: str = "exact"  # model-wide multiplier of dense/conv (fxflow.approx)
 
     # --- construction ----------------------------------------------------------------------------
     @classmethod
@@ -164,6 +183,8 @@ class Config:
             cfg.auto_tolerance = float(tol)
         if "accum" in model:
             cfg.accum = _accum(model["accum"], "model.accum")
+        if "multiplier" in model:
+            cfg.multiplier = _multiplier(model["multiplier"], "model.multiplier")
         if "reuse_factor" in model:
             cfg.reuse_factor = _reuse(model["reuse_factor"], "model.reuse_factor")
         if "strategy" in model:
@@ -186,6 +207,8 @@ class Config:
                 parsed["reuse_factor"] = _reuse(settings["reuse_factor"], f"{where}.reuse_factor")
             if "strategy" in settings:
                 parsed["strategy"] = _strategy(settings["strategy"], f"{where}.strategy")
+            if "multiplier" in settings:
+                parsed["multiplier"] = _multiplier(settings["multiplier"], f"{where}.multiplier")
             parsed.update(_table_settings(settings, where))  # activation tables
             cfg.layers[str(name)] = parsed
         return cfg
@@ -225,6 +248,7 @@ class Config:
             result=own.get("result", self.result or self.precision),
             reuse_factor=own.get("reuse_factor", self.reuse_factor),
             strategy=own.get("strategy", self.strategy),
+            multiplier=own.get("multiplier", self.multiplier),
         )
 
     def _own(self, name: str | None) -> dict:
@@ -264,6 +288,8 @@ class Config:
         model.update(self.tables)  # activation tables
         if self.arithmetic != "fxflow":
             model["arithmetic"] = self.arithmetic
+        if self.multiplier != "exact":
+            model["multiplier"] = self.multiplier
         return {"model": model, "layers": {n: {k: s(v) for k, v in d.items()} for n, d in self.layers.items()}}
 
 

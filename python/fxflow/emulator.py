@@ -98,22 +98,30 @@ class DensePlan:
     w_fmt: FixedFormat
     acc: FixedFormat
     out: FixedFormat
-    path: str  # "blas", "int64", "loop", "product"
+    path: str  # "blas", "int64", "loop", "product", "table" (approximate products summed exactly)
     prod: FixedFormat | None = None  # each product assigned to this type before it is added (hls4ml)
     acc_identity: bool = False  # the accumulator provably never overflows: assigning to it is a no-op
     sum_bound: int = 0  # max |sum of products| as an integer at scale 2^-(f_x + f_w)
     w_float: np.ndarray | None = None
+    terms: object = None  # approximate multiplier: fxflow.approx.emulate.TermTable (paths "table", "loop")
 
 
-def plan_dense(x_fmt, w, w_fmt, b, b_fmt, acc, out, prod: FixedFormat | None = None) -> DensePlan:
+def plan_dense(x_fmt, w, w_fmt, b, b_fmt, acc, out, prod: FixedFormat | None = None, mult=None) -> DensePlan:
     acc0 = np.asarray(requantize(b, b_fmt.f, acc))
     pf = x_fmt.f + w_fmt.f
     if prod is not None and not _holds_every_product(prod, x_fmt, w, pf):
         return DensePlan(w, acc0, x_fmt, w_fmt, acc, out, "product", prod=prod)
     on_grid = acc.f >= pf
-    col_l1 = np.abs(w.astype(object)).sum(axis=0) if w.size else np.zeros(w.shape[1], dtype=object)
-    max_col = int(max(col_l1, default=0))
-    sum_bound = _max_abs_int(x_fmt) * max_col  # |sum of products| at scale 2^-pf
+    terms = None
+    if mult is not None:  # approximate products (fxflow.approx): their own sum bound
+        from .approx.emulate import term_table
+
+        terms = term_table(mult, x_fmt, w)
+        sum_bound = terms.bound
+    else:
+        col_l1 = np.abs(w.astype(object)).sum(axis=0) if w.size else np.zeros(w.shape[1], dtype=object)
+        max_col = int(max(col_l1, default=0))
+        sum_bound = _max_abs_int(x_fmt) * max_col  # |sum of products| at scale 2^-pf
     never_overflows = False
     if on_grid:
         lim = sum_bound << (acc.f - pf)
@@ -123,13 +131,17 @@ def plan_dense(x_fmt, w, w_fmt, b, b_fmt, acc, out, prod: FixedFormat | None = N
     exact_sum = on_grid and (acc.overflow == "WRAP" or never_overflows)
     if not exact_sum:
         path = "loop"
+    elif terms is not None:
+        fits = _bits(sum_bound) + (acc.f - pf) <= INT64_BITS and _bits(_max_abs_int(acc)) <= INT64_BITS
+        path = "table" if fits else "loop"
     elif sum_bound < 2**53:
         path = "blas"
     elif _bits(sum_bound) + (acc.f - pf) <= INT64_BITS and _bits(_max_abs_int(acc)) <= INT64_BITS:
         path = "int64"
     else:
         path = "loop"
-    plan = DensePlan(w, acc0, x_fmt, w_fmt, acc, out, path, acc_identity=never_overflows, sum_bound=sum_bound)
+    plan = DensePlan(w, acc0, x_fmt, w_fmt, acc, out, path, acc_identity=never_overflows, sum_bound=sum_bound,
+                     terms=terms)
     if path == "blas":
         plan.w_float = w.astype(np.float64)
     return plan
@@ -148,9 +160,13 @@ def dense(x: Tensor, plan: DensePlan) -> Tensor:
     acc, pf = plan.acc, plan.x_fmt.f + plan.w_fmt.f
     if plan.path == "product":
         return cast(Tensor(np.asarray(_dense_products(x.data, plan)), acc), plan.out)
-    if plan.path in ("blas", "int64"):
+    if plan.path in ("blas", "int64", "table"):
         if plan.path == "blas":
             s = (x.data.astype(np.float64) @ plan.w_float).astype(np.int64)
+        elif plan.path == "table":
+            from .approx.emulate import sum_terms
+
+            s = sum_terms(plan.terms, x.data)
         else:
             s = x.data.astype(np.int64) @ plan.w.astype(np.int64)
         # every partial sum and the bias lie within the accumulator's range (+1 bit for the sum itself)
@@ -192,11 +208,17 @@ def _dense_loop(x: np.ndarray, plan: DensePlan) -> np.ndarray:
     f = max(acc.f, pf)
     prod_bits = _bits(_max_abs_int(plan.x_fmt)) + _bits(int(np.abs(plan.w.astype(object)).max(initial=0)))
     bits = max(prod_bits + (f - pf), _bits(_max_abs_int(acc)) + (f - acc.f)) + 1
+    if plan.terms is not None:  # approximate products: their own magnitude
+        bits = max(_bits(plan.sum_bound) + (f - pf), bits)
+        codes = plan.terms.codes(x)
     xi = _as_int(x, bits)
     wi = _as_int(plan.w, bits)
     a = np.broadcast_to(_as_int(plan.acc0, bits), (x.shape[0], plan.w.shape[1])).copy()
     for k in range(plan.w.shape[0]):
-        p = xi[:, k:k + 1] * wi[k][None, :]
+        if plan.terms is not None:
+            p = _as_int(plan.terms.terms(k, codes[:, k]), bits)
+        else:
+            p = xi[:, k:k + 1] * wi[k][None, :]
         s = _shift_left(_as_int(a, bits), f - acc.f, bits) + _shift_left(p, f - pf, bits)
         a = requantize(s, f, acc)
     return a
@@ -391,8 +413,17 @@ def _dense_step(o, consts):
     if x_fmt is None:
         return lambda t, w=wt.data, b=bt.data: dense_float(t, w, b)
     plan = plan_dense(x_fmt, wt.data, wt.fmt, bt.data, bt.fmt, accum_format(o), result_format(o),
-                      accum_format(o, "product"))
+                      accum_format(o, "product"), op_multiplier(o, x_fmt, wt.fmt))
     return lambda t, p=plan: dense(t, p)
+
+
+def op_multiplier(o, x_fmt, w_fmt):
+    """The `approx_mul` multiplier of a dense/conv op (None: exact products)."""
+    if "approx_mul" not in o.attributes:
+        return None
+    from .approx import resolve
+
+    return resolve(ir.StringAttr(o.attributes["approx_mul"]).value, x_fmt, w_fmt, layer_name(o.location) or o.name)
 
 
 def constant_value(o) -> Tensor:

@@ -13,7 +13,7 @@ import numpy as np
 
 from .dialects.fxp import format_of, i64_array
 from .emulator import (Tensor, _as_int, _bits, _max_abs_int, _shift_left, accum_format, cast, constant_operand,
-                       dense, dense_float, op_step, plan_dense, result_format)
+                       dense, dense_float, op_multiplier, op_step, plan_dense, result_format)
 from .fixed.quantize import requantize
 from .fixed.window import from_rows, patches
 from .ir import ir
@@ -37,19 +37,31 @@ def _conv_step(o, consts):
     wt = constant_operand(o, 1, consts, "weight")
     bt = constant_operand(o, 2, consts, "bias")
     g = ir.IntegerAttr(o.attributes["groups"]).value
+    kernel, strides, dilations, padding = _window(o, list(wt.data.shape[2:]))
+    x_fmt = format_of(o.operands[0].type)
+    mult = op_multiplier(o, x_fmt, wt.fmt) if x_fmt is not None else None
+    return conv_runner(x_fmt, wt, bt, accum_format(o), result_format(o), accum_format(o, "product"), mult, g,
+                       (kernel, strides, dilations, padding), _out_spatial(o))
+
+
+def conv_runner(x_fmt, wt: Tensor, bt: Tensor, acc, out, prod, mult, g: int, window, out_spatial):
+    """`run(x: Tensor) -> Tensor` of one convolution (also used by fxflow.approx.torch)."""
+    kernel, strides, dilations, padding = window
     f_total, cg = wt.data.shape[0], wt.data.shape[1]
     fg = f_total // g
-    kernel, strides, dilations, padding = _window(o, list(wt.data.shape[2:]))
-    x_fmt, out = format_of(o.operands[0].type), result_format(o)
     mats = [wt.data[i * fg:(i + 1) * fg].reshape(fg, -1).T for i in range(g)]
     biases = [bt.data[i * fg:(i + 1) * fg] for i in range(g)]
+    fill = 0
     if x_fmt is None:
         layers = [lambda t, w=m, b=b: dense_float(t, w, b) for m, b in zip(mats, biases)]
     else:
-        acc, prod = accum_format(o), accum_format(o, "product")
-        plans = [plan_dense(x_fmt, m, wt.fmt, b, bt.fmt, acc, out, prod) for m, b in zip(mats, biases)]
+        if mult is not None:  # approximate products: padding taps get a code of their own (no term)
+            from .approx.emulate import pad_fill
+
+            fill = pad_fill(x_fmt)
+        plans = [plan_dense(x_fmt, m, wt.fmt, b, bt.fmt, acc, out, prod, mult) for m, b in zip(mats, biases)]
         layers = [lambda t, p=p: dense(t, p) for p in plans]
-    per_sample = math.prod(_out_spatial(o)) * cg * math.prod(kernel)
+    per_sample = math.prod(out_spatial) * cg * math.prod(kernel)
 
     def run(x: Tensor) -> Tensor:
         parts = []
@@ -57,7 +69,7 @@ def _conv_step(o, consts):
             xb = x.data[sl]
             cols = []
             for i, layer in enumerate(layers):
-                rows, oshape = patches(xb[:, i * cg:(i + 1) * cg], kernel, strides, dilations, padding, 0)
+                rows, oshape = patches(xb[:, i * cg:(i + 1) * cg], kernel, strides, dilations, padding, fill)
                 cols.append(layer(Tensor(rows, x.fmt)).data)
             parts.append(from_rows(np.concatenate(cols, axis=1), xb.shape[0], oshape))
         return Tensor(np.ascontiguousarray(np.concatenate(parts)), out)

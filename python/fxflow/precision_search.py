@@ -212,3 +212,6 @@ def _with(cfg: Config, layer: str, role: str, fmt: FixedFormat) -> Config:
 def _as_list(x) -> list:
     return list(x) if isinstance(x, list) else [x]
 
+
+
+ConfigEvaluator = _Search  # public name: fxflow.approx.search evaluates candidate configs the same way

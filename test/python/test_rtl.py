@@ -225,6 +225,9 @@ def test_unsupported_layers_and_options_are_clear_errors():
     conv = torch.nn.Sequential(torch.nn.Conv1d(1, 2, 3))
     with pytest.raises(UnsupportedOpError, match="dense layers only.*reuse_factor 1"):
         fxflow.compile(conv, np.zeros((1, 1, 8)), config={"model": {"reuse_factor": 2}}, backend="rtl")
+    approx = {"model": {"precision": "ap_fixed<8,3>", "multiplier": "drum(k=4)"}}
+    with pytest.raises(UnsupportedOpError, match="approximate multipliers.*drum"):
+        fxflow.compile(mlp([4, 2]), np.zeros((1, 4)), config=approx, backend="rtl")
     wide = {"model": {"precision": "ap_fixed<16,6>"}, "layers": {"fc0": {"result": "ap_fixed<70,30>"}}}
     with pytest.raises(UnsupportedOpError, match="up to 64 bits.*'fc0'"):
         fxflow.compile(mlp([2, 2]), np.zeros((1, 2)), config=wide, backend="rtl")

@@ -7,13 +7,15 @@ import math
 from .format import FixedFormat
 
 
-def exact_accumulator(x: FixedFormat, w: FixedFormat, bias: FixedFormat, n_terms: int) -> FixedFormat:
+def exact_accumulator(x: FixedFormat, w: FixedFormat, bias: FixedFormat, n_terms: int,
+                      product: FixedFormat | None = None) -> FixedFormat:
     """A (TRN, WRAP) format holding bias + any sum of `n_terms` products x*w without rounding or overflow.
 
     Bit-width based (like hls4ml's `auto` accumulators): the product type of ap_fixed, plus
     ceil(log2(n_terms + 1)) integer bits for the n_terms + 1 addends.  WRAP is free in hardware and,
-    since no partial sum can leave the range, never fires."""
-    p = x.mul_result(w)
+    since no partial sum can leave the range, never fires.  `product`: the format of every product when it
+    is not the exact x*w (an approximate multiplier's range, `fxflow.approx`)."""
+    p = product or x.mul_result(w)
     f = max(p.f, bias.f)
     signed = p.signed or bias.signed
     k = 1 if signed else 0

@@ -306,3 +306,35 @@ func.func @relu_mixed(%a: tensor<4xf32>) {
   %0 = "fxp.relu"(%a) : (tensor<4xf32>) -> tensor<4x!q>
   return
 }
+
+// -----
+
+// ===== approx_mul (fxflow.approx)
+
+!q8 = !fxp.fixed<1 : i32, 2 : i32, 5 : i32, "TRN", "WRAP">
+!a8 = !fxp.fixed<1 : i32, 9 : i32, 10 : i32, "TRN", "WRAP">
+func.func @approx_mul_not_string(%x: tensor<1x2x!q8>, %w: tensor<2x2x!q8>, %b: tensor<2x!q8>) {
+  // expected-error @+1 {{'fxp.dense' op approx_mul must be a string attribute, got 3 : i64}}
+  %0 = "fxp.dense"(%x, %w, %b) {accum = !a8, approx_mul = 3} : (tensor<1x2x!q8>, tensor<2x2x!q8>, tensor<2x!q8>) -> tensor<1x2x!q8>
+  return
+}
+
+// -----
+
+!q8 = !fxp.fixed<1 : i32, 2 : i32, 5 : i32, "TRN", "WRAP">
+!a8 = !fxp.fixed<1 : i32, 9 : i32, 10 : i32, "TRN", "WRAP">
+func.func @approx_mul_malformed(%x: tensor<1x2x!q8>, %w: tensor<2x2x!q8>, %b: tensor<2x!q8>) {
+  // expected-error @+1 {{'fxp.dense' op malformed parameter 'k' in multiplier 'drum(k)' (expected key=value)}}
+  %0 = "fxp.dense"(%x, %w, %b) {accum = !a8, approx_mul = "drum(k)"} : (tensor<1x2x!q8>, tensor<2x2x!q8>, tensor<2x!q8>) -> tensor<1x2x!q8>
+  return
+}
+
+// -----
+
+!q8 = !fxp.fixed<1 : i32, 2 : i32, 5 : i32, "TRN", "WRAP">
+!a8 = !fxp.fixed<1 : i32, 9 : i32, 10 : i32, "TRN", "WRAP">
+func.func @approx_mul_with_product(%x: tensor<1x2x!q8>, %w: tensor<2x2x!q8>, %b: tensor<2x!q8>) {
+  // expected-error @+1 {{'fxp.dense' op approx_mul and a product type cannot be combined}}
+  %0 = "fxp.dense"(%x, %w, %b) {accum = !a8, product = !a8, approx_mul = "drum(k=3)"} : (tensor<1x2x!q8>, tensor<2x2x!q8>, tensor<2x!q8>) -> tensor<1x2x!q8>
+  return
+}

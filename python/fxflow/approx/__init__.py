@@ -1,0 +1,19 @@
+"""Approximate multipliers, one definition each from which every executor is derived.
+
+    from fxflow import approx
+    m = approx.build("drum(k=4)", 8, True, 8, True)   # 8-bit signed x 8-bit signed
+    m(a, b); m.table(); m.c_source(); m.metrics(); m.gates
+    approx.multipliers()                              # registered names ("mul8s_drum4", ...)
+
+Per layer in a config: {"layers": {"fc1": {"multiplier": "drum(k=4)"}}} (or model-wide); see docs/approx.md.
+"""
+
+from .expr import C_HELPERS
+from .families import FAMILIES
+from .metrics import error_metrics, metrics_table
+from .multiplier import Multiplier, build, families, multipliers, parse_spec, register, resolve
+from .search import SearchResult, search  # the function (shadows the submodule's name on the package)
+
+__all__ = ["Multiplier", "build", "families", "multipliers", "parse_spec", "register", "resolve", "FAMILIES",
+           "C_HELPERS", "error_metrics", "metrics_table", "search", "SearchResult"]
+

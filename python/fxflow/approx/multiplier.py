@@ -1,0 +1,254 @@
+"""`Multiplier`: one family instance for given operand widths and signedness, and everything derived from its
+single expression — the NumPy function, the full product table, the C++ function, error metrics, cost.
+
+Specs are strings: `"drum(k=4)"`, `"trunc(k=6, compensate=1)"`, `"bam(hbl=1, vbl=6)"`, `"mitchell"`,
+`"exact"` (width-generic: the widths come from the operands), a registered name (`multipliers()`, fixed
+widths: `"mul8s_drum4"`), or a user model `"table(path=m.npy, signed=1)"` / `"cfunc(path=m.c, function=f,
+bits=8, signed=1)"` / both (`"table(path=m.npy, signed=1, c=m.c, function=f)"`, checked against each other).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..fixed import FixedFormat
+from . import expr
+from .families import FAMILIES
+
+MAX_OPERAND_BITS = 16
+MAX_TABLE_BITS = 24  # a full product table of at most 2^24 entries
+
+
+@dataclass(eq=False)
+class Multiplier:
+    """A multiplier of a `wa`-bit by a `wb`-bit operand (stored integers; `sa`/`sb`: two's complement)."""
+
+    spec: str  # canonical spec (what the fxp `approx_mul` attribute holds)
+    family: str
+    params: dict
+    wa: int
+    sa: bool
+    wb: int
+    sb: bool
+    node: expr.Node
+    gates: int
+    c_prelude: str = ""  # user C source the function calls (cfunc)
+    fixed_widths: bool = False  # a registered or user model: operands must fit its widths
+    _table: np.ndarray | None = field(default=None, repr=False)
+
+    # --- operands ------------------------------------------------------------------------------
+    @property
+    def a_range(self) -> tuple[int, int]:
+        return _int_range(self.wa, self.sa)
+
+    @property
+    def b_range(self) -> tuple[int, int]:
+        return _int_range(self.wb, self.sb)
+
+    @property
+    def signed_product(self) -> bool:
+        return self.sa or self.sb
+
+    @property
+    def c_name(self) -> str:
+        """The C++ function name: family, parameters and widths (unique per distinct multiplier)."""
+        tag = re.sub(r"[^A-Za-z0-9]+", "_", self.spec).strip("_")
+        return f"fxam_{tag}_{self.wa}{'s' if self.sa else 'u'}{self.wb}{'s' if self.sb else 'u'}"
+
+    # --- derived forms -------------------------------------------------------------------------
+    def __call__(self, a, b) -> np.ndarray:
+        """The products of stored-integer operands (int64 arrays, broadcast)."""
+        return expr.evaluate(self.node, a, b)
+
+    def table(self) -> np.ndarray:
+        """Every product: table[a - a_min, b - b_min] (int64, exhaustive)."""
+        if self._table is None:
+            if self.wa + self.wb > MAX_TABLE_BITS:
+                raise ConfigError(f"multiplier '{self.spec}': a {self.wa}x{self.wb}-bit product table has "
+                                  f"2^{self.wa + self.wb} entries (at most 2^{MAX_TABLE_BITS})")
+            a = np.arange(self.a_range[0], self.a_range[1] + 1, dtype=np.int64)
+            b = np.arange(self.b_range[0], self.b_range[1] + 1, dtype=np.int64)
+            self._table = self(a[:, None], b[None, :])
+        return self._table
+
+    def c_source(self, name: str | None = None) -> str:
+        """The synthesizable C++ function `long long <name>(long long a, long long b)` (default `c_name`)."""
+        doc = (f"{self.spec}: {self.wa}-bit {'signed' if self.sa else 'unsigned'} x {self.wb}-bit "
+               f"{'signed' if self.sb else 'unsigned'} stored integers -> product (integer)")
+        return self.c_prelude + expr.c_function(self.node, name or self.c_name, doc)
+
+    def product_range(self) -> tuple[int, int]:
+        t = self.table()
+        return int(t.min()), int(t.max())
+
+    def product_format(self, fa: int, fb: int) -> FixedFormat:
+        """The narrowest format holding every product at the grid 2^-(fa + fb) (the C++ product type)."""
+        lo, hi = self.product_range()
+        signed = lo < 0
+        bits = max(int(hi).bit_length(), int(-lo - 1).bit_length() if lo < 0 else 0, 1)
+        k = 1 if signed else 0
+        return FixedFormat(k, bits - (fa + fb), fa + fb)
+
+    def error_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per weight code (b - b_min): min and max over all a of approx(a, b) - a*b."""
+        err = self.table() - self.exact_table()
+        return err.min(axis=0), err.max(axis=0)
+
+    def exact_table(self) -> np.ndarray:
+        a = np.arange(self.a_range[0], self.a_range[1] + 1, dtype=np.int64)
+        b = np.arange(self.b_range[0], self.b_range[1] + 1, dtype=np.int64)
+        return a[:, None] * b[None, :]
+
+    def metrics(self) -> dict:
+        from .metrics import error_metrics
+
+        return error_metrics(self.table(), self.exact_table())
+
+    def accepts(self, a: FixedFormat, b: FixedFormat) -> str | None:
+        """None when every stored integer of `a`/`b` is a valid operand, else why not."""
+        for fmt, (lo, hi), role in ((a, self.a_range, "input"), (b, self.b_range, "weight")):
+            if fmt.min_int < lo or fmt.max_int > hi:
+                return (f"its {role} format {fmt} ({fmt.width}-bit {'signed' if fmt.signed else 'unsigned'}) does "
+                        f"not fit the multiplier's {role} operand ({(self.wa, self.wb)[role == 'weight']}-bit "
+                        f"{'signed' if (self.sa, self.sb)[role == 'weight'] else 'unsigned'})")
+        return None
+
+
+def _int_range(bits: int, signed: bool) -> tuple[int, int]:
+    return (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+
+
+# --- spec parsing --------------------------------------------------------------------------------------
+_SPEC_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\((.*)\))?\s*$", re.S)
+
+
+def parse_spec(spec: str) -> tuple[str, dict]:
+    """`"drum(k=4)"` -> ("drum", {"k": 4}); integers stay ints, anything else a string."""
+    if not isinstance(spec, str):
+        raise ConfigError(f"a multiplier must be a string like 'drum(k=4)', got {spec!r}")
+    m = _SPEC_RE.match(spec)
+    if not m:
+        raise ConfigError(f"malformed multiplier '{spec}' (expected name or name(key=value, ...))")
+    params: dict = {}
+    for part in filter(None, (p.strip() for p in (m.group(2) or "").split(","))):
+        key, eq, value = part.partition("=")
+        key, value = key.strip(), value.strip()
+        if not eq or not re.match(r"^[A-Za-z_]\w*$", key) or not value:
+            raise ConfigError(f"malformed parameter '{part}' in multiplier '{spec}' (expected key=value)")
+        if key in params:
+            raise ConfigError(f"parameter '{key}' given twice in multiplier '{spec}'")
+        params[key] = int(value) if re.match(r"^[+-]?\d+$", value) else value
+    return m.group(1).lower(), params
+
+
+def canonical(name: str, params: dict) -> str:
+    return name if not params else f"{name}({', '.join(f'{k}={v}' for k, v in params.items())})"
+
+
+# --- registry ----------------------------------------------------------------------------------------
+REGISTRY: dict[str, Multiplier] = {}
+
+
+def register(name: str, mult: Multiplier) -> Multiplier:
+    """Make `mult` available by `name` (config, `multipliers()`); its widths are then fixed."""
+    if not re.match(r"^[A-Za-z_]\w*$", name):
+        raise ConfigError(f"multiplier name '{name}' must be an identifier")
+    if name in FAMILIES or name in ("table", "cfunc"):
+        raise ConfigError(f"multiplier name '{name}' is a family name")
+    mult.fixed_widths = True
+    REGISTRY[name] = mult
+    return mult
+
+
+def multipliers() -> list[str]:
+    """The registered multiplier names (the bundled 8-bit catalogue and user registrations)."""
+    _catalogue()
+    return sorted(REGISTRY)
+
+
+def families() -> dict[str, str]:
+    """Family name -> its definition (parameters and defaults in `FAMILIES`)."""
+    return {n: f.doc for n, f in FAMILIES.items()}
+
+
+def build(spec: str, wa: int, sa: bool, wb: int, sb: bool) -> Multiplier:
+    """A width-generic family spec instantiated for these operands (errors name the spec)."""
+    return _build(spec, wa, bool(sa), wb, bool(sb))
+
+
+@functools.lru_cache(maxsize=256)
+def _build(spec, wa, sa, wb, sb) -> Multiplier:
+    name, params = parse_spec(spec)
+    fam = FAMILIES.get(name)
+    if fam is None:
+        raise ConfigError(f"unknown multiplier '{spec}' (families: {', '.join(FAMILIES)}, table, cfunc; "
+                          f"names: {', '.join(multipliers())})")
+    for bits in (wa, wb):
+        if not 1 <= bits <= MAX_OPERAND_BITS:
+            raise ConfigError(f"multiplier '{spec}': operands of {bits} bits (supported: 1..{MAX_OPERAND_BITS})")
+    unknown = set(params) - set(fam.params)
+    if unknown:
+        raise ConfigError(f"multiplier '{spec}': unknown parameter(s) {', '.join(sorted(unknown))} "
+                          f"(allowed: {', '.join(fam.params) or 'none'})")
+    full = {k: params.get(k, d) for k, d in fam.params.items()}
+    missing = [k for k, v in full.items() if v is None]
+    if missing:
+        raise ConfigError(f"multiplier '{spec}': parameter(s) {', '.join(missing)} required")
+    node, gates = fam.build(full, wa, sa, wb, sb, spec)
+    return Multiplier(canonical(name, full), name, full, wa, sa, wb, sb, node, gates)
+
+
+def resolve(spec: str, a: FixedFormat, b: FixedFormat, layer: str) -> Multiplier:
+    """The multiplier a layer with input format `a` and weight format `b` uses; errors name the layer."""
+    try:
+        name, params = parse_spec(spec)
+        if name in REGISTRY or (name not in FAMILIES and name in multipliers()):
+            if params:
+                raise ConfigError(f"'{name}' is a named multiplier and takes no parameters")
+            mult = REGISTRY[name]
+        elif name in ("table", "cfunc"):
+            from .user import load_user
+
+            mult = load_user(name, params, spec)
+        else:
+            mult = build(spec, a.width, a.signed, b.width, b.signed)
+    except ConfigError as e:
+        raise ConfigError(f"layer '{layer}': {e}") from None
+    why = mult.accepts(a, b)
+    if why is None and mult.wa + mult.wb > MAX_TABLE_BITS:
+        why = (f"{mult.wa} + {mult.wb} operand bits exceed the {MAX_TABLE_BITS} whose exhaustive product table the "
+               "range analysis and the error metrics need")
+    if why is not None:
+        raise ConfigError(f"layer '{layer}': multiplier '{spec}' cannot be used: {why}")
+    return mult
+
+
+# --- bundled catalogue: 8-bit signed and unsigned instances ---------------------------------------------
+CATALOGUE = ("exact", "trunc(k=4)", "trunc(k=6)", "trunc(k=6, compensate=1)", "trunc(k=8, compensate=1)",
+             "bam(hbl=1, vbl=4)", "bam(hbl=2, vbl=8)", "drum(k=3)", "drum(k=4)", "drum(k=5)", "drum(k=6)",
+             "mitchell")
+
+
+def catalogue_name(spec: str, bits: int, signed: bool) -> str:
+    name, params = parse_spec(spec)
+    tags = {"compensate": "c", "hbl": "h", "vbl": "v"}
+    suffix = "".join(f"{tags.get(k, '')}{v}" for k, v in params.items() if not (k == "compensate" and v == 0))
+    return f"mul{bits}{'s' if signed else 'u'}_{name}{suffix}"
+
+
+@functools.cache
+def _catalogue() -> None:
+    for signed in (True, False):
+        for spec in CATALOGUE:
+            name = catalogue_name(spec, 8, signed)
+            if name not in REGISTRY:
+                register(name, _copy(build(spec, 8, signed, 8, signed)))
+
+
+def _copy(m: Multiplier) -> Multiplier:
+    return Multiplier(m.spec, m.family, dict(m.params), m.wa, m.sa, m.wb, m.sb, m.node, m.gates, m.c_prelude)
