@@ -33,7 +33,7 @@ from fxflow.names import c_identifier
 
 from . import signals as s
 from .fixed import assign, port
-from .ops import OpContext, Value, accumulate, build_op, constant, dense_plan
+from .ops import OpContext, Value, accumulate, build_op, constant, dense_plan, product
 from .options import RtlOptions
 
 MAX_PORT_WIDTH = 64  # Verilator keeps ports up to 64 bits in plain integers (wider ones are word arrays)
@@ -227,7 +227,10 @@ def _tdm_dense(o, x: Value, clk, start, products: str, info: KernelInfo) -> Valu
             ks = [t * per + p for t in range(cycles)]
             xsel = s.select(c, [xr[k] if k < kk else s.const(0) for k in ks])
             wsel = s.rom(c, [int(plan.w[k, n]) if k < kk else 0 for k in ks])
-            terms.append(s.mul(xsel, wsel))
+            term = product(xsel, wsel, plan, products, info.layer)
+            if plan.mult is not None and wsel.lo <= 0 <= wsel.hi:  # a zero weight adds nothing (the C++ skips it)
+                term = s.mux(s.compare("eq", wsel, s.const(0)), s.const(0), term)
+            terms.append(term)
         a_next = accumulate(base, terms, pf, plan)
         _connect(areg, aph, s.extend(a_next, acc.width))
         y = port(assign(a_next, acc.f, out), out)

@@ -18,7 +18,7 @@ import numpy as np
 
 from fxflow.dialects.fxp import format_of, i64_array
 from fxflow.dialects.fxp.channels import channel_formats
-from fxflow.emulator import OP_STEPS, Tensor, accum_format, plan_dense, result_format
+from fxflow.emulator import OP_STEPS, Tensor, accum_format, op_multiplier, plan_dense, result_format
 import fxflow.emulator_layers  # noqa: F401  (registers the data-movement steps reused below)
 from fxflow.emulator_tables import channel_param, grid_bounds, lut_table, softmax_formats
 from fxflow.errors import UnsupportedOpError
@@ -245,14 +245,16 @@ def _softmax(o, args, ctx, out):
 
 
 # --- dense / conv -----------------------------------------------------------------------------------------
-def dense_rows(rows: np.ndarray, plan, style: str) -> np.ndarray:
-    """fxp.dense over rows [P, K] of wires -> [P, N] wires of the result format, in the plan's order."""
+def dense_rows(rows: np.ndarray, plan, style: str, layer: str = "") -> np.ndarray:
+    """fxp.dense over rows [P, K] of wires -> [P, N] wires of the result format, in the plan's order.
+    Zero weights and padding taps (None) add nothing, as in the C++ (which skips them)."""
     acc, out, pf = plan.acc, plan.out, plan.x_fmt.f + plan.w_fmt.f
     kk, nn = plan.w.shape
     res = np.empty((rows.shape[0], nn), dtype=object)
     for r in range(rows.shape[0]):
         for n in range(nn):
-            terms = [s.mul_const(rows[r, k], int(plan.w[k, n]), style) for k in range(kk)]
+            terms = [product(rows[r, k], s.const(int(plan.w[k, n])), plan, style, layer) for k in range(kk)
+                     if plan.w[k, n] != 0 and rows[r, k] is not None]
             a = accumulate(s.const(int(plan.acc0[n])), terms, pf, plan)
             res[r, n] = assign(a, acc.f, out)
     return res
@@ -263,7 +265,7 @@ def accumulate(a: s.Wire, terms: list[s.Wire], pf: int, plan) -> s.Wire:
     one exact adder tree and one assignment where the plan proves that equal to the k-loop, else the
     k-loop itself (each partial sum assigned to the accumulator; hls4ml's product type first if set)."""
     acc = plan.acc
-    if plan.path in ("blas", "int64"):
+    if plan.path in ("blas", "int64", "table"):  # "table": approximate products, summed exactly
         return assign(s.add_tree([a] + [s.shl(t, acc.f - pf) for t in terms]), acc.f, acc)
     if plan.path == "loop":
         f = max(acc.f, pf)
@@ -282,11 +284,22 @@ def accumulate(a: s.Wire, terms: list[s.Wire], pf: int, plan) -> s.Wire:
 
 
 def dense_plan(o, x_fmt: FixedFormat, w: Tensor, b: Tensor, w_data=None, b_data=None):
-    if "approx_mul" in o.attributes:  # never silently exact: the multiplier's circuit is not printed yet
-        unsupported(o, "does not build approximate multipliers yet (multiplier "
-                    f"'{ir.StringAttr(o.attributes['approx_mul']).value}'); use the HLS backends")
-    return plan_dense(x_fmt, w.data if w_data is None else w_data, w.fmt, b.data if b_data is None else b_data,
-                      b.fmt, accum_format(o), result_format(o), accum_format(o, "product"))
+    """The emulator's plan of this dense/conv layer (its accumulation path), with its approximate
+    multiplier (`plan.mult`, None for exact products) — the one the emulator's term tables come from."""
+    mult = op_multiplier(o, x_fmt, w.fmt)
+    plan = plan_dense(x_fmt, w.data if w_data is None else w_data, w.fmt, b.data if b_data is None else b_data,
+                      b.fmt, accum_format(o), result_format(o), accum_format(o, "product"), mult)
+    plan.mult = mult
+    return plan
+
+
+def product(x: s.Wire, w: s.Wire, plan, style: str, layer: str) -> s.Wire:
+    """One term x * w at grid f_x + f_w: the layer's approximate multiplier, else the exact product."""
+    if plan.mult is not None:
+        from .approx import approx_product
+
+        return approx_product(x, w, plan.mult, layer)
+    return s.mul_const(x, w.lo, style) if w.is_constant else s.mul(x, w)
 
 
 @rtl_op("fxp.dense")
@@ -296,7 +309,7 @@ def _dense(o, args, ctx, out):
     plan = dense_plan(o, x.fmt, w, b)
     lead = x.wires.shape[:-1]
     rows = x.wires.reshape(-1, x.wires.shape[-1])
-    return dense_rows(rows, plan, ctx.products).reshape(*lead, -1)
+    return dense_rows(rows, plan, ctx.products, where(o)).reshape(*lead, -1)
 
 
 def _window(o, kernel):
@@ -316,8 +329,8 @@ def _conv(o, args, ctx, out):
     for i in range(g):
         mat = w.data[i * fg:(i + 1) * fg].reshape(fg, -1).T
         plan = dense_plan(o, x.fmt, w, b, mat, b.data[i * fg:(i + 1) * fg])
-        rows, oshape = patches(x.wires[:, i * cg:(i + 1) * cg], kernel, strides, dilations, padding, s.const(0))
-        cols.append(dense_rows(rows, plan, ctx.products))
+        rows, oshape = patches(x.wires[:, i * cg:(i + 1) * cg], kernel, strides, dilations, padding, None)
+        cols.append(dense_rows(rows, plan, ctx.products, where(o)))
     return from_rows(np.concatenate(cols, axis=1), x.wires.shape[0], oshape)
 
 
@@ -396,4 +409,4 @@ def _concat(o, args, ctx, out):
 
 
 __all__ = ["RTL_OPS", "rtl_op", "build_op", "Value", "OpContext", "PRODUCT_STYLES", "dense_rows", "accumulate",
-           "dense_plan", "div_toward_zero", "const_array", "format_of"]
+           "dense_plan", "product", "div_toward_zero", "const_array", "format_of"]

@@ -130,6 +130,26 @@ def _fit(value: ir.Value, width: int, lo: int, hi: int) -> Wire:
     return Wire(value, lo, hi)
 
 
+def from_bits(value: ir.Value, width: int, lo: int, hi: int) -> Wire:
+    """A `width`-bit value known to carry integers in [lo, hi] (two's complement), at that range's width."""
+    return _fit(value, width, lo, hi)
+
+
+def compare(predicate: str, a: Wire, b: Wire) -> Bit:
+    """a <op> b for "lt", "le", "eq", "ne" (signed comparison at a common width; folded by range)."""
+    if predicate == "lt" and a.hi < b.lo or predicate == "le" and a.hi <= b.lo:
+        return Bit(True)
+    if predicate in ("lt", "le") and (a.lo > b.hi or predicate == "lt" and a.lo >= b.hi):
+        return Bit(False)
+    if a.is_constant and b.is_constant:
+        return Bit({"lt": a.lo < b.lo, "le": a.lo <= b.lo, "eq": a.lo == b.lo, "ne": a.lo != b.lo}[predicate])
+    if predicate in ("eq", "ne") and (a.hi < b.lo or b.hi < a.lo):
+        return Bit(predicate == "ne")
+    w = max(width_of(min(a.lo, b.lo, -1), max(a.hi, b.hi)), 2)
+    pred = {"lt": "slt", "le": "sle", "eq": "eq", "ne": "ne"}[predicate]
+    return Bit(icmp(pred, extend(a, w), extend(b, w)))
+
+
 def narrow(w: Wire, lo: int, hi: int) -> Wire:
     """w, known (proven by the caller) to carry only integers in [lo, hi], at that range's width."""
     lo, hi = max(lo, w.lo), min(hi, w.hi)

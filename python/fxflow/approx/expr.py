@@ -121,11 +121,17 @@ def topo(root: Node) -> list[Node]:
 def evaluate(root: Node, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The expression on int64 operand arrays (broadcast against each other)."""
     a, b = np.broadcast_arrays(np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64))
+    return np.broadcast_to(evaluate_nodes(root, a, b)[id(root)], a.shape).astype(np.int64)
+
+
+def evaluate_nodes(root: Node, a: np.ndarray, b: np.ndarray) -> dict[int, np.ndarray]:
+    """Every node's values on the operand arrays, keyed by id(node) (the RTL printer sizes its wires by
+    them)."""
     vals: dict[int, np.ndarray] = {}
     for n in topo(root):
         x = [vals[id(c)] for c in n.args]
         vals[id(n)] = _eval_node(n, x, a, b)
-    return np.broadcast_to(vals[id(root)], a.shape).astype(np.int64)
+    return vals
 
 
 def _eval_node(n: Node, x: list, a, b):
