@@ -100,8 +100,7 @@ def _fold_constant_subgraphs(model):
     shaped value) and replace them by initializers, as onnx-simplifier does: PyTorch exports compute pads,
     reshape targets and parameter transforms this way, which shape inference alone cannot see through."""
     import onnx
-    from onnx import helper, numpy_helper
-    from onnx.reference import ReferenceEvaluator
+    from onnx import numpy_helper
 
     graph = model.graph
     for _ in range(len(graph.node) + 1):
@@ -123,10 +122,7 @@ def _fold_constant_subgraphs(model):
                 if any(i in known and known[i].size > FOLDABLE_LIMIT for i in node.input):
                     continue
                 try:
-                    single = helper.make_model(helper.make_graph(
-                        [node], "fold", [], [helper.make_tensor_value_info(o, onnx.TensorProto.UNDEFINED, None)
-                                             for o in node.output]), opset_imports=model.opset_import)
-                    values = ReferenceEvaluator(single).run(None, {i: known[i] for i in node.input if i})
+                    values = evaluate_node(node, {i: known[i] for i in node.input if i}, model.opset_import)
                 except Exception:
                     continue  # left to torch-mlir (an op the reference cannot run, e.g. random ones)
             else:
@@ -139,6 +135,18 @@ def _fold_constant_subgraphs(model):
         if not folded:
             return model
     return model
+
+
+def evaluate_node(node, inputs: dict, opset_import) -> list:
+    """One ONNX node run by onnx's reference evaluator on constant `inputs` (name -> array)."""
+    import onnx
+    from onnx import helper
+    from onnx.reference import ReferenceEvaluator
+
+    single = helper.make_model(helper.make_graph(
+        [node], "fold", [], [helper.make_tensor_value_info(o, onnx.TensorProto.UNDEFINED, None)
+                             for o in node.output]), opset_imports=opset_import)
+    return ReferenceEvaluator(single).run(None, inputs)
 
 
 def _copy(model):

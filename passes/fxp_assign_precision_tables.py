@@ -34,6 +34,7 @@ from fxflow.fixed.softmax import (DEFAULT_TABLE_SIZE, HLS4ML_TABLE, SoftmaxForma
 from fxflow.fixed.table import auto_entry_format, build_table, evaluate, table_index
 from fxflow.ir import i64_attr, ir, layer_name
 
+from .fxp_model_exact import always_exact, exactness
 from .fxp_assign_precision import _quantized_constant, _require_fixed, _set_result, assigner
 
 
@@ -45,6 +46,15 @@ def _i64_table(values) -> ir.DenseElementsAttr:
 def _bound_bits(v: float) -> int:
     """Fractional bits that hold the finite real v exactly."""
     return max(Fraction(v).denominator.bit_length() - 1, 0)
+
+
+exactness("fxp.clamp")(always_exact)
+exactness("fxp.prelu", constants={1: "weight"})(always_exact)
+
+
+@exactness("fxp.lut", "fxp.softmax")
+def _table_exactness(op) -> str:
+    return "it is computed from tables of its non-linear function"
 
 
 @assigner("fxp.clamp")
