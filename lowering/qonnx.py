@@ -240,11 +240,12 @@ class _Lowering:
         role format is that format, or for per-channel scales the narrowest one holding every value."""
         xs = self.consts[x]
         f = self._scale_exponent(scale, per_channel=True)
+        shape = self._constant_shape(x, f)
         if np.ndim(f) == 0:
             fmt = fmt_of(int(f))
             values, role_fmt = to_float(convert(xs, fmt), fmt.f), fmt
         else:
-            f_b = np.broadcast_to(f, np.broadcast_shapes(np.shape(f), xs.shape))
+            f_b = np.broadcast_to(f, shape)
             xs = np.broadcast_to(xs, f_b.shape)
             values = np.empty(xs.shape, dtype=np.float64)
             fine, lo, hi = int(np.max(f_b)), 0, 0
@@ -257,6 +258,18 @@ class _Lowering:
                 lo, hi = min([lo, *scaled]), max([hi, *scaled])
             role_fmt = smallest_format(lo, hi, fine, fmt.rounding, "SAT")
         self._set_const(self.node.output[0], np.asarray(values, dtype=np.float64).reshape(xs.shape), role_fmt)
+
+    def _constant_shape(self, x: str, f) -> tuple:
+        """The shape of the constant `x` quantized with per-element exponents `f` (checked: broadcastable, not
+        empty)."""
+        try:
+            shape = np.broadcast_shapes(np.shape(f), np.shape(self.consts[x]))
+        except ValueError:
+            raise self._error(f"its scale of shape {list(np.shape(f))} does not broadcast against the constant "
+                              f"'{x}' of shape {list(np.shape(self.consts[x]))}") from None
+        if 0 in shape:
+            raise self._error(f"it quantizes the empty constant '{x}' (shape {list(shape)})")
+        return shape
 
     def _set_const(self, name: str, values: np.ndarray, fmt: FixedFormat | None):
         self.consts[name] = values
@@ -273,6 +286,7 @@ class _Lowering:
         if x in self.consts:
             s = np.asarray(scale, dtype=np.float64)
             f = self._scale_exponent(s, per_channel=True)
+            self._constant_shape(x, f)
             values = np.where(self.consts[x] >= 0, 1.0, -1.0) * s
             fine = int(np.max(f))
             self._set_const(node.output[0], values, FixedFormat(1, 1 - fine, fine, "RND_CONV", "SAT"))
