@@ -30,6 +30,7 @@ def load_onnx(path_or_model):
     import onnx
 
     if isinstance(path_or_model, onnx.ModelProto):
+        _check_strings(path_or_model, "<ModelProto>")
         return path_or_model, "<ModelProto>"
     path = Path(path_or_model)
     if not path.is_file():
@@ -40,7 +41,26 @@ def load_onnx(path_or_model):
         raise FxflowError(f"cannot read ONNX model '{path}': {type(e).__name__}: {_first_line(e) or 'malformed'}") from None
     if not model.HasField("graph") or not model.graph.node:
         raise FxflowError(f"cannot read ONNX model '{path}': it holds no graph (empty, truncated or not ONNX)")
+    _check_strings(model, str(path))
     return model, str(path)
+
+
+def _check_strings(model, where: str) -> None:
+    """protobuf hands out undecodable string fields as text with surrogates that fail when written back: a
+    name that is not UTF-8 must fail here, not deep in the import."""
+    g = model.graph
+    names = [o.domain for o in model.opset_import] + [v.name for v in [*g.input, *g.output, *g.value_info,
+                                                                        *g.initializer]]
+    for n in g.node:
+        names += [n.name, n.op_type, n.domain, *n.input, *n.output, *(a.name for a in n.attribute)]
+    for text in names:
+        try:
+            if not isinstance(text, str):  # protobuf gives the raw bytes of a field it could not decode
+                raise UnicodeError("not decodable")
+            text.encode("utf-8")
+        except UnicodeError:
+            raise FxflowError(f"cannot read ONNX model '{where}': it holds a name that is not UTF-8 text "
+                              f"({text!r:.60})") from None
 
 
 def import_onnx(path_or_model, ctx: ir.Context):

@@ -141,6 +141,10 @@ def _assign_function(fn, cfg: Config, calibration: list | None = None) -> None:
         assign = ASSIGNERS.get(name)
         if assign is not None:
             assign(op, cfg, ranges)
+        elif name == "fxp.constant" and format_of(op.operation.results[0].type) is not None:
+            res = op.operation.results[0]  # already quantized (IR given at the fxp stage): its stored values
+            ranges[res] = Interval.of_constant(elements_array(op.operation.attributes["value"], _shape(res)),
+                                               format_of(res.type).f)
         elif name.startswith("fxp.") and name not in ("fxp.constant",):
             raise FxflowError(f"fxp-assign-precision does not know '{name}' ({op.location})")
     # 3. Drop the float constants nothing uses any more; update the signature.

@@ -286,7 +286,16 @@ FORMATS = ["ap_fixed<0,0>", "ap_fixed<5000,10>", "ap_fixed<1,1>", "ap_ufixed<1,0
 ODD = [None, -1, 0, 10**9, 1.5, float("nan"), float("inf"), True, "1", [], {}, [1, 2], "latency", "resource", "x" * 100]
 
 
-def _random_value(rng, role):
+VALID = {"format": ["ap_fixed<8,3>", "ap_fixed<16,6>", "auto", "ap_fixed<2,2,AP_TRN,AP_WRAP>", "ap_ufixed<6,2>",
+                    "ap_fixed<12,4,AP_RND_CONV,AP_SAT_SYM>", "ap_fixed<40,20>", "ap_fixed<1,1>"],
+         "reuse_factor": [1, 2, 3, 4, 1000], "strategy": ["latency", "resource"], "softmax": ["stable", "argmax"],
+         "table_size": [64, 1024], "auto_tolerance": [0.01, 0.5], "table_range": [[-4, 4]], "arithmetic": ["hls4ml"]}
+
+
+def _random_value(rng, role, valid: bool = False):
+    if valid:
+        key = role if role in VALID else ("table_size" if role.endswith("table_size") else "format")
+        return rng.choice(VALID[key])
     if role in ("reuse_factor",):
         return rng.choice([-1, 0, 1, 2, 3, 10**9, 2.0, "4", None, True])
     if role in ("strategy", "softmax", "arithmetic"):
@@ -305,6 +314,14 @@ def random_config(rng: random.Random, layer_names: list[str]):
 
     if rng.random() < 0.05:
         return rng.choice([None, [], "config", 3, {"model": 3}, {"layers": []}, {"bogus": {}}])
+    valid = rng.random() < 0.5  # a config whose every value is legal: the case reaches the compiler
+    if valid:
+        model = {k: _random_value(rng, k, True) for k in rng.sample(MODEL_KEYS, rng.randint(0, 4)) if k != "accum"}
+        if "input" in model and model["input"] == "auto":
+            model["input"] = "ap_fixed<10,4>"
+        return {"model": model, "layers": {n: {k: _random_value(rng, k, True)
+                                               for k in rng.sample(["weight", "bias", "result", "reuse_factor"], 2)}
+                                           for n in rng.sample(layer_names, rng.randint(0, 2))}}
     model = {k: _random_value(rng, k) for k in rng.sample(MODEL_KEYS, rng.randint(0, 4))}
     if rng.random() < 0.1:
         model[rng.choice(["precison", "Precision", "reuse", ""])] = "ap_fixed<8,3>"
@@ -427,6 +444,8 @@ def run_case(kind: str, seed: int, scratch: Path) -> dict:
     work = Path(tempfile.mkdtemp(dir=scratch))
     (work / "out").mkdir()
     before = _listing(scratch, work)
+    targets = _hostile_targets(work / "out")
+    existing = {p for p in targets if os.path.lexists(p)}
     rng = random.Random(f"{kind}:{seed}")
     result = {"kind": kind, "seed": seed}
     try:
@@ -444,11 +463,25 @@ def run_case(kind: str, seed: int, scratch: Path) -> dict:
         where = f"{Path(tb[-1].filename).name}:{tb[-1].lineno}" if tb else "?"
         result["status"], result["detail"] = "fail", f"{type(e).__name__} at {where}: {str(e)[:300]}"
     escaped = _listing(scratch, work) - before
+    escaped |= {str(p) for p in targets if p not in existing and os.path.lexists(p)}
     escaped |= {str(p) for p in work.iterdir() if p.name not in ("out", "in.mlir", "m.onnx")}
     if escaped and result["status"] != "fail":
         result["status"], result["detail"] = "fail", f"wrote outside the output directory: {sorted(escaped)[:3]}"
     shutil.rmtree(work, ignore_errors=True)
     return result
+
+
+def _hostile_targets(out: Path) -> set:
+    """Where a hostile name would land if it were used as a path unsanitized (outside `out`)."""
+    found = set()
+    for name in HOSTILE_NAMES:
+        if "\x00" in name or not name.strip():
+            continue
+        for base in (out, out / "firmware", Path.cwd()):
+            p = Path(os.path.normpath(base / name))
+            if not str(p).startswith(str(out) + os.sep):
+                found.add(p)
+    return found
 
 
 def _listing(scratch: Path, work: Path) -> set:
