@@ -148,9 +148,11 @@ class ModelExactness:
         """One warning per inexact op between the model's quantizers, naming the layer and the format used."""
         for o, reason in self.reasons:
             layer = layer_name(o.location) or "<unnamed>"
+            direct = all(is_model_cast(_owner(u)) for u in o.results[0].uses)
+            fmt = "the narrowest format of its range" if direct else result_format_of(layer)
             warnings.warn(f"layer '{layer}' ({o.name}) lies between the model's quantizers but cannot be computed "
-                          f"exactly: {reason}; its result takes {result_format_of(layer)}, so the design may differ "
-                          "from the model's own (float) execution there", stacklevel=3)
+                          f"exactly: {reason}; its result takes {fmt}, so the design may differ from the model's "
+                          "own (float) execution there", stacklevel=3)
 
 
 __all__ = ["EXACTNESS", "ModelExactness", "always_exact", "exactness", "is_model_cast"]

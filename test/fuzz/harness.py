@@ -40,7 +40,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 KINDS = ("opt", "onnx", "config", "data")
-WEIGHTS = {"opt": 4, "onnx": 3, "config": 2, "data": 1}  # share of the cases per kind
+WEIGHTS = {"opt": 8, "onnx": 6, "config": 3, "data": 3}  # share of the cases per kind
 CASE_TIMEOUT = 120.0  # seconds; the slowest legitimate case (a C-sim build) takes a few
 
 
@@ -582,6 +582,8 @@ def run(n: int, seed: int = 0, timeout: float = CASE_TIMEOUT, kinds=KINDS, progr
             if res["status"] in ("hang", "crash"):
                 worker = Worker()
             results.append(res)
+            if progress and res["status"] in ("fail", "hang", "crash"):
+                print(f"FAIL {res['kind']}:{res['seed']} {res['status']}: {res.get('detail', '')}", flush=True)
             if progress and (i + 1) % progress == 0:
                 print(f"  {i + 1}/{n} cases, {sum(r['status'] in ('fail', 'hang', 'crash') for r in results)} "
                       f"failing, {time.time() - t0:.0f} s", flush=True)
@@ -612,8 +614,6 @@ def main(argv=None) -> int:
         print(CASES[kind](random.Random(f"{kind}:{int(s)}"), work))
         return 0
     summary = run(args.cases, args.seed, args.timeout, tuple(args.kinds.split(",")), progress=max(args.cases // 20, 1))
-    for f in summary["failures"][:50]:
-        print(f"FAIL {f['kind']}:{f['seed']} {f['status']}: {f.get('detail', '')}")
     bad = len(summary["failures"])
     print(f"{summary['cases']} cases {summary['by_kind']} in {summary['seconds']} s: {summary['statuses']}; "
           f"{bad} crashes/hangs/failures")

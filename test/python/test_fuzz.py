@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fuzz"))
 
 import harness  # noqa: E402
 
-QUICK_CASES = 80
+QUICK_CASES = 60
 
 
 def test_fuzz_no_crash_no_hang():
