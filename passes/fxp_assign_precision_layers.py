@@ -22,9 +22,9 @@ from fxflow.fixed.interval import (Interval, avg_pool_sum_interval, conv_interva
                                    sub_interval)
 from fxflow.ir import ir, layer_name
 
-from .fxp_model_exact import always_exact, exactness
 from .fxp_assign_precision import (_quantized_constant, _require_fixed, _set_result, _tensor, assign_multiply_accumulate,
                                    assigner)
+from .fxp_model_exact import always_exact, exactness
 
 
 exactness("fxp.conv", constants={1: "weight", 2: "bias"})(always_exact)

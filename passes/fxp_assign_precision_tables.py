@@ -34,8 +34,8 @@ from fxflow.fixed.softmax import (DEFAULT_TABLE_SIZE, HLS4ML_TABLE, SoftmaxForma
 from fxflow.fixed.table import auto_entry_format, build_table, evaluate, table_index
 from fxflow.ir import i64_attr, ir, layer_name
 
-from .fxp_model_exact import always_exact, exactness
 from .fxp_assign_precision import _quantized_constant, _require_fixed, _set_result, assigner
+from .fxp_model_exact import always_exact, exactness
 
 
 def _i64_table(values) -> ir.DenseElementsAttr:

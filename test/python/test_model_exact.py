@@ -67,7 +67,7 @@ def brevitas_mlp(style, seed=0):
     return _model(b, y, [16], [3])
 
 
-def brevitas_cnn(pool="MaxPool", flatten="Flatten", seed=0):
+def brevitas_cnn(pool="MaxPool", flatten="Flatten", seed=0, fc_style="gemm"):
     """QuantConv2d (per-channel) -> QuantReLU -> pool -> flatten -> QuantLinear -> QuantReLU."""
     rng = np.random.default_rng(seed)
     b = Builder()
@@ -84,7 +84,7 @@ def brevitas_cnn(pool="MaxPool", flatten="Flatten", seed=0):
         h = b.node("Flatten", [h], "/flat/Flatten", axis=1)
     else:
         h = b.node("Reshape", [h, b.const([-1, n], np.int64)], "/flat/Reshape")
-    h = _linear(b, rng, h, n, 3, "/fc", "gemm")
+    h = _linear(b, rng, h, n, 3, "/fc", fc_style)
     h = b.node("Relu", [h], "/fc_relu/Relu")
     return _model(b, b.quant(h, "/fc_relu/act_quant/Quant", 2, 8, signed=0), [2, 6, 6], [3])
 
@@ -107,9 +107,10 @@ def test_brevitas_mlp_is_bit_exact_without_config(tmp_path, style):
     assert layers[f"/fc0/{mm}"]["weight"] != "ap_fixed<16,6>"  # the model's (per-channel) weight format
 
 
-@pytest.mark.parametrize("pool, flatten", [("MaxPool", "Flatten"), ("MaxPool", "Reshape"), ("AveragePool", "Flatten")])
-def test_brevitas_cnn_is_bit_exact_without_config(tmp_path, pool, flatten):
-    model = brevitas_cnn(pool, flatten)
+@pytest.mark.parametrize("pool, flatten, fc_style", [("MaxPool", "Flatten", "gemm"), ("MaxPool", "Reshape", "matmul_add"),
+                                                     ("AveragePool", "Flatten", "matmul")])
+def test_brevitas_cnn_is_bit_exact_without_config(tmp_path, pool, flatten, fc_style):
+    model = brevitas_cnn(pool, flatten, fc_style=fc_style)
     design = _compile(model, tmp_path)
     x = inputs(300, 72).reshape(-1, 2, 6, 6)
     assert np.array_equal(design.predict(x), reference(model, x))
