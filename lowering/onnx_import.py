@@ -89,6 +89,7 @@ def import_onnx(path_or_model, ctx: ir.Context):
         onnx.checker.check_model(model)
     except Exception as e:
         raise FxflowError(f"invalid ONNX model '{where}': {_first_line(e)}") from None
+    _check_window_attributes(model.graph)
     _fold_gemm_scales(model.graph)
     input_shapes = _fix_batch(model.graph, where)
     model = _fold_constant_subgraphs(model)
@@ -167,6 +168,29 @@ def evaluate_node(node, inputs: dict, opset_import) -> list:
         [node], "fold", [], [helper.make_tensor_value_info(o, onnx.TensorProto.UNDEFINED, None)
                              for o in node.output]), opset_imports=opset_import)
     return ReferenceEvaluator(single).run(None, inputs)
+
+
+# integer attributes torch-mlir's ONNX conversion trusts (a negative group crashes it): name -> least value
+_WINDOW_ATTRIBUTES = {"group": 1, "strides": 1, "dilations": 1, "kernel_shape": 1, "pads": 0}
+_WINDOW_OPS = ("Conv", "ConvTranspose", "MaxPool", "AveragePool", "LpPool", "ConvInteger", "QLinearConv")
+
+
+def _check_window_attributes(graph) -> None:
+    from onnx import helper
+
+    for node in graph.node:
+        if node.op_type not in _WINDOW_OPS:
+            continue
+        for a in node.attribute:
+            least = _WINDOW_ATTRIBUTES.get(a.name)
+            if least is None:
+                continue
+            value = helper.get_attribute_value(a)
+            values = list(value) if isinstance(value, (list, tuple)) else [value]
+            if not all(isinstance(v, int) and v >= least for v in values):
+                raise UnsupportedOpError(unsupported_message(node.name, node.op_type, f"its attribute '{a.name}' is "
+                                                             f"{value!r}; it must be integers >= {least}"),
+                                         layer=node.name)
 
 
 def _copy(model):
