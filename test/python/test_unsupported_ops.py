@@ -63,3 +63,14 @@ def test_unsupported_onnx_op_names_op_type_and_node(tmp_path):
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), tmp_path / "m.onnx")
     with pytest.raises(fxflow.UnsupportedOpError, match=r"unsupported ONNX op type 'CumSum' \(node 'running/sum'\)"):
         fxflow.compile(tmp_path / "m.onnx")
+
+
+def test_onnx_window_attribute_out_of_range_is_an_error_not_a_crash(tmp_path):
+    """torch-mlir's ONNX conversion crashed (SIGSEGV) on a Conv with group -1 (found by test/fuzz)."""
+    conv = helper.make_node("Conv", ["x", "W"], ["y"], name="conv", kernel_shape=[3, 3], group=-1)
+    graph = helper.make_graph([conv], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 2, 6, 6])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4, 4, 4])],
+                              [numpy_helper.from_array(np.ones((4, 2, 3, 3), np.float32), "W")])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), tmp_path / "m.onnx")
+    with pytest.raises(fxflow.UnsupportedOpError, match=r"'Conv' \(node 'conv'\): its attribute 'group' is -1"):
+        fxflow.compile(tmp_path / "m.onnx")
