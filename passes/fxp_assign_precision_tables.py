@@ -52,8 +52,17 @@ exactness("fxp.clamp")(always_exact)
 exactness("fxp.prelu", constants={1: "weight"})(always_exact)
 
 
+_PIECEWISE_CONSTANT = ("arith.constant", "arith.cmpf", "arith.select")
+
+
 @exactness("fxp.lut", "fxp.softmax")
-def _table_exactness(op) -> str:
+def _table_exactness(op) -> str | None:
+    """A table of a piecewise-constant function (compares and selects of float constants, e.g. a bipolar
+    quantizer) is exact: every float constant is a dyadic rational its auto format holds."""
+    if op.name == "fxp.lut":
+        body = [o.operation.name for o in op.regions[0].blocks[0].operations][:-1]
+        if all(name in _PIECEWISE_CONSTANT for name in body):
+            return None
     return "it is computed from tables of its non-linear function"
 
 
