@@ -84,6 +84,10 @@ def _build_graph(fn, top: str, io_type: str, cfg: Config):
             if o.name == "fxp.constant" or (o in boundary):
                 continue
             if o.name == "func.return":
+                unmapped = [k for k, v in enumerate(o.operands) if v not in mapping]
+                if unmapped:
+                    raise FxflowError(f"the function returns a value that no layer computes (result {unmapped[0]}, "
+                                      "a constant?); a dataflow graph's outputs come from kernels or inputs")
                 build_return([mapping[v] for v in o.operands])
                 continue
             if o.name not in COMPUTE_OPS:

@@ -259,7 +259,7 @@ def _reject_leftovers(module_op) -> None:
         raise UnsupportedOpError(
             f"unsupported operation {what} from module '{where or '<unknown module>'}' ({op.location}); "
             "supported layers: Linear, Conv1d/2d, pooling, BatchNorm, activations, Softmax, elementwise and "
-            "shape operations (see docs/layers.md)", layer=where)
+            "shape operations (see docs/layers.md)", layer=where, location=str(op.location))
 
 
 def _describe(op) -> str:

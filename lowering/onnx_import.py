@@ -30,6 +30,7 @@ def load_onnx(path_or_model):
     import onnx
 
     if isinstance(path_or_model, onnx.ModelProto):
+        _check_strings(path_or_model, "<ModelProto>")
         return path_or_model, "<ModelProto>"
     path = Path(path_or_model)
     if not path.is_file():
@@ -40,7 +41,26 @@ def load_onnx(path_or_model):
         raise FxflowError(f"cannot read ONNX model '{path}': {type(e).__name__}: {_first_line(e) or 'malformed'}") from None
     if not model.HasField("graph") or not model.graph.node:
         raise FxflowError(f"cannot read ONNX model '{path}': it holds no graph (empty, truncated or not ONNX)")
+    _check_strings(model, str(path))
     return model, str(path)
+
+
+def _check_strings(model, where: str) -> None:
+    """protobuf hands out undecodable string fields as text with surrogates that fail when written back: a
+    name that is not UTF-8 must fail here, not deep in the import."""
+    g = model.graph
+    names = [o.domain for o in model.opset_import] + [v.name for v in [*g.input, *g.output, *g.value_info,
+                                                                        *g.initializer]]
+    for n in g.node:
+        names += [n.name, n.op_type, n.domain, *n.input, *n.output, *(a.name for a in n.attribute)]
+    for text in names:
+        try:
+            if not isinstance(text, str):  # protobuf gives the raw bytes of a field it could not decode
+                raise UnicodeError("not decodable")
+            text.encode("utf-8")
+        except UnicodeError:
+            raise FxflowError(f"cannot read ONNX model '{where}': it holds a name that is not UTF-8 text "
+                              f"({text!r:.60})") from None
 
 
 def import_onnx(path_or_model, ctx: ir.Context):
@@ -69,6 +89,7 @@ def import_onnx(path_or_model, ctx: ir.Context):
         onnx.checker.check_model(model)
     except Exception as e:
         raise FxflowError(f"invalid ONNX model '{where}': {_first_line(e)}") from None
+    _check_window_attributes(model.graph)
     _fold_gemm_scales(model.graph)
     input_shapes = _fix_batch(model.graph, where)
     model = _fold_constant_subgraphs(model)
@@ -100,8 +121,7 @@ def _fold_constant_subgraphs(model):
     shaped value) and replace them by initializers, as onnx-simplifier does: PyTorch exports compute pads,
     reshape targets and parameter transforms this way, which shape inference alone cannot see through."""
     import onnx
-    from onnx import helper, numpy_helper
-    from onnx.reference import ReferenceEvaluator
+    from onnx import numpy_helper
 
     graph = model.graph
     for _ in range(len(graph.node) + 1):
@@ -123,10 +143,7 @@ def _fold_constant_subgraphs(model):
                 if any(i in known and known[i].size > FOLDABLE_LIMIT for i in node.input):
                     continue
                 try:
-                    single = helper.make_model(helper.make_graph(
-                        [node], "fold", [], [helper.make_tensor_value_info(o, onnx.TensorProto.UNDEFINED, None)
-                                             for o in node.output]), opset_imports=model.opset_import)
-                    values = ReferenceEvaluator(single).run(None, {i: known[i] for i in node.input if i})
+                    values = evaluate_node(node, {i: known[i] for i in node.input if i}, model.opset_import)
                 except Exception:
                     continue  # left to torch-mlir (an op the reference cannot run, e.g. random ones)
             else:
@@ -139,6 +156,41 @@ def _fold_constant_subgraphs(model):
         if not folded:
             return model
     return model
+
+
+def evaluate_node(node, inputs: dict, opset_import) -> list:
+    """One ONNX node run by onnx's reference evaluator on constant `inputs` (name -> array)."""
+    import onnx
+    from onnx import helper
+    from onnx.reference import ReferenceEvaluator
+
+    single = helper.make_model(helper.make_graph(
+        [node], "fold", [], [helper.make_tensor_value_info(o, onnx.TensorProto.UNDEFINED, None)
+                             for o in node.output]), opset_imports=opset_import)
+    return ReferenceEvaluator(single).run(None, inputs)
+
+
+# integer attributes torch-mlir's ONNX conversion trusts (a negative group crashes it): name -> least value
+_WINDOW_ATTRIBUTES = {"group": 1, "strides": 1, "dilations": 1, "kernel_shape": 1, "pads": 0}
+_WINDOW_OPS = ("Conv", "ConvTranspose", "MaxPool", "AveragePool", "LpPool", "ConvInteger", "QLinearConv")
+
+
+def _check_window_attributes(graph) -> None:
+    from onnx import helper
+
+    for node in graph.node:
+        if node.op_type not in _WINDOW_OPS:
+            continue
+        for a in node.attribute:
+            least = _WINDOW_ATTRIBUTES.get(a.name)
+            if least is None:
+                continue
+            value = helper.get_attribute_value(a)
+            values = list(value) if isinstance(value, (list, tuple)) else [value]
+            if not all(isinstance(v, int) and v >= least for v in values):
+                raise UnsupportedOpError(unsupported_message(node.name, node.op_type, f"its attribute '{a.name}' is "
+                                                             f"{value!r}; it must be integers >= {least}"),
+                                         layer=node.name)
 
 
 def _copy(model):

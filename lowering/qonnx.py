@@ -12,8 +12,9 @@ Rounding modes: ROUND/HALF_EVEN -> RND_CONV, FLOOR -> TRN, DOWN -> TRN_ZERO, HAL
 HALF_DOWN -> RND_ZERO; CEIL and UP have no ap_fixed mode.
 
 * On a constant (weights, biases) the quantizer is evaluated here, in integers (`fxflow.fixed.quantize`),
-  and the constant's role ("<layer>.weight" / "<layer>.bias" of the Gemm, MatMul(+Add) or Conv it feeds)
-  is returned with its format: fxp-assign-precision keeps that format (`fxflow.model_formats`).
+  and the constant's role ("<layer>.weight" / "<layer>.bias" of the Gemm, MatMul(+Add) or Conv it feeds,
+  also through constant Transpose/Reshape/Flatten/Squeeze/Unsqueeze/Identity nodes) is returned with its
+  format: fxp-assign-precision keeps that format (`fxflow.model_formats`).
 * On an activation it becomes Mul(2^f) -> Clip(integer range) -> rounding -> Mul(2^-f), every new node
   named like the quantizer, which convert-fake-quant-to-fxp turns into one `fxp.cast`.  ONNX has Round
   (half even), Floor and Ceil only; the symmetric modes are written Where(v < 0, R-(v), R+(v)) with
@@ -48,6 +49,7 @@ _NO_EQUIVALENT = {
 # integer element types of QuantizeLinear outputs: (signed, bits)
 _QDQ_TYPES = {2: (False, 8), 3: (True, 8), 4: (False, 16), 5: (True, 16), 21: (False, 4), 22: (True, 4)}
 MAX_ACTIVATION_BITS = 24  # a clamp bound of a float32 graph is exact up to 2^24
+LAYOUT_OPS = ("Transpose", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity")  # looked through on weights
 _WEIGHT_SLOTS = {"Gemm": {1: "weight", 2: "bias"}, "MatMul": {1: "weight"}, "Conv": {1: "weight", 2: "bias"}}
 
 
@@ -64,12 +66,12 @@ def lower_quantizers(model) -> dict[str, str]:
     if not any(is_quantizer(n) for n in graph.node):
         return {}
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
-    return _Lowering(graph, opset).run()
+    return _Lowering(graph, opset, model.opset_import).run()
 
 
 class _Lowering:
-    def __init__(self, graph, opset: int):
-        self.graph, self.opset = graph, opset
+    def __init__(self, graph, opset: int, opset_import=()):
+        self.graph, self.opset, self.opset_import = graph, opset, opset_import
         self.consts = _constants(graph)          # tensor name -> np.ndarray
         self.quantized: dict[str, FixedFormat] = {}  # folded constant -> its format
         self.taken = {t.name for t in graph.initializer} | {v for n in graph.node for v in [*n.input, *n.output]}
@@ -90,7 +92,8 @@ class _Lowering:
         self.outputs = {o.name for o in self.graph.output}
         for node in self.graph.node:
             if not is_quantizer(node):
-                self.nodes.append(node)
+                if not self._fold_layout(node):
+                    self.nodes.append(node)
                 continue
             self.node = node
             op = node.op_type
@@ -118,6 +121,26 @@ class _Lowering:
         formats = self._roles()
         _prune(self.graph)
         return {k: str(v) for k, v in sorted(formats.items())}
+
+    def _fold_layout(self, node) -> bool:
+        """A Transpose/Reshape/... of a quantized constant (TorchScript exports `Quant(W) -> Transpose ->
+        MatMul`) is evaluated here: its output is the same quantized values in another layout, with the same
+        format, so the weight role is found through it."""
+        src = node.input[0] if node.input else ""
+        if node.op_type not in LAYOUT_OPS or node.domain not in ("", "ai.onnx") or src not in self.quantized \
+                or len(node.output) != 1 or not all(v in self.consts for v in node.input if v):
+            return False
+        from fxflow.lowering.onnx_import import evaluate_node
+
+        try:
+            (out,) = evaluate_node(node, {v: self.consts[v] for v in node.input if v}, self.opset_import)
+        except Exception as e:  # the reference evaluator raises many types for inconsistent shapes/attributes
+            raise self._error(f"it cannot be evaluated on the quantized constant '{src}': {type(e).__name__}: {e}",
+                              node) from None
+        name = node.output[0]
+        self.consts[name] = np.asarray(out, dtype=np.float64)
+        self.quantized[name], self.producers[name] = self.quantized[src], self.producers[src]
+        return True
 
     def _error(self, detail: str, node=None) -> UnsupportedOpError:
         from fxflow.lowering.onnx_import import unsupported_message
@@ -217,11 +240,12 @@ class _Lowering:
         role format is that format, or for per-channel scales the narrowest one holding every value."""
         xs = self.consts[x]
         f = self._scale_exponent(scale, per_channel=True)
+        shape = self._constant_shape(x, f)
         if np.ndim(f) == 0:
             fmt = fmt_of(int(f))
             values, role_fmt = to_float(convert(xs, fmt), fmt.f), fmt
         else:
-            f_b = np.broadcast_to(f, np.broadcast_shapes(np.shape(f), xs.shape))
+            f_b = np.broadcast_to(f, shape)
             xs = np.broadcast_to(xs, f_b.shape)
             values = np.empty(xs.shape, dtype=np.float64)
             fine, lo, hi = int(np.max(f_b)), 0, 0
@@ -234,6 +258,18 @@ class _Lowering:
                 lo, hi = min([lo, *scaled]), max([hi, *scaled])
             role_fmt = smallest_format(lo, hi, fine, fmt.rounding, "SAT")
         self._set_const(self.node.output[0], np.asarray(values, dtype=np.float64).reshape(xs.shape), role_fmt)
+
+    def _constant_shape(self, x: str, f) -> tuple:
+        """The shape of the constant `x` quantized with per-element exponents `f` (checked: broadcastable, not
+        empty)."""
+        try:
+            shape = np.broadcast_shapes(np.shape(f), np.shape(self.consts[x]))
+        except ValueError:
+            raise self._error(f"its scale of shape {list(np.shape(f))} does not broadcast against the constant "
+                              f"'{x}' of shape {list(np.shape(self.consts[x]))}") from None
+        if 0 in shape:
+            raise self._error(f"it quantizes the empty constant '{x}' (shape {list(shape)})")
+        return shape
 
     def _set_const(self, name: str, values: np.ndarray, fmt: FixedFormat | None):
         self.consts[name] = values
@@ -250,6 +286,7 @@ class _Lowering:
         if x in self.consts:
             s = np.asarray(scale, dtype=np.float64)
             f = self._scale_exponent(s, per_channel=True)
+            self._constant_shape(x, f)
             values = np.where(self.consts[x] >= 0, 1.0, -1.0) * s
             fine = int(np.max(f))
             self._set_const(node.output[0], values, FixedFormat(1, 1 - fine, fine, "RND_CONV", "SAT"))
@@ -315,6 +352,19 @@ class _Lowering:
         f = self._scale_exponent(scale, per_channel=per_channel)
         return signed, bits, f
 
+    def _along_axis(self, scale, shape):
+        """A 1-D per-channel QDQ scale laid along the node's `axis` (default 1) of an input of `shape`, so it
+        broadcasts over the right dimension (NumPy would broadcast it along the last one)."""
+        scale = np.asarray(scale)
+        if scale.ndim != 1 or scale.size == 1:
+            return scale
+        axis = int(self._attr("axis", 1))
+        axis = axis + len(shape) if axis < 0 else axis
+        if not 0 <= axis < len(shape) or shape[axis] != scale.size:
+            raise self._error(f"its {scale.size} per-channel scales do not match axis {self._attr('axis', 1)} of "
+                              f"its input of shape {list(shape)}")
+        return scale.reshape([scale.size if d == axis else 1 for d in range(len(shape))])
+
     def _const_type(self, name: str) -> int:
         for t in self.graph.initializer:
             if t.name == name:
@@ -335,7 +385,7 @@ class _Lowering:
         if x in self.consts:
             def fmt_of(fc):
                 return FixedFormat(k, bits - k - fc, fc, "RND_CONV", "SAT")
-            self._fold(x, scale, fmt_of)  # values dequantized; DequantizeLinear below checks its scale
+            self._fold(x, self._along_axis(scale, np.shape(self.consts[x])), fmt_of)  # DequantizeLinear checks the scale
             self.pending_qdq[node.output[0]] = (np.asarray(scale, np.float64), node)
             return
         users = self.users.get(node.output[0], [])
@@ -368,6 +418,7 @@ class _Lowering:
                               "fxflow cannot import")
         signed, bits, f = self._qdq_format(scale, zp, per_channel=True)
         k = 1 if signed else 0
+        scale = self._along_axis(scale, np.shape(self.consts[x]))
         self._fold(x, scale, lambda fc: FixedFormat(k, bits - k - fc, fc, "RND_CONV", "SAT"),
                    lambda q, fmt: np.asarray(q).astype(np.int64))  # the stored integers themselves
 

@@ -8,6 +8,7 @@ from the IR, also when the IR comes back from a file.
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 
@@ -22,7 +23,7 @@ from torch_mlir import fx  # noqa: F401
 from torch_mlir.extras import fx_decomp_util, fx_importer  # noqa: F401
 
 from fxflow.errors import FxflowError, ShapeError, UnsupportedOpError
-from fxflow.ir import ir, register_torch_dialect
+from fxflow.ir import PassManager, ir, layer_name, register_torch_dialect
 
 LINALG_PIPELINE_NOTE = "torch-mlir's torch-backend-to-linalg-on-tensors-backend-pipeline"
 
@@ -91,7 +92,7 @@ def import_torch(model, example_inputs, ctx: ir.Context) -> ImportedModel:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with ctx:
-                module = fx.export_and_import(model, *example_inputs, output_type=OutputType.LINALG_ON_TENSORS,
+                module = fx.export_and_import(model, *example_inputs, output_type=OutputType.TORCH,
                                               fx_importer=importer)
     except ir.MLIRError as e:
         raise UnsupportedOpError(_describe_lowering_failure(e)) from None
@@ -99,7 +100,66 @@ def import_torch(model, example_inputs, ctx: ir.Context) -> ImportedModel:
         raise
     except Exception as e:  # torch.export raises many types (Unsupported, AssertionError, UserError, ...)
         raise FxflowError(f"torch.export could not trace the model: {type(e).__name__}: {_first_line(e)}") from None
-    return ImportedModel(module, [tuple(x.shape[1:]) for x in example_inputs], _layer_names(module))
+    aten_ops = _aten_ops(module)
+    with ctx:
+        handler = ctx.attach_diagnostic_handler(lambda d: True)  # reported below as one UnsupportedOpError
+        try:
+            PassManager.parse(TORCH_TO_LINALG).run(module.operation)
+        except ir.MLIRError as e:  # name the aten op torch-mlir left behind, not the diagnostic's constant
+            left = _aten_ops(module)
+            if left:
+                names, loc = next(iter(left.values()))
+                raise UnsupportedOpError(unsupported_aten(names[0], loc, f"{LINALG_PIPELINE_NOTE} cannot lower it "
+                                                          "to linalg"), layer=layer_name(loc) or None) from None
+            raise UnsupportedOpError(_describe_lowering_failure(e)) from None
+        finally:
+            handler.detach()
+    imported = ImportedModel(module, [tuple(x.shape[1:]) for x in example_inputs], _layer_names(module))
+    imported.aten_ops = aten_ops
+    return imported
+
+
+TORCH_TO_LINALG = "builtin.module(torch-backend-to-linalg-on-tensors-backend-pipeline{allow-non-finites=true})"
+# torch ops that only carry values for others (constants, lists): never the op to name
+_CARRIERS = ("torch.constant.", "torch.prim.ListConstruct", "torch.prim.TupleConstruct", "torch.vtensor.literal",
+             "torch.prim.Uninitialized")
+
+
+def _aten_ops(module) -> dict:
+    """{printed location: ([aten op names], location)} of the torch-dialect ops in `module`, in program order."""
+    found: dict = {}
+
+    def visit(op):
+        name = op.name
+        if name.startswith("torch.") and not name.startswith(_CARRIERS):
+            found.setdefault(str(op.location), ([], op.location))[0].append(name[len("torch."):])
+        return ir.WalkResult.ADVANCE
+
+    module.operation.walk(visit)
+    return found
+
+
+def source_line(loc) -> str:
+    """'file:line' of the innermost source position in a location (torch.export's stack), or ''."""
+    m = re.search(r'"([^"]+)":(\d+):\d+', str(loc))
+    return f"{m.group(1)}:{m.group(2)}" if m else ""
+
+
+def unsupported_aten(name: str, loc, detail: str) -> str:
+    where = layer_name(loc) or "<top level>"
+    line = source_line(loc)
+    return f"unsupported operation '{name}' in module '{where}'{f' at {line}' if line else ''}: {detail}"
+
+
+def explain_unsupported(err: UnsupportedOpError, imported) -> UnsupportedOpError:
+    """A raising failure (linalg -> fxp) restated with the aten op its linalg op came from (same location)."""
+    loc_text = getattr(err, "location", None)
+    hit = getattr(imported, "aten_ops", {}).get(loc_text)
+    if hit is None:
+        return err
+    names, loc = hit
+    return UnsupportedOpError(unsupported_aten(names[-1], loc, f"fxflow cannot compile what torch-mlir lowers it to "
+                                               f"({err})"), layer=err.layer)
 
 
 def load_exported_program(path):
@@ -143,8 +203,6 @@ def _to_tensor(x):
 
 
 def _layer_names(module: ir.Module) -> list[str]:
-    from fxflow.ir import layer_name
-
     names: list[str] = []
 
     def visit(op):
@@ -164,8 +222,6 @@ def _first_line(e: Exception) -> str:
 
 def _describe_lowering_failure(e: "ir.MLIRError") -> str:
     """torch-mlir failed to lower an op to linalg: name the op and the module it came from."""
-    from fxflow.ir import layer_name
-
     for d in getattr(e, "error_diagnostics", []):
         for note in [d, *d.notes]:
             msg = note.message

@@ -35,6 +35,7 @@ from fxflow.fixed.interval import (Interval, add_interval, cast_interval, dense_
 from fxflow.fixed.quantize import quantize
 from fxflow.ir import defining_op, elements_array, ir, layer_name
 
+from .fxp_model_exact import always_exact, exactness, is_model_cast
 from .registry import register_pass
 
 
@@ -113,6 +114,15 @@ def assigner(*names: str):
     return wrap
 
 
+class Ranges(dict):
+    """value -> Interval of its stored integers, plus `model_exact`: the results that the model's own
+    quantizers fix (fxp_model_exact), which take their exact format."""
+
+    def __init__(self, model_exact=()):
+        super().__init__()
+        self.model_exact = set(model_exact)
+
+
 def _tensor(like: ir.Value, fmt: FixedFormat) -> ir.Type:
     return ir.RankedTensorType.get(list(ir.RankedTensorType(like.type).shape), fixed_type(fmt))
 
@@ -120,7 +130,7 @@ def _tensor(like: ir.Value, fmt: FixedFormat) -> ir.Type:
 def _assign_function(fn, cfg: Config, calibration: list | None = None) -> None:
     block = fn.regions[0].blocks[0]
     ops = list(block.operations)
-    ranges: dict = {}  # value -> Interval of its stored integers
+    ranges = Ranges(_model_exact_results(fn, ops, cfg))
     data = _calibration_by_arg(block.arguments, calibration)
     # 1. Inputs: cast float arguments to the input format right at the boundary (unless the model's own
     #    input quantizer is their only user and no input format is configured: it is the boundary cast).
@@ -146,6 +156,10 @@ def _assign_function(fn, cfg: Config, calibration: list | None = None) -> None:
         assign = ASSIGNERS.get(name)
         if assign is not None:
             assign(op, cfg, ranges)
+        elif name == "fxp.constant" and format_of(op.operation.results[0].type) is not None:
+            res = op.operation.results[0]  # already quantized (IR given at the fxp stage): its stored values
+            ranges[res] = Interval.of_constant(elements_array(op.operation.attributes["value"], _shape(res)),
+                                               format_of(res.type).f)
         elif name.startswith("fxp.") and name not in ("fxp.constant",):
             raise FxflowError(f"fxp-assign-precision does not know '{name}' ({op.location})")
     # 3. Drop the float constants nothing uses any more; update the signature.
@@ -156,6 +170,10 @@ def _assign_function(fn, cfg: Config, calibration: list | None = None) -> None:
     result_types = [v.type for v in ret.operation.operands]
     fn.attributes["function_type"] = ir.TypeAttr.get(
         ir.FunctionType.get([a.type for a in block.arguments], result_types))
+
+
+exactness("fxp.relu", "fxp.add")(always_exact)
+exactness("fxp.dense", constants={1: "weight", 2: "bias"})(always_exact)
 
 
 @assigner("fxp.relu", "fxp.add")
@@ -202,10 +220,10 @@ def _shape(v: ir.Value) -> list[int]:
 def _set_result(op, fmt, exact: Interval, ranges: dict) -> None:
     """Give the op's result `fmt` (AUTO: the narrowest exact format of `exact`) and record its range.
 
-    A result that only feeds the model's own quantizers is exact (AUTO): the model's quantizer is then the
-    one rounding, as in the model's forward pass."""
+    A result that only feeds the model's own quantizers, or that they fix (`ranges.model_exact`), is exact
+    (AUTO): the model's quantizer is then the one rounding, as in the model's forward pass."""
     res = op.operation.results[0]
-    if _feeds_model_casts(res):
+    if _feeds_model_casts(res) or res in getattr(ranges, "model_exact", ()):
         fmt = AUTO
     if fmt == AUTO:
         fmt = smallest_format(min(exact.lo.ravel(), default=0), max(exact.hi.ravel(), default=0), exact.f)
@@ -386,11 +404,20 @@ def _input_interval(fmt: FixedFormat, data, shape) -> Interval:
     return Interval(lo, hi, fmt.f)
 
 
+def _model_exact_results(fn, ops, cfg: Config) -> set:
+    """The results between (or fixed by) the model's quantizers, minus layers whose result is configured;
+    warns about the ops there that cannot be exact."""
+    from .fxp_model_exact import ModelExactness
+
+    analysis = ModelExactness(ops, _model_formats(fn))
+    analysis.warn_inexact(lambda layer: cfg.layer(layer).result)
+    return analysis.exact_results(lambda layer: "result" in cfg.layers.get(layer or "", {}))
+
+
 def _feeds_model_casts(value: ir.Value) -> bool:
     """Every user is a cast to a fixed format that the float program already had: the model's quantizer."""
     users = [u.owner for u in value.uses]
-    return (format_of(value.type) is None and bool(users)
-            and all(u.name == "fxp.cast" and format_of(u.results[0].type) is not None for u in users))
+    return format_of(value.type) is None and bool(users) and all(is_model_cast(u) for u in users)
 
 
 def _model_formats(fn) -> dict:

@@ -24,6 +24,25 @@ from fxflow.ir import ir, layer_name
 
 from .fxp_assign_precision import (_quantized_constant, _require_fixed, _set_result, _tensor, assign_multiply_accumulate,
                                    assigner)
+from .fxp_model_exact import always_exact, exactness
+
+
+exactness("fxp.conv", constants={1: "weight", 2: "bias"})(always_exact)
+exactness("fxp.sub", "fxp.mul", "fxp.reshape", "fxp.transpose", "fxp.pad", "fxp.resize", "fxp.concat")(always_exact)
+
+
+@exactness("fxp.pool")
+def _pool_exactness(op) -> str | None:
+    """Max-pool selects an input; average-pool divides by the window size, exact only for a power of two."""
+    if ir.StringAttr(op.attributes["kind"]).value == "max":
+        return None
+    n = math.prod(i64_array(op, "kernel"))
+    return None if n & (n - 1) == 0 else f"it averages over {n} values, and 1/{n} is not a power of two"
+
+
+@exactness("fxp.scale_shift")
+def _scale_shift_exactness(op) -> str:
+    return "it scales and shifts by constants the model did not quantize (e.g. a BatchNorm)"
 
 
 @assigner("fxp.conv")

@@ -35,6 +35,7 @@ from fxflow.fixed.table import auto_entry_format, build_table, evaluate, table_i
 from fxflow.ir import i64_attr, ir, layer_name
 
 from .fxp_assign_precision import _quantized_constant, _require_fixed, _set_result, assigner
+from .fxp_model_exact import always_exact, exactness
 
 
 def _i64_table(values) -> ir.DenseElementsAttr:
@@ -45,6 +46,24 @@ def _i64_table(values) -> ir.DenseElementsAttr:
 def _bound_bits(v: float) -> int:
     """Fractional bits that hold the finite real v exactly."""
     return max(Fraction(v).denominator.bit_length() - 1, 0)
+
+
+exactness("fxp.clamp")(always_exact)
+exactness("fxp.prelu", constants={1: "weight"})(always_exact)
+
+
+_PIECEWISE_CONSTANT = ("arith.constant", "arith.cmpf", "arith.select")
+
+
+@exactness("fxp.lut", "fxp.softmax")
+def _table_exactness(op) -> str | None:
+    """A table of a piecewise-constant function (compares and selects of float constants, e.g. a bipolar
+    quantizer) is exact: every float constant is a dyadic rational its auto format holds."""
+    if op.name == "fxp.lut":
+        body = [o.operation.name for o in op.regions[0].blocks[0].operations][:-1]
+        if all(name in _PIECEWISE_CONSTANT for name in body):
+            return None
+    return "it is computed from tables of its non-linear function"
 
 
 @assigner("fxp.clamp")

@@ -33,6 +33,7 @@ def compile(model, example_input=None, config=None, backend: str = "vitis", io_t
     `backend="rtl"` builds SystemVerilog through CIRCT (`rtl` = {"products": "mul" | "shift_add",
     "pipeline": register stages per layer, "layers": per-layer overrides}; see docs/rtl.md)."""
     from fxflow.lowering.fxp_to_df import FxpToDfOptions
+    from fxflow.lowering.torch_import import explain_unsupported as explain_aten
     from fxflow.lowering.torch_import import import_torch, load_exported_program
     from fxflow.passes.fxp_assign_precision import AssignPrecisionOptions
 
@@ -71,7 +72,7 @@ def compile(model, example_input=None, config=None, backend: str = "vitis", io_t
 
             model = specialize_flag_buffers(model)
         imported = import_torch(model, example_input, ctx)
-        restate = lambda err: err  # noqa: E731
+        restate = lambda err: explain_aten(err, imported)  # noqa: E731  (names the aten op)
     timings = {"import": time.perf_counter() - t0}
     module, stages = imported.module, {}
     with ctx:

@@ -457,6 +457,8 @@ def check_inputs(program: Program, xs: list[np.ndarray]) -> list[np.ndarray]:
         if x.shape[1:] != shape:
             raise ShapeError(f"input {i} has shape {x.shape}; expected (N, {', '.join(map(str, shape))})"
                              f" or ({', '.join(map(str, shape))})")
+        if x.shape[0] == 0:
+            raise ShapeError(f"input {i} holds no samples (shape {x.shape})")
         if not np.all(np.isfinite(x)):
             raise ShapeError(f"input {i} contains NaN or infinity")
         out.append(x)

@@ -15,11 +15,12 @@ class ConfigError(FxflowError, ValueError):
 
 class UnsupportedOpError(FxflowError):
     """An operation the compiler cannot lower; names the op and where it came from (`layer`: the module
-    path or ONNX node name, when known)."""
+    path or ONNX node name, when known; `location`: the printed MLIR location of the op, when known)."""
 
-    def __init__(self, message: str, layer: str | None = None):
+    def __init__(self, message: str, layer: str | None = None, location: str | None = None):
         super().__init__(message)
         self.layer = layer
+        self.location = location
 
 
 class ShapeError(FxflowError, ValueError):
