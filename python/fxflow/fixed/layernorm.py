@@ -111,3 +111,26 @@ def layernorm_float(x: np.ndarray, dims: int, gamma: np.ndarray, beta: np.ndarra
     var = (d * d).mean(axis=axes, keepdims=True)
     with np.errstate(divide="ignore"):
         return d / np.sqrt(var + eps) * gamma + beta
+
+
+def error_bound(rows: np.ndarray, x: FixedFormat, gamma: np.ndarray, fm: NormFormats, eps: float, rms: bool,
+                out: FixedFormat) -> np.ndarray:
+    """Per element B with |y - layernorm_float(x)| <= B, for rows [R, n] of the (quantized) input values and
+    the real gamma the design holds (derivation: docs/layers.md, "LayerNorm accuracy"):
+        B = LSB(y) + |gamma| (LSB(norm)/2 + |delta| / sqrt(a) + |d| (2^-f_r + |Delta| / (2 a^1.5)))
+    delta = mean error (< 2 LSB(mean): assignment and division; 0 for RMSNorm), Delta = the error of var + eps' against var + eps
+    (in (-2^(1-f_v), LSB(mean)^2 + 2^-f_v)), a = var + eps - 2^(1-f_v) <= both (LSB(norm) for a truncating norm).
+    Rows whose variance is too small for this first-order bound (a <= 0) get an infinite bound."""
+    mu = 0.0 if rms else rows.mean(axis=-1, keepdims=True)
+    d = rows - mu
+    var = (d * d).mean(axis=-1, keepdims=True)
+    e_mean = 0.0 if rms else 2.0 ** (1 - fm.mean.f)  # the assignment to mean_t and the truncating division
+    lsb_v, lsb_r = 2.0 ** -fm.var.f, 2.0 ** -fm.inv_std.f
+    delta_hi = max(2 * lsb_v, e_mean ** 2 + lsb_v)
+    a = var + eps - 2 * lsb_v
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(a > 0, 1.0 / np.sqrt(np.maximum(a, 1e-300)), np.inf)
+        slope = np.where(a > 0, delta_hi / (2 * np.maximum(a, 1e-300) ** 1.5), np.inf)
+    norm_err = 2.0 ** -fm.norm.f / (1 if fm.norm.rounding in ("TRN", "TRN_ZERO") else 2)
+    y_err = 2.0 ** -out.f
+    return y_err + np.abs(gamma) * (norm_err + e_mean * r + np.abs(d) * (lsb_r + slope))
