@@ -6,11 +6,11 @@ format of the exact range (`fxflow.fixed.matmul.matmul_interval`); the result ta
 layernorm: gamma takes the layer's `weight` role, beta its `bias` role; the row sum its `accum` ("exact":
 x with ceil(log2 n) more integer bits); the internal formats `mean`, `var`, `inv_std`, `norm` (config keys,
 default "auto") are chosen from the ranges when "auto":
-  mean     the input row's range, x's grid refined by ceil(log2(n+1)) bits, truncating (TRN, WRAP: exact range);
-  var      unsigned, holding (max x - min x)^2 (RMSNorm: max x^2), on the grid of the squares (2 f of x - mean),
-           capped at 40 bits;
+  mean     holding the row sum (it is divided by n in place), x's grid refined by ceil(log2(n+1)) bits;
+  var      unsigned, holding the sum of squares n (max x - min x)^2 (RMSNorm: n max x^2; divided in place), on
+           the grid of the squares (2 f of x - mean) refined by ceil(log2(n+1)) bits, capped at 40 bits;
   inv_std  unsigned, holding 1/sqrt(epsilon') (epsilon' = epsilon on var's grid, one LSB of var when 0),
-           with enough fractional bits that 1/sqrt(max var) keeps `target` = max(f of x, f of the result) + 2
+           with enough fractional bits that 1/sqrt(largest variance) keeps `target` = max(f of x, f of the result) + 2
            significant fractional bits;
   norm     (x - mean) * inv_std: |.| <= sqrt(n) whenever epsilon' >= one LSB of var; signed, `target`
            fractional bits, round to nearest and saturating.
@@ -66,16 +66,16 @@ def _auto_formats(x: FixedFormat, xr: Interval, n: int, eps: float, rms: bool, t
     """The "auto" internal formats (module doc) from the input's range."""
     lo, hi = _bounds(xr)
     extra = n.bit_length()
-    mean = smallest_format(lo << extra, hi << extra, x.f + extra)
+    mean = smallest_format(min(lo, 0) * n << extra, max(hi, 0) * n << extra, x.f + extra)  # holds the row sum
     diff = x if rms else x.add_result(mean, subtract=True)
     span = max(abs(lo), abs(hi)) if rms else hi - lo  # |d| <= span (stored integers at x.f)
-    v_max = Fraction(span, 1 << x.f) ** 2 if x.f >= 0 else Fraction(span << -x.f) ** 2
+    v_max = n * Fraction(span) ** 2 / Fraction(2) ** (2 * x.f)  # the sum of squares, divided in place
     i_v = max(math.ceil(math.log2(float(v_max) + 1.0)) if v_max else 0, 0) + 1
-    var = FixedFormat(0, i_v, max(min(2 * diff.f, MAX_VAR_WIDTH - i_v), -i_v + 1))
+    var = FixedFormat(0, i_v, max(min(2 * diff.f + extra, MAX_VAR_WIDTH - i_v), -i_v + 1))
     e = epsilon_units(eps, var)
     eps_eff = max(e, 1) * 2.0 ** -var.f
     i_r = max(math.floor(math.log2(1 / math.sqrt(eps_eff))) + 1, 1)
-    f_r = target + max(math.ceil(math.log2(float(v_max) + eps_eff) / 2), 0)
+    f_r = target + max(math.ceil(math.log2(float(v_max) / n + eps_eff) / 2), 0)
     inv_std = FixedFormat(0, i_r, f_r)
     norm = FixedFormat(1, math.floor(math.log2(math.sqrt(n))) + 1, target, "RND", "SAT")
     return {"mean": mean, "var": var, "inv_std": inv_std, "norm": norm}

@@ -3,10 +3,11 @@
 Per row of n normalized elements x_j (formats in `NormFormats`; `derived_formats` gives the two exact
 intermediates both executors declare):
   s = accum(0); s = accum(s + x_j) in order j        (LayerNorm only)
-  m = mean_t(s); m = trunc(m / n)                     (toward zero on mean_t's grid: ap_fixed `/= n`)
+  m = mean_t(s); m = trunc(m / n)                     (in place: mean_t holds the sum; toward zero on its grid,
+                                                        as ap_fixed's `/= n`)
   d_j = x_j - m  exactly, in diff_t                   (RMSNorm: d_j = x_j, m = 0)
   q = sq_t(0); q = sq_t(q + d_j * d_j)                (sq_t exact: no rounding, no overflow)
-  v = var_t(q); v = trunc(v / n)
+  v = var_t(q); v = trunc(v / n)                     (in place likewise)
   r = inv_sqrt(v)  = inv_std_t(floor(1 / sqrt(v + eps'))), eps' = epsilon rounded up onto var_t's grid,
                      by bisection over r's bits (r^2 (V + E) <= 2^(2 f_r + f_v) on the stored integers; a value
                      above inv_std_t's range gives its maximum)
