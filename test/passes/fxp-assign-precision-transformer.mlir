@@ -35,11 +35,12 @@
 
 // -----
 
-// LayerNorm "auto" internals for x in <8,3> ([-4, 4)), n = 4: sum <x.i + 2 bits>, mean on x's grid + 3 bits,
-// var unsigned holding (max - min)^2 = 64 on the squares' grid (2 * 5 fractional bits + ...), inv_std holding
-// 1/sqrt(eps') (eps = 1e-5 is one LSB of var: 1/sqrt(2^-16) = 256), norm |.| <= sqrt(4) rounded, saturating.
+// LayerNorm "auto" internals for x in <8,3> ([-4, 4)), n = 4: sum <x.i + 2 bits>; mean holds the sum (divided
+// in place) on x's grid + 3 bits; var unsigned holding the sum of squares n (max - min)^2 = 256 on the grid of
+// the squares (2 * 8) + 3 bits; inv_std holding 1/sqrt(eps') (eps = 1e-5 rounds up to 6 LSB of var,
+// 2^-19: 1/sqrt = 296); norm |.| <= sqrt(4), rounded and saturating.
 // CHECK-LABEL: sym_name = "ln"
-// CHECK: "fxp.layernorm"{{.*}}accum = !fxp.fixed<1 : i32, 4 : i32, 5 : i32, "TRN", "WRAP">, dims = 1 : i64, epsilon = 1.000000e-05 : f64, inv_std_format = !fxp.fixed<0 : i32, 9 : i32, 10 : i32, "TRN", "WRAP">, mean_format = !fxp.fixed<1 : i32, 2 : i32, 8 : i32, "TRN", "WRAP">, norm_format = !fxp.fixed<1 : i32, 2 : i32, 7 : i32, "RND", "SAT">, rms = 0 : i64, var_format = !fxp.fixed<0 : i32, 8 : i32, 16 : i32, "TRN", "WRAP">
+// CHECK: "fxp.layernorm"{{.*}}accum = !fxp.fixed<1 : i32, 4 : i32, 5 : i32, "TRN", "WRAP">, dims = 1 : i64, epsilon = 1.000000e-05 : f64, inv_std_format = !fxp.fixed<0 : i32, 9 : i32, 10 : i32, "TRN", "WRAP">, mean_format = !fxp.fixed<1 : i32, 4 : i32, 8 : i32, "TRN", "WRAP">, norm_format = !fxp.fixed<1 : i32, 2 : i32, 7 : i32, "RND", "SAT">, rms = 0 : i64, var_format = !fxp.fixed<0 : i32, 9 : i32, 19 : i32, "TRN", "WRAP">
 // CHECK-SAME: -> tensor<1x2x4x!fxp.fixed<1 : i32, 2 : i32, 5 : i32, "TRN", "WRAP">>
 "builtin.module"() ({
   "func.func"() <{function_type = (tensor<1x2x4xf32>) -> tensor<1x2x4xf32>, sym_name = "ln"}> ({
@@ -53,9 +54,9 @@
 
 // -----
 
-// RMSNorm: var holds max x^2 = 16 on x^2's grid; eps rounds up to one LSB (2^-10) of it.
+// RMSNorm: var holds n max x^2 = 64 on x^2's grid + 3 bits; eps rounds up to one LSB (2^-13) of it.
 // CHECK-LABEL: sym_name = "rms"
-// CHECK: "fxp.layernorm"{{.*}}inv_std_format = !fxp.fixed<0 : i32, 6 : i32, 10 : i32, "TRN", "WRAP">{{.*}}rms = 1 : i64, var_format = !fxp.fixed<0 : i32, 6 : i32, 10 : i32, "TRN", "WRAP">
+// CHECK: "fxp.layernorm"{{.*}}inv_std_format = !fxp.fixed<0 : i32, 7 : i32, 10 : i32, "TRN", "WRAP">{{.*}}rms = 1 : i64, var_format = !fxp.fixed<0 : i32, 8 : i32, 13 : i32, "TRN", "WRAP">
 "builtin.module"() ({
   "func.func"() <{function_type = (tensor<1x2x4xf32>) -> tensor<1x2x4xf32>, sym_name = "rms"}> ({
   ^bb0(%arg0: tensor<1x2x4xf32>):

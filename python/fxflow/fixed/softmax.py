@@ -167,18 +167,18 @@ def accurate_formats(x: FixedFormat, d_max: float, n: int, target_f: int, exp_bi
 
     d = max - x lies in [0, d_max] (from the input format or the calibration range); exp(-d) below
     2^-target_f / (8 (n+1)) is cut off by a saturating norm word.  The norm word keeps x's grid when it fits
-    in `exp_bits`, else rounds d to nearest; the sum, which lies in [1, n], is rounded to nearest onto an
-    `inv_bits`-bit word.  Entries carry enough fractional bits that their rounding adds <= 2^-target_f / 8."""
+    in `exp_bits` (and is not finer than the target needs), else rounds d to nearest; the sum, which lies in
+    [1, n], is rounded to nearest onto a word of at most `inv_bits` bits.  Entries carry enough fractional bits that their rounding adds <= 2^-target_f / 8."""
     grow = max(n, 1).bit_length()  # ceil(log2(n + 1))
     exp = FixedFormat(0, 1, target_f + 2 + grow, "RND", "SAT")
     cut = math.log(8 * (n + 1)) + target_f * math.log(2)  # exp(-cut) * (n+1) <= 2^-target_f / 8
     span = min(max(d_max, 0.0), cut)
     i_n = max(0, math.floor(math.log2(span)) + 1) if span > 0 else 0
-    f_n = min(x.f, exp_bits - i_n)
+    f_n = min(x.f, exp_bits - i_n, target_f + 3)  # 2a <= 2^-(f_n) <= 2^-target_f / 8
     norm = FixedFormat(0, i_n, f_n, "TRN" if f_n >= x.f else "RND", "SAT")
     accum = exact_accum(exp, n)
     i_in = max(n, 1).bit_length()  # 2^i_in > n >= the sum
-    inv_in = FixedFormat(0, i_in, min(exp.f, inv_bits - i_in), "RND", "SAT")
+    inv_in = FixedFormat(0, i_in, min(exp.f, inv_bits - i_in, target_f + 2), "RND", "SAT")  # g/2 <= 2^-target_f / 8
     inv = FixedFormat(0, 1, target_f + 3, "RND", "SAT")
     return SoftmaxFormats(exp, inv, inv_in, accum, norm, 1 << norm.width, 1 << inv_in.width)
 

@@ -13,8 +13,8 @@ func.func @main(%arg0: tensor<1x2x4xf32>) -> tensor<1x2x2xf32> {
 
 // CHECK-LABEL: // ===== firmware/defines.h =====
 // CHECK:       typedef ap_fixed<10,5,AP_TRN,AP_WRAP> ln_accum_t;
-// CHECK:       typedef ap_fixed<11,3,AP_TRN,AP_WRAP> ln_mean_t;
-// CHECK:       typedef ap_ufixed<24,8,AP_TRN,AP_WRAP> ln_var_t;
+// CHECK:       typedef ap_fixed<13,5,AP_TRN,AP_WRAP> ln_mean_t;
+// CHECK:       typedef ap_ufixed<28,9,AP_TRN,AP_WRAP> ln_var_t;
 // CHECK:       typedef ap_ufixed<19,9,AP_TRN,AP_WRAP> ln_inv_std_t;
 // CHECK:       typedef ap_fixed<10,3,AP_RND,AP_SAT> ln_norm_t;
 // CHECK:       typedef ap_fixed<18,8,AP_TRN,AP_WRAP> scores_accum_t;
@@ -30,7 +30,7 @@ func.func @main(%arg0: tensor<1x2x4xf32>) -> tensor<1x2x2xf32> {
 // CHECK:         ln_var_t v = q;
 // CHECK-NEXT:    v /= (unsigned) 4;
 // CHECK-NEXT:    ln_var_eps_t ve = v;
-// CHECK-NEXT:    ve += ln_var_eps_t(0x1p-16);
+// CHECK-NEXT:    ve += ln_var_eps_t(0x1.8p-17);
 // CHECK:         ln_inv_std_t rs = 0;
 // CHECK-NEXT:    { ln_inv_std_t t = rs + ln_inv_std_t(0x1p+8); if (t * t * ve <= 1) rs = t; }
 // CHECK-NEXT:    { ln_inv_std_t t = rs + ln_inv_std_t(0x1p+7); if (t * t * ve <= 1) rs = t; }
