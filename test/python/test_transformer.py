@@ -258,3 +258,32 @@ def test_transformer_estimates():
     assert layers["matmul"]["multipliers"] == 2 * 3 * 3 * 4 and layers["matmul"]["dsp"] > 0
     ln = fxflow.compile(Norm([8], False, 0), torch.zeros(1, 3, 8)).report()["layers"][0]
     assert ln["op"] == "layernorm" and ln["dsp"] > 0 and ln["latency_cycles"] > 1
+
+
+class Block(torch.nn.Module):
+    """LayerNorm then attention: the two new layers feeding each other."""
+
+    def __init__(self):
+        super().__init__()
+        self.norm = Norm([4], False, 1)
+        self.att = Attention()
+
+    def forward(self, x):
+        return self.att(self.norm(x))
+
+
+def test_block_in_catapult_ac_fixed(tmp_path):
+    design = fxflow.compile(Block().eval(), torch.zeros(1, 3, 4), backend="catapult", output_dir=tmp_path)
+    _same(design, _inputs(3, 50, (3, 4), 2.0))
+
+
+def test_block_auto_formats_from_calibration():
+    """precision auto + calibration data: every internal format from the ranges; close to float64 of the input."""
+    model = Block().eval()
+    x = _inputs(4, 400, (3, 4), 1.0)
+    design = fxflow.compile(model, torch.zeros(1, 3, 4), config={"model": {"precision": "auto",
+                                                                           "input": "ap_fixed<16,6>"}},
+                            calibration_data=x)
+    xq = to_float(quantize(x, FixedFormat.parse("ap_fixed<16,6>")), 10)  # the LayerNorm amplifies input rounding
+    ref = model.double()(torch.tensor(xq)).detach().numpy()
+    assert np.abs(design.predict(x) - ref).max() < 0.02
