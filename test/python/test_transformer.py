@@ -287,3 +287,18 @@ def test_block_auto_formats_from_calibration():
     xq = to_float(quantize(x, FixedFormat.parse("ap_fixed<16,6>")), 10)  # the LayerNorm amplifies input rounding
     ref = model.double()(torch.tensor(xq)).detach().numpy()
     assert np.abs(design.predict(x) - ref).max() < 0.02
+
+
+def test_outer_product_of_one_sample_is_a_matmul():
+    """h.unsqueeze(2) @ h.unsqueeze(1) (per sample [4, 1] @ [1, 4]) was rejected before; now an exact fxp.matmul."""
+
+    class Outer(torch.nn.Module):
+        def forward(self, h):
+            return torch.matmul(h.unsqueeze(2), h.unsqueeze(1)).flatten(1)
+
+    design = fxflow.compile(Outer(), torch.zeros(1, 4), config={"model": {"precision": "ap_fixed<24,12>",
+                                                                         "input": "ap_fixed<10,4>"}})
+    assert '"fxp.matmul"' in design.mlir("fxp")
+    x = _inputs(2, 100, (4,), 1.0)
+    xq = to_float(quantize(x, FixedFormat.parse("ap_fixed<10,4>")), 6)
+    assert np.array_equal(design.predict(x), (xq[:, :, None] * xq[:, None, :]).reshape(100, 16))
