@@ -134,4 +134,6 @@ def error_bound(rows: np.ndarray, x: FixedFormat, gamma: np.ndarray, fm: NormFor
         slope = np.where(a > 0, delta_hi / (2 * np.maximum(a, 1e-300) ** 1.5), np.inf)
     norm_err = 2.0 ** -fm.norm.f / (1 if fm.norm.rounding in ("TRN", "TRN_ZERO") else 2)
     y_err = 2.0 ** -out.f
-    return y_err + np.abs(gamma) * (norm_err + e_mean * r + np.abs(d) * (lsb_r + slope))
+    with np.errstate(invalid="ignore"):
+        b = y_err + np.abs(gamma) * (norm_err + e_mean * r + np.abs(d) * (lsb_r + slope))
+    return np.where(np.isfinite(slope) & (a > 0), b, np.inf)
