@@ -302,3 +302,21 @@ def test_outer_product_of_one_sample_is_a_matmul():
     x = _inputs(2, 100, (4,), 1.0)
     xq = to_float(quantize(x, FixedFormat.parse("ap_fixed<10,4>")), 6)
     assert np.array_equal(design.predict(x), (xq[:, :, None] * xq[:, None, :]).reshape(100, 16))
+
+
+@pytest.mark.parametrize("affine", [True, False])
+def test_functional_layer_norm_and_no_affine(affine):
+    class Functional(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.norm = torch.nn.LayerNorm(4, elementwise_affine=affine)
+
+        def forward(self, x):
+            return self.norm(x) if affine else torch.nn.functional.layer_norm(x, (4,))
+
+    model = Functional().eval()
+    design = fxflow.compile(model, torch.zeros(1, 3, 4))
+    assert design.mlir("fxp-float").count('"fxp.layernorm"') == 1
+    x = np.random.default_rng(5).normal(size=(100, 3, 4)) * 2  # rows with a variance well above the var grid
+    ref = model(torch.tensor(x, dtype=torch.float32)).detach().numpy()
+    assert np.abs(design.predict(x) - ref).max() < 0.02
