@@ -191,19 +191,24 @@ PATTERNS: list[tuple[str, object, int]] = [
 ]
 
 
-def raising_pattern(root: str, benefit: int = 1):
+# Patterns of the early stage run to a fixed point first: they match whole chains of generics (LayerNorm)
+# that the patterns above would otherwise split into smaller ops.
+EARLY_PATTERNS: list[tuple[str, object, int]] = []
+
+
+def raising_pattern(root: str, benefit: int = 1, early: bool = False):
     def wrap(fn):
-        PATTERNS.append((root, fn, benefit))
+        (EARLY_PATTERNS if early else PATTERNS).append((root, fn, benefit))
         return fn
 
     return wrap
 
 
-def _patterns():
+def _patterns(patterns=None):
     """The raising patterns (frozen pattern sets belong to one Context, so they are built per run)."""
     _load_families()
     ps = rewrite.RewritePatternSet()
-    for root, fn, benefit in PATTERNS:
+    for root, fn, benefit in (PATTERNS if patterns is None else patterns):
         ps.add(root, fn, benefit=benefit)
     return ps.freeze()
 
@@ -215,7 +220,8 @@ def _load_families() -> None:
         importlib.import_module(mod)
 
 
-FAMILIES = ["fxflow.lowering.layer_patterns", "fxflow.lowering.activation_patterns"]
+FAMILIES = ["fxflow.lowering.layer_patterns", "fxflow.lowering.activation_patterns",
+            "fxflow.lowering.transformer_patterns"]
 
 
 _LEGAL_AFTER = ("fxp.", "func.", "builtin.module", "arith.constant", "tensor.empty", "linalg.fill")
@@ -223,6 +229,9 @@ _LEGAL_AFTER = ("fxp.", "func.", "builtin.module", "arith.constant", "tensor.emp
 
 @register_pass("convert-linalg-to-fxp", "Raise linalg-on-tensors layers (matmul+bias, relu, add) into fxp ops")
 def convert_linalg_to_fxp(module_op, options=None) -> None:
+    _load_families()
+    if EARLY_PATTERNS:
+        rewrite.apply_patterns_and_fold_greedily(module_op, _patterns(EARLY_PATTERNS))
     rewrite.apply_patterns_and_fold_greedily(module_op, _patterns())
     _cleanup(module_op)
     _reject_leftovers(module_op)

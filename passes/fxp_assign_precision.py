@@ -102,7 +102,8 @@ def _layer_names(fn, ops=COMPUTE_OPS) -> list[str]:
 # formats (and quantizes its constants), recording in `ranges` the exact Interval of every result.
 # Op families register theirs with `@assigner(...)` (precision_layers.py, precision_tables.py).
 ASSIGNERS: dict = {}
-FAMILIES = ["fxflow.passes.fxp_assign_precision_layers", "fxflow.passes.fxp_assign_precision_tables"]
+FAMILIES = ["fxflow.passes.fxp_assign_precision_layers", "fxflow.passes.fxp_assign_precision_tables",
+            "fxflow.passes.fxp_assign_precision_transformer"]
 
 
 def assigner(*names: str):

@@ -14,10 +14,14 @@ Tables are attached as discardable attributes (the ops verify without them):
                (type attributes of !fxp.fixed): the algorithm of `fxflow.fixed.softmax` (hls4ml 1.3's).
                The table sizes are the tables' lengths; a table never has more entries than 2^W of the
                format whose top bits index it.
+               Without configured table formats (and outside hls4ml arithmetic), a stable softmax gets
+               `fxflow.fixed.softmax.accurate_formats`: tables sized from the input's range and the result's
+               LSB, with the error bound `error_bound` (docs/layers.md); hls4ml configs keep hls4ml's tables.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from fractions import Fraction
 
@@ -29,8 +33,9 @@ from fxflow.scalar_eval import region_function
 from fxflow.fixed import FixedFormat
 from fxflow.fixed.interval import Interval
 from fxflow.fixed.quantize import requantize
-from fxflow.fixed.softmax import (DEFAULT_TABLE_SIZE, HLS4ML_TABLE, SoftmaxFormats, capped_size, default_norm,
-                                  exact_accum, exp_table, inv_table)
+from fxflow.fixed.softmax import (ACCURATE_INDEX_BITS, DEFAULT_TABLE_SIZE, HLS4ML_TABLE, SoftmaxFormats,
+                                  accurate_formats, capped_size, default_norm, exact_accum, exp_table, index_bits,
+                                  inv_table)
 from fxflow.fixed.table import auto_entry_format, build_table, evaluate, table_index
 from fxflow.ir import i64_attr, ir, layer_name
 
@@ -133,6 +138,33 @@ def _assign_lut(op, cfg: Config, ranges: dict) -> None:
     _set_result(op, out, exact, ranges)
 
 
+_TABLE_FORMAT_KEYS = ("exp_table", "inv_table", "inv_input", "norm_input")
+
+
+def accurate_softmax(cfg: Config, layer: str, impl: str) -> bool:
+    """Accurate default tables: a stable softmax without configured table formats, outside hls4ml arithmetic."""
+    tc = cfg.table_config(layer)
+    return (impl == "stable" and cfg.arithmetic != "hls4ml"
+            and all(getattr(tc, key) is None for key in _TABLE_FORMAT_KEYS))
+
+
+def _accurate_softmax_formats(cfg: Config, layer: str, x_fmt: FixedFormat, xr: Interval, n: int,
+                              result) -> SoftmaxFormats:
+    """`accurate_formats` for this layer: d_max from the input's range (format or calibration), the target
+    from the result's LSB, the table sizes (if configured) as the index widths."""
+    tc = cfg.table_config(layer)
+    own = {**cfg.tables, **cfg.layers.get(layer, {})}
+    size = tc.table_size if "table_size" in own else None
+    exp_bits, inv_bits = (index_bits(s) if s else ACCURATE_INDEX_BITS
+                          for s in (tc.exp_table_size or size, tc.inv_table_size or size))
+    d_max = float(Fraction(int(max(xr.hi.ravel(), default=0)) - int(min(xr.lo.ravel(), default=0)), 1 << xr.f))
+    target_f = max(4, min(result.f, 20)) if isinstance(result, FixedFormat) else max(8, x_fmt.f)
+    fm = accurate_formats(x_fmt, d_max, n, target_f, exp_bits, inv_bits)
+    if cfg.layer(layer).accum not in (EXACT, AUTO):
+        fm = dataclasses.replace(fm, accum=cfg.layer(layer).accum)
+    return fm
+
+
 def softmax_formats(x_fmt: FixedFormat, n: int, impl: str, tc, accum) -> SoftmaxFormats:
     """The intermediate formats of one softmax layer: configured values over hls4ml 1.3's defaults."""
     exp = tc.exp_table or HLS4ML_TABLE
@@ -168,7 +200,10 @@ def _assign_softmax(op, cfg: Config, ranges: dict) -> None:
         _set_result(op, out, Interval(np.zeros(shape, dtype=object), np.ones(shape, dtype=object), 0), ranges)
         return
     n = ir.RankedTensorType(x.type).shape[ir.IntegerAttr(attrs["axis"]).value]
-    fm = softmax_formats(x_fmt, n, impl, tc, lc.accum)
+    if accurate_softmax(cfg, layer, impl):
+        fm = _accurate_softmax_formats(cfg, layer, x_fmt, ranges[x], n, lc.result)
+    else:
+        fm = softmax_formats(x_fmt, n, impl, tc, lc.accum)
     stable = impl == "stable"
     e = exp_table(fm.norm if stable else x_fmt, fm.exp_size, fm.exp, negative=stable)
     r = inv_table(fm.inv_in, fm.inv_size, fm.inv)

@@ -10,9 +10,10 @@ arithmetic, which is what the float reference emulation evaluates.
 
 Ops live in one file per family: `elementwise.py` (constant, cast, add/sub/mul, relu, clamp, prelu,
 scale_shift), `layers.py` (dense, conv, pool: the multiply-accumulate layers with an explicit `accum`),
-`shape.py` (reshape, transpose, concat, pad, resize: data movement only, no arithmetic) and `tables.py`
-(lut activations and softmax, whose hardware is a lookup table).  The `approx_mul` attribute on dense/conv
-names a per-layer approximate multiplier (`fxflow.approx`, docs/approx.md).  Room to grow: the HCCS integer softmax is
+`shape.py` (reshape, transpose, concat, pad, resize: data movement only, no arithmetic), `tables.py`
+(lut activations and softmax, whose hardware is a lookup table) and `transformer.py` (matmul of two
+activations, layernorm).  The `approx_mul` attribute on dense/conv names a per-layer approximate multiplier
+(`fxflow.approx`, docs/approx.md).  Room to grow: the HCCS integer softmax is
 another `implementation` of `fxp.softmax`; attention/LayerNorm become layers with their own accumulators.
 """
 
@@ -135,8 +136,9 @@ from .elementwise import (AddOp, CastOp, ClampOp, ConstantOp, MulOp, PReluOp, Re
 from .layers import ConvOp, DenseOp, PoolOp, conv_output_shape  # noqa: E402
 from .shape import ConcatOp, PadOp, ReshapeOp, ResizeOp, TransposeOp  # noqa: E402
 from .tables import LutOp, SoftmaxOp, YieldOp  # noqa: E402
+from .transformer import LayerNormOp, MatmulOp  # noqa: E402
 
 # Ops that compute (each becomes a df.kernel); constants are cloned into the kernels that read them.
 COMPUTE_OPS = tuple(f"fxp.{n}" for n in (
     "dense", "conv", "pool", "add", "sub", "mul", "relu", "clamp", "prelu", "scale_shift", "cast",
-    "reshape", "transpose", "concat", "pad", "resize", "lut", "softmax"))
+    "reshape", "transpose", "concat", "pad", "resize", "lut", "softmax", "matmul", "layernorm"))

@@ -65,6 +65,24 @@ def _multiplier(value, where: str) -> str:
     return value.strip()
 
 
+# --- normalization (fxp.layernorm): internal formats, default "auto" (passes/fxp_assign_precision_transformer.py)
+# `mean`, `norm` any format; `var`, `inv_std` unsigned (ap_ufixed: the variance and 1/sqrt are non-negative).
+NORM_LAYER_KEYS = ("mean", "var", "inv_std", "norm")
+LAYER_KEYS += NORM_LAYER_KEYS
+
+
+def _norm_settings(d: dict, where: str) -> dict:
+    """The validated layernorm format keys of a layer section."""
+    out: dict[str, Any] = {}
+    for key in NORM_LAYER_KEYS:
+        if key in d:
+            fmt = _fmt(d[key], f"{where}.{key}", allow_auto=True)
+            if key in ("var", "inv_std") and fmt != AUTO and fmt.signed:
+                raise ConfigError(f"config '{where}.{key}' must be unsigned (ap_ufixed<...>) or auto, got {d[key]!r}")
+            out[key] = fmt
+    return out
+
+
 def _table_settings(d: dict, where: str) -> dict:
     """The validated table keys of a model or layer section."""
     from .fixed.softmax import IMPLEMENTATIONS
@@ -210,6 +228,7 @@ class Config:
             if "multiplier" in settings:
                 parsed["multiplier"] = _multiplier(settings["multiplier"], f"{where}.multiplier")
             parsed.update(_table_settings(settings, where))  # activation tables
+            parsed.update(_norm_settings(settings, where))  # layernorm formats
             cfg.layers[str(name)] = parsed
         return cfg
 
@@ -274,6 +293,11 @@ class Config:
         own = self._own(name)
         return TableConfig(**{k: own.get(k, self.tables.get(k)) for k in TABLE_LAYER_KEYS
                               if own.get(k, self.tables.get(k)) is not None})
+
+    def norm_config(self, name: str | None) -> dict:
+        """A layernorm's internal formats (`mean`, `var`, `inv_std`, `norm`): its own keys, else AUTO."""
+        own = self._own(name)
+        return {k: own.get(k, AUTO) for k in NORM_LAYER_KEYS}
 
     def to_dict(self) -> dict:
         def s(v):

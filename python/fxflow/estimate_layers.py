@@ -119,16 +119,31 @@ def _lut(ctx: Ctx, op) -> OpCost:
 
 @op_model("fxp.softmax")
 def _softmax(ctx: Ctx, op) -> OpCost:
-    """Two table lookups per element (exp, then 1/sum per row), a max tree, a sum tree, one product each."""
+    """Two table lookups per element (exp, then 1/sum per row), a max tree, a sum tree, one product each; the
+    tables' sizes and entry widths are the ones the precision pass attached (hls4ml's 1024 x 18 bits if none)."""
+    from .dialects.fxp import format_of
+    from .ir import ir
+
     y = op.results[0]
     fy = _fmt(y, f"result of {ctx.where}")
     n = _size(y)
-    c = _table_cost(ctx, 1024, 18, n + 1)
+    attrs = op.attributes
+
+    def table(name, fmt_name):
+        if name not in attrs:
+            return 1024, 18
+        return (int(ir.DenseElementsAttr(attrs[name]).type.shape[0]),
+                format_of(ir.TypeAttr(attrs[fmt_name]).value).width)
+
+    (ne, we), (ni, wi) = table("exp_table", "exp_format"), table("inv_table", "inv_format")
+    c = _table_cost(ctx, ne, we, n)
+    inv = _table_cost(ctx, ni, wi, 1)
+    c.bram18, c.lut = c.bram18 + inv.bram18, c.lut + inv.lut
     c.multiplications = c.multipliers = n
-    c.dsp = n * dsp_per_multiplier(ctx.device, 18, True, 18, True)
-    c.lut += 2 * n * 18
-    c.ff = n * (18 + fy.width)
-    c.delay_ns = 2 * math.ceil(math.log2(max(n, 2))) * ctx.t_add(18) + ctx.device.family.t_dsp
+    c.dsp = n * dsp_per_multiplier(ctx.device, we, False, wi, False)
+    c.lut += 2 * n * we
+    c.ff = n * (we + fy.width)
+    c.delay_ns = 2 * math.ceil(math.log2(max(n, 2))) * ctx.t_add(we) + ctx.device.family.t_dsp
     c.cycles = 4 + 2 * math.ceil(math.log2(max(n, 2)))
     return c
 

@@ -160,7 +160,8 @@ def test_hls4ml_softmax_bit_exact():
     """hls4ml 1.3's stable and latency softmax, reproduced bit for bit with the same formats.
 
     The fxflow config is written by hand from the formats hls4ml uses (config_from_pytorch_model at
-    ap_fixed<16,6>: every tensor <16,6>, softmax accum_t = model_default_t, tables <18,8,RND,SAT>).  The
+    ap_fixed<16,6>: every tensor <16,6>, softmax accum_t = model_default_t, tables <18,8,RND,SAT>, given
+    explicitly: fxflow's own default tables are the accurate ones).  The
     Linear weights are integers, so hls4ml's per-product cast into accum_t is exact and the dense layers agree
     without it; the softmax layers are what is compared."""
     hls4ml = pytest.importorskip("hls4ml")
@@ -184,8 +185,10 @@ def test_hls4ml_softmax_bit_exact():
                                                           io_type="io_parallel")
         hm.compile()
         want = hm.predict(x)
+    tables = {"exp_table": "ap_fixed<18,8,AP_RND,AP_SAT>", "inv_table": "ap_fixed<18,8,AP_RND,AP_SAT>"}
     design = fxflow.compile(m, torch.zeros(1, 8), config={
-        "model": {"precision": "ap_fixed<16,6>", "accum": "ap_fixed<16,6>"}, "layers": {"3": {"softmax": "latency"}}})
+        "model": {"precision": "ap_fixed<16,6>", "accum": "ap_fixed<16,6>"},
+        "layers": {"1": tables, "3": {"softmax": "latency", **tables}}})
     got = design.predict(x)
     assert np.sum(got != want) == 0
     inner = fxflow.compile(m[:2], torch.zeros(1, 8), config={"model": {"precision": "ap_fixed<16,6>",

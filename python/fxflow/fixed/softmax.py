@@ -18,10 +18,15 @@ expf is within 0.502 ULP of it), inverse entries float32(1) / v, each then assig
   argmax:  Y(1) at the first maximum, Y(0) elsewhere.
 The tree sum is hls4ml's `reduce`: split n into the largest power of two below n and the rest, sum
 each half recursively, every partial sum assigned to accum.
+
+`accurate_formats` sizes the stable algorithm's tables from the input format and range instead of hls4ml's
+fixed ap_fixed<18,8> tables: every table is indexed by *all* bits of its index word (so the only index error is
+the rounding of d and of the sum onto those words), and `error_bound` states what that leaves.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +37,8 @@ from .quantize import quantize, requantize, to_float
 IMPLEMENTATIONS = ("stable", "latency", "argmax")
 HLS4ML_TABLE = FixedFormat.parse("ap_fixed<18,8,AP_RND,AP_SAT>")  # exp/inv table, inv input defaults
 DEFAULT_TABLE_SIZE = 1024
+ACCURATE_INDEX_BITS = 12  # accurate tables have at most 2^12 entries unless a table size is configured
+FLOAT32_EPS = 2.0**-24  # entries are evaluated in single precision (as hls4ml does) before they are rounded
 
 
 @dataclass(frozen=True)
@@ -151,3 +158,43 @@ def softmax(raw: np.ndarray, x: FixedFormat, y: FixedFormat, implementation: str
     if fm.accum.width + fm.inv.width > 62:  # the exact product needs Python ints
         e, inv = e.astype(object), inv.astype(object)
     return requantize(e * inv[..., None], fm.accum.f + fm.inv.f, y)
+
+
+# --- accurate default tables (stable) ---------------------------------------------------------------------
+def accurate_formats(x: FixedFormat, d_max: float, n: int, target_f: int, exp_bits: int = ACCURATE_INDEX_BITS,
+                     inv_bits: int = ACCURATE_INDEX_BITS) -> SoftmaxFormats:
+    """Table formats of the stable softmax aiming at an error of 2^-target_f (see `error_bound`).
+
+    d = max - x lies in [0, d_max] (from the input format or the calibration range); exp(-d) below
+    2^-target_f / (8 (n+1)) is cut off by a saturating norm word.  The norm word keeps x's grid when it fits
+    in `exp_bits` (and is not finer than the target needs), else rounds d to nearest; the sum, which lies in
+    [1, n], is rounded to nearest onto a word of at most `inv_bits` bits.  Entries carry enough fractional bits that their rounding adds <= 2^-target_f / 8."""
+    grow = max(n, 1).bit_length()  # ceil(log2(n + 1))
+    exp = FixedFormat(0, 1, target_f + 2 + grow, "RND", "SAT")
+    cut = math.log(8 * (n + 1)) + target_f * math.log(2)  # exp(-cut) * (n+1) <= 2^-target_f / 8
+    span = min(max(d_max, 0.0), cut)
+    i_n = max(0, math.floor(math.log2(span)) + 1) if span > 0 else 0
+    f_n = min(x.f, exp_bits - i_n, target_f + 3)  # 2a <= 2^-(f_n) <= 2^-target_f / 8
+    norm = FixedFormat(0, i_n, f_n, "TRN" if f_n >= x.f else "RND", "SAT")
+    accum = exact_accum(exp, n)
+    i_in = max(n, 1).bit_length()  # 2^i_in > n >= the sum
+    inv_in = FixedFormat(0, i_in, min(exp.f, inv_bits - i_in, target_f + 2), "RND", "SAT")  # g/2 <= 2^-target_f / 8
+    inv = FixedFormat(0, 1, target_f + 3, "RND", "SAT")
+    return SoftmaxFormats(exp, inv, inv_in, accum, norm, 1 << norm.width, 1 << inv_in.width)
+
+
+def error_bound(fm: SoftmaxFormats, x: FixedFormat, n: int, d_max: float) -> float:
+    """B with |y - softmax(x)| <= B + LSB(y) (LSB/2 for a round-to-nearest y) for every row of n inputs
+    whose d = max - x lies in [0, d_max], for tables indexed by all bits of their index words (as
+    `accurate_formats` builds them; exp(0) = 1 and sums >= 1 are then exact):
+        B = e_inv + g/2 + 2a + (n + 1) (e_exp + t)
+    e_exp, e_inv: an entry's rounding (2^-(f+1), plus float32 evaluation); g: the LSB of the inverse's index
+    word; a = exp(h/2) - 1 with h the LSB of the norm word when it rounds d (else 0); t = exp(-D) when d can
+    exceed the norm word's maximum D (else 0).  Derivation: docs/layers.md, "Softmax accuracy"."""
+    norm = fm.norm
+    e_exp = 2.0 ** -(fm.exp.f + 1) + FLOAT32_EPS
+    e_inv = 2.0 ** -(fm.inv.f + 1) + FLOAT32_EPS
+    g = 2.0 ** -fm.inv_in.f
+    a = math.expm1(2.0 ** -(norm.f + 1)) if norm.f < x.f else 0.0
+    t = math.exp(-norm.max_value) if d_max > norm.max_value else 0.0
+    return e_inv + g / 2 + 2 * a + (n + 1) * (e_exp + t)

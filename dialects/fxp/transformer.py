@@ -1,0 +1,105 @@
+"""Transformer `fxp` ops: products of two activations (`fxp.matmul`) and normalization (`fxp.layernorm`).
+
+fxp.matmul   y[..., m, n] = result(acc) with acc = accum(0); acc = accum(acc + a[..., m, k] * b[..., k, n])
+             for k = 0..K-1 in order.  Both operands are tensors computed by the model (q @ k^T, attn @ v);
+             dim 0 is the sample, the other leading dims are batch dims (heads) shared by both operands.
+fxp.layernorm  over the last `dims` dims (n elements) of x, with gamma/beta of that shape:
+             s = accum(sum x), mean = mean_t(s) / n, d = x - mean (exact), var = var_t(sum d*d) / n,
+             r = inv_std_t(1 / sqrt(var + epsilon)) rounded toward zero by an exact integer bisection
+             (`fxflow.fixed.layernorm.inv_sqrt`; epsilon rounded up onto var's grid), t = norm_t(d * r),
+             y = result(t * gamma + beta).  With rms = 1 (RMSNorm) the mean
+             is 0: d = x.  Divisions by n truncate toward zero on the dividend's grid, as `fxp.pool` avg does.
+Before precision assignment `accum` is f64 and the formats absent: the ops mean the exact real functions.
+"""
+
+from typing import Any
+
+from fxflow.errors import FormatError
+from fxflow.ir import ext, ir
+
+from ..verify import emit, verifier
+from . import Fxp, _check_formats, _check_tensors, _shape, format_of
+from .layers import _check_accum, _f64_type_attr
+
+
+class MatmulOp(Fxp.Operation, name="matmul", traits=[ext.Pure]):
+    """Batched product of two activations, exact accumulation in `accum` in order k (see module doc)."""
+
+    lhs: ext.Operand[Any]
+    rhs: ext.Operand[Any]
+    output: ext.Result[Any]
+    accum: ir.TypeAttr = ext.attribute(default_factory=_f64_type_attr)
+
+    @verifier
+    def verify_invariants(self):
+        if not _check_tensors(self, ((self.lhs, "lhs"), (self.rhs, "rhs"), (self.output, "result"))):
+            return False
+        a, b, y = _shape(self.lhs), _shape(self.rhs), _shape(self.output)
+        if not len(a) == len(b) == len(y) >= 3:
+            return emit(self, f"expects lhs, rhs and result of one rank >= 3 (sample, batch..., rows, cols), "
+                              f"got {a}, {b}, {y}")
+        if a[:-2] != b[:-2]:
+            return emit(self, f"batch dims {a[:-2]} of lhs and {b[:-2]} of rhs differ")
+        if a[-1] != b[-2]:
+            return emit(self, f"lhs columns {a[-1]} do not match rhs rows {b[-2]} (lhs {a}, rhs {b})")
+        if y != a[:-1] + [b[-1]]:
+            return emit(self, f"result shape {y} must be {a[:-1] + [b[-1]]}")
+        return _check_formats(self, [self.lhs, self.rhs, self.output]) and _check_accum(self)
+
+
+LAYERNORM_FORMATS = ("mean_format", "var_format", "inv_std_format", "norm_format")
+
+
+class LayerNormOp(Fxp.Operation, name="layernorm", traits=[ext.Pure]):
+    """LayerNorm / RMSNorm over the last `dims` dims (see module doc); gamma and beta are constants of the
+    normalized shape, `epsilon` the real added to the variance, `rms` 1 for RMSNorm (no mean, beta 0)."""
+
+    input: ext.Operand[Any]
+    gamma: ext.Operand[Any]
+    beta: ext.Operand[Any]
+    output: ext.Result[Any]
+    dims: ir.IntegerAttr
+    epsilon: ir.FloatAttr
+    rms: ir.IntegerAttr
+    accum: ir.TypeAttr = ext.attribute(default_factory=_f64_type_attr)
+
+    @verifier
+    def verify_invariants(self):
+        vals = ((self.input, "input"), (self.gamma, "gamma"), (self.beta, "beta"), (self.output, "result"))
+        if not _check_tensors(self, vals):
+            return False
+        x, g, b, y = (_shape(v) for v, _ in vals)
+        d = ir.IntegerAttr(self.dims).value
+        if not 1 <= d < len(x):
+            return emit(self, f"dims {d} must be in [1, {len(x) - 1}] (the normalized trailing dims of {x})")
+        if x != y:
+            return emit(self, f"shape mismatch: {x} vs {y}")
+        if g != x[-d:] or b != x[-d:]:
+            return emit(self, f"gamma {g} and beta {b} must have the normalized shape {x[-d:]}")
+        if ir.FloatAttr(self.epsilon).value < 0:
+            return emit(self, f"epsilon {ir.FloatAttr(self.epsilon).value} must not be negative")
+        if ir.IntegerAttr(self.rms).value not in (0, 1):
+            return emit(self, "rms must be 0 (LayerNorm) or 1 (RMSNorm)")
+        if not (_check_formats(self, [v for v, _ in vals]) and _check_accum(self)):
+            return False
+        return _check_norm_formats(self)
+
+
+def _check_norm_formats(op) -> bool:
+    """A fixed layernorm carries its internal formats (fxp-assign-precision); var and inv_std are unsigned."""
+    attrs = op.operation.attributes
+    fixed = format_of(op.output.type) is not None
+    for name in LAYERNORM_FORMATS:
+        if name in attrs:
+            try:
+                ok = isinstance(attrs[name], ir.TypeAttr) and format_of(ir.TypeAttr(attrs[name]).value) is not None
+            except FormatError as e:
+                return emit(op, f"illegal {name}: {e}")
+            if not ok:
+                return emit(op, f"{name} must be a !fxp.fixed type attribute, got {attrs[name]}")
+        elif fixed:
+            return emit(op, f"a fixed-point layernorm needs its '{name}' (run fxp-assign-precision)")
+    for name in ("var_format", "inv_std_format"):
+        if name in attrs and format_of(ir.TypeAttr(attrs[name]).value).signed:
+            return emit(op, f"{name} must be unsigned (ap_ufixed): the variance and 1/sqrt are non-negative")
+    return True

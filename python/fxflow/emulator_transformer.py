@@ -1,0 +1,69 @@
+"""Emulator steps of the transformer family: `fxp.matmul` and `fxp.layernorm`.
+
+Float tensors evaluate the exact real functions (the float reference); fixed-point tensors call the
+semantics of `fxflow.fixed.matmul` / `fxflow.fixed.layernorm` with the formats the precision pass attached.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .dialects.fxp import format_of
+from .emulator import Tensor, accum_format, constant_operand, op_step, result_format
+from .errors import FxflowError
+from .fixed.layernorm import NormFormats, layernorm, layernorm_float
+from .fixed.matmul import matmul
+from .ir import ir, layer_name
+
+
+def _where(o) -> str:
+    return layer_name(o.location) or str(o.location)
+
+
+@op_step("fxp.matmul")
+def _matmul_step(o, consts):
+    if any(v.owner.name == "fxp.constant" for v in o.operands if isinstance(v, ir.OpResult)):
+        raise FxflowError(f"fxp.matmul in layer '{_where(o)}' takes two computed tensors, not a constant")
+    out, acc = result_format(o), accum_format(o)
+
+    def run(a: Tensor, b: Tensor) -> Tensor:
+        if a.fmt is None:
+            return Tensor(np.matmul(a.data, b.data), None)
+        return Tensor(matmul(a.data, a.fmt, b.data, b.fmt, acc, out), out)
+
+    return run
+
+
+def norm_formats(o) -> NormFormats:
+    """The internal formats the precision pass attached to a fixed-point fxp.layernorm."""
+    attrs = o.attributes
+
+    def fmt(name):
+        if name not in attrs:
+            raise FxflowError(f"fxp.layernorm in layer '{_where(o)}' lacks {name}: run fxp-assign-precision")
+        return format_of(ir.TypeAttr(attrs[name]).value)
+
+    return NormFormats(fmt("accum"), fmt("mean_format"), fmt("var_format"), fmt("inv_std_format"),
+                       fmt("norm_format"))
+
+
+@op_step("fxp.layernorm")
+def _layernorm_step(o, consts):
+    gamma = constant_operand(o, 1, consts, "gamma")
+    beta = constant_operand(o, 2, consts, "beta")
+    dims = ir.IntegerAttr(o.attributes["dims"]).value
+    eps = ir.FloatAttr(o.attributes["epsilon"]).value
+    rms = bool(ir.IntegerAttr(o.attributes["rms"]).value)
+    out = result_format(o)
+    if out is None:
+        return lambda x: Tensor(layernorm_float(x.data, dims, gamma.data, beta.data, eps, rms), None)
+    fm = norm_formats(o)
+
+    def run(x: Tensor) -> Tensor:
+        shape = x.data.shape
+        rows = np.asarray(x.data).reshape(-1, int(np.prod(shape[-dims:])))
+        y = layernorm(rows, x.fmt, gamma.data.reshape(-1), gamma.fmt, beta.data.reshape(-1), beta.fmt, fm,
+                      eps, rms, out)
+        return Tensor(np.asarray(y).reshape(shape), out)
+
+    return run

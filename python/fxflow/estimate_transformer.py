@@ -1,0 +1,87 @@
+"""Estimate models of the transformer family (registered into `fxflow.estimate.OP_MODELS`).
+
+matmul: B*M*N*K products of two variable operands (no constant to fold, no zero weights to skip), each
+feeding an adder of the accumulator's width; the reuse factor divides the multipliers like dense's
+(`work`), with RF-to-1 operand multiplexers.  layernorm: per row two adder trees (sum, sum of squares),
+n squarers, a constant divider each for mean and variance, the 1/sqrt bisection (W_r steps of a
+(2 W_r + W_v)-bit product and a compare, chained), and 2n products for (x - mean) * r and * gamma.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .estimate import Ctx, OpCost, _fmt, _rounds, _shape, _size, dsp_per_multiplier, op_model
+
+
+def _matmul_work(op) -> int:
+    sa, sb = _shape(op.operands[0]), _shape(op.operands[1])
+    return math.prod(sa[:-1]) * sb[-1] * sa[-1]
+
+
+def _products(ctx: Ctx, count: int, wa: int, sa: bool, wb: int, sb: bool) -> tuple[int, int, float]:
+    """(dsp, lut, delay) of `count` parallel wa x wb multipliers."""
+    dsp_each = dsp_per_multiplier(ctx.device, wa, sa, wb, sb)
+    fam = ctx.device.family
+    delay = fam.t_dsp if dsp_each else fam.t_lut_mul + fam.t_lut_mul_bit * (wa + wb)
+    return count * dsp_each, 0 if dsp_each else count * math.ceil(wa * wb / 2), delay
+
+
+@op_model("fxp.matmul", work=_matmul_work)
+def _matmul(ctx: Ctx, op) -> OpCost:
+    from .ir import ir
+
+    a, b, y = op.operands[0], op.operands[1], op.results[0]
+    fa, fb = _fmt(a, f"lhs of {ctx.where}"), _fmt(b, f"rhs of {ctx.where}")
+    facc = _fmt(ir.TypeAttr(op.attributes["accum"]).value, f"accumulator of {ctx.where}")
+    fy = _fmt(y, f"result of {ctx.where}")
+    work = _matmul_work(op)
+    kk = _shape(a)[-1]
+    par = math.ceil(work / ctx.reuse_factor)
+    dsp, lut_mul, t_mul = _products(ctx, par, fa.width, fa.signed, fb.width, fb.signed)
+    c = OpCost(work=work, multiplications=work, multipliers=par, dsp=dsp)
+    mux = par * (fa.width + fb.width) * math.ceil((ctx.reuse_factor - 1) / 3) if ctx.reuse_factor > 1 else 0
+    cast = _size(y) * fy.width if _rounds(fy) else 0
+    c.lut = lut_mul + par * facc.width + mux + cast
+    c.ff = _size(y) * facc.width + (par * (fa.width + fb.width) if ctx.reuse_factor > 1 else 0)
+    fan_in = math.ceil(kk / ctx.reuse_factor)
+    c.delay_ns = t_mul + math.ceil(math.log2(max(fan_in, 2))) * ctx.t_add(facc.width) + (0.3 if cast else 0)
+    if ctx.reuse_factor > 1:
+        c.cycles = (ctx.reuse_factor - 1) + max(1, math.ceil(c.delay_ns / ctx.usable))
+    return c
+
+
+@op_model("fxp.layernorm")
+def _layernorm(ctx: Ctx, op) -> OpCost:
+    from .dialects.fxp import format_of
+    from .fixed.layernorm import NormFormats, derived_formats
+    from .ir import ir
+
+    x, g, y = op.operands[0], op.operands[1], op.results[0]
+    fx, fg, fy = _fmt(x, f"input of {ctx.where}"), _fmt(g, f"gamma of {ctx.where}"), _fmt(y, f"result of {ctx.where}")
+    fm = NormFormats(*(format_of(ir.TypeAttr(op.attributes[a]).value) for a in
+                       ("accum", "mean_format", "var_format", "inv_std_format", "norm_format")))
+    dims = ir.IntegerAttr(op.attributes["dims"]).value
+    rms = bool(ir.IntegerAttr(op.attributes["rms"]).value)
+    shape = _shape(x)
+    n = math.prod(shape[-dims:])
+    rows = math.prod(shape) // n
+    diff, sq = derived_formats(fx, fm, n, rms)
+    wr, wv = fm.inv_std.width, fm.var.width + 1
+    squares = rows * n
+    products = 2 * rows * n
+    bisect = rows * wr  # one (2 W_r + W_v)-bit product per bit of r
+    d1, l1, t1 = _products(ctx, squares, diff.width, diff.signed, diff.width, diff.signed)
+    d2, l2, t2 = _products(ctx, products, diff.width, True, wr, False)
+    d3, l3, t3 = _products(ctx, bisect, 2 * wr, False, wv, False)
+    adders = rows * (n * (sq.width + (0 if rms else fm.accum.width + diff.width)) + 2 * wr)
+    dividers = rows * 2 * (fm.mean.width + fm.var.width) if n & (n - 1) else 0
+    c = OpCost(multiplications=squares + products + bisect, multipliers=squares + products + bisect,
+               dsp=d1 + d2 + d3, lut=l1 + l2 + l3 + adders + dividers + (_size(y) * fy.width if _rounds(fy) else 0),
+               ff=_size(y) * fy.width + rows * (fm.inv_std.width + fm.var.width))
+    tree = math.ceil(math.log2(max(n, 2)))
+    c.delay_ns = ((0 if rms else tree * ctx.t_add(fm.accum.width)) + t1 + tree * ctx.t_add(sq.width)
+                  + (4 * ctx.t_add(fm.var.width) if dividers else 0) + wr * (t3 + ctx.t_add(2 * wr + wv)) + 2 * t2
+                  + ctx.t_add(fy.width))
+    c.cycles = max(1, math.ceil(c.delay_ns / ctx.usable))
+    return c

@@ -1,0 +1,139 @@
+"""LayerNorm and RMSNorm on stored integers (`fxp.layernorm`), and their float64 reference.
+
+Per row of n normalized elements x_j (formats in `NormFormats`; `derived_formats` gives the two exact
+intermediates both executors declare):
+  s = accum(0); s = accum(s + x_j) in order j        (LayerNorm only)
+  m = mean_t(s); m = trunc(m / n)                     (in place: mean_t holds the sum; toward zero on its grid,
+                                                        as ap_fixed's `/= n`)
+  d_j = x_j - m  exactly, in diff_t                   (RMSNorm: d_j = x_j, m = 0)
+  q = sq_t(0); q = sq_t(q + d_j * d_j)                (sq_t exact: no rounding, no overflow)
+  v = var_t(q); v = trunc(v / n)                     (in place likewise)
+  r = inv_sqrt(v)  = inv_std_t(floor(1 / sqrt(v + eps'))), eps' = epsilon rounded up onto var_t's grid,
+                     by bisection over r's bits (r^2 (V + E) <= 2^(2 f_r + f_v) on the stored integers; a value
+                     above inv_std_t's range gives its maximum)
+  t_j = norm_t(d_j * r);  y_j = result(t_j * gamma_j + beta_j)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from .format import FixedFormat
+from .matmul import exact_matmul_accum, ordered_sum
+from .quantize import requantize
+
+INT64_SAFE_BITS = 62
+
+
+@dataclass(frozen=True)
+class NormFormats:
+    accum: FixedFormat  # the row sum (LayerNorm)
+    mean: FixedFormat
+    var: FixedFormat  # unsigned
+    inv_std: FixedFormat  # unsigned
+    norm: FixedFormat  # (x - mean) * inv_std
+
+
+def derived_formats(x: FixedFormat, fm: NormFormats, n: int, rms: bool) -> tuple[FixedFormat, FixedFormat]:
+    """(diff_t, sq_t): the exact type of x - mean (x itself for RMSNorm) and the exact sum of n squares."""
+    diff = x if rms else x.add_result(fm.mean, subtract=True)
+    return diff, exact_matmul_accum(diff, diff, n)
+
+
+def epsilon_units(eps: float, var: FixedFormat) -> int:
+    """E: epsilon in units of var's LSB, rounded up (so a zero variance stays finite when epsilon > 0)."""
+    e = Fraction(eps) * (Fraction(2) ** var.f)
+    return -((-e.numerator) // e.denominator)
+
+
+def divide_toward_zero(a: np.ndarray, n: int) -> np.ndarray:
+    """a / n truncated toward zero (integers): ap_fixed's division by an unsigned integer on its own grid."""
+    q = np.abs(a) // n
+    return np.where(a < 0, -q, q)
+
+
+def _ints(a, bits: int) -> np.ndarray:
+    return np.asarray(a).astype(np.int64 if bits <= INT64_SAFE_BITS else object)
+
+
+def inv_sqrt(v: np.ndarray, var: FixedFormat, eps_units: int, inv: FixedFormat) -> np.ndarray:
+    """Stored integers r of inv (unsigned): the largest r < 2^W with r^2 (v + E) <= 2^(2 f_r + f_v)."""
+    w = inv.width
+    p = 2 * inv.f + var.f
+    bits = 2 * w + var.width + 2 + max(int(eps_units).bit_length(), 0)
+    big = bits > INT64_SAFE_BITS or p > INT64_SAFE_BITS or p < 0
+    ve = _ints(v, bits) + eps_units
+    if big:
+        ve = ve.astype(object)
+    lim = Fraction(2) ** p  # compared exactly: r^2 (V + E) <= 2^p
+    r = np.zeros(np.shape(v), dtype=object if big else np.int64)
+    for b in reversed(range(w)):
+        t = r | (1 << b)
+        prod = t * t * ve
+        ok = prod <= lim if big else prod <= int(lim)
+        r = np.where(ok, t, r)
+    return r
+
+
+def layernorm(rows: np.ndarray, x: FixedFormat, gamma: np.ndarray, g_fmt: FixedFormat, beta: np.ndarray,
+              b_fmt: FixedFormat, fm: NormFormats, eps: float, rms: bool, out: FixedFormat) -> np.ndarray:
+    """Stored integers of out for rows [R, n] of stored integers of x (see the module doc)."""
+    n = rows.shape[-1]
+    diff, sq = derived_formats(x, fm, n, rms)
+    wide = max(diff.width * 2 + n.bit_length(), x.width + n.bit_length()) + 4
+    xi = _ints(rows, wide)
+    if rms:
+        d = xi
+    else:
+        s = ordered_sum(xi, x.f, fm.accum)
+        m = divide_toward_zero(_ints(requantize(s, fm.accum.f, fm.mean), wide), n)
+        d = _ints(requantize(xi, x.f, diff), wide) - _ints(requantize(m[:, None], fm.mean.f, diff), wide)
+    q = ordered_sum(d * d, 2 * diff.f, sq)
+    v = divide_toward_zero(_ints(requantize(q, sq.f, fm.var), wide), n)
+    r = inv_sqrt(v, fm.var, epsilon_units(eps, fm.var), fm.inv_std)
+    bits = diff.width + fm.inv_std.width + 2
+    t = requantize(_ints(d, bits) * _ints(r, bits)[:, None], diff.f + fm.inv_std.f, fm.norm)
+    pf = fm.norm.f + g_fmt.f
+    f = max(pf, b_fmt.f)
+    bits = fm.norm.width + g_fmt.width + b_fmt.width + abs(f - pf) + abs(f - b_fmt.f) + 2
+    prod = _ints(t, bits) * _ints(gamma, bits)[None, :] * (1 << (f - pf))
+    total = prod + _ints(beta, bits)[None, :] * (1 << (f - b_fmt.f))
+    return requantize(total, f, out)
+
+
+def layernorm_float(x: np.ndarray, dims: int, gamma: np.ndarray, beta: np.ndarray, eps: float,
+                    rms: bool) -> np.ndarray:
+    """The float64 function: (x - mean) / sqrt(var + eps) * gamma + beta over the last `dims` dims."""
+    axes = tuple(range(x.ndim - dims, x.ndim))
+    d = x if rms else x - x.mean(axis=axes, keepdims=True)
+    var = (d * d).mean(axis=axes, keepdims=True)
+    with np.errstate(divide="ignore"):
+        return d / np.sqrt(var + eps) * gamma + beta
+
+
+def error_bound(rows: np.ndarray, x: FixedFormat, gamma: np.ndarray, fm: NormFormats, eps: float, rms: bool,
+                out: FixedFormat) -> np.ndarray:
+    """Per element B with |y - layernorm_float(x)| <= B, for rows [R, n] of the (quantized) input values and
+    the real gamma the design holds (derivation: docs/layers.md, "LayerNorm accuracy"):
+        B = LSB(y) + |gamma| (LSB(norm)/2 + |delta| / sqrt(a) + |d| (2^-f_r + |Delta| / (2 a^1.5)))
+    delta = mean error (< 2 LSB(mean): assignment and division; 0 for RMSNorm), Delta = the error of var + eps' against var + eps
+    (in (-2^(1-f_v), LSB(mean)^2 + 2^-f_v)), a = var + eps - 2^(1-f_v) <= both (LSB(norm) for a truncating norm).
+    Rows whose variance is too small for this first-order bound (a <= 0) get an infinite bound."""
+    mu = 0.0 if rms else rows.mean(axis=-1, keepdims=True)
+    d = rows - mu
+    var = (d * d).mean(axis=-1, keepdims=True)
+    e_mean = 0.0 if rms else 2.0 ** (1 - fm.mean.f)  # the assignment to mean_t and the truncating division
+    lsb_v, lsb_r = 2.0 ** -fm.var.f, 2.0 ** -fm.inv_std.f
+    delta_hi = max(2 * lsb_v, e_mean ** 2 + lsb_v)
+    a = var + eps - 2 * lsb_v
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(a > 0, 1.0 / np.sqrt(np.maximum(a, 1e-300)), np.inf)
+        slope = np.where(a > 0, delta_hi / (2 * np.maximum(a, 1e-300) ** 1.5), np.inf)
+    norm_err = 2.0 ** -fm.norm.f / (1 if fm.norm.rounding in ("TRN", "TRN_ZERO") else 2)
+    y_err = 2.0 ** -out.f
+    with np.errstate(invalid="ignore"):
+        b = y_err + np.abs(gamma) * (norm_err + e_mean * r + np.abs(d) * (lsb_r + slope))
+    return np.where(np.isfinite(slope) & (a > 0), b, np.inf)

@@ -1,0 +1,78 @@
+"""Sums in a declared accumulator, in order, and the product of two activation tensors (`fxp.matmul`).
+
+`ordered_sum(terms, f, acc)` is `acc = acc_t(0); for k: acc = acc_t(acc + terms[..., k])` on stored integers
+of the grid 2^-f — the C++ `acc += t` loop.  When every partial sum is exact in acc (its grid is as fine and
+the whole range fits) or acc wraps on a fine enough grid (wrapping commutes with the sum), the sum is taken
+at once and assigned once; otherwise step by step.  `matmul` builds the exact products a[m, k] * b[k, n]
+and sums them over k in order.  Intervals and the exact accumulator format live here too.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .format import FixedFormat
+from .interval import Interval
+from .quantize import requantize
+
+INT64_SAFE_BITS = 62
+
+
+def _max_abs(a: np.ndarray) -> int:
+    return int(np.abs(np.asarray(a).astype(object)).max(initial=0)) if np.asarray(a).size else 0
+
+
+def _ints(a: np.ndarray, bits: int) -> np.ndarray:
+    return np.asarray(a).astype(np.int64 if bits <= INT64_SAFE_BITS else object)
+
+
+def _scaled(a: np.ndarray, s: int) -> np.ndarray:
+    """a * 2^s (s >= 0) exactly."""
+    return a if s == 0 else a * (1 << s)
+
+
+def ordered_sum(terms: np.ndarray, f: int, acc: FixedFormat) -> np.ndarray:
+    """Stored integers of acc after adding terms[..., 0], terms[..., 1], ... (grid 2^-f) to acc_t(0) in order."""
+    n = terms.shape[-1]
+    g = max(f, acc.f)
+    bound = _max_abs(terms) * max(n, 1)
+    bits = max(bound.bit_length(), max(-acc.min_int, acc.max_int).bit_length()) + (g - min(f, acc.f)) + 2
+    t = _scaled(_ints(terms, bits), g - f)
+    if acc.f >= f:
+        fits = bound << (acc.f - f) <= acc.max_int and (acc.signed or _min(terms) >= 0)
+        if fits or acc.overflow == "WRAP":
+            return requantize(t.sum(axis=-1), acc.f, acc)
+    a = np.zeros(terms.shape[:-1], dtype=t.dtype)
+    for k in range(n):
+        a = _ints(requantize(_scaled(_ints(a, bits), g - acc.f) + t[..., k], g, acc), bits)
+    return a
+
+
+def _min(a: np.ndarray) -> int:
+    return int(np.asarray(a).astype(object).min(initial=0)) if np.asarray(a).size else 0
+
+
+def matmul(a: np.ndarray, a_fmt: FixedFormat, b: np.ndarray, b_fmt: FixedFormat, acc: FixedFormat,
+           out: FixedFormat) -> np.ndarray:
+    """Stored integers of out for a [..., M, K] @ b [..., K, N], accumulated in acc in order k."""
+    bits = _max_abs(a).bit_length() + _max_abs(b).bit_length() + 1
+    ai, bi = _ints(a, bits), _ints(b, bits)
+    prods = ai[..., :, :, None] * bi[..., None, :, :]  # [..., M, K, N]
+    s = ordered_sum(np.moveaxis(prods, -2, -1), a_fmt.f + b_fmt.f, acc)
+    return requantize(s, acc.f, out)
+
+
+def exact_matmul_accum(a: FixedFormat, b: FixedFormat, k: int) -> FixedFormat:
+    """A (TRN, WRAP) accumulator holding every sum of k products a*b exactly (bit widths, ceil(log2 k) more)."""
+    p = a.mul_result(b)
+    return FixedFormat(p.k, p.i + max(k - 1, 0).bit_length(), p.f)
+
+
+def matmul_interval(a: Interval, b: Interval) -> Interval:
+    """Exact range of each sum over k of a[..., m, k] * b[..., k, n] (each product's range by its corners)."""
+    al, ah = a.lo[..., :, :, None], a.hi[..., :, :, None]
+    bl, bh = b.lo[..., None, :, :], b.hi[..., None, :, :]
+    c = [al * bl, al * bh, ah * bl, ah * bh]
+    lo = np.minimum(np.minimum(c[0], c[1]), np.minimum(c[2], c[3])).sum(axis=-2)
+    hi = np.maximum(np.maximum(c[0], c[1]), np.maximum(c[2], c[3])).sum(axis=-2)
+    return Interval(lo, hi, a.f + b.f)
