@@ -291,3 +291,36 @@ def test_cli_compile_rtl_writes_project_and_compares(tmp_path, capsys):
     assert (tmp_path / "out" / "myproject.sv").exists()
     with pytest.raises(fxflow.FxflowError, match="rtl_sim"):
         fxflow.compile(model, np.zeros((1, 6)), backend="rtl").csim(np.zeros((2, 6)))
+
+
+def test_multiplier_verilog_is_checked_exhaustively_and_measured_by_yosys():
+    """Every family's Verilog (printed from its one definition) equals its table on every operand pair, for
+    8-bit signed, 8-bit unsigned and 5-bit signed x 6-bit unsigned; yosys gives each a LUT cost."""
+    from fxflow.rtl import characterize
+
+    specs = APPROX_SPECS + ["drum(k=4)", "bam(hbl=2, vbl=8)"]
+    for signed in (True, False):
+        assert characterize.verify(specs, 8, signed, 8, signed) == 256 * 256
+    assert characterize.verify(["exact", "drum(k=3)", "trunc(k=2)", "mitchell"], 5, True, 6, False) == 32 * 64
+    costs = characterize.lut_costs(specs, 8, True, 8, True)
+    assert set(costs) == set(specs) and all(v > 0 for v in costs.values())
+
+
+def test_approx_search_with_yosys_measured_costs():
+    from fxflow import approx
+    from fxflow.approx import finetune as ft
+
+    xtr, ytr = ft.task(1000, seed=1)
+    model = ft.train(ft.model(), xtr, ytr, epochs=10)
+    xc, yc = ft.task(400, seed=3)
+    base = {"precision": "ap_fixed<16,6>", "input": "ap_fixed<8,3,AP_RND,AP_SAT>",
+            "weight": "ap_fixed<8,2,AP_RND,AP_SAT>", "result": "ap_fixed<8,3,AP_RND,AP_SAT>"}
+    candidates = ["exact", "trunc(k=6, compensate=1)", "bam(hbl=2, vbl=8)", "drum(k=3)"]
+    gates = approx.search(model, xc, yc, candidates=candidates, budget=0.02, config={"model": base},
+                          method="greedy", time_limit=120, progress=False)
+    measured = approx.search(model, xc, yc, candidates=candidates, budget=0.02, config={"model": base},
+                             method="greedy", time_limit=120, progress=False, cost="yosys")
+    assert measured.met and measured.cost <= measured.exact_cost
+    assert measured.exact_cost != gates.exact_cost  # priced by yosys LUTs, not by the gate model
+    with pytest.raises(ConfigError, match="cost must be"):
+        approx.search(model, xc, yc, candidates=candidates, config={"model": base}, cost="vivado")

@@ -92,7 +92,7 @@ class SearchResult:
 class _Problem:
     """Layers, candidates per layer, costs, and the cached bit-exact loss of an assignment."""
 
-    def __init__(self, design, data, labels, metric, candidates, base: Config, progress):
+    def __init__(self, design, data, labels, metric, candidates, base: Config, progress, cost: str = "gates"):
         from ..precision_search import ConfigEvaluator, _metric
 
         self.base, self.progress = base, progress
@@ -102,6 +102,7 @@ class _Problem:
         else:
             score = _metric(metric or "mean_abs")
         self.evaluator = ConfigEvaluator(design, data, score, "RND", "approx")
+        self.cost_model = cost
         self.layers, self.options, self.weights = self._layers(design, candidates)
         self.cache: dict[tuple, float] = {}
         self.log: list[dict] = []
@@ -135,6 +136,10 @@ class _Problem:
                         continue  # not valid for this layer's widths
                     opts[spec] = m.gates or exact_gates
                 opts.setdefault("exact", exact_gates)
+                if self.cost_model == "yosys":  # measured: yosys -nodsp LUTs of each multiplier's Verilog
+                    from ..rtl.characterize import lut_costs
+
+                    opts = lut_costs(list(opts), x_fmt.width, x_fmt.signed, w_fmt.width, w_fmt.signed)
                 layers.append(name)
                 options.append(opts)
                 weights.append(int(np.count_nonzero(w)))
@@ -170,12 +175,16 @@ class _Problem:
 def search(model, calib_x, calib_y=None, metric: str | Callable | None = None, candidates=DEFAULT_CANDIDATES,
            budget: float = 0.01, config=None, example_input=None, method: str = "both", iterations: int = 60,
            time_limit: float = 300.0, exploration: float = 0.7, cheap_bias: float = 2.0, seed: int = 0,
-           progress: bool = True, calibration_data=None) -> SearchResult:
+           progress: bool = True, calibration_data=None, cost: str = "gates") -> SearchResult:
     """Assign a multiplier per dense/conv layer minimizing cost with loss <= budget (see the module doc).
 
     `config` gives the formats (its `multiplier` keys are replaced); `method` is "greedy", "mcts" or "both"
     (the best feasible of the two); `iterations` bounds the MCTS rollouts, `time_limit` (seconds) the whole
-    search; `calibration_data` is passed to compile for `auto` formats."""
+    search; `calibration_data` is passed to compile for `auto` formats.  `cost` is "gates" (the families'
+    stated gate-equivalent model) or "yosys" (the LUTs yosys synth_xilinx -nodsp measures for each
+    multiplier's Verilog from the RTL backend, fxflow.rtl.characterize; needs CIRCT and yosys)."""
+    if cost not in ("gates", "yosys"):
+        raise ConfigError(f"search cost must be 'gates' or 'yosys', got {cost!r}")
     import fxflow
 
     from ..compiler import _as_inputs
@@ -195,7 +204,7 @@ def search(model, calib_x, calib_y=None, metric: str | Callable | None = None, c
         settings.pop("multiplier", None)
     base.multiplier = "exact"
     design = fxflow.compile(model, example_input, config=base, calibration_data=calibration_data)
-    prob = _Problem(design, data, calib_y, metric, list(candidates), base, progress)
+    prob = _Problem(design, data, calib_y, metric, list(candidates), base, progress, cost)
     deadline = t0 + time_limit
     best = prob.exact
     base_loss = prob.loss(best, "baseline")

@@ -60,12 +60,13 @@ def _run(exe: str, script: str, timeout: float, what: str) -> None:
 
 
 def synth(verilog: str, top: str, family: str = "xcup", verbose: bool = True, timeout: float = SYNTH_TIMEOUT,
-          modules: list[str] | None = None, jobs: int | None = None) -> dict:
+          modules: list[str] | None = None, jobs: int | None = None, options: str = "") -> dict:
     """{"modules": {module: counts}, "total": counts, "seconds": s, "family": family}.
 
     With `modules` (the kernel modules under `top`), every kernel is synthesized by its own yosys process,
     `jobs` at a time (default: the CPU count), and the top with the kernels as black boxes: the same
-    counts as one hierarchical run (hierarchy is kept either way), in a fraction of the wall time."""
+    counts as one hierarchical run (hierarchy is kept either way), in a fraction of the wall time.
+    `options` are extra synth_xilinx flags (e.g. "-nodsp")."""
     if family not in FAMILIES:
         raise ConfigError(f"unknown part family '{family}' for synth_xilinx (available: {', '.join(FAMILIES)})")
     exe = find_yosys()
@@ -82,7 +83,7 @@ def synth(verilog: str, top: str, family: str = "xcup", verbose: bool = True, ti
         def one(unit):
             name, select = unit
             stat = Path(tmp) / f"stat_{name}.json"
-            _run(exe, f"read_verilog -sv {src}; {select}; synth_xilinx -family {family} -noiopad -top {name}; "
+            _run(exe, f"read_verilog -sv {src}; {select}; synth_xilinx -family {family} -noiopad {options} -top {name}; "
                       f"tee -q -o {stat} stat -json", timeout, name)
             data = {n.lstrip("\\"): m for n, m in json.loads(stat.read_text())["modules"].items()}
             if verbose:

@@ -1,0 +1,62 @@
+"""Approximate multipliers through the open RTL flow: the Verilog of each multiplier checked exhaustively
+against its product table (Verilator), and its yosys LUT count as a hardware cost for `approx.search`.
+
+Both run on `lowering.rtl.approx.multiplier_design`, which prints every multiplier from its one bit-level
+definition (the same DAG the emulator tabulates and the HLS C++ prints).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+
+from . import verilator, yosys
+from fxflow.errors import FxflowError
+
+
+def _design(specs, wa, sa, wb, sb):
+    from fxflow.approx import build
+    from fxflow.lowering.rtl.approx import multiplier_design
+
+    mults = [build(spec, wa, sa, wb, sb) for spec in specs]
+    return mults, multiplier_design(mults)
+
+
+def verify(specs, wa: int = 8, sa: bool = True, wb: int = 8, sb: bool = True, verbose: bool = False) -> int:
+    """Simulate every operand pair of every multiplier in Verilator and compare with its table; returns the
+    number of pairs checked, raises FxflowError naming the first differing multiplier and pair."""
+    mults, rtl = _design(specs, wa, sa, wb, sb)
+    a = np.arange(rtl.inputs[0][1].min_int, rtl.inputs[0][1].max_int + 1)
+    b = np.arange(rtl.inputs[1][1].min_int, rtl.inputs[1][1].max_int + 1)
+    av, bv = (g.ravel() for g in np.meshgrid(a, b, indexing="ij"))
+    got, _ = verilator.run(verilator.build(rtl, verbose=verbose), np.stack([av, bv], axis=1), len(mults))
+    for j, m in enumerate(mults):
+        want = m(av, bv)
+        bad = np.flatnonzero(got[:, j] != want)
+        if bad.size:
+            i = bad[0]
+            raise FxflowError(f"the Verilog of multiplier '{m.spec}' gives {got[i, j]} for {av[i]} x {bv[i]}, "
+                              f"its definition {want[i]}")
+    return int(av.size)
+
+
+def lut_costs(specs, wa: int = 8, sa: bool = True, wb: int = 8, sb: bool = True, verbose: bool = False) -> dict:
+    """{spec: yosys synth_xilinx -nodsp LUT count} of each multiplier as a stand-alone module (an open-tool
+    yardstick, not Vivado), cached under the fxflow cache by the Verilog and the yosys version."""
+    mults, rtl = _design(specs, wa, sa, wb, sb)
+    sv = rtl.verilog()
+    key = hashlib.sha256((sv + yosys.find_yosys()).encode()).hexdigest()[:24]
+    path = verilator.cache_dir().parent / "yosys" / f"{key}.json"
+    if path.exists():
+        by_module = json.loads(path.read_text())
+    else:
+        res = yosys.synth(sv, rtl.top, verbose=verbose, options="-nodsp")
+        by_module = {name: counts["lut"] for name, counts in res["modules"].items()}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(by_module, sort_keys=True))
+    return {spec: by_module.get(f"{rtl.top}_{m.c_name}", 0) for spec, m in zip(specs, mults)}
+
+
+__all__ = ["verify", "lut_costs"]
