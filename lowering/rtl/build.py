@@ -14,6 +14,7 @@ after its arrival, which is what each kernel needs.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 from dataclasses import dataclass
@@ -85,15 +86,15 @@ def port_names(prefix: str, index: int, count: int) -> list[str]:
     return [f"{prefix}{index}_{j}" for j in range(count)]
 
 
-def _clock_type():
+def clock_type():
     return seq.ClockType.get()
 
 
-def _itype(w: int) -> ir.Type:
+def itype(w: int) -> ir.Type:
     return ir.IntegerType.get_signless(w)
 
 
-def _check_port(fmt: FixedFormat | None, what: str, layer: str) -> FixedFormat:
+def check_port(fmt: FixedFormat | None, what: str, layer: str) -> FixedFormat:
     if fmt is None:
         raise UnsupportedOpError(f"the RTL backend needs fixed-point {what} (layer '{layer}')", layer=layer)
     if fmt.width > MAX_PORT_WIDTH:
@@ -104,7 +105,7 @@ def _check_port(fmt: FixedFormat | None, what: str, layer: str) -> FixedFormat:
 
 def _shape_fmt(v, what: str, layer: str) -> tuple[tuple[int, ...], FixedFormat]:
     t = fir.RankedTensorType(v.type)
-    return tuple(t.shape), _check_port(format_of(t.element_type), what, layer)
+    return tuple(t.shape), check_port(format_of(t.element_type), what, layer)
 
 
 # --- kernels --------------------------------------------------------------------------------------------
@@ -136,13 +137,13 @@ def _build_kernel(kernel, name: str, layer: str, opts: RtlOptions) -> tuple[hw.H
         raise UnsupportedOpError(f"the RTL backend time-multiplexes dense layers only; layer '{layer}' "
                                  f"({', '.join(o.name for o in compute)}) needs reuse_factor 1", layer=layer)
     clocked = tdm or stages > 0
-    inputs = [(n, _itype(f.width)) for i, (sh, f) in enumerate(in_types)
+    inputs = [(n, itype(f.width)) for i, (sh, f) in enumerate(in_types)
               for n in port_names("x", i, math.prod(sh))]
     if clocked:
-        inputs.append(("clk", _clock_type()))
+        inputs.append(("clk", clock_type()))
     if tdm:
-        inputs.append(("start", _itype(1)))
-    outputs = [(n, _itype(f.width)) for i, (sh, f) in enumerate(out_types) for n in port_names("y", i, math.prod(sh))]
+        inputs.append(("start", itype(1)))
+    outputs = [(n, itype(f.width)) for i, (sh, f) in enumerate(out_types) for n in port_names("y", i, math.prod(sh))]
     info = KernelInfo(name, layer, [o.name for o in compute], 1, stages)
 
     def body(mod):
@@ -181,13 +182,13 @@ def _build_kernel(kernel, name: str, layer: str, opts: RtlOptions) -> tuple[hw.H
 
 
 def _placeholder(width: int):
-    return hw.ConstantOp(ir.IntegerAttr.get(_itype(width), 0))
+    return hw.ConstantOp(ir.IntegerAttr.get(itype(width), 0))
 
 
 def _feedback_reg(width: int, clk, name: str):
     """A register whose input is connected later (`_connect`): counters and accumulators."""
     ph = _placeholder(width)
-    reg = seq.CompRegOp(_itype(width), ph.result, clk, name=name)
+    reg = seq.CompRegOp(itype(width), ph.result, clk, name=name)
     return reg, ph
 
 
@@ -251,34 +252,42 @@ def lower_to_rtl(module, options: RtlOptions | dict | None = None) -> RtlDesign:
         raise ConfigError(f"the RTL backend builds io_parallel designs (got io_type '{io_type}')")
     top = c_identifier(fir.StringAttr(graph.attributes["sym_name"]).value)
     gblock = graph.regions[0].blocks[0]
+    with new_circt_module() as (ctx, cmod):
+        kernels = []
+        for op in gblock.operations:
+            o = op.operation
+            if o.name == "df.kernel":
+                layer = fir.StringAttr(o.attributes["layer"]).value
+                name = f"{top}_{c_identifier(fir.StringAttr(o.attributes['sym_name']).value)}"
+                mod, info = _build_kernel(o, name, layer, opts)
+                kernels.append((o, mod, info))
+        in_types = [_shape_fmt(a, "inputs", "input") for a in gblock.arguments]
+        ret = list(gblock.operations)[-1].operation
+        out_types = [_shape_fmt(v, "outputs", "output") for v in ret.operands]
+        design = _build_top(top, gblock, kernels, in_types, out_types, ret)
+    return RtlDesign(ctx, cmod, top, [k[2] for k in kernels], design[0], design[1], in_types, out_types)
+
+
+@contextlib.contextmanager
+def new_circt_module():
+    """A fresh CIRCT context and module to build into (insertion point at its body); verified and
+    canonicalized (canonicalize, cse) when the `with` ends."""
     ctx = ir.Context()
     circt.register_dialects(ctx)
     with ctx, ir.Location.unknown():
         cmod = ir.Module.create()
         with ir.InsertionPoint(cmod.body):
-            kernels = []
-            for op in gblock.operations:
-                o = op.operation
-                if o.name == "df.kernel":
-                    layer = fir.StringAttr(o.attributes["layer"]).value
-                    name = f"{top}_{c_identifier(fir.StringAttr(o.attributes['sym_name']).value)}"
-                    mod, info = _build_kernel(o, name, layer, opts)
-                    kernels.append((o, mod, info))
-            in_types = [_shape_fmt(a, "inputs", "input") for a in gblock.arguments]
-            ret = list(gblock.operations)[-1].operation
-            out_types = [_shape_fmt(v, "outputs", "output") for v in ret.operands]
-            design = _build_top(top, gblock, kernels, in_types, out_types, ret)
+            yield ctx, cmod
         cmod.operation.verify()
         passmanager.PassManager.parse("builtin.module(canonicalize,cse)").run(cmod.operation)
-    return RtlDesign(ctx, cmod, top, [k[2] for k in kernels], design[0], design[1], in_types, out_types)
 
 
 def _build_top(top, gblock, kernels, in_types, out_types, ret):
     interval = max([k[2].reuse_factor for k in kernels] + [1])
-    inputs = [("clk", _clock_type()), ("rst", _itype(1)), ("in_valid", _itype(1))]
-    inputs += [(n, _itype(f.width)) for i, (sh, f) in enumerate(in_types) for n in port_names("x", i, math.prod(sh))]
-    outputs = [("in_ready", _itype(1)), ("out_valid", _itype(1))]
-    outputs += [(n, _itype(f.width)) for i, (sh, f) in enumerate(out_types) for n in port_names("y", i, math.prod(sh))]
+    inputs = [("clk", clock_type()), ("rst", itype(1)), ("in_valid", itype(1))]
+    inputs += [(n, itype(f.width)) for i, (sh, f) in enumerate(in_types) for n in port_names("x", i, math.prod(sh))]
+    outputs = [("in_ready", itype(1)), ("out_valid", itype(1))]
+    outputs += [(n, itype(f.width)) for i, (sh, f) in enumerate(out_types) for n in port_names("y", i, math.prod(sh))]
     sched = {}
 
     def body(mod):
@@ -289,7 +298,7 @@ def _build_top(top, gblock, kernels, in_types, out_types, ret):
             n = math.prod(sh)
             vals[a] = (args[pos:pos + n], 0)
             pos += n
-        ready, accept = _input_control(clk, rst, in_valid, interval)
+        ready, accept = input_control(clk, rst, in_valid, interval)
         valid_taps = [accept]  # valid_taps[t]: the accepted sample's valid bit, t cycles later
 
         def valid_at(t):
@@ -343,7 +352,7 @@ def _delay(v, clk, cycles: int, name: str):
     return v
 
 
-def _input_control(clk, rst, in_valid, interval: int):
+def input_control(clk, rst, in_valid, interval: int):
     """(in_ready, accept): a new sample every `interval` cycles."""
     if interval == 1:
         return s.const_value(1, 1), in_valid
