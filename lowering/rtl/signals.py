@@ -257,6 +257,8 @@ def shr_floor(a: Wire, k: int) -> Wire:
     lo, hi = a.lo >> k, a.hi >> k
     if lo == hi:
         return const(lo)
+    if k >= a.width:  # only the sign is left: -1 or 0 (a signed a; an unsigned one folded to 0 above)
+        return Wire(comb.ExtractOp(_itype(1), a.value, a.width - 1).result, -1, 0)
     return _fit(comb.ExtractOp(_itype(a.width - k), a.value, k).result, a.width - k, lo, hi)
 
 
