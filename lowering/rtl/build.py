@@ -63,13 +63,17 @@ class RtlDesign:
     interval: int
     inputs: list[tuple[tuple[int, ...], FixedFormat]]
     outputs: list[tuple[tuple[int, ...], FixedFormat]]
+    _verilog: str | None = None
 
     def circt_text(self) -> str:
         with self.context:
             return str(self.module)
 
     def verilog(self) -> str:
-        """SystemVerilog of the whole design (a lowered clone; the hw/comb/seq module stays as built)."""
+        """SystemVerilog of the whole design (a lowered clone; the hw/comb/seq module stays as built).
+        Exported once: rtl_sim, synth and write all read the same text."""
+        if self._verilog is not None:
+            return self._verilog
         with self.context:
             clone = ir.Module.parse(str(self.module))
             # no source locations in the text; no block-local variables (yosys' SystemVerilog subset)
@@ -79,7 +83,8 @@ class RtlDesign:
                 "builtin.module(lower-seq-to-sv,canonicalize,cse,hw.module(prettify-verilog))").run(clone.operation)
             buf = io.StringIO()
             circt.export_verilog(clone, buf)
-            return buf.getvalue()
+            self._verilog = buf.getvalue()
+            return self._verilog
 
 
 def port_names(prefix: str, index: int, count: int) -> list[str]:
