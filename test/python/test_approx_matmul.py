@@ -203,3 +203,23 @@ def test_report_cheaper_multiplier_fewer_luts():
     assert c2 < c1
     for kernel in ("score", "mix"):
         assert r1[kernel]["lut"] - r2[kernel]["lut"] == r1[kernel]["multipliers"] * (c1 - c2)
+
+
+@pytest.mark.parametrize("spec", ["drum(k=3)", "trunc(k=5, compensate=1)", "mitchell"])
+def test_matmul_error_within_the_stated_bound(spec):
+    """docs/approx.md: with the exact accumulator, |approximate - exact matmul| <= K * WCE * 2^-(f_a + f_b)
+    plus one LSB of the result (both round once, onto the same result grid)."""
+
+    class Gram(torch.nn.Module):
+        def forward(self, x):
+            return x @ x.transpose(-1, -2)
+
+    fmt = FixedFormat.parse("ap_fixed<7,3>")
+    cfg = {"model": {"precision": "ap_fixed<7,3>", "result": "ap_fixed<20,8>"}}
+    exact = fxflow.compile(Gram(), torch.zeros(1, 3, 5), config=cfg)
+    design = fxflow.compile(Gram(), torch.zeros(1, 3, 5), config={"model": {**cfg["model"], "multiplier": spec}})
+    x = _x(3, 300, 15).reshape(300, 3, 5)
+    wce = approx.build(spec, 7, True, 7, True).metrics()["wce"]
+    err = np.abs(design.predict(x) - exact.predict(x))
+    bound = 5 * wce * 2.0 ** (-2 * fmt.f) + 2.0**-12
+    assert err.max() <= bound and err.max() > 0, (err.max(), bound)
