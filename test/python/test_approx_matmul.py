@@ -164,18 +164,18 @@ def _rows(design) -> dict:
 
 
 def test_report_costs_approximate_layers_by_their_multiplier():
-    """10-bit operands: exact products go to DSPs; approximate ones are LUT multipliers of the multiplier's
+    """9-bit operands: exact products go to DSPs; approximate ones are LUT multipliers of the multiplier's
     cost (gate model: the exact LUT multiplier scaled by gates / exact gates, or the LUTs yosys measured)."""
     model = AttentionLike(2, 2, 0, 0).eval()
-    base = {"precision": "ap_fixed<10,4>", "accum": "ap_fixed<24,10>"}  # fixed accumulators: only products differ
+    base = {"precision": "ap_fixed<9,4>", "accum": "ap_fixed<24,10>"}  # fixed accumulators: only products differ
     exact = _rows(fxflow.compile(model, torch.zeros(1, 4), config={"model": base}))
     spec = "trunc(k=8, compensate=1)"
     design = fxflow.compile(model, torch.zeros(1, 4), config={"model": {**base, "multiplier": spec}})
     rows = _rows(design)
-    m = approx.build(spec, 10, True, 10, True)
-    each, source = cost.lut_cost(m, lut_multiplier_luts(10, 10))
-    assert source == "gates" and each == math.ceil(50 * m.gates / approx.build("exact", 10, True, 10, True).gates)
-    assert each < lut_multiplier_luts(10, 10)  # truncation drops 36 of the 100 partial products
+    m = approx.build(spec, 9, True, 9, True)
+    each, source = cost.lut_cost(m, lut_multiplier_luts(9, 9))
+    assert source == "gates" and each == math.ceil(41 * m.gates / approx.build("exact", 9, True, 9, True).gates)
+    assert each < lut_multiplier_luts(9, 9)  # truncation drops 36 of the 81 partial products
     for kernel in ("q", "score"):  # a dense and a matmul layer
         e, a = exact[kernel], rows[kernel]
         assert e["dsp"] > 0 and a["dsp"] == 0
