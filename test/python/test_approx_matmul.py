@@ -119,17 +119,19 @@ def test_catapult_io_stream_attention():
 
 
 def test_torch_emulation_of_top_level_matmuls_and_gradients():
-    """Products in the top-level forward carry FX node names: they belong to the model's own forward."""
+    """Products in the top-level forward carry FX node names: they belong to the model's own forward (wrapped
+    after its submodules, whatever the program order)."""
 
     class Top(torch.nn.Module):
         def __init__(self):
             super().__init__()
             torch.manual_seed(4)
             self.q, self.k = torch.nn.Linear(6, 6), torch.nn.Linear(6, 6)
+            self.mix = Mix()
 
         def forward(self, x):
             q, k = self.q(x).reshape(-1, 3, 2), self.k(x).reshape(-1, 3, 2)
-            return torch.relu(q @ k.transpose(-1, -2)) @ q
+            return self.mix(torch.relu(q @ k.transpose(-1, -2)), q)  # a top-level product, then a module's
 
     cfg = {"model": {"precision": "ap_fixed<8,3>", "result": "ap_fixed<8,3,AP_RND,AP_SAT>", "multiplier": "mitchell"}}
     model = Top().eval()
@@ -140,7 +142,8 @@ def test_torch_emulation_of_top_level_matmuls_and_gradients():
     np.testing.assert_array_equal(y.detach().double().numpy(), design.predict(x.detach().double().numpy()))
     y.sum().backward()  # straight-through: the float products' gradient
     assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
-    assert type(unwrap(amodel)) is Top and isinstance(unwrap(amodel).q, torch.nn.Linear)
+    plain = unwrap(amodel)
+    assert type(plain) is Top and isinstance(plain.q, torch.nn.Linear) and type(plain.mix) is Mix
 
 
 def test_matmul_multiplier_must_fit_both_operands():

@@ -233,7 +233,7 @@ def approximate(model: nn.Module, design) -> nn.Module:
     if missing:
         raise FxflowError(f"fxflow.approx.torch: the design's layer(s) {', '.join(missing)} are not Linear/Conv "
                           "modules of the model")
-    for name in sorted(mm, key=lambda n: -len(n.split("."))):  # deepest first: the paths above stay valid
+    for name in sorted(mm, key=_depth, reverse=True):  # deepest first: the paths above stay valid
         wrapped = ApproxMatmuls(out.get_submodule(name), mm[name], name)
         if name:
             _set_module(out, name, wrapped)
@@ -244,12 +244,17 @@ def approximate(model: nn.Module, design) -> nn.Module:
 
 def unwrap(amodel: nn.Module) -> nn.Module:
     """The float model inside an approximated one (every swapped or wrapped module's original put back)."""
-    for name, module in sorted(amodel.named_modules(), key=lambda nm: -len(nm[0].split("."))):
+    for name, module in sorted(amodel.named_modules(), key=lambda nm: _depth(nm[0]), reverse=True):
         if isinstance(module, _Approx):
             if not name:
                 return module.inner
             _set_module(amodel, name, module.inner)
     return amodel
+
+
+def _depth(path: str) -> int:
+    """Nesting depth of a module path ("" is the model itself)."""
+    return path.count(".") + 1 if path else 0
 
 
 def _set_module(root: nn.Module, path: str, module: nn.Module) -> None:
