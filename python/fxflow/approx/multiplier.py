@@ -211,7 +211,8 @@ def _build(spec, wa, sa, wb, sb) -> Multiplier:
     return Multiplier(canonical(name, full), name, full, wa, sa, wb, sb, node, gates)
 
 
-def resolve(spec: str, a: FixedFormat, b: FixedFormat, layer: str, roles: tuple[str, str] = OPERAND_ROLES) -> Multiplier:
+def resolve(spec: str, a: FixedFormat, b: FixedFormat, layer: str,
+            roles: tuple[str, str] = OPERAND_ROLES) -> Multiplier:
     """The multiplier a layer with input format `a` and weight format `b` (fxp.matmul: lhs and rhs, named by
     `roles`) uses; errors name the layer."""
     try:

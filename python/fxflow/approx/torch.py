@@ -13,8 +13,8 @@ float layer.  Products of two activations (`q @ k.transpose(-1, -2)`, `torch.mat
 fxp.matmul ops, named after the module whose forward computes them) cannot be swapped as modules: that module
 is wrapped in `ApproxMatmuls`, whose forward runs the original under a `TorchFunctionMode` scoped to it, which
 turns its k-th torch.matmul / @ / bmm into the layer's k-th fxp.matmul (same operand formats, product table,
-accumulator and result; the same straight-through gradient).  Runs on the CPU (NumPy); formats stay those of the design: use explicit (not `auto`) weight
-formats when fine-tuning, and recompile afterwards.
+accumulator and result; the same straight-through gradient).  Runs on the CPU (NumPy); formats stay those of
+the design: use explicit (not `auto`) weight formats when fine-tuning, and recompile afterwards.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ from ..errors import FxflowError, UnsupportedOpError
 from ..fixed import FixedFormat
 from ..fixed.matmul import matmul
 from ..fixed.quantize import quantize, to_float
-from .emulate import table_products
 from ..ir import ir
+from .emulate import table_products
 
 
 @dataclass
