@@ -2,7 +2,8 @@
 
 `design_report(module, part, clock)` returns plain dicts: `layers` (one per df.kernel: formats, the
 approximate `multiplier` when set (fxflow.approx), reuse factor, multiplications, plus the estimator's
-latency/II/DSP/LUT/FF/BRAM/URAM), `channels` (stream FIFOs) and `total` (sums, the design's latency and II, the part and its utilization).  See fxflow.estimate.
+latency/II/DSP/LUT/FF/BRAM/URAM), `channels` (stream FIFOs) and `total` (sums, the design's latency and II,
+the part and its utilization).  See fxflow.estimate.
 """
 
 from __future__ import annotations
