@@ -78,18 +78,19 @@ def _config(draw) -> dict:
 @st.composite
 def random_attention(draw):
     return (draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.sampled_from([0, 2])), _config(draw),
-            draw(st.integers(0, 2**16)), draw(st.sampled_from(["io_parallel", "io_stream"])))
+            draw(st.integers(0, 2**16)))
 
 
 def _x(seed: int, n: int, features: int) -> np.ndarray:
     return (np.random.default_rng(seed).normal(size=(n, features)) * 2).astype(np.float32).astype(np.float64)
 
 
-@settings(max_examples=3, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
-          suppress_health_check=[HealthCheck.too_slow])
-@given(random_attention())
-def test_random_attention_with_multipliers_predict_equals_csim_and_torch(case):
-    t, d, heads, cfg, seed, io_type = case
+@pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
+@settings(max_examples=2, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(case=random_attention())
+def test_random_attention_with_multipliers_predict_equals_csim_and_torch(io_type, case):
+    t, d, heads, cfg, seed = case
     model = AttentionLike(t, d, heads, seed).eval()
     n = t * d * max(heads, 1)
     design = fxflow.compile(model, torch.zeros(1, n), config=cfg, io_type=io_type)
