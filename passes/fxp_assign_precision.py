@@ -320,7 +320,7 @@ def layer_multiplier(op, cfg: Config, x_fmt: FixedFormat, w_fmt: FixedFormat, la
         return None
     from fxflow.approx import resolve
 
-    if cfg.arithmetic == "hls4ml":
+    if cfg.arithmetic == "hls4ml" and op.operation.name != "fxp.matmul":  # (matmul has no per-product casts)
         raise ConfigError(f"layer '{layer}': approximate multipliers cannot be combined with arithmetic "
                           "'hls4ml' (its per-product accumulator casts)")
     mult = resolve(spec, x_fmt, w_fmt, layer, roles)
