@@ -161,7 +161,8 @@ def test_matmul_multiplier_must_fit_both_operands():
     with pytest.raises(fxflow.ConfigError, match="layer 'score'.*its rhs format ap_ufixed<8,3>"):
         fxflow.compile(model, torch.zeros(1, 4), config=cfg)
     # hls4ml arithmetic casts dense/conv products one by one (no multiplier there); matmul has no such casts
-    hls = {"model": {"precision": "ap_fixed<8,3>", "arithmetic": "hls4ml"}, "layers": {"score": {"multiplier": "drum(k=3)"}}}
+    hls = {"model": {"precision": "ap_fixed<8,3>", "arithmetic": "hls4ml"},
+           "layers": {"score": {"multiplier": "drum(k=3)"}}}
     assert 'approx_mul = "drum(k=3)"' in fxflow.compile(model, torch.zeros(1, 4), config=hls).mlir("fxp")
     with pytest.raises(fxflow.ConfigError, match="layer 'q': approximate multipliers cannot be combined"):
         fxflow.compile(model, torch.zeros(1, 4), config={**hls, "layers": {"q": {"multiplier": "drum(k=3)"}}})
