@@ -74,7 +74,7 @@ def assign_precision(module_op, options: AssignPrecisionOptions | None = None) -
             _assign_function(f, cfg, (options or AssignPrecisionOptions()).calibration)
 
 
-MULTIPLIER_OPS = ("fxp.dense", "fxp.conv")  # the ops a config 'multiplier' applies to (fxflow.approx)
+MULTIPLIER_OPS = ("fxp.dense", "fxp.conv", "fxp.matmul")  # the ops a config 'multiplier' applies to (fxflow.approx)
 
 
 def _check_multiplier_layers(cfg: Config, mac_layers: set[str]) -> None:
@@ -85,7 +85,7 @@ def _check_multiplier_layers(cfg: Config, mac_layers: set[str]) -> None:
     bad = [n for n, s in cfg.layers.items() if "multiplier" in s and n not in spelled]
     if bad:
         raise ConfigError(f"config sets a multiplier on layer(s) {', '.join(repr(n) for n in bad)}, which have "
-                          f"no multiplications (dense/conv layers: {', '.join(sorted(mac_layers)) or '(none)'})")
+                          f"no multiplications (dense/conv/matmul layers: {', '.join(sorted(mac_layers)) or '(none)'})")
 
 
 def _layer_names(fn, ops=COMPUTE_OPS) -> list[str]:
@@ -293,13 +293,10 @@ def assign_multiply_accumulate(op, cfg: Config, ranges: dict, interval, n_terms:
                                 (b_fmt if b_role == AUTO else None))
     exact = interval(ranges[x], w_int, w_fmt.f, b_int, b_fmt.f)
     product = None
-    if lc.multiplier != "exact":  # --- approximate multiplier (fxflow.approx): its products' range ---
+    mult = layer_multiplier(op, cfg, format_of(x.type), w_fmt, layer)
+    if mult is not None:  # --- approximate multiplier (fxflow.approx): its products' range ---
         from fxflow.approx.ranges import widen
 
-        if hls4ml:
-            raise ConfigError(f"layer '{layer}': approximate multipliers cannot be combined with arithmetic "
-                              "'hls4ml' (its per-product accumulator casts)")
-        mult = resolve_multiplier(op, lc.multiplier, format_of(x.type), w_fmt, layer)
         product = mult.product_format(format_of(x.type).f, w_fmt.f)
         exact = widen(exact, mult, w_int, format_of(x.type).f + w_fmt.f, 1 if op.operation.name == "fxp.dense" else 0)
     accum = lc.accum
@@ -314,12 +311,19 @@ def assign_multiply_accumulate(op, cfg: Config, ranges: dict, interval, n_terms:
     _set_result(op, lc.result, _after_accumulator(exact, accum), ranges)
 
 
-def resolve_multiplier(op, spec: str, x_fmt: FixedFormat, w_fmt: FixedFormat, layer: str):
-    """Resolve the layer's multiplier for its operand formats (errors name the layer) and record it in the
-    op's `approx_mul` attribute."""
+def layer_multiplier(op, cfg: Config, x_fmt: FixedFormat, w_fmt: FixedFormat, layer: str,
+                     roles: tuple[str, str] = ("input", "weight")):
+    """The layer's configured approximate multiplier for its operand formats (None: exact products), recorded
+    in the op's `approx_mul` attribute; errors name the layer (and the operands by `roles`)."""
+    spec = cfg.layer(layer).multiplier
+    if spec == "exact":
+        return None
     from fxflow.approx import resolve
 
-    mult = resolve(spec, x_fmt, w_fmt, layer)
+    if cfg.arithmetic == "hls4ml" and op.operation.name != "fxp.matmul":  # (matmul has no per-product casts)
+        raise ConfigError(f"layer '{layer}': approximate multipliers cannot be combined with arithmetic "
+                          "'hls4ml' (its per-product accumulator casts)")
+    mult = resolve(spec, x_fmt, w_fmt, layer, roles)
     op.operation.attributes["approx_mul"] = ir.StringAttr.get(spec)
     return mult
 

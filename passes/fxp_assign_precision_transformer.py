@@ -2,7 +2,8 @@
 
 matmul: `accum` "exact" (default) is the bit-width exact accumulator of K products, "auto" the narrowest
 format of the exact range (`fxflow.fixed.matmul.matmul_interval`); the result takes the layer's `result`
-("auto": exact).
+("auto": exact).  A configured `multiplier` (fxflow.approx) is recorded in `approx_mul`; its operand widths
+are the lhs and rhs formats, and the range is widened by K times its error range over them.
 layernorm: gamma takes the layer's `weight` role, beta its `bias` role; the row sum its `accum` ("exact":
 x with ceil(log2 n) more integer bits); the internal formats `mean`, `var`, `inv_std`, `norm` (config keys,
 default "auto") are chosen from the ranges when "auto":
@@ -33,7 +34,7 @@ from fxflow.fixed.matmul import exact_matmul_accum, matmul_interval
 from fxflow.ir import ir, layer_name
 
 from .fxp_assign_precision import (_after_accumulator, _quantized_constant, _require_fixed, _set_result,
-                                   assigner)
+                                   assigner, layer_multiplier)
 
 MAX_VAR_WIDTH = 40
 
@@ -47,11 +48,21 @@ def _assign_matmul(op, cfg: Config, ranges: dict) -> None:
     o = op.operation
     a, b = o.operands
     _require_fixed(op, [a, b], "fxp.matmul")
-    lc = cfg.layer(layer_name(op.location))
+    layer = layer_name(op.location) or "<unnamed>"
+    lc = cfg.layer(layer)
+    fa, fb = format_of(a.type), format_of(b.type)
+    kk = ir.RankedTensorType(a.type).shape[-1]
     exact = matmul_interval(ranges[a], ranges[b])
+    product = None
+    mult = layer_multiplier(op, cfg, fa, fb, layer, ("lhs", "rhs"))
+    if mult is not None:  # approximate products (fxflow.approx): the exact range widened by their errors
+        from fxflow.approx.ranges import widen_matmul
+
+        product = mult.product_format(fa.f, fb.f)
+        exact = widen_matmul(exact, mult, fa, fb, kk)
     accum = lc.accum
     if accum == EXACT:
-        accum = exact_matmul_accum(format_of(a.type), format_of(b.type), ir.RankedTensorType(a.type).shape[-1])
+        accum = exact_matmul_accum(fa, fb, kk, product)
     elif accum == AUTO:
         accum = smallest_format(*_bounds(exact), exact.f)
     o.attributes["accum"] = ir.TypeAttr.get(fixed_type(accum))

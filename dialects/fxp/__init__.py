@@ -12,7 +12,7 @@ Ops live in one file per family: `elementwise.py` (constant, cast, add/sub/mul, 
 scale_shift), `layers.py` (dense, conv, pool: the multiply-accumulate layers with an explicit `accum`),
 `shape.py` (reshape, transpose, concat, pad, resize: data movement only, no arithmetic), `tables.py`
 (lut activations and softmax, whose hardware is a lookup table) and `transformer.py` (matmul of two
-activations, layernorm).  The `approx_mul` attribute on dense/conv names a per-layer approximate multiplier
+activations, layernorm).  The `approx_mul` attribute on dense/conv/matmul names a per-layer approximate multiplier
 (`fxflow.approx`, docs/approx.md).  Room to grow: the HCCS integer softmax is
 another `implementation` of `fxp.softmax`; attention/LayerNorm become layers with their own accumulators.
 """

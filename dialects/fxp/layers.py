@@ -7,7 +7,7 @@ precision assignment `accum` is f64 (exact) and the ops mean exact real arithmet
 An optional `product` type (hls4ml compatibility) assigns every exact product to that type before it is
 added: `acc += product_t(x * w)`, which is how hls4ml 1.3 computes Dense and Conv.
 
-An optional `approx_mul` string (dense and conv; a `fxflow.approx` multiplier spec such as "drum(k=4)")
+An optional `approx_mul` string (dense, conv and fxp.matmul; a `fxflow.approx` multiplier spec such as "drum(k=4)")
 replaces each exact product by the multiplier's: x * w becomes approx(stored(x), stored(w)) * 2^-(f_x + f_w),
 for every term that is computed (pruned zero weights and padding taps are skipped, as always).
 """

@@ -3,6 +3,8 @@
 fxp.matmul   y[..., m, n] = result(acc) with acc = accum(0); acc = accum(acc + a[..., m, k] * b[..., k, n])
              for k = 0..K-1 in order.  Both operands are tensors computed by the model (q @ k^T, attn @ v);
              dim 0 is the sample, the other leading dims are batch dims (heads) shared by both operands.
+             An optional `approx_mul` (a `fxflow.approx` spec) makes every term approx(stored(a), stored(b))
+             * 2^-(f_a + f_b); all K terms are computed (no operand is a constant to skip).
 fxp.layernorm  over the last `dims` dims (n elements) of x, with gamma/beta of that shape:
              s = accum(sum x), mean = mean_t(s) / n, d = x - mean (exact), var = var_t(sum d*d) / n,
              r = inv_std_t(1 / sqrt(var + epsilon)) rounded toward zero by an exact integer bisection
@@ -19,7 +21,7 @@ from fxflow.ir import ext, ir
 
 from ..verify import emit, verifier
 from . import Fxp, _check_formats, _check_tensors, _shape, format_of
-from .layers import _check_accum, _f64_type_attr
+from .layers import _check_accum, _check_approx_mul, _f64_type_attr
 
 
 class MatmulOp(Fxp.Operation, name="matmul", traits=[ext.Pure]):
@@ -44,7 +46,8 @@ class MatmulOp(Fxp.Operation, name="matmul", traits=[ext.Pure]):
             return emit(self, f"lhs columns {a[-1]} do not match rhs rows {b[-2]} (lhs {a}, rhs {b})")
         if y != a[:-1] + [b[-1]]:
             return emit(self, f"result shape {y} must be {a[:-1] + [b[-1]]}")
-        return _check_formats(self, [self.lhs, self.rhs, self.output]) and _check_accum(self)
+        return (_check_formats(self, [self.lhs, self.rhs, self.output]) and _check_accum(self)
+                and _check_approx_mul(self))
 
 
 LAYERNORM_FORMATS = ("mean_format", "var_format", "inv_std_format", "norm_format")

@@ -1,6 +1,6 @@
 """Approximate multipliers in the HLS C++: `firmware/approx_mul.h` and the product expression of a term.
 
-A dense/conv op with `approx_mul` computes each term as `fxam_product<P>(f(fxam_bits(x), fxam_bits(w)))`:
+A dense/conv/matmul op with `approx_mul` computes each term as `fxam_product<P>(f(fxam_bits(x), fxam_bits(w)))`:
 the operands' stored integers go into the multiplier's C++ function (printed from its one definition,
 `fxflow.approx`), and its integer result is read back as the product type P (the integer at the grid
 2^-(f_x + f_w), wide enough for every product the multiplier returns).  Only the stored-integer access
@@ -51,16 +51,24 @@ HEADER = "approx_mul.h"
 
 
 def multiply(k, op, x_expr: str, w_expr: str) -> str:
-    """The C++ of one product term of `op` in kernel `k`: `x * w`, or the approximate multiplier's call."""
+    """The C++ of one product term of dense/conv `op` in kernel `k`: `x * w`, or the approximate multiplier's
+    call (skipped for a zero weight, as every loop form of fxp.dense/conv skips pruned weights)."""
     if "approx_mul" not in op.attributes:
         return f"{x_expr} * {w_expr}"
+    call, p_t = approx_call(k, op, x_expr, w_expr, ("input", "weight"))
+    return f"({w_expr} != 0 ? {call} : {p_t}(0))"
+
+
+def approx_call(k, op, a_expr: str, b_expr: str, roles: tuple[str, str]) -> tuple[str, str]:
+    """(`fxam_product<P>(f(fxam_bits(a), fxam_bits(b)))`, P) for the `approx_mul` of `op`, whose operands 0 and
+    1 (named by `roles`) are the multiplier's; the function and P are registered with the design once."""
     from fxflow.approx import resolve
 
-    x_fmt = k.fmt(op.operands[0], op, "input")
-    w_fmt = k.fmt(op.operands[1], op, "weight")
+    a_fmt = k.fmt(op.operands[0], op, roles[0])
+    b_fmt = k.fmt(op.operands[1], op, roles[1])
     spec = ir.StringAttr(op.attributes["approx_mul"]).value
     try:
-        mult = resolve(spec, x_fmt, w_fmt, k.layer or k.name)
+        mult = resolve(spec, a_fmt, b_fmt, k.layer or k.name, roles)
     except ConfigError as e:
         raise UnsupportedOpError(f"HLS emitter: {e}: {k.where(op)}") from None
     design = k.design
@@ -71,10 +79,9 @@ def multiply(k, op, x_expr: str, w_expr: str) -> str:
     key = (k.name, mult.c_name)
     if key not in design.product_types:
         design.product_types[key] = design.typedef(f"{k.name}_approx_product",
-                                                   mult.product_format(x_fmt.f, w_fmt.f), f"kernel {k.name}")
+                                                   mult.product_format(a_fmt.f, b_fmt.f), f"kernel {k.name}")
     p_t = design.product_types[key]
-    # a zero (pruned) weight contributes nothing in every loop form, as in fxp.dense/conv
-    return f"({w_expr} != 0 ? fxam_product<{p_t}>({fn}(fxam_bits({x_expr}), fxam_bits({w_expr}))) : {p_t}(0))"
+    return f"fxam_product<{p_t}>({fn}(fxam_bits({a_expr}), fxam_bits({b_expr})))", p_t
 
 
 def header(design, guard: str, banner: list[str]) -> str:

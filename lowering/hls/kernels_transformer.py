@@ -35,7 +35,8 @@ def _typedef(k: KernelEmitter, hint: str, fmt) -> str:
 
 @printer("fxp.matmul")
 def _matmul(k: KernelEmitter, op) -> None:
-    """y[t, m, n] = acc with acc = accum(0); acc += a[t, m, j] * b[t, j, n] for j = 0..K-1 in order."""
+    """y[t, m, n] = acc with acc = accum(0); acc += a[t, m, j] * b[t, j, n] for j = 0..K-1 in order (the product:
+    the `approx_mul` multiplier's call when set)."""
     a, b, y = op.operands[0], op.operands[1], op.results[0]
     k.fmt(a, op, "lhs")
     k.fmt(b, op, "rhs")
@@ -52,7 +53,13 @@ def _matmul(k: KernelEmitter, op) -> None:
     body.loop("n", nn)
     body(f"{acc_t} acc = 0;")
     body.loop("j", kk)
-    body(f"acc += {A}[(t * {mm} + m) * {kk} + j] * {B}[(t * {kk} + j) * {nn} + n];")
+    a_j, b_j = f"{A}[(t * {mm} + m) * {kk} + j]", f"{B}[(t * {kk} + j) * {nn} + n]"
+    if "approx_mul" in op.attributes:  # every term through the approximate multiplier (fxflow.approx)
+        from .approx import approx_call
+
+        body(f"acc += {approx_call(k, op, a_j, b_j, ('lhs', 'rhs'))[0]};")
+    else:
+        body(f"acc += {a_j} * {b_j};")
     body.close()
     body(f"{Y}[(t * {mm} + m) * {nn} + n] = acc;")
     for _ in range(3):

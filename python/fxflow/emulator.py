@@ -417,13 +417,14 @@ def _dense_step(o, consts):
     return lambda t, p=plan: dense(t, p)
 
 
-def op_multiplier(o, x_fmt, w_fmt):
-    """The `approx_mul` multiplier of a dense/conv op (None: exact products)."""
+def op_multiplier(o, x_fmt, w_fmt, roles: tuple[str, str] = ("input", "weight")):
+    """The `approx_mul` multiplier of a dense/conv/matmul op (None: exact products)."""
     if "approx_mul" not in o.attributes:
         return None
     from .approx import resolve
 
-    return resolve(ir.StringAttr(o.attributes["approx_mul"]).value, x_fmt, w_fmt, layer_name(o.location) or o.name)
+    return resolve(ir.StringAttr(o.attributes["approx_mul"]).value, x_fmt, w_fmt, layer_name(o.location) or o.name,
+                   roles)
 
 
 def constant_value(o) -> Tensor:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .dialects.fxp import format_of
-from .emulator import Tensor, accum_format, constant_operand, op_step, result_format
+from .emulator import Tensor, accum_format, constant_operand, op_multiplier, op_step, result_format
 from .errors import FxflowError
 from .fixed.layernorm import NormFormats, layernorm, layernorm_float
 from .fixed.matmul import matmul
@@ -25,13 +25,25 @@ def _matmul_step(o, consts):
     if any(v.owner.name == "fxp.constant" for v in o.operands if isinstance(v, ir.OpResult)):
         raise FxflowError(f"fxp.matmul in layer '{_where(o)}' takes two computed tensors, not a constant")
     out, acc = result_format(o), accum_format(o)
+    products = matmul_products(o)
 
     def run(a: Tensor, b: Tensor) -> Tensor:
         if a.fmt is None:
             return Tensor(np.matmul(a.data, b.data), None)
-        return Tensor(matmul(a.data, a.fmt, b.data, b.fmt, acc, out), out)
+        return Tensor(matmul(a.data, a.fmt, b.data, b.fmt, acc, out, products), out)
 
     return run
+
+
+def matmul_products(o):
+    """The products of a fixed fxp.matmul: None (exact) or its approximate multiplier's table gather."""
+    fa, fb = (format_of(v.type) for v in o.operands)
+    mult = op_multiplier(o, fa, fb, ("lhs", "rhs")) if fa is not None else None
+    if mult is None:
+        return None
+    from .approx.emulate import table_products
+
+    return table_products(mult)
 
 
 def norm_formats(o) -> NormFormats:

@@ -172,6 +172,26 @@ def dsp_per_multiplier(device: Device, wx: int, sx: bool, ww: int, sw: bool) -> 
     return min(math.ceil(a / fam.dsp_a) * math.ceil(b / fam.dsp_b), math.ceil(b / fam.dsp_a) * math.ceil(a / fam.dsp_b))
 
 
+def lut_multiplier_luts(wa: int, wb: int) -> int:
+    """LUTs of a generic (exact) wa x wb LUT multiplier: one LUT6_2 per two partial products."""
+    return math.ceil(wa * wb / 2)
+
+
+def approx_products(ctx: Ctx, op, count: int, fa, fb, roles: tuple[str, str] = ("input", "weight")):
+    """(lut, delay) of `count` parallel approximate multipliers of `op` (its `approx_mul`, fxflow.approx), or None
+    for exact products.  An approximate multiplier is logic, never a DSP: each costs its multiplier's LUTs
+    (`fxflow.approx.cost.lut_cost`: yosys-measured, else the gate model scaling the exact LUT multiplier)."""
+    if "approx_mul" not in op.attributes:
+        return None
+    from .approx.cost import lut_cost
+    from .emulator import op_multiplier
+
+    mult = op_multiplier(op, fa, fb, roles)
+    each, _ = lut_cost(mult, lut_multiplier_luts(mult.wa, mult.wb))
+    fam = ctx.device.family
+    return count * each, fam.t_lut_mul + fam.t_lut_mul_bit * (mult.wa + mult.wb)
+
+
 def _rounds(fmt) -> bool:
     return fmt.rounding != "TRN" or fmt.overflow != "WRAP"
 
@@ -209,11 +229,15 @@ def _dense(ctx: Ctx, op) -> OpCost:
     elif constants:  # a product by a constant is a shift-add tree (fixed.csd), whatever its declared format
         lut_mul = bsz * const_product_luts(fx.width, values)
     else:  # multiplexed weights: generic array multipliers
-        lut_mul = mulpar * math.ceil(fx.width * fw.width / 2)
+        lut_mul = mulpar * lut_multiplier_luts(fx.width, fw.width)
     t_mul = fam.t_dsp if dsp_each else fam.t_lut_mul + fam.t_lut_mul_bit * (fx.width + fw.width)
     per_channel = _channel_multipliers(dev, fam, fx, w, values, latency, mulpar, constants)  # per-channel formats
     if per_channel is not None:
         c.dsp, lut_mul, t_mul = per_channel
+    approx = approx_products(ctx, op, mulpar, fx, fw)
+    if approx is not None:  # an approximate multiplier: its own LUTs, no DSP
+        c.dsp = 0
+        lut_mul, t_mul = approx
     lut_add = mulpar * facc.width
     mux = 0
     if rf > 1:

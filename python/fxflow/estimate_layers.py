@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 
 from .devices import bram18_for
-from .estimate import (Ctx, OpCost, _fmt, _rounds, _shape, _size, constant_values, dsp_per_multiplier,
-                       op_model)
+from .estimate import (Ctx, OpCost, _fmt, _rounds, _shape, _size, approx_products, constant_values,
+                       dsp_per_multiplier, lut_multiplier_luts, op_model)
 
 ROM_LUT_MAX_DEPTH = 64  # tables up to this many entries become distributed ROM (LUTs)
 
@@ -43,10 +43,14 @@ def _conv(ctx: Ctx, op) -> OpCost:
     fam = ctx.device.family
     c = OpCost(work=work, multiplications=mults, zero_weights=positions * math.prod(ws) - mults,
                multipliers=mulpar, dsp=mulpar * dsp_each)
-    lut_mul = 0 if dsp_each else mulpar * math.ceil(fx.width * fw.width / 2)
+    lut_mul = 0 if dsp_each else mulpar * lut_multiplier_luts(fx.width, fw.width)
+    t_mul = fam.t_dsp if dsp_each else fam.t_lut_mul + fam.t_lut_mul_bit * (fx.width + fw.width)
+    approx = approx_products(ctx, op, mulpar, fx, fw)
+    if approx is not None:  # an approximate multiplier: its own LUTs, no DSP
+        c.dsp = 0
+        lut_mul, t_mul = approx
     cast = _size(y) * fy.width if _rounds(fy) else 0
     c.lut = lut_mul + mulpar * facc.width + cast
-    t_mul = fam.t_dsp if dsp_each else fam.t_lut_mul + fam.t_lut_mul_bit * (fx.width + fw.width)
     fan_in = math.ceil(taps / ctx.reuse_factor) + 1
     c.delay_ns = t_mul + math.ceil(math.log2(max(fan_in, 2))) * ctx.t_add(facc.width) + (0.3 if cast else 0)
     c.ff = _size(x) * fx.width + _size(y) * facc.width

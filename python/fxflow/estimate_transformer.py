@@ -2,7 +2,8 @@
 
 matmul: B*M*N*K products of two variable operands (no constant to fold, no zero weights to skip), each
 feeding an adder of the accumulator's width; the reuse factor divides the multipliers like dense's
-(`work`), with RF-to-1 operand multiplexers.  layernorm: per row two adder trees (sum, sum of squares),
+(`work`), with RF-to-1 operand multiplexers; an `approx_mul` makes them LUT multipliers of the multiplier's cost
+(`fxflow.estimate.approx_products`).  layernorm: per row two adder trees (sum, sum of squares),
 n squarers, a constant divider each for mean and variance, the 1/sqrt bisection (W_r steps of a
 (2 W_r + W_v)-bit product and a compare, chained), and 2n products for (x - mean) * r and * gamma.
 """
@@ -11,7 +12,8 @@ from __future__ import annotations
 
 import math
 
-from .estimate import Ctx, OpCost, _fmt, _rounds, _shape, _size, dsp_per_multiplier, op_model
+from .estimate import (Ctx, OpCost, _fmt, _rounds, _shape, _size, approx_products, dsp_per_multiplier,
+                       lut_multiplier_luts, op_model)
 
 
 def _matmul_work(op) -> int:
@@ -24,7 +26,7 @@ def _products(ctx: Ctx, count: int, wa: int, sa: bool, wb: int, sb: bool) -> tup
     dsp_each = dsp_per_multiplier(ctx.device, wa, sa, wb, sb)
     fam = ctx.device.family
     delay = fam.t_dsp if dsp_each else fam.t_lut_mul + fam.t_lut_mul_bit * (wa + wb)
-    return count * dsp_each, 0 if dsp_each else count * math.ceil(wa * wb / 2), delay
+    return count * dsp_each, 0 if dsp_each else count * lut_multiplier_luts(wa, wb), delay
 
 
 @op_model("fxp.matmul", work=_matmul_work)
@@ -39,6 +41,10 @@ def _matmul(ctx: Ctx, op) -> OpCost:
     kk = _shape(a)[-1]
     par = math.ceil(work / ctx.reuse_factor)
     dsp, lut_mul, t_mul = _products(ctx, par, fa.width, fa.signed, fb.width, fb.signed)
+    approx = approx_products(ctx, op, par, fa, fb, ("lhs", "rhs"))
+    if approx is not None:  # an approximate multiplier: its own LUTs, no DSP
+        dsp = 0
+        lut_mul, t_mul = approx
     c = OpCost(work=work, multiplications=work, multipliers=par, dsp=dsp)
     mux = par * (fa.width + fb.width) * math.ceil((ctx.reuse_factor - 1) / 3) if ctx.reuse_factor > 1 else 0
     cast = _size(y) * fy.width if _rounds(fy) else 0

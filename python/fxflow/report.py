@@ -1,8 +1,9 @@
 """A per-layer summary of a compiled design (formats, parallelism, work, estimates), printable as a table.
 
-`design_report(module, part, clock)` returns plain dicts: `layers` (one per df.kernel: formats, reuse
-factor, multiplications, plus the estimator's latency/II/DSP/LUT/FF/BRAM/URAM), `channels` (stream FIFOs)
-and `total` (sums, the design's latency and II, the part and its utilization).  See fxflow.estimate.
+`design_report(module, part, clock)` returns plain dicts: `layers` (one per df.kernel: formats, the
+approximate `multiplier` when set (fxflow.approx), reuse factor, multiplications, plus the estimator's
+latency/II/DSP/LUT/FF/BRAM/URAM), `channels` (stream FIFOs) and `total` (sums, the design's latency and II,
+the part and its utilization).  See fxflow.estimate.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ def design_report(module: ir.Module, part: str | None = None, clock=None) -> dic
                 if name == "fxp.conv":  # weights [F, C/g, *K] and bias [F]; products counted by the estimator
                     w = [int(d) for d in ir.RankedTensorType(inner.operation.operands[1].type).shape]
                     row["weights"] = math.prod(w) + w[0]
+                if name in ("fxp.dense", "fxp.conv", "fxp.matmul") and "approx_mul" in inner.operation.attributes:
+                    row["multiplier"] = ir.StringAttr(inner.operation.attributes["approx_mul"]).value  # fxflow.approx
                 if name in ("fxp.dense", "fxp.conv"):
                     row["weight"] = str(format_of(inner.operation.operands[1].type))
                     row["accum"] = str(format_of(ir.TypeAttr(inner.operation.attributes["accum"]).value))
@@ -64,11 +67,11 @@ def design_report(module: ir.Module, part: str | None = None, clock=None) -> dic
     return {"layers": layers, "channels": est["channels"], "total": total}
 
 
-COLUMNS = ["layer", "op", "result", "weight", "accum", "reuse_factor", "strategy", "multipliers", "weights",
+COLUMNS = ["layer", "op", "result", "weight", "accum", "multiplier", "reuse_factor", "strategy", "multipliers", "weights",
            "latency_cycles", "ii", "dsp", "lut", "ff", "bram18", "uram",
            # RTL backend: the exact schedule, and yosys counts with the estimate / yosys ratio after synth()
            "rtl_latency", "yosys_dsp", "dsp_ratio", "yosys_lut", "lut_ratio", "yosys_ff", "ff_ratio", "yosys_carry"]
-HEADINGS = {"reuse_factor": "rf", "latency_cycles": "latency", "multipliers": "mults", "rtl_latency": "rtl lat",
+HEADINGS = {"multiplier": "mult", "reuse_factor": "rf", "latency_cycles": "latency", "multipliers": "mults", "rtl_latency": "rtl lat",
             "yosys_dsp": "dsp (yosys)", "yosys_lut": "lut (yosys)", "yosys_ff": "ff (yosys)",
             "yosys_carry": "carry (yosys)", "dsp_ratio": "est/ys", "lut_ratio": "est/ys", "ff_ratio": "est/ys"}
 

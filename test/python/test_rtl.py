@@ -304,6 +304,12 @@ def test_multiplier_verilog_is_checked_exhaustively_and_measured_by_yosys():
     assert characterize.verify(["exact", "drum(k=3)", "trunc(k=2)", "mitchell"], 5, True, 6, False) == 32 * 64
     costs = characterize.lut_costs(specs, 8, True, 8, True)
     assert set(costs) == set(specs) and all(v > 0 for v in costs.values())
+    from fxflow.approx import build, cost
+
+    try:  # the estimator (report) prices these multipliers by the measured LUTs from now on
+        assert cost.lut_cost(build("drum(k=4)", 8, True, 8, True), 32) == (costs["drum(k=4)"], "yosys")
+    finally:
+        cost.MEASURED_LUTS.clear()
 
 
 def test_approx_search_with_yosys_measured_costs():

@@ -58,6 +58,14 @@ def term_table(mult, x_fmt: FixedFormat, w: np.ndarray) -> TermTable:
     return TermTable(x_fmt.min_int, xs.size, None, cols, index, bound)
 
 
+def table_products(mult):
+    """`products(a, b)` for `fxflow.fixed.matmul.matmul`: both operands vary, so every product is gathered from
+    the full product table on the two stored integers (vectorized over the whole batch)."""
+    table = mult.table()
+    a0, b0 = mult.a_range[0], mult.b_range[0]
+    return lambda a, b: table[np.asarray(a, dtype=np.int64) - a0, np.asarray(b, dtype=np.int64) - b0]
+
+
 def pad_fill(x_fmt: FixedFormat) -> int:
     """The stored value that marks a padding tap in conv patch rows (one past the largest code)."""
     return x_fmt.max_int + 1

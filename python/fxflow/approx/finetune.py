@@ -58,21 +58,10 @@ def train(module, x, y, epochs: int = 20, lr: float = 1e-2, batch: int = 128, se
 
 def finetune(model, design, x, y, epochs: int = 5, lr: float = 2e-3, batch: int = 128, seed: int = 0):
     """`model` with weights tuned through the design's approximate forward (the float model, new weights)."""
-    from .torch import approximate
+    from .torch import approximate, unwrap
 
     amodel = train(approximate(model, design), x, y, epochs, lr, batch, seed)
-    tuned = _unwrap(amodel)
-    return tuned
-
-
-def _unwrap(amodel):
-    """The float model inside an approximated copy (the swapped modules' originals put back)."""
-    from .torch import _Approx, _set_module
-
-    for name, module in list(amodel.named_modules()):
-        if isinstance(module, _Approx):
-            _set_module(amodel, name, module.inner)
-    return amodel
+    return unwrap(amodel)
 
 
 def accuracy(logits, y) -> float:

@@ -22,6 +22,7 @@ from .families import FAMILIES
 
 MAX_OPERAND_BITS = 16
 MAX_TABLE_BITS = 24  # a full product table of at most 2^24 entries
+OPERAND_ROLES = ("input", "weight")  # what the two operands are called in errors (fxp.matmul: "lhs", "rhs")
 
 
 @dataclass(eq=False)
@@ -109,14 +110,21 @@ class Multiplier:
 
         return error_metrics(self.table(), self.exact_table())
 
-    def accepts(self, a: FixedFormat, b: FixedFormat) -> str | None:
-        """None when every stored integer of `a`/`b` is a valid operand, else why not."""
-        for fmt, (lo, hi), role in ((a, self.a_range, "input"), (b, self.b_range, "weight")):
+    def accepts(self, a: FixedFormat, b: FixedFormat, roles: tuple[str, str] = OPERAND_ROLES) -> str | None:
+        """None when every stored integer of `a`/`b` is a valid operand, else why not (`roles` name them)."""
+        for fmt, (lo, hi), role, bits, signed in ((a, self.a_range, roles[0], self.wa, self.sa),
+                                                  (b, self.b_range, roles[1], self.wb, self.sb)):
             if fmt.min_int < lo or fmt.max_int > hi:
                 return (f"its {role} format {fmt} ({fmt.width}-bit {'signed' if fmt.signed else 'unsigned'}) does "
-                        f"not fit the multiplier's {role} operand ({(self.wa, self.wb)[role == 'weight']}-bit "
-                        f"{'signed' if (self.sa, self.sb)[role == 'weight'] else 'unsigned'})")
+                        f"not fit the multiplier's {role} operand ({bits}-bit {'signed' if signed else 'unsigned'})")
         return None
+
+    def error_range(self, a: FixedFormat, b: FixedFormat) -> tuple[int, int]:
+        """min and max of approx(x, y) - x*y over every stored integer x of `a` and y of `b` (exhaustive)."""
+        rows = slice(a.min_int - self.a_range[0], a.max_int - self.a_range[0] + 1)
+        cols = slice(b.min_int - self.b_range[0], b.max_int - self.b_range[0] + 1)
+        err = self.table()[rows, cols] - self.exact_table()[rows, cols]
+        return int(err.min()), int(err.max())
 
 
 def _int_range(bits: int, signed: bool) -> tuple[int, int]:
@@ -203,8 +211,10 @@ def _build(spec, wa, sa, wb, sb) -> Multiplier:
     return Multiplier(canonical(name, full), name, full, wa, sa, wb, sb, node, gates)
 
 
-def resolve(spec: str, a: FixedFormat, b: FixedFormat, layer: str) -> Multiplier:
-    """The multiplier a layer with input format `a` and weight format `b` uses; errors name the layer."""
+def resolve(spec: str, a: FixedFormat, b: FixedFormat, layer: str,
+            roles: tuple[str, str] = OPERAND_ROLES) -> Multiplier:
+    """The multiplier a layer with input format `a` and weight format `b` (fxp.matmul: lhs and rhs, named by
+    `roles`) uses; errors name the layer."""
     try:
         name, params = parse_spec(spec)
         if name in REGISTRY or (name not in FAMILIES and name in multipliers()):
@@ -219,7 +229,7 @@ def resolve(spec: str, a: FixedFormat, b: FixedFormat, layer: str) -> Multiplier
             mult = build(spec, a.width, a.signed, b.width, b.signed)
     except ConfigError as e:
         raise ConfigError(f"layer '{layer}': {e}") from None
-    why = mult.accepts(a, b)
+    why = mult.accepts(a, b, roles)
     if why is None and mult.wa + mult.wb > MAX_TABLE_BITS:
         why = (f"{mult.wa} + {mult.wb} operand bits exceed the {MAX_TABLE_BITS} whose exhaustive product table the "
                "range analysis and the error metrics need")

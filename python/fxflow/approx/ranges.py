@@ -1,5 +1,5 @@
-"""Range analysis with an approximate multiplier: the exact interval of a dense/conv layer, widened by the
-multiplier's error bounds.
+"""Range analysis with an approximate multiplier: the exact interval of a dense/conv/matmul layer, widened by
+the multiplier's error bounds.
 
 For each weight w, e(w) = [min, max] over every operand a of approx(a, w) - a*w (exhaustive); a term that is
 not computed (zero weight, padding tap) contributes exactly 0, so each term's error lies in
@@ -31,6 +31,13 @@ def widen(iv: Interval, mult, w: np.ndarray, pf: int, out_axis: int) -> Interval
     shape = [1] * iv.lo.ndim
     shape[1] = -1
     return Interval(iv.lo + (lo * s).reshape(shape), iv.hi + (hi * s).reshape(shape), iv.f)
+
+
+def widen_matmul(iv: Interval, mult, a_fmt, b_fmt, k: int) -> Interval:
+    """fxp.matmul: `iv` (the exact products' sums over k terms, grid f_a + f_b) plus k times the multiplier's
+    error range over the operands' formats (both operands vary, and every term is computed)."""
+    e_lo, e_hi = mult.error_range(a_fmt, b_fmt)
+    return Interval(iv.lo + k * e_lo, iv.hi + k * e_hi, iv.f)
 
 
 def product_bound(mult) -> int:

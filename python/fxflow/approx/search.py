@@ -114,6 +114,7 @@ class _Problem:
         from ..dialects.fxp import format_of
         from ..emulator import constant_value
         from ..ir import ir, layer_name
+        from .cost import gate_cost
         from .multiplier import build, resolve
 
         layers, options, weights = [], [], []
@@ -127,15 +128,14 @@ class _Problem:
                 name = layer_name(o.location)
                 x_fmt, w_fmt = format_of(o.operands[0].type), format_of(o.operands[1].type)
                 w = constant_value(producers[o.operands[1]]).data
-                exact_gates = build("exact", x_fmt.width, x_fmt.signed, w_fmt.width, w_fmt.signed).gates
                 opts = {}
                 for spec in candidates:
                     try:
                         m = resolve(spec, x_fmt, w_fmt, name)
                     except ConfigError:
                         continue  # not valid for this layer's widths
-                    opts[spec] = m.gates or exact_gates
-                opts.setdefault("exact", exact_gates)
+                    opts[spec] = gate_cost(m)
+                opts.setdefault("exact", build("exact", x_fmt.width, x_fmt.signed, w_fmt.width, w_fmt.signed).gates)
                 if self.cost_model == "yosys":  # measured: yosys -nodsp LUTs of each multiplier's Verilog
                     from ..rtl.characterize import lut_costs
 

@@ -53,18 +53,22 @@ def _min(a: np.ndarray) -> int:
 
 
 def matmul(a: np.ndarray, a_fmt: FixedFormat, b: np.ndarray, b_fmt: FixedFormat, acc: FixedFormat,
-           out: FixedFormat) -> np.ndarray:
-    """Stored integers of out for a [..., M, K] @ b [..., K, N], accumulated in acc in order k."""
+           out: FixedFormat, products=None) -> np.ndarray:
+    """Stored integers of out for a [..., M, K] @ b [..., K, N], accumulated in acc in order k.  `products(a, b)`
+    (broadcast stored integers -> products at the grid 2^-(f_a + f_b)) replaces the exact a * b: an
+    approximate multiplier's table (`fxflow.approx.emulate.table_products`)."""
     bits = _max_abs(a).bit_length() + _max_abs(b).bit_length() + 1
     ai, bi = _ints(a, bits), _ints(b, bits)
-    prods = ai[..., :, :, None] * bi[..., None, :, :]  # [..., M, K, N]
+    mul = products or np.multiply
+    prods = mul(ai[..., :, :, None], bi[..., None, :, :])  # [..., M, K, N]
     s = ordered_sum(np.moveaxis(prods, -2, -1), a_fmt.f + b_fmt.f, acc)
     return requantize(s, acc.f, out)
 
 
-def exact_matmul_accum(a: FixedFormat, b: FixedFormat, k: int) -> FixedFormat:
-    """A (TRN, WRAP) accumulator holding every sum of k products a*b exactly (bit widths, ceil(log2 k) more)."""
-    p = a.mul_result(b)
+def exact_matmul_accum(a: FixedFormat, b: FixedFormat, k: int, product: FixedFormat | None = None) -> FixedFormat:
+    """A (TRN, WRAP) accumulator holding every sum of k products a*b exactly (bit widths, ceil(log2 k) more);
+    `product`: the products' format when they are not the exact a*b (an approximate multiplier's range)."""
+    p = product or a.mul_result(b)
     return FixedFormat(p.k, p.i + max(k - 1, 0).bit_length(), p.f)
 
 

@@ -56,7 +56,13 @@ def lut_costs(specs, wa: int = 8, sa: bool = True, wb: int = 8, sb: bool = True,
         by_module = {name: counts["lut"] for name, counts in res["modules"].items()}
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(by_module, sort_keys=True))
-    return {spec: by_module.get(f"{rtl.top}_{m.c_name}", 0) for spec, m in zip(specs, mults)}
+    from fxflow.approx.cost import record_luts
+
+    costs = {spec: by_module.get(f"{rtl.top}_{m.c_name}", 0) for spec, m in zip(specs, mults)}
+    for spec, m in zip(specs, mults):  # the estimator prices these multipliers by them from now on
+        if costs[spec]:
+            record_luts(m, costs[spec])
+    return costs
 
 
 __all__ = ["verify", "lut_costs"]

@@ -102,3 +102,13 @@ func.func @layernorm_format_kind(%x: tensor<1x2x4x!fxp.fixed<1 : i32, 1 : i32, 6
   %0 = "fxp.layernorm"(%x, %g, %g) {accum = !fxp.fixed<1 : i32, 1 : i32, 6 : i32, "TRN", "WRAP">, dims = 1 : i64, epsilon = 0.0 : f64, rms = 0 : i64, mean_format = !fxp.fixed<1 : i32, 1 : i32, 6 : i32, "TRN", "WRAP">, var_format = !fxp.fixed<0 : i32, 4 : i32, 6 : i32, "TRN", "WRAP">, inv_std_format = !fxp.fixed<0 : i32, 4 : i32, 6 : i32, "TRN", "WRAP">, norm_format = f64} : (tensor<1x2x4x!fxp.fixed<1 : i32, 1 : i32, 6 : i32, "TRN", "WRAP">>, tensor<4x!fxp.fixed<1 : i32, 1 : i32, 6 : i32, "TRN", "WRAP">>, tensor<4x!fxp.fixed<1 : i32, 1 : i32, 6 : i32, "TRN", "WRAP">>) -> tensor<1x2x4x!fxp.fixed<1 : i32, 1 : i32, 6 : i32, "TRN", "WRAP">>
   return
 }
+
+// -----
+
+!q8 = !fxp.fixed<1 : i32, 2 : i32, 5 : i32, "TRN", "WRAP">
+!a8 = !fxp.fixed<1 : i32, 9 : i32, 10 : i32, "TRN", "WRAP">
+func.func @matmul_approx_mul_malformed(%a: tensor<1x2x3x!q8>, %b: tensor<1x3x2x!q8>) {
+  // expected-error @+1 {{'fxp.matmul' op malformed parameter 'k' in multiplier 'drum(k)' (expected key=value)}}
+  %0 = "fxp.matmul"(%a, %b) {accum = !a8, approx_mul = "drum(k)"} : (tensor<1x2x3x!q8>, tensor<1x3x2x!q8>) -> tensor<1x2x2x!q8>
+  return
+}
