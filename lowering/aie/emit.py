@@ -3,7 +3,8 @@
 Deterministic: tiles sorted by (col, row), everything else in program order; weights and biases are
 initial values of `aie.buffer`s (resident, loaded once), small ones as lists, large ones as hex.
 Versal devices move host data with static shim DMA (`aie.external_buffer` + `register_external_buffers`;
-the host writes each input group slice-major, [slice][row][element]); Ryzen AI `npu*` devices get an
+the host writes each input group slice-major, [slice][row][element]), or, built with `io="plio"`, stream it
+from/to the PL through PLIO ports (one comment per port names its shim column and port); Ryzen AI `npu*` devices get an
 `aie.runtime_sequence` whose 4-D `dma_memcpy_nd` descriptors do that re-tiling.
 """
 
@@ -85,8 +86,11 @@ def emit_program(prog: AieProgram) -> str:
                    f"{_offsets(link.dst_offsets)})")
     for s, d in prog.cascades:
         out.append(f"{ind}aie.cascade_flow({tile_ssa(prog, s)}, {tile_ssa(prog, d)})")
+    for p in prog.inputs + prog.outputs:
+        if p.plio:
+            out.append(f"{ind}{plio_comment(prog, p)}")
     if not dev.name.startswith("npu"):
-        for p in prog.inputs + prog.outputs:
+        for p in [p for p in prog.inputs + prog.outputs if not p.plio]:
             f = prog.fifo(p.fifo)
             names = [f"%ext_{p.fifo}_{i}" for i in range(f.depth)]
             for n in names:
@@ -100,6 +104,14 @@ def emit_program(prog: AieProgram) -> str:
         out += _runtime_sequence(prog, ind)
     out += ["  }", "}", ""]
     return "\n".join(out)
+
+
+def plio_comment(prog: AieProgram, p) -> str:
+    """The PL side of a PLIO port: which stream port of which shim column feeds (drains) which FIFO."""
+    f = prog.fifo(p.fifo)
+    way = "PL -> AIE" if p in prog.inputs else "AIE -> PL"
+    return (f"// PLIO @{p.fifo}: {way}, {prog.device.plio_bits}-bit AXI4-Stream on shim tile ({p.shim[0]}, "
+            f"{p.shim[1]}) port {p.channel}; {f.size} x {f.store} per batch, slice-major [slice][row][element]")
 
 
 def _core(prog: AieProgram, c, ind: str) -> list[str]:

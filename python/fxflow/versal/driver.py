@@ -1,0 +1,221 @@
+"""The Versal backend's part of `fxflow.compile(backend="versal")` and of `Design` (simulate, report, write).
+
+After the `df` stage: plan (versal-partition sets `placement = "pl" | "aie"` on every df.kernel), cut the
+graph into PL head / AIE segment / PL tail, run the AIE passes on the segment and build its program with
+PLIO ports at both ends.  The PL parts stay df graphs: the emulator runs them, the HLS emitter writes them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from fxflow.errors import ConfigError, FxflowError
+
+from .options import VersalOptions
+from .plan import Plan, Planner
+from .split import Part, parts
+
+PL_EXECUTORS = ("emulator", "csim")
+
+
+@dataclass
+class VersalSystem:
+    """A planned Versal design: its options, planner (units and costs), plan and parts."""
+
+    options: VersalOptions
+    planner: Planner
+    plan: Plan
+    parts: list[Part]
+    aie_program: object = None  # fxflow.aie.program.AieProgram of the AIE part (PLIO I/O), if any
+    _programs: dict = field(default_factory=dict)
+
+    def part(self, role: str) -> Part | None:
+        return next((p for p in self.parts if p.role == role), None)
+
+    def program(self, part: Part):
+        """The emulator program of a PL part (compiled on first use)."""
+        from fxflow import emulator
+
+        if part.role not in self._programs:
+            self._programs[part.role] = emulator.compile_program(part.module)
+        return self._programs[part.role]
+
+
+def lower_for_versal(module, options, top: str) -> tuple[str, VersalSystem]:
+    """Plan and split a module at the `df` stage (inside its Context); returns the planned IR and the system."""
+    from fxflow.aie.driver import AieOptions, lower_for_aie
+    from fxflow.lowering.aie.build import build_program
+    from fxflow.lowering.fxp_to_aie import graph_of
+    from fxflow.passes.versal_partition import apply_plan
+
+    from ..aie.check import check
+
+    opts = VersalOptions.from_dict(options)
+    graph = graph_of(module.operation)
+    if len(graph.regions[0].blocks[0].arguments) != 1 or \
+            len(list(graph.regions[0].blocks[0].operations)[-1].operation.operands) != 1:
+        raise FxflowError("the Versal backend supports designs with one input and one output")
+    planner = Planner(graph, opts)
+    plan = planner.choose()
+    apply_plan(graph, planner, plan)
+    text = module.operation.get_asm(print_generic_op_form=True, enable_debug_info=True, large_elements_limit=None)
+    system = VersalSystem(opts, planner, plan, parts(text, planner.units, plan, top))
+    aie = system.part("aie")
+    if aie is not None:
+        lower_for_aie(aie.module, AieOptions(planner.device.aie.name, opts.batch, opts.objective, opts.max_tiles))
+        system.aie_program = build_program(aie.module, io="plio")
+        check(system.aie_program)
+    return text, system
+
+
+def simulate(design, system: VersalSystem, x, raw: bool = False, pl: str = "emulator", ap_types=None):
+    """The whole system on float inputs: the PL parts in the emulator (or `pl="csim"`: g++ C simulation of
+    their HLS projects), the AIE part in the AIE functional simulator, joined at the PLIO boundaries by the
+    stored integers they carry.  Same output form as `Design.predict`."""
+    from fxflow import emulator
+    from fxflow.aie.simulate import simulate as run_aie
+    from fxflow.emulator import Tensor
+    from fxflow.fixed.quantize import quantize, to_float
+
+    if pl not in PL_EXECUTORS:
+        raise ConfigError(f"unknown PL executor '{pl}' (expected {', '.join(PL_EXECUTORS)})")
+    xs = emulator.check_inputs(design.program, design._as_list(x))
+    (_, fmt), = design.program.input_types
+    n = len(xs[0])
+    t = Tensor(quantize(xs[0].reshape(n, -1), fmt), fmt)
+    for part in system.parts:
+        if part.role == "aie":
+            prog = system.aie_program
+            t = Tensor(run_aie(prog, t.data.reshape(n, -1)), prog.out_fmt)
+            continue
+        program = system.program(part)
+        (shape, pfmt), = program.input_types
+        if pl == "csim":
+            ints = _csim_part(design, part, to_float(t.data.reshape(n, -1), pfmt.f), ap_types)
+            (_, ofmt), = program.output_types
+            t = Tensor(ints, ofmt)
+        else:
+            t = program.run([Tensor(t.data.reshape((n, *shape)) if len(shape) > 1 else t.data.reshape(n, -1),
+                                    pfmt)])[0]
+    (oshape, ofmt), = design.program.output_types
+    data = t.data if raw else to_float(t.data, ofmt.f)
+    return np.asarray(data).reshape((-1, *oshape))
+
+
+def _csim_part(design, part: Part, x: np.ndarray, ap_types) -> np.ndarray:
+    from fxflow import csim
+    from fxflow.lowering.hls.project import write_project
+
+    root = design._default_dir() / "csim" / part.role
+    with design.ctx:
+        write_project(part.module, root, project_name=_graph_name(part))
+    return csim.run(root, x, ap_types=ap_types or design.ap_types)
+
+
+def _graph_name(part: Part) -> str:
+    from fxflow.ir import ir
+    from fxflow.lowering.fxp_to_aie import graph_of
+
+    return ir.StringAttr(graph_of(part.module.operation).attributes["sym_name"]).value
+
+
+def report(system: VersalSystem) -> dict:
+    """Per layer: where it runs and why (LARE on both targets), the plan's end-to-end latency and interval,
+    the PLIO boundary and the AIE cycle model of the AIE part."""
+    from fxflow.aie.cycles import design_cycles
+
+    plan, planner = system.plan, system.planner
+    rows = []
+    for row in planner.per_unit():
+        target = plan.placement[row["layer"]]
+        row["target"] = target
+        row["why"] = _why(system, row, target)
+        rows.append(row)
+    rep = {"device": planner.device.name, "partition": system.options.partition,
+           "target_rate_mhz": system.options.target_rate_mhz, "pl_clock_mhz": system.options.pl_clock_mhz,
+           "metric": {"weights": dict(system.options.weights), "time": system.options.time},
+           "layers": rows, "plan": plan.summary(), "boundary": boundary(system)}
+    if system.aie_program is not None:
+        rep["aie"] = design_cycles(system.aie_program)
+    return rep
+
+
+def _why(system: VersalSystem, row: dict, target: str) -> str:
+    if system.options.partition != "auto":
+        return "forced"
+    if row["aie"] is None:
+        return "PL only: " + (row["aie_reason"] or "no AIE form")
+    side = "lower" if (row["pl"]["lare"] <= row["aie"]["lare"]) == (target == "pl") else "higher"
+    return f"plan LARE {system.plan.lare:.4g} is the least of the feasible plans (this layer alone: {side} on {target})"
+
+
+def boundary(system: VersalSystem) -> list[dict]:
+    """The PLIO ports of the AIE part: direction, shim column and port, FIFO, elements and beats per batch."""
+    from fxflow.aie.cost import nbytes
+
+    prog = system.aie_program
+    if prog is None:
+        return []
+    out = []
+    for way, ports in (("pl_to_aie", prog.inputs), ("aie_to_pl", prog.outputs)):
+        for p in ports:
+            f = prog.fifo(p.fifo)
+            out.append({"port": p.fifo, "direction": way, "shim": list(p.shim), "plio": p.channel,
+                        "store": f.store, "elements": f.size, "bits": prog.device.plio_bits,
+                        "beats": -(-f.size * nbytes(f.store) * 8 // prog.device.plio_bits),
+                        "features": [p.first_slice * p.slice_len, (p.first_slice + p.slices) * p.slice_len]})
+    return out
+
+
+def format_report(rep: dict) -> str:
+    cols = ["layer", "target", "PL LARE", "AIE LARE", "PL lat ns", "AIE lat ns", "DSP", "LUT", "tiles"]
+    rows = []
+    for r in rep["layers"]:
+        a = r["aie"] or {}
+        rows.append([r["layer"], r["target"], f"{r['pl']['lare']:.4g}", f"{a['lare']:.4g}" if a else "-",
+                     f"{r['pl']['latency_ns']:.4g}", f"{a['latency_ns']:.4g}" if a else "-", str(r["pl"]["dsp"]),
+                     str(r["pl"]["lut"]), str(a.get("tiles", "-"))])
+    widths = [max(len(c), *(len(x[i]) for x in rows)) for i, c in enumerate(cols)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths)), "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(x, widths)) for x in rows]
+    p = rep["plan"]
+    lines.append(f"{rep['device']} plan ({'auto' if rep['partition'] == 'auto' else 'forced'}): latency "
+                 f"{p['latency_ns']:.4g} ns (batch fill {p['fill_ns']:.4g} ns), interval {p['interval_ns']:.4g} ns "
+                 f"per sample = {p['rate_mhz']:.4g} MHz (target {rep['target_rate_mhz']:g} MHz), "
+                 f"R_PL {p['r_pl']:.4f} + R_AIE {p['r_aie']:.4f}, LARE {p['lare']:.4g}")
+    for b in rep["boundary"]:
+        lines.append(f"  PLIO {b['port']}: {b['direction']} shim {tuple(b['shim'])} port {b['plio']}, "
+                     f"{b['elements']} x {b['store']} = {b['beats']} beats of {b['bits']} bits per batch")
+    return "\n".join(lines)
+
+
+def write(design, system: VersalSystem, path):
+    from fxflow.lowering.versal.project import write_project
+
+    return write_project(design, system, path)
+
+
+def cli_compile(args, cfg, t0: float) -> int:
+    """`fxflow compile --backend versal`: write the joint project, print the plan, optionally compare
+    `--csim N` random samples of the joined simulation with predict."""
+    import json
+    import time
+
+    import fxflow
+
+    versal = {"device": args.versal_device, "target_rate_mhz": args.versal_rate, "batch": args.aie_batch,
+              "partition": json.loads(args.versal_partition) if args.versal_partition.startswith("{")
+              else args.versal_partition}
+    design = fxflow.compile(args.model, config=cfg, output_dir=args.output, project_name=args.project_name,
+                            backend="versal", versal=versal)
+    print(f"wrote Versal project {args.output} in {time.perf_counter() - t0:.2f} s")
+    print(format_report(design.report()))
+    if args.csim:
+        x = np.random.default_rng(0).normal(size=(args.csim, *design.input_shapes[0]))
+        bad = int(np.sum(design.simulate(x, raw=True) != design.predict(x, raw=True)))
+        print(f"[fxflow] Versal simulation (PL + AIE) vs predict on {args.csim} samples: {bad} mismatching values")
+        if bad:
+            raise FxflowError(f"the Versal simulation disagrees with the emulator on {bad} values")
+    return 0
