@@ -83,7 +83,11 @@ def simulate(design, system: VersalSystem, x, raw: bool = False, pl: str = "emul
         raise ConfigError(f"unknown PL executor '{pl}' (expected {', '.join(PL_EXECUTORS)})")
     xs = emulator.check_inputs(design.program, design._as_list(x))
     (_, fmt), = design.program.input_types
+    (oshape, ofmt), = design.program.output_types
     n = len(xs[0])
+    if pl == "csim" and system.aie_program is not None:
+        ints = _csim_system(design, system, xs[0].reshape(n, -1), ap_types)
+        return np.asarray(ints if raw else to_float(ints, ofmt.f)).reshape((-1, *oshape))
     t = Tensor(quantize(xs[0].reshape(n, -1), fmt), fmt)
     for part in system.parts:
         if part.role == "aie":
@@ -92,14 +96,11 @@ def simulate(design, system: VersalSystem, x, raw: bool = False, pl: str = "emul
             continue
         program = system.program(part)
         (shape, pfmt), = program.input_types
-        if pl == "csim":
-            ints = _csim_part(design, part, to_float(t.data.reshape(n, -1), pfmt.f), ap_types)
-            (_, ofmt), = program.output_types
-            t = Tensor(ints, ofmt)
+        if pl == "csim":  # all of the design on PL: the C simulation of its one HLS project
+            t = Tensor(_csim_part(design, part, to_float(t.data.reshape(n, -1), pfmt.f), ap_types), ofmt)
         else:
             t = program.run([Tensor(t.data.reshape((n, *shape)) if len(shape) > 1 else t.data.reshape(n, -1),
                                     pfmt)])[0]
-    (oshape, ofmt), = design.program.output_types
     data = t.data if raw else to_float(t.data, ofmt.f)
     return np.asarray(data).reshape((-1, *oshape))
 
@@ -112,6 +113,34 @@ def _csim_part(design, part: Part, x: np.ndarray, ap_types) -> np.ndarray:
     with design.ctx:
         write_project(part.module, root, project_name=_graph_name(part))
     return csim.run(root, x, ap_types=ap_types or design.ap_types)
+
+
+def _csim_system(design, system: VersalSystem, x: np.ndarray, ap_types) -> np.ndarray:
+    """g++ C simulation of the written project's PL side (PL parts + PLIO bridges) around the AIE simulator:
+    samples -> input beats (C++) -> unpacked rows -> AIE -> packed output beats -> result rows (C++)."""
+    from fxflow.aie.simulate import simulate as run_aie
+    from fxflow.lowering.versal.bridge import pack, ports_of, unpack
+
+    from . import bridge_sim
+
+    root = design._written if design._written is not None else design.write()
+    prog, m, name = system.aie_program, system.aie_program.batch, design.project_name
+    ap_types = ap_types or design.ap_types
+    head = "pl_head" if system.part("pl_head") else "pl_in"
+    ins, outs = ports_of(prog, "in"), ports_of(prog, "out")
+    beats = bridge_sim.to_aie(root / head, f"{name}_to_aie", x, len(ins), ap_types)
+    batches = -(-len(x) // m)
+    rows = np.zeros((batches * m, prog.in_features), dtype=np.int64)
+    for b in range(batches):
+        for p, port_beats in zip(ins, beats):
+            k = p.beats(m)
+            unpack(p, port_beats[b * k:(b + 1) * k], m, rows[b * m:(b + 1) * m])
+    y = run_aie(prog, rows)
+    packed = [[pack(p, y[b * m:(b + 1) * m]) for p in outs] for b in range(batches)]
+    tail = "pl_tail" if system.part("pl_tail") else "pl_out"
+    (oshape, _), = design.program.output_types
+    features = int(np.prod(oshape))
+    return bridge_sim.from_aie(root / tail, f"{name}_from_aie", packed, features, ap_types)[:len(x)]
 
 
 def _graph_name(part: Part) -> str:
