@@ -229,14 +229,13 @@ def write(design, system: VersalSystem, path):
 def cli_compile(args, cfg, t0: float) -> int:
     """`fxflow compile --backend versal`: write the joint project, print the plan, optionally compare
     `--csim N` random samples of the joined simulation with predict."""
-    import json
     import time
 
     import fxflow
+    from fxflow.passes.versal_partition import parse_partition
 
     versal = {"device": args.versal_device, "target_rate_mhz": args.versal_rate, "batch": args.aie_batch,
-              "partition": json.loads(args.versal_partition) if args.versal_partition.startswith("{")
-              else args.versal_partition}
+              "partition": parse_partition(args.versal_partition)}
     design = fxflow.compile(args.model, config=cfg, output_dir=args.output, project_name=args.project_name,
                             backend="versal", versal=versal)
     print(f"wrote Versal project {args.output} in {time.perf_counter() - t0:.2f} s")
