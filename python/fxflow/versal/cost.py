@@ -134,14 +134,14 @@ def pl_fractions(res: dict, device: VersalDevice) -> dict:
     return {r: res[r] / totals[r] for r in PL_RESOURCES}
 
 
-def io_ports(total_cycles: int, slices: int, interval: int, limit: int) -> tuple[int, int]:
-    """(ports, cycles per port): as few PLIO ports as keep a transfer within the array's interval."""
-    n = max(1, min(slices, limit, math.ceil(total_cycles / max(1, interval))))
+def io_ports(total_cycles: int, slices: int, interval: int, per_memtile: int) -> tuple[int, int]:
+    """(ports, cycles per port): as few PLIO ports as keep a transfer within the array's interval, and at
+    least one per memory tile's worth (`per_memtile` DMA channels) of slices (as `lowering/aie/build.py`)."""
+    n = max(math.ceil(slices / per_memtile), min(slices, math.ceil(total_cycles / max(1, interval))), 1)
     return n, math.ceil(total_cycles / n)
 
 
-def aie_cost(units: list[Unit], device: VersalDevice, batch: int, max_tiles: int, objective: str,
-             plio_limit: int) -> dict:
+def aie_cost(units: list[Unit], device: VersalDevice, batch: int, max_tiles: int, objective: str) -> dict:
     """Tiles, PLIO ports, latency and interval of units run as one AIE program with PLIO at both ends;
     AieFitError when the array cannot hold them."""
     from fxflow.passes.aie_partition import choose
@@ -153,8 +153,8 @@ def aie_cost(units: list[Unit], device: VersalDevice, batch: int, max_tiles: int
     interval = max(s.interval for s in splits)
     in_total = cycles.fifo_cycles(m * first.cas_length * first.k_slice, layers[0]["x"])
     out_total = cycles.fifo_cycles(m * last.cas_num * last.n_slice, layers[-1]["y"])
-    ports_in, in_cycles = io_ports(in_total, first.cas_length, interval, plio_limit)
-    ports_out, out_cycles = io_ports(out_total, last.cas_num, interval, plio_limit)
+    ports_in, in_cycles = io_ports(in_total, first.cas_length, interval, device.aie.memtile_dma[1])
+    ports_out, out_cycles = io_ports(out_total, last.cas_num, interval, device.aie.memtile_dma[0])
     interval = max(interval, in_cycles, out_cycles)
     latency = in_cycles + sum(s.latency for s in splits) + out_cycles
     ns = 1.0 / device.aie.clock_ghz

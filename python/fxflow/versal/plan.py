@@ -57,7 +57,7 @@ class Planner:
         self.cuts = cut_ok(graph, self.units)
         self.metric = Metric(options.weights, options.time)
         self.sample_ns = 1e3 / options.target_rate_mhz
-        self.plio_limit = options.max_plio or min(self.device.plio_in, self.device.plio_out)
+        self.plio_limit = {"in": options.max_plio or self.device.plio_in, "out": options.max_plio or self.device.plio_out}
 
     # --- one plan ------------------------------------------------------------------------------------
     def evaluate(self, segment: tuple[int, int] | None) -> Plan:
@@ -68,15 +68,15 @@ class Planner:
         aie, fill = None, 0.0
         if seg:
             try:
-                aie = aie_cost(seg, self.device, self.options.batch, self.options.max_tiles, self.options.objective,
-                               self.plio_limit)
+                aie = aie_cost(seg, self.device, self.options.batch, self.options.max_tiles, self.options.objective)
             except AieFitError as e:
                 problems.append(str(e))
             if aie is not None:
                 for d in ("in", "out"):
-                    if aie[f"plio_{d}"] > self.plio_limit:
-                        problems.append(f"the AIE part needs {aie[f'plio_{d}']} PLIO {d}put ports; the limit is "
-                                        f"{self.plio_limit}")
+                    if aie[f"plio_{d}"] > self.plio_limit[d]:
+                        layer = (seg[0] if d == "in" else seg[-1]).name
+                        problems.append(f"layer '{layer}' on AIE needs {aie[f'plio_{d}']} PLIO {d}put ports; the "
+                                        f"limit is {self.plio_limit[d]}")
                 fill = boundary_fill_ns(aie["batch"], max(self.sample_ns, pl["interval_ns"]))
         latency = pl["latency_ns"] + fill + (aie["latency_ns"] if aie else 0.0)
         interval = max(pl["interval_ns"], aie["interval_ns"] if aie else 0.0)
@@ -114,8 +114,7 @@ class Planner:
                    "aie": None, "aie_reason": u.aie_reason}
             if u.aie is not None:
                 try:
-                    a = aie_cost([u], self.device, self.options.batch, self.options.max_tiles,
-                                 self.options.objective, self.plio_limit)
+                    a = aie_cost([u], self.device, self.options.batch, self.options.max_tiles, self.options.objective)
                     lat = a["latency_ns"] + boundary_fill_ns(a["batch"], self.sample_ns)
                     r = self.metric.r_aie(a["tiles"], a["plio_in"] + a["plio_out"], self.device)
                     row["aie"] = {"tiles": a["tiles"], "grid": a["splits"][0], "latency_ns": lat,
