@@ -27,8 +27,10 @@ def _build(root: Path, name: str, ap_types) -> Path:
     exe = root / f"{name}_tb"
     if exe.is_file() and exe.stat().st_mtime >= max(s.stat().st_mtime for s in sources):
         return exe
+    unity = root / f"{name}_all.cpp"  # one translation unit: the ap_types headers are parsed once
+    unity.write_text("".join(f'#include "{s.relative_to(root)}"\n' for s in sources))
     cmd = [find_cxx(), CXX_STD, OPT_FLAGS, *COMMON_FLAGS, f"-I{find_ap_types(ap_types)}", f"-I{root / 'firmware'}",
-           *map(str, sources), "-o", str(exe)]
+           f"-I{root}", str(unity), "-o", str(exe)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise ToolchainError(f"g++ failed on the PLIO bridge {name}:\n{proc.stderr.strip()[:4000]}")
