@@ -87,6 +87,39 @@ def _lane_type(fmt: FixedFormat, bits: int) -> str:
     return f"ap_{'int' if fmt.k else 'uint'}<{bits}>"
 
 
+def _port_loop(p: BridgePort, m: int, inner: list[str], after: list[str], read: str | None = None) -> list[str]:
+    """One port's loop over its elements in beat order (slice, row, element); `f` is the feature index.
+    `read`: the stream to read a new beat from whenever the lane index wraps to 0."""
+    fetch = [f"if (lane == 0) word = {read}.read();"] if read else []
+    body = fetch + [f"const int f = {p.first_feature} + s * {p.slice_len} + e;"] + inner
+    return [f"    {{  // @{p.fifo}: features {p.first_feature}.. in {p.slices} slice(s) of {p.slice_len}",
+            "        plio_t word = 0;", "        int lane = 0;",
+            f"        for (int s = 0; s < {p.slices}; s++)", f"            for (int r = 0; r < {m}; r++)",
+            f"                for (int e = 0; e < {p.slice_len}; e++) {{",
+            *[" " * 20 + line for line in body], "                }", *[" " * 8 + line for line in after], "    }"]
+
+
+def _pack_port(p: BridgePort, m: int, fmt: FixedFormat, feats: int) -> list[str]:
+    """Rows y[m][feats] -> the port's beats, written to its stream."""
+    b = p.lane_bits
+    return _port_loop(p, m, [
+        f"{_raw_type(fmt)} raw = 0;",
+        f"if (f < {feats}) raw.range({fmt.width - 1}, 0) = y[r][f].range({fmt.width - 1}, 0);",
+        f"{_lane_type(fmt, b)} v = raw;",
+        f"word.range(lane * {b} + {b - 1}, lane * {b}) = v.range({b - 1}, 0);",
+        f"if (++lane == {128 // b}) {{ {p.fifo}.write(word); word = 0; lane = 0; }}"],
+        [f"if (lane) {p.fifo}.write(word);"])
+
+
+def _unpack_port(p: BridgePort, m: int, fmt: FixedFormat, feats: int) -> list[str]:
+    """The port's beats, read from its stream -> its features of rows y[m][feats]."""
+    b = p.lane_bits
+    return _port_loop(p, m, [
+        f"{_lane_type(fmt, b)} v;", f"v.range({b - 1}, 0) = word.range(lane * {b} + {b - 1}, lane * {b});",
+        f"if (f < {feats}) y[r][f].range({fmt.width - 1}, 0) = v.range({fmt.width - 1}, 0);",
+        f"if (++lane == {128 // b}) lane = 0;"], [], read=p.fifo)
+
+
 def _streams(ports: list[BridgePort]) -> str:
     return ", ".join(f"hls::stream<plio_t> &{p.fifo}" for p in ports)
 
@@ -110,21 +143,7 @@ def to_aie_source(name: str, m: int, src: tuple[str, int], top: str | None, mid:
             f"    for (int r = 0; r < {m}; r++) {{"]
     body += [f"        {top}(x[r], y[r]);"] if top else [f"        for (int i = 0; i < {mid[1]}; i++) y[r][i] = x[r][i];"]
     body += ["    }"]
-    for p in ports:
-        lanes = 128 // p.lane_bits
-        body += [f"    {{  // @{p.fifo}: features {p.first_feature}.. in {p.slices} slice(s) of {p.slice_len}",
-                 "        plio_t word = 0;", "        int lane = 0;",
-                 f"        for (int s = 0; s < {p.slices}; s++)",
-                 f"            for (int r = 0; r < {m}; r++)",
-                 f"                for (int e = 0; e < {p.slice_len}; e++) {{",
-                 f"                    const int f = {p.first_feature} + s * {p.slice_len} + e;",
-                 f"                    {_raw_type(fmt)} raw = 0;",
-                 f"                    if (f < {mid[1]}) raw.range({fmt.width - 1}, 0) = y[r][f].range({fmt.width - 1}, 0);",
-                 f"                    {_lane_type(fmt, p.lane_bits)} v = raw;",
-                 f"                    word.range(lane * {p.lane_bits} + {p.lane_bits - 1}, lane * {p.lane_bits}) = "
-                 f"v.range({p.lane_bits - 1}, 0);",
-                 f"                    if (++lane == {lanes}) {{ {p.fifo}.write(word); word = 0; lane = 0; }}",
-                 "                }", f"        if (lane) {p.fifo}.write(word);", "    }"]
+    body += [line for p in ports for line in _pack_port(p, m, fmt, mid[1])]
     body += ["}", ""]
     return decl, "\n".join(line for line in body if line != "")
 
@@ -137,21 +156,7 @@ def from_aie_source(name: str, m: int, dst: tuple[str, int], top: str | None, mi
     body = [f'#include "{name}.h"', "", decl + " {",
             "#pragma HLS INTERFACE axis port=" + " ".join(p.fifo for p in ports),
             f"    {mid[0]} y[{m}][{mid[1]}];"]
-    for p in ports:
-        lanes = 128 // p.lane_bits
-        body += [f"    {{  // @{p.fifo}: features {p.first_feature}.. in {p.slices} slice(s) of {p.slice_len}",
-                 "        plio_t word = 0;", "        int lane = 0;",
-                 f"        for (int s = 0; s < {p.slices}; s++)",
-                 f"            for (int r = 0; r < {m}; r++)",
-                 f"                for (int e = 0; e < {p.slice_len}; e++) {{",
-                 f"                    if (lane == 0) word = {p.fifo}.read();",
-                 f"                    const int f = {p.first_feature} + s * {p.slice_len} + e;",
-                 f"                    {_lane_type(fmt, p.lane_bits)} v;",
-                 f"                    v.range({p.lane_bits - 1}, 0) = word.range(lane * {p.lane_bits} + "
-                 f"{p.lane_bits - 1}, lane * {p.lane_bits});",
-                 f"                    if (f < {mid[1]}) y[r][f].range({fmt.width - 1}, 0) = v.range({fmt.width - 1}, 0);",
-                 f"                    if (++lane == {lanes}) lane = 0;",
-                 "                }", "    }"]
+    body += [line for p in ports for line in _unpack_port(p, m, fmt, mid[1])]
     body += [f"    for (int r = 0; r < {m}; r++) {{"]
     body += [f"        {top}(y[r], z[r]);"] if top else [f"        for (int i = 0; i < {mid[1]}; i++) z[r][i] = y[r][i];"]
     body += ["    }", "}", ""]

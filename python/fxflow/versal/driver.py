@@ -232,6 +232,7 @@ def cli_compile(args, cfg, t0: float) -> int:
     import time
 
     import fxflow
+    from fxflow.aie.driver import compare_simulation
     from fxflow.passes.versal_partition import parse_partition
 
     versal = {"device": args.versal_device, "target_rate_mhz": args.versal_rate, "batch": args.aie_batch,
@@ -241,9 +242,5 @@ def cli_compile(args, cfg, t0: float) -> int:
     print(f"wrote Versal project {args.output} in {time.perf_counter() - t0:.2f} s")
     print(format_report(design.report()))
     if args.csim:
-        x = np.random.default_rng(0).normal(size=(args.csim, *design.input_shapes[0]))
-        bad = int(np.sum(design.simulate(x, raw=True) != design.predict(x, raw=True)))
-        print(f"[fxflow] Versal simulation (PL + AIE) vs predict on {args.csim} samples: {bad} mismatching values")
-        if bad:
-            raise FxflowError(f"the Versal simulation disagrees with the emulator on {bad} values")
+        compare_simulation(design, args.csim, "Versal (PL + AIE)")
     return 0

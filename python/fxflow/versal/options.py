@@ -3,8 +3,9 @@ design-space sweep can vary them through the ordinary compile config)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 
+from fxflow.config import options_from_dict
 from fxflow.errors import ConfigError
 
 from .device import get_versal_device
@@ -29,17 +30,7 @@ class VersalOptions:
 
     @classmethod
     def from_dict(cls, data) -> "VersalOptions":
-        if data is None:
-            return cls()
-        if isinstance(data, cls):
-            return data
-        if not isinstance(data, dict):
-            raise ConfigError(f"versal options must be a dict, got {type(data).__name__}")
-        known = {f.name for f in fields(cls)}
-        bad = sorted(set(data) - known)
-        if bad:
-            raise ConfigError(f"unknown versal option(s) {', '.join(bad)} (known: {', '.join(sorted(known))})")
-        opts = cls(**data)
+        opts = options_from_dict(cls, data, "versal")
         opts.validate()
         return opts
 
