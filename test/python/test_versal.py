@@ -54,7 +54,7 @@ ROUND = ["AP_TRN", "AP_RND", "AP_RND_CONV", "AP_RND_ZERO", "AP_TRN_ZERO"]
 OVER = ["AP_WRAP", "AP_SAT", "AP_SAT_SYM"]
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.lists(st.integers(4, 40), min_size=3, max_size=5), st.integers(0, 10_000), st.data())
 def test_mixed_simulation_is_bit_exact(widths, seed, data):
     """Random MLP sizes and formats, a random contiguous AIE segment between PL layers."""
@@ -215,3 +215,34 @@ def test_unreachable_rate_and_bad_partitions():
         fxflow.compile(model, torch.zeros(1, 8), config=INT8, backend="versal", io_type="io_stream")
     with pytest.raises(FxflowError, match="csim"):
         versal(model).csim(inputs(8))
+
+
+def test_report_per_layer_and_end_to_end(large):
+    rep = large.report()
+    prog = large.aie_program
+    for row in rep["layers"]:
+        assert row["target"] == rep["plan"]["placement"][row["layer"]] and row["why"]
+        assert {"dsp", "lut", "ff", "bram18", "latency_ns", "interval_ns", "lare"} <= set(row["pl"])
+        assert row["aie"]["tiles"] >= 1 and row["aie"]["memory_bytes"] > 0 and row["aie"]["lare"] > 0
+    plan = rep["plan"]
+    assert plan["latency_ns"] > plan["fill_ns"] > 0 and 0 < plan["interval_ns"] <= 25
+    assert len(rep["boundary"]) == len(prog.inputs) + len(prog.outputs)
+    assert rep["aie"]["tiles"] == sum(len([c for c in prog.cores if c.layer == layer.layer]) for layer in prog.layers)
+
+
+def test_cli_versal(tmp_path):
+    import json
+
+    from fxflow.cli import main
+
+    model = mlp([8, 16, 4], seed=4)
+    path = tmp_path / "m.pt2"
+    torch.export.save(torch.export.export(model, (torch.zeros(1, 8),)), str(path))
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps(INT8))
+    out = tmp_path / "out"
+    assert main(["compile", str(path), "--config", str(cfg), "--backend", "versal", "--versal-partition",
+                 "0:aie,1:aie", "-o", str(out), "--csim", "20"]) == 0
+    plan = json.loads((out / "plan.json").read_text())
+    assert plan["plan"]["placement"] == {"0": "aie", "1": "aie", "2": "pl"}
+    assert (out / "aie" / "aie.mlir").is_file() and (out / "pl_tail" / "firmware" / "myproject_from_aie.cpp").is_file()

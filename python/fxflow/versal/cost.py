@@ -159,11 +159,25 @@ def aie_cost(units: list[Unit], device: VersalDevice, batch: int, max_tiles: int
     latency = in_cycles + sum(s.latency for s in splits) + out_cycles
     ns = 1.0 / device.aie.clock_ghz
     return {"tiles": sum(s.tiles for s in splits), "plio_in": ports_in, "plio_out": ports_out, "batch": m,
+            "memory_bytes": sum(split_memory(L, s, device) for L, s in zip(layers, splits)),
             "interval_cycles": interval, "latency_cycles": latency, "latency_ns": latency * ns,
             "interval_ns": interval * ns / m, "batch_interval_ns": interval * ns,
             "splits": [f"{s.cas_length}x{s.cas_num}" for s in splits],
             "plio_bytes_in": m * first.cas_length * first.k_slice * cycles.nbytes(layers[0]["x"]),
             "plio_bytes_out": m * last.cas_num * last.n_slice * cycles.nbytes(layers[-1]["y"])}
+
+
+def split_memory(layer: dict, split, device: VersalDevice) -> int:
+    """Data memory of one layer's tiles (FIFO buffers, weights, bias, stack; aie/cost.py tile_bytes)."""
+    from fxflow.aie.arith import MODES
+
+    mode = MODES[layer["mode"]]
+    total = 0
+    for role in cycles.roles(split.cas_length):
+        bias, out, _, _ = cycles.ROLES[role]
+        total += split.cas_num * cycles.tile_bytes(mode, split.batch, split.k_slice, split.n_slice, layer["x"],
+                                                   layer["y"], bias, out, device.aie)
+    return total
 
 
 def boundary_fill_ns(batch: int, sample_ns: float) -> float:

@@ -109,6 +109,7 @@ class Planner:
         for i, u in enumerate(self.units):
             pl = pl_cost([u], self.device, self.period)
             row = {"layer": u.name, "layers": u.layers, "pl": {**{k: pl[k] for k in ("dsp", "lut", "ff", "bram18")},
+                   "latency_cycles": pl["latency_cycles"], "ii": pl["ii"],
                    "latency_ns": pl["latency_ns"], "interval_ns": pl["interval_ns"],
                    "lare": self.metric.lare(self.metric.r_pl(pl["fractions"]), pl["latency_ns"], pl["interval_ns"])},
                    "aie": None, "aie_reason": u.aie_reason}
@@ -117,7 +118,9 @@ class Planner:
                     a = aie_cost([u], self.device, self.options.batch, self.options.max_tiles, self.options.objective)
                     lat = a["latency_ns"] + boundary_fill_ns(a["batch"], self.sample_ns)
                     r = self.metric.r_aie(a["tiles"], a["plio_in"] + a["plio_out"], self.device)
-                    row["aie"] = {"tiles": a["tiles"], "grid": a["splits"][0], "latency_ns": lat,
+                    row["aie"] = {"tiles": a["tiles"], "grid": a["splits"][0], "memory_bytes": a["memory_bytes"],
+                                  "interval_cycles": a["interval_cycles"], "latency_cycles": a["latency_cycles"],
+                                  "latency_ns": lat,
                                   "interval_ns": a["interval_ns"], "lare": self.metric.lare(r, lat, a["interval_ns"])}
                 except AieFitError as e:
                     row["aie_reason"] = str(e)
