@@ -28,14 +28,14 @@ def write_project(design, system, out_dir) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     prog = system.aie_program
     for part in system.parts:
-        name = f"{design.project_name}_{part.role}"
+        name = f"{system.top}_{part.role}"
         if part.role == "aie":
             write_aie(prog, inside(out, "aie"))
             continue
         with design.ctx:
             write_hls(part.module, inside(out, part.role), project_name=name)
     if prog is not None:
-        _bridges(design, system, out)
+        _bridges(system, out)
     rep = report(system)
     inside(out, "plan.json").write_text(json.dumps(rep, indent=2, sort_keys=True, default=str) + "\n")
     inside(out, "README.md").write_text(readme(design, system, format_report(rep)))
@@ -46,7 +46,7 @@ def _manifest(root: Path) -> dict:
     return json.loads((root / "project.json").read_text())
 
 
-def _bridges(design, system, out: Path) -> None:
+def _bridges(system, out: Path) -> None:
     """The PL side of the AIE part's input and output PLIO ports."""
     prog, m = system.aie_program, system.aie_program.batch
     head, tail = system.part("pl_head"), system.part("pl_tail")
@@ -59,7 +59,7 @@ def _bridges(design, system, out: Path) -> None:
     else:
         src, top, mid = ("plio_in_t", prog.in_features), None, ("plio_in_t", prog.in_features)
         root, includes, typedefs = out / "pl_in", [], [f"typedef {top_in[0]} plio_in_t;  // the design input"]
-    name = f"{design.project_name}_to_aie"
+    name = f"{system.top}_to_aie"
     ports = ports_of(prog, "in")
     decl, src_text = to_aie_source(name, m, src, top, mid, prog.in_fmt, ports)
     _write_bridge(root, name, header(name, f"FXFLOW_{name.upper()}_H_", includes, typedefs, decl,
@@ -76,7 +76,7 @@ def _bridges(design, system, out: Path) -> None:
         top, out_fmt = None, {"k": prog.out_fmt.k, "width": prog.out_fmt.width}
         root, includes = out / "pl_out", []
         typedefs = [f"typedef {prog.out_fmt.to_ap()} plio_out_t;  // the design output"]
-    name = f"{design.project_name}_from_aie"
+    name = f"{system.top}_from_aie"
     ports = ports_of(prog, "out")
     decl, src_text = from_aie_source(name, m, dst, top, mid, prog.out_fmt, ports)
     _write_bridge(root, name, header(name, f"FXFLOW_{name.upper()}_H_", includes, typedefs, decl,

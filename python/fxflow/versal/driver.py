@@ -28,6 +28,7 @@ class VersalSystem:
     planner: Planner
     plan: Plan
     parts: list[Part]
+    top: str  # C identifier of the design (the project name, sanitized): prefixes every part and bridge
     aie_program: object = None  # fxflow.aie.program.AieProgram of the AIE part (PLIO I/O), if any
     _programs: dict = field(default_factory=dict)
 
@@ -48,6 +49,7 @@ def lower_for_versal(module, options, top: str) -> tuple[str, VersalSystem]:
     from fxflow.aie.driver import AieOptions, lower_for_aie
     from fxflow.lowering.aie.build import build_program
     from fxflow.lowering.fxp_to_aie import graph_of
+    from fxflow.names import c_identifier
     from fxflow.passes.versal_partition import apply_plan
 
     from ..aie.check import check
@@ -61,7 +63,8 @@ def lower_for_versal(module, options, top: str) -> tuple[str, VersalSystem]:
     plan = planner.choose()
     apply_plan(graph, planner, plan)
     text = module.operation.get_asm(print_generic_op_form=True, enable_debug_info=True, large_elements_limit=None)
-    system = VersalSystem(opts, planner, plan, parts(text, planner.units, plan, top))
+    ident = c_identifier(top, prefix="top")
+    system = VersalSystem(opts, planner, plan, parts(text, planner.units, plan, ident), ident)
     aie = system.part("aie")
     if aie is not None:
         lower_for_aie(aie.module, AieOptions(planner.device.aie.name, opts.batch, opts.objective, opts.max_tiles))
@@ -124,7 +127,7 @@ def _csim_system(design, system: VersalSystem, x: np.ndarray, ap_types) -> np.nd
     from . import bridge_sim
 
     root = design._written if design._written is not None else design.write()
-    prog, m, name = system.aie_program, system.aie_program.batch, design.project_name
+    prog, m, name = system.aie_program, system.aie_program.batch, system.top
     ap_types = ap_types or design.ap_types
     head = "pl_head" if system.part("pl_head") else "pl_in"
     ins, outs = ports_of(prog, "in"), ports_of(prog, "out")
