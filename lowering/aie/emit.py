@@ -4,7 +4,8 @@ Deterministic: tiles sorted by (col, row), everything else in program order; wei
 initial values of `aie.buffer`s (resident, loaded once), small ones as lists, large ones as hex.
 Versal devices move host data with static shim DMA (`aie.external_buffer` + `register_external_buffers`;
 the host writes each input group slice-major, [slice][row][element]), or, built with `io="plio"`, stream it
-from/to the PL through PLIO ports (one comment per port names its shim column and port); Ryzen AI `npu*` devices get an
+from/to the PL through PLIO ports (`{plio = true}` object FIFOs, which mlir-aie's stateful transform turns
+into `aie.flow(%shim, PLIO : n, ...)`; one comment per port names its shim column and port); Ryzen AI `npu*` devices get an
 `aie.runtime_sequence` whose 4-D `dma_memcpy_nd` descriptors do that re-tiling.
 """
 
@@ -75,9 +76,11 @@ def emit_program(prog: AieProgram) -> str:
     for layer in prog.layers:
         out.append(f"{ind}// layer {layer.layer}: {layer.cas_length} x {layer.cas_num} kernels at "
                    f"tile{layer.anchor}, K-slice {layer.k_slice}, N-slice {layer.n_slice}")
+    plio = {p.fifo for p in prog.inputs + prog.outputs if p.plio}
     for f in prog.fifos:
         cons = ", ".join(tile_ssa(prog, t) for t in f.consumers)
-        out.append(f"{ind}aie.objectfifo @{f.name}({tile_ssa(prog, f.producer)}, {{{cons}}}, {f.depth} : i32) : "
+        attr = " {plio = true}" if f.name in plio else ""  # mlir-aie lowers it to aie.flow(%shim, PLIO : n, ...)
+        out.append(f"{ind}aie.objectfifo @{f.name}({tile_ssa(prog, f.producer)}, {{{cons}}}, {f.depth} : i32){attr} : "
                    f"{_fifo_type(f)}")
     for link in prog.links:
         srcs = ", ".join(f"@{s}" for s in link.srcs)

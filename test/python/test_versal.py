@@ -159,6 +159,8 @@ def test_project_streams_match_plio_ports(tmp_path):
     assert "external_buffer" not in text
     for p in prog.inputs + prog.outputs:
         assert re.search(rf"// PLIO @{p.fifo}: .* on shim tile \({p.shim[0]}, 0\) port {p.channel};", text)
+        assert re.search(rf"aie.objectfifo @{p.fifo}\(.*%shim_{p.shim[0]}_0.*\) {{plio = true}} :", text)
+    assert text.count("{plio = true}") == len(prog.inputs + prog.outputs)
     head = (root / "pl_in" / "firmware" / "myproject_to_aie.h").read_text()
     tail = (root / "pl_tail" / "firmware" / "myproject_from_aie.h").read_text()
     assert re.findall(r"hls::stream<plio_t> &(\w+)", head) == [p.fifo for p in prog.inputs]

@@ -3,9 +3,9 @@
 PL totals of the VE2802 are the AI Edge product-table figures (DSP58 engines, CLB LUTs/FFs, 36 Kb block
 RAMs counted as two BRAM18); the estimator models its PL with the UltraScale+ timing family (a DSP58 is
 costed as a 27x18 DSP48E2, which is conservative).  PLIO: 128-bit AXI4-Stream at 312.5 MHz, the aie4ml
-default (aie-ml.md §1), i.e. 4 B per AIE cycle like a shim DMA channel; the port counts per shim column
-(`fxflow.aie.device.Device.plio`) are an assumption (the shim switch's south ports, 6 PL->AIE and 4
-AIE->PL) and can be lowered with the `max_plio` option.
+default (aie-ml.md §1), i.e. 4 B per AIE cycle like a shim DMA channel; two ports per direction and shim
+column (`fxflow.aie.device.Device.plio`: mlir-aie numbers `{plio = true}` object-FIFO ports like the shim's
+DMA channels), lowered further with the `max_plio` option.
 """
 
 from __future__ import annotations
