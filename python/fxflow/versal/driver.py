@@ -159,11 +159,12 @@ def report(system: VersalSystem) -> dict:
     from fxflow.aie.cycles import design_cycles
 
     plan, planner = system.plan, system.planner
+    all_pl = planner.evaluate(None).problems
     rows = []
     for row in planner.per_unit():
         target = plan.placement[row["layer"]]
         row["target"] = target
-        row["why"] = _why(system, row, target)
+        row["why"] = _why(system, row, target, all_pl)
         rows.append(row)
     rep = {"device": planner.device.name, "partition": system.options.partition,
            "target_rate_mhz": system.options.target_rate_mhz, "pl_clock_mhz": system.options.pl_clock_mhz,
@@ -174,13 +175,20 @@ def report(system: VersalSystem) -> dict:
     return rep
 
 
-def _why(system: VersalSystem, row: dict, target: str) -> str:
+def _why(system: VersalSystem, row: dict, target: str, all_pl: list[str]) -> str:
+    """Why a layer runs where it does: forced, no AIE form, or the metric (and, against the layer's own
+    comparison, the constraint that overrode it)."""
     if system.options.partition != "auto":
         return "forced"
     if row["aie"] is None:
         return "PL only: " + (row["aie_reason"] or "no AIE form")
-    side = "lower" if (row["pl"]["lare"] <= row["aie"]["lare"]) == (target == "pl") else "higher"
-    return f"plan LARE {system.plan.lare:.4g} is the least of the feasible plans (this layer alone: {side} on {target})"
+    own = "pl" if row["pl"]["lare"] <= row["aie"]["lare"] else "aie"
+    why = f"least LARE of the feasible plans ({system.plan.lare:.4g})"
+    if own == target:
+        return f"{why}; alone it is cheaper on {target} too"
+    if target == "aie" and all_pl:
+        return f"{why}; alone it is cheaper on PL, but all on PL is infeasible: {all_pl[0]}"
+    return f"{why}; alone it would be cheaper on {own} (the boundary or the other layers decide)"
 
 
 def boundary(system: VersalSystem) -> list[dict]:
@@ -217,6 +225,7 @@ def format_report(rep: dict) -> str:
                  f"{p['latency_ns']:.4g} ns (batch fill {p['fill_ns']:.4g} ns), interval {p['interval_ns']:.4g} ns "
                  f"per sample = {p['rate_mhz']:.4g} MHz (target {rep['target_rate_mhz']:g} MHz), "
                  f"R_PL {p['r_pl']:.4f} + R_AIE {p['r_aie']:.4f}, LARE {p['lare']:.4g}")
+    lines += [f"  {r['layer']} on {r['target'].upper()}: {r['why']}" for r in rep["layers"]]
     for b in rep["boundary"]:
         lines.append(f"  PLIO {b['port']}: {b['direction']} shim {tuple(b['shim'])} port {b['plio']}, "
                      f"{b['elements']} x {b['store']} = {b['beats']} beats of {b['bits']} bits per batch")
