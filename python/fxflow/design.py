@@ -272,6 +272,10 @@ class Design:
     def synth(self, part_family: str = "xcup", verbose: bool = True, timeout: float | None = None) -> dict:
         """yosys `synth_xilinx -family <part_family>` of the emitted SystemVerilog: LUT/FF/DSP/CARRY/BRAM18
         per kernel module and in total (open-tool counts, not Vivado post-route); shown by `report()`."""
+        if "versal" in self.stages:  # Versal: yosys counts of the PL layers (their RTL), shown by report()
+            from fxflow.versal.driver import synth_pl
+
+            return synth_pl(self, self._versal, part_family, verbose, timeout)
         from fxflow.rtl import yosys
 
         kwargs = {} if timeout is None else {"timeout": timeout}

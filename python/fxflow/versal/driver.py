@@ -30,6 +30,7 @@ class VersalSystem:
     parts: list[Part]
     top: str  # C identifier of the design (the project name, sanitized): prefixes every part and bridge
     aie_program: object = None  # fxflow.aie.program.AieProgram of the AIE part (PLIO I/O), if any
+    yosys: dict | None = None  # after synth_pl: layer -> yosys counts of its RTL kernel (or {"error": reason})
     _programs: dict = field(default_factory=dict)
 
     def part(self, role: str) -> Part | None:
@@ -165,6 +166,9 @@ def report(system: VersalSystem) -> dict:
         target = plan.placement[row["layer"]]
         row["target"] = target
         row["why"] = _why(system, row, target, all_pl)
+        measured = _yosys_of(system, row["layers"])
+        if measured is not None:
+            row["pl"]["yosys"] = measured
         rows.append(row)
     rep = {"device": planner.device.name, "partition": system.options.partition,
            "target_rate_mhz": system.options.target_rate_mhz, "pl_clock_mhz": system.options.pl_clock_mhz,
@@ -173,6 +177,47 @@ def report(system: VersalSystem) -> dict:
     if system.aie_program is not None:
         rep["aie"] = design_cycles(system.aie_program)
     return rep
+
+
+def synth_pl(design, system: VersalSystem, family: str = "xcup", verbose: bool = True, timeout=None) -> dict:
+    """yosys counts of the PL layers: each PL part built by the RTL backend (CIRCT) and synthesized with
+    `synth_xilinx`; a part the RTL backend cannot build records its reason instead.  Shown by `report()`
+    next to the estimates the plan used (measurement only: planning stays on the estimates)."""
+    from fxflow.errors import UnsupportedOpError
+    from fxflow.rtl import yosys
+
+    try:
+        from fxflow.lowering.rtl.build import lower_to_rtl
+    except ImportError as err:
+        raise FxflowError(f"yosys counts need the RTL backend (pip install 'circt==1.62.0'): {err}") from None
+    out: dict = {}
+    kwargs = {} if timeout is None else {"timeout": timeout}
+    for part in system.parts:
+        if part.role == "aie":
+            continue
+        with design.ctx:
+            try:
+                rtl = lower_to_rtl(part.module)
+            except (UnsupportedOpError, ConfigError) as err:
+                out.update({layer: {"error": str(err)} for u in system.planner.units[slice(*part.units)]
+                            for layer in u.layers})
+                continue
+        res = yosys.synth(rtl.verilog(), rtl.top, family, verbose=verbose, **kwargs)
+        out.update({k.layer: res["modules"].get(k.name, {}) for k in rtl.kernels})
+    system.yosys = out
+    return out
+
+
+def _yosys_of(system: VersalSystem, layers: list[str]) -> dict | None:
+    if system.yosys is None:
+        return None
+    rows = [system.yosys[layer] for layer in layers if layer in system.yosys]
+    if not rows:
+        return None
+    errors = [r["error"] for r in rows if "error" in r]
+    if errors:
+        return {"error": errors[0]}
+    return {k: sum(r.get(k, 0) for r in rows) for k in ("lut", "ff", "dsp", "carry", "bram18")}
 
 
 def _why(system: VersalSystem, row: dict, target: str, all_pl: list[str]) -> str:
@@ -217,6 +262,11 @@ def format_report(rep: dict) -> str:
         rows.append([r["layer"], r["target"], f"{r['pl']['lare']:.4g}", f"{a['lare']:.4g}" if a else "-",
                      f"{r['pl']['latency_ns']:.4g}", f"{a['latency_ns']:.4g}" if a else "-", str(r["pl"]["dsp"]),
                      str(r["pl"]["lut"]), str(a.get("tiles", "-"))])
+    if any("yosys" in r["pl"] for r in rep["layers"]):  # after Design.synth(): measured PL LUTs
+        cols.append("yosys LUT")
+        for x, r in zip(rows, rep["layers"]):
+            y = r["pl"].get("yosys") or {}
+            x.append("-" if not y or r["target"] != "pl" else str(y.get("lut", y.get("error", "-"))))
     widths = [max(len(c), *(len(x[i]) for x in rows)) for i, c in enumerate(cols)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(cols, widths)), "  ".join("-" * w for w in widths)]
     lines += ["  ".join(v.ljust(w) for v, w in zip(x, widths)) for x in rows]
