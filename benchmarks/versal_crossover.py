@@ -35,7 +35,7 @@ def row(width: int, rate: float, basis: str) -> dict:
 
     d = fxflow.compile(model(width), torch.zeros(1, 16), config=CONFIG, backend="versal",
                        versal={"target_rate_mhz": rate, "time": basis})
-    planner, plan = d._versal.planner, d._versal.plan
+    planner, plan = d.versal.planner, d.versal.plan
     pl, aie = planner.evaluate(None), planner.evaluate((0, len(planner.units)))
     placement = plan.placement
     return {"width": width, "pl": pl, "aie": aie, "auto": plan,

@@ -241,6 +241,13 @@ class Design:
 
         return simulate(self, self.aie_program, x, raw)
 
+    @property
+    def versal(self):
+        """The planned Versal system (`fxflow.versal.driver.VersalSystem`: options, planner, plan, parts)."""
+        if "versal" not in self.stages:
+            raise FxflowError("this design was not compiled for the Versal backend (compile with backend='versal')")
+        return self._versal
+
     # --- RTL backend (compile with backend="rtl") -----------------------------------------------------
     @property
     def rtl(self):

@@ -124,12 +124,13 @@ def test_auto_puts_small_models_on_pl(small):
         assert row["aie"] is None or row["pl"]["lare"] < row["aie"]["lare"]
     x = inputs(16)
     np.testing.assert_array_equal(small.simulate(x, raw=True), small.predict(x, raw=True))
+    np.testing.assert_array_equal(small.simulate(x[:5], raw=True, pl="csim"), small.predict(x[:5], raw=True))
 
 
 def test_auto_puts_large_models_on_aie(large):
     rep = large.report()
     assert "aie" in rep["plan"]["placement"].values()
-    planner = large._versal.planner
+    planner = large.versal.planner
     plans = [planner.evaluate(None)] + [planner.evaluate(s) for s in planner.segments()]
     assert not plans[0].feasible  # all on PL exceeds the VE2802's LUTs
     best = min(p.lare for p in plans if p.feasible)
@@ -259,9 +260,9 @@ def test_yosys_counts_of_the_pl_layers():
         pytest.skip("yosys is not installed")
     from fxflow.versal.driver import format_report
 
-    design = versal(mlp([4, 4, 4, 2], seed=7), {"2": "aie", "3": "aie"})
+    design = versal(mlp([4, 4, 2], seed=7), {"2": "aie"})  # one PL part: dense 0 + ReLU 1
     counts = design.synth(verbose=False)
-    assert set(counts) == {"0", "1", "4"} and counts["0"]["lut"] > 0  # layer 1 (ReLU) may be wiring only
+    assert set(counts) == {"0", "1"} and counts["0"]["lut"] > 0  # layer 1 (ReLU) may be wiring only
     rows = {r["layer"]: r for r in design.report()["layers"]}
     assert rows["0"]["pl"]["yosys"]["lut"] == counts["0"]["lut"] + counts["1"]["lut"]
     assert "yosys" not in rows["2"]["pl"] and "yosys LUT" in format_report(design.report())

@@ -55,7 +55,7 @@ def main(argv=None) -> int:
     design = fxflow.compile(model, torch.zeros(1, n_in), config=cfg, backend="versal",
                             versal={"device": "xcve2802", "partition": "auto", "target_rate_mhz": 40})
     print(f"[fxflow] {args.model} {SIZES[args.model]} planned for xcve2802 in {time.perf_counter() - t0:.1f} s")
-    all_pl = design._versal.planner.evaluate(None)
+    all_pl = design.versal.planner.evaluate(None)
     print("[fxflow] all layers on PL: " + ("; ".join(all_pl.problems) or "feasible"))
     print(format_report(design.report()))
     out = design.write(args.output)

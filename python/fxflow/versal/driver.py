@@ -31,6 +31,7 @@ class VersalSystem:
     top: str  # C identifier of the design (the project name, sanitized): prefixes every part and bridge
     aie_program: object = None  # fxflow.aie.program.AieProgram of the AIE part (PLIO I/O), if any
     yosys: dict | None = None  # after synth_pl: layer -> yosys counts of its RTL kernel (or {"error": reason})
+    written: object = None  # the last directory the project was written to (the C simulation builds there)
     _programs: dict = field(default_factory=dict)
 
     def part(self, role: str) -> Part | None:
@@ -85,7 +86,7 @@ def simulate(design, system: VersalSystem, x, raw: bool = False, pl: str = "emul
 
     if pl not in PL_EXECUTORS:
         raise ConfigError(f"unknown PL executor '{pl}' (expected {', '.join(PL_EXECUTORS)})")
-    xs = emulator.check_inputs(design.program, design._as_list(x))
+    xs = emulator.check_inputs(design.program, list(x) if isinstance(x, (list, tuple)) else [x])
     (_, fmt), = design.program.input_types
     (oshape, ofmt), = design.program.output_types
     n = len(xs[0])
@@ -101,7 +102,7 @@ def simulate(design, system: VersalSystem, x, raw: bool = False, pl: str = "emul
         program = system.program(part)
         (shape, pfmt), = program.input_types
         if pl == "csim":  # all of the design on PL: the C simulation of its one HLS project
-            t = Tensor(_csim_part(design, part, to_float(t.data.reshape(n, -1), pfmt.f), ap_types), ofmt)
+            t = Tensor(_csim_part(design, system, part, to_float(t.data.reshape(n, -1), pfmt.f), ap_types), ofmt)
         else:
             t = program.run([Tensor(t.data.reshape((n, *shape)) if len(shape) > 1 else t.data.reshape(n, -1),
                                     pfmt)])[0]
@@ -109,14 +110,16 @@ def simulate(design, system: VersalSystem, x, raw: bool = False, pl: str = "emul
     return np.asarray(data).reshape((-1, *oshape))
 
 
-def _csim_part(design, part: Part, x: np.ndarray, ap_types) -> np.ndarray:
+def _csim_part(design, system: VersalSystem, part: Part, x: np.ndarray, ap_types) -> np.ndarray:
+    """The C simulation of one PL part's HLS project (the design has no AIE part)."""
     from fxflow import csim
-    from fxflow.lowering.hls.project import write_project
 
-    root = design._default_dir() / "csim" / part.role
-    with design.ctx:
-        write_project(part.module, root, project_name=_graph_name(part))
-    return csim.run(root, x, ap_types=ap_types or design.ap_types)
+    root = _project(design, system)
+    return csim.run(root / part.role, x, ap_types=ap_types or design.ap_types)
+
+
+def _project(design, system: VersalSystem):
+    return system.written if system.written is not None else design.write()
 
 
 def _csim_system(design, system: VersalSystem, x: np.ndarray, ap_types) -> np.ndarray:
@@ -127,7 +130,7 @@ def _csim_system(design, system: VersalSystem, x: np.ndarray, ap_types) -> np.nd
 
     from . import bridge_sim
 
-    root = design._written if design._written is not None else design.write()
+    root = _project(design, system)
     prog, m, name = system.aie_program, system.aie_program.batch, system.top
     ap_types = ap_types or design.ap_types
     head = "pl_head" if system.part("pl_head") else "pl_in"
@@ -145,13 +148,6 @@ def _csim_system(design, system: VersalSystem, x: np.ndarray, ap_types) -> np.nd
     (oshape, _), = design.program.output_types
     features = int(np.prod(oshape))
     return bridge_sim.from_aie(root / tail, f"{name}_from_aie", packed, features, ap_types)[:len(x)]
-
-
-def _graph_name(part: Part) -> str:
-    from fxflow.ir import ir
-    from fxflow.lowering.fxp_to_aie import graph_of
-
-    return ir.StringAttr(graph_of(part.module.operation).attributes["sym_name"]).value
 
 
 def report(system: VersalSystem) -> dict:
@@ -285,7 +281,8 @@ def format_report(rep: dict) -> str:
 def write(design, system: VersalSystem, path):
     from fxflow.lowering.versal.project import write_project
 
-    return write_project(design, system, path)
+    system.written = write_project(design, system, path)
+    return system.written
 
 
 def cli_compile(args, cfg, t0: float) -> int:
