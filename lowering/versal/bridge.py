@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fxflow.aie.arith import STORAGE
 from fxflow.aie.cost import nbytes
 from fxflow.fixed import FixedFormat
 
@@ -26,6 +27,7 @@ class BridgePort:
     slices: int
     slice_len: int
     lane_bits: int
+    signed: bool = True  # the AIE storage type (i8/i16 or u8/u16): how a lane extends
 
     @property
     def elements_per_row(self) -> int:
@@ -41,7 +43,8 @@ def ports_of(prog, side: str) -> list[BridgePort]:
     out = []
     for p in prog.inputs if side == "in" else prog.outputs:
         f = prog.fifo(p.fifo)
-        out.append(BridgePort(p.fifo, p.first_slice * p.slice_len, p.slices, p.slice_len, 8 * nbytes(f.store)))
+        out.append(BridgePort(p.fifo, p.first_slice * p.slice_len, p.slices, p.slice_len, 8 * nbytes(f.store),
+                              STORAGE[f.store][0] == 1))
     return out
 
 
@@ -66,10 +69,11 @@ def pack(port: BridgePort, rows: np.ndarray, bits: int = 128) -> list[int]:
 
 
 def unpack(port: BridgePort, beats: list[int], m: int, out: np.ndarray, bits: int = 128) -> None:
-    """The port's beats -> its features of `out` [M, F] (stored integers, sign-extended lanes)."""
+    """The port's beats -> its features of `out` [M, F] (stored integers; lanes sign-extended when signed)."""
     lanes, mask, half = _lanes(port, bits), (1 << port.lane_bits) - 1, 1 << (port.lane_bits - 1)
     vals = [((w >> (j * port.lane_bits)) & mask) for w in beats for j in range(lanes)]
-    vals = [v - (1 << port.lane_bits) if v >= half else v for v in vals]
+    if port.signed:
+        vals = [v - (1 << port.lane_bits) if v >= half else v for v in vals]
     feats = out.shape[1]
     for s in range(port.slices):
         for r in range(m):

@@ -85,7 +85,11 @@ def test_simulation_through_emitted_bridges(tmp_path):
     """PL head + AIE + PL tail: g++ runs the HLS tops and the AXI4-Stream bridges as emitted, the AIE part
     its functional simulation; the result equals predict bit for bit."""
     model = mlp([8, 16, 16, 4], seed=5)
-    design = versal(model, {"2": "aie", "3": "aie"})
+    unsigned = "ap_ufixed<8,1,AP_RND_CONV,AP_SAT>"  # both boundaries carry u8 lanes >= 128 (ReLU outputs)
+    cfg = {**INT8, "layers": {"1": {"result": unsigned}, "3": {"result": unsigned}}}
+    design = versal(model, {"2": "aie", "3": "aie"}, cfg)
+    prog = design.aie_program
+    assert prog.in_store == "u8" and prog.out_store == "u8"
     design.write(tmp_path)
     x = inputs(8, n=19)  # not a multiple of the batch: the bridges pad the last batch
     np.testing.assert_array_equal(design.simulate(x, raw=True, pl="csim"), design.predict(x, raw=True))
@@ -93,9 +97,10 @@ def test_simulation_through_emitted_bridges(tmp_path):
 
 def test_pack_unpack_roundtrip():
     rng = np.random.default_rng(0)
-    for lane in (8, 16):
-        port = BridgePort("in0", 16, 2, 16, lane)
-        rows = rng.integers(-(1 << (lane - 1)), 1 << (lane - 1), size=(8, 50))
+    for lane, signed in ((8, True), (16, True), (8, False), (16, False)):
+        port = BridgePort("in0", 16, 2, 16, lane, signed)
+        lo = -(1 << (lane - 1)) if signed else 0
+        rows = rng.integers(lo, lo + (1 << lane), size=(8, 50))
         beats = pack(port, rows)
         assert len(beats) == port.beats(8) and all(0 <= w < 1 << 128 for w in beats)
         out = np.zeros_like(rows)
