@@ -18,8 +18,7 @@ import time
 import numpy as np
 
 CONFIG = {"model": {"precision": "ap_fixed<8,3,AP_RND_CONV,AP_SAT>", "input": "ap_fixed<8,3>",
-                    "weight": "ap_fixed<8,2>", "bias": "ap_fixed<8,2>", "accum": "exact"},
-          "layers": {"out": {"result": "ap_ufixed<8,0,AP_RND,AP_SAT>"}}}
+                    "weight": "ap_fixed<8,2>", "bias": "ap_fixed<8,2>", "accum": "exact"}}
 SIZES = {"qubit": [200, 256, 128, 64, 2], "autoencoder": [128, 256, 128, 32, 128, 256, 128]}
 
 
@@ -50,9 +49,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     model = make_model(args.model)
     n_in = SIZES[args.model][0]
-    cfg = CONFIG if args.model == "autoencoder" else {"model": CONFIG["model"]}
     t0 = time.perf_counter()
-    design = fxflow.compile(model, torch.zeros(1, n_in), config=cfg, backend="versal",
+    design = fxflow.compile(model, torch.zeros(1, n_in), config=CONFIG, backend="versal",
                             versal={"device": "xcve2802", "partition": "auto", "target_rate_mhz": 40})
     print(f"[fxflow] {args.model} {SIZES[args.model]} planned for xcve2802 in {time.perf_counter() - t0:.1f} s")
     all_pl = design.versal.planner.evaluate(None)
