@@ -81,7 +81,7 @@ class Planner:
         latency = pl["latency_ns"] + fill + (aie["latency_ns"] if aie else 0.0)
         interval = max(pl["interval_ns"], aie["interval_ns"] if aie else 0.0)
         if interval > self.sample_ns * (1 + 1e-9):
-            problems.append(self._slow(interval, pl_units, seg, aie))
+            problems.append(self._slow(pl_units, seg, aie))
         r_pl = self.metric.r_pl(pl["fractions"]) if pl_units else 0.0
         r_aie = self.metric.r_aie(aie["tiles"], aie["plio_in"] + aie["plio_out"], self.device) if aie else 0.0
         placement = {layer: ("aie" if a <= i < b else "pl") for i, u in enumerate(self.units) for layer in u.layers}
@@ -93,15 +93,19 @@ class Planner:
         return (f"the PL part needs {pl[r]} {r.upper()} ({pl['fractions'][r]:.0%} of {self.device.name}'s "
                 f"{self.device.pl.totals()[r]}); the largest is layer '{big.name}' with {big.pl[r]}")
 
-    def _slow(self, interval: float, pl_units: list[Unit], seg: list[Unit], aie: dict | None) -> str:
-        target = f"{self.options.target_rate_mhz:g} MHz needs one sample every {self.sample_ns:.3g} ns"
+    def _slow(self, pl_units: list[Unit], seg: list[Unit], aie: dict | None) -> str:
+        """Every part slower than the target, with its bottleneck layer."""
+        slow = []
+        if aie is not None and aie["interval_ns"] > self.sample_ns:
+            slow.append(f"the AIE part (layers '{seg[0].name}'..'{seg[-1].name}', grids {aie['splits']}) takes "
+                        f"{aie['interval_ns']:.3g} ns per sample ({aie['interval_cycles']} cycles per batch of "
+                        f"{aie['batch']})")
         pl_slow = max(pl_units, key=lambda u: u.pl["ii"], default=None)
-        if aie is not None and aie["interval_ns"] >= interval:
-            return (f"{target}; the AIE part (layers '{seg[0].name}'..'{seg[-1].name}', grids {aie['splits']}) "
-                    f"takes {aie['interval_ns']:.3g} ns per sample ({aie['interval_cycles']} cycles per batch of "
-                    f"{aie['batch']})")
-        return (f"{target}; layer '{pl_slow.name}' on PL has II {pl_slow.pl['ii']} cycles = "
-                f"{pl_slow.pl['ii'] * self.period:.3g} ns at {self.options.pl_clock_mhz:g} MHz")
+        if pl_slow is not None and pl_slow.pl["ii"] * self.period > self.sample_ns:
+            slow.append(f"layer '{pl_slow.name}' on PL has II {pl_slow.pl['ii']} cycles = "
+                        f"{pl_slow.pl['ii'] * self.period:.3g} ns at {self.options.pl_clock_mhz:g} MHz")
+        return (f"{self.options.target_rate_mhz:g} MHz needs one sample every {self.sample_ns:.3g} ns; "
+                + "; ".join(slow))
 
     # --- per-layer comparison ------------------------------------------------------------------------
     def per_unit(self) -> list[dict]:
