@@ -27,6 +27,7 @@ from fxflow.ir import ir
 from fxflow.names import c_identifier
 
 WEIGHT_BANK, BIAS_BANK = 2, 1  # AIE4ML bank pinning: weights bank 2, bias + stack bank 1
+IO_KINDS = ("host", "plio")  # graph I/O through shim DMA from/to DDR, or PLIO streams from/to the PL
 
 
 @dataclass
@@ -64,8 +65,13 @@ def _groups(n_slices: int, slice_cycles: int, target: int, channels: int, ports:
     return [(s, min(size, n_slices - s)) for s in range(0, n_slices, size)]
 
 
-def assign_io(device: Device, geo: list[Geometry]) -> tuple[list[IoGroup], list[IoGroup]]:
-    """Memory tiles and shim DMA channels for the graph input and output; AieFitError when they run out."""
+def assign_io(device: Device, geo: list[Geometry], io: str = "host") -> tuple[list[IoGroup], list[IoGroup]]:
+    """Memory tiles and shim DMA channels (io="host") or PLIO ports (io="plio": streams to/from the PL, on any
+    shim column, `device.plio` per column) for the graph input and output; AieFitError when they run out."""
+    if io not in IO_KINDS:
+        raise FxflowError(f"unknown AIE I/O kind '{io}' (expected {', '.join(IO_KINDS)})")
+    if io == "plio" and not any(device.plio):
+        raise AieFitError(f"{device.name} has no PLIO ports (no programmable logic next to the array)")
     mem_use: dict = {}  # memtile -> [s2mm, mm2s, bytes]
     shim_use: dict = {}  # (col, direction) -> channels used
     memtiles = [(c, r) for r in device.mem_rows for c in range(device.cols)]
@@ -79,19 +85,22 @@ def assign_io(device: Device, geo: list[Geometry]) -> tuple[list[IoGroup], list[
                 return t
         raise AieFitError(f"no memory tile has {s2mm} S2MM + {mm2s} MM2S channels and {nbytes} bytes left")
 
+    cols, per_col = ((tuple(range(device.cols)), (device.plio[1], device.plio[0])) if io == "plio"
+                     else (device.shim_dma_cols, device.shim_dma))  # indexed by direction: 0 S2MM (out), 1 MM2S (in)
+
     def take_shim(col: int, direction: int) -> tuple[tuple[int, int], int]:
-        for c in sorted(device.shim_dma_cols, key=lambda c: (abs(c - col), c)):
+        for c in sorted(cols, key=lambda c: (abs(c - col), c)):
             used = shim_use.get((c, direction), 0)
-            if used < device.shim_dma[direction]:
+            if used < per_col[direction]:
                 shim_use[(c, direction)] = used + 1
                 return (c, 0), used
-        raise AieFitError("every shim DMA channel is in use")
+        raise AieFitError(f"every {'PLIO port' if io == 'plio' else 'shim DMA channel'} is in use")
 
     first, last = geo[0], geo[-1]
-    avail = len(device.shim_dma_cols)
+    avail = len(cols)
     ins, outs = [], []
     parts = _groups(first.cas_length, cost.fifo_cycles(first.batch * first.k_slice, first.x_store), first.interval,
-                    avail * device.shim_dma[1], device.memtile_dma[1])
+                    avail * per_col[1], device.memtile_dma[1])
     if not parts:
         raise AieFitError(f"layer '{first.layer}' needs {first.cas_length} input slices; the memory tiles and shim "
                           "channels cannot distribute that many")
@@ -102,7 +111,7 @@ def assign_io(device: Device, geo: list[Geometry]) -> tuple[list[IoGroup], list[
         shim, ch = take_shim(col, 1)
         ins.append(IoGroup(s, n, mt, shim, ch))
     parts = _groups(last.cas_num, cost.fifo_cycles(last.batch * last.n_slice, last.y_store), last.interval,
-                    avail * device.shim_dma[0], device.memtile_dma[0])
+                    avail * per_col[0], device.memtile_dma[0])
     if not parts:
         raise AieFitError(f"layer '{last.layer}' has {last.cas_num} output chains; the memory tiles and shim "
                           "channels cannot join that many")
@@ -126,8 +135,9 @@ def _placement(kernel) -> tuple[int, int]:
         raise FxflowError(f"malformed placement '{text}' (expected tile(col,row))") from None
 
 
-def build_program(module) -> AieProgram:
-    """The AieProgram of the module's single partitioned and placed df.graph."""
+def build_program(module, io: str = "host") -> AieProgram:
+    """The AieProgram of the module's single partitioned and placed df.graph; `io="plio"` connects its input
+    and output to the PL through PLIO ports instead of shim DMA from/to DDR (Versal PL/AIE designs)."""
     from fxflow.lowering.fxp_to_aie import aie_attr, dense_chain, graph_of
 
     graph = graph_of(module.operation if hasattr(module, "operation") else module)
@@ -141,7 +151,7 @@ def build_program(module) -> AieProgram:
                         aie_attr(k.op, "interval"), _placement(k.op)) for k in chain]
     except KeyError:
         raise FxflowError("the AIE program needs partitioned kernels: run aie-partition first") from None
-    ins, outs = assign_io(device, geo)
+    ins, outs = assign_io(device, geo, io)
     m = geo[0].batch
     final = chain[-1].relu or chain[-1].out
     prog = AieProgram(device, c_identifier(ir.StringAttr(graph.attributes["sym_name"]).value, prefix="top"), m,
@@ -207,7 +217,8 @@ def build_program(module) -> AieProgram:
         prog.fifos.append(Fifo(name, grp.shim, [grp.memtile], cost.FIFO_DEPTH, first.x_store, (size,)))
         dsts = [f"{idents[0]}_x{i}" for i in range(grp.first_slice, grp.first_slice + grp.slices)]
         prog.links.append(Link([name], dsts, [], [s * m * first.k_slice for s in range(grp.slices)], grp.memtile))
-        prog.inputs.append(HostPort(name, grp.shim, grp.channel, grp.first_slice, grp.slices, first.k_slice))
+        prog.inputs.append(HostPort(name, grp.shim, grp.channel, grp.first_slice, grp.slices, first.k_slice,
+                                    io == "plio"))
     for gi, grp in enumerate(outs):
         name = f"out{gi}"
         srcs = [f"{idents[-1]}_y{j}" for j in range(grp.first_slice, grp.first_slice + grp.slices)]
@@ -216,5 +227,6 @@ def build_program(module) -> AieProgram:
         size = grp.slices * m * last.n_slice
         prog.fifos.append(Fifo(name, grp.memtile, [grp.shim], cost.FIFO_DEPTH, last.y_store, (size,)))
         prog.links.append(Link(srcs, [name], [s * m * last.n_slice for s in range(grp.slices)], [], grp.memtile))
-        prog.outputs.append(HostPort(name, grp.shim, grp.channel, grp.first_slice, grp.slices, last.n_slice))
+        prog.outputs.append(HostPort(name, grp.shim, grp.channel, grp.first_slice, grp.slices, last.n_slice,
+                                     io == "plio"))
     return prog

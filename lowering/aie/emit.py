@@ -3,7 +3,9 @@
 Deterministic: tiles sorted by (col, row), everything else in program order; weights and biases are
 initial values of `aie.buffer`s (resident, loaded once), small ones as lists, large ones as hex.
 Versal devices move host data with static shim DMA (`aie.external_buffer` + `register_external_buffers`;
-the host writes each input group slice-major, [slice][row][element]); Ryzen AI `npu*` devices get an
+the host writes each input group slice-major, [slice][row][element]), or, built with `io="plio"`, stream it
+from/to the PL through PLIO ports (`{plio = true}` object FIFOs, which mlir-aie's stateful transform turns
+into `aie.flow(%shim, PLIO : n, ...)`; one comment per port names its shim column and port); Ryzen AI `npu*` devices get an
 `aie.runtime_sequence` whose 4-D `dma_memcpy_nd` descriptors do that re-tiling.
 """
 
@@ -74,9 +76,11 @@ def emit_program(prog: AieProgram) -> str:
     for layer in prog.layers:
         out.append(f"{ind}// layer {layer.layer}: {layer.cas_length} x {layer.cas_num} kernels at "
                    f"tile{layer.anchor}, K-slice {layer.k_slice}, N-slice {layer.n_slice}")
+    plio = {p.fifo for p in prog.inputs + prog.outputs if p.plio}
     for f in prog.fifos:
         cons = ", ".join(tile_ssa(prog, t) for t in f.consumers)
-        out.append(f"{ind}aie.objectfifo @{f.name}({tile_ssa(prog, f.producer)}, {{{cons}}}, {f.depth} : i32) : "
+        attr = " {plio = true}" if f.name in plio else ""  # mlir-aie lowers it to aie.flow(%shim, PLIO : n, ...)
+        out.append(f"{ind}aie.objectfifo @{f.name}({tile_ssa(prog, f.producer)}, {{{cons}}}, {f.depth} : i32){attr} : "
                    f"{_fifo_type(f)}")
     for link in prog.links:
         srcs = ", ".join(f"@{s}" for s in link.srcs)
@@ -85,8 +89,11 @@ def emit_program(prog: AieProgram) -> str:
                    f"{_offsets(link.dst_offsets)})")
     for s, d in prog.cascades:
         out.append(f"{ind}aie.cascade_flow({tile_ssa(prog, s)}, {tile_ssa(prog, d)})")
+    for p in prog.inputs + prog.outputs:
+        if p.plio:
+            out.append(f"{ind}{plio_comment(prog, p)}")
     if not dev.name.startswith("npu"):
-        for p in prog.inputs + prog.outputs:
+        for p in [p for p in prog.inputs + prog.outputs if not p.plio]:
             f = prog.fifo(p.fifo)
             names = [f"%ext_{p.fifo}_{i}" for i in range(f.depth)]
             for n in names:
@@ -100,6 +107,14 @@ def emit_program(prog: AieProgram) -> str:
         out += _runtime_sequence(prog, ind)
     out += ["  }", "}", ""]
     return "\n".join(out)
+
+
+def plio_comment(prog: AieProgram, p) -> str:
+    """The PL side of a PLIO port: which stream port of which shim column feeds (drains) which FIFO."""
+    f = prog.fifo(p.fifo)
+    way = "PL -> AIE" if p in prog.inputs else "AIE -> PL"
+    return (f"// PLIO @{p.fifo}: {way}, {prog.device.plio_bits}-bit AXI4-Stream on shim tile ({p.shim[0]}, "
+            f"{p.shim[1]}) port {p.channel}; {f.size} x {f.store} per batch, slice-major [slice][row][element]")
 
 
 def _core(prog: AieProgram, c, ind: str) -> list[str]:

@@ -35,11 +35,16 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--rtl-pipeline", type=int, default=1, help="register stages per layer for --backend rtl")
     c.add_argument("--synth", action="store_true",
                    help="--backend rtl: also run yosys synth_xilinx and show its counts next to the estimates")
+    # Versal backend: --backend versal plans PL and AIE parts (fxflow.versal.driver.cli_compile)
+    c.add_argument("--versal-device", default="xcve2802", help="Versal device for --backend versal")
+    c.add_argument("--versal-partition", default="auto",
+                   help="--backend versal: auto (LARE metric) or layer:pl|aie,... (unlisted layers: pl)")
+    c.add_argument("--versal-rate", type=float, default=40.0, help="--backend versal: target sample rate in MHz")
     c.add_argument("--io-type", default="io_parallel", choices=("io_parallel", "io_stream"),
                    help="io_parallel (arrays, default) or io_stream (hls::stream pixel streams, sized FIFOs)")
     c.add_argument("--backend", default="vitis",
                    help="vitis (ap_fixed HLS, default), catapult (ac_fixed HLS; --ap-types then names ac_types), "
-                        "aie (AIE-ML) or rtl (SystemVerilog via CIRCT; --csim N then runs Verilator)")
+                        "aie (AIE-ML) or rtl (SystemVerilog via CIRCT; --csim N then runs Verilator) or versal (PL + AIE)")
     _estimate_args(c)
 
     r = sub.add_parser("report", help="latency and resource estimates per layer, without vendor tools")
@@ -112,6 +117,10 @@ def _compile(args) -> int:
         from .aie.driver import cli_compile
 
         return cli_compile(args, cfg, t0)
+    if args.backend == "versal":  # Versal: HLS + mlir-aie project joined by PLIO, plan report, --csim simulate
+        from .versal.driver import cli_compile as versal_compile
+
+        return versal_compile(args, cfg, t0)
     if args.backend == "rtl":  # RTL backend: SystemVerilog project, report, --csim runs Verilator, --synth yosys
         from .rtl.driver import cli_compile as rtl_compile
 

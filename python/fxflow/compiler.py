@@ -15,12 +15,13 @@ from .pipeline import run_passes
 BACKENDS = ("vitis", "catapult")  # HLS flavours: ap_fixed for Vitis HLS, ac_fixed/ac_channel for Catapult
 BACKENDS = BACKENDS + ("aie",)  # AIE-ML backend: mlir-aie program after the df stage (fxflow.aie)
 BACKENDS = BACKENDS + ("rtl",)  # RTL backend: CIRCT hw/comb/seq -> SystemVerilog (fxflow.lowering.rtl)
+BACKENDS = BACKENDS + ("versal",)  # Versal: PL (HLS) + AI Engines (mlir-aie) joined by PLIO (fxflow.versal)
 
 
 def compile(model, example_input=None, config=None, backend: str = "vitis", io_type: str = "io_parallel",
             output_dir: str | os.PathLike | None = None, project_name: str = "myproject",
             ap_types: str | os.PathLike | None = None, calibration_data=None,
-            aie: dict | None = None, rtl: dict | None = None) -> Design:
+            aie: dict | None = None, rtl: dict | None = None, versal: dict | None = None) -> Design:
     """Compile a `torch.nn.Module` (or an `ExportedProgram`, the path of a `torch.export.save` file, or the
     path of an ONNX model) for fixed-point hardware; both front-ends feed the same pass pipeline.
 
@@ -31,7 +32,9 @@ def compile(model, example_input=None, config=None, backend: str = "vitis", io_t
     (N, *input_shape), or a list of them for several inputs) starts the range analysis behind "auto"
     formats at the data's range instead of the input format's, and picks an "auto" input format.
     `backend="rtl"` builds SystemVerilog through CIRCT (`rtl` = {"products": "mul" | "shift_add",
-    "pipeline": register stages per layer, "layers": per-layer overrides}; see docs/rtl.md)."""
+    "pipeline": register stages per layer, "layers": per-layer overrides}; see docs/rtl.md).
+    `backend="versal"` plans each layer on PL or AI Engines (`versal` = fxflow.versal.options.VersalOptions
+    as a dict: {"device", "partition": "auto" | {layer: "pl" | "aie"}, "target_rate_mhz", ...})."""
     from fxflow.lowering.fxp_to_df import FxpToDfOptions
     from fxflow.lowering.torch_import import explain_unsupported as explain_aten
     from fxflow.lowering.torch_import import import_torch, load_exported_program
@@ -46,6 +49,10 @@ def compile(model, example_input=None, config=None, backend: str = "vitis", io_t
                           "plans its own object FIFOs")
     if io_type == "io_stream" and backend == "rtl":
         raise ConfigError("the RTL backend builds io_parallel designs (io_type 'io_stream' is not supported yet)")
+    if backend == "versal" and io_type != "io_parallel":
+        raise ConfigError("the Versal backend builds io_parallel PL parts (io_type 'io_stream' is not supported)")
+    if versal is not None and backend != "versal":
+        raise ConfigError("versal options are given but the backend is not 'versal'")
     if rtl is not None and backend != "rtl":
         raise ConfigError("rtl options are given but the backend is not 'rtl'")
     rtl_options = None
@@ -97,6 +104,11 @@ def compile(model, example_input=None, config=None, backend: str = "vitis", io_t
             from fxflow.aie.driver import lower_for_aie
 
             stages["aie"] = lower_for_aie(module, aie)
+        versal_system = None
+        if backend == "versal":  # PL/AIE plan, parts and the AIE program with PLIO ports (fxflow.versal.driver)
+            from fxflow.versal.driver import lower_for_versal
+
+            stages["versal"], versal_system = lower_for_versal(module, versal, project_name)
         timings["lowering"] = time.perf_counter() - t0
     rtl_design = None
     if backend == "rtl":  # CIRCT hw/comb/seq in CIRCT's own context; the stage is its textual IR
@@ -115,7 +127,8 @@ def compile(model, example_input=None, config=None, backend: str = "vitis", io_t
         timings["rtl"] = time.perf_counter() - t0
     design = Design(ctx=ctx, module=module, stages=stages, config=cfg, project_name=project_name,
                     output_dir=Path(output_dir) if output_dir is not None else None, ap_types=ap_types,
-                    timings=timings, backend=backend, rtl_options=rtl_options, _rtl=rtl_design)
+                    timings=timings, backend=backend, rtl_options=rtl_options, _rtl=rtl_design,
+                    _versal=versal_system)
     if output_dir is not None:
         design.write()
     return design

@@ -350,3 +350,21 @@ def _strategy(value, where: str) -> str:
     if v not in STRATEGIES:
         raise ConfigError(f"config '{where}' must be one of {', '.join(STRATEGIES)}, got {value!r}")
     return v
+
+
+def options_from_dict(cls, data, what: str):
+    """A backend's options dataclass from a dict (None: defaults; an instance passes through); unknown keys
+    are a ConfigError naming them and the known ones."""
+    import dataclasses
+
+    if data is None:
+        return cls()
+    if isinstance(data, cls):
+        return data
+    if not isinstance(data, dict):
+        raise ConfigError(f"{what} options must be a dict, got {type(data).__name__}")
+    known = {f.name for f in dataclasses.fields(cls)}
+    bad = sorted(set(data) - known)
+    if bad:
+        raise ConfigError(f"unknown {what} option(s) {', '.join(bad)} (known: {', '.join(sorted(known))})")
+    return cls(**data)

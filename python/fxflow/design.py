@@ -37,6 +37,7 @@ class Design:
     rtl_options: object = None  # RTL backend: fxflow.lowering.rtl.build.RtlOptions
     _rtl: object = None  # RTL backend: the RtlDesign (CIRCT), built on first use
     _rtl_synth: dict | None = None  # RTL backend: the last synth() result
+    _versal: object = None  # Versal backend: the planned fxflow.versal.driver.VersalSystem
 
     # --- emulation ---------------------------------------------------------------------------------
     @property
@@ -116,6 +117,11 @@ class Design:
 
         With `inputs`, the testbench data and the emulator's expected outputs are written too, making the
         project self-checking."""
+        if "versal" in self.stages:  # Versal: pl_head/, aie/, pl_tail/ (HLS + mlir-aie), PLIO bridge, README
+            from fxflow.versal.driver import write
+
+            self._written = write(self, self._versal, Path(path) if path is not None else self._default_dir())
+            return self._written
         if "aie" in self.stages:  # AIE-ML backend: aie.mlir, kernels/, placement.png
             from fxflow.aie.driver import write
 
@@ -145,7 +151,8 @@ class Design:
         from fxflow import csim
 
         if self.backend not in ("vitis", "catapult"):
-            other = {"rtl": "rtl_sim (Verilator)", "aie": "simulate"}.get(self.backend, "its simulator")
+            other = {"rtl": "rtl_sim (Verilator)", "aie": "simulate", "versal": "simulate(x, pl='csim')"}.get(
+                self.backend, "its simulator")
             raise FxflowError(f"csim compiles the HLS C++ of the vitis/catapult backends; this design's backend is "
                               f"'{self.backend}': use {other}")
         xs = emulator.check_inputs(self.program, self._as_list(x))
@@ -192,6 +199,10 @@ class Design:
         """Per-layer formats, reuse factors and estimates (latency, II, DSP, LUT, FF, BRAM, URAM) plus
         totals, as plain dicts (`fxflow.report.format_table` prints them).  `part` (e.g.
         'xcvu9p-flga2104-2L-e') and `clock` (ns, or '200MHz') default to xcvu13p at 5 ns."""
+        if "versal" in self.stages:  # Versal: per layer PL or AIE and why (LARE), end-to-end latency/interval
+            from fxflow.versal.driver import report
+
+            return report(self._versal)
         if "aie" in self.stages:  # AIE-ML backend: cycle model, tiles, utilization, efficiency per layer
             from fxflow.aie.driver import report
 
@@ -209,6 +220,8 @@ class Design:
     @property
     def aie_program(self):
         """The placed AIE program (`fxflow.aie.program.AieProgram`), checked structurally."""
+        if "versal" in self.stages:  # the AIE part of a Versal design (PLIO I/O), None when all of it is PL
+            return self._versal.aie_program
         if "aie" not in self.stages:
             raise FxflowError("this design was not compiled for the AIE-ML backend (compile with backend='aie')")
         if self._aie is None:
@@ -217,11 +230,23 @@ class Design:
             self._aie = program_of(self)
         return self._aie
 
-    def simulate(self, x, raw: bool = False):
-        """Bit-exact functional simulation of the placed AIE program, tile by tile, in `predict`'s form."""
+    def simulate(self, x, raw: bool = False, pl: str = "emulator"):
+        """Bit-exact functional simulation of the placed AIE program, tile by tile, in `predict`'s form.
+        Versal designs: the PL parts (emulator, or `pl="csim"`) and the AIE part joined at the PLIO ports."""
+        if "versal" in self.stages:
+            from fxflow.versal.driver import simulate as simulate_versal
+
+            return simulate_versal(self, self._versal, x, raw, pl)
         from fxflow.aie.driver import simulate
 
         return simulate(self, self.aie_program, x, raw)
+
+    @property
+    def versal(self):
+        """The planned Versal system (`fxflow.versal.driver.VersalSystem`: options, planner, plan, parts)."""
+        if "versal" not in self.stages:
+            raise FxflowError("this design was not compiled for the Versal backend (compile with backend='versal')")
+        return self._versal
 
     # --- RTL backend (compile with backend="rtl") -----------------------------------------------------
     @property
@@ -254,6 +279,10 @@ class Design:
     def synth(self, part_family: str = "xcup", verbose: bool = True, timeout: float | None = None) -> dict:
         """yosys `synth_xilinx -family <part_family>` of the emitted SystemVerilog: LUT/FF/DSP/CARRY/BRAM18
         per kernel module and in total (open-tool counts, not Vivado post-route); shown by `report()`."""
+        if "versal" in self.stages:  # Versal: yosys counts of the PL layers (their RTL), shown by report()
+            from fxflow.versal.driver import synth_pl
+
+            return synth_pl(self, self._versal, part_family, verbose, timeout)
         from fxflow.rtl import yosys
 
         kwargs = {} if timeout is None else {"timeout": timeout}

@@ -35,6 +35,8 @@ def problems(prog: AieProgram) -> list[str]:
     mem = Counter()  # bytes per tile
     dma = defaultdict(lambda: [0, 0])  # tile -> [S2MM, MM2S]
     bds, locks = Counter(), Counter()
+    plio_fifos = {p.fifo for p in prog.inputs + prog.outputs if p.plio}
+    errs += plio_problems(prog)
     for b in prog.buffers:
         if dev.kind(*b.tile) != "compute":
             errs.append(f"buffer {b.name} is on {b.tile}, not a compute tile")
@@ -55,9 +57,11 @@ def problems(prog: AieProgram) -> list[str]:
                 mem[t] += f.depth * f.nbytes
                 bds[t] += f.depth
                 locks[t] += 2
-        dma[f.producer][1] += 1
+        if f.name not in plio_fifos:  # a PLIO port's shim end is a stream switch port, not a shim DMA channel
+            dma[f.producer][1] += 1
         for t in f.consumers:
-            dma[t][0] += 1
+            if f.name not in plio_fifos or dev.kind(*t) != "shim":
+                dma[t][0] += 1
     linked = Counter()
     for link in prog.links:
         if dev.kind(*link.memtile) != "mem":
@@ -127,7 +131,7 @@ def problems(prog: AieProgram) -> list[str]:
                 errs.append(f"FIFO @{f.name} reaches {t}, which has no core")
             if kind == "mem" and f.name not in linked:
                 errs.append(f"FIFO @{f.name} ends in memory tile {t} without a link")
-            if kind == "shim" and t[0] not in dev.shim_dma_cols:
+            if kind == "shim" and t[0] not in dev.shim_dma_cols and f.name not in plio_fifos:
                 errs.append(f"FIFO @{f.name} uses shim {t}, which has no DMA (NoC columns: {dev.shim_dma_cols})")
     # per-tile budgets
     for t in sorted(set(mem) | set(dma)):
@@ -159,6 +163,27 @@ def problems(prog: AieProgram) -> list[str]:
     for f in prog.fifos:
         if any(dev.kind(*t) == "shim" for t in [f.producer, *f.consumers]) and f.name not in ports:
             errs.append(f"FIFO @{f.name} reaches a shim but no host transfer feeds or drains it")
+    return errs
+
+
+def plio_problems(prog: AieProgram) -> list[str]:
+    """PLIO ports (graph I/O streamed to/from the PL): on a shim tile, distinct port numbers below the
+    device's per-column count in each direction."""
+    dev, errs = prog.device, []
+    used: dict = defaultdict(list)
+    for ports, d, what in ((prog.inputs, 0, "PL->AIE"), (prog.outputs, 1, "AIE->PL")):
+        for p in ports:
+            if not p.plio:
+                continue
+            if dev.kind(*p.shim) != "shim":
+                errs.append(f"PLIO port @{p.fifo} is on {p.shim}, not a shim tile")
+            if not 0 <= p.channel < dev.plio[d]:
+                errs.append(f"PLIO port @{p.fifo} uses {what} port {p.channel} of column {p.shim[0]}; "
+                            f"{dev.name} has {dev.plio[d]} per column")
+            used[(p.shim, d)].append(p.channel)
+    for (tile, d), chans in sorted(used.items()):
+        if len(set(chans)) != len(chans):
+            errs.append(f"shim {tile} assigns a PLIO port twice: {sorted(chans)}")
     return errs
 
 

@@ -37,6 +37,10 @@ class Device:
     shim_dma: tuple[int, int] = (2, 2)
     stream_bytes_per_cycle: int = 4  # 32-bit stream switch ports and shim DMA channels
     int8_macs: int = 256  # int8 x int8 MAC/cycle; the peak halves as an operand width doubles
+    # PLIO stream ports per shim column (PL -> AIE, AIE -> PL); 0: no PL.  mlir-aie numbers the PLIO ports of
+    # `{plio = true}` object FIFOs like the shim's DMA channels, two per direction and column.
+    plio: tuple[int, int] = (0, 0)
+    plio_bits: int = 128  # PLIO width at the PL clock (aie4ml: 128 bit at 312.5 MHz = 4 B per AIE cycle)
 
     @property
     def compute_tiles(self) -> int:
@@ -55,7 +59,7 @@ class Device:
 
 DEVICES = {
     "xcve2802": Device("xcve2802", 38, 11, (2, 3, 6, 7, 14, 15, 22, 23, 30, 31, 34, 35), (1, 2),
-                       tuple(range(3, 11))),
+                       tuple(range(3, 11)), plio=(2, 2)),
     "npu1": Device("npu1", 5, 6, (1, 2, 3, 4), (1,), (2, 3, 4, 5)),
     "npu2": Device("npu2", 8, 6, tuple(range(8)), (1,), (2, 3, 4, 5)),
 }

@@ -7,11 +7,11 @@ budget (at most PLACEMENT_TRIALS times) before the placement error is reported.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
-from fxflow.errors import ConfigError
+from fxflow.config import options_from_dict
 
 from .device import DEFAULT_DEVICE, AieFitError, get_device
 
@@ -27,17 +27,7 @@ class AieOptions:
 
     @classmethod
     def from_dict(cls, data) -> "AieOptions":
-        if data is None:
-            return cls()
-        if isinstance(data, cls):
-            return data
-        if not isinstance(data, dict):
-            raise ConfigError(f"aie options must be a dict, got {type(data).__name__}")
-        known = {f.name for f in fields(cls)}
-        bad = sorted(set(data) - known)
-        if bad:
-            raise ConfigError(f"unknown aie option(s) {', '.join(bad)} (known: {', '.join(sorted(known))})")
-        opts = cls(**data)
+        opts = options_from_dict(cls, data, "aie")
         get_device(opts.device)
         return opts
 
@@ -116,7 +106,6 @@ def cli_compile(args, cfg, t0: float) -> int:
     import time
 
     import fxflow
-    from fxflow.errors import FxflowError
 
     from .cycles import format_cycles
 
@@ -125,9 +114,16 @@ def cli_compile(args, cfg, t0: float) -> int:
     print(f"wrote AIE project {args.output} in {time.perf_counter() - t0:.2f} s")
     print(format_cycles(design.report()))
     if args.csim:
-        x = np.random.default_rng(0).normal(size=(args.csim, *design.input_shapes[0]))
-        bad = int(np.sum(design.simulate(x, raw=True) != design.predict(x, raw=True)))
-        print(f"[fxflow] AIE simulation vs predict on {args.csim} samples: {bad} mismatching values")
-        if bad:
-            raise FxflowError(f"the AIE simulation disagrees with the emulator on {bad} values")
+        compare_simulation(design, args.csim, "AIE")
     return 0
+
+
+def compare_simulation(design, n: int, what: str) -> None:
+    """`--csim N`: `Design.simulate` vs `predict` on N random samples; an FxflowError when they differ."""
+    from fxflow.errors import FxflowError
+
+    x = np.random.default_rng(0).normal(size=(n, *design.input_shapes[0]))
+    bad = int(np.sum(design.simulate(x, raw=True) != design.predict(x, raw=True)))
+    print(f"[fxflow] {what} simulation vs predict on {n} samples: {bad} mismatching values")
+    if bad:
+        raise FxflowError(f"the {what} simulation disagrees with the emulator on {bad} values")

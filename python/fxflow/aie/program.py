@@ -106,6 +106,7 @@ class HostPort:
     first_slice: int
     slices: int
     slice_len: int
+    plio: bool = False  # a PLIO stream port to/from the PL (`channel` is the port on the shim column) instead of DDR
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""Joint Versal project emission: HLS parts, the mlir-aie part, PLIO stream bridges, README."""

@@ -1,0 +1,279 @@
+"""The Versal backend: layers planned on PL or AI Engines by the LARE metric, the planned design split into
+HLS and mlir-aie parts joined by PLIO streams, and the joined simulation equal to `predict` bit for bit —
+through the emulator and through the g++ C simulation of the emitted PL parts and stream bridges.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import fxflow
+from fxflow.aie.check import problems
+from fxflow.errors import ConfigError, FxflowError, UnsupportedOpError
+from fxflow.lowering.aie.emit import emit_program
+from fxflow.lowering.versal.bridge import BridgePort, pack, unpack
+from fxflow.versal.plan import VersalFitError
+
+INT8 = {"model": {"precision": "ap_fixed<8,3,AP_RND_CONV,AP_SAT>", "input": "ap_fixed<8,3>",
+                  "weight": "ap_fixed<8,2>", "bias": "ap_fixed<8,2>", "accum": "exact"}}
+
+
+def mlp(widths, relu=True, last=None, seed=0):
+    torch.manual_seed(seed)
+    layers = []
+    for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
+        layers.append(torch.nn.Linear(a, b))
+        if relu and i < len(widths) - 2:
+            layers.append(torch.nn.ReLU())
+    if last is not None:
+        layers.append(last)
+    return torch.nn.Sequential(*layers).eval()
+
+
+def versal(model, partition="auto", config=INT8, **opts):
+    n = model[0].in_features
+    return fxflow.compile(model, torch.zeros(1, n), config=config, backend="versal",
+                          versal={"partition": partition, **opts})
+
+
+def inputs(n_features, n=40, seed=3):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, n_features)) * rng.choice([0.5, 2.0, 8.0], size=(n, 1))  # some saturate
+
+
+# --------------------------------------------------------------------------------------------------
+# joined simulation == predict
+# --------------------------------------------------------------------------------------------------
+ROUND = ["AP_TRN", "AP_RND", "AP_RND_CONV", "AP_RND_ZERO", "AP_TRN_ZERO"]
+OVER = ["AP_WRAP", "AP_SAT", "AP_SAT_SYM"]
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.integers(4, 40), min_size=3, max_size=5), st.integers(0, 10_000), st.data())
+def test_mixed_simulation_is_bit_exact(widths, seed, data):
+    """Random MLP sizes and formats, a random contiguous AIE segment between PL layers."""
+    wx, ix = data.draw(st.integers(6, 10)), data.draw(st.integers(2, 4))
+    ww = data.draw(st.integers(4, 8))
+    wr, ir_ = data.draw(st.integers(6, 12)), data.draw(st.integers(2, 5))
+    q, o = data.draw(st.sampled_from(ROUND)), data.draw(st.sampled_from(OVER))
+    cfg = {"model": {"precision": f"ap_fixed<{wr},{ir_},{q},{o}>", "input": f"ap_fixed<{wx},{ix}>",
+                     "weight": f"ap_fixed<{ww},1>", "bias": f"ap_fixed<{ww},1>", "accum": "exact"}}
+    model = mlp(widths, seed=seed)
+    units = [str(2 * i) for i in range(len(widths) - 1)]  # dense layers; ReLU i+1 follows dense i
+    a = data.draw(st.integers(0, len(units) - 1))
+    b = data.draw(st.integers(a + 1, len(units)))
+    part = {}
+    for i in range(a, b):
+        part[str(2 * i)] = "aie"
+        if i < len(units) - 1:
+            part[str(2 * i + 1)] = "aie"
+    design = versal(model, part, cfg)
+    assert {k: v for k, v in design.report()["plan"]["placement"].items() if v == "aie"} == part
+    x = inputs(widths[0], seed=seed)
+    np.testing.assert_array_equal(design.simulate(x, raw=True), design.predict(x, raw=True))
+    prog = design.aie_program
+    assert problems(prog) == [] and all(p.plio for p in prog.inputs + prog.outputs)
+
+
+def test_simulation_through_emitted_bridges(tmp_path):
+    """PL head + AIE + PL tail: g++ runs the HLS tops and the AXI4-Stream bridges as emitted, the AIE part
+    its functional simulation; the result equals predict bit for bit."""
+    model = mlp([8, 16, 16, 4], seed=5)
+    unsigned = "ap_ufixed<8,1,AP_RND_CONV,AP_SAT>"  # both boundaries carry u8 lanes >= 128 (ReLU outputs)
+    cfg = {**INT8, "layers": {"1": {"result": unsigned}, "3": {"result": unsigned}}}
+    design = versal(model, {"2": "aie", "3": "aie"}, cfg)
+    prog = design.aie_program
+    assert prog.in_store == "u8" and prog.out_store == "u8"
+    design.write(tmp_path)
+    x = inputs(8, n=19)  # not a multiple of the batch: the bridges pad the last batch
+    np.testing.assert_array_equal(design.simulate(x, raw=True, pl="csim"), design.predict(x, raw=True))
+
+
+def test_pack_unpack_roundtrip():
+    rng = np.random.default_rng(0)
+    for lane, signed in ((8, True), (16, True), (8, False), (16, False)):
+        port = BridgePort("in0", 16, 2, 16, lane, signed)
+        lo = -(1 << (lane - 1)) if signed else 0
+        rows = rng.integers(lo, lo + (1 << lane), size=(8, 50))
+        beats = pack(port, rows)
+        assert len(beats) == port.beats(8) and all(0 <= w < 1 << 128 for w in beats)
+        out = np.zeros_like(rows)
+        unpack(port, beats, 8, out)
+        np.testing.assert_array_equal(out[:, 16:48], rows[:, 16:48])
+        assert not out[:, :16].any() and not out[:, 48:].any()
+
+
+# --------------------------------------------------------------------------------------------------
+# planning: the metric's choice
+# --------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def small():
+    return versal(mlp([16, 32, 5]))
+
+
+@pytest.fixture(scope="module")
+def large():
+    return versal(mlp([128, 256, 256, 16]))
+
+
+def test_auto_puts_small_models_on_pl(small):
+    rep = small.report()
+    assert set(rep["plan"]["placement"].values()) == {"pl"} and small.aie_program is None
+    for row in rep["layers"]:  # each layer alone is cheaper on PL too
+        assert row["aie"] is None or row["pl"]["lare"] < row["aie"]["lare"]
+    x = inputs(16)
+    np.testing.assert_array_equal(small.simulate(x, raw=True), small.predict(x, raw=True))
+    np.testing.assert_array_equal(small.simulate(x[:5], raw=True, pl="csim"), small.predict(x[:5], raw=True))
+
+
+def test_auto_puts_large_models_on_aie(large):
+    rep = large.report()
+    assert "aie" in rep["plan"]["placement"].values()
+    planner = large.versal.planner
+    plans = [planner.evaluate(None)] + [planner.evaluate(s) for s in planner.segments()]
+    assert not plans[0].feasible  # all on PL exceeds the VE2802's LUTs
+    best = min(p.lare for p in plans if p.feasible)
+    assert rep["plan"]["lare"] == best
+    assert rep["plan"]["interval_ns"] <= 1e3 / 40
+    x = inputs(128, n=16)
+    np.testing.assert_array_equal(large.simulate(x, raw=True), large.predict(x, raw=True))
+
+
+def test_metric_weights_and_time_basis_change_the_choice():
+    model = mlp([16, 32, 5])
+    # a design that values DSP/LUT a thousand times more than tiles (and interval over latency) moves to AIE
+    heavy = {"dsp": 1000.0, "lut": 1000.0, "ff": 1000.0, "bram18": 1000.0}
+    d = versal(model, weights=heavy, time="interval")
+    assert "aie" in d.report()["plan"]["placement"].values()
+    assert d.report()["metric"] == {"weights": {**heavy, "tiles": 1.0, "plio": 1.0}, "time": "interval"}
+
+
+# --------------------------------------------------------------------------------------------------
+# the emitted project: PLIO ports in the AIE program, matching streams in the HLS bridges
+# --------------------------------------------------------------------------------------------------
+def test_project_streams_match_plio_ports(tmp_path):
+    design = versal(mlp([8, 16, 16, 4], seed=1), {"0": "aie", "1": "aie"})  # the AIE part takes the input
+    root = design.write(tmp_path)
+    prog = design.aie_program
+    text = (root / "aie" / "aie.mlir").read_text()
+    assert "external_buffer" not in text
+    for p in prog.inputs + prog.outputs:
+        assert re.search(rf"// PLIO @{p.fifo}: .* on shim tile \({p.shim[0]}, 0\) port {p.channel};", text)
+        assert re.search(rf"aie.objectfifo @{p.fifo}\(.*%shim_{p.shim[0]}_0.*\) {{plio = true}} :", text)
+    assert text.count("{plio = true}") == len(prog.inputs + prog.outputs)
+    head = (root / "pl_in" / "firmware" / "myproject_to_aie.h").read_text()
+    tail = (root / "pl_tail" / "firmware" / "myproject_from_aie.h").read_text()
+    assert re.findall(r"hls::stream<plio_t> &(\w+)", head) == [p.fifo for p in prog.inputs]
+    assert re.findall(r"hls::stream<plio_t> &(\w+)", tail) == [p.fifo for p in prog.outputs]
+    assert (root / "pl_tail" / "project.json").is_file() and not (root / "pl_head").exists()
+    readme = (root / "README.md").read_text()
+    assert "PLIO" in readme and "LARE" in readme
+    assert emit_program(prog) == text  # deterministic: a second write gives the same text files
+    again = design.write(tmp_path / "again")
+    texts = sorted(p.relative_to(root) for p in root.rglob("*") if p.suffix in (".mlir", ".cpp", ".h", ".md", ".json")
+                   and "again" not in p.parts)
+    assert texts and all((root / t).read_text() == (again / t).read_text() for t in texts)
+
+
+def test_checker_catches_plio_ports_beyond_the_device():
+    design = versal(mlp([8, 16, 4], seed=2), {"0": "aie", "1": "aie", "2": "aie"})
+    prog = design.aie_program
+    prog.inputs[0].channel = prog.device.plio[0]
+    assert any("PLIO port @in0 uses PL->AIE port" in e for e in problems(prog))
+    prog.inputs[0].channel = 0
+    prog.inputs[0].shim = (prog.inputs[0].shim[0], 1)
+    assert any("not a shim tile" in e for e in problems(prog))
+
+
+# --------------------------------------------------------------------------------------------------
+# bad input
+# --------------------------------------------------------------------------------------------------
+def test_layer_the_aie_cannot_run():
+    with pytest.raises(UnsupportedOpError, match=r"layer '3' cannot be placed on the AI Engines: .*dense"):
+        versal(mlp([8, 16, 4], last=torch.nn.Sigmoid()), {"3": "aie"})
+
+
+def test_device_limits_name_layer_and_limit(large):
+    model = mlp([128, 256, 256, 16])
+    with pytest.raises(VersalFitError, match=r"the PL part needs \d+ LUT .* the largest is layer '\d'"):
+        versal(model, {})
+    with pytest.raises(VersalFitError, match=r"need at least \d+ compute tiles; xcve2802 offers 4"):
+        versal(model, {"0": "aie", "1": "aie", "2": "aie", "3": "aie", "4": "aie"}, max_tiles=4)
+    with pytest.raises(VersalFitError, match=r"layer '0' on AIE needs \d+ PLIO input ports; the limit is 1"):
+        versal(model, {"0": "aie", "1": "aie"}, max_plio=1)
+
+
+def test_unreachable_rate_and_bad_partitions():
+    model = mlp([8, 16, 4])
+    with pytest.raises(VersalFitError, match=r"no PL/AIE partition meets the target.*\n.*layer '0' on PL has II 1"):
+        versal(model, target_rate_mhz=5000)
+    with pytest.raises(VersalFitError, match=r"forced partition .* does not fit:\n.*the AIE part \(layers '0'..'0'"):
+        versal(model, {"0": "aie", "1": "aie"}, target_rate_mhz=5000)
+    with pytest.raises(ConfigError, match="must be contiguous.*layer '2'"):
+        versal(mlp([8, 16, 16, 4]), {"0": "aie", "1": "aie", "4": "aie"})
+    with pytest.raises(ConfigError, match="'0' and '1' run as one unit"):
+        versal(model, {"0": "aie"})
+    with pytest.raises(ConfigError, match="unknown layer"):
+        versal(model, {"fc9": "aie"})
+    with pytest.raises(ConfigError, match="must be 'pl' or 'aie'"):
+        versal(model, {"0": "gpu"})
+    with pytest.raises(ConfigError, match="unknown versal option"):
+        versal(model, clock=3)
+    with pytest.raises(ConfigError, match="io_parallel"):
+        fxflow.compile(model, torch.zeros(1, 8), config=INT8, backend="versal", io_type="io_stream")
+    with pytest.raises(FxflowError, match="csim"):
+        versal(model).csim(inputs(8))
+
+
+def test_report_per_layer_and_end_to_end(large):
+    rep = large.report()
+    prog = large.aie_program
+    for row in rep["layers"]:
+        assert row["target"] == rep["plan"]["placement"][row["layer"]] and row["why"]
+        assert {"dsp", "lut", "ff", "bram18", "latency_ns", "interval_ns", "lare"} <= set(row["pl"])
+        assert row["aie"]["tiles"] >= 1 and row["aie"]["memory_bytes"] > 0 and row["aie"]["lare"] > 0
+    plan = rep["plan"]
+    assert plan["latency_ns"] > plan["fill_ns"] > 0 and 0 < plan["interval_ns"] <= 25
+    assert len(rep["boundary"]) == len(prog.inputs) + len(prog.outputs)
+    assert rep["aie"]["tiles"] == sum(len([c for c in prog.cores if c.layer == layer.layer]) for layer in prog.layers)
+
+
+def test_cli_versal(tmp_path):
+    import json
+
+    from fxflow.cli import main
+
+    model = mlp([8, 16, 4], seed=4)
+    path = tmp_path / "m.pt2"
+    torch.export.save(torch.export.export(model, (torch.zeros(1, 8),)), str(path))
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps(INT8))
+    out = tmp_path / "out"
+    assert main(["compile", str(path), "--config", str(cfg), "--backend", "versal", "--versal-partition",
+                 "0:aie,1:aie", "-o", str(out), "--csim", "20"]) == 0
+    plan = json.loads((out / "plan.json").read_text())
+    assert plan["plan"]["placement"] == {"0": "aie", "1": "aie", "2": "pl"}
+    assert (out / "aie" / "aie.mlir").is_file() and (out / "pl_tail" / "firmware" / "myproject_from_aie.cpp").is_file()
+
+
+def test_yosys_counts_of_the_pl_layers():
+    """Design.synth() on a Versal design: the PL parts through the RTL backend and yosys, shown by report()."""
+    import shutil
+
+    pytest.importorskip("circt")
+    if shutil.which("yosys") is None:
+        pytest.skip("yosys is not installed")
+    from fxflow.versal.driver import format_report
+
+    design = versal(mlp([4, 4, 2], seed=7), {"2": "aie"})  # one PL part: dense 0 + ReLU 1
+    counts = design.synth(verbose=False)
+    assert set(counts) == {"0", "1"} and counts["0"]["lut"] > 0  # layer 1 (ReLU) may be wiring only
+    rows = {r["layer"]: r for r in design.report()["layers"]}
+    assert rows["0"]["pl"]["yosys"]["lut"] == counts["0"]["lut"] + counts["1"]["lut"]
+    assert "yosys" not in rows["2"]["pl"] and "yosys LUT" in format_report(design.report())
