@@ -71,8 +71,8 @@ class SweepResult:
         return "\n".join(lines)
 
     def summary(self) -> str:
-        return (f"{len(self.records)} points ({len(self.failed())} failed): {self.computed} computed on {self.executor}, "
-                f"{self.cache_hits} from the cache, {self.seconds:.1f} s; Pareto front: {len(self.pareto())} points")
+        return (f"{len(self.records)} points ({len(self.failed())} failed): {self.computed} computed on "
+                f"{self.executor}, {self.cache_hits} from the cache, {self.seconds:.1f} s; Pareto front: {len(self.pareto())} points")
 
     def to_csv(self) -> str:
         buf = io.StringIO()

@@ -65,7 +65,8 @@ def _measure(job: Job, config: dict, options: dict) -> dict:
     out = {}
     if job.data is not None:
         out.update(scores(design, job.data, job.labels, job.metric, job.metric_name))
-    out.update(flatten(design.report(part=job.part, clock=job.clock)["total"]))
+    report = design.report(part=job.part, clock=job.clock)
+    out.update(flatten(report.get("total", report)))  # HLS/RTL: per layer + "total"; AIE: the totals at the top
     if job.yosys:
         if design.backend != "rtl":
             raise FxflowError(f"yosys counts need the RTL backend (this point compiles for '{design.backend}')")
@@ -100,7 +101,7 @@ def flatten(total: dict) -> dict:
     for key, value in total.items():
         if isinstance(value, dict):
             out.update({f"{key}.{k}": v for k, v in flatten(value).items()})
-        elif isinstance(value, (bool, int, float, str)) or value is None:
+        elif isinstance(value, (bool, int, float, str)) or value is None:  # (per-layer lists are left out)
             out[key] = value
         elif isinstance(value, (np.integer, np.floating)):
             out[key] = value.item()

@@ -66,13 +66,14 @@ def test_points_equal_their_own_compile_and_failures_are_recorded(jet, tmp_path)
     points = [{"layers.fc1.multiplier": "mitchell", "model.reuse_factor": 2},
               {"model.reuse_factor": 0},  # a bad value: recorded, the sweep goes on
               {"io_type": "io_stream", "backend": "rtl"},  # an unsupported combination
-              {"model.precision": "ap_fixed<10,4>", "io_type": "io_stream", "backend": "catapult"}]
+              {"model.precision": "ap_fixed<10,4>", "io_type": "io_stream", "backend": "catapult"},
+              {"model.precision": "ap_fixed<8,3>", "backend": "aie", "aie.batch": 16}]  # a dict-valued argument
     r = fxflow.sweep(model, points, data=x, labels=labels, config=BASE, executor="serial", cache_dir=tmp_path,
                      progress=False, clock="250MHz")
-    assert [rec["status"] for rec in r.records] == ["ok", "error", "error", "ok"]
+    assert [rec["status"] for rec in r.records] == ["ok", "error", "error", "ok", "ok"]
     assert "model.reuse_factor" in r.records[1]["error"] and r.records[1]["error_type"] == "ConfigError"
     assert "io_stream" in r.records[2]["error"]
-    for rec, point in ((r.records[0], points[0]), (r.records[3], points[3])):
+    for rec, point in ((r.records[0], points[0]), (r.records[3], points[3]), (r.records[4], points[4])):
         cfg = json.loads(json.dumps(BASE))
         for path, value in point.items():
             if path.startswith("model."):
@@ -80,10 +81,16 @@ def test_points_equal_their_own_compile_and_failures_are_recorded(jet, tmp_path)
             elif path.startswith("layers."):
                 cfg.setdefault("layers", {}).setdefault(path.split(".")[1], {})[path.split(".")[2]] = value
         kwargs = {k: v for k, v in point.items() if "." not in k}
+        if "aie.batch" in point:
+            kwargs["aie"] = {"batch": point["aie.batch"]}
         design = fxflow.compile(model, x[:1], config=cfg, **kwargs)
         y = design.predict(x)
         assert rec["accuracy"] == float(np.mean(np.argmax(y, 1) == labels))
         assert rec["max_abs"] == float(np.max(np.abs(y - design.predict_float(x))))
+        if "aie.batch" in point:  # the AIE report's totals are at its top level
+            total = design.report()
+            assert (rec["tiles"], rec["batch"], rec["latency_cycles"]) == (total["tiles"], 16, total["latency_cycles"])
+            continue
         total = design.report(clock="250MHz")["total"]
         assert (rec["lut"], rec["dsp"], rec["latency_cycles"], rec["clock_mhz"]) == \
             (total["lut"], total["dsp"], total["latency_cycles"], 250.0)
@@ -91,7 +98,7 @@ def test_points_equal_their_own_compile_and_failures_are_recorded(jet, tmp_path)
     # deterministic errors are cached too; other data is another key
     again = fxflow.sweep(model, points, data=x, labels=labels, config=BASE, executor="serial", cache_dir=tmp_path,
                          progress=False, clock="250MHz")
-    assert again.cache_hits == 4 and _same(again.records, r.records)
+    assert again.cache_hits == 5 and _same(again.records, r.records)
     other = fxflow.sweep(model, points[:1], data=x[:100], config=BASE, executor="serial", cache_dir=tmp_path,
                          progress=False)
     assert other.cache_hits == 0 and "float_accuracy" not in other.records[0]
@@ -192,7 +199,9 @@ def test_cli_sweep_of_a_bundled_example(tmp_path, capsys):
     from fxflow.cli import main
 
     space = tmp_path / "space.yaml"
-    space.write_text("- {model.reuse_factor: 1}\n- {model.reuse_factor: 4, io_type: io_stream}\n- {model.reuse_factor: -1}\n")
+    space.write_text("- {model.reuse_factor: 1}\n"
+                     "- {model.reuse_factor: 4, io_type: io_stream}\n"
+                     "- {model.reuse_factor: -1}\n")
     args = ["sweep", "jet_tagger", "--space", str(space), "--samples", "100", "--serial", "--cache-dir",
             str(tmp_path / "c"), "--out", str(tmp_path / "r.csv"), "--plot", str(tmp_path / "p.png")]
     assert main(args) == 0
