@@ -71,8 +71,12 @@ class SweepResult:
         return "\n".join(lines)
 
     def summary(self) -> str:
+        try:
+            front = f"{len(self.pareto())} points"
+        except ConfigError:  # objectives this sweep's backend does not report
+            front = f"none ({', '.join(self.objectives)} not all measured)"
         return (f"{len(self.records)} points ({len(self.failed())} failed): {self.computed} computed on "
-                f"{self.executor}, {self.cache_hits} from the cache, {self.seconds:.1f} s; Pareto front: {len(self.pareto())} points")
+                f"{self.executor}, {self.cache_hits} from the cache, {self.seconds:.1f} s; Pareto front: {front}")
 
     def to_csv(self) -> str:
         buf = io.StringIO()
