@@ -3,8 +3,9 @@
 Both call `fxflow.dse_eval.evaluate` on the same `Job`, so they give the same records; results are put
 back in point order whatever the order they complete in.  Ray: `ray.init(address=...)` joins an
 existing cluster (whose workers must have fxflow installed), otherwise a local instance with `num_cpus`
-workers (default: the machine's cores, at most one per point), no dashboard and no worker log
-forwarding, shut down afterwards; an already initialized Ray is used as it is and left running.  The
+workers (default: the machine's cores, at most one per point) listening on the loopback interface only
+(Ray's single-node mode, set before Ray is first imported), no dashboard and no worker log forwarding,
+shut down afterwards; an already initialized Ray is used as it is and left running.  The
 job (imported program, data) is shipped once with `ray.put`; each point is one task.
 """
 
@@ -21,11 +22,9 @@ EXECUTORS = ("auto", "ray", "serial")
 
 
 def ray_available() -> bool:
-    try:
-        import ray  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    import importlib.util
+
+    return importlib.util.find_spec("ray") is not None  # without importing it (see run_ray)
 
 
 class Progress:
@@ -70,6 +69,8 @@ def run_serial(job: Job, todo: list[tuple[int, dict]], bar: Progress) -> dict[in
 
 def run_ray(job: Job, todo: list[tuple[int, dict]], bar: Progress, address: str | None = None,
             num_cpus: int | None = None) -> dict[int, dict]:
+    if not address:  # a local instance on the loopback interface only (Ray's single-node mode), not the LAN's IP
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     try:
         import ray
     except ImportError:
@@ -77,11 +78,16 @@ def run_ray(job: Job, todo: list[tuple[int, dict]], bar: Progress, address: str 
     started = not ray.is_initialized()
     if started:
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-        if address:
-            ray.init(address=address, log_to_driver=False, logging_level="ERROR")
-        else:
-            ray.init(num_cpus=num_cpus or max(1, min(os.cpu_count() or 1, len(todo))), include_dashboard=False,
-                     log_to_driver=False, logging_level="ERROR")
+        try:
+            if address:
+                ray.init(address=address, log_to_driver=False, logging_level="ERROR")
+            else:
+                ray.init(num_cpus=num_cpus or max(1, min(os.cpu_count() or 1, len(todo))), include_dashboard=False,
+                         log_to_driver=False, logging_level="ERROR")
+        except Exception as e:  # Ray raises ConnectionError, RuntimeError, ValueError, ...
+            where = f"the Ray cluster at {address}" if address else "a local Ray instance"
+            raise ToolchainError(f"could not start {where} ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
+                                 "run the sweep with executor='serial' (fxflow sweep --serial)") from None
     try:
         job_ref = ray.put(job)
         task = ray.remote(num_cpus=1, max_retries=0)(evaluate)
