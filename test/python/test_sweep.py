@@ -215,3 +215,18 @@ def test_cli_sweep_of_a_bundled_example(tmp_path, capsys):
     (tmp_path / "bad.yaml").write_text("{io_typ: [io_stream]}\n")
     assert main(["sweep", "jet_tagger", "--space", str(tmp_path / "bad.yaml"), "--serial"]) == 1
     assert "'io_typ' is neither" in capsys.readouterr().err
+
+
+def test_an_imported_program_compiles_like_the_model():
+    """The sweep's one import: compiling the `linalg` text equals compiling the model (a conv net, io_stream)."""
+    from fxflow.compiler import ImportedProgram
+
+    ex = load("cnn1d")
+    model, x = ex.make_model(), ex.make_inputs(16)
+    cfg = {"model": {"precision": "ap_fixed<12,5>", "reuse_factor": 2}}
+    direct = fxflow.compile(model, x[:1], config=cfg, io_type="io_stream")
+    program = ImportedProgram.of(fxflow.compile(model, x[:1]))
+    again = fxflow.compile(program, config=cfg, io_type="io_stream")
+    assert again.timings["import"] < direct.timings["import"]
+    assert np.array_equal(again.predict(x, raw=True), direct.predict(x, raw=True))
+    assert again.mlir("df") == direct.mlir("df") and again.report()["total"] == direct.report()["total"]
