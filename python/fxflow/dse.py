@@ -175,7 +175,7 @@ def sweep(model, space, metric="accuracy", data=None, labels=None, *, example_in
         example_input = [d[:1] for d in inputs] if len(inputs) > 1 else inputs[0][:1]
     # the one import; the layers the space names get empty sections, so an unknown one is an error here
     probe = {**shared_config, "layers": {**{p.split(".")[1]: {} for p in settings if p.startswith("layers.")},
-                                         **shared_config.get("layers", {})}}
+                                         **(shared_config.get("layers") or {})}}
     try:
         program = ImportedProgram.of(fxflow.compile(model, example_input, config=probe, calibration_data=calib))
     except ConfigError as e:

@@ -92,8 +92,8 @@ def apply(point: dict, config: dict, options: dict) -> tuple[dict, dict]:
     """The config dict and compile keyword arguments of one point: `config` and `options` (the settings
     shared by all points) with the point's paths set on copies of them."""
     config, options = copy.deepcopy(config), copy.deepcopy(options)
-    config.setdefault("model", {})
-    config.setdefault("layers", {})
+    for section in ("model", "layers"):
+        config[section] = config.get(section) or {}
     for path, value in point.items():
         parts = path.split(".")
         if parts[0] in ("model", "layers"):
