@@ -169,7 +169,7 @@ def sweep(model, space, metric="accuracy", data=None, labels=None, *, example_in
     shared_config = base_config(config)
     inputs = None if data is None else [np.asarray(d, dtype=np.float64) for d in as_inputs(data)]
     y = _labels(labels, inputs)
-    metric_fn, metric_name = _metric(metric, inputs)
+    metric_fn, metric_name = _metric(metric)
     calib = None if calibration_data is None else as_inputs(calibration_data)
     if example_input is None and inputs is not None and not isinstance(model, ImportedProgram):
         example_input = [d[:1] for d in inputs] if len(inputs) > 1 else inputs[0][:1]
@@ -186,7 +186,7 @@ def sweep(model, space, metric="accuracy", data=None, labels=None, *, example_in
     shared = {"program": dse_cache.text_digest(program.linalg), "config": shared_config,
               "options": options, "data": dse_cache.array_digest(inputs),
               "labels": dse_cache.array_digest(None if y is None else [y]),
-              "calibration": dse_cache.array_digest(calib), "metric": [metric_name, dse_cache.metric_digest(metric_fn)],
+              "calibration": dse_cache.array_digest(calib), "metric": dse_cache.metric_digest(metric_fn),
               "report": [part, str(clock), yosys], "version": fxflow.__version__}
     folder = Path(cache_dir) if cache_dir is not None else dse_cache.default_dir()
     keys = [dse_cache.key(shared, p) for p in points]
@@ -226,7 +226,7 @@ def _labels(labels, inputs):
     return y.astype(np.int64)
 
 
-def _metric(metric, inputs):
+def _metric(metric):
     """(callable or None, column name) of the accuracy objective."""
     from .dse_eval import ERROR_METRICS
 

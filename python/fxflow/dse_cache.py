@@ -1,9 +1,9 @@
 """The sweep's result cache: one JSON record per point, named by the content hash of all it depends on.
 
 The key hashes the imported program (the `linalg` text: structure, weights, input shape), the shared
-config and compile arguments, the point, the data, labels and calibration data, the metric (a custom
-metric by its source text), the report settings and the fxflow version; a rerun finds every unchanged
-point.  Only deterministic outcomes are stored: successes and errors that the inputs decide (a bad
+config and compile arguments, the point, the data, labels and calibration data, a custom metric (by its
+source text; the built-in ones are all in every record, so choosing another reuses the cache), the report
+settings and the fxflow version; a rerun finds every unchanged point.  Only deterministic outcomes are stored: successes and errors that the inputs decide (a bad
 config, an unsupported op) — not a missing tool or a crashed worker.
 """
 
