@@ -230,3 +230,20 @@ def test_an_imported_program_compiles_like_the_model():
     assert again.timings["import"] < direct.timings["import"]
     assert np.array_equal(again.predict(x, raw=True), direct.predict(x, raw=True))
     assert again.mlir("df") == direct.mlir("df") and again.report()["total"] == direct.report()["total"]
+
+
+def test_yosys_counts_of_rtl_points():
+    import shutil
+
+    pytest.importorskip("circt")
+    if shutil.which("yosys") is None:
+        pytest.skip("yosys is not installed")
+    from models import mlp
+
+    model, x = mlp([3, 2], seed=1), np.random.default_rng(0).normal(size=(20, 3))
+    r = fxflow.sweep(model, [{"backend": "rtl", "rtl.products": "shift_add"}, {"backend": "vitis"}], data=x,
+                     yosys=True, config={"model": {"precision": "ap_fixed<6,3>"}}, executor="serial", cache=False,
+                     progress=False)
+    rtl, hls = r.records
+    assert rtl["status"] == "ok" and rtl["yosys.lut"] > 0 and rtl["yosys.dsp"] == 0 and rtl["rtl_latency"] >= 1
+    assert hls["status"] == "error" and "need the RTL backend" in hls["error"]
