@@ -4,8 +4,8 @@ Both call `fxflow.dse_eval.evaluate` on the same `Job`, so they give the same re
 back in point order whatever the order they complete in.  Ray: `ray.init(address=...)` joins an
 existing cluster (whose workers must have fxflow installed), otherwise a local instance with `num_cpus`
 workers (default: the machine's cores, at most one per point) listening on the loopback interface only
-(Ray's single-node mode, set before Ray is first imported), no dashboard and no worker log forwarding,
-shut down afterwards; an already initialized Ray is used as it is and left running.  The
+(Ray's single-node mode, set before Ray is first imported), a 512 MB object store, no dashboard and no
+worker log forwarding, shut down afterwards; an already initialized Ray is used as it is and left running.  The
 job (imported program, data) is shipped once with `ray.put`; each point is one task.
 """
 
@@ -19,6 +19,9 @@ from .dse_eval import Job, evaluate
 from .errors import ToolchainError
 
 EXECUTORS = ("auto", "ray", "serial")
+# a local instance's shared-memory object store: the job (program text, data) and the records fit many times;
+# Ray's default (30% of the machine's memory) is more than a sweep needs on a shared machine
+OBJECT_STORE_BYTES = 512 * 2**20
 
 
 def ray_available() -> bool:
@@ -83,7 +86,7 @@ def run_ray(job: Job, todo: list[tuple[int, dict]], bar: Progress, address: str 
                 ray.init(address=address, log_to_driver=False, logging_level="ERROR")
             else:
                 ray.init(num_cpus=num_cpus or max(1, min(os.cpu_count() or 1, len(todo))), include_dashboard=False,
-                         log_to_driver=False, logging_level="ERROR")
+                         log_to_driver=False, logging_level="ERROR", object_store_memory=OBJECT_STORE_BYTES)
         except Exception as e:  # Ray raises ConnectionError, RuntimeError, ValueError, ...
             where = f"the Ray cluster at {address}" if address else "a local Ray instance"
             raise ToolchainError(f"could not start {where} ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
