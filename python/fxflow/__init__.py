@@ -13,6 +13,7 @@ from .fixed import FixedFormat
 
 __all__ = ["compile", "Config", "Design", "FixedFormat", "FxflowError", "ConfigError", "FormatError",
            "ShapeError", "ToolchainError", "UnsupportedOpError"]
+__all__ += ["sweep"]
 __version__ = "0.1.0"
 
 
@@ -27,4 +28,8 @@ def __getattr__(name):
         from .design import Design
 
         return Design
+    if name == "sweep":  # design-space sweeps (fxflow.dse); the module is dse, so this name stays the function
+        from .dse import sweep
+
+        return sweep
     raise AttributeError(f"module 'fxflow' has no attribute {name!r}")

@@ -73,6 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--ap-types")
     e.add_argument("--no-csim", action="store_true", help="only write the project (with its self-checking testbench data)")
 
+    from .dse_cli import add_parser as add_sweep_parser  # design-space sweeps (fxflow.dse)
+
+    add_sweep_parser(sub)
+
     args = parser.parse_args(argv)
     import warnings
 
@@ -84,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
             return _profile(args)
         if args.command == "report":
             return _report(args)
+        if args.command == "sweep":
+            from .dse_cli import run as sweep
+
+            return sweep(args)
         return _example(args)
     except FxflowError as err:
         print(f"fxflow: error: {err}", file=sys.stderr)
@@ -177,6 +185,9 @@ def _load_npy(path, what: str):
         return np.load(path)
     except (OSError, ValueError) as e:
         raise ShapeError(f"cannot read the {what} {path}: {e}") from None
+
+
+load_npy = _load_npy  # public name: fxflow.dse_cli reads --data/--labels the same way
 
 
 def _example(args) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from .config import IO_TYPES, Config
@@ -36,8 +37,6 @@ def compile(model, example_input=None, config=None, backend: str = "vitis", io_t
     `backend="versal"` plans each layer on PL or AI Engines (`versal` = fxflow.versal.options.VersalOptions
     as a dict: {"device", "partition": "auto" | {layer: "pl" | "aie"}, "target_rate_mhz", ...})."""
     from fxflow.lowering.fxp_to_df import FxpToDfOptions
-    from fxflow.lowering.torch_import import explain_unsupported as explain_aten
-    from fxflow.lowering.torch_import import import_torch, load_exported_program
     from fxflow.passes.fxp_assign_precision import AssignPrecisionOptions
 
     if backend not in BACKENDS:
@@ -61,9 +60,14 @@ def compile(model, example_input=None, config=None, backend: str = "vitis", io_t
 
         rtl_options = RtlOptions.from_dict(rtl)
     cfg = _config(config)
+    if not isinstance(model, ImportedProgram):  # torch.export's machinery takes seconds to import: only when used
+        from fxflow.lowering.torch_import import explain_unsupported as explain_aten
+        from fxflow.lowering.torch_import import import_torch, load_exported_program
     ctx = new_context()
     t0 = time.perf_counter()
-    if isinstance(model, (str, os.PathLike)) and Path(model).suffix.lower() == ".onnx":
+    if isinstance(model, ImportedProgram):  # imported once by the caller (fxflow.sweep): parse, no re-import
+        imported, restate = model.parse(ctx), (lambda err: err)
+    elif isinstance(model, (str, os.PathLike)) and Path(model).suffix.lower() == ".onnx":
         from fxflow.lowering.onnx_import import explain_unsupported, import_onnx
 
         imported = import_onnx(model, ctx)
@@ -134,6 +138,28 @@ def compile(model, example_input=None, config=None, backend: str = "vitis", io_t
     return design
 
 
+@dataclass(frozen=True)
+class ImportedProgram:
+    """A model's `linalg` stage (`Design.mlir("linalg")`), compiled again without re-importing it.
+
+    torch.export and torch-mlir take most of a small model's compile time; parsing this text into a new
+    context takes milliseconds, so `compile(ImportedProgram.of(design), config=...)` is how a sweep
+    compiles one model under many configurations.  Plain text: it pickles to other processes."""
+
+    linalg: str
+
+    @classmethod
+    def of(cls, design: Design) -> "ImportedProgram":
+        return cls(design.stages["linalg"])
+
+    def parse(self, ctx):
+        from types import SimpleNamespace
+
+        from .ir import ir
+
+        return SimpleNamespace(module=ir.Module.parse(self.linalg, context=ctx))
+
+
 def _config(config) -> Config:
     if config is None or isinstance(config, (dict, Config)):
         return Config.from_dict(config)
@@ -146,6 +172,9 @@ def _as_inputs(data) -> list:
     """One array per model input (a list/tuple for several; torch tensors accepted)."""
     items = list(data) if isinstance(data, (list, tuple)) else [data]
     return [x.detach().cpu().numpy() if hasattr(x, "detach") else x for x in items]
+
+
+as_inputs = _as_inputs  # public name: fxflow.dse takes sweep data the same way
 
 
 def _snapshot(module) -> str:

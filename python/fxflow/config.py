@@ -235,21 +235,7 @@ class Config:
     @classmethod
     def load(cls, path: str | Path) -> "Config":
         """Read a YAML (.yaml/.yml) or JSON config file."""
-        path = Path(path)
-        try:
-            text = path.read_text()
-        except OSError as e:
-            raise ConfigError(f"cannot read config file {path}: {e.strerror}") from None
-        try:
-            if path.suffix.lower() in (".yaml", ".yml"):
-                import yaml
-
-                data = yaml.safe_load(text)
-            else:
-                data = json.loads(text)
-        except Exception as e:  # yaml and json raise their own error types
-            raise ConfigError(f"config file {path} is not valid {path.suffix.lstrip('.') or 'JSON'}: {e}") from None
-        return cls.from_dict(data)
+        return cls.from_dict(read_file(path, "config file"))
 
     # --- queries -----------------------------------------------------------------------------------
     @property
@@ -315,6 +301,23 @@ class Config:
         if self.multiplier != "exact":
             model["multiplier"] = self.multiplier
         return {"model": model, "layers": {n: {k: s(v) for k, v in d.items()} for n, d in self.layers.items()}}
+
+
+def read_file(path: str | Path, what: str):
+    """The data of a YAML (.yaml/.yml) or JSON file; errors name `what` and the path."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise ConfigError(f"cannot read {what} {path}: {e.strerror}") from None
+    try:
+        if path.suffix.lower() in (".yaml", ".yml"):
+            import yaml
+
+            return yaml.safe_load(text)
+        return json.loads(text)
+    except Exception as e:  # yaml and json raise their own error types
+        raise ConfigError(f"{what} {path} is not valid {path.suffix.lstrip('.') or 'JSON'}: {e}") from None
 
 
 def _check_keys(d: dict, allowed: tuple, where: str) -> None:

@@ -215,3 +215,4 @@ def _as_list(x) -> list:
 
 
 ConfigEvaluator = _Search  # public name: fxflow.approx.search evaluates candidate configs the same way
+error_metric = _metric  # public name: fxflow.dse_eval scores sweep points with the same metrics
