@@ -220,3 +220,12 @@ def test_calibrate_head_meets_the_constraints():
         b, s, dm, mse = calibrate_head(rng.integers(-100, 100, (50, n)), 4)
         check_params(HccsSpec((b,), (s,), (dm,)), n, "t")
         assert mse < 1.0 / n
+
+
+def test_estimate_and_rtl():
+    cfg = {"layers": {"sm": {"softmax": {"implementation": "hccs", "B": 1000, "S": 10, "Dmax": 50}}}}
+    design = fxflow.compile(Classifier(), torch.zeros(1, 6), config=cfg)
+    sm = next(r for r in design.report()["layers"] if r["layer"] == "sm")
+    assert sm["dsp"] == 10 and sm["lut"] > 0 and sm["latency_cycles"] > 10  # a 16x16 product per element
+    with pytest.raises(fxflow.UnsupportedOpError, match="RTL backend has no HCCS softmax yet .* layer 'sm'"):
+        fxflow.compile(Classifier(), torch.zeros(1, 6), config=cfg, backend="rtl")
