@@ -229,3 +229,57 @@ def test_estimate_and_rtl():
     assert sm["dsp"] == 10 and sm["lut"] > 0 and sm["latency_cycles"] > 10  # a 16x16 product per element
     with pytest.raises(fxflow.UnsupportedOpError, match="RTL backend has no HCCS softmax yet .* layer 'sm'"):
         fxflow.compile(Classifier(), torch.zeros(1, 6), config=cfg, backend="rtl")
+
+
+# --- AIE-ML ----------------------------------------------------------------------------------------------------
+class Mlp(torch.nn.Module):
+    """dense -> ReLU -> dense -> HCCS softmax: the AIE chain ending in the softmax kernel."""
+
+    def __init__(self, n=20, seed=0):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.fc1, self.fc2, self.sm = torch.nn.Linear(8, 32), torch.nn.Linear(32, n), torch.nn.Softmax(dim=1)
+
+    def forward(self, x):
+        return self.sm(self.fc2(torch.relu(self.fc1(x))))
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(n=st.integers(2, 40), variant=st.sampled_from(VARIANTS), seed=st.integers(0, 99), data=st.data())
+def test_aie_simulation_equals_predict(n, variant, seed, data):
+    b, s, dm = data.draw(params(n, least=1))
+    sm = {"implementation": "hccs", "output": variant[0], "reciprocal": variant[1], "B": b, "S": s, "Dmax": dm}
+    cfg = {"model": {"precision": "ap_fixed<8,3>"}, "layers": {"sm": {"softmax": sm}}}
+    design = fxflow.compile(Mlp(n, seed), torch.zeros(1, 8), config=cfg, backend="aie")
+    x = np.random.default_rng(seed).normal(0, 2, (40, 8))
+    y = design.predict(x, raw=True)
+    assert np.array_equal(design.simulate(x, raw=True), y)
+    assert len(np.unique(y)) > 1
+
+
+def test_aie_every_variant_calibrated_with_report_and_kernel(tmp_path):
+    from fxflow.aie.cost import hccs_cycles
+
+    x = np.random.default_rng(0).normal(0, 1, (300, 8))
+    for out, rec in VARIANTS:
+        cfg = {"model": {"precision": "ap_fixed<8,3>"},
+               "layers": {"sm": {"softmax": {"implementation": "hccs", "output": out, "reciprocal": rec}}}}
+        design = fxflow.compile(Mlp(), torch.zeros(1, 8), config=cfg, calibration_data=x, backend="aie")
+        y = design.predict(x, raw=True)
+        assert np.array_equal(design.simulate(x, raw=True), y), (out, rec)
+        assert len(np.unique(y)) > 20
+    row = next(r for r in design.report()["layers"] if r["layer"] == "sm")
+    assert row["mode"] == "hccs" and row["kernel_cycles"] == hccs_cycles(8, 20, "clb") and row["tiles"] == 1
+    design.write(tmp_path)
+    src = (tmp_path / "kernels" / "sm.cc").read_text()
+    assert "hccs<8, 2, 16, 20, " in src and ", true, 15, int16>(x, y)" in src  # M, slices, slice, N; clb, Q15
+    text = (tmp_path / "aie.mlir").read_text()
+    assert "func.func private @sm_hccs(memref<256xi8>, memref<256xi16>)" in text
+    assert "aie.objectfifo.link [@fc2_y0, @fc2_y1] -> [@sm_x]" in text and "aie.objectfifo.link [@sm_y] -> [@out0]" in text
+
+
+def test_aie_hccs_needs_int8_input():
+    cfg = {"model": {"precision": "ap_fixed<12,4>"},
+           "layers": {"sm": {"softmax": {"implementation": "hccs", "B": 1000, "S": 10, "Dmax": 50}}}}
+    with pytest.raises(fxflow.UnsupportedOpError, match="layer 'sm': the AIE HCCS kernel takes int8 inputs"):
+        fxflow.compile(Mlp(), torch.zeros(1, 8), config=cfg, backend="aie")
