@@ -283,3 +283,20 @@ def test_aie_hccs_needs_int8_input():
            "layers": {"sm": {"softmax": {"implementation": "hccs", "B": 1000, "S": 10, "Dmax": 50}}}}
     with pytest.raises(fxflow.UnsupportedOpError, match="layer 'sm': the AIE HCCS kernel takes int8 inputs"):
         fxflow.compile(Mlp(), torch.zeros(1, 8), config=cfg, backend="aie")
+
+
+def test_cli_softmax_accuracy(tmp_path, capsys):
+    from fxflow.cli import main
+
+    x = np.random.default_rng(3).normal(0, 1.5, (64, 6)).astype(np.float32)
+    prog = torch.export.export(Classifier().eval(), (torch.zeros(1, 6),))
+    torch.export.save(prog, tmp_path / "m.pt2")
+    np.save(tmp_path / "x.npy", x)
+    (tmp_path / "c.json").write_text('{"layers": {"sm": {"softmax": {"implementation": "hccs"}}}}')
+    assert main(["softmax-accuracy", str(tmp_path / "m.pt2"), "--data", str(tmp_path / "x.npy"), "--config",
+                 str(tmp_path / "c.json"), "--calibration", str(tmp_path / "x.npy")]) == 0
+    out = capsys.readouterr().out
+    assert "sm" in out and "hccs" in out and "(model output)" in out
+    assert main(["softmax-accuracy", str(tmp_path / "m.pt2"), "--data", str(tmp_path / "x.npy"), "--config",
+                 str(tmp_path / "c.json")]) == 1  # no parameters, no calibration: a clear error
+    assert "no calibration data" in capsys.readouterr().err
