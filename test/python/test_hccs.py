@@ -16,7 +16,8 @@ from fxflow.errors import ConfigError
 from fxflow.fixed.hccs import (OUTPUTS, HccsSpec, calibrate_head, check_params, hccs, quantization_bound,
                                scores)
 from fxflow.softmax_report import format_report, softmax_accuracy
-from fxflow.toolchain import find_ap_types, find_cxx
+
+from test_io_stream import needs_csim
 
 VARIANTS = [(o, r) for o in OUTPUTS for r in ("div", "clb")]
 
@@ -118,20 +119,12 @@ class MHA(torch.nn.Module):
         return self.sm(q @ k.transpose(-1, -2)) @ v
 
 
-def _needs_csim():
-    try:
-        find_cxx()
-        find_ap_types()
-    except fxflow.ToolchainError as e:  # pragma: no cover - the CI installs both
-        pytest.skip(f"C simulation unavailable: {e}")
-
-
+@needs_csim
 @settings(max_examples=3, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(n=st.integers(3, 24), w=st.integers(8, 14), io=st.sampled_from(["io_parallel", "io_stream"]),
        variants=st.permutations(VARIANTS), seed=st.integers(0, 99), data=st.data())
 def test_predict_equals_csim(tmp_path_factory, n, w, io, variants, seed, data):
-    _needs_csim()
     layers = {}
     for name, (out, rec) in zip(("sa", "sb"), variants):
         b, s, dm = data.draw(params(n, least=1))
@@ -146,9 +139,9 @@ def test_predict_equals_csim(tmp_path_factory, n, w, io, variants, seed, data):
     assert len(np.unique(y[:, :n])) > 1 and len(np.unique(y[:, n:])) > 1  # not constant: the comparison checks something
 
 
+@needs_csim
 def test_attention_per_head_parameters_csim_and_catapult(tmp_path):
     """Per-head calibrated parameters along axis -3 of [B, H, T, T]; Vitis and Catapult C-sim."""
-    _needs_csim()
     x = np.random.default_rng(1).normal(0, 1, (200, 8))
     cfg = {"model": {"precision": "ap_fixed<14,6>"}, "layers": {"sm": {"softmax": {"implementation": "hccs"}}}}
     for backend in ("vitis", "catapult"):
