@@ -28,10 +28,22 @@ def _errors(got: np.ndarray, ref: np.ndarray) -> dict:
             "max_row_sum_error": float(np.abs(rows_got.sum(-1) - 1.0).max(initial=0.0))}
 
 
-def softmax_accuracy(design, x) -> dict:
+def softmax_accuracy(design, x, config=None, calibration_data=None, example_input=None) -> dict:
     """{"layers": [per softmax: layer, implementation, rows, errors (+ "heads": per-head errors)],
-    "model": errors of predict against predict_float (the last axis as the class axis)}."""
+    "model": errors of predict against predict_float (the last axis as the class axis)}.
+
+    `design` is a compiled Design, or a model (PyTorch module, .pt2 / .onnx path) compiled here with `config`,
+    `calibration_data` and `example_input` (default: the first sample of x)."""
+    from .design import Design
+
     xs = list(x) if isinstance(x, (list, tuple)) else [x]
+    if not isinstance(design, Design):
+        from .compiler import compile as compile_model
+
+        if example_input is None:
+            firsts = [np.asarray(a)[:1] for a in xs]
+            example_input = firsts[0] if len(firsts) == 1 else firsts
+        design = compile_model(design, example_input, config=config, calibration_data=calibration_data)
     layers = []
     with design.ctx:
         module = ir.Module.parse(design.stages["fxp"])
