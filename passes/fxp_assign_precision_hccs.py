@@ -47,7 +47,8 @@ def assign_hccs(op, cfg, ranges: dict, layer: str, settings: dict | None) -> tup
         spec = _calibrated(op, ranges, layer, settings, axis, head_axis)
     elif spec.heads != heads:
         what = f"{heads} heads (axis -3 of {shape})" if head_axis is not None else "no head axis (one parameter set)"
-        raise ConfigError(f"{where}: the HCCS parameters B, S, Dmax have {spec.heads} entries but the softmax has {what}")
+        raise ConfigError(f"{where}: the HCCS parameters B, S, Dmax have {spec.heads} entries but the softmax has "
+                          f"{what}")
     check_params(spec, shape[axis], where)
     own = cfg.layers.get(layer, {})
     if "result" in own and own["result"] != spec.result:

@@ -99,7 +99,8 @@ def _table_settings(d: dict, where: str) -> dict:
     elif "softmax" in d:
         impl = str(d["softmax"]).strip().lower()
         if impl not in IMPLEMENTATIONS + ("hccs",):
-            raise ConfigError(f"config '{where}.softmax' must be one of {', '.join(IMPLEMENTATIONS)}, hccs, got {d['softmax']!r}")
+            raise ConfigError(f"config '{where}.softmax' must be one of {', '.join(IMPLEMENTATIONS)}, hccs, "
+                              f"got {d['softmax']!r}")
         out["softmax"] = impl
     for key in ("exp_table", "inv_table", "inv_input", "norm_input"):
         if key in d:

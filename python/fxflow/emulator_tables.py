@@ -183,4 +183,5 @@ def _hccs_step(o, axis: int, out: FixedFormat):
     return step
 
 
-__all__ = ["hccs_spec", "clamp", "grid_bounds", "channel_param", "prelu", "float_softmax", "softmax_formats", "lut_table"]
+__all__ = ["hccs_spec",
+           "clamp", "grid_bounds", "channel_param", "prelu", "float_softmax", "softmax_formats", "lut_table"]

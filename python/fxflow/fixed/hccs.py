@@ -240,14 +240,16 @@ def parse_settings(d: dict, where: str) -> dict:
             raise ConfigError(f"config '{where}.{key}' must be one of {', '.join(allowed)}, got {out[key]!r}")
     given = [p for p in PARAMS if p in d]
     if given and len(given) != len(PARAMS):
-        raise ConfigError(f"config '{where}' gives {', '.join(given)} but not {', '.join(p for p in PARAMS if p not in d)}:"
-                          " give all of B, S, Dmax (per head) or none (calibrated)")
+        missing = ", ".join(p for p in PARAMS if p not in d)
+        raise ConfigError(f"config '{where}' gives {', '.join(given)} but not {missing}: give all of B, S, Dmax "
+                          "(per head) or none (calibrated)")
     lengths = set()
     for p in given:
         v = d[p]
         vals = v if isinstance(v, (list, tuple)) else [v]
         if not vals or not all(isinstance(e, int) and not isinstance(e, bool) for e in vals):
-            raise ConfigError(f"config '{where}.{p}' must be an integer or a list of integers (one per head), got {v!r}")
+            raise ConfigError(f"config '{where}.{p}' must be an integer or a list of integers (one per head), "
+                              f"got {v!r}")
         out[p] = [int(e) for e in vals]
         lengths.add(len(vals))
     if len(lengths - {1}) > 1:
