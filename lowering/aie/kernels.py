@@ -110,6 +110,7 @@ _HCCS_TEMPLATE = r"""// fxflow_hccs.h: AIE-ML HCCS softmax kernel template (gene
 //   -> one scalar reciprocal r and shift k -> scale pass (s * r, SRS floor/saturate by k).
 #pragma once
 #include <aie_api/aie.hpp>
+#include <algorithm>
 #include <cstdint>
 
 namespace fxflow {
@@ -126,7 +127,7 @@ void hccs(const int8 *__restrict x, TY *__restrict y) {
       if (j >= N) break;
       auto v = aie::load_v<V>(x + (j / L) * M * L + r * L + j % L);
       auto keep = aie::mask<V>::from_uint32(N - j >= V ? 0xFFFFu : (1u << (N - j)) - 1u);
-      m = aie::max(m, int(aie::reduce_max(aie::select(aie::broadcast<int8, V>(-128), v, keep))));
+      m = std::max(m, int(aie::reduce_max(aie::select(aie::broadcast<int8, V>(-128), v, keep))));
     }
     auto score = [&](int j) {  // s = B - S * min(m - x, DMAX) on lanes < N, 0 beyond
       auto x16 = aie::unpack(aie::load_v<V>(x + (j / L) * M * L + r * L + j % L));

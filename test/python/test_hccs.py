@@ -120,10 +120,11 @@ class MHA(torch.nn.Module):
 
 
 @needs_csim
-@settings(max_examples=3, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+@pytest.mark.parametrize("io", ["io_parallel", "io_stream"])
+@settings(max_examples=2, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(n=st.integers(3, 24), w=st.integers(8, 14), io=st.sampled_from(["io_parallel", "io_stream"]),
-       variants=st.permutations(VARIANTS), seed=st.integers(0, 99), data=st.data())
+@given(n=st.integers(3, 24), w=st.integers(8, 14), variants=st.permutations(VARIANTS), seed=st.integers(0, 99),
+       data=st.data())
 def test_predict_equals_csim(tmp_path_factory, n, w, io, variants, seed, data):
     layers = {}
     for name, (out, rec) in zip(("sa", "sb"), variants):
