@@ -17,10 +17,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fxflow.aie.arith import DenseInt, lower_dense
+from fxflow.aie.arith import DenseInt, lower_dense, storage_of
 from fxflow.dialects.df import build_kernel, build_yield
 from fxflow.dialects.fxp import format_of
 from fxflow.errors import FxflowError, UnsupportedOpError
+from fxflow.fixed.hccs import B_MAX
 from fxflow.ir import elements_array, ir, str_attr
 from fxflow.passes.registry import register_pass
 
@@ -87,6 +88,45 @@ def kernel_info(kernel) -> DenseKernel | None:
                        product)
 
 
+@dataclass
+class HccsKernel:
+    """A graph-final HCCS softmax kernel (`fxflow.fixed.hccs`) over the features of the last dense layer."""
+
+    op: object
+    layer: str
+    name: str
+    x_fmt: object
+    out: object
+    spec: object  # HccsSpec
+    n: int
+
+
+def hccs_info(kernel) -> HccsKernel | None:
+    """The HCCS softmax content of a df.kernel, None when it holds anything else."""
+    from fxflow.emulator_tables import hccs_spec
+
+    ops = [o for o in _body(kernel) if o.name not in ("fxp.constant", "df.yield")]
+    if len(ops) != 1 or ops[0].name != "fxp.softmax" or \
+            ir.StringAttr(ops[0].attributes["implementation"]).value != "hccs":
+        return None
+    sm = ops[0]
+    layer = ir.StringAttr(kernel.attributes["layer"]).value
+    shape = ir.RankedTensorType(sm.operands[0].type).shape
+    if len(shape) != 2 or ir.IntegerAttr(sm.attributes["axis"]).value != 1:
+        raise UnsupportedOpError(f"layer '{layer}': the AIE HCCS kernel takes a softmax over the features of a "
+                                 f"[batch, N] tensor, not {list(shape)}", layer)
+    spec = hccs_spec(sm)
+    x_fmt = format_of(sm.operands[0].type)
+    if storage_of(x_fmt) != "i8":
+        raise UnsupportedOpError(f"layer '{layer}': the AIE HCCS kernel takes int8 inputs (the dense epilogue's "
+                                 f"int8 output); its input format {x_fmt} is not int8", layer)
+    if max(spec.B) > B_MAX:
+        raise UnsupportedOpError(f"layer '{layer}': HCCS B = {max(spec.B)} exceeds {B_MAX}; the AIE kernel holds "
+                                 "scores in int16 lanes", layer)
+    return HccsKernel(kernel, layer, ir.StringAttr(kernel.attributes["sym_name"]).value, x_fmt,
+                      format_of(sm.results[0].type), spec, shape[1])
+
+
 def graph_of(module_op):
     graphs = [op.operation for op in module_op.regions[0].blocks[0].operations if op.operation.name == "df.graph"]
     if len(graphs) != 1:
@@ -114,14 +154,20 @@ def convert_fxp_to_aie(module_op, options=None) -> None:
     if len(block.arguments) != 1 or len(list(block.operations)[-1].operation.operands) != 1:
         raise UnsupportedOpError("the AIE backend supports designs with one input and one output")
     for kernel in kernels_of(graph):
-        if kernel_info(kernel) is None and not _is_relu(kernel):
+        if kernel_info(kernel) is None and not _is_relu(kernel) and hccs_info(kernel) is None:
             layer = ir.StringAttr(kernel.attributes["layer"]).value
             raise UnsupportedOpError(f"layer '{layer}' ({_describe(kernel)}) is not supported by the AIE backend: "
-                                     "it maps dense layers, each optionally followed by a ReLU", layer)
+                                     "it maps dense layers, each optionally followed by a ReLU, and a final HCCS "
+                                     "softmax", layer)
     for kernel in kernels_of(graph):
         if _is_relu(kernel):
             _fuse_into_producer(kernel)
     for kernel in kernels_of(graph):
+        tail = hccs_info(kernel)
+        if tail is not None:  # the integer definition itself: the kernel runs fxflow.fixed.hccs
+            kernel.attributes["aie"] = ir.DictAttr.get({
+                "mode": str_attr("hccs"), "x": str_attr("i8"), "y": str_attr(storage_of(tail.out))})
+            continue
         info = kernel_info(kernel)
         integer = info.lower()
         kernel.attributes["aie"] = ir.DictAttr.get({
@@ -180,9 +226,16 @@ def _fuse_into_producer(relu_kernel) -> None:
 
 def dense_chain(graph) -> list[DenseKernel]:
     """The graph's kernels as a linear chain of AIE dense kernels (input -> k0 -> k1 -> ... -> output)."""
+    return aie_chain(graph)[0]
+
+
+def aie_chain(graph) -> tuple[list[DenseKernel], HccsKernel | None]:
+    """The linear chain of dense kernels and the HCCS softmax kernel ending it (None if there is none)."""
     block = graph.regions[0].blocks[0]
     chain, expect = [], block.arguments[0]
-    for kernel in kernels_of(graph):
+    kernels = kernels_of(graph)
+    tail = hccs_info(kernels[-1]) if kernels else None
+    for kernel in kernels[:-1] if tail is not None else kernels:
         if "aie" not in kernel.attributes:
             raise FxflowError(f"kernel '{ir.StringAttr(kernel.attributes['sym_name']).value}' has no integer form; "
                               "run convert-fxp-to-aie first")
@@ -191,13 +244,27 @@ def dense_chain(graph) -> list[DenseKernel]:
             raise UnsupportedOpError("the AIE backend maps a linear chain of layers; kernel "
                                      f"'{ir.StringAttr(kernel.attributes['layer']).value}' does not read the "
                                      "previous layer's output")
-        chain.append(kernel_info(kernel))
-        users = _users(kernel.results[0])
-        expect = users[0].results[0] if len(users) == 1 and users[0].name == "df.channel" else kernel.results[0]
+        info = kernel_info(kernel)
+        if info is None:
+            layer = ir.StringAttr(kernel.attributes["layer"]).value
+            raise UnsupportedOpError(f"layer '{layer}': an HCCS softmax on the AIE must be the last layer", layer)
+        chain.append(info)
+        expect = _next_value(kernel)
+    if tail is not None:
+        if not chain or tail.op.operands[0] != expect:
+            raise UnsupportedOpError(f"layer '{tail.layer}': the AIE HCCS kernel must read the last dense layer's "
+                                     "output", tail.layer)
+        expect = _next_value(tail.op)
     ret = list(block.operations)[-1].operation
     if not chain or ret.operands[0] != expect:
         raise UnsupportedOpError("the AIE backend maps a linear chain of layers ending at the graph output")
-    return chain
+    return chain, tail
+
+
+def _next_value(kernel):
+    """What the next kernel reads: the kernel's channel when it has one, else its result."""
+    users = _users(kernel.results[0])
+    return users[0].results[0] if len(users) == 1 and users[0].name == "df.channel" else kernel.results[0]
 
 
 def aie_attr(kernel, key: str):

@@ -122,6 +122,7 @@ class Ranges(dict):
     def __init__(self, model_exact=()):
         super().__init__()
         self.model_exact = set(model_exact)
+        self.calibration = None  # calibration inputs per function argument (HCCS softmax calibration)
 
 
 def _tensor(like: ir.Value, fmt: FixedFormat) -> ir.Type:
@@ -133,6 +134,8 @@ def _assign_function(fn, cfg: Config, calibration: list | None = None) -> None:
     ops = list(block.operations)
     ranges = Ranges(_model_exact_results(fn, ops, cfg))
     data = _calibration_by_arg(block.arguments, calibration)
+    if data and all(a in data for a in block.arguments):
+        ranges.calibration = [data[a] for a in block.arguments]
     # 1. Inputs: cast float arguments to the input format right at the boundary (unless the model's own
     #    input quantizer is their only user and no input format is configured: it is the boundary cast).
     if ops:

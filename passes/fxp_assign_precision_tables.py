@@ -40,6 +40,7 @@ from fxflow.fixed.table import auto_entry_format, build_table, evaluate, table_i
 from fxflow.ir import i64_attr, ir, layer_name
 
 from .fxp_assign_precision import _quantized_constant, _require_fixed, _set_result, assigner
+from .fxp_assign_precision_hccs import assign_hccs
 from .fxp_model_exact import always_exact, exactness
 
 
@@ -188,9 +189,13 @@ def _assign_softmax(op, cfg: Config, ranges: dict) -> None:
     attrs = op.operation.attributes
     tc = cfg.table_config(layer)
     # the configured implementation (layer, then model) over the one the front-end chose
-    impl = cfg.layers.get(layer, {}).get("softmax", cfg.tables.get("softmax")) or \
+    setting = cfg.layers.get(layer, {}).get("softmax", cfg.tables.get("softmax"))
+    impl = (setting["implementation"] if isinstance(setting, dict) else setting) or \
         ir.StringAttr(attrs["implementation"]).value
     attrs["implementation"] = ir.StringAttr.get(impl)
+    if impl == "hccs":  # integer clipped-linear softmax: parameters given or calibrated
+        _set_result(op, *assign_hccs(op, cfg, ranges, layer, setting if isinstance(setting, dict) else None), ranges)
+        return
     lc = cfg.layer(layer)
     shape = ranges[x].lo.shape
     if impl == "argmax":

@@ -19,7 +19,8 @@ from fxflow.ir import ext, ir
 from ..verify import emit, verifier
 from . import Fxp, _check_pointwise, _shape
 
-SOFTMAX_IMPLEMENTATIONS = ("stable", "latency", "argmax")
+SOFTMAX_IMPLEMENTATIONS = ("stable", "latency", "argmax", "hccs")
+HCCS_ATTRS = ("hccs_b", "hccs_s", "hccs_dmax")  # tensor<Hxi64> each, one entry per head (or one)
 
 
 class YieldOp(Fxp.Operation, name="yield", traits=[ir.IsTerminatorTrait]):
@@ -59,8 +60,10 @@ class SoftmaxOp(Fxp.Operation, name="softmax", traits=[ext.Pure]):
     """exp(x) / sum(exp(x)) along `axis`.  Before precision assignment: the exact function.  With
     fixed-point types, `implementation` picks the hardware algorithm — "stable" (hls4ml's: tables of
     exp(-(max - x)) and of 1/sum), "latency" (tables of exp(x) and 1/sum, no max), "argmax" (1 at the
-    first maximum, 0 elsewhere) — whose tables and intermediate formats `fxp-assign-precision` attaches
-    as discardable attributes (documented with the pass)."""
+    first maximum, 0 elsewhere), "hccs" (integer clipped-linear softmax, `fxflow.fixed.hccs`: attributes
+    `hccs_b`, `hccs_s`, `hccs_dmax` (tensor<Hxi64>, per head), `hccs_output`, `hccs_reciprocal`) — whose
+    tables, parameters and intermediate formats `fxp-assign-precision` attaches as discardable attributes
+    (documented with the pass)."""
 
     input: ext.Operand[Any]
     output: ext.Result[Any]
@@ -77,4 +80,22 @@ class SoftmaxOp(Fxp.Operation, name="softmax", traits=[ext.Pure]):
         ax = ir.IntegerAttr(self.axis).value
         if not 0 < ax < len(_shape(self.input)):
             return emit(self, f"axis {ax} must be a non-batch dim of {_shape(self.input)}")
+        if impl == "hccs" and HCCS_ATTRS[0] in self.operation.attributes:
+            return self._verify_hccs()
+        return True
+
+    def _verify_hccs(self) -> bool:
+        from fxflow.fixed.hccs import OUTPUTS, RECIPROCALS
+
+        attrs = self.operation.attributes
+        sizes = set()
+        for name in HCCS_ATTRS:
+            if name not in attrs or not isinstance(attrs[name], ir.DenseIntElementsAttr):
+                return emit(self, f"an hccs softmax needs a dense integer '{name}' attribute")
+            sizes.add(ir.ShapedType(attrs[name].type).shape[0])
+        if len(sizes) != 1:
+            return emit(self, f"{', '.join(HCCS_ATTRS)} must have one entry per head each")
+        for name, allowed in (("hccs_output", OUTPUTS), ("hccs_reciprocal", RECIPROCALS)):
+            if name not in attrs or ir.StringAttr(attrs[name]).value not in allowed:
+                return emit(self, f"an hccs softmax needs '{name}' in {', '.join(allowed)}")
         return True

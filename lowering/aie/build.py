@@ -21,8 +21,8 @@ import numpy as np
 from fxflow.aie import cost
 from fxflow.aie.arith import MODES, bias_on_product_grid, parse_epilogue
 from fxflow.aie.device import AieFitError, Device, get_device
-from fxflow.aie.program import AieProgram, Buffer, Core, Fifo, HostPort, KernelFn, LayerPlan, Link
-from fxflow.errors import FxflowError
+from fxflow.aie.program import AieProgram, Buffer, Core, Fifo, HccsTile, HostPort, KernelFn, LayerPlan, Link
+from fxflow.errors import FxflowError, UnsupportedOpError
 from fxflow.ir import ir
 from fxflow.names import c_identifier
 
@@ -65,9 +65,12 @@ def _groups(n_slices: int, slice_cycles: int, target: int, channels: int, ports:
     return [(s, min(size, n_slices - s)) for s in range(0, n_slices, size)]
 
 
-def assign_io(device: Device, geo: list[Geometry], io: str = "host") -> tuple[list[IoGroup], list[IoGroup]]:
+def assign_io(device: Device, geo: list[Geometry], io: str = "host",
+              hccs: bool = False) -> tuple[list[IoGroup], list[IoGroup]]:
     """Memory tiles and shim DMA channels (io="host") or PLIO ports (io="plio": streams to/from the PL, on any
-    shim column, `device.plio` per column) for the graph input and output; AieFitError when they run out."""
+    shim column, `device.plio` per column) for the graph input and output; AieFitError when they run out.
+    With a final HCCS kernel (`hccs`) every output chain joins in one memory tile, which also forwards the
+    HCCS kernel's result to the shim (one more S2MM and MM2S channel)."""
     if io not in IO_KINDS:
         raise FxflowError(f"unknown AIE I/O kind '{io}' (expected {', '.join(IO_KINDS)})")
     if io == "plio" and not any(device.plio):
@@ -112,16 +115,30 @@ def assign_io(device: Device, geo: list[Geometry], io: str = "host") -> tuple[li
         ins.append(IoGroup(s, n, mt, shim, ch))
     parts = _groups(last.cas_num, cost.fifo_cycles(last.batch * last.n_slice, last.y_store), last.interval,
                     avail * per_col[0], device.memtile_dma[0])
+    if hccs:
+        parts = [(0, last.cas_num)] if last.cas_num < device.memtile_dma[0] else []
     if not parts:
         raise AieFitError(f"layer '{last.layer}' has {last.cas_num} output chains; the memory tiles and shim "
                           "channels cannot join that many")
     col = last.anchor[0] + last.cas_length - 1
     for s, n in parts:
         nbytes = cost.FIFO_DEPTH * n * last.batch * last.n_slice * cost.nbytes(last.y_store)
-        mt = take_memtile(col, n, 1, 2 * nbytes)
+        mt = take_memtile(col, n + hccs, 1 + hccs, (2 + 2 * hccs) * nbytes)
         shim, ch = take_shim(col, 0)
         outs.append(IoGroup(s, n, mt, shim, ch))
     return ins, outs
+
+
+def hccs_tile(device: Device, geo: list[Geometry]) -> tuple[int, int]:
+    """The free compute tile nearest to the east end of the last layer's first chain (ties: column, row)."""
+    used = {(g.anchor[0] + i, device.compute_rows[device.compute_rows.index(g.anchor[1]) + j])
+            for g in geo for i in range(g.cas_length) for j in range(g.cas_num)}
+    last = geo[-1]
+    col, row = last.anchor[0] + last.cas_length - 1, last.anchor[1]
+    free = [(c, r) for c in range(device.cols) for r in device.compute_rows if (c, r) not in used]
+    if not free:
+        raise AieFitError("no compute tile is left for the HCCS softmax kernel")
+    return min(free, key=lambda t: (abs(t[0] - col) + abs(t[1] - row), t))
 
 
 def _placement(kernel) -> tuple[int, int]:
@@ -138,26 +155,28 @@ def _placement(kernel) -> tuple[int, int]:
 def build_program(module, io: str = "host") -> AieProgram:
     """The AieProgram of the module's single partitioned and placed df.graph; `io="plio"` connects its input
     and output to the PL through PLIO ports instead of shim DMA from/to DDR (Versal PL/AIE designs)."""
-    from fxflow.lowering.fxp_to_aie import aie_attr, dense_chain, graph_of
+    from fxflow.lowering.fxp_to_aie import aie_attr, aie_chain, graph_of
 
     graph = graph_of(module.operation if hasattr(module, "operation") else module)
     if "aie_device" not in graph.attributes:
         raise FxflowError("the AIE program needs a partitioned graph: run aie-partition and aie-place first")
     device = get_device(ir.StringAttr(graph.attributes["aie_device"]).value)
-    chain = dense_chain(graph)
+    chain, tail = aie_chain(graph)
     try:
         geo = [Geometry(k.layer, aie_attr(k.op, "cas_length"), aie_attr(k.op, "cas_num"), aie_attr(k.op, "k_slice"),
                         aie_attr(k.op, "n_slice"), aie_attr(k.op, "batch"), aie_attr(k.op, "x"), aie_attr(k.op, "y"),
                         aie_attr(k.op, "interval"), _placement(k.op)) for k in chain]
     except KeyError:
         raise FxflowError("the AIE program needs partitioned kernels: run aie-partition first") from None
-    ins, outs = assign_io(device, geo, io)
+    ins, outs = assign_io(device, geo, io, hccs=tail is not None)
     m = geo[0].batch
-    final = chain[-1].relu or chain[-1].out
+    final = tail.out if tail is not None else chain[-1].relu or chain[-1].out
+    out_store = aie_attr(tail.op, "y") if tail is not None else geo[-1].y_store
     prog = AieProgram(device, c_identifier(ir.StringAttr(graph.attributes["sym_name"]).value, prefix="top"), m,
-                      chain[0].shape[0], chain[-1].shape[1], chain[0].x_fmt, final, geo[0].x_store, geo[-1].y_store)
+                      chain[0].shape[0], chain[-1].shape[1], chain[0].x_fmt, final, geo[0].x_store, out_store)
     taken: set[str] = {"in", "out"}
     idents = [c_identifier(k.name, taken) for k in chain]
+    tail_ident = c_identifier(tail.name, taken) if tail is not None else None
     for li, (k, g, ident) in enumerate(zip(chain, geo, idents)):
         mode = MODES[aie_attr(k.op, "mode")]
         epilogue = parse_epilogue(aie_attr(k.op, "epilogue"))
@@ -225,8 +244,33 @@ def build_program(module, io: str = "host") -> AieProgram:
         for s in srcs:
             prog.fifo(s).consumers = [grp.memtile]
         size = grp.slices * m * last.n_slice
-        prog.fifos.append(Fifo(name, grp.memtile, [grp.shim], cost.FIFO_DEPTH, last.y_store, (size,)))
-        prog.links.append(Link(srcs, [name], [s * m * last.n_slice for s in range(grp.slices)], [], grp.memtile))
+        joined = name if tail is None else add_hccs(prog, tail, tail_ident, _placement(tail.op), grp, size, name)
+        prog.fifos.append(Fifo(joined, grp.memtile, [grp.shim] if tail is None else [_placement(tail.op)],
+                               cost.FIFO_DEPTH, last.y_store, (size,)))
+        prog.links.append(Link(srcs, [joined], [s * m * last.n_slice for s in range(grp.slices)], [], grp.memtile))
         prog.outputs.append(HostPort(name, grp.shim, grp.channel, grp.first_slice, grp.slices, last.n_slice,
                                      io == "plio"))
     return prog
+
+
+def add_hccs(prog: AieProgram, tail, ident: str, tile, grp: IoGroup, size: int, out_name: str) -> str:
+    """The HCCS core at `tile` between the output join (its input FIFO, whose name is returned) and the host
+    output FIFO `out_name` (forwarded by the same memory tile)."""
+    m = prog.batch
+    last = prog.layers[-1]
+    if last.n_slice % cost.HCCS_LANES:
+        raise UnsupportedOpError(f"layer '{tail.layer}': the HCCS kernel reads whole {cost.HCCS_LANES}-lane vectors; "
+                                 f"layer '{last.layer}' has output slices of {last.n_slice}", tail.layer)
+    x, y = f"{ident}_x", f"{ident}_y"
+    y_store = prog.out_store
+    prog.kernels.append(KernelFn(f"{ident}_hccs", tail.layer, "hccs", "hccs", m, size // m, size // m, "i8", "",
+                                 y_store, 32, [], f"{ident}.o",
+                                 HccsTile(tail.spec, tail.n, grp.slices, last.n_slice)))
+    prog.fifos.append(Fifo(y, tile, [grp.memtile], cost.FIFO_DEPTH, y_store, (size,)))
+    prog.fifos.append(Fifo(out_name, grp.memtile, [grp.shim], cost.FIFO_DEPTH, y_store, (size,)))
+    prog.links.append(Link([y], [out_name], [], [], grp.memtile))
+    prog.cores.append(Core(tile, f"{ident}_hccs", tail.layer, 0, 0, x, "", None, y))
+    kc = cost.hccs_cycles(m, tail.n, tail.spec.reciprocal)
+    prog.layers.append(LayerPlan(ident, tail.layer, tail.n, tail.n, 1, 1, size // m, size // m, tile, "hccs", kc,
+                                 kc, 0))
+    return x

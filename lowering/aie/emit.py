@@ -58,6 +58,12 @@ def emit_program(prog: AieProgram) -> str:
            "module {", f"  aie.device({dev.name}) {{"]
     ind = "    "
     for k in prog.kernels:
+        if k.role == "hccs":
+            out.append(f"{ind}// {k.layer}: HCCS softmax kernel ({k.hccs.spec.reciprocal} reciprocal, "
+                       f"{k.hccs.spec.output} output; rows of {k.hccs.n} in {k.hccs.slices} slices)")
+            out.append(f"{ind}func.func private @{k.name}({memref((k.m * k.k,), k.x_store)}, "
+                       f"{memref((k.m * k.n,), k.y_store)})")  # the slice-major FIFO buffers as they are
+            continue
         args = [memref((k.m, k.k), k.x_store), memref((k.k, k.n), k.w_store)]
         if k.role in ("single", "first"):
             args.append(memref((k.n,), f"i{k.acc_bits}"))
@@ -74,6 +80,9 @@ def emit_program(prog: AieProgram) -> str:
         out.append(f'{ind}%{b.name} = aie.buffer({tile_ssa(prog, b.tile)}) {{sym_name = "{b.name}"{bank}}} : '
                    f"{memref(b.shape, b.store)}{init}")
     for layer in prog.layers:
+        if layer.mode == "hccs":
+            out.append(f"{ind}// layer {layer.layer}: HCCS softmax kernel at tile{layer.anchor}")
+            continue
         out.append(f"{ind}// layer {layer.layer}: {layer.cas_length} x {layer.cas_num} kernels at "
                    f"tile{layer.anchor}, K-slice {layer.k_slice}, N-slice {layer.n_slice}")
     plio = {p.fifo for p in prog.inputs + prog.outputs if p.plio}
@@ -136,9 +145,10 @@ def _core(prog: AieProgram, c, ind: str) -> list[str]:
         types.append(mt)
 
     acquire(c.x_fifo, "Consume", "x")
-    wb = prog.buffer(c.weights)
-    args.append(f"%{wb.name}")
-    types.append(memref(wb.shape, wb.store))
+    if c.weights:  # an HCCS kernel has none
+        wb = prog.buffer(c.weights)
+        args.append(f"%{wb.name}")
+        types.append(memref(wb.shape, wb.store))
     if c.bias:
         bb = prog.buffer(c.bias)
         args.append(f"%{bb.name}")

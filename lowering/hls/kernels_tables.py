@@ -21,6 +21,7 @@ from . import kernels
 from .cwriter import hex_float, short_hex
 from .design import ConstArray
 from .kernels import KernelEmitter, _elementwise, printer
+from .kernels_hccs import print_hccs
 
 kernels._ROLES.update({("fxp.prelu", 1): ("alpha", "alpha")})
 
@@ -148,6 +149,9 @@ def _softmax(k: KernelEmitter, op) -> None:
     shape = k.shape(x, op, "input")
     axis = ir.IntegerAttr(op.attributes["axis"]).value
     impl = ir.StringAttr(op.attributes["implementation"]).value
+    if impl == "hccs":
+        print_hccs(k, op)
+        return
     outer, n, inner = math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:])
     X = k.ref(x)
     body = k.body

@@ -211,6 +211,8 @@ def _softmax(o, args, ctx, out):
     x = args[0]
     axis = ir.IntegerAttr(o.attributes["axis"]).value
     impl = ir.StringAttr(o.attributes["implementation"]).value
+    if impl == "hccs":
+        unsupported(o, "has no HCCS softmax yet (use the HLS or AIE backends, or a table softmax)")
     rows = np.moveaxis(x.wires, axis, -1)
     res = np.empty(rows.shape, dtype=object)
     if impl == "argmax":

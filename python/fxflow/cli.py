@@ -73,6 +73,15 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--ap-types")
     e.add_argument("--no-csim", action="store_true", help="only write the project (with its self-checking testbench data)")
 
+    sa = sub.add_parser("softmax-accuracy", help="each softmax layer (HCCS or tables) against the exact softmax of "
+                                                 "its own inputs, and the model output against float")
+    sa.add_argument("model", help="a .pt2 file (torch.export.save) or a .onnx file")
+    sa.add_argument("--data", required=True, help="a .npy file of inputs, shape (N, *input_shape)")
+    sa.add_argument("--config", help="YAML or JSON configuration file")
+    sa.add_argument("--precision", help="default precision, e.g. 'ap_fixed<16,6>'")
+    sa.add_argument("--calibration", metavar="FILE.npy", help="inputs the HCCS parameters are calibrated on")
+    sa.add_argument("--json", action="store_true", help="print the report as JSON")
+
     from .dse_cli import add_parser as add_sweep_parser  # design-space sweeps (fxflow.dse)
 
     add_sweep_parser(sub)
@@ -92,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
             from .dse_cli import run as sweep
 
             return sweep(args)
+        if args.command == "softmax-accuracy":
+            return _softmax_accuracy(args)
         return _example(args)
     except FxflowError as err:
         print(f"fxflow: error: {err}", file=sys.stderr)
@@ -171,6 +182,20 @@ def _profile(args) -> int:
     for t in table:
         print("  ".join(v.ljust(w) for v, w in zip(t, widths)))
     print(f"wrote {design.plot_profile(data, args.output)}")
+    return 0
+
+
+def _softmax_accuracy(args) -> int:
+    import json
+
+    import fxflow
+    from .softmax_report import format_report, softmax_accuracy
+
+    data = _load_npy(args.data, "input data")
+    design = fxflow.compile(args.model, config=_config_from_args(args),
+                            calibration_data=_load_npy(args.calibration, "calibration data"))
+    rep = softmax_accuracy(design, data)
+    print(json.dumps(rep, indent=2) if args.json else format_report(rep))
     return 0
 
 

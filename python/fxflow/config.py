@@ -92,10 +92,15 @@ def _table_settings(d: dict, where: str) -> dict:
     for key in ("table_size", "exp_table_size", "inv_table_size"):
         if key in d:
             out[key] = check_table_size(d[key], f"{where}.{key}")
-    if "softmax" in d:
+    if isinstance(d.get("softmax"), dict):  # {"implementation": "hccs", ...}: fxflow.fixed.hccs.parse_settings
+        from .fixed.hccs import parse_settings
+
+        out["softmax"] = parse_settings(d["softmax"], f"{where}.softmax")
+    elif "softmax" in d:
         impl = str(d["softmax"]).strip().lower()
-        if impl not in IMPLEMENTATIONS:
-            raise ConfigError(f"config '{where}.softmax' must be one of {', '.join(IMPLEMENTATIONS)}, got {d['softmax']!r}")
+        if impl not in IMPLEMENTATIONS + ("hccs",):
+            raise ConfigError(f"config '{where}.softmax' must be one of {', '.join(IMPLEMENTATIONS)}, hccs, "
+                              f"got {d['softmax']!r}")
         out["softmax"] = impl
     for key in ("exp_table", "inv_table", "inv_input", "norm_input"):
         if key in d:

@@ -17,6 +17,7 @@ from .emulator import Tensor, constant_operand, op_step, result_format
 from .errors import FxflowError
 from .fixed import FixedFormat
 from .fixed.quantize import quantize, requantize
+from .fixed.hccs import HccsSpec, hccs, head_axis_of
 from .fixed.softmax import SoftmaxFormats, softmax as fixed_softmax
 from .fixed.table import TableIndex, lookup
 from .ir import elements_array, ir, layer_name
@@ -128,6 +129,18 @@ def softmax_formats(o) -> tuple[SoftmaxFormats, np.ndarray, np.ndarray]:
     return fm, exp_tab, inv_tab
 
 
+def hccs_spec(o) -> HccsSpec:
+    """The HCCS parameters and variant the precision pass attached to an fxp.softmax (passes/..._hccs.py)."""
+    a = o.attributes
+    names = ("hccs_b", "hccs_s", "hccs_dmax")
+    if any(n not in a for n in names + ("hccs_output", "hccs_reciprocal")):
+        where = layer_name(o.location) or str(o.location)
+        raise FxflowError(f"fxp.softmax (hccs) in layer '{where}' has no parameters: run fxp-assign-precision")
+    arrays = [tuple(int(v) for v in np.asarray(ir.DenseIntElementsAttr(a[n])).reshape(-1)) for n in names]
+    return HccsSpec(*arrays, output=ir.StringAttr(a["hccs_output"]).value,
+                    reciprocal=ir.StringAttr(a["hccs_reciprocal"]).value)
+
+
 def float_softmax(x: np.ndarray, axis: int) -> np.ndarray:
     e = np.exp(x - x.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
@@ -140,6 +153,8 @@ def _softmax_step(o, consts):
     out = result_format(o)
     if out is None:
         return lambda x: Tensor(float_softmax(x.data, axis), None)
+    if impl == "hccs":
+        return _hccs_step(o, axis, out)
     if impl == "argmax":
         fm = tabs = None
     else:
@@ -155,4 +170,18 @@ def _softmax_step(o, consts):
     return step
 
 
-__all__ = ["clamp", "grid_bounds", "channel_param", "prelu", "float_softmax", "softmax_formats", "lut_table"]
+def _hccs_step(o, axis: int, out: FixedFormat):
+    spec = hccs_spec(o)
+    head = head_axis_of(ir.RankedTensorType(o.operands[0].type).shape, axis)
+
+    def step(x):
+        if x.fmt is None:
+            raise FxflowError(f"an hccs fxp.softmax needs a fixed-point input ({o.location})")
+        raw = np.moveaxis(np.asarray(x.data, dtype=np.int64), axis, -1)
+        return Tensor(np.moveaxis(hccs(raw, spec, head), -1, axis), out)
+
+    return step
+
+
+__all__ = ["hccs_spec",
+           "clamp", "grid_bounds", "channel_param", "prelu", "float_softmax", "softmax_formats", "lut_table"]

@@ -132,6 +132,8 @@ def _softmax(ctx: Ctx, op) -> OpCost:
     fy = _fmt(y, f"result of {ctx.where}")
     n = _size(y)
     attrs = op.attributes
+    if ir.StringAttr(attrs["implementation"]).value == "hccs":
+        return _hccs(ctx, op, n, fy)
 
     def table(name, fmt_name):
         if name not in attrs:
@@ -154,3 +156,26 @@ def _softmax(ctx: Ctx, op) -> OpCost:
 
 for _name in ("fxp.reshape", "fxp.transpose", "fxp.pad", "fxp.resize", "fxp.concat"):
     op_model(_name)(lambda ctx, op: OpCost(ff=_size(op.results[0]) * _fmt(op.results[0], ctx.where).width))
+
+
+def _hccs(ctx: Ctx, op, n: int, fy) -> OpCost:
+    """HCCS (fxflow.fixed.hccs): a max tree and a 16-bit sum tree over each row, a clip and a product by the
+    constant S per element (LUTs), one 16-bit reciprocal divider per row (a LUT array of about 30 x 16 cells
+    at a 1-LUT/bit-row depth, plus the leading-bit encoder), and one 16 x 16 product (DSP) per element."""
+    from .dialects.fxp import format_of
+    from .fixed.hccs import SUM_BITS
+    from .ir import ir
+
+    x = op.operands[0]
+    wx = format_of(x.type).width
+    axis = ir.IntegerAttr(op.attributes["axis"]).value
+    row = _shape(x)[axis]
+    rows = max(n // max(row, 1), 1)
+    depth = math.ceil(math.log2(max(row, 2)))
+    c = OpCost(multiplications=n, multipliers=n)
+    c.dsp = n * dsp_per_multiplier(ctx.device, SUM_BITS, False, SUM_BITS, False)
+    c.lut = n * (2 * wx + 2 * SUM_BITS) + rows * (30 * SUM_BITS + 2 * SUM_BITS)
+    c.ff = n * (SUM_BITS + fy.width)
+    c.delay_ns = 2 * depth * ctx.t_add(SUM_BITS) + SUM_BITS * ctx.t_add(SUM_BITS) + ctx.device.family.t_dsp
+    c.cycles = 6 + 2 * depth + SUM_BITS // 2
+    return c

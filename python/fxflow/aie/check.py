@@ -114,7 +114,11 @@ def problems(prog: AieProgram) -> list[str]:
         if x is None or c.tile not in x.consumers or x.size != k.m * k.k:
             errs.append(f"core {c.tile}: input FIFO @{c.x_fifo} does not reach it with {k.m}x{k.k} elements")
         w = bufs.get(c.weights)
-        if w is None or w.tile != c.tile or w.shape != (k.k, k.n):
+        if k.role == "hccs":
+            if c.weights or k.hccs is None or k.k != k.n or k.hccs.slices * k.hccs.slice_len != k.k \
+                    or not 0 < k.hccs.n <= k.k:
+                errs.append(f"core {c.tile}: HCCS kernel @{k.name} has weights or an inconsistent row layout")
+        elif w is None or w.tile != c.tile or w.shape != (k.k, k.n):
             errs.append(f"core {c.tile}: weight buffer {c.weights} is not a local {k.k}x{k.n} buffer")
         if bias_on != (c.bias is not None) or (c.bias and (c.bias not in bufs or bufs[c.bias].tile != c.tile)):
             errs.append(f"core {c.tile}: a '{k.role}' kernel {'needs' if bias_on else 'takes no'} local bias")

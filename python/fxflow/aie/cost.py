@@ -74,7 +74,22 @@ def mode_of(name: str) -> Mode:
 
 # kernel role -> (has bias, writes the output FIFO, cascade in, cascade out)
 ROLES = {"single": (True, True, False, False), "first": (True, False, False, True),
-         "middle": (False, False, True, True), "last": (False, True, True, False)}
+         "middle": (False, False, True, True), "last": (False, True, True, False),
+         "hccs": (False, True, False, False)}  # the HCCS softmax kernel (no weights)
+
+# HCCS softmax kernel, per row of n int8 inputs (aie4ml's measured HCCS kernels, fixed-point.md §9: about
+# 22 cycles/row plus 235 for a scalar division; vector passes at 512 bits: 64 int8 or 32 int16 lanes):
+#   max pass ceil(n/64) + score and sum pass ceil(n/32) + one reciprocal + multiply/SRS pass ceil(n/32)
+HCCS_ROW = 22
+HCCS_RECIPROCAL = 213  # the scalar integer division (both variants divide once; "clb" adds 2 for the normalization)
+HCCS_CLB = 2
+HCCS_LANES = 16  # the kernel's vector width: slices must be whole vectors
+
+
+def hccs_cycles(m: int, n: int, variant: str) -> int:
+    per_row = HCCS_ROW + HCCS_RECIPROCAL + (HCCS_CLB if variant == "clb" else 0) + math.ceil(n / 64) \
+        + 2 * math.ceil(n / 32)
+    return CALL_OVERHEAD + m * per_row
 
 
 def roles(cas_length: int) -> list[str]:

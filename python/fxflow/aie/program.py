@@ -80,6 +80,19 @@ class KernelFn:
     acc_bits: int
     epilogue: list  # arith.Srs | "relu"
     obj: str  # object file for link_with
+    hccs: "HccsTile | None" = None  # role "hccs": the softmax's parameters and row layout
+
+
+@dataclass
+class HccsTile:
+    """An HCCS softmax kernel (role "hccs", `fxflow.fixed.hccs`): it reads the last dense layer's chains joined
+    slice-major ([slices][M][slice_len], as the output host port lays them out), runs one row of the `n` real
+    features at a time and writes the same layout (padding lanes 0)."""
+
+    spec: object  # fxflow.fixed.hccs.HccsSpec with one parameter set
+    n: int
+    slices: int
+    slice_len: int
 
 
 @dataclass

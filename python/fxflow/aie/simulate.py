@@ -4,7 +4,8 @@ Each batch of M rows goes through the program as emitted: host slices into the s
 links distribute / join at their element offsets, every core runs its kernel function on its own buffers
 (accumulator = bias or the cascade input, + x·w in the lane width of its mode, wrapping like the
 hardware; first/middle kernels put the accumulator on the cascade to their east neighbour, last/single
-ones run the SRS epilogue), and results leave through the output links.  Nothing is read from the fxp IR,
+ones run the SRS epilogue; an HCCS kernel runs `fxflow.fixed.hccs` on its rows), and results leave
+through the output links.  Nothing is read from the fxp IR,
 so `simulate == Design.predict` checks the integer lowering, the slicing, the padding and the wiring.
 """
 
@@ -16,7 +17,8 @@ from fxflow.errors import FxflowError
 
 from . import cost
 from .arith import _int_format, run_epilogue
-from .program import AieProgram
+from .program import AieProgram, HccsTile
+from fxflow.fixed.hccs import hccs
 from fxflow.fixed.quantize import apply_overflow
 
 
@@ -28,6 +30,15 @@ def _acc_wrap(acc: np.ndarray, bits: int) -> np.ndarray:
     if bits >= 64:
         return acc  # int64 arithmetic already wraps modulo 2^64
     return np.asarray(apply_overflow(acc, _int_format(1, bits, "WRAP")), dtype=np.int64)
+
+
+def run_hccs(t: HccsTile, flat: np.ndarray, m: int) -> np.ndarray:
+    """The HCCS kernel on its slice-major input buffer: rows gathered from the slices, the integer definition
+    (fxflow.fixed.hccs) on the n real features, scattered back with zero padding."""
+    rows = flat.reshape(t.slices, m, t.slice_len).transpose(1, 0, 2).reshape(m, -1)
+    out = np.zeros_like(rows)
+    out[:, :t.n] = hccs(rows[:, :t.n], t.spec)
+    return out.reshape(m, t.slices, t.slice_len).transpose(1, 0, 2).ravel()
 
 
 def run_block(prog: AieProgram, xb: np.ndarray) -> np.ndarray:
@@ -68,6 +79,11 @@ def run_block(prog: AieProgram, xb: np.ndarray) -> np.ndarray:
             fn = prog.kernel(core.fn)
             bias_on, out_on, cin, cout = cost.ROLES[fn.role]
             if core.x_fifo not in data or (cin and core.tile not in cascade_in):
+                continue
+            if fn.role == "hccs":
+                data[core.y_fifo] = run_hccs(fn.hccs, data[core.x_fifo], fn.m)
+                cores.remove(core)
+                progress = True
                 continue
             x = data[core.x_fifo].reshape(fn.m, fn.k)
             w = prog.buffer(core.weights).data

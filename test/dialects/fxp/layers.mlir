@@ -190,6 +190,22 @@ func.func @softmax_impl(%x: tensor<1x3xf32>) {
 
 // -----
 
+func.func @softmax_hccs_heads(%x: tensor<1x3xf32>) {
+  // expected-error @+1 {{'fxp.softmax' op hccs_b, hccs_s, hccs_dmax must have one entry per head each}}
+  %0 = "fxp.softmax"(%x) {axis = 1 : i64, implementation = "hccs", hccs_b = dense<[300, 300]> : tensor<2xi64>, hccs_s = dense<1> : tensor<1xi64>, hccs_dmax = dense<4> : tensor<1xi64>, hccs_output = "uint8", hccs_reciprocal = "clb"} : (tensor<1x3xf32>) -> tensor<1x3xf32>
+  return
+}
+
+// -----
+
+func.func @softmax_hccs_variant(%x: tensor<1x3xf32>) {
+  // expected-error @+1 {{'fxp.softmax' op an hccs softmax needs 'hccs_output' in uint8, int16}}
+  %0 = "fxp.softmax"(%x) {axis = 1 : i64, implementation = "hccs", hccs_b = dense<300> : tensor<1xi64>, hccs_s = dense<1> : tensor<1xi64>, hccs_dmax = dense<4> : tensor<1xi64>, hccs_output = "int8", hccs_reciprocal = "clb"} : (tensor<1x3xf32>) -> tensor<1x3xf32>
+  return
+}
+
+// -----
+
 func.func @softmax_axis(%x: tensor<1x3xf32>) {
   // expected-error @+1 {{'fxp.softmax' op axis 0 must be a non-batch dim of [1, 3]}}
   %0 = "fxp.softmax"(%x) {axis = 0 : i64, implementation = "stable"} : (tensor<1x3xf32>) -> tensor<1x3xf32>
