@@ -1,0 +1,73 @@
+"""fxp-assign-precision rule for the recurrent family: `fxp.rnn` (LSTM / GRU layers).
+
+Weights: w_ih the layer's `weight`, w_hh its `recurrent_weight` (default: `weight`), both biases its
+`bias`.  `accum` "exact"/"auto" (default): one bit-width exact accumulator holding both dot products
+(bias + F products of x * w_ih, bias + H products of h * w_hh).  Per-gate formats (config keys, defaults
+with P the model precision, or ap_fixed<16,6> when it is auto):
+  gate     P                          pre-activations, the tables' input
+  sigmoid  ap_ufixed<P.f + 1, 1, RND, SAT>   sigmoid entries in [0, 1]
+  tanh     ap_fixed<P.f + 2, 1, RND, SAT>    tanh entries in [-1, 1]
+  state    P                          the LSTM cell state c
+  result   the layer's `result`; "auto": o * tanh(c) exactly (LSTM), ap_fixed<tanh.f + 2, 1, RND, SAT> (GRU)
+Tables: `table_size` entries (default 1024) over the whole gate / state format (`fxflow.fixed.table`).
+"""
+
+from __future__ import annotations
+
+from fxflow.config import Config
+from fxflow.dialects.fxp import fixed_type, format_of
+from fxflow.fixed import FixedFormat
+from fxflow.fixed.accum import exact_accumulator
+from fxflow.fixed.interval import Interval
+from fxflow.fixed.recurrent import RnnFormats, rnn_tables
+from fxflow.ir import i64_attr, ir, layer_name
+
+from .fxp_assign_precision import _quantized_constant, _require_fixed, _set_result, assigner
+
+DEFAULT_PRECISION = FixedFormat.parse("ap_fixed<16,6>")
+
+
+def _union(a: FixedFormat, b: FixedFormat) -> FixedFormat:
+    """The narrowest (TRN, WRAP) format holding every value of a and of b."""
+    return FixedFormat(max(a.k, b.k), max(a.i, b.i), max(a.f, b.f))
+
+
+@assigner("fxp.rnn")
+def _assign_rnn(op, cfg: Config, ranges: dict) -> None:
+    o = op.operation
+    layer = layer_name(op.location) or "<unnamed>"
+    x = o.operands[0]
+    _require_fixed(op, [x], "fxp.rnn")
+    lc = cfg.layer(layer)
+    own = cfg.recurrent_config(layer)
+    cell = ir.StringAttr(o.attributes["cell"]).value
+    with ir.InsertionPoint(op), op.location:
+        wi, _, wi_fmt = _quantized_constant(o.operands[1], lc.weight, "input weight", layer, cfg.auto_tolerance)
+        wh, _, wh_fmt = _quantized_constant(o.operands[2], own.get("recurrent_weight", lc.weight),
+                                            "recurrent weight", layer, cfg.auto_tolerance)
+        bi, _, bi_fmt = _quantized_constant(o.operands[3], lc.bias, "input bias", layer, cfg.auto_tolerance)
+        bh, _, bh_fmt = _quantized_constant(o.operands[4], lc.bias, "recurrent bias", layer, cfg.auto_tolerance)
+    for idx, v in enumerate((wi, wh, bi, bh), start=1):
+        o.operands[idx] = v
+    p = cfg.precision if isinstance(cfg.precision, FixedFormat) else DEFAULT_PRECISION
+    gate = own.get("gate", p)
+    sig = own.get("sigmoid", FixedFormat(0, 1, p.f, "RND", "SAT"))
+    tanh = own.get("tanh", FixedFormat(1, 1, p.f, "RND", "SAT"))
+    state = own.get("state", p) if cell == "lstm" else None
+    result = lc.result
+    if not isinstance(result, FixedFormat):
+        result = FixedFormat(1, 1, sig.f + tanh.f) if cell == "lstm" else FixedFormat(1, 1, tanh.f, "RND", "SAT")
+    features = ir.RankedTensorType(x.type).shape[2]
+    hidden = ir.RankedTensorType(wh.type).shape[1]
+    accum = lc.accum
+    if not isinstance(accum, FixedFormat):  # exact / auto: both dot products exact
+        accum = _union(exact_accumulator(format_of(x.type), wi_fmt, bi_fmt, features),
+                       exact_accumulator(result, wh_fmt, bh_fmt, hidden))
+    fm = RnnFormats(accum, gate, sig, tanh, state, result, cfg.table_config(layer).table_size)
+    rnn_tables(fm, f"layer '{layer}'")  # (checks the table size against the formats)
+    o.attributes["accum"] = ir.TypeAttr.get(fixed_type(accum))
+    for name, fmt in (("gate_format", gate), ("sigmoid_format", sig), ("tanh_format", tanh), ("state_format", state)):
+        if fmt is not None:
+            o.attributes[name] = ir.TypeAttr.get(fixed_type(fmt))
+    o.attributes["table_size"] = i64_attr(fm.table_size)
+    _set_result(op, result, Interval.of_format(result, list(ir.RankedTensorType(o.results[0].type).shape)), ranges)
