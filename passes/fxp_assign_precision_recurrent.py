@@ -6,9 +6,9 @@ Weights: w_ih the layer's `weight`, w_hh its `recurrent_weight` (default: `weigh
 with P the model precision, or ap_fixed<16,6> when it is auto):
   gate     P                          pre-activations, the tables' input
   sigmoid  ap_ufixed<P.f + 1, 1, RND, SAT>   sigmoid entries in [0, 1]
-  tanh     ap_fixed<P.f + 2, 1, RND, SAT>    tanh entries in [-1, 1]
+  tanh     ap_fixed<P.f + 2, 2, RND, SAT>    tanh entries in [-1, 1]
   state    P                          the LSTM cell state c
-  result   the layer's `result`; "auto": o * tanh(c) exactly (LSTM), ap_fixed<tanh.f + 2, 1, RND, SAT> (GRU)
+  result   the layer's `result`; "auto": o * tanh(c) exactly (LSTM), ap_fixed<tanh.f + 2, 2, RND, SAT> (GRU)
 Tables: `table_size` entries (default 1024) over the whole gate / state format (`fxflow.fixed.table`).
 """
 
