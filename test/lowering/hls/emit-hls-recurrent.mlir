@@ -10,8 +10,8 @@ func.func @main(%x: tensor<1x3x2xf32>) -> tensor<1x3x2xf32> {
   %0 = "fxp.rnn"(%x, %wi, %wh, %b, %b) {cell = "gru", sequences = 1 : i64, accum = f64} : (tensor<1x3x2xf32>, tensor<6x2xf32>, tensor<6x2xf32>, tensor<6xf32>, tensor<6xf32>) -> tensor<1x3x2xf32> loc("gru")
   return %0 : tensor<1x3x2xf32>
 }
-// CHECK: // fxp.rnn gru: 3 steps, 2 features, 2 hidden, sequence
 // CHECK: static const gru_sigmoid_table_t gru_sigmoid_table[256]
+// CHECK: // fxp.rnn gru: 3 steps, 2 features, 2 hidden, sequence
 // CHECK: [[H:h[0-9]+]][j] = 0;
 // CHECK: for (int t = 0; t < 3; t++)
 // CHECK: a += x0[t * 2 + q] * {{.*}}[j * 2 + q];
