@@ -157,3 +157,14 @@ def test_bad_gate_format_is_a_config_error():
     model = Tagger("lstm", 3, 4, 1, True, "last", 0).eval()
     with pytest.raises(ConfigError, match="layers.rnn.gate"):
         fxflow.compile(model, torch.zeros(1, 5, 3), config={"layers": {"rnn": {"gate": "ap_fixed<oops>"}}})
+
+
+def test_lstm_tagger_example_runs_from_the_cli(tmp_path, capsys):
+    """`fxflow example lstm_tagger`: the report lists both LSTM layers, the C-sim equals predict (the build is
+    the same project test_examples compiles, so the content-keyed C-sim cache usually serves it)."""
+    from fxflow.cli import main
+
+    assert main(["example", "lstm_tagger", "-o", str(tmp_path / "ex"), "--samples", "48"]) == 0
+    out = capsys.readouterr().out
+    assert sum(line.startswith("lstm ") and " rnn " in line for line in out.splitlines()) == 2
+    assert "0 mismatching values" in out
