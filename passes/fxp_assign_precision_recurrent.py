@@ -10,6 +10,10 @@ with P the model precision, or ap_fixed<16,6> when it is auto):
   state    P                          the LSTM cell state c
   result   the layer's `result`; "auto": o * tanh(c) exactly (LSTM), ap_fixed<tanh.f + 2, 2, RND, SAT> (GRU)
 Tables: `table_size` entries (default 1024) over the whole gate / state format (`fxflow.fixed.table`).
+With `arithmetic: "hls4ml"` (an hls4ml config dict), hls4ml 1.3's LSTM instead: weights through their
+decimal text, every product assigned to `accum` (`product`), gate, sigmoid and tanh outputs in `accum`,
+the cell state in `result`, and hls4ml's tables (`table_style = "hls4ml"`: `table_format` ap_fixed<18,8>,
+`fxflow.fixed.recurrent.Hls4mlIndex`).
 """
 
 from __future__ import annotations
@@ -25,11 +29,19 @@ from fxflow.ir import i64_attr, ir, layer_name
 from .fxp_assign_precision import _quantized_constant, _require_fixed, _set_result, assigner
 
 DEFAULT_PRECISION = FixedFormat.parse("ap_fixed<16,6>")
+HLS4ML_TABLE_T = FixedFormat.parse("ap_fixed<18,8>")  # hls4ml's lstm_table_t
 
 
 def _union(a: FixedFormat, b: FixedFormat) -> FixedFormat:
     """The narrowest (TRN, WRAP) format holding every value of a and of b."""
     return FixedFormat(max(a.k, b.k), max(a.i, b.i), max(a.f, b.f))
+
+
+def _hls4ml_formats(fm: RnnFormats, accum: FixedFormat) -> RnnFormats:
+    """hls4ml 1.3's lstm_static: accum_t everywhere inside the cell, the state in res_T, its tables."""
+    state = fm.result if fm.state is not None else None
+    return RnnFormats(accum, accum, accum, accum, state, fm.result, fm.table_size, "hls4ml",
+                      HLS4ML_TABLE_T, accum)
 
 
 @assigner("fxp.rnn")
@@ -41,12 +53,13 @@ def _assign_rnn(op, cfg: Config, ranges: dict) -> None:
     lc = cfg.layer(layer)
     own = cfg.recurrent_config(layer)
     cell = ir.StringAttr(o.attributes["cell"]).value
+    hls4ml = cfg.arithmetic == "hls4ml"
+    roles = ((1, lc.weight, "input weight"), (2, own.get("recurrent_weight", lc.weight), "recurrent weight"),
+             (3, lc.bias, "input bias"), (4, lc.bias, "recurrent bias"))
     with ir.InsertionPoint(op), op.location:
-        wi, _, wi_fmt = _quantized_constant(o.operands[1], lc.weight, "input weight", layer, cfg.auto_tolerance)
-        wh, _, wh_fmt = _quantized_constant(o.operands[2], own.get("recurrent_weight", lc.weight),
-                                            "recurrent weight", layer, cfg.auto_tolerance)
-        bi, _, bi_fmt = _quantized_constant(o.operands[3], lc.bias, "input bias", layer, cfg.auto_tolerance)
-        bh, _, bh_fmt = _quantized_constant(o.operands[4], lc.bias, "recurrent bias", layer, cfg.auto_tolerance)
+        (wi, _, wi_fmt), (wh, _, wh_fmt), (bi, _, bi_fmt), (bh, _, bh_fmt) = (
+            _quantized_constant(o.operands[i], fmt, role, layer, cfg.auto_tolerance, decimal=hls4ml)
+            for i, fmt, role in roles)
     for idx, v in enumerate((wi, wh, bi, bh), start=1):
         o.operands[idx] = v
     p = cfg.precision if isinstance(cfg.precision, FixedFormat) else DEFAULT_PRECISION
@@ -64,10 +77,17 @@ def _assign_rnn(op, cfg: Config, ranges: dict) -> None:
         accum = _union(exact_accumulator(format_of(x.type), wi_fmt, bi_fmt, features),
                        exact_accumulator(result, wh_fmt, bh_fmt, hidden))
     fm = RnnFormats(accum, gate, sig, tanh, state, result, cfg.table_config(layer).table_size)
+    if hls4ml:
+        fm = _hls4ml_formats(fm, lc.accum if isinstance(lc.accum, FixedFormat) else p)
     rnn_tables(fm, f"layer '{layer}'")  # (checks the table size against the formats)
-    o.attributes["accum"] = ir.TypeAttr.get(fixed_type(accum))
-    for name, fmt in (("gate_format", gate), ("sigmoid_format", sig), ("tanh_format", tanh), ("state_format", state)):
+    o.attributes["accum"] = ir.TypeAttr.get(fixed_type(fm.accum))
+    for name, fmt in (("gate_format", fm.gate), ("sigmoid_format", fm.sigmoid), ("tanh_format", fm.tanh),
+                      ("state_format", fm.state)):
         if fmt is not None:
             o.attributes[name] = ir.TypeAttr.get(fixed_type(fmt))
     o.attributes["table_size"] = i64_attr(fm.table_size)
-    _set_result(op, result, Interval.of_format(result, list(ir.RankedTensorType(o.results[0].type).shape)), ranges)
+    if fm.style == "hls4ml":
+        o.attributes["table_style"] = ir.StringAttr.get(fm.style)
+        o.attributes["table_format"] = ir.TypeAttr.get(fixed_type(fm.table_format))
+        o.attributes["product"] = ir.TypeAttr.get(fixed_type(fm.product))
+    _set_result(op, fm.result, Interval.of_format(fm.result, list(ir.RankedTensorType(o.results[0].type).shape)), ranges)

@@ -10,7 +10,7 @@ arrives as F tokens of T values, so every step needs the whole input first).
 
 from __future__ import annotations
 
-from fxflow.fixed.recurrent import Table, rnn_tables
+from fxflow.fixed.recurrent import Hls4mlIndex, Table, rnn_tables
 from fxflow.ir import ir
 
 from . import kernels
@@ -22,8 +22,11 @@ kernels._ROLES.update({("fxp.rnn", 1): ("w_ih", "weight"), ("fxp.rnn", 2): ("w_h
 
 
 def _lookup(k: KernelEmitter, name: str, table: Table, expr: str) -> str:
-    """A C++ expression `name[index(expr)]` (the index of fxflow.fixed.table, clamped only if needed)."""
+    """A C++ expression `name[index(expr)]` (the index of fxflow.fixed.table, clamped only if needed;
+    hls4ml's tables: its own int arithmetic, `Hls4mlIndex`)."""
     idx = table.index
+    if isinstance(idx, Hls4mlIndex):
+        return f"{name}[fxflow_hls4ml_index({expr} * {idx.size}U / {idx.span}, {idx.size})]"
     fmt = table.in_fmt
     bits_t, init = stored_bits(k, "{x}", fmt, fmt.signed)
     n = idx.size
@@ -57,12 +60,14 @@ def _rnn(k: KernelEmitter, op) -> None:
     Y = k.dest(y, op, "rnn")
     types = {h: k.design.typedef(f"{k.name}_{h}", f, f"kernel {k.name}")
              for h, f in (("accum", fm.accum), ("gate", fm.gate), ("sigmoid", fm.sigmoid), ("tanh", fm.tanh),
-                          ("state", fm.state), ("h", fm.result)) if f is not None}
+                          ("state", fm.state), ("h", fm.result), ("product", fm.product)) if f is not None}
     tabs = {}
     for name, tab in tables.items():
         tabs[name] = table_array(k, op, f"{name}_table", "table", tab.out_fmt, tab.values)
         k.partition(tabs[name])
-    if any(((t.in_fmt.min_int >> t.index.shift) - t.index.offset < 0 or
+    if fm.style == "hls4ml":  # nnet_activation.h: int data_round = x * N / span; index = data_round + N / 2
+        body("auto fxflow_hls4ml_index = [](int r, int n) { int i = r + n / 2; return i < 0 ? 0 : (i > n - 1 ? n - 1 : i); };")
+    elif any(((t.in_fmt.min_int >> t.index.shift) - t.index.offset < 0 or
             (t.in_fmt.max_int >> t.index.shift) - t.index.offset > t.index.size - 1) for t in tables.values()):
         body("auto fxflow_clamp_index = [](long long t, long long hi) { return t < 0 ? 0LL : (t > hi ? hi : t); };")
     acc, gate = types["accum"], types["gate"]
@@ -94,11 +99,12 @@ def _rnn(k: KernelEmitter, op) -> None:
     body.loop("j", gh)
     body(f"{acc} a = {BI}[j];")
     body.loop("q", feats)
-    body(f"a += {X}[t * {feats} + q] * {WI}[j * {feats} + q];")
+    prod = (lambda e: f"{types['product']}({e})") if fm.product is not None else (lambda e: e)
+    body(f"a += {prod(f'{X}[t * {feats} + q] * {WI}[j * {feats} + q]')};")
     body.close()
     body(f"{acc} b = {BH}[j];")
     body.loop("q", hidden)
-    body(f"b += {h}[q] * {WH}[j * {hidden} + q];")
+    body(f"b += {prod(f'{h}[q] * {WH}[j * {hidden} + q]')};")
     body.close()
     body(f"{ax}[j] = a;")
     body(f"{ah}[j] = b;")

@@ -30,8 +30,11 @@ def rnn_formats(o) -> RnnFormats:
     cell = ir.StringAttr(attrs["cell"]).value
     fm = RnnFormats(accum_format(o), fmt("gate_format"), fmt("sigmoid_format"), fmt("tanh_format"),
                     fmt("state_format"), result_format(o),
-                    ir.IntegerAttr(attrs["table_size"]).value if "table_size" in attrs else 0)
-    if None in (fm.gate, fm.sigmoid, fm.tanh) or fm.table_size == 0 or (cell == "lstm") != (fm.state is not None):
+                    ir.IntegerAttr(attrs["table_size"]).value if "table_size" in attrs else 0,
+                    ir.StringAttr(attrs["table_style"]).value if "table_style" in attrs else "fxflow",
+                    fmt("table_format"), fmt("product"))
+    if (None in (fm.gate, fm.sigmoid, fm.tanh) or fm.table_size == 0 or (cell == "lstm") != (fm.state is not None)
+            or (fm.style == "hls4ml") != (fm.table_format is not None)):
         raise FxflowError(f"fxp.rnn in layer '{where}' lacks its formats: run fxp-assign-precision")
     return fm
 
@@ -47,8 +50,8 @@ def _rnn_step(o, consts):
         return lambda x: Tensor(rnn_float(x.data, w_ih.data, w_hh.data, b_ih.data, b_hh.data, cell, sequences), None)
     fm = rnn_formats(o)
     tables = rnn_tables(fm, layer_name(o.location) or "the rnn")
-    plan_x = plan_dense(x_fmt, w_ih.data.T, w_ih.fmt, b_ih.data, b_ih.fmt, fm.accum, fm.accum)
-    plan_h = plan_dense(fm.result, w_hh.data.T, w_hh.fmt, b_hh.data, b_hh.fmt, fm.accum, fm.accum)
+    plan_x = plan_dense(x_fmt, w_ih.data.T, w_ih.fmt, b_ih.data, b_ih.fmt, fm.accum, fm.accum, fm.product)
+    plan_h = plan_dense(fm.result, w_hh.data.T, w_hh.fmt, b_hh.data, b_hh.fmt, fm.accum, fm.accum, fm.product)
 
     def run(x: Tensor) -> Tensor:
         n, steps = x.data.shape[0], x.data.shape[1]

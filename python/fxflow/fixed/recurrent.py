@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .format import FixedFormat
-from .quantize import requantize
+from .quantize import quantize, requantize
 from .table import TableIndex, build_table, lookup, table_index
 
 
@@ -25,6 +25,42 @@ class RnnFormats:
     state: FixedFormat | None  # LSTM cell state c (None for a GRU)
     result: FixedFormat  # h: the layer output and the recurrent state
     table_size: int
+    style: str = "fxflow"  # "hls4ml": hls4ml 1.3's tables (Hls4mlIndex) and per-product casts
+    table_format: FixedFormat | None = None  # hls4ml: the table_t the entries are stored in first
+    product: FixedFormat | None = None  # every product assigned to this type before it is added
+
+
+HLS4ML_SPANS = {"sigmoid": 16, "tanh": 8, "state_tanh": 8}  # hls4ml's tables cover [-span/2, span/2)
+
+
+@dataclass(frozen=True)
+class Hls4mlIndex:
+    """hls4ml 1.3's activation index (nnet_activation.h): clamp(int(x * N / span) + N / 2, 0, N - 1), the
+    int conversion truncating toward zero; entry j holds fn(span * (j - N/2) / N) (the bin's left edge)."""
+
+    size: int
+    span: int
+    f: int  # fractional bits of the input format
+
+    def lookup_index(self, raw: np.ndarray) -> np.ndarray:
+        num = np.asarray(raw).astype(object) * (self.size << max(-self.f, 0))
+        den = self.span << max(self.f, 0)
+        q = np.array([(abs(int(v)) // den) * (1 if v >= 0 else -1) for v in num.ravel()], dtype=np.int64)
+        return np.clip(q.reshape(np.shape(raw)) + self.size // 2, 0, self.size - 1)
+
+
+def hls4ml_entries(name: str, size: int, table_t: FixedFormat, out: FixedFormat) -> np.ndarray:
+    """hls4ml's table of sigmoid / tanh: evaluated in single precision at the left edges, assigned to
+    table_t, then (the `(res_T)table[index]` cast) to `out`; stored integers of `out`."""
+    span = HLS4ML_SPANS[name]
+    x = np.float32(span) * ((np.arange(size) - size / 2) / size).astype(np.float32)
+    if name == "sigmoid":  # 1.0 / (1 + std::exp(-x)): expf, a float sum, a double quotient returned as float
+        e = np.exp(-x.astype(np.float64)).astype(np.float32)
+        v = (1.0 / (np.float32(1) + e).astype(np.float64)).astype(np.float32)
+    else:
+        v = np.tanh(x.astype(np.float64)).astype(np.float32)
+    stored = quantize(v.astype(np.float64), table_t)
+    return np.asarray(requantize(stored, table_t.f, out), dtype=np.int64)
 
 
 def _sigmoid(v):
@@ -33,7 +69,7 @@ def _sigmoid(v):
 
 @dataclass(frozen=True)
 class Table:
-    index: TableIndex
+    index: "TableIndex | Hls4mlIndex"
     values: np.ndarray  # stored integers of the entry format
     in_fmt: FixedFormat
     out_fmt: FixedFormat
@@ -49,6 +85,10 @@ def rnn_tables(fm: RnnFormats, where: str = "the rnn") -> dict[str, Table]:
         specs["state_tanh"] = (np.tanh, fm.state, fm.tanh)
     out = {}
     for name, (fn, fin, fout) in specs.items():
+        if fm.style == "hls4ml":
+            out[name] = Table(Hls4mlIndex(fm.table_size, HLS4ML_SPANS[name], fin.f),
+                              hls4ml_entries(name, fm.table_size, fm.table_format, fout), fin, fout)
+            continue
         idx = table_index(fin, fm.table_size, where=f"the {name} table of {where}")
         out[name] = Table(idx, build_table(fn, fin, fout, idx, where), fin, fout)
     return out
