@@ -168,3 +168,27 @@ def test_lstm_tagger_example_runs_from_the_cli(tmp_path, capsys):
     out = capsys.readouterr().out
     assert sum(line.startswith("lstm ") and " rnn " in line for line in out.splitlines()) == 2
     assert "0 mismatching values" in out
+
+
+@pytest.mark.parametrize("precision, seed", [("ap_fixed<12,4>", 3)])
+def test_lstm_equals_hls4ml_predict(precision, seed, tmp_path):
+    """hls4ml 1.3 converts a one-layer batch_first nn.LSTM; with its config dict (channels_last_conversion
+    'off': its default 'full' transposes the [T, F] input as if it were channels-first, which is silently
+    wrong), fxflow's predict equals hls4ml's predict bit for bit."""
+    hls4ml = pytest.importorskip("hls4ml")
+    import warnings
+
+    torch.manual_seed(seed)
+    model = Tagger("lstm", 3, 4, 1, True, "h_n", seed).eval()
+    config = hls4ml.utils.config_from_pytorch_model(model, (5, 3), default_precision=precision,
+                                                    channels_last_conversion="off")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        hls_model = hls4ml.converters.convert_from_pytorch_model(
+            model, hls_config=config, output_dir=str(tmp_path / "hls4ml"), backend="Vitis", io_type="io_parallel")
+        hls_model.compile()
+    x = _inputs(seed, 300, (5, 3), 3.0).astype(np.float32)
+    expected = np.asarray(hls_model.predict(np.ascontiguousarray(x)), dtype=np.float64)
+    got = fxflow.compile(model, torch.from_numpy(x[:1]), config).predict(x.astype(np.float64))
+    assert int(np.sum(got != expected.reshape(got.shape))) == 0
+    assert np.unique(got).size > 50
