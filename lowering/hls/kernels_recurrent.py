@@ -128,7 +128,7 @@ def _rnn(k: KernelEmitter, op) -> None:
         body(f"{types['sigmoid']} r = {sig('pr')};")
         body(f"{types['sigmoid']} z = {sig('pz')};")
         body(f"{gate} hn = {ah}[{2 * H} + j];")
-        body(f"{gate} pn = {ax}[{2 * H} + j] + r * hn;")
+        body(f"{gate} pn = {ax}[{2 * H} + j] + {prod('r * hn')};")
         body(f"{types['tanh']} n = {tnh('pn')};")
         body(f"{h}[j] = n + z * ({h}[j] - n);")
     if seq:

@@ -170,16 +170,16 @@ def test_lstm_tagger_example_runs_from_the_cli(tmp_path, capsys):
     assert "0 mismatching values" in out
 
 
-@pytest.mark.parametrize("precision, seed", [("ap_fixed<12,4>", 3)])
-def test_lstm_equals_hls4ml_predict(precision, seed, tmp_path):
-    """hls4ml 1.3 converts a one-layer batch_first nn.LSTM; with its config dict (channels_last_conversion
+@pytest.mark.parametrize("cell, precision, seed", [("lstm", "ap_fixed<12,4>", 3), ("gru", "ap_fixed<16,6>", 0)])
+def test_rnn_equals_hls4ml_predict(cell, precision, seed, tmp_path):
+    """hls4ml 1.3 converts a one-layer batch_first nn.LSTM / nn.GRU; with its config dict (channels_last_conversion
     'off': its default 'full' transposes the [T, F] input as if it were channels-first, which is silently
     wrong), fxflow's predict equals hls4ml's predict bit for bit."""
     hls4ml = pytest.importorskip("hls4ml")
     import warnings
 
     torch.manual_seed(seed)
-    model = Tagger("lstm", 3, 4, 1, True, "h_n", seed).eval()
+    model = Tagger(cell, 3, 4, 1, True, "h_n", seed).eval()
     config = hls4ml.utils.config_from_pytorch_model(model, (5, 3), default_precision=precision,
                                                     channels_last_conversion="off")
     with warnings.catch_warnings():

@@ -140,7 +140,8 @@ def lstm_update(pre, c, fm: RnnFormats, tables: dict) -> tuple[np.ndarray, np.nd
 
 def gru_update(ax, ah, h, fm: RnnFormats, tables: dict) -> np.ndarray:
     """h' from the accumulators ax, ah [N, 3H] (accum format) and h [N, H] (result format):
-    r, z = sigmoid(gate(ax + ah)), n = tanh(gate(ax_n + r * gate(ah_n))), h' = result(n + z * (h - n))."""
+    r, z = sigmoid(gate(ax + ah)), n = tanh(gate(ax_n + r * gate(ah_n))), h' = result(n + z * (h - n));
+    with a `product` type, r * gate(ah_n) is assigned to it first (hls4ml's gru)."""
     hidden = ah.shape[1] // 3
     acc, gate = fm.accum, fm.gate
     sig, tanh = tables["sigmoid"], tables["tanh"]
@@ -148,8 +149,11 @@ def gru_update(ax, ah, h, fm: RnnFormats, tables: dict) -> np.ndarray:
     r, z = _obj(sig(rz[:, :hidden])), _obj(sig(rz[:, hidden:]))
     hn = _obj(requantize(_obj(ah[:, 2 * hidden:]), acc.f, gate))
     fs = fm.sigmoid.f
-    top = max(acc.f, fs + gate.f)
-    pn = _obj(ax[:, 2 * hidden:]) * (1 << (top - acc.f)) + r * hn * (1 << (top - fs - gate.f))
+    rh, rh_f = r * hn, fs + gate.f
+    if fm.product is not None:  # hls4ml: r * hn assigned to its type before the sum
+        rh, rh_f = _obj(requantize(rh, rh_f, fm.product)), fm.product.f
+    top = max(acc.f, rh_f)
+    pn = _obj(ax[:, 2 * hidden:]) * (1 << (top - acc.f)) + rh * (1 << (top - rh_f))
     n = _obj(tanh(requantize(pn, top, gate)))
     ft, fh = fm.tanh.f, fm.result.f
     fd = max(ft, fh)  # h - n, exact
