@@ -4,8 +4,9 @@ One cell body inside a loop over the time steps; the state (h, and c for an LSTM
 local registers, zero at the start.  The products are written exactly like `fxp.dense`'s (`acc =
 bias; acc += x * w` in order k), every gate expression is exact ap_fixed/ac_fixed arithmetic assigned
 to its format, and the tables are the ones `fxflow.fixed.recurrent.rnn_tables` builds for the emulator.
-io_parallel unrolls the time loop; io_stream runs it in the gather kernel (the [1, T, F] sequence
-arrives as F tokens of T values, so every step needs the whole input first).
+io_parallel unrolls the time loop; io_stream runs it rolled, one pipelined cell reused per step, in the
+gather kernel (the [1, T, F] sequence arrives as F tokens of T values, so every step needs the whole
+input first).
 """
 
 from __future__ import annotations
@@ -89,7 +90,12 @@ def _rnn(k: KernelEmitter, op) -> None:
     body(f"{h}[j] = 0;" + (f" {c}[j] = 0;" if cell == "lstm" else ""))
     body.close()
     body.open(f"for (int t = 0; t < {steps}; t++)")
-    if k.strategy == "latency":
+    from .kernels_stream import StreamKernelEmitter
+
+    if isinstance(k, StreamKernelEmitter):  # io_stream: one cell, reused per step (no function-level pipeline)
+        k.function_pipeline = False
+        body.pragma(f"PIPELINE II={k.rf}")
+    elif k.strategy == "latency":
         body.pragma("UNROLL")
     ax, ah = k.fresh("ax"), k.fresh("ah")
     body(f"{acc} {ax}[{gh}];")

@@ -22,7 +22,7 @@ from fxflow.fixed.recurrent import rnn_float
 from models import OVERFLOW, ROUNDING
 
 NO_SHRINK = [Phase.explicit, Phase.reuse, Phase.generate]
-SLOW = settings(max_examples=4, deadline=None, phases=NO_SHRINK,
+SLOW = settings(max_examples=2, deadline=None, phases=NO_SHRINK,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 CELLS = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
 ACCURACY_BOUND = 0.05  # docs/layers.md: default formats, |x| <= 2, T <= 8, PyTorch's default initialisation
@@ -77,24 +77,26 @@ def test_float_reference_is_pytorch(cell):
     np.testing.assert_allclose(rnn_float(x.numpy(), *w, cell, True), y.detach().numpy(), rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("io", ["io_parallel", "io_stream"])
 @SLOW
 @given(cell=st.sampled_from(["lstm", "gru"]), feats=st.integers(1, 3), hidden=st.integers(1, 3),
        steps=st.integers(1, 4), layers=st.integers(1, 2), batch_first=st.booleans(),
-       out=st.sampled_from(["sequence", "last", "h_n"]), io=st.sampled_from(["io_parallel", "io_stream"]),
-       seed=st.integers(0, 999), narrow=st.booleans(), data=st.data())
+       out=st.sampled_from(["sequence", "last", "h_n"]),
+       seed=st.integers(0, 999), narrow=st.booleans(), hls4ml=st.booleans(), data=st.data())
 def test_rnn_predict_equals_csim(tmp_path_factory, cell, feats, hidden, steps, layers, batch_first, out, io, seed,
-                                 narrow, data):
+                                 narrow, hls4ml, data):
     layer = {"gate": data.draw(formats(6, 14)).to_ap(), "sigmoid": data.draw(formats(3, 10, False, (0, 1))).to_ap(),
              "tanh": data.draw(formats(3, 10, True, (1, 2))).to_ap(), "result": data.draw(formats(4, 12)).to_ap(),
              "table_size": data.draw(st.sampled_from([16, 64, 256])),
              "weight": data.draw(formats(4, 10, True, (0, 2))).to_ap()}
     if cell == "lstm":
         layer["state"] = data.draw(formats(5, 14)).to_ap()
-    if narrow:  # an accumulator that rounds and overflows at every step
+    if narrow or hls4ml:  # an accumulator that rounds and overflows at every step (hls4ml: accum_t everywhere)
         layer["accum"] = data.draw(formats(8, 14, True, (2, 5))).to_ap()
     model = Tagger(cell, feats, hidden, layers, batch_first, out, seed).eval()
     design = fxflow.compile(model, torch.zeros(1, steps, feats), io_type=io,
-                            config={"model": {"precision": "ap_fixed<12,4>"}, "layers": {"rnn": layer}},
+                            config={"model": {"precision": "ap_fixed<12,4>", "arithmetic": "hls4ml" if hls4ml else "fxflow"},
+                                    "layers": {"rnn": layer}},
                             output_dir=tmp_path_factory.mktemp("rnn"))
     x = _inputs(seed, 40, (steps, feats), 3.0)
     y = design.predict(x, raw=True)
