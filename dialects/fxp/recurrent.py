@@ -16,11 +16,10 @@ the exact real recurrence.
 
 from typing import Any
 
-from fxflow.errors import FormatError
 from fxflow.ir import ext, ir
 
 from ..verify import emit, verifier
-from . import Fxp, _check_formats, _check_tensors, _shape, format_of
+from . import Fxp, _check_formats, _check_tensors, _shape, check_format_attrs, format_of
 from .layers import _check_accum, _f64_type_attr
 
 CELL_GATES = {"lstm": 4, "gru": 3}
@@ -72,17 +71,8 @@ def _check_rnn_formats(op, cell: str) -> bool:
     """A fixed rnn carries its internal formats and table size (fxp-assign-precision)."""
     attrs = op.operation.attributes
     fixed = format_of(op.output.type) is not None
-    names = RNN_FORMATS + (("state_format",) if cell == "lstm" else ())
-    for name in names:
-        if name in attrs:
-            try:
-                ok = isinstance(attrs[name], ir.TypeAttr) and format_of(ir.TypeAttr(attrs[name]).value) is not None
-            except FormatError as e:
-                return emit(op, f"illegal {name}: {e}")
-            if not ok:
-                return emit(op, f"{name} must be a !fxp.fixed type attribute, got {attrs[name]}")
-        elif fixed:
-            return emit(op, f"a fixed-point rnn needs its '{name}' (run fxp-assign-precision)")
+    if not check_format_attrs(op, RNN_FORMATS + (("state_format",) if cell == "lstm" else ()), "rnn"):
+        return False
     if fixed and not isinstance(attrs["table_size"] if "table_size" in attrs else None, ir.IntegerAttr):
         return emit(op, "a fixed-point rnn needs an integer 'table_size' (run fxp-assign-precision)")
     return True
