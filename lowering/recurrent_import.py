@@ -55,9 +55,13 @@ class RecurrentSpec:
     b_hh: list[np.ndarray] = field(default_factory=list)
 
 
+ELMAN = ("aten.rnn_tanh.input", "aten.rnn_relu.input")  # nn.RNN: kept whole only to be named in the error
+
+
 def keep_recurrent(table: dict) -> dict:
     """The decomposition table without the recurrent modules (so that they stay one node each)."""
-    return {k: v for k, v in table.items() if str(k) not in CELLS and str(k) not in ("aten.lstm.data", "aten.gru.data")}
+    kept = set(CELLS) | set(ELMAN) | {"aten.lstm.data", "aten.gru.data"}
+    return {k: v for k, v in table.items() if str(k) not in kept}
 
 
 def _module_path(node) -> str:
@@ -77,6 +81,8 @@ def replace_recurrent(ep) -> list[RecurrentSpec]:
     values = {**ep.state_dict, **getattr(ep, "constants", {})}
     specs: list[RecurrentSpec] = []
     for node in list(graph.nodes):
+        if node.op == "call_function" and str(node.target) in ELMAN:
+            raise _unsupported(_module_path(node), "rnn", "Elman RNN layers are not supported (nn.LSTM and nn.GRU are)")
         cell = CELLS.get(str(node.target)) if node.op == "call_function" else None
         if cell is None:
             continue

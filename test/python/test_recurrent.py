@@ -135,10 +135,11 @@ def _compile(module, x, **kw):
     (torch.nn.LSTM(3, 4, batch_first=True, proj_size=2), None, "proj_size"),
     (torch.nn.LSTM(3, 4, batch_first=True), lambda out: out[1][1][0], "cell state c_n"),
     (torch.nn.LSTM(3, 4, num_layers=2, batch_first=True), lambda out: out[1][0][0], "h_n of inner layers"),
+    (torch.nn.RNN(3, 4, batch_first=True), None, "Elman RNN layers are not supported"),
 ])
 def test_unsupported_variants_name_the_module(module, use, what):
     kw = {"use": use} if use else {}
-    with pytest.raises(UnsupportedOpError, match=rf"module 'rec' \(nn\.(LSTM|GRU)\).*{what}"):
+    with pytest.raises(UnsupportedOpError, match=rf"module 'rec' \(nn\.(LSTM|GRU|RNN)\).*{what}"):
         _compile(module, torch.zeros(1, 4, 3), **kw)
 
 
@@ -194,3 +195,18 @@ def test_rnn_equals_hls4ml_predict(cell, precision, seed, tmp_path):
     got = fxflow.compile(model, torch.from_numpy(x[:1]), config).predict(x.astype(np.float64))
     assert int(np.sum(got != expected.reshape(got.shape))) == 0
     assert np.unique(got).size > 50
+
+
+def test_dropout_in_training_mode_is_unsupported():
+    """fxflow puts an nn.Module in eval mode; a program exported in training mode keeps its dropout."""
+    class Stacked(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rec = torch.nn.LSTM(3, 4, num_layers=2, dropout=0.5, batch_first=True)
+
+        def forward(self, x):
+            return self.rec(x)[0]
+
+    program = torch.export.export(Stacked().train(), (torch.zeros(1, 4, 3),))
+    with pytest.raises(UnsupportedOpError, match=r"module 'rec' \(nn\.LSTM\).*dropout between layers in training"):
+        fxflow.compile(program, torch.zeros(1, 4, 3))
