@@ -19,6 +19,7 @@ the cell state in `result`, and hls4ml's tables (`table_style = "hls4ml"`: `tabl
 from __future__ import annotations
 
 from fxflow.config import Config
+from fxflow.errors import ConfigError
 from fxflow.dialects.fxp import fixed_type, format_of
 from fxflow.fixed import FixedFormat
 from fxflow.fixed.accum import exact_accumulator
@@ -27,9 +28,11 @@ from fxflow.fixed.recurrent import RnnFormats, rnn_tables
 from fxflow.ir import i64_attr, ir, layer_name
 
 from .fxp_assign_precision import _quantized_constant, _require_fixed, _set_result, assigner
+from .fxp_model_exact import exactness
 
 DEFAULT_PRECISION = FixedFormat.parse("ap_fixed<16,6>")
 HLS4ML_TABLE_T = FixedFormat.parse("ap_fixed<18,8>")  # hls4ml's lstm_table_t
+MAX_STATE_WIDTH = 62
 
 
 def _union(a: FixedFormat, b: FixedFormat) -> FixedFormat:
@@ -42,6 +45,11 @@ def _hls4ml_formats(fm: RnnFormats, accum: FixedFormat) -> RnnFormats:
     state = fm.result if fm.state is not None else None
     return RnnFormats(accum, accum, accum, accum, state, fm.result, fm.table_size, "hls4ml",
                       HLS4ML_TABLE_T, accum)
+
+
+@exactness("fxp.rnn")
+def _rnn_exactness(op) -> str:
+    return "it is computed from tables of sigmoid and tanh"
 
 
 @assigner("fxp.rnn")
@@ -79,6 +87,10 @@ def _assign_rnn(op, cfg: Config, ranges: dict) -> None:
     fm = RnnFormats(accum, gate, sig, tanh, state, result, cfg.table_config(layer).table_size)
     if hls4ml:
         fm = _hls4ml_formats(fm, lc.accum if isinstance(lc.accum, FixedFormat) else p)
+    for what, fmt in (("gate", fm.gate), ("state", fm.state), ("result", fm.result)):
+        if fmt is not None and fmt.width > MAX_STATE_WIDTH:
+            raise ConfigError(f"layer '{layer}': the {what} format {fmt} is wider than {MAX_STATE_WIDTH} bits "
+                              "(the recurrent state and the table indices are 64-bit integers)")
     rnn_tables(fm, f"layer '{layer}'")  # (checks the table size against the formats)
     o.attributes["accum"] = ir.TypeAttr.get(fixed_type(fm.accum))
     for name, fmt in (("gate_format", fm.gate), ("sigmoid_format", fm.sigmoid), ("tanh_format", fm.tanh),

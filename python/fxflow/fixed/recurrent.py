@@ -45,8 +45,8 @@ class Hls4mlIndex:
     def lookup_index(self, raw: np.ndarray) -> np.ndarray:
         num = np.asarray(raw).astype(object) * (self.size << max(-self.f, 0))
         den = self.span << max(self.f, 0)
-        q = np.array([(abs(int(v)) // den) * (1 if v >= 0 else -1) for v in num.ravel()], dtype=np.int64)
-        return np.clip(q.reshape(np.shape(raw)) + self.size // 2, 0, self.size - 1)
+        q = np.abs(num) // den * np.where(num < 0, -1, 1)  # truncation toward zero
+        return np.clip(q.astype(np.int64) + self.size // 2, 0, self.size - 1)
 
 
 def hls4ml_entries(name: str, size: int, table_t: FixedFormat, out: FixedFormat) -> np.ndarray:
