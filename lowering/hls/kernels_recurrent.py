@@ -66,6 +66,9 @@ def _rnn(k: KernelEmitter, op) -> None:
     for name, tab in tables.items():
         tabs[name] = table_array(k, op, f"{name}_table", "table", tab.out_fmt, tab.values)
         k.partition(tabs[name])
+    if fm.style == "hls4ml" and k.design.flavour.name == "catapult":
+        raise k.error(op, "hls4ml's recurrent arithmetic (ap_fixed's int conversion of x * N / span) is only "
+                          "emitted for the Vitis backend; use arithmetic 'fxflow' with Catapult")
     if fm.style == "hls4ml":  # nnet_activation.h: int data_round = x * N / span; index = data_round + N / 2
         body("auto fxflow_hls4ml_index = [](int r, int n) { int i = r + n / 2; return i < 0 ? 0 : (i > n - 1 ? n - 1 : i); };")
     elif any(((t.in_fmt.min_int >> t.index.shift) - t.index.offset < 0 or

@@ -94,7 +94,8 @@ def test_rnn_predict_equals_csim(tmp_path_factory, cell, feats, hidden, steps, l
     if narrow or hls4ml:  # an accumulator that rounds and overflows at every step (hls4ml: accum_t everywhere)
         layer["accum"] = data.draw(formats(8, 14, True, (2, 5))).to_ap()
     model = Tagger(cell, feats, hidden, layers, batch_first, out, seed).eval()
-    design = fxflow.compile(model, torch.zeros(1, steps, feats), io_type=io,
+    catapult = io == "io_parallel" and not hls4ml and data.draw(st.booleans())  # ac_fixed: the same numbers
+    design = fxflow.compile(model, torch.zeros(1, steps, feats), io_type=io, backend="catapult" if catapult else "vitis",
                             config={"model": {"precision": "ap_fixed<12,4>", "arithmetic": "hls4ml" if hls4ml else "fxflow"},
                                     "layers": {"rnn": layer}},
                             output_dir=tmp_path_factory.mktemp("rnn"))
@@ -220,3 +221,12 @@ def test_state_wider_than_62_bits_is_a_config_error():
     model = Tagger("lstm", 3, 4, 1, True, "last", 0).eval()
     with pytest.raises(ConfigError, match="layer 'rnn': the state format .* is wider than 62 bits"):
         fxflow.compile(model, torch.zeros(1, 5, 3), config={"layers": {"rnn": {"state": "ap_fixed<64,8>"}}})
+
+
+def test_catapult_refuses_hls4ml_rnn_arithmetic(tmp_path):
+    """Catapult (ac_fixed) prints fxflow's cell (C-simulated in test_rnn_predict_equals_csim); hls4ml's
+    arithmetic is a clear error there."""
+    model = Tagger("gru", 3, 4, 1, True, "sequence", 0).eval()
+    with pytest.raises(UnsupportedOpError, match="only emitted for the Vitis backend"):
+        fxflow.compile(model, torch.zeros(1, 5, 3), backend="catapult", config={"model": {"arithmetic": "hls4ml"}},
+                       output_dir=tmp_path / "cat2")
