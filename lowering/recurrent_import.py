@@ -25,7 +25,6 @@ import torch
 from fxflow.errors import UnsupportedOpError
 
 CELLS = {"aten.lstm.input": "lstm", "aten.gru.input": "gru"}
-GATES = {"lstm": 4, "gru": 3}
 RECURRENT_OP = "fxflow::recurrent"  # the name torch-mlir gives the custom op's torch.operator
 
 
@@ -53,6 +52,8 @@ class RecurrentSpec:
     w_hh: list[np.ndarray] = field(default_factory=list)  # per layer [G*H, H]
     b_ih: list[np.ndarray] = field(default_factory=list)  # per layer [G*H]
     b_hh: list[np.ndarray] = field(default_factory=list)
+    batch_first: bool = True
+    layers: int = 1
 
 
 ELMAN = ("aten.rnn_tanh.input", "aten.rnn_relu.input")  # nn.RNN: kept whole only to be named in the error
@@ -116,7 +117,7 @@ def _spec(node, cell: str, params: dict, values: dict) -> RecurrentSpec:
             raise _unsupported(path, cell, f"weight '{w}' is not a parameter of the module")
         arrays.append(values[name].detach().to(torch.float64).cpu().numpy())
     hidden = arrays[1].shape[1]
-    spec = RecurrentSpec(cell, path, hidden)
+    spec = RecurrentSpec(cell, path, hidden, batch_first=bool(batch_first), layers=int(layers))
     for l in range(layers):
         w = arrays[l * per_layer:(l + 1) * per_layer]
         spec.w_ih.append(w[0])
@@ -124,8 +125,6 @@ def _spec(node, cell: str, params: dict, values: dict) -> RecurrentSpec:
         zeros = np.zeros(w[0].shape[0])
         spec.b_ih.append(w[2] if has_biases else zeros)
         spec.b_hh.append(w[3] if has_biases else zeros)
-    spec.batch_first = bool(batch_first)
-    spec.layers = int(layers)
     return spec
 
 
@@ -241,24 +240,31 @@ def _torch_constant(value):
 
 def recurrent_to_fxp(module, specs) -> None:
     """Each call @__fxflow_recurrent_<index>_<mode>(x) -> a chain of fxp.rnn (one per layer, the inner
-    layers returning their sequences) at the call's location; the declarations are removed."""
+    layers returning their sequences, shared when a module's sequence and last state are both read) at the
+    call's location; the declarations are removed."""
     from fxflow.ir import ir
 
-    calls, decls = [], []
-    for op in module.body.operations:
-        name = op.operation.name
-        if name == "func.func" and str(op.attributes["sym_name"]).strip('"').startswith("__fxflow_recurrent_"):
-            decls.append(op)
-    module.operation.walk(lambda o: (calls.append(o) if o.name == "func.call" and
-                                     str(o.attributes["callee"]).startswith("@__fxflow_recurrent_") else None)
-                          or ir.WalkResult.ADVANCE)
-    for call in calls:
+    decls = [op for op in module.body.operations if op.operation.name == "func.func"
+             and ir.StringAttr(op.attributes["sym_name"]).value.startswith("__fxflow_recurrent_")]
+    calls = []
+
+    def visit(o):
+        if o.name == "func.call" and str(o.attributes["callee"]).startswith("@__fxflow_recurrent_"):
+            calls.append(o)
+        return ir.WalkResult.ADVANCE
+
+    module.operation.walk(visit)
+    inner: dict = {}  # module index -> the sequence its inner layers produce (shared by both results)
+    for call in calls:  # in block order: the first call of a module dominates the others
         index, mode = (int(v) for v in str(call.attributes["callee"]).rsplit("_", 2)[-2:])
         spec = specs[index]
         with call.context, call.location, ir.InsertionPoint(call):
-            y = call.operands[0]
-            for layer in range(spec.layers):
-                y = _rnn_layer(spec, layer, y, bool(mode) or layer < spec.layers - 1)
+            if index not in inner:
+                y = call.operands[0]
+                for layer in range(spec.layers - 1):
+                    y = _rnn_layer(spec, layer, y, True)
+                inner[index] = y
+            y = _rnn_layer(spec, spec.layers - 1, inner[index], bool(mode))
         call.results[0].replace_all_uses_with(y)
         call.erase()
     for d in decls:

@@ -238,7 +238,7 @@ def _layer_names(module: ir.Module) -> list[str]:
 
     def visit(op):
         name = layer_name(op.location)
-        if name and name not in names and op.name.startswith("linalg."):
+        if name and name not in names and (op.name.startswith("linalg.") or op.name == "fxp.rnn"):
             names.append(name)
         return ir.WalkResult.ADVANCE
 
