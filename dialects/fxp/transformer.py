@@ -17,7 +17,7 @@ from typing import Any
 from fxflow.ir import ext, ir
 
 from ..verify import emit, verifier
-from . import Fxp, _check_formats, _check_tensors, _shape, check_format_attrs, format_of
+from . import Fxp, _check_formats, _check_tensors, _shape, format_of
 from .layers import _check_accum, _f64_type_attr
 
 
@@ -86,6 +86,8 @@ class LayerNormOp(Fxp.Operation, name="layernorm", traits=[ext.Pure]):
 
 def _check_norm_formats(op) -> bool:
     """A fixed layernorm carries its internal formats (fxp-assign-precision); var and inv_std are unsigned."""
+    from . import check_format_attrs  # (imported here: keeps the module's import block as it was)
+
     attrs = op.operation.attributes
     if not check_format_attrs(op, LAYERNORM_FORMATS, "layernorm"):
         return False
