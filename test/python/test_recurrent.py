@@ -230,3 +230,15 @@ def test_catapult_refuses_hls4ml_rnn_arithmetic(tmp_path):
     with pytest.raises(UnsupportedOpError, match="only emitted for the Vitis backend"):
         fxflow.compile(model, torch.zeros(1, 5, 3), backend="catapult", config={"model": {"arithmetic": "hls4ml"}},
                        output_dir=tmp_path / "cat2")
+
+
+def test_time_loop_unrolled_in_io_parallel_rolled_in_io_stream(tmp_path):
+    """io_parallel: `for t` carries UNROLL (T cells); io_stream: one pipelined cell reused per step."""
+    model = Tagger("gru", 3, 4, 1, True, "sequence", 0).eval()
+    pragma = {}
+    for io in ("io_parallel", "io_stream"):
+        fxflow.compile(model, torch.zeros(1, 5, 3), io_type=io, output_dir=tmp_path / io)
+        lines = (tmp_path / io / "firmware" / "layers" / "rnn.cpp").read_text().splitlines()
+        t = next(i for i, line in enumerate(lines) if "for (int t = 0; t < 5; t++)" in line)
+        pragma[io] = lines[t + 1].strip()
+    assert pragma == {"io_parallel": "#pragma HLS UNROLL", "io_stream": "#pragma HLS PIPELINE II=1"}
