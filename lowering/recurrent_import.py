@@ -57,11 +57,12 @@ class RecurrentSpec:
 
 
 ELMAN = ("aten.rnn_tanh.input", "aten.rnn_relu.input")  # nn.RNN: kept whole only to be named in the error
+PACKED = {"aten.lstm.data": "lstm", "aten.gru.data": "gru"}  # PackedSequence inputs: likewise
 
 
 def keep_recurrent(table: dict) -> dict:
     """The decomposition table without the recurrent modules (so that they stay one node each)."""
-    kept = set(CELLS) | set(ELMAN) | {"aten.lstm.data", "aten.gru.data"}
+    kept = set(CELLS) | set(ELMAN) | set(PACKED)
     return {k: v for k, v in table.items() if str(k) not in kept}
 
 
@@ -84,6 +85,8 @@ def replace_recurrent(ep) -> list[RecurrentSpec]:
     for node in list(graph.nodes):
         if node.op == "call_function" and str(node.target) in ELMAN:
             raise _unsupported(_module_path(node), "rnn", "Elman RNN layers are not supported (nn.LSTM and nn.GRU are)")
+        if node.op == "call_function" and str(node.target) in PACKED:
+            raise _unsupported(_module_path(node), PACKED[str(node.target)], "PackedSequence inputs (pass a tensor)")
         cell = CELLS.get(str(node.target)) if node.op == "call_function" else None
         if cell is None:
             continue
@@ -141,9 +144,7 @@ def _rewire(graph, node, spec: RecurrentSpec, index: int) -> None:
                 inp = x
                 if not spec.batch_first:
                     inp = _add(graph, torch.ops.aten.permute.default, (x, [1, 0, 2]), node)
-                out = graph.call_function(torch.ops.fxflow.recurrent.default, (inp, index, spec.hidden, sequences))
-                out.meta.update({k: v for k, v in node.meta.items() if k in ("nn_module_stack", "stack_trace")})
-                out.meta["val"] = recurrent(inp.meta["val"], index, spec.hidden, sequences)
+                out = _add(graph, torch.ops.fxflow.recurrent.default, (inp, index, spec.hidden, sequences), node)
                 if sequences and not spec.batch_first:
                     out = _add(graph, torch.ops.aten.permute.default, (out, [1, 0, 2]), node)
             made[sequences] = out
@@ -192,6 +193,7 @@ def _is_select(node, dim: int, index: int) -> bool:
 
 
 def _add(graph, target, args, like):
+    """A new node target(*args) with `like`'s module path and source line, and its fake value."""
     new = graph.call_function(target, args)
     new.meta.update({k: v for k, v in like.meta.items() if k in ("nn_module_stack", "stack_trace")})
     new.meta["val"] = target(*[a.meta["val"] if hasattr(a, "meta") else a for a in args])
