@@ -23,20 +23,21 @@ kernels._ROLES.update({("fxp.rnn", 1): ("w_ih", "weight"), ("fxp.rnn", 2): ("w_h
 
 
 def _lookup(k: KernelEmitter, name: str, table: Table, expr: str) -> str:
-    """A C++ expression `name[index(expr)]` (the index of fxflow.fixed.table, clamped only if needed;
-    hls4ml's tables: its own int arithmetic, `Hls4mlIndex`)."""
-    idx = table.index
-    if isinstance(idx, Hls4mlIndex):
-        return f"{name}[fxflow_hls4ml_index({expr} * {idx.size}U / {idx.span}, {idx.size})]"
-    fmt = table.in_fmt
-    bits_t, init = stored_bits(k, "{x}", fmt, fmt.signed)
-    n = idx.size
-    clamped = (fmt.min_int >> idx.shift) - idx.offset < 0 or (fmt.max_int >> idx.shift) - idx.offset > n - 1
-    raw = f"{bits_t}({init.format(x=expr)})"
-    t = f"(({raw} >> {idx.shift}).to_int64() - ({idx.offset}LL))"
+    """Emit the index of `expr` into `table` (`fxflow.fixed.table`'s shift/offset, or hls4ml's own int
+    arithmetic, `Hls4mlIndex`), clamped where it can leave the table; return `name[index]`."""
+    idx, fmt = table.index, table.in_fmt
+    v = k.fresh("ix")
+    if isinstance(idx, Hls4mlIndex):  # nnet_activation.h: int data_round = x * N / span; + N / 2
+        k.body(f"int {v} = {expr} * {idx.size}U / {idx.span};")
+        k.body(f"{v} += {idx.size // 2};")
+        clamped = True
+    else:
+        bits_t, init = stored_bits(k, "{x}", fmt, fmt.signed)
+        k.body(f"long long {v} = ({bits_t}({init.format(x=expr)}) >> {idx.shift}).to_int64() - ({idx.offset}LL);")
+        clamped = (fmt.min_int >> idx.shift) - idx.offset < 0 or (fmt.max_int >> idx.shift) - idx.offset > idx.size - 1
     if clamped:
-        t = f"fxflow_clamp_index({t}, {n - 1})"
-    return f"{name}[{t}]"
+        k.body(f"if ({v} < 0) {v} = 0; else if ({v} > {idx.size - 1}) {v} = {idx.size - 1};")
+    return f"{name}[{v}]"
 
 
 @printer("fxp.rnn")
@@ -69,11 +70,9 @@ def _rnn(k: KernelEmitter, op) -> None:
     if fm.style == "hls4ml" and k.design.flavour.name == "catapult":
         raise k.error(op, "hls4ml's recurrent arithmetic (ap_fixed's int conversion of x * N / span) is only "
                           "emitted for the Vitis backend; use arithmetic 'fxflow' with Catapult")
-    if fm.style == "hls4ml":  # nnet_activation.h: int data_round = x * N / span; index = data_round + N / 2
-        body("auto fxflow_hls4ml_index = [](int r, int n) { int i = r + n / 2; return i < 0 ? 0 : (i > n - 1 ? n - 1 : i); };")
-    elif any(((t.in_fmt.min_int >> t.index.shift) - t.index.offset < 0 or
-            (t.in_fmt.max_int >> t.index.shift) - t.index.offset > t.index.size - 1) for t in tables.values()):
-        body("auto fxflow_clamp_index = [](long long t, long long hi) { return t < 0 ? 0LL : (t > hi ? hi : t); };")
+    if fm.style == "hls4ml" and k.design.flavour.name == "catapult":
+        raise k.error(op, "hls4ml's recurrent arithmetic (ap_fixed's int conversion of x * N / span) is only "
+                          "emitted for the Vitis backend; use arithmetic 'fxflow' with Catapult")
     acc, gate = types["accum"], types["gate"]
 
     def sig(e):

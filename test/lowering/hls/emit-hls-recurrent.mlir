@@ -17,7 +17,8 @@ func.func @main(%x: tensor<1x3x2xf32>) -> tensor<1x3x2xf32> {
 // CHECK: a += x0[t * 2 + q] * {{.*}}[j * 2 + q];
 // CHECK: b += [[H]][q] * {{.*}}[j * 2 + q];
 // CHECK: pr = [[AX:ax[0-9]+]][j] + [[AH:ah[0-9]+]][j];
-// CHECK: r = gru_sigmoid_table[((ap_int<8>(pr.range(7, 0)) >> 0).to_int64() - (-128LL))];
+// CHECK: long long [[IX:ix[0-9]+]] = (ap_int<8>(pr.range(7, 0)) >> 0).to_int64() - (-128LL);
+// CHECK-NEXT: r = gru_sigmoid_table{{\[}}[[IX]]];
 // CHECK: pn = [[AX]][4 + j] + r * hn;
 // CHECK: [[H]][j] = n + z * ([[H]][j] - n);
 // CHECK: y0[t * 2 + j] = [[H]][j];
