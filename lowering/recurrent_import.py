@@ -79,7 +79,9 @@ def _unsupported(path: str, cell: str, what: str) -> UnsupportedOpError:
 def replace_recurrent(ep) -> list[RecurrentSpec]:
     """Rewrite every aten.lstm/aten.gru node of the ExportedProgram `ep` in place (see module doc)."""
     graph = ep.graph
-    params = {**ep.graph_signature.inputs_to_parameters, **ep.graph_signature.inputs_to_buffers}
+    sig = ep.graph_signature
+    params = {**sig.inputs_to_parameters, **sig.inputs_to_buffers,
+              **getattr(sig, "inputs_to_lifted_tensor_constants", {})}
     values = {**ep.state_dict, **getattr(ep, "constants", {})}
     specs: list[RecurrentSpec] = []
     for node in list(graph.nodes):
