@@ -24,6 +24,7 @@ from torch_mlir.extras import fx_decomp_util, fx_importer  # noqa: F401
 
 from fxflow.errors import FxflowError, ShapeError, UnsupportedOpError
 from fxflow.ir import PassManager, ir, layer_name, register_torch_dialect
+from fxflow.lowering.recurrent_import import keep_recurrent, recurrent_to_calls, recurrent_to_fxp, replace_recurrent
 
 LINALG_PIPELINE_NOTE = "torch-mlir's torch-backend-to-linalg-on-tensors-backend-pipeline"
 
@@ -91,9 +92,13 @@ def import_torch(model, example_inputs, ctx: ir.Context) -> ImportedModel:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            program, recurrent = _export(model, example_inputs)
             with ctx:
-                module = fx.export_and_import(model, *example_inputs, output_type=OutputType.TORCH,
-                                              fx_importer=importer)
+                module = fx.export_and_import(program, output_type=OutputType.RAW if recurrent else OutputType.TORCH,
+                                              fx_importer=importer, decomposition_table={})
+                if recurrent:  # calls hide the custom op from torch-mlir's backend contract
+                    recurrent_to_calls(module, recurrent)
+                    PassManager.parse(TORCH_BACKEND).run(module.operation)
     except ir.MLIRError as e:
         raise UnsupportedOpError(_describe_lowering_failure(e)) from None
     except FxflowError:
@@ -104,7 +109,7 @@ def import_torch(model, example_inputs, ctx: ir.Context) -> ImportedModel:
     with ctx:
         handler = ctx.attach_diagnostic_handler(lambda d: True)  # reported below as one UnsupportedOpError
         try:
-            PassManager.parse(TORCH_TO_LINALG).run(module.operation)
+            _linalg_pipeline(bool(recurrent)).run(module.operation)
         except ir.MLIRError as e:  # name the aten op torch-mlir left behind, not the diagnostic's constant
             left = _aten_ops(module)
             if left:
@@ -114,12 +119,38 @@ def import_torch(model, example_inputs, ctx: ir.Context) -> ImportedModel:
             raise UnsupportedOpError(_describe_lowering_failure(e)) from None
         finally:
             handler.detach()
+    recurrent_to_fxp(module, recurrent)
     imported = ImportedModel(module, [tuple(x.shape[1:]) for x in example_inputs], _layer_names(module))
     imported.aten_ops = aten_ops
     return imported
 
 
+def _export(model, example_inputs):
+    """torch.export + torch-mlir's decompositions, recurrent modules kept whole and replaced
+    (`recurrent_import`): the program to import and the RecurrentSpecs of its `fxflow::recurrent` calls."""
+    import torch
+    from torch_mlir.extras.fx_decomp_util import get_decomposition_table
+
+    program = model if isinstance(model, torch.export.ExportedProgram) else \
+        torch.export.export(model, tuple(example_inputs), strict=False)
+    program = program.run_decompositions(keep_recurrent(get_decomposition_table()))
+    return program, replace_recurrent(program)
+
+
+# what fx.export_and_import runs for OutputType.TORCH
+TORCH_BACKEND = ("builtin.module(func.func(torch-match-quantized-custom-ops), "
+                 "torchdynamo-export-to-torch-backend-pipeline{ extra-library=})")
 TORCH_TO_LINALG = "builtin.module(torch-backend-to-linalg-on-tensors-backend-pipeline{allow-non-finites=true})"
+CONTRACT = ",torch-verify-linalg-on-tensors-backend-contract"
+
+
+def _linalg_pipeline(recurrent: bool):
+    """TORCH_TO_LINALG; with recurrent calls (replaced by fxp.rnn right after) without its final check
+    that only linalg-level ops remain.  The raising pass reports any op that is not fxp later."""
+    pm = PassManager.parse(TORCH_TO_LINALG)
+    return PassManager.parse(str(pm).replace(CONTRACT, "")) if recurrent else pm
+
+
 # torch ops that only carry values for others (constants, lists): never the op to name
 _CARRIERS = ("torch.constant.", "torch.prim.ListConstruct", "torch.prim.TupleConstruct", "torch.vtensor.literal",
              "torch.prim.Uninitialized")
@@ -207,7 +238,7 @@ def _layer_names(module: ir.Module) -> list[str]:
 
     def visit(op):
         name = layer_name(op.location)
-        if name and name not in names and op.name.startswith("linalg."):
+        if name and name not in names and (op.name.startswith("linalg.") or op.name == "fxp.rnn"):
             names.append(name)
         return ir.WalkResult.ADVANCE
 

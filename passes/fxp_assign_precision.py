@@ -103,7 +103,8 @@ def _layer_names(fn, ops=COMPUTE_OPS) -> list[str]:
 # Op families register theirs with `@assigner(...)` (precision_layers.py, precision_tables.py).
 ASSIGNERS: dict = {}
 FAMILIES = ["fxflow.passes.fxp_assign_precision_layers", "fxflow.passes.fxp_assign_precision_tables",
-            "fxflow.passes.fxp_assign_precision_transformer"]
+            "fxflow.passes.fxp_assign_precision_transformer",
+            "fxflow.passes.fxp_assign_precision_recurrent"]
 
 
 def assigner(*names: str):

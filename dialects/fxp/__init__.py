@@ -93,6 +93,24 @@ def _check_formats(op, values, uniform: bool = True) -> bool:
 
 
 
+def check_format_attrs(op, names, what: str) -> bool:
+    """Each of `names` present is a `!fxp.fixed` type attribute; on a fixed-point result all are present
+    (the internal formats fxp-assign-precision attaches to a layernorm, an rnn, ...)."""
+    attrs = op.operation.attributes
+    fixed = format_of(op.output.type) is not None
+    for name in names:
+        if name in attrs:
+            try:
+                ok = isinstance(attrs[name], ir.TypeAttr) and format_of(ir.TypeAttr(attrs[name]).value) is not None
+            except FormatError as e:
+                return emit(op, f"illegal {name}: {e}")
+            if not ok:
+                return emit(op, f"{name} must be a !fxp.fixed type attribute, got {attrs[name]}")
+        elif fixed:
+            return emit(op, f"a fixed-point {what} needs its '{name}' (run fxp-assign-precision)")
+    return True
+
+
 def i64_array(op, name: str) -> list[int]:
     """An `array<i64: ...>` attribute of an op as a list (shape parameters: strides, padding, ...)."""
     return list(ir.DenseI64ArrayAttr(op.operation.attributes[name]))
@@ -137,8 +155,9 @@ from .layers import ConvOp, DenseOp, PoolOp, conv_output_shape  # noqa: E402
 from .shape import ConcatOp, PadOp, ReshapeOp, ResizeOp, TransposeOp  # noqa: E402
 from .tables import LutOp, SoftmaxOp, YieldOp  # noqa: E402
 from .transformer import LayerNormOp, MatmulOp  # noqa: E402
+from .recurrent import RnnOp  # noqa: E402
 
 # Ops that compute (each becomes a df.kernel); constants are cloned into the kernels that read them.
 COMPUTE_OPS = tuple(f"fxp.{n}" for n in (
     "dense", "conv", "pool", "add", "sub", "mul", "relu", "clamp", "prelu", "scale_shift", "cast",
-    "reshape", "transpose", "concat", "pad", "resize", "lut", "softmax", "matmul", "layernorm"))
+    "reshape", "transpose", "concat", "pad", "resize", "lut", "softmax", "matmul", "layernorm", "rnn"))

@@ -16,7 +16,6 @@ Before precision assignment `accum` is f64 and the formats absent: the ops mean 
 
 from typing import Any
 
-from fxflow.errors import FormatError
 from fxflow.ir import ext, ir
 
 from ..verify import emit, verifier
@@ -90,18 +89,11 @@ class LayerNormOp(Fxp.Operation, name="layernorm", traits=[ext.Pure]):
 
 def _check_norm_formats(op) -> bool:
     """A fixed layernorm carries its internal formats (fxp-assign-precision); var and inv_std are unsigned."""
+    from . import check_format_attrs  # (imported here: keeps the module's import block as it was)
+
     attrs = op.operation.attributes
-    fixed = format_of(op.output.type) is not None
-    for name in LAYERNORM_FORMATS:
-        if name in attrs:
-            try:
-                ok = isinstance(attrs[name], ir.TypeAttr) and format_of(ir.TypeAttr(attrs[name]).value) is not None
-            except FormatError as e:
-                return emit(op, f"illegal {name}: {e}")
-            if not ok:
-                return emit(op, f"{name} must be a !fxp.fixed type attribute, got {attrs[name]}")
-        elif fixed:
-            return emit(op, f"a fixed-point layernorm needs its '{name}' (run fxp-assign-precision)")
+    if not check_format_attrs(op, LAYERNORM_FORMATS, "layernorm"):
+        return False
     for name in ("var_format", "inv_std_format"):
         if name in attrs and format_of(ir.TypeAttr(attrs[name]).value).signed:
             return emit(op, f"{name} must be unsigned (ap_ufixed): the variance and 1/sqrt are non-negative")

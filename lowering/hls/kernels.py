@@ -310,3 +310,4 @@ def _dense(k: KernelEmitter, op) -> None:
 from . import kernels_layers  # noqa: E402,F401  (registers the conv/pool/affine/data-movement printers)
 from . import kernels_tables  # noqa: E402,F401  (registers the clamp/prelu/lut/softmax printers)
 from . import kernels_transformer  # noqa: E402,F401  (registers the matmul/layernorm printers)
+from . import kernels_recurrent  # noqa: E402,F401  (registers the fxp.rnn printer)

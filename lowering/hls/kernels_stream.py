@@ -46,6 +46,7 @@ class StreamKernelEmitter(KernelEmitter):
 
     def __init__(self, design, op, name, layer, arg_types, res_types, fanout: list[int]):
         self.views: dict = {}  # (set before the base constructor, which sizes the ports)
+        self.function_pipeline = True  # False: a printer keeps a loop rolled (fxp.rnn's time steps)
         super().__init__(design, op, name, layer, arg_types, res_types)
         self.arg_types = arg_types
         self.in_layout = [token_layout(self.shape(a, None, f"input {i}"), f"input {i} of {self.where()}")
@@ -153,7 +154,7 @@ class StreamKernelEmitter(KernelEmitter):
         return self.body
 
     def _pipeline(self, out: Lines) -> None:
-        if self.strategy == "latency":
+        if self.strategy == "latency" and self.function_pipeline:
             out.pragma(f"PIPELINE II={self.rf}")
         if self.mul_limit:
             out.pragma(f"ALLOCATION operation instances=mul limit={self.mul_limit}")

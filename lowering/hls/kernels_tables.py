@@ -219,3 +219,8 @@ def _softmax(k: KernelEmitter, op) -> None:
     body.close()
     body.close()
     body.close()
+
+
+# Public names for the other families' printers (recurrent cells index the same kind of tables).
+stored_bits = _bits
+table_array = _table

@@ -83,6 +83,19 @@ def _norm_settings(d: dict, where: str) -> dict:
     return out
 
 
+# --- recurrent layers (fxp.rnn): per-gate formats (passes/fxp_assign_precision_recurrent.py) --------------
+# `gate` the pre-activations (tables' input), `sigmoid` / `tanh` the table entries, `state` the LSTM cell
+# state, `recurrent_weight` w_hh (default: the layer's `weight`); the tables take the layer's `table_size`.
+RECURRENT_LAYER_KEYS = ("gate", "sigmoid", "tanh", "state", "recurrent_weight")
+LAYER_KEYS += RECURRENT_LAYER_KEYS
+
+
+def _recurrent_settings(d: dict, where: str) -> dict:
+    """The validated recurrent format keys of a layer section (`recurrent_weight` may be auto)."""
+    return {key: _fmt(d[key], f"{where}.{key}", allow_auto=key == "recurrent_weight")
+            for key in RECURRENT_LAYER_KEYS if key in d}
+
+
 def _table_settings(d: dict, where: str) -> dict:
     """The validated table keys of a model or layer section."""
     from .fixed.softmax import IMPLEMENTATIONS
@@ -234,6 +247,7 @@ class Config:
                 parsed["multiplier"] = _multiplier(settings["multiplier"], f"{where}.multiplier")
             parsed.update(_table_settings(settings, where))  # activation tables
             parsed.update(_norm_settings(settings, where))  # layernorm formats
+            parsed.update(_recurrent_settings(settings, where))  # LSTM/GRU formats
             cfg.layers[str(name)] = parsed
         return cfg
 
@@ -289,6 +303,11 @@ class Config:
         """A layernorm's internal formats (`mean`, `var`, `inv_std`, `norm`): its own keys, else AUTO."""
         own = self._own(name)
         return {k: own.get(k, AUTO) for k in NORM_LAYER_KEYS}
+
+    def recurrent_config(self, name: str | None) -> dict:
+        """An rnn layer's own recurrent keys (RECURRENT_LAYER_KEYS); absent keys take their defaults."""
+        own = self._own(name)
+        return {k: own[k] for k in RECURRENT_LAYER_KEYS if k in own}
 
     def to_dict(self) -> dict:
         def s(v):

@@ -255,7 +255,8 @@ class Program:
         return [values[o] for o in self.outputs]
 
 
-FAMILIES = ["fxflow.emulator_layers", "fxflow.emulator_tables", "fxflow.emulator_transformer"]  # modules registering more @op_step builders
+FAMILIES = ["fxflow.emulator_layers", "fxflow.emulator_tables", "fxflow.emulator_transformer",
+           "fxflow.emulator_recurrent"]  # modules registering more @op_step builders
 
 
 def compile_program(module: ir.Module) -> Program:

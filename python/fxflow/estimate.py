@@ -572,3 +572,4 @@ def check_options(part, clock) -> None:
 
 from . import estimate_layers  # noqa: E402,F401  (registers the conv/pool/affine/table models)
 from . import estimate_transformer  # noqa: E402,F401  (registers the matmul/layernorm models)
+from . import estimate_recurrent  # noqa: E402,F401  (registers the fxp.rnn model)

@@ -1,0 +1,78 @@
+"""Recurrent `fxp` op: `fxp.rnn`, one layer of an LSTM or GRU over a whole sequence.
+
+fxp.rnn(x [1, T, F], w_ih [G*H, F], w_hh [G*H, H], b_ih [G*H], b_hh [G*H]) -> [1, T, H] (`sequences` = 1)
+or [1, H] (the last state, `sequences` = 0).  PyTorch's gate order and equations (LSTM i, f, g, o;
+GRU r, z, n), zero initial states.  With fixed-point types (`fxflow.fixed.recurrent`), per step t:
+  ax = accum(b_ih) + x_t * w_ih^T, ah = accum(b_hh) + h * w_hh^T   (ordered like fxp.dense, k = 0..K-1)
+  LSTM: p = gate(ax + ah); i, f, o = sigmoid_table(p); g = tanh_table(p);
+        c = state(f * c + i * g); h = result(o * tanh_table(c))
+  GRU:  r, z = sigmoid_table(gate(ax + ah)); n = tanh_table(gate(ax_n + r * gate(ah_n)));
+        h = result(n + z * (h - n))
+Every expression is exact before its assignment.  The formats (`gate_format`, `sigmoid_format`,
+`tanh_format`, LSTM `state_format`) and `table_size` are attached by fxp-assign-precision; the tables
+are built from them (`fxflow.fixed.recurrent.rnn_tables`).  Before precision assignment the op means
+the exact real recurrence.
+"""
+
+from typing import Any
+
+from fxflow.ir import ext, ir
+
+from ..verify import emit, verifier
+from . import Fxp, _check_formats, _check_tensors, _shape, check_format_attrs, format_of
+from .layers import _check_accum, _f64_type_attr
+
+CELL_GATES = {"lstm": 4, "gru": 3}
+RNN_FORMATS = ("gate_format", "sigmoid_format", "tanh_format")  # + "state_format" for an LSTM
+
+
+class RnnOp(Fxp.Operation, name="rnn", traits=[ext.Pure]):
+    """One LSTM/GRU layer over the sequence (see module doc)."""
+
+    input: ext.Operand[Any]
+    w_ih: ext.Operand[Any]
+    w_hh: ext.Operand[Any]
+    b_ih: ext.Operand[Any]
+    b_hh: ext.Operand[Any]
+    output: ext.Result[Any]
+    cell: ir.StringAttr
+    sequences: ir.IntegerAttr
+    accum: ir.TypeAttr = ext.attribute(default_factory=_f64_type_attr)
+
+    @verifier
+    def verify_invariants(self):
+        vals = ((self.input, "input"), (self.w_ih, "w_ih"), (self.w_hh, "w_hh"), (self.b_ih, "b_ih"),
+                (self.b_hh, "b_hh"), (self.output, "result"))
+        if not _check_tensors(self, vals):
+            return False
+        cell = ir.StringAttr(self.cell).value
+        if cell not in CELL_GATES:
+            return emit(self, f"cell '{cell}' is not one of {', '.join(CELL_GATES)}")
+        seq = ir.IntegerAttr(self.sequences).value
+        if seq not in (0, 1):
+            return emit(self, "sequences must be 0 (last state) or 1 (whole sequence)")
+        x, wi, wh, bi, bh, y = (_shape(v) for v, _ in vals)
+        if len(x) != 3 or x[0] != 1:
+            return emit(self, f"input must be [1, T, F] (sample, time, features), got {x}")
+        hidden = wh[-1] if len(wh) == 2 else 0
+        g = CELL_GATES[cell]
+        if wi != [g * hidden, x[2]] or wh != [g * hidden, hidden] or bi != [g * hidden] or bh != [g * hidden]:
+            return emit(self, f"{cell} weights must be w_ih [{g}H, {x[2]}], w_hh [{g}H, H], biases [{g}H]; "
+                              f"got {wi}, {wh}, {bi}, {bh}")
+        want = [1, x[1], hidden] if seq else [1, hidden]
+        if y != want:
+            return emit(self, f"result shape {y} must be {want}")
+        if not (_check_formats(self, [v for v, _ in vals]) and _check_accum(self)):
+            return False
+        return _check_rnn_formats(self, cell)
+
+
+def _check_rnn_formats(op, cell: str) -> bool:
+    """A fixed rnn carries its internal formats and table size (fxp-assign-precision)."""
+    attrs = op.operation.attributes
+    fixed = format_of(op.output.type) is not None
+    if not check_format_attrs(op, RNN_FORMATS + (("state_format",) if cell == "lstm" else ()), "rnn"):
+        return False
+    if fixed and not isinstance(attrs["table_size"] if "table_size" in attrs else None, ir.IntegerAttr):
+        return emit(op, "a fixed-point rnn needs an integer 'table_size' (run fxp-assign-precision)")
+    return True

@@ -1,0 +1,54 @@
+"""Estimate model of `fxp.rnn` (registered into `fxflow.estimate.OP_MODELS`).
+
+Per time step: G*H*(F + H) products with constant weights (the dense part), the gate products (LSTM:
+f*c, i*g, o*tanh(c); GRU: r*hn, z*(h - n)) and the table reads (distributed ROM: one LUT per 64 bits).
+The state makes the steps sequential: the latency is T times the chained delay of one step (products,
+adder tree, table, gate products); io_parallel unrolls time, so the resources count all T copies.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .estimate import Ctx, OpCost, _fmt, _shape, dsp_per_multiplier, op_model
+
+
+def _rnn_work(op) -> int:
+    _, steps, feats = _shape(op.operands[0])
+    gh, hidden = _shape(op.operands[2])
+    return steps * gh * (feats + hidden)
+
+
+@op_model("fxp.rnn", work=_rnn_work)
+def _rnn(ctx: Ctx, op) -> OpCost:
+    from .emulator_recurrent import rnn_formats
+    from .ir import ir
+
+    x, wi, wh = op.operands[:3]
+    fx, fwi, fwh = (_fmt(v, f"{what} of {ctx.where}") for v, what in ((x, "input"), (wi, "w_ih"), (wh, "w_hh")))
+    fm = rnn_formats(op)
+    lstm = ir.StringAttr(op.attributes["cell"]).value == "lstm"
+    _, steps, feats = _shape(x)
+    gh, hidden = _shape(wh)
+    fam = ctx.device.family
+    par = math.ceil(_rnn_work(op) / ctx.reuse_factor)
+    d_x = dsp_per_multiplier(ctx.device, fx.width, fx.signed, fwi.width, fwi.signed)
+    d_h = dsp_per_multiplier(ctx.device, fm.result.width, fm.result.signed, fwh.width, fwh.signed)
+    share_x = feats / (feats + hidden)
+    dsp = round(par * (share_x * d_x + (1 - share_x) * d_h))
+    lut_mul = 0 if dsp else par * math.ceil(max(fx.width * fwi.width, fm.result.width * fwh.width) / 2)
+    gate_products = steps * hidden * (3 if lstm else 2)
+    d_g = dsp_per_multiplier(ctx.device, fm.sigmoid.width, False, fm.tanh.width, True)
+    tables = (2 + lstm) * steps  # one copy of each table per unrolled step
+    rom = tables * math.ceil(fm.table_size * max(fm.sigmoid.width, fm.tanh.width) / 64)
+    adders = steps * gh * (feats + hidden) * fm.accum.width
+    c = OpCost(work=_rnn_work(op), multiplications=_rnn_work(op) + gate_products,
+               multipliers=par + gate_products, dsp=dsp + gate_products * d_g,
+               lut=lut_mul + rom + adders + (0 if d_g else gate_products * fm.sigmoid.width * fm.tanh.width // 2),
+               ff=hidden * (fm.result.width + (fm.state.width if lstm else 0)))
+    t_mul = fam.t_dsp if dsp else fam.t_lut_mul + fam.t_lut_mul_bit * (fx.width + fwi.width)
+    tree = math.ceil(math.log2(max(feats + hidden + 1, 2)))
+    step = t_mul + tree * ctx.t_add(fm.accum.width) + 2 * ctx.t_add(fm.gate.width) + 2 * fam.t_dsp
+    c.delay_ns = steps * step
+    c.cycles = max(1, steps * math.ceil(step / ctx.usable) * ctx.reuse_factor)
+    return c
