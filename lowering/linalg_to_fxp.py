@@ -249,6 +249,9 @@ def _reject_leftovers(module_op) -> None:
 
     def visit(op):
         name = op.name
+        if name == "fxp.dense" and ir.RankedTensorType(op.operands[0].type).shape[0] != 1:
+            bad.append(op)  # rows that are not the sample: a Linear on a view that mixes samples and tokens
+            return ir.WalkResult.SKIP
         if name.startswith("fxp."):
             return ir.WalkResult.SKIP  # fxp.lut regions hold arith/math scalar ops by design
         if name.startswith(("func.", "builtin.")):
@@ -272,6 +275,9 @@ def _reject_leftovers(module_op) -> None:
 
 
 def _describe(op) -> str:
+    if op.name == "fxp.dense":
+        return f"'linalg.matmul' on a view of shape {list(ir.RankedTensorType(op.operands[0].type).shape)} that " \
+               "merges the sample dim with others"
     if op.name == "linalg.generic":
         body = [o.operation.name for o in op.regions[0].blocks[0].operations][:-1]
         return f"'linalg.generic' computing {', '.join(body) or 'a copy'}"

@@ -1,6 +1,7 @@
 """convert-linalg-to-fxp, transformer family: products of two activations and LayerNorm / RMSNorm.
 
 What torch-mlir emits and what it becomes:
+  expand_shape(dense(collapse_shape(x [1, T.., K]) [R, K]) [R, N])  (a Linear on tokens)       -> fxp.dense on x
   linalg.batch_matmul(a, b) outs fill(0), both operands computed (dim 0 = the sample)        -> fxp.matmul
   expand_shape(batch_matmul(collapse_shape(a), collapse_shape(b))) merging the sample dim with
       leading batch dims (4-D q @ k^T: [1, H, T, D] -> [H, T, D])                            -> fxp.matmul on a, b
@@ -18,7 +19,7 @@ import math
 
 import numpy as np
 
-from fxflow.dialects.fxp import LayerNormOp, MatmulOp
+from fxflow.dialects.fxp import DenseOp, GatherOp, LayerNormOp, MatmulOp, ReshapeOp, TransposeOp, i64_array
 from fxflow.ir import defining_op, ir
 
 from .linalg_to_fxp import _body_ops, _constant, _constant_array, _is_zero_scalar, _owner_name, raising_pattern
@@ -72,6 +73,235 @@ def batch_matmul_to_fxp(op, rewriter):
     with rewriter.ip, op.location:
         new = MatmulOp(a, b, out.type)
     rewriter.replace_op(op, [new.output])
+
+
+# ------------------------------------------------------------------------------------------------
+# Linear on tokens
+# ------------------------------------------------------------------------------------------------
+@raising_pattern("fxp.dense", 2)
+def dense_per_token(op, rewriter):
+    """reshape(dense(reshape(x [1, ..., K]) [R, K]) [R, N]) -> dense(x) [1, ..., N] (then the outer reshape
+    when its shape differs): torch-mlir applies a Linear to tokens on the rows of a 2-D view that merges the
+    sample dim with the token dims; the rows become the leading dims of the input again."""
+    x = op.operands[0]
+    xs = _shape(x)
+    rows = xs[0]
+    owner = defining_op(x)
+    uses = list(op.results[0].uses)
+    if len(xs) != 2 or rows == 1 or owner is None or owner.name not in _RESHAPES or len(uses) != 1:
+        return True
+    user = uses[0].owner
+    src = owner.operands[0]
+    s = _shape(src)
+    if user.name not in _RESHAPES or len(s) < 3 or s[0] != 1 or math.prod(s[:-1]) != rows:
+        return True
+    n = _shape(op.results[0])[1]
+    with rewriter.ip, op.location:
+        ty = ir.RankedTensorType.get(s[:-1] + [n], ir.RankedTensorType(x.type).element_type)
+        new = DenseOp(src, op.operands[1], op.operands[2], ty).output
+        if str(ty) != str(user.results[0].type):
+            new = ReshapeOp(new, user.results[0].type).output
+    rewriter.replace_op(user, [new])
+    rewriter.erase_op(op)
+
+
+# ------------------------------------------------------------------------------------------------
+# The fully-masked-row guard of torch's softmax in attention
+# ------------------------------------------------------------------------------------------------
+def _is_minus_inf_test(v) -> bool:
+    """v = (x == -inf) elementwise, possibly reduced with `and` over a dim."""
+    red = _generic(v, ("arith.andi",), 1)
+    if red is not None:
+        v = red.inputs[0]
+    g = _generic(v, ("arith.extf", "arith.cmpf"), 1) or _generic(v, ("arith.cmpf",), 1)
+    if g is None:
+        return False
+    cmp = _body_ops(g)[-2].operation
+    return ir.IntegerAttr(cmp.attributes["predicate"]).value == 1 and _scalar(cmp.operands[1]) == -math.inf
+
+
+@raising_pattern("linalg.generic", 4)
+def drop_masked_row_guard(op, rewriter):
+    """select(all(scores == -inf), 0, softmax) -> softmax: fixed-point scores are finite (a mask's -inf
+    becomes a finite value, and a constant mask with a fully masked row is rejected), so the guard torch's
+    MultiheadAttention puts behind its softmax never fires."""
+    if [o.operation.name for o in _body_ops(op)] != ["arith.select", "linalg.yield"] or len(list(op.inputs)) != 3:
+        return True
+    cond, _, value = op.inputs
+    if not _is_minus_inf_test(cond) or str(value.type) != str(op.result.type):
+        return True
+    rewriter.replace_op(op, [value])
+
+
+# ------------------------------------------------------------------------------------------------
+# Data movement that moves the sample dim (MultiheadAttention's [tokens, batch, features] views)
+# ------------------------------------------------------------------------------------------------
+_MOVES = _RESHAPES + ("linalg.transpose", "fxp.transpose", "tensor.extract_slice", "fxp.gather")
+
+
+def _moved(op, arr: np.ndarray) -> np.ndarray | None:
+    """arr (an index array of the op's input shape) moved as the op moves data, None if not static."""
+    out = _shape(op.results[0])
+    name = op.name
+    if name in _RESHAPES:
+        return arr.reshape(out)
+    if name in ("linalg.transpose", "fxp.transpose"):
+        return arr.transpose(list(ir.DenseI64ArrayAttr(op.attributes["permutation"])))
+    if name == "fxp.gather":
+        return arr.reshape(arr.shape[0], -1)[:, i64_array(op, "indices")].reshape(out)
+    if len(op.operands) != 1:  # extract_slice with dynamic offsets, sizes or strides
+        return None
+    o, n, st = (list(ir.DenseI64ArrayAttr(op.attributes[k])) for k in ("static_offsets", "static_sizes",
+                                                                      "static_strides"))
+    if min(o + n + st) < 0:
+        return None
+    return arr[tuple(slice(a, a + b * c, c) for a, b, c in zip(o, n, st))].reshape(out)
+
+
+def _move_source(op):
+    """(source, ops): the nearest value with a leading dim of 1 (a sample view) behind op, through moves."""
+    chain, v = [op], op.operands[0]
+    while _shape(v)[0] != 1:
+        owner = defining_op(v)
+        if owner is None or owner.name not in _MOVES:
+            return None, []
+        chain.insert(0, owner)
+        v = owner.operands[0]
+    return v, chain
+
+
+@raising_pattern("linalg.transpose", 4)
+@raising_pattern("tensor.extract_slice", 4)
+def moves_to_gather(op, rewriter):
+    """transpose (moving dim 0) / slice chains between two sample views -> one fxp.gather of static indices.
+
+    Walks back to the nearest view with a leading 1 (with batch 1 that is the sample) and forward through
+    single-use moves to the next one; when the chain ends on another view (a matmul's 2-D rows) the gather
+    writes [1, *that shape] and a reshape restores it.  Identity indices become a plain reshape."""
+    if _constant_array(op.operands[0]) is not None:
+        return True
+    if op.name == "linalg.transpose" and list(ir.DenseI64ArrayAttr(op.attributes["permutation"]))[0] == 0:
+        return True  # a transpose keeping the sample first: fxp.transpose (layer_patterns)
+    src, chain = _move_source(op)
+    if src is None:
+        return True
+    last = op
+    while _shape(last.results[0])[0] != 1:
+        uses = list(last.results[0].uses)
+        if len(uses) != 1 or uses[0].owner.name not in _MOVES:
+            break
+        last = uses[0].owner
+        chain.append(last)
+    arr = np.arange(math.prod(_shape(src))).reshape(_shape(src))
+    for o in chain:
+        arr = _moved(o, arr)
+        if arr is None:
+            return True
+    out = _shape(last.results[0])
+    view = out if out[0] == 1 else [1] + out
+    idx = arr.reshape(-1)
+    et = ir.RankedTensorType(src.type).element_type
+    with rewriter.ip, last.location:
+        ty = ir.RankedTensorType.get(view, et)
+        if np.array_equal(idx, np.arange(math.prod(_shape(src)))):
+            new = ReshapeOp(src, ty).output
+        else:
+            new = GatherOp(src, ty, ir.DenseI64ArrayAttr.get([int(i) for i in idx])).output
+        if view != out:
+            new = ReshapeOp(new, last.results[0].type).output
+    rewriter.replace_op(last, [new])
+
+
+@raising_pattern("fxp.gather", 4)
+def compose_gathers(op, rewriter):
+    """gather(gather | reshape (x)) -> one gather of x (a reshape keeps every sample's flat order)."""
+    inner = defining_op(op.operands[0])
+    if inner is None or inner.name not in ("fxp.gather", "fxp.reshape") or _shape(inner.operands[0])[0] != 1:
+        return True
+    idx = np.asarray(i64_array(op, "indices"))
+    if inner.name == "fxp.gather":
+        idx = np.asarray(i64_array(inner, "indices"))[idx]
+    with rewriter.ip, op.location:
+        new = GatherOp(inner.operands[0], op.results[0].type, ir.DenseI64ArrayAttr.get([int(i) for i in idx]))
+    rewriter.replace_op(op, [new.output])
+
+
+@raising_pattern("fxp.dense", 3)
+def split_dense_by_readers(op, rewriter):
+    """A Linear on tokens read only through gathers of disjoint column sets (MultiheadAttention's packed
+    q, k, v in_proj) -> one dense per reader over its columns, so each can fold its own scale."""
+    y = op.results[0]
+    out = _shape(y)
+    readers = [u.owner for u in y.uses]
+    if len(out) < 3 or len(readers) < 2 or any(r.name != "fxp.gather" for r in readers):
+        return True
+    w, b = _constant_array(op.operands[1]), _constant_array(op.operands[2])
+    n = out[-1]
+    idx = [np.asarray(i64_array(r, "indices")) for r in readers]
+    cols = [np.unique(i % n) for i in idx]
+    if w is None or b is None or sum(len(c) for c in cols) != len(np.unique(np.concatenate(cols))):
+        return True
+    et = ir.RankedTensorType(y.type).element_type
+    for r, i, c in zip(readers, idx, cols):
+        pos = np.full(n, -1)
+        pos[c] = np.arange(len(c))
+        with rewriter.ip, op.location:
+            ty = ir.RankedTensorType.get(out[:-1] + [len(c)], et)
+            dense = DenseOp(op.operands[0], _constant(w[:, c], et), _constant(b[c], et), ty).output
+        with rewriter.ip, r.location:
+            new_idx = (i // n) * len(c) + pos[i % n]
+            rt = r.results[0].type
+            if np.array_equal(new_idx, np.arange(math.prod(_shape(dense)))):
+                new = ReshapeOp(dense, rt).output
+            else:
+                new = GatherOp(dense, rt, ir.DenseI64ArrayAttr.get([int(v) for v in new_idx])).output
+        rewriter.replace_op(r, [new])
+    rewriter.erase_op(op)
+
+
+_PER_SAMPLE_MOVES = ("fxp.reshape", "fxp.transpose", "fxp.gather")
+
+
+@raising_pattern("fxp.scale_shift", 3)
+def scale_into_dense_through_moves(op, rewriter):
+    """scale_shift(c per tensor)(moves(dense)) -> moves(dense with w*s, b*s + t): the attention scale
+    1/sqrt(d) (torch multiplies q and k by d^-1/4 after the head split) folded into the projection."""
+    s, t = _constant_array(op.operands[1]), _constant_array(op.operands[2])
+    if s is None or t is None or s.size != 1 or t.size != 1:
+        return True
+    chain, v = [], op.operands[0]
+    while True:
+        owner = defining_op(v)
+        if owner is None or len(list(v.uses)) != 1:
+            return True
+        if owner.name == "fxp.dense":
+            break
+        if owner.name not in _PER_SAMPLE_MOVES:
+            return True
+        chain.insert(0, owner)
+        v = owner.operands[0]
+    if not chain:
+        return True  # scale_shift(dense) directly: fuse_scale_shift folds it
+    w, b = _constant_array(owner.operands[1]), _constant_array(owner.operands[2])
+    if w is None or b is None:
+        return True
+    et = ir.RankedTensorType(v.type).element_type
+    with rewriter.ip, owner.location:
+        cur = DenseOp(owner.operands[0], _constant(w * s.item(), et), _constant(b * s.item() + t.item(), et),
+                      v.type).output
+    for m in chain:
+        ty = m.results[0].type
+        with rewriter.ip, m.location:
+            if m.name == "fxp.reshape":
+                cur = ReshapeOp(cur, ty).output
+            elif m.name == "fxp.transpose":
+                cur = TransposeOp(cur, ty, m.attributes["permutation"]).output
+            else:
+                cur = GatherOp(cur, ty, m.attributes["indices"]).output
+    rewriter.replace_op(op, [cur])
+    for m in reversed(chain):
+        rewriter.erase_op(m)
+    rewriter.erase_op(owner)
 
 
 # ------------------------------------------------------------------------------------------------

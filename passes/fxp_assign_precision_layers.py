@@ -28,7 +28,7 @@ from .fxp_model_exact import always_exact, exactness
 
 
 exactness("fxp.conv", constants={1: "weight", 2: "bias"})(always_exact)
-exactness("fxp.sub", "fxp.mul", "fxp.reshape", "fxp.transpose", "fxp.pad", "fxp.resize", "fxp.concat")(always_exact)
+exactness("fxp.sub", "fxp.mul", "fxp.reshape", "fxp.gather", "fxp.transpose", "fxp.pad", "fxp.resize", "fxp.concat")(always_exact)
 
 
 @exactness("fxp.pool")
@@ -131,6 +131,13 @@ def _keep_format(op, ranges: dict, move) -> None:
 def _assign_reshape(op, cfg: Config, ranges: dict) -> None:
     shape = list(ir.RankedTensorType(op.operation.results[0].type).shape)
     _keep_format(op, ranges, lambda a: a.reshape(shape))
+
+
+@assigner("fxp.gather")
+def _assign_gather(op, cfg: Config, ranges: dict) -> None:
+    shape = list(ir.RankedTensorType(op.operation.results[0].type).shape)
+    idx = np.asarray(i64_array(op, "indices"), dtype=np.int64)
+    _keep_format(op, ranges, lambda a: a.reshape(a.shape[0], -1)[:, idx].reshape(shape))
 
 
 @assigner("fxp.transpose")

@@ -74,6 +74,31 @@ class TransposeOp(Fxp.Operation, name="transpose", traits=[ext.Pure]):
         return _same_element(self, self.input, self.output)
 
 
+class GatherOp(Fxp.Operation, name="gather", traits=[ext.Pure]):
+    """result[b].flat[i] = input[b].flat[indices[i]] for every sample b (row-major): a composed chain
+    of reshapes, transposes and slices whose intermediate views move the sample dim away from dim 0
+    (torch's MultiheadAttention computes in [tokens, batch, features] and splits q, k, v by slicing)."""
+
+    input: ext.Operand[Any]
+    output: ext.Result[Any]
+    indices: Any
+
+    @verifier
+    def verify_invariants(self):
+        shapes = _in_out_shapes(self)
+        if shapes is None:
+            return False
+        a, b = shapes
+        if not a or not b or a[0] != b[0]:
+            return emit(self, f"input {a} and result {b} must share the sample dim 0")
+        if not _check_i64_array(self, "indices", math.prod(b[1:]), 0):
+            return False
+        bad = [i for i in i64_array(self, "indices") if i >= math.prod(a[1:])]
+        if bad:
+            return emit(self, f"index {bad[0]} is outside a sample's {math.prod(a[1:])} elements")
+        return _same_element(self, self.input, self.output)
+
+
 class ConcatOp(Fxp.Operation, name="concat", traits=[ext.Pure]):
     """lhs and rhs joined along `axis`, each element assigned to the result type (Concatenate; more
     inputs chain).  Two operands, not a variadic list: IRDL gives one variadic group a single type."""

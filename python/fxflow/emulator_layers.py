@@ -188,6 +188,12 @@ def _reshape_step(o, consts):
     return lambda x: Tensor(x.data.reshape(x.data.shape[0], *shape), x.fmt)
 
 
+@op_step("fxp.gather")
+def _gather_step(o, consts):
+    shape, idx = _sample_shape(o.results[0]), np.asarray(i64_array(o, "indices"), dtype=np.int64)
+    return lambda x: Tensor(x.data.reshape(x.data.shape[0], -1)[:, idx].reshape(x.data.shape[0], *shape), x.fmt)
+
+
 @op_step("fxp.transpose")
 def _transpose_step(o, consts):
     perm = i64_array(o, "permutation")
