@@ -52,6 +52,11 @@ def _hooks_and_cache():
         """Import tensor literals (parameters) as DenseElementsAttr instead of resource blobs."""
 
         def resolve_literal(self, gni, literal, info):
+            if isinstance(literal, torch.Tensor) and literal.dtype == torch.uint8:  # boolean masks arrive as uint8
+                arr = np.asarray(literal.detach().cpu().tolist(), dtype=np.uint8).reshape(tuple(literal.shape))
+                attr = ir.DenseElementsAttr.get(arr, type=ir.IntegerType.get_unsigned(8))
+                return ir.Operation.create("torch.vtensor.literal", results=[gni._cc.tensor_to_vtensor_type(literal)],
+                                           attributes={"value": attr}).result
             if not isinstance(literal, torch.Tensor) or literal.dtype not in (torch.float32, torch.float64):
                 return None
             arr = np.asarray(literal.detach().cpu().tolist(), dtype=np.float32 if literal.dtype == torch.float32

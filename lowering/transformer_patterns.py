@@ -19,8 +19,9 @@ import math
 
 import numpy as np
 
-from fxflow.dialects.fxp import DenseOp, GatherOp, LayerNormOp, MatmulOp, ReshapeOp, TransposeOp, i64_array
-from fxflow.ir import defining_op, ir
+from fxflow.dialects.fxp import AttnMaskOp, DenseOp, GatherOp, LayerNormOp, MatmulOp, ReshapeOp, TransposeOp, i64_array
+from fxflow.errors import UnsupportedOpError
+from fxflow.ir import defining_op, elements_array, ir, layer_name
 
 from .linalg_to_fxp import _body_ops, _constant, _constant_array, _is_zero_scalar, _owner_name, raising_pattern
 
@@ -134,6 +135,99 @@ def drop_masked_row_guard(op, rewriter):
 
 
 # ------------------------------------------------------------------------------------------------
+# Constant attention masks
+# ------------------------------------------------------------------------------------------------
+def _broadcast_input(g, i: int, arr: np.ndarray):
+    """Input i of generic g (values arr) broadcast to g's iteration space, with the dims it reads, or None."""
+    amap = ir.AffineMapAttr(list(g.indexing_maps)[i]).value
+    space = [int(n) for n in ir.RankedTensorType(g.outputs[0].type).shape]
+    if [str(e) for e in ir.AffineMapAttr(list(g.indexing_maps)[-1]).value.results] != [f"d{j}" for j in
+                                                                                      range(len(space))]:
+        return None
+    view, used = [1] * len(space), []
+    for j, e in enumerate(str(e) for e in amap.results):
+        if e.startswith("d") and e[1:].isdigit():
+            pos = int(e[1:])
+            if used and pos <= used[-1]:
+                return None  # a transposing read
+            used.append(pos)
+            view[pos] = arr.shape[j]
+        elif not (e == "0" and arr.shape[j] == 1):
+            return None
+    return np.broadcast_to(arr.reshape(view), space), used
+
+
+def _constant_input(v) -> np.ndarray | None:
+    """A constant tensor's values, booleans included (a mask)."""
+    owner = defining_op(v)
+    if owner is None or owner.name not in ("arith.constant", "fxp.constant"):
+        return None
+    attr = owner.attributes["value"]
+    return elements_array(attr, _shape(v)) if isinstance(attr, ir.DenseElementsAttr) else None
+
+
+@raising_pattern("linalg.generic", 5)
+def fold_broadcast_constants(op, rewriter):
+    """A float generic over constants only, read through broadcasts (a boolean mask turned into 0 / -inf by
+    masked_fill): evaluated now (the identity-map case is layer_patterns' fold_constant_generic)."""
+    ins = list(op.inputs)
+    et = ir.RankedTensorType(op.result.type).element_type
+    if not ins or len(list(op.results)) != 1 or not isinstance(et, ir.FloatType):
+        return True
+    arrays = [_constant_input(v) for v in ins]
+    if any(a is None for a in arrays):
+        return True
+    full = [_broadcast_input(op, i, a) for i, a in enumerate(arrays)]
+    if any(f is None for f in full):
+        return True
+    from fxflow.errors import FxflowError
+    from fxflow.scalar_eval import compile_scalar
+
+    block = op.region.blocks[0]
+    try:
+        out = compile_scalar(list(block.operations)[-1].operands[0], list(block.arguments)[:len(ins)])(
+            *[f[0].astype(np.float64) for f in full])
+    except FxflowError:
+        return True
+    with rewriter.ip, op.location:
+        new = _constant(np.broadcast_to(np.asarray(out, dtype=np.float64), _shape(op.result)), et)
+    rewriter.replace_op(op, [new])
+
+
+@raising_pattern("linalg.generic", 2)
+def constant_mask_to_attn_mask(op, rewriter):
+    """scores + mask, the mask a constant varying over more than the channel dim (per tensor / per channel
+    constants are fxp.scale_shift) -> fxp.attn_mask: finite entries added exactly, -inf entries masked."""
+    if [o.operation.name for o in _body_ops(op)] != ["arith.addf", "linalg.yield"] or len(list(op.inputs)) != 2:
+        return True
+    ins = list(op.inputs)
+    ci = next((i for i in (0, 1) if _constant_input(ins[i]) is not None), None)
+    if ci is None or _constant_input(ins[1 - ci]) is not None:
+        return True
+    x = ins[1 - ci]
+    if [str(e) for e in ir.AffineMapAttr(list(op.indexing_maps)[1 - ci]).value.results] != \
+            [f"d{j}" for j in range(len(_shape(x)))] or _shape(x) != _shape(op.result) or _shape(x)[0] != 1:
+        return True
+    found = _broadcast_input(op, ci, _constant_input(ins[ci]))
+    if found is None or set(found[1]) <= {1}:
+        return True
+    full = np.array(found[0], dtype=np.float64)
+    if np.isnan(full).any() or np.isposinf(full).any():
+        raise UnsupportedOpError(f"attention mask in module '{layer_name(op.location)}' holds NaN or +inf; "
+                                 "constant masks take finite values and -inf", layer=layer_name(op.location))
+    masked = np.isneginf(full)
+    if masked.reshape(-1, full.shape[-1]).all(axis=1).any():
+        raise UnsupportedOpError(f"attention mask in module '{layer_name(op.location)}' masks every key of a row "
+                                 "(its softmax is undefined)", layer=layer_name(op.location))
+    full[masked] = 0.0
+    et = ir.RankedTensorType(x.type).element_type
+    with rewriter.ip, op.location:
+        flags = ir.DenseI64ArrayAttr.get([int(m) for m in masked.reshape(-1)])
+        new = AttnMaskOp(x, _constant(full, et), op.result.type, flags)
+    rewriter.replace_op(op, [new.output])
+
+
+# ------------------------------------------------------------------------------------------------
 # Data movement that moves the sample dim (MultiheadAttention's [tokens, batch, features] views)
 # ------------------------------------------------------------------------------------------------
 _MOVES = _RESHAPES + ("linalg.transpose", "fxp.transpose", "tensor.extract_slice", "fxp.gather")
@@ -178,8 +272,14 @@ def moves_to_gather(op, rewriter):
     Walks back to the nearest view with a leading 1 (with batch 1 that is the sample) and forward through
     single-use moves to the next one; when the chain ends on another view (a matmul's 2-D rows) the gather
     writes [1, *that shape] and a reshape restores it.  Identity indices become a plain reshape."""
-    if _constant_array(op.operands[0]) is not None:
-        return True
+    values = _constant_array(op.operands[0])
+    if values is not None:
+        if op.name != "tensor.extract_slice" or _moved(op, values) is None:
+            return True  # constant transposes: linalg_to_fxp.fold_constant_transpose
+        with rewriter.ip, op.location:  # a slice of a parameter (cross-attention's q / kv in_proj rows)
+            new = _constant(_moved(op, values), ir.RankedTensorType(op.results[0].type).element_type)
+        rewriter.replace_op(op, [new])
+        return None
     if op.name == "linalg.transpose" and list(ir.DenseI64ArrayAttr(op.attributes["permutation"]))[0] == 0:
         return True  # a transpose keeping the sample first: fxp.transpose (layer_patterns)
     src, chain = _move_source(op)
@@ -235,6 +335,8 @@ def split_dense_by_readers(op, rewriter):
     readers = [u.owner for u in y.uses]
     if len(out) < 3 or len(readers) < 2 or any(r.name != "fxp.gather" for r in readers):
         return True
+    if defining_op(op.operands[0]) is None:
+        return True  # a graph input read by several layers cannot stream (io_stream): keep one packed dense
     w, b = _constant_array(op.operands[1]), _constant_array(op.operands[2])
     n = out[-1]
     idx = [np.asarray(i64_array(r, "indices")) for r in readers]
