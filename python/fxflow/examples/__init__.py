@@ -16,6 +16,7 @@ EXAMPLES = {
     "cnn1d": "fxflow.examples.cnn1d",
     "autoencoder": "fxflow.examples.autoencoder",
     "qonnx_mlp": "fxflow.examples.qonnx_mlp",
+    "transformer": "fxflow.examples.transformer",
 }
 
 
