@@ -49,6 +49,58 @@ def _merged_source(v, rank: int):
     return src
 
 
+def _lifted(op, rewriter, build, inputs):
+    """op on rows that are views of one sample (dim 0 != 1) -> the same op on [1, *shape] tensors between
+    reshapes, which then fold into the views' sample-leading sources; only for operands that are such views."""
+    if any(_sample_view_of(v) is None for v in inputs):
+        return True  # dim 0 mixes samples (x.T @ x on the batch): left for the unsupported-op report
+    out = op.results[0]
+    with rewriter.ip, op.location:
+        ins = [ReshapeOp(v, ir.RankedTensorType.get([1] + _shape(v), ir.RankedTensorType(v.type).element_type))
+               .output for v in inputs]
+        y = build(ins, ir.RankedTensorType.get([1] + _shape(out), ir.RankedTensorType(out.type).element_type))
+        new = ReshapeOp(y, out.type).output
+    rewriter.replace_op(op, [new])
+
+
+def _sample_view_of(v):
+    """The sample-leading tensor v is a reshape of (through reshapes and lifted ops), else None."""
+    owner = defining_op(v)
+    while owner is not None and owner.name in _RESHAPES + ("fxp.scale_shift", "fxp.softmax"):
+        v = owner.operands[0]
+        if _shape(v)[0] == 1:
+            return v
+        owner = defining_op(v)
+    return None
+
+
+@raising_pattern("fxp.softmax", 2)
+def lift_softmax(op, rewriter):
+    """softmax over the last axis of a [B*H, T, S] view -> over the last axis of [1, B*H, T, S]."""
+    from fxflow.dialects.fxp import SoftmaxOp
+
+    x = op.operands[0]
+    axis = ir.IntegerAttr(op.attributes["axis"]).value
+    if _shape(x)[0] == 1 or axis != len(_shape(x)) - 1:
+        return True
+    i64 = ir.IntegerType.get_signless(64)
+    return _lifted(op, rewriter, lambda ins, ty: SoftmaxOp(ins[0], ty, ir.IntegerAttr.get(i64, axis + 1),
+                                                           op.attributes["implementation"]).output, [x])
+
+
+@raising_pattern("fxp.scale_shift", 2)
+def lift_scale(op, rewriter):
+    """A per-tensor scale_shift of a [B*H, T, D] view (the q scaling) -> on the [1, B*H, T, D] view."""
+    from fxflow.dialects.fxp import ScaleShiftOp
+
+    x = op.operands[0]
+    s, t = _constant_array(op.operands[1]), _constant_array(op.operands[2])
+    if _shape(x)[0] == 1 or s is None or t is None or s.size != 1 or t.size != 1:
+        return True
+    return _lifted(op, rewriter, lambda ins, ty: ScaleShiftOp(ins[0], op.operands[1], op.operands[2], ty).output,
+                   [x])
+
+
 def _broadcast_weight_to_dense(op, rewriter, a, w: np.ndarray):
     """batch_matmul(reshape(x [1, .., K]) [R, M, K], W broadcast to [R, K, N]) -> reshape(dense(x)): how
     torch-mlir applies a Linear to a non-contiguous token view (e.g. a slice)."""
@@ -127,10 +179,10 @@ def batch_matmul_to_fxp(op, rewriter):
             rewriter.replace_op(split, [new.output])
             rewriter.erase_op(op)
             return None
-    if _shape(a)[0] != 1:
-        return True  # dim 0 is not the sample: left for the unsupported-op report
     if _constant_array(a) is not None or _constant_array(b) is not None:
         return True
+    if _shape(a)[0] != 1:  # [B*H, M, K] views of [1, B*H, ...] sample tensors (MultiheadAttention with weights)
+        return _lifted(op, rewriter, lambda ins, ty: MatmulOp(ins[0], ins[1], ty).output, [a, b])
     with rewriter.ip, op.location:
         new = MatmulOp(a, b, out.type)
     rewriter.replace_op(op, [new.output])
