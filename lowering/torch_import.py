@@ -68,6 +68,17 @@ def _hooks_and_cache():
     return NamedLocCache, DenseLiterals
 
 
+def _reject_training_dropout(model) -> None:
+    """Dropout in training mode is random; compiling it as the identity (eval) would silently change the model."""
+    import torch
+
+    for name, m in model.named_modules():
+        p = m.p if isinstance(m, torch.nn.modules.dropout._DropoutNd) else getattr(m, "dropout", 0.0)
+        if m.training and isinstance(p, float) and p > 0:
+            raise UnsupportedOpError(f"module '{name or type(m).__name__}' applies dropout (p={p}) in training "
+                                     "mode; call model.eval() before compiling", layer=name or None)
+
+
 def import_torch(model, example_inputs, ctx: ir.Context) -> ImportedModel:
     """Import a `torch.nn.Module` (or an `ExportedProgram`) called on `example_inputs` into `ctx` as linalg.
 
@@ -92,6 +103,7 @@ def import_torch(model, example_inputs, ctx: ir.Context) -> ImportedModel:
     if isinstance(model, torch.export.ExportedProgram):
         _check_program_shapes(model)
     if isinstance(model, torch.nn.Module):
+        _reject_training_dropout(model)
         model = model.eval()
     try:
         with warnings.catch_warnings():

@@ -278,7 +278,7 @@ def _constant_input(v) -> np.ndarray | None:
     return elements_array(attr, _shape(v)) if isinstance(attr, ir.DenseElementsAttr) else None
 
 
-@raising_pattern("linalg.generic", 5)
+@raising_pattern("linalg.generic", 5, early=True)
 def fold_broadcast_constants(op, rewriter):
     """A float generic over constants only, read through broadcasts (a boolean mask turned into 0 / -inf by
     masked_fill): evaluated now (the identity-map case is layer_patterns' fold_constant_generic)."""
@@ -337,6 +337,33 @@ def constant_mask_to_attn_mask(op, rewriter):
         flags = ir.DenseI64ArrayAttr.get([int(m) for m in masked.reshape(-1)])
         new = AttnMaskOp(x, _constant(full, et), op.result.type, flags)
     rewriter.replace_op(op, [new.output])
+
+
+@raising_pattern("linalg.generic", 1)
+def reject_dynamic_mask(op, rewriter):
+    """select(b, -inf, x) with b computed from the model's inputs: a key_padding_mask or a boolean attn_mask
+    passed at call time; fxflow takes masks as constants only (a clear error instead of an unsupported generic)."""
+    where = layer_name(op.location) or "<unknown module>"
+    body = [o.operation.name for o in _body_ops(op)]
+    if body == ["arith.addf", "linalg.yield"] and len(list(op.inputs)) == 2 and \
+            all(_constant_input(v) is None for v in op.inputs):
+        maps = [str(ir.AffineMapAttr(m).value) for m in op.indexing_maps]
+        if len(set(maps)) > 1 and len(_shape(op.result)) >= 3:
+            raise UnsupportedOpError(f"module '{where}': adding a tensor computed from the model's inputs with "
+                                     "broadcasting (e.g. an attn_mask passed at call time) is not supported; masks "
+                                     "must be constants (a registered buffer or a literal)", layer=where)
+    if body != ["arith.select", "linalg.yield"] or len(list(op.inputs)) != 3:
+        return True
+    cond, fill = op.inputs[0], op.inputs[1]
+    et = ir.RankedTensorType(cond.type).element_type
+    if str(et) != "i1" or _constant_input(cond) is not None:
+        return True
+    f = _constant_input(fill)
+    if f is None or not np.all(np.isneginf(f)):
+        return True
+    raise UnsupportedOpError(f"module '{where}': an attention mask computed from the model's inputs "
+                             "(key_padding_mask, or an attn_mask tensor passed at call time) is not supported; "
+                             "masks must be constants (a registered buffer or a literal)", layer=where)
 
 
 # ------------------------------------------------------------------------------------------------
