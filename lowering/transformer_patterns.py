@@ -283,8 +283,10 @@ def fold_broadcast_constants(op, rewriter):
     """A float generic over constants only, read through broadcasts (a boolean mask turned into 0 / -inf by
     masked_fill): evaluated now (the identity-map case is layer_patterns' fold_constant_generic)."""
     ins = list(op.inputs)
+    if not ins or len(list(op.results)) != 1:
+        return True
     et = ir.RankedTensorType(op.result.type).element_type
-    if not ins or len(list(op.results)) != 1 or not isinstance(et, ir.FloatType):
+    if not isinstance(et, ir.FloatType):
         return True
     arrays = [_constant_input(v) for v in ins]
     if any(a is None for a in arrays):
@@ -350,8 +352,9 @@ def reject_dynamic_mask(op, rewriter):
         maps = [str(ir.AffineMapAttr(m).value) for m in op.indexing_maps]
         if len(set(maps)) > 1 and len(_shape(op.result)) >= 3:
             raise UnsupportedOpError(f"module '{where}': adding a tensor computed from the model's inputs with "
-                                     "broadcasting (e.g. an attn_mask passed at call time) is not supported; masks "
-                                     "must be constants (a registered buffer or a literal)", layer=where)
+                                     "broadcasting (an attention mask: key_padding_mask or attn_mask passed at call "
+                                     "time) is not supported; masks must be constants (a registered buffer or a "
+                                     "literal)", layer=where)
     if body != ["arith.select", "linalg.yield"] or len(list(op.inputs)) != 3:
         return True
     cond, fill = op.inputs[0], op.inputs[1]

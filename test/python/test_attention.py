@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 import fxflow
-from fxflow.errors import FxflowError, UnsupportedOpError
+from fxflow.errors import UnsupportedOpError
 
 ATOL = 0.01
 CONFIG = {"model": {"precision": "ap_fixed<18,6>"}}
@@ -41,7 +41,8 @@ class Mha(nn.Module):
         self.batch_first = batch_first
         self.register_buffer("mask", _mask(mask, shape) if mask else None)
 
-    def forward(self, q, kv):
+    def forward(self, q, kv=None):
+        kv = q if kv is None else kv
         if not self.batch_first:
             q, kv = q.transpose(0, 1), kv.transpose(0, 1)
         y, _ = self.att(q, kv, kv, need_weights=False, attn_mask=self.mask)
@@ -59,11 +60,13 @@ class Variants(nn.Module):
         self.self_seq = Mha(E, 1, False, False, "causal_bool")
         self.cross_bf = Mha(E, 2, True, False, "float", (T, T - 1))
         self.cross_seq = Mha(E, 2, False, True, "causal_float", (T, T - 1))
+        self.weights = nn.MultiheadAttention(E, 2, batch_first=True)  # need_weights=True: torch's other path
 
     def forward(self, x):
         z = self.embed(x)
         h, g = z[..., :E], z[:, 1:, E:]  # cross-attention: the keys and values from other features, T - 1 tokens
-        return torch.cat([self.self_bf(h, h), self.self_seq(h, h), self.cross_bf(h, g), self.cross_seq(h, g)], dim=-1)
+        return torch.cat([self.self_bf(h, h), self.self_seq(h, h), self.cross_bf(h, g), self.cross_seq(h, g),
+                          self.weights(h, h, h)[0]], dim=-1)
 
 
 def _inputs(seed: int, n: int, shape=(T, 4)):
@@ -87,8 +90,73 @@ def test_multihead_attention_variants_predict_equals_csim(tmp_path, io):
     model = Variants().eval()
     design = fxflow.compile(model, torch.zeros(1, T, 4), config=CONFIG, io_type=io, output_dir=tmp_path)
     fxp = design.mlir("fxp")
-    assert fxp.count('"fxp.softmax"') == 4 and fxp.count('"fxp.matmul"') == 8
+    assert fxp.count('"fxp.softmax"') == 5 and fxp.count('"fxp.matmul"') == 10
     assert fxp.count('"fxp.attn_mask"') == 3  # the three masked variants
     xs = _inputs(1, 40)
     _same(design, xs)
     assert np.abs(design.predict(xs) - _float(model, xs)).max() < ATOL
+
+
+def test_attention_scale_is_folded_into_the_projections():
+    """q and k are scaled by d^-1/4 after the head split: folded into the q and k rows of the packed in_proj
+    (split into one dense per reader), so no scale_shift is left; the softmax keeps the module's name."""
+    model = nn.Sequential(nn.Linear(4, E), Mha(E, 2, True, True)).eval()
+    fxp = fxflow.compile(model, torch.zeros(1, T, 4), config=CONFIG).mlir("fxp-float")
+    assert '"fxp.scale_shift"' not in fxp and fxp.count('"fxp.dense"') == 5
+    assert 'fxp.softmax' in fxp and 'loc("1.att"' in fxp
+
+
+@settings(max_examples=10, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+          suppress_health_check=[HealthCheck.too_slow])
+@given(t=st.integers(1, 4), k=st.integers(1, 5), n=st.integers(1, 5), seed=st.integers(0, 999),
+       x_bits=st.integers(4, 14), acc=st.sampled_from(["exact", "ap_fixed<10,3,AP_RND,AP_SAT>"]))
+def test_linear_on_tokens_is_the_linear_of_each_token(t, k, n, seed, x_bits, acc):
+    """A Linear on [1, T, K] computes, bit for bit, what the same Linear on [1, K] computes for every token."""
+    torch.manual_seed(seed)
+    lin = nn.Linear(k, n).eval()
+    cfg = {"model": {"precision": "ap_fixed<16,6>", "input": f"ap_fixed<{x_bits},3>", "accum": acc}}
+    tokens = fxflow.compile(lin, torch.zeros(1, t, k), config=cfg)
+    assert '"fxp.dense"' in tokens.mlir("fxp") and "tensor<1x" + f"{t}x{k}x" in tokens.mlir("fxp")
+    single = fxflow.compile(lin, torch.zeros(1, k), config=cfg)
+    x = np.random.default_rng(seed).normal(size=(30, t, k)) * 3
+    assert np.array_equal(tokens.predict(x, raw=True).reshape(-1, n), single.predict(x.reshape(-1, k), raw=True))
+
+
+class _Kpm(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.att = nn.MultiheadAttention(4, 2, batch_first=True)
+
+    def forward(self, x):
+        return self.att(x, x, x, key_padding_mask=x[..., 0] > 0, need_weights=False)[0]
+
+
+class _DynamicMask(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.att = nn.MultiheadAttention(4, 2, batch_first=True)
+
+    def forward(self, x):
+        return self.att(x, x, x, attn_mask=x[0, :, :T], need_weights=False)[0]
+
+
+def test_bad_attention_inputs_are_clear_errors():
+    x = torch.zeros(1, T, 4)
+    with pytest.raises(UnsupportedOpError, match="module 'att': .* computed from the model's inputs .*key_padding_mask"):
+        fxflow.compile(_Kpm(), x)
+    with pytest.raises(UnsupportedOpError, match="module 'att': adding a tensor computed from the model's inputs "
+                                                 "with broadcasting"):
+        fxflow.compile(_DynamicMask(), x)
+    with pytest.raises(UnsupportedOpError, match=r"module 'att' applies dropout \(p=0.1\) in training mode; call "
+                                                 r"model.eval\(\)"):
+        fxflow.compile(_with_dropout(), (x, x))
+    full = Mha(4, 1, True, True, "causal_float")
+    full.mask[0, :] = float("-inf")
+    with pytest.raises(UnsupportedOpError, match="attention mask in module 'att' masks every key of a row"):
+        fxflow.compile(full, (x, x))
+
+
+def _with_dropout():
+    m = Mha(4, 2, True, True)
+    m.att = nn.MultiheadAttention(4, 2, batch_first=True, dropout=0.1)
+    return m.train()
