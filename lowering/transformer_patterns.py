@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from fxflow.dialects.fxp import AttnMaskOp, DenseOp, GatherOp, LayerNormOp, MatmulOp, ReshapeOp, TransposeOp, i64_array
+from fxflow.dialects.fxp import AddConstantOp, DenseOp, GatherOp, LayerNormOp, MatmulOp, ReshapeOp, TransposeOp, i64_array
 from fxflow.errors import UnsupportedOpError
 from fxflow.ir import defining_op, elements_array, ir, layer_name
 
@@ -309,9 +309,9 @@ def fold_broadcast_constants(op, rewriter):
 
 
 @raising_pattern("linalg.generic", 2)
-def constant_mask_to_attn_mask(op, rewriter):
+def constant_add(op, rewriter):
     """scores + mask, the mask a constant varying over more than the channel dim (per tensor / per channel
-    constants are fxp.scale_shift) -> fxp.attn_mask: finite entries added exactly, -inf entries masked."""
+    constants are fxp.scale_shift) -> fxp.add_constant: finite entries added exactly, -inf entries masked."""
     if [o.operation.name for o in _body_ops(op)] != ["arith.addf", "linalg.yield"] or len(list(op.inputs)) != 2:
         return True
     ins = list(op.inputs)
@@ -337,8 +337,41 @@ def constant_mask_to_attn_mask(op, rewriter):
     et = ir.RankedTensorType(x.type).element_type
     with rewriter.ip, op.location:
         flags = ir.DenseI64ArrayAttr.get([int(m) for m in masked.reshape(-1)])
-        new = AttnMaskOp(x, _constant(full, et), op.result.type, flags)
+        new = AddConstantOp(x, _constant(full, et), op.result.type, flags)
     rewriter.replace_op(op, [new.output])
+
+
+@raising_pattern("tensor.concat", 2)
+def concat_constant(op, rewriter):
+    """cat([constant, x], dim) (a class token before the patch tokens) -> add_constant(gather(x)): the gather
+    places x and leaves zeros (index -1) where the constant goes, the exact add puts the constant there."""
+    ins = list(op.operands)
+    axis = ir.IntegerAttr(op.attributes["dim"]).value
+    consts = [_constant_array(v) for v in ins]
+    live = [v for v, c in zip(ins, consts) if c is None]
+    out = _shape(op.result)
+    if axis == 0 or len(live) != 1 or len(ins) < 2 or _shape(live[0])[0] != 1 or out[0] != 1:
+        return True
+    x = live[0]
+    idx_parts, val_parts = [], []
+    for v, c in zip(ins, consts):
+        if c is None:
+            idx_parts.append(np.arange(math.prod(_shape(v))).reshape(_shape(v)))
+            val_parts.append(np.zeros(_shape(v)))
+        else:
+            idx_parts.append(np.full(c.shape, -1))
+            val_parts.append(c)
+    idx = np.concatenate(idx_parts, axis=axis).reshape(-1)
+    et = ir.RankedTensorType(x.type).element_type
+    with rewriter.ip, op.location:
+        placed = GatherOp(x, _tensor_like(out, x), ir.DenseI64ArrayAttr.get([int(i) for i in idx])).output
+        flags = ir.DenseI64ArrayAttr.get([0] * len(idx))
+        new = AddConstantOp(placed, _constant(np.concatenate(val_parts, axis=axis), et), op.result.type, flags)
+    rewriter.replace_op(op, [new.output])
+
+
+def _tensor_like(shape, like) -> ir.Type:
+    return ir.RankedTensorType.get(list(shape), ir.RankedTensorType(like.type).element_type)
 
 
 @raising_pattern("linalg.generic", 1)

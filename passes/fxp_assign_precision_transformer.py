@@ -128,13 +128,13 @@ def _assign_layernorm(op, cfg: Config, ranges: dict) -> None:
                           f"constant row makes (x - mean) * inv_std unbounded: give 'norm' a saturating format")
 
 
-@assigner("fxp.attn_mask")
-def _assign_attn_mask(op, cfg: Config, ranges: dict) -> None:
+@assigner("fxp.add_constant")
+def _assign_add_constant(op, cfg: Config, ranges: dict) -> None:
     """The mask's finite values take the layer's `bias` role; the result its `result` ("auto": the exact range
     of the unmasked sums); masked elements hold the result format's minimum."""
     o = op.operation
     x = o.operands[0]
-    _require_fixed(op, [x], "fxp.attn_mask")
+    _require_fixed(op, [x], "fxp.add_constant")
     layer = layer_name(op.location) or "<unnamed>"
     lc = cfg.layer(layer)
     with ir.InsertionPoint(op), op.location:

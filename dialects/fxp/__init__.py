@@ -136,9 +136,9 @@ from .elementwise import (AddOp, CastOp, ClampOp, ConstantOp, MulOp, PReluOp, Re
 from .layers import ConvOp, DenseOp, PoolOp, conv_output_shape  # noqa: E402
 from .shape import ConcatOp, GatherOp, PadOp, ReshapeOp, ResizeOp, TransposeOp  # noqa: E402
 from .tables import LutOp, SoftmaxOp, YieldOp  # noqa: E402
-from .transformer import AttnMaskOp, LayerNormOp, MatmulOp  # noqa: E402
+from .transformer import AddConstantOp, LayerNormOp, MatmulOp  # noqa: E402
 
 # Ops that compute (each becomes a df.kernel); constants are cloned into the kernels that read them.
 COMPUTE_OPS = tuple(f"fxp.{n}" for n in (
     "dense", "conv", "pool", "add", "sub", "mul", "relu", "clamp", "prelu", "scale_shift", "cast",
-    "reshape", "transpose", "concat", "pad", "resize", "lut", "softmax", "matmul", "layernorm", "gather", "attn_mask"))
+    "reshape", "transpose", "concat", "pad", "resize", "lut", "softmax", "matmul", "layernorm", "gather", "add_constant"))

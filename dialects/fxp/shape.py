@@ -75,7 +75,8 @@ class TransposeOp(Fxp.Operation, name="transpose", traits=[ext.Pure]):
 
 
 class GatherOp(Fxp.Operation, name="gather", traits=[ext.Pure]):
-    """result[b].flat[i] = input[b].flat[indices[i]] for every sample b (row-major): a composed chain
+    """result[b].flat[i] = input[b].flat[indices[i]] for every sample b (row-major), 0 where indices[i] is -1
+    (positions a constant fills, e.g. a class token, see fxp.add_constant): a composed chain
     of reshapes, transposes and slices whose intermediate views move the sample dim away from dim 0
     (torch's MultiheadAttention computes in [tokens, batch, features] and splits q, k, v by slicing)."""
 
@@ -91,7 +92,7 @@ class GatherOp(Fxp.Operation, name="gather", traits=[ext.Pure]):
         a, b = shapes
         if not a or not b or a[0] != b[0]:
             return emit(self, f"input {a} and result {b} must share the sample dim 0")
-        if not _check_i64_array(self, "indices", math.prod(b[1:]), 0):
+        if not _check_i64_array(self, "indices", math.prod(b[1:]), -1):
             return False
         bad = [i for i in i64_array(self, "indices") if i >= math.prod(a[1:])]
         if bad:

@@ -1,5 +1,5 @@
 """Transformer `fxp` ops: products of two activations (`fxp.matmul`), normalization (`fxp.layernorm`) and
-constant attention masks (`fxp.attn_mask`).
+constants of the sample's shape (`fxp.add_constant`: position embeddings, class tokens, attention masks).
 
 fxp.matmul   y[..., m, n] = result(acc) with acc = accum(0); acc = accum(acc + a[..., m, k] * b[..., k, n])
              for k = 0..K-1 in order.  Both operands are tensors computed by the model (q @ k^T, attn @ v);
@@ -49,10 +49,11 @@ class MatmulOp(Fxp.Operation, name="matmul", traits=[ext.Pure]):
         return _check_formats(self, [self.lhs, self.rhs, self.output]) and _check_accum(self)
 
 
-class AttnMaskOp(Fxp.Operation, name="attn_mask", traits=[ext.Pure]):
-    """An attention mask given as a constant: y = result(x + bias) exactly, except where `masked` (0/1 per
-    element of a sample) is 1: there y is the result format's minimum (a -inf score: its softmax weight is
-    the softmax's saturated exp(-D)).  bias (the mask's finite values, 0 where masked) has x's shape."""
+class AddConstantOp(Fxp.Operation, name="add_constant", traits=[ext.Pure]):
+    """x plus a constant of the sample's shape (position embeddings, a class token, an additive attention
+    mask): y = result(x + bias) exactly, except where `masked` (0/1 per element of a sample) is 1: there y is
+    the result format's minimum (a mask's -inf: its softmax weight is the softmax's saturated exp(-D)).
+    bias (0 where masked) has x's shape."""
 
     input: ext.Operand[Any]
     bias: ext.Operand[Any]

@@ -69,8 +69,8 @@ def _layernorm_step(o, consts):
     return run
 
 
-@op_step("fxp.attn_mask")
-def _attn_mask_step(o, consts):
+@op_step("fxp.add_constant")
+def _add_constant_step(o, consts):
     bias = constant_operand(o, 1, consts, "mask")
     shape = tuple(ir.RankedTensorType(o.results[0].type).shape)
     masked = np.asarray(list(ir.DenseI64ArrayAttr(o.attributes["masked"])), dtype=bool).reshape(shape)

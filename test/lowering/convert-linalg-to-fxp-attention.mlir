@@ -65,11 +65,11 @@ module {
 
 // -----
 
-// A causal boolean mask turned into 0 / -inf (folded at compile time), added to the scores -> fxp.attn_mask with
+// A causal boolean mask turned into 0 / -inf (folded at compile time), added to the scores -> fxp.add_constant with
 // the masked flags; the finite part (zeros) becomes its bias.
 // CHECK-LABEL: sym_name = "causal"
 // CHECK:       %[[B:.*]] = "fxp.constant"() {value = dense<0.000000e+00> : tensor<1x1x2x2xf32>}
-// CHECK:       "fxp.attn_mask"(%arg0, %[[B]]) {masked = array<i64: 0, 1, 0, 0>} : (tensor<1x1x2x2xf32>, tensor<1x1x2x2xf32>) -> tensor<1x1x2x2xf32>
+// CHECK:       "fxp.add_constant"(%arg0, %[[B]]) {masked = array<i64: 0, 1, 0, 0>} : (tensor<1x1x2x2xf32>, tensor<1x1x2x2xf32>) -> tensor<1x1x2x2xf32>
 #map = affine_map<(d0, d1) -> (d0, d1)>
 #map1 = affine_map<(d0, d1) -> ()>
 #map2 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>

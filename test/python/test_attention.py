@@ -91,7 +91,7 @@ def test_multihead_attention_variants_predict_equals_csim(tmp_path, io):
     design = fxflow.compile(model, torch.zeros(1, T, 4), config=CONFIG, io_type=io, output_dir=tmp_path)
     fxp = design.mlir("fxp")
     assert fxp.count('"fxp.softmax"') == 5 and fxp.count('"fxp.matmul"') == 10
-    assert fxp.count('"fxp.attn_mask"') == 3  # the three masked variants
+    assert fxp.count('"fxp.add_constant"') == 3  # the three masked variants
     xs = _inputs(1, 40)
     _same(design, xs)
     assert np.abs(design.predict(xs) - _float(model, xs)).max() < ATOL
@@ -160,3 +160,39 @@ def _with_dropout():
     m = Mha(4, 2, True, True)
     m.att = nn.MultiheadAttention(4, 2, batch_first=True, dropout=0.1)
     return m.train()
+
+
+class Vit(nn.Module):
+    """A tiny ViT block: 4x4 patch embedding conv on 1x8x8, class token, position embedding, pre-LayerNorm
+    multi-head attention and GELU MLP with residuals, classifier on the class token."""
+
+    def __init__(self, e: int = 8):
+        super().__init__()
+        torch.manual_seed(0)
+        self.patch = nn.Conv2d(1, e, 4, stride=4)
+        self.cls = nn.Parameter(torch.randn(1, 1, e) * 0.5)
+        self.pos = nn.Parameter(torch.randn(1, 5, e) * 0.2)
+        self.norm1, self.norm2 = nn.LayerNorm(e), nn.LayerNorm(e)
+        self.attn = nn.MultiheadAttention(e, 2, batch_first=True)
+        self.fc1, self.gelu, self.fc2 = nn.Linear(e, 2 * e), nn.GELU(), nn.Linear(2 * e, e)
+        self.head = nn.Linear(e, 3)
+
+    def forward(self, x):
+        h = self.patch(x).flatten(2).transpose(1, 2)
+        h = torch.cat([self.cls.expand(x.shape[0], -1, -1), h], dim=1) + self.pos
+        a = self.norm1(h)
+        h = h + self.attn(a, a, a, need_weights=False)[0]
+        h = h + self.fc2(self.gelu(self.fc1(self.norm2(h))))
+        return self.head(h[:, 0])
+
+
+@pytest.mark.parametrize("io", ["io_parallel", "io_stream"])
+def test_vit_block_predict_equals_csim(tmp_path, io):
+    model = Vit().eval()
+    design = fxflow.compile(model, torch.zeros(1, 1, 8, 8), config=CONFIG, io_type=io, output_dir=tmp_path)
+    fxp = design.mlir("fxp")
+    assert fxp.count('"fxp.add_constant"') == 2  # the class token, the position embedding
+    x = np.random.default_rng(2).normal(size=(30, 1, 8, 8))
+    y = design.predict(x, raw=True)
+    assert np.array_equal(design.csim(x, raw=True, verbose=False), y)
+    assert np.abs(design.predict(x) - _float(model, x)).max() < 2 * ATOL  # two LayerNorms, a GELU table
