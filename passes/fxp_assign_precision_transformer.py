@@ -132,14 +132,12 @@ def _assign_layernorm(op, cfg: Config, ranges: dict) -> None:
 def _assign_add_constant(op, cfg: Config, ranges: dict) -> None:
     """The mask's finite values take the layer's `bias` role; the result its `result` ("auto": the exact range
     of the unmasked sums); masked elements hold the result format's minimum."""
-    o = op.operation
-    x = o.operands[0]
+    o, layer = op.operation, layer_name(op.location) or "<unnamed>"
+    x, lc = o.operands[0], cfg.layer(layer)
     _require_fixed(op, [x], "fxp.add_constant")
-    layer = layer_name(op.location) or "<unnamed>"
-    lc = cfg.layer(layer)
-    with ir.InsertionPoint(op), op.location:
-        bq, b_int, b_fmt = _quantized_constant(o.operands[1], lc.bias, "mask", layer, cfg.auto_tolerance)
-    o.operands[1] = bq
+    with ir.InsertionPoint(op), op.location:  # the constant's finite values, in the layer's bias role
+        o.operands[1], b_int, b_fmt = _quantized_constant(o.operands[1], lc.bias, "mask", layer,
+                                                          cfg.auto_tolerance)
     masked = np.asarray(list(ir.DenseI64ArrayAttr(o.attributes["masked"])), dtype=bool).reshape(b_int.shape)
     b = np.asarray(b_int).astype(object)
     exact = add_interval(ranges[x], Interval(b, b, b_fmt.f))

@@ -87,17 +87,19 @@ class GatherOp(Fxp.Operation, name="gather", traits=[ext.Pure]):
     @verifier
     def verify_invariants(self):
         shapes = _in_out_shapes(self)
-        if shapes is None:
-            return False
-        a, b = shapes
-        if not a or not b or a[0] != b[0]:
-            return emit(self, f"input {a} and result {b} must share the sample dim 0")
-        if not _check_i64_array(self, "indices", math.prod(b[1:]), -1):
-            return False
-        bad = [i for i in i64_array(self, "indices") if i >= math.prod(a[1:])]
-        if bad:
-            return emit(self, f"index {bad[0]} is outside a sample's {math.prod(a[1:])} elements")
-        return _same_element(self, self.input, self.output)
+        return shapes is not None and _check_gather(self, *shapes)
+
+
+def _check_gather(op, a: list[int], b: list[int]) -> bool:
+    """Both sample-leading; one index per result element of a sample, each -1 or inside an input sample."""
+    if not a or not b or a[0] != b[0]:
+        return emit(op, f"input {a} and result {b} must share the sample dim 0")
+    if not _check_i64_array(op, "indices", math.prod(b[1:]), -1):
+        return False
+    bad = [i for i in i64_array(op, "indices") if i >= math.prod(a[1:])]
+    if bad:
+        return emit(op, f"index {bad[0]} is outside a sample's {math.prod(a[1:])} elements")
+    return _same_element(op, op.input, op.output)
 
 
 class ConcatOp(Fxp.Operation, name="concat", traits=[ext.Pure]):
