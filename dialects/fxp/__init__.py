@@ -141,4 +141,5 @@ from .transformer import AddConstantOp, LayerNormOp, MatmulOp  # noqa: E402
 # Ops that compute (each becomes a df.kernel); constants are cloned into the kernels that read them.
 COMPUTE_OPS = tuple(f"fxp.{n}" for n in (
     "dense", "conv", "pool", "add", "sub", "mul", "relu", "clamp", "prelu", "scale_shift", "cast",
-    "reshape", "transpose", "concat", "pad", "resize", "lut", "softmax", "matmul", "layernorm", "gather", "add_constant"))
+    "reshape", "transpose", "concat", "pad", "resize", "lut", "softmax", "matmul", "layernorm", "gather",
+    "add_constant"))

@@ -68,7 +68,8 @@ class DenseOp(Fxp.Operation, name="dense", traits=[ext.Pure]):
     """y[b, n] = result(accum(bias[n]) (+)= x[b, k] * w[k, n] for k = 0..K-1 in order).
 
     input [B, K], weight [K, N], bias [N] (zeros when the layer has none), result [B, N].  An input
-    [B, ..., K] (a Linear on tokens) applies the same to every row of its last axis: result [B, ..., N].  The accumulator starts at the bias
+    [B, ..., K] (a Linear on tokens) applies the same to every row of its last axis: result [B, ..., N].
+    The accumulator starts at the bias
     assigned to `accum`, then each exact product is added and the sum assigned to `accum`
     (one C++ `acc += x*w` per k); the final accumulator is assigned to the result type.
     `accum` is a `!fxp.fixed` type for fixed tensors, f64 (exact) before precision assignment."""

@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 NAME = "transformer"
-DESCRIPTION = "particle transformer (8 particles x 4 features -> embed 8, 2 x [LN, MHA 2 heads, LN, MLP GELU], mean, 5 classes)"
+DESCRIPTION = ("particle transformer (8 particles x 4 features -> embed 8, 2 x [LN, MHA 2 heads, LN, MLP GELU], "
+               "mean, 5 classes)")
 N_PARTICLES, N_FEATURES, N_CLASSES = 8, 4, 5
 EMBED, HEADS, HIDDEN = 8, 2, 16
 INPUT_SHAPE = (N_PARTICLES, N_FEATURES)
