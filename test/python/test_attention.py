@@ -101,9 +101,13 @@ def test_attention_scale_is_folded_into_the_projections():
     """q and k are scaled by d^-1/4 after the head split: folded into the q and k rows of the packed in_proj
     (split into one dense per reader), so no scale_shift is left; the softmax keeps the module's name."""
     model = nn.Sequential(nn.Linear(4, E), Mha(E, 2, True, True)).eval()
-    fxp = fxflow.compile(model, torch.zeros(1, T, 4), config=CONFIG).mlir("fxp-float")
+    design = fxflow.compile(model, torch.zeros(1, T, 4), config=CONFIG)
+    fxp = design.mlir("fxp-float")
     assert '"fxp.scale_shift"' not in fxp and fxp.count('"fxp.dense"') == 5
-    assert 'fxp.softmax' in fxp and 'loc("1.att"' in fxp
+    softmax = [r for r in design.report()["layers"] if r["op"] == "softmax"]
+    assert [r["layer"] for r in softmax] == ["1.att"]
+    cfg = {"model": CONFIG["model"], "layers": {"1.att": {"softmax": "latency"}}}  # per-layer config reaches it
+    assert 'implementation = "latency"' in fxflow.compile(model, torch.zeros(1, T, 4), config=cfg).mlir("fxp")
 
 
 @settings(max_examples=10, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
