@@ -279,10 +279,13 @@ def _constant_input(v) -> np.ndarray | None:
     return elements_array(attr, _shape(v)) if isinstance(attr, ir.DenseElementsAttr) else None
 
 
+@raising_pattern("linalg.generic", 5)
 @raising_pattern("linalg.generic", 5, early=True)
 def fold_broadcast_constants(op, rewriter):
     """A float generic over constants only, read through broadcasts (a boolean mask turned into 0 / -inf by
-    masked_fill): evaluated now (the identity-map case is layer_patterns' fold_constant_generic)."""
+    masked_fill; weights broadcast over the rows of a batch_matmul): evaluated now (the identity-map case is
+    layer_patterns' fold_constant_generic).  Early, before the activation tables could take a mask's select;
+    again in the main stage, for constants that other patterns fold first (transposed weights)."""
     ins = list(op.inputs)
     if not ins or len(list(op.results)) != 1:
         return True
