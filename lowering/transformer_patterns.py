@@ -207,11 +207,15 @@ def dense_per_token(op, rewriter):
     user = uses[0].owner
     src = owner.operands[0]
     s = _shape(src)
-    if user.name not in _RESHAPES or len(s) < 3 or s[0] != 1 or math.prod(s[:-1]) != rows:
+    if user.name not in _RESHAPES or s[0] != 1 or math.prod(s) != math.prod(xs):
         return True
     n = _shape(op.results[0])[1]
+    et = ir.RankedTensorType(x.type).element_type
     with rewriter.ip, op.location:
-        ty = ir.RankedTensorType.get(s[:-1] + [n], ir.RankedTensorType(x.type).element_type)
+        if len(s) < 3 or s[-1] != xs[1]:  # a head merge ([1, T, H, D] viewed as [T, H*D]): rows of K first
+            s = [1, rows, xs[1]]
+            src = ReshapeOp(src, ir.RankedTensorType.get(s, et)).output
+        ty = ir.RankedTensorType.get(s[:-1] + [n], et)
         new = DenseOp(src, op.operands[1], op.operands[2], ty).output
         if str(ty) != str(user.results[0].type):
             new = ReshapeOp(new, user.results[0].type).output
@@ -371,6 +375,38 @@ def concat_constant(op, rewriter):
         placed = GatherOp(x, _tensor_like(out, x), ir.DenseI64ArrayAttr.get([int(i) for i in idx])).output
         flags = ir.DenseI64ArrayAttr.get([0] * len(idx))
         new = AddConstantOp(placed, _constant(np.concatenate(val_parts, axis=axis), et), op.result.type, flags)
+    rewriter.replace_op(op, [new.output])
+
+
+@raising_pattern("linalg.generic", 2)
+def masked_fill_to_add_constant(op, rewriter):
+    """where(constant mask, -inf, scores) (masked_fill of a constant boolean mask) -> fxp.add_constant with
+    those elements masked and a zero bias."""
+    if [o.operation.name for o in _body_ops(op)] != ["arith.select", "linalg.yield"] or len(list(op.inputs)) != 3:
+        return True
+    cond, a, b = op.inputs
+    c, fa, fb = _constant_input(cond), _constant_input(a), _constant_input(b)
+    if c is None or (fa is None) == (fb is None):
+        return True
+    x, fill, pick_fill = (b, fa, True) if fa is not None else (a, fb, False)
+    out = _shape(op.result)
+    if _shape(x) != out or out[0] != 1:
+        return True
+    fc, ff = _broadcast_input(op, 0, c), _broadcast_input(op, 1 if pick_fill else 2, fill)
+    if fc is None or ff is None:
+        return True
+    where = layer_name(op.location) or "<unknown module>"
+    if not np.all(np.isneginf(ff[0])):
+        raise UnsupportedOpError(f"module '{where}': masked_fill with the finite value {float(ff[0].flat[0])} is "
+                                 "not supported; fill masked scores with float('-inf')", layer=where)
+    masked = (fc[0] != 0) if pick_fill else (fc[0] == 0)
+    if masked.reshape(-1, out[-1]).all(axis=1).any():
+        raise UnsupportedOpError(f"attention mask in module '{where}' masks every key of a row (its softmax is "
+                                 "undefined)", layer=where)
+    et = ir.RankedTensorType(x.type).element_type
+    with rewriter.ip, op.location:
+        flags = ir.DenseI64ArrayAttr.get([int(m) for m in masked.reshape(-1)])
+        new = AddConstantOp(x, _constant(np.zeros(out), et), op.result.type, flags)
     rewriter.replace_op(op, [new.output])
 
 
@@ -541,6 +577,26 @@ def split_dense_by_readers(op, rewriter):
 
 
 _PER_SAMPLE_MOVES = ("fxp.reshape", "fxp.transpose", "fxp.gather")
+
+
+@raising_pattern("fxp.scale_shift", 3)
+def scale_of_product_onto_lhs(op, rewriter):
+    """(q @ k^T) * c -> (q * c) @ k^T for a per-tensor c (scores / sqrt(d)): the scale then folds into q's
+    projection (scale_into_dense_through_moves).  The same real product, so the same exact fxp.matmul."""
+    from fxflow.dialects.fxp import ScaleShiftOp
+
+    s, t = _constant_array(op.operands[1]), _constant_array(op.operands[2])
+    mm = defining_op(op.operands[0])
+    if s is None or t is None or s.size != 1 or t.size != 1 or t.item() != 0 or mm is None \
+            or mm.name != "fxp.matmul" or len(list(mm.results[0].uses)) != 1:
+        return True
+    lhs = mm.operands[0]
+    with rewriter.ip, op.location:
+        scaled = ScaleShiftOp(lhs, op.operands[1], op.operands[2], lhs.type).output
+    with rewriter.ip, mm.location:
+        new = MatmulOp(scaled, mm.operands[1], op.result.type).output
+    rewriter.replace_op(op, [new])
+    rewriter.erase_op(mm)
 
 
 @raising_pattern("fxp.scale_shift", 3)

@@ -200,3 +200,41 @@ def test_vit_block_predict_equals_csim(tmp_path, io):
     y = design.predict(x, raw=True)
     assert np.array_equal(design.csim(x, raw=True, verbose=False), y)
     assert np.abs(design.predict(x) - _float(model, x)).max() < 2 * ATOL  # two LayerNorms, a GELU table
+
+
+class HandWritten(nn.Module):
+    """Attention written out: q/k/v Linear layers on tokens, view/transpose head split, scores / sqrt(d), a
+    causal mask by masked_fill(-inf), softmax, head merge, output Linear."""
+
+    def __init__(self, e: int = 8, heads: int = 2, t: int = T):
+        super().__init__()
+        torch.manual_seed(3)
+        self.q, self.k, self.v, self.o = (nn.Linear(e, e) for _ in range(4))
+        self.heads, self.d = heads, e // heads
+        self.register_buffer("causal", torch.triu(torch.ones(t, t, dtype=torch.bool), 1))
+
+    def forward(self, x):
+        b, t, e = x.shape
+        q, k, v = (f(x).view(b, t, self.heads, self.d).transpose(1, 2) for f in (self.q, self.k, self.v))
+        s = (q @ k.transpose(-1, -2)) / self.d ** 0.5
+        a = torch.softmax(s.masked_fill(self.causal, float("-inf")), dim=-1)
+        return self.o((a @ v).transpose(1, 2).reshape(b, t, e))
+
+
+def test_hand_written_attention():
+    model = HandWritten().eval()
+    design = fxflow.compile(model, torch.zeros(1, T, E), config=CONFIG)
+    fxp = design.mlir("fxp")
+    assert fxp.count('"fxp.add_constant"') == 1 and fxp.count('"fxp.softmax"') == 1
+    assert '"fxp.scale_shift"' not in fxp  # 1/sqrt(d) folded into the q projection
+    x = _inputs(4, 200, (T, E))
+    assert np.abs(design.predict(x) - _float(model, x)).max() < ATOL
+
+
+def test_transformer_example_from_the_cli(tmp_path, capsys):
+    from fxflow.cli import main
+
+    assert main(["example", "transformer", "--samples", "20", "--no-csim", "-o", str(tmp_path / "ex")]) == 0
+    out = capsys.readouterr().out
+    assert "blocks.1.attn" in out and "softmax" in out and "layernorm" in out
+    assert (tmp_path / "ex" / "firmware" / "transformer.cpp").exists()
