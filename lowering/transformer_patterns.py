@@ -19,8 +19,8 @@ import math
 
 import numpy as np
 
-from fxflow.dialects.fxp import (AddConstantOp, DenseOp, GatherOp, LayerNormOp, MatmulOp, ReshapeOp, TransposeOp,
-                                 i64_array)
+from fxflow.dialects.fxp import (AddConstantOp, AddOp, DenseOp, GatherOp, LayerNormOp, MatmulOp, MulOp, ReshapeOp, SubOp,
+                                 TransposeOp, i64_array)
 from fxflow.errors import UnsupportedOpError
 from fxflow.ir import defining_op, elements_array, ir, layer_name
 
@@ -194,20 +194,19 @@ def batch_matmul_to_fxp(op, rewriter):
 # ------------------------------------------------------------------------------------------------
 @raising_pattern("fxp.dense", 2)
 def dense_per_token(op, rewriter):
-    """reshape(dense(reshape(x [1, ..., K]) [R, K]) [R, N]) -> dense(x) [1, ..., N] (then the outer reshape
-    when its shape differs): torch-mlir applies a Linear to tokens on the rows of a 2-D view that merges the
-    sample dim with the token dims; the rows become the leading dims of the input again."""
+    """dense(reshape(x [1, ..., K]) [R, K]) [R, N] -> reshape(dense(x) [1, ..., N]) [R, N]: torch-mlir applies
+    a Linear to tokens on the rows of a 2-D view that merges the sample dim with the token dims; the rows
+    become the leading dims of the input again, and the reshape back folds into the readers' reshapes (or
+    feeds the next Linear on the same rows, which is lifted the same way)."""
     x = op.operands[0]
     xs = _shape(x)
     rows = xs[0]
     owner = defining_op(x)
-    uses = list(op.results[0].uses)
-    if len(xs) != 2 or rows == 1 or owner is None or owner.name not in _RESHAPES or len(uses) != 1:
+    if len(xs) != 2 or rows == 1 or owner is None or owner.name not in _RESHAPES:
         return True
-    user = uses[0].owner
     src = owner.operands[0]
     s = _shape(src)
-    if user.name not in _RESHAPES or s[0] != 1 or math.prod(s) != math.prod(xs):
+    if s[0] != 1 or math.prod(s) != math.prod(xs):
         return True
     n = _shape(op.results[0])[1]
     et = ir.RankedTensorType(x.type).element_type
@@ -216,11 +215,8 @@ def dense_per_token(op, rewriter):
             s = [1, rows, xs[1]]
             src = ReshapeOp(src, ir.RankedTensorType.get(s, et)).output
         ty = ir.RankedTensorType.get(s[:-1] + [n], et)
-        new = DenseOp(src, op.operands[1], op.operands[2], ty).output
-        if str(ty) != str(user.results[0].type):
-            new = ReshapeOp(new, user.results[0].type).output
-    rewriter.replace_op(user, [new])
-    rewriter.erase_op(op)
+        new = ReshapeOp(DenseOp(src, op.operands[1], op.operands[2], ty).output, op.results[0].type).output
+    rewriter.replace_op(op, [new])
 
 
 # ------------------------------------------------------------------------------------------------
@@ -414,21 +410,50 @@ def _tensor_like(shape, like) -> ir.Type:
     return ir.RankedTensorType.get(list(shape), ir.RankedTensorType(like.type).element_type)
 
 
+_BINARY = {"arith.addf": AddOp, "arith.subf": SubOp, "arith.mulf": MulOp}
+
+
+@raising_pattern("linalg.generic", 2)
+def broadcast_binary(op, rewriter):
+    """x (+ - *) y of two activations, one read through a broadcast (a gate [1, T, 1] on [1, T, E]) -> an
+    fxp.gather repeating its elements to the full shape, then the elementwise fxp.add / sub / mul."""
+    ins, ops = list(op.inputs), _body_ops(op)
+    if len(ins) != 2 or len(ops) != 2 or ops[0].operation.name not in _BINARY:
+        return True
+    if any(_constant_input(v) is not None for v in ins) or _shape(op.result)[0] != 1:
+        return True
+    args = list(op.region.blocks[0].arguments)
+    operands = list(ops[0].operation.operands)
+    if sorted(map(str, operands)) != sorted(map(str, args[:2])):
+        return True
+    out = _shape(op.result)
+    full = []
+    for i, v in enumerate(ins):
+        s = _shape(v)
+        if len(s) != len(out) or s[0] != 1:  # both sample tensors of the result's rank
+            return True
+        found = _broadcast_input(op, i, np.arange(math.prod(s)).reshape(s))
+        if found is None:
+            return True
+        full.append(found[0].reshape(-1))
+    if all(np.array_equal(f, np.arange(f.size)) and _shape(v) == out for f, v in zip(full, ins)):
+        return True  # no broadcast: layer_patterns' binary_tensor_op / generic_to_add
+    et = ir.RankedTensorType(op.result.type).element_type
+    with rewriter.ip, op.location:
+        vals = [v if _shape(v) == out and np.array_equal(f, np.arange(f.size)) else
+                GatherOp(v, ir.RankedTensorType.get(out, et), ir.DenseI64ArrayAttr.get([int(j) for j in f])).output
+                for v, f in zip(ins, full)]
+        lhs, rhs = (vals[0], vals[1]) if str(operands[0]) == str(args[0]) else (vals[1], vals[0])
+        new = _BINARY[ops[0].operation.name](lhs, rhs, op.result.type)
+    rewriter.replace_op(op, [new.output])
+
+
 @raising_pattern("linalg.generic", 1)
 def reject_dynamic_mask(op, rewriter):
     """select(b, -inf, x) with b computed from the model's inputs: a key_padding_mask or a boolean attn_mask
     passed at call time; fxflow takes masks as constants only (a clear error instead of an unsupported generic)."""
     where = layer_name(op.location) or "<unknown module>"
-    body = [o.operation.name for o in _body_ops(op)]
-    if body == ["arith.addf", "linalg.yield"] and len(list(op.inputs)) == 2 and \
-            all(_constant_input(v) is None for v in op.inputs):
-        maps = [str(ir.AffineMapAttr(m).value) for m in op.indexing_maps]
-        if len(set(maps)) > 1 and len(_shape(op.result)) >= 3:
-            raise UnsupportedOpError(f"module '{where}': adding a tensor computed from the model's inputs with "
-                                     "broadcasting (an attention mask: key_padding_mask or attn_mask passed at call "
-                                     "time) is not supported; masks must be constants (a registered buffer or a "
-                                     "literal)", layer=where)
-    if body != ["arith.select", "linalg.yield"] or len(list(op.inputs)) != 3:
+    if [o.operation.name for o in _body_ops(op)] != ["arith.select", "linalg.yield"] or len(list(op.inputs)) != 3:
         return True
     cond, fill = op.inputs[0], op.inputs[1]
     et = ir.RankedTensorType(cond.type).element_type

@@ -135,22 +135,10 @@ class _Kpm(nn.Module):
         return self.att(x, x, x, key_padding_mask=x[..., 0] > 0, need_weights=False)[0]
 
 
-class _DynamicMask(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.att = nn.MultiheadAttention(4, 2, batch_first=True)
-
-    def forward(self, x):
-        return self.att(x, x, x, attn_mask=x[0, :, :T], need_weights=False)[0]
-
-
 def test_bad_attention_inputs_are_clear_errors():
     x = torch.zeros(1, T, 4)
     with pytest.raises(UnsupportedOpError, match="module 'att': .* from the model's inputs .*key_padding_mask"):
         fxflow.compile(_Kpm(), x)
-    with pytest.raises(UnsupportedOpError, match="module 'att': adding a tensor computed from the model's inputs "
-                                                 "with broadcasting"):
-        fxflow.compile(_DynamicMask(), x)
     with pytest.raises(UnsupportedOpError, match=r"module 'att' applies dropout \(p=0.1\) in training mode; call "
                                                  r"model.eval\(\)"):
         fxflow.compile(_with_dropout(), (x, x))
@@ -238,3 +226,27 @@ def test_transformer_example_from_the_cli(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "blocks.1.attn" in out and "softmax" in out and "layernorm" in out
     assert (tmp_path / "ex" / "firmware" / "transformer.cpp").exists()
+
+
+class Gated(nn.Module):
+    """Products and sums of two activations with broadcasting: a per-token gate [B, T, 1] and the first
+    token's features [B, 1, E] against [B, T, E]; Linear layers chained on the same token rows."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(5)
+        self.e, self.a, self.g, self.c = nn.Linear(4, 4), nn.Linear(4, 4), nn.Linear(4, 1), nn.Linear(4, 4)
+
+    def forward(self, x):
+        x = self.e(x)
+        h, first = self.a(x), self.c(x)[:, :1, :]
+        return h * torch.sigmoid(self.g(x)) + first - h * first
+
+
+def test_broadcast_products_of_activations(tmp_path):
+    model = Gated().eval()
+    design = fxflow.compile(model, torch.zeros(1, T, 4), config=CONFIG, output_dir=tmp_path)
+    assert design.mlir("fxp").count('"fxp.mul"') == 2 and '"fxp.gather"' in design.mlir("fxp")
+    x = _inputs(6, 60)
+    _same(design, x)
+    assert np.abs(design.predict(x) - _float(model, x)).max() < ATOL
