@@ -19,8 +19,8 @@ import math
 
 import numpy as np
 
-from fxflow.dialects.fxp import (AddConstantOp, AddOp, DenseOp, GatherOp, LayerNormOp, MatmulOp, MulOp, ReshapeOp, SubOp,
-                                 TransposeOp, i64_array)
+from fxflow.dialects.fxp import (AddConstantOp, AddOp, DenseOp, GatherOp, LayerNormOp, MatmulOp, MulOp, ReshapeOp,
+                                 SubOp, TransposeOp, i64_array)
 from fxflow.errors import UnsupportedOpError
 from fxflow.ir import defining_op, elements_array, ir, layer_name
 
