@@ -1,7 +1,15 @@
-"""convert-linalg-to-fxp, transformer family: products of two activations and LayerNorm / RMSNorm.
+"""convert-linalg-to-fxp, transformer family: products of two activations, LayerNorm / RMSNorm, attention.
 
 What torch-mlir emits and what it becomes:
-  expand_shape(dense(collapse_shape(x [1, T.., K]) [R, K]) [R, N])  (a Linear on tokens)       -> fxp.dense on x
+  dense(collapse_shape(x [1, T.., K]) [R, K]) [R, N]  (a Linear on tokens)        -> reshape(fxp.dense on x)
+  batch_matmul(view of x, weights broadcast over the rows) [+ bias over the last axis] -> the same
+  transposes / reshapes / slices whose middle moves the sample dim away from dim 0   -> fxp.gather (static indices)
+  the packed in_proj read by q, k, v gathers                                          -> one fxp.dense per reader
+  scale_shift(c)(moves(dense)), (q @ k^T) * c                                         -> c folded into the dense
+  products / softmax / scale on [B*H, T, D] views (MultiheadAttention with weights)   -> on [1, B*H, T, D]
+  x + constant of the sample's shape, where(constant mask, -inf, x), cat(constant, x) -> fxp.add_constant
+  select(all(x == -inf), 0, softmax) (torch's fully-masked-row guard)                 -> softmax
+  x (+ - *) y with y broadcast                                                        -> gather(y), fxp.add/sub/mul
   linalg.batch_matmul(a, b) outs fill(0), both operands computed (dim 0 = the sample)        -> fxp.matmul
   expand_shape(batch_matmul(collapse_shape(a), collapse_shape(b))) merging the sample dim with
       leading batch dims (4-D q @ k^T: [1, H, T, D] -> [H, T, D])                            -> fxp.matmul on a, b
