@@ -94,3 +94,23 @@ module {
     return %3 : tensor<1x1x2x2xf32>
   }
 }
+
+// -----
+
+// A product of two activations with the gate broadcast over the features: the gate is repeated by an fxp.gather.
+// CHECK-LABEL: sym_name = "gate"
+// CHECK:       %[[G:.*]] = "fxp.gather"(%arg1) {indices = array<i64: 0, 0, 1, 1>} : (tensor<1x2x1xf32>) -> tensor<1x2x2xf32>
+// CHECK-NEXT:  "fxp.mul"(%arg0, %[[G]]) : (tensor<1x2x2xf32>, tensor<1x2x2xf32>) -> tensor<1x2x2xf32>
+#map = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#map1 = affine_map<(d0, d1, d2) -> (d0, d1, 0)>
+module {
+  func.func @gate(%arg0: tensor<1x2x2xf32>, %arg1: tensor<1x2x1xf32>) -> tensor<1x2x2xf32> {
+    %0 = tensor.empty() : tensor<1x2x2xf32>
+    %1 = linalg.generic {indexing_maps = [#map, #map1, #map], iterator_types = ["parallel", "parallel", "parallel"]} ins(%arg0, %arg1 : tensor<1x2x2xf32>, tensor<1x2x1xf32>) outs(%0 : tensor<1x2x2xf32>) {
+    ^bb0(%in: f32, %in_1: f32, %out: f32):
+      %m = arith.mulf %in, %in_1 : f32
+      linalg.yield %m : f32
+    } -> tensor<1x2x2xf32>
+    return %1 : tensor<1x2x2xf32>
+  }
+}
