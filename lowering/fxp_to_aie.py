@@ -74,6 +74,10 @@ def kernel_info(kernel) -> DenseKernel | None:
         return None
     d = ops[0]
     x, w, b = d.operands
+    if len(ir.RankedTensorType(x.type).shape) > 2:
+        layer = ir.StringAttr(kernel.attributes["layer"]).value
+        raise UnsupportedOpError(f"layer '{layer}': a Linear applied per token (input "
+                                 f"{list(ir.RankedTensorType(x.type).shape)}) is not supported on AI Engines yet", layer)
     relu = format_of(ops[1].results[0].type) if len(ops) == 2 else None
     product = format_of(ir.TypeAttr(d.attributes["product"]).value) if "product" in d.attributes else None
     if "approx_mul" in d.attributes:  # fxflow.approx: AIE cores have exact multipliers only

@@ -59,6 +59,9 @@ def _f32_like(shape, like) -> ir.Type:
 
 
 def _scalar_constant(v) -> float | None:
+    if _owner_name(v) == "arith.truncf":  # a double scalar (torch's mul.Scalar) used in f32: its f32 value
+        inner = _scalar_constant(v.owner.operands[0])
+        return None if inner is None else float(np.float32(inner))
     if _owner_name(v) != "arith.constant":
         return None
     attr = v.owner.attributes["value"]
@@ -287,7 +290,8 @@ def _affine_of(generic):
     """(x, scale, shift) when the generic computes x (+-*/) c elementwise with c a constant per tensor or
     per channel, c either a second (broadcast) input or a scalar captured in the body."""
     ins = list(generic.inputs)
-    ops = _body_ops(generic)
+    ops = [o for o in _body_ops(generic)  # the f32 rounding of a captured scalar (see _scalar_constant)
+           if not (o.operation.name == "arith.truncf" and _scalar_constant(o.operation.operands[0]) is not None)]
     if len(ops) != 2 or ops[0].operation.name not in _AFFINE or len(list(generic.results)) != 1:
         return None
     body = ops[0].operation
@@ -381,6 +385,8 @@ def fuse_scale_shift(op, rewriter):
     n = b.size
     if s2.size not in (1, n) or t2.size not in (1, n):
         return True
+    if len(_shape(x)) > 2 and inner.name == "fxp.dense" and max(s2.size, t2.size) > 1:
+        return True  # per-channel constants run along dim 1, a Linear on tokens along the last axis
     s, t = _per_channel(s2, n), _per_channel(t2, n)
     if inner.name == "fxp.dense":  # weight [K, N]: output feature = column
         w_new = w * s[None, :]

@@ -249,6 +249,9 @@ def _reject_leftovers(module_op) -> None:
 
     def visit(op):
         name = op.name
+        if name.startswith("fxp.") and name != "fxp.constant" and not _sample_leading(op):
+            bad.append(op)  # a view whose dim 0 is not the sample (rows mixing samples and tokens)
+            return ir.WalkResult.SKIP
         if name.startswith("fxp."):
             return ir.WalkResult.SKIP  # fxp.lut regions hold arith/math scalar ops by design
         if name.startswith(("func.", "builtin.")):
@@ -271,7 +274,18 @@ def _reject_leftovers(module_op) -> None:
             "shape operations (see docs/layers.md)", layer=where, location=str(op.location))
 
 
+def _sample_leading(op) -> bool:
+    """Every computed tensor of an fxp op has the sample (batch 1) as dim 0, as the executors assume."""
+    values = [v for v in op.operands if _owner_name(v) != "fxp.constant"] + list(op.results)
+    return all(not isinstance(v.type, ir.RankedTensorType) or not ir.RankedTensorType(v.type).shape
+               or ir.RankedTensorType(v.type).shape[0] == 1 for v in values)
+
+
 def _describe(op) -> str:
+    if op.name.startswith("fxp.") and not _sample_leading(op):
+        shapes = [list(ir.RankedTensorType(v.type).shape) for v in list(op.operands) + list(op.results)
+                  if isinstance(v.type, ir.RankedTensorType)]
+        return f"'{op.name}' on a view {shapes} whose dim 0 merges the sample with other dims"
     if op.name == "linalg.generic":
         body = [o.operation.name for o in op.regions[0].blocks[0].operations][:-1]
         return f"'linalg.generic' computing {', '.join(body) or 'a copy'}"

@@ -53,6 +53,11 @@ def _hooks_and_cache():
         """Import tensor literals (parameters) as DenseElementsAttr instead of resource blobs."""
 
         def resolve_literal(self, gni, literal, info):
+            if isinstance(literal, torch.Tensor) and literal.dtype == torch.uint8:  # boolean masks arrive as uint8
+                arr = np.asarray(literal.detach().cpu().tolist(), dtype=np.uint8).reshape(tuple(literal.shape))
+                attr = ir.DenseElementsAttr.get(arr, type=ir.IntegerType.get_unsigned(8))
+                return ir.Operation.create("torch.vtensor.literal", results=[gni._cc.tensor_to_vtensor_type(literal)],
+                                           attributes={"value": attr}).result
             if not isinstance(literal, torch.Tensor) or literal.dtype not in (torch.float32, torch.float64):
                 return None
             arr = np.asarray(literal.detach().cpu().tolist(), dtype=np.float32 if literal.dtype == torch.float32
@@ -62,6 +67,17 @@ def _hooks_and_cache():
             return ir.Operation.create("torch.vtensor.literal", results=[vtype], attributes={"value": attr}).result
 
     return NamedLocCache, DenseLiterals
+
+
+def _reject_training_dropout(model) -> None:
+    """Dropout in training mode is random; compiling it as the identity (eval) would silently change the model."""
+    import torch
+
+    for name, m in model.named_modules():
+        p = m.p if isinstance(m, torch.nn.modules.dropout._DropoutNd) else getattr(m, "dropout", 0.0)
+        if m.training and isinstance(p, float) and p > 0:
+            raise UnsupportedOpError(f"module '{name or type(m).__name__}' applies dropout (p={p}) in training "
+                                     "mode; call model.eval() before compiling", layer=name or None)
 
 
 def import_torch(model, example_inputs, ctx: ir.Context) -> ImportedModel:
@@ -88,6 +104,7 @@ def import_torch(model, example_inputs, ctx: ir.Context) -> ImportedModel:
     if isinstance(model, torch.export.ExportedProgram):
         _check_program_shapes(model)
     if isinstance(model, torch.nn.Module):
+        _reject_training_dropout(model)
         model = model.eval()
     try:
         with warnings.catch_warnings():

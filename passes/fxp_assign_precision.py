@@ -266,7 +266,7 @@ def _quantized_constant(value: ir.Value, fmt, role: str, layer: str, tolerance: 
 
 @assigner("fxp.dense")
 def _assign_dense(op, cfg: Config, ranges: dict) -> None:
-    k = ir.RankedTensorType(op.operation.operands[0].type).shape[1]
+    k = ir.RankedTensorType(op.operation.operands[0].type).shape[-1]
     assign_multiply_accumulate(op, cfg, ranges, dense_interval, k)
 
 

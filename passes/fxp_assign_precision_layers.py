@@ -17,6 +17,7 @@ import numpy as np
 from fxflow.config import AUTO, EXACT, Config
 from fxflow.dialects.fxp import fixed_type, format_of, i64_array
 from fxflow.fixed import FixedFormat
+from fxflow.fixed.gather import gather_rows
 from fxflow.fixed.interval import (Interval, avg_pool_sum_interval, conv_interval, divide_toward_zero,
                                    max_pool_interval, mul_interval, scale_shift_interval, smallest_format,
                                    sub_interval)
@@ -28,7 +29,7 @@ from .fxp_model_exact import always_exact, exactness
 
 
 exactness("fxp.conv", constants={1: "weight", 2: "bias"})(always_exact)
-exactness("fxp.sub", "fxp.mul", "fxp.reshape", "fxp.transpose", "fxp.pad", "fxp.resize", "fxp.concat")(always_exact)
+exactness("fxp.sub", "fxp.mul", "fxp.reshape", "fxp.gather", "fxp.transpose", "fxp.pad", "fxp.resize", "fxp.concat")(always_exact)
 
 
 @exactness("fxp.pool")
@@ -131,6 +132,13 @@ def _keep_format(op, ranges: dict, move) -> None:
 def _assign_reshape(op, cfg: Config, ranges: dict) -> None:
     shape = list(ir.RankedTensorType(op.operation.results[0].type).shape)
     _keep_format(op, ranges, lambda a: a.reshape(shape))
+
+
+@assigner("fxp.gather")
+def _assign_gather(op, cfg: Config, ranges: dict) -> None:
+    shape = list(ir.RankedTensorType(op.operation.results[0].type).shape)
+    idx = np.asarray(i64_array(op, "indices"), dtype=np.int64)
+    _keep_format(op, ranges, lambda a: gather_rows(a, idx).reshape(shape))
 
 
 @assigner("fxp.transpose")

@@ -28,7 +28,7 @@ from fxflow.config import AUTO, EXACT, Config
 from fxflow.dialects.fxp import fixed_type, format_of
 from fxflow.errors import ConfigError
 from fxflow.fixed import FixedFormat
-from fxflow.fixed.interval import Interval, smallest_format
+from fxflow.fixed.interval import Interval, add_interval, smallest_format
 from fxflow.fixed.layernorm import NormFormats, derived_formats, epsilon_units
 from fxflow.fixed.matmul import exact_matmul_accum, matmul_interval
 from fxflow.ir import ir, layer_name
@@ -137,3 +137,28 @@ def _assign_layernorm(op, cfg: Config, ranges: dict) -> None:
     if epsilon_units(eps, fm.var) == 0 and fm.norm.overflow not in ("SAT", "SAT_SYM"):
         raise ConfigError(f"layer '{layer}': epsilon {eps} is below one LSB of its var format {fm.var}, so a "
                           f"constant row makes (x - mean) * inv_std unbounded: give 'norm' a saturating format")
+
+
+@assigner("fxp.add_constant")
+def _assign_add_constant(op, cfg: Config, ranges: dict) -> None:
+    """The mask's finite values take the layer's `bias` role; the result its `result` ("auto": the exact range
+    of the unmasked sums); masked elements hold the result format's minimum."""
+    o, layer = op.operation, layer_name(op.location) or "<unnamed>"
+    x, lc = o.operands[0], cfg.layer(layer)
+    _require_fixed(op, [x], "fxp.add_constant")
+    with ir.InsertionPoint(op), op.location:  # the constant's finite values, in the layer's bias role
+        o.operands[1], b_int, b_fmt = _quantized_constant(o.operands[1], lc.bias, "mask", layer,
+                                                          cfg.auto_tolerance)
+    masked = np.asarray(list(ir.DenseI64ArrayAttr(o.attributes["masked"])), dtype=bool).reshape(b_int.shape)
+    b = np.asarray(b_int).astype(object)
+    exact = add_interval(ranges[x], Interval(b, b, b_fmt.f))
+    lo, hi = exact.lo.copy(), exact.hi.copy()
+    keep = ~masked  # masked sums do not widen the format: they become its minimum
+    lo[masked], hi[masked] = min(lo[keep].ravel(), default=0), min(lo[keep].ravel(), default=0)
+    _set_result(op, lc.result, Interval(lo, hi, exact.f), ranges)
+    out = format_of(o.results[0].type)
+    r = ranges[o.results[0]]
+    r = r.aligned(max(r.f, out.f))
+    lo, hi = r.lo.copy(), r.hi.copy()
+    lo[masked] = hi[masked] = out.min_int << (r.f - out.f)
+    ranges[o.results[0]] = Interval(lo, hi, r.f)

@@ -152,12 +152,13 @@ def _in_out_shapes(op) -> tuple[list[int], list[int]] | None:
 from .elementwise import (AddOp, CastOp, ClampOp, ConstantOp, MulOp, PReluOp, ReluOp,  # noqa: E402
                           ScaleShiftOp, SubOp)
 from .layers import ConvOp, DenseOp, PoolOp, conv_output_shape  # noqa: E402
-from .shape import ConcatOp, PadOp, ReshapeOp, ResizeOp, TransposeOp  # noqa: E402
+from .shape import ConcatOp, GatherOp, PadOp, ReshapeOp, ResizeOp, TransposeOp  # noqa: E402
 from .tables import LutOp, SoftmaxOp, YieldOp  # noqa: E402
-from .transformer import LayerNormOp, MatmulOp  # noqa: E402
+from .transformer import AddConstantOp, LayerNormOp, MatmulOp  # noqa: E402
 from .recurrent import RnnOp  # noqa: E402
 
 # Ops that compute (each becomes a df.kernel); constants are cloned into the kernels that read them.
 COMPUTE_OPS = tuple(f"fxp.{n}" for n in (
     "dense", "conv", "pool", "add", "sub", "mul", "relu", "clamp", "prelu", "scale_shift", "cast",
-    "reshape", "transpose", "concat", "pad", "resize", "lut", "softmax", "matmul", "layernorm", "rnn"))
+    "reshape", "transpose", "concat", "pad", "resize", "lut", "softmax", "matmul", "layernorm", "gather",
+    "add_constant", "rnn"))

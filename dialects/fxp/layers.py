@@ -67,7 +67,9 @@ def _check_accum(op, role: str = "accum") -> bool:
 class DenseOp(Fxp.Operation, name="dense", traits=[ext.Pure]):
     """y[b, n] = result(accum(bias[n]) (+)= x[b, k] * w[k, n] for k = 0..K-1 in order).
 
-    input [B, K], weight [K, N], bias [N] (zeros when the layer has none), result [B, N].  The accumulator starts at the bias
+    input [B, K], weight [K, N], bias [N] (zeros when the layer has none), result [B, N].  An input
+    [B, ..., K] (a Linear on tokens) applies the same to every row of its last axis: result [B, ..., N].
+    The accumulator starts at the bias
     assigned to `accum`, then each exact product is added and the sum assigned to `accum`
     (one C++ `acc += x*w` per k); the final accumulator is assigned to the result type.
     `accum` is a `!fxp.fixed` type for fixed tensors, f64 (exact) before precision assignment."""
@@ -85,12 +87,13 @@ class DenseOp(Fxp.Operation, name="dense", traits=[ext.Pure]):
             if not check_tensor(self, v, what):
                 return False
         x, w, y = (ir.RankedTensorType(v.type).shape for v in (self.input, self.weight, self.output))
-        if len(x) != 2 or len(w) != 2 or len(y) != 2:
-            return emit(self, f"expects rank-2 input, weight and result, got {list(x)}, {list(w)}, {list(y)}")
-        if x[1] != w[0]:
-            return emit(self, f"input features {x[1]} do not match weight rows {w[0]} (input {list(x)}, weight {list(w)})")
-        if list(y) != [x[0], w[1]]:
-            return emit(self, f"result shape {list(y)} must be [{x[0]}, {w[1]}]")
+        if len(x) < 2 or len(w) != 2 or len(y) != len(x):
+            return emit(self, f"expects input and result of one rank >= 2 and a rank-2 weight, got {list(x)}, "
+                              f"{list(w)}, {list(y)}")
+        if x[-1] != w[0]:
+            return emit(self, f"input features {x[-1]} do not match weight rows {w[0]} (input {list(x)}, weight {list(w)})")
+        if list(y) != list(x[:-1]) + [w[1]]:
+            return emit(self, f"result shape {list(y)} must be {list(x[:-1]) + [w[1]]}")
         b = ir.RankedTensorType(self.bias.type).shape
         if list(b) != [w[1]]:
             return emit(self, f"bias shape {list(b)} must be [{w[1]}]")

@@ -1,4 +1,5 @@
-"""Transformer `fxp` ops: products of two activations (`fxp.matmul`) and normalization (`fxp.layernorm`).
+"""Transformer `fxp` ops: products of two activations (`fxp.matmul`), normalization (`fxp.layernorm`) and
+constants of the sample's shape (`fxp.add_constant`: position embeddings, class tokens, attention masks).
 
 fxp.matmul   y[..., m, n] = result(acc) with acc = accum(0); acc = accum(acc + a[..., m, k] * b[..., k, n])
              for k = 0..K-1 in order.  Both operands are tensors computed by the model (q @ k^T, attn @ v);
@@ -14,6 +15,7 @@ fxp.layernorm  over the last `dims` dims (n elements) of x, with gamma/beta of t
 Before precision assignment `accum` is f64 and the formats absent: the ops mean the exact real functions.
 """
 
+import math
 from typing import Any
 
 from fxflow.ir import ext, ir
@@ -47,6 +49,32 @@ class MatmulOp(Fxp.Operation, name="matmul", traits=[ext.Pure]):
             return emit(self, f"result shape {y} must be {a[:-1] + [b[-1]]}")
         return (_check_formats(self, [self.lhs, self.rhs, self.output]) and _check_accum(self)
                 and _check_approx_mul(self))
+
+
+class AddConstantOp(Fxp.Operation, name="add_constant", traits=[ext.Pure]):
+    """x plus a constant of the sample's shape (position embeddings, a class token, an additive attention
+    mask): y = result(x + bias) exactly, except where `masked` (0/1 per element of a sample) is 1: there y is
+    the result format's minimum (a mask's -inf: its softmax weight is the softmax's saturated exp(-D)).
+    bias (0 where masked) has x's shape."""
+
+    input: ext.Operand[Any]
+    bias: ext.Operand[Any]
+    output: ext.Result[Any]
+    masked: Any
+
+    @verifier
+    def verify_invariants(self):
+        vals = ((self.input, "input"), (self.bias, "bias"), (self.output, "result"))
+        if not _check_tensors(self, vals):
+            return False
+        x, b, y = (_shape(v) for v, _ in vals)
+        if not x == b == y:
+            return emit(self, f"input {x}, bias {b} and result {y} must have one shape")
+        flags = list(ir.DenseI64ArrayAttr(self.operation.attributes["masked"])) \
+            if isinstance(self.operation.attributes["masked"], ir.DenseI64ArrayAttr) else None
+        if flags is None or len(flags) != math.prod(x[1:]) or any(f not in (0, 1) for f in flags):
+            return emit(self, f"masked must be an array<i64> of {math.prod(x[1:])} flags 0/1 (one per element)")
+        return _check_formats(self, [v for v, _ in vals])
 
 
 LAYERNORM_FORMATS = ("mean_format", "var_format", "inv_std_format", "norm_format")

@@ -233,7 +233,8 @@ def _dense(k: KernelEmitter, op) -> None:
     for v, what in ((x, "input"), (w, "weight"), (b, "bias")):
         k.fmt(v, op, what)
     acc_fmt = fixed_format(ir.TypeAttr(op.attributes["accum"]).value, f"accumulator of {k.where(op)}")
-    bsz, kk = k.shape(x, op, "input")
+    *lead, kk = k.shape(x, op, "input")
+    bsz = math.prod(lead)  # rows: the sample, or the tokens of a Linear applied per token
     nn = k.shape(w, op, "weight")[1]
     X, W, Bi = k.ref(x), k.ref(w), k.ref(b)
     body = k.body

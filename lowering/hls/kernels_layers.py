@@ -239,6 +239,16 @@ def _transpose(k: KernelEmitter, op) -> None:
     _gather(k, op, "transpose", lambda n: (index_expr(*[(n[d], xst[perm[d]]) for d in range(len(perm))]), ""))
 
 
+@printer("fxp.gather")
+def _gather_indices(k: KernelEmitter, op) -> None:
+    """y[i] = x[idx[i]] (0 for idx -1) with the composed indices as a constant table (wiring once unrolled)."""
+    idx = i64_array(op, "indices")
+    table = k.fresh(f"{k.name}_idx")
+    k.body(f"static const int {table}[{len(idx)}] = {{{', '.join(map(str, idx))}}};")
+    _elementwise(k, op, "gather", ("input",), "fxp.gather: composed data movement",
+                 lambda d, s: [f"if ({table}[i] < 0) {d}[i] = 0;", f"else {d}[i] = {s[0]}[{table}[i]];"])
+
+
 @printer("fxp.pad")
 def _pad(k: KernelEmitter, op) -> None:
     p = i64_array(op, "padding")

@@ -18,9 +18,10 @@ from fxflow.ir import ir
 
 from . import kernels
 from .cwriter import hex_float
-from .kernels import KernelEmitter, printer
+from .kernels import KernelEmitter, _elementwise, printer
 
-kernels._ROLES.update({("fxp.layernorm", 1): ("gamma", "weight"), ("fxp.layernorm", 2): ("beta", "bias")})
+kernels._ROLES.update({("fxp.layernorm", 1): ("gamma", "weight"), ("fxp.layernorm", 2): ("beta", "bias"),
+                       ("fxp.add_constant", 1): ("mask", "bias")})
 
 
 def _type_attr(k: KernelEmitter, op, name: str):
@@ -128,3 +129,15 @@ def _layernorm(k: KernelEmitter, op) -> None:
     body(f"{Y}[r * {n} + j] = tn * {G}[j] + {Be}[j];")
     body.close()
     body.close()
+
+
+@printer("fxp.add_constant")
+def _add_constant(k: KernelEmitter, op) -> None:
+    """y[i] = masked[i] ? the result format's minimum : result_t(x[i] + mask[i]) (exact sum)."""
+    masked = list(ir.DenseI64ArrayAttr(op.attributes["masked"]))
+    out = k.fmt(op.results[0], op, "result")
+    table = k.fresh(f"{k.name}_masked")
+    k.body(f"static const bool {table}[{len(masked)}] = {{{', '.join(map(str, masked))}}};")
+    low = hex_float(out.min_int, out.f)
+    _elementwise(k, op, "add_constant", ("input", "mask"), "fxp.add_constant: x + mask, masked -> minimum",
+                 lambda d, s: [f"if ({table}[i]) {d}[i] = {low};", f"else {d}[i] = {s[0]}[i] + {s[1]}[i];"])

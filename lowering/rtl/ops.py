@@ -396,7 +396,7 @@ def _zero_to_wire(v):
     return v if isinstance(v, s.Wire) else s.const(int(v))
 
 
-@rtl_op("fxp.reshape", "fxp.transpose", "fxp.pad", "fxp.resize")
+@rtl_op("fxp.reshape", "fxp.gather", "fxp.transpose", "fxp.pad", "fxp.resize")
 def _movement(o, args, ctx, out):
     x = args[0]
     moved = OP_STEPS[o.name](o, {})(Tensor(x.wires, x.fmt)).data

@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
 
     e = sub.add_parser("example", help="run a bundled example end to end (default: the jet tagger)")
     e.add_argument("name", nargs="?", default="jet_tagger",
-                   help="jet_tagger, cnn2d, cnn1d, autoencoder, qonnx_mlp or lstm_tagger (see fxflow.examples)")
+                   help="jet_tagger, cnn2d, cnn1d, autoencoder, qonnx_mlp, lstm_tagger or transformer (see fxflow.examples)")
     e.add_argument("-o", "--output", help="output directory (default: build/<name>)")
     e.add_argument("--samples", type=int, default=1000, help="samples to C-simulate (default: 1000)")
     e.add_argument("--precision", help="model precision (default: the example's own config)")

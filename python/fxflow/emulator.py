@@ -157,6 +157,9 @@ def _holds_every_product(prod: FixedFormat, x_fmt: FixedFormat, w: np.ndarray, p
 
 
 def dense(x: Tensor, plan: DensePlan) -> Tensor:
+    if x.data.ndim > 2:  # a Linear on tokens: every row of the last axis alike
+        y = dense(Tensor(x.data.reshape(-1, x.data.shape[-1]), x.fmt), plan)
+        return Tensor(y.data.reshape(*x.data.shape[:-1], -1), y.fmt)
     acc, pf = plan.acc, plan.x_fmt.f + plan.w_fmt.f
     if plan.path == "product":
         return cast(Tensor(np.asarray(_dense_products(x.data, plan)), acc), plan.out)

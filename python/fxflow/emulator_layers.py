@@ -14,6 +14,7 @@ import numpy as np
 from .dialects.fxp import format_of, i64_array
 from .emulator import (Tensor, _as_int, _bits, _max_abs_int, _shift_left, accum_format, cast, constant_operand,
                        dense, dense_float, op_multiplier, op_step, plan_dense, result_format)
+from .fixed.gather import gather_rows
 from .fixed.quantize import requantize
 from .fixed.window import from_rows, patches
 from .ir import ir
@@ -186,6 +187,12 @@ def _sample_shape(v) -> list[int]:
 def _reshape_step(o, consts):
     shape = _sample_shape(o.results[0])
     return lambda x: Tensor(x.data.reshape(x.data.shape[0], *shape), x.fmt)
+
+
+@op_step("fxp.gather")
+def _gather_step(o, consts):
+    shape, idx = _sample_shape(o.results[0]), np.asarray(i64_array(o, "indices"), dtype=np.int64)
+    return lambda x: Tensor(gather_rows(x.data, idx).reshape(x.data.shape[0], *shape), x.fmt)
 
 
 @op_step("fxp.transpose")

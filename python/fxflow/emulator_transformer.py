@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .dialects.fxp import format_of
-from .emulator import Tensor, accum_format, constant_operand, op_multiplier, op_step, result_format
+from .emulator import Tensor, accum_format, add, constant_operand, op_multiplier, op_step, result_format
 from .errors import FxflowError
 from .fixed.layernorm import NormFormats, layernorm, layernorm_float
 from .fixed.matmul import matmul
@@ -77,5 +77,21 @@ def _layernorm_step(o, consts):
         y = layernorm(rows, x.fmt, gamma.data.reshape(-1), gamma.fmt, beta.data.reshape(-1), beta.fmt, fm,
                       eps, rms, out)
         return Tensor(np.asarray(y).reshape(shape), out)
+
+    return run
+
+
+@op_step("fxp.add_constant")
+def _add_constant_step(o, consts):
+    bias = constant_operand(o, 1, consts, "mask")
+    shape = tuple(ir.RankedTensorType(o.results[0].type).shape)
+    masked = np.asarray(list(ir.DenseI64ArrayAttr(o.attributes["masked"])), dtype=bool).reshape(shape)
+    out = result_format(o)
+
+    def run(x: Tensor) -> Tensor:
+        if out is None:
+            return Tensor(np.where(masked, -np.inf, x.data + bias.data), None)
+        y = add(x, Tensor(bias.data.reshape(shape), bias.fmt), out)
+        return Tensor(np.where(masked, out.min_int, y.data), out)
 
     return run

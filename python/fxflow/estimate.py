@@ -206,7 +206,8 @@ def _dense(ctx: Ctx, op) -> OpCost:
     fx, fw = _fmt(x, f"input of {ctx.where}"), _fmt(w, f"weight of {ctx.where}")
     facc = _fmt(ir.TypeAttr(op.attributes["accum"]).value, f"accumulator of {ctx.where}")
     fy = _fmt(op.results[0], f"result of {ctx.where}")
-    bsz, kk = _shape(x)
+    *lead, kk = _shape(x)
+    bsz = math.prod(lead)  # rows: the sample, or the tokens of a Linear applied per token
     nn = _shape(w)[1]
     work = kk * nn
     rf = ctx.reuse_factor

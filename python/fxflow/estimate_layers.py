@@ -154,7 +154,7 @@ def _softmax(ctx: Ctx, op) -> OpCost:
     return c
 
 
-for _name in ("fxp.reshape", "fxp.transpose", "fxp.pad", "fxp.resize", "fxp.concat"):
+for _name in ("fxp.reshape", "fxp.gather", "fxp.transpose", "fxp.pad", "fxp.resize", "fxp.concat"):
     op_model(_name)(lambda ctx, op: OpCost(ff=_size(op.results[0]) * _fmt(op.results[0], ctx.where).width))
 
 

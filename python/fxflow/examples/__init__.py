@@ -17,6 +17,7 @@ EXAMPLES = {
     "autoencoder": "fxflow.examples.autoencoder",
     "qonnx_mlp": "fxflow.examples.qonnx_mlp",
     "lstm_tagger": "fxflow.examples.lstm_tagger",
+    "transformer": "fxflow.examples.transformer",
 }
 
 

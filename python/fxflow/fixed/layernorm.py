@@ -68,12 +68,13 @@ def inv_sqrt(v: np.ndarray, var: FixedFormat, eps_units: int, inv: FixedFormat) 
     ve = _ints(v, bits) + eps_units
     if big:
         ve = ve.astype(object)
-    lim = Fraction(2) ** p  # compared exactly: r^2 (V + E) <= 2^p
+    # compared exactly in integers: r^2 (V + E) <= 2^p, i.e. r^2 (V + E) 2^-p <= 1 when p < 0
+    lim, scale = (1 << p, 1) if p >= 0 else (1, 1 << -p)
     r = np.zeros(np.shape(v), dtype=object if big else np.int64)
     for b in reversed(range(w)):
         t = r | (1 << b)
         prod = t * t * ve
-        ok = prod <= lim if big else prod <= int(lim)
+        ok = (prod * scale if scale != 1 else prod) <= lim
         r = np.where(ok, t, r)
     return r
 
