@@ -150,7 +150,7 @@ func.func @dense_weight_not_tensor(%x: tensor<2x4xf32>, %w: f32, %b: tensor<3xf3
 // -----
 
 func.func @dense_rank(%x: tensor<4xf32>, %w: tensor<4x3xf32>, %b: tensor<3xf32>) {
-  // expected-error @+1 {{'fxp.dense' op expects rank-2 input, weight and result, got [4], [4, 3], [2, 3]}}
+  // expected-error @+1 {{'fxp.dense' op expects input and result of one rank >= 2 and a rank-2 weight, got [4], [4, 3], [2, 3]}}
   %0 = "fxp.dense"(%x, %w, %b) {accum = f64} : (tensor<4xf32>, tensor<4x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
   return
 }
