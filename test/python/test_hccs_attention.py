@@ -16,7 +16,7 @@ from fxflow.errors import ConfigError
 from fxflow.examples import transformer as tf
 from fxflow.fixed.hccs import check_params
 from fxflow.ir import ir, layer_name
-from fxflow.softmax_report import softmax_accuracy
+from fxflow.softmax_report import format_report, softmax_accuracy
 
 from test_attention import Mha, T, _inputs
 from test_io_stream import needs_csim
@@ -113,6 +113,8 @@ def test_transformer_example_hccs_accuracy():
         assert r["rows"] == 200 * tf.HEADS * tf.N_PARTICLES and len(r["heads"]) == tf.HEADS
         assert all(h["max_abs_error"] < 0.08 and h["mean_abs_error"] < 0.006 for h in r["heads"]), r["heads"]
     assert rep["model"]["argmax_agreement"] >= 0.98 and rep["model"]["max_abs_error"] < 0.05
+    lines = [ln.split()[0] + (ln.split()[1] if ln.startswith("  head") else "") for ln in format_report(rep).splitlines()]
+    assert lines[1:8] == ["blocks.0.attn", "head0", "head1", "blocks.1.attn", "head0", "head1", "softmax"]
 
 
 def test_example_cli_softmax_hccs(tmp_path, capsys):
