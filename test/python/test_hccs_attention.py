@@ -113,7 +113,8 @@ def test_transformer_example_hccs_accuracy():
         assert r["rows"] == 200 * tf.HEADS * tf.N_PARTICLES and len(r["heads"]) == tf.HEADS
         assert all(h["max_abs_error"] < 0.08 and h["mean_abs_error"] < 0.006 for h in r["heads"]), r["heads"]
     assert rep["model"]["argmax_agreement"] >= 0.98 and rep["model"]["max_abs_error"] < 0.05
-    lines = [ln.split()[0] + (ln.split()[1] if ln.startswith("  head") else "") for ln in format_report(rep).splitlines()]
+    lines = [ln.split()[0] + (ln.split()[1] if ln.startswith("  head") else "")
+             for ln in format_report(rep).splitlines()]
     assert lines[1:8] == ["blocks.0.attn", "head0", "head1", "blocks.1.attn", "head0", "head1", "softmax"]
 
 
