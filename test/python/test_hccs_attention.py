@@ -28,7 +28,7 @@ EXPLICIT = {"implementation": "hccs", "output": "int16", "reciprocal": "div",
 
 class TwoAttention(nn.Module):
     """Self-attention (batch_first, calibrated HCCS) and causal self-attention (sequence first, explicit
-    per-head HCCS) on two halves of a token embedding."""
+    per-head HCCS) on two halves of a token embedding, and torch's need_weights=True path (calibrated int16)."""
 
     def __init__(self, seed: int = 0):
         super().__init__()
@@ -36,14 +36,17 @@ class TwoAttention(nn.Module):
         self.embed = nn.Linear(4, 2 * E)
         self.a = Mha(E, 2, True, True)
         self.b = Mha(E, 2, False, False, "causal_bool")
+        self.c = nn.MultiheadAttention(E, 2, batch_first=True)  # need_weights=True: [batch*heads, T, T] views
 
     def forward(self, x):
         z = self.embed(x)
-        return torch.cat([self.a(z[..., :E]), self.b(z[..., E:])], dim=-1)
+        h = z[..., :E]
+        return torch.cat([self.a(h), self.b(z[..., E:]), self.c(h, h, h)[0]], dim=-1)
 
 
 CONFIG = {"model": {"precision": "ap_fixed<18,6>"},
-          "layers": {"a.att": {"softmax": {"implementation": "hccs"}}, "b.att": {"softmax": EXPLICIT}}}
+          "layers": {"a.att": {"softmax": {"implementation": "hccs"}}, "b.att": {"softmax": EXPLICIT},
+                     "c": {"softmax": {"implementation": "hccs", "output": "int16"}}}}
 
 
 def _specs(design) -> dict:
@@ -66,15 +69,17 @@ def test_attention_hccs_predict_equals_csim(tmp_path, io):
     design = fxflow.compile(TwoAttention().eval(), torch.zeros(1, T, 4), config=CONFIG, io_type=io,
                             calibration_data=_inputs(4, 200), output_dir=tmp_path)
     specs = _specs(design)
-    assert sorted(specs) == ["a.att", "b.att"]
-    (a, shape_a), (b, shape_b) = specs["a.att"], specs["b.att"]
-    assert shape_a == shape_b == (1, 2, T, T)  # [B, H, Tq, Tk]: one parameter entry per head
+    assert sorted(specs) == ["a.att", "b.att", "c"]
+    (a, shape_a), (b, shape_b), (c, shape_c) = specs["a.att"], specs["b.att"], specs["c"]
+    assert shape_a == shape_b == shape_c == (1, 2, T, T)  # [B, H, Tq, Tk]: one parameter entry per head
+    assert c.heads == 2 and c.output == "int16" and c.reciprocal == "clb"
+    check_params(c, T, "c")
     assert (b.B, b.S, b.Dmax, b.output, b.reciprocal) == ((21000, 9000), (4, 1), (4000, 6000), "int16", "div")
     assert a.heads == 2 and a.output == "uint8" and a.reciprocal == "clb" and min(a.S) > 0
     check_params(a, T, "a.att")  # calibrated parameters meet the ABI constraints
     y = design.predict(x, raw=True)
     assert np.array_equal(y, design.csim(x, raw=True, verbose=False))
-    assert len(np.unique(y[..., :E])) > 10 and len(np.unique(y[..., E:])) > 10
+    assert all(len(np.unique(y[..., i * E:(i + 1) * E])) > 10 for i in range(3))
 
 
 @pytest.mark.parametrize("flat", [0, 1])
