@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from .errors import FxflowError
+from .errors import ConfigError, FxflowError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--precision", help="model precision (default: the example's own config)")
     e.add_argument("--ap-types")
     e.add_argument("--no-csim", action="store_true", help="only write the project (with its self-checking testbench data)")
+    e.add_argument("--softmax", choices=["hccs"], help="hccs: the HCCS integer softmax on the example's attention "
+                   "layers (transformer), per-head parameters calibrated on the samples")
 
     sa = sub.add_parser("softmax-accuracy", help="each softmax layer (HCCS or tables) against the exact softmax of "
                                                  "its own inputs, and the model output against float")
@@ -226,9 +228,13 @@ def _example(args) -> int:
     model = ex.make_model()
     x = ex.make_inputs(args.samples)
     cfg = ex.DEFAULT_CONFIG if args.precision is None else {"model": {"precision": args.precision}}
+    if args.softmax == "hccs":
+        if not hasattr(ex, "hccs_config"):
+            raise ConfigError(f"example '{args.name}' has no attention softmax for --softmax hccs (transformer has)")
+        cfg = ex.hccs_config(config=cfg)
     t0 = time.perf_counter()
     design = fxflow.compile(model, x[:1], config=cfg, output_dir=None, project_name=ex.NAME,
-                            ap_types=args.ap_types)
+                            ap_types=args.ap_types, calibration_data=x if args.softmax else None)
     out = Path(args.output or f"build/{ex.NAME}")
     design.write(out, inputs=x)
     print(f"[fxflow] {ex.DESCRIPTION} -> HLS project {out} in {time.perf_counter() - t0:.2f} s")

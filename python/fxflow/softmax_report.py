@@ -75,8 +75,9 @@ def format_report(report: dict) -> str:
     """The report as a text table."""
     cols = ["layer", "implementation", "input", "result", "rows", "max_abs_error", "mean_abs_error", "mse",
             "argmax_agreement"]
-    rows = [[f"{r[c]:.4g}" if isinstance(r[c], float) else str(r[c]) for c in cols] for r in report["layers"]]
-    for r in report["layers"]:
+    rows = []
+    for r in report["layers"]:  # each layer, then its heads
+        rows.append([f"{r[c]:.4g}" if isinstance(r[c], float) else str(r[c]) for c in cols])
         for h, e in enumerate(r.get("heads", [])):
             rows.append([f"  head {h}", "", "", "", ""] + [f"{e[c]:.4g}" for c in cols[5:]])
     m = report["model"]

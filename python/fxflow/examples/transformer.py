@@ -17,6 +17,15 @@ N_PARTICLES, N_FEATURES, N_CLASSES = 8, 4, 5
 EMBED, HEADS, HIDDEN = 8, 2, 16
 INPUT_SHAPE = (N_PARTICLES, N_FEATURES)
 DEFAULT_CONFIG = {"model": {"precision": "ap_fixed<18,8>", "reuse_factor": 1, "strategy": "latency"}}
+ATTENTION_LAYERS = ("blocks.0.attn", "blocks.1.attn")  # the config names of the attention softmaxes
+
+
+def hccs_config(output: str = "uint8", reciprocal: str = "clb", config: dict | None = None) -> dict:
+    """`config` (default DEFAULT_CONFIG) with the HCCS softmax on every attention layer, per-head parameters
+    calibrated (compile with calibration_data); the classifier's own softmax keeps the table implementation."""
+    base = DEFAULT_CONFIG if config is None else config
+    sm = {"softmax": {"implementation": "hccs", "output": output, "reciprocal": reciprocal}}
+    return {**base, "layers": {**base.get("layers", {}), **{name: sm for name in ATTENTION_LAYERS}}}
 
 
 def make_model(seed: int = 0):
