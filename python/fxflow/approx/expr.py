@@ -118,10 +118,54 @@ def topo(root: Node) -> list[Node]:
 
 
 # --- NumPy interpreter ------------------------------------------------------------------------------
+CHUNK = 1 << 15  # operand pairs evaluated at once: every live intermediate is one such int64 block
+
+
 def evaluate(root: Node, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The expression on int64 operand arrays (broadcast against each other)."""
+    """The expression on int64 operand arrays (broadcast against each other).
+
+    Memory stays bounded whatever the operand count: structurally equal nodes (a bit read by many cells) are
+    computed once, pairs go through in blocks of `CHUNK`, and each intermediate is dropped after its last
+    use (a 16x8 truncated array has hundreds of nodes: kept whole over 2^24 pairs, they needed ~100 GB)."""
     a, b = np.broadcast_arrays(np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64))
-    return np.broadcast_to(evaluate_nodes(root, a, b)[id(root)], a.shape).astype(np.int64)
+    order, args, last = _plan(root)
+    fa, fb = a.reshape(-1), b.reshape(-1)
+    out = np.empty(fa.size, dtype=np.int64)
+    for start in range(0, fa.size, CHUNK):
+        ca, cb = fa[start:start + CHUNK], fb[start:start + CHUNK]
+        vals: dict[int, np.ndarray] = {}
+        for i, n in enumerate(order):
+            vals[i] = _eval_node(n, [vals[j] for j in args[i]], ca, cb)
+            for j in last.get(i, ()):
+                del vals[j]
+        out[start:start + ca.size] = vals[len(order) - 1]
+    return out.reshape(a.shape)
+
+
+def _plan(root: Node) -> tuple[list[Node], list[tuple[int, ...]], dict[int, list[int]]]:
+    """The distinct nodes in dependency order (structural duplicates merged), each one's argument positions,
+    and position -> the positions whose last use it is (the root is never freed)."""
+    order: list[Node] = []
+    args: list[tuple[int, ...]] = []
+    pos: dict[int, int] = {}
+    keys: dict[tuple, int] = {}
+    for n in topo(root):
+        a = tuple(pos[id(c)] for c in n.args)
+        key = (n.op, n.value, a, id(n.table) if n.table is not None else None, n.offsets, n.symbol)
+        if key not in keys:
+            keys[key] = len(order)
+            order.append(n)
+            args.append(a)
+        pos[id(n)] = keys[key]
+    final: dict[int, int] = {}
+    for i, a in enumerate(args):
+        for j in a:
+            final[j] = i
+    last: dict[int, list[int]] = {}
+    for j, i in final.items():
+        if j != len(order) - 1:
+            last.setdefault(i, []).append(j)
+    return order, args, last
 
 
 def evaluate_nodes(root: Node, a: np.ndarray, b: np.ndarray) -> dict[int, np.ndarray]:
