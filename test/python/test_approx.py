@@ -289,3 +289,21 @@ def test_chunked_evaluation_equals_the_plain_interpreter(spec, monkeypatch):
     a[:4, 0] = [-(1 << 15), (1 << 15) - 1, 0, -1]
     plain = np.broadcast_to(expr.evaluate_nodes(m.node, *np.broadcast_arrays(a, b))[id(m.node)], (3000, 3))
     np.testing.assert_array_equal(m(a, b), plain)
+
+
+@pytest.mark.parametrize("spec", ["trunc(k=5, compensate=1)", "drum(k=3)", "mitchell"])
+def test_node_ranges_equal_the_plain_interpreter(spec, monkeypatch):
+    """The RTL printer's wire ranges (`expr.node_ranges`: chunked, intermediates freed) are each node's min and
+    max of the plain interpreter, for every node of the DAG (duplicates included)."""
+    from fxflow.approx import expr
+
+    monkeypatch.setattr(expr, "CHUNK", 1000)
+    m = approx.build(spec, 8, True, 5, False)
+    a, b = np.meshgrid(np.arange(-128, 128), np.arange(3, 20), indexing="ij")
+    ranges = expr.node_ranges(m.node, a.ravel(), b.ravel())
+    plain = expr.evaluate_nodes(m.node, a.ravel(), b.ravel())
+    nodes = expr.topo(m.node)
+    assert set(ranges) == {id(n) for n in nodes}
+    for n in nodes:
+        v = np.broadcast_to(plain[id(n)], a.size)
+        assert ranges[id(n)] == (int(v.min()), int(v.max())), n.op
