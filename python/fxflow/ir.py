@@ -15,7 +15,14 @@ PassManager = passmanager.PassManager
 # op retried `import torch_mlir.dialects.fxp` (~800 failed imports per compile).  Their modules live in
 # `fxflow.dialects`, so the first lookup of each namespace succeeds and is cached for the process.
 DIALECT_PREFIX = "fxflow.dialects"
-if DIALECT_PREFIX not in ext._cext.globals.dialect_search_modules:
+
+
+def dialect_search_modules() -> list[str]:
+    """The packages the bindings search for a dialect's Python module, in order."""
+    return list(ext._cext.globals.dialect_search_modules)
+
+
+if DIALECT_PREFIX not in dialect_search_modules():
     ext._cext.globals.append_dialect_search_prefix(DIALECT_PREFIX)
 
 
