@@ -250,26 +250,25 @@ def test_bad_tables(tmp_path):
 def test_blocked_measures_equal_the_full_table(spec, monkeypatch):
     """Ranges, error bounds and metrics reduce the products block by block (bounded memory for wide operands);
     with blocks of ~1000 pairs (partial last block) they equal the same measures on the whole table."""
-    import dataclasses
-
     from fxflow.approx import multiplier as mm
     from fxflow.approx.metrics import error_metrics
 
     monkeypatch.setattr(mm, "BLOCK_PAIRS", 1000)
-    full = approx.build(spec, 8, True, 7, False)
-    err = full.table() - full.exact_table()
-    m = dataclasses.replace(full, _table=None, _stats=None)  # nothing cached: every measure evaluates blocks
+    m = approx.build(spec, 8, True, 7, False)  # widths no other test uses: no table or measure cached yet
+    a, b = _operands(8, True, 7, False)
+    table = m(a[:, None], b[None, :])
+    err = table - m.exact_table()
     e_lo, e_hi = m.error_bounds()
     np.testing.assert_array_equal(e_lo, err.min(axis=0))
     np.testing.assert_array_equal(e_hi, err.max(axis=0))
-    assert m.product_range() == (int(full.table().min()), int(full.table().max()))
+    assert m.product_range() == (int(table.min()), int(table.max()))
     rows = err[128 - 32:128 + 32]  # a: every stored integer of ap_fixed<6,6>
     assert m.error_range(_fmt("ap_fixed<6,6>"), _fmt("ap_ufixed<7,7>")) == (int(rows.min()), int(rows.max()))
     cols = err[:, 5:12]  # every a (the cached per-column bounds), b: ap_ufixed<7,7,...> restricted below
     assert m.error_range(_fmt("ap_fixed<8,8>"), _fmt("ap_ufixed<3,3>")) == (int(err[:, :8].min()),
                                                                            int(err[:, :8].max()))
     assert min(int((p - e).min()) for p, e in m.blocks(-20, 30, 5, 11)) == int(cols[128 - 20:128 + 31].min())
-    assert m.metrics() == pytest.approx(error_metrics(full.table(), full.exact_table()))
+    assert m.metrics() == pytest.approx(error_metrics(table, m.exact_table()))
     d = m.metrics()
     assert d["wce"] == int(np.abs(err).max()) and d["mae"] == pytest.approx(np.abs(err).mean())
     assert d["ep"] == pytest.approx((err != 0).mean()) and d["bias"] == pytest.approx(err.mean())
