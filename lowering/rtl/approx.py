@@ -2,7 +2,7 @@
 printed node by node into CIRCT comb logic — the same DAG the emulator interprets and the HLS C++ prints.
 
 Every node becomes a range-sized wire: its range is the exact set of values it takes over every operand
-pair the inputs' ranges allow (`expr.evaluate_nodes`, exhaustive), so constant subexpressions (all of a
+pair the inputs' ranges allow (`expr.node_ranges`, exhaustive, bounded memory), so constant subexpressions (all of a
 constant weight's bits) fold away and the rest is as narrow as it can be.
 """
 
@@ -27,11 +27,10 @@ def approx_product(a: s.Wire, b: s.Wire, mult, layer: str = "") -> s.Wire:
         raise UnsupportedOpError(f"the RTL backend sizes approximate multipliers exhaustively; layer '{layer}' "
                                  f"has {pairs} operand pairs (at most {MAX_PAIRS})", layer=layer)
     av, bv = np.meshgrid(np.arange(a.lo, a.hi + 1), np.arange(b.lo, b.hi + 1), indexing="ij")
-    vals = expr.evaluate_nodes(mult.node, av.ravel(), bv.ravel())
+    ranges = expr.node_ranges(mult.node, av.ravel(), bv.ravel())
     wires: dict[int, s.Wire] = {}
     for n in expr.topo(mult.node):
-        v = np.broadcast_to(vals[id(n)], av.size)
-        lo, hi = int(v.min()), int(v.max())
+        lo, hi = ranges[id(n)]
         if lo == hi:
             wires[id(n)] = s.const(lo)
             continue

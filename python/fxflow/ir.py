@@ -10,6 +10,21 @@ from torch_mlir.dialects import ext  # noqa: F401
 
 PassManager = passmanager.PassManager
 
+# Wrapping an op, the bindings import the Python module of its dialect, `<prefix>.<namespace>` for each search
+# prefix, and remember only successes: without a prefix under which `fxp` and `df` exist, every wrapped fxp/df
+# op retried `import torch_mlir.dialects.fxp` (~800 failed imports per compile).  Their modules live in
+# `fxflow.dialects`, so the first lookup of each namespace succeeds and is cached for the process.
+DIALECT_PREFIX = "fxflow.dialects"
+
+
+def dialect_search_modules() -> list[str]:
+    """The packages the bindings search for a dialect's Python module, in order."""
+    return list(ext._cext.globals.dialect_search_modules)
+
+
+if DIALECT_PREFIX not in dialect_search_modules():
+    ext._cext.globals.append_dialect_search_prefix(DIALECT_PREFIX)
+
 
 def new_context() -> ir.Context:
     """A Context with upstream dialects plus fxflow's `fxp` and `df` dialects loaded."""

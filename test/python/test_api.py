@@ -180,3 +180,27 @@ def test_trace_compares_every_layer_with_the_float_reference(jet):
         h = model.relu1(model.fc1(torch.as_tensor(x, dtype=torch.float32))).double().numpy()
     assert np.max(np.abs(tr["relu1"]["float"] - h)) < 1e-5
     assert 0 < tr["fc1"]["max_abs_error"] < 0.01 and tr["fc1"]["mean_abs_error"] <= tr["fc1"]["max_abs_error"]
+
+
+def test_fxp_and_df_ops_find_their_dialect_modules(monkeypatch):
+    """Wrapping an fxp/df op, the bindings import `<prefix>.<namespace>` and cache only successes: with
+    fxflow.dialects among the search prefixes no compile retries a failing `torch_mlir.dialects.fxp` import."""
+    import importlib.abc
+    import sys
+
+    tried = []
+
+    class Spy(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path, target=None):
+            if name.split(".")[-1] in ("fxp", "df") and name.startswith("torch_mlir."):
+                tried.append(name)
+            return None
+
+    from fxflow.ir import DIALECT_PREFIX, dialect_search_modules
+
+    assert DIALECT_PREFIX in dialect_search_modules()
+    monkeypatch.setattr(sys, "meta_path", [Spy(), *sys.meta_path])
+    d = fxflow.compile(mlp([4, 5, 3]), torch.zeros(1, 4), config={"model": {"precision": "ap_fixed<10,4>"}})
+    d.report()
+    assert "fxp.dense" in d.mlir("fxp") and "df." in d.mlir("df")
+    assert len(tried) <= 2, tried  # at most once per namespace and process (none once cached)

@@ -244,3 +244,65 @@ def test_bad_tables(tmp_path):
         with pytest.raises(ConfigError, match=message):
             approx.resolve(f"table(path={tmp_path / name}, signed=1)", _fmt("ap_fixed<8,3>"), _fmt("ap_fixed<8,1>"),
                            "fc1")
+
+
+@pytest.mark.parametrize("spec", ["trunc(k=5)", "drum(k=3)", "mitchell", "bam(hbl=2, vbl=5)"])
+def test_blocked_measures_equal_the_full_table(spec, monkeypatch):
+    """Ranges, error bounds and metrics reduce the products block by block (bounded memory for wide operands);
+    with blocks of ~1000 pairs (partial last block) they equal the same measures on the whole table."""
+    from fxflow.approx import multiplier as mm
+    from fxflow.approx.metrics import error_metrics
+
+    monkeypatch.setattr(mm, "BLOCK_PAIRS", 1000)
+    m = approx.build(spec, 8, True, 7, False)  # widths no other test uses: no table or measure cached yet
+    a, b = _operands(8, True, 7, False)
+    table = m(a[:, None], b[None, :])
+    err = table - m.exact_table()
+    e_lo, e_hi = m.error_bounds()
+    np.testing.assert_array_equal(e_lo, err.min(axis=0))
+    np.testing.assert_array_equal(e_hi, err.max(axis=0))
+    assert m.product_range() == (int(table.min()), int(table.max()))
+    rows = err[128 - 32:128 + 32]  # a: every stored integer of ap_fixed<6,6>
+    assert m.error_range(_fmt("ap_fixed<6,6>"), _fmt("ap_ufixed<7,7>")) == (int(rows.min()), int(rows.max()))
+    cols = err[:, 5:12]  # every a (the cached per-column bounds), b: ap_ufixed<7,7,...> restricted below
+    assert m.error_range(_fmt("ap_fixed<8,8>"), _fmt("ap_ufixed<3,3>")) == (int(err[:, :8].min()),
+                                                                           int(err[:, :8].max()))
+    assert min(int((p - e).min()) for p, e in m.blocks(-20, 30, 5, 11)) == int(cols[128 - 20:128 + 31].min())
+    assert m.metrics() == pytest.approx(error_metrics(table, m.exact_table()))
+    d = m.metrics()
+    assert d["wce"] == int(np.abs(err).max()) and d["mae"] == pytest.approx(np.abs(err).mean())
+    assert d["ep"] == pytest.approx((err != 0).mean()) and d["bias"] == pytest.approx(err.mean())
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_chunked_evaluation_equals_the_plain_interpreter(spec, monkeypatch):
+    """`expr.evaluate` merges equal nodes, frees intermediates and goes through chunks of pairs; the plain
+    interpreter (`evaluate_nodes`, every node kept) must give the same products (16 x 8 bits, random pairs)."""
+    from fxflow.approx import expr
+
+    monkeypatch.setattr(expr, "CHUNK", 777)
+    m = approx.build(spec, 16, True, 8, True)
+    rng = np.random.default_rng(5)
+    a = rng.integers(-(1 << 15), 1 << 15, size=(3000, 1))
+    b = rng.integers(-128, 128, size=(1, 3))
+    a[:4, 0] = [-(1 << 15), (1 << 15) - 1, 0, -1]
+    plain = np.broadcast_to(expr.evaluate_nodes(m.node, *np.broadcast_arrays(a, b))[id(m.node)], (3000, 3))
+    np.testing.assert_array_equal(m(a, b), plain)
+
+
+@pytest.mark.parametrize("spec", ["trunc(k=5, compensate=1)", "drum(k=3)", "mitchell"])
+def test_node_ranges_equal_the_plain_interpreter(spec, monkeypatch):
+    """The RTL printer's wire ranges (`expr.node_ranges`: chunked, intermediates freed) are each node's min and
+    max of the plain interpreter, for every node of the DAG (duplicates included)."""
+    from fxflow.approx import expr
+
+    monkeypatch.setattr(expr, "CHUNK", 1000)
+    m = approx.build(spec, 8, True, 5, False)
+    a, b = np.meshgrid(np.arange(-128, 128), np.arange(3, 20), indexing="ij")
+    ranges = expr.node_ranges(m.node, a.ravel(), b.ravel())
+    plain = expr.evaluate_nodes(m.node, a.ravel(), b.ravel())
+    nodes = expr.topo(m.node)
+    assert set(ranges) == {id(n) for n in nodes}
+    for n in nodes:
+        v = np.broadcast_to(plain[id(n)], a.size)
+        assert ranges[id(n)] == (int(v.min()), int(v.max())), n.op

@@ -172,3 +172,26 @@ def test_multiplier_function_names_never_clash_with_layer_names(tmp_path):
     _check(d, np.random.default_rng(0).normal(size=(20, 3)))
     header = (project / "firmware" / "approx_mul.h").read_text()
     assert "static inline long long fxam_mitchell_8s8s_2(long long a, long long b)" in header
+
+
+def test_wide_approximate_layers_compile_in_bounded_memory(tmp_path):
+    """16-bit activations x 8-bit weights (the jet tagger's later layers): the 2^24 operand pairs of a
+    truncated array are reduced in blocks and the emulator's terms gathered per occurring weight, so the
+    compile stays far below the GBs the whole-table intermediates once took; still bit-exact with the C-sim."""
+    import resource
+
+    cfg = {"model": {"precision": "ap_fixed<16,6>", "input": "ap_fixed<8,3>", "weight": "ap_fixed<8,2>",
+                     "multiplier": "trunc(k=4)"}}
+    model = mlp([5, 6, 3], seed=4)
+    with open("/proc/self/status") as f:  # the address space in use now, plus 1.5 GB at most for the compile
+        vm = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize:"))
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (vm + int(1.5e9), hard))
+    try:
+        d = fxflow.compile(model, torch.zeros(1, 5), config=cfg)
+        y = d.predict(inputs(np.random.default_rng(4), 40, 5), raw=True)
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+    cpp = "".join(p.read_text() for p in d.write(tmp_path / "prj").rglob("*.h"))
+    assert "fxam_trunc_k_4_compensate_0_16s8s(" in cpp  # the later layer really multiplies 16 x 8 bits
+    np.testing.assert_array_equal(_check(d, inputs(np.random.default_rng(4), 40, 5)), y)

@@ -86,7 +86,7 @@ def _x(seed: int, n: int, features: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
-@settings(max_examples=2, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+@settings(max_examples=1, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(case=random_attention())
 def test_random_attention_with_multipliers_predict_equals_csim_and_torch(io_type, case):

@@ -35,22 +35,22 @@ def _same(a: list[dict], b: list[dict]) -> bool:
     return strip(a) == strip(b)
 
 
-def test_ray_sweep_of_54_points_equals_serial_and_reruns_from_the_cache(jet, tmp_path):
+def test_ray_sweep_of_24_points_equals_serial_and_reruns_from_the_cache(jet, tmp_path):
     if not ray_available():  # (not importorskip: importing Ray first would skip its loopback-only setting)
         pytest.skip("ray is not installed (pip install -e '.[sweep]')")
     model, x = jet
-    space = {"model.reuse_factor": [1, 2, 4], "model.precision": ["ap_fixed<16,6>", "ap_fixed<12,5>", "ap_fixed<8,4>"],
+    space = {"model.reuse_factor": [1, 4], "model.precision": ["ap_fixed<16,6>", "ap_fixed<8,4>"],
              "io_type": ["io_parallel", "io_stream"], "layers.fc2.reuse_factor": [1, 2, 4]}
     kw = dict(data=x, config=BASE, cache_dir=tmp_path / "cache", progress=False)
     ray_run = fxflow.sweep(model, space, executor="ray", num_cpus=2, **kw)
-    assert ray_run.executor == "ray" and ray_run.computed == 54 and ray_run.cache_hits == 0 and not ray_run.failed()
+    assert ray_run.executor == "ray" and ray_run.computed == 24 and ray_run.cache_hits == 0 and not ray_run.failed()
     serial = fxflow.sweep(model, space, executor="serial", cache=False, **kw)
     assert serial.executor == "serial" and _same(ray_run.records, serial.records)
     # space order, whatever the completion order: the grid's last setting varies fastest
-    assert [r["point"] for r in ray_run.records] == list(range(54))
+    assert [r["point"] for r in ray_run.records] == list(range(24))
     assert [r["layers.fc2.reuse_factor"] for r in ray_run.records[:4]] == [1, 2, 4, 1]
     rerun = fxflow.sweep(model, space, executor="ray", **kw)
-    assert rerun.cache_hits == 54 and rerun.computed == 0 and all(r["cached"] for r in rerun.records)
+    assert rerun.cache_hits == 24 and rerun.computed == 0 and all(r["cached"] for r in rerun.records)
     assert _same(rerun.records, ray_run.records)
     # the knobs move the costs the way the estimator says: reuse 4 takes fewer LUTs than reuse 1, more cycles
     by = {(r["model.reuse_factor"], r["model.precision"], r["io_type"], r["layers.fc2.reuse_factor"]): r
@@ -247,3 +247,55 @@ def test_yosys_counts_of_rtl_points():
     rtl, hls = r.records
     assert rtl["status"] == "ok" and rtl["yosys.lut"] > 0 and rtl["yosys.dsp"] == 0 and rtl["rtl_latency"] >= 1
     assert hls["status"] == "error" and "need the RTL backend" in hls["error"]
+
+
+def _small_mlp():
+    torch.manual_seed(2)
+    return torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 4)).eval()
+
+
+def test_sweep_over_versal_partitions_records_each_plan_and_forced_failures():
+    """`versal.partition` is a sweepable dict-valued argument: "auto" and a forced AIE segment each record their
+    own plan (equal to compiling that point), a forced partition that cannot hold records its error."""
+    model = _small_mlp()
+    x = np.random.default_rng(1).normal(size=(30, 8)) * 2
+    cfg = {"model": {"precision": "ap_fixed<8,3,AP_RND_CONV,AP_SAT>", "input": "ap_fixed<8,3>",
+                     "weight": "ap_fixed<8,2>", "bias": "ap_fixed<8,2>", "accum": "exact"}}
+    parts = ["auto", {"0": "aie", "1": "aie"}, {"0": "aie"}, {"0": "aie", "1": "aie"}]
+    points = [{"versal.partition": p} for p in parts]
+    points[3]["versal.target_rate_mhz"] = 5000  # forced onto AIE, which cannot reach that rate
+    r = fxflow.sweep(model, points, data=x, config=cfg, backend="versal", executor="serial", cache=False,
+                     progress=False)
+    auto, forced, split, slow = r.records
+    assert [rec["versal.partition"] for rec in r.records] == parts
+    assert auto["status"] == forced["status"] == "ok"
+    assert (auto["plan.placement.0"], forced["plan.placement.0"], forced["plan.placement.2"]) == ("pl", "aie", "pl")
+    assert forced["plan.aie.tiles"] >= 1 and auto["plan.aie"] is None
+    for rec, part in ((auto, "auto"), (forced, parts[1])):
+        design = fxflow.compile(model, x[:1], config=cfg, backend="versal", versal={"partition": part})
+        plan = design.report()["plan"]
+        assert (rec["plan.lare"], rec["plan.latency_ns"], rec["plan.pl.lut"]) == \
+            (plan["lare"], plan["latency_ns"], plan["pl"]["lut"])
+        assert rec["max_abs"] == float(np.max(np.abs(design.predict(x) - design.predict_float(x))))
+    assert forced["plan.latency_ns"] != auto["plan.latency_ns"]
+    assert split["status"] == "error" and split["error_type"] == "ConfigError" and "run as one unit" in split["error"]
+    assert slow["status"] == "error" and slow["error_type"] == "VersalFitError" and "forced partition" in slow["error"]
+
+
+def test_sweep_over_multipliers_moves_the_estimates():
+    """Since the estimator prices approximate multipliers, `layers.<x>.multiplier` changes the recorded LUT and
+    DSP counts: 10 x 10-bit exact products go to DSPs, an approximate one is LUT logic priced by its gates."""
+    model = _small_mlp()
+    x = np.random.default_rng(1).normal(size=(30, 8))
+    cfg = {"model": {"precision": "ap_fixed<10,4>"}}
+    specs = ["exact", "drum(k=4)", "trunc(k=9)"]
+    r = fxflow.sweep(model, {"layers.0.multiplier": specs}, data=x, config=cfg, executor="serial", cache=False,
+                     progress=False)
+    exact, drum, trunc = r.records
+    assert all(rec["status"] == "ok" for rec in r.records)
+    assert exact["dsp"] > drum["dsp"] == trunc["dsp"] and drum["lut"] > exact["lut"] and drum["lut"] != trunc["lut"]
+    for rec, spec in zip(r.records, specs):
+        total = fxflow.compile(model, x[:1], config={"model": {**cfg["model"]}, "layers": {"0": {"multiplier": spec}}}
+                               ).report()["total"]
+        assert (rec["lut"], rec["dsp"]) == (total["lut"], total["dsp"])
+    assert exact["max_abs"] != drum["max_abs"]

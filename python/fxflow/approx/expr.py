@@ -10,6 +10,7 @@ Values must stay inside int64; the families keep every intermediate below 2^62.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -118,10 +119,84 @@ def topo(root: Node) -> list[Node]:
 
 
 # --- NumPy interpreter ------------------------------------------------------------------------------
+CHUNK = 1 << 15  # operand pairs evaluated at once: every live intermediate is one such int64 block
+
+
 def evaluate(root: Node, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The expression on int64 operand arrays (broadcast against each other)."""
+    """The expression on int64 operand arrays (broadcast against each other).
+
+    Memory stays bounded whatever the operand count: structurally equal nodes (a bit read by many cells) are
+    computed once, pairs go through in blocks of `CHUNK`, and each intermediate is dropped after its last
+    use (a 16x8 truncated array has hundreds of nodes: kept whole over 2^24 pairs, they needed ~100 GB)."""
     a, b = np.broadcast_arrays(np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64))
-    return np.broadcast_to(evaluate_nodes(root, a, b)[id(root)], a.shape).astype(np.int64)
+    out = np.empty(a.size, dtype=np.int64)
+    for start, vals in _chunks(root, a.reshape(-1), b.reshape(-1)):
+        out[start:start + CHUNK] = vals[-1]  # the root's values (the last node)
+    return out.reshape(a.shape)
+
+
+def node_ranges(root: Node, a: np.ndarray, b: np.ndarray) -> dict[int, tuple[int, int]]:
+    """id(node) -> (min, max) of its values over the operand pairs (broadcast), for every node of the DAG, in
+    the same bounded memory as `evaluate` (the RTL printer sizes its wires by them)."""
+    a, b = np.broadcast_arrays(np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64))
+    lo: dict[int, int] = {}
+    hi: dict[int, int] = {}
+    for _, vals in _chunks(root, a.reshape(-1), b.reshape(-1), every=True):
+        for i, v in vals.items():
+            vmin, vmax = int(np.min(v)), int(np.max(v))
+            lo[i], hi[i] = min(lo.get(i, vmin), vmin), max(hi.get(i, vmax), vmax)
+    pos = _plan(root)[3]
+    return {key: (lo[i], hi[i]) for key, i in pos.items()}
+
+
+def _chunks(root: Node, a: np.ndarray, b: np.ndarray, every: bool = False):
+    """(start, values) per chunk of `CHUNK` flat operand pairs: values[position] of the root (position -1), or
+    with `every` of each distinct node as it is computed (then freed after its last use)."""
+    order, args, last, _ = _plan(root)
+    for start in range(0, max(a.size, 1), CHUNK):
+        ca, cb = a[start:start + CHUNK], b[start:start + CHUNK]
+        vals: dict[int, np.ndarray] = {}
+        seen: dict[int, np.ndarray] = {}
+        for i, n in enumerate(order):
+            vals[i] = _eval_node(n, [vals[j] for j in args[i]], ca, cb)
+            if every:
+                seen[i] = np.broadcast_to(vals[i], ca.shape)
+            for j in last.get(i, ()):
+                del vals[j]
+            if every and len(seen) > 64:  # hand the finished ranges over in batches
+                yield start, seen
+                seen = {}
+        if every:
+            yield start, seen
+        else:
+            yield start, {-1: vals[len(order) - 1]}
+
+
+@functools.lru_cache(maxsize=64)  # per multiplier DAG (the RTL printer sizes one multiplier per weight)
+def _plan(root: Node) -> tuple[list[Node], list[tuple[int, ...]], dict[int, list[int]], dict[int, int]]:
+    """The distinct nodes in dependency order (structural duplicates merged), each one's argument positions,
+    position -> the positions whose last use it is (the root is never freed), and id(node) -> position."""
+    order: list[Node] = []
+    args: list[tuple[int, ...]] = []
+    pos: dict[int, int] = {}
+    keys: dict[tuple, int] = {}
+    for n in topo(root):
+        a = tuple(pos[id(c)] for c in n.args)
+        key = (n.op, n.value, a, id(n.table) if n.table is not None else None, n.offsets, n.symbol)
+        if key not in keys:
+            keys[key] = len(order)
+            order.append(n)
+            args.append(a)
+        pos[id(n)] = keys[key]
+    final: dict[int, int] = {}
+    for i, a in enumerate(args):
+        for j in a:
+            final[j] = i
+    last: dict[int, list[int]] = {}
+    for j, i in final.items():
+        if j != len(order) - 1:
+            last.setdefault(i, []).append(j)
+    return order, args, last, pos
 
 
 def evaluate_nodes(root: Node, a: np.ndarray, b: np.ndarray) -> dict[int, np.ndarray]:

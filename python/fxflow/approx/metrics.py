@@ -11,16 +11,33 @@ import numpy as np
 
 
 def error_metrics(table: np.ndarray, exact: np.ndarray) -> dict:
-    e = (table - exact).astype(np.float64)
-    ae = np.abs(e)
-    nz = exact != 0
+    return error_metrics_blocks([(table, exact)])
+
+
+def error_metrics_blocks(blocks) -> dict:
+    """The metrics over (approx, exact) blocks that together cover every operand pair once (bounded memory)."""
+    n = n_nz = n_err = 0
+    sum_ae = sum_e = sum_re = 0.0
+    wce = max_exact = 0
+    for table, exact in blocks:
+        e = table - exact
+        ae = np.abs(e).astype(np.float64)
+        nz = exact != 0
+        n += e.size
+        n_nz += int(nz.sum())
+        n_err += int((e != 0).sum())
+        sum_ae += float(ae.sum())
+        sum_e += float(e.sum(dtype=np.float64))
+        sum_re += float((ae[nz] / np.abs(exact[nz])).sum())
+        wce = max(wce, int(np.abs(e).max(initial=0)))
+        max_exact = max(max_exact, int(np.abs(exact).max(initial=0)))
     return {
-        "mae": float(ae.mean()),
-        "wce": int(np.abs(table - exact).max()),
-        "mre": float((ae[nz] / np.abs(exact[nz])).mean()) if nz.any() else 0.0,
-        "ep": float((e != 0).mean()),
-        "bias": float(e.mean()),
-        "nmed": float(ae.mean() / max(1, int(np.abs(exact).max()))),
+        "mae": sum_ae / n,
+        "wce": wce,
+        "mre": sum_re / n_nz if n_nz else 0.0,
+        "ep": n_err / n,
+        "bias": sum_e / n,
+        "nmed": sum_ae / n / max(1, max_exact),
     }
 
 

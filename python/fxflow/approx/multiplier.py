@@ -21,7 +21,9 @@ from . import expr
 from .families import FAMILIES
 
 MAX_OPERAND_BITS = 16
-MAX_TABLE_BITS = 24  # a full product table of at most 2^24 entries
+MAX_TABLE_BITS = 24  # exhaustive measures (ranges, error bounds, metrics) over at most 2^24 operand pairs
+MAX_FULL_TABLE_BITS = 20  # a stored full product table (`table()`) of at most 2^20 entries (8 MB)
+BLOCK_PAIRS = 1 << 20  # operand pairs per block of an exhaustive measure
 OPERAND_ROLES = ("input", "weight")  # what the two operands are called in errors (fxp.matmul: "lhs", "rhs")
 
 
@@ -41,6 +43,7 @@ class Multiplier:
     c_prelude: str = ""  # user C source the function calls (cfunc)
     fixed_widths: bool = False  # a registered or user model: operands must fit its widths
     _table: np.ndarray | None = field(default=None, repr=False)
+    _stats: tuple | None = field(default=None, repr=False)
 
     # --- operands ------------------------------------------------------------------------------
     @property
@@ -84,8 +87,8 @@ class Multiplier:
         return self.c_prelude + expr.c_function(self.node, name or self.c_name, doc)
 
     def product_range(self) -> tuple[int, int]:
-        t = self.table()
-        return int(t.min()), int(t.max())
+        p_lo, p_hi, _, _ = self.column_stats()
+        return int(p_lo.min()), int(p_hi.max())
 
     def product_format(self, fa: int, fb: int) -> FixedFormat:
         """The narrowest format holding every product at the grid 2^-(fa + fb) (the C++ product type)."""
@@ -97,18 +100,49 @@ class Multiplier:
 
     def error_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Per weight code (b - b_min): min and max over all a of approx(a, b) - a*b."""
-        err = self.table() - self.exact_table()
-        return err.min(axis=0), err.max(axis=0)
+        _, _, e_lo, e_hi = self.column_stats()
+        return e_lo, e_hi
 
     def exact_table(self) -> np.ndarray:
         a = np.arange(self.a_range[0], self.a_range[1] + 1, dtype=np.int64)
         b = np.arange(self.b_range[0], self.b_range[1] + 1, dtype=np.int64)
         return a[:, None] * b[None, :]
 
-    def metrics(self) -> dict:
-        from .metrics import error_metrics
+    def blocks(self, a_lo: int | None = None, a_hi: int | None = None, b_lo: int | None = None,
+               b_hi: int | None = None):
+        """(approx, exact) over a[a_lo..a_hi] x b[b_lo..b_hi] (default: every operand), in row blocks of at
+        most `BLOCK_PAIRS` pairs: what every exhaustive measure reduces, in bounded memory."""
+        a_lo, a_hi = self.a_range[0] if a_lo is None else a_lo, self.a_range[1] if a_hi is None else a_hi
+        b_lo, b_hi = self.b_range[0] if b_lo is None else b_lo, self.b_range[1] if b_hi is None else b_hi
+        b = np.arange(b_lo, b_hi + 1, dtype=np.int64)[None, :]
+        rows = max(1, BLOCK_PAIRS // b.size)
+        for start in range(a_lo, a_hi + 1, rows):
+            a = np.arange(start, min(start + rows, a_hi + 1), dtype=np.int64)[:, None]
+            if self._table is not None:
+                approx = self._table[a - self.a_range[0], b - self.b_range[0]]
+            else:
+                approx = self(a, b)
+            yield approx, a * b
 
-        return error_metrics(self.table(), self.exact_table())
+    def column_stats(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per weight code (b - b_min), over every a: min and max of the product and of its error (one blocked
+        pass over all pairs, cached)."""
+        if self._stats is None:
+            nb = self.b_range[1] - self.b_range[0] + 1
+            big = np.iinfo(np.int64)
+            p_lo, p_hi = np.full(nb, big.max), np.full(nb, big.min)
+            e_lo, e_hi = p_lo.copy(), p_hi.copy()
+            for approx, exact in self.blocks():
+                err = approx - exact
+                p_lo, p_hi = np.minimum(p_lo, approx.min(axis=0)), np.maximum(p_hi, approx.max(axis=0))
+                e_lo, e_hi = np.minimum(e_lo, err.min(axis=0)), np.maximum(e_hi, err.max(axis=0))
+            self._stats = (p_lo, p_hi, e_lo, e_hi)
+        return self._stats
+
+    def metrics(self) -> dict:
+        from .metrics import error_metrics_blocks
+
+        return error_metrics_blocks(self.blocks())
 
     def accepts(self, a: FixedFormat, b: FixedFormat, roles: tuple[str, str] = OPERAND_ROLES) -> str | None:
         """None when every stored integer of `a`/`b` is a valid operand, else why not (`roles` name them)."""
@@ -121,10 +155,16 @@ class Multiplier:
 
     def error_range(self, a: FixedFormat, b: FixedFormat) -> tuple[int, int]:
         """min and max of approx(x, y) - x*y over every stored integer x of `a` and y of `b` (exhaustive)."""
-        rows = slice(a.min_int - self.a_range[0], a.max_int - self.a_range[0] + 1)
         cols = slice(b.min_int - self.b_range[0], b.max_int - self.b_range[0] + 1)
-        err = self.table()[rows, cols] - self.exact_table()[rows, cols]
-        return int(err.min()), int(err.max())
+        if (a.min_int, a.max_int) == self.a_range:  # every row: the cached per-column bounds
+            e_lo, e_hi = self.error_bounds()
+            return int(e_lo[cols].min()), int(e_hi[cols].max())
+        lo, hi = None, None
+        for approx, exact in self.blocks(a.min_int, a.max_int, b.min_int, b.max_int):
+            err = approx - exact
+            lo = int(err.min()) if lo is None else min(lo, int(err.min()))
+            hi = int(err.max()) if hi is None else max(hi, int(err.max()))
+        return lo, hi
 
 
 def _int_range(bits: int, signed: bool) -> tuple[int, int]:
@@ -231,8 +271,8 @@ def resolve(spec: str, a: FixedFormat, b: FixedFormat, layer: str,
         raise ConfigError(f"layer '{layer}': {e}") from None
     why = mult.accepts(a, b, roles)
     if why is None and mult.wa + mult.wb > MAX_TABLE_BITS:
-        why = (f"{mult.wa} + {mult.wb} operand bits exceed the {MAX_TABLE_BITS} whose exhaustive product table the "
-               "range analysis and the error metrics need")
+        why = (f"{mult.wa} + {mult.wb} operand bits exceed the {MAX_TABLE_BITS} over whose every operand pair the "
+               "range analysis and the error metrics evaluate it")
     if why is not None:
         raise ConfigError(f"layer '{layer}': multiplier '{spec}' cannot be used: {why}")
     return mult
