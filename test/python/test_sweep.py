@@ -35,22 +35,22 @@ def _same(a: list[dict], b: list[dict]) -> bool:
     return strip(a) == strip(b)
 
 
-def test_ray_sweep_of_24_points_equals_serial_and_reruns_from_the_cache(jet, tmp_path):
+def test_ray_sweep_of_54_points_equals_serial_and_reruns_from_the_cache(jet, tmp_path):
     if not ray_available():  # (not importorskip: importing Ray first would skip its loopback-only setting)
         pytest.skip("ray is not installed (pip install -e '.[sweep]')")
     model, x = jet
-    space = {"model.reuse_factor": [1, 4], "model.precision": ["ap_fixed<16,6>", "ap_fixed<8,4>"],
+    space = {"model.reuse_factor": [1, 2, 4], "model.precision": ["ap_fixed<16,6>", "ap_fixed<12,5>", "ap_fixed<8,4>"],
              "io_type": ["io_parallel", "io_stream"], "layers.fc2.reuse_factor": [1, 2, 4]}
     kw = dict(data=x, config=BASE, cache_dir=tmp_path / "cache", progress=False)
     ray_run = fxflow.sweep(model, space, executor="ray", num_cpus=2, **kw)
-    assert ray_run.executor == "ray" and ray_run.computed == 24 and ray_run.cache_hits == 0 and not ray_run.failed()
+    assert ray_run.executor == "ray" and ray_run.computed == 54 and ray_run.cache_hits == 0 and not ray_run.failed()
     serial = fxflow.sweep(model, space, executor="serial", cache=False, **kw)
     assert serial.executor == "serial" and _same(ray_run.records, serial.records)
     # space order, whatever the completion order: the grid's last setting varies fastest
-    assert [r["point"] for r in ray_run.records] == list(range(24))
+    assert [r["point"] for r in ray_run.records] == list(range(54))
     assert [r["layers.fc2.reuse_factor"] for r in ray_run.records[:4]] == [1, 2, 4, 1]
     rerun = fxflow.sweep(model, space, executor="ray", **kw)
-    assert rerun.cache_hits == 24 and rerun.computed == 0 and all(r["cached"] for r in rerun.records)
+    assert rerun.cache_hits == 54 and rerun.computed == 0 and all(r["cached"] for r in rerun.records)
     assert _same(rerun.records, ray_run.records)
     # the knobs move the costs the way the estimator says: reuse 4 takes fewer LUTs than reuse 1, more cycles
     by = {(r["model.reuse_factor"], r["model.precision"], r["io_type"], r["layers.fc2.reuse_factor"]): r
