@@ -137,7 +137,7 @@ def import_torch(model, example_inputs, ctx: ir.Context) -> ImportedModel:
         finally:
             handler.detach()
     recurrent_to_fxp(module, recurrent)
-    imported = ImportedModel(module, [tuple(x.shape[1:]) for x in example_inputs], _layer_names(module))
+    imported = ImportedModel(module, [tuple(x.shape[1:]) for x in example_inputs], traced_layer_names(module))
     imported.aten_ops = aten_ops
     return imported
 
@@ -250,7 +250,7 @@ def _to_tensor(x):
     return torch.as_tensor(np.asarray(x), dtype=torch.float32)
 
 
-def _layer_names(module: ir.Module) -> list[str]:
+def traced_layer_names(module: ir.Module) -> list[str]:
     names: list[str] = []
 
     def visit(op):
