@@ -40,7 +40,7 @@ class Multiplier:
     gates: int
     c_prelude: str = ""  # user C source the function calls (cfunc)
     fixed_widths: bool = False  # a registered or user model: operands must fit its widths
-    _table: np.ndarray | None = field(default=None, repr=False)
+    table_cache: np.ndarray | None = field(default=None, repr=False)  # table() memo; a user model presets it
 
     # --- operands ------------------------------------------------------------------------------
     @property
@@ -68,14 +68,14 @@ class Multiplier:
 
     def table(self) -> np.ndarray:
         """Every product: table[a - a_min, b - b_min] (int64, exhaustive)."""
-        if self._table is None:
+        if self.table_cache is None:
             if self.wa + self.wb > MAX_TABLE_BITS:
                 raise ConfigError(f"multiplier '{self.spec}': a {self.wa}x{self.wb}-bit product table has "
                                   f"2^{self.wa + self.wb} entries (at most 2^{MAX_TABLE_BITS})")
             a = np.arange(self.a_range[0], self.a_range[1] + 1, dtype=np.int64)
             b = np.arange(self.b_range[0], self.b_range[1] + 1, dtype=np.int64)
-            self._table = self(a[:, None], b[None, :])
-        return self._table
+            self.table_cache = self(a[:, None], b[None, :])
+        return self.table_cache
 
     def c_source(self, name: str | None = None) -> str:
         """The synthesizable C++ function `long long <name>(long long a, long long b)` (default `c_name`)."""
