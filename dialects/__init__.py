@@ -19,4 +19,4 @@ def irdl_text() -> str:
     from .df import Df
     from .fxp import Fxp
 
-    return "\n".join(str(d._mlir_module) for d in (Fxp, Df))
+    return "\n".join(str(d._mlir_module) for d in (Fxp, Df))  # mlir ext.Dialect internal: its IRDL module once loaded

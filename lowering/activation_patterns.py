@@ -23,7 +23,7 @@ from fxflow.dialects.fxp import ClampOp, LutOp, PReluOp, ReluOp, SoftmaxOp, Yiel
 from fxflow.errors import FxflowError
 from fxflow.ir import defining_op, ir, layer_name
 
-from .linalg_to_fxp import _constant, _constant_array, _is_identity, _maps, raising_pattern
+from .linalg_to_fxp import affine_maps, constant_array, emit_constant, is_identity_map, raising_pattern
 
 _AFFINE = {"arith.addf", "arith.subf", "arith.mulf", "arith.divf", "arith.negf", "arith.truncf", "arith.extf"}
 _GT = (2, 3, 9, 10)  # cmpf ogt, oge, ugt, uge
@@ -40,8 +40,8 @@ def _is_elementwise(op) -> bool:
         return False
     if "reduction" in str(op.attributes["iterator_types"]):
         return False
-    maps = _maps(op.opview)
-    if not _is_identity(maps[-1]):
+    maps = affine_maps(op.opview)
+    if not is_identity_map(maps[-1]):
         return False
     block = op.regions[0].blocks[0]
     out_arg = block.arguments[len(block.arguments) - 1]
@@ -50,7 +50,7 @@ def _is_elementwise(op) -> bool:
     return all(o.operation.name.startswith(("arith.", "math.", "linalg.yield")) for o in block.operations)
 
 
-_tensor_constant = _constant_array  # the values of a constant tensor operand, else None
+_tensor_constant = constant_array  # the values of a constant tensor operand, else None
 
 
 def _users(value) -> list:
@@ -78,12 +78,12 @@ def _cone(root):
                     changed = True
     sources = []
     for m in members:
-        maps = _maps(m.opview)
+        maps = affine_maps(m.opview)
         for i, v in enumerate(m.operands[: _n_inputs(m)]):
             p = defining_op(v)
             if (p is not None and inside(p)) or _tensor_constant(v) is not None:
                 continue
-            if not _is_identity(maps[i]):
+            if not is_identity_map(maps[i]):
                 return None
             if not any(v == s for s in sources):
                 sources.append(v)
@@ -118,7 +118,7 @@ def _expression(order, x):
 
     def const_input(m, i, v):
         arr = _tensor_constant(v)
-        full = _broadcast(arr, _maps(m.opview)[i], shape)
+        full = _broadcast(arr, affine_maps(m.opview)[i], shape)
         if np.all(full == full.reshape(-1)[0]):
             return ("c", float(full.reshape(-1)[0]))
         return ("ct", full)
@@ -345,7 +345,7 @@ def elementwise_activation(op, rewriter):
         elif bounds is not None:
             new = ClampOp(x, o.results[0].type, min=_f64(bounds[0]), max=_f64(bounds[1])).output
         elif alpha is not None:
-            new = PReluOp(x, _constant(alpha, et), o.results[0].type).output
+            new = PReluOp(x, emit_constant(alpha, et), o.results[0].type).output
         else:
             new = _build_lut(order, x, o.results[0].type)
     rewriter.replace_op(op, [new])
@@ -374,7 +374,7 @@ def _build_lut(order, x, result_type) -> ir.Value:
                 elif _key(v) in values:
                     env[body.arguments[i]] = values[_key(v)]
                 else:
-                    full = _broadcast(_tensor_constant(v), _maps(m.opview)[i], shape)
+                    full = _broadcast(_tensor_constant(v), affine_maps(m.opview)[i], shape)
                     env[body.arguments[i]] = _scalar(float(full.reshape(-1)[0]), body.arguments[i].type)
             ops = list(body.operations)
             for inner in ops[:-1]:
@@ -421,7 +421,7 @@ def _reduction_axis(op) -> int | None:
     red = [i for i, t in enumerate(its) if "reduction" in t]
     if len(red) != 1:
         return None
-    rhs = _maps(op.opview)[0].partition(" -> ")[2].strip().strip("()")
+    rhs = affine_maps(op.opview)[0].partition(" -> ")[2].strip().strip("()")
     exprs = [e.strip() for e in rhs.split(",")]
     return exprs.index(f"d{red[0]}") if f"d{red[0]}" in exprs else None
 

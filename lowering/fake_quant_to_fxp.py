@@ -632,7 +632,7 @@ def specialize_flag_buffers(model):
     if not any(b is not None and b.dtype == torch.bool and b.dim() == 0 for b in model.buffers()):
         return model
     model = copy.deepcopy(model)
-    for mod in model.modules():
+    for mod in model.modules():  # torch's own buffer dict: the only way to unregister a buffer in place
         for name, b in list(mod._buffers.items()):
             if b is not None and b.dtype == torch.bool and b.dim() == 0:
                 del mod._buffers[name]

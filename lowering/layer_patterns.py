@@ -28,7 +28,7 @@ from fxflow.dialects.fxp import (ConcatOp, ConvOp, MulOp, PadOp, PoolOp, Reshape
 from fxflow.errors import FxflowError
 from fxflow.ir import defining_op, ir
 
-from .linalg_to_fxp import (_body_ops, _constant, _constant_array, _is_identity, _maps, _owner_name,
+from .linalg_to_fxp import (affine_maps, body_ops, constant_array, emit_constant, is_identity_map, owner_name,
                             raising_pattern)
 
 
@@ -59,10 +59,10 @@ def _f32_like(shape, like) -> ir.Type:
 
 
 def _scalar_constant(v) -> float | None:
-    if _owner_name(v) == "arith.truncf":  # a double scalar (torch's mul.Scalar) used in f32: its f32 value
+    if owner_name(v) == "arith.truncf":  # a double scalar (torch's mul.Scalar) used in f32: its f32 value
         inner = _scalar_constant(v.owner.operands[0])
         return None if inner is None else float(np.float32(inner))
-    if _owner_name(v) != "arith.constant":
+    if owner_name(v) != "arith.constant":
         return None
     attr = v.owner.attributes["value"]
     return float(ir.FloatAttr(attr).value) if isinstance(attr, ir.FloatAttr) else None
@@ -86,7 +86,7 @@ def _bias_of(init) -> np.ndarray | None | bool:
     owner = defining_op(init)
     if owner is None:
         return None
-    folded = _constant_array(init)  # a broadcast torch-mlir already folded into a constant
+    folded = constant_array(init)  # a broadcast torch-mlir already folded into a constant
     if folded is not None and folded.ndim >= 2 and folded.shape[0] == 1:
         per_channel = folded.reshape(folded.shape[0], folded.shape[1], -1)[0, :, :1]
         if np.all(folded.reshape(folded.shape[1], -1) == per_channel):
@@ -96,7 +96,7 @@ def _bias_of(init) -> np.ndarray | None | bool:
         return np.zeros(_shape(init)[1])
     if owner.name == "linalg.broadcast":
         dims = _i64s(owner.attributes["dimensions"])
-        src = _constant_array(owner.operands[0])
+        src = constant_array(owner.operands[0])
         rank = len(_shape(init))
         if src is not None and src.ndim == 1 and dims == [d for d in range(rank) if d != 1]:
             return src
@@ -116,8 +116,8 @@ def _conv(rewriter, op, x, weight: np.ndarray, bias: np.ndarray, groups: int, re
         x, low, high = pad[0], pad[1][2:], pad[2][2:]
     et = ir.RankedTensorType(x.type).element_type
     with rewriter.ip, op.location:
-        w = _constant(weight, et)
-        b = _constant(bias, et)
+        w = emit_constant(weight, et)
+        b = emit_constant(bias, et)
         conv = ConvOp(x, w, b, ir.RankedTensorType.get(list(result_shape), et), _arr(strides), _arr(dilations),
                       _arr(low + high), _i64(groups))
     return conv.output
@@ -125,7 +125,7 @@ def _conv(rewriter, op, x, weight: np.ndarray, bias: np.ndarray, groups: int, re
 
 def conv_to_fxp(op, rewriter):
     x, w = op.inputs
-    warr = _constant_array(w)
+    warr = constant_array(w)
     bias = _bias_of(op.outputs[0])
     if warr is None or bias is None:
         return True
@@ -135,7 +135,7 @@ def conv_to_fxp(op, rewriter):
 
 def depthwise_conv_to_fxp(op, rewriter):
     x, w = op.inputs
-    warr = _constant_array(w)  # [C, *K]
+    warr = constant_array(w)  # [C, *K]
     bias = _bias_of(op.outputs[0])
     if warr is None or bias is None:
         return True
@@ -147,7 +147,7 @@ def grouped_conv_to_fxp(op, rewriter):
     """conv_2d_ngchw_gfchw over expand_shape'd operands: one fxp.conv on the original tensors, then the
     5-d result shape again through tensor.expand_shape (the consumer's collapse folds it away)."""
     xg, w = op.inputs
-    warr = _constant_array(w)  # [G, F/G, C/G, *K]
+    warr = constant_array(w)  # [G, F/G, C/G, *K]
     x_owner, init_owner = defining_op(xg), defining_op(op.outputs[0])
     reshapes = ("tensor.expand_shape", "fxp.reshape")
     if warr is None or x_owner is None or x_owner.name not in reshapes:
@@ -196,11 +196,11 @@ def max_pool_to_fxp(op, rewriter):
 
 def _divisor(generic) -> float | None:
     """The constant c of an elementwise `x / c` generic with one tensor input."""
-    ops = _body_ops(generic)
+    ops = body_ops(generic)
     if len(list(generic.inputs)) != 1 or len(ops) != 2 or ops[0].operation.name != "arith.divf":
         return None
     a, c = ops[0].operation.operands
-    if a != generic.region.blocks[0].arguments[0] or not all(_is_identity(m) for m in _maps(generic)):
+    if a != generic.region.blocks[0].arguments[0] or not all(is_identity_map(m) for m in affine_maps(generic)):
         return None
     return _scalar_constant(c)
 
@@ -247,7 +247,7 @@ def avg_pool_to_fxp(op, rewriter):
 def _is_global_sum(generic) -> bool:
     """Sum over every spatial dim of a [B, C, *S] tensor into [B, C] or [B, C, 1, ..] (mean's numerator)."""
     its = [str(t) for t in generic.attributes["iterator_types"]]
-    ops = _body_ops(generic)
+    ops = body_ops(generic)
     if len(list(generic.inputs)) != 1 or len(ops) != 2 or ops[0].operation.name != "arith.addf":
         return False
     rank = len(_shape(generic.inputs[0]))
@@ -269,10 +269,10 @@ _AFFINE = {"arith.addf", "arith.subf", "arith.mulf", "arith.divf"}
 
 def _channel_param(generic, operand_index: int, x_shape) -> np.ndarray | None:
     """The constant operand of a binary generic as a per-channel ([C]) or per-tensor ([1]) vector."""
-    arr = _constant_array(generic.inputs[operand_index])
+    arr = constant_array(generic.inputs[operand_index])
     if arr is None:
         return None
-    m = _maps(generic)[operand_index]
+    m = affine_maps(generic)[operand_index]
     rhs = m.partition(" -> ")[2].strip("() ").split(", ")
     rank = len(x_shape)
     # broadcast forms torch-mlir emits: (d1) | (d1, 0, 0) over [B, C, ..] (per channel), () / (0, ..) (scalar)
@@ -290,17 +290,17 @@ def _affine_of(generic):
     """(x, scale, shift) when the generic computes x (+-*/) c elementwise with c a constant per tensor or
     per channel, c either a second (broadcast) input or a scalar captured in the body."""
     ins = list(generic.inputs)
-    ops = [o for o in _body_ops(generic)  # the f32 rounding of a captured scalar (see _scalar_constant)
+    ops = [o for o in body_ops(generic)  # the f32 rounding of a captured scalar (see _scalar_constant)
            if not (o.operation.name == "arith.truncf" and _scalar_constant(o.operation.operands[0]) is not None)]
     if len(ops) != 2 or ops[0].operation.name not in _AFFINE or len(list(generic.results)) != 1:
         return None
     body = ops[0].operation
     args = list(generic.region.blocks[0].arguments)
-    if not _is_identity(_maps(generic)[-1]):
+    if not is_identity_map(affine_maps(generic)[-1]):
         return None
     a, b = body.operands
     if len(ins) == 1:
-        if not _is_identity(_maps(generic)[0]):
+        if not is_identity_map(affine_maps(generic)[0]):
             return None
         if str(a) == str(args[0]) and _scalar_constant(b) is not None:
             x_first, c = True, np.array([_scalar_constant(b)])
@@ -310,8 +310,8 @@ def _affine_of(generic):
             return None
         x = ins[0]
     elif len(ins) == 2:
-        xi = next((i for i in (0, 1) if _constant_array(ins[i]) is None), None)
-        if xi is None or _constant_array(ins[1 - xi]) is None or not _is_identity(_maps(generic)[xi]):
+        xi = next((i for i in (0, 1) if constant_array(ins[i]) is None), None)
+        if xi is None or constant_array(ins[1 - xi]) is None or not is_identity_map(affine_maps(generic)[xi]):
             return None
         x = ins[xi]
         c = _channel_param(generic, 1 - xi, _shape(x))
@@ -334,7 +334,7 @@ def _affine_of(generic):
 
 
 def _param_constant(values: np.ndarray, like) -> ir.Value:
-    return _constant(np.asarray(values, dtype=np.float64), ir.RankedTensorType(like.type).element_type)
+    return emit_constant(np.asarray(values, dtype=np.float64), ir.RankedTensorType(like.type).element_type)
 
 
 def affine_to_scale_shift(op, rewriter):
@@ -355,12 +355,12 @@ def fuse_scale_shift(op, rewriter):
     """scale_shift(scale_shift(x)) -> one scale_shift;  scale_shift(dense | conv) -> new weights and bias
     when the layer's result has no other reader (BatchNorm folding)."""
     x = op.operands[0]
-    s2, t2 = _constant_array(op.operands[1]), _constant_array(op.operands[2])
+    s2, t2 = constant_array(op.operands[1]), constant_array(op.operands[2])
     inner = defining_op(x)
     if inner is None or s2 is None or t2 is None or len(list(x.uses)) != 1:
         return True
     if inner.name == "fxp.scale_shift":
-        s1, t1 = _constant_array(inner.operands[1]), _constant_array(inner.operands[2])
+        s1, t1 = constant_array(inner.operands[1]), constant_array(inner.operands[2])
         if s1 is None or t1 is None:
             return True
         n = max(s1.size, t1.size, s2.size, t2.size)
@@ -379,7 +379,7 @@ def fuse_scale_shift(op, rewriter):
         reshape, inner = inner, defining_op(src)
     if inner.name not in ("fxp.dense", "fxp.conv"):
         return True
-    w, b = _constant_array(inner.operands[1]), _constant_array(inner.operands[2])
+    w, b = constant_array(inner.operands[1]), constant_array(inner.operands[2])
     if w is None or b is None:
         return True
     n = b.size
@@ -408,7 +408,7 @@ def fuse_scale_shift(op, rewriter):
 
 
 def identity_scale_shift(op, rewriter):
-    s, t = _constant_array(op.operands[1]), _constant_array(op.operands[2])
+    s, t = constant_array(op.operands[1]), constant_array(op.operands[2])
     if s is None or t is None or not (np.all(s == 1) and np.all(t == 0)):
         return True
     if str(op.operands[0].type) != str(op.result.type):
@@ -419,10 +419,10 @@ def identity_scale_shift(op, rewriter):
 def binary_tensor_op(op, rewriter):
     """subf / mulf of two non-constant tensors of one shape -> fxp.sub / fxp.mul."""
     ins = list(op.inputs)
-    ops = _body_ops(op)
+    ops = body_ops(op)
     if len(ins) != 2 or len(ops) != 2 or ops[0].operation.name not in ("arith.subf", "arith.mulf"):
         return True
-    if not all(_is_identity(m) for m in _maps(op)) or any(_constant_array(v) is not None for v in ins):
+    if not all(is_identity_map(m) for m in affine_maps(op)) or any(constant_array(v) is not None for v in ins):
         return True
     args = [str(v) for v in op.region.blocks[0].arguments]
     a, b = (str(v) for v in ops[0].operation.operands)
@@ -440,10 +440,10 @@ def binary_tensor_op(op, rewriter):
 # ------------------------------------------------------------------------------------------------
 def reshape_to_fxp(op, rewriter):
     src = op.operands[0]
-    arr = _constant_array(src)
+    arr = constant_array(src)
     with rewriter.ip, op.location:
         if arr is not None:  # a parameter reshaped at compile time
-            new = _constant(arr.reshape(_shape(op.result)), ir.RankedTensorType(src.type).element_type)
+            new = emit_constant(arr.reshape(_shape(op.result)), ir.RankedTensorType(src.type).element_type)
         else:
             new = ReshapeOp(src, op.result.type).output
     rewriter.replace_op(op, [new])
@@ -453,10 +453,10 @@ def fold_reshapes(op, rewriter):
     """reshape(reshape(x)) -> reshape(x); a reshape to the same shape -> x; of a constant -> a constant."""
     src = op.operands[0]
     inner = defining_op(src)
-    arr = _constant_array(src)
+    arr = constant_array(src)
     if arr is not None:
         with rewriter.ip, op.location:
-            new = _constant(arr.reshape(_shape(op.result)), ir.RankedTensorType(src.type).element_type)
+            new = emit_constant(arr.reshape(_shape(op.result)), ir.RankedTensorType(src.type).element_type)
         rewriter.replace_op(op, [new])
         return None
     if str(src.type) == str(op.result.type):
@@ -470,7 +470,7 @@ def fold_reshapes(op, rewriter):
 
 
 def transpose_to_fxp(op, rewriter):
-    if _constant_array(op.operation.operands[0]) is not None:
+    if constant_array(op.operation.operands[0]) is not None:
         return True  # fold_constant_transpose
     perm = list(ir.DenseI64ArrayAttr(op.attributes["permutation"]))
     if perm[0] != 0:
@@ -483,7 +483,7 @@ def transpose_to_fxp(op, rewriter):
 def concat_to_fxp(op, rewriter):
     ins = list(op.operation.operands)
     axis = ir.IntegerAttr(op.attributes["dim"]).value
-    if axis == 0 or any(_constant_array(v) is not None for v in ins):
+    if axis == 0 or any(constant_array(v) is not None for v in ins):
         return True
     with rewriter.ip, op.location:
         acc = ins[0]
@@ -518,7 +518,7 @@ def upsample_to_fxp(op, rewriter):
     checked by evaluating the body's index arithmetic on every output position."""
     if list(op.inputs):
         return True
-    ops = _body_ops(op)
+    ops = body_ops(op)
     extracts = [o for o in ops if o.operation.name == "tensor.extract"]
     if len(extracts) != 1 or ops[-2].operation != extracts[0].operation:
         return True
@@ -565,9 +565,9 @@ def evaluate_indices(generic, extract, out_shape) -> list[np.ndarray]:
 def fold_constant_generic(op, rewriter):
     """An elementwise generic whose every input is a constant: evaluate it now (BatchNorm's parameters)."""
     ins = list(op.inputs)
-    if not ins or len(list(op.results)) != 1 or not all(_is_identity(m) for m in _maps(op)):
+    if not ins or len(list(op.results)) != 1 or not all(is_identity_map(m) for m in affine_maps(op)):
         return True
-    arrays = [_constant_array(v) for v in ins]
+    arrays = [constant_array(v) for v in ins]
     if any(a is None for a in arrays):
         return True
     from fxflow.scalar_eval import compile_scalar
@@ -579,7 +579,7 @@ def fold_constant_generic(op, rewriter):
         return True
     value = np.broadcast_to(np.asarray(out, dtype=np.float64), _shape(op.result))
     with rewriter.ip, op.location:
-        new = _constant(value, ir.RankedTensorType(op.result.type).element_type)
+        new = emit_constant(value, ir.RankedTensorType(op.result.type).element_type)
     rewriter.replace_op(op, [new])
 
 

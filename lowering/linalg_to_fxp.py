@@ -24,7 +24,7 @@ from fxflow.passes.registry import register_pass
 # ------------------------------------------------------------------------------------------------
 # Matching helpers
 # ------------------------------------------------------------------------------------------------
-def _constant_array(value: ir.Value) -> np.ndarray | None:
+def constant_array(value: ir.Value) -> np.ndarray | None:
     """The values of a tensor constant (arith.constant or fxp.constant with a float payload)."""
     owner = defining_op(value)
     if owner is None or owner.name not in ("arith.constant", "fxp.constant"):
@@ -35,26 +35,26 @@ def _constant_array(value: ir.Value) -> np.ndarray | None:
     return elements_array(attr, ir.RankedTensorType(value.type).shape).astype(np.float64)
 
 
-def _owner_name(value: ir.Value) -> str | None:
+def owner_name(value: ir.Value) -> str | None:
     owner = defining_op(value)
     return owner.name if owner is not None else None
 
 
-def _body_ops(generic) -> list:
+def body_ops(generic) -> list:
     return list(generic.region.blocks[0].operations)
 
 
-def _maps(generic) -> list[str]:
+def affine_maps(generic) -> list[str]:
     return [str(ir.AffineMapAttr(a).value) for a in generic.indexing_maps]
 
 
-def _is_identity(m: str) -> bool:
+def is_identity_map(m: str) -> bool:
     lhs, _, rhs = m.partition(" -> ")
     return lhs.strip() == rhs.strip()
 
 
-def _is_zero_scalar(v: ir.Value) -> bool:
-    if _owner_name(v) != "arith.constant":
+def is_zero_scalar(v: ir.Value) -> bool:
+    if owner_name(v) != "arith.constant":
         return False
     attr = v.owner.attributes["value"]
     return isinstance(attr, ir.FloatAttr) and attr.value == 0.0
@@ -64,7 +64,7 @@ def _float_tensor(shape, like: ir.Value) -> ir.Type:
     return ir.RankedTensorType.get(list(shape), ir.RankedTensorType(like.type).element_type)
 
 
-def _constant(array: np.ndarray, element_type: ir.Type) -> ir.Value:
+def emit_constant(array: np.ndarray, element_type: ir.Type) -> ir.Value:
     arr = np.ascontiguousarray(array, dtype=np.float32 if str(element_type) == "f32" else np.float64)
     attr = ir.DenseElementsAttr.get(arr, type=element_type)
     return ConstantOp(attr, ir.RankedTensorType.get(list(arr.shape), element_type)).output
@@ -74,35 +74,35 @@ def _constant(array: np.ndarray, element_type: ir.Type) -> ir.Value:
 # Patterns: return None on success, True when the pattern does not apply (binding convention)
 # ------------------------------------------------------------------------------------------------
 def fold_constant_transpose(op, rewriter):
-    arr = _constant_array(op.operation.operands[0])
+    arr = constant_array(op.operation.operands[0])
     if arr is None:
         return True
     perm = list(ir.DenseI64ArrayAttr(op.attributes["permutation"]))
     et = ir.RankedTensorType(op.operation.operands[0].type).element_type
     with rewriter.ip, op.location:
-        new = _constant(np.transpose(arr, perm), et)
+        new = emit_constant(np.transpose(arr, perm), et)
     rewriter.replace_op(op, [new])
 
 
 def matmul_to_dense(op, rewriter):
     x, w = op.inputs
     init = op.outputs[0]
-    warr = _constant_array(w)
-    if warr is None or _owner_name(init) != "linalg.fill" or not _is_zero_scalar(init.owner.operands[0]):
+    warr = constant_array(w)
+    if warr is None or owner_name(init) != "linalg.fill" or not is_zero_scalar(init.owner.operands[0]):
         return True
     if len(ir.RankedTensorType(x.type).shape) != 2:
         return True
     et = ir.RankedTensorType(x.type).element_type
     with rewriter.ip, op.location:
-        wc = _constant(warr, et)
-        bias = _constant(np.zeros(warr.shape[1]), et)
+        wc = emit_constant(warr, et)
+        bias = emit_constant(np.zeros(warr.shape[1]), et)
         dense = DenseOp(x, wc, bias, op.result.type)
     rewriter.replace_op(op, [dense.output])
 
 
 def _adds_its_two_inputs(generic) -> bool:
     """The body is `yield(addf(in0, in1))` over exactly two inputs (in either order)."""
-    ops = _body_ops(generic)
+    ops = body_ops(generic)
     if len(list(generic.inputs)) != 2 or len(ops) != 2 or ops[0].operation.name != "arith.addf":
         return False
     args = list(generic.region.blocks[0].arguments)
@@ -113,21 +113,21 @@ def bias_add_into_dense(op, rewriter):
     ins = list(op.inputs)
     if not _adds_its_two_inputs(op):
         return True
-    maps = _maps(op)
-    if not (_is_identity(maps[0]) and maps[1].endswith("-> (d1)") and _is_identity(maps[2])):
+    maps = affine_maps(op)
+    if not (is_identity_map(maps[0]) and maps[1].endswith("-> (d1)") and is_identity_map(maps[2])):
         return True
     acc, bias = ins
-    barr = _constant_array(bias)
-    if barr is None or _owner_name(acc) != "fxp.dense":
+    barr = constant_array(bias)
+    if barr is None or owner_name(acc) != "fxp.dense":
         return True
     dense = acc.owner
-    old_bias = _constant_array(dense.operands[2])
+    old_bias = constant_array(dense.operands[2])
     if old_bias is None or len(list(acc.uses)) != 1:
         return True
     et = ir.RankedTensorType(acc.type).element_type
     # The layer is named after its matmul (PyTorch: the same module; ONNX: the MatMul node, not the Add).
     with rewriter.ip, dense.location:
-        new_bias = _constant(old_bias + barr, et)
+        new_bias = emit_constant(old_bias + barr, et)
         new = DenseOp(dense.operands[0], dense.operands[1], new_bias, op.result.type)
     rewriter.replace_op(op, [new.output])
     rewriter.erase_op(dense)
@@ -138,19 +138,19 @@ _GREATER_PREDICATES = (2, 3, 9, 10)  # arith.cmpf ogt, oge, ugt, uge: x > 0 and 
 
 def generic_to_relu(op, rewriter):
     ins = list(op.inputs)
-    ops = _body_ops(op)
+    ops = body_ops(op)
     names = [o.operation.name for o in ops]
-    if len(ins) != 1 or not all(_is_identity(m) for m in _maps(op)):
+    if len(ins) != 1 or not all(is_identity_map(m) for m in affine_maps(op)):
         return True
     block_arg = op.region.blocks[0].arguments[0]
     if names == ["arith.cmpf", "arith.select", "linalg.yield"]:
         cmp, sel = ops[0].operation, ops[1].operation
         pred = ir.IntegerAttr(cmp.attributes["predicate"]).value
-        ok = (cmp.operands[0] == block_arg and _is_zero_scalar(cmp.operands[1]) and pred in _GREATER_PREDICATES
-              and sel.operands[1] == block_arg and _is_zero_scalar(sel.operands[2]))
+        ok = (cmp.operands[0] == block_arg and is_zero_scalar(cmp.operands[1]) and pred in _GREATER_PREDICATES
+              and sel.operands[1] == block_arg and is_zero_scalar(sel.operands[2]))
     elif names in (["arith.maximumf", "linalg.yield"], ["arith.maxnumf", "linalg.yield"]):
         a, b = ops[0].operation.operands
-        ok = (a == block_arg and _is_zero_scalar(b)) or (b == block_arg and _is_zero_scalar(a))
+        ok = (a == block_arg and is_zero_scalar(b)) or (b == block_arg and is_zero_scalar(a))
     else:
         ok = False
     if not ok:
@@ -162,7 +162,7 @@ def generic_to_relu(op, rewriter):
 
 def generic_to_add(op, rewriter):
     ins = list(op.inputs)
-    if not _adds_its_two_inputs(op) or not all(_is_identity(m) for m in _maps(op)):
+    if not _adds_its_two_inputs(op) or not all(is_identity_map(m) for m in affine_maps(op)):
         return True
     with rewriter.ip, op.location:
         new = AddOp(ins[0], ins[1], op.result.type)
@@ -172,11 +172,11 @@ def generic_to_add(op, rewriter):
 def arith_constant_to_fxp(op, rewriter):
     if not isinstance(op.result.type, ir.RankedTensorType) or not list(op.result.uses):
         return True
-    arr = _constant_array(op.result)
+    arr = constant_array(op.result)
     if arr is None:
         return True
     with rewriter.ip, op.location:
-        new = _constant(arr, ir.RankedTensorType(op.result.type).element_type)
+        new = emit_constant(arr, ir.RankedTensorType(op.result.type).element_type)
     rewriter.replace_op(op, [new])
 
 
@@ -276,7 +276,7 @@ def _reject_leftovers(module_op) -> None:
 
 def _sample_leading(op) -> bool:
     """Every computed tensor of an fxp op has the sample (batch 1) as dim 0, as the executors assume."""
-    values = [v for v in op.operands if _owner_name(v) != "fxp.constant"] + list(op.results)
+    values = [v for v in op.operands if owner_name(v) != "fxp.constant"] + list(op.results)
     return all(not isinstance(v.type, ir.RankedTensorType) or not ir.RankedTensorType(v.type).shape
                or ir.RankedTensorType(v.type).shape[0] == 1 for v in values)
 

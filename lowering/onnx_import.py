@@ -71,7 +71,7 @@ def import_onnx(path_or_model, ctx: ir.Context):
     loading this module (as `fxflow.passes.load_all` does) stays cheap."""
     import onnx
 
-    from fxflow.lowering.torch_import import ImportedModel, _layer_names
+    from fxflow.lowering.torch_import import ImportedModel, traced_layer_names
 
     model, where = load_onnx(path_or_model)
     model = _copy(model)
@@ -108,7 +108,7 @@ def import_onnx(path_or_model, ctx: ir.Context):
                 if op.operation.name == "func.func":
                     op.attributes[MODEL_FORMATS_ATTR] = ir.DictAttr.get(
                         {k: ir.StringAttr.get(v) for k, v in model_formats.items()})
-    imported = ImportedModel(module, input_shapes, _layer_names(module))
+    imported = ImportedModel(module, input_shapes, traced_layer_names(module))
     imported.node_types = node_types
     return imported
 

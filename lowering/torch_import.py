@@ -50,7 +50,8 @@ def _hooks_and_cache():
             return ir.Location.name(path or node.name, childLoc=inner)
 
     class DenseLiterals(FxImporterHooks):
-        """Import tensor literals (parameters) as DenseElementsAttr instead of resource blobs."""
+        """Import tensor literals (parameters) as DenseElementsAttr instead of resource blobs.
+        `gni._cc` is torch-mlir's own context cache: the hook API passes no public handle to it."""
 
         def resolve_literal(self, gni, literal, info):
             if isinstance(literal, torch.Tensor) and literal.dtype == torch.uint8:  # boolean masks arrive as uint8
@@ -74,6 +75,7 @@ def _reject_training_dropout(model) -> None:
     import torch
 
     for name, m in model.named_modules():
+        # torch's common base of every DropoutNd (no public alias)
         p = m.p if isinstance(m, torch.nn.modules.dropout._DropoutNd) else getattr(m, "dropout", 0.0)
         if m.training and isinstance(p, float) and p > 0:
             raise UnsupportedOpError(f"module '{name or type(m).__name__}' applies dropout (p={p}) in training "
@@ -100,6 +102,7 @@ def import_torch(model, example_inputs, ctx: ir.Context) -> ImportedModel:
     NamedLocCache, DenseLiterals = _hooks_and_cache()
     register_torch_dialect(ctx)
     importer = FxImporter(context=ctx, hooks=DenseLiterals())
+    # torch-mlir's FxImporter has no public way to swap its ContextCache (for named locations)
     importer._cc = NamedLocCache(ctx, py_attr_tracker=importer._py_attr_tracker)
     if isinstance(model, torch.export.ExportedProgram):
         _check_program_shapes(model)
@@ -137,7 +140,7 @@ def import_torch(model, example_inputs, ctx: ir.Context) -> ImportedModel:
         finally:
             handler.detach()
     recurrent_to_fxp(module, recurrent)
-    imported = ImportedModel(module, [tuple(x.shape[1:]) for x in example_inputs], _layer_names(module))
+    imported = ImportedModel(module, [tuple(x.shape[1:]) for x in example_inputs], traced_layer_names(module))
     imported.aten_ops = aten_ops
     return imported
 
@@ -250,7 +253,7 @@ def _to_tensor(x):
     return torch.as_tensor(np.asarray(x), dtype=torch.float32)
 
 
-def _layer_names(module: ir.Module) -> list[str]:
+def traced_layer_names(module: ir.Module) -> list[str]:
     names: list[str] = []
 
     def visit(op):

@@ -32,7 +32,7 @@ from fxflow.dialects.fxp import (AddConstantOp, AddOp, DenseOp, GatherOp, LayerN
 from fxflow.errors import UnsupportedOpError
 from fxflow.ir import defining_op, elements_array, ir, layer_name
 
-from .linalg_to_fxp import _body_ops, _constant, _constant_array, _is_zero_scalar, _owner_name, raising_pattern
+from .linalg_to_fxp import body_ops, constant_array, emit_constant, is_zero_scalar, owner_name, raising_pattern
 
 
 
@@ -103,7 +103,7 @@ def lift_scale(op, rewriter):
     from fxflow.dialects.fxp import ScaleShiftOp
 
     x = op.operands[0]
-    s, t = _constant_array(op.operands[1]), _constant_array(op.operands[2])
+    s, t = constant_array(op.operands[1]), constant_array(op.operands[2])
     if _shape(x)[0] == 1 or s is None or t is None or s.size != 1 or t.size != 1:
         return True
     return _lifted(op, rewriter, lambda ins, ty: ScaleShiftOp(ins[0], op.operands[1], op.operands[2], ty).output,
@@ -122,7 +122,7 @@ def _broadcast_weight_to_dense(op, rewriter, a, w: np.ndarray):
     et = ir.RankedTensorType(a.type).element_type
     with rewriter.ip, op.location:
         ty = ir.RankedTensorType.get(_shape(src)[:-1] + [n], et)
-        dense = DenseOp(src, _constant(w[0], et), _constant(np.zeros(n), et), ty).output
+        dense = DenseOp(src, emit_constant(w[0], et), emit_constant(np.zeros(n), et), ty).output
         new = ReshapeOp(dense, op.result.type).output
     rewriter.replace_op(op, [new])
 
@@ -141,12 +141,12 @@ def _sample_view(v):
 def bias_into_reshaped_dense(op, rewriter):
     """reshape(dense(x))[.., n] + bias[n] -> reshape(dense(x) with the bias): the bias add of a Linear on a
     token view that torch-mlir left in the regrouped rows."""
-    if [o.operation.name for o in _body_ops(op)] != ["arith.addf", "linalg.yield"] or len(list(op.inputs)) != 2:
+    if [o.operation.name for o in body_ops(op)] != ["arith.addf", "linalg.yield"] or len(list(op.inputs)) != 2:
         return True
     v, bias = op.inputs
     maps = [str(ir.AffineMapAttr(m).value) for m in op.indexing_maps]
     rank = len(_shape(op.result))
-    barr = _constant_array(bias)
+    barr = constant_array(bias)
     if barr is None or barr.ndim != 1 or not maps[1].endswith(f"-> (d{rank - 1})") or len(list(v.uses)) != 1:
         return True
     if maps[0] != maps[2] or not maps[0].endswith("(" + ", ".join(f"d{j}" for j in range(rank)) + ")"):
@@ -155,12 +155,12 @@ def bias_into_reshaped_dense(op, rewriter):
     dense = defining_op(src) if src is not None else None
     if dense is None or dense.name != "fxp.dense" or len(list(src.uses)) != 1:
         return True
-    old_b = _constant_array(dense.operands[2])
+    old_b = constant_array(dense.operands[2])
     if old_b is None:
         return True
     et = ir.RankedTensorType(src.type).element_type
     with rewriter.ip, dense.location:
-        new = DenseOp(dense.operands[0], dense.operands[1], _constant(old_b + barr, et), src.type).output
+        new = DenseOp(dense.operands[0], dense.operands[1], emit_constant(old_b + barr, et), src.type).output
         new = ReshapeOp(new, op.result.type).output
     rewriter.replace_op(op, [new])
 
@@ -169,12 +169,12 @@ def bias_into_reshaped_dense(op, rewriter):
 def batch_matmul_to_fxp(op, rewriter):
     a, b = op.inputs
     init = op.outputs[0]
-    if _owner_name(init) != "linalg.fill" or not _is_zero_scalar(init.owner.operands[0]):
+    if owner_name(init) != "linalg.fill" or not is_zero_scalar(init.owner.operands[0]):
         return True
-    w = _constant_array(b)
-    if w is not None and _constant_array(a) is None:
+    w = constant_array(b)
+    if w is not None and constant_array(a) is None:
         return _broadcast_weight_to_dense(op, rewriter, a, w)
-    if _constant_array(a) is not None or w is not None:
+    if constant_array(a) is not None or w is not None:
         return True
     out = op.result
     uses = list(out.uses)
@@ -188,7 +188,7 @@ def batch_matmul_to_fxp(op, rewriter):
             rewriter.replace_op(split, [new.output])
             rewriter.erase_op(op)
             return None
-    if _constant_array(a) is not None or _constant_array(b) is not None:
+    if constant_array(a) is not None or constant_array(b) is not None:
         return True
     if _shape(a)[0] != 1:  # [B*H, M, K] views of [1, B*H, ...] sample tensors (MultiheadAttention with weights)
         return _lifted(op, rewriter, lambda ins, ty: MatmulOp(ins[0], ins[1], ty).output, [a, b])
@@ -238,7 +238,7 @@ def _is_minus_inf_test(v) -> bool:
     g = _generic(v, ("arith.extf", "arith.cmpf"), 1) or _generic(v, ("arith.cmpf",), 1)
     if g is None:
         return False
-    cmp = _body_ops(g)[-2].operation
+    cmp = body_ops(g)[-2].operation
     return ir.IntegerAttr(cmp.attributes["predicate"]).value == 1 and _scalar(cmp.operands[1]) == -math.inf
 
 
@@ -247,7 +247,7 @@ def drop_masked_row_guard(op, rewriter):
     """select(all(scores == -inf), 0, softmax) -> softmax: fixed-point scores are finite (a mask's -inf
     becomes a finite value, and a constant mask with a fully masked row is rejected), so the guard torch's
     MultiheadAttention puts behind its softmax never fires."""
-    if [o.operation.name for o in _body_ops(op)] != ["arith.select", "linalg.yield"] or len(list(op.inputs)) != 3:
+    if [o.operation.name for o in body_ops(op)] != ["arith.select", "linalg.yield"] or len(list(op.inputs)) != 3:
         return True
     cond, _, value = op.inputs
     if not _is_minus_inf_test(cond) or str(value.type) != str(op.result.type):
@@ -316,7 +316,7 @@ def fold_broadcast_constants(op, rewriter):
     except FxflowError:
         return True
     with rewriter.ip, op.location:
-        new = _constant(np.broadcast_to(np.asarray(out, dtype=np.float64), _shape(op.result)), et)
+        new = emit_constant(np.broadcast_to(np.asarray(out, dtype=np.float64), _shape(op.result)), et)
     rewriter.replace_op(op, [new])
 
 
@@ -324,7 +324,7 @@ def fold_broadcast_constants(op, rewriter):
 def constant_add(op, rewriter):
     """scores + mask, the mask a constant varying over more than the channel dim (per tensor / per channel
     constants are fxp.scale_shift) -> fxp.add_constant: finite entries added exactly, -inf entries masked."""
-    if [o.operation.name for o in _body_ops(op)] != ["arith.addf", "linalg.yield"] or len(list(op.inputs)) != 2:
+    if [o.operation.name for o in body_ops(op)] != ["arith.addf", "linalg.yield"] or len(list(op.inputs)) != 2:
         return True
     ins = list(op.inputs)
     ci = next((i for i in (0, 1) if _constant_input(ins[i]) is not None), None)
@@ -349,7 +349,7 @@ def constant_add(op, rewriter):
     et = ir.RankedTensorType(x.type).element_type
     with rewriter.ip, op.location:
         flags = ir.DenseI64ArrayAttr.get([int(m) for m in masked.reshape(-1)])
-        new = AddConstantOp(x, _constant(full, et), op.result.type, flags)
+        new = AddConstantOp(x, emit_constant(full, et), op.result.type, flags)
     rewriter.replace_op(op, [new.output])
 
 
@@ -359,7 +359,7 @@ def concat_constant(op, rewriter):
     places x and leaves zeros (index -1) where the constant goes, the exact add puts the constant there."""
     ins = list(op.operands)
     axis = ir.IntegerAttr(op.attributes["dim"]).value
-    consts = [_constant_array(v) for v in ins]
+    consts = [constant_array(v) for v in ins]
     live = [v for v, c in zip(ins, consts) if c is None]
     out = _shape(op.result)
     if axis == 0 or len(live) != 1 or len(ins) < 2 or _shape(live[0])[0] != 1 or out[0] != 1:
@@ -378,7 +378,7 @@ def concat_constant(op, rewriter):
     with rewriter.ip, op.location:
         placed = GatherOp(x, _tensor_like(out, x), ir.DenseI64ArrayAttr.get([int(i) for i in idx])).output
         flags = ir.DenseI64ArrayAttr.get([0] * len(idx))
-        new = AddConstantOp(placed, _constant(np.concatenate(val_parts, axis=axis), et), op.result.type, flags)
+        new = AddConstantOp(placed, emit_constant(np.concatenate(val_parts, axis=axis), et), op.result.type, flags)
     rewriter.replace_op(op, [new.output])
 
 
@@ -386,7 +386,7 @@ def concat_constant(op, rewriter):
 def masked_fill_to_add_constant(op, rewriter):
     """where(constant mask, -inf, scores) (masked_fill of a constant boolean mask) -> fxp.add_constant with
     those elements masked and a zero bias."""
-    if [o.operation.name for o in _body_ops(op)] != ["arith.select", "linalg.yield"] or len(list(op.inputs)) != 3:
+    if [o.operation.name for o in body_ops(op)] != ["arith.select", "linalg.yield"] or len(list(op.inputs)) != 3:
         return True
     cond, a, b = op.inputs
     c, fa, fb = _constant_input(cond), _constant_input(a), _constant_input(b)
@@ -410,7 +410,7 @@ def masked_fill_to_add_constant(op, rewriter):
     et = ir.RankedTensorType(x.type).element_type
     with rewriter.ip, op.location:
         flags = ir.DenseI64ArrayAttr.get([int(m) for m in masked.reshape(-1)])
-        new = AddConstantOp(x, _constant(np.zeros(out), et), op.result.type, flags)
+        new = AddConstantOp(x, emit_constant(np.zeros(out), et), op.result.type, flags)
     rewriter.replace_op(op, [new.output])
 
 
@@ -425,7 +425,7 @@ _BINARY = {"arith.addf": AddOp, "arith.subf": SubOp, "arith.mulf": MulOp}
 def broadcast_binary(op, rewriter):
     """x (+ - *) y of two activations, one read through a broadcast (a gate [1, T, 1] on [1, T, E]) -> an
     fxp.gather repeating its elements to the full shape, then the elementwise fxp.add / sub / mul."""
-    ins, ops = list(op.inputs), _body_ops(op)
+    ins, ops = list(op.inputs), body_ops(op)
     if len(ins) != 2 or len(ops) != 2 or ops[0].operation.name not in _BINARY:
         return True
     if any(_constant_input(v) is not None for v in ins) or _shape(op.result)[0] != 1:
@@ -461,7 +461,7 @@ def reject_dynamic_mask(op, rewriter):
     """select(b, -inf, x) with b computed from the model's inputs: a key_padding_mask or a boolean attn_mask
     passed at call time; fxflow takes masks as constants only (a clear error instead of an unsupported generic)."""
     where = layer_name(op.location) or "<unknown module>"
-    if [o.operation.name for o in _body_ops(op)] != ["arith.select", "linalg.yield"] or len(list(op.inputs)) != 3:
+    if [o.operation.name for o in body_ops(op)] != ["arith.select", "linalg.yield"] or len(list(op.inputs)) != 3:
         return True
     cond, fill = op.inputs[0], op.inputs[1]
     et = ir.RankedTensorType(cond.type).element_type
@@ -520,12 +520,12 @@ def moves_to_gather(op, rewriter):
     Walks back to the nearest view with a leading 1 (with batch 1 that is the sample) and forward through
     single-use moves to the next one; when the chain ends on another view (a matmul's 2-D rows) the gather
     writes [1, *that shape] and a reshape restores it.  Identity indices become a plain reshape."""
-    values = _constant_array(op.operands[0])
+    values = constant_array(op.operands[0])
     if values is not None:
         if op.name != "tensor.extract_slice" or _moved(op, values) is None:
             return True  # constant transposes: linalg_to_fxp.fold_constant_transpose
         with rewriter.ip, op.location:  # a slice of a parameter (cross-attention's q / kv in_proj rows)
-            new = _constant(_moved(op, values), ir.RankedTensorType(op.results[0].type).element_type)
+            new = emit_constant(_moved(op, values), ir.RankedTensorType(op.results[0].type).element_type)
         rewriter.replace_op(op, [new])
         return None
     if op.name == "linalg.transpose" and list(ir.DenseI64ArrayAttr(op.attributes["permutation"]))[0] == 0:
@@ -585,7 +585,7 @@ def split_dense_by_readers(op, rewriter):
         return True
     if defining_op(op.operands[0]) is None:
         return True  # a graph input read by several layers cannot stream (io_stream): keep one packed dense
-    w, b = _constant_array(op.operands[1]), _constant_array(op.operands[2])
+    w, b = constant_array(op.operands[1]), constant_array(op.operands[2])
     n = out[-1]
     idx = [np.asarray(i64_array(r, "indices")) for r in readers]
     cols = [np.unique(i % n) for i in idx]
@@ -597,7 +597,7 @@ def split_dense_by_readers(op, rewriter):
         pos[c] = np.arange(len(c))
         with rewriter.ip, op.location:
             ty = ir.RankedTensorType.get(out[:-1] + [len(c)], et)
-            dense = DenseOp(op.operands[0], _constant(w[:, c], et), _constant(b[c], et), ty).output
+            dense = DenseOp(op.operands[0], emit_constant(w[:, c], et), emit_constant(b[c], et), ty).output
         with rewriter.ip, r.location:
             new_idx = (i // n) * len(c) + pos[i % n]
             rt = r.results[0].type
@@ -618,7 +618,7 @@ def scale_of_product_onto_lhs(op, rewriter):
     projection (scale_into_dense_through_moves).  The same real product, so the same exact fxp.matmul."""
     from fxflow.dialects.fxp import ScaleShiftOp
 
-    s, t = _constant_array(op.operands[1]), _constant_array(op.operands[2])
+    s, t = constant_array(op.operands[1]), constant_array(op.operands[2])
     mm = defining_op(op.operands[0])
     if s is None or t is None or s.size != 1 or t.size != 1 or t.item() != 0 or mm is None \
             or mm.name != "fxp.matmul" or len(list(mm.results[0].uses)) != 1:
@@ -636,7 +636,7 @@ def scale_of_product_onto_lhs(op, rewriter):
 def scale_into_dense_through_moves(op, rewriter):
     """scale_shift(c per tensor)(moves(dense)) -> moves(dense with w*s, b*s + t): the attention scale
     1/sqrt(d) (torch multiplies q and k by d^-1/4 after the head split) folded into the projection."""
-    s, t = _constant_array(op.operands[1]), _constant_array(op.operands[2])
+    s, t = constant_array(op.operands[1]), constant_array(op.operands[2])
     if s is None or t is None or s.size != 1 or t.size != 1:
         return True
     chain, v = [], op.operands[0]
@@ -652,12 +652,12 @@ def scale_into_dense_through_moves(op, rewriter):
         v = owner.operands[0]
     if not chain:
         return True  # scale_shift(dense) directly: fuse_scale_shift folds it
-    w, b = _constant_array(owner.operands[1]), _constant_array(owner.operands[2])
+    w, b = constant_array(owner.operands[1]), constant_array(owner.operands[2])
     if w is None or b is None:
         return True
     et = ir.RankedTensorType(v.type).element_type
     with rewriter.ip, owner.location:
-        cur = DenseOp(owner.operands[0], _constant(w * s.item(), et), _constant(b * s.item() + t.item(), et),
+        cur = DenseOp(owner.operands[0], emit_constant(w * s.item(), et), emit_constant(b * s.item() + t.item(), et),
                       v.type).output
     for m in chain:
         ty = m.results[0].type
@@ -689,7 +689,7 @@ def _generic(v, names: tuple[str, ...], n_inputs: int):
     owner = _view(owner)
     if len(list(owner.inputs)) != n_inputs:
         return None
-    body = [o.operation.name for o in _body_ops(owner)]
+    body = [o.operation.name for o in body_ops(owner)]
     return owner if body == list(names) + ["linalg.yield"] else None
 
 
@@ -711,7 +711,7 @@ def _scalar(v) -> float | None:
 
 def _body_scalar(g) -> float | None:
     """The scalar constant operand of a generic's single arith op (possibly behind a truncf)."""
-    ops = _body_ops(g)
+    ops = body_ops(g)
     arith = [o for o in ops if o.operation.name in ("arith.addf", "arith.divf", "arith.mulf")][0].operation
     for operand in arith.operands:
         c = _scalar(operand)
@@ -754,9 +754,9 @@ def _trailing_constant(g, shape_tail: list[int], body: str):
     """(values, op) when g computes `body`(previous, constant over the normalized dims), else None."""
     if g is None or g.name != "linalg.generic" or len(list(g.inputs)) != 2:
         return None
-    if [o.operation.name for o in _body_ops(g)] != [body, "linalg.yield"]:
+    if [o.operation.name for o in body_ops(g)] != [body, "linalg.yield"]:
         return None
-    c = _constant_array(g.inputs[1])
+    c = constant_array(g.inputs[1])
     if c is None or list(c.shape) != shape_tail:
         return None
     return c, g
@@ -764,7 +764,7 @@ def _trailing_constant(g, shape_tail: list[int], body: str):
 
 @raising_pattern("linalg.generic", 5, early=True)
 def norm_to_layernorm(op, rewriter):
-    if [o.operation.name for o in _body_ops(op)] != ["math.rsqrt", "linalg.yield"]:
+    if [o.operation.name for o in body_ops(op)] != ["math.rsqrt", "linalg.yield"]:
         return True
     u = op.inputs[0]
     eps = 0.0
@@ -801,7 +801,7 @@ def norm_to_layernorm(op, rewriter):
     scaled = None
     for use in op.result.uses:
         g = _view(use.owner)
-        if g.name != "linalg.generic" or [o.operation.name for o in _body_ops(g)] != ["arith.mulf", "linalg.yield"]:
+        if g.name != "linalg.generic" or [o.operation.name for o in body_ops(g)] != ["arith.mulf", "linalg.yield"]:
             continue
         other = [v for v in g.inputs if v != op.result]
         if len(other) != 1:
@@ -823,7 +823,7 @@ def norm_to_layernorm(op, rewriter):
         beta, last = found
     et = ir.RankedTensorType(x.type).element_type
     with rewriter.ip, last.location:
-        g_c, b_c = _constant(gamma, et), _constant(beta, et)
+        g_c, b_c = emit_constant(gamma, et), emit_constant(beta, et)
         i64 = ir.IntegerType.get_signless(64)
         new = LayerNormOp(x, g_c, b_c, last.result.type, ir.IntegerAttr.get(i64, dims),
                           ir.FloatAttr.get(ir.F64Type.get(), eps), ir.IntegerAttr.get(i64, int(rms)))

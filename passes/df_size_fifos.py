@@ -274,13 +274,13 @@ def _parse_overrides(text: str) -> dict[str, int]:
 def size_fifos(graph, options: SizeFifosOptions | None = None, mop=None) -> dict:
     """Size the stream FIFOs of a df.graph op in place; returns {channels: [...], fifo_bits, fifo_bits_naive}."""
     from fxflow.devices import clock_period, device_for
-    from fxflow.lowering.hls.design import DEFAULT_CLOCK_NS, DEFAULT_PART, _design_attr
+    from fxflow.lowering.hls.design import DEFAULT_CLOCK_NS, DEFAULT_PART, design_attr
 
     options = options or SizeFifosOptions()
     if options.samples < 1:
         raise ConfigError(f"df-size-fifos: samples must be >= 1, got {options.samples}")
-    part = options.part or (ir.StringAttr(_design_attr(mop, graph, "fxflow.part")).value
-                            if _design_attr(mop, graph, "fxflow.part") is not None else DEFAULT_PART)
+    part = options.part or (ir.StringAttr(design_attr(mop, graph, "fxflow.part")).value
+                            if design_attr(mop, graph, "fxflow.part") is not None else DEFAULT_PART)
     clock = options.clock or DEFAULT_CLOCK_NS
     device = device_for(part)
     period = clock_period(clock, device)

@@ -126,7 +126,7 @@ class Ranges(dict):
         self.calibration = None  # calibration inputs per function argument (HCCS softmax calibration)
 
 
-def _tensor(like: ir.Value, fmt: FixedFormat) -> ir.Type:
+def fixed_tensor_type(like: ir.Value, fmt: FixedFormat) -> ir.Type:
     return ir.RankedTensorType.get(list(ir.RankedTensorType(like.type).shape), fixed_type(fmt))
 
 
@@ -150,7 +150,7 @@ def _assign_function(fn, cfg: Config, calibration: list | None = None) -> None:
                         continue
                     fmt = _input_format(cfg, data.get(arg))
                     with ir.Location.name("input", childLoc=arg.location):
-                        cast = CastOp(arg, _tensor(arg, fmt))
+                        cast = CastOp(arg, fixed_tensor_type(arg, fmt))
                     arg.replace_all_uses_except(cast.output, cast.operation)
                     ranges[cast.output] = _input_interval(fmt, data.get(arg), _shape(arg))
                 elif format_of(arg.type) is not None:
@@ -184,10 +184,10 @@ exactness("fxp.dense", constants={1: "weight", 2: "bias"})(always_exact)
 @assigner("fxp.relu", "fxp.add")
 def _assign_relu_add(op, cfg: Config, ranges: dict) -> None:
     name = op.operation.name
-    _require_fixed(op, op.operation.operands, name)
+    require_fixed(op, op.operation.operands, name)
     args = [ranges[v] for v in op.operation.operands]
     exact = relu_interval(*args) if name == "fxp.relu" else add_interval(*args)
-    _set_result(op, cfg.layer(layer_name(op.location)).result, exact, ranges)
+    set_result(op, cfg.layer(layer_name(op.location)).result, exact, ranges)
 
 
 @assigner("fxp.cast")
@@ -211,7 +211,7 @@ def _assign_cast(op, cfg: Config, ranges: dict) -> None:
                                            channel_cast_interval(ranges[op.operation.operands[0]], cf, out))
 
 
-def _require_fixed(op, values, what: str) -> None:
+def require_fixed(op, values, what: str) -> None:
     for v in values:
         if format_of(v.type) is None:
             where = layer_name(op.location) or str(op.location)
@@ -222,7 +222,7 @@ def _shape(v: ir.Value) -> list[int]:
     return list(ir.RankedTensorType(v.type).shape)
 
 
-def _set_result(op, fmt, exact: Interval, ranges: dict) -> None:
+def set_result(op, fmt, exact: Interval, ranges: dict) -> None:
     """Give the op's result `fmt` (AUTO: the narrowest exact format of `exact`) and record its range.
 
     A result that only feeds the model's own quantizers, or that they fix (`ranges.model_exact`), is exact
@@ -235,7 +235,7 @@ def _set_result(op, fmt, exact: Interval, ranges: dict) -> None:
         ranges[res] = exact
     else:
         ranges[res] = cast_interval(exact, fmt)
-    res.set_type(_tensor(res, fmt))
+    res.set_type(fixed_tensor_type(res, fmt))
 
 
 def _float_values(value: ir.Value, role: str, layer: str) -> np.ndarray:
@@ -245,7 +245,7 @@ def _float_values(value: ir.Value, role: str, layer: str) -> np.ndarray:
     return elements_array(owner.attributes["value"], _shape(value)).astype(np.float64)
 
 
-def _quantized_constant(value: ir.Value, fmt, role: str, layer: str, tolerance: float, decimal: bool = False):
+def quantized_constant(value: ir.Value, fmt, role: str, layer: str, tolerance: float, decimal: bool = False):
     """The constant quantized to `fmt` (AUTO: fitted within `tolerance` of its largest magnitude); with
     `decimal`, through hls4ml's decimal text (hls4ml_compat.decimal_constants) first."""
     arr = _float_values(value, role, layer)
@@ -277,14 +277,14 @@ def assign_multiply_accumulate(op, cfg: Config, ranges: dict, interval, n_terms:
     layer = layer_name(op.location) or "<unnamed>"
     lc = cfg.layer(layer)
     x, w, b = op.operation.operands[:3]
-    _require_fixed(op, [x], op.operation.name)
+    require_fixed(op, [x], op.operation.name)
     model_formats = _model_formats(op.operation.parent)
     w_role = _model_format(model_formats, cfg, layer, "weight", lc.weight)
     b_role = _model_format(model_formats, cfg, layer, "bias", lc.bias)
     hls4ml = cfg.arithmetic == "hls4ml"
     with ir.InsertionPoint(op), op.location:
-        wq, w_int, w_fmt = _quantized_constant(w, w_role, "weight", layer, cfg.auto_tolerance, decimal=hls4ml)
-        bq, b_int, b_fmt = _quantized_constant(b, b_role, "bias", layer, cfg.auto_tolerance, decimal=hls4ml)
+        wq, w_int, w_fmt = quantized_constant(w, w_role, "weight", layer, cfg.auto_tolerance, decimal=hls4ml)
+        bq, b_int, b_fmt = quantized_constant(b, b_role, "bias", layer, cfg.auto_tolerance, decimal=hls4ml)
     op.operation.operands[1] = wq
     op.operation.operands[2] = bq
     # --- per-channel formats of weights/biases the model quantized itself (fxflow.fixed.channels) ---
@@ -312,7 +312,7 @@ def assign_multiply_accumulate(op, cfg: Config, ranges: dict, interval, n_terms:
     if hls4ml:  # acc += accum_t(x * w): each product rounded on its own, so only the accumulator's range is known
         op.operation.attributes["product"] = ir.TypeAttr.get(fixed_type(accum))
         exact = Interval.of_format(accum, exact.lo.shape)
-    _set_result(op, lc.result, _after_accumulator(exact, accum), ranges)
+    set_result(op, lc.result, after_accumulator(exact, accum), ranges)
 
 
 def layer_multiplier(op, cfg: Config, x_fmt: FixedFormat, w_fmt: FixedFormat, layer: str,
@@ -346,7 +346,7 @@ def _attach_channel_formats(value, stored, fmt: FixedFormat, axis: int, model_fm
         set_channel_formats(defining_op(value), cf)
 
 
-def _after_accumulator(exact: Interval, accum: FixedFormat) -> Interval:
+def after_accumulator(exact: Interval, accum: FixedFormat) -> Interval:
     """The accumulator's final range: the exact one when every partial sum is held exactly (the grid is
     fine enough and the whole range fits), otherwise anything the accumulator can hold."""
     if accum.f >= exact.f:

@@ -23,8 +23,8 @@ from fxflow.fixed.interval import (Interval, avg_pool_sum_interval, conv_interva
                                    sub_interval)
 from fxflow.ir import ir, layer_name
 
-from .fxp_assign_precision import (_quantized_constant, _require_fixed, _set_result, _tensor, assign_multiply_accumulate,
-                                   assigner)
+from .fxp_assign_precision import (assign_multiply_accumulate, assigner, fixed_tensor_type, quantized_constant,
+                                   require_fixed, set_result)
 from .fxp_model_exact import always_exact, exactness
 
 
@@ -67,13 +67,13 @@ def _lo_hi(iv: Interval) -> tuple[int, int]:
 def _assign_pool(op, cfg: Config, ranges: dict) -> None:
     o = op.operation
     x = o.operands[0]
-    _require_fixed(op, [x], "fxp.pool")
+    require_fixed(op, [x], "fxp.pool")
     lc = cfg.layer(layer_name(op.location))
     kernel, strides, padding = (i64_array(op, n) for n in ("kernel", "strides", "padding"))
     x_fmt = format_of(x.type)
     if ir.StringAttr(o.attributes["kind"]).value == "max":
         o.attributes["accum"] = ir.TypeAttr.get(fixed_type(x_fmt))  # unused by max: the input format
-        _set_result(op, lc.result, max_pool_interval(ranges[x], kernel, strides, padding), ranges)
+        set_result(op, lc.result, max_pool_interval(ranges[x], kernel, strides, padding), ranges)
         return
     n = math.prod(kernel)
     grow = math.ceil(math.log2(n)) if n > 1 else 0
@@ -90,40 +90,40 @@ def _assign_pool(op, cfg: Config, ranges: dict) -> None:
         exact = divide_toward_zero(sums, n, accum.f)
     else:  # the accumulator may round or overflow: anything it holds
         exact = Interval.of_format(accum, sums.lo.shape)
-    _set_result(op, lc.result, exact, ranges)
+    set_result(op, lc.result, exact, ranges)
 
 
 @assigner("fxp.scale_shift")
 def _assign_scale_shift(op, cfg: Config, ranges: dict) -> None:
     o = op.operation
     x = o.operands[0]
-    _require_fixed(op, [x], "fxp.scale_shift")
+    require_fixed(op, [x], "fxp.scale_shift")
     layer = layer_name(op.location) or "<unnamed>"
     lc = cfg.layer(layer)
     with ir.InsertionPoint(op), op.location:
-        sq, s_int, s_fmt = _quantized_constant(o.operands[1], lc.weight, "scale", layer, cfg.auto_tolerance)
-        tq, t_int, t_fmt = _quantized_constant(o.operands[2], lc.bias, "shift", layer, cfg.auto_tolerance)
+        sq, s_int, s_fmt = quantized_constant(o.operands[1], lc.weight, "scale", layer, cfg.auto_tolerance)
+        tq, t_int, t_fmt = quantized_constant(o.operands[2], lc.bias, "shift", layer, cfg.auto_tolerance)
     o.operands[1] = sq
     o.operands[2] = tq
-    _set_result(op, lc.result, scale_shift_interval(ranges[x], s_int, s_fmt.f, t_int, t_fmt.f), ranges)
+    set_result(op, lc.result, scale_shift_interval(ranges[x], s_int, s_fmt.f, t_int, t_fmt.f), ranges)
 
 
 @assigner("fxp.sub", "fxp.mul")
 def _assign_sub_mul(op, cfg: Config, ranges: dict) -> None:
     o = op.operation
-    _require_fixed(op, list(o.operands), o.name)
+    require_fixed(op, list(o.operands), o.name)
     a, b = (ranges[v] for v in o.operands)
     exact = mul_interval(a, b) if o.name == "fxp.mul" else sub_interval(a, b)
-    _set_result(op, cfg.layer(layer_name(op.location)).result, exact, ranges)
+    set_result(op, cfg.layer(layer_name(op.location)).result, exact, ranges)
 
 
 def _keep_format(op, ranges: dict, move) -> None:
     """Data movement: the result has the input's element type; `move` maps the interval bounds."""
     o = op.operation
     x = o.operands[0]
-    _require_fixed(op, [x], o.name)
+    require_fixed(op, [x], o.name)
     res = o.results[0]
-    res.set_type(_tensor(res, format_of(x.type)))
+    res.set_type(fixed_tensor_type(res, format_of(x.type)))
     iv = ranges[x]
     ranges[res] = Interval(move(iv.lo), move(iv.hi), iv.f)
 
@@ -170,11 +170,11 @@ def _assign_resize(op, cfg: Config, ranges: dict) -> None:
 @assigner("fxp.concat")
 def _assign_concat(op, cfg: Config, ranges: dict) -> None:
     o = op.operation
-    _require_fixed(op, list(o.operands), "fxp.concat")
+    require_fixed(op, list(o.operands), "fxp.concat")
     axis = ir.IntegerAttr(o.attributes["axis"]).value
     fmt = cfg.layer(layer_name(op.location)).result
     a, b = (ranges[v] for v in o.operands)
     f = max(a.f, b.f)
     a, b = a.aligned(f), b.aligned(f)
     joined = Interval(np.concatenate([a.lo, b.lo], axis=axis), np.concatenate([a.hi, b.hi], axis=axis), f)
-    _set_result(op, fmt, joined, ranges)
+    set_result(op, fmt, joined, ranges)

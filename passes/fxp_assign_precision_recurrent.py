@@ -27,7 +27,7 @@ from fxflow.fixed.interval import Interval
 from fxflow.fixed.recurrent import RnnFormats, rnn_tables
 from fxflow.ir import i64_attr, ir, layer_name
 
-from .fxp_assign_precision import _quantized_constant, _require_fixed, _set_result, assigner
+from .fxp_assign_precision import assigner, quantized_constant, require_fixed, set_result
 from .fxp_model_exact import exactness
 
 DEFAULT_PRECISION = FixedFormat.parse("ap_fixed<16,6>")
@@ -57,7 +57,7 @@ def _assign_rnn(op, cfg: Config, ranges: dict) -> None:
     o = op.operation
     layer = layer_name(op.location) or "<unnamed>"
     x = o.operands[0]
-    _require_fixed(op, [x], "fxp.rnn")
+    require_fixed(op, [x], "fxp.rnn")
     lc = cfg.layer(layer)
     own = cfg.recurrent_config(layer)
     cell = ir.StringAttr(o.attributes["cell"]).value
@@ -66,7 +66,7 @@ def _assign_rnn(op, cfg: Config, ranges: dict) -> None:
              (3, lc.bias, "input bias"), (4, lc.bias, "recurrent bias"))
     with ir.InsertionPoint(op), op.location:
         (wi, _, wi_fmt), (wh, _, wh_fmt), (bi, _, bi_fmt), (bh, _, bh_fmt) = (
-            _quantized_constant(o.operands[i], fmt, role, layer, cfg.auto_tolerance, decimal=hls4ml)
+            quantized_constant(o.operands[i], fmt, role, layer, cfg.auto_tolerance, decimal=hls4ml)
             for i, fmt, role in roles)
     for idx, v in enumerate((wi, wh, bi, bh), start=1):
         o.operands[idx] = v
@@ -102,4 +102,4 @@ def _assign_rnn(op, cfg: Config, ranges: dict) -> None:
         o.attributes["table_style"] = ir.StringAttr.get(fm.style)
         o.attributes["table_format"] = ir.TypeAttr.get(fixed_type(fm.table_format))
         o.attributes["product"] = ir.TypeAttr.get(fixed_type(fm.product))
-    _set_result(op, fm.result, Interval.of_format(fm.result, list(ir.RankedTensorType(o.results[0].type).shape)), ranges)
+    set_result(op, fm.result, Interval.of_format(fm.result, list(ir.RankedTensorType(o.results[0].type).shape)), ranges)

@@ -39,7 +39,7 @@ from fxflow.fixed.softmax import (ACCURATE_INDEX_BITS, DEFAULT_TABLE_SIZE, HLS4M
 from fxflow.fixed.table import auto_entry_format, build_table, evaluate, table_index
 from fxflow.ir import i64_attr, ir, layer_name
 
-from .fxp_assign_precision import _quantized_constant, _require_fixed, _set_result, assigner
+from .fxp_assign_precision import assigner, quantized_constant, require_fixed, set_result
 from .fxp_assign_precision_hccs import assign_hccs
 from .fxp_model_exact import always_exact, exactness
 
@@ -75,7 +75,7 @@ def _table_exactness(op) -> str | None:
 @assigner("fxp.clamp")
 def _assign_clamp(op, cfg: Config, ranges: dict) -> None:
     x = op.operation.operands[0]
-    _require_fixed(op, [x], "fxp.clamp")
+    require_fixed(op, [x], "fxp.clamp")
     lo_b, hi_b = (ir.FloatAttr(op.operation.attributes[n]).value for n in ("min", "max"))
     xr = ranges[x]
     f = max([xr.f] + [_bound_bits(b) for b in (lo_b, hi_b) if math.isfinite(b)])
@@ -85,16 +85,16 @@ def _assign_clamp(op, cfg: Config, ranges: dict) -> None:
         if math.isfinite(b):
             n = int(Fraction(b) * (1 << f))
             lo, hi = clip(lo, n), clip(hi, n)
-    _set_result(op, cfg.layer(layer_name(op.location)).result, Interval(lo, hi, f), ranges)
+    set_result(op, cfg.layer(layer_name(op.location)).result, Interval(lo, hi, f), ranges)
 
 
 @assigner("fxp.prelu")
 def _assign_prelu(op, cfg: Config, ranges: dict) -> None:
     layer = layer_name(op.location) or "<unnamed>"
     x, alpha = op.operation.operands
-    _require_fixed(op, [x], "fxp.prelu")
+    require_fixed(op, [x], "fxp.prelu")
     with ir.InsertionPoint(op), op.location:
-        aq, a_int, a_fmt = _quantized_constant(alpha, cfg.layer(layer).weight, "alpha", layer, cfg.auto_tolerance)
+        aq, a_int, a_fmt = quantized_constant(alpha, cfg.layer(layer).weight, "alpha", layer, cfg.auto_tolerance)
     op.operation.operands[1] = aq
     xr = ranges[x]
     rank = xr.lo.ndim
@@ -112,14 +112,14 @@ def _assign_prelu(op, cfg: Config, ranges: dict) -> None:
                                                     np.ravel(pos_hi), [0]])) + 1
     lo = np.minimum(np.where(has_pos, pos_lo, big), np.where(has_neg, neg_lo, big))
     hi = np.maximum(np.where(has_pos, pos_hi, -big), np.where(has_neg, neg_hi, -big))
-    _set_result(op, cfg.layer(layer).result, Interval(lo.astype(object), hi.astype(object), xr.f + a_fmt.f), ranges)
+    set_result(op, cfg.layer(layer).result, Interval(lo.astype(object), hi.astype(object), xr.f + a_fmt.f), ranges)
 
 
 @assigner("fxp.lut")
 def _assign_lut(op, cfg: Config, ranges: dict) -> None:
     layer = layer_name(op.location) or "<unnamed>"
     x = op.operation.operands[0]
-    _require_fixed(op, [x], "fxp.lut")
+    require_fixed(op, [x], "fxp.lut")
     x_fmt = format_of(x.type)
     tc = cfg.table_config(layer)
     where = f"layer '{layer}'"
@@ -136,7 +136,7 @@ def _assign_lut(op, cfg: Config, ranges: dict) -> None:
     shape = ranges[x].lo.shape
     exact = Interval(np.full(shape, int(table.min()), dtype=object), np.full(shape, int(table.max()), dtype=object),
                      out.f)
-    _set_result(op, out, exact, ranges)
+    set_result(op, out, exact, ranges)
 
 
 _TABLE_FORMAT_KEYS = ("exp_table", "inv_table", "inv_input", "norm_input")
@@ -184,7 +184,7 @@ def softmax_formats(x_fmt: FixedFormat, n: int, impl: str, tc, accum) -> Softmax
 def _assign_softmax(op, cfg: Config, ranges: dict) -> None:
     layer = layer_name(op.location) or "<unnamed>"
     x = op.operation.operands[0]
-    _require_fixed(op, [x], "fxp.softmax")
+    require_fixed(op, [x], "fxp.softmax")
     x_fmt = format_of(x.type)
     attrs = op.operation.attributes
     tc = cfg.table_config(layer)
@@ -194,7 +194,7 @@ def _assign_softmax(op, cfg: Config, ranges: dict) -> None:
         ir.StringAttr(attrs["implementation"]).value
     attrs["implementation"] = ir.StringAttr.get(impl)
     if impl == "hccs":  # integer clipped-linear softmax: parameters given or calibrated
-        _set_result(op, *assign_hccs(op, cfg, ranges, layer, setting if isinstance(setting, dict) else None), ranges)
+        set_result(op, *assign_hccs(op, cfg, ranges, layer, setting if isinstance(setting, dict) else None), ranges)
         return
     lc = cfg.layer(layer)
     shape = ranges[x].lo.shape
@@ -202,7 +202,7 @@ def _assign_softmax(op, cfg: Config, ranges: dict) -> None:
         out = lc.result
         if out == AUTO:
             out = FixedFormat(0, 1, 0, "TRN", "WRAP")  # 0 or 1
-        _set_result(op, out, Interval(np.zeros(shape, dtype=object), np.ones(shape, dtype=object), 0), ranges)
+        set_result(op, out, Interval(np.zeros(shape, dtype=object), np.ones(shape, dtype=object), 0), ranges)
         return
     n = ir.RankedTensorType(x.type).shape[ir.IntegerAttr(attrs["axis"]).value]
     if accurate_softmax(cfg, layer, impl):
@@ -223,5 +223,5 @@ def _assign_softmax(op, cfg: Config, ranges: dict) -> None:
     corners = [int(a) * int(b) for a in (ea.min(), ea.max()) for b in (r.min(), r.max())]
     exact = Interval(np.full(shape, min(corners), dtype=object), np.full(shape, max(corners), dtype=object),
                      fm.accum.f + fm.inv.f)
-    _set_result(op, lc.result, exact, ranges)
+    set_result(op, lc.result, exact, ranges)
 

@@ -33,8 +33,8 @@ from fxflow.fixed.layernorm import NormFormats, derived_formats, epsilon_units
 from fxflow.fixed.matmul import exact_matmul_accum, matmul_interval
 from fxflow.ir import ir, layer_name
 
-from .fxp_assign_precision import (_after_accumulator, _quantized_constant, _require_fixed, _set_result,
-                                   assigner, layer_multiplier)
+from .fxp_assign_precision import (after_accumulator, assigner, layer_multiplier, quantized_constant,
+                                   require_fixed, set_result)
 
 MAX_VAR_WIDTH = 40
 
@@ -47,7 +47,7 @@ def _bounds(iv: Interval) -> tuple[int, int]:
 def _assign_matmul(op, cfg: Config, ranges: dict) -> None:
     o = op.operation
     a, b = o.operands
-    _require_fixed(op, [a, b], "fxp.matmul")
+    require_fixed(op, [a, b], "fxp.matmul")
     layer = layer_name(op.location) or "<unnamed>"
     lc = cfg.layer(layer)
     fa, fb = format_of(a.type), format_of(b.type)
@@ -66,7 +66,7 @@ def _assign_matmul(op, cfg: Config, ranges: dict) -> None:
     elif accum == AUTO:
         accum = smallest_format(*_bounds(exact), exact.f)
     o.attributes["accum"] = ir.TypeAttr.get(fixed_type(accum))
-    _set_result(op, lc.result, _after_accumulator(exact, accum), ranges)
+    set_result(op, lc.result, after_accumulator(exact, accum), ranges)
 
 
 def _row_sum_format(x: FixedFormat, n: int) -> FixedFormat:
@@ -97,7 +97,7 @@ def _assign_layernorm(op, cfg: Config, ranges: dict) -> None:
     o = op.operation
     layer = layer_name(op.location) or "<unnamed>"
     x = o.operands[0]
-    _require_fixed(op, [x], "fxp.layernorm")
+    require_fixed(op, [x], "fxp.layernorm")
     x_fmt, xr = format_of(x.type), ranges[x]
     lc = cfg.layer(layer)
     dims = ir.IntegerAttr(o.attributes["dims"]).value
@@ -106,8 +106,8 @@ def _assign_layernorm(op, cfg: Config, ranges: dict) -> None:
     eps = ir.FloatAttr(o.attributes["epsilon"]).value
     rms = bool(ir.IntegerAttr(o.attributes["rms"]).value)
     with ir.InsertionPoint(op), op.location:
-        gq, g_int, g_fmt = _quantized_constant(o.operands[1], lc.weight, "gamma", layer, cfg.auto_tolerance)
-        bq, b_int, b_fmt = _quantized_constant(o.operands[2], lc.bias, "beta", layer, cfg.auto_tolerance)
+        gq, g_int, g_fmt = quantized_constant(o.operands[1], lc.weight, "gamma", layer, cfg.auto_tolerance)
+        bq, b_int, b_fmt = quantized_constant(o.operands[2], lc.bias, "beta", layer, cfg.auto_tolerance)
     o.operands[1] = gq
     o.operands[2] = bq
     result = lc.result
@@ -133,7 +133,7 @@ def _assign_layernorm(op, cfg: Config, ranges: dict) -> None:
     lo = np.minimum(c1, c2) * (1 << (f - pf)) + b * (1 << (f - b_fmt.f))
     hi = np.maximum(c1, c2) * (1 << (f - pf)) + b * (1 << (f - b_fmt.f))
     exact = Interval(np.broadcast_to(lo, shape).copy(), np.broadcast_to(hi, shape).copy(), f)
-    _set_result(op, result, exact, ranges)
+    set_result(op, result, exact, ranges)
     if epsilon_units(eps, fm.var) == 0 and fm.norm.overflow not in ("SAT", "SAT_SYM"):
         raise ConfigError(f"layer '{layer}': epsilon {eps} is below one LSB of its var format {fm.var}, so a "
                           f"constant row makes (x - mean) * inv_std unbounded: give 'norm' a saturating format")
@@ -145,9 +145,9 @@ def _assign_add_constant(op, cfg: Config, ranges: dict) -> None:
     of the unmasked sums); masked elements hold the result format's minimum."""
     o, layer = op.operation, layer_name(op.location) or "<unnamed>"
     x, lc = o.operands[0], cfg.layer(layer)
-    _require_fixed(op, [x], "fxp.add_constant")
+    require_fixed(op, [x], "fxp.add_constant")
     with ir.InsertionPoint(op), op.location:  # the constant's finite values, in the layer's bias role
-        o.operands[1], b_int, b_fmt = _quantized_constant(o.operands[1], lc.bias, "mask", layer,
+        o.operands[1], b_int, b_fmt = quantized_constant(o.operands[1], lc.bias, "mask", layer,
                                                           cfg.auto_tolerance)
     masked = np.asarray(list(ir.DenseI64ArrayAttr(o.attributes["masked"])), dtype=bool).reshape(b_int.shape)
     b = np.asarray(b_int).astype(object)
@@ -155,7 +155,7 @@ def _assign_add_constant(op, cfg: Config, ranges: dict) -> None:
     lo, hi = exact.lo.copy(), exact.hi.copy()
     keep = ~masked  # masked sums do not widen the format: they become its minimum
     lo[masked], hi[masked] = min(lo[keep].ravel(), default=0), min(lo[keep].ravel(), default=0)
-    _set_result(op, lc.result, Interval(lo, hi, exact.f), ranges)
+    set_result(op, lc.result, Interval(lo, hi, exact.f), ranges)
     out = format_of(o.results[0].type)
     r = ranges[o.results[0]]
     r = r.aligned(max(r.f, out.f))

@@ -77,7 +77,7 @@ def _parse_fixed(text: str) -> FixedFormat | None:
     return FixedFormat(k, i, f, m.group(4), m.group(5))
 
 
-def _check_formats(op, values, uniform: bool = True) -> bool:
+def check_formats(op, values, uniform: bool = True) -> bool:
     """Every fixed format legal; with `uniform`, all values fixed or all float (no silent mixing)."""
     kinds = set()
     for v in values:
@@ -116,7 +116,7 @@ def i64_array(op, name: str) -> list[int]:
     return list(ir.DenseI64ArrayAttr(op.operation.attributes[name]))
 
 
-def _check_i64_array(op, name: str, n: int | None = None, minimum: int | None = None) -> bool:
+def check_i64_array(op, name: str, n: int | None = None, minimum: int | None = None) -> bool:
     attr = op.operation.attributes[name]
     if not isinstance(attr, ir.DenseI64ArrayAttr):
         return emit(op, f"{name} must be an array<i64: ...>, got {attr}")
@@ -128,25 +128,25 @@ def _check_i64_array(op, name: str, n: int | None = None, minimum: int | None = 
     return True
 
 
-def _shape(v) -> list[int]:
+def shape_of(v) -> list[int]:
     return list(ir.RankedTensorType(v.type).shape)
 
 
-def _check_tensors(op, pairs) -> bool:
+def check_tensors(op, pairs) -> bool:
     return all(check_tensor(op, v, what) for v, what in pairs)
 
 
-def _check_pointwise(op) -> bool:
+def check_pointwise(op) -> bool:
     """An op from `input` to a same-shaped `output`, both fixed or both float."""
-    return (_check_tensors(op, ((op.input, "input"), (op.output, "result")))
-            and check_same_shape(op, op.input, op.output) and _check_formats(op, [op.input, op.output]))
+    return (check_tensors(op, ((op.input, "input"), (op.output, "result")))
+            and check_same_shape(op, op.input, op.output) and check_formats(op, [op.input, op.output]))
 
 
-def _in_out_shapes(op) -> tuple[list[int], list[int]] | None:
+def in_out_shapes(op) -> tuple[list[int], list[int]] | None:
     """(input shape, result shape) of a data-movement op, or None after reporting a non-tensor."""
-    if not _check_tensors(op, ((op.input, "input"), (op.output, "result"))):
+    if not check_tensors(op, ((op.input, "input"), (op.output, "result"))):
         return None
-    return _shape(op.input), _shape(op.output)
+    return shape_of(op.input), shape_of(op.output)
 
 
 from .elementwise import (AddOp, CastOp, ClampOp, ConstantOp, MulOp, PReluOp, ReluOp,  # noqa: E402

@@ -10,7 +10,7 @@ from fxflow.errors import FormatError
 from fxflow.ir import ext, ir
 
 from ..verify import check_same_shape, check_tensor, emit, verifier
-from . import Fxp, _check_formats, _check_tensors, _shape, format_of
+from . import Fxp, check_formats, check_tensors, format_of, shape_of
 
 
 class ConstantOp(Fxp.Operation, name="constant", traits=[ext.Pure]):
@@ -79,7 +79,7 @@ class CastOp(Fxp.Operation, name="cast", traits=[ext.Pure]):
     def verify_invariants(self):
         if not (check_tensor(self, self.input, "input") and check_tensor(self, self.output, "result")
                 and check_same_shape(self, self.input, self.output)
-                and _check_formats(self, [self.input, self.output], uniform=False)):
+                and check_formats(self, [self.input, self.output], uniform=False)):
             return False
         # --- per-channel cast (dialects/fxp/channels.py): `formats` per channel, the result their container ---
         if "formats" in self.operation.attributes:
@@ -103,7 +103,7 @@ class AddOp(Fxp.Operation, name="add", traits=[ext.Pure]):
             if not check_tensor(self, v, what):
                 return False
         return (check_same_shape(self, self.lhs, self.rhs) and check_same_shape(self, self.lhs, self.output)
-                and _check_formats(self, [self.lhs, self.rhs, self.output]))
+                and check_formats(self, [self.lhs, self.rhs, self.output]))
 
 
 class ReluOp(Fxp.Operation, name="relu", traits=[ext.Pure]):
@@ -115,13 +115,13 @@ class ReluOp(Fxp.Operation, name="relu", traits=[ext.Pure]):
     @verifier
     def verify_invariants(self):
         return (check_tensor(self, self.input, "input") and check_tensor(self, self.output, "result")
-                and check_same_shape(self, self.input, self.output) and _check_formats(self, [self.input, self.output]))
+                and check_same_shape(self, self.input, self.output) and check_formats(self, [self.input, self.output]))
 
 
 def _binary_verify(op) -> bool:
-    return (_check_tensors(op, ((op.lhs, "lhs"), (op.rhs, "rhs"), (op.output, "result")))
+    return (check_tensors(op, ((op.lhs, "lhs"), (op.rhs, "rhs"), (op.output, "result")))
             and check_same_shape(op, op.lhs, op.rhs) and check_same_shape(op, op.lhs, op.output)
-            and _check_formats(op, [op.lhs, op.rhs, op.output]))
+            and check_formats(op, [op.lhs, op.rhs, op.output]))
 
 
 class SubOp(Fxp.Operation, name="sub", traits=[ext.Pure]):
@@ -150,7 +150,7 @@ class MulOp(Fxp.Operation, name="mul", traits=[ext.Pure]):
 
 def _check_channel_param(op, x, p, what: str) -> bool:
     """A per-channel parameter: shape [C] (C = dim 1 of the input, the channel) or [1] (per tensor)."""
-    shape, xs = _shape(p), _shape(x)
+    shape, xs = shape_of(p), shape_of(x)
     channels = xs[1] if len(xs) > 1 else 1
     if shape not in ([1], [channels]):
         return emit(op, f"{what} shape {shape} must be [1] or [{channels}] (the channels of input {xs})")
@@ -171,9 +171,9 @@ class ClampOp(Fxp.Operation, name="clamp", traits=[ext.Pure]):
         lo, hi = ir.FloatAttr(self.min).value, ir.FloatAttr(self.max).value
         if not lo <= hi:
             return emit(self, f"min {lo} must not exceed max {hi}")
-        return (_check_tensors(self, ((self.input, "input"), (self.output, "result")))
+        return (check_tensors(self, ((self.input, "input"), (self.output, "result")))
                 and check_same_shape(self, self.input, self.output)
-                and _check_formats(self, [self.input, self.output]))
+                and check_formats(self, [self.input, self.output]))
 
 
 class PReluOp(Fxp.Operation, name="prelu", traits=[ext.Pure]):
@@ -186,10 +186,10 @@ class PReluOp(Fxp.Operation, name="prelu", traits=[ext.Pure]):
 
     @verifier
     def verify_invariants(self):
-        return (_check_tensors(self, ((self.input, "input"), (self.alpha, "alpha"), (self.output, "result")))
+        return (check_tensors(self, ((self.input, "input"), (self.alpha, "alpha"), (self.output, "result")))
                 and check_same_shape(self, self.input, self.output)
                 and _check_channel_param(self, self.input, self.alpha, "alpha")
-                and _check_formats(self, [self.input, self.alpha, self.output]))
+                and check_formats(self, [self.input, self.alpha, self.output]))
 
 
 class ScaleShiftOp(Fxp.Operation, name="scale_shift", traits=[ext.Pure]):
@@ -204,9 +204,9 @@ class ScaleShiftOp(Fxp.Operation, name="scale_shift", traits=[ext.Pure]):
 
     @verifier
     def verify_invariants(self):
-        return (_check_tensors(self, ((self.input, "input"), (self.scale, "scale"), (self.shift, "shift"),
+        return (check_tensors(self, ((self.input, "input"), (self.scale, "scale"), (self.shift, "shift"),
                                       (self.output, "result")))
                 and check_same_shape(self, self.input, self.output)
                 and _check_channel_param(self, self.input, self.scale, "scale")
                 and _check_channel_param(self, self.input, self.shift, "shift")
-                and _check_formats(self, [self.input, self.scale, self.shift, self.output]))
+                and check_formats(self, [self.input, self.scale, self.shift, self.output]))

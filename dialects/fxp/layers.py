@@ -19,10 +19,10 @@ from fxflow.errors import FormatError
 from fxflow.ir import ext, ir
 
 from ..verify import check_tensor, emit, verifier
-from . import Fxp, _check_formats, _check_i64_array, _check_tensors, _shape, format_of, i64_array
+from . import Fxp, check_formats, check_i64_array, check_tensors, format_of, i64_array, shape_of
 
 
-def _check_approx_mul(op) -> bool:
+def check_approx_mul(op) -> bool:
     """`approx_mul` names a multiplier (syntax checked here; widths against the operands when it is used)."""
     attrs = op.operation.attributes
     if "approx_mul" not in attrs:
@@ -41,11 +41,11 @@ def _check_approx_mul(op) -> bool:
     return True
 
 
-def _f64_type_attr():
+def f64_type_attr():
     return ir.TypeAttr.get(ir.F64Type.get())
 
 
-def _check_accum(op, role: str = "accum") -> bool:
+def check_accum(op, role: str = "accum") -> bool:
     """`accum` (and an optional `product`) are type attributes; fixed results need fixed accumulators."""
     attrs = op.operation.attributes
     for name in (role, "product"):
@@ -78,7 +78,7 @@ class DenseOp(Fxp.Operation, name="dense", traits=[ext.Pure]):
     weight: ext.Operand[Any]
     bias: ext.Operand[Any]
     output: ext.Result[Any]
-    accum: ir.TypeAttr = ext.attribute(default_factory=_f64_type_attr)
+    accum: ir.TypeAttr = ext.attribute(default_factory=f64_type_attr)
 
     @verifier
     def verify_invariants(self):
@@ -97,7 +97,7 @@ class DenseOp(Fxp.Operation, name="dense", traits=[ext.Pure]):
         b = ir.RankedTensorType(self.bias.type).shape
         if list(b) != [w[1]]:
             return emit(self, f"bias shape {list(b)} must be [{w[1]}]")
-        return _check_formats(self, vals) and _check_accum(self) and _check_approx_mul(self)
+        return check_formats(self, vals) and check_accum(self) and check_approx_mul(self)
 
 
 def conv_output_shape(in_spatial, kernel, strides, dilations, padding) -> list[int]:
@@ -111,7 +111,7 @@ def _check_window(op, spatial: int, with_dilations: bool = True) -> bool:
     names = ["strides", "padding"] + (["dilations"] if with_dilations else [])
     for name in names:
         n = 2 * spatial if name == "padding" else spatial
-        if not _check_i64_array(op, name, n, 0 if name == "padding" else 1):
+        if not check_i64_array(op, name, n, 0 if name == "padding" else 1):
             return False
     return True
 
@@ -133,14 +133,14 @@ class ConvOp(Fxp.Operation, name="conv", traits=[ext.Pure]):
     dilations: Any
     padding: Any
     groups: ir.IntegerAttr
-    accum: ir.TypeAttr = ext.attribute(default_factory=_f64_type_attr)
+    accum: ir.TypeAttr = ext.attribute(default_factory=f64_type_attr)
 
     @verifier
     def verify_invariants(self):
         vals = [self.input, self.weight, self.output, self.bias]
-        if not _check_tensors(self, zip(vals, ("input", "weight", "result", "bias"))):
+        if not check_tensors(self, zip(vals, ("input", "weight", "result", "bias"))):
             return False
-        x, w, y, b = (_shape(v) for v in vals)
+        x, w, y, b = (shape_of(v) for v in vals)
         n = len(x) - 2
         if n not in (1, 2) or len(w) != n + 2 or len(y) != n + 2:
             return emit(self, f"expects 1-D or 2-D convolution shapes, got input {x}, weight {w}, result {y}")
@@ -157,7 +157,7 @@ class ConvOp(Fxp.Operation, name="conv", traits=[ext.Pure]):
                               i64_array(self, "padding"))
         if y != [x[0], w[0], *o]:
             return emit(self, f"result shape {y} must be {[x[0], w[0], *o]}")
-        return _check_formats(self, vals) and _check_accum(self) and _check_approx_mul(self)
+        return check_formats(self, vals) and check_accum(self) and check_approx_mul(self)
 
 
 POOL_KINDS = ("max", "avg")
@@ -178,26 +178,26 @@ class PoolOp(Fxp.Operation, name="pool", traits=[ext.Pure]):
     kernel: Any
     strides: Any
     padding: Any
-    accum: ir.TypeAttr = ext.attribute(default_factory=_f64_type_attr)
+    accum: ir.TypeAttr = ext.attribute(default_factory=f64_type_attr)
 
     @verifier
     def verify_invariants(self):
-        if not _check_tensors(self, ((self.input, "input"), (self.output, "result"))):
+        if not check_tensors(self, ((self.input, "input"), (self.output, "result"))):
             return False
         kind = ir.StringAttr(self.kind).value
         if kind not in POOL_KINDS:
             return emit(self, f"kind '{kind}' is not one of {', '.join(POOL_KINDS)}")
-        x, y = _shape(self.input), _shape(self.output)
+        x, y = shape_of(self.input), shape_of(self.output)
         n = len(x) - 2
         if n not in (1, 2) or len(y) != len(x):
             return emit(self, f"expects 1-D or 2-D pooling shapes, got input {x}, result {y}")
-        if not (_check_window(self, n, with_dilations=False) and _check_i64_array(self, "kernel", n, 1)):
+        if not (_check_window(self, n, with_dilations=False) and check_i64_array(self, "kernel", n, 1)):
             return False
         o = conv_output_shape(x[2:], i64_array(self, "kernel"), i64_array(self, "strides"), [1] * n,
                               i64_array(self, "padding"))
         if y != [x[0], x[1], *o]:
             return emit(self, f"result shape {y} must be {[x[0], x[1], *o]}")
-        return _check_formats(self, [self.input, self.output]) and _check_accum(self)
+        return check_formats(self, [self.input, self.output]) and check_accum(self)
 
 
 def window_size(op) -> int:

@@ -19,8 +19,8 @@ from typing import Any
 from fxflow.ir import ext, ir
 
 from ..verify import emit, verifier
-from . import Fxp, _check_formats, _check_tensors, _shape, check_format_attrs, format_of
-from .layers import _check_accum, _f64_type_attr
+from . import Fxp, check_format_attrs, check_formats, check_tensors, format_of, shape_of
+from .layers import check_accum, f64_type_attr
 
 CELL_GATES = {"lstm": 4, "gru": 3}
 RNN_FORMATS = ("gate_format", "sigmoid_format", "tanh_format")  # + "state_format" for an LSTM
@@ -37,13 +37,13 @@ class RnnOp(Fxp.Operation, name="rnn", traits=[ext.Pure]):
     output: ext.Result[Any]
     cell: ir.StringAttr
     sequences: ir.IntegerAttr
-    accum: ir.TypeAttr = ext.attribute(default_factory=_f64_type_attr)
+    accum: ir.TypeAttr = ext.attribute(default_factory=f64_type_attr)
 
     @verifier
     def verify_invariants(self):
         vals = ((self.input, "input"), (self.w_ih, "w_ih"), (self.w_hh, "w_hh"), (self.b_ih, "b_ih"),
                 (self.b_hh, "b_hh"), (self.output, "result"))
-        if not _check_tensors(self, vals):
+        if not check_tensors(self, vals):
             return False
         cell = ir.StringAttr(self.cell).value
         if cell not in CELL_GATES:
@@ -51,7 +51,7 @@ class RnnOp(Fxp.Operation, name="rnn", traits=[ext.Pure]):
         seq = ir.IntegerAttr(self.sequences).value
         if seq not in (0, 1):
             return emit(self, "sequences must be 0 (last state) or 1 (whole sequence)")
-        x, wi, wh, bi, bh, y = (_shape(v) for v, _ in vals)
+        x, wi, wh, bi, bh, y = (shape_of(v) for v, _ in vals)
         if len(x) != 3 or x[0] != 1:
             return emit(self, f"input must be [1, T, F] (sample, time, features), got {x}")
         hidden = wh[-1] if len(wh) == 2 else 0
@@ -62,7 +62,7 @@ class RnnOp(Fxp.Operation, name="rnn", traits=[ext.Pure]):
         want = [1, x[1], hidden] if seq else [1, hidden]
         if y != want:
             return emit(self, f"result shape {y} must be {want}")
-        if not (_check_formats(self, [v for v, _ in vals]) and _check_accum(self)):
+        if not (check_formats(self, [v for v, _ in vals]) and check_accum(self)):
             return False
         return _check_rnn_formats(self, cell)
 

@@ -7,7 +7,7 @@ from typing import Any
 from fxflow.ir import ext, ir
 
 from ..verify import emit, verifier
-from . import Fxp, _check_formats, _check_i64_array, _check_tensors, _in_out_shapes, _shape, i64_array
+from . import Fxp, check_formats, check_i64_array, check_tensors, i64_array, in_out_shapes, shape_of
 
 
 def _same_element(op, a, b) -> bool:
@@ -20,12 +20,12 @@ def _same_element(op, a, b) -> bool:
 def _check_spatial(op, name: str, per_dim: int, minimum: int, out_size) -> bool:
     """Data movement over the spatial dims (after batch and channel): `name` holds `per_dim` entries per
     spatial dim (each >= minimum) and result dim 2+d is `out_size(input size, d, entries, n)`."""
-    shapes = _in_out_shapes(op)
+    shapes = in_out_shapes(op)
     if shapes is None:
         return False
     a, b = shapes
     n = len(a) - 2
-    if n < 1 or not _check_i64_array(op, name, per_dim * n, minimum):
+    if n < 1 or not check_i64_array(op, name, per_dim * n, minimum):
         return False
     vals = i64_array(op, name)
     expect = a[:2] + [out_size(a[2 + d], d, vals, n) for d in range(n)]
@@ -42,7 +42,7 @@ class ReshapeOp(Fxp.Operation, name="reshape", traits=[ext.Pure]):
 
     @verifier
     def verify_invariants(self):
-        shapes = _in_out_shapes(self)
+        shapes = in_out_shapes(self)
         if shapes is None:
             return False
         a, b = shapes
@@ -60,11 +60,11 @@ class TransposeOp(Fxp.Operation, name="transpose", traits=[ext.Pure]):
 
     @verifier
     def verify_invariants(self):
-        shapes = _in_out_shapes(self)
+        shapes = in_out_shapes(self)
         if shapes is None:
             return False
         a, b = shapes
-        if not _check_i64_array(self, "permutation", len(a), 0):
+        if not check_i64_array(self, "permutation", len(a), 0):
             return False
         perm = i64_array(self, "permutation")
         if sorted(perm) != list(range(len(a))):
@@ -86,7 +86,7 @@ class GatherOp(Fxp.Operation, name="gather", traits=[ext.Pure]):
 
     @verifier
     def verify_invariants(self):
-        shapes = _in_out_shapes(self)
+        shapes = in_out_shapes(self)
         return shapes is not None and _check_gather(self, *shapes)
 
 
@@ -94,7 +94,7 @@ def _check_gather(op, a: list[int], b: list[int]) -> bool:
     """Both sample-leading; one index per result element of a sample, each -1 or inside an input sample."""
     if not a or not b or a[0] != b[0]:
         return emit(op, f"input {a} and result {b} must share the sample dim 0")
-    if not _check_i64_array(op, "indices", math.prod(b[1:]), -1):
+    if not check_i64_array(op, "indices", math.prod(b[1:]), -1):
         return False
     bad = [i for i in i64_array(op, "indices") if i >= math.prod(a[1:])]
     if bad:
@@ -113,9 +113,9 @@ class ConcatOp(Fxp.Operation, name="concat", traits=[ext.Pure]):
 
     @verifier
     def verify_invariants(self):
-        if not _check_tensors(self, ((self.lhs, "lhs"), (self.rhs, "rhs"), (self.output, "result"))):
+        if not check_tensors(self, ((self.lhs, "lhs"), (self.rhs, "rhs"), (self.output, "result"))):
             return False
-        a, b, y = _shape(self.lhs), _shape(self.rhs), _shape(self.output)
+        a, b, y = shape_of(self.lhs), shape_of(self.rhs), shape_of(self.output)
         ax = ir.IntegerAttr(self.axis).value
         if not 0 < ax < len(a) or len(b) != len(a):
             return emit(self, f"axis {ax} must be a non-batch dim of two equal-rank inputs {a} and {b}")
@@ -123,7 +123,7 @@ class ConcatOp(Fxp.Operation, name="concat", traits=[ext.Pure]):
         expect[ax] = a[ax] + b[ax]
         if any(a[d] != b[d] for d in range(len(a)) if d != ax) or y != expect:
             return emit(self, f"cannot concatenate {a} and {b} along {ax} into {y}")
-        return _check_formats(self, [self.lhs, self.rhs, self.output])
+        return check_formats(self, [self.lhs, self.rhs, self.output])
 
 
 class PadOp(Fxp.Operation, name="pad", traits=[ext.Pure]):

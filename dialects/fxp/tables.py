@@ -17,7 +17,7 @@ from typing import Any
 from fxflow.ir import ext, ir
 
 from ..verify import emit, verifier
-from . import Fxp, _check_pointwise, _shape
+from . import Fxp, check_pointwise, shape_of
 
 SOFTMAX_IMPLEMENTATIONS = ("stable", "latency", "argmax", "hccs")
 HCCS_ATTRS = ("hccs_b", "hccs_s", "hccs_dmax")  # tensor<Hxi64> each, one entry per head (or one)
@@ -38,7 +38,7 @@ class LutOp(Fxp.Operation, name="lut", traits=[ext.Pure, ir.IsIsolatedFromAboveT
 
     @verifier
     def verify_invariants(self):
-        if not _check_pointwise(self):
+        if not check_pointwise(self):
             return False
         blocks = list(self.function.blocks)
         if len(blocks) != 1 or len(blocks[0].arguments) != 1:
@@ -72,14 +72,14 @@ class SoftmaxOp(Fxp.Operation, name="softmax", traits=[ext.Pure]):
 
     @verifier
     def verify_invariants(self):
-        if not _check_pointwise(self):
+        if not check_pointwise(self):
             return False
         impl = ir.StringAttr(self.implementation).value
         if impl not in SOFTMAX_IMPLEMENTATIONS:
             return emit(self, f"implementation '{impl}' is not one of {', '.join(SOFTMAX_IMPLEMENTATIONS)}")
         ax = ir.IntegerAttr(self.axis).value
-        if not 0 < ax < len(_shape(self.input)):
-            return emit(self, f"axis {ax} must be a non-batch dim of {_shape(self.input)}")
+        if not 0 < ax < len(shape_of(self.input)):
+            return emit(self, f"axis {ax} must be a non-batch dim of {shape_of(self.input)}")
         if impl == "hccs" and HCCS_ATTRS[0] in self.operation.attributes:
             return self._verify_hccs()
         return True

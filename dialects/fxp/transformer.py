@@ -21,8 +21,8 @@ from typing import Any
 from fxflow.ir import ext, ir
 
 from ..verify import emit, verifier
-from . import Fxp, _check_formats, _check_tensors, _shape, format_of
-from .layers import _check_accum, _check_approx_mul, _f64_type_attr
+from . import Fxp, check_formats, check_tensors, format_of, shape_of
+from .layers import check_accum, check_approx_mul, f64_type_attr
 
 
 class MatmulOp(Fxp.Operation, name="matmul", traits=[ext.Pure]):
@@ -31,13 +31,13 @@ class MatmulOp(Fxp.Operation, name="matmul", traits=[ext.Pure]):
     lhs: ext.Operand[Any]
     rhs: ext.Operand[Any]
     output: ext.Result[Any]
-    accum: ir.TypeAttr = ext.attribute(default_factory=_f64_type_attr)
+    accum: ir.TypeAttr = ext.attribute(default_factory=f64_type_attr)
 
     @verifier
     def verify_invariants(self):
-        if not _check_tensors(self, ((self.lhs, "lhs"), (self.rhs, "rhs"), (self.output, "result"))):
+        if not check_tensors(self, ((self.lhs, "lhs"), (self.rhs, "rhs"), (self.output, "result"))):
             return False
-        a, b, y = _shape(self.lhs), _shape(self.rhs), _shape(self.output)
+        a, b, y = shape_of(self.lhs), shape_of(self.rhs), shape_of(self.output)
         if not len(a) == len(b) == len(y) >= 3:
             return emit(self, f"expects lhs, rhs and result of one rank >= 3 (sample, batch..., rows, cols), "
                               f"got {a}, {b}, {y}")
@@ -47,8 +47,8 @@ class MatmulOp(Fxp.Operation, name="matmul", traits=[ext.Pure]):
             return emit(self, f"lhs columns {a[-1]} do not match rhs rows {b[-2]} (lhs {a}, rhs {b})")
         if y != a[:-1] + [b[-1]]:
             return emit(self, f"result shape {y} must be {a[:-1] + [b[-1]]}")
-        return (_check_formats(self, [self.lhs, self.rhs, self.output]) and _check_accum(self)
-                and _check_approx_mul(self))
+        return (check_formats(self, [self.lhs, self.rhs, self.output]) and check_accum(self)
+                and check_approx_mul(self))
 
 
 class AddConstantOp(Fxp.Operation, name="add_constant", traits=[ext.Pure]):
@@ -65,16 +65,16 @@ class AddConstantOp(Fxp.Operation, name="add_constant", traits=[ext.Pure]):
     @verifier
     def verify_invariants(self):
         vals = ((self.input, "input"), (self.bias, "bias"), (self.output, "result"))
-        if not _check_tensors(self, vals):
+        if not check_tensors(self, vals):
             return False
-        x, b, y = (_shape(v) for v, _ in vals)
+        x, b, y = (shape_of(v) for v, _ in vals)
         if not x == b == y:
             return emit(self, f"input {x}, bias {b} and result {y} must have one shape")
         flags = list(ir.DenseI64ArrayAttr(self.operation.attributes["masked"])) \
             if isinstance(self.operation.attributes["masked"], ir.DenseI64ArrayAttr) else None
         if flags is None or len(flags) != math.prod(x[1:]) or any(f not in (0, 1) for f in flags):
             return emit(self, f"masked must be an array<i64> of {math.prod(x[1:])} flags 0/1 (one per element)")
-        return _check_formats(self, [v for v, _ in vals])
+        return check_formats(self, [v for v, _ in vals])
 
 
 LAYERNORM_FORMATS = ("mean_format", "var_format", "inv_std_format", "norm_format")
@@ -91,14 +91,14 @@ class LayerNormOp(Fxp.Operation, name="layernorm", traits=[ext.Pure]):
     dims: ir.IntegerAttr
     epsilon: ir.FloatAttr
     rms: ir.IntegerAttr
-    accum: ir.TypeAttr = ext.attribute(default_factory=_f64_type_attr)
+    accum: ir.TypeAttr = ext.attribute(default_factory=f64_type_attr)
 
     @verifier
     def verify_invariants(self):
         vals = ((self.input, "input"), (self.gamma, "gamma"), (self.beta, "beta"), (self.output, "result"))
-        if not _check_tensors(self, vals):
+        if not check_tensors(self, vals):
             return False
-        x, g, b, y = (_shape(v) for v, _ in vals)
+        x, g, b, y = (shape_of(v) for v, _ in vals)
         d = ir.IntegerAttr(self.dims).value
         if not 1 <= d < len(x):
             return emit(self, f"dims {d} must be in [1, {len(x) - 1}] (the normalized trailing dims of {x})")
@@ -110,7 +110,7 @@ class LayerNormOp(Fxp.Operation, name="layernorm", traits=[ext.Pure]):
             return emit(self, f"epsilon {ir.FloatAttr(self.epsilon).value} must not be negative")
         if ir.IntegerAttr(self.rms).value not in (0, 1):
             return emit(self, "rms must be 0 (LayerNorm) or 1 (RMSNorm)")
-        if not (_check_formats(self, [v for v, _ in vals]) and _check_accum(self)):
+        if not (check_formats(self, [v for v, _ in vals]) and check_accum(self)):
             return False
         return _check_norm_formats(self)
 

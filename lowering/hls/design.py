@@ -39,7 +39,7 @@ ap_range_ref ap_bit_ref ap_private ssdm_int
 fxam_bits fxam_set fxam_product fxam_msb fxam_shift rom
 """.split())
 
-_PART_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+PART_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 @dataclass
@@ -202,7 +202,7 @@ def find_graph(module):
     return mop, graphs[0].operation
 
 
-def _design_attr(mop, graph, name: str):
+def design_attr(mop, graph, name: str):
     for op in (mop, graph):
         if op is not None and name in op.attributes:
             return op.attributes[name]
@@ -211,16 +211,16 @@ def _design_attr(mop, graph, name: str):
 
 def _part(value: str | None, mop, graph) -> str:
     if value is None:
-        attr = _design_attr(mop, graph, "fxflow.part")
+        attr = design_attr(mop, graph, "fxflow.part")
         value = ir.StringAttr(attr).value if attr is not None else DEFAULT_PART
-    if not _PART_RE.match(value):
+    if not PART_RE.match(value):
         raise ConfigError(f"FPGA part '{comment_text(value)}' is not a valid part name (letters, digits, '-', '_', '.')")
     return value
 
 
 def _clock(value, mop, graph) -> float:
     if value is None:
-        attr = _design_attr(mop, graph, "fxflow.clock_period")
+        attr = design_attr(mop, graph, "fxflow.clock_period")
         if attr is None:
             value = DEFAULT_CLOCK_NS
         elif isinstance(attr, ir.FloatAttr):

@@ -143,6 +143,11 @@ class KernelEmitter:
 _ROLES = {("fxp.dense", 1): ("w", "weight"), ("fxp.dense", 2): ("b", "bias")}
 
 
+def register_roles(roles: dict) -> None:
+    """Name the constant operands of an op family: {(op name, operand number): (short name, precision role)}."""
+    _ROLES.update(roles)
+
+
 @printer("fxp.constant")
 def _constant(k: KernelEmitter, op) -> None:
     v = op.results[0]
@@ -175,7 +180,7 @@ def _constant(k: KernelEmitter, op) -> None:
         declare_constant_channels(k, op, name, role, ctype)
 
 
-def _elementwise(k: KernelEmitter, op, what: str, roles: tuple, comment: str, statement) -> None:
+def print_elementwise(k: KernelEmitter, op, what: str, roles: tuple, comment: str, statement) -> None:
     """One loop over the result: `statement(dst, srcs)` gives the C++ lines for element i."""
     for v, role in zip(op.operands, roles):
         k.fmt(v, op, role)
@@ -196,18 +201,18 @@ def _cast(k: KernelEmitter, op) -> None:
 
         print_channel_cast(k, op)
         return
-    _elementwise(k, op, "cast", ("input",), "fxp.cast", lambda d, s: [f"{d}[i] = {s[0]}[i];"])
+    print_elementwise(k, op, "cast", ("input",), "fxp.cast", lambda d, s: [f"{d}[i] = {s[0]}[i];"])
 
 
 @printer("fxp.relu")
 def _relu(k: KernelEmitter, op) -> None:
-    _elementwise(k, op, "relu", ("input",), "fxp.relu: max(x, 0)",
+    print_elementwise(k, op, "relu", ("input",), "fxp.relu: max(x, 0)",
                  lambda d, s: [f"if ({s[0]}[i] > 0) {d}[i] = {s[0]}[i];", f"else {d}[i] = 0;"])
 
 
 @printer("fxp.add")
 def _add(k: KernelEmitter, op) -> None:
-    _elementwise(k, op, "add", ("lhs", "rhs"), "fxp.add: exact sum",
+    print_elementwise(k, op, "add", ("lhs", "rhs"), "fxp.add: exact sum",
                  lambda d, s: [f"{d}[i] = {s[0]}[i] + {s[1]}[i];"])
 
 

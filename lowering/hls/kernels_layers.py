@@ -14,15 +14,14 @@ import math
 from fxflow.dialects.fxp import i64_array
 from fxflow.ir import ir
 
-from . import kernels
 from .cwriter import index_expr
 from .design import fixed_format
-from .kernels import KernelEmitter, _elementwise, printer, product_type
+from .kernels import KernelEmitter, print_elementwise, printer, product_type, register_roles
 
-kernels._ROLES.update({("fxp.conv", 1): ("w", "weight"), ("fxp.conv", 2): ("b", "bias"),
-                       ("fxp.scale_shift", 1): ("s", "scale"), ("fxp.scale_shift", 2): ("t", "shift")})
+register_roles({("fxp.conv", 1): ("w", "weight"), ("fxp.conv", 2): ("b", "bias"),
+               ("fxp.scale_shift", 1): ("s", "scale"), ("fxp.scale_shift", 2): ("t", "shift")})
 
-_SP = ("h", "w")  # names of the spatial loop variables' suffixes (1-D uses the last)
+SPATIAL_SUFFIXES = ("h", "w")  # names of the spatial loop variables' suffixes (1-D uses the last)
 
 
 def _strides_of(shape) -> list[int]:
@@ -34,7 +33,7 @@ def _window_loops(k: KernelEmitter, in_spatial, kernel, strides, dilations, padd
     n = len(kernel)
     names, conds = [], []
     for d in range(n):
-        s = _SP[d + 2 - n]
+        s = SPATIAL_SUFFIXES[d + 2 - n]
         k.body.loop(f"k{s}", kernel[d])
         coord = index_expr((f"o{s}", strides[d]), (f"k{s}", dilations[d]))
         if padding[d]:
@@ -50,7 +49,7 @@ def _output_loops(k: KernelEmitter, out_spatial) -> list[str]:
     n = len(out_spatial)
     names = []
     for d in range(n):
-        s = _SP[d + 2 - n]
+        s = SPATIAL_SUFFIXES[d + 2 - n]
         k.body.loop(f"o{s}", out_spatial[d])
         names.append(f"o{s}")
     return names
@@ -94,7 +93,7 @@ def conv_output(k: KernelEmitter, op, acc_t: str, in_spatial, tap) -> None:
     ins, cond = _window_loops(k, in_spatial, ws[2:], strides, dilations, padding)
     chan = "c" if groups == 1 else f"(f / {f_out // groups}) * {cg} + c"
     wst = _strides_of(ws)
-    ks = [f"k{_SP[d + 2 - len(ins)]}" for d in range(len(ins))]
+    ks = [f"k{SPATIAL_SUFFIXES[d + 2 - len(ins)]}" for d in range(len(ins))]
     wi = index_expr(("f", wst[0]), ("c", wst[1]), *[(v, wst[2 + d]) for d, v in enumerate(ks)])
     from .approx import multiply  # x * w, or the layer's approximate multiplier
 
@@ -185,19 +184,19 @@ def _scale_shift(k: KernelEmitter, op) -> None:
         return f"(i / {inner}) % {channels}" if inner > 1 else f"i % {channels}"
 
     si, ti = channel_index(s), channel_index(t)
-    _elementwise(k, op, "scale_shift", ("input", "scale", "shift"), "fxp.scale_shift: x * scale + shift (exact)",
+    print_elementwise(k, op, "scale_shift", ("input", "scale", "shift"), "fxp.scale_shift: x * scale + shift (exact)",
                  lambda d, src: [f"{d}[i] = {src[0]}[i] * {src[1]}[{si}] + {src[2]}[{ti}];"])
 
 
 @printer("fxp.sub")
 def _sub(k: KernelEmitter, op) -> None:
-    _elementwise(k, op, "sub", ("lhs", "rhs"), "fxp.sub: exact difference",
+    print_elementwise(k, op, "sub", ("lhs", "rhs"), "fxp.sub: exact difference",
                  lambda d, s: [f"{d}[i] = {s[0]}[i] - {s[1]}[i];"])
 
 
 @printer("fxp.mul")
 def _mul(k: KernelEmitter, op) -> None:
-    _elementwise(k, op, "mul", ("lhs", "rhs"), "fxp.mul: exact product",
+    print_elementwise(k, op, "mul", ("lhs", "rhs"), "fxp.mul: exact product",
                  lambda d, s: [f"{d}[i] = {s[0]}[i] * {s[1]}[i];"])
 
 
@@ -227,7 +226,7 @@ def _gather(k: KernelEmitter, op, what: str, source_index) -> None:
 
 @printer("fxp.reshape")
 def _reshape(k: KernelEmitter, op) -> None:
-    _elementwise(k, op, "reshape", ("input",), "fxp.reshape: same elements, row-major",
+    print_elementwise(k, op, "reshape", ("input",), "fxp.reshape: same elements, row-major",
                  lambda d, s: [f"{d}[i] = {s[0]}[i];"])
 
 
@@ -245,7 +244,7 @@ def _gather_indices(k: KernelEmitter, op) -> None:
     idx = i64_array(op, "indices")
     table = k.fresh(f"{k.name}_idx")
     k.body(f"static const int {table}[{len(idx)}] = {{{', '.join(map(str, idx))}}};")
-    _elementwise(k, op, "gather", ("input",), "fxp.gather: composed data movement",
+    print_elementwise(k, op, "gather", ("input",), "fxp.gather: composed data movement",
                  lambda d, s: [f"if ({table}[i] < 0) {d}[i] = 0;", f"else {d}[i] = {s[0]}[{table}[i]];"])
 
 

@@ -14,12 +14,11 @@ from __future__ import annotations
 from fxflow.fixed.recurrent import Hls4mlIndex, Table, rnn_tables
 from fxflow.ir import ir
 
-from . import kernels
-from .kernels import KernelEmitter, printer
+from .kernels import KernelEmitter, printer, register_roles
 from .kernels_tables import stored_bits, table_array
 
-kernels._ROLES.update({("fxp.rnn", 1): ("w_ih", "weight"), ("fxp.rnn", 2): ("w_hh", "recurrent_weight"),
-                       ("fxp.rnn", 3): ("b_ih", "bias"), ("fxp.rnn", 4): ("b_hh", "recurrent_bias")})
+register_roles({("fxp.rnn", 1): ("w_ih", "weight"), ("fxp.rnn", 2): ("w_hh", "recurrent_weight"),
+               ("fxp.rnn", 3): ("b_ih", "bias"), ("fxp.rnn", 4): ("b_hh", "recurrent_bias")})
 
 
 def _lookup(k: KernelEmitter, name: str, table: Table, expr: str) -> str:

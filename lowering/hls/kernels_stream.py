@@ -32,7 +32,7 @@ from fxflow.ir import ir
 from .cwriter import Lines, index_expr
 from .design import KernelFn, block_ops
 from .kernels import OP_PRINTERS, KernelEmitter
-from .kernels_layers import _SP, conv_output, conv_prologue, pool_output
+from .kernels_layers import SPATIAL_SUFFIXES, conv_output, conv_prologue, pool_output
 from .stream import stream_type, token_layout, token_type
 
 PER_POSITION = {"fxp.cast", "fxp.relu", "fxp.add", "fxp.sub", "fxp.mul", "fxp.scale_shift", "fxp.clamp",
@@ -153,13 +153,15 @@ class StreamKernelEmitter(KernelEmitter):
                 self.body.close()
         return self.body
 
-    def _pipeline(self, out: Lines) -> None:
+    def pipeline(self, out: Lines) -> None:
+        """The PIPELINE/ALLOCATION pragmas of a token loop (the strategy and multiplier limit decide)."""
         if self.strategy == "latency" and self.function_pipeline:
             out.pragma(f"PIPELINE II={self.rf}")
         if self.mul_limit:
             out.pragma(f"ALLOCATION operation instances=mul limit={self.mul_limit}")
 
-    def _write(self, out: Lines, idx: int, token: str) -> None:
+    def write(self, out: Lines, idx: int, token: str) -> None:
+        """Push `token` to every stream that result `idx` feeds (fan-out)."""
         for s in self.out_streams[idx]:
             out(f"{s}.write({token});")
 
@@ -175,14 +177,14 @@ class StreamKernelEmitter(KernelEmitter):
         out = Lines(1)
         if tokens > 1:
             out.open(f"for (int t = 0; t < {tokens}; t++)")
-        self._pipeline(out)
+        self.pipeline(out)
         for i, (t, (_, c)) in enumerate(zip(self.arg_types, self.in_layout)):
             out(f"{token_type(t, c)} x{i} = x{i}_s.read();")
         for i, (t, (_, c)) in enumerate(zip(self.res_types, self.out_layout)):
             out(f"{token_type(t, c)} y{i};")
         out.extend(inner)
         for i in range(len(self.out_layout)):
-            self._write(out, i, f"y{i}")
+            self.write(out, i, f"y{i}")
         if tokens > 1:
             out.close()
         return out
@@ -190,7 +192,7 @@ class StreamKernelEmitter(KernelEmitter):
     def _gather_kernel(self, ops) -> Lines:
         inner = self._print_ops(ops, 1)
         out = Lines(1)
-        self._pipeline(out)
+        self.pipeline(out)
         for i, (t, (n, c)) in enumerate(zip(self.arg_types, self.in_layout)):
             out(f"{t} x{i}[{n * c}];")
         for i, (t, (n, c)) in enumerate(zip(self.res_types, self.out_layout)):
@@ -209,7 +211,7 @@ class StreamKernelEmitter(KernelEmitter):
             out.open(f"for (int t = 0; t < {n}; t++)")
             out(f"{token_type(t, c)} tok;")
             out(f"for (int c = 0; c < {c}; c++) tok[c] = y{i}[{index_expr(('c', n), ('t', 1))}];")
-            self._write(out, i, "tok")
+            self.write(out, i, "tok")
             out.close()
         return out
 
@@ -223,7 +225,7 @@ class _Window:
         x, y = op.operands[0], op.results[0]
         self.xs, self.ys = list(k.shape(x, op, "input")), list(k.shape(y, op, "result"))
         self.n = len(self.xs) - 2
-        self.names = list(_SP[2 - self.n:])
+        self.names = list(SPATIAL_SUFFIXES[2 - self.n:])
         self.spatial, self.out = self.xs[2:], self.ys[2:]
         self.kernel, self.strides, self.dilations, self.padding = kernel, strides, dilations, padding
         self.padded = [self.spatial[d] + padding[d] + padding[self.n + d] for d in range(self.n)]
@@ -246,7 +248,7 @@ class _Window:
         body = k.body
         for d, s in enumerate(self.names):
             body.open(f"for (int p{s} = 0; p{s} < {self.padded[d]}; p{s}++)")
-        k._pipeline(body)
+        k.pipeline(body)
         coords, inside = [], []
         for d, s in enumerate(self.names):
             lo = self.padding[d]
@@ -305,7 +307,7 @@ def _conv_window(k: StreamKernelEmitter, op) -> None:
     conv_output(k, op, acc_t, win.spatial, lambda ins, chan: f"{lb}[{win.slot(ins, chan)}]")
     k.body("y0[f] = acc;")
     k.body.close()
-    k._write(k.body, 0, "y0")
+    k.write(k.body, 0, "y0")
     win.close(k)
 
 
@@ -325,7 +327,7 @@ def _pool_window(k: StreamKernelEmitter, op) -> None:
     value = pool_output(k, op, win.spatial, in_t, lambda ins, chan: f"{lb}[{win.slot(ins, chan)}]")
     k.body(f"y0[c] = {value};")
     k.body.close()
-    k._write(k.body, 0, "y0")
+    k.write(k.body, 0, "y0")
     win.close(k)
 
 
@@ -336,7 +338,7 @@ def _copy_token(k: StreamKernelEmitter, src: str, channels: int) -> None:
     body = k.body
     body(f"{token_type(k.res_types[0], channels)} y0;")
     body(f"for (int c = 0; c < {channels}; c++) y0[c] = {src}[c];")
-    k._write(body, 0, "y0")
+    k.write(body, 0, "y0")
 
 
 def _pad_stream(k: StreamKernelEmitter, op) -> None:
@@ -345,12 +347,12 @@ def _pad_stream(k: StreamKernelEmitter, op) -> None:
     p = i64_array(op, "padding")
     xs, ys = list(k.shape(op.operands[0], op, "input")), list(k.shape(op.results[0], op, "result"))
     n, chans = len(xs) - 2, xs[1]
-    names = list(_SP[2 - n:])
+    names = list(SPATIAL_SUFFIXES[2 - n:])
     body = k.body
     body(f"// fxp.pad {xs} padding {p} -> {ys}: zeros around the image")
     for d, s in enumerate(names):
         body.open(f"for (int o{s} = 0; o{s} < {ys[2 + d]}; o{s}++)")
-    k._pipeline(body)
+    k.pipeline(body)
     inside = " && ".join(f"o{s} >= {p[d]} && o{s} < {p[d] + xs[2 + d]}" for d, s in enumerate(names))
     body.open(f"if ({inside})")
     body(f"const {token_type(k.arg_types[0], chans)} tok = x0_s.read();")
@@ -359,7 +361,7 @@ def _pad_stream(k: StreamKernelEmitter, op) -> None:
     body.level += 1
     body(f"{token_type(k.res_types[0], chans)} y0;")
     body(f"for (int c = 0; c < {chans}; c++) y0[c] = 0;")
-    k._write(body, 0, "y0")
+    k.write(body, 0, "y0")
     body.close()
     for _ in names:
         body.close()
@@ -377,7 +379,7 @@ def _resize_stream(k: StreamKernelEmitter, op) -> None:
         body.open(f"for (int iw = 0; iw < {xs[2]}; iw++)")
         body(f"const {in_tok} tok = x0_s.read();")
         body.open(f"for (int rw = 0; rw < {scales[0]}; rw++)")
-        k._pipeline(body)
+        k.pipeline(body)
         _copy_token(k, "tok", chans)
         body.close()
         body.close()
@@ -386,13 +388,13 @@ def _resize_stream(k: StreamKernelEmitter, op) -> None:
     body.open(f"for (int ih = 0; ih < {xs[2]}; ih++)")
     body(f"{in_tok} {row}[{xs[3]}];")
     body.open(f"for (int iw = 0; iw < {xs[3]}; iw++)")
-    k._pipeline(body)
+    k.pipeline(body)
     body(f"{row}[iw] = x0_s.read();")
     body.close()
     body.open(f"for (int rh = 0; rh < {scales[0]}; rh++)")
     body.open(f"for (int iw = 0; iw < {xs[3]}; iw++)")
     body.open(f"for (int rw = 0; rw < {scales[1]}; rw++)")
-    k._pipeline(body)
+    k.pipeline(body)
     _copy_token(k, f"{row}[iw]", chans)
     for _ in range(4):
         body.close()

@@ -17,13 +17,12 @@ from fxflow.dialects.fxp import format_of
 from fxflow.fixed import FixedFormat
 from fxflow.ir import ir
 
-from . import kernels
 from .cwriter import hex_float, short_hex
 from .design import ConstArray
-from .kernels import KernelEmitter, _elementwise, printer
+from .kernels import KernelEmitter, print_elementwise, printer, register_roles
 from .kernels_hccs import print_hccs
 
-kernels._ROLES.update({("fxp.prelu", 1): ("alpha", "alpha")})
+register_roles({("fxp.prelu", 1): ("alpha", "alpha")})
 
 
 def _bits(k: KernelEmitter, expr: str, fmt: FixedFormat, signed: bool) -> tuple[str, str]:
@@ -80,7 +79,7 @@ def _clamp(k: KernelEmitter, op) -> None:
             kw = "else if"
         return out + ([f"else {d}[i] = {s[0]}[i];"] if out else [f"{d}[i] = {s[0]}[i];"])
 
-    _elementwise(k, op, "clamp", ("input",), f"fxp.clamp: min(max(x, {lo}), {hi})", stmt)
+    print_elementwise(k, op, "clamp", ("input",), f"fxp.clamp: min(max(x, {lo}), {hi})", stmt)
 
 
 @printer("fxp.prelu")
@@ -93,7 +92,7 @@ def _prelu(k: KernelEmitter, op) -> None:
         ci = "0"
     else:
         ci = f"(i / {inner}) % {channels}" if inner > 1 else f"i % {channels}"
-    _elementwise(k, op, "prelu", ("input", "alpha"), "fxp.prelu: x > 0 ? x : x * alpha (exact)",
+    print_elementwise(k, op, "prelu", ("input", "alpha"), "fxp.prelu: x > 0 ? x : x * alpha (exact)",
                  lambda d, s: [f"if ({s[0]}[i] > 0) {d}[i] = {s[0]}[i];", f"else {d}[i] = {s[0]}[i] * {s[1]}[{ci}];"])
 
 
@@ -123,7 +122,7 @@ def _lut(k: KernelEmitter, op) -> None:
         out.append(f"{d}[i] = {tab}[t.to_int()];")
         return out
 
-    _elementwise(k, op, "lut", ("input",),
+    print_elementwise(k, op, "lut", ("input",),
                  f"fxp.lut: table[clamp((raw(x) >> {shift}) - ({offset}), 0, {n - 1})]", stmt)
 
 

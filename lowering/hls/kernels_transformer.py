@@ -16,12 +16,11 @@ from fxflow.fixed.interval import smallest_format
 from fxflow.fixed.layernorm import NormFormats, derived_formats, epsilon_units
 from fxflow.ir import ir
 
-from . import kernels
 from .cwriter import hex_float
-from .kernels import KernelEmitter, _elementwise, printer
+from .kernels import KernelEmitter, print_elementwise, printer, register_roles
 
-kernels._ROLES.update({("fxp.layernorm", 1): ("gamma", "weight"), ("fxp.layernorm", 2): ("beta", "bias"),
-                       ("fxp.add_constant", 1): ("mask", "bias")})
+register_roles({("fxp.layernorm", 1): ("gamma", "weight"), ("fxp.layernorm", 2): ("beta", "bias"),
+               ("fxp.add_constant", 1): ("mask", "bias")})
 
 
 def _type_attr(k: KernelEmitter, op, name: str):
@@ -139,5 +138,5 @@ def _add_constant(k: KernelEmitter, op) -> None:
     table = k.fresh(f"{k.name}_masked")
     k.body(f"static const bool {table}[{len(masked)}] = {{{', '.join(map(str, masked))}}};")
     low = hex_float(out.min_int, out.f)
-    _elementwise(k, op, "add_constant", ("input", "mask"), "fxp.add_constant: x + mask, masked -> minimum",
+    print_elementwise(k, op, "add_constant", ("input", "mask"), "fxp.add_constant: x + mask, masked -> minimum",
                  lambda d, s: [f"if ({table}[i]) {d}[i] = {low};", f"else {d}[i] = {s[0]}[i] + {s[1]}[i];"])

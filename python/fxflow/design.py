@@ -36,7 +36,7 @@ class Design:
     _aie: object = None  # AIE-ML backend: the placed AieProgram, built on first use
     rtl_options: object = None  # RTL backend: fxflow.lowering.rtl.build.RtlOptions
     _rtl: object = None  # RTL backend: the RtlDesign (CIRCT), built on first use
-    _rtl_synth: dict | None = None  # RTL backend: the last synth() result
+    rtl_synth: dict | None = None  # RTL backend: the last synth() result
     _versal: object = None  # Versal backend: the planned fxflow.versal.driver.VersalSystem
 
     # --- emulation ---------------------------------------------------------------------------------
@@ -61,7 +61,7 @@ class Design:
         Returns float64 values (exact fixed-point values while outputs are at most 53 bits wide), shaped
         like the PyTorch model's output; `raw=True` returns the stored integers instead.  A model with
         several inputs/outputs takes and returns lists."""
-        outs = emulator.run(self.program, self._as_list(x))
+        outs = emulator.run(self.program, self.input_list(x))
         results = []
         for t, (shape, fmt) in zip(outs, self.program.output_types):
             data = t.data if raw or fmt is None else to_float(t.data, fmt.f)
@@ -72,8 +72,8 @@ class Design:
         """Per-layer outputs of the fixed-point design next to the float reference of the same IR, with
         their errors (hls4ml's `trace`, plus the comparison):
         `{layer: {"fixed": array, "float": array, "max_abs_error": float, "mean_abs_error": float}}`."""
-        fixed = emulator.trace(self.program, self._as_list(x))
-        ref = emulator.trace(self.float_program, self._as_list(x))
+        fixed = emulator.trace(self.program, self.input_list(x))
+        ref = emulator.trace(self.float_program, self.input_list(x))
         out = {}
         for name, fx in fixed.items():
             row = {"fixed": fx.reshape(len(fx), -1)}
@@ -107,7 +107,7 @@ class Design:
 
     def predict_float(self, x):
         """The same network evaluated in exact float64 before quantization (the float reference of the IR)."""
-        outs = emulator.run(self.float_program, self._as_list(x))
+        outs = emulator.run(self.float_program, self.input_list(x))
         res = [t.data.reshape((-1, *s)) for t, (s, _) in zip(outs, self.float_program.output_types)]
         return res[0] if len(res) == 1 else res
 
@@ -155,7 +155,7 @@ class Design:
                 self.backend, "its simulator")
             raise FxflowError(f"csim compiles the HLS C++ of the vitis/catapult backends; this design's backend is "
                               f"'{self.backend}': use {other}")
-        xs = emulator.check_inputs(self.program, self._as_list(x))
+        xs = emulator.check_inputs(self.program, self.input_list(x))
         if len(xs) != 1 or len(self.program.output_types) != 1:
             raise FxflowError("csim supports designs with one input and one output")
         project = self._written or self.write()
@@ -288,10 +288,11 @@ class Design:
         kwargs = {} if timeout is None else {"timeout": timeout}
         sv = self.rtl.verilog()
         big = sv.count("\n") > yosys.SPLIT_LINES  # one yosys process per kernel pays off on large designs
-        self._rtl_synth = yosys.synth(sv, self.rtl.top, part_family, verbose=verbose,
-                                      modules=[k.name for k in self.rtl.kernels] if big else None, **kwargs)
-        return self._rtl_synth
+        self.rtl_synth = yosys.synth(sv, self.rtl.top, part_family, verbose=verbose,
+                                     modules=[k.name for k in self.rtl.kernels] if big else None, **kwargs)
+        return self.rtl_synth
 
     @staticmethod
-    def _as_list(x) -> list:
+    def input_list(x) -> list:
+        """The model inputs as a list (one array, or a list/tuple of arrays for several inputs)."""
         return list(x) if isinstance(x, (list, tuple)) else [x]

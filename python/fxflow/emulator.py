@@ -36,25 +36,25 @@ class Tensor:
     fmt: FixedFormat | None
 
 
-def _bits(x: int) -> int:
+def int_bits(x: int) -> int:
     return int(x).bit_length()
 
 
-def _max_abs_int(fmt: FixedFormat) -> int:
+def max_abs_int(fmt: FixedFormat) -> int:
     return max(-fmt.min_int, fmt.max_int)
 
 
-def _as_int(a: np.ndarray, bits: int) -> np.ndarray:
+def as_int(a: np.ndarray, bits: int) -> np.ndarray:
     """int64 while magnitudes stay below 2^INT64_BITS, else Python ints."""
     if bits <= INT64_BITS:
         return a if a.dtype == np.int64 else a.astype(np.int64)
     return a.astype(object)
 
 
-def _shift_left(a: np.ndarray, s: int, bits: int) -> np.ndarray:
+def shift_left(a: np.ndarray, s: int, bits: int) -> np.ndarray:
     if s == 0:
         return a
-    a = _as_int(a, bits + s)
+    a = as_int(a, bits + s)
     return a << s if a.dtype != object else a * (1 << s)
 
 
@@ -82,9 +82,9 @@ def add(a: Tensor, b: Tensor, out: FixedFormat | None) -> Tensor:
         return Tensor(a.data + b.data, None)
     s = a.fmt.add_result(b.fmt)
     bits = s.width + 1
-    lhs = _shift_left(a.data, s.f - a.fmt.f, bits)
-    rhs = _shift_left(b.data, s.f - b.fmt.f, bits)
-    total = _as_int(lhs, bits) + _as_int(rhs, bits)
+    lhs = shift_left(a.data, s.f - a.fmt.f, bits)
+    rhs = shift_left(b.data, s.f - b.fmt.f, bits)
+    total = as_int(lhs, bits) + as_int(rhs, bits)
     return cast(Tensor(total, s), out)
 
 
@@ -121,7 +121,7 @@ def plan_dense(x_fmt, w, w_fmt, b, b_fmt, acc, out, prod: FixedFormat | None = N
     else:
         col_l1 = np.abs(w.astype(object)).sum(axis=0) if w.size else np.zeros(w.shape[1], dtype=object)
         max_col = int(max(col_l1, default=0))
-        sum_bound = _max_abs_int(x_fmt) * max_col  # |sum of products| at scale 2^-pf
+        sum_bound = max_abs_int(x_fmt) * max_col  # |sum of products| at scale 2^-pf
     never_overflows = False
     if on_grid:
         lim = sum_bound << (acc.f - pf)
@@ -132,11 +132,11 @@ def plan_dense(x_fmt, w, w_fmt, b, b_fmt, acc, out, prod: FixedFormat | None = N
     if not exact_sum:
         path = "loop"
     elif terms is not None:
-        fits = _bits(sum_bound) + (acc.f - pf) <= INT64_BITS and _bits(_max_abs_int(acc)) <= INT64_BITS
+        fits = int_bits(sum_bound) + (acc.f - pf) <= INT64_BITS and int_bits(max_abs_int(acc)) <= INT64_BITS
         path = "table" if fits else "loop"
     elif sum_bound < 2**53:
         path = "blas"
-    elif _bits(sum_bound) + (acc.f - pf) <= INT64_BITS and _bits(_max_abs_int(acc)) <= INT64_BITS:
+    elif int_bits(sum_bound) + (acc.f - pf) <= INT64_BITS and int_bits(max_abs_int(acc)) <= INT64_BITS:
         path = "int64"
     else:
         path = "loop"
@@ -152,7 +152,7 @@ def _holds_every_product(prod: FixedFormat, x_fmt: FixedFormat, w: np.ndarray, p
     if prod.f < pf:
         return False
     wmax = int(np.abs(w.astype(object)).max(initial=0))
-    hi = (_max_abs_int(x_fmt) * wmax) << (prod.f - pf)
+    hi = (max_abs_int(x_fmt) * wmax) << (prod.f - pf)
     return hi <= prod.max_int and (hi == 0 or -hi >= prod.min_int)
 
 
@@ -173,9 +173,9 @@ def dense(x: Tensor, plan: DensePlan) -> Tensor:
         else:
             s = x.data.astype(np.int64) @ plan.w.astype(np.int64)
         # every partial sum and the bias lie within the accumulator's range (+1 bit for the sum itself)
-        bits = max(_bits(_max_abs_int(acc)), _bits(plan.sum_bound) + acc.f - pf) + 1
-        total = _as_int(_shift_left(s, acc.f - pf, bits), bits)
-        acc0 = _as_int(plan.acc0, bits)
+        bits = max(int_bits(max_abs_int(acc)), int_bits(plan.sum_bound) + acc.f - pf) + 1
+        total = as_int(shift_left(s, acc.f - pf, bits), bits)
+        acc0 = as_int(plan.acc0, bits)
         if total.dtype == np.int64:
             total += acc0
         else:
@@ -191,17 +191,17 @@ def _dense_products(x: np.ndarray, plan: DensePlan) -> np.ndarray:
     as the products', the partial sums' wraps commute with the sum: add exactly, wrap once."""
     acc, prod, pf = plan.acc, plan.prod, plan.x_fmt.f + plan.w_fmt.f
     kk = plan.w.shape[0]
-    raw_bits = _bits(_max_abs_int(plan.x_fmt)) + _bits(int(np.abs(plan.w.astype(object)).max(initial=0))) + 1
-    xi, wi = _as_int(x, raw_bits), _as_int(plan.w, raw_bits)
+    raw_bits = int_bits(max_abs_int(plan.x_fmt)) + int_bits(int(np.abs(plan.w.astype(object)).max(initial=0))) + 1
+    xi, wi = as_int(x, raw_bits), as_int(plan.w, raw_bits)
     f = max(acc.f, prod.f)
-    bits = max(_bits(_max_abs_int(prod)) + _bits(kk), _bits(_max_abs_int(acc))) + (f - min(acc.f, prod.f)) + 2
-    a = np.broadcast_to(_as_int(_shift_left(plan.acc0, f - acc.f, bits), bits), (x.shape[0], plan.w.shape[1])).copy()
+    bits = max(int_bits(max_abs_int(prod)) + int_bits(kk), int_bits(max_abs_int(acc))) + (f - min(acc.f, prod.f)) + 2
+    a = np.broadcast_to(as_int(shift_left(plan.acc0, f - acc.f, bits), bits), (x.shape[0], plan.w.shape[1])).copy()
     exact_sum = acc.overflow == "WRAP" and acc.f >= prod.f
     for k in range(kk):
-        p = _shift_left(_as_int(requantize(xi[:, k:k + 1] * wi[k][None, :], pf, prod), bits), f - prod.f, bits)
+        p = shift_left(as_int(requantize(xi[:, k:k + 1] * wi[k][None, :], pf, prod), bits), f - prod.f, bits)
         a = a + p
         if not exact_sum:
-            a = _shift_left(_as_int(requantize(a, f, acc), bits), f - acc.f, bits)
+            a = shift_left(as_int(requantize(a, f, acc), bits), f - acc.f, bits)
     return requantize(a, f, acc)  # the final wrap, or (stepwise) back to the accumulator's grid
 
 
@@ -209,20 +209,20 @@ def _dense_loop(x: np.ndarray, plan: DensePlan) -> np.ndarray:
     """The C++ k-loop, step by step: acc = accum_t(acc + x[k] * w[k])."""
     acc, pf = plan.acc, plan.x_fmt.f + plan.w_fmt.f
     f = max(acc.f, pf)
-    prod_bits = _bits(_max_abs_int(plan.x_fmt)) + _bits(int(np.abs(plan.w.astype(object)).max(initial=0)))
-    bits = max(prod_bits + (f - pf), _bits(_max_abs_int(acc)) + (f - acc.f)) + 1
+    prod_bits = int_bits(max_abs_int(plan.x_fmt)) + int_bits(int(np.abs(plan.w.astype(object)).max(initial=0)))
+    bits = max(prod_bits + (f - pf), int_bits(max_abs_int(acc)) + (f - acc.f)) + 1
     if plan.terms is not None:  # approximate products: their own magnitude
-        bits = max(_bits(plan.sum_bound) + (f - pf), bits)
+        bits = max(int_bits(plan.sum_bound) + (f - pf), bits)
         codes = plan.terms.codes(x)
-    xi = _as_int(x, bits)
-    wi = _as_int(plan.w, bits)
-    a = np.broadcast_to(_as_int(plan.acc0, bits), (x.shape[0], plan.w.shape[1])).copy()
+    xi = as_int(x, bits)
+    wi = as_int(plan.w, bits)
+    a = np.broadcast_to(as_int(plan.acc0, bits), (x.shape[0], plan.w.shape[1])).copy()
     for k in range(plan.w.shape[0]):
         if plan.terms is not None:
-            p = _as_int(plan.terms.terms(k, codes[:, k]), bits)
+            p = as_int(plan.terms.terms(k, codes[:, k]), bits)
         else:
             p = xi[:, k:k + 1] * wi[k][None, :]
-        s = _shift_left(_as_int(a, bits), f - acc.f, bits) + _shift_left(p, f - pf, bits)
+        s = shift_left(as_int(a, bits), f - acc.f, bits) + shift_left(p, f - pf, bits)
         a = requantize(s, f, acc)
     return a
 
@@ -477,7 +477,7 @@ def trace(program: Program, xs: list[np.ndarray]) -> dict[str, np.ndarray]:
     """Every layer's output (float64 values, batch first) for inputs `xs`."""
     xs = check_inputs(program, xs)
     values: list = []
-    _run_chunk(program, xs, values)
+    run_chunk(program, xs, values)
     out = {}
     for name, s in (program.taps or {}).items():
         t = values[s]
@@ -491,12 +491,12 @@ def run(program: Program, xs: list[np.ndarray]) -> list[Tensor]:
     xs = check_inputs(program, xs)
     n = xs[0].shape[0]
     if n <= CHUNK:
-        return _run_chunk(program, xs)
-    parts = [_run_chunk(program, [x[i:i + CHUNK] for x in xs]) for i in range(0, n, CHUNK)]
+        return run_chunk(program, xs)
+    parts = [run_chunk(program, [x[i:i + CHUNK] for x in xs]) for i in range(0, n, CHUNK)]
     return [Tensor(np.concatenate([p[j].data for p in parts]), parts[0][j].fmt) for j in range(len(parts[0]))]
 
 
-def _run_chunk(program: Program, xs: list[np.ndarray], values: list | None = None) -> list[Tensor]:
+def run_chunk(program: Program, xs: list[np.ndarray], values: list | None = None) -> list[Tensor]:
     ins = []
     for x, (shape, fmt) in zip(xs, program.input_types):
         flat = x.reshape(x.shape[0], -1) if len(shape) == 1 else x

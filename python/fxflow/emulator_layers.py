@@ -12,8 +12,8 @@ import math
 import numpy as np
 
 from .dialects.fxp import format_of, i64_array
-from .emulator import (Tensor, _as_int, _bits, _max_abs_int, _shift_left, accum_format, cast, constant_operand,
-                       dense, dense_float, op_multiplier, op_step, plan_dense, result_format)
+from .emulator import (Tensor, accum_format, as_int, cast, constant_operand, dense, dense_float, int_bits, max_abs_int,
+                       op_multiplier, op_step, plan_dense, result_format, shift_left)
 from .fixed.gather import gather_rows
 from .fixed.quantize import requantize
 from .fixed.window import from_rows, patches
@@ -101,7 +101,7 @@ def _pool_step(o, consts):
             xb = x.data[sl]
             if kind == "max":
                 fill = -np.inf if x.fmt is None else x.fmt.min_int - 1  # padding is never the maximum
-                w, oshape = windows(xb if x.fmt is None else _as_int(xb, _bits(_max_abs_int(x.fmt)) + 1), fill)
+                w, oshape = windows(xb if x.fmt is None else as_int(xb, int_bits(max_abs_int(x.fmt)) + 1), fill)
                 val = Tensor(w.max(axis=2), x.fmt)
             elif x.fmt is None:
                 w, oshape = windows(xb, 0.0)
@@ -118,16 +118,16 @@ def _pool_step(o, consts):
 def _average(w: np.ndarray, x_fmt, acc, n: int) -> np.ndarray:
     """acc = 0; acc += x_k in window order (each sum assigned to acc); acc /= n (toward zero)."""
     f = max(acc.f, x_fmt.f)
-    bits = max(_bits(_max_abs_int(x_fmt)) + _bits(n) + (f - x_fmt.f), _bits(_max_abs_int(acc)) + (f - acc.f)) + 2
-    terms = _shift_left(_as_int(w, bits), f - x_fmt.f, bits)
-    bound = (_max_abs_int(x_fmt) * n) << (f - x_fmt.f)
+    bits = max(int_bits(max_abs_int(x_fmt)) + int_bits(n) + (f - x_fmt.f), int_bits(max_abs_int(acc)) + (f - acc.f)) + 2
+    terms = shift_left(as_int(w, bits), f - x_fmt.f, bits)
+    bound = (max_abs_int(x_fmt) * n) << (f - x_fmt.f)
     if acc.f >= x_fmt.f and bound <= acc.max_int and (acc.signed or x_fmt.min_int >= 0):
         a = terms.sum(axis=2)  # on the accumulator's grid (f == acc.f), and it never overflows
     else:
         a = np.zeros(w.shape[:2], dtype=terms.dtype)
         for k in range(n):
-            a = requantize(_shift_left(_as_int(a, bits), f - acc.f, bits) + terms[:, :, k], f, acc)
-    a = _as_int(np.asarray(a), bits)
+            a = requantize(shift_left(as_int(a, bits), f - acc.f, bits) + terms[:, :, k], f, acc)
+    a = as_int(np.asarray(a), bits)
     q = np.abs(a) // n
     return np.where(a < 0, -q, q)
 
@@ -150,10 +150,10 @@ def _scale_shift_step(o, consts):
             return Tensor(x.data * sv + tv, None)
         pf = x.fmt.f + s.fmt.f
         f = max(pf, t.fmt.f)
-        bits = _bits(_max_abs_int(x.fmt)) + _bits(_max_abs_int(s.fmt)) + _bits(_max_abs_int(t.fmt)) + abs(f - pf) + \
-            abs(f - t.fmt.f) + 2
-        prod = _as_int(x.data, bits) * _as_int(sv, bits)
-        total = _shift_left(prod, f - pf, bits) + _shift_left(_as_int(tv, bits), f - t.fmt.f, bits)
+        bits = int_bits(max_abs_int(x.fmt)) + int_bits(max_abs_int(s.fmt)) + int_bits(max_abs_int(t.fmt)) + \
+            abs(f - pf) + abs(f - t.fmt.f) + 2
+        prod = as_int(x.data, bits) * as_int(sv, bits)
+        total = shift_left(prod, f - pf, bits) + shift_left(as_int(tv, bits), f - t.fmt.f, bits)
         return Tensor(requantize(total, f, out), out)
 
     return run
@@ -167,11 +167,11 @@ def _binary_step(o, consts):
         if a.fmt is None:
             return Tensor(a.data * b.data if mul else a.data - b.data, None)
         if mul:
-            bits = _bits(_max_abs_int(a.fmt)) + _bits(_max_abs_int(b.fmt)) + 1
-            return Tensor(requantize(_as_int(a.data, bits) * _as_int(b.data, bits), a.fmt.f + b.fmt.f, out), out)
+            bits = int_bits(max_abs_int(a.fmt)) + int_bits(max_abs_int(b.fmt)) + 1
+            return Tensor(requantize(as_int(a.data, bits) * as_int(b.data, bits), a.fmt.f + b.fmt.f, out), out)
         f = max(a.fmt.f, b.fmt.f)
-        bits = max(_bits(_max_abs_int(a.fmt)) + f - a.fmt.f, _bits(_max_abs_int(b.fmt)) + f - b.fmt.f) + 2
-        diff = _shift_left(_as_int(a.data, bits), f - a.fmt.f, bits) - _shift_left(_as_int(b.data, bits),
+        bits = max(int_bits(max_abs_int(a.fmt)) + f - a.fmt.f, int_bits(max_abs_int(b.fmt)) + f - b.fmt.f) + 2
+        diff = shift_left(as_int(a.data, bits), f - a.fmt.f, bits) - shift_left(as_int(b.data, bits),
                                                                                    f - b.fmt.f, bits)
         return Tensor(requantize(diff, f, out), out)
 

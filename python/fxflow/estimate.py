@@ -100,7 +100,7 @@ def _ir():
     return ir
 
 
-def _fmt(value_or_type, where: str):
+def fmt_of(value_or_type, where: str):
     from .dialects.fxp import format_of
 
     ir = _ir()
@@ -111,13 +111,13 @@ def _fmt(value_or_type, where: str):
     return fmt
 
 
-def _shape(value) -> tuple[int, ...]:
+def shape_of(value) -> tuple[int, ...]:
     ir = _ir()
     return tuple(int(d) for d in ir.RankedTensorType(value.type).shape)
 
 
-def _size(value) -> int:
-    return math.prod(_shape(value))
+def size_of(value) -> int:
+    return math.prod(shape_of(value))
 
 
 def _attr(op, name: str, default=None):
@@ -140,7 +140,7 @@ def constant_values(value):
     owner = defining_op(value)
     if owner is None or owner.name != "fxp.constant":
         return None
-    return elements_array(owner.attributes["value"], _shape(value))
+    return elements_array(owner.attributes["value"], shape_of(value))
 
 
 def _kernel_ops(kernel) -> list:
@@ -158,7 +158,7 @@ def kernel_work(kernel) -> int | None:
 # --- op models ------------------------------------------------------------------------------------
 
 def _dense_work(op) -> int:
-    k, n = _shape(op.operands[1])
+    k, n = shape_of(op.operands[1])
     return k * n
 
 
@@ -192,7 +192,7 @@ def approx_products(ctx: Ctx, op, count: int, fa, fb, roles: tuple[str, str] = (
     return count * each, fam.t_lut_mul + fam.t_lut_mul_bit * (mult.wa + mult.wb)
 
 
-def _rounds(fmt) -> bool:
+def rounds(fmt) -> bool:
     return fmt.rounding != "TRN" or fmt.overflow != "WRAP"
 
 
@@ -203,12 +203,12 @@ def _dense(ctx: Ctx, op) -> OpCost:
     through RF-to-1 multiplexers (weights from block RAM in the resource strategy)."""
     ir = _ir()
     x, w = op.operands[0], op.operands[1]
-    fx, fw = _fmt(x, f"input of {ctx.where}"), _fmt(w, f"weight of {ctx.where}")
-    facc = _fmt(ir.TypeAttr(op.attributes["accum"]).value, f"accumulator of {ctx.where}")
-    fy = _fmt(op.results[0], f"result of {ctx.where}")
-    *lead, kk = _shape(x)
+    fx, fw = fmt_of(x, f"input of {ctx.where}"), fmt_of(w, f"weight of {ctx.where}")
+    facc = fmt_of(ir.TypeAttr(op.attributes["accum"]).value, f"accumulator of {ctx.where}")
+    fy = fmt_of(op.results[0], f"result of {ctx.where}")
+    *lead, kk = shape_of(x)
     bsz = math.prod(lead)  # rows: the sample, or the tokens of a Linear applied per token
-    nn = _shape(w)[1]
+    nn = shape_of(w)[1]
     work = kk * nn
     rf = ctx.reuse_factor
     latency = ctx.strategy == "latency"
@@ -243,7 +243,7 @@ def _dense(ctx: Ctx, op) -> OpCost:
     mux = 0
     if rf > 1:
         mux = mulpar * (fx.width + (fw.width if latency else 0)) * math.ceil((rf - 1) / 3)
-    cast = bsz * nn * fy.width if _rounds(fy) else 0
+    cast = bsz * nn * fy.width if rounds(fy) else 0
     c.lut = lut_mul + lut_add + mux + cast + (0 if latency else 40)
     if latency:
         fan_in = math.ceil(int(per_column) / rf) + 1  # + the bias
@@ -279,7 +279,7 @@ def _channel_multipliers(dev, fam, fx, w, values, latency: bool, mulpar: int, co
     cf = channel_formats(owner) if owner is not None and owner.name == "fxp.constant" else None
     if cf is None:
         return None
-    kif = cf.expand(_shape(w)).reshape(-1, 3)
+    kif = cf.expand(shape_of(w)).reshape(-1, 3)
     flat = np.asarray(values).reshape(-1) if values is not None else None
     if latency and values is not None:
         keep = flat != 0  # zero weights are skipped
@@ -306,30 +306,30 @@ def _channel_multipliers(dev, fam, fx, w, values, latency: bool, mulpar: int, co
 
 def _elementwise(ctx: Ctx, op, lut_per_bit: float, delay_ns: float) -> OpCost:
     y = op.results[0]
-    bits = _size(y) * _fmt(y, f"result of {ctx.where}").width
+    bits = size_of(y) * fmt_of(y, f"result of {ctx.where}").width
     return OpCost(lut=math.ceil(bits * lut_per_bit), ff=bits, delay_ns=delay_ns)
 
 
 @op_model("fxp.relu")
 def _relu(ctx: Ctx, op) -> OpCost:
     """A sign test gating each bit: half a LUT6 per bit (two bits per LUT6_2), 0.3 ns."""
-    fy = _fmt(op.results[0], f"result of {ctx.where}")
-    extra = ctx.t_add(fy.width) if _rounds(fy) else 0.0
-    return _elementwise(ctx, op, 0.5 + (1 if _rounds(fy) else 0), 0.3 + extra)
+    fy = fmt_of(op.results[0], f"result of {ctx.where}")
+    extra = ctx.t_add(fy.width) if rounds(fy) else 0.0
+    return _elementwise(ctx, op, 0.5 + (1 if rounds(fy) else 0), 0.3 + extra)
 
 
 @op_model("fxp.cast")
 def _cast(ctx: Ctx, op) -> OpCost:
     """Wires for TRN/WRAP; a rounding adder and a saturation mux otherwise (one LUT per bit each)."""
-    fy = _fmt(op.results[0], f"result of {ctx.where}")
+    fy = fmt_of(op.results[0], f"result of {ctx.where}")
     per_bit = (fy.rounding != "TRN") + (fy.overflow != "WRAP")
     return _elementwise(ctx, op, per_bit, per_bit * ctx.t_add(fy.width) if per_bit else 0.1)
 
 
 @op_model("fxp.add")
 def _add(ctx: Ctx, op) -> OpCost:
-    fy = _fmt(op.results[0], f"result of {ctx.where}")
-    return _elementwise(ctx, op, 1 + _rounds(fy), ctx.t_add(fy.width))
+    fy = fmt_of(op.results[0], f"result of {ctx.where}")
+    return _elementwise(ctx, op, 1 + rounds(fy), ctx.t_add(fy.width))
 
 
 def _default(ctx: Ctx, op) -> OpCost:
@@ -338,10 +338,10 @@ def _default(ctx: Ctx, op) -> OpCost:
         return OpCost()
     y = op.results[0]
     try:
-        width = _fmt(y, f"result of {ctx.where}").width
+        width = fmt_of(y, f"result of {ctx.where}").width
     except IRError:
         width = 32
-    bits = _size(y) * width
+    bits = size_of(y) * width
     return OpCost(lut=bits, ff=bits, delay_ns=ctx.t_add(width))
 
 
@@ -545,7 +545,7 @@ def _stream_kernel(k: KernelEstimate, tokens: int) -> int:
 
 def token_width(value, tokens: int) -> int:
     """Bits of one stream token: the tensor's bits spread over its tokens."""
-    return math.ceil(_size(value) * _fmt(value, "stream channel").width / max(tokens, 1))
+    return math.ceil(size_of(value) * fmt_of(value, "stream channel").width / max(tokens, 1))
 
 
 def _channel(op, producer: KernelEstimate | None, device: Device) -> dict:

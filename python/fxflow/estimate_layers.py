@@ -12,15 +12,15 @@ from __future__ import annotations
 import math
 
 from .devices import bram18_for
-from .estimate import (Ctx, OpCost, _fmt, _rounds, _shape, _size, approx_products, constant_values,
-                       dsp_per_multiplier, lut_multiplier_luts, op_model)
+from .estimate import (Ctx, OpCost, approx_products, constant_values, dsp_per_multiplier, fmt_of, lut_multiplier_luts,
+                       op_model, rounds, shape_of, size_of)
 
 ROM_LUT_MAX_DEPTH = 64  # tables up to this many entries become distributed ROM (LUTs)
 
 
 def _conv_work(op) -> int:
-    w = _shape(op.operands[1])
-    return math.prod(_shape(op.results[0])[2:]) * math.prod(w)
+    w = shape_of(op.operands[1])
+    return math.prod(shape_of(op.results[0])[2:]) * math.prod(w)
 
 
 @op_model("fxp.conv", work=_conv_work)
@@ -28,10 +28,10 @@ def _conv(ctx: Ctx, op) -> OpCost:
     from .ir import ir
 
     x, w, y = op.operands[0], op.operands[1], op.results[0]
-    fx, fw = _fmt(x, f"input of {ctx.where}"), _fmt(w, f"weight of {ctx.where}")
-    facc = _fmt(ir.TypeAttr(op.attributes["accum"]).value, f"accumulator of {ctx.where}")
-    fy = _fmt(y, f"result of {ctx.where}")
-    ws, ys = _shape(w), _shape(y)
+    fx, fw = fmt_of(x, f"input of {ctx.where}"), fmt_of(w, f"weight of {ctx.where}")
+    facc = fmt_of(ir.TypeAttr(op.attributes["accum"]).value, f"accumulator of {ctx.where}")
+    fy = fmt_of(y, f"result of {ctx.where}")
+    ws, ys = shape_of(w), shape_of(y)
     positions, taps = math.prod(ys[2:]), math.prod(ws[1:])
     work = positions * math.prod(ws)
     values = constant_values(w)
@@ -49,11 +49,11 @@ def _conv(ctx: Ctx, op) -> OpCost:
     if approx is not None:  # an approximate multiplier: its own LUTs, no DSP
         c.dsp = 0
         lut_mul, t_mul = approx
-    cast = _size(y) * fy.width if _rounds(fy) else 0
+    cast = size_of(y) * fy.width if rounds(fy) else 0
     c.lut = lut_mul + mulpar * facc.width + cast
     fan_in = math.ceil(taps / ctx.reuse_factor) + 1
     c.delay_ns = t_mul + math.ceil(math.log2(max(fan_in, 2))) * ctx.t_add(facc.width) + (0.3 if cast else 0)
-    c.ff = _size(x) * fx.width + _size(y) * facc.width
+    c.ff = size_of(x) * fx.width + size_of(y) * facc.width
     if ctx.reuse_factor > 1:
         c.cycles = (ctx.reuse_factor - 1) + max(1, math.ceil(c.delay_ns / ctx.usable))
     return c
@@ -67,20 +67,21 @@ def _pool(ctx: Ctx, op) -> OpCost:
     x, y = op.operands[0], op.results[0]
     n = math.prod(i64_array(op, "kernel"))
     avg = ir.StringAttr(op.attributes["kind"]).value == "avg"
-    width = (_fmt(ir.TypeAttr(op.attributes["accum"]).value, f"accumulator of {ctx.where}") if avg
-             else _fmt(x, f"input of {ctx.where}")).width
-    outputs = _size(y)
+    width = (fmt_of(ir.TypeAttr(op.attributes["accum"]).value, f"accumulator of {ctx.where}") if avg
+             else fmt_of(x, f"input of {ctx.where}")).width
+    outputs = size_of(y)
     ops = outputs * max(n - 1, 0)
     divider = outputs * width * 2 if avg and n & (n - 1) else 0  # a constant divider (shift when n = 2^k)
-    c = OpCost(lut=ops * width + divider, ff=outputs * _fmt(y, f"result of {ctx.where}").width)
+    c = OpCost(lut=ops * width + divider, ff=outputs * fmt_of(y, f"result of {ctx.where}").width)
     c.delay_ns = math.ceil(math.log2(max(n, 2))) * ctx.t_add(width) + (2 * ctx.t_add(width) if divider else 0)
     return c
 
 
 def _per_element_product(ctx: Ctx, op, param_index: int) -> OpCost:
     x, p, y = op.operands[0], op.operands[param_index], op.results[0]
-    fx, fp, fy = _fmt(x, f"input of {ctx.where}"), _fmt(p, f"parameter of {ctx.where}"), _fmt(y, f"result of {ctx.where}")
-    mults = _size(y)
+    fx, fp, fy = (fmt_of(x, f"input of {ctx.where}"), fmt_of(p, f"parameter of {ctx.where}"),
+                  fmt_of(y, f"result of {ctx.where}"))
+    mults = size_of(y)
     dsp_each = dsp_per_multiplier(ctx.device, fx.width, fx.signed, fp.width, fp.signed)
     fam = ctx.device.family
     c = OpCost(multiplications=mults, multipliers=mults, dsp=mults * dsp_each,
@@ -114,10 +115,10 @@ def _lut(ctx: Ctx, op) -> OpCost:
     from .ir import ir
 
     y = op.results[0]
-    fy = _fmt(y, f"result of {ctx.where}")
+    fy = fmt_of(y, f"result of {ctx.where}")
     entries = ir.DenseElementsAttr(op.attributes["table"]).type.shape[0] if "table" in op.attributes else 1024
-    c = _table_cost(ctx, int(entries), fy.width, _size(y))
-    c.ff = _size(y) * fy.width
+    c = _table_cost(ctx, int(entries), fy.width, size_of(y))
+    c.ff = size_of(y) * fy.width
     return c
 
 
@@ -129,8 +130,8 @@ def _softmax(ctx: Ctx, op) -> OpCost:
     from .ir import ir
 
     y = op.results[0]
-    fy = _fmt(y, f"result of {ctx.where}")
-    n = _size(y)
+    fy = fmt_of(y, f"result of {ctx.where}")
+    n = size_of(y)
     attrs = op.attributes
     if ir.StringAttr(attrs["implementation"]).value == "hccs":
         return _hccs(ctx, op, n, fy)
@@ -155,7 +156,7 @@ def _softmax(ctx: Ctx, op) -> OpCost:
 
 
 for _name in ("fxp.reshape", "fxp.gather", "fxp.transpose", "fxp.pad", "fxp.resize", "fxp.concat"):
-    op_model(_name)(lambda ctx, op: OpCost(ff=_size(op.results[0]) * _fmt(op.results[0], ctx.where).width))
+    op_model(_name)(lambda ctx, op: OpCost(ff=size_of(op.results[0]) * fmt_of(op.results[0], ctx.where).width))
 
 
 def _hccs(ctx: Ctx, op, n: int, fy) -> OpCost:
@@ -169,7 +170,7 @@ def _hccs(ctx: Ctx, op, n: int, fy) -> OpCost:
     x = op.operands[0]
     wx = format_of(x.type).width
     axis = ir.IntegerAttr(op.attributes["axis"]).value
-    row = _shape(x)[axis]
+    row = shape_of(x)[axis]
     rows = max(n // max(row, 1), 1)
     depth = math.ceil(math.log2(max(row, 2)))
     c = OpCost(multiplications=n, multipliers=n)

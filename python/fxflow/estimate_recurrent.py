@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import math
 
-from .estimate import Ctx, OpCost, _fmt, _shape, dsp_per_multiplier, op_model
+from .estimate import Ctx, OpCost, dsp_per_multiplier, fmt_of, op_model, shape_of
 
 
 def _rnn_work(op) -> int:
-    _, steps, feats = _shape(op.operands[0])
-    gh, hidden = _shape(op.operands[2])
+    _, steps, feats = shape_of(op.operands[0])
+    gh, hidden = shape_of(op.operands[2])
     return steps * gh * (feats + hidden)
 
 
@@ -25,11 +25,11 @@ def _rnn(ctx: Ctx, op) -> OpCost:
     from .ir import ir
 
     x, wi, wh = op.operands[:3]
-    fx, fwi, fwh = (_fmt(v, f"{what} of {ctx.where}") for v, what in ((x, "input"), (wi, "w_ih"), (wh, "w_hh")))
+    fx, fwi, fwh = (fmt_of(v, f"{what} of {ctx.where}") for v, what in ((x, "input"), (wi, "w_ih"), (wh, "w_hh")))
     fm = rnn_formats(op)
     lstm = ir.StringAttr(op.attributes["cell"]).value == "lstm"
-    _, steps, feats = _shape(x)
-    gh, hidden = _shape(wh)
+    _, steps, feats = shape_of(x)
+    gh, hidden = shape_of(wh)
     fam = ctx.device.family
     par = math.ceil(_rnn_work(op) / ctx.reuse_factor)
     d_x = dsp_per_multiplier(ctx.device, fx.width, fx.signed, fwi.width, fwi.signed)

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import math
 
-from .estimate import (Ctx, OpCost, _fmt, _rounds, _shape, _size, approx_products, dsp_per_multiplier,
-                       lut_multiplier_luts, op_model)
+from .estimate import (Ctx, OpCost, approx_products, dsp_per_multiplier, fmt_of, lut_multiplier_luts, op_model, rounds,
+                       shape_of, size_of)
 
 
 def _matmul_work(op) -> int:
-    sa, sb = _shape(op.operands[0]), _shape(op.operands[1])
+    sa, sb = shape_of(op.operands[0]), shape_of(op.operands[1])
     return math.prod(sa[:-1]) * sb[-1] * sa[-1]
 
 
@@ -34,11 +34,11 @@ def _matmul(ctx: Ctx, op) -> OpCost:
     from .ir import ir
 
     a, b, y = op.operands[0], op.operands[1], op.results[0]
-    fa, fb = _fmt(a, f"lhs of {ctx.where}"), _fmt(b, f"rhs of {ctx.where}")
-    facc = _fmt(ir.TypeAttr(op.attributes["accum"]).value, f"accumulator of {ctx.where}")
-    fy = _fmt(y, f"result of {ctx.where}")
+    fa, fb = fmt_of(a, f"lhs of {ctx.where}"), fmt_of(b, f"rhs of {ctx.where}")
+    facc = fmt_of(ir.TypeAttr(op.attributes["accum"]).value, f"accumulator of {ctx.where}")
+    fy = fmt_of(y, f"result of {ctx.where}")
     work = _matmul_work(op)
-    kk = _shape(a)[-1]
+    kk = shape_of(a)[-1]
     par = math.ceil(work / ctx.reuse_factor)
     dsp, lut_mul, t_mul = _products(ctx, par, fa.width, fa.signed, fb.width, fb.signed)
     approx = approx_products(ctx, op, par, fa, fb, ("lhs", "rhs"))
@@ -47,9 +47,9 @@ def _matmul(ctx: Ctx, op) -> OpCost:
         lut_mul, t_mul = approx
     c = OpCost(work=work, multiplications=work, multipliers=par, dsp=dsp)
     mux = par * (fa.width + fb.width) * math.ceil((ctx.reuse_factor - 1) / 3) if ctx.reuse_factor > 1 else 0
-    cast = _size(y) * fy.width if _rounds(fy) else 0
+    cast = size_of(y) * fy.width if rounds(fy) else 0
     c.lut = lut_mul + par * facc.width + mux + cast
-    c.ff = _size(y) * facc.width + (par * (fa.width + fb.width) if ctx.reuse_factor > 1 else 0)
+    c.ff = size_of(y) * facc.width + (par * (fa.width + fb.width) if ctx.reuse_factor > 1 else 0)
     fan_in = math.ceil(kk / ctx.reuse_factor)
     c.delay_ns = t_mul + math.ceil(math.log2(max(fan_in, 2))) * ctx.t_add(facc.width) + (0.3 if cast else 0)
     if ctx.reuse_factor > 1:
@@ -64,12 +64,13 @@ def _layernorm(ctx: Ctx, op) -> OpCost:
     from .ir import ir
 
     x, g, y = op.operands[0], op.operands[1], op.results[0]
-    fx, fg, fy = _fmt(x, f"input of {ctx.where}"), _fmt(g, f"gamma of {ctx.where}"), _fmt(y, f"result of {ctx.where}")
+    fx, fg, fy = (fmt_of(x, f"input of {ctx.where}"), fmt_of(g, f"gamma of {ctx.where}"),
+                  fmt_of(y, f"result of {ctx.where}"))
     fm = NormFormats(*(format_of(ir.TypeAttr(op.attributes[a]).value) for a in
                        ("accum", "mean_format", "var_format", "inv_std_format", "norm_format")))
     dims = ir.IntegerAttr(op.attributes["dims"]).value
     rms = bool(ir.IntegerAttr(op.attributes["rms"]).value)
-    shape = _shape(x)
+    shape = shape_of(x)
     n = math.prod(shape[-dims:])
     rows = math.prod(shape) // n
     diff, sq = derived_formats(fx, fm, n, rms)
@@ -83,8 +84,8 @@ def _layernorm(ctx: Ctx, op) -> OpCost:
     adders = rows * (n * (sq.width + (0 if rms else fm.accum.width + diff.width)) + 2 * wr)
     dividers = rows * 2 * (fm.mean.width + fm.var.width) if n & (n - 1) else 0
     c = OpCost(multiplications=squares + products + bisect, multipliers=squares + products + bisect,
-               dsp=d1 + d2 + d3, lut=l1 + l2 + l3 + adders + dividers + (_size(y) * fy.width if _rounds(fy) else 0),
-               ff=_size(y) * fy.width + rows * (fm.inv_std.width + fm.var.width))
+               dsp=d1 + d2 + d3, lut=l1 + l2 + l3 + adders + dividers + (size_of(y) * fy.width if rounds(fy) else 0),
+               ff=size_of(y) * fy.width + rows * (fm.inv_std.width + fm.var.width))
     tree = math.ceil(math.log2(max(n, 2)))
     c.delay_ns = ((0 if rms else tree * ctx.t_add(fm.accum.width)) + t1 + tree * ctx.t_add(sq.width)
                   + (4 * ctx.t_add(fm.var.width) if dividers else 0) + wr * (t3 + ctx.t_add(2 * wr + wv)) + 2 * t2

@@ -63,14 +63,14 @@ def reduce_precision(model, calibration_data, budget: float, metric: str | Calla
     data it has not seen.  A budget the starting config already misses is reported with a
     warning and the best design found is returned (`met` False)."""
     import fxflow
-    from .compiler import _as_inputs
+    from .compiler import as_inputs
 
     score = _metric(metric)
     if not isinstance(budget, (int, float)) or isinstance(budget, bool) or budget < 0:
         raise ConfigError(f"the accuracy budget must be a non-negative number, got {budget!r}")
     if not 0 < margin <= 1:
         raise ConfigError(f"the search margin must be in (0, 1], got {margin!r}")
-    data = _as_inputs(calibration_data)
+    data = as_inputs(calibration_data)
     if example_input is None and not isinstance(model, (str,)) and not hasattr(model, "__fspath__"):
         example_input = [np.asarray(d)[:1] for d in data]
         example_input = example_input[0] if len(example_input) == 1 else example_input

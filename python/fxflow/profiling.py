@@ -74,7 +74,7 @@ def overflow_counts(design, x) -> dict[str, dict]:
                          exact_step))
     values: list = []
     xs = emulator.check_inputs(program, list(x) if isinstance(x, (list, tuple)) else [x])
-    emulator._run_chunk(program, xs, values)
+    emulator.run_chunk(program, xs, values)
     out: dict[str, dict] = {}
     for (name, layer, fmt, accum, wb, exact_step), (_, args, _) in zip(info, program.steps):
         if fmt is None:

@@ -23,9 +23,9 @@ def vitis_command(steps, part: str | None = None, clock=None) -> list[str]:
         raise ConfigError(f"unknown Vitis HLS step(s) {bad or '(none given)'}; choose from {', '.join(VITIS_STEPS)}")
     args = ["-f", "build.tcl", "-tclargs"] + [f"{s}={int(s in steps)}" for s in VITIS_STEPS]
     if part is not None:
-        from fxflow.lowering.hls.design import _PART_RE
+        from fxflow.lowering.hls.design import PART_RE
 
-        if not _PART_RE.match(part):
+        if not PART_RE.match(part):
             raise ConfigError(f"FPGA part '{part}' is not a valid part name")
         args.append(f"part={part}")
     if clock is not None:

@@ -70,7 +70,7 @@ def storage_of(fmt: FixedFormat) -> str | None:
     return None
 
 
-def _int_format(k: int, bits: int, overflow: str) -> FixedFormat:
+def int_format(k: int, bits: int, overflow: str) -> FixedFormat:
     return FixedFormat(k, bits - k, 0, "TRN", overflow)
 
 
@@ -102,9 +102,9 @@ class Srs:
         """The SRS (and fix) on integer accumulator lanes, through fxflow.fixed."""
         n = round_shift(n, self.shift, FXP_ROUNDING[self.round])
         k, bits = STORAGE[self.to]
-        n = apply_overflow(n, _int_format(k, bits, FXP_SATURATION[self.sat]))
+        n = apply_overflow(n, int_format(k, bits, FXP_SATURATION[self.sat]))
         if self.fix is not None:
-            n = apply_overflow(n, _int_format(*self.fix))
+            n = apply_overflow(n, int_format(*self.fix))
         return np.asarray(n, dtype=np.int64)
 
 

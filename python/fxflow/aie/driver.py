@@ -79,7 +79,7 @@ def simulate(design, prog, x, raw: bool = False):
 
     from .simulate import simulate as run
 
-    xs = emulator.check_inputs(design.program, design._as_list(x))
+    xs = emulator.check_inputs(design.program, design.input_list(x))
     (shape, fmt), = design.program.input_types
     xi = quantize(xs[0].reshape(len(xs[0]), -1), fmt)
     y = run(prog, xi)

@@ -16,7 +16,7 @@ import numpy as np
 from fxflow.errors import FxflowError
 
 from . import cost
-from .arith import _int_format, run_epilogue
+from .arith import int_format, run_epilogue
 from .program import AieProgram, HccsTile
 from fxflow.fixed.hccs import hccs
 from fxflow.fixed.quantize import apply_overflow
@@ -29,7 +29,7 @@ class SimulationError(FxflowError):
 def _acc_wrap(acc: np.ndarray, bits: int) -> np.ndarray:
     if bits >= 64:
         return acc  # int64 arithmetic already wraps modulo 2^64
-    return np.asarray(apply_overflow(acc, _int_format(1, bits, "WRAP")), dtype=np.int64)
+    return np.asarray(apply_overflow(acc, int_format(1, bits, "WRAP")), dtype=np.int64)
 
 
 def run_hccs(t: HccsTile, flat: np.ndarray, m: int) -> np.ndarray:

@@ -42,7 +42,7 @@ class Multiplier:
     gates: int
     c_prelude: str = ""  # user C source the function calls (cfunc)
     fixed_widths: bool = False  # a registered or user model: operands must fit its widths
-    _table: np.ndarray | None = field(default=None, repr=False)
+    table_cache: np.ndarray | None = field(default=None, repr=False)  # table() memo; a user model presets it
     _stats: tuple | None = field(default=None, repr=False)
 
     # --- operands ------------------------------------------------------------------------------
@@ -71,14 +71,14 @@ class Multiplier:
 
     def table(self) -> np.ndarray:
         """Every product: table[a - a_min, b - b_min] (int64, exhaustive)."""
-        if self._table is None:
+        if self.table_cache is None:
             if self.wa + self.wb > MAX_TABLE_BITS:
                 raise ConfigError(f"multiplier '{self.spec}': a {self.wa}x{self.wb}-bit product table has "
                                   f"2^{self.wa + self.wb} entries (at most 2^{MAX_TABLE_BITS})")
             a = np.arange(self.a_range[0], self.a_range[1] + 1, dtype=np.int64)
             b = np.arange(self.b_range[0], self.b_range[1] + 1, dtype=np.int64)
-            self._table = self(a[:, None], b[None, :])
-        return self._table
+            self.table_cache = self(a[:, None], b[None, :])
+        return self.table_cache
 
     def c_source(self, name: str | None = None) -> str:
         """The synthesizable C++ function `long long <name>(long long a, long long b)` (default `c_name`)."""
@@ -118,8 +118,8 @@ class Multiplier:
         rows = max(1, BLOCK_PAIRS // b.size)
         for start in range(a_lo, a_hi + 1, rows):
             a = np.arange(start, min(start + rows, a_hi + 1), dtype=np.int64)[:, None]
-            if self._table is not None:
-                approx = self._table[a - self.a_range[0], b - self.b_range[0]]
+            if self.table_cache is not None:
+                approx = self.table_cache[a - self.a_range[0], b - self.b_range[0]]
             else:
                 approx = self(a, b)
             yield approx, a * b

@@ -93,14 +93,14 @@ class _Problem:
     """Layers, candidates per layer, costs, and the cached bit-exact loss of an assignment."""
 
     def __init__(self, design, data, labels, metric, candidates, base: Config, progress, cost: str = "gates"):
-        from ..precision_search import ConfigEvaluator, _metric
+        from ..precision_search import ConfigEvaluator, error_metric
 
         self.base, self.progress = base, progress
         self.labels = None if labels is None else np.asarray(labels).reshape(-1)
         if self.labels is not None:
             score = lambda y, r: 1.0 - float(np.mean(np.argmax(y.reshape(len(y), -1), 1) == self.labels))  # noqa: E731
         else:
-            score = _metric(metric or "mean_abs")
+            score = error_metric(metric or "mean_abs")
         self.evaluator = ConfigEvaluator(design, data, score, "RND", "approx")
         self.cost_model = cost
         self.layers, self.options, self.weights = self._layers(design, candidates)
@@ -187,7 +187,7 @@ def search(model, calib_x, calib_y=None, metric: str | Callable | None = None, c
         raise ConfigError(f"search cost must be 'gates' or 'yosys', got {cost!r}")
     import fxflow
 
-    from ..compiler import _as_inputs
+    from ..compiler import as_inputs
 
     if method not in ("greedy", "mcts", "both"):
         raise ConfigError(f"search method must be 'greedy', 'mcts' or 'both', got {method!r}")
@@ -196,7 +196,7 @@ def search(model, calib_x, calib_y=None, metric: str | Callable | None = None, c
     if not candidates:
         raise ConfigError("search needs at least one candidate multiplier")
     t0 = time.perf_counter()
-    data = _as_inputs(calib_x)
+    data = as_inputs(calib_x)
     if example_input is None:
         example_input = data[0][:1]
     base = Config.from_dict(config if config is not None else {"model": {"precision": "ap_fixed<16,6>"}})

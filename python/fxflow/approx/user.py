@@ -72,7 +72,7 @@ def _load(kind: str, items: tuple, spec: str) -> Multiplier:
         node = expr.rom(internal, _lo(wa, signed), _lo(wb, signed))
     m = Multiplier(canonical(kind, p), kind, p, wa, signed, wb, signed, node, int(gates), c_prelude=prelude,
                    fixed_widths=True)
-    m._table = internal
+    m.table_cache = internal
     return m
 
 

@@ -29,7 +29,7 @@ def simulate(design, rtl, x, raw: bool, verbose: bool):
 
     from . import verilator
 
-    xs = emulator.check_inputs(design.program, design._as_list(x))
+    xs = emulator.check_inputs(design.program, design.input_list(x))
     if len(xs) != 1 or len(rtl.outputs) != 1:
         raise FxflowError("rtl_sim supports designs with one input and one output")
     binary = verilator.build(rtl, verbose=verbose)
@@ -95,7 +95,7 @@ def report(design, part=None, clock=None) -> dict:
     rtl = design.rtl
     with design.ctx:
         rep = design_report(design.module, part=part, clock=clock)
-    synth = design._rtl_synth
+    synth = design.rtl_synth
     for row, k in zip(rep["layers"], rtl.kernels):
         row["rtl_latency"] = k.latency
         row["rtl_start"] = k.start
