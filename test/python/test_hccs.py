@@ -251,7 +251,10 @@ def test_aie_simulation_equals_predict(n, variant, seed, data):
     x = np.random.default_rng(seed).normal(0, 2, (40, 8))
     y = design.predict(x, raw=True)
     assert np.array_equal(design.simulate(x, raw=True), y)
-    assert len(np.unique(y)) > 1
+    # not vacuous: when the largest score gap S*Dmax spans several output LSBs (of a row sum ~ n*B), the
+    # outputs must vary (tiny slopes, e.g. S*Dmax = 1 against B = 1720, rightly give one constant value)
+    if s * dm * 2 ** OUTPUTS[variant[0]].f >= 8 * n * b:
+        assert len(np.unique(y)) > 1
 
 
 def test_aie_every_variant_calibrated_with_report_and_kernel(tmp_path):
