@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from fxflow.config import options_from_dict
 from fxflow.errors import ConfigError
 
 PRODUCT_STYLES = ("mul", "shift_add")  # constant products: comb.mul, or canonical-signed-digit adder trees
@@ -20,17 +21,8 @@ class RtlOptions:
 
     @classmethod
     def from_dict(cls, d) -> "RtlOptions":
-        if d is None:
-            return cls()
-        if isinstance(d, RtlOptions):
-            return d
-        if not isinstance(d, dict):
-            raise ConfigError(f"rtl options must be a dict, got {type(d).__name__}")
-        unknown = sorted(set(d) - {"products", "pipeline", "layers"})
-        if unknown:
-            raise ConfigError(f"unknown rtl option(s) {', '.join(map(repr, unknown))} "
-                              "(known: products, pipeline, layers)")
-        opts = cls(d.get("products", "mul"), d.get("pipeline", 1), dict(d.get("layers") or {}))
+        opts = options_from_dict(cls, d, "rtl")
+        opts.layers = dict(opts.layers or {})
         _check_layer_options(opts.products, opts.pipeline, "rtl")
         for name, lo in opts.layers.items():
             if not isinstance(lo, dict) or set(lo) - {"products", "pipeline"}:

@@ -238,7 +238,7 @@ def test_unsupported_layers_and_options_are_clear_errors():
 
     with pytest.raises(ConfigError, match="io_parallel"):
         fxflow.compile(mlp([4, 2]), np.zeros((1, 4)), backend="rtl", io_type="io_stream")
-    with pytest.raises(ConfigError, match="unknown rtl option.*'registers'"):
+    with pytest.raises(ConfigError, match="unknown rtl option.*registers"):
         fxflow.compile(mlp([4, 2]), np.zeros((1, 4)), backend="rtl", rtl={"registers": 1})
     with pytest.raises(ConfigError, match="products must be one of"):
         fxflow.compile(mlp([4, 2]), np.zeros((1, 4)), backend="rtl", rtl={"products": "dsp"})
