@@ -489,8 +489,10 @@ def _moved(op, arr: np.ndarray) -> np.ndarray | None:
         return arr.reshape(out)
     if name in ("linalg.transpose", "fxp.transpose"):
         return arr.transpose(list(ir.DenseI64ArrayAttr(op.attributes["permutation"])))
-    if name == "fxp.gather":
-        return arr.reshape(arr.shape[0], -1)[:, i64_array(op, "indices")].reshape(out)
+    if name == "fxp.gather":  # a zero slot (-1) moves no source element: it stays -1
+        idx = np.asarray(i64_array(op, "indices"))
+        flat = arr.reshape(arr.shape[0], -1)[:, np.maximum(idx, 0)]
+        return np.where(idx < 0, -1, flat).reshape(out)
     if len(op.operands) != 1:  # extract_slice with dynamic offsets, sizes or strides
         return None
     o, n, st = (list(ir.DenseI64ArrayAttr(op.attributes[k])) for k in ("static_offsets", "static_sizes",
@@ -567,8 +569,8 @@ def compose_gathers(op, rewriter):
     if inner is None or inner.name not in ("fxp.gather", "fxp.reshape") or _shape(inner.operands[0])[0] != 1:
         return True
     idx = np.asarray(i64_array(op, "indices"))
-    if inner.name == "fxp.gather":
-        idx = np.asarray(i64_array(inner, "indices"))[idx]
+    if inner.name == "fxp.gather":  # -1 (a zero slot) stays -1; it must not index the inner gather's last entry
+        idx = np.where(idx < 0, -1, np.asarray(i64_array(inner, "indices"))[np.maximum(idx, 0)])
     with rewriter.ip, op.location:
         new = GatherOp(inner.operands[0], op.results[0].type, ir.DenseI64ArrayAttr.get([int(i) for i in idx]))
     rewriter.replace_op(op, [new.output])
@@ -588,6 +590,8 @@ def split_dense_by_readers(op, rewriter):
     w, b = constant_array(op.operands[1]), constant_array(op.operands[2])
     n = out[-1]
     idx = [np.asarray(i64_array(r, "indices")) for r in readers]
+    if any((i < 0).any() for i in idx):  # a reader with zero slots is not a plain column selection
+        return True
     cols = [np.unique(i % n) for i in idx]
     if w is None or b is None or sum(len(c) for c in cols) != len(np.unique(np.concatenate(cols))):
         return True

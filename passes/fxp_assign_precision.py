@@ -302,7 +302,8 @@ def assign_multiply_accumulate(op, cfg: Config, ranges: dict, interval, n_terms:
         from fxflow.approx.ranges import widen
 
         product = mult.product_format(format_of(x.type).f, w_fmt.f)
-        exact = widen(exact, mult, w_int, format_of(x.type).f + w_fmt.f, 1 if op.operation.name == "fxp.dense" else 0)
+        dense = op.operation.name == "fxp.dense"
+        exact = widen(exact, mult, w_int, format_of(x.type).f + w_fmt.f, 1 if dense else 0, -1 if dense else 1)
     accum = lc.accum
     if accum == EXACT:
         accum = exact_accumulator(format_of(x.type), w_fmt, b_fmt, n_terms, product)

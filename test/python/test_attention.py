@@ -250,3 +250,25 @@ def test_broadcast_products_of_activations(tmp_path):
     x = _inputs(6, 60)
     _same(design, x)
     assert np.abs(design.predict(x) - _float(model, x)).max() < ATOL
+
+
+class _ClassTokenThenLinear(nn.Module):
+    """A class token replacing the first token, then a Linear on the tokens: the gather's zero slots (-1) must
+    stay zero slots when gathers compose (they once picked the last element: off by ~2 with no error)."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.cls = nn.Parameter(torch.randn(1, 1, 4))
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        return self.fc(torch.cat([self.cls.expand(x.shape[0], -1, -1), x[:, 1:]], 1))
+
+
+def test_class_token_then_linear_on_tokens_matches_float():
+    model = _ClassTokenThenLinear().eval()
+    x = np.random.default_rng(0).normal(size=(16, 5, 4))
+    design = fxflow.compile(model, torch.zeros(1, 5, 4), config={"model": {"precision": "ap_fixed<18,6>"}})
+    ref = model(torch.tensor(x, dtype=torch.float32)).detach().numpy()
+    assert np.abs(design.predict(x) - ref).max() < 0.01

@@ -24,12 +24,13 @@ def term_error_sums(mult, w: np.ndarray, out_axis: int) -> tuple[np.ndarray, np.
     return lo.sum(axis=axes), hi.sum(axis=axes)
 
 
-def widen(iv: Interval, mult, w: np.ndarray, pf: int, out_axis: int) -> Interval:
-    """`iv` (the exact products' interval at grid iv.f >= pf, channels along dim 1) plus the error sums."""
+def widen(iv: Interval, mult, w: np.ndarray, pf: int, out_axis: int, channel_axis: int = 1) -> Interval:
+    """`iv` (the exact products' interval at grid iv.f >= pf, output channels along `channel_axis`: 1 for a conv,
+    -1 for a dense, whose input may be [1, tokens, K]) plus the error sums."""
     lo, hi = term_error_sums(mult, w, out_axis)
     s = 1 << (iv.f - pf)
     shape = [1] * iv.lo.ndim
-    shape[1] = -1
+    shape[channel_axis] = -1
     return Interval(iv.lo + (lo * s).reshape(shape), iv.hi + (hi * s).reshape(shape), iv.f)
 
 
