@@ -86,8 +86,11 @@ class SweepResult:
         return buf.getvalue()
 
     def to_json(self) -> str:
-        return json.dumps({"records": self.records, "objectives": self.objectives,
-                           "pareto": [r["point"] for r in self.pareto()]}, indent=1)
+        try:
+            front = [r["point"] for r in self.pareto()]
+        except ConfigError:  # the objectives are not columns of these records (e.g. a Versal plan): no front
+            front = None
+        return json.dumps({"records": self.records, "objectives": self.objectives, "pareto": front}, indent=1)
 
     def write(self, path) -> Path:
         """The records as CSV (.csv) or JSON (.json: records, objectives, the Pareto points' indices)."""
@@ -101,6 +104,8 @@ class SweepResult:
     def plot(self, path, x: str | None = None, y: str | None = None) -> Path:
         """Every successful point and the Pareto front (PNG): `y` the first objective (the accuracy metric when
         there is data), `x` the next one."""
+        if Path(path).suffix.lower() not in (".png", ".svg", ".pdf"):
+            raise ConfigError(f"a sweep plot is written as .png, .svg or .pdf, not '{Path(path).name}'")
         import matplotlib
 
         matplotlib.use("Agg")
@@ -195,7 +200,7 @@ def sweep(model, space, metric="accuracy", data=None, labels=None, *, example_in
         for i, k in enumerate(keys):
             hit = dse_cache.load(folder, k)
             if hit is not None:
-                records[i] = {**hit, "cached": True}
+                records[i] = {**hit, "point": i, "cached": True}  # its place in this space, not the storing run's
     hits = len(records)
     todo = [(i, p) for i, p in enumerate(points) if i not in records]
     use_ray = executor == "ray" or (executor == "auto" and ray_available())

@@ -44,14 +44,26 @@ def text_digest(text: str) -> str:
 
 
 def metric_digest(metric) -> str | None:
-    """A custom metric by its source text (its qualified name when the source is not available)."""
+    """A custom metric by its source text (its qualified name when the source is not available) plus the values
+    its code can see beyond its arguments: default arguments and closure cells (a `lambda y, t: f(y, t, th)` made
+    in a loop must not share one key).  Values are keyed by their pickle, so any picklable value counts."""
+    import pickle
+
     if metric is None:
         return None
     try:
         text = inspect.getsource(metric)
     except (OSError, TypeError):
         text = getattr(metric, "__qualname__", repr(type(metric)))
-    return text_digest(text)
+    free = (getattr(metric, "__defaults__", None), getattr(metric, "__kwdefaults__", None),
+            [c.cell_contents for c in getattr(metric, "__closure__", None) or ()])
+    try:
+        extra = hashlib.sha256(pickle.dumps(free)).hexdigest()
+    except Exception:  # an unpicklable captured value: a key that never repeats (the metric is not cached)
+        import uuid
+
+        extra = uuid.uuid4().hex
+    return text_digest(text + "\n" + extra)
 
 
 def key(shared: dict, point: dict) -> str:

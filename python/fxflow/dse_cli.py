@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .errors import ConfigError
+
 
 def add_parser(sub) -> None:
     s = sub.add_parser("sweep", help="compile and measure a model at every point of a design space (Ray or serial)")
@@ -37,6 +39,9 @@ def run(args) -> int:
     from .cli import load_npy
     from .examples import EXAMPLES, load
 
+    for path, allowed in ((args.out, (".csv", ".json")), (args.plot, (".png", ".svg", ".pdf"))):  # before the sweep, not after
+        if path and Path(path).suffix.lower() not in allowed:
+            raise ConfigError(f"'{path}' must end in {' or '.join(allowed)}")
     data = load_npy(args.data, "input data")
     config = args.config
     model = args.model
@@ -50,14 +55,14 @@ def run(args) -> int:
                           executor="serial" if args.serial else "auto", address=args.address,
                           num_cpus=args.num_cpus, cache=not args.no_cache, cache_dir=args.cache_dir,
                           part=args.part, clock=args.clock)
-    front = result.pareto()
     print(f"[fxflow] {result.summary()}")
-    print(f"[fxflow] Pareto front ({', '.join(f'{d} {c}' for c, d in result.objectives.items())}):")
-    print(result.table(["point", *result.settings, *result.objectives], front))
     for r in result.failed():
         print(f"[fxflow] point {r['point']} failed: {r['error_type']}: {r['error']}")
-    if args.out:
+    if args.out:  # the records first: a front that cannot be formed must not lose the sweep
         print(f"wrote {result.write(args.out)}")
+    front = result.pareto()
+    print(f"[fxflow] Pareto front ({', '.join(f'{d} {c}' for c, d in result.objectives.items())}):")
+    print(result.table(["point", *result.settings, *result.objectives], front))
     if args.plot:
         print(f"wrote {result.plot(args.plot)}")
     return 0

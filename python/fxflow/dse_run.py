@@ -78,6 +78,10 @@ def run_ray(job: Job, todo: list[tuple[int, dict]], bar: Progress, address: str 
         import ray
     except ImportError:
         raise ToolchainError("executor 'ray' needs Ray (pip install -e '.[sweep]', which pins ray==2.60.0)") from None
+    if not address:  # Ray read the variable when it was first imported (perhaps before us): set its constant too
+        from ray._private import ray_constants  # third-party internal: the only switch for single-node mode
+
+        ray_constants.ENABLE_RAY_CLUSTER = False
     started = not ray.is_initialized()
     if started:
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")

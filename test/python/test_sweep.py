@@ -104,6 +104,11 @@ def test_points_equal_their_own_compile_and_failures_are_recorded(jet, tmp_path)
     other = fxflow.sweep(model, points[:1], data=x[:100], config=BASE, executor="serial", cache_dir=tmp_path,
                          progress=False)
     assert other.cache_hits == 0 and "float_accuracy" not in other.records[0]
+    # a cached point takes its place in the new space, not the index it had when it was stored
+    reordered = fxflow.sweep(model, points[::-1], data=x, labels=labels, config=BASE, executor="serial",
+                             cache_dir=tmp_path, progress=False, clock="250MHz")
+    assert reordered.cache_hits == 5 and [r["point"] for r in reordered.records] == list(range(5))
+    assert _same([{**a, "point": 0} for a in reordered.records[::-1]], [{**b, "point": 0} for b in r.records])
 
 
 @pytest.mark.parametrize("space, message", [
@@ -215,6 +220,9 @@ def test_cli_sweep_of_a_bundled_example(tmp_path, capsys):
     (tmp_path / "bad.yaml").write_text("{io_typ: [io_stream]}\n")
     assert main(["sweep", "jet_tagger", "--space", str(tmp_path / "bad.yaml"), "--serial"]) == 1
     assert "'io_typ' is neither" in capsys.readouterr().err
+    # output names are checked before any point runs
+    assert main(["sweep", "jet_tagger", "--space", str(space), "--serial", "--plot", str(tmp_path / "p.txt")]) == 1
+    assert "must end in .png" in capsys.readouterr().err
 
 
 def test_an_imported_program_compiles_like_the_model():
