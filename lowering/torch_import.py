@@ -168,7 +168,11 @@ def _linalg_pipeline(recurrent: bool):
     """TORCH_TO_LINALG; with recurrent calls (replaced by fxp.rnn right after) without its final check
     that only linalg-level ops remain.  The raising pass reports any op that is not fxp later."""
     pm = PassManager.parse(TORCH_TO_LINALG)
-    return PassManager.parse(str(pm).replace(CONTRACT, "")) if recurrent else pm
+    if not recurrent:
+        return pm
+    text = str(pm)
+    assert CONTRACT in text, f"torch-mlir's linalg pipeline no longer ends with {CONTRACT!r}: {text}"
+    return PassManager.parse(text.replace(CONTRACT, ""))
 
 
 # torch ops that only carry values for others (constants, lists): never the op to name

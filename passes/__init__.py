@@ -7,7 +7,8 @@ from .registry import PASSES, TRANSLATIONS, add_to_pass_manager, register_pass, 
 # `fxflow-opt` / `fxflow-translate` start in well under a second.
 # The RTL builders import CIRCT (an optional extra); their translations live in lowering/rtl/emit.py.
 _NOT_REGISTERING = ("fxflow.lowering.torch_import", "fxflow.lowering.recurrent_import",
-                    "fxflow.lowering.rtl.build", "fxflow.lowering.rtl.ops", "fxflow.lowering.rtl.signals", "fxflow.lowering.rtl.fixed", "fxflow.lowering.rtl.approx")
+                    "fxflow.lowering.rtl.build", "fxflow.lowering.rtl.ops", "fxflow.lowering.rtl.signals",
+                    "fxflow.lowering.rtl.fixed", "fxflow.lowering.rtl.approx")
 
 
 def load_all() -> None:

@@ -270,7 +270,7 @@ def add_hccs(prog: AieProgram, tail, ident: str, tile, grp: IoGroup, size: int, 
     prog.fifos.append(Fifo(out_name, grp.memtile, [grp.shim], cost.FIFO_DEPTH, y_store, (size,)))
     prog.links.append(Link([y], [out_name], [], [], grp.memtile))
     prog.cores.append(Core(tile, f"{ident}_hccs", tail.layer, 0, 0, x, "", None, y))
-    kc = cost.hccs_cycles(m, tail.n, tail.spec.reciprocal)
+    kc = cost.hccs_cycles(m, tail.n, grp.slices * last.n_slice, tail.spec.reciprocal)
     prog.layers.append(LayerPlan(ident, tail.layer, tail.n, tail.n, 1, 1, size // m, size // m, tile, "hccs", kc,
                                  kc, 0))
     return x

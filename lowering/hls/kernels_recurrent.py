@@ -53,6 +53,9 @@ def _rnn(k: KernelEmitter, op) -> None:
     _, steps, feats = k.shape(x, op, "input")
     gh, hidden = k.shape(wh, op, "w_hh")
     fm = rnn_formats(op)
+    if fm.style == "hls4ml" and k.design.flavour.name == "catapult":
+        raise k.error(op, "hls4ml's recurrent arithmetic (ap_fixed's int conversion of x * N / span) is only "
+                          "emitted for the Vitis backend; use arithmetic 'fxflow' with Catapult")
     tables = rnn_tables(fm, k.layer or k.name)
     X, WI, WH, BI, BH = (k.ref(v) for v in (x, wi, wh, bi, bh))
     body = k.body
@@ -66,12 +69,6 @@ def _rnn(k: KernelEmitter, op) -> None:
     for name, tab in tables.items():
         tabs[name] = table_array(k, op, f"{name}_table", "table", tab.out_fmt, tab.values)
         k.partition(tabs[name])
-    if fm.style == "hls4ml" and k.design.flavour.name == "catapult":
-        raise k.error(op, "hls4ml's recurrent arithmetic (ap_fixed's int conversion of x * N / span) is only "
-                          "emitted for the Vitis backend; use arithmetic 'fxflow' with Catapult")
-    if fm.style == "hls4ml" and k.design.flavour.name == "catapult":
-        raise k.error(op, "hls4ml's recurrent arithmetic (ap_fixed's int conversion of x * N / span) is only "
-                          "emitted for the Vitis backend; use arithmetic 'fxflow' with Catapult")
     acc, gate = types["accum"], types["gate"]
 
     def sig(e):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from .estimate import Ctx, OpCost, dsp_per_multiplier, fmt_of, op_model, shape_of
+from .estimate import Ctx, OpCost, dsp_per_multiplier, fmt_of, lut_multiplier_luts, op_model, shape_of
 
 
 def _rnn_work(op) -> int:
@@ -36,7 +36,9 @@ def _rnn(ctx: Ctx, op) -> OpCost:
     d_h = dsp_per_multiplier(ctx.device, fm.result.width, fm.result.signed, fwh.width, fwh.signed)
     share_x = feats / (feats + hidden)
     dsp = round(par * (share_x * d_x + (1 - share_x) * d_h))
-    lut_mul = 0 if dsp else par * math.ceil(max(fx.width * fwi.width, fm.result.width * fwh.width) / 2)
+    # the x- and h-products each on DSPs or on LUTs (one may fit a DSP while the other does not)
+    lut_mul = round(par * (share_x * (0 if d_x else lut_multiplier_luts(fx.width, fwi.width))
+                           + (1 - share_x) * (0 if d_h else lut_multiplier_luts(fm.result.width, fwh.width))))
     gate_products = steps * hidden * (3 if lstm else 2)
     d_g = dsp_per_multiplier(ctx.device, fm.sigmoid.width, False, fm.tanh.width, True)
     tables = (2 + lstm) * steps  # one copy of each table per unrolled step
@@ -44,7 +46,8 @@ def _rnn(ctx: Ctx, op) -> OpCost:
     adders = steps * gh * (feats + hidden) * fm.accum.width
     c = OpCost(work=_rnn_work(op), multiplications=_rnn_work(op) + gate_products,
                multipliers=par + gate_products, dsp=dsp + gate_products * d_g,
-               lut=lut_mul + rom + adders + (0 if d_g else gate_products * fm.sigmoid.width * fm.tanh.width // 2),
+               lut=lut_mul + rom + adders + (0 if d_g else gate_products * lut_multiplier_luts(fm.sigmoid.width,
+                                                                                               fm.tanh.width)),
                ff=hidden * (fm.result.width + (fm.state.width if lstm else 0)))
     t_mul = fam.t_dsp if dsp else fam.t_lut_mul + fam.t_lut_mul_bit * (fx.width + fwi.width)
     tree = math.ceil(math.log2(max(feats + hidden + 1, 2)))

@@ -270,6 +270,10 @@ def test_blocked_measures_equal_the_full_table(spec, monkeypatch):
     assert min(int((p - e).min()) for p, e in m.blocks(-20, 30, 5, 11)) == int(cols[128 - 20:128 + 31].min())
     assert m.metrics() == pytest.approx(error_metrics(table, m.exact_table()))
     d = m.metrics()
+    exact = m.exact_table()
+    nz = exact != 0
+    assert d["mre"] == pytest.approx((np.abs(err[nz]) / np.abs(exact[nz])).mean())
+    assert d["nmed"] == pytest.approx(np.abs(err).mean() / np.abs(exact).max())
     assert d["wce"] == int(np.abs(err).max()) and d["mae"] == pytest.approx(np.abs(err).mean())
     assert d["ep"] == pytest.approx((err != 0).mean()) and d["bias"] == pytest.approx(err.mean())
 

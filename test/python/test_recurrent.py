@@ -242,3 +242,20 @@ def test_time_loop_unrolled_in_io_parallel_rolled_in_io_stream(tmp_path):
         t = next(i for i, line in enumerate(lines) if "for (int t = 0; t < 5; t++)" in line)
         pragma[io] = lines[t + 1].strip()
     assert pragma == {"io_parallel": "#pragma HLS UNROLL", "io_stream": "#pragma HLS PIPELINE II=1"}
+
+
+def test_estimate_costs_x_and_h_products_each_on_their_own_resource():
+    """x-products wide enough for DSPs, h-products narrow (LUT multipliers): the LUT products are counted (the
+    estimate once dropped them whenever any product took a DSP)."""
+    model = Tagger("lstm", 3, 4, 1, True, "last", 0).eval()
+
+    def cost(recurrent_weight):
+        layer = {"weight": "ap_fixed<16,4>", "recurrent_weight": recurrent_weight, "result": "ap_fixed<6,2>",
+                 "accum": "ap_fixed<24,8>"}
+        cfg = {"model": {"precision": "ap_fixed<16,6>"}, "layers": {"rnn": layer}}
+        design = fxflow.compile(model, torch.zeros(1, 4, 3), config=cfg)
+        return next(r for r in design.report()["layers"] if r["layer"] == "rnn")
+
+    mixed, narrow = cost("ap_fixed<4,1>"), cost("ap_fixed<3,1>")
+    assert mixed["dsp"] > 0 and mixed["dsp"] == narrow["dsp"]  # the x-products' DSPs only
+    assert mixed["lut"] > narrow["lut"]  # 6x4-bit h-products take more LUTs than 6x3-bit ones

@@ -77,18 +77,21 @@ ROLES = {"single": (True, True, False, False), "first": (True, False, False, Tru
          "middle": (False, False, True, True), "last": (False, True, True, False),
          "hccs": (False, True, False, False)}  # the HCCS softmax kernel (no weights)
 
-# HCCS softmax kernel, per row of n int8 inputs (aie4ml's measured HCCS kernels, fixed-point.md §9: about
-# 22 cycles/row plus 235 for a scalar division; vector passes at 512 bits: 64 int8 or 32 int16 lanes):
-#   max pass ceil(n/64) + score and sum pass ceil(n/32) + one reciprocal + multiply/SRS pass ceil(n/32)
+# HCCS softmax kernel, per row of n int8 inputs laid out as `width` = slices x slice_len lanes (aie4ml's measured
+# HCCS kernels, fixed-point.md §9: about 22 cycles/row plus 235 for a scalar division), counted as the emitted
+# kernel (lowering/aie/kernels.py) loops, one cycle per HCCS_LANES-lane vector step:
+#   max pass width/V + score and sum pass ceil(n/V) + one reciprocal + scale pass 2 width/V (scores recomputed)
 HCCS_ROW = 22
 HCCS_RECIPROCAL = 213  # the scalar integer division (both variants divide once; "clb" adds 2 for the normalization)
 HCCS_CLB = 2
 HCCS_LANES = 16  # the kernel's vector width: slices must be whole vectors
 
 
-def hccs_cycles(m: int, n: int, variant: str) -> int:
-    per_row = HCCS_ROW + HCCS_RECIPROCAL + (HCCS_CLB if variant == "clb" else 0) + math.ceil(n / 64) \
-        + 2 * math.ceil(n / 32)
+def hccs_cycles(m: int, n: int, width: int, variant: str) -> int:
+    """Cycles of one HCCS kernel call on m rows of n features stored in `width` (a multiple of HCCS_LANES) lanes."""
+    vectors = width // HCCS_LANES
+    per_row = HCCS_ROW + HCCS_RECIPROCAL + (HCCS_CLB if variant == "clb" else 0) + vectors \
+        + math.ceil(n / HCCS_LANES) + 2 * vectors
     return CALL_OVERHEAD + m * per_row
 
 

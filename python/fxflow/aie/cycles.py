@@ -21,7 +21,7 @@ def design_cycles(prog: AieProgram) -> dict:
         fns = [k for k in prog.kernels if k.layer == layer.layer]
         if layer.mode == "hccs":  # one softmax core: max, score, reciprocal and scale passes (cost.hccs_cycles)
             k0 = fns[0]
-            kc = cost.hccs_cycles(m, k0.hccs.n, k0.hccs.spec.reciprocal)
+            kc = cost.hccs_cycles(m, k0.hccs.n, k0.hccs.slices * k0.hccs.slice_len, k0.hccs.spec.reciprocal)
             leg = cost.fifo_cycles(m * k0.k, k0.x_store)
             layers.append({"layer": layer.layer, "grid": "1x1", "tiles": 1, "mode": "hccs", "kernel_cycles": kc,
                            "interval": max(kc, leg), "latency": leg + kc, "macs": 0, "efficiency": 0.0})

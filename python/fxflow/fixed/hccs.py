@@ -10,7 +10,7 @@ the integer parameters (B, S, Dmax) of the row's head:
     T   = sum_i s_i                             256 <= T <= 65535      (16-bit unsigned sum)
     "div":  r = floor(2^22 / T)                 r <= 2^14;  k = 22 - F
     "clb":  p = bit_length(T) (9..16), t = T << (16 - p) in [2^15, 2^16),
-            r = floor((2^30 - 1) / t)           2^14 < r < 2^15;  k = 14 + p - F
+            r = floor((2^30 - 1) / t)           2^14 <= r < 2^15;  k = 14 + p - F
     y_i = min(floor(s_i * r / 2^k), 2^F - 1)    (s_i * r < 2^31)
 
 with F the output's fractional bits: "uint8" is ap_ufixed<8,0,TRN,SAT> (F = 8), "int16" is

@@ -58,7 +58,10 @@ def lut_costs(specs, wa: int = 8, sa: bool = True, wb: int = 8, sb: bool = True,
         path.write_text(json.dumps(by_module, sort_keys=True))
     from fxflow.approx.cost import record_luts
 
-    costs = {spec: by_module.get(f"{rtl.top}_{m.c_name}", 0) for spec, m in zip(specs, mults)}
+    missing = [spec for spec, m in zip(specs, mults) if f"{rtl.top}_{m.c_name}" not in by_module]
+    if missing:  # never price a multiplier yosys did not report as free
+        raise FxflowError(f"yosys reported no module for multiplier(s) {', '.join(missing)}")
+    costs = {spec: by_module[f"{rtl.top}_{m.c_name}"] for spec, m in zip(specs, mults)}
     for spec, m in zip(specs, mults):  # the estimator prices these multipliers by them from now on
         if costs[spec]:
             record_luts(m, costs[spec])
