@@ -244,7 +244,7 @@ def test_report_per_layer_and_end_to_end(large):
     assert rep["aie"]["tiles"] == sum(len([c for c in prog.cores if c.layer == layer.layer]) for layer in prog.layers)
 
 
-def test_cli_versal(tmp_path):
+def test_cli_versal(tmp_path, capsys):
     import json
 
     from fxflow.cli import main
@@ -257,6 +257,7 @@ def test_cli_versal(tmp_path):
     out = tmp_path / "out"
     assert main(["compile", str(path), "--config", str(cfg), "--backend", "versal", "--versal-partition",
                  "0:aie,1:aie", "-o", str(out), "--csim", "20"]) == 0
+    assert "PL C-sim + AIE) simulation vs predict on 20 samples: 0 mismatching values" in capsys.readouterr().out
     plan = json.loads((out / "plan.json").read_text())
     assert plan["plan"]["placement"] == {"0": "aie", "1": "aie", "2": "pl"}
     assert (out / "aie" / "aie.mlir").is_file() and (out / "pl_tail" / "firmware" / "myproject_from_aie.cpp").is_file()

@@ -118,12 +118,13 @@ def cli_compile(args, cfg, t0: float) -> int:
     return 0
 
 
-def compare_simulation(design, n: int, what: str) -> None:
-    """`--csim N`: `Design.simulate` vs `predict` on N random samples; an FxflowError when they differ."""
+def compare_simulation(design, n: int, what: str, **simulate_options) -> None:
+    """`--csim N`: `Design.simulate(**simulate_options)` vs `predict` on N random samples; an FxflowError when
+    they differ."""
     from fxflow.errors import FxflowError
 
     x = np.random.default_rng(0).normal(size=(n, *design.input_shapes[0]))
-    bad = int(np.sum(design.simulate(x, raw=True) != design.predict(x, raw=True)))
+    bad = int(np.sum(design.simulate(x, raw=True, **simulate_options) != design.predict(x, raw=True)))
     print(f"[fxflow] {what} simulation vs predict on {n} samples: {bad} mismatching values")
     if bad:
         raise FxflowError(f"the {what} simulation disagrees with the emulator on {bad} values")

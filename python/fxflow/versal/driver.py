@@ -301,5 +301,5 @@ def cli_compile(args, cfg, t0: float) -> int:
     print(f"wrote Versal project {args.output} in {time.perf_counter() - t0:.2f} s")
     print(format_report(design.report()))
     if args.csim:
-        compare_simulation(design, args.csim, "Versal (PL + AIE)")
+        compare_simulation(design, args.csim, "Versal (PL C-sim + AIE)", pl="csim")  # the written HLS, compiled
     return 0
