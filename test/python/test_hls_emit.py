@@ -23,7 +23,6 @@ from fxflow.errors import FxflowError, IRError, ToolchainError, UnsupportedOpErr
 from fxflow.fixed import FixedFormat as F
 from fxflow.ir import ir
 from fxflow.lowering.hls import emit_cpp, write_project
-from fxflow.toolchain import find_ap_types, find_cxx
 
 sys.path.insert(0, str(Path(__file__).parent))
 from hls_graphs import Graph  # noqa: E402
@@ -31,16 +30,7 @@ from hls_graphs import Graph  # noqa: E402
 EXAMPLE = Path(__file__).parents[1] / "lowering" / "hls" / "df_example.mlir.in"
 
 
-def _have_toolchain() -> bool:
-    try:
-        find_ap_types()
-        find_cxx()
-    except ToolchainError:
-        return False
-    return True
-
-
-needs_cxx = pytest.mark.skipif(not _have_toolchain(), reason="needs g++ and the ap_types headers")
+needs_cxx = pytest.mark.needs("g++", "ap_types")
 
 
 def parse(text: str):

@@ -19,6 +19,7 @@ from fxflow.errors import ConfigError, FxflowError, UnsupportedOpError
 from fxflow.lowering.aie.emit import emit_program
 from fxflow.lowering.versal.bridge import BridgePort, pack, unpack
 from fxflow.versal.plan import VersalFitError
+from toolchains import needs
 
 INT8 = {"model": {"precision": "ap_fixed<8,3,AP_RND_CONV,AP_SAT>", "input": "ap_fixed<8,3>",
                   "weight": "ap_fixed<8,2>", "bias": "ap_fixed<8,2>", "accum": "exact"}}
@@ -265,11 +266,7 @@ def test_cli_versal(tmp_path, capsys):
 
 def test_yosys_counts_of_the_pl_layers():
     """Design.synth() on a Versal design: the PL parts through the RTL backend and yosys, shown by report()."""
-    import shutil
-
-    pytest.importorskip("circt")
-    if shutil.which("yosys") is None:
-        pytest.skip("yosys is not installed")
+    needs("circt", "yosys")
     from fxflow.versal.driver import format_report
 
     design = versal(mlp([4, 4, 2], seed=7), {"2": "aie"})  # one PL part: dense 0 + ReLU 1
