@@ -129,8 +129,9 @@ def test_auto_puts_small_models_on_pl(small):
     for row in rep["layers"]:  # each layer alone is cheaper on PL too
         assert row["aie"] is None or row["pl"]["lare"] < row["aie"]["lare"]
     x = inputs(16)
-    np.testing.assert_array_equal(small.simulate(x, raw=True), small.predict(x, raw=True))
-    np.testing.assert_array_equal(small.simulate(x[:5], raw=True, pl="csim"), small.predict(x[:5], raw=True))
+    # all on PL: simulate's default PL executor is the emulator itself, so the independent check is the g++
+    # C simulation of the emitted PL project
+    np.testing.assert_array_equal(small.simulate(x, raw=True, pl="csim"), small.predict(x, raw=True))
 
 
 def test_auto_puts_large_models_on_aie(large):
