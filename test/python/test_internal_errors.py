@@ -157,3 +157,17 @@ def test_verilog_that_yosys_rejects_is_an_internal_error():
     with pytest.raises(InternalError) as err:
         yosys.synth("module broken(input a;\nendmodule\n", "broken", verbose=False)
     _is_internal(err.value, "yosys rejects", "broken")
+
+
+@pytest.mark.needs("circt")
+def test_circt_ir_that_circt_rejects_is_an_internal_error():
+    x = np.random.default_rng(0).normal(size=(4, 4))
+    rtl = fxflow.compile(mlp([4, 3, 2]), x[:1], backend="rtl").rtl
+    rtl._verilog = None
+    with rtl.context:  # break the built IR: the top's hw.output terminator is gone
+        top = next(op.operation for op in rtl.module.body.operations
+                   if op.operation.name == "hw.module" and op.operation.attributes["sym_name"].value == rtl.top)
+        list(top.regions[0].blocks[0].operations)[-1].erase()
+    with pytest.raises(InternalError) as err:
+        rtl.verilog()
+    _is_internal(err.value, "CIRCT rejects", rtl.top)
