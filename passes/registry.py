@@ -71,8 +71,12 @@ def register_translation(name: str, description: str):
     return wrap
 
 
-def add_to_pass_manager(pm, name: str, options=None) -> None:
-    """Append a registered Python pass to an MLIR PassManager (anchored on builtin.module)."""
+def add_to_pass_manager(pm, name: str, options=None, *, verify: bool = True) -> None:
+    """Append a registered Python pass to an MLIR PassManager (anchored on builtin.module).
+
+    With `verify`, the IR is verified right after the pass: a pass that succeeds but leaves invalid IR is a
+    bug in fxflow, raised as an InternalError naming the pass (the PassManager's own verifier would report
+    it as an anonymous pipeline failure, indistinguishable from bad input)."""
     info = PASSES[name]
     opts = options if options is not None else info.make_options()
 
@@ -93,8 +97,20 @@ def add_to_pass_manager(pm, name: str, options=None) -> None:
             handler.detach()
         if errors:
             pass_.signal_pass_failure()
+        elif verify:
+            _verify_after(op, name)
 
     pm.add(run, name=name, argument=name, description=info.description)
+
+
+def _verify_after(op, name: str) -> None:
+    from fxflow.errors import InternalError
+    from fxflow.ir import ir
+
+    try:
+        op.verify()
+    except ir.MLIRError as e:
+        raise InternalError(f"fxflow's pass '{name}' left IR that fails verification: {e}", where=name) from None
 
 
 def _convert(raw: str, f, pass_name: str):

@@ -7,16 +7,19 @@
 # checkout's fxflow; the venv's bin directory (filecheck, torch-mlir-opt, not) comes first on PATH.
 # test/python holds pytest's tests and is not a lit directory.
 
+import importlib.util
 import os
 import shlex
 import sys
 
-import lit.formats
-
 config.name = "fxflow"
-config.test_format = lit.formats.ShTest()
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lit_format import ShTest  # noqa: E402
+
+config.test_format = ShTest()  # with FXFLOW_REQUIRE_TOOLS=1, UNSUPPORTED (a missing tool) fails
 config.suffixes = [".mlir", ".py"]
-config.excludes = ["lit.cfg.py", "python", "Inputs", "Output", "__pycache__"]
+# test/fuzz holds the fuzz harness, which pytest runs (test/python/test_fuzz.py): not a lit test
+config.excludes = ["lit.cfg.py", "lit_format.py", "python", "fuzz", "Inputs", "Output", "__pycache__"]
 config.test_source_root = os.path.dirname(os.path.abspath(__file__))
 config.test_exec_root = config.test_source_root
 
@@ -43,3 +46,7 @@ config.substitutions.append(("%PYTHON", py))
 config.substitutions.append(("%irdl", f"{py} -m fxflow.tools.irdl"))
 config.substitutions.append(tool("fxflow-opt", "fxflow.tools.opt"))
 config.substitutions.append(tool("fxflow-translate", "fxflow.tools.translate"))
+
+# Features for `REQUIRES:` lines: the optional tools a test needs (missing locally: UNSUPPORTED; in CI: FAIL).
+if importlib.util.find_spec("circt") is not None:
+    config.available_features.add("circt")

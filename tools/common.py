@@ -536,10 +536,11 @@ def run_all(args, tool: str, process: Callable) -> int:
 
 
 def guarded_main(tool: str, body: Callable[[], int]) -> int:
-    """Run a tool body; user errors become one clean message and exit code 1 (never a traceback)."""
+    """Run a tool body; user errors become one clean message and exit code 1 (never a traceback); a bug in
+    fxflow (InternalError) is reported as one and exits with INTERNAL_ERROR_EXIT_CODE."""
     import warnings
 
-    from fxflow.errors import FxflowError
+    from fxflow.errors import INTERNAL_ERROR_EXIT_CODE, FxflowError, InternalError
 
     def show_warning(message, category, filename, lineno, file=None, line=None):
         # A pass's warnings.warn (e.g. a reuse factor rounded) reads like an MLIR diagnostic, not Python.
@@ -563,6 +564,9 @@ def guarded_main(tool: str, body: Callable[[], int]) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except InternalError as e:
+        emit(f"{tool}: internal error (please report): {e}")
+        return INTERNAL_ERROR_EXIT_CODE
     except (FxflowError, ValueError) as e:
         return tool_error(tool, str(e))
     except Exception as e:  # MLIRError escaping a chunk (should not happen) still gets a clean message

@@ -226,8 +226,9 @@ def pipeline_steps(text: str, passes, origin: str = "pass-pipeline") -> list[Ste
     return steps
 
 
-def add_steps(pm, steps: list[Step], passes) -> None:
-    """Append the steps to a PassManager (anchored on builtin.module), reporting bad ones clearly."""
+def add_steps(pm, steps: list[Step], passes, verify: bool = True) -> None:
+    """Append the steps to a PassManager (anchored on builtin.module), reporting bad ones clearly;
+    `verify` checks the IR after each of fxflow's passes (an InternalError names a pass that breaks it)."""
     from fxflow.passes import add_to_pass_manager
 
     for step in steps:
@@ -237,7 +238,7 @@ def add_steps(pm, steps: list[Step], passes) -> None:
             except ValueError as e:
                 raise PipelineError(str(e), step.source_text, step.pos if step.source_text else None,
                                     step.origin) from None
-            add_to_pass_manager(pm, step.name, options)
+            add_to_pass_manager(pm, step.name, options, verify=verify)
             continue
         try:
             pm.add(step.text)
@@ -365,7 +366,7 @@ def make_pass_manager(ctx, steps: list[Step], passes, args):
     from fxflow.ir import PassManager
 
     pm = PassManager("builtin.module", ctx)
-    add_steps(pm, steps, passes)
+    add_steps(pm, steps, passes, verify=args.verify_each)
     pm.enable_verifier(args.verify_each)
     if args.mlir_print_ir_after_all or args.mlir_print_ir_before_all or args.mlir_print_ir_after_failure:
         if args.mlir_print_ir_module_scope:

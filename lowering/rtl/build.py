@@ -27,7 +27,7 @@ from circt.dialects import comb, hw, seq
 
 from fxflow.dialects.fxp import format_of
 from fxflow.emulator import constant_value
-from fxflow.errors import ConfigError, FxflowError, UnsupportedOpError
+from fxflow.errors import ConfigError, FxflowError, InternalError, UnsupportedOpError
 from fxflow.fixed import FixedFormat
 from fxflow.ir import ir as fir
 from fxflow.names import c_identifier
@@ -74,7 +74,7 @@ class RtlDesign:
         Exported once: rtl_sim, synth and write all read the same text."""
         if self._verilog is not None:
             return self._verilog
-        with self.context:
+        with self.context, _ours_rejected(f"the CIRCT IR fxflow built for {self.top} (ExportVerilog)"):
             clone = ir.Module.parse(str(self.module))
             # no source locations in the text; no block-local variables (yosys' SystemVerilog subset)
             clone.operation.attributes["circt.loweringOptions"] = ir.StringAttr.get(
@@ -283,8 +283,18 @@ def new_circt_module():
         cmod = ir.Module.create()
         with ir.InsertionPoint(cmod.body):
             yield ctx, cmod
-        cmod.operation.verify()
-        passmanager.PassManager.parse("builtin.module(canonicalize,cse)").run(cmod.operation)
+        with _ours_rejected("the CIRCT IR fxflow built"):
+            cmod.operation.verify()
+            passmanager.PassManager.parse("builtin.module(canonicalize,cse)").run(cmod.operation)
+
+
+@contextlib.contextmanager
+def _ours_rejected(what: str):
+    """CIRCT rejecting IR that fxflow generated is a bug in fxflow: an InternalError, not a raw MLIRError."""
+    try:
+        yield
+    except ir.MLIRError as e:
+        raise InternalError(f"CIRCT rejects {what}: {e}", where=what) from None
 
 
 def _build_top(top, gblock, kernels, in_types, out_types, ret):

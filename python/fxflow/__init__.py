@@ -8,11 +8,11 @@
 """
 
 from .config import Config
-from .errors import ConfigError, FormatError, FxflowError, ShapeError, ToolchainError, UnsupportedOpError
+from .errors import ConfigError, FormatError, FxflowError, InternalError, ShapeError, ToolchainError, UnsupportedOpError
 from .fixed import FixedFormat
 
 __all__ = ["compile", "Config", "Design", "FixedFormat", "FxflowError", "ConfigError", "FormatError",
-           "ShapeError", "ToolchainError", "UnsupportedOpError"]
+           "InternalError", "ShapeError", "ToolchainError", "UnsupportedOpError"]
 __all__ += ["sweep"]
 __version__ = "0.1.0"
 

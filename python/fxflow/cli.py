@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from .errors import ConfigError, FxflowError
+from .errors import INTERNAL_ERROR_EXIT_CODE, ConfigError, FxflowError, InternalError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     except FxflowError as err:
         print(f"fxflow: error: {err}", file=sys.stderr)
         return 1
+    except InternalError as err:
+        print(f"fxflow: internal error (please report): {err}", file=sys.stderr)
+        return INTERNAL_ERROR_EXIT_CODE
     except KeyboardInterrupt:
         return 130
 

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ToolchainError
+from .errors import InternalError, ToolchainError
 from .names import inside
 from .toolchain import find_ac_types, find_ap_types, find_cxx
 
@@ -130,7 +130,13 @@ def _groups(root: Path, sources: list[str], jobs: int) -> list[list[str]]:
     return [sorted(b) for _, b in bins if b]
 
 
-def _run_compiler(cmd: list[str], what: str) -> None:
+_MISSING_HEADER_RE = re.compile(r"fatal error: ([^:\n]+): No such file or directory")
+
+
+def _run_compiler(cmd: list[str], what: str, root: Path) -> None:
+    """Run one compile or link step.  A compiler that cannot run, or a vendor/system header it cannot find,
+    is the toolchain's fault (ToolchainError); any other rejection of the C++ fxflow emitted is a bug in
+    fxflow (InternalError naming the files)."""
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True)
     except OSError as e:
@@ -140,7 +146,12 @@ def _run_compiler(cmd: list[str], what: str) -> None:
         lines = msg.splitlines()
         if len(lines) > 60:
             msg = "\n".join(lines[:60] + [f"... ({len(lines) - 60} more lines)"])
-        raise ToolchainError(f"C simulation build failed ({what}):\n{' '.join(cmd)}\n{msg}")
+        # a header the project does not hold itself (ap_fixed.h, <cmath>) is missing from the toolchain
+        missing = [h for h in _MISSING_HEADER_RE.findall(msg) if not any(root.rglob(Path(h).name))]
+        if missing:
+            raise ToolchainError(f"the C++ toolchain lacks the header {missing[0]} ({what}):\n{msg}")
+        raise InternalError(f"the C++ that fxflow emitted for {root} does not compile ({what}):\n"
+                            f"{' '.join(cmd)}\n{msg}", where=f"{root} ({what})")
 
 
 def build(project_dir, ap_types=None, verbose: bool = True, *, jobs: int | None = None,
@@ -196,7 +207,7 @@ def build(project_dir, ap_types=None, verbose: bool = True, *, jobs: int | None 
                 with open(src, "w") as fh:
                     fh.writelines(f'#include "{inside(root, m)}"\n' for m in members)
             out = os.path.join(tmp, "unit.o")
-            _run_compiler([cxx, *flags, f"-I{ap}", "-c", src, "-o", out], f"{what}: {', '.join(members)}")
+            _run_compiler([cxx, *flags, f"-I{ap}", "-c", src, "-o", out], f"{what}: {', '.join(members)}", root)
             os.replace(out, obj)
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
@@ -204,7 +215,7 @@ def build(project_dir, ap_types=None, verbose: bool = True, *, jobs: int | None 
             fut.result()
     exe.parent.mkdir(parents=True, exist_ok=True)
     tmp_exe = exe.with_name(f".{exe.name}.{os.getpid()}.tmp")
-    _run_compiler([cxx, *flags, *map(str, objs), "-o", str(tmp_exe)], "link")
+    _run_compiler([cxx, *flags, *map(str, objs), "-o", str(tmp_exe)], "link", root)
     os.replace(tmp_exe, exe)
     _log(verbose, f"done in {time.perf_counter() - t0:.1f} s")
     return exe
@@ -218,8 +229,8 @@ def run(project_dir, x, ap_types=None, verbose: bool = False) -> np.ndarray:
     """C-simulate `x` (float array [N, ...]; a list of arrays for several inputs) through the project.
 
     Returns the stored integers of all outputs (flattened, in result order), shape [N, M]: int64, or
-    object (Python ints) when an output is wider than 62 bits.  Raises ToolchainError when the build or
-    the simulation fails."""
+    object (Python ints) when an output is wider than 62 bits.  Raises ToolchainError when the toolchain
+    is missing or the simulation cannot run, InternalError when the emitted C++ does not compile."""
     from fxflow.lowering.hls.project import TB_INPUTS, TB_RESULTS, input_lines
 
     root = Path(project_dir).resolve()
@@ -242,7 +253,8 @@ def run(project_dir, x, ap_types=None, verbose: bool = False) -> np.ndarray:
         tokens = Path(tmp, TB_RESULTS).read_text().split()
         _log(verbose, f"simulated {n} samples in {time.perf_counter() - t0:.2f} s")
     if len(tokens) != n * m:
-        raise ToolchainError(f"the C simulation wrote {len(tokens)} values, expected {n} samples x {m} outputs")
+        raise InternalError(f"the C simulation of {man['top']} wrote {len(tokens)} values, expected {n} samples x "
+                            f"{m} outputs", where=str(root))
     wide = max(int(p.get("width", 0)) for p in man["outputs"]) > MAX_INT64_WIDTH
     if wide:
         return np.array([int(t) for t in tokens], dtype=object).reshape(n, m)

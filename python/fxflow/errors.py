@@ -33,3 +33,20 @@ class IRError(FxflowError):
 
 class ToolchainError(FxflowError):
     """A missing or failing external tool (g++, ap_types headers, vitis_hls)."""
+
+
+class InternalError(Exception):
+    """A bug in fxflow, not in the user's input: one of fxflow's own passes left IR that fails verification,
+    or a tool (g++, Verilator, yosys) rejected a file fxflow generated.  Deliberately NOT an FxflowError, so
+    that nothing catching user errors (the CLI's clean message, the fuzz harness's "clean error") hides it.
+
+    `where` names the pass or the generated file; drivers print "internal error (please report): ..." and
+    exit with INTERNAL_ERROR_EXIT_CODE."""
+
+    def __init__(self, message: str, where: str | None = None):
+        super().__init__(f"{message} (this is a bug in fxflow, not in your input)")
+        self.where = where
+
+
+# The exit code of `fxflow`, `fxflow-opt` and `fxflow-translate` on an InternalError (user errors exit 1).
+INTERNAL_ERROR_EXIT_CODE = 70  # EX_SOFTWARE of sysexits.h: an internal software error

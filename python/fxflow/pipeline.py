@@ -11,10 +11,16 @@ def run_passes(module: ir.Module, passes: list, *, print_ir_after_all: bool = Fa
     pieces (`"canonicalize"`) — in order in one PassManager anchored on builtin.module.
 
     Python exceptions raised inside a pass (FxflowErrors naming the layer) propagate through `pm.run`
-    unchanged; an MLIR failure (verifier, upstream pass) becomes an IRError with MLIR's diagnostics."""
+    unchanged; an MLIR failure (verifier, upstream pass) becomes an IRError with MLIR's diagnostics.
+    The input is verified first: IR that is invalid before the pipeline is the caller's (an IRError),
+    IR that one of our passes leaves invalid is a bug in fxflow (an InternalError naming the pass)."""
     from fxflow.passes import PASSES, add_to_pass_manager, load_all
 
     load_all()
+    try:
+        module.operation.verify()
+    except ir.MLIRError as e:
+        raise IRError(f"the input IR is invalid before the pass pipeline: {e}") from None
     pm = PassManager("builtin.module", context=module.context)
     for item in passes:
         if isinstance(item, str) and item not in PASSES:

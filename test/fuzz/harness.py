@@ -13,8 +13,10 @@ Targets (one case = one kind and one integer seed, so every case is reproducible
   data       NaN/Inf/huge/wrong-shaped inputs to `predict` (and `csim` when g++ and ap_types are there)
 
 Pass: success, or a project exception (`fxflow.FxflowError`), or for the tools exit code 1 with an `error:`
-diagnostic.  Fail: any other exception (a built-in one escaping), a signal/abort of the worker, a case running
-longer than the timeout (a hang), or a file written outside the case's output directory.
+diagnostic.  Fail: any other exception (a built-in one escaping; an `fxflow.errors.InternalError`, i.e. our own
+pass leaving invalid IR or emitted C++/Verilog that does not compile), a tool's internal-error exit code, a
+signal/abort of the worker, a case running longer than the timeout (a hang), or a file written outside the
+case's output directory.
 
 Cases run in a worker process (imports paid once); the parent kills and restarts it when it dies or hangs,
 recording that case as a crash or a hang.
@@ -145,6 +147,10 @@ def case_opt(rng: random.Random, work: Path):
             rc = tool.main(argv)
         except SystemExit as e:  # argparse's usage errors: exit code 2 with "error:"
             rc = e.code
+    from fxflow.errors import INTERNAL_ERROR_EXIT_CODE
+
+    if rc == INTERNAL_ERROR_EXIT_CODE:  # a bug in fxflow, reported as such: never a clean error
+        raise FuzzFailure(f"{tool.TOOL} internal error: {err.getvalue()[-500:]!r}")
     if rc not in (0, 1, 2) or (rc != 0 and "error:" not in err.getvalue()):
         raise FuzzFailure(f"{tool.TOOL} exit code {rc} without an error diagnostic: {err.getvalue()[-300:]!r}")
     if "Traceback" in err.getvalue():
@@ -454,7 +460,7 @@ def run_case(kind: str, seed: int, scratch: Path) -> dict:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             result["status"] = CASES[kind](rng, work)
-    except FxflowError as e:
+    except FxflowError as e:  # the user's input was wrong: a clean error (InternalError is not one)
         result["status"], result["detail"] = "error", f"{type(e).__name__}: {str(e)[:200]}"
     except FuzzFailure as e:
         result["status"], result["detail"] = "fail", str(e)

@@ -22,7 +22,7 @@ from fxflow.fixed import FixedFormat
 from fxflow.fixed.quantize import quantize_scalar, requantize_int
 from fxflow.fixed.softmax import SoftmaxFormats, exact_accum, exp_table, inv_table, softmax
 from fxflow.fixed.table import build_table, lookup, table_index
-from fxflow.toolchain import find_ap_types, find_cxx
+from toolchains import needs, needs_module
 
 ACTS = {
     "relu6": torch.nn.ReLU6(), "leaky": torch.nn.LeakyReLU(0.1), "prelu": torch.nn.PReLU(6), "elu": torch.nn.ELU(),
@@ -61,11 +61,7 @@ def _x(n, seed=1, scale=1.5):
 
 
 def _needs_csim():
-    try:
-        find_cxx()
-        find_ap_types()
-    except fxflow.ToolchainError as e:  # pragma: no cover - the CI installs both
-        pytest.skip(f"C simulation unavailable: {e}")
+    needs("g++", "ap_types")
 
 
 @pytest.fixture(scope="module")
@@ -164,7 +160,7 @@ def test_hls4ml_softmax_bit_exact():
     explicitly: fxflow's own default tables are the accurate ones).  The
     Linear weights are integers, so hls4ml's per-product cast into accum_t is exact and the dense layers agree
     without it; the softmax layers are what is compared."""
-    hls4ml = pytest.importorskip("hls4ml")
+    hls4ml = needs_module("hls4ml")
     _needs_csim()
     import tempfile
 
@@ -201,9 +197,8 @@ def test_softmax_tables_equal_libm_expf():
     import ctypes
     import ctypes.util
 
+    needs("libm")
     name = ctypes.util.find_library("m")
-    if name is None:
-        pytest.skip("no libm")
     libm = ctypes.CDLL(name)
     libm.expf.restype, libm.expf.argtypes = ctypes.c_float, [ctypes.c_float]
     from fxflow.fixed.softmax import HLS4ML_TABLE, top_bits_values

@@ -13,15 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fxflow
-from fxflow.toolchain import find_ap_types, find_cxx
 
 from models import OVERFLOW, ap, inputs, mlp
 
-try:
-    find_cxx()
-    find_ap_types()
-except fxflow.ToolchainError as e:  # pragma: no cover - the CI installs both
-    pytest.skip(f"C simulation unavailable: {e}", allow_module_level=True)
+pytestmark = pytest.mark.needs("g++", "ap_types")
 
 SPECS = ["trunc(k=3)", "trunc(k=4, compensate=1)", "bam(hbl=1, vbl=4)", "drum(k=3)", "mitchell", "exact"]
 

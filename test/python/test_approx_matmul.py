@@ -25,15 +25,10 @@ from fxflow.approx.torch import approximate, unwrap
 from fxflow.estimate import lut_multiplier_luts
 from fxflow.fixed import FixedFormat, quantize, to_float
 from fxflow.report import format_table
-from fxflow.toolchain import find_ap_types, find_cxx
 
 from test_approx_design import SPECS, _check, _fmt
 
-try:
-    find_cxx()
-    find_ap_types()
-except fxflow.ToolchainError as e:  # pragma: no cover - the CI installs both
-    pytest.skip(f"C simulation unavailable: {e}", allow_module_level=True)
+pytestmark = pytest.mark.needs("g++", "ap_types")
 
 
 class Score(torch.nn.Module):

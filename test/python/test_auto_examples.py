@@ -44,12 +44,11 @@ def test_overflow_counter_sees_narrow_conv_and_pool_layers():
 
 
 def test_auto_weights_carry_exact_per_channel_formats_and_stay_bit_exact(tmp_path):
-    from fxflow.toolchain import find_ap_types, find_cxx
+    from toolchains import needs
 
     ex = load("cnn1d")
     x = ex.make_inputs(64)
     design = fxflow.compile(ex.make_model(), x[:1], {"model": {"precision": "auto", "input": "ap_fixed<12,4>"}})
     assert "formats = dense<" in design.mlir("fxp")
-    if find_ap_types() is None or find_cxx() is None:
-        pytest.skip("needs g++ and ap_types")
+    needs("g++", "ap_types")
     assert np.array_equal(design.csim(x, raw=True, verbose=False), design.predict(x, raw=True))

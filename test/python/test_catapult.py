@@ -15,16 +15,11 @@ import fxflow
 from fxflow.errors import UnsupportedOpError
 from fxflow.fixed import FixedFormat
 from fxflow.lowering.hls.flavour import AC_OVERFLOW, AC_ROUNDING, CATAPULT
-from fxflow.toolchain import find_ac_types, find_cxx
 
 from models import OVERFLOW, ROUNDING, ap, identity_chain, inputs, mlp
 from test_differential import random_design
 
-try:
-    find_cxx()
-    find_ac_types()
-except fxflow.ToolchainError as e:  # pragma: no cover - the CI installs both
-    pytest.skip(f"ac_types C simulation unavailable: {e}", allow_module_level=True)
+pytestmark = pytest.mark.needs("g++", "ac_types")
 
 
 def _check(design, x):

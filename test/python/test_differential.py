@@ -12,15 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import fxflow
-from fxflow.toolchain import find_ap_types, find_cxx
 
 from models import every_mode_design, inputs, mlp, random_design
 
-try:
-    find_cxx()
-    find_ap_types()
-except fxflow.ToolchainError as e:  # pragma: no cover - the CI installs both
-    pytest.skip(f"C simulation unavailable: {e}", allow_module_level=True)
+pytestmark = pytest.mark.needs("g++", "ap_types")
 
 
 def _check(design, x):

@@ -7,9 +7,8 @@ import pytest
 
 import fxflow
 from fxflow.examples import EXAMPLES, load
-from fxflow.toolchain import find_ap_types, find_cxx
 
-needs_csim = pytest.mark.skipif(find_ap_types() is None or find_cxx() is None, reason="needs g++ and ap_types")
+needs_csim = pytest.mark.needs("g++", "ap_types")
 
 
 @needs_csim

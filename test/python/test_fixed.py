@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fxflow.errors import FormatError, FxflowError, ToolchainError
+from fxflow.errors import FormatError, FxflowError
 from fxflow.toolchain import find_ap_types, find_cxx
 from fxflow.fixed import (
     OVERFLOW_MODES,
@@ -40,6 +40,7 @@ from fxflow.fixed import (
     storage_dtype,
     to_float,
 )
+from toolchains import needs
 
 HERE = Path(__file__).resolve().parent
 F = FixedFormat.parse
@@ -668,11 +669,9 @@ class ApHarness:
 
 def _build_harness(pairs) -> Path:
     """Compile the harness once per source hash (cached in the temp dir); parts compile in parallel."""
-    try:
-        cxx = find_cxx()
-        ap = find_ap_types()
-    except ToolchainError as e:
-        pytest.skip(f"differential test needs a C++ compiler and the ap_types headers: {e}")
+    needs("g++", "ap_types")
+    cxx = find_cxx()
+    ap = find_ap_types()
     cpp_dir = HERE / "cpp"
     sources = {name: (cpp_dir / name).read_text() for name in ("ap_fixed_harness.h", "ap_fixed_harness_main.cpp")}
     sources.update(_generated_sources(pairs))

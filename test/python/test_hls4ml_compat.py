@@ -14,10 +14,10 @@ from torch import nn
 import fxflow
 from fxflow.config import Config
 from fxflow.errors import ConfigError
-from fxflow.toolchain import find_cxx
+from toolchains import needs_module
 
-hls4ml = pytest.importorskip("hls4ml")
-needs_cxx = pytest.mark.skipif(find_cxx() is None, reason="hls4ml's predict compiles C++ with g++")
+hls4ml = needs_module("hls4ml")
+needs_cxx = pytest.mark.needs("g++")  # hls4ml's predict compiles C++ with g++
 
 
 class Mlp(nn.Module):

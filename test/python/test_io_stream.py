@@ -15,11 +15,11 @@ import fxflow
 from fxflow.errors import ConfigError, UnsupportedOpError
 from fxflow.ir import ir
 from fxflow.passes.df_size_fifos import FifoDeadlock, SizeFifosOptions, size_fifos
-from fxflow.toolchain import find_ac_types, find_ap_types, find_cxx
+from toolchains import needs
 
 from test_layers import Cnn1d, Cnn2d, Shapes, _randomize_bn
 
-needs_csim = pytest.mark.skipif(find_ap_types() is None or find_cxx() is None, reason="needs g++ and ap_types")
+needs_csim = pytest.mark.needs("g++", "ap_types")
 
 class Gathered(nn.Module):
     """A transpose and a flatten that move values between positions and channels: gathering kernels."""
@@ -80,8 +80,8 @@ def _depth(op) -> int:
 @pytest.mark.parametrize("name,backend", [("cnn2d", "vitis"), ("cnn1d", "catapult"), ("shapes", "vitis"),
                                           ("gathered", "catapult")])
 def test_stream_csim_equals_predict(name, backend, tmp_path):
-    if backend == "catapult" and find_ac_types() is None:
-        pytest.skip("needs ac_types")
+    if backend == "catapult":
+        needs("ac_types")
     design, x = _stream_design(name, backend=backend, output_dir=tmp_path / name)
     y = design.predict(x, raw=True)
     yc = design.csim(x, raw=True, verbose=False)

@@ -13,11 +13,10 @@ from torch import nn
 import fxflow
 from fxflow.fixed import FixedFormat
 from fxflow.fixed.quantize import requantize_int
-from fxflow.toolchain import find_ap_types, find_cxx
 
 from models import OVERFLOW, ROUNDING, ap
 
-needs_csim = pytest.mark.skipif(find_ap_types() is None or find_cxx() is None, reason="needs g++ and ap_types")
+needs_csim = pytest.mark.needs("g++", "ap_types")
 
 
 class Cnn2d(nn.Module):

@@ -13,7 +13,7 @@ from onnx import TensorProto, helper, numpy_helper
 from onnx.reference import ReferenceEvaluator
 
 import fxflow
-from fxflow.toolchain import find_ap_types, find_cxx
+from toolchains import missing_tool, needs, needs_module
 
 GENEROUS = {"model": {"precision": "ap_fixed<32,12>"}}
 
@@ -74,7 +74,7 @@ def test_every_op_is_located_at_its_node_name(tmp_path):
 
 
 def test_torch_exported_mlp(tmp_path):
-    torch = pytest.importorskip("torch")
+    torch = needs_module("torch")
     torch.manual_seed(0)
     net = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.ReLU(), torch.nn.Linear(5, 3)).eval()
     path = tmp_path / "t.onnx"
@@ -86,7 +86,7 @@ def test_torch_exported_mlp(tmp_path):
             torch.onnx.export(net, (torch.zeros(1, 6),), str(path), dynamo=False, input_names=["x"],
                               dynamic_axes={"x": {0: "batch"}})
     except Exception as e:  # pragma: no cover - depends on the torch build
-        pytest.skip(f"torch.onnx.export unavailable: {e}")
+        missing_tool("torch.onnx.export", str(e))
     design = fxflow.compile(path, config=GENEROUS)
     x = _x(32, 6)
     with torch.no_grad():
@@ -170,11 +170,7 @@ def test_cli_compiles_onnx(tmp_path, capsys):
 
 
 def test_predict_equals_csim_bit_for_bit(tmp_path):
-    try:
-        find_cxx()
-        find_ap_types()
-    except fxflow.ToolchainError as e:  # pragma: no cover - the CI installs both
-        pytest.skip(f"C simulation unavailable: {e}")
+    needs("g++", "ap_types")
     cfg = {"model": {"precision": "ap_fixed<14,5,AP_RND,AP_SAT>", "input": "ap_fixed<10,3>"},
            "layers": {"fc1": {"weight": "ap_fixed<8,2,AP_RND_CONV,AP_SAT>", "accum": "ap_fixed<16,6>"},
                       "res": {"result": "ap_fixed<12,4,AP_TRN,AP_WRAP>"}}}

@@ -9,7 +9,6 @@ end to end: predict equal to its forward pass in float64, predict equal to the C
 from __future__ import annotations
 
 import copy
-import os
 import re
 import sys
 from pathlib import Path
@@ -22,28 +21,19 @@ from hypothesis import strategies as st
 import fxflow
 import fxflow.ir as fxir
 from fxflow.emulator import compile_program, run
-from fxflow.errors import FormatError, ToolchainError
+from fxflow.errors import FormatError
 from fxflow.fixed import OVERFLOW_MODES, ROUNDING_MODES, FixedFormat as F
 from fxflow.fixed.channels import (ChannelFormats, cast_channels, channel_cast_interval, exact_channel_formats)
 from fxflow.fixed.interval import Interval
 from fxflow.fixed.quantize import quantize_scalar, requantize_int
 from fxflow.ir import ir
-from fxflow.toolchain import find_ap_types, find_cxx
 
 sys.path.insert(0, str(Path(__file__).parent))
 from hls_graphs import Graph, fmt_type, tensor_type  # noqa: E402
+from toolchains import have, needs_module  # noqa: E402
 
 
-def _have_cxx() -> bool:
-    try:
-        find_ap_types()
-        find_cxx()
-    except ToolchainError:
-        return False
-    return True
-
-
-needs_cxx = pytest.mark.skipif(not _have_cxx(), reason="needs g++ and the ap_types headers")
+needs_cxx = pytest.mark.needs("g++", "ap_types")
 
 
 def reference_cast(x, f_from, kif, container: F) -> list[list[int]]:
@@ -283,9 +273,7 @@ def test_per_channel_power_of_two_activation_quantizer_is_exact():
 
 def _pquant():
     """pquant-ml (the optional `qat` extra) with its Keras backend set to torch; skips the test without it."""
-    if os.environ.setdefault("KERAS_BACKEND", "torch") != "torch":
-        pytest.skip("pquant-ml needs KERAS_BACKEND=torch here")
-    return pytest.importorskip("pquant", reason="pquant-ml is an optional extra (pip install fxflow[qat])")
+    return needs_module("pquant")
 
 
 def _pquant_per_channel_model(seed: int = 0):
@@ -339,7 +327,7 @@ def test_pquant_per_channel_model_bit_exact(tmp_path):
             qi, qf = layer.weight_quantizer.i.detach().numpy().ravel(), layer.weight_quantizer.f.detach().numpy().ravel()
             assert np.all(kif[:, 2] <= qf) and np.all(kif[:, 1] + kif[:, 2] <= qi + qf)
             assert len({tuple(r) for r in kif.tolist()}) > 1
-    if _have_cxx():
+    if have("g++", "ap_types"):
         assert np.array_equal(design.predict(x[:300], raw=True), design.csim(x[:300], raw=True, verbose=False))
         defines = (tmp_path / "p" / "firmware" / "defines.h").read_text()
         assert "weight channel formats" in defines

@@ -3,7 +3,6 @@ pre-quantized weights, so `predict` equals the model's own quantized forward pas
 
 from __future__ import annotations
 
-import os
 
 import numpy as np
 import pytest
@@ -11,6 +10,7 @@ import torch
 from torch import nn
 
 import fxflow
+from toolchains import needs_module
 
 
 def fq(x, f: int, lo: int, hi: int, mode: str = "rnd"):
@@ -86,11 +86,8 @@ def test_unsupported_quantizers_name_the_layer(body, message):
     assert err.value.layer and err.value.layer in str(err.value)
 
 
-pquant = pytest.importorskip("pquant", reason="pquant-ml is an optional extra (pip install fxflow[qat])") \
-    if os.environ.setdefault("KERAS_BACKEND", "torch") == "torch" else None
-
-
 def test_pquant_model_compiles_bit_exact():
+    pquant = needs_module("pquant")  # the optional `qat` extra, with its Keras backend set to torch
     cfg = pquant.ap_config()
     cfg.pruning_parameters.enable_pruning = False
     torch.manual_seed(0)

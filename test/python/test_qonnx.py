@@ -13,7 +13,6 @@ from onnx.reference import ReferenceEvaluator
 from onnx.reference.op_run import OpRun
 
 import fxflow
-from fxflow.toolchain import find_ap_types, find_cxx
 
 Q = "qonnx.custom_op.general"
 MODES = ["ROUND", "HALF_EVEN", "FLOOR", "DOWN", "HALF_UP", "HALF_DOWN"]
@@ -258,7 +257,7 @@ def test_qdq_pairs(tmp_path):
     assert '!fxp.fixed<0 : i32, 5 : i32, 3 : i32, "RND_CONV", "SAT">' in fxp  # uint8 at 2^-3
 
 
-@pytest.mark.skipif(find_cxx() is None or find_ap_types() is None, reason="needs g++ and the ap_types headers")
+@pytest.mark.needs("g++", "ap_types")
 def test_example_compiles_and_csim_matches(tmp_path):
     from fxflow.examples import load
 

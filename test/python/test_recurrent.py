@@ -20,6 +20,7 @@ from fxflow.fixed import FixedFormat
 from fxflow.fixed.recurrent import rnn_float
 
 from models import OVERFLOW, ROUNDING
+from toolchains import needs_module
 
 NO_SHRINK = [Phase.explicit, Phase.reuse, Phase.generate]
 SLOW = settings(max_examples=2, deadline=None, phases=NO_SHRINK,
@@ -179,7 +180,7 @@ def test_rnn_equals_hls4ml_predict(cell, precision, seed, tmp_path):
     """hls4ml 1.3 converts a one-layer batch_first nn.LSTM / nn.GRU; with its config dict (channels_last_conversion
     'off': its default 'full' transposes the [T, F] input as if it were channels-first, which is silently
     wrong), fxflow's predict equals hls4ml's predict bit for bit."""
-    hls4ml = pytest.importorskip("hls4ml")
+    hls4ml = needs_module("hls4ml")
     import warnings
 
     torch.manual_seed(seed)

@@ -9,9 +9,6 @@ bundled jet tagger.  Locally the tests skip when Verilator/yosys/CIRCT are missi
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import shutil
 
 import numpy as np
 import pytest
@@ -22,13 +19,7 @@ from fxflow.errors import ConfigError, UnsupportedOpError
 
 from models import every_mode_design, inputs, mlp, random_design
 
-_missing = [t for t in ("verilator", "yosys") if shutil.which(t) is None]
-if importlib.util.find_spec("circt") is None:
-    _missing.append("circt (pip)")
-if _missing:
-    if os.environ.get("CI"):
-        raise RuntimeError(f"CI must run the RTL tests, but {', '.join(_missing)} is missing (scripts/setup.sh)")
-    pytest.skip(f"RTL tools missing: {', '.join(_missing)}", allow_module_level=True)
+pytestmark = pytest.mark.needs("verilator", "yosys", "circt")
 
 
 def _check(design, x):

@@ -66,7 +66,9 @@ def test_default_softmax_agrees_with_float_where_hls4ml_tables_do_not():
 
 
 def test_hls4ml_config_keeps_hls4ml_tables():
-    hls4ml = __import__("pytest").importorskip("hls4ml")
+    from toolchains import needs_module
+
+    hls4ml = needs_module("hls4ml")
     cfg = hls4ml.utils.config_from_pytorch_model(Classifier(), (16,), granularity="model",
                                                  default_precision="ap_fixed<16,6>")
     text = fxflow.compile(Classifier().eval(), torch.zeros(1, 16), config=cfg).mlir("fxp")

@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 import fxflow
 from fxflow.dse import SweepResult
 from fxflow.dse_eval import RUN_FIELDS
-from fxflow.dse_run import ray_available
 from fxflow.errors import ConfigError, ToolchainError
 from fxflow.examples import load
+from toolchains import needs
 
 EX = load("jet_tagger")
 BASE = {"model": {"input": "ap_fixed<8,3>", "weight": "ap_fixed<8,2>"}}
@@ -36,8 +36,7 @@ def _same(a: list[dict], b: list[dict]) -> bool:
 
 
 def test_ray_sweep_of_54_points_equals_serial_and_reruns_from_the_cache(jet, tmp_path):
-    if not ray_available():  # (not importorskip: importing Ray first would skip its loopback-only setting)
-        pytest.skip("ray is not installed (pip install -e '.[sweep]')")
+    needs("ray")  # (checked without importing Ray: importing it first would skip its loopback-only setting)
     model, x = jet
     space = {"model.reuse_factor": [1, 2, 4], "model.precision": ["ap_fixed<16,6>", "ap_fixed<12,5>", "ap_fixed<8,4>"],
              "io_type": ["io_parallel", "io_stream"], "layers.fc2.reuse_factor": [1, 2, 4]}
@@ -241,11 +240,7 @@ def test_an_imported_program_compiles_like_the_model():
 
 
 def test_yosys_counts_of_rtl_points():
-    import shutil
-
-    pytest.importorskip("circt")
-    if shutil.which("yosys") is None:
-        pytest.skip("yosys is not installed")
+    needs("circt", "yosys")
     from models import mlp
 
     model, x = mlp([3, 2], seed=1), np.random.default_rng(0).normal(size=(20, 3))

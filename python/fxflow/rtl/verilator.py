@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from fxflow.csim import cache_dir as csim_cache_dir
-from fxflow.errors import ToolchainError
+from fxflow.errors import InternalError, ToolchainError
 from fxflow.toolchain import find_system_tool
 
 # The generated C++ of a fully unrolled network is large and flat: -O0 halves its build time (jet tagger:
@@ -154,7 +154,8 @@ def build(design, verbose: bool = True, verilog: str | None = None) -> Path:
     proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True)
     if proc.returncode != 0:
         tail = "\n".join((proc.stderr or proc.stdout).splitlines()[-20:])
-        raise ToolchainError(f"Verilator failed on {design.top} (kept in {work}):\n{tail}")
+        raise InternalError(f"Verilator rejects the SystemVerilog/testbench fxflow emitted for {design.top} "
+                            f"(kept in {work}):\n{tail}", where=str(work / f"{design.top}.sv"))
     built = work / "obj" / f"V{design.top}"
     if target.exists():
         shutil.rmtree(target, ignore_errors=True)

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from fxflow.errors import ConfigError, ToolchainError
+from fxflow.errors import ConfigError, InternalError, ToolchainError
 from fxflow.toolchain import find_system_tool
 
 FAMILIES = ("xcup", "xcu", "xc7", "xc7s", "xc6s")  # synth_xilinx -family values fxflow accepts
@@ -54,9 +54,9 @@ def _run(exe: str, script: str, timeout: float, what: str) -> None:
         proc = subprocess.run([exe, "-q", "-p", script], capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         raise ToolchainError(f"yosys did not finish within {timeout:.0f} s on {what}") from None
-    if proc.returncode != 0:
+    if proc.returncode != 0:  # the Verilog is fxflow's own: a rejection is a bug in the emitter
         tail = "\n".join((proc.stderr or proc.stdout).splitlines()[-15:])
-        raise ToolchainError(f"yosys failed on {what}:\n{tail}")
+        raise InternalError(f"yosys rejects the Verilog fxflow emitted for {what}:\n{tail}", where=what)
 
 
 def synth(verilog: str, top: str, family: str = "xcup", verbose: bool = True, timeout: float = SYNTH_TIMEOUT,

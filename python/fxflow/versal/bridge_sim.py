@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fxflow.errors import ToolchainError
+from fxflow.errors import InternalError, ToolchainError
 from fxflow.lowering.hls.project import COMMON_FLAGS, CXX_STD, OPT_FLAGS
 from fxflow.toolchain import find_ap_types, find_cxx
 
@@ -33,7 +33,8 @@ def _build(root: Path, name: str, ap_types) -> Path:
            f"-I{root}", str(unity), "-o", str(exe)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise ToolchainError(f"g++ failed on the PLIO bridge {name}:\n{proc.stderr.strip()[:4000]}")
+        raise InternalError(f"the PLIO bridge C++ that fxflow emitted ({unity}) does not compile:\n"
+                            f"{proc.stderr.strip()[:4000]}", where=str(unity))
     return exe
 
 

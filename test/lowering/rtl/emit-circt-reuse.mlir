@@ -3,6 +3,7 @@
 // output add into a fed-back accumulator register (each partial sum saturated, in k order), and the result
 // register loads on the last step.  The top accepts a sample every 2 cycles (the `wait` counter drives
 // in_ready) and reports out_valid 3 cycles after acceptance.
+// REQUIRES: circt
 // RUN: fxflow-translate %S/Inputs/dense_reuse.mlir --emit-circt | filecheck %s
 
 // CHECK-LABEL: hw.module @tdm_fc(in %x0_0 : i8, in %x0_1 : i8, in %x0_2 : i8, in %x0_3 : i8, in %clk : !seq.clock, in %start : i1, out y0_0 : i8, out y0_1 : i8)

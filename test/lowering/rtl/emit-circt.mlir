@@ -1,6 +1,7 @@
 // The CIRCT lowering of a dense (RND/SAT result) + ReLU (unsigned TRN/WRAP result) graph: one hw.module per
 // kernel with range-sized arithmetic, rounding built from the guard bit, a register stage per layer, and a
 // top that chains the kernels and shifts in_valid along the schedule.
+// REQUIRES: circt
 // RUN: fxflow-translate %S/Inputs/dense_relu.mlir --emit-circt | filecheck %s
 
 // CHECK-LABEL: hw.module @myproject_fc1(in %x0_0 : i16, in %x0_1 : i16, in %x0_2 : i16, in %x0_3 : i16, in %clk : !seq.clock, out y0_0 : i16, out y0_1 : i16, out y0_2 : i16)

@@ -1,5 +1,6 @@
 // SystemVerilog through CIRCT's ExportVerilog (seq lowered to always_ff, no source locations, no block-local
 // variables so that yosys reads it).
+// REQUIRES: circt
 // RUN: fxflow-translate %S/Inputs/dense_relu.mlir --emit-verilog | filecheck %s
 
 // CHECK: module myproject_fc1(
