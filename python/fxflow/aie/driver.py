@@ -7,29 +7,13 @@ budget (at most PLACEMENT_TRIALS times) before the placement error is reported.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from fxflow.config import options_from_dict
+from fxflow.lowering.aie.options import AieOptions
 
-from .device import DEFAULT_DEVICE, AieFitError, get_device
+from .device import AieFitError, get_device
 
 PLACEMENT_TRIALS = 6
-
-
-@dataclass
-class AieOptions:
-    device: str = DEFAULT_DEVICE
-    batch: int = 8
-    objective: str = "throughput"  # or "resource" (fewest tiles)
-    max_tiles: int = 0
-
-    @classmethod
-    def from_dict(cls, data) -> "AieOptions":
-        opts = options_from_dict(cls, data, "aie")
-        get_device(opts.device)
-        return opts
 
 
 def lower_for_aie(module, options=None) -> str:
