@@ -17,9 +17,9 @@ from .options import PRODUCT_STYLES, RtlOptions
 class RtlState:
     """`Design.backend_state` of an RTL design: its options, the CIRCT design, the last synth() result."""
 
-    options: RtlOptions
-    design: object = None  # fxflow.lowering.rtl.build.RtlDesign
-    synth: dict | None = None
+    rtl_options: RtlOptions
+    rtl: object = None  # fxflow.lowering.rtl.build.RtlDesign
+    rtl_synth: dict | None = None
 
 
 class RtlBackend(BackendBase):
@@ -46,11 +46,11 @@ class RtlBackend(BackendBase):
 
     def rtl(self, design):
         state = design.backend_state
-        if state.design is None:
+        if state.rtl is None:
             from fxflow.rtl.driver import lower
 
-            state.design = lower(design, state.options)
-        return state.design
+            state.rtl = lower(design, state.rtl_options)
+        return state.rtl
 
     def write(self, design, path: Path, inputs=None) -> Path:
         from fxflow.rtl.driver import write
@@ -60,7 +60,7 @@ class RtlBackend(BackendBase):
     def report(self, design, part=None, clock=None) -> dict:
         from fxflow.rtl.driver import report
 
-        return report(design, self.rtl(design), design.backend_state.synth, part=part, clock=clock)
+        return report(design, self.rtl(design), design.backend_state.rtl_synth, part=part, clock=clock)
 
     def rtl_sim(self, design, x, raw: bool = False, verbose: bool = True):
         from fxflow.rtl.driver import simulate
@@ -87,9 +87,9 @@ class RtlBackend(BackendBase):
         kwargs = {} if timeout is None else {"timeout": timeout}
         sv = rtl.verilog()
         big = sv.count("\n") > yosys.SPLIT_LINES  # one yosys process per kernel pays off on large designs
-        design.backend_state.synth = yosys.synth(sv, rtl.top, part_family, verbose=verbose,
+        design.backend_state.rtl_synth = yosys.synth(sv, rtl.top, part_family, verbose=verbose,
                                                  modules=[k.name for k in rtl.kernels] if big else None, **kwargs)
-        return design.backend_state.synth
+        return design.backend_state.rtl_synth
 
     def cli_arguments(self, parser) -> None:
         parser.add_argument("--rtl-products", default=default(RtlOptions, "products"), choices=PRODUCT_STYLES,

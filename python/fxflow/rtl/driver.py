@@ -14,12 +14,12 @@ YOSYS_NOTE = ("yosys synth_xilinx counts: an open-tool yardstick of the emitted 
               "post-route figures")
 
 
-def lower(design):
-    """The design's `RtlDesign` (CIRCT hw/comb/seq in CIRCT's own context), built once."""
+def lower(design, options):
+    """The design's `RtlDesign` (CIRCT hw/comb/seq in CIRCT's own context)."""
     from fxflow.lowering.rtl.build import lower_to_rtl
 
     with design.ctx:
-        return lower_to_rtl(design.module, design.rtl_options)
+        return lower_to_rtl(design.module, options)
 
 
 def simulate(design, rtl, x, raw: bool, verbose: bool):
@@ -87,15 +87,13 @@ Latency {rtl.latency} cycles, initiation interval {rtl.interval}.  `make` builds
 """
 
 
-def report(design, part=None, clock=None) -> dict:
-    """The estimate report with the RTL schedule (exact) and, after `synth()`, yosys counts with the ratio
-    estimate / yosys per layer and in total."""
+def report(design, rtl, synth, part=None, clock=None) -> dict:
+    """The estimate report with the RTL schedule (exact) and, after `synth()` (its result `synth`), yosys
+    counts with the ratio estimate / yosys per layer and in total."""
     from fxflow.report import design_report
 
-    rtl = design.rtl
     with design.ctx:
         rep = design_report(design.module, part=part, clock=clock)
-    synth = design.rtl_synth
     for row, k in zip(rep["layers"], rtl.kernels):
         row["rtl_latency"] = k.latency
         row["rtl_start"] = k.start
