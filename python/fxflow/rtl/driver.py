@@ -115,32 +115,3 @@ def _measured(row: dict, counts: dict) -> None:
         est, got = row.get(k), counts.get(k, 0)
         if est is not None:
             row[f"{k}_ratio"] = round(est / got, 2) if got else (1.0 if not est else float("inf"))
-
-
-def cli_compile(args, cfg, t0: float) -> int:
-    """`fxflow compile --backend rtl`: write the RTL project, print the report; `--csim N` compares the
-    Verilator simulation of N random samples with predict, `--synth` adds yosys counts."""
-    import time
-
-    import fxflow
-    from fxflow.estimate import check_options
-    from fxflow.report import format_table
-
-    check_options(args.part, args.clock)
-    design = fxflow.compile(args.model, config=cfg, output_dir=args.output, project_name=args.project_name,
-                            backend="rtl", rtl={"products": args.rtl_products, "pipeline": args.rtl_pipeline},
-                            calibration_data=None)
-    print(f"wrote RTL project {args.output} in {time.perf_counter() - t0:.2f} s "
-          f"(latency {design.rtl.latency} cycles, II {design.rtl.interval})")
-    if args.synth:
-        design.synth()
-    print(format_table(design.report(part=args.part, clock=args.clock)))
-    if args.csim:
-        x = np.random.default_rng(0).normal(size=(args.csim, *design.input_shapes[0]))
-        y, latency = design.rtl_sim(x, raw=True)
-        bad = int(np.sum(y != design.predict(x, raw=True)))
-        print(f"[fxflow] Verilator simulation vs predict on {args.csim} samples: {bad} mismatching values, "
-              f"latency {latency} cycles")
-        if bad:
-            raise FxflowError(f"the RTL simulation disagrees with the emulator on {bad} values")
-    return 0

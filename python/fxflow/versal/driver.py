@@ -283,23 +283,3 @@ def write(design, system: VersalSystem, path):
 
     system.written = write_project(design, system, path)
     return system.written
-
-
-def cli_compile(args, cfg, t0: float) -> int:
-    """`fxflow compile --backend versal`: write the joint project, print the plan, optionally compare
-    `--csim N` random samples of the joined simulation with predict."""
-    import time
-
-    import fxflow
-    from fxflow.aie.driver import compare_simulation
-    from fxflow.passes.versal_partition import parse_partition
-
-    versal = {"device": args.versal_device, "target_rate_mhz": args.versal_rate, "batch": args.aie_batch,
-              "partition": parse_partition(args.versal_partition)}
-    design = fxflow.compile(args.model, config=cfg, output_dir=args.output, project_name=args.project_name,
-                            backend="versal", versal=versal)
-    print(f"wrote Versal project {args.output} in {time.perf_counter() - t0:.2f} s")
-    print(format_report(design.report()))
-    if args.csim:
-        compare_simulation(design, args.csim, "Versal (PL C-sim + AIE)", pl="csim")  # the written HLS, compiled
-    return 0
