@@ -91,3 +91,42 @@ def torch_linear():
     import torch
 
     return torch.nn.Sequential(torch.nn.Linear(3, 2)).eval()
+
+
+def test_versal_pass_options_spell_every_versal_option():
+    from fxflow.passes.versal_partition import VersalPartitionOptions
+    from fxflow.versal.options import VersalOptions
+
+    opts = VersalOptions.from_dict({"partition": {"fc1": "aie"}, "weights": {"lut": 0.5}, "objective": "resource",
+                                    "time": "interval", "max_plio": 2})
+    assert VersalPartitionOptions.of(opts).versal_options() == opts
+    assert VersalPartitionOptions().versal_options() == VersalOptions.from_dict(None)
+    with pytest.raises(ConfigError, match="weights entry 'lut' must be resource=number"):
+        VersalPartitionOptions(weights="lut").versal_options()
+
+
+def test_fxflow_opt_options_reproduce_the_versal_compile():
+    """The textual pass options of a compile's VersalOptions plan the df stage exactly as compile did."""
+    import dataclasses
+
+    import torch
+
+    from fxflow.ir import ir, new_context
+    from fxflow.passes import PASSES, load_all
+    from fxflow.passes.versal_partition import VersalPartitionOptions
+    from fxflow.pipeline import run_passes
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 4)).eval()
+    d = fxflow.compile(model, torch.zeros(1, 8), config={"model": {"precision": "ap_fixed<8,3>"}}, backend="versal",
+                       versal={"weights": {"lut": 0.25}, "objective": "resource", "target_rate_mhz": 10})
+    load_all()
+    pass_opts = VersalPartitionOptions.of(d.versal.options)
+    text = {f.name.replace("_", "-"): str(getattr(pass_opts, f.name))
+            for f in PASSES["versal-partition"].textual_options()}
+    assert {f.name for f in dataclasses.fields(d.versal.options)} == {k.replace("-", "_") for k in text}
+    with new_context() as ctx:
+        m = ir.Module.parse(d.mlir("df"), context=ctx)
+        run_passes(m, [("versal-partition", PASSES["versal-partition"].make_options(text))])
+        got = m.operation.get_asm(print_generic_op_form=True, enable_debug_info=True, large_elements_limit=None)
+    assert got == d.mlir("versal")

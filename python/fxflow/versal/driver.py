@@ -52,7 +52,8 @@ def lower_for_versal(module, options, top: str) -> tuple[str, VersalSystem]:
     from fxflow.lowering.aie.build import build_program
     from fxflow.lowering.fxp_to_aie import graph_of
     from fxflow.names import c_identifier
-    from fxflow.passes.versal_partition import apply_plan
+    from fxflow.passes.versal_partition import VersalPartitionOptions
+    from fxflow.pipeline import run_passes
 
     from ..aie.check import check
 
@@ -61,9 +62,9 @@ def lower_for_versal(module, options, top: str) -> tuple[str, VersalSystem]:
     if len(graph.regions[0].blocks[0].arguments) != 1 or \
             len(list(graph.regions[0].blocks[0].operations)[-1].operation.operands) != 1:
         raise FxflowError("the Versal backend supports designs with one input and one output")
-    planner = Planner(graph, opts)
-    plan = planner.choose()
-    apply_plan(graph, planner, plan)
+    planned: list = []  # the registered pass (what fxflow-opt runs) hands back its planner and plan
+    run_passes(module, [("versal-partition", VersalPartitionOptions.of(opts, planned))])
+    (planner, plan), = planned
     text = module.operation.get_asm(print_generic_op_form=True, enable_debug_info=True, large_elements_limit=None)
     ident = c_identifier(top, prefix="top")
     system = VersalSystem(opts, planner, plan, parts(text, planner.units, plan, ident), ident)
