@@ -22,6 +22,7 @@ REGISTRY = {
     "rtl": "fxflow.lowering.rtl.backend:RtlBackend",  # CIRCT hw/comb/seq -> SystemVerilog
     "versal": "fxflow.lowering.versal.backend:VersalBackend",  # PL (HLS) + AI Engines joined by PLIO
 }
+VIEWS = {"aie_program": "aie", "rtl": "rtl", "versal": "versal"}  # Design properties only these backends have
 
 
 @runtime_checkable
@@ -91,6 +92,10 @@ class BackendBase:
 
     def unsupported(self, method: str) -> FxflowError:
         hint = self.hints.get(method)
+        if hint is None and method in VIEWS:  # a view of another backend's state
+            hint = f"this design was not compiled for it (compile with backend='{VIEWS[method]}')"
+        if hint is None and method == "synth":
+            hint = "yosys counts need the RTL backend (compile with backend='rtl')"
         return FxflowError(f"{method} is not supported by the '{self.name}' backend of this design"
                            + (f": {hint}" if hint else ""))
 

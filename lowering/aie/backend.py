@@ -26,10 +26,7 @@ class AieBackend(BackendBase):
     hints = {
         "csim": "use simulate (the AIE functional simulator)",
         "build": "use write (an mlir-aie project) and its README",
-        "synth": "yosys counts need the RTL backend (compile with backend='rtl')",
         "rtl_sim": "use simulate (the AIE functional simulator)",
-        "rtl": "this design was not compiled for the RTL backend (compile with backend='rtl')",
-        "versal": "this design was not compiled for the Versal backend (compile with backend='versal')",
     }
 
     def lower(self, module, options, ctx, project_name: str):

@@ -30,11 +30,7 @@ class HlsBackend(BackendBase):
     hints = {
         "simulate": "it was not compiled for the AIE-ML backend (simulate runs the AIE / Versal simulators; "
                     "csim runs this design's C++)",
-        "synth": "yosys counts need the RTL backend (compile with backend='rtl'; build runs the vendor HLS flow)",
         "rtl_sim": "compile with backend='rtl' for Verilator (csim runs this design's C++)",
-        "aie_program": "this design was not compiled for the AIE-ML backend (compile with backend='aie')",
-        "rtl": "this design was not compiled for the RTL backend (compile with backend='rtl')",
-        "versal": "this design was not compiled for the Versal backend (compile with backend='versal')",
     }
 
     def lower(self, module, options, ctx, project_name: str):

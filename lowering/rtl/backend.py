@@ -30,8 +30,6 @@ class RtlBackend(BackendBase):
     hints = {
         "csim": "use rtl_sim (Verilator) or simulate",
         "build": "use synth (yosys) or the written project's Makefile",
-        "aie_program": "this design was not compiled for the AIE-ML backend (compile with backend='aie')",
-        "versal": "this design was not compiled for the Versal backend (compile with backend='versal')",
     }
 
     def lower(self, module, options, ctx, project_name: str):

@@ -18,7 +18,6 @@ class VersalBackend(BackendBase):
         "csim": "use simulate(x, pl='csim') (the PL parts' C++ and the PLIO bridges around the AIE simulator)",
         "build": "use write (HLS projects per PL part, the mlir-aie project) and its README",
         "rtl_sim": "use simulate (synth measures the PL layers with yosys)",
-        "rtl": "this design was not compiled for the RTL backend (compile with backend='rtl')",
     }
 
     def lower(self, module, options, ctx, project_name: str):
