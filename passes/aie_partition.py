@@ -20,9 +20,10 @@ from dataclasses import dataclass
 
 from fxflow.aie import cost
 from fxflow.aie.arith import MODES
-from fxflow.aie.device import DEFAULT_DEVICE, AieFitError, get_device
+from fxflow.aie.device import AieFitError, get_device
 from fxflow.errors import ConfigError
 from fxflow.ir import i64_attr, ir, str_attr
+from fxflow.lowering.aie.options import AieOptions
 
 from .registry import register_pass
 
@@ -30,11 +31,11 @@ OBJECTIVES = ("throughput", "resource")
 
 
 @dataclass
-class PartitionOptions:
-    device: str = DEFAULT_DEVICE
-    batch: int = 8
-    max_tiles: int = 0  # 0: every compute tile of the device
-    objective: str = "throughput"
+class PartitionOptions:  # defaults: the AIE backend's (lowering/aie/options.py)
+    device: str = AieOptions.device
+    batch: int = AieOptions.batch
+    max_tiles: int = AieOptions.max_tiles  # 0: every compute tile of the device
+    objective: str = AieOptions.objective
     tolerance: float = 0.05
 
 

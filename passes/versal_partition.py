@@ -9,32 +9,45 @@ placed graph is what the Versal backend splits into its HLS and mlir-aie parts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
 
 from fxflow.errors import ConfigError
 from fxflow.ir import ir, str_attr
+from fxflow.versal.options import VersalOptions
 
 from .registry import register_pass
 
 
-@dataclass
-class VersalPartitionOptions:
-    device: str = "xcve2802"
-    partition: str = "auto"  # "auto" or "layer:target,layer:target"
-    target_rate_mhz: float = 40.0
-    pl_clock_mhz: float = 200.0
-    batch: int = 8
-    time: str = "latency"
-    max_tiles: int = 0
-    max_plio: int = 0
+def _options_type() -> type:
+    """`VersalPartitionOptions`: every `VersalOptions` field as a textual pass option (same names, same
+    defaults), so `fxflow-opt --versal-partition{...}` plans exactly what `compile(backend="versal")` does.
+    `partition` is "auto" or "layer:target,..."; `weights` is "dsp=1,lut=0.5,..." (unlisted: 1).  The
+    `planned` field is programmatic: the compile driver receives the planner and the plan in it."""
+    fields = []
+    for f in dataclasses.fields(VersalOptions):
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        if f.name in _CODECS:
+            fields.append((f.name, "str", dataclasses.field(default=_CODECS[f.name][1](default))))
+        else:
+            fields.append((f.name, f.type, dataclasses.field(default=default)))
+    fields.append(("planned", "list | None", dataclasses.field(default=None)))
+    return dataclasses.make_dataclass("VersalPartitionOptions", fields, namespace={
+        "__module__": __name__, "versal_options": _versal_options, "of": classmethod(_of),
+        "__doc__": _options_type.__doc__})
 
-    def versal_options(self):
-        from fxflow.versal.options import VersalOptions
 
-        return VersalOptions.from_dict({"device": self.device, "partition": parse_partition(self.partition),
-                                        "target_rate_mhz": self.target_rate_mhz, "pl_clock_mhz": self.pl_clock_mhz,
-                                        "batch": self.batch, "time": self.time, "max_tiles": self.max_tiles,
-                                        "max_plio": self.max_plio})
+def _versal_options(self) -> VersalOptions:
+    """The validated `VersalOptions` these textual options spell."""
+    data = {f.name: getattr(self, f.name) for f in dataclasses.fields(VersalOptions)}
+    data.update({name: parse(data[name]) for name, (parse, _) in _CODECS.items()})
+    return VersalOptions.from_dict(data)
+
+
+def _of(cls, options: VersalOptions, planned: list | None = None):
+    """The pass options spelling `options` (what the compile driver runs)."""
+    data = {f.name: getattr(options, f.name) for f in dataclasses.fields(VersalOptions)}
+    data.update({name: show(data[name]) for name, (_, show) in _CODECS.items()})
+    return cls(**data, planned=planned)
 
 
 def parse_partition(text: str):
@@ -50,6 +63,34 @@ def parse_partition(text: str):
     return out
 
 
+def format_partition(partition) -> str:
+    """The inverse of `parse_partition`."""
+    return "auto" if partition == "auto" else ",".join(f"{layer}:{target}" for layer, target in partition.items())
+
+
+def parse_weights(text: str) -> dict:
+    """'dsp=1,lut=0.5' -> {"dsp": 1.0, "lut": 0.5} (LARE resource weights; VersalOptions checks the names)."""
+    out = {}
+    for item in filter(None, (s.strip() for s in text.split(","))):
+        key, sep, value = item.partition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            number = None
+        if not sep or not key.strip() or number is None:
+            raise ConfigError(f"versal weights entry '{item}' must be resource=number")
+        out[key.strip()] = number
+    return out
+
+
+def format_weights(weights: dict) -> str:
+    return ",".join(f"{k}={v!r}" for k, v in weights.items())
+
+
+_CODECS = {"partition": (parse_partition, format_partition), "weights": (parse_weights, format_weights)}
+VersalPartitionOptions = _options_type()
+
+
 def apply_plan(graph, planner, plan) -> None:
     """Write a plan into the graph: `placement` per kernel, the plan's figures on the graph."""
     for unit in planner.units:
@@ -61,13 +102,22 @@ def apply_plan(graph, planner, plan) -> None:
         graph.attributes[key] = ir.FloatAttr.get_f64(round(value, 6))
 
 
-@register_pass("versal-partition", "Place every df.kernel on PL or AIE by the LARE metric and the throughput target",
-               VersalPartitionOptions)
-def versal_partition(module_op, options: VersalPartitionOptions | None = None) -> None:
+def plan_graph(module_op, options: VersalOptions):
+    """Plan the module's df.graph and write the plan into it; returns `(planner, plan)`."""
     from fxflow.lowering.fxp_to_aie import graph_of
     from fxflow.versal.plan import Planner
 
-    options = options or VersalPartitionOptions()
     graph = graph_of(module_op)
-    planner = Planner(graph, options.versal_options())
-    apply_plan(graph, planner, planner.choose())
+    planner = Planner(graph, options)
+    plan = planner.choose()
+    apply_plan(graph, planner, plan)
+    return planner, plan
+
+
+@register_pass("versal-partition", "Place every df.kernel on PL or AIE by the LARE metric and the throughput target",
+               VersalPartitionOptions)
+def versal_partition(module_op, options=None) -> None:
+    options = options or VersalPartitionOptions()
+    result = plan_graph(module_op, options.versal_options())
+    if options.planned is not None:
+        options.planned.append(result)

@@ -7,6 +7,9 @@ import sys
 import time
 from pathlib import Path
 
+from fxflow.lowering.backend import get as get_backend
+from fxflow.lowering.backend import names as backend_names
+
 from .errors import INTERNAL_ERROR_EXIT_CODE, ConfigError, FxflowError, InternalError
 
 
@@ -26,25 +29,13 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--ap-types", help="folder with the ap_types headers (default: $XILINX_HLS/include or the hls4ml wheel)")
     c.add_argument("--calibration", metavar="FILE.npy",
                    help="inputs (N, *input_shape) whose range the 'auto' formats are derived from")
-    # AIE-ML backend: --backend aie writes an mlir-aie project (fxflow.aie.driver.cli_compile)
-    c.add_argument("--aie-device", default="xcve2802", help="AIE device for --backend aie: xcve2802, npu1 or npu2")
-    c.add_argument("--aie-batch", type=int, default=8, help="rows per AIE kernel call for --backend aie")
-    # RTL backend: --backend rtl writes SystemVerilog through CIRCT (fxflow.rtl.driver.cli_compile)
-    c.add_argument("--rtl-products", default="mul", choices=("mul", "shift_add"),
-                   help="constant products for --backend rtl: multipliers (mul) or shift-add trees")
-    c.add_argument("--rtl-pipeline", type=int, default=1, help="register stages per layer for --backend rtl")
-    c.add_argument("--synth", action="store_true",
-                   help="--backend rtl: also run yosys synth_xilinx and show its counts next to the estimates")
-    # Versal backend: --backend versal plans PL and AIE parts (fxflow.versal.driver.cli_compile)
-    c.add_argument("--versal-device", default="xcve2802", help="Versal device for --backend versal")
-    c.add_argument("--versal-partition", default="auto",
-                   help="--backend versal: auto (LARE metric) or layer:pl|aie,... (unlisted layers: pl)")
-    c.add_argument("--versal-rate", type=float, default=40.0, help="--backend versal: target sample rate in MHz")
+    for name in backend_names():  # each backend's own flags, defaults from its options dataclass
+        get_backend(name).cli_arguments(c)
     c.add_argument("--io-type", default="io_parallel", choices=("io_parallel", "io_stream"),
                    help="io_parallel (arrays, default) or io_stream (hls::stream pixel streams, sized FIFOs)")
     c.add_argument("--backend", default="vitis",
-                   help="vitis (ap_fixed HLS, default), catapult (ac_fixed HLS; --ap-types then names ac_types), "
-                        "aie (AIE-ML) or rtl (SystemVerilog via CIRCT; --csim N then runs Verilator) or versal (PL + AIE)")
+                   help="; ".join(f"{n}: {get_backend(n).title}" for n in backend_names()) + " (default vitis; "
+                        "catapult: --ap-types names ac_types; rtl: --csim N runs Verilator)")
     _estimate_args(c)
 
     r = sub.add_parser("report", help="latency and resource estimates per layer, without vendor tools")
@@ -133,36 +124,18 @@ def _config_from_args(args):
 
 
 def _compile(args) -> int:
-    import fxflow
+    """`fxflow compile`: the backend checks its flags, compiles, writes, and prints its summary."""
+    from .compiler import compile
 
+    backend = get_backend(args.backend)
     cfg = _config_from_args(args)
     t0 = time.perf_counter()
-    if args.backend == "aie":  # AIE-ML backend: mlir-aie project, cycle-model report, --csim compares simulate
-        from .aie.driver import cli_compile
-
-        return cli_compile(args, cfg, t0)
-    if args.backend == "versal":  # Versal: HLS + mlir-aie project joined by PLIO, plan report, --csim simulate
-        from .versal.driver import cli_compile as versal_compile
-
-        return versal_compile(args, cfg, t0)
-    if args.backend == "rtl":  # RTL backend: SystemVerilog project, report, --csim runs Verilator, --synth yosys
-        from .rtl.driver import cli_compile as rtl_compile
-
-        return rtl_compile(args, cfg, t0)
-    from .estimate import check_options
-
-    check_options(args.part, args.clock)  # an unknown part / clock fails before the compile
-    design = fxflow.compile(args.model, config=cfg, output_dir=args.output, project_name=args.project_name,
-                            ap_types=args.ap_types, backend=args.backend, io_type=args.io_type,
-                            calibration_data=_load_npy(args.calibration, "calibration data"))
-    print(f"wrote HLS project {args.output} in {time.perf_counter() - t0:.2f} s")
-    _print_report(design, args.part, args.clock)
-    if args.csim:
-        import numpy as np
-
-        shape = design.input_shapes[0]
-        x = np.random.default_rng(0).normal(size=(args.csim, *shape))
-        _compare(design, x)
+    options = backend.cli_options(args)
+    design = compile(args.model, config=cfg, output_dir=args.output, project_name=args.project_name,
+                     ap_types=args.ap_types, backend=args.backend, io_type=args.io_type,
+                     calibration_data=_load_npy(args.calibration, "calibration data"),
+                     **({} if options is None else {args.backend: options}))
+    backend.cli_summary(design, args, time.perf_counter() - t0)
     return 0
 
 
@@ -224,6 +197,7 @@ def _example(args) -> int:
     import numpy as np
 
     import fxflow
+    from fxflow.lowering.hls.backend import compare_csim, print_report
 
     from .examples import load
 
@@ -241,10 +215,10 @@ def _example(args) -> int:
     out = Path(args.output or f"build/{ex.NAME}")
     design.write(out, inputs=x)
     print(f"[fxflow] {ex.DESCRIPTION} -> HLS project {out} in {time.perf_counter() - t0:.2f} s")
-    _print_report(design)
+    print_report(design)
     if args.no_csim:
         return 0
-    _compare(design, x)
+    compare_csim(design, x)
     ref = _float_reference(model, x)
     if ref is not None:
         y = design.predict(x).reshape(ref.shape)
@@ -265,20 +239,6 @@ def _float_reference(model, x):
         return model(torch.as_tensor(x, dtype=torch.float32)).numpy().astype("float64")
 
 
-def _compare(design, x) -> None:
-    import numpy as np
-
-    t0 = time.perf_counter()
-    y = design.predict(x, raw=True)
-    t_pred = time.perf_counter() - t0
-    yc = design.csim(x, raw=True)
-    mismatches = int(np.sum(np.asarray(y) != np.asarray(yc)))
-    print(f"[fxflow] C-sim (g++ + ap_types) vs predict on {len(x)} samples: {mismatches} mismatching values "
-          f"of {np.asarray(y).size}; predict took {t_pred * 1e3:.1f} ms")
-    if mismatches:
-        raise FxflowError(f"C simulation disagrees with the emulator on {mismatches} values")
-
-
 def _estimate_args(p) -> None:
     p.add_argument("--part", "--device", dest="part",
                    help="FPGA part for the estimates (default xcvu13p-flga2577-2-e; see fxflow.devices)")
@@ -297,27 +257,6 @@ def _report(args) -> int:
     rep = design.report(part=args.part, clock=args.clock)
     print(json.dumps(rep, indent=2, default=str) if args.json else format_table(rep))
     return 0
-
-
-def _print_report(design, part=None, clock=None) -> None:
-    from .report import format_table
-
-    rep = design.report(part=part, clock=clock)
-    print(format_table(rep))
-    if rep.get("channels"):  # io_stream: FIFO memory as sized by df-size-fifos vs one uniform depth
-        naive = _graph_int(design, "fxflow.fifo_bits_naive")
-        saved = f", {naive - rep['total']['fifo_bits']} fewer than a uniform depth ({naive} bits)" if naive else ""
-        print(f"stream FIFOs: {len(rep['channels'])}, {rep['total']['fifo_bits']} bits{saved}")
-
-
-def _graph_int(design, name: str):
-    from .ir import ir
-
-    with design.ctx:
-        for op in design.module.body.operations:
-            if op.operation.name == "df.graph" and name in op.operation.attributes:
-                return ir.IntegerAttr(op.operation.attributes[name]).value
-    return None
 
 
 if __name__ == "__main__":

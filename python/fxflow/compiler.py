@@ -7,16 +7,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from fxflow.lowering.backend import get as get_backend
+from fxflow.lowering.backend import names as backend_names
+
 from .config import IO_TYPES, Config
 from .design import Design
-from .errors import ConfigError, FxflowError, ToolchainError, UnsupportedOpError
+from .errors import ConfigError, FxflowError, UnsupportedOpError
 from .ir import new_context
 from .pipeline import run_passes
 
-BACKENDS = ("vitis", "catapult")  # HLS flavours: ap_fixed for Vitis HLS, ac_fixed/ac_channel for Catapult
-BACKENDS = BACKENDS + ("aie",)  # AIE-ML backend: mlir-aie program after the df stage (fxflow.aie)
-BACKENDS = BACKENDS + ("rtl",)  # RTL backend: CIRCT hw/comb/seq -> SystemVerilog (fxflow.lowering.rtl)
-BACKENDS = BACKENDS + ("versal",)  # Versal: PL (HLS) + AI Engines (mlir-aie) joined by PLIO (fxflow.versal)
+BACKENDS = backend_names()  # the registry's names (fxflow/lowering/backend.py): vitis, catapult, aie, rtl, versal
 
 
 def compile(model, example_input=None, config=None, backend: str = "vitis", io_type: str = "io_parallel",
@@ -39,26 +39,15 @@ def compile(model, example_input=None, config=None, backend: str = "vitis", io_t
     from fxflow.lowering.fxp_to_df import FxpToDfOptions
     from fxflow.passes.fxp_assign_precision import AssignPrecisionOptions
 
-    if backend not in BACKENDS:
-        raise ConfigError(f"unknown backend '{backend}' (available: {', '.join(BACKENDS)})")
+    impl = get_backend(backend)  # unknown names: a ConfigError listing the registry
     if io_type not in IO_TYPES:
         raise ConfigError(f"unknown io_type '{io_type}' (expected one of {', '.join(IO_TYPES)})")
-    if io_type == "io_stream" and backend == "aie":
-        raise ConfigError("io_type 'io_stream' is an HLS option (backends vitis, catapult); the AIE-ML backend "
-                          "plans its own object FIFOs")
-    if io_type == "io_stream" and backend == "rtl":
-        raise ConfigError("the RTL backend builds io_parallel designs (io_type 'io_stream' is not supported yet)")
-    if backend == "versal" and io_type != "io_parallel":
-        raise ConfigError("the Versal backend builds io_parallel PL parts (io_type 'io_stream' is not supported)")
-    if versal is not None and backend != "versal":
-        raise ConfigError("versal options are given but the backend is not 'versal'")
-    if rtl is not None and backend != "rtl":
-        raise ConfigError("rtl options are given but the backend is not 'rtl'")
-    rtl_options = None
-    if backend == "rtl":
-        from fxflow.lowering.rtl.options import RtlOptions
-
-        rtl_options = RtlOptions.from_dict(rtl)
+    impl.check_io_type(io_type)
+    given = {"aie": aie, "rtl": rtl, "versal": versal}  # keyword per backend that takes an options dict
+    for name, value in given.items():
+        if value is not None and name != backend:
+            raise ConfigError(f"{name} options are given but the backend is not '{name}'")
+    options = impl.parse_options(given.get(backend))
     cfg = _config(config)
     if not isinstance(model, ImportedProgram):  # torch.export's machinery takes seconds to import: only when used
         from fxflow.lowering.torch_import import explain_unsupported as explain_aten
@@ -104,35 +93,17 @@ def compile(model, example_input=None, config=None, backend: str = "vitis", io_t
         if io_type == "io_stream":  # FIFO depths by the cycle-level model (passes/df_size_fifos.py)
             run_passes(module, ["df-size-fifos"])
         stages["df"] = _snapshot(module)
-        if backend == "aie":  # AIE-ML backend: integer kernels, partition, placement; `aie` = fxflow.aie.driver.AieOptions
-            from fxflow.aie.driver import lower_for_aie
-
-            stages["aie"] = lower_for_aie(module, aie)
-        versal_system = None
-        if backend == "versal":  # PL/AIE plan, parts and the AIE program with PLIO ports (fxflow.versal.driver)
-            from fxflow.versal.driver import lower_for_versal
-
-            stages["versal"], versal_system = lower_for_versal(module, versal, project_name)
         timings["lowering"] = time.perf_counter() - t0
-    rtl_design = None
-    if backend == "rtl":  # CIRCT hw/comb/seq in CIRCT's own context; the stage is its textual IR
-        try:
-            from fxflow.lowering.rtl.build import lower_to_rtl
-        except ImportError as err:
-            raise ToolchainError(f"the RTL backend needs CIRCT's Python bindings (pip install 'circt==1.62.0', "
-                                 f"or pip install -e '.[rtl]'): {err}") from None
-        t0 = time.perf_counter()
-        with ctx:
-            try:
-                rtl_design = lower_to_rtl(module, rtl_options)
-            except UnsupportedOpError as err:
-                raise restate(err) from None
-        stages["rtl"] = rtl_design.circt_text()
-        timings["rtl"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    try:
+        backend_stages, state = impl.lower(module, options, ctx, project_name)
+    except UnsupportedOpError as err:
+        raise restate(err) from None
+    stages.update(backend_stages)
+    timings[backend] = time.perf_counter() - t0
     design = Design(ctx=ctx, module=module, stages=stages, config=cfg, project_name=project_name,
                     output_dir=Path(output_dir) if output_dir is not None else None, ap_types=ap_types,
-                    timings=timings, backend=backend, rtl_options=rtl_options, _rtl=rtl_design,
-                    _versal=versal_system)
+                    timings=timings, backend=backend, backend_state=state)
     if output_dir is not None:
         design.write()
     return design

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,16 +27,19 @@ class Design:
     output_dir: Path | None = None
     ap_types: object = None
     timings: dict[str, float] = field(default_factory=dict)
-    backend: str = "vitis"  # HLS flavour of the written project: "vitis" (ap_fixed) or "catapult" (ac_fixed)
+    backend: str = "vitis"  # a name of the backend registry (fxflow/lowering/backend.py)
+    backend_state: object = None  # what the backend's lower() returned (RTL design, AIE program, Versal system)
     _program: emulator.Program | None = None
     _float_program: emulator.Program | None = None
     _written: Path | None = None
     _tmp: object = None
-    _aie: object = None  # AIE-ML backend: the placed AieProgram, built on first use
-    rtl_options: object = None  # RTL backend: fxflow.lowering.rtl.build.RtlOptions
-    _rtl: object = None  # RTL backend: the RtlDesign (CIRCT), built on first use
-    rtl_synth: dict | None = None  # RTL backend: the last synth() result
-    _versal: object = None  # Versal backend: the planned fxflow.versal.driver.VersalSystem
+
+    @property
+    def backend_impl(self):
+        """The backend object everything after the `df` stage is forwarded to."""
+        from fxflow.lowering.backend import get
+
+        return get(self.backend)
 
     # --- emulation ---------------------------------------------------------------------------------
     @property
@@ -111,75 +113,32 @@ class Design:
         res = [t.data.reshape((-1, *s)) for t, (s, _) in zip(outs, self.float_program.output_types)]
         return res[0] if len(res) == 1 else res
 
-    # --- HLS project and C simulation ---------------------------------------------------------------
+    # --- the backend's project, simulators and tools (forwarded to `backend_impl`) -------------------
     def write(self, path=None, inputs=None) -> Path:
-        """Write the Vitis HLS project to `path` (default: the compile's output_dir, else a temp dir).
+        """Write the backend's project to `path` (default: the compile's output_dir, else a temp dir): the HLS
+        project (vitis/catapult), the mlir-aie project (aie), SystemVerilog + Verilator testbench (rtl), or
+        the joint PL + AIE project (versal).
 
-        With `inputs`, the testbench data and the emulator's expected outputs are written too, making the
-        project self-checking."""
-        if "versal" in self.stages:  # Versal: pl_head/, aie/, pl_tail/ (HLS + mlir-aie), PLIO bridge, README
-            from fxflow.versal.driver import write
+        With `inputs` (HLS), the testbench data and the emulator's expected outputs are written too, making
+        the project self-checking."""
+        self._written = self.backend_impl.write(self, Path(path) if path is not None else self._default_dir(), inputs)
+        return self._written
 
-            self._written = write(self, self._versal, Path(path) if path is not None else self._default_dir())
-            return self._written
-        if "aie" in self.stages:  # AIE-ML backend: aie.mlir, kernels/, placement.png
-            from fxflow.aie.driver import write
-
-            self._written = write(self.aie_program, Path(path) if path is not None else self._default_dir())
-            return self._written
-        if "rtl" in self.stages:  # RTL backend: SystemVerilog, CIRCT IR, Verilator testbench, yosys script
-            from fxflow.rtl.driver import write
-
-            self._written = write(self.rtl, Path(path) if path is not None else self._default_dir())
-            return self._written
-        from fxflow.lowering.hls.project import write_project
-
-        target = Path(path) if path is not None else self._default_dir()
-        expected = None
-        if inputs is not None:
-            inputs = np.asarray(inputs, dtype=np.float64)
-            expected = np.asarray(self.predict(inputs, raw=True)).reshape(len(inputs), -1)
-        with self.ctx:
-            write_project(self.module, target, project_name=self.project_name, inputs=inputs, expected=expected,
-                          flavour=self.backend)
-        self._written = target
-        return target
+    def project_path(self) -> Path:
+        """The directory of the written project (written now if it was not yet)."""
+        return self._written or self.write()
 
     def csim(self, x, raw: bool = False, verbose: bool = True):
         """Compile the emitted C++ with g++ against the real ap_types headers (ac_types for the Catapult
         flavour), run it on `x`, and return its outputs in the same form as `predict`."""
-        from fxflow import csim
-
-        if self.backend not in ("vitis", "catapult"):
-            other = {"rtl": "rtl_sim (Verilator)", "aie": "simulate", "versal": "simulate(x, pl='csim')"}.get(
-                self.backend, "its simulator")
-            raise FxflowError(f"csim compiles the HLS C++ of the vitis/catapult backends; this design's backend is "
-                              f"'{self.backend}': use {other}")
-        xs = emulator.check_inputs(self.program, self.input_list(x))
-        if len(xs) != 1 or len(self.program.output_types) != 1:
-            raise FxflowError("csim supports designs with one input and one output")
-        project = self._written or self.write()
-        t0 = time.perf_counter()
-        csim.build(project, ap_types=self.ap_types, verbose=verbose)
-        self.timings["csim_build"] = time.perf_counter() - t0
-        ints = csim.run(project, xs[0].reshape(len(xs[0]), -1), ap_types=self.ap_types)
-        shape, fmt = self.program.output_types[0]
-        data = ints if raw else to_float(ints, fmt.f)
-        return np.asarray(data).reshape((-1, *shape))
+        return self.backend_impl.csim(self, x, raw, verbose)
 
     def build(self, path=None, steps=("csim", "synth"), timeout: float | None = None, part: str | None = None,
               clock=None) -> Path:
         """Run the vendor flow on the written project: `vitis_hls -f build.tcl -tclargs csim=1 synth=1 ...`
         with the chosen `steps` (any of csim, synth, cosim, export); `part` / `clock` (ns) override the
         project's.  Needs `vitis_hls` on PATH; without it this says so instead of pretending."""
-        from .vendor import run_vitis
-
-        if self.backend != "vitis":
-            raise FxflowError(f"build runs Vitis HLS; this design's backend is '{self.backend}' "
-                              "(run 'catapult -shell -file build.tcl' in its project)")
-        project = Path(path) if path is not None else (self._written or self.write())
-        run_vitis(project, steps, timeout=timeout, part=part, clock=clock)
-        return project
+        return self.backend_impl.build(self, path, steps, timeout, part, clock)
 
     def _default_dir(self) -> Path:
         if self.output_dir is not None:
@@ -198,99 +157,55 @@ class Design:
     def report(self, part: str | None = None, clock=None) -> dict:
         """Per-layer formats, reuse factors and estimates (latency, II, DSP, LUT, FF, BRAM, URAM) plus
         totals, as plain dicts (`fxflow.report.format_table` prints them).  `part` (e.g.
-        'xcvu9p-flga2104-2L-e') and `clock` (ns, or '200MHz') default to xcvu13p at 5 ns."""
-        if "versal" in self.stages:  # Versal: per layer PL or AIE and why (LARE), end-to-end latency/interval
-            from fxflow.versal.driver import report
+        'xcvu9p-flga2104-2L-e') and `clock` (ns, or '200MHz') default to xcvu13p at 5 ns.  AIE: the cycle
+        model per layer; RTL: plus the exact schedule (and yosys counts after synth); Versal: the plan."""
+        return self.backend_impl.report(self, part=part, clock=clock)
 
-            return report(self._versal)
-        if "aie" in self.stages:  # AIE-ML backend: cycle model, tiles, utilization, efficiency per layer
-            from fxflow.aie.driver import report
-
-            return report(self.aie_program)
-        if "rtl" in self.stages:  # RTL backend: estimates + exact RTL schedule (+ yosys counts after synth)
-            from fxflow.rtl.driver import report
-
-            return report(self, part=part, clock=clock)
-        from fxflow.report import design_report
-
-        with self.ctx:
-            return design_report(self.module, part=part, clock=clock)
-
-    # --- AIE-ML backend (compile with backend="aie") --------------------------------------------------
+    # --- backend-specific views (a backend without one raises an FxflowError naming it) ---------------
     @property
     def aie_program(self):
-        """The placed AIE program (`fxflow.aie.program.AieProgram`), checked structurally."""
-        if "versal" in self.stages:  # the AIE part of a Versal design (PLIO I/O), None when all of it is PL
-            return self._versal.aie_program
-        if "aie" not in self.stages:
-            raise FxflowError("this design was not compiled for the AIE-ML backend (compile with backend='aie')")
-        if self._aie is None:
-            from fxflow.aie.driver import program_of
-
-            self._aie = program_of(self)
-        return self._aie
+        """The placed AIE program (`fxflow.aie.program.AieProgram`), checked structurally; for Versal the AIE
+        part (PLIO I/O), None when all of it is PL."""
+        return self.backend_impl.aie_program(self)
 
     def simulate(self, x, raw: bool = False, pl: str = "emulator"):
         """Bit-exact functional simulation of the placed AIE program, tile by tile, in `predict`'s form.
-        Versal designs: the PL parts (emulator, or `pl="csim"`) and the AIE part joined at the PLIO ports."""
-        if "versal" in self.stages:
-            from fxflow.versal.driver import simulate as simulate_versal
-
-            return simulate_versal(self, self._versal, x, raw, pl)
-        from fxflow.aie.driver import simulate
-
-        return simulate(self, self.aie_program, x, raw)
+        Versal designs: the PL parts (emulator, or `pl="csim"`) and the AIE part joined at the PLIO ports.
+        RTL designs: the Verilator simulation."""
+        return self.backend_impl.simulate(self, x, raw, **({} if pl == "emulator" else {"pl": pl}))
 
     @property
     def versal(self):
         """The planned Versal system (`fxflow.versal.driver.VersalSystem`: options, planner, plan, parts)."""
-        if "versal" not in self.stages:
-            raise FxflowError("this design was not compiled for the Versal backend (compile with backend='versal')")
-        return self._versal
+        return self.backend_impl.versal(self)
 
-    # --- RTL backend (compile with backend="rtl") -----------------------------------------------------
     @property
     def rtl(self):
         """The CIRCT-built hardware (`fxflow.lowering.rtl.build.RtlDesign`: modules, schedule, ports)."""
-        if "rtl" not in self.stages:
-            raise FxflowError("this design was not compiled for the RTL backend (compile with backend='rtl')")
-        if self._rtl is None:
-            from fxflow.rtl.driver import lower
+        return self.backend_impl.rtl(self)
 
-            self._rtl = lower(self)
-        return self._rtl
+    @property
+    def rtl_options(self):
+        """RTL backend: its `RtlOptions` (None for other backends)."""
+        return getattr(self.backend_state, "rtl_options", None)
+
+    @property
+    def rtl_synth(self) -> dict | None:
+        """RTL backend: the last synth() result (None before, and for other backends)."""
+        return getattr(self.backend_state, "rtl_synth", None)
 
     def rtl_sim(self, x, raw: bool = False, verbose: bool = True):
         """Cycle-accurate Verilator simulation of the emitted SystemVerilog on `x`.
 
         Returns `(y, latency)`: y in `predict`'s form, latency the cycles measured between a sample's
         acceptance and its result (the same for every sample of this fixed-latency design)."""
-        from fxflow.rtl.driver import simulate
-
-        t0 = time.perf_counter()
-        y, lat = simulate(self, self.rtl, x, raw, verbose)
-        self.timings["rtl_sim"] = time.perf_counter() - t0
-        values = sorted(set(int(v) for v in lat))
-        if len(values) > 1:
-            raise FxflowError(f"the RTL simulation measured varying latencies {values}: the design is not "
-                              "fixed-latency (a backend bug; please report it)")
-        return y, (values[0] if values else self.rtl.latency)
+        return self.backend_impl.rtl_sim(self, x, raw, verbose)
 
     def synth(self, part_family: str = "xcup", verbose: bool = True, timeout: float | None = None) -> dict:
         """yosys `synth_xilinx -family <part_family>` of the emitted SystemVerilog: LUT/FF/DSP/CARRY/BRAM18
-        per kernel module and in total (open-tool counts, not Vivado post-route); shown by `report()`."""
-        if "versal" in self.stages:  # Versal: yosys counts of the PL layers (their RTL), shown by report()
-            from fxflow.versal.driver import synth_pl
-
-            return synth_pl(self, self._versal, part_family, verbose, timeout)
-        from fxflow.rtl import yosys
-
-        kwargs = {} if timeout is None else {"timeout": timeout}
-        sv = self.rtl.verilog()
-        big = sv.count("\n") > yosys.SPLIT_LINES  # one yosys process per kernel pays off on large designs
-        self.rtl_synth = yosys.synth(sv, self.rtl.top, part_family, verbose=verbose,
-                                     modules=[k.name for k in self.rtl.kernels] if big else None, **kwargs)
-        return self.rtl_synth
+        per kernel module and in total (open-tool counts, not Vivado post-route); shown by `report()`.
+        Versal: the PL layers' RTL."""
+        return self.backend_impl.synth(self, part_family=part_family, verbose=verbose, timeout=timeout)
 
     @staticmethod
     def input_list(x) -> list:

@@ -67,10 +67,12 @@ def _measure(job: Job, config: dict, options: dict) -> dict:
         out.update(scores(design, job.data, job.labels, job.metric, job.metric_name))
     report = design.report(part=job.part, clock=job.clock)
     out.update(flatten(report.get("total", report)))  # HLS/RTL: per layer + "total"; AIE: the totals at the top
-    if job.yosys:
-        if design.backend != "rtl":
-            raise FxflowError(f"yosys counts need the RTL backend (this point compiles for '{design.backend}')")
-        out.update({f"yosys.{k}": v for k, v in flatten(design.synth(verbose=False)["total"]).items()})
+    if job.yosys:  # backends without synth raise an FxflowError naming themselves
+        counts = design.synth(verbose=False)
+        if "total" not in counts:
+            raise FxflowError(f"yosys counts of the '{design.backend}' backend have no design total (sweep "
+                              "yosys columns need the RTL backend)")
+        out.update({f"yosys.{k}": v for k, v in flatten(counts["total"]).items()})
     return out
 
 

@@ -6,6 +6,8 @@
 // RUN: not fxflow-opt --pass-pipeline='builtin.module(versal-partition{partition=fc9:aie})' %S/../lowering/aie/Inputs/mlp-20-24-6.mlir 2>&1 | filecheck %s --check-prefix=UNKNOWN
 // RUN: not fxflow-opt --pass-pipeline='builtin.module(versal-partition{partition=fc0:aie,act0:aie,fc1:aie max-tiles=1})' %S/../lowering/aie/Inputs/mlp-20-24-6.mlir 2>&1 | filecheck %s --check-prefix=TILES
 // RUN: not fxflow-opt --pass-pipeline='builtin.module(versal-partition{partition=fc0:aie,act0:aie,fc1:aie max-plio=1})' %S/../lowering/aie/Inputs/mlp-20-24-6.mlir 2>&1 | filecheck %s --check-prefix=PLIO
+// RUN: fxflow-opt --pass-pipeline='builtin.module(versal-partition{partition=fc1:aie weights=dsp=1,lut=0.25 objective=resource})' %S/../lowering/aie/Inputs/mlp-20-24-6.mlir | filecheck %s --check-prefix=WEIGHTS
+// RUN: not fxflow-opt --pass-pipeline='builtin.module(versal-partition{weights=gpu=1})' %S/../lowering/aie/Inputs/mlp-20-24-6.mlir 2>&1 | filecheck %s --check-prefix=BADWEIGHT
 
 // fc0 (20x24) + act0 (ReLU) + fc1 (24x6): small enough that the PL runs them at one sample per 200 MHz cycle
 // with a few percent of the VE2802's LUTs; an AIE batch of 8 adds hundreds of ns of latency, so the LARE metric keeps
@@ -30,6 +32,13 @@
 // FORCED-SAME: placement = "pl"
 // FORCED:      layer = "fc1"
 // FORCED-SAME: placement = "aie"
+
+// Every VersalOptions field is a pass option (objective, weights too): LUTs weighted 1/4 lower this plan's LARE
+// (15.39 with the default weights).
+// WEIGHTS:      layer = "fc1"
+// WEIGHTS-SAME: placement = "aie"
+// WEIGHTS:      versal_lare = 7.17
+// BADWEIGHT: error: unknown LARE weight(s) gpu
 
 // RATE: error: no PL/AIE partition meets the target on xcve2802:
 // RATE-NEXT: all on PL: 1000 MHz needs one sample every 1 ns; layer 'fc0' on PL has II 1 cycles = 5 ns at 200 MHz

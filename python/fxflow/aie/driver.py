@@ -7,29 +7,13 @@ budget (at most PLACEMENT_TRIALS times) before the placement error is reported.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from fxflow.config import options_from_dict
+from fxflow.lowering.aie.options import AieOptions
 
-from .device import DEFAULT_DEVICE, AieFitError, get_device
+from .device import AieFitError, get_device
 
 PLACEMENT_TRIALS = 6
-
-
-@dataclass
-class AieOptions:
-    device: str = DEFAULT_DEVICE
-    batch: int = 8
-    objective: str = "throughput"  # or "resource" (fewest tiles)
-    max_tiles: int = 0
-
-    @classmethod
-    def from_dict(cls, data) -> "AieOptions":
-        opts = options_from_dict(cls, data, "aie")
-        get_device(opts.device)
-        return opts
 
 
 def lower_for_aie(module, options=None) -> str:
@@ -98,33 +82,3 @@ def write(prog, path):
     from fxflow.lowering.aie.project import write_project
 
     return write_project(prog, path)
-
-
-def cli_compile(args, cfg, t0: float) -> int:
-    """`fxflow compile --backend aie`: write the AIE project, print the cycle model, optionally compare
-    `--csim N` random samples of the simulation with predict."""
-    import time
-
-    import fxflow
-
-    from .cycles import format_cycles
-
-    design = fxflow.compile(args.model, config=cfg, output_dir=args.output, project_name=args.project_name,
-                            backend="aie", aie={"device": args.aie_device, "batch": args.aie_batch})
-    print(f"wrote AIE project {args.output} in {time.perf_counter() - t0:.2f} s")
-    print(format_cycles(design.report()))
-    if args.csim:
-        compare_simulation(design, args.csim, "AIE")
-    return 0
-
-
-def compare_simulation(design, n: int, what: str, **simulate_options) -> None:
-    """`--csim N`: `Design.simulate(**simulate_options)` vs `predict` on N random samples; an FxflowError when
-    they differ."""
-    from fxflow.errors import FxflowError
-
-    x = np.random.default_rng(0).normal(size=(n, *design.input_shapes[0]))
-    bad = int(np.sum(design.simulate(x, raw=True, **simulate_options) != design.predict(x, raw=True)))
-    print(f"[fxflow] {what} simulation vs predict on {n} samples: {bad} mismatching values")
-    if bad:
-        raise FxflowError(f"the {what} simulation disagrees with the emulator on {bad} values")

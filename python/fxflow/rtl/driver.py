@@ -14,12 +14,12 @@ YOSYS_NOTE = ("yosys synth_xilinx counts: an open-tool yardstick of the emitted 
               "post-route figures")
 
 
-def lower(design):
-    """The design's `RtlDesign` (CIRCT hw/comb/seq in CIRCT's own context), built once."""
+def lower(design, options):
+    """The design's `RtlDesign` (CIRCT hw/comb/seq in CIRCT's own context)."""
     from fxflow.lowering.rtl.build import lower_to_rtl
 
     with design.ctx:
-        return lower_to_rtl(design.module, design.rtl_options)
+        return lower_to_rtl(design.module, options)
 
 
 def simulate(design, rtl, x, raw: bool, verbose: bool):
@@ -87,15 +87,13 @@ Latency {rtl.latency} cycles, initiation interval {rtl.interval}.  `make` builds
 """
 
 
-def report(design, part=None, clock=None) -> dict:
-    """The estimate report with the RTL schedule (exact) and, after `synth()`, yosys counts with the ratio
-    estimate / yosys per layer and in total."""
+def report(design, rtl, synth, part=None, clock=None) -> dict:
+    """The estimate report with the RTL schedule (exact) and, after `synth()` (its result `synth`), yosys
+    counts with the ratio estimate / yosys per layer and in total."""
     from fxflow.report import design_report
 
-    rtl = design.rtl
     with design.ctx:
         rep = design_report(design.module, part=part, clock=clock)
-    synth = design.rtl_synth
     for row, k in zip(rep["layers"], rtl.kernels):
         row["rtl_latency"] = k.latency
         row["rtl_start"] = k.start
@@ -117,32 +115,3 @@ def _measured(row: dict, counts: dict) -> None:
         est, got = row.get(k), counts.get(k, 0)
         if est is not None:
             row[f"{k}_ratio"] = round(est / got, 2) if got else (1.0 if not est else float("inf"))
-
-
-def cli_compile(args, cfg, t0: float) -> int:
-    """`fxflow compile --backend rtl`: write the RTL project, print the report; `--csim N` compares the
-    Verilator simulation of N random samples with predict, `--synth` adds yosys counts."""
-    import time
-
-    import fxflow
-    from fxflow.estimate import check_options
-    from fxflow.report import format_table
-
-    check_options(args.part, args.clock)
-    design = fxflow.compile(args.model, config=cfg, output_dir=args.output, project_name=args.project_name,
-                            backend="rtl", rtl={"products": args.rtl_products, "pipeline": args.rtl_pipeline},
-                            calibration_data=None)
-    print(f"wrote RTL project {args.output} in {time.perf_counter() - t0:.2f} s "
-          f"(latency {design.rtl.latency} cycles, II {design.rtl.interval})")
-    if args.synth:
-        design.synth()
-    print(format_table(design.report(part=args.part, clock=args.clock)))
-    if args.csim:
-        x = np.random.default_rng(0).normal(size=(args.csim, *design.input_shapes[0]))
-        y, latency = design.rtl_sim(x, raw=True)
-        bad = int(np.sum(y != design.predict(x, raw=True)))
-        print(f"[fxflow] Verilator simulation vs predict on {args.csim} samples: {bad} mismatching values, "
-              f"latency {latency} cycles")
-        if bad:
-            raise FxflowError(f"the RTL simulation disagrees with the emulator on {bad} values")
-    return 0

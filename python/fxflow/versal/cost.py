@@ -144,10 +144,11 @@ def io_ports(total_cycles: int, slices: int, interval: int, per_memtile: int) ->
 def aie_cost(units: list[Unit], device: VersalDevice, batch: int, max_tiles: int, objective: str) -> dict:
     """Tiles, PLIO ports, latency and interval of units run as one AIE program with PLIO at both ends;
     AieFitError when the array cannot hold them."""
-    from fxflow.passes.aie_partition import choose
+    from fxflow.passes.aie_partition import PartitionOptions, choose
 
     layers = [u.aie for u in units]
-    splits = choose(layers, device.aie, batch, max_tiles or device.aie.compute_tiles, objective, 0.05)
+    splits = choose(layers, device.aie, batch, max_tiles or device.aie.compute_tiles, objective,
+                    PartitionOptions.tolerance)
     m = splits[0].batch
     first, last = splits[0], splits[-1]
     interval = max(s.interval for s in splits)

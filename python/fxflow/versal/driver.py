@@ -52,7 +52,8 @@ def lower_for_versal(module, options, top: str) -> tuple[str, VersalSystem]:
     from fxflow.lowering.aie.build import build_program
     from fxflow.lowering.fxp_to_aie import graph_of
     from fxflow.names import c_identifier
-    from fxflow.passes.versal_partition import apply_plan
+    from fxflow.passes.versal_partition import VersalPartitionOptions
+    from fxflow.pipeline import run_passes
 
     from ..aie.check import check
 
@@ -61,9 +62,9 @@ def lower_for_versal(module, options, top: str) -> tuple[str, VersalSystem]:
     if len(graph.regions[0].blocks[0].arguments) != 1 or \
             len(list(graph.regions[0].blocks[0].operations)[-1].operation.operands) != 1:
         raise FxflowError("the Versal backend supports designs with one input and one output")
-    planner = Planner(graph, opts)
-    plan = planner.choose()
-    apply_plan(graph, planner, plan)
+    planned: list = []  # the registered pass (what fxflow-opt runs) hands back its planner and plan
+    run_passes(module, [("versal-partition", VersalPartitionOptions.of(opts, planned))])
+    (planner, plan), = planned
     text = module.operation.get_asm(print_generic_op_form=True, enable_debug_info=True, large_elements_limit=None)
     ident = c_identifier(top, prefix="top")
     system = VersalSystem(opts, planner, plan, parts(text, planner.units, plan, ident), ident)
@@ -283,23 +284,3 @@ def write(design, system: VersalSystem, path):
 
     system.written = write_project(design, system, path)
     return system.written
-
-
-def cli_compile(args, cfg, t0: float) -> int:
-    """`fxflow compile --backend versal`: write the joint project, print the plan, optionally compare
-    `--csim N` random samples of the joined simulation with predict."""
-    import time
-
-    import fxflow
-    from fxflow.aie.driver import compare_simulation
-    from fxflow.passes.versal_partition import parse_partition
-
-    versal = {"device": args.versal_device, "target_rate_mhz": args.versal_rate, "batch": args.aie_batch,
-              "partition": parse_partition(args.versal_partition)}
-    design = fxflow.compile(args.model, config=cfg, output_dir=args.output, project_name=args.project_name,
-                            backend="versal", versal=versal)
-    print(f"wrote Versal project {args.output} in {time.perf_counter() - t0:.2f} s")
-    print(format_report(design.report()))
-    if args.csim:
-        compare_simulation(design, args.csim, "Versal (PL C-sim + AIE)", pl="csim")  # the written HLS, compiled
-    return 0

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 
 from fxflow.config import options_from_dict
 from fxflow.errors import ConfigError
+from fxflow.lowering.aie.options import AieOptions
 
 from .device import get_versal_device
 
@@ -21,11 +22,11 @@ class VersalOptions:
     partition: object = "auto"  # "auto" or {layer: "pl" | "aie"} (unlisted layers: "pl")
     target_rate_mhz: float = 40.0  # samples per microsecond the system must sustain
     pl_clock_mhz: float = 200.0
-    batch: int = 8  # rows per AIE kernel call (the PL side gathers a batch before each PLIO transfer)
-    objective: str = "throughput"  # the AIE partitioner's objective (passes/aie_partition.py)
+    batch: int = AieOptions.batch  # rows per AIE kernel call (the PL side gathers a batch before each PLIO transfer)
+    objective: str = AieOptions.objective  # the AIE partitioner's objective (passes/aie_partition.py)
     weights: dict = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))  # LARE resource weights
     time: str = "latency"  # LARE time basis: end-to-end latency or per-sample interval
-    max_tiles: int = 0  # 0: every compute tile
+    max_tiles: int = AieOptions.max_tiles  # 0: every compute tile
     max_plio: int = 0  # 0: the device's PLIO ports (each direction)
 
     @classmethod

@@ -1,0 +1,140 @@
+"""The HLS backends (`backend="vitis"`: ap_fixed for Vitis HLS, `"catapult"`: ac_fixed/ac_channel for Catapult):
+the `df` stage is the last IR; the C++ project is written from it (lowering/hls/project.py)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from fxflow.config import options_from_dict
+from fxflow.errors import FxflowError
+from fxflow.lowering.backend import BackendBase
+
+
+@dataclass
+class HlsOptions:
+    """The HLS flavours take their settings from the config (precision, reuse, io_type); no backend dict."""
+
+    @classmethod
+    def from_dict(cls, data) -> "HlsOptions":
+        return options_from_dict(cls, data, "hls")
+
+
+class HlsBackend(BackendBase):
+    kind = "HLS"
+    options = HlsOptions
+    io_types = ("io_parallel", "io_stream")
+    hints = {
+        "simulate": "it was not compiled for the AIE-ML backend (simulate runs the AIE / Versal simulators; "
+                    "csim runs this design's C++)",
+        "rtl_sim": "compile with backend='rtl' for Verilator (csim runs this design's C++)",
+    }
+
+    def lower(self, module, options, ctx, project_name: str):
+        return {}, None
+
+    def write(self, design, path: Path, inputs=None) -> Path:
+        """The HLS project; with `inputs`, the testbench data and the emulator's expected outputs too."""
+        from .project import write_project
+
+        expected = None
+        if inputs is not None:
+            inputs = np.asarray(inputs, dtype=np.float64)
+            expected = np.asarray(design.predict(inputs, raw=True)).reshape(len(inputs), -1)
+        with design.ctx:
+            write_project(design.module, path, project_name=design.project_name, inputs=inputs, expected=expected,
+                          flavour=self.name)
+        return path
+
+    def report(self, design, part=None, clock=None) -> dict:
+        from fxflow.report import design_report
+
+        with design.ctx:
+            return design_report(design.module, part=part, clock=clock)
+
+    def csim(self, design, x, raw: bool = False, verbose: bool = True):
+        """g++ against the real ap_types (ac_types) headers on `x`, in `predict`'s form."""
+        from fxflow import csim, emulator
+        from fxflow.fixed.quantize import to_float
+
+        program = design.program
+        xs = emulator.check_inputs(program, design.input_list(x))
+        if len(xs) != 1 or len(program.output_types) != 1:
+            raise FxflowError("csim supports designs with one input and one output")
+        project = design.project_path()
+        t0 = time.perf_counter()
+        csim.build(project, ap_types=design.ap_types, verbose=verbose)
+        design.timings["csim_build"] = time.perf_counter() - t0
+        ints = csim.run(project, xs[0].reshape(len(xs[0]), -1), ap_types=design.ap_types)
+        shape, fmt = program.output_types[0]
+        data = ints if raw else to_float(ints, fmt.f)
+        return np.asarray(data).reshape((-1, *shape))
+
+    def cli_options(self, args) -> None:
+        from fxflow.estimate import check_options
+
+        check_options(args.part, args.clock)  # an unknown part / clock fails before the compile
+        return None
+
+    def cli_summary(self, design, args, seconds: float) -> None:
+        print(f"wrote HLS project {args.output} in {seconds:.2f} s")
+        print_report(design, args.part, args.clock)
+        if args.csim:
+            compare_csim(design, np.random.default_rng(0).normal(size=(args.csim, *design.input_shapes[0])))
+
+
+class VitisBackend(HlsBackend):
+    name = "vitis"
+    title = "Vitis HLS"
+
+    def build(self, design, path=None, steps=("csim", "synth"), timeout=None, part=None, clock=None) -> Path:
+        from fxflow.vendor import run_vitis
+
+        project = Path(path) if path is not None else design.project_path()
+        run_vitis(project, steps, timeout=timeout, part=part, clock=clock)
+        return project
+
+
+class CatapultBackend(HlsBackend):
+    name = "catapult"
+    title = "Catapult HLS"
+    hints = {**HlsBackend.hints, "build": "build runs Vitis HLS (run 'catapult -shell -file build.tcl' in its "
+                                          "project)"}
+
+
+def print_report(design, part=None, clock=None) -> None:
+    """The estimate table; io_stream designs add their FIFO memory against one uniform depth."""
+    from fxflow.report import format_table
+
+    rep = design.report(part=part, clock=clock)
+    print(format_table(rep))
+    if rep.get("channels"):  # io_stream: FIFO memory as sized by df-size-fifos vs one uniform depth
+        naive = _graph_int(design, "fxflow.fifo_bits_naive")
+        saved = f", {naive - rep['total']['fifo_bits']} fewer than a uniform depth ({naive} bits)" if naive else ""
+        print(f"stream FIFOs: {len(rep['channels'])}, {rep['total']['fifo_bits']} bits{saved}")
+
+
+def _graph_int(design, name: str):
+    from fxflow.ir import ir
+
+    with design.ctx:
+        for op in design.module.body.operations:
+            if op.operation.name == "df.graph" and name in op.operation.attributes:
+                return ir.IntegerAttr(op.operation.attributes[name]).value
+    return None
+
+
+def compare_csim(design, x) -> None:
+    """The C simulation against predict on `x`; an FxflowError when they differ."""
+    t0 = time.perf_counter()
+    y = design.predict(x, raw=True)
+    t_pred = time.perf_counter() - t0
+    yc = design.csim(x, raw=True)
+    mismatches = int(np.sum(np.asarray(y) != np.asarray(yc)))
+    print(f"[fxflow] C-sim (g++ + ap_types) vs predict on {len(x)} samples: {mismatches} mismatching values "
+          f"of {np.asarray(y).size}; predict took {t_pred * 1e3:.1f} ms")
+    if mismatches:
+        raise FxflowError(f"C simulation disagrees with the emulator on {mismatches} values")
