@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
 
 import numpy as np
@@ -228,9 +229,36 @@ def test_synth_counts_per_kernel_and_report_ratio():
     rep = design.report()
     fc0 = rep["layers"][0]
     assert fc0["yosys_lut"] == res["modules"][kernels[0]]["lut"]
+    assert fc0["yosys_inv"] == res["modules"][kernels[0]]["inv"]
     assert "lut_ratio" in fc0 and "yosys" in rep["note"]
     table = format_table(rep)
-    assert "yosys" in table and "not Vivado" in table
+    assert "yosys" in table and "not Vivado" in table and "inv (yosys)" in table
+    # yosys' own netlist, read independently: its LUT1-6 and INV cells (an INV is a LUT1 in Vivado) are the LUTs
+    cells = _netlist_cells(design.rtl.verilog(), design.rtl.top)
+    luts = {m: sum(n for t, n in c.items() if re.fullmatch(r"LUT[1-6]|INV", t)) for m, c in cells.items()}
+    assert sum(c.get("INV", 0) for c in cells.values()) > 0  # the design has inverters, so the rule matters
+    assert not any(t.startswith(("RAM", "SRL")) for c in cells.values() for t in c)  # no other LUT cells
+    assert {m: v for m, v in luts.items() if v} == {m: c["lut"] for m, c in res["modules"].items() if c["lut"]}
+    assert res["total"]["lut"] == sum(luts.values())
+    assert res["total"]["inv"] == sum(c.get("INV", 0) for c in cells.values())
+
+
+def _netlist_cells(verilog: str, top: str) -> dict:
+    """{module: {cell type: count}} of yosys' synth_xilinx netlist (write_json), as the test's own reading."""
+    import collections
+    import json
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src, out = Path(tmp) / "d.sv", Path(tmp) / "netlist.json"
+        src.write_text(verilog)
+        subprocess.run(["yosys", "-q", "-p", f"read_verilog -sv {src}; hierarchy -top {top}; "
+                        f"synth_xilinx -family xcup -noiopad -top {top}; write_json {out}"], check=True)
+        modules = json.loads(out.read_text())["modules"]
+    return {name.lstrip("\\"): collections.Counter(c["type"] for c in m.get("cells", {}).values())
+            for name, m in modules.items()}
 
 
 def test_unsupported_layers_and_options_are_clear_errors():

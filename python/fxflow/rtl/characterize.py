@@ -43,11 +43,12 @@ def verify(specs, wa: int = 8, sa: bool = True, wb: int = 8, sb: bool = True, ve
 
 
 def lut_costs(specs, wa: int = 8, sa: bool = True, wb: int = 8, sb: bool = True, verbose: bool = False) -> dict:
-    """{spec: yosys synth_xilinx -nodsp LUT count} of each multiplier as a stand-alone module (an open-tool
-    yardstick, not Vivado), cached under the fxflow cache by the Verilog and the yosys version."""
+    """{spec: yosys synth_xilinx -nodsp LUT count (LUT1-6 + INV, `yosys.counts`)} of each multiplier as a
+    stand-alone module (an open-tool yardstick, not Vivado), cached under the fxflow cache by the Verilog, the
+    yosys executable and the cell-counting rule."""
     mults, rtl = _design(specs, wa, sa, wb, sb)
     sv = rtl.verilog()
-    key = hashlib.sha256((sv + yosys.find_yosys()).encode()).hexdigest()[:24]
+    key = hashlib.sha256((sv + yosys.find_yosys() + repr(yosys.CELL_KINDS)).encode()).hexdigest()[:24]
     path = verilator.cache_dir().parent / "yosys" / f"{key}.json"
     if path.exists():
         by_module = json.loads(path.read_text())

@@ -11,7 +11,7 @@ from fxflow.errors import FxflowError
 from fxflow.names import inside
 
 YOSYS_NOTE = ("yosys synth_xilinx counts: an open-tool yardstick of the emitted Verilog, not Vivado "
-              "post-route figures")
+              "post-route figures; lut includes the inv cells (LUT1s in Vivado)")
 
 
 def lower(design):
@@ -111,7 +111,9 @@ def report(design, part=None, clock=None) -> dict:
 
 
 def _measured(row: dict, counts: dict) -> None:
-    for k in ("lut", "ff", "dsp", "carry", "bram18"):
+    from .yosys import SHOWN
+
+    for k in SHOWN:
         row[f"yosys_{k}"] = counts.get(k, 0)
     for k in ("lut", "ff", "dsp"):
         est, got = row.get(k), counts.get(k, 0)
