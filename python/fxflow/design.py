@@ -195,10 +195,12 @@ class Design:
             raise FxflowError(f"unknown stage '{stage}' (available: {', '.join(self.stages)})")
         return self.stages[stage]
 
-    def report(self, part: str | None = None, clock=None) -> dict:
+    def report(self, part: str | None = None, clock=None, lut_costs=None) -> dict:
         """Per-layer formats, reuse factors and estimates (latency, II, DSP, LUT, FF, BRAM, URAM) plus
         totals, as plain dicts (`fxflow.report.format_table` prints them).  `part` (e.g.
-        'xcvu9p-flga2104-2L-e') and `clock` (ns, or '200MHz') default to xcvu13p at 5 ns."""
+        'xcvu9p-flga2104-2L-e') and `clock` (ns, or '200MHz') default to xcvu13p at 5 ns.  `lut_costs`
+        (`fxflow.approx.cost.LutCosts`, e.g. `approx.search(cost="yosys").lut_costs`) prices approximate
+        multipliers by their yosys LUTs instead of the gate model."""
         if "versal" in self.stages:  # Versal: per layer PL or AIE and why (LARE), end-to-end latency/interval
             from fxflow.versal.driver import report
 
@@ -210,11 +212,11 @@ class Design:
         if "rtl" in self.stages:  # RTL backend: estimates + exact RTL schedule (+ yosys counts after synth)
             from fxflow.rtl.driver import report
 
-            return report(self, part=part, clock=clock)
+            return report(self, part=part, clock=clock, lut_costs=lut_costs)
         from fxflow.report import design_report
 
         with self.ctx:
-            return design_report(self.module, part=part, clock=clock)
+            return design_report(self.module, part=part, clock=clock, lut_costs=lut_costs)
 
     # --- AIE-ML backend (compile with backend="aie") --------------------------------------------------
     @property

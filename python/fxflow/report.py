@@ -16,10 +16,10 @@ from .ir import ir
 ESTIMATE_KEYS = ("latency_cycles", "ii", "dsp", "lut", "ff", "bram18", "uram", "zero_weights")
 
 
-def design_report(module: ir.Module, part: str | None = None, clock=None) -> dict:
+def design_report(module: ir.Module, part: str | None = None, clock=None, lut_costs=None) -> dict:
     from .estimate import estimate
 
-    est = estimate(module, part=part, clock=clock)
+    est = estimate(module, part=part, clock=clock, lut_costs=lut_costs)
     layers = []
     for graph in module.body.operations:
         if graph.operation.name != "df.graph":

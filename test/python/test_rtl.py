@@ -330,19 +330,21 @@ def test_multiplier_verilog_is_checked_exhaustively_and_measured_by_yosys():
     for signed in (True, False):
         assert characterize.verify(specs, 8, signed, 8, signed) == 256 * 256
     assert characterize.verify(["exact", "drum(k=3)", "trunc(k=2)", "mitchell"], 5, True, 6, False) == 32 * 64
-    costs = characterize.lut_costs(specs, 8, True, 8, True)
-    assert set(costs) == set(specs) and all(v > 0 for v in costs.values())
     from fxflow.approx import build, cost
 
-    try:  # the estimator (report) prices these multipliers by the measured LUTs from now on
-        assert cost.lut_cost(build("drum(k=4)", 8, True, 8, True), 32) == (costs["drum(k=4)"], "yosys")
-    finally:
-        cost.MEASURED_LUTS.clear()
+    measured = cost.LutCosts()
+    costs = characterize.lut_costs(specs, 8, True, 8, True, into=measured)
+    assert set(costs) == set(specs) and all(v > 0 for v in costs.values()) and len(measured) == len(specs)
+    drum = build("drum(k=4)", 8, True, 8, True)
+    assert cost.lut_cost(drum, 32, measured) == (costs["drum(k=4)"], "yosys")  # the estimator given them
+    assert cost.lut_cost(drum, 32)[1] == "gates"  # and without them: nothing process-global was recorded
 
 
 def test_approx_search_with_yosys_measured_costs():
     from fxflow import approx
+    from fxflow.approx import cost
     from fxflow.approx import finetune as ft
+    from fxflow.estimate import lut_multiplier_luts
 
     xtr, ytr = ft.task(1000, seed=1)
     model = ft.train(ft.model(), xtr, ytr, epochs=10)
@@ -350,11 +352,25 @@ def test_approx_search_with_yosys_measured_costs():
     base = {"precision": "ap_fixed<16,6>", "input": "ap_fixed<8,3,AP_RND,AP_SAT>",
             "weight": "ap_fixed<8,2,AP_RND,AP_SAT>", "result": "ap_fixed<8,3,AP_RND,AP_SAT>"}
     candidates = ["exact", "trunc(k=6, compensate=1)", "bam(hbl=2, vbl=8)", "drum(k=3)"]
+    design = fxflow.compile(model, xc[:1], config={"model": {**base, "multiplier": "drum(k=3)"}})
+    before = design.report()
     gates = approx.search(model, xc, yc, candidates=candidates, budget=0.02, config={"model": base},
                           method="greedy", time_limit=120, progress=False)
     measured = approx.search(model, xc, yc, candidates=candidates, budget=0.02, config={"model": base},
                              method="greedy", time_limit=120, progress=False, cost="yosys")
     assert measured.met and measured.cost <= measured.exact_cost
     assert measured.exact_cost != gates.exact_cost  # priced by yosys LUTs, not by the gate model
+    # the measurements live in the result, not in the process: the same report as before the search ...
+    assert design.report() == before and gates.lut_costs is None
+    # ... unless they are passed: then each drum(k=3) multiplier costs its yosys LUTs
+    drum = approx.build("drum(k=3)", 8, True, 8, True)
+    yosys_luts = measured.lut_costs.get(drum)
+    gate_luts = cost.lut_cost(drum, lut_multiplier_luts(8, 8))[0]
+    assert yosys_luts and yosys_luts != gate_luts
+    priced = design.report(lut_costs=measured.lut_costs)
+    approximate = [(b, p) for b, p in zip(before["layers"], priced["layers"]) if b.get("multiplier") == "drum(k=3)"]
+    assert approximate
+    for b, p in approximate:
+        assert p["lut"] - b["lut"] == b["multipliers"] * (yosys_luts - gate_luts)
     with pytest.raises(ConfigError, match="cost must be"):
         approx.search(model, xc, yc, candidates=candidates, config={"model": base}, cost="vivado")

@@ -87,14 +87,14 @@ Latency {rtl.latency} cycles, initiation interval {rtl.interval}.  `make` builds
 """
 
 
-def report(design, part=None, clock=None) -> dict:
+def report(design, part=None, clock=None, lut_costs=None) -> dict:
     """The estimate report with the RTL schedule (exact) and, after `synth()`, yosys counts with the ratio
     estimate / yosys per layer and in total."""
     from fxflow.report import design_report
 
     rtl = design.rtl
     with design.ctx:
-        rep = design_report(design.module, part=part, clock=clock)
+        rep = design_report(design.module, part=part, clock=clock, lut_costs=lut_costs)
     synth = design.rtl_synth
     for row, k in zip(rep["layers"], rtl.kernels):
         row["rtl_latency"] = k.latency
