@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
 from .devices import Device, bram18_for, clock_period, device_for
 from .errors import IRError
 from .fixed.csd import shift_add_luts
+
+if TYPE_CHECKING:
+    from .approx.cost import LutCosts
 
 CLOCK_UNCERTAINTY = 0.27  # Vitis HLS default: 27 % of the period is kept free for routing
 DSP_MIN_WIDTH = 9  # a product goes to DSPs only when both operands are at least this wide (hls4ml: weight >= 9)
@@ -59,7 +62,7 @@ class Ctx:
     reuse_factor: int
     strategy: str
     where: str
-    lut_costs: object = None  # fxflow.approx.cost.LutCosts: yosys-measured approximate multipliers, or None
+    lut_costs: LutCosts | None = None  # yosys-measured approximate multipliers (passed by the caller)
 
     @property
     def usable(self) -> float:

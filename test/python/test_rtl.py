@@ -374,3 +374,5 @@ def test_approx_search_with_yosys_measured_costs():
         assert p["lut"] - b["lut"] == b["multipliers"] * (yosys_luts - gate_luts)
     with pytest.raises(ConfigError, match="cost must be"):
         approx.search(model, xc, yc, candidates=candidates, config={"model": base}, cost="vivado")
+    with pytest.raises(ConfigError, match="only with cost='yosys'"):
+        approx.search(model, xc, yc, candidates=candidates, config={"model": base}, lut_costs=cost.LutCosts())

@@ -192,6 +192,8 @@ def search(model, calib_x, calib_y=None, metric: str | Callable | None = None, c
     `lut_costs` (a new `LutCosts` when None) and returned as `SearchResult.lut_costs`."""
     if cost not in ("gates", "yosys"):
         raise ConfigError(f"search cost must be 'gates' or 'yosys', got {cost!r}")
+    if lut_costs is not None and cost != "yosys":
+        raise ConfigError("search records lut_costs only with cost='yosys' (the gate model measures nothing)")
     import fxflow
 
     from ..compiler import as_inputs
