@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import re
 import shutil
 
 import numpy as np
@@ -217,6 +216,8 @@ def test_qonnx_example_rtl_equals_predict(tmp_path):
 
 
 def test_synth_counts_per_kernel_and_report_ratio():
+    import re
+
     from fxflow.report import format_table
 
     design = fxflow.compile(mlp([6, 4, 2], seed=1), np.zeros((1, 6)),
