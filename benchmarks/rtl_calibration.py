@@ -4,6 +4,7 @@ backend's Verilog for the same layer, over operand widths 4-16, reuse factors an
     .venv/bin/python benchmarks/rtl_calibration.py [--widths 4 8 12 16] [--reuse 1 2 4] [--quick]
                                                    [--examples qonnx_mlp jet_tagger]
 
+yosys' LUTs are LUT1-6 plus its INV cells (LUT1s in Vivado; `inv yosys` shows how many of them are INVs).
 yosys is an open-tool yardstick, not Vivado: the ratios say how far the estimator is from what a synthesis
 tool makes of fxflow's own RTL.  The estimator models Vitis HLS output (constant multipliers in LUTs below 9
 bits, DSPs above), so the `mul` rows compare like with like; `shift_add` rows show the LUT-only alternative.
@@ -31,7 +32,7 @@ def point(cfg: dict, products: str, model, x, family: str):
     rep = design.report()
     dense = [r for r in rep["layers"] if r["op"] == "dense"]
     est = {k: sum(r[k] for r in dense) for k in ("dsp", "lut", "ff")}
-    got = {k: sum(r[f"yosys_{k}"] for r in dense) for k in ("dsp", "lut", "ff", "carry")}
+    got = {k: sum(r[f"yosys_{k}"] for r in dense) for k in ("dsp", "lut", "inv", "ff", "carry")}
     return est, got, seconds
 
 
@@ -56,8 +57,8 @@ def main(argv=None) -> int:
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(16, 8)).eval()
     x = np.zeros((1, 16))
-    heads = ["design", "rf", "products", "dsp est", "dsp yosys", "lut est", "lut yosys", "lut est/ys", "ff est",
-             "ff yosys", "carry yosys", "yosys s"]
+    heads = ["design", "rf", "products", "dsp est", "dsp yosys", "lut est", "lut yosys", "inv yosys", "lut est/ys",
+             "ff est", "ff yosys", "carry yosys", "yosys s"]
     rows, ratios = [], {"lut": [], "ff": [], "dsp": []}
     points = [(f"dense16x8 w={w}", {"model": {"precision": f"ap_fixed<{w},{max(w // 2, 1)}>", "reuse_factor": rf}},
                rf, model, x) for w in args.widths for rf in args.reuse]
@@ -72,7 +73,7 @@ def main(argv=None) -> int:
             if products == "shift_add" and rf > 1:
                 continue  # time-multiplexed products are real multipliers; the style does not apply
             est, got, sec = point(cfg, products, m, xin, args.family)
-            rows.append([name, rf, products, est["dsp"], got["dsp"], est["lut"], got["lut"],
+            rows.append([name, rf, products, est["dsp"], got["dsp"], est["lut"], got["lut"], got["inv"],
                          f"{ratio(est['lut'], got['lut']):.2f}", est["ff"], got["ff"], got["carry"], f"{sec:.1f}"])
             if products == "mul":
                 for k in ratios:

@@ -62,7 +62,7 @@ def main(argv=None) -> int:
         res = design.synth(verbose=False)
         tot = res["total"]
         rows.append(("yosys synth_xilinx", time.perf_counter() - t0,
-                     f"LUT {tot['lut']}, FF {tot['ff']}, DSP {tot['dsp']}, CARRY {tot['carry']}"))
+                     f"LUT {tot['lut']} (INV {tot['inv']}), FF {tot['ff']}, DSP {tot['dsp']}, CARRY {tot['carry']}"))
 
     hls = fxflow.compile(model, x[:1], config=cfg)
     with tempfile.TemporaryDirectory() as tmp:

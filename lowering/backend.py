@@ -39,7 +39,7 @@ class Backend(Protocol):
 
     def write(self, design, path: Path, inputs=None) -> Path: ...
 
-    def report(self, design, part=None, clock=None) -> dict: ...
+    def report(self, design, part=None, clock=None, lut_costs=None) -> dict: ...
 
     def simulate(self, design, x, raw: bool = False, **options): ...
 
@@ -103,7 +103,7 @@ class BackendBase:
     def write(self, design, path: Path, inputs=None) -> Path:
         raise self.unsupported("write")
 
-    def report(self, design, part=None, clock=None) -> dict:
+    def report(self, design, part=None, clock=None, lut_costs=None) -> dict:
         raise self.unsupported("report")
 
     def simulate(self, design, x, raw: bool = False, **options):

@@ -48,8 +48,9 @@ class AieBackend(BackendBase):
 
         return write(self.aie_program(design), path)
 
-    def report(self, design, part=None, clock=None) -> dict:
-        """The cycle model per layer (tiles, utilization); `part`/`clock` are PL settings, not used here."""
+    def report(self, design, part=None, clock=None, lut_costs=None) -> dict:
+        """The cycle model per layer (tiles, utilization); `part`/`clock`/`lut_costs` are PL settings, not used
+        here."""
         from fxflow.aie.driver import report
 
         return report(self.aie_program(design))

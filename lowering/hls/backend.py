@@ -49,11 +49,11 @@ class HlsBackend(BackendBase):
                           flavour=self.name)
         return path
 
-    def report(self, design, part=None, clock=None) -> dict:
+    def report(self, design, part=None, clock=None, lut_costs=None) -> dict:
         from fxflow.report import design_report
 
         with design.ctx:
-            return design_report(design.module, part=part, clock=clock)
+            return design_report(design.module, part=part, clock=clock, lut_costs=lut_costs)
 
     def csim(self, design, x, raw: bool = False, verbose: bool = True):
         """g++ against the real ap_types (ac_types) headers on `x`, in `predict`'s form."""

@@ -55,10 +55,11 @@ class RtlBackend(BackendBase):
 
         return write(self.rtl(design), path)
 
-    def report(self, design, part=None, clock=None) -> dict:
+    def report(self, design, part=None, clock=None, lut_costs=None) -> dict:
         from fxflow.rtl.driver import report
 
-        return report(design, self.rtl(design), design.backend_state.rtl_synth, part=part, clock=clock)
+        return report(design, self.rtl(design), design.backend_state.rtl_synth, part=part, clock=clock,
+                      lut_costs=lut_costs)
 
     def rtl_sim(self, design, x, raw: bool = False, verbose: bool = True):
         from fxflow.rtl.driver import simulate

@@ -39,8 +39,8 @@ class VersalBackend(BackendBase):
 
         return write(design, design.backend_state, path)
 
-    def report(self, design, part=None, clock=None) -> dict:
-        """Per layer PL or AIE and why (LARE); the device comes from the options, not `part`/`clock`."""
+    def report(self, design, part=None, clock=None, lut_costs=None) -> dict:
+        """Per layer PL or AIE and why (LARE); the device comes from the options, not `part`/`clock`/`lut_costs`."""
         from fxflow.versal.driver import report
 
         return report(design.backend_state)

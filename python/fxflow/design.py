@@ -154,12 +154,14 @@ class Design:
             raise FxflowError(f"unknown stage '{stage}' (available: {', '.join(self.stages)})")
         return self.stages[stage]
 
-    def report(self, part: str | None = None, clock=None) -> dict:
+    def report(self, part: str | None = None, clock=None, lut_costs=None) -> dict:
         """Per-layer formats, reuse factors and estimates (latency, II, DSP, LUT, FF, BRAM, URAM) plus
         totals, as plain dicts (`fxflow.report.format_table` prints them).  `part` (e.g.
-        'xcvu9p-flga2104-2L-e') and `clock` (ns, or '200MHz') default to xcvu13p at 5 ns.  AIE: the cycle
-        model per layer; RTL: plus the exact schedule (and yosys counts after synth); Versal: the plan."""
-        return self.backend_impl.report(self, part=part, clock=clock)
+        'xcvu9p-flga2104-2L-e') and `clock` (ns, or '200MHz') default to xcvu13p at 5 ns.  `lut_costs`
+        (`fxflow.approx.cost.LutCosts`, e.g. `approx.search(cost="yosys").lut_costs`) prices approximate
+        multipliers by their yosys LUTs instead of the gate model.  AIE: the cycle model per layer; RTL: plus
+        the exact schedule (and yosys counts after synth); Versal: the plan."""
+        return self.backend_impl.report(self, part=part, clock=clock, lut_costs=lut_costs)
 
     # --- backend-specific views (a backend without one raises an FxflowError naming it) ---------------
     @property

@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
 from .devices import Device, bram18_for, clock_period, device_for
 from .errors import IRError
 from .fixed.csd import shift_add_luts
+
+if TYPE_CHECKING:
+    from .approx.cost import LutCosts
 
 CLOCK_UNCERTAINTY = 0.27  # Vitis HLS default: 27 % of the period is kept free for routing
 DSP_MIN_WIDTH = 9  # a product goes to DSPs only when both operands are at least this wide (hls4ml: weight >= 9)
@@ -59,6 +62,7 @@ class Ctx:
     reuse_factor: int
     strategy: str
     where: str
+    lut_costs: LutCosts | None = None  # yosys-measured approximate multipliers (passed by the caller)
 
     @property
     def usable(self) -> float:
@@ -180,14 +184,15 @@ def lut_multiplier_luts(wa: int, wb: int) -> int:
 def approx_products(ctx: Ctx, op, count: int, fa, fb, roles: tuple[str, str] = ("input", "weight")):
     """(lut, delay) of `count` parallel approximate multipliers of `op` (its `approx_mul`, fxflow.approx), or None
     for exact products.  An approximate multiplier is logic, never a DSP: each costs its multiplier's LUTs
-    (`fxflow.approx.cost.lut_cost`: yosys-measured, else the gate model scaling the exact LUT multiplier)."""
+    (`fxflow.approx.cost.lut_cost`: measured in `ctx.lut_costs`, else the gate model scaling the exact LUT
+    multiplier)."""
     if "approx_mul" not in op.attributes:
         return None
     from .approx.cost import lut_cost
     from .emulator import op_multiplier
 
     mult = op_multiplier(op, fa, fb, roles)
-    each, _ = lut_cost(mult, lut_multiplier_luts(mult.wa, mult.wb))
+    each, _ = lut_cost(mult, lut_multiplier_luts(mult.wa, mult.wb), ctx.lut_costs)
     fam = ctx.device.family
     return count * each, fam.t_lut_mul + fam.t_lut_mul_bit * (mult.wa + mult.wb)
 
@@ -376,7 +381,7 @@ class KernelEstimate:
         return d
 
 
-def estimate_kernel(kernel, device: Device, period: float) -> KernelEstimate:
+def estimate_kernel(kernel, device: Device, period: float, lut_costs=None) -> KernelEstimate:
     name = _attr(kernel, "sym_name", "kernel")
     layer = _attr(kernel, "layer", name) or name
     rf = int(_attr(kernel, "reuse_factor", 1))
@@ -385,7 +390,7 @@ def estimate_kernel(kernel, device: Device, period: float) -> KernelEstimate:
     main = next((o.name for o in ops if o.name in OP_MODELS and OP_MODELS[o.name].work is not None),
                 ops[0].name if ops else "")
     est = KernelEstimate(layer, name, main.split(".", 1)[-1], rf, strategy)
-    ctx = Ctx(device, period, rf, strategy, f"kernel '{name}' (layer '{layer}')")
+    ctx = Ctx(device, period, rf, strategy, f"kernel '{name}' (layer '{layer}')", lut_costs)
     chained, first = 0.0, True
     for o in ops:
         model = OP_MODELS.get(o.name)
@@ -421,9 +426,10 @@ def _defaults():
     return DEFAULT_PART, DEFAULT_CLOCK_NS
 
 
-def estimate(module, part: str | None = None, clock=None) -> dict:
+def estimate(module, part: str | None = None, clock=None, lut_costs=None) -> dict:
     """Per-kernel and total estimates of the module's df.graph; `part` / `clock` default to the module's
-    `fxflow.part` / `fxflow.clock_period` attributes, else xcvu13p at 5 ns."""
+    `fxflow.part` / `fxflow.clock_period` attributes, else xcvu13p at 5 ns.  `lut_costs`
+    (`fxflow.approx.cost.LutCosts`) prices the approximate multipliers yosys measured."""
     ir = _ir()
     mop, graph = _find_graph(module)
     attrs = {}
@@ -454,7 +460,7 @@ def estimate(module, part: str | None = None, clock=None) -> dict:
     last: dict = {a: 0 for a in block.arguments}  # io_stream: cycle of a value's last token
     for o in ops:
         if o.name == "df.kernel":
-            k = estimate_kernel(o, device, period)
+            k = estimate_kernel(o, device, period, lut_costs)
             kernels.append(k)
             start = max((ready[v] for v in o.operands), default=(0, 0.0, 0))
             tokens = streamed.get(o, 1)

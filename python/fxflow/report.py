@@ -16,10 +16,10 @@ from .ir import ir
 ESTIMATE_KEYS = ("latency_cycles", "ii", "dsp", "lut", "ff", "bram18", "uram", "zero_weights")
 
 
-def design_report(module: ir.Module, part: str | None = None, clock=None) -> dict:
+def design_report(module: ir.Module, part: str | None = None, clock=None, lut_costs=None) -> dict:
     from .estimate import estimate
 
-    est = estimate(module, part=part, clock=clock)
+    est = estimate(module, part=part, clock=clock, lut_costs=lut_costs)
     layers = []
     for graph in module.body.operations:
         if graph.operation.name != "df.graph":
@@ -70,9 +70,10 @@ def design_report(module: ir.Module, part: str | None = None, clock=None) -> dic
 COLUMNS = ["layer", "op", "result", "weight", "accum", "multiplier", "reuse_factor", "strategy", "multipliers", "weights",
            "latency_cycles", "ii", "dsp", "lut", "ff", "bram18", "uram",
            # RTL backend: the exact schedule, and yosys counts with the estimate / yosys ratio after synth()
-           "rtl_latency", "yosys_dsp", "dsp_ratio", "yosys_lut", "lut_ratio", "yosys_ff", "ff_ratio", "yosys_carry"]
+           "rtl_latency", "yosys_dsp", "dsp_ratio", "yosys_lut", "lut_ratio", "yosys_inv", "yosys_ff", "ff_ratio",
+           "yosys_carry"]
 HEADINGS = {"multiplier": "mult", "reuse_factor": "rf", "latency_cycles": "latency", "multipliers": "mults", "rtl_latency": "rtl lat",
-            "yosys_dsp": "dsp (yosys)", "yosys_lut": "lut (yosys)", "yosys_ff": "ff (yosys)",
+            "yosys_dsp": "dsp (yosys)", "yosys_lut": "lut (yosys)", "yosys_inv": "inv (yosys)", "yosys_ff": "ff (yosys)",
             "yosys_carry": "carry (yosys)", "dsp_ratio": "est/ys", "lut_ratio": "est/ys", "ff_ratio": "est/ys"}
 
 

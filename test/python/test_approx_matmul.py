@@ -165,8 +165,8 @@ def test_matmul_multiplier_must_fit_both_operands():
 
 
 # --- estimates -------------------------------------------------------------------------------------------------
-def _rows(design) -> dict:
-    return {r["layer"]: r for r in design.report()["layers"] if r["multiplications"]}
+def _rows(design, lut_costs=None) -> dict:
+    return {r["layer"]: r for r in design.report(lut_costs=lut_costs)["layers"] if r["multiplications"]}
 
 
 def test_report_costs_approximate_layers_by_their_multiplier():
@@ -189,12 +189,12 @@ def test_report_costs_approximate_layers_by_their_multiplier():
         assert a["lut"] - e["lut"] == a["multipliers"] * each  # exact: DSPs, no multiplier LUTs
         assert a["multiplier"] == spec and "multiplier" not in e
     assert "trunc(k=8, compensate=1)" in format_table(design.report())
-    cost.record_luts(m, 7)  # a yosys measurement (fxflow.rtl.characterize.lut_costs records its counts)
-    try:
-        measured = _rows(design)
-        assert measured["score"]["lut"] - exact["score"]["lut"] == measured["score"]["multipliers"] * 7
-    finally:
-        cost.MEASURED_LUTS.clear()
+    measured_luts = cost.LutCosts()
+    measured_luts.record(m, 7)  # a yosys measurement (fxflow.rtl.characterize.lut_costs(..., into=) records it)
+    assert cost.lut_cost(m, lut_multiplier_luts(9, 9), measured_luts) == (7, "yosys")
+    measured = _rows(design, measured_luts)
+    assert measured["score"]["lut"] - exact["score"]["lut"] == measured["score"]["multipliers"] * 7
+    assert _rows(design) == rows  # without them the report stays on the gate model: nothing is left behind
 
 
 def test_report_cheaper_multiplier_fewer_luts():

@@ -207,6 +207,8 @@ def test_qonnx_example_rtl_equals_predict(tmp_path):
 
 
 def test_synth_counts_per_kernel_and_report_ratio():
+    import re
+
     from fxflow.report import format_table
 
     design = fxflow.compile(mlp([6, 4, 2], seed=1), np.zeros((1, 6)),
@@ -219,9 +221,36 @@ def test_synth_counts_per_kernel_and_report_ratio():
     rep = design.report()
     fc0 = rep["layers"][0]
     assert fc0["yosys_lut"] == res["modules"][kernels[0]]["lut"]
+    assert fc0["yosys_inv"] == res["modules"][kernels[0]]["inv"]
     assert "lut_ratio" in fc0 and "yosys" in rep["note"]
     table = format_table(rep)
-    assert "yosys" in table and "not Vivado" in table
+    assert "yosys" in table and "not Vivado" in table and "inv (yosys)" in table
+    # yosys' own netlist, read independently: its LUT1-6 and INV cells (an INV is a LUT1 in Vivado) are the LUTs
+    cells = _netlist_cells(design.rtl.verilog(), design.rtl.top)
+    luts = {m: sum(n for t, n in c.items() if re.fullmatch(r"LUT[1-6]|INV", t)) for m, c in cells.items()}
+    assert sum(c.get("INV", 0) for c in cells.values()) > 0  # the design has inverters, so the rule matters
+    assert not any(t.startswith(("RAM", "SRL")) for c in cells.values() for t in c)  # no other LUT cells
+    assert {m: v for m, v in luts.items() if v} == {m: c["lut"] for m, c in res["modules"].items() if c["lut"]}
+    assert res["total"]["lut"] == sum(luts.values())
+    assert res["total"]["inv"] == sum(c.get("INV", 0) for c in cells.values())
+
+
+def _netlist_cells(verilog: str, top: str) -> dict:
+    """{module: {cell type: count}} of yosys' synth_xilinx netlist (write_json), as the test's own reading."""
+    import collections
+    import json
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src, out = Path(tmp) / "d.sv", Path(tmp) / "netlist.json"
+        src.write_text(verilog)
+        subprocess.run(["yosys", "-q", "-p", f"read_verilog -sv {src}; hierarchy -top {top}; "
+                        f"synth_xilinx -family xcup -noiopad -top {top}; write_json {out}"], check=True)
+        modules = json.loads(out.read_text())["modules"]
+    return {name.lstrip("\\"): collections.Counter(c["type"] for c in m.get("cells", {}).values())
+            for name, m in modules.items()}
 
 
 def test_unsupported_layers_and_options_are_clear_errors():
@@ -293,19 +322,21 @@ def test_multiplier_verilog_is_checked_exhaustively_and_measured_by_yosys():
     for signed in (True, False):
         assert characterize.verify(specs, 8, signed, 8, signed) == 256 * 256
     assert characterize.verify(["exact", "drum(k=3)", "trunc(k=2)", "mitchell"], 5, True, 6, False) == 32 * 64
-    costs = characterize.lut_costs(specs, 8, True, 8, True)
-    assert set(costs) == set(specs) and all(v > 0 for v in costs.values())
     from fxflow.approx import build, cost
 
-    try:  # the estimator (report) prices these multipliers by the measured LUTs from now on
-        assert cost.lut_cost(build("drum(k=4)", 8, True, 8, True), 32) == (costs["drum(k=4)"], "yosys")
-    finally:
-        cost.MEASURED_LUTS.clear()
+    measured = cost.LutCosts()
+    costs = characterize.lut_costs(specs, 8, True, 8, True, into=measured)
+    assert set(costs) == set(specs) and all(v > 0 for v in costs.values()) and len(measured) == len(specs)
+    drum = build("drum(k=4)", 8, True, 8, True)
+    assert cost.lut_cost(drum, 32, measured) == (costs["drum(k=4)"], "yosys")  # the estimator given them
+    assert cost.lut_cost(drum, 32)[1] == "gates"  # and without them: nothing process-global was recorded
 
 
 def test_approx_search_with_yosys_measured_costs():
     from fxflow import approx
+    from fxflow.approx import cost
     from fxflow.approx import finetune as ft
+    from fxflow.estimate import lut_multiplier_luts
 
     xtr, ytr = ft.task(1000, seed=1)
     model = ft.train(ft.model(), xtr, ytr, epochs=10)
@@ -313,11 +344,27 @@ def test_approx_search_with_yosys_measured_costs():
     base = {"precision": "ap_fixed<16,6>", "input": "ap_fixed<8,3,AP_RND,AP_SAT>",
             "weight": "ap_fixed<8,2,AP_RND,AP_SAT>", "result": "ap_fixed<8,3,AP_RND,AP_SAT>"}
     candidates = ["exact", "trunc(k=6, compensate=1)", "bam(hbl=2, vbl=8)", "drum(k=3)"]
+    design = fxflow.compile(model, xc[:1], config={"model": {**base, "multiplier": "drum(k=3)"}})
+    before = design.report()
     gates = approx.search(model, xc, yc, candidates=candidates, budget=0.02, config={"model": base},
                           method="greedy", time_limit=120, progress=False)
     measured = approx.search(model, xc, yc, candidates=candidates, budget=0.02, config={"model": base},
                              method="greedy", time_limit=120, progress=False, cost="yosys")
     assert measured.met and measured.cost <= measured.exact_cost
     assert measured.exact_cost != gates.exact_cost  # priced by yosys LUTs, not by the gate model
+    # the measurements live in the result, not in the process: the same report as before the search ...
+    assert design.report() == before and gates.lut_costs is None
+    # ... unless they are passed: then each drum(k=3) multiplier costs its yosys LUTs
+    drum = approx.build("drum(k=3)", 8, True, 8, True)
+    yosys_luts = measured.lut_costs.get(drum)
+    gate_luts = cost.lut_cost(drum, lut_multiplier_luts(8, 8))[0]
+    assert yosys_luts and yosys_luts != gate_luts
+    priced = design.report(lut_costs=measured.lut_costs)
+    approximate = [(b, p) for b, p in zip(before["layers"], priced["layers"]) if b.get("multiplier") == "drum(k=3)"]
+    assert approximate
+    for b, p in approximate:
+        assert p["lut"] - b["lut"] == b["multipliers"] * (yosys_luts - gate_luts)
     with pytest.raises(ConfigError, match="cost must be"):
         approx.search(model, xc, yc, candidates=candidates, config={"model": base}, cost="vivado")
+    with pytest.raises(ConfigError, match="only with cost='yosys'"):
+        approx.search(model, xc, yc, candidates=candidates, config={"model": base}, lut_costs=cost.LutCosts())

@@ -8,6 +8,7 @@
 Per layer in a config: {"layers": {"fc1": {"multiplier": "drum(k=4)"}}} (or model-wide); see docs/approx.md.
 """
 
+from .cost import LutCosts
 from .expr import C_HELPERS
 from .families import FAMILIES
 from .metrics import error_metrics, metrics_table
@@ -15,5 +16,5 @@ from .multiplier import Multiplier, build, families, multipliers, parse_spec, re
 from .search import SearchResult, search  # the function (shadows the submodule's name on the package)
 
 __all__ = ["Multiplier", "build", "families", "multipliers", "parse_spec", "register", "resolve", "FAMILIES",
-           "C_HELPERS", "error_metrics", "metrics_table", "search", "SearchResult"]
+           "C_HELPERS", "error_metrics", "metrics_table", "search", "SearchResult", "LutCosts"]
 

@@ -11,7 +11,8 @@ y_float)` (a name of `fxflow.precision_search.METRICS` or a callable, lower is b
 model.  An assignment meets the budget when its loss <= budget.
 Cost: one multiplier per nonzero weight (a fully parallel design) times the multiplier's gate count
 (`fxflow.approx.families`: two-input gate equivalents; user models their `gates` parameter, else the
-exact multiplier's), summed over layers.  The RTL flow's yosys LUT counts can replace it.
+exact multiplier's), summed over layers.  The RTL flow's yosys LUT counts can replace it (`cost="yosys"`; the
+result's `lut_costs` holds them, for `Design.report(lut_costs=...)`).
 Greedy: every (layer, candidate) alone gives a sensitivity; moves are tried in order of cost saved per
 loss added and kept while the whole design meets the budget.  MCTS: depth = layer, UCT selection,
 rollouts drawing the remaining layers' multipliers with probability proportional to 1/cost^bias (cheap
@@ -32,6 +33,7 @@ import numpy as np
 
 from ..config import Config
 from ..errors import ConfigError
+from .cost import LutCosts
 
 DEFAULT_CANDIDATES = ("exact", "trunc(k=4)", "trunc(k=6, compensate=1)", "bam(hbl=1, vbl=4)", "bam(hbl=2, vbl=8)",
                       "drum(k=4)", "drum(k=3)", "mitchell")
@@ -49,6 +51,7 @@ class SearchResult:
     pareto: list[dict]  # {"assignment", "cost", "loss"} non-dominated, by cost
     evaluations: list[dict] = field(default_factory=list)  # every evaluated assignment, with its method
     seconds: float = 0.0
+    lut_costs: LutCosts | None = None  # cost="yosys": the measured multipliers, for Design.report(lut_costs=...)
 
     def summary(self) -> str:
         lines = [f"cost {self.cost:.0f} of {self.exact_cost:.0f} gates ({100 * self.cost / self.exact_cost:.1f}%), "
@@ -92,7 +95,8 @@ class SearchResult:
 class _Problem:
     """Layers, candidates per layer, costs, and the cached bit-exact loss of an assignment."""
 
-    def __init__(self, design, data, labels, metric, candidates, base: Config, progress, cost: str = "gates"):
+    def __init__(self, design, data, labels, metric, candidates, base: Config, progress, cost: str = "gates",
+                 lut_costs: LutCosts | None = None):
         from ..precision_search import ConfigEvaluator, error_metric
 
         self.base, self.progress = base, progress
@@ -102,7 +106,7 @@ class _Problem:
         else:
             score = error_metric(metric or "mean_abs")
         self.evaluator = ConfigEvaluator(design, data, score, "RND", "approx")
-        self.cost_model = cost
+        self.cost_model, self.lut_costs = cost, lut_costs
         self.layers, self.options, self.weights = self._layers(design, candidates)
         self.cache: dict[tuple, float] = {}
         self.log: list[dict] = []
@@ -139,7 +143,8 @@ class _Problem:
                 if self.cost_model == "yosys":  # measured: yosys -nodsp LUTs of each multiplier's Verilog
                     from ..rtl.characterize import lut_costs
 
-                    opts = lut_costs(list(opts), x_fmt.width, x_fmt.signed, w_fmt.width, w_fmt.signed)
+                    opts = lut_costs(list(opts), x_fmt.width, x_fmt.signed, w_fmt.width, w_fmt.signed,
+                                     into=self.lut_costs)
                 layers.append(name)
                 options.append(opts)
                 weights.append(int(np.count_nonzero(w)))
@@ -175,16 +180,20 @@ class _Problem:
 def search(model, calib_x, calib_y=None, metric: str | Callable | None = None, candidates=DEFAULT_CANDIDATES,
            budget: float = 0.01, config=None, example_input=None, method: str = "both", iterations: int = 60,
            time_limit: float = 300.0, exploration: float = 0.7, cheap_bias: float = 2.0, seed: int = 0,
-           progress: bool = True, calibration_data=None, cost: str = "gates") -> SearchResult:
+           progress: bool = True, calibration_data=None, cost: str = "gates",
+           lut_costs: LutCosts | None = None) -> SearchResult:
     """Assign a multiplier per dense/conv layer minimizing cost with loss <= budget (see the module doc).
 
     `config` gives the formats (its `multiplier` keys are replaced); `method` is "greedy", "mcts" or "both"
     (the best feasible of the two); `iterations` bounds the MCTS rollouts, `time_limit` (seconds) the whole
     search; `calibration_data` is passed to compile for `auto` formats.  `cost` is "gates" (the families'
     stated gate-equivalent model) or "yosys" (the LUTs yosys synth_xilinx -nodsp measures for each
-    multiplier's Verilog from the RTL backend, fxflow.rtl.characterize; needs CIRCT and yosys)."""
+    multiplier's Verilog from the RTL backend, fxflow.rtl.characterize; needs CIRCT and yosys), recorded into
+    `lut_costs` (a new `LutCosts` when None) and returned as `SearchResult.lut_costs`."""
     if cost not in ("gates", "yosys"):
         raise ConfigError(f"search cost must be 'gates' or 'yosys', got {cost!r}")
+    if lut_costs is not None and cost != "yosys":
+        raise ConfigError("search records lut_costs only with cost='yosys' (the gate model measures nothing)")
     import fxflow
 
     from ..compiler import as_inputs
@@ -204,7 +213,9 @@ def search(model, calib_x, calib_y=None, metric: str | Callable | None = None, c
         settings.pop("multiplier", None)
     base.multiplier = "exact"
     design = fxflow.compile(model, example_input, config=base, calibration_data=calibration_data)
-    prob = _Problem(design, data, calib_y, metric, list(candidates), base, progress, cost)
+    if cost == "yosys" and lut_costs is None:
+        lut_costs = LutCosts()
+    prob = _Problem(design, data, calib_y, metric, list(candidates), base, progress, cost, lut_costs)
     deadline = t0 + time_limit
     best = prob.exact
     base_loss = prob.loss(best, "baseline")
@@ -220,7 +231,8 @@ def search(model, calib_x, calib_y=None, metric: str | Callable | None = None, c
     loss = prob.loss(best, "final")
     return SearchResult(config=prob.config(best), assignment=dict(zip(prob.layers, best)), cost=prob.cost(best),
                         exact_cost=prob.cost(prob.exact), loss=loss, budget=float(budget), met=loss <= budget,
-                        pareto=_pareto(prob.log), evaluations=list(prob.log), seconds=time.perf_counter() - t0)
+                        pareto=_pareto(prob.log), evaluations=list(prob.log), seconds=time.perf_counter() - t0,
+                        lut_costs=lut_costs if cost == "yosys" else None)
 
 
 def _pick(prob: _Problem, a: tuple, b: tuple, budget: float) -> tuple:

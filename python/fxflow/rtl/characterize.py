@@ -42,12 +42,15 @@ def verify(specs, wa: int = 8, sa: bool = True, wb: int = 8, sb: bool = True, ve
     return int(av.size)
 
 
-def lut_costs(specs, wa: int = 8, sa: bool = True, wb: int = 8, sb: bool = True, verbose: bool = False) -> dict:
-    """{spec: yosys synth_xilinx -nodsp LUT count} of each multiplier as a stand-alone module (an open-tool
-    yardstick, not Vivado), cached under the fxflow cache by the Verilog and the yosys version."""
+def lut_costs(specs, wa: int = 8, sa: bool = True, wb: int = 8, sb: bool = True, verbose: bool = False,
+              into=None) -> dict:
+    """{spec: yosys synth_xilinx -nodsp LUT count (LUT1-6 + INV, `yosys.counts`)} of each multiplier as a
+    stand-alone module (an open-tool yardstick, not Vivado), cached under the fxflow cache by the Verilog, the
+    yosys executable and the cell-counting rule.  `into` (a `fxflow.approx.cost.LutCosts`) records the counts
+    for the estimator: pass it to `Design.report(lut_costs=...)`."""
     mults, rtl = _design(specs, wa, sa, wb, sb)
     sv = rtl.verilog()
-    key = hashlib.sha256((sv + yosys.find_yosys()).encode()).hexdigest()[:24]
+    key = hashlib.sha256((sv + yosys.find_yosys() + repr(yosys.CELL_KINDS)).encode()).hexdigest()[:24]
     path = verilator.cache_dir().parent / "yosys" / f"{key}.json"
     if path.exists():
         by_module = json.loads(path.read_text())
@@ -56,15 +59,14 @@ def lut_costs(specs, wa: int = 8, sa: bool = True, wb: int = 8, sb: bool = True,
         by_module = {name: counts["lut"] for name, counts in res["modules"].items()}
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(by_module, sort_keys=True))
-    from fxflow.approx.cost import record_luts
-
     missing = [spec for spec, m in zip(specs, mults) if f"{rtl.top}_{m.c_name}" not in by_module]
     if missing:  # never price a multiplier yosys did not report as free
         raise FxflowError(f"yosys reported no module for multiplier(s) {', '.join(missing)}")
     costs = {spec: by_module[f"{rtl.top}_{m.c_name}"] for spec, m in zip(specs, mults)}
-    for spec, m in zip(specs, mults):  # the estimator prices these multipliers by them from now on
-        if costs[spec]:
-            record_luts(m, costs[spec])
+    if into is not None:  # a report given `into` prices these multipliers by them
+        for spec, m in zip(specs, mults):
+            if costs[spec]:
+                into.record(m, costs[spec])
     return costs
 
 

@@ -11,7 +11,7 @@ from fxflow.errors import FxflowError
 from fxflow.names import inside
 
 YOSYS_NOTE = ("yosys synth_xilinx counts: an open-tool yardstick of the emitted Verilog, not Vivado "
-              "post-route figures")
+              "post-route figures; lut includes the inv cells (LUT1s in Vivado)")
 
 
 def lower(design, options):
@@ -87,13 +87,13 @@ Latency {rtl.latency} cycles, initiation interval {rtl.interval}.  `make` builds
 """
 
 
-def report(design, rtl, synth, part=None, clock=None) -> dict:
+def report(design, rtl, synth, part=None, clock=None, lut_costs=None) -> dict:
     """The estimate report with the RTL schedule (exact) and, after `synth()` (its result `synth`), yosys
     counts with the ratio estimate / yosys per layer and in total."""
     from fxflow.report import design_report
 
     with design.ctx:
-        rep = design_report(design.module, part=part, clock=clock)
+        rep = design_report(design.module, part=part, clock=clock, lut_costs=lut_costs)
     for row, k in zip(rep["layers"], rtl.kernels):
         row["rtl_latency"] = k.latency
         row["rtl_start"] = k.start
@@ -109,7 +109,9 @@ def report(design, rtl, synth, part=None, clock=None) -> dict:
 
 
 def _measured(row: dict, counts: dict) -> None:
-    for k in ("lut", "ff", "dsp", "carry", "bram18"):
+    from .yosys import SHOWN
+
+    for k in SHOWN:
         row[f"yosys_{k}"] = counts.get(k, 0)
     for k in ("lut", "ff", "dsp"):
         est, got = row.get(k), counts.get(k, 0)

@@ -19,7 +19,8 @@ from fxflow.errors import ConfigError, InternalError, ToolchainError
 from fxflow.toolchain import find_system_tool
 
 FAMILIES = ("xcup", "xcu", "xc7", "xc7s", "xc6s")  # synth_xilinx -family values fxflow accepts
-RESOURCES = ("lut", "ff", "dsp", "carry", "bram18", "muxf")
+RESOURCES = ("lut", "inv", "ff", "dsp", "carry", "bram18", "muxf")  # "inv": the INV cells, counted in "lut" too
+SHOWN = ("lut", "inv", "ff", "dsp", "carry", "bram18")  # what the reports show per layer and in total
 SYNTH_TIMEOUT = 3600.0
 SPLIT_LINES = 3000  # Verilog lines above which each kernel gets its own yosys process (each costs ~2 s to start)
 
@@ -28,8 +29,9 @@ def find_yosys() -> str:
     return find_system_tool("yosys", "synth")
 
 
-# cell name prefix -> resource, first match wins (distributed RAM / shift registers live in LUTs)
-CELL_KINDS = (("LUT", "lut"), ("FD", "ff"), ("DSP", "dsp"), ("CARRY", "carry"), ("MUXF", "muxf"),
+# cell name prefix -> resource, first match wins (distributed RAM / shift registers live in LUTs).  yosys maps
+# an inverter to an INV cell, which Vivado implements as a LUT1: it is a LUT (and also counted as "inv").
+CELL_KINDS = (("LUT", "lut"), ("INV", "inv"), ("FD", "ff"), ("DSP", "dsp"), ("CARRY", "carry"), ("MUXF", "muxf"),
               ("RAMB18", "bram18"), ("RAMB36", "bram36"), ("RAM", "lut"), ("SRL", "lut"))
 
 
@@ -38,12 +40,17 @@ def _classify(cell: str) -> str | None:
 
 
 def counts(cells: dict[str, int]) -> dict[str, int]:
-    """Resource counts from one module's `num_cells_by_type` (RAMB36 = 2 BRAM18)."""
+    """Resource counts from one module's `num_cells_by_type` (the cell list of yosys' `stat`): LUT = LUT1-6,
+    INV, distributed RAM and SRL cells; "inv" the INV cells among them; RAMB36 = 2 BRAM18.  The one reader of
+    yosys' cell counts (synth, the multiplier characterisation and the calibration benchmark all use it)."""
     out = dict.fromkeys(RESOURCES, 0)
     for cell, n in cells.items():
         kind = _classify(cell)
         if kind == "bram36":
             out["bram18"] += 2 * n
+        elif kind == "inv":
+            out["inv"] += n
+            out["lut"] += n
         elif kind is not None:
             out[kind] += n
     return out

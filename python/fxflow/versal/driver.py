@@ -214,7 +214,9 @@ def _yosys_of(system: VersalSystem, layers: list[str]) -> dict | None:
     errors = [r["error"] for r in rows if "error" in r]
     if errors:
         return {"error": errors[0]}
-    return {k: sum(r.get(k, 0) for r in rows) for k in ("lut", "ff", "dsp", "carry", "bram18")}
+    from fxflow.rtl.yosys import SHOWN
+
+    return {k: sum(r.get(k, 0) for r in rows) for k in SHOWN}
 
 
 def _why(system: VersalSystem, row: dict, target: str, all_pl: list[str]) -> str:
