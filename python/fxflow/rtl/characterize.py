@@ -17,7 +17,7 @@ from fxflow.errors import FxflowError
 
 
 def _design(specs, wa, sa, wb, sb):
-    from fxflow.approx import build
+    from fxflow.approx.multiplier import build
     from fxflow.lowering.rtl.approx import multiplier_design
 
     mults = [build(spec, wa, sa, wb, sb) for spec in specs]
