@@ -40,6 +40,7 @@ LAYERS = {
     # L0 foundation: semantics and definitions, no MLIR
     "fxflow.errors": (FOUNDATION, None),
     "fxflow.names": (FOUNDATION, None),
+    "fxflow.version": (FOUNDATION, None),
     "fxflow.toolchain": (FOUNDATION, None),
     "fxflow.config": (FOUNDATION, None),
     "fxflow.hls4ml_compat": (FOUNDATION, None),
