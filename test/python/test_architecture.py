@@ -104,7 +104,6 @@ ALLOWED_EDGES = {
     ("fxflow.estimate", "fxflow.lowering.hls.design"),  # L2 executors imports L4 backends
     ("fxflow.lowering.fxp_to_df", "fxflow.lowering.hls.stream"),  # L3 transforms imports L4 backends
     ("fxflow.rtl.driver", "fxflow"),  # L4 backends imports L5 API
-    ("fxflow.rtl.driver", "fxflow.report"),  # L4 backends imports L5 API
     ("fxflow.rtl.verilator", "fxflow.csim"),  # backend rtl imports backend hls
     ("fxflow.versal.driver", "fxflow"),  # L4 backends imports L5 API
 }
