@@ -124,7 +124,6 @@ ALLOWED_CYCLES = [
     ("fxflow.estimate", "fxflow.estimate_layers", "fxflow.estimate_recurrent", "fxflow.estimate_transformer"),
     ("fxflow.lowering.rtl.approx", "fxflow.lowering.rtl.build", "fxflow.lowering.rtl.ops"),
     ("fxflow.cli", "fxflow.dse_cli"),
-    ("fxflow.lowering.onnx_import", "fxflow.lowering.qonnx"),
 ]
 
 
