@@ -87,6 +87,7 @@ LAYERS = {
     "fxflow.dse": (API, None),
     "fxflow.dse_*": (API, None),
     "fxflow.cli": (API, None),
+    "fxflow.cli_*": (API, None),
     **{f"fxflow.approx.{m}": (API, None) for m in ("search", "torch", "finetune", "demo")},
     "fxflow.versal.demo": (API, None),
     "fxflow.lowering.versal.demo": (API, None),
@@ -123,7 +124,6 @@ ALLOWED_CYCLES = [
      "fxflow.lowering.hls.kernels_transformer", "fxflow.lowering.hls.stream"),
     ("fxflow.estimate", "fxflow.estimate_layers", "fxflow.estimate_recurrent", "fxflow.estimate_transformer"),
     ("fxflow.lowering.rtl.approx", "fxflow.lowering.rtl.build", "fxflow.lowering.rtl.ops"),
-    ("fxflow.cli", "fxflow.dse_cli"),
 ]
 
 
