@@ -123,7 +123,6 @@ ALLOWED_CYCLES = [
      "fxflow.lowering.hls.kernels_stream", "fxflow.lowering.hls.kernels_tables",
      "fxflow.lowering.hls.kernels_transformer", "fxflow.lowering.hls.stream"),
     ("fxflow.estimate", "fxflow.estimate_layers", "fxflow.estimate_recurrent", "fxflow.estimate_transformer"),
-    ("fxflow.lowering.rtl.approx", "fxflow.lowering.rtl.build", "fxflow.lowering.rtl.ops"),
 ]
 
 
