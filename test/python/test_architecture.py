@@ -122,7 +122,6 @@ ALLOWED_CYCLES = [
      "fxflow.lowering.hls.kernels_layers", "fxflow.lowering.hls.kernels_recurrent",
      "fxflow.lowering.hls.kernels_stream", "fxflow.lowering.hls.kernels_tables",
      "fxflow.lowering.hls.kernels_transformer", "fxflow.lowering.hls.stream"),
-    ("fxflow.estimate", "fxflow.estimate_layers", "fxflow.estimate_recurrent", "fxflow.estimate_transformer"),
 ]
 
 
