@@ -7,12 +7,12 @@ io_stream (`streamify`) makes every `df.channel` a stream with this `tokens` cou
 reader its own channel (an hls::stream has one reader: a kernel writes each token to all its readers'
 streams), so `df-size-fifos` sizes exactly the FIFOs the C++ declares.
 
-C++ (`lower_stream`): the top function is a DATAFLOW region of kernel calls joined by
+C++ (`kernels_stream.lower_stream`): the top function is a DATAFLOW region of kernel calls joined by
 `hls::stream<fxflow_array<..>>` variables with `#pragma HLS STREAM depth=<df.channel depth>`; its ports
 are streams (the testbench converts the model's channels-first arrays to and from pixel order, so
 `Design.csim` keeps the model's layout).  The kernels are printed by `kernels_stream`.  A graph marked
 io_stream whose channels do not carry this layout (hand-written IR without `tokens`, several readers
-per channel) keeps the array kernels with ping-pong buffers (`design.lower_graph`).
+per channel) keeps the array kernels with ping-pong buffers (`lower.lower_graph`).
 """
 
 from __future__ import annotations
@@ -176,68 +176,3 @@ def testbench_call(design, body: Lines) -> None:
              f'{p.name}\\n";')
         body("return 2;")
         body.close()
-
-
-# --- the graph --------------------------------------------------------------------------------------
-
-def lower_stream(design, ops, args, results) -> None:
-    """Fill `design` (ports already made) with one stream kernel per df.kernel and the DATAFLOW top body."""
-    from .design import int_attr, result_typedef, shape_of, str_attr
-    from .kernels_stream import StreamKernelEmitter
-
-    design.streaming = True
-    design.taken.add(ARRAY_TEMPLATE)
-    for p in design.inputs + design.outputs:
-        token_layout(p.shape, f"port {p.name}")
-        design.taken.add(f"{p.name}_stream")  # the testbench's stream variables
-    ret = ops[-1]
-    port_of = {}  # df.channel result read by df.return -> output port name
-    for port, v in zip(design.outputs, results):
-        port_of[v] = port.name
-    stream_of: dict = {}  # graph argument / channel result -> C++ stream name
-    for a, p in zip(args, design.inputs):
-        stream_of[a] = p.name
-    ctypes: dict = {a: p.ctype for a, p in zip(args, design.inputs)}
-    body = design.top_body
-    for op in ops:
-        name = op.operation.name
-        if name == "df.channel" or name == "df.return":
-            continue
-        if name != "df.kernel":
-            raise UnsupportedOpError(f"HLS emitter: unsupported op '{name}' in df.graph '{design.graph_name}'")
-        kname = design.ident(str_attr(op, "sym_name", "kernel"), prefix="k")
-        layer = str_attr(op, "layer", "") or ""
-        in_types = []
-        for v in op.operands:
-            src = v.owner.operands[0] if isinstance(v, ir.OpResult) and v.owner.name == "df.channel" else v
-            in_types.append(ctypes[src])
-        res_types, outs = [], []
-        for idx, r in enumerate(op.results):
-            suffix = "" if len(op.results) == 1 else f"_{idx}"
-            ctype = result_typedef(design, kname, op, idx)
-            ctypes[r] = ctype
-            res_types.append(ctype)
-            _, n = token_layout(shape_of(r, f"result {idx} of kernel '{kname}'"), f"result {idx} of kernel '{kname}'")
-            names = []
-            for use in r.uses:  # one df.channel per reader (streamify)
-                ch = use.owner
-                out = ch.results[0]
-                if out in port_of:
-                    names.append(port_of[out])
-                    continue
-                sname = design.ident(f"{kname}_out{suffix}")
-                depth = int_attr(ch, "depth", 1)
-                body(declare_stream(design, ctype, n, sname))
-                if design.flavour.keeps_hls_pragmas:
-                    body.pragma(f"STREAM variable={sname} depth={depth}")
-                else:  # Catapult sets FIFO depths by directive, not in the C++
-                    body(f"// FIFO depth {depth} (df.channel)")
-                stream_of[out] = sname
-                names.append(sname)
-            outs.append(names)
-        emitter = StreamKernelEmitter(design, op, kname, layer, in_types, res_types, [len(n) for n in outs])
-        design.kernels.append(emitter.emit())
-        call = [stream_of[v] for v in op.operands] + [s for names in outs for s in names]
-        body(f"{kname}({', '.join(call)});")
-    if ret.operation.name != "df.return":
-        raise UnsupportedOpError("HLS emitter: the df.graph must end with df.return")

@@ -118,10 +118,6 @@ ALLOWED_CYCLES = [
      "fxflow.dialects.verify", "fxflow.ir"),
     ("fxflow", "fxflow.aie.driver", "fxflow.compiler", "fxflow.design", "fxflow.dse", "fxflow.dse_eval",
      "fxflow.dse_run", "fxflow.dse_space", "fxflow.precision_search", "fxflow.rtl.driver", "fxflow.versal.driver"),
-    ("fxflow.lowering.hls.design", "fxflow.lowering.hls.kernels", "fxflow.lowering.hls.kernels_hccs",
-     "fxflow.lowering.hls.kernels_layers", "fxflow.lowering.hls.kernels_recurrent",
-     "fxflow.lowering.hls.kernels_stream", "fxflow.lowering.hls.kernels_tables",
-     "fxflow.lowering.hls.kernels_transformer", "fxflow.lowering.hls.stream"),
 ]
 
 
