@@ -29,12 +29,13 @@ import math
 from fxflow.dialects.fxp import i64_array
 from fxflow.errors import UnsupportedOpError
 from fxflow.ir import ir
+from fxflow.lowering.df_stream import token_layout
 
 from .cwriter import Lines, index_expr
 from .design import KernelFn, block_ops, int_attr, result_typedef, shape_of, str_attr
 from .kernels import OP_PRINTERS, KernelEmitter
 from .kernels_layers import SPATIAL_SUFFIXES, conv_output, conv_prologue, pool_output
-from .stream import ARRAY_TEMPLATE, declare_stream, stream_type, token_layout, token_type
+from .stream import ARRAY_TEMPLATE, declare_stream, stream_type, token_type
 
 PER_POSITION = {"fxp.cast", "fxp.relu", "fxp.add", "fxp.sub", "fxp.mul", "fxp.scale_shift", "fxp.clamp",
                 "fxp.prelu", "fxp.lut", "fxp.concat", "fxp.softmax", "fxp.reshape"}

@@ -11,6 +11,7 @@ import math
 
 from fxflow.errors import ConfigError, IRError, UnsupportedOpError
 from fxflow.ir import ir
+from fxflow.lowering.df_stream import is_pixel_stream
 
 from .cwriter import comment_text
 from .design import (DEFAULT_CLOCK_NS, DEFAULT_PART, PART_RE, HlsDesign, Port, design_attr, find_graph, fixed_format,
@@ -18,7 +19,6 @@ from .design import (DEFAULT_CLOCK_NS, DEFAULT_PART, PART_RE, HlsDesign, Port, d
 from .flavour import Flavour, flavour as _flavour
 from .kernels import KernelEmitter
 from .kernels_stream import lower_stream
-from .stream import is_pixel_stream
 
 # the op printers of the other families register themselves when imported
 from . import kernels_layers, kernels_recurrent, kernels_tables, kernels_transformer  # noqa: F401  isort: skip

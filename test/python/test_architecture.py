@@ -103,7 +103,6 @@ BACKEND_USES = {"versal": {"hls", "aie", "rtl"}}
 ALLOWED_EDGES = {
     ("fxflow.aie.driver", "fxflow"),  # L4 backends imports L5 API
     ("fxflow.estimate", "fxflow.lowering.hls.design"),  # L2 executors imports L4 backends
-    ("fxflow.lowering.fxp_to_df", "fxflow.lowering.hls.stream"),  # L3 transforms imports L4 backends
     ("fxflow.rtl.driver", "fxflow"),  # L4 backends imports L5 API
     ("fxflow.rtl.verilator", "fxflow.csim"),  # backend rtl imports backend hls
     ("fxflow.versal.driver", "fxflow"),  # L4 backends imports L5 API
