@@ -12,6 +12,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from fxflow.devices import DEFAULT_CLOCK_NS, DEFAULT_PART  # noqa: F401  (also read from here by other modules)
 from fxflow.dialects.fxp import format_of
 from fxflow.errors import FormatError, IRError, UnsupportedOpError
 from fxflow.fixed import FixedFormat
@@ -21,8 +22,6 @@ from fxflow.names import c_identifier
 from .cwriter import Lines
 from .flavour import VITIS, Flavour
 
-DEFAULT_PART = "xcvu13p-flga2577-2-e"
-DEFAULT_CLOCK_NS = 5.0
 
 # Names the generated code uses itself, plus C/C++ library macros, types and functions that a model
 # name must not shadow (a kernel called `errno` or `size_t` would otherwise break the build).
@@ -186,20 +185,6 @@ def fixed_format(value_or_type, where: str) -> FixedFormat:
 
 def block_ops(op):
     return list(op.regions[0].blocks[0].operations)
-
-
-def find_graph(module):
-    """The single `df.graph` of a module (an `ir.Module`, a builtin.module op, or the graph itself)."""
-    mop = module.operation
-    if mop.name == "df.graph":
-        return None, mop
-    if mop.name != "builtin.module":
-        raise IRError(f"HLS emitter: expected a builtin.module holding a df.graph, got '{mop.name}'")
-    graphs = [o for o in mop.regions[0].blocks[0].operations if o.operation.name == "df.graph"]
-    if len(graphs) != 1:
-        raise IRError(f"HLS emitter: the module must hold exactly one df.graph, found {len(graphs)} "
-                      "(lower the model to the df dialect first)")
-    return mop, graphs[0].operation
 
 
 def design_attr(mop, graph, name: str):

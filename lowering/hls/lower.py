@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import math
 
+from fxflow.dialects.df import find_graph
 from fxflow.errors import ConfigError, IRError, UnsupportedOpError
 from fxflow.ir import ir
 from fxflow.lowering.df_stream import is_pixel_stream
 
 from .cwriter import comment_text
-from .design import (DEFAULT_CLOCK_NS, DEFAULT_PART, PART_RE, HlsDesign, Port, design_attr, find_graph, fixed_format,
+from .design import (DEFAULT_CLOCK_NS, DEFAULT_PART, PART_RE, HlsDesign, Port, design_attr, fixed_format,
                      int_attr, result_typedef, shape_of, str_attr)
 from .flavour import Flavour, flavour as _flavour
 from .kernels import KernelEmitter
@@ -57,7 +58,7 @@ def _clock(value, mop, graph) -> float:
 
 def lower_graph(module, *, project_name: str | None = None, part: str | None = None,
                 clock_period: float | None = None, flavour: str | Flavour | None = None) -> HlsDesign:
-    mop, graph = find_graph(module)
+    mop, graph = find_graph(module, "HLS emitter")
     graph_name = str_attr(graph, "sym_name", "myproject")
     io_type = str_attr(graph, "io_type", "io_parallel")
     design = HlsDesign(top="", io_type=io_type, part=_part(part, mop, graph),

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-from .devices import Device, bram18_for, clock_period, device_for
+from .devices import DEFAULT_CLOCK_NS, DEFAULT_PART, Device, bram18_for, clock_period, device_for
 from .errors import IRError
 from .estimate_base import (CLOCK_UNCERTAINTY, OP_MODELS, RESOURCES, SRL_MAX_DEPTH, Ctx, OpCost, approx_products,
                             constant_values, dsp_per_multiplier, fmt_of, lut_multiplier_luts, op_model, rounds,
@@ -279,14 +279,12 @@ def estimate_kernel(kernel, device: Device, period: float) -> KernelEstimate:
 
 
 def _find_graph(module):
-    from fxflow.lowering.hls.design import find_graph
+    from .dialects.df import find_graph
 
-    return find_graph(module)
+    return find_graph(module, "estimator")
 
 
 def _defaults():
-    from fxflow.lowering.hls.design import DEFAULT_CLOCK_NS, DEFAULT_PART
-
     return DEFAULT_PART, DEFAULT_CLOCK_NS
 
 
@@ -433,8 +431,6 @@ def _channel(op, producer: KernelEstimate | None, device: Device) -> dict:
 
 def check_options(part, clock) -> None:
     """Validate a part / clock pair early (CLI), with the estimator's own errors."""
-    from fxflow.lowering.hls.design import DEFAULT_PART
-
     dev = device_for(part if part is not None else DEFAULT_PART)
     if clock is not None:
         clock_period(clock, dev)

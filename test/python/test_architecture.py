@@ -102,7 +102,6 @@ BACKEND_USES = {"versal": {"hls", "aie", "rtl"}}
 # here is allowed; an entry whose edge is gone (or no longer upward) fails, so the list only shrinks.
 ALLOWED_EDGES = {
     ("fxflow.aie.driver", "fxflow"),  # L4 backends imports L5 API
-    ("fxflow.estimate", "fxflow.lowering.hls.design"),  # L2 executors imports L4 backends
     ("fxflow.rtl.driver", "fxflow"),  # L4 backends imports L5 API
     ("fxflow.rtl.verilator", "fxflow.csim"),  # backend rtl imports backend hls
     ("fxflow.versal.driver", "fxflow"),  # L4 backends imports L5 API
