@@ -103,7 +103,6 @@ BACKEND_USES = {"versal": {"hls", "aie", "rtl"}}
 ALLOWED_EDGES = {
     ("fxflow.aie.driver", "fxflow"),  # L4 backends imports L5 API
     ("fxflow.rtl.driver", "fxflow"),  # L4 backends imports L5 API
-    ("fxflow.rtl.verilator", "fxflow.csim"),  # backend rtl imports backend hls
     ("fxflow.versal.driver", "fxflow"),  # L4 backends imports L5 API
 }
 
