@@ -50,8 +50,8 @@ def convert_fxp_to_df(module_op, options: FxpToDfOptions | None = None) -> None:
     with ir.InsertionPoint(fn), fn.location:
         graph = _build_graph(fn, c_identifier(top, prefix="top"), options.io_type, cfg)
     fn.operation.erase()
-    if options.io_type == "io_stream":  # pixel-stream channels, one per reader (lowering/hls/stream.py)
-        from fxflow.lowering.hls.stream import streamify
+    if options.io_type == "io_stream":  # pixel-stream channels, one per reader (lowering/df_stream.py)
+        from fxflow.lowering.df_stream import streamify
 
         streamify(graph.operation)
 

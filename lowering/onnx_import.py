@@ -15,6 +15,7 @@ from pathlib import Path
 
 from fxflow.errors import FxflowError, ShapeError, UnsupportedOpError
 from fxflow.ir import PassManager, ir, layer_name, register_torch_dialect
+from fxflow.lowering.onnx_nodes import evaluate_node, unsupported_message
 
 ONNX_TO_LINALG = ("builtin.module(func.func(convert-torch-onnx-to-torch),torch-lower-to-backend-contract,"
                   "torch-backend-to-linalg-on-tensors-backend-pipeline)")
@@ -156,18 +157,6 @@ def _fold_constant_subgraphs(model):
         if not folded:
             return model
     return model
-
-
-def evaluate_node(node, inputs: dict, opset_import) -> list:
-    """One ONNX node run by onnx's reference evaluator on constant `inputs` (name -> array)."""
-    import onnx
-    from onnx import helper
-    from onnx.reference import ReferenceEvaluator
-
-    single = helper.make_model(helper.make_graph(
-        [node], "fold", [], [helper.make_tensor_value_info(o, onnx.TensorProto.UNDEFINED, None)
-                             for o in node.output]), opset_imports=opset_import)
-    return ReferenceEvaluator(single).run(None, inputs)
 
 
 # integer attributes torch-mlir's ONNX conversion trusts (a negative group crashes it): name -> least value
@@ -367,10 +356,6 @@ def _describe_failure(e, node_types, where) -> str:
         if m:
             return f"torch-mlir cannot lower ONNX op type '{m.group(1)}' in '{where}': {d.message}"
     return f"torch-mlir could not lower '{where}' to linalg: {_first_line(e)}"
-
-
-def unsupported_message(name: str, op_type: str, detail: str) -> str:
-    return f"unsupported ONNX op type '{op_type}' (node '{name}'): {detail}"
 
 
 def explain_unsupported(err: UnsupportedOpError, imported) -> UnsupportedOpError:

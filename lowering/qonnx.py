@@ -130,7 +130,7 @@ class _Lowering:
         if node.op_type not in LAYOUT_OPS or node.domain not in ("", "ai.onnx") or src not in self.quantized \
                 or len(node.output) != 1 or not all(v in self.consts for v in node.input if v):
             return False
-        from fxflow.lowering.onnx_import import evaluate_node
+        from fxflow.lowering.onnx_nodes import evaluate_node
 
         try:
             (out,) = evaluate_node(node, {v: self.consts[v] for v in node.input if v}, self.opset_import)
@@ -143,7 +143,7 @@ class _Lowering:
         return True
 
     def _error(self, detail: str, node=None) -> UnsupportedOpError:
-        from fxflow.lowering.onnx_import import unsupported_message
+        from fxflow.lowering.onnx_nodes import unsupported_message
 
         node = node or self.node
         return UnsupportedOpError(unsupported_message(node.name, node.op_type, detail), layer=node.name)

@@ -323,7 +323,7 @@ def layer_multiplier(op, cfg: Config, x_fmt: FixedFormat, w_fmt: FixedFormat, la
     spec = cfg.layer(layer).multiplier
     if spec == "exact":
         return None
-    from fxflow.approx import resolve
+    from fxflow.approx.select import resolve
 
     if cfg.arithmetic == "hls4ml" and op.operation.name != "fxp.matmul":  # (matmul has no per-product casts)
         raise ConfigError(f"layer '{layer}': approximate multipliers cannot be combined with arithmetic "

@@ -9,7 +9,7 @@ differs between the flavours (ap_fixed `.V` / ac_fixed `slc`/`set_slc`); it live
 
 from __future__ import annotations
 
-from fxflow.approx import C_HELPERS
+from fxflow.approx.expr import C_HELPERS
 from fxflow.errors import ConfigError, UnsupportedOpError
 from fxflow.ir import ir
 
@@ -62,7 +62,7 @@ def multiply(k, op, x_expr: str, w_expr: str) -> str:
 def approx_call(k, op, a_expr: str, b_expr: str, roles: tuple[str, str]) -> tuple[str, str]:
     """(`fxam_product<P>(f(fxam_bits(a), fxam_bits(b)))`, P) for the `approx_mul` of `op`, whose operands 0 and
     1 (named by `roles`) are the multiplier's; the function and P are registered with the design once."""
-    from fxflow.approx import resolve
+    from fxflow.approx.select import resolve
 
     a_fmt = k.fmt(op.operands[0], op, roles[0])
     b_fmt = k.fmt(op.operands[1], op, roles[1])

@@ -50,7 +50,7 @@ class HlsBackend(BackendBase):
         return path
 
     def report(self, design, part=None, clock=None, lut_costs=None) -> dict:
-        from fxflow.report import design_report
+        from fxflow.estimate_report import design_report
 
         with design.ctx:
             return design_report(design.module, part=part, clock=clock, lut_costs=lut_costs)
@@ -107,7 +107,7 @@ class CatapultBackend(HlsBackend):
 
 def print_report(design, part=None, clock=None) -> None:
     """The estimate table; io_stream designs add their FIFO memory against one uniform depth."""
-    from fxflow.report import format_table
+    from fxflow.estimate_report import format_table
 
     rep = design.report(part=part, clock=clock)
     print(format_table(rep))

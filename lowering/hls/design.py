@@ -1,7 +1,7 @@
 """The HLS view of a `df.graph`: ports, typedefs, constant arrays and one C++ function per `df.kernel`.
 
-`lower_graph(module)` walks the MLIR once and returns a plain-Python `HlsDesign`; the printers in
-`emit_cpp` and `project` only format it.  Every identifier derived from the model goes through
+`lower.lower_graph(module)` walks the MLIR once and returns a plain-Python `HlsDesign` (defined here, with
+the helpers the kernel printers share); the printers in `emit_cpp` and `project` only format it.  Every identifier derived from the model goes through
 `fxflow.names.c_identifier` with one project-wide `taken` set (pre-seeded with names the generated code
 and the C/C++ headers it includes already use), so names are unique and can never inject code.
 """
@@ -12,17 +12,16 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from fxflow.devices import DEFAULT_CLOCK_NS, DEFAULT_PART  # noqa: F401  (also read from here by other modules)
 from fxflow.dialects.fxp import format_of
-from fxflow.errors import ConfigError, FormatError, IRError, UnsupportedOpError
+from fxflow.errors import FormatError, IRError, UnsupportedOpError
 from fxflow.fixed import FixedFormat
 from fxflow.ir import ir
 from fxflow.names import c_identifier
 
-from .cwriter import Lines, comment_text
-from .flavour import VITIS, Flavour, flavour as _flavour
+from .cwriter import Lines
+from .flavour import VITIS, Flavour
 
-DEFAULT_PART = "xcvu13p-flga2577-2-e"
-DEFAULT_CLOCK_NS = 5.0
 
 # Names the generated code uses itself, plus C/C++ library macros, types and functions that a model
 # name must not shadow (a kernel called `errno` or `size_t` would otherwise break the build).
@@ -188,177 +187,11 @@ def block_ops(op):
     return list(op.regions[0].blocks[0].operations)
 
 
-def find_graph(module):
-    """The single `df.graph` of a module (an `ir.Module`, a builtin.module op, or the graph itself)."""
-    mop = module.operation
-    if mop.name == "df.graph":
-        return None, mop
-    if mop.name != "builtin.module":
-        raise IRError(f"HLS emitter: expected a builtin.module holding a df.graph, got '{mop.name}'")
-    graphs = [o for o in mop.regions[0].blocks[0].operations if o.operation.name == "df.graph"]
-    if len(graphs) != 1:
-        raise IRError(f"HLS emitter: the module must hold exactly one df.graph, found {len(graphs)} "
-                      "(lower the model to the df dialect first)")
-    return mop, graphs[0].operation
-
-
 def design_attr(mop, graph, name: str):
     for op in (mop, graph):
         if op is not None and name in op.attributes:
             return op.attributes[name]
     return None
-
-
-def _part(value: str | None, mop, graph) -> str:
-    if value is None:
-        attr = design_attr(mop, graph, "fxflow.part")
-        value = ir.StringAttr(attr).value if attr is not None else DEFAULT_PART
-    if not PART_RE.match(value):
-        raise ConfigError(f"FPGA part '{comment_text(value)}' is not a valid part name (letters, digits, '-', '_', '.')")
-    return value
-
-
-def _clock(value, mop, graph) -> float:
-    if value is None:
-        attr = design_attr(mop, graph, "fxflow.clock_period")
-        if attr is None:
-            value = DEFAULT_CLOCK_NS
-        elif isinstance(attr, ir.FloatAttr):
-            value = ir.FloatAttr(attr).value
-        elif isinstance(attr, ir.IntegerAttr):
-            value = ir.IntegerAttr(attr).value
-        else:
-            raise ConfigError(f"fxflow.clock_period must be a number of ns, got {attr}")
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"clock period must be a number of ns, got {value!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise ConfigError(f"clock period must be a positive number of ns, got {value}")
-    return value
-
-
-# --- the graph walk ---------------------------------------------------------------------------
-
-def lower_graph(module, *, project_name: str | None = None, part: str | None = None,
-                clock_period: float | None = None, flavour: str | Flavour | None = None) -> HlsDesign:
-    from .kernels import KernelEmitter
-
-    mop, graph = find_graph(module)
-    graph_name = str_attr(graph, "sym_name", "myproject")
-    io_type = str_attr(graph, "io_type", "io_parallel")
-    design = HlsDesign(top="", io_type=io_type, part=_part(part, mop, graph),
-                       clock_period=_clock(clock_period, mop, graph), graph_name=graph_name,
-                       flavour=_flavour(flavour))
-    design.top = design.ident(project_name if project_name is not None else graph_name, prefix="top")
-    design.stem(design.top)
-    for fixed in ("defines", "parameters", "layers", "weights"):
-        design.stem(fixed)
-
-    block = graph.regions[0].blocks[0]
-    ops = list(block.operations)
-    ret = ops[-1]
-    args, results = list(block.arguments), list(ret.operands)
-
-    # Ports first so that input_t / result_t head defines.h.
-    names: dict = {}  # canonical value -> C array name
-    for idx, a in enumerate(args):
-        suffix = "" if len(args) == 1 else f"_{idx}"
-        fmt = fixed_format(a, f"graph input {idx}")
-        port = Port(design.ident(f"in{suffix}"), design.typedef(f"input{suffix}", fmt, "design inputs and outputs"),
-                    fmt, shape_of(a, f"graph input {idx}"))
-        design.inputs.append(port)
-        names[a] = port.name
-    for idx, v in enumerate(results):
-        suffix = "" if len(results) == 1 else f"_{idx}"
-        fmt = fixed_format(v, f"graph result {idx}")
-        design.outputs.append(Port(design.ident(f"out{suffix}"),
-                                   design.typedef(f"result{suffix}", fmt, "design inputs and outputs"),
-                                   fmt, shape_of(v, f"graph result {idx}")))
-    if not design.inputs or not design.outputs:
-        raise IRError("HLS emitter: the df.graph needs at least one input and one result")
-
-    # --- io_stream hook: pixel-stream channels become hls::stream kernels (stream.py) ---
-    from .stream import is_pixel_stream, lower_stream
-
-    if is_pixel_stream(graph):
-        lower_stream(design, ops, args, results)
-        return design
-    # --- end io_stream hook ---
-
-    # Channels alias the array of their input: find each value's canonical producer and count its readers.
-    canon: dict = {}
-
-    def canonical(v):
-        return canon.get(v, v)
-
-    readers: dict = {}
-    for op in ops:
-        name = op.operation.name
-        if name == "df.channel":
-            canon[op.results[0]] = canonical(op.operands[0])
-        elif name in ("df.kernel", "df.return"):
-            for v in op.operands:
-                c = canonical(v)
-                readers[c] = readers.get(c, 0) + 1
-        else:
-            raise UnsupportedOpError(f"HLS emitter: unsupported op '{name}' in df.graph '{comment_text(graph_name)}'")
-
-    # A kernel result read only by df.return is written straight into the output port.
-    bound_out: dict = {}
-    copies: list[tuple[Port, object]] = []
-    for port, v in zip(design.outputs, results):
-        c = canonical(v)
-        if (isinstance(c, ir.OpResult) and c.owner.name == "df.kernel" and readers.get(c) == 1
-                and c not in bound_out):
-            bound_out[c] = port.name
-        else:
-            copies.append((port, c))
-
-    stream_depth: dict = {}
-    for op in ops:
-        if op.operation.name == "df.channel" and str_attr(op, "kind", "array") == "stream":
-            c = canonical(op.results[0])
-            stream_depth[c] = max(stream_depth.get(c, 1), int_attr(op, "depth", 1))
-
-    body = design.top_body
-    ctypes: dict = {a: p.ctype for a, p in zip(args, design.inputs)}
-    for op in ops:
-        if op.operation.name != "df.kernel":
-            continue
-        kname = design.ident(str_attr(op, "sym_name", "kernel"), prefix="k")
-        layer = str_attr(op, "layer", "") or ""
-        arg_types = [ctypes[canonical(v)] for v in op.operands]
-        res_types, out_names = [], []
-        for idx, r in enumerate(op.results):
-            suffix = "" if len(op.results) == 1 else f"_{idx}"
-            ctype = result_typedef(design, kname, op, idx)
-            ctypes[r] = ctype
-            res_types.append(ctype)
-            if r in bound_out:
-                names[r] = bound_out[r]
-            else:
-                arr = design.ident(f"{kname}_out{suffix}")
-                names[r] = arr
-                size = math.prod(shape_of(r, f"result {idx} of kernel '{kname}'"))
-                body(f"{ctype} {arr}[{size}];")
-                body.pragma(f"ARRAY_PARTITION variable={arr} complete dim=0")
-                if design.io_type == "io_stream" and r in stream_depth:
-                    # The df.channel depth (df-size-fifos) sizes the buffer between the DATAFLOW
-                    # processes: the kernels read whole arrays, so it is a ping-pong (PIPO) channel
-                    # with `depth` buffers until kernels that consume hls::streams exist.
-                    body(f"// df.channel kind=stream depth={stream_depth[r]}")
-                    body.pragma(f"STREAM variable={arr} type=pipo depth={stream_depth[r]}")
-            out_names.append(names[r])
-        emitter = KernelEmitter(design, op, kname, layer, arg_types, res_types)
-        design.kernels.append(emitter.emit())
-        call_args = [names[canonical(v)] for v in op.operands] + out_names
-        body(f"{kname}({', '.join(call_args)});")
-    for port, c in copies:
-        body.loop("i", port.size)
-        body(f"{port.name}[i] = {names[c]}[i];")
-        body.close()
-    return design
 
 
 def result_typedef(design: HlsDesign, kname: str, op, idx: int) -> str:

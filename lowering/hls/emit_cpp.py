@@ -10,7 +10,8 @@ from __future__ import annotations
 from fxflow.passes.registry import register_translation
 
 from .cwriter import Lines, comment_text, hex_float
-from .design import ConstArray, HlsDesign, KernelFn, lower_graph, top_pragmas
+from .design import ConstArray, HlsDesign, KernelFn, top_pragmas
+from .lower import lower_graph
 from .testbench import render_testbench
 
 VALUES_PER_LINE = 8

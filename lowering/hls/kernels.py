@@ -33,6 +33,8 @@ def printer(name: str):
 class KernelEmitter:
     """State while printing one kernel: value -> C array name / typedef, locals, emitted pragmas."""
 
+    is_stream = False  # True in kernels_stream.StreamKernelEmitter: ports are hls::streams (io_stream)
+
     def __init__(self, design: HlsDesign, op, name: str, layer: str, arg_types: list[str], res_types: list[str]):
         self.design = design
         self.op = op
@@ -312,8 +314,3 @@ def _dense(k: KernelEmitter, op) -> None:
     if bsz > 1:
         body.close()
 
-
-from . import kernels_layers  # noqa: E402,F401  (registers the conv/pool/affine/data-movement printers)
-from . import kernels_tables  # noqa: E402,F401  (registers the clamp/prelu/lut/softmax printers)
-from . import kernels_transformer  # noqa: E402,F401  (registers the matmul/layernorm printers)
-from . import kernels_recurrent  # noqa: E402,F401  (registers the fxp.rnn printer)

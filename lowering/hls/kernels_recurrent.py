@@ -88,9 +88,7 @@ def _rnn(k: KernelEmitter, op) -> None:
     body(f"{h}[j] = 0;" + (f" {c}[j] = 0;" if cell == "lstm" else ""))
     body.close()
     body.open(f"for (int t = 0; t < {steps}; t++)")
-    from .kernels_stream import StreamKernelEmitter
-
-    if isinstance(k, StreamKernelEmitter):  # io_stream: one cell, reused per step (no function-level pipeline)
+    if k.is_stream:  # io_stream: one cell, reused per step (no function-level pipeline)
         k.function_pipeline = False
         body.pragma(f"PIPELINE II={k.rf}")
     elif k.strategy == "latency":

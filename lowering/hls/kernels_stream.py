@@ -27,13 +27,15 @@ from __future__ import annotations
 import math
 
 from fxflow.dialects.fxp import i64_array
+from fxflow.errors import UnsupportedOpError
 from fxflow.ir import ir
+from fxflow.lowering.df_stream import token_layout
 
 from .cwriter import Lines, index_expr
-from .design import KernelFn, block_ops
+from .design import KernelFn, block_ops, int_attr, result_typedef, shape_of, str_attr
 from .kernels import OP_PRINTERS, KernelEmitter
 from .kernels_layers import SPATIAL_SUFFIXES, conv_output, conv_prologue, pool_output
-from .stream import stream_type, token_layout, token_type
+from .stream import ARRAY_TEMPLATE, declare_stream, stream_type, token_type
 
 PER_POSITION = {"fxp.cast", "fxp.relu", "fxp.add", "fxp.sub", "fxp.mul", "fxp.scale_shift", "fxp.clamp",
                 "fxp.prelu", "fxp.lut", "fxp.concat", "fxp.softmax", "fxp.reshape"}
@@ -43,6 +45,8 @@ REORDERED = {"fxp.pad", "fxp.resize"}  # positions inserted or repeated, channel
 
 class StreamKernelEmitter(KernelEmitter):
     """A KernelEmitter whose ports are streams; `views` maps streamed values to their per-token shape."""
+
+    is_stream = True
 
     def __init__(self, design, op, name, layer, arg_types, res_types, fanout: list[int]):
         self.views: dict = {}  # (set before the base constructor, which sizes the ports)
@@ -398,3 +402,65 @@ def _resize_stream(k: StreamKernelEmitter, op) -> None:
     _copy_token(k, f"{row}[iw]", chans)
     for _ in range(4):
         body.close()
+
+
+# --- the graph (lower.lower_graph calls this for io_stream graphs) ----------------------------------
+
+def lower_stream(design, ops, args, results) -> None:
+    """Fill `design` (ports already made) with one stream kernel per df.kernel and the DATAFLOW top body."""
+    design.streaming = True
+    design.taken.add(ARRAY_TEMPLATE)
+    for p in design.inputs + design.outputs:
+        token_layout(p.shape, f"port {p.name}")
+        design.taken.add(f"{p.name}_stream")  # the testbench's stream variables
+    ret = ops[-1]
+    port_of = {}  # df.channel result read by df.return -> output port name
+    for port, v in zip(design.outputs, results):
+        port_of[v] = port.name
+    stream_of: dict = {}  # graph argument / channel result -> C++ stream name
+    for a, p in zip(args, design.inputs):
+        stream_of[a] = p.name
+    ctypes: dict = {a: p.ctype for a, p in zip(args, design.inputs)}
+    body = design.top_body
+    for op in ops:
+        name = op.operation.name
+        if name == "df.channel" or name == "df.return":
+            continue
+        if name != "df.kernel":
+            raise UnsupportedOpError(f"HLS emitter: unsupported op '{name}' in df.graph '{design.graph_name}'")
+        kname = design.ident(str_attr(op, "sym_name", "kernel"), prefix="k")
+        layer = str_attr(op, "layer", "") or ""
+        in_types = []
+        for v in op.operands:
+            src = v.owner.operands[0] if isinstance(v, ir.OpResult) and v.owner.name == "df.channel" else v
+            in_types.append(ctypes[src])
+        res_types, outs = [], []
+        for idx, r in enumerate(op.results):
+            suffix = "" if len(op.results) == 1 else f"_{idx}"
+            ctype = result_typedef(design, kname, op, idx)
+            ctypes[r] = ctype
+            res_types.append(ctype)
+            _, n = token_layout(shape_of(r, f"result {idx} of kernel '{kname}'"), f"result {idx} of kernel '{kname}'")
+            names = []
+            for use in r.uses:  # one df.channel per reader (streamify)
+                ch = use.owner
+                out = ch.results[0]
+                if out in port_of:
+                    names.append(port_of[out])
+                    continue
+                sname = design.ident(f"{kname}_out{suffix}")
+                depth = int_attr(ch, "depth", 1)
+                body(declare_stream(design, ctype, n, sname))
+                if design.flavour.keeps_hls_pragmas:
+                    body.pragma(f"STREAM variable={sname} depth={depth}")
+                else:  # Catapult sets FIFO depths by directive, not in the C++
+                    body(f"// FIFO depth {depth} (df.channel)")
+                stream_of[out] = sname
+                names.append(sname)
+            outs.append(names)
+        emitter = StreamKernelEmitter(design, op, kname, layer, in_types, res_types, [len(n) for n in outs])
+        design.kernels.append(emitter.emit())
+        call = [stream_of[v] for v in op.operands] + [s for names in outs for s in names]
+        body(f"{kname}({', '.join(call)});")
+    if ret.operation.name != "df.return":
+        raise UnsupportedOpError("HLS emitter: the df.graph must end with df.return")

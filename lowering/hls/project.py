@@ -27,8 +27,9 @@ from fxflow.errors import ConfigError, FxflowError, ShapeError
 from fxflow.names import inside
 
 from .cwriter import comment_text, short_hex
-from .design import HlsDesign, Port, lower_graph
+from .design import HlsDesign, Port
 from .emit_cpp import render_cpp, sources
+from .lower import lower_graph
 
 MANIFEST = "project.json"
 TB_DIR = "tb_data"

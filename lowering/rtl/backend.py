@@ -107,7 +107,7 @@ class RtlBackend(BackendBase):
     def cli_summary(self, design, args, seconds: float) -> None:
         import numpy as np
 
-        from fxflow.report import format_table
+        from fxflow.estimate_report import format_table
 
         print(f"wrote RTL project {args.output} in {seconds:.2f} s "
               f"(latency {design.rtl.latency} cycles, II {design.rtl.interval})")

@@ -33,6 +33,7 @@ from fxflow.ir import ir as fir
 from fxflow.names import c_identifier
 
 from . import signals as s
+from .approx import approx_product
 from .fixed import assign, port
 from .ops import OpContext, Value, accumulate, build_op, constant, dense_plan, product
 from .options import RtlOptions
@@ -380,3 +381,42 @@ def input_control(clk, rst, in_valid, interval: int):
     nxt = comb.MuxOp(rst, s.const_value(0, w), nxt).result
     _connect(creg, cph, nxt)
     return idle, accept
+
+
+def multiplier_design(mults: list, top: str = "multipliers"):
+    """A stand-alone RtlDesign of approximate multipliers on shared operands: inputs x0_0 = a, x1_0 = b (stored
+    integers), one output y<i>_0 per multiplier, each multiplier its own hw.module (yosys counts each), no
+    registers (latency 0).  For exhaustive Verilator checks against the tables and for cost characterisation."""
+    if not mults:
+        raise UnsupportedOpError("multiplier_design needs at least one multiplier")
+    wa, sa, wb, sb = mults[0].wa, mults[0].sa, mults[0].wb, mults[0].sb
+    if any((m.wa, m.sa, m.wb, m.sb) != (wa, sa, wb, sb) for m in mults):
+        raise UnsupportedOpError("multiplier_design takes multipliers of one operand shape")
+    fa, fb = FixedFormat(int(sa), wa - int(sa), 0), FixedFormat(int(sb), wb - int(sb), 0)
+    outs = []
+    for m in mults:
+        lo, hi = m.product_range()
+        outs.append(check_port(FixedFormat(int(lo < 0), s.width_of(lo, hi) - int(lo < 0), 0), "products", m.spec))
+    with new_circt_module() as (ctx, cmod):
+        mods = []
+        for m, fp in zip(mults, outs):
+            def body(mod, m=m, fp=fp):
+                a, b = mod.entry_block.arguments
+                p = approx_product(s.Wire(a, fa.min_int, fa.max_int), s.Wire(b, fb.min_int, fb.max_int), m, m.spec)
+                return {"p": s.extend(p, fp.width)}
+            mods.append(hw.HWModuleOp(f"{top}_{m.c_name}", [("a", itype(wa)), ("b", itype(wb))],
+                                      [("p", itype(fp.width))], body_builder=body))
+
+        def top_body(mod):
+            clk, rst, in_valid, a, b = mod.entry_block.arguments
+            ready, accept = input_control(clk, rst, in_valid, 1)
+            ports = {"in_ready": ready, "out_valid": accept}
+            for i, km in enumerate(mods):
+                ports[f"y{i}_0"] = km.instantiate(f"u{i}", a=a, b=b).operation.results[0]
+            return ports
+
+        hw.HWModuleOp(top, [("clk", clock_type()), ("rst", itype(1)), ("in_valid", itype(1)),
+                            ("x0_0", itype(wa)), ("x1_0", itype(wb))],
+                      [("in_ready", itype(1)), ("out_valid", itype(1))]
+                      + [(f"y{i}_0", itype(fp.width)) for i, fp in enumerate(outs)], body_builder=top_body)
+    return RtlDesign(ctx, cmod, top, [], 0, 1, [((1,), fa), ((1,), fb)], [((1,), fp) for fp in outs])

@@ -19,10 +19,11 @@ from fxflow.names import inside
 from .bridge import from_aie_source, header, ports_of, to_aie_source
 
 
-def write_project(design, system, out_dir) -> Path:
+def write_project(design, system, out_dir, rep: dict, report_text: str) -> Path:
+    """Write the parts, the bridges, `rep` (the driver's report, as plan.json) and a README around
+    `report_text` (its printed form). The driver passes both, so this writer does not import the driver."""
     from fxflow.lowering.aie.project import write_project as write_aie
     from fxflow.lowering.hls.project import write_project as write_hls
-    from fxflow.versal.driver import format_report, report
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -36,9 +37,8 @@ def write_project(design, system, out_dir) -> Path:
             write_hls(part.module, inside(out, part.role), project_name=name)
     if prog is not None:
         _bridges(system, out)
-    rep = report(system)
     inside(out, "plan.json").write_text(json.dumps(rep, indent=2, sort_keys=True, default=str) + "\n")
-    inside(out, "README.md").write_text(readme(design, system, format_report(rep)))
+    inside(out, "README.md").write_text(readme(design, system, report_text))
     return out
 
 

@@ -10,11 +10,11 @@
 from .config import Config
 from .errors import ConfigError, FormatError, FxflowError, InternalError, ShapeError, ToolchainError, UnsupportedOpError
 from .fixed import FixedFormat
+from .version import __version__
 
 __all__ = ["compile", "Config", "Design", "FixedFormat", "FxflowError", "ConfigError", "FormatError",
            "InternalError", "ShapeError", "ToolchainError", "UnsupportedOpError"]
 __all__ += ["sweep"]
-__version__ = "0.1.0"
 
 
 def __getattr__(name):

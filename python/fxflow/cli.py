@@ -10,6 +10,7 @@ from pathlib import Path
 from fxflow.lowering.backend import get as get_backend
 from fxflow.lowering.backend import names as backend_names
 
+from .cli_common import load_npy
 from .errors import INTERNAL_ERROR_EXIT_CODE, ConfigError, FxflowError, InternalError
 
 
@@ -133,7 +134,7 @@ def _compile(args) -> int:
     options = backend.cli_options(args)
     design = compile(args.model, config=cfg, output_dir=args.output, project_name=args.project_name,
                      ap_types=args.ap_types, backend=args.backend, io_type=args.io_type,
-                     calibration_data=_load_npy(args.calibration, "calibration data"),
+                     calibration_data=load_npy(args.calibration, "calibration data"),
                      **({} if options is None else {args.backend: options}))
     backend.cli_summary(design, args, time.perf_counter() - t0)
     return 0
@@ -150,7 +151,7 @@ def _profile(args) -> int:
     except (OSError, ValueError) as e:
         raise ShapeError(f"cannot read the input data {args.data}: {e}") from None
     design = fxflow.compile(args.model, config=_config_from_args(args),
-                            calibration_data=_load_npy(args.calibration, "calibration data"))
+                            calibration_data=load_npy(args.calibration, "calibration data"))
     rows = design.profile(data)
     cols = ["layer", "format", "float_min", "float_max", "format_min", "format_max", "out_of_range", "overflows",
             "max_abs_error"]
@@ -169,28 +170,12 @@ def _softmax_accuracy(args) -> int:
     import fxflow
     from .softmax_report import format_report, softmax_accuracy
 
-    data = _load_npy(args.data, "input data")
+    data = load_npy(args.data, "input data")
     design = fxflow.compile(args.model, config=_config_from_args(args),
-                            calibration_data=_load_npy(args.calibration, "calibration data"))
+                            calibration_data=load_npy(args.calibration, "calibration data"))
     rep = softmax_accuracy(design, data)
     print(json.dumps(rep, indent=2) if args.json else format_report(rep))
     return 0
-
-
-def _load_npy(path, what: str):
-    if path is None:
-        return None
-    import numpy as np
-
-    from .errors import ShapeError
-
-    try:
-        return np.load(path)
-    except (OSError, ValueError) as e:
-        raise ShapeError(f"cannot read the {what} {path}: {e}") from None
-
-
-load_npy = _load_npy  # public name: fxflow.dse_cli reads --data/--labels the same way
 
 
 def _example(args) -> int:

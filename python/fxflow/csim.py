@@ -37,7 +37,7 @@ import numpy as np
 
 from .errors import InternalError, ToolchainError
 from .names import inside
-from .toolchain import find_ac_types, find_ap_types, find_cxx
+from .toolchain import cache_root, find_ac_types, find_ap_types, find_cxx
 
 # One set of compiler flags for the project files and this driver (see fxflow.lowering.hls.project).
 from fxflow.lowering.hls.project import COMMON_FLAGS as COMMON, CXX_STD as STD, OPT_FLAGS as OPT  # noqa: E402
@@ -52,13 +52,7 @@ def _log(verbose: bool, msg: str) -> None:
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("FXFLOW_CACHE_DIR")
-    if base:
-        root = Path(base)
-    else:
-        xdg = os.environ.get("XDG_CACHE_HOME")
-        root = (Path(xdg) if xdg else Path.home() / ".cache") / "fxflow"
-    return root / "csim"
+    return cache_root() / "csim"
 
 
 @functools.lru_cache(maxsize=8)

@@ -64,6 +64,10 @@ DEVICES: dict[str, Device] = {d.name: d for d in (
     Device("xc7z020", "Zynq-7000 Z-7020", SERIES7, 220, 53_200, 106_400, 140 * 2, 0),
 )}
 
+# The part and clock a design gets when neither the config nor the module names one (HLS, RTL, estimates).
+DEFAULT_PART = "xcvu13p-flga2577-2-e"
+DEFAULT_CLOCK_NS = 5.0
+
 _PART_RE = re.compile(r"^([a-z0-9]+?)(?:[-_].*)?$")
 
 

@@ -154,10 +154,9 @@ def sweep(model, space, metric="accuracy", data=None, labels=None, *, example_in
     `cache_dir` (default `$FXFLOW_CACHE/sweep` or ~/.cache/fxflow/sweep) keeps each point's record;
     `cache=False` computes everything.  `part`/`clock` go to `Design.report`; `yosys=True` adds yosys
     counts (RTL backend; slow)."""
-    import fxflow
-
     from . import dse_cache
-    from .compiler import ImportedProgram, as_inputs
+    from .compiler import ImportedProgram, as_inputs, compile
+    from .version import __version__
     from .dse_eval import Job
     from .dse_run import EXECUTORS, Progress, ray_available, run_ray, run_serial
     from .dse_space import base_config, compile_options, load_space
@@ -182,7 +181,7 @@ def sweep(model, space, metric="accuracy", data=None, labels=None, *, example_in
     probe = {**shared_config, "layers": {**{p.split(".")[1]: {} for p in settings if p.startswith("layers.")},
                                          **(shared_config.get("layers") or {})}}
     try:
-        program = ImportedProgram.of(fxflow.compile(model, example_input, config=probe, calibration_data=calib))
+        program = ImportedProgram.of(compile(model, example_input, config=probe, calibration_data=calib))
     except ConfigError as e:
         raise ConfigError(f"sweep space {', '.join(settings)} with the shared config: {e}") from None
     job = Job(program=program, config=shared_config, options=options, data=inputs, labels=y, metric=metric_fn,
@@ -192,7 +191,7 @@ def sweep(model, space, metric="accuracy", data=None, labels=None, *, example_in
               "options": options, "data": dse_cache.array_digest(inputs),
               "labels": dse_cache.array_digest(None if y is None else [y]),
               "calibration": dse_cache.array_digest(calib), "metric": dse_cache.metric_digest(metric_fn),
-              "report": [part, str(clock), yosys], "version": fxflow.__version__}
+              "report": [part, str(clock), yosys], "version": __version__}
     folder = Path(cache_dir) if cache_dir is not None else dse_cache.default_dir()
     keys = [dse_cache.key(shared, p) for p in points]
     records: dict[int, dict] = {}

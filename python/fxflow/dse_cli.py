@@ -36,7 +36,7 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     import fxflow
 
-    from .cli import load_npy
+    from .cli_common import load_npy
     from .examples import EXAMPLES, load
 
     for path, allowed in ((args.out, (".csv", ".json")), (args.plot, (".png", ".svg", ".pdf"))):  # before the sweep, not after

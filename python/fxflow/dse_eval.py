@@ -59,9 +59,9 @@ def evaluate(job: Job, index: int, point: dict) -> dict:
 
 
 def _measure(job: Job, config: dict, options: dict) -> dict:
-    import fxflow
+    from .compiler import compile
 
-    design = fxflow.compile(job.program, config=config, calibration_data=job.calibration, **options)
+    design = compile(job.program, config=config, calibration_data=job.calibration, **options)
     out = {}
     if job.data is not None:
         out.update(scores(design, job.data, job.labels, job.metric, job.metric_name))

@@ -425,7 +425,7 @@ def op_multiplier(o, x_fmt, w_fmt, roles: tuple[str, str] = ("input", "weight"))
     """The `approx_mul` multiplier of a dense/conv/matmul op (None: exact products)."""
     if "approx_mul" not in o.attributes:
         return None
-    from .approx import resolve
+    from .approx.select import resolve
 
     return resolve(ir.StringAttr(o.attributes["approx_mul"]).value, x_fmt, w_fmt, layer_name(o.location) or o.name,
                    roles)

@@ -8,124 +8,33 @@
 The model is written per fxp op: `@op_model("fxp.dense", work=...)` registers a function
 `cost(ctx, op) -> OpCost` (and, for ops with multiplications, the work the reuse factor divides).  An op
 with no model costs no multiplications, one adder level of delay (latency 1) and one LUT and one FF per
-result bit (element-wise work).  Another engineer's conv/pool op adds its own `@op_model` here.
+result bit (element-wise work).  The models of dense/relu/cast/add are here, the other families in
+estimate_layers, estimate_transformer and estimate_recurrent (their framework: estimate_base).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from .devices import Device, bram18_for, clock_period, device_for
+from .devices import DEFAULT_CLOCK_NS, DEFAULT_PART, Device, bram18_for, clock_period, device_for
 from .errors import IRError
+from .estimate_base import (CLOCK_UNCERTAINTY, OP_MODELS, RESOURCES, SRL_MAX_DEPTH, Ctx, OpCost, approx_products,
+                            constant_values, dsp_per_multiplier, fmt_of, lut_multiplier_luts, op_model, rounds,
+                            shape_of, size_of)
 from .fixed.csd import shift_add_luts
 
-if TYPE_CHECKING:
-    from .approx.cost import LutCosts
-
-CLOCK_UNCERTAINTY = 0.27  # Vitis HLS default: 27 % of the period is kept free for routing
-DSP_MIN_WIDTH = 9  # a product goes to DSPs only when both operands are at least this wide (hls4ml: weight >= 9)
-DSP_ADD_MAX = 48  # widest sum a DSP post-adder holds (not used for LUT savings: see docs)
-SRL_MAX_DEPTH = 64  # FIFOs up to this depth are shift registers (LUTs), deeper ones block RAM
-RESOURCES = ("dsp", "lut", "ff", "bram18", "uram")
-
-
-@dataclass
-class OpCost:
-    """What one op of a kernel costs.  `delay_ns` chains inside a pipeline; `cycles` is set instead by
-    sequential (loop-based) implementations whose latency does not come from a combinational path."""
-
-    work: int = 0  # multiplications the reuse factor divides (K*N for dense)
-    multiplications: int = 0  # products computed per sample (zero weights skipped when unrolled)
-    zero_weights: int = 0
-    multipliers: int = 0
-    dsp: int = 0
-    lut: int = 0
-    ff: int = 0
-    bram18: int = 0
-    uram: int = 0
-    delay_ns: float = 0.0
-    cycles: int | None = None
-    tokens_in: int = 1  # stream tokens per sample on each input / output (1: the whole tensor)
-    tokens_out: int = 1
-
-
-@dataclass(frozen=True)
-class Ctx:
-    """What an op model sees: the part, the clock and the kernel's parallelism knobs."""
-
-    device: Device
-    period: float
-    reuse_factor: int
-    strategy: str
-    where: str
-    lut_costs: LutCosts | None = None  # yosys-measured approximate multipliers (passed by the caller)
-
-    @property
-    def usable(self) -> float:
-        return self.period * (1.0 - CLOCK_UNCERTAINTY)
-
-    def t_add(self, width: int) -> float:
-        fam = self.device.family
-        return fam.t_add + fam.t_add_bit * width
-
-
-CostFn = Callable[[Ctx, object], OpCost]
-WorkFn = Callable[[object], int]
-
-
-@dataclass(frozen=True)
-class OpModel:
-    cost: CostFn
-    work: WorkFn | None = None
-
-
-OP_MODELS: dict[str, OpModel] = {}
-
-
-def op_model(name: str, work: WorkFn | None = None):
-    """Register the cost model of the fxp op `name` (and the work its reuse factor divides)."""
-
-    def wrap(fn: CostFn) -> CostFn:
-        OP_MODELS[name] = OpModel(fn, work)
-        return fn
-
-    return wrap
+# The model families register their @op_model functions when imported. They import estimate_base, never this
+# module, so importing them here (not at the bottom) is safe.
+from . import estimate_layers, estimate_recurrent, estimate_transformer  # noqa: F401  isort: skip
 
 
 # --- IR helpers -----------------------------------------------------------------------------------
 
-def _ir():
-    from .ir import ir
-
-    return ir
-
-
-def fmt_of(value_or_type, where: str):
-    from .dialects.fxp import format_of
-
-    ir = _ir()
-    t = value_or_type if isinstance(value_or_type, ir.Type) else value_or_type.type
-    fmt = format_of(t)
-    if fmt is None:
-        raise IRError(f"estimator: {where} is not a fixed-point tensor ({t}); run fxp-assign-precision first")
-    return fmt
-
-
-def shape_of(value) -> tuple[int, ...]:
-    ir = _ir()
-    return tuple(int(d) for d in ir.RankedTensorType(value.type).shape)
-
-
-def size_of(value) -> int:
-    return math.prod(shape_of(value))
-
-
 def _attr(op, name: str, default=None):
-    ir = _ir()
+    from .ir import ir
     attrs = op.attributes
     if name not in attrs:
         return default
@@ -135,16 +44,6 @@ def _attr(op, name: str, default=None):
     if isinstance(a, ir.StringAttr):
         return ir.StringAttr(a).value
     return a
-
-
-def constant_values(value):
-    """The stored integers of a value defined by `fxp.constant` (numpy, its shape), else None."""
-    from .ir import defining_op, elements_array
-
-    owner = defining_op(value)
-    if owner is None or owner.name != "fxp.constant":
-        return None
-    return elements_array(owner.attributes["value"], shape_of(value))
 
 
 def _kernel_ops(kernel) -> list:
@@ -166,47 +65,12 @@ def _dense_work(op) -> int:
     return k * n
 
 
-def dsp_per_multiplier(device: Device, wx: int, sx: bool, ww: int, sw: bool) -> int:
-    """DSP slices of one wx x ww product, or 0 when it stays in LUTs (an operand narrower than
-    DSP_MIN_WIDTH).  Unsigned operands need one more bit on the signed DSP ports; wide products tile."""
-    if min(wx, ww) < DSP_MIN_WIDTH:
-        return 0
-    a, b = wx + (not sx), ww + (not sw)
-    fam = device.family
-    return min(math.ceil(a / fam.dsp_a) * math.ceil(b / fam.dsp_b), math.ceil(b / fam.dsp_a) * math.ceil(a / fam.dsp_b))
-
-
-def lut_multiplier_luts(wa: int, wb: int) -> int:
-    """LUTs of a generic (exact) wa x wb LUT multiplier: one LUT6_2 per two partial products."""
-    return math.ceil(wa * wb / 2)
-
-
-def approx_products(ctx: Ctx, op, count: int, fa, fb, roles: tuple[str, str] = ("input", "weight")):
-    """(lut, delay) of `count` parallel approximate multipliers of `op` (its `approx_mul`, fxflow.approx), or None
-    for exact products.  An approximate multiplier is logic, never a DSP: each costs its multiplier's LUTs
-    (`fxflow.approx.cost.lut_cost`: measured in `ctx.lut_costs`, else the gate model scaling the exact LUT
-    multiplier)."""
-    if "approx_mul" not in op.attributes:
-        return None
-    from .approx.cost import lut_cost
-    from .emulator import op_multiplier
-
-    mult = op_multiplier(op, fa, fb, roles)
-    each, _ = lut_cost(mult, lut_multiplier_luts(mult.wa, mult.wb), ctx.lut_costs)
-    fam = ctx.device.family
-    return count * each, fam.t_lut_mul + fam.t_lut_mul_bit * (mult.wa + mult.wb)
-
-
-def rounds(fmt) -> bool:
-    return fmt.rounding != "TRN" or fmt.overflow != "WRAP"
-
-
 @op_model("fxp.dense", work=_dense_work)
 def _dense(ctx: Ctx, op) -> OpCost:
     """Multipliers: ceil(products / RF); zero weights are skipped by the unrolled (latency) code and cost
     nothing.  Each multiplier feeds one adder of the accumulator's width; with RF > 1 its operands come
     through RF-to-1 multiplexers (weights from block RAM in the resource strategy)."""
-    ir = _ir()
+    from .ir import ir
     x, w = op.operands[0], op.operands[1]
     fx, fw = fmt_of(x, f"input of {ctx.where}"), fmt_of(w, f"weight of {ctx.where}")
     facc = fmt_of(ir.TypeAttr(op.attributes["accum"]).value, f"accumulator of {ctx.where}")
@@ -415,22 +279,19 @@ def estimate_kernel(kernel, device: Device, period: float, lut_costs=None) -> Ke
 
 
 def _find_graph(module):
-    from fxflow.lowering.hls.design import find_graph
+    from .dialects.df import find_graph
 
-    return find_graph(module)
+    return find_graph(module, "estimator")
 
 
 def _defaults():
-    from fxflow.lowering.hls.design import DEFAULT_CLOCK_NS, DEFAULT_PART
-
     return DEFAULT_PART, DEFAULT_CLOCK_NS
 
 
 def estimate(module, part: str | None = None, clock=None, lut_costs=None) -> dict:
     """Per-kernel and total estimates of the module's df.graph; `part` / `clock` default to the module's
-    `fxflow.part` / `fxflow.clock_period` attributes, else xcvu13p at 5 ns.  `lut_costs`
-    (`fxflow.approx.cost.LutCosts`) prices the approximate multipliers yosys measured."""
-    ir = _ir()
+    `fxflow.part` / `fxflow.clock_period` attributes, else xcvu13p at 5 ns."""
+    from .ir import ir
     mop, graph = _find_graph(module)
     attrs = {}
     for holder in (mop, graph):
@@ -517,7 +378,7 @@ def estimate(module, part: str | None = None, clock=None, lut_costs=None) -> dic
 def _stream_tokens(ops) -> dict:
     """io_stream: kernel -> tokens (spatial positions) it consumes or produces per sample, from the
     `tokens` of its stream channels (the larger of input and output)."""
-    ir = _ir()
+    from .ir import ir
     tokens: dict = {}
     producer = {}
     for o in ops:
@@ -570,13 +431,7 @@ def _channel(op, producer: KernelEstimate | None, device: Device) -> dict:
 
 def check_options(part, clock) -> None:
     """Validate a part / clock pair early (CLI), with the estimator's own errors."""
-    from fxflow.lowering.hls.design import DEFAULT_PART
-
     dev = device_for(part if part is not None else DEFAULT_PART)
     if clock is not None:
         clock_period(clock, dev)
 
-
-from . import estimate_layers  # noqa: E402,F401  (registers the conv/pool/affine/table models)
-from . import estimate_transformer  # noqa: E402,F401  (registers the matmul/layernorm models)
-from . import estimate_recurrent  # noqa: E402,F401  (registers the fxp.rnn model)

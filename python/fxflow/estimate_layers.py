@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 
 from .devices import bram18_for
-from .estimate import (Ctx, OpCost, approx_products, constant_values, dsp_per_multiplier, fmt_of, lut_multiplier_luts,
-                       op_model, rounds, shape_of, size_of)
+from .estimate_base import (Ctx, OpCost, approx_products, constant_values, dsp_per_multiplier, fmt_of,
+                            lut_multiplier_luts, op_model, rounds, shape_of, size_of)
 
 ROM_LUT_MAX_DEPTH = 64  # tables up to this many entries become distributed ROM (LUTs)
 

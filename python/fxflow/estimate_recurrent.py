@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from .estimate import Ctx, OpCost, dsp_per_multiplier, fmt_of, lut_multiplier_luts, op_model, shape_of
+from .estimate_base import Ctx, OpCost, dsp_per_multiplier, fmt_of, lut_multiplier_luts, op_model, shape_of
 
 
 def _rnn_work(op) -> int:

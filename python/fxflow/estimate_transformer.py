@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import math
 
-from .estimate import (Ctx, OpCost, approx_products, dsp_per_multiplier, fmt_of, lut_multiplier_luts, op_model, rounds,
-                       shape_of, size_of)
+from .estimate_base import (Ctx, OpCost, approx_products, dsp_per_multiplier, fmt_of, lut_multiplier_luts, op_model,
+                            rounds, shape_of, size_of)
 
 
 def _matmul_work(op) -> int:

@@ -62,8 +62,7 @@ def reduce_precision(model, calibration_data, budget: float, metric: str | Calla
     reduced formats round with `rounding`.  The search aims at `margin * budget`, leaving headroom for
     data it has not seen.  A budget the starting config already misses is reported with a
     warning and the best design found is returned (`met` False)."""
-    import fxflow
-    from .compiler import as_inputs
+    from .compiler import as_inputs, compile
 
     score = _metric(metric)
     if not isinstance(budget, (int, float)) or isinstance(budget, bool) or budget < 0:
@@ -75,7 +74,7 @@ def reduce_precision(model, calibration_data, budget: float, metric: str | Calla
         example_input = [np.asarray(d)[:1] for d in data]
         example_input = example_input[0] if len(example_input) == 1 else example_input
     start = Config.from_dict(config if config is not None else {"model": {"precision": "auto", "input": "auto"}})
-    design = fxflow.compile(model, example_input, config=start, calibration_data=data)
+    design = compile(model, example_input, config=start, calibration_data=data)
     name = metric if isinstance(metric, str) else getattr(metric, "__name__", "custom metric")
     search = _Search(design, data, score, rounding, name)
     layers = search.formats(start)
@@ -92,7 +91,7 @@ def reduce_precision(model, calibration_data, budget: float, metric: str | Calla
         warnings.warn(f"the accuracy budget {budget:.6g} ({search.metric_name}) cannot be met: the starting config "
                       f"already has error {baseline:.6g} on the calibration data; returning it unchanged",
                       stacklevel=2)
-    final = fxflow.compile(model, example_input, config=current, calibration_data=data)
+    final = compile(model, example_input, config=current, calibration_data=data)
     bits_after = sum(f.width for roles in search.formats(current).values() for f in roles.values())
     return PrecisionSearchResult(config=current.to_dict(), design=final, error=err, baseline_error=baseline,
                                  budget=float(budget), metric=search.metric_name, met=err <= budget,

@@ -79,3 +79,13 @@ def find_system_tool(name: str, purpose: str) -> str:
         raise ToolchainError(f"{name} is not installed (apt-get install -y {name}, or run scripts/setup.sh as "
                              f"root); {purpose} needs it")
     return exe
+
+
+def cache_root() -> Path:
+    """fxflow's build cache: $FXFLOW_CACHE_DIR, else $XDG_CACHE_HOME/fxflow or ~/.cache/fxflow. Each tool keeps
+    its own subfolder (csim, rtl, yosys)."""
+    base = os.environ.get("FXFLOW_CACHE_DIR")
+    if base:
+        return Path(base)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "fxflow"

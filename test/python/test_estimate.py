@@ -25,7 +25,7 @@ from fxflow.devices import device_for
 from fxflow.fixed import FixedFormat as F
 from fxflow.ir import ir
 from fxflow.lowering.hls import render_cpp
-from fxflow.lowering.hls.design import lower_graph
+from fxflow.lowering.hls.lower import lower_graph
 from fxflow.report import format_table
 
 sys.path.insert(0, str(Path(__file__).parent))

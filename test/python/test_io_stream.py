@@ -126,7 +126,7 @@ def shapes_design():
 
 def test_fifo_depths_come_from_df_size_fifos_and_reach_the_pragmas(shapes_design):
     from fxflow.lowering.hls.emit_cpp import render_cpp
-    from fxflow.lowering.hls.design import lower_graph
+    from fxflow.lowering.hls.lower import lower_graph
 
     design = shapes_design
     graph, chans = _channels(design)

@@ -12,9 +12,22 @@ from .cost import LutCosts
 from .expr import C_HELPERS
 from .families import FAMILIES
 from .metrics import error_metrics, metrics_table
-from .multiplier import Multiplier, build, families, multipliers, parse_spec, register, resolve
-from .search import SearchResult, search  # the function (shadows the submodule's name on the package)
+from .multiplier import Multiplier, build, families, multipliers, parse_spec, register
+from .select import resolve
 
 __all__ = ["Multiplier", "build", "families", "multipliers", "parse_spec", "register", "resolve", "FAMILIES",
            "C_HELPERS", "error_metrics", "metrics_table", "search", "SearchResult", "LutCosts"]
 
+
+
+def __getattr__(name):
+    # `search` compiles whole models (fxflow.compile), so it is API on top of these definitions. Loaded on first
+    # use, so that the compiler, emulator and backends can import the definitions without importing the compiler.
+    if name in ("search", "SearchResult"):
+        import importlib
+
+        module = importlib.import_module(".search", __name__)
+        # the function, not the submodule, is `fxflow.approx.search` (the import just bound the submodule here)
+        globals().update(search=module.search, SearchResult=module.SearchResult)
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -251,33 +251,6 @@ def _build(spec, wa, sa, wb, sb) -> Multiplier:
     return Multiplier(canonical(name, full), name, full, wa, sa, wb, sb, node, gates)
 
 
-def resolve(spec: str, a: FixedFormat, b: FixedFormat, layer: str,
-            roles: tuple[str, str] = OPERAND_ROLES) -> Multiplier:
-    """The multiplier a layer with input format `a` and weight format `b` (fxp.matmul: lhs and rhs, named by
-    `roles`) uses; errors name the layer."""
-    try:
-        name, params = parse_spec(spec)
-        if name in REGISTRY or (name not in FAMILIES and name in multipliers()):
-            if params:
-                raise ConfigError(f"'{name}' is a named multiplier and takes no parameters")
-            mult = REGISTRY[name]
-        elif name in ("table", "cfunc"):
-            from .user import load_user
-
-            mult = load_user(name, params, spec)
-        else:
-            mult = build(spec, a.width, a.signed, b.width, b.signed)
-    except ConfigError as e:
-        raise ConfigError(f"layer '{layer}': {e}") from None
-    why = mult.accepts(a, b, roles)
-    if why is None and mult.wa + mult.wb > MAX_TABLE_BITS:
-        why = (f"{mult.wa} + {mult.wb} operand bits exceed the {MAX_TABLE_BITS} over whose every operand pair the "
-               "range analysis and the error metrics evaluate it")
-    if why is not None:
-        raise ConfigError(f"layer '{layer}': multiplier '{spec}' cannot be used: {why}")
-    return mult
-
-
 # --- bundled catalogue: 8-bit signed and unsigned instances ---------------------------------------------
 CATALOGUE = ("exact", "trunc(k=4)", "trunc(k=6)", "trunc(k=6, compensate=1)", "trunc(k=8, compensate=1)",
              "bam(hbl=1, vbl=4)", "bam(hbl=2, vbl=8)", "drum(k=3)", "drum(k=4)", "drum(k=5)", "drum(k=6)",

@@ -119,7 +119,8 @@ class _Problem:
         from ..emulator import constant_value
         from ..ir import ir, layer_name
         from .cost import gate_cost
-        from .multiplier import build, resolve
+        from .multiplier import build
+        from .select import resolve
 
         layers, options, weights = [], [], []
         with design.ctx:

@@ -1,7 +1,7 @@
 """Approximate multipliers through the open RTL flow: the Verilog of each multiplier checked exhaustively
 against its product table (Verilator), and its yosys LUT count as a hardware cost for `approx.search`.
 
-Both run on `lowering.rtl.approx.multiplier_design`, which prints every multiplier from its one bit-level
+Both run on `lowering.rtl.build.multiplier_design`, which prints every multiplier from its one bit-level
 definition (the same DAG the emulator tabulates and the HLS C++ prints).
 """
 
@@ -17,8 +17,8 @@ from fxflow.errors import FxflowError
 
 
 def _design(specs, wa, sa, wb, sb):
-    from fxflow.approx import build
-    from fxflow.lowering.rtl.approx import multiplier_design
+    from fxflow.approx.multiplier import build
+    from fxflow.lowering.rtl.build import multiplier_design
 
     mults = [build(spec, wa, sa, wb, sb) for spec in specs]
     return mults, multiplier_design(mults)

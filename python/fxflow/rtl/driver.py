@@ -90,7 +90,7 @@ Latency {rtl.latency} cycles, initiation interval {rtl.interval}.  `make` builds
 def report(design, rtl, synth, part=None, clock=None, lut_costs=None) -> dict:
     """The estimate report with the RTL schedule (exact) and, after `synth()` (its result `synth`), yosys
     counts with the ratio estimate / yosys per layer and in total."""
-    from fxflow.report import design_report
+    from fxflow.estimate_report import design_report
 
     with design.ctx:
         rep = design_report(design.module, part=part, clock=clock, lut_costs=lut_costs)

@@ -22,9 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fxflow.csim import cache_dir as csim_cache_dir
 from fxflow.errors import InternalError, ToolchainError
-from fxflow.toolchain import find_system_tool
+from fxflow.toolchain import cache_root, find_system_tool
 
 # The generated C++ of a fully unrolled network is large and flat: -O0 halves its build time (jet tagger:
 # 20 s -> 12 s) and still simulates tens of thousands of samples per second.
@@ -128,7 +127,7 @@ int main(int argc, char** argv) {{
 
 
 def cache_dir() -> Path:
-    return csim_cache_dir().parent / "rtl"
+    return cache_root() / "rtl"
 
 
 def build(design, verbose: bool = True, verilog: str | None = None) -> Path:

@@ -284,5 +284,6 @@ def format_report(rep: dict) -> str:
 def write(design, system: VersalSystem, path):
     from fxflow.lowering.versal.project import write_project
 
-    system.written = write_project(design, system, path)
+    rep = report(system)
+    system.written = write_project(design, system, path, rep, format_report(rep))
     return system.written

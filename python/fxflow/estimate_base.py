@@ -1,0 +1,160 @@
+"""The estimator's framework: the cost record, what a model sees, the op-model registry and the helpers the model
+families share. estimate.py (the aggregator: `estimate`, `estimate_kernel`) imports this and then the family
+modules (estimate_layers, _transformer, _recurrent); the families import only this, never the aggregator.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+from .devices import Device
+from .errors import IRError
+
+if TYPE_CHECKING:
+    from .approx.cost import LutCosts
+
+CLOCK_UNCERTAINTY = 0.27  # Vitis HLS default: 27 % of the period is kept free for routing
+DSP_MIN_WIDTH = 9  # a product goes to DSPs only when both operands are at least this wide (hls4ml: weight >= 9)
+DSP_ADD_MAX = 48  # widest sum a DSP post-adder holds (not used for LUT savings: see docs)
+SRL_MAX_DEPTH = 64  # FIFOs up to this depth are shift registers (LUTs), deeper ones block RAM
+RESOURCES = ("dsp", "lut", "ff", "bram18", "uram")
+
+
+@dataclass
+class OpCost:
+    """What one op of a kernel costs.  `delay_ns` chains inside a pipeline; `cycles` is set instead by
+    sequential (loop-based) implementations whose latency does not come from a combinational path."""
+
+    work: int = 0  # multiplications the reuse factor divides (K*N for dense)
+    multiplications: int = 0  # products computed per sample (zero weights skipped when unrolled)
+    zero_weights: int = 0
+    multipliers: int = 0
+    dsp: int = 0
+    lut: int = 0
+    ff: int = 0
+    bram18: int = 0
+    uram: int = 0
+    delay_ns: float = 0.0
+    cycles: int | None = None
+    tokens_in: int = 1  # stream tokens per sample on each input / output (1: the whole tensor)
+    tokens_out: int = 1
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """What an op model sees: the part, the clock and the kernel's parallelism knobs."""
+
+    device: Device
+    period: float
+    reuse_factor: int
+    strategy: str
+    where: str
+    lut_costs: LutCosts | None = None  # yosys-measured approximate multipliers (passed by the caller)
+
+    @property
+    def usable(self) -> float:
+        return self.period * (1.0 - CLOCK_UNCERTAINTY)
+
+    def t_add(self, width: int) -> float:
+        fam = self.device.family
+        return fam.t_add + fam.t_add_bit * width
+
+
+CostFn = Callable[[Ctx, object], OpCost]
+WorkFn = Callable[[object], int]
+
+
+@dataclass(frozen=True)
+class OpModel:
+    cost: CostFn
+    work: WorkFn | None = None
+
+
+OP_MODELS: dict[str, OpModel] = {}
+
+
+def op_model(name: str, work: WorkFn | None = None):
+    """Register the cost model of the fxp op `name` (and the work its reuse factor divides)."""
+
+    def wrap(fn: CostFn) -> CostFn:
+        OP_MODELS[name] = OpModel(fn, work)
+        return fn
+
+    return wrap
+
+
+# --- IR helpers -----------------------------------------------------------------------------------
+
+def _ir():
+    from .ir import ir
+
+    return ir
+
+
+def fmt_of(value_or_type, where: str):
+    from .dialects.fxp import format_of
+
+    ir = _ir()
+    t = value_or_type if isinstance(value_or_type, ir.Type) else value_or_type.type
+    fmt = format_of(t)
+    if fmt is None:
+        raise IRError(f"estimator: {where} is not a fixed-point tensor ({t}); run fxp-assign-precision first")
+    return fmt
+
+
+def shape_of(value) -> tuple[int, ...]:
+    ir = _ir()
+    return tuple(int(d) for d in ir.RankedTensorType(value.type).shape)
+
+
+def size_of(value) -> int:
+    return math.prod(shape_of(value))
+
+
+def constant_values(value):
+    """The stored integers of a value defined by `fxp.constant` (numpy, its shape), else None."""
+    from .ir import defining_op, elements_array
+
+    owner = defining_op(value)
+    if owner is None or owner.name != "fxp.constant":
+        return None
+    return elements_array(owner.attributes["value"], shape_of(value))
+
+
+# --- shared by the op models --------------------------------------------------------------------
+
+def dsp_per_multiplier(device: Device, wx: int, sx: bool, ww: int, sw: bool) -> int:
+    """DSP slices of one wx x ww product, or 0 when it stays in LUTs (an operand narrower than
+    DSP_MIN_WIDTH).  Unsigned operands need one more bit on the signed DSP ports; wide products tile."""
+    if min(wx, ww) < DSP_MIN_WIDTH:
+        return 0
+    a, b = wx + (not sx), ww + (not sw)
+    fam = device.family
+    return min(math.ceil(a / fam.dsp_a) * math.ceil(b / fam.dsp_b), math.ceil(b / fam.dsp_a) * math.ceil(a / fam.dsp_b))
+
+
+def lut_multiplier_luts(wa: int, wb: int) -> int:
+    """LUTs of a generic (exact) wa x wb LUT multiplier: one LUT6_2 per two partial products."""
+    return math.ceil(wa * wb / 2)
+
+
+def approx_products(ctx: Ctx, op, count: int, fa, fb, roles: tuple[str, str] = ("input", "weight")):
+    """(lut, delay) of `count` parallel approximate multipliers of `op` (its `approx_mul`, fxflow.approx), or None
+    for exact products.  An approximate multiplier is logic, never a DSP: each costs its multiplier's LUTs
+    (`fxflow.approx.cost.lut_cost`: measured in `ctx.lut_costs`, else the gate model scaling the exact LUT
+    multiplier)."""
+    if "approx_mul" not in op.attributes:
+        return None
+    from .approx.cost import lut_cost
+    from .emulator import op_multiplier
+
+    mult = op_multiplier(op, fa, fb, roles)
+    each, _ = lut_cost(mult, lut_multiplier_luts(mult.wa, mult.wb), ctx.lut_costs)
+    fam = ctx.device.family
+    return count * each, fam.t_lut_mul + fam.t_lut_mul_bit * (mult.wa + mult.wb)
+
+
+def rounds(fmt) -> bool:
+    return fmt.rounding != "TRN" or fmt.overflow != "WRAP"
