@@ -9,8 +9,8 @@ from pathlib import Path
 
 from .config import IO_TYPES, Config
 from .design import Design
+from .dialects import new_context
 from .errors import ConfigError, FxflowError, ToolchainError, UnsupportedOpError
-from .ir import new_context
 from .pipeline import run_passes
 
 BACKENDS = ("vitis", "catapult")  # HLS flavours: ap_fixed for Vitis HLS, ac_fixed/ac_channel for Catapult

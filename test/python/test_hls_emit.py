@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import fxflow.csim as csim
-import fxflow.ir as fxir
+from fxflow.dialects import new_context
 from fxflow.errors import FxflowError, IRError, ToolchainError, UnsupportedOpError
 from fxflow.fixed import FixedFormat as F
 from fxflow.ir import ir
@@ -44,7 +44,7 @@ needs_cxx = pytest.mark.skipif(not _have_toolchain(), reason="needs g++ and the 
 
 
 def parse(text: str):
-    ctx = fxir.new_context()
+    ctx = new_context()
     with ctx:
         return ir.Module.parse(text), ctx
 
