@@ -107,7 +107,7 @@ class HccsKernel:
 
 def hccs_info(kernel) -> HccsKernel | None:
     """The HCCS softmax content of a df.kernel, None when it holds anything else."""
-    from fxflow.emulator_tables import hccs_spec
+    from fxflow.dialects.fxp.accessors import hccs_spec
 
     ops = [o for o in _body(kernel) if o.name not in ("fxp.constant", "df.yield")]
     if len(ops) != 1 or ops[0].name != "fxp.softmax" or \

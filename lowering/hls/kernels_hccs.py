@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from fxflow.emulator_tables import hccs_spec
+from fxflow.dialects.fxp.accessors import hccs_spec
 from fxflow.fixed import FixedFormat
 from fxflow.fixed.hccs import CLB_SHIFT, DIV_SHIFT, SUM_BITS, head_axis_of
 from fxflow.ir import ir

@@ -41,7 +41,7 @@ def _lookup(k: KernelEmitter, name: str, table: Table, expr: str) -> str:
 
 @printer("fxp.rnn")
 def _rnn(k: KernelEmitter, op) -> None:
-    from fxflow.emulator_recurrent import rnn_formats
+    from fxflow.dialects.fxp.accessors import rnn_formats
 
     x, wi, wh, bi, bh = op.operands[:5]
     y = op.results[0]

@@ -17,10 +17,12 @@ from typing import Callable
 import numpy as np
 
 from fxflow.dialects.fxp import format_of, i64_array
+from fxflow.dialects.fxp.accessors import accum_format, lut_table, op_multiplier, result_format, softmax_formats
 from fxflow.dialects.fxp.channels import channel_formats
-from fxflow.emulator import OP_STEPS, Tensor, accum_format, op_multiplier, plan_dense, result_format
+from fxflow.emulator import OP_STEPS, Tensor, plan_dense
 import fxflow.emulator_layers  # noqa: F401  (registers the data-movement steps reused below)
-from fxflow.emulator_tables import channel_param, grid_bounds, lut_table, softmax_formats
+from fxflow.fixed.channels import channel_param
+from fxflow.fixed.clamp import grid_bounds
 from fxflow.errors import UnsupportedOpError
 from fxflow.fixed import FixedFormat
 from fxflow.fixed.quantize import quantize

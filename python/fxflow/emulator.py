@@ -20,6 +20,7 @@ from typing import Callable
 import numpy as np
 
 from .dialects.fxp import COMPUTE_OPS, format_of
+from .dialects.fxp.accessors import accum_format, op_multiplier, result_format
 from .errors import FxflowError, ShapeError
 from .fixed import FixedFormat
 from .fixed.quantize import quantize, requantize, to_float
@@ -364,10 +365,6 @@ def _compile_op(o, slot, consts):
     return build(o, consts), [slot(v) for v in operands], slot(o.results[0])
 
 
-def result_format(o) -> FixedFormat | None:
-    return format_of(o.results[0].type)
-
-
 def constant_operand(o, index: int, consts, what: str) -> "Tensor":
     """The compile-time Tensor of operand `index` (weights, biases, per-channel parameters)."""
     try:
@@ -375,11 +372,6 @@ def constant_operand(o, index: int, consts, what: str) -> "Tensor":
     except KeyError:
         where = layer_name(o.location) or str(o.location)
         raise FxflowError(f"the {what} of '{o.name}' in layer '{where}' must be a constant") from None
-
-
-def accum_format(o, name: str = "accum") -> FixedFormat | None:
-    attr = o.attributes[name] if name in o.attributes else None
-    return format_of(ir.TypeAttr(attr).value) if attr is not None else None
 
 
 @op_step("fxp.cast")
@@ -419,16 +411,6 @@ def _dense_step(o, consts):
     plan = plan_dense(x_fmt, wt.data, wt.fmt, bt.data, bt.fmt, accum_format(o), result_format(o),
                       accum_format(o, "product"), op_multiplier(o, x_fmt, wt.fmt))
     return lambda t, p=plan: dense(t, p)
-
-
-def op_multiplier(o, x_fmt, w_fmt, roles: tuple[str, str] = ("input", "weight")):
-    """The `approx_mul` multiplier of a dense/conv/matmul op (None: exact products)."""
-    if "approx_mul" not in o.attributes:
-        return None
-    from .approx import resolve
-
-    return resolve(ir.StringAttr(o.attributes["approx_mul"]).value, x_fmt, w_fmt, layer_name(o.location) or o.name,
-                   roles)
 
 
 def constant_value(o) -> Tensor:

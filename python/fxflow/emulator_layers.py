@@ -12,8 +12,9 @@ import math
 import numpy as np
 
 from .dialects.fxp import format_of, i64_array
-from .emulator import (Tensor, accum_format, as_int, cast, constant_operand, dense, dense_float, int_bits, max_abs_int,
-                       op_multiplier, op_step, plan_dense, result_format, shift_left)
+from .dialects.fxp.accessors import accum_format, op_multiplier, result_format
+from .emulator import (Tensor, as_int, cast, constant_operand, dense, dense_float, int_bits, max_abs_int, op_step,
+                       plan_dense, shift_left)
 from .fixed.gather import gather_rows
 from .fixed.quantize import requantize
 from .fixed.window import from_rows, patches

@@ -9,9 +9,10 @@ from __future__ import annotations
 import numpy as np
 
 from .dialects.fxp import format_of
-from .emulator import Tensor, accum_format, add, constant_operand, op_multiplier, op_step, result_format
+from .dialects.fxp.accessors import accum_format, norm_formats, op_multiplier, result_format
+from .emulator import Tensor, add, constant_operand, op_step
 from .errors import FxflowError
-from .fixed.layernorm import NormFormats, layernorm, layernorm_float
+from .fixed.layernorm import layernorm, layernorm_float
 from .fixed.matmul import matmul
 from .ir import ir, layer_name
 
@@ -44,19 +45,6 @@ def matmul_products(o):
     from .approx.emulate import table_products
 
     return table_products(mult)
-
-
-def norm_formats(o) -> NormFormats:
-    """The internal formats the precision pass attached to a fixed-point fxp.layernorm."""
-    attrs = o.attributes
-
-    def fmt(name):
-        if name not in attrs:
-            raise FxflowError(f"fxp.layernorm in layer '{_where(o)}' lacks {name}: run fxp-assign-precision")
-        return format_of(ir.TypeAttr(attrs[name]).value)
-
-    return NormFormats(fmt("accum"), fmt("mean_format"), fmt("var_format"), fmt("inv_std_format"),
-                       fmt("norm_format"))
 
 
 @op_step("fxp.layernorm")

@@ -5,8 +5,8 @@
     est["channels"]    stream FIFOs: depth, token width, memory
     est["total"]       the design: latency (cycles and ns), II, resources, utilization of the part
 
-The model is written per fxp op: `@op_model("fxp.dense", work=...)` registers a function
-`cost(ctx, op) -> OpCost` (and, for ops with multiplications, the work the reuse factor divides).  An op
+The model is written per fxp op: `@op_model("fxp.dense")` registers a function
+`cost(ctx, op) -> OpCost` (the work the reuse factor divides is the dialect's `accessors.work`).  An op
 with no model costs no multiplications, one adder level of delay (latency 1) and one LUT and one FF per
 result bit (element-wise work).  Another engineer's conv/pool op adds its own `@op_model` here.
 """
@@ -20,6 +20,7 @@ from typing import Callable
 import numpy as np
 
 from .devices import Device, bram18_for, clock_period, device_for
+from .dialects.fxp.accessors import work as op_work
 from .errors import IRError
 from .fixed.csd import shift_add_luts
 
@@ -70,23 +71,22 @@ class Ctx:
 
 
 CostFn = Callable[[Ctx, object], OpCost]
-WorkFn = Callable[[object], int]
 
 
 @dataclass(frozen=True)
 class OpModel:
     cost: CostFn
-    work: WorkFn | None = None
 
 
 OP_MODELS: dict[str, OpModel] = {}
 
 
-def op_model(name: str, work: WorkFn | None = None):
-    """Register the cost model of the fxp op `name` (and the work its reuse factor divides)."""
+def op_model(name: str):
+    """Register the cost model of the fxp op `name` (the work its reuse factor divides is the dialect's
+    `accessors.work`)."""
 
     def wrap(fn: CostFn) -> CostFn:
-        OP_MODELS[name] = OpModel(fn, work)
+        OP_MODELS[name] = OpModel(fn)
         return fn
 
     return wrap
@@ -148,19 +148,7 @@ def _kernel_ops(kernel) -> list:
             if o.operation.name not in ("fxp.constant", "df.yield")]
 
 
-def kernel_work(kernel) -> int | None:
-    """The multiplications of a kernel that its reuse factor divides; None when no op has any."""
-    works = [OP_MODELS[o.name].work(o) for o in _kernel_ops(kernel)
-             if o.name in OP_MODELS and OP_MODELS[o.name].work is not None]
-    return sum(works) if works else None
-
-
 # --- op models ------------------------------------------------------------------------------------
-
-def _dense_work(op) -> int:
-    k, n = shape_of(op.operands[1])
-    return k * n
-
 
 def dsp_per_multiplier(device: Device, wx: int, sx: bool, ww: int, sw: bool) -> int:
     """DSP slices of one wx x ww product, or 0 when it stays in LUTs (an operand narrower than
@@ -184,7 +172,7 @@ def approx_products(ctx: Ctx, op, count: int, fa, fb, roles: tuple[str, str] = (
     if "approx_mul" not in op.attributes:
         return None
     from .approx.cost import lut_cost
-    from .emulator import op_multiplier
+    from .dialects.fxp.accessors import op_multiplier
 
     mult = op_multiplier(op, fa, fb, roles)
     each, _ = lut_cost(mult, lut_multiplier_luts(mult.wa, mult.wb))
@@ -196,7 +184,7 @@ def rounds(fmt) -> bool:
     return fmt.rounding != "TRN" or fmt.overflow != "WRAP"
 
 
-@op_model("fxp.dense", work=_dense_work)
+@op_model("fxp.dense")
 def _dense(ctx: Ctx, op) -> OpCost:
     """Multipliers: ceil(products / RF); zero weights are skipped by the unrolled (latency) code and cost
     nothing.  Each multiplier feeds one adder of the accumulator's width; with RF > 1 its operands come
@@ -382,7 +370,7 @@ def estimate_kernel(kernel, device: Device, period: float) -> KernelEstimate:
     rf = int(_attr(kernel, "reuse_factor", 1))
     strategy = _attr(kernel, "strategy", "latency")
     ops = _kernel_ops(kernel)
-    main = next((o.name for o in ops if o.name in OP_MODELS and OP_MODELS[o.name].work is not None),
+    main = next((o.name for o in ops if op_work(o) is not None),
                 ops[0].name if ops else "")
     est = KernelEstimate(layer, name, main.split(".", 1)[-1], rf, strategy)
     ctx = Ctx(device, period, rf, strategy, f"kernel '{name}' (layer '{layer}')")

@@ -28,7 +28,8 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from ..dialects.fxp import format_of, i64_array
-from ..emulator import Tensor, dense, op_multiplier, plan_dense
+from ..dialects.fxp.accessors import op_multiplier
+from ..emulator import Tensor, dense, plan_dense
 from ..errors import FxflowError, UnsupportedOpError
 from ..fixed import FixedFormat
 from ..fixed.matmul import matmul

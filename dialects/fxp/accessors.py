@@ -1,0 +1,165 @@
+"""Op accessors: read what `fxp-assign-precision` attached to an fxp op (formats, tables, parameters).
+
+In MLIR terms these are the generated accessors of the ops' attributes; they live with the dialect so that
+the emulator, the estimate, the passes and every backend read an op the same way (as `channels.py` does
+for per-channel formats).  Each takes an OpView or an Operation.  A missing attribute that a fixed-point op
+needs raises FxflowError naming the op and its layer ("run fxp-assign-precision").
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from fxflow.errors import FxflowError
+from fxflow.fixed import FixedFormat
+from fxflow.fixed.hccs import HccsSpec
+from fxflow.fixed.layernorm import NormFormats
+from fxflow.fixed.recurrent import RnnFormats
+from fxflow.fixed.softmax import SoftmaxFormats
+from fxflow.fixed.table import TableIndex
+from fxflow.ir import elements_array, ir, layer_name
+
+from .base import format_of
+
+
+def _operation(op):
+    return op.operation if hasattr(op, "operation") else op
+
+
+def where(op) -> str:
+    """The layer an op came from (its NameLoc), else its location: what error messages name."""
+    o = _operation(op)
+    return layer_name(o.location) or str(o.location)
+
+
+def result_format(op) -> FixedFormat | None:
+    """The format of the op's (first) result; None for a float result."""
+    return format_of(_operation(op).results[0].type)
+
+
+def accum_format(op, name: str = "accum") -> FixedFormat | None:
+    """The format in the `!fxp.fixed` type attribute `name` (the accumulator by default); None when absent."""
+    attrs = _operation(op).attributes
+    return format_of(ir.TypeAttr(attrs[name]).value) if name in attrs else None
+
+
+def _required_format(op, name: str, what: str) -> FixedFormat:
+    fmt = accum_format(op, name)
+    if fmt is None:
+        raise FxflowError(f"{what} in layer '{where(op)}' lacks {name}: run fxp-assign-precision")
+    return fmt
+
+
+def op_multiplier(op, x_fmt, w_fmt, roles: tuple[str, str] = ("input", "weight")):
+    """The `approx_mul` multiplier of a dense/conv/matmul op (None: exact products)."""
+    o = _operation(op)
+    if "approx_mul" not in o.attributes:
+        return None
+    from fxflow.approx.multiplier import resolve
+
+    return resolve(ir.StringAttr(o.attributes["approx_mul"]).value, x_fmt, w_fmt, layer_name(o.location) or o.name,
+                   roles)
+
+
+def _table(attrs, name: str) -> np.ndarray:
+    return elements_array(attrs[name], [ir.ShapedType(attrs[name].type).shape[0]])
+
+
+def lut_table(op) -> tuple[TableIndex, np.ndarray] | None:
+    """The (index, stored entries) attached to an fxp.lut by the precision pass; None when absent."""
+    attrs = _operation(op).attributes
+    if "table" not in attrs:
+        return None
+    table = _table(attrs, "table")
+    index = TableIndex(ir.IntegerAttr(attrs["index_shift"]).value, ir.IntegerAttr(attrs["index_offset"]).value,
+                       len(table))
+    return index, table
+
+
+def softmax_formats(op) -> tuple[SoftmaxFormats, np.ndarray, np.ndarray]:
+    """The intermediate formats and tables the precision pass attached to a table-based fxp.softmax."""
+    attrs = _operation(op).attributes
+    missing = [n for n in ("exp_table", "inv_table", "exp_format", "inv_format", "inv_input_format", "accum")
+               if n not in attrs]
+    if missing:
+        raise FxflowError(f"fxp.softmax in layer '{where(op)}' lacks {', '.join(missing)}: run fxp-assign-precision")
+    exp_tab, inv_tab = _table(attrs, "exp_table"), _table(attrs, "inv_table")
+    fm = SoftmaxFormats(accum_format(op, "exp_format"), accum_format(op, "inv_format"),
+                        accum_format(op, "inv_input_format"), accum_format(op), accum_format(op, "norm_format"),
+                        len(exp_tab), len(inv_tab))
+    return fm, exp_tab, inv_tab
+
+
+def hccs_spec(op) -> HccsSpec:
+    """The HCCS parameters and variant the precision pass attached to an fxp.softmax (passes/..._hccs.py)."""
+    a = _operation(op).attributes
+    names = ("hccs_b", "hccs_s", "hccs_dmax")
+    if any(n not in a for n in names + ("hccs_output", "hccs_reciprocal")):
+        raise FxflowError(f"fxp.softmax (hccs) in layer '{where(op)}' has no parameters: run fxp-assign-precision")
+    arrays = [tuple(int(v) for v in np.asarray(ir.DenseIntElementsAttr(a[n])).reshape(-1)) for n in names]
+    return HccsSpec(*arrays, output=ir.StringAttr(a["hccs_output"]).value,
+                    reciprocal=ir.StringAttr(a["hccs_reciprocal"]).value)
+
+
+def norm_formats(op) -> NormFormats:
+    """The internal formats the precision pass attached to a fixed-point fxp.layernorm."""
+    return NormFormats(*(_required_format(op, n, "fxp.layernorm") for n in
+                         ("accum", "mean_format", "var_format", "inv_std_format", "norm_format")))
+
+
+def rnn_formats(op) -> RnnFormats:
+    """The formats fxp-assign-precision attached to a fixed-point fxp.rnn."""
+    attrs = _operation(op).attributes
+    fmt = lambda name: accum_format(op, name)  # noqa: E731
+    cell = ir.StringAttr(attrs["cell"]).value
+    fm = RnnFormats(accum_format(op), fmt("gate_format"), fmt("sigmoid_format"), fmt("tanh_format"),
+                    fmt("state_format"), result_format(op),
+                    ir.IntegerAttr(attrs["table_size"]).value if "table_size" in attrs else 0,
+                    ir.StringAttr(attrs["table_style"]).value if "table_style" in attrs else "fxflow",
+                    fmt("table_format"), fmt("product"))
+    if (None in (fm.gate, fm.sigmoid, fm.tanh) or fm.table_size == 0 or (cell == "lstm") != (fm.state is not None)
+            or (fm.style == "hls4ml") != (fm.table_format is not None)):
+        raise FxflowError(f"fxp.rnn in layer '{where(op)}' lacks its formats: run fxp-assign-precision")
+    return fm
+
+
+# --- work: the products a reuse factor divides --------------------------------------------------------
+
+def _shape(v) -> list[int]:
+    return list(ir.RankedTensorType(v.type).shape)
+
+
+def _dense_work(o) -> int:
+    k, n = _shape(o.operands[1])
+    return k * n
+
+
+def _conv_work(o) -> int:
+    return math.prod(_shape(o.results[0])[2:]) * math.prod(_shape(o.operands[1]))
+
+
+def _matmul_work(o) -> int:
+    sa, sb = _shape(o.operands[0]), _shape(o.operands[1])
+    return math.prod(sa[:-1]) * sb[-1] * sa[-1]
+
+
+def _rnn_work(o) -> int:
+    _, steps, feats = _shape(o.operands[0])
+    gh, hidden = _shape(o.operands[2])
+    return steps * gh * (feats + hidden)
+
+
+_WORK = {"fxp.dense": _dense_work, "fxp.conv": _conv_work, "fxp.matmul": _matmul_work, "fxp.rnn": _rnn_work}
+
+
+def work(op) -> int | None:
+    """The multiplications of an fxp op, or of all ops of a `df.kernel`, that a reuse factor divides
+    (its multiplier array has ceil(work / R) multipliers); None when there are none to share."""
+    o = _operation(op)
+    if o.name == "df.kernel":
+        works = [w for w in (work(inner) for inner in o.regions[0].blocks[0].operations) if w is not None]
+        return sum(works) if works else None
+    fn = _WORK.get(o.name)
+    return fn(o) if fn is not None else None
