@@ -27,9 +27,4 @@ from .shape import ConcatOp, GatherOp, PadOp, ReshapeOp, ResizeOp, TransposeOp
 from .tables import LutOp, SoftmaxOp, YieldOp
 from .transformer import AddConstantOp, LayerNormOp, MatmulOp
 from .recurrent import RnnOp
-
-# Ops that compute (each becomes a df.kernel); constants are cloned into the kernels that read them.
-COMPUTE_OPS = tuple(f"fxp.{n}" for n in (
-    "dense", "conv", "pool", "add", "sub", "mul", "relu", "clamp", "prelu", "scale_shift", "cast",
-    "reshape", "transpose", "concat", "pad", "resize", "lut", "softmax", "matmul", "layernorm", "gather",
-    "add_constant", "rnn"))
+from .traits import COMPUTE_OPS

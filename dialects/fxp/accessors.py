@@ -22,6 +22,10 @@ from fxflow.fixed.table import TableIndex
 from fxflow.ir import elements_array, ir, layer_name
 
 from .base import format_of
+from .layers import ConvOp, DenseOp
+from .recurrent import RnnOp
+from .traits import op_class
+from .transformer import MatmulOp
 
 
 def _operation(op):
@@ -151,7 +155,7 @@ def _rnn_work(o) -> int:
     return steps * gh * (feats + hidden)
 
 
-_WORK = {"fxp.dense": _dense_work, "fxp.conv": _conv_work, "fxp.matmul": _matmul_work, "fxp.rnn": _rnn_work}
+_WORK = {DenseOp: _dense_work, ConvOp: _conv_work, MatmulOp: _matmul_work, RnnOp: _rnn_work}
 
 
 def work(op) -> int | None:
@@ -161,5 +165,5 @@ def work(op) -> int | None:
     if o.name == "df.kernel":
         works = [w for w in (work(inner) for inner in o.regions[0].blocks[0].operations) if w is not None]
         return sum(works) if works else None
-    fn = _WORK.get(o.name)
+    fn = _WORK.get(op_class(o))
     return fn(o) if fn is not None else None

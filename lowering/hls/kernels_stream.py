@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 
 from fxflow.dialects.fxp import i64_array
+from fxflow.dialects.fxp.traits import PER_POSITION, REORDERED, WINDOWED
 from fxflow.ir import ir
 
 from .cwriter import Lines, index_expr
@@ -35,10 +36,6 @@ from .kernels import OP_PRINTERS, KernelEmitter
 from .kernels_layers import SPATIAL_SUFFIXES, conv_output, conv_prologue, pool_output
 from .stream import stream_type, token_layout, token_type
 
-PER_POSITION = {"fxp.cast", "fxp.relu", "fxp.add", "fxp.sub", "fxp.mul", "fxp.scale_shift", "fxp.clamp",
-                "fxp.prelu", "fxp.lut", "fxp.concat", "fxp.softmax", "fxp.reshape"}
-WINDOWED = {"fxp.conv", "fxp.pool"}
-REORDERED = {"fxp.pad", "fxp.resize"}  # positions inserted or repeated, channels untouched
 
 
 class StreamKernelEmitter(KernelEmitter):
