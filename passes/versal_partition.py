@@ -64,7 +64,7 @@ def apply_plan(graph, planner, plan) -> None:
 @register_pass("versal-partition", "Place every df.kernel on PL or AIE by the LARE metric and the throughput target",
                VersalPartitionOptions)
 def versal_partition(module_op, options: VersalPartitionOptions | None = None) -> None:
-    from fxflow.lowering.fxp_to_aie import graph_of
+    from fxflow.dialects.df.graph import graph_of
     from fxflow.versal.plan import Planner
 
     options = options or VersalPartitionOptions()

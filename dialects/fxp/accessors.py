@@ -43,14 +43,19 @@ def result_format(op) -> FixedFormat | None:
     return format_of(_operation(op).results[0].type)
 
 
-def accum_format(op, name: str = "accum") -> FixedFormat | None:
-    """The format in the `!fxp.fixed` type attribute `name` (the accumulator by default); None when absent."""
+def format_attr(op, name: str) -> FixedFormat | None:
+    """The format in the op's `!fxp.fixed` type attribute `name`; None when the op has none."""
     attrs = _operation(op).attributes
     return format_of(ir.TypeAttr(attrs[name]).value) if name in attrs else None
 
 
+def accum_format(op, name: str = "accum") -> FixedFormat | None:
+    """The accumulator format (or that of another type attribute `name`); None when absent."""
+    return format_attr(op, name)
+
+
 def _required_format(op, name: str, what: str) -> FixedFormat:
-    fmt = accum_format(op, name)
+    fmt = format_attr(op, name)
     if fmt is None:
         raise FxflowError(f"{what} in layer '{where(op)}' lacks {name}: run fxp-assign-precision")
     return fmt
@@ -90,8 +95,8 @@ def softmax_formats(op) -> tuple[SoftmaxFormats, np.ndarray, np.ndarray]:
     if missing:
         raise FxflowError(f"fxp.softmax in layer '{where(op)}' lacks {', '.join(missing)}: run fxp-assign-precision")
     exp_tab, inv_tab = _table(attrs, "exp_table"), _table(attrs, "inv_table")
-    fm = SoftmaxFormats(accum_format(op, "exp_format"), accum_format(op, "inv_format"),
-                        accum_format(op, "inv_input_format"), accum_format(op), accum_format(op, "norm_format"),
+    fm = SoftmaxFormats(format_attr(op, "exp_format"), format_attr(op, "inv_format"),
+                        format_attr(op, "inv_input_format"), accum_format(op), format_attr(op, "norm_format"),
                         len(exp_tab), len(inv_tab))
     return fm, exp_tab, inv_tab
 
@@ -116,7 +121,7 @@ def norm_formats(op) -> NormFormats:
 def rnn_formats(op) -> RnnFormats:
     """The formats fxp-assign-precision attached to a fixed-point fxp.rnn."""
     attrs = _operation(op).attributes
-    fmt = lambda name: accum_format(op, name)  # noqa: E731
+    fmt = lambda name: format_attr(op, name)  # noqa: E731
     cell = ir.StringAttr(attrs["cell"]).value
     fm = RnnFormats(accum_format(op), fmt("gate_format"), fmt("sigmoid_format"), fmt("tanh_format"),
                     fmt("state_format"), result_format(op),

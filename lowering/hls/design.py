@@ -12,6 +12,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from fxflow.dialects.df.graph import attr
 from fxflow.dialects.fxp import format_of
 from fxflow.errors import ConfigError, FormatError, IRError, UnsupportedOpError
 from fxflow.fixed import FixedFormat
@@ -145,20 +146,6 @@ class HlsDesign:
 
 # --- small IR helpers ---------------------------------------------------------------------------
 
-def str_attr(op, name: str, default: str | None = None) -> str | None:
-    attrs = op.attributes
-    if name not in attrs:
-        return default
-    return ir.StringAttr(attrs[name]).value
-
-
-def int_attr(op, name: str, default: int | None = None) -> int | None:
-    attrs = op.attributes
-    if name not in attrs:
-        return default
-    return ir.IntegerAttr(attrs[name]).value
-
-
 def shape_of(value, where: str) -> tuple[int, ...]:
     t = value.type
     if not isinstance(t, ir.RankedTensorType):
@@ -245,8 +232,8 @@ def lower_graph(module, *, project_name: str | None = None, part: str | None = N
     from .kernels import KernelEmitter
 
     mop, graph = find_graph(module)
-    graph_name = str_attr(graph, "sym_name", "myproject")
-    io_type = str_attr(graph, "io_type", "io_parallel")
+    graph_name = attr(graph, "sym_name", "myproject")
+    io_type = attr(graph, "io_type", "io_parallel")
     design = HlsDesign(top="", io_type=io_type, part=_part(part, mop, graph),
                        clock_period=_clock(clock_period, mop, graph), graph_name=graph_name,
                        flavour=_flavour(flavour))
@@ -317,17 +304,17 @@ def lower_graph(module, *, project_name: str | None = None, part: str | None = N
 
     stream_depth: dict = {}
     for op in ops:
-        if op.operation.name == "df.channel" and str_attr(op, "kind", "array") == "stream":
+        if op.operation.name == "df.channel" and attr(op, "kind", "array") == "stream":
             c = canonical(op.results[0])
-            stream_depth[c] = max(stream_depth.get(c, 1), int_attr(op, "depth", 1))
+            stream_depth[c] = max(stream_depth.get(c, 1), attr(op, "depth", 1))
 
     body = design.top_body
     ctypes: dict = {a: p.ctype for a, p in zip(args, design.inputs)}
     for op in ops:
         if op.operation.name != "df.kernel":
             continue
-        kname = design.ident(str_attr(op, "sym_name", "kernel"), prefix="k")
-        layer = str_attr(op, "layer", "") or ""
+        kname = design.ident(attr(op, "sym_name", "kernel"), prefix="k")
+        layer = attr(op, "layer", "") or ""
         arg_types = [ctypes[canonical(v)] for v in op.operands]
         res_types, out_names = [], []
         for idx, r in enumerate(op.results):

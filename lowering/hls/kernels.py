@@ -12,11 +12,12 @@ from __future__ import annotations
 import math
 from typing import Callable
 
+from fxflow.dialects.df.graph import attr
 from fxflow.errors import IRError, UnsupportedOpError
 from fxflow.ir import ir
 
 from .cwriter import Lines, comment_text, index_expr
-from .design import ConstArray, HlsDesign, KernelFn, block_ops, fixed_format, int_attr, shape_of, str_attr
+from .design import ConstArray, HlsDesign, KernelFn, block_ops, fixed_format, shape_of
 
 OpPrinter = Callable[["KernelEmitter", object], None]
 OP_PRINTERS: dict[str, OpPrinter] = {}
@@ -38,8 +39,8 @@ class KernelEmitter:
         self.op = op
         self.name = name
         self.layer = layer
-        self.rf = int_attr(op, "reuse_factor", 1)
-        self.strategy = str_attr(op, "strategy", "latency")
+        self.rf = attr(op, "reuse_factor", 1)
+        self.strategy = attr(op, "strategy", "latency")
         self.res_types = res_types
         self.body = Lines(1)
         self.consts: list[ConstArray] = []

@@ -13,7 +13,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from fxflow.dialects.fxp import format_of
+from fxflow.dialects.fxp.accessors import format_attr
 from fxflow.fixed import FixedFormat
 from fxflow.ir import ir
 
@@ -126,10 +126,6 @@ def _lut(k: KernelEmitter, op) -> None:
                  f"fxp.lut: table[clamp((raw(x) >> {shift}) - ({offset}), 0, {n - 1})]", stmt)
 
 
-def _type_attr(op, name: str) -> FixedFormat:
-    return format_of(ir.TypeAttr(op.attributes[name]).value)
-
-
 def _tree_sum(k: KernelEmitter, terms: list[str], acc_t: str) -> str:
     """hls4ml's balanced reduce: every partial sum assigned to acc_t; returns the name of the total."""
     if len(terms) == 1:
@@ -176,8 +172,8 @@ def _softmax(k: KernelEmitter, op) -> None:
         return
     if "exp_table" not in op.attributes:
         raise k.error(op, "fxp.softmax has no tables (run fxp-assign-precision)")
-    exp_f, inv_f = _type_attr(op, "exp_format"), _type_attr(op, "inv_format")
-    inv_in_f, acc_f = _type_attr(op, "inv_input_format"), _type_attr(op, "accum")
+    exp_f, inv_f = format_attr(op, "exp_format"), format_attr(op, "inv_format")
+    inv_in_f, acc_f = format_attr(op, "inv_input_format"), format_attr(op, "accum")
     exp_vals, inv_vals = _table_values(op, "exp_table"), _table_values(op, "inv_table")
     exp_tab = _table(k, op, "exp_table", "exp_table", exp_f, exp_vals)
     inv_tab = _table(k, op, "inv_table", "inv_table", inv_f, inv_vals)
@@ -190,7 +186,7 @@ def _softmax(k: KernelEmitter, op) -> None:
     body(f"{acc_t} {e}[{n}];")
     k.partition(e)
     if impl == "stable":
-        norm_f = _type_attr(op, "norm_format")
+        norm_f = format_attr(op, "norm_format")
         norm_t = k.design.typedef(f"{k.name}_norm", norm_f, f"kernel {k.name}")
         xt = k.ctypes[x]
         body(f"{xt} m = {X}[{at(0)}];")

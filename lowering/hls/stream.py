@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 
+from fxflow.dialects.df.graph import attr
 from fxflow.errors import UnsupportedOpError
 from fxflow.ir import i64_attr, ir
 
@@ -63,13 +64,9 @@ def streamify(graph) -> None:
             owner.operands[index] = clone.results[0]
 
 
-def _str(op, name: str, default: str = "") -> str:
-    return ir.StringAttr(op.attributes[name]).value if name in op.attributes else default
-
-
 def is_pixel_stream(graph) -> bool:
     """True when the graph's channels are the pixel streams `streamify` makes (see the module docstring)."""
-    if _str(graph, "io_type") != "io_stream":
+    if attr(graph, "io_type", "") != "io_stream":
         return False
     block = graph.regions[0].blocks[0]
     if any(len(list(a.uses)) != 1 for a in block.arguments):
@@ -80,7 +77,7 @@ def is_pixel_stream(graph) -> bool:
             if any(u.owner.name != "df.channel" for r in op.results for u in r.uses):
                 return False
         elif op.name == "df.channel":
-            if _str(op, "kind") != "stream" or "tokens" not in op.attributes:
+            if attr(op, "kind", "") != "stream" or "tokens" not in op.attributes:
                 return False
             if ir.IntegerAttr(op.attributes["tokens"]).value != token_layout(_shape(op.results[0]))[0]:
                 return False
@@ -182,7 +179,7 @@ def testbench_call(design, body: Lines) -> None:
 
 def lower_stream(design, ops, args, results) -> None:
     """Fill `design` (ports already made) with one stream kernel per df.kernel and the DATAFLOW top body."""
-    from .design import int_attr, result_typedef, shape_of, str_attr
+    from .design import result_typedef, shape_of
     from .kernels_stream import StreamKernelEmitter
 
     design.streaming = True
@@ -205,8 +202,8 @@ def lower_stream(design, ops, args, results) -> None:
             continue
         if name != "df.kernel":
             raise UnsupportedOpError(f"HLS emitter: unsupported op '{name}' in df.graph '{design.graph_name}'")
-        kname = design.ident(str_attr(op, "sym_name", "kernel"), prefix="k")
-        layer = str_attr(op, "layer", "") or ""
+        kname = design.ident(attr(op, "sym_name", "kernel"), prefix="k")
+        layer = attr(op, "layer", "") or ""
         in_types = []
         for v in op.operands:
             src = v.owner.operands[0] if isinstance(v, ir.OpResult) and v.owner.name == "df.channel" else v
@@ -226,7 +223,7 @@ def lower_stream(design, ops, args, results) -> None:
                     names.append(port_of[out])
                     continue
                 sname = design.ident(f"{kname}_out{suffix}")
-                depth = int_attr(ch, "depth", 1)
+                depth = attr(ch, "depth", 1)
                 body(declare_stream(design, ctype, n, sname))
                 if design.flavour.keeps_hls_pragmas:
                     body.pragma(f"STREAM variable={sname} depth={depth}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .dialects.df.graph import attr
 from .dialects.fxp import format_of
 from .dialects.fxp.accessors import hccs_spec, lut_table, result_format, softmax_formats
 from .emulator import Tensor, constant_operand, op_step
@@ -26,10 +27,6 @@ from .scalar_eval import region_function
 # ------------------------------------------------------------------------------------------------
 # Op steps
 # ------------------------------------------------------------------------------------------------
-def _float_attr(o, name: str) -> float:
-    return ir.FloatAttr(o.attributes[name]).value
-
-
 def clamp(x: Tensor, lo: float, hi: float, out: FixedFormat | None) -> Tensor:
     """min(max(x, lo), hi) in exact arithmetic, assigned to `out`."""
     if x.fmt is None:
@@ -45,7 +42,7 @@ def clamp(x: Tensor, lo: float, hi: float, out: FixedFormat | None) -> Tensor:
 
 @op_step("fxp.clamp")
 def _clamp_step(o, consts):
-    lo, hi = _float_attr(o, "min"), _float_attr(o, "max")
+    lo, hi = float(attr(o, "min")), float(attr(o, "max"))
     return lambda x, fmt=result_format(o): clamp(x, lo, hi, fmt)
 
 

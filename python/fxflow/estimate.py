@@ -20,6 +20,7 @@ from typing import Callable
 import numpy as np
 
 from .devices import Device, bram18_for, clock_period, device_for
+from .dialects.df.graph import attr
 from .dialects.fxp.accessors import work as op_work
 from .errors import IRError
 from .fixed.csd import shift_add_luts
@@ -118,19 +119,6 @@ def shape_of(value) -> tuple[int, ...]:
 
 def size_of(value) -> int:
     return math.prod(shape_of(value))
-
-
-def _attr(op, name: str, default=None):
-    ir = _ir()
-    attrs = op.attributes
-    if name not in attrs:
-        return default
-    a = attrs[name]
-    if isinstance(a, ir.IntegerAttr):
-        return ir.IntegerAttr(a).value
-    if isinstance(a, ir.StringAttr):
-        return ir.StringAttr(a).value
-    return a
 
 
 def constant_values(value):
@@ -365,10 +353,10 @@ class KernelEstimate:
 
 
 def estimate_kernel(kernel, device: Device, period: float) -> KernelEstimate:
-    name = _attr(kernel, "sym_name", "kernel")
-    layer = _attr(kernel, "layer", name) or name
-    rf = int(_attr(kernel, "reuse_factor", 1))
-    strategy = _attr(kernel, "strategy", "latency")
+    name = attr(kernel, "sym_name", "kernel")
+    layer = attr(kernel, "layer", name) or name
+    rf = int(attr(kernel, "reuse_factor", 1))
+    strategy = attr(kernel, "strategy", "latency")
     ops = _kernel_ops(kernel)
     main = next((o.name for o in ops if op_work(o) is not None),
                 ops[0].name if ops else "")
@@ -429,7 +417,7 @@ def estimate(module, part: str | None = None, clock=None) -> dict:
                  if isinstance(a, ir.IntegerAttr) else default_clock)
     device = device_for(part)
     period = clock_period(clock, device)
-    io_type = _attr(graph, "io_type", "io_parallel")
+    io_type = attr(graph, "io_type", "io_parallel")
     block = graph.regions[0].blocks[0]
     ops = [o.operation for o in block.operations]
     kernels: list[KernelEstimate] = []
@@ -463,7 +451,7 @@ def estimate(module, part: str | None = None, clock=None) -> dict:
             ready[o.results[0]] = ready.get(src, (0, 0.0, 0))
             last[o.results[0]] = last.get(src, 0)
             by_value[o.results[0]] = by_value.get(src)
-            if _attr(o, "kind", "array") == "stream":
+            if attr(o, "kind", "array") == "stream":
                 channels.append(_channel(o, by_value.get(src), device))
     ret = ops[-1] if ops else None
     finish = max((ready.get(v, (0, 0.0, 0)) for v in (ret.operands if ret is not None else [])), default=(0, 0.0, 0))
@@ -506,8 +494,8 @@ def _stream_tokens(ops) -> dict:
         if o.name == "df.kernel":
             for r in o.results:
                 producer[r] = o
-        elif o.name == "df.channel" and _attr(o, "kind", "array") == "stream":
-            t = int(_attr(o, "tokens", 1))
+        elif o.name == "df.channel" and attr(o, "kind", "array") == "stream":
+            t = int(attr(o, "tokens", 1))
             src = o.operands[0]
             if isinstance(src, ir.OpResult) and src.owner.name == "df.kernel":
                 tokens[src.owner] = max(tokens.get(src.owner, 1), t)
@@ -538,8 +526,8 @@ def token_width(value, tokens: int) -> int:
 
 def _channel(op, producer: KernelEstimate | None, device: Device) -> dict:
     """A stream FIFO: shift registers (LUTs) up to SRL_MAX_DEPTH tokens, block RAM beyond."""
-    depth = int(_attr(op, "depth", 1))
-    tokens = int(_attr(op, "tokens", producer.tokens_out if producer is not None else 1))
+    depth = int(attr(op, "depth", 1))
+    tokens = int(attr(op, "tokens", producer.tokens_out if producer is not None else 1))
     width = token_width(op.results[0], tokens)
     row = {"channel": producer.kernel if producer is not None else "", "depth": depth, "width": width,
            "bits": depth * width, "lut": 0, "ff": width, "bram18": 0, "uram": 0}
