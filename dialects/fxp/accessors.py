@@ -21,9 +21,10 @@ from fxflow.fixed.softmax import SoftmaxFormats
 from fxflow.fixed.table import TableIndex
 from fxflow.ir import elements_array, ir, layer_name
 
-from .base import format_of
+from .base import format_of, i64_array
 from .layers import ConvOp, DenseOp
 from .recurrent import RnnOp
+from .shape import GatherOp, PadOp, ReshapeOp, ResizeOp, TransposeOp
 from .traits import op_class
 from .transformer import MatmulOp
 
@@ -132,6 +133,34 @@ def rnn_formats(op) -> RnnFormats:
             or (fm.style == "hls4ml") != (fm.table_format is not None)):
         raise FxflowError(f"fxp.rnn in layer '{where(op)}' lacks its formats: run fxp-assign-precision")
     return fm
+
+
+# --- data movement ---------------------------------------------------------------------------------
+
+def data_movement(op):
+    """The array function (`fxflow.fixed.shape`) of a reshape/gather/transpose/pad/resize op, its attributes
+    bound: batch-first array -> moved array.  The emulator runs it on stored integers, the RTL backend on
+    wires."""
+    from fxflow.fixed import shape as mv
+
+    o = _operation(op)
+    cls = op_class(o)
+    if cls is ReshapeOp:
+        out = _shape(o.results[0])[1:]
+        return lambda a: mv.reshape(a, out)
+    if cls is GatherOp:
+        out, idx = _shape(o.results[0])[1:], np.asarray(i64_array(o, "indices"), dtype=np.int64)
+        return lambda a: mv.gather(a, idx, out)
+    if cls is TransposeOp:
+        perm = i64_array(o, "permutation")
+        return lambda a: mv.transpose(a, perm)
+    if cls is PadOp:
+        padding = i64_array(o, "padding")
+        return lambda a: mv.pad(a, padding)
+    if cls is ResizeOp:
+        scales = i64_array(o, "scales")
+        return lambda a: mv.resize(a, scales)
+    raise FxflowError(f"'{o.name}' in layer '{where(o)}' is not a data-movement op")
 
 
 # --- work: the products a reuse factor divides --------------------------------------------------------

@@ -1,6 +1,6 @@
 """Emulator step of `fxp.rnn` (semantics: dialects/fxp/recurrent.py, `fxflow.fixed.recurrent`).
 
-The products of each step are two `fxp.dense` evaluations (`emulator.dense`: the same ordered
+The products of each step are two `fxp.dense` evaluations (`fixed.dense`: the same ordered
 accumulation and exactness proofs as a dense layer), the gates the integer updates of
 `fxflow.fixed.recurrent`; float tensors run the exact real recurrence.
 """
@@ -11,7 +11,8 @@ import numpy as np
 
 from .dialects.fxp import format_of
 from .dialects.fxp.accessors import rnn_formats
-from .emulator import Tensor, add, constant_operand, dense, op_step, plan_dense
+from .emulator import constant_operand, op_step
+from .fixed.dense import Tensor, add, dense, plan_dense
 from .fixed.recurrent import gru_update, lstm_update, rnn_float, rnn_tables
 from .ir import ir, layer_name
 

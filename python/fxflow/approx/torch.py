@@ -30,7 +30,7 @@ from torch.overrides import TorchFunctionMode
 from ..dialects.fxp import format_of, i64_array
 from ..dialects.fxp.accessors import op_multiplier
 from ..dialects.fxp.traits import WEIGHTED_OPS
-from ..emulator import Tensor, dense, plan_dense
+from ..fixed.dense import Tensor, dense, plan_dense
 from ..errors import FxflowError, UnsupportedOpError
 from ..fixed import FixedFormat
 from ..fixed.matmul import matmul
