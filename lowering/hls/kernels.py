@@ -225,6 +225,13 @@ def product_type(k: KernelEmitter, op) -> str | None:
     return k.design.typedef(f"{k.name}_product", fmt, f"kernel {k.name}")
 
 
+def product_cast(k: KernelEmitter, op) -> Callable[[str], str]:
+    """The per-product cast as a function of a product expression: `product_t(x * w)` when the op carries a
+    `product` type, else the product itself (dense, conv and the recurrent cells alike)."""
+    prod_t = product_type(k, op)
+    return (lambda e: f"{prod_t}({e})") if prod_t else (lambda e: e)
+
+
 @printer("fxp.dense")
 def _dense(k: KernelEmitter, op) -> None:
     """acc[n] = accum(bias[n]); acc[n] += x[k] * w[k][n] for k = 0..K-1 in order; y[n] = acc[n].
@@ -272,10 +279,7 @@ def _dense(k: KernelEmitter, op) -> None:
     body.loop("n", nn)
     body(f"{acc}[n] = {Bi}[n];")
     body.close()
-    prod_t = product_type(k, op)
-
-    def product(expr: str) -> str:
-        return f"{prod_t}({expr})" if prod_t else expr
+    product = product_cast(k, op)
 
     from .approx import multiply  # x * w, or the layer's approximate multiplier
 
