@@ -9,22 +9,18 @@ from __future__ import annotations
 import numpy as np
 
 from .dialects.fxp import format_of
-from .dialects.fxp.accessors import accum_format, norm_formats, op_multiplier, result_format
+from .dialects.fxp.accessors import accum_format, norm_formats, op_multiplier, result_format, where
 from .emulator import Tensor, add, constant_operand, op_step
 from .errors import FxflowError
 from .fixed.layernorm import layernorm, layernorm_float
 from .fixed.matmul import matmul
-from .ir import ir, layer_name
-
-
-def _where(o) -> str:
-    return layer_name(o.location) or str(o.location)
+from .ir import ir
 
 
 @op_step("fxp.matmul")
 def _matmul_step(o, consts):
     if any(v.owner.name == "fxp.constant" for v in o.operands if isinstance(v, ir.OpResult)):
-        raise FxflowError(f"fxp.matmul in layer '{_where(o)}' takes two computed tensors, not a constant")
+        raise FxflowError(f"fxp.matmul in layer '{where(o)}' takes two computed tensors, not a constant")
     out, acc = result_format(o), accum_format(o)
     products = matmul_products(o)
 
