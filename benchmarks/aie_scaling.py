@@ -83,7 +83,8 @@ def run(widths, device: str = "xcve2802", simulate: bool = False, seed: int = 0)
     from fxflow.aie.simulate import simulate as sim
     from fxflow.fixed import FixedFormat
     from fxflow.fixed.quantize import quantize
-    from fxflow.ir import ir, new_context
+    from fxflow.dialects import new_context
+    from fxflow.ir import ir
     from fxflow.lowering.aie.build import build_program
 
     text = dense_stack_text(widths, seed)

@@ -29,7 +29,8 @@ def examples():
 
 
 def sweep(design, rfs, strategies, part, clock):
-    from fxflow.estimate import estimate, kernel_work
+    from fxflow.dialects.fxp.accessors import work as kernel_work
+    from fxflow.estimate import estimate
     from fxflow.ir import i64_attr, ir, str_attr
     from fxflow.passes.df_legalize_reuse import next_divisor
 

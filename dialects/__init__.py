@@ -14,6 +14,17 @@ def load_all() -> None:
             dialect.load()
 
 
+def new_context() -> ir.Context:
+    """A Context with upstream dialects plus fxflow's `fxp` and `df` dialects loaded.
+
+    It lives here, not in `fxflow.ir`: the binding layer sits below the dialects and does not know them."""
+    ctx = ir.Context()
+    ctx.allow_unregistered_dialects = False
+    with ctx:
+        load_all()
+    return ctx
+
+
 def irdl_text() -> str:
     """The IRDL of both dialects, for `torch-mlir-opt --irdl-file=` (an independent parser/verifier)."""
     from .df import Df

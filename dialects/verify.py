@@ -48,9 +48,3 @@ def check_same_shape(op, a, b) -> bool:
     if list(sa) != list(sb):
         return emit(op, f"shape mismatch: {list(sa)} vs {list(sb)}")
     return True
-
-
-def element_format(t):
-    from .fxp import format_of
-
-    return format_of(t)

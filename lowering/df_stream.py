@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 from fxflow.errors import UnsupportedOpError
+from fxflow.dialects.df.graph import attr
 from fxflow.ir import i64_attr, ir
 
 
@@ -48,13 +49,9 @@ def streamify(graph) -> None:
             owner.operands[index] = clone.results[0]
 
 
-def _str(op, name: str, default: str = "") -> str:
-    return ir.StringAttr(op.attributes[name]).value if name in op.attributes else default
-
-
 def is_pixel_stream(graph) -> bool:
     """True when the graph's channels are the pixel streams `streamify` makes (see the module docstring)."""
-    if _str(graph, "io_type") != "io_stream":
+    if attr(graph, "io_type", "") != "io_stream":
         return False
     block = graph.regions[0].blocks[0]
     if any(len(list(a.uses)) != 1 for a in block.arguments):
@@ -65,7 +62,7 @@ def is_pixel_stream(graph) -> bool:
             if any(u.owner.name != "df.channel" for r in op.results for u in r.uses):
                 return False
         elif op.name == "df.channel":
-            if _str(op, "kind") != "stream" or "tokens" not in op.attributes:
+            if attr(op, "kind", "") != "stream" or "tokens" not in op.attributes:
                 return False
             if ir.IntegerAttr(op.attributes["tokens"]).value != token_layout(_shape(op.results[0]))[0]:
                 return False

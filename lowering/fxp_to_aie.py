@@ -19,6 +19,7 @@ import numpy as np
 
 from fxflow.aie.arith import DenseInt, lower_dense, storage_of
 from fxflow.dialects.df import build_kernel, build_yield
+from fxflow.dialects.df.graph import graph_of, kernels_of
 from fxflow.dialects.fxp import format_of
 from fxflow.errors import FxflowError, UnsupportedOpError
 from fxflow.fixed.hccs import B_MAX
@@ -107,7 +108,7 @@ class HccsKernel:
 
 def hccs_info(kernel) -> HccsKernel | None:
     """The HCCS softmax content of a df.kernel, None when it holds anything else."""
-    from fxflow.emulator_tables import hccs_spec
+    from fxflow.dialects.fxp.accessors import hccs_spec
 
     ops = [o for o in _body(kernel) if o.name not in ("fxp.constant", "df.yield")]
     if len(ops) != 1 or ops[0].name != "fxp.softmax" or \
@@ -129,17 +130,6 @@ def hccs_info(kernel) -> HccsKernel | None:
                                  "scores in int16 lanes", layer)
     return HccsKernel(kernel, layer, ir.StringAttr(kernel.attributes["sym_name"]).value, x_fmt,
                       format_of(sm.results[0].type), spec, shape[1])
-
-
-def graph_of(module_op):
-    graphs = [op.operation for op in module_op.regions[0].blocks[0].operations if op.operation.name == "df.graph"]
-    if len(graphs) != 1:
-        raise FxflowError(f"the AIE backend expects one df.graph, found {len(graphs)}")
-    return graphs[0]
-
-
-def kernels_of(graph) -> list:
-    return [op.operation for op in graph.regions[0].blocks[0].operations if op.operation.name == "df.kernel"]
 
 
 def _users(value) -> list:

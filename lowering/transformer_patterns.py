@@ -29,6 +29,7 @@ import numpy as np
 
 from fxflow.dialects.fxp import (AddConstantOp, AddOp, DenseOp, GatherOp, LayerNormOp, MatmulOp, MulOp, ReshapeOp,
                                  SubOp, TransposeOp, i64_array)
+from fxflow.dialects.fxp.traits import PER_SAMPLE_MOVES
 from fxflow.errors import UnsupportedOpError
 from fxflow.ir import defining_op, elements_array, ir, layer_name
 
@@ -613,9 +614,6 @@ def split_dense_by_readers(op, rewriter):
     rewriter.erase_op(op)
 
 
-_PER_SAMPLE_MOVES = ("fxp.reshape", "fxp.transpose", "fxp.gather")
-
-
 @raising_pattern("fxp.scale_shift", 3)
 def scale_of_product_onto_lhs(op, rewriter):
     """(q @ k^T) * c -> (q * c) @ k^T for a per-tensor c (scores / sqrt(d)): the scale then folds into q's
@@ -650,7 +648,7 @@ def scale_into_dense_through_moves(op, rewriter):
             return True
         if owner.name == "fxp.dense":
             break
-        if owner.name not in _PER_SAMPLE_MOVES:
+        if owner.name not in PER_SAMPLE_MOVES:
             return True
         chain.insert(0, owner)
         v = owner.operands[0]

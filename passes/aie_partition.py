@@ -163,7 +163,8 @@ def _pareto(items: list) -> list:
 @register_pass("aie-partition", "Split each AIE dense kernel into a cas_length x cas_num grid by the cycle model",
                PartitionOptions)
 def aie_partition(module_op, options: PartitionOptions | None = None) -> None:
-    from fxflow.lowering.fxp_to_aie import aie_attr, dense_chain, graph_of
+    from fxflow.dialects.df.graph import graph_of
+    from fxflow.lowering.fxp_to_aie import aie_attr, dense_chain
 
     options = options or PartitionOptions()
     device = get_device(options.device)

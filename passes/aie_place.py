@@ -57,7 +57,8 @@ def search(device, rects: list[tuple[int, int]], beam: int = 16):
 @register_pass("aie-place", "Place partitioned AIE layers on the device (beam search, deterministic)", PlaceOptions)
 def aie_place(module_op, options: PlaceOptions | None = None) -> None:
     from fxflow.lowering.aie.build import Geometry, assign_io, hccs_tile
-    from fxflow.lowering.fxp_to_aie import aie_attr, aie_chain, graph_of
+    from fxflow.dialects.df.graph import graph_of
+    from fxflow.lowering.fxp_to_aie import aie_attr, aie_chain
 
     options = options or PlaceOptions()
     graph = graph_of(module_op)

@@ -1,7 +1,7 @@
 """df-legalize-reuse: check each kernel's reuse factor against its work and make it legal.
 
 A dense kernel with K inputs and N outputs does K*N multiplications (its "work", as the estimator's op
-models define it: `fxflow.estimate.kernel_work`); with reuse factor R its multiplier array has
+models define it: `fxflow.dialects.fxp.accessors.work`); with reuse factor R its multiplier array has
 ceil(K*N/R) units and an initiation interval of R.  R must lie in [1, K*N]; an R that does not divide K*N
 would leave multipliers idle, so it is rounded up to the next divisor (never more multipliers than the
 user allowed; a warning says to what).  Kernels without multiplications keep R = 1.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 
+from fxflow.dialects.fxp.accessors import work as op_work
 from fxflow.errors import ConfigError
 from fxflow.ir import i64_attr, ir
 
@@ -40,9 +41,7 @@ def legalize_reuse(module_op, options=None) -> None:
 def _legalize_kernel(op) -> None:
     name = ir.StringAttr(op.attributes["layer"]).value
     rf = ir.IntegerAttr(op.attributes["reuse_factor"]).value
-    from fxflow.estimate import kernel_work
-
-    work = kernel_work(op)
+    work = op_work(op)
     if work is None:
         if rf != 1:
             op.attributes["reuse_factor"] = i64_attr(1)

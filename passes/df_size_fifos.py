@@ -24,6 +24,7 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 
+from fxflow.dialects.df.graph import attr
 from fxflow.errors import ConfigError, FxflowError
 from fxflow.ir import i64_attr, ir
 
@@ -170,14 +171,6 @@ def _budget(procs: list[Proc], chans: list[Chan], samples: int) -> int:
 
 # --- building the model from the IR ---------------------------------------------------------------
 
-def _str(op, name, default=""):
-    return ir.StringAttr(op.attributes[name]).value if name in op.attributes else default
-
-
-def _int(op, name, default=0):
-    return ir.IntegerAttr(op.attributes[name]).value if name in op.attributes else default
-
-
 def build_model(graph, device, period) -> tuple[list[Proc], list[Chan]]:
     from fxflow.estimate import estimate_kernel, token_width
 
@@ -190,7 +183,7 @@ def build_model(graph, device, period) -> tuple[list[Proc], list[Chan]]:
     consumers: dict = {}
     for o in ops:
         if o.name in ("df.kernel", "df.return"):
-            label = _str(o, "sym_name", "kernel") if o.name == "df.kernel" else "return"
+            label = attr(o, "sym_name", "kernel") if o.name == "df.kernel" else "return"
             for v in o.operands:
                 consumers.setdefault(v, []).append(label)
     ests = {}
@@ -208,13 +201,13 @@ def build_model(graph, device, period) -> tuple[list[Proc], list[Chan]]:
             continue
         src = o.operands[0]
         pname, pe = producer.get(src, ("input", None))
-        tokens = _int(o, "tokens", pe.tokens_out if pe is not None else 1)
+        tokens = attr(o, "tokens", pe.tokens_out if pe is not None else 1)
         name = f"{pname}->{','.join(consumers.get(o.results[0], ['?']))}"
-        stream = _str(o, "kind", "array") == "stream"
-        ch = Chan(name, o, max(1, tokens), token_width(o.results[0], tokens), INF if stream else _int(o, "depth", 1),
+        stream = attr(o, "kind", "array") == "stream"
+        ch = Chan(name, o, max(1, tokens), token_width(o.results[0], tokens), INF if stream else attr(o, "depth", 1),
                   fixed=not stream or "fxflow.fixed_depth" in o.attributes)
         if ch.fixed and stream:
-            ch.depth = _int(o, "depth", 1)
+            ch.depth = attr(o, "depth", 1)
         chans.append(ch)
         chan_of[o.results[0]] = len(chans) - 1
     for o in ops:
@@ -317,7 +310,7 @@ def size_fifos(graph, options: SizeFifosOptions | None = None, mop=None) -> dict
                 lo = mid + 1
         chans[i].depth = lo
     final = simulate(procs, chans, options.samples, budget)
-    streams = [c for c in chans if c.op is not None and _str(c.op, "kind") == "stream"]
+    streams = [c for c in chans if c.op is not None and attr(c.op, "kind", "") == "stream"]
     naive = options.naive_depth or max((max(c.tokens, int(c.depth)) for c in streams), default=1)
     rows = []
     for c in streams:

@@ -27,6 +27,7 @@ import numpy as np
 
 from fxflow.config import AUTO, EXACT, Config
 from fxflow.dialects.fxp import COMPUTE_OPS, CastOp, ConstantOp, fixed_type, format_of
+from fxflow.dialects.fxp.traits import MULTIPLIER_OPS
 from fxflow.errors import ConfigError, FxflowError, ShapeError
 from fxflow.fixed import FixedFormat
 from fxflow.fixed.accum import exact_accumulator
@@ -72,9 +73,6 @@ def assign_precision(module_op, options: AssignPrecisionOptions | None = None) -
     with ir.Location.unknown(module_op.context):
         for f in funcs:
             _assign_function(f, cfg, (options or AssignPrecisionOptions()).calibration)
-
-
-MULTIPLIER_OPS = ("fxp.dense", "fxp.conv", "fxp.matmul")  # the ops a config 'multiplier' applies to (fxflow.approx)
 
 
 def _check_multiplier_layers(cfg: Config, mac_layers: set[str]) -> None:

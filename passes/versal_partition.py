@@ -104,7 +104,7 @@ def apply_plan(graph, planner, plan) -> None:
 
 def plan_graph(module_op, options: VersalOptions):
     """Plan the module's df.graph and write the plan into it; returns `(planner, plan)`."""
-    from fxflow.lowering.fxp_to_aie import graph_of
+    from fxflow.dialects.df.graph import graph_of
     from fxflow.versal.plan import Planner
 
     graph = graph_of(module_op)

@@ -439,7 +439,8 @@ def run_chunk(chunk: Chunk, process: Callable, *, verify: bool, allow_unregister
     Without `verify`, diagnostics are printed to stderr and the chunk fails on any error.  With `verify`,
     the chunk succeeds exactly when the diagnostics match its `expected-*` designators."""
     from fxflow.errors import FxflowError
-    from fxflow.ir import ir, new_context
+    from fxflow.dialects import new_context
+    from fxflow.ir import ir
 
     source = chunk.source
     ctx = new_context()

@@ -16,7 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     from fxflow.dialects import irdl_text
-    from fxflow.ir import new_context
+    from fxflow.dialects import new_context
 
     with new_context():  # loading the dialects builds their IRDL modules
         text = irdl_text()

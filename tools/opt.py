@@ -397,7 +397,7 @@ def _main(argv: list[str]) -> int:
         return 0
 
     if steps:  # reject unknown passes and bad options before touching the input
-        from fxflow.ir import new_context
+        from fxflow.dialects import new_context
 
         make_pass_manager(new_context(), steps, PASSES, args)
 

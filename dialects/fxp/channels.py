@@ -20,6 +20,7 @@ from fxflow.fixed.channels import ChannelFormats
 from fxflow.ir import elements_array, ir
 
 from ..verify import emit
+from .base import format_of
 
 FORMATS_ATTR = "formats"
 
@@ -29,8 +30,6 @@ def channel_formats(op) -> ChannelFormats | None:
     o = op.operation if hasattr(op, "operation") else op
     if FORMATS_ATTR not in o.attributes:
         return None
-    from . import format_of
-
     attr = o.attributes[FORMATS_ATTR]
     if not isinstance(attr, ir.DenseIntElementsAttr):
         raise FormatError(f"'{FORMATS_ATTR}' must be a dense integer tensor of (k, i, f) triples, got {attr}")
@@ -50,8 +49,6 @@ def set_channel_formats(op, cf: ChannelFormats) -> None:
 def verify_channel_formats(op, stored=None) -> bool:
     """Shape, legality and container coverage of `formats`; for a constant (`stored`: its integers) also
     that every value is exact in its channel's format."""
-    from . import format_of
-
     o = op.operation
     if FORMATS_ATTR not in o.attributes:
         return True

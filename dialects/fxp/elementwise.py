@@ -10,7 +10,7 @@ from fxflow.errors import FormatError
 from fxflow.ir import ext, ir
 
 from ..verify import check_same_shape, check_tensor, emit, verifier
-from . import Fxp, check_formats, check_tensors, format_of, shape_of
+from .base import Fxp, check_formats, check_tensors, format_of, shape_of
 
 
 class ConstantOp(Fxp.Operation, name="constant", traits=[ext.Pure]):

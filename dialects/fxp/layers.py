@@ -19,7 +19,7 @@ from fxflow.errors import FormatError
 from fxflow.ir import ext, ir
 
 from ..verify import check_tensor, emit, verifier
-from . import Fxp, check_formats, check_i64_array, check_tensors, format_of, i64_array, shape_of
+from .base import Fxp, check_formats, check_i64_array, check_tensors, format_of, i64_array, shape_of
 
 
 def check_approx_mul(op) -> bool:

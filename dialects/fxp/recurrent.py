@@ -19,7 +19,7 @@ from typing import Any
 from fxflow.ir import ext, ir
 
 from ..verify import emit, verifier
-from . import Fxp, check_format_attrs, check_formats, check_tensors, format_of, shape_of
+from .base import Fxp, check_format_attrs, check_formats, check_tensors, format_of, shape_of
 from .layers import check_accum, f64_type_attr
 
 CELL_GATES = {"lstm": 4, "gru": 3}

@@ -7,7 +7,7 @@ from typing import Any
 from fxflow.ir import ext, ir
 
 from ..verify import emit, verifier
-from . import Fxp, check_formats, check_i64_array, check_tensors, i64_array, in_out_shapes, shape_of
+from .base import Fxp, check_formats, check_i64_array, check_tensors, i64_array, in_out_shapes, shape_of
 
 
 def _same_element(op, a, b) -> bool:

@@ -17,7 +17,7 @@ from typing import Any
 from fxflow.ir import ext, ir
 
 from ..verify import emit, verifier
-from . import Fxp, check_pointwise, shape_of
+from .base import Fxp, check_pointwise, shape_of
 
 SOFTMAX_IMPLEMENTATIONS = ("stable", "latency", "argmax", "hccs")
 HCCS_ATTRS = ("hccs_b", "hccs_s", "hccs_dmax")  # tensor<Hxi64> each, one entry per head (or one)

@@ -21,7 +21,7 @@ from typing import Any
 from fxflow.ir import ext, ir
 
 from ..verify import emit, verifier
-from . import Fxp, check_formats, check_tensors, format_of, shape_of
+from .base import Fxp, check_format_attrs, check_formats, check_tensors, format_of, shape_of
 from .layers import check_accum, check_approx_mul, f64_type_attr
 
 
@@ -117,8 +117,6 @@ class LayerNormOp(Fxp.Operation, name="layernorm", traits=[ext.Pure]):
 
 def _check_norm_formats(op) -> bool:
     """A fixed layernorm carries its internal formats (fxp-assign-precision); var and inv_std are unsigned."""
-    from . import check_format_attrs  # (imported here: keeps the module's import block as it was)
-
     attrs = op.operation.attributes
     if not check_format_attrs(op, LAYERNORM_FORMATS, "layernorm"):
         return False

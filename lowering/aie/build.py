@@ -155,7 +155,8 @@ def _placement(kernel) -> tuple[int, int]:
 def build_program(module, io: str = "host") -> AieProgram:
     """The AieProgram of the module's single partitioned and placed df.graph; `io="plio"` connects its input
     and output to the PL through PLIO ports instead of shim DMA from/to DDR (Versal PL/AIE designs)."""
-    from fxflow.lowering.fxp_to_aie import aie_attr, aie_chain, graph_of
+    from fxflow.dialects.df.graph import graph_of
+    from fxflow.lowering.fxp_to_aie import aie_attr, aie_chain
 
     graph = graph_of(module.operation if hasattr(module, "operation") else module)
     if "aie_device" not in graph.attributes:

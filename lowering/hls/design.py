@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from fxflow.devices import DEFAULT_CLOCK_NS, DEFAULT_PART  # noqa: F401  (also read from here by other modules)
+from fxflow.dialects.df.graph import attr
 from fxflow.dialects.fxp import format_of
 from fxflow.errors import FormatError, IRError, UnsupportedOpError
 from fxflow.fixed import FixedFormat
@@ -143,20 +144,6 @@ class HlsDesign:
 
 
 # --- small IR helpers ---------------------------------------------------------------------------
-
-def str_attr(op, name: str, default: str | None = None) -> str | None:
-    attrs = op.attributes
-    if name not in attrs:
-        return default
-    return ir.StringAttr(attrs[name]).value
-
-
-def int_attr(op, name: str, default: int | None = None) -> int | None:
-    attrs = op.attributes
-    if name not in attrs:
-        return default
-    return ir.IntegerAttr(attrs[name]).value
-
 
 def shape_of(value, where: str) -> tuple[int, ...]:
     t = value.type

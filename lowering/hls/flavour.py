@@ -62,6 +62,33 @@ class Flavour:
                                      f"{', '.join(AC_OVERFLOW)})")
         return f"ac_fixed<{fmt.width},{fmt.int_bits},{'true' if fmt.signed else 'false'},{q},{o}>"
 
+    def int_type(self, bits: int, signed: bool) -> str:
+        """The C++ integer type of `bits` bits (two's complement when `signed`)."""
+        if self.name == "vitis":
+            return f"ap_{'' if signed else 'u'}int<{bits}>"
+        return f"ac_int<{bits}, {'true' if signed else 'false'}>"
+
+    def stored_bits(self, expr: str, fmt: FixedFormat) -> str:
+        """The W stored bits of the fixed-point expression `expr` of format `fmt` (to initialize an integer
+        of `int_type(W, ...)`)."""
+        w = fmt.width
+        if self.name == "vitis":
+            return f"{expr}.range({w - 1}, 0)"
+        return f"{expr}.template slc<{w}>(0)"
+
+    def stored_integer(self, expr: str, fmt: FixedFormat) -> str:
+        """The stored integer of fixed-point `expr` as an expression of `int_type(W, fmt.signed)`."""
+        if self.name == "vitis":
+            return f"{self.int_type(fmt.width, bool(fmt.signed))}({self.stored_bits(expr, fmt)})"
+        return self.stored_bits(expr, fmt)  # ac_fixed's slc is already an ac_int of its signedness
+
+    def set_stored_bits(self, dest: str, fmt: FixedFormat, value: str) -> str:
+        """The statement that sets the W stored bits of fixed-point variable `dest` to integer `value`."""
+        w = fmt.width
+        if self.name == "vitis":
+            return f"{dest}.range({w - 1}, 0) = {value};"
+        return f"{dest}.set_slc(0, {self.int_type(w, bool(fmt.signed))}({value}));"
+
     def body_lines(self, lines: list[str]) -> list[str]:
         """Kernel / top body lines for this flavour (Vitis pragmas dropped where they mean nothing)."""
         if self.keeps_hls_pragmas:

@@ -12,11 +12,12 @@ from __future__ import annotations
 import math
 from typing import Callable
 
+from fxflow.dialects.df.graph import attr
 from fxflow.errors import IRError, UnsupportedOpError
 from fxflow.ir import ir
 
 from .cwriter import Lines, comment_text, index_expr
-from .design import ConstArray, HlsDesign, KernelFn, block_ops, fixed_format, int_attr, shape_of, str_attr
+from .design import ConstArray, HlsDesign, KernelFn, block_ops, fixed_format, shape_of
 
 OpPrinter = Callable[["KernelEmitter", object], None]
 OP_PRINTERS: dict[str, OpPrinter] = {}
@@ -40,8 +41,8 @@ class KernelEmitter:
         self.op = op
         self.name = name
         self.layer = layer
-        self.rf = int_attr(op, "reuse_factor", 1)
-        self.strategy = str_attr(op, "strategy", "latency")
+        self.rf = attr(op, "reuse_factor", 1)
+        self.strategy = attr(op, "strategy", "latency")
         self.res_types = res_types
         self.body = Lines(1)
         self.consts: list[ConstArray] = []
@@ -226,6 +227,13 @@ def product_type(k: KernelEmitter, op) -> str | None:
     return k.design.typedef(f"{k.name}_product", fmt, f"kernel {k.name}")
 
 
+def product_cast(k: KernelEmitter, op) -> Callable[[str], str]:
+    """The per-product cast as a function of a product expression: `product_t(x * w)` when the op carries a
+    `product` type, else the product itself (dense, conv and the recurrent cells alike)."""
+    prod_t = product_type(k, op)
+    return (lambda e: f"{prod_t}({e})") if prod_t else (lambda e: e)
+
+
 @printer("fxp.dense")
 def _dense(k: KernelEmitter, op) -> None:
     """acc[n] = accum(bias[n]); acc[n] += x[k] * w[k][n] for k = 0..K-1 in order; y[n] = acc[n].
@@ -273,10 +281,7 @@ def _dense(k: KernelEmitter, op) -> None:
     body.loop("n", nn)
     body(f"{acc}[n] = {Bi}[n];")
     body.close()
-    prod_t = product_type(k, op)
-
-    def product(expr: str) -> str:
-        return f"{prod_t}({expr})" if prod_t else expr
+    product = product_cast(k, op)
 
     from .approx import multiply  # x * w, or the layer's approximate multiplier
 

@@ -11,33 +11,11 @@ from __future__ import annotations
 
 import math
 
-from fxflow.emulator_tables import hccs_spec
-from fxflow.fixed import FixedFormat
+from fxflow.dialects.fxp.accessors import hccs_spec
 from fxflow.fixed.hccs import CLB_SHIFT, DIV_SHIFT, SUM_BITS, head_axis_of
 from fxflow.ir import ir
 
 from .kernels import KernelEmitter
-
-
-def _int(k: KernelEmitter, bits: int, signed: bool) -> str:
-    if k.design.flavour.name == "catapult":
-        return f"ac_int<{bits}, {'true' if signed else 'false'}>"
-    return f"ap_{'' if signed else 'u'}int<{bits}>"
-
-
-def _raw(k: KernelEmitter, expr: str, fmt: FixedFormat) -> str:
-    """An expression of the stored integer of fixed-point `expr` (two's complement when signed)."""
-    w = fmt.width
-    if k.design.flavour.name == "catapult":
-        return f"{expr}.template slc<{w}>(0)"
-    return f"{_int(k, w, bool(fmt.signed))}({expr}.range({w - 1}, 0))"
-
-
-def _set_raw(k: KernelEmitter, dest: str, fmt: FixedFormat, value: str) -> str:
-    w = fmt.width
-    if k.design.flavour.name == "catapult":
-        return f"{dest}.set_slc(0, {_int(k, w, bool(fmt.signed))}({value}));"
-    return f"{dest}.range({w - 1}, 0) = {value};"
 
 
 def _param(k: KernelEmitter, name: str, values: tuple[int, ...], head: str) -> str:
@@ -56,7 +34,7 @@ def print_hccs(k: KernelEmitter, op) -> None:
     axis = ir.IntegerAttr(op.attributes["axis"]).value
     spec = hccs_spec(op)
     outer, n, inner = math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:])
-    X, body = k.ref(x), k.body
+    X, body, fl = k.ref(x), k.body, k.design.flavour
     f = yf.f
     body(f"// fxp.softmax (hccs: {spec.reciprocal} reciprocal, {spec.output} output) along axis {axis}: "
          f"{outer} x {n} x {inner} -> {yf}")
@@ -68,8 +46,8 @@ def print_hccs(k: KernelEmitter, op) -> None:
         head = f"(o / {math.prod(shape[head_axis + 1:axis])}) % {shape[head_axis]}"
     dm_bits = max(max(spec.Dmax), 1).bit_length()
     xw = xf.width
-    x_t, d_t, s_t = _int(k, xw, bool(xf.signed)), _int(k, xw + 1, True), _int(k, SUM_BITS, False)
-    p_t = _int(k, 2 * SUM_BITS, False)
+    x_t, d_t, s_t = fl.int_type(xw, bool(xf.signed)), fl.int_type(xw + 1, True), fl.int_type(SUM_BITS, False)
+    p_t = fl.int_type(2 * SUM_BITS, False)
     body.loop("o", outer)
     body.loop("c", inner)
     B, S, D = (_param(k, nm, v, head) for nm, v in (("hccs_b", spec.B), ("hccs_s", spec.S), ("hccs_dmax", spec.Dmax)))
@@ -83,7 +61,7 @@ def print_hccs(k: KernelEmitter, op) -> None:
     k.partition(xr)
     k.partition(s)
     body.loop("j", n)
-    body(f"{xr}[j] = {_raw(k, X + '[' + at('j') + ']', xf)};")
+    body(f"{xr}[j] = {fl.stored_integer(X + '[' + at('j') + ']', xf)};")
     body.close()
     body(f"{x_t} m = {xr}[0];")
     body.loop("j", n)
@@ -92,7 +70,7 @@ def print_hccs(k: KernelEmitter, op) -> None:
     body(f"{s_t} t = 0;")
     body.loop("j", n)
     body(f"{d_t} d = m - {xr}[j];")
-    body(f"{_int(k, dm_bits, False)} dc = d > {D} ? {_int(k, dm_bits, False)}({D}) : {_int(k, dm_bits, False)}(d);")
+    body(f"{fl.int_type(dm_bits, False)} dc = d > {D} ? {fl.int_type(dm_bits, False)}({D}) : {fl.int_type(dm_bits, False)}(d);")
     body(f"{s}[j] = {B} - {S} * dc;")
     body(f"t += {s}[j];")
     body.close()
@@ -110,7 +88,7 @@ def print_hccs(k: KernelEmitter, op) -> None:
     body.loop("j", n)
     body(f"{p_t} q = ({p_t}({s}[j]) * r) >> sh;")
     body(f"if (q > {yf.max_int}) q = {yf.max_int};")
-    body(_set_raw(k, f"{Y}[{at('j')}]", yf, "q"))
+    body(fl.set_stored_bits(f"{Y}[{at('j')}]", yf, "q"))
     body.close()
     body.close()
     body.close()

@@ -16,7 +16,7 @@ from fxflow.ir import ir
 
 from .cwriter import index_expr
 from .design import fixed_format
-from .kernels import KernelEmitter, print_elementwise, printer, product_type, register_roles
+from .kernels import KernelEmitter, print_elementwise, printer, product_cast, register_roles
 
 register_roles({("fxp.conv", 1): ("w", "weight"), ("fxp.conv", 2): ("b", "bias"),
                ("fxp.scale_shift", 1): ("s", "scale"), ("fxp.scale_shift", 2): ("t", "shift")})
@@ -86,7 +86,7 @@ def conv_output(k: KernelEmitter, op, acc_t: str, in_spatial, tap) -> None:
     strides, dilations, padding = (i64_array(op, n) for n in ("strides", "dilations", "padding"))
     f_out, cg = ws[0], ws[1]
     W, B = k.ref(w), k.ref(b)
-    prod_t = product_type(k, op)
+    product = product_cast(k, op)
     body = k.body
     body(f"{acc_t} acc = {B}[f];")
     body.loop("c", cg)
@@ -97,9 +97,7 @@ def conv_output(k: KernelEmitter, op, acc_t: str, in_spatial, tap) -> None:
     wi = index_expr(("f", wst[0]), ("c", wst[1]), *[(v, wst[2 + d]) for d, v in enumerate(ks)])
     from .approx import multiply  # x * w, or the layer's approximate multiplier
 
-    term = multiply(k, op, tap(ins, chan), f"{W}[{wi}]")
-    if prod_t:
-        term = f"{prod_t}({term})"
+    term = product(multiply(k, op, tap(ins, chan), f"{W}[{wi}]"))
     w_const = next((c for c in k.consts if c.name == W), None)
     if w_const is not None and 0 in w_const.values:
         cond = f"{cond} && {W}[{wi}] != 0" if cond else f"{W}[{wi}] != 0"

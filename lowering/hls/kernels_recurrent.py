@@ -14,8 +14,8 @@ from __future__ import annotations
 from fxflow.fixed.recurrent import Hls4mlIndex, Table, rnn_tables
 from fxflow.ir import ir
 
-from .kernels import KernelEmitter, printer, register_roles
-from .kernels_tables import stored_bits, table_array
+from .kernels import KernelEmitter, printer, product_cast, register_roles
+from .kernels_tables import table_array
 
 register_roles({("fxp.rnn", 1): ("w_ih", "weight"), ("fxp.rnn", 2): ("w_hh", "recurrent_weight"),
                ("fxp.rnn", 3): ("b_ih", "bias"), ("fxp.rnn", 4): ("b_hh", "recurrent_bias")})
@@ -31,7 +31,8 @@ def _lookup(k: KernelEmitter, name: str, table: Table, expr: str) -> str:
         k.body(f"{v} += {idx.size // 2};")
         clamped = True
     else:
-        bits_t, init = stored_bits(k, "{x}", fmt, fmt.signed)
+        fl = k.design.flavour
+        bits_t, init = fl.int_type(fmt.width, fmt.signed), fl.stored_bits("{x}", fmt)
         k.body(f"long long {v} = ({bits_t}({init.format(x=expr)}) >> {idx.shift}).to_int64() - ({idx.offset}LL);")
         clamped = (fmt.min_int >> idx.shift) - idx.offset < 0 or (fmt.max_int >> idx.shift) - idx.offset > idx.size - 1
     if clamped:
@@ -41,7 +42,7 @@ def _lookup(k: KernelEmitter, name: str, table: Table, expr: str) -> str:
 
 @printer("fxp.rnn")
 def _rnn(k: KernelEmitter, op) -> None:
-    from fxflow.emulator_recurrent import rnn_formats
+    from fxflow.dialects.fxp.accessors import rnn_formats
 
     x, wi, wh, bi, bh = op.operands[:5]
     y = op.results[0]
@@ -64,7 +65,8 @@ def _rnn(k: KernelEmitter, op) -> None:
     Y = k.dest(y, op, "rnn")
     types = {h: k.design.typedef(f"{k.name}_{h}", f, f"kernel {k.name}")
              for h, f in (("accum", fm.accum), ("gate", fm.gate), ("sigmoid", fm.sigmoid), ("tanh", fm.tanh),
-                          ("state", fm.state), ("h", fm.result), ("product", fm.product)) if f is not None}
+                          ("state", fm.state), ("h", fm.result)) if f is not None}
+    prod = product_cast(k, op)
     tabs = {}
     for name, tab in tables.items():
         tabs[name] = table_array(k, op, f"{name}_table", "table", tab.out_fmt, tab.values)
@@ -101,7 +103,6 @@ def _rnn(k: KernelEmitter, op) -> None:
     body.loop("j", gh)
     body(f"{acc} a = {BI}[j];")
     body.loop("q", feats)
-    prod = (lambda e: f"{types['product']}({e})") if fm.product is not None else (lambda e: e)
     body(f"a += {prod(f'{X}[t * {feats} + q] * {WI}[j * {feats} + q]')};")
     body.close()
     body(f"{acc} b = {BH}[j];")

@@ -26,21 +26,19 @@ from __future__ import annotations
 
 import math
 
+from fxflow.dialects.df.graph import attr
 from fxflow.dialects.fxp import i64_array
+from fxflow.dialects.fxp.traits import PER_POSITION, REORDERED, WINDOWED
 from fxflow.errors import UnsupportedOpError
 from fxflow.ir import ir
 from fxflow.lowering.df_stream import token_layout
 
 from .cwriter import Lines, index_expr
-from .design import KernelFn, block_ops, int_attr, result_typedef, shape_of, str_attr
+from .design import KernelFn, block_ops, result_typedef, shape_of
 from .kernels import OP_PRINTERS, KernelEmitter
 from .kernels_layers import SPATIAL_SUFFIXES, conv_output, conv_prologue, pool_output
 from .stream import ARRAY_TEMPLATE, declare_stream, stream_type, token_type
 
-PER_POSITION = {"fxp.cast", "fxp.relu", "fxp.add", "fxp.sub", "fxp.mul", "fxp.scale_shift", "fxp.clamp",
-                "fxp.prelu", "fxp.lut", "fxp.concat", "fxp.softmax", "fxp.reshape"}
-WINDOWED = {"fxp.conv", "fxp.pool"}
-REORDERED = {"fxp.pad", "fxp.resize"}  # positions inserted or repeated, channels untouched
 
 
 class StreamKernelEmitter(KernelEmitter):
@@ -428,8 +426,8 @@ def lower_stream(design, ops, args, results) -> None:
             continue
         if name != "df.kernel":
             raise UnsupportedOpError(f"HLS emitter: unsupported op '{name}' in df.graph '{design.graph_name}'")
-        kname = design.ident(str_attr(op, "sym_name", "kernel"), prefix="k")
-        layer = str_attr(op, "layer", "") or ""
+        kname = design.ident(attr(op, "sym_name", "kernel"), prefix="k")
+        layer = attr(op, "layer", "") or ""
         in_types = []
         for v in op.operands:
             src = v.owner.operands[0] if isinstance(v, ir.OpResult) and v.owner.name == "df.channel" else v
@@ -449,7 +447,7 @@ def lower_stream(design, ops, args, results) -> None:
                     names.append(port_of[out])
                     continue
                 sname = design.ident(f"{kname}_out{suffix}")
-                depth = int_attr(ch, "depth", 1)
+                depth = attr(ch, "depth", 1)
                 body(declare_stream(design, ctype, n, sname))
                 if design.flavour.keeps_hls_pragmas:
                     body.pragma(f"STREAM variable={sname} depth={depth}")

@@ -13,7 +13,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from fxflow.dialects.fxp import format_of
+from fxflow.dialects.fxp.accessors import format_attr
 from fxflow.fixed import FixedFormat
 from fxflow.ir import ir
 
@@ -23,15 +23,6 @@ from .kernels import KernelEmitter, print_elementwise, printer, register_roles
 from .kernels_hccs import print_hccs
 
 register_roles({("fxp.prelu", 1): ("alpha", "alpha")})
-
-
-def _bits(k: KernelEmitter, expr: str, fmt: FixedFormat, signed: bool) -> tuple[str, str]:
-    """(C++ type, initializer) of an integer holding the W stored bits of `expr` (two's complement when
-    `signed`, else the unsigned word)."""
-    w = fmt.width
-    if k.design.flavour.name == "catapult":
-        return f"ac_int<{w}, {'true' if signed else 'false'}>", f"{expr}.template slc<{w}>(0)"
-    return f"ap_{'' if signed else 'u'}int<{w}>", f"{expr}.range({w - 1}, 0)"
 
 
 def _table(k: KernelEmitter, op, hint: str, role: str, fmt: FixedFormat, values) -> str:
@@ -108,8 +99,9 @@ def _lut(k: KernelEmitter, op) -> None:
     n = len(table)
     tab = _table(k, op, "table", "table", yf, table)
     k.partition(tab)
-    bits_t, init = _bits(k, "{x}", xf, xf.signed)
-    idx_t = f"ap_int<{xf.width + 2}>" if k.design.flavour.name != "catapult" else f"ac_int<{xf.width + 2}, true>"
+    fl = k.design.flavour
+    bits_t, init = fl.int_type(xf.width, xf.signed), fl.stored_bits("{x}", xf)
+    idx_t = fl.int_type(xf.width + 2, True)
     # the index needs no clamping when every stored integer maps into [0, n)
     clamped = (xf.min_int >> shift) - offset < 0 or (xf.max_int >> shift) - offset > n - 1
 
@@ -124,10 +116,6 @@ def _lut(k: KernelEmitter, op) -> None:
 
     print_elementwise(k, op, "lut", ("input",),
                  f"fxp.lut: table[clamp((raw(x) >> {shift}) - ({offset}), 0, {n - 1})]", stmt)
-
-
-def _type_attr(op, name: str) -> FixedFormat:
-    return format_of(ir.TypeAttr(op.attributes[name]).value)
 
 
 def _tree_sum(k: KernelEmitter, terms: list[str], acc_t: str) -> str:
@@ -176,8 +164,8 @@ def _softmax(k: KernelEmitter, op) -> None:
         return
     if "exp_table" not in op.attributes:
         raise k.error(op, "fxp.softmax has no tables (run fxp-assign-precision)")
-    exp_f, inv_f = _type_attr(op, "exp_format"), _type_attr(op, "inv_format")
-    inv_in_f, acc_f = _type_attr(op, "inv_input_format"), _type_attr(op, "accum")
+    exp_f, inv_f = format_attr(op, "exp_format"), format_attr(op, "inv_format")
+    inv_in_f, acc_f = format_attr(op, "inv_input_format"), format_attr(op, "accum")
     exp_vals, inv_vals = _table_values(op, "exp_table"), _table_values(op, "inv_table")
     exp_tab = _table(k, op, "exp_table", "exp_table", exp_f, exp_vals)
     inv_tab = _table(k, op, "inv_table", "inv_table", inv_f, inv_vals)
@@ -190,7 +178,7 @@ def _softmax(k: KernelEmitter, op) -> None:
     body(f"{acc_t} {e}[{n}];")
     k.partition(e)
     if impl == "stable":
-        norm_f = _type_attr(op, "norm_format")
+        norm_f = format_attr(op, "norm_format")
         norm_t = k.design.typedef(f"{k.name}_norm", norm_f, f"kernel {k.name}")
         xt = k.ctypes[x]
         body(f"{xt} m = {X}[{at(0)}];")
@@ -200,7 +188,8 @@ def _softmax(k: KernelEmitter, op) -> None:
         idx_fmt, src = norm_f, "d"
     else:
         idx_fmt, src = xf, f"{X}[{at('j')}]"
-    bits_t, init = _bits(k, src, idx_fmt, False)
+    fl = k.design.flavour
+    bits_t, init = fl.int_type(idx_fmt.width, False), fl.stored_bits(src, idx_fmt)
     body.loop("j", n)
     if impl == "stable":
         body(f"{norm_t} d = m - {X}[{at('j')}];")
@@ -209,7 +198,7 @@ def _softmax(k: KernelEmitter, op) -> None:
     body.close()
     total = _tree_sum(k, [f"{e}[{j}]" for j in range(n)], acc_t)
     body(f"{inv_in_t} si = {total};")
-    bits_t, init = _bits(k, "si", inv_in_f, False)
+    bits_t, init = fl.int_type(inv_in_f.width, False), fl.stored_bits("si", inv_in_f)
     body(f"{bits_t} ui = {init};")
     inv_t = k.consts[-1].ctype
     body(f"{inv_t} r = {inv_tab}[(ui >> {inv_in_f.width - ni}).to_int()];")
@@ -221,5 +210,4 @@ def _softmax(k: KernelEmitter, op) -> None:
 
 
 # Public names for the other families' printers (recurrent cells index the same kind of tables).
-stored_bits = _bits
 table_array = _table

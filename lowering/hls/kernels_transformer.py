@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 from fxflow.dialects.fxp import format_of
+from fxflow.dialects.fxp.accessors import format_attr
 from fxflow.fixed.interval import smallest_format
 from fxflow.fixed.layernorm import NormFormats, derived_formats, epsilon_units
 from fxflow.ir import ir
@@ -26,7 +27,7 @@ register_roles({("fxp.layernorm", 1): ("gamma", "weight"), ("fxp.layernorm", 2):
 def _type_attr(k: KernelEmitter, op, name: str):
     if name not in op.attributes:
         raise k.error(op, f"fxp.layernorm lacks {name} (run fxp-assign-precision)")
-    return format_of(ir.TypeAttr(op.attributes[name]).value)
+    return format_attr(op, name)
 
 
 def _typedef(k: KernelEmitter, hint: str, fmt) -> str:

@@ -12,11 +12,12 @@ import math
 from fxflow.dialects.df import find_graph
 from fxflow.errors import ConfigError, IRError, UnsupportedOpError
 from fxflow.ir import ir
+from fxflow.dialects.df.graph import attr
 from fxflow.lowering.df_stream import is_pixel_stream
 
 from .cwriter import comment_text
 from .design import (DEFAULT_CLOCK_NS, DEFAULT_PART, PART_RE, HlsDesign, Port, design_attr, fixed_format,
-                     int_attr, result_typedef, shape_of, str_attr)
+                     result_typedef, shape_of)
 from .flavour import Flavour, flavour as _flavour
 from .kernels import KernelEmitter
 from .kernels_stream import lower_stream
@@ -27,8 +28,8 @@ from . import kernels_layers, kernels_recurrent, kernels_tables, kernels_transfo
 
 def _part(value: str | None, mop, graph) -> str:
     if value is None:
-        attr = design_attr(mop, graph, "fxflow.part")
-        value = ir.StringAttr(attr).value if attr is not None else DEFAULT_PART
+        found = design_attr(mop, graph, "fxflow.part")
+        value = ir.StringAttr(found).value if found is not None else DEFAULT_PART
     if not PART_RE.match(value):
         raise ConfigError(f"FPGA part '{comment_text(value)}' is not a valid part name (letters, digits, '-', '_', '.')")
     return value
@@ -36,15 +37,15 @@ def _part(value: str | None, mop, graph) -> str:
 
 def _clock(value, mop, graph) -> float:
     if value is None:
-        attr = design_attr(mop, graph, "fxflow.clock_period")
-        if attr is None:
+        found = design_attr(mop, graph, "fxflow.clock_period")
+        if found is None:
             value = DEFAULT_CLOCK_NS
-        elif isinstance(attr, ir.FloatAttr):
-            value = ir.FloatAttr(attr).value
-        elif isinstance(attr, ir.IntegerAttr):
-            value = ir.IntegerAttr(attr).value
+        elif isinstance(found, ir.FloatAttr):
+            value = ir.FloatAttr(found).value
+        elif isinstance(found, ir.IntegerAttr):
+            value = ir.IntegerAttr(found).value
         else:
-            raise ConfigError(f"fxflow.clock_period must be a number of ns, got {attr}")
+            raise ConfigError(f"fxflow.clock_period must be a number of ns, got {found}")
     try:
         value = float(value)
     except (TypeError, ValueError):
@@ -59,8 +60,8 @@ def _clock(value, mop, graph) -> float:
 def lower_graph(module, *, project_name: str | None = None, part: str | None = None,
                 clock_period: float | None = None, flavour: str | Flavour | None = None) -> HlsDesign:
     mop, graph = find_graph(module, "HLS emitter")
-    graph_name = str_attr(graph, "sym_name", "myproject")
-    io_type = str_attr(graph, "io_type", "io_parallel")
+    graph_name = attr(graph, "sym_name", "myproject")
+    io_type = attr(graph, "io_type", "io_parallel")
     design = HlsDesign(top="", io_type=io_type, part=_part(part, mop, graph),
                        clock_period=_clock(clock_period, mop, graph), graph_name=graph_name,
                        flavour=_flavour(flavour))
@@ -129,17 +130,17 @@ def lower_graph(module, *, project_name: str | None = None, part: str | None = N
 
     stream_depth: dict = {}
     for op in ops:
-        if op.operation.name == "df.channel" and str_attr(op, "kind", "array") == "stream":
+        if op.operation.name == "df.channel" and attr(op, "kind", "array") == "stream":
             c = canonical(op.results[0])
-            stream_depth[c] = max(stream_depth.get(c, 1), int_attr(op, "depth", 1))
+            stream_depth[c] = max(stream_depth.get(c, 1), attr(op, "depth", 1))
 
     body = design.top_body
     ctypes: dict = {a: p.ctype for a, p in zip(args, design.inputs)}
     for op in ops:
         if op.operation.name != "df.kernel":
             continue
-        kname = design.ident(str_attr(op, "sym_name", "kernel"), prefix="k")
-        layer = str_attr(op, "layer", "") or ""
+        kname = design.ident(attr(op, "sym_name", "kernel"), prefix="k")
+        layer = attr(op, "layer", "") or ""
         arg_types = [ctypes[canonical(v)] for v in op.operands]
         res_types, out_names = [], []
         for idx, r in enumerate(op.results):

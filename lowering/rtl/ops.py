@@ -1,9 +1,9 @@
 """Combinational hardware of each `fxp` op, element by element, with the emulator's exact semantics.
 
 A tensor is a NumPy object array of `signals.Wire` (batch dimension 1 included, as in the IR), so shape
-handling is NumPy's: data movement reuses the emulator's own steps (`emulator.OP_STEPS`) on wire arrays,
+handling is NumPy's: data movement runs the array functions of `fixed.shape` (as the emulator does) on wire arrays,
 a convolution is a dense layer over `fixed.window.patches` rows (the tap order of the C++ loops), and the
-accumulation paths of a dense layer are chosen by the emulator's `plan_dense`.  Every rounding and
+accumulation paths of a dense layer are chosen by `fixed.dense.plan_dense`, as in the emulator.  Every rounding and
 overflow goes through `fixed.assign`.  Builders register by op name with `@rtl_op(...)`; an op without
 one is an `UnsupportedOpError` naming the layer.
 """
@@ -17,10 +17,12 @@ from typing import Callable
 import numpy as np
 
 from fxflow.dialects.fxp import format_of, i64_array
+from fxflow.dialects.fxp.accessors import (accum_format, data_movement, lut_table, op_multiplier, result_format,
+                                           softmax_formats)
 from fxflow.dialects.fxp.channels import channel_formats
-from fxflow.emulator import OP_STEPS, Tensor, accum_format, op_multiplier, plan_dense, result_format
-import fxflow.emulator_layers  # noqa: F401  (registers the data-movement steps reused below)
-from fxflow.emulator_tables import channel_param, grid_bounds, lut_table, softmax_formats
+from fxflow.fixed.dense import Tensor, plan_dense
+from fxflow.fixed.channels import channel_param
+from fxflow.fixed.clamp import grid_bounds
 from fxflow.errors import UnsupportedOpError
 from fxflow.fixed import FixedFormat
 from fxflow.fixed.quantize import quantize
@@ -391,7 +393,7 @@ def div_toward_zero(a: s.Wire, n: int) -> s.Wire:
     return s.mux(s.sign(a), s.neg(q), q) if a.signed else q
 
 
-# --- data movement: the emulator's own steps, run on wire arrays --------------------------------------
+# --- data movement: the array functions of fxflow.fixed.shape (as in the emulator), run on wire arrays --------------------------------------
 def _zero_to_wire(v):
     return v if isinstance(v, s.Wire) else s.const(int(v))
 
@@ -399,8 +401,7 @@ def _zero_to_wire(v):
 @rtl_op("fxp.reshape", "fxp.gather", "fxp.transpose", "fxp.pad", "fxp.resize")
 def _movement(o, args, ctx, out):
     x = args[0]
-    moved = OP_STEPS[o.name](o, {})(Tensor(x.wires, x.fmt)).data
-    return _map(_zero_to_wire, np.asarray(moved, dtype=object))
+    return _map(_zero_to_wire, np.asarray(data_movement(o)(x.wires), dtype=object))
 
 
 @rtl_op("fxp.concat")

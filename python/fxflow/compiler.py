@@ -12,8 +12,8 @@ from fxflow.lowering.backend import names as backend_names
 
 from .config import IO_TYPES, Config
 from .design import Design
+from .dialects import new_context
 from .errors import ConfigError, FxflowError, UnsupportedOpError
-from .ir import new_context
 from .pipeline import run_passes
 
 BACKENDS = backend_names()  # the registry's names (fxflow/lowering/backend.py): vitis, catapult, aie, rtl, versal

@@ -4,12 +4,8 @@ The IR is compiled once into a list of Python steps over a value table, so repea
 walk MLIR.  Fixed-point tensors are arrays of stored integers (int64, or Python ints when a value may need
 more than 62 bits) next to their `FixedFormat`; float tensors (a program before precision assignment) are
 float64 and mean exact reals, which gives the float reference of the same IR.  All rounding and overflow
-goes through `fxflow.fixed.quantize` — the single source of fixed-point semantics.
-
-Dense layers take exact fast paths where they provably give the sequential C++ result (`acc += x*w` in
-order): a float64 BLAS product when every partial sum fits in 53 bits, int64 otherwise, then one
-requantization — valid when every product lies on the accumulator grid and the accumulator wraps or
-provably never overflows.  Otherwise the k-loop is emulated step by step, exactly like the C++.
+goes through `fxflow.fixed.quantize` — the single source of fixed-point semantics; dense layers (and the
+cast/relu/add steps here) are `fxflow.fixed.dense`, which also chooses their exact fast paths.
 """
 
 from __future__ import annotations
@@ -20,215 +16,11 @@ from typing import Callable
 import numpy as np
 
 from .dialects.fxp import COMPUTE_OPS, format_of
+from .dialects.fxp.accessors import accum_format, op_multiplier, result_format
 from .errors import FxflowError, ShapeError
-from .fixed import FixedFormat
-from .fixed.quantize import quantize, requantize, to_float
+from .fixed.dense import Tensor, add, cast, dense, dense_float, plan_dense, relu
+from .fixed.quantize import quantize, to_float
 from .ir import elements_array, ir, layer_name
-
-INT64_BITS = 62  # magnitudes below 2^62 leave headroom for one addition in int64
-
-
-@dataclass
-class Tensor:
-    """A batch of values: stored integers with a format, or exact float64 reals (fmt None)."""
-
-    data: np.ndarray
-    fmt: FixedFormat | None
-
-
-def int_bits(x: int) -> int:
-    return int(x).bit_length()
-
-
-def max_abs_int(fmt: FixedFormat) -> int:
-    return max(-fmt.min_int, fmt.max_int)
-
-
-def as_int(a: np.ndarray, bits: int) -> np.ndarray:
-    """int64 while magnitudes stay below 2^INT64_BITS, else Python ints."""
-    if bits <= INT64_BITS:
-        return a if a.dtype == np.int64 else a.astype(np.int64)
-    return a.astype(object)
-
-
-def shift_left(a: np.ndarray, s: int, bits: int) -> np.ndarray:
-    if s == 0:
-        return a
-    a = as_int(a, bits + s)
-    return a << s if a.dtype != object else a * (1 << s)
-
-
-# ------------------------------------------------------------------------------------------------
-# Op semantics
-# ------------------------------------------------------------------------------------------------
-def cast(x: Tensor, out: FixedFormat | None) -> Tensor:
-    if out is None:
-        return Tensor(x.data if x.fmt is None else to_float(x.data, x.fmt.f), None)
-    if x.fmt is None:
-        return Tensor(quantize(x.data, out), out)
-    if x.fmt == out:
-        return x
-    return Tensor(requantize(x.data, x.fmt.f, out), out)
-
-
-def relu(x: Tensor, out: FixedFormat | None) -> Tensor:
-    if x.fmt is None:
-        return Tensor(np.maximum(x.data, 0.0), None)
-    return cast(Tensor(np.maximum(x.data, 0), x.fmt), out)
-
-
-def add(a: Tensor, b: Tensor, out: FixedFormat | None) -> Tensor:
-    if a.fmt is None:
-        return Tensor(a.data + b.data, None)
-    s = a.fmt.add_result(b.fmt)
-    bits = s.width + 1
-    lhs = shift_left(a.data, s.f - a.fmt.f, bits)
-    rhs = shift_left(b.data, s.f - b.fmt.f, bits)
-    total = as_int(lhs, bits) + as_int(rhs, bits)
-    return cast(Tensor(total, s), out)
-
-
-@dataclass
-class DensePlan:
-    """Compile-time analysis of one fixed-point dense layer: which exact path to take."""
-
-    w: np.ndarray
-    acc0: np.ndarray  # bias assigned to the accumulator (stored ints at acc.f)
-    x_fmt: FixedFormat
-    w_fmt: FixedFormat
-    acc: FixedFormat
-    out: FixedFormat
-    path: str  # "blas", "int64", "loop", "product", "table" (approximate products summed exactly)
-    prod: FixedFormat | None = None  # each product assigned to this type before it is added (hls4ml)
-    acc_identity: bool = False  # the accumulator provably never overflows: assigning to it is a no-op
-    sum_bound: int = 0  # max |sum of products| as an integer at scale 2^-(f_x + f_w)
-    w_float: np.ndarray | None = None
-    terms: object = None  # approximate multiplier: fxflow.approx.emulate.TermTable (paths "table", "loop")
-
-
-def plan_dense(x_fmt, w, w_fmt, b, b_fmt, acc, out, prod: FixedFormat | None = None, mult=None) -> DensePlan:
-    acc0 = np.asarray(requantize(b, b_fmt.f, acc))
-    pf = x_fmt.f + w_fmt.f
-    if prod is not None and not _holds_every_product(prod, x_fmt, w, pf):
-        return DensePlan(w, acc0, x_fmt, w_fmt, acc, out, "product", prod=prod)
-    on_grid = acc.f >= pf
-    terms = None
-    if mult is not None:  # approximate products (fxflow.approx): their own sum bound
-        from .approx.emulate import term_table
-
-        terms = term_table(mult, x_fmt, w)
-        sum_bound = terms.bound
-    else:
-        col_l1 = np.abs(w.astype(object)).sum(axis=0) if w.size else np.zeros(w.shape[1], dtype=object)
-        max_col = int(max(col_l1, default=0))
-        sum_bound = max_abs_int(x_fmt) * max_col  # |sum of products| at scale 2^-pf
-    never_overflows = False
-    if on_grid:
-        lim = sum_bound << (acc.f - pf)
-        acc0_abs = [abs(int(v)) for v in acc0.ravel()] or [0]
-        # signed accumulator: |every partial sum| <= |acc0| + lim; unsigned: negative terms could wrap
-        never_overflows = acc.signed and max(acc0_abs) + lim <= acc.max_int
-    exact_sum = on_grid and (acc.overflow == "WRAP" or never_overflows)
-    if not exact_sum:
-        path = "loop"
-    elif terms is not None:
-        fits = int_bits(sum_bound) + (acc.f - pf) <= INT64_BITS and int_bits(max_abs_int(acc)) <= INT64_BITS
-        path = "table" if fits else "loop"
-    elif sum_bound < 2**53:
-        path = "blas"
-    elif int_bits(sum_bound) + (acc.f - pf) <= INT64_BITS and int_bits(max_abs_int(acc)) <= INT64_BITS:
-        path = "int64"
-    else:
-        path = "loop"
-    plan = DensePlan(w, acc0, x_fmt, w_fmt, acc, out, path, acc_identity=never_overflows, sum_bound=sum_bound,
-                     terms=terms)
-    if path == "blas":
-        plan.w_float = w.astype(np.float64)
-    return plan
-
-
-def _holds_every_product(prod: FixedFormat, x_fmt: FixedFormat, w: np.ndarray, pf: int) -> bool:
-    """Assigning any product x*w to `prod` changes nothing: its grid is as fine and its range as wide."""
-    if prod.f < pf:
-        return False
-    wmax = int(np.abs(w.astype(object)).max(initial=0))
-    hi = (max_abs_int(x_fmt) * wmax) << (prod.f - pf)
-    return hi <= prod.max_int and (hi == 0 or -hi >= prod.min_int)
-
-
-def dense(x: Tensor, plan: DensePlan) -> Tensor:
-    if x.data.ndim > 2:  # a Linear on tokens: every row of the last axis alike
-        y = dense(Tensor(x.data.reshape(-1, x.data.shape[-1]), x.fmt), plan)
-        return Tensor(y.data.reshape(*x.data.shape[:-1], -1), y.fmt)
-    acc, pf = plan.acc, plan.x_fmt.f + plan.w_fmt.f
-    if plan.path == "product":
-        return cast(Tensor(np.asarray(_dense_products(x.data, plan)), acc), plan.out)
-    if plan.path in ("blas", "int64", "table"):
-        if plan.path == "blas":
-            s = (x.data.astype(np.float64) @ plan.w_float).astype(np.int64)
-        elif plan.path == "table":
-            from .approx.emulate import sum_terms
-
-            s = sum_terms(plan.terms, x.data)
-        else:
-            s = x.data.astype(np.int64) @ plan.w.astype(np.int64)
-        # every partial sum and the bias lie within the accumulator's range (+1 bit for the sum itself)
-        bits = max(int_bits(max_abs_int(acc)), int_bits(plan.sum_bound) + acc.f - pf) + 1
-        total = as_int(shift_left(s, acc.f - pf, bits), bits)
-        acc0 = as_int(plan.acc0, bits)
-        if total.dtype == np.int64:
-            total += acc0
-        else:
-            total = total + acc0
-        a = total if plan.acc_identity else requantize(total, acc.f, acc)  # overflow only (same grid)
-    else:
-        a = _dense_loop(x.data, plan)
-    return cast(Tensor(np.asarray(a), acc), plan.out)
-
-
-def _dense_products(x: np.ndarray, plan: DensePlan) -> np.ndarray:
-    """acc += prod_t(x[k] * w[k]) for k in order.  With a wrapping accumulator on a grid at least as fine
-    as the products', the partial sums' wraps commute with the sum: add exactly, wrap once."""
-    acc, prod, pf = plan.acc, plan.prod, plan.x_fmt.f + plan.w_fmt.f
-    kk = plan.w.shape[0]
-    raw_bits = int_bits(max_abs_int(plan.x_fmt)) + int_bits(int(np.abs(plan.w.astype(object)).max(initial=0))) + 1
-    xi, wi = as_int(x, raw_bits), as_int(plan.w, raw_bits)
-    f = max(acc.f, prod.f)
-    bits = max(int_bits(max_abs_int(prod)) + int_bits(kk), int_bits(max_abs_int(acc))) + (f - min(acc.f, prod.f)) + 2
-    a = np.broadcast_to(as_int(shift_left(plan.acc0, f - acc.f, bits), bits), (x.shape[0], plan.w.shape[1])).copy()
-    exact_sum = acc.overflow == "WRAP" and acc.f >= prod.f
-    for k in range(kk):
-        p = shift_left(as_int(requantize(xi[:, k:k + 1] * wi[k][None, :], pf, prod), bits), f - prod.f, bits)
-        a = a + p
-        if not exact_sum:
-            a = shift_left(as_int(requantize(a, f, acc), bits), f - acc.f, bits)
-    return requantize(a, f, acc)  # the final wrap, or (stepwise) back to the accumulator's grid
-
-
-def _dense_loop(x: np.ndarray, plan: DensePlan) -> np.ndarray:
-    """The C++ k-loop, step by step: acc = accum_t(acc + x[k] * w[k])."""
-    acc, pf = plan.acc, plan.x_fmt.f + plan.w_fmt.f
-    f = max(acc.f, pf)
-    prod_bits = int_bits(max_abs_int(plan.x_fmt)) + int_bits(int(np.abs(plan.w.astype(object)).max(initial=0)))
-    bits = max(prod_bits + (f - pf), int_bits(max_abs_int(acc)) + (f - acc.f)) + 1
-    if plan.terms is not None:  # approximate products: their own magnitude
-        bits = max(int_bits(plan.sum_bound) + (f - pf), bits)
-        codes = plan.terms.codes(x)
-    xi = as_int(x, bits)
-    wi = as_int(plan.w, bits)
-    a = np.broadcast_to(as_int(plan.acc0, bits), (x.shape[0], plan.w.shape[1])).copy()
-    for k in range(plan.w.shape[0]):
-        if plan.terms is not None:
-            p = as_int(plan.terms.terms(k, codes[:, k]), bits)
-        else:
-            p = xi[:, k:k + 1] * wi[k][None, :]
-        s = shift_left(as_int(a, bits), f - acc.f, bits) + shift_left(p, f - pf, bits)
-        a = requantize(s, f, acc)
-    return a
-
-
-def dense_float(x: Tensor, w: np.ndarray, b: np.ndarray) -> Tensor:
-    return Tensor(x.data @ w + b, None)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -364,10 +156,6 @@ def _compile_op(o, slot, consts):
     return build(o, consts), [slot(v) for v in operands], slot(o.results[0])
 
 
-def result_format(o) -> FixedFormat | None:
-    return format_of(o.results[0].type)
-
-
 def constant_operand(o, index: int, consts, what: str) -> "Tensor":
     """The compile-time Tensor of operand `index` (weights, biases, per-channel parameters)."""
     try:
@@ -375,11 +163,6 @@ def constant_operand(o, index: int, consts, what: str) -> "Tensor":
     except KeyError:
         where = layer_name(o.location) or str(o.location)
         raise FxflowError(f"the {what} of '{o.name}' in layer '{where}' must be a constant") from None
-
-
-def accum_format(o, name: str = "accum") -> FixedFormat | None:
-    attr = o.attributes[name] if name in o.attributes else None
-    return format_of(ir.TypeAttr(attr).value) if attr is not None else None
 
 
 @op_step("fxp.cast")
@@ -419,16 +202,6 @@ def _dense_step(o, consts):
     plan = plan_dense(x_fmt, wt.data, wt.fmt, bt.data, bt.fmt, accum_format(o), result_format(o),
                       accum_format(o, "product"), op_multiplier(o, x_fmt, wt.fmt))
     return lambda t, p=plan: dense(t, p)
-
-
-def op_multiplier(o, x_fmt, w_fmt, roles: tuple[str, str] = ("input", "weight")):
-    """The `approx_mul` multiplier of a dense/conv/matmul op (None: exact products)."""
-    if "approx_mul" not in o.attributes:
-        return None
-    from .approx.select import resolve
-
-    return resolve(ir.StringAttr(o.attributes["approx_mul"]).value, x_fmt, w_fmt, layer_name(o.location) or o.name,
-                   roles)
 
 
 def constant_value(o) -> Tensor:

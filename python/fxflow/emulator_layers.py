@@ -12,9 +12,9 @@ import math
 import numpy as np
 
 from .dialects.fxp import format_of, i64_array
-from .emulator import (Tensor, accum_format, as_int, cast, constant_operand, dense, dense_float, int_bits, max_abs_int,
-                       op_multiplier, op_step, plan_dense, result_format, shift_left)
-from .fixed.gather import gather_rows
+from .dialects.fxp.accessors import accum_format, data_movement, op_multiplier, result_format
+from .emulator import constant_operand, op_step
+from .fixed.dense import Tensor, as_int, cast, dense, dense_float, int_bits, max_abs_int, plan_dense, shift_left
 from .fixed.quantize import requantize
 from .fixed.window import from_rows, patches
 from .ir import ir
@@ -179,27 +179,6 @@ def _binary_step(o, consts):
 
 
 # --- data movement ----------------------------------------------------------------------------------
-def _sample_shape(v) -> list[int]:
-    return list(ir.RankedTensorType(v.type).shape[1:])
-
-
-@op_step("fxp.reshape")
-def _reshape_step(o, consts):
-    shape = _sample_shape(o.results[0])
-    return lambda x: Tensor(x.data.reshape(x.data.shape[0], *shape), x.fmt)
-
-
-@op_step("fxp.gather")
-def _gather_step(o, consts):
-    shape, idx = _sample_shape(o.results[0]), np.asarray(i64_array(o, "indices"), dtype=np.int64)
-    return lambda x: Tensor(gather_rows(x.data, idx).reshape(x.data.shape[0], *shape), x.fmt)
-
-
-@op_step("fxp.transpose")
-def _transpose_step(o, consts):
-    perm = i64_array(o, "permutation")
-    return lambda x: Tensor(np.ascontiguousarray(x.data.transpose(perm)), x.fmt)
-
 
 @op_step("fxp.concat")
 def _concat_step(o, consts):
@@ -213,22 +192,7 @@ def _concat_step(o, consts):
     return run
 
 
-@op_step("fxp.pad")
-def _pad_step(o, consts):
-    p = i64_array(o, "padding")
-    n = len(p) // 2
-    widths = [(0, 0), (0, 0)] + [(p[d], p[n + d]) for d in range(n)]
-    return lambda x: Tensor(np.pad(x.data, widths), x.fmt)
-
-
-@op_step("fxp.resize")
-def _resize_step(o, consts):
-    scales = i64_array(o, "scales")
-
-    def run(x: Tensor) -> Tensor:
-        data = x.data
-        for d, s in enumerate(scales):
-            data = np.repeat(data, s, axis=2 + d)
-        return Tensor(data, x.fmt)
-
-    return run
+@op_step("fxp.reshape", "fxp.gather", "fxp.transpose", "fxp.pad", "fxp.resize")
+def _movement_step(o, consts):
+    move = data_movement(o)
+    return lambda x: Tensor(move(x.data), x.fmt)

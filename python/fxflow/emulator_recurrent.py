@@ -1,6 +1,6 @@
 """Emulator step of `fxp.rnn` (semantics: dialects/fxp/recurrent.py, `fxflow.fixed.recurrent`).
 
-The products of each step are two `fxp.dense` evaluations (`emulator.dense`: the same ordered
+The products of each step are two `fxp.dense` evaluations (`fixed.dense`: the same ordered
 accumulation and exactness proofs as a dense layer), the gates the integer updates of
 `fxflow.fixed.recurrent`; float tensors run the exact real recurrence.
 """
@@ -10,33 +10,11 @@ from __future__ import annotations
 import numpy as np
 
 from .dialects.fxp import format_of
-from .emulator import Tensor, accum_format, add, constant_operand, dense, op_step, plan_dense, result_format
-from .errors import FxflowError
-from .fixed import FixedFormat
-from .fixed.recurrent import RnnFormats, gru_update, lstm_update, rnn_float, rnn_tables
+from .dialects.fxp.accessors import rnn_formats
+from .emulator import constant_operand, op_step
+from .fixed.dense import Tensor, add, dense, plan_dense
+from .fixed.recurrent import gru_update, lstm_update, rnn_float, rnn_tables
 from .ir import ir, layer_name
-
-
-def rnn_formats(o) -> RnnFormats:
-    """The formats fxp-assign-precision attached to a fixed-point fxp.rnn."""
-    attrs = o.attributes
-    where = layer_name(o.location) or str(o.location)
-
-    def fmt(name) -> FixedFormat | None:
-        if name not in attrs:
-            return None
-        return format_of(ir.TypeAttr(attrs[name]).value)
-
-    cell = ir.StringAttr(attrs["cell"]).value
-    fm = RnnFormats(accum_format(o), fmt("gate_format"), fmt("sigmoid_format"), fmt("tanh_format"),
-                    fmt("state_format"), result_format(o),
-                    ir.IntegerAttr(attrs["table_size"]).value if "table_size" in attrs else 0,
-                    ir.StringAttr(attrs["table_style"]).value if "table_style" in attrs else "fxflow",
-                    fmt("table_format"), fmt("product"))
-    if (None in (fm.gate, fm.sigmoid, fm.tanh) or fm.table_size == 0 or (cell == "lstm") != (fm.state is not None)
-            or (fm.style == "hls4ml") != (fm.table_format is not None)):
-        raise FxflowError(f"fxp.rnn in layer '{where}' lacks its formats: run fxp-assign-precision")
-    return fm
 
 
 @op_step("fxp.rnn")

@@ -9,21 +9,18 @@ from __future__ import annotations
 import numpy as np
 
 from .dialects.fxp import format_of
-from .emulator import Tensor, accum_format, add, constant_operand, op_multiplier, op_step, result_format
+from .dialects.fxp.accessors import accum_format, norm_formats, op_multiplier, result_format, where
+from .emulator import Tensor, add, constant_operand, op_step
 from .errors import FxflowError
-from .fixed.layernorm import NormFormats, layernorm, layernorm_float
+from .fixed.layernorm import layernorm, layernorm_float
 from .fixed.matmul import matmul
-from .ir import ir, layer_name
-
-
-def _where(o) -> str:
-    return layer_name(o.location) or str(o.location)
+from .ir import ir
 
 
 @op_step("fxp.matmul")
 def _matmul_step(o, consts):
     if any(v.owner.name == "fxp.constant" for v in o.operands if isinstance(v, ir.OpResult)):
-        raise FxflowError(f"fxp.matmul in layer '{_where(o)}' takes two computed tensors, not a constant")
+        raise FxflowError(f"fxp.matmul in layer '{where(o)}' takes two computed tensors, not a constant")
     out, acc = result_format(o), accum_format(o)
     products = matmul_products(o)
 
@@ -44,19 +41,6 @@ def matmul_products(o):
     from .approx.emulate import table_products
 
     return table_products(mult)
-
-
-def norm_formats(o) -> NormFormats:
-    """The internal formats the precision pass attached to a fixed-point fxp.layernorm."""
-    attrs = o.attributes
-
-    def fmt(name):
-        if name not in attrs:
-            raise FxflowError(f"fxp.layernorm in layer '{_where(o)}' lacks {name}: run fxp-assign-precision")
-        return format_of(ir.TypeAttr(attrs[name]).value)
-
-    return NormFormats(fmt("accum"), fmt("mean_format"), fmt("var_format"), fmt("inv_std_format"),
-                       fmt("norm_format"))
 
 
 @op_step("fxp.layernorm")

@@ -5,8 +5,8 @@
     est["channels"]    stream FIFOs: depth, token width, memory
     est["total"]       the design: latency (cycles and ns), II, resources, utilization of the part
 
-The model is written per fxp op: `@op_model("fxp.dense", work=...)` registers a function
-`cost(ctx, op) -> OpCost` (and, for ops with multiplications, the work the reuse factor divides).  An op
+The model is written per fxp op: `@op_model("fxp.dense")` registers a function
+`cost(ctx, op) -> OpCost` (the work the reuse factor divides is the dialect's `accessors.work`).  An op
 with no model costs no multiplications, one adder level of delay (latency 1) and one LUT and one FF per
 result bit (element-wise work).  The models of dense/relu/cast/add are here, the other families in
 estimate_layers, estimate_transformer and estimate_recurrent (their framework: estimate_base).
@@ -20,6 +20,8 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from .devices import DEFAULT_CLOCK_NS, DEFAULT_PART, Device, bram18_for, clock_period, device_for
+from .dialects.df.graph import attr
+from .dialects.fxp.accessors import work as op_work
 from .errors import IRError
 from .estimate_base import (CLOCK_UNCERTAINTY, OP_MODELS, RESOURCES, SRL_MAX_DEPTH, Ctx, OpCost, approx_products,
                             constant_values, dsp_per_multiplier, fmt_of, lut_multiplier_luts, op_model, rounds,
@@ -33,39 +35,14 @@ from . import estimate_layers, estimate_recurrent, estimate_transformer  # noqa:
 
 # --- IR helpers -----------------------------------------------------------------------------------
 
-def _attr(op, name: str, default=None):
-    from .ir import ir
-    attrs = op.attributes
-    if name not in attrs:
-        return default
-    a = attrs[name]
-    if isinstance(a, ir.IntegerAttr):
-        return ir.IntegerAttr(a).value
-    if isinstance(a, ir.StringAttr):
-        return ir.StringAttr(a).value
-    return a
-
-
 def _kernel_ops(kernel) -> list:
     return [o.operation for o in kernel.regions[0].blocks[0].operations
             if o.operation.name not in ("fxp.constant", "df.yield")]
 
 
-def kernel_work(kernel) -> int | None:
-    """The multiplications of a kernel that its reuse factor divides; None when no op has any."""
-    works = [OP_MODELS[o.name].work(o) for o in _kernel_ops(kernel)
-             if o.name in OP_MODELS and OP_MODELS[o.name].work is not None]
-    return sum(works) if works else None
-
-
 # --- op models ------------------------------------------------------------------------------------
 
-def _dense_work(op) -> int:
-    k, n = shape_of(op.operands[1])
-    return k * n
-
-
-@op_model("fxp.dense", work=_dense_work)
+@op_model("fxp.dense")
 def _dense(ctx: Ctx, op) -> OpCost:
     """Multipliers: ceil(products / RF); zero weights are skipped by the unrolled (latency) code and cost
     nothing.  Each multiplier feeds one adder of the accumulator's width; with RF > 1 its operands come
@@ -246,12 +223,12 @@ class KernelEstimate:
 
 
 def estimate_kernel(kernel, device: Device, period: float, lut_costs=None) -> KernelEstimate:
-    name = _attr(kernel, "sym_name", "kernel")
-    layer = _attr(kernel, "layer", name) or name
-    rf = int(_attr(kernel, "reuse_factor", 1))
-    strategy = _attr(kernel, "strategy", "latency")
+    name = attr(kernel, "sym_name", "kernel")
+    layer = attr(kernel, "layer", name) or name
+    rf = int(attr(kernel, "reuse_factor", 1))
+    strategy = attr(kernel, "strategy", "latency")
     ops = _kernel_ops(kernel)
-    main = next((o.name for o in ops if o.name in OP_MODELS and OP_MODELS[o.name].work is not None),
+    main = next((o.name for o in ops if op_work(o) is not None),
                 ops[0].name if ops else "")
     est = KernelEstimate(layer, name, main.split(".", 1)[-1], rf, strategy)
     ctx = Ctx(device, period, rf, strategy, f"kernel '{name}' (layer '{layer}')", lut_costs)
@@ -308,7 +285,7 @@ def estimate(module, part: str | None = None, clock=None, lut_costs=None) -> dic
                  if isinstance(a, ir.IntegerAttr) else default_clock)
     device = device_for(part)
     period = clock_period(clock, device)
-    io_type = _attr(graph, "io_type", "io_parallel")
+    io_type = attr(graph, "io_type", "io_parallel")
     block = graph.regions[0].blocks[0]
     ops = [o.operation for o in block.operations]
     kernels: list[KernelEstimate] = []
@@ -342,7 +319,7 @@ def estimate(module, part: str | None = None, clock=None, lut_costs=None) -> dic
             ready[o.results[0]] = ready.get(src, (0, 0.0, 0))
             last[o.results[0]] = last.get(src, 0)
             by_value[o.results[0]] = by_value.get(src)
-            if _attr(o, "kind", "array") == "stream":
+            if attr(o, "kind", "array") == "stream":
                 channels.append(_channel(o, by_value.get(src), device))
     ret = ops[-1] if ops else None
     finish = max((ready.get(v, (0, 0.0, 0)) for v in (ret.operands if ret is not None else [])), default=(0, 0.0, 0))
@@ -385,8 +362,8 @@ def _stream_tokens(ops) -> dict:
         if o.name == "df.kernel":
             for r in o.results:
                 producer[r] = o
-        elif o.name == "df.channel" and _attr(o, "kind", "array") == "stream":
-            t = int(_attr(o, "tokens", 1))
+        elif o.name == "df.channel" and attr(o, "kind", "array") == "stream":
+            t = int(attr(o, "tokens", 1))
             src = o.operands[0]
             if isinstance(src, ir.OpResult) and src.owner.name == "df.kernel":
                 tokens[src.owner] = max(tokens.get(src.owner, 1), t)
@@ -417,8 +394,8 @@ def token_width(value, tokens: int) -> int:
 
 def _channel(op, producer: KernelEstimate | None, device: Device) -> dict:
     """A stream FIFO: shift registers (LUTs) up to SRL_MAX_DEPTH tokens, block RAM beyond."""
-    depth = int(_attr(op, "depth", 1))
-    tokens = int(_attr(op, "tokens", producer.tokens_out if producer is not None else 1))
+    depth = int(attr(op, "depth", 1))
+    tokens = int(attr(op, "tokens", producer.tokens_out if producer is not None else 1))
     width = token_width(op.results[0], tokens)
     row = {"channel": producer.kernel if producer is not None else "", "depth": depth, "width": width,
            "bits": depth * width, "lut": 0, "ff": width, "bram18": 0, "uram": 0}

@@ -63,23 +63,22 @@ class Ctx:
 
 
 CostFn = Callable[[Ctx, object], OpCost]
-WorkFn = Callable[[object], int]
 
 
 @dataclass(frozen=True)
 class OpModel:
     cost: CostFn
-    work: WorkFn | None = None
 
 
 OP_MODELS: dict[str, OpModel] = {}
 
 
-def op_model(name: str, work: WorkFn | None = None):
-    """Register the cost model of the fxp op `name` (and the work its reuse factor divides)."""
+def op_model(name: str):
+    """Register the cost model of the fxp op `name` (the work its reuse factor divides is the dialect's
+    `accessors.work`)."""
 
     def wrap(fn: CostFn) -> CostFn:
-        OP_MODELS[name] = OpModel(fn, work)
+        OP_MODELS[name] = OpModel(fn)
         return fn
 
     return wrap
@@ -148,7 +147,7 @@ def approx_products(ctx: Ctx, op, count: int, fa, fb, roles: tuple[str, str] = (
     if "approx_mul" not in op.attributes:
         return None
     from .approx.cost import lut_cost
-    from .emulator import op_multiplier
+    from .dialects.fxp.accessors import op_multiplier
 
     mult = op_multiplier(op, fa, fb, roles)
     each, _ = lut_cost(mult, lut_multiplier_luts(mult.wa, mult.wb), ctx.lut_costs)

@@ -18,12 +18,7 @@ from .estimate_base import (Ctx, OpCost, approx_products, constant_values, dsp_p
 ROM_LUT_MAX_DEPTH = 64  # tables up to this many entries become distributed ROM (LUTs)
 
 
-def _conv_work(op) -> int:
-    w = shape_of(op.operands[1])
-    return math.prod(shape_of(op.results[0])[2:]) * math.prod(w)
-
-
-@op_model("fxp.conv", work=_conv_work)
+@op_model("fxp.conv")
 def _conv(ctx: Ctx, op) -> OpCost:
     from .ir import ir
 

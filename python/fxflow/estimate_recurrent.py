@@ -10,18 +10,12 @@ from __future__ import annotations
 
 import math
 
+from .dialects.fxp.accessors import rnn_formats, work as op_work
 from .estimate_base import Ctx, OpCost, dsp_per_multiplier, fmt_of, lut_multiplier_luts, op_model, shape_of
 
 
-def _rnn_work(op) -> int:
-    _, steps, feats = shape_of(op.operands[0])
-    gh, hidden = shape_of(op.operands[2])
-    return steps * gh * (feats + hidden)
-
-
-@op_model("fxp.rnn", work=_rnn_work)
+@op_model("fxp.rnn")
 def _rnn(ctx: Ctx, op) -> OpCost:
-    from .emulator_recurrent import rnn_formats
     from .ir import ir
 
     x, wi, wh = op.operands[:3]
@@ -31,7 +25,7 @@ def _rnn(ctx: Ctx, op) -> OpCost:
     _, steps, feats = shape_of(x)
     gh, hidden = shape_of(wh)
     fam = ctx.device.family
-    par = math.ceil(_rnn_work(op) / ctx.reuse_factor)
+    par = math.ceil(op_work(op) / ctx.reuse_factor)
     d_x = dsp_per_multiplier(ctx.device, fx.width, fx.signed, fwi.width, fwi.signed)
     d_h = dsp_per_multiplier(ctx.device, fm.result.width, fm.result.signed, fwh.width, fwh.signed)
     share_x = feats / (feats + hidden)
@@ -44,7 +38,7 @@ def _rnn(ctx: Ctx, op) -> OpCost:
     tables = (2 + lstm) * steps  # one copy of each table per unrolled step
     rom = tables * math.ceil(fm.table_size * max(fm.sigmoid.width, fm.tanh.width) / 64)
     adders = steps * gh * (feats + hidden) * fm.accum.width
-    c = OpCost(work=_rnn_work(op), multiplications=_rnn_work(op) + gate_products,
+    c = OpCost(work=op_work(op), multiplications=op_work(op) + gate_products,
                multipliers=par + gate_products, dsp=dsp + gate_products * d_g,
                lut=lut_mul + rom + adders + (0 if d_g else gate_products * lut_multiplier_luts(fm.sigmoid.width,
                                                                                                fm.tanh.width)),

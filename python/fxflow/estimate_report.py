@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from .dialects.fxp import format_of
+from .dialects.fxp.traits import MULTIPLIER_OPS, WEIGHTED_OPS
 from .ir import ir
 
 ESTIMATE_KEYS = ("latency_cycles", "ii", "dsp", "lut", "ff", "bram18", "uram", "zero_weights")
@@ -51,9 +52,9 @@ def design_report(module: ir.Module, part: str | None = None, clock=None, lut_co
                 if name == "fxp.conv":  # weights [F, C/g, *K] and bias [F]; products counted by the estimator
                     w = [int(d) for d in ir.RankedTensorType(inner.operation.operands[1].type).shape]
                     row["weights"] = math.prod(w) + w[0]
-                if name in ("fxp.dense", "fxp.conv", "fxp.matmul") and "approx_mul" in inner.operation.attributes:
+                if name in MULTIPLIER_OPS and "approx_mul" in inner.operation.attributes:
                     row["multiplier"] = ir.StringAttr(inner.operation.attributes["approx_mul"]).value  # fxflow.approx
-                if name in ("fxp.dense", "fxp.conv"):
+                if name in WEIGHTED_OPS:
                     row["weight"] = str(format_of(inner.operation.operands[1].type))
                     row["accum"] = str(format_of(ir.TypeAttr(inner.operation.attributes["accum"]).value))
             layers.append(row)

@@ -12,13 +12,9 @@ from __future__ import annotations
 
 import math
 
+from .dialects.fxp.accessors import work as op_work
 from .estimate_base import (Ctx, OpCost, approx_products, dsp_per_multiplier, fmt_of, lut_multiplier_luts, op_model,
                             rounds, shape_of, size_of)
-
-
-def _matmul_work(op) -> int:
-    sa, sb = shape_of(op.operands[0]), shape_of(op.operands[1])
-    return math.prod(sa[:-1]) * sb[-1] * sa[-1]
 
 
 def _products(ctx: Ctx, count: int, wa: int, sa: bool, wb: int, sb: bool) -> tuple[int, int, float]:
@@ -29,7 +25,7 @@ def _products(ctx: Ctx, count: int, wa: int, sa: bool, wb: int, sb: bool) -> tup
     return count * dsp_each, 0 if dsp_each else count * lut_multiplier_luts(wa, wb), delay
 
 
-@op_model("fxp.matmul", work=_matmul_work)
+@op_model("fxp.matmul")
 def _matmul(ctx: Ctx, op) -> OpCost:
     from .ir import ir
 
@@ -37,7 +33,7 @@ def _matmul(ctx: Ctx, op) -> OpCost:
     fa, fb = fmt_of(a, f"lhs of {ctx.where}"), fmt_of(b, f"rhs of {ctx.where}")
     facc = fmt_of(ir.TypeAttr(op.attributes["accum"]).value, f"accumulator of {ctx.where}")
     fy = fmt_of(y, f"result of {ctx.where}")
-    work = _matmul_work(op)
+    work = op_work(op)
     kk = shape_of(a)[-1]
     par = math.ceil(work / ctx.reuse_factor)
     dsp, lut_mul, t_mul = _products(ctx, par, fa.width, fa.signed, fb.width, fb.signed)

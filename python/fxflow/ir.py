@@ -26,17 +26,6 @@ if DIALECT_PREFIX not in dialect_search_modules():
     ext._cext.globals.append_dialect_search_prefix(DIALECT_PREFIX)
 
 
-def new_context() -> ir.Context:
-    """A Context with upstream dialects plus fxflow's `fxp` and `df` dialects loaded."""
-    from fxflow.dialects import load_all
-
-    ctx = ir.Context()
-    ctx.allow_unregistered_dialects = False
-    with ctx:
-        load_all()
-    return ctx
-
-
 def i64_attr(value: int) -> ir.IntegerAttr:
     return ir.IntegerAttr.get(ir.IntegerType.get_signless(64), int(value))
 

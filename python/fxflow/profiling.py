@@ -51,6 +51,7 @@ def overflow_counts(design, x) -> dict[str, dict]:
     accumulator's range.  The boundary cast of the inputs is reported as layer "input"."""
     from . import emulator
     from .dialects.fxp import format_of
+    from .dialects.fxp.traits import WIDENED
     from .ir import elements_array, ir, layer_name
 
     with design.ctx:
@@ -103,9 +104,6 @@ def overflow_counts(design, x) -> dict[str, dict]:
     return out
 
 
-# ops whose exact result is the same op with a wide accumulator and result (conv: the full sum; pool: the
-# window's max, or its mean truncated on a fine grid; affine/elementwise: the exact expression)
-WIDENED = ("fxp.conv", "fxp.pool", "fxp.scale_shift", "fxp.sub", "fxp.mul", "fxp.prelu", "fxp.concat")
 WIDE_INT_BITS = 60
 
 

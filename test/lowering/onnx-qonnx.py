@@ -5,7 +5,8 @@
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper
 
-from fxflow.ir import ir, layer_name, new_context
+from fxflow.dialects import new_context
+from fxflow.ir import ir, layer_name
 from fxflow.lowering.fake_quant_to_fxp import convert_fake_quant_to_fxp
 from fxflow.lowering.onnx_import import import_onnx
 

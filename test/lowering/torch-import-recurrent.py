@@ -5,7 +5,8 @@
 # the inner layers); a time-major module reads a transposed input.
 import torch
 
-from fxflow.ir import layer_name, new_context
+from fxflow.dialects import new_context
+from fxflow.ir import layer_name
 from fxflow.lowering.torch_import import import_torch
 
 

@@ -3,7 +3,7 @@
 # located at the PyTorch module path it came from and parameters as readable dense constants.
 import torch
 
-from fxflow.ir import new_context
+from fxflow.dialects import new_context
 from fxflow.lowering.torch_import import import_torch
 
 

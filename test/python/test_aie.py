@@ -24,7 +24,8 @@ from fxflow.errors import FxflowError, UnsupportedOpError
 from fxflow.fixed import FixedFormat as F
 from fxflow.fixed.accum import exact_accumulator
 from fxflow.fixed.quantize import quantize, requantize
-from fxflow.ir import ir, new_context
+from fxflow.dialects import new_context
+from fxflow.ir import ir
 from fxflow.lowering.aie.build import build_program
 from fxflow.lowering.aie.emit import emit_program
 

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import fxflow
-import fxflow.ir as fxir
+from fxflow.dialects import new_context
 from fxflow.errors import ConfigError, ToolchainError
 from fxflow.estimate import OP_MODELS, dsp_per_multiplier, estimate
 from fxflow.devices import device_for
@@ -50,7 +50,7 @@ def dense_graph(k=12, n=8, rf=1, strategy="latency", wfmt=F(1, 5, 10), xfmt=F(1,
 
 
 def est_of(text, **kw):
-    ctx = fxir.new_context()
+    ctx = new_context()
     with ctx:
         m = ir.Module.parse(text)
         return estimate(m, **kw), render_cpp(lower_graph(m))

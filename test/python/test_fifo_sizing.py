@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import fxflow.ir as fxir
+from fxflow.dialects import new_context
 from fxflow.devices import device_for
 from fxflow.errors import ConfigError
 from fxflow.ir import ir
@@ -18,7 +18,7 @@ DIAMOND = (Path(__file__).parents[1] / "passes" / "df-size-fifos.mlir").read_tex
 
 
 def _graph(text):
-    ctx = fxir.new_context()
+    ctx = new_context()
     with ctx:
         m = ir.Module.parse(text)
     graph = next(o.operation for o in m.body.operations if o.operation.name == "df.graph")

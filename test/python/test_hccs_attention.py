@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 import fxflow
-from fxflow.emulator_tables import hccs_spec
+from fxflow.dialects.fxp.accessors import hccs_spec
 from fxflow.errors import ConfigError
 from fxflow.examples import transformer as tf
 from fxflow.fixed.hccs import check_params

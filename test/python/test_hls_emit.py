@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import fxflow.csim as csim
-import fxflow.ir as fxir
+from fxflow.dialects import new_context
 from fxflow.errors import FxflowError, InternalError, IRError, ToolchainError, UnsupportedOpError
 from fxflow.fixed import FixedFormat as F
 from fxflow.ir import ir
@@ -34,7 +34,7 @@ needs_cxx = pytest.mark.needs("g++", "ap_types")
 
 
 def parse(text: str):
-    ctx = fxir.new_context()
+    ctx = new_context()
     with ctx:
         return ir.Module.parse(text), ctx
 

@@ -191,7 +191,8 @@ def _type(fmt: FixedFormat) -> str:
 def _run_conv_ir(x, w, b, fx, fw, facc, fout, stride, dil, pad, groups, o_len):
     """The emulator on a real fxp.conv op (textual IR), weights and bias as fxp.constant."""
     from fxflow.emulator import Tensor, compile_program
-    from fxflow.ir import ir, new_context
+    from fxflow.dialects import new_context
+    from fxflow.ir import ir
 
     c_in, length = x.shape[1], x.shape[2]
     f_out, cg, kk = w.shape

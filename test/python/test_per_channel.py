@@ -19,7 +19,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import fxflow
-import fxflow.ir as fxir
+from fxflow.dialects import new_context
 from fxflow.emulator import compile_program, run
 from fxflow.errors import FormatError
 from fxflow.fixed import OVERFLOW_MODES, ROUNDING_MODES, FixedFormat as F
@@ -204,7 +204,7 @@ def per_channel_inputs(n: int, seed: int = 1) -> np.ndarray:
 
 def test_graph_emulator_matches_scalar_reference():
     g, formats = per_channel_graph()
-    ctx = fxir.new_context()
+    ctx = new_context()
     with ctx:
         m = ir.Module.parse(g.text())
         program = compile_program(m)
@@ -224,7 +224,7 @@ def test_graph_csim_equals_predict(tmp_path):
     from fxflow.lowering.hls import emit_cpp, write_project
 
     g, _ = per_channel_graph()
-    ctx = fxir.new_context()
+    ctx = new_context()
     with ctx:
         m = ir.Module.parse(g.text())
         program = compile_program(m)
@@ -315,7 +315,7 @@ def test_pquant_per_channel_model_bit_exact(tmp_path):
     weights = [line for line in fxp.splitlines() if "fxp.constant" in line and "formats" in line and "x3xi64" in line]
     assert len(weights) >= 2  # both weight matrices carry their channels' formats
     # each weight channel's format is at most the model's (k=1, i, f) for that channel
-    ctx = fxir.new_context()
+    ctx = new_context()
     with ctx:
         m = ir.Module.parse(fxp)
         from fxflow.dialects.fxp.channels import channel_formats

@@ -277,7 +277,8 @@ def test_per_channel_casts_and_weight_formats():
     layer with per-channel weight formats, a per-element cast; 29 outputs) through CIRCT and Verilator."""
     from fxflow.emulator import compile_program, run
     from fxflow.fixed.quantize import quantize
-    from fxflow.ir import ir, new_context
+    from fxflow.dialects import new_context
+    from fxflow.ir import ir
     from fxflow.lowering.rtl.build import lower_to_rtl
     from fxflow.rtl import verilator
 

@@ -194,7 +194,7 @@ def test_layernorm_within_its_stated_bound(n, rms, seed, f_x, f_y):
                   "bias": "ap_fixed<12,3,AP_RND>"}})
     x = _inputs(seed, 400, (2, n), 3.0)
     xq = to_float(quantize(x, x_fmt), x_fmt.f)
-    from fxflow.emulator_transformer import norm_formats
+    from fxflow.dialects.fxp.accessors import norm_formats
     from fxflow.ir import ir  # noqa: F401
 
     op = next(o for o in _ops(design) if o.name == "fxp.layernorm")

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..fixed import FixedFormat
-from .multiplier import MAX_FULL_TABLE_BITS
 
 MAX_TABLE_ELEMENTS = 1 << 25  # a per-layer term table of at most 256 MB; beyond it, gather per distinct weight
 
@@ -46,10 +45,7 @@ def term_table(mult, x_fmt: FixedFormat, w: np.ndarray) -> TermTable:
     distinct, index = np.unique(w, return_inverse=True)
     index = index.reshape(w.shape)
     cols = np.zeros((xs.size + 1, distinct.size), dtype=np.int64)
-    if mult.wa + mult.wb <= MAX_FULL_TABLE_BITS:  # gather from the (cached) full product table
-        cols[:-1] = mult.table()[(xs - mult.a_range[0])[:, None], (distinct - mult.b_range[0])[None, :]]
-    else:
-        cols[:-1] = mult(xs[:, None], distinct[None, :])
+    cols[:-1] = mult.products(xs[:, None], distinct[None, :])
     cols[:, distinct == 0] = 0  # pruned weights are skipped
     col_max = np.abs(cols).max(axis=0, initial=0)
     bound = int(col_max[index].sum(axis=0).max(initial=0))
@@ -60,14 +56,9 @@ def term_table(mult, x_fmt: FixedFormat, w: np.ndarray) -> TermTable:
 
 
 def table_products(mult):
-    """`products(a, b)` for `fxflow.fixed.matmul.matmul`: both operands vary, so every product is gathered from
-    the full product table on the two stored integers (vectorized over the whole batch); operands too wide
-    for a stored table are evaluated pair by pair (`expr.evaluate`, bounded memory)."""
-    if mult.wa + mult.wb > MAX_FULL_TABLE_BITS:
-        return lambda a, b: mult(a, b)
-    table = mult.table()
-    a0, b0 = mult.a_range[0], mult.b_range[0]
-    return lambda a, b: table[np.asarray(a, dtype=np.int64) - a0, np.asarray(b, dtype=np.int64) - b0]
+    """`products(a, b)` for `fxflow.fixed.matmul.matmul`: both operands vary, vectorized over the whole batch
+    (`Multiplier.products`: gathered from the full table, or evaluated when it is too wide to store)."""
+    return mult.products
 
 
 def pad_fill(x_fmt: FixedFormat) -> int:

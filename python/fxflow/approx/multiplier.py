@@ -22,7 +22,7 @@ from .families import FAMILIES
 
 MAX_OPERAND_BITS = 16
 MAX_TABLE_BITS = 24  # exhaustive measures (ranges, error bounds, metrics) over at most 2^24 operand pairs
-MAX_FULL_TABLE_BITS = 20  # a stored full product table (`table()`) of at most 2^20 entries (8 MB)
+MAX_FULL_TABLE_BITS = 20  # `products` gathers from the stored full table (`table()`) up to 2^20 entries (8 MB)
 BLOCK_PAIRS = 1 << 20  # operand pairs per block of an exhaustive measure
 OPERAND_ROLES = ("input", "weight")  # what the two operands are called in errors (fxp.matmul: "lhs", "rhs")
 
@@ -68,6 +68,15 @@ class Multiplier:
     def __call__(self, a, b) -> np.ndarray:
         """The products of stored-integer operands (int64 arrays, broadcast)."""
         return expr.evaluate(self.node, a, b)
+
+    def products(self, a, b) -> np.ndarray:
+        """The products of stored-integer operands (broadcast), the one table-or-evaluate rule: gathered from
+        the full product table while it has at most 2^MAX_FULL_TABLE_BITS entries, else evaluated (bounded
+        memory).  Both give the same values; this only decides memory and speed, never by call history."""
+        if self.wa + self.wb > MAX_FULL_TABLE_BITS:
+            return self(a, b)
+        a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+        return self.table()[a - self.a_range[0], b - self.b_range[0]]
 
     def table(self) -> np.ndarray:
         """Every product: table[a - a_min, b - b_min] (int64, exhaustive)."""
@@ -118,11 +127,7 @@ class Multiplier:
         rows = max(1, BLOCK_PAIRS // b.size)
         for start in range(a_lo, a_hi + 1, rows):
             a = np.arange(start, min(start + rows, a_hi + 1), dtype=np.int64)[:, None]
-            if self.table_cache is not None:
-                approx = self.table_cache[a - self.a_range[0], b - self.b_range[0]]
-            else:
-                approx = self(a, b)
-            yield approx, a * b
+            yield self.products(a, b), a * b
 
     def column_stats(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Per weight code (b - b_min), over every a: min and max of the product and of its error (one blocked

@@ -116,6 +116,7 @@ class _Problem:
     def _layers(self, design, candidates):
         """Dense/conv layers in program order, the candidates valid for each (with gates), nonzero weights."""
         from ..dialects.fxp import format_of
+        from ..dialects.fxp.traits import WEIGHTED_OPS
         from ..emulator import constant_value
         from ..ir import ir, layer_name
         from .cost import gate_cost
@@ -128,7 +129,7 @@ class _Problem:
             ops = [op.operation for fn in module.body.operations for op in fn.regions[0].blocks[0].operations]
             producers = {o.results[0]: o for o in ops if o.name == "fxp.constant"}
             for o in ops:
-                if o.name not in ("fxp.dense", "fxp.conv"):
+                if o.name not in WEIGHTED_OPS:
                     continue
                 name = layer_name(o.location)
                 x_fmt, w_fmt = format_of(o.operands[0].type), format_of(o.operands[1].type)

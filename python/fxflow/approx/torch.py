@@ -28,7 +28,9 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from ..dialects.fxp import format_of, i64_array
-from ..emulator import Tensor, dense, op_multiplier, plan_dense
+from ..dialects.fxp.accessors import op_multiplier
+from ..dialects.fxp.traits import WEIGHTED_OPS
+from ..fixed.dense import Tensor, dense, plan_dense
 from ..errors import FxflowError, UnsupportedOpError
 from ..fixed import FixedFormat
 from ..fixed.matmul import matmul
@@ -86,7 +88,7 @@ def _design_ops(design, names) -> list[tuple[str, object]]:
 def layer_formats(design) -> dict[str, LayerFormats]:
     """Every dense/conv layer of a (HLS) design, keyed by its PyTorch module path."""
     with design.ctx:
-        return {layer: _formats(o) for layer, o in _design_ops(design, ("fxp.dense", "fxp.conv"))}
+        return {layer: _formats(o) for layer, o in _design_ops(design, WEIGHTED_OPS)}
 
 
 def matmul_formats(design) -> list[tuple[str, MatmulFormats]]:

@@ -163,3 +163,11 @@ def exact_channel_formats(stored: np.ndarray, f: int, axis: int, container: Fixe
     shape = [1] * np.asarray(stored).ndim + [3]
     shape[axis] = len(kif)
     return ChannelFormats(np.array(kif, dtype=np.int64).reshape(shape), container.rounding, container.overflow)
+
+
+def channel_param(p: np.ndarray, rank: int) -> np.ndarray:
+    """A [C] or [1] parameter shaped to broadcast over a batch of rank-`rank` samples (channel = dim 1)."""
+    p = np.asarray(p).reshape(-1)
+    if p.size == 1:
+        return p.reshape(())
+    return p.reshape((1, p.size) + (1,) * (rank - 2))

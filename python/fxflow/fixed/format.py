@@ -144,11 +144,6 @@ class FixedFormat:
             return f"{base}<{self.width},{self.int_bits}>"
         return f"{base}<{self.width},{self.int_bits},AP_{self.rounding},AP_{self.overflow}>"
 
-    def to_ac(self) -> str:
-        """The Catapult type: `ac_fixed<W,I,S,AC_Q,AC_O>`."""
-        s = "true" if self.signed else "false"
-        return f"ac_fixed<{self.width},{self.int_bits},{s},AC_{self.rounding},AC_{self.overflow}>"
-
     def __str__(self) -> str:
         return self.to_ap(full=False) if (self.rounding, self.overflow) == ("TRN", "WRAP") else self.to_ap()
 

@@ -36,6 +36,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from .format import FixedFormat
+from .softmax import exact_softmax
 
 OUTPUTS = {"uint8": FixedFormat(0, 0, 8, "TRN", "SAT"), "int16": FixedFormat(1, 0, 15, "TRN", "SAT")}
 RECIPROCALS = ("div", "clb")
@@ -142,11 +143,6 @@ def head_axis_of(shape, axis: int) -> int | None:
 CAL_ROWS = 512  # rows per head the fit looks at (evenly strided)
 CAL_DMAX = 40  # Dmax candidates
 CAL_S = 48  # S candidates per Dmax (then a local refinement)
-
-
-def exact_softmax(values: np.ndarray) -> np.ndarray:
-    e = np.exp(values - values.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 def _mse(d: np.ndarray, p: np.ndarray, b: int, s_vals: np.ndarray, dmax: int) -> np.ndarray:

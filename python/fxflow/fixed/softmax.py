@@ -198,3 +198,10 @@ def error_bound(fm: SoftmaxFormats, x: FixedFormat, n: int, d_max: float) -> flo
     a = math.expm1(2.0 ** -(norm.f + 1)) if norm.f < x.f else 0.0
     t = math.exp(-norm.max_value) if d_max > norm.max_value else 0.0
     return e_inv + g / 2 + 2 * a + (n + 1) * (e_exp + t)
+
+
+def exact_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """The real softmax along `axis` in float64: the reference every fixed-point softmax (table-based or
+    HCCS) is measured against, and what the float program evaluates."""
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)

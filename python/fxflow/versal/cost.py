@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass, field, replace
 
 from fxflow.aie import cost as cycles
+from fxflow.dialects.df.graph import attr
 from fxflow.errors import FxflowError, UnsupportedOpError
 from fxflow.estimate import estimate_kernel
 from fxflow.ir import ir
@@ -38,10 +39,6 @@ class Unit:
     pl: dict = field(default_factory=dict)  # latency_cycles, ii, dsp, lut, ff, bram18
     aie: dict | None = None  # {"name", "mode", "K", "N", "x", "y"} for aie_partition.choose
     aie_reason: str = ""  # why the unit cannot run on the AI Engines
-
-
-def _str(op, name: str) -> str:
-    return ir.StringAttr(op.attributes[name]).value
 
 
 def _body_ops(kernel) -> list[str]:
@@ -69,7 +66,7 @@ def _reader_kernels(kernel) -> list:
 
 def build_units(graph, device: VersalDevice, period_ns: float) -> list[Unit]:
     """The graph's kernels grouped into units, each with its PL cost and AIE form (or the reason it has none)."""
-    from fxflow.lowering.fxp_to_aie import kernels_of
+    from fxflow.dialects.df.graph import kernels_of
 
     kernels = kernels_of(graph)
     units, i = [], 0
@@ -87,7 +84,7 @@ def build_units(graph, device: VersalDevice, period_ns: float) -> list[Unit]:
 
 
 def _unit(group: list, device: VersalDevice, period_ns: float) -> Unit:
-    unit = Unit(_str(group[0], "layer"), [_str(k, "layer") for k in group], group)
+    unit = Unit(attr(group[0], "layer"), [attr(k, "layer") for k in group], group)
     ests = [estimate_kernel(k, device.pl, period_ns) for k in group]
     unit.pl = {"latency_cycles": sum(e.latency_cycles for e in ests), "ii": max(e.ii for e in ests),
                **{r: sum(getattr(e, r) for e in ests) for r in PL_RESOURCES}}
@@ -99,7 +96,7 @@ def _aie_form(group: list) -> tuple[dict | None, str]:
     from fxflow.dialects.fxp import format_of
     from fxflow.lowering.fxp_to_aie import kernel_info
 
-    layer = _str(group[0], "layer")
+    layer = attr(group[0], "layer")
     try:
         info = kernel_info(group[0])
     except UnsupportedOpError as e:

@@ -50,7 +50,7 @@ def lower_for_versal(module, options, top: str) -> tuple[str, VersalSystem]:
     """Plan and split a module at the `df` stage (inside its Context); returns the planned IR and the system."""
     from fxflow.aie.driver import AieOptions, lower_for_aie
     from fxflow.lowering.aie.build import build_program
-    from fxflow.lowering.fxp_to_aie import graph_of
+    from fxflow.dialects.df.graph import graph_of
     from fxflow.names import c_identifier
     from fxflow.passes.versal_partition import VersalPartitionOptions
     from fxflow.pipeline import run_passes

@@ -32,7 +32,7 @@ def parts(text: str, units: list, plan: Plan, top: str) -> list[Part]:
 def extract(text: str, units: list, lo: int, hi: int, name: str) -> ir.Module:
     """A module whose df.graph holds units [lo, hi) of the graph in `text`: the tensor crossing boundary lo
     becomes its argument, the one crossing hi its result."""
-    from fxflow.lowering.fxp_to_aie import graph_of, kernels_of
+    from fxflow.dialects.df.graph import graph_of, kernels_of
 
     from .cost import Unit
 

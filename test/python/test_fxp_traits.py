@@ -1,0 +1,44 @@
+"""The dialect's op list and op-property sets (dialects/fxp/traits.py) and the `work` accessor."""
+
+import inspect
+
+import pytest
+
+import fxflow.dialects.fxp as fxp
+from fxflow.dialects import new_context
+from fxflow.dialects.fxp import accessors, traits
+from fxflow.ir import ir
+
+
+def _defined_ops():
+    mods = (fxp.elementwise, fxp.layers, fxp.shape, fxp.tables, fxp.transformer, fxp.recurrent)
+    return {c for m in mods for _, c in inspect.getmembers(m, inspect.isclass)
+            if issubclass(c, fxp.Fxp.Operation) and c is not fxp.Fxp.Operation and c.__module__ == m.__name__}
+
+
+def test_op_list_is_every_op_the_dialect_defines():
+    assert set(traits.OPS) == _defined_ops()
+    assert len(traits.OPS) == len(set(traits.OPS))
+
+
+def test_sets_test_names_ops_and_views():
+    assert "fxp.dense" in traits.MULTIPLIER_OPS and "fxp.relu" not in traits.MULTIPLIER_OPS
+    assert traits.MULTIPLIER_OPS - traits.WEIGHTED_OPS == traits.OpSet(fxp.MatmulOp)
+    assert "fxp.constant" not in traits.COMPUTE_OPS and "fxp.yield" not in traits.COMPUTE_OPS
+    assert "fxp.rnn" in traits.COMPUTE_OPS and len(traits.COMPUTE_OPS) == len(traits.OPS) - 2
+    assert traits.op_class("arith.addi") is None and traits.op_class("fxp.pool") is fxp.PoolOp
+    text = """func.func @f(%x: tensor<1x4xf64>) -> tensor<1x4xf64> {
+      %y = "fxp.relu"(%x) : (tensor<1x4xf64>) -> tensor<1x4xf64>
+      return %y : tensor<1x4xf64>
+    }"""
+    with new_context():
+        m = ir.Module.parse(text)
+        relu = m.body.operations[0].regions[0].blocks[0].operations[0]
+        assert relu in traits.PER_POSITION and relu.operation in traits.COMPUTE_OPS
+        assert relu not in traits.WINDOWED and accessors.work(relu) is None
+        assert accessors.result_format(relu) is None and accessors.accum_format(relu) is None
+
+
+def test_a_set_refuses_what_is_not_an_fxp_op():
+    with pytest.raises(TypeError, match="not fxp ops"):
+        traits.OpSet(int)
