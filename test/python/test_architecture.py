@@ -99,21 +99,6 @@ LAYERS = {
 # shared by all of them) may be imported by any backend.
 BACKEND_USES = {"versal": {"hls", "aie", "rtl"}}
 
-# Today's violations, to be emptied by the refactor of issue 19. An upward or backend-to-backend edge listed
-# here is allowed; an entry whose edge is gone (or no longer upward) fails, so the list only shrinks.
-ALLOWED_EDGES = {
-}
-
-# Strongly connected components still allowed: a circle must lie inside one of these sets. An entry no
-# circle overlaps any more fails as stale.
-ALLOWED_CYCLES = [
-    ("fxflow.dialects", "fxflow.dialects.df", "fxflow.dialects.fxp", "fxflow.dialects.fxp.channels",
-     "fxflow.dialects.fxp.elementwise", "fxflow.dialects.fxp.layers", "fxflow.dialects.fxp.recurrent",
-     "fxflow.dialects.fxp.shape", "fxflow.dialects.fxp.tables", "fxflow.dialects.fxp.transformer",
-     "fxflow.dialects.verify", "fxflow.ir"),
-]
-
-
 @dataclass(frozen=True)
 class Edge:
     src: str
@@ -259,31 +244,18 @@ def describe_cycle(comp, edges):
     return f"circle of {len(comp)} modules:\n" + "\n".join(lines)
 
 
-def check(mods, edges, layer_of, allowed_edges=(), allowed_cycles=()):
-    """All architecture problems of a graph, as messages (empty when it is clean)."""
+def check(mods, edges, layer_of):
+    """All architecture problems of a graph, as messages (empty when it is clean). No allowlist: every upward
+    import and every circle is a problem."""
     problems = [f"{m} ({_rel(p)}) has no layer: add it to LAYERS in test_architecture.py"
                 for m, p in sorted(mods.items()) if layer_of(m) is None]
     if problems:
         return problems
-    allowed_edges = set(allowed_edges)
-    seen = set()
     for e in edges:
         why = upward(e, layer_of)
-        if why is None:
-            continue
-        seen.add((e.src, e.dst))
-        if (e.src, e.dst) not in allowed_edges:
+        if why is not None:
             problems.append(f"upward import: {e}: {why}")
-    problems += [f"allowlisted edge {s} -> {d} is gone or allowed now: remove it from ALLOWED_EDGES"
-                 for s, d in sorted(allowed_edges - seen)]
-    comps = strongly_connected(mods, edges)
-    allowed_cycles = [frozenset(c) for c in allowed_cycles]
-    for comp in comps:
-        if not any(set(comp) <= a for a in allowed_cycles):
-            problems.append(describe_cycle(comp, edges))
-    for a in allowed_cycles:
-        if not any(a & set(c) for c in comps):
-            problems.append(f"allowlisted circle {sorted(a)} is gone: remove it from ALLOWED_CYCLES")
+    problems += [describe_cycle(comp, edges) for comp in strongly_connected(mods, edges)]
     return problems
 
 
@@ -301,7 +273,7 @@ def test_every_module_has_a_layer(graph):
 
 def test_imports_go_down_the_layers_without_circles(graph):
     mods, edges = graph
-    problems = check(mods, edges, classify, ALLOWED_EDGES, ALLOWED_CYCLES)
+    problems = check(mods, edges, classify)
     assert not problems, "\n".join(problems)
 
 
@@ -355,14 +327,6 @@ def test_checker_reports_a_circle_an_upward_edge_and_an_unplaced_module(tmp_path
     assert ("circle of 2 modules:\n  fxflow.compiler -> fxflow.design (src/compiler.py:1)\n"
             "  fxflow.design -> fxflow.compiler (src/design.py:1)") in text
     assert len(problems) == 3
-
-    # an allowlist silences exactly its entries and goes stale when they disappear
-    problems = check(mods, edges, classify, {("fxflow.errors", "fxflow.compiler"), ("fxflow.x", "fxflow.y")},
-                     [("fxflow.compiler", "fxflow.design"), ("fxflow.a", "fxflow.b")])
-    assert problems == [
-        "upward import: fxflow.passes.reuse -> fxflow.aie.driver (p/reuse.py:2): L3 transforms imports L4 backends",
-        "allowlisted edge fxflow.x -> fxflow.y is gone or allowed now: remove it from ALLOWED_EDGES",
-        "allowlisted circle ['fxflow.a', 'fxflow.b'] is gone: remove it from ALLOWED_CYCLES"]
 
     # backend to backend: only versal may use the others
     edge = Edge("fxflow.versal.driver", "fxflow.lowering.hls.project", "f", 1)
