@@ -67,7 +67,7 @@ def op_multiplier(op, x_fmt, w_fmt, roles: tuple[str, str] = ("input", "weight")
     o = _operation(op)
     if "approx_mul" not in o.attributes:
         return None
-    from fxflow.approx.multiplier import resolve
+    from fxflow.approx.select import resolve
 
     return resolve(ir.StringAttr(o.attributes["approx_mul"]).value, x_fmt, w_fmt, layer_name(o.location) or o.name,
                    roles)
