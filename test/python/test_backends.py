@@ -111,7 +111,8 @@ def test_fxflow_opt_options_reproduce_the_versal_compile():
 
     import torch
 
-    from fxflow.ir import ir, new_context
+    from fxflow.dialects import new_context
+    from fxflow.ir import ir
     from fxflow.passes import PASSES, load_all
     from fxflow.passes.versal_partition import VersalPartitionOptions
     from fxflow.pipeline import run_passes

@@ -10,7 +10,8 @@ import pytest
 
 import fxflow
 from fxflow.errors import INTERNAL_ERROR_EXIT_CODE, FxflowError, InternalError, IRError, ToolchainError
-from fxflow.ir import ir, new_context
+from fxflow.dialects import new_context
+from fxflow.ir import ir
 from fxflow.passes import PASSES, load_all
 from fxflow.passes.registry import PassInfo
 from fxflow.pipeline import run_passes
