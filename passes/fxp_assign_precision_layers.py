@@ -15,7 +15,8 @@ import math
 import numpy as np
 
 from fxflow.config import AUTO, EXACT, Config
-from fxflow.dialects.fxp import fixed_type, format_of, i64_array
+from fxflow.dialects.fxp import (ConcatOp, ConvOp, GatherOp, MulOp, PadOp, PoolOp, ReshapeOp, ResizeOp, ScaleShiftOp,
+                                 SubOp, TransposeOp, fixed_type, format_of, i64_array)
 from fxflow.fixed import FixedFormat
 from fxflow.fixed.gather import gather_rows
 from fxflow.fixed.interval import (Interval, avg_pool_sum_interval, conv_interval, divide_toward_zero,
@@ -28,11 +29,11 @@ from .fxp_assign_precision import (assign_multiply_accumulate, assigner, fixed_t
 from .fxp_model_exact import always_exact, exactness
 
 
-exactness("fxp.conv", constants={1: "weight", 2: "bias"})(always_exact)
-exactness("fxp.sub", "fxp.mul", "fxp.reshape", "fxp.gather", "fxp.transpose", "fxp.pad", "fxp.resize", "fxp.concat")(always_exact)
+exactness(ConvOp, constants={1: "weight", 2: "bias"})(always_exact)
+exactness(SubOp, MulOp, ReshapeOp, GatherOp, TransposeOp, PadOp, ResizeOp, ConcatOp)(always_exact)
 
 
-@exactness("fxp.pool")
+@exactness(PoolOp)
 def _pool_exactness(op) -> str | None:
     """Max-pool selects an input; average-pool divides by the window size, exact only for a power of two."""
     if ir.StringAttr(op.attributes["kind"]).value == "max":
@@ -41,12 +42,12 @@ def _pool_exactness(op) -> str | None:
     return None if n & (n - 1) == 0 else f"it averages over {n} values, and 1/{n} is not a power of two"
 
 
-@exactness("fxp.scale_shift")
+@exactness(ScaleShiftOp)
 def _scale_shift_exactness(op) -> str:
     return "it scales and shifts by constants the model did not quantize (e.g. a BatchNorm)"
 
 
-@assigner("fxp.conv")
+@assigner(ConvOp)
 def _assign_conv(op, cfg: Config, ranges: dict) -> None:
     o = op.operation
     groups = ir.IntegerAttr(o.attributes["groups"]).value
@@ -63,7 +64,7 @@ def _lo_hi(iv: Interval) -> tuple[int, int]:
     return min(iv.lo.ravel(), default=0), max(iv.hi.ravel(), default=0)
 
 
-@assigner("fxp.pool")
+@assigner(PoolOp)
 def _assign_pool(op, cfg: Config, ranges: dict) -> None:
     o = op.operation
     x = o.operands[0]
@@ -93,7 +94,7 @@ def _assign_pool(op, cfg: Config, ranges: dict) -> None:
     set_result(op, lc.result, exact, ranges)
 
 
-@assigner("fxp.scale_shift")
+@assigner(ScaleShiftOp)
 def _assign_scale_shift(op, cfg: Config, ranges: dict) -> None:
     o = op.operation
     x = o.operands[0]
@@ -108,7 +109,7 @@ def _assign_scale_shift(op, cfg: Config, ranges: dict) -> None:
     set_result(op, lc.result, scale_shift_interval(ranges[x], s_int, s_fmt.f, t_int, t_fmt.f), ranges)
 
 
-@assigner("fxp.sub", "fxp.mul")
+@assigner(SubOp, MulOp)
 def _assign_sub_mul(op, cfg: Config, ranges: dict) -> None:
     o = op.operation
     require_fixed(op, list(o.operands), o.name)
@@ -128,26 +129,26 @@ def _keep_format(op, ranges: dict, move) -> None:
     ranges[res] = Interval(move(iv.lo), move(iv.hi), iv.f)
 
 
-@assigner("fxp.reshape")
+@assigner(ReshapeOp)
 def _assign_reshape(op, cfg: Config, ranges: dict) -> None:
     shape = list(ir.RankedTensorType(op.operation.results[0].type).shape)
     _keep_format(op, ranges, lambda a: a.reshape(shape))
 
 
-@assigner("fxp.gather")
+@assigner(GatherOp)
 def _assign_gather(op, cfg: Config, ranges: dict) -> None:
     shape = list(ir.RankedTensorType(op.operation.results[0].type).shape)
     idx = np.asarray(i64_array(op, "indices"), dtype=np.int64)
     _keep_format(op, ranges, lambda a: gather_rows(a, idx).reshape(shape))
 
 
-@assigner("fxp.transpose")
+@assigner(TransposeOp)
 def _assign_transpose(op, cfg: Config, ranges: dict) -> None:
     perm = i64_array(op, "permutation")
     _keep_format(op, ranges, lambda a: np.ascontiguousarray(a.transpose(perm)))
 
 
-@assigner("fxp.pad")
+@assigner(PadOp)
 def _assign_pad(op, cfg: Config, ranges: dict) -> None:
     p = i64_array(op, "padding")
     n = len(p) // 2
@@ -155,7 +156,7 @@ def _assign_pad(op, cfg: Config, ranges: dict) -> None:
     _keep_format(op, ranges, lambda a: np.pad(a, widths, constant_values=0))
 
 
-@assigner("fxp.resize")
+@assigner(ResizeOp)
 def _assign_resize(op, cfg: Config, ranges: dict) -> None:
     scales = i64_array(op, "scales")
 
@@ -167,7 +168,7 @@ def _assign_resize(op, cfg: Config, ranges: dict) -> None:
     _keep_format(op, ranges, move)
 
 
-@assigner("fxp.concat")
+@assigner(ConcatOp)
 def _assign_concat(op, cfg: Config, ranges: dict) -> None:
     o = op.operation
     require_fixed(op, list(o.operands), "fxp.concat")

@@ -156,6 +156,7 @@ from .shape import ConcatOp, GatherOp, PadOp, ReshapeOp, ResizeOp, TransposeOp  
 from .tables import LutOp, SoftmaxOp, YieldOp  # noqa: E402
 from .transformer import AddConstantOp, LayerNormOp, MatmulOp  # noqa: E402
 from .recurrent import RnnOp  # noqa: E402
+from .oplist import FXP_OPS, OpRegistry, check_op_classes, op_class, op_name  # noqa: E402
 
 # Ops that compute (each becomes a df.kernel); constants are cloned into the kernels that read them.
 COMPUTE_OPS = tuple(f"fxp.{n}" for n in (

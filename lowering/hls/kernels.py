@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from typing import Callable
 
+from fxflow.dialects.fxp import AddOp, CastOp, ConstantOp, DenseOp, OpRegistry, ReluOp, check_op_classes, op_class
 from fxflow.errors import IRError, UnsupportedOpError
 from fxflow.ir import ir
 
@@ -19,15 +20,14 @@ from .cwriter import Lines, comment_text, index_expr
 from .design import ConstArray, HlsDesign, KernelFn, block_ops, fixed_format, int_attr, shape_of, str_attr
 
 OpPrinter = Callable[["KernelEmitter", object], None]
-OP_PRINTERS: dict[str, OpPrinter] = {}
+OP_PRINTERS: OpRegistry = OpRegistry("HLS printer")
+
+# Ops no HLS kernel prints, with the reason (test_op_coverage.py asks every op of FXP_OPS).
+UNSUPPORTED: dict = {}
 
 
-def printer(name: str):
-    def wrap(fn: OpPrinter) -> OpPrinter:
-        OP_PRINTERS[name] = fn
-        return fn
-
-    return wrap
+def printer(*classes: type):
+    return OP_PRINTERS.decorate(classes)
 
 
 class KernelEmitter:
@@ -118,7 +118,7 @@ class KernelEmitter:
         for op in ops[:-1]:
             fn = OP_PRINTERS.get(op.operation.name)
             if fn is None:
-                supported = ", ".join(sorted(OP_PRINTERS))
+                supported = ", ".join(OP_PRINTERS.names())
                 raise self.error(op, f"unsupported op '{op.operation.name}' (supported: {supported})")
             fn(self, op)
         if self.mul_limit:  # right after the function's PIPELINE pragma
@@ -140,15 +140,19 @@ class KernelEmitter:
 
 # --- op printers --------------------------------------------------------------------------------
 
-_ROLES = {("fxp.dense", 1): ("w", "weight"), ("fxp.dense", 2): ("b", "bias")}
+_ROLES = {}
 
 
 def register_roles(roles: dict) -> None:
-    """Name the constant operands of an op family: {(op name, operand number): (short name, precision role)}."""
+    """Name the constant operands of an op family: {(op class, operand number): (short name, precision role)}."""
+    check_op_classes([c for c, _ in roles], "HLS constant roles")
     _ROLES.update(roles)
 
 
-@printer("fxp.constant")
+register_roles({(DenseOp, 1): ("w", "weight"), (DenseOp, 2): ("b", "bias")})
+
+
+@printer(ConstantOp)
 def _constant(k: KernelEmitter, op) -> None:
     v = op.results[0]
     fmt = k.fmt(v, op, "result")
@@ -168,7 +172,7 @@ def _constant(k: KernelEmitter, op) -> None:
     uses = list(v.uses)
     short, role = ("c", "const")
     if uses:
-        short, role = _ROLES.get((uses[0].owner.name, uses[0].operand_number), (short, role))
+        short, role = _ROLES.get((op_class(uses[0].owner.name), uses[0].operand_number), (short, role))
     name = k.design.ident(f"{k.name}_{short}")
     ctype = k.design.typedef(f"{k.name}_{role}", fmt, f"kernel {k.name}")
     header = f"weights/{k.design.stem(name)}.h"
@@ -194,7 +198,7 @@ def print_elementwise(k: KernelEmitter, op, what: str, roles: tuple, comment: st
     k.body.close()
 
 
-@printer("fxp.cast")
+@printer(CastOp)
 def _cast(k: KernelEmitter, op) -> None:
     if "formats" in op.attributes:  # --- per-channel cast (channels.py): one type per channel group ---
         from .channels import print_channel_cast
@@ -204,13 +208,13 @@ def _cast(k: KernelEmitter, op) -> None:
     print_elementwise(k, op, "cast", ("input",), "fxp.cast", lambda d, s: [f"{d}[i] = {s[0]}[i];"])
 
 
-@printer("fxp.relu")
+@printer(ReluOp)
 def _relu(k: KernelEmitter, op) -> None:
     print_elementwise(k, op, "relu", ("input",), "fxp.relu: max(x, 0)",
                  lambda d, s: [f"if ({s[0]}[i] > 0) {d}[i] = {s[0]}[i];", f"else {d}[i] = 0;"])
 
 
-@printer("fxp.add")
+@printer(AddOp)
 def _add(k: KernelEmitter, op) -> None:
     print_elementwise(k, op, "add", ("lhs", "rhs"), "fxp.add: exact sum",
                  lambda d, s: [f"{d}[i] = {s[0]}[i] + {s[1]}[i];"])
@@ -224,7 +228,7 @@ def product_type(k: KernelEmitter, op) -> str | None:
     return k.design.typedef(f"{k.name}_product", fmt, f"kernel {k.name}")
 
 
-@printer("fxp.dense")
+@printer(DenseOp)
 def _dense(k: KernelEmitter, op) -> None:
     """acc[n] = accum(bias[n]); acc[n] += x[k] * w[k][n] for k = 0..K-1 in order; y[n] = acc[n].
 

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import math
 
-from fxflow.dialects.fxp import i64_array
+from fxflow.dialects.fxp import (ConcatOp, ConvOp, GatherOp, MulOp, PadOp, PoolOp, ReshapeOp, ResizeOp, ScaleShiftOp,
+                                 SubOp, TransposeOp, i64_array)
 from fxflow.ir import ir
 
 from .cwriter import index_expr
 from .design import fixed_format
 from .kernels import KernelEmitter, print_elementwise, printer, product_type, register_roles
 
-register_roles({("fxp.conv", 1): ("w", "weight"), ("fxp.conv", 2): ("b", "bias"),
-               ("fxp.scale_shift", 1): ("s", "scale"), ("fxp.scale_shift", 2): ("t", "shift")})
+register_roles({(ConvOp, 1): ("w", "weight"), (ConvOp, 2): ("b", "bias"),
+               (ScaleShiftOp, 1): ("s", "scale"), (ScaleShiftOp, 2): ("t", "shift")})
 
 SPATIAL_SUFFIXES = ("h", "w")  # names of the spatial loop variables' suffixes (1-D uses the last)
 
@@ -133,7 +134,7 @@ def pool_output(k: KernelEmitter, op, in_spatial, in_type: str, tap) -> str:
     return "acc"
 
 
-@printer("fxp.conv")
+@printer(ConvOp)
 def _conv(k: KernelEmitter, op) -> None:
     x, y = op.operands[0], op.results[0]
     xs, ys = k.shape(x, op, "input"), k.shape(y, op, "result")
@@ -151,7 +152,7 @@ def _conv(k: KernelEmitter, op) -> None:
         k.body.close()
 
 
-@printer("fxp.pool")
+@printer(PoolOp)
 def _pool(k: KernelEmitter, op) -> None:
     x, y = op.operands[0], op.results[0]
     k.fmt(x, op, "input")
@@ -171,7 +172,7 @@ def _pool(k: KernelEmitter, op) -> None:
         k.body.close()
 
 
-@printer("fxp.scale_shift")
+@printer(ScaleShiftOp)
 def _scale_shift(k: KernelEmitter, op) -> None:
     x, s, t = op.operands[0], op.operands[1], op.operands[2]
     xs = k.shape(x, op, "input")
@@ -188,13 +189,13 @@ def _scale_shift(k: KernelEmitter, op) -> None:
                  lambda d, src: [f"{d}[i] = {src[0]}[i] * {src[1]}[{si}] + {src[2]}[{ti}];"])
 
 
-@printer("fxp.sub")
+@printer(SubOp)
 def _sub(k: KernelEmitter, op) -> None:
     print_elementwise(k, op, "sub", ("lhs", "rhs"), "fxp.sub: exact difference",
                  lambda d, s: [f"{d}[i] = {s[0]}[i] - {s[1]}[i];"])
 
 
-@printer("fxp.mul")
+@printer(MulOp)
 def _mul(k: KernelEmitter, op) -> None:
     print_elementwise(k, op, "mul", ("lhs", "rhs"), "fxp.mul: exact product",
                  lambda d, s: [f"{d}[i] = {s[0]}[i] * {s[1]}[i];"])
@@ -224,13 +225,13 @@ def _gather(k: KernelEmitter, op, what: str, source_index) -> None:
         k.body.close()
 
 
-@printer("fxp.reshape")
+@printer(ReshapeOp)
 def _reshape(k: KernelEmitter, op) -> None:
     print_elementwise(k, op, "reshape", ("input",), "fxp.reshape: same elements, row-major",
                  lambda d, s: [f"{d}[i] = {s[0]}[i];"])
 
 
-@printer("fxp.transpose")
+@printer(TransposeOp)
 def _transpose(k: KernelEmitter, op) -> None:
     perm = i64_array(op, "permutation")
     xst = _strides_of(list(k.shape(op.operands[0], op, "input")))
@@ -238,7 +239,7 @@ def _transpose(k: KernelEmitter, op) -> None:
     _gather(k, op, "transpose", lambda n: (index_expr(*[(n[d], xst[perm[d]]) for d in range(len(perm))]), ""))
 
 
-@printer("fxp.gather")
+@printer(GatherOp)
 def _gather_indices(k: KernelEmitter, op) -> None:
     """y[i] = x[idx[i]] (0 for idx -1) with the composed indices as a constant table (wiring once unrolled)."""
     idx = i64_array(op, "indices")
@@ -248,7 +249,7 @@ def _gather_indices(k: KernelEmitter, op) -> None:
                  lambda d, s: [f"if ({table}[i] < 0) {d}[i] = 0;", f"else {d}[i] = {s[0]}[{table}[i]];"])
 
 
-@printer("fxp.pad")
+@printer(PadOp)
 def _pad(k: KernelEmitter, op) -> None:
     p = i64_array(op, "padding")
     xs = list(k.shape(op.operands[0], op, "input"))
@@ -266,7 +267,7 @@ def _pad(k: KernelEmitter, op) -> None:
     _gather(k, op, "pad", src)
 
 
-@printer("fxp.resize")
+@printer(ResizeOp)
 def _resize(k: KernelEmitter, op) -> None:
     scales = i64_array(op, "scales")
     xst = _strides_of(list(k.shape(op.operands[0], op, "input")))
@@ -278,7 +279,7 @@ def _resize(k: KernelEmitter, op) -> None:
     _gather(k, op, "resize", src)
 
 
-@printer("fxp.concat")
+@printer(ConcatOp)
 def _concat(k: KernelEmitter, op) -> None:
     a, b, y = op.operands[0], op.operands[1], op.results[0]
     k.fmt(a, op, "lhs")

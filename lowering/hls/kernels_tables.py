@@ -13,7 +13,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from fxflow.dialects.fxp import format_of
+from fxflow.dialects.fxp import ClampOp, LutOp, PReluOp, SoftmaxOp, format_of
 from fxflow.fixed import FixedFormat
 from fxflow.ir import ir
 
@@ -22,7 +22,7 @@ from .design import ConstArray
 from .kernels import KernelEmitter, print_elementwise, printer, register_roles
 from .kernels_hccs import print_hccs
 
-register_roles({("fxp.prelu", 1): ("alpha", "alpha")})
+register_roles({(PReluOp, 1): ("alpha", "alpha")})
 
 
 def _bits(k: KernelEmitter, expr: str, fmt: FixedFormat, signed: bool) -> tuple[str, str]:
@@ -49,7 +49,7 @@ def _table_values(op, name: str) -> list[int]:
     return [int(v) for v in np.asarray(ir.DenseIntElementsAttr(attr)).reshape(-1)]
 
 
-@printer("fxp.clamp")
+@printer(ClampOp)
 def _clamp(k: KernelEmitter, op) -> None:
     x = op.operands[0]
     xf = k.fmt(x, op, "input")
@@ -82,7 +82,7 @@ def _clamp(k: KernelEmitter, op) -> None:
     print_elementwise(k, op, "clamp", ("input",), f"fxp.clamp: min(max(x, {lo}), {hi})", stmt)
 
 
-@printer("fxp.prelu")
+@printer(PReluOp)
 def _prelu(k: KernelEmitter, op) -> None:
     x, a = op.operands[0], op.operands[1]
     xs = k.shape(x, op, "input")
@@ -96,7 +96,7 @@ def _prelu(k: KernelEmitter, op) -> None:
                  lambda d, s: [f"if ({s[0]}[i] > 0) {d}[i] = {s[0]}[i];", f"else {d}[i] = {s[0]}[i] * {s[1]}[{ci}];"])
 
 
-@printer("fxp.lut")
+@printer(LutOp)
 def _lut(k: KernelEmitter, op) -> None:
     x, y = op.operands[0], op.results[0]
     xf, yf = k.fmt(x, op, "input"), k.fmt(y, op, "result")
@@ -141,7 +141,7 @@ def _tree_sum(k: KernelEmitter, terms: list[str], acc_t: str) -> str:
     return s
 
 
-@printer("fxp.softmax")
+@printer(SoftmaxOp)
 def _softmax(k: KernelEmitter, op) -> None:
     x, y = op.operands[0], op.results[0]
     xf, yf = k.fmt(x, op, "input"), k.fmt(y, op, "result")

@@ -19,7 +19,7 @@ from typing import Callable
 
 import numpy as np
 
-from .dialects.fxp import COMPUTE_OPS, format_of
+from .dialects.fxp import AddOp, COMPUTE_OPS, CastOp, ConstantOp, DenseOp, OpRegistry, ReluOp, format_of
 from .errors import FxflowError, ShapeError
 from .fixed import FixedFormat
 from .fixed.quantize import quantize, requantize, to_float
@@ -339,19 +339,17 @@ def _identity(x):
 _identity_slot = _identity
 
 
-# Step builders, keyed by op name: `build(o, args, consts) -> callable`, where `args` are the slots
+# Step builders, keyed by op class: `build(o, args, consts) -> callable`, where `args` are the slots
 # of the op's non-constant operands (in operand order) and the callable takes their Tensors.  Op
-# families add theirs with `@op_step(...)` (see emulator_layers.py / emulator_tables.py).
-OP_STEPS: dict[str, Callable] = {}
+# families add theirs with `@op_step(OpClass, ...)` (see emulator_layers.py / emulator_tables.py).
+OP_STEPS: OpRegistry = OpRegistry("emulator step")
+
+# Ops that get no step of their own, with the reason (test_op_coverage.py asks every op of FXP_OPS).
+UNSUPPORTED = {ConstantOp: "no step: the program reads constants into its readers' operands (constant_value)"}
 
 
-def op_step(*names: str):
-    def wrap(fn):
-        for n in names:
-            OP_STEPS[n] = fn
-        return fn
-
-    return wrap
+def op_step(*classes: type):
+    return OP_STEPS.decorate(classes)
 
 
 def _compile_op(o, slot, consts):
@@ -382,7 +380,7 @@ def accum_format(o, name: str = "accum") -> FixedFormat | None:
     return format_of(ir.TypeAttr(attr).value) if attr is not None else None
 
 
-@op_step("fxp.cast")
+@op_step(CastOp)
 def _cast_step(o, consts):
     # --- per-channel cast (`formats`, fxflow.fixed.channels): each element to its own format ---
     from .dialects.fxp.channels import channel_formats
@@ -397,19 +395,19 @@ def _cast_step(o, consts):
     return lambda x, fmt=result_format(o): cast(x, fmt)
 
 
-@op_step("fxp.relu")
+@op_step(ReluOp)
 def _relu_step(o, consts):
     return lambda x, fmt=result_format(o): relu(x, fmt)
 
 
-@op_step("fxp.add")
+@op_step(AddOp)
 def _add_step(o, consts):
     if any(_value_key(v) in consts for v in o.operands):
         raise FxflowError(f"fxp.add with a constant operand is not supported ({o.location})")
     return lambda x, y, fmt=result_format(o): add(x, y, fmt)
 
 
-@op_step("fxp.dense")
+@op_step(DenseOp)
 def _dense_step(o, consts):
     wt = constant_operand(o, 1, consts, "weight")
     bt = constant_operand(o, 2, consts, "bias")

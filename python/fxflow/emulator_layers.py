@@ -11,7 +11,8 @@ import math
 
 import numpy as np
 
-from .dialects.fxp import format_of, i64_array
+from .dialects.fxp import (ConcatOp, ConvOp, GatherOp, MulOp, PadOp, PoolOp, ReshapeOp, ResizeOp, ScaleShiftOp, SubOp,
+                           TransposeOp, format_of, i64_array)
 from .emulator import (Tensor, accum_format, as_int, cast, constant_operand, dense, dense_float, int_bits, max_abs_int,
                        op_multiplier, op_step, plan_dense, result_format, shift_left)
 from .fixed.gather import gather_rows
@@ -33,7 +34,7 @@ def _window(o, kernel):
                                               else [1] * len(kernel)), i64_array(o, "padding")
 
 
-@op_step("fxp.conv")
+@op_step(ConvOp)
 def _conv_step(o, consts):
     wt = constant_operand(o, 1, consts, "weight")
     bt = constant_operand(o, 2, consts, "bias")
@@ -82,7 +83,7 @@ def _out_spatial(o) -> list[int]:
     return list(ir.RankedTensorType(o.results[0].type).shape[2:])
 
 
-@op_step("fxp.pool")
+@op_step(PoolOp)
 def _pool_step(o, consts):
     kind = ir.StringAttr(o.attributes["kind"]).value
     kernel, strides, dilations, padding = _window(o, i64_array(o, "kernel"))
@@ -137,7 +138,7 @@ def _channel_view(p: np.ndarray, rank: int) -> np.ndarray:
     return p.reshape([1, -1] + [1] * (rank - 2)) if rank >= 2 else p
 
 
-@op_step("fxp.scale_shift")
+@op_step(ScaleShiftOp)
 def _scale_shift_step(o, consts):
     s = constant_operand(o, 1, consts, "scale")
     t = constant_operand(o, 2, consts, "shift")
@@ -159,7 +160,7 @@ def _scale_shift_step(o, consts):
     return run
 
 
-@op_step("fxp.sub", "fxp.mul")
+@op_step(SubOp, MulOp)
 def _binary_step(o, consts):
     out, mul = result_format(o), o.name == "fxp.mul"
 
@@ -183,25 +184,25 @@ def _sample_shape(v) -> list[int]:
     return list(ir.RankedTensorType(v.type).shape[1:])
 
 
-@op_step("fxp.reshape")
+@op_step(ReshapeOp)
 def _reshape_step(o, consts):
     shape = _sample_shape(o.results[0])
     return lambda x: Tensor(x.data.reshape(x.data.shape[0], *shape), x.fmt)
 
 
-@op_step("fxp.gather")
+@op_step(GatherOp)
 def _gather_step(o, consts):
     shape, idx = _sample_shape(o.results[0]), np.asarray(i64_array(o, "indices"), dtype=np.int64)
     return lambda x: Tensor(gather_rows(x.data, idx).reshape(x.data.shape[0], *shape), x.fmt)
 
 
-@op_step("fxp.transpose")
+@op_step(TransposeOp)
 def _transpose_step(o, consts):
     perm = i64_array(o, "permutation")
     return lambda x: Tensor(np.ascontiguousarray(x.data.transpose(perm)), x.fmt)
 
 
-@op_step("fxp.concat")
+@op_step(ConcatOp)
 def _concat_step(o, consts):
     axis, out = ir.IntegerAttr(o.attributes["axis"]).value, result_format(o)
 
@@ -213,7 +214,7 @@ def _concat_step(o, consts):
     return run
 
 
-@op_step("fxp.pad")
+@op_step(PadOp)
 def _pad_step(o, consts):
     p = i64_array(o, "padding")
     n = len(p) // 2
@@ -221,7 +222,7 @@ def _pad_step(o, consts):
     return lambda x: Tensor(np.pad(x.data, widths), x.fmt)
 
 
-@op_step("fxp.resize")
+@op_step(ResizeOp)
 def _resize_step(o, consts):
     scales = i64_array(o, "scales")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .dialects.fxp import format_of
+from .dialects.fxp import RnnOp, format_of
 from .emulator import Tensor, accum_format, add, constant_operand, dense, op_step, plan_dense, result_format
 from .errors import FxflowError
 from .fixed import FixedFormat
@@ -39,7 +39,7 @@ def rnn_formats(o) -> RnnFormats:
     return fm
 
 
-@op_step("fxp.rnn")
+@op_step(RnnOp)
 def _rnn_step(o, consts):
     w_ih, w_hh, b_ih, b_hh = (constant_operand(o, i, consts, what) for i, what in
                               ((1, "input weight"), (2, "recurrent weight"), (3, "input bias"), (4, "recurrent bias")))

@@ -12,7 +12,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .dialects.fxp import format_of
+from .dialects.fxp import ClampOp, LutOp, PReluOp, SoftmaxOp, format_of
 from .emulator import Tensor, constant_operand, op_step, result_format
 from .errors import FxflowError
 from .fixed import FixedFormat
@@ -51,7 +51,7 @@ def clamp(x: Tensor, lo: float, hi: float, out: FixedFormat | None) -> Tensor:
     return Tensor(y.astype(y.dtype if y.dtype == object else np.int64), out)
 
 
-@op_step("fxp.clamp")
+@op_step(ClampOp)
 def _clamp_step(o, consts):
     lo, hi = _float_attr(o, "min"), _float_attr(o, "max")
     return lambda x, fmt=result_format(o): clamp(x, lo, hi, fmt)
@@ -76,7 +76,7 @@ def prelu(x: Tensor, alpha: Tensor, out: FixedFormat | None) -> Tensor:
     return Tensor(np.where(x.data > 0, pos, neg), out)
 
 
-@op_step("fxp.prelu")
+@op_step(PReluOp)
 def _prelu_step(o, consts):
     alpha = constant_operand(o, 1, consts, "alpha")
     if (alpha.fmt is None) != (format_of(o.operands[0].type) is None):
@@ -95,7 +95,7 @@ def lut_table(o) -> tuple[TableIndex, np.ndarray] | None:
     return index, table
 
 
-@op_step("fxp.lut")
+@op_step(LutOp)
 def _lut_step(o, consts):
     out = result_format(o)
     if out is None:
@@ -146,7 +146,7 @@ def float_softmax(x: np.ndarray, axis: int) -> np.ndarray:
     return e / e.sum(axis=axis, keepdims=True)
 
 
-@op_step("fxp.softmax")
+@op_step(SoftmaxOp)
 def _softmax_step(o, consts):
     axis = ir.IntegerAttr(o.attributes["axis"]).value
     impl = ir.StringAttr(o.attributes["implementation"]).value

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .dialects.fxp import format_of
+from .dialects.fxp import AddConstantOp, LayerNormOp, MatmulOp, format_of
 from .emulator import Tensor, accum_format, add, constant_operand, op_multiplier, op_step, result_format
 from .errors import FxflowError
 from .fixed.layernorm import NormFormats, layernorm, layernorm_float
@@ -20,7 +20,7 @@ def _where(o) -> str:
     return layer_name(o.location) or str(o.location)
 
 
-@op_step("fxp.matmul")
+@op_step(MatmulOp)
 def _matmul_step(o, consts):
     if any(v.owner.name == "fxp.constant" for v in o.operands if isinstance(v, ir.OpResult)):
         raise FxflowError(f"fxp.matmul in layer '{_where(o)}' takes two computed tensors, not a constant")
@@ -59,7 +59,7 @@ def norm_formats(o) -> NormFormats:
                        fmt("norm_format"))
 
 
-@op_step("fxp.layernorm")
+@op_step(LayerNormOp)
 def _layernorm_step(o, consts):
     gamma = constant_operand(o, 1, consts, "gamma")
     beta = constant_operand(o, 2, consts, "beta")
@@ -81,7 +81,7 @@ def _layernorm_step(o, consts):
     return run
 
 
-@op_step("fxp.add_constant")
+@op_step(AddConstantOp)
 def _add_constant_step(o, consts):
     bias = constant_operand(o, 1, consts, "mask")
     shape = tuple(ir.RankedTensorType(o.results[0].type).shape)

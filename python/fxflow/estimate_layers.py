@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 
+from .dialects.fxp import (ConcatOp, ConvOp, GatherOp, LutOp, PReluOp, PadOp, PoolOp, ReshapeOp, ResizeOp, ScaleShiftOp,
+                           SoftmaxOp, TransposeOp)
 from .devices import bram18_for
 from .estimate import (Ctx, OpCost, approx_products, constant_values, dsp_per_multiplier, fmt_of, lut_multiplier_luts,
                        op_model, rounds, shape_of, size_of)
@@ -23,7 +25,7 @@ def _conv_work(op) -> int:
     return math.prod(shape_of(op.results[0])[2:]) * math.prod(w)
 
 
-@op_model("fxp.conv", work=_conv_work)
+@op_model(ConvOp, work=_conv_work)
 def _conv(ctx: Ctx, op) -> OpCost:
     from .ir import ir
 
@@ -59,7 +61,7 @@ def _conv(ctx: Ctx, op) -> OpCost:
     return c
 
 
-@op_model("fxp.pool")
+@op_model(PoolOp)
 def _pool(ctx: Ctx, op) -> OpCost:
     from .dialects.fxp import i64_array
     from .ir import ir
@@ -92,12 +94,12 @@ def _per_element_product(ctx: Ctx, op, param_index: int) -> OpCost:
     return c
 
 
-@op_model("fxp.scale_shift")
+@op_model(ScaleShiftOp)
 def _scale_shift(ctx: Ctx, op) -> OpCost:
     return _per_element_product(ctx, op, 1)
 
 
-@op_model("fxp.prelu")
+@op_model(PReluOp)
 def _prelu(ctx: Ctx, op) -> OpCost:
     return _per_element_product(ctx, op, 1)
 
@@ -110,7 +112,7 @@ def _table_cost(ctx: Ctx, entries: int, width: int, lookups: int) -> OpCost:
     return OpCost(bram18=copies * bram18_for(width, entries), lut=lookups * 8, delay_ns=2.0, cycles=2)
 
 
-@op_model("fxp.lut")
+@op_model(LutOp)
 def _lut(ctx: Ctx, op) -> OpCost:
     from .ir import ir
 
@@ -122,7 +124,7 @@ def _lut(ctx: Ctx, op) -> OpCost:
     return c
 
 
-@op_model("fxp.softmax")
+@op_model(SoftmaxOp)
 def _softmax(ctx: Ctx, op) -> OpCost:
     """Two table lookups per element (exp, then 1/sum per row), a max tree, a sum tree, one product each; the
     tables' sizes and entry widths are the ones the precision pass attached (hls4ml's 1024 x 18 bits if none)."""
@@ -155,8 +157,10 @@ def _softmax(ctx: Ctx, op) -> OpCost:
     return c
 
 
-for _name in ("fxp.reshape", "fxp.gather", "fxp.transpose", "fxp.pad", "fxp.resize", "fxp.concat"):
-    op_model(_name)(lambda ctx, op: OpCost(ff=size_of(op.results[0]) * fmt_of(op.results[0], ctx.where).width))
+@op_model(ReshapeOp, GatherOp, TransposeOp, PadOp, ResizeOp, ConcatOp)
+def _data_movement(ctx: Ctx, op) -> OpCost:
+    """Wires only: the registers of the moved result."""
+    return OpCost(ff=size_of(op.results[0]) * fmt_of(op.results[0], ctx.where).width)
 
 
 def _hccs(ctx: Ctx, op, n: int, fy) -> OpCost:

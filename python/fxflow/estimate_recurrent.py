@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+from .dialects.fxp import RnnOp
 from .estimate import Ctx, OpCost, dsp_per_multiplier, fmt_of, lut_multiplier_luts, op_model, shape_of
 
 
@@ -19,7 +20,7 @@ def _rnn_work(op) -> int:
     return steps * gh * (feats + hidden)
 
 
-@op_model("fxp.rnn", work=_rnn_work)
+@op_model(RnnOp, work=_rnn_work)
 def _rnn(ctx: Ctx, op) -> OpCost:
     from .emulator_recurrent import rnn_formats
     from .ir import ir
