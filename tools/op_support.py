@@ -101,7 +101,32 @@ def problems(ops, cs: list[Concern]) -> list[str]:
 
 
 def family(op) -> str:
+    """The op's family: the dialect file that defines it (elementwise, layers, shape, tables, ...)."""
     return op.__module__.rsplit(".", 1)[-1]
+
+
+def family_files() -> dict:
+    """concern -> {op class: module of its registered entry}, for the concerns split into one module per op
+    family (`<concern>_<family>.py`): an op's entry must sit in the file of the op's own family."""
+    concerns()  # imports every family module
+    from fxflow.emulator import OP_STEPS
+    from fxflow.estimate import OP_MODELS
+    from fxflow.lowering.hls.kernels import OP_PRINTERS
+    from fxflow.passes.fxp_assign_precision import ASSIGNERS
+
+    return {
+        "precision": {c: f.__module__ for c, f in ASSIGNERS.items()},
+        "emulator": {c: f.__module__ for c, f in OP_STEPS.items()},
+        "estimate": {c: m.cost.__module__ for c, m in OP_MODELS.items()},
+        "HLS printer": {c: f.__module__ for c, f in OP_PRINTERS.items()},
+    }
+
+
+def misplaced() -> list[str]:
+    """Every registered entry that lives outside its op's family file."""
+    return [f"{c.OPERATION_NAME} ({family(c)}): its {concern} entry is in {mod}, not a *_{family(c)} module"
+            for concern, entries in family_files().items() for c, mod in entries.items()
+            if not mod.endswith(f"_{family(c)}")]
 
 
 def render(ops, cs: list[Concern]) -> str:

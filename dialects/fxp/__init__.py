@@ -8,13 +8,15 @@ C++ assignment to an ap_fixed variable would (round with Q, then overflow with O
 assigned (`fxp-assign-precision`) the same ops may carry float tensors; they then mean exact real
 arithmetic, which is what the float reference emulation evaluates.
 
-Ops live in one file per family: `elementwise.py` (constant, cast, add/sub/mul, relu, clamp, prelu,
-scale_shift), `layers.py` (dense, conv, pool: the multiply-accumulate layers with an explicit `accum`),
-`shape.py` (reshape, transpose, concat, pad, resize: data movement only, no arithmetic), `tables.py`
-(lut activations and softmax, whose hardware is a lookup table) and `transformer.py` (matmul of two
-activations, layernorm).  The `approx_mul` attribute on dense/conv/matmul names a per-layer approximate multiplier
-(`fxflow.approx`, docs/approx.md).  Room to grow: the HCCS integer softmax is
-another `implementation` of `fxp.softmax`; attention/LayerNorm become layers with their own accumulators.
+Ops live in one file per family, and every concern (precision, emulator, estimate, HLS) uses the same family
+names (`oplist.FXP_OPS` lists them): `elementwise.py` (constant, cast, add/sub/mul, relu, scale_shift),
+`layers.py` (dense, conv, pool: the multiply-accumulate layers with an explicit `accum`), `shape.py` (reshape,
+transpose, concat, pad, resize, gather: data movement only, no arithmetic), `tables.py` (lut activations,
+clamp, prelu and softmax, whose hardware is a lookup table or a comparison), `transformer.py` (matmul of two
+activations, layernorm, add_constant) and `recurrent.py` (rnn).  The `approx_mul` attribute on
+dense/conv/matmul names a per-layer approximate multiplier (`fxflow.approx`, docs/approx.md).  Room to grow:
+the HCCS integer softmax is another `implementation` of `fxp.softmax`; attention/LayerNorm become layers with
+their own accumulators.
 """
 
 
@@ -149,11 +151,10 @@ def in_out_shapes(op) -> tuple[list[int], list[int]] | None:
     return shape_of(op.input), shape_of(op.output)
 
 
-from .elementwise import (AddOp, CastOp, ClampOp, ConstantOp, MulOp, PReluOp, ReluOp,  # noqa: E402
-                          ScaleShiftOp, SubOp)
+from .elementwise import AddOp, CastOp, ConstantOp, MulOp, ReluOp, ScaleShiftOp, SubOp  # noqa: E402
 from .layers import ConvOp, DenseOp, PoolOp, conv_output_shape  # noqa: E402
 from .shape import ConcatOp, GatherOp, PadOp, ReshapeOp, ResizeOp, TransposeOp  # noqa: E402
-from .tables import LutOp, SoftmaxOp, YieldOp  # noqa: E402
+from .tables import ClampOp, LutOp, PReluOp, SoftmaxOp, YieldOp  # noqa: E402
 from .transformer import AddConstantOp, LayerNormOp, MatmulOp  # noqa: E402
 from .recurrent import RnnOp  # noqa: E402
 from .oplist import FXP_OPS, OpRegistry, check_op_classes, op_class, op_name  # noqa: E402

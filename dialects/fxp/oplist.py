@@ -7,11 +7,11 @@ per-op entry under the op's *class* (`@op_step(DenseOp)`), so a misspelt op fail
 
 from __future__ import annotations
 
-from .elementwise import AddOp, CastOp, ClampOp, ConstantOp, MulOp, PReluOp, ReluOp, ScaleShiftOp, SubOp
+from .elementwise import AddOp, CastOp, ConstantOp, MulOp, ReluOp, ScaleShiftOp, SubOp
 from .layers import ConvOp, DenseOp, PoolOp
 from .recurrent import RnnOp
 from .shape import ConcatOp, GatherOp, PadOp, ReshapeOp, ResizeOp, TransposeOp
-from .tables import LutOp, SoftmaxOp, YieldOp
+from .tables import ClampOp, LutOp, PReluOp, SoftmaxOp, YieldOp
 from .transformer import AddConstantOp, LayerNormOp, MatmulOp
 
 # The ops that stand in a function body, in family order (elementwise, layers, shape, tables, transformer,

@@ -19,7 +19,7 @@ from fxflow.dialects.fxp import (AddConstantOp, AddOp, CastOp, ClampOp, ConcatOp
                                  ResizeOp, RnnOp, ScaleShiftOp, SoftmaxOp, SubOp, TransposeOp, format_of, i64_array)
 from fxflow.dialects.fxp.channels import channel_formats
 from fxflow.emulator import OP_STEPS, Tensor, accum_format, op_multiplier, plan_dense, result_format
-import fxflow.emulator_layers  # noqa: F401  (registers the data-movement steps reused below)
+import fxflow.emulator_shape  # noqa: F401  (registers the data-movement steps reused below)
 from fxflow.emulator_tables import channel_param, grid_bounds, lut_table, softmax_formats
 from fxflow.errors import UnsupportedOpError
 from fxflow.fixed import FixedFormat

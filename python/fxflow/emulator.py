@@ -19,7 +19,7 @@ from typing import Callable
 
 import numpy as np
 
-from .dialects.fxp import AddOp, COMPUTE_OPS, CastOp, ConstantOp, DenseOp, OpRegistry, ReluOp, format_of
+from .dialects.fxp import COMPUTE_OPS, ConstantOp, OpRegistry, format_of
 from .errors import FxflowError, ShapeError
 from .fixed import FixedFormat
 from .fixed.quantize import quantize, requantize, to_float
@@ -258,8 +258,9 @@ class Program:
         return [values[o] for o in self.outputs]
 
 
-FAMILIES = ["fxflow.emulator_layers", "fxflow.emulator_tables", "fxflow.emulator_transformer",
-           "fxflow.emulator_recurrent"]  # modules registering more @op_step builders
+# the modules registering more @op_step builders, one per op family
+FAMILIES = ["fxflow.emulator_elementwise", "fxflow.emulator_layers", "fxflow.emulator_shape",
+            "fxflow.emulator_tables", "fxflow.emulator_transformer", "fxflow.emulator_recurrent"]
 
 
 def compile_program(module: ir.Module) -> Program:
@@ -341,7 +342,7 @@ _identity_slot = _identity
 
 # Step builders, keyed by op class: `build(o, args, consts) -> callable`, where `args` are the slots
 # of the op's non-constant operands (in operand order) and the callable takes their Tensors.  Op
-# families add theirs with `@op_step(OpClass, ...)` (see emulator_layers.py / emulator_tables.py).
+# families add theirs with `@op_step(OpClass, ...)` in emulator_<family>.py (FAMILIES).
 OP_STEPS: OpRegistry = OpRegistry("emulator step")
 
 # Ops that get no step of their own, with the reason (test_op_coverage.py asks every op of FXP_OPS).
@@ -380,45 +381,6 @@ def accum_format(o, name: str = "accum") -> FixedFormat | None:
     return format_of(ir.TypeAttr(attr).value) if attr is not None else None
 
 
-@op_step(CastOp)
-def _cast_step(o, consts):
-    # --- per-channel cast (`formats`, fxflow.fixed.channels): each element to its own format ---
-    from .dialects.fxp.channels import channel_formats
-
-    cf = channel_formats(o)
-    if cf is not None:
-        from .fixed.channels import cast_channels
-
-        shape = tuple(ir.RankedTensorType(o.results[0].type).shape)
-        return lambda x, fmt=result_format(o), cf=cf: Tensor(
-            cast_channels(x.data, None if x.fmt is None else x.fmt.f, cf, fmt, shape), fmt)
-    return lambda x, fmt=result_format(o): cast(x, fmt)
-
-
-@op_step(ReluOp)
-def _relu_step(o, consts):
-    return lambda x, fmt=result_format(o): relu(x, fmt)
-
-
-@op_step(AddOp)
-def _add_step(o, consts):
-    if any(_value_key(v) in consts for v in o.operands):
-        raise FxflowError(f"fxp.add with a constant operand is not supported ({o.location})")
-    return lambda x, y, fmt=result_format(o): add(x, y, fmt)
-
-
-@op_step(DenseOp)
-def _dense_step(o, consts):
-    wt = constant_operand(o, 1, consts, "weight")
-    bt = constant_operand(o, 2, consts, "bias")
-    x_fmt = format_of(o.operands[0].type)
-    if x_fmt is None:
-        return lambda t, w=wt.data, b=bt.data: dense_float(t, w, b)
-    plan = plan_dense(x_fmt, wt.data, wt.fmt, bt.data, bt.fmt, accum_format(o), result_format(o),
-                      accum_format(o, "product"), op_multiplier(o, x_fmt, wt.fmt))
-    return lambda t, p=plan: dense(t, p)
-
-
 def op_multiplier(o, x_fmt, w_fmt, roles: tuple[str, str] = ("input", "weight")):
     """The `approx_mul` multiplier of a dense/conv/matmul op (None: exact products)."""
     if "approx_mul" not in o.attributes:
@@ -427,6 +389,11 @@ def op_multiplier(o, x_fmt, w_fmt, roles: tuple[str, str] = ("input", "weight"))
 
     return resolve(ir.StringAttr(o.attributes["approx_mul"]).value, x_fmt, w_fmt, layer_name(o.location) or o.name,
                    roles)
+
+
+def has_constant_operand(o, consts) -> bool:
+    """Whether an operand of `o` is a constant (its step reads it from `consts`, not from a slot)."""
+    return any(_value_key(v) in consts for v in o.operands)
 
 
 def constant_value(o) -> Tensor:

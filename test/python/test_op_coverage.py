@@ -34,6 +34,13 @@ def test_a_gap_is_reported_with_op_and_concern(concerns):
     assert any(p.startswith("fxp.relu: AIE declares it without a reason") for p in bad)
 
 
+def test_each_op_sits_in_its_family_file_in_every_concern():
+    """precision, emulator, estimate and HLS keep one module per op family, named like the dialect's files."""
+    bad = op_support.misplaced()
+    assert not bad, "\n".join(bad)
+    assert op_support.family(SoftmaxOp) == "tables" and op_support.family(DenseOp) == "layers"
+
+
 def test_imported_ops_are_built_by_the_named_importer():
     """A raising declaration names the module that builds the op instead of a pattern: it must build it."""
     from fxflow.lowering.linalg_to_fxp import IMPORTED
