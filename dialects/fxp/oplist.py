@@ -3,6 +3,7 @@
 Each concern (precision, exactness, emulator, estimate, HLS printers, RTL builders, raising) registers its
 per-op entry under the op's *class* (`@op_step(DenseOp)`), so a misspelt op fails at import time, and a test
 (test/python/test_op_coverage.py) can ask every concern about every op of `FXP_OPS`.
+The sets of ops sharing a property (MULTIPLIER_OPS, PER_POSITION, ...) are built on this list in traits.py.
 """
 
 from __future__ import annotations

@@ -36,6 +36,7 @@ def test_sets_test_names_ops_and_views():
         m = ir.Module.parse(text)
         relu = m.body.operations[0].regions[0].blocks[0].operations[0]
         assert relu in traits.PER_POSITION and relu.operation in traits.COMPUTE_OPS
+        assert oplist.op_class(relu) is oplist.op_class(relu.operation) is fxp.ReluOp
         assert relu not in traits.WINDOWED and accessors.work(relu) is None
         assert accessors.result_format(relu) is None and accessors.accum_format(relu) is None
 
