@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from fxflow.dialects.fxp import ClampOp, LutOp, PReluOp, ReluOp, SoftmaxOp, YieldOp
+from fxflow.dialects.fxp import ClampOp, ConstantOp, LutOp, PReluOp, ReluOp, SoftmaxOp, YieldOp
 from fxflow.errors import FxflowError
 from fxflow.ir import defining_op, ir, layer_name
 
@@ -479,5 +479,6 @@ def softmax_decomposition(op, rewriter):
     rewriter.replace_op(op, [new.output])
 
 
-raising_pattern("linalg.generic", 4)(softmax_decomposition)
-raising_pattern("linalg.generic", 3)(elementwise_activation)
+raising_pattern("linalg.generic", 4, produces=(SoftmaxOp,))(softmax_decomposition)
+raising_pattern("linalg.generic", 3, produces=(LutOp, ClampOp, PReluOp, ReluOp, ConstantOp))(
+    elementwise_activation)

@@ -20,11 +20,32 @@ import numpy as np
 from fxflow.aie.arith import DenseInt, lower_dense, storage_of
 from fxflow.dialects.df import build_kernel, build_yield
 from fxflow.dialects.df.graph import graph_of, kernels_of
-from fxflow.dialects.fxp import format_of
+from fxflow.dialects.fxp import (AddConstantOp, AddOp, CastOp, ClampOp, ConcatOp, ConstantOp, ConvOp, DenseOp, GatherOp,
+                                 LayerNormOp, LutOp, MatmulOp, MulOp, PReluOp, PadOp, PoolOp, ReluOp, ReshapeOp, ResizeOp,
+                                 RnnOp, ScaleShiftOp, SoftmaxOp, SubOp, TransposeOp, format_of)
 from fxflow.errors import FxflowError, UnsupportedOpError
 from fxflow.fixed.hccs import B_MAX
 from fxflow.ir import elements_array, ir, str_attr
 from fxflow.passes.registry import register_pass
+
+# The fxp ops an AIE design may hold, in the forms kernel_info / _is_relu / hccs_info accept.
+SUPPORTED = {
+    DenseOp: "int8/int16 dense on the AIE-ML vector unit (kernel_info)",
+    ReluOp: "fused into the dense before it (_fuse_into_producer)",
+    SoftmaxOp: "implementation = hccs only, as the last layer (hccs_info)",
+    ConstantOp: "the weights and biases of a dense",
+}
+
+_CHAIN = "the AIE backend maps a chain of dense layers (+ ReLU) and a final HCCS softmax; no AIE kernel for it"
+# Every other op, with the reason (test_op_coverage.py asks every op of FXP_OPS).
+UNSUPPORTED = {
+    CastOp: _CHAIN, AddOp: _CHAIN, SubOp: _CHAIN, MulOp: _CHAIN, ScaleShiftOp: _CHAIN,
+    ConvOp: _CHAIN, PoolOp: _CHAIN,
+    ReshapeOp: _CHAIN, TransposeOp: _CHAIN, ConcatOp: _CHAIN, PadOp: _CHAIN, ResizeOp: _CHAIN, GatherOp: _CHAIN,
+    LutOp: _CHAIN, ClampOp: _CHAIN, PReluOp: _CHAIN,
+    MatmulOp: _CHAIN, LayerNormOp: _CHAIN, AddConstantOp: _CHAIN,
+    RnnOp: _CHAIN,
+}
 
 
 @dataclass

@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from fxflow.dialects.fxp import (ConcatOp, ConvOp, MulOp, PadOp, PoolOp, ReshapeOp, ResizeOp, ScaleShiftOp, SubOp,
+from fxflow.dialects.fxp import (ConcatOp, ConstantOp, ConvOp, MulOp, PadOp, PoolOp, ReshapeOp, ResizeOp, ScaleShiftOp, SubOp,
                                  TransposeOp)
 from fxflow.errors import FxflowError
 from fxflow.ir import defining_op, ir
@@ -583,25 +583,25 @@ def fold_constant_generic(op, rewriter):
     rewriter.replace_op(op, [new])
 
 
-for _root, _fn, _benefit in (
-    ("linalg.conv_1d_ncw_fcw", conv_to_fxp, 2),
-    ("linalg.conv_2d_nchw_fchw", conv_to_fxp, 2),
-    ("linalg.depthwise_conv_2d_nchw_chw", depthwise_conv_to_fxp, 2),
-    ("linalg.conv_2d_ngchw_gfchw", grouped_conv_to_fxp, 2),
-    ("linalg.pooling_nchw_max", max_pool_to_fxp, 2),
-    ("linalg.pooling_ncw_max", max_pool_to_fxp, 2),  # ONNX 1-D pooling (PyTorch's goes through 2-D)
-    ("linalg.generic", fold_constant_generic, 5),
-    ("linalg.generic", avg_pool_to_fxp, 4),
-    ("linalg.generic", affine_to_scale_shift, 1),
-    ("linalg.generic", binary_tensor_op, 1),
-    ("linalg.generic", upsample_to_fxp, 1),
-    ("fxp.scale_shift", fuse_scale_shift, 2),
-    ("fxp.scale_shift", identity_scale_shift, 3),
-    ("fxp.reshape", fold_reshapes, 1),
-    ("tensor.expand_shape", reshape_to_fxp, 1),
-    ("tensor.collapse_shape", reshape_to_fxp, 1),
-    ("linalg.transpose", transpose_to_fxp, 1),
-    ("tensor.concat", concat_to_fxp, 1),
-    ("tensor.pad", pad_to_fxp, 1),
+for _root, _fn, _benefit, _made in (
+    ("linalg.conv_1d_ncw_fcw", conv_to_fxp, 2, (ConvOp,)),
+    ("linalg.conv_2d_nchw_fchw", conv_to_fxp, 2, (ConvOp,)),
+    ("linalg.depthwise_conv_2d_nchw_chw", depthwise_conv_to_fxp, 2, (ConvOp,)),
+    ("linalg.conv_2d_ngchw_gfchw", grouped_conv_to_fxp, 2, (ConvOp, ReshapeOp)),
+    ("linalg.pooling_nchw_max", max_pool_to_fxp, 2, (PoolOp,)),
+    ("linalg.pooling_ncw_max", max_pool_to_fxp, 2, (PoolOp,)),  # ONNX 1-D pooling (PyTorch's goes through 2-D)
+    ("linalg.generic", fold_constant_generic, 5, (ConstantOp,)),
+    ("linalg.generic", avg_pool_to_fxp, 4, (PoolOp, ReshapeOp)),
+    ("linalg.generic", affine_to_scale_shift, 1, (ScaleShiftOp,)),
+    ("linalg.generic", binary_tensor_op, 1, (SubOp, MulOp, ReshapeOp)),
+    ("linalg.generic", upsample_to_fxp, 1, (ResizeOp,)),
+    ("fxp.scale_shift", fuse_scale_shift, 2, (ScaleShiftOp, ReshapeOp)),
+    ("fxp.scale_shift", identity_scale_shift, 3, ()),
+    ("fxp.reshape", fold_reshapes, 1, (ReshapeOp,)),
+    ("tensor.expand_shape", reshape_to_fxp, 1, (ReshapeOp,)),
+    ("tensor.collapse_shape", reshape_to_fxp, 1, (ReshapeOp,)),
+    ("linalg.transpose", transpose_to_fxp, 1, (TransposeOp,)),
+    ("tensor.concat", concat_to_fxp, 1, (ConcatOp,)),
+    ("tensor.pad", pad_to_fxp, 1, (PadOp,)),
 ):
-    raising_pattern(_root, _benefit)(_fn)
+    raising_pattern(_root, _benefit, produces=_made)(_fn)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fxflow.dialects.fxp import AddOp, ConstantOp, DenseOp, ReluOp
+from fxflow.dialects.fxp import AddOp, CastOp, ConstantOp, DenseOp, OpRegistry, ReluOp, RnnOp, check_op_classes
 from fxflow.errors import UnsupportedOpError
 from fxflow.ir import defining_op, elements_array, ir, layer_name, rewrite
 from fxflow.passes.registry import register_pass
@@ -182,26 +182,44 @@ def arith_constant_to_fxp(op, rewriter):
 
 # (root op name, pattern, benefit); op families add theirs with `@raising_pattern` in their own
 # modules (layer_patterns.py: conv/pool/BatchNorm/shape ops, activation_patterns.py: tables/softmax).
-PATTERNS: list[tuple[str, object, int]] = [
-    ("linalg.transpose", fold_constant_transpose, 3),
-    ("linalg.matmul", matmul_to_dense, 2),
-    ("linalg.generic", bias_add_into_dense, 3),
-    ("linalg.generic", generic_to_relu, 2),
-    ("linalg.generic", generic_to_add, 1),
-]
+PATTERNS: list[tuple[str, object, int]] = []
 
 
 # Patterns of the early stage run to a fixed point first: they match whole chains of generics (LayerNorm)
 # that the patterns above would otherwise split into smaller ops.
 EARLY_PATTERNS: list[tuple[str, object, int]] = []
 
+# fxp op class -> the patterns declared to produce it (`produces=`); test_op_coverage.py asks every op.
+RAISED_BY: OpRegistry = OpRegistry("raising pattern")
 
-def raising_pattern(root: str, benefit: int = 1, early: bool = False):
+# Ops no linalg pattern produces: the importer that builds them instead (also read by test_op_coverage.py).
+IMPORTED = {
+    CastOp: "fxflow.lowering.fake_quant_to_fxp: the model's own quantizers (fake-quant, QONNX, Brevitas)",
+    RnnOp: "fxflow.lowering.recurrent_import: LSTM/GRU layers, before torch-mlir sees them",
+}
+
+
+def raising_pattern(root: str, benefit: int = 1, early: bool = False, produces: tuple = ()):
+    """Register a rewrite of the linalg/tensor op `root`; `produces` names the fxp op classes it creates."""
+    check_op_classes(produces, f"raising pattern on {root}")
+
     def wrap(fn):
         (EARLY_PATTERNS if early else PATTERNS).append((root, fn, benefit))
+        for c in produces:
+            RAISED_BY.setdefault(c, []).append(f"{fn.__module__}.{fn.__name__}")
         return fn
 
     return wrap
+
+
+for _root, _fn, _benefit, _made in (
+    ("linalg.transpose", fold_constant_transpose, 3, (ConstantOp,)),
+    ("linalg.matmul", matmul_to_dense, 2, (DenseOp, ConstantOp)),
+    ("linalg.generic", bias_add_into_dense, 3, (DenseOp,)),
+    ("linalg.generic", generic_to_relu, 2, (ReluOp,)),
+    ("linalg.generic", generic_to_add, 1, (AddOp,)),
+):
+    raising_pattern(_root, _benefit, produces=_made)(_fn)
 
 
 def _patterns(patterns=None):

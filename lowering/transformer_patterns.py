@@ -28,7 +28,7 @@ import math
 import numpy as np
 
 from fxflow.dialects.fxp import (AddConstantOp, AddOp, DenseOp, GatherOp, LayerNormOp, MatmulOp, MulOp, ReshapeOp,
-                                 SubOp, TransposeOp, i64_array)
+                                 ScaleShiftOp, SoftmaxOp, SubOp, TransposeOp, i64_array)
 from fxflow.dialects.fxp.traits import PER_SAMPLE_MOVES
 from fxflow.errors import UnsupportedOpError
 from fxflow.ir import defining_op, elements_array, ir, layer_name
@@ -84,7 +84,7 @@ def _sample_view_of(v):
     return None
 
 
-@raising_pattern("fxp.softmax", 2)
+@raising_pattern("fxp.softmax", 2, produces=(SoftmaxOp, ReshapeOp))
 def lift_softmax(op, rewriter):
     """softmax over the last axis of a [B*H, T, S] view -> over the last axis of [1, B*H, T, S]."""
     from fxflow.dialects.fxp import SoftmaxOp
@@ -98,7 +98,7 @@ def lift_softmax(op, rewriter):
                                                            op.attributes["implementation"]).output, [x])
 
 
-@raising_pattern("fxp.scale_shift", 2)
+@raising_pattern("fxp.scale_shift", 2, produces=(ScaleShiftOp, ReshapeOp))
 def lift_scale(op, rewriter):
     """A per-tensor scale_shift of a [B*H, T, D] view (the q scaling) -> on the [1, B*H, T, D] view."""
     from fxflow.dialects.fxp import ScaleShiftOp
@@ -138,7 +138,7 @@ def _sample_view(v):
     return src if len(s) >= 2 and s[0] == 1 and s[-1] == _shape(v)[-1] else None
 
 
-@raising_pattern("linalg.generic", 3)
+@raising_pattern("linalg.generic", 3, produces=(DenseOp, ReshapeOp))
 def bias_into_reshaped_dense(op, rewriter):
     """reshape(dense(x))[.., n] + bias[n] -> reshape(dense(x) with the bias): the bias add of a Linear on a
     token view that torch-mlir left in the regrouped rows."""
@@ -166,7 +166,7 @@ def bias_into_reshaped_dense(op, rewriter):
     rewriter.replace_op(op, [new])
 
 
-@raising_pattern("linalg.batch_matmul", 2)
+@raising_pattern("linalg.batch_matmul", 2, produces=(MatmulOp, DenseOp, ReshapeOp))
 def batch_matmul_to_fxp(op, rewriter):
     a, b = op.inputs
     init = op.outputs[0]
@@ -201,7 +201,7 @@ def batch_matmul_to_fxp(op, rewriter):
 # ------------------------------------------------------------------------------------------------
 # Linear on tokens
 # ------------------------------------------------------------------------------------------------
-@raising_pattern("fxp.dense", 2)
+@raising_pattern("fxp.dense", 2, produces=(DenseOp, ReshapeOp))
 def dense_per_token(op, rewriter):
     """dense(reshape(x [1, ..., K]) [R, K]) [R, N] -> reshape(dense(x) [1, ..., N]) [R, N]: torch-mlir applies
     a Linear to tokens on the rows of a 2-D view that merges the sample dim with the token dims; the rows
@@ -321,7 +321,7 @@ def fold_broadcast_constants(op, rewriter):
     rewriter.replace_op(op, [new])
 
 
-@raising_pattern("linalg.generic", 2)
+@raising_pattern("linalg.generic", 2, produces=(AddConstantOp,))
 def constant_add(op, rewriter):
     """scores + mask, the mask a constant varying over more than the channel dim (per tensor / per channel
     constants are fxp.scale_shift) -> fxp.add_constant: finite entries added exactly, -inf entries masked."""
@@ -354,7 +354,7 @@ def constant_add(op, rewriter):
     rewriter.replace_op(op, [new.output])
 
 
-@raising_pattern("tensor.concat", 2)
+@raising_pattern("tensor.concat", 2, produces=(AddConstantOp, GatherOp))
 def concat_constant(op, rewriter):
     """cat([constant, x], dim) (a class token before the patch tokens) -> add_constant(gather(x)): the gather
     places x and leaves zeros (index -1) where the constant goes, the exact add puts the constant there."""
@@ -383,7 +383,7 @@ def concat_constant(op, rewriter):
     rewriter.replace_op(op, [new.output])
 
 
-@raising_pattern("linalg.generic", 2)
+@raising_pattern("linalg.generic", 2, produces=(AddConstantOp,))
 def masked_fill_to_add_constant(op, rewriter):
     """where(constant mask, -inf, scores) (masked_fill of a constant boolean mask) -> fxp.add_constant with
     those elements masked and a zero bias."""
@@ -422,7 +422,7 @@ def _tensor_like(shape, like) -> ir.Type:
 _BINARY = {"arith.addf": AddOp, "arith.subf": SubOp, "arith.mulf": MulOp}
 
 
-@raising_pattern("linalg.generic", 2)
+@raising_pattern("linalg.generic", 2, produces=(GatherOp,))
 def broadcast_binary(op, rewriter):
     """x (+ - *) y of two activations, one read through a broadcast (a gate [1, T, 1] on [1, T, E]) -> an
     fxp.gather repeating its elements to the full shape, then the elementwise fxp.add / sub / mul."""
@@ -515,8 +515,8 @@ def _move_source(op):
     return v, chain
 
 
-@raising_pattern("linalg.transpose", 4)
-@raising_pattern("tensor.extract_slice", 4)
+@raising_pattern("linalg.transpose", 4, produces=(GatherOp, ReshapeOp))
+@raising_pattern("tensor.extract_slice", 4, produces=(GatherOp, ReshapeOp))
 def moves_to_gather(op, rewriter):
     """transpose (moving dim 0) / slice chains between two sample views -> one fxp.gather of static indices.
 
@@ -563,7 +563,7 @@ def moves_to_gather(op, rewriter):
     rewriter.replace_op(last, [new])
 
 
-@raising_pattern("fxp.gather", 4)
+@raising_pattern("fxp.gather", 4, produces=(GatherOp,))
 def compose_gathers(op, rewriter):
     """gather(gather | reshape (x)) -> one gather of x (a reshape keeps every sample's flat order)."""
     inner = defining_op(op.operands[0])
@@ -577,7 +577,7 @@ def compose_gathers(op, rewriter):
     rewriter.replace_op(op, [new.output])
 
 
-@raising_pattern("fxp.dense", 3)
+@raising_pattern("fxp.dense", 3, produces=(DenseOp, GatherOp, ReshapeOp))
 def split_dense_by_readers(op, rewriter):
     """A Linear on tokens read only through gathers of disjoint column sets (MultiheadAttention's packed
     q, k, v in_proj) -> one dense per reader over its columns, so each can fold its own scale."""
@@ -614,7 +614,7 @@ def split_dense_by_readers(op, rewriter):
     rewriter.erase_op(op)
 
 
-@raising_pattern("fxp.scale_shift", 3)
+@raising_pattern("fxp.scale_shift", 3, produces=(MatmulOp, ScaleShiftOp))
 def scale_of_product_onto_lhs(op, rewriter):
     """(q @ k^T) * c -> (q * c) @ k^T for a per-tensor c (scores / sqrt(d)): the scale then folds into q's
     projection (scale_into_dense_through_moves).  The same real product, so the same exact fxp.matmul."""
@@ -634,7 +634,7 @@ def scale_of_product_onto_lhs(op, rewriter):
     rewriter.erase_op(mm)
 
 
-@raising_pattern("fxp.scale_shift", 3)
+@raising_pattern("fxp.scale_shift", 3, produces=(DenseOp, GatherOp, ReshapeOp, TransposeOp))
 def scale_into_dense_through_moves(op, rewriter):
     """scale_shift(c per tensor)(moves(dense)) -> moves(dense with w*s, b*s + t): the attention scale
     1/sqrt(d) (torch multiplies q and k by d^-1/4 after the head split) folded into the projection."""
@@ -764,7 +764,7 @@ def _trailing_constant(g, shape_tail: list[int], body: str):
     return c, g
 
 
-@raising_pattern("linalg.generic", 5, early=True)
+@raising_pattern("linalg.generic", 5, early=True, produces=(LayerNormOp,))
 def norm_to_layernorm(op, rewriter):
     if [o.operation.name for o in body_ops(op)] != ["math.rsqrt", "linalg.yield"]:
         return True

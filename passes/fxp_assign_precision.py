@@ -26,17 +26,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from fxflow.config import AUTO, EXACT, Config
-from fxflow.dialects.fxp import COMPUTE_OPS, CastOp, ConstantOp, fixed_type, format_of
+from fxflow.dialects.fxp import COMPUTE_OPS, CastOp, ConstantOp, OpRegistry, fixed_type, format_of
 from fxflow.dialects.fxp.traits import MULTIPLIER_OPS
 from fxflow.errors import ConfigError, FxflowError, ShapeError
 from fxflow.fixed import FixedFormat
 from fxflow.fixed.accum import exact_accumulator
-from fxflow.fixed.interval import (Interval, add_interval, cast_interval, dense_interval, fit_constants,
-                                   relu_interval, smallest_format)
+from fxflow.fixed.interval import Interval, cast_interval, fit_constants, smallest_format
 from fxflow.fixed.quantize import quantize
 from fxflow.ir import defining_op, elements_array, ir, layer_name
 
-from .fxp_model_exact import always_exact, exactness, is_model_cast
+from .fxp_model_exact import is_model_cast
 from .registry import register_pass
 
 
@@ -96,22 +95,22 @@ def _layer_names(fn, ops=COMPUTE_OPS) -> list[str]:
     return names
 
 
-# Per-op precision rules, keyed by op name: `assign(op, cfg, ranges)` gives the op's results their
+# Per-op precision rules, keyed by op class: `assign(op, cfg, ranges)` gives the op's results their
 # formats (and quantizes its constants), recording in `ranges` the exact Interval of every result.
-# Op families register theirs with `@assigner(...)` (precision_layers.py, precision_tables.py).
-ASSIGNERS: dict = {}
-FAMILIES = ["fxflow.passes.fxp_assign_precision_layers", "fxflow.passes.fxp_assign_precision_tables",
+# Op families register theirs with `@assigner(OpClass, ...)` in fxp_assign_precision_<family>.py.
+ASSIGNERS: OpRegistry = OpRegistry("precision assigner")
+
+# Ops with no assigner, with the reason (test_op_coverage.py asks every op of FXP_OPS).
+UNSUPPORTED = {ConstantOp: "quantized by the rule of the op that reads it (its role: weight, bias, ...); "
+                           "an already fixed constant keeps its stored integers"}
+FAMILIES = ["fxflow.passes.fxp_assign_precision_elementwise", "fxflow.passes.fxp_assign_precision_layers",
+            "fxflow.passes.fxp_assign_precision_shape", "fxflow.passes.fxp_assign_precision_tables",
             "fxflow.passes.fxp_assign_precision_transformer",
             "fxflow.passes.fxp_assign_precision_recurrent"]
 
 
-def assigner(*names: str):
-    def wrap(fn):
-        for n in names:
-            ASSIGNERS[n] = fn
-        return fn
-
-    return wrap
+def assigner(*classes: type):
+    return ASSIGNERS.decorate(classes)
 
 
 class Ranges(dict):
@@ -175,40 +174,6 @@ def _assign_function(fn, cfg: Config, calibration: list | None = None) -> None:
         ir.FunctionType.get([a.type for a in block.arguments], result_types))
 
 
-exactness("fxp.relu", "fxp.add")(always_exact)
-exactness("fxp.dense", constants={1: "weight", 2: "bias"})(always_exact)
-
-
-@assigner("fxp.relu", "fxp.add")
-def _assign_relu_add(op, cfg: Config, ranges: dict) -> None:
-    name = op.operation.name
-    require_fixed(op, op.operation.operands, name)
-    args = [ranges[v] for v in op.operation.operands]
-    exact = relu_interval(*args) if name == "fxp.relu" else add_interval(*args)
-    set_result(op, cfg.layer(layer_name(op.location)).result, exact, ranges)
-
-
-@assigner("fxp.cast")
-def _assign_cast(op, cfg: Config, ranges: dict) -> None:
-    if format_of(op.operation.results[0].type) is None:
-        src = op.operation.operands[0]
-        if format_of(src.type) is None:
-            raise FxflowError(f"a cast to float inside the program ({op.location}) is not supported")
-        # the model's fake quantization (quantize, then dequantize): later ops take the fixed value itself
-        op.operation.results[0].replace_all_uses_with(src)
-        op.operation.erase()
-        return
-    if op.operation.operands[0] in ranges:
-        out = format_of(op.operation.results[0].type)
-        # --- per-channel cast (`formats`, fxflow.fixed.channels): each channel's own range ---
-        from fxflow.dialects.fxp.channels import channel_formats
-        from fxflow.fixed.channels import channel_cast_interval
-
-        cf = channel_formats(op)
-        ranges[op.operation.results[0]] = (cast_interval(ranges[op.operation.operands[0]], out) if cf is None else
-                                           channel_cast_interval(ranges[op.operation.operands[0]], cf, out))
-
-
 def require_fixed(op, values, what: str) -> None:
     for v in values:
         if format_of(v.type) is None:
@@ -260,12 +225,6 @@ def quantized_constant(value: ir.Value, fmt, role: str, layer: str, tolerance: f
     i64 = ir.IntegerType.get_signless(64)
     dense = ir.DenseElementsAttr.get(np.ascontiguousarray(stored), type=i64)
     return ConstantOp(dense, ir.RankedTensorType.get(shape, fixed_type(fmt))).output, stored, fmt
-
-
-@assigner("fxp.dense")
-def _assign_dense(op, cfg: Config, ranges: dict) -> None:
-    k = ir.RankedTensorType(op.operation.operands[0].type).shape[-1]
-    assign_multiply_accumulate(op, cfg, ranges, dense_interval, k)
 
 
 def assign_multiply_accumulate(op, cfg: Config, ranges: dict, interval, n_terms: int) -> None:

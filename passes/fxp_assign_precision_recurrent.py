@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from fxflow.config import Config
 from fxflow.errors import ConfigError
-from fxflow.dialects.fxp import fixed_type, format_of
+from fxflow.dialects.fxp import RnnOp, fixed_type, format_of
 from fxflow.fixed import FixedFormat
 from fxflow.fixed.accum import exact_accumulator
 from fxflow.fixed.interval import Interval
@@ -47,12 +47,12 @@ def _hls4ml_formats(fm: RnnFormats, accum: FixedFormat) -> RnnFormats:
                       HLS4ML_TABLE_T, accum)
 
 
-@exactness("fxp.rnn")
+@exactness(RnnOp)
 def _rnn_exactness(op) -> str:
     return "it is computed from tables of sigmoid and tanh"
 
 
-@assigner("fxp.rnn")
+@assigner(RnnOp)
 def _assign_rnn(op, cfg: Config, ranges: dict) -> None:
     o = op.operation
     layer = layer_name(op.location) or "<unnamed>"

@@ -28,7 +28,7 @@ from fractions import Fraction
 import numpy as np
 
 from fxflow.config import AUTO, EXACT, Config
-from fxflow.dialects.fxp import fixed_type, format_of
+from fxflow.dialects.fxp import ClampOp, LutOp, PReluOp, SoftmaxOp, fixed_type, format_of
 from fxflow.scalar_eval import region_function
 from fxflow.fixed import FixedFormat
 from fxflow.fixed.interval import Interval
@@ -54,14 +54,14 @@ def _bound_bits(v: float) -> int:
     return max(Fraction(v).denominator.bit_length() - 1, 0)
 
 
-exactness("fxp.clamp")(always_exact)
-exactness("fxp.prelu", constants={1: "weight"})(always_exact)
+exactness(ClampOp)(always_exact)
+exactness(PReluOp, constants={1: "weight"})(always_exact)
 
 
 _PIECEWISE_CONSTANT = ("arith.constant", "arith.cmpf", "arith.select")
 
 
-@exactness("fxp.lut", "fxp.softmax")
+@exactness(LutOp, SoftmaxOp)
 def _table_exactness(op) -> str | None:
     """A table of a piecewise-constant function (compares and selects of float constants, e.g. a bipolar
     quantizer) is exact: every float constant is a dyadic rational its auto format holds."""
@@ -72,7 +72,7 @@ def _table_exactness(op) -> str | None:
     return "it is computed from tables of its non-linear function"
 
 
-@assigner("fxp.clamp")
+@assigner(ClampOp)
 def _assign_clamp(op, cfg: Config, ranges: dict) -> None:
     x = op.operation.operands[0]
     require_fixed(op, [x], "fxp.clamp")
@@ -88,7 +88,7 @@ def _assign_clamp(op, cfg: Config, ranges: dict) -> None:
     set_result(op, cfg.layer(layer_name(op.location)).result, Interval(lo, hi, f), ranges)
 
 
-@assigner("fxp.prelu")
+@assigner(PReluOp)
 def _assign_prelu(op, cfg: Config, ranges: dict) -> None:
     layer = layer_name(op.location) or "<unnamed>"
     x, alpha = op.operation.operands
@@ -115,7 +115,7 @@ def _assign_prelu(op, cfg: Config, ranges: dict) -> None:
     set_result(op, cfg.layer(layer).result, Interval(lo.astype(object), hi.astype(object), xr.f + a_fmt.f), ranges)
 
 
-@assigner("fxp.lut")
+@assigner(LutOp)
 def _assign_lut(op, cfg: Config, ranges: dict) -> None:
     layer = layer_name(op.location) or "<unnamed>"
     x = op.operation.operands[0]
@@ -180,7 +180,7 @@ def softmax_formats(x_fmt: FixedFormat, n: int, impl: str, tc, accum) -> Softmax
     return SoftmaxFormats(exp, inv, inv_in, accum, norm, exp_size, inv_size)
 
 
-@assigner("fxp.softmax")
+@assigner(SoftmaxOp)
 def _assign_softmax(op, cfg: Config, ranges: dict) -> None:
     layer = layer_name(op.location) or "<unnamed>"
     x = op.operation.operands[0]

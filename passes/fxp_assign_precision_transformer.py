@@ -25,7 +25,7 @@ import numpy as np
 from fractions import Fraction
 
 from fxflow.config import AUTO, EXACT, Config
-from fxflow.dialects.fxp import fixed_type, format_of
+from fxflow.dialects.fxp import AddConstantOp, LayerNormOp, MatmulOp, fixed_type, format_of
 from fxflow.errors import ConfigError
 from fxflow.fixed import FixedFormat
 from fxflow.fixed.interval import Interval, add_interval, smallest_format
@@ -43,7 +43,7 @@ def _bounds(iv: Interval) -> tuple[int, int]:
     return int(min(iv.lo.ravel(), default=0)), int(max(iv.hi.ravel(), default=0))
 
 
-@assigner("fxp.matmul")
+@assigner(MatmulOp)
 def _assign_matmul(op, cfg: Config, ranges: dict) -> None:
     o = op.operation
     a, b = o.operands
@@ -92,7 +92,7 @@ def _auto_formats(x: FixedFormat, xr: Interval, n: int, eps: float, rms: bool, t
     return {"mean": mean, "var": var, "inv_std": inv_std, "norm": norm}
 
 
-@assigner("fxp.layernorm")
+@assigner(LayerNormOp)
 def _assign_layernorm(op, cfg: Config, ranges: dict) -> None:
     o = op.operation
     layer = layer_name(op.location) or "<unnamed>"
@@ -139,7 +139,7 @@ def _assign_layernorm(op, cfg: Config, ranges: dict) -> None:
                           f"constant row makes (x - mean) * inv_std unbounded: give 'norm' a saturating format")
 
 
-@assigner("fxp.add_constant")
+@assigner(AddConstantOp)
 def _assign_add_constant(op, cfg: Config, ranges: dict) -> None:
     """The mask's finite values take the layer's `bias` role; the result its `result` ("auto": the exact range
     of the unmasked sums); masked elements hold the result format's minimum."""

@@ -25,7 +25,7 @@ from .base import format_of, i64_array
 from .layers import ConvOp, DenseOp
 from .recurrent import RnnOp
 from .shape import GatherOp, PadOp, ReshapeOp, ResizeOp, TransposeOp
-from .traits import op_class
+from .oplist import op_class
 from .transformer import MatmulOp
 
 

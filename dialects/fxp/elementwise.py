@@ -1,4 +1,4 @@
-"""Elementwise `fxp` ops: constants, casts, exact add/sub/mul, and the piecewise-linear activations.
+"""Elementwise `fxp` ops: constants, casts, exact add/sub/mul, relu and scale_shift (clamp/prelu: tables.py).
 
 Every op computes the exact result of its inputs' exact values and assigns it to the result type once
 (round with Q, then overflow with O), as one C++ assignment to an ap_fixed variable would.
@@ -148,48 +148,13 @@ class MulOp(Fxp.Operation, name="mul", traits=[ext.Pure]):
         return _binary_verify(self)
 
 
-def _check_channel_param(op, x, p, what: str) -> bool:
+def check_channel_param(op, x, p, what: str) -> bool:
     """A per-channel parameter: shape [C] (C = dim 1 of the input, the channel) or [1] (per tensor)."""
     shape, xs = shape_of(p), shape_of(x)
     channels = xs[1] if len(xs) > 1 else 1
     if shape not in ([1], [channels]):
         return emit(op, f"{what} shape {shape} must be [1] or [{channels}] (the channels of input {xs})")
     return True
-
-
-class ClampOp(Fxp.Operation, name="clamp", traits=[ext.Pure]):
-    """min(max(x, min), max) in exact arithmetic, assigned to the result type (ReLU6, Hardtanh).
-    The bounds are exact reals (f64); the C++ compares against them in a format that holds them exactly."""
-
-    input: ext.Operand[Any]
-    output: ext.Result[Any]
-    min: ir.FloatAttr
-    max: ir.FloatAttr
-
-    @verifier
-    def verify_invariants(self):
-        lo, hi = ir.FloatAttr(self.min).value, ir.FloatAttr(self.max).value
-        if not lo <= hi:
-            return emit(self, f"min {lo} must not exceed max {hi}")
-        return (check_tensors(self, ((self.input, "input"), (self.output, "result")))
-                and check_same_shape(self, self.input, self.output)
-                and check_formats(self, [self.input, self.output]))
-
-
-class PReluOp(Fxp.Operation, name="prelu", traits=[ext.Pure]):
-    """x > 0 ? x : x * alpha (exact product), assigned to the result type.  `alpha` is a constant per
-    channel ([C]) or per tensor ([1]): PReLU and LeakyReLU."""
-
-    input: ext.Operand[Any]
-    alpha: ext.Operand[Any]
-    output: ext.Result[Any]
-
-    @verifier
-    def verify_invariants(self):
-        return (check_tensors(self, ((self.input, "input"), (self.alpha, "alpha"), (self.output, "result")))
-                and check_same_shape(self, self.input, self.output)
-                and _check_channel_param(self, self.input, self.alpha, "alpha")
-                and check_formats(self, [self.input, self.alpha, self.output]))
 
 
 class ScaleShiftOp(Fxp.Operation, name="scale_shift", traits=[ext.Pure]):
@@ -207,6 +172,6 @@ class ScaleShiftOp(Fxp.Operation, name="scale_shift", traits=[ext.Pure]):
         return (check_tensors(self, ((self.input, "input"), (self.scale, "scale"), (self.shift, "shift"),
                                       (self.output, "result")))
                 and check_same_shape(self, self.input, self.output)
-                and _check_channel_param(self, self.input, self.scale, "scale")
-                and _check_channel_param(self, self.input, self.shift, "shift")
+                and check_channel_param(self, self.input, self.scale, "scale")
+                and check_channel_param(self, self.input, self.shift, "shift")
                 and check_formats(self, [self.input, self.scale, self.shift, self.output]))

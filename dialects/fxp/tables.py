@@ -1,4 +1,5 @@
-"""Lookup-table `fxp` ops: pointwise non-linear activations (`fxp.lut`) and `fxp.softmax`.
+"""Lookup-table `fxp` ops: pointwise non-linear activations (`fxp.lut`, and the piecewise-linear `fxp.clamp`,
+`fxp.prelu`, which share the tables' family in every concern) and `fxp.softmax`.
 
 `fxp.lut` carries the activation as a region: one block taking a scalar float and ending in `fxp.yield`
 of a scalar float, holding the arith/math ops the front-end produced (sigmoid, tanh, GELU, SiLU, ELU, ...).
@@ -16,8 +17,9 @@ from typing import Any
 
 from fxflow.ir import ext, ir
 
-from ..verify import emit, verifier
-from .base import Fxp, check_pointwise, shape_of
+from ..verify import check_same_shape, emit, verifier
+from .base import Fxp, check_formats, check_pointwise, check_tensors, shape_of
+from .elementwise import check_channel_param
 
 SOFTMAX_IMPLEMENTATIONS = ("stable", "latency", "argmax", "hccs")
 HCCS_ATTRS = ("hccs_b", "hccs_s", "hccs_dmax")  # tensor<Hxi64> each, one entry per head (or one)
@@ -99,3 +101,38 @@ class SoftmaxOp(Fxp.Operation, name="softmax", traits=[ext.Pure]):
             if name not in attrs or ir.StringAttr(attrs[name]).value not in allowed:
                 return emit(self, f"an hccs softmax needs '{name}' in {', '.join(allowed)}")
         return True
+
+
+class ClampOp(Fxp.Operation, name="clamp", traits=[ext.Pure]):
+    """min(max(x, min), max) in exact arithmetic, assigned to the result type (ReLU6, Hardtanh).
+    The bounds are exact reals (f64); the C++ compares against them in a format that holds them exactly."""
+
+    input: ext.Operand[Any]
+    output: ext.Result[Any]
+    min: ir.FloatAttr
+    max: ir.FloatAttr
+
+    @verifier
+    def verify_invariants(self):
+        lo, hi = ir.FloatAttr(self.min).value, ir.FloatAttr(self.max).value
+        if not lo <= hi:
+            return emit(self, f"min {lo} must not exceed max {hi}")
+        return (check_tensors(self, ((self.input, "input"), (self.output, "result")))
+                and check_same_shape(self, self.input, self.output)
+                and check_formats(self, [self.input, self.output]))
+
+
+class PReluOp(Fxp.Operation, name="prelu", traits=[ext.Pure]):
+    """x > 0 ? x : x * alpha (exact product), assigned to the result type.  `alpha` is a constant per
+    channel ([C]) or per tensor ([1]): PReLU and LeakyReLU."""
+
+    input: ext.Operand[Any]
+    alpha: ext.Operand[Any]
+    output: ext.Result[Any]
+
+    @verifier
+    def verify_invariants(self):
+        return (check_tensors(self, ((self.input, "input"), (self.alpha, "alpha"), (self.output, "result")))
+                and check_same_shape(self, self.input, self.output)
+                and check_channel_param(self, self.input, self.alpha, "alpha")
+                and check_formats(self, [self.input, self.alpha, self.output]))

@@ -1,53 +1,34 @@
 """Op properties ("traits"): the sets of fxp ops that share a property, the only place such lists exist.
 
-Each set is written over the op classes of `dialects/fxp/*.py` (a misspelt op is a NameError at import,
-not a set that silently never matches) and tests membership of an op name, an Operation or an OpView:
+Each set is written over op classes of `oplist.FXP_OPS`, the one op list (a misspelt op is a NameError at
+import, not a set that silently never matches) and tests membership of an op name, an Operation or an OpView:
 
     if o.name in MULTIPLIER_OPS: ...        # or: if op in MULTIPLIER_OPS
-    op_class(o)                              # the OpView class of an fxp Operation (None for other ops)
 """
 
 from __future__ import annotations
 
 from .base import Fxp
-from .elementwise import AddOp, CastOp, ClampOp, ConstantOp, MulOp, PReluOp, ReluOp, ScaleShiftOp, SubOp
+from .elementwise import AddOp, CastOp, ConstantOp, MulOp, ReluOp, ScaleShiftOp, SubOp
 from .layers import ConvOp, DenseOp, PoolOp
-from .recurrent import RnnOp
+from .oplist import FXP_OPS, op_name
 from .shape import ConcatOp, GatherOp, PadOp, ReshapeOp, ResizeOp, TransposeOp
-from .tables import LutOp, SoftmaxOp, YieldOp
-from .transformer import AddConstantOp, LayerNormOp, MatmulOp
-
-OPS: tuple[type, ...] = (ConstantOp, CastOp, AddOp, SubOp, MulOp, ReluOp, ClampOp, PReluOp, ScaleShiftOp,
-                         DenseOp, ConvOp, PoolOp, ReshapeOp, TransposeOp, ConcatOp, PadOp, ResizeOp, GatherOp,
-                         LutOp, SoftmaxOp, YieldOp, MatmulOp, LayerNormOp, AddConstantOp, RnnOp)
-"""Every op of the dialect (a test checks this list against the classes the dialect defines)."""
-
-_BY_NAME = {cls.OPERATION_NAME: cls for cls in OPS}
-
-
-def _name(op) -> str:
-    if isinstance(op, str):
-        return op
-    return (op.operation if hasattr(op, "operation") else op).name
-
-
-def op_class(op) -> type | None:
-    """The fxp OpView class of an op name, Operation or OpView; None for an op of another dialect."""
-    return _BY_NAME.get(_name(op))
+from .tables import ClampOp, LutOp, PReluOp, SoftmaxOp
+from .transformer import MatmulOp
 
 
 class OpSet:
     """A named set of fxp op classes; `x in s` for an op name, an Operation or an OpView."""
 
     def __init__(self, *classes: type):
-        unknown = [c for c in classes if c not in OPS or not issubclass(c, Fxp.Operation)]
+        unknown = [c for c in classes if c not in FXP_OPS or not issubclass(c, Fxp.Operation)]
         if unknown:
             raise TypeError(f"not fxp ops: {unknown}")
         self.classes = frozenset(classes)
         self.names = frozenset(c.OPERATION_NAME for c in classes)
 
     def __contains__(self, op) -> bool:
-        return _name(op) in self.names
+        return op_name(op) in self.names
 
     def __iter__(self):
         return iter(sorted(self.names))
@@ -71,7 +52,7 @@ class OpSet:
         return f"OpSet({', '.join(self)})"
 
 
-COMPUTE_OPS = OpSet(*(c for c in OPS if c not in (ConstantOp, YieldOp)))
+COMPUTE_OPS = OpSet(*(c for c in FXP_OPS if c is not ConstantOp))
 """Ops that compute: each becomes a df.kernel and is a layer a config can name.  Constants are cloned into
 the kernels that read them; `fxp.yield` only terminates a lut region."""
 

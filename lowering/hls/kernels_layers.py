@@ -1,4 +1,4 @@
-"""C++ printers for conv/pool, per-channel affine, elementwise sub/mul and the data-movement ops.
+"""C++ printers for the multiply-accumulate layers: dense, conv and pool.
 
 Arrays are flat, row-major, channels first (the IR's layout, batch of 1 included).  Convolution and
 pooling loop over output channel and position, then over the window in the op's documented order;
@@ -11,20 +11,20 @@ from __future__ import annotations
 
 import math
 
-from fxflow.dialects.fxp import i64_array
+from fxflow.dialects.fxp import ConvOp, DenseOp, PoolOp, i64_array
 from fxflow.ir import ir
 
 from .cwriter import index_expr
 from .design import fixed_format
-from .kernels import KernelEmitter, print_elementwise, printer, product_cast, register_roles
+from .kernels import KernelEmitter, printer, product_cast, register_roles
 
-register_roles({("fxp.conv", 1): ("w", "weight"), ("fxp.conv", 2): ("b", "bias"),
-               ("fxp.scale_shift", 1): ("s", "scale"), ("fxp.scale_shift", 2): ("t", "shift")})
+register_roles({(DenseOp, 1): ("w", "weight"), (DenseOp, 2): ("b", "bias"),
+                (ConvOp, 1): ("w", "weight"), (ConvOp, 2): ("b", "bias")})
 
 SPATIAL_SUFFIXES = ("h", "w")  # names of the spatial loop variables' suffixes (1-D uses the last)
 
 
-def _strides_of(shape) -> list[int]:
+def strides_of(shape) -> list[int]:
     return [math.prod(shape[d + 1:]) for d in range(len(shape))]
 
 
@@ -92,7 +92,7 @@ def conv_output(k: KernelEmitter, op, acc_t: str, in_spatial, tap) -> None:
     body.loop("c", cg)
     ins, cond = _window_loops(k, in_spatial, ws[2:], strides, dilations, padding)
     chan = "c" if groups == 1 else f"(f / {f_out // groups}) * {cg} + c"
-    wst = _strides_of(ws)
+    wst = strides_of(ws)
     ks = [f"k{SPATIAL_SUFFIXES[d + 2 - len(ins)]}" for d in range(len(ins))]
     wi = index_expr(("f", wst[0]), ("c", wst[1]), *[(v, wst[2 + d]) for d, v in enumerate(ks)])
     from .approx import multiply  # x * w, or the layer's approximate multiplier
@@ -131,14 +131,14 @@ def pool_output(k: KernelEmitter, op, in_spatial, in_type: str, tap) -> str:
     return "acc"
 
 
-@printer("fxp.conv")
+@printer(ConvOp)
 def _conv(k: KernelEmitter, op) -> None:
     x, y = op.operands[0], op.results[0]
     xs, ys = k.shape(x, op, "input"), k.shape(y, op, "result")
     acc_t = conv_prologue(k, op, xs, ys)
     Y = k.dest(y, op, "conv")
     X = k.ref(x)
-    xst, yst = _strides_of(xs[1:]), _strides_of(ys[1:])
+    xst, yst = strides_of(xs[1:]), strides_of(ys[1:])
     grouped = _attr_int(op, "groups") > 1
     k.body.loop("f", ys[1])
     outs = _output_loops(k, ys[2:])
@@ -149,7 +149,7 @@ def _conv(k: KernelEmitter, op) -> None:
         k.body.close()
 
 
-@printer("fxp.pool")
+@printer(PoolOp)
 def _pool(k: KernelEmitter, op) -> None:
     x, y = op.operands[0], op.results[0]
     k.fmt(x, op, "input")
@@ -159,7 +159,7 @@ def _pool(k: KernelEmitter, op) -> None:
     X = k.ref(x)
     k.body(f"// fxp.pool {kind} {xs} window {kernel} strides {strides} padding {padding} -> {ys}")
     Y = k.dest(y, op, "pool")
-    xst, yst = _strides_of(xs[1:]), _strides_of(ys[1:])
+    xst, yst = strides_of(xs[1:]), strides_of(ys[1:])
     k.body.loop("c", xs[1])
     outs = _output_loops(k, ys[2:])
     value = pool_output(k, op, xs[2:], k.ctypes[x], lambda ins, chan: f"{X}[" + index_expr(
@@ -169,130 +169,87 @@ def _pool(k: KernelEmitter, op) -> None:
         k.body.close()
 
 
-@printer("fxp.scale_shift")
-def _scale_shift(k: KernelEmitter, op) -> None:
-    x, s, t = op.operands[0], op.operands[1], op.operands[2]
-    xs = k.shape(x, op, "input")
-    channels = xs[1] if len(xs) > 1 else 1
-    inner = math.prod(xs[2:])
+@printer(DenseOp)
+def _dense(k: KernelEmitter, op) -> None:
+    """acc[n] = accum(bias[n]); acc[n] += x[k] * w[k][n] for k = 0..K-1 in order; y[n] = acc[n].
 
-    def channel_index(v) -> str:
-        if list(k.shape(v, op, "parameter")) == [1]:
-            return "0"
-        return f"(i / {inner}) % {channels}" if inner > 1 else f"i % {channels}"
-
-    si, ti = channel_index(s), channel_index(t)
-    print_elementwise(k, op, "scale_shift", ("input", "scale", "shift"), "fxp.scale_shift: x * scale + shift (exact)",
-                 lambda d, src: [f"{d}[i] = {src[0]}[i] * {src[1]}[{si}] + {src[2]}[{ti}];"])
-
-
-@printer("fxp.sub")
-def _sub(k: KernelEmitter, op) -> None:
-    print_elementwise(k, op, "sub", ("lhs", "rhs"), "fxp.sub: exact difference",
-                 lambda d, s: [f"{d}[i] = {s[0]}[i] - {s[1]}[i];"])
-
-
-@printer("fxp.mul")
-def _mul(k: KernelEmitter, op) -> None:
-    print_elementwise(k, op, "mul", ("lhs", "rhs"), "fxp.mul: exact product",
-                 lambda d, s: [f"{d}[i] = {s[0]}[i] * {s[1]}[i];"])
-
-
-# --- data movement ----------------------------------------------------------------------------------
-def _gather(k: KernelEmitter, op, what: str, source_index) -> None:
-    """y[o] = x[source_index(o)] over every output position (nested loops over the result shape);
-    `source_index(names)` returns the input flat index expression, or None for a zero (padding)."""
-    x, y = op.operands[0], op.results[0]
-    k.fmt(x, op, "input")
-    ys = list(k.shape(y, op, "result"))
-    X = k.ref(x)
-    k.body(f"// fxp.{what} {list(k.shape(x, op, 'input'))} -> {ys}")
-    Y = k.dest(y, op, what)
-    names = [f"d{j}" for j in range(len(ys))]
-    for nm, n in zip(names, ys):
-        k.body.loop(nm, n)
-    yi = index_expr(*zip(names, _strides_of(ys)))
-    src, cond = source_index(names)
-    if cond:
-        k.body(f"if ({cond}) {Y}[{yi}] = {X}[{src}];")
-        k.body(f"else {Y}[{yi}] = 0;")
+    latency: every loop unrolled inside the function pipeline (II = reuse factor); with RF > 1 the
+    weights are partitioned cyclically and the multipliers limited to ceil(K*N/RF).
+    resource: the K*N products are folded into ceil(K*N/P) pipelined steps of P = ceil(K*N/RF)
+    consecutive (k, n) pairs (k-major), the weights reshaped so one ROM word feeds one step.  Both
+    keep, for every n, the order k = 0..K-1 of the accumulation, so the C semantics are unchanged."""
+    x, w, b = op.operands[0], op.operands[1], op.operands[2]
+    y = op.results[0]
+    for v, what in ((x, "input"), (w, "weight"), (b, "bias")):
+        k.fmt(v, op, what)
+    acc_fmt = fixed_format(ir.TypeAttr(op.attributes["accum"]).value, f"accumulator of {k.where(op)}")
+    *lead, kk = k.shape(x, op, "input")
+    bsz = math.prod(lead)  # rows: the sample, or the tokens of a Linear applied per token
+    nn = k.shape(w, op, "weight")[1]
+    X, W, Bi = k.ref(x), k.ref(w), k.ref(b)
+    body = k.body
+    body(f"// fxp.dense [{bsz}x{kk}] x [{kk}x{nn}] -> [{bsz}x{nn}], accumulator {acc_fmt}")
+    Y = k.dest(y, op, "dense")
+    acc_t = k.design.typedef(f"{k.name}_accum", acc_fmt, f"kernel {k.name}")
+    acc = k.fresh("acc")
+    total = kk * nn
+    per_step = -(-total // k.rf)  # multiplications per cycle, P = ceil(K*N/RF)
+    body(f"{acc_t} {acc}[{nn}];")
+    k.partition(acc)
+    if k.is_const(b):
+        k.partition(Bi)
+    if k.strategy == "resource":
+        if k.is_const(w):
+            body.pragma(f"ARRAY_RESHAPE variable={W} cyclic factor={per_step} dim=1")
+            body.pragma(f"BIND_STORAGE variable={W} type=rom_2p impl=bram")
+            k.partitioned.add(W)
+    elif k.rf == 1:
+        if k.is_const(w):
+            k.partition(W)
     else:
-        k.body(f"{Y}[{yi}] = {X}[{src}];")
-    for _ in names:
-        k.body.close()
+        if k.is_const(w):
+            k.partition(W, f"cyclic factor={per_step} dim=1")
+        k.mul_limit += per_step
+    if bsz > 1:
+        body.loop("b", bsz, unroll=k.strategy == "latency")
+    row = "b" if bsz > 1 else 0
+    body.loop("n", nn)
+    body(f"{acc}[n] = {Bi}[n];")
+    body.close()
+    product = product_cast(k, op)
 
+    from .approx import multiply  # x * w, or the layer's approximate multiplier
 
-@printer("fxp.reshape")
-def _reshape(k: KernelEmitter, op) -> None:
-    print_elementwise(k, op, "reshape", ("input",), "fxp.reshape: same elements, row-major",
-                 lambda d, s: [f"{d}[i] = {s[0]}[i];"])
-
-
-@printer("fxp.transpose")
-def _transpose(k: KernelEmitter, op) -> None:
-    perm = i64_array(op, "permutation")
-    xst = _strides_of(list(k.shape(op.operands[0], op, "input")))
-    # result dim d is input dim perm[d]
-    _gather(k, op, "transpose", lambda n: (index_expr(*[(n[d], xst[perm[d]]) for d in range(len(perm))]), ""))
-
-
-@printer("fxp.gather")
-def _gather_indices(k: KernelEmitter, op) -> None:
-    """y[i] = x[idx[i]] (0 for idx -1) with the composed indices as a constant table (wiring once unrolled)."""
-    idx = i64_array(op, "indices")
-    table = k.fresh(f"{k.name}_idx")
-    k.body(f"static const int {table}[{len(idx)}] = {{{', '.join(map(str, idx))}}};")
-    print_elementwise(k, op, "gather", ("input",), "fxp.gather: composed data movement",
-                 lambda d, s: [f"if ({table}[i] < 0) {d}[i] = 0;", f"else {d}[i] = {s[0]}[{table}[i]];"])
-
-
-@printer("fxp.pad")
-def _pad(k: KernelEmitter, op) -> None:
-    p = i64_array(op, "padding")
-    xs = list(k.shape(op.operands[0], op, "input"))
-    sp = len(xs) - 2
-    xst = _strides_of(xs)
-
-    def src(n):
-        coords, conds = [n[0], n[1]], []
-        for d in range(sp):
-            c = f"({n[2 + d]} - {p[d]})" if p[d] else n[2 + d]
-            coords.append(c)
-            conds.append(f"{c} >= 0 && {c} < {xs[2 + d]}")
-        return index_expr(*zip(coords, xst)), " && ".join(conds)
-
-    _gather(k, op, "pad", src)
-
-
-@printer("fxp.resize")
-def _resize(k: KernelEmitter, op) -> None:
-    scales = i64_array(op, "scales")
-    xst = _strides_of(list(k.shape(op.operands[0], op, "input")))
-
-    def src(n):
-        coords = [n[0], n[1]] + [f"({n[2 + d]} / {s})" for d, s in enumerate(scales)]
-        return index_expr(*zip(coords, xst)), ""
-
-    _gather(k, op, "resize", src)
-
-
-@printer("fxp.concat")
-def _concat(k: KernelEmitter, op) -> None:
-    a, b, y = op.operands[0], op.operands[1], op.results[0]
-    k.fmt(a, op, "lhs")
-    k.fmt(b, op, "rhs")
-    axis = ir.IntegerAttr(op.attributes["axis"]).value
-    as_, bs, ys = (list(k.shape(v, op, w)) for v, w in ((a, "lhs"), (b, "rhs"), (y, "result")))
-    outer, inner = math.prod(ys[:axis]), math.prod(ys[axis + 1:])
-    A, B = k.ref(a), k.ref(b)
-    k.body(f"// fxp.concat {as_} + {bs} along {axis} -> {ys}")
-    Y = k.dest(y, op, "concat")
-    na, nb = as_[axis] * inner, bs[axis] * inner
-    k.body.loop("o", outer)
-    k.body.loop("i", na)
-    k.body(f"{Y}[{index_expr(('o', na + nb), ('i', 1))}] = {A}[{index_expr(('o', na), ('i', 1))}];")
-    k.body.close()
-    k.body.loop("i", nb)
-    k.body(f"{Y}[{index_expr(('o', na + nb), (str(na) + ' + i', 1))}] = {B}[{index_expr(('o', nb), ('i', 1))}];")
-    k.body.close()
-    k.body.close()
+    if k.strategy == "resource":
+        steps = -(-total // per_step)
+        body.loop("r", steps, unroll=False)
+        body.pragma("PIPELINE II=1")
+        body.loop("j", per_step)
+        body(f"const int t = r * {per_step} + j;")
+        x_t = f"{X}[{index_expr((row, kk), (f't / {nn}', 1))}]"
+        stmt = f"{acc}[t % {nn}] += {product(multiply(k, op, x_t, f'{W}[t]'))};"
+        if steps * per_step != total:
+            body(f"if (t < {total}) {stmt}")
+        else:
+            body(stmt)
+        body.close()
+        body.close()
+    else:
+        body.loop("k", kk)
+        body.loop("n", nn)
+        w_kn = f"{W}[{index_expr(('k', nn), ('n', 1))}]"
+        x_k = f"{X}[{index_expr((row, kk), ('k', 1))}]"
+        mac = f"{acc}[n] += {product(multiply(k, op, x_k, w_kn))};"
+        # Pruned weights: acc += x*0 leaves acc (already of accum_t) unchanged under every mode, so the
+        # guard keeps the C semantics; unrolled over a constant array it folds away the multiplier.
+        w_const = next((c for c in k.consts if c.name == W), None)
+        if w_const is not None and 0 in w_const.values:
+            mac = f"if ({w_kn} != 0) {mac}"
+        body(mac)
+        body.close()
+        body.close()
+    body.loop("n", nn)
+    body(f"{Y}[{index_expr((row, nn), ('n', 1))}] = {acc}[n];")
+    body.close()
+    if bsz > 1:
+        body.close()

@@ -11,14 +11,15 @@ input first).
 
 from __future__ import annotations
 
+from fxflow.dialects.fxp import RnnOp
 from fxflow.fixed.recurrent import Hls4mlIndex, Table, rnn_tables
 from fxflow.ir import ir
 
 from .kernels import KernelEmitter, printer, product_cast, register_roles
 from .kernels_tables import table_array
 
-register_roles({("fxp.rnn", 1): ("w_ih", "weight"), ("fxp.rnn", 2): ("w_hh", "recurrent_weight"),
-               ("fxp.rnn", 3): ("b_ih", "bias"), ("fxp.rnn", 4): ("b_hh", "recurrent_bias")})
+register_roles({(RnnOp, 1): ("w_ih", "weight"), (RnnOp, 2): ("w_hh", "recurrent_weight"),
+               (RnnOp, 3): ("b_ih", "bias"), (RnnOp, 4): ("b_hh", "recurrent_bias")})
 
 
 def _lookup(k: KernelEmitter, name: str, table: Table, expr: str) -> str:
@@ -40,7 +41,7 @@ def _lookup(k: KernelEmitter, name: str, table: Table, expr: str) -> str:
     return f"{name}[{v}]"
 
 
-@printer("fxp.rnn")
+@printer(RnnOp)
 def _rnn(k: KernelEmitter, op) -> None:
     from fxflow.dialects.fxp.accessors import rnn_formats
 

@@ -13,6 +13,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from fxflow.dialects.fxp import ClampOp, LutOp, PReluOp, SoftmaxOp
 from fxflow.dialects.fxp.accessors import format_attr
 from fxflow.fixed import FixedFormat
 from fxflow.ir import ir
@@ -22,7 +23,7 @@ from .design import ConstArray
 from .kernels import KernelEmitter, print_elementwise, printer, register_roles
 from .kernels_hccs import print_hccs
 
-register_roles({("fxp.prelu", 1): ("alpha", "alpha")})
+register_roles({(PReluOp, 1): ("alpha", "alpha")})
 
 
 def _table(k: KernelEmitter, op, hint: str, role: str, fmt: FixedFormat, values) -> str:
@@ -40,7 +41,7 @@ def _table_values(op, name: str) -> list[int]:
     return [int(v) for v in np.asarray(ir.DenseIntElementsAttr(attr)).reshape(-1)]
 
 
-@printer("fxp.clamp")
+@printer(ClampOp)
 def _clamp(k: KernelEmitter, op) -> None:
     x = op.operands[0]
     xf = k.fmt(x, op, "input")
@@ -73,7 +74,7 @@ def _clamp(k: KernelEmitter, op) -> None:
     print_elementwise(k, op, "clamp", ("input",), f"fxp.clamp: min(max(x, {lo}), {hi})", stmt)
 
 
-@printer("fxp.prelu")
+@printer(PReluOp)
 def _prelu(k: KernelEmitter, op) -> None:
     x, a = op.operands[0], op.operands[1]
     xs = k.shape(x, op, "input")
@@ -87,7 +88,7 @@ def _prelu(k: KernelEmitter, op) -> None:
                  lambda d, s: [f"if ({s[0]}[i] > 0) {d}[i] = {s[0]}[i];", f"else {d}[i] = {s[0]}[i] * {s[1]}[{ci}];"])
 
 
-@printer("fxp.lut")
+@printer(LutOp)
 def _lut(k: KernelEmitter, op) -> None:
     x, y = op.operands[0], op.results[0]
     xf, yf = k.fmt(x, op, "input"), k.fmt(y, op, "result")
@@ -129,7 +130,7 @@ def _tree_sum(k: KernelEmitter, terms: list[str], acc_t: str) -> str:
     return s
 
 
-@printer("fxp.softmax")
+@printer(SoftmaxOp)
 def _softmax(k: KernelEmitter, op) -> None:
     x, y = op.operands[0], op.results[0]
     xf, yf = k.fmt(x, op, "input"), k.fmt(y, op, "result")

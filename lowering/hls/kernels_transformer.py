@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from fxflow.dialects.fxp import format_of
+from fxflow.dialects.fxp import AddConstantOp, LayerNormOp, MatmulOp, format_of
 from fxflow.dialects.fxp.accessors import format_attr
 from fxflow.fixed.interval import smallest_format
 from fxflow.fixed.layernorm import NormFormats, derived_formats, epsilon_units
@@ -20,8 +20,8 @@ from fxflow.ir import ir
 from .cwriter import hex_float
 from .kernels import KernelEmitter, print_elementwise, printer, register_roles
 
-register_roles({("fxp.layernorm", 1): ("gamma", "weight"), ("fxp.layernorm", 2): ("beta", "bias"),
-               ("fxp.add_constant", 1): ("mask", "bias")})
+register_roles({(LayerNormOp, 1): ("gamma", "weight"), (LayerNormOp, 2): ("beta", "bias"),
+               (AddConstantOp, 1): ("mask", "bias")})
 
 
 def _type_attr(k: KernelEmitter, op, name: str):
@@ -34,7 +34,7 @@ def _typedef(k: KernelEmitter, hint: str, fmt) -> str:
     return k.design.typedef(f"{k.name}_{hint}", fmt, f"kernel {k.name}")
 
 
-@printer("fxp.matmul")
+@printer(MatmulOp)
 def _matmul(k: KernelEmitter, op) -> None:
     """y[t, m, n] = acc with acc = accum(0); acc += a[t, m, j] * b[t, j, n] for j = 0..K-1 in order (the product:
     the `approx_mul` multiplier's call when set)."""
@@ -67,7 +67,7 @@ def _matmul(k: KernelEmitter, op) -> None:
         body.close()
 
 
-@printer("fxp.layernorm")
+@printer(LayerNormOp)
 def _layernorm(k: KernelEmitter, op) -> None:
     x, g, bt, y = op.operands[0], op.operands[1], op.operands[2], op.results[0]
     xf = k.fmt(x, op, "input")
@@ -131,7 +131,7 @@ def _layernorm(k: KernelEmitter, op) -> None:
     body.close()
 
 
-@printer("fxp.add_constant")
+@printer(AddConstantOp)
 def _add_constant(k: KernelEmitter, op) -> None:
     """y[i] = masked[i] ? the result format's minimum : result_t(x[i] + mask[i]) (exact sum)."""
     masked = list(ir.DenseI64ArrayAttr(op.attributes["masked"]))

@@ -23,7 +23,8 @@ from .kernels import KernelEmitter
 from .kernels_stream import lower_stream
 
 # the op printers of the other families register themselves when imported
-from . import kernels_layers, kernels_recurrent, kernels_tables, kernels_transformer  # noqa: F401  isort: skip
+from . import (kernels_elementwise, kernels_layers, kernels_recurrent, kernels_shape,  # noqa: F401  isort: skip
+               kernels_tables, kernels_transformer)
 
 
 def _part(value: str | None, mop, graph) -> str:

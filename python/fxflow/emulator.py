@@ -4,8 +4,9 @@ The IR is compiled once into a list of Python steps over a value table, so repea
 walk MLIR.  Fixed-point tensors are arrays of stored integers (int64, or Python ints when a value may need
 more than 62 bits) next to their `FixedFormat`; float tensors (a program before precision assignment) are
 float64 and mean exact reals, which gives the float reference of the same IR.  All rounding and overflow
-goes through `fxflow.fixed.quantize` — the single source of fixed-point semantics; dense layers (and the
-cast/relu/add steps here) are `fxflow.fixed.dense`, which also chooses their exact fast paths.
+goes through `fxflow.fixed.quantize` — the single source of fixed-point semantics; dense layers and the
+cast/relu/add steps (emulator_layers.py, emulator_elementwise.py) are `fxflow.fixed.dense`, which also chooses
+their exact fast paths.
 """
 
 from __future__ import annotations
@@ -15,10 +16,9 @@ from typing import Callable
 
 import numpy as np
 
-from .dialects.fxp import COMPUTE_OPS, format_of
-from .dialects.fxp.accessors import accum_format, op_multiplier, result_format
+from .dialects.fxp import COMPUTE_OPS, ConstantOp, OpRegistry, format_of
 from .errors import FxflowError, ShapeError
-from .fixed.dense import Tensor, add, cast, dense, dense_float, plan_dense, relu
+from .fixed.dense import Tensor
 from .fixed.quantize import quantize, to_float
 from .ir import elements_array, ir, layer_name
 
@@ -50,8 +50,9 @@ class Program:
         return [values[o] for o in self.outputs]
 
 
-FAMILIES = ["fxflow.emulator_layers", "fxflow.emulator_tables", "fxflow.emulator_transformer",
-           "fxflow.emulator_recurrent"]  # modules registering more @op_step builders
+# the modules registering more @op_step builders, one per op family
+FAMILIES = ["fxflow.emulator_elementwise", "fxflow.emulator_layers", "fxflow.emulator_shape",
+            "fxflow.emulator_tables", "fxflow.emulator_transformer", "fxflow.emulator_recurrent"]
 
 
 def compile_program(module: ir.Module) -> Program:
@@ -131,19 +132,17 @@ def _identity(x):
 _identity_slot = _identity
 
 
-# Step builders, keyed by op name: `build(o, args, consts) -> callable`, where `args` are the slots
+# Step builders, keyed by op class: `build(o, args, consts) -> callable`, where `args` are the slots
 # of the op's non-constant operands (in operand order) and the callable takes their Tensors.  Op
-# families add theirs with `@op_step(...)` (see emulator_layers.py / emulator_tables.py).
-OP_STEPS: dict[str, Callable] = {}
+# families add theirs with `@op_step(OpClass, ...)` in emulator_<family>.py (FAMILIES).
+OP_STEPS: OpRegistry = OpRegistry("emulator step")
+
+# Ops that get no step of their own, with the reason (test_op_coverage.py asks every op of FXP_OPS).
+UNSUPPORTED = {ConstantOp: "no step: the program reads constants into its readers' operands (constant_value)"}
 
 
-def op_step(*names: str):
-    def wrap(fn):
-        for n in names:
-            OP_STEPS[n] = fn
-        return fn
-
-    return wrap
+def op_step(*classes: type):
+    return OP_STEPS.decorate(classes)
 
 
 def _compile_op(o, slot, consts):
@@ -165,43 +164,9 @@ def constant_operand(o, index: int, consts, what: str) -> "Tensor":
         raise FxflowError(f"the {what} of '{o.name}' in layer '{where}' must be a constant") from None
 
 
-@op_step("fxp.cast")
-def _cast_step(o, consts):
-    # --- per-channel cast (`formats`, fxflow.fixed.channels): each element to its own format ---
-    from .dialects.fxp.channels import channel_formats
-
-    cf = channel_formats(o)
-    if cf is not None:
-        from .fixed.channels import cast_channels
-
-        shape = tuple(ir.RankedTensorType(o.results[0].type).shape)
-        return lambda x, fmt=result_format(o), cf=cf: Tensor(
-            cast_channels(x.data, None if x.fmt is None else x.fmt.f, cf, fmt, shape), fmt)
-    return lambda x, fmt=result_format(o): cast(x, fmt)
-
-
-@op_step("fxp.relu")
-def _relu_step(o, consts):
-    return lambda x, fmt=result_format(o): relu(x, fmt)
-
-
-@op_step("fxp.add")
-def _add_step(o, consts):
-    if any(_value_key(v) in consts for v in o.operands):
-        raise FxflowError(f"fxp.add with a constant operand is not supported ({o.location})")
-    return lambda x, y, fmt=result_format(o): add(x, y, fmt)
-
-
-@op_step("fxp.dense")
-def _dense_step(o, consts):
-    wt = constant_operand(o, 1, consts, "weight")
-    bt = constant_operand(o, 2, consts, "bias")
-    x_fmt = format_of(o.operands[0].type)
-    if x_fmt is None:
-        return lambda t, w=wt.data, b=bt.data: dense_float(t, w, b)
-    plan = plan_dense(x_fmt, wt.data, wt.fmt, bt.data, bt.fmt, accum_format(o), result_format(o),
-                      accum_format(o, "product"), op_multiplier(o, x_fmt, wt.fmt))
-    return lambda t, p=plan: dense(t, p)
+def has_constant_operand(o, consts) -> bool:
+    """Whether an operand of `o` is a constant (its step reads it from `consts`, not from a slot)."""
+    return any(_value_key(v) in consts for v in o.operands)
 
 
 def constant_value(o) -> Tensor:

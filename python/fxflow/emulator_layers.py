@@ -1,8 +1,8 @@
-"""Emulator steps of the conv/pool, per-channel affine, elementwise and data-movement `fxp` ops.
+"""Emulator steps of the multiply-accumulate layers: dense, conv and pool.
 
 A convolution is a dense layer over the rows of `fxflow.fixed.window.patches` (same tap order as the
 C++ loops), so it reuses the dense paths and their proofs; large batches are split so that the patch
-matrix stays small.  Data movement ops move stored integers and never touch the format.
+matrix stays small.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import math
 
 import numpy as np
 
-from .dialects.fxp import format_of, i64_array
-from .dialects.fxp.accessors import accum_format, data_movement, op_multiplier, result_format
+from .dialects.fxp import ConvOp, DenseOp, PoolOp, format_of, i64_array
+from .dialects.fxp.accessors import accum_format, op_multiplier, result_format
 from .emulator import constant_operand, op_step
 from .fixed.dense import Tensor, as_int, cast, dense, dense_float, int_bits, max_abs_int, plan_dense, shift_left
 from .fixed.quantize import requantize
@@ -33,7 +33,7 @@ def _window(o, kernel):
                                               else [1] * len(kernel)), i64_array(o, "padding")
 
 
-@op_step("fxp.conv")
+@op_step(ConvOp)
 def _conv_step(o, consts):
     wt = constant_operand(o, 1, consts, "weight")
     bt = constant_operand(o, 2, consts, "bias")
@@ -82,7 +82,7 @@ def _out_spatial(o) -> list[int]:
     return list(ir.RankedTensorType(o.results[0].type).shape[2:])
 
 
-@op_step("fxp.pool")
+@op_step(PoolOp)
 def _pool_step(o, consts):
     kind = ir.StringAttr(o.attributes["kind"]).value
     kernel, strides, dilations, padding = _window(o, i64_array(o, "kernel"))
@@ -132,67 +132,13 @@ def _average(w: np.ndarray, x_fmt, acc, n: int) -> np.ndarray:
     return np.where(a < 0, -q, q)
 
 
-def _channel_view(p: np.ndarray, rank: int) -> np.ndarray:
-    """A [C] or [1] parameter shaped to broadcast along dim 1 of a [B, C, ...] tensor."""
-    return p.reshape([1, -1] + [1] * (rank - 2)) if rank >= 2 else p
-
-
-@op_step("fxp.scale_shift")
-def _scale_shift_step(o, consts):
-    s = constant_operand(o, 1, consts, "scale")
-    t = constant_operand(o, 2, consts, "shift")
-    out = result_format(o)
-
-    def run(x: Tensor) -> Tensor:
-        rank = x.data.ndim
-        sv, tv = _channel_view(s.data, rank), _channel_view(t.data, rank)
-        if x.fmt is None:
-            return Tensor(x.data * sv + tv, None)
-        pf = x.fmt.f + s.fmt.f
-        f = max(pf, t.fmt.f)
-        bits = int_bits(max_abs_int(x.fmt)) + int_bits(max_abs_int(s.fmt)) + int_bits(max_abs_int(t.fmt)) + \
-            abs(f - pf) + abs(f - t.fmt.f) + 2
-        prod = as_int(x.data, bits) * as_int(sv, bits)
-        total = shift_left(prod, f - pf, bits) + shift_left(as_int(tv, bits), f - t.fmt.f, bits)
-        return Tensor(requantize(total, f, out), out)
-
-    return run
-
-
-@op_step("fxp.sub", "fxp.mul")
-def _binary_step(o, consts):
-    out, mul = result_format(o), o.name == "fxp.mul"
-
-    def run(a: Tensor, b: Tensor) -> Tensor:
-        if a.fmt is None:
-            return Tensor(a.data * b.data if mul else a.data - b.data, None)
-        if mul:
-            bits = int_bits(max_abs_int(a.fmt)) + int_bits(max_abs_int(b.fmt)) + 1
-            return Tensor(requantize(as_int(a.data, bits) * as_int(b.data, bits), a.fmt.f + b.fmt.f, out), out)
-        f = max(a.fmt.f, b.fmt.f)
-        bits = max(int_bits(max_abs_int(a.fmt)) + f - a.fmt.f, int_bits(max_abs_int(b.fmt)) + f - b.fmt.f) + 2
-        diff = shift_left(as_int(a.data, bits), f - a.fmt.f, bits) - shift_left(as_int(b.data, bits),
-                                                                                   f - b.fmt.f, bits)
-        return Tensor(requantize(diff, f, out), out)
-
-    return run
-
-
-# --- data movement ----------------------------------------------------------------------------------
-
-@op_step("fxp.concat")
-def _concat_step(o, consts):
-    axis, out = ir.IntegerAttr(o.attributes["axis"]).value, result_format(o)
-
-    def run(a: Tensor, b: Tensor) -> Tensor:
-        a, b = cast(a, out), cast(b, out)
-        dtype = object if object in (a.data.dtype, b.data.dtype) else None
-        return Tensor(np.concatenate([a.data, b.data], axis=axis, dtype=dtype), out)
-
-    return run
-
-
-@op_step("fxp.reshape", "fxp.gather", "fxp.transpose", "fxp.pad", "fxp.resize")
-def _movement_step(o, consts):
-    move = data_movement(o)
-    return lambda x: Tensor(move(x.data), x.fmt)
+@op_step(DenseOp)
+def _dense_step(o, consts):
+    wt = constant_operand(o, 1, consts, "weight")
+    bt = constant_operand(o, 2, consts, "bias")
+    x_fmt = format_of(o.operands[0].type)
+    if x_fmt is None:
+        return lambda t, w=wt.data, b=bt.data: dense_float(t, w, b)
+    plan = plan_dense(x_fmt, wt.data, wt.fmt, bt.data, bt.fmt, accum_format(o), result_format(o),
+                      accum_format(o, "product"), op_multiplier(o, x_fmt, wt.fmt))
+    return lambda t, p=plan: dense(t, p)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .dialects.fxp import format_of
+from .dialects.fxp import RnnOp, format_of
 from .dialects.fxp.accessors import rnn_formats
 from .emulator import constant_operand, op_step
 from .fixed.dense import Tensor, add, dense, plan_dense
@@ -17,7 +17,7 @@ from .fixed.recurrent import gru_update, lstm_update, rnn_float, rnn_tables
 from .ir import ir, layer_name
 
 
-@op_step("fxp.rnn")
+@op_step(RnnOp)
 def _rnn_step(o, consts):
     w_ih, w_hh, b_ih, b_hh = (constant_operand(o, i, consts, what) for i, what in
                               ((1, "input weight"), (2, "recurrent weight"), (3, "input bias"), (4, "recurrent bias")))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .dialects.df.graph import attr
-from .dialects.fxp import format_of
+from .dialects.fxp import ClampOp, LutOp, PReluOp, SoftmaxOp, format_of
 from .dialects.fxp.accessors import hccs_spec, lut_table, result_format, softmax_formats
 from .emulator import Tensor, constant_operand, op_step
 from .errors import FxflowError
@@ -40,7 +40,7 @@ def clamp(x: Tensor, lo: float, hi: float, out: FixedFormat | None) -> Tensor:
     return Tensor(y.astype(y.dtype if y.dtype == object else np.int64), out)
 
 
-@op_step("fxp.clamp")
+@op_step(ClampOp)
 def _clamp_step(o, consts):
     lo, hi = float(attr(o, "min")), float(attr(o, "max"))
     return lambda x, fmt=result_format(o): clamp(x, lo, hi, fmt)
@@ -57,7 +57,7 @@ def prelu(x: Tensor, alpha: Tensor, out: FixedFormat | None) -> Tensor:
     return Tensor(np.where(x.data > 0, pos, neg), out)
 
 
-@op_step("fxp.prelu")
+@op_step(PReluOp)
 def _prelu_step(o, consts):
     alpha = constant_operand(o, 1, consts, "alpha")
     if (alpha.fmt is None) != (format_of(o.operands[0].type) is None):
@@ -65,7 +65,7 @@ def _prelu_step(o, consts):
     return lambda x, a=alpha, fmt=result_format(o): prelu(x, a, fmt)
 
 
-@op_step("fxp.lut")
+@op_step(LutOp)
 def _lut_step(o, consts):
     out = result_format(o)
     if out is None:
@@ -79,7 +79,7 @@ def _lut_step(o, consts):
     return lambda x: Tensor(lookup(x.data, index, table), out)
 
 
-@op_step("fxp.softmax")
+@op_step(SoftmaxOp)
 def _softmax_step(o, consts):
     axis = ir.IntegerAttr(o.attributes["axis"]).value
     impl = ir.StringAttr(o.attributes["implementation"]).value

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from .dialects.fxp import format_of
+from .dialects.fxp import AddConstantOp, LayerNormOp, MatmulOp, format_of
 from .dialects.fxp.accessors import accum_format, norm_formats, op_multiplier, result_format, where
-from .emulator import Tensor, add, constant_operand, op_step
+from .emulator import constant_operand, op_step
+from .fixed.dense import Tensor, add
 from .errors import FxflowError
 from .fixed.layernorm import layernorm, layernorm_float
 from .fixed.matmul import matmul
 from .ir import ir
 
 
-@op_step("fxp.matmul")
+@op_step(MatmulOp)
 def _matmul_step(o, consts):
     if any(v.owner.name == "fxp.constant" for v in o.operands if isinstance(v, ir.OpResult)):
         raise FxflowError(f"fxp.matmul in layer '{where(o)}' takes two computed tensors, not a constant")
@@ -43,7 +44,7 @@ def matmul_products(o):
     return table_products(mult)
 
 
-@op_step("fxp.layernorm")
+@op_step(LayerNormOp)
 def _layernorm_step(o, consts):
     gamma = constant_operand(o, 1, consts, "gamma")
     beta = constant_operand(o, 2, consts, "beta")
@@ -65,7 +66,7 @@ def _layernorm_step(o, consts):
     return run
 
 
-@op_step("fxp.add_constant")
+@op_step(AddConstantOp)
 def _add_constant_step(o, consts):
     bias = constant_operand(o, 1, consts, "mask")
     shape = tuple(ir.RankedTensorType(o.results[0].type).shape)

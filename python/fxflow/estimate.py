@@ -5,11 +5,11 @@
     est["channels"]    stream FIFOs: depth, token width, memory
     est["total"]       the design: latency (cycles and ns), II, resources, utilization of the part
 
-The model is written per fxp op: `@op_model("fxp.dense")` registers a function
-`cost(ctx, op) -> OpCost` (the work the reuse factor divides is the dialect's `accessors.work`).  An op
-with no model costs no multiplications, one adder level of delay (latency 1) and one LUT and one FF per
-result bit (element-wise work).  The models of dense/relu/cast/add are here, the other families in
-estimate_layers, estimate_transformer and estimate_recurrent (their framework: estimate_base).
+The model is written per fxp op, one file per op family (estimate_<family>.py):
+`@op_model(DenseOp)` registers a function `cost(ctx, op) -> OpCost` (the work the reuse factor divides is the
+dialect's `accessors.work`).  An op with no model (listed in `DEFAULT_COST`) costs no multiplications, one
+adder level of delay (latency 1) and one LUT and one FF per result bit (element-wise work).  The framework
+(registry, cost record, shared helpers) is estimate_base; the families import only it, never this module.
 """
 
 from __future__ import annotations
@@ -17,20 +17,18 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, fields
 
-import numpy as np
-
 from .devices import DEFAULT_CLOCK_NS, DEFAULT_PART, Device, bram18_for, clock_period, device_for
 from .dialects.df.graph import attr
 from .dialects.fxp.accessors import work as op_work
 from .errors import IRError
-from .estimate_base import (CLOCK_UNCERTAINTY, OP_MODELS, RESOURCES, SRL_MAX_DEPTH, Ctx, OpCost, approx_products,
-                            constant_values, dsp_per_multiplier, fmt_of, lut_multiplier_luts, op_model, rounds,
-                            shape_of, size_of)
-from .fixed.csd import shift_add_luts
+from .estimate_base import (CLOCK_UNCERTAINTY, DEFAULT_COST, OP_MODELS, RESOURCES, SRL_MAX_DEPTH, Ctx,  # noqa: F401
+                            OpCost, approx_products, dsp_per_multiplier, fmt_of, lut_multiplier_luts, op_model,
+                            per_element_product, rounds, shape_of, size_of)
 
 # The model families register their @op_model functions when imported. They import estimate_base, never this
 # module, so importing them here (not at the bottom) is safe.
-from . import estimate_layers, estimate_recurrent, estimate_transformer  # noqa: F401  isort: skip
+from . import (estimate_elementwise, estimate_layers, estimate_recurrent, estimate_shape,  # noqa: F401  isort: skip
+               estimate_tables, estimate_transformer)
 
 
 # --- IR helpers -----------------------------------------------------------------------------------
@@ -41,142 +39,6 @@ def _kernel_ops(kernel) -> list:
 
 
 # --- op models ------------------------------------------------------------------------------------
-
-@op_model("fxp.dense")
-def _dense(ctx: Ctx, op) -> OpCost:
-    """Multipliers: ceil(products / RF); zero weights are skipped by the unrolled (latency) code and cost
-    nothing.  Each multiplier feeds one adder of the accumulator's width; with RF > 1 its operands come
-    through RF-to-1 multiplexers (weights from block RAM in the resource strategy)."""
-    from .ir import ir
-    x, w = op.operands[0], op.operands[1]
-    fx, fw = fmt_of(x, f"input of {ctx.where}"), fmt_of(w, f"weight of {ctx.where}")
-    facc = fmt_of(ir.TypeAttr(op.attributes["accum"]).value, f"accumulator of {ctx.where}")
-    fy = fmt_of(op.results[0], f"result of {ctx.where}")
-    *lead, kk = shape_of(x)
-    bsz = math.prod(lead)  # rows: the sample, or the tokens of a Linear applied per token
-    nn = shape_of(w)[1]
-    work = kk * nn
-    rf = ctx.reuse_factor
-    latency = ctx.strategy == "latency"
-    values = constant_values(w)
-    zeros = int((values == 0).sum()) if values is not None and latency else 0
-    per_column = ((values != 0).sum(axis=0).max() if values is not None and latency else kk)
-    if latency:
-        mults = bsz * (work - zeros)
-        mulpar = math.ceil(mults / rf)
-    else:
-        mults = bsz * work
-        mulpar = math.ceil(work / rf)
-    dev, fam = ctx.device, ctx.device.family
-    dsp_each = dsp_per_multiplier(dev, fx.width, fx.signed, fw.width, fw.signed)
-    c = OpCost(work=work, multiplications=mults, zero_weights=zeros, multipliers=mulpar, dsp=mulpar * dsp_each)
-    constants = latency and rf == 1 and values is not None  # each product has its own constant weight
-    if dsp_each:
-        lut_mul = 0
-    elif constants:  # a product by a constant is a shift-add tree (fixed.csd), whatever its declared format
-        lut_mul = bsz * const_product_luts(fx.width, values)
-    else:  # multiplexed weights: generic array multipliers
-        lut_mul = mulpar * lut_multiplier_luts(fx.width, fw.width)
-    t_mul = fam.t_dsp if dsp_each else fam.t_lut_mul + fam.t_lut_mul_bit * (fx.width + fw.width)
-    per_channel = _channel_multipliers(dev, fam, fx, w, values, latency, mulpar, constants)  # per-channel formats
-    if per_channel is not None:
-        c.dsp, lut_mul, t_mul = per_channel
-    approx = approx_products(ctx, op, mulpar, fx, fw)
-    if approx is not None:  # an approximate multiplier: its own LUTs, no DSP
-        c.dsp = 0
-        lut_mul, t_mul = approx
-    lut_add = mulpar * facc.width
-    mux = 0
-    if rf > 1:
-        mux = mulpar * (fx.width + (fw.width if latency else 0)) * math.ceil((rf - 1) / 3)
-    cast = bsz * nn * fy.width if rounds(fy) else 0
-    c.lut = lut_mul + lut_add + mux + cast + (0 if latency else 40)
-    if latency:
-        fan_in = math.ceil(int(per_column) / rf) + 1  # + the bias
-        c.delay_ns = t_mul + math.ceil(math.log2(max(fan_in, 2))) * ctx.t_add(facc.width) + (0.3 if cast else 0)
-        c.ff = bsz * (kk * fx.width + nn * facc.width)
-        if rf > 1:
-            c.ff += mulpar * (fx.width + fw.width) + bsz * nn * facc.width
-            c.cycles = (rf - 1) + max(1, math.ceil(c.delay_ns / ctx.usable))
-    else:
-        steps = math.ceil(work / mulpar)
-        depth = max(1, math.ceil((t_mul + ctx.t_add(facc.width)) / ctx.usable))
-        c.cycles = bsz * (steps + depth + 2)  # + ROM read, + output copy
-        c.ff = nn * facc.width + mulpar * (fx.width + fw.width) + 32
-        if values is not None:
-            c.bram18 = bram18_for(mulpar * fw.width, steps)
-    return c
-
-
-def const_product_luts(x_width: int, values) -> int:
-    """LUTs of the products of an x_width-bit input by each nonzero constant in `values` (CSD adders)."""
-    return sum(shift_add_luts(x_width, int(v)) for v in np.asarray(values).ravel() if v)
-
-
-def _channel_multipliers(dev, fam, fx, w, values, latency: bool, mulpar: int, constants: bool = False):
-    """(dsp, lut, delay) of the multipliers when the weights carry per-channel formats (`formats`,
-    fxflow.fixed.channels): each product costs what its weight's own channel format needs (a constant
-    multiplier is synthesized for its real bits), averaged over the products one multiplier serves.
-    None without per-channel formats."""
-    from .dialects.fxp.channels import channel_formats
-    from .ir import defining_op
-
-    owner = defining_op(w)
-    cf = channel_formats(owner) if owner is not None and owner.name == "fxp.constant" else None
-    if cf is None:
-        return None
-    kif = cf.expand(shape_of(w)).reshape(-1, 3)
-    flat = np.asarray(values).reshape(-1) if values is not None else None
-    if latency and values is not None:
-        keep = flat != 0  # zero weights are skipped
-        kif, flat = kif[keep], flat[keep]
-    if kif.shape[0] == 0:
-        return 0, 0, 0.0
-    key = np.stack([kif[:, 0], kif.sum(axis=1)], axis=1)
-    pairs, counts = np.unique(key, axis=0, return_counts=True)
-    dsp = lut = 0.0
-    t_mul = 0.0
-    for (k, width), n in zip(pairs.tolist(), counts.tolist()):
-        d = dsp_per_multiplier(dev, fx.width, fx.signed, width, bool(k))
-        dsp += d * n
-        if d:
-            continue
-        if constants:  # the real constants of this channel group (CSD adders), as for plain weights
-            lut += const_product_luts(fx.width, flat[(key[:, 0] == k) & (key[:, 1] == width)])
-        else:
-            lut += math.ceil(fx.width * width / 2) * n
-        t_mul = max(t_mul, fam.t_dsp if d else fam.t_lut_mul + fam.t_lut_mul_bit * (fx.width + width))
-    total = int(counts.sum())
-    return math.ceil(mulpar * dsp / total), math.ceil(mulpar * lut / total), t_mul
-
-
-def _elementwise(ctx: Ctx, op, lut_per_bit: float, delay_ns: float) -> OpCost:
-    y = op.results[0]
-    bits = size_of(y) * fmt_of(y, f"result of {ctx.where}").width
-    return OpCost(lut=math.ceil(bits * lut_per_bit), ff=bits, delay_ns=delay_ns)
-
-
-@op_model("fxp.relu")
-def _relu(ctx: Ctx, op) -> OpCost:
-    """A sign test gating each bit: half a LUT6 per bit (two bits per LUT6_2), 0.3 ns."""
-    fy = fmt_of(op.results[0], f"result of {ctx.where}")
-    extra = ctx.t_add(fy.width) if rounds(fy) else 0.0
-    return _elementwise(ctx, op, 0.5 + (1 if rounds(fy) else 0), 0.3 + extra)
-
-
-@op_model("fxp.cast")
-def _cast(ctx: Ctx, op) -> OpCost:
-    """Wires for TRN/WRAP; a rounding adder and a saturation mux otherwise (one LUT per bit each)."""
-    fy = fmt_of(op.results[0], f"result of {ctx.where}")
-    per_bit = (fy.rounding != "TRN") + (fy.overflow != "WRAP")
-    return _elementwise(ctx, op, per_bit, per_bit * ctx.t_add(fy.width) if per_bit else 0.1)
-
-
-@op_model("fxp.add")
-def _add(ctx: Ctx, op) -> OpCost:
-    fy = fmt_of(op.results[0], f"result of {ctx.where}")
-    return _elementwise(ctx, op, 1 + rounds(fy), ctx.t_add(fy.width))
-
 
 def _default(ctx: Ctx, op) -> OpCost:
     """An op without a model: no multiplications, one LUT and one FF per result bit, one adder delay."""

@@ -1,6 +1,7 @@
 """The estimator's framework: the cost record, what a model sees, the op-model registry and the helpers the model
 families share. estimate.py (the aggregator: `estimate`, `estimate_kernel`) imports this and then the family
-modules (estimate_layers, _transformer, _recurrent); the families import only this, never the aggregator.
+modules (estimate_elementwise, _layers, _shape, _tables, _transformer, _recurrent); the families import only
+this, never the aggregator.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 from .devices import Device
+from .dialects.fxp import AddConstantOp, ClampOp, ConstantOp, MulOp, OpRegistry, SubOp
 from .errors import IRError
 
 if TYPE_CHECKING:
@@ -70,18 +72,23 @@ class OpModel:
     cost: CostFn
 
 
-OP_MODELS: dict[str, OpModel] = {}
+OP_MODELS: OpRegistry = OpRegistry("estimate model")
+
+# Ops without a model of their own, with the reason; they take estimate.py's `_default` cost (one LUT and one
+# FF per result bit, one adder delay).  test_op_coverage.py asks every op of FXP_OPS.
+DEFAULT_COST = {
+    ConstantOp: "no cost of its own: kernels skip constants; their readers' models count the weights",
+    SubOp: "default cost: one LUT and one FF per result bit, one adder delay",
+    MulOp: "default cost (one LUT and one FF per result bit): no multiplier counted yet",
+    ClampOp: "default cost: one LUT and one FF per result bit, one adder delay",
+    AddConstantOp: "default cost: one LUT and one FF per result bit, one adder delay",
+}
 
 
-def op_model(name: str):
-    """Register the cost model of the fxp op `name` (the work its reuse factor divides is the dialect's
+def op_model(*classes: type):
+    """Register the cost model of the fxp op classes (the work its reuse factor divides is the dialect's
     `accessors.work`)."""
-
-    def wrap(fn: CostFn) -> CostFn:
-        OP_MODELS[name] = OpModel(fn)
-        return fn
-
-    return wrap
+    return OP_MODELS.decorate(classes, OpModel)
 
 
 # --- IR helpers -----------------------------------------------------------------------------------
@@ -157,3 +164,20 @@ def approx_products(ctx: Ctx, op, count: int, fa, fb, roles: tuple[str, str] = (
 
 def rounds(fmt) -> bool:
     return fmt.rounding != "TRN" or fmt.overflow != "WRAP"
+
+
+def per_element_product(ctx: Ctx, op, param_index: int) -> OpCost:
+    """One product per result element by a per-channel parameter (scale_shift's scale, prelu's alpha): a
+    multiplier each (DSP or LUTs) plus the result's adder and registers."""
+    x, p, y = op.operands[0], op.operands[param_index], op.results[0]
+    fx, fp, fy = (fmt_of(x, f"input of {ctx.where}"), fmt_of(p, f"parameter of {ctx.where}"),
+                  fmt_of(y, f"result of {ctx.where}"))
+    mults = size_of(y)
+    dsp_each = dsp_per_multiplier(ctx.device, fx.width, fx.signed, fp.width, fp.signed)
+    fam = ctx.device.family
+    c = OpCost(multiplications=mults, multipliers=mults, dsp=mults * dsp_each,
+               lut=(0 if dsp_each else mults * math.ceil(fx.width * fp.width / 2)) + mults * fy.width,
+               ff=mults * fy.width)
+    c.delay_ns = (fam.t_dsp if dsp_each else fam.t_lut_mul + fam.t_lut_mul_bit * (fx.width + fp.width)) + \
+        ctx.t_add(fy.width)
+    return c

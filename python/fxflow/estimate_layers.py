@@ -1,24 +1,25 @@
-"""Estimate models of the conv/pool/affine/table ops (registered into `fxflow.estimate.OP_MODELS`).
+"""Estimate models of the multiply-accumulate layers (registered into `fxflow.estimate.OP_MODELS`).
 
-conv: a dense layer per output position (products = positions x non-zero weights when unrolled), with the
-same multiplier, adder-tree and cast costs as dense (docs/estimates.md).  pool: a comparator (max) or adder
-(avg) tree per window, plus a constant divider for non-power-of-two windows.  scale_shift / prelu / mul: one
-product per element.  lut / softmax: the tables in ROM (LUTs up to 64 entries, block RAM above) and an
-index adder.  Data movement is wiring (no cost beyond the registers of the result).
+dense: ceil(products / RF) multipliers (DSP, constant shift-add trees or LUT multipliers), an adder per
+multiplier, operand multiplexers for RF > 1 (docs/estimates.md).  conv: a dense layer per output position
+(products = positions x non-zero weights when unrolled), with the same multiplier, adder-tree and cast costs.
+pool: a comparator (max) or adder (avg) tree per window, plus a constant divider for non-power-of-two windows.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
+
+from .dialects.fxp import ConvOp, DenseOp, PoolOp
 from .devices import bram18_for
 from .estimate_base import (Ctx, OpCost, approx_products, constant_values, dsp_per_multiplier, fmt_of,
                             lut_multiplier_luts, op_model, rounds, shape_of, size_of)
+from .fixed.csd import shift_add_luts
 
-ROM_LUT_MAX_DEPTH = 64  # tables up to this many entries become distributed ROM (LUTs)
 
-
-@op_model("fxp.conv")
+@op_model(ConvOp)
 def _conv(ctx: Ctx, op) -> OpCost:
     from .ir import ir
 
@@ -54,7 +55,7 @@ def _conv(ctx: Ctx, op) -> OpCost:
     return c
 
 
-@op_model("fxp.pool")
+@op_model(PoolOp)
 def _pool(ctx: Ctx, op) -> OpCost:
     from .dialects.fxp import i64_array
     from .ir import ir
@@ -72,106 +73,109 @@ def _pool(ctx: Ctx, op) -> OpCost:
     return c
 
 
-def _per_element_product(ctx: Ctx, op, param_index: int) -> OpCost:
-    x, p, y = op.operands[0], op.operands[param_index], op.results[0]
-    fx, fp, fy = (fmt_of(x, f"input of {ctx.where}"), fmt_of(p, f"parameter of {ctx.where}"),
-                  fmt_of(y, f"result of {ctx.where}"))
-    mults = size_of(y)
-    dsp_each = dsp_per_multiplier(ctx.device, fx.width, fx.signed, fp.width, fp.signed)
-    fam = ctx.device.family
-    c = OpCost(multiplications=mults, multipliers=mults, dsp=mults * dsp_each,
-               lut=(0 if dsp_each else mults * math.ceil(fx.width * fp.width / 2)) + mults * fy.width,
-               ff=mults * fy.width)
-    c.delay_ns = (fam.t_dsp if dsp_each else fam.t_lut_mul + fam.t_lut_mul_bit * (fx.width + fp.width)) + \
-        ctx.t_add(fy.width)
-    return c
-
-
-@op_model("fxp.scale_shift")
-def _scale_shift(ctx: Ctx, op) -> OpCost:
-    return _per_element_product(ctx, op, 1)
-
-
-@op_model("fxp.prelu")
-def _prelu(ctx: Ctx, op) -> OpCost:
-    return _per_element_product(ctx, op, 1)
-
-
-def _table_cost(ctx: Ctx, entries: int, width: int, lookups: int) -> OpCost:
-    """`lookups` parallel reads of a table (one ROM copy per two reads: dual-port block RAM)."""
-    copies = math.ceil(lookups / 2)
-    if entries <= ROM_LUT_MAX_DEPTH:
-        return OpCost(lut=lookups * width * math.ceil(entries / 64), delay_ns=0.8)
-    return OpCost(bram18=copies * bram18_for(width, entries), lut=lookups * 8, delay_ns=2.0, cycles=2)
-
-
-@op_model("fxp.lut")
-def _lut(ctx: Ctx, op) -> OpCost:
+@op_model(DenseOp)
+def _dense(ctx: Ctx, op) -> OpCost:
+    """Multipliers: ceil(products / RF); zero weights are skipped by the unrolled (latency) code and cost
+    nothing.  Each multiplier feeds one adder of the accumulator's width; with RF > 1 its operands come
+    through RF-to-1 multiplexers (weights from block RAM in the resource strategy)."""
     from .ir import ir
-
-    y = op.results[0]
-    fy = fmt_of(y, f"result of {ctx.where}")
-    entries = ir.DenseElementsAttr(op.attributes["table"]).type.shape[0] if "table" in op.attributes else 1024
-    c = _table_cost(ctx, int(entries), fy.width, size_of(y))
-    c.ff = size_of(y) * fy.width
+    x, w = op.operands[0], op.operands[1]
+    fx, fw = fmt_of(x, f"input of {ctx.where}"), fmt_of(w, f"weight of {ctx.where}")
+    facc = fmt_of(ir.TypeAttr(op.attributes["accum"]).value, f"accumulator of {ctx.where}")
+    fy = fmt_of(op.results[0], f"result of {ctx.where}")
+    *lead, kk = shape_of(x)
+    bsz = math.prod(lead)  # rows: the sample, or the tokens of a Linear applied per token
+    nn = shape_of(w)[1]
+    work = kk * nn
+    rf = ctx.reuse_factor
+    latency = ctx.strategy == "latency"
+    values = constant_values(w)
+    zeros = int((values == 0).sum()) if values is not None and latency else 0
+    per_column = ((values != 0).sum(axis=0).max() if values is not None and latency else kk)
+    if latency:
+        mults = bsz * (work - zeros)
+        mulpar = math.ceil(mults / rf)
+    else:
+        mults = bsz * work
+        mulpar = math.ceil(work / rf)
+    dev, fam = ctx.device, ctx.device.family
+    dsp_each = dsp_per_multiplier(dev, fx.width, fx.signed, fw.width, fw.signed)
+    c = OpCost(work=work, multiplications=mults, zero_weights=zeros, multipliers=mulpar, dsp=mulpar * dsp_each)
+    constants = latency and rf == 1 and values is not None  # each product has its own constant weight
+    if dsp_each:
+        lut_mul = 0
+    elif constants:  # a product by a constant is a shift-add tree (fixed.csd), whatever its declared format
+        lut_mul = bsz * const_product_luts(fx.width, values)
+    else:  # multiplexed weights: generic array multipliers
+        lut_mul = mulpar * lut_multiplier_luts(fx.width, fw.width)
+    t_mul = fam.t_dsp if dsp_each else fam.t_lut_mul + fam.t_lut_mul_bit * (fx.width + fw.width)
+    per_channel = _channel_multipliers(dev, fam, fx, w, values, latency, mulpar, constants)  # per-channel formats
+    if per_channel is not None:
+        c.dsp, lut_mul, t_mul = per_channel
+    approx = approx_products(ctx, op, mulpar, fx, fw)
+    if approx is not None:  # an approximate multiplier: its own LUTs, no DSP
+        c.dsp = 0
+        lut_mul, t_mul = approx
+    lut_add = mulpar * facc.width
+    mux = 0
+    if rf > 1:
+        mux = mulpar * (fx.width + (fw.width if latency else 0)) * math.ceil((rf - 1) / 3)
+    cast = bsz * nn * fy.width if rounds(fy) else 0
+    c.lut = lut_mul + lut_add + mux + cast + (0 if latency else 40)
+    if latency:
+        fan_in = math.ceil(int(per_column) / rf) + 1  # + the bias
+        c.delay_ns = t_mul + math.ceil(math.log2(max(fan_in, 2))) * ctx.t_add(facc.width) + (0.3 if cast else 0)
+        c.ff = bsz * (kk * fx.width + nn * facc.width)
+        if rf > 1:
+            c.ff += mulpar * (fx.width + fw.width) + bsz * nn * facc.width
+            c.cycles = (rf - 1) + max(1, math.ceil(c.delay_ns / ctx.usable))
+    else:
+        steps = math.ceil(work / mulpar)
+        depth = max(1, math.ceil((t_mul + ctx.t_add(facc.width)) / ctx.usable))
+        c.cycles = bsz * (steps + depth + 2)  # + ROM read, + output copy
+        c.ff = nn * facc.width + mulpar * (fx.width + fw.width) + 32
+        if values is not None:
+            c.bram18 = bram18_for(mulpar * fw.width, steps)
     return c
 
 
-@op_model("fxp.softmax")
-def _softmax(ctx: Ctx, op) -> OpCost:
-    """Two table lookups per element (exp, then 1/sum per row), a max tree, a sum tree, one product each; the
-    tables' sizes and entry widths are the ones the precision pass attached (hls4ml's 1024 x 18 bits if none)."""
-    from .dialects.fxp import format_of
-    from .ir import ir
-
-    y = op.results[0]
-    fy = fmt_of(y, f"result of {ctx.where}")
-    n = size_of(y)
-    attrs = op.attributes
-    if ir.StringAttr(attrs["implementation"]).value == "hccs":
-        return _hccs(ctx, op, n, fy)
-
-    def table(name, fmt_name):
-        if name not in attrs:
-            return 1024, 18
-        return (int(ir.DenseElementsAttr(attrs[name]).type.shape[0]),
-                format_of(ir.TypeAttr(attrs[fmt_name]).value).width)
-
-    (ne, we), (ni, wi) = table("exp_table", "exp_format"), table("inv_table", "inv_format")
-    c = _table_cost(ctx, ne, we, n)
-    inv = _table_cost(ctx, ni, wi, 1)
-    c.bram18, c.lut = c.bram18 + inv.bram18, c.lut + inv.lut
-    c.multiplications = c.multipliers = n
-    c.dsp = n * dsp_per_multiplier(ctx.device, we, False, wi, False)
-    c.lut += 2 * n * we
-    c.ff = n * (we + fy.width)
-    c.delay_ns = 2 * math.ceil(math.log2(max(n, 2))) * ctx.t_add(we) + ctx.device.family.t_dsp
-    c.cycles = 4 + 2 * math.ceil(math.log2(max(n, 2)))
-    return c
+def const_product_luts(x_width: int, values) -> int:
+    """LUTs of the products of an x_width-bit input by each nonzero constant in `values` (CSD adders)."""
+    return sum(shift_add_luts(x_width, int(v)) for v in np.asarray(values).ravel() if v)
 
 
-for _name in ("fxp.reshape", "fxp.gather", "fxp.transpose", "fxp.pad", "fxp.resize", "fxp.concat"):
-    op_model(_name)(lambda ctx, op: OpCost(ff=size_of(op.results[0]) * fmt_of(op.results[0], ctx.where).width))
+def _channel_multipliers(dev, fam, fx, w, values, latency: bool, mulpar: int, constants: bool = False):
+    """(dsp, lut, delay) of the multipliers when the weights carry per-channel formats (`formats`,
+    fxflow.fixed.channels): each product costs what its weight's own channel format needs (a constant
+    multiplier is synthesized for its real bits), averaged over the products one multiplier serves.
+    None without per-channel formats."""
+    from .dialects.fxp.channels import channel_formats
+    from .ir import defining_op
 
-
-def _hccs(ctx: Ctx, op, n: int, fy) -> OpCost:
-    """HCCS (fxflow.fixed.hccs): a max tree and a 16-bit sum tree over each row, a clip and a product by the
-    constant S per element (LUTs), one 16-bit reciprocal divider per row (a LUT array of about 30 x 16 cells
-    at a 1-LUT/bit-row depth, plus the leading-bit encoder), and one 16 x 16 product (DSP) per element."""
-    from .dialects.fxp import format_of
-    from .fixed.hccs import SUM_BITS
-    from .ir import ir
-
-    x = op.operands[0]
-    wx = format_of(x.type).width
-    axis = ir.IntegerAttr(op.attributes["axis"]).value
-    row = shape_of(x)[axis]
-    rows = max(n // max(row, 1), 1)
-    depth = math.ceil(math.log2(max(row, 2)))
-    c = OpCost(multiplications=n, multipliers=n)
-    c.dsp = n * dsp_per_multiplier(ctx.device, SUM_BITS, False, SUM_BITS, False)
-    c.lut = n * (2 * wx + 2 * SUM_BITS) + rows * (30 * SUM_BITS + 2 * SUM_BITS)
-    c.ff = n * (SUM_BITS + fy.width)
-    c.delay_ns = 2 * depth * ctx.t_add(SUM_BITS) + SUM_BITS * ctx.t_add(SUM_BITS) + ctx.device.family.t_dsp
-    c.cycles = 6 + 2 * depth + SUM_BITS // 2
-    return c
+    owner = defining_op(w)
+    cf = channel_formats(owner) if owner is not None and owner.name == "fxp.constant" else None
+    if cf is None:
+        return None
+    kif = cf.expand(shape_of(w)).reshape(-1, 3)
+    flat = np.asarray(values).reshape(-1) if values is not None else None
+    if latency and values is not None:
+        keep = flat != 0  # zero weights are skipped
+        kif, flat = kif[keep], flat[keep]
+    if kif.shape[0] == 0:
+        return 0, 0, 0.0
+    key = np.stack([kif[:, 0], kif.sum(axis=1)], axis=1)
+    pairs, counts = np.unique(key, axis=0, return_counts=True)
+    dsp = lut = 0.0
+    t_mul = 0.0
+    for (k, width), n in zip(pairs.tolist(), counts.tolist()):
+        d = dsp_per_multiplier(dev, fx.width, fx.signed, width, bool(k))
+        dsp += d * n
+        if d:
+            continue
+        if constants:  # the real constants of this channel group (CSD adders), as for plain weights
+            lut += const_product_luts(fx.width, flat[(key[:, 0] == k) & (key[:, 1] == width)])
+        else:
+            lut += math.ceil(fx.width * width / 2) * n
+        t_mul = max(t_mul, fam.t_dsp if d else fam.t_lut_mul + fam.t_lut_mul_bit * (fx.width + width))
+    total = int(counts.sum())
+    return math.ceil(mulpar * dsp / total), math.ceil(mulpar * lut / total), t_mul

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import math
 
+from .dialects.fxp import RnnOp
 from .dialects.fxp.accessors import rnn_formats, work as op_work
 from .estimate_base import Ctx, OpCost, dsp_per_multiplier, fmt_of, lut_multiplier_luts, op_model, shape_of
 
 
-@op_model("fxp.rnn")
+@op_model(RnnOp)
 def _rnn(ctx: Ctx, op) -> OpCost:
     from .ir import ir
 

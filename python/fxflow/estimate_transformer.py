@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 
+from .dialects.fxp import LayerNormOp, MatmulOp
 from .dialects.fxp.accessors import work as op_work
 from .estimate_base import (Ctx, OpCost, approx_products, dsp_per_multiplier, fmt_of, lut_multiplier_luts, op_model,
                             rounds, shape_of, size_of)
@@ -25,7 +26,7 @@ def _products(ctx: Ctx, count: int, wa: int, sa: bool, wb: int, sb: bool) -> tup
     return count * dsp_each, 0 if dsp_each else count * lut_multiplier_luts(wa, wb), delay
 
 
-@op_model("fxp.matmul")
+@op_model(MatmulOp)
 def _matmul(ctx: Ctx, op) -> OpCost:
     from .ir import ir
 
@@ -53,7 +54,7 @@ def _matmul(ctx: Ctx, op) -> OpCost:
     return c
 
 
-@op_model("fxp.layernorm")
+@op_model(LayerNormOp)
 def _layernorm(ctx: Ctx, op) -> OpCost:
     from .dialects.fxp import format_of
     from .fixed.layernorm import NormFormats, derived_formats

@@ -52,6 +52,7 @@ def overflow_counts(design, x) -> dict[str, dict]:
     from . import emulator
     from .dialects.fxp import format_of
     from .dialects.fxp.traits import WIDENED
+    from .fixed import dense
     from .ir import elements_array, ir, layer_name
 
     with design.ctx:
@@ -87,12 +88,12 @@ def overflow_counts(design, x) -> dict[str, dict]:
 
             (w, w_fmt), (b, b_fmt) = wb
             wide = exact_accumulator(ins[0].fmt, w_fmt, b_fmt, w.shape[0])
-            exact = emulator.dense(ins[0], emulator.plan_dense(ins[0].fmt, w, w_fmt, b, b_fmt, wide, wide))
+            exact = dense.dense(ins[0], dense.plan_dense(ins[0].fmt, w, w_fmt, b, b_fmt, wide, wide))
             row["accum_overflows"] = _outside(exact, accum)
         elif name == "fxp.add":
-            exact = emulator.add(ins[0], ins[1], ins[0].fmt.add_result(ins[1].fmt))
+            exact = dense.add(ins[0], ins[1], ins[0].fmt.add_result(ins[1].fmt))
         elif name in ("fxp.relu", "fxp.cast"):
-            exact = emulator.relu(ins[0], ins[0].fmt) if name == "fxp.relu" else ins[0]
+            exact = dense.relu(ins[0], ins[0].fmt) if name == "fxp.relu" else ins[0]
         elif exact_step is not None and all(t.fmt is not None for t in ins):
             exact = exact_step(*ins)
             if accum is not None and name == "fxp.conv":
