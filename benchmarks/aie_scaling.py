@@ -77,10 +77,10 @@ def dense_stack_text(widths, seed: int = 0) -> str:
 
 def run(widths, device: str = "xcve2802", simulate: bool = False, seed: int = 0) -> dict:
     from fxflow import emulator
-    from fxflow.aie.check import check
-    from fxflow.aie.cycles import design_cycles
-    from fxflow.aie.driver import lower_for_aie
-    from fxflow.aie.simulate import simulate as sim
+    from fxflow.lowering.aie.check import check
+    from fxflow.lowering.aie.cycles import design_cycles
+    from fxflow.lowering.aie.driver import lower_for_aie
+    from fxflow.lowering.aie.simulate import simulate as sim
     from fxflow.fixed import FixedFormat
     from fxflow.fixed.quantize import quantize
     from fxflow.dialects import new_context

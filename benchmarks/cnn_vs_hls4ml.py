@@ -60,7 +60,7 @@ def main() -> None:
     import torch
 
     import fxflow
-    from fxflow import csim
+    from fxflow.lowering.hls import csim
 
     model = make_model()
     shape = (1, 14, 14)

@@ -26,7 +26,7 @@ def main() -> None:
 
     import fxflow
     import fxflow.lowering.torch_import  # noqa: F401  (the exporter machinery counts as imports)
-    from fxflow import csim
+    from fxflow.lowering.hls import csim
     from fxflow.examples import jet_tagger
 
     t_imports = time.perf_counter() - t0

@@ -44,7 +44,7 @@ def main(argv=None) -> int:
     rows.append(("RTL: compile incl. CIRCT build", t_compile, f"{len(design.rtl.kernels)} kernel modules"))
     rows.append(("RTL: SystemVerilog export", t_sv, f"{len(sv.splitlines())} lines"))
 
-    from fxflow.rtl import verilator
+    from fxflow.lowering.rtl import verilator
 
     t0 = time.perf_counter()
     verilator.build(design.rtl, verbose=False, verilog=sv)
@@ -67,7 +67,7 @@ def main(argv=None) -> int:
     hls = fxflow.compile(model, x[:1], config=cfg)
     with tempfile.TemporaryDirectory() as tmp:
         hls.write(tmp)
-        from fxflow import csim
+        from fxflow.lowering.hls import csim
 
         t0 = time.perf_counter()
         csim.build(tmp, verbose=False)

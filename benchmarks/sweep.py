@@ -26,7 +26,7 @@ def main() -> int:
     args = p.parse_args()
 
     import fxflow
-    from fxflow.dse_eval import RUN_FIELDS
+    from fxflow.dse.eval import RUN_FIELDS
     from fxflow.examples import load
 
     ex = load(args.example)

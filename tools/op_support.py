@@ -43,18 +43,18 @@ def concerns() -> list[Concern]:
 
     raise_mod = _load("fxflow.lowering.linalg_to_fxp")
     raise_mod._load_families()
-    prec = _load("fxflow.passes.fxp_assign_precision")
+    prec = _load("fxflow.passes.assign_precision")
     for mod in prec.FAMILIES:
         _load(mod)
-    exact = _load("fxflow.passes.fxp_model_exact")
+    exact = _load("fxflow.passes.assign_precision.model_exact")
     emu = _load("fxflow.emulator")
     for mod in emu.FAMILIES:
         _load(mod)
     est = _load("fxflow.estimate")
     hls = _load("fxflow.lowering.hls.kernels")
-    stream = _load("fxflow.lowering.hls.kernels_stream")
+    stream = _load("fxflow.lowering.hls.kernels.stream")
     rtl = _load("fxflow.lowering.rtl.ops")
-    aie = _load("fxflow.lowering.fxp_to_aie")
+    aie = _load("fxflow.lowering.aie.passes.convert_fxp_to_aie")
 
     def kind(c) -> str:
         n = c.OPERATION_NAME
@@ -112,7 +112,7 @@ def family_files() -> dict:
     from fxflow.emulator import OP_STEPS
     from fxflow.estimate import OP_MODELS
     from fxflow.lowering.hls.kernels import OP_PRINTERS
-    from fxflow.passes.fxp_assign_precision import ASSIGNERS
+    from fxflow.passes.assign_precision import ASSIGNERS
 
     return {
         "precision": {c: f.__module__ for c, f in ASSIGNERS.items()},

@@ -1,5 +1,5 @@
 """The AIE-ML backend (`backend="aie"`): convert-fxp-to-aie, aie-partition, aie-place after `df`; the placed
-program is built on first use (fxflow/aie/driver.py)."""
+program is built on first use (lowering/aie/driver.py)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ class AieBackend(BackendBase):
     }
 
     def lower(self, module, options, ctx, project_name: str):
-        from fxflow.aie.driver import lower_for_aie
+        from fxflow.lowering.aie.driver import lower_for_aie
 
         with ctx:
             return {"aie": lower_for_aie(module, options)}, AieState()
@@ -38,25 +38,25 @@ class AieBackend(BackendBase):
     def aie_program(self, design):
         state = design.backend_state
         if state.program is None:
-            from fxflow.aie.driver import program_of
+            from fxflow.lowering.aie.driver import program_of
 
             state.program = program_of(design)
         return state.program
 
     def write(self, design, path: Path, inputs=None) -> Path:
-        from fxflow.aie.driver import write
+        from fxflow.lowering.aie.driver import write
 
         return write(self.aie_program(design), path)
 
     def report(self, design, part=None, clock=None, lut_costs=None) -> dict:
         """The cycle model per layer (tiles, utilization); `part`/`clock`/`lut_costs` are PL settings, not used
         here."""
-        from fxflow.aie.driver import report
+        from fxflow.lowering.aie.driver import report
 
         return report(self.aie_program(design))
 
     def simulate(self, design, x, raw: bool = False, **options):
-        from fxflow.aie.driver import simulate
+        from fxflow.lowering.aie.driver import simulate
 
         self.no_options("simulate", options)
         return simulate(design, self.aie_program(design), x, raw)
@@ -71,7 +71,7 @@ class AieBackend(BackendBase):
         return {"device": args.aie_device, "batch": args.aie_batch}
 
     def cli_summary(self, design, args, seconds: float) -> None:
-        from fxflow.aie.cycles import format_cycles
+        from fxflow.lowering.aie.cycles import format_cycles
 
         print(f"wrote AIE project {args.output} in {seconds:.2f} s")
         print(format_cycles(design.report()))

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fxflow.aie import cost
-from fxflow.aie.arith import MODES, bias_on_product_grid, parse_epilogue
-from fxflow.aie.device import AieFitError, Device, get_device
-from fxflow.aie.program import AieProgram, Buffer, Core, Fifo, HccsTile, HostPort, KernelFn, LayerPlan, Link
+from fxflow.lowering.aie import cost
+from fxflow.lowering.aie.arith import MODES, bias_on_product_grid, parse_epilogue
+from fxflow.lowering.aie.device import AieFitError, Device, get_device
+from fxflow.lowering.aie.program import AieProgram, Buffer, Core, Fifo, HccsTile, HostPort, KernelFn, LayerPlan, Link
 from fxflow.errors import FxflowError, UnsupportedOpError
 from fxflow.ir import ir
 from fxflow.names import c_identifier
@@ -156,7 +156,7 @@ def build_program(module, io: str = "host") -> AieProgram:
     """The AieProgram of the module's single partitioned and placed df.graph; `io="plio"` connects its input
     and output to the PL through PLIO ports instead of shim DMA from/to DDR (Versal PL/AIE designs)."""
     from fxflow.dialects.df.graph import graph_of
-    from fxflow.lowering.fxp_to_aie import aie_attr, aie_chain
+    from fxflow.lowering.aie.passes.convert_fxp_to_aie import aie_attr, aie_chain
 
     graph = graph_of(module.operation if hasattr(module, "operation") else module)
     if "aie_device" not in graph.attributes:

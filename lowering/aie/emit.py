@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fxflow.aie.program import AieProgram, Buffer, Fifo
+from fxflow.lowering.aie.program import AieProgram, Buffer, Fifo
 from fxflow.passes.registry import register_translation
 
 ELEM = {"i8": "i8", "u8": "ui8", "i16": "i16", "u16": "ui16", "i32": "i32", "i64": "i64"}
@@ -187,7 +187,7 @@ def _runtime_sequence(prog: AieProgram, ind: str) -> list[str]:
 
 @register_translation("emit-aie", "mlir-aie program of a partitioned, placed df.graph (run aie-partition, aie-place)")
 def emit_aie(module) -> str:
-    from fxflow.aie.check import check
+    from fxflow.lowering.aie.check import check
 
     from .build import build_program
 

@@ -10,9 +10,9 @@ uses are the ones the simulator checks.
 
 from __future__ import annotations
 
-from fxflow.aie import cost
-from fxflow.aie.arith import CTYPE, MODES
-from fxflow.aie.program import AieProgram, KernelFn
+from fxflow.lowering.aie import cost
+from fxflow.lowering.aie.arith import CTYPE, MODES
+from fxflow.lowering.aie.program import AieProgram, KernelFn
 
 HEADER = "fxflow_dense.h"
 ACC = {32: "acc32", 64: "acc64"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fxflow.aie.device import DEFAULT_DEVICE, get_device
+from fxflow.lowering.aie.device import DEFAULT_DEVICE, get_device
 from fxflow.config import options_from_dict
 
 

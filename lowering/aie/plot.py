@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fxflow.aie.program import AieProgram
+from fxflow.lowering.aie.program import AieProgram
 
 
 def plot_placement(prog: AieProgram, path) -> Path:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fxflow.aie.check import check
-from fxflow.aie.cycles import design_cycles, format_cycles
-from fxflow.aie.program import AieProgram
+from fxflow.lowering.aie.check import check
+from fxflow.lowering.aie.cycles import design_cycles, format_cycles
+from fxflow.lowering.aie.program import AieProgram
 from fxflow.names import inside
 
 from .emit import emit_program

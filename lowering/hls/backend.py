@@ -50,14 +50,15 @@ class HlsBackend(BackendBase):
         return path
 
     def report(self, design, part=None, clock=None, lut_costs=None) -> dict:
-        from fxflow.estimate_report import design_report
+        from fxflow.estimate.report import design_report
 
         with design.ctx:
             return design_report(design.module, part=part, clock=clock, lut_costs=lut_costs)
 
     def csim(self, design, x, raw: bool = False, verbose: bool = True):
         """g++ against the real ap_types (ac_types) headers on `x`, in `predict`'s form."""
-        from fxflow import csim, emulator
+        from fxflow.lowering.hls import csim
+        from fxflow import emulator
         from fxflow.fixed.quantize import to_float
 
         program = design.program
@@ -91,7 +92,7 @@ class VitisBackend(HlsBackend):
     title = "Vitis HLS"
 
     def build(self, design, path=None, steps=("csim", "synth"), timeout=None, part=None, clock=None) -> Path:
-        from fxflow.vendor import run_vitis
+        from fxflow.lowering.hls.vendor import run_vitis
 
         project = Path(path) if path is not None else design.project_path()
         run_vitis(project, steps, timeout=timeout, part=part, clock=clock)
@@ -107,7 +108,7 @@ class CatapultBackend(HlsBackend):
 
 def print_report(design, part=None, clock=None) -> None:
     """The estimate table; io_stream designs add their FIFO memory against one uniform depth."""
-    from fxflow.estimate_report import format_table
+    from fxflow.estimate.report import format_table
 
     rep = design.report(part=part, clock=clock)
     print(format_table(rep))

@@ -20,11 +20,12 @@ from .design import (DEFAULT_CLOCK_NS, DEFAULT_PART, PART_RE, HlsDesign, Port, d
                      result_typedef, shape_of)
 from .flavour import Flavour, flavour as _flavour
 from .kernels import KernelEmitter
-from .kernels_stream import lower_stream
+from fxflow.lowering.hls.kernels.stream import lower_stream
 
 # the op printers of the other families register themselves when imported
-from . import (kernels_elementwise, kernels_layers, kernels_recurrent, kernels_shape,  # noqa: F401  isort: skip
-               kernels_tables, kernels_transformer)
+from fxflow.lowering.hls.kernels import (elementwise as kernels_elementwise, layers as kernels_layers,
+                                         recurrent as kernels_recurrent, shape as kernels_shape,
+                                         tables as kernels_tables, transformer as kernels_transformer)  # noqa: F401  isort: skip
 
 
 def _part(value: str | None, mop, graph) -> str:

@@ -1,5 +1,5 @@
 """The RTL backend (`backend="rtl"`): the `df` module lowered to CIRCT hw/comb/seq in CIRCT's own context,
-SystemVerilog, Verilator and yosys (fxflow/rtl/driver.py)."""
+SystemVerilog, Verilator and yosys (lowering/rtl/driver.py)."""
 
 from __future__ import annotations
 
@@ -45,24 +45,24 @@ class RtlBackend(BackendBase):
     def rtl(self, design):
         state = design.backend_state
         if state.rtl is None:
-            from fxflow.rtl.driver import lower
+            from fxflow.lowering.rtl.driver import lower
 
             state.rtl = lower(design, state.rtl_options)
         return state.rtl
 
     def write(self, design, path: Path, inputs=None) -> Path:
-        from fxflow.rtl.driver import write
+        from fxflow.lowering.rtl.driver import write
 
         return write(self.rtl(design), path)
 
     def report(self, design, part=None, clock=None, lut_costs=None) -> dict:
-        from fxflow.rtl.driver import report
+        from fxflow.lowering.rtl.driver import report
 
         return report(design, self.rtl(design), design.backend_state.rtl_synth, part=part, clock=clock,
                       lut_costs=lut_costs)
 
     def rtl_sim(self, design, x, raw: bool = False, verbose: bool = True):
-        from fxflow.rtl.driver import simulate
+        from fxflow.lowering.rtl.driver import simulate
 
         rtl = self.rtl(design)
         t0 = time.perf_counter()
@@ -80,7 +80,7 @@ class RtlBackend(BackendBase):
         return self.rtl_sim(design, x, raw)[0]
 
     def synth(self, design, part_family: str = "xcup", verbose: bool = True, timeout: float | None = None) -> dict:
-        from fxflow.rtl import yosys
+        from fxflow.lowering.rtl import yosys
 
         rtl = self.rtl(design)
         kwargs = {} if timeout is None else {"timeout": timeout}
@@ -107,7 +107,7 @@ class RtlBackend(BackendBase):
     def cli_summary(self, design, args, seconds: float) -> None:
         import numpy as np
 
-        from fxflow.estimate_report import format_table
+        from fxflow.estimate.report import format_table
 
         print(f"wrote RTL project {args.output} in {seconds:.2f} s "
               f"(latency {design.rtl.latency} cycles, II {design.rtl.interval})")

@@ -1,12 +1,12 @@
 """The Versal backend (`backend="versal"`): plan every layer on PL or AIE, split the graph, build the AIE part
-with PLIO ports; PL parts stay df graphs for the emulator and the HLS writer (fxflow/versal/driver.py)."""
+with PLIO ports; PL parts stay df graphs for the emulator and the HLS writer (lowering/versal/driver.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from fxflow.lowering.backend import BackendBase, compare_simulation, default
-from fxflow.versal.options import VersalOptions
+from fxflow.lowering.versal.options import VersalOptions
 
 
 class VersalBackend(BackendBase):
@@ -21,7 +21,7 @@ class VersalBackend(BackendBase):
     }
 
     def lower(self, module, options, ctx, project_name: str):
-        from fxflow.versal.driver import lower_for_versal
+        from fxflow.lowering.versal.driver import lower_for_versal
 
         with ctx:
             text, system = lower_for_versal(module, options, project_name)
@@ -35,23 +35,23 @@ class VersalBackend(BackendBase):
         return design.backend_state.aie_program
 
     def write(self, design, path: Path, inputs=None) -> Path:
-        from fxflow.versal.driver import write
+        from fxflow.lowering.versal.driver import write
 
         return write(design, design.backend_state, path)
 
     def report(self, design, part=None, clock=None, lut_costs=None) -> dict:
         """Per layer PL or AIE and why (LARE); the device comes from the options, not `part`/`clock`/`lut_costs`."""
-        from fxflow.versal.driver import report
+        from fxflow.lowering.versal.driver import report
 
         return report(design.backend_state)
 
     def simulate(self, design, x, raw: bool = False, pl: str = "emulator"):
-        from fxflow.versal.driver import simulate
+        from fxflow.lowering.versal.driver import simulate
 
         return simulate(design, design.backend_state, x, raw, pl)
 
     def synth(self, design, part_family: str = "xcup", verbose: bool = True, timeout: float | None = None) -> dict:
-        from fxflow.versal.driver import synth_pl
+        from fxflow.lowering.versal.driver import synth_pl
 
         return synth_pl(design, design.backend_state, part_family, verbose, timeout)
 
@@ -64,13 +64,13 @@ class VersalBackend(BackendBase):
                             help="--backend versal: target sample rate in MHz")
 
     def cli_options(self, args) -> dict:
-        from fxflow.passes.versal_partition import parse_partition
+        from fxflow.lowering.versal.passes.partition import parse_partition
 
         return {"device": args.versal_device, "target_rate_mhz": args.versal_rate, "batch": args.aie_batch,
                 "partition": parse_partition(args.versal_partition)}
 
     def cli_summary(self, design, args, seconds: float) -> None:
-        from fxflow.versal.driver import format_report
+        from fxflow.lowering.versal.driver import format_report
 
         print(f"wrote Versal project {args.output} in {seconds:.2f} s")
         print(format_report(design.report()))

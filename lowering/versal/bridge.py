@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fxflow.aie.arith import STORAGE
-from fxflow.aie.cost import nbytes
+from fxflow.lowering.aie.arith import STORAGE
+from fxflow.lowering.aie.cost import nbytes
 from fxflow.fixed import FixedFormat
 
 

@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     sa.add_argument("--calibration", metavar="FILE.npy", help="inputs the HCCS parameters are calibrated on")
     sa.add_argument("--json", action="store_true", help="print the report as JSON")
 
-    from .dse_cli import add_parser as add_sweep_parser  # design-space sweeps (fxflow.dse)
+    from fxflow.dse.cli import add_parser as add_sweep_parser  # design-space sweeps (fxflow.dse)
 
     add_sweep_parser(sub)
 
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "report":
             return _report(args)
         if args.command == "sweep":
-            from .dse_cli import run as sweep
+            from fxflow.dse.cli import run as sweep
 
             return sweep(args)
         if args.command == "softmax-accuracy":

@@ -34,10 +34,10 @@ def compile(model, example_input=None, config=None, backend: str = "vitis", io_t
     formats at the data's range instead of the input format's, and picks an "auto" input format.
     `backend="rtl"` builds SystemVerilog through CIRCT (`rtl` = {"products": "mul" | "shift_add",
     "pipeline": register stages per layer, "layers": per-layer overrides}; see docs/rtl.md).
-    `backend="versal"` plans each layer on PL or AI Engines (`versal` = fxflow.versal.options.VersalOptions
+    `backend="versal"` plans each layer on PL or AI Engines (`versal` = fxflow.lowering.versal.options.VersalOptions
     as a dict: {"device", "partition": "auto" | {layer: "pl" | "aie"}, "target_rate_mhz", ...})."""
     from fxflow.lowering.fxp_to_df import FxpToDfOptions
-    from fxflow.passes.fxp_assign_precision import AssignPrecisionOptions
+    from fxflow.passes.assign_precision import AssignPrecisionOptions
 
     impl = get_backend(backend)  # unknown names: a ConfigError listing the registry
     if io_type not in IO_TYPES:
@@ -90,7 +90,7 @@ def compile(model, example_input=None, config=None, backend: str = "vitis", io_t
             ("convert-fxp-to-df", FxpToDfOptions(top=project_name, io_type=io_type, config_obj=cfg)),
             "df-legalize-reuse",
         ])
-        if io_type == "io_stream":  # FIFO depths by the cycle-level model (passes/df_size_fifos.py)
+        if io_type == "io_stream":  # FIFO depths by the cycle-level model (lowering/hls/passes/df_size_fifos.py)
             run_passes(module, ["df-size-fifos"])
         stages["df"] = _snapshot(module)
         timings["lowering"] = time.perf_counter() - t0

@@ -65,7 +65,7 @@ def _multiplier(value, where: str) -> str:
     return value.strip()
 
 
-# --- normalization (fxp.layernorm): internal formats, default "auto" (passes/fxp_assign_precision_transformer.py)
+# --- normalization (fxp.layernorm): internal formats, default "auto" (passes/assign_precision/transformer.py)
 # `mean`, `norm` any format; `var`, `inv_std` unsigned (ap_ufixed: the variance and 1/sqrt are non-negative).
 NORM_LAYER_KEYS = ("mean", "var", "inv_std", "norm")
 LAYER_KEYS += NORM_LAYER_KEYS
@@ -83,7 +83,7 @@ def _norm_settings(d: dict, where: str) -> dict:
     return out
 
 
-# --- recurrent layers (fxp.rnn): per-gate formats (passes/fxp_assign_precision_recurrent.py) --------------
+# --- recurrent layers (fxp.rnn): per-gate formats (passes/assign_precision/recurrent.py) --------------
 # `gate` the pre-activations (tables' input), `sigmoid` / `tanh` the table entries, `state` the LSTM cell
 # state, `recurrent_weight` w_hh (default: the layer's `weight`); the tables take the layer's `table_size`.
 RECURRENT_LAYER_KEYS = ("gate", "sigmoid", "tanh", "state", "recurrent_weight")

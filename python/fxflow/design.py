@@ -166,7 +166,7 @@ class Design:
     # --- backend-specific views (a backend without one raises an FxflowError naming it) ---------------
     @property
     def aie_program(self):
-        """The placed AIE program (`fxflow.aie.program.AieProgram`), checked structurally; for Versal the AIE
+        """The placed AIE program (`fxflow.lowering.aie.program.AieProgram`), checked structurally; for Versal the AIE
         part (PLIO I/O), None when all of it is PL."""
         return self.backend_impl.aie_program(self)
 
@@ -178,7 +178,7 @@ class Design:
 
     @property
     def versal(self):
-        """The planned Versal system (`fxflow.versal.driver.VersalSystem`: options, planner, plan, parts)."""
+        """The planned Versal system (`fxflow.lowering.versal.driver.VersalSystem`: options, planner, plan, parts)."""
         return self.backend_impl.versal(self)
 
     @property

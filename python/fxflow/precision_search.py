@@ -137,7 +137,7 @@ class _Search:
         self._emulator, self._ir = emulator, ir
 
     def _module(self, cfg: Config):
-        from fxflow.passes.fxp_assign_precision import AssignPrecisionOptions
+        from fxflow.passes.assign_precision import AssignPrecisionOptions
 
         from .pipeline import run_passes
 
@@ -214,4 +214,4 @@ def _as_list(x) -> list:
 
 
 ConfigEvaluator = _Search  # public name: fxflow.approx.search evaluates candidate configs the same way
-error_metric = _metric  # public name: fxflow.dse_eval scores sweep points with the same metrics
+error_metric = _metric  # public name: fxflow.dse.eval scores sweep points with the same metrics

@@ -1,9 +1,9 @@
-"""The per-layer design report as public API: `design_report` and `format_table` (fxflow.estimate_report).
+"""The per-layer design report as public API: `design_report` and `format_table` (fxflow.estimate.report).
 
 They are an analysis of the df IR next to the estimator, so backends use them from there; this module keeps the
 documented `fxflow.report` names.
 """
 
-from .estimate_report import COLUMNS, ESTIMATE_KEYS, HEADINGS, design_report, format_table
+from fxflow.estimate.report import COLUMNS, ESTIMATE_KEYS, HEADINGS, design_report, format_table
 
 __all__ = ["design_report", "format_table", "COLUMNS", "ESTIMATE_KEYS", "HEADINGS"]

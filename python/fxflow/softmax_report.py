@@ -1,7 +1,7 @@
 """Accuracy of a design's fixed-point softmax layers (HCCS or table-based) against the exact softmax.
 
 `softmax_accuracy(design, x)` works on any compiled design and input batch: for every `fxp.softmax` it runs
-the design up to the softmax (`fxflow.emulator_probe`), applies the layer as compiled, and compares with the
+the design up to the softmax (`fxflow.emulator.probe`), applies the layer as compiled, and compares with the
 exact softmax of the *same* fixed-point inputs — the error the softmax itself adds, separated from upstream
 quantization — overall and per head; then the model outputs against the float reference (`predict_float`),
 with the agreement of the arg-max (classifiers).  `fxflow softmax-accuracy MODEL --data X.npy` prints it.
@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .emulator import OP_STEPS
-from .emulator_probe import operand_values
+from fxflow.emulator.probe import operand_values
 from .fixed.hccs import head_axis_of
 from .fixed.quantize import to_float
 from .fixed.softmax import exact_softmax

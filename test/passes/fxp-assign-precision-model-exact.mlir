@@ -1,5 +1,5 @@
 // RUN: fxflow-opt --pass-pipeline='builtin.module(fxp-assign-precision)' %s 2>&1 | filecheck %s
-// Tensors between the model's own quantizers (passes/fxp_model_exact.py) take their exact formats instead of
+// Tensors between the model's own quantizers (passes/assign_precision/model_exact.py) take their exact formats instead of
 // the default ap_fixed<16,6>: Brevitas' QuantLinear -> QuantReLU is dense -> relu -> cast, and the
 // dense after a max-pool of a quantized tensor has model-quantized weights.
 

@@ -15,11 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fxflow import emulator
-from fxflow.aie.arith import AIE_ROUNDING, FXP_ROUNDING, Srs, lower_dense
-from fxflow.aie.check import AieCheckError, check, problems
-from fxflow.aie.device import AieFitError
-from fxflow.aie.driver import lower_for_aie
-from fxflow.aie.simulate import SimulationError, simulate
+from fxflow.lowering.aie.arith import AIE_ROUNDING, FXP_ROUNDING, Srs, lower_dense
+from fxflow.lowering.aie.check import AieCheckError, check, problems
+from fxflow.lowering.aie.device import AieFitError
+from fxflow.lowering.aie.driver import lower_for_aie
+from fxflow.lowering.aie.simulate import SimulationError, simulate
 from fxflow.errors import FxflowError, UnsupportedOpError
 from fxflow.fixed import FixedFormat as F
 from fxflow.fixed.accum import exact_accumulator
@@ -319,8 +319,8 @@ def test_inexact_configurations_are_rejected_with_the_reason(change, message):
 
 
 def test_too_large_and_unplaceable_models_say_what_they_need():
-    from fxflow.aie.device import get_device
-    from fxflow.passes.aie_partition import choose
+    from fxflow.lowering.aie.device import get_device
+    from fxflow.lowering.aie.passes.partition import choose
 
     dev = get_device("xcve2802")
     big = {"name": "big", "mode": "8x8", "K": 2048, "N": 2560, "x": "i8", "y": "i8"}
@@ -340,7 +340,7 @@ def test_too_large_and_unplaceable_models_say_what_they_need():
 
 
 def test_options_and_non_aie_designs_are_errors():
-    from fxflow.aie.driver import AieOptions
+    from fxflow.lowering.aie.driver import AieOptions
     from fxflow.errors import ConfigError
 
     with pytest.raises(ConfigError, match="unknown aie option"):

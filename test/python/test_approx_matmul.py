@@ -190,7 +190,7 @@ def test_report_costs_approximate_layers_by_their_multiplier():
         assert a["multiplier"] == spec and "multiplier" not in e
     assert "trunc(k=8, compensate=1)" in format_table(design.report())
     measured_luts = cost.LutCosts()
-    measured_luts.record(m, 7)  # a yosys measurement (fxflow.rtl.characterize.lut_costs(..., into=) records it)
+    measured_luts.record(m, 7)  # a yosys measurement (fxflow.lowering.rtl.characterize.lut_costs(..., into=) records it)
     assert cost.lut_cost(m, lut_multiplier_luts(9, 9), measured_luts) == (7, "yosys")
     measured = _rows(design, measured_luts)
     assert measured["score"]["lut"] - exact["score"]["lut"] == measured["score"]["multipliers"] * 7

@@ -9,7 +9,7 @@ is imported or executed. The layers (docs/design.md, issue 19):
     L1 IR          ir, scalar_eval, dialects/
     L2 executors   emulator*, estimate* (+ design_report), devices
     L3 transforms  lowering/ (import, raise, fxp->df; not the backend folders), passes/, pipeline
-    L4 backends    lowering/{hls,aie,rtl,versal}/ and what still lives elsewhere (fxflow.aie, ...);
+    L4 backends    lowering/{hls,aie,rtl,versal}/ and what still lives elsewhere (fxflow.lowering.aie, ...);
                    versal may import hls, aie and rtl, no other backend imports another
     L5 API         fxflow/__init__, compiler, design, report, profiling, precision_search, softmax_report,
                    dse*, cli, approx.{search,torch,finetune,demo}, tools, examples
@@ -63,18 +63,18 @@ LAYERS = {
     "fxflow.pipeline": (TRANSFORMS, None),
     # L4 backends: each backend's files, wherever they live today
     "fxflow.lowering.hls": (BACKENDS, "hls"),
-    "fxflow.passes.df_size_fifos": (BACKENDS, "hls"),
-    "fxflow.csim": (BACKENDS, "hls"),
-    "fxflow.vendor": (BACKENDS, "hls"),
+    "fxflow.lowering.hls.passes.df_size_fifos": (BACKENDS, "hls"),
+    "fxflow.lowering.hls.csim": (BACKENDS, "hls"),
+    "fxflow.lowering.hls.vendor": (BACKENDS, "hls"),
     "fxflow.lowering.aie": (BACKENDS, "aie"),
-    "fxflow.lowering.fxp_to_aie": (BACKENDS, "aie"),
+    "fxflow.lowering.aie.passes.convert_fxp_to_aie": (BACKENDS, "aie"),
     "fxflow.passes.aie_*": (BACKENDS, "aie"),
-    "fxflow.aie": (BACKENDS, "aie"),
+    "fxflow.lowering.aie": (BACKENDS, "aie"),
     "fxflow.lowering.rtl": (BACKENDS, "rtl"),
-    "fxflow.rtl": (BACKENDS, "rtl"),
+    "fxflow.lowering.rtl": (BACKENDS, "rtl"),
     "fxflow.lowering.versal": (BACKENDS, "versal"),
-    "fxflow.passes.versal_partition": (BACKENDS, "versal"),
-    "fxflow.versal": (BACKENDS, "versal"),
+    "fxflow.lowering.versal.passes.partition": (BACKENDS, "versal"),
+    "fxflow.lowering.versal": (BACKENDS, "versal"),
     # L5 API and tools
     "fxflow$": (API, None),
     "fxflow.approx$": (API, None),
@@ -89,7 +89,7 @@ LAYERS = {
     "fxflow.cli": (API, None),
     "fxflow.cli_*": (API, None),
     **{f"fxflow.approx.{m}": (API, None) for m in ("search", "torch", "finetune", "demo")},
-    "fxflow.versal.demo": (API, None),
+    "fxflow.lowering.versal.demo": (API, None),
     "fxflow.lowering.versal.demo": (API, None),
     "fxflow.tools": (API, None),
     "fxflow.examples": (API, None),
@@ -311,10 +311,10 @@ def test_checker_reports_a_circle_an_upward_edge_and_an_unplaced_module(tmp_path
     (src / "stray.py").write_text("")
 
     mods = module_files(tmp_path)
-    assert set(mods) >= {"fxflow", "fxflow.errors", "fxflow.fixed", "fxflow.passes.reuse", "fxflow.aie.driver"}
+    assert set(mods) >= {"fxflow", "fxflow.errors", "fxflow.fixed", "fxflow.passes.reuse", "fxflow.lowering.aie.driver"}
     edges = import_edges(mods, tmp_path)
     assert Edge("fxflow.fixed", "fxflow.errors", "src/fixed/__init__.py", 1) in edges
-    assert Edge("fxflow.passes.reuse", "fxflow.aie.driver", "p/reuse.py", 2) in edges
+    assert Edge("fxflow.passes.reuse", "fxflow.lowering.aie.driver", "p/reuse.py", 2) in edges
 
     problems = check(mods, edges, classify)
     assert problems == ["fxflow.stray (%s) has no layer: add it to LAYERS in test_architecture.py"
@@ -323,14 +323,14 @@ def test_checker_reports_a_circle_an_upward_edge_and_an_unplaced_module(tmp_path
     problems = check(mods, edges, classify)
     text = "\n".join(problems)
     assert "upward import: fxflow.errors -> fxflow.compiler (src/errors.py:2): L0 foundation imports L5 API" in text
-    assert "fxflow.passes.reuse -> fxflow.aie.driver (p/reuse.py:2): L3 transforms imports L4 backends" in text
+    assert "fxflow.passes.reuse -> fxflow.lowering.aie.driver (p/reuse.py:2): L3 transforms imports L4 backends" in text
     assert ("circle of 2 modules:\n  fxflow.compiler -> fxflow.design (src/compiler.py:1)\n"
             "  fxflow.design -> fxflow.compiler (src/design.py:1)") in text
     assert len(problems) == 3
 
     # backend to backend: only versal may use the others
-    edge = Edge("fxflow.versal.driver", "fxflow.lowering.hls.project", "f", 1)
+    edge = Edge("fxflow.lowering.versal.driver", "fxflow.lowering.hls.project", "f", 1)
     assert upward(edge, classify) is None
-    assert upward(Edge("fxflow.rtl.verilator", "fxflow.csim", "f", 1), classify) == "backend rtl imports backend hls"
-    shared = {"fxflow.rtl.driver": (BACKENDS, "rtl"), "fxflow.lowering.backends": (BACKENDS, None)}
-    assert upward(Edge("fxflow.rtl.driver", "fxflow.lowering.backends", "f", 1), shared.get) is None
+    assert upward(Edge("fxflow.lowering.rtl.verilator", "fxflow.lowering.hls.csim", "f", 1), classify) == "backend rtl imports backend hls"
+    shared = {"fxflow.lowering.rtl.driver": (BACKENDS, "rtl"), "fxflow.lowering.backends": (BACKENDS, None)}
+    assert upward(Edge("fxflow.lowering.rtl.driver", "fxflow.lowering.backends", "f", 1), shared.get) is None

@@ -73,7 +73,7 @@ def test_cli_defaults_come_from_the_options_dataclasses():
 
     from fxflow.lowering.aie.options import AieOptions
     from fxflow.lowering.rtl.options import RtlOptions
-    from fxflow.versal.options import VersalOptions
+    from fxflow.lowering.versal.options import VersalOptions
 
     parser = argparse.ArgumentParser()
     for name in backends.names():
@@ -94,8 +94,8 @@ def torch_linear():
 
 
 def test_versal_pass_options_spell_every_versal_option():
-    from fxflow.passes.versal_partition import VersalPartitionOptions
-    from fxflow.versal.options import VersalOptions
+    from fxflow.lowering.versal.passes.partition import VersalPartitionOptions
+    from fxflow.lowering.versal.options import VersalOptions
 
     opts = VersalOptions.from_dict({"partition": {"fc1": "aie"}, "weights": {"lut": 0.5}, "objective": "resource",
                                     "time": "interval", "max_plio": 2})
@@ -114,7 +114,7 @@ def test_fxflow_opt_options_reproduce_the_versal_compile():
     from fxflow.dialects import new_context
     from fxflow.ir import ir
     from fxflow.passes import PASSES, load_all
-    from fxflow.passes.versal_partition import VersalPartitionOptions
+    from fxflow.lowering.versal.passes.partition import VersalPartitionOptions
     from fxflow.pipeline import run_passes
 
     torch.manual_seed(0)

@@ -11,10 +11,10 @@ from fxflow.dialects import new_context
 from fxflow.devices import device_for
 from fxflow.errors import ConfigError
 from fxflow.ir import ir
-from fxflow.passes.df_size_fifos import (INF, CycleBudgetExceeded, FifoDeadlock, SizeFifosOptions, build_model,
-                                         simulate, size_fifos)
+from fxflow.lowering.hls.passes.df_size_fifos import (INF, CycleBudgetExceeded, FifoDeadlock, SizeFifosOptions,
+                                                      build_model, simulate, size_fifos)
 
-DIAMOND = (Path(__file__).parents[1] / "passes" / "df-size-fifos.mlir").read_text()
+DIAMOND = (Path(__file__).parents[1] / "lowering" / "hls" / "df-size-fifos.mlir").read_text()
 
 
 def _graph(text):

@@ -258,7 +258,7 @@ def test_aie_simulation_equals_predict(n, variant, seed, data):
 
 
 def test_aie_every_variant_calibrated_with_report_and_kernel(tmp_path):
-    from fxflow.aie.cost import hccs_cycles
+    from fxflow.lowering.aie.cost import hccs_cycles
 
     x = np.random.default_rng(0).normal(0, 1, (300, 8))
     for out, rec in VARIANTS:

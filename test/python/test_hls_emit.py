@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import fxflow.csim as csim
+import fxflow.lowering.hls.csim as csim
 from fxflow.dialects import new_context
 from fxflow.errors import FxflowError, InternalError, IRError, ToolchainError, UnsupportedOpError
 from fxflow.fixed import FixedFormat as F

@@ -129,7 +129,7 @@ def test_fxflow_example_reports_uncompilable_cpp_as_an_internal_error(monkeypatc
 
 @pytest.mark.needs("g++", "ap_types")
 def test_a_header_missing_from_the_toolchain_stays_a_toolchain_error(tmp_path):
-    from fxflow import csim
+    from fxflow.lowering.hls import csim
 
     x = np.random.default_rng(0).normal(size=(4, 4))
     fxflow.compile(mlp([4, 3, 2]), x[:1]).write(tmp_path / "p")
@@ -141,7 +141,7 @@ def test_a_header_missing_from_the_toolchain_stays_a_toolchain_error(tmp_path):
 
 @pytest.mark.needs("verilator", "circt")
 def test_verilog_that_verilator_rejects_is_an_internal_error():
-    from fxflow.rtl import verilator
+    from fxflow.lowering.rtl import verilator
 
     x = np.random.default_rng(0).normal(size=(4, 4))
     design = fxflow.compile(mlp([4, 3, 2]), x[:1], backend="rtl")
@@ -153,7 +153,7 @@ def test_verilog_that_verilator_rejects_is_an_internal_error():
 
 @pytest.mark.needs("yosys")
 def test_verilog_that_yosys_rejects_is_an_internal_error():
-    from fxflow.rtl import yosys
+    from fxflow.lowering.rtl import yosys
 
     with pytest.raises(InternalError) as err:
         yosys.synth("module broken(input a;\nendmodule\n", "broken", verbose=False)

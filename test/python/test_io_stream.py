@@ -14,7 +14,7 @@ from torch import nn
 import fxflow
 from fxflow.errors import ConfigError, UnsupportedOpError
 from fxflow.ir import ir
-from fxflow.passes.df_size_fifos import FifoDeadlock, SizeFifosOptions, size_fifos
+from fxflow.lowering.hls.passes.df_size_fifos import FifoDeadlock, SizeFifosOptions, size_fifos
 from toolchains import needs
 
 from test_layers import Cnn1d, Cnn2d, Shapes, _randomize_bn

@@ -172,7 +172,7 @@ _fmt = st.builds(lambda k, w, i, q, o: FixedFormat.parse(ap(k, w, i, q, o)),
        pad=st.integers(0, 2), groups=st.sampled_from([1, 2]), seed=st.integers(0, 2**16))
 def test_conv_emulation_matches_the_scalar_definition(fx, fw, facc, fout, stride, dil, pad, groups, seed):
     from fxflow.emulator import Tensor
-    from fxflow.emulator_layers import _conv_step
+    from fxflow.emulator.layers import _conv_step
 
     rng = np.random.default_rng(seed)
     c_in, f_out, kk, length = 2 * groups, 2 * groups, 3, 7
@@ -215,7 +215,7 @@ def _run_conv_ir(x, w, b, fx, fw, facc, fout, stride, dil, pad, groups, o_len):
 @given(fx=_fmt, facc=_fmt, k=st.integers(1, 3), seed=st.integers(0, 2**16))
 def test_avg_pool_matches_the_scalar_definition(fx, facc, k, seed):
     """acc = 0; acc += x (requantized each step); acc /= n toward zero; result = acc."""
-    from fxflow.emulator_layers import _average
+    from fxflow.emulator.layers import _average
 
     rng = np.random.default_rng(seed)
     n = k * k

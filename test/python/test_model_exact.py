@@ -1,6 +1,6 @@
 """Fully quantized models compile bit-exactly with no config: the tensors between the model's own quantizers
 (Brevitas' `Gemm/Conv -> Relu -> Quant`, max-pool, flatten, concat) take exact formats from the range
-analysis (passes/fxp_model_exact.py), and an op that cannot be exact there is a warning naming the layer.
+analysis (passes/assign_precision/model_exact.py), and an op that cannot be exact there is a warning naming the layer.
 
 The graphs are written with onnx.helper exactly as Brevitas emits them — the QONNX/dynamo shape
 (`Quant(W) -> Gemm(transB=1)`, per-channel weight scales) and the TorchScript shape (`Quant(W) -> Transpose

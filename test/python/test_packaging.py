@@ -90,7 +90,7 @@ def test_wheel_ships_every_package_folder_and_the_templates(wheel):
     missing = sorted(k for k in sources if k not in names)
     assert not missing, f"the wheel lacks {len(missing)} modules, e.g. {missing[:10]}"
     packages = {k.rsplit("/", 1)[0].replace("/", ".") for k in sources}
-    assert {"fxflow.versal", "fxflow.lowering.versal", "fxflow.lowering.hls", "fxflow.dialects.fxp"} <= packages
+    assert {"fxflow.lowering.versal", "fxflow.lowering.versal", "fxflow.lowering.hls", "fxflow.dialects.fxp"} <= packages
     templates = {p.name for p in (ROOT / "lowering" / "hls" / "templates").iterdir() if p.is_file()}
     assert templates and all(f"fxflow/lowering/hls/templates/{t}" in names for t in templates)
     # nothing from outside the mapped roots (tests, scripts, the build tree) slips in as a package
@@ -114,7 +114,7 @@ def test_installed_wheel_runs_the_example_and_every_backend(wheel, tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
 
-    where = subprocess.run([str(py), "-c", "import fxflow, fxflow.versal, fxflow.lowering.versal; print(fxflow.__file__)"],
+    where = subprocess.run([str(py), "-c", "import fxflow, fxflow.lowering.versal, fxflow.lowering.versal; print(fxflow.__file__)"],
                            cwd=work, env=env, capture_output=True, text=True, timeout=300)
     assert where.returncode == 0, where.stderr[-3000:]
     assert Path(where.stdout.strip()).resolve().is_relative_to(venv.resolve()), where.stdout

@@ -220,7 +220,7 @@ def test_graph_emulator_matches_scalar_reference():
 
 @needs_cxx
 def test_graph_csim_equals_predict(tmp_path):
-    from fxflow.csim import run as csim_run
+    from fxflow.lowering.hls.csim import run as csim_run
     from fxflow.lowering.hls import emit_cpp, write_project
 
     g, _ = per_channel_graph()

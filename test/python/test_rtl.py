@@ -280,7 +280,7 @@ def test_per_channel_casts_and_weight_formats():
     from fxflow.dialects import new_context
     from fxflow.ir import ir
     from fxflow.lowering.rtl.build import lower_to_rtl
-    from fxflow.rtl import verilator
+    from fxflow.lowering.rtl import verilator
 
     from test_per_channel import per_channel_graph, per_channel_inputs
 
@@ -317,7 +317,7 @@ def test_cli_compile_rtl_writes_project_and_compares(tmp_path, capsys):
 def test_multiplier_verilog_is_checked_exhaustively_and_measured_by_yosys():
     """Every family's Verilog (printed from its one definition) equals its table on every operand pair, for
     8-bit signed, 8-bit unsigned and 5-bit signed x 6-bit unsigned; yosys gives each a LUT cost."""
-    from fxflow.rtl import characterize
+    from fxflow.lowering.rtl import characterize
 
     specs = APPROX_SPECS + ["drum(k=4)", "bam(hbl=2, vbl=8)"]
     for signed in (True, False):

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import fxflow
 from fxflow.dse import SweepResult
-from fxflow.dse_eval import RUN_FIELDS
+from fxflow.dse.eval import RUN_FIELDS
 from fxflow.errors import ConfigError, ToolchainError
 from fxflow.examples import load
 from toolchains import needs
@@ -134,7 +134,7 @@ def test_bad_arguments_and_the_serial_fallback(jet, tmp_path, monkeypatch):
         fxflow.sweep(model, {"model.reuse_factor": [1]}, io_typ="io_stream")
     with pytest.raises(ConfigError, match="unknown sweep metric"):
         fxflow.sweep(model, {"model.reuse_factor": [1]}, metric="f1", data=x)
-    import fxflow.dse_run as run
+    import fxflow.dse.run as run
 
     monkeypatch.setattr(run, "ray_available", lambda: False)  # as if Ray were not installed
     r = fxflow.sweep(model, {"model.reuse_factor": [1, 2]}, data=x, cache=False, progress=False)

@@ -14,11 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fxflow
-from fxflow.aie.check import problems
+from fxflow.lowering.aie.check import problems
 from fxflow.errors import ConfigError, FxflowError, UnsupportedOpError
 from fxflow.lowering.aie.emit import emit_program
 from fxflow.lowering.versal.bridge import BridgePort, pack, unpack
-from fxflow.versal.plan import VersalFitError
+from fxflow.lowering.versal.plan import VersalFitError
 from toolchains import needs
 
 INT8 = {"model": {"precision": "ap_fixed<8,3,AP_RND_CONV,AP_SAT>", "input": "ap_fixed<8,3>",
@@ -268,7 +268,7 @@ def test_cli_versal(tmp_path, capsys):
 def test_yosys_counts_of_the_pl_layers():
     """Design.synth() on a Versal design: the PL parts through the RTL backend and yosys, shown by report()."""
     needs("circt", "yosys")
-    from fxflow.versal.driver import format_report
+    from fxflow.lowering.versal.driver import format_report
 
     design = versal(mlp([4, 4, 2], seed=7), {"2": "aie"})  # one PL part: dense 0 + ReLU 1
     counts = design.synth(verbose=False)

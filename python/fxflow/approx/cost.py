@@ -2,7 +2,7 @@
 
 Two models, as in `search`: the families' gate equivalents (`Multiplier.gates`; a user model without `gates`
 costs the exact multiplier's), or the LUTs yosys measured for the multiplier's Verilog, held in a `LutCosts`
-the caller creates and passes (`fxflow.rtl.characterize.lut_costs(..., into=costs)` fills it,
+the caller creates and passes (`fxflow.lowering.rtl.characterize.lut_costs(..., into=costs)` fills it,
 `search(cost="yosys")` returns its own as `SearchResult.lut_costs`).  The estimator prices an approximate
 multiplier as a LUT multiplier (never a DSP: HLS maps the inlined C++ function to logic): the LUTs measured in
 the `LutCosts` it is given when they hold this multiplier, else its generic exact LUT multiplier scaled by

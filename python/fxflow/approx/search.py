@@ -143,7 +143,7 @@ class _Problem:
                     opts[spec] = gate_cost(m)
                 opts.setdefault("exact", build("exact", x_fmt.width, x_fmt.signed, w_fmt.width, w_fmt.signed).gates)
                 if self.cost_model == "yosys":  # measured: yosys -nodsp LUTs of each multiplier's Verilog
-                    from ..rtl.characterize import lut_costs
+                    from fxflow.lowering.rtl.characterize import lut_costs
 
                     opts = lut_costs(list(opts), x_fmt.width, x_fmt.signed, w_fmt.width, w_fmt.signed,
                                      into=self.lut_costs)
@@ -190,7 +190,7 @@ def search(model, calib_x, calib_y=None, metric: str | Callable | None = None, c
     (the best feasible of the two); `iterations` bounds the MCTS rollouts, `time_limit` (seconds) the whole
     search; `calibration_data` is passed to compile for `auto` formats.  `cost` is "gates" (the families'
     stated gate-equivalent model) or "yosys" (the LUTs yosys synth_xilinx -nodsp measures for each
-    multiplier's Verilog from the RTL backend, fxflow.rtl.characterize; needs CIRCT and yosys), recorded into
+    multiplier's Verilog from the RTL backend, fxflow.lowering.rtl.characterize; needs CIRCT and yosys), recorded into
     `lut_costs` (a new `LutCosts` when None) and returned as `SearchResult.lut_costs`."""
     if cost not in ("gates", "yosys"):
         raise ConfigError(f"search cost must be 'gates' or 'yosys', got {cost!r}")

@@ -155,7 +155,7 @@ class ApproxLinear(_Approx):
 
 class ApproxConv(_Approx):
     def _fixed(self, x: Tensor) -> Tensor:
-        from ..emulator_layers import conv_runner
+        from fxflow.emulator.layers import conv_runner
 
         f = self.fmts
         w, b = self._stored()

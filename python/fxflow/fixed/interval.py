@@ -3,7 +3,7 @@
 An `Interval` is a per-element range of stored integers on the grid 2^-f (NumPy object arrays of Python
 ints, so nothing can overflow).  Range propagation through the `fxp` ops is exact for their arithmetic
 (dense, add, relu are monotone in each operand), so a format derived from an interval can never
-overflow for any input inside the input format; see `passes/fxp_assign_precision.py` ("auto").
+overflow for any input inside the input format; see `passes/assign_precision/__init__.py` ("auto").
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Semantics of `fxp.rnn` (LSTM / GRU layers): formats, tables, the float reference and the exact
-integer cell updates shared by the emulator (`fxflow.emulator_recurrent`) and, through the same tables,
+integer cell updates shared by the emulator (`fxflow.emulator.recurrent`) and, through the same tables,
 the C++ printer.  Stored integers throughout: a value v of format F is the integer v * 2^F.f.
 """
 

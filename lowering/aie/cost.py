@@ -1,0 +1,102 @@
+"""Cycle and memory model of AIE-ML dense kernels (used by the partitioner, the placer and the report).
+
+Per kernel call on a batch of M rows with a k x n weight slice (AIE4ML `estimate.py`, aie-ml.md §7):
+    cycles = max(loads / 32 B, MACs / (MAC/cycle of the mode), accumulator cascade transfer)
+             + 30 (call overhead: locks, loop set-up) + 8 per cascade port (the last 2x2 block's
+             accumulators cannot overlap compute)
+A layer's interval is its slowest kernel or FIFO leg (32-bit streams, 4 B/cycle); its latency adds 30
+cycles per cascade hop to one kernel call.  The single-kernel baseline is one kernel running a full
+one-bank weight slice in the same mode; efficiency compares MAC/cycle against tiles x that baseline.
+"""
+
+from __future__ import annotations
+
+import math
+
+from fxflow.lowering.aie.arith import MODES, STORAGE, Mode
+from fxflow.lowering.aie.device import Device
+
+CALL_OVERHEAD = 30
+CASCADE_HOP = 30  # latency per extra kernel on a cascade chain
+CASCADE_PORT = 8  # non-overlapped cycles per cascade put or get
+LOAD_BYTES_PER_CYCLE = 32
+CASCADE_BITS_PER_CYCLE = 512
+FIFO_DEPTH = 2
+
+
+def nbytes(store: str) -> int:
+    return STORAGE[store][1] // 8
+
+
+def operand_bytes(mode: Mode) -> tuple[int, int]:
+    """Bytes per x and w element as the kernel reads them (16x16 widens 8-bit operands)."""
+    return mode.x_bits // 8, mode.w_bits // 8
+
+
+def kernel_cycles(mode: Mode, m: int, k: int, n: int, cascade_in: bool, cascade_out: bool) -> int:
+    xb, wb = operand_bytes(mode)
+    loads = math.ceil((m * k * xb + k * n * wb) / LOAD_BYTES_PER_CYCLE)
+    compute = math.ceil(m * k * n / mode.macs)
+    cascade = math.ceil(m * n * mode.acc_bits / CASCADE_BITS_PER_CYCLE) if (cascade_in or cascade_out) else 0
+    return max(loads, compute, cascade) + CALL_OVERHEAD + CASCADE_PORT * (int(cascade_in) + int(cascade_out))
+
+
+def fifo_cycles(elements: int, store: str) -> int:
+    return math.ceil(elements * nbytes(store) / 4)
+
+
+def tile_bytes(mode: Mode, m: int, k: int, n: int, x_store: str, y_store: str, has_bias: bool, has_out: bool,
+               device: Device) -> int:
+    """Data memory of one kernel tile: input FIFO buffers, weights, bias, output FIFO buffers, stack."""
+    acc_bytes = mode.acc_bits // 8
+    total = FIFO_DEPTH * m * k * nbytes(x_store) + k * n * (mode.w_bits // 8) + device.stack_bytes
+    if has_bias:
+        total += n * acc_bytes
+    if has_out:
+        total += FIFO_DEPTH * m * n * nbytes(y_store)
+    return total
+
+
+def padded_batch(batch: int, mode: Mode) -> int:
+    step = 2 * mode.microtile[0]
+    return max(step, -(-batch // step) * step)
+
+
+def baseline(mode: Mode, device: Device, m: int) -> float:
+    """MAC/cycle of one kernel with the largest square power-of-two slice whose weights fit one bank."""
+    side = 1 << int(math.log2(math.isqrt(device.bank_bytes // (mode.w_bits // 8))))
+    return m * side * side / kernel_cycles(mode, m, side, side, False, False)
+
+
+def mode_of(name: str) -> Mode:
+    return MODES[name]
+
+
+# kernel role -> (has bias, writes the output FIFO, cascade in, cascade out)
+ROLES = {"single": (True, True, False, False), "first": (True, False, False, True),
+         "middle": (False, False, True, True), "last": (False, True, True, False),
+         "hccs": (False, True, False, False)}  # the HCCS softmax kernel (no weights)
+
+# HCCS softmax kernel, per row of n int8 inputs laid out as `width` = slices x slice_len lanes (aie4ml's measured
+# HCCS kernels, fixed-point.md §9: about 22 cycles/row plus 235 for a scalar division), counted as the emitted
+# kernel (lowering/aie/kernels.py) loops, one cycle per HCCS_LANES-lane vector step:
+#   max pass width/V + score and sum pass ceil(n/V) + one reciprocal + scale pass 2 width/V (scores recomputed)
+HCCS_ROW = 22
+HCCS_RECIPROCAL = 213  # the scalar integer division (both variants divide once; "clb" adds 2 for the normalization)
+HCCS_CLB = 2
+HCCS_LANES = 16  # the kernel's vector width: slices must be whole vectors
+
+
+def hccs_cycles(m: int, n: int, width: int, variant: str) -> int:
+    """Cycles of one HCCS kernel call on m rows of n features stored in `width` (a multiple of HCCS_LANES) lanes."""
+    vectors = width // HCCS_LANES
+    per_row = HCCS_ROW + HCCS_RECIPROCAL + (HCCS_CLB if variant == "clb" else 0) + vectors \
+        + math.ceil(n / HCCS_LANES) + 2 * vectors
+    return CALL_OVERHEAD + m * per_row
+
+
+def roles(cas_length: int) -> list[str]:
+    """The roles along one cascade chain, west to east."""
+    if cas_length == 1:
+        return ["single"]
+    return ["first"] + ["middle"] * (cas_length - 2) + ["last"]

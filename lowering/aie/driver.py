@@ -1,0 +1,84 @@
+"""The AIE-ML backend's part of `fxflow.compile(backend="aie")` and of `Design` (simulate, report, write).
+
+Pipeline after `df`: convert-fxp-to-aie -> aie-partition -> aie-place.  When the cheapest partition
+cannot be placed (rectangles or I/O channels do not fit), the partition is retried with a smaller tile
+budget (at most PLACEMENT_TRIALS times) before the placement error is reported.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fxflow.lowering.aie.options import AieOptions
+
+from fxflow.lowering.aie.device import AieFitError, get_device
+
+PLACEMENT_TRIALS = 6
+
+
+def lower_for_aie(module, options=None) -> str:
+    """Run the AIE passes on a module at the `df` stage (inside its Context); returns the IR snapshot."""
+    from fxflow.lowering.aie.passes.partition import PartitionOptions
+    from fxflow.lowering.aie.passes.place import PlaceOptions
+    from fxflow.pipeline import run_passes
+
+    opts = AieOptions.from_dict(options)
+    device = get_device(opts.device)
+    run_passes(module, ["convert-fxp-to-aie"])
+    budget = opts.max_tiles or device.compute_tiles
+    placement_error = None
+    for trial in range(PLACEMENT_TRIALS):
+        try:
+            run_passes(module, [("aie-partition", PartitionOptions(device.name, opts.batch, budget, opts.objective))])
+        except AieFitError:
+            if placement_error is not None:  # a smaller budget does not partition: the placement was the problem
+                raise placement_error from None
+            raise
+        try:
+            run_passes(module, [("aie-place", PlaceOptions(device.name))])
+            break
+        except AieFitError as e:
+            placement_error = e
+            if trial == PLACEMENT_TRIALS - 1 or budget <= 1:
+                raise
+            budget = max(1, budget * 3 // 4)  # the next partition overwrites this one's attributes
+    return module.operation.get_asm(print_generic_op_form=True, enable_debug_info=True, large_elements_limit=None)
+
+
+def program_of(design):
+    from fxflow.lowering.aie.build import build_program
+
+    from fxflow.lowering.aie.check import check
+
+    with design.ctx:
+        prog = build_program(design.module)
+    check(prog)
+    return prog
+
+
+def simulate(design, prog, x, raw: bool = False):
+    """Run the AIE functional simulator on float inputs; same output form as `Design.predict`."""
+    from fxflow import emulator
+    from fxflow.fixed.quantize import quantize, to_float
+
+    from fxflow.lowering.aie.simulate import simulate as run
+
+    xs = emulator.check_inputs(design.program, design.input_list(x))
+    (shape, fmt), = design.program.input_types
+    xi = quantize(xs[0].reshape(len(xs[0]), -1), fmt)
+    y = run(prog, xi)
+    (oshape, ofmt), = design.program.output_types
+    data = y if raw else to_float(y, ofmt.f)
+    return np.asarray(data).reshape((-1, *oshape))
+
+
+def report(prog) -> dict:
+    from fxflow.lowering.aie.cycles import design_cycles
+
+    return design_cycles(prog)
+
+
+def write(prog, path):
+    from fxflow.lowering.aie.project import write_project
+
+    return write_project(prog, path)

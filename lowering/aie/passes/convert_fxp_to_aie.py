@@ -1,0 +1,309 @@
+"""convert-fxp-to-aie: make a `df.graph` of fixed-point kernels into AIE-ML tile-level integer kernels.
+
+Each dense kernel followed (through its channel) only by a ReLU kernel absorbs it — one SRS into the ReLU's
+format instead of two requantizations; the fxp ops stay in the kernel body, so the emulator still runs the
+exact semantics.  Every dense kernel then gets its integer form (`fxflow.lowering.aie.arith.lower_dense`, which
+proves it equal to the fxp semantics or rejects the layer with the reason) as a dictionary attribute:
+
+    aie = {mode = "8x8", x = "i8", w = "i8", y = "i8", acc = "acc32",
+           epilogue = ["srs shift=6 round=conv_even sat=saturate to=i8", "relu"]}
+
+Anything else (convolutions, residual adds, stand-alone activations or casts) is rejected naming its layer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from fxflow.lowering.aie.arith import DenseInt, lower_dense, storage_of
+from fxflow.dialects.df import build_kernel, build_yield
+from fxflow.dialects.df.graph import graph_of, kernels_of
+from fxflow.dialects.fxp import (AddConstantOp, AddOp, CastOp, ClampOp, ConcatOp, ConstantOp, ConvOp, DenseOp, GatherOp,
+                                 LayerNormOp, LutOp, MatmulOp, MulOp, PReluOp, PadOp, PoolOp, ReluOp, ReshapeOp, ResizeOp,
+                                 RnnOp, ScaleShiftOp, SoftmaxOp, SubOp, TransposeOp, format_of)
+from fxflow.errors import FxflowError, UnsupportedOpError
+from fxflow.fixed.hccs import B_MAX
+from fxflow.ir import elements_array, ir, str_attr
+from fxflow.passes.registry import register_pass
+
+# The fxp ops an AIE design may hold, in the forms kernel_info / _is_relu / hccs_info accept.
+SUPPORTED = {
+    DenseOp: "int8/int16 dense on the AIE-ML vector unit (kernel_info)",
+    ReluOp: "fused into the dense before it (_fuse_into_producer)",
+    SoftmaxOp: "implementation = hccs only, as the last layer (hccs_info)",
+    ConstantOp: "the weights and biases of a dense",
+}
+
+_CHAIN = "the AIE backend maps a chain of dense layers (+ ReLU) and a final HCCS softmax; no AIE kernel for it"
+# Every other op, with the reason (test_op_coverage.py asks every op of FXP_OPS).
+UNSUPPORTED = {
+    CastOp: _CHAIN, AddOp: _CHAIN, SubOp: _CHAIN, MulOp: _CHAIN, ScaleShiftOp: _CHAIN,
+    ConvOp: _CHAIN, PoolOp: _CHAIN,
+    ReshapeOp: _CHAIN, TransposeOp: _CHAIN, ConcatOp: _CHAIN, PadOp: _CHAIN, ResizeOp: _CHAIN, GatherOp: _CHAIN,
+    LutOp: _CHAIN, ClampOp: _CHAIN, PReluOp: _CHAIN,
+    MatmulOp: _CHAIN, LayerNormOp: _CHAIN, AddConstantOp: _CHAIN,
+    RnnOp: _CHAIN,
+}
+
+
+@dataclass
+class DenseKernel:
+    """What the AIE backend reads from one dense df.kernel."""
+
+    op: object  # the df.kernel operation
+    layer: str
+    name: str
+    x_fmt: object
+    w: np.ndarray  # stored integers [K, N]
+    w_fmt: object
+    b: np.ndarray
+    b_fmt: object
+    acc: object
+    out: object
+    relu: object | None  # the fused ReLU's result format
+    product: object | None = None  # hls4ml-style per-product type (acc += product_t(x*w)), if any
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return tuple(self.w.shape)
+
+    def lower(self) -> DenseInt:
+        if self.product is not None and not self.product.covers(self.x_fmt.mul_result(self.w_fmt)):
+            raise UnsupportedOpError(f"layer '{self.layer}': every product is assigned to {self.product}, which "
+                                     f"cannot hold the exact products ({self.x_fmt.mul_result(self.w_fmt)}); AIE "
+                                     "multipliers keep products exact", self.layer)
+        return lower_dense(self.layer, self.x_fmt, self.w, self.w_fmt, self.b, self.b_fmt, self.acc, self.out,
+                           self.relu)
+
+
+def _body(kernel) -> list:
+    return [op.operation for op in kernel.regions[0].blocks[0].operations]
+
+
+def _const(value) -> np.ndarray:
+    owner = value.owner
+    owner = owner if isinstance(owner, ir.Operation) else owner.operation
+    return elements_array(owner.attributes["value"], ir.RankedTensorType(value.type).shape)
+
+
+def kernel_info(kernel) -> DenseKernel | None:
+    """The dense (+ReLU) content of a df.kernel, None when it holds anything else."""
+    ops = [o for o in _body(kernel) if o.name not in ("fxp.constant", "df.yield")]
+    names = [o.name for o in ops]
+    if names not in (["fxp.dense"], ["fxp.dense", "fxp.relu"]):
+        return None
+    d = ops[0]
+    x, w, b = d.operands
+    if len(ir.RankedTensorType(x.type).shape) > 2:
+        layer = ir.StringAttr(kernel.attributes["layer"]).value
+        raise UnsupportedOpError(f"layer '{layer}': a Linear applied per token (input "
+                                 f"{list(ir.RankedTensorType(x.type).shape)}) is not supported on AI Engines yet", layer)
+    relu = format_of(ops[1].results[0].type) if len(ops) == 2 else None
+    product = format_of(ir.TypeAttr(d.attributes["product"]).value) if "product" in d.attributes else None
+    if "approx_mul" in d.attributes:  # fxflow.approx: AIE cores have exact multipliers only
+        layer = ir.StringAttr(kernel.attributes["layer"]).value
+        raise UnsupportedOpError(f"layer '{layer}': approximate multiplier "
+                                 f"'{ir.StringAttr(d.attributes['approx_mul']).value}' is not available on AI "
+                                 "Engines (exact int8/int16 multipliers only)", layer)
+    return DenseKernel(kernel, ir.StringAttr(kernel.attributes["layer"]).value,
+                       ir.StringAttr(kernel.attributes["sym_name"]).value, format_of(x.type), _const(w),
+                       format_of(w.type), _const(b), format_of(b.type),
+                       format_of(ir.TypeAttr(d.attributes["accum"]).value), format_of(d.results[0].type), relu,
+                       product)
+
+
+@dataclass
+class HccsKernel:
+    """A graph-final HCCS softmax kernel (`fxflow.fixed.hccs`) over the features of the last dense layer."""
+
+    op: object
+    layer: str
+    name: str
+    x_fmt: object
+    out: object
+    spec: object  # HccsSpec
+    n: int
+
+
+def hccs_info(kernel) -> HccsKernel | None:
+    """The HCCS softmax content of a df.kernel, None when it holds anything else."""
+    from fxflow.dialects.fxp.accessors import hccs_spec
+
+    ops = [o for o in _body(kernel) if o.name not in ("fxp.constant", "df.yield")]
+    if len(ops) != 1 or ops[0].name != "fxp.softmax" or \
+            ir.StringAttr(ops[0].attributes["implementation"]).value != "hccs":
+        return None
+    sm = ops[0]
+    layer = ir.StringAttr(kernel.attributes["layer"]).value
+    shape = ir.RankedTensorType(sm.operands[0].type).shape
+    if len(shape) != 2 or ir.IntegerAttr(sm.attributes["axis"]).value != 1:
+        raise UnsupportedOpError(f"layer '{layer}': the AIE HCCS kernel takes a softmax over the features of a "
+                                 f"[batch, N] tensor, not {list(shape)}", layer)
+    spec = hccs_spec(sm)
+    x_fmt = format_of(sm.operands[0].type)
+    if storage_of(x_fmt) != "i8":
+        raise UnsupportedOpError(f"layer '{layer}': the AIE HCCS kernel takes int8 inputs (the dense epilogue's "
+                                 f"int8 output); its input format {x_fmt} is not int8", layer)
+    if max(spec.B) > B_MAX:
+        raise UnsupportedOpError(f"layer '{layer}': HCCS B = {max(spec.B)} exceeds {B_MAX}; the AIE kernel holds "
+                                 "scores in int16 lanes", layer)
+    return HccsKernel(kernel, layer, ir.StringAttr(kernel.attributes["sym_name"]).value, x_fmt,
+                      format_of(sm.results[0].type), spec, shape[1])
+
+
+def _users(value) -> list:
+    return [u.owner for u in value.uses]
+
+
+def _describe(kernel) -> str:
+    ops = [o.name for o in _body(kernel) if o.name not in ("fxp.constant", "df.yield")]
+    return ", ".join(ops) or "nothing"
+
+
+@register_pass("convert-fxp-to-aie", "Fuse dense+ReLU kernels and attach their exact AIE-ML integer form")
+def convert_fxp_to_aie(module_op, options=None) -> None:
+    graph = graph_of(module_op)
+    block = graph.regions[0].blocks[0]
+    if len(block.arguments) != 1 or len(list(block.operations)[-1].operation.operands) != 1:
+        raise UnsupportedOpError("the AIE backend supports designs with one input and one output")
+    for kernel in kernels_of(graph):
+        if kernel_info(kernel) is None and not _is_relu(kernel) and hccs_info(kernel) is None:
+            layer = ir.StringAttr(kernel.attributes["layer"]).value
+            raise UnsupportedOpError(f"layer '{layer}' ({_describe(kernel)}) is not supported by the AIE backend: "
+                                     "it maps dense layers, each optionally followed by a ReLU, and a final HCCS "
+                                     "softmax", layer)
+    for kernel in kernels_of(graph):
+        if _is_relu(kernel):
+            _fuse_into_producer(kernel)
+    for kernel in kernels_of(graph):
+        tail = hccs_info(kernel)
+        if tail is not None:  # the integer definition itself: the kernel runs fxflow.fixed.hccs
+            kernel.attributes["aie"] = ir.DictAttr.get({
+                "mode": str_attr("hccs"), "x": str_attr("i8"), "y": str_attr(storage_of(tail.out))})
+            continue
+        info = kernel_info(kernel)
+        integer = info.lower()
+        kernel.attributes["aie"] = ir.DictAttr.get({
+            "mode": str_attr(integer.mode.name), "x": str_attr(integer.x_store), "w": str_attr(integer.w_store),
+            "y": str_attr(integer.y_store), "acc": str_attr(integer.mode.acc),
+            "epilogue": ir.ArrayAttr.get([str_attr(s) for s in integer.attr_epilogue()]),
+        })
+
+
+def _is_relu(kernel) -> bool:
+    return [o.name for o in _body(kernel) if o.name not in ("fxp.constant", "df.yield")] == ["fxp.relu"]
+
+
+def _fuse_into_producer(relu_kernel) -> None:
+    layer = ir.StringAttr(relu_kernel.attributes["layer"]).value
+    src = relu_kernel.operands[0]
+    channel = src.owner if isinstance(src.owner, ir.Operation) else getattr(src.owner, "operation", None)
+    producer = None
+    if channel is not None and channel.name == "df.channel":
+        p = channel.operands[0].owner
+        producer = p if isinstance(p, ir.Operation) else getattr(p, "operation", None)
+    info = kernel_info(producer) if producer is not None and producer.name == "df.kernel" else None
+    if info is None or info.relu is not None or len(_users(producer.results[0])) != 1 \
+            or len(_users(channel.results[0])) != 1:
+        raise UnsupportedOpError(f"layer '{layer}': a ReLU is supported by the AIE backend only directly after a "
+                                 "dense layer whose result nothing else reads", layer)
+    relu_op = [o for o in _body(relu_kernel) if o.name == "fxp.relu"][0]
+    with ir.InsertionPoint(producer), producer.location:
+        fused = build_kernel(list(producer.operands), [relu_kernel.results[0].type],
+                             ir.StringAttr(producer.attributes["sym_name"]).value, info.layer,
+                             ir.IntegerAttr(producer.attributes["reuse_factor"]).value,
+                             ir.StringAttr(producer.attributes["strategy"]).value)
+        fused.operation.attributes["aie_fused"] = ir.ArrayAttr.get([str_attr(layer)])
+        old = producer.regions[0].blocks[0]
+        kblock = fused.body.blocks.append(*[a.type for a in old.arguments])
+        local = {a: kblock.arguments[i] for i, a in enumerate(old.arguments)}
+        with ir.InsertionPoint(kblock):
+            last = None
+            for o in _body(producer):
+                if o.name == "df.yield":
+                    last = local[o.operands[0]]
+                    continue
+                new = o.clone()
+                for i, v in enumerate(o.operands):
+                    new.operands[i] = local[v]
+                for r_old, r_new in zip(o.results, new.results):
+                    local[r_old] = r_new
+            r = relu_op.clone()
+            r.operands[0] = last
+            build_yield([r.results[0]])
+    relu_kernel.results[0].replace_all_uses_with(fused.operation.results[0])
+    relu_kernel.erase()
+    channel.erase()
+    producer.erase()
+
+
+def dense_chain(graph) -> list[DenseKernel]:
+    """The graph's kernels as a linear chain of AIE dense kernels (input -> k0 -> k1 -> ... -> output)."""
+    return aie_chain(graph)[0]
+
+
+def aie_chain(graph) -> tuple[list[DenseKernel], HccsKernel | None]:
+    """The linear chain of dense kernels and the HCCS softmax kernel ending it (None if there is none)."""
+    block = graph.regions[0].blocks[0]
+    chain, expect = [], block.arguments[0]
+    kernels = kernels_of(graph)
+    tail = hccs_info(kernels[-1]) if kernels else None
+    for kernel in kernels[:-1] if tail is not None else kernels:
+        if "aie" not in kernel.attributes:
+            raise FxflowError(f"kernel '{ir.StringAttr(kernel.attributes['sym_name']).value}' has no integer form; "
+                              "run convert-fxp-to-aie first")
+        src = kernel.operands[0]
+        if src != expect:
+            raise UnsupportedOpError("the AIE backend maps a linear chain of layers; kernel "
+                                     f"'{ir.StringAttr(kernel.attributes['layer']).value}' does not read the "
+                                     "previous layer's output")
+        info = kernel_info(kernel)
+        if info is None:
+            layer = ir.StringAttr(kernel.attributes["layer"]).value
+            raise UnsupportedOpError(f"layer '{layer}': an HCCS softmax on the AIE must be the last layer", layer)
+        chain.append(info)
+        expect = _next_value(kernel)
+    if tail is not None:
+        if not chain or tail.op.operands[0] != expect:
+            raise UnsupportedOpError(f"layer '{tail.layer}': the AIE HCCS kernel must read the last dense layer's "
+                                     "output", tail.layer)
+        expect = _next_value(tail.op)
+    ret = list(block.operations)[-1].operation
+    if not chain or ret.operands[0] != expect:
+        raise UnsupportedOpError("the AIE backend maps a linear chain of layers ending at the graph output")
+    return chain, tail
+
+
+def _next_value(kernel):
+    """What the next kernel reads: the kernel's channel when it has one, else its result."""
+    users = _users(kernel.results[0])
+    return users[0].results[0] if len(users) == 1 and users[0].name == "df.channel" else kernel.results[0]
+
+
+def aie_attr(kernel, key: str):
+    """One entry of a kernel's `aie` / `aie_partition` dictionaries, as a Python value."""
+    for name in ("aie", "aie_partition"):
+        if name in kernel.attributes:
+            d = ir.DictAttr(kernel.attributes[name])
+            if key in d:
+                return _py(d[key])
+    raise KeyError(key)
+
+
+def _py(attr):
+    if isinstance(attr, ir.StringAttr):
+        return attr.value
+    if isinstance(attr, ir.IntegerAttr):
+        return attr.value
+    if isinstance(attr, ir.ArrayAttr):
+        return [_py(a) for a in attr]
+    try:
+        return ir.StringAttr(attr).value
+    except ValueError:
+        pass
+    try:
+        return ir.IntegerAttr(attr).value
+    except ValueError:
+        return [_py(a) for a in ir.ArrayAttr(attr)]

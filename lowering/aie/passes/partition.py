@@ -1,0 +1,189 @@
+"""aie-partition: split each AIE dense kernel into a cas_length x cas_num grid, chosen by the cycle model.
+
+cas_length kernels along a cascade chain split the input features K (each adds its K-slice to the
+accumulator it receives and passes it on); cas_num parallel chains split the output features N.  Slices
+are padded to the mode's 2x2 microtile blocking, each weight slice must fit one 16 KB bank, each tile's
+buffers its data memory, and the batch is padded to the microtile rows.  Layer i+1 reads chain j of layer
+i directly (one FIFO broadcast down its column j), so its cas_length and K-slice are those of layer i's
+cas_num and N-slice.
+
+The choice is a dynamic programme over layers keeping the Pareto front of (bottleneck interval, tiles)
+per live-tensor split: objective `throughput` takes the fewest tiles within `tolerance` of the best
+interval, `resource` the fewest tiles; both within `max_tiles` (default: the device's compute tiles).
+The result is an `aie_partition` dictionary on each kernel and `aie_device` / `aie_batch` on the graph.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from fxflow.lowering.aie import cost
+from fxflow.lowering.aie.arith import MODES
+from fxflow.lowering.aie.device import AieFitError, get_device
+from fxflow.errors import ConfigError
+from fxflow.ir import i64_attr, ir, str_attr
+from fxflow.lowering.aie.options import AieOptions
+
+from fxflow.passes.registry import register_pass
+
+OBJECTIVES = ("throughput", "resource")
+
+
+@dataclass
+class PartitionOptions:  # defaults: the AIE backend's (lowering/aie/options.py)
+    device: str = AieOptions.device
+    batch: int = AieOptions.batch
+    max_tiles: int = AieOptions.max_tiles  # 0: every compute tile of the device
+    objective: str = AieOptions.objective
+    tolerance: float = 0.05
+
+
+@dataclass(frozen=True)
+class Split:
+    cas_length: int
+    cas_num: int
+    k_slice: int
+    n_slice: int
+    batch: int
+    interval: int
+    latency: int
+
+    @property
+    def tiles(self) -> int:
+        return self.cas_length * self.cas_num
+
+
+def _up(v: int, step: int) -> int:
+    return -(-v // step) * step
+
+
+def layer_cost(mode, device, m: int, k: int, n: int, pk: int, x_store: str, y_store: str) -> tuple[int, int] | None:
+    """(interval, latency) of one layer split, None when a tile's weights or buffers do not fit."""
+    if k * n * (mode.w_bits // 8) > device.bank_bytes:
+        return None
+    cycles = 0
+    for role in set(cost.roles(pk)):
+        bias, out, cin, cout = cost.ROLES[role]
+        if cost.tile_bytes(mode, m, k, n, x_store, y_store, bias, out, device) > device.tile_memory:
+            return None
+        cycles = max(cycles, cost.kernel_cycles(mode, m, k, n, cin, cout))
+    leg_in, leg_out = cost.fifo_cycles(m * k, x_store), cost.fifo_cycles(m * n, y_store)
+    interval = max(cycles, leg_in, leg_out)
+    return interval, leg_in + cycles + (pk - 1) * cost.CASCADE_HOP
+
+
+def candidates(mode, device, batch: int, K: int, N: int, x_store: str, y_store: str, fixed_k=None,
+               n_align: int = 0) -> list[Split]:
+    """Every legal split of one layer; `fixed_k` = (cas_length, k_slice) inherited from the producer;
+    N-slices are multiples of `n_align` (default: the 2x2 blocking of the microtile)."""
+    m = cost.padded_batch(batch, mode)
+    _, kt, nt = mode.microtile
+    n_align = n_align or 2 * nt
+    out = []
+    if fixed_k is not None:
+        ks = [fixed_k] if fixed_k[1] % (2 * kt) == 0 else []
+    else:
+        ks = []
+        for pk in range(1, device.cols + 1):
+            k = _up(math.ceil(K / pk), 2 * kt)
+            if (pk - 1) * k < K:
+                ks.append((pk, k))
+    for pk, k in ks:
+        if pk > device.cols:
+            continue
+        for pn in range(1, len(device.compute_rows) + 1):
+            n = _up(math.ceil(N / pn), n_align)
+            if (pn - 1) * n >= N:
+                continue
+            c = layer_cost(mode, device, m, k, n, pk, x_store, y_store)
+            if c is not None:
+                out.append(Split(pk, pn, k, n, m, c[0], c[1]))
+    return out
+
+
+def choose(layers: list[dict], device, batch: int, max_tiles: int, objective: str, tolerance: float) -> list[Split]:
+    """layers: [{"name", "mode", "K", "N", "x", "y"}] in chain order -> one Split per layer."""
+    # front: state (cas_num, n_slice) -> list of (interval, tiles, latency, splits)
+    fronts: dict = {None: [(0, 0, 0, ())]}
+    for i, L in enumerate(layers):
+        mode = MODES[L["mode"]]
+        # chain j's N-slice is the next layer's K-slice j: align it to both layers' 2x2 blocking
+        align = 2 * mode.microtile[2]
+        if i + 1 < len(layers):
+            align = math.lcm(align, 2 * MODES[layers[i + 1]["mode"]].microtile[1])
+        nxt: dict = {}
+        for state, front in fronts.items():
+            cands = candidates(mode, device, batch, L["K"], L["N"], L["x"], L["y"], fixed_k=state, n_align=align)
+            for s in cands:
+                for interval, tiles, lat, splits in front:
+                    item = (max(interval, s.interval), tiles + s.tiles, lat + s.latency, splits + (s,))
+                    if item[1] <= max_tiles:
+                        nxt.setdefault((s.cas_num, s.n_slice), []).append(item)
+        if not nxt:
+            own = candidates(mode, device, batch, L["K"], L["N"], L["x"], L["y"])
+            if not own:
+                kb = L["K"] * L["N"] * (mode.w_bits // 8) / 1024
+                least = math.ceil(kb * 1024 / device.bank_bytes)
+                raise AieFitError(f"layer '{L['name']}' ({L['K']}x{L['N']}, {L['mode']}) does not fit {device.name}: its "
+                                  f"{kb:g} KB of weights need at least {least} tiles of one "
+                                  f"{device.bank_bytes // 1024} KB bank each (plus FIFO buffers in "
+                                  f"{device.tile_memory // 1024} KB per tile), as cascade grids of at most "
+                                  f"{device.cols} columns x {len(device.compute_rows)} rows; the device has "
+                                  f"{device.compute_tiles}")
+            need = sum(min((c.tiles for c in candidates(MODES[P["mode"]], device, batch, P["K"], P["N"], P["x"],
+                                                         P["y"])), default=1) for P in layers[:i + 1])
+            raise AieFitError(f"the layers up to '{L['name']}' ({L['K']}x{L['N']}) need at least {need} compute tiles; "
+                              f"{device.name} offers {max_tiles}")
+        fronts = {k: _pareto(v) for k, v in nxt.items()}
+    final = [item for front in fronts.values() for item in front]
+    if objective == "resource":
+        best = min(final, key=lambda t: (t[1], t[0], t[2], _key(t[3])))
+    else:
+        fastest = min(t[0] for t in final)
+        ok = [t for t in final if t[0] <= fastest * (1 + tolerance)]
+        best = min(ok, key=lambda t: (t[1], t[0], t[2], _key(t[3])))
+    return list(best[3])
+
+
+def _key(splits) -> tuple:
+    return tuple((s.cas_length, s.cas_num, s.k_slice, s.n_slice) for s in splits)
+
+
+def _pareto(items: list) -> list:
+    items = sorted(items, key=lambda t: (t[0], t[1], t[2], _key(t[3])))
+    out, best_tiles = [], None
+    for t in items:
+        if best_tiles is None or t[1] < best_tiles:
+            out.append(t)
+            best_tiles = t[1]
+    return out
+
+
+@register_pass("aie-partition", "Split each AIE dense kernel into a cas_length x cas_num grid by the cycle model",
+               PartitionOptions)
+def aie_partition(module_op, options: PartitionOptions | None = None) -> None:
+    from fxflow.dialects.df.graph import graph_of
+    from fxflow.lowering.aie.passes.convert_fxp_to_aie import aie_attr, dense_chain
+
+    options = options or PartitionOptions()
+    device = get_device(options.device)
+    if options.objective not in OBJECTIVES:
+        raise ConfigError(f"unknown partition objective '{options.objective}' (expected {', '.join(OBJECTIVES)})")
+    if options.batch < 1:
+        raise ConfigError(f"batch must be >= 1, got {options.batch}")
+    budget = options.max_tiles or device.compute_tiles
+    if budget > device.compute_tiles:
+        raise ConfigError(f"max_tiles {budget} exceeds the {device.compute_tiles} compute tiles of {device.name}")
+    graph = graph_of(module_op)
+    chain = dense_chain(graph)
+    layers = [{"name": k.layer, "mode": aie_attr(k.op, "mode"), "K": k.shape[0], "N": k.shape[1],
+               "x": aie_attr(k.op, "x"), "y": aie_attr(k.op, "y")} for k in chain]
+    splits = choose(layers, device, options.batch, budget, options.objective, options.tolerance)
+    for k, s in zip(chain, splits):
+        k.op.attributes["aie_partition"] = ir.DictAttr.get({
+            "cas_length": i64_attr(s.cas_length), "cas_num": i64_attr(s.cas_num), "k_slice": i64_attr(s.k_slice),
+            "n_slice": i64_attr(s.n_slice), "batch": i64_attr(s.batch), "interval": i64_attr(s.interval),
+            "latency": i64_attr(s.latency)})
+    graph.attributes["aie_device"] = str_attr(device.name)
+    graph.attributes["aie_batch"] = i64_attr(options.batch)

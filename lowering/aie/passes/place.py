@@ -1,0 +1,100 @@
+"""aie-place: place each partitioned layer as a rectangle of tiles on the device, deterministically.
+
+A layer's grid is cas_length columns x cas_num rows: chain j runs east along one row (cascade neighbours
+adjacent), column i holds K-slice i.  Beam search over layers in order (AIE4ML's placer, aie-ml.md §6):
+cost = sum over consecutive layers of |Δcol| (producer's east face to consumer's west face) + λ·|Δrow|,
+plus μ·row per layer; ties by compactness then coordinates, so the result never depends on hashing.
+Each complete placement is accepted only when its graph I/O finds memory tiles and shim DMA channels
+(`fxflow.lowering.aie.build.assign_io`, the same assignment the program builder makes).  Writes
+`placement = "tile(col,row)"` (the rectangle's west-most column and first chain's row) on each kernel.
+A final HCCS softmax kernel takes the free compute tile nearest the last layer's output (`build.hccs_tile`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fxflow.lowering.aie.device import AieFitError, get_device
+from fxflow.ir import ir, str_attr
+
+from fxflow.passes.registry import register_pass
+
+LAMBDA, MU = 1.0, 0.05
+
+
+@dataclass
+class PlaceOptions:
+    device: str = ""  # default: the device aie-partition chose (graph attribute aie_device)
+    beam: int = 16
+
+
+def search(device, rects: list[tuple[int, int]], beam: int = 16):
+    """Yield complete placements (anchor (col, row index) per rectangle) from cheapest to dearest."""
+    rows = len(device.compute_rows)
+    states = [(0.0, 0, (), 0)]  # (cost, compactness, anchors, occupied bitmask)
+    for i, (w, h) in enumerate(rects):
+        children = []
+        for cost, compact, anchors, occ in states:
+            for c in range(device.cols - w + 1):
+                for r in range(rows - h + 1):
+                    mask = 0
+                    for dc in range(w):
+                        mask |= ((1 << h) - 1) << ((c + dc) * rows + r)
+                    if occ & mask:
+                        continue
+                    edge = 0.0
+                    if i:
+                        (pc, pr), (pw, _) = anchors[-1], rects[i - 1]
+                        edge = abs(c - (pc + pw)) + LAMBDA * abs(r - pr)
+                    children.append((cost + edge + MU * r, compact + c * h + r, anchors + ((c, r),), occ | mask))
+        if not children:
+            return
+        children.sort(key=lambda s: (s[0], s[1], s[2]))
+        states = children[:beam]
+    yield from ((s[2]) for s in states)
+
+
+@register_pass("aie-place", "Place partitioned AIE layers on the device (beam search, deterministic)", PlaceOptions)
+def aie_place(module_op, options: PlaceOptions | None = None) -> None:
+    from fxflow.lowering.aie.build import Geometry, assign_io, hccs_tile
+    from fxflow.dialects.df.graph import graph_of
+    from fxflow.lowering.aie.passes.convert_fxp_to_aie import aie_attr, aie_chain
+
+    options = options or PlaceOptions()
+    graph = graph_of(module_op)
+    name = options.device or (ir.StringAttr(graph.attributes["aie_device"]).value
+                              if "aie_device" in graph.attributes else "")
+    if not name:
+        raise AieFitError("aie-place needs a device: run aie-partition first or pass device=...")
+    device = get_device(name)
+    chain, tail = aie_chain(graph)
+    try:
+        geo = [Geometry(k.layer, aie_attr(k.op, "cas_length"), aie_attr(k.op, "cas_num"), aie_attr(k.op, "k_slice"),
+                        aie_attr(k.op, "n_slice"), aie_attr(k.op, "batch"), aie_attr(k.op, "x"), aie_attr(k.op, "y"),
+                        aie_attr(k.op, "interval"))
+               for k in chain]
+    except KeyError:
+        raise AieFitError("aie-place needs partitioned kernels: run aie-partition first") from None
+    rects = [(g.cas_length, g.cas_num) for g in geo]
+    need = sum(w * h for w, h in rects) + (tail is not None)
+    if need > device.compute_tiles:
+        raise AieFitError(f"the design needs {need} compute tiles; {device.name} has {device.compute_tiles}")
+    reason = "no arrangement of the layer rectangles fits the array"
+    for anchors in search(device, rects, options.beam):
+        for g, (c, r) in zip(geo, anchors):
+            g.anchor = (c, device.compute_rows[r])
+        try:
+            assign_io(device, geo, hccs=tail is not None)
+            extra = [(tail, hccs_tile(device, geo))] if tail is not None else []
+        except AieFitError as e:
+            reason = str(e)
+            continue
+        for k, g in zip(chain, geo):
+            k.op.attributes["placement"] = str_attr(f"tile({g.anchor[0]},{g.anchor[1]})")
+        for k, (c, r) in extra:  # the HCCS softmax: the free tile nearest the last layer's output
+            k.op.attributes["placement"] = str_attr(f"tile({c},{r})")
+        graph.attributes["aie_device"] = str_attr(device.name)
+        return
+    shapes = ", ".join(f"{g.layer} {g.cas_length}x{g.cas_num}" for g in geo)
+    raise AieFitError(f"cannot place the design on {device.name} ({device.cols} columns x "
+                      f"{len(device.compute_rows)} compute rows; layers as columns x rows: {shapes}): {reason}")

@@ -1,0 +1,188 @@
+"""`AieProgram`: a placed AIE-ML design as plain Python — what the mlir-aie emitter prints, the structural
+checker validates and the functional simulator executes (one object, so the three cannot drift apart).
+
+Coordinates are (col, row) as in `aie.tile(col, row)`.  FIFO and buffer sizes are in elements.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from fxflow.fixed import FixedFormat
+
+from fxflow.lowering.aie.device import Device
+
+Coord = tuple[int, int]
+
+
+@dataclass
+class Buffer:
+    name: str
+    tile: Coord
+    store: str  # i8/u8/i16/u16/i32/i64
+    shape: tuple[int, ...]
+    data: np.ndarray | None = None  # initial value (resident weights / bias)
+    bank: int | None = None
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.shape)) * (int(self.store.lstrip("iu")) // 8)
+
+
+@dataclass
+class Fifo:
+    """`aie.objectfifo @name(producer, {consumers}, depth)` of `size` elements of `store`."""
+
+    name: str
+    producer: Coord
+    consumers: list[Coord]
+    depth: int
+    store: str
+    shape: tuple[int, ...]
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape))
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * (int(self.store.lstrip("iu")) // 8)
+
+
+@dataclass
+class Link:
+    """`aie.objectfifo.link [srcs] -> [dsts] (src_offsets dst_offsets)` in a memory tile: a join (several
+    sources at element offsets into one destination) or a distribute (one source split at offsets)."""
+
+    srcs: list[str]
+    dsts: list[str]
+    src_offsets: list[int]
+    dst_offsets: list[int]
+    memtile: Coord
+
+
+@dataclass
+class KernelFn:
+    """One external kernel function (`func.func private @name`): one per layer and cascade role."""
+
+    name: str
+    layer: str
+    role: str  # single / first / middle / last
+    mode: str
+    m: int
+    k: int
+    n: int
+    x_store: str
+    w_store: str
+    y_store: str
+    acc_bits: int
+    epilogue: list  # arith.Srs | "relu"
+    obj: str  # object file for link_with
+    hccs: "HccsTile | None" = None  # role "hccs": the softmax's parameters and row layout
+
+
+@dataclass
+class HccsTile:
+    """An HCCS softmax kernel (role "hccs", `fxflow.fixed.hccs`): it reads the last dense layer's chains joined
+    slice-major ([slices][M][slice_len], as the output host port lays them out), runs one row of the `n` real
+    features at a time and writes the same layout (padding lanes 0)."""
+
+    spec: object  # fxflow.fixed.hccs.HccsSpec with one parameter set
+    n: int
+    slices: int
+    slice_len: int
+
+
+@dataclass
+class Core:
+    tile: Coord
+    fn: str
+    layer: str
+    chain: int  # output-feature slice index
+    column: int  # input-feature slice index
+    x_fifo: str
+    weights: str
+    bias: str | None = None
+    y_fifo: str | None = None
+
+
+@dataclass
+class HostPort:
+    """A host-side transfer: graph input rows [M, features] sliced into `slices` consecutive feature slices
+    of `slice_len` each, moved by shim DMA channel (`shim`, `channel`) through FIFO `fifo`."""
+
+    fifo: str
+    shim: Coord
+    channel: int
+    first_slice: int
+    slices: int
+    slice_len: int
+    plio: bool = False  # a PLIO stream port to/from the PL (`channel` is the port on the shim column) instead of DDR
+
+
+@dataclass
+class LayerPlan:
+    name: str
+    layer: str
+    K: int
+    N: int
+    cas_length: int
+    cas_num: int
+    k_slice: int
+    n_slice: int
+    anchor: Coord  # west-most column, first chain's row
+    mode: str
+    interval: int
+    latency: int
+    macs: int  # real multiply-accumulates per batch of M rows (without padding)
+
+
+@dataclass
+class AieProgram:
+    device: Device
+    name: str
+    batch: int  # M: rows per kernel call (padded batch)
+    in_features: int
+    out_features: int
+    in_fmt: FixedFormat
+    out_fmt: FixedFormat
+    in_store: str
+    out_store: str
+    kernels: list[KernelFn] = field(default_factory=list)
+    buffers: list[Buffer] = field(default_factory=list)
+    fifos: list[Fifo] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)
+    cascades: list[tuple[Coord, Coord]] = field(default_factory=list)
+    cores: list[Core] = field(default_factory=list)
+    inputs: list[HostPort] = field(default_factory=list)
+    outputs: list[HostPort] = field(default_factory=list)
+    layers: list[LayerPlan] = field(default_factory=list)
+
+    def fifo(self, name: str) -> Fifo:
+        for f in self.fifos:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    def buffer(self, name: str) -> Buffer:
+        for b in self.buffers:
+            if b.name == name:
+                return b
+        raise KeyError(name)
+
+    def kernel(self, name: str) -> KernelFn:
+        for k in self.kernels:
+            if k.name == name:
+                return k
+        raise KeyError(name)
+
+    def tiles(self) -> list[Coord]:
+        """Every tile the program uses, sorted (shim, memory and compute)."""
+        used = {c.tile for c in self.cores} | {b.tile for b in self.buffers}
+        for f in self.fifos:
+            used.add(f.producer)
+            used.update(f.consumers)
+        used.update(link.memtile for link in self.links)
+        return sorted(used)

@@ -1,0 +1,123 @@
+"""Bit-exact functional simulation of a placed `AieProgram`.
+
+Each batch of M rows goes through the program as emitted: host slices into the shim FIFOs, memory-tile
+links distribute / join at their element offsets, every core runs its kernel function on its own buffers
+(accumulator = bias or the cascade input, + x·w in the lane width of its mode, wrapping like the
+hardware; first/middle kernels put the accumulator on the cascade to their east neighbour, last/single
+ones run the SRS epilogue; an HCCS kernel runs `fxflow.fixed.hccs` on its rows), and results leave
+through the output links.  Nothing is read from the fxp IR,
+so `simulate == Design.predict` checks the integer lowering, the slicing, the padding and the wiring.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fxflow.errors import FxflowError
+
+from fxflow.lowering.aie import cost
+from fxflow.lowering.aie.arith import int_format, run_epilogue
+from fxflow.lowering.aie.program import AieProgram, HccsTile
+from fxflow.fixed.hccs import hccs
+from fxflow.fixed.quantize import apply_overflow
+
+
+class SimulationError(FxflowError):
+    """The program cannot execute (a FIFO never filled, a cascade never arrived): a broken program."""
+
+
+def _acc_wrap(acc: np.ndarray, bits: int) -> np.ndarray:
+    if bits >= 64:
+        return acc  # int64 arithmetic already wraps modulo 2^64
+    return np.asarray(apply_overflow(acc, int_format(1, bits, "WRAP")), dtype=np.int64)
+
+
+def run_hccs(t: HccsTile, flat: np.ndarray, m: int) -> np.ndarray:
+    """The HCCS kernel on its slice-major input buffer: rows gathered from the slices, the integer definition
+    (fxflow.fixed.hccs) on the n real features, scattered back with zero padding."""
+    rows = flat.reshape(t.slices, m, t.slice_len).transpose(1, 0, 2).reshape(m, -1)
+    out = np.zeros_like(rows)
+    out[:, :t.n] = hccs(rows[:, :t.n], t.spec)
+    return out.reshape(m, t.slices, t.slice_len).transpose(1, 0, 2).ravel()
+
+
+def run_block(prog: AieProgram, xb: np.ndarray) -> np.ndarray:
+    """One kernel invocation round: xb [M, in_features] stored ints -> [M, out_features] stored ints."""
+    m = prog.batch
+    data: dict[str, np.ndarray] = {}
+    for port in prog.inputs:
+        width = (port.first_slice + port.slices) * port.slice_len
+        padded = np.zeros((m, width), dtype=np.int64)
+        lo = port.first_slice * port.slice_len
+        hi = min(width, prog.in_features)
+        if hi > lo:
+            padded[:, lo:hi] = xb[:, lo:hi]
+        parts = [padded[:, (port.first_slice + s) * port.slice_len:(port.first_slice + s + 1) * port.slice_len]
+                 for s in range(port.slices)]
+        data[port.fifo] = np.concatenate([p.ravel() for p in parts])
+    cascade_dst = dict(prog.cascades)
+    cascade_in: dict = {}
+    links, cores = list(prog.links), list(prog.cores)
+    progress = True
+    while (links or cores) and progress:
+        progress = False
+        for link in list(links):
+            if all(s in data for s in link.srcs):
+                if len(link.srcs) == 1:  # distribute (or forward)
+                    src = data[link.srcs[0]]
+                    offs = link.dst_offsets or [0]
+                    for d, off in zip(link.dsts, offs):
+                        data[d] = src[off:off + prog.fifo(d).size]
+                else:  # join
+                    out = np.zeros(prog.fifo(link.dsts[0]).size, dtype=np.int64)
+                    for s, off in zip(link.srcs, link.src_offsets):
+                        out[off:off + data[s].size] = data[s]
+                    data[link.dsts[0]] = out
+                links.remove(link)
+                progress = True
+        for core in list(cores):
+            fn = prog.kernel(core.fn)
+            bias_on, out_on, cin, cout = cost.ROLES[fn.role]
+            if core.x_fifo not in data or (cin and core.tile not in cascade_in):
+                continue
+            if fn.role == "hccs":
+                data[core.y_fifo] = run_hccs(fn.hccs, data[core.x_fifo], fn.m)
+                cores.remove(core)
+                progress = True
+                continue
+            x = data[core.x_fifo].reshape(fn.m, fn.k)
+            w = prog.buffer(core.weights).data
+            acc = (np.broadcast_to(prog.buffer(core.bias).data, (fn.m, fn.n)) if bias_on
+                   else cascade_in.pop(core.tile))
+            acc = _acc_wrap(acc + x @ w, fn.acc_bits)
+            if cout:
+                cascade_in[cascade_dst[core.tile]] = acc
+            else:
+                data[core.y_fifo] = run_epilogue(acc, fn.epilogue).ravel()
+            cores.remove(core)
+            progress = True
+    if links or cores:
+        stuck = [c.fn + str(c.tile) for c in cores] + ["link " + ",".join(link.srcs) for link in links]
+        raise SimulationError(f"the AIE program deadlocks: {', '.join(stuck[:5])} never get their inputs")
+    width = max(p.first_slice + p.slices for p in prog.outputs) * prog.outputs[0].slice_len
+    y = np.zeros((m, width), dtype=np.int64)
+    for port in prog.outputs:
+        flat = data[port.fifo].reshape(port.slices, m, port.slice_len)
+        for s in range(port.slices):
+            c = (port.first_slice + s) * port.slice_len
+            y[:, c:c + port.slice_len] = flat[s]
+    return y[:, :prog.out_features]
+
+
+def simulate(prog: AieProgram, x: np.ndarray) -> np.ndarray:
+    """x: [N, in_features] stored integers of the input format -> [N, out_features] stored integers."""
+    x = np.asarray(x, dtype=np.int64).reshape(len(x), -1)
+    if x.shape[1] != prog.in_features:
+        raise FxflowError(f"the AIE program takes {prog.in_features} input features, got {x.shape[1]}")
+    m, n = prog.batch, len(x)
+    out = np.zeros((n, prog.out_features), dtype=np.int64)
+    for s in range(0, n, m):
+        block = np.zeros((m, prog.in_features), dtype=np.int64)
+        block[:min(m, n - s)] = x[s:s + m]
+        out[s:s + m] = run_block(prog, block)[:min(m, n - s)]
+    return out

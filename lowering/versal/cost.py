@@ -1,0 +1,212 @@
+"""Per-layer cost on both Versal targets and the LARE-style metric (docs/design.md, "Versal").
+
+A *unit* is what one target runs as a whole: a df kernel, or a dense kernel together with the ReLU kernel
+that alone reads it (the AIE backend fuses that pair).  Its PL cost comes from `fxflow.estimate` (latency,
+II, DSP/LUT/FF/BRAM18 at the PL clock), its AIE cost from the AIE partitioner's cycle model (tiles,
+interval, latency per batch of `batch` rows).  Both are expressed in ns per sample so they compare under
+one throughput target.
+
+    R_PL  = max_r  w_r * used_r / total_r            r in dsp, lut, ff, bram18 (the binding PL resource)
+    R_AIE = max(w_tiles * tiles / compute_tiles, w_plio * ports / plio_ports)
+    LARE  = (R_PL + R_AIE) * T        T = end-to-end latency in ns ("latency") or ns per sample ("interval")
+
+Lower is better; a layer belongs on the target whose LARE is lower, a plan's LARE uses the whole system.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+from fxflow.lowering.aie import cost as cycles
+from fxflow.dialects.df.graph import attr
+from fxflow.errors import FxflowError, UnsupportedOpError
+from fxflow.estimate import estimate_kernel
+from fxflow.ir import ir
+
+from fxflow.lowering.versal.device import VersalDevice
+
+PL_RESOURCES = ("dsp", "lut", "ff", "bram18")
+
+
+@dataclass
+class Unit:
+    """One plannable step of the chain: `kernels` (df.kernel ops) in order, named after the first."""
+
+    name: str
+    layers: list[str]
+    kernels: list = field(default_factory=list)
+    pl: dict = field(default_factory=dict)  # latency_cycles, ii, dsp, lut, ff, bram18
+    aie: dict | None = None  # {"name", "mode", "K", "N", "x", "y"} for aie_partition.choose
+    aie_reason: str = ""  # why the unit cannot run on the AI Engines
+
+
+def _body_ops(kernel) -> list[str]:
+    return [o.operation.name for o in kernel.regions[0].blocks[0].operations
+            if o.operation.name not in ("fxp.constant", "df.yield")]
+
+
+def _owner(value):
+    o = value.owner
+    return o if isinstance(o, ir.Operation) else getattr(o, "operation", None)
+
+
+def _reader_kernels(kernel) -> list:
+    """The kernels reading this kernel's results (through their channels)."""
+    out = []
+    for r in kernel.results:
+        for use in r.uses:
+            op = use.owner
+            if op.name == "df.channel":
+                out += [u.owner for v in op.results for u in v.uses]
+            else:
+                out.append(op)
+    return out
+
+
+def build_units(graph, device: VersalDevice, period_ns: float) -> list[Unit]:
+    """The graph's kernels grouped into units, each with its PL cost and AIE form (or the reason it has none)."""
+    from fxflow.dialects.df.graph import kernels_of
+
+    kernels = kernels_of(graph)
+    units, i = [], 0
+    while i < len(kernels):
+        k = kernels[i]
+        group = [k]
+        if _body_ops(k) == ["fxp.dense"] and i + 1 < len(kernels):
+            nxt = kernels[i + 1]
+            readers = _reader_kernels(k)
+            if _body_ops(nxt) == ["fxp.relu"] and len(readers) == 1 and readers[0] == nxt:
+                group.append(nxt)
+        units.append(_unit(group, device, period_ns))
+        i += len(group)
+    return units
+
+
+def _unit(group: list, device: VersalDevice, period_ns: float) -> Unit:
+    unit = Unit(attr(group[0], "layer"), [attr(k, "layer") for k in group], group)
+    ests = [estimate_kernel(k, device.pl, period_ns) for k in group]
+    unit.pl = {"latency_cycles": sum(e.latency_cycles for e in ests), "ii": max(e.ii for e in ests),
+               **{r: sum(getattr(e, r) for e in ests) for r in PL_RESOURCES}}
+    unit.aie, unit.aie_reason = _aie_form(group)
+    return unit
+
+
+def _aie_form(group: list) -> tuple[dict | None, str]:
+    from fxflow.dialects.fxp import format_of
+    from fxflow.lowering.aie.passes.convert_fxp_to_aie import kernel_info
+
+    layer = attr(group[0], "layer")
+    try:
+        info = kernel_info(group[0])
+    except UnsupportedOpError as e:
+        return None, str(e)
+    if info is None:
+        return None, (f"layer '{layer}' ({', '.join(_body_ops(group[0])) or 'nothing'}) is not supported by the AIE "
+                      "backend: it maps dense layers, each optionally followed by a ReLU")
+    if len(group) == 2:
+        info = replace(info, relu=format_of(group[1].results[0].type))
+    try:
+        integer = info.lower()
+    except UnsupportedOpError as e:
+        return None, str(e)
+    K, N = info.shape
+    return {"name": layer, "mode": integer.mode.name, "K": K, "N": N, "x": integer.x_store,
+            "y": integer.y_store}, ""
+
+
+# --- costs of groups of units ---------------------------------------------------------------------
+
+def pl_cost(units: list[Unit], device: VersalDevice, period_ns: float) -> dict:
+    """Resources, latency (ns) and per-sample interval (ns) of units run in PL one after another."""
+    res = {r: sum(u.pl[r] for u in units) for r in PL_RESOURCES}
+    cycles = sum(u.pl["latency_cycles"] for u in units)
+    ii = max((u.pl["ii"] for u in units), default=0)
+    return {**res, "latency_cycles": cycles, "ii": ii, "latency_ns": cycles * period_ns,
+            "interval_ns": ii * period_ns, "fractions": pl_fractions(res, device)}
+
+
+def pl_fractions(res: dict, device: VersalDevice) -> dict:
+    totals = device.pl.totals()
+    return {r: res[r] / totals[r] for r in PL_RESOURCES}
+
+
+def io_ports(total_cycles: int, slices: int, interval: int, per_memtile: int) -> tuple[int, int]:
+    """(ports, cycles per port): as few PLIO ports as keep a transfer within the array's interval, and at
+    least one per memory tile's worth (`per_memtile` DMA channels) of slices (as `lowering/aie/build.py`)."""
+    n = max(math.ceil(slices / per_memtile), min(slices, math.ceil(total_cycles / max(1, interval))), 1)
+    return n, math.ceil(total_cycles / n)
+
+
+def aie_cost(units: list[Unit], device: VersalDevice, batch: int, max_tiles: int, objective: str) -> dict:
+    """Tiles, PLIO ports, latency and interval of units run as one AIE program with PLIO at both ends;
+    AieFitError when the array cannot hold them."""
+    from fxflow.lowering.aie.passes.partition import PartitionOptions, choose
+
+    layers = [u.aie for u in units]
+    splits = choose(layers, device.aie, batch, max_tiles or device.aie.compute_tiles, objective,
+                    PartitionOptions.tolerance)
+    m = splits[0].batch
+    first, last = splits[0], splits[-1]
+    interval = max(s.interval for s in splits)
+    in_total = cycles.fifo_cycles(m * first.cas_length * first.k_slice, layers[0]["x"])
+    out_total = cycles.fifo_cycles(m * last.cas_num * last.n_slice, layers[-1]["y"])
+    ports_in, in_cycles = io_ports(in_total, first.cas_length, interval, device.aie.memtile_dma[1])
+    ports_out, out_cycles = io_ports(out_total, last.cas_num, interval, device.aie.memtile_dma[0])
+    interval = max(interval, in_cycles, out_cycles)
+    latency = in_cycles + sum(s.latency for s in splits) + out_cycles
+    ns = 1.0 / device.aie.clock_ghz
+    return {"tiles": sum(s.tiles for s in splits), "plio_in": ports_in, "plio_out": ports_out, "batch": m,
+            "memory_bytes": sum(split_memory(L, s, device) for L, s in zip(layers, splits)),
+            "interval_cycles": interval, "latency_cycles": latency, "latency_ns": latency * ns,
+            "interval_ns": interval * ns / m, "batch_interval_ns": interval * ns,
+            "splits": [f"{s.cas_length}x{s.cas_num}" for s in splits],
+            "plio_bytes_in": m * first.cas_length * first.k_slice * cycles.nbytes(layers[0]["x"]),
+            "plio_bytes_out": m * last.cas_num * last.n_slice * cycles.nbytes(layers[-1]["y"])}
+
+
+def split_memory(layer: dict, split, device: VersalDevice) -> int:
+    """Data memory of one layer's tiles (FIFO buffers, weights, bias, stack; aie/cost.py tile_bytes)."""
+    from fxflow.lowering.aie.arith import MODES
+
+    mode = MODES[layer["mode"]]
+    total = 0
+    for role in cycles.roles(split.cas_length):
+        bias, out, _, _ = cycles.ROLES[role]
+        total += split.cas_num * cycles.tile_bytes(mode, split.batch, split.k_slice, split.n_slice, layer["x"],
+                                                   layer["y"], bias, out, device.aie)
+    return total
+
+
+def boundary_fill_ns(batch: int, sample_ns: float) -> float:
+    """The wait of a batch's first sample for the rest: (batch - 1) sample periods."""
+    return (batch - 1) * sample_ns
+
+
+@dataclass(frozen=True)
+class Metric:
+    weights: dict
+    time: str  # "latency" or "interval"
+
+    def r_pl(self, fractions: dict) -> float:
+        return max((self.weights[r] * fractions[r] for r in PL_RESOURCES), default=0.0)
+
+    def r_aie(self, tiles: int, ports: int, device: VersalDevice) -> float:
+        if not tiles:
+            return 0.0
+        return max(self.weights["tiles"] * tiles / device.aie.compute_tiles,
+                   self.weights["plio"] * ports / (device.plio_in + device.plio_out))
+
+    def lare(self, r: float, latency_ns: float, interval_ns: float) -> float:
+        return r * (latency_ns if self.time == "latency" else interval_ns)
+
+
+def require_aie(unit: Unit) -> None:
+    if unit.aie is None:
+        reason = unit.aie_reason.removeprefix(f"layer '{unit.name}': ")
+        raise UnsupportedOpError(f"layer '{unit.name}' cannot be placed on the AI Engines: {reason}", unit.name)
+
+
+def no_cut(left: str, right: str) -> FxflowError:
+    return FxflowError(f"the design cannot be split between layers '{left}' and '{right}': more than one tensor "
+                       "crosses there, and a PL/AIE boundary carries exactly one stream")

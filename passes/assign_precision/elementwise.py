@@ -1,0 +1,79 @@
+"""fxp-assign-precision rules for the elementwise ops: cast, relu, add, sub, mul and scale_shift.
+
+relu/add/sub/mul: the layer's result format over the exact result range.  cast: a cast back to float is the
+model's fake quantization (later ops read the fixed value); a fixed cast keeps its type and records the range
+(per channel with `formats`).  scale_shift: scale takes the layer's `weight` role, shift its `bias` role.
+"""
+
+from __future__ import annotations
+
+from fxflow.config import Config
+from fxflow.dialects.fxp import AddOp, CastOp, MulOp, ReluOp, ScaleShiftOp, SubOp, format_of
+from fxflow.errors import FxflowError
+from fxflow.fixed.interval import (add_interval, cast_interval, mul_interval, relu_interval, scale_shift_interval,
+                                   sub_interval)
+from fxflow.ir import ir, layer_name
+
+from fxflow.passes.assign_precision import assigner, quantized_constant, require_fixed, set_result
+from fxflow.passes.assign_precision.model_exact import always_exact, exactness
+
+exactness(ReluOp, AddOp, SubOp, MulOp)(always_exact)
+
+
+@assigner(ReluOp, AddOp)
+def _assign_relu_add(op, cfg: Config, ranges: dict) -> None:
+    name = op.operation.name
+    require_fixed(op, op.operation.operands, name)
+    args = [ranges[v] for v in op.operation.operands]
+    exact = relu_interval(*args) if name == "fxp.relu" else add_interval(*args)
+    set_result(op, cfg.layer(layer_name(op.location)).result, exact, ranges)
+
+
+@assigner(CastOp)
+def _assign_cast(op, cfg: Config, ranges: dict) -> None:
+    if format_of(op.operation.results[0].type) is None:
+        src = op.operation.operands[0]
+        if format_of(src.type) is None:
+            raise FxflowError(f"a cast to float inside the program ({op.location}) is not supported")
+        # the model's fake quantization (quantize, then dequantize): later ops take the fixed value itself
+        op.operation.results[0].replace_all_uses_with(src)
+        op.operation.erase()
+        return
+    if op.operation.operands[0] in ranges:
+        out = format_of(op.operation.results[0].type)
+        # --- per-channel cast (`formats`, fxflow.fixed.channels): each channel's own range ---
+        from fxflow.dialects.fxp.channels import channel_formats
+        from fxflow.fixed.channels import channel_cast_interval
+
+        cf = channel_formats(op)
+        ranges[op.operation.results[0]] = (cast_interval(ranges[op.operation.operands[0]], out) if cf is None else
+                                           channel_cast_interval(ranges[op.operation.operands[0]], cf, out))
+
+
+@exactness(ScaleShiftOp)
+def _scale_shift_exactness(op) -> str:
+    return "it scales and shifts by constants the model did not quantize (e.g. a BatchNorm)"
+
+
+@assigner(ScaleShiftOp)
+def _assign_scale_shift(op, cfg: Config, ranges: dict) -> None:
+    o = op.operation
+    x = o.operands[0]
+    require_fixed(op, [x], "fxp.scale_shift")
+    layer = layer_name(op.location) or "<unnamed>"
+    lc = cfg.layer(layer)
+    with ir.InsertionPoint(op), op.location:
+        sq, s_int, s_fmt = quantized_constant(o.operands[1], lc.weight, "scale", layer, cfg.auto_tolerance)
+        tq, t_int, t_fmt = quantized_constant(o.operands[2], lc.bias, "shift", layer, cfg.auto_tolerance)
+    o.operands[1] = sq
+    o.operands[2] = tq
+    set_result(op, lc.result, scale_shift_interval(ranges[x], s_int, s_fmt.f, t_int, t_fmt.f), ranges)
+
+
+@assigner(SubOp, MulOp)
+def _assign_sub_mul(op, cfg: Config, ranges: dict) -> None:
+    o = op.operation
+    require_fixed(op, list(o.operands), o.name)
+    a, b = (ranges[v] for v in o.operands)
+    exact = mul_interval(a, b) if o.name == "fxp.mul" else sub_interval(a, b)
+    set_result(op, cfg.layer(layer_name(op.location)).result, exact, ranges)

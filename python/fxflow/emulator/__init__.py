@@ -1,0 +1,242 @@
+"""Bit-exact NumPy emulation of `fxp` / `df` programs (what `Design.predict` runs).
+
+The IR is compiled once into a list of Python steps over a value table, so repeated predictions do not
+walk MLIR.  Fixed-point tensors are arrays of stored integers (int64, or Python ints when a value may need
+more than 62 bits) next to their `FixedFormat`; float tensors (a program before precision assignment) are
+float64 and mean exact reals, which gives the float reference of the same IR.  All rounding and overflow
+goes through `fxflow.fixed.quantize` — the single source of fixed-point semantics; dense layers and the
+cast/relu/add steps (emulator_layers.py, emulator_elementwise.py) are `fxflow.fixed.dense`, which also chooses
+their exact fast paths.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from fxflow.dialects.fxp import COMPUTE_OPS, ConstantOp, OpRegistry, format_of
+from fxflow.errors import FxflowError, ShapeError
+from fxflow.fixed.dense import Tensor
+from fxflow.fixed.quantize import quantize, to_float
+from fxflow.ir import elements_array, ir, layer_name
+
+
+# ------------------------------------------------------------------------------------------------
+# Compiling the IR into steps
+# ------------------------------------------------------------------------------------------------
+@dataclass
+class Program:
+    """A compiled program: `run(list of input Tensors) -> list of output Tensors`."""
+
+    input_types: list  # (sample shape, FixedFormat | None) per input
+    output_types: list
+    steps: list[tuple[Callable, list[int], int]]
+    inputs: list[int]
+    outputs: list[int]
+    n_values: int
+    taps: dict[str, int] = None  # layer name -> slot of the value that layer produces (for trace)
+
+    def run(self, inputs: list[Tensor], values: list | None = None) -> list[Tensor]:
+        """Run; pass a list as `values` to keep every intermediate (indexed by slot)."""
+        if values is None:
+            values = []
+        values[:] = [None] * self.n_values
+        for slot, t in zip(self.inputs, inputs):
+            values[slot] = t
+        for fn, args, out in self.steps:
+            values[out] = fn(*[values[a] for a in args])
+        return [values[o] for o in self.outputs]
+
+
+# the modules registering more @op_step builders, one per op family
+FAMILIES = ["fxflow.emulator.elementwise", "fxflow.emulator.layers", "fxflow.emulator.shape",
+            "fxflow.emulator.tables", "fxflow.emulator.transformer", "fxflow.emulator.recurrent"]
+
+
+def compile_program(module: ir.Module) -> Program:
+    """Compile the single `df.graph` or `func.func` of `module`."""
+    import importlib
+
+    for mod in FAMILIES:
+        importlib.import_module(mod)
+    top = [op for op in module.body.operations if op.operation.name in ("df.graph", "func.func")]
+    if len(top) != 1:
+        raise FxflowError(f"expected one df.graph or func.func in the module, found {len(top)}")
+    block = top[0].regions[0].blocks[0]
+    slots: dict = {}
+    steps: list = []
+
+    def slot(v) -> int:
+        key = _value_key(v)
+        if key not in slots:
+            slots[key] = len(slots)
+        return slots[key]
+
+    inputs = [slot(a) for a in block.arguments]
+    input_types = [(_sample_shape(a.type), format_of(a.type)) for a in block.arguments]
+    outputs = _compile_block(block, slot, steps)
+    out_vals = _terminator(block).operands
+    return Program(input_types, [(_sample_shape(v.type), format_of(v.type)) for v in out_vals],
+                   steps, inputs, outputs, len(slots), _taps(block, slot))
+
+
+def _taps(block, slot) -> dict[str, int]:
+    """Layer name -> slot of its result: df kernels by their `layer`, fxp ops by their location."""
+    taps: dict[str, int] = {}
+    for op in block.operations:
+        o = op.operation
+        if o.name == "df.kernel":
+            taps[ir.StringAttr(o.attributes["layer"]).value] = slot(o.results[0])
+        elif o.name in COMPUTE_OPS and o.name != "fxp.cast":
+            name = layer_name(o.location)
+            if name:
+                taps[name] = slot(o.results[0])
+    return taps
+
+
+def _terminator(block):
+    return list(block.operations)[-1].operation
+
+
+def _compile_block(block, slot, steps) -> list[int]:
+    consts: dict = {}
+    for op in block.operations:
+        o = op.operation
+        name = o.name
+        if name in ("df.return", "func.return", "df.yield"):
+            return [slot(v) for v in o.operands]
+        if name == "fxp.constant":
+            consts[_value_key(o.results[0])] = constant_value(o)
+            continue
+        if name == "df.channel":
+            steps.append((_identity, [slot(o.operands[0])], slot(o.results[0])))
+            continue
+        if name == "df.kernel":
+            kblock = o.regions[0].blocks[0]
+            for arg, v in zip(kblock.arguments, o.operands):
+                steps.append((_identity, [slot(v)], slot(arg)))
+            outs = _compile_block(kblock, slot, steps)
+            for res, inner in zip(o.results, outs):
+                steps.append((_identity_slot, [inner], slot(res)))
+            continue
+        steps.append(_compile_op(o, slot, consts))
+    raise FxflowError("block without terminator")
+
+
+def _identity(x):
+    return x
+
+
+_identity_slot = _identity
+
+
+# Step builders, keyed by op class: `build(o, args, consts) -> callable`, where `args` are the slots
+# of the op's non-constant operands (in operand order) and the callable takes their Tensors.  Op
+# families add theirs with `@op_step(OpClass, ...)` in emulator_<family>.py (FAMILIES).
+OP_STEPS: OpRegistry = OpRegistry("emulator step")
+
+# Ops that get no step of their own, with the reason (test_op_coverage.py asks every op of FXP_OPS).
+UNSUPPORTED = {ConstantOp: "no step: the program reads constants into its readers' operands (constant_value)"}
+
+
+def op_step(*classes: type):
+    return OP_STEPS.decorate(classes)
+
+
+def _compile_op(o, slot, consts):
+    name = o.name
+    build = OP_STEPS.get(name)
+    if build is None:
+        where = layer_name(o.location) or str(o.location)
+        raise FxflowError(f"the emulator does not support '{name}' (layer '{where}')")
+    operands = [v for v in o.operands if _value_key(v) not in consts]
+    return build(o, consts), [slot(v) for v in operands], slot(o.results[0])
+
+
+def constant_operand(o, index: int, consts, what: str) -> "Tensor":
+    """The compile-time Tensor of operand `index` (weights, biases, per-channel parameters)."""
+    try:
+        return consts[_value_key(o.operands[index])]
+    except KeyError:
+        where = layer_name(o.location) or str(o.location)
+        raise FxflowError(f"the {what} of '{o.name}' in layer '{where}' must be a constant") from None
+
+
+def has_constant_operand(o, consts) -> bool:
+    """Whether an operand of `o` is a constant (its step reads it from `consts`, not from a slot)."""
+    return any(_value_key(v) in consts for v in o.operands)
+
+
+def constant_value(o) -> Tensor:
+    fmt = format_of(o.results[0].type)
+    arr = elements_array(o.attributes["value"], ir.RankedTensorType(o.results[0].type).shape)
+    return Tensor(arr.astype(np.int64) if fmt is not None else arr.astype(np.float64), fmt)
+
+
+def _sample_shape(t) -> tuple[int, ...]:
+    return tuple(ir.RankedTensorType(t).shape[1:])
+
+
+def _value_key(v):
+    return v
+
+
+# ------------------------------------------------------------------------------------------------
+# Batch entry point
+# ------------------------------------------------------------------------------------------------
+def check_inputs(program: Program, xs: list[np.ndarray]) -> list[np.ndarray]:
+    if len(xs) != len(program.input_types):
+        raise ShapeError(f"the design takes {len(program.input_types)} input(s), got {len(xs)}")
+    out = []
+    for i, (x, (shape, _)) in enumerate(zip(xs, program.input_types)):
+        try:
+            x = np.asarray(x, dtype=np.float64)
+        except (TypeError, ValueError) as e:
+            raise ShapeError(f"input {i} is not a numeric array: {e}") from None
+        if x.shape == shape:
+            x = x[None]
+        if x.shape[1:] != shape:
+            raise ShapeError(f"input {i} has shape {x.shape}; expected (N, {', '.join(map(str, shape))})"
+                             f" or ({', '.join(map(str, shape))})")
+        if x.shape[0] == 0:
+            raise ShapeError(f"input {i} holds no samples (shape {x.shape})")
+        if not np.all(np.isfinite(x)):
+            raise ShapeError(f"input {i} contains NaN or infinity")
+        out.append(x)
+    return out
+
+
+CHUNK = 4096  # samples per pass: keeps the working set in cache and avoids page-faulting huge temporaries
+
+
+def trace(program: Program, xs: list[np.ndarray]) -> dict[str, np.ndarray]:
+    """Every layer's output (float64 values, batch first) for inputs `xs`."""
+    xs = check_inputs(program, xs)
+    values: list = []
+    run_chunk(program, xs, values)
+    out = {}
+    for name, s in (program.taps or {}).items():
+        t = values[s]
+        data = t.data if t.fmt is None else to_float(t.data, t.fmt.f)
+        out[name] = np.asarray(data, dtype=np.float64)
+    return out
+
+
+def run(program: Program, xs: list[np.ndarray]) -> list[Tensor]:
+    """Quantize float inputs to the program's input formats, run, return output Tensors (batched)."""
+    xs = check_inputs(program, xs)
+    n = xs[0].shape[0]
+    if n <= CHUNK:
+        return run_chunk(program, xs)
+    parts = [run_chunk(program, [x[i:i + CHUNK] for x in xs]) for i in range(0, n, CHUNK)]
+    return [Tensor(np.concatenate([p[j].data for p in parts]), parts[0][j].fmt) for j in range(len(parts[0]))]
+
+
+def run_chunk(program: Program, xs: list[np.ndarray], values: list | None = None) -> list[Tensor]:
+    ins = []
+    for x, (shape, fmt) in zip(xs, program.input_types):
+        flat = x.reshape(x.shape[0], -1) if len(shape) == 1 else x
+        ins.append(Tensor(quantize(flat, fmt), fmt) if fmt is not None else Tensor(flat, None))
+    return program.run(ins, values)

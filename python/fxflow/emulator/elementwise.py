@@ -1,0 +1,88 @@
+"""Emulator steps of the elementwise `fxp` ops: cast (per tensor or per channel), relu, add, sub, mul and
+the per-channel affine scale_shift.  Each computes the exact result in integers wide enough for it, then
+assigns it to the result format once (`requantize`), as one C++ assignment would."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fxflow.dialects.fxp import AddOp, CastOp, MulOp, ReluOp, ScaleShiftOp, SubOp
+from fxflow.dialects.fxp.accessors import result_format
+from fxflow.emulator import constant_operand, has_constant_operand, op_step
+from fxflow.fixed.dense import Tensor, add, as_int, cast, int_bits, max_abs_int, relu, shift_left
+from fxflow.errors import FxflowError
+from fxflow.fixed.quantize import requantize
+from fxflow.ir import ir
+
+
+@op_step(CastOp)
+def _cast_step(o, consts):
+    # --- per-channel cast (`formats`, fxflow.fixed.channels): each element to its own format ---
+    from fxflow.dialects.fxp.channels import channel_formats
+
+    cf = channel_formats(o)
+    if cf is not None:
+        from fxflow.fixed.channels import cast_channels
+
+        shape = tuple(ir.RankedTensorType(o.results[0].type).shape)
+        return lambda x, fmt=result_format(o), cf=cf: Tensor(
+            cast_channels(x.data, None if x.fmt is None else x.fmt.f, cf, fmt, shape), fmt)
+    return lambda x, fmt=result_format(o): cast(x, fmt)
+
+
+@op_step(ReluOp)
+def _relu_step(o, consts):
+    return lambda x, fmt=result_format(o): relu(x, fmt)
+
+
+@op_step(AddOp)
+def _add_step(o, consts):
+    if has_constant_operand(o, consts):
+        raise FxflowError(f"fxp.add with a constant operand is not supported ({o.location})")
+    return lambda x, y, fmt=result_format(o): add(x, y, fmt)
+
+
+def _channel_view(p: np.ndarray, rank: int) -> np.ndarray:
+    """A [C] or [1] parameter shaped to broadcast along dim 1 of a [B, C, ...] tensor."""
+    return p.reshape([1, -1] + [1] * (rank - 2)) if rank >= 2 else p
+
+
+@op_step(ScaleShiftOp)
+def _scale_shift_step(o, consts):
+    s = constant_operand(o, 1, consts, "scale")
+    t = constant_operand(o, 2, consts, "shift")
+    out = result_format(o)
+
+    def run(x: Tensor) -> Tensor:
+        rank = x.data.ndim
+        sv, tv = _channel_view(s.data, rank), _channel_view(t.data, rank)
+        if x.fmt is None:
+            return Tensor(x.data * sv + tv, None)
+        pf = x.fmt.f + s.fmt.f
+        f = max(pf, t.fmt.f)
+        bits = int_bits(max_abs_int(x.fmt)) + int_bits(max_abs_int(s.fmt)) + int_bits(max_abs_int(t.fmt)) + \
+            abs(f - pf) + abs(f - t.fmt.f) + 2
+        prod = as_int(x.data, bits) * as_int(sv, bits)
+        total = shift_left(prod, f - pf, bits) + shift_left(as_int(tv, bits), f - t.fmt.f, bits)
+        return Tensor(requantize(total, f, out), out)
+
+    return run
+
+
+@op_step(SubOp, MulOp)
+def _binary_step(o, consts):
+    out, mul = result_format(o), o.name == "fxp.mul"
+
+    def run(a: Tensor, b: Tensor) -> Tensor:
+        if a.fmt is None:
+            return Tensor(a.data * b.data if mul else a.data - b.data, None)
+        if mul:
+            bits = int_bits(max_abs_int(a.fmt)) + int_bits(max_abs_int(b.fmt)) + 1
+            return Tensor(requantize(as_int(a.data, bits) * as_int(b.data, bits), a.fmt.f + b.fmt.f, out), out)
+        f = max(a.fmt.f, b.fmt.f)
+        bits = max(int_bits(max_abs_int(a.fmt)) + f - a.fmt.f, int_bits(max_abs_int(b.fmt)) + f - b.fmt.f) + 2
+        diff = shift_left(as_int(a.data, bits), f - a.fmt.f, bits) - shift_left(as_int(b.data, bits),
+                                                                                   f - b.fmt.f, bits)
+        return Tensor(requantize(diff, f, out), out)
+
+    return run

@@ -1,0 +1,119 @@
+"""Emulator steps of `fxp.clamp`, `fxp.prelu`, `fxp.lut` and `fxp.softmax`, and the float64 interpreter
+of the scalar arith/math functions that `fxp.lut` regions (and captured constants) are made of.
+
+Float tensors (fmt None) evaluate the exact functions — the float reference; fixed-point tensors use the
+semantics of `fxflow.fixed.table` / `fxflow.fixed.softmax` and the tables the precision pass attached.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fxflow.dialects.df.graph import attr
+from fxflow.dialects.fxp import ClampOp, LutOp, PReluOp, SoftmaxOp, format_of
+from fxflow.dialects.fxp.accessors import hccs_spec, lut_table, result_format, softmax_formats
+from fxflow.emulator import Tensor, constant_operand, op_step
+from fxflow.errors import FxflowError
+from fxflow.fixed import FixedFormat
+from fxflow.fixed.quantize import quantize, requantize
+from fxflow.fixed.channels import channel_param
+from fxflow.fixed.clamp import grid_bounds
+from fxflow.fixed.hccs import hccs, head_axis_of
+from fxflow.fixed.softmax import exact_softmax, softmax as fixed_softmax
+from fxflow.fixed.table import lookup
+from fxflow.ir import ir, layer_name
+from fxflow.scalar_eval import region_function
+
+# ------------------------------------------------------------------------------------------------
+# Op steps
+# ------------------------------------------------------------------------------------------------
+def clamp(x: Tensor, lo: float, hi: float, out: FixedFormat | None) -> Tensor:
+    """min(max(x, lo), hi) in exact arithmetic, assigned to `out`."""
+    if x.fmt is None:
+        return Tensor(np.clip(x.data, lo, hi), None)
+    lo_c, hi_f = grid_bounds(lo, hi, x.fmt.f)
+    y = np.asarray(requantize(x.data, x.fmt.f, out))
+    if lo_c is not None:
+        y = np.where(x.data < lo_c, int(quantize(np.float64(lo), out)), y)
+    if hi_f is not None:
+        y = np.where(x.data > hi_f, int(quantize(np.float64(hi), out)), y)
+    return Tensor(y.astype(y.dtype if y.dtype == object else np.int64), out)
+
+
+@op_step(ClampOp)
+def _clamp_step(o, consts):
+    lo, hi = float(attr(o, "min")), float(attr(o, "max"))
+    return lambda x, fmt=result_format(o): clamp(x, lo, hi, fmt)
+
+
+def prelu(x: Tensor, alpha: Tensor, out: FixedFormat | None) -> Tensor:
+    """x > 0 ? x : x * alpha (exact product), assigned to `out`."""
+    a = channel_param(alpha.data, x.data.ndim)
+    if x.fmt is None:
+        a = a if alpha.fmt is None else np.ldexp(a.astype(np.float64), -alpha.fmt.f)
+        return Tensor(np.where(x.data > 0, x.data, x.data * a), None)
+    pos = requantize(x.data, x.fmt.f, out)
+    neg = requantize(np.asarray(x.data, dtype=np.int64) * a.astype(np.int64), x.fmt.f + alpha.fmt.f, out)
+    return Tensor(np.where(x.data > 0, pos, neg), out)
+
+
+@op_step(PReluOp)
+def _prelu_step(o, consts):
+    alpha = constant_operand(o, 1, consts, "alpha")
+    if (alpha.fmt is None) != (format_of(o.operands[0].type) is None):
+        raise FxflowError(f"fxp.prelu mixes float and fixed-point operands ({o.location})")
+    return lambda x, a=alpha, fmt=result_format(o): prelu(x, a, fmt)
+
+
+@op_step(LutOp)
+def _lut_step(o, consts):
+    out = result_format(o)
+    if out is None:
+        fn = region_function(o)
+        return lambda x: Tensor(fn(x.data), None)
+    found = lut_table(o)
+    if found is None:
+        where = layer_name(o.location) or str(o.location)
+        raise FxflowError(f"fxp.lut in layer '{where}' has no table: run fxp-assign-precision first")
+    index, table = found
+    return lambda x: Tensor(lookup(x.data, index, table), out)
+
+
+@op_step(SoftmaxOp)
+def _softmax_step(o, consts):
+    axis = ir.IntegerAttr(o.attributes["axis"]).value
+    impl = ir.StringAttr(o.attributes["implementation"]).value
+    out = result_format(o)
+    if out is None:
+        return lambda x: Tensor(exact_softmax(x.data, axis), None)
+    if impl == "hccs":
+        return _hccs_step(o, axis, out)
+    if impl == "argmax":
+        fm = tabs = None
+    else:
+        fm, *tabs = softmax_formats(o)
+
+    def step(x):
+        if x.fmt is None:
+            raise FxflowError(f"fxp.softmax with a fixed result needs a fixed-point input ({o.location})")
+        raw = np.moveaxis(np.asarray(x.data, dtype=np.int64), axis, -1)
+        y = fixed_softmax(raw, x.fmt, out, impl, fm, *(tabs or (None, None)))
+        return Tensor(np.moveaxis(y, -1, axis), out)
+
+    return step
+
+
+def _hccs_step(o, axis: int, out: FixedFormat):
+    spec = hccs_spec(o)
+    head = head_axis_of(ir.RankedTensorType(o.operands[0].type).shape, axis)
+
+    def step(x):
+        if x.fmt is None:
+            raise FxflowError(f"an hccs fxp.softmax needs a fixed-point input ({o.location})")
+        raw = np.moveaxis(np.asarray(x.data, dtype=np.int64), axis, -1)
+        return Tensor(np.moveaxis(hccs(raw, spec, head), -1, axis), out)
+
+    return step
+
+
+__all__ = ["clamp", "prelu"]

@@ -1,1 +1,0 @@
-"""RTL backend drivers: Verilator simulation and yosys synthesis of the CIRCT-built SystemVerilog."""

@@ -1,0 +1,50 @@
+// RUN: fxflow-opt --pass-pipeline='builtin.module(versal-partition)' %S/../aie/Inputs/mlp-20-24-6.mlir | filecheck %s --check-prefix=AUTO
+// RUN: fxflow-opt --pass-pipeline='builtin.module(versal-partition{pl-clock-mhz=30})' %S/../aie/Inputs/mlp-20-24-6.mlir | filecheck %s --check-prefix=SLOWPL
+// RUN: fxflow-opt --pass-pipeline='builtin.module(versal-partition{partition=fc1:aie})' %S/../aie/Inputs/mlp-20-24-6.mlir | filecheck %s --check-prefix=FORCED
+// RUN: not fxflow-opt --pass-pipeline='builtin.module(versal-partition{target-rate-mhz=1000})' %S/../aie/Inputs/mlp-20-24-6.mlir 2>&1 | filecheck %s --check-prefix=RATE
+// RUN: not fxflow-opt --pass-pipeline='builtin.module(versal-partition{partition=fc0:aie})' %S/../aie/Inputs/mlp-20-24-6.mlir 2>&1 | filecheck %s --check-prefix=FUSED
+// RUN: not fxflow-opt --pass-pipeline='builtin.module(versal-partition{partition=fc9:aie})' %S/../aie/Inputs/mlp-20-24-6.mlir 2>&1 | filecheck %s --check-prefix=UNKNOWN
+// RUN: not fxflow-opt --pass-pipeline='builtin.module(versal-partition{partition=fc0:aie,act0:aie,fc1:aie max-tiles=1})' %S/../aie/Inputs/mlp-20-24-6.mlir 2>&1 | filecheck %s --check-prefix=TILES
+// RUN: not fxflow-opt --pass-pipeline='builtin.module(versal-partition{partition=fc0:aie,act0:aie,fc1:aie max-plio=1})' %S/../aie/Inputs/mlp-20-24-6.mlir 2>&1 | filecheck %s --check-prefix=PLIO
+// RUN: fxflow-opt --pass-pipeline='builtin.module(versal-partition{partition=fc1:aie weights=dsp=1,lut=0.25 objective=resource})' %S/../aie/Inputs/mlp-20-24-6.mlir | filecheck %s --check-prefix=WEIGHTS
+// RUN: not fxflow-opt --pass-pipeline='builtin.module(versal-partition{weights=gpu=1})' %S/../aie/Inputs/mlp-20-24-6.mlir 2>&1 | filecheck %s --check-prefix=BADWEIGHT
+
+// fc0 (20x24) + act0 (ReLU) + fc1 (24x6): small enough that the PL runs them at one sample per 200 MHz cycle
+// with a few percent of the VE2802's LUTs; an AIE batch of 8 adds hundreds of ns of latency, so the LARE metric keeps
+// everything on PL.
+// AUTO:      layer = "fc0"
+// AUTO-SAME: placement = "pl"
+// AUTO:      layer = "act0"
+// AUTO-SAME: placement = "pl"
+// AUTO:      layer = "fc1"
+// AUTO-SAME: placement = "pl"
+// AUTO:      versal_device = "xcve2802", versal_interval_ns = 5.000000e+00 : f64
+
+// A 30 MHz PL clock cannot sustain 40 MHz (II 1 = 33 ns): every layer goes to the AI Engines.
+// SLOWPL:      layer = "fc0"
+// SLOWPL-SAME: placement = "aie"
+// SLOWPL:      layer = "act0"
+// SLOWPL-SAME: placement = "aie"
+// SLOWPL:      layer = "fc1"
+// SLOWPL-SAME: placement = "aie"
+
+// FORCED:      layer = "fc0"
+// FORCED-SAME: placement = "pl"
+// FORCED:      layer = "fc1"
+// FORCED-SAME: placement = "aie"
+
+// Every VersalOptions field is a pass option (objective, weights too): LUTs weighted 1/4 lower this plan's LARE
+// (15.39 with the default weights).
+// WEIGHTS:      layer = "fc1"
+// WEIGHTS-SAME: placement = "aie"
+// WEIGHTS:      versal_lare = 7.17
+// BADWEIGHT: error: unknown LARE weight(s) gpu
+
+// RATE: error: no PL/AIE partition meets the target on xcve2802:
+// RATE-NEXT: all on PL: 1000 MHz needs one sample every 1 ns; layer 'fc0' on PL has II 1 cycles = 5 ns at 200 MHz
+// RATE-NEXT: fastest AIE plan
+// FUSED: error: layers 'fc0' and 'act0' run as one unit (the ReLU is fused into the dense layer) and must have the same versal partition
+// UNKNOWN: error: versal partition names unknown layer(s) fc9 (layers: fc0, act0, fc1)
+// TILES: error: the forced partition (layers 'fc0'..'fc1' on AIE) does not fit:
+// TILES-NEXT: the layers up to 'fc1' (24x6) need at least 2 compute tiles; xcve2802 offers 1
+// PLIO: layer 'fc0' on AIE needs 2 PLIO input ports; the limit is 1
