@@ -1,0 +1,1 @@
+"""Public paths kept after the move to `fxflow.lowering.rtl`."""
