@@ -124,9 +124,9 @@ def family_files() -> dict:
 
 def misplaced() -> list[str]:
     """Every registered entry that lives outside its op's family file."""
-    return [f"{c.OPERATION_NAME} ({family(c)}): its {concern} entry is in {mod}, not a *_{family(c)} module"
+    return [f"{c.OPERATION_NAME} ({family(c)}): its {concern} entry is in {mod}, not a <concern>.{family(c)} module"
             for concern, entries in family_files().items() for c, mod in entries.items()
-            if not mod.endswith(f"_{family(c)}")]
+            if mod.rpartition(".")[2] != family(c)]
 
 
 def render(ops, cs: list[Concern]) -> str:
