@@ -7,12 +7,13 @@ is imported or executed. The layers (docs/design.md, issue 19):
 
     L0 foundation  errors, names, toolchain, config, hls4ml_compat, fixed/, approx definitions
     L1 IR          ir, scalar_eval, dialects/
-    L2 executors   emulator*, estimate* (+ design_report), devices
+    L2 executors   emulator/, estimate/ (+ design_report), devices
     L3 transforms  lowering/ (import, raise, fxp->df; not the backend folders), passes/, pipeline
-    L4 backends    lowering/{hls,aie,rtl,versal}/ and what still lives elsewhere (fxflow.lowering.aie, ...);
-                   versal may import hls, aie and rtl, no other backend imports another
+    L4 backends    lowering/{hls,aie,rtl,versal}/, one folder each; versal may import hls, aie and rtl, no other
+                   backend imports another
     L5 API         fxflow/__init__, compiler, design, report, profiling, precision_search, softmax_report,
-                   dse*, cli, approx.{search,torch,finetune,demo}, tools, examples
+                   dse/, cli, approx.{search,torch,finetune,demo}, the fxflow.rtl/versal re-exports, tools,
+                   examples
 
 A module imports only from its own layer or below. Every module must be placed by `LAYERS` (a new file that
 matches no prefix fails the test, so whoever adds it decides where it belongs).
