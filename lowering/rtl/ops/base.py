@@ -31,9 +31,9 @@ from fxflow.fixed.softmax import index_bits
 from fxflow.fixed.window import from_rows, patches
 from fxflow.ir import ir, layer_name
 
-from . import signals as s
-from .fixed import assign
-from .options import PRODUCT_STYLES
+from .. import signals as s
+from ..fixed import assign
+from ..options import PRODUCT_STYLES
 
 
 @dataclass
@@ -304,7 +304,7 @@ def dense_plan(o, x_fmt: FixedFormat, w: Tensor, b: Tensor, w_data=None, b_data=
 def product(x: s.Wire, w: s.Wire, plan, style: str, layer: str) -> s.Wire:
     """One term x * w at grid f_x + f_w: the layer's approximate multiplier, else the exact product."""
     if plan.mult is not None:
-        from .approx import approx_product
+        from ..approx import approx_product
 
         return approx_product(x, w, plan.mult, layer)
     return s.mul_const(x, w.lo, style) if w.is_constant else s.mul(x, w)

@@ -28,7 +28,7 @@ from fxflow.dialects.fxp import (ConcatOp, ConstantOp, ConvOp, MulOp, PadOp, Poo
 from fxflow.errors import FxflowError
 from fxflow.ir import defining_op, ir
 
-from .linalg_to_fxp import (affine_maps, body_ops, constant_array, emit_constant, is_identity_map, owner_name,
+from fxflow.lowering.linalg_to_fxp import (affine_maps, body_ops, constant_array, emit_constant, is_identity_map, owner_name,
                             raising_pattern)
 
 

@@ -33,7 +33,7 @@ from fxflow.dialects.fxp.traits import PER_SAMPLE_MOVES
 from fxflow.errors import UnsupportedOpError
 from fxflow.ir import defining_op, elements_array, ir, layer_name
 
-from .linalg_to_fxp import body_ops, constant_array, emit_constant, is_zero_scalar, owner_name, raising_pattern
+from fxflow.lowering.linalg_to_fxp import body_ops, constant_array, emit_constant, is_zero_scalar, owner_name, raising_pattern
 
 
 

@@ -23,7 +23,7 @@ from fxflow.dialects.fxp import ClampOp, ConstantOp, LutOp, PReluOp, ReluOp, Sof
 from fxflow.errors import FxflowError
 from fxflow.ir import defining_op, ir, layer_name
 
-from .linalg_to_fxp import affine_maps, constant_array, emit_constant, is_identity_map, raising_pattern
+from fxflow.lowering.linalg_to_fxp import affine_maps, constant_array, emit_constant, is_identity_map, raising_pattern
 
 _AFFINE = {"arith.addf", "arith.subf", "arith.mulf", "arith.divf", "arith.negf", "arith.truncf", "arith.extf"}
 _GT = (2, 3, 9, 10)  # cmpf ogt, oge, ugt, uge

@@ -238,8 +238,8 @@ def _load_families() -> None:
         importlib.import_module(mod)
 
 
-FAMILIES = ["fxflow.lowering.layer_patterns", "fxflow.lowering.activation_patterns",
-            "fxflow.lowering.transformer_patterns"]
+FAMILIES = ["fxflow.lowering.linalg_to_fxp.layers", "fxflow.lowering.linalg_to_fxp.tables",
+            "fxflow.lowering.linalg_to_fxp.transformer"]
 
 
 _LEGAL_AFTER = ("fxp.", "func.", "builtin.module", "arith.constant", "tensor.empty", "linalg.fill")
