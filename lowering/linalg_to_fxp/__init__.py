@@ -47,7 +47,8 @@ IMPORTED = {
 
 
 def raising_pattern(root: str, benefit: int = 1, early: bool = False, produces: tuple = ()):
-    """Register a rewrite of the linalg/tensor op `root`; `produces` names the fxp op classes it creates."""
+    """Register a rewrite of the linalg/tensor op `root`; `produces` names the fxp op classes it creates.
+    A pattern returns None on success, True when it does not apply (the bindings' convention)."""
     check_op_classes(produces, f"raising pattern on {root}")
 
     def wrap(fn):

@@ -23,7 +23,7 @@ from .common import (adds_its_two_inputs, affine_maps, body_ops, constant_array,
 
 
 # ------------------------------------------------------------------------------------------------
-# Patterns: return None on success, True when the pattern does not apply (binding convention)
+# Constants, relu, add
 # ------------------------------------------------------------------------------------------------
 @raising_pattern("linalg.transpose", 3, produces=(ConstantOp,))
 def fold_constant_transpose(op, rewriter):

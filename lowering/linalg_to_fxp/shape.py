@@ -6,6 +6,7 @@ What torch-mlir emits and what it becomes:
   generic{tensor.extract at floor(index / s)} (nearest Upsample)                       -> fxp.resize
   transposes / reshapes / slices whose middle moves the sample dim away from dim 0     -> fxp.gather (static indices)
   x (+ - *) y with y broadcast                                                         -> gather(y), fxp.add/sub/mul
+  reshape(dense(x)) + bias over the last axis                                          -> reshape(dense with bias)
 """
 
 from __future__ import annotations
@@ -151,6 +152,9 @@ def evaluate_indices(generic, extract, out_shape) -> list[np.ndarray]:
     return out
 
 
+# ------------------------------------------------------------------------------------------------
+# Ops behind the reshapes of a token view (here, not in layers.py: after the activation tables in FAMILIES order)
+# ------------------------------------------------------------------------------------------------
 @raising_pattern("linalg.generic", 3, produces=(DenseOp, ReshapeOp))
 def bias_into_reshaped_dense(op, rewriter):
     """reshape(dense(x))[.., n] + bias[n] -> reshape(dense(x) with the bias): the bias add of a Linear on a

@@ -28,7 +28,7 @@ from fxflow.ir import defining_op, ir, layer_name
 
 from fxflow.lowering.linalg_to_fxp import raising_pattern
 from .common import (body_ops, broadcast_input, constant_array, constant_input, emit_constant, is_zero_scalar,
-                     lift_to_sample, owner_name, RESHAPES, sample_view, shape_of)
+                     lift_to_sample, owner_name, RESHAPES, sample_view, shape_of, tensor_like)
 
 
 def _merged_source(v, rank: int):
