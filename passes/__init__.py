@@ -19,8 +19,14 @@ def load_all() -> None:
     import fxflow.lowering as lowering_pkg
     import fxflow.passes as passes_pkg
 
-    for pkg in (passes_pkg, lowering_pkg):
-        for mod in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + "."):
+    def walk(path, prefix):
+        # not pkgutil.walk_packages: it imports every package to descend into it, skipped ones too (rtl.ops)
+        for mod in pkgutil.iter_modules(path, prefix):
             if mod.name.endswith(".registry") or mod.name in _NOT_REGISTERING:
                 continue
-            importlib.import_module(mod.name)
+            module = importlib.import_module(mod.name)
+            if mod.ispkg:
+                walk(module.__path__, mod.name + ".")
+
+    for pkg in (passes_pkg, lowering_pkg):
+        walk(pkg.__path__, pkg.__name__ + ".")

@@ -107,11 +107,12 @@ def family(op) -> str:
 
 def family_files() -> dict:
     """concern -> {op class: module of its registered entry}, for the concerns split into one module per op
-    family (`<concern>_<family>.py`): an op's entry must sit in the file of the op's own family."""
+    family (`<concern package>/<family>.py`): an op's entry must sit in the file of the op's own family."""
     concerns()  # imports every family module
     from fxflow.emulator import OP_STEPS
     from fxflow.estimate import OP_MODELS
     from fxflow.lowering.hls.kernels import OP_PRINTERS
+    from fxflow.lowering.rtl.ops import RTL_OPS
     from fxflow.passes.assign_precision import ASSIGNERS
 
     return {
@@ -119,14 +120,37 @@ def family_files() -> dict:
         "emulator": {c: f.__module__ for c, f in OP_STEPS.items()},
         "estimate": {c: m.cost.__module__ for c, m in OP_MODELS.items()},
         "HLS printer": {c: f.__module__ for c, f in OP_PRINTERS.items()},
+        "RTL": {c: f.__module__ for c, f in RTL_OPS.items()},
     }
 
 
-def misplaced() -> list[str]:
-    """Every registered entry that lives outside its op's family file."""
-    return [f"{c.OPERATION_NAME} ({family(c)}): its {concern} entry is in {mod}, not a <concern>.{family(c)} module"
-            for concern, entries in family_files().items() for c, mod in entries.items()
-            if mod.rpartition(".")[2] != family(c)]
+def raising_files() -> dict:
+    """raising pattern ('module.function') -> the families of the ops it declares (`produces=`).  A pattern
+    may make several ops (a conv and the reshapes around it), so it belongs in the file of any one of them;
+    patterns that produce no op (guards, constant folds into existing ops) are not checked."""
+    from fxflow.lowering.linalg_to_fxp import RAISED_BY, _load_families
+
+    _load_families()
+    out: dict = {}
+    for c, patterns in RAISED_BY.items():
+        for p in patterns:
+            out.setdefault(p, set()).add(family(c))
+    return out
+
+
+def misplaced(files: dict | None = None, patterns: dict | None = None) -> list[str]:
+    """Every registered entry that lives outside its op's family file (default: the real registries)."""
+    files = family_files() if files is None else files
+    patterns = raising_files() if patterns is None else patterns
+    out = [f"{c.OPERATION_NAME} ({family(c)}): its {concern} entry is in {mod}, not a <concern>.{family(c)} module"
+           for concern, entries in files.items() for c, mod in entries.items()
+           if mod.rpartition(".")[2] != family(c)]
+    for p, families in sorted(patterns.items()):
+        mod = p.rpartition(".")[0]
+        if mod.rpartition(".")[2] not in families:
+            out.append(f"raising pattern {p} is in {mod}, not in the file of a family it produces "
+                       f"(linalg_to_fxp.{{{', '.join(sorted(families))}}})")
+    return out
 
 
 def render(ops, cs: list[Concern]) -> str:

@@ -1,6 +1,6 @@
 // RUN: fxflow-opt --split-input-file --convert-linalg-to-fxp %s | filecheck %s
-// Attention raising (lowering/transformer_patterns.py): a Linear on tokens, data movement that moves the sample
-// dim (nn.MultiheadAttention computes in [tokens, batch, features]), constant masks.
+// Attention raising (lowering/linalg_to_fxp/{transformer,layers,shape}.py): a Linear on tokens, data movement
+// that moves the sample dim (nn.MultiheadAttention computes in [tokens, batch, features]), constant masks.
 
 // nn.Linear(4, 6) on [1, 3, 4]: torch-mlir collapses the sample into the rows; the dense gets the 3-D input back.
 // CHECK-LABEL: sym_name = "linear_on_tokens"

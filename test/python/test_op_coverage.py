@@ -35,10 +35,24 @@ def test_a_gap_is_reported_with_op_and_concern(concerns):
 
 
 def test_each_op_sits_in_its_family_file_in_every_concern():
-    """precision, emulator, estimate and HLS keep one module per op family, named like the dialect's files."""
+    """precision, emulator, estimate, HLS, RTL and raising keep one module per op family, named like the dialect's
+    files."""
     bad = op_support.misplaced()
     assert not bad, "\n".join(bad)
     assert op_support.family(SoftmaxOp) == "tables" and op_support.family(DenseOp) == "layers"
+    assert {"precision", "emulator", "estimate", "HLS printer", "RTL"} <= set(op_support.family_files())
+    assert op_support.raising_files()["fxflow.lowering.linalg_to_fxp.layers.conv_to_fxp"] == {"layers"}
+
+
+def test_a_misplaced_entry_or_pattern_is_reported():
+    bad = op_support.misplaced({"RTL": {DenseOp: "fxflow.lowering.rtl.ops.shape", ReluOp: "x.elementwise"}},
+                               {"fxflow.lowering.linalg_to_fxp.shape.matmul_to_dense": {"layers"},
+                                "fxflow.lowering.linalg_to_fxp.shape.grouped_conv": {"layers", "shape"}})
+    assert bad == ["fxp.dense (layers): its RTL entry is in fxflow.lowering.rtl.ops.shape, not a <concern>.layers "
+                   "module",
+                   "raising pattern fxflow.lowering.linalg_to_fxp.shape.matmul_to_dense is in "
+                   "fxflow.lowering.linalg_to_fxp.shape, not in the file of a family it produces "
+                   "(linalg_to_fxp.{layers})"]
 
 
 def test_imported_ops_are_built_by_the_named_importer():

@@ -1,4 +1,4 @@
-"""convert-linalg-to-fxp, activation family: clamps, (leaky/parametric) ReLUs, table functions and softmax.
+"""convert-linalg-to-fxp, tables family (activations): clamps, (leaky/parametric) ReLUs, table functions and softmax.
 
 torch-mlir lowers an activation into one or a few elementwise `linalg.generic`s (ELU: max, min, exp, sub,
 add; Hardsigmoid: add, max, min, div).  The patterns look at the *cone* of such a generic: the
@@ -10,7 +10,8 @@ cone.  When the cone computes a function of one tensor x and contains more than 
                                                                            cloned into its region
 and the softmax decomposition (reduce max, x - max, exp, reduce sum, div; any dim) -> fxp.softmax
 ("stable"; fxp-assign-precision applies the layer's configured implementation).  Pure affine cones
-(x*c + d) are left to the layer family's scale_shift.  The new op keeps the root's location (the layer).
+(x*c + d) are left to the elementwise family's scale_shift.  The new op keeps the root's location (the layer).
+
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ import math
 
 import numpy as np
 
-from fxflow.dialects.fxp import ClampOp, ConstantOp, LutOp, PReluOp, ReluOp, SoftmaxOp, YieldOp
+from fxflow.dialects.fxp import ClampOp, ConstantOp, LutOp, PReluOp, ReluOp, ReshapeOp, SoftmaxOp, YieldOp
 from fxflow.errors import FxflowError
 from fxflow.ir import defining_op, ir, layer_name
 
-from .linalg_to_fxp import affine_maps, constant_array, emit_constant, is_identity_map, raising_pattern
+from fxflow.lowering.linalg_to_fxp import raising_pattern
+from .common import affine_maps, constant_array, emit_constant, is_identity_map, lift_to_sample, shape_of
+
 
 _AFFINE = {"arith.addf", "arith.subf", "arith.mulf", "arith.divf", "arith.negf", "arith.truncf", "arith.extf"}
 _GT = (2, 3, 9, 10)  # cmpf ogt, oge, ugt, uge
@@ -315,6 +318,7 @@ def _is_root(op) -> bool:
     return found is None or not any(o == op for o in found[0])
 
 
+@raising_pattern("linalg.generic", 3, produces=(LutOp, ClampOp, PReluOp, ReluOp, ConstantOp))
 def elementwise_activation(op, rewriter):
     o = op.operation
     if not _is_elementwise(o) or not _is_root(o) or _feeds_softmax(o):
@@ -468,6 +472,7 @@ def _feeds_softmax(op) -> bool:
     return any(_softmax_of(u) is not None for u in _users(op.results[0]))
 
 
+@raising_pattern("linalg.generic", 4, produces=(SoftmaxOp,))
 def softmax_decomposition(op, rewriter):
     found = _softmax_of(op.operation)
     if found is None:
@@ -479,6 +484,15 @@ def softmax_decomposition(op, rewriter):
     rewriter.replace_op(op, [new.output])
 
 
-raising_pattern("linalg.generic", 4, produces=(SoftmaxOp,))(softmax_decomposition)
-raising_pattern("linalg.generic", 3, produces=(LutOp, ClampOp, PReluOp, ReluOp, ConstantOp))(
-    elementwise_activation)
+@raising_pattern("fxp.softmax", 2, produces=(SoftmaxOp, ReshapeOp))
+def lift_softmax(op, rewriter):
+    """softmax over the last axis of a [B*H, T, S] view -> over the last axis of [1, B*H, T, S]."""
+    from fxflow.dialects.fxp import SoftmaxOp
+
+    x = op.operands[0]
+    axis = ir.IntegerAttr(op.attributes["axis"]).value
+    if shape_of(x)[0] == 1 or axis != len(shape_of(x)) - 1:
+        return True
+    i64 = ir.IntegerType.get_signless(64)
+    return lift_to_sample(op, rewriter, lambda ins, ty: SoftmaxOp(ins[0], ty, ir.IntegerAttr.get(i64, axis + 1),
+                                                           op.attributes["implementation"]).output, [x])
