@@ -1,8 +1,8 @@
 """`lower_graph`: one walk of a `df.graph` into an `HlsDesign` (design.py), one C++ function per `df.kernel`
-printed by the kernel printers (kernels.py and its families; kernels_stream.py for io_stream).
+printed by the kernel printers (the kernels/ package and its families; kernels/stream.py for io_stream).
 
 This module sits above the printers: it imports the families, which register their printers, and the
-printers import only design.py and kernels.py, never this module.
+printers import only design.py and kernels/__init__.py, never this module.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def lower_graph(module, *, project_name: str | None = None, part: str | None = N
     if not design.inputs or not design.outputs:
         raise IRError("HLS emitter: the df.graph needs at least one input and one result")
 
-    # --- io_stream hook: pixel-stream channels become hls::stream kernels (stream.py, kernels_stream.py) ---
+    # --- io_stream hook: pixel-stream channels become hls::stream kernels (stream.py, kernels/stream.py) ---
     if is_pixel_stream(graph):
         lower_stream(design, ops, args, results)
         return design

@@ -35,7 +35,7 @@ def printer(*classes: type):
 class KernelEmitter:
     """State while printing one kernel: value -> C array name / typedef, locals, emitted pragmas."""
 
-    is_stream = False  # True in kernels_stream.StreamKernelEmitter: ports are hls::streams (io_stream)
+    is_stream = False  # True in kernels.stream.StreamKernelEmitter: ports are hls::streams (io_stream)
 
     def __init__(self, design: HlsDesign, op, name: str, layer: str, arg_types: list[str], res_types: list[str]):
         self.design = design

@@ -298,7 +298,7 @@ def _line_buffer(k: StreamKernelEmitter, win: _Window, in_t: str) -> str:
 
 
 def _conv_window(k: StreamKernelEmitter, op) -> None:
-    """fxp.conv per output pixel: the io_parallel printer's window body (kernels_layers.conv_output), reading
+    """fxp.conv per output pixel: the io_parallel printer's window body (kernels.layers.conv_output), reading
     the line buffer."""
     w = op.operands[1]
     ws = list(k.shape(w, op, "weight"))
@@ -319,7 +319,7 @@ def _conv_window(k: StreamKernelEmitter, op) -> None:
 
 def _pool_window(k: StreamKernelEmitter, op) -> None:
     """fxp.pool per output pixel, per channel: the io_parallel printer's window body
-    (kernels_layers.pool_output), reading the line buffer."""
+    (kernels.layers.pool_output), reading the line buffer."""
     k.fmt(op.operands[0], op, "input")
     kind = ir.StringAttr(op.attributes["kind"]).value
     kernel, strides, padding = (i64_array(op, n) for n in ("kernel", "strides", "padding"))

@@ -5,11 +5,11 @@
     est["channels"]    stream FIFOs: depth, token width, memory
     est["total"]       the design: latency (cycles and ns), II, resources, utilization of the part
 
-The model is written per fxp op, one file per op family (estimate_<family>.py):
+The model is written per fxp op, one module per op family (estimate/<family>.py):
 `@op_model(DenseOp)` registers a function `cost(ctx, op) -> OpCost` (the work the reuse factor divides is the
 dialect's `accessors.work`).  An op with no model (listed in `DEFAULT_COST`) costs no multiplications, one
 adder level of delay (latency 1) and one LUT and one FF per result bit (element-wise work).  The framework
-(registry, cost record, shared helpers) is estimate_base; the families import only it, never this module.
+(registry, cost record, shared helpers) is estimate/base.py; the families import only it, never this module.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from fxflow.estimate.base import (CLOCK_UNCERTAINTY, DEFAULT_COST, OP_MODELS, RE
                                   approx_products, dsp_per_multiplier, fmt_of, lut_multiplier_luts, op_model,
                                   per_element_product, rounds, shape_of, size_of)  # noqa: F401
 
-# The model families register their @op_model functions when imported. They import estimate_base, never this
-# module, so importing them here (not at the bottom) is safe.
+# The model families register their @op_model functions when imported. They import estimate.base, never this
+# package, so importing them at the top is safe.
 from fxflow.estimate import (elementwise as estimate_elementwise, layers as estimate_layers,
                              recurrent as estimate_recurrent, shape as estimate_shape, tables as estimate_tables,
                              transformer as estimate_transformer)  # noqa: F401  isort: skip

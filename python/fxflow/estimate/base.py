@@ -1,7 +1,7 @@
 """The estimator's framework: the cost record, what a model sees, the op-model registry and the helpers the model
-families share. estimate.py (the aggregator: `estimate`, `estimate_kernel`) imports this and then the family
-modules (estimate_elementwise, _layers, _shape, _tables, _transformer, _recurrent); the families import only
-this, never the aggregator.
+families share. The package `fxflow.estimate` (the aggregator: `estimate`, `estimate_kernel`) imports this and then
+the family modules (elementwise, layers, shape, tables, transformer, recurrent); the families import only this,
+never the aggregator.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ class OpModel:
 
 OP_MODELS: OpRegistry = OpRegistry("estimate model")
 
-# Ops without a model of their own, with the reason; they take estimate.py's `_default` cost (one LUT and one
+# Ops without a model of their own, with the reason; they take the aggregator's `_default` cost (one LUT and one
 # FF per result bit, one adder delay).  test_op_coverage.py asks every op of FXP_OPS.
 DEFAULT_COST = {
     ConstantOp: "no cost of its own: kernels skip constants; their readers' models count the weights",
