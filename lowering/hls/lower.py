@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import math
 
-from fxflow.dialects.df import find_graph
+from fxflow.devices import DEFAULT_CLOCK_NS, DEFAULT_PART
+from fxflow.dialects.df.graph import find_graph
 from fxflow.errors import ConfigError, IRError, UnsupportedOpError
 from fxflow.ir import ir
 from fxflow.dialects.df.graph import attr
 from fxflow.lowering.df_stream import is_pixel_stream
 
 from .cwriter import comment_text
-from .design import (DEFAULT_CLOCK_NS, DEFAULT_PART, PART_RE, HlsDesign, Port, design_attr, fixed_format,
-                     result_typedef, shape_of)
+from .design import PART_RE, HlsDesign, Port, design_attr, fixed_format, kernel_results, shape_of
 from .flavour import Flavour, flavour as _flavour
 from .kernels import KernelEmitter
 from fxflow.lowering.hls.kernels.stream import lower_stream
@@ -145,10 +145,7 @@ def lower_graph(module, *, project_name: str | None = None, part: str | None = N
         layer = attr(op, "layer", "") or ""
         arg_types = [ctypes[canonical(v)] for v in op.operands]
         res_types, out_names = [], []
-        for idx, r in enumerate(op.results):
-            suffix = "" if len(op.results) == 1 else f"_{idx}"
-            ctype = result_typedef(design, kname, op, idx)
-            ctypes[r] = ctype
+        for idx, r, suffix, ctype in kernel_results(design, kname, op, ctypes):
             res_types.append(ctype)
             if r in bound_out:
                 names[r] = bound_out[r]

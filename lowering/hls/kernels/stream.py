@@ -34,7 +34,7 @@ from fxflow.ir import ir
 from fxflow.lowering.df_stream import token_layout
 
 from fxflow.lowering.hls.cwriter import Lines, index_expr
-from fxflow.lowering.hls.design import KernelFn, block_ops, result_typedef, shape_of
+from fxflow.lowering.hls.design import KernelFn, block_ops, kernel_results, shape_of
 from fxflow.lowering.hls.kernels import OP_PRINTERS, KernelEmitter
 from fxflow.lowering.hls.kernels.layers import SPATIAL_SUFFIXES, conv_output, conv_prologue, pool_output
 from fxflow.lowering.hls.stream import ARRAY_TEMPLATE, declare_stream, stream_type, token_type
@@ -437,10 +437,7 @@ def lower_stream(design, ops, args, results) -> None:
             src = v.owner.operands[0] if isinstance(v, ir.OpResult) and v.owner.name == "df.channel" else v
             in_types.append(ctypes[src])
         res_types, outs = [], []
-        for idx, r in enumerate(op.results):
-            suffix = "" if len(op.results) == 1 else f"_{idx}"
-            ctype = result_typedef(design, kname, op, idx)
-            ctypes[r] = ctype
+        for idx, r, suffix, ctype in kernel_results(design, kname, op, ctypes):
             res_types.append(ctype)
             _, n = token_layout(shape_of(r, f"result {idx} of kernel '{kname}'"), f"result {idx} of kernel '{kname}'")
             names = []

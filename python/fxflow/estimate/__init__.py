@@ -21,8 +21,8 @@ from fxflow.devices import DEFAULT_CLOCK_NS, DEFAULT_PART, Device, bram18_for, c
 from fxflow.dialects.df.graph import attr
 from fxflow.dialects.fxp.accessors import work as op_work
 from fxflow.errors import IRError
-from fxflow.estimate.base import (CLOCK_UNCERTAINTY, DEFAULT_COST, OP_MODELS, RESOURCES, SRL_MAX_DEPTH, Ctx, OpCost,
-                                  approx_products, dsp_per_multiplier, fmt_of, lut_multiplier_luts, op_model,
+from fxflow.estimate.base import (ADDITIVE, CLOCK_UNCERTAINTY, DEFAULT_COST, OP_MODELS, RESOURCES, SRL_MAX_DEPTH, Ctx,
+                                  OpCost, approx_products, dsp_per_multiplier, fmt_of, lut_multiplier_luts, op_model,
                                   per_element_product, rounds, shape_of, size_of)  # noqa: F401
 
 # The model families register their @op_model functions when imported. They import estimate.base, never this
@@ -99,7 +99,7 @@ def estimate_kernel(kernel, device: Device, period: float, lut_costs=None) -> Ke
     for o in ops:
         model = OP_MODELS.get(o.name)
         c = model.cost(ctx, o) if model is not None else _default(ctx, o)
-        for key in ("work", "multiplications", "zero_weights", "multipliers", *RESOURCES):
+        for key in ADDITIVE:
             setattr(est, key, getattr(est, key) + getattr(c, key))
         if c.cycles is not None:
             est.sequential += c.cycles
@@ -119,7 +119,7 @@ def estimate_kernel(kernel, device: Device, period: float, lut_costs=None) -> Ke
 
 
 def _find_graph(module):
-    from fxflow.dialects.df import find_graph
+    from fxflow.dialects.df.graph import find_graph
 
     return find_graph(module, "estimator")
 
@@ -199,8 +199,7 @@ def estimate(module, part: str | None = None, clock=None, lut_costs=None) -> dic
                                         default=0))
         ii = max((k.ii for k in kernels), default=1)
         schedule = "dataflow"
-    total = {key: sum(getattr(k, key) for k in kernels) for key in ("work", "multiplications", "zero_weights",
-                                                                   "multipliers", *RESOURCES)}
+    total = {key: sum(getattr(k, key) for k in kernels) for key in ADDITIVE}
     for ch in channels:
         for key in ("lut", "ff", "bram18", "uram"):
             total[key] += ch[key]

@@ -22,6 +22,8 @@ DSP_MIN_WIDTH = 9  # a product goes to DSPs only when both operands are at least
 DSP_ADD_MAX = 48  # widest sum a DSP post-adder holds (not used for LUT savings: see docs)
 SRL_MAX_DEPTH = 64  # FIFOs up to this depth are shift registers (LUTs), deeper ones block RAM
 RESOURCES = ("dsp", "lut", "ff", "bram18", "uram")
+# The OpCost fields that add up: a kernel sums them over its ops, the design over its kernels.
+ADDITIVE = ("work", "multiplications", "zero_weights", "multipliers", *RESOURCES)
 
 
 @dataclass
