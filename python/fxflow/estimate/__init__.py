@@ -15,15 +15,15 @@ adder level of delay (latency 1) and one LUT and one FF per result bit (element-
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 
 from fxflow.devices import DEFAULT_CLOCK_NS, DEFAULT_PART, Device, bram18_for, clock_period, device_for
 from fxflow.dialects.df.graph import attr
 from fxflow.dialects.fxp.accessors import work as op_work
 from fxflow.errors import IRError
-from fxflow.estimate.base import (ADDITIVE, CLOCK_UNCERTAINTY, DEFAULT_COST, OP_MODELS, RESOURCES, SRL_MAX_DEPTH, Ctx,
-                                  OpCost, approx_products, dsp_per_multiplier, fmt_of, lut_multiplier_luts, op_model,
-                                  per_element_product, rounds, shape_of, size_of)  # noqa: F401
+from fxflow.estimate.base import ADDITIVE, CLOCK_UNCERTAINTY, OP_MODELS, SRL_MAX_DEPTH, Ctx, OpCost, fmt_of, size_of
+# read as fxflow.estimate.<name> by tests and tools/op_support (the model families use estimate.base)
+from fxflow.estimate.base import DEFAULT_COST, dsp_per_multiplier, lut_multiplier_luts  # noqa: F401
 
 # The model families register their @op_model functions when imported. They import estimate.base, never this
 # package, so importing them at the top is safe.
