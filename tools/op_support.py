@@ -107,7 +107,7 @@ def family(op) -> str:
 
 def family_files() -> dict:
     """concern -> {op class: module of its registered entry}, for the concerns split into one module per op
-    family (`<concern>_<family>.py`): an op's entry must sit in the file of the op's own family."""
+    family (`<concern package>/<family>.py`): an op's entry must sit in the file of the op's own family."""
     concerns()  # imports every family module
     from fxflow.emulator import OP_STEPS
     from fxflow.estimate import OP_MODELS

@@ -1,5 +1,5 @@
 """C++ for the body of one `df.kernel`: a dispatch table keyed by op class, one small printer per op
-(kernels_<family>.py).
+(kernels/<family>.py, imported by lower.py; kernels/stream.py for io_stream).
 
 Each printer implements exactly the op's documented semantics with ap_fixed assignments:
 an `ap_fixed` expression is exact (operator result types), and assigning it to a variable of the
