@@ -29,7 +29,7 @@ def examples():
 
 
 def sweep(design, rfs, strategies, part, clock):
-    from fxflow.dialects.fxp.accessors import work as kernel_work
+    from fxflow.dialects.fxp.accessors import work as op_work
     from fxflow.estimate import estimate
     from fxflow.ir import i64_attr, ir, str_attr
     from fxflow.passes.df_legalize_reuse import next_divisor
@@ -42,7 +42,7 @@ def sweep(design, rfs, strategies, part, clock):
                 kernels = [o.operation for g in m.body.operations for o in g.regions[0].blocks[0].operations
                            if o.operation.name == "df.kernel"]
                 for k in kernels:
-                    work = kernel_work(k)
+                    work = op_work(k)
                     k.attributes["reuse_factor"] = i64_attr(1 if work is None else next_divisor(work, min(rf, work)))
                     k.attributes["strategy"] = str_attr(strategy if work is not None else "latency")
                 t = estimate(m, part=part, clock=clock)["total"]

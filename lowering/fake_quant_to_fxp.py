@@ -30,7 +30,6 @@ not a format's range, no clamp at all) is an UnsupportedOpError naming the layer
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
 import numpy as np

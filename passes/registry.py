@@ -9,7 +9,7 @@ shared/reference/mlir-python.md §3) and report failures with `FxflowError`s or 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 

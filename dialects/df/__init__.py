@@ -167,20 +167,3 @@ class ChannelOp(Df.Operation, name="channel", traits=[ext.Pure]):
         if str(self.input.type) != str(self.output.type):
             return emit(self, f"input type {self.input.type} differs from result type {self.output.type}")
         return True
-
-
-def find_graph(module, who: str):
-    """(the builtin.module op or None, the single `df.graph` op) of `module`: an `ir.Module`, a builtin.module
-    op or the graph itself. `who` (the HLS emitter, the estimator, ...) starts the error message."""
-    from fxflow.errors import IRError
-
-    mop = module.operation
-    if mop.name == "df.graph":
-        return None, mop
-    if mop.name != "builtin.module":
-        raise IRError(f"{who}: expected a builtin.module holding a df.graph, got '{mop.name}'")
-    graphs = [o for o in mop.regions[0].blocks[0].operations if o.operation.name == "df.graph"]
-    if len(graphs) != 1:
-        raise IRError(f"{who}: the module must hold exactly one df.graph, found {len(graphs)} "
-                      "(lower the model to the df dialect first)")
-    return mop, graphs[0].operation

@@ -6,7 +6,7 @@ no module keeps a private copy of "read an attribute if present".
 
 from __future__ import annotations
 
-from fxflow.errors import FxflowError
+from fxflow.errors import IRError
 from fxflow.ir import ir
 
 
@@ -27,13 +27,24 @@ def attr(op, name: str, default=None):
     return a
 
 
-def graph_of(module_op):
-    """The one `df.graph` of a module (FxflowError when there is none or more than one)."""
-    graphs = [op.operation for op in _operation(module_op).regions[0].blocks[0].operations
-              if op.operation.name == "df.graph"]
+def find_graph(module, who: str):
+    """(the builtin.module op or None, the single `df.graph` op) of `module`: an `ir.Module`, a builtin.module
+    op or the graph itself. `who` (the HLS emitter, the estimator, a pass, ...) starts the error message."""
+    mop = _operation(module)
+    if mop.name == "df.graph":
+        return None, mop
+    if mop.name != "builtin.module":
+        raise IRError(f"{who}: expected a builtin.module holding a df.graph, got '{mop.name}'")
+    graphs = [o for o in mop.regions[0].blocks[0].operations if o.operation.name == "df.graph"]
     if len(graphs) != 1:
-        raise FxflowError(f"expected one df.graph in the module, found {len(graphs)} (run convert-fxp-to-df first)")
-    return graphs[0]
+        raise IRError(f"{who}: the module must hold exactly one df.graph, found {len(graphs)} "
+                      "(run convert-fxp-to-df first)")
+    return mop, graphs[0].operation
+
+
+def graph_of(module, who: str = "df"):
+    """The one `df.graph` of a module (see `find_graph`)."""
+    return find_graph(module, who)[1]
 
 
 def kernels_of(graph) -> list:

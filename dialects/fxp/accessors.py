@@ -103,7 +103,7 @@ def softmax_formats(op) -> tuple[SoftmaxFormats, np.ndarray, np.ndarray]:
 
 
 def hccs_spec(op) -> HccsSpec:
-    """The HCCS parameters and variant the precision pass attached to an fxp.softmax (passes/..._hccs.py)."""
+    """The HCCS parameters and variant the precision pass attached to an fxp.softmax (passes/assign_precision/hccs.py)."""
     a = _operation(op).attributes
     names = ("hccs_b", "hccs_s", "hccs_dmax")
     if any(n not in a for n in names + ("hccs_output", "hccs_reciprocal")):

@@ -158,7 +158,7 @@ def build_program(module, io: str = "host") -> AieProgram:
     from fxflow.dialects.df.graph import graph_of
     from fxflow.lowering.aie.passes.convert_fxp_to_aie import aie_attr, aie_chain
 
-    graph = graph_of(module.operation if hasattr(module, "operation") else module)
+    graph = graph_of(module, "AIE build")
     if "aie_device" not in graph.attributes:
         raise FxflowError("the AIE program needs a partitioned graph: run aie-partition and aie-place first")
     device = get_device(ir.StringAttr(graph.attributes["aie_device"]).value)

@@ -12,8 +12,6 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from fxflow.devices import DEFAULT_CLOCK_NS, DEFAULT_PART  # noqa: F401  (also read from here by other modules)
-from fxflow.dialects.df.graph import attr
 from fxflow.dialects.fxp import format_of
 from fxflow.errors import FormatError, IRError, UnsupportedOpError
 from fxflow.fixed import FixedFormat
@@ -181,11 +179,15 @@ def design_attr(mop, graph, name: str):
     return None
 
 
-def result_typedef(design: HlsDesign, kname: str, op, idx: int) -> str:
-    """The typedef of result `idx` of kernel `kname` (`<kernel>_result[_<idx>]`)."""
-    suffix = "" if len(op.results) == 1 else f"_{idx}"
-    fmt = fixed_format(op.results[idx], f"result {idx} of kernel '{kname}'")
-    return design.typedef(f"{kname}_result{suffix}", fmt, f"kernel {kname}")
+def kernel_results(design: HlsDesign, kname: str, op, ctypes: dict):
+    """Each result of kernel `kname` as (idx, value, suffix, typedef): `<kernel>_result<suffix>_t`, recorded in
+    `ctypes` (value -> C type) for its readers.  Lazy, so the caller's own names for result `idx` are taken
+    before result `idx + 1`'s typedef (the io_parallel and io_stream top functions share this rule)."""
+    for idx, r in enumerate(op.results):
+        suffix = "" if len(op.results) == 1 else f"_{idx}"
+        fmt = fixed_format(r, f"result {idx} of kernel '{kname}'")
+        ctypes[r] = design.typedef(f"{kname}_result{suffix}", fmt, f"kernel {kname}")
+        yield idx, r, suffix, ctypes[r]
 
 
 def top_pragmas(design: HlsDesign, body: Lines) -> None:

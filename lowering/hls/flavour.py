@@ -1,6 +1,6 @@
 """HLS flavours: what differs between the Vitis (ap_fixed) and the Catapult (ac_fixed) C++ of one design.
 
-The op printers (kernels.py) only use typedef names and plain C++ (`=`, `+=`, `*`, comparisons with 0),
+The op printers (kernels/) only use typedef names and plain C++ (`=`, `+=`, `*`, comparisons with 0),
 which mean the same for ap_fixed and ac_fixed; everything that is spelled differently lives here:
 the type of each typedef, the includes, the stream type, the testbench's stored-integer reader, the
 build script and which headers the C simulation compiles against.  Every fxp rounding / overflow mode

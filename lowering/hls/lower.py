@@ -1,23 +1,23 @@
 """`lower_graph`: one walk of a `df.graph` into an `HlsDesign` (design.py), one C++ function per `df.kernel`
-printed by the kernel printers (kernels.py and its families; kernels_stream.py for io_stream).
+printed by the kernel printers (the kernels/ package and its families; kernels/stream.py for io_stream).
 
 This module sits above the printers: it imports the families, which register their printers, and the
-printers import only design.py and kernels.py, never this module.
+printers import only design.py and kernels/__init__.py, never this module.
 """
 
 from __future__ import annotations
 
 import math
 
-from fxflow.dialects.df import find_graph
+from fxflow.devices import DEFAULT_CLOCK_NS, DEFAULT_PART
+from fxflow.dialects.df.graph import find_graph
 from fxflow.errors import ConfigError, IRError, UnsupportedOpError
 from fxflow.ir import ir
 from fxflow.dialects.df.graph import attr
 from fxflow.lowering.df_stream import is_pixel_stream
 
 from .cwriter import comment_text
-from .design import (DEFAULT_CLOCK_NS, DEFAULT_PART, PART_RE, HlsDesign, Port, design_attr, fixed_format,
-                     result_typedef, shape_of)
+from .design import PART_RE, HlsDesign, Port, design_attr, fixed_format, kernel_results, shape_of
 from .flavour import Flavour, flavour as _flavour
 from .kernels import KernelEmitter
 from fxflow.lowering.hls.kernels.stream import lower_stream
@@ -95,7 +95,7 @@ def lower_graph(module, *, project_name: str | None = None, part: str | None = N
     if not design.inputs or not design.outputs:
         raise IRError("HLS emitter: the df.graph needs at least one input and one result")
 
-    # --- io_stream hook: pixel-stream channels become hls::stream kernels (stream.py, kernels_stream.py) ---
+    # --- io_stream hook: pixel-stream channels become hls::stream kernels (stream.py, kernels/stream.py) ---
     if is_pixel_stream(graph):
         lower_stream(design, ops, args, results)
         return design
@@ -145,10 +145,7 @@ def lower_graph(module, *, project_name: str | None = None, part: str | None = N
         layer = attr(op, "layer", "") or ""
         arg_types = [ctypes[canonical(v)] for v in op.operands]
         res_types, out_names = [], []
-        for idx, r in enumerate(op.results):
-            suffix = "" if len(op.results) == 1 else f"_{idx}"
-            ctype = result_typedef(design, kname, op, idx)
-            ctypes[r] = ctype
+        for idx, r, suffix, ctype in kernel_results(design, kname, op, ctypes):
             res_types.append(ctype)
             if r in bound_out:
                 names[r] = bound_out[r]

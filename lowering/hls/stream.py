@@ -8,10 +8,10 @@ io_stream (`streamify`) makes every `df.channel` a stream with this `tokens` cou
 reader its own channel (an hls::stream has one reader: a kernel writes each token to all its readers'
 streams), so `df-size-fifos` sizes exactly the FIFOs the C++ declares.
 
-C++ (`kernels_stream.lower_stream`): the top function is a DATAFLOW region of kernel calls joined by
+C++ (`kernels.stream.lower_stream`): the top function is a DATAFLOW region of kernel calls joined by
 `hls::stream<fxflow_array<..>>` variables with `#pragma HLS STREAM depth=<df.channel depth>`; its ports
 are streams (the testbench converts the model's channels-first arrays to and from pixel order, so
-`Design.csim` keeps the model's layout).  The kernels are printed by `kernels_stream`.  A graph marked
+`Design.csim` keeps the model's layout).  The kernels are printed by `kernels.stream`.  A graph marked
 io_stream whose channels do not carry this layout (hand-written IR without `tokens`, several readers
 per channel) keeps the array kernels with ping-pong buffers (`lower.lower_graph`).
 """

@@ -58,7 +58,7 @@ def lower_for_versal(module, options, top: str) -> tuple[str, VersalSystem]:
     from fxflow.lowering.aie.check import check
 
     opts = VersalOptions.from_dict(options)
-    graph = graph_of(module.operation)
+    graph = graph_of(module, "Versal driver")
     if len(graph.regions[0].blocks[0].arguments) != 1 or \
             len(list(graph.regions[0].blocks[0].operations)[-1].operation.operands) != 1:
         raise FxflowError("the Versal backend supports designs with one input and one output")

@@ -37,7 +37,7 @@ def extract(text: str, units: list, lo: int, hi: int, name: str) -> ir.Module:
     from fxflow.lowering.versal.cost import Unit
 
     module = ir.Module.parse(text)
-    graph = graph_of(module.operation)
+    graph = graph_of(module, "Versal split")
     block = graph.regions[0].blocks[0]
     by_name = {ir.StringAttr(k.attributes["sym_name"]).value: k for k in kernels_of(graph)}
     local = [Unit(u.name, u.layers, [by_name[ir.StringAttr(k.attributes["sym_name"]).value] for k in u.kernels])

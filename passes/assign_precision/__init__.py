@@ -97,7 +97,7 @@ def _layer_names(fn, ops=COMPUTE_OPS) -> list[str]:
 
 # Per-op precision rules, keyed by op class: `assign(op, cfg, ranges)` gives the op's results their
 # formats (and quantizes its constants), recording in `ranges` the exact Interval of every result.
-# Op families register theirs with `@assigner(OpClass, ...)` in fxp_assign_precision_<family>.py.
+# Op families register theirs with `@assigner(OpClass, ...)` in assign_precision/<family>.py (FAMILIES).
 ASSIGNERS: OpRegistry = OpRegistry("precision assigner")
 
 # Ops with no assigner, with the reason (test_op_coverage.py asks every op of FXP_OPS).
@@ -115,7 +115,7 @@ def assigner(*classes: type):
 
 class Ranges(dict):
     """value -> Interval of its stored integers, plus `model_exact`: the results that the model's own
-    quantizers fix (fxp_model_exact), which take their exact format."""
+    quantizers fix (assign_precision/model_exact.py), which take their exact format."""
 
     def __init__(self, model_exact=()):
         super().__init__()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from fxflow.dialects.fxp import format_of
 from fxflow.emulator.probe import op_position, operand_values
 from fxflow.errors import ConfigError
 from fxflow.fixed.hccs import HccsSpec, calibrate, check_params, head_axis_of, spec_from_settings

@@ -1,4 +1,4 @@
-"""What the `fxflow` subcommands share (cli.py and the sweep's dse_cli.py, which cli.py runs), kept below both so
+"""What the `fxflow` subcommands share (cli.py and the sweep's dse/cli.py, which cli.py runs), kept below both so
 that a subcommand module does not import the command line back."""
 
 from __future__ import annotations

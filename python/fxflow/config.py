@@ -130,7 +130,7 @@ def _table_settings(d: dict, where: str) -> dict:
 
 @dataclass(frozen=True)
 class TableConfig:
-    """The effective table settings of one layer (None: derived from the formats, see fxp_assign_precision_tables)."""
+    """The effective table settings of one layer (None: derived from the formats, see passes/assign_precision/tables.py)."""
 
     table_size: int = 1024
     table_range: tuple[float, float] | None = None

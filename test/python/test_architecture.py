@@ -33,10 +33,9 @@ FOUNDATION, IR, EXECUTORS, TRANSFORMS, BACKENDS, API = range(6)
 LAYER_NAMES = ["L0 foundation", "L1 IR", "L2 executors", "L3 transforms", "L4 backends", "L5 API"]
 
 # Module-name patterns -> (layer, backend). The longest matching pattern wins. "a.b" matches a.b and a.b.*,
-# "a.b_*" matches every name starting with "a.b_" (flat families such as emulator_*, and their packages
-# after the move), "a.b$" matches a.b only (a package facade whose submodules live elsewhere in the table).
-# Both today's paths and the planned ones (issue 19: lowering/<backend>/, emulator/, estimate/, dse/)
-# are listed, so the moves do not need to touch this table.
+# "a.b_*" matches every name starting with "a.b_" (fxflow.cli_common next to fxflow.cli), "a.b$" matches a.b
+# only (a package facade whose submodules live elsewhere in the table). One prefix per backend folder
+# (lowering/<backend>/) and per family package (emulator/, estimate/, dse/).
 LAYERS = {
     # L0 foundation: semantics and definitions, no MLIR
     "fxflow.errors": (FOUNDATION, None),

@@ -164,7 +164,7 @@ def _describe(kernel) -> str:
 
 @register_pass("convert-fxp-to-aie", "Fuse dense+ReLU kernels and attach their exact AIE-ML integer form")
 def convert_fxp_to_aie(module_op, options=None) -> None:
-    graph = graph_of(module_op)
+    graph = graph_of(module_op, "convert-fxp-to-aie")
     block = graph.regions[0].blocks[0]
     if len(block.arguments) != 1 or len(list(block.operations)[-1].operation.operands) != 1:
         raise UnsupportedOpError("the AIE backend supports designs with one input and one output")

@@ -175,7 +175,7 @@ def aie_partition(module_op, options: PartitionOptions | None = None) -> None:
     budget = options.max_tiles or device.compute_tiles
     if budget > device.compute_tiles:
         raise ConfigError(f"max_tiles {budget} exceeds the {device.compute_tiles} compute tiles of {device.name}")
-    graph = graph_of(module_op)
+    graph = graph_of(module_op, "aie-partition")
     chain = dense_chain(graph)
     layers = [{"name": k.layer, "mode": aie_attr(k.op, "mode"), "K": k.shape[0], "N": k.shape[1],
                "x": aie_attr(k.op, "x"), "y": aie_attr(k.op, "y")} for k in chain]

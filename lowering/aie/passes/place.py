@@ -61,7 +61,7 @@ def aie_place(module_op, options: PlaceOptions | None = None) -> None:
     from fxflow.lowering.aie.passes.convert_fxp_to_aie import aie_attr, aie_chain
 
     options = options or PlaceOptions()
-    graph = graph_of(module_op)
+    graph = graph_of(module_op, "aie-place")
     name = options.device or (ir.StringAttr(graph.attributes["aie_device"]).value
                               if "aie_device" in graph.attributes else "")
     if not name:

@@ -1,5 +1,5 @@
 """C++ for the body of one `df.kernel`: a dispatch table keyed by op class, one small printer per op
-(kernels_<family>.py).
+(kernels/<family>.py, imported by lower.py; kernels/stream.py for io_stream).
 
 Each printer implements exactly the op's documented semantics with ap_fixed assignments:
 an `ap_fixed` expression is exact (operator result types), and assigning it to a variable of the
@@ -35,7 +35,7 @@ def printer(*classes: type):
 class KernelEmitter:
     """State while printing one kernel: value -> C array name / typedef, locals, emitted pragmas."""
 
-    is_stream = False  # True in kernels_stream.StreamKernelEmitter: ports are hls::streams (io_stream)
+    is_stream = False  # True in kernels.stream.StreamKernelEmitter: ports are hls::streams (io_stream)
 
     def __init__(self, design: HlsDesign, op, name: str, layer: str, arg_types: list[str], res_types: list[str]):
         self.design = design

@@ -34,7 +34,7 @@ from fxflow.ir import ir
 from fxflow.lowering.df_stream import token_layout
 
 from fxflow.lowering.hls.cwriter import Lines, index_expr
-from fxflow.lowering.hls.design import KernelFn, block_ops, result_typedef, shape_of
+from fxflow.lowering.hls.design import KernelFn, block_ops, kernel_results, shape_of
 from fxflow.lowering.hls.kernels import OP_PRINTERS, KernelEmitter
 from fxflow.lowering.hls.kernels.layers import SPATIAL_SUFFIXES, conv_output, conv_prologue, pool_output
 from fxflow.lowering.hls.stream import ARRAY_TEMPLATE, declare_stream, stream_type, token_type
@@ -298,7 +298,7 @@ def _line_buffer(k: StreamKernelEmitter, win: _Window, in_t: str) -> str:
 
 
 def _conv_window(k: StreamKernelEmitter, op) -> None:
-    """fxp.conv per output pixel: the io_parallel printer's window body (kernels_layers.conv_output), reading
+    """fxp.conv per output pixel: the io_parallel printer's window body (kernels.layers.conv_output), reading
     the line buffer."""
     w = op.operands[1]
     ws = list(k.shape(w, op, "weight"))
@@ -319,7 +319,7 @@ def _conv_window(k: StreamKernelEmitter, op) -> None:
 
 def _pool_window(k: StreamKernelEmitter, op) -> None:
     """fxp.pool per output pixel, per channel: the io_parallel printer's window body
-    (kernels_layers.pool_output), reading the line buffer."""
+    (kernels.layers.pool_output), reading the line buffer."""
     k.fmt(op.operands[0], op, "input")
     kind = ir.StringAttr(op.attributes["kind"]).value
     kernel, strides, padding = (i64_array(op, n) for n in ("kernel", "strides", "padding"))
@@ -437,10 +437,7 @@ def lower_stream(design, ops, args, results) -> None:
             src = v.owner.operands[0] if isinstance(v, ir.OpResult) and v.owner.name == "df.channel" else v
             in_types.append(ctypes[src])
         res_types, outs = [], []
-        for idx, r in enumerate(op.results):
-            suffix = "" if len(op.results) == 1 else f"_{idx}"
-            ctype = result_typedef(design, kname, op, idx)
-            ctypes[r] = ctype
+        for idx, r, suffix, ctype in kernel_results(design, kname, op, ctypes):
             res_types.append(ctype)
             _, n = token_layout(shape_of(r, f"result {idx} of kernel '{kname}'"), f"result {idx} of kernel '{kname}'")
             names = []

@@ -267,7 +267,8 @@ def _parse_overrides(text: str) -> dict[str, int]:
 def size_fifos(graph, options: SizeFifosOptions | None = None, mop=None) -> dict:
     """Size the stream FIFOs of a df.graph op in place; returns {channels: [...], fifo_bits, fifo_bits_naive}."""
     from fxflow.devices import clock_period, device_for
-    from fxflow.lowering.hls.design import DEFAULT_CLOCK_NS, DEFAULT_PART, design_attr
+    from fxflow.devices import DEFAULT_CLOCK_NS, DEFAULT_PART
+    from fxflow.lowering.hls.design import design_attr
 
     options = options or SizeFifosOptions()
     if options.samples < 1:

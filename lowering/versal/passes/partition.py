@@ -107,7 +107,7 @@ def plan_graph(module_op, options: VersalOptions):
     from fxflow.dialects.df.graph import graph_of
     from fxflow.lowering.versal.plan import Planner
 
-    graph = graph_of(module_op)
+    graph = graph_of(module_op, "versal-partition")
     planner = Planner(graph, options)
     plan = planner.choose()
     apply_plan(graph, planner, plan)

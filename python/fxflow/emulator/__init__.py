@@ -5,7 +5,7 @@ walk MLIR.  Fixed-point tensors are arrays of stored integers (int64, or Python 
 more than 62 bits) next to their `FixedFormat`; float tensors (a program before precision assignment) are
 float64 and mean exact reals, which gives the float reference of the same IR.  All rounding and overflow
 goes through `fxflow.fixed.quantize` — the single source of fixed-point semantics; dense layers and the
-cast/relu/add steps (emulator_layers.py, emulator_elementwise.py) are `fxflow.fixed.dense`, which also chooses
+cast/relu/add steps (emulator/layers.py, emulator/elementwise.py) are `fxflow.fixed.dense`, which also chooses
 their exact fast paths.
 """
 
@@ -134,7 +134,7 @@ _identity_slot = _identity
 
 # Step builders, keyed by op class: `build(o, args, consts) -> callable`, where `args` are the slots
 # of the op's non-constant operands (in operand order) and the callable takes their Tensors.  Op
-# families add theirs with `@op_step(OpClass, ...)` in emulator_<family>.py (FAMILIES).
+# families add theirs with `@op_step(OpClass, ...)` in emulator/<family>.py (FAMILIES).
 OP_STEPS: OpRegistry = OpRegistry("emulator step")
 
 # Ops that get no step of their own, with the reason (test_op_coverage.py asks every op of FXP_OPS).

@@ -5,28 +5,28 @@
     est["channels"]    stream FIFOs: depth, token width, memory
     est["total"]       the design: latency (cycles and ns), II, resources, utilization of the part
 
-The model is written per fxp op, one file per op family (estimate_<family>.py):
+The model is written per fxp op, one module per op family (estimate/<family>.py):
 `@op_model(DenseOp)` registers a function `cost(ctx, op) -> OpCost` (the work the reuse factor divides is the
 dialect's `accessors.work`).  An op with no model (listed in `DEFAULT_COST`) costs no multiplications, one
 adder level of delay (latency 1) and one LUT and one FF per result bit (element-wise work).  The framework
-(registry, cost record, shared helpers) is estimate_base; the families import only it, never this module.
+(registry, cost record, shared helpers) is estimate/base.py; the families import only it, never this module.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 
 from fxflow.devices import DEFAULT_CLOCK_NS, DEFAULT_PART, Device, bram18_for, clock_period, device_for
 from fxflow.dialects.df.graph import attr
 from fxflow.dialects.fxp.accessors import work as op_work
 from fxflow.errors import IRError
-from fxflow.estimate.base import (CLOCK_UNCERTAINTY, DEFAULT_COST, OP_MODELS, RESOURCES, SRL_MAX_DEPTH, Ctx, OpCost,
-                                  approx_products, dsp_per_multiplier, fmt_of, lut_multiplier_luts, op_model,
-                                  per_element_product, rounds, shape_of, size_of)  # noqa: F401
+from fxflow.estimate.base import ADDITIVE, CLOCK_UNCERTAINTY, OP_MODELS, SRL_MAX_DEPTH, Ctx, OpCost, fmt_of, size_of
+# read as fxflow.estimate.<name> by tests and tools/op_support (the model families use estimate.base)
+from fxflow.estimate.base import DEFAULT_COST, dsp_per_multiplier, lut_multiplier_luts  # noqa: F401
 
-# The model families register their @op_model functions when imported. They import estimate_base, never this
-# module, so importing them here (not at the bottom) is safe.
+# The model families register their @op_model functions when imported. They import estimate.base, never this
+# package, so importing them at the top is safe.
 from fxflow.estimate import (elementwise as estimate_elementwise, layers as estimate_layers,
                              recurrent as estimate_recurrent, shape as estimate_shape, tables as estimate_tables,
                              transformer as estimate_transformer)  # noqa: F401  isort: skip
@@ -99,7 +99,7 @@ def estimate_kernel(kernel, device: Device, period: float, lut_costs=None) -> Ke
     for o in ops:
         model = OP_MODELS.get(o.name)
         c = model.cost(ctx, o) if model is not None else _default(ctx, o)
-        for key in ("work", "multiplications", "zero_weights", "multipliers", *RESOURCES):
+        for key in ADDITIVE:
             setattr(est, key, getattr(est, key) + getattr(c, key))
         if c.cycles is not None:
             est.sequential += c.cycles
@@ -119,7 +119,7 @@ def estimate_kernel(kernel, device: Device, period: float, lut_costs=None) -> Ke
 
 
 def _find_graph(module):
-    from fxflow.dialects.df import find_graph
+    from fxflow.dialects.df.graph import find_graph
 
     return find_graph(module, "estimator")
 
@@ -199,8 +199,7 @@ def estimate(module, part: str | None = None, clock=None, lut_costs=None) -> dic
                                         default=0))
         ii = max((k.ii for k in kernels), default=1)
         schedule = "dataflow"
-    total = {key: sum(getattr(k, key) for k in kernels) for key in ("work", "multiplications", "zero_weights",
-                                                                   "multipliers", *RESOURCES)}
+    total = {key: sum(getattr(k, key) for k in kernels) for key in ADDITIVE}
     for ch in channels:
         for key in ("lut", "ff", "bram18", "uram"):
             total[key] += ch[key]

@@ -1,7 +1,7 @@
 """The estimator's framework: the cost record, what a model sees, the op-model registry and the helpers the model
-families share. estimate.py (the aggregator: `estimate`, `estimate_kernel`) imports this and then the family
-modules (estimate_elementwise, _layers, _shape, _tables, _transformer, _recurrent); the families import only
-this, never the aggregator.
+families share. The package `fxflow.estimate` (the aggregator: `estimate`, `estimate_kernel`) imports this and then
+the family modules (elementwise, layers, shape, tables, transformer, recurrent); the families import only this,
+never the aggregator.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ DSP_MIN_WIDTH = 9  # a product goes to DSPs only when both operands are at least
 DSP_ADD_MAX = 48  # widest sum a DSP post-adder holds (not used for LUT savings: see docs)
 SRL_MAX_DEPTH = 64  # FIFOs up to this depth are shift registers (LUTs), deeper ones block RAM
 RESOURCES = ("dsp", "lut", "ff", "bram18", "uram")
+# The OpCost fields that add up: a kernel sums them over its ops, the design over its kernels.
+ADDITIVE = ("work", "multiplications", "zero_weights", "multipliers", *RESOURCES)
 
 
 @dataclass
@@ -74,7 +76,7 @@ class OpModel:
 
 OP_MODELS: OpRegistry = OpRegistry("estimate model")
 
-# Ops without a model of their own, with the reason; they take estimate.py's `_default` cost (one LUT and one
+# Ops without a model of their own, with the reason; they take the aggregator's `_default` cost (one LUT and one
 # FF per result bit, one adder delay).  test_op_coverage.py asks every op of FXP_OPS.
 DEFAULT_COST = {
     ConstantOp: "no cost of its own: kernels skip constants; their readers' models count the weights",

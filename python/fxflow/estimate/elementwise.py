@@ -2,7 +2,7 @@
 
 relu / cast / add: LUTs per result bit (a sign gate, a rounding adder and a saturation mux, an adder) and
 the result's registers.  scale_shift: one product per element (`per_element_product`).  sub / mul take the
-default cost (`estimate_base.DEFAULT_COST`).
+default cost (`estimate.base.DEFAULT_COST`).
 """
 
 from __future__ import annotations

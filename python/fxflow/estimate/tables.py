@@ -2,7 +2,7 @@
 
 lut / softmax: the tables in ROM (LUTs up to 64 entries, block RAM above) and an index adder; an HCCS
 softmax: max and sum trees, a reciprocal divider per row and one product per element.  prelu: one product
-per element (`per_element_product`).  clamp takes the default cost (`estimate_base.DEFAULT_COST`).
+per element (`per_element_product`).  clamp takes the default cost (`estimate.base.DEFAULT_COST`).
 """
 
 from __future__ import annotations

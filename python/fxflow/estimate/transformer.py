@@ -3,7 +3,7 @@
 matmul: B*M*N*K products of two variable operands (no constant to fold, no zero weights to skip), each
 feeding an adder of the accumulator's width; the reuse factor divides the multipliers like dense's
 (`work`), with RF-to-1 operand multiplexers; an `approx_mul` makes them LUT multipliers of the multiplier's cost
-(`fxflow.estimate.approx_products`).  layernorm: per row two adder trees (sum, sum of squares),
+(`fxflow.estimate.base.approx_products`).  layernorm: per row two adder trees (sum, sum of squares),
 n squarers, a constant divider each for mean and variance, the 1/sqrt bisection (W_r steps of a
 (2 W_r + W_v)-bit product and a compare, chained), and 2n products for (x - mean) * r and * gamma.
 """
