@@ -21,12 +21,9 @@ import numpy as np
 import pytest
 
 import fxflow
-from fxflow.dse.eval import RUN_FIELDS
-from fxflow.examples import load
+from test_sweep import BASE, EX, _same, jet  # noqa: F401 (jet: the shared model-and-data fixture)
 from toolchains import needs
 
-EX = load("jet_tagger")
-BASE = {"model": {"input": "ap_fixed<8,3>", "weight": "ap_fixed<8,2>"}}
 START_SECONDS = 90  # a head node starts in ~5 s on a quiet machine; a loaded 2-core CI runner is slower
 
 
@@ -49,6 +46,18 @@ def _free_ports(n: int) -> list[int]:
     finally:
         for s in socks:
             s.close()
+
+
+def _group(pgid: int) -> list[int]:
+    """The processes of a process group (Linux /proc), zombies included."""
+    pids = []
+    for name in os.listdir("/proc"):
+        try:
+            if name.isdigit() and os.getpgid(int(name)) == pgid:
+                pids.append(int(name))
+        except ProcessLookupError:
+            pass
+    return pids
 
 
 @pytest.fixture(scope="module")
@@ -83,21 +92,10 @@ def cluster():
             pass
         head.wait(timeout=30)
         deadline = time.monotonic() + 15  # killed processes are gone once their new parent has reaped them
-        while (left := subprocess.run(["pgrep", "-g", str(head.pid)], capture_output=True, text=True).stdout.split()) \
-                and time.monotonic() < deadline:
+        while (left := _group(head.pid)) and time.monotonic() < deadline:
             time.sleep(0.2)
         shutil.rmtree(temp, ignore_errors=True)
         assert not left, f"processes of the Ray test node still running: {left}"
-
-
-@pytest.fixture(scope="module")
-def jet():
-    return EX.make_model(), EX.make_inputs(200, seed=3)
-
-
-def _same(a: list[dict], b: list[dict]) -> bool:
-    strip = lambda rs: [{k: v for k, v in r.items() if k not in RUN_FIELDS} for r in rs]  # noqa: E731
-    return strip(a) == strip(b)
 
 
 def test_sweeps_on_a_cluster_equal_the_serial_run(cluster, jet, tmp_path, capsys):
