@@ -150,7 +150,9 @@ def sweep(model, space, metric="accuracy", data=None, labels=None, *, example_in
     on (without it only costs are recorded), `labels` (N,) class indices; `metric` ("accuracy", "max_abs",
     "mean_abs", "rms" or a callable `metric(y_fixed, labels_or_float) -> loss`) and `objectives` (cost
     columns, default lut, dsp, latency_cycles; or {column: "max"|"min"}) define the Pareto front.
-    `executor`: "auto" (Ray when installed), "ray" or "serial"; `address` joins an existing Ray cluster.
+    `executor`: "auto" (Ray when installed), "ray" or "serial"; `address` ("host:port" of a head node started with
+    `ray start --head`) runs the points on that Ray cluster instead of a local instance.  `progress=False`
+    silences the progress bar (stderr: points done of all, cached, failed).
     `cache_dir` (default `$FXFLOW_CACHE/sweep` or ~/.cache/fxflow/sweep) keeps each point's record;
     `cache=False` computes everything.  `part`/`clock` go to `Design.report`; `yosys=True` adds yosys
     counts (RTL backend; slow)."""
@@ -164,6 +166,8 @@ def sweep(model, space, metric="accuracy", data=None, labels=None, *, example_in
     t0 = time.perf_counter()
     if executor not in EXECUTORS:
         raise ConfigError(f"unknown sweep executor {executor!r} (expected one of {', '.join(EXECUTORS)})")
+    if address and executor == "serial":
+        raise ConfigError(f"sweep address={address!r} is a Ray cluster: it needs executor 'ray' or 'auto', not 'serial'")
     allowed = compile_options()
     unknown = [k for k in options if k not in allowed]
     if unknown:
@@ -202,7 +206,7 @@ def sweep(model, space, metric="accuracy", data=None, labels=None, *, example_in
                 records[i] = {**hit, "point": i, "cached": True}  # its place in this space, not the storing run's
     hits = len(records)
     todo = [(i, p) for i, p in enumerate(points) if i not in records]
-    use_ray = executor == "ray" or (executor == "auto" and ray_available())
+    use_ray = executor == "ray" or (executor == "auto" and (bool(address) or ray_available()))
     label = "ray" if use_ray else "serial"
     bar = Progress(len(points), hits, sum(r["status"] != "ok" for r in records.values()), progress, label)
     try:

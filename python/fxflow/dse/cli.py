@@ -22,9 +22,11 @@ def add_parser(sub) -> None:
                    help="comma-separated cost columns to minimize (default lut,dsp,latency_cycles)")
     s.add_argument("--out", help="results table to write: .csv or .json")
     s.add_argument("--plot", help="PNG of the points and the Pareto front")
-    s.add_argument("--address", help="an existing Ray cluster to run on (default: a local Ray instance)")
+    s.add_argument("--address", help="host:port of an existing Ray cluster's head node (`ray start --head`) to run "
+                                     "the points on (default: a local Ray instance)")
     s.add_argument("--serial", action="store_true", help="run in this process instead of on Ray")
     s.add_argument("--num-cpus", type=int, help="Ray workers of a local instance (default: the cores)")
+    s.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     s.add_argument("--no-cache", action="store_true", help="recompute every point")
     s.add_argument("--cache-dir", help="where point results are cached (default $FXFLOW_CACHE/sweep or "
                                        "~/.cache/fxflow/sweep)")
@@ -54,7 +56,7 @@ def run(args) -> int:
                           config=config, objectives=[c.strip() for c in args.objectives.split(",") if c.strip()],
                           executor="serial" if args.serial else "auto", address=args.address,
                           num_cpus=args.num_cpus, cache=not args.no_cache, cache_dir=args.cache_dir,
-                          part=args.part, clock=args.clock)
+                          part=args.part, clock=args.clock, progress=not args.quiet)
     print(f"[fxflow] {result.summary()}")
     for r in result.failed():
         print(f"[fxflow] point {r['point']} failed: {r['error_type']}: {r['error']}")
