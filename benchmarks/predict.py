@@ -2,7 +2,8 @@
 tagger MLP (16->64->32->32->5), with 1 and 2 BLAS/OpenMP threads, for fxflow's default formats and for the
 config hls4ml's `config_from_pytorch_model` returns (each product assigned to accum_t before it is added).
 
-Each thread setting runs in a child process, because OpenBLAS reads OPENBLAS_NUM_THREADS when it loads.
+Each thread setting (OPENBLAS/OMP/MKL_NUM_THREADS, torch's threads and FXFLOW_THREADS, the threads fxflow
+runs batch chunks on) runs in a child process, because OpenBLAS reads OPENBLAS_NUM_THREADS when it loads.
 hls4ml's predict is its compiled C++ called once over the batch (no BLAS, one thread): it is built and
 timed once, in this process, and is the denominator of both thread columns.  Best of 3 everywhere.
 
@@ -101,7 +102,8 @@ def main() -> None:
 
     rows = {}
     for t in THREADS:
-        env = dict(os.environ, OPENBLAS_NUM_THREADS=str(t), OMP_NUM_THREADS=str(t), MKL_NUM_THREADS=str(t))
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=str(t), OMP_NUM_THREADS=str(t), MKL_NUM_THREADS=str(t),
+                   FXFLOW_THREADS=str(t))
         out = subprocess.run([sys.executable, __file__, "--child", "--samples", str(args.samples)], env=env,
                              check=True, capture_output=True, text=True).stdout
         rows[t] = json.loads(out.strip().splitlines()[-1])

@@ -107,3 +107,22 @@ def test_results_do_not_depend_on_blas_threads():
         outs.add(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                                 check=True).stdout)
     assert len(outs) == 1
+
+
+def test_predict_threads_give_the_same_integers(monkeypatch):
+    import fxflow
+    from fxflow.emulator import CHUNK
+    from fxflow.errors import FxflowError
+    from fxflow.examples import jet_tagger
+
+    x = jet_tagger.make_inputs(2 * CHUNK + 5)
+    design = fxflow.compile(jet_tagger.make_model(), x[:1], config={"model": {"precision": "ap_fixed<16,6>"}})
+    one = design.predict(x, raw=True, threads=1)
+    assert np.array_equal(design.predict(x, raw=True, threads=3), one)
+    monkeypatch.setenv("FXFLOW_THREADS", "2")
+    assert np.array_equal(design.predict(x, raw=True), one)
+    monkeypatch.setenv("FXFLOW_THREADS", "two")
+    with pytest.raises(FxflowError, match="FXFLOW_THREADS must be a positive integer, got 'two'"):
+        design.predict(x[:3])
+    with pytest.raises(FxflowError, match="predict threads must be a positive integer, got 0"):
+        design.predict(x[:3], threads=0)
