@@ -2,10 +2,12 @@
 
 `Tensor` is a batch of stored integers next to their `FixedFormat` (int64, or Python ints when a value may
 need more than 62 bits), or of exact float64 reals (fmt None: the float reference).  A dense layer takes
-exact fast paths where they provably give the sequential C++ result (`acc += x*w` in order): a float64
-BLAS product when every partial sum fits in 53 bits, int64 otherwise, then one requantization — valid when
-every product lies on the accumulator grid and the accumulator wraps or provably never overflows.
-Otherwise the k-loop is emulated step by step, exactly like the C++.  `plan_dense` chooses the path once
+exact fast paths where they provably give the sequential C++ result (`acc += x*w` in order): a BLAS
+product when every partial sum fits in 53 bits (float32 below 2^24; in row chunks that keep the BLAS on the
+calling thread), int64 otherwise, then one requantization — valid when every product lies on the
+accumulator grid and the accumulator wraps or provably never overflows.  A per-product type (hls4ml's
+`accum_t` products) is computed for all k at once in wrapping int32/int64 when the accumulator's wrap
+absorbs the product's.  Otherwise the k-loop is emulated step by step, exactly like the C++.  `plan_dense` chooses the path once
 per layer; the emulator runs it on stored integers and the RTL backend builds the same accumulation.
 """
 
