@@ -57,13 +57,14 @@ class Design:
     def output_shapes(self) -> list[tuple[int, ...]]:
         return [s for s, _ in self.program.output_types]
 
-    def predict(self, x, raw: bool = False):
+    def predict(self, x, raw: bool = False, threads: int | None = None):
         """Bit-exact emulation on a batch `x` of shape (N, *input_shape) (or one sample).
 
         Returns float64 values (exact fixed-point values while outputs are at most 53 bits wide), shaped
         like the PyTorch model's output; `raw=True` returns the stored integers instead.  A model with
-        several inputs/outputs takes and returns lists."""
-        outs = emulator.run(self.program, self.input_list(x))
+        several inputs/outputs takes and returns lists.  `threads` (default $FXFLOW_THREADS, else 1) runs
+        chunks of the batch in parallel; BLAS thread settings do not matter."""
+        outs = emulator.run(self.program, self.input_list(x), threads)
         results = []
         for t, (shape, fmt) in zip(outs, self.program.output_types):
             data = t.data if raw or fmt is None else to_float(t.data, fmt.f)

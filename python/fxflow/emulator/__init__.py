@@ -11,6 +11,7 @@ their exact fast paths.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Callable
 
@@ -224,13 +225,36 @@ def trace(program: Program, xs: list[np.ndarray]) -> dict[str, np.ndarray]:
     return out
 
 
-def run(program: Program, xs: list[np.ndarray]) -> list[Tensor]:
-    """Quantize float inputs to the program's input formats, run, return output Tensors (batched)."""
+def predict_threads(threads: int | None = None) -> int:
+    """Threads predict runs its batch chunks on: `threads`, else $FXFLOW_THREADS, else 1.  fxflow's own
+    choice, never the BLAS library's: its kernels keep every BLAS call on the calling thread."""
+    if threads is None:
+        env = os.environ.get("FXFLOW_THREADS", "").strip()
+        try:
+            threads = int(env) if env else 1
+        except ValueError:
+            raise FxflowError(f"FXFLOW_THREADS must be a positive integer, got '{env}'") from None
+    if threads < 1:
+        raise FxflowError(f"predict threads must be a positive integer, got {threads}")
+    return threads
+
+
+def run(program: Program, xs: list[np.ndarray], threads: int | None = None) -> list[Tensor]:
+    """Quantize float inputs to the program's input formats, run, return output Tensors (batched).
+    Chunks of the batch run on `predict_threads(threads)` threads (NumPy releases the GIL in its kernels)."""
     xs = check_inputs(program, xs)
+    threads = predict_threads(threads)
     n = xs[0].shape[0]
     if n <= CHUNK:
         return run_chunk(program, xs)
-    parts = [run_chunk(program, [x[i:i + CHUNK] for x in xs]) for i in range(0, n, CHUNK)]
+    chunks = [[x[i:i + CHUNK] for x in xs] for i in range(0, n, CHUNK)]
+    if threads > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(min(threads, len(chunks))) as pool:
+            parts = list(pool.map(lambda c: run_chunk(program, c), chunks))
+    else:
+        parts = [run_chunk(program, c) for c in chunks]
     return [Tensor(np.concatenate([p[j].data for p in parts]), parts[0][j].fmt) for j in range(len(parts[0]))]
 
 

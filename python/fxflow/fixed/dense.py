@@ -2,10 +2,12 @@
 
 `Tensor` is a batch of stored integers next to their `FixedFormat` (int64, or Python ints when a value may
 need more than 62 bits), or of exact float64 reals (fmt None: the float reference).  A dense layer takes
-exact fast paths where they provably give the sequential C++ result (`acc += x*w` in order): a float64
-BLAS product when every partial sum fits in 53 bits, int64 otherwise, then one requantization — valid when
-every product lies on the accumulator grid and the accumulator wraps or provably never overflows.
-Otherwise the k-loop is emulated step by step, exactly like the C++.  `plan_dense` chooses the path once
+exact fast paths where they provably give the sequential C++ result (`acc += x*w` in order): a BLAS
+product when every partial sum fits in 53 bits (float32 below 2^24; in row chunks that keep the BLAS on the
+calling thread), int64 otherwise, then one requantization — valid when every product lies on the
+accumulator grid and the accumulator wraps or provably never overflows.  A per-product type (hls4ml's
+`accum_t` products) is computed for all k at once in wrapping int32/int64 when the accumulator's wrap
+absorbs the product's.  Otherwise the k-loop is emulated step by step, exactly like the C++.  `plan_dense` chooses the path once
 per layer; the emulator runs it on stored integers and the RTL backend builds the same accumulation.
 """
 
@@ -92,15 +94,17 @@ class DensePlan:
     prod: FixedFormat | None = None  # each product assigned to this type before it is added (hls4ml)
     acc_identity: bool = False  # the accumulator provably never overflows: assigning to it is a no-op
     sum_bound: int = 0  # max |sum of products| as an integer at scale 2^-(f_x + f_w)
-    w_float: np.ndarray | None = None
+    w_float: np.ndarray | None = None  # path "blas": the weights as float64, or float32 when sums < 2^24
     terms: object = None  # approximate multiplier: fxflow.approx.emulate.TermTable (paths "table", "loop")
+    mod_dtype: type | None = None  # path "product" computed modulo 2^32 or 2^64 (see _modular_dtype)
 
 
 def plan_dense(x_fmt, w, w_fmt, b, b_fmt, acc, out, prod: FixedFormat | None = None, mult=None) -> DensePlan:
     acc0 = np.asarray(requantize(b, b_fmt.f, acc))
     pf = x_fmt.f + w_fmt.f
     if prod is not None and not _holds_every_product(prod, x_fmt, w, pf):
-        return DensePlan(w, acc0, x_fmt, w_fmt, acc, out, "product", prod=prod)
+        return DensePlan(w, acc0, x_fmt, w_fmt, acc, out, "product", prod=prod,
+                         mod_dtype=_modular_dtype(prod, acc, pf))
     on_grid = acc.f >= pf
     terms = None
     if mult is not None:  # approximate products (fxflow.approx): their own sum bound
@@ -132,9 +136,33 @@ def plan_dense(x_fmt, w, w_fmt, b, b_fmt, acc, out, prod: FixedFormat | None = N
         path = "loop"
     plan = DensePlan(w, acc0, x_fmt, w_fmt, acc, out, path, acc_identity=never_overflows, sum_bound=sum_bound,
                      terms=terms)
-    if path == "blas":
-        plan.w_float = w.astype(np.float64)
+    if path == "blas":  # float32 sums are exact below 2^24 and twice as fast
+        plan.w_float = w.astype(np.float32 if sum_bound < 2**24 else np.float64)
     return plan
+
+
+def _modular_dtype(prod: FixedFormat, acc: FixedFormat, pf: int):
+    """The integer dtype in which `acc += prod_t(x*w)` may be computed modulo its width, or None.
+
+    With both types wrapping and the accumulator's grid no coarser than the products', every wrap is a
+    reduction modulo a power of two that the accumulator's final wrap (mod 2^W_acc on its grid) absorbs,
+    provided the product type keeps at least the accumulator's integer bits.  What remains per product is
+    the rounding shift by s = pf - prod.f (floor for TRN, floor(+1/2) for RND): computed in an n-bit
+    wrapping integer it is right modulo 2^(n-s), enough when that covers the accumulator's width measured
+    on the products' grid.  Integer overflow in NumPy arrays wraps, so this is exact by construction.
+    """
+    if prod.overflow != "WRAP" or acc.overflow != "WRAP" or acc.f < prod.f or acc.width > INT64_BITS:
+        return None
+    if prod.width - prod.f < acc.width - acc.f:
+        return None
+    s = pf - prod.f
+    if s > 0 and prod.rounding not in ("TRN", "RND"):
+        return None
+    need = acc.width - (acc.f - prod.f) + max(s, 0)
+    for dtype, bits in ((np.int32, 32), (np.int64, 64)):
+        if need <= bits:
+            return dtype
+    return None
 
 
 def _holds_every_product(prod: FixedFormat, x_fmt: FixedFormat, w: np.ndarray, pf: int) -> bool:
@@ -152,10 +180,12 @@ def dense(x: Tensor, plan: DensePlan) -> Tensor:
         return Tensor(y.data.reshape(*x.data.shape[:-1], -1), y.fmt)
     acc, pf = plan.acc, plan.x_fmt.f + plan.w_fmt.f
     if plan.path == "product":
+        if plan.mod_dtype is not None:
+            return cast(Tensor(_dense_products_modular(x.data, plan), acc), plan.out)
         return cast(Tensor(np.asarray(_dense_products(x.data, plan)), acc), plan.out)
     if plan.path in ("blas", "int64", "table"):
         if plan.path == "blas":
-            s = (x.data.astype(np.float64) @ plan.w_float).astype(np.int64)
+            s = _matmul_exact(x.data, plan.w_float)
         elif plan.path == "table":
             from ..approx.emulate import sum_terms
 
@@ -174,6 +204,58 @@ def dense(x: Tensor, plan: DensePlan) -> Tensor:
     else:
         a = _dense_loop(x.data, plan)
     return cast(Tensor(np.asarray(a), acc), plan.out)
+
+
+# OpenBLAS runs a GEMM on one thread when m*n*k stays below about 2^18 (its SMP threshold); a larger
+# product is split over BLAS threads whose start-up and spinning cost more than they save on small layers,
+# and far more on a busy machine.  Row chunks below the threshold keep the kernels on the calling thread,
+# whatever OPENBLAS_NUM_THREADS says, and small enough to stay in cache.
+BLAS_CHUNK_MNK = 1 << 18
+MAX_CHUNK_ROWS = 512
+PRODUCT_CHUNK = 1 << 18  # elements of one (rows, n, k) block of products: about 1 MB
+
+
+def _row_chunks(n_rows: int, per_row: int, budget: int, cap: int):
+    step = max(1, min(cap, budget // max(per_row, 1)))
+    for i in range(0, n_rows, step):
+        yield slice(i, min(n_rows, i + step))
+
+
+def _matmul_exact(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """x @ w as int64, in w's float dtype (exact: plan_dense bounds every partial sum), chunked over rows
+    so that the BLAS never spreads one product over its own threads."""
+    out = np.empty((x.shape[0], w.shape[1]), dtype=np.int64)
+    buf = np.empty((min(x.shape[0], MAX_CHUNK_ROWS), w.shape[1]), dtype=w.dtype)
+    for sl in _row_chunks(x.shape[0], w.shape[0] * w.shape[1], BLAS_CHUNK_MNK, MAX_CHUNK_ROWS):
+        n = sl.stop - sl.start
+        np.matmul(x[sl].astype(w.dtype), w, out=buf[:n])
+        out[sl] = buf[:n]
+    return out
+
+
+def _dense_products_modular(x: np.ndarray, plan: DensePlan) -> np.ndarray:
+    """acc += prod_t(x[k] * w[k]) for every k at once, modulo 2^32 (or 2^64): see _modular_dtype.
+    Products are formed per block of rows, rounded by one shift and summed; the accumulator wraps once."""
+    acc, prod, dt = plan.acc, plan.prod, plan.mod_dtype
+    s = plan.x_fmt.f + plan.w_fmt.f - prod.f
+    kk, nn = plan.w.shape
+    wt = np.ascontiguousarray(plan.w.T).astype(dt)  # a wrapping cast: only the value mod 2^bits matters
+    half = dt(1 << (s - 1)) if s > 0 and prod.rounding == "RND" else None
+    total = np.empty((x.shape[0], nn), dtype=dt)
+    for sl in _row_chunks(x.shape[0], kk * nn, PRODUCT_CHUNK, 1 << 20):
+        p = x[sl].astype(dt)[:, None, :] * wt[None]  # (rows, n, k): the sum runs along contiguous k
+        if half is not None:
+            p += half
+        if s > 0:
+            p >>= s
+        elif s < 0:
+            p <<= -s
+        p.sum(axis=2, dtype=dt, out=total[sl])
+    a = total.astype(np.int64)  # int64 arithmetic wraps modulo 2^64: still exact modulo 2^W_acc
+    if acc.f > prod.f:
+        a <<= acc.f - prod.f
+    a += as_int(plan.acc0, INT64_BITS)
+    return requantize(a, acc.f, acc)  # the accumulator's one wrap (same grid)
 
 
 def _dense_products(x: np.ndarray, plan: DensePlan) -> np.ndarray:

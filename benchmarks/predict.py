@@ -1,0 +1,135 @@
+"""Emulator throughput side by side: fxflow predict vs hls4ml 1.3's predict vs float PyTorch, on the jet
+tagger MLP (16->64->32->32->5), with 1 and 2 BLAS/OpenMP threads, for fxflow's default formats and for the
+config hls4ml's `config_from_pytorch_model` returns (each product assigned to accum_t before it is added).
+
+Each thread setting (OPENBLAS/OMP/MKL_NUM_THREADS, torch's threads and FXFLOW_THREADS, the threads fxflow
+runs batch chunks on) runs in a child process, because OpenBLAS reads OPENBLAS_NUM_THREADS when it loads.
+hls4ml's predict is its compiled C++ called once over the batch (no BLAS, one thread): it is built and
+timed once, in this process, and is the denominator of both thread columns.  Best of 3 everywhere.
+
+    .venv/bin/python benchmarks/predict.py [--samples 100000] [--hls4ml-samples 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+PRECISION = "ap_fixed<16,6>"
+THREADS = (1, 2)
+
+
+def _best(fn, repeats: int = 3):
+    best, out = float("inf"), None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+def _configs(model):
+    import hls4ml
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        h = hls4ml.utils.config_from_pytorch_model(model, (16,), default_precision=PRECISION)
+    return {"default formats": {"model": {"precision": PRECISION}}, "hls4ml config": h}
+
+
+def child(samples: int) -> None:
+    """One thread setting (from the environment): fxflow for both configs, then float PyTorch."""
+    import torch
+
+    import fxflow
+    from fxflow.examples import jet_tagger
+
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+    model = jet_tagger.make_model()
+    x = jet_tagger.make_inputs(samples)
+    res = {}
+    for name, cfg in _configs(model).items():
+        design = fxflow.compile(model, x[:1], config=cfg)
+        design.predict(x[:100])
+        t, _ = _best(lambda: design.predict(x, raw=True))
+        res[name] = samples / t
+    xt = torch.from_numpy(x.astype(np.float32))
+    with torch.inference_mode():
+        model(xt[:100])
+        t, _ = _best(lambda: model(xt))
+    res["float PyTorch"] = samples / t
+    print(json.dumps(res))
+
+
+def _hls4ml(model, x, cfg, out: Path):
+    """hls4ml's predict throughput and outputs for the same model and config."""
+    import hls4ml
+
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        hm = hls4ml.converters.convert_from_pytorch_model(model, hls_config=cfg, output_dir=str(out),
+                                                          backend="Vitis", io_type="io_parallel")
+        hm.compile()
+        xs = np.ascontiguousarray(x.astype(np.float32))
+        hm.predict(xs[:10])
+        t, y = _best(lambda: np.asarray(hm.predict(xs), dtype=np.float64))
+    return len(x) / t, y
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--samples", type=int, default=100_000)
+    ap.add_argument("--hls4ml-samples", type=int, default=10_000)
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        child(args.samples)
+        return
+    import hls4ml
+
+    import fxflow
+    from fxflow.examples import jet_tagger
+
+    rows = {}
+    for t in THREADS:
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=str(t), OMP_NUM_THREADS=str(t), MKL_NUM_THREADS=str(t),
+                   FXFLOW_THREADS=str(t))
+        out = subprocess.run([sys.executable, __file__, "--child", "--samples", str(args.samples)], env=env,
+                             check=True, capture_output=True, text=True).stdout
+        rows[t] = json.loads(out.strip().splitlines()[-1])
+
+    model = jet_tagger.make_model()
+    x = jet_tagger.make_inputs(args.hls4ml_samples)
+    cfg = _configs(model)["hls4ml config"]
+    with tempfile.TemporaryDirectory() as tmp:
+        h_rate, yh = _hls4ml(model, x, cfg, Path(tmp) / "hls4ml")
+    y = np.asarray(fxflow.compile(model, x[:1], config=cfg).predict(x), dtype=np.float64).reshape(yh.shape)
+
+    load = os.getloadavg()[0]
+    print(f"jet tagger MLP 16-64-32-32-5, {PRECISION}, {args.samples:,} samples (hls4ml {hls4ml.__version__}: "
+          f"{args.hls4ml_samples:,}); samples/s, best of 3; load average {load:.1f} on {os.cpu_count()} cores")
+    head = f"{'engine':34s}" + "".join(f"{f'{t} thread' + ('s' if t > 1 else ''):>14s}{'vs hls4ml':>11s}"
+                                        for t in THREADS)
+    print(head)
+    print("-" * len(head))
+    for name in ("default formats", "hls4ml config"):
+        cells = "".join(f"{rows[t][name]:14,.0f}{rows[t][name] / h_rate:10.0f}x" for t in THREADS)
+        print(f"{'fxflow predict, ' + name:34s}{cells}")
+    print(f"{'hls4ml predict (C++, 1 thread)':34s}" + "".join(f"{h_rate:14,.0f}{1:10.0f}x" for _ in THREADS))
+    cells = "".join(f"{rows[t]['float PyTorch']:14,.0f}{rows[t]['float PyTorch'] / h_rate:10.0f}x" for t in THREADS)
+    print(f"{'float PyTorch':34s}{cells}")
+    print(f"fxflow predict (hls4ml config) != hls4ml predict: {int(np.sum(y != yh))} of {y.size} values")
+
+
+if __name__ == "__main__":
+    main()

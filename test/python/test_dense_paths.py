@@ -1,0 +1,128 @@
+"""The fast dense kernels against the C++ k-loop computed one scalar at a time with Python integers.
+
+Covers the per-product type of hls4ml configs (`acc += accum_t(x*w)`: modular kernel), the chunked BLAS
+path in float32 and float64, and that the BLAS thread setting of the environment does not change results.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from fxflow.fixed.dense import Tensor, _modular_dtype, dense, plan_dense
+from fxflow.fixed.format import FixedFormat
+from fxflow.fixed.quantize import requantize_int
+
+
+def _reference(x, w, b, x_fmt, w_fmt, b_fmt, acc, out, prod):
+    """Sequential C++ semantics: acc = bias; acc = accum_t(acc + prod_t(x[k] * w[k])); result = out_t(acc)."""
+    pf = x_fmt.f + w_fmt.f
+    res = np.empty((x.shape[0], w.shape[1]), dtype=object)
+    for r in range(x.shape[0]):
+        for n in range(w.shape[1]):
+            a = requantize_int(int(b[n]), b_fmt.f, acc)
+            for k in range(w.shape[0]):
+                p, fp = int(x[r, k]) * int(w[k, n]), pf
+                if prod is not None:
+                    p, fp = requantize_int(p, pf, prod), prod.f
+                f = max(acc.f, fp)
+                a = requantize_int((a << (f - acc.f)) + (p << (f - fp)), f, acc)
+            res[r, n] = requantize_int(a, acc.f, out)
+    return res
+
+
+def _ints(rng, fmt, shape):
+    return rng.integers(fmt.min_int, fmt.max_int + 1, size=shape, dtype=np.int64)
+
+
+CASES = [  # (x, w, accumulator, product, modular kernel?): hls4ml's default and around every condition
+    ("ap_fixed<16,6>", "ap_fixed<16,6>", "ap_fixed<16,6>", "ap_fixed<16,6>", True),
+    ("ap_fixed<16,6>", "ap_fixed<16,6>", "ap_fixed<16,6>", "ap_fixed<16,6,AP_RND>", True),
+    ("ap_fixed<12,4>", "ap_fixed<10,2>", "ap_fixed<20,6>", "ap_fixed<14,6>", True),  # acc grid finer than prod
+    ("ap_fixed<8,4>", "ap_fixed<8,2>", "ap_fixed<24,2>", "ap_fixed<16,2>", True),  # prod grid finer: no rounding
+    ("ap_ufixed<10,4>", "ap_fixed<10,2>", "ap_fixed<16,6>", "ap_fixed<16,6>", True),
+    ("ap_fixed<24,8>", "ap_fixed<24,8>", "ap_fixed<40,16>", "ap_fixed<40,16>", True),  # needs int64
+    ("ap_fixed<12,4>", "ap_fixed<10,2>", "ap_fixed<20,8>", "ap_fixed<14,6>", False),  # product wraps narrower
+    ("ap_fixed<16,6>", "ap_fixed<16,6>", "ap_fixed<16,6,AP_TRN,AP_SAT>", "ap_fixed<16,6>", False),
+    ("ap_fixed<16,6>", "ap_fixed<16,6>", "ap_fixed<16,6>", "ap_fixed<12,6,AP_RND_CONV>", False),
+]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_product_paths_equal_the_sequential_loop(case):
+    x_fmt, w_fmt, acc, prod = (FixedFormat.parse(t) for t in case[:4])
+    modular = case[4]
+    rng = np.random.default_rng(7)
+    b_fmt, out = FixedFormat.parse("ap_fixed<16,6>"), FixedFormat.parse("ap_fixed<12,4,AP_RND,AP_SAT>")
+    for kk, nn in ((1, 1), (37, 3), (70, 5)):
+        x, w, b = _ints(rng, x_fmt, (23, kk)), _ints(rng, w_fmt, (kk, nn)), _ints(rng, b_fmt, (nn,))
+        plan = plan_dense(x_fmt, w, w_fmt, b, b_fmt, acc, out, prod)
+        assert plan.path == "product" and (plan.mod_dtype is not None) == modular
+        got = dense(Tensor(x, x_fmt), plan)
+        want = _reference(x, w, b, x_fmt, w_fmt, b_fmt, acc, out, prod)
+        assert got.fmt == out
+        assert [int(v) for v in got.data.ravel()] == [int(v) for v in want.ravel()], (case, kk, nn, plan.path)
+
+
+def test_modular_dtype_choice():
+    f = FixedFormat.parse
+    assert _modular_dtype(f("ap_fixed<16,6>"), f("ap_fixed<16,6>"), 20) is np.int32
+    assert _modular_dtype(f("ap_fixed<40,16>"), f("ap_fixed<40,16>"), 32) is np.int64
+    assert _modular_dtype(f("ap_fixed<16,6>"), f("ap_fixed<16,6,AP_TRN,AP_SAT>"), 20) is None  # saturates
+    assert _modular_dtype(f("ap_fixed<12,6,AP_RND_CONV>"), f("ap_fixed<16,6>"), 20) is None  # rounding mode
+    assert _modular_dtype(f("ap_fixed<16,4>"), f("ap_fixed<16,6>"), 20) is None  # product wraps narrower
+
+
+@pytest.mark.parametrize("x_t,w_t", [("ap_fixed<8,3>", "ap_fixed<6,1>"), ("ap_fixed<16,6>", "ap_fixed<16,6>")])
+def test_blas_path_in_chunks(x_t, w_t):
+    """float32 when every sum stays below 2^24, float64 otherwise; rows chunked: same integers as int64."""
+    x_fmt, w_fmt = FixedFormat.parse(x_t), FixedFormat.parse(w_t)
+    acc = FixedFormat.parse("ap_fixed<48,20>")
+    rng = np.random.default_rng(3)
+    x, w, b = _ints(rng, x_fmt, (1300, 40)), _ints(rng, w_fmt, (40, 33)), _ints(rng, w_fmt, (33,))
+    plan = plan_dense(x_fmt, w, w_fmt, b, w_fmt, acc, acc)
+    assert plan.path == "blas"
+    assert plan.w_float.dtype == (np.float32 if plan.sum_bound < 2**24 else np.float64)
+    got = dense(Tensor(x, x_fmt), plan).data
+    shift = acc.f - x_fmt.f - w_fmt.f
+    want = ((x @ w) << shift) + (b << (acc.f - w_fmt.f))
+    assert np.array_equal(got, want)
+
+
+def test_results_do_not_depend_on_blas_threads():
+    code = ("import numpy as np; from fxflow.fixed.dense import Tensor, dense, plan_dense; "
+            "from fxflow.fixed.format import FixedFormat as F; f = F.parse('ap_fixed<16,6>'); "
+            "r = np.random.default_rng(1); x = r.integers(-2**15, 2**15, (5000, 64)); "
+            "w = r.integers(-2**15, 2**15, (64, 32)); b = np.zeros(32, dtype=np.int64); "
+            "a = F.parse('ap_fixed<40,20>'); p = plan_dense(f, w, f, b, f, a, f); "
+            "q = plan_dense(f, w, f, b, f, f, f, f); "
+            "print(int(dense(Tensor(x, f), p).data.sum()), int(dense(Tensor(x, f), q).data.sum()))")
+    outs = set()
+    for threads in ("1", "2"):
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=threads, OMP_NUM_THREADS=threads)
+        outs.add(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                                check=True).stdout)
+    assert len(outs) == 1
+
+
+def test_predict_threads_give_the_same_integers(monkeypatch):
+    import fxflow
+    from fxflow.emulator import CHUNK
+    from fxflow.errors import FxflowError
+    from fxflow.examples import jet_tagger
+
+    x = jet_tagger.make_inputs(2 * CHUNK + 5)
+    design = fxflow.compile(jet_tagger.make_model(), x[:1], config={"model": {"precision": "ap_fixed<16,6>"}})
+    one = design.predict(x, raw=True, threads=1)
+    assert np.array_equal(design.predict(x, raw=True, threads=3), one)
+    monkeypatch.setenv("FXFLOW_THREADS", "2")
+    assert np.array_equal(design.predict(x, raw=True), one)
+    monkeypatch.setenv("FXFLOW_THREADS", "two")
+    with pytest.raises(FxflowError, match="FXFLOW_THREADS must be a positive integer, got 'two'"):
+        design.predict(x[:3])
+    with pytest.raises(FxflowError, match="predict threads must be a positive integer, got 0"):
+        design.predict(x[:3], threads=0)
