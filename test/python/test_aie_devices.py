@@ -151,3 +151,23 @@ def test_the_rules_catch_a_broken_text(device):
     if no_dma:
         shim = re.sub(r"(%shim_\d+_0 = aie\.tile\()(\d+)", lambda m: f"{m.group(1)}{no_dma[0]}", text, count=1)
         assert any("no shim DMA" in e for e in violations(shim, dev))
+
+
+def test_npu1_full_width_layer_stays_in_four_columns():
+    """A 4-K-slice layer spans the whole npu1 array; the old 5-column table put its shim and memory tiles in
+    column 4, which aie-opt rejects for `aie.device(npu1)`."""
+    import sys
+
+    import numpy as np
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_aie import lower, mlp_graph  # the dense-net builder of the AIE tests
+
+    from fxflow.fixed import FixedFormat as F
+
+    i8 = F(1, 2, 5)
+    g = mlp_graph(np.random.default_rng(0), [512, 128, 64], i8, [F(1, 0, 7)] * 2, [i8] * 2)
+    prog = lower(g.text(), device="npu1")[2]
+    text = emit_program(prog)
+    assert violations(text, get_device("npu1")) == []
+    assert {int(c) for c in re.findall(r"aie\.tile\((\d+), \d+\)", text)} == {0, 1, 2, 3}
