@@ -63,7 +63,7 @@ class AieBackend(BackendBase):
 
     def cli_arguments(self, parser) -> None:
         parser.add_argument("--aie-device", default=default(AieOptions, "device"),
-                            help="AIE device for --backend aie: xcve2802, npu1 or npu2")
+                            help="AIE device for --backend aie: xcve2802, npu1, npu2 (or npu1_<n>col, npu2_<n>col)")
         parser.add_argument("--aie-batch", type=int, default=default(AieOptions, "batch"),
                             help="rows per AIE kernel call for --backend aie (and versal)")
 

@@ -93,8 +93,8 @@ def problems(prog: AieProgram) -> list[str]:
     errs += [f"tile {t} has {n} cores" for t, n in core_at.items() if n > 1]
     cas_out, cas_in = Counter(s for s, _ in prog.cascades), Counter(d for _, d in prog.cascades)
     for s, d in prog.cascades:
-        if not (d == (s[0] + 1, s[1]) or d == (s[0], s[1] - 1)):
-            errs.append(f"cascade {s} -> {d} does not go to the east or south neighbour")
+        if (d[0] - s[0], d[1] - s[1]) not in dev.cascade_steps:
+            errs.append(f"cascade {s} -> {d} is not a step {dev.cascade_steps} of {dev.name}'s cascade")
         for t in (s, d):
             if dev.kind(*t) != "compute" or t not in core_at:
                 errs.append(f"cascade {s} -> {d} ends at {t}, which has no core")

@@ -1,7 +1,10 @@
 """AI Engine device models: array geometry, tile kinds and the per-tile resource limits the checker enforces.
 
 Coordinates are mlir-aie's `aie.tile(col, row)`: row 0 is the shim row, then memory-tile rows, then compute
-rows.  Numbers from /work/shared/reference/aie-ml.md §1-2 (AM020, UG1603, mlir-aie `AIETargetModel`).
+rows.  Numbers from /work/shared/reference/aie-ml.md §1-2 (AM020, UG1603) and mlir-aie's target models
+(`AIETargetModel.h`: VE2802, the virtualized NPU1 models, NPU2 and its column variants).  One table row per
+`aie.device(...)` name fxflow writes, so aie-opt's "column index must be less than the number of columns" and
+shim-DMA rules hold by construction of the placement.
 """
 
 from __future__ import annotations
@@ -41,6 +44,10 @@ class Device:
     # `{plio = true}` object FIFOs like the shim's DMA channels, two per direction and column.
     plio: tuple[int, int] = (0, 0)
     plio_bits: int = 128  # PLIO width at the PL clock (aie4ml: 128 bit at 312.5 MHz = 4 B per AIE cycle)
+    shim_locks: int = 16
+    # (dcol, drow) from a cascade source to its destination: AIE-ML's accumulator cascade runs west -> east
+    # along a row and north -> south down a column (AM020); mlir-aie's verifier only asks for neighbours.
+    cascade_steps: tuple[tuple[int, int], ...] = ((1, 0), (0, -1))
 
     @property
     def compute_tiles(self) -> int:
@@ -57,11 +64,20 @@ class Device:
         return "compute" if row in self.compute_rows else ""
 
 
+def _npu(name: str, cols: int) -> Device:
+    """An NPU array (no PL): shim, one memory-tile row, four compute rows; every shim tile has a NoC DMA.
+    `npu1` is mlir-aie's 4-column virtualized Phoenix model (column 0 an ordinary shim-DMA column, not the old
+    5-column part whose column 0 had no shim DMA); `npu1_<n>col` / `npu2_<n>col` are its column subsets."""
+    return Device(name, cols, 6, tuple(range(cols)), (1,), (2, 3, 4, 5))
+
+
 DEVICES = {
     "xcve2802": Device("xcve2802", 38, 11, (2, 3, 6, 7, 14, 15, 22, 23, 30, 31, 34, 35), (1, 2),
                        tuple(range(3, 11)), plio=(2, 2)),
-    "npu1": Device("npu1", 5, 6, (1, 2, 3, 4), (1,), (2, 3, 4, 5)),
-    "npu2": Device("npu2", 8, 6, tuple(range(8)), (1,), (2, 3, 4, 5)),
+    "npu1": _npu("npu1", 4),
+    **{f"npu1_{n}col": _npu(f"npu1_{n}col", n) for n in (1, 2, 3)},
+    "npu2": _npu("npu2", 8),
+    **{f"npu2_{n}col": _npu(f"npu2_{n}col", n) for n in range(1, 8)},
 }
 DEFAULT_DEVICE = "xcve2802"
 

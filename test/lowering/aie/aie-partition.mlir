@@ -22,5 +22,5 @@
 // BATCH:      aie_partition = {batch = 16 : i64, cas_length = 1 : i64, cas_num = 1 : i64, interval = 128 : i64
 
 // BUDGET: error: the layers up to 'fc1' (24x6) need at least 2 compute tiles; xcve2802 offers 1
-// DEVICE: error: unknown AIE device 'npu9' (available: xcve2802, npu1, npu2)
+// DEVICE: error: unknown AIE device 'npu9' (available: xcve2802, npu1, npu1_1col, npu1_2col, npu1_3col, npu2, npu2_1col,
 // ORDER: error: kernel 'fc0' has no integer form; run convert-fxp-to-aie first

@@ -1,14 +1,17 @@
 // RUN: fxflow-opt --pass-pipeline='builtin.module(convert-fxp-to-aie,aie-partition,aie-place)' %S/Inputs/mlp-20-24-6.mlir | fxflow-translate --emit-aie | filecheck %s
 // RUN: fxflow-opt --pass-pipeline='builtin.module(convert-fxp-to-aie,aie-partition{device=npu2},aie-place)' %S/Inputs/mlp-20-24-6.mlir | fxflow-translate --emit-aie | filecheck %s --check-prefix=NPU
+// RUN: fxflow-opt --pass-pipeline='builtin.module(convert-fxp-to-aie,aie-partition{device=npu1},aie-place)' %S/Inputs/mlp-20-24-6.mlir | fxflow-translate --emit-aie | filecheck %s --check-prefix=NPU1
+// RUN: fxflow-opt --pass-pipeline='builtin.module(convert-fxp-to-aie,aie-partition,aie-place)' %S/Inputs/mlp-20-24-6.mlir | fxflow-translate --emit-aie | filecheck %s --check-prefix=NOCORELINK
 // RUN: not fxflow-translate --emit-aie %S/Inputs/mlp-20-24-6.mlir 2>&1 | filecheck %s --check-prefix=UNPLACED
 
 // fc0: 2 x 2 kernels at (0..1, 3..4); fc1: 2 x 1 at (2..3, 3).  One kernel function per layer and role.
 // CHECK:      module {
 // CHECK-NEXT:   aie.device(xcve2802) {
-// CHECK:          func.func private @fc0_first(memref<8x16xi8>, memref<16x16xi8>, memref<16xi32>)
-// CHECK:          func.func private @fc0_last(memref<8x16xi8>, memref<16x16xi8>, memref<8x16xi8>)
-// CHECK:          func.func private @fc1_first(memref<8x16xi8>, memref<16x16xi8>, memref<16xi32>)
-// CHECK:          func.func private @fc1_last(memref<8x16xi8>, memref<16x16xi8>, memref<8x16xi8>)
+// Current mlir-aie syntax: the object file is named on the kernel declaration, not on aie.core.
+// CHECK:          func.func private @fc0_first(memref<8x16xi8>, memref<16x16xi8>, memref<16xi32>) attributes {link_with = "fc0.o"}
+// CHECK:          func.func private @fc0_last(memref<8x16xi8>, memref<16x16xi8>, memref<8x16xi8>) attributes {link_with = "fc0.o"}
+// CHECK:          func.func private @fc1_first(memref<8x16xi8>, memref<16x16xi8>, memref<16xi32>) attributes {link_with = "fc1.o"}
+// CHECK:          func.func private @fc1_last(memref<8x16xi8>, memref<16x16xi8>, memref<8x16xi8>) attributes {link_with = "fc1.o"}
 // Tiles sorted by (col, row): shim DMA at NoC column 2, memory tiles in row 1, cores from row 3.
 // CHECK:          %mem_0_1 = aie.tile(0, 1)
 // CHECK-NEXT:     %tile_0_3 = aie.tile(0, 3)
@@ -50,7 +53,7 @@
 // CHECK-NEXT:         aie.objectfifo.release @fc0_x0(Consume, 1)
 // CHECK-NEXT:       }
 // CHECK-NEXT:       aie.end
-// CHECK-NEXT:     } {link_with = "fc0.o"}
+// CHECK-NEXT:     }{{$}}
 // CHECK:          %core_1_3 = aie.core(%tile_1_3) {
 // CHECK:              %ys = aie.objectfifo.acquire @fc0_y0(Produce, 1)
 // CHECK:              func.call @fc0_last(%x, %fc0_w0_1, %y)
@@ -59,7 +62,8 @@
 // CHECK:              func.call @fc1_first(%x, %fc1_w0_0, %fc1_b0)
 // CHECK:          %core_3_3 = aie.core(%tile_3_3) {
 // CHECK-NOT:      aie.runtime_sequence
-// CHECK:          } {link_with = "fc1.o"}
+// CHECK:            aie.end
+// CHECK-NEXT:     }{{$}}
 // CHECK-NEXT:   }
 // CHECK-NEXT: }
 
@@ -75,3 +79,9 @@
 // NPU-NEXT: }
 
 // UNPLACED: error: the AIE program needs a partitioned graph: run aie-partition and aie-place first
+
+// npu1 is the 4-column virtualized model: every tile in columns 0..3, column 0 a shim-DMA column.
+// NPU1:      aie.device(npu1) {
+// NPU1-NOT:  aie.tile({{[4-9]|[1-9][0-9]}},
+// NPU1:      aie.runtime_sequence
+// NOCORELINK-NOT: } {link_with
