@@ -16,6 +16,7 @@ and the softmax decomposition (reduce max, x - max, exp, reduce sum, div; any di
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -100,10 +101,17 @@ def _n_inputs(op) -> int:
 
 
 def _program_order(root, members) -> list:
-    block = root.parent.regions[0].blocks[0] if root.parent.name != "builtin.module" else None
-    ops = [o.operation for o in block.operations] if block is not None else []
-    ordered = [o for o in ops if any(o == m for m in members)]
-    return ordered if len(ordered) == len(members) else list(reversed(members))
+    """The members in block order when all sit in root's function body, else reversed discovery order.
+
+    Compares positions with `is_before_in_block` (MLIR's cached op order) instead of scanning the whole
+    block: a scan per cone made the pass quadratic in the number of layers."""
+    if root.parent.name == "builtin.module":
+        return list(reversed(members))
+    block = root.parent.regions[0].blocks[0]
+    ops = [m.operation for m in members]
+    if any(o.block != block for o in ops):
+        return list(reversed(members))
+    return sorted(ops, key=functools.cmp_to_key(lambda a, b: -1 if a.is_before_in_block(b) else 1))
 
 
 # ------------------------------------------------------------------------------------------------
