@@ -12,7 +12,7 @@ is imported or executed. The layers (docs/design.md, issue 19):
     L4 backends    lowering/{hls,aie,rtl,versal}/, one folder each; versal may import hls, aie and rtl, no other
                    backend imports another
     L5 API         fxflow/__init__, compiler, design, report, profiling, precision_search, softmax_report,
-                   dse/, cli, approx.{search,torch,finetune,demo}, the fxflow.rtl/versal re-exports, tools,
+                   dse/, cli, approx.{layer_search,torch,finetune,demo}, the fxflow.rtl/versal re-exports, tools,
                    examples
 
 A module imports only from its own layer or below. Every module must be placed by `LAYERS` (a new file that
@@ -76,7 +76,7 @@ LAYERS = {
     "fxflow.dse": (API, None),
     "fxflow.cli": (API, None),
     "fxflow.cli_*": (API, None),
-    **{f"fxflow.approx.{m}": (API, None) for m in ("search", "torch", "finetune", "demo")},
+    **{f"fxflow.approx.{m}": (API, None) for m in ("layer_search", "torch", "finetune", "demo")},
     "fxflow.lowering.versal.demo": (API, None),  # a runnable demo (python -m), not part of the backend
     "fxflow.rtl": (API, None),  # documented public paths kept as re-exports: fxflow.rtl.characterize,
     "fxflow.versal": (API, None),  # fxflow.versal.demo

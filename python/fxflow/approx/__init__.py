@@ -26,7 +26,7 @@ def __getattr__(name):
     if name in ("search", "SearchResult"):
         import importlib
 
-        module = importlib.import_module(".search", __name__)
+        module = importlib.import_module(".layer_search", __name__)
         # the function, not the submodule, is `fxflow.approx.search` (the import just bound the submodule here)
         globals().update(search=module.search, SearchResult=module.SearchResult)
         return globals()[name]
