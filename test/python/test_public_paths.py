@@ -21,3 +21,17 @@ def test_versal_demo_runs_as_a_module():
     r = subprocess.run([sys.executable, "-m", "fxflow.versal.demo", "--help"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert "usage" in r.stdout.lower()
+
+
+def test_approx_search_stays_the_function_after_any_submodule_import():
+    """`fxflow.approx.search` is loaded lazily; importing every submodule first must not shadow the function
+    (a submodule named `search` would: the import machinery binds it as the package attribute)."""
+    import importlib
+    import pkgutil
+
+    import fxflow.approx as approx
+
+    for info in pkgutil.iter_modules(approx.__path__):
+        importlib.import_module(f"fxflow.approx.{info.name}")
+    assert callable(approx.search) and approx.search.__name__ == "search"
+    assert approx.SearchResult.__name__ == "SearchResult"

@@ -23,11 +23,11 @@ __all__ = ["Multiplier", "build", "families", "multipliers", "parse_spec", "regi
 def __getattr__(name):
     # `search` compiles whole models (fxflow.compile), so it is API on top of these definitions. Loaded on first
     # use, so that the compiler, emulator and backends can import the definitions without importing the compiler.
+    # Its module is `layer_search`: a submodule named `search` would shadow the function once imported.
     if name in ("search", "SearchResult"):
         import importlib
 
         module = importlib.import_module(".layer_search", __name__)
-        # the function, not the submodule, is `fxflow.approx.search` (the import just bound the submodule here)
         globals().update(search=module.search, SearchResult=module.SearchResult)
         return globals()[name]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
