@@ -126,3 +126,5 @@ def test_predict_threads_give_the_same_integers(monkeypatch):
         design.predict(x[:3])
     with pytest.raises(FxflowError, match="predict threads must be a positive integer, got 0"):
         design.predict(x[:3], threads=0)
+    with pytest.raises(FxflowError, match="predict threads must be a positive integer, got '2'"):
+        design.predict(x[:3], threads="2")

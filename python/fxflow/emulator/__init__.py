@@ -234,8 +234,8 @@ def predict_threads(threads: int | None = None) -> int:
             threads = int(env) if env else 1
         except ValueError:
             raise FxflowError(f"FXFLOW_THREADS must be a positive integer, got '{env}'") from None
-    if threads < 1:
-        raise FxflowError(f"predict threads must be a positive integer, got {threads}")
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise FxflowError(f"predict threads must be a positive integer, got {threads!r}")
     return threads
 
 
