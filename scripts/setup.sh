@@ -16,6 +16,7 @@ PIP=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
 "${PIP[@]}" "torch==2.13.0"
 "${PIP[@]}" -e ".[test,csim,qat,rtl]"  # qat: pquant-ml (~10 s, pure Python); rtl: circt==1.62.0
 "${PIP[@]}" -e ".[sweep]"  # sweep: ray==2.60.0 (design-space sweeps on Ray; fxflow.dse)
+"${PIP[@]}" -e ".[zoo,da]"  # zoo: brevitas, qonnx, onnxruntime (model-zoo tests); da: da4ml (RTL size anchor)
 missing=()  # Debian package names; the commands are g++, verilator, yosys
 for tool in g++ verilator yosys; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
 if [ ${#missing[@]} -gt 0 ]; then
