@@ -83,8 +83,9 @@ def lut_table(op) -> tuple[TableIndex, np.ndarray] | None:
     if "table" not in attrs:
         return None
     table = _table(attrs, "table")
+    identity = ir.IntegerAttr(attrs["identity_from"]).value if "identity_from" in attrs else None
     index = TableIndex(ir.IntegerAttr(attrs["index_shift"]).value, ir.IntegerAttr(attrs["index_offset"]).value,
-                       len(table))
+                       len(table), identity_from=identity)
     return index, table
 
 

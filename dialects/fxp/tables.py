@@ -9,8 +9,9 @@ without them):
   `table`        dense<...> : tensor<Nxi64>, stored integers in the result format
   `index_shift`  i64, `index_offset` i64:
   y = table[clamp((raw(x) >> index_shift) - index_offset, 0, N - 1)] where raw(x) is x's stored integer.
-By default the table covers the whole input format (no clamping), N a power of two, each entry the
-function at the centre of the input values sharing that index, assigned to the result type.
+  `identity_from` i64 (optional): y = x assigned to the result type when raw(x) >= identity_from.
+Each entry is the function at the centre of the input values sharing that index; the default tables'
+range and bins are derived from the function and the formats (`fxflow.fixed.table.accurate_table`).
 """
 
 from typing import Any
@@ -50,8 +51,9 @@ class LutOp(Fxp.Operation, name="lut", traits=[ext.Pure, ir.IsIsolatedFromAboveT
             return emit(self, "function region must end with fxp.yield")
         attrs = self.operation.attributes
         if "table" in attrs:
-            for name in ("index_shift", "index_offset"):
-                if name not in attrs or not isinstance(attrs[name], ir.IntegerAttr):
+            for name in ("index_shift", "index_offset", "identity_from"):
+                if (name != "identity_from" or name in attrs) and (
+                        name not in attrs or not isinstance(attrs[name], ir.IntegerAttr)):
                     return emit(self, f"a lut with a table needs an integer '{name}' attribute")
             if not isinstance(attrs["table"], ir.DenseIntElementsAttr):
                 return emit(self, "table must be a dense integer attribute of stored integers")

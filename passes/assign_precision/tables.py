@@ -7,8 +7,12 @@ weights (the layer's `weight` format, "auto" fitted within `auto_tolerance`).
 
 Tables are attached as discardable attributes (the ops verify without them):
   fxp.lut      `table` (tensor<Nxi64>, stored integers of the result format), `index_shift`, `index_offset`
-               (i64): the index function and entry placement of `fxflow.fixed.table`, built from the
-               layer's `table_size` and `table_range`.
+               and optionally `identity_from` (i64): the index function and entry placement of
+               `fxflow.fixed.table`.  By default (no `table_range`, outside hls4ml arithmetic) the accurate
+               table of `fxflow.fixed.table.accurate_table`: range and bins from the function and the formats,
+               at most `table_size` (if configured) or 2^ACCURATE_INDEX_BITS entries, with a stated error
+               bound (docs/layers.md, "Activation table accuracy").  With a `table_range`, or hls4ml's
+               arithmetic, `table_size` bins over that range / the whole input format.
   fxp.softmax  (stable, latency) `exp_table`, `inv_table` (tensor<Nxi64>, stored integers),
                `exp_format`, `inv_format`, `inv_input_format`, `accum` and, for stable, `norm_format`
                (type attributes of !fxp.fixed): the algorithm of `fxflow.fixed.softmax` (hls4ml 1.3's).
@@ -36,7 +40,7 @@ from fxflow.fixed.quantize import requantize
 from fxflow.fixed.softmax import (ACCURATE_INDEX_BITS, DEFAULT_TABLE_SIZE, HLS4ML_TABLE, SoftmaxFormats,
                                   accurate_formats, capped_size, default_norm, exact_accum, exp_table, index_bits,
                                   inv_table)
-from fxflow.fixed.table import auto_entry_format, build_table, evaluate, table_index
+from fxflow.fixed.table import accurate_table, auto_entry_format, build_table, evaluate, table_index
 from fxflow.ir import i64_attr, ir, layer_name
 
 from fxflow.passes.assign_precision import assigner, quantized_constant, require_fixed, set_result
@@ -128,18 +132,39 @@ def _assign_lut(op, cfg: Config, ranges: dict) -> None:
     out = cfg.layer(layer).result
     if out == AUTO:
         out = auto_entry_format(evaluate(fn, index.centres(x_fmt), where), x_fmt.f)
-    table = build_table(fn, x_fmt, out, index, where)
+    accurate = accurate_table(fn, x_fmt, out, where, accurate_size(cfg, layer)) if accurate_lut(cfg, layer) else None
+    if accurate is not None:
+        index, table = accurate.index, accurate.values
+    else:  # configured range, hls4ml arithmetic, or a function that is undefined somewhere (log)
+        table = build_table(fn, x_fmt, out, index, where)
     attrs = op.operation.attributes
     attrs["table"] = _i64_table(table)
     attrs["index_shift"] = i64_attr(index.shift)
     attrs["index_offset"] = i64_attr(index.offset)
+    lo, hi = int(table.min()), int(table.max())
+    if index.identity_from is not None:
+        attrs["identity_from"] = i64_attr(index.identity_from)
+        passed = requantize(np.array([index.identity_from, x_fmt.max_int], dtype=np.int64), x_fmt.f, out)
+        lo, hi = min(lo, int(passed[0])), max(hi, int(passed[1]))
     shape = ranges[x].lo.shape
-    exact = Interval(np.full(shape, int(table.min()), dtype=object), np.full(shape, int(table.max()), dtype=object),
-                     out.f)
+    exact = Interval(np.full(shape, lo, dtype=object), np.full(shape, hi, dtype=object), out.f)
     set_result(op, out, exact, ranges)
 
 
 _TABLE_FORMAT_KEYS = ("exp_table", "inv_table", "inv_input", "norm_input")
+
+
+def accurate_lut(cfg: Config, layer: str) -> bool:
+    """Accurate default table (`accurate_table`): a lut without a configured `table_range`, outside hls4ml
+    arithmetic (whose configs keep their tables)."""
+    return cfg.arithmetic != "hls4ml" and cfg.table_config(layer).table_range is None
+
+
+def accurate_size(cfg: Config, layer: str) -> int:
+    """The most entries an accurate table may have: the configured `table_size` (layer, then model), else
+    2^ACCURATE_INDEX_BITS (the softmax's accurate tables share the rule: a configured size is the index width)."""
+    own = {**cfg.tables, **cfg.layers.get(layer, {})}
+    return cfg.table_config(layer).table_size if "table_size" in own else 1 << ACCURATE_INDEX_BITS
 
 
 def accurate_softmax(cfg: Config, layer: str, impl: str) -> bool:
@@ -154,10 +179,8 @@ def _accurate_softmax_formats(cfg: Config, layer: str, x_fmt: FixedFormat, xr: I
     """`accurate_formats` for this layer: d_max from the input's range (format or calibration), the target
     from the result's LSB, the table sizes (if configured) as the index widths."""
     tc = cfg.table_config(layer)
-    own = {**cfg.tables, **cfg.layers.get(layer, {})}
-    size = tc.table_size if "table_size" in own else None
-    exp_bits, inv_bits = (index_bits(s) if s else ACCURATE_INDEX_BITS
-                          for s in (tc.exp_table_size or size, tc.inv_table_size or size))
+    size = accurate_size(cfg, layer)
+    exp_bits, inv_bits = (index_bits(s) for s in (tc.exp_table_size or size, tc.inv_table_size or size))
     d_max = float(Fraction(int(max(xr.hi.ravel(), default=0)) - int(min(xr.lo.ravel(), default=0)), 1 << xr.f))
     target_f = max(4, min(result.f, 20)) if isinstance(result, FixedFormat) else max(8, x_fmt.f)
     fm = accurate_formats(x_fmt, d_max, n, target_f, exp_bits, inv_bits)

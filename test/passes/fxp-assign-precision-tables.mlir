@@ -19,10 +19,12 @@ func.func @main(%arg0: tensor<1x4xf32>) -> tensor<1x4xf32> {
   return %sm : tensor<1x4xf32>
 }
 
-// Default table size 1024 over the whole 6-bit input: 64 entries (shift 0, offset -32), each the sigmoid of an
-// input value rounded into the result (TRN: floor).  Softmax (accurate defaults, fxflow.fixed.softmax
-// .accurate_formats, for a result LSB 2^-3, i.e. target 2^-4): d = x_max - x lies in [0, 7/8] (the sigmoid table's
-// range), so the exp table is indexed by all of d's bits in ap_ufixed<3,0> (8 entries, exact, saturating); exp
+// Accurate default table (fxflow.fixed.table.accurate_table) of the sigmoid over the 6-bit input: the widest bins
+// within 3/4 LSB of the function at every input are 2 LSBs wide (shift 1), over [-3, 3.25) (offset -12, 25 entries:
+// outside it the sigmoid is within LSB/4 of its value at the edge), each entry the sigmoid at its bin's centre
+// rounded to nearest (whatever the result's rounding mode).  Softmax (accurate defaults, fxflow.fixed.softmax
+// .accurate_formats, for a result LSB 2^-3, i.e. target 2^-4): d = x_max - x lies in [0, 1] (the sigmoid table's
+// range), so the exp table is indexed by all of d's bits in ap_ufixed<4,1> (16 entries, exact, saturating); exp
 // entries ap_ufixed<10,1> (4 + 2 + ceil(log2 5) fractional bits), an exact accumulator, the sum in [1, 4]
 // rounded onto ap_ufixed<9,3> (512 inverse entries), inverse entries ap_ufixed<8,1>.
 // With hls4ml arithmetic (prefix HLS), hls4ml 1.3's formats: the exp table is indexed by x_max - x in ap_ufixed<5,2>
@@ -31,8 +33,8 @@ func.func @main(%arg0: tensor<1x4xf32>) -> tensor<1x4xf32> {
 // CHECK:      "fxp.constant"() {value = dense<[2, -4, 1, 8]> : tensor<4xi64>}
 // CHECK:      "fxp.lut"
 // CHECK:      "fxp.yield"
-// CHECK-NEXT: }) {index_offset = -32 : i64, index_shift = 0 : i64, table = dense<[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7]> : tensor<64xi64>}
-// CHECK:      "fxp.softmax"(%{{.*}}) {accum = !fxp.fixed<0 : i32, 3 : i32, 9 : i32, "RND", "SAT">, axis = 1 : i64, exp_format = !fxp.fixed<0 : i32, 1 : i32, 9 : i32, "RND", "SAT">, exp_table = dense<[512, 452, 399, 352, 311, 274, 242, 213]> : tensor<8xi64>, implementation = "stable", inv_format = !fxp.fixed<0 : i32, 1 : i32, 7 : i32, "RND", "SAT">, inv_input_format = !fxp.fixed<0 : i32, 3 : i32, 6 : i32, "RND", "SAT">, inv_table = dense<"0x{{.*}}"> : tensor<512xi64>, norm_format = !fxp.fixed<0 : i32, 0 : i32, 3 : i32, "TRN", "SAT">}
+// CHECK-NEXT: }) {index_offset = -12 : i64, index_shift = 1 : i64, table = dense<[0, 1, 1, 1, 1, 1, 2, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 6, 7, 7, 7, 7, 7, 8, 8]> : tensor<25xi64>}
+// CHECK:      "fxp.softmax"(%{{.*}}) {accum = !fxp.fixed<0 : i32, 3 : i32, 9 : i32, "RND", "SAT">, axis = 1 : i64, exp_format = !fxp.fixed<0 : i32, 1 : i32, 9 : i32, "RND", "SAT">, exp_table = dense<[512, 452, 399, 352, 311, 274, 242, 213, 188, 166, 147, 129, 114, 101, 89, 79]> : tensor<16xi64>, implementation = "stable", inv_format = !fxp.fixed<0 : i32, 1 : i32, 7 : i32, "RND", "SAT">, inv_input_format = !fxp.fixed<0 : i32, 3 : i32, 6 : i32, "RND", "SAT">, inv_table = dense<"0x{{.*}}"> : tensor<512xi64>, norm_format = !fxp.fixed<0 : i32, 1 : i32, 3 : i32, "TRN", "SAT">}
 // HLS:        "fxp.softmax"(%{{.*}}) {accum = !fxp.fixed<1 : i32, 9 : i32, 10 : i32, "RND", "SAT">, axis = 1 : i64, exp_format = !fxp.fixed<1 : i32, 7 : i32, 10 : i32, "RND", "SAT">, exp_table = dense<[1024, 904, 797, 704, 621, 548, 484, 427, 377, 332, 293, 259, 228, 202, 178, 157, 139, 122, 108, 95, 84, 74, 65, 58, 51, 45, 40, 35, 31, 27, 24, 21]> : tensor<32xi64>, implementation = "stable", inv_format = !fxp.fixed<1 : i32, 7 : i32, 10 : i32, "RND", "SAT">, inv_input_format = !fxp.fixed<1 : i32, 7 : i32, 10 : i32, "RND", "SAT">, inv_table = dense<"0x{{.*}}"> : tensor<1024xi64>, norm_format = !fxp.fixed<0 : i32, 2 : i32, 3 : i32, "TRN", "WRAP">}
 
 // Per-layer settings: clamp and prelu results "auto" (exact: the prelu result grid is f_x + f_alpha = 8 bits),

@@ -97,6 +97,7 @@ def _lut(k: KernelEmitter, op) -> None:
     table = _table_values(op, "table")
     shift = ir.IntegerAttr(op.attributes["index_shift"]).value
     offset = ir.IntegerAttr(op.attributes["index_offset"]).value
+    identity = ir.IntegerAttr(op.attributes["identity_from"]).value if "identity_from" in op.attributes else None
     n = len(table)
     tab = _table(k, op, "table", "table", yf, table)
     k.partition(tab)
@@ -112,11 +113,15 @@ def _lut(k: KernelEmitter, op) -> None:
             out.append(f"t -= {offset}LL;" if offset > 0 else f"t += {-offset}LL;")
         if clamped:
             out += ["if (t < 0) t = 0;", f"else if (t > {n - 1}) t = {n - 1};"]
-        out.append(f"{d}[i] = {tab}[t.to_int()];")
+        if identity is None:
+            out.append(f"{d}[i] = {tab}[t.to_int()];")
+        else:  # the inputs from identity_from on bypass the table: y = x assigned to the result type
+            out += [f"if (r >= {bits_t}({identity}LL)) {d}[i] = {s[0]}[i];", f"else {d}[i] = {tab}[t.to_int()];"]
         return out
 
+    bypass = "" if identity is None else f", x when raw(x) >= {identity}"
     print_elementwise(k, op, "lut", ("input",),
-                 f"fxp.lut: table[clamp((raw(x) >> {shift}) - ({offset}), 0, {n - 1})]", stmt)
+                 f"fxp.lut: table[clamp((raw(x) >> {shift}) - ({offset}), 0, {n - 1})]{bypass}", stmt)
 
 
 def _tree_sum(k: KernelEmitter, terms: list[str], acc_t: str) -> str:

@@ -56,7 +56,9 @@ def _lut(o, args, ctx, out):
 
     def one(w):
         i = s.clip(s.sub(s.shr_floor(w, index.shift), s.const(index.offset)), 0, index.size - 1)
-        return s.rom(i, entries)
+        if index.identity_from is None:
+            return s.rom(i, entries)
+        return s.mux(s.less_than(w, index.identity_from), s.rom(i, entries), assign(w, x.fmt.f, out))
 
     return map_wires(one, x.wires)
 

@@ -76,7 +76,7 @@ def _lut_step(o, consts):
         where = layer_name(o.location) or str(o.location)
         raise FxflowError(f"fxp.lut in layer '{where}' has no table: run fxp-assign-precision first")
     index, table = found
-    return lambda x: Tensor(lookup(x.data, index, table), out)
+    return lambda x: Tensor(lookup(x.data, index, table, x.fmt, out), out)
 
 
 @op_step(SoftmaxOp)

@@ -13,6 +13,9 @@ integer `raw`) and a table of N = 2^n entries:
 * `table_range = [lo, hi)`: N equal bins of width (hi - lo) / N, which must be a power of two (a bit slice
   of the stored integer) with lo a multiple of it; inputs below lo / from hi on take the first / last
   entry.  A bin narrower than the input LSB is widened to one LSB (fewer entries).
+* Accurate default (`accurate_table`): the range and the bin width are derived from the function and the
+  formats so that the error has a stated bound (docs/layers.md, "Activation table accuracy"); optionally the
+  inputs from `identity_from` on bypass the table, y = out(x), for functions that become x (GELU, SiLU, ...).
 """
 
 from __future__ import annotations
@@ -25,9 +28,12 @@ import numpy as np
 
 from ..errors import ConfigError
 from .format import FixedFormat
-from .quantize import quantize, to_float
+from .quantize import quantize, requantize, to_float
+from .softmax import ACCURATE_INDEX_BITS
 
 MAX_TABLE_SIZE = 1 << 16
+EXHAUSTIVE_BITS = 20  # accurate tables are checked at every input value of formats up to 2^20 values
+TARGET_LSBS = 0.75  # accurate tables aim at |y - f(x)| <= 3/4 LSB(y): rounding 1/2, tails 1/4, bins the rest
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,7 @@ class TableIndex:
     offset: int
     size: int
     first: int | None = None  # first stored integer of entry 0 when it is not offset << shift (see table_index)
+    identity_from: int | None = None  # stored integers >= it bypass the table: y = out(x) (see accurate_table)
 
     def lookup_index(self, raw: np.ndarray) -> np.ndarray:
         idx = (np.asarray(raw, dtype=np.int64) >> self.shift) - self.offset
@@ -97,10 +104,12 @@ def build_table(fn: Callable[[np.ndarray], np.ndarray], in_fmt: FixedFormat, out
     return np.asarray(quantize(values, out_fmt), dtype=np.int64)
 
 
-def evaluate(fn, x: np.ndarray, where: str) -> np.ndarray:
+def evaluate(fn, x: np.ndarray, where: str, saturate: bool = False) -> np.ndarray:
+    """fn at x in float64; a value that is not finite is an error (or, with `saturate`, an infinity is kept
+    for the caller to clip to its format)."""
     with np.errstate(all="ignore"):
         values = np.asarray(fn(x), dtype=np.float64)
-    bad = ~np.isfinite(values)
+    bad = np.isnan(values) if saturate else ~np.isfinite(values)
     if bad.any():
         raise ConfigError(f"the function of {where} is not finite at input {float(x[bad][0])}: restrict its "
                           "table_range or the input format")
@@ -117,6 +126,119 @@ def auto_entry_format(values: np.ndarray, f: int) -> FixedFormat:
     return smallest_format(lo, hi, f, "RND", "SAT")
 
 
-def lookup(raw: np.ndarray, index: TableIndex, table: np.ndarray) -> np.ndarray:
-    """The entries the stored integers `raw` select."""
-    return np.asarray(table, dtype=np.int64)[index.lookup_index(raw)]
+def lookup(raw: np.ndarray, index: TableIndex, table: np.ndarray, in_fmt: FixedFormat | None = None,
+           out_fmt: FixedFormat | None = None) -> np.ndarray:
+    """The entries the stored integers `raw` select (and out(x) from `index.identity_from` on, which needs
+    the input and entry formats)."""
+    y = np.asarray(table, dtype=np.int64)[index.lookup_index(raw)]
+    if index.identity_from is None:
+        return y
+    raw = np.asarray(raw, dtype=np.int64)
+    passed = np.asarray(requantize(raw, in_fmt.f, out_fmt)).astype(np.int64)
+    return np.where(raw >= index.identity_from, passed, y)
+
+
+# --- accurate default tables ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AccurateTable:
+    """A default table sized by `accurate_table`: its index, stored entries (format `entry`) and the largest
+    error |y - f(x)| over the checked inputs where f(x) lies in the entry format's range."""
+
+    index: TableIndex
+    values: np.ndarray
+    entry: FixedFormat
+    error: float
+    exhaustive: bool  # every input value was checked (else 2^EXHAUSTIVE_BITS evenly spaced ones)
+
+
+def entry_format(out_fmt: FixedFormat) -> FixedFormat:
+    """Accurate tables round their entries to nearest, whatever the result's rounding mode (an entry is a
+    constant: only its value matters, and round-to-nearest halves its error)."""
+    return out_fmt.with_modes(rounding="RND")
+
+
+def tail_tolerance(out_fmt: FixedFormat) -> float:
+    """tau: outside the table range the function is within LSB(out) / 4 of the value it is given there."""
+    return 2.0 ** -out_fmt.f / 4
+
+
+def accurate_table(fn: Callable[[np.ndarray], np.ndarray], in_fmt: FixedFormat, out_fmt: FixedFormat,
+                   where: str = "the lut", max_entries: int = 1 << ACCURATE_INDEX_BITS,
+                   identity: bool = True) -> AccurateTable | None:
+    """The default table of fn from in_fmt to out_fmt (None when fn is NaN at some input).
+
+    Range: the table covers [lo, hi) with lo the largest bin edge below which fn stays within tau
+    (`tail_tolerance`) of f(lo), and hi the smallest bin edge from which on fn stays within tau of
+    f(hi - LSB) (those inputs take the last entry) or, with `identity`, of x itself (they bypass the table:
+    y = out(x)).  Values outside out's range count as saturated (f clipped to it).  Bins: the widest
+    power-of-two bin (of at most `max_entries` entries) whose table is within TARGET_LSBS * LSB(out) of fn at
+    every checked input, or, when even the narrowest bin that fits misses that, the narrowest bin that fits
+    (its error is `error`, bounded by `error_bound`)."""
+    w = in_fmt.width
+    if w > 62:  # the checked inputs are int64 stored integers
+        return None
+    sb = max(w - EXHAUSTIVE_BITS, 0)  # the checked inputs are every 2^sb-th stored integer
+    raws = np.arange(in_fmt.min_int >> sb, (in_fmt.max_int >> sb) + 1, dtype=np.int64) << sb
+    xs = to_float(raws, in_fmt.f)
+    with np.errstate(all="ignore"):
+        f_x = np.asarray(fn(xs), dtype=np.float64)
+    if np.isnan(f_x).any():
+        return None
+    entry = entry_format(out_fmt)
+    lo_v, hi_v = entry.min_value, entry.max_value
+    f_c = np.clip(f_x, lo_v, hi_v)  # what a saturating result can hold
+    tau = tail_tolerance(out_fmt)
+    # lo_ok[i]: every input below x_i is within tau of f(x_i); hi_ok[i]: every input above x_i is within tau of
+    # f(x_i); id_ok[i]: every input from x_i on is within tau of x_i's own value
+    pre_hi, pre_lo = np.maximum.accumulate(f_c), np.minimum.accumulate(f_c)
+    lo_ok = np.maximum(pre_hi - f_c, f_c - pre_lo) <= tau
+    suf_hi, suf_lo = (np.maximum.accumulate(f_c[::-1])[::-1], np.minimum.accumulate(f_c[::-1])[::-1])
+    hi_ok = np.maximum(suf_hi - f_c, f_c - suf_lo) <= tau
+    id_ok = np.maximum.accumulate(np.abs(f_c - np.clip(xs, lo_v, hi_v))[::-1])[::-1] <= tau if identity else None
+    inside = (f_x >= lo_v) & (f_x <= hi_v)
+    chosen, target = None, None
+    for shift in range(sb, w + 1):  # from the finest bins that fit to wider ones while the error allows
+        index = _accurate_index(raws, sb, shift, lo_ok, hi_ok, id_ok, in_fmt)
+        if index.size > max_entries:
+            continue
+        values = np.asarray(quantize(np.clip(evaluate(fn, index.centres(in_fmt), where, saturate=True),
+                                             lo_v, hi_v), entry), dtype=np.int64)
+        y = lookup(raws, index, values, in_fmt, out_fmt)
+        err = float(np.max(np.abs(to_float(y, entry.f) - f_x)[inside], initial=0.0))
+        if target is None:
+            target = max(err, TARGET_LSBS * 2.0 ** -out_fmt.f)
+        elif err > target:
+            break
+        chosen = AccurateTable(index, values, entry, err, sb == 0)
+    return chosen
+
+
+def _accurate_index(raws, sb: int, shift: int, lo_ok, hi_ok, id_ok, in_fmt: FixedFormat) -> TableIndex:
+    """The table range of `accurate_table` for bins of 2^shift stored integers."""
+    bin_raw = 1 << shift
+    aligned = (raws & (bin_raw - 1)) == 0
+    cand = np.flatnonzero(aligned & lo_ok)
+    lo = int(raws[cand[-1]]) if cand.size else (in_fmt.min_int >> shift) << shift
+    end = ((in_fmt.max_int >> shift) + 1) << shift  # a table up to the format's end needs no tail
+    # constant tail from hi: the last point inside, hi - 2^sb, must be hi_ok
+    last_inside = np.concatenate([[False], hi_ok[:-1]]) & aligned  # at index i: hi = raws[i] with raws[i-1] ok
+    cand = np.flatnonzero(last_inside & (raws > lo))
+    hi = int(raws[cand[0]]) if cand.size else end
+    identity_from = None
+    if id_ok is not None:
+        cand = np.flatnonzero(aligned & id_ok & (raws > lo))
+        if cand.size and int(raws[cand[0]]) < hi:
+            hi = identity_from = int(raws[cand[0]])
+    return TableIndex(shift, lo >> shift, max(1, (hi - lo) >> shift), identity_from=identity_from)
+
+
+def error_bound(index: TableIndex, in_fmt: FixedFormat, out_fmt: FixedFormat, slope: float) -> float:
+    """B with |y - f(x)| <= B for every input x whose f(x) lies in out's range, for an `accurate_table` of
+    a function with |f'| <= slope on the table's range:  B = LSB/2 + tau + slope * w / 2 (w the bin width),
+    and for inputs that bypass the table tau plus the rounding of x onto out.  Derivation: docs/layers.md."""
+    lsb = 2.0 ** -out_fmt.f
+    w = 2.0 ** (index.shift - in_fmt.f)
+    b = lsb / 2 + tail_tolerance(out_fmt) + slope * w / 2
+    if index.identity_from is not None and out_fmt.f < in_fmt.f:
+        b = max(b, tail_tolerance(out_fmt) + (lsb / 2 if out_fmt.rounding != "TRN" else lsb))
+    return b
