@@ -10,8 +10,9 @@ GRU r, z, n), zero initial states.  With fixed-point types (`fxflow.fixed.recurr
         h = result(n + z * (h - n))
 Every expression is exact before its assignment.  The formats (`gate_format`, `sigmoid_format`,
 `tanh_format`, LSTM `state_format`) and `table_size` are attached by fxp-assign-precision; the tables
-are built from them (`fxflow.fixed.recurrent.rnn_tables`).  Before precision assignment the op means
-the exact real recurrence.
+are built from them (`fxflow.fixed.recurrent.rnn_tables`) by `table_style`: "accurate" (the default: range and
+bins from the function and the formats, at most `table_size` entries), "fxflow" (when absent: `table_size` bins
+over the whole input format) or "hls4ml".  Before precision assignment the op means the exact real recurrence.
 """
 
 from typing import Any
@@ -23,6 +24,7 @@ from .base import Fxp, check_format_attrs, check_formats, check_tensors, format_
 from .layers import check_accum, f64_type_attr
 
 CELL_GATES = {"lstm": 4, "gru": 3}
+TABLE_STYLES = ("accurate", "fxflow", "hls4ml")
 RNN_FORMATS = ("gate_format", "sigmoid_format", "tanh_format")  # + "state_format" for an LSTM
 
 
@@ -75,4 +77,7 @@ def _check_rnn_formats(op, cell: str) -> bool:
         return False
     if fixed and not isinstance(attrs["table_size"] if "table_size" in attrs else None, ir.IntegerAttr):
         return emit(op, "a fixed-point rnn needs an integer 'table_size' (run fxp-assign-precision)")
+    style = ir.StringAttr(attrs["table_style"]).value if "table_style" in attrs else "fxflow"
+    if style not in TABLE_STYLES:
+        return emit(op, f"table_style must be one of {', '.join(TABLE_STYLES)}, got '{style}'")
     return True

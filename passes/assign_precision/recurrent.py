@@ -9,7 +9,9 @@ with P the model precision, or ap_fixed<16,6> when it is auto):
   tanh     ap_fixed<P.f + 2, 2, RND, SAT>    tanh entries in [-1, 1]
   state    P                          the LSTM cell state c
   result   the layer's `result`; "auto": o * tanh(c) exactly (LSTM), ap_fixed<tanh.f + 2, 2, RND, SAT> (GRU)
-Tables: `table_size` entries (default 1024) over the whole gate / state format (`fxflow.fixed.table`).
+Tables (`table_style` "accurate"): the accurate tables of fxp.lut's default (`fxflow.fixed.table.accurate_table`:
+range and bins from the function and the gate / state and entry formats, error bound in docs/layers.md), at most
+`table_size` entries if configured, else 2^ACCURATE_INDEX_BITS.
 With `arithmetic: "hls4ml"` (an hls4ml config dict), hls4ml 1.3's LSTM instead: weights through their
 decimal text, every product assigned to `accum` (`product`), gate, sigmoid and tanh outputs in `accum`,
 the cell state in `result`, and hls4ml's tables (`table_style = "hls4ml"`: `table_format` ap_fixed<18,8>,
@@ -29,6 +31,7 @@ from fxflow.ir import i64_attr, ir, layer_name
 
 from fxflow.passes.assign_precision import assigner, quantized_constant, require_fixed, set_result
 from fxflow.passes.assign_precision.model_exact import exactness
+from fxflow.passes.assign_precision.tables import accurate_size
 
 DEFAULT_PRECISION = FixedFormat.parse("ap_fixed<16,6>")
 HLS4ML_TABLE_T = FixedFormat.parse("ap_fixed<18,8>")  # hls4ml's lstm_table_t
@@ -84,9 +87,11 @@ def _assign_rnn(op, cfg: Config, ranges: dict) -> None:
     if not isinstance(accum, FixedFormat):  # exact / auto: both dot products exact
         accum = _union(exact_accumulator(format_of(x.type), wi_fmt, bi_fmt, features),
                        exact_accumulator(result, wh_fmt, bh_fmt, hidden))
-    fm = RnnFormats(accum, gate, sig, tanh, state, result, cfg.table_config(layer).table_size)
     if hls4ml:
-        fm = _hls4ml_formats(fm, lc.accum if isinstance(lc.accum, FixedFormat) else p)
+        fm = _hls4ml_formats(RnnFormats(accum, gate, sig, tanh, state, result, cfg.table_config(layer).table_size),
+                             lc.accum if isinstance(lc.accum, FixedFormat) else p)
+    else:
+        fm = RnnFormats(accum, gate, sig, tanh, state, result, accurate_size(cfg, layer), "accurate")
     for what, fmt in (("gate", fm.gate), ("state", fm.state), ("result", fm.result)):
         if fmt is not None and fmt.width > MAX_STATE_WIDTH:
             raise ConfigError(f"layer '{layer}': the {what} format {fmt} is wider than {MAX_STATE_WIDTH} bits "
@@ -98,8 +103,8 @@ def _assign_rnn(op, cfg: Config, ranges: dict) -> None:
         if fmt is not None:
             o.attributes[name] = ir.TypeAttr.get(fixed_type(fmt))
     o.attributes["table_size"] = i64_attr(fm.table_size)
+    o.attributes["table_style"] = ir.StringAttr.get(fm.style)
     if fm.style == "hls4ml":
-        o.attributes["table_style"] = ir.StringAttr.get(fm.style)
         o.attributes["table_format"] = ir.TypeAttr.get(fixed_type(fm.table_format))
         o.attributes["product"] = ir.TypeAttr.get(fixed_type(fm.product))
     set_result(op, fm.result, Interval.of_format(fm.result, list(ir.RankedTensorType(o.results[0].type).shape)), ranges)

@@ -6,12 +6,13 @@ the C++ printer.  Stored integers throughout: a value v of format F is the integ
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 from .format import FixedFormat
 from .quantize import quantize, requantize
-from .table import TableIndex, build_table, lookup, table_index
+from .table import TableIndex, accurate_table, build_table, lookup, table_index
 
 
 @dataclass(frozen=True)
@@ -24,8 +25,9 @@ class RnnFormats:
     tanh: FixedFormat  # tanh table entries
     state: FixedFormat | None  # LSTM cell state c (None for a GRU)
     result: FixedFormat  # h: the layer output and the recurrent state
-    table_size: int
-    style: str = "fxflow"  # "hls4ml": hls4ml 1.3's tables (Hls4mlIndex) and per-product casts
+    table_size: int  # "accurate": the most entries a table may have; else every table's entries
+    style: str = "fxflow"  # "accurate": `accurate_table`s (the default); "fxflow": table_size bins over the whole
+    # input format; "hls4ml": hls4ml 1.3's tables (Hls4mlIndex) and per-product casts
     table_format: FixedFormat | None = None  # hls4ml: the table_t the entries are stored in first
     product: FixedFormat | None = None  # every product assigned to this type before it is added
 
@@ -78,8 +80,19 @@ class Table:
         return lookup(raw, self.index, self.values)
 
 
+@lru_cache(maxsize=64)
+def _accurate(name: str, fin: FixedFormat, fout: FixedFormat, size: int, where: str) -> Table | None:
+    """The accurate table of sigmoid / tanh (the same rule as fxp.lut's default; tails are constant)."""
+    fn = _sigmoid if name == "sigmoid" else np.tanh
+    t = accurate_table(fn, fin, fout, f"the {name} table of {where}", size, identity=False)
+    return None if t is None else Table(t.index, t.values, fin, fout)
+
+
 def rnn_tables(fm: RnnFormats, where: str = "the rnn") -> dict[str, Table]:
-    """sigmoid and tanh over the gate format; for an LSTM also tanh over the cell state ("state_tanh")."""
+    """sigmoid and tanh over the gate format; for an LSTM also tanh over the cell state ("state_tanh").
+    The default ("accurate") tables are sized like fxp.lut's (`fxflow.fixed.table.accurate_table`, at most
+    `table_size` entries, error bound in docs/layers.md); "fxflow" spreads table_size entries over the whole
+    input format."""
     specs = {"sigmoid": (_sigmoid, fm.gate, fm.sigmoid), "tanh": (np.tanh, fm.gate, fm.tanh)}
     if fm.state is not None:
         specs["state_tanh"] = (np.tanh, fm.state, fm.tanh)
@@ -89,6 +102,11 @@ def rnn_tables(fm: RnnFormats, where: str = "the rnn") -> dict[str, Table]:
             out[name] = Table(Hls4mlIndex(fm.table_size, HLS4ML_SPANS[name], fin.f),
                               hls4ml_entries(name, fm.table_size, fm.table_format, fout), fin, fout)
             continue
+        if fm.style == "accurate":
+            found = _accurate("sigmoid" if name == "sigmoid" else "tanh", fin, fout, fm.table_size, where)
+            if found is not None:
+                out[name] = found
+                continue
         idx = table_index(fin, fm.table_size, where=f"the {name} table of {where}")
         out[name] = Table(idx, build_table(fn, fin, fout, idx, where), fin, fout)
     return out

@@ -131,7 +131,7 @@ def lookup(raw: np.ndarray, index: TableIndex, table: np.ndarray, in_fmt: FixedF
     """The entries the stored integers `raw` select (and out(x) from `index.identity_from` on, which needs
     the input and entry formats)."""
     y = np.asarray(table, dtype=np.int64)[index.lookup_index(raw)]
-    if index.identity_from is None:
+    if getattr(index, "identity_from", None) is None:  # (recurrent tables may use hls4ml's own index)
         return y
     raw = np.asarray(raw, dtype=np.int64)
     passed = np.asarray(requantize(raw, in_fmt.f, out_fmt)).astype(np.int64)
@@ -142,7 +142,8 @@ def lookup(raw: np.ndarray, index: TableIndex, table: np.ndarray, in_fmt: FixedF
 @dataclass(frozen=True)
 class AccurateTable:
     """A default table sized by `accurate_table`: its index, stored entries (format `entry`) and the largest
-    error |y - f(x)| over the checked inputs where f(x) lies in the entry format's range."""
+    error |y - f(x)| over the checked inputs where f(x) (and x, where it bypasses the table) lies in the entry
+    format's range."""
 
     index: TableIndex
     values: np.ndarray
@@ -195,7 +196,7 @@ def accurate_table(fn: Callable[[np.ndarray], np.ndarray], in_fmt: FixedFormat, 
     suf_hi, suf_lo = (np.maximum.accumulate(f_c[::-1])[::-1], np.minimum.accumulate(f_c[::-1])[::-1])
     hi_ok = np.maximum(suf_hi - f_c, f_c - suf_lo) <= tau
     id_ok = np.maximum.accumulate(np.abs(f_c - np.clip(xs, lo_v, hi_v))[::-1])[::-1] <= tau if identity else None
-    inside = (f_x >= lo_v) & (f_x <= hi_v)
+    in_range = (f_x >= lo_v) & (f_x <= hi_v)
     chosen, target = None, None
     for shift in range(sb, w + 1):  # from the finest bins that fit to wider ones while the error allows
         index = _accurate_index(raws, sb, shift, lo_ok, hi_ok, id_ok, in_fmt)
@@ -204,6 +205,8 @@ def accurate_table(fn: Callable[[np.ndarray], np.ndarray], in_fmt: FixedFormat, 
         values = np.asarray(quantize(np.clip(evaluate(fn, index.centres(in_fmt), where, saturate=True),
                                              lo_v, hi_v), entry), dtype=np.int64)
         y = lookup(raws, index, values, in_fmt, out_fmt)
+        inside = in_range if index.identity_from is None else in_range & (
+            (raws < index.identity_from) | ((xs >= lo_v) & (xs <= hi_v)))  # a bypassed x must fit out too
         err = float(np.max(np.abs(to_float(y, entry.f) - f_x)[inside], initial=0.0))
         if target is None:
             target = max(err, TARGET_LSBS * 2.0 ** -out_fmt.f)
@@ -233,12 +236,13 @@ def _accurate_index(raws, sb: int, shift: int, lo_ok, hi_ok, id_ok, in_fmt: Fixe
 
 
 def error_bound(index: TableIndex, in_fmt: FixedFormat, out_fmt: FixedFormat, slope: float) -> float:
-    """B with |y - f(x)| <= B for every input x whose f(x) lies in out's range, for an `accurate_table` of
+    """B with |y - f(x)| <= B for every input x whose f(x) (and x, where it bypasses the table) lies in out's
+    range, for an `accurate_table` of
     a function with |f'| <= slope on the table's range:  B = LSB/2 + tau + slope * w / 2 (w the bin width),
     and for inputs that bypass the table tau plus the rounding of x onto out.  Derivation: docs/layers.md."""
     lsb = 2.0 ** -out_fmt.f
     w = 2.0 ** (index.shift - in_fmt.f)
     b = lsb / 2 + tail_tolerance(out_fmt) + slope * w / 2
     if index.identity_from is not None and out_fmt.f < in_fmt.f:
-        b = max(b, tail_tolerance(out_fmt) + (lsb / 2 if out_fmt.rounding != "TRN" else lsb))
+        b = max(b, tail_tolerance(out_fmt) + (lsb if out_fmt.rounding in ("TRN", "TRN_ZERO") else lsb / 2))
     return b
