@@ -51,10 +51,11 @@ class LutOp(Fxp.Operation, name="lut", traits=[ext.Pure, ir.IsIsolatedFromAboveT
             return emit(self, "function region must end with fxp.yield")
         attrs = self.operation.attributes
         if "table" in attrs:
-            for name in ("index_shift", "index_offset", "identity_from"):
-                if (name != "identity_from" or name in attrs) and (
-                        name not in attrs or not isinstance(attrs[name], ir.IntegerAttr)):
+            for name in ("index_shift", "index_offset"):
+                if name not in attrs or not isinstance(attrs[name], ir.IntegerAttr):
                     return emit(self, f"a lut with a table needs an integer '{name}' attribute")
+            if "identity_from" in attrs and not isinstance(attrs["identity_from"], ir.IntegerAttr):
+                return emit(self, "identity_from must be an integer (the first stored input that bypasses the table)")
             if not isinstance(attrs["table"], ir.DenseIntElementsAttr):
                 return emit(self, "table must be a dense integer attribute of stored integers")
         return True

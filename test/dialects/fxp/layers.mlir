@@ -182,6 +182,17 @@ func.func @lut_table(%x: tensor<1x3xf32>) {
 
 // -----
 
+func.func @lut_identity(%x: tensor<1x3xf32>) {
+  // expected-error @+1 {{'fxp.lut' op identity_from must be an integer (the first stored input that bypasses the table)}}
+  %0 = "fxp.lut"(%x) ({
+  ^bb0(%a: f32):
+    "fxp.yield"(%a) : (f32) -> ()
+  }) {table = dense<[1, 2]> : tensor<2xi64>, index_shift = 0 : i64, index_offset = 0 : i64, identity_from = 1.0 : f64} : (tensor<1x3xf32>) -> tensor<1x3xf32>
+  return
+}
+
+// -----
+
 func.func @softmax_impl(%x: tensor<1x3xf32>) {
   // expected-error @+1 {{'fxp.softmax' op implementation 'fast' is not one of stable, latency, argmax}}
   %0 = "fxp.softmax"(%x) {axis = 1 : i64, implementation = "fast"} : (tensor<1x3xf32>) -> tensor<1x3xf32>
