@@ -34,8 +34,9 @@ MODEL_KEYS = ("precision", "input", "weight", "bias", "accum", "result", "reuse_
               "auto_tolerance")
 LAYER_KEYS = ("weight", "bias", "accum", "result", "reuse_factor", "strategy")
 # --- activation tables (fxp.lut, fxp.softmax) ------------------------------------------------------------
-# `table_size` (power of two, default 1024) and `softmax` ("stable" | "latency" | "argmax") also as model
-# defaults; per layer `table_range` ([lo, hi) of a lut's table; default the whole input format) and the
+# `table_size` (power of two: the most entries of an accurate default table, passes/assign_precision/tables.py;
+# with a `table_range` or hls4ml arithmetic the entries, default 1024) and `softmax` ("stable" | "latency" |
+# "argmax") also as model defaults; per layer `table_range` ([lo, hi) of a lut's table) and the
 # softmax intermediates with hls4ml 1.3's defaults: `exp_table`, `inv_table`, `inv_input` (formats; default
 # ap_fixed<18,8,AP_RND,AP_SAT>, inv_input = exp_table), `norm_input` (stable: x_max - x; default
 # ap_ufixed<W-1,I-1> of a signed input), `exp_table_size` / `inv_table_size` (default `table_size`).
