@@ -38,6 +38,10 @@ FXP_ROUNDING = {v: k for k, v in AIE_ROUNDING.items()}
 AIE_SATURATION = {"WRAP": "none", "SAT": "saturate", "SAT_SYM": "symmetric"}
 FXP_SATURATION = {v: k for k, v in AIE_SATURATION.items()}
 
+# acc64 kernels seed the accumulator from the bias as hi * 2^BIAS64_SPLIT + lo, two int32 vectors (AIE-ML has no
+# 64-bit lanes to load): the bias at the product grid must fit 31 + BIAS64_SPLIT bits plus sign.
+BIAS64_SPLIT = 16
+
 STORAGE = {"i8": (1, 8), "u8": (0, 8), "i16": (1, 16), "u16": (0, 16), "i32": (1, 32)}
 CTYPE = {"i8": "int8", "u8": "uint8", "i16": "int16", "u16": "uint16", "i32": "int32"}
 
@@ -203,6 +207,11 @@ def lower_dense(layer: str, x_fmt: FixedFormat, w: np.ndarray, w_fmt: FixedForma
     if bound.bit_length() >= mode.acc_bits:
         raise UnsupportedOpError(f"layer '{layer}': partial sums need {bound.bit_length() + 1} bits, more than the "
                                  "64-bit AIE accumulator", layer)
+    limit = 1 << (31 + BIAS64_SPLIT)
+    if mode.acc_bits == 64 and any(not -limit <= int(v) < limit for v in bias):
+        raise UnsupportedOpError(f"layer '{layer}': a bias needs more than {32 + BIAS64_SPLIT} bits at the product grid "
+                                 f"2^-{pf}; the acc64 kernel loads it as two int32 halves (hi * 2^{BIAS64_SPLIT} + lo)",
+                                 layer)
     first = plan_srs(pf, out, layer)
     if first.shift < 0 and (bound << -first.shift).bit_length() >= mode.acc_bits:
         raise UnsupportedOpError(f"layer '{layer}': the result {out} has more fractional bits than the products and "

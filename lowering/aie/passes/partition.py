@@ -2,7 +2,7 @@
 
 cas_length kernels along a cascade chain split the input features K (each adds its K-slice to the
 accumulator it receives and passes it on); cas_num parallel chains split the output features N.  Slices
-are padded to the mode's 2x2 microtile blocking, each weight slice must fit one 16 KB bank, each tile's
+are padded to the kernel's K / N steps (`cost.k_block` / `cost.n_block`: 2x2 microtiles, whole 128-bit vectors), each weight slice must fit one 16 KB bank, each tile's
 buffers its data memory, and the batch is padded to the microtile rows.  Layer i+1 reads chain j of layer
 i directly (one FIFO broadcast down its column j), so its cas_length and K-slice are those of layer i's
 cas_num and N-slice.
@@ -76,17 +76,17 @@ def layer_cost(mode, device, m: int, k: int, n: int, pk: int, x_store: str, y_st
 def candidates(mode, device, batch: int, K: int, N: int, x_store: str, y_store: str, fixed_k=None,
                n_align: int = 0) -> list[Split]:
     """Every legal split of one layer; `fixed_k` = (cas_length, k_slice) inherited from the producer;
-    N-slices are multiples of `n_align` (default: the 2x2 blocking of the microtile)."""
+    N-slices are multiples of `n_align` (default: the kernel's N step)."""
     m = cost.padded_batch(batch, mode)
-    _, kt, nt = mode.microtile
-    n_align = n_align or 2 * nt
+    kb = cost.k_block(mode, x_store)
+    n_align = n_align or cost.n_block(mode, y_store)
     out = []
     if fixed_k is not None:
-        ks = [fixed_k] if fixed_k[1] % (2 * kt) == 0 else []
+        ks = [fixed_k] if fixed_k[1] % kb == 0 else []
     else:
         ks = []
         for pk in range(1, device.cols + 1):
-            k = _up(math.ceil(K / pk), 2 * kt)
+            k = _up(math.ceil(K / pk), kb)
             if (pk - 1) * k < K:
                 ks.append((pk, k))
     for pk, k in ks:
@@ -108,10 +108,10 @@ def choose(layers: list[dict], device, batch: int, max_tiles: int, objective: st
     fronts: dict = {None: [(0, 0, 0, ())]}
     for i, L in enumerate(layers):
         mode = MODES[L["mode"]]
-        # chain j's N-slice is the next layer's K-slice j: align it to both layers' 2x2 blocking
-        align = 2 * mode.microtile[2]
+        # chain j's N-slice is the next layer's K-slice j: align it to both layers' kernel steps
+        align = cost.n_block(mode, L["y"])
         if i + 1 < len(layers):
-            align = math.lcm(align, 2 * MODES[layers[i + 1]["mode"]].microtile[1])
+            align = math.lcm(align, cost.k_block(MODES[layers[i + 1]["mode"]], layers[i + 1]["x"]))
         nxt: dict = {}
         for state, front in fronts.items():
             cands = candidates(mode, device, batch, L["K"], L["N"], L["x"], L["y"], fixed_k=state, n_align=align)
