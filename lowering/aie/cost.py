@@ -72,6 +72,11 @@ def tile_bytes(mode: Mode, m: int, k: int, n: int, x_store: str, y_store: str, h
     return total
 
 
+def hccs_tile_bytes(m: int, width: int, y_store: str, device: Device) -> int:
+    """Data memory of the HCCS tile: its int8 input and `y_store` output FIFO buffers of m x width, and the stack."""
+    return FIFO_DEPTH * m * width * (1 + nbytes(y_store)) + device.stack_bytes
+
+
 def padded_batch(batch: int, mode: Mode) -> int:
     step = 2 * mode.microtile[0]
     return max(step, -(-batch // step) * step)

@@ -123,14 +123,7 @@ def choose(layers: list[dict], device, batch: int, max_tiles: int, objective: st
         if not nxt:
             own = candidates(mode, device, batch, L["K"], L["N"], L["x"], L["y"])
             if not own:
-                kb = L["K"] * L["N"] * (mode.w_bits // 8) / 1024
-                least = math.ceil(kb * 1024 / device.bank_bytes)
-                raise AieFitError(f"layer '{L['name']}' ({L['K']}x{L['N']}, {L['mode']}) does not fit {device.name}: its "
-                                  f"{kb:g} KB of weights need at least {least} tiles of one "
-                                  f"{device.bank_bytes // 1024} KB bank each (plus FIFO buffers in "
-                                  f"{device.tile_memory // 1024} KB per tile), as cascade grids of at most "
-                                  f"{device.cols} columns x {len(device.compute_rows)} rows; the device has "
-                                  f"{device.compute_tiles}")
+                raise AieFitError(_why_not(L, mode, device, batch))
             need = sum(min((c.tiles for c in candidates(MODES[P["mode"]], device, batch, P["K"], P["N"], P["x"],
                                                          P["y"])), default=1) for P in layers[:i + 1])
             raise AieFitError(f"the layers up to '{L['name']}' ({L['K']}x{L['N']}) need at least {need} compute tiles; "
@@ -144,6 +137,26 @@ def choose(layers: list[dict], device, batch: int, max_tiles: int, objective: st
         ok = [t for t in final if t[0] <= fastest * (1 + tolerance)]
         best = min(ok, key=lambda t: (t[1], t[0], t[2], _key(t[3])))
     return list(best[3])
+
+
+def _why_not(L: dict, mode, device, batch: int) -> str:
+    """Why layer L has no split on the device: the limit its smallest slices (the widest grid) still break."""
+    cols, rows = device.cols, len(device.compute_rows)
+    m = cost.padded_batch(batch, mode)
+    k = _up(math.ceil(L["K"] / cols), cost.k_block(mode, L["x"]))
+    n = _up(math.ceil(L["N"] / rows), cost.n_block(mode, L["y"]))
+    head = f"layer '{L['name']}' ({L['K']}x{L['N']}, {L['mode']}) does not fit {device.name}"
+    if k * n * (mode.w_bits // 8) > device.bank_bytes:
+        kb = L["K"] * L["N"] * (mode.w_bits // 8) / 1024
+        least = math.ceil(kb * 1024 / device.bank_bytes)
+        return (f"{head}: its {kb:g} KB of weights need at least {least} tiles of one {device.bank_bytes // 1024} KB "
+                f"bank each, as cascade grids of at most {cols} columns x {rows} rows; the device has "
+                f"{device.compute_tiles}")
+    need = max(cost.tile_bytes(mode, m, k, n, L["x"], L["y"], *cost.ROLES[r][:2], device) for r in ("single", "first",
+                                                                                                  "last"))
+    return (f"{head}: even its smallest slices ({k}x{n} on a {cols}x{rows} grid) need {need} bytes of data memory per "
+            f"tile for batch {batch} (padded to {m}; {cost.FIFO_DEPTH}-deep input and output FIFO buffers of {m} rows, "
+            f"weights, bias, stack), over the {device.tile_memory}-byte tile memory; use a smaller batch")
 
 
 def _key(splits) -> tuple:
@@ -164,7 +177,7 @@ def _pareto(items: list) -> list:
                PartitionOptions)
 def aie_partition(module_op, options: PartitionOptions | None = None) -> None:
     from fxflow.dialects.df.graph import graph_of
-    from fxflow.lowering.aie.passes.convert_fxp_to_aie import aie_attr, dense_chain
+    from fxflow.lowering.aie.passes.convert_fxp_to_aie import aie_attr, aie_chain, dense_chain
 
     options = options or PartitionOptions()
     device = get_device(options.device)
@@ -180,6 +193,14 @@ def aie_partition(module_op, options: PartitionOptions | None = None) -> None:
     layers = [{"name": k.layer, "mode": aie_attr(k.op, "mode"), "K": k.shape[0], "N": k.shape[1],
                "x": aie_attr(k.op, "x"), "y": aie_attr(k.op, "y")} for k in chain]
     splits = choose(layers, device, options.batch, budget, options.objective, options.tolerance)
+    tail = aie_chain(graph)[1]
+    if tail is not None:  # the HCCS tile holds the last layer's whole rows, in and out
+        width = splits[-1].cas_num * splits[-1].n_slice
+        need = cost.hccs_tile_bytes(splits[-1].batch, width, aie_attr(tail.op, "y"), device)
+        if need > device.tile_memory:
+            raise AieFitError(f"layer '{tail.layer}': the HCCS kernel's input and output buffers for batch "
+                              f"{options.batch} (padded to {splits[-1].batch}) x {width} features need {need} bytes of "
+                              f"data memory, over the {device.tile_memory}-byte tile memory; use a smaller batch")
     for k, s in zip(chain, splits):
         k.op.attributes["aie_partition"] = ir.DictAttr.get({
             "cas_length": i64_attr(s.cas_length), "cas_num": i64_attr(s.cas_num), "k_slice": i64_attr(s.k_slice),
