@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 from fxflow.lowering.aie import cost
-from fxflow.lowering.aie.arith import BIAS64_SPLIT, CTYPE, MODES
+from fxflow.lowering.aie.arith import BIAS64_SPLIT, CTYPE, device_mode
 from fxflow.lowering.aie.program import AieProgram, KernelFn
 
 HEADER = "fxflow_dense.h"
@@ -317,7 +317,7 @@ def _epilogue(k: KernelFn, name: str) -> list[str]:
 def layer_source(prog: AieProgram, layer: str) -> str:
     fns = [k for k in prog.kernels if k.layer == layer]
     k0 = fns[0]
-    mode = MODES[k0.mode]
+    mode = device_mode(k0.mode, prog.device)
     mm, kk, nn = mode.microtile
     kb, jb = cost.k_block(mode, k0.x_store), cost.n_block(mode, k0.y_store)
     txm, tw = CTYPE[k0.x_store], CTYPE[k0.w_store]
@@ -346,10 +346,11 @@ def layer_source(prog: AieProgram, layer: str) -> str:
     return "\n".join(out)
 
 
-def check_syntax(files: dict[str, str], cxx: str | None = None) -> dict[str, str]:
+def check_syntax(files: dict[str, str], device, cxx: str | None = None) -> dict[str, str]:
     """`g++ -std=c++20 -fsyntax-only` of every kernel source in `files` (render_kernels' output) against fxflow's
-    declaration-only AIE API header: {source: compiler diagnostics} for each one that fails.  A syntax, type and
-    AIE-ML shape check only (the header has no bodies); the arithmetic is the simulator's."""
+    declaration-only AIE API header for the device's core architecture: {source: compiler diagnostics} for each
+    one that fails.  A syntax, type and shape check only (the header has no bodies); the arithmetic is the
+    simulator's."""
     from fxflow.toolchain import find_cxx
 
     cxx = cxx or find_cxx()
@@ -361,8 +362,9 @@ def check_syntax(files: dict[str, str], cxx: str | None = None) -> dict[str, str
             (root / rel).write_text(text)
         for rel in sorted(f for f in files if f.endswith(".cc")):
             src = root / rel
-            r = subprocess.run([cxx, "-std=c++20", "-fsyntax-only", "-I", str(API_CHECK_DIR), "-I", str(src.parent),
-                                str(src)], capture_output=True, text=True)
+            r = subprocess.run([cxx, "-std=c++20", "-fsyntax-only", f"-D__AIE_ARCH__={device.aie_arch_macro}",
+                                "-I", str(API_CHECK_DIR), "-I", str(src.parent), str(src)],
+                               capture_output=True, text=True)
             if r.returncode:
                 bad[rel] = r.stderr
     return bad

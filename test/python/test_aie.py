@@ -348,9 +348,9 @@ def test_memory_limits_name_the_layer_and_the_limit():
 
     rng = np.random.default_rng(3)
     g = mlp_graph(rng, [64, 64], F(1, 2, 5), [F(1, 0, 7)], [F(1, 2, 5)])
-    with pytest.raises(AieFitError, match=r"layer 'fc0' \(64x64, 8x8\) does not fit npu1: even its smallest slices "
-                                          r"\(16x16 on a 4x4 grid\) need \d+ bytes .* batch 4096 .* over the 65536-byte "
-                                          r"tile memory; use a smaller batch"):
+    with pytest.raises(AieFitError, match=r"layer 'fc0' \(64x64, 8x8\) does not fit npu1: even its smallest "
+                                          r"slices \(16x16 on a 4x4 grid\) need \d+ bytes .* batch 4096 .* over the "
+                                          r"65536-byte tile memory; use a smaller batch"):
         lower(g.text(), device="npu1", batch=4096)
 
     class Net(torch.nn.Module):

@@ -1,9 +1,9 @@
 """The AIE kernel check: every kernel source the AIE backend writes compiles with `g++ -std=c++20 -fsyntax-only`
-against fxflow's declaration-only AIE API header (lowering/aie/aie_api_check), whose static_asserts are the AIE-ML
-vector / accumulator / mmul shape rules; on xcve2802, npu1 and npu2, for dense MLPs in every mode and epilogue
-form, cascades with first/middle/last kernels, and the HCCS softmax.  The header rejects shapes AIE-ML lacks and
-the ADF stream API (absent from an mlir-aie kernel build).  A syntax and shape check only: the arithmetic is the
-simulator's, checked against predict here for the same designs."""
+against fxflow's declaration-only AIE API header (lowering/aie/aie_api_check), whose static_asserts are the vector /
+accumulator / mmul shape rules of the device's core (AIE-ML for xcve2802 and npu1, AIE2P for npu2), for dense MLPs
+in every mode and epilogue form, cascades with first/middle/last kernels, and the HCCS softmax.  The header rejects
+shapes the core lacks and the ADF stream API (absent from an mlir-aie kernel build).  A syntax and shape check
+only: the arithmetic is the simulator's, checked against predict here for the same designs."""
 
 from __future__ import annotations
 
@@ -92,7 +92,7 @@ def test_every_emitted_kernel_passes_the_syntax_and_shape_check(device_designs):
         text = "\n".join(files.values())
         for adf in ("readincr", "writeincr", "get_cascade_stream", "adf.h"):  # no ADF graph API in mlir-aie builds
             assert adf not in text, (name, adf)
-        bad = check_syntax(files)
+        bad = check_syntax(files, prog.device)
         assert not bad, f"{device} {name}: " + "\n".join(f"{k}:\n{v[:4000]}" for k, v in bad.items())
         roles |= {k.role for k in prog.kernels}
         modes |= {k.mode for k in prog.kernels}
@@ -110,15 +110,16 @@ def test_the_template_asserts_whole_blocks(device_designs):
     k0 = prog.kernels[0]
     prog = dataclasses.replace(prog, kernels=[dataclasses.replace(k0, n=k0.n + 8)] + prog.kernels[1:])
     bad = check_syntax({"kernels/fxflow_dense.h": render_kernels(prog)["kernels/fxflow_dense.h"],
-                        "kernels/bad.cc": layer_source(prog, k0.layer)})
+                        "kernels/bad.cc": layer_source(prog, k0.layer)}, prog.device)
     assert "whole row and column blocks" in bad["kernels/bad.cc"]
 
 
-def _compile(snippet: str) -> subprocess.CompletedProcess:
+def _compile(snippet: str, arch: int = 20) -> subprocess.CompletedProcess:
     from fxflow.toolchain import find_cxx
 
-    return subprocess.run([find_cxx(), "-std=c++20", "-fsyntax-only", "-I", str(API_CHECK_DIR), "-x", "c++", "-"],
-                          input="#include <aie_api/aie.hpp>\n" + snippet, capture_output=True, text=True)
+    return subprocess.run([find_cxx(), "-std=c++20", "-fsyntax-only", f"-D__AIE_ARCH__={arch}", "-I",
+                           str(API_CHECK_DIR), "-x", "c++", "-"], input="#include <aie_api/aie.hpp>\n" + snippet,
+                          capture_output=True, text=True)
 
 
 LEGAL = """
@@ -134,20 +135,39 @@ void f(const int8 *p, int8 *q, const int16 *r) {
 """
 
 
-@pytest.mark.parametrize("snippet, message", [
-    ("void f(const int8 *p) { auto v = aie::load_v<8>(p); }", "AIE-ML vectors are 128/256/512/1024 bits"),
-    ("aie::vector<int16, 4> v;", "AIE-ML vectors are 128/256/512/1024 bits"),
-    ("aie::vector<int64, 16> v;", "AIE-ML vectors are 128/256/512/1024 bits"),
-    ("aie::vector<int8, 256> v;", "AIE-ML vectors are 128/256/512/1024 bits"),
-    ("aie::accum<acc64, 32> a;", "AIE-ML accumulators are acc32 x 8/16/32 or acc64 x 4/8/16"),
-    ("aie::accum<acc32, 4> a;", "AIE-ML accumulators are acc32 x 8/16/32 or acc64 x 4/8/16"),
-    ("aie::mmul<4, 8, 8, int16, int16, acc64> m;", "not an AIE-ML aie::mmul mode"),
-    ("aie::mmul<8, 8, 8, int8, int8, acc32> m;", "not an AIE-ML aie::mmul mode"),
-    ("void f(aie::accum<acc32, 32> a) { put_mcd(a.to_native()); }", "native"),  # the cascade moves 512 bits
-    ("void f() { auto v = readincr_v<16>(get_cascade_stream<acc32>()); }", "not declared"),  # ADF only
+VECTOR, ACCUM, MMUL = "AIE-ML vectors are 128/256/512/1024 bits", "not an accumulator of this", "not an aie::mmul mode"
+
+
+LEGAL_AIE2P = """
+void f(const int16 *r) {
+  aie::accum<acc64, 32> a;
+  aie::mmul<4, 4, 8, int16, int16, acc64> m;
+  m.mac(aie::load_v<16>(r), aie::load_v<32>(r));
+  aie::mmul<8, 8, 8, int8, int8, acc32> n;
+}
+"""
+
+
+@pytest.mark.parametrize("arch, snippet, message", [
+    (20, "void f(const int8 *p) { auto v = aie::load_v<8>(p); }", VECTOR),
+    (20, "aie::vector<int16, 4> v;", VECTOR),
+    (21, "aie::vector<int64, 16> v;", VECTOR),
+    (20, "aie::vector<int8, 256> v;", VECTOR),
+    (20, "aie::accum<acc64, 32> a;", ACCUM),  # 2048 bits: AIE2P only
+    (21, "aie::accum<acc64, 64> a;", ACCUM),
+    (20, "aie::accum<acc32, 4> a;", ACCUM),
+    (20, "aie::mmul<4, 8, 8, int16, int16, acc64> m;", MMUL),
+    (20, "aie::mmul<8, 8, 8, int8, int8, acc32> m;", MMUL),  # an AIE2P mode
+    (21, "aie::mmul<4, 4, 4, int16, int16, acc64> m;", MMUL),  # AIE-ML's 16x16 mode, absent on AIE2P
+    (20, "aie::mmul<4, 4, 8, int16, int8, acc64> m;", MMUL),  # 16b x 8b accumulates in acc32
+    (20, "void f(aie::accum<acc32, 32> a) { put_mcd(a.to_native()); }", "native"),  # the cascade moves 512 bits
+    (20, "void f() { auto v = readincr_v<16>(get_cascade_stream<acc32>()); }", "not declared"),  # ADF only
+    (19, "", "define __AIE_ARCH__"),
 ])
-def test_the_header_rejects_what_aie_ml_lacks(snippet, message):
+def test_the_header_rejects_what_the_architecture_lacks(arch, snippet, message):
     needs("g++")
-    assert _compile(LEGAL).returncode == 0, _compile(LEGAL).stderr  # the legal neighbours of each case pass
-    r = _compile(snippet)
+    if arch in (20, 21):
+        legal = _compile(LEGAL_AIE2P if arch == 21 else LEGAL, arch)
+        assert legal.returncode == 0, legal.stderr  # the legal neighbours of each case pass
+    r = _compile(snippet, arch)
     assert r.returncode != 0 and message in r.stderr, r.stderr[:2000]

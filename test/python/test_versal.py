@@ -196,7 +196,8 @@ def test_checker_catches_plio_ports_beyond_the_device():
 @pytest.mark.parametrize("max_plio", [0, 8])
 def test_planned_plio_ports_are_the_programs(max_plio):
     """The planner counts PLIO ports with the builder's grouping (build.io_groups), so the plan's port counts are
-    the program's, and `max_plio` caps both (512-64-16 on the AIE: 32 input slices on 32 ports, or on 8 under a cap of 8)."""
+    the program's, and `max_plio` caps both (512-64-16 on the AIE: 32 input slices on 32 ports, or on 8 under a
+    cap of 8)."""
     widths = [512, 64, 16]
     d = versal(mlp(widths), {"0": "aie", "1": "aie", "2": "aie"}, max_plio=max_plio)
     plan, prog = d.report()["plan"]["aie"], d.aie_program

@@ -2,7 +2,8 @@
 
 cas_length kernels along a cascade chain split the input features K (each adds its K-slice to the
 accumulator it receives and passes it on); cas_num parallel chains split the output features N.  Slices
-are padded to the kernel's K / N steps (`cost.k_block` / `cost.n_block`: 2x2 microtiles, whole 128-bit vectors), each weight slice must fit one 16 KB bank, each tile's
+are padded to the kernel's K / N steps (`cost.k_block` / `cost.n_block`: 2x2 microtiles of the device's mmul
+mode, whole 128-bit vectors), each weight slice must fit one 16 KB bank, each tile's
 buffers its data memory, and the batch is padded to the microtile rows.  Layer i+1 reads chain j of layer
 i directly (one FIFO broadcast down its column j), so its cas_length and K-slice are those of layer i's
 cas_num and N-slice.
@@ -19,7 +20,7 @@ import math
 from dataclasses import dataclass
 
 from fxflow.lowering.aie import cost
-from fxflow.lowering.aie.arith import MODES
+from fxflow.lowering.aie.arith import device_mode
 from fxflow.lowering.aie.device import AieFitError, get_device
 from fxflow.errors import ConfigError
 from fxflow.ir import i64_attr, ir, str_attr
@@ -107,11 +108,11 @@ def choose(layers: list[dict], device, batch: int, max_tiles: int, objective: st
     # front: state (cas_num, n_slice) -> list of (interval, tiles, latency, splits)
     fronts: dict = {None: [(0, 0, 0, ())]}
     for i, L in enumerate(layers):
-        mode = MODES[L["mode"]]
+        mode = device_mode(L["mode"], device)
         # chain j's N-slice is the next layer's K-slice j: align it to both layers' kernel steps
         align = cost.n_block(mode, L["y"])
         if i + 1 < len(layers):
-            align = math.lcm(align, cost.k_block(MODES[layers[i + 1]["mode"]], layers[i + 1]["x"]))
+            align = math.lcm(align, cost.k_block(device_mode(layers[i + 1]["mode"], device), layers[i + 1]["x"]))
         nxt: dict = {}
         for state, front in fronts.items():
             cands = candidates(mode, device, batch, L["K"], L["N"], L["x"], L["y"], fixed_k=state, n_align=align)
@@ -124,8 +125,9 @@ def choose(layers: list[dict], device, batch: int, max_tiles: int, objective: st
             own = candidates(mode, device, batch, L["K"], L["N"], L["x"], L["y"])
             if not own:
                 raise AieFitError(_why_not(L, mode, device, batch))
-            need = sum(min((c.tiles for c in candidates(MODES[P["mode"]], device, batch, P["K"], P["N"], P["x"],
-                                                         P["y"])), default=1) for P in layers[:i + 1])
+            need = sum(min((c.tiles for c in candidates(device_mode(P["mode"], device), device, batch, P["K"],
+                                                         P["N"], P["x"], P["y"])), default=1)
+                       for P in layers[:i + 1])
             raise AieFitError(f"the layers up to '{L['name']}' ({L['K']}x{L['N']}) need at least {need} compute tiles; "
                               f"{device.name} offers {max_tiles}")
         fronts = {k: _pareto(v) for k, v in nxt.items()}

@@ -1,11 +1,12 @@
 // aie_api/aie.hpp: fxflow's DECLARATION-ONLY stand-in for the AIE API, for `g++ -std=c++20 -fsyntax-only`.
 //
 // Written for fxflow from the public AIE API documentation (UG1529 "Basic Types" and "Matrix Multiplication",
-// UG1603 data types, UG1583 cascade intrinsics), for the AIE-ML (AIE2) architecture. It declares exactly the
-// surface fxflow's generated kernels use and turns the AIE-ML shape rules into static_asserts:
+// UG1603 data types, UG1583 cascade intrinsics) for the two core architectures fxflow targets, chosen like the
+// AIE API does with __AIE_ARCH__: 20 = AIE-ML (xcve2802, npu1), 21 = AIE2P (npu2). It declares exactly the
+// surface fxflow's generated kernels use and turns the shape rules into static_asserts:
 //   * vectors: 128/256/512/1024 bits of 8/16/32-bit integer lanes (int8 16..128, int16 8..64, int32 4..32);
-//   * accumulators: acc32 with 8/16/32 lanes, acc64 with 4/8/16 lanes;
-//   * aie::mmul: the AIE-ML modes for 8b x 8b, 16b x 8b and 16b x 16b operands;
+//   * accumulators: AIE-ML acc32 x 8/16/32, acc64 x 4/8/16; AIE2P up to 2048 bits (acc32 x 64, acc64 x 32);
+//   * aie::mmul: each architecture's modes for 8b x 8b, 16b x 8b and 16b x 16b operands with their accumulators;
 //   * the accumulator cascade: put_mcd / get_scd_v16acc32 / get_scd_v8acc64 on one 512-bit native accumulator.
 // Nothing here has a body: a kernel checked against it is syntactically valid and shape-legal, no more. What the
 // kernels compute, bit for bit, is defined by fxflow's emulator and AIE simulator (lowering/aie/simulate.py).
@@ -14,6 +15,10 @@
 #include <cstdint>
 #include <type_traits>
 #include <utility>
+
+#if !defined(__AIE_ARCH__) || (__AIE_ARCH__ != 20 && __AIE_ARCH__ != 21)
+#error "define __AIE_ARCH__ as 20 (AIE-ML) or 21 (AIE2P)"
+#endif
 
 using int8 = std::int8_t;
 using uint8 = std::uint8_t;
@@ -55,9 +60,14 @@ template <typename T, unsigned N>
 inline constexpr bool legal_vector = is_lane<T> && (sizeof(T) * 8 * N == 128 || sizeof(T) * 8 * N == 256 ||
                                                     sizeof(T) * 8 * N == 512 || sizeof(T) * 8 * N == 1024);
 
+#if __AIE_ARCH__ == 20
+inline constexpr unsigned max_acc_bits = 1024;
+#else
+inline constexpr unsigned max_acc_bits = 2048;
+#endif
 template <typename A, unsigned N>
-inline constexpr bool legal_accum = (std::is_same_v<A, acc32> && (N == 8 || N == 16 || N == 32)) ||
-                                    (std::is_same_v<A, acc64> && (N == 4 || N == 8 || N == 16));
+inline constexpr bool legal_accum = (std::is_same_v<A, acc32> && N >= 8 && N * 32 <= max_acc_bits && !(N & (N - 1))) ||
+                                    (std::is_same_v<A, acc64> && N >= 4 && N * 64 <= max_acc_bits && !(N & (N - 1)));
 
 template <typename A>
 inline constexpr bool is_acc = std::is_same_v<A, acc32> || std::is_same_v<A, acc64>;
@@ -69,22 +79,42 @@ inline constexpr bool ups_from = is_lane<T> && (std::is_same_v<A, acc32> || size
 template <typename T> inline constexpr bool is8 = std::is_same_v<T, int8> || std::is_same_v<T, uint8>;
 template <typename T> inline constexpr bool is16 = std::is_same_v<T, int16> || std::is_same_v<T, uint16>;
 
-// AIE-ML aie::mmul modes (M x K x N) per operand widths, with their accumulators.
-template <unsigned M, unsigned K, unsigned N>
-inline constexpr bool mode_8x8 = (M == 4 && K == 8 && N == 4) || (M == 4 && K == 16 && N == 4) ||
-                                 (M == 8 && K == 8 && N == 4) || (M == 2 && K == 8 && N == 8) ||
-                                 (M == 4 && K == 8 && N == 8) || (M == 2 && K == 16 && N == 8) ||
-                                 (M == 4 && K == 16 && N == 8);
-template <unsigned M, unsigned K, unsigned N>
-inline constexpr bool mode_16x8 = (M == 4 && K == 4 && N == 4) || (M == 8 && K == 4 && N == 4) ||
-                                  (M == 4 && K == 8 && N == 4) || (M == 4 && K == 4 && N == 8);
-template <unsigned M, unsigned K, unsigned N>
-inline constexpr bool mode_16x16 = (M == 4 && K == 4 && N == 4) || (M == 2 && K == 4 && N == 8) ||
-                                   (M == 4 && K == 4 && N == 8) || (M == 4 && K == 2 && N == 8);
+template <unsigned M, unsigned K, unsigned N, unsigned M2, unsigned K2, unsigned N2>
+inline constexpr bool shape = M == M2 && K == K2 && N == N2;
+template <typename A> inline constexpr bool a32 = std::is_same_v<A, acc32>;
+
+// aie::mmul modes (M x K x N) per operand widths and the accumulators each takes.
+#if __AIE_ARCH__ == 20
+template <unsigned M, unsigned K, unsigned N, typename A>
+inline constexpr bool mode_8x8 = a32<A> && (shape<M, K, N, 4, 8, 4> || shape<M, K, N, 4, 16, 4> ||
+                                            shape<M, K, N, 8, 8, 4> || shape<M, K, N, 2, 8, 8> ||
+                                            shape<M, K, N, 4, 8, 8> || shape<M, K, N, 2, 16, 8> ||
+                                            shape<M, K, N, 4, 16, 8>);
+template <unsigned M, unsigned K, unsigned N, typename A>
+inline constexpr bool mode_16x8 = a32<A> && (shape<M, K, N, 4, 4, 4> || shape<M, K, N, 8, 4, 4> ||
+                                             shape<M, K, N, 4, 8, 4> || shape<M, K, N, 4, 4, 8>);
+template <unsigned M, unsigned K, unsigned N, typename A>
+inline constexpr bool mode_16x16 = (a32<A> && shape<M, K, N, 4, 2, 8>) ||
+                                   (is_acc<A> && (shape<M, K, N, 4, 4, 4> || shape<M, K, N, 2, 4, 8> ||
+                                                  shape<M, K, N, 4, 4, 8>));
+#else
+template <unsigned M, unsigned K, unsigned N, typename A>
+inline constexpr bool mode_8x8 = a32<A> && (shape<M, K, N, 2, 8, 8> || shape<M, K, N, 4, 8, 8> ||
+                                            shape<M, K, N, 4, 16, 8> || shape<M, K, N, 8, 8, 8> ||
+                                            shape<M, K, N, 8, 16, 8>);
+template <unsigned M, unsigned K, unsigned N, typename A>
+inline constexpr bool mode_16x8 = (a32<A> && (shape<M, K, N, 4, 4, 8> || shape<M, K, N, 8, 4, 8>)) ||
+                                  (is_acc<A> && (shape<M, K, N, 4, 8, 8> || shape<M, K, N, 2, 16, 8> ||
+                                                 shape<M, K, N, 4, 16, 8>));
+template <unsigned M, unsigned K, unsigned N, typename A>
+inline constexpr bool mode_16x16 = (a32<A> && (shape<M, K, N, 4, 2, 8> || shape<M, K, N, 8, 2, 8>)) ||
+                                   (is_acc<A> && (shape<M, K, N, 2, 4, 8> || shape<M, K, N, 4, 4, 8> ||
+                                                  shape<M, K, N, 2, 8, 8> || shape<M, K, N, 4, 8, 8>));
+#endif
 template <unsigned M, unsigned K, unsigned N, typename TA, typename TB, typename A>
-inline constexpr bool legal_mmul = (is8<TA> && is8<TB> && mode_8x8<M, K, N> && std::is_same_v<A, acc32>) ||
-                                   (is16<TA> && is8<TB> && mode_16x8<M, K, N> && is_acc<A>) ||
-                                   (is16<TA> && is16<TB> && mode_16x16<M, K, N> && is_acc<A>);
+inline constexpr bool legal_mmul = (is8<TA> && is8<TB> && mode_8x8<M, K, N, A>) ||
+                                   (is16<TA> && is8<TB> && mode_16x8<M, K, N, A>) ||
+                                   (is16<TA> && is16<TB> && mode_16x16<M, K, N, A>);
 
 template <typename A, unsigned N> struct native {};  // only the 512-bit accumulators have a cascade register type
 template <> struct native<acc32, 16> { using type = v16acc32; };
@@ -126,7 +156,8 @@ class vector {
 template <typename A, unsigned N>
 class accum {
   static_assert(detail::is_acc<A>, "fxflow kernels use acc32 or acc64 accumulators");
-  static_assert(detail::legal_accum<A, N>, "AIE-ML accumulators are acc32 x 8/16/32 or acc64 x 4/8/16 lanes");
+  static_assert(detail::legal_accum<A, N>, "not an accumulator of this architecture (AIE-ML: acc32 x 8/16/32, acc64 x "
+                                          "4/8/16 lanes; AIE2P: up to 2048 bits)");
 
  public:
   accum();
@@ -150,8 +181,7 @@ class accum {
 template <unsigned M, unsigned K, unsigned N, typename TA, typename TB, typename A>
 class mmul {
   static_assert(detail::legal_mmul<M, K, N, TA, TB, A>,
-                "not an AIE-ML aie::mmul mode (8b x 8b: 4x8x4 4x16x4 8x8x4 2x8x8 4x8x8 2x16x8 4x16x8 on acc32; "
-                "16b x 8b: 4x4x4 8x4x4 4x8x4 4x4x8; 16b x 16b: 4x4x4 2x4x8 4x4x8 4x2x8)");
+                "not an aie::mmul mode of this architecture for these operand widths and accumulator");
 
  public:
   using accum_type = accum<A, M * N>;
