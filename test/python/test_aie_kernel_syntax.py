@@ -135,7 +135,7 @@ void f(const int8 *p, int8 *q, const int16 *r) {
 """
 
 
-VECTOR, ACCUM, MMUL = "AIE-ML vectors are 128/256/512/1024 bits", "not an accumulator of this", "not an aie::mmul mode"
+VECTOR, ACCUM, MMUL = "vectors are 128/256/512/1024 bits", "not an accumulator of this", "not an aie::mmul mode"
 
 
 LEGAL_AIE2P = """
@@ -171,3 +171,42 @@ def test_the_header_rejects_what_the_architecture_lacks(arch, snippet, message):
         assert legal.returncode == 0, legal.stderr  # the legal neighbours of each case pass
     r = _compile(snippet, arch)
     assert r.returncode != 0 and message in r.stderr, r.stderr[:2000]
+
+
+@pytest.mark.parametrize("device", ["xcve2802", "npu2"])  # one per core architecture
+def test_every_mode_storage_and_role_combination_is_legal(device):
+    """Beyond the designs above: one layer source per (mode, input, weight, output storage) the integer lowering
+    can produce, each with all four cascade roles and an epilogue with the narrow-format fix and a ReLU, at the
+    smallest slices the partitioner allows (two K and N blocks) -- all legal on the device's core."""
+    from types import SimpleNamespace
+
+    from fxflow.lowering.aie import cost
+    from fxflow.lowering.aie.arith import Srs, device_mode
+    from fxflow.lowering.aie.device import get_device
+    from fxflow.lowering.aie.program import KernelFn
+
+    needs("g++")
+    dev = get_device(device)
+    x_of = {"8x8": ("i8", "u8"), "16x8": ("i16", "u16"), "16x16": ("i8", "u8", "i16", "u16")}
+    kernels, files = [], {}
+    for mode_name, xs in x_of.items():
+        mode = device_mode(mode_name, dev)
+        for x in xs:
+            for w in (("i8", "u8") if mode.w_bits == 8 else ("i16",)):
+                for y in ("i8", "u8", "i16", "u16", "i32"):
+                    layer = f"l_{mode_name}_{x}_{w}_{y}".replace("x", "_")
+                    epilogue = [Srs(3, "conv_even", "saturate", "i32", (int(y[0] == "i"), 5, "SAT")), "relu",
+                                Srs(0, "floor", "saturate", y)]
+                    m = cost.padded_batch(8, mode)
+                    k, n = 2 * cost.k_block(mode, x), 2 * cost.n_block(mode, y)
+                    for role in ("single", "first", "middle", "last"):
+                        kernels.append(KernelFn(f"{layer}_{role}", layer, role, mode_name, m, k, n, x, w, y,
+                                                mode.acc_bits, epilogue, f"{layer}.o"))
+                    files[f"kernels/{layer}.cc"] = None
+    prog = SimpleNamespace(device=dev, kernels=kernels)
+    sources = [layer_source(prog, name[len("kernels/"):-3]) for name in files]
+    assert len(sources) == (2 * 2 + 2 * 2 + 4) * 5
+    files = {"kernels/fxflow_dense.h": render_kernels(SimpleNamespace(layers=[], kernels=[]))["kernels/fxflow_dense.h"],
+             "kernels/all.cc": "\n".join(sources)}  # one translation unit: the names are distinct
+    bad = check_syntax(files, dev)
+    assert not bad, "\n".join(f"{k}:\n{v[:3000]}" for k, v in bad.items())

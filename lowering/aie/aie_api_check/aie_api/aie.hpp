@@ -139,7 +139,7 @@ class mask {
 template <typename T, unsigned N>
 class vector {
   static_assert(detail::legal_vector<T, N>,
-                "AIE-ML vectors are 128/256/512/1024 bits of 8/16/32-bit integer lanes");
+                "AIE-ML and AIE2P vectors are 128/256/512/1024 bits of 8/16/32-bit integer lanes");
 
  public:
   using value_type = T;
