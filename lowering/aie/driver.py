@@ -17,8 +17,9 @@ from fxflow.lowering.aie.device import AieFitError, get_device
 PLACEMENT_TRIALS = 8
 
 
-def lower_for_aie(module, options=None) -> str:
-    """Run the AIE passes on a module at the `df` stage (inside its Context); returns the IR snapshot."""
+def lower_for_aie(module, options=None, max_io_ports: int = 0) -> str:
+    """Run the AIE passes on a module at the `df` stage (inside its Context); returns the IR snapshot.
+    `max_io_ports` > 0 bounds the I/O ports per direction the partition may need (Versal `max_plio`)."""
     from fxflow.lowering.aie.passes.partition import PartitionOptions
     from fxflow.lowering.aie.passes.place import PlaceOptions
     from fxflow.pipeline import run_passes
@@ -30,7 +31,8 @@ def lower_for_aie(module, options=None) -> str:
     placement_error = None
     for trial in range(PLACEMENT_TRIALS):
         try:
-            run_passes(module, [("aie-partition", PartitionOptions(device.name, opts.batch, budget, opts.objective))])
+            run_passes(module, [("aie-partition", PartitionOptions(device.name, opts.batch, budget, opts.objective,
+                                                                   max_io_ports=max_io_ports))])
         except AieFitError:
             if placement_error is not None:  # a smaller budget does not partition: the placement was the problem
                 raise placement_error from None

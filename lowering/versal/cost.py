@@ -151,7 +151,7 @@ def aie_cost(units: list[Unit], device: VersalDevice, batch: int, max_tiles: int
 
     layers = [u.aie for u in units]
     splits = choose(layers, device.aie, batch, max_tiles or device.aie.compute_tiles, objective,
-                    PartitionOptions.tolerance)
+                    PartitionOptions.tolerance, max_plio)
     m = splits[0].batch
     first, last = splits[0], splits[-1]
     interval = max(s.interval for s in splits)

@@ -38,6 +38,7 @@ class PartitionOptions:  # defaults: the AIE backend's (lowering/aie/options.py)
     max_tiles: int = AieOptions.max_tiles  # 0: every compute tile of the device
     objective: str = AieOptions.objective
     tolerance: float = 0.05
+    max_io_ports: int = 0  # > 0: I/O channels or PLIO ports per direction (each carries <= one memory tile's slices)
 
 
 @dataclass(frozen=True)
@@ -103,8 +104,13 @@ def candidates(mode, device, batch: int, K: int, N: int, x_store: str, y_store: 
     return out
 
 
-def choose(layers: list[dict], device, batch: int, max_tiles: int, objective: str, tolerance: float) -> list[Split]:
-    """layers: [{"name", "mode", "K", "N", "x", "y"}] in chain order -> one Split per layer."""
+def choose(layers: list[dict], device, batch: int, max_tiles: int, objective: str, tolerance: float,
+           max_io_ports: int = 0) -> list[Split]:
+    """layers: [{"name", "mode", "K", "N", "x", "y"}] in chain order -> one Split per layer.  `max_io_ports` > 0
+    bounds the first layer's input slices and the last layer's output chains to what that many ports can carry
+    (one memory tile's DMA channels of slices each, as `build.io_groups` groups them)."""
+    io_in, io_out = (max_io_ports * device.memtile_dma[1], max_io_ports * device.memtile_dma[0]) if max_io_ports \
+        else (0, 0)
     # front: state (cas_num, n_slice) -> list of (interval, tiles, latency, splits)
     fronts: dict = {None: [(0, 0, 0, ())]}
     for i, L in enumerate(layers):
@@ -116,6 +122,8 @@ def choose(layers: list[dict], device, batch: int, max_tiles: int, objective: st
         nxt: dict = {}
         for state, front in fronts.items():
             cands = candidates(mode, device, batch, L["K"], L["N"], L["x"], L["y"], fixed_k=state, n_align=align)
+            cands = [s for s in cands if (not io_in or i > 0 or s.cas_length <= io_in)
+                     and (not io_out or i + 1 < len(layers) or s.cas_num <= io_out)]
             for s in cands:
                 for interval, tiles, lat, splits in front:
                     item = (max(interval, s.interval), tiles + s.tiles, lat + s.latency, splits + (s,))
@@ -125,6 +133,15 @@ def choose(layers: list[dict], device, batch: int, max_tiles: int, objective: st
             own = candidates(mode, device, batch, L["K"], L["N"], L["x"], L["y"])
             if not own:
                 raise AieFitError(_why_not(L, mode, device, batch))
+            if io_in or io_out:
+                ok = [s for s in own if (i > 0 or not io_in or s.cas_length <= io_in)
+                      and (i + 1 < len(layers) or not io_out or s.cas_num <= io_out)]
+                if not ok:
+                    what = "input slices" if i == 0 else "output chains"
+                    raise AieFitError(f"layer '{L['name']}' ({L['K']}x{L['N']}) cannot be split so that "
+                                      f"{max_io_ports} I/O ports carry its {what} (at most "
+                                      f"{io_in if i == 0 else io_out}); its smallest split needs "
+                                      f"{min(s.cas_length if i == 0 else s.cas_num for s in own)}")
             need = sum(min((c.tiles for c in candidates(device_mode(P["mode"], device), device, batch, P["K"],
                                                          P["N"], P["x"], P["y"])), default=1)
                        for P in layers[:i + 1])
@@ -194,7 +211,7 @@ def aie_partition(module_op, options: PartitionOptions | None = None) -> None:
     chain = dense_chain(graph)
     layers = [{"name": k.layer, "mode": aie_attr(k.op, "mode"), "K": k.shape[0], "N": k.shape[1],
                "x": aie_attr(k.op, "x"), "y": aie_attr(k.op, "y")} for k in chain]
-    splits = choose(layers, device, options.batch, budget, options.objective, options.tolerance)
+    splits = choose(layers, device, options.batch, budget, options.objective, options.tolerance, options.max_io_ports)
     tail = aie_chain(graph)[1]
     if tail is not None:  # the HCCS tile holds the last layer's whole rows, in and out
         width = splits[-1].cas_num * splits[-1].n_slice
