@@ -318,6 +318,21 @@ def test_inexact_configurations_are_rejected_with_the_reason(change, message):
     assert err.value.layer == "fc9"
 
 
+def test_acc64_bias_beyond_two_int32_halves_is_rejected():
+    """The acc64 kernel seeds its accumulator from hi * 2^16 + lo (two int32 vectors): a bias of 2^47 or more at the
+    product grid is an error naming the layer and the limit; just below it lowers."""
+    x, w = F(1, 15, 0), F(1, 15, 0)
+    wv = np.full((4, 2), 3)
+    for bias, ok in ((2**47 - 1, True), (2**47, False)):
+        b_fmt, acc = F(1, 50, 0), F(1, 60, 0)
+        if ok:
+            assert lower_dense("fc8", x, wv, w, np.array([bias, -bias]), b_fmt, acc, F(1, 15, 0)).mode.acc_bits == 64
+        else:
+            with pytest.raises(UnsupportedOpError, match=r"layer 'fc8': a bias needs more than 48 bits at the product "
+                                                         r"grid 2\^-0; the acc64 kernel loads it as two int32 halves"):
+                lower_dense("fc8", x, wv, w, np.array([bias, 0]), b_fmt, acc, F(1, 15, 0))
+
+
 def test_too_large_and_unplaceable_models_say_what_they_need():
     from fxflow.lowering.aie.device import get_device
     from fxflow.lowering.aie.passes.partition import choose
