@@ -176,8 +176,9 @@ def test_the_header_rejects_what_the_architecture_lacks(arch, snippet, message):
 @pytest.mark.parametrize("device", ["xcve2802", "npu2"])  # one per core architecture
 def test_every_mode_storage_and_role_combination_is_legal(device):
     """Beyond the designs above: one layer source per (mode, input, weight, output storage) the integer lowering
-    can produce, each with all four cascade roles and an epilogue with the narrow-format fix and a ReLU, at the
-    smallest slices the partitioner allows (two K and N blocks) -- all legal on the device's core."""
+    can produce, each with all four cascade roles and an epilogue with the narrow-format fix, a ReLU and up- or
+    down-shifting SRS steps, at the smallest slices the partitioner allows (two K and N blocks) -- all legal on the
+    device's core."""
     from types import SimpleNamespace
 
     from fxflow.lowering.aie import cost
@@ -195,8 +196,9 @@ def test_every_mode_storage_and_role_combination_is_legal(device):
             for w in (("i8", "u8") if mode.w_bits == 8 else ("i16",)):
                 for y in ("i8", "u8", "i16", "u16", "i32"):
                     layer = f"l_{mode_name}_{x}_{w}_{y}".replace("x", "_")
-                    epilogue = [Srs(3, "conv_even", "saturate", "i32", (int(y[0] == "i"), 5, "SAT")), "relu",
-                                Srs(0, "floor", "saturate", y)]
+                    first = 3 if y[0] == "i" else -2  # a negative shift: exact up-shift before the SRS
+                    epilogue = [Srs(first, "conv_even", "saturate", "i32", (int(y[0] == "i"), 5, "SAT")), "relu",
+                                Srs(-first, "floor", "saturate", y)]
                     m = cost.padded_batch(8, mode)
                     k, n = 2 * cost.k_block(mode, x), 2 * cost.n_block(mode, y)
                     for role in ("single", "first", "middle", "last"):
