@@ -21,7 +21,7 @@ these steps with `fxflow.fixed` (no rounding logic of its own), so `simulate == 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -37,6 +37,10 @@ FXP_ROUNDING = {v: k for k, v in AIE_ROUNDING.items()}
 # ap_fixed overflow mode -> aie::saturation_mode when SRS saturates at exactly the format's width
 AIE_SATURATION = {"WRAP": "none", "SAT": "saturate", "SAT_SYM": "symmetric"}
 FXP_SATURATION = {v: k for k, v in AIE_SATURATION.items()}
+
+# acc64 kernels seed the accumulator from the bias as hi * 2^BIAS64_SPLIT + lo, two int32 vectors (AIE-ML has no
+# 64-bit lanes to load): the bias at the product grid must fit 31 + BIAS64_SPLIT bits plus sign.
+BIAS64_SPLIT = 16
 
 STORAGE = {"i8": (1, 8), "u8": (0, 8), "i16": (1, 16), "u16": (0, 16), "i32": (1, 32)}
 CTYPE = {"i8": "int8", "u8": "uint8", "i16": "int16", "u16": "uint16", "i32": "int32"}
@@ -60,6 +64,15 @@ class Mode:
 
 MODES = {m.name: m for m in (Mode("8x8", 8, 8, 32, 256, (4, 8, 8)), Mode("16x8", 16, 8, 32, 128, (4, 4, 8)),
                              Mode("16x16", 16, 16, 64, 64, (4, 4, 4)))}
+# AIE2P (npu2) has no 4x4x4 mmul for 16b x 16b; its acc64 mode is 4x4x8 (the AIE API's aie2p modes).
+MICROTILES = {"aie2": {name: m.microtile for name, m in MODES.items()},
+              "aie2p": {"8x8": (4, 8, 8), "16x8": (4, 4, 8), "16x16": (4, 4, 8)}}
+
+
+def device_mode(name: str, device) -> Mode:
+    """The mode `name` with the microtile the device's core architecture offers for it."""
+    m = MODES[name]
+    return replace(m, microtile=MICROTILES[device.arch][name])
 
 
 def storage_of(fmt: FixedFormat) -> str | None:
@@ -203,6 +216,11 @@ def lower_dense(layer: str, x_fmt: FixedFormat, w: np.ndarray, w_fmt: FixedForma
     if bound.bit_length() >= mode.acc_bits:
         raise UnsupportedOpError(f"layer '{layer}': partial sums need {bound.bit_length() + 1} bits, more than the "
                                  "64-bit AIE accumulator", layer)
+    limit = 1 << (31 + BIAS64_SPLIT)
+    if mode.acc_bits == 64 and any(not -limit <= int(v) < limit for v in bias):
+        raise UnsupportedOpError(f"layer '{layer}': a bias needs more than {32 + BIAS64_SPLIT} bits at the product "
+                                 f"grid 2^-{pf}; the acc64 kernel loads it as two int32 halves "
+                                 f"(hi * 2^{BIAS64_SPLIT} + lo)", layer)
     first = plan_srs(pf, out, layer)
     if first.shift < 0 and (bound << -first.shift).bit_length() >= mode.acc_bits:
         raise UnsupportedOpError(f"layer '{layer}': the result {out} has more fractional bits than the products and "

@@ -53,10 +53,11 @@ class IoGroup:
     channel: int
 
 
-def _groups(n_slices: int, slice_cycles: int, target: int, channels: int, ports: int) -> list[tuple[int, int]]:
-    """Consecutive (first, count) slice groups, each moved by one shim channel through one memory tile:
-    as few as keep every channel's transfer (4 B/cycle) within `target` cycles, at most `ports` slices
-    per memory tile and at most `channels` groups; [] when impossible."""
+def io_groups(n_slices: int, slice_cycles: int, target: int, channels: int, ports: int) -> list[tuple[int, int]]:
+    """Consecutive (first, count) slice groups, each moved by one shim channel or PLIO port through one memory
+    tile: as few as keep every channel's transfer (4 B/cycle) within `target` cycles, at most `ports` slices
+    per memory tile and at most `channels` groups; [] when impossible.  The one rule for the program builder
+    and the Versal planner's PLIO count (lowering/versal/cost.py)."""
     size = max(1, min(ports, target // max(1, slice_cycles), n_slices))
     while math.ceil(n_slices / size) > channels and size < ports:
         size += 1
@@ -66,11 +67,12 @@ def _groups(n_slices: int, slice_cycles: int, target: int, channels: int, ports:
 
 
 def assign_io(device: Device, geo: list[Geometry], io: str = "host",
-              hccs: bool = False) -> tuple[list[IoGroup], list[IoGroup]]:
+              hccs: bool = False, max_ports: int = 0) -> tuple[list[IoGroup], list[IoGroup]]:
     """Memory tiles and shim DMA channels (io="host") or PLIO ports (io="plio": streams to/from the PL, on any
     shim column, `device.plio` per column) for the graph input and output; AieFitError when they run out.
     With a final HCCS kernel (`hccs`) every output chain joins in one memory tile, which also forwards the
-    HCCS kernel's result to the shim (one more S2MM and MM2S channel)."""
+    HCCS kernel's result to the shim (one more S2MM and MM2S channel).  `max_ports` (> 0) caps the channels or
+    ports used per direction (the Versal `max_plio` option)."""
     if io not in IO_KINDS:
         raise FxflowError(f"unknown AIE I/O kind '{io}' (expected {', '.join(IO_KINDS)})")
     if io == "plio" and not any(device.plio):
@@ -100,10 +102,12 @@ def assign_io(device: Device, geo: list[Geometry], io: str = "host",
         raise AieFitError(f"every {'PLIO port' if io == 'plio' else 'shim DMA channel'} is in use")
 
     first, last = geo[0], geo[-1]
-    avail = len(cols)
+    avail = [len(cols) * per_col[d] for d in (0, 1)]
+    if max_ports > 0:
+        avail = [min(a, max_ports) for a in avail]
     ins, outs = [], []
-    parts = _groups(first.cas_length, cost.fifo_cycles(first.batch * first.k_slice, first.x_store), first.interval,
-                    avail * per_col[1], device.memtile_dma[1])
+    parts = io_groups(first.cas_length, cost.fifo_cycles(first.batch * first.k_slice, first.x_store), first.interval,
+                      avail[1], device.memtile_dma[1])
     if not parts:
         raise AieFitError(f"layer '{first.layer}' needs {first.cas_length} input slices; the memory tiles and shim "
                           "channels cannot distribute that many")
@@ -113,8 +117,8 @@ def assign_io(device: Device, geo: list[Geometry], io: str = "host",
         mt = take_memtile(col, 1, n, 2 * nbytes)  # the link's source and destination buffers
         shim, ch = take_shim(col, 1)
         ins.append(IoGroup(s, n, mt, shim, ch))
-    parts = _groups(last.cas_num, cost.fifo_cycles(last.batch * last.n_slice, last.y_store), last.interval,
-                    avail * per_col[0], device.memtile_dma[0])
+    parts = io_groups(last.cas_num, cost.fifo_cycles(last.batch * last.n_slice, last.y_store), last.interval,
+                      avail[0], device.memtile_dma[0])
     if hccs:
         parts = [(0, last.cas_num)] if last.cas_num < device.memtile_dma[0] else []
     if not parts:
@@ -152,9 +156,10 @@ def _placement(kernel) -> tuple[int, int]:
         raise FxflowError(f"malformed placement '{text}' (expected tile(col,row))") from None
 
 
-def build_program(module, io: str = "host") -> AieProgram:
+def build_program(module, io: str = "host", max_ports: int = 0) -> AieProgram:
     """The AieProgram of the module's single partitioned and placed df.graph; `io="plio"` connects its input
-    and output to the PL through PLIO ports instead of shim DMA from/to DDR (Versal PL/AIE designs)."""
+    and output to the PL through PLIO ports instead of shim DMA from/to DDR (Versal PL/AIE designs), at most
+    `max_ports` (> 0) per direction."""
     from fxflow.dialects.df.graph import graph_of
     from fxflow.lowering.aie.passes.convert_fxp_to_aie import aie_attr, aie_chain
 
@@ -169,7 +174,7 @@ def build_program(module, io: str = "host") -> AieProgram:
                         aie_attr(k.op, "interval"), _placement(k.op)) for k in chain]
     except KeyError:
         raise FxflowError("the AIE program needs partitioned kernels: run aie-partition first") from None
-    ins, outs = assign_io(device, geo, io, hccs=tail is not None)
+    ins, outs = assign_io(device, geo, io, hccs=tail is not None, max_ports=max_ports)
     m = geo[0].batch
     final = tail.out if tail is not None else chain[-1].relu or chain[-1].out
     out_store = aie_attr(tail.op, "y") if tail is not None else geo[-1].y_store

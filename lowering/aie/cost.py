@@ -28,6 +28,21 @@ def nbytes(store: str) -> int:
     return STORAGE[store][1] // 8
 
 
+VECTOR_BYTES = 16  # the narrowest AIE-ML vector (128 bits): the kernels load and store whole vectors
+
+
+def k_block(mode: Mode, x_store: str) -> int:
+    """The dense kernel's K step: two microtiles (2x2 blocking) and at least one 128-bit vector of each input row.
+    K-slices are multiples of it (the kernel template asserts it)."""
+    return math.lcm(2 * mode.microtile[1], VECTOR_BYTES // nbytes(x_store))
+
+
+def n_block(mode: Mode, y_store: str) -> int:
+    """The dense kernel's N step: two microtiles and at least one 128-bit vector of each weight and output row.
+    N-slices are multiples of it."""
+    return math.lcm(2 * mode.microtile[2], VECTOR_BYTES // (mode.w_bits // 8), VECTOR_BYTES // nbytes(y_store))
+
+
 def operand_bytes(mode: Mode) -> tuple[int, int]:
     """Bytes per x and w element as the kernel reads them (16x16 widens 8-bit operands)."""
     return mode.x_bits // 8, mode.w_bits // 8
@@ -55,6 +70,11 @@ def tile_bytes(mode: Mode, m: int, k: int, n: int, x_store: str, y_store: str, h
     if has_out:
         total += FIFO_DEPTH * m * n * nbytes(y_store)
     return total
+
+
+def hccs_tile_bytes(m: int, width: int, y_store: str, device: Device) -> int:
+    """Data memory of the HCCS tile: its int8 input and `y_store` output FIFO buffers of m x width, and the stack."""
+    return FIFO_DEPTH * m * width * (1 + nbytes(y_store)) + device.stack_bytes
 
 
 def padded_batch(batch: int, mode: Mode) -> int:

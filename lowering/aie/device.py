@@ -48,6 +48,12 @@ class Device:
     # (dcol, drow) from a cascade source to its destination: AIE-ML's accumulator cascade runs west -> east
     # along a row and north -> south down a column (AM020); mlir-aie's verifier only asks for neighbours.
     cascade_steps: tuple[tuple[int, int], ...] = ((1, 0), (0, -1))
+    arch: str = "aie2"  # the core architecture: "aie2" (AIE-ML: xcve2802, npu1) or "aie2p" (npu2); its mmul shapes
+
+    @property
+    def aie_arch_macro(self) -> int:
+        """The AIE API's `__AIE_ARCH__` value for the core (20 AIE-ML, 21 AIE2P)."""
+        return {"aie2": 20, "aie2p": 21}[self.arch]
 
     @property
     def compute_tiles(self) -> int:
@@ -64,11 +70,11 @@ class Device:
         return "compute" if row in self.compute_rows else ""
 
 
-def _npu(name: str, cols: int) -> Device:
+def _npu(name: str, cols: int, arch: str = "aie2") -> Device:
     """An NPU array (no PL): shim, one memory-tile row, four compute rows; every shim tile has a NoC DMA.
     `npu1` is mlir-aie's 4-column virtualized Phoenix model (column 0 an ordinary shim-DMA column, not the old
     5-column part whose column 0 had no shim DMA); `npu1_<n>col` / `npu2_<n>col` are its column subsets."""
-    return Device(name, cols, 6, tuple(range(cols)), (1,), (2, 3, 4, 5))
+    return Device(name, cols, 6, tuple(range(cols)), (1,), (2, 3, 4, 5), arch=arch)
 
 
 DEVICES = {
@@ -76,8 +82,8 @@ DEVICES = {
                        tuple(range(3, 11)), plio=(2, 2)),
     "npu1": _npu("npu1", 4),
     **{f"npu1_{n}col": _npu(f"npu1_{n}col", n) for n in (1, 2, 3)},
-    "npu2": _npu("npu2", 8),
-    **{f"npu2_{n}col": _npu(f"npu2_{n}col", n) for n in range(1, 8)},
+    "npu2": _npu("npu2", 8, "aie2p"),
+    **{f"npu2_{n}col": _npu(f"npu2_{n}col", n, "aie2p") for n in range(1, 8)},
 }
 DEFAULT_DEVICE = "xcve2802"
 

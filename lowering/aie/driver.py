@@ -1,8 +1,9 @@
 """The AIE-ML backend's part of `fxflow.compile(backend="aie")` and of `Design` (simulate, report, write).
 
 Pipeline after `df`: convert-fxp-to-aie -> aie-partition -> aie-place.  When the cheapest partition
-cannot be placed (rectangles or I/O channels do not fit), the partition is retried with a smaller tile
-budget (at most PLACEMENT_TRIALS times) before the placement error is reported.
+cannot be placed (rectangles or I/O channels do not fit), the partition is retried with a budget a little below
+the tiles the unplaceable one used (at most PLACEMENT_TRIALS times) before the placement error is reported; small
+steps, so a smaller layout that fits (say 10 tiles of npu1's 16) is not skipped.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from fxflow.lowering.aie.options import AieOptions
 
 from fxflow.lowering.aie.device import AieFitError, get_device
 
-PLACEMENT_TRIALS = 6
+PLACEMENT_TRIALS = 8
 
 
-def lower_for_aie(module, options=None) -> str:
-    """Run the AIE passes on a module at the `df` stage (inside its Context); returns the IR snapshot."""
+def lower_for_aie(module, options=None, max_io_ports: int = 0) -> str:
+    """Run the AIE passes on a module at the `df` stage (inside its Context); returns the IR snapshot.
+    `max_io_ports` > 0 bounds the I/O ports per direction the partition may need (Versal `max_plio`)."""
     from fxflow.lowering.aie.passes.partition import PartitionOptions
     from fxflow.lowering.aie.passes.place import PlaceOptions
     from fxflow.pipeline import run_passes
@@ -29,7 +31,8 @@ def lower_for_aie(module, options=None) -> str:
     placement_error = None
     for trial in range(PLACEMENT_TRIALS):
         try:
-            run_passes(module, [("aie-partition", PartitionOptions(device.name, opts.batch, budget, opts.objective))])
+            run_passes(module, [("aie-partition", PartitionOptions(device.name, opts.batch, budget, opts.objective,
+                                                                   max_io_ports=max_io_ports))])
         except AieFitError:
             if placement_error is not None:  # a smaller budget does not partition: the placement was the problem
                 raise placement_error from None
@@ -41,8 +44,17 @@ def lower_for_aie(module, options=None) -> str:
             placement_error = e
             if trial == PLACEMENT_TRIALS - 1 or budget <= 1:
                 raise
-            budget = max(1, budget * 3 // 4)  # the next partition overwrites this one's attributes
+            used = _tiles_used(module)  # the next partition overwrites this one's attributes
+            budget = max(1, min(budget, used) - max(1, used // 8))
     return module.operation.get_asm(print_generic_op_form=True, enable_debug_info=True, large_elements_limit=None)
+
+
+def _tiles_used(module) -> int:
+    """Compute tiles of the module's current partition."""
+    from fxflow.dialects.df.graph import graph_of
+    from fxflow.lowering.aie.passes.convert_fxp_to_aie import aie_attr, dense_chain
+
+    return sum(aie_attr(k.op, "cas_length") * aie_attr(k.op, "cas_num") for k in dense_chain(graph_of(module, "AIE")))
 
 
 def program_of(design):

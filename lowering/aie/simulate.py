@@ -3,7 +3,8 @@
 Each batch of M rows goes through the program as emitted: host slices into the shim FIFOs, memory-tile
 links distribute / join at their element offsets, every core runs its kernel function on its own buffers
 (accumulator = bias or the cascade input, + x·w in the lane width of its mode, wrapping like the
-hardware; first/middle kernels put the accumulator on the cascade to their east neighbour, last/single
+hardware; first/middle kernels put the accumulator on the cascade to their east neighbour -- the kernel C++
+moves it one microtile block at a time in the same loop order at both ends, so it is the same data --, last/single
 ones run the SRS epilogue; an HCCS kernel runs `fxflow.fixed.hccs` on its rows), and results leave
 through the output links.  Nothing is read from the fxp IR,
 so `simulate == Design.predict` checks the integer lowering, the slicing, the padding and the wiring.

@@ -131,28 +131,37 @@ def pl_fractions(res: dict, device: VersalDevice) -> dict:
     return {r: res[r] / totals[r] for r in PL_RESOURCES}
 
 
-def io_ports(total_cycles: int, slices: int, interval: int, per_memtile: int) -> tuple[int, int]:
-    """(ports, cycles per port): as few PLIO ports as keep a transfer within the array's interval, and at
-    least one per memory tile's worth (`per_memtile` DMA channels) of slices (as `lowering/aie/build.py`)."""
-    n = max(math.ceil(slices / per_memtile), min(slices, math.ceil(total_cycles / max(1, interval))), 1)
-    return n, math.ceil(total_cycles / n)
+def plio_groups(n_slices: int, slice_cycles: int, interval: int, limit: int, per_memtile: int) -> tuple[int, int]:
+    """(ports, cycles per port) of one end of an AIE program: the program builder's grouping
+    (`lowering/aie/build.io_groups`) within `limit` ports; when even `limit` cannot carry the slices (at most
+    `per_memtile` per memory tile and port), the fewest ports that could (the plan reports it as a problem)."""
+    from fxflow.lowering.aie.build import io_groups
+
+    groups = io_groups(n_slices, slice_cycles, interval, limit, per_memtile)
+    if not groups:
+        return math.ceil(n_slices / per_memtile), per_memtile * slice_cycles
+    return len(groups), max(n for _, n in groups) * slice_cycles
 
 
-def aie_cost(units: list[Unit], device: VersalDevice, batch: int, max_tiles: int, objective: str) -> dict:
-    """Tiles, PLIO ports, latency and interval of units run as one AIE program with PLIO at both ends;
-    AieFitError when the array cannot hold them."""
+def aie_cost(units: list[Unit], device: VersalDevice, batch: int, max_tiles: int, objective: str,
+             max_plio: int = 0) -> dict:
+    """Tiles, PLIO ports, latency and interval of units run as one AIE program with PLIO at both ends (at most
+    `max_plio` ports per direction when > 0, as the builder then uses); AieFitError when the array cannot hold them."""
     from fxflow.lowering.aie.passes.partition import PartitionOptions, choose
 
     layers = [u.aie for u in units]
     splits = choose(layers, device.aie, batch, max_tiles or device.aie.compute_tiles, objective,
-                    PartitionOptions.tolerance)
+                    PartitionOptions.tolerance, max_plio)
     m = splits[0].batch
     first, last = splits[0], splits[-1]
     interval = max(s.interval for s in splits)
-    in_total = cycles.fifo_cycles(m * first.cas_length * first.k_slice, layers[0]["x"])
-    out_total = cycles.fifo_cycles(m * last.cas_num * last.n_slice, layers[-1]["y"])
-    ports_in, in_cycles = io_ports(in_total, first.cas_length, interval, device.aie.memtile_dma[1])
-    ports_out, out_cycles = io_ports(out_total, last.cas_num, interval, device.aie.memtile_dma[0])
+    lim_in, lim_out = device.plio_in, device.plio_out
+    if max_plio > 0:
+        lim_in, lim_out = min(lim_in, max_plio), min(lim_out, max_plio)
+    ports_in, in_cycles = plio_groups(first.cas_length, cycles.fifo_cycles(m * first.k_slice, layers[0]["x"]),
+                                      first.interval, lim_in, device.aie.memtile_dma[1])
+    ports_out, out_cycles = plio_groups(last.cas_num, cycles.fifo_cycles(m * last.n_slice, layers[-1]["y"]),
+                                        last.interval, lim_out, device.aie.memtile_dma[0])
     interval = max(interval, in_cycles, out_cycles)
     latency = in_cycles + sum(s.latency for s in splits) + out_cycles
     ns = 1.0 / device.aie.clock_ghz

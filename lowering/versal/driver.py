@@ -70,8 +70,9 @@ def lower_for_versal(module, options, top: str) -> tuple[str, VersalSystem]:
     system = VersalSystem(opts, planner, plan, parts(text, planner.units, plan, ident), ident)
     aie = system.part("aie")
     if aie is not None:
-        lower_for_aie(aie.module, AieOptions(planner.device.aie.name, opts.batch, opts.objective, opts.max_tiles))
-        system.aie_program = build_program(aie.module, io="plio")
+        lower_for_aie(aie.module, AieOptions(planner.device.aie.name, opts.batch, opts.objective, opts.max_tiles),
+                      max_io_ports=opts.max_plio)
+        system.aie_program = build_program(aie.module, io="plio", max_ports=opts.max_plio)
         check(system.aie_program)
     return text, system
 

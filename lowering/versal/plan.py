@@ -69,7 +69,8 @@ class Planner:
         aie, fill = None, 0.0
         if seg:
             try:
-                aie = aie_cost(seg, self.device, self.options.batch, self.options.max_tiles, self.options.objective)
+                aie = aie_cost(seg, self.device, self.options.batch, self.options.max_tiles, self.options.objective,
+                               self.options.max_plio)
             except AieFitError as e:
                 problems.append(str(e))
             if aie is not None:
@@ -120,7 +121,8 @@ class Planner:
                    "aie": None, "aie_reason": u.aie_reason}
             if u.aie is not None:
                 try:
-                    a = aie_cost([u], self.device, self.options.batch, self.options.max_tiles, self.options.objective)
+                    a = aie_cost([u], self.device, self.options.batch, self.options.max_tiles, self.options.objective,
+                                 self.options.max_plio)
                     lat = a["latency_ns"] + boundary_fill_ns(a["batch"], self.sample_ns)
                     r = self.metric.r_aie(a["tiles"], a["plio_in"] + a["plio_out"], self.device)
                     row["aie"] = {"tiles": a["tiles"], "grid": a["splits"][0], "memory_bytes": a["memory_bytes"],

@@ -318,6 +318,21 @@ def test_inexact_configurations_are_rejected_with_the_reason(change, message):
     assert err.value.layer == "fc9"
 
 
+def test_acc64_bias_beyond_two_int32_halves_is_rejected():
+    """The acc64 kernel seeds its accumulator from hi * 2^16 + lo (two int32 vectors): a bias of 2^47 or more at the
+    product grid is an error naming the layer and the limit; just below it lowers."""
+    x, w = F(1, 15, 0), F(1, 15, 0)
+    wv = np.full((4, 2), 3)
+    for bias, ok in ((2**47 - 1, True), (2**47, False)):
+        b_fmt, acc = F(1, 50, 0), F(1, 60, 0)
+        if ok:
+            assert lower_dense("fc8", x, wv, w, np.array([bias, -bias]), b_fmt, acc, F(1, 15, 0)).mode.acc_bits == 64
+        else:
+            with pytest.raises(UnsupportedOpError, match=r"layer 'fc8': a bias needs more than 48 bits at the product "
+                                                         r"grid 2\^-0; the acc64 kernel loads it as two int32 halves"):
+                lower_dense("fc8", x, wv, w, np.array([bias, 0]), b_fmt, acc, F(1, 15, 0))
+
+
 def test_too_large_and_unplaceable_models_say_what_they_need():
     from fxflow.lowering.aie.device import get_device
     from fxflow.lowering.aie.passes.partition import choose
@@ -337,6 +352,60 @@ def test_too_large_and_unplaceable_models_say_what_they_need():
     g = mlp_graph(rng, [512, 128, 512], i8, [F(1, 0, 7)] * 2, [i8] * 2)
     with pytest.raises(AieFitError, match=r"cannot place the design on npu1 \(4 columns .*fc0 4x1, fc1 1x4"):
         lower(g.text(), device="npu1", objective="resource")
+
+
+def test_memory_limits_name_the_layer_and_the_limit():
+    """A batch whose FIFO buffers overflow every tile, or an HCCS row block over the tile memory: an error naming
+    the layer and the byte limit at compile time, never a program that overflows a tile."""
+    import torch
+
+    import fxflow
+
+    rng = np.random.default_rng(3)
+    g = mlp_graph(rng, [64, 64], F(1, 2, 5), [F(1, 0, 7)], [F(1, 2, 5)])
+    with pytest.raises(AieFitError, match=r"layer 'fc0' \(64x64, 8x8\) does not fit npu1: even its smallest "
+                                          r"slices \(16x16 on a 4x4 grid\) need \d+ bytes .* batch 4096 .* over the "
+                                          r"65536-byte tile memory; use a smaller batch"):
+        lower(g.text(), device="npu1", batch=4096)
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc, self.sm = torch.nn.Linear(64, 128), torch.nn.Softmax(dim=1)
+
+        def forward(self, x):
+            return self.sm(self.fc(x))
+
+    cfg = {"model": {"precision": "ap_fixed<8,3>"}, "layers": {"sm": {"softmax": {
+        "implementation": "hccs", "B": 500, "S": 10, "Dmax": 40, "output": "int16"}}}}
+    with pytest.raises(AieFitError, match=r"layer 'sm': the HCCS kernel's input and output buffers for batch 128 "
+                                          r"\(padded to 128\) x 128 features need 99328 bytes .* 65536-byte"):
+        fxflow.compile(Net(), torch.zeros(1, 64), config=cfg, backend="aie", aie={"batch": 128})
+
+
+def test_placement_retries_shrink_the_budget_in_small_steps(monkeypatch):
+    """When a partition cannot be placed, the next one may use a few tiles fewer (not 3/4 of them): on npu1 a
+    layout that places only at <= 10 tiles is found (16 -> 14 -> 13 -> 12 -> 11 -> 10)."""
+    import fxflow.pipeline
+    from fxflow.lowering.aie import driver
+
+    budgets = []
+    real = fxflow.pipeline.run_passes
+
+    def run_passes(module, passes):
+        name, opts = passes[0] if isinstance(passes[0], tuple) else (passes[0], None)
+        if name == "aie-partition":
+            budgets.append(opts.max_tiles)
+        if name == "aie-place" and budgets[-1] > 10:
+            raise AieFitError("cannot place")
+        return real(module, passes)
+
+    monkeypatch.setattr(fxflow.pipeline, "run_passes", run_passes)
+    monkeypatch.setattr(driver, "_tiles_used", lambda module: budgets[-1])  # each partition fills its budget
+    rng = np.random.default_rng(4)
+    g = mlp_graph(rng, [64, 32], F(1, 2, 5), [F(1, 0, 7)], [F(1, 2, 5)])
+    lower(g.text(), device="npu1")
+    assert budgets == [16, 14, 13, 12, 11, 10]
 
 
 def test_options_and_non_aie_designs_are_errors():

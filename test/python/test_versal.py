@@ -193,6 +193,21 @@ def test_checker_catches_plio_ports_beyond_the_device():
     assert any("not a shim tile" in e for e in problems(prog))
 
 
+@pytest.mark.parametrize("max_plio, rate, ports, grid", [(0, 40, 32, "32x4"), (8, 40, 8, "32x4"), (4, 20, 4, "16x4")])
+def test_planned_plio_ports_are_the_programs(max_plio, rate, ports, grid):
+    """The planner counts PLIO ports with the builder's grouping (build.io_groups), so the plan's port counts are
+    the program's, and `max_plio` caps both: 512-64-16 on the AIE has 32 input slices on 32 ports, or 4 per port
+    under a cap of 8; under a cap of 4 (24 slices at most) the partition itself splits the input into 16."""
+    widths = [512, 64, 16]
+    d = versal(mlp(widths), {"0": "aie", "1": "aie", "2": "aie"}, max_plio=max_plio, target_rate_mhz=rate)
+    plan, prog = d.report()["plan"]["aie"], d.aie_program
+    assert (plan["plio_in"], plan["plio_out"]) == (len(prog.inputs), len(prog.outputs))
+    first = prog.layers[0]
+    assert len(prog.inputs) == ports and plan["splits"][0] == grid == f"{first.cas_length}x{first.cas_num}"
+    x = inputs(widths[0])
+    np.testing.assert_array_equal(d.simulate(x, raw=True), d.predict(x, raw=True))
+
+
 # --------------------------------------------------------------------------------------------------
 # bad input
 # --------------------------------------------------------------------------------------------------
@@ -207,8 +222,13 @@ def test_device_limits_name_layer_and_limit(large):
         versal(model, {})
     with pytest.raises(VersalFitError, match=r"need at least \d+ compute tiles; xcve2802 offers 4"):
         versal(model, {"0": "aie", "1": "aie", "2": "aie", "3": "aie", "4": "aie"}, max_tiles=4)
-    with pytest.raises(VersalFitError, match=r"layer '0' on AIE needs \d+ PLIO input ports; the limit is 1"):
+    # max_plio bounds the partition: 4x6 instead of more columns (then too slow for 40 MHz); a layer whose every
+    # split has more input slices than the ports can carry (6 per port) is an error naming it and the limit
+    with pytest.raises(VersalFitError, match=r"grids \['4x6'\]"):
         versal(model, {"0": "aie", "1": "aie"}, max_plio=1)
+    with pytest.raises(VersalFitError, match=r"layer '0' \(8192x16\) cannot be split so that 1 I/O ports carry its "
+                                             r"input slices \(at most 6\); its smallest split needs 8"):
+        versal(mlp([8192, 16]), {"0": "aie"}, max_plio=1)
 
 
 def test_unreachable_rate_and_bad_partitions():

@@ -2,7 +2,8 @@
 
 cas_length kernels along a cascade chain split the input features K (each adds its K-slice to the
 accumulator it receives and passes it on); cas_num parallel chains split the output features N.  Slices
-are padded to the mode's 2x2 microtile blocking, each weight slice must fit one 16 KB bank, each tile's
+are padded to the kernel's K / N steps (`cost.k_block` / `cost.n_block`: 2x2 microtiles of the device's mmul
+mode, whole 128-bit vectors), each weight slice must fit one 16 KB bank, each tile's
 buffers its data memory, and the batch is padded to the microtile rows.  Layer i+1 reads chain j of layer
 i directly (one FIFO broadcast down its column j), so its cas_length and K-slice are those of layer i's
 cas_num and N-slice.
@@ -19,7 +20,7 @@ import math
 from dataclasses import dataclass
 
 from fxflow.lowering.aie import cost
-from fxflow.lowering.aie.arith import MODES
+from fxflow.lowering.aie.arith import device_mode
 from fxflow.lowering.aie.device import AieFitError, get_device
 from fxflow.errors import ConfigError
 from fxflow.ir import i64_attr, ir, str_attr
@@ -37,6 +38,7 @@ class PartitionOptions:  # defaults: the AIE backend's (lowering/aie/options.py)
     max_tiles: int = AieOptions.max_tiles  # 0: every compute tile of the device
     objective: str = AieOptions.objective
     tolerance: float = 0.05
+    max_io_ports: int = 0  # > 0: I/O channels or PLIO ports per direction (each carries <= one memory tile's slices)
 
 
 @dataclass(frozen=True)
@@ -76,17 +78,17 @@ def layer_cost(mode, device, m: int, k: int, n: int, pk: int, x_store: str, y_st
 def candidates(mode, device, batch: int, K: int, N: int, x_store: str, y_store: str, fixed_k=None,
                n_align: int = 0) -> list[Split]:
     """Every legal split of one layer; `fixed_k` = (cas_length, k_slice) inherited from the producer;
-    N-slices are multiples of `n_align` (default: the 2x2 blocking of the microtile)."""
+    N-slices are multiples of `n_align` (default: the kernel's N step)."""
     m = cost.padded_batch(batch, mode)
-    _, kt, nt = mode.microtile
-    n_align = n_align or 2 * nt
+    kb = cost.k_block(mode, x_store)
+    n_align = n_align or cost.n_block(mode, y_store)
     out = []
     if fixed_k is not None:
-        ks = [fixed_k] if fixed_k[1] % (2 * kt) == 0 else []
+        ks = [fixed_k] if fixed_k[1] % kb == 0 else []
     else:
         ks = []
         for pk in range(1, device.cols + 1):
-            k = _up(math.ceil(K / pk), 2 * kt)
+            k = _up(math.ceil(K / pk), kb)
             if (pk - 1) * k < K:
                 ks.append((pk, k))
     for pk, k in ks:
@@ -102,19 +104,26 @@ def candidates(mode, device, batch: int, K: int, N: int, x_store: str, y_store: 
     return out
 
 
-def choose(layers: list[dict], device, batch: int, max_tiles: int, objective: str, tolerance: float) -> list[Split]:
-    """layers: [{"name", "mode", "K", "N", "x", "y"}] in chain order -> one Split per layer."""
+def choose(layers: list[dict], device, batch: int, max_tiles: int, objective: str, tolerance: float,
+           max_io_ports: int = 0) -> list[Split]:
+    """layers: [{"name", "mode", "K", "N", "x", "y"}] in chain order -> one Split per layer.  `max_io_ports` > 0
+    bounds the first layer's input slices and the last layer's output chains to what that many ports can carry
+    (one memory tile's DMA channels of slices each, as `build.io_groups` groups them)."""
+    io_in, io_out = (max_io_ports * device.memtile_dma[1], max_io_ports * device.memtile_dma[0]) if max_io_ports \
+        else (0, 0)
     # front: state (cas_num, n_slice) -> list of (interval, tiles, latency, splits)
     fronts: dict = {None: [(0, 0, 0, ())]}
     for i, L in enumerate(layers):
-        mode = MODES[L["mode"]]
-        # chain j's N-slice is the next layer's K-slice j: align it to both layers' 2x2 blocking
-        align = 2 * mode.microtile[2]
+        mode = device_mode(L["mode"], device)
+        # chain j's N-slice is the next layer's K-slice j: align it to both layers' kernel steps
+        align = cost.n_block(mode, L["y"])
         if i + 1 < len(layers):
-            align = math.lcm(align, 2 * MODES[layers[i + 1]["mode"]].microtile[1])
+            align = math.lcm(align, cost.k_block(device_mode(layers[i + 1]["mode"], device), layers[i + 1]["x"]))
         nxt: dict = {}
         for state, front in fronts.items():
             cands = candidates(mode, device, batch, L["K"], L["N"], L["x"], L["y"], fixed_k=state, n_align=align)
+            cands = [s for s in cands if (not io_in or i > 0 or s.cas_length <= io_in)
+                     and (not io_out or i + 1 < len(layers) or s.cas_num <= io_out)]
             for s in cands:
                 for interval, tiles, lat, splits in front:
                     item = (max(interval, s.interval), tiles + s.tiles, lat + s.latency, splits + (s,))
@@ -123,16 +132,19 @@ def choose(layers: list[dict], device, batch: int, max_tiles: int, objective: st
         if not nxt:
             own = candidates(mode, device, batch, L["K"], L["N"], L["x"], L["y"])
             if not own:
-                kb = L["K"] * L["N"] * (mode.w_bits // 8) / 1024
-                least = math.ceil(kb * 1024 / device.bank_bytes)
-                raise AieFitError(f"layer '{L['name']}' ({L['K']}x{L['N']}, {L['mode']}) does not fit {device.name}: its "
-                                  f"{kb:g} KB of weights need at least {least} tiles of one "
-                                  f"{device.bank_bytes // 1024} KB bank each (plus FIFO buffers in "
-                                  f"{device.tile_memory // 1024} KB per tile), as cascade grids of at most "
-                                  f"{device.cols} columns x {len(device.compute_rows)} rows; the device has "
-                                  f"{device.compute_tiles}")
-            need = sum(min((c.tiles for c in candidates(MODES[P["mode"]], device, batch, P["K"], P["N"], P["x"],
-                                                         P["y"])), default=1) for P in layers[:i + 1])
+                raise AieFitError(_why_not(L, mode, device, batch))
+            if io_in or io_out:
+                ok = [s for s in own if (i > 0 or not io_in or s.cas_length <= io_in)
+                      and (i + 1 < len(layers) or not io_out or s.cas_num <= io_out)]
+                if not ok:
+                    what = "input slices" if i == 0 else "output chains"
+                    raise AieFitError(f"layer '{L['name']}' ({L['K']}x{L['N']}) cannot be split so that "
+                                      f"{max_io_ports} I/O ports carry its {what} (at most "
+                                      f"{io_in if i == 0 else io_out}); its smallest split needs "
+                                      f"{min(s.cas_length if i == 0 else s.cas_num for s in own)}")
+            need = sum(min((c.tiles for c in candidates(device_mode(P["mode"], device), device, batch, P["K"],
+                                                         P["N"], P["x"], P["y"])), default=1)
+                       for P in layers[:i + 1])
             raise AieFitError(f"the layers up to '{L['name']}' ({L['K']}x{L['N']}) need at least {need} compute tiles; "
                               f"{device.name} offers {max_tiles}")
         fronts = {k: _pareto(v) for k, v in nxt.items()}
@@ -144,6 +156,26 @@ def choose(layers: list[dict], device, batch: int, max_tiles: int, objective: st
         ok = [t for t in final if t[0] <= fastest * (1 + tolerance)]
         best = min(ok, key=lambda t: (t[1], t[0], t[2], _key(t[3])))
     return list(best[3])
+
+
+def _why_not(L: dict, mode, device, batch: int) -> str:
+    """Why layer L has no split on the device: the limit its smallest slices (the widest grid) still break."""
+    cols, rows = device.cols, len(device.compute_rows)
+    m = cost.padded_batch(batch, mode)
+    k = _up(math.ceil(L["K"] / cols), cost.k_block(mode, L["x"]))
+    n = _up(math.ceil(L["N"] / rows), cost.n_block(mode, L["y"]))
+    head = f"layer '{L['name']}' ({L['K']}x{L['N']}, {L['mode']}) does not fit {device.name}"
+    if k * n * (mode.w_bits // 8) > device.bank_bytes:
+        kb = L["K"] * L["N"] * (mode.w_bits // 8) / 1024
+        least = math.ceil(kb * 1024 / device.bank_bytes)
+        return (f"{head}: its {kb:g} KB of weights need at least {least} tiles of one {device.bank_bytes // 1024} KB "
+                f"bank each, as cascade grids of at most {cols} columns x {rows} rows; the device has "
+                f"{device.compute_tiles}")
+    need = max(cost.tile_bytes(mode, m, k, n, L["x"], L["y"], *cost.ROLES[r][:2], device) for r in ("single", "first",
+                                                                                                  "last"))
+    return (f"{head}: even its smallest slices ({k}x{n} on a {cols}x{rows} grid) need {need} bytes of data memory per "
+            f"tile for batch {batch} (padded to {m}; {cost.FIFO_DEPTH}-deep input and output FIFO buffers of {m} rows, "
+            f"weights, bias, stack), over the {device.tile_memory}-byte tile memory; use a smaller batch")
 
 
 def _key(splits) -> tuple:
@@ -164,7 +196,7 @@ def _pareto(items: list) -> list:
                PartitionOptions)
 def aie_partition(module_op, options: PartitionOptions | None = None) -> None:
     from fxflow.dialects.df.graph import graph_of
-    from fxflow.lowering.aie.passes.convert_fxp_to_aie import aie_attr, dense_chain
+    from fxflow.lowering.aie.passes.convert_fxp_to_aie import aie_attr, aie_chain, dense_chain
 
     options = options or PartitionOptions()
     device = get_device(options.device)
@@ -179,7 +211,15 @@ def aie_partition(module_op, options: PartitionOptions | None = None) -> None:
     chain = dense_chain(graph)
     layers = [{"name": k.layer, "mode": aie_attr(k.op, "mode"), "K": k.shape[0], "N": k.shape[1],
                "x": aie_attr(k.op, "x"), "y": aie_attr(k.op, "y")} for k in chain]
-    splits = choose(layers, device, options.batch, budget, options.objective, options.tolerance)
+    splits = choose(layers, device, options.batch, budget, options.objective, options.tolerance, options.max_io_ports)
+    tail = aie_chain(graph)[1]
+    if tail is not None:  # the HCCS tile holds the last layer's whole rows, in and out
+        width = splits[-1].cas_num * splits[-1].n_slice
+        need = cost.hccs_tile_bytes(splits[-1].batch, width, aie_attr(tail.op, "y"), device)
+        if need > device.tile_memory:
+            raise AieFitError(f"layer '{tail.layer}': the HCCS kernel's input and output buffers for batch "
+                              f"{options.batch} (padded to {splits[-1].batch}) x {width} features need {need} bytes of "
+                              f"data memory, over the {device.tile_memory}-byte tile memory; use a smaller batch")
     for k, s in zip(chain, splits):
         k.op.attributes["aie_partition"] = ir.DictAttr.get({
             "cas_length": i64_attr(s.cas_length), "cas_num": i64_attr(s.cas_num), "k_slice": i64_attr(s.k_slice),
