@@ -10,14 +10,20 @@ of an object is a hash of the compiler, the flags, the headers folder and the te
 includes, so an unchanged project (or an identical one written elsewhere) never recompiles.
 
 Speed (measured on the 16-64-32-32-5 jet tagger, 4,389 weights, 2 cores, g++ 12): the time goes into
-parsing the ap_types headers (~1 s CPU per translation unit) and into the static weight initializers,
-where GCC's `-Wfree-nonheap-object` access analysis is quadratic in the number of elements (8 s -> 3 s
-for 2,048 weights with `-Wno-free-nonheap-object`) and exception tables cost another 25 %
-(`-fno-exceptions`; nothing throws).  `build` compiles the testbench and the firmware as (cpu count - 1)
-unity groups (one `#include` of each source) in parallel, at `-O1` (compiles as fast as `-O0`, runs
-~20x faster).  Cold build of the jet tagger: 5.2-5.9 s CPU, 7.7-8.8 s wall on a machine loaded by other
-jobs (load 4-5), where hls4ml's own C-sim build of the same network took 7.9 s CPU / 11.7 s wall; a
-cached build takes ~20 ms.
+parsing the ap_types headers (~1 s CPU per translation unit) and into static initializers; GCC's
+`-Wfree-nonheap-object` access analysis is quadratic in their size (`-Wno-free-nonheap-object`) and
+exception tables cost another 25 % (`-fno-exceptions`; nothing throws).  `build` compiles the testbench
+and the firmware as (cpu count - 1) unity groups (one `#include` of each source), more when the sources
+and their weight headers exceed GROUP_BYTES per group, in parallel, at `-O1` (compiles as fast as `-O0`,
+runs ~20x faster).  Cold build of the jet tagger: 5.2-5.9 s CPU, 7.7-8.8 s wall on a machine loaded by
+other jobs (load 4-5), where hls4ml's own C-sim build of the same network took 7.9 s CPU / 11.7 s wall;
+a cached build takes ~20 ms.
+
+Large designs: the weight headers give the C simulation the stored integers as a plain integer array
+(a constant initializer) rather than one fixed-point literal per weight, which is one constructor call
+each in a static initializer (emit_cpp.py).  benchmarks/csim_build.py: a CNV-sized CNN (1.5 M 2-bit
+weights) builds in ~6 s CPU with at most ~330 MB per compiler; with literal weights the SFC-sized MLP
+(0.33 M weights) alone made g++ grow past 4 GB for minutes.
 """
 
 from __future__ import annotations
