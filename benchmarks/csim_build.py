@@ -5,7 +5,7 @@ weight-header bytes written (and the part the C simulation compiles), the C-sim 
 whether the C simulation equals `predict` bit for bit.  Every build is cold (a fresh cache).
 
     .venv/bin/python benchmarks/csim_build.py [--designs sfc,cnv] [--jobs 2] [--samples 10]
-    .venv/bin/python benchmarks/csim_build.py --before [--before-timeout 900] [--memory-limit-gb 8]
+    .venv/bin/python benchmarks/csim_build.py --before [--before-timeout 900] [--memory-limit-gb 8] [--before-jobs 1]
 
 `--before` also builds each project with the previous weight form (the C simulation compiling the
 fixed-point literal arrays, one constructor call per weight), under a timeout and an address-space limit
@@ -123,6 +123,7 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=10)
     ap.add_argument("--before", action="store_true", help="also build with the previous (literal) weight form")
     ap.add_argument("--before-timeout", type=float, default=900.0)
+    ap.add_argument("--before-jobs", type=int, default=1, help="parallel compilers of a --before build")
     ap.add_argument("--memory-limit-gb", type=float, default=8.0, help="address-space limit of a --before build")
     args = ap.parse_args()
     import torch
@@ -154,7 +155,7 @@ def main() -> None:
                     emit_cpp.storage_int = saved
                 os.environ["FXFLOW_CACHE_DIR"] = str(Path(tmp) / f"cache_{name}_{form.split()[0]}")
                 before = storage is not None
-                res = _build(project, args.jobs, args.before_timeout if before else None,
+                res = _build(project, args.before_jobs if before else args.jobs, args.before_timeout if before else None,
                              args.memory_limit_gb if before else None)
                 equal = "-"
                 if "failed" not in res:
