@@ -18,6 +18,7 @@ import fxflow
 from fxflow.errors import FxflowError
 from fxflow.lowering.hls import csim
 from fxflow.toolchain import find_cxx
+from toolchains import needs
 
 pytestmark = pytest.mark.needs("g++", "ap_types")
 
@@ -129,13 +130,16 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("io_type,case", [("io_parallel", "dense"), ("io_stream", "dense"),
-                                          ("io_parallel", "conv"), ("io_stream", "conv")])
-def test_two_inputs_two_outputs_bit_exact(io_type, case):
+@pytest.mark.parametrize("io_type,case,backend", [("io_parallel", "dense", "vitis"), ("io_stream", "dense", "vitis"),
+                                                  ("io_parallel", "conv", "vitis"), ("io_stream", "conv", "vitis"),
+                                                  ("io_stream", "dense", "catapult")])
+def test_two_inputs_two_outputs_bit_exact(io_type, case, backend):
+    if backend == "catapult":
+        needs("ac_types")
     cls, in_shapes, out_shapes = CASES[case]
     torch.manual_seed(1)
     design = fxflow.compile(cls().eval(), tuple(torch.zeros(1, *s) for s in in_shapes), io_type=io_type,
-                            config={"model": {"precision": "ap_fixed<12,4>"}})
+                            backend=backend, config={"model": {"precision": "ap_fixed<12,4>"}})
     rng = np.random.default_rng(2)
     x = [rng.uniform(-8, 8, size=(60, *s)) for s in in_shapes]
     want, got = design.predict(x, raw=True), design.csim(x, raw=True, verbose=False)
