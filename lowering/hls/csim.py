@@ -137,6 +137,8 @@ def _groups(root: Path, sources: list[str], jobs: int, group_bytes: int = GROUP_
 
 
 _MISSING_HEADER_RE = re.compile(r"fatal error: ([^:\n]+): No such file or directory")
+_OUT_OF_MEMORY_RE = re.compile(r"out of memory allocating|virtual memory exhausted|std::bad_alloc|"
+                               r"Killed signal terminated program")
 
 
 def _run_compiler(cmd: list[str], what: str, root: Path) -> None:
@@ -156,6 +158,11 @@ def _run_compiler(cmd: list[str], what: str, root: Path) -> None:
         missing = [h for h in _MISSING_HEADER_RE.findall(msg) if not any(root.rglob(Path(h).name))]
         if missing:
             raise ToolchainError(f"the C++ toolchain lacks the header {missing[0]} ({what}):\n{msg}")
+        # the machine's limits, not the C++: out of memory, or killed by a signal (the kernel's OOM killer)
+        if proc.returncode < 0 or _OUT_OF_MEMORY_RE.search(msg):
+            why = (f"was killed by signal {-proc.returncode}" if proc.returncode < 0 else "ran out of memory")
+            raise ToolchainError(f"the C++ compiler {why} ({what}); build with fewer parallel jobs "
+                                 f"(csim.build(..., jobs=1)) or on a machine with more memory:\n{msg}")
         raise InternalError(f"the C++ that fxflow emitted for {root} does not compile ({what}):\n"
                             f"{' '.join(cmd)}\n{msg}", where=f"{root} ({what})")
 

@@ -150,3 +150,23 @@ def test_two_inputs_two_outputs_bit_exact(io_type, case, backend):
         np.testing.assert_array_equal(g, w)
     with pytest.raises(FxflowError, match="input"):
         design.csim(x[0])
+
+
+@pytest.mark.parametrize("failure,reason", [
+    ("echo 'cc1plus: out of memory allocating 65536 bytes after a total of 3685638144 bytes' >&2; exit 1",
+     "ran out of memory"),
+    ("kill -9 $$", "was killed by signal 9"),
+])
+def test_compiler_out_of_memory_is_a_toolchain_error(medium, tmp_path, monkeypatch, failure, reason):
+    """A compiler that runs out of memory or is killed says so (ToolchainError, fewer jobs), not 'a bug in
+    fxflow's C++'."""
+    from fxflow.errors import InternalError, ToolchainError
+
+    fake = tmp_path / "fake-g++"
+    fake.write_text(f'#!/bin/sh\nif [ "$1" = "--version" ]; then echo "g++ (fake) 12"; exit 0; fi\n{failure}\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("CXX", str(fake))
+    monkeypatch.setenv("FXFLOW_CACHE_DIR", str(tmp_path / "cache"))
+    with pytest.raises(ToolchainError, match=f"(?s){reason}.*jobs=1") as err:
+        csim.build(medium[1], verbose=False)
+    assert not isinstance(err.value, InternalError)
