@@ -22,8 +22,9 @@ a cached build takes ~20 ms.
 Large designs: the weight headers give the C simulation the stored integers as a plain integer array
 (a constant initializer) rather than one fixed-point literal per weight, which is one constructor call
 each in a static initializer (emit_cpp.py).  benchmarks/csim_build.py: a CNV-sized CNN (1.5 M 2-bit
-weights) builds in ~6 s CPU with at most ~330 MB per compiler; with literal weights the SFC-sized MLP
-(0.33 M weights) alone made g++ grow past 4 GB for minutes.
+weights) builds in ~8 s CPU with at most ~330 MB per compiler; with literal weights g++ was still
+compiling the SFC-sized MLP (0.33 M weights) after 10 minutes at 4.4 GB, and ran out of memory (5 GB
+limit) on the CNV-sized one.
 """
 
 from __future__ import annotations
