@@ -86,11 +86,12 @@ def test_medium_design_parallel_units_bit_exact(medium, tmp_path, monkeypatch, c
     equals predict on every output, and a second build is a cache hit."""
     design, project = medium
     monkeypatch.setenv("FXFLOW_CACHE_DIR", str(tmp_path / "cache"))
-    csim.build(project, jobs=2, group_bytes=64 << 10)
+    limit = sum(p.stat().st_size for p in (project / "firmware").rglob("*.*")) // 3  # three groups or more
+    csim.build(project, jobs=2, group_bytes=limit)
     out = capsys.readouterr().out
     units = re.findall(r"\[(\d+)/(\d+)\] (testbench|firmware group \d+)", out)
     assert len(units) >= 4 and {n for _, n, _ in units} == {str(len(units))}, out  # more units than jobs
-    csim.build(project, jobs=2, group_bytes=64 << 10)
+    csim.build(project, jobs=2, group_bytes=limit)
     assert "up to date" in capsys.readouterr().out
     x = np.random.default_rng(0).uniform(-4, 4, size=(200, 64))
     x[:5] = [[-4.0] * 64, [4.0] * 64, [0.0] * 64, [0.0625] * 64, [-0.0625] * 64]  # edges of the input format
