@@ -13,7 +13,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from fxflow.dialects.fxp import ClampOp, LutOp, PReluOp, SoftmaxOp
+from fxflow.dialects.fxp import ClampOp, LutOp, PReluOp, SoftmaxOp, ThresholdOp
 from fxflow.dialects.fxp.accessors import format_attr
 from fxflow.fixed import FixedFormat
 from fxflow.ir import ir
@@ -117,6 +117,44 @@ def _lut(k: KernelEmitter, op) -> None:
 
     print_elementwise(k, op, "lut", ("input",),
                  f"fxp.lut: table[clamp((raw(x) >> {shift}) - ({offset}), 0, {n - 1})]", stmt)
+
+
+@printer(ThresholdOp)
+def _threshold(k: KernelEmitter, op) -> None:
+    """y = levels[#thresholds x passes]: the thresholds as stored-integer bounds on x's grid
+    (`fixed.threshold.grid_thresholds`); bounds at or below x's least value always pass (a base count),
+    bounds above its largest never do, so the others are values of x's own type, compared exactly.  The
+    count is a binary search over the ascending bounds (log2 N compares per element)."""
+    from fxflow.dialects.fxp.accessors import threshold_bounds, threshold_params
+    from fxflow.fixed.threshold import stored_levels
+
+    x, y = op.operands[0], op.results[0]
+    xf, yf = k.fmt(x, op, "input"), k.fmt(y, op, "result")
+    _, _, levels = threshold_params(op)
+    bounds = threshold_bounds(op, xf.f)
+    base = sum(1 for c in bounds if c <= xf.min_int)
+    inner = [c for c in bounds if xf.min_int < c <= xf.max_int]
+    table = stored_levels(levels, yf)[base:base + len(inner) + 1]
+    lv = _table(k, op, "levels", "table", yf, table)
+    k.partition(lv)
+    if not inner:
+        print_elementwise(k, op, "threshold", ("input",), "fxp.threshold: a constant over the input's range",
+                          lambda d, s: [f"{d}[i] = {lv}[0];"])
+        return
+    thr = _table(k, op, "thresholds", "table", xf, inner)
+    k.partition(thr)
+    m = len(inner)
+    top = 1 << (m.bit_length() - 1)
+
+    def stmt(d, s):
+        return [f"int c = 0;",
+                f"for (int step = {top}; step > 0; step >>= 1) {{",
+                f"    if (c + step <= {m} && {s[0]}[i] >= {thr}[c + step - 1]) c += step;",
+                "}",
+                f"{d}[i] = {lv}[c];"]
+
+    print_elementwise(k, op, "threshold", ("input",),
+                      f"fxp.threshold: levels[#{{k : x >= thresholds[k]}}], {m} thresholds", stmt)
 
 
 def _tree_sum(k: KernelEmitter, terms: list[str], acc_t: str) -> str:
