@@ -9,7 +9,7 @@ fixed-point.md §5, a quantizer whose scale is a power of two 2^-f and whose zer
                                                                     the output cast (qonnx rounds twice)
   BipolarQuant, and a 1-bit signed Quant (qonnx executes it so)  -> x >= 0 ? +s : -s
 Rounding modes: ROUND/HALF_EVEN -> RND_CONV, FLOOR -> TRN, DOWN -> TRN_ZERO, HALF_UP -> RND_INF,
-HALF_DOWN -> RND_ZERO; CEIL and UP have no ap_fixed mode.
+HALF_DOWN -> RND_ZERO; CEIL and UP have no ap_fixed mode (threshold quantizers, below).
 
 * On a constant (weights, biases) the quantizer is evaluated here, in integers (`fxflow.fixed.quantize`),
   and the constant's role ("<layer>.weight" / "<layer>.bias" of the Gemm, MatMul(+Add) or Conv it feeds,
@@ -20,9 +20,11 @@ HALF_DOWN -> RND_ZERO; CEIL and UP have no ap_fixed mode.
   (half even), Floor and Ceil only; the symmetric modes are written Where(v < 0, R-(v), R+(v)) with
   floor/ceil (and +-0.5) on each side, a form that pass recognises.  BipolarQuant becomes
   Where(x < 0, -s, +s) (an exact two-entry `fxp.lut`) followed by a cast to its 2-bit format.
-Anything else (a scale that is not a power of two, a zero point, differing per-channel scales on an
-activation, a mode or config with no ap_fixed equivalent, non-constant parameters) is an
-UnsupportedOpError naming the node and its op type — never an approximation.
+A Quant whose scale is not a power of two, whose zero point is not 0 or whose rounding is CEIL/UP, and QDQ
+pairs with such parameters or with a Clip between them (Brevitas' QCDQ), are exact threshold quantizers
+(`fxp.threshold`, lowering/qdq.py).
+Anything else (differing per-channel scales on an activation, a config with no fixed-point equivalent,
+non-constant parameters) is an UnsupportedOpError naming the node and its op type — never an approximation.
 """
 
 from __future__ import annotations
@@ -231,7 +233,8 @@ class _Lowering:
         bits = self._bitwidth(self._input(3, "bitwidth"))
         signed, narrow = bool(self._attr("signed", 1)), bool(self._attr("narrow", 0))
         x = node.input[0]
-        if not (bits == 1 and signed) and not (qdq.is_power_of_two_scale(scale) and qdq.is_zero(zp)):
+        threshold_only = str(self._attr("rounding_mode", "ROUND")).upper() in ("CEIL", "UP")  # no ap_fixed mode
+        if not (bits == 1 and signed) and (threshold_only or not (qdq.is_power_of_two_scale(scale) and qdq.is_zero(zp))):
             self._float_quant(x, scale, zp, bits, signed, narrow)
             return
         self._zero_point(zp)
