@@ -222,3 +222,128 @@ def test_brevitas_float_scales_equal_the_reference(brevitas_exports, flavour):
     y = np.asarray(design.predict(x)).reshape(ref.shape)
     assert np.array_equal(y.astype(np.float32), ref), \
         f"{name}/{flavour}: {int(np.sum(y.astype(np.float32) != ref))} of {ref.size} outputs differ"
+
+
+# --- onnxruntime's post-training static quantization (QDQ) ------------------------------------------------
+def _float_mlp(rng, sizes=(12, 16, 16, 4)):
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    nodes, inits, x = [], [], "x"
+    for i, (k, n) in enumerate(zip(sizes[:-1], sizes[1:])):
+        w = rng.normal(scale=1 / np.sqrt(k), size=(n, k)).astype(np.float32)
+        b = rng.normal(scale=0.1, size=(n,)).astype(np.float32)
+        inits += [numpy_helper.from_array(w, f"w{i}"), numpy_helper.from_array(b, f"b{i}")]
+        nodes.append(helper.make_node("Gemm", [x, f"w{i}", f"b{i}"], [f"a{i}"], name=f"fc{i}", transB=1))
+        x = f"a{i}"
+        if i < len(sizes) - 2:
+            nodes.append(helper.make_node("Relu", [x], [f"r{i}"], name=f"relu{i}"))
+            x = f"r{i}"
+    graph = helper.make_graph(nodes, "mlp", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", sizes[0]])],
+                              [helper.make_tensor_value_info(x, TensorProto.FLOAT, ["N", sizes[-1]])], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+@pytest.fixture(scope="module")
+def ort_mlp(tmp_path_factory):
+    needs("onnxruntime")
+    import onnx
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    rng = np.random.default_rng(11)
+    d = tmp_path_factory.mktemp("ort")
+    onnx.save(_float_mlp(rng), str(d / "float.onnx"))
+    calib = rng.normal(size=(64, 12)).astype(np.float32)
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.rows = iter(calib[i:i + 8] for i in range(0, len(calib), 8))
+
+        def get_next(self):
+            row = next(self.rows, None)
+            return None if row is None else {"x": row}
+
+    quantize_static(str(d / "float.onnx"), str(d / "qdq.onnx"), Reader(), quant_format=QuantFormat.QDQ,
+                    per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+    return str(d / "qdq.onnx")
+
+
+def _input_quantizer(path):
+    """(scale, zero point) of the QuantizeLinear reading the graph input."""
+    import onnx
+    from onnx import numpy_helper
+
+    m = onnx.load(path)
+    inits = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
+    q = next(n for n in m.graph.node if n.op_type == "QuantizeLinear" and n.input[0] == m.graph.input[0].name)
+    return float(inits[q.input[1]]), int(inits[q.input[2]])
+
+
+def _ties(scale: float, zp: int, rng, n: int) -> np.ndarray:
+    """Inputs whose features lie exactly on the input quantizer's ties (j + 1/2) * s where float32 holds
+    them, or on the float32 neighbours of the ties (where the reference's float32 x / s may round onto one)."""
+    s = Fraction(scale)
+    points = []
+    for j in range(-zp - 1, 256 - zp):
+        t = (j + Fraction(1, 2)) * s
+        c = np.float32(float(t))
+        points += [c, np.nextafter(c, np.float32(-np.inf)), np.nextafter(c, np.float32(np.inf))]
+    points = np.array(points, dtype=np.float32)
+    return rng.choice(points, size=(n, 12)).astype(np.float32)
+
+
+def test_onnxruntime_qdq_mlp_equals_onnxruntime(ort_mlp, tmp_path):
+    design = fxflow.compile(ort_mlp)
+    text = design.mlir("fxp")
+    assert "fxp.threshold" in text
+    rng = np.random.default_rng(13)
+    x = rng.normal(size=(N_INPUTS, 12)).astype(np.float32)
+    ref = _ort(ort_mlp, x)
+    assert len(np.unique(ref)) >= 8
+    y = np.asarray(design.predict(x)).reshape(ref.shape).astype(np.float32)
+    assert np.array_equal(y, ref), f"{int(np.sum(y != ref))} of {ref.size} outputs differ"
+    # --- inputs on exact ties and next to them: only the reference's float32 x / s may disagree ---
+    scale, zp = _input_quantizer(ort_mlp)
+    t = _ties(scale, zp, rng, N_INPUTS)
+    ref_t = _ort(ort_mlp, t)
+    y_t = np.asarray(design.predict(t)).reshape(ref_t.shape).astype(np.float32)
+    exact = np.array([[_exact_round(Fraction(float(v)) / Fraction(scale), "HALF_EVEN") for v in row] for row in t])
+    f32 = np.round(t / np.float32(scale))  # what onnxruntime rounds: the float32 quotient, half to even
+    differ_in = np.any(exact != f32, axis=1)
+    bad = np.any(y_t != ref_t, axis=1)
+    assert not np.any(bad & ~differ_in), "an output differs although onnxruntime's input quantization is exact"
+    print(f"ties: {int(np.sum(differ_in))} of {len(t)} rows quantize differently in float32, "
+          f"{int(np.sum(bad))} rows differ at the output")
+
+
+@pytest.mark.needs("g++", "ap_types")
+@pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
+def test_csim_equals_predict(ort_mlp, io_type):
+    design = fxflow.compile(ort_mlp, io_type=io_type)
+    scale, zp = _input_quantizer(ort_mlp)
+    rng = np.random.default_rng(17)
+    x = np.concatenate([rng.normal(size=(40, 12)).astype(np.float32), _ties(scale, zp, rng, 24)])
+    assert np.array_equal(np.asarray(design.csim(x, raw=True)), np.asarray(design.predict(x, raw=True)))
+
+
+@pytest.mark.needs("verilator", "circt")
+def test_verilator_equals_predict(tmp_path):
+    """A 4-bit Brevitas MLP (QCDQ): the onnxruntime MLP's exact 8-bit accumulators exceed the RTL backend's
+    64-bit ports, these stay below them."""
+    qnn, torch = _brevitas()
+    from brevitas.export import export_onnx_qcdq
+
+    model = torch.nn.Sequential(qnn.QuantIdentity(bit_width=4), qnn.QuantLinear(8, 6, bias=False, weight_bit_width=4),
+                                qnn.QuantReLU(bit_width=4), qnn.QuantLinear(6, 4, bias=False, weight_bit_width=4),
+                                qnn.QuantIdentity(bit_width=4))
+    model = _calibrated(model, (8,), torch, seed=21)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        export_onnx_qcdq(model, torch.randn(1, 8), str(tmp_path / "mlp.onnx"))
+    design = fxflow.compile(str(tmp_path / "mlp.onnx"), backend="rtl")
+    assert "fxp.threshold" in design.mlir("fxp")
+    x = np.random.default_rng(19).normal(size=(40, 8)).astype(np.float32)
+    y, _ = design.rtl_sim(x, raw=True)
+    assert np.array_equal(np.asarray(y), np.asarray(design.predict(x, raw=True)))
+    ref = _ort(_batched(str(tmp_path / "mlp.onnx"), tmp_path / "mlp_n.onnx", len(x)), x)
+    assert np.array_equal(np.asarray(design.predict(x)).reshape(ref.shape).astype(np.float32), ref)
