@@ -318,16 +318,10 @@ def _import(model, ctx, node_types, where, thresholds=()) -> ir.Module:
 
 
 def _onnx_pipeline(calls: bool):
-    """ONNX_TO_LINALG; with placeholder calls (replaced right after) without its final check that only
-    linalg-level ops remain, as torch_import does for recurrent calls."""
-    from fxflow.lowering.torch_import import CONTRACT
+    """ONNX_TO_LINALG; with threshold placeholder calls (replaced right after) without its final contract check."""
+    from fxflow.lowering.torch_import import without_contract
 
-    pm = PassManager.parse(ONNX_TO_LINALG)
-    if not calls:
-        return pm
-    text = str(pm)
-    assert CONTRACT in text, f"torch-mlir's linalg pipeline no longer ends with {CONTRACT!r}: {text}"
-    return PassManager.parse(text.replace(CONTRACT, ""))
+    return without_contract(ONNX_TO_LINALG) if calls else PassManager.parse(ONNX_TO_LINALG)
 
 
 def _name_unnamed(module) -> None:

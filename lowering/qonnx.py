@@ -490,10 +490,23 @@ class _Lowering:
                                                      None if zp is None else np.asarray(zp, np.float64), qmin, qmax)
 
     def _qcdq_clip(self, node) -> bool:
-        """A Clip between QuantizeLinear and DequantizeLinear (QCDQ) narrows the integer range."""
-        if node.op_type != "Clip" or not node.input or node.input[0] not in self.pending_float:
+        """A Clip between QuantizeLinear and DequantizeLinear (QCDQ) narrows the integer range; a Clip of
+        integer weights stored as a constant (the TorchScript QCDQ export) is evaluated."""
+        if node.op_type != "Clip" or not node.input:
             return False
-        pending = self.pending_float[node.input[0]]
+        src = node.input[0]
+        users = self.users.get(node.output[0], [])
+        if src in self.consts and np.asarray(self.consts[src]).dtype.kind in "iu" and users \
+                and all(u.op_type == "DequantizeLinear" for u in users) and node.output[0] not in self.outputs:
+            self.node = node
+            lo, hi = (self._input(k, name) if k < len(node.input) and node.input[k] else None
+                      for k, name in ((1, "min"), (2, "max")))
+            arr = self.consts[src]
+            self.consts[node.output[0]] = arr if lo is None and hi is None else np.clip(arr, lo, hi)
+            return True
+        if src not in self.pending_float:
+            return False
+        pending = self.pending_float[src]
         self.node = node
         bounds = []
         for slot, attr_name, default in ((1, "min", pending.qmin), (2, "max", pending.qmax)):

@@ -145,8 +145,8 @@ def _calibrated(model, shape, torch, seed):
             torch.nn.init.normal_(p, std=0.5)
     model.train()
     with torch.no_grad():
-        for _ in range(40):
-            model(torch.randn(16, *shape))
+        for _ in range(32):  # past Brevitas' 30 statistics steps
+            model(torch.randn(4, *shape))
     return model.eval()
 
 
@@ -193,17 +193,20 @@ def _qonnx(path, x):
 
 @pytest.fixture(scope="module", params=["resnet", "mobilenet"])
 def brevitas_exports(request, tmp_path_factory):
+    """Each model exported both ways; the ResNet-style one with torch's default (dynamo) exporter, the
+    MobileNet-style one with the TorchScript exporter (`dynamo=False`, 15x faster to export)."""
     qnn, torch = _brevitas()
     from brevitas.export import export_onnx_qcdq, export_qonnx
 
     model, shape = (_resnet if request.param == "resnet" else _mobilenet)(qnn, torch)
+    kwargs = {} if request.param == "resnet" else {"dynamo": False}
     model = _calibrated(model, shape, torch, seed=3)
     d = tmp_path_factory.mktemp(request.param)
     x1 = torch.randn(1, *shape)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        export_qonnx(model, x1, str(d / "qonnx.onnx"))
-        export_onnx_qcdq(model, x1, str(d / "qcdq.onnx"))
+        export_qonnx(model, x1, str(d / "qonnx.onnx"), **kwargs)
+        export_onnx_qcdq(model, x1, str(d / "qcdq.onnx"), **kwargs)
     rng = np.random.default_rng(5)
     x = rng.normal(size=(N_INPUTS, *shape)).astype(np.float32)
     return request.param, d, x
@@ -347,3 +350,41 @@ def test_verilator_equals_predict(tmp_path):
     assert np.array_equal(np.asarray(y), np.asarray(design.predict(x, raw=True)))
     ref = _ort(_batched(str(tmp_path / "mlp.onnx"), tmp_path / "mlp_n.onnx", len(x)), x)
     assert np.array_equal(np.asarray(design.predict(x)).reshape(ref.shape).astype(np.float32), ref)
+
+
+# --- QONNX Quant with float scales and zero points, every rounding mode, through the importer ---------------
+QONNX_MODES = ["ROUND", "HALF_EVEN", "HALF_UP", "HALF_DOWN", "FLOOR", "CEIL", "UP", "DOWN"]
+
+
+@pytest.mark.parametrize("mode", QONNX_MODES)
+@pytest.mark.parametrize("scale, zp, signed, narrow", [(0.3, 0.0, 1, 0), (0.0123, 3.0, 0, 0), (0.7, -1.0, 1, 1)])
+def test_qonnx_quant_float_scale_is_exact(mode, scale, zp, signed, narrow, tmp_path):
+    """predict of Relu -> Quant(float scale, zero point) equals the quantizer in exact rationals, on random
+    inputs and on every float32 tie (j + 1/2 - z) * s and its neighbours."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    bits = 4
+    s32, z32 = np.float32(scale), np.float32(zp)
+    inits = [numpy_helper.from_array(np.float32(v), n) for v, n in ((s32, "s"), (z32, "z"), (np.float32(bits), "b"))]
+    nodes = [helper.make_node("Quant", ["x", "s", "z", "b"], ["y"], name="q", domain="qonnx.custom_op.general",
+                              signed=signed, narrow=narrow, rounding_mode=mode)]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 6])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 6])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13),
+                                                    helper.make_opsetid("qonnx.custom_op.general", 1)])
+    onnx.save(model, str(tmp_path / "q.onnx"))
+    design = fxflow.compile(str(tmp_path / "q.onnx"))
+    assert "fxp.threshold" in design.mlir("fxp")
+    S, Z = Fraction(float(s32)), Fraction(float(z32))
+    qmin, qmax = (-(1 << (bits - 1)) + narrow, (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+    pts = []
+    for j in range(qmin - 2, qmax + 2):
+        c = np.float32(float((j + Fraction(1, 2) - Z) * S))
+        pts += [c, np.nextafter(c, np.float32(-1e9)), np.nextafter(c, np.float32(1e9))]
+    rng = np.random.default_rng(23)
+    x = np.concatenate([np.array(pts, np.float32), rng.normal(scale=float(S) * 6, size=60).astype(np.float32)])
+    x = np.resize(x, (len(x) // 6 + 1) * 6).reshape(-1, 6)
+    want = np.array([[float((min(max(_exact_round(Fraction(float(v)) / S + Z, mode.replace("ROUND", "HALF_EVEN")),
+                                     qmin), qmax) - Z) * S) for v in row] for row in x])
+    assert np.array_equal(np.asarray(design.predict(x), dtype=np.float64).reshape(want.shape), want)
