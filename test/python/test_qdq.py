@@ -388,3 +388,26 @@ def test_qonnx_quant_float_scale_is_exact(mode, scale, zp, signed, narrow, tmp_p
     want = np.array([[float((min(max(_exact_round(Fraction(float(v)) / S + Z, mode.replace("ROUND", "HALF_EVEN")),
                                      qmin), qmax) - Z) * S) for v in row] for row in x])
     assert np.array_equal(np.asarray(design.predict(x), dtype=np.float64).reshape(want.shape), want)
+
+
+def test_brevitas_fixed_point_quantizers_qcdq(tmp_path):
+    """Brevitas' 8-bit fixed-point quantizers (power-of-two scales; narrow-range weights: QCDQ's Clip) in
+    QCDQ form compile with no config and equal onnxruntime; activations stay plain casts."""
+    qnn, torch = _brevitas()
+    from brevitas.export import export_onnx_qcdq
+    from brevitas.quant import Int8ActPerTensorFixedPoint, Int8WeightPerTensorFixedPoint, Uint8ActPerTensorFixedPoint
+
+    lin = dict(bias=False, weight_quant=Int8WeightPerTensorFixedPoint)
+    model = torch.nn.Sequential(qnn.QuantIdentity(act_quant=Int8ActPerTensorFixedPoint),
+                                qnn.QuantLinear(10, 8, **lin), qnn.QuantReLU(act_quant=Uint8ActPerTensorFixedPoint),
+                                qnn.QuantLinear(8, 4, **lin), qnn.QuantIdentity(act_quant=Int8ActPerTensorFixedPoint))
+    model = _calibrated(model, (10,), torch, seed=29)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        export_onnx_qcdq(model, torch.randn(1, 10), str(tmp_path / "fp.onnx"), dynamo=False)
+    design = fxflow.compile(str(tmp_path / "fp.onnx"))
+    assert "fxp.cast" in design.mlir("fxp-float")
+    x = np.random.default_rng(31).normal(size=(N_INPUTS, 10)).astype(np.float32)
+    ref = _ort(_batched(str(tmp_path / "fp.onnx"), tmp_path / "fp_n.onnx"), x)
+    assert len(np.unique(ref)) >= 8
+    assert np.array_equal(np.asarray(design.predict(x)).reshape(ref.shape).astype(np.float32), ref)
