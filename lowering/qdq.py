@@ -99,6 +99,37 @@ def fold_constant(error, values, scale, zero_point, qmin: int, qmax: int, roundi
     return out, levels_format(out.ravel() if out.size else np.zeros(1))
 
 
+def float_biases(nodes, consts: dict, formats: dict) -> dict:
+    """The float32 biases of layers whose weights the model quantized ({"<layer>.bias": format}).
+
+    Brevitas' QuantLinear/QuantConv keep a float bias by default (`bias_quant=None`); the model adds that
+    float32 value exactly, which a fixed-point format holds exactly too, so the layer keeps it (else the
+    configured default would round it silently).  A bias that needs more than 53 bits keeps the default."""
+    from fxflow.fixed.threshold import levels_format
+
+    producers = {o: n for n in nodes for o in n.output}
+    out = {}
+    for node in nodes:
+        if node.op_type in ("Gemm", "Conv") and len(node.input) > 2 and node.input[2]:
+            layer, bias = node.name, node.input[2]
+        elif node.op_type == "Add" and len(node.input) == 2:
+            found = [(producers[v].name, node.input[1 - k]) for k, v in enumerate(node.input)
+                     if v in producers and producers[v].op_type == "MatMul"]
+            if not found:
+                continue
+            layer, bias = found[0]
+        else:
+            continue
+        arr = consts.get(bias)
+        if f"{layer}.weight" not in formats or f"{layer}.bias" in formats or arr is None \
+                or np.asarray(arr).dtype.kind != "f" or not np.all(np.isfinite(arr)):
+            continue
+        fmt = levels_format(np.asarray(arr, dtype=np.float64).ravel())
+        if fmt.width <= 53:
+            out[f"{layer}.bias"] = fmt
+    return out
+
+
 # --- the placeholder's way through onnx and torch-mlir ---------------------------------------------------
 def emit_placeholder(lowering, x: str, out: str, spec, specs: dict) -> None:
     """An Identity x -> out standing for the threshold quantizer `spec` until shape inference is done."""

@@ -130,6 +130,7 @@ class _Lowering:
                 self.new_inits.append(numpy_helper.from_array(typed, name))
         self.graph.initializer.extend(self.new_inits)
         formats = self._roles()
+        formats.update(qdq.float_biases(self.nodes, self.consts, formats))
         _prune(self.graph)
         return {k: str(v) for k, v in sorted(formats.items())}
 

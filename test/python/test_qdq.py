@@ -100,7 +100,7 @@ def _resnet(qnn, torch):
             self.q2 = qnn.QuantIdentity(bit_width=4)
             self.r2 = qnn.QuantReLU(bit_width=4)
             self.pool = torch.nn.MaxPool2d(2)
-            self.fc = qnn.QuantLinear(4 * 3 * 3, 5, bias=False, weight_bit_width=4)
+            self.fc = qnn.QuantLinear(4 * 3 * 3, 5, bias=True, weight_bit_width=4)  # Brevitas' float bias
             self.out = qnn.QuantIdentity(bit_width=4)
 
         def forward(self, x):
@@ -126,7 +126,7 @@ def _mobilenet(qnn, torch):
             self.pw = qnn.QuantConv2d(8, 8, 1, bias=False, weight_bit_width=4)
             self.r2 = qnn.QuantReLU(bit_width=4)
             self.pool = torch.nn.AvgPool2d(4)
-            self.fc = qnn.QuantLinear(8, 5, bias=False, weight_bit_width=4)
+            self.fc = qnn.QuantLinear(8, 5, bias=True, weight_bit_width=4)  # Brevitas' float bias
             self.out = qnn.QuantIdentity(bit_width=4)
 
         def forward(self, x):
