@@ -114,7 +114,8 @@ def _resnet(qnn, torch):
 
 def _mobilenet(qnn, torch):
     class MobileNetStyle(torch.nn.Module):
-        """conv -> depthwise 3x3 -> pointwise 1x1 (each with a 4-bit ReLU quantizer) -> global average -> linear."""
+        """conv -> depthwise 3x3 -> pointwise 1x1 (per-channel weight scales; each with a 4-bit ReLU quantizer)
+        -> global average -> linear."""
 
         def __init__(self):
             super().__init__()
@@ -123,7 +124,7 @@ def _mobilenet(qnn, torch):
             self.r0 = qnn.QuantReLU(bit_width=4)
             self.dw = qnn.QuantConv2d(8, 8, 3, padding=1, groups=8, bias=False, weight_bit_width=4)
             self.r1 = qnn.QuantReLU(bit_width=4)
-            self.pw = qnn.QuantConv2d(8, 8, 1, bias=False, weight_bit_width=4)
+            self.pw = qnn.QuantConv2d(8, 8, 1, bias=False, weight_bit_width=4, weight_scaling_per_output_channel=True)
             self.r2 = qnn.QuantReLU(bit_width=4)
             self.pool = torch.nn.AvgPool2d(4)
             self.fc = qnn.QuantLinear(8, 5, bias=True, weight_bit_width=4)  # Brevitas' float bias
@@ -411,3 +412,28 @@ def test_brevitas_fixed_point_quantizers_qcdq(tmp_path):
     ref = _ort(_batched(str(tmp_path / "fp.onnx"), tmp_path / "fp_n.onnx"), x)
     assert len(np.unique(ref)) >= 8
     assert np.array_equal(np.asarray(design.predict(x)).reshape(ref.shape).astype(np.float32), ref)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda h, np_: [h.make_node("Quant", ["x", "s4", "z", "b"], ["y"], name="q", domain="qonnx.custom_op.general")],
+     "differs per channel"),
+    (lambda h, np_: [h.make_node("QuantizeLinear", ["x", "s", "zi"], ["q"], name="ql"),
+                     h.make_node("Relu", ["q"], ["y"], name="r")],
+     "used by other ops than Clip or DequantizeLinear"),
+])
+def test_rejections_name_the_node(tmp_path, make, message):
+    """What threshold quantizers cannot express is an UnsupportedOpError naming the node and its op type."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    inits = [numpy_helper.from_array(np.float32(0.3), "s"), numpy_helper.from_array(np.float32(0.0), "z"),
+             numpy_helper.from_array(np.float32(4.0), "b"), numpy_helper.from_array(np.int8(0), "zi"),
+             numpy_helper.from_array(np.array([0.3, 0.2, 0.3, 0.3], np.float32).reshape(1, 4), "s4")]
+    graph = helper.make_graph(make(helper, np), "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13),
+                                                    helper.make_opsetid("qonnx.custom_op.general", 1)])
+    onnx.save(model, str(tmp_path / "bad.onnx"))
+    with pytest.raises(fxflow.UnsupportedOpError, match=message) as err:
+        fxflow.compile(str(tmp_path / "bad.onnx"))
+    assert "node 'q" in str(err.value)
