@@ -66,10 +66,8 @@ def thresholds_of(error, scale, zero_point, qmin: int, qmax: int, rounding: str,
     if not np.isfinite(s[0]) or s[0] <= 0:
         raise error(f"its scale must be positive and finite, got {s[0]:.9g}")
     zv = float(z[0])
-    if not offset_inside and zv != int(zv):
-        raise error(f"its zero point {zv:.9g} is not an integer")
     try:
-        return affine_thresholds(float(s[0]), zv if offset_inside else int(zv), qmin, qmax, rounding, offset_inside)
+        return affine_thresholds(float(s[0]), zv, qmin, qmax, rounding, offset_inside)
     except ValueError as e:
         raise error(str(e)) from None
 

@@ -358,7 +358,7 @@ QONNX_MODES = ["ROUND", "HALF_EVEN", "HALF_UP", "HALF_DOWN", "FLOOR", "CEIL", "U
 
 
 @pytest.mark.parametrize("mode", QONNX_MODES)
-@pytest.mark.parametrize("scale, zp, signed, narrow", [(0.3, 0.0, 1, 0), (0.0123, 3.0, 0, 0), (0.7, -1.0, 1, 1)])
+@pytest.mark.parametrize("scale, zp, signed, narrow", [(0.3, 0.0, 1, 0), (0.0123, 3.0, 0, 0), (0.7, -1.25, 1, 1)])
 def test_qonnx_quant_float_scale_is_exact(mode, scale, zp, signed, narrow, tmp_path):
     """predict of Relu -> Quant(float scale, zero point) equals the quantizer in exact rationals, on random
     inputs and on every float32 tie (j + 1/2 - z) * s and its neighbours."""

@@ -68,7 +68,7 @@ def _step(n: int, mode: str) -> tuple[Fraction, bool]:
     raise ValueError(f"unknown rounding '{mode}' (known: {', '.join(ROUNDINGS)})")
 
 
-def affine_thresholds(scale: float, zero_point: int, qmin: int, qmax: int, rounding: str,
+def affine_thresholds(scale: float, zero_point: float, qmin: int, qmax: int, rounding: str,
                       offset_inside: bool) -> Thresholds:
     """The thresholds of q = clip(R(x/s + a) + b, qmin, qmax), y = (q - z)*s; `offset_inside`: a = z, b = 0
     (QONNX: the zero point is added before rounding), else a = 0, b = z (ONNX QuantizeLinear)."""
@@ -79,8 +79,10 @@ def affine_thresholds(scale: float, zero_point: int, qmin: int, qmax: int, round
         raise ValueError(f"the integer range [{qmin}, {qmax}] must hold two values at least")
     if qmax - qmin >= MAX_LEVELS:
         raise ValueError(f"the integer range [{qmin}, {qmax}] has more than {MAX_LEVELS} values")
-    z = int(zero_point)
-    a, b = (z, 0) if offset_inside else (0, z)
+    z = Fraction(float(zero_point))  # QONNX allows a fractional zero point (added before rounding)
+    if not offset_inside and z.denominator != 1:
+        raise ValueError(f"the zero point {zero_point} of an ONNX quantizer must be an integer")
+    a, b = (z, 0) if offset_inside else (0, int(z))
     ts, incl = [], []
     for q in range(qmin + 1, qmax + 1):
         t, inc = _step(q - b, rounding)
