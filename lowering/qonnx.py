@@ -235,7 +235,8 @@ class _Lowering:
         signed, narrow = bool(self._attr("signed", 1)), bool(self._attr("narrow", 0))
         x = node.input[0]
         threshold_only = str(self._attr("rounding_mode", "ROUND")).upper() in ("CEIL", "UP")  # no ap_fixed mode
-        if not (bits == 1 and signed) and (threshold_only or not (qdq.is_power_of_two_scale(scale) and qdq.is_zero(zp))):
+        plain = qdq.is_power_of_two_scale(scale) and qdq.is_zero(zp)
+        if not (bits == 1 and signed) and (threshold_only or not plain):
             self._float_quant(x, scale, zp, bits, signed, narrow)
             return
         self._zero_point(zp)

@@ -165,8 +165,8 @@ class ThresholdOp(Fxp.Operation, name="threshold", traits=[ext.Pure]):
                            ("levels", ir.DenseFPElementsAttr)):
             attr = self.operation.attributes[name]
             if not isinstance(attr, kind) or len(ir.ShapedType(attr.type).shape) != 1:
-                return emit(self, f"{name} must be a 1-D dense {'float' if kind is ir.DenseFPElementsAttr else 'integer'}"
-                                  f" tensor attribute, got {attr}")
+                what = "float" if kind is ir.DenseFPElementsAttr else "integer"
+                return emit(self, f"{name} must be a 1-D dense {what} tensor attribute, got {attr}")
             arrays.append(np.asarray(attr))
         t, inc, lv = arrays
         if t.size < 1 or inc.size != t.size or lv.size != t.size + 1:
