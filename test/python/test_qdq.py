@@ -7,7 +7,7 @@
 * an MLP quantized by onnxruntime's `quantize_static` (QDQ, per-channel int8 weights, uint8 activations with
   zero points) equals onnxruntime on 1,000 inputs and on inputs on exact ties and next to them, where the
   only disagreements are the ones docs/layers.md counts: onnxruntime rounds x / s in float32 first;
-* C-sim (io_parallel and io_stream) and Verilator equal predict on the MLP.
+* C-sim (Vitis io_parallel and io_stream, Catapult) and Verilator equal predict on small MLPs.
 """
 
 from __future__ import annotations
@@ -321,9 +321,12 @@ def test_onnxruntime_qdq_mlp_equals_onnxruntime(ort_mlp, tmp_path):
 
 
 @pytest.mark.needs("g++", "ap_types")
-@pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
-def test_csim_equals_predict(ort_mlp, io_type):
-    design = fxflow.compile(ort_mlp, io_type=io_type)
+@pytest.mark.parametrize("backend, io_type", [("vitis", "io_parallel"), ("vitis", "io_stream"),
+                                              ("catapult", "io_parallel")])
+def test_csim_equals_predict(ort_mlp, backend, io_type):
+    if backend == "catapult":
+        needs("ac_types")
+    design = fxflow.compile(ort_mlp, io_type=io_type, backend=backend)
     scale, zp = _input_quantizer(ort_mlp)
     rng = np.random.default_rng(17)
     x = np.concatenate([rng.normal(size=(40, 12)).astype(np.float32), _ties(scale, zp, rng, 24)])
