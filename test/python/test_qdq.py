@@ -7,6 +7,8 @@
 * an MLP quantized by onnxruntime's `quantize_static` (QDQ, per-channel int8 weights, uint8 activations with
   zero points) equals onnxruntime on 1,000 inputs and on inputs on exact ties and next to them, where the
   only disagreements are the ones docs/layers.md counts: onnxruntime rounds x / s in float32 first;
+* QONNX Quant with float scales, (fractional) zero points and every rounding mode equals exact rationals on
+  every tie; Brevitas' 8-bit fixed-point quantizers in QCDQ form (narrow range: the Clip) equal onnxruntime;
 * C-sim (Vitis io_parallel and io_stream, Catapult) and Verilator equal predict on small MLPs.
 """
 
