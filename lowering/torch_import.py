@@ -167,10 +167,13 @@ CONTRACT = ",torch-verify-linalg-on-tensors-backend-contract"
 def _linalg_pipeline(recurrent: bool):
     """TORCH_TO_LINALG; with recurrent calls (replaced by fxp.rnn right after) without its final check
     that only linalg-level ops remain.  The raising pass reports any op that is not fxp later."""
-    pm = PassManager.parse(TORCH_TO_LINALG)
-    if not recurrent:
-        return pm
-    text = str(pm)
+    return without_contract(TORCH_TO_LINALG) if recurrent else PassManager.parse(TORCH_TO_LINALG)
+
+
+def without_contract(pipeline: str):
+    """`pipeline` (expanded) without torch-mlir's final linalg backend-contract check: for modules that still
+    hold calls of private functions fxflow replaces by fxp ops right after (recurrent layers, thresholds)."""
+    text = str(PassManager.parse(pipeline))
     assert CONTRACT in text, f"torch-mlir's linalg pipeline no longer ends with {CONTRACT!r}: {text}"
     return PassManager.parse(text.replace(CONTRACT, ""))
 

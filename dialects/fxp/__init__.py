@@ -25,7 +25,7 @@ from .base import (Fxp, FixedType, check_format_attrs, check_formats, check_i64_
 from .elementwise import AddOp, CastOp, ConstantOp, MulOp, ReluOp, ScaleShiftOp, SubOp
 from .layers import ConvOp, DenseOp, PoolOp, conv_output_shape
 from .shape import ConcatOp, GatherOp, PadOp, ReshapeOp, ResizeOp, TransposeOp
-from .tables import ClampOp, LutOp, PReluOp, SoftmaxOp, YieldOp
+from .tables import ClampOp, LutOp, PReluOp, SoftmaxOp, ThresholdOp, YieldOp
 from .transformer import AddConstantOp, LayerNormOp, MatmulOp
 from .recurrent import RnnOp
 from .oplist import FXP_OPS, OpRegistry, check_op_classes, op_class, op_name

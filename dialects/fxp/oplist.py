@@ -12,7 +12,7 @@ from .elementwise import AddOp, CastOp, ConstantOp, MulOp, ReluOp, ScaleShiftOp,
 from .layers import ConvOp, DenseOp, PoolOp
 from .recurrent import RnnOp
 from .shape import ConcatOp, GatherOp, PadOp, ReshapeOp, ResizeOp, TransposeOp
-from .tables import ClampOp, LutOp, PReluOp, SoftmaxOp, YieldOp
+from .tables import ClampOp, LutOp, PReluOp, SoftmaxOp, ThresholdOp, YieldOp
 from .transformer import AddConstantOp, LayerNormOp, MatmulOp
 
 # The ops that stand in a function body, in family order (elementwise, layers, shape, tables, transformer,
@@ -21,7 +21,7 @@ FXP_OPS: tuple[type, ...] = (
     ConstantOp, CastOp, AddOp, SubOp, MulOp, ReluOp, ScaleShiftOp,
     DenseOp, ConvOp, PoolOp,
     ReshapeOp, TransposeOp, ConcatOp, PadOp, ResizeOp, GatherOp,
-    LutOp, SoftmaxOp, ClampOp, PReluOp,
+    LutOp, SoftmaxOp, ClampOp, PReluOp, ThresholdOp,
     MatmulOp, LayerNormOp, AddConstantOp,
     RnnOp,
 )

@@ -13,7 +13,7 @@ from .elementwise import AddOp, CastOp, ConstantOp, MulOp, ReluOp, ScaleShiftOp,
 from .layers import ConvOp, DenseOp, PoolOp
 from .oplist import FXP_OPS, op_name
 from .shape import ConcatOp, GatherOp, PadOp, ReshapeOp, ResizeOp, TransposeOp
-from .tables import ClampOp, LutOp, PReluOp, SoftmaxOp
+from .tables import ClampOp, LutOp, PReluOp, SoftmaxOp, ThresholdOp
 from .transformer import MatmulOp
 
 
@@ -65,7 +65,7 @@ whose weight format a report shows and whose products an approximate multiplier 
 for by weight.  The difference, `fxp.matmul`, multiplies two computed activations."""
 
 PER_POSITION = OpSet(CastOp, ReluOp, AddOp, SubOp, MulOp, ScaleShiftOp, ClampOp, PReluOp, LutOp, ConcatOp,
-                     SoftmaxOp, ReshapeOp)
+                     SoftmaxOp, ReshapeOp, ThresholdOp)
 """Ops an io_stream kernel can run one stream token (one spatial position, all channels) at a time, when
 their operands are streamed the same way (HLS stream printers)."""
 

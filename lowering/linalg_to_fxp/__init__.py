@@ -9,7 +9,7 @@ Anything left that is not fxp/func afterwards is reported as unsupported, with i
 
 from __future__ import annotations
 
-from fxflow.dialects.fxp import CastOp, check_op_classes, OpRegistry, RnnOp
+from fxflow.dialects.fxp import CastOp, check_op_classes, OpRegistry, RnnOp, ThresholdOp
 from fxflow.errors import UnsupportedOpError
 from fxflow.ir import ir, layer_name, rewrite
 from fxflow.passes.registry import register_pass
@@ -43,6 +43,7 @@ RAISED_BY: OpRegistry = OpRegistry("raising pattern")
 IMPORTED = {
     CastOp: "fxflow.lowering.fake_quant_to_fxp: the model's own quantizers (fake-quant, QONNX, Brevitas)",
     RnnOp: "fxflow.lowering.recurrent_import: LSTM/GRU layers, before torch-mlir sees them",
+    ThresholdOp: "fxflow.lowering.qdq: ONNX QDQ / QCDQ / QONNX quantizers with float scales or zero points",
 }
 
 

@@ -140,12 +140,13 @@ def _assign_function(fn, cfg: Config, calibration: list | None = None) -> None:
         with ir.InsertionPoint(ops[0]):
             for arg in block.arguments:
                 if format_of(arg.type) is None:
-                    if cfg.input is None and _feeds_model_casts(arg):
+                    boundary = _threshold_boundary(arg) if cfg.input is None else None
+                    if boundary is None and cfg.input is None and _feeds_model_casts(arg):
                         for use in arg.uses:
                             res = use.owner.results[0]
                             ranges[res] = _input_interval(format_of(res.type), data.get(arg), _shape(arg))
                         continue
-                    fmt = _input_format(cfg, data.get(arg))
+                    fmt = boundary or _input_format(cfg, data.get(arg))
                     with ir.Location.name("input", childLoc=arg.location):
                         cast = CastOp(arg, fixed_tensor_type(arg, fmt))
                     arg.replace_all_uses_except(cast.output, cast.operation)
@@ -379,6 +380,30 @@ def _model_exact_results(fn, ops, cfg: Config) -> set:
     analysis = ModelExactness(ops, _model_formats(fn))
     analysis.warn_inexact(lambda layer: cfg.layer(layer).result)
     return analysis.exact_results(lambda layer: "result" in cfg.layers.get(layer or "", {}))
+
+
+def _threshold_boundary(arg: ir.Value) -> FixedFormat | None:
+    """A float32 input read only by threshold quantizers (fxp.threshold) takes the input format that loses
+    nothing: their thresholds become inclusive ones at float32 values (equivalent on float32 inputs,
+    `fixed.threshold.float32_inclusive`), and a truncating, saturating cast on the grid of those values
+    keeps every comparison.  None when another op reads the input too."""
+    from fxflow.fixed.threshold import float32_inclusive, fraction_bits
+
+    users = [u.owner for u in arg.uses]
+    if not users or not all(u.name == "fxp.threshold" for u in users):
+        return None
+    moved = []
+    for u in users:
+        t = float32_inclusive(np.asarray(u.attributes["thresholds"], dtype=np.float64),
+                              np.asarray(u.attributes["inclusive"]).astype(bool))
+        u.attributes["thresholds"] = ir.DenseElementsAttr.get(np.ascontiguousarray(t), type=ir.F64Type.get())
+        u.attributes["inclusive"] = ir.DenseElementsAttr.get(np.ones(t.size, dtype=np.int64),
+                                                             type=ir.IntegerType.get_signless(64))
+        moved.append(t)
+    allt = np.concatenate(moved)
+    f = fraction_bits(allt)
+    raw = [int(v) for v in np.ldexp(allt, f)]
+    return smallest_format(min(raw) - 1, max(raw), f, "TRN", "SAT")
 
 
 def _feeds_model_casts(value: ir.Value) -> bool:

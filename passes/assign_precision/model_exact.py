@@ -57,8 +57,9 @@ def always_exact(op) -> None:
 
 
 def is_model_cast(op) -> bool:
-    """A cast to a fixed format that the float program already has: the model's quantizer."""
-    return op.name == "fxp.cast" and format_of(op.results[0].type) is not None
+    """A cast (or a threshold quantizer, `fxp.threshold`) to a fixed format that the float program already
+    has: the model's quantizer."""
+    return op.name in ("fxp.cast", "fxp.threshold") and format_of(op.results[0].type) is not None
 
 
 def _owner(use):
@@ -82,6 +83,9 @@ class ModelExactness:
             self._visit(op.operation)
 
     def _visit(self, o) -> None:
+        if o.name == "fxp.threshold" and is_model_cast(o):  # a model quantizer with a float scale
+            self.fixed.add(o.results[0])
+            return
         if o.name == "fxp.cast":  # a model quantizer, or its dequantization back to float
             src = o.operands[0]
             if is_model_cast(o) or format_of(src.type) is not None or src in self.fixed:

@@ -32,7 +32,7 @@ from fractions import Fraction
 import numpy as np
 
 from fxflow.config import AUTO, EXACT, Config
-from fxflow.dialects.fxp import ClampOp, LutOp, PReluOp, SoftmaxOp, fixed_type, format_of
+from fxflow.dialects.fxp import ClampOp, LutOp, PReluOp, SoftmaxOp, ThresholdOp, fixed_type, format_of
 from fxflow.scalar_eval import region_function
 from fxflow.fixed import FixedFormat
 from fxflow.fixed.interval import Interval
@@ -90,6 +90,37 @@ def _assign_clamp(op, cfg: Config, ranges: dict) -> None:
             n = int(Fraction(b) * (1 << f))
             lo, hi = clip(lo, n), clip(hi, n)
     set_result(op, cfg.layer(layer_name(op.location)).result, Interval(lo, hi, f), ranges)
+
+
+@exactness(ThresholdOp)
+def _threshold_exactness(op) -> str | None:
+    """A threshold quantizer rounds: it is exact only as the model's own quantizer (its result format fixed by
+    the importer), which model_exact.is_model_cast takes as a boundary before asking this rule."""
+    return "it rounds its input to the quantizer's levels"
+
+
+@assigner(ThresholdOp)
+def _assign_threshold(op, cfg: Config, ranges: dict) -> None:
+    """The result keeps the model's format (the importer's exact levels format; a float result takes it
+    here); its range is the levels the input's range reaches (the levels ascend with the count)."""
+    from fxflow.dialects.fxp.accessors import threshold_bounds, threshold_params
+    from fxflow.fixed.threshold import count, levels_format, stored_levels
+    from fxflow.passes.assign_precision import fixed_tensor_type
+
+    x = op.operation.operands[0]
+    require_fixed(op, [x], "fxp.threshold")
+    res = op.operation.results[0]
+    _, _, levels = threshold_params(op)
+    fmt = format_of(res.type)
+    if fmt is None:
+        fmt = levels_format(levels)
+        res.set_type(fixed_tensor_type(res, fmt))
+    table = np.array(stored_levels(levels, fmt), dtype=object)
+    xr = ranges[x]
+    bounds = threshold_bounds(op, xr.f)
+    lo = table[count(np.asarray(xr.lo, dtype=object), bounds)]
+    hi = table[count(np.asarray(xr.hi, dtype=object), bounds)]
+    ranges[res] = Interval(np.minimum(lo, hi), np.maximum(lo, hi), fmt.f)
 
 
 @assigner(PReluOp)

@@ -93,6 +93,22 @@ def test_blas_path_in_chunks(x_t, w_t):
     assert np.array_equal(got, want)
 
 
+@pytest.mark.parametrize("acc_t", ["ap_fixed<90,20>", "ap_fixed<86,20,AP_TRN,AP_SAT>"])
+def test_split_path_equals_the_loop(acc_t):
+    """Sums wider than int64 (32-bit activations times 40-bit weights): int64 products with the weights'
+    digits, exactly the sequential loop's integers."""
+    x_fmt, w_fmt = FixedFormat.parse("ap_fixed<32,4>"), FixedFormat.parse("ap_fixed<40,2>")
+    acc = FixedFormat.parse(acc_t)
+    rng = np.random.default_rng(7)
+    x, w, b = _ints(rng, x_fmt, (9, 12)), _ints(rng, w_fmt, (12, 5)), _ints(rng, w_fmt, (5,))
+    out = FixedFormat.parse("ap_fixed<24,8,AP_RND_CONV,AP_SAT>")
+    plan = plan_dense(x_fmt, w, w_fmt, b, w_fmt, acc, out)
+    assert plan.path == "split"
+    got = dense(Tensor(x, x_fmt), plan).data
+    want = _reference(x, w, b, x_fmt, w_fmt, w_fmt, acc, out, None)
+    assert [int(v) for v in np.asarray(got).ravel()] == [int(v) for v in want.ravel()]
+
+
 def test_results_do_not_depend_on_blas_threads():
     code = ("import numpy as np; from fxflow.fixed.dense import Tensor, dense, plan_dense; "
             "from fxflow.fixed.format import FixedFormat as F; f = F.parse('ap_fixed<16,6>'); "

@@ -72,6 +72,9 @@ CHECKS = {
     "pquant": _pquant,
     "torch": lambda: _module("torch", "scripts/setup.sh installs torch==2.13.0"),
     "libm": _libm,
+    "brevitas": lambda: _module("brevitas", "pip install -e '.[zoo]'"),
+    "qonnx": lambda: _module("qonnx", "pip install -e '.[zoo]'"),
+    "onnxruntime": lambda: _module("onnxruntime", "pip install -e '.[zoo]'"),
 }
 
 

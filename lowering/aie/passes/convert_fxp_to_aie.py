@@ -22,7 +22,8 @@ from fxflow.dialects.df import build_kernel, build_yield
 from fxflow.dialects.df.graph import graph_of, kernels_of
 from fxflow.dialects.fxp import (AddConstantOp, AddOp, CastOp, ClampOp, ConcatOp, ConstantOp, ConvOp, DenseOp, GatherOp,
                                  LayerNormOp, LutOp, MatmulOp, MulOp, PReluOp, PadOp, PoolOp, ReluOp, ReshapeOp, ResizeOp,
-                                 RnnOp, ScaleShiftOp, SoftmaxOp, SubOp, TransposeOp, format_of)
+                                 RnnOp, ScaleShiftOp, SoftmaxOp, SubOp, ThresholdOp, TransposeOp,
+                                 format_of)
 from fxflow.errors import FxflowError, UnsupportedOpError
 from fxflow.fixed.hccs import B_MAX
 from fxflow.ir import elements_array, ir, str_attr
@@ -45,6 +46,7 @@ UNSUPPORTED = {
     LutOp: _CHAIN, ClampOp: _CHAIN, PReluOp: _CHAIN,
     MatmulOp: _CHAIN, LayerNormOp: _CHAIN, AddConstantOp: _CHAIN,
     RnnOp: _CHAIN,
+    ThresholdOp: _CHAIN,
 }
 
 

@@ -13,7 +13,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from fxflow.dialects.fxp import ClampOp, LutOp, PReluOp, SoftmaxOp
+from fxflow.dialects.fxp import ClampOp, LutOp, PReluOp, SoftmaxOp, ThresholdOp
 from fxflow.dialects.fxp.accessors import format_attr
 from fxflow.fixed import FixedFormat
 from fxflow.ir import ir
@@ -122,6 +122,52 @@ def _lut(k: KernelEmitter, op) -> None:
     bypass = "" if identity is None else f", x when raw(x) >= {identity}"
     print_elementwise(k, op, "lut", ("input",),
                  f"fxp.lut: table[clamp((raw(x) >> {shift}) - ({offset}), 0, {n - 1})]{bypass}", stmt)
+
+
+@printer(ThresholdOp)
+def _threshold(k: KernelEmitter, op) -> None:
+    """y = levels[#thresholds x passes].  Thresholds that every value of x's type passes (a base count) or
+    none does are dropped (`fixed.threshold.grid_thresholds` decides on x's grid); the others are stored as
+    their exact reals in a type holding them all, with a flag each for `>=` (inclusive) or `>`, and compared
+    with x exactly (ap_fixed comparisons across formats are exact).  The count is a binary search over the
+    ascending thresholds (ceil(log2(N + 1)) compares per element)."""
+    from fxflow.dialects.fxp.accessors import threshold_bounds, threshold_params
+    from fxflow.fixed.threshold import levels_format, stored_levels
+
+    x, y = op.operands[0], op.results[0]
+    xf, yf = k.fmt(x, op, "input"), k.fmt(y, op, "result")
+    t, inc, levels = threshold_params(op)
+    bounds = threshold_bounds(op, xf.f)
+    base = sum(1 for c in bounds if c <= xf.min_int)
+    inner = [j for j, c in enumerate(bounds) if xf.min_int < c <= xf.max_int]
+    table = stored_levels(levels, yf)[base:base + len(inner) + 1]
+    lv = _table(k, op, "levels", "table", yf, table)
+    k.partition(lv)
+    if not inner:
+        print_elementwise(k, op, "threshold", ("input",), "fxp.threshold: a constant over the input's range",
+                          lambda d, s: [f"{d}[i] = {lv}[0];"])
+        return
+    reals = t[inner]
+    tf = levels_format(reals)
+    thr = _table(k, op, "thresholds", "table", tf, stored_levels(reals, tf))
+    flags = _table(k, op, "inclusive", "table", FixedFormat(0, 1, 0, "TRN", "WRAP"), [int(inc[j]) for j in inner])
+    k.partition(thr)
+    k.partition(flags)
+    m = len(inner)
+    top = 1 << (m.bit_length() - 1)
+
+    def stmt(d, s):
+        return ["int c = 0;",
+                f"for (int step = {top}; step > 0; step >>= 1) {{",
+                f"    if (c + step <= {m}) {{",
+                "        int j = c + step - 1;",
+                f"        if ({flags}[j] != 0 ? {s[0]}[i] >= {thr}[j] : {s[0]}[i] > {thr}[j]) c += step;",
+                "    }",
+                "}",
+                f"{d}[i] = {lv}[c];"]
+
+    print_elementwise(k, op, "threshold", ("input",),
+                      f"fxp.threshold: levels[#{{k : x passes thresholds[k]}}], {m} thresholds", stmt)
 
 
 def _tree_sum(k: KernelEmitter, terms: list[str], acc_t: str) -> str:

@@ -113,7 +113,7 @@ def accumulate(a: s.Wire, terms: list[s.Wire], pf: int, plan) -> s.Wire:
     one exact adder tree and one assignment where the plan proves that equal to the k-loop, else the
     k-loop itself (each partial sum assigned to the accumulator; hls4ml's product type first if set)."""
     acc = plan.acc
-    if plan.path in ("blas", "int64", "table"):  # "table": approximate products, summed exactly
+    if plan.path in ("blas", "int64", "split", "table"):  # exact sums ("table": approximate products)
         return assign(s.add_tree([a] + [s.shl(t, acc.f - pf) for t in terms]), acc.f, acc)
     if plan.path == "loop":
         f = max(acc.f, pf)

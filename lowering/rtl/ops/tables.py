@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fxflow.dialects.fxp import ClampOp, LutOp, PReluOp, SoftmaxOp
+from fxflow.dialects.fxp import ClampOp, LutOp, PReluOp, SoftmaxOp, ThresholdOp
 from fxflow.dialects.fxp.accessors import lut_table, softmax_formats
 from fxflow.fixed import FixedFormat
 from fxflow.fixed.channels import channel_param
@@ -43,6 +43,24 @@ def _prelu(o, args, ctx, out):
     pf = x.fmt.f + alpha.fmt.f
     return map_wires(lambda w, c: s.mux(s.greater_than(w, 0), assign(w, x.fmt.f, out),
                                    assign(s.mul_const(w, int(c), ctx.products), pf, out)), x.wires, a)
+
+
+@rtl_op(ThresholdOp)
+def _threshold(o, args, ctx, out):
+    """One comparator per threshold (x >= c on the stored integers, folded where x's range decides it), the
+    passed count by an adder tree (a thermometer code's population count), the level from a ROM."""
+    from fxflow.dialects.fxp.accessors import threshold_bounds, threshold_params
+    from fxflow.fixed.threshold import stored_levels
+
+    x = args[0]
+    bounds = threshold_bounds(o, x.fmt.f)
+    table = stored_levels(threshold_params(o)[2], out)
+
+    def one(w):
+        passed = [s.mux(s.greater_than(w, c - 1), s.const(1), s.const(0)) for c in bounds]
+        return s.rom(s.add_tree(passed), table)
+
+    return map_wires(one, x.wires)
 
 
 @rtl_op(LutOp)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from fxflow.dialects.df.graph import attr
-from fxflow.dialects.fxp import ClampOp, LutOp, PReluOp, SoftmaxOp, format_of
+from fxflow.dialects.fxp import ClampOp, LutOp, PReluOp, SoftmaxOp, ThresholdOp, format_of
 from fxflow.dialects.fxp.accessors import hccs_spec, lut_table, result_format, softmax_formats
 from fxflow.emulator import Tensor, constant_operand, op_step
 from fxflow.errors import FxflowError
@@ -44,6 +44,26 @@ def clamp(x: Tensor, lo: float, hi: float, out: FixedFormat | None) -> Tensor:
 def _clamp_step(o, consts):
     lo, hi = float(attr(o, "min")), float(attr(o, "max"))
     return lambda x, fmt=result_format(o): clamp(x, lo, hi, fmt)
+
+
+@op_step(ThresholdOp)
+def _threshold_step(o, consts):
+    """fxflow.fixed.threshold on the input's stored integers; a float input (the float reference) is
+    compared with the real thresholds directly."""
+    from fxflow.dialects.fxp.accessors import threshold_params
+    from fxflow.fixed.threshold import threshold
+
+    t, inc, levels = threshold_params(o)
+    out = result_format(o)
+
+    def step(x):
+        if x.fmt is None:
+            passed = np.where(inc, x.data[..., None] >= t, x.data[..., None] > t).sum(axis=-1)
+            y = levels[passed]
+            return Tensor(y, None) if out is None else Tensor(quantize(y, out), out)
+        return Tensor(threshold(x.data, x.fmt.f, t, inc, levels, out), out)
+
+    return step
 
 
 def prelu(x: Tensor, alpha: Tensor, out: FixedFormat | None) -> Tensor:

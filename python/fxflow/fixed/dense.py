@@ -9,6 +9,8 @@ accumulator grid and the accumulator wraps or provably never overflows.  A per-p
 `accum_t` products) is computed for all k at once in wrapping int32/int64 when the accumulator's wrap
 absorbs the product's.  Otherwise the k-loop is emulated step by step, exactly like the C++.  `plan_dense` chooses the path once
 per layer; the emulator runs it on stored integers and the RTL backend builds the same accumulation.
+Sums wider than int64 (exact accumulators of float-scale quantizers) are int64 products with the weights'
+B-bit digits, shifted and added as Python ints ("split").
 """
 
 from __future__ import annotations
@@ -90,7 +92,7 @@ class DensePlan:
     w_fmt: FixedFormat
     acc: FixedFormat
     out: FixedFormat
-    path: str  # "blas", "int64", "loop", "product", "table" (approximate products summed exactly)
+    path: str  # "blas", "int64", "split" (int64 digit products), "loop", "product", "table" (approximate products)
     prod: FixedFormat | None = None  # each product assigned to this type before it is added (hls4ml)
     acc_identity: bool = False  # the accumulator provably never overflows: assigning to it is a no-op
     sum_bound: int = 0  # max |sum of products| as an integer at scale 2^-(f_x + f_w)
@@ -132,6 +134,8 @@ def plan_dense(x_fmt, w, w_fmt, b, b_fmt, acc, out, prod: FixedFormat | None = N
         path = "blas"
     elif int_bits(sum_bound) + (acc.f - pf) <= INT64_BITS and int_bits(max_abs_int(acc)) <= INT64_BITS:
         path = "int64"
+    elif _split_digit_bits(x_fmt, w) >= 8:
+        path = "split"
     else:
         path = "loop"
     plan = DensePlan(w, acc0, x_fmt, w_fmt, acc, out, path, acc_identity=never_overflows, sum_bound=sum_bound,
@@ -183,9 +187,11 @@ def dense(x: Tensor, plan: DensePlan) -> Tensor:
         if plan.mod_dtype is not None:
             return cast(Tensor(_dense_products_modular(x.data, plan), acc), plan.out)
         return cast(Tensor(np.asarray(_dense_products(x.data, plan)), acc), plan.out)
-    if plan.path in ("blas", "int64", "table"):
+    if plan.path in ("blas", "int64", "table", "split"):
         if plan.path == "blas":
             s = _matmul_exact(x.data, plan.w_float)
+        elif plan.path == "split":
+            s = _matmul_split(x.data, plan.w, _split_digit_bits(plan.x_fmt, plan.w))
         elif plan.path == "table":
             from ..approx.emulate import sum_terms
 
@@ -231,6 +237,30 @@ def _matmul_exact(x: np.ndarray, w: np.ndarray) -> np.ndarray:
         np.matmul(x[sl].astype(w.dtype), w, out=buf[:n])
         out[sl] = buf[:n]
     return out
+
+
+def _split_digit_bits(x_fmt: FixedFormat, w: np.ndarray) -> int:
+    """B such that x @ d is exact in int64 for every weight digit |d| < 2^B (wide exact sums, e.g. the
+    float-scale quantizers' levels times their weights); 0 when x itself needs more than int64."""
+    if int_bits(max_abs_int(x_fmt)) > INT64_BITS or w.ndim != 2:
+        return 0
+    return INT64_BITS - int_bits(max_abs_int(x_fmt)) - int_bits(max(w.shape[0], 1))
+
+
+def _matmul_split(x: np.ndarray, w: np.ndarray, b: int) -> np.ndarray:
+    """The exact x @ w (Python ints) from int64 products with the weights' B-bit digits:
+    w = sign(w) * sum_j d_j 2^(jB), each x @ (sign * d_j) exact in int64."""
+    mag = np.abs(w.astype(object))
+    sign = np.sign(w.astype(np.float64)).astype(np.int64)
+    xi = x.astype(np.int64)
+    total = np.zeros((x.shape[0], w.shape[1]), dtype=object)
+    shift = 0
+    while np.any(mag != 0):
+        digit = (mag % (1 << b)).astype(np.int64) * sign
+        total = total + (xi @ digit).astype(object) * (1 << shift)
+        mag = mag // (1 << b)
+        shift += b
+    return total
 
 
 def _dense_products_modular(x: np.ndarray, plan: DensePlan) -> np.ndarray:
