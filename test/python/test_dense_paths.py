@@ -68,6 +68,22 @@ def test_product_paths_equal_the_sequential_loop(case):
         assert [int(v) for v in got.data.ravel()] == [int(v) for v in want.ravel()], (case, kk, nn, plan.path)
 
 
+def test_modular_kernel_over_row_blocks():
+    """Batches larger than one [n, rows] block of the modular kernel equal the general per-k product path."""
+    from fxflow.fixed.dense import PRODUCT_CHUNK, _dense_products, _dense_products_modular
+
+    f = FixedFormat.parse
+    rng = np.random.default_rng(11)
+    for prod in (f("ap_fixed<16,6>"), f("ap_fixed<16,6,AP_RND>")):
+        x_fmt, acc = f("ap_fixed<16,6>"), f("ap_fixed<16,6>")
+        nn = 64
+        x, w = _ints(rng, x_fmt, (PRODUCT_CHUNK // nn * 2 + 7, 9)), _ints(rng, x_fmt, (9, nn))
+        b = _ints(rng, x_fmt, (nn,))
+        plan = plan_dense(x_fmt, w, x_fmt, b, x_fmt, acc, acc, prod)
+        assert plan.mod_dtype is np.int32
+        assert np.array_equal(_dense_products_modular(x, plan), np.asarray(_dense_products(x, plan)))
+
+
 def test_modular_dtype_choice():
     f = FixedFormat.parse
     assert _modular_dtype(f("ap_fixed<16,6>"), f("ap_fixed<16,6>"), 20) is np.int32
