@@ -97,14 +97,15 @@ class DensePlan:
     w_float: np.ndarray | None = None  # path "blas": the weights as float64, or float32 when sums < 2^24
     terms: object = None  # approximate multiplier: fxflow.approx.emulate.TermTable (paths "table", "loop")
     mod_dtype: type | None = None  # path "product" computed modulo 2^32 or 2^64 (see _modular_dtype)
+    low_dtype: type | None = None  # path "product" as an exact float product minus low bits (see _subtract_low_bits)
 
 
 def plan_dense(x_fmt, w, w_fmt, b, b_fmt, acc, out, prod: FixedFormat | None = None, mult=None) -> DensePlan:
     acc0 = np.asarray(requantize(b, b_fmt.f, acc))
     pf = x_fmt.f + w_fmt.f
     if prod is not None and not _holds_every_product(prod, x_fmt, w, pf):
-        return DensePlan(w, acc0, x_fmt, w_fmt, acc, out, "product", prod=prod,
-                         mod_dtype=_modular_dtype(prod, acc, pf))
+        return _plan_products(DensePlan(w, acc0, x_fmt, w_fmt, acc, out, "product", prod=prod,
+                                        mod_dtype=_modular_dtype(prod, acc, pf), sum_bound=_sum_bound(x_fmt, w)))
     on_grid = acc.f >= pf
     terms = None
     if mult is not None:  # approximate products (fxflow.approx): their own sum bound
@@ -113,9 +114,7 @@ def plan_dense(x_fmt, w, w_fmt, b, b_fmt, acc, out, prod: FixedFormat | None = N
         terms = term_table(mult, x_fmt, w)
         sum_bound = terms.bound
     else:
-        col_l1 = np.abs(w.astype(object)).sum(axis=0) if w.size else np.zeros(w.shape[1], dtype=object)
-        max_col = int(max(col_l1, default=0))
-        sum_bound = max_abs_int(x_fmt) * max_col  # |sum of products| at scale 2^-pf
+        sum_bound = _sum_bound(x_fmt, w)
     never_overflows = False
     if on_grid:
         lim = sum_bound << (acc.f - pf)
@@ -138,6 +137,23 @@ def plan_dense(x_fmt, w, w_fmt, b, b_fmt, acc, out, prod: FixedFormat | None = N
                      terms=terms)
     if path == "blas":  # float32 sums are exact below 2^24 and twice as fast
         plan.w_float = w.astype(np.float32 if sum_bound < 2**24 else np.float64)
+    return plan
+
+
+def _sum_bound(x_fmt: FixedFormat, w: np.ndarray) -> int:
+    """max |sum over k of x[k] * w[k, n]| as an integer at scale 2^-(f_x + f_w)."""
+    col_l1 = np.abs(w.astype(object)).sum(axis=0) if w.size else np.zeros(w.shape[1], dtype=object)
+    return max_abs_int(x_fmt) * int(max(col_l1, default=0))
+
+
+def _plan_products(plan: DensePlan) -> DensePlan:
+    """A modular product path whose exact sum of products fits a float BLAS product, and whose rounding shift
+    s keeps the dropped bits within 32, runs as that product minus the dropped bits (`_subtract_low_bits`)."""
+    s = plan.x_fmt.f + plan.w_fmt.f - plan.prod.f
+    if plan.mod_dtype is None or plan.sum_bound >= 2**53 or s > 32:
+        return plan
+    plan.w_float = plan.w.astype(np.float32 if plan.sum_bound < 2**24 else np.float64)
+    plan.low_dtype = np.uint16 if s <= 16 else np.uint32
     return plan
 
 
@@ -180,6 +196,8 @@ def dense(x: Tensor, plan: DensePlan) -> Tensor:
         return Tensor(y.data.reshape(*x.data.shape[:-1], -1), y.fmt)
     acc, pf = plan.acc, plan.x_fmt.f + plan.w_fmt.f
     if plan.path == "product":
+        if plan.low_dtype is not None:
+            return cast(Tensor(_dense_products_split(x.data, plan), acc), plan.out)
         if plan.mod_dtype is not None:
             return cast(Tensor(_dense_products_modular(x.data, plan), acc), plan.out)
         return cast(Tensor(np.asarray(_dense_products(x.data, plan)), acc), plan.out)
@@ -265,6 +283,57 @@ def _dense_products_modular(x: np.ndarray, plan: DensePlan) -> np.ndarray:
         out <<= acc.f - prod.f
     out += as_int(plan.acc0, INT64_BITS)
     return requantize(out, acc.f, acc)  # the accumulator's one wrap (same grid)
+
+
+def _dense_products_split(x: np.ndarray, plan: DensePlan) -> np.ndarray:
+    """acc += prod_t(x[k] * w[k]) for every k at once, as sum_k floor((x[k] w[k] + h) / 2^s) =
+    (sum_k x[k] w[k] + K h - sum_k ((x[k] w[k] + h) mod 2^s)) / 2^s: one exact BLAS product (plan.sum_bound
+    < 2^53) minus the dropped low bits, which only need 16-bit (or 32-bit) wrapping products.  The sum is
+    exact, so it is assigned to the accumulator once from the products' grid (every rounding mode leaves an
+    exact quotient alone); the product type's wrap is absorbed by the accumulator's (_modular_dtype)."""
+    acc, prod = plan.acc, plan.prod
+    pf = plan.x_fmt.f + plan.w_fmt.f
+    s = pf - prod.f
+    total = _matmul_exact(x, plan.w_float)
+    if s > 0:
+        h = 1 << (s - 1) if prod.rounding == "RND" else 0
+        _subtract_low_bits(total, x, plan.w, s, h, plan.low_dtype)
+        if h:
+            total += plan.w.shape[0] * h
+    f = max(pf, acc.f)
+    if f > pf:
+        total <<= f - pf  # int64 arithmetic wraps modulo 2^64: still exact modulo 2^W_acc
+    total += as_int(shift_left(plan.acc0, f - acc.f, INT64_BITS), INT64_BITS)
+    return requantize(total, f, acc)  # the accumulator's one wrap
+
+
+def _subtract_low_bits(total: np.ndarray, x: np.ndarray, w: np.ndarray, s: int, h: int, dt) -> None:
+    """total[:, n] -= sum_k ((x[:, k] * w[k, n] + h) mod 2^s), for s <= the bits of the unsigned `dt`.
+
+    (x w + h) mod 2^s only depends on x and w modulo 2^bits, so the products are formed in wrapping `dt`
+    (16-bit lanes: twice the SIMD width of int32) and masked; up to (2^bits - 1) // (2^s - 1) of them are
+    summed in `dt` without overflow, longer sums per block of k in int64.  Batch innermost, as in
+    _dense_products_modular."""
+    bits = np.dtype(dt).itemsize * 8
+    kk, nn = w.shape
+    wl = w.astype(dt)  # wrapping casts
+    mask, half = dt((1 << s) - 1), dt(h)
+    per_block = max(1, ((1 << bits) - 1) // ((1 << s) - 1))
+    step = max(1, PRODUCT_CHUNK // max(nn, 1))
+    for i in range(0, x.shape[0], step):
+        xt = np.ascontiguousarray(x[i:i + step].astype(dt).T)  # [k, b], b contiguous
+        part = np.zeros((nn, xt.shape[1]), dtype=dt)
+        p = np.empty_like(part)
+        for k in range(kk):
+            np.multiply(wl[k][:, None], xt[k][None, :], out=p)
+            if h:
+                p += half
+            p &= mask
+            part += p
+            if (k + 1) % per_block == 0 and k + 1 < kk:  # the next term could overflow `dt`
+                total[i:i + step] -= part.T
+                part.fill(0)
+        total[i:i + step] -= part.T
 
 
 def _dense_products(x: np.ndarray, plan: DensePlan) -> np.ndarray:
