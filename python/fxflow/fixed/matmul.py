@@ -43,8 +43,8 @@ def ordered_sum(terms: np.ndarray, f: int, acc: FixedFormat) -> np.ndarray:
     bound = _max_abs(terms) * max(n, 1)
     bits = max(bound.bit_length(), max(-acc.min_int, acc.max_int).bit_length()) + (g - min(f, acc.f)) + 2
     t = _scaled(_ints(terms, bits), g - f)
-    if _sum_at_once(bound, _min(terms) >= 0, f, acc):
-        return requantize(t.sum(axis=-1), acc.f, acc)
+    if _sum_at_once(bound, _min(terms) >= 0, f, acc):  # einsum: several times faster than sum on short rows
+        return requantize(np.einsum("...k->...", t) if t.dtype != object else t.sum(axis=-1), acc.f, acc)
     a = np.zeros(terms.shape[:-1], dtype=t.dtype)
     for k in range(n):
         a = _ints(requantize(_scaled(_ints(a, bits), g - acc.f) + t[..., k], g, acc), bits)
