@@ -1,7 +1,8 @@
 """Compile time versus depth: a chain of N Linear(16,16)+ReLU layers compiled for Vitis HLS.
 
-Prints the seconds per stage (`Design.timings`: import, lowering, backend) and per registered pass, for
-N in {10, 100, 300, 1000}, and the exponent of a least-squares fit time ~ N^k over the depths measured.
+Prints the seconds per stage (`Design.timings`: import, lowering, backend; wall time, and the whole compile's
+CPU time, steadier on a shared machine) and per registered pass, for N in {10, 100, 300, 1000}, and the
+exponent of a least-squares fit time ~ N^k over the depths measured.
 Compiling should be linear in the number of layers (k close to 1); issue 23 found the lowering at k = 1.3.
 
     .venv/bin/python benchmarks/compile_scaling.py [--depths 10 100 300 1000] [--profile 300] [--whole-graph]
@@ -74,12 +75,12 @@ def main() -> None:
     for depth in args.depths:
         times.clear()
         model = chain(depth)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         design = fxflow.compile(model, torch.zeros(1, 16))
-        total = time.perf_counter() - t0
+        total, cpu = time.perf_counter() - t0, time.process_time() - c0
         rows.append((depth, dict(design.timings), dict(times), total))
-        print(f"N={depth:5d}  total {total:7.2f} s  " + "  ".join(f"{k} {v:6.2f}" for k, v in design.timings.items()),
-              flush=True)
+        print(f"N={depth:5d}  total {total:7.2f} s (CPU {cpu:6.2f} s)  "
+              + "  ".join(f"{k} {v:6.2f}" for k, v in design.timings.items()), flush=True)
     stages = list(rows[0][1])
     passes = sorted({p for r in rows for p in r[2]}, key=lambda p: -rows[-1][2].get(p, 0.0))
     depths = [r[0] for r in rows]

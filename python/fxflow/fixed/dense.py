@@ -150,8 +150,8 @@ def _plan_products(plan: DensePlan) -> DensePlan:
     """A modular product path whose exact sum of products fits a float BLAS product, and whose rounding shift
     s keeps the dropped bits within 32, runs as that product minus the dropped bits (`_subtract_low_bits`)."""
     s = plan.x_fmt.f + plan.w_fmt.f - plan.prod.f
-    if plan.mod_dtype is None or plan.sum_bound >= 2**53 or s > 32:
-        return plan
+    if plan.mod_dtype is None or plan.sum_bound >= 2**53 or s > 32 or plan.acc.width + max(s, 0) > INT64_BITS:
+        return plan  # (the last: the bias on the products' grid stays an int64)
     plan.w_float = plan.w.astype(np.float32 if plan.sum_bound < 2**24 else np.float64)
     plan.low_dtype = np.uint16 if s <= 16 else np.uint32
     return plan
