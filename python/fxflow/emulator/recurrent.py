@@ -1,7 +1,8 @@
 """Emulator step of `fxp.rnn` (semantics: dialects/fxp/recurrent.py, `fxflow.fixed.recurrent`).
 
 The products of each step are two `fxp.dense` evaluations (`fixed.dense`: the same ordered
-accumulation and exactness proofs as a dense layer), the gates the integer updates of
+accumulation and exactness proofs as a dense layer; the input products of all steps in one call, batch and
+time together), the gates the integer updates of
 `fxflow.fixed.recurrent`; float tensors run the exact real recurrence.
 """
 
@@ -37,8 +38,11 @@ def _rnn_step(o, consts):
         h = np.zeros((n, hidden), dtype=np.int64)
         c = np.zeros((n, hidden), dtype=np.int64)
         outs = []
+        # the input products of every step at once (one dense over [N*T, F]); only h runs step by step
+        ax_all = dense(Tensor(np.ascontiguousarray(x.data).reshape(n * steps, -1), x_fmt), plan_x)
+        ax_all = Tensor(ax_all.data.reshape(n, steps, -1), ax_all.fmt)
         for t in range(steps):
-            ax = dense(Tensor(np.ascontiguousarray(x.data[:, t]), x_fmt), plan_x)
+            ax = Tensor(np.ascontiguousarray(ax_all.data[:, t]), ax_all.fmt)
             ah = dense(Tensor(h, fm.result), plan_h)
             if cell == "lstm":
                 pre = add(ax, ah, fm.gate).data

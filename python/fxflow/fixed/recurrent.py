@@ -45,7 +45,11 @@ class Hls4mlIndex:
     f: int  # fractional bits of the input format
 
     def lookup_index(self, raw: np.ndarray) -> np.ndarray:
-        num = np.asarray(raw).astype(object) * (self.size << max(-self.f, 0))
+        raw = np.asarray(raw)
+        scale = self.size << max(-self.f, 0)
+        top = max(-int(raw.min()), int(raw.max()), 0) if raw.size and raw.dtype != object else None
+        exact = top is not None and (top * scale).bit_length() <= INT64_SAFE_BITS
+        num = raw.astype(np.int64) * scale if exact else raw.astype(object) * scale
         den = self.span << max(self.f, 0)
         q = np.abs(num) // den * np.where(num < 0, -1, 1)  # truncation toward zero
         return np.clip(q.astype(np.int64) + self.size // 2, 0, self.size - 1)
@@ -136,8 +140,12 @@ def rnn_float(x: np.ndarray, w_ih, w_hh, b_ih, b_hh, cell: str, sequences: bool)
     return np.stack(outs, axis=1) if sequences else h
 
 
-def _obj(a) -> np.ndarray:
-    return np.asarray(a).astype(object)
+INT64_SAFE_BITS = 62
+
+
+def _ints(a, bits: int) -> np.ndarray:
+    """Stored integers for exact arithmetic whose magnitudes stay below 2^bits: int64, or Python ints."""
+    return np.asarray(a).astype(np.int64 if bits <= INT64_SAFE_BITS else object)
 
 
 def lstm_update(pre, c, fm: RnnFormats, tables: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -146,12 +154,14 @@ def lstm_update(pre, c, fm: RnnFormats, tables: dict) -> tuple[np.ndarray, np.nd
     hidden = pre.shape[1] // 4
     sig, tanh = tables["sigmoid"], tables["tanh"]
     i, f, g, o = (pre[:, j * hidden:(j + 1) * hidden] for j in range(4))
-    i, f, o, g = _obj(sig(i)), _obj(sig(f)), _obj(sig(o)), _obj(tanh(g))
     fs, ft, fc = fm.sigmoid.f, fm.tanh.f, fm.state.f
+    ws, wt = fm.sigmoid.width, fm.tanh.width
     top = max(fs + fc, fs + ft)
-    s = f * _obj(c) * (1 << (top - fs - fc)) + i * g * (1 << (top - fs - ft))
+    bits = max(ws + fm.state.width + top - fs - fc, ws + wt + top - fs - ft) + 2
+    i, f, o, g = _ints(sig(i), bits), _ints(sig(f), bits), _ints(sig(o), bits), _ints(tanh(g), bits)
+    s = f * _ints(c, bits) * (1 << (top - fs - fc)) + i * g * (1 << (top - fs - ft))
     c_new = requantize(s, top, fm.state)
-    tc = _obj(tables["state_tanh"](c_new))
+    tc = _ints(tables["state_tanh"](c_new), bits)
     h_new = requantize(o * tc, fs + ft, fm.result)
     return np.asarray(c_new), np.asarray(h_new)
 
@@ -163,19 +173,25 @@ def gru_update(ax, ah, h, fm: RnnFormats, tables: dict) -> np.ndarray:
     hidden = ah.shape[1] // 3
     acc, gate = fm.accum, fm.gate
     sig, tanh = tables["sigmoid"], tables["tanh"]
-    rz = requantize(_obj(ax[:, :2 * hidden]) + _obj(ah[:, :2 * hidden]), acc.f, gate)
-    r, z = _obj(sig(rz[:, :hidden])), _obj(sig(rz[:, hidden:]))
-    hn = _obj(requantize(_obj(ah[:, 2 * hidden:]), acc.f, gate))
-    fs = fm.sigmoid.f
-    rh, rh_f = r * hn, fs + gate.f
-    if fm.product is not None:  # hls4ml: r * hn assigned to its type before the sum
-        rh, rh_f = _obj(requantize(rh, rh_f, fm.product)), fm.product.f
-    top = max(acc.f, rh_f)
-    pn = _obj(ax[:, 2 * hidden:]) * (1 << (top - acc.f)) + rh * (1 << (top - rh_f))
-    n = _obj(tanh(requantize(pn, top, gate)))
-    ft, fh = fm.tanh.f, fm.result.f
+    fs, ft, fh = fm.sigmoid.f, fm.tanh.f, fm.result.f
+    ws, wt, wh = fm.sigmoid.width, fm.tanh.width, fm.result.width
+    rh_f = fm.product.f if fm.product is not None else fs + gate.f
+    rh_w = max(ws + gate.width, fm.product.width if fm.product is not None else 0)
+    top_n = max(acc.f, rh_f)
     fd = max(ft, fh)  # h - n, exact
-    d = _obj(h) * (1 << (fd - fh)) - n * (1 << (fd - ft))
+    d_w = max(wh + fd - fh, wt + fd - ft) + 1
+    # every intermediate below stays under 2^bits: int64 when that is at most 62 bits
+    bits = max(acc.width + 1, rh_w, acc.width + top_n - acc.f + 1, rh_w + top_n - rh_f + 1,
+               wt + fs + fd - ft + 1, ws + d_w + 1) + 1
+    rz = requantize(_ints(ax[:, :2 * hidden], bits) + _ints(ah[:, :2 * hidden], bits), acc.f, gate)
+    r, z = _ints(sig(rz[:, :hidden]), bits), _ints(sig(rz[:, hidden:]), bits)
+    hn = _ints(requantize(_ints(ah[:, 2 * hidden:], bits), acc.f, gate), bits)
+    rh = r * hn
+    if fm.product is not None:  # hls4ml: r * hn assigned to its type before the sum
+        rh = _ints(requantize(rh, fs + gate.f, fm.product), bits)
+    pn = _ints(ax[:, 2 * hidden:], bits) * (1 << (top_n - acc.f)) + rh * (1 << (top_n - rh_f))
+    n = _ints(tanh(requantize(pn, top_n, gate)), bits)
+    d = _ints(h, bits) * (1 << (fd - fh)) - n * (1 << (fd - ft))
     top = fs + fd
     s = n * (1 << (top - ft)) + z * d
     return np.asarray(requantize(s, top, fm.result))
