@@ -47,8 +47,9 @@ def assumptions(device: str = "xcve2802") -> str:
     dev = get_device(device)
     peaks = ", ".join(f"{m.name} {m.macs}" for m in MODES.values())
     side = 1 << int(math.log2(math.isqrt(dev.bank_bytes)))
+    load = cost.LOAD_BYTES_PER_CYCLE
     return f"""cycle model assumptions (lowering/aie/cost.py, cycles.py) -- a model, not aiesim:
-  - AIE clock {dev.clock_ghz} GHz; a kernel call on M rows costs max(operand loads at {cost.LOAD_BYTES_PER_CYCLE} B/cycle,
+  - AIE clock {dev.clock_ghz} GHz; a kernel call on M rows costs max(operand loads at {load} B/cycle,
     MACs at the mode's peak ({peaks} MAC/cycle), accumulator cascade at {cost.CASCADE_BITS_PER_CYCLE} bit/cycle)
     + {cost.CALL_OVERHEAD} cycles call overhead + {cost.CASCADE_PORT} per cascade port; a cascade hop adds \
 {cost.CASCADE_HOP} cycles of latency

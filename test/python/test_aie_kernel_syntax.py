@@ -1,9 +1,10 @@
 """The AIE kernel check: every kernel source the AIE backend writes compiles with `g++ -std=c++20 -fsyntax-only`
 against fxflow's declaration-only AIE API header (lowering/aie/aie_api_check), whose static_asserts are the vector /
 accumulator / mmul shape rules of the device's core (AIE-ML for xcve2802 and npu1, AIE2P for npu2), for dense MLPs
-in every mode and epilogue form, cascades with first/middle/last kernels, and the HCCS softmax (between dense layers and final).  The header rejects
-shapes the core lacks and the ADF stream API (absent from an mlir-aie kernel build).  A syntax and shape check
-only: the arithmetic is the simulator's, checked against predict here for the same designs."""
+in every mode and epilogue form, cascades with first/middle/last kernels, and the HCCS softmax (between dense
+layers and final).  The header rejects shapes the core lacks and the ADF stream API (absent from an mlir-aie
+kernel build).  A syntax and shape check only: the arithmetic is the simulator's, checked against predict here
+for the same designs."""
 
 from __future__ import annotations
 

@@ -107,9 +107,9 @@ def candidates(mode, device, batch: int, K: int, N: int, x_store: str, y_store: 
 def choose(layers: list[dict], device, batch: int, max_tiles: int, objective: str, tolerance: float,
            max_io_ports: int = 0) -> list[Split]:
     """layers: [{"name", "mode", "K", "N", "x", "y"[, "max_chains"]}] in chain order -> one Split per layer
-    (at most "max_chains" output chains: a layer followed by an HCCS softmax, whose memory tile joins them).  `max_io_ports` > 0
-    bounds the first layer's input slices and the last layer's output chains to what that many ports can carry
-    (one memory tile's DMA channels of slices each, as `build.io_groups` groups them)."""
+    (at most "max_chains" output chains: a layer followed by an HCCS softmax, whose memory tile joins them).
+    `max_io_ports` > 0 bounds the first layer's input slices and the last layer's output chains to what that many
+    ports can carry (one memory tile's DMA channels of slices each, as `build.io_groups` groups them)."""
     io_in, io_out = (max_io_ports * device.memtile_dma[1], max_io_ports * device.memtile_dma[0]) if max_io_ports \
         else (0, 0)
     # front: state (cas_num, n_slice) -> list of (interval, tiles, latency, splits)
