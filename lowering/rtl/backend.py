@@ -92,7 +92,8 @@ class RtlBackend(BackendBase):
 
     def cli_arguments(self, parser) -> None:
         parser.add_argument("--rtl-products", default=default(RtlOptions, "products"), choices=PRODUCT_STYLES,
-                            help="constant products for --backend rtl: multipliers (mul) or shift-add trees")
+                            help="constant products for --backend rtl: multipliers (mul), shift-add trees per "
+                                 "product, or one shared adder graph per weight matrix (adder_graph)")
         parser.add_argument("--rtl-pipeline", type=int, default=default(RtlOptions, "pipeline"),
                             help="register stages per layer for --backend rtl")
         parser.add_argument("--synth", action="store_true",

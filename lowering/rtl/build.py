@@ -131,6 +131,8 @@ def _register(w: s.Wire, clk, stages: int, name: str, enable=None) -> s.Wire:
 
 def _build_kernel(kernel, name: str, layer: str, opts: RtlOptions) -> tuple[hw.HWModuleOp, KernelInfo]:
     products, stages = opts.for_layer(layer)
+    if "strategy" in kernel.attributes and fir.StringAttr(kernel.attributes["strategy"]).value == "distributed_arithmetic":
+        products = "adder_graph"  # the layer's strategy asks for the shared adder graph in every backend
     block = kernel.regions[0].blocks[0]
     in_types = [_shape_fmt(a, "inputs", layer) for a in block.arguments]
     ops = _kernel_ops(kernel)

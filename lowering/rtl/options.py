@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from fxflow.config import options_from_dict
 from fxflow.errors import ConfigError
 
-PRODUCT_STYLES = ("mul", "shift_add")  # constant products: comb.mul, or canonical-signed-digit adder trees
+# constant products: comb.mul; canonical-signed-digit adder trees per product; one adder graph per weight
+# matrix with common subexpressions shared (fxflow.fixed.addergraph)
+PRODUCT_STYLES = ("mul", "shift_add", "adder_graph")
 
 
 @dataclass
