@@ -27,7 +27,10 @@ def graph_signals(graph: AdderGraph, inputs: list[s.Wire]) -> list[s.Wire]:
     """Every signal of the graph (inputs first, then one per adder), each at its exact width."""
     sig = list(inputs)
     for ad in graph.adders:
-        sig.append(s.add_shifted(sig[ad.a], sig[ad.b], ad.shift, ad.b_neg))
+        if ad.a_neg:  # (b << d) - a: a full-width subtraction
+            sig.append(s.sub(s.shl(sig[ad.b], ad.shift), sig[ad.a]))
+        else:
+            sig.append(s.add_shifted(sig[ad.a], sig[ad.b], ad.shift, ad.b_neg))
     return sig
 
 

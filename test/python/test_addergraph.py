@@ -54,8 +54,8 @@ def _signal_values(g, kk):
     x = np.concatenate([rng.choice([-128, 127], size=(64, kk)), rng.integers(-128, 128, size=(64, kk))])
     vals = [x[:, k].astype(object) for k in range(kk)]
     for ad in g.adders:
-        b = vals[ad.b] * (1 << ad.shift)
-        vals.append(vals[ad.a] - b if ad.b_neg else vals[ad.a] + b)
+        a, b = -vals[ad.a] if ad.a_neg else vals[ad.a], vals[ad.b] * (1 << ad.shift)
+        vals.append(a - b if ad.b_neg else a + b)
     return [np.asarray(v) for v in vals[kk:]]
 
 

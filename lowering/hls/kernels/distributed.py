@@ -86,7 +86,10 @@ def print_dense(k, op) -> bool:
         names[sig] = f"t_{j}"
         t = itype(sig)
         b_expr = f"{t}({names[ad.b]})" + (f" << {ad.shift}" if ad.shift else "")
-        body(f"const {t} {names[sig]} = {t}({names[ad.a]}) {'-' if ad.b_neg else '+'} ({b_expr});")
+        if ad.a_neg:
+            body(f"const {t} {names[sig]} = ({b_expr}) - {t}({names[ad.a]});")
+        else:
+            body(f"const {t} {names[sig]} = {t}({names[ad.a]}) {'-' if ad.b_neg else '+'} ({b_expr});")
     up = acc.f - (x_fmt.f + plan.w_fmt.f)  # >= 0 on the exact paths
     at = fl.int_type(acc.width, bool(acc.signed))
     for n, term in enumerate(graph.outputs):

@@ -33,12 +33,15 @@ def range_width(lo: int, hi: int) -> int:
 
 @dataclass(frozen=True)
 class Adder:
-    """value = a + (b << shift), or a - (b << shift) when b_neg; a and b are signal ids."""
+    """value = a + (b << shift), a - (b << shift) when b_neg, (b << shift) - a when a_neg; a, b signal ids.
+    (a_neg only at the root of a column whose sum would otherwise come out negated: a subtraction there is
+    cheaper than negating the column afterwards.)"""
 
     a: int
     b: int
     shift: int
     b_neg: bool
+    a_neg: bool = False
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ class AdderGraph:
         """The exact integer interval of every signal, given the inputs' [lo, hi]."""
         r = [(int(lo), int(hi)) for lo, hi in input_ranges]
         for ad in self.adders:
-            alo, ahi = r[ad.a]
+            alo, ahi = (-r[ad.a][1], -r[ad.a][0]) if ad.a_neg else r[ad.a]
             blo, bhi = r[ad.b][0] << ad.shift, r[ad.b][1] << ad.shift
             if ad.b_neg:
                 blo, bhi = -bhi, -blo
@@ -85,7 +88,7 @@ class AdderGraph:
         x = np.asarray(x, dtype=object)
         vals = [x[:, k] for k in range(self.n_inputs)]
         for ad in self.adders:
-            a, b = vals[ad.a], vals[ad.b] * (1 << ad.shift)
+            a, b = -vals[ad.a] if ad.a_neg else vals[ad.a], vals[ad.b] * (1 << ad.shift)
             vals.append(a - b if ad.b_neg else a + b)
         out = np.zeros((x.shape[0], len(self.outputs)), dtype=object)
         for n, t in enumerate(self.outputs):
@@ -98,7 +101,8 @@ class AdderGraph:
         """Bits of all adders: a + (b << d) adds only above the d low bits of a, which are wires, so each
         adder is its result's width less d (one LUT and one carry bit per bit: the estimator's unit)."""
         r = self.ranges(input_ranges)
-        return sum(max(range_width(*r[self.n_inputs + i]) - ad.shift, 1) for i, ad in enumerate(self.adders))
+        return sum(max(range_width(*r[self.n_inputs + i]) - (0 if ad.a_neg else ad.shift), 1)
+                   for i, ad in enumerate(self.adders))
 
 
 def _pair_key(t1, t2):
@@ -207,13 +211,25 @@ def _column_tree(g: AdderGraph, c: dict, depth: list[int]) -> Term | None:
         return None
     heap = [(depth[sig], sh, sig, neg) for (sig, sh), neg in c.items()]
     heapq.heapify(heap)
+    mixed: dict = {}  # this tree's a - (b << d) adders (used once): negated as (b << d) - a they turn positive
     while len(heap) > 1:
         d1, s1, a, pa = heapq.heappop(heap)
         d2, s2, b, pb = heapq.heappop(heap)
+        if not heap and pa and pb and (a in mixed or b in mixed):  # a root of two negated terms: flip one
+            flip = a if a in mixed else b
+            ad = g.adders[mixed[flip]]
+            g.adders[mixed[flip]] = Adder(ad.a, ad.b, ad.shift, False, a_neg=True)
+            pa, pb = (False, pb) if flip == a else (pa, False)
         # (-1)^pa (a << s1) + (-1)^pb (b << s2) = (-1)^pa (a +- (b << (s2 - s1))) << s1 for s1 <= s2
         if s2 < s1:
             (d1, s1, a, pa), (d2, s2, b, pb) = (d2, s2, b, pb), (d1, s1, a, pa)
-        g.adders.append(Adder(a, b, s2 - s1, pa != pb))
+        if not heap and pa and not pb:  # the root: (b << d) - a rather than -(a - (b << d))
+            g.adders.append(Adder(a, b, s2 - s1, False, a_neg=True))
+            pa = False
+        else:
+            g.adders.append(Adder(a, b, s2 - s1, pa != pb))
+            if pa != pb:
+                mixed[g.n_inputs + len(g.adders) - 1] = len(g.adders) - 1
         new = g.n_inputs + len(g.adders) - 1
         depth.append(max(d1, d2) + 1)
         heapq.heappush(heap, (depth[new], s1, new, pa))
