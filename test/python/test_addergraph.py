@@ -96,29 +96,34 @@ def da_design(draw):
         if draw(st.booleans()):  # a narrow accumulator: the k-loop rounds / overflows, the graph is not used
             layer["accum"] = ap(True, draw(st.integers(8, 14)), 5, draw(st.sampled_from(ROUNDING)), "SAT")
         cfg["layers"][f"fc{i}"] = layer
-    return cfg, draw(st.integers(0, 1000))
+    return cfg, draw(st.integers(0, 1000)), draw(st.sampled_from([None, 400.0, 1500.0]))
 
 
 @pytest.mark.needs("verilator", "circt")
 @settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(da_design())
 def test_adder_graph_rtl_equals_predict(case):
-    cfg, seed = case
+    """Also with a clock target: register stages inside the graphs, Verilator's latency == the reported one."""
+    cfg, seed, mhz = case
     model = _pruned_chain(seed)
     x = inputs(np.random.default_rng(seed), 300, 6)
-    design = fxflow.compile(model, x[:1], config=cfg, backend="rtl")
+    design = fxflow.compile(model, x[:1], config=cfg, backend="rtl", rtl={"clock_mhz": mhz})
     y = design.predict(x, raw=True)
     yr, latency = design.rtl_sim(x, raw=True, verbose=False)
     assert np.array_equal(y, yr)
-    assert latency == design.rtl.latency
+    assert latency == design.rtl.latency == design.report()["total"]["rtl_latency"]
     assert "comb.mul" not in design.mlir("rtl")
+    for k in design.rtl.kernels:  # 1 output register + the stages the clock asked for inside the graph
+        assert k.latency >= 1 and (k.levels > 0 or k.latency == 1)
+        if mhz == 1500.0 and k.levels:
+            assert k.latency > 1
 
 
 @pytest.mark.needs("g++", "ap_types")
 @settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(da_design())
 def test_distributed_arithmetic_csim_equals_predict(case):
-    cfg, seed = case
+    cfg, seed, _ = case
     model = _pruned_chain(seed)
     x = inputs(np.random.default_rng(seed), 300, 6)
     design = fxflow.compile(model, x[:1], config=cfg)
@@ -127,3 +132,31 @@ def test_distributed_arithmetic_csim_equals_predict(case):
     graphs = cpp.count("as an adder graph (distributed_arithmetic)")
     assert graphs + cpp.count("distributed_arithmetic not applicable") == 3
     assert graphs >= sum("accum" not in lay for lay in cfg["layers"].values())  # exact accumulators: the graph
+
+
+def test_timing_driven_stages_follow_the_clock():
+    """schedule(): a faster clock never takes fewer stages, each stage's path fits the budget, and a budget
+    wider than the whole graph takes none."""
+    from fxflow.fixed.addergraph import schedule
+
+    rng = np.random.default_rng(3)
+    w = rng.integers(-128, 128, size=(32, 16))
+    g = solve(w)
+    r = [(-128, 127)] * 32
+    stages = []
+    for budget in (100.0, 2.0, 1.0, 0.5):
+        stage, levels = schedule(g, r, budget, 0.2, 0.015)
+        outs = max(stage[t.signal] for t in g.outputs if t is not None)
+        stages.append(outs)
+        assert levels * (0.2 + 0.015 * 8) <= max(budget, 0.2 + 0.015 * 30)
+    assert stages[0] == 0 and stages == sorted(stages) and stages[-1] > stages[1]
+
+
+def test_clock_option_is_checked():
+    from fxflow.errors import ConfigError
+    from fxflow.lowering.rtl.options import RtlOptions
+
+    assert RtlOptions.from_dict({"clock_mhz": 250}).clock_mhz == 250
+    for bad in (0, -5, "fast", True):
+        with pytest.raises(ConfigError, match="clock_mhz"):
+            RtlOptions.from_dict({"clock_mhz": bad})

@@ -39,6 +39,10 @@ class Value:
 class OpContext:
     consts: dict  # MLIR value -> emulator Tensor of an fxp.constant
     products: str = "mul"  # constant products: "mul" (comb.mul), "shift_add" (CSD adder trees), "adder_graph"
+    clk: object = None  # the kernel's clock, when a dense adder graph is pipelined by timing (clock_mhz)
+    budget_ns: float | None = None  # ... its delay budget per register stage
+    stages: int = 0  # register stages the adder graph took (set by the builder)
+    levels: int = 0  # adder levels on its longest path within one stage
 
 
 RTL_OPS: OpRegistry = OpRegistry("RTL builder")
@@ -93,7 +97,7 @@ def constant(o, index: int, ctx: OpContext, what: str) -> Tensor:
 
 
 # --- dense products and accumulation (layers.py, build.py) ---------------------------------------------------
-def dense_rows(rows: np.ndarray, plan, style: str, layer: str = "") -> np.ndarray:
+def dense_rows(rows: np.ndarray, plan, style: str, layer: str = "", ctx: OpContext | None = None) -> np.ndarray:
     """fxp.dense over rows [P, K] of wires -> [P, N] wires of the result format, in the plan's order.
     Zero weights and padding taps (None) add nothing, as in the C++ (which skips them).  Style "adder_graph"
     builds the whole matrix as one shared adder graph (rtl/addergraph.py) where the plan's sum is exact;
@@ -102,7 +106,7 @@ def dense_rows(rows: np.ndarray, plan, style: str, layer: str = "") -> np.ndarra
         from .. import addergraph
 
         if addergraph.eligible(plan):
-            return addergraph.dense_rows(rows, plan)
+            return addergraph.dense_rows(rows, plan, ctx)
         style = "shift_add"  # a rounding k-loop or approximate products: product by product, in k order
     acc, out, pf = plan.acc, plan.out, plan.x_fmt.f + plan.w_fmt.f
     kk, nn = plan.w.shape

@@ -235,3 +235,28 @@ def _column_tree(g: AdderGraph, c: dict, depth: list[int]) -> Term | None:
         heapq.heappush(heap, (depth[new], s1, new, pa))
     _, sh, sig, neg = heap[0]
     return Term(sig, sh, neg)
+
+
+def schedule(graph: AdderGraph, input_ranges, budget_ns: float, t_add: float, t_add_bit: float) -> tuple[list[int], int]:
+    """Register stages by timing: (stage of every signal, adder levels on the longest path within one stage).
+
+    An adder of result width w takes t_add + t_add_bit * w ns after its later operand; it stays in its operands'
+    stage while the path since the stage's registers fits `budget_ns`, else it starts the next stage (its
+    operands registered).  Inputs are stage 0 at time 0.  Every output is then taken at the last stage."""
+    r = graph.ranges(input_ranges)
+    stage = [0] * graph.n_inputs
+    at = [0.0] * graph.n_inputs  # ns since the signal's stage began
+    lev = [0] * graph.n_inputs  # adder levels since its stage began
+    deepest = 0
+    for i, ad in enumerate(graph.adders):
+        d = t_add + t_add_bit * range_width(*r[graph.n_inputs + i])
+        s = max(stage[ad.a], stage[ad.b])
+        t = max(at[x] if stage[x] == s else 0.0 for x in (ad.a, ad.b))
+        lv = max(lev[x] if stage[x] == s else 0 for x in (ad.a, ad.b))
+        if t + d > budget_ns and (t > 0 or lv > 0):
+            s, t, lv = s + 1, 0.0, 0
+        stage.append(s)
+        at.append(t + d)
+        lev.append(lv + 1)
+        deepest = max(deepest, lv + 1)
+    return stage, deepest
