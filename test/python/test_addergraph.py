@@ -160,3 +160,49 @@ def test_clock_option_is_checked():
     for bad in (0, -5, "fast", True):
         with pytest.raises(ConfigError, match="clock_mhz"):
             RtlOptions.from_dict({"clock_mhz": bad})
+
+
+def _conv_net():
+    import torch
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c1 = torch.nn.Conv2d(2, 4, 3, padding=1, groups=2)
+            self.c2 = torch.nn.Conv2d(4, 3, 2, stride=2, padding=(0, 1), dilation=(1, 2))
+            self.fc = torch.nn.Linear(3 * 3 * 3, 4)
+
+        def forward(self, x):
+            x = torch.relu(self.c1(x))
+            return self.fc(torch.flatten(torch.relu(self.c2(x)), 1))
+
+    torch.manual_seed(4)
+    m = Net().eval()
+    with torch.no_grad():
+        m.c1.weight[0].zero_()  # a pruned filter (an all-zero column of its matrix)
+        m.c2.weight.mul_((torch.rand(m.c2.weight.shape) > 0.3).float())
+    return m
+
+
+CONV_CFG = {"model": {"strategy": "distributed_arithmetic", "precision": "ap_fixed<10,4,AP_RND,AP_SAT>",
+                      "weight": "ap_fixed<6,1>", "accum": "exact"}}
+
+
+@pytest.mark.needs("g++", "ap_types")
+def test_conv_distributed_arithmetic_csim_equals_predict():
+    """Convolutions (groups, padding, stride, dilation) print one adder graph per group at every position."""
+    x = np.random.default_rng(0).normal(0, 2, size=(200, 2, 6, 6))
+    design = fxflow.compile(_conv_net(), x[:1], config=CONV_CFG)
+    assert np.array_equal(design.csim(x, raw=True, verbose=False), design.predict(x, raw=True))
+    cpp = "\n".join(p.read_text() for p in (design.project_path() / "firmware" / "layers").glob("*.cpp"))
+    assert cpp.count("adder graph(s) per position") == 2 and cpp.count("as an adder graph") == 1
+    assert "+= " not in cpp  # no multiply-accumulate loop is left
+
+
+@pytest.mark.needs("verilator", "circt")
+def test_conv_adder_graph_rtl_equals_predict():
+    x = np.random.default_rng(0).normal(0, 2, size=(200, 2, 6, 6))
+    design = fxflow.compile(_conv_net(), x[:1], config=CONV_CFG, backend="rtl")
+    yr, latency = design.rtl_sim(x, raw=True, verbose=False)
+    assert np.array_equal(yr, design.predict(x, raw=True)) and latency == design.rtl.latency
+    assert "comb.mul" not in design.mlir("rtl")

@@ -136,6 +136,11 @@ def pool_output(k: KernelEmitter, op, in_spatial, in_type: str, tap) -> str:
 def _conv(k: KernelEmitter, op) -> None:
     x, y = op.operands[0], op.results[0]
     xs, ys = k.shape(x, op, "input"), k.shape(y, op, "result")
+    if k.strategy == "distributed_arithmetic":
+        from fxflow.lowering.hls.kernels.distributed import print_conv
+
+        if print_conv(k, op):  # one shared adder graph per group, at every output position
+            return
     acc_t = conv_prologue(k, op, xs, ys)
     Y = k.dest(y, op, "conv")
     X = k.ref(x)
