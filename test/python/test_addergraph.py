@@ -206,3 +206,22 @@ def test_conv_adder_graph_rtl_equals_predict():
     yr, latency = design.rtl_sim(x, raw=True, verbose=False)
     assert np.array_equal(yr, design.predict(x, raw=True)) and latency == design.rtl.latency
     assert "comb.mul" not in design.mlir("rtl")
+
+
+@pytest.mark.needs("yosys", "circt")
+def test_estimate_prices_the_adder_graph_within_a_factor_of_yosys():
+    """The report's LUT estimate of a distributed_arithmetic layer (its adder graph's bits) is within 1.5x of
+    yosys' count of the same graph (docs/estimates.md states the factor; 16x64 8-bit: 1.15)."""
+    rng = np.random.default_rng(0)
+    import torch
+
+    model = torch.nn.Sequential(torch.nn.Linear(12, 10, bias=False)).eval()
+    with torch.no_grad():
+        model[0].weight.copy_(torch.tensor(rng.integers(-32, 32, size=(10, 12)) / 16.0))
+    cfg = {"model": {"strategy": "distributed_arithmetic", "precision": "auto", "input": "ap_fixed<8,3>",
+                     "weight": "ap_fixed<6,2>"}}
+    design = fxflow.compile(model, np.zeros((1, 12)), config=cfg, backend="rtl", rtl={"pipeline": 0})
+    est = design.report()["layers"][0]["lut"]
+    got = design.synth(verbose=False)["modules"][design.rtl.kernels[0].name]["lut"]
+    assert got > 100 and 1 / 1.5 <= est / got <= 1.5, (est, got)
+    assert design.report()["layers"][0]["dsp"] == 0
