@@ -132,7 +132,8 @@ def _register(w: s.Wire, clk, stages: int, name: str, enable=None) -> s.Wire:
 
 def _build_kernel(kernel, name: str, layer: str, opts: RtlOptions) -> tuple[hw.HWModuleOp, KernelInfo]:
     products, stages = opts.for_layer(layer)
-    if "strategy" in kernel.attributes and fir.StringAttr(kernel.attributes["strategy"]).value == "distributed_arithmetic":
+    strategy = fir.StringAttr(kernel.attributes["strategy"]).value if "strategy" in kernel.attributes else ""
+    if strategy == "distributed_arithmetic":
         products = "adder_graph"  # the layer's strategy asks for the shared adder graph in every backend
     block = kernel.regions[0].blocks[0]
     in_types = [_shape_fmt(a, "inputs", layer) for a in block.arguments]
@@ -146,7 +147,8 @@ def _build_kernel(kernel, name: str, layer: str, opts: RtlOptions) -> tuple[hw.H
         raise UnsupportedOpError(f"the RTL backend time-multiplexes dense layers only; layer '{layer}' "
                                  f"({', '.join(o.name for o in compute)}) needs reuse_factor 1", layer=layer)
     # a clock target pipelines a kernel that is one dense adder graph inside the graph (registers by delay)
-    timed = bool(opts.clock_mhz) and not tdm and products == "adder_graph" and [o.name for o in compute] == ["fxp.dense"]
+    timed = (bool(opts.clock_mhz) and not tdm and products == "adder_graph"
+             and [o.name for o in compute] == ["fxp.dense"])
     clocked = tdm or stages > 0 or timed
     inputs = [(n, itype(f.width)) for i, (sh, f) in enumerate(in_types)
               for n in port_names("x", i, math.prod(sh))]

@@ -57,11 +57,13 @@ def counts(cells: dict[str, int]) -> dict[str, int]:
     return out
 
 
-def _cached_stat(exe: str, verilog: str, script: str, timeout: float, what: str, tmp: Path, depth: bool = False) -> dict:
+def _cached_stat(exe: str, verilog: str, script: str, timeout: float, what: str, tmp: Path,
+                 depth: bool = False) -> dict:
     """yosys `script` on the Verilog in `tmp`/design.sv, then `stat -json` (and `ltp -noff`, the longest path in
     cells, with `depth`): {"modules": stat modules, "ltp": cells or None}, cached under the fxflow cache by the
     content of the Verilog, the script and the yosys binary (a big design takes minutes; a rerun takes none)."""
-    key = hashlib.sha256("\0".join((verilog, script, str(depth), exe, str(Path(exe).stat().st_mtime))).encode()).hexdigest()
+    tool = f"{exe}@{Path(exe).stat().st_mtime}"
+    key = hashlib.sha256("\0".join((verilog, script, str(depth), tool)).encode()).hexdigest()
     cached = cache_root() / "yosys" / f"{key[:32]}.json"
     if cached.exists():
         return json.loads(cached.read_text())

@@ -90,9 +90,9 @@ def da_design(draw):
            "layers": {}}
     for i in range(3):
         wbits = draw(st.integers(2, 9))
-        layer = {"weight": ap(True, wbits, draw(st.integers(0, 3)), "RND"),
-                 "bias": ap(True, 10, 4), "result": ap(draw(st.booleans()), draw(st.integers(6, 14)), 4,
-                                                      draw(st.sampled_from(ROUNDING)), draw(st.sampled_from(("WRAP", "SAT"))))}
+        result = ap(draw(st.booleans()), draw(st.integers(6, 14)), 4, draw(st.sampled_from(ROUNDING)),
+                    draw(st.sampled_from(("WRAP", "SAT"))))
+        layer = {"weight": ap(True, wbits, draw(st.integers(0, 3)), "RND"), "bias": ap(True, 10, 4), "result": result}
         if draw(st.booleans()):  # a narrow accumulator: the k-loop rounds / overflows, the graph is not used
             layer["accum"] = ap(True, draw(st.integers(8, 14)), 5, draw(st.sampled_from(ROUNDING)), "SAT")
         cfg["layers"][f"fc{i}"] = layer

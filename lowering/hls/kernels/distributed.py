@@ -180,7 +180,8 @@ def print_conv(k, op) -> bool:
             sh = term.shift + up if term is not None else 0
             if term is not None and sh < acc.width:
                 col = f"{at}({names_of[term.signal]})" + (f" << {sh}" if sh else "")
-                k.body(fl.set_stored_bits(a, acc, f"{at}({fl.stored_integer(a, acc)} {'-' if term.neg else '+'} ({col}))"))
+                total = f"{at}({fl.stored_integer(a, acc)} {'-' if term.neg else '+'} ({col}))"
+                k.body(fl.set_stored_bits(a, acc, total))
             k.body(f"{Y}[" + index_expr((f, yst[0]), *[(f"o{names[d]}", yst[1 + d]) for d in range(n)]) + f"] = {a};")
     for _ in range(n):
         k.body.close()

@@ -237,7 +237,8 @@ def _column_tree(g: AdderGraph, c: dict, depth: list[int]) -> Term | None:
     return Term(sig, sh, neg)
 
 
-def schedule(graph: AdderGraph, input_ranges, budget_ns: float, t_add: float, t_add_bit: float) -> tuple[list[int], int]:
+def schedule(graph: AdderGraph, input_ranges, budget_ns: float, t_add: float,
+             t_add_bit: float) -> tuple[list[int], int]:
     """Register stages by timing: (stage of every signal, adder levels on the longest path within one stage).
 
     An adder of result width w takes t_add + t_add_bit * w ns after its later operand; it stays in its operands'
