@@ -100,10 +100,11 @@ def print_dense(k, op) -> bool:
     return True
 
 
-def print_conv(k, op) -> bool:
+def print_conv(k, op, xst: list[int], yst: list[int]) -> bool:
     """Print `op` (fxp.conv, 1-D or 2-D, any groups/strides/dilations/padding) as one adder graph per group,
     evaluated at every output position (the same constant matrix-vector product per position: the window's
-    taps in the op's order, a padding tap 0); False (after a comment) where the latency loop must print it."""
+    taps in the op's order, a padding tap 0); False (after a comment) where the latency loop must print it.
+    `xst` / `yst`: the row-major strides of the input / result without the batch dimension."""
     from fxflow.dialects.fxp import i64_array
     from fxflow.ir import ir
 
@@ -139,12 +140,9 @@ def print_conv(k, op) -> bool:
     Y = k.dest(y, op, "conv")
     acc_t = k.design.typedef(f"{k.name}_accum", acc, f"kernel {k.name}")
     k.partition(Bi)
-    from fxflow.lowering.hls.kernels.layers import SPATIAL_SUFFIXES, strides_of
-
-    names = [SPATIAL_SUFFIXES[d + 2 - n] for d in range(n)]
+    names = [str(d) for d in range(n)]  # output position loops o0 (, o1)
     for d, s in enumerate(names):
         k.body.loop(f"o{s}", ys[2 + d])
-    xst, yst = strides_of(xs[1:]), strides_of(ys[1:])
     taps = [t for t in np.ndindex(*kernel)] if n else [()]
     up = acc.f - (x_fmt.f + wt.fmt.f)
     at = fl.int_type(acc.width, bool(acc.signed))

@@ -139,7 +139,7 @@ def _conv(k: KernelEmitter, op) -> None:
     if k.strategy == "distributed_arithmetic":
         from fxflow.lowering.hls.kernels.distributed import print_conv
 
-        if print_conv(k, op):  # one shared adder graph per group, at every output position
+        if print_conv(k, op, strides_of(xs[1:]), strides_of(ys[1:])):  # one adder graph per group and position
             return
     acc_t = conv_prologue(k, op, xs, ys)
     Y = k.dest(y, op, "conv")
