@@ -96,7 +96,7 @@ class RtlBackend(BackendBase):
                                  "product, or one shared adder graph per weight matrix (adder_graph)")
         parser.add_argument("--rtl-pipeline", type=int, default=default(RtlOptions, "pipeline"),
                             help="register stages per layer for --backend rtl")
-        parser.add_argument("--rtl-clock-mhz", type=float, default=None,
+        parser.add_argument("--rtl-clock-mhz", type=float, default=default(RtlOptions, "clock_mhz"),
                             help="--backend rtl: target clock; dense adder graphs get register stages by adder delay")
         parser.add_argument("--synth", action="store_true",
                             help="--backend rtl: also run yosys synth_xilinx and show its counts next to the estimates")
