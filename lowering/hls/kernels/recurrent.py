@@ -11,6 +11,7 @@ input first).
 
 from __future__ import annotations
 
+from fxflow.dialects.df import UNROLLED
 from fxflow.dialects.fxp import RnnOp
 from fxflow.fixed.recurrent import Hls4mlIndex, Table, rnn_tables
 from fxflow.ir import ir
@@ -94,7 +95,7 @@ def _rnn(k: KernelEmitter, op) -> None:
     if k.is_stream:  # io_stream: one cell, reused per step (no function-level pipeline)
         k.function_pipeline = False
         body.pragma(f"PIPELINE II={k.rf}")
-    elif k.strategy == "latency":
+    elif k.strategy in UNROLLED:
         body.pragma("UNROLL")
     ax, ah = k.fresh("ax"), k.fresh("ah")
     body(f"{acc} {ax}[{gh}];")
