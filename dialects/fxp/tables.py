@@ -1,5 +1,5 @@
 """Lookup-table `fxp` ops: pointwise non-linear activations (`fxp.lut`, and the piecewise-linear `fxp.clamp`,
-`fxp.prelu`, which share the tables' family in every concern) and `fxp.softmax`.
+`fxp.prelu`, `fxp.select`, which share the tables' family in every concern) and `fxp.softmax`.
 
 `fxp.lut` carries the activation as a region: one block taking a scalar float and ending in `fxp.yield`
 of a scalar float, holding the arith/math ops the front-end produced (sigmoid, tanh, GELU, SiLU, ELU, ...).
@@ -136,3 +136,36 @@ class PReluOp(Fxp.Operation, name="prelu", traits=[ext.Pure]):
                 and check_same_shape(self, self.input, self.output)
                 and check_channel_param(self, self.input, self.alpha, "alpha")
                 and check_formats(self, [self.input, self.alpha, self.output]))
+
+
+SELECT_PREDICATES = ("gt", "ge", "lt", "le", "eq", "ne")
+
+
+class SelectOp(Fxp.Operation, name="select", traits=[ext.Pure]):
+    """(x `predicate` threshold) ? on_true : on_false, assigned to the result type: nn.Threshold,
+    torch.where with a comparison against a constant and constant or x branches, maximum/minimum with a
+    constant that is not a clamp.  The comparison is exact (the threshold is an exact real, f64); each
+    branch is a constant (an exact real) or, when its attribute is NaN, the input x itself."""
+
+    input: ext.Operand[Any]
+    output: ext.Result[Any]
+    predicate: ir.StringAttr
+    threshold: ir.FloatAttr
+    on_true: ir.FloatAttr
+    on_false: ir.FloatAttr
+
+    @verifier
+    def verify_invariants(self):
+        pred = ir.StringAttr(self.predicate).value
+        if pred not in SELECT_PREDICATES:
+            return emit(self, f"predicate '{pred}' is not one of {', '.join(SELECT_PREDICATES)}")
+        t = ir.FloatAttr(self.threshold).value
+        if t != t or t in (float("inf"), float("-inf")):
+            return emit(self, f"threshold {t} must be a finite real")
+        for name in ("on_true", "on_false"):
+            v = ir.FloatAttr(getattr(self, name)).value
+            if v in (float("inf"), float("-inf")):
+                return emit(self, f"{name} {v} must be a finite real or NaN (the input)")
+        return (check_tensors(self, ((self.input, "input"), (self.output, "result")))
+                and check_same_shape(self, self.input, self.output)
+                and check_formats(self, [self.input, self.output]))

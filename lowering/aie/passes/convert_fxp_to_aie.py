@@ -21,6 +21,7 @@ from fxflow.lowering.aie.arith import DenseInt, lower_dense, storage_of
 from fxflow.dialects.df import build_kernel, build_yield
 from fxflow.dialects.df.graph import graph_of, kernels_of
 from fxflow.dialects.fxp import (AddConstantOp, AddOp, CastOp, ClampOp, ConcatOp, ConstantOp, ConvOp, DenseOp, GatherOp,
+                                 MinMaxOp, SelectOp,
                                  LayerNormOp, LutOp, MatmulOp, MulOp, PReluOp, PadOp, PoolOp, ReluOp, ReshapeOp, ResizeOp,
                                  RnnOp, ScaleShiftOp, SoftmaxOp, SubOp, TransposeOp, format_of)
 from fxflow.errors import FxflowError, UnsupportedOpError
@@ -42,7 +43,7 @@ UNSUPPORTED = {
     CastOp: _CHAIN, AddOp: _CHAIN, SubOp: _CHAIN, MulOp: _CHAIN, ScaleShiftOp: _CHAIN,
     ConvOp: _CHAIN, PoolOp: _CHAIN,
     ReshapeOp: _CHAIN, TransposeOp: _CHAIN, ConcatOp: _CHAIN, PadOp: _CHAIN, ResizeOp: _CHAIN, GatherOp: _CHAIN,
-    LutOp: _CHAIN, ClampOp: _CHAIN, PReluOp: _CHAIN,
+    LutOp: _CHAIN, ClampOp: _CHAIN, PReluOp: _CHAIN, SelectOp: _CHAIN, MinMaxOp: _CHAIN,
     MatmulOp: _CHAIN, LayerNormOp: _CHAIN, AddConstantOp: _CHAIN,
     RnnOp: _CHAIN,
 }
