@@ -1,4 +1,4 @@
-"""nn.LSTM / nn.GRU at import: one `fxp.rnn` per recurrent module instead of hundreds of unrolled ops.
+"""nn.LSTM / nn.GRU / nn.RNN at import: one `fxp.rnn` per recurrent module instead of hundreds of unrolled ops.
 
 `aten.lstm` / `aten.gru` are CompositeImplicit: left to the decomposition table they arrive unrolled into
 per-step mm/sigmoid/tanh/slices.  `import_torch` keeps them (table without them), and `replace_recurrent`
@@ -24,7 +24,9 @@ import torch
 
 from fxflow.errors import UnsupportedOpError
 
-CELLS = {"aten.lstm.input": "lstm", "aten.gru.input": "gru"}
+CELLS = {"aten.lstm.input": "lstm", "aten.gru.input": "gru", "aten.rnn_tanh.input": "rnn_tanh",
+         "aten.rnn_relu.input": "rnn_relu"}
+MODULES = {"lstm": "LSTM", "gru": "GRU", "rnn_tanh": "RNN", "rnn_relu": "RNN"}  # for messages
 RECURRENT_OP = "fxflow::recurrent"  # the name torch-mlir gives the custom op's torch.operator
 
 
@@ -45,7 +47,7 @@ def _recurrent_fake(x, index, hidden, sequences):
 class RecurrentSpec:
     """One recurrent module: PyTorch's gate order (LSTM i, f, g, o; GRU r, z, n), weights per layer."""
 
-    cell: str  # "lstm" | "gru"
+    cell: str  # "lstm" | "gru" | "rnn_tanh" | "rnn_relu" (nn.RNN)
     layer: str  # module path
     hidden: int
     w_ih: list[np.ndarray] = field(default_factory=list)  # per layer [G*H, F_l]
@@ -56,13 +58,12 @@ class RecurrentSpec:
     layers: int = 1
 
 
-ELMAN = ("aten.rnn_tanh.input", "aten.rnn_relu.input")  # nn.RNN: kept whole only to be named in the error
 PACKED = {"aten.lstm.data": "lstm", "aten.gru.data": "gru"}  # PackedSequence inputs: likewise
 
 
 def keep_recurrent(table: dict) -> dict:
     """The decomposition table without the recurrent modules (so that they stay one node each)."""
-    kept = set(CELLS) | set(ELMAN) | set(PACKED)
+    kept = set(CELLS) | set(PACKED)
     return {k: v for k, v in table.items() if str(k) not in kept}
 
 
@@ -72,7 +73,7 @@ def _module_path(node) -> str:
 
 
 def _unsupported(path: str, cell: str, what: str) -> UnsupportedOpError:
-    return UnsupportedOpError(f"unsupported recurrent layer in module '{path}' (nn.{cell.upper()}): {what}",
+    return UnsupportedOpError(f"unsupported recurrent layer in module '{path}' (nn.{MODULES.get(cell, cell)}): {what}",
                               layer=path)
 
 
@@ -85,8 +86,6 @@ def replace_recurrent(ep) -> list[RecurrentSpec]:
     values = {**ep.state_dict, **getattr(ep, "constants", {})}
     specs: list[RecurrentSpec] = []
     for node in list(graph.nodes):
-        if node.op == "call_function" and str(node.target) in ELMAN:
-            raise _unsupported(_module_path(node), "rnn", "Elman RNN layers are not supported (nn.LSTM and nn.GRU are)")
         if node.op == "call_function" and str(node.target) in PACKED:
             raise _unsupported(_module_path(node), PACKED[str(node.target)], "PackedSequence inputs (pass a tensor)")
         cell = CELLS.get(str(node.target)) if node.op == "call_function" else None

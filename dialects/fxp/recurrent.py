@@ -1,4 +1,4 @@
-"""Recurrent `fxp` op: `fxp.rnn`, one layer of an LSTM or GRU over a whole sequence.
+"""Recurrent `fxp` op: `fxp.rnn`, one layer of an LSTM, GRU or Elman RNN over a whole sequence.
 
 fxp.rnn(x [1, T, F], w_ih [G*H, F], w_hh [G*H, H], b_ih [G*H], b_hh [G*H]) -> [1, T, H] (`sequences` = 1)
 or [1, H] (the last state, `sequences` = 0).  PyTorch's gate order and equations (LSTM i, f, g, o;
@@ -8,6 +8,7 @@ GRU r, z, n), zero initial states.  With fixed-point types (`fxflow.fixed.recurr
         c = state(f * c + i * g); h = result(o * tanh_table(c))
   GRU:  r, z = sigmoid_table(gate(ax + ah)); n = tanh_table(gate(ax_n + r * gate(ah_n)));
         h = result(n + z * (h - n))
+  Elman (cell rnn_tanh / rnn_relu): p = gate(ax + ah); h = result(tanh_table(p)) or result(max(p, 0))
 Every expression is exact before its assignment.  The formats (`gate_format`, `sigmoid_format`,
 `tanh_format`, LSTM `state_format`) and `table_size` are attached by fxp-assign-precision; the tables
 are built from them (`fxflow.fixed.recurrent.rnn_tables`).  Before precision assignment the op means
@@ -22,12 +23,12 @@ from ..verify import emit, verifier
 from .base import Fxp, check_format_attrs, check_formats, check_tensors, format_of, shape_of
 from .layers import check_accum, f64_type_attr
 
-CELL_GATES = {"lstm": 4, "gru": 3}
+CELL_GATES = {"lstm": 4, "gru": 3, "rnn_tanh": 1, "rnn_relu": 1}  # rnn_*: Elman nn.RNN (nonlinearity)
 RNN_FORMATS = ("gate_format", "sigmoid_format", "tanh_format")  # + "state_format" for an LSTM
 
 
 class RnnOp(Fxp.Operation, name="rnn", traits=[ext.Pure]):
-    """One LSTM/GRU layer over the sequence (see module doc)."""
+    """One LSTM/GRU/Elman layer over the sequence (see module doc)."""
 
     input: ext.Operand[Any]
     w_ih: ext.Operand[Any]

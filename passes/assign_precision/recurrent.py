@@ -1,4 +1,4 @@
-"""fxp-assign-precision rule for the recurrent family: `fxp.rnn` (LSTM / GRU layers).
+"""fxp-assign-precision rule for the recurrent family: `fxp.rnn` (LSTM / GRU / Elman RNN layers).
 
 Weights: w_ih the layer's `weight`, w_hh its `recurrent_weight` (default: `weight`), both biases its
 `bias`.  `accum` "exact"/"auto" (default): one bit-width exact accumulator holding both dot products
@@ -8,7 +8,8 @@ with P the model precision, or ap_fixed<16,6> when it is auto):
   sigmoid  ap_ufixed<P.f + 1, 1, RND, SAT>   sigmoid entries in [0, 1]
   tanh     ap_fixed<P.f + 2, 2, RND, SAT>    tanh entries in [-1, 1]
   state    P                          the LSTM cell state c
-  result   the layer's `result`; "auto": o * tanh(c) exactly (LSTM), ap_fixed<tanh.f + 2, 2, RND, SAT> (GRU)
+  result   the layer's `result`; "auto": o * tanh(c) exactly (LSTM), ap_fixed<tanh.f + 2, 2, RND, SAT> (GRU,
+           Elman tanh), the gate format (Elman relu)
 Tables: `table_size` entries (default 1024) over the whole gate / state format (`fxflow.fixed.table`).
 With `arithmetic: "hls4ml"` (an hls4ml config dict), hls4ml 1.3's LSTM instead: weights through their
 decimal text, every product assigned to `accum` (`product`), gate, sigmoid and tanh outputs in `accum`,
@@ -77,7 +78,8 @@ def _assign_rnn(op, cfg: Config, ranges: dict) -> None:
     state = own.get("state", p) if cell == "lstm" else None
     result = lc.result
     if not isinstance(result, FixedFormat):
-        result = FixedFormat(1, 1, sig.f + tanh.f) if cell == "lstm" else FixedFormat(1, 1, tanh.f, "RND", "SAT")
+        result = (FixedFormat(1, 1, sig.f + tanh.f) if cell == "lstm" else gate if cell == "rnn_relu"
+                  else FixedFormat(1, 1, tanh.f, "RND", "SAT"))
     features = ir.RankedTensorType(x.type).shape[2]
     hidden = ir.RankedTensorType(wh.type).shape[1]
     accum = lc.accum

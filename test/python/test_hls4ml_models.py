@@ -156,6 +156,8 @@ MODELS = {
                           [(1, 12, 12)], 1e-2),
     "gru": (lambda: Recurrent(nn.GRU, False), [(1, 10)], None),
     "lstm": (lambda: Recurrent(nn.LSTM, False), [(1, 10)], None),
+    "rnn_tanh": (lambda: Recurrent(nn.RNN, False), [(3, 10)], None),
+    "rnn_relu": (lambda: Recurrent(lambda *a, **k: nn.RNN(*a, nonlinearity="relu", **k), False), [(3, 10)], 1e-3),
     # the ops these models needed, on their own (graph input) and after a layer
     "op_mean_tokens": (lambda: Fn(lambda x: x.mean(dim=1)), [(4, 6)], 1e-3),
     "op_mean_channels_keepdim": (lambda: Fn(lambda x: x.mean(dim=1, keepdim=True)), [(3, 4, 5)], 1e-3),
@@ -179,7 +181,8 @@ REFUSED = {
                           r"module 'rnn'.*initial states given as inputs"),
     "lstm_initial_state": (lambda: Recurrent(nn.LSTM, True), [(1, 10), (1, 20), (1, 20)],
                            r"module 'rnn'.*initial states given as inputs"),
-    "elman_rnn": (lambda: Recurrent(nn.RNN, True), [(1, 10), (1, 20)], r"module 'rnn'.*Elman RNN"),
+    "rnn_initial_state": (lambda: Recurrent(nn.RNN, True), [(1, 10), (1, 20)],
+                          r"module 'rnn' \(nn.RNN\).*initial states given as inputs"),
 }
 
 GENEROUS = {"model": {"precision": "ap_fixed<32,12,AP_RND_CONV,AP_SAT>"}}
@@ -242,7 +245,7 @@ def test_refused_with_the_layer_and_the_variant(name):
 CSIM = ["linear_threshold", "fn_threshold", "fn_tanh", "linear_leaky_relu_1", "linear_prelu", "conv1d_pad1",
         "conv2d_pad1", "MaxPool1d_pad1", "AvgPool2d_pad1", "batchnorm_after_relu", "squeeze", "skipped_layers",
         "view", "einsum_single_input", "upsample_1d", "upsample_2d_fractional", "batchnorm_fused_conv1d",
-        "layernorm", "constant_pad_2d", "gru", "op_mean_tokens", "op_mean_channels_keepdim", "op_flip",
+        "layernorm", "constant_pad_2d", "gru", "rnn_tanh", "rnn_relu", "op_mean_tokens", "op_mean_channels_keepdim", "op_flip",
         "op_upsample_1d_fractional", "op_where_input", "op_where_constants", "op_minimum_constant"]
 RTL = ["linear_threshold", "fn_threshold", "linear_leaky_relu_1", "squeeze", "upsample_2d_fractional", "op_flip",
        "op_mean_tokens", "op_where_input", "op_where_constants", "op_minimum_constant"]

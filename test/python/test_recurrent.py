@@ -1,4 +1,4 @@
-"""The recurrent family: fxp.rnn (nn.LSTM / nn.GRU layers).
+"""The recurrent family: fxp.rnn (nn.LSTM / nn.GRU / nn.RNN layers).
 
 Import keeps each module whole (one fxp.rnn per layer, not an unrolled chain); the float reference equals
 PyTorch; predict == csim bit for bit on random shapes, options and per-gate formats in io_parallel and
@@ -7,6 +7,8 @@ bound of float64 (docs/layers.md); unsupported variants are errors naming the mo
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 import pytest
@@ -25,7 +27,8 @@ from toolchains import needs_module
 NO_SHRINK = [Phase.explicit, Phase.reuse, Phase.generate]
 SLOW = settings(max_examples=2, deadline=None, phases=NO_SHRINK,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-CELLS = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
+CELLS = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn_tanh": torch.nn.RNN,
+         "rnn_relu": functools.partial(torch.nn.RNN, nonlinearity="relu")}
 ACCURACY_BOUND = 0.05  # docs/layers.md: default formats, |x| <= 2, T <= 8, PyTorch's default initialisation
 
 
@@ -69,7 +72,7 @@ def test_import_keeps_one_rnn_per_layer():
     assert 'sequences = 1' in ir_text and 'sequences = 0' in ir_text
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("cell", list(CELLS))
 def test_float_reference_is_pytorch(cell):
     rnn = CELLS[cell](3, 5, batch_first=True).double()
     x = torch.randn(7, 6, 3, dtype=torch.float64)
@@ -80,7 +83,7 @@ def test_float_reference_is_pytorch(cell):
 
 @pytest.mark.parametrize("io", ["io_parallel", "io_stream"])
 @SLOW
-@given(cell=st.sampled_from(["lstm", "gru"]), feats=st.integers(1, 3), hidden=st.integers(1, 3),
+@given(cell=st.sampled_from(list(CELLS)), feats=st.integers(1, 3), hidden=st.integers(1, 3),
        steps=st.integers(1, 4), layers=st.integers(1, 2), batch_first=st.booleans(),
        out=st.sampled_from(["sequence", "last", "h_n"]),
        seed=st.integers(0, 999), narrow=st.booleans(), hls4ml=st.booleans(), data=st.data())
@@ -137,7 +140,7 @@ def _compile(module, x, **kw):
     (torch.nn.LSTM(3, 4, batch_first=True, proj_size=2), None, "proj_size"),
     (torch.nn.LSTM(3, 4, batch_first=True), lambda out: out[1][1][0], "cell state c_n"),
     (torch.nn.LSTM(3, 4, num_layers=2, batch_first=True), lambda out: out[1][0][0], "h_n of inner layers"),
-    (torch.nn.RNN(3, 4, batch_first=True), None, "Elman RNN layers are not supported"),
+    (torch.nn.RNN(3, 4, batch_first=True, bidirectional=True), None, "bidirectional=True"),
 ])
 def test_unsupported_variants_name_the_module(module, use, what):
     kw = {"use": use} if use else {}

@@ -13,7 +13,7 @@ from fxflow.dialects.fxp import RnnOp, format_of
 from fxflow.dialects.fxp.accessors import rnn_formats
 from fxflow.emulator import constant_operand, op_step
 from fxflow.fixed.dense import Tensor, add, dense, plan_dense
-from fxflow.fixed.recurrent import gru_update, lstm_update, rnn_float, rnn_tables
+from fxflow.fixed.recurrent import ELMAN_CELLS, elman_update, gru_update, lstm_update, rnn_float, rnn_tables
 from fxflow.ir import ir, layer_name
 
 
@@ -43,6 +43,8 @@ def _rnn_step(o, consts):
             if cell == "lstm":
                 pre = add(ax, ah, fm.gate).data
                 c, h = lstm_update(pre, c, fm, tables)
+            elif cell in ELMAN_CELLS:
+                h = elman_update(add(ax, ah, fm.gate).data, fm, tables, cell)
             else:
                 h = gru_update(ax.data, ah.data, h, fm, tables)
             h = np.asarray(h).astype(np.int64)

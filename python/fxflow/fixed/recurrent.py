@@ -1,4 +1,4 @@
-"""Semantics of `fxp.rnn` (LSTM / GRU layers): formats, tables, the float reference and the exact
+"""Semantics of `fxp.rnn` (LSTM / GRU / Elman RNN layers): formats, tables, the float reference and the exact
 integer cell updates shared by the emulator (`fxflow.emulator.recurrent`) and, through the same tables,
 the C++ printer.  Stored integers throughout: a value v of format F is the integer v * 2^F.f.
 """
@@ -109,6 +109,8 @@ def rnn_float(x: np.ndarray, w_ih, w_hh, b_ih, b_hh, cell: str, sequences: bool)
             i, f, g, o = (p[:, j * hidden:(j + 1) * hidden] for j in range(4))
             c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
             h = _sigmoid(o) * np.tanh(c)
+        elif cell in ELMAN_CELLS:
+            h = np.tanh(ax + ah) if cell == "rnn_tanh" else np.maximum(ax + ah, 0.0)
         else:
             r = _sigmoid(ax[:, :hidden] + ah[:, :hidden])
             z = _sigmoid(ax[:, hidden:2 * hidden] + ah[:, hidden:2 * hidden])
@@ -116,6 +118,16 @@ def rnn_float(x: np.ndarray, w_ih, w_hh, b_ih, b_hh, cell: str, sequences: bool)
             h = (1 - z) * nn + z * h
         outs.append(h)
     return np.stack(outs, axis=1) if sequences else h
+
+
+ELMAN_CELLS = ("rnn_tanh", "rnn_relu")  # nn.RNN with nonlinearity "tanh" / "relu"
+
+
+def elman_update(pre, fm: RnnFormats, tables: dict, cell: str) -> np.ndarray:
+    """h' from the pre-activation p = gate(ax + ah) [N, H]: result(tanh_table(p)) or result(max(p, 0))."""
+    if cell == "rnn_tanh":
+        return np.asarray(requantize(tables["tanh"](pre), fm.tanh.f, fm.result))
+    return np.asarray(requantize(np.maximum(np.asarray(pre), 0), fm.gate.f, fm.result))
 
 
 def _obj(a) -> np.ndarray:
