@@ -12,14 +12,21 @@ classes (hls4ml.utils.torch.HLS4MLModule, its snntorch contrib and extension API
 
 from __future__ import annotations
 
+import math
 import re
+from fractions import Fraction
 
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 
 import fxflow
+from fxflow.fixed import FixedFormat
+from fxflow.fixed.quantize import requantize
+from fxflow.fixed.select import apply_test, branch_value, fold_test, minmax, raw_test, select
 
 needs_csim = pytest.mark.needs("g++", "ap_types")
 needs_rtl = pytest.mark.needs("verilator", "yosys", "circt")
@@ -240,15 +247,13 @@ def test_refused_with_the_layer_and_the_variant(name):
         fxflow.compile(model, tuple(xs))
 
 
-# C simulation (one g++ build each, so one model per kernel kind rather than all of them): models with one input
+# C simulation (one g++ build each, so the kernels this file adds rather than every model): models with one input
 # and one output; the merges and two-input einsums C-simulate once multi-input C-sim lands (branch csim).
-CSIM = ["linear_threshold", "fn_threshold", "fn_tanh", "linear_leaky_relu_1", "linear_prelu", "conv1d_pad1",
-        "conv2d_pad1", "MaxPool1d_pad1", "AvgPool2d_pad1", "batchnorm_after_relu", "squeeze", "skipped_layers",
-        "view", "einsum_single_input", "upsample_1d", "upsample_2d_fractional", "batchnorm_fused_conv1d",
-        "layernorm", "constant_pad_2d", "gru", "rnn_tanh", "rnn_relu", "op_mean_tokens", "op_mean_channels_keepdim", "op_flip",
-        "op_upsample_1d_fractional", "op_where_input", "op_where_constants", "op_minimum_constant"]
-RTL = ["linear_threshold", "fn_threshold", "linear_leaky_relu_1", "squeeze", "upsample_2d_fractional", "op_flip",
-       "op_mean_tokens", "op_where_input", "op_where_constants", "op_minimum_constant"]
+CSIM = ["linear_threshold", "fn_threshold", "linear_leaky_relu_1", "squeeze", "view", "upsample_1d",
+        "upsample_2d_fractional", "rnn_tanh", "rnn_relu", "op_mean_channels_keepdim", "op_flip", "op_where_constants",
+        "op_minimum_constant"]  # conv, pooling, BatchNorm, LayerNorm, LSTM/GRU: C-simulated in their own test files
+RTL = ["linear_threshold", "fn_threshold", "squeeze", "upsample_2d_fractional", "op_flip", "op_mean_tokens",
+       "op_where_constants", "op_minimum_constant"]
 
 
 def test_the_simulated_cases_exist_and_have_one_input():
@@ -290,3 +295,37 @@ def test_multi_input_minmax_is_exact_against_pytorch():
         xs = _inputs(shapes, 32, seed=3)
         design = fxflow.compile(model, tuple(torch.from_numpy(x).float() for x in xs), CSIM_CONFIG)
         assert np.array_equal(design.predict(xs), _torch(model, xs))
+
+
+# --- fxp.select / fxp.minmax integer rules (fxflow.fixed.select) against exact rationals -----------------------
+_CMP = {"gt": lambda a, b: a > b, "ge": lambda a, b: a >= b, "lt": lambda a, b: a < b, "le": lambda a, b: a <= b,
+        "eq": lambda a, b: a == b, "ne": lambda a, b: a != b}
+
+
+@settings(max_examples=25, deadline=None)
+@given(pred=st.sampled_from(sorted(_CMP)), f=st.integers(-2, 12), width=st.integers(2, 20),
+       t_num=st.integers(-5000, 5000), t_exp=st.integers(0, 14), seed=st.integers(0, 99))
+def test_select_compares_exactly_on_the_input_grid(pred, f, width, t_num, t_exp, seed):
+    fmt = FixedFormat(1, width - 1 - f, f)
+    threshold = t_num / 2 ** t_exp  # a dyadic rational: on, between or outside the grid
+    raw = np.random.default_rng(seed).integers(fmt.min_int, fmt.max_int + 1, size=200)
+    raw[:3] = [fmt.min_int, fmt.max_int, int(np.clip(round(threshold * 2.0 ** f), fmt.min_int, fmt.max_int))]
+    want = np.array([_CMP[pred](Fraction(int(r)) / Fraction(2) ** f, Fraction(threshold)) for r in raw])
+    test = raw_test(pred, threshold, f)
+    assert np.array_equal(apply_test(raw, test), want)
+    assert np.array_equal(apply_test(raw, fold_test(test, fmt)), want)
+    out = FixedFormat(1, 4, 6, "RND", "SAT")
+    y = select(raw, fmt, pred, threshold, 0.75, math.nan, out)
+    assert np.array_equal(y, np.where(want, branch_value(0.75, out), requantize(raw, f, out)))
+
+
+@settings(max_examples=25, deadline=None)
+@given(fa=st.integers(0, 10), fb=st.integers(0, 10), kind=st.sampled_from(["max", "min"]), seed=st.integers(0, 99))
+def test_minmax_picks_the_exact_larger_or_smaller(fa, fb, kind, seed):
+    rng = np.random.default_rng(seed)
+    a, b = rng.integers(-2000, 2000, size=100), rng.integers(-2000, 2000, size=100)
+    out = FixedFormat(1, 12, max(fa, fb))
+    y = minmax(a, fa, b, fb, kind, out)
+    pick = max if kind == "max" else min
+    want = [pick(Fraction(int(u), 2 ** fa), Fraction(int(v), 2 ** fb)) * 2 ** out.f for u, v in zip(a, b)]
+    assert [int(v) for v in y] == [int(w) for w in want]
