@@ -10,6 +10,8 @@ with P the model precision, or ap_fixed<16,6> when it is auto):
   state    P                          the LSTM cell state c
   result   the layer's `result`; "auto": o * tanh(c) exactly (LSTM), ap_fixed<tanh.f + 2, 2, RND, SAT> (GRU,
            Elman tanh), the gate format (Elman relu)
+Initial states given as inputs (h0, c0) keep their formats; when the two differ, both are cast exactly to
+one holding both (`states` is one operand group of one type); the cell assigns them to `result` / `state`.
 Tables: `table_size` entries (default 1024) over the whole gate / state format (`fxflow.fixed.table`).
 With `arithmetic: "hls4ml"` (an hls4ml config dict), hls4ml 1.3's LSTM instead: weights through their
 decimal text, every product assigned to `accum` (`product`), gate, sigmoid and tanh outputs in `accum`,
@@ -46,6 +48,26 @@ def _hls4ml_formats(fm: RnnFormats, accum: FixedFormat) -> RnnFormats:
     state = fm.result if fm.state is not None else None
     return RnnFormats(accum, accum, accum, accum, state, fm.result, fm.table_size, "hls4ml",
                       HLS4ML_TABLE_T, accum)
+
+
+def _common_state_format(op) -> None:
+    """The initial states given as inputs (one IRDL group: one type) cast exactly to a format holding both."""
+    from fxflow.dialects.fxp import CastOp
+    from fxflow.dialects.fxp.recurrent import initial_states
+
+    states = list(initial_states(op).values())
+    require_fixed(op, states, "fxp.rnn")
+    fmts = [format_of(v.type) for v in states]
+    if len({str(f) for f in fmts}) <= 1:
+        return
+    common = fmts[0]
+    for f in fmts[1:]:
+        common = _union(common, f)
+    o = op.operation
+    for i, v in enumerate(states, start=5):
+        with ir.InsertionPoint(op), op.location:
+            shape = list(ir.RankedTensorType(v.type).shape)
+            o.operands[i] = CastOp(v, ir.RankedTensorType.get(shape, fixed_type(common))).output
 
 
 @exactness(RnnOp)
@@ -100,6 +122,7 @@ def _assign_rnn(op, cfg: Config, ranges: dict) -> None:
         if fmt is not None:
             o.attributes[name] = ir.TypeAttr.get(fixed_type(fmt))
     o.attributes["table_size"] = i64_attr(fm.table_size)
+    _common_state_format(op)
     if fm.style == "hls4ml":
         o.attributes["table_style"] = ir.StringAttr.get(fm.style)
         o.attributes["table_format"] = ir.TypeAttr.get(fixed_type(fm.table_format))

@@ -115,6 +115,36 @@ class Recurrent(nn.Module):
         return self.rnn(x, state)[0]
 
 
+class ComputedState(nn.Module):
+    """Initial states computed from the input (h0 = tanh(fc(x_0)), c0 likewise): one input, so C-simulated
+    (`pre` reads the graph input once, as an io_stream input stream has one reader)."""
+
+    def __init__(self, cell):
+        super().__init__()
+        self.pre = nn.Linear(4, 4)
+        self.rnn = cell(4, 6, batch_first=True)
+        self.fc_h, self.fc_c = nn.Linear(4, 6), nn.Linear(4, 6)
+        self.lstm = cell is nn.LSTM
+
+    def forward(self, x):
+        x = self.pre(x)
+        h0 = torch.tanh(self.fc_h(x[:, 0])).unsqueeze(0)
+        state = (h0, torch.tanh(self.fc_c(x[:, 0])).unsqueeze(0)) if self.lstm else h0
+        return self.rnn(x, state)[0]
+
+
+class StateVariant(nn.Module):
+    """A recurrent module given h0 [N, layers, H] (transposed to PyTorch's [layers, N, H]), c0 = 0 optionally."""
+
+    def __init__(self, rnn: nn.Module, zero_c0: bool = False):
+        super().__init__()
+        self.rnn, self.zero_c0 = rnn, zero_c0
+
+    def forward(self, x, h):
+        h = h.transpose(0, 1)
+        return self.rnn(x, (h, torch.zeros_like(h)) if self.zero_c0 else h)[0]
+
+
 def _lin(act: nn.Module) -> nn.Module:
     return nn.Sequential(nn.Linear(1, 1), act)
 
@@ -164,6 +194,8 @@ MODELS = {
     "gru": (lambda: Recurrent(nn.GRU, False), [(1, 10)], None),
     "lstm": (lambda: Recurrent(nn.LSTM, False), [(1, 10)], None),
     "rnn_tanh": (lambda: Recurrent(nn.RNN, False), [(3, 10)], None),
+    **{f"{c.__name__.lower()}_computed_state": (lambda c=c: ComputedState(c), [(3, 4)], None)
+       for c in (nn.GRU, nn.LSTM, nn.RNN)},
     "rnn_relu": (lambda: Recurrent(lambda *a, **k: nn.RNN(*a, nonlinearity="relu", **k), False), [(3, 10)], 1e-3),
     # the ops these models needed, on their own (graph input) and after a layer
     "op_mean_tokens": (lambda: Fn(lambda x: x.mean(dim=1)), [(4, 6)], 1e-3),
@@ -178,18 +210,21 @@ MODELS = {
     # several inputs: predict == PyTorch here; their C simulation comes with multi-input C-sim (branch csim)
     **{f"merge_{op}": (lambda op=op: Fn(lambda x, y, op=op: torch.cat([x, y], 1) if op == "cat" else getattr(torch, op)(x, y)),
                        [(3, 10, 10), (3, 10, 10)], 1e-3) for op in ("cat", "add", "mul", "sub", "minimum", "maximum")},
+    # hls4ml's recurrent models with initial states as inputs.  Per sample, fxflow's h0 / c0 inputs are [1, H]
+    # (the sample leading, as for every input): PyTorch's [1, N, H] with the first two dims swapped.
+    "gru_initial_state": (lambda: Recurrent(nn.GRU, True), [(1, 10), (1, 20)], None),
+    "lstm_initial_state": (lambda: Recurrent(nn.LSTM, True), [(1, 10), (1, 20), (1, 20)], None),
+    "rnn_initial_state": (lambda: Recurrent(nn.RNN, True), [(1, 10), (1, 20)], None),
     "einsum_outer_product": (lambda: Fn(lambda x, y: torch.einsum("bi,bj->bij", x, y)), [(4,), (5,)], 1e-2),
     "einsum_batch_matmul": (lambda: Fn(lambda x, y: torch.einsum("bij,bjk->bik", x, y)), [(2, 5), (5, 4)], 1e-2),
 }
 
 # What fxflow refuses although hls4ml converts it: name -> (model, input shapes, the error's text).
 REFUSED = {
-    "gru_initial_state": (lambda: Recurrent(nn.GRU, True), [(1, 10), (1, 20)],
-                          r"module 'rnn'.*initial states given as inputs"),
-    "lstm_initial_state": (lambda: Recurrent(nn.LSTM, True), [(1, 10), (1, 20), (1, 20)],
-                           r"module 'rnn'.*initial states given as inputs"),
-    "rnn_initial_state": (lambda: Recurrent(nn.RNN, True), [(1, 10), (1, 20)],
-                          r"module 'rnn' \(nn.RNN\).*initial states given as inputs"),
+    "lstm_h0_without_c0": (lambda: StateVariant(nn.LSTM(10, 20, batch_first=True), zero_c0=True), [(1, 10), (1, 20)],
+                           r"\(nn.LSTM\).*h0 given with a zero c0"),
+    "gru_two_layers_initial_state": (lambda: StateVariant(nn.GRU(10, 20, 2, batch_first=True)), [(1, 10), (2, 20)],
+                                     r"\(nn.GRU\).*initial states given as inputs to a module of several layers"),
 }
 
 GENEROUS = {"model": {"precision": "ap_fixed<32,12,AP_RND_CONV,AP_SAT>"}}
@@ -216,8 +251,11 @@ def _inputs(shapes, n: int, seed: int = 0) -> list[np.ndarray]:
 
 
 def _torch(model, xs):
+    ts = [torch.from_numpy(x).float() for x in xs]
+    if isinstance(model, Recurrent) and model.with_state:  # PyTorch's states are [layers, N, H]
+        ts = ts[:1] + [t.transpose(0, 1) for t in ts[1:]]
     with torch.no_grad():
-        y = model(*[torch.from_numpy(x).float() for x in xs])
+        y = model(*ts)
     return y.numpy()
 
 
@@ -250,7 +288,7 @@ def test_refused_with_the_layer_and_the_variant(name):
 # C simulation (one g++ build each, so the kernels this file adds rather than every model): models with one input
 # and one output; the merges and two-input einsums C-simulate once multi-input C-sim lands (branch csim).
 CSIM = ["linear_threshold", "fn_threshold", "linear_leaky_relu_1", "squeeze", "view", "upsample_1d",
-        "upsample_2d_fractional", "rnn_tanh", "rnn_relu", "op_mean_channels_keepdim", "op_flip", "op_where_constants",
+        "upsample_2d_fractional", "rnn_tanh", "rnn_relu", "gru_computed_state", "lstm_computed_state", "op_mean_channels_keepdim", "op_flip", "op_where_constants",
         "op_minimum_constant"]  # conv, pooling, BatchNorm, LayerNorm, LSTM/GRU: C-simulated in their own test files
 RTL = ["linear_threshold", "fn_threshold", "squeeze", "upsample_2d_fractional", "op_flip", "op_mean_tokens",
        "op_where_constants", "op_minimum_constant"]

@@ -89,8 +89,10 @@ def _rnn(k: KernelEmitter, op) -> None:
         c = k.fresh("c")
         body(f"{types['state']} {c}[{hidden}];")
         k.partition(c)
+    states = [k.ref(v) for v in op.operands[5:]]  # initial states given as inputs, else zero
     body.loop("j", hidden)
-    body(f"{h}[j] = 0;" + (f" {c}[j] = 0;" if cell == "lstm" else ""))
+    body(f"{h}[j] = {f'{states[0]}[j]' if states else '0'};" +
+         (f" {c}[j] = {f'{states[1]}[j]' if len(states) > 1 else '0'};" if cell == "lstm" else ""))
     body.close()
     body.open(f"for (int t = 0; t < {steps}; t++)")
     if k.is_stream:  # io_stream: one cell, reused per step (no function-level pipeline)

@@ -14,6 +14,7 @@ from fxflow.dialects.fxp.accessors import rnn_formats
 from fxflow.emulator import constant_operand, op_step
 from fxflow.fixed.dense import Tensor, add, dense, plan_dense
 from fxflow.fixed.recurrent import ELMAN_CELLS, elman_update, gru_update, lstm_update, rnn_float, rnn_tables
+from fxflow.fixed.quantize import requantize
 from fxflow.ir import ir, layer_name
 
 
@@ -25,17 +26,22 @@ def _rnn_step(o, consts):
     sequences = bool(ir.IntegerAttr(o.attributes["sequences"]).value)
     x_fmt = format_of(o.operands[0].type)
     if x_fmt is None:
-        return lambda x: Tensor(rnn_float(x.data, w_ih.data, w_hh.data, b_ih.data, b_hh.data, cell, sequences), None)
+        return lambda x, *st: Tensor(rnn_float(x.data, w_ih.data, w_hh.data, b_ih.data, b_hh.data, cell, sequences,
+                                               *[s.data for s in st]), None)
     fm = rnn_formats(o)
     tables = rnn_tables(fm, layer_name(o.location) or "the rnn")
     plan_x = plan_dense(x_fmt, w_ih.data.T, w_ih.fmt, b_ih.data, b_ih.fmt, fm.accum, fm.accum, fm.product)
     plan_h = plan_dense(fm.result, w_hh.data.T, w_hh.fmt, b_hh.data, b_hh.fmt, fm.accum, fm.accum, fm.product)
 
-    def run(x: Tensor) -> Tensor:
+    def run(x: Tensor, *states: Tensor) -> Tensor:
         n, steps = x.data.shape[0], x.data.shape[1]
         hidden = w_hh.data.shape[1]
         h = np.zeros((n, hidden), dtype=np.int64)
         c = np.zeros((n, hidden), dtype=np.int64)
+        if states:  # initial states given as inputs: assigned to the result (h) and state (c) formats
+            h = np.asarray(requantize(states[0].data, states[0].fmt.f, fm.result)).astype(np.int64)
+        if len(states) > 1:
+            c = np.asarray(requantize(states[1].data, states[1].fmt.f, fm.state)).astype(np.int64)
         outs = []
         for t in range(steps):
             ax = dense(Tensor(np.ascontiguousarray(x.data[:, t]), x_fmt), plan_x)

@@ -94,12 +94,13 @@ def rnn_tables(fm: RnnFormats, where: str = "the rnn") -> dict[str, Table]:
     return out
 
 
-def rnn_float(x: np.ndarray, w_ih, w_hh, b_ih, b_hh, cell: str, sequences: bool) -> np.ndarray:
-    """The exact real recurrence (PyTorch's equations) for a batch x [N, T, F], float64."""
+def rnn_float(x: np.ndarray, w_ih, w_hh, b_ih, b_hh, cell: str, sequences: bool, h0=None, c0=None) -> np.ndarray:
+    """The exact real recurrence (PyTorch's equations) for a batch x [N, T, F], float64; initial states
+    h0, c0 [N, H] (default zero)."""
     n, steps, _ = x.shape
     hidden = w_hh.shape[1]
-    h = np.zeros((n, hidden))
-    c = np.zeros((n, hidden))
+    h = np.zeros((n, hidden)) if h0 is None else np.asarray(h0, dtype=np.float64)
+    c = np.zeros((n, hidden)) if c0 is None else np.asarray(c0, dtype=np.float64)
     outs = []
     for t in range(steps):
         ax = x[:, t] @ w_ih.T + b_ih
