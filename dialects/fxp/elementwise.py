@@ -10,7 +10,7 @@ from typing import Any
 from fxflow.errors import FormatError
 from fxflow.ir import ext, ir
 
-from ..verify import check_same_shape, check_tensor, emit, verifier
+from ..verify import check_choice, check_same_shape, check_tensor, emit, verifier
 from .base import Fxp, check_formats, check_tensors, format_of, shape_of
 
 
@@ -163,9 +163,7 @@ class MinMaxOp(Fxp.Operation, name="minmax", traits=[ext.Pure]):
 
     @verifier
     def verify_invariants(self):
-        if ir.StringAttr(self.kind).value not in MINMAX_KINDS:
-            return emit(self, f"kind '{ir.StringAttr(self.kind).value}' is not one of {', '.join(MINMAX_KINDS)}")
-        return _binary_verify(self)
+        return check_choice(self, "kind", ir.StringAttr(self.kind).value, MINMAX_KINDS) and _binary_verify(self)
 
 
 def check_channel_param(op, x, p, what: str) -> bool:

@@ -17,7 +17,7 @@ from typing import Any
 
 from fxflow.ir import ext, ir
 
-from ..verify import check_same_shape, emit, verifier
+from ..verify import check_choice, check_same_shape, emit, verifier
 from .base import Fxp, check_formats, check_pointwise, check_tensors, shape_of
 from .elementwise import check_channel_param
 
@@ -156,9 +156,8 @@ class SelectOp(Fxp.Operation, name="select", traits=[ext.Pure]):
 
     @verifier
     def verify_invariants(self):
-        pred = ir.StringAttr(self.predicate).value
-        if pred not in SELECT_PREDICATES:
-            return emit(self, f"predicate '{pred}' is not one of {', '.join(SELECT_PREDICATES)}")
+        if not check_choice(self, "predicate", ir.StringAttr(self.predicate).value, SELECT_PREDICATES):
+            return False
         t = ir.FloatAttr(self.threshold).value
         if t != t or t in (float("inf"), float("-inf")):
             return emit(self, f"threshold {t} must be a finite real")
