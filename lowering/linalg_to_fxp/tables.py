@@ -62,8 +62,9 @@ def _users(value) -> list:
     return [u.owner for u in value.uses]
 
 
-def _cone(root):
-    """(ops in program order, the single non-constant source x) of root's cone, or None."""
+def _cone(root, masks: bool = False):
+    """(ops in program order, the single non-constant source x) of root's cone, or None.  With `masks`, also
+    the comparisons of other layers whose boolean result only the cone reads (`_is_mask`)."""
     layer = layer_name(root.location)
     members = [root]
 
@@ -78,7 +79,7 @@ def _cone(root):
                 p = defining_op(v)
                 if p is None or inside(p) or not _is_elementwise(p):
                     continue
-                if layer_name(p.location) != layer and not _is_mask(p):
+                if layer_name(p.location) != layer and not (masks and _is_mask(p)):
                     continue
                 if all(inside(u) for u in _users(p.results[0])):
                     members.append(p)
@@ -100,9 +101,14 @@ def _cone(root):
 
 
 def _is_mask(op) -> bool:
-    """A comparison's boolean tensor (torch.where's condition, made by a `gt` of its own name): joins the
-    cone of the select that reads it."""
-    return str(ir.RankedTensorType(op.results[0].type).element_type) == "i1"
+    """A comparison of float tensors into a boolean tensor (torch.where's condition, made by a `gt` of its own
+    name): joins the cone of the select that reads it when the cone is then an fxp.select (an attention mask's
+    select of -inf is the transformer family's)."""
+    def element(v):
+        return str(ir.RankedTensorType(v.type).element_type)
+
+    ins = list(op.operands[: _n_inputs(op)])
+    return element(op.results[0]) == "i1" and bool(ins) and all(element(v) != "i1" for v in ins)
 
 
 def _n_inputs(op) -> int:
@@ -377,7 +383,11 @@ def elementwise_activation(op, rewriter):
     o = op.operation
     if not _is_elementwise(o) or not _is_root(o) or _feeds_softmax(o):
         return True
-    found = _cone(o)
+    if str(ir.RankedTensorType(o.results[0].type).element_type) == "i1":
+        return True  # a boolean mask is no activation: it is read by a select (this family's or the transformer's)
+    found, with_masks = _cone(o), False
+    if found is None:
+        found, with_masks = _cone(o, masks=True), True
     if found is None:
         return True
     order, x = found
@@ -396,6 +406,8 @@ def elementwise_activation(op, rewriter):
     slope = _prelu_slope(e) if bounds is None else None
     alpha = _per_channel(slope, shape) if slope is not None else None
     select = _select_of(e) if bounds is None and alpha is None else None
+    if with_masks and bounds is None and alpha is None and select is None:
+        return True  # a comparison of another layer only joins a clamp, prelu or select, never a table
     if bounds is None and alpha is None and _has_tensor_constant(e):
         return True
     with rewriter.ip, o.location:
