@@ -386,7 +386,7 @@ def elementwise_activation(op, rewriter):
     if str(ir.RankedTensorType(o.results[0].type).element_type) == "i1":
         return True  # a boolean mask is no activation: it is read by a select (this family's or the transformer's)
     found, with_masks = _cone(o), False
-    if found is None:
+    if found is None or str(ir.RankedTensorType(found[1].type).element_type) == "i1":  # reads a mask
         found, with_masks = _cone(o, masks=True), True
     if found is None:
         return True
