@@ -157,6 +157,7 @@ def _export(model, example_inputs):
     else:
         program = torch.export.export(model, tuple(example_inputs), strict=False)
         program = decompose_by_signature(program, table) or program.run_decompositions(table)
+    _keep_sample_dim(program)
     return program, replace_recurrent(program)
 
 
@@ -299,6 +300,54 @@ def _replay(traced, node, new, env):
             out = t.args[0]
             result = local[out[0] if isinstance(out, (tuple, list)) else out]
     return result
+
+
+_SQUEEZES = ("prims.squeeze.default", "aten.squeeze.dims", "aten.squeeze.dim", "aten.squeeze.default")
+
+
+def _keep_sample_dim(program) -> None:
+    """A squeeze never removes dim 0, the sample: traced with one sample, `x.squeeze()` of a [1, 3] result
+    drops it (hls4ml's SqueezeModel), while for a batch of N it keeps [N, 3].  The squeeze keeps dim 0 and
+    the shapes after it are propagated again (each sample's result is then [1, 3], predict's [N, 3])."""
+    import torch
+    from torch.fx.passes.fake_tensor_prop import FakeTensorProp
+
+    graph = program.graph_module.graph
+    changed = False
+    for node in list(graph.nodes):
+        if node.op != "call_function" or str(node.target) not in _SQUEEZES:
+            continue
+        shape = list(node.args[0].meta["val"].shape)
+        if not shape or shape[0] != 1:
+            continue
+        if str(node.target) == "aten.squeeze.default":
+            dims = [d for d, n in enumerate(shape) if n == 1]
+        else:
+            arg = node.args[1] if len(node.args) > 1 else []
+            dims = [d % len(shape) for d in (arg if isinstance(arg, (list, tuple)) else [arg])]
+        if 0 not in dims:
+            continue
+        rest = [d for d in dims if d != 0 and shape[d] == 1]
+        changed = True
+        if rest:
+            with graph.inserting_before(node):
+                new = graph.call_function(torch.ops.prims.squeeze.default, (node.args[0], rest))
+            new.meta = dict(node.meta)
+            node.replace_all_uses_with(new)
+        else:
+            node.replace_all_uses_with(node.args[0])
+        graph.erase_node(node)
+    if changed:
+        graph.lint()
+        program.graph_module.recompile()
+        inputs = [n.meta["val"] for n in graph.nodes if n.op == "placeholder"]
+        mode = torch._guards.detect_fake_mode(inputs)
+        FakeTensorProp(program.graph_module, mode=mode).propagate_dont_convert_inputs(*inputs)
+        from torch.fx.passes.shape_prop import _extract_tensor_metadata
+
+        for n in graph.nodes:  # torch-mlir's importer reads the types from `tensor_meta`
+            if isinstance(n.meta.get("val"), torch.Tensor) and "tensor_meta" in n.meta:
+                n.meta["tensor_meta"] = _extract_tensor_metadata(n.meta["val"])
 
 
 # what fx.export_and_import runs for OutputType.TORCH

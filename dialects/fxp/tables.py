@@ -1,5 +1,5 @@
 """Lookup-table `fxp` ops: pointwise non-linear activations (`fxp.lut`, and the piecewise-linear `fxp.clamp`,
-`fxp.prelu`, which share the tables' family in every concern) and `fxp.softmax`.
+`fxp.prelu`, `fxp.select`, which share the tables' family in every concern) and `fxp.softmax`.
 
 `fxp.lut` carries the activation as a region: one block taking a scalar float and ending in `fxp.yield`
 of a scalar float, holding the arith/math ops the front-end produced (sigmoid, tanh, GELU, SiLU, ELU, ...).
@@ -18,7 +18,7 @@ from typing import Any
 
 from fxflow.ir import ext, ir
 
-from ..verify import check_same_shape, emit, verifier
+from ..verify import check_choice, check_same_shape, emit, verifier
 from .base import Fxp, check_formats, check_pointwise, check_tensors, shape_of
 from .elementwise import check_channel_param
 
@@ -180,3 +180,35 @@ class ThresholdOp(Fxp.Operation, name="threshold", traits=[ext.Pure]):
         if np.any(np.diff(t) < 0) or not np.all((inc == 0) | (inc == 1)):
             return emit(self, "thresholds must ascend and inclusive flags be 0 or 1")
         return True
+
+
+SELECT_PREDICATES = ("gt", "ge", "lt", "le", "eq", "ne")
+
+
+class SelectOp(Fxp.Operation, name="select", traits=[ext.Pure]):
+    """(x `predicate` threshold) ? on_true : on_false, assigned to the result type: nn.Threshold,
+    torch.where with a comparison against a constant and constant or x branches, maximum/minimum with a
+    constant that is not a clamp.  The comparison is exact (the threshold is an exact real, f64); each
+    branch is a constant (an exact real) or, when its attribute is NaN, the input x itself."""
+
+    input: ext.Operand[Any]
+    output: ext.Result[Any]
+    predicate: ir.StringAttr
+    threshold: ir.FloatAttr
+    on_true: ir.FloatAttr
+    on_false: ir.FloatAttr
+
+    @verifier
+    def verify_invariants(self):
+        if not check_choice(self, "predicate", ir.StringAttr(self.predicate).value, SELECT_PREDICATES):
+            return False
+        t = ir.FloatAttr(self.threshold).value
+        if t != t or t in (float("inf"), float("-inf")):
+            return emit(self, f"threshold {t} must be a finite real")
+        for name in ("on_true", "on_false"):
+            v = ir.FloatAttr(getattr(self, name)).value
+            if v in (float("inf"), float("-inf")):
+                return emit(self, f"{name} {v} must be a finite real or NaN (the input)")
+        return (check_tensors(self, ((self.input, "input"), (self.output, "result")))
+                and check_same_shape(self, self.input, self.output)
+                and check_formats(self, [self.input, self.output]))

@@ -42,7 +42,7 @@ RAISED_BY: OpRegistry = OpRegistry("raising pattern")
 # Ops no linalg pattern produces: the importer that builds them instead (also read by test_op_coverage.py).
 IMPORTED = {
     CastOp: "fxflow.lowering.fake_quant_to_fxp: the model's own quantizers (fake-quant, QONNX, Brevitas)",
-    RnnOp: "fxflow.lowering.recurrent_import: LSTM/GRU layers, before torch-mlir sees them",
+    RnnOp: "fxflow.lowering.recurrent_import: LSTM/GRU/RNN layers, before torch-mlir sees them",
     ThresholdOp: "fxflow.lowering.qdq: ONNX QDQ / QCDQ / QONNX quantizers with float scales or zero points",
 }
 

@@ -4,6 +4,7 @@ What torch-mlir emits and what it becomes:
   linalg.transpose(constant) | a generic computing on constants only        -> fxp.constant (folded at compile time)
   linalg.generic{cmpf ugt/select 0 | max 0}                                 -> fxp.relu
   linalg.generic{addf | subf | mulf of two tensors}                          -> fxp.add / fxp.sub / fxp.mul
+  linalg.generic{maximumf | minimumf | cmpf + select of two tensors}       -> fxp.minmax
   generic{x (+-*/) constant, per tensor or per channel} (BatchNorm's chain, scalings) -> fxp.scale_shift,
       chains fused, and folded into a preceding single-use fxp.dense / fxp.conv
   scale_shift on a [B*H, T, D] view                                          -> on [1, B*H, T, D]
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fxflow.dialects.fxp import AddOp, ConstantOp, MulOp, ReluOp, ReshapeOp, ScaleShiftOp, SubOp
+from fxflow.dialects.fxp import AddOp, ConstantOp, MinMaxOp, MulOp, ReluOp, ReshapeOp, ScaleShiftOp, SubOp
 from fxflow.errors import FxflowError
 from fxflow.ir import defining_op, ir
 
@@ -250,6 +251,37 @@ def binary_tensor_op(op, rewriter):
     cls = SubOp if ops[0].operation.name == "arith.subf" else MulOp
     with rewriter.ip, op.location:
         new = cls(lhs, rhs, op.result.type)
+    rewriter.replace_op(op, [new.output])
+
+
+_MAX_PREDICATES, _MIN_PREDICATES = (2, 3, 9, 10), (4, 5, 11, 12)  # arith.cmpf ogt/oge/ugt/uge, olt/ole/ult/ule
+
+
+@raising_pattern("linalg.generic", 1, produces=(MinMaxOp,))
+def minmax_of_two_tensors(op, rewriter):
+    """maximum / minimum of two non-constant tensors of one shape (maximumf, or cmpf + select of the same
+    two) -> fxp.minmax.  With a constant operand it is a clamp or an fxp.select (tables family)."""
+    ins, ops = list(op.inputs), body_ops(op)
+    if len(ins) != 2 or not all(is_identity_map(m) for m in affine_maps(op)) or \
+            any(constant_array(v) is not None for v in ins):
+        return True
+    args = [str(v) for v in op.region.blocks[0].arguments[:2]]
+    names = [o.operation.name for o in ops]
+    kind = None
+    if len(ops) == 2 and names[0] in ("arith.maximumf", "arith.maxnumf", "arith.minimumf", "arith.minnumf"):
+        if sorted(str(v) for v in ops[0].operation.operands) == sorted(args):
+            kind = "max" if "max" in names[0] else "min"
+    elif names == ["arith.cmpf", "arith.select", "linalg.yield"]:
+        cmp, sel = ops[0].operation, ops[1].operation
+        pred = ir.IntegerAttr(cmp.attributes["predicate"]).value
+        pair = [str(v) for v in cmp.operands]
+        if sel.operands[0] == cmp.results[0] and [str(v) for v in sel.operands[1:]] == pair and \
+                sorted(pair) == sorted(args):
+            kind = "max" if pred in _MAX_PREDICATES else "min" if pred in _MIN_PREDICATES else None
+    if kind is None:
+        return True
+    with rewriter.ip, op.location:
+        new = MinMaxOp(ins[0], ins[1], op.result.type, ir.StringAttr.get(kind))
     rewriter.replace_op(op, [new.output])
 
 

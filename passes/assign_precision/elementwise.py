@@ -1,23 +1,25 @@
-"""fxp-assign-precision rules for the elementwise ops: cast, relu, add, sub, mul and scale_shift.
+"""fxp-assign-precision rules for the elementwise ops: cast, relu, add, sub, mul, minmax and scale_shift.
 
-relu/add/sub/mul: the layer's result format over the exact result range.  cast: a cast back to float is the
+relu/add/sub/mul/minmax: the layer's result format over the exact result range.  cast: a cast back to float is the
 model's fake quantization (later ops read the fixed value); a fixed cast keeps its type and records the range
 (per channel with `formats`).  scale_shift: scale takes the layer's `weight` role, shift its `bias` role.
 """
 
 from __future__ import annotations
 
+import numpy as np
+
 from fxflow.config import Config
-from fxflow.dialects.fxp import AddOp, CastOp, MulOp, ReluOp, ScaleShiftOp, SubOp, format_of
+from fxflow.dialects.fxp import AddOp, CastOp, MinMaxOp, MulOp, ReluOp, ScaleShiftOp, SubOp, format_of
 from fxflow.errors import FxflowError
-from fxflow.fixed.interval import (add_interval, cast_interval, mul_interval, relu_interval, scale_shift_interval,
-                                   sub_interval)
+from fxflow.fixed.interval import (Interval, add_interval, cast_interval, mul_interval, relu_interval,
+                                   scale_shift_interval, sub_interval)
 from fxflow.ir import ir, layer_name
 
 from fxflow.passes.assign_precision import assigner, quantized_constant, require_fixed, set_result
 from fxflow.passes.assign_precision.model_exact import always_exact, exactness
 
-exactness(ReluOp, AddOp, SubOp, MulOp)(always_exact)
+exactness(ReluOp, AddOp, SubOp, MulOp, MinMaxOp)(always_exact)
 
 
 @assigner(ReluOp, AddOp)
@@ -77,3 +79,15 @@ def _assign_sub_mul(op, cfg: Config, ranges: dict) -> None:
     a, b = (ranges[v] for v in o.operands)
     exact = mul_interval(a, b) if o.name == "fxp.mul" else sub_interval(a, b)
     set_result(op, cfg.layer(layer_name(op.location)).result, exact, ranges)
+
+
+@assigner(MinMaxOp)
+def _assign_minmax(op, cfg: Config, ranges: dict) -> None:
+    o = op.operation
+    require_fixed(op, list(o.operands), o.name)
+    a, b = (ranges[v] for v in o.operands)
+    f = max(a.f, b.f)
+    a, b = a.aligned(f), b.aligned(f)
+    pick = np.maximum if ir.StringAttr(o.attributes["kind"]).value == "max" else np.minimum
+    set_result(op, cfg.layer(layer_name(op.location)).result, Interval(pick(a.lo, b.lo), pick(a.hi, b.hi), f),
+               ranges)

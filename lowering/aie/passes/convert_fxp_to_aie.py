@@ -21,6 +21,7 @@ from fxflow.lowering.aie.arith import DenseInt, lower_dense, storage_of
 from fxflow.dialects.df import build_kernel, build_yield
 from fxflow.dialects.df.graph import graph_of, kernels_of
 from fxflow.dialects.fxp import (AddConstantOp, AddOp, CastOp, ClampOp, ConcatOp, ConstantOp, ConvOp, DenseOp, GatherOp,
+                                 MinMaxOp, SelectOp,
                                  LayerNormOp, LutOp, MatmulOp, MulOp, PReluOp, PadOp, PoolOp, ReluOp, ReshapeOp, ResizeOp,
                                  RnnOp, ScaleShiftOp, SoftmaxOp, SubOp, ThresholdOp, TransposeOp,
                                  format_of)
@@ -46,7 +47,7 @@ UNSUPPORTED = {
     PoolOp: "pooling takes [batch, channels, *spatial] feature maps; the AIE chain carries [batch, features] rows "
             "and has no convolution or reshape kernel to produce them",
     ReshapeOp: _CHAIN, TransposeOp: _CHAIN, ConcatOp: _CHAIN, PadOp: _CHAIN, ResizeOp: _CHAIN, GatherOp: _CHAIN,
-    LutOp: _CHAIN, ClampOp: _CHAIN, PReluOp: _CHAIN,
+    LutOp: _CHAIN, ClampOp: _CHAIN, PReluOp: _CHAIN, SelectOp: _CHAIN, MinMaxOp: _CHAIN,
     MatmulOp: _CHAIN, LayerNormOp: _CHAIN, AddConstantOp: _CHAIN,
     RnnOp: _CHAIN,
     ThresholdOp: _CHAIN,

@@ -1,4 +1,4 @@
-"""C++ printers for `fxp.clamp`, `fxp.prelu`, `fxp.lut` and `fxp.softmax`.
+"""C++ printers for `fxp.clamp`, `fxp.select`, `fxp.prelu`, `fxp.lut` and `fxp.softmax`.
 
 Tables are `static const` arrays of exact stored values (weights/ headers), computed at compile time by
 the precision pass, so the C++ only indexes them.  An index comes from the stored bits of a value (the
@@ -13,9 +13,10 @@ from fractions import Fraction
 
 import numpy as np
 
-from fxflow.dialects.fxp import ClampOp, LutOp, PReluOp, SoftmaxOp, ThresholdOp
+from fxflow.dialects.fxp import ClampOp, LutOp, PReluOp, SelectOp, SoftmaxOp, ThresholdOp
 from fxflow.dialects.fxp.accessors import format_attr
 from fxflow.fixed import FixedFormat
+from fxflow.fixed.select import branch_value, fold_test, raw_test
 from fxflow.ir import ir
 
 from fxflow.lowering.hls.cwriter import hex_float, short_hex
@@ -72,6 +73,27 @@ def _clamp(k: KernelEmitter, op) -> None:
         return out + ([f"else {d}[i] = {s[0]}[i];"] if out else [f"{d}[i] = {s[0]}[i];"])
 
     print_elementwise(k, op, "clamp", ("input",), f"fxp.clamp: min(max(x, {lo}), {hi})", stmt)
+
+
+@printer(SelectOp)
+def _select(k: KernelEmitter, op) -> None:
+    x, y = op.operands[0], op.results[0]
+    xf, yf = k.fmt(x, op, "input"), k.fmt(y, op, "result")
+    pred = ir.StringAttr(op.attributes["predicate"]).value
+    t, a, b = (ir.FloatAttr(op.attributes[n]).value for n in ("threshold", "on_true", "on_false"))
+    kind, c = fold_test(raw_test(pred, t, xf.f), xf)  # x pred t  <=>  raw(x) kind c, c inside x's range
+    xt = k.ctypes[x]
+
+    def value(v, src):  # x itself, or the constant's exact value in the result type
+        return src if math.isnan(v) else hex_float(branch_value(v, yf), yf.f)
+
+    def stmt(d, s):
+        if kind in ("true", "false"):
+            return [f"{d}[i] = {value(a if kind == 'true' else b, f'{s[0]}[i]')};"]
+        return [f"if ({s[0]}[i] {kind} {xt}({hex_float(c, xf.f)})) {d}[i] = {value(a, f'{s[0]}[i]')};",
+                f"else {d}[i] = {value(b, f'{s[0]}[i]')};"]
+
+    print_elementwise(k, op, "select", ("input",), f"fxp.select: x {pred} {t} ? {a} : {b} (NaN: x)", stmt)
 
 
 @printer(PReluOp)

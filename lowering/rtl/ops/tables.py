@@ -1,15 +1,18 @@
-"""RTL builders, tables family: clamp, prelu, table lookups and softmax."""
+"""RTL builders, tables family: clamp, select, prelu, table lookups and softmax."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from fxflow.dialects.fxp import ClampOp, LutOp, PReluOp, SoftmaxOp, ThresholdOp
+from fxflow.dialects.fxp import ClampOp, LutOp, PReluOp, SelectOp, SoftmaxOp, ThresholdOp
 from fxflow.dialects.fxp.accessors import lut_table, softmax_formats
 from fxflow.fixed import FixedFormat
 from fxflow.fixed.channels import channel_param
 from fxflow.fixed.clamp import grid_bounds
 from fxflow.fixed.quantize import quantize
+from fxflow.fixed.select import branch_value, raw_test
 from fxflow.fixed.softmax import index_bits
 from fxflow.ir import ir
 
@@ -31,6 +34,29 @@ def _clamp(o, args, ctx, out):
         if hi_f is not None:
             y = s.mux(s.greater_than(w, hi_f), s.const(int(quantize(np.float64(hi), out))), y)
         return y
+
+    return map_wires(one, x.wires)
+
+
+@rtl_op(SelectOp)
+def _select(o, args, ctx, out):
+    x = args[0]
+    pred = ir.StringAttr(o.attributes["predicate"]).value
+    t, a, b = (ir.FloatAttr(o.attributes[n]).value for n in ("threshold", "on_true", "on_false"))
+    kind, c = raw_test(pred, t, x.fmt.f)
+
+    def test(w):
+        if kind in ("true", "false"):
+            return s.Bit(kind == "true")
+        if kind == ">":
+            return s.greater_than(w, c)
+        if kind == "<":
+            return s.less_than(w, c)
+        return s.compare("eq" if kind == "==" else "ne", w, s.const(c))
+
+    def one(w):
+        pick = [assign(w, x.fmt.f, out) if math.isnan(v) else s.const(branch_value(v, out)) for v in (a, b)]
+        return s.mux(test(w), *pick)
 
     return map_wires(one, x.wires)
 

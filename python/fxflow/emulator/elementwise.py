@@ -1,4 +1,4 @@
-"""Emulator steps of the elementwise `fxp` ops: cast (per tensor or per channel), relu, add, sub, mul and
+"""Emulator steps of the elementwise `fxp` ops: cast (per tensor or per channel), relu, add, sub, mul, minmax and
 the per-channel affine scale_shift.  Each computes the exact result in integers wide enough for it, then
 assigns it to the result format once (`requantize`), as one C++ assignment would."""
 
@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from fxflow.dialects.fxp import AddOp, CastOp, MulOp, ReluOp, ScaleShiftOp, SubOp
+from fxflow.dialects.fxp import AddOp, CastOp, MinMaxOp, MulOp, ReluOp, ScaleShiftOp, SubOp
 from fxflow.dialects.fxp.accessors import result_format
 from fxflow.emulator import constant_operand, has_constant_operand, op_step
 from fxflow.fixed.dense import Tensor, add, as_int, cast, int_bits, max_abs_int, relu, shift_left
 from fxflow.errors import FxflowError
 from fxflow.fixed.quantize import requantize
+from fxflow.fixed.select import minmax
 from fxflow.ir import ir
 
 
@@ -84,5 +85,19 @@ def _binary_step(o, consts):
         diff = shift_left(as_int(a.data, bits), f - a.fmt.f, bits) - shift_left(as_int(b.data, bits),
                                                                                    f - b.fmt.f, bits)
         return Tensor(requantize(diff, f, out), out)
+
+    return run
+
+
+@op_step(MinMaxOp)
+def _minmax_step(o, consts):
+    if has_constant_operand(o, consts):
+        raise FxflowError(f"fxp.minmax with a constant operand is not supported (that is fxp.select) ({o.location})")
+    out, kind = result_format(o), ir.StringAttr(o.attributes["kind"]).value
+
+    def run(a: Tensor, b: Tensor) -> Tensor:
+        if a.fmt is None:
+            return Tensor(np.maximum(a.data, b.data) if kind == "max" else np.minimum(a.data, b.data), None)
+        return Tensor(minmax(a.data, a.fmt.f, b.data, b.fmt.f, kind, out), out)
 
     return run

@@ -1,4 +1,4 @@
-"""Semantics of `fxp.rnn` (LSTM / GRU layers): formats, tables, the float reference and the exact
+"""Semantics of `fxp.rnn` (LSTM / GRU / Elman RNN layers): formats, tables, the float reference and the exact
 integer cell updates shared by the emulator (`fxflow.emulator.recurrent`) and, through the same tables,
 the C++ printer.  Stored integers throughout: a value v of format F is the integer v * 2^F.f.
 """
@@ -116,12 +116,13 @@ def rnn_tables(fm: RnnFormats, where: str = "the rnn") -> dict[str, Table]:
     return out
 
 
-def rnn_float(x: np.ndarray, w_ih, w_hh, b_ih, b_hh, cell: str, sequences: bool) -> np.ndarray:
-    """The exact real recurrence (PyTorch's equations) for a batch x [N, T, F], float64."""
+def rnn_float(x: np.ndarray, w_ih, w_hh, b_ih, b_hh, cell: str, sequences: bool, h0=None, c0=None) -> np.ndarray:
+    """The exact real recurrence (PyTorch's equations) for a batch x [N, T, F], float64; initial states
+    h0, c0 [N, H] (default zero)."""
     n, steps, _ = x.shape
     hidden = w_hh.shape[1]
-    h = np.zeros((n, hidden))
-    c = np.zeros((n, hidden))
+    h = np.zeros((n, hidden)) if h0 is None else np.asarray(h0, dtype=np.float64)
+    c = np.zeros((n, hidden)) if c0 is None else np.asarray(c0, dtype=np.float64)
     outs = []
     for t in range(steps):
         ax = x[:, t] @ w_ih.T + b_ih
@@ -131,6 +132,8 @@ def rnn_float(x: np.ndarray, w_ih, w_hh, b_ih, b_hh, cell: str, sequences: bool)
             i, f, g, o = (p[:, j * hidden:(j + 1) * hidden] for j in range(4))
             c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
             h = _sigmoid(o) * np.tanh(c)
+        elif cell in ELMAN_CELLS:
+            h = np.tanh(ax + ah) if cell == "rnn_tanh" else np.maximum(ax + ah, 0.0)
         else:
             r = _sigmoid(ax[:, :hidden] + ah[:, :hidden])
             z = _sigmoid(ax[:, hidden:2 * hidden] + ah[:, hidden:2 * hidden])
@@ -146,6 +149,20 @@ INT64_SAFE_BITS = 62
 def _ints(a, bits: int) -> np.ndarray:
     """Stored integers for exact arithmetic whose magnitudes stay below 2^bits: int64, or Python ints."""
     return np.asarray(a).astype(np.int64 if bits <= INT64_SAFE_BITS else object)
+
+
+ELMAN_CELLS = ("rnn_tanh", "rnn_relu")  # nn.RNN with nonlinearity "tanh" / "relu"
+
+
+def elman_update(pre, fm: RnnFormats, tables: dict, cell: str) -> np.ndarray:
+    """h' from the pre-activation p = gate(ax + ah) [N, H]: result(tanh_table(p)) or result(max(p, 0))."""
+    if cell == "rnn_tanh":
+        return np.asarray(requantize(tables["tanh"](pre), fm.tanh.f, fm.result))
+    return np.asarray(requantize(np.maximum(np.asarray(pre), 0), fm.gate.f, fm.result))
+
+
+def _obj(a) -> np.ndarray:
+    return np.asarray(a).astype(object)
 
 
 def lstm_update(pre, c, fm: RnnFormats, tables: dict) -> tuple[np.ndarray, np.ndarray]:
