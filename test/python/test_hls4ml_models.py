@@ -207,7 +207,7 @@ MODELS = {
     "op_where_constants": (lambda: Fn(lambda x: torch.where(x <= -0.5, 1.5, -0.25), nn.Linear(5, 5)), [(5,)], 1e-3),
     "op_minimum_constant": (lambda: Fn(lambda x: torch.minimum(x, torch.tensor(0.5)), nn.Linear(5, 5)), [(5,)], 1e-3),
     "op_leaky_relu_0_3": (lambda: _lin(nn.LeakyReLU(0.3)), [(1,)], 1e-3),
-    # several inputs: predict == PyTorch here; their C simulation comes with multi-input C-sim (branch csim)
+    # several inputs (C-simulated in test_predict_equals_csim_several_inputs)
     **{f"merge_{op}": (lambda op=op: Fn(lambda x, y, op=op: torch.cat([x, y], 1) if op == "cat" else getattr(torch, op)(x, y)),
                        [(3, 10, 10), (3, 10, 10)], 1e-3) for op in ("cat", "add", "mul", "sub", "minimum", "maximum")},
     # hls4ml's recurrent models with initial states as inputs.  Per sample, fxflow's h0 / c0 inputs are [1, H]
@@ -286,7 +286,7 @@ def test_refused_with_the_layer_and_the_variant(name):
 
 
 # C simulation (one g++ build each, so the kernels this file adds rather than every model): models with one input
-# and one output; the merges and two-input einsums C-simulate once multi-input C-sim lands (branch csim).
+# and one output here, a sample of the several-input ones in CSIM_SEVERAL.
 CSIM = ["linear_threshold", "fn_threshold", "linear_leaky_relu_1", "squeeze", "view", "upsample_1d",
         "upsample_2d_fractional", "rnn_tanh", "rnn_relu", "gru_computed_state", "lstm_computed_state", "op_mean_channels_keepdim", "op_flip", "op_where_constants",
         "op_minimum_constant"]  # conv, pooling, BatchNorm, LayerNorm, LSTM/GRU: C-simulated in their own test files
@@ -308,6 +308,23 @@ def test_predict_equals_csim(name, io_type, tmp_path):
                             output_dir=tmp_path / name)
     y = design.predict(xs[0], raw=True)
     yc = design.csim(xs[0], raw=True, verbose=False)
+    assert np.array_equal(y, yc), f"{int((y != yc).sum())} of {y.size} values differ"
+
+
+CSIM_SEVERAL = ["merge_minimum", "merge_cat", "lstm_initial_state", "einsum_batch_matmul"]
+
+
+@needs_csim
+@pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
+@pytest.mark.parametrize("name", CSIM_SEVERAL)
+def test_predict_equals_csim_several_inputs(name, io_type, tmp_path):
+    model, shapes = _model(name)
+    assert len(shapes) > 1
+    xs = _inputs(shapes, 12, seed=4)
+    design = fxflow.compile(model, tuple(torch.from_numpy(x[:1]).float() for x in xs), CSIM_CONFIG,
+                            io_type=io_type, output_dir=tmp_path / name)
+    y = design.predict(xs, raw=True)
+    yc = design.csim(xs, raw=True, verbose=False)
     assert np.array_equal(y, yc), f"{int((y != yc).sum())} of {y.size} values differ"
 
 
