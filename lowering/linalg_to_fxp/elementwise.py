@@ -92,9 +92,9 @@ def _channel_param(generic, operand_index: int, x_shape) -> np.ndarray | None:
     rhs = m.partition(" -> ")[2].strip("() ").split(", ")
     rank = len(x_shape)
     # broadcast forms torch-mlir emits: (d1) | (d1, 0, 0) over [B, C, ..] (per channel), () / (0, ..) (scalar)
-    # (the batch dim d0 may index a size-1 axis of the constant: ONNX broadcasts [1, C, 1] that way)
-    used = [r for j, r in enumerate(rhs) if r and r != "0" and not (r == "d0" and arr.ndim == len(rhs)
-                                                                     and arr.shape[j] == 1)]
+    # (any dim may index a size-1 axis of the constant: ONNX broadcasts [1, C, 1] and [C, 1, 1] over a
+    # [1, C, 1, 1] tensor that way)
+    used = [r for j, r in enumerate(rhs) if r and r != "0" and not (arr.ndim == len(rhs) and arr.shape[j] == 1)]
     if arr.size == 1:
         return arr.reshape(1)
     if used == ["d1"] and rank >= 2 and arr.size == x_shape[1]:
