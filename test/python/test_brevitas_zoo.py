@@ -1,7 +1,8 @@
 """Brevitas' own example networks (`brevitas_examples.bnn_pynq`: TFC/SFC/LFC and CNV in every bit-width pair
 Brevitas ships), exported with `export_qonnx` and compiled with no config, equal qonnx's reference execution
-(`execute_onnx` after `cleanup_model`, as a user runs it) on 1,000 inputs, half of them built from pixels on
-the rounding ties of the first quantizer (`2 * x - 1` then a bipolar, 2-bit or 8-bit quantizer).
+(`execute_onnx` after `cleanup_model`, as a user runs it) on 1,000 inputs, more than half of them built from
+pixels on (or one float32 step beside) the rounding ties of the first quantizer (`2 * x - 1` then a bipolar,
+2-bit or 8-bit quantizer); where the reference's own float32 `2 * x - 1` rounds, the disagreement is counted.
 
 What is compared (docs/layers.md, "QONNX / Brevitas models"):
 * every activation quantizer's output, bit for bit (the model's BatchNorms, kept as exact scale/shifts, and
