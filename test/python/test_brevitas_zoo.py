@@ -11,7 +11,8 @@ What is compared (docs/layers.md, "QONNX / Brevitas models"):
   float32 operations): within 8 float32 rounding units of |d * s| + |t| (d the last layer's integer output,
   s and t the TensorNorm's scale and shift), i.e. the reference's float32 rounding and fxflow's single rounding
   of s and t to float32.
-Weights are random (seeded), BatchNorm statistics come from a few train-mode passes on random data."""
+Weights are random (seeded), BatchNorm statistics come from a few train-mode passes on random data.  The TFC
+models are also checked as Brevitas' TorchScript exporter writes them (`dynamo=False`)."""
 
 from __future__ import annotations
 
@@ -40,9 +41,9 @@ def _shape(name):
     return (3, 32, 32) if name.startswith("cnv") else (1, 28, 28)
 
 
-def export(name: str, path) -> str:
+def export(name: str, path, dynamo: bool = True) -> str:
     """The bnn_pynq model `name` with seeded random weights and BatchNorm statistics from three train-mode
-    passes on random data, exported with `export_qonnx`."""
+    passes on random data, exported with `export_qonnx` (`dynamo=False`: its TorchScript exporter)."""
     import torch
     from brevitas.export import export_qonnx
     from brevitas_examples.bnn_pynq.models import model_with_cfg
@@ -55,7 +56,7 @@ def export(name: str, path) -> str:
             model(torch.rand(32, *_shape(name)))
     model.eval()
     out = str(path / f"{name}.onnx")
-    export_qonnx(model, torch.rand(1, *_shape(name)), export_path=out)
+    export_qonnx(model, torch.rand(1, *_shape(name)), export_path=out, dynamo=dynamo)
     return out
 
 
@@ -102,12 +103,13 @@ def compare(name: str, path: str, design, x: np.ndarray) -> dict:
     from qonnx.core.onnx_exec import execute_onnx
 
     model, acts, last, (s, t) = reference_model(path)
+    quantizers = list(dict.fromkeys(r["layer"] for r in design.report()["layers"] if r["op"] == "cast"))
     out = {"affine": 0, "batchnorm": 0, "ties": 0, "worst": 0.0, "compared": 0}
     for lo in range(0, len(x), CHUNK):
         xc = x[lo:lo + CHUNK]
         ctx = execute_onnx(model, {model.graph.input[0].name: xc}, return_full_exec_context=True)
         trace = emulator.trace(design.program, design.input_list(xc.astype(np.float64)))
-        ours = [v.reshape(len(xc), -1) for k, v in trace.items() if k.startswith("node__symbolic")]
+        ours = [trace[k].reshape(len(xc), -1) for k in quantizers]
         assert len(ours) == len(acts)
         first_in = ctx[acts[0].input[0]].reshape(-1).astype(np.float64)
         lsb = 2.0 ** -7 if name.startswith("cnv") else 1.0  # the first quantizer's grid; bipolar: threshold 0
@@ -145,20 +147,21 @@ def zoo(tmp_path_factory):
 
     cache = {}
 
-    def get(name):
-        if name not in cache:
-            path = export(name, tmp_path_factory.mktemp(name))
+    def get(name, dynamo=True):
+        if (name, dynamo) not in cache:
+            path = export(name, tmp_path_factory.mktemp(name), dynamo)
             x = zoo_inputs(name)
             design = fxflow.compile(path, np.zeros((1, *_shape(name)), np.float32))
-            cache[name] = (design, compare(name, path, design, x), x, path)
-        return cache[name]
+            cache[name, dynamo] = (design, compare(name, path, design, x), x, path)
+        return cache[name, dynamo]
 
     return get
 
 
-@pytest.mark.parametrize("name", ZOO)
-def test_bnn_pynq_equals_qonnx_reference(name, zoo):
-    _, result, _, _ = zoo(name)
+@pytest.mark.parametrize("name, dynamo", [(n, True) for n in ZOO] + [(n, False) for n in ZOO[:3]],
+                         ids=[*ZOO, *(f"torchscript-{n}" for n in ZOO[:3])])
+def test_bnn_pynq_equals_qonnx_reference(name, dynamo, zoo):
+    _, result, _, _ = zoo(name, dynamo)
     assert result["ties"] > 1000  # the tie inputs really sit on the first quantizer's ties
     assert (result["affine"], result["batchnorm"]) == (AFFINE_ROUNDING[name], 0)
     assert result["compared"] >= 900 and result["worst"] <= 1.0
