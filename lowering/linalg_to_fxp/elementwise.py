@@ -71,6 +71,8 @@ def generic_to_add(op, rewriter):
     ins = list(op.inputs)
     if not adds_its_two_inputs(op) or not all(is_identity_map(m) for m in affine_maps(op)):
         return True
+    if any(constant_array(v) is not None for v in ins):
+        return True  # x + a per-channel constant is a scale_shift (affine_to_scale_shift)
     with rewriter.ip, op.location:
         new = AddOp(ins[0], ins[1], op.result.type)
     rewriter.replace_op(op, [new.output])
@@ -91,9 +93,9 @@ def _channel_param(generic, operand_index: int, x_shape) -> np.ndarray | None:
     rhs = m.partition(" -> ")[2].strip("() ").split(", ")
     rank = len(x_shape)
     # broadcast forms torch-mlir emits: (d1) | (d1, 0, 0) over [B, C, ..] (per channel), () / (0, ..) (scalar)
-    # (the batch dim d0 may index a size-1 axis of the constant: ONNX broadcasts [1, C, 1] that way)
-    used = [r for j, r in enumerate(rhs) if r and r != "0" and not (r == "d0" and arr.ndim == len(rhs)
-                                                                     and arr.shape[j] == 1)]
+    # (any dim may index a size-1 axis of the constant: ONNX broadcasts [1, C, 1] and [C, 1, 1] over a
+    # [1, C, 1, 1] tensor that way)
+    used = [r for j, r in enumerate(rhs) if r and r != "0" and not (arr.ndim == len(rhs) and arr.shape[j] == 1)]
     if arr.size == 1:
         return arr.reshape(1)
     if used == ["d1"] and rank >= 2 and arr.size == x_shape[1]:
@@ -209,6 +211,8 @@ def fuse_scale_shift(op, rewriter):
         w_new = w * s[None, :]
     else:  # weight [F, C/g, *K]: output channel = dim 0
         w_new = w * s.reshape(-1, *([1] * (w.ndim - 1)))
+    if not _fold_keeps_model_formats(inner, {"weight": (w, w_new), "bias": (b, b * s + t)}):
+        return True  # kept as a scale_shift of its own, computed exactly (BatchNorm after a quantized layer)
     # The folded layer keeps the layer's name (the dense/conv module) and its attributes.
     with rewriter.ip, inner.location:
         w_c, b_c = _param_constant(w_new, x), _param_constant(b * s + t, x)
@@ -222,6 +226,42 @@ def fuse_scale_shift(op, rewriter):
     if reshape is not None:
         rewriter.erase_op(reshape)
     rewriter.erase_op(inner)
+
+
+# --- begin: BatchNorm folding into layers the model quantized ---------------------------------------------
+def _fold_keeps_model_formats(layer_op, folded: dict) -> bool:
+    """Whether folding a scale/shift into `layer_op` keeps the weights and biases the model quantized
+    (`fxflow.model_formats`) exact: each folded constant must be exactly representable (also as float32) in
+    its role's model format, and a role the model did not quantize must come out unchanged.  Otherwise the
+    folded values would later be cut back to the model's format (1-bit weights times a BatchNorm scale all
+    round to one value)."""
+    from fxflow.fixed import FixedFormat
+    from fxflow.fixed.quantize import quantize, to_float
+    from fxflow.ir import layer_name
+    from fxflow.lowering.fake_quant_to_fxp import MODEL_FORMATS_ATTR
+
+    fn = layer_op.parent
+    while fn is not None and fn.name != "func.func":
+        fn = fn.parent
+    if fn is None or MODEL_FORMATS_ATTR not in fn.attributes:
+        return True
+    formats = ir.DictAttr(fn.attributes[MODEL_FORMATS_ATTR])
+    layer = layer_name(layer_op.location)
+    roles = {role: FixedFormat.parse(ir.StringAttr(formats[f"{layer}.{role}"]).value)
+             for role in folded if f"{layer}.{role}" in formats}
+    if not roles:
+        return True
+    for role, (old, new) in folded.items():
+        new = np.asarray(new, dtype=np.float64)
+        if not np.array_equal(new.astype(np.float32).astype(np.float64), new):
+            return False
+        if role not in roles:
+            if not np.array_equal(new, np.asarray(old, dtype=np.float64)):
+                return False
+        elif not np.array_equal(to_float(quantize(new, roles[role]), roles[role].f), new):
+            return False
+    return True
+# --- end: BatchNorm folding into layers the model quantized -----------------------------------------------
 
 
 @raising_pattern("fxp.scale_shift", 3)

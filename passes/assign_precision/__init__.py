@@ -130,7 +130,8 @@ def fixed_tensor_type(like: ir.Value, fmt: FixedFormat) -> ir.Type:
 def _assign_function(fn, cfg: Config, calibration: list | None = None) -> None:
     block = fn.regions[0].blocks[0]
     ops = list(block.operations)
-    ranges = Ranges(_model_exact_results(fn, ops, cfg))
+    pulled = _model_input_formats(block.arguments, cfg)
+    ranges = Ranges(_model_exact_results(fn, ops, cfg, pulled))
     data = _calibration_by_arg(block.arguments, calibration)
     if data and all(a in data for a in block.arguments):
         ranges.calibration = [data[a] for a in block.arguments]
@@ -146,7 +147,7 @@ def _assign_function(fn, cfg: Config, calibration: list | None = None) -> None:
                             res = use.owner.results[0]
                             ranges[res] = _input_interval(format_of(res.type), data.get(arg), _shape(arg))
                         continue
-                    fmt = boundary or _input_format(cfg, data.get(arg))
+                    fmt = boundary or pulled.get(arg) or _input_format(cfg, data.get(arg))
                     with ir.Location.name("input", childLoc=arg.location):
                         cast = CastOp(arg, fixed_tensor_type(arg, fmt))
                     arg.replace_all_uses_except(cast.output, cast.operation)
@@ -372,12 +373,24 @@ def _input_interval(fmt: FixedFormat, data, shape) -> Interval:
     return Interval(lo, hi, fmt.f)
 
 
-def _model_exact_results(fn, ops, cfg: Config) -> set:
+def _model_input_formats(args, cfg: Config) -> dict:
+    """Float arguments whose format the model's first quantizer fixes (assign_precision/input_format.py), when
+    no input format is configured: argument -> format."""
+    from fxflow.passes.assign_precision.input_format import model_input_format
+
+    if cfg.input is not None:
+        return {}
+    found = {a: model_input_format(a) for a in args if format_of(a.type) is None and not _feeds_model_casts(a)}
+    return {a: fmt for a, fmt in found.items() if fmt is not None}
+
+
+def _model_exact_results(fn, ops, cfg: Config, fixed_inputs=()) -> set:
     """The results between (or fixed by) the model's quantizers, minus layers whose result is configured;
-    warns about the ops there that cannot be exact."""
+    warns about the ops there that cannot be exact.  `fixed_inputs`: arguments whose format the model fixes."""
     from fxflow.passes.assign_precision.model_exact import ModelExactness
 
-    analysis = ModelExactness(ops, _model_formats(fn))
+    analysis = ModelExactness(ops, _model_formats(fn), lambda layer, role: role in cfg.layers.get(layer or "", {}),
+                              fixed_inputs)
     analysis.warn_inexact(lambda layer: cfg.layer(layer).result)
     return analysis.exact_results(lambda layer: "result" in cfg.layers.get(layer or "", {}))
 
@@ -389,7 +402,7 @@ def _threshold_boundary(arg: ir.Value) -> FixedFormat | None:
     keeps every comparison.  None when another op reads the input too."""
     from fxflow.fixed.threshold import float32_inclusive, fraction_bits
 
-    users = [u.owner for u in arg.uses]
+    users = [_through_moves(u.owner) for u in arg.uses]
     if not users or not all(u.name == "fxp.threshold" for u in users):
         return None
     moved = []
@@ -404,6 +417,15 @@ def _threshold_boundary(arg: ir.Value) -> FixedFormat | None:
     f = fraction_bits(allt)
     raw = [int(v) for v in np.ldexp(allt, f)]
     return smallest_format(min(raw) - 1, max(raw), f, "TRN", "SAT")
+
+
+def _through_moves(op):
+    """The op a value reaches through data movement (reshape/transpose, each read once): it keeps values."""
+    from fxflow.passes.assign_precision.input_format import MOVES
+
+    while op.name in MOVES and len(list(op.results[0].uses)) == 1:
+        op = next(iter(op.results[0].uses)).owner
+    return op
 
 
 def _feeds_model_casts(value: ir.Value) -> bool:

@@ -17,7 +17,7 @@ from fxflow.fixed.interval import (Interval, add_interval, cast_interval, mul_in
 from fxflow.ir import ir, layer_name
 
 from fxflow.passes.assign_precision import assigner, quantized_constant, require_fixed, set_result
-from fxflow.passes.assign_precision.model_exact import always_exact, exactness
+from fxflow.passes.assign_precision.model_exact import always_exact, exact_constant_roles, exactness
 
 exactness(ReluOp, AddOp, SubOp, MulOp, MinMaxOp)(always_exact)
 
@@ -52,8 +52,11 @@ def _assign_cast(op, cfg: Config, ranges: dict) -> None:
                                            channel_cast_interval(ranges[op.operation.operands[0]], cf, out))
 
 
-@exactness(ScaleShiftOp)
-def _scale_shift_exactness(op) -> str:
+@exactness(ScaleShiftOp, constants={1: "weight", 2: "bias"}, held_exactly=True)
+def _scale_shift_exactness(op) -> str | None:
+    """Exact when its constants are held exactly (model-exact results: exact_constant_roles)."""
+    if exact_constant_roles(op, {}, lambda layer, role: False):
+        return None
     return "it scales and shifts by constants the model did not quantize (e.g. a BatchNorm)"
 
 
@@ -64,9 +67,12 @@ def _assign_scale_shift(op, cfg: Config, ranges: dict) -> None:
     require_fixed(op, [x], "fxp.scale_shift")
     layer = layer_name(op.location) or "<unnamed>"
     lc = cfg.layer(layer)
+    roles = {"weight": lc.weight, "bias": lc.bias}
+    if o.results[0] in ranges.model_exact:  # a BatchNorm between the model's quantizers: held exactly
+        roles.update(exact_constant_roles(o, {}, lambda name, role: role in cfg.layers.get(name or "", {})))
     with ir.InsertionPoint(op), op.location:
-        sq, s_int, s_fmt = quantized_constant(o.operands[1], lc.weight, "scale", layer, cfg.auto_tolerance)
-        tq, t_int, t_fmt = quantized_constant(o.operands[2], lc.bias, "shift", layer, cfg.auto_tolerance)
+        sq, s_int, s_fmt = quantized_constant(o.operands[1], roles["weight"], "scale", layer, cfg.auto_tolerance)
+        tq, t_int, t_fmt = quantized_constant(o.operands[2], roles["bias"], "shift", layer, cfg.auto_tolerance)
     o.operands[1] = sq
     o.operands[2] = tq
     set_result(op, lc.result, scale_shift_interval(ranges[x], s_int, s_fmt.f, t_int, t_fmt.f), ranges)

@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import math
-import types
 import warnings
 from fractions import Fraction
 
@@ -73,13 +72,7 @@ def test_thresholds_equal_exact_rounding(scale, z, bits, mode, inside, seed):
 
 # --- Brevitas models ------------------------------------------------------------------------------------------
 def _brevitas():
-    needs("brevitas", "qonnx", "onnxruntime")
-    import onnx
-    import brevitas.export.onnx.manager as manager
-
-    if manager.opt is None:  # onnxoptimizer has no wheel here; brevitas only runs eliminate_unused_initializer
-        manager.onnx = onnx  # (its import failed together with onnxoptimizer's), which fxflow's import does too
-        manager.opt = types.SimpleNamespace(optimize=lambda model, passes: model)
+    needs("brevitas", "qonnx", "onnxruntime", "onnxoptimizer")  # brevitas' ONNX export runs onnxoptimizer
     import brevitas.nn as qnn
     import torch
 

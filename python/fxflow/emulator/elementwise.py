@@ -53,6 +53,7 @@ def _scale_shift_step(o, consts):
     s = constant_operand(o, 1, consts, "scale")
     t = constant_operand(o, 2, consts, "shift")
     out = result_format(o)
+    s_max, t_max = (max((abs(int(v)) for v in np.asarray(c.data).reshape(-1)), default=0) for c in (s, t))
 
     def run(x: Tensor) -> Tensor:
         rank = x.data.ndim
@@ -61,8 +62,8 @@ def _scale_shift_step(o, consts):
             return Tensor(x.data * sv + tv, None)
         pf = x.fmt.f + s.fmt.f
         f = max(pf, t.fmt.f)
-        bits = int_bits(max_abs_int(x.fmt)) + int_bits(max_abs_int(s.fmt)) + int_bits(max_abs_int(t.fmt)) + \
-            abs(f - pf) + abs(f - t.fmt.f) + 2
+        # from the constants' own magnitudes (exact BatchNorm constants are wide formats holding small values)
+        bits = max(int_bits(max_abs_int(x.fmt) * s_max) + f - pf, int_bits(t_max) + f - t.fmt.f) + 2
         prod = as_int(x.data, bits) * as_int(sv, bits)
         total = shift_left(prod, f - pf, bits) + shift_left(as_int(tv, bits), f - t.fmt.f, bits)
         return Tensor(requantize(total, f, out), out)
