@@ -17,8 +17,8 @@ The path from the input may hold reshapes/transposes (`fxp.reshape`, `fxp.transp
   nearest, so no float32 input (the ONNX graph's input type) other than a tie itself lands on one of Q's
   ties (a float32 neighbour of a tie >= 2^-(f_q + e + 1) lies at least 2^-(f_q + e + 25) away), and Q
   rounds once, as in the model; a float64 input that is no float32 value is rounded by that format first;
-* a piecewise-constant `fxp.lut` (the bipolar quantizer: `x < 0 ? -s : s`) whose compares are all of the
-  form `y < c` / `y >= c`: a truncating (AP_TRN) cast to a grid holding every threshold (c - t) / s keeps
+* a piecewise-constant `fxp.lut` or an `fxp.select` (the bipolar quantizer: `x < 0 ? -s : s`) whose compares
+  are all of the form `y < c` / `y >= c`: a truncating (AP_TRN) cast to a grid holding every threshold (c - t) / s keeps
   every decision for every real input.
 Anything else returns None (the configured or default input format is used).
 """
@@ -68,6 +68,8 @@ def model_input_format(arg) -> FixedFormat | None:
             return _through_affine(format_of(u.results[0].type), e, shift)
         if u.name == "fxp.lut":
             return _below_thresholds(u, scale, shift)
+        if u.name == "fxp.select":
+            return _select_threshold(u, scale, shift)
         return None
 
 
@@ -132,6 +134,20 @@ def _below_thresholds(lut, scale: Fraction, shift: Fraction) -> FixedFormat | No
         if c is None:
             return None
         thresholds.append((Fraction(c) - shift) / scale)
+    return _truncating_grid(thresholds)
+
+
+def _select_threshold(select, scale: Fraction, shift: Fraction) -> FixedFormat | None:
+    """The same for an fxp.select (the bipolar quantizer `y >= c ? a : b`): `y >= c` / `y < c` only."""
+    if ir.StringAttr(select.attributes["predicate"]).value not in ("ge", "lt"):
+        return None
+    c = ir.FloatAttr(select.attributes["threshold"]).value
+    return _truncating_grid([(Fraction(c) - shift) / scale])
+
+
+def _truncating_grid(thresholds: list) -> FixedFormat | None:
+    """The narrowest truncating, saturating format whose grid holds every threshold: truncation onto it keeps
+    each `>= c` / `< c` decision for every real input."""
     if not thresholds:
         return None
     f = 0

@@ -358,17 +358,34 @@ QONNX_MODES = ["ROUND", "HALF_EVEN", "HALF_UP", "HALF_DOWN", "FLOOR", "CEIL", "U
 @pytest.mark.parametrize("mode", QONNX_MODES)
 @pytest.mark.parametrize("scale, zp, signed, narrow", [(0.3, 0.0, 1, 0), (0.0123, 3.0, 0, 0), (0.7, -1.25, 1, 1)])
 def test_qonnx_quant_float_scale_is_exact(mode, scale, zp, signed, narrow, tmp_path):
-    """predict of Relu -> Quant(float scale, zero point) equals the quantizer in exact rationals, on random
+    """predict of Quant(float scale, zero point) equals the quantizer in exact rationals, on random
     inputs and on every float32 tie (j + 1/2 - z) * s and its neighbours."""
+    _check_float_scale_quant(mode, scale, zp, signed, narrow, tmp_path, reshaped=False)
+
+
+def test_qonnx_quant_float_scale_behind_a_reshape_is_exact(tmp_path):
+    """The same with a Reshape between the graph input and the quantizer: the input takes the quantizer's
+    lossless boundary format through the data movement, not its levels format nor the default precision."""
+    _check_float_scale_quant("ROUND", 0.3, 0.0, 1, 0, tmp_path, reshaped=True)
+    _check_float_scale_quant("HALF_UP", 0.0123, 3.0, 0, 0, tmp_path, reshaped=True)
+
+
+def _check_float_scale_quant(mode, scale, zp, signed, narrow, tmp_path, reshaped):
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     bits = 4
     s32, z32 = np.float32(scale), np.float32(zp)
     inits = [numpy_helper.from_array(np.float32(v), n) for v, n in ((s32, "s"), (z32, "z"), (np.float32(bits), "b"))]
-    nodes = [helper.make_node("Quant", ["x", "s", "z", "b"], ["y"], name="q", domain="qonnx.custom_op.general",
+    nodes = [helper.make_node("Quant", ["x6", "s", "z", "b"], ["y"], name="q", domain="qonnx.custom_op.general",
                               signed=signed, narrow=narrow, rounding_mode=mode)]
-    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 6])],
+    if reshaped:
+        inits.append(numpy_helper.from_array(np.array([1, 6], np.int64), "shape"))
+        nodes.insert(0, helper.make_node("Reshape", ["x", "shape"], ["x6"], name="flatten"))
+    else:
+        nodes[0].input[0] = "x"
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT,
+                                                                         [1, 2, 3] if reshaped else [1, 6])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 6])], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13),
                                                     helper.make_opsetid("qonnx.custom_op.general", 1)])
@@ -386,7 +403,8 @@ def test_qonnx_quant_float_scale_is_exact(mode, scale, zp, signed, narrow, tmp_p
     x = np.resize(x, (len(x) // 6 + 1) * 6).reshape(-1, 6)
     want = np.array([[float((min(max(_exact_round(Fraction(float(v)) / S + Z, mode.replace("ROUND", "HALF_EVEN")),
                                      qmin), qmax) - Z) * S) for v in row] for row in x])
-    assert np.array_equal(np.asarray(design.predict(x), dtype=np.float64).reshape(want.shape), want)
+    got = design.predict(x.reshape(-1, 2, 3) if reshaped else x)
+    assert np.array_equal(np.asarray(got, dtype=np.float64).reshape(want.shape), want)
 
 
 def test_brevitas_fixed_point_quantizers_qcdq(tmp_path):
