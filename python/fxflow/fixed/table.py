@@ -227,8 +227,10 @@ def hls4ml_float_entries(name: str, size: int) -> np.ndarray:
 def hls4ml_table(name: str, alpha: float, in_fmt: FixedFormat, out_fmt: FixedFormat, size: int,
                  table_t: FixedFormat = HLS4ML_TABLE_T, param_t: FixedFormat | None = None
                  ) -> tuple[TableIndex, np.ndarray]:
-    """hls4ml 1.3's table of sigmoid / tanh / elu over in_fmt: its index, and its entries assigned to table_t
-    and then to out_fmt (elu: alpha, assigned to param_t, times the entry, then out_fmt; x >= 0 passes x)."""
+    """hls4ml 1.3's table of sigmoid / tanh / elu / threshold over in_fmt (`hls4ml_function`'s name and
+    parameter): its index, and its entries assigned to table_t and then to out_fmt (elu: alpha, assigned to
+    param_t, times the entry, then out_fmt, x >= 0 passes x; threshold: x > param_t(theta) passes x, else the
+    one entry).  Without a param_t (an "auto" weight) the parameter is assigned to table_t."""
     if name == "threshold":  # nnet::thresholded_relu: x > param_t(theta) ? x : 0 -- one entry and x above theta
         theta, value = alpha
         t = to_float(quantize(np.float64(theta), param_t or table_t), (param_t or table_t).f)
