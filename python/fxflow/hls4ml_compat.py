@@ -23,6 +23,7 @@ accepted and have no effect; anything else is an error like any unknown key.
 
 from __future__ import annotations
 
+import inspect
 import re
 import warnings
 
@@ -83,6 +84,7 @@ def from_hls4ml(data: dict) -> dict:
             raise ConfigError(f"unknown hls4ml config key 'Model.{key}'")
     model.setdefault("accum", model.get("precision", "ap_fixed<16,6>"))  # hls4ml: accum_t is the default type
     layers: dict = {}
+    inputs = _input_names(data.get("PytorchModel"))
     for name, settings in (data.get("LayerName") or {}).items():
         where = f"LayerName.{name}"
         if not isinstance(settings, dict):
@@ -105,13 +107,24 @@ def from_hls4ml(data: dict) -> dict:
                     out[_LAYER_KEYS[key]] = value
             elif key not in _IGNORED_LAYER:
                 raise ConfigError(f"unknown hls4ml config key '{where}.{key}'")
-        if _INPUT_LAYER.match(str(name)) and set(out) <= {"result"}:
+        if (_INPUT_LAYER.match(str(name)) or name in inputs) and set(out) <= {"result"}:
             if "result" in out and out["result"] != "auto":
                 model["input"] = out["result"]
             continue
         if out:
             layers[str(name)] = out
     return {"model": model, "layers": layers}
+
+
+def _input_names(model) -> set[str]:
+    """hls4ml names a PyTorch model's input layers after the parameters of its forward (`x`)."""
+    forward = getattr(model, "forward", None)
+    if forward is None:
+        return set()
+    try:
+        return set(inspect.signature(forward).parameters)
+    except (TypeError, ValueError):
+        return set()
 
 
 def _precision(value, where: str, model_level: bool) -> dict:

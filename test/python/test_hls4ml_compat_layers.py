@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from torch import nn
 
@@ -23,8 +23,8 @@ needs_cxx = pytest.mark.needs("g++")  # hls4ml's predict compiles C++ with g++
 
 
 class Chain(nn.Module):
-    """Linear layers feeding each activation hls4ml builds from a table or a parameter, and a standalone
-    BatchNorm (after an activation: hls4ml does not fuse it)."""
+    """Linear layers feeding each activation hls4ml builds from a table or a parameter, a standalone
+    BatchNorm and one after a Linear."""
 
     def __init__(self, alpha: float, slope: float, theta: float):
         super().__init__()
@@ -34,11 +34,12 @@ class Chain(nn.Module):
         self.fc4, self.leaky = nn.Linear(8, 8), nn.LeakyReLU(slope)
         self.fc5, self.threshold = nn.Linear(8, 8), nn.Threshold(theta, 0.0)
         self.bn = nn.BatchNorm1d(8)
+        self.fc6, self.bn6 = nn.Linear(8, 8), nn.BatchNorm1d(8)  # hls4ml keeps it a layer after the Linear
 
     def forward(self, x):
         y = self.sigmoid(self.fc2(self.tanh(self.fc1(x))))
         y = self.leaky(self.fc4(self.elu(self.fc3(y))))
-        return self.bn(self.threshold(self.fc5(y)))
+        return self.bn6(self.fc6(self.bn(self.threshold(self.fc5(y)))))
 
 
 def _chain(seed: int, alpha: float, slope: float, theta: float) -> nn.Module:
@@ -47,11 +48,18 @@ def _chain(seed: int, alpha: float, slope: float, theta: float) -> nn.Module:
     with torch.no_grad():
         for fc in (model.fc1, model.fc2, model.fc3, model.fc4, model.fc5):
             fc.weight.mul_(3.0)  # pre-activations over the tables' whole range and beyond
-        model.bn.running_mean.uniform_(-1, 1)
-        model.bn.running_var.uniform_(0.3, 3)
-        model.bn.weight.uniform_(0.5, 1.5)
-        model.bn.bias.uniform_(-1, 1)
+        for bn in (model.bn, model.bn6):
+            _randomize(bn)
     return model
+
+
+def _randomize(bn: nn.Module) -> None:
+    """Running statistics and affine parameters away from the identity."""
+    with torch.no_grad():
+        bn.running_mean.uniform_(-1, 1)
+        bn.running_var.uniform_(0.3, 3)
+        bn.weight.uniform_(0.5, 1.5)
+        bn.bias.uniform_(-1, 1)
 
 
 def _hls4ml_predict(model, config, x, io_type, out_dir) -> np.ndarray:
@@ -67,7 +75,7 @@ PRECISIONS = st.builds(lambda w, i: f"ap_fixed<{w},{i}>", st.integers(8, 18), st
 
 
 @needs_cxx
-@settings(max_examples=4, deadline=None, derandomize=True,
+@settings(max_examples=4, deadline=None, derandomize=True, phases=(Phase.explicit, Phase.reuse, Phase.generate),
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(precision=PRECISIONS, io_type=st.sampled_from(["io_parallel", "io_stream"]),
        granularity=st.sampled_from(["model", "name"]), seed=st.integers(0, 99),
@@ -94,6 +102,35 @@ def test_activations_and_batchnorm_equal_hls4ml(tmp_path_factory, precision, io_
     differ = int(np.sum(got != expected.reshape(got.shape)))
     assert differ == 0, f"{differ} values differ from hls4ml ({precision}, {io_type}, {granularity})"
     assert np.unique(got).size > 20, "outputs (nearly) constant: the comparison would prove little"
+
+
+class ConvBn(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv, self.bn, self.relu = nn.Conv1d(3, 4, 3), nn.BatchNorm1d(4), nn.ReLU()
+
+    def forward(self, x):
+        return self.relu(self.bn(self.conv(x)))
+
+
+@needs_cxx
+@pytest.mark.parametrize("precision,io_type", [("ap_fixed<16,6>", "io_parallel"), ("ap_fixed<10,4>", "io_stream")])
+def test_batchnorm_after_conv1d_equals_hls4ml(precision, io_type, tmp_path):
+    """hls4ml 1.3 does not fold a BatchNorm into the Conv1d before it when the Conv1d has a result precision
+    (every dict config_from_pytorch_model returns at granularity 'model'): neither does fxflow."""
+    torch.manual_seed(4)
+    model = ConvBn().eval()
+    _randomize(model.bn)
+    config = hls4ml.utils.config_from_pytorch_model(model, (3, 12), default_precision=precision)
+    x = (np.random.default_rng(3).normal(size=(200, 3, 12)) * 2).astype(np.float32)
+    # hls4ml's io_stream reads channels-last; its outputs are channels-last in both io types
+    x_hls = np.swapaxes(x, 1, 2) if io_type == "io_stream" else x
+    expected = _hls4ml_predict(model, config, x_hls, io_type, tmp_path / "hls4ml")
+    design = fxflow.compile(model, torch.from_numpy(x[:1]), config, io_type=io_type)
+    got = np.swapaxes(design.predict(x), 1, 2)
+    differ = int(np.sum(got != expected.reshape(got.shape)))
+    assert differ == 0, f"{differ} values differ from hls4ml ({precision}, {io_type})"
+    assert np.unique(got).size > 20
 
 
 @needs_cxx
@@ -145,3 +182,22 @@ def test_hls4ml_name_granularity_dict_is_accepted():
     assert cfg.layer("bn").weight == "auto" and cfg.table_config("elu").table == \
         fxflow.fixed.FixedFormat.parse("ap_fixed<18,8>")
     assert cfg.table_config("elu").table_size == 1024
+
+
+@pytest.mark.needs("verilator", "yosys", "circt")
+@pytest.mark.parametrize("precision", ["ap_fixed<14,5>", "ap_fixed<8,4>"])
+def test_hls4ml_tables_rtl_equals_predict(precision):
+    """The RTL of hls4ml's tables (the toward-zero index of bins over one LSB; bins below one LSB) is predict's."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 6), nn.ELU(0.5), nn.Linear(6, 6),
+                          nn.Threshold(0.25, 0.0), nn.Linear(6, 6), nn.Sigmoid()).eval()
+    with torch.no_grad():
+        for layer in model:
+            if isinstance(layer, nn.Linear):
+                layer.weight.mul_(3.0)
+    design = fxflow.compile(model, np.zeros((1, 4)), backend="rtl",
+                            config={"model": {"arithmetic": "hls4ml", "precision": precision}})
+    x = np.random.default_rng(1).normal(size=(300, 4)) * 2
+    y = design.predict(x, raw=True)
+    assert np.array_equal(y, design.rtl_sim(x, raw=True, verbose=False)[0])
+    assert np.unique(y).size > 10
