@@ -90,6 +90,7 @@ def from_hls4ml(data: dict) -> dict:
         if not isinstance(settings, dict):
             raise ConfigError(f"hls4ml config '{where}' must be a mapping")
         out: dict = {}
+        layernorm = False
         for key, value in settings.items():
             if key == "Precision":
                 out.update(_precision(value, f"{where}.Precision", model_level=False))
@@ -99,14 +100,22 @@ def from_hls4ml(data: dict) -> dict:
                 if value:
                     warnings.warn(f"hls4ml config key '{where}.Skip' is ignored: fxflow computes the softmax",
                                   stacklevel=3)
-            elif key == "TableRangePower2":  # LayerNorm's 1/sqrt table range: fxflow sizes it from formats
-                warnings.warn(f"hls4ml config key '{where}.{key}' is ignored: fxflow's layernorm derives its "
-                              "1/sqrt from the var and inv_std formats", stacklevel=3)
+            elif key == "TableRangePower2":  # only LayerNorm has it: its 1/sqrt table, not fxflow's algorithm
+                ignored = [f"{where}.{k}" for k in ("TableRangePower2", "TableSize") if k in settings]
+                ignored += [f"{where}.Precision.{r}" for r in ("table", "table_t")
+                            if isinstance(settings.get("Precision"), dict) and r in settings["Precision"]]
+                warnings.warn(f"hls4ml LayerNorm config key(s) {', '.join(repr(k) for k in ignored)} are ignored: "
+                              "fxflow's layernorm derives its 1/sqrt from the var and inv_std formats",
+                              stacklevel=3)
+                layernorm = True
             elif key in _LAYER_KEYS:
                 if _LAYER_KEYS[key] is not None:
                     out[_LAYER_KEYS[key]] = value
             elif key not in _IGNORED_LAYER:
                 raise ConfigError(f"unknown hls4ml config key '{where}.{key}'")
+        if layernorm:
+            for key in ("table", "table_size"):
+                out.pop(key, None)
         if (_INPUT_LAYER.match(str(name)) or name in inputs) and set(out) <= {"result"}:
             if "result" in out and out["result"] != "auto":
                 model["input"] = out["result"]

@@ -177,11 +177,15 @@ def test_hls4ml_name_granularity_dict_is_accepted():
             return self.sm(self.ln(self.elu(self.bn(self.fc(x)))))
 
     config = hls4ml.utils.config_from_pytorch_model(M().eval(), (4, 8), granularity="name", backend="Vitis")
-    with pytest.warns(UserWarning, match="'LayerName.ln.TableRangePower2' is ignored"):
+    with pytest.warns(UserWarning, match="'LayerName.ln.TableRangePower2', 'LayerName.ln.TableSize', "
+                      "'LayerName.ln.Precision.table' are ignored"):
         cfg = Config.from_dict(config)
     assert cfg.layer("bn").weight == "auto" and cfg.table_config("elu").table == \
         fxflow.fixed.FixedFormat.parse("ap_fixed<18,8>")
     assert cfg.table_config("elu").table_size == 1024
+    assert cfg.table_config("ln").table is None  # LayerNorm's table keys do not reach fxflow's tables
+    with pytest.warns(UserWarning, match="'Model.Precision.maximum' is ignored"):
+        Config.from_dict({"Model": {"Precision": {"default": "ap_fixed<16,6>", "maximum": "ap_fixed<24,8>"}}})
 
 
 @pytest.mark.needs("verilator", "yosys", "circt")
