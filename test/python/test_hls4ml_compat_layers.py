@@ -123,9 +123,8 @@ def test_batchnorm_after_conv1d_equals_hls4ml(precision, io_type, tmp_path):
     _randomize(model.bn)
     config = hls4ml.utils.config_from_pytorch_model(model, (3, 12), default_precision=precision)
     x = (np.random.default_rng(3).normal(size=(200, 3, 12)) * 2).astype(np.float32)
-    # hls4ml's io_stream reads channels-last; its outputs are channels-last in both io types
-    x_hls = np.swapaxes(x, 1, 2) if io_type == "io_stream" else x
-    expected = _hls4ml_predict(model, config, x_hls, io_type, tmp_path / "hls4ml")
+    # hls4ml (ChannelsLastConversion 'full') reads PyTorch's layout and writes channels-last, in both io types
+    expected = _hls4ml_predict(model, config, x, io_type, tmp_path / "hls4ml")
     design = fxflow.compile(model, torch.from_numpy(x[:1]), config, io_type=io_type)
     got = np.swapaxes(design.predict(x), 1, 2)
     differ = int(np.sum(got != expected.reshape(got.shape)))
