@@ -1,13 +1,14 @@
 """Emulator throughput side by side: fxflow predict vs hls4ml 1.3's predict vs float PyTorch, on the jet
 tagger MLP (16->64->32->32->5), with 1 and 2 BLAS/OpenMP threads, for fxflow's default formats and for the
-config hls4ml's `config_from_pytorch_model` returns (each product assigned to accum_t before it is added).
+config hls4ml's `config_from_pytorch_model` returns (each product assigned to accum_t before it is added);
+then the bundled particle transformer and LSTM tagger examples (their default configs) against float PyTorch.
 
 Each thread setting (OPENBLAS/OMP/MKL_NUM_THREADS, torch's threads and FXFLOW_THREADS, the threads fxflow
 runs batch chunks on) runs in a child process, because OpenBLAS reads OPENBLAS_NUM_THREADS when it loads.
 hls4ml's predict is its compiled C++ called once over the batch (no BLAS, one thread): it is built and
 timed once, in this process, and is the denominator of both thread columns.  Best of 3 everywhere.
 
-    .venv/bin/python benchmarks/predict.py [--samples 100000] [--hls4ml-samples 10000]
+    .venv/bin/python benchmarks/predict.py [--samples 100000] [--hls4ml-samples 10000] [--seq-samples 10000]
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import numpy as np
 
 PRECISION = "ap_fixed<16,6>"
 THREADS = (1, 2)
+SEQUENCE_EXAMPLES = ("transformer", "lstm_tagger")
 
 
 def _best(fn, repeats: int = 3):
@@ -47,8 +49,9 @@ def _configs(model):
     return {"default formats": {"model": {"precision": PRECISION}}, "hls4ml config": h}
 
 
-def child(samples: int) -> None:
-    """One thread setting (from the environment): fxflow for both configs, then float PyTorch."""
+def child(samples: int, seq_samples: int) -> None:
+    """One thread setting (from the environment): fxflow for both configs, then float PyTorch; the same for
+    the token / time-step examples."""
     import torch
 
     import fxflow
@@ -68,6 +71,20 @@ def child(samples: int) -> None:
         model(xt[:100])
         t, _ = _best(lambda: model(xt))
     res["float PyTorch"] = samples / t
+    from fxflow.examples import load
+
+    for name in SEQUENCE_EXAMPLES:
+        ex = load(name)
+        m, xs = ex.make_model(), ex.make_inputs(seq_samples)
+        design = fxflow.compile(m, xs[:1], config=ex.DEFAULT_CONFIG)
+        design.predict(xs[:16])
+        t, _ = _best(lambda: design.predict(xs, raw=True))
+        res[name] = seq_samples / t
+        xt = torch.as_tensor(xs, dtype=torch.float32)
+        with torch.inference_mode():
+            m(xt[:16])
+            t, _ = _best(lambda: m(xt))
+        res[name + " float PyTorch"] = seq_samples / t
     print(json.dumps(res))
 
 
@@ -90,10 +107,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--samples", type=int, default=100_000)
     ap.add_argument("--hls4ml-samples", type=int, default=10_000)
+    ap.add_argument("--seq-samples", type=int, default=10_000, help="inputs of the transformer / LSTM examples")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        child(args.samples)
+        child(args.samples, args.seq_samples)
         return
     import hls4ml
 
@@ -104,8 +122,8 @@ def main() -> None:
     for t in THREADS:
         env = dict(os.environ, OPENBLAS_NUM_THREADS=str(t), OMP_NUM_THREADS=str(t), MKL_NUM_THREADS=str(t),
                    FXFLOW_THREADS=str(t))
-        out = subprocess.run([sys.executable, __file__, "--child", "--samples", str(args.samples)], env=env,
-                             check=True, capture_output=True, text=True).stdout
+        out = subprocess.run([sys.executable, __file__, "--child", "--samples", str(args.samples), "--seq-samples",
+                              str(args.seq_samples)], env=env, check=True, capture_output=True, text=True).stdout
         rows[t] = json.loads(out.strip().splitlines()[-1])
 
     model = jet_tagger.make_model()
@@ -129,6 +147,16 @@ def main() -> None:
     cells = "".join(f"{rows[t]['float PyTorch']:14,.0f}{rows[t]['float PyTorch'] / h_rate:10.0f}x" for t in THREADS)
     print(f"{'float PyTorch':34s}{cells}")
     print(f"fxflow predict (hls4ml config) != hls4ml predict: {int(np.sum(y != yh))} of {y.size} values")
+    print(f"\nexamples with tokens / time steps, default configs, {args.seq_samples:,} samples; samples/s, best of 3")
+    head = f"{'engine':34s}" + "".join(f"{f'{t} thread' + ('s' if t > 1 else ''):>14s}{'vs torch':>11s}"
+                                        for t in THREADS)
+    print(head)
+    print("-" * len(head))
+    for name in SEQUENCE_EXAMPLES:
+        for label, key in ((f"fxflow predict, {name}", name), (f"float PyTorch, {name}", name + " float PyTorch")):
+            cells = "".join(f"{rows[t][key]:14,.0f}{rows[t][key] / rows[t][name + ' float PyTorch']:10.2f}x"
+                            for t in THREADS)
+            print(f"{label:34s}{cells}")
 
 
 if __name__ == "__main__":

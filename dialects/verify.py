@@ -35,6 +35,13 @@ def emit(op, message: str) -> bool:
     return False
 
 
+def check_choice(op, what: str, value: str, allowed) -> bool:
+    """An enumerated string attribute: `value` must be one of `allowed`."""
+    if value not in allowed:
+        return emit(op, f"{what} '{value}' is not one of {', '.join(allowed)}")
+    return True
+
+
 def check_tensor(op, value, what: str) -> bool:
     if not isinstance(value.type, ir.RankedTensorType):
         return emit(op, f"{what} must be a ranked tensor, got {value.type}")

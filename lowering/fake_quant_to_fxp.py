@@ -21,7 +21,9 @@ torch.round (round half to even) -> AP_RND_CONV, round half away -> AP_RND_INF, 
 select(v < 0, ceil(v - 0.5) | floor(v + 0.5) | ceil(v), floor(v + 0.5) | ceil(v - 0.5) | floor(v)) ->
 AP_RND_INF | AP_RND_ZERO | AP_TRN_ZERO (how lowering/qonnx.py writes QONNX's symmetric modes in ONNX).
 A rounding applied to a value that is already a complete cast starts a new quantizer there (a cast of a
-cast: QONNX Trunc, consecutive quantizers).
+cast: QONNX Trunc, consecutive quantizers).  A chain that reaches back through a constant affine
+z = +-2^e * y + c (Brevitas bnn_pynq's `2 * x - 1` before its input quantizer) and only looks like a rescale
+or a zero point on y is the cast of z, when z is a value the program computes (`_cast_of_affine`).
 Clamps to [-2^(W-1), 2^(W-1)-1] / [0, 2^W-1] are AP_SAT, to [-(2^(W-1)-1), 2^(W-1)-1] AP_SAT_SYM.
 Anything else that rounds (a non-power-of-two scale, a zero point, an unknown rounding, a clamp that is
 not a format's range, no clamp at all) is an UnsupportedOpError naming the layer.
@@ -562,7 +564,12 @@ def _convert_activations(block) -> None:
                          for u in users):
             continue  # an intermediate of a longer quantizer chain
         where = layer_name(v.owner.location) or "<unknown>"
-        cast = _cast_format(form, where)
+        try:
+            cast = _cast_format(form, where)
+        except UnsupportedOpError:
+            cast = _cast_of_affine(form, v, env, where)
+            if cast is None:
+                raise
         if cast is None:
             raise UnsupportedOpError(f"the fake quantization in layer '{where}' is not a complete fixed-point "
                                      "quantizer (round(x * 2^f) / 2^f with a clamp)", layer=where)
@@ -574,6 +581,53 @@ def _convert_activations(block) -> None:
             back = CastOp(fixed.output, ir.RankedTensorType.get(_shape(v), et))
         v.replace_all_uses_with(back.output)
         replaced[v] = back.output
+
+
+# --- begin: a quantizer of an affine value (Brevitas bnn_pynq: Quant(2 * x - 1)) ---------------------------
+def _cast_of_affine(form: Form, v, env: dict, where: str):
+    """(z, format) when `form` is the fixed-point cast of an affine value z = +-2^e * y + c that the program
+    computes on the way from the leaf y to the rounding (`2 * x - 1` before an input quantizer): the chain
+    evaluation reaches back to y, where the scaling and offset look like a rescale or a zero point; taken on
+    z they are exactly the quantizer's own cast.  None when no value of the chain makes it a cast."""
+    single = form.single()
+    if single is None or single[0][0] != "n":
+        return None
+    (term, r), d = single, form.const
+    core = term[1]
+    seen, stack = set(), [u for u in list(v.owner.operands)[:_n_inputs(v.owner)]]
+    while stack:  # the chain's values, nearest to the rounding first
+        u = stack.pop(0)
+        if u in seen or u not in env:
+            continue
+        seen.add(u)
+        rebased = _rebase(core, env[u], u)
+        if rebased is not None:
+            try:
+                cast = _cast_format(Form(((("n", rebased, term[2], term[3]), r),), d), where)
+            except UnsupportedOpError:
+                cast = None
+            if cast is not None:
+                return cast
+        owner = defining_op(u)
+        if owner is not None and owner.name == "linalg.generic":
+            stack.extend(list(owner.operands)[:_n_inputs(owner)])
+    return None
+
+
+def _rebase(core: Core, z_form, z) -> Core | None:
+    """`core` (R(a * clip(y, L, H) + b)) written over z when z = k * y + c (k = +-2^e, unclamped, same leaf y)."""
+    if not isinstance(z_form, Form):
+        return None
+    single = z_form.single()
+    if single is None or single[0][0] != "y" or single[0][1] != core.y or single[0][2:] != (-INF, INF):
+        return None
+    (_, k), c = single, z_form.const
+    if not _pow2(k):  # z = 2^e * y + c is exact in fixed point; other scalings are a quantizer's own scale
+        return None
+    a = core.a / k
+    lo, hi = sorted((k * core.lo + c, k * core.hi + c))
+    return Core(z, a, core.b - a * c, lo, hi, core.mode)
+# --- end: a quantizer of an affine value ------------------------------------------------------------------
 
 
 def _shares_core(form: Form, other: Form) -> bool:

@@ -80,7 +80,8 @@ def import_onnx(path_or_model, ctx: ir.Context):
     # --- QONNX / ONNX-QDQ quantizers -> standard ONNX + model weight formats (lowering/qonnx.py) ---
     from fxflow.lowering.qonnx import lower_quantizers
 
-    model_formats = lower_quantizers(model)
+    thresholds: dict = {}  # float-scale quantizers (lowering/qdq.py): placeholder output -> thresholds
+    model_formats = lower_quantizers(model, thresholds)
     # ---
     for node in model.graph.node:
         if node.domain not in ("", "ai.onnx"):
@@ -99,8 +100,10 @@ def import_onnx(path_or_model, ctx: ir.Context):
     except Exception as e:
         raise FxflowError(f"ONNX shape inference failed on '{where}': {_first_line(e)}") from None
     _check_static(model.graph, where)
+    from fxflow.lowering.qdq import mark_placeholders
 
-    module = _import(model, ctx, node_types, where)
+    ordered = mark_placeholders(model, thresholds) if thresholds else []
+    module = _import(model, ctx, node_types, where, ordered)
     if model_formats:  # --- QONNX: the quantized weights keep the model's formats (fxp-assign-precision) ---
         from fxflow.lowering.fake_quant_to_fxp import MODEL_FORMATS_ATTR
 
@@ -288,8 +291,10 @@ def _check_static(graph, where) -> None:
                                  "cannot resolve with batch 1")
 
 
-def _import(model, ctx, node_types, where) -> ir.Module:
+def _import(model, ctx, node_types, where, thresholds=()) -> ir.Module:
     from torch_mlir.extras import onnx_importer
+
+    from fxflow.lowering import qdq
 
     register_torch_dialect(ctx)
     try:
@@ -299,13 +304,24 @@ def _import(model, ctx, node_types, where) -> ir.Module:
     except onnx_importer.OnnxImportError as e:
         raise UnsupportedOpError(f"torch-mlir cannot import '{where}': {_first_line(e)}") from None
     with ctx:
+        if thresholds:  # calls hide the threshold placeholders from torch-mlir (replaced by fxp.threshold below)
+            qdq.to_calls(module)
         try:
-            PassManager.parse(ONNX_TO_LINALG).run(module.operation)
+            _onnx_pipeline(bool(thresholds)).run(module.operation)
         except ir.MLIRError as e:
             raise UnsupportedOpError(_describe_failure(e, node_types, where)) from None
+        if thresholds:
+            qdq.to_fxp(module, thresholds)
     with ctx:
         _name_unnamed(module)
     return module
+
+
+def _onnx_pipeline(calls: bool):
+    """ONNX_TO_LINALG; with threshold placeholder calls (replaced right after) without its final contract check."""
+    from fxflow.lowering.torch_import import without_contract
+
+    return without_contract(ONNX_TO_LINALG) if calls else PassManager.parse(ONNX_TO_LINALG)
 
 
 def _name_unnamed(module) -> None:

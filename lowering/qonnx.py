@@ -9,7 +9,7 @@ fixed-point.md §5, a quantizer whose scale is a power of two 2^-f and whose zer
                                                                     the output cast (qonnx rounds twice)
   BipolarQuant, and a 1-bit signed Quant (qonnx executes it so)  -> x >= 0 ? +s : -s
 Rounding modes: ROUND/HALF_EVEN -> RND_CONV, FLOOR -> TRN, DOWN -> TRN_ZERO, HALF_UP -> RND_INF,
-HALF_DOWN -> RND_ZERO; CEIL and UP have no ap_fixed mode.
+HALF_DOWN -> RND_ZERO; CEIL and UP have no ap_fixed mode (threshold quantizers, below).
 
 * On a constant (weights, biases) the quantizer is evaluated here, in integers (`fxflow.fixed.quantize`),
   and the constant's role ("<layer>.weight" / "<layer>.bias" of the Gemm, MatMul(+Add) or Conv it feeds,
@@ -20,9 +20,11 @@ HALF_DOWN -> RND_ZERO; CEIL and UP have no ap_fixed mode.
   (half even), Floor and Ceil only; the symmetric modes are written Where(v < 0, R-(v), R+(v)) with
   floor/ceil (and +-0.5) on each side, a form that pass recognises.  BipolarQuant becomes
   Where(x < 0, -s, +s) (an exact two-entry `fxp.lut`) followed by a cast to its 2-bit format.
-Anything else (a scale that is not a power of two, a zero point, differing per-channel scales on an
-activation, a mode or config with no ap_fixed equivalent, non-constant parameters) is an
-UnsupportedOpError naming the node and its op type — never an approximation.
+A Quant whose scale is not a power of two, whose zero point is not 0 or whose rounding is CEIL/UP, and QDQ
+pairs with such parameters or with a Clip between them (Brevitas' QCDQ), are exact threshold quantizers
+(`fxp.threshold`, lowering/qdq.py).
+Anything else (differing per-channel scales on an activation, a config with no fixed-point equivalent,
+non-constant parameters) is an UnsupportedOpError naming the node and its op type — never an approximation.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from fxflow.errors import UnsupportedOpError
 from fxflow.fixed import FixedFormat
 from fxflow.fixed.interval import smallest_format
 from fxflow.fixed.quantize import quantize, requantize, to_float
+from fxflow.lowering import qdq
 
 QONNX_DOMAINS = ("qonnx.custom_op.general", "finn.custom_op.general", "onnx.brevitas", "qonnx", "finn")
 QONNX_OPS = ("Quant", "IntQuant", "BipolarQuant", "Trunc")
@@ -60,13 +63,17 @@ def is_quantizer(node) -> bool:
     return node.op_type in QDQ_OPS and node.domain in ("", "ai.onnx")
 
 
-def lower_quantizers(model) -> dict[str, str]:
-    """Rewrite every quantizer node of `model` (in place); returns {"<layer>.weight"|".bias": format}."""
+def lower_quantizers(model, thresholds: dict | None = None) -> dict[str, str]:
+    """Rewrite every quantizer node of `model` (in place); returns {"<layer>.weight"|".bias": format}.
+    Quantizers with float scales or zero points become placeholders whose `fixed.threshold.Thresholds`
+    land in `thresholds` (placeholder output -> spec; lowering/qdq.py)."""
     graph = model.graph
     if not any(is_quantizer(n) for n in graph.node):
         return {}
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
-    return _Lowering(graph, opset, model.opset_import).run()
+    low = _Lowering(graph, opset, model.opset_import)
+    low.thresholds = {} if thresholds is None else thresholds
+    return low.run()
 
 
 class _Lowering:
@@ -77,6 +84,8 @@ class _Lowering:
         self.taken = {t.name for t in graph.initializer} | {v for n in graph.node for v in [*n.input, *n.output]}
         self.producers: dict = {}                 # folded constant -> the quantizer node that made it
         self.pending_qdq: dict = {}               # QuantizeLinear output -> (scale, node[, format])
+        self.pending_float: dict = {}             # float-scale QuantizeLinear (-> Clip) output -> _FloatQ
+        self.thresholds: dict = {}                # placeholder output -> fixed.threshold.Thresholds
         self.nodes: list = []
         self.new_inits: list = []
 
@@ -91,6 +100,8 @@ class _Lowering:
         self.users = users
         self.outputs = {o.name for o in self.graph.output}
         for node in self.graph.node:
+            if self._qcdq_clip(node):
+                continue
             if not is_quantizer(node):
                 if not self._fold_layout(node):
                     self.nodes.append(node)
@@ -119,6 +130,7 @@ class _Lowering:
                 self.new_inits.append(numpy_helper.from_array(typed, name))
         self.graph.initializer.extend(self.new_inits)
         formats = self._roles()
+        formats.update(qdq.float_biases(self.nodes, self.consts, formats))
         _prune(self.graph)
         return {k: str(v) for k, v in sorted(formats.items())}
 
@@ -220,9 +232,14 @@ class _Lowering:
         node = self.node
         scale, zp = self._input(1, "scale"), self._input(2, "zero point")
         bits = self._bitwidth(self._input(3, "bitwidth"))
-        self._zero_point(zp)
         signed, narrow = bool(self._attr("signed", 1)), bool(self._attr("narrow", 0))
         x = node.input[0]
+        threshold_only = str(self._attr("rounding_mode", "ROUND")).upper() in ("CEIL", "UP")  # no ap_fixed mode
+        plain = qdq.is_power_of_two_scale(scale) and qdq.is_zero(zp)
+        if not (bits == 1 and signed) and (threshold_only or not plain):
+            self._float_quant(x, scale, zp, bits, signed, narrow)
+            return
+        self._zero_point(zp)
         if bits == 1 and signed:  # qonnx executes a 1-bit signed Quant as bipolar (x >= 0 -> +s, else -s)
             self._bipolar_of(x, scale)
             return
@@ -380,6 +397,10 @@ class _Lowering:
         node = self.node
         scale, zp = self._input(1, "scale"), self._input(2, "zero point", optional=True)
         x = node.input[0]
+        users = self.users.get(node.output[0], [])
+        if not (qdq.is_power_of_two_scale(scale) and qdq.is_zero(zp)) or any(u.op_type == "Clip" for u in users):
+            self._float_quantize_linear(scale, zp)
+            return
         signed, bits, f = self._qdq_format(scale, zp, per_channel=x in self.consts)
         k = 1 if signed else 0
         if x in self.consts:
@@ -399,6 +420,10 @@ class _Lowering:
         node = self.node
         scale, zp = self._input(1, "scale"), self._input(2, "zero point", optional=True)
         x = node.input[0]
+        if x in self.pending_float or (x in self.consts and x not in self.pending_qdq
+                                       and not (qdq.is_power_of_two_scale(scale) and qdq.is_zero(zp))):
+            self._float_dequantize_linear(scale, zp)
+            return
         pending = self.pending_qdq.get(x)
         if pending is not None:
             q_scale, q_node = pending[0], pending[1]
@@ -421,6 +446,117 @@ class _Lowering:
         scale = self._along_axis(scale, np.shape(self.consts[x]))
         self._fold(x, scale, lambda fc: FixedFormat(k, bits - k - fc, fc, "RND_CONV", "SAT"),
                    lambda q, fmt: np.asarray(q).astype(np.int64))  # the stored integers themselves
+
+    # --- float scales and zero points: exact threshold quantizers (lowering/qdq.py) ---------------------
+    def _float_quant(self, x: str, scale, zp, bits: int, signed: bool, narrow: bool):
+        """A QONNX Quant with a float scale or a zero point: q = clip(R(x/s + z)), y = (q - z)*s."""
+        mode = str(self._attr("rounding_mode", "ROUND")).upper()
+        if mode not in qdq.QONNX_ROUNDING:
+            raise self._error(f"unknown rounding_mode '{mode}' (known: {', '.join(qdq.QONNX_ROUNDING)})")
+        qmin, qmax = qdq.qonnx_range(bits, signed, narrow)
+        self._float_finish(x, self.node.output[0], scale, zp, qmin, qmax, qdq.QONNX_ROUNDING[mode], True)
+
+    def _float_finish(self, x: str, out: str, scale, zp, qmin: int, qmax: int, rounding: str, inside: bool):
+        if x in self.consts:
+            values, fmt = qdq.fold_constant(self._error, self.consts[x], scale, zp, qmin, qmax, rounding, inside)
+            self._set_const(out, values, fmt)
+            return
+        fmt = _format_of_int_range(qmin, qmax, scale, zp) if rounding == "HALF_EVEN" else None
+        if fmt is not None:  # a power-of-two QCDQ on a format's range: the plain cast
+            self._activation_cast(x, out, fmt)
+            return
+        spec = qdq.thresholds_of(self._error, scale, zp, qmin, qmax, rounding, inside)
+        qdq.emit_placeholder(self, x, out, spec, self.thresholds)
+
+    def _float_quantize_linear(self, scale, zp):
+        """QuantizeLinear of a QDQ/QCDQ pair that is no plain cast: kept pending until its DequantizeLinear."""
+        node = self.node
+        zp_t = self._const_type(node.input[2]) if zp is not None else (int(self._attr("output_dtype", 0)) or 2)
+        if zp_t not in _QDQ_TYPES:
+            raise self._error(f"its integer type ({_type_name(zp_t)}) has no fixed-point equivalent here "
+                              f"(supported: int4/uint4/int8/uint8/int16/uint16)")
+        if self._attr("block_size", 0):
+            raise self._error("blocked quantization (block_size) is not supported")
+        signed, bits = _QDQ_TYPES[zp_t]
+        qmin, qmax = qdq.qonnx_range(bits, signed, False)
+        x = node.input[0]
+        if x in self.consts and np.size(scale) > 1:
+            scale = self._along_axis(scale, np.shape(self.consts[x]))
+            zp = None if zp is None else self._along_axis(zp, np.shape(self.consts[x]))
+        users = self.users.get(node.output[0], [])
+        if node.output[0] in self.outputs or not users or \
+                any(u.op_type not in ("DequantizeLinear", "Clip") for u in users):
+            raise self._error("its integer output is used by other ops than Clip or DequantizeLinear; fxflow "
+                              "imports QuantizeLinear only in QuantizeLinear -> [Clip ->] DequantizeLinear chains")
+        self.pending_float[node.output[0]] = _FloatQ(node, x, np.asarray(scale, np.float64),
+                                                     None if zp is None else np.asarray(zp, np.float64), qmin, qmax)
+
+    def _qcdq_clip(self, node) -> bool:
+        """A Clip between QuantizeLinear and DequantizeLinear (QCDQ) narrows the integer range; a Clip of
+        integer weights stored as a constant (the TorchScript QCDQ export) is evaluated."""
+        if node.op_type != "Clip" or not node.input:
+            return False
+        src = node.input[0]
+        users = self.users.get(node.output[0], [])
+        if src in self.consts and np.asarray(self.consts[src]).dtype.kind in "iu" and users \
+                and all(u.op_type == "DequantizeLinear" for u in users) and node.output[0] not in self.outputs:
+            self.node = node
+            lo, hi = (self._input(k, name) if k < len(node.input) and node.input[k] else None
+                      for k, name in ((1, "min"), (2, "max")))
+            arr = self.consts[src]
+            self.consts[node.output[0]] = arr if lo is None and hi is None else np.clip(arr, lo, hi)
+            return True
+        if src not in self.pending_float:
+            return False
+        pending = self.pending_float[src]
+        self.node = node
+        bounds = []
+        for slot, attr_name, default in ((1, "min", pending.qmin), (2, "max", pending.qmax)):
+            if slot < len(node.input) and node.input[slot]:
+                v = self._input(slot, attr_name)
+            else:
+                v = self._attr(attr_name, default)
+            v = np.asarray(v, dtype=np.float64).reshape(-1)
+            if v.size != 1 or v[0] != int(v[0]):
+                raise self._error(f"its {attr_name} bound on a quantized integer tensor must be one integer")
+            bounds.append(int(v[0]))
+        qmin, qmax = max(pending.qmin, bounds[0]), min(pending.qmax, bounds[1])
+        users = self.users.get(node.output[0], [])
+        if node.output[0] in self.outputs or not users or any(u.op_type != "DequantizeLinear" for u in users):
+            raise self._error("it clips a QuantizeLinear's integers for other ops than DequantizeLinear")
+        self.pending_float[node.output[0]] = _FloatQ(pending.node, pending.x, pending.scale, pending.zp, qmin, qmax)
+        return True
+
+    def _float_dequantize_linear(self, scale, zp):
+        node = self.node
+        x = node.input[0]
+        pending = self.pending_float.get(x)
+        if pending is None:  # integer weights stored as a constant (onnxruntime's QDQ): q is given
+            q = np.asarray(self.consts[x], dtype=np.float64)
+            if np.size(scale) > 1:
+                scale = self._along_axis(scale, np.shape(q))
+                zp = None if zp is None else self._along_axis(zp, np.shape(q))
+            z = 0.0 if zp is None else np.asarray(zp, np.float64)
+            try:
+                values = ((q - z) * np.asarray(scale, np.float64)).astype(np.float32).astype(np.float64)
+            except ValueError:
+                raise self._error(f"its scale of shape {list(np.shape(scale))} does not broadcast against its "
+                                  f"input of shape {list(np.shape(q))}") from None
+            from fxflow.fixed.threshold import levels_format
+
+            self._set_const(node.output[0], values, levels_format(values.ravel()))
+            return
+        def flat(a):
+            return np.zeros(1) if a is None else np.asarray(a, np.float64).ravel()
+
+        same = np.array_equal(flat(pending.scale), flat(scale))
+        zq, zd = flat(pending.zp), flat(zp)
+        if not same or not (np.array_equal(zq, zd) or (not np.any(zq) and not np.any(zd))):
+            raise self._error(f"its scale/zero point differ from those of its QuantizeLinear '{pending.node.name}': "
+                              "that is a rescale, not a quantize-dequantize pair")
+        self.node = pending.node
+        self._float_finish(pending.x, node.output[0], pending.scale, pending.zp, pending.qmin, pending.qmax,
+                           "HALF_EVEN", False)
 
     # --- emitting standard ONNX ---------------------------------------------------------------------------
     def _activation_cast(self, x: str, out: str, fmt: FixedFormat):
@@ -518,6 +654,26 @@ class _Lowering:
             if other is not None and other.op_type == "MatMul":
                 return f"{other.name}.bias"
         return None
+
+
+class _FloatQ:
+    """A pending float-scale QuantizeLinear: its node, input, scale, zero point and integer range."""
+
+    def __init__(self, node, x, scale, zp, qmin, qmax):
+        self.node, self.x, self.scale, self.zp, self.qmin, self.qmax = node, x, scale, zp, qmin, qmax
+
+
+def _format_of_int_range(qmin: int, qmax: int, scale, zp) -> FixedFormat | None:
+    """The fixed-point format of a power-of-two, zero-point-free quantizer on [qmin, qmax] (None: another)."""
+    if not (qdq.is_power_of_two_scale(scale) and qdq.is_zero(zp)) or np.size(scale) != 1:
+        return None
+    f = 1 - int(np.frexp(np.asarray(scale, np.float64).reshape(-1)[0])[1])
+    if qmin == 0 and (qmax + 1) & qmax == 0:
+        return FixedFormat(0, (qmax + 1).bit_length() - 1 - f, f, "RND_CONV", "SAT")
+    if qmax > 0 and (qmax + 1) & qmax == 0 and qmin in (-(qmax + 1), -qmax):
+        w = (qmax + 1).bit_length()
+        return FixedFormat(1, w - 1 - f, f, "RND_CONV", "SAT" if qmin == -(qmax + 1) else "SAT_SYM")
+    return None
 
 
 # ------------------------------------------------------------------------------------------------------

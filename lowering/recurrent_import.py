@@ -1,4 +1,4 @@
-"""nn.LSTM / nn.GRU at import: one `fxp.rnn` per recurrent module instead of hundreds of unrolled ops.
+"""nn.LSTM / nn.GRU / nn.RNN at import: one `fxp.rnn` per recurrent module instead of hundreds of unrolled ops.
 
 `aten.lstm` / `aten.gru` are CompositeImplicit: left to the decomposition table they arrive unrolled into
 per-step mm/sigmoid/tanh/slices.  `import_torch` keeps them (table without them), and `replace_recurrent`
@@ -11,7 +11,7 @@ each call with an `fxp.rnn` whose weights are `fxp.constant`s — all inside `im
 snapshot from "linalg" on is self-contained.
 
 Supported: unidirectional, any number of layers, batch_first either way, biases or not, zero initial
-states; the output sequence, `y[:, -1]`, `h_n[-1]` and (one layer) `h_n`.  Everything else is an
+states or (one layer) initial states given as tensors (h0, and c0 for an LSTM: fxp.rnn's `states`); the output sequence, `y[:, -1]`, `h_n[-1]` and (one layer) `h_n`.  Everything else is an
 `UnsupportedOpError` naming the module and the variant.
 """
 
@@ -24,19 +24,22 @@ import torch
 
 from fxflow.errors import UnsupportedOpError
 
-CELLS = {"aten.lstm.input": "lstm", "aten.gru.input": "gru"}
+CELLS = {"aten.lstm.input": "lstm", "aten.gru.input": "gru", "aten.rnn_tanh.input": "rnn_tanh",
+         "aten.rnn_relu.input": "rnn_relu"}
+MODULES = {"lstm": "LSTM", "gru": "GRU", "rnn_tanh": "RNN", "rnn_relu": "RNN"}  # for messages
 RECURRENT_OP = "fxflow::recurrent"  # the name torch-mlir gives the custom op's torch.operator
 
 
 @torch.library.custom_op("fxflow::recurrent", mutates_args=())
-def recurrent(x: torch.Tensor, index: int, hidden: int, sequences: bool) -> torch.Tensor:
-    """Placeholder for a recurrent module (never executed: only imported)."""
+def recurrent(x: torch.Tensor, index: int, hidden: int, sequences: bool, h0: torch.Tensor | None = None,
+              c0: torch.Tensor | None = None) -> torch.Tensor:
+    """Placeholder for a recurrent module (never executed: only imported); h0, c0: [B, H] initial states."""
     shape = (x.shape[0], x.shape[1], hidden) if sequences else (x.shape[0], hidden)
     return x.new_zeros(shape)
 
 
 @recurrent.register_fake
-def _recurrent_fake(x, index, hidden, sequences):
+def _recurrent_fake(x, index, hidden, sequences, h0=None, c0=None):
     shape = (x.shape[0], x.shape[1], hidden) if sequences else (x.shape[0], hidden)
     return x.new_empty(shape)
 
@@ -45,7 +48,7 @@ def _recurrent_fake(x, index, hidden, sequences):
 class RecurrentSpec:
     """One recurrent module: PyTorch's gate order (LSTM i, f, g, o; GRU r, z, n), weights per layer."""
 
-    cell: str  # "lstm" | "gru"
+    cell: str  # "lstm" | "gru" | "rnn_tanh" | "rnn_relu" (nn.RNN)
     layer: str  # module path
     hidden: int
     w_ih: list[np.ndarray] = field(default_factory=list)  # per layer [G*H, F_l]
@@ -54,15 +57,15 @@ class RecurrentSpec:
     b_hh: list[np.ndarray] = field(default_factory=list)
     batch_first: bool = True
     layers: int = 1
+    states: list = field(default_factory=list)  # the FX nodes of the initial states [1, B, H] given as inputs
 
 
-ELMAN = ("aten.rnn_tanh.input", "aten.rnn_relu.input")  # nn.RNN: kept whole only to be named in the error
 PACKED = {"aten.lstm.data": "lstm", "aten.gru.data": "gru"}  # PackedSequence inputs: likewise
 
 
 def keep_recurrent(table: dict) -> dict:
     """The decomposition table without the recurrent modules (so that they stay one node each)."""
-    kept = set(CELLS) | set(ELMAN) | set(PACKED)
+    kept = set(CELLS) | set(PACKED)
     return {k: v for k, v in table.items() if str(k) not in kept}
 
 
@@ -72,7 +75,7 @@ def _module_path(node) -> str:
 
 
 def _unsupported(path: str, cell: str, what: str) -> UnsupportedOpError:
-    return UnsupportedOpError(f"unsupported recurrent layer in module '{path}' (nn.{cell.upper()}): {what}",
+    return UnsupportedOpError(f"unsupported recurrent layer in module '{path}' (nn.{MODULES.get(cell, cell)}): {what}",
                               layer=path)
 
 
@@ -85,8 +88,6 @@ def replace_recurrent(ep) -> list[RecurrentSpec]:
     values = {**ep.state_dict, **getattr(ep, "constants", {})}
     specs: list[RecurrentSpec] = []
     for node in list(graph.nodes):
-        if node.op == "call_function" and str(node.target) in ELMAN:
-            raise _unsupported(_module_path(node), "rnn", "Elman RNN layers are not supported (nn.LSTM and nn.GRU are)")
         if node.op == "call_function" and str(node.target) in PACKED:
             raise _unsupported(_module_path(node), PACKED[str(node.target)], "PackedSequence inputs (pass a tensor)")
         cell = CELLS.get(str(node.target)) if node.op == "call_function" else None
@@ -109,9 +110,12 @@ def _spec(node, cell: str, params: dict, values: dict) -> RecurrentSpec:
     if train and dropout:
         raise _unsupported(path, cell, "dropout between layers in training mode (call model.eval())")
     hx = hx if isinstance(hx, (list, tuple)) else [hx]
-    for h in hx:
-        if not _is_zeros(h):
-            raise _unsupported(path, cell, "initial states given as inputs (only zero initial states)")
+    given = [h for h in hx if not _is_zeros(h)]
+    if given and len(given) != len(hx):
+        raise _unsupported(path, cell, "h0 given with a zero c0 or the reverse (give both initial states or neither)")
+    if given and layers != 1:
+        raise _unsupported(path, cell, "initial states given as inputs to a module of several layers "
+                                       "(one layer only)")
     per_layer = 4 if has_biases else 2
     if len(weights) != per_layer * layers:
         raise _unsupported(path, cell, "proj_size > 0 (projected LSTM states)")
@@ -122,7 +126,7 @@ def _spec(node, cell: str, params: dict, values: dict) -> RecurrentSpec:
             raise _unsupported(path, cell, f"weight '{w}' is not a parameter of the module")
         arrays.append(values[name].detach().to(torch.float64).cpu().numpy())
     hidden = arrays[1].shape[1]
-    spec = RecurrentSpec(cell, path, hidden, batch_first=bool(batch_first), layers=int(layers))
+    spec = RecurrentSpec(cell, path, hidden, batch_first=bool(batch_first), layers=int(layers), states=given)
     for l in range(layers):
         w = arrays[l * per_layer:(l + 1) * per_layer]
         spec.w_ih.append(w[0])
@@ -146,7 +150,9 @@ def _rewire(graph, node, spec: RecurrentSpec, index: int) -> None:
                 inp = x
                 if not spec.batch_first:
                     inp = _add(graph, torch.ops.aten.permute.default, (x, [1, 0, 2]), node)
-                out = _add(graph, torch.ops.fxflow.recurrent.default, (inp, index, spec.hidden, sequences), node)
+                states = [_add(graph, torch.ops.aten.select.int, (h, 0, 0), node) for h in spec.states]  # [B, H]
+                out = _add(graph, torch.ops.fxflow.recurrent.default, (inp, index, spec.hidden, sequences, *states),
+                           node)
                 if sequences and not spec.batch_first:
                     out = _add(graph, torch.ops.aten.permute.default, (out, [1, 0, 2]), node)
             made[sequences] = out
@@ -224,13 +230,15 @@ def recurrent_to_calls(module, specs) -> None:
         index, sequences = (_torch_constant(op.operands[i]) for i in (1, 3))
         name = CALLEE.format(index=index, mode=int(bool(sequences)))
         x, result = op.operands[0], op.results[0]
+        args = [x] + [v for v in list(op.operands)[4:] if v.owner.name != "torch.constant.none"]  # + states
         with op.context, op.location:
             if name not in declared:
                 declared.add(name)
                 with ir.InsertionPoint.at_block_begin(module.body):
-                    fn = func.FuncOp(name, ir.FunctionType.get([x.type], [result.type]), visibility="private")
+                    fn = func.FuncOp(name, ir.FunctionType.get([a.type for a in args], [result.type]),
+                                     visibility="private")
             with ir.InsertionPoint(op):
-                call = func.CallOp([result.type], ir.FlatSymbolRefAttr.get(name), [x])
+                call = func.CallOp([result.type], ir.FlatSymbolRefAttr.get(name), args)
         result.replace_all_uses_with(call.result)
         op.erase()
 
@@ -268,14 +276,14 @@ def recurrent_to_fxp(module, specs) -> None:
                 for layer in range(spec.layers - 1):
                     y = _rnn_layer(spec, layer, y, True)
                 inner[index] = y
-            y = _rnn_layer(spec, spec.layers - 1, inner[index], bool(mode))
+            y = _rnn_layer(spec, spec.layers - 1, inner[index], bool(mode), list(call.operands)[1:])
         call.results[0].replace_all_uses_with(y)
         call.erase()
     for d in decls:
         d.operation.erase()
 
 
-def _rnn_layer(spec: RecurrentSpec, layer: int, x, sequences: bool):
+def _rnn_layer(spec: RecurrentSpec, layer: int, x, sequences: bool, states=()):
     from fxflow.dialects.fxp import ConstantOp, RnnOp
     from fxflow.ir import i64_attr, ir, str_attr
 
@@ -288,4 +296,5 @@ def _rnn_layer(spec: RecurrentSpec, layer: int, x, sequences: bool):
 
     ws = [const(a[layer]) for a in (spec.w_ih, spec.w_hh, spec.b_ih, spec.b_hh)]
     shape = [1, steps, spec.hidden] if sequences else [1, spec.hidden]
-    return RnnOp(x, *ws, ir.RankedTensorType.get(shape, elem), str_attr(spec.cell), i64_attr(int(sequences))).output
+    return RnnOp(x, *ws, ir.RankedTensorType.get(shape, elem), str_attr(spec.cell), i64_attr(int(sequences)),
+                 states=list(states)).output

@@ -151,10 +151,203 @@ def _export(model, example_inputs):
     import torch
     from torch_mlir.extras.fx_decomp_util import get_decomposition_table
 
-    program = model if isinstance(model, torch.export.ExportedProgram) else \
-        torch.export.export(model, tuple(example_inputs), strict=False)
-    program = program.run_decompositions(keep_recurrent(get_decomposition_table()))
+    table = keep_recurrent(get_decomposition_table())
+    if isinstance(model, torch.export.ExportedProgram):
+        program = model.run_decompositions(table)
+    else:
+        program = torch.export.export(model, tuple(example_inputs), strict=False)
+        program = decompose_by_signature(program, table) or program.run_decompositions(table)
+    _keep_sample_dim(program)
     return program, replace_recurrent(program)
+
+
+SIGNATURE_REUSE = 20  # nodes per distinct signature from which decompose_by_signature pays off
+
+
+class _Whole(Exception):
+    """A graph decompose_by_signature leaves to run_decompositions."""
+
+
+def decompose_by_signature(program, table):
+    """`program.run_decompositions(table)` in place, tracing each distinct node signature once, or None.
+
+    run_decompositions re-traces the whole graph through AOT autograd (about 10 ms per node: 15 s for a
+    1,000-layer chain).  A graph of functional single-output ATen ops decomposes node by node: every node with
+    the same op, tensor shapes/dtypes/strides and constant arguments decomposes into the same subgraph, so
+    each signature is exported and decomposed once on its own (a one-op program) and its nodes are replayed
+    in program order into a new graph, named as run_decompositions names them and with the source node's
+    module path and stack trace (the imported IR is identical, locations included).  Graphs with few
+    repeats (fewer than SIGNATURE_REUSE nodes per signature) and anything else (mutations, multiple results,
+    constants inside a decomposition, recurrent modules) return None: the caller runs the whole-graph
+    decomposition."""
+    import torch
+    from torch.fx import Graph
+
+    graph = program.graph_module.graph
+    for n in graph.nodes:
+        if n.op in ("call_module", "call_method", "get_attr"):
+            return None
+        if n.op == "call_function":
+            t = n.target
+            if not isinstance(t, torch._ops.OpOverload) or t._schema.is_mutable or len(t._schema.returns) != 1 \
+                    or not isinstance(n.meta.get("val"), torch.Tensor):
+                return None
+    try:
+        keys = {n: (n.target, _signature(n.args), _signature(dict(n.kwargs))) for n in graph.nodes
+                if n.op == "call_function"}
+    except _Whole:
+        return None
+    if len(keys) < SIGNATURE_REUSE * len(set(keys.values())):  # one-op exports cost ~15 nodes' re-tracing
+        return None
+    new, env, traced = Graph(), {}, {}
+    try:
+        for n in graph.nodes:
+            if n.op == "placeholder":
+                env[n] = new.create_node("placeholder", n.target, name=n.name)
+                env[n].name = n.name  # also a name fx would otherwise suffix (`input`): as run_decompositions keeps it
+                env[n].meta = dict(n.meta)
+            elif n.op == "output":
+                outs = torch.fx.node.map_arg(n.args[0], lambda a: env[a])
+                new.output(outs)
+            else:
+                key = keys[n]
+                if key not in traced:
+                    traced[key] = _decompose_one(n, table)
+                env[n] = _replay(traced[key], n, new, env)
+    except _Whole:
+        return None
+    out_names = [a.name for a in new.output_node().args[0]] if isinstance(new.output_node().args[0], (tuple, list)) \
+        else None
+    specs = program.graph_signature.output_specs
+    if out_names is None or len(out_names) != len(specs) or any(not hasattr(s.arg, "name") for s in specs):
+        return None
+    for spec, name in zip(specs, out_names):
+        spec.arg.name = name
+    program.graph_module.graph = new
+    program.graph_module.recompile()
+    return program
+
+
+def _signature(a):
+    """What a node's decomposition depends on: tensor metadata and constant arguments (hashable)."""
+    import torch
+    from torch.fx import Node
+
+    if isinstance(a, Node):
+        v = a.meta.get("val")
+        if not isinstance(v, torch.Tensor):
+            raise _Whole
+        return ("tensor", tuple(v.shape), v.dtype, tuple(v.stride()))
+    if isinstance(a, (list, tuple)):
+        return (type(a).__name__, tuple(_signature(x) for x in a))
+    if isinstance(a, dict):
+        return tuple((k, _signature(v)) for k, v in sorted(a.items()))
+    if a is None or isinstance(a, (bool, int, float, str, torch.dtype, torch.device, torch.memory_format,
+                                   torch.layout)):
+        return (type(a).__name__, a)
+    raise _Whole
+
+
+def _decompose_one(node, table):
+    """The decomposed graph of `node` alone: a one-op program over its tensor arguments, run_decompositions."""
+    import torch
+    from torch.fx import Node
+
+    tensors = [a for a in _leaves((node.args, dict(node.kwargs))) if isinstance(a, Node)]
+    slot = {a: i for i, a in enumerate(tensors)}
+    target, args, kwargs = node.target, node.args, dict(node.kwargs)
+
+    class One(torch.nn.Module):
+        def forward(self, *xs):
+            put = lambda a: xs[slot[a]]  # noqa: E731
+            return target(*torch.fx.node.map_arg(args, put), **torch.fx.node.map_arg(kwargs, put))
+
+    examples = tuple(torch.empty_strided(tuple(a.meta["val"].shape), tuple(a.meta["val"].stride()),
+                                         dtype=a.meta["val"].dtype) for a in tensors)
+    one = torch.export.export(One(), examples, strict=False).run_decompositions(table)
+    specs = one.graph_signature
+    if any(s.kind != torch.export.graph_signature.InputKind.USER_INPUT for s in specs.input_specs) or \
+            len(specs.output_specs) != 1:
+        raise _Whole
+    return one.graph, tensors
+
+
+def _leaves(a):
+    if isinstance(a, (list, tuple)):
+        return [y for x in a for y in _leaves(x)]
+    if isinstance(a, dict):
+        return [y for x in a.values() for y in _leaves(x)]
+    return [a]
+
+
+def _replay(traced, node, new, env):
+    """Copy the decomposed graph of one signature into `new` for `node`; returns the node of its result."""
+    import torch
+
+    graph, tensors = traced
+    local = dict(zip([t for t in graph.nodes if t.op == "placeholder"], [env[a] for a in _leaves(
+        (node.args, dict(node.kwargs))) if isinstance(a, torch.fx.Node)]))
+    result = None
+    for t in graph.nodes:
+        if t.op == "call_function":
+            m = new.create_node("call_function", t.target, torch.fx.node.map_arg(t.args, lambda a: local[a]),
+                                torch.fx.node.map_arg(t.kwargs, lambda a: local[a]), name=re.sub(r"_\d+$", "", t.name))
+            m.meta = {k: t.meta[k] for k in ("val", "tensor_meta") if k in t.meta}
+            m.meta.update({k: node.meta[k] for k in ("stack_trace", "nn_module_stack", "torch_fn", "source_fn_stack")
+                           if k in node.meta})
+            local[t] = m
+        elif t.op == "output":
+            out = t.args[0]
+            result = local[out[0] if isinstance(out, (tuple, list)) else out]
+    return result
+
+
+_SQUEEZES = ("prims.squeeze.default", "aten.squeeze.dims", "aten.squeeze.dim", "aten.squeeze.default")
+
+
+def _keep_sample_dim(program) -> None:
+    """A squeeze never removes dim 0, the sample: traced with one sample, `x.squeeze()` of a [1, 3] result
+    drops it (hls4ml's SqueezeModel), while for a batch of N it keeps [N, 3].  The squeeze keeps dim 0 and
+    the shapes after it are propagated again (each sample's result is then [1, 3], predict's [N, 3])."""
+    import torch
+    from torch.fx.passes.fake_tensor_prop import FakeTensorProp
+
+    graph = program.graph_module.graph
+    changed = False
+    for node in list(graph.nodes):
+        if node.op != "call_function" or str(node.target) not in _SQUEEZES:
+            continue
+        shape = list(node.args[0].meta["val"].shape)
+        if not shape or shape[0] != 1:
+            continue
+        if str(node.target) == "aten.squeeze.default":
+            dims = [d for d, n in enumerate(shape) if n == 1]
+        else:
+            arg = node.args[1] if len(node.args) > 1 else []
+            dims = [d % len(shape) for d in (arg if isinstance(arg, (list, tuple)) else [arg])]
+        if 0 not in dims:
+            continue
+        rest = [d for d in dims if d != 0 and shape[d] == 1]
+        changed = True
+        if rest:
+            with graph.inserting_before(node):
+                new = graph.call_function(torch.ops.prims.squeeze.default, (node.args[0], rest))
+            new.meta = dict(node.meta)
+            node.replace_all_uses_with(new)
+        else:
+            node.replace_all_uses_with(node.args[0])
+        graph.erase_node(node)
+    if changed:
+        graph.lint()
+        program.graph_module.recompile()
+        inputs = [n.meta["val"] for n in graph.nodes if n.op == "placeholder"]
+        mode = torch._guards.detect_fake_mode(inputs)
+        FakeTensorProp(program.graph_module, mode=mode).propagate_dont_convert_inputs(*inputs)
+        from torch.fx.passes.shape_prop import _extract_tensor_metadata
+
+        for n in graph.nodes:  # torch-mlir's importer reads the types from `tensor_meta`
+            if isinstance(n.meta.get("val"), torch.Tensor) and "tensor_meta" in n.meta:
+                n.meta["tensor_meta"] = _extract_tensor_metadata(n.meta["val"])
 
 
 # what fx.export_and_import runs for OutputType.TORCH
@@ -167,10 +360,13 @@ CONTRACT = ",torch-verify-linalg-on-tensors-backend-contract"
 def _linalg_pipeline(recurrent: bool):
     """TORCH_TO_LINALG; with recurrent calls (replaced by fxp.rnn right after) without its final check
     that only linalg-level ops remain.  The raising pass reports any op that is not fxp later."""
-    pm = PassManager.parse(TORCH_TO_LINALG)
-    if not recurrent:
-        return pm
-    text = str(pm)
+    return without_contract(TORCH_TO_LINALG) if recurrent else PassManager.parse(TORCH_TO_LINALG)
+
+
+def without_contract(pipeline: str):
+    """`pipeline` (expanded) without torch-mlir's final linalg backend-contract check: for modules that still
+    hold calls of private functions fxflow replaces by fxp ops right after (recurrent layers, thresholds)."""
+    text = str(PassManager.parse(pipeline))
     assert CONTRACT in text, f"torch-mlir's linalg pipeline no longer ends with {CONTRACT!r}: {text}"
     return PassManager.parse(text.replace(CONTRACT, ""))
 

@@ -13,7 +13,8 @@
   the conversion from float is the caller's / testbench's assignment to the input type).
 * `df.kernel` is one hardware unit: isolated from above (weights live inside as `fxp.constant`), with the
   parallelism knobs `reuse_factor` (initiation interval of its multiplier array) and `strategy`
-  ("latency" fully unrolled, "resource" weights in BRAM).  `placement` is reserved for the AIE backend
+  ("latency" fully unrolled, "resource" weights in BRAM, "distributed_arithmetic" unrolled with each weight
+  matrix as one shared adder graph).  `placement` is reserved for the AIE backend
   (`"tile(col,row)"`) and the PL/AIE split (`"pl"` / `"aie"`).
 * `df.channel` is a connection between kernels: `kind = "array"` (io_parallel: a completely partitioned
   array) or `"stream"` (io_stream: an hls::stream FIFO / an AIE object FIFO) with a `depth`.
@@ -26,7 +27,10 @@ from fxflow.ir import ext, ir
 
 from ..verify import emit, verifier
 
-STRATEGIES = ("latency", "resource")
+STRATEGIES = ("latency", "resource", "distributed_arithmetic")
+# fully unrolled inside one pipeline (II = reuse factor); "distributed_arithmetic" builds each constant weight
+# matrix as a shared adder graph (fxflow.fixed.addergraph) instead of one product per weight
+UNROLLED = ("latency", "distributed_arithmetic")
 IO_TYPES = ("io_parallel", "io_stream")
 CHANNEL_KINDS = ("array", "stream")
 

@@ -9,10 +9,10 @@ assigned (`fxp-assign-precision`) the same ops may carry float tensors; they the
 arithmetic, which is what the float reference emulation evaluates.
 
 Ops live in one file per family, and every concern (precision, emulator, estimate, HLS) uses the same family
-names (`oplist.FXP_OPS` lists them): `elementwise.py` (constant, cast, add/sub/mul, relu, scale_shift),
+names (`oplist.FXP_OPS` lists them): `elementwise.py` (constant, cast, add/sub/mul, minmax, relu, scale_shift),
 `layers.py` (dense, conv, pool: the multiply-accumulate layers with an explicit `accum`), `shape.py` (reshape,
 transpose, concat, pad, resize, gather: data movement only, no arithmetic), `tables.py` (lut activations,
-clamp, prelu and softmax, whose hardware is a lookup table or a comparison), `transformer.py` (matmul of two
+clamp, prelu, select and softmax, whose hardware is a lookup table or a comparison), `transformer.py` (matmul of two
 activations, layernorm, add_constant) and `recurrent.py` (rnn).  The `approx_mul` attribute on
 dense/conv/matmul names a per-layer approximate multiplier (`fxflow.approx`, docs/approx.md).  Room to grow:
 the HCCS integer softmax is another `implementation` of `fxp.softmax`; attention/LayerNorm become layers with
@@ -22,10 +22,10 @@ their own accumulators.
 
 from .base import (Fxp, FixedType, check_format_attrs, check_formats, check_i64_array, check_pointwise,  # noqa: F401
                    check_tensors, fixed_type, format_of, i64_array, in_out_shapes, shape_of)
-from .elementwise import AddOp, CastOp, ConstantOp, MulOp, ReluOp, ScaleShiftOp, SubOp
+from .elementwise import AddOp, CastOp, ConstantOp, MinMaxOp, MulOp, ReluOp, ScaleShiftOp, SubOp
 from .layers import ConvOp, DenseOp, PoolOp, conv_output_shape
 from .shape import ConcatOp, GatherOp, PadOp, ReshapeOp, ResizeOp, TransposeOp
-from .tables import ClampOp, LutOp, PReluOp, SoftmaxOp, YieldOp
+from .tables import ClampOp, LutOp, PReluOp, SelectOp, SoftmaxOp, ThresholdOp, YieldOp
 from .transformer import AddConstantOp, LayerNormOp, MatmulOp
 from .recurrent import RnnOp
 from .oplist import FXP_OPS, OpRegistry, check_op_classes, op_class, op_name

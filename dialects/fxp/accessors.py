@@ -89,6 +89,21 @@ def lut_table(op) -> tuple[TableIndex, np.ndarray] | None:
     return index, table
 
 
+def threshold_params(op) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """fxp.threshold's (thresholds f64, inclusive bool, levels f64) as arrays."""
+    a = _operation(op).attributes
+    return (np.asarray(a["thresholds"], dtype=np.float64), np.asarray(a["inclusive"]).astype(bool),
+            np.asarray(a["levels"], dtype=np.float64))
+
+
+def threshold_bounds(op, f: int) -> list[int]:
+    """fxp.threshold's thresholds as stored-integer bounds on its input grid 2^-f (`fixed.threshold`)."""
+    from fxflow.fixed.threshold import grid_thresholds
+
+    t, inc, _ = threshold_params(op)
+    return grid_thresholds(t, inc, f)
+
+
 def softmax_formats(op) -> tuple[SoftmaxFormats, np.ndarray, np.ndarray]:
     """The intermediate formats and tables the precision pass attached to a table-based fxp.softmax."""
     attrs = _operation(op).attributes

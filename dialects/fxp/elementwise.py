@@ -1,4 +1,5 @@
-"""Elementwise `fxp` ops: constants, casts, exact add/sub/mul, relu and scale_shift (clamp/prelu: tables.py).
+"""Elementwise `fxp` ops: constants, casts, exact add/sub/mul, min/max, relu and scale_shift (clamp/prelu/select:
+tables.py).
 
 Every op computes the exact result of its inputs' exact values and assigns it to the result type once
 (round with Q, then overflow with O), as one C++ assignment to an ap_fixed variable would.
@@ -9,7 +10,7 @@ from typing import Any
 from fxflow.errors import FormatError
 from fxflow.ir import ext, ir
 
-from ..verify import check_same_shape, check_tensor, emit, verifier
+from ..verify import check_choice, check_same_shape, check_tensor, emit, verifier
 from .base import Fxp, check_formats, check_tensors, format_of, shape_of
 
 
@@ -146,6 +147,23 @@ class MulOp(Fxp.Operation, name="mul", traits=[ext.Pure]):
     @verifier
     def verify_invariants(self):
         return _binary_verify(self)
+
+
+MINMAX_KINDS = ("max", "min")
+
+
+class MinMaxOp(Fxp.Operation, name="minmax", traits=[ext.Pure]):
+    """The larger (`kind` "max") or smaller ("min") of two tensors, elementwise, exact, assigned to the
+    result type (torch.maximum / torch.minimum of two activations; with a constant it is fxp.select)."""
+
+    lhs: ext.Operand[Any]
+    rhs: ext.Operand[Any]
+    output: ext.Result[Any]
+    kind: ir.StringAttr
+
+    @verifier
+    def verify_invariants(self):
+        return check_choice(self, "kind", ir.StringAttr(self.kind).value, MINMAX_KINDS) and _binary_verify(self)
 
 
 def check_channel_param(op, x, p, what: str) -> bool:

@@ -8,20 +8,20 @@ The sets of ops sharing a property (MULTIPLIER_OPS, PER_POSITION, ...) are built
 
 from __future__ import annotations
 
-from .elementwise import AddOp, CastOp, ConstantOp, MulOp, ReluOp, ScaleShiftOp, SubOp
+from .elementwise import AddOp, CastOp, ConstantOp, MinMaxOp, MulOp, ReluOp, ScaleShiftOp, SubOp
 from .layers import ConvOp, DenseOp, PoolOp
 from .recurrent import RnnOp
 from .shape import ConcatOp, GatherOp, PadOp, ReshapeOp, ResizeOp, TransposeOp
-from .tables import ClampOp, LutOp, PReluOp, SoftmaxOp, YieldOp
+from .tables import ClampOp, LutOp, PReluOp, SelectOp, SoftmaxOp, ThresholdOp, YieldOp
 from .transformer import AddConstantOp, LayerNormOp, MatmulOp
 
 # The ops that stand in a function body, in family order (elementwise, layers, shape, tables, transformer,
 # recurrent).  `fxp.yield` only terminates a `fxp.lut` region: it is no op of its own to any concern.
 FXP_OPS: tuple[type, ...] = (
-    ConstantOp, CastOp, AddOp, SubOp, MulOp, ReluOp, ScaleShiftOp,
+    ConstantOp, CastOp, AddOp, SubOp, MulOp, MinMaxOp, ReluOp, ScaleShiftOp,
     DenseOp, ConvOp, PoolOp,
     ReshapeOp, TransposeOp, ConcatOp, PadOp, ResizeOp, GatherOp,
-    LutOp, SoftmaxOp, ClampOp, PReluOp,
+    LutOp, SoftmaxOp, ClampOp, PReluOp, SelectOp, ThresholdOp,
     MatmulOp, LayerNormOp, AddConstantOp,
     RnnOp,
 )

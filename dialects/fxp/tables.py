@@ -1,5 +1,5 @@
 """Lookup-table `fxp` ops: pointwise non-linear activations (`fxp.lut`, and the piecewise-linear `fxp.clamp`,
-`fxp.prelu`, which share the tables' family in every concern) and `fxp.softmax`.
+`fxp.prelu`, `fxp.select`, which share the tables' family in every concern) and `fxp.softmax`.
 
 `fxp.lut` carries the activation as a region: one block taking a scalar float and ending in `fxp.yield`
 of a scalar float, holding the arith/math ops the front-end produced (sigmoid, tanh, GELU, SiLU, ELU, ...).
@@ -20,7 +20,7 @@ from typing import Any
 
 from fxflow.ir import ext, ir
 
-from ..verify import check_same_shape, emit, verifier
+from ..verify import check_choice, check_same_shape, emit, verifier
 from .base import Fxp, check_formats, check_pointwise, check_tensors, shape_of
 from .elementwise import check_channel_param
 
@@ -141,3 +141,76 @@ class PReluOp(Fxp.Operation, name="prelu", traits=[ext.Pure]):
                 and check_same_shape(self, self.input, self.output)
                 and check_channel_param(self, self.input, self.alpha, "alpha")
                 and check_formats(self, [self.input, self.alpha, self.output]))
+
+
+class ThresholdOp(Fxp.Operation, name="threshold", traits=[ext.Pure]):
+    """A multi-threshold quantizer (FINN's MultiThreshold): y = levels[c], c = #{k : x >= thresholds[k]
+    where inclusive[k], x > thresholds[k] elsewhere}, assigned to the result type (exact: its result format
+    holds every level).  The importers make it for affine quantizers with float scales or zero points
+    (`fxflow.fixed.threshold`: every threshold and level is an exact real), with the result format
+    already fixed, as a model quantizer; the input may still be float before precision assignment.
+    `thresholds` dense<N x f64> ascending, `inclusive` dense<N x i64> of 0/1, `levels` dense<N+1 x f64>."""
+
+    input: ext.Operand[Any]
+    output: ext.Result[Any]
+    thresholds: Any
+    inclusive: Any
+    levels: Any
+
+    @verifier
+    def verify_invariants(self):
+        import numpy as np
+
+        if not (check_tensors(self, ((self.input, "input"), (self.output, "result")))
+                and check_same_shape(self, self.input, self.output)
+                and check_formats(self, [self.input, self.output], uniform=False)):
+            return False
+        arrays = []
+        for name, kind in (("thresholds", ir.DenseFPElementsAttr), ("inclusive", ir.DenseIntElementsAttr),
+                           ("levels", ir.DenseFPElementsAttr)):
+            attr = self.operation.attributes[name]
+            if not isinstance(attr, kind) or len(ir.ShapedType(attr.type).shape) != 1:
+                what = "float" if kind is ir.DenseFPElementsAttr else "integer"
+                return emit(self, f"{name} must be a 1-D dense {what} tensor attribute, got {attr}")
+            arrays.append(np.asarray(attr))
+        t, inc, lv = arrays
+        if t.size < 1 or inc.size != t.size or lv.size != t.size + 1:
+            return emit(self, f"needs N >= 1 thresholds, N inclusive flags and N + 1 levels, got {t.size}, {inc.size}, "
+                              f"{lv.size}")
+        if not (np.all(np.isfinite(t)) and np.all(np.isfinite(lv))):
+            return emit(self, "thresholds and levels must be finite")
+        if np.any(np.diff(t) < 0) or not np.all((inc == 0) | (inc == 1)):
+            return emit(self, "thresholds must ascend and inclusive flags be 0 or 1")
+        return True
+
+
+SELECT_PREDICATES = ("gt", "ge", "lt", "le", "eq", "ne")
+
+
+class SelectOp(Fxp.Operation, name="select", traits=[ext.Pure]):
+    """(x `predicate` threshold) ? on_true : on_false, assigned to the result type: nn.Threshold,
+    torch.where with a comparison against a constant and constant or x branches, maximum/minimum with a
+    constant that is not a clamp.  The comparison is exact (the threshold is an exact real, f64); each
+    branch is a constant (an exact real) or, when its attribute is NaN, the input x itself."""
+
+    input: ext.Operand[Any]
+    output: ext.Result[Any]
+    predicate: ir.StringAttr
+    threshold: ir.FloatAttr
+    on_true: ir.FloatAttr
+    on_false: ir.FloatAttr
+
+    @verifier
+    def verify_invariants(self):
+        if not check_choice(self, "predicate", ir.StringAttr(self.predicate).value, SELECT_PREDICATES):
+            return False
+        t = ir.FloatAttr(self.threshold).value
+        if t != t or t in (float("inf"), float("-inf")):
+            return emit(self, f"threshold {t} must be a finite real")
+        for name in ("on_true", "on_false"):
+            v = ir.FloatAttr(getattr(self, name)).value
+            if v in (float("inf"), float("-inf")):
+                return emit(self, f"{name} {v} must be a finite real or NaN (the input)")
+        return (check_tensors(self, ((self.input, "input"), (self.output, "result")))
+                and check_same_shape(self, self.input, self.output)
+                and check_formats(self, [self.input, self.output]))

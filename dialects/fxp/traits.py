@@ -9,11 +9,11 @@ import, not a set that silently never matches) and tests membership of an op nam
 from __future__ import annotations
 
 from .base import Fxp
-from .elementwise import AddOp, CastOp, ConstantOp, MulOp, ReluOp, ScaleShiftOp, SubOp
+from .elementwise import AddOp, CastOp, ConstantOp, MinMaxOp, MulOp, ReluOp, ScaleShiftOp, SubOp
 from .layers import ConvOp, DenseOp, PoolOp
 from .oplist import FXP_OPS, op_name
 from .shape import ConcatOp, GatherOp, PadOp, ReshapeOp, ResizeOp, TransposeOp
-from .tables import ClampOp, LutOp, PReluOp, SoftmaxOp
+from .tables import ClampOp, LutOp, PReluOp, SelectOp, SoftmaxOp, ThresholdOp
 from .transformer import MatmulOp
 
 
@@ -64,8 +64,8 @@ WEIGHTED_OPS = OpSet(DenseOp, ConvOp)
 whose weight format a report shows and whose products an approximate multiplier is searched or fine-tuned
 for by weight.  The difference, `fxp.matmul`, multiplies two computed activations."""
 
-PER_POSITION = OpSet(CastOp, ReluOp, AddOp, SubOp, MulOp, ScaleShiftOp, ClampOp, PReluOp, LutOp, ConcatOp,
-                     SoftmaxOp, ReshapeOp)
+PER_POSITION = OpSet(CastOp, ReluOp, AddOp, SubOp, MulOp, MinMaxOp, ScaleShiftOp, ClampOp, PReluOp, SelectOp, LutOp,
+                     ConcatOp, SoftmaxOp, ReshapeOp, ThresholdOp)
 """Ops an io_stream kernel can run one stream token (one spatial position, all channels) at a time, when
 their operands are streamed the same way (HLS stream printers)."""
 

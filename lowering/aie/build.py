@@ -5,7 +5,9 @@ Data movement:
 * graph input: host rows [M, K] -> shim DMA MM2S -> memory tile (`@in<g>`) -> `objectfifo.link` distribute
   -> one FIFO per K-slice of the first layer (`@<layer>_x<i>`), broadcast down its column;
 * between layers: chain j of layer L writes `@<L>_y<j>`, broadcast to column j of layer L+1 (whose
-  K-slice j is exactly L's N-slice j) — no memory tile needed;
+  K-slice j is exactly L's N-slice j) — no memory tile needed; with an HCCS softmax between them, L's chain
+  FIFOs join in a memory tile into the softmax core (`@<sm>_x`), whose result (`@<sm>_y`) the same memory tile
+  distributes as L+1's K-slices (`@<L+1>_x<i>`);
 * graph output: the last layer's chain FIFOs -> memory tile join -> shim DMA S2MM (`@out<g>`).
 Input and output are sharded into groups, one memory tile and one shim channel each, when a memory tile's
 6 DMA channels or one shim channel's bandwidth would not suffice.
@@ -68,11 +70,20 @@ def io_groups(n_slices: int, slice_cycles: int, target: int, channels: int, port
 
 def assign_io(device: Device, geo: list[Geometry], io: str = "host",
               hccs: bool = False, max_ports: int = 0) -> tuple[list[IoGroup], list[IoGroup]]:
+    """The graph input and output groups of `assign_memtiles` (no HCCS softmax between dense layers)."""
+    return assign_memtiles(device, geo, io, hccs, max_ports)[:2]
+
+
+def assign_memtiles(device: Device, geo: list[Geometry], io: str = "host", hccs: bool = False, max_ports: int = 0,
+                    bridges: dict | None = None) -> tuple[list[IoGroup], list[IoGroup], dict]:
     """Memory tiles and shim DMA channels (io="host") or PLIO ports (io="plio": streams to/from the PL, on any
     shim column, `device.plio` per column) for the graph input and output; AieFitError when they run out.
     With a final HCCS kernel (`hccs`) every output chain joins in one memory tile, which also forwards the
     HCCS kernel's result to the shim (one more S2MM and MM2S channel).  `max_ports` (> 0) caps the channels or
-    ports used per direction (the Versal `max_plio` option)."""
+    ports used per direction (the Versal `max_plio` option).  `bridges` maps the index i of each dense layer
+    followed by an HCCS softmax and another dense layer to the HCCS output's storage: layer i's chains join in
+    one memory tile into the HCCS core, whose result the same memory tile distributes to layer i+1's K-slices;
+    the third result maps i to that memory tile."""
     if io not in IO_KINDS:
         raise FxflowError(f"unknown AIE I/O kind '{io}' (expected {', '.join(IO_KINDS)})")
     if io == "plio" and not any(device.plio):
@@ -130,14 +141,26 @@ def assign_io(device: Device, geo: list[Geometry], io: str = "host",
         mt = take_memtile(col, n + hccs, 1 + hccs, (2 + 2 * hccs) * nbytes)
         shim, ch = take_shim(col, 0)
         outs.append(IoGroup(s, n, mt, shim, ch))
-    return ins, outs
+    mids = {}
+    for i, y_store in sorted((bridges or {}).items()):
+        g, nxt = geo[i], geo[i + 1]
+        if g.cas_num + 1 > min(device.memtile_dma) or nxt.cas_length != g.cas_num:
+            raise AieFitError(f"layer '{g.layer}' has {g.cas_num} output chains; the HCCS softmax after it joins "
+                              f"them and feeds the next layer through one memory tile of {min(device.memtile_dma)} "
+                              "DMA channels per direction (at most "
+                              f"{min(device.memtile_dma) - 1} chains)")
+        width = g.cas_num * g.n_slice
+        nbytes = cost.FIFO_DEPTH * g.batch * width * (cost.nbytes(g.y_store) + cost.nbytes(y_store))
+        mids[i] = take_memtile(g.anchor[0] + g.cas_length - 1, g.cas_num + 1, nxt.cas_length + 1, nbytes)
+    return ins, outs, mids
 
 
-def hccs_tile(device: Device, geo: list[Geometry]) -> tuple[int, int]:
-    """The free compute tile nearest to the east end of the last layer's first chain (ties: column, row)."""
+def hccs_tile(device: Device, geo: list[Geometry], index: int = -1, taken=()) -> tuple[int, int]:
+    """The free compute tile (not in `taken`) nearest to the east end of layer `index`'s first chain (ties:
+    column, row)."""
     used = {(g.anchor[0] + i, device.compute_rows[device.compute_rows.index(g.anchor[1]) + j])
-            for g in geo for i in range(g.cas_length) for j in range(g.cas_num)}
-    last = geo[-1]
+            for g in geo for i in range(g.cas_length) for j in range(g.cas_num)} | set(taken)
+    last = geo[index]
     col, row = last.anchor[0] + last.cas_length - 1, last.anchor[1]
     free = [(c, r) for c in range(device.cols) for r in device.compute_rows if (c, r) not in used]
     if not free:
@@ -161,20 +184,23 @@ def build_program(module, io: str = "host", max_ports: int = 0) -> AieProgram:
     and output to the PL through PLIO ports instead of shim DMA from/to DDR (Versal PL/AIE designs), at most
     `max_ports` (> 0) per direction."""
     from fxflow.dialects.df.graph import graph_of
-    from fxflow.lowering.aie.passes.convert_fxp_to_aie import aie_attr, aie_chain
+    from fxflow.lowering.aie.passes.convert_fxp_to_aie import aie_attr, aie_layers
 
     graph = graph_of(module, "AIE build")
     if "aie_device" not in graph.attributes:
         raise FxflowError("the AIE program needs a partitioned graph: run aie-partition and aie-place first")
     device = get_device(ir.StringAttr(graph.attributes["aie_device"]).value)
-    chain, tail = aie_chain(graph)
+    chain, softmax = aie_layers(graph)
+    tail = softmax.get(len(chain) - 1)
+    mid = {i: t for i, t in softmax.items() if i < len(chain) - 1}  # HCCS softmaxes between dense layers
     try:
         geo = [Geometry(k.layer, aie_attr(k.op, "cas_length"), aie_attr(k.op, "cas_num"), aie_attr(k.op, "k_slice"),
                         aie_attr(k.op, "n_slice"), aie_attr(k.op, "batch"), aie_attr(k.op, "x"), aie_attr(k.op, "y"),
                         aie_attr(k.op, "interval"), _placement(k.op)) for k in chain]
     except KeyError:
         raise FxflowError("the AIE program needs partitioned kernels: run aie-partition first") from None
-    ins, outs = assign_io(device, geo, io, hccs=tail is not None, max_ports=max_ports)
+    ins, outs, mids = assign_memtiles(device, geo, io, tail is not None, max_ports,
+                                      {i: aie_attr(t.op, "y") for i, t in mid.items()})
     m = geo[0].batch
     final = tail.out if tail is not None else chain[-1].relu or chain[-1].out
     out_store = aie_attr(tail.op, "y") if tail is not None else geo[-1].y_store
@@ -183,6 +209,7 @@ def build_program(module, io: str = "host", max_ports: int = 0) -> AieProgram:
     taken: set[str] = {"in", "out"}
     idents = [c_identifier(k.name, taken) for k in chain]
     tail_ident = c_identifier(tail.name, taken) if tail is not None else None
+    mid_idents = {i: c_identifier(t.name, taken) for i, t in sorted(mid.items())}
     for li, (k, g, ident) in enumerate(zip(chain, geo, idents)):
         mode = MODES[aie_attr(k.op, "mode")]
         epilogue = parse_epilogue(aie_attr(k.op, "epilogue"))
@@ -198,6 +225,10 @@ def build_program(module, io: str = "host", max_ports: int = 0) -> AieProgram:
         for role in sorted(set(cost.roles(g.cas_length)), key=list(cost.ROLES).index):
             prog.kernels.append(KernelFn(f"{ident}_{role}", k.layer, role, mode.name, m, g.k_slice, g.n_slice,
                                          g.x_store, w_store, g.y_store, mode.acc_bits, epilogue, f"{ident}.o"))
+        bridged = li - 1 in mid  # an HCCS softmax between the previous layer and this one
+        if bridged:
+            add_bridge(prog, mid[li - 1], mid_idents[li - 1], _placement(mid[li - 1].op), mids[li - 1],
+                       idents[li - 1], geo[li - 1], ident, g, aie_attr(mid[li - 1].op, "y"))
         c0, r0 = g.anchor
         rows = device.compute_rows
         r0i = rows.index(r0)
@@ -207,6 +238,8 @@ def build_program(module, io: str = "host", max_ports: int = 0) -> AieProgram:
             if li == 0:
                 grp = next(gr for gr in ins if gr.first_slice <= i < gr.first_slice + gr.slices)
                 prog.fifos.append(Fifo(name, grp.memtile, consumers, cost.FIFO_DEPTH, g.x_store, (m, g.k_slice)))
+            elif bridged:
+                prog.fifos.append(Fifo(name, mids[li - 1], consumers, cost.FIFO_DEPTH, g.x_store, (m, g.k_slice)))
             else:
                 prev = prog.fifo(f"{idents[li - 1]}_y{i}")
                 prev.consumers = consumers
@@ -220,7 +253,7 @@ def build_program(module, io: str = "host", max_ports: int = 0) -> AieProgram:
                 prog.buffers.append(Buffer(wname, tile, w_store, (g.k_slice, g.n_slice),
                                            w[i * g.k_slice:(i + 1) * g.k_slice, j * g.n_slice:(j + 1) * g.n_slice],
                                            WEIGHT_BANK))
-                x_fifo = f"{ident}_x{i}" if li == 0 else f"{idents[li - 1]}_y{i}"
+                x_fifo = f"{ident}_x{i}" if li == 0 or bridged else f"{idents[li - 1]}_y{i}"
                 core = Core(tile, f"{ident}_{role}", k.layer, j, i, x_fifo, wname)
                 if bias_on:
                     core.bias = f"{ident}_b{j}"
@@ -259,24 +292,56 @@ def build_program(module, io: str = "host", max_ports: int = 0) -> AieProgram:
     return prog
 
 
+def _hccs_core(prog: AieProgram, tail, ident: str, tile, memtile, slices: int, before, y_store: str) -> tuple:
+    """The HCCS core at `tile` on the joined rows of layer plan `before` ([slices][M][slice_len] in memory tile
+    `memtile`), with its result FIFO back to that memory tile: the names of its input and output FIFOs and size."""
+    m = prog.batch
+    if before.n_slice % cost.HCCS_LANES:
+        raise UnsupportedOpError(f"layer '{tail.layer}': the HCCS kernel reads whole {cost.HCCS_LANES}-lane vectors; "
+                                 f"layer '{before.layer}' has output slices of {before.n_slice}", tail.layer)
+    x, y, size = f"{ident}_x", f"{ident}_y", slices * m * before.n_slice
+    prog.kernels.append(KernelFn(f"{ident}_hccs", tail.layer, "hccs", "hccs", m, size // m, size // m, "i8", "",
+                                 y_store, 32, [], f"{ident}.o",
+                                 HccsTile(tail.spec, tail.n, slices, before.n_slice)))
+    prog.fifos.append(Fifo(y, tile, [memtile], cost.FIFO_DEPTH, y_store, (size,)))
+    return x, y, size
+
+
+def _hccs_plan(prog: AieProgram, tail, ident: str, tile, slices: int, before) -> None:
+    m = prog.batch
+    size = slices * m * before.n_slice
+    prog.cores.append(Core(tile, f"{ident}_hccs", tail.layer, 0, 0, f"{ident}_x", "", None, f"{ident}_y"))
+    kc = cost.hccs_cycles(m, tail.n, slices * before.n_slice, tail.spec.reciprocal)
+    prog.layers.append(LayerPlan(ident, tail.layer, tail.n, tail.n, 1, 1, size // m, size // m, tile, "hccs", kc,
+                                 kc, 0))
+
+
 def add_hccs(prog: AieProgram, tail, ident: str, tile, grp: IoGroup, size: int, out_name: str) -> str:
     """The HCCS core at `tile` between the output join (its input FIFO, whose name is returned) and the host
     output FIFO `out_name` (forwarded by the same memory tile)."""
-    m = prog.batch
     last = prog.layers[-1]
-    if last.n_slice % cost.HCCS_LANES:
-        raise UnsupportedOpError(f"layer '{tail.layer}': the HCCS kernel reads whole {cost.HCCS_LANES}-lane vectors; "
-                                 f"layer '{last.layer}' has output slices of {last.n_slice}", tail.layer)
-    x, y = f"{ident}_x", f"{ident}_y"
-    y_store = prog.out_store
-    prog.kernels.append(KernelFn(f"{ident}_hccs", tail.layer, "hccs", "hccs", m, size // m, size // m, "i8", "",
-                                 y_store, 32, [], f"{ident}.o",
-                                 HccsTile(tail.spec, tail.n, grp.slices, last.n_slice)))
-    prog.fifos.append(Fifo(y, tile, [grp.memtile], cost.FIFO_DEPTH, y_store, (size,)))
-    prog.fifos.append(Fifo(out_name, grp.memtile, [grp.shim], cost.FIFO_DEPTH, y_store, (size,)))
+    x, y, _ = _hccs_core(prog, tail, ident, tile, grp.memtile, grp.slices, last, prog.out_store)
+    prog.fifos.append(Fifo(out_name, grp.memtile, [grp.shim], cost.FIFO_DEPTH, prog.out_store, (size,)))
     prog.links.append(Link([y], [out_name], [], [], grp.memtile))
-    prog.cores.append(Core(tile, f"{ident}_hccs", tail.layer, 0, 0, x, "", None, y))
-    kc = cost.hccs_cycles(m, tail.n, grp.slices * last.n_slice, tail.spec.reciprocal)
-    prog.layers.append(LayerPlan(ident, tail.layer, tail.n, tail.n, 1, 1, size // m, size // m, tile, "hccs", kc,
-                                 kc, 0))
+    _hccs_plan(prog, tail, ident, tile, grp.slices, last)
     return x
+
+
+def add_bridge(prog: AieProgram, tail, ident: str, tile, memtile, prev: str, pg: Geometry, nxt: str,
+               ng: Geometry, y_store: str) -> None:
+    """An HCCS softmax between dense layers `prev` and `nxt`: prev's chain FIFOs join in `memtile` into the HCCS
+    core at `tile`; its result goes back to `memtile`, which distributes it as nxt's K-slices (nxt's K-slice j is
+    prev's N-slice j, so the slice-major layout splits at whole slices)."""
+    before = prog.layers[-1]
+    if ng.x_store != y_store or ng.k_slice != pg.n_slice or ng.cas_length != pg.cas_num:
+        raise FxflowError(f"layer '{ng.layer}' does not read the HCCS softmax '{tail.layer}' slice for slice")
+    x, y, size = _hccs_core(prog, tail, ident, tile, memtile, pg.cas_num, before, y_store)
+    srcs = [f"{prev}_y{j}" for j in range(pg.cas_num)]
+    for name in srcs:
+        prog.fifo(name).consumers = [memtile]
+    step = prog.batch * pg.n_slice
+    prog.fifos.append(Fifo(x, memtile, [tile], cost.FIFO_DEPTH, pg.y_store, (size,)))
+    prog.links.append(Link(srcs, [x], [j * step for j in range(pg.cas_num)], [], memtile))
+    prog.links.append(Link([y], [f"{nxt}_x{i}" for i in range(ng.cas_length)], [],
+                           [i * step for i in range(ng.cas_length)], memtile))
+    _hccs_plan(prog, tail, ident, tile, pg.cas_num, before)

@@ -85,7 +85,7 @@ class KernelFn:
 
 @dataclass
 class HccsTile:
-    """An HCCS softmax kernel (role "hccs", `fxflow.fixed.hccs`): it reads the last dense layer's chains joined
+    """An HCCS softmax kernel (role "hccs", `fxflow.fixed.hccs`): it reads its dense layer's chains joined
     slice-major ([slices][M][slice_len], as the output host port lays them out), runs one row of the `n` real
     features at a time and writes the same layout (padding lanes 0)."""
 

@@ -3,6 +3,7 @@ the `df` stage is the last IR; the C++ project is written from it (lowering/hls/
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,23 +57,27 @@ class HlsBackend(BackendBase):
             return design_report(design.module, part=part, clock=clock, lut_costs=lut_costs)
 
     def csim(self, design, x, raw: bool = False, verbose: bool = True):
-        """g++ against the real ap_types (ac_types) headers on `x`, in `predict`'s form."""
+        """g++ against the real ap_types (ac_types) headers on `x`, in `predict`'s form (a list of arrays in
+        and out for several inputs / outputs)."""
         from fxflow.lowering.hls import csim
         from fxflow import emulator
         from fxflow.fixed.quantize import to_float
 
         program = design.program
         xs = emulator.check_inputs(program, design.input_list(x))
-        if len(xs) != 1 or len(program.output_types) != 1:
-            raise FxflowError("csim supports designs with one input and one output")
         project = design.project_path()
         t0 = time.perf_counter()
         csim.build(project, ap_types=design.ap_types, verbose=verbose)
         design.timings["csim_build"] = time.perf_counter() - t0
-        ints = csim.run(project, xs[0].reshape(len(xs[0]), -1), ap_types=design.ap_types)
-        shape, fmt = program.output_types[0]
-        data = ints if raw else to_float(ints, fmt.f)
-        return np.asarray(data).reshape((-1, *shape))
+        flat = [a.reshape(len(a), -1) for a in xs]
+        ints = csim.run(project, flat if len(flat) > 1 else flat[0], ap_types=design.ap_types)
+        results, col = [], 0
+        for shape, fmt in program.output_types:  # the outputs side by side, flattened, in result order
+            size = math.prod(shape)
+            part = ints[:, col:col + size]
+            col += size
+            results.append(np.asarray(part if raw else to_float(part, fmt.f)).reshape((-1, *shape)))
+        return results[0] if len(results) == 1 else results
 
     def cli_options(self, args) -> None:
         from fxflow.estimate import check_options
@@ -84,7 +89,9 @@ class HlsBackend(BackendBase):
         print(f"wrote HLS project {args.output} in {seconds:.2f} s")
         print_report(design, args.part, args.clock)
         if args.csim:
-            compare_csim(design, np.random.default_rng(0).normal(size=(args.csim, *design.input_shapes[0])))
+            rng = np.random.default_rng(0)
+            xs = [rng.normal(size=(args.csim, *shape)) for shape in design.input_shapes]
+            compare_csim(design, xs if len(xs) > 1 else xs[0])
 
 
 class VitisBackend(HlsBackend):
@@ -134,8 +141,11 @@ def compare_csim(design, x) -> None:
     y = design.predict(x, raw=True)
     t_pred = time.perf_counter() - t0
     yc = design.csim(x, raw=True)
-    mismatches = int(np.sum(np.asarray(y) != np.asarray(yc)))
-    print(f"[fxflow] C-sim (g++ + ap_types) vs predict on {len(x)} samples: {mismatches} mismatching values "
-          f"of {np.asarray(y).size}; predict took {t_pred * 1e3:.1f} ms")
+    y, yc = (v if isinstance(v, list) else [v] for v in (y, yc))
+    mismatches = sum(int(np.sum(np.asarray(a) != np.asarray(b))) for a, b in zip(y, yc))
+    total = sum(np.asarray(a).size for a in y)
+    n = len(x[0]) if isinstance(x, (list, tuple)) else len(x)
+    print(f"[fxflow] C-sim (g++ + ap_types) vs predict on {n} samples: {mismatches} mismatching values "
+          f"of {total}; predict took {t_pred * 1e3:.1f} ms")
     if mismatches:
         raise FxflowError(f"C simulation disagrees with the emulator on {mismatches} values")

@@ -10,14 +10,21 @@ of an object is a hash of the compiler, the flags, the headers folder and the te
 includes, so an unchanged project (or an identical one written elsewhere) never recompiles.
 
 Speed (measured on the 16-64-32-32-5 jet tagger, 4,389 weights, 2 cores, g++ 12): the time goes into
-parsing the ap_types headers (~1 s CPU per translation unit) and into the static weight initializers,
-where GCC's `-Wfree-nonheap-object` access analysis is quadratic in the number of elements (8 s -> 3 s
-for 2,048 weights with `-Wno-free-nonheap-object`) and exception tables cost another 25 %
-(`-fno-exceptions`; nothing throws).  `build` compiles the testbench and the firmware as (cpu count - 1)
-unity groups (one `#include` of each source) in parallel, at `-O1` (compiles as fast as `-O0`, runs
-~20x faster).  Cold build of the jet tagger: 5.2-5.9 s CPU, 7.7-8.8 s wall on a machine loaded by other
-jobs (load 4-5), where hls4ml's own C-sim build of the same network took 7.9 s CPU / 11.7 s wall; a
-cached build takes ~20 ms.
+parsing the ap_types headers (~1 s CPU per translation unit) and into static initializers; GCC's
+`-Wfree-nonheap-object` access analysis is quadratic in their size (`-Wno-free-nonheap-object`) and
+exception tables cost another 25 % (`-fno-exceptions`; nothing throws).  `build` compiles the testbench
+and the firmware as (cpu count - 1) unity groups (one `#include` of each source), more when the sources
+and their weight headers exceed GROUP_BYTES per group, in parallel, at `-O1` (compiles as fast as `-O0`,
+runs ~20x faster).  Cold build of the jet tagger: 5.2-5.9 s CPU, 7.7-8.8 s wall on a machine loaded by
+other jobs (load 4-5), where hls4ml's own C-sim build of the same network took 7.9 s CPU / 11.7 s wall;
+a cached build takes ~20 ms.
+
+Large designs: the weight headers give the C simulation the stored integers as a plain integer array
+(a constant initializer) rather than one fixed-point literal per weight, which is one constructor call
+each in a static initializer (emit_cpp.py).  benchmarks/csim_build.py: a CNV-sized CNN (1.5 M 2-bit
+weights) builds in ~8 s CPU with at most ~330 MB per compiler; with literal weights g++ was still
+compiling the SFC-sized MLP (0.33 M weights) after 10 minutes at 4.4 GB, and ran out of memory (5 GB
+limit) on the CNV-sized one.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ import os
 import re
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -43,6 +51,9 @@ from fxflow.toolchain import cache_root, find_ac_types, find_ap_types, find_cxx
 from fxflow.lowering.hls.project import COMMON_FLAGS as COMMON, CXX_STD as STD, OPT_FLAGS as OPT  # noqa: E402
 GCC_ONLY = ("-Wno-free-nonheap-object",)
 MAX_INT64_WIDTH = 62
+# Source text (kernels + weight headers) per firmware translation unit; more makes more units, so one
+# compiler process never holds the whole of a large design (CNV-sized: 1.5 M weights, ~20 MB of headers).
+GROUP_BYTES = 8 << 20
 _INCLUDE_RE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*"([^"]+)"', re.M)
 
 
@@ -110,14 +121,16 @@ def _digest(*parts) -> str:
     return h.hexdigest()[:32]
 
 
-def _groups(root: Path, sources: list[str], jobs: int) -> list[list[str]]:
-    """Split the firmware sources into at most `jobs` groups of similar size (largest first, greedy)."""
+def _groups(root: Path, sources: list[str], jobs: int, group_bytes: int = GROUP_BYTES) -> list[list[str]]:
+    """Split the firmware sources into groups of similar size (largest first, greedy): `jobs` groups, more
+    when the sources and their weights exceed `group_bytes` per group (bounds the compiler's memory)."""
     sizes = {}
     for s in sources:
         seen: dict[str, bytes] = {}
         _closure(root, s, seen)
         sizes[s] = sum(len(v) for k, v in seen.items() if "/weights/" in k or k == s)
-    bins: list[tuple[int, list[str]]] = [(0, []) for _ in range(max(1, min(jobs, len(sources))))]
+    n = max(jobs, -(-sum(sizes.values()) // max(1, group_bytes)))
+    bins: list[tuple[int, list[str]]] = [(0, []) for _ in range(max(1, min(n, len(sources))))]
     for s in sorted(sources, key=lambda s: (-sizes[s], s)):
         i = min(range(len(bins)), key=lambda j: (bins[j][0], j))
         bins[i] = (bins[i][0] + sizes[s], bins[i][1] + [s])
@@ -125,6 +138,8 @@ def _groups(root: Path, sources: list[str], jobs: int) -> list[list[str]]:
 
 
 _MISSING_HEADER_RE = re.compile(r"fatal error: ([^:\n]+): No such file or directory")
+_OUT_OF_MEMORY_RE = re.compile(r"out of memory allocating|virtual memory exhausted|std::bad_alloc|"
+                               r"Killed signal terminated program")
 
 
 def _run_compiler(cmd: list[str], what: str, root: Path) -> None:
@@ -144,13 +159,20 @@ def _run_compiler(cmd: list[str], what: str, root: Path) -> None:
         missing = [h for h in _MISSING_HEADER_RE.findall(msg) if not any(root.rglob(Path(h).name))]
         if missing:
             raise ToolchainError(f"the C++ toolchain lacks the header {missing[0]} ({what}):\n{msg}")
+        # the machine's limits, not the C++: out of memory, or killed by a signal (the kernel's OOM killer)
+        if proc.returncode < 0 or _OUT_OF_MEMORY_RE.search(msg):
+            why = (f"was killed by signal {-proc.returncode}" if proc.returncode < 0 else "ran out of memory")
+            raise ToolchainError(f"the C++ compiler {why} ({what}); build with fewer parallel jobs "
+                                 f"(csim.build(..., jobs=1)) or on a machine with more memory:\n{msg}")
         raise InternalError(f"the C++ that fxflow emitted for {root} does not compile ({what}):\n"
                             f"{' '.join(cmd)}\n{msg}", where=f"{root} ({what})")
 
 
 def build(project_dir, ap_types=None, verbose: bool = True, *, jobs: int | None = None,
-          opt: str = OPT) -> Path:
-    """Compile the project's C simulation (testbench + firmware); returns the executable (cached)."""
+          opt: str = OPT, group_bytes: int = GROUP_BYTES) -> Path:
+    """Compile the project's C simulation (testbench + firmware); returns the executable (cached).
+    `jobs` compilers run at once (default: the cpu count, at most 8); each firmware translation unit
+    holds at most about `group_bytes` of source text (kernels and their weight headers)."""
     root = Path(project_dir).resolve()
     man = read_manifest(root)
     # the project's flavour decides the headers: ap_types (Vitis) or ac_types (Catapult)
@@ -170,7 +192,7 @@ def build(project_dir, ap_types=None, verbose: bool = True, *, jobs: int | None 
     top = man["top"]
     firmware = [s for s in man["sources"] if s != man["testbench"]]
     units: list[tuple[str, list[str]]] = [("testbench", [man["testbench"]])]
-    units += [(f"firmware group {i + 1}", g) for i, g in enumerate(_groups(root, firmware, max(1, jobs - 1)))]
+    units += [(f"firmware group {i + 1}", g) for i, g in enumerate(_groups(root, firmware, max(1, jobs - 1), group_bytes))]
     base_key = (ident, " ".join(flags), str(ap))
     todo, objs = [], []
     for what, members in units:
@@ -191,8 +213,11 @@ def build(project_dir, ap_types=None, verbose: bool = True, *, jobs: int | None 
     _log(verbose, f"building {top}: {len(todo)} of {len(units)} translation units with {Path(cxx).name} "
                   f"{' '.join(flags)} ...")
 
+    done, lock = [0], threading.Lock()
+
     def compile_unit(item):
         what, members, obj = item
+        t_unit = time.perf_counter()
         with tempfile.TemporaryDirectory(dir=cache) as tmp:
             if len(members) == 1:
                 src = str(inside(root, members[0]))
@@ -203,6 +228,12 @@ def build(project_dir, ap_types=None, verbose: bool = True, *, jobs: int | None 
             out = os.path.join(tmp, "unit.o")
             _run_compiler([cxx, *flags, f"-I{ap}", "-c", src, "-o", out], f"{what}: {', '.join(members)}", root)
             os.replace(out, obj)
+        with lock:
+            done[0] += 1
+            count = done[0]
+        names = ", ".join(Path(m).stem for m in members)
+        _log(verbose, f"[{count}/{len(todo)}] {what} ({names if len(names) < 80 else names[:77] + '...'}): "
+                      f"{time.perf_counter() - t_unit:.1f} s")
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         for fut in [pool.submit(compile_unit, item) for item in todo]:

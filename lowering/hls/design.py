@@ -12,6 +12,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from fxflow.dialects.df import UNROLLED
 from fxflow.dialects.fxp import format_of
 from fxflow.errors import FormatError, IRError, UnsupportedOpError
 from fxflow.fixed import FixedFormat
@@ -208,7 +209,7 @@ def top_pragmas(design: HlsDesign, body: Lines) -> None:
 
 def top_schedule_pragma(design: HlsDesign) -> str:
     """PIPELINE for io_parallel designs whose kernels are all `latency`, DATAFLOW otherwise."""
-    if design.io_type == "io_parallel" and all(k.strategy == "latency" for k in design.kernels):
+    if design.io_type == "io_parallel" and all(k.strategy in UNROLLED for k in design.kernels):
         rf = design.max_reuse
         return "PIPELINE" if rf == 1 else f"PIPELINE II={rf}"
     return "DATAFLOW"

@@ -15,6 +15,7 @@ from .lower import lower_graph
 from .testbench import render_testbench
 
 VALUES_PER_LINE = 8
+INTS_PER_LINE = 32
 
 
 def _banner(design: HlsDesign, what: str) -> list[str]:
@@ -59,16 +60,57 @@ def _parameters(design: HlsDesign) -> str:
     return "\n".join(out)
 
 
+# C integer types that hold a W-bit stored integer, narrowest first: (bits, signed type, unsigned type).
+STORAGE_INTS = ((8, "signed char", "unsigned char"), (16, "short", "unsigned short"), (32, "int", "unsigned int"),
+                (64, "long long", "unsigned long long"))
+
+
+def storage_int(fmt) -> str | None:
+    """The narrowest C integer type holding `fmt`'s stored integers; None above 64 bits."""
+    for bits, signed, unsigned in STORAGE_INTS:
+        if fmt.width <= bits:
+            return signed if fmt.signed else unsigned
+    return None
+
+
+def _rows(vals: list[str], per_line: int) -> list[str]:
+    return ["    " + ", ".join(vals[i:i + per_line]) + "," for i in range(0, len(vals), per_line)]
+
+
 def _weights(design: HlsDesign, c: ConstArray) -> str:
+    """The header of one constant array.  HLS tools (`__SYNTHESIS__`) see a `static const` fixed-point array
+    with exact hex-float literals.  The C simulation sees the stored integers in a plain integer array (a
+    constant initializer: g++ reads a million of them in seconds, where a million fixed-point constructor
+    calls in one static initializer take it minutes and gigabytes), unpacked once at start-up into a
+    fixed-point array that the kernels read through a reference of the same name and type."""
     guard = _guard(c.header[len("weights/"):-2])
     out = _banner(design, f"{c.name}: {c.role} of kernel {c.kernel}, shape {list(c.shape)} row-major, {c.fmt}.")
-    out += ["// Exact values (stored integer * 2^-" f"{c.fmt.f}) as hexadecimal floating literals.",
-            f"#ifndef {guard}", f"#define {guard}", "", '#include "../defines.h"', "",
-            f"static const {c.ctype} {c.name}[{c.size}] = {{"]
-    vals = [hex_float(n, c.fmt.f) for n in c.values]
-    for i in range(0, len(vals), VALUES_PER_LINE):
-        out.append("    " + ", ".join(vals[i:i + VALUES_PER_LINE]) + ",")
-    out += ["};", "", f"#endif  // {guard}", ""]
+    out += [f"#ifndef {guard}", f"#define {guard}", "", '#include "../defines.h"', ""]
+    literal = [f"static const {c.ctype} {c.name}[{c.size}] = {{",
+               *_rows([hex_float(n, c.fmt.f) for n in c.values], VALUES_PER_LINE), "};"]
+    bits_t = storage_int(c.fmt)
+    if bits_t is None:  # wider than any C integer: the literal array everywhere
+        out += ["// Exact values (stored integer * 2^-" f"{c.fmt.f}) as hexadecimal floating literals.", *literal]
+    else:
+        ns = f"fxflow::{c.name}"
+        out += ["#ifndef __SYNTHESIS__",
+                f"// C simulation: the stored integers (value * 2^{c.fmt.f}) as {bits_t}, unpacked once at start-up.",
+                f"namespace fxflow {{ namespace {c.name} {{",
+                f"static const {bits_t} bits[{c.size}] = {{",
+                *_rows([str(n) for n in c.values], INTS_PER_LINE), "};",
+                f"static {c.ctype} data[{c.size}];",
+                "static const bool ready = [] {",
+                f"    for (int i = 0; i < {c.size}; i++) "
+                + design.flavour.set_stored_bits("data[i]", c.fmt, "bits[i]"),
+                "    return true;",
+                "}();",
+                "} }",
+                f"static const {c.ctype} (&{c.name})[{c.size}] = {ns}::data;",
+                "#else",
+                "// HLS tools: exact values (stored integer * 2^-" f"{c.fmt.f}) as hexadecimal floating literals.",
+                *literal,
+                "#endif"]
+    out += ["", f"#endif  // {guard}", ""]
     return "\n".join(out)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fxflow.dialects.fxp import CastOp, check_op_classes, OpRegistry, RnnOp
+from fxflow.dialects.fxp import CastOp, check_op_classes, OpRegistry, RnnOp, ThresholdOp
 from fxflow.errors import UnsupportedOpError
 from fxflow.ir import ir, layer_name, rewrite
 from fxflow.passes.registry import register_pass
@@ -44,7 +44,8 @@ RAISED_BY: OpRegistry = OpRegistry("raising pattern")
 # Ops no linalg pattern produces: the importer that builds them instead (also read by test_op_coverage.py).
 IMPORTED = {
     CastOp: "fxflow.lowering.fake_quant_to_fxp: the model's own quantizers (fake-quant, QONNX, Brevitas)",
-    RnnOp: "fxflow.lowering.recurrent_import: LSTM/GRU layers, before torch-mlir sees them",
+    RnnOp: "fxflow.lowering.recurrent_import: LSTM/GRU/RNN layers, before torch-mlir sees them",
+    ThresholdOp: "fxflow.lowering.qdq: ONNX QDQ / QCDQ / QONNX quantizers with float scales or zero points",
 }
 
 

@@ -4,6 +4,7 @@ What torch-mlir emits and what it becomes:
   linalg.transpose(constant) | a generic computing on constants only        -> fxp.constant (folded at compile time)
   linalg.generic{cmpf ugt/select 0 | max 0}                                 -> fxp.relu
   linalg.generic{addf | subf | mulf of two tensors}                          -> fxp.add / fxp.sub / fxp.mul
+  linalg.generic{maximumf | minimumf | cmpf + select of two tensors}       -> fxp.minmax
   generic{x (+-*/) constant, per tensor or per channel} (BatchNorm's chain, scalings) -> fxp.scale_shift,
       chains fused, and folded into a preceding single-use fxp.dense / fxp.conv
   scale_shift on a [B*H, T, D] view                                          -> on [1, B*H, T, D]
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fxflow.dialects.fxp import AddOp, ConstantOp, MulOp, ReluOp, ReshapeOp, ScaleShiftOp, SubOp
+from fxflow.dialects.fxp import AddOp, ConstantOp, MinMaxOp, MulOp, ReluOp, ReshapeOp, ScaleShiftOp, SubOp
 from fxflow.errors import FxflowError
 from fxflow.ir import defining_op, ir, layer_name
 
@@ -70,6 +71,8 @@ def generic_to_add(op, rewriter):
     ins = list(op.inputs)
     if not adds_its_two_inputs(op) or not all(is_identity_map(m) for m in affine_maps(op)):
         return True
+    if any(constant_array(v) is not None for v in ins):
+        return True  # x + a per-channel constant is a scale_shift (affine_to_scale_shift)
     with rewriter.ip, op.location:
         new = AddOp(ins[0], ins[1], op.result.type)
     rewriter.replace_op(op, [new.output])
@@ -90,9 +93,9 @@ def _channel_param(generic, operand_index: int, x_shape) -> np.ndarray | None:
     rhs = m.partition(" -> ")[2].strip("() ").split(", ")
     rank = len(x_shape)
     # broadcast forms torch-mlir emits: (d1) | (d1, 0, 0) over [B, C, ..] (per channel), () / (0, ..) (scalar)
-    # (the batch dim d0 may index a size-1 axis of the constant: ONNX broadcasts [1, C, 1] that way)
-    used = [r for j, r in enumerate(rhs) if r and r != "0" and not (r == "d0" and arr.ndim == len(rhs)
-                                                                     and arr.shape[j] == 1)]
+    # (any dim may index a size-1 axis of the constant: ONNX broadcasts [1, C, 1] and [C, 1, 1] over a
+    # [1, C, 1, 1] tensor that way)
+    used = [r for j, r in enumerate(rhs) if r and r != "0" and not (arr.ndim == len(rhs) and arr.shape[j] == 1)]
     if arr.size == 1:
         return arr.reshape(1)
     if used == ["d1"] and rank >= 2 and arr.size == x_shape[1]:
@@ -210,6 +213,8 @@ def fuse_scale_shift(op, rewriter):
         w_new = w * s[None, :]
     else:  # weight [F, C/g, *K]: output channel = dim 0
         w_new = w * s.reshape(-1, *([1] * (w.ndim - 1)))
+    if not _fold_keeps_model_formats(inner, {"weight": (w, w_new), "bias": (b, b * s + t)}):
+        return True  # kept as a scale_shift of its own, computed exactly (BatchNorm after a quantized layer)
     # The folded layer keeps the layer's name (the dense/conv module) and its attributes.
     with rewriter.ip, inner.location:
         w_c, b_c = _param_constant(w_new, x), _param_constant(b * s + t, x)
@@ -223,6 +228,42 @@ def fuse_scale_shift(op, rewriter):
     if reshape is not None:
         rewriter.erase_op(reshape)
     rewriter.erase_op(inner)
+
+
+# --- begin: BatchNorm folding into layers the model quantized ---------------------------------------------
+def _fold_keeps_model_formats(layer_op, folded: dict) -> bool:
+    """Whether folding a scale/shift into `layer_op` keeps the weights and biases the model quantized
+    (`fxflow.model_formats`) exact: each folded constant must be exactly representable (also as float32) in
+    its role's model format, and a role the model did not quantize must come out unchanged.  Otherwise the
+    folded values would later be cut back to the model's format (1-bit weights times a BatchNorm scale all
+    round to one value)."""
+    from fxflow.fixed import FixedFormat
+    from fxflow.fixed.quantize import quantize, to_float
+    from fxflow.ir import layer_name
+    from fxflow.lowering.fake_quant_to_fxp import MODEL_FORMATS_ATTR
+
+    fn = layer_op.parent
+    while fn is not None and fn.name != "func.func":
+        fn = fn.parent
+    if fn is None or MODEL_FORMATS_ATTR not in fn.attributes:
+        return True
+    formats = ir.DictAttr(fn.attributes[MODEL_FORMATS_ATTR])
+    layer = layer_name(layer_op.location)
+    roles = {role: FixedFormat.parse(ir.StringAttr(formats[f"{layer}.{role}"]).value)
+             for role in folded if f"{layer}.{role}" in formats}
+    if not roles:
+        return True
+    for role, (old, new) in folded.items():
+        new = np.asarray(new, dtype=np.float64)
+        if not np.array_equal(new.astype(np.float32).astype(np.float64), new):
+            return False
+        if role not in roles:
+            if not np.array_equal(new, np.asarray(old, dtype=np.float64)):
+                return False
+        elif not np.array_equal(to_float(quantize(new, roles[role]), roles[role].f), new):
+            return False
+    return True
+# --- end: BatchNorm folding into layers the model quantized -----------------------------------------------
 
 
 @raising_pattern("fxp.scale_shift", 3)
@@ -252,6 +293,37 @@ def binary_tensor_op(op, rewriter):
     cls = SubOp if ops[0].operation.name == "arith.subf" else MulOp
     with rewriter.ip, op.location:
         new = cls(lhs, rhs, op.result.type)
+    rewriter.replace_op(op, [new.output])
+
+
+_MAX_PREDICATES, _MIN_PREDICATES = (2, 3, 9, 10), (4, 5, 11, 12)  # arith.cmpf ogt/oge/ugt/uge, olt/ole/ult/ule
+
+
+@raising_pattern("linalg.generic", 1, produces=(MinMaxOp,))
+def minmax_of_two_tensors(op, rewriter):
+    """maximum / minimum of two non-constant tensors of one shape (maximumf, or cmpf + select of the same
+    two) -> fxp.minmax.  With a constant operand it is a clamp or an fxp.select (tables family)."""
+    ins, ops = list(op.inputs), body_ops(op)
+    if len(ins) != 2 or not all(is_identity_map(m) for m in affine_maps(op)) or \
+            any(constant_array(v) is not None for v in ins):
+        return True
+    args = [str(v) for v in op.region.blocks[0].arguments[:2]]
+    names = [o.operation.name for o in ops]
+    kind = None
+    if len(ops) == 2 and names[0] in ("arith.maximumf", "arith.maxnumf", "arith.minimumf", "arith.minnumf"):
+        if sorted(str(v) for v in ops[0].operation.operands) == sorted(args):
+            kind = "max" if "max" in names[0] else "min"
+    elif names == ["arith.cmpf", "arith.select", "linalg.yield"]:
+        cmp, sel = ops[0].operation, ops[1].operation
+        pred = ir.IntegerAttr(cmp.attributes["predicate"]).value
+        pair = [str(v) for v in cmp.operands]
+        if sel.operands[0] == cmp.results[0] and [str(v) for v in sel.operands[1:]] == pair and \
+                sorted(pair) == sorted(args):
+            kind = "max" if pred in _MAX_PREDICATES else "min" if pred in _MIN_PREDICATES else None
+    if kind is None:
+        return True
+    with rewriter.ip, op.location:
+        new = MinMaxOp(ins[0], ins[1], op.result.type, ir.StringAttr.get(kind))
     rewriter.replace_op(op, [new.output])
 
 

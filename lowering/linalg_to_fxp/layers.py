@@ -7,6 +7,7 @@ What torch-mlir emits and what it becomes:
   expand_shape -> linalg.conv_2d_ngchw_gfchw -> (collapse_shape)                             -> fxp.conv (groups = G)
   tensor.pad(-inf) -> linalg.pooling_{nchw,ncw}_max                                          -> fxp.pool max
   linalg.pooling_{nchw,ncw}_sum | reduction generic (global), then divf by the window size   -> fxp.pool avg
+  sum generic over any non-batch dims, then divf by their size (x.mean(dim))  -> (transpose, reshape) fxp.pool avg
   dense(collapse_shape(x [1, T.., K]) [R, K]) [R, N]  (a Linear on tokens)                   -> reshape(fxp.dense on x)
   the packed in_proj read by q, k, v gathers                                                 -> one fxp.dense per reader
   scale_shift(c)(moves(dense))                                                               -> c folded into the dense
@@ -201,7 +202,7 @@ def _divisor(generic) -> float | None:
     return scalar_constant(c)
 
 
-@raising_pattern("linalg.generic", 4, produces=(PoolOp, ReshapeOp))
+@raising_pattern("linalg.generic", 4, produces=(PoolOp, ReshapeOp, TransposeOp))
 def avg_pool_to_fxp(op, rewriter):
     """divf(pooling_nchw_sum(x)) or divf(global sum reduction(x)) by the window size -> fxp.pool avg."""
     c = _divisor(op)
@@ -222,6 +223,11 @@ def avg_pool_to_fxp(op, rewriter):
         x = owner.operands[0]
         window = shape_of(x)[2:]
         strides = [1] * len(window)
+    elif owner.name == "linalg.generic" and (dims := _summed_dims(owner.opview)) is not None:
+        if c != math.prod(shape_of(owner.operands[0])[d] for d in dims):
+            return True
+        _mean_over_dims(op, rewriter, owner.operands[0], dims)
+        return None
     else:
         return True
     if c != math.prod(window):
@@ -256,6 +262,51 @@ def _is_global_sum(generic) -> bool:
         return False
     return shape_of(out) in ([shape_of(generic.inputs[0])[0], shape_of(generic.inputs[0])[1]],
                            shape_of(generic.inputs[0])[:2] + [1] * (rank - 2))
+
+
+def _summed_dims(generic) -> list[int] | None:
+    """The dims a sum generic over x [B, ...] reduces (mean's numerator over any non-batch dims, keepdim or
+    not), or None.  The global spatial sum (`_is_global_sum`) is matched before this one."""
+    its = [str(t) for t in generic.attributes["iterator_types"]]
+    ops = body_ops(generic)
+    if len(list(generic.inputs)) != 1 or len(ops) != 2 or ops[0].operation.name != "arith.addf":
+        return None
+    args = list(generic.region.blocks[0].arguments)
+    if {str(v) for v in ops[0].operation.operands} != {str(args[0]), str(args[1])}:
+        return None
+    xs = shape_of(generic.inputs[0])
+    dims = [d for d, t in enumerate(its) if "reduction" in t]
+    if len(its) != len(xs) or not dims or 0 in dims or not is_identity_map(affine_maps(generic)[0]):
+        return None
+    init = defining_op(generic.outputs[0])
+    if init is None or init.name != "linalg.fill" or scalar_constant(init.operands[0]) != 0.0:
+        return None
+    kept = [n for d, n in enumerate(xs) if d not in dims]
+    if [n for n in shape_of(generic.outputs[0]) if n != 1] != [n for n in kept if n != 1]:
+        return None
+    return dims
+
+
+def _mean_over_dims(op, rewriter, x, dims: list[int]) -> None:
+    """mean of x [B, ...] over `dims` as an average pool: the summed dims moved last (fxp.transpose) and
+    merged into one window over [B, M, R] (fxp.reshape), then reshaped to the mean's shape — the same
+    exact fixed-point mean as AvgPool's in every executor."""
+    xs = shape_of(x)
+    kept = [d for d in range(len(xs)) if d not in dims]
+    perm = kept + dims
+    et = ir.RankedTensorType(x.type).element_type
+    r = math.prod(xs[d] for d in dims)
+    m = math.prod(xs[d] for d in kept[1:])
+    with rewriter.ip, op.location:
+        v = x
+        if perm != list(range(len(xs))):
+            v = TransposeOp(v, ir.RankedTensorType.get([xs[d] for d in perm], et), i64_array_attr(perm)).output
+        v = ReshapeOp(v, ir.RankedTensorType.get([xs[0], m, r], et)).output
+        v = PoolOp(v, ir.RankedTensorType.get([xs[0], m, 1], et), ir.StringAttr.get("avg"), i64_array_attr([r]),
+                   i64_array_attr([1]), i64_array_attr([0, 0])).output
+        if shape_of(op.result) != [xs[0], m, 1]:
+            v = ReshapeOp(v, op.result.type).output
+    rewriter.replace_op(op, [v])
 
 
 # ------------------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 What torch-mlir emits and what it becomes:
   tensor.expand_shape / collapse_shape, linalg.transpose, tensor.concat, tensor.pad(0) -> fxp.reshape / transpose /
                                                                                           concat / pad
-  generic{tensor.extract at floor(index / s)} (nearest Upsample)                       -> fxp.resize
+  generic{tensor.extract at floor(index / s)} (nearest Upsample, integer s)           -> fxp.resize
+  generic{tensor.extract at constant positions} (Upsample at any scale, flip, index)    -> fxp.gather
   transposes / reshapes / slices whose middle moves the sample dim away from dim 0     -> fxp.gather (static indices)
   x (+ - *) y with y broadcast                                                         -> gather(y), fxp.add/sub/mul
   reshape(dense(x)) + bias over the last axis                                          -> reshape(dense with bias)
@@ -109,47 +110,111 @@ def _owner_is_conv(user) -> bool:
     return user.name.startswith(("linalg.conv_", "linalg.depthwise_conv_", "linalg.pooling_", "tensor.expand_shape"))
 
 
-@raising_pattern("linalg.generic", 1, produces=(ResizeOp,))
-def upsample_to_fxp(op, rewriter):
-    """Nearest upsampling: an outs-only generic gathering x[b, c, o // s, ..] with integer scales s —
-    checked by evaluating the body's index arithmetic on every output position."""
-    if list(op.inputs):
-        return True
+@raising_pattern("linalg.generic", 1, early=True, produces=(ResizeOp, GatherOp))
+def index_gather_to_fxp(op, rewriter):
+    """A generic that only reads x at positions computed from its indices and constant index tensors
+    (nearest Upsample at any scale, 1-D or 2-D; torch.flip; aten.index.Tensor with constant indices): the
+    positions are evaluated now for every output element (in torch's float32 index arithmetic), giving
+    fxp.resize for integer nearest upsampling and fxp.gather with static indices otherwise.  Early, so the
+    index tensors are still the generics torch-mlir made (not yet raised to fxp ops)."""
     ops = body_ops(op)
     extracts = [o for o in ops if o.operation.name == "tensor.extract"]
-    if len(extracts) != 1 or ops[-2].operation != extracts[0].operation:
+    if len(extracts) != 1 or ops[-2].operation != extracts[0].operation or len(list(op.results)) != 1:
         return True
     src = extracts[0].operation.operands[0]
     xs, ys = shape_of(src), shape_of(op.result)
-    if len(xs) != len(ys) or len(xs) < 3 or xs[:2] != ys[:2] or any(y % x for x, y in zip(xs[2:], ys[2:])):
+    if constant_array(src) is not None or not xs or xs[0] != 1 or not ys or ys[0] != 1:
         return True
-    scales = [y // x for x, y in zip(xs[2:], ys[2:])]
     try:
         idx = evaluate_indices(op, extracts[0].operation, ys)
-    except FxflowError:
+    except (FxflowError, _NotConstant):
         return True
+    if len(idx) != len(xs) or np.any(idx[0] != 0) or any(np.any((i < 0) | (i >= n)) for i, n in zip(idx, xs)):
+        return True
+    flat = np.ravel_multi_index(tuple(idx[1:]), xs[1:]).reshape(-1) if len(xs) > 1 else np.zeros(math.prod(ys), int)
+    scales = _nearest_scales(xs, ys, idx)
+    with rewriter.ip, op.location:
+        if scales is not None:
+            new = ResizeOp(src, op.result.type, i64_array_attr(scales)).output
+        else:
+            new = GatherOp(src, op.result.type, i64_array_attr(flat)).output
+    rewriter.replace_op(op, [new])
+
+
+def _nearest_scales(xs, ys, idx) -> list[int] | None:
+    """The integer scales when the positions read are x[b, c, o // s, ..] (fxp.resize), else None."""
+    if len(xs) != len(ys) or len(xs) < 3 or xs[:2] != ys[:2] or any(y % x for x, y in zip(xs[2:], ys[2:])):
+        return None
+    scales = [y // x for x, y in zip(xs[2:], ys[2:])]
     grids = np.meshgrid(*[np.arange(n) for n in ys], indexing="ij")
     expect = [grids[0] * 0, grids[1]] + [grids[2 + d] // scales[d] for d in range(len(scales))]
-    if any(not np.array_equal(np.broadcast_to(i, ys), e) for i, e in zip(idx, expect)):
-        return True
-    with rewriter.ip, op.location:
-        new = ResizeOp(src, op.result.type, i64_array_attr(scales))
-    rewriter.replace_op(op, [new.output])
+    return scales if all(np.array_equal(i, e) for i, e in zip(idx, expect)) else None
+
+
+class _NotConstant(Exception):
+    """An index operand depends on something other than the iteration indices and constants."""
 
 
 def evaluate_indices(generic, extract, out_shape) -> list[np.ndarray]:
-    """The index operands of `extract` for every output position (linalg.index bound to index grids)."""
+    """The index operands of `extract` for every output position (linalg.index bound to index grids, the
+    inputs the body reads bound to their compile-time values), each broadcast to `out_shape`."""
     from fxflow.scalar_eval import compile_scalar
 
-    grids = np.meshgrid(*[np.arange(n) for n in out_shape], indexing="ij")
-    index_ops = [o for o in generic.region.blocks[0].operations if o.operation.name == "linalg.index"]
-    bound = [o.operation.results[0] for o in index_ops]
-    values = [grids[ir.IntegerAttr(o.operation.attributes["dim"]).value] for o in index_ops]
+    bound, values = _bindings(generic, out_shape)
     out = []
     for v in extract.operands[1:]:
-        fn = compile_scalar(v, bound)
-        out.append(np.asarray(fn(*values)).astype(np.int64))
+        fn = compile_scalar(v, bound, native_floats=True)
+        out.append(np.broadcast_to(np.asarray(fn(*values)), out_shape).astype(np.int64))
     return out
+
+
+def _bindings(generic, shape) -> tuple[list, list]:
+    """(values, arrays): linalg.index results bound to index grids and the block arguments of the inputs
+    the body reads bound to their compile-time values broadcast over the iteration space."""
+    grids = np.meshgrid(*[np.arange(n) for n in shape], indexing="ij")
+    block = generic.region.blocks[0]
+    bound, values = [], []
+    for o in block.operations:
+        if o.operation.name == "linalg.index":
+            bound.append(o.operation.results[0])
+            values.append(grids[ir.IntegerAttr(o.operation.attributes["dim"]).value])
+    for i, v in enumerate(generic.inputs):
+        arg = block.arguments[i]
+        if not any(True for _ in arg.uses):
+            continue  # an input the body never reads (torch.flip passes x itself)
+        seen = broadcast_input(generic, i, _compile_time_value(v))
+        if seen is None:
+            raise _NotConstant()
+        bound.append(arg)
+        values.append(np.asarray(seen[0], dtype=np.float64))
+    return bound, values
+
+
+def _compile_time_value(v) -> np.ndarray:
+    """The values of a tensor computed from constants only: constants, their reshapes, and generics over
+    them (torch-mlir's arange and index arithmetic of aten.index.Tensor), in float32 index arithmetic."""
+    from fxflow.scalar_eval import compile_scalar
+
+    arr = constant_input(v)
+    if arr is not None:
+        return np.asarray(arr, dtype=np.float64)
+    owner = defining_op(v)
+    if owner is None:
+        raise _NotConstant()
+    if owner.name in ("tensor.expand_shape", "tensor.collapse_shape"):
+        return _compile_time_value(owner.operands[0]).reshape(shape_of(v))
+    if owner.name != "linalg.generic" or len(owner.results) != 1:
+        raise _NotConstant()
+    g = owner.opview
+    bound, values = _bindings(g, shape_of(g.outputs[0]))
+    if any(True for _ in g.region.blocks[0].arguments[len(list(g.inputs))].uses):
+        raise _NotConstant()  # reads its output (a reduction)
+    fn = compile_scalar(_yield_of(g), bound, native_floats=True)
+    return np.broadcast_to(np.asarray(fn(*values), dtype=np.float64), shape_of(v)).copy()
+
+
+def _yield_of(generic):
+    return list(generic.region.blocks[0].operations)[-1].operands[0]
 
 
 # ------------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ elementwise generics of the same layer (NameLoc) feeding it whose results are re
 cone.  When the cone computes a function of one tensor x and contains more than affine arithmetic:
   a chain of max/min (maximumf/minimumf, cmpf+select) with constants    -> fxp.clamp (fxp.relu for [0, inf))
   select(x > 0, x, x*a) | max(x, 0) + min(x, 0)*a, a per tensor/channel -> fxp.prelu     (PReLU, LeakyReLU)
+  select(x cmp c, a, b), a and b each x or a scalar constant             -> fxp.select   (Threshold, where)
   any other arith/math body with scalar constants                       -> fxp.lut, the cone's bodies
                                                                            cloned into its region
 and the softmax decomposition (reduce max, x - max, exp, reduce sum, div; any dim) -> fxp.softmax
@@ -21,7 +22,7 @@ import math
 
 import numpy as np
 
-from fxflow.dialects.fxp import ClampOp, ConstantOp, LutOp, PReluOp, ReluOp, ReshapeOp, SoftmaxOp, YieldOp
+from fxflow.dialects.fxp import ClampOp, ConstantOp, LutOp, PReluOp, ReluOp, ReshapeOp, SelectOp, SoftmaxOp, YieldOp
 from fxflow.errors import FxflowError
 from fxflow.ir import defining_op, ir, layer_name
 
@@ -61,8 +62,9 @@ def _users(value) -> list:
     return [u.owner for u in value.uses]
 
 
-def _cone(root):
-    """(ops in program order, the single non-constant source x) of root's cone, or None."""
+def _cone(root, masks: bool = False):
+    """(ops in program order, the single non-constant source x) of root's cone, or None.  With `masks`, also
+    the comparisons of other layers whose boolean result only the cone reads (`_is_mask`)."""
     layer = layer_name(root.location)
     members = [root]
 
@@ -75,7 +77,9 @@ def _cone(root):
         for m in list(members):
             for v in m.operands[: _n_inputs(m)]:
                 p = defining_op(v)
-                if p is None or inside(p) or not _is_elementwise(p) or layer_name(p.location) != layer:
+                if p is None or inside(p) or not _is_elementwise(p):
+                    continue
+                if layer_name(p.location) != layer and not (masks and _is_mask(p)):
                     continue
                 if all(inside(u) for u in _users(p.results[0])):
                     members.append(p)
@@ -94,6 +98,17 @@ def _cone(root):
     if len(sources) != 1:
         return None
     return _program_order(root, members), sources[0]
+
+
+def _is_mask(op) -> bool:
+    """A comparison of float tensors into a boolean tensor (torch.where's condition, made by a `gt` of its own
+    name): joins the cone of the select that reads it when the cone is then an fxp.select (an attention mask's
+    select of -inf is the transformer family's)."""
+    def element(v):
+        return str(ir.RankedTensorType(v.type).element_type)
+
+    ins = list(op.operands[: _n_inputs(op)])
+    return element(op.results[0]) == "i1" and bool(ins) and all(element(v) != "i1" for v in ins)
 
 
 def _n_inputs(op) -> int:
@@ -287,14 +302,51 @@ def _prelu_slope(e):
         if pos is None:
             return None
         keep, scaled = (e[3], e[4]) if pos else (e[4], e[3])
+        if keep == ("x",) and scaled == ("x",):
+            return ("c", 1.0)  # LeakyReLU(1.0): x * 1.0 folded away
         return _slope(scaled) if keep == ("x",) else None
     if e[0] == "arith.addf":
         for p, n in ((e[2], e[3]), (e[3], e[2])):
+            if _clamp_bounds(p) == (0.0, math.inf) and _clamp_bounds(n) == (-math.inf, 0.0):
+                return ("c", 1.0)  # max(x, 0) + min(x, 0): LeakyReLU(1.0), the product by 1.0 folded away
             if _clamp_bounds(p) == (0.0, math.inf) and n[0] == "arith.mulf":
                 for inner, a in ((n[2], n[3]), (n[3], n[2])):
                     if a[0] in ("c", "ct") and _clamp_bounds(inner) == (-math.inf, 0.0):
                         return a
     return None
+
+
+_PREDICATES = {1: "eq", 8: "eq", 2: "gt", 9: "gt", 3: "ge", 10: "ge", 4: "lt", 11: "lt", 5: "le", 12: "le",
+               6: "ne", 13: "ne"}  # arith.cmpf (ordered and unordered alike: no NaN reaches the hardware)
+_SWAPPED = {"gt": "lt", "ge": "le", "lt": "gt", "le": "ge", "eq": "eq", "ne": "ne"}
+
+
+def _bare(e):
+    """e without float widening/narrowing around it (torch-mlir compares f32 x as f64 against a double)."""
+    while e[0] in ("arith.extf", "arith.truncf") and len(e) == 3:
+        e = e[2]
+    return e
+
+
+def _select_of(e):
+    """(predicate, threshold, on_true, on_false) when e is (x pred c) ? a : b with a, b each x (NaN) or a
+    scalar constant: nn.Threshold, torch.where with constants, maximum/minimum with a constant."""
+    if e[0] != "arith.select" or e[2][0] != "arith.cmpf" or e[2][1] not in _PREDICATES:
+        return None
+    pred, lhs, rhs = _PREDICATES[e[2][1]], _bare(e[2][2]), _bare(e[2][3])
+    if lhs[0] == "c" and rhs == ("x",):
+        pred, lhs, rhs = _SWAPPED[pred], rhs, lhs
+    if lhs != ("x",) or rhs[0] != "c" or not math.isfinite(rhs[1]):
+        return None
+    branches = []
+    for b in (_bare(e[3]), _bare(e[4])):
+        if b == ("x",):
+            branches.append(math.nan)
+        elif b[0] == "c" and math.isfinite(b[1]):
+            branches.append(b[1])
+        else:
+            return None
+    return pred, rhs[1], branches[0], branches[1]
 
 
 def _per_channel(a, shape) -> np.ndarray | None:
@@ -326,12 +378,16 @@ def _is_root(op) -> bool:
     return found is None or not any(o == op for o in found[0])
 
 
-@raising_pattern("linalg.generic", 3, produces=(LutOp, ClampOp, PReluOp, ReluOp, ConstantOp))
+@raising_pattern("linalg.generic", 3, produces=(LutOp, ClampOp, PReluOp, ReluOp, SelectOp, ConstantOp))
 def elementwise_activation(op, rewriter):
     o = op.operation
     if not _is_elementwise(o) or not _is_root(o) or _feeds_softmax(o):
         return True
-    found = _cone(o)
+    if str(ir.RankedTensorType(o.results[0].type).element_type) == "i1":
+        return True  # a boolean mask is no activation: it is read by a select (this family's or the transformer's)
+    found, with_masks = _cone(o), False
+    if found is None or str(ir.RankedTensorType(found[1].type).element_type) == "i1":  # reads a mask
+        found, with_masks = _cone(o, masks=True), True
     if found is None:
         return True
     order, x = found
@@ -349,6 +405,9 @@ def elementwise_activation(op, rewriter):
     bounds = _clamp_bounds(e)
     slope = _prelu_slope(e) if bounds is None else None
     alpha = _per_channel(slope, shape) if slope is not None else None
+    select = _select_of(e) if bounds is None and alpha is None else None
+    if with_masks and bounds is None and alpha is None and select is None:
+        return True  # a comparison of another layer only joins a clamp, prelu or select, never a table
     if bounds is None and alpha is None and _has_tensor_constant(e):
         return True
     with rewriter.ip, o.location:
@@ -358,6 +417,9 @@ def elementwise_activation(op, rewriter):
             new = ClampOp(x, o.results[0].type, min=_f64(bounds[0]), max=_f64(bounds[1])).output
         elif alpha is not None:
             new = PReluOp(x, emit_constant(alpha, et), o.results[0].type).output
+        elif select is not None:
+            pred, t, a, b = select
+            new = SelectOp(x, o.results[0].type, ir.StringAttr.get(pred), _f64(t), _f64(a), _f64(b)).output
         else:
             new = _build_lut(order, x, o.results[0].type)
     rewriter.replace_op(op, [new])

@@ -168,7 +168,8 @@ def constant_add(op, rewriter):
             [f"d{j}" for j in range(len(shape_of(x)))] or shape_of(x) != shape_of(op.result) or shape_of(x)[0] != 1:
         return True
     found = broadcast_input(op, ci, constant_input(ins[ci]))
-    if found is None or set(found[1]) <= {1}:
+    # a [1, C] constant read along the size-1 batch dim too is per channel: scale_shift's (exact, fused)
+    if found is None or {d for d in found[1] if shape_of(x)[d] > 1} <= {1}:
         return True
     full = np.array(found[0], dtype=np.float64)
     if np.isnan(full).any() or np.isposinf(full).any():

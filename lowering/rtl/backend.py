@@ -92,9 +92,12 @@ class RtlBackend(BackendBase):
 
     def cli_arguments(self, parser) -> None:
         parser.add_argument("--rtl-products", default=default(RtlOptions, "products"), choices=PRODUCT_STYLES,
-                            help="constant products for --backend rtl: multipliers (mul) or shift-add trees")
+                            help="constant products for --backend rtl: multipliers (mul), shift-add trees per "
+                                 "product, or one shared adder graph per weight matrix (adder_graph)")
         parser.add_argument("--rtl-pipeline", type=int, default=default(RtlOptions, "pipeline"),
                             help="register stages per layer for --backend rtl")
+        parser.add_argument("--rtl-clock-mhz", type=float, default=default(RtlOptions, "clock_mhz"),
+                            help="--backend rtl: target clock; dense adder graphs get register stages by adder delay")
         parser.add_argument("--synth", action="store_true",
                             help="--backend rtl: also run yosys synth_xilinx and show its counts next to the estimates")
 
@@ -102,7 +105,7 @@ class RtlBackend(BackendBase):
         from fxflow.estimate import check_options
 
         check_options(args.part, args.clock)
-        return {"products": args.rtl_products, "pipeline": args.rtl_pipeline}
+        return {"products": args.rtl_products, "pipeline": args.rtl_pipeline, "clock_mhz": args.rtl_clock_mhz}
 
     def cli_summary(self, design, args, seconds: float) -> None:
         import numpy as np

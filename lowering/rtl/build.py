@@ -50,6 +50,7 @@ class KernelInfo:
     latency: int  # cycles from its inputs to its registered outputs
     start: int = 0  # cycle (after the top accepts a sample) its inputs are valid
     multipliers: int = 0  # non-constant products (time-multiplexed dense)
+    levels: int = 0  # clock_mhz: adder levels on the longest path of one register stage of its adder graph
 
 
 @dataclass
@@ -131,6 +132,9 @@ def _register(w: s.Wire, clk, stages: int, name: str, enable=None) -> s.Wire:
 
 def _build_kernel(kernel, name: str, layer: str, opts: RtlOptions) -> tuple[hw.HWModuleOp, KernelInfo]:
     products, stages = opts.for_layer(layer)
+    strategy = fir.StringAttr(kernel.attributes["strategy"]).value if "strategy" in kernel.attributes else ""
+    if strategy == "distributed_arithmetic":
+        products = "adder_graph"  # the layer's strategy asks for the shared adder graph in every backend
     block = kernel.regions[0].blocks[0]
     in_types = [_shape_fmt(a, "inputs", layer) for a in block.arguments]
     ops = _kernel_ops(kernel)
@@ -142,7 +146,10 @@ def _build_kernel(kernel, name: str, layer: str, opts: RtlOptions) -> tuple[hw.H
     if rf > 1 and not tdm and any(o.name in ("fxp.dense", "fxp.conv") for o in compute):
         raise UnsupportedOpError(f"the RTL backend time-multiplexes dense layers only; layer '{layer}' "
                                  f"({', '.join(o.name for o in compute)}) needs reuse_factor 1", layer=layer)
-    clocked = tdm or stages > 0
+    # a clock target pipelines a kernel that is one dense adder graph inside the graph (registers by delay)
+    timed = (bool(opts.clock_mhz) and not tdm and products == "adder_graph"
+             and [o.name for o in compute] == ["fxp.dense"])
+    clocked = tdm or stages > 0 or timed
     inputs = [(n, itype(f.width)) for i, (sh, f) in enumerate(in_types)
               for n in port_names("x", i, math.prod(sh))]
     if clocked:
@@ -173,7 +180,11 @@ def _build_kernel(kernel, name: str, layer: str, opts: RtlOptions) -> tuple[hw.H
                     consts[o.results[0]] = constant_value(o)
                     continue
                 args_in = [values[v] for v in o.operands if v not in consts]
-                values[o.results[0]] = build_op(o, args_in, OpContext(consts, products))
+                octx = OpContext(consts, products, clk=clk if timed else None,
+                                 budget_ns=clock_budget_ns(opts.clock_mhz) if timed else None)
+                values[o.results[0]] = build_op(o, args_in, octx)
+                info.latency += octx.stages
+                info.levels = octx.levels
             results = [values[v] for v in out_vals]
         ports = {}
         for i, (val, (sh, f)) in enumerate(zip(results, out_types)):
@@ -185,6 +196,13 @@ def _build_kernel(kernel, name: str, layer: str, opts: RtlOptions) -> tuple[hw.H
 
     mod = hw.HWModuleOp(name, inputs, outputs, body_builder=body)
     return mod, info
+
+
+def clock_budget_ns(clock_mhz: float) -> float:
+    """The delay one register stage may take at `clock_mhz`: the period less the estimator's clock uncertainty."""
+    from fxflow.estimate.base import CLOCK_UNCERTAINTY
+
+    return 1000.0 / clock_mhz * (1.0 - CLOCK_UNCERTAINTY)
 
 
 def _placeholder(width: int):
@@ -338,7 +356,7 @@ def _build_top(top, gblock, kernels, in_types, out_types, ret):
                     wires, t = vals[v]
                     for j, nm in enumerate(port_names("x", i, len(wires))):
                         mapping[nm] = _delay(wires[j], clk, start - t, f"{info.name}_{nm}")
-                if info.reuse_factor > 1 or info.latency > 0:
+                if "clk" in kmod.type.input_names:
                     mapping["clk"] = clk
                 if "start" in kmod.type.input_names:
                     mapping["start"] = valid_at(start)

@@ -97,6 +97,8 @@ def report(design, rtl, synth, part=None, clock=None, lut_costs=None) -> dict:
     for row, k in zip(rep["layers"], rtl.kernels):
         row["rtl_latency"] = k.latency
         row["rtl_start"] = k.start
+        if k.levels:  # rtl clock_mhz: adder levels of the longest register-to-register path of its graph
+            row["rtl_levels"] = k.levels
         if synth is not None:
             _measured(row, synth["modules"].get(k.name, {}))
     rep["total"]["rtl_latency"] = rtl.latency

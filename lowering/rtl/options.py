@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from fxflow.config import options_from_dict
 from fxflow.errors import ConfigError
 
-PRODUCT_STYLES = ("mul", "shift_add")  # constant products: comb.mul, or canonical-signed-digit adder trees
+# constant products: comb.mul; canonical-signed-digit adder trees per product; one adder graph per weight
+# matrix with common subexpressions shared (fxflow.fixed.addergraph)
+PRODUCT_STYLES = ("mul", "shift_add", "adder_graph")
 
 
 @dataclass
@@ -18,12 +20,18 @@ class RtlOptions:
     products: str = "mul"
     pipeline: int = 1
     layers: dict = field(default_factory=dict)
+    # target clock: a kernel that is one dense adder graph gets register stages inside the graph wherever the
+    # adder delays fill the period (the `pipeline` stages at its output stay); None: no timing-driven stages
+    clock_mhz: float | None = None
 
     @classmethod
     def from_dict(cls, d) -> "RtlOptions":
         opts = options_from_dict(cls, d, "rtl")
         opts.layers = dict(opts.layers or {})
         _check_layer_options(opts.products, opts.pipeline, "rtl")
+        c = opts.clock_mhz
+        if c is not None and (isinstance(c, bool) or not isinstance(c, (int, float)) or not 0 < c <= 2000):
+            raise ConfigError(f"rtl clock_mhz must be a clock frequency in MHz in (0, 2000], got {c!r}")
         for name, lo in opts.layers.items():
             if not isinstance(lo, dict) or set(lo) - {"products", "pipeline"}:
                 raise ConfigError(f"rtl layers.{name} must be a dict with keys products and/or pipeline, got {lo!r}")

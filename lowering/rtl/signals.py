@@ -17,14 +17,8 @@ from dataclasses import dataclass
 from circt import ir
 from circt.dialects import comb, hw
 
+from fxflow.fixed.addergraph import range_width as width_of
 from fxflow.fixed.csd import csd_digits, is_shift
-
-
-def width_of(lo: int, hi: int) -> int:
-    """Bits of the narrowest two's complement (lo < 0) or unsigned integer holding [lo, hi]."""
-    if lo < 0:
-        return max((-lo - 1).bit_length(), hi.bit_length()) + 1
-    return max(hi.bit_length(), 1)
 
 
 def _itype(width: int) -> ir.Type:
@@ -178,6 +172,28 @@ def sub(a: Wire, b: Wire) -> Wire:
     return _fit(comb.SubOp(extend(a, w), extend(b, w)).result, w, lo, hi)
 
 
+def add_shifted(a: Wire, b: Wire, k: int, negate: bool = False) -> Wire:
+    """a + (b << k), or a - (b << k): the low k bits of `a` pass through as wires, only the bits above them
+    go through an adder (k fewer LUTs and carry bits than adding the zero-extended shift)."""
+    if b.is_constant and b.lo == 0:
+        return a
+    if k == 0 or a.is_constant:
+        return (sub if negate else add)(a, shl(b, k))
+    lo, hi = (a.lo - (b.hi << k), a.hi - (b.lo << k)) if negate else (a.lo + (b.lo << k), a.hi + (b.hi << k))
+    if lo == hi:
+        return const(lo)
+    top = (sub if negate else add)(shr_floor(a, k), b)  # floor(a / 2^k) +- b
+    low = comb.ExtractOp(_itype(min(k, a.width)), a.value, 0).result
+    if k > a.width:  # a's sign (or zero) fills the bits between its width and k
+        low = extend(Wire(low, a.lo, a.hi), k)
+    if top.is_constant:
+        tv = const_value(top.lo, max(top.width, 1))
+        tw = max(top.width, 1)
+    else:
+        tv, tw = top.value, top.width
+    return _fit(comb.ConcatOp([tv, low]).result, tw + k, lo, hi)
+
+
 def add_tree(terms: list[Wire]) -> Wire:
     """The exact sum of `terms` as a balanced adder tree (exact, so the order of additions is free)."""
     terms = [t for t in terms if not (t.is_constant and t.lo == 0)]
@@ -210,7 +226,7 @@ def mul_const(a: Wire, c: int, style: str = "mul") -> Wire:
         return const(a.lo * c)
     if c == 1:
         return a
-    if style == "shift_add" or is_shift(c):
+    if style != "mul" or is_shift(c):  # "shift_add" (a single product of an "adder_graph" too)
         pos = [shl(a, k) for k, d in csd_digits(c) if d > 0]
         neg = [shl(a, k) for k, d in csd_digits(c) if d < 0]
         total = add_tree(pos)

@@ -8,6 +8,7 @@ the top's own cells (valid shift register, delay registers, input control) are r
 from __future__ import annotations
 
 import concurrent.futures
+import hashlib
 import json
 import os
 import subprocess
@@ -16,7 +17,7 @@ import time
 from pathlib import Path
 
 from fxflow.errors import ConfigError, InternalError, ToolchainError
-from fxflow.toolchain import find_system_tool
+from fxflow.toolchain import cache_root, find_system_tool
 
 FAMILIES = ("xcup", "xcu", "xc7", "xc7s", "xc6s")  # synth_xilinx -family values fxflow accepts
 RESOURCES = ("lut", "inv", "ff", "dsp", "carry", "bram18", "muxf")  # "inv": the INV cells, counted in "lut" too
@@ -56,6 +57,31 @@ def counts(cells: dict[str, int]) -> dict[str, int]:
     return out
 
 
+def _cached_stat(exe: str, verilog: str, script: str, timeout: float, what: str, tmp: Path,
+                 depth: bool = False) -> dict:
+    """yosys `script` on the Verilog in `tmp`/design.sv, then `stat -json` (and `ltp -noff`, the longest path in
+    cells, with `depth`): {"modules": stat modules, "ltp": cells or None}, cached under the fxflow cache by the
+    content of the Verilog, the script and the yosys binary (a big design takes minutes; a rerun takes none)."""
+    tool = f"{exe}@{Path(exe).stat().st_mtime}"
+    key = hashlib.sha256("\0".join((verilog, script, str(depth), tool)).encode()).hexdigest()
+    cached = cache_root() / "yosys" / f"{key[:32]}.json"
+    if cached.exists():
+        return json.loads(cached.read_text())
+    stat = tmp / f"stat_{key[:16]}.json"
+    ltp = tmp / f"ltp_{key[:16]}.txt"
+    extra = f"; tee -q -o {ltp} ltp -noff" if depth else ""
+    _run(exe, f"read_verilog -sv {tmp / 'design.sv'}; {script}{extra}; tee -q -o {stat} stat -json", timeout, what)
+    out = {"modules": json.loads(stat.read_text())["modules"], "ltp": None}
+    if depth:
+        import re
+
+        found = re.findall(r"Longest topological path in \S+ \(length=(\d+)\)", ltp.read_text())
+        out["ltp"] = max((int(v) for v in found), default=0)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    cached.write_text(json.dumps(out))
+    return out
+
+
 def _run(exe: str, script: str, timeout: float, what: str) -> None:
     try:
         proc = subprocess.run([exe, "-q", "-p", script], capture_output=True, text=True, timeout=timeout)
@@ -67,19 +93,21 @@ def _run(exe: str, script: str, timeout: float, what: str) -> None:
 
 
 def synth(verilog: str, top: str, family: str = "xcup", verbose: bool = True, timeout: float = SYNTH_TIMEOUT,
-          modules: list[str] | None = None, jobs: int | None = None, options: str = "") -> dict:
+          modules: list[str] | None = None, jobs: int | None = None, options: str = "", depth: bool = False) -> dict:
     """{"modules": {module: counts}, "total": counts, "seconds": s, "family": family}.
 
     With `modules` (the kernel modules under `top`), every kernel is synthesized by its own yosys process,
     `jobs` at a time (default: the CPU count), and the top with the kernels as black boxes: the same
     counts as one hierarchical run (hierarchy is kept either way), in a fraction of the wall time.
-    `options` are extra synth_xilinx flags (e.g. "-nodsp")."""
+    `options` are extra synth_xilinx flags (e.g. "-nodsp").  With `depth`, each unit's longest combinational path
+    in cells (yosys `ltp -noff`) is in "depth" per module.  Results are cached by content (fxflow cache, yosys/)."""
     if family not in FAMILIES:
         raise ConfigError(f"unknown part family '{family}' for synth_xilinx (available: {', '.join(FAMILIES)})")
     exe = find_yosys()
     t0 = time.perf_counter()
+    depths: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="fxflow-yosys-") as tmp:
-        src = Path(tmp) / f"{top}.sv"
+        src = Path(tmp) / "design.sv"
         src.write_text(verilog)
         units = [(m, f"hierarchy -top {m}") for m in (modules or [])]
         boxes = f"blackbox {' '.join(modules)}; " if modules else ""
@@ -89,10 +117,11 @@ def synth(verilog: str, top: str, family: str = "xcup", verbose: bool = True, ti
 
         def one(unit):
             name, select = unit
-            stat = Path(tmp) / f"stat_{name}.json"
-            _run(exe, f"read_verilog -sv {src}; {select}; synth_xilinx -family {family} -noiopad {options} -top {name}; "
-                      f"tee -q -o {stat} stat -json", timeout, name)
-            data = {n.lstrip("\\"): m for n, m in json.loads(stat.read_text())["modules"].items()}
+            res = _cached_stat(exe, verilog, f"{select}; synth_xilinx -family {family} -noiopad {options} -top {name}",
+                               timeout, name, Path(tmp), depth)
+            data = {n.lstrip("\\"): m for n, m in res["modules"].items()}
+            if res["ltp"] is not None:
+                depths[name] = res["ltp"]
             if verbose:
                 print(f"[yosys]   {name}: {time.perf_counter() - t0:.1f} s", flush=True)
             if modules:  # this unit's own module (the kernels are black boxes of the top's run)
@@ -112,4 +141,7 @@ def synth(verilog: str, top: str, family: str = "xcup", verbose: bool = True, ti
     seconds = time.perf_counter() - t0
     if verbose:
         print(f"[yosys] done in {seconds:.1f} s", flush=True)
-    return {"modules": modules_out, "total": total, "seconds": seconds, "family": family}
+    out = {"modules": modules_out, "total": total, "seconds": seconds, "family": family}
+    if depth:
+        out["depth"] = depths
+    return out

@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass, field, replace
 
 from fxflow.lowering.aie import cost as cycles
+from fxflow.lowering.aie.device import AieFitError
 from fxflow.dialects.df.graph import attr
 from fxflow.errors import FxflowError, UnsupportedOpError
 from fxflow.estimate import estimate_kernel
@@ -94,16 +95,21 @@ def _unit(group: list, device: VersalDevice, period_ns: float) -> Unit:
 
 def _aie_form(group: list) -> tuple[dict | None, str]:
     from fxflow.dialects.fxp import format_of
-    from fxflow.lowering.aie.passes.convert_fxp_to_aie import kernel_info
+    from fxflow.lowering.aie.arith import storage_of
+    from fxflow.lowering.aie.passes.convert_fxp_to_aie import hccs_info, kernel_info
 
     layer = attr(group[0], "layer")
     try:
         info = kernel_info(group[0])
+        softmax = hccs_info(group[0]) if info is None else None
     except UnsupportedOpError as e:
         return None, str(e)
+    if softmax is not None:  # an HCCS softmax core after a dense layer of the same AIE segment (aie_cost)
+        return {"name": layer, "mode": "hccs", "N": softmax.n, "x": "i8", "y": storage_of(softmax.out),
+                "reciprocal": softmax.spec.reciprocal}, ""
     if info is None:
         return None, (f"layer '{layer}' ({', '.join(_body_ops(group[0])) or 'nothing'}) is not supported by the AIE "
-                      "backend: it maps dense layers, each optionally followed by a ReLU")
+                      "backend: it maps dense layers, each optionally followed by a ReLU, and HCCS softmaxes")
     if len(group) == 2:
         info = replace(info, relu=format_of(group[1].results[0].type))
     try:
@@ -149,29 +155,52 @@ def aie_cost(units: list[Unit], device: VersalDevice, batch: int, max_tiles: int
     `max_plio` ports per direction when > 0, as the builder then uses); AieFitError when the array cannot hold them."""
     from fxflow.lowering.aie.passes.partition import PartitionOptions, choose
 
-    layers = [u.aie for u in units]
+    layers, softmax = [], {}  # dense layers; HCCS softmax after dense layer i (as aie_layers reads the graph)
+    for u in units:
+        if u.aie["mode"] != "hccs":
+            layers.append(dict(u.aie))
+        elif not layers or len(layers) - 1 in softmax:
+            raise AieFitError(f"layer '{u.name}': an HCCS softmax on the AI Engines must read a dense layer's output "
+                              "in the same AIE part")
+        else:
+            softmax[len(layers) - 1] = u.aie
+            layers[-1]["max_chains"] = min(device.aie.memtile_dma) - 1  # the join in one memory tile
     splits = choose(layers, device.aie, batch, max_tiles or device.aie.compute_tiles, objective,
                     PartitionOptions.tolerance, max_plio)
     m = splits[0].batch
     first, last = splits[0], splits[-1]
     interval = max(s.interval for s in splits)
+    sm_latency, sm_memory = 0, 0
+    for i, sm in softmax.items():  # one core each: the join leg and cost.hccs_cycles (as aie/cycles.py reports it)
+        width = splits[i].cas_num * splits[i].n_slice
+        kc = cycles.hccs_cycles(m, sm["N"], width, sm["reciprocal"])
+        interval, sm_latency = max(interval, kc), sm_latency + cycles.fifo_cycles(m * width, "i8") + kc
+        need = cycles.hccs_tile_bytes(m, width, sm["y"], device.aie)
+        if need > device.aie.tile_memory:
+            raise AieFitError(f"layer '{sm['name']}': the HCCS kernel's buffers for batch {m} x {width} features "
+                              f"need {need} bytes, over the {device.aie.tile_memory}-byte tile memory")
+        sm_memory += need
+    out_store = softmax[len(layers) - 1]["y"] if len(layers) - 1 in softmax else layers[-1]["y"]
     lim_in, lim_out = device.plio_in, device.plio_out
     if max_plio > 0:
         lim_in, lim_out = min(lim_in, max_plio), min(lim_out, max_plio)
     ports_in, in_cycles = plio_groups(first.cas_length, cycles.fifo_cycles(m * first.k_slice, layers[0]["x"]),
                                       first.interval, lim_in, device.aie.memtile_dma[1])
-    ports_out, out_cycles = plio_groups(last.cas_num, cycles.fifo_cycles(m * last.n_slice, layers[-1]["y"]),
-                                        last.interval, lim_out, device.aie.memtile_dma[0])
+    if len(layers) - 1 in softmax:  # the final softmax's result leaves as one stream (build.assign_memtiles)
+        ports_out, out_cycles = 1, cycles.fifo_cycles(m * last.cas_num * last.n_slice, out_store)
+    else:
+        ports_out, out_cycles = plio_groups(last.cas_num, cycles.fifo_cycles(m * last.n_slice, out_store),
+                                            last.interval, lim_out, device.aie.memtile_dma[0])
     interval = max(interval, in_cycles, out_cycles)
-    latency = in_cycles + sum(s.latency for s in splits) + out_cycles
+    latency = in_cycles + sum(s.latency for s in splits) + sm_latency + out_cycles
     ns = 1.0 / device.aie.clock_ghz
-    return {"tiles": sum(s.tiles for s in splits), "plio_in": ports_in, "plio_out": ports_out, "batch": m,
-            "memory_bytes": sum(split_memory(L, s, device) for L, s in zip(layers, splits)),
+    return {"tiles": sum(s.tiles for s in splits) + len(softmax), "plio_in": ports_in, "plio_out": ports_out,
+            "batch": m, "memory_bytes": sum(split_memory(L, s, device) for L, s in zip(layers, splits)) + sm_memory,
             "interval_cycles": interval, "latency_cycles": latency, "latency_ns": latency * ns,
             "interval_ns": interval * ns / m, "batch_interval_ns": interval * ns,
             "splits": [f"{s.cas_length}x{s.cas_num}" for s in splits],
             "plio_bytes_in": m * first.cas_length * first.k_slice * cycles.nbytes(layers[0]["x"]),
-            "plio_bytes_out": m * last.cas_num * last.n_slice * cycles.nbytes(layers[-1]["y"])}
+            "plio_bytes_out": m * last.cas_num * last.n_slice * cycles.nbytes(out_store)}
 
 
 def split_memory(layer: dict, split, device: VersalDevice) -> int:

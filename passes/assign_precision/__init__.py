@@ -130,7 +130,8 @@ def fixed_tensor_type(like: ir.Value, fmt: FixedFormat) -> ir.Type:
 def _assign_function(fn, cfg: Config, calibration: list | None = None) -> None:
     block = fn.regions[0].blocks[0]
     ops = list(block.operations)
-    ranges = Ranges(_model_exact_results(fn, ops, cfg))
+    pulled = _model_input_formats(block.arguments, cfg)
+    ranges = Ranges(_model_exact_results(fn, ops, cfg, pulled))
     data = _calibration_by_arg(block.arguments, calibration)
     if data and all(a in data for a in block.arguments):
         ranges.calibration = [data[a] for a in block.arguments]
@@ -140,12 +141,13 @@ def _assign_function(fn, cfg: Config, calibration: list | None = None) -> None:
         with ir.InsertionPoint(ops[0]):
             for arg in block.arguments:
                 if format_of(arg.type) is None:
-                    if cfg.input is None and _feeds_model_casts(arg):
+                    boundary = _threshold_boundary(arg) if cfg.input is None else None
+                    if boundary is None and cfg.input is None and _feeds_model_casts(arg):
                         for use in arg.uses:
                             res = use.owner.results[0]
                             ranges[res] = _input_interval(format_of(res.type), data.get(arg), _shape(arg))
                         continue
-                    fmt = _input_format(cfg, data.get(arg))
+                    fmt = boundary or pulled.get(arg) or _input_format(cfg, data.get(arg))
                     with ir.Location.name("input", childLoc=arg.location):
                         cast = CastOp(arg, fixed_tensor_type(arg, fmt))
                     arg.replace_all_uses_except(cast.output, cast.operation)
@@ -371,14 +373,59 @@ def _input_interval(fmt: FixedFormat, data, shape) -> Interval:
     return Interval(lo, hi, fmt.f)
 
 
-def _model_exact_results(fn, ops, cfg: Config) -> set:
+def _model_input_formats(args, cfg: Config) -> dict:
+    """Float arguments whose format the model's first quantizer fixes (assign_precision/input_format.py), when
+    no input format is configured: argument -> format."""
+    from fxflow.passes.assign_precision.input_format import model_input_format
+
+    if cfg.input is not None:
+        return {}
+    found = {a: model_input_format(a) for a in args if format_of(a.type) is None and not _feeds_model_casts(a)}
+    return {a: fmt for a, fmt in found.items() if fmt is not None}
+
+
+def _model_exact_results(fn, ops, cfg: Config, fixed_inputs=()) -> set:
     """The results between (or fixed by) the model's quantizers, minus layers whose result is configured;
-    warns about the ops there that cannot be exact."""
+    warns about the ops there that cannot be exact.  `fixed_inputs`: arguments whose format the model fixes."""
     from fxflow.passes.assign_precision.model_exact import ModelExactness
 
-    analysis = ModelExactness(ops, _model_formats(fn))
+    analysis = ModelExactness(ops, _model_formats(fn), lambda layer, role: role in cfg.layers.get(layer or "", {}),
+                              fixed_inputs)
     analysis.warn_inexact(lambda layer: cfg.layer(layer).result)
     return analysis.exact_results(lambda layer: "result" in cfg.layers.get(layer or "", {}))
+
+
+def _threshold_boundary(arg: ir.Value) -> FixedFormat | None:
+    """A float32 input read only by threshold quantizers (fxp.threshold) takes the input format that loses
+    nothing: their thresholds become inclusive ones at float32 values (equivalent on float32 inputs,
+    `fixed.threshold.float32_inclusive`), and a truncating, saturating cast on the grid of those values
+    keeps every comparison.  None when another op reads the input too."""
+    from fxflow.fixed.threshold import float32_inclusive, fraction_bits
+
+    users = [_through_moves(u.owner) for u in arg.uses]
+    if not users or not all(u.name == "fxp.threshold" for u in users):
+        return None
+    moved = []
+    for u in users:
+        t = float32_inclusive(np.asarray(u.attributes["thresholds"], dtype=np.float64),
+                              np.asarray(u.attributes["inclusive"]).astype(bool))
+        u.attributes["thresholds"] = ir.DenseElementsAttr.get(np.ascontiguousarray(t), type=ir.F64Type.get())
+        u.attributes["inclusive"] = ir.DenseElementsAttr.get(np.ones(t.size, dtype=np.int64),
+                                                             type=ir.IntegerType.get_signless(64))
+        moved.append(t)
+    allt = np.concatenate(moved)
+    f = fraction_bits(allt)
+    raw = [int(v) for v in np.ldexp(allt, f)]
+    return smallest_format(min(raw) - 1, max(raw), f, "TRN", "SAT")
+
+
+def _through_moves(op):
+    """The op a value reaches through data movement (reshape/transpose, each read once): it keeps values."""
+    from fxflow.passes.assign_precision.input_format import MOVES
+
+    while op.name in MOVES and len(list(op.results[0].uses)) == 1:
+        op = next(iter(op.results[0].uses)).owner
+    return op
 
 
 def _feeds_model_casts(value: ir.Value) -> bool:

@@ -1,6 +1,6 @@
-"""fxp-assign-precision rules for the elementwise ops: cast, relu, add, sub, mul and scale_shift.
+"""fxp-assign-precision rules for the elementwise ops: cast, relu, add, sub, mul, minmax and scale_shift.
 
-relu/add/sub/mul: the layer's result format over the exact result range.  cast: a cast back to float is the
+relu/add/sub/mul/minmax: the layer's result format over the exact result range.  cast: a cast back to float is the
 model's fake quantization (later ops read the fixed value); a fixed cast keeps its type and records the range
 (per channel with `formats`).  scale_shift: scale takes the layer's `weight` role, shift its `bias` role (with
 hls4ml arithmetic read through hls4ml's decimal text, as its BatchNorm's scale and bias are).
@@ -8,17 +8,19 @@ hls4ml arithmetic read through hls4ml's decimal text, as its BatchNorm's scale a
 
 from __future__ import annotations
 
+import numpy as np
+
 from fxflow.config import Config
-from fxflow.dialects.fxp import AddOp, CastOp, MulOp, ReluOp, ScaleShiftOp, SubOp, format_of
+from fxflow.dialects.fxp import AddOp, CastOp, MinMaxOp, MulOp, ReluOp, ScaleShiftOp, SubOp, format_of
 from fxflow.errors import FxflowError
-from fxflow.fixed.interval import (add_interval, cast_interval, mul_interval, relu_interval, scale_shift_interval,
-                                   sub_interval)
+from fxflow.fixed.interval import (Interval, add_interval, cast_interval, mul_interval, relu_interval,
+                                   scale_shift_interval, sub_interval)
 from fxflow.ir import ir, layer_name
 
 from fxflow.passes.assign_precision import assigner, quantized_constant, require_fixed, set_result
-from fxflow.passes.assign_precision.model_exact import always_exact, exactness
+from fxflow.passes.assign_precision.model_exact import always_exact, exact_constant_roles, exactness
 
-exactness(ReluOp, AddOp, SubOp, MulOp)(always_exact)
+exactness(ReluOp, AddOp, SubOp, MulOp, MinMaxOp)(always_exact)
 
 
 @assigner(ReluOp, AddOp)
@@ -51,8 +53,11 @@ def _assign_cast(op, cfg: Config, ranges: dict) -> None:
                                            channel_cast_interval(ranges[op.operation.operands[0]], cf, out))
 
 
-@exactness(ScaleShiftOp)
-def _scale_shift_exactness(op) -> str:
+@exactness(ScaleShiftOp, constants={1: "weight", 2: "bias"}, held_exactly=True)
+def _scale_shift_exactness(op) -> str | None:
+    """Exact when its constants are held exactly (model-exact results: exact_constant_roles)."""
+    if exact_constant_roles(op, {}, lambda layer, role: False):
+        return None
     return "it scales and shifts by constants the model did not quantize (e.g. a BatchNorm)"
 
 
@@ -63,10 +68,15 @@ def _assign_scale_shift(op, cfg: Config, ranges: dict) -> None:
     require_fixed(op, [x], "fxp.scale_shift")
     layer = layer_name(op.location) or "<unnamed>"
     lc = cfg.layer(layer)
+    roles = {"weight": lc.weight, "bias": lc.bias}
+    if o.results[0] in ranges.model_exact:  # a BatchNorm between the model's quantizers: held exactly
+        roles.update(exact_constant_roles(o, {}, lambda name, role: role in cfg.layers.get(name or "", {})))
     hls4ml = cfg.arithmetic == "hls4ml"  # BatchNorm's scale and bias through hls4ml's decimal text
     with ir.InsertionPoint(op), op.location:
-        sq, s_int, s_fmt = quantized_constant(o.operands[1], lc.weight, "scale", layer, cfg.auto_tolerance, hls4ml)
-        tq, t_int, t_fmt = quantized_constant(o.operands[2], lc.bias, "shift", layer, cfg.auto_tolerance, hls4ml)
+        sq, s_int, s_fmt = quantized_constant(o.operands[1], roles["weight"], "scale", layer, cfg.auto_tolerance,
+                                              hls4ml)
+        tq, t_int, t_fmt = quantized_constant(o.operands[2], roles["bias"], "shift", layer, cfg.auto_tolerance,
+                                              hls4ml)
     o.operands[1] = sq
     o.operands[2] = tq
     set_result(op, lc.result, scale_shift_interval(ranges[x], s_int, s_fmt.f, t_int, t_fmt.f), ranges)
@@ -79,3 +89,15 @@ def _assign_sub_mul(op, cfg: Config, ranges: dict) -> None:
     a, b = (ranges[v] for v in o.operands)
     exact = mul_interval(a, b) if o.name == "fxp.mul" else sub_interval(a, b)
     set_result(op, cfg.layer(layer_name(op.location)).result, exact, ranges)
+
+
+@assigner(MinMaxOp)
+def _assign_minmax(op, cfg: Config, ranges: dict) -> None:
+    o = op.operation
+    require_fixed(op, list(o.operands), o.name)
+    a, b = (ranges[v] for v in o.operands)
+    f = max(a.f, b.f)
+    a, b = a.aligned(f), b.aligned(f)
+    pick = np.maximum if ir.StringAttr(o.attributes["kind"]).value == "max" else np.minimum
+    set_result(op, cfg.layer(layer_name(op.location)).result, Interval(pick(a.lo, b.lo), pick(a.hi, b.hi), f),
+               ranges)

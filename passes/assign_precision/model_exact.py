@@ -8,7 +8,9 @@ silently loses bits the model keeps.  This analysis marks, before any format is 
 
 * **fixed** values: a model quantizer's output, or the result of an *exact* op (one whose real result the
   range analysis holds exactly: relu, add, dense with model-quantized weights, max-pool, reshape, ...)
-  whose activation operands are all fixed and whose constants the model quantized (or are zero);
+  whose activation operands are all fixed and whose constants the model quantized (or are zero), or, for a
+  scale/shift (a BatchNorm or FINN TensorNorm kept beside a quantized layer), constants fxflow holds exactly
+  in their narrowest exact formats (float32 constants are dyadic rationals);
 * **between** values: exact-op results whose activation operands are all fixed and which reach model
   quantizers (through exact ops only), whatever their constants.
 
@@ -33,6 +35,10 @@ from fxflow.ir import defining_op, elements_array, ir, layer_name
 EXACTNESS: OpRegistry = OpRegistry("exactness rule")
 # op class -> the operand slots that hold constants the model must quantize for the result to be fixed
 CONSTANT_ROLES: OpRegistry = OpRegistry("constant roles")
+# op classes whose constants fxflow holds exactly when the model did not quantize them (a BatchNorm or
+# TensorNorm kept beside a quantized layer): their result is fixed too, and their assigner gives those roles
+# their exact format (`exact_constant_roles`)
+HELD_EXACTLY: OpRegistry = OpRegistry("constants held exactly")
 
 # Ops with no exactness rule (so never exact), with the reason (test_op_coverage.py asks every op).
 UNSUPPORTED = {
@@ -44,12 +50,41 @@ UNSUPPORTED = {
 }
 
 
-def exactness(*classes: type, constants: dict | None = None):
+def exactness(*classes: type, constants: dict | None = None, held_exactly: bool = False):
     """Register `rule(op) -> None | reason` for the op classes; `constants` maps operand slots to their role
-    (`{1: "weight", 2: "bias"}`): the result is fixed only when the model quantized those (or they are 0)."""
+    (`{1: "weight", 2: "bias"}`): the result is fixed only when the model quantized those (or they are 0), or,
+    with `held_exactly`, when fxflow can hold them exactly (and the user configured no format for them)."""
     if constants:
         CONSTANT_ROLES.register(classes, constants)
+    if held_exactly:
+        HELD_EXACTLY.register(classes, True)
     return EXACTNESS.decorate(classes)
+
+
+def _constant_values(v):
+    d = defining_op(v)
+    if d is None or d.name != "fxp.constant":
+        return None
+    return np.asarray(elements_array(d.attributes["value"], list(ir.RankedTensorType(v.type).shape)), np.float64)
+
+
+def exact_constant_roles(op, model_formats: dict, configured) -> dict:
+    """{role: exact format} for the constants of a HELD_EXACTLY op that the model did not quantize and the
+    user did not configure (`configured(layer, role)`), each exactly representable; {} if any is not."""
+    from fxflow.fixed.interval import exact_constant_format
+
+    if op.name not in HELD_EXACTLY:
+        return {}
+    layer, out = layer_name(op.location), {}
+    for slot, role in CONSTANT_ROLES.get(op.name, {}).items():
+        if f"{layer}.{role}" in model_formats or configured(layer, role):
+            continue
+        arr = _constant_values(op.operands[slot])
+        fmt = None if arr is None else exact_constant_format(arr)
+        if fmt is None:
+            return {}
+        out[role] = fmt
+    return out
 
 
 def always_exact(op) -> None:
@@ -57,8 +92,9 @@ def always_exact(op) -> None:
 
 
 def is_model_cast(op) -> bool:
-    """A cast to a fixed format that the float program already has: the model's quantizer."""
-    return op.name == "fxp.cast" and format_of(op.results[0].type) is not None
+    """A cast (or a threshold quantizer, `fxp.threshold`) to a fixed format that the float program already
+    has: the model's quantizer."""
+    return op.name in ("fxp.cast", "fxp.threshold") and format_of(op.results[0].type) is not None
 
 
 def _owner(use):
@@ -72,9 +108,10 @@ def _activation_operands(op) -> list:
 class ModelExactness:
     """The fixed/between analysis of one function's float program (see the module docstring)."""
 
-    def __init__(self, ops, model_formats: dict):
+    def __init__(self, ops, model_formats: dict, configured=lambda layer, role: False, fixed_inputs=()):
         self.model_formats = model_formats
-        self.fixed: set = set()
+        self.configured = configured  # (layer, role) -> whether the user gave that role a format
+        self.fixed: set = set(fixed_inputs)  # arguments whose format the model's first quantizer fixes
         self.reaches: dict = {}
         self.reasons: list = []  # (inexact op between quantizers, reason)
         self.between: set = set()
@@ -82,6 +119,9 @@ class ModelExactness:
             self._visit(op.operation)
 
     def _visit(self, o) -> None:
+        if o.name == "fxp.threshold" and is_model_cast(o):  # a model quantizer with a float scale
+            self.fixed.add(o.results[0])
+            return
         if o.name == "fxp.cast":  # a model quantizer, or its dequantization back to float
             src = o.operands[0]
             if is_model_cast(o) or format_of(src.type) is not None or src in self.fixed:
@@ -106,15 +146,12 @@ class ModelExactness:
 
     def _constants_fixed(self, o) -> bool:
         layer = layer_name(o.location)
+        held = exact_constant_roles(o, self.model_formats, self.configured)
         for slot, role in CONSTANT_ROLES.get(o.name, {}).items():
-            if f"{layer}.{role}" in self.model_formats:
+            if f"{layer}.{role}" in self.model_formats or role in held:
                 continue
-            v = o.operands[slot]
-            d = defining_op(v)
-            if d is None or d.name != "fxp.constant":
-                return False
-            arr = elements_array(d.attributes["value"], list(ir.RankedTensorType(v.type).shape))
-            if np.any(np.asarray(arr, dtype=np.float64) != 0):
+            arr = _constant_values(o.operands[slot])
+            if arr is None or np.any(arr != 0):
                 return False
         return True
 
@@ -159,4 +196,5 @@ class ModelExactness:
                           "own (float) execution there", stacklevel=3)
 
 
-__all__ = ["CONSTANT_ROLES", "EXACTNESS", "UNSUPPORTED", "ModelExactness", "always_exact", "exactness", "is_model_cast"]
+__all__ = ["CONSTANT_ROLES", "EXACTNESS", "HELD_EXACTLY", "UNSUPPORTED", "ModelExactness", "always_exact",
+           "exact_constant_roles", "exactness", "is_model_cast"]

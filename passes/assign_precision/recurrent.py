@@ -1,4 +1,4 @@
-"""fxp-assign-precision rule for the recurrent family: `fxp.rnn` (LSTM / GRU layers).
+"""fxp-assign-precision rule for the recurrent family: `fxp.rnn` (LSTM / GRU / Elman RNN layers).
 
 Weights: w_ih the layer's `weight`, w_hh its `recurrent_weight` (default: `weight`), both biases its
 `bias`.  `accum` "exact"/"auto" (default): one bit-width exact accumulator holding both dot products
@@ -8,7 +8,10 @@ with P the model precision, or ap_fixed<16,6> when it is auto):
   sigmoid  ap_ufixed<P.f + 1, 1, RND, SAT>   sigmoid entries in [0, 1]
   tanh     ap_fixed<P.f + 2, 2, RND, SAT>    tanh entries in [-1, 1]
   state    P                          the LSTM cell state c
-  result   the layer's `result`; "auto": o * tanh(c) exactly (LSTM), ap_fixed<tanh.f + 2, 2, RND, SAT> (GRU)
+  result   the layer's `result`; "auto": o * tanh(c) exactly (LSTM), ap_fixed<tanh.f + 2, 2, RND, SAT> (GRU,
+           Elman tanh), the gate format (Elman relu)
+Initial states given as inputs (h0, c0) keep their formats; when the two differ, both are cast exactly to
+one holding both (`states` is one operand group of one type); the cell assigns them to `result` / `state`.
 Tables (`table_style` "accurate"): the accurate tables of fxp.lut's default (`fxflow.fixed.table.accurate_table`:
 range and bins from the function and the gate / state and entry formats, error bound in docs/layers.md), at most
 `table_size` entries if configured, else 2^ACCURATE_INDEX_BITS.
@@ -50,6 +53,26 @@ def _hls4ml_formats(fm: RnnFormats, accum: FixedFormat) -> RnnFormats:
                       HLS4ML_TABLE_T, accum)
 
 
+def _common_state_format(op) -> None:
+    """The initial states given as inputs (one IRDL group: one type) cast exactly to a format holding both."""
+    from fxflow.dialects.fxp import CastOp
+    from fxflow.dialects.fxp.recurrent import initial_states
+
+    states = list(initial_states(op).values())
+    require_fixed(op, states, "fxp.rnn")
+    fmts = [format_of(v.type) for v in states]
+    if len({str(f) for f in fmts}) <= 1:
+        return
+    common = fmts[0]
+    for f in fmts[1:]:
+        common = _union(common, f)
+    o = op.operation
+    for i, v in enumerate(states, start=5):
+        with ir.InsertionPoint(op), op.location:
+            shape = list(ir.RankedTensorType(v.type).shape)
+            o.operands[i] = CastOp(v, ir.RankedTensorType.get(shape, fixed_type(common))).output
+
+
 @exactness(RnnOp)
 def _rnn_exactness(op) -> str:
     return "it is computed from tables of sigmoid and tanh"
@@ -80,7 +103,8 @@ def _assign_rnn(op, cfg: Config, ranges: dict) -> None:
     state = own.get("state", p) if cell == "lstm" else None
     result = lc.result
     if not isinstance(result, FixedFormat):
-        result = FixedFormat(1, 1, sig.f + tanh.f) if cell == "lstm" else FixedFormat(1, 1, tanh.f, "RND", "SAT")
+        result = (FixedFormat(1, 1, sig.f + tanh.f) if cell == "lstm" else gate if cell == "rnn_relu"
+                  else FixedFormat(1, 1, tanh.f, "RND", "SAT"))
     features = ir.RankedTensorType(x.type).shape[2]
     hidden = ir.RankedTensorType(wh.type).shape[1]
     accum = lc.accum
@@ -104,6 +128,7 @@ def _assign_rnn(op, cfg: Config, ranges: dict) -> None:
             o.attributes[name] = ir.TypeAttr.get(fixed_type(fmt))
     o.attributes["table_size"] = i64_attr(fm.table_size)
     o.attributes["table_style"] = ir.StringAttr.get(fm.style)
+    _common_state_format(op)
     if fm.style == "hls4ml":
         o.attributes["table_format"] = ir.TypeAttr.get(fixed_type(fm.table_format))
         o.attributes["product"] = ir.TypeAttr.get(fixed_type(fm.product))

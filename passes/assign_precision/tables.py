@@ -1,7 +1,8 @@
-"""fxp-assign-precision rules for the activation family: `fxp.clamp`, `fxp.prelu`, `fxp.lut`, `fxp.softmax`.
+"""fxp-assign-precision rules for the activation family: `fxp.clamp`, `fxp.select`, `fxp.prelu`, `fxp.lut`,
+`fxp.softmax`.
 
-Results take the layer's `result` format; "auto" gives the exact range (clamp, prelu: the narrowest exact
-format; lut: the input's fractional bits and the integer bits of the table's entries, rounded to nearest;
+Results take the layer's `result` format; "auto" gives the exact range (clamp, select, prelu: the narrowest
+exact format; lut: the input's fractional bits and the integer bits of the table's entries, rounded to nearest;
 softmax: the exact product of its exp entries and inverse).  PReLU/LeakyReLU slopes are quantized like
 weights (the layer's `weight` format, "auto" fitted within `auto_tolerance`).
 
@@ -29,13 +30,14 @@ Tables are attached as discardable attributes (the ops verify without them):
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from fractions import Fraction
 
 import numpy as np
 
 from fxflow.config import AUTO, EXACT, Config
-from fxflow.dialects.fxp import ClampOp, LutOp, PReluOp, SoftmaxOp, fixed_type, format_of
+from fxflow.dialects.fxp import ClampOp, LutOp, PReluOp, SelectOp, SoftmaxOp, ThresholdOp, fixed_type, format_of
 from fxflow.scalar_eval import region_function
 from fxflow.fixed import FixedFormat
 from fxflow.fixed.interval import Interval
@@ -62,7 +64,7 @@ def _bound_bits(v: float) -> int:
     return max(Fraction(v).denominator.bit_length() - 1, 0)
 
 
-exactness(ClampOp)(always_exact)
+exactness(ClampOp, SelectOp)(always_exact)
 exactness(PReluOp, constants={1: "weight"})(always_exact)
 
 
@@ -93,6 +95,56 @@ def _assign_clamp(op, cfg: Config, ranges: dict) -> None:
         if math.isfinite(b):
             n = int(Fraction(b) * (1 << f))
             lo, hi = clip(lo, n), clip(hi, n)
+    set_result(op, cfg.layer(layer_name(op.location)).result, Interval(lo, hi, f), ranges)
+
+
+@exactness(ThresholdOp)
+def _threshold_exactness(op) -> str | None:
+    """A threshold quantizer rounds: it is exact only as the model's own quantizer (its result format fixed by
+    the importer), which model_exact.is_model_cast takes as a boundary before asking this rule."""
+    return "it rounds its input to the quantizer's levels"
+
+
+@assigner(ThresholdOp)
+def _assign_threshold(op, cfg: Config, ranges: dict) -> None:
+    """The result keeps the model's format (the importer's exact levels format; a float result takes it
+    here); its range is the levels the input's range reaches (the levels ascend with the count)."""
+    from fxflow.dialects.fxp.accessors import threshold_bounds, threshold_params
+    from fxflow.fixed.threshold import count, levels_format, stored_levels
+    from fxflow.passes.assign_precision import fixed_tensor_type
+
+    x = op.operation.operands[0]
+    require_fixed(op, [x], "fxp.threshold")
+    res = op.operation.results[0]
+    _, _, levels = threshold_params(op)
+    fmt = format_of(res.type)
+    if fmt is None:
+        fmt = levels_format(levels)
+        res.set_type(fixed_tensor_type(res, fmt))
+    table = np.array(stored_levels(levels, fmt), dtype=object)
+    xr = ranges[x]
+    bounds = threshold_bounds(op, xr.f)
+    lo = table[count(np.asarray(xr.lo, dtype=object), bounds)]
+    hi = table[count(np.asarray(xr.hi, dtype=object), bounds)]
+    ranges[res] = Interval(np.minimum(lo, hi), np.maximum(lo, hi), fmt.f)
+
+
+@assigner(SelectOp)
+def _assign_select(op, cfg: Config, ranges: dict) -> None:
+    """The union of the branches' ranges: x's (a NaN branch) and each constant's, on a grid holding both."""
+    x = op.operation.operands[0]
+    require_fixed(op, [x], "fxp.select")
+    values = [ir.FloatAttr(op.operation.attributes[n]).value for n in ("on_true", "on_false")]
+    consts = [v for v in values if not math.isnan(v)]
+    xr = ranges[x]
+    f = max([xr.f] + [_bound_bits(v) for v in consts])
+    xr = xr.aligned(f)
+    parts = [(xr.lo, xr.hi)] if any(math.isnan(v) for v in values) else []
+    for v in consts:
+        n = np.full(xr.lo.shape, int(Fraction(v) * (1 << f)), dtype=object)
+        parts.append((n, n))
+    lo = functools.reduce(np.minimum, [p[0] for p in parts])
+    hi = functools.reduce(np.maximum, [p[1] for p in parts])
     set_result(op, cfg.layer(layer_name(op.location)).result, Interval(lo, hi, f), ranges)
 
 

@@ -33,7 +33,7 @@ def compile(model, example_input=None, config=None, backend: str = "vitis", io_t
     folder of the ap_types or ac_types headers for the C simulation.  `calibration_data` (an array
     (N, *input_shape), or a list of them for several inputs) starts the range analysis behind "auto"
     formats at the data's range instead of the input format's, and picks an "auto" input format.
-    `backend="rtl"` builds SystemVerilog through CIRCT (`rtl` = {"products": "mul" | "shift_add",
+    `backend="rtl"` builds SystemVerilog through CIRCT (`rtl` = {"products": "mul" | "shift_add" | "adder_graph",
     "pipeline": register stages per layer, "layers": per-layer overrides}; see docs/rtl.md).
     `backend="versal"` plans each layer on PL or AI Engines (`versal` = fxflow.lowering.versal.options.VersalOptions
     as a dict: {"device", "partition": "auto" | {layer: "pl" | "aie"}, "target_rate_mhz", ...})."""

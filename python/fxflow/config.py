@@ -28,7 +28,7 @@ from .fixed import FixedFormat
 
 EXACT = "exact"
 AUTO = "auto"  # derived by range analysis: the narrowest format that never overflows and loses nothing
-STRATEGIES = ("latency", "resource")
+STRATEGIES = ("latency", "resource", "distributed_arithmetic")  # the last: hls4ml's name for adder graphs
 IO_TYPES = ("io_parallel", "io_stream")
 MODEL_KEYS = ("precision", "input", "weight", "bias", "accum", "result", "reuse_factor", "strategy",
               "auto_tolerance")

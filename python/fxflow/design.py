@@ -131,7 +131,8 @@ class Design:
 
     def csim(self, x, raw: bool = False, verbose: bool = True):
         """Compile the emitted C++ with g++ against the real ap_types headers (ac_types for the Catapult
-        flavour), run it on `x`, and return its outputs in the same form as `predict`."""
+        flavour), run it on `x`, and return its outputs in the same form as `predict` (lists in and out
+        for several inputs / outputs)."""
         return self.backend_impl.csim(self, x, raw, verbose)
 
     def build(self, path=None, steps=("csim", "synth"), timeout: float | None = None, part: str | None = None,

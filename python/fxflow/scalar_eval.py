@@ -57,9 +57,12 @@ _CMPI = {0: np.equal, 1: np.not_equal, 2: np.less, 3: np.less_equal, 4: np.great
          6: np.less, 7: np.less_equal, 8: np.greater, 9: np.greater_equal}
 
 
-def compile_scalar(value: ir.Value, inputs: list) -> Callable:
+def compile_scalar(value: ir.Value, inputs: list, native_floats: bool = False) -> Callable:
     """`value` as a Python function of the arrays bound to `inputs` (block arguments), evaluated
-    elementwise in float64.  No MLIR object is kept: the function outlives the IR it came from."""
+    elementwise in float64.  No MLIR object is kept: the function outlives the IR it came from.
+    `native_floats`: every f32/f16 result is rounded to its type, as the program computes it (index
+    arithmetic, where floor(o / 2.4f) in float32 differs from the real quotient's floor); by default an
+    activation means its exact real function."""
     slots = {v: i for i, v in enumerate(inputs)}
     code: list = []
 
@@ -71,7 +74,12 @@ def compile_scalar(value: ir.Value, inputs: list) -> Callable:
             raise FxflowError("a scalar function reads a block argument that has no value")
         op = owner.operation if hasattr(owner, "operation") else owner
         args = [visit(a) for a in op.operands]
-        code.append((_op_function(op), args))
+        fn = _op_function(op)
+        narrow = _NARROW.get(str(op.results[0].type)) if native_floats and len(op.results) == 1 else None
+        if narrow is not None:
+            fn = (lambda f, t: lambda *a: np.asarray(np.asarray(f(*a), dtype=np.float64).astype(t),
+                                                     dtype=np.float64))(fn, narrow)
+        code.append((fn, args))
         slots[v] = len(inputs) + len(code) - 1
         return slots[v]
 

@@ -45,6 +45,50 @@ func.func @main(%arg0: tensor<1x2xf32>) -> tensor<1x2xf32> {
 
 // -----
 
+// Brevitas bnn_pynq's input: 2x - 1 (two generics), then clamp(round(v * 128), -128, 127) / 128. Traced back to x
+// it looks like a rescale (x 2) with a zero point; it is the cast of the affine value 2x - 1 (_cast_of_affine).
+#map = affine_map<(d0, d1) -> (d0, d1)>
+func.func @affine(%arg0: tensor<1x2xf32>) -> tensor<1x2xf32> {
+  %c2 = arith.constant 2.000000e+00 : f32
+  %c1 = arith.constant 1.000000e+00 : f32
+  %c128 = arith.constant 1.280000e+02 : f32
+  %lo = arith.constant -1.280000e+02 : f32
+  %hi = arith.constant 1.270000e+02 : f32
+  %e = tensor.empty() : tensor<1x2xf32>
+  %1 = linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel"]} ins(%arg0 : tensor<1x2xf32>) outs(%e : tensor<1x2xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %c2 : f32
+    linalg.yield %m : f32
+  } -> tensor<1x2xf32> loc("mul")
+  %2 = linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel"]} ins(%1 : tensor<1x2xf32>) outs(%e : tensor<1x2xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %s = arith.subf %in, %c1 : f32
+    linalg.yield %s : f32
+  } -> tensor<1x2xf32> loc("sub")
+  %3 = linalg.generic {indexing_maps = [#map, #map], iterator_types = ["parallel", "parallel"]} ins(%2 : tensor<1x2xf32>) outs(%e : tensor<1x2xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %c128 : f32
+    %c_1 = arith.cmpf ult, %m, %lo : f32
+    %s1 = arith.select %c_1, %lo, %m : f32
+    %c_2 = arith.cmpf ugt, %s1, %hi : f32
+    %s2 = arith.select %c_2, %hi, %s1 : f32
+    %r = math.roundeven %s2 : f32
+    %d = arith.divf %r, %c128 : f32
+    linalg.yield %d : f32
+  } -> tensor<1x2xf32> loc("in_quant")
+  return %3 : tensor<1x2xf32>
+}
+// CHECK-LABEL: sym_name = "affine"
+// CHECK:       "arith.mulf"
+// CHECK:       %[[SUB:.*]] = "linalg.generic"
+// CHECK-NEXT:  ^bb0
+// CHECK-NEXT:  "arith.subf"
+// CHECK:       %[[Q:.*]] = "fxp.cast"(%[[SUB]]) : (tensor<1x2xf32>) -> tensor<1x2x!fxp.fixed<1 : i32, 0 : i32, 7 : i32, "RND_CONV", "SAT">>
+// CHECK:       "fxp.cast"(%[[Q]]) {{.*}} -> tensor<1x2xf32>
+// CHECK-NOT:   math.roundeven
+
+// -----
+
 // A non-power-of-two scale is no fixed-point format: the error names the layer.
 #map = affine_map<(d0, d1) -> (d0, d1)>
 func.func @bad(%arg0: tensor<1x2xf32>) -> tensor<1x2xf32> {

@@ -183,6 +183,23 @@ def test_full_array_stack_is_exact_and_efficient():
     assert r["mismatches"] == 0
 
 
+def test_jet_tagger_benchmark_row_is_exact():
+    """The benchmark's jet tagger (16-64-32-32-5 int8) maps, simulates == predict, and its figures are consistent;
+    the printed assumptions carry the cost model's constants."""
+    sys.path.insert(0, str(Path(__file__).parents[2] / "benchmarks"))
+    from aie_scaling import JET_TAGGER, assumptions, run
+
+    from fxflow.lowering.aie import cost
+
+    fast, small = run(JET_TAGGER, objective="throughput", simulate=True), run(JET_TAGGER, objective="resource")
+    assert fast["mismatches"] == 0
+    assert small["tiles"] == 4 < fast["tiles"] and fast["interval_cycles"] < small["interval_cycles"]
+    assert 0 < fast["of_peak"] <= fast["efficiency"] <= 1
+    assert fast["latency_ns"] == pytest.approx(fast["latency_cycles"] / 1.25)
+    text = assumptions()
+    assert f"+ {cost.CALL_OVERHEAD} cycles call overhead + {cost.CASCADE_PORT} per cascade port" in text
+
+
 def test_output_is_deterministic():
     rng = np.random.default_rng(11)
     g = mlp_graph(rng, [20, 48, 9], F(1, 3, 4), [F(1, 1, 6)] * 2, [F(1, 3, 4, "RND_CONV", "SAT")] * 2,

@@ -1,9 +1,10 @@
 """The AIE kernel check: every kernel source the AIE backend writes compiles with `g++ -std=c++20 -fsyntax-only`
 against fxflow's declaration-only AIE API header (lowering/aie/aie_api_check), whose static_asserts are the vector /
 accumulator / mmul shape rules of the device's core (AIE-ML for xcve2802 and npu1, AIE2P for npu2), for dense MLPs
-in every mode and epilogue form, cascades with first/middle/last kernels, and the HCCS softmax.  The header rejects
-shapes the core lacks and the ADF stream API (absent from an mlir-aie kernel build).  A syntax and shape check
-only: the arithmetic is the simulator's, checked against predict here for the same designs."""
+in every mode and epilogue form, cascades with first/middle/last kernels, and the HCCS softmax (between dense
+layers and final).  The header rejects shapes the core lacks and the ADF stream API (absent from an mlir-aie
+kernel build).  A syntax and shape check only: the arithmetic is the simulator's, checked against predict here
+for the same designs."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from fxflow.lowering.aie.kernels import API_CHECK_DIR, check_syntax, layer_sourc
 from fxflow.lowering.aie.simulate import simulate
 
 from test_aie import inputs, mlp_graph, predict_raw
-from test_hccs import Mlp as HccsMlp
+from test_hccs import MidMlp
 from toolchains import needs
 
 DEVICES = ("xcve2802", "npu1", "npu2")
@@ -69,9 +70,10 @@ def _designs(device: str) -> dict:
                          aie={"device": device})
     assert np.array_equal(jet.simulate(x, raw=True), jet.predict(x, raw=True))
     progs["jet_tagger"] = jet.aie_program
-    cfg = {"model": {"precision": "ap_fixed<8,3>"},
-           "layers": {"sm": {"softmax": {"implementation": "hccs", "B": 1000, "S": 20, "Dmax": 40}}}}
-    hccs = fxflow.compile(HccsMlp(), torch.zeros(1, 8), config=cfg, backend="aie", aie={"device": device})
+    sm = {"softmax": {"implementation": "hccs", "B": 1000, "S": 20, "Dmax": 40}}
+    cfg = {"model": {"precision": "ap_fixed<8,3>"}, "layers": {"sm": sm, "sm2": sm}}
+    # dense -> ReLU -> dense -> HCCS -> dense -> HCCS: a softmax between dense layers and a final one
+    hccs = fxflow.compile(MidMlp(final=True), torch.zeros(1, 8), config=cfg, backend="aie", aie={"device": device})
     xh = np.random.default_rng(1).normal(0, 2, (16, 8))
     assert np.array_equal(hccs.simulate(xh, raw=True), hccs.predict(xh, raw=True))
     progs["dense_hccs"] = hccs.aie_program

@@ -46,6 +46,8 @@ CASES = [  # (x, w, accumulator, product, modular kernel?): hls4ml's default and
     ("ap_fixed<8,4>", "ap_fixed<8,2>", "ap_fixed<24,2>", "ap_fixed<16,2>", True),  # prod grid finer: no rounding
     ("ap_ufixed<10,4>", "ap_fixed<10,2>", "ap_fixed<16,6>", "ap_fixed<16,6>", True),
     ("ap_fixed<24,8>", "ap_fixed<24,8>", "ap_fixed<40,16>", "ap_fixed<40,16>", True),  # needs int64
+    ("ap_fixed<16,1>", "ap_fixed<10,2>", "ap_fixed<20,8>", "ap_fixed<18,10>", True),  # s=15: 16-bit, 2 k a block
+    ("ap_fixed<20,2>", "ap_fixed<12,1>", "ap_fixed<20,8>", "ap_fixed<20,8,AP_RND>", True),  # s=17: 32-bit lanes
     ("ap_fixed<12,4>", "ap_fixed<10,2>", "ap_fixed<20,8>", "ap_fixed<14,6>", False),  # product wraps narrower
     ("ap_fixed<16,6>", "ap_fixed<16,6>", "ap_fixed<16,6,AP_TRN,AP_SAT>", "ap_fixed<16,6>", False),
     ("ap_fixed<16,6>", "ap_fixed<16,6>", "ap_fixed<16,6>", "ap_fixed<12,6,AP_RND_CONV>", False),
@@ -66,6 +68,43 @@ def test_product_paths_equal_the_sequential_loop(case):
         want = _reference(x, w, b, x_fmt, w_fmt, b_fmt, acc, out, prod)
         assert got.fmt == out
         assert [int(v) for v in got.data.ravel()] == [int(v) for v in want.ravel()], (case, kk, nn, plan.path)
+
+
+def test_product_kernels_over_row_blocks():
+    """Batches larger than one [n, rows] block of the batch-innermost kernels equal the per-k product path."""
+    from fxflow.fixed.dense import PRODUCT_CHUNK, _dense_products, _dense_products_modular, _dense_products_split
+
+    f = FixedFormat.parse
+    rng = np.random.default_rng(11)
+    for x_t, prod in (("ap_fixed<16,6>", f("ap_fixed<16,6>")), ("ap_fixed<16,6>", f("ap_fixed<16,6,AP_RND>")),
+                      ("ap_fixed<16,1>", f("ap_fixed<16,6,AP_RND>"))):  # the last: s = 15, 2 k a block
+        x_fmt, w_fmt = f(x_t), f("ap_fixed<16,6>")
+        acc = w_fmt
+        nn = 64
+        x, w = _ints(rng, x_fmt, (PRODUCT_CHUNK // nn * 2 + 7, 9)), _ints(rng, w_fmt, (9, nn))
+        b = _ints(rng, w_fmt, (nn,))
+        plan = plan_dense(x_fmt, w, w_fmt, b, w_fmt, acc, acc, prod)
+        assert plan.mod_dtype is not None and plan.low_dtype is np.uint16
+        want = np.asarray(_dense_products(x, plan))
+        assert np.array_equal(_dense_products_split(x, plan), want)
+        assert np.array_equal(_dense_products_modular(x, plan), want)
+
+
+def test_product_kernel_choice():
+    """The split kernel (a float product minus the dropped low bits) when the exact sum fits a float64 and
+    the shift 32 bits; the modular kernel otherwise."""
+    f = FixedFormat.parse
+    w = np.full((70, 3), -(2**15), dtype=np.int64)
+    b = np.zeros(3, dtype=np.int64)
+
+    def kernel(x_t, prod):
+        plan = plan_dense(f(x_t), w, f("ap_fixed<16,6>"), b, f("ap_fixed<16,6>"), f(prod), f(prod), f(prod))
+        return plan.low_dtype, plan.mod_dtype
+
+    assert kernel("ap_fixed<16,6>", "ap_fixed<16,6>") == (np.uint16, np.int32)  # s = 10
+    assert kernel("ap_fixed<16,6>", "ap_fixed<20,10>") == (np.uint16, np.int32)  # s = 10
+    assert kernel("ap_fixed<30,2>", "ap_fixed<30,10>") == (np.uint32, np.int64)  # s = 18
+    assert kernel("ap_fixed<40,20>", "ap_fixed<40,20>") == (None, np.int64)  # sums reach 2^53
 
 
 def test_modular_dtype_choice():
@@ -91,6 +130,22 @@ def test_blas_path_in_chunks(x_t, w_t):
     shift = acc.f - x_fmt.f - w_fmt.f
     want = ((x @ w) << shift) + (b << (acc.f - w_fmt.f))
     assert np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("acc_t", ["ap_fixed<90,20>", "ap_fixed<86,20,AP_TRN,AP_SAT>"])
+def test_split_path_equals_the_loop(acc_t):
+    """Sums wider than int64 (32-bit activations times 40-bit weights): int64 products with the weights'
+    digits, exactly the sequential loop's integers."""
+    x_fmt, w_fmt = FixedFormat.parse("ap_fixed<32,4>"), FixedFormat.parse("ap_fixed<40,2>")
+    acc = FixedFormat.parse(acc_t)
+    rng = np.random.default_rng(7)
+    x, w, b = _ints(rng, x_fmt, (9, 12)), _ints(rng, w_fmt, (12, 5)), _ints(rng, w_fmt, (5,))
+    out = FixedFormat.parse("ap_fixed<24,8,AP_RND_CONV,AP_SAT>")
+    plan = plan_dense(x_fmt, w, w_fmt, b, w_fmt, acc, out)
+    assert plan.path == "split"
+    got = dense(Tensor(x, x_fmt), plan).data
+    want = _reference(x, w, b, x_fmt, w_fmt, w_fmt, acc, out, None)
+    assert [int(v) for v in np.asarray(got).ravel()] == [int(v) for v in want.ravel()]
 
 
 def test_results_do_not_depend_on_blas_threads():

@@ -281,6 +281,87 @@ def test_aie_every_variant_calibrated_with_report_and_kernel(tmp_path):
     assert "aie.objectfifo.link [@fc2_y0, @fc2_y1] -> [@sm_x]" in text and "aie.objectfifo.link [@sm_y] -> [@out0]" in text
 
 
+class MidMlp(torch.nn.Module):
+    """dense -> ReLU -> dense -> HCCS softmax -> dense [-> HCCS softmax]: softmaxes inside the AIE chain."""
+
+    def __init__(self, n=20, out=6, seed=0, final=False):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.fc1, self.fc2, self.fc3 = torch.nn.Linear(8, 32), torch.nn.Linear(32, n), torch.nn.Linear(n, out)
+        self.sm, self.sm2, self.final = torch.nn.Softmax(dim=1), torch.nn.Softmax(dim=1), final
+
+    def forward(self, x):
+        y = self.fc3(self.sm(self.fc2(torch.relu(self.fc1(x)))))
+        return self.sm2(y) if self.final else y
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(n=st.integers(2, 40), out=st.integers(2, 24), variant=st.sampled_from(VARIANTS), seed=st.integers(0, 99),
+       final=st.booleans(), batch=st.sampled_from([1, 8, 16]), data=st.data())
+def test_aie_softmax_between_dense_layers_simulation_equals_predict(n, out, variant, seed, final, batch, data):
+    """An HCCS softmax between dense layers (int8 or int16 output, so the next dense runs 8x8 or 16x8): its own
+    core between a memory-tile join and distribute; the AIE simulation == predict bit for bit."""
+    b, s, dm = data.draw(params(n, least=1))
+    sm = {"implementation": "hccs", "output": variant[0], "reciprocal": variant[1], "B": b, "S": s, "Dmax": dm}
+    layers = {"sm": {"softmax": sm}}
+    if final:
+        layers["sm2"] = {"softmax": {"implementation": "hccs", "B": 1000, "S": 20, "Dmax": 40}}
+    cfg = {"model": {"precision": "ap_fixed<8,3>"}, "layers": layers}
+    design = fxflow.compile(MidMlp(n, out, seed, final), torch.zeros(1, 8), config=cfg, backend="aie",
+                            aie={"batch": batch})
+    x = np.random.default_rng(seed).normal(0, 2, (40, 8))
+    assert np.array_equal(design.simulate(x, raw=True), design.predict(x, raw=True))
+    prog = design.aie_program
+    assert [c.layer for c in prog.cores if prog.kernel(c.fn).role == "hccs"] == ["sm"] + ["sm2"] * final
+    assert [r["layer"] for r in design.report()["layers"]] == ["fc1", "fc2", "sm", "fc3"] + ["sm2"] * final
+
+
+def test_aie_softmax_between_dense_layers_is_wired_emitted_and_checked(tmp_path):
+    """The memory tile joins fc2's chains into the softmax core and distributes its result as fc3's K-slices;
+    the kernels pass the AIE API syntax/shape check; the report costs the softmax core."""
+    from fxflow.lowering.aie.cost import hccs_cycles
+    from fxflow.lowering.aie.kernels import check_syntax, render_kernels
+    from toolchains import needs
+
+    cfg = {"model": {"precision": "ap_fixed<8,3>"},
+           "layers": {"sm": {"softmax": {"implementation": "hccs", "B": 1000, "S": 20, "Dmax": 40,
+                                         "reciprocal": "div"}}}}
+    design = fxflow.compile(MidMlp(), torch.zeros(1, 8), config=cfg, backend="aie")
+    design.write(tmp_path)
+    text = (tmp_path / "aie.mlir").read_text()
+    assert "aie.objectfifo.link [@fc2_y0, @fc2_y1] -> [@sm_x] ([0, 128] [])" in text
+    assert "aie.objectfifo.link [@sm_y] -> [@fc3_x0, @fc3_x1] ([] [0, 128])" in text
+    row = next(r for r in design.report()["layers"] if r["layer"] == "sm")
+    assert row["kernel_cycles"] == hccs_cycles(8, 20, 32, "div") and row["tiles"] == 1
+    needs("g++")
+    files = render_kernels(design.aie_program)
+    assert {"kernels/sm.cc", "kernels/fc3.cc"} <= set(files)
+    assert check_syntax(files, design.aie_program.device) == {}
+
+
+def test_aie_softmax_limits_the_chains_before_it():
+    """The layer before an HCCS softmax gets at most (memory-tile DMA channels - 1) output chains, as the join
+    (and, between layers, the distribute) needs; a layer that cannot be split that narrowly is an error naming
+    the layer and the limit."""
+    from fxflow.lowering.aie.device import AieFitError, get_device
+    from fxflow.lowering.aie.passes.partition import choose
+
+    dev = get_device("xcve2802")
+    layer = {"name": "fc2", "mode": "8x8", "K": 16, "N": 2048, "x": "i8", "y": "i8"}
+    assert choose([layer], dev, 8, 304, "throughput", 0.05)[0].cas_num > 1
+    with pytest.raises(AieFitError, match=r"layer 'fc2' \(16x2048\) needs at least 2 output chains; the HCCS "
+                                          "softmax after it joins at most 1 in one memory tile"):
+        choose([{**layer, "max_chains": 1}], dev, 8, 304, "throughput", 0.05)
+    cfg = {"model": {"precision": "ap_fixed<8,3>"},
+           "layers": {"sm": {"softmax": {"implementation": "hccs", "B": 200, "S": 2, "Dmax": 40}}}}
+    design = fxflow.compile(MidMlp(n=160), torch.zeros(1, 8), config=cfg, backend="aie",
+                            aie={"objective": "throughput"})
+    fc2 = next(r for r in design.report()["layers"] if r["layer"] == "fc2")
+    assert int(fc2["grid"].split("x")[1]) <= min(dev.memtile_dma) - 1
+    x = np.random.default_rng(1).normal(0, 2, (16, 8))
+    assert np.array_equal(design.simulate(x, raw=True), design.predict(x, raw=True))
+
+
 def test_aie_hccs_needs_int8_input():
     cfg = {"model": {"precision": "ap_fixed<12,4>"},
            "layers": {"sm": {"softmax": {"implementation": "hccs", "B": 1000, "S": 10, "Dmax": 50}}}}

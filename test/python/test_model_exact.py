@@ -204,3 +204,53 @@ def test_pytorch_fake_quant_cnn_is_bit_exact_without_config():
 
         want = copy.deepcopy(model).double()(torch.as_tensor(x, dtype=torch.float64)).numpy()
     assert np.array_equal(design.predict(x), want)
+
+
+def bnn_pynq_style(first: str, seed=0):
+    """Brevitas bnn_pynq's pattern, written by hand: view -> 2*x - 1 -> input quantizer (`first`: 8-bit with
+    grid 2^-7, 2-bit narrow with grid 1, or bipolar) -> QuantLinear (1-bit weights, no bias) -> BatchNorm ->
+    bipolar -> QuantLinear (2-bit weights) -> BatchNorm -> 2-bit quantizer (the issue's reproducer, extended)."""
+    rng = np.random.default_rng(seed)
+    b = Builder()
+    h = b.node("Reshape", ["x", b.const([-1, 16], np.int64)], "/view/Reshape")
+    h = b.node("Sub", [b.node("Mul", [h, b.const(2.0)], "/Mul"), b.const(1.0)], "/Sub")
+    if first == "bipolar":
+        h = b.node("BipolarQuant", [h, b.const(1.0)], "/input_quant/Quant", Q)
+    else:
+        f, bits, narrow = (7, 8, 0) if first == "8bit" else (0, 2, 1)
+        h = b.quant(h, "/input_quant/Quant", f, bits, narrow=narrow)
+    for i, (n_in, n_out, bits) in enumerate([(16, 12, 1), (12, 5, 2)]):
+        w = b.const(rng.uniform(-1, 1, size=(n_out, n_in)))
+        w = b.node("BipolarQuant", [w, b.const(1.0)], f"/fc{i}/weight_quant/Quant", Q) if bits == 1 else \
+            b.quant(w, f"/fc{i}/weight_quant/Quant", 0, 2, narrow=1)
+        h = b.node("Gemm", [h, w], f"/fc{i}/Gemm", transB=1)
+        bn = [b.const(rng.uniform(0.5, 2, n_out)), b.const(rng.normal(size=n_out)), b.const(rng.normal(size=n_out)),
+              b.const(rng.uniform(1, 9, n_out))]
+        h = b.node("BatchNormalization", [h, *bn], f"/bn{i}/BatchNormalization", epsilon=1e-4)
+        h = b.node("BipolarQuant", [h, b.const(1.0)], f"/act{i}/Quant", Q) if i == 0 else \
+            b.quant(h, f"/act{i}/Quant", 0, 2, narrow=1)
+    return _model(b, h, [1, 4, 4], [5], opset=15)  # torch-mlir lowers BatchNormalization from opset 15
+
+
+@pytest.mark.parametrize("first, input_format", [("8bit", "ap_ufixed<8,0,AP_RND_CONV,AP_SAT>"),
+                                                 ("2bit", "ap_ufixed<27,1,AP_RND_CONV,AP_SAT>"),
+                                                 ("bipolar", "ap_ufixed<1,0,AP_TRN,AP_SAT>")])
+def test_batchnorm_after_quantized_layers_and_affine_input_quantizer(tmp_path, first, input_format):
+    """A BatchNorm after 1-bit/2-bit weights stays an exact scale_shift (folding it would cut the folded weights
+    back to 1 bit), `2x - 1` before the input quantizer is accepted, and the input format follows from that
+    quantizer: equal to the float64 QONNX semantics on random inputs and on every tie of the first quantizer."""
+    model = bnn_pynq_style(first)
+    design = _compile(model, tmp_path)
+    rng = np.random.default_rng(2)
+    grid = np.arange(513, dtype=np.float32) / 512  # every tie: x = 1/4, 3/4 (2-bit), (j + 1/2) / 256 (8-bit), 1/2
+    near = np.concatenate([grid, np.nextafter(grid, np.float32(-1)), np.nextafter(grid, np.float32(2))])
+    x = np.concatenate([rng.random((300, 1, 4, 4), dtype=np.float32), rng.choice(near, size=(300, 1, 4, 4)),
+                        rng.normal(size=(100, 1, 4, 4)).astype(np.float32)])
+    want = reference(model, x)
+    assert len(np.unique(want)) > 2, "the signal died in the chain; the test would check nothing"
+    assert np.array_equal(design.predict(x), want)
+    layers = {r["layer"]: r for r in design.report()["layers"]}
+    assert layers["/view/Reshape"]["result"] == input_format
+    assert [layers[f"/fc{i}/Gemm"]["weight"] for i in (0, 1)] == ["ap_fixed<2,2,AP_RND_CONV,AP_SAT>",
+                                                                    "ap_fixed<2,2,AP_RND_CONV,AP_SAT_SYM>"]
+    assert {layers[f"/bn{i}/BatchNormalization"]["op"] for i in (0, 1)} == {"scale_shift"}

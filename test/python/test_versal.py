@@ -208,6 +208,32 @@ def test_planned_plio_ports_are_the_programs(max_plio, rate, ports, grid):
     np.testing.assert_array_equal(d.simulate(x, raw=True), d.predict(x, raw=True))
 
 
+HCCS = {"softmax": {"implementation": "hccs", "B": 1000, "S": 20, "Dmax": 40}}
+
+
+@pytest.mark.parametrize("between", [False, True])
+def test_hccs_softmax_on_the_aie_is_costed_as_the_backend_reports_it(between):
+    """An HCCS softmax after a dense layer of the AIE part (final, or between two dense layers): the planner's
+    tiles, interval and latency are the AIE backend's cycle report of the same layers; the joint simulation ==
+    predict.  A part that starts with the softmax is an error naming it."""
+    model = mlp([8, 32, 20], last=torch.nn.Softmax(dim=1))
+    if between:
+        model = torch.nn.Sequential(*model, torch.nn.Linear(20, 6)).eval()
+    cfg = {**INT8, "layers": {"3": HCCS}}
+    part = {str(i): "aie" for i in range(len(model))}
+    d = versal(model, part, cfg, target_rate_mhz=4)
+    plan = d.report()["plan"]["aie"]
+    alone = fxflow.compile(model, torch.zeros(1, 8), config=cfg, backend="aie", aie={"objective": "throughput"})
+    rep = alone.report()
+    assert (plan["tiles"], plan["interval_cycles"], plan["latency_cycles"]) == \
+        (rep["tiles"], rep["interval_cycles"], rep["latency_cycles"])
+    assert "hccs" in {k.role for k in d.aie_program.kernels}
+    x = inputs(8)
+    np.testing.assert_array_equal(d.simulate(x, raw=True), d.predict(x, raw=True))
+    with pytest.raises(VersalFitError, match="layer '3': an HCCS softmax on the AI Engines must read a dense layer"):
+        versal(model, {str(i): "aie" for i in range(3, len(model))}, cfg, target_rate_mhz=4)
+
+
 # --------------------------------------------------------------------------------------------------
 # bad input
 # --------------------------------------------------------------------------------------------------

@@ -71,7 +71,12 @@ CHECKS = {
     "ray": lambda: _module("ray", "pip install -e '.[sweep]'"),
     "pquant": _pquant,
     "torch": lambda: _module("torch", "scripts/setup.sh installs torch==2.13.0"),
+    **{m: (lambda m=m: _module(m, "pip install -e '.[zoo]'")) for m in ("brevitas", "qonnx", "onnxruntime",
+                                                                       "onnxoptimizer")},
     "libm": _libm,
+    "brevitas": lambda: _module("brevitas", "pip install -e '.[zoo]'"),
+    "qonnx": lambda: _module("qonnx", "pip install -e '.[zoo]'"),
+    "onnxruntime": lambda: _module("onnxruntime", "pip install -e '.[zoo]'"),
 }
 
 

@@ -21,9 +21,11 @@ from fxflow.lowering.aie.arith import DenseInt, lower_dense, storage_of
 from fxflow.dialects.df import build_kernel, build_yield
 from fxflow.dialects.df.graph import graph_of, kernels_of
 from fxflow.dialects.fxp import (AddConstantOp, AddOp, CastOp, ClampOp, ConcatOp, ConstantOp, ConvOp, DenseOp, GatherOp,
+                                 MinMaxOp, SelectOp,
                                  LayerNormOp, LutOp, MatmulOp, MulOp, PReluOp, PadOp, PoolOp, ReluOp, ReshapeOp, ResizeOp,
-                                 RnnOp, ScaleShiftOp, SoftmaxOp, SubOp, TransposeOp, format_of)
-from fxflow.errors import FxflowError, UnsupportedOpError
+                                 RnnOp, ScaleShiftOp, SoftmaxOp, SubOp, ThresholdOp, TransposeOp,
+                                 format_of)
+from fxflow.errors import FxflowError, InternalError, UnsupportedOpError
 from fxflow.fixed.hccs import B_MAX
 from fxflow.ir import elements_array, ir, str_attr
 from fxflow.passes.registry import register_pass
@@ -32,19 +34,23 @@ from fxflow.passes.registry import register_pass
 SUPPORTED = {
     DenseOp: "int8/int16 dense on the AIE-ML vector unit (kernel_info)",
     ReluOp: "fused into the dense before it (_fuse_into_producer)",
-    SoftmaxOp: "implementation = hccs only, as the last layer (hccs_info)",
+    SoftmaxOp: "implementation = hccs only, after a dense layer (hccs_info, aie_layers)",
     ConstantOp: "the weights and biases of a dense",
 }
 
-_CHAIN = "the AIE backend maps a chain of dense layers (+ ReLU) and a final HCCS softmax; no AIE kernel for it"
+_CHAIN = "the AIE backend maps a chain of dense layers (+ ReLU) and HCCS softmaxes; no AIE kernel for it"
 # Every other op, with the reason (test_op_coverage.py asks every op of FXP_OPS).
 UNSUPPORTED = {
-    CastOp: _CHAIN, AddOp: _CHAIN, SubOp: _CHAIN, MulOp: _CHAIN, ScaleShiftOp: _CHAIN,
-    ConvOp: _CHAIN, PoolOp: _CHAIN,
+    CastOp: _CHAIN, SubOp: _CHAIN, MulOp: _CHAIN, ScaleShiftOp: _CHAIN, ConvOp: _CHAIN,
+    AddOp: "a residual add reads two layers' outputs: the AIE program is a linear chain (one input FIFO per "
+           "kernel, no fan-out of a layer's result to two consumers) and has no two-input kernel yet",
+    PoolOp: "pooling takes [batch, channels, *spatial] feature maps; the AIE chain carries [batch, features] rows "
+            "and has no convolution or reshape kernel to produce them",
     ReshapeOp: _CHAIN, TransposeOp: _CHAIN, ConcatOp: _CHAIN, PadOp: _CHAIN, ResizeOp: _CHAIN, GatherOp: _CHAIN,
-    LutOp: _CHAIN, ClampOp: _CHAIN, PReluOp: _CHAIN,
+    LutOp: _CHAIN, ClampOp: _CHAIN, PReluOp: _CHAIN, SelectOp: _CHAIN, MinMaxOp: _CHAIN,
     MatmulOp: _CHAIN, LayerNormOp: _CHAIN, AddConstantOp: _CHAIN,
     RnnOp: _CHAIN,
+    ThresholdOp: _CHAIN,
 }
 
 
@@ -116,7 +122,7 @@ def kernel_info(kernel) -> DenseKernel | None:
 
 @dataclass
 class HccsKernel:
-    """A graph-final HCCS softmax kernel (`fxflow.fixed.hccs`) over the features of the last dense layer."""
+    """An HCCS softmax kernel (`fxflow.fixed.hccs`) over the features of the dense layer before it."""
 
     op: object
     layer: str
@@ -172,7 +178,7 @@ def convert_fxp_to_aie(module_op, options=None) -> None:
         if kernel_info(kernel) is None and not _is_relu(kernel) and hccs_info(kernel) is None:
             layer = ir.StringAttr(kernel.attributes["layer"]).value
             raise UnsupportedOpError(f"layer '{layer}' ({_describe(kernel)}) is not supported by the AIE backend: "
-                                     "it maps dense layers, each optionally followed by a ReLU, and a final HCCS "
+                                     "it maps dense layers, each optionally followed by a ReLU and/or an HCCS "
                                      "softmax", layer)
     for kernel in kernels_of(graph):
         if _is_relu(kernel):
@@ -241,20 +247,38 @@ def _fuse_into_producer(relu_kernel) -> None:
 
 def dense_chain(graph) -> list[DenseKernel]:
     """The graph's kernels as a linear chain of AIE dense kernels (input -> k0 -> k1 -> ... -> output)."""
-    return aie_chain(graph)[0]
+    return aie_layers(graph)[0]
 
 
 def aie_chain(graph) -> tuple[list[DenseKernel], HccsKernel | None]:
-    """The linear chain of dense kernels and the HCCS softmax kernel ending it (None if there is none)."""
+    """The linear chain of dense kernels and the HCCS softmax kernel ending it (None if there is none); an
+    HCCS softmax between dense layers is an error here (callers that take them use `aie_layers`)."""
+    chain, softmax = aie_layers(graph)
+    inner = [t for i, t in softmax.items() if i != len(chain) - 1]
+    if inner:
+        raise InternalError(f"aie_chain on a graph with an HCCS softmax between dense layers "
+                            f"('{inner[0].layer}'); read it with aie_layers")
+    return chain, softmax.get(len(chain) - 1)
+
+
+def aie_layers(graph) -> tuple[list[DenseKernel], dict[int, HccsKernel]]:
+    """The linear chain of dense kernels and the HCCS softmax kernels in it: `softmax[i]` reads dense layer i's
+    output (and the next dense layer, if any, reads the softmax's)."""
     block = graph.regions[0].blocks[0]
-    chain, expect = [], block.arguments[0]
-    kernels = kernels_of(graph)
-    tail = hccs_info(kernels[-1]) if kernels else None
-    for kernel in kernels[:-1] if tail is not None else kernels:
+    chain, softmax, expect = [], {}, block.arguments[0]
+    for kernel in kernels_of(graph):
+        src = kernel.operands[0]
+        tail = hccs_info(kernel)
+        if tail is not None:
+            if not chain or src != expect or len(chain) - 1 in softmax:
+                raise UnsupportedOpError(f"layer '{tail.layer}': the AIE HCCS kernel must read a dense layer's "
+                                         "output", tail.layer)
+            softmax[len(chain) - 1] = tail
+            expect = _next_value(kernel)
+            continue
         if "aie" not in kernel.attributes:
             raise FxflowError(f"kernel '{ir.StringAttr(kernel.attributes['sym_name']).value}' has no integer form; "
                               "run convert-fxp-to-aie first")
-        src = kernel.operands[0]
         if src != expect:
             raise UnsupportedOpError("the AIE backend maps a linear chain of layers; kernel "
                                      f"'{ir.StringAttr(kernel.attributes['layer']).value}' does not read the "
@@ -262,18 +286,13 @@ def aie_chain(graph) -> tuple[list[DenseKernel], HccsKernel | None]:
         info = kernel_info(kernel)
         if info is None:
             layer = ir.StringAttr(kernel.attributes["layer"]).value
-            raise UnsupportedOpError(f"layer '{layer}': an HCCS softmax on the AIE must be the last layer", layer)
+            raise UnsupportedOpError(f"layer '{layer}' ({_describe(kernel)}) is not a dense layer", layer)
         chain.append(info)
         expect = _next_value(kernel)
-    if tail is not None:
-        if not chain or tail.op.operands[0] != expect:
-            raise UnsupportedOpError(f"layer '{tail.layer}': the AIE HCCS kernel must read the last dense layer's "
-                                     "output", tail.layer)
-        expect = _next_value(tail.op)
     ret = list(block.operations)[-1].operation
     if not chain or ret.operands[0] != expect:
         raise UnsupportedOpError("the AIE backend maps a linear chain of layers ending at the graph output")
-    return chain, tail
+    return chain, softmax
 
 
 def _next_value(kernel):

@@ -106,9 +106,10 @@ def candidates(mode, device, batch: int, K: int, N: int, x_store: str, y_store: 
 
 def choose(layers: list[dict], device, batch: int, max_tiles: int, objective: str, tolerance: float,
            max_io_ports: int = 0) -> list[Split]:
-    """layers: [{"name", "mode", "K", "N", "x", "y"}] in chain order -> one Split per layer.  `max_io_ports` > 0
-    bounds the first layer's input slices and the last layer's output chains to what that many ports can carry
-    (one memory tile's DMA channels of slices each, as `build.io_groups` groups them)."""
+    """layers: [{"name", "mode", "K", "N", "x", "y"[, "max_chains"]}] in chain order -> one Split per layer
+    (at most "max_chains" output chains: a layer followed by an HCCS softmax, whose memory tile joins them).
+    `max_io_ports` > 0 bounds the first layer's input slices and the last layer's output chains to what that many
+    ports can carry (one memory tile's DMA channels of slices each, as `build.io_groups` groups them)."""
     io_in, io_out = (max_io_ports * device.memtile_dma[1], max_io_ports * device.memtile_dma[0]) if max_io_ports \
         else (0, 0)
     # front: state (cas_num, n_slice) -> list of (interval, tiles, latency, splits)
@@ -123,7 +124,8 @@ def choose(layers: list[dict], device, batch: int, max_tiles: int, objective: st
         for state, front in fronts.items():
             cands = candidates(mode, device, batch, L["K"], L["N"], L["x"], L["y"], fixed_k=state, n_align=align)
             cands = [s for s in cands if (not io_in or i > 0 or s.cas_length <= io_in)
-                     and (not io_out or i + 1 < len(layers) or s.cas_num <= io_out)]
+                     and (not io_out or i + 1 < len(layers) or s.cas_num <= io_out)
+                     and s.cas_num <= L.get("max_chains", s.cas_num)]
             for s in cands:
                 for interval, tiles, lat, splits in front:
                     item = (max(interval, s.interval), tiles + s.tiles, lat + s.latency, splits + (s,))
@@ -133,6 +135,10 @@ def choose(layers: list[dict], device, batch: int, max_tiles: int, objective: st
             own = candidates(mode, device, batch, L["K"], L["N"], L["x"], L["y"])
             if not own:
                 raise AieFitError(_why_not(L, mode, device, batch))
+            if "max_chains" in L and all(s.cas_num > L["max_chains"] for s in own):
+                raise AieFitError(f"layer '{L['name']}' ({L['K']}x{L['N']}) needs at least "
+                                  f"{min(s.cas_num for s in own)} output chains; the HCCS softmax after it joins at "
+                                  f"most {L['max_chains']} in one memory tile")
             if io_in or io_out:
                 ok = [s for s in own if (i > 0 or not io_in or s.cas_length <= io_in)
                       and (i + 1 < len(layers) or not io_out or s.cas_num <= io_out)]
@@ -196,7 +202,7 @@ def _pareto(items: list) -> list:
                PartitionOptions)
 def aie_partition(module_op, options: PartitionOptions | None = None) -> None:
     from fxflow.dialects.df.graph import graph_of
-    from fxflow.lowering.aie.passes.convert_fxp_to_aie import aie_attr, aie_chain, dense_chain
+    from fxflow.lowering.aie.passes.convert_fxp_to_aie import aie_attr, aie_layers, dense_chain
 
     options = options or PartitionOptions()
     device = get_device(options.device)
@@ -211,14 +217,16 @@ def aie_partition(module_op, options: PartitionOptions | None = None) -> None:
     chain = dense_chain(graph)
     layers = [{"name": k.layer, "mode": aie_attr(k.op, "mode"), "K": k.shape[0], "N": k.shape[1],
                "x": aie_attr(k.op, "x"), "y": aie_attr(k.op, "y")} for k in chain]
+    softmax = aie_layers(graph)[1]
+    for i in softmax:  # build.assign_memtiles: the chains join (and, between layers, fan out) in one memory tile
+        layers[i]["max_chains"] = min(device.memtile_dma) - 1
     splits = choose(layers, device, options.batch, budget, options.objective, options.tolerance, options.max_io_ports)
-    tail = aie_chain(graph)[1]
-    if tail is not None:  # the HCCS tile holds the last layer's whole rows, in and out
-        width = splits[-1].cas_num * splits[-1].n_slice
-        need = cost.hccs_tile_bytes(splits[-1].batch, width, aie_attr(tail.op, "y"), device)
+    for i, tail in softmax.items():  # an HCCS tile holds layer i's whole rows, in and out
+        width = splits[i].cas_num * splits[i].n_slice
+        need = cost.hccs_tile_bytes(splits[i].batch, width, aie_attr(tail.op, "y"), device)
         if need > device.tile_memory:
             raise AieFitError(f"layer '{tail.layer}': the HCCS kernel's input and output buffers for batch "
-                              f"{options.batch} (padded to {splits[-1].batch}) x {width} features need {need} bytes of "
+                              f"{options.batch} (padded to {splits[i].batch}) x {width} features need {need} bytes of "
                               f"data memory, over the {device.tile_memory}-byte tile memory; use a smaller batch")
     for k, s in zip(chain, splits):
         k.op.attributes["aie_partition"] = ir.DictAttr.get({

@@ -7,7 +7,7 @@ plus μ·row per layer; ties by compactness then coordinates, so the result neve
 Each complete placement is accepted only when its graph I/O finds memory tiles and shim DMA channels
 (`fxflow.lowering.aie.build.assign_io`, the same assignment the program builder makes).  Writes
 `placement = "tile(col,row)"` (the rectangle's west-most column and first chain's row) on each kernel.
-A final HCCS softmax kernel takes the free compute tile nearest the last layer's output (`build.hccs_tile`).
+An HCCS softmax kernel takes the free compute tile nearest its dense layer's output (`build.hccs_tile`).
 """
 
 from __future__ import annotations
@@ -56,9 +56,9 @@ def search(device, rects: list[tuple[int, int]], beam: int = 16):
 
 @register_pass("aie-place", "Place partitioned AIE layers on the device (beam search, deterministic)", PlaceOptions)
 def aie_place(module_op, options: PlaceOptions | None = None) -> None:
-    from fxflow.lowering.aie.build import Geometry, assign_io, hccs_tile
+    from fxflow.lowering.aie.build import Geometry, assign_memtiles, hccs_tile
     from fxflow.dialects.df.graph import graph_of
-    from fxflow.lowering.aie.passes.convert_fxp_to_aie import aie_attr, aie_chain
+    from fxflow.lowering.aie.passes.convert_fxp_to_aie import aie_attr, aie_layers
 
     options = options or PlaceOptions()
     graph = graph_of(module_op, "aie-place")
@@ -67,7 +67,8 @@ def aie_place(module_op, options: PlaceOptions | None = None) -> None:
     if not name:
         raise AieFitError("aie-place needs a device: run aie-partition first or pass device=...")
     device = get_device(name)
-    chain, tail = aie_chain(graph)
+    chain, softmax = aie_layers(graph)
+    last = len(chain) - 1
     try:
         geo = [Geometry(k.layer, aie_attr(k.op, "cas_length"), aie_attr(k.op, "cas_num"), aie_attr(k.op, "k_slice"),
                         aie_attr(k.op, "n_slice"), aie_attr(k.op, "batch"), aie_attr(k.op, "x"), aie_attr(k.op, "y"),
@@ -76,7 +77,7 @@ def aie_place(module_op, options: PlaceOptions | None = None) -> None:
     except KeyError:
         raise AieFitError("aie-place needs partitioned kernels: run aie-partition first") from None
     rects = [(g.cas_length, g.cas_num) for g in geo]
-    need = sum(w * h for w, h in rects) + (tail is not None)
+    need = sum(w * h for w, h in rects) + len(softmax)
     if need > device.compute_tiles:
         raise AieFitError(f"the design needs {need} compute tiles; {device.name} has {device.compute_tiles}")
     reason = "no arrangement of the layer rectangles fits the array"
@@ -84,14 +85,17 @@ def aie_place(module_op, options: PlaceOptions | None = None) -> None:
         for g, (c, r) in zip(geo, anchors):
             g.anchor = (c, device.compute_rows[r])
         try:
-            assign_io(device, geo, hccs=tail is not None)
-            extra = [(tail, hccs_tile(device, geo))] if tail is not None else []
+            assign_memtiles(device, geo, hccs=last in softmax,
+                            bridges={i: aie_attr(t.op, "y") for i, t in softmax.items() if i < last})
+            extra = []
+            for i, t in sorted(softmax.items()):
+                extra.append((t, hccs_tile(device, geo, i, [tile for _, tile in extra])))
         except AieFitError as e:
             reason = str(e)
             continue
         for k, g in zip(chain, geo):
             k.op.attributes["placement"] = str_attr(f"tile({g.anchor[0]},{g.anchor[1]})")
-        for k, (c, r) in extra:  # the HCCS softmax: the free tile nearest the last layer's output
+        for k, (c, r) in extra:  # an HCCS softmax: the free tile nearest its dense layer's output
             k.op.attributes["placement"] = str_attr(f"tile({c},{r})")
         graph.attributes["aie_device"] = str_attr(device.name)
         return

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from typing import Callable
 
+from fxflow.dialects.df import UNROLLED
 from fxflow.dialects.df.graph import attr
 from fxflow.dialects.fxp import OpRegistry, check_op_classes, op_class
 from fxflow.errors import UnsupportedOpError
@@ -117,7 +118,7 @@ class KernelEmitter:
     # --- the kernel function ------------------------------------------------------------------
     def emit(self) -> KernelFn:
         ops = block_ops(self.op)
-        if self.strategy == "latency":
+        if self.strategy in UNROLLED:
             self.body.pragma(f"PIPELINE II={self.rf}")
         for op in ops[:-1]:
             fn = OP_PRINTERS.get(op.operation.name)

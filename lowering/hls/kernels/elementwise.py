@@ -1,12 +1,12 @@
 """C++ printers for the elementwise ops: constant (the weight arrays a kernel reads), cast (per tensor or per
-channel), relu, add, sub, mul and the per-channel affine scale_shift.  One statement per element, the exact expression assigned to the result
+channel), relu, add, sub, mul, minmax and the per-channel affine scale_shift.  One statement per element, the exact expression assigned to the result
 type once (`print_elementwise`)."""
 
 from __future__ import annotations
 
 import math
 
-from fxflow.dialects.fxp import AddOp, CastOp, ConstantOp, MulOp, ReluOp, ScaleShiftOp, SubOp
+from fxflow.dialects.fxp import AddOp, CastOp, ConstantOp, MinMaxOp, MulOp, ReluOp, ScaleShiftOp, SubOp
 from fxflow.errors import IRError
 from fxflow.ir import ir
 
@@ -65,6 +65,14 @@ def _sub(k: KernelEmitter, op) -> None:
 def _mul(k: KernelEmitter, op) -> None:
     print_elementwise(k, op, "mul", ("lhs", "rhs"), "fxp.mul: exact product",
                  lambda d, s: [f"{d}[i] = {s[0]}[i] * {s[1]}[i];"])
+
+
+@printer(MinMaxOp)
+def _minmax(k: KernelEmitter, op) -> None:
+    kind = ir.StringAttr(op.attributes["kind"]).value
+    cmp = ">" if kind == "max" else "<"  # ap_fixed compares two formats exactly; on a tie both are the value
+    print_elementwise(k, op, "minmax", ("lhs", "rhs"), f"fxp.minmax: exact {kind}",
+                      lambda d, s: [f"if ({s[0]}[i] {cmp} {s[1]}[i]) {d}[i] = {s[0]}[i];", f"else {d}[i] = {s[1]}[i];"])
 
 
 @printer(ConstantOp)

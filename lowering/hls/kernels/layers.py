@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+from fxflow.dialects.df import UNROLLED
 from fxflow.dialects.fxp import ConvOp, DenseOp, PoolOp, i64_array
 from fxflow.ir import ir
 
@@ -65,7 +66,7 @@ def conv_prologue(k: KernelEmitter, op, in_shape, out_shape) -> str:
     k.body(f"// fxp.conv {list(in_shape)} * {ws} (groups {_attr_int(op, 'groups')}, strides "
            f"{i64_array(op, 'strides')}, dilations {i64_array(op, 'dilations')}, padding {i64_array(op, 'padding')}) "
            f"-> {list(out_shape)}, accumulator {acc_fmt}")
-    if k.is_const(w) and k.strategy == "latency" and k.rf == 1:
+    if k.is_const(w) and k.strategy in UNROLLED and k.rf == 1:
         k.partition(k.ref(w))
     if k.is_const(b):
         k.partition(k.ref(b))
@@ -135,6 +136,11 @@ def pool_output(k: KernelEmitter, op, in_spatial, in_type: str, tap) -> str:
 def _conv(k: KernelEmitter, op) -> None:
     x, y = op.operands[0], op.results[0]
     xs, ys = k.shape(x, op, "input"), k.shape(y, op, "result")
+    if k.strategy == "distributed_arithmetic":
+        from fxflow.lowering.hls.kernels.distributed import print_conv
+
+        if print_conv(k, op, strides_of(xs[1:]), strides_of(ys[1:])):  # one adder graph per group and position
+            return
     acc_t = conv_prologue(k, op, xs, ys)
     Y = k.dest(y, op, "conv")
     X = k.ref(x)
@@ -182,6 +188,11 @@ def _dense(k: KernelEmitter, op) -> None:
     y = op.results[0]
     for v, what in ((x, "input"), (w, "weight"), (b, "bias")):
         k.fmt(v, op, what)
+    if k.strategy == "distributed_arithmetic":
+        from fxflow.lowering.hls.kernels.distributed import print_dense
+
+        if print_dense(k, op):  # the weight matrix as one shared adder graph
+            return
     acc_fmt = fixed_format(ir.TypeAttr(op.attributes["accum"]).value, f"accumulator of {k.where(op)}")
     *lead, kk = k.shape(x, op, "input")
     bsz = math.prod(lead)  # rows: the sample, or the tokens of a Linear applied per token
@@ -211,7 +222,7 @@ def _dense(k: KernelEmitter, op) -> None:
             k.partition(W, f"cyclic factor={per_step} dim=1")
         k.mul_limit += per_step
     if bsz > 1:
-        body.loop("b", bsz, unroll=k.strategy == "latency")
+        body.loop("b", bsz, unroll=k.strategy in UNROLLED)
     row = "b" if bsz > 1 else 0
     body.loop("n", nn)
     body(f"{acc}[n] = {Bi}[n];")

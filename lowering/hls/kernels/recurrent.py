@@ -1,4 +1,4 @@
-"""C++ printer for `fxp.rnn` (semantics: dialects/fxp/recurrent.py, `fxflow.fixed.recurrent`).
+"""C++ printer for `fxp.rnn`, LSTM, GRU and Elman (semantics: dialects/fxp/recurrent.py, `fxflow.fixed.recurrent`).
 
 One cell body inside a loop over the time steps; the state (h, and c for an LSTM) lives in partitioned
 local registers, zero at the start.  The products are written exactly like `fxp.dense`'s (`acc =
@@ -11,8 +11,9 @@ input first).
 
 from __future__ import annotations
 
+from fxflow.dialects.df import UNROLLED
 from fxflow.dialects.fxp import RnnOp
-from fxflow.fixed.recurrent import Hls4mlIndex, Table, rnn_tables
+from fxflow.fixed.recurrent import ELMAN_CELLS, Hls4mlIndex, Table, rnn_tables
 from fxflow.ir import ir
 
 from fxflow.lowering.hls.kernels import KernelEmitter, printer, product_cast, register_roles
@@ -69,6 +70,8 @@ def _rnn(k: KernelEmitter, op) -> None:
                           ("state", fm.state), ("h", fm.result)) if f is not None}
     prod = product_cast(k, op)
     tabs = {}
+    if cell in ELMAN_CELLS:  # only tanh (rnn_tanh) or no table at all (rnn_relu)
+        tables = {n: t for n, t in tables.items() if n == "tanh" and cell == "rnn_tanh"}
     for name, tab in tables.items():
         tabs[name] = table_array(k, op, f"{name}_table", "table", tab.out_fmt, tab.values)
         k.partition(tabs[name])
@@ -87,14 +90,16 @@ def _rnn(k: KernelEmitter, op) -> None:
         c = k.fresh("c")
         body(f"{types['state']} {c}[{hidden}];")
         k.partition(c)
+    states = [k.ref(v) for v in op.operands[5:]]  # initial states given as inputs, else zero
     body.loop("j", hidden)
-    body(f"{h}[j] = 0;" + (f" {c}[j] = 0;" if cell == "lstm" else ""))
+    body(f"{h}[j] = {f'{states[0]}[j]' if states else '0'};" +
+         (f" {c}[j] = {f'{states[1]}[j]' if len(states) > 1 else '0'};" if cell == "lstm" else ""))
     body.close()
     body.open(f"for (int t = 0; t < {steps}; t++)")
     if k.is_stream:  # io_stream: one cell, reused per step (no function-level pipeline)
         k.function_pipeline = False
         body.pragma(f"PIPELINE II={k.rf}")
-    elif k.strategy == "latency":
+    elif k.strategy in UNROLLED:
         body.pragma("UNROLL")
     ax, ah = k.fresh("ax"), k.fresh("ah")
     body(f"{acc} {ax}[{gh}];")
@@ -126,6 +131,12 @@ def _rnn(k: KernelEmitter, op) -> None:
         body(f"{c}[j] = gf * {c}[j] + gi * gg;")
         body(f"{types['tanh']} tc = {_lookup(k, tabs['state_tanh'], tables['state_tanh'], f'{c}[j]')};")
         body(f"{h}[j] = go * tc;")
+    elif cell in ELMAN_CELLS:
+        body(f"{gate} p = {ax}[j] + {ah}[j];")
+        if cell == "rnn_tanh":
+            body(f"{h}[j] = {tnh('p')};")
+        else:
+            body(f"if (p > 0) {h}[j] = p; else {h}[j] = 0;")
     else:
         body(f"{gate} pr = {ax}[j] + {ah}[j];")
         body(f"{gate} pz = {ax}[{H} + j] + {ah}[{H} + j];")

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 
+from fxflow.dialects.df import UNROLLED
 from fxflow.dialects.df.graph import attr
 from fxflow.dialects.fxp import i64_array
 from fxflow.dialects.fxp.traits import PER_POSITION, REORDERED, WINDOWED
@@ -161,7 +162,7 @@ class StreamKernelEmitter(KernelEmitter):
 
     def pipeline(self, out: Lines) -> None:
         """The PIPELINE/ALLOCATION pragmas of a token loop (the strategy and multiplier limit decide)."""
-        if self.strategy == "latency" and self.function_pipeline:
+        if self.strategy in UNROLLED and self.function_pipeline:
             out.pragma(f"PIPELINE II={self.rf}")
         if self.mul_limit:
             out.pragma(f"ALLOCATION operation instances=mul limit={self.mul_limit}")

@@ -1,4 +1,4 @@
-"""C++ printers for `fxp.clamp`, `fxp.prelu`, `fxp.lut` and `fxp.softmax`.
+"""C++ printers for `fxp.clamp`, `fxp.select`, `fxp.prelu`, `fxp.lut` and `fxp.softmax`.
 
 Tables are `static const` arrays of exact stored values (weights/ headers), computed at compile time by
 the precision pass, so the C++ only indexes them.  An index comes from the stored bits of a value (the
@@ -13,9 +13,10 @@ from fractions import Fraction
 
 import numpy as np
 
-from fxflow.dialects.fxp import ClampOp, LutOp, PReluOp, SoftmaxOp
+from fxflow.dialects.fxp import ClampOp, LutOp, PReluOp, SelectOp, SoftmaxOp, ThresholdOp
 from fxflow.dialects.fxp.accessors import format_attr
 from fxflow.fixed import FixedFormat
+from fxflow.fixed.select import branch_value, fold_test, raw_test
 from fxflow.ir import ir
 
 from fxflow.lowering.hls.cwriter import hex_float, short_hex
@@ -74,6 +75,27 @@ def _clamp(k: KernelEmitter, op) -> None:
     print_elementwise(k, op, "clamp", ("input",), f"fxp.clamp: min(max(x, {lo}), {hi})", stmt)
 
 
+@printer(SelectOp)
+def _select(k: KernelEmitter, op) -> None:
+    x, y = op.operands[0], op.results[0]
+    xf, yf = k.fmt(x, op, "input"), k.fmt(y, op, "result")
+    pred = ir.StringAttr(op.attributes["predicate"]).value
+    t, a, b = (ir.FloatAttr(op.attributes[n]).value for n in ("threshold", "on_true", "on_false"))
+    kind, c = fold_test(raw_test(pred, t, xf.f), xf)  # x pred t  <=>  raw(x) kind c, c inside x's range
+    xt = k.ctypes[x]
+
+    def value(v, src):  # x itself, or the constant's exact value in the result type
+        return src if math.isnan(v) else hex_float(branch_value(v, yf), yf.f)
+
+    def stmt(d, s):
+        if kind in ("true", "false"):
+            return [f"{d}[i] = {value(a if kind == 'true' else b, f'{s[0]}[i]')};"]
+        return [f"if ({s[0]}[i] {kind} {xt}({hex_float(c, xf.f)})) {d}[i] = {value(a, f'{s[0]}[i]')};",
+                f"else {d}[i] = {value(b, f'{s[0]}[i]')};"]
+
+    print_elementwise(k, op, "select", ("input",), f"fxp.select: x {pred} {t} ? {a} : {b} (NaN: x)", stmt)
+
+
 @printer(PReluOp)
 def _prelu(k: KernelEmitter, op) -> None:
     x, a = op.operands[0], op.operands[1]
@@ -128,6 +150,52 @@ def _lut(k: KernelEmitter, op) -> None:
     rounding = " (toward zero)" if toward_zero else ""
     print_elementwise(k, op, "lut", ("input",),
                  f"fxp.lut: table[clamp((raw(x) >> {shift}){rounding} - ({offset}), 0, {n - 1})]{bypass}", stmt)
+
+
+@printer(ThresholdOp)
+def _threshold(k: KernelEmitter, op) -> None:
+    """y = levels[#thresholds x passes].  Thresholds that every value of x's type passes (a base count) or
+    none does are dropped (`fixed.threshold.grid_thresholds` decides on x's grid); the others are stored as
+    their exact reals in a type holding them all, with a flag each for `>=` (inclusive) or `>`, and compared
+    with x exactly (ap_fixed comparisons across formats are exact).  The count is a binary search over the
+    ascending thresholds (ceil(log2(N + 1)) compares per element)."""
+    from fxflow.dialects.fxp.accessors import threshold_bounds, threshold_params
+    from fxflow.fixed.threshold import levels_format, stored_levels
+
+    x, y = op.operands[0], op.results[0]
+    xf, yf = k.fmt(x, op, "input"), k.fmt(y, op, "result")
+    t, inc, levels = threshold_params(op)
+    bounds = threshold_bounds(op, xf.f)
+    base = sum(1 for c in bounds if c <= xf.min_int)
+    inner = [j for j, c in enumerate(bounds) if xf.min_int < c <= xf.max_int]
+    table = stored_levels(levels, yf)[base:base + len(inner) + 1]
+    lv = _table(k, op, "levels", "table", yf, table)
+    k.partition(lv)
+    if not inner:
+        print_elementwise(k, op, "threshold", ("input",), "fxp.threshold: a constant over the input's range",
+                          lambda d, s: [f"{d}[i] = {lv}[0];"])
+        return
+    reals = t[inner]
+    tf = levels_format(reals)
+    thr = _table(k, op, "thresholds", "table", tf, stored_levels(reals, tf))
+    flags = _table(k, op, "inclusive", "table", FixedFormat(0, 1, 0, "TRN", "WRAP"), [int(inc[j]) for j in inner])
+    k.partition(thr)
+    k.partition(flags)
+    m = len(inner)
+    top = 1 << (m.bit_length() - 1)
+
+    def stmt(d, s):
+        return ["int c = 0;",
+                f"for (int step = {top}; step > 0; step >>= 1) {{",
+                f"    if (c + step <= {m}) {{",
+                "        int j = c + step - 1;",
+                f"        if ({flags}[j] != 0 ? {s[0]}[i] >= {thr}[j] : {s[0]}[i] > {thr}[j]) c += step;",
+                "    }",
+                "}",
+                f"{d}[i] = {lv}[c];"]
+
+    print_elementwise(k, op, "threshold", ("input",),
+                      f"fxp.threshold: levels[#{{k : x passes thresholds[k]}}], {m} thresholds", stmt)
 
 
 def _tree_sum(k: KernelEmitter, terms: list[str], acc_t: str) -> str:

@@ -38,7 +38,11 @@ class Value:
 @dataclass
 class OpContext:
     consts: dict  # MLIR value -> emulator Tensor of an fxp.constant
-    products: str = "mul"  # constant products: "mul" (comb.mul) or "shift_add" (CSD adder trees)
+    products: str = "mul"  # constant products: "mul" (comb.mul), "shift_add" (CSD adder trees), "adder_graph"
+    clk: object = None  # the kernel's clock, when a dense adder graph is pipelined by timing (clock_mhz)
+    budget_ns: float | None = None  # ... its delay budget per register stage
+    stages: int = 0  # register stages the adder graph took (set by the builder)
+    levels: int = 0  # adder levels on its longest path within one stage
 
 
 RTL_OPS: OpRegistry = OpRegistry("RTL builder")
@@ -93,9 +97,17 @@ def constant(o, index: int, ctx: OpContext, what: str) -> Tensor:
 
 
 # --- dense products and accumulation (layers.py, build.py) ---------------------------------------------------
-def dense_rows(rows: np.ndarray, plan, style: str, layer: str = "") -> np.ndarray:
+def dense_rows(rows: np.ndarray, plan, style: str, layer: str = "", ctx: OpContext | None = None) -> np.ndarray:
     """fxp.dense over rows [P, K] of wires -> [P, N] wires of the result format, in the plan's order.
-    Zero weights and padding taps (None) add nothing, as in the C++ (which skips them)."""
+    Zero weights and padding taps (None) add nothing, as in the C++ (which skips them).  Style "adder_graph"
+    builds the whole matrix as one shared adder graph (rtl/addergraph.py) where the plan's sum is exact;
+    elsewhere its products are shift-add trees."""
+    if style == "adder_graph":
+        from .. import addergraph
+
+        if addergraph.eligible(plan):
+            return addergraph.dense_rows(rows, plan, ctx)
+        style = "shift_add"  # a rounding k-loop or approximate products: product by product, in k order
     acc, out, pf = plan.acc, plan.out, plan.x_fmt.f + plan.w_fmt.f
     kk, nn = plan.w.shape
     res = np.empty((rows.shape[0], nn), dtype=object)
@@ -113,7 +125,7 @@ def accumulate(a: s.Wire, terms: list[s.Wire], pf: int, plan) -> s.Wire:
     one exact adder tree and one assignment where the plan proves that equal to the k-loop, else the
     k-loop itself (each partial sum assigned to the accumulator; hls4ml's product type first if set)."""
     acc = plan.acc
-    if plan.path in ("blas", "int64", "table"):  # "table": approximate products, summed exactly
+    if plan.path in ("blas", "int64", "split", "table"):  # exact sums ("table": approximate products)
         return assign(s.add_tree([a] + [s.shl(t, acc.f - pf) for t in terms]), acc.f, acc)
     if plan.path == "loop":
         f = max(acc.f, pf)

@@ -1,11 +1,12 @@
-"""RTL builders, elementwise family: cast, relu, add/sub/mul and per-channel scale_shift."""
+"""RTL builders, elementwise family: cast, relu, add/sub/mul, minmax and per-channel scale_shift."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from fxflow.dialects.fxp import AddOp, CastOp, MulOp, ReluOp, ScaleShiftOp, SubOp
+from fxflow.dialects.fxp import AddOp, CastOp, MinMaxOp, MulOp, ReluOp, ScaleShiftOp, SubOp
 from fxflow.dialects.fxp.channels import channel_formats
+from fxflow.ir import ir
 
 from .. import signals as s
 from ..fixed import assign
@@ -50,6 +51,20 @@ def _sub(o, args, ctx, out):
 def _mul(o, args, ctx, out):
     a, b = args
     return map_wires(lambda u, v: assign(s.mul(u, v), a.fmt.f + b.fmt.f, out), a.wires, b.wires)
+
+
+@rtl_op(MinMaxOp)
+def _minmax(o, args, ctx, out):
+    a, b = args
+    f = max(a.fmt.f, b.fmt.f)
+    big = ir.StringAttr(o.attributes["kind"]).value == "max"
+
+    def one(u, v):
+        u, v = s.shl(u, f - a.fmt.f), s.shl(v, f - b.fmt.f)
+        gt = s.greater(u, v)
+        return assign(s.mux(gt, u, v) if big else s.mux(gt, v, u), f, out)
+
+    return map_wires(one, a.wires, b.wires)
 
 
 @rtl_op(ScaleShiftOp)

@@ -24,7 +24,7 @@ def _dense(o, args, ctx, out):
     plan = dense_plan(o, x.fmt, w, b)
     lead = x.wires.shape[:-1]
     rows = x.wires.reshape(-1, x.wires.shape[-1])
-    return dense_rows(rows, plan, ctx.products, where(o)).reshape(*lead, -1)
+    return dense_rows(rows, plan, ctx.products, where(o), ctx).reshape(*lead, -1)
 
 
 def _window(o, kernel):

@@ -1,15 +1,18 @@
-"""RTL builders, tables family: clamp, prelu, table lookups and softmax."""
+"""RTL builders, tables family: clamp, select, prelu, table lookups and softmax."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from fxflow.dialects.fxp import ClampOp, LutOp, PReluOp, SoftmaxOp
+from fxflow.dialects.fxp import ClampOp, LutOp, PReluOp, SelectOp, SoftmaxOp, ThresholdOp
 from fxflow.dialects.fxp.accessors import lut_table, softmax_formats
 from fxflow.fixed import FixedFormat
 from fxflow.fixed.channels import channel_param
 from fxflow.fixed.clamp import grid_bounds
 from fxflow.fixed.quantize import quantize
+from fxflow.fixed.select import branch_value, raw_test
 from fxflow.fixed.softmax import index_bits
 from fxflow.ir import ir
 
@@ -35,6 +38,29 @@ def _clamp(o, args, ctx, out):
     return map_wires(one, x.wires)
 
 
+@rtl_op(SelectOp)
+def _select(o, args, ctx, out):
+    x = args[0]
+    pred = ir.StringAttr(o.attributes["predicate"]).value
+    t, a, b = (ir.FloatAttr(o.attributes[n]).value for n in ("threshold", "on_true", "on_false"))
+    kind, c = raw_test(pred, t, x.fmt.f)
+
+    def test(w):
+        if kind in ("true", "false"):
+            return s.Bit(kind == "true")
+        if kind == ">":
+            return s.greater_than(w, c)
+        if kind == "<":
+            return s.less_than(w, c)
+        return s.compare("eq" if kind == "==" else "ne", w, s.const(c))
+
+    def one(w):
+        pick = [assign(w, x.fmt.f, out) if math.isnan(v) else s.const(branch_value(v, out)) for v in (a, b)]
+        return s.mux(test(w), *pick)
+
+    return map_wires(one, x.wires)
+
+
 @rtl_op(PReluOp)
 def _prelu(o, args, ctx, out):
     x = args[0]
@@ -43,6 +69,24 @@ def _prelu(o, args, ctx, out):
     pf = x.fmt.f + alpha.fmt.f
     return map_wires(lambda w, c: s.mux(s.greater_than(w, 0), assign(w, x.fmt.f, out),
                                    assign(s.mul_const(w, int(c), ctx.products), pf, out)), x.wires, a)
+
+
+@rtl_op(ThresholdOp)
+def _threshold(o, args, ctx, out):
+    """One comparator per threshold (x >= c on the stored integers, folded where x's range decides it), the
+    passed count by an adder tree (a thermometer code's population count), the level from a ROM."""
+    from fxflow.dialects.fxp.accessors import threshold_bounds, threshold_params
+    from fxflow.fixed.threshold import stored_levels
+
+    x = args[0]
+    bounds = threshold_bounds(o, x.fmt.f)
+    table = stored_levels(threshold_params(o)[2], out)
+
+    def one(w):
+        passed = [s.mux(s.greater_than(w, c - 1), s.const(1), s.const(0)) for c in bounds]
+        return s.rom(s.add_tree(passed), table)
+
+    return map_wires(one, x.wires)
 
 
 @rtl_op(LutOp)

@@ -209,7 +209,7 @@ def check_inputs(program: Program, xs: list[np.ndarray]) -> list[np.ndarray]:
     return out
 
 
-CHUNK = 4096  # samples per pass: keeps the working set in cache and avoids page-faulting huge temporaries
+CHUNK = 2048  # samples per pass: keeps the working set in cache and avoids page-faulting huge temporaries
 
 
 def trace(program: Program, xs: list[np.ndarray]) -> dict[str, np.ndarray]:

@@ -1,4 +1,4 @@
-"""Emulator steps of the elementwise `fxp` ops: cast (per tensor or per channel), relu, add, sub, mul and
+"""Emulator steps of the elementwise `fxp` ops: cast (per tensor or per channel), relu, add, sub, mul, minmax and
 the per-channel affine scale_shift.  Each computes the exact result in integers wide enough for it, then
 assigns it to the result format once (`requantize`), as one C++ assignment would."""
 
@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from fxflow.dialects.fxp import AddOp, CastOp, MulOp, ReluOp, ScaleShiftOp, SubOp
+from fxflow.dialects.fxp import AddOp, CastOp, MinMaxOp, MulOp, ReluOp, ScaleShiftOp, SubOp
 from fxflow.dialects.fxp.accessors import result_format
 from fxflow.emulator import constant_operand, has_constant_operand, op_step
 from fxflow.fixed.dense import Tensor, add, as_int, cast, int_bits, max_abs_int, relu, shift_left
 from fxflow.errors import FxflowError
 from fxflow.fixed.quantize import requantize
+from fxflow.fixed.select import minmax
 from fxflow.ir import ir
 
 
@@ -52,6 +53,7 @@ def _scale_shift_step(o, consts):
     s = constant_operand(o, 1, consts, "scale")
     t = constant_operand(o, 2, consts, "shift")
     out = result_format(o)
+    s_max, t_max = (max((abs(int(v)) for v in np.asarray(c.data).reshape(-1)), default=0) for c in (s, t))
 
     def run(x: Tensor) -> Tensor:
         rank = x.data.ndim
@@ -60,8 +62,8 @@ def _scale_shift_step(o, consts):
             return Tensor(x.data * sv + tv, None)
         pf = x.fmt.f + s.fmt.f
         f = max(pf, t.fmt.f)
-        bits = int_bits(max_abs_int(x.fmt)) + int_bits(max_abs_int(s.fmt)) + int_bits(max_abs_int(t.fmt)) + \
-            abs(f - pf) + abs(f - t.fmt.f) + 2
+        # from the constants' own magnitudes (exact BatchNorm constants are wide formats holding small values)
+        bits = max(int_bits(max_abs_int(x.fmt) * s_max) + f - pf, int_bits(t_max) + f - t.fmt.f) + 2
         prod = as_int(x.data, bits) * as_int(sv, bits)
         total = shift_left(prod, f - pf, bits) + shift_left(as_int(tv, bits), f - t.fmt.f, bits)
         return Tensor(requantize(total, f, out), out)
@@ -84,5 +86,19 @@ def _binary_step(o, consts):
         diff = shift_left(as_int(a.data, bits), f - a.fmt.f, bits) - shift_left(as_int(b.data, bits),
                                                                                    f - b.fmt.f, bits)
         return Tensor(requantize(diff, f, out), out)
+
+    return run
+
+
+@op_step(MinMaxOp)
+def _minmax_step(o, consts):
+    if has_constant_operand(o, consts):
+        raise FxflowError(f"fxp.minmax with a constant operand is not supported (that is fxp.select) ({o.location})")
+    out, kind = result_format(o), ir.StringAttr(o.attributes["kind"]).value
+
+    def run(a: Tensor, b: Tensor) -> Tensor:
+        if a.fmt is None:
+            return Tensor(np.maximum(a.data, b.data) if kind == "max" else np.minimum(a.data, b.data), None)
+        return Tensor(minmax(a.data, a.fmt.f, b.data, b.fmt.f, kind, out), out)
 
     return run

@@ -1,4 +1,4 @@
-"""Emulator steps of `fxp.clamp`, `fxp.prelu`, `fxp.lut` and `fxp.softmax`, and the float64 interpreter
+"""Emulator steps of `fxp.clamp`, `fxp.select`, `fxp.prelu`, `fxp.lut` and `fxp.softmax`, and the float64 interpreter
 of the scalar arith/math functions that `fxp.lut` regions (and captured constants) are made of.
 
 Float tensors (fmt None) evaluate the exact functions — the float reference; fixed-point tensors use the
@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from fxflow.dialects.df.graph import attr
-from fxflow.dialects.fxp import ClampOp, LutOp, PReluOp, SoftmaxOp, format_of
+from fxflow.dialects.fxp import ClampOp, LutOp, PReluOp, SelectOp, SoftmaxOp, ThresholdOp, format_of
 from fxflow.dialects.fxp.accessors import hccs_spec, lut_table, result_format, softmax_formats
 from fxflow.emulator import Tensor, constant_operand, op_step
 from fxflow.errors import FxflowError
@@ -18,6 +18,7 @@ from fxflow.fixed import FixedFormat
 from fxflow.fixed.quantize import quantize, requantize
 from fxflow.fixed.channels import channel_param
 from fxflow.fixed.clamp import grid_bounds
+from fxflow.fixed.select import select, select_exact
 from fxflow.fixed.hccs import hccs, head_axis_of
 from fxflow.fixed.softmax import exact_softmax, softmax as fixed_softmax
 from fxflow.fixed.table import lookup
@@ -44,6 +45,39 @@ def clamp(x: Tensor, lo: float, hi: float, out: FixedFormat | None) -> Tensor:
 def _clamp_step(o, consts):
     lo, hi = float(attr(o, "min")), float(attr(o, "max"))
     return lambda x, fmt=result_format(o): clamp(x, lo, hi, fmt)
+
+
+@op_step(ThresholdOp)
+def _threshold_step(o, consts):
+    """fxflow.fixed.threshold on the input's stored integers; a float input (the float reference) is
+    compared with the real thresholds directly."""
+    from fxflow.dialects.fxp.accessors import threshold_params
+    from fxflow.fixed.threshold import threshold
+
+    t, inc, levels = threshold_params(o)
+    out = result_format(o)
+
+    def step(x):
+        if x.fmt is None:
+            passed = np.where(inc, x.data[..., None] >= t, x.data[..., None] > t).sum(axis=-1)
+            y = levels[passed]
+            return Tensor(y, None) if out is None else Tensor(quantize(y, out), out)
+        return Tensor(threshold(x.data, x.fmt.f, t, inc, levels, out), out)
+
+    return step
+
+
+@op_step(SelectOp)
+def _select_step(o, consts):
+    pred = ir.StringAttr(o.attributes["predicate"]).value
+    t, a, b = (float(attr(o, n)) for n in ("threshold", "on_true", "on_false"))
+
+    def run(x: Tensor, out=result_format(o)) -> Tensor:
+        if x.fmt is None:
+            return Tensor(select_exact(x.data, pred, t, a, b), None)
+        return Tensor(select(x.data, x.fmt, pred, t, a, b, out), out)
+
+    return run
 
 
 def prelu(x: Tensor, alpha: Tensor, out: FixedFormat | None) -> Tensor:

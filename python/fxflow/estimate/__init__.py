@@ -18,6 +18,7 @@ import math
 from dataclasses import dataclass, fields
 
 from fxflow.devices import DEFAULT_CLOCK_NS, DEFAULT_PART, Device, bram18_for, clock_period, device_for
+from fxflow.dialects.df import UNROLLED
 from fxflow.dialects.df.graph import attr
 from fxflow.dialects.fxp.accessors import work as op_work
 from fxflow.errors import IRError
@@ -114,7 +115,7 @@ def estimate_kernel(kernel, device: Device, period: float, lut_costs=None) -> Ke
     est.latency_cycles = max(1, est.sequential + chain_cycles)
     # latency strategy: the function pipeline restarts every RF cycles; resource: no function
     # pipeline, the kernel restarts when it is done
-    est.ii = rf if strategy == "latency" else est.latency_cycles
+    est.ii = rf if strategy in UNROLLED else est.latency_cycles
     return est
 
 
@@ -186,7 +187,7 @@ def estimate(module, part: str | None = None, clock=None, lut_costs=None) -> dic
                 channels.append(_channel(o, by_value.get(src), device))
     ret = ops[-1] if ops else None
     finish = max((ready.get(v, (0, 0.0, 0)) for v in (ret.operands if ret is not None else [])), default=(0, 0.0, 0))
-    one_pipeline = io_type == "io_parallel" and all(k.strategy == "latency" for k in kernels)
+    one_pipeline = io_type == "io_parallel" and all(k.strategy in UNROLLED for k in kernels)
     usable = period * (1.0 - CLOCK_UNCERTAINTY)
     if one_pipeline:
         # the top PIPELINE inlines the kernels: their combinational paths chain across layer boundaries
@@ -242,7 +243,7 @@ def _stream_kernel(k: KernelEstimate, tokens: int) -> int:
     for key in ("multipliers", "dsp", "lut", "ff"):
         setattr(k, key, math.ceil(getattr(k, key) / tokens))
     fill = k.latency_cycles
-    step = max(1, k.reuse_factor if k.strategy == "latency" else k.ii)
+    step = max(1, k.reuse_factor if k.strategy in UNROLLED else k.ii)
     k.ii = tokens * step
     k.latency_cycles = fill + tokens * step
     k.tokens_in = k.tokens_out = tokens

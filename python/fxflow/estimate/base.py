@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 from fxflow.devices import Device
-from fxflow.dialects.fxp import AddConstantOp, ClampOp, ConstantOp, MulOp, OpRegistry, SubOp
+from fxflow.dialects.fxp import AddConstantOp, ClampOp, ConstantOp, MinMaxOp, MulOp, OpRegistry, SelectOp, SubOp
 from fxflow.errors import IRError
 
 if TYPE_CHECKING:
@@ -83,6 +83,8 @@ DEFAULT_COST = {
     SubOp: "default cost: one LUT and one FF per result bit, one adder delay",
     MulOp: "default cost (one LUT and one FF per result bit): no multiplier counted yet",
     ClampOp: "default cost: one LUT and one FF per result bit, one adder delay",
+    SelectOp: "default cost: one LUT and one FF per result bit, one adder delay (a comparison and a mux)",
+    MinMaxOp: "default cost: one LUT and one FF per result bit, one adder delay (a comparison and a mux)",
     AddConstantOp: "default cost: one LUT and one FF per result bit, one adder delay",
 }
 

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from fxflow.dialects.df import UNROLLED
 from fxflow.dialects.fxp import ConvOp, DenseOp, PoolOp
 from fxflow.devices import bram18_for
 from fxflow.estimate.base import (Ctx, OpCost, approx_products, constant_values, dsp_per_multiplier, fmt_of,
@@ -31,7 +32,7 @@ def _conv(ctx: Ctx, op) -> OpCost:
     positions, taps = math.prod(ys[2:]), math.prod(ws[1:])
     work = positions * math.prod(ws)
     values = constant_values(w)
-    latency = ctx.strategy == "latency"
+    latency = ctx.strategy in UNROLLED
     nonzero = int((values != 0).sum()) if values is not None and latency else math.prod(ws)
     mults = positions * nonzero
     mulpar = math.ceil(mults / ctx.reuse_factor)
@@ -88,7 +89,7 @@ def _dense(ctx: Ctx, op) -> OpCost:
     nn = shape_of(w)[1]
     work = kk * nn
     rf = ctx.reuse_factor
-    latency = ctx.strategy == "latency"
+    latency = ctx.strategy in UNROLLED
     values = constant_values(w)
     zeros = int((values == 0).sum()) if values is not None and latency else 0
     per_column = ((values != 0).sum(axis=0).max() if values is not None and latency else kk)
@@ -117,6 +118,10 @@ def _dense(ctx: Ctx, op) -> OpCost:
         c.dsp = 0
         lut_mul, t_mul = approx
     lut_add = mulpar * facc.width
+    graph = adder_graph_cost(ctx, op, fx, values) if approx is None else None
+    if graph is not None:  # distributed_arithmetic: the shared adder graph, then the bias per column
+        c.dsp = c.multipliers = 0
+        lut_mul, lut_add, t_mul = bsz * graph[0], bsz * nn * facc.width, 0.0
     mux = 0
     if rf > 1:
         mux = mulpar * (fx.width + (fw.width if latency else 0)) * math.ceil((rf - 1) / 3)
@@ -124,7 +129,8 @@ def _dense(ctx: Ctx, op) -> OpCost:
     c.lut = lut_mul + lut_add + mux + cast + (0 if latency else 40)
     if latency:
         fan_in = math.ceil(int(per_column) / rf) + 1  # + the bias
-        c.delay_ns = t_mul + math.ceil(math.log2(max(fan_in, 2))) * ctx.t_add(facc.width) + (0.3 if cast else 0)
+        levels = graph[1] + 1 if graph is not None else math.ceil(math.log2(max(fan_in, 2)))
+        c.delay_ns = t_mul + levels * ctx.t_add(facc.width) + (0.3 if cast else 0)
         c.ff = bsz * (kk * fx.width + nn * facc.width)
         if rf > 1:
             c.ff += mulpar * (fx.width + fw.width) + bsz * nn * facc.width
@@ -137,6 +143,18 @@ def _dense(ctx: Ctx, op) -> OpCost:
         if values is not None:
             c.bram18 = bram18_for(mulpar * fw.width, steps)
     return c
+
+
+def adder_graph_cost(ctx: Ctx, op, fx, values) -> tuple[int, int] | None:
+    """(LUTs, adder depth) of the weight matrix as one shared adder graph (fxflow.fixed.addergraph: one LUT
+    per adder bit above its pass-through low bits), for a `distributed_arithmetic` kernel with reuse factor 1
+    and constant weights; None otherwise."""
+    if ctx.strategy != "distributed_arithmetic" or ctx.reuse_factor != 1 or values is None:
+        return None
+    from fxflow.fixed.addergraph import solve
+
+    g = solve(np.asarray(values).reshape(values.shape[0], -1))
+    return g.cost_bits([(fx.min_int, fx.max_int)] * g.n_inputs), g.depth()
 
 
 def const_product_luts(x_width: int, values) -> int:

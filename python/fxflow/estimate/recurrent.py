@@ -22,7 +22,8 @@ def _rnn(ctx: Ctx, op) -> OpCost:
     x, wi, wh = op.operands[:3]
     fx, fwi, fwh = (fmt_of(v, f"{what} of {ctx.where}") for v, what in ((x, "input"), (wi, "w_ih"), (wh, "w_hh")))
     fm = rnn_formats(op)
-    lstm = ir.StringAttr(op.attributes["cell"]).value == "lstm"
+    cell = ir.StringAttr(op.attributes["cell"]).value
+    lstm, elman = cell == "lstm", cell.startswith("rnn_")
     _, steps, feats = shape_of(x)
     gh, hidden = shape_of(wh)
     fam = ctx.device.family
@@ -34,9 +35,9 @@ def _rnn(ctx: Ctx, op) -> OpCost:
     # the x- and h-products each on DSPs or on LUTs (one may fit a DSP while the other does not)
     lut_mul = round(par * (share_x * (0 if d_x else lut_multiplier_luts(fx.width, fwi.width))
                            + (1 - share_x) * (0 if d_h else lut_multiplier_luts(fm.result.width, fwh.width))))
-    gate_products = steps * hidden * (3 if lstm else 2)
+    gate_products = steps * hidden * (3 if lstm else 0 if elman else 2)
     d_g = dsp_per_multiplier(ctx.device, fm.sigmoid.width, False, fm.tanh.width, True)
-    tables = (2 + lstm) * steps  # one copy of each table per unrolled step
+    tables = ((cell == "rnn_tanh") if elman else 2 + lstm) * steps  # one copy of each table per unrolled step
     rom = tables * math.ceil(fm.table_size * max(fm.sigmoid.width, fm.tanh.width) / 64)
     adders = steps * gh * (feats + hidden) * fm.accum.width
     c = OpCost(work=op_work(op), multiplications=op_work(op) + gate_products,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from fxflow.dialects.fxp import LutOp, PReluOp, SoftmaxOp
+from fxflow.dialects.fxp import LutOp, PReluOp, SoftmaxOp, ThresholdOp
 from fxflow.devices import bram18_for
 from fxflow.estimate.base import (Ctx, OpCost, dsp_per_multiplier, fmt_of, op_model, per_element_product, shape_of,
                                   size_of)
@@ -39,6 +39,24 @@ def _lut(ctx: Ctx, op) -> OpCost:
     entries = ir.DenseElementsAttr(op.attributes["table"]).type.shape[0] if "table" in op.attributes else 1024
     c = _table_cost(ctx, int(entries), fy.width, size_of(y))
     c.ff = size_of(y) * fy.width
+    return c
+
+
+@op_model(ThresholdOp)
+def _threshold(ctx: Ctx, op) -> OpCost:
+    """Per element: a binary search over the N thresholds (ceil(log2(N + 1)) compares of the input's width,
+    each a carry chain of about width / 2 LUTs, in sequence) and a read of the N + 1 levels."""
+    from fxflow.ir import ir
+
+    x, y = op.operands[0], op.results[0]
+    fx, fy = fmt_of(x, f"input of {ctx.where}"), fmt_of(y, f"result of {ctx.where}")
+    n = ir.DenseElementsAttr(op.attributes["thresholds"]).type.shape[0]
+    steps = max(1, math.ceil(math.log2(n + 1)))
+    per = steps * math.ceil(fx.width / 2)
+    c = _table_cost(ctx, n + 1, fy.width, size_of(y))
+    c.lut += size_of(y) * per
+    c.ff = size_of(y) * fy.width
+    c.delay_ns += steps * 0.6
     return c
 
 

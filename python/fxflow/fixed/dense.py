@@ -6,9 +6,11 @@ exact fast paths where they provably give the sequential C++ result (`acc += x*w
 product when every partial sum fits in 53 bits (float32 below 2^24; in row chunks that keep the BLAS on the
 calling thread), int64 otherwise, then one requantization — valid when every product lies on the
 accumulator grid and the accumulator wraps or provably never overflows.  A per-product type (hls4ml's
-`accum_t` products) is computed for all k at once in wrapping int32/int64 when the accumulator's wrap
+`accum_t` products) is computed in wrapping int32/int64, batch innermost, when the accumulator's wrap
 absorbs the product's.  Otherwise the k-loop is emulated step by step, exactly like the C++.  `plan_dense` chooses the path once
 per layer; the emulator runs it on stored integers and the RTL backend builds the same accumulation.
+Sums wider than int64 (exact accumulators of float-scale quantizers) are int64 products with the weights'
+B-bit digits, shifted and added as Python ints ("split").
 """
 
 from __future__ import annotations
@@ -90,21 +92,22 @@ class DensePlan:
     w_fmt: FixedFormat
     acc: FixedFormat
     out: FixedFormat
-    path: str  # "blas", "int64", "loop", "product", "table" (approximate products summed exactly)
+    path: str  # "blas", "int64", "split" (int64 digit products), "loop", "product", "table" (approximate products)
     prod: FixedFormat | None = None  # each product assigned to this type before it is added (hls4ml)
     acc_identity: bool = False  # the accumulator provably never overflows: assigning to it is a no-op
     sum_bound: int = 0  # max |sum of products| as an integer at scale 2^-(f_x + f_w)
     w_float: np.ndarray | None = None  # path "blas": the weights as float64, or float32 when sums < 2^24
     terms: object = None  # approximate multiplier: fxflow.approx.emulate.TermTable (paths "table", "loop")
     mod_dtype: type | None = None  # path "product" computed modulo 2^32 or 2^64 (see _modular_dtype)
+    low_dtype: type | None = None  # path "product" as an exact float product minus low bits (see _subtract_low_bits)
 
 
 def plan_dense(x_fmt, w, w_fmt, b, b_fmt, acc, out, prod: FixedFormat | None = None, mult=None) -> DensePlan:
     acc0 = np.asarray(requantize(b, b_fmt.f, acc))
     pf = x_fmt.f + w_fmt.f
     if prod is not None and not _holds_every_product(prod, x_fmt, w, pf):
-        return DensePlan(w, acc0, x_fmt, w_fmt, acc, out, "product", prod=prod,
-                         mod_dtype=_modular_dtype(prod, acc, pf))
+        return _plan_products(DensePlan(w, acc0, x_fmt, w_fmt, acc, out, "product", prod=prod,
+                                        mod_dtype=_modular_dtype(prod, acc, pf), sum_bound=_sum_bound(x_fmt, w)))
     on_grid = acc.f >= pf
     terms = None
     if mult is not None:  # approximate products (fxflow.approx): their own sum bound
@@ -113,9 +116,7 @@ def plan_dense(x_fmt, w, w_fmt, b, b_fmt, acc, out, prod: FixedFormat | None = N
         terms = term_table(mult, x_fmt, w)
         sum_bound = terms.bound
     else:
-        col_l1 = np.abs(w.astype(object)).sum(axis=0) if w.size else np.zeros(w.shape[1], dtype=object)
-        max_col = int(max(col_l1, default=0))
-        sum_bound = max_abs_int(x_fmt) * max_col  # |sum of products| at scale 2^-pf
+        sum_bound = _sum_bound(x_fmt, w)
     never_overflows = False
     if on_grid:
         lim = sum_bound << (acc.f - pf)
@@ -132,12 +133,31 @@ def plan_dense(x_fmt, w, w_fmt, b, b_fmt, acc, out, prod: FixedFormat | None = N
         path = "blas"
     elif int_bits(sum_bound) + (acc.f - pf) <= INT64_BITS and int_bits(max_abs_int(acc)) <= INT64_BITS:
         path = "int64"
+    elif _split_digit_bits(x_fmt, w) >= 8:
+        path = "split"
     else:
         path = "loop"
     plan = DensePlan(w, acc0, x_fmt, w_fmt, acc, out, path, acc_identity=never_overflows, sum_bound=sum_bound,
                      terms=terms)
     if path == "blas":  # float32 sums are exact below 2^24 and twice as fast
         plan.w_float = w.astype(np.float32 if sum_bound < 2**24 else np.float64)
+    return plan
+
+
+def _sum_bound(x_fmt: FixedFormat, w: np.ndarray) -> int:
+    """max |sum over k of x[k] * w[k, n]| as an integer at scale 2^-(f_x + f_w)."""
+    col_l1 = np.abs(w.astype(object)).sum(axis=0) if w.size else np.zeros(w.shape[1], dtype=object)
+    return max_abs_int(x_fmt) * int(max(col_l1, default=0))
+
+
+def _plan_products(plan: DensePlan) -> DensePlan:
+    """A modular product path whose exact sum of products fits a float BLAS product, and whose rounding shift
+    s keeps the dropped bits within 32, runs as that product minus the dropped bits (`_subtract_low_bits`)."""
+    s = plan.x_fmt.f + plan.w_fmt.f - plan.prod.f
+    if plan.mod_dtype is None or plan.sum_bound >= 2**53 or s > 32 or plan.acc.width + max(s, 0) > INT64_BITS:
+        return plan  # (the last: the bias on the products' grid stays an int64)
+    plan.w_float = plan.w.astype(np.float32 if plan.sum_bound < 2**24 else np.float64)
+    plan.low_dtype = np.uint16 if s <= 16 else np.uint32
     return plan
 
 
@@ -180,12 +200,16 @@ def dense(x: Tensor, plan: DensePlan) -> Tensor:
         return Tensor(y.data.reshape(*x.data.shape[:-1], -1), y.fmt)
     acc, pf = plan.acc, plan.x_fmt.f + plan.w_fmt.f
     if plan.path == "product":
+        if plan.low_dtype is not None:
+            return cast(Tensor(_dense_products_split(x.data, plan), acc), plan.out)
         if plan.mod_dtype is not None:
             return cast(Tensor(_dense_products_modular(x.data, plan), acc), plan.out)
         return cast(Tensor(np.asarray(_dense_products(x.data, plan)), acc), plan.out)
-    if plan.path in ("blas", "int64", "table"):
+    if plan.path in ("blas", "int64", "table", "split"):
         if plan.path == "blas":
             s = _matmul_exact(x.data, plan.w_float)
+        elif plan.path == "split":
+            s = _matmul_split(x.data, plan.w, _split_digit_bits(plan.x_fmt, plan.w))
         elif plan.path == "table":
             from ..approx.emulate import sum_terms
 
@@ -212,7 +236,7 @@ def dense(x: Tensor, plan: DensePlan) -> Tensor:
 # whatever OPENBLAS_NUM_THREADS says, and small enough to stay in cache.
 BLAS_CHUNK_MNK = 1 << 18
 MAX_CHUNK_ROWS = 512
-PRODUCT_CHUNK = 1 << 18  # elements of one (rows, n, k) block of products: about 1 MB
+PRODUCT_CHUNK = 1 << 17  # elements of one [n, rows] block of products: 512 KB in int32
 
 
 def _row_chunks(n_rows: int, per_row: int, budget: int, cap: int):
@@ -233,29 +257,113 @@ def _matmul_exact(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     return out
 
 
+def _split_digit_bits(x_fmt: FixedFormat, w: np.ndarray) -> int:
+    """B such that x @ d is exact in int64 for every weight digit |d| < 2^B (wide exact sums, e.g. the
+    float-scale quantizers' levels times their weights); 0 when x itself needs more than int64."""
+    if int_bits(max_abs_int(x_fmt)) > INT64_BITS or w.ndim != 2:
+        return 0
+    return INT64_BITS - int_bits(max_abs_int(x_fmt)) - int_bits(max(w.shape[0], 1))
+
+
+def _matmul_split(x: np.ndarray, w: np.ndarray, b: int) -> np.ndarray:
+    """The exact x @ w (Python ints) from int64 products with the weights' B-bit digits:
+    w = sign(w) * sum_j d_j 2^(jB), each x @ (sign * d_j) exact in int64."""
+    mag = np.abs(w.astype(object))
+    sign = np.sign(w.astype(np.float64)).astype(np.int64)
+    xi = x.astype(np.int64)
+    total = np.zeros((x.shape[0], w.shape[1]), dtype=object)
+    shift = 0
+    while np.any(mag != 0):
+        digit = (mag % (1 << b)).astype(np.int64) * sign
+        total = total + (xi @ digit).astype(object) * (1 << shift)
+        mag = mag // (1 << b)
+        shift += b
+    return total
+
+
 def _dense_products_modular(x: np.ndarray, plan: DensePlan) -> np.ndarray:
     """acc += prod_t(x[k] * w[k]) for every k at once, modulo 2^32 (or 2^64): see _modular_dtype.
-    Products are formed per block of rows, rounded by one shift and summed; the accumulator wraps once."""
+
+    The batch is the innermost axis: for each k, the products w[k, n] * x[b, k] of all n and b are one
+    [n, b] block with long contiguous rows, rounded by one shift and added into the [n, b] accumulator —
+    three passes of SIMD integer arithmetic per product and one Python step per k, about 20x faster than
+    forming [b, n, k] products and reducing over their short k rows.  The accumulator wraps once."""
     acc, prod, dt = plan.acc, plan.prod, plan.mod_dtype
     s = plan.x_fmt.f + plan.w_fmt.f - prod.f
     kk, nn = plan.w.shape
-    wt = np.ascontiguousarray(plan.w.T).astype(dt)  # a wrapping cast: only the value mod 2^bits matters
+    w = plan.w.astype(dt)  # a wrapping cast: only the value mod 2^bits matters
     half = dt(1 << (s - 1)) if s > 0 and prod.rounding == "RND" else None
-    total = np.empty((x.shape[0], nn), dtype=dt)
-    for sl in _row_chunks(x.shape[0], kk * nn, PRODUCT_CHUNK, 1 << 20):
-        p = x[sl].astype(dt)[:, None, :] * wt[None]  # (rows, n, k): the sum runs along contiguous k
-        if half is not None:
-            p += half
-        if s > 0:
-            p >>= s
-        elif s < 0:
-            p <<= -s
-        p.sum(axis=2, dtype=dt, out=total[sl])
-    a = total.astype(np.int64)  # int64 arithmetic wraps modulo 2^64: still exact modulo 2^W_acc
+    out = np.empty((x.shape[0], nn), dtype=np.int64)
+    step = max(1, PRODUCT_CHUNK // max(nn, 1))
+    for i in range(0, x.shape[0], step):
+        xt = x[i:i + step].T.astype(dt, order="C")  # [k, b], b contiguous
+        total = np.zeros((nn, xt.shape[1]), dtype=dt)
+        p = np.empty_like(total)
+        for k in range(kk):
+            np.multiply(w[k][:, None], xt[k][None, :], out=p)
+            if half is not None:
+                p += half
+            if s > 0:
+                p >>= s
+            elif s < 0:
+                p <<= -s
+            total += p
+        out[i:i + step] = total.T  # int64 arithmetic wraps modulo 2^64: still exact modulo 2^W_acc
     if acc.f > prod.f:
-        a <<= acc.f - prod.f
-    a += as_int(plan.acc0, INT64_BITS)
-    return requantize(a, acc.f, acc)  # the accumulator's one wrap (same grid)
+        out <<= acc.f - prod.f
+    out += as_int(plan.acc0, INT64_BITS)
+    return requantize(out, acc.f, acc)  # the accumulator's one wrap (same grid)
+
+
+def _dense_products_split(x: np.ndarray, plan: DensePlan) -> np.ndarray:
+    """acc += prod_t(x[k] * w[k]) for every k at once, as sum_k floor((x[k] w[k] + h) / 2^s) =
+    (sum_k x[k] w[k] + K h - sum_k ((x[k] w[k] + h) mod 2^s)) / 2^s: one exact BLAS product (plan.sum_bound
+    < 2^53) minus the dropped low bits, which only need 16-bit (or 32-bit) wrapping products.  The sum is
+    exact, so it is assigned to the accumulator once from the products' grid (every rounding mode leaves an
+    exact quotient alone); the product type's wrap is absorbed by the accumulator's (_modular_dtype)."""
+    acc, prod = plan.acc, plan.prod
+    pf = plan.x_fmt.f + plan.w_fmt.f
+    s = pf - prod.f
+    total = _matmul_exact(x, plan.w_float)
+    if s > 0:
+        h = 1 << (s - 1) if prod.rounding == "RND" else 0
+        _subtract_low_bits(total, x, plan.w, s, h, plan.low_dtype)
+        if h:
+            total += plan.w.shape[0] * h
+    f = max(pf, acc.f)
+    if f > pf:
+        total <<= f - pf  # int64 arithmetic wraps modulo 2^64: still exact modulo 2^W_acc
+    total += as_int(shift_left(plan.acc0, f - acc.f, INT64_BITS), INT64_BITS)
+    return requantize(total, f, acc)  # the accumulator's one wrap
+
+
+def _subtract_low_bits(total: np.ndarray, x: np.ndarray, w: np.ndarray, s: int, h: int, dt) -> None:
+    """total[:, n] -= sum_k ((x[:, k] * w[k, n] + h) mod 2^s), for s <= the bits of the unsigned `dt`.
+
+    (x w + h) mod 2^s only depends on x and w modulo 2^bits, so the products are formed in wrapping `dt`
+    (16-bit lanes: twice the SIMD width of int32) and masked; up to (2^bits - 1) // (2^s - 1) of them are
+    summed in `dt` without overflow, longer sums per block of k in int64.  Batch innermost, as in
+    _dense_products_modular."""
+    bits = np.dtype(dt).itemsize * 8
+    kk, nn = w.shape
+    wl = w.astype(dt)  # wrapping casts
+    mask, half = dt((1 << s) - 1), dt(h)
+    per_block = max(1, ((1 << bits) - 1) // ((1 << s) - 1))
+    step = max(1, PRODUCT_CHUNK // max(nn, 1))
+    for i in range(0, x.shape[0], step):
+        xt = np.ascontiguousarray(x[i:i + step].astype(dt).T)  # [k, b], b contiguous
+        part = np.zeros((nn, xt.shape[1]), dtype=dt)
+        p = np.empty_like(part)
+        for k in range(kk):
+            np.multiply(wl[k][:, None], xt[k][None, :], out=p)
+            if h:
+                p += half
+            p &= mask
+            part += p
+            if (k + 1) % per_block == 0 and k + 1 < kk:  # the next term could overflow `dt`
+                total[i:i + step] -= part.T
+                part.fill(0)
+        total[i:i + step] -= part.T
 
 
 def _dense_products(x: np.ndarray, plan: DensePlan) -> np.ndarray:

@@ -111,6 +111,18 @@ def fit_constants(values: np.ndarray, tolerance: float) -> FixedFormat:
     return smallest_format(lo, hi, f, "RND", "SAT")
 
 
+def exact_constant_format(values: np.ndarray, max_width: int = 53) -> FixedFormat | None:
+    """The narrowest RND/SAT format holding every value exactly (float32/float64 constants are dyadic
+    rationals), or None when that takes more than `max_width` bits."""
+    v = np.asarray(values, dtype=np.float64)
+    if not np.all(np.isfinite(v)):
+        return None
+    fmt = fit_constants(v, 0.0)
+    if fmt.width > max_width or not np.array_equal(np.ldexp(np.rint(np.ldexp(v, fmt.f)), -fmt.f), v):
+        return None
+    return fmt
+
+
 def _exact_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a @ b on Python ints, through int64 when no partial sum can reach 2^62 (exact either way)."""
     amax = max((abs(int(v)) for v in (a.min(initial=0), a.max(initial=0))), default=0)

@@ -63,6 +63,8 @@ def inv_sqrt(v: np.ndarray, var: FixedFormat, eps_units: int, inv: FixedFormat) 
     """Stored integers r of inv (unsigned): the largest r < 2^W with r^2 (v + E) <= 2^(2 f_r + f_v)."""
     w = inv.width
     p = 2 * inv.f + var.f
+    if 0 <= p <= INT64_SAFE_BITS and max(var.width, int(eps_units).bit_length()) + 1 <= INT64_SAFE_BITS:
+        return _inv_sqrt_int64(np.asarray(v).astype(np.int64) + int(eps_units), p, w)
     bits = 2 * w + var.width + 2 + max(int(eps_units).bit_length(), 0)
     big = bits > INT64_SAFE_BITS or p > INT64_SAFE_BITS or p < 0
     ve = _ints(v, bits) + eps_units
@@ -77,6 +79,19 @@ def inv_sqrt(v: np.ndarray, var: FixedFormat, eps_units: int, inv: FixedFormat) 
         ok = (prod * scale if scale != 1 else prod) <= lim
         r = np.where(ok, t, r)
     return r
+
+
+def _inv_sqrt_int64(ve: np.ndarray, p: int, w: int) -> np.ndarray:
+    """inv_sqrt in closed form when 2^p fits int64: r^2 ve <= 2^p  <=>  r <= isqrt(floor(2^p / ve)), so r is
+    that integer square root (a float64 estimate corrected by exact int64 comparisons) capped at 2^w - 1;
+    ve = 0 gives the cap.  Same result as the bisection, without w passes."""
+    top = (1 << w) - 1
+    q = np.where(ve > 0, (1 << p) // np.maximum(ve, 1), 0)
+    r = np.floor(np.sqrt(q.astype(np.float64))).astype(np.int64)  # within 1 of isqrt(q): q < 2^63
+    for _ in range(2):
+        r = np.where(r * r > q, r - 1, r)
+        r = np.where((r + 1) * (r + 1) <= q, r + 1, r)
+    return np.where(ve > 0, np.minimum(r, top), top)
 
 
 def layernorm(rows: np.ndarray, x: FixedFormat, gamma: np.ndarray, g_fmt: FixedFormat, beta: np.ndarray,
@@ -99,7 +114,7 @@ def layernorm(rows: np.ndarray, x: FixedFormat, gamma: np.ndarray, g_fmt: FixedF
     t = requantize(_ints(d, bits) * _ints(r, bits)[:, None], diff.f + fm.inv_std.f, fm.norm)
     pf = fm.norm.f + g_fmt.f
     f = max(pf, b_fmt.f)
-    bits = fm.norm.width + g_fmt.width + b_fmt.width + abs(f - pf) + abs(f - b_fmt.f) + 2
+    bits = max(fm.norm.width + g_fmt.width + f - pf, b_fmt.width + f - b_fmt.f) + 1  # |t g| + |b| on grid f
     prod = _ints(t, bits) * _ints(gamma, bits)[None, :] * (1 << (f - pf))
     total = prod + _ints(beta, bits)[None, :] * (1 << (f - b_fmt.f))
     return requantize(total, f, out)

@@ -1,4 +1,4 @@
-"""Semantics of `fxp.rnn` (LSTM / GRU layers): formats, tables, the float reference and the exact
+"""Semantics of `fxp.rnn` (LSTM / GRU / Elman RNN layers): formats, tables, the float reference and the exact
 integer cell updates shared by the emulator (`fxflow.emulator.recurrent`) and, through the same tables,
 the C++ printer.  Stored integers throughout: a value v of format F is the integer v * 2^F.f.
 """
@@ -45,7 +45,11 @@ class Hls4mlIndex:
     f: int  # fractional bits of the input format
 
     def lookup_index(self, raw: np.ndarray) -> np.ndarray:
-        num = np.asarray(raw).astype(object) * (self.size << max(-self.f, 0))
+        raw = np.asarray(raw)
+        scale = self.size << max(-self.f, 0)
+        top = max(-int(raw.min()), int(raw.max()), 0) if raw.size and raw.dtype != object else None
+        exact = top is not None and (top * scale).bit_length() <= INT64_SAFE_BITS
+        num = raw.astype(np.int64) * scale if exact else raw.astype(object) * scale
         den = self.span << max(self.f, 0)
         q = np.abs(num) // den * np.where(num < 0, -1, 1)  # truncation toward zero
         return np.clip(q.astype(np.int64) + self.size // 2, 0, self.size - 1)
@@ -106,12 +110,13 @@ def rnn_tables(fm: RnnFormats, where: str = "the rnn") -> dict[str, Table]:
     return out
 
 
-def rnn_float(x: np.ndarray, w_ih, w_hh, b_ih, b_hh, cell: str, sequences: bool) -> np.ndarray:
-    """The exact real recurrence (PyTorch's equations) for a batch x [N, T, F], float64."""
+def rnn_float(x: np.ndarray, w_ih, w_hh, b_ih, b_hh, cell: str, sequences: bool, h0=None, c0=None) -> np.ndarray:
+    """The exact real recurrence (PyTorch's equations) for a batch x [N, T, F], float64; initial states
+    h0, c0 [N, H] (default zero)."""
     n, steps, _ = x.shape
     hidden = w_hh.shape[1]
-    h = np.zeros((n, hidden))
-    c = np.zeros((n, hidden))
+    h = np.zeros((n, hidden)) if h0 is None else np.asarray(h0, dtype=np.float64)
+    c = np.zeros((n, hidden)) if c0 is None else np.asarray(c0, dtype=np.float64)
     outs = []
     for t in range(steps):
         ax = x[:, t] @ w_ih.T + b_ih
@@ -121,6 +126,8 @@ def rnn_float(x: np.ndarray, w_ih, w_hh, b_ih, b_hh, cell: str, sequences: bool)
             i, f, g, o = (p[:, j * hidden:(j + 1) * hidden] for j in range(4))
             c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
             h = _sigmoid(o) * np.tanh(c)
+        elif cell in ELMAN_CELLS:
+            h = np.tanh(ax + ah) if cell == "rnn_tanh" else np.maximum(ax + ah, 0.0)
         else:
             r = _sigmoid(ax[:, :hidden] + ah[:, :hidden])
             z = _sigmoid(ax[:, hidden:2 * hidden] + ah[:, hidden:2 * hidden])
@@ -128,6 +135,24 @@ def rnn_float(x: np.ndarray, w_ih, w_hh, b_ih, b_hh, cell: str, sequences: bool)
             h = (1 - z) * nn + z * h
         outs.append(h)
     return np.stack(outs, axis=1) if sequences else h
+
+
+INT64_SAFE_BITS = 62
+
+
+def _ints(a, bits: int) -> np.ndarray:
+    """Stored integers for exact arithmetic whose magnitudes stay below 2^bits: int64, or Python ints."""
+    return np.asarray(a).astype(np.int64 if bits <= INT64_SAFE_BITS else object)
+
+
+ELMAN_CELLS = ("rnn_tanh", "rnn_relu")  # nn.RNN with nonlinearity "tanh" / "relu"
+
+
+def elman_update(pre, fm: RnnFormats, tables: dict, cell: str) -> np.ndarray:
+    """h' from the pre-activation p = gate(ax + ah) [N, H]: result(tanh_table(p)) or result(max(p, 0))."""
+    if cell == "rnn_tanh":
+        return np.asarray(requantize(tables["tanh"](pre), fm.tanh.f, fm.result))
+    return np.asarray(requantize(np.maximum(np.asarray(pre), 0), fm.gate.f, fm.result))
 
 
 def _obj(a) -> np.ndarray:
@@ -140,12 +165,14 @@ def lstm_update(pre, c, fm: RnnFormats, tables: dict) -> tuple[np.ndarray, np.nd
     hidden = pre.shape[1] // 4
     sig, tanh = tables["sigmoid"], tables["tanh"]
     i, f, g, o = (pre[:, j * hidden:(j + 1) * hidden] for j in range(4))
-    i, f, o, g = _obj(sig(i)), _obj(sig(f)), _obj(sig(o)), _obj(tanh(g))
     fs, ft, fc = fm.sigmoid.f, fm.tanh.f, fm.state.f
+    ws, wt = fm.sigmoid.width, fm.tanh.width
     top = max(fs + fc, fs + ft)
-    s = f * _obj(c) * (1 << (top - fs - fc)) + i * g * (1 << (top - fs - ft))
+    bits = max(ws + fm.state.width + top - fs - fc, ws + wt + top - fs - ft) + 2
+    i, f, o, g = _ints(sig(i), bits), _ints(sig(f), bits), _ints(sig(o), bits), _ints(tanh(g), bits)
+    s = f * _ints(c, bits) * (1 << (top - fs - fc)) + i * g * (1 << (top - fs - ft))
     c_new = requantize(s, top, fm.state)
-    tc = _obj(tables["state_tanh"](c_new))
+    tc = _ints(tables["state_tanh"](c_new), bits)
     h_new = requantize(o * tc, fs + ft, fm.result)
     return np.asarray(c_new), np.asarray(h_new)
 
@@ -157,19 +184,25 @@ def gru_update(ax, ah, h, fm: RnnFormats, tables: dict) -> np.ndarray:
     hidden = ah.shape[1] // 3
     acc, gate = fm.accum, fm.gate
     sig, tanh = tables["sigmoid"], tables["tanh"]
-    rz = requantize(_obj(ax[:, :2 * hidden]) + _obj(ah[:, :2 * hidden]), acc.f, gate)
-    r, z = _obj(sig(rz[:, :hidden])), _obj(sig(rz[:, hidden:]))
-    hn = _obj(requantize(_obj(ah[:, 2 * hidden:]), acc.f, gate))
-    fs = fm.sigmoid.f
-    rh, rh_f = r * hn, fs + gate.f
-    if fm.product is not None:  # hls4ml: r * hn assigned to its type before the sum
-        rh, rh_f = _obj(requantize(rh, rh_f, fm.product)), fm.product.f
-    top = max(acc.f, rh_f)
-    pn = _obj(ax[:, 2 * hidden:]) * (1 << (top - acc.f)) + rh * (1 << (top - rh_f))
-    n = _obj(tanh(requantize(pn, top, gate)))
-    ft, fh = fm.tanh.f, fm.result.f
+    fs, ft, fh = fm.sigmoid.f, fm.tanh.f, fm.result.f
+    ws, wt, wh = fm.sigmoid.width, fm.tanh.width, fm.result.width
+    rh_f = fm.product.f if fm.product is not None else fs + gate.f
+    rh_w = max(ws + gate.width, fm.product.width if fm.product is not None else 0)
+    top_n = max(acc.f, rh_f)
     fd = max(ft, fh)  # h - n, exact
-    d = _obj(h) * (1 << (fd - fh)) - n * (1 << (fd - ft))
+    d_w = max(wh + fd - fh, wt + fd - ft) + 1
+    # every intermediate below stays under 2^bits: int64 when that is at most 62 bits
+    bits = max(acc.width + 1, rh_w, acc.width + top_n - acc.f + 1, rh_w + top_n - rh_f + 1,
+               wt + fs + fd - ft + 1, ws + d_w + 1) + 1
+    rz = requantize(_ints(ax[:, :2 * hidden], bits) + _ints(ah[:, :2 * hidden], bits), acc.f, gate)
+    r, z = _ints(sig(rz[:, :hidden]), bits), _ints(sig(rz[:, hidden:]), bits)
+    hn = _ints(requantize(_ints(ah[:, 2 * hidden:], bits), acc.f, gate), bits)
+    rh = r * hn
+    if fm.product is not None:  # hls4ml: r * hn assigned to its type before the sum
+        rh = _ints(requantize(rh, fs + gate.f, fm.product), bits)
+    pn = _ints(ax[:, 2 * hidden:], bits) * (1 << (top_n - acc.f)) + rh * (1 << (top_n - rh_f))
+    n = _ints(tanh(requantize(pn, top_n, gate)), bits)
+    d = _ints(h, bits) * (1 << (fd - fh)) - n * (1 << (fd - ft))
     top = fs + fd
     s = n * (1 << (top - ft)) + z * d
     return np.asarray(requantize(s, top, fm.result))

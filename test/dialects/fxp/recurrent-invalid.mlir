@@ -48,3 +48,19 @@ func.func @formats(%x: tensor<1x4x3x!x>, %wi: tensor<6x3x!x>, %wh: tensor<6x2x!x
   %0 = "fxp.rnn"(%x, %wi, %wh, %b, %b) {cell = "gru", sequences = 0 : i64, accum = !a} : (tensor<1x4x3x!x>, tensor<6x3x!x>, tensor<6x2x!x>, tensor<6x!x>, tensor<6x!x>) -> tensor<1x2x!x>
   return
 }
+
+// -----
+
+func.func @lstm_states(%x: tensor<1x5x3xf32>, %wi: tensor<8x3xf32>, %wh: tensor<8x2xf32>, %b: tensor<8xf32>, %h: tensor<1x2xf32>) {
+  // expected-error @+1 {{'fxp.rnn' op initial states h0: an LSTM takes h0 and c0 or neither, other cells h0 only}}
+  %0 = "fxp.rnn"(%x, %wi, %wh, %b, %b, %h) {cell = "lstm", sequences = 1 : i64, accum = f64} : (tensor<1x5x3xf32>, tensor<8x3xf32>, tensor<8x2xf32>, tensor<8xf32>, tensor<8xf32>, tensor<1x2xf32>) -> tensor<1x5x2xf32>
+  return
+}
+
+// -----
+
+func.func @state_shape(%x: tensor<1x5x3xf32>, %wi: tensor<6x3xf32>, %wh: tensor<6x2xf32>, %b: tensor<6xf32>, %h: tensor<1x3xf32>) {
+  // expected-error @+1 {{'fxp.rnn' op initial state h0 must be a [1, 2] tensor}}
+  %0 = "fxp.rnn"(%x, %wi, %wh, %b, %b, %h) {cell = "gru", sequences = 1 : i64, accum = f64} : (tensor<1x5x3xf32>, tensor<6x3xf32>, tensor<6x2xf32>, tensor<6xf32>, tensor<6xf32>, tensor<1x3xf32>) -> tensor<1x5x2xf32>
+  return
+}

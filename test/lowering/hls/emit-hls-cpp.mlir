@@ -21,11 +21,24 @@
 // CHECK:       void act(const fc1_result_t x0[3], act_result_t y0[3]);
 
 // Stored integers [[1, -2, 3], [4, 5, -6], [7, 8, 9], [-10, 11, 12]] and [5, -7, 0] at f = 6, exactly:
+// The C simulation reads them as stored integers at the storage width (signed char for 8 bits), unpacked
+// once into the fixed-point array; HLS tools (__SYNTHESIS__) read the hex-float literals.
 // CHECK-LABEL: // ===== firmware/weights/fc1_w.h =====
+// CHECK:       #ifndef __SYNTHESIS__
+// CHECK:       namespace fxflow { namespace fc1_w {
+// CHECK-NEXT:  static const signed char bits[12] = {
+// CHECK-NEXT:      1, -2, 3, 4, 5, -6, 7, 8, 9, -10, 11, 12,
+// CHECK-NEXT:  };
+// CHECK-NEXT:  static fc1_weight_t data[12];
+// CHECK-NEXT:  static const bool ready = [] {
+// CHECK-NEXT:      for (int i = 0; i < 12; i++) data[i].range(7, 0) = bits[i];
+// CHECK:       static const fc1_weight_t (&fc1_w)[12] = fxflow::fc1_w::data;
+// CHECK-NEXT:  #else
 // CHECK:       static const fc1_weight_t fc1_w[12] = {
 // CHECK-NEXT:      0x1p-6, -0x1p-5, 0x1.8p-5, 0x1p-4, 0x1.4p-4, -0x1.8p-4, 0x1.cp-4, 0x1p-3,
 // CHECK-NEXT:      0x1.2p-3, -0x1.4p-3, 0x1.6p-3, 0x1.8p-3,
 // CHECK-NEXT:  };
+// CHECK-NEXT:  #endif
 // CHECK-LABEL: // ===== firmware/weights/fc1_b.h =====
 // CHECK:       static const fc1_bias_t fc1_b[3] = {
 // CHECK-NEXT:      0x1.4p-4, -0x1.cp-4, 0x0p+0,

@@ -1,0 +1,263 @@
+"""Constant matrix-vector products as shared adder graphs (distributed arithmetic, multiplierless).
+
+y[n] = sum_k x[k] * W[k, n] for an integer matrix W: every weight is split into canonical signed digits
+(`csd.csd_digits`), so each column is a signed sum of shifted inputs.  Sums of two shifted signals that
+recur (in several columns, or twice in one at different shifts) are built once: a greedy common
+subexpression elimination takes the most frequent pair `a + s * (b << d)` (ties: the shallower one),
+makes it a new signal, rewrites every occurrence, and repeats until no pair occurs twice.  What is left
+of each column is summed by an adder tree that always joins the two shallowest terms (depth-balanced).
+
+The graph is pure integer arithmetic on the stored integers, so it serves every backend: the RTL builds
+each adder at the width of its exact integer range (`AdderGraph.ranges`), the HLS C++ prints it, and the
+estimator costs it.  Inputs are described by their integer ranges and the matrix by integers on a common
+grid, so per-element input and weight formats need no change here (a finer weight grid is a shift; a
+narrower input is a smaller range; a zero weight or an empty range adds nothing).
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .csd import csd_digits
+
+
+def range_width(lo: int, hi: int) -> int:
+    """Bits of the narrowest two's complement (lo < 0) or unsigned integer holding [lo, hi]."""
+    if lo < 0:
+        return max((-lo - 1).bit_length(), hi.bit_length()) + 1
+    return max(hi.bit_length(), 1)
+
+
+@dataclass(frozen=True)
+class Adder:
+    """value = a + (b << shift), a - (b << shift) when b_neg, (b << shift) - a when a_neg; a, b signal ids.
+    (a_neg only at the root of a column whose sum would otherwise come out negated: a subtraction there is
+    cheaper than negating the column afterwards.)"""
+
+    a: int
+    b: int
+    shift: int
+    b_neg: bool
+    a_neg: bool = False
+
+
+@dataclass(frozen=True)
+class Term:
+    """An output: sign * (signal << shift)."""
+
+    signal: int
+    shift: int
+    neg: bool
+
+
+@dataclass
+class AdderGraph:
+    """Signals 0..K-1 are the inputs, K + i the adder `adders[i]`; outputs[n] is None for an all-zero column."""
+
+    n_inputs: int
+    adders: list[Adder] = field(default_factory=list)
+    outputs: list[Term | None] = field(default_factory=list)
+    shared: int = 0  # adders built by the subexpression elimination (the rest are the column trees)
+
+    def ranges(self, input_ranges) -> list[tuple[int, int]]:
+        """The exact integer interval of every signal, given the inputs' [lo, hi]."""
+        r = [(int(lo), int(hi)) for lo, hi in input_ranges]
+        for ad in self.adders:
+            alo, ahi = (-r[ad.a][1], -r[ad.a][0]) if ad.a_neg else r[ad.a]
+            blo, bhi = r[ad.b][0] << ad.shift, r[ad.b][1] << ad.shift
+            if ad.b_neg:
+                blo, bhi = -bhi, -blo
+            r.append((alo + blo, ahi + bhi))
+        return r
+
+    def depths(self) -> list[int]:
+        d = [0] * self.n_inputs
+        for ad in self.adders:
+            d.append(max(d[ad.a], d[ad.b]) + 1)
+        return d
+
+    def depth(self) -> int:
+        d = self.depths()
+        return max((d[t.signal] for t in self.outputs if t is not None), default=0)
+
+    def evaluate(self, x: np.ndarray) -> np.ndarray:
+        """[B, K] integers -> [B, N] exact column sums (Python ints): the graph's own reference."""
+        x = np.asarray(x, dtype=object)
+        vals = [x[:, k] for k in range(self.n_inputs)]
+        for ad in self.adders:
+            a, b = -vals[ad.a] if ad.a_neg else vals[ad.a], vals[ad.b] * (1 << ad.shift)
+            vals.append(a - b if ad.b_neg else a + b)
+        out = np.zeros((x.shape[0], len(self.outputs)), dtype=object)
+        for n, t in enumerate(self.outputs):
+            if t is not None:
+                v = vals[t.signal] * (1 << t.shift)
+                out[:, n] = -v if t.neg else v
+        return out
+
+    def cost_bits(self, input_ranges) -> int:
+        """Bits of all adders: a + (b << d) adds only above the d low bits of a, which are wires, so each
+        adder is its result's width less d (one LUT and one carry bit per bit: the estimator's unit)."""
+        r = self.ranges(input_ranges)
+        return sum(max(range_width(*r[self.n_inputs + i]) - (0 if ad.a_neg else ad.shift), 1)
+                   for i, ad in enumerate(self.adders))
+
+
+def _pair_key(t1, t2):
+    """(a, b, d, s), base shift and base sign of the pair of terms t = (signal, shift, neg): the pair equals
+    (-1)^neg_base * (a + s * (b << d)) << base, a at the lower shift (the lower id on a tie)."""
+    (a, ta, pa), (b, tb, pb) = t1, t2
+    if (tb, b) < (ta, a):
+        (a, ta, pa), (b, tb, pb) = (b, tb, pb), (a, ta, pa)
+    return (a, b, tb - ta, pa != pb), ta, pa
+
+
+_SOLVED: dict = {}  # (shape, entries, cse) -> AdderGraph: the RTL, the HLS printer and the estimate ask alike
+_SOLVED_MAX = 64
+
+
+def solve(w: np.ndarray, cse: bool = True) -> AdderGraph:
+    """The adder graph of y = x @ w for an integer matrix w [K, N] (see the module docstring); deterministic,
+    and remembered for the last few matrices (the largest jet-tagger layer takes seconds)."""
+    w = np.asarray(w, dtype=object)
+    key = (w.shape, tuple(int(v) for v in w.ravel()), cse)
+    g = _SOLVED.get(key)
+    if g is None:
+        if len(_SOLVED) >= _SOLVED_MAX:
+            _SOLVED.pop(next(iter(_SOLVED)))
+        g = _SOLVED[key] = _solve(w, cse)
+    return g
+
+
+def _solve(w: np.ndarray, cse: bool) -> AdderGraph:
+    kk, nn = w.shape
+    g = AdderGraph(kk)
+    # column n: {(signal, shift): neg}
+    cols: list[dict] = []
+    for n in range(nn):
+        c = {}
+        for k in range(kk):
+            for sh, d in csd_digits(int(w[k, n])):
+                c[(k, sh)] = d < 0
+        cols.append(c)
+    depth = [0] * kk
+    if cse:
+        _eliminate(g, cols, depth)
+    for c in cols:
+        g.outputs.append(_column_tree(g, c, depth))
+    return g
+
+
+def _eliminate(g: AdderGraph, cols: list[dict], depth: list[int]) -> None:
+    """Greedy two-term common subexpression elimination over the columns' signed-digit terms."""
+    count: dict = {}
+    where: dict = {}  # key -> columns it occurred in (a superset: occurrences are checked when taken)
+    heap: list = []
+
+    def bump(key, n, by):
+        c = count[key] = count.get(key, 0) + by
+        if by > 0:
+            where.setdefault(key, set()).add(n)
+            if c >= 2:
+                heapq.heappush(heap, (-c, max(depth[key[0]], depth[key[1]]), key))
+
+    for n, c in enumerate(cols):
+        terms = [(sig, sh, neg) for (sig, sh), neg in c.items()]
+        for i in range(len(terms)):
+            for j in range(i + 1, len(terms)):
+                key = _pair_key(terms[i], terms[j])[0]
+                count[key] = count.get(key, 0) + 1
+                where.setdefault(key, set()).add(n)
+    heap = [(-v, max(depth[k[0]], depth[k[1]]), k) for k, v in count.items() if v >= 2]
+    heapq.heapify(heap)
+    while heap:
+        negc, dep, key = heapq.heappop(heap)
+        now = count.get(key, 0)
+        if now != -negc:  # stale: counts only fall between pushes, so re-queue at the current count
+            if now >= 2 and now < -negc:
+                heapq.heappush(heap, (-now, dep, key))
+            continue
+        a, b, d, s = key
+        new = g.n_inputs + len(g.adders)
+        made = False
+        for n in sorted(where.get(key, ())):
+            c = cols[n]
+            for (sig, sh) in [t for t in c if t[0] == a]:
+                if (a, sh) not in c or (b, sh + d) not in c:
+                    continue
+                pa = c[(a, sh)]
+                if c[(b, sh + d)] != (pa != s):
+                    continue
+                if not made:
+                    g.adders.append(Adder(a, b, d, s))
+                    depth.append(max(depth[a], depth[b]) + 1)
+                    made = True
+                for t in ((a, sh), (b, sh + d)):
+                    neg = c.pop(t)
+                    for (o, osh), oneg in c.items():
+                        bump(_pair_key((t[0], t[1], neg), (o, osh, oneg))[0], n, -1)
+                for (o, osh), oneg in c.items():
+                    bump(_pair_key((new, sh, pa), (o, osh, oneg))[0], n, 1)
+                c[(new, sh)] = pa
+        if made:
+            g.shared += 1
+
+
+def _column_tree(g: AdderGraph, c: dict, depth: list[int]) -> Term | None:
+    """Sum a column's remaining terms, always joining the two shallowest (then lowest-shift) ones."""
+    if not c:
+        return None
+    heap = [(depth[sig], sh, sig, neg) for (sig, sh), neg in c.items()]
+    heapq.heapify(heap)
+    mixed: dict = {}  # this tree's a - (b << d) adders (used once): negated as (b << d) - a they turn positive
+    while len(heap) > 1:
+        d1, s1, a, pa = heapq.heappop(heap)
+        d2, s2, b, pb = heapq.heappop(heap)
+        if not heap and pa and pb and (a in mixed or b in mixed):  # a root of two negated terms: flip one
+            flip = a if a in mixed else b
+            ad = g.adders[mixed[flip]]
+            g.adders[mixed[flip]] = Adder(ad.a, ad.b, ad.shift, False, a_neg=True)
+            pa, pb = (False, pb) if flip == a else (pa, False)
+        # (-1)^pa (a << s1) + (-1)^pb (b << s2) = (-1)^pa (a +- (b << (s2 - s1))) << s1 for s1 <= s2
+        if s2 < s1:
+            (d1, s1, a, pa), (d2, s2, b, pb) = (d2, s2, b, pb), (d1, s1, a, pa)
+        if not heap and pa and not pb:  # the root: (b << d) - a rather than -(a - (b << d))
+            g.adders.append(Adder(a, b, s2 - s1, False, a_neg=True))
+            pa = False
+        else:
+            g.adders.append(Adder(a, b, s2 - s1, pa != pb))
+            if pa != pb:
+                mixed[g.n_inputs + len(g.adders) - 1] = len(g.adders) - 1
+        new = g.n_inputs + len(g.adders) - 1
+        depth.append(max(d1, d2) + 1)
+        heapq.heappush(heap, (depth[new], s1, new, pa))
+    _, sh, sig, neg = heap[0]
+    return Term(sig, sh, neg)
+
+
+def schedule(graph: AdderGraph, input_ranges, budget_ns: float, t_add: float,
+             t_add_bit: float) -> tuple[list[int], int]:
+    """Register stages by timing: (stage of every signal, adder levels on the longest path within one stage).
+
+    An adder of result width w takes t_add + t_add_bit * w ns after its later operand; it stays in its operands'
+    stage while the path since the stage's registers fits `budget_ns`, else it starts the next stage (its
+    operands registered).  Inputs are stage 0 at time 0.  Every output is then taken at the last stage."""
+    r = graph.ranges(input_ranges)
+    stage = [0] * graph.n_inputs
+    at = [0.0] * graph.n_inputs  # ns since the signal's stage began
+    lev = [0] * graph.n_inputs  # adder levels since its stage began
+    deepest = 0
+    for i, ad in enumerate(graph.adders):
+        d = t_add + t_add_bit * range_width(*r[graph.n_inputs + i])
+        s = max(stage[ad.a], stage[ad.b])
+        t = max(at[x] if stage[x] == s else 0.0 for x in (ad.a, ad.b))
+        lv = max(lev[x] if stage[x] == s else 0 for x in (ad.a, ad.b))
+        if t + d > budget_ns and (t > 0 or lv > 0):
+            s, t, lv = s + 1, 0.0, 0
+        stage.append(s)
+        at.append(t + d)
+        lev.append(lv + 1)
+        deepest = max(deepest, lv + 1)
+    return stage, deepest
