@@ -136,7 +136,7 @@ def test_batchnorm_after_conv1d_equals_hls4ml(precision, io_type, tmp_path):
 @pytest.mark.parametrize("precision", ["ap_fixed<16,6>", "ap_fixed<9,4>"])
 def test_hls4ml_tables_csim_equals_predict(precision):
     """The C++ of hls4ml's tables (the index truncating toward zero, bins over / below one LSB, ELU's
-    bypass, Threshold's one entry) computes what predict does."""
+    bypass) computes what predict does."""
     model = _chain(1, 0.5, 0.1, 0.25)
     config = hls4ml.utils.config_from_pytorch_model(model, (6,), default_precision=precision)
     x = (np.random.default_rng(2).normal(size=(200, 6)) * 2).astype(np.float32)

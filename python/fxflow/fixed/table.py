@@ -167,17 +167,14 @@ def hls4ml_index(in_fmt: FixedFormat, size: int, span: int, centre: int) -> tupl
     return TableIndex(0, lo_raw - low, len(pos)), np.asarray(pos, dtype=np.int64)
 
 
-def hls4ml_function(fn: Callable[[np.ndarray], np.ndarray]) -> tuple[str, float | tuple] | None:
-    """Which of hls4ml's activations fn is — ("sigmoid" | "tanh", 1.0), ("elu", alpha) or ("threshold",
-    (theta, value)): x > theta ? x : value — by its values; None for any other function."""
+def hls4ml_function(fn: Callable[[np.ndarray], np.ndarray]) -> tuple[str, float] | None:
+    """Which of hls4ml's table activations fn is — ("sigmoid" | "tanh", 1.0) or ("elu", alpha) — by its
+    values; None for any other function."""
     x = np.linspace(-6.0, 6.0, 97)
     with np.errstate(all="ignore"):
         y = np.asarray(fn(x), dtype=np.float64)
     if not np.isfinite(y).all():
         return None
-    found = _threshold(fn, x, y)
-    if found is not None:
-        return "threshold", found
     tol = 1e-6
     if np.allclose(y, 1.0 / (1.0 + np.exp(-x)), rtol=0, atol=tol):
         return "sigmoid", 1.0
@@ -187,27 +184,6 @@ def hls4ml_function(fn: Callable[[np.ndarray], np.ndarray]) -> tuple[str, float 
     if np.allclose(y, np.where(x > 0, x, alpha * np.expm1(x)), rtol=0, atol=tol * max(1.0, abs(alpha))):
         return "elu", alpha
     return None
-
-
-def _threshold(fn, x: np.ndarray, y: np.ndarray) -> tuple[float, float] | None:
-    """(theta, value) when fn is x > theta ? x : value on the sampled x (theta found exactly by bisection)."""
-    same = y == x
-    if same.all() or not same[-1]:
-        return None
-    last = int(np.flatnonzero(~same)[-1])
-    value = float(y[last])
-    if not (same[last + 1:].all() and np.all((y[:last + 1] == value) | (x[:last + 1] == value))):
-        return None
-    lo, hi = float(x[last]), float(x[last + 1])  # fn(lo) = value != lo, fn(hi) = hi
-    while np.nextafter(lo, hi) < hi:
-        mid = lo + (hi - lo) / 2
-        if mid in (lo, hi):
-            break
-        if float(fn(np.array([mid]))[0]) == mid and mid != value:
-            hi = mid
-        else:
-            lo = mid
-    return lo, value
 
 
 def hls4ml_float_entries(name: str, size: int) -> np.ndarray:
@@ -227,16 +203,9 @@ def hls4ml_float_entries(name: str, size: int) -> np.ndarray:
 def hls4ml_table(name: str, alpha: float, in_fmt: FixedFormat, out_fmt: FixedFormat, size: int,
                  table_t: FixedFormat = HLS4ML_TABLE_T, param_t: FixedFormat | None = None
                  ) -> tuple[TableIndex, np.ndarray]:
-    """hls4ml 1.3's table of sigmoid / tanh / elu / threshold over in_fmt (`hls4ml_function`'s name and
-    parameter): its index, and its entries assigned to table_t and then to out_fmt (elu: alpha, assigned to
-    param_t, times the entry, then out_fmt, x >= 0 passes x; threshold: x > param_t(theta) passes x, else the
-    one entry).  Without a param_t (an "auto" weight) the parameter is assigned to table_t."""
-    if name == "threshold":  # nnet::thresholded_relu: x > param_t(theta) ? x : 0 -- one entry and x above theta
-        theta, value = alpha
-        t = to_float(quantize(np.float64(theta), param_t or table_t), (param_t or table_t).f)
-        above = int(np.floor(float(t) * 2.0 ** in_fmt.f)) + 1  # x > t <=> raw >= floor(t * 2^f) + 1
-        index = dataclasses.replace(table_index(in_fmt, 1), identity_from=above)
-        return index, np.asarray([quantize(np.float64(value), out_fmt)], dtype=np.int64).reshape(1)
+    """hls4ml 1.3's table of sigmoid / tanh / elu over in_fmt (`hls4ml_function`'s name and parameter): its
+    index, and its entries assigned to table_t and then to out_fmt (elu: alpha, assigned to param_t, times the
+    entry, then out_fmt; x >= 0 passes x).  Without a param_t (an "auto" weight) alpha is assigned to table_t."""
     stored = quantize(hls4ml_float_entries(name, size).astype(np.float64), table_t)
     if name == "elu":  # index = int(x * N / -8) for x < 0: reversed, it is int(x * N / 8) + N - 1
         index, pos = hls4ml_index(in_fmt, size, HLS4ML_SPANS[name], size - 1)
