@@ -85,7 +85,7 @@ def lut_table(op) -> tuple[TableIndex, np.ndarray] | None:
     table = _table(attrs, "table")
     identity = ir.IntegerAttr(attrs["identity_from"]).value if "identity_from" in attrs else None
     index = TableIndex(ir.IntegerAttr(attrs["index_shift"]).value, ir.IntegerAttr(attrs["index_offset"]).value,
-                       len(table), identity_from=identity)
+                       len(table), identity_from=identity, toward_zero="index_toward_zero" in attrs)
     return index, table
 
 

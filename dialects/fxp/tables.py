@@ -10,6 +10,8 @@ without them):
   `index_shift`  i64, `index_offset` i64:
   y = table[clamp((raw(x) >> index_shift) - index_offset, 0, N - 1)] where raw(x) is x's stored integer.
   `identity_from` i64 (optional): y = x assigned to the result type when raw(x) >= identity_from.
+  `index_toward_zero` unit (optional): the shift truncates toward zero instead of down (hls4ml's index,
+  `(raw + (raw < 0 ? 2^index_shift - 1 : 0)) >> index_shift`).
 Each entry is the function at the centre of the input values sharing that index; the default tables'
 range and bins are derived from the function and the formats (`fxflow.fixed.table.accurate_table`).
 """

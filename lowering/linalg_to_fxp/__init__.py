@@ -9,6 +9,8 @@ Anything left that is not fxp/func afterwards is reported as unsupported, with i
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from fxflow.dialects.fxp import CastOp, check_op_classes, OpRegistry, RnnOp, ThresholdOp
 from fxflow.errors import UnsupportedOpError
 from fxflow.ir import ir, layer_name, rewrite
@@ -87,12 +89,27 @@ FAMILIES = ["fxflow.lowering.linalg_to_fxp.elementwise", "fxflow.lowering.linalg
 _LEGAL_AFTER = ("fxp.", "func.", "builtin.module", "arith.constant", "tensor.empty", "linalg.fill")
 
 
-@register_pass("convert-linalg-to-fxp", "Raise linalg-on-tensors layers (matmul+bias, relu, add) into fxp ops")
+@dataclass
+class LinalgToFxpOptions:
+    # fold a BatchNorm (a scale_shift of another layer) into the Linear/Conv before it; hls4ml arithmetic
+    # keeps it a layer of its own, as hls4ml 1.3 does when the Linear/Conv has a result precision
+    fold_batchnorm: bool = True
+
+
+FOLD_ACROSS_LAYERS = [True]  # the running pass's fold_batchnorm, read by elementwise.fuse_scale_shift
+
+
+@register_pass("convert-linalg-to-fxp", "Raise linalg-on-tensors layers (matmul+bias, relu, add) into fxp ops",
+               LinalgToFxpOptions)
 def convert_linalg_to_fxp(module_op, options=None) -> None:
     _load_families()
-    if EARLY_PATTERNS:
-        rewrite.apply_patterns_and_fold_greedily(module_op, _patterns(EARLY_PATTERNS))
-    rewrite.apply_patterns_and_fold_greedily(module_op, _patterns())
+    FOLD_ACROSS_LAYERS[0] = options is None or options.fold_batchnorm
+    try:
+        if EARLY_PATTERNS:
+            rewrite.apply_patterns_and_fold_greedily(module_op, _patterns(EARLY_PATTERNS))
+        rewrite.apply_patterns_and_fold_greedily(module_op, _patterns())
+    finally:
+        FOLD_ACROSS_LAYERS[0] = True
     _cleanup(module_op)
     _reject_leftovers(module_op)
 

@@ -16,9 +16,9 @@ import numpy as np
 
 from fxflow.dialects.fxp import AddOp, ConstantOp, MinMaxOp, MulOp, ReluOp, ReshapeOp, ScaleShiftOp, SubOp
 from fxflow.errors import FxflowError
-from fxflow.ir import defining_op, ir
+from fxflow.ir import defining_op, ir, layer_name
 
-from fxflow.lowering.linalg_to_fxp import raising_pattern
+from fxflow.lowering.linalg_to_fxp import FOLD_ACROSS_LAYERS, raising_pattern
 from .common import (adds_its_two_inputs, affine_maps, body_ops, constant_array, emit_constant, is_identity_map,
                      is_zero_scalar, lift_to_sample, scalar_constant, shape_of)
 
@@ -178,6 +178,8 @@ def fuse_scale_shift(op, rewriter):
     inner = defining_op(x)
     if inner is None or s2 is None or t2 is None or len(list(x.uses)) != 1:
         return True
+    if not FOLD_ACROSS_LAYERS[0] and layer_name(op.location) != layer_name(inner.location):
+        return True  # hls4ml arithmetic: a BatchNorm after a Linear/Conv stays a layer (its own result cast)
     if inner.name == "fxp.scale_shift":
         s1, t1 = constant_array(inner.operands[1]), constant_array(inner.operands[2])
         if s1 is None or t1 is None:

@@ -2,7 +2,8 @@
 
 relu/add/sub/mul/minmax: the layer's result format over the exact result range.  cast: a cast back to float is the
 model's fake quantization (later ops read the fixed value); a fixed cast keeps its type and records the range
-(per channel with `formats`).  scale_shift: scale takes the layer's `weight` role, shift its `bias` role.
+(per channel with `formats`).  scale_shift: scale takes the layer's `weight` role, shift its `bias` role (with
+hls4ml arithmetic read through hls4ml's decimal text, as its BatchNorm's scale and bias are).
 """
 
 from __future__ import annotations
@@ -70,9 +71,12 @@ def _assign_scale_shift(op, cfg: Config, ranges: dict) -> None:
     roles = {"weight": lc.weight, "bias": lc.bias}
     if o.results[0] in ranges.model_exact:  # a BatchNorm between the model's quantizers: held exactly
         roles.update(exact_constant_roles(o, {}, lambda name, role: role in cfg.layers.get(name or "", {})))
+    hls4ml = cfg.arithmetic == "hls4ml"  # BatchNorm's scale and bias through hls4ml's decimal text
     with ir.InsertionPoint(op), op.location:
-        sq, s_int, s_fmt = quantized_constant(o.operands[1], roles["weight"], "scale", layer, cfg.auto_tolerance)
-        tq, t_int, t_fmt = quantized_constant(o.operands[2], roles["bias"], "shift", layer, cfg.auto_tolerance)
+        sq, s_int, s_fmt = quantized_constant(o.operands[1], roles["weight"], "scale", layer, cfg.auto_tolerance,
+                                              hls4ml)
+        tq, t_int, t_fmt = quantized_constant(o.operands[2], roles["bias"], "shift", layer, cfg.auto_tolerance,
+                                              hls4ml)
     o.operands[1] = sq
     o.operands[2] = tq
     set_result(op, lc.result, scale_shift_interval(ranges[x], s_int, s_fmt.f, t_int, t_fmt.f), ranges)

@@ -8,12 +8,15 @@ weights (the layer's `weight` format, "auto" fitted within `auto_tolerance`).
 
 Tables are attached as discardable attributes (the ops verify without them):
   fxp.lut      `table` (tensor<Nxi64>, stored integers of the result format), `index_shift`, `index_offset`
-               and optionally `identity_from` (i64): the index function and entry placement of
+               and optionally `identity_from` (i64) and `index_toward_zero` (unit: the shift truncates toward
+               zero, hls4ml's index): the index function and entry placement of
                `fxflow.fixed.table`.  By default (no `table_range`, outside hls4ml arithmetic) the accurate
                table of `fxflow.fixed.table.accurate_table`: range and bins from the function and the formats,
                at most `table_size` (if configured) or 2^ACCURATE_INDEX_BITS entries, with a stated error
                bound (docs/layers.md, "Activation table accuracy").  With a `table_range`, or hls4ml's
-               arithmetic, `table_size` bins over that range / the whole input format.
+               arithmetic, `table_size` bins over that range / the whole input format, except that hls4ml's
+               arithmetic gives sigmoid, tanh and ELU hls4ml 1.3's own tables (`fxflow.fixed.table.hls4ml_table`:
+               its ranges, truncating index, single-precision entries stored in `table` (table_t) first).
   fxp.softmax  (stable, latency) `exp_table`, `inv_table` (tensor<Nxi64>, stored integers),
                `exp_format`, `inv_format`, `inv_input_format`, `accum` and, for stable, `norm_format`
                (type attributes of !fxp.fixed): the algorithm of `fxflow.fixed.softmax` (hls4ml 1.3's).
@@ -42,7 +45,8 @@ from fxflow.fixed.quantize import requantize
 from fxflow.fixed.softmax import (ACCURATE_INDEX_BITS, DEFAULT_TABLE_SIZE, HLS4ML_TABLE, SoftmaxFormats,
                                   accurate_formats, capped_size, default_norm, exact_accum, exp_table, index_bits,
                                   inv_table)
-from fxflow.fixed.table import accurate_table, auto_entry_format, build_table, evaluate, table_index
+from fxflow.fixed.table import (HLS4ML_TABLE_T, accurate_table, auto_entry_format, build_table, evaluate,
+                                hls4ml_function, hls4ml_table, table_index)
 from fxflow.ir import i64_attr, ir, layer_name
 
 from fxflow.passes.assign_precision import assigner, quantized_constant, require_fixed, set_result
@@ -185,14 +189,19 @@ def _assign_lut(op, cfg: Config, ranges: dict) -> None:
     if out == AUTO:
         out = auto_entry_format(evaluate(fn, index.centres(x_fmt), where), x_fmt.f)
     accurate = accurate_table(fn, x_fmt, out, where, accurate_size(cfg, layer)) if accurate_lut(cfg, layer) else None
+    hls4ml = _hls4ml_lut(fn, cfg, layer, x_fmt, out) if accurate is None else None
     if accurate is not None:
         index, table = accurate.index, accurate.values
+    elif hls4ml is not None:
+        index, table = hls4ml
     else:  # configured range, hls4ml arithmetic, or a function that is undefined somewhere (log)
         table = build_table(fn, x_fmt, out, index, where)
     attrs = op.operation.attributes
     attrs["table"] = _i64_table(table)
     attrs["index_shift"] = i64_attr(index.shift)
     attrs["index_offset"] = i64_attr(index.offset)
+    if index.toward_zero:
+        attrs["index_toward_zero"] = ir.UnitAttr.get()
     lo, hi = int(table.min()), int(table.max())
     if index.identity_from is not None:
         attrs["identity_from"] = i64_attr(index.identity_from)
@@ -201,6 +210,21 @@ def _assign_lut(op, cfg: Config, ranges: dict) -> None:
     shape = ranges[x].lo.shape
     exact = Interval(np.full(shape, lo, dtype=object), np.full(shape, hi, dtype=object), out.f)
     set_result(op, out, exact, ranges)
+
+
+def _hls4ml_lut(fn, cfg: Config, layer: str, x_fmt: FixedFormat, out: FixedFormat):
+    """hls4ml 1.3's own table (index, entries) of a sigmoid / tanh / elu under hls4ml arithmetic without a
+    table_range; None otherwise (other functions keep table_size bins over the input format)."""
+    tc = cfg.table_config(layer)
+    if cfg.arithmetic != "hls4ml" or tc.table_range is not None:
+        return None
+    found = hls4ml_function(fn)
+    if found is None:
+        return None
+    name, alpha = found
+    param = cfg.layer(layer).weight  # hls4ml's param_t: the layer's default precision
+    return hls4ml_table(name, alpha, x_fmt, out, tc.table_size, tc.table or HLS4ML_TABLE_T,
+                        param if isinstance(param, FixedFormat) else None)
 
 
 _TABLE_FORMAT_KEYS = ("exp_table", "inv_table", "inv_input", "norm_input")

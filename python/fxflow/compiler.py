@@ -9,6 +9,7 @@ from pathlib import Path
 
 from fxflow.lowering.backend import get as get_backend
 from fxflow.lowering.backend import names as backend_names
+from fxflow.lowering.linalg_to_fxp import LinalgToFxpOptions
 
 from .config import IO_TYPES, Config
 from .design import Design
@@ -79,7 +80,8 @@ def compile(model, example_input=None, config=None, backend: str = "vitis", io_t
         stages["linalg"] = _snapshot(module)
         t0 = time.perf_counter()
         try:
-            run_passes(module, ["convert-fake-quant-to-fxp", "convert-linalg-to-fxp"])
+            raising = LinalgToFxpOptions(fold_batchnorm=cfg.arithmetic != "hls4ml")
+            run_passes(module, ["convert-fake-quant-to-fxp", ("convert-linalg-to-fxp", raising)])
         except UnsupportedOpError as err:
             raise restate(err) from None
         stages["fxp-float"] = _snapshot(module)

@@ -41,9 +41,11 @@ LAYER_KEYS = ("weight", "bias", "accum", "result", "reuse_factor", "strategy")
 # ap_fixed<18,8,AP_RND,AP_SAT>, inv_input = exp_table), `norm_input` (stable: x_max - x; default
 # ap_ufixed<W-1,I-1> of a signed input), `exp_table_size` / `inv_table_size` (default `table_size`).
 # A softmax's accumulator is the layer's `accum` ("exact": the exp format with ceil(log2 n) more bits).
+# `table` (hls4ml arithmetic): the format a lut's entries are stored in before the result (hls4ml's table_t,
+# default ap_fixed<18,8>).
 TABLE_MODEL_KEYS = ("table_size", "softmax")
 TABLE_LAYER_KEYS = TABLE_MODEL_KEYS + ("table_range", "exp_table", "inv_table", "inv_input", "norm_input",
-                                       "exp_table_size", "inv_table_size")
+                                       "exp_table_size", "inv_table_size", "table")
 MODEL_KEYS += TABLE_MODEL_KEYS
 MODEL_KEYS += ("arithmetic",)  # "fxflow" | "hls4ml" (see fxflow.hls4ml_compat)
 LAYER_KEYS += TABLE_LAYER_KEYS
@@ -116,7 +118,7 @@ def _table_settings(d: dict, where: str) -> dict:
             raise ConfigError(f"config '{where}.softmax' must be one of {', '.join(IMPLEMENTATIONS)}, hccs, "
                               f"got {d['softmax']!r}")
         out["softmax"] = impl
-    for key in ("exp_table", "inv_table", "inv_input", "norm_input"):
+    for key in ("exp_table", "inv_table", "inv_input", "norm_input", "table"):
         if key in d:
             out[key] = _fmt(d[key], f"{where}.{key}")
     if "table_range" in d:
@@ -142,6 +144,7 @@ class TableConfig:
     norm_input: FixedFormat | None = None
     exp_table_size: int | None = None
     inv_table_size: int | None = None
+    table: FixedFormat | None = None  # hls4ml arithmetic: a lut's table_t
 # --- end of activation tables ----------------------------------------------------------------------------
 
 

@@ -11,6 +11,11 @@ form, with `arithmetic: "hls4ml"`, which selects what hls4ml computes (see
   * weights and biases are first printed as decimal text with as many digits as fractional bits and
     read back as doubles (`decimal_constants`), as hls4ml's writer does;
   * inputs are assigned to the input type (floor, wrap for the default modes) — fxflow's own semantics.
+  * sigmoid, tanh and ELU use hls4ml's own tables (`fxflow.fixed.table.hls4ml_table`; `table_t` is the
+    `table` key, `TableSize` the `table_size`).
+With `granularity='name'` the roles `scale` (BatchNorm, LayerNorm) and `param` (LeakyReLU, ELU, Threshold)
+are the layer's `weight`; `TableRangePower2`, `Skip` and the model's `maximum` are ignored with a warning
+naming them.
 hls4ml names a PyTorch module `a.b.0` as `a_b_0` (a leading digit gets a `_`): both spellings select it.
 Keys that only steer hls4ml's own flow (`ChannelsLastConversion`, `TraceOutput`, `BramFactor`, ...) are
 accepted and have no effect; anything else is an error like any unknown key.
@@ -18,7 +23,9 @@ accepted and have no effect; anything else is an error like any unknown key.
 
 from __future__ import annotations
 
+import inspect
 import re
+import warnings
 
 import numpy as np
 
@@ -31,8 +38,18 @@ _IGNORED_MODEL = ("ChannelsLastConversion", "TransposeOutputs", "BramFactor", "T
 _IGNORED_TOP = ("PytorchModel", "InputShape", "KerasModel", "OnnxModel", "Backend", "OutputDir", "ProjectName",
                 "Part", "ClockPeriod", "IOType", "HLSConfig")
 _IGNORED_LAYER = ("Trace",)
+# hls4ml precision roles -> fxflow keys.  `scale` (BatchNorm, LayerNorm) and `param` (LeakyReLU, ELU,
+# Threshold) are weights for fxflow; `table` is a lut's table_t; `_t` spellings are accepted too.
 _PRECISION_ROLES = {"default": None, "weight": "weight", "bias": "bias", "result": "result", "accum": "accum",
-                    "exp_table_t": "exp_table", "inv_table_t": "inv_table", "table_t": None}
+                    "scale": "weight", "param": "weight", "exp_table": "exp_table", "inv_table": "inv_table",
+                    "inv_inp": "inv_input", "table": "table"}
+# roles hls4ml's dict may hold that change nothing fxflow computes (warned about by name)
+_WARNED_ROLES = ("maximum",)
+# layer keys hls4ml's dict (granularity='name', with a backend) holds: fxflow key, or None (no effect)
+_LAYER_KEYS = {"ReuseFactor": "reuse_factor", "Strategy": "strategy", "implementation": "softmax",
+               "Implementation": "softmax", "table_size": "table_size", "TableSize": "table_size",
+               "exp_table_size": "exp_table_size", "ExpTableSize": "exp_table_size",
+               "inv_table_size": "inv_table_size", "InvTableSize": "inv_table_size", "Skip": None, "Trace": None}
 _INPUT_LAYER = re.compile(r"^input(_\d+)?$")
 
 
@@ -67,31 +84,56 @@ def from_hls4ml(data: dict) -> dict:
             raise ConfigError(f"unknown hls4ml config key 'Model.{key}'")
     model.setdefault("accum", model.get("precision", "ap_fixed<16,6>"))  # hls4ml: accum_t is the default type
     layers: dict = {}
+    inputs = _input_names(data.get("PytorchModel"))
     for name, settings in (data.get("LayerName") or {}).items():
         where = f"LayerName.{name}"
         if not isinstance(settings, dict):
             raise ConfigError(f"hls4ml config '{where}' must be a mapping")
         out: dict = {}
+        layernorm = False
         for key, value in settings.items():
             if key == "Precision":
                 out.update(_precision(value, f"{where}.Precision", model_level=False))
-            elif key == "ReuseFactor":
-                out["reuse_factor"] = value
             elif key == "Strategy":
                 out["strategy"] = str(value).lower()
-            elif key == "implementation":
-                out["softmax"] = value
-            elif key in ("table_size", "exp_table_size", "inv_table_size"):
-                out[key] = value
+            elif key == "Skip":
+                if value:
+                    warnings.warn(f"hls4ml config key '{where}.Skip' is ignored: fxflow computes the softmax",
+                                  stacklevel=3)
+            elif key == "TableRangePower2":  # only LayerNorm has it: its 1/sqrt table, not fxflow's algorithm
+                ignored = [f"{where}.{k}" for k in ("TableRangePower2", "TableSize") if k in settings]
+                ignored += [f"{where}.Precision.{r}" for r in ("table", "table_t")
+                            if isinstance(settings.get("Precision"), dict) and r in settings["Precision"]]
+                warnings.warn(f"hls4ml LayerNorm config key(s) {', '.join(repr(k) for k in ignored)} are ignored: "
+                              "fxflow's layernorm derives its 1/sqrt from the var and inv_std formats",
+                              stacklevel=3)
+                layernorm = True
+            elif key in _LAYER_KEYS:
+                if _LAYER_KEYS[key] is not None:
+                    out[_LAYER_KEYS[key]] = value
             elif key not in _IGNORED_LAYER:
                 raise ConfigError(f"unknown hls4ml config key '{where}.{key}'")
-        if _INPUT_LAYER.match(str(name)) and set(out) <= {"result"}:
+        if layernorm:
+            for key in ("table", "table_size"):
+                out.pop(key, None)
+        if (_INPUT_LAYER.match(str(name)) or name in inputs) and set(out) <= {"result"}:
             if "result" in out and out["result"] != "auto":
                 model["input"] = out["result"]
             continue
         if out:
             layers[str(name)] = out
     return {"model": model, "layers": layers}
+
+
+def _input_names(model) -> set[str]:
+    """hls4ml names a PyTorch model's input layers after the parameters of its forward (`x`)."""
+    forward = getattr(model, "forward", None)
+    if forward is None:
+        return set()
+    try:
+        return set(inspect.signature(forward).parameters)
+    except (TypeError, ValueError):
+        return set()
 
 
 def _precision(value, where: str, model_level: bool) -> dict:
@@ -101,6 +143,11 @@ def _precision(value, where: str, model_level: bool) -> dict:
         raise ConfigError(f"hls4ml config '{where}' must be a type string or a mapping of roles")
     out = {}
     for role, fmt in value.items():
+        role = role[:-2] if role.endswith("_t") else role
+        if role in _WARNED_ROLES:
+            warnings.warn(f"hls4ml precision role '{where}.{role}' is ignored (fxflow's formats are the ones "
+                          "the config gives)", stacklevel=4)
+            continue
         if role not in _PRECISION_ROLES:
             raise ConfigError(f"unknown precision role '{where}.{role}' (expected {', '.join(_PRECISION_ROLES)})")
         key = _PRECISION_ROLES[role]

@@ -120,6 +120,7 @@ def _lut(k: KernelEmitter, op) -> None:
     shift = ir.IntegerAttr(op.attributes["index_shift"]).value
     offset = ir.IntegerAttr(op.attributes["index_offset"]).value
     identity = ir.IntegerAttr(op.attributes["identity_from"]).value if "identity_from" in op.attributes else None
+    toward_zero = "index_toward_zero" in op.attributes and shift > 0
     n = len(table)
     tab = _table(k, op, "table", "table", yf, table)
     k.partition(tab)
@@ -130,7 +131,11 @@ def _lut(k: KernelEmitter, op) -> None:
     clamped = (xf.min_int >> shift) - offset < 0 or (xf.max_int >> shift) - offset > n - 1
 
     def stmt(d, s):
-        out = [f"{bits_t} r = {init.format(x=f'{s[0]}[i]')};", f"{idx_t} t = r >> {shift};"]
+        out = [f"{bits_t} r = {init.format(x=f'{s[0]}[i]')};"]
+        if toward_zero:  # hls4ml's int conversion: the shift truncates toward zero
+            out += [f"{idx_t} t = r;", f"if (t < 0) t += {(1 << shift) - 1}LL;", f"t >>= {shift};"]
+        else:
+            out.append(f"{idx_t} t = r >> {shift};")
         if offset:
             out.append(f"t -= {offset}LL;" if offset > 0 else f"t += {-offset}LL;")
         if clamped:
@@ -142,8 +147,9 @@ def _lut(k: KernelEmitter, op) -> None:
         return out
 
     bypass = "" if identity is None else f", x when raw(x) >= {identity}"
+    rounding = " (toward zero)" if toward_zero else ""
     print_elementwise(k, op, "lut", ("input",),
-                 f"fxp.lut: table[clamp((raw(x) >> {shift}) - ({offset}), 0, {n - 1})]{bypass}", stmt)
+                 f"fxp.lut: table[clamp((raw(x) >> {shift}){rounding} - ({offset}), 0, {n - 1})]{bypass}", stmt)
 
 
 @printer(ThresholdOp)

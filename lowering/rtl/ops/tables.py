@@ -99,7 +99,10 @@ def _lut(o, args, ctx, out):
     entries = [int(v) for v in np.asarray(table).ravel()]
 
     def one(w):
-        i = s.clip(s.sub(s.shr_floor(w, index.shift), s.const(index.offset)), 0, index.size - 1)
+        t = s.shr_floor(w, index.shift)
+        if index.toward_zero and index.shift > 0:  # hls4ml's index: the shift truncates toward zero
+            t = s.mux(s.less_than(w, 0), s.shr_floor(s.add(w, s.const((1 << index.shift) - 1)), index.shift), t)
+        i = s.clip(s.sub(t, s.const(index.offset)), 0, index.size - 1)
         if index.identity_from is None:
             return s.rom(i, entries)
         return s.mux(s.less_than(w, index.identity_from), s.rom(i, entries), assign(w, x.fmt.f, out))

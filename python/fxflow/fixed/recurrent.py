@@ -12,7 +12,7 @@ import numpy as np
 
 from .format import FixedFormat
 from .quantize import quantize, requantize
-from .table import TableIndex, accurate_table, build_table, lookup, table_index
+from .table import TableIndex, accurate_table, build_table, hls4ml_float_entries, lookup, table_index
 
 
 @dataclass(frozen=True)
@@ -58,13 +58,7 @@ class Hls4mlIndex:
 def hls4ml_entries(name: str, size: int, table_t: FixedFormat, out: FixedFormat) -> np.ndarray:
     """hls4ml's table of sigmoid / tanh: evaluated in single precision at the left edges, assigned to
     table_t, then (the `(res_T)table[index]` cast) to `out`; stored integers of `out`."""
-    span = HLS4ML_SPANS[name]
-    x = np.float32(span) * ((np.arange(size) - size / 2) / size).astype(np.float32)
-    if name == "sigmoid":  # 1.0 / (1 + std::exp(-x)): expf, a float sum, a double quotient returned as float
-        e = np.exp(-x.astype(np.float64)).astype(np.float32)
-        v = (1.0 / (np.float32(1) + e).astype(np.float64)).astype(np.float32)
-    else:
-        v = np.tanh(x.astype(np.float64)).astype(np.float32)
+    v = hls4ml_float_entries("sigmoid" if name == "sigmoid" else "tanh", size)
     stored = quantize(v.astype(np.float64), table_t)
     return np.asarray(requantize(stored, table_t.f, out), dtype=np.int64)
 

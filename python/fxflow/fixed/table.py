@@ -20,6 +20,7 @@ integer `raw`) and a table of N = 2^n entries:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Callable
@@ -45,9 +46,13 @@ class TableIndex:
     size: int
     first: int | None = None  # first stored integer of entry 0 when it is not offset << shift (see table_index)
     identity_from: int | None = None  # stored integers >= it bypass the table: y = out(x) (see accurate_table)
+    toward_zero: bool = False  # the shift truncates toward zero (hls4ml's int conversion), not down
 
     def lookup_index(self, raw: np.ndarray) -> np.ndarray:
-        idx = (np.asarray(raw, dtype=np.int64) >> self.shift) - self.offset
+        raw = np.asarray(raw, dtype=np.int64)
+        if self.toward_zero:
+            raw = np.where(raw < 0, raw + ((1 << self.shift) - 1), raw)
+        idx = (raw >> self.shift) - self.offset
         return np.clip(idx, 0, self.size - 1)
 
     def centres(self, in_fmt: FixedFormat) -> np.ndarray:
@@ -136,6 +141,83 @@ def lookup(raw: np.ndarray, index: TableIndex, table: np.ndarray, in_fmt: FixedF
     raw = np.asarray(raw, dtype=np.int64)
     passed = np.asarray(requantize(raw, in_fmt.f, out_fmt)).astype(np.int64)
     return np.where(raw >= index.identity_from, passed, y)
+
+
+# --- hls4ml 1.3's tables (nnet_activation.h) -------------------------------------------------------------
+HLS4ML_TABLE_T = FixedFormat.parse("ap_fixed<18,8>")  # the default table_t of hls4ml's activations
+HLS4ML_SPANS = {"sigmoid": 16, "tanh": 8, "elu": 8}  # sigmoid/tanh cover [-span/2, span/2), elu [-span, 0]
+
+
+def hls4ml_index(in_fmt: FixedFormat, size: int, span: int, centre: int) -> tuple[TableIndex, np.ndarray]:
+    """hls4ml's index clamp(int(x * size / span) + centre, 0, size - 1) (the int conversion truncating toward
+    zero) as a TableIndex, and the positions in hls4ml's table of its entries.  Bins of 2^k stored integers
+    (k = f + log2(span / size) >= 0) keep hls4ml's table; bins below one LSB (k < 0) keep only the entries some
+    input reaches (every 2^-k-th, plus the clamped ends)."""
+    k = in_fmt.f + (span.bit_length() - 1) - (size.bit_length() - 1)
+    if k >= 0:
+        return TableIndex(k, -centre, size, toward_zero=True), np.arange(size)
+    m = -k  # index = raw * 2^m + centre, exact
+    lo_raw = -((centre) >> m)  # smallest raw whose index is >= 0: ceil(-centre / 2^m)
+    hi_raw = (size - 1 - centre) >> m
+    lo_raw, hi_raw = max(lo_raw, in_fmt.min_int), min(hi_raw, in_fmt.max_int)
+    pos = [r * (1 << m) + centre for r in range(lo_raw, hi_raw + 1)]
+    low = bool(in_fmt.min_int < lo_raw and pos and pos[0] > 0)
+    high = bool(in_fmt.max_int > hi_raw and pos and pos[-1] < size - 1)
+    pos = [0] * low + pos + [size - 1] * high
+    return TableIndex(0, lo_raw - low, len(pos)), np.asarray(pos, dtype=np.int64)
+
+
+def hls4ml_function(fn: Callable[[np.ndarray], np.ndarray]) -> tuple[str, float] | None:
+    """Which of hls4ml's table activations fn is — ("sigmoid" | "tanh", 1.0) or ("elu", alpha) — by its
+    values; None for any other function."""
+    x = np.linspace(-6.0, 6.0, 97)
+    with np.errstate(all="ignore"):
+        y = np.asarray(fn(x), dtype=np.float64)
+    if not np.isfinite(y).all():
+        return None
+    tol = 1e-6
+    if np.allclose(y, 1.0 / (1.0 + np.exp(-x)), rtol=0, atol=tol):
+        return "sigmoid", 1.0
+    if np.allclose(y, np.tanh(x), rtol=0, atol=tol):
+        return "tanh", 1.0
+    alpha = float(y[0] / np.expm1(x[0]))
+    if np.allclose(y, np.where(x > 0, x, alpha * np.expm1(x)), rtol=0, atol=tol * max(1.0, abs(alpha))):
+        return "elu", alpha
+    return None
+
+
+def hls4ml_float_entries(name: str, size: int) -> np.ndarray:
+    """hls4ml's init_<name>_table values in single precision: the function at each entry's input (sigmoid,
+    tanh: span * (j - size/2) / size; elu: -8 j / size), computed as its C++ does."""
+    if name == "elu":  # float in_val = -8.0 * ii / float(N); std::exp(float) - 1. (double) -> float
+        x = (-8.0 * np.arange(size) / np.float32(size)).astype(np.float32)
+        return (np.exp(x.astype(np.float64)).astype(np.float32).astype(np.float64) - 1.0).astype(np.float32)
+    span = HLS4ML_SPANS[name]
+    x = (2 * (span / 2) * (np.arange(size) - size / 2.0) / float(size)).astype(np.float32)
+    if name == "sigmoid":  # 1.0 / (1 + std::exp(-x)): expf, a float sum, a double quotient returned as float
+        e = np.exp(-x.astype(np.float64)).astype(np.float32)
+        return (1.0 / (np.float32(1) + e).astype(np.float64)).astype(np.float32)
+    return np.tanh(x.astype(np.float64)).astype(np.float32)
+
+
+def hls4ml_table(name: str, alpha: float, in_fmt: FixedFormat, out_fmt: FixedFormat, size: int,
+                 table_t: FixedFormat = HLS4ML_TABLE_T, param_t: FixedFormat | None = None
+                 ) -> tuple[TableIndex, np.ndarray]:
+    """hls4ml 1.3's table of sigmoid / tanh / elu over in_fmt (`hls4ml_function`'s name and parameter): its
+    index, and its entries assigned to table_t and then to out_fmt (elu: alpha, assigned to param_t, times the
+    entry, then out_fmt; x >= 0 passes x).  Without a param_t (an "auto" weight) alpha is assigned to table_t."""
+    stored = quantize(hls4ml_float_entries(name, size).astype(np.float64), table_t)
+    if name == "elu":  # index = int(x * N / -8) for x < 0: reversed, it is int(x * N / 8) + N - 1
+        index, pos = hls4ml_index(in_fmt, size, HLS4ML_SPANS[name], size - 1)
+        pos = (size - 1) - pos
+        fa = param_t if param_t is not None else table_t
+        a = int(quantize(np.float64(alpha), fa))
+        values = requantize(np.asarray(stored).astype(object) * a, table_t.f + fa.f, out_fmt)
+        index = dataclasses.replace(index, identity_from=0)
+    else:
+        index, pos = hls4ml_index(in_fmt, size, HLS4ML_SPANS[name], size // 2)
+        values = requantize(stored, table_t.f, out_fmt)
+    return index, np.asarray(values, dtype=np.int64)[pos]
 
 
 # --- accurate default tables ------------------------------------------------------------------------------

@@ -1,0 +1,206 @@
+"""hls4ml compatibility of the table-based and parametrised activations and BatchNorm: with the dict hls4ml 1.3's
+`config_from_pytorch_model` returns (granularity 'model' or 'name'), fxflow's predict equals hls4ml's own
+predict bit for bit, io_parallel and io_stream, over a grid of precisions and parameters (hypothesis; every
+example is one hls4ml g++ build, so few examples).  The layers are listed in docs/layers.md ("hls4ml
+compatibility")."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+import fxflow
+from toolchains import needs_module
+
+hls4ml = needs_module("hls4ml")
+needs_cxx = pytest.mark.needs("g++")  # hls4ml's predict compiles C++ with g++
+
+
+class Chain(nn.Module):
+    """Linear layers feeding each activation hls4ml builds from a table or a parameter, a standalone
+    BatchNorm and one after a Linear."""
+
+    def __init__(self, alpha: float, slope: float, theta: float):
+        super().__init__()
+        self.fc1, self.tanh = nn.Linear(6, 8), nn.Tanh()
+        self.fc2, self.sigmoid = nn.Linear(8, 8), nn.Sigmoid()
+        self.fc3, self.elu = nn.Linear(8, 8), nn.ELU(alpha=alpha)
+        self.fc4, self.leaky = nn.Linear(8, 8), nn.LeakyReLU(slope)
+        self.fc5, self.threshold = nn.Linear(8, 8), nn.Threshold(theta, 0.0)
+        self.bn = nn.BatchNorm1d(8)
+        self.fc6, self.bn6 = nn.Linear(8, 8), nn.BatchNorm1d(8)  # hls4ml keeps it a layer after the Linear
+
+    def forward(self, x):
+        y = self.sigmoid(self.fc2(self.tanh(self.fc1(x))))
+        y = self.leaky(self.fc4(self.elu(self.fc3(y))))
+        return self.bn6(self.fc6(self.bn(self.threshold(self.fc5(y)))))
+
+
+def _chain(seed: int, alpha: float, slope: float, theta: float) -> nn.Module:
+    torch.manual_seed(seed)
+    model = Chain(alpha, slope, theta).eval()
+    with torch.no_grad():
+        for fc in (model.fc1, model.fc2, model.fc3, model.fc4, model.fc5):
+            fc.weight.mul_(3.0)  # pre-activations over the tables' whole range and beyond
+        for bn in (model.bn, model.bn6):
+            _randomize(bn)
+    return model
+
+
+def _randomize(bn: nn.Module) -> None:
+    """Running statistics and affine parameters away from the identity."""
+    with torch.no_grad():
+        bn.running_mean.uniform_(-1, 1)
+        bn.running_var.uniform_(0.3, 3)
+        bn.weight.uniform_(0.5, 1.5)
+        bn.bias.uniform_(-1, 1)
+
+
+def _hls4ml_predict(model, config, x, io_type, out_dir) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        hls_model = hls4ml.converters.convert_from_pytorch_model(
+            model, hls_config=config, output_dir=str(out_dir), backend="Vitis", io_type=io_type)
+        hls_model.compile()
+        return np.asarray(hls_model.predict(np.ascontiguousarray(x)), dtype=np.float64)
+
+
+PRECISIONS = st.builds(lambda w, i: f"ap_fixed<{w},{i}>", st.integers(8, 18), st.integers(3, 7))
+
+
+@needs_cxx
+@settings(max_examples=4, deadline=None, derandomize=True, phases=(Phase.explicit, Phase.reuse, Phase.generate),
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(precision=PRECISIONS, io_type=st.sampled_from(["io_parallel", "io_stream"]),
+       granularity=st.sampled_from(["model", "name"]), seed=st.integers(0, 99),
+       alpha=st.sampled_from([1.0, 0.5, 1.7]), slope=st.sampled_from([0.01, 0.1, 0.3]),
+       theta=st.sampled_from([0.0, 0.25, 0.7]), table_size=st.sampled_from([1024, 512, 4096]))
+def test_activations_and_batchnorm_equal_hls4ml(tmp_path_factory, precision, io_type, granularity, seed, alpha,
+                                                slope, theta, table_size):
+    model = _chain(seed, alpha, slope, theta)
+    config = hls4ml.utils.config_from_pytorch_model(model, (6,), default_precision=precision,
+                                                    granularity=granularity, backend="Vitis")
+    if granularity == "name":  # every role explicit (hls4ml's 'auto' is its own inference, not fxflow's)
+        for layer in config["LayerName"].values():
+            for role, value in layer["Precision"].items():
+                if value == "auto":
+                    layer["Precision"][role] = precision
+            if "TableSize" in layer:
+                layer["TableSize"] = table_size
+    x = (np.random.default_rng(seed).normal(size=(300, 6)) * 2).astype(np.float32)
+    expected = _hls4ml_predict(model, config, x, io_type, tmp_path_factory.mktemp("hls4ml"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        design = fxflow.compile(model, torch.from_numpy(x[:1]), config, io_type=io_type)
+    got = design.predict(x)
+    differ = int(np.sum(got != expected.reshape(got.shape)))
+    assert differ == 0, f"{differ} values differ from hls4ml ({precision}, {io_type}, {granularity})"
+    assert np.unique(got).size > 20, "outputs (nearly) constant: the comparison would prove little"
+
+
+class ConvBn(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv, self.bn, self.relu = nn.Conv1d(3, 4, 3), nn.BatchNorm1d(4), nn.ReLU()
+
+    def forward(self, x):
+        return self.relu(self.bn(self.conv(x)))
+
+
+@needs_cxx
+@pytest.mark.parametrize("precision,io_type", [("ap_fixed<16,6>", "io_parallel"), ("ap_fixed<10,4>", "io_stream")])
+def test_batchnorm_after_conv1d_equals_hls4ml(precision, io_type, tmp_path):
+    """hls4ml 1.3 does not fold a BatchNorm into the Conv1d before it when the Conv1d has a result precision
+    (every dict config_from_pytorch_model returns at granularity 'model'): neither does fxflow."""
+    torch.manual_seed(4)
+    model = ConvBn().eval()
+    _randomize(model.bn)
+    config = hls4ml.utils.config_from_pytorch_model(model, (3, 12), default_precision=precision)
+    x = (np.random.default_rng(3).normal(size=(200, 3, 12)) * 2).astype(np.float32)
+    # hls4ml (ChannelsLastConversion 'full') reads PyTorch's layout and writes channels-last, in both io types
+    expected = _hls4ml_predict(model, config, x, io_type, tmp_path / "hls4ml")
+    design = fxflow.compile(model, torch.from_numpy(x[:1]), config, io_type=io_type)
+    got = np.swapaxes(design.predict(x), 1, 2)
+    differ = int(np.sum(got != expected.reshape(got.shape)))
+    assert differ == 0, f"{differ} values differ from hls4ml ({precision}, {io_type})"
+    assert np.unique(got).size > 20
+
+
+@needs_cxx
+@pytest.mark.parametrize("precision", ["ap_fixed<16,6>", "ap_fixed<9,4>"])
+def test_hls4ml_tables_csim_equals_predict(precision):
+    """The C++ of hls4ml's tables (the index truncating toward zero, bins over / below one LSB, ELU's
+    bypass) computes what predict does."""
+    model = _chain(1, 0.5, 0.1, 0.25)
+    config = hls4ml.utils.config_from_pytorch_model(model, (6,), default_precision=precision)
+    x = (np.random.default_rng(2).normal(size=(200, 6)) * 2).astype(np.float32)
+    design = fxflow.compile(model, torch.from_numpy(x[:1]), config)
+    assert np.array_equal(design.csim(x, raw=True, verbose=False), design.predict(x, raw=True))
+
+
+def test_hls4ml_index_truncates_toward_zero():
+    """hls4ml's index int(x * N / span) + N/2 truncates toward zero: x in (-span/N, span/N) share entry N/2."""
+    from fxflow.fixed import FixedFormat
+    from fxflow.fixed.table import hls4ml_index
+
+    fmt = FixedFormat.parse("ap_fixed<16,6>")  # bins of 2^(10 + 3 - 10) = 8 stored integers for tanh
+    index, pos = hls4ml_index(fmt, 1024, 8, 512)
+    raw = np.array([-9, -8, -7, -1, 0, 7, 8, 9])
+    assert list(index.lookup_index(raw)) == [511, 511, 512, 512, 512, 512, 513, 513]
+    assert list(pos) == list(range(1024))
+    # bins below one LSB (ap_fixed<8,4>: 4 fractional bits): every 8th entry of hls4ml's table, ends clamped
+    fine = FixedFormat.parse("ap_fixed<8,4>")
+    index, pos = hls4ml_index(fine, 1024, 8, 512)
+    raw = np.arange(fine.min_int, fine.max_int + 1)
+    want = np.clip(raw * 8 + 512, 0, 1023)
+    assert np.array_equal(pos[index.lookup_index(raw)], want)
+
+
+def test_hls4ml_name_granularity_dict_is_accepted():
+    """Every key hls4ml's dict holds with granularity='name' and a backend is accepted or named in a warning."""
+    from fxflow.config import Config
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc, self.bn, self.elu = nn.Linear(8, 8), nn.BatchNorm1d(4), nn.ELU()
+            self.ln, self.sm = nn.LayerNorm(8), nn.Softmax(dim=-1)
+
+        def forward(self, x):
+            return self.sm(self.ln(self.elu(self.bn(self.fc(x)))))
+
+    config = hls4ml.utils.config_from_pytorch_model(M().eval(), (4, 8), granularity="name", backend="Vitis")
+    with pytest.warns(UserWarning, match="'LayerName.ln.TableRangePower2', 'LayerName.ln.TableSize', "
+                      "'LayerName.ln.Precision.table' are ignored"):
+        cfg = Config.from_dict(config)
+    assert cfg.layer("bn").weight == "auto" and cfg.table_config("elu").table == \
+        fxflow.fixed.FixedFormat.parse("ap_fixed<18,8>")
+    assert cfg.table_config("elu").table_size == 1024
+    assert cfg.table_config("ln").table is None  # LayerNorm's table keys do not reach fxflow's tables
+    with pytest.warns(UserWarning, match="'Model.Precision.maximum' is ignored"):
+        Config.from_dict({"Model": {"Precision": {"default": "ap_fixed<16,6>", "maximum": "ap_fixed<24,8>"}}})
+
+
+@pytest.mark.needs("verilator", "yosys", "circt")
+@pytest.mark.parametrize("precision", ["ap_fixed<14,5>", "ap_fixed<8,4>"])
+def test_hls4ml_tables_rtl_equals_predict(precision):
+    """The RTL of hls4ml's tables (the toward-zero index of bins over one LSB; bins below one LSB) is predict's."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 6), nn.ELU(0.5), nn.Linear(6, 6),
+                          nn.Threshold(0.25, 0.0), nn.Linear(6, 6), nn.Sigmoid()).eval()
+    with torch.no_grad():
+        for layer in model:
+            if isinstance(layer, nn.Linear):
+                layer.weight.mul_(3.0)
+    design = fxflow.compile(model, np.zeros((1, 4)), backend="rtl",
+                            config={"model": {"arithmetic": "hls4ml", "precision": precision}})
+    x = np.random.default_rng(1).normal(size=(300, 4)) * 2
+    y = design.predict(x, raw=True)
+    assert np.array_equal(y, design.rtl_sim(x, raw=True, verbose=False)[0])
+    assert np.unique(y).size > 10
