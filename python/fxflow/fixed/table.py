@@ -47,8 +47,9 @@ class TableIndex:
     identity_from: int | None = None  # stored integers >= it bypass the table: y = out(x) (see accurate_table)
 
     def lookup_index(self, raw: np.ndarray) -> np.ndarray:
-        idx = (np.asarray(raw, dtype=np.int64) >> self.shift) - self.offset
-        return np.clip(idx, 0, self.size - 1)
+        idx = np.asarray(raw, dtype=np.int64) >> self.shift
+        idx -= self.offset
+        return np.clip(idx, 0, self.size - 1, out=idx)
 
     def centres(self, in_fmt: FixedFormat) -> np.ndarray:
         """float64 midpoint of the input values of each entry (exact: 2*raw + 2^shift - 1 at f + 1)."""
