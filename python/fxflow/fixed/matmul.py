@@ -31,6 +31,11 @@ def _ints(a: np.ndarray, bits: int) -> np.ndarray:
     return np.asarray(a).astype(np.int64 if bits <= INT64_SAFE_BITS else object)
 
 
+def _format_abs(fmt: FixedFormat) -> int:
+    """The largest |stored integer| of fmt."""
+    return max(-fmt.min_int, fmt.max_int)
+
+
 def _scaled(a: np.ndarray, s: int) -> np.ndarray:
     """a * 2^s (s >= 0) exactly."""
     return a if s == 0 else a * (1 << s)
@@ -72,12 +77,21 @@ def matmul(a: np.ndarray, a_fmt: FixedFormat, b: np.ndarray, b_fmt: FixedFormat,
     approximate multiplier's table (`fxflow.approx.emulate.table_products`)."""
     f = a_fmt.f + b_fmt.f
     if products is None and np.ndim(a) >= 2:  # exact products: one integer matmul when the sum is taken at once
-        bound = _max_abs(a) * _max_abs(b) * np.shape(a)[-1]
-        nonneg = _min(a) >= 0 and _min(b) >= 0
+        # the formats' bound first (no pass over the data); the data's when that one is too wide
+        bound = _format_abs(a_fmt) * _format_abs(b_fmt) * np.shape(a)[-1]
+        nonneg = a_fmt.min_int >= 0 and b_fmt.min_int >= 0
+        if not (bound < 2**53 and _sum_at_once(bound, nonneg, f, acc)):
+            bound = _max_abs(a) * _max_abs(b) * np.shape(a)[-1]
+            nonneg = _min(a) >= 0 and _min(b) >= 0
         if bound < 2**53 and _sum_at_once(bound, nonneg, f, acc):  # float64 sums of integers: exact
-            total = np.matmul(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)).astype(np.int64)
-            if (bound << (acc.f - f)).bit_length() <= INT64_SAFE_BITS:
-                s = requantize(total << (acc.f - f), acc.f, acc)
+            # astype keeps the operands' memory order (a transposed view costs no transposing copy)
+            total = np.matmul(np.asarray(a).astype(np.float64), np.asarray(b).astype(np.float64)).astype(np.int64)
+            sh = acc.f - f
+            if (bound << sh).bit_length() <= INT64_SAFE_BITS:
+                if sh:
+                    total <<= sh
+                fits = bound << sh <= acc.max_int and (acc.signed or nonneg)  # every sum is in acc's range
+                s = total if fits else requantize(total, acc.f, acc)
                 return requantize(s, acc.f, out)
     bits = _max_abs(a).bit_length() + _max_abs(b).bit_length() + 1
     ai, bi = _ints(a, bits), _ints(b, bits)
