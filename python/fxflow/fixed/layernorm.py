@@ -116,7 +116,7 @@ def layernorm(rows: np.ndarray, x: FixedFormat, gamma: np.ndarray, g_fmt: FixedF
     if rms:
         d = xi
     else:
-        s = ordered_sum(xi, x.f, fm.accum)
+        s = ordered_sum(xi, x.f, fm.accum, x)
         m = divide_toward_zero(_ints(requantize(s, fm.accum.f, fm.mean), wide), n)
         d = _to_exact(xi, x, diff, wide)
         d -= _to_exact(m, fm.mean, diff, wide)[:, None]

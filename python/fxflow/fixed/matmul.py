@@ -41,14 +41,18 @@ def _scaled(a: np.ndarray, s: int) -> np.ndarray:
     return a if s == 0 else a * (1 << s)
 
 
-def ordered_sum(terms: np.ndarray, f: int, acc: FixedFormat) -> np.ndarray:
-    """Stored integers of acc after adding terms[..., 0], terms[..., 1], ... (grid 2^-f) to acc_t(0) in order."""
+def ordered_sum(terms: np.ndarray, f: int, acc: FixedFormat, terms_fmt: FixedFormat | None = None) -> np.ndarray:
+    """Stored integers of acc after adding terms[..., 0], terms[..., 1], ... (grid 2^-f) to acc_t(0) in order.
+    `terms_fmt`: a format holding every term (its range bounds the sum without a pass over the data)."""
     n = terms.shape[-1]
     g = max(f, acc.f)
-    bound = _max_abs(terms) * max(n, 1)
+    if terms_fmt is not None:
+        bound, nonneg = _format_abs(terms_fmt) * max(n, 1), terms_fmt.min_int >= 0
+    else:
+        bound, nonneg = _max_abs(terms) * max(n, 1), _min(terms) >= 0
     bits = max(bound.bit_length(), max(-acc.min_int, acc.max_int).bit_length()) + (g - min(f, acc.f)) + 2
     t = _scaled(_ints(terms, bits), g - f)
-    if _sum_at_once(bound, _min(terms) >= 0, f, acc):  # einsum: several times faster than sum on short rows
+    if _sum_at_once(bound, nonneg, f, acc):  # einsum: several times faster than sum on short rows
         return requantize(np.einsum("...k->...", t) if t.dtype != object else t.sum(axis=-1), acc.f, acc)
     a = np.zeros(terms.shape[:-1], dtype=t.dtype)
     for k in range(n):
