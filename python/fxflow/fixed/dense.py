@@ -257,6 +257,21 @@ def _matmul_exact(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     return out
 
 
+def matmul_rows_into(x: np.ndarray, w: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """out = x @ w in w's float dtype (x already of that dtype; the caller bounds every sum below 2^53 or 2^24),
+    in the row chunks of _matmul_exact (the BLAS stays on the calling thread), without temporaries."""
+    for sl in _row_chunks(x.shape[0], w.shape[0] * w.shape[1], BLAS_CHUNK_MNK, MAX_CHUNK_ROWS):
+        np.matmul(x[sl], w, out=out[sl])
+    return out
+
+
+def matmul_cols_into(w: np.ndarray, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """out = w @ x (x [K, B], batch innermost) in column chunks, as `matmul_rows_into` does in rows."""
+    for sl in _row_chunks(x.shape[1], w.shape[0] * w.shape[1], BLAS_CHUNK_MNK, 1 << 30):
+        np.matmul(w, x[:, sl], out=out[:, sl])
+    return out
+
+
 def _split_digit_bits(x_fmt: FixedFormat, w: np.ndarray) -> int:
     """B such that x @ d is exact in int64 for every weight digit |d| < 2^B (wide exact sums, e.g. the
     float-scale quantizers' levels times their weights); 0 when x itself needs more than int64."""

@@ -50,13 +50,25 @@ def epsilon_units(eps: float, var: FixedFormat) -> int:
 
 
 def divide_toward_zero(a: np.ndarray, n: int) -> np.ndarray:
-    """a / n truncated toward zero (integers): ap_fixed's division by an unsigned integer on its own grid."""
+    """a / n truncated toward zero (integers): ap_fixed's division by an unsigned integer on its own grid.
+    For n = 2^k on int64 an arithmetic shift of a + (n - 1 where a < 0): no integer division."""
+    a = np.asarray(a)
+    if a.dtype == np.int64 and n > 0 and n & (n - 1) == 0:
+        k = n.bit_length() - 1
+        if k == 0:
+            return a.copy()
+        q = a >> 63  # -1 where a < 0
+        q &= n - 1
+        q += a  # |a| < 2^62 (int64 stored integers of at most 62 bits): no overflow
+        q >>= k
+        return q
     q = np.abs(a) // n
     return np.where(a < 0, -q, q)
 
 
 def _ints(a, bits: int) -> np.ndarray:
-    return np.asarray(a).astype(np.int64 if bits <= INT64_SAFE_BITS else object)
+    """int64 (or Python ints past 62 bits); no copy when `a` already is int64."""
+    return np.asarray(a).astype(np.int64 if bits <= INT64_SAFE_BITS else object, copy=False)
 
 
 def inv_sqrt(v: np.ndarray, var: FixedFormat, eps_units: int, inv: FixedFormat) -> np.ndarray:
@@ -104,20 +116,44 @@ def layernorm(rows: np.ndarray, x: FixedFormat, gamma: np.ndarray, g_fmt: FixedF
     if rms:
         d = xi
     else:
-        s = ordered_sum(xi, x.f, fm.accum)
+        s = ordered_sum(xi, x.f, fm.accum, x)
         m = divide_toward_zero(_ints(requantize(s, fm.accum.f, fm.mean), wide), n)
-        d = _ints(requantize(xi, x.f, diff), wide) - _ints(requantize(m[:, None], fm.mean.f, diff), wide)
-    q = ordered_sum(d * d, 2 * diff.f, sq)
+        d = _to_exact(xi, x, diff, wide)
+        d -= _to_exact(m, fm.mean, diff, wide)[:, None]
+    if d.dtype == np.int64:  # sq_t holds the sum exactly (derived_formats) and |d|^2 n < 2^62 (`wide`)
+        q = np.einsum("ij,ij->i", d, d)
+    else:
+        q = ordered_sum(d * d, 2 * diff.f, sq)
     v = divide_toward_zero(_ints(requantize(q, sq.f, fm.var), wide), n)
     r = inv_sqrt(v, fm.var, epsilon_units(eps, fm.var), fm.inv_std)
     bits = diff.width + fm.inv_std.width + 2
-    t = requantize(_ints(d, bits) * _ints(r, bits)[:, None], diff.f + fm.inv_std.f, fm.norm)
+    dr = _ints(d, bits)
+    if dr.dtype == np.int64 and not rms:  # d is a temporary of this function: multiplied in place
+        dr *= np.asarray(r, dtype=np.int64)[:, None]
+    else:
+        dr = dr * _ints(r, bits)[:, None]
+    t = requantize(dr, diff.f + fm.inv_std.f, fm.norm)
     pf = fm.norm.f + g_fmt.f
     f = max(pf, b_fmt.f)
     bits = max(fm.norm.width + g_fmt.width + f - pf, b_fmt.width + f - b_fmt.f) + 1  # |t g| + |b| on grid f
-    prod = _ints(t, bits) * _ints(gamma, bits)[None, :] * (1 << (f - pf))
-    total = prod + _ints(beta, bits)[None, :] * (1 << (f - b_fmt.f))
+    g_scaled = _ints(gamma, bits) * (1 << (f - pf))  # per column: the scaling costs nothing per row
+    b_scaled = _ints(beta, bits) * (1 << (f - b_fmt.f))
+    total = _ints(t, bits)
+    if total.dtype == np.int64:
+        total *= g_scaled[None, :]
+        total += b_scaled[None, :]
+    else:
+        total = total * g_scaled[None, :] + b_scaled[None, :]
     return requantize(total, f, out)
+
+
+def _to_exact(a: np.ndarray, fmt: FixedFormat, to: FixedFormat, bits: int) -> np.ndarray:
+    """Stored integers of fmt assigned to a format that holds all of fmt's values (a shift), as a new array."""
+    if to.covers(fmt):
+        a = _ints(a, bits)
+        s = to.f - fmt.f
+        return a << s if a.dtype == np.int64 else a * (1 << s)
+    return _ints(requantize(a, fmt.f, to), bits)
 
 
 def layernorm_float(x: np.ndarray, dims: int, gamma: np.ndarray, beta: np.ndarray, eps: float,

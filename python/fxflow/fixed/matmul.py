@@ -31,19 +31,28 @@ def _ints(a: np.ndarray, bits: int) -> np.ndarray:
     return np.asarray(a).astype(np.int64 if bits <= INT64_SAFE_BITS else object)
 
 
+def _format_abs(fmt: FixedFormat) -> int:
+    """The largest |stored integer| of fmt."""
+    return max(-fmt.min_int, fmt.max_int)
+
+
 def _scaled(a: np.ndarray, s: int) -> np.ndarray:
     """a * 2^s (s >= 0) exactly."""
     return a if s == 0 else a * (1 << s)
 
 
-def ordered_sum(terms: np.ndarray, f: int, acc: FixedFormat) -> np.ndarray:
-    """Stored integers of acc after adding terms[..., 0], terms[..., 1], ... (grid 2^-f) to acc_t(0) in order."""
+def ordered_sum(terms: np.ndarray, f: int, acc: FixedFormat, terms_fmt: FixedFormat | None = None) -> np.ndarray:
+    """Stored integers of acc after adding terms[..., 0], terms[..., 1], ... (grid 2^-f) to acc_t(0) in order.
+    `terms_fmt`: a format holding every term (its range bounds the sum without a pass over the data)."""
     n = terms.shape[-1]
     g = max(f, acc.f)
-    bound = _max_abs(terms) * max(n, 1)
+    if terms_fmt is not None:
+        bound, nonneg = _format_abs(terms_fmt) * max(n, 1), terms_fmt.min_int >= 0
+    else:
+        bound, nonneg = _max_abs(terms) * max(n, 1), _min(terms) >= 0
     bits = max(bound.bit_length(), max(-acc.min_int, acc.max_int).bit_length()) + (g - min(f, acc.f)) + 2
     t = _scaled(_ints(terms, bits), g - f)
-    if _sum_at_once(bound, _min(terms) >= 0, f, acc):  # einsum: several times faster than sum on short rows
+    if _sum_at_once(bound, nonneg, f, acc):  # einsum: several times faster than sum on short rows
         return requantize(np.einsum("...k->...", t) if t.dtype != object else t.sum(axis=-1), acc.f, acc)
     a = np.zeros(terms.shape[:-1], dtype=t.dtype)
     for k in range(n):
@@ -72,12 +81,21 @@ def matmul(a: np.ndarray, a_fmt: FixedFormat, b: np.ndarray, b_fmt: FixedFormat,
     approximate multiplier's table (`fxflow.approx.emulate.table_products`)."""
     f = a_fmt.f + b_fmt.f
     if products is None and np.ndim(a) >= 2:  # exact products: one integer matmul when the sum is taken at once
-        bound = _max_abs(a) * _max_abs(b) * np.shape(a)[-1]
-        nonneg = _min(a) >= 0 and _min(b) >= 0
+        # the formats' bound first (no pass over the data); the data's when that one is too wide
+        bound = _format_abs(a_fmt) * _format_abs(b_fmt) * np.shape(a)[-1]
+        nonneg = a_fmt.min_int >= 0 and b_fmt.min_int >= 0
+        if not (bound < 2**53 and _sum_at_once(bound, nonneg, f, acc)):
+            bound = _max_abs(a) * _max_abs(b) * np.shape(a)[-1]
+            nonneg = _min(a) >= 0 and _min(b) >= 0
         if bound < 2**53 and _sum_at_once(bound, nonneg, f, acc):  # float64 sums of integers: exact
-            total = np.matmul(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)).astype(np.int64)
-            if (bound << (acc.f - f)).bit_length() <= INT64_SAFE_BITS:
-                s = requantize(total << (acc.f - f), acc.f, acc)
+            # astype keeps the operands' memory order (a transposed view costs no transposing copy)
+            total = np.matmul(np.asarray(a).astype(np.float64), np.asarray(b).astype(np.float64)).astype(np.int64)
+            sh = acc.f - f
+            if (bound << sh).bit_length() <= INT64_SAFE_BITS:
+                if sh:
+                    total <<= sh
+                fits = bound << sh <= acc.max_int and (acc.signed or nonneg)  # every sum is in acc's range
+                s = total if fits else requantize(total, acc.f, acc)
                 return requantize(s, acc.f, out)
     bits = _max_abs(a).bit_length() + _max_abs(b).bit_length() + 1
     ai, bi = _ints(a, bits), _ints(b, bits)

@@ -141,8 +141,9 @@ INT64_SAFE_BITS = 62
 
 
 def _ints(a, bits: int) -> np.ndarray:
-    """Stored integers for exact arithmetic whose magnitudes stay below 2^bits: int64, or Python ints."""
-    return np.asarray(a).astype(np.int64 if bits <= INT64_SAFE_BITS else object)
+    """Stored integers for exact arithmetic whose magnitudes stay below 2^bits: int64, or Python ints (no copy
+    when `a` already is int64: callers never modify their arguments in place)."""
+    return np.asarray(a).astype(np.int64 if bits <= INT64_SAFE_BITS else object, copy=False)
 
 
 ELMAN_CELLS = ("rnn_tanh", "rnn_relu")  # nn.RNN with nonlinearity "tanh" / "relu"
@@ -165,15 +166,36 @@ def lstm_update(pre, c, fm: RnnFormats, tables: dict) -> tuple[np.ndarray, np.nd
     hidden = pre.shape[1] // 4
     sig, tanh = tables["sigmoid"], tables["tanh"]
     i, f, g, o = (pre[:, j * hidden:(j + 1) * hidden] for j in range(4))
+    return lstm_cell(sig(i), sig(f), tanh(g), sig(o), c, fm, tables)
+
+
+def lstm_cell(i, f, g, o, c, fm: RnnFormats, tables: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(c', h') from the table outputs i, f, o (sigmoid format), g (tanh format) and c (state format), all of
+    one shape (elementwise; any layout): c' = state(f * c + i * g), h' = result(o * tanh(c')).
+    i and f are modified in place when int64 (they are the caller's fresh table lookups)."""
     fs, ft, fc = fm.sigmoid.f, fm.tanh.f, fm.state.f
     ws, wt = fm.sigmoid.width, fm.tanh.width
     top = max(fs + fc, fs + ft)
     bits = max(ws + fm.state.width + top - fs - fc, ws + wt + top - fs - ft) + 2
-    i, f, o, g = _ints(sig(i), bits), _ints(sig(f), bits), _ints(sig(o), bits), _ints(tanh(g), bits)
-    s = f * _ints(c, bits) * (1 << (top - fs - fc)) + i * g * (1 << (top - fs - ft))
+    i, f, o, g = _ints(i, bits), _ints(f, bits), _ints(o, bits), _ints(g, bits)
+    if f.dtype == np.int64:  # the same sums, in place
+        f *= _ints(c, bits)
+        if top - fs - fc:
+            f <<= top - fs - fc
+        i *= g
+        if top - fs - ft:
+            i <<= top - fs - ft
+        f += i
+        s = f
+    else:
+        s = f * _ints(c, bits) * (1 << (top - fs - fc)) + i * g * (1 << (top - fs - ft))
     c_new = requantize(s, top, fm.state)
     tc = _ints(tables["state_tanh"](c_new), bits)
-    h_new = requantize(o * tc, fs + ft, fm.result)
+    if tc.dtype == np.int64:
+        tc *= o
+    else:
+        tc = o * tc
+    h_new = requantize(tc, fs + ft, fm.result)
     return np.asarray(c_new), np.asarray(h_new)
 
 

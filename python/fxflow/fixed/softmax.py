@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .format import FixedFormat
-from .quantize import quantize, requantize, to_float
+from .quantize import quantize, requantize, saturation_bounds, to_float
 
 IMPLEMENTATIONS = ("stable", "latency", "argmax")
 HLS4ML_TABLE = FixedFormat.parse("ap_fixed<18,8,AP_RND,AP_SAT>")  # exp/inv table, inv input defaults
@@ -130,6 +130,34 @@ def tree_sum(terms: list[np.ndarray], fmt: FixedFormat) -> np.ndarray:
     return requantize(a + b, fmt.f, fmt)
 
 
+def _row_max(raw: np.ndarray) -> np.ndarray:
+    """raw.max(axis=-1, keepdims=True) as a few elementwise maxima of column halves (a NumPy reduction along a
+    short last axis is several times slower)."""
+    m = raw
+    while m.shape[-1] > 1:
+        h = m.shape[-1] // 2
+        top = np.maximum(m[..., :h], m[..., h:2 * h])
+        if m.shape[-1] % 2:
+            np.maximum(top[..., :1], m[..., 2 * h:], out=top[..., :1])
+        m = top
+    return m if m is not raw else raw.copy()
+
+
+def _row_sum(e: np.ndarray, entries: np.ndarray, acc: FixedFormat) -> np.ndarray:
+    """tree_sum of the last axis of e (stored integers of acc, drawn from `entries`).  Every partial sum is
+    on acc's grid, so its assignment only applies the overflow mode: when no partial sum can leave acc's range
+    (n times the largest entry magnitude, and no negative entry for an unsigned acc) or acc wraps (the wrap
+    commutes with the sum), the tree sum is the plain sum assigned once."""
+    n = e.shape[-1]
+    lo, hi = (int(entries.min()), int(entries.max())) if entries.size else (0, 0)
+    lo_acc, hi_acc = saturation_bounds(acc)
+    fits = n * max(hi, 0) <= hi_acc and n * min(lo, 0) >= lo_acc
+    if acc.width <= 62 and n * max(hi, -lo, 1) < 2**62 and (fits or acc.overflow == "WRAP"):
+        total = np.einsum("...k->...", e)
+        return total if fits else requantize(total, acc.f, acc)
+    return tree_sum([e[..., j] for j in range(n)], acc)
+
+
 def softmax(raw: np.ndarray, x: FixedFormat, y: FixedFormat, implementation: str,
             fm: SoftmaxFormats | None, exp_tab: np.ndarray | None = None, inv_tab: np.ndarray | None = None):
     """Softmax along the last axis of stored integers `raw` (format x) -> stored integers of y.
@@ -147,12 +175,14 @@ def softmax(raw: np.ndarray, x: FixedFormat, y: FixedFormat, implementation: str
     if inv_tab is None:
         inv_tab = inv_table(fm.inv_in, fm.inv_size, fm.inv)
     if stable:
-        d = requantize(raw.max(axis=-1, keepdims=True) - raw, x.f, fm.norm)
+        d = requantize(_row_max(raw) - raw, x.f, fm.norm)
         idx = top_bits(d, fm.norm, index_bits(len(exp_tab)))
     else:
         idx = top_bits(raw, x, index_bits(len(exp_tab)))
-    e = requantize(np.asarray(exp_tab, dtype=np.int64)[idx], fm.exp.f, fm.accum)
-    s = tree_sum([e[..., j] for j in range(e.shape[-1])], fm.accum)
+    # each entry assigned to accum: done on the table (elementwise, so the same as on the gathered entries)
+    acc_tab = np.asarray(requantize(np.asarray(exp_tab, dtype=np.int64), fm.exp.f, fm.accum), dtype=np.int64)
+    e = acc_tab[idx]
+    s = _row_sum(e, acc_tab, fm.accum)
     s_in = requantize(s, fm.accum.f, fm.inv_in)
     inv = np.asarray(inv_tab, dtype=np.int64)[top_bits(s_in, fm.inv_in, index_bits(len(inv_tab)))]
     if fm.accum.width + fm.inv.width > 62:  # the exact product needs Python ints

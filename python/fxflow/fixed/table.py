@@ -49,11 +49,12 @@ class TableIndex:
     toward_zero: bool = False  # the shift truncates toward zero (hls4ml's int conversion), not down
 
     def lookup_index(self, raw: np.ndarray) -> np.ndarray:
-        raw = np.asarray(raw, dtype=np.int64)
+        idx = np.asarray(raw, dtype=np.int64)
         if self.toward_zero:
-            raw = np.where(raw < 0, raw + ((1 << self.shift) - 1), raw)
-        idx = (raw >> self.shift) - self.offset
-        return np.clip(idx, 0, self.size - 1)
+            idx = np.where(idx < 0, idx + ((1 << self.shift) - 1), idx)
+        idx = idx >> self.shift
+        idx -= self.offset
+        return np.clip(idx, 0, self.size - 1, out=idx)
 
     def centres(self, in_fmt: FixedFormat) -> np.ndarray:
         """float64 midpoint of the input values of each entry (exact: 2*raw + 2^shift - 1 at f + 1)."""
