@@ -12,7 +12,6 @@ their exact fast paths.
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass
 from typing import Callable
 
@@ -240,36 +239,9 @@ def predict_threads(threads: int | None = None) -> int:
     return threads
 
 
-_MALLOC_TUNED = False
-MMAP_THRESHOLD = 32 << 20  # glibc's largest dynamic mmap threshold
-TRIM_THRESHOLD = 64 << 20
-
-
-def _keep_freed_memory() -> None:
-    """Once per process on glibc: serve blocks up to 32 MB from the heap and keep up to 64 MB of freed heap.
-    glibc's defaults hand every freed block above 128 KB back to the OS, so each fresh intermediate of a
-    chunk (about 1 MB) page-faults all over again -- a quarter of the transformer example's predict time.
-    Elsewhere (no glibc `mallopt`) nothing changes."""
-    global _MALLOC_TUNED
-    if _MALLOC_TUNED:
-        return
-    _MALLOC_TUNED = True
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return
-    mallopt(-3, MMAP_THRESHOLD)  # M_MMAP_THRESHOLD
-    mallopt(-1, TRIM_THRESHOLD)  # M_TRIM_THRESHOLD
-
-
 def run(program: Program, xs: list[np.ndarray], threads: int | None = None) -> list[Tensor]:
     """Quantize float inputs to the program's input formats, run, return output Tensors (batched).
     Chunks of the batch run on `predict_threads(threads)` threads (NumPy releases the GIL in its kernels)."""
-    _keep_freed_memory()
     xs = check_inputs(program, xs)
     threads = predict_threads(threads)
     n = xs[0].shape[0]
