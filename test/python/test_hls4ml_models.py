@@ -263,18 +263,22 @@ def _one(xs):
     return xs[0] if len(xs) == 1 else xs
 
 
+# Models with a table (None above: activations, softmax, LayerNorm, recurrent cells): the default tables'
+# accuracy (docs/layers.md, "Activation table accuracy"); measured at GENEROUS at most 0.0073 of the output scale.
+TABLE_TOL = 1e-2
+
+
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_compiles_and_predicts_what_pytorch_computes(name):
     model, shapes = _model(name)
-    tol = MODELS[name][2]
+    tol = MODELS[name][2] or TABLE_TOL
     xs = _inputs(shapes, 64)
     design = fxflow.compile(model, _one([torch.from_numpy(x).float() for x in xs]), GENEROUS)
     y, ref = np.asarray(design.predict(_one(xs))), _torch(model, xs)
     if name == "squeeze":  # torch drops the sample dim of a [1, 3] sample; per sample it is [3]
         ref = ref.reshape(y.shape)
     assert y.shape == ref.shape and np.all(np.isfinite(y))
-    if tol is not None:  # table activations: the default tables' accuracy is docs/layers.md's (not checked here)
-        assert np.abs(y - ref).max() <= tol * max(1.0, np.abs(ref).max())
+    assert np.abs(y - ref).max() <= tol * max(1.0, np.abs(ref).max())
 
 
 @pytest.mark.parametrize("name", sorted(REFUSED))
