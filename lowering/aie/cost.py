@@ -99,7 +99,7 @@ ROLES = {"single": (True, True, False, False), "first": (True, False, False, Tru
 
 # HCCS softmax kernel, per row of n int8 inputs laid out as `width` = slices x slice_len lanes (aie4ml's measured
 # HCCS kernels, fixed-point.md §9: about 22 cycles/row plus 235 for a scalar division), counted as the emitted
-# kernel (lowering/aie/kernels.py) loops, one cycle per HCCS_LANES-lane vector step:
+# kernel (lowering/aie/kernels/) loops, one cycle per HCCS_LANES-lane vector step:
 #   max pass width/V + score and sum pass ceil(n/V) + one reciprocal + scale pass 2 width/V (scores recomputed)
 HCCS_ROW = 22
 HCCS_RECIPROCAL = 213  # the scalar integer division (both variants divide once; "clb" adds 2 for the normalization)
