@@ -263,8 +263,12 @@ def test_unreachable_rate_and_bad_partitions():
         versal(model, target_rate_mhz=5000)
     with pytest.raises(VersalFitError, match=r"forced partition .* does not fit:\n.*the AIE part \(layers '0'..'0'"):
         versal(model, {"0": "aie", "1": "aie"}, target_rate_mhz=5000)
-    with pytest.raises(ConfigError, match="must be contiguous.*layer '2'"):
-        versal(mlp([8, 16, 16, 4]), {"0": "aie", "1": "aie", "4": "aie"})
+    # AIE layers with a PL layer between them are two segments; max_segments caps how many
+    two = versal(mlp([8, 16, 16, 4]), {"0": "aie", "1": "aie", "4": "aie"})
+    assert two.report()["plan"]["segments"] == [[0, 1], [2, 3]]
+    with pytest.raises(ConfigError, match=r"forced partition has 2 AIE segments \('0'..'0', '4'..'4'\); "
+                                          r"max_segments is 1"):
+        versal(mlp([8, 16, 16, 4]), {"0": "aie", "1": "aie", "4": "aie"}, max_segments=1)
     with pytest.raises(ConfigError, match="'0' and '1' run as one unit"):
         versal(model, {"0": "aie"})
     with pytest.raises(ConfigError, match="unknown layer"):
@@ -322,3 +326,103 @@ def test_yosys_counts_of_the_pl_layers():
     rows = {r["layer"]: r for r in design.report()["layers"]}
     assert rows["0"]["pl"]["yosys"]["lut"] == counts["0"]["lut"] + counts["1"]["lut"]
     assert "yosys" not in rows["2"]["pl"] and "yosys LUT" in format_report(design.report())
+
+
+# --------------------------------------------------------------------------------------------------
+# several AIE segments: PL -> AIE -> PL -> AIE
+# --------------------------------------------------------------------------------------------------
+def segmented(width=128):
+    """Sigmoid (a table: PL only) -> dense + ReLU -> dense -> Sigmoid -> dense + ReLU -> dense.  The dense layers
+    together exceed the VE2802's LUTs, the sigmoids have no AIE form: the best plan is PL -> AIE -> PL -> AIE."""
+    torch.manual_seed(11)
+    w = width
+    return torch.nn.Sequential(torch.nn.Sigmoid(), torch.nn.Linear(w // 2, w), torch.nn.ReLU(), torch.nn.Linear(w, w),
+                               torch.nn.Sigmoid(), torch.nn.Linear(w, w), torch.nn.ReLU(),
+                               torch.nn.Linear(w, w)).eval()
+
+
+def versal_seq(model, partition="auto", config=INT8, **opts):
+    n = model[1].in_features
+    return fxflow.compile(model, torch.zeros(1, n), config=config, backend="versal",
+                          versal={"partition": partition, **opts})
+
+
+@pytest.fixture(scope="module")
+def multi():
+    return versal_seq(segmented())
+
+
+def test_auto_chooses_pl_aie_pl_aie(multi):
+    rep = multi.report()
+    system = multi.versal
+    assert [p.role for p in system.parts] == ["pl_head", "aie0", "pl_mid0", "aie1"]
+    assert rep["plan"]["segments"] == [[1, 3], [4, 6]]
+    assert [row["target"] for row in rep["layers"]] == ["pl", "aie", "aie", "pl", "aie", "aie"]
+    assert [row["segment"] for row in rep["layers"]] == [None, 0, 0, None, 1, 1]
+    # the metric's choice among every plan the planner considered (and no plan with fewer segments fits)
+    planner = system.planner
+    ok = [p for p in planner.considered if p.feasible]
+    assert rep["plan"]["lare"] == min(p.lare for p in ok)
+    assert all(len(p.segments) == 2 for p in ok)
+    assert rep["plans_considered"] == len(planner.considered) > 10
+    # the report lists the segments and why every layer went where it went
+    assert [seg["layers"] for seg in rep["segments"]] == [["1", "2", "3"], ["5", "6", "7"]]
+    rows = {r["layer"]: r for r in rep["layers"]}
+    assert rows["0"]["why"].startswith("PL only: ") and rows["4"]["why"].startswith("PL only: ")
+    assert "on AIE segment 1: least LARE" in rows["5"]["why"]
+    assert re.search(r"the best plan with it on PL has LARE [\d.]+$", rows["5"]["why"])
+    from fxflow.lowering.versal.driver import format_report
+    text = format_report(rep)
+    assert "AIE segment 0: layers 1, 2, 3;" in text and "PLIO segment 1 in0" in text
+
+
+def test_segment_plio_ports_are_the_programs(multi):
+    """Per segment, the planner's PLIO ports and tiles are those of the program the builder made."""
+    rep = multi.report()
+    progs = multi.versal.aie_programs
+    assert len(progs) == len(rep["segments"]) == 2
+    for seg, prog in zip(rep["segments"], progs):
+        assert (seg["plio_in"], seg["plio_out"]) == (len(prog.inputs), len(prog.outputs))
+        assert seg["tiles"] == seg["cycles"]["tiles"] and seg["splits"] == [
+            f"{g.cas_length}x{g.cas_num}" for g in prog.layers]
+        assert problems(prog) == [] and all(p.plio for p in prog.inputs + prog.outputs)
+        assert len([b for b in rep["boundary"] if b["segment"] == seg["segment"]]) == len(prog.inputs + prog.outputs)
+    total = rep["plan"]["aie"]
+    assert total["plio_in"] == sum(len(p.inputs) for p in progs)
+    assert total["tiles"] == sum(s["tiles"] for s in rep["segments"])
+
+
+def test_segments_simulate_bit_exact(multi, tmp_path):
+    """PL -> AIE -> PL -> AIE: emulator + AIE simulator, and the g++ C simulation of the written PL parts and all
+    four PLIO bridges + AIE simulator, both == predict bit for bit."""
+    x = inputs(64, n=19, seed=8)  # not a multiple of the batch
+    ref = multi.predict(x, raw=True)
+    np.testing.assert_array_equal(multi.simulate(x, raw=True), ref)
+    root = multi.write(tmp_path)
+    assert {p.name for p in root.iterdir() if p.is_dir()} == {"pl_head", "aie0", "pl_mid0", "aie1", "pl_out"}
+    assert (root / "pl_mid0" / "firmware" / "myproject_from_aie0.h").is_file()
+    assert (root / "pl_mid0" / "firmware" / "myproject_to_aie1.h").is_file()
+    assert (root / "pl_head" / "firmware" / "myproject_to_aie0.h").is_file()
+    assert (root / "pl_out" / "firmware" / "myproject_from_aie1.h").is_file()
+    np.testing.assert_array_equal(multi.simulate(x, raw=True, pl="csim"), ref)
+
+
+def test_max_plio_forces_fewer_segments():
+    """Every segment needs a port each way, so max_plio = 1 allows one segment: auto picks the best one-segment
+    plan, and two forced segments are an error naming the limit."""
+    model = torch.nn.Sequential(torch.nn.Linear(16, 32), torch.nn.ReLU(), torch.nn.Linear(32, 32),
+                                torch.nn.Sigmoid(), torch.nn.Linear(32, 8)).eval()
+    heavy = {"dsp": 1000.0, "lut": 1000.0, "ff": 1000.0, "bram18": 1000.0}  # PL expensive: dense layers to AIE
+    two = versal(model, weights=heavy)
+    assert two.report()["plan"]["segments"] == [[0, 2], [3, 4]]
+    one = versal(model, weights=heavy, max_plio=1)
+    plan = one.report()["plan"]
+    assert len(plan["segments"]) == 1 and plan["aie"]["plio_in"] == plan["aie"]["plio_out"] == 1
+    assert plan["lare"] > two.report()["plan"]["lare"]
+    assert all(len(p.segments) <= 1 for p in one.versal.planner.considered if p.feasible)
+    with pytest.raises(VersalFitError, match=r"the 2 AIE segments \('0'..'2', '4'..'4'\) need 2 PLIO input ports "
+                                             r"together; the limit is 1"):
+        versal(model, {"0": "aie", "1": "aie", "2": "aie", "4": "aie"}, max_plio=1)
+    x = inputs(16)
+    np.testing.assert_array_equal(two.simulate(x, raw=True), two.predict(x, raw=True))
+    np.testing.assert_array_equal(one.simulate(x, raw=True), one.predict(x, raw=True))
