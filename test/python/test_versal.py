@@ -412,10 +412,11 @@ def test_max_plio_forces_fewer_segments():
     plan, and two forced segments are an error naming the limit."""
     model = torch.nn.Sequential(torch.nn.Linear(16, 32), torch.nn.ReLU(), torch.nn.Linear(32, 32),
                                 torch.nn.Sigmoid(), torch.nn.Linear(32, 8)).eval()
-    heavy = {"dsp": 1000.0, "lut": 1000.0, "ff": 1000.0, "bram18": 1000.0}  # PL expensive: dense layers to AIE
-    two = versal(model, weights=heavy)
+    # PL resources weighted high, per-sample interval: the dense layers go to the AIE, the sigmoid stays on PL
+    heavy = {"weights": {"dsp": 1000.0, "lut": 1000.0, "ff": 1000.0, "bram18": 1000.0}, "time": "interval"}
+    two = versal(model, **heavy)
     assert two.report()["plan"]["segments"] == [[0, 2], [3, 4]]
-    one = versal(model, weights=heavy, max_plio=1)
+    one = versal(model, **heavy, max_plio=1)
     plan = one.report()["plan"]
     assert len(plan["segments"]) == 1 and plan["aie"]["plio_in"] == plan["aie"]["plio_out"] == 1
     assert plan["lare"] > two.report()["plan"]["lare"]
