@@ -58,7 +58,7 @@ OVER = ["AP_WRAP", "AP_SAT", "AP_SAT_SYM"]
 @settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.lists(st.integers(4, 40), min_size=3, max_size=5), st.integers(0, 10_000), st.data())
 def test_mixed_simulation_is_bit_exact(widths, seed, data):
-    """Random MLP sizes and formats, a random contiguous AIE segment between PL layers."""
+    """Random MLP sizes and formats, a random set of units on the AI Engines (one or several segments)."""
     wx, ix = data.draw(st.integers(6, 10)), data.draw(st.integers(2, 4))
     ww = data.draw(st.integers(4, 8))
     wr, ir_ = data.draw(st.integers(6, 12)), data.draw(st.integers(2, 5))
@@ -67,19 +67,20 @@ def test_mixed_simulation_is_bit_exact(widths, seed, data):
                      "weight": f"ap_fixed<{ww},1>", "bias": f"ap_fixed<{ww},1>", "accum": "exact"}}
     model = mlp(widths, seed=seed)
     units = [str(2 * i) for i in range(len(widths) - 1)]  # dense layers; ReLU i+1 follows dense i
-    a = data.draw(st.integers(0, len(units) - 1))
-    b = data.draw(st.integers(a + 1, len(units)))
+    on = data.draw(st.lists(st.booleans(), min_size=len(units), max_size=len(units)).filter(any))
     part = {}
-    for i in range(a, b):
+    for i in (i for i, v in enumerate(on) if v):
         part[str(2 * i)] = "aie"
         if i < len(units) - 1:
             part[str(2 * i + 1)] = "aie"
     design = versal(model, part, cfg)
     assert {k: v for k, v in design.report()["plan"]["placement"].items() if v == "aie"} == part
+    runs = sum(1 for i, v in enumerate(on) if v and (i == 0 or not on[i - 1]))
+    assert len(design.versal.aie_programs) == len(design.report()["plan"]["segments"]) == runs
     x = inputs(widths[0], seed=seed)
     np.testing.assert_array_equal(design.simulate(x, raw=True), design.predict(x, raw=True))
-    prog = design.aie_program
-    assert problems(prog) == [] and all(p.plio for p in prog.inputs + prog.outputs)
+    for prog in design.versal.aie_programs:
+        assert problems(prog) == [] and all(p.plio for p in prog.inputs + prog.outputs)
 
 
 def test_simulation_through_emitted_bridges(tmp_path):
