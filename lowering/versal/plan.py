@@ -18,7 +18,7 @@ from fxflow.lowering.versal.cost import (Metric, Unit, aie_cost, boundary_fill_n
 from fxflow.lowering.versal.device import VersalDevice, get_versal_device
 from fxflow.lowering.versal.options import VersalOptions
 
-MAX_PLANS = 20_000  # auto: candidate segment sets evaluated at most (the fewest-segment sets first)
+MAX_PLANS = 10_000  # auto: candidate segment sets evaluated at most (the fewest-segment sets first)
 
 
 class VersalFitError(AieFitError):
