@@ -428,3 +428,18 @@ def test_max_plio_forces_fewer_segments():
     x = inputs(16)
     np.testing.assert_array_equal(two.simulate(x, raw=True), two.predict(x, raw=True))
     np.testing.assert_array_equal(one.simulate(x, raw=True), one.predict(x, raw=True))
+
+
+def test_segment_sets_every_subset_fewest_segments_first():
+    """auto considers every set of non-adjacent segments — one per non-empty subset of AIE-capable units —
+    fewer segments first; a cap on the count leaves out whole levels, `max_segments` bounds the level."""
+    d = versal(mlp([16] * 8, seed=1))  # 7 units (dense + ReLU, the last dense alone)
+    planner = d.versal.planner
+    sets = planner.segment_sets()
+    assert len(sets) == len(set(sets)) == 2 ** 7 - 1 and d.report()["plans_considered"] == 2 ** 7
+    assert all(a < b < c for s in sets for (a, b), (c, _) in zip(s, s[1:]))  # ordered, never adjacent
+    assert [len(s) for s in sets] == sorted(len(s) for s in sets)
+    capped = planner.segment_sets(limit=60)
+    assert len(capped) <= 60 and capped == sets[:len(capped)] and max(map(len, capped)) < 4
+    two = versal(mlp([16] * 8, seed=1), max_segments=2).versal.planner
+    assert max(map(len, two.segment_sets())) == 2 and len(two.considered) == 1 + len(two.segment_sets())
