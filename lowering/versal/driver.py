@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fxflow.errors import ConfigError, FxflowError
+from fxflow.lowering.aie.device import AieFitError
 
 from fxflow.lowering.versal.options import VersalOptions
-from fxflow.lowering.versal.plan import Plan, Planner
+from fxflow.lowering.versal.plan import Plan, Planner, VersalFitError
 from fxflow.lowering.versal.split import Part, parts
 
 PL_EXECUTORS = ("emulator", "csim")
@@ -85,14 +86,47 @@ def lower_for_versal(module, options, top: str) -> tuple[str, VersalSystem]:
     text = module.operation.get_asm(print_generic_op_form=True, enable_debug_info=True, large_elements_limit=None)
     ident = c_identifier(top, prefix="top")
     system = VersalSystem(opts, planner, plan, parts(text, planner.units, plan, ident), ident)
-    for part in system.parts:  # one AIE program per segment, built as the planner costed it (aie_cost)
-        if part.on_aie:
+    segs = [p for p in system.parts if p.on_aie]
+    first = 0  # the segments share the one array: each takes the columns east of the previous one's
+    for k, part in enumerate(segs):  # one AIE program per segment, built as the planner costed it (aie_cost)
+        cols = _columns(system, k, first, [plan.aie_segments[j]["columns"] for j in range(k + 1, len(segs))])
+        try:
             lower_for_aie(part.module, AieOptions(planner.device.aie.name, opts.batch, opts.objective,
-                                                  opts.max_tiles), max_io_ports=opts.max_plio)
-            prog = build_program(part.module, io="plio", max_ports=opts.max_plio)
-            check(prog)
-            system.aie_programs.append(prog)
+                                                  opts.max_tiles), max_io_ports=opts.max_plio, columns=cols,
+                          io="plio")
+        except AieFitError as e:
+            if cols is None:
+                raise
+            raise _no_room(system, k, cols, e) from None
+        prog = build_program(part.module, io="plio", max_ports=opts.max_plio)
+        check(prog)
+        system.aie_programs.append(prog)
+        first = _span_of(prog)[1] + 1
     return text, system
+
+
+def _columns(system: VersalSystem, k: int, first: int, later: list[int]) -> range | None:
+    """The array columns AIE segment k may use: from `first` (east of the segments before it) up to the columns
+    the later segments need at least (their `columns` figure); None (the whole array) for a lone segment."""
+    if len(system.plan.segments) == 1:
+        return None
+    cols = system.planner.device.aie.cols
+    end = cols - sum(later)
+    if end <= first:
+        raise _no_room(system, k, range(first, max(first, end)), None)
+    return range(first, end)
+
+
+def _no_room(system: VersalSystem, k: int, cols: range, err) -> VersalFitError:
+    """Segment k does not fit the columns the other segments leave it: name it, its columns and the device's."""
+    a, b = system.plan.segments[k]
+    units = system.planner.units
+    dev = system.planner.device.aie
+    where = f"columns {cols.start}..{cols.stop - 1}" if len(cols) else "no column"
+    return VersalFitError(f"AIE segment {k} (layers '{units[a].name}'..'{units[b - 1].name}') does not fit: "
+                          f"{where} of the {dev.cols} of {dev.name} are left for it (the "
+                          f"{len(system.plan.segments)} AIE segments share the array side by side)"
+                          + (f": {err}" if err is not None else ""))
 
 
 def simulate(design, system: VersalSystem, x, raw: bool = False, pl: str = "emulator", ap_types=None):
@@ -204,11 +238,17 @@ def report(system: VersalSystem) -> dict:
            "layers": rows, "plan": plan.summary(), "boundary": boundary(system),
            "plans_considered": getattr(planner, "plans_considered", 1)}
     rep["segments"] = [{**{k: v for k, v in seg.items()}, "boundary": boundary(system, k),
-                        "cycles": design_cycles(prog)}
+                        "cycles": design_cycles(prog), "array_columns": _span_of(prog)}
                        for k, (seg, prog) in enumerate(zip(plan.aie_segments, system.aie_programs))]
     if len(system.aie_programs) == 1:
         rep["aie"] = rep["segments"][0]["cycles"]
     return rep
+
+
+def _span_of(prog) -> list[int]:
+    """First and last array column the program uses (its share of the array)."""
+    cols = [c for c, _ in prog.tiles()]
+    return [min(cols), max(cols)]
 
 
 def synth_pl(design, system: VersalSystem, family: str = "xcup", verbose: bool = True, timeout=None) -> dict:
@@ -325,7 +365,8 @@ def format_report(rep: dict) -> str:
                  f"per sample = {p['rate_mhz']:.4g} MHz (target {rep['target_rate_mhz']:g} MHz), "
                  f"R_PL {p['r_pl']:.4f} + R_AIE {p['r_aie']:.4f}, LARE {p['lare']:.4g}")
     for seg in rep.get("segments", []):
-        lines.append(f"  AIE segment {seg['segment']}: layers {', '.join(seg['layers'])}; {seg['tiles']} tiles, "
+        lines.append(f"  AIE segment {seg['segment']}: layers {', '.join(seg['layers'])}; {seg['tiles']} tiles in "
+                     f"columns {seg['array_columns'][0]}..{seg['array_columns'][1]}, "
                      f"{seg['plio_in']} + {seg['plio_out']} PLIO ports, grids {seg['splits']}, latency "
                      f"{seg['latency_ns']:.4g} ns + fill {seg['fill_ns']:.4g} ns, {seg['interval_ns']:.4g} ns per sample")
     lines += [f"  {r['layer']} on {r['target'].upper()}: {r['why']}" for r in rep["layers"]]

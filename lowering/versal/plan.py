@@ -80,8 +80,8 @@ def combine(costs: list[dict]) -> dict:
     if len(costs) == 1:
         return costs[0]
     first = costs[0]
-    out = {k: sum(c[k] for c in costs) for k in ("tiles", "plio_in", "plio_out", "memory_bytes", "latency_cycles",
-                                                 "latency_ns", "plio_bytes_in", "plio_bytes_out")}
+    out = {k: sum(c[k] for c in costs) for k in ("tiles", "plio_in", "plio_out", "columns", "memory_bytes",
+                                                 "latency_cycles", "latency_ns", "plio_bytes_in", "plio_bytes_out")}
     out.update({k: max(c[k] for c in costs) for k in ("interval_cycles", "interval_ns", "batch_interval_ns")})
     out.update(batch=first["batch"], splits=[s for c in costs for s in c["splits"]])
     return out
@@ -140,7 +140,7 @@ class Planner:
                             "fill_ns": seg_fill, **aie})
         aie = combine(costs) if costs else None
         if aie is not None and len(costs) > 1:  # the segments share one array and its PLIO ports
-            problems += self._shared_over(segs, aie)
+            problems += self._shared_over(segs, aie, dict(zip(built, costs)))
         latency = pl["latency_ns"] + fill + (aie["latency_ns"] if aie else 0.0)
         interval = max([pl["interval_ns"]] + [c["interval_ns"] for c in costs])
         if interval > self.sample_ns * (1 + 1e-9):
@@ -151,12 +151,16 @@ class Planner:
         return Plan(segs, placement, pl, aie, latency, interval, fill, r_pl, r_aie,
                     self.metric.lare(r_pl + r_aie, latency, interval), problems, per_seg)
 
-    def _shared_over(self, segs: tuple[Segment, ...], aie: dict) -> list[str]:
+    def _shared_over(self, segs: tuple[Segment, ...], aie: dict, each: dict) -> list[str]:
         names = ", ".join(f"'{self.units[a].name}'..'{self.units[b - 1].name}'" for a, b in segs)
         out = []
         if aie["tiles"] > self.tile_limit:
             out.append(f"the {len(segs)} AIE segments ({names}) need {aie['tiles']} compute tiles together; "
                        f"{self.device.name} offers {self.tile_limit}")
+        if aie["columns"] > self.device.aie.cols:  # side by side on the one array: disjoint columns
+            cols = ", ".join(f"{_span(self, s)} at least {c['columns']}" for s, c in each.items())
+            out.append(f"the {len(segs)} AIE segments need {aie['columns']} array columns side by side ({cols}); "
+                       f"{self.device.name} has {self.device.aie.cols}")
         for d in ("in", "out"):
             if aie[f"plio_{d}"] > self.plio_limit[d]:
                 out.append(f"the {len(segs)} AIE segments ({names}) need {aie[f'plio_{d}']} PLIO {d}put ports "

@@ -393,6 +393,77 @@ def test_segment_plio_ports_are_the_programs(multi):
     assert total["tiles"] == sum(s["tiles"] for s in rep["segments"])
 
 
+def test_segments_share_the_array_side_by_side(multi):
+    """The segments' programs take disjoint columns of the one array, west to east in dataflow order: over every
+    segment's aie.mlir no tile and no PLIO port (shim column, direction, port) appears twice, and each text passes
+    the per-device structural rules (PLIO shims are PL interface tiles, present in every column) and the checker."""
+    from test_aie_devices import violations
+
+    progs = multi.versal.aie_programs
+    tiles, ports, spans = [], [], []
+    for prog in progs:
+        text = emit_program(prog)
+        assert problems(prog) == []
+        assert [v for v in violations(text, prog.device) if not v.startswith("shim ")] == []
+        own = re.findall(r"aie\.tile\((\d+), (\d+)\)", text)
+        plio = re.findall(r"// PLIO @\w+: (PL -> AIE|AIE -> PL), .* on shim tile \((\d+), 0\) port (\d+);", text)
+        assert {c for c, r in own if r == "0"} == {c for _, c, _ in plio}  # every shim tile is a PLIO port's
+        assert len(plio) == len(prog.inputs + prog.outputs)
+        tiles += own
+        ports += plio
+        spans.append(sorted({int(c) for c, _ in own}))
+    assert len(tiles) == len(set(tiles)) and len(ports) == len(set(ports))
+    assert spans[0][-1] < spans[1][0]
+    rep = multi.report()
+    assert [s["array_columns"] for s in rep["segments"]] == [[s[0], s[-1]] for s in spans]
+    # the planner's per-segment column count is a lower bound of what the placement used
+    assert all(s["columns"] <= s["array_columns"][1] - s["array_columns"][0] + 1 for s in rep["segments"])
+    assert rep["plan"]["aie"]["columns"] == sum(s["columns"] for s in rep["segments"])
+    from fxflow.lowering.versal.driver import format_report
+    assert f"tiles in columns {spans[1][0]}..{spans[1][-1]}," in format_report(rep)
+
+
+def narrow_device(monkeypatch, cols: int) -> str:
+    """A VE2802 cut to its first `cols` columns (registered for this test only): segments that fit the real
+    array side by side but not this one."""
+    from dataclasses import replace
+
+    from fxflow.lowering.aie import device as aie_device
+    from fxflow.lowering.versal import device as versal_device
+
+    full = versal_device.VERSAL_DEVICES["xcve2802"]
+    name = f"xcve2802_{cols}col"
+    aie = replace(full.aie, name=name, cols=cols, shim_dma_cols=tuple(c for c in full.aie.shim_dma_cols if c < cols))
+    monkeypatch.setitem(aie_device.DEVICES, name, aie)
+    monkeypatch.setitem(versal_device.VERSAL_DEVICES, name, replace(full, name=name, aie=aie))
+    return name
+
+
+def two_segments(device):
+    """Dense + ReLU + dense -> sigmoid (PL) -> dense, the dense layers forced onto the AI Engines."""
+    model = torch.nn.Sequential(torch.nn.Linear(16, 32), torch.nn.ReLU(), torch.nn.Linear(32, 32),
+                                torch.nn.Sigmoid(), torch.nn.Linear(32, 8)).eval()
+    return versal(model, {"0": "aie", "1": "aie", "2": "aie", "4": "aie"}, device=device)
+
+
+def test_segments_that_do_not_fit_the_columns_together(monkeypatch):
+    """Each segment needs 2 columns (its widest layer, its ports): 4 columns hold both side by side, 1 column holds
+    their 8 tiles but not the segments: the planner names the segments and the limit.  When the planner's count
+    is too low (forced to 1 column per segment here), the builder names the segment that found no room."""
+    fits = two_segments(narrow_device(monkeypatch, 4))
+    assert [s["array_columns"] for s in fits.report()["segments"]] == [[0, 1], [2, 3]]
+    with pytest.raises(VersalFitError, match=r"the 2 AIE segments need 2 array columns side by side \('0'..'2' at "
+                                             r"least 1, '4'..'4' at least 1\); xcve2802_1col has 1"):
+        two_segments(narrow_device(monkeypatch, 1))
+    from fxflow.lowering.versal import cost
+
+    monkeypatch.setattr(cost, "min_columns", lambda *args: 1)
+    with pytest.raises(VersalFitError, match=r"AIE segment 1 \(layers '4'..'4'\) does not fit: columns 2..2 of the "
+                                             r"3 of xcve2802_3col are left for it \(the 2 AIE segments share the "
+                                             r"array side by side\): cannot place the design on columns 2..2"):
+        two_segments(narrow_device(monkeypatch, 3))
+
+
 def test_segments_simulate_bit_exact(multi, tmp_path):
     """PL -> AIE -> PL -> AIE: emulator + AIE simulator, and the g++ C simulation of the written PL parts and all
     four PLIO bridges + AIE simulator, both == predict bit for bit."""
