@@ -316,6 +316,25 @@ def test_cli_versal(tmp_path, capsys):
     assert (out / "aie" / "aie.mlir").is_file() and (out / "pl_tail" / "firmware" / "myproject_from_aie.cpp").is_file()
 
 
+def test_cli_versal_max_segments(tmp_path, capsys):
+    """--versal-max-segments is the max_segments option: two forced segments pass with 2, fail naming it with 1."""
+    import json
+
+    from fxflow.cli import main
+
+    model = mlp([8, 16, 16, 4], seed=4)
+    path = tmp_path / "m.pt2"
+    torch.export.save(torch.export.export(model, (torch.zeros(1, 8),)), str(path))
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps(INT8))
+    args = ["compile", str(path), "--config", str(cfg), "--backend", "versal", "--versal-partition", "0:aie,1:aie,4:aie"]
+    assert main([*args, "--versal-max-segments", "2", "-o", str(tmp_path / "two")]) == 0
+    assert json.loads((tmp_path / "two" / "plan.json").read_text())["plan"]["segments"] == [[0, 1], [2, 3]]
+    assert "AIE segment 1: layers 4;" in capsys.readouterr().out
+    assert main([*args, "--versal-max-segments", "1", "-o", str(tmp_path / "one")]) == 1
+    assert "forced partition has 2 AIE segments ('0'..'0', '4'..'4'); max_segments is 1" in capsys.readouterr().err
+
+
 def test_yosys_counts_of_the_pl_layers():
     """Design.synth() on a Versal design: the PL parts through the RTL backend and yosys, shown by report()."""
     needs("circt", "yosys")
