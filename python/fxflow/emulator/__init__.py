@@ -59,6 +59,13 @@ class Program:
         return [values[o] for o in outputs]
 
 
+    def chunk_rows(self) -> int:
+        """Samples per chunk of `run`: CHUNK, or more for a fused chain that runs longer row blocks."""
+        if self._fused is None:
+            self._fused = fuse_chains(self.steps, self.outputs)
+        return max([CHUNK] + [getattr(fn, "rows", 0) for fn, _, _ in self._fused[0]])
+
+
 def fuse_chains(steps: list, outputs: list[int]) -> tuple[list, list[int]]:
     """`steps` without the identity steps (df channels, kernel ports), and every run of consecutive steps
     "dense, then relu / cast / dense ..." in which each step only feeds the next replaced by one
@@ -122,6 +129,7 @@ def _chain_step(chain, fns):
             x = fn(x)
         return x
 
+    step.rows = chain.rows
     return step
 
 
@@ -318,10 +326,10 @@ def run(program: Program, xs: list[np.ndarray], threads: int | None = None) -> l
     Chunks of the batch run on `predict_threads(threads)` threads (NumPy releases the GIL in its kernels)."""
     xs = check_inputs(program, xs)
     threads = predict_threads(threads)
-    n = xs[0].shape[0]
-    if n <= CHUNK:
+    n, chunk = xs[0].shape[0], program.chunk_rows()
+    if n <= chunk:
         return run_chunk(program, xs)
-    chunks = [[x[i:i + CHUNK] for x in xs] for i in range(0, n, CHUNK)]
+    chunks = [[x[i:i + chunk] for x in xs] for i in range(0, n, chunk)]
     if threads > 1:
         from concurrent.futures import ThreadPoolExecutor
 

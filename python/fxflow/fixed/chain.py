@@ -3,7 +3,8 @@
 Step by step, every dense layer converts its input to the BLAS dtype, forms the exact sum in a fresh int64
 array, adds the bias, requantizes into another fresh array and the ReLU a third; each of those arrays is
 about a megabyte per chunk and page-faults when it is allocated.  A `DenseChain` runs the same arithmetic
-on buffers it keeps per thread: the layer input is written once into a float buffer whose last column is 1,
+on a few flat buffers that all its layers share and that it keeps for its next calls (one set per
+concurrent call): the layer input is written once into a float buffer whose last column is 1,
 so the bias (on the accumulator's grid) is one more row of the weight matrix and the BLAS product yields
 the accumulator directly; the casts are `requantize_into` on two int64 buffers.  It takes the exact paths
 of `plan_dense` only ("blas", and "product" with `low_dtype`: the exact sum minus the dropped low bits), where
@@ -23,7 +24,7 @@ from .quantize import MAX_INT64_WIDTH, Workspace, requantize_into
 
 # samples per pass through the chain: every buffer of a 64-wide layer stays in L2; the per-product kernel
 # (one NumPy call per k over [n, rows] blocks) needs longer rows to amortize its calls
-ROWS, LOWBITS_ROWS = 512, 2048
+ROWS, LOWBITS_ROWS = 512, 4096
 
 
 @dataclass
@@ -83,7 +84,7 @@ class DenseChain:
                 raise ValueError(f"chain: unknown op '{kind}'")
         self.x_fmt, self.out_fmt = self.stages[0].plan.x_fmt, fmt
         self.rows = LOWBITS_ROWS if any(st.lowbits for st in self.stages) else ROWS
-        self._local = threading.local()
+        self._lock, self._free = threading.Lock(), []
 
     @staticmethod
     def _stage(plan: DensePlan) -> _Stage:
@@ -107,50 +108,54 @@ class DenseChain:
         return _Stage(plan, w_aug, f_sum, requant, lowbits)
 
     def _buffers(self, rows: int):
-        bufs = getattr(self._local, "bufs", None)
-        if bufs is None:
-            widest = max(max(st.w_aug.shape) for st in self.stages)
-            per = []
-            for st in self.stages:
-                kk, nn = st.plan.w.shape
-                xa = np.empty((rows, kk + 1), dtype=st.w_aug.dtype)
-                xa[:, kk] = 1
-                low = None
-                if st.lowbits is not None:
-                    dt = st.lowbits[2].dtype
-                    low = (np.empty((kk, rows), dtype=dt), np.empty((nn, rows), dtype=dt),
-                           np.empty((nn, rows), dtype=dt))
-                per.append((xa, np.empty((rows, nn), dtype=st.w_aug.dtype), low))
-            ints = (np.empty(rows * widest, dtype=np.int64), np.empty(rows * widest, dtype=np.int64))
-            bufs = self._local.bufs = (per, ints, Workspace(min(rows * widest, 1 << 15)))
-        return bufs
+        """Flat buffers for `rows` samples, shared by the stages (each views them at its own shape and dtype)."""
+        kmax = max(st.plan.w.shape[0] for st in self.stages) + 1
+        nmax = max(st.plan.w.shape[1] for st in self.stages)
+        flat = tuple(np.empty(rows * m * 8, dtype=np.uint8) for m in (kmax, nmax, nmax, nmax, kmax, nmax, nmax))
+        return flat + (Workspace(1 << 15),)
+
+    @staticmethod
+    def _view(buf: np.ndarray, dtype, shape) -> np.ndarray:
+        return buf.view(dtype)[:shape[0] * shape[1]].reshape(shape)
 
     def __call__(self, x: Tensor) -> Tensor:
         data = x.data
         n = data.shape[0]
         out = np.empty((n, self.stages[-1].plan.w.shape[1]), dtype=np.int64)
-        for a in range(0, n, self.rows):
-            b = min(n, a + self.rows)
-            self._run_rows(data[a:b], out[a:b])
+        with self._lock:  # one set of buffers per concurrent call, kept for the next calls
+            bufs = self._free.pop() if self._free else None
+        if bufs is None:
+            bufs = self._buffers(self.rows)
+        try:
+            for a in range(0, n, self.rows):
+                b = min(n, a + self.rows)
+                self._run_rows(data[a:b], out[a:b], bufs)
+        finally:
+            with self._lock:
+                self._free.append(bufs)
         return Tensor(out, self.out_fmt)
 
-    def _run_rows(self, x: np.ndarray, out: np.ndarray) -> None:
-        rows = x.shape[0]
-        per, (i0, i1), ws = self._buffers(self.rows)
+    def _run_rows(self, x: np.ndarray, out: np.ndarray, bufs) -> None:
+        rows, view = x.shape[0], self._view
+        xa_b, acc_b, i0, i1, xt_b, part_b, p_b, ws = bufs
         cur = x
-        for st, (xa, acc, low) in zip(self.stages, per):
+        for st in self.stages:
             kk, nn = st.plan.w.shape
-            np.copyto(xa[:rows, :kk], cur, casting="unsafe")  # exact: |x| < 2^24 (float32) or 2^53
-            if low is not None:
-                np.copyto(low[0][:, :rows], cur.T, casting="unsafe")  # a wrapping cast
-            matmul_rows_into(xa[:rows], st.w_aug, acc[:rows])
-            t = i0[:rows * nn].reshape(rows, nn)
-            np.copyto(t, acc[:rows], casting="unsafe")  # exact integers
-            if low is not None:
+            xa = view(xa_b, st.w_aug.dtype, (rows, kk + 1))
+            np.copyto(xa[:, :kk], cur, casting="unsafe")  # exact: |x| < 2^24 (float32) or 2^53
+            xa[:, kk] = 1  # times the bias row of w_aug
+            if st.lowbits is not None:
                 s, h, wl = st.lowbits
-                subtract_low_bits_block(t, low[0][:, :rows], wl, s, h, low[1][:, :rows], low[2][:, :rows])
-            f = st.f_sum
-            other = i1[:rows * nn].reshape(rows, nn)
+                xt = view(xt_b, wl.dtype, (kk, rows))
+                np.copyto(xt, cur.T, casting="unsafe")  # a wrapping cast
+            acc = view(acc_b, st.w_aug.dtype, (rows, nn))
+            matmul_rows_into(xa, st.w_aug, acc)
+            t = view(i0, np.int64, (rows, nn))
+            np.copyto(t, acc, casting="unsafe")  # exact integers
+            if st.lowbits is not None:
+                subtract_low_bits_block(t, xt, wl, s, h, view(part_b, wl.dtype, (nn, rows)),
+                                        view(p_b, wl.dtype, (nn, rows)))
+            other = view(i1, np.int64, (rows, nn))
             for relu, f_from, fmt in st.requant:
                 if relu:
                     np.maximum(t, 0, out=t)
@@ -159,7 +164,6 @@ class DenseChain:
                     t, other = other, t
             cur = t
         np.copyto(out, cur)
-
 
 def is_chain_format(fmt) -> bool:
     """A format a chain carries between its layers (per tensor, int64 stored integers)."""
