@@ -173,6 +173,7 @@ def test_predict_threads_give_the_same_integers(monkeypatch):
     x = jet_tagger.make_inputs(2 * CHUNK + 5)
     design = fxflow.compile(jet_tagger.make_model(), x[:1], config={"model": {"precision": "ap_fixed<16,6>"}})
     one = design.predict(x, raw=True, threads=1)
+    monkeypatch.setattr("fxflow.emulator.idle_cores", lambda: 8)  # the threads asked for, whatever the load
     assert np.array_equal(design.predict(x, raw=True, threads=3), one)
     monkeypatch.setenv("FXFLOW_THREADS", "2")
     assert np.array_equal(design.predict(x, raw=True), one)
@@ -183,6 +184,31 @@ def test_predict_threads_give_the_same_integers(monkeypatch):
         design.predict(x[:3], threads=0)
     with pytest.raises(FxflowError, match="predict threads must be a positive integer, got '2'"):
         design.predict(x[:3], threads="2")
+
+
+def test_predict_threads_leave_busy_cores(monkeypatch):
+    """Worker threads only on cores other work leaves idle (the GIL between NumPy calls makes oversubscribed
+    threads slower than one)."""
+    import concurrent.futures
+
+    from fxflow import emulator
+
+    monkeypatch.setattr(emulator.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    for load, idle in ((0.2, 2), (1.0, 2), (2.0, 1), (9.5, 1)):
+        monkeypatch.setattr(emulator.os, "getloadavg", lambda load=load: (load, load, load))
+        assert emulator.idle_cores() == idle
+    pools = []
+    monkeypatch.setattr(concurrent.futures, "ThreadPoolExecutor",
+                        lambda n: pools.append(n) or concurrent.futures.thread.ThreadPoolExecutor(n))
+    x = np.zeros((3 * emulator.CHUNK, 16))
+    import fxflow
+    from fxflow.examples import jet_tagger
+
+    design = fxflow.compile(jet_tagger.make_model(), x[:1], config={"model": {"precision": "ap_fixed<16,6>"}})
+    design.predict(x, threads=2)  # load 9.5: one thread, no pool
+    monkeypatch.setattr(emulator.os, "getloadavg", lambda: (0.5, 0.5, 0.5))
+    design.predict(x, threads=2)
+    assert pools == [2]
 
 
 CHAIN_CASES = [  # (x, w, acc, prod, out, relu format, a cast after it or None)

@@ -308,7 +308,7 @@ def trace(program: Program, xs: list[np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def predict_threads(threads: int | None = None) -> int:
-    """Threads predict runs its batch chunks on: `threads`, else $FXFLOW_THREADS, else 1.  fxflow's own
+    """Threads predict may run its batch chunks on: `threads`, else $FXFLOW_THREADS, else 1.  fxflow's own
     choice, never the BLAS library's: its kernels keep every BLAS call on the calling thread."""
     if threads is None:
         env = os.environ.get("FXFLOW_THREADS", "").strip()
@@ -321,11 +321,27 @@ def predict_threads(threads: int | None = None) -> int:
     return threads
 
 
+def idle_cores() -> int:
+    """Cores this process may use that other work leaves idle: the CPUs of its affinity mask minus the 1-minute
+    load average, counting the calling thread's own core as idle (at least 1)."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        n = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return n
+    return max(1, min(n, round(n - load + 1)))
+
+
 def run(program: Program, xs: list[np.ndarray], threads: int | None = None) -> list[Tensor]:
     """Quantize float inputs to the program's input formats, run, return output Tensors (batched).
-    Chunks of the batch run on `predict_threads(threads)` threads (NumPy releases the GIL in its kernels)."""
+    Chunks of the batch run on up to `predict_threads(threads)` threads (NumPy releases the GIL in its
+    kernels), and no more than `idle_cores()`: on cores busy with other work, worker threads that take the
+    GIL between NumPy calls wait for each other's time slices and run slower than one thread."""
     xs = check_inputs(program, xs)
-    threads = predict_threads(threads)
+    threads = min(predict_threads(threads), idle_cores())
     n, chunk = xs[0].shape[0], program.chunk_rows()
     if n <= chunk:
         return run_chunk(program, xs)
