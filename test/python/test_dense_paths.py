@@ -268,3 +268,20 @@ def test_predict_fuses_dense_chains():
         assert len(program._fused[0]) == 1  # one DenseChain step
         program._fused = (program.steps, program.outputs)
         assert np.array_equal(design.predict(x, raw=True), y)
+
+
+def test_dense_chain_over_tokens():
+    """Linear, ReLU, Linear over [batch, tokens, features]: one fused step over the batch x token rows."""
+    import torch
+
+    import fxflow
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 4)).eval()
+    x = np.random.default_rng(0).normal(0, 2, size=(300, 5, 8))
+    design = fxflow.compile(model, x[:1], config={"model": {"precision": "ap_fixed<10,4>"}})
+    y = design.predict(x, raw=True)
+    program = design.program
+    assert len(program._fused[0]) == 1
+    program._fused = (program.steps, program.outputs)
+    assert y.shape == (300, 5, 4) and np.array_equal(design.predict(x, raw=True), y)

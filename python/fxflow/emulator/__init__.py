@@ -121,10 +121,13 @@ def fuse_chains(steps: list, outputs: list[int]) -> tuple[list, list[int]]:
 
 
 def _chain_step(chain, fns):
-    """The fused step, falling back to the steps themselves for inputs it does not take (token axes)."""
+    """The fused step (tokens [batch, ..., features] as rows, as `dense` takes them), falling back to the
+    steps themselves for inputs it does not take."""
     def step(x: Tensor) -> Tensor:
-        if x.data.ndim == 2 and x.data.dtype == np.int64 and x.fmt == chain.x_fmt:
-            return chain(x)
+        d = x.data
+        if d.ndim >= 2 and d.dtype == np.int64 and x.fmt == chain.x_fmt:
+            y = chain(Tensor(d.reshape(-1, d.shape[-1]), x.fmt))
+            return Tensor(y.data.reshape(*d.shape[:-1], -1), y.fmt)
         for fn in fns:
             x = fn(x)
         return x
