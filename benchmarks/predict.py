@@ -3,8 +3,8 @@ tagger MLP (16->64->32->32->5), with 1 and 2 BLAS/OpenMP threads, for fxflow's d
 config hls4ml's `config_from_pytorch_model` returns (each product assigned to accum_t before it is added);
 then the bundled particle transformer and LSTM tagger examples (their default configs) against float PyTorch.
 
-Each thread setting (OPENBLAS/OMP/MKL_NUM_THREADS, torch's threads and FXFLOW_THREADS, the threads fxflow
-runs batch chunks on) runs in a child process, because OpenBLAS reads OPENBLAS_NUM_THREADS when it loads.
+Each thread setting (OPENBLAS/OMP/MKL_NUM_THREADS, torch's threads and FXFLOW_THREADS, the most threads fxflow
+runs batch chunks on: fewer when the load average leaves fewer cores idle, printed) runs in a child process, because OpenBLAS reads OPENBLAS_NUM_THREADS when it loads.
 hls4ml's predict is its compiled C++ called once over the batch (no BLAS, one thread): it is built and
 timed once, in this process, and is the denominator of both thread columns.  Best of 3 everywhere.
 
@@ -60,10 +60,13 @@ def child(samples: int, seq_samples: int) -> None:
     torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
     model = jet_tagger.make_model()
     x = jet_tagger.make_inputs(samples)
-    res = {}
+    from fxflow.emulator import idle_cores, predict_threads
+
+    res = {"fxflow threads": []}
     for name, cfg in _configs(model).items():
         design = fxflow.compile(model, x[:1], config=cfg)
         design.predict(x[:100])
+        res["fxflow threads"].append(min(predict_threads(), idle_cores()))
         t, _ = _best(lambda: design.predict(x, raw=True))
         res[name] = samples / t
     xt = torch.from_numpy(x.astype(np.float32))
@@ -147,6 +150,8 @@ def main() -> None:
     cells = "".join(f"{rows[t]['float PyTorch']:14,.0f}{rows[t]['float PyTorch'] / h_rate:10.0f}x" for t in THREADS)
     print(f"{'float PyTorch':34s}{cells}")
     print(f"fxflow predict (hls4ml config) != hls4ml predict: {int(np.sum(y != yh))} of {y.size} values")
+    print("worker threads fxflow ran the MLP on (FXFLOW_THREADS, fewer on busy cores; default / hls4ml config): "
+          + ", ".join(f"{t} -> {'/'.join(map(str, rows[t]['fxflow threads']))}" for t in THREADS))
     print(f"\nexamples with tokens / time steps, default configs, {args.seq_samples:,} samples; samples/s, best of 3")
     head = f"{'engine':34s}" + "".join(f"{f'{t} thread' + ('s' if t > 1 else ''):>14s}{'vs torch':>11s}"
                                         for t in THREADS)

@@ -173,6 +173,7 @@ def test_predict_threads_give_the_same_integers(monkeypatch):
     x = jet_tagger.make_inputs(2 * CHUNK + 5)
     design = fxflow.compile(jet_tagger.make_model(), x[:1], config={"model": {"precision": "ap_fixed<16,6>"}})
     one = design.predict(x, raw=True, threads=1)
+    monkeypatch.setattr("fxflow.emulator.idle_cores", lambda: 8)  # the threads asked for, whatever the load
     assert np.array_equal(design.predict(x, raw=True, threads=3), one)
     monkeypatch.setenv("FXFLOW_THREADS", "2")
     assert np.array_equal(design.predict(x, raw=True), one)
@@ -183,3 +184,104 @@ def test_predict_threads_give_the_same_integers(monkeypatch):
         design.predict(x[:3], threads=0)
     with pytest.raises(FxflowError, match="predict threads must be a positive integer, got '2'"):
         design.predict(x[:3], threads="2")
+
+
+def test_predict_threads_leave_busy_cores(monkeypatch):
+    """Worker threads only on cores other work leaves idle (the GIL between NumPy calls makes oversubscribed
+    threads slower than one)."""
+    import concurrent.futures
+
+    from fxflow import emulator
+
+    monkeypatch.setattr(emulator.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    for load, idle in ((0.2, 2), (1.0, 2), (2.0, 1), (9.5, 1)):
+        monkeypatch.setattr(emulator.os, "getloadavg", lambda load=load: (load, load, load))
+        assert emulator.idle_cores() == idle
+    pools = []
+    monkeypatch.setattr(concurrent.futures, "ThreadPoolExecutor",
+                        lambda n: pools.append(n) or concurrent.futures.thread.ThreadPoolExecutor(n))
+    x = np.zeros((3 * emulator.CHUNK, 16))
+    import fxflow
+    from fxflow.examples import jet_tagger
+
+    design = fxflow.compile(jet_tagger.make_model(), x[:1], config={"model": {"precision": "ap_fixed<16,6>"}})
+    design.predict(x, threads=2)  # load 9.5: one thread, no pool
+    monkeypatch.setattr(emulator.os, "getloadavg", lambda: (0.5, 0.5, 0.5))
+    design.predict(x, threads=2)
+    assert pools == [2]
+
+
+CHAIN_CASES = [  # (x, w, acc, prod, out, relu format, a cast after it or None)
+    ("ap_fixed<16,6>", "ap_fixed<16,6>", "ap_fixed<37,17>", None, "ap_fixed<16,6>", "ap_fixed<16,6>", None),
+    ("ap_fixed<16,6>", "ap_fixed<16,6>", "ap_fixed<16,6>", "ap_fixed<16,6>", "ap_fixed<16,6>", "ap_fixed<16,6>",
+     None),  # hls4ml's config: per-product truncation, wrapping accumulator
+    ("ap_fixed<16,6>", "ap_fixed<16,6>", "ap_fixed<16,6>", "ap_fixed<16,6,AP_RND>", "ap_fixed<12,4,AP_RND,AP_SAT>",
+     "ap_ufixed<10,3,AP_RND_CONV,AP_SAT>", "ap_fixed<8,3,AP_TRN_ZERO,AP_SAT_SYM>"),
+    ("ap_fixed<8,3>", "ap_fixed<6,1>", "ap_fixed<14,4>", None, "ap_fixed<8,3,AP_RND_ZERO,AP_SAT_ZERO>",
+     "ap_fixed<8,3,AP_RND_INF>", None),  # float32 sums, a wrapping accumulator that may overflow
+    ("ap_fixed<10,4>", "ap_fixed<8,2>", "ap_fixed<24,8,AP_TRN,AP_SAT>", None, "ap_fixed<10,4,AP_RND_MIN_INF>",
+     "ap_fixed<10,4>", "ap_fixed<12,2>"),
+]
+
+
+@pytest.mark.parametrize("case", CHAIN_CASES)
+def test_dense_chain_equals_the_steps(case):
+    """A fused chain (dense, relu, cast, dense, relu, dense) gives the integers of the steps one by one, over
+    several row blocks, for every path it takes and casts in every rounding / overflow mode."""
+    from fxflow.fixed.chain import DenseChain, chainable
+    from fxflow.fixed.dense import cast, relu
+
+    x_fmt, w_fmt, acc, prod, out, rf = (FixedFormat.parse(t) if t else None for t in case[:6])
+    cf = FixedFormat.parse(case[6]) if case[6] else None
+    rng = np.random.default_rng(3)
+    ops, fmt = [], x_fmt
+    for kk, nn in ((7, 12), (12, 9), (9, 3)):
+        w = _ints(rng, w_fmt, (kk, nn))
+        b = _ints(rng, w_fmt, (nn,))
+        plan = plan_dense(fmt, w, w_fmt, b, w_fmt, acc, out, prod)
+        assert chainable(plan), plan.path
+        ops += [("dense", plan), ("relu", rf)] + ([("cast", cf)] if cf else [])
+        fmt = cf or rf
+    ops = ops[:-2 if cf else -1]  # the chain ends with the last dense layer
+    x = Tensor(_ints(rng, x_fmt, (1300, 7)), x_fmt)
+    ref = x
+    for kind, arg in ops:
+        ref = dense(ref, arg) if kind == "dense" else relu(ref, arg) if kind == "relu" else cast(ref, arg)
+    chain = DenseChain(ops)
+    chain.rows = 512  # several row blocks, the last one partial
+    got = chain(x)
+    assert got.fmt == ref.fmt and np.array_equal(got.data, ref.data)
+
+
+def test_predict_fuses_dense_chains():
+    """predict runs the jet MLP as one fused step in both configs, with the integers of the unfused steps."""
+    import fxflow
+    from fxflow.examples import jet_tagger
+
+    model = jet_tagger.make_model()
+    x = jet_tagger.make_inputs(3000)
+    prod = {"Precision": {"default": "ap_fixed<16,6>"}}
+    for cfg in ({"model": {"precision": "ap_fixed<16,6>"}}, {"Model": prod}):
+        design = fxflow.compile(model, x[:1], config=cfg)
+        y = design.predict(x, raw=True)
+        program = design.program
+        assert len(program._fused[0]) == 1  # one DenseChain step
+        program._fused = (program.steps, program.outputs)
+        assert np.array_equal(design.predict(x, raw=True), y)
+
+
+def test_dense_chain_over_tokens():
+    """Linear, ReLU, Linear over [batch, tokens, features]: one fused step over the batch x token rows."""
+    import torch
+
+    import fxflow
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 4)).eval()
+    x = np.random.default_rng(0).normal(0, 2, size=(300, 5, 8))
+    design = fxflow.compile(model, x[:1], config={"model": {"precision": "ap_fixed<10,4>"}})
+    y = design.predict(x, raw=True)
+    program = design.program
+    assert len(program._fused[0]) == 1
+    program._fused = (program.steps, program.outputs)
+    assert y.shape == (300, 5, 4) and np.array_equal(design.predict(x, raw=True), y)

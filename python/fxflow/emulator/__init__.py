@@ -39,16 +39,101 @@ class Program:
     n_values: int
     taps: dict[str, int] = None  # layer name -> slot of the value that layer produces (for trace)
 
+    _fused: tuple | None = None
+
     def run(self, inputs: list[Tensor], values: list | None = None) -> list[Tensor]:
-        """Run; pass a list as `values` to keep every intermediate (indexed by slot)."""
+        """Run; pass a list as `values` to keep every intermediate (indexed by slot).  Without it, chains of
+        dense layers and their casts / ReLUs run fused (`fuse_chains`: same results, no intermediates)."""
         if values is None:
-            values = []
-        values[:] = [None] * self.n_values
+            if self._fused is None:
+                self._fused = fuse_chains(self.steps, self.outputs)
+            steps, outputs = self._fused
+            values = [None] * self.n_values
+        else:
+            steps, outputs = self.steps, self.outputs
+            values[:] = [None] * self.n_values
         for slot, t in zip(self.inputs, inputs):
             values[slot] = t
-        for fn, args, out in self.steps:
+        for fn, args, out in steps:
             values[out] = fn(*[values[a] for a in args])
-        return [values[o] for o in self.outputs]
+        return [values[o] for o in outputs]
+
+
+    def chunk_rows(self) -> int:
+        """Samples per chunk of `run`: CHUNK, or more for a fused chain that runs longer row blocks."""
+        if self._fused is None:
+            self._fused = fuse_chains(self.steps, self.outputs)
+        return max([CHUNK] + [getattr(fn, "rows", 0) for fn, _, _ in self._fused[0]])
+
+
+def fuse_chains(steps: list, outputs: list[int]) -> tuple[list, list[int]]:
+    """`steps` without the identity steps (df channels, kernel ports), and every run of consecutive steps
+    "dense, then relu / cast / dense ..." in which each step only feeds the next replaced by one
+    `fxflow.fixed.chain.DenseChain` step (its intermediates are never stored)."""
+    from fxflow.fixed.chain import DenseChain, chainable, is_chain_format
+
+    alias: dict[int, int] = {}
+    plain = []
+    for fn, args, out in steps:
+        args = [alias.get(a, a) for a in args]
+        if fn is _identity and len(args) == 1:
+            alias[out] = args[0]
+        else:
+            plain.append((fn, args, out))
+    outputs = [alias.get(o, o) for o in outputs]
+    uses: dict[int, int] = {}
+    for _, args, _ in plain:
+        for a in args:
+            uses[a] = uses.get(a, 0) + 1
+    for o in outputs:
+        uses[o] = uses.get(o, 0) + 1
+
+    def link(fn):
+        plan = getattr(fn, "dense_plan", None)
+        if plan is not None:
+            return ("dense", plan) if chainable(plan) else None
+        op = getattr(fn, "chain_op", None)
+        return op if op is not None and is_chain_format(op[1]) else None
+
+    fused, i = [], 0
+    while i < len(plain):
+        fn, args, out = plain[i]
+        first = link(fn)
+        if first is None or first[0] != "dense" or len(args) != 1:
+            fused.append(plain[i])
+            i += 1
+            continue
+        ops, j, fmt = [first], i, first[1].out
+        while j + 1 < len(plain) and uses.get(plain[j][2], 0) == 1 and plain[j + 1][1] == [plain[j][2]]:
+            nxt = link(plain[j + 1][0])
+            if nxt is None or (nxt[0] == "dense" and nxt[1].x_fmt != fmt):
+                break
+            ops.append(nxt)
+            fmt = nxt[1].out if nxt[0] == "dense" else nxt[1]
+            j += 1
+        if j == i and first[1].path == "blas" and first[1].acc_identity and first[1].out == first[1].acc:
+            fused.append(plain[i])  # nothing to fuse
+        else:
+            fused.append((_chain_step(DenseChain(ops), [plain[k][0] for k in range(i, j + 1)]), args,
+                          plain[j][2]))
+        i = j + 1
+    return fused, outputs
+
+
+def _chain_step(chain, fns):
+    """The fused step (tokens [batch, ..., features] as rows, as `dense` takes them), falling back to the
+    steps themselves for inputs it does not take."""
+    def step(x: Tensor) -> Tensor:
+        d = x.data
+        if d.ndim >= 2 and d.dtype == np.int64 and x.fmt == chain.x_fmt:
+            y = chain(Tensor(d.reshape(-1, d.shape[-1]), x.fmt))
+            return Tensor(y.data.reshape(*d.shape[:-1], -1), y.fmt)
+        for fn in fns:
+            x = fn(x)
+        return x
+
+    step.rows = chain.rows
+    return step
 
 
 # the modules registering more @op_step builders, one per op family
@@ -226,7 +311,7 @@ def trace(program: Program, xs: list[np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def predict_threads(threads: int | None = None) -> int:
-    """Threads predict runs its batch chunks on: `threads`, else $FXFLOW_THREADS, else 1.  fxflow's own
+    """Threads predict may run its batch chunks on: `threads`, else $FXFLOW_THREADS, else 1.  fxflow's own
     choice, never the BLAS library's: its kernels keep every BLAS call on the calling thread."""
     if threads is None:
         env = os.environ.get("FXFLOW_THREADS", "").strip()
@@ -239,15 +324,31 @@ def predict_threads(threads: int | None = None) -> int:
     return threads
 
 
+def idle_cores() -> int:
+    """Cores this process may use that other work leaves idle: the CPUs of its affinity mask minus the 1-minute
+    load average, counting the calling thread's own core as idle (at least 1)."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        n = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return n
+    return max(1, min(n, round(n - load + 1)))
+
+
 def run(program: Program, xs: list[np.ndarray], threads: int | None = None) -> list[Tensor]:
     """Quantize float inputs to the program's input formats, run, return output Tensors (batched).
-    Chunks of the batch run on `predict_threads(threads)` threads (NumPy releases the GIL in its kernels)."""
+    Chunks of the batch run on up to `predict_threads(threads)` threads (NumPy releases the GIL in its
+    kernels), and no more than `idle_cores()`: on cores busy with other work, worker threads that take the
+    GIL between NumPy calls wait for each other's time slices and run slower than one thread."""
     xs = check_inputs(program, xs)
-    threads = predict_threads(threads)
-    n = xs[0].shape[0]
-    if n <= CHUNK:
+    threads = min(predict_threads(threads), idle_cores())
+    n, chunk = xs[0].shape[0], program.chunk_rows()
+    if n <= chunk:
         return run_chunk(program, xs)
-    chunks = [[x[i:i + CHUNK] for x in xs] for i in range(0, n, CHUNK)]
+    chunks = [[x[i:i + chunk] for x in xs] for i in range(0, n, chunk)]
     if threads > 1:
         from concurrent.futures import ThreadPoolExecutor
 

@@ -28,12 +28,16 @@ def _cast_step(o, consts):
         shape = tuple(ir.RankedTensorType(o.results[0].type).shape)
         return lambda x, fmt=result_format(o), cf=cf: Tensor(
             cast_channels(x.data, None if x.fmt is None else x.fmt.f, cf, fmt, shape), fmt)
-    return lambda x, fmt=result_format(o): cast(x, fmt)
+    step = lambda x, fmt=result_format(o): cast(x, fmt)  # noqa: E731
+    step.chain_op = ("cast", result_format(o))  # read by the emulator's chain fusion (fuse_chains)
+    return step
 
 
 @op_step(ReluOp)
 def _relu_step(o, consts):
-    return lambda x, fmt=result_format(o): relu(x, fmt)
+    step = lambda x, fmt=result_format(o): relu(x, fmt)  # noqa: E731
+    step.chain_op = ("relu", result_format(o))
+    return step
 
 
 @op_step(AddOp)

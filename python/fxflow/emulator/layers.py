@@ -141,4 +141,6 @@ def _dense_step(o, consts):
         return lambda t, w=wt.data, b=bt.data: dense_float(t, w, b)
     plan = plan_dense(x_fmt, wt.data, wt.fmt, bt.data, bt.fmt, accum_format(o), result_format(o),
                       accum_format(o, "product"), op_multiplier(o, x_fmt, wt.fmt))
-    return lambda t, p=plan: dense(t, p)
+    step = lambda t, p=plan: dense(t, p)  # noqa: E731
+    step.dense_plan = plan  # read by the emulator's chain fusion (fuse_chains)
+    return step

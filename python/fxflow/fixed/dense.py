@@ -359,26 +359,37 @@ def _subtract_low_bits(total: np.ndarray, x: np.ndarray, w: np.ndarray, s: int, 
     (16-bit lanes: twice the SIMD width of int32) and masked; up to (2^bits - 1) // (2^s - 1) of them are
     summed in `dt` without overflow, longer sums per block of k in int64.  Batch innermost, as in
     _dense_products_modular."""
-    bits = np.dtype(dt).itemsize * 8
     kk, nn = w.shape
     wl = w.astype(dt)  # wrapping casts
-    mask, half = dt((1 << s) - 1), dt(h)
-    per_block = max(1, ((1 << bits) - 1) // ((1 << s) - 1))
     step = max(1, PRODUCT_CHUNK // max(nn, 1))
     for i in range(0, x.shape[0], step):
         xt = np.ascontiguousarray(x[i:i + step].astype(dt).T)  # [k, b], b contiguous
-        part = np.zeros((nn, xt.shape[1]), dtype=dt)
-        p = np.empty_like(part)
-        for k in range(kk):
-            np.multiply(wl[k][:, None], xt[k][None, :], out=p)
-            if h:
-                p += half
-            p &= mask
+        part = np.empty((nn, xt.shape[1]), dtype=dt)
+        subtract_low_bits_block(total[i:i + step], xt, wl, s, h, part, np.empty_like(part))
+
+
+def subtract_low_bits_block(total: np.ndarray, xt: np.ndarray, wl: np.ndarray, s: int, h: int, part: np.ndarray,
+                            p: np.ndarray) -> None:
+    """One block of `_subtract_low_bits`: xt [k, b] and wl [k, n] already in the wrapping dtype, part and p
+    [n, b] buffers of that dtype (the caller may reuse them)."""
+    dt = wl.dtype.type
+    bits = np.dtype(dt).itemsize * 8
+    kk = wl.shape[0]
+    mask, half = dt((1 << s) - 1), dt(h)
+    per_block = max(1, ((1 << bits) - 1) // ((1 << s) - 1))
+    for k in range(kk):
+        first = k % per_block == 0  # the block's first term goes straight into `part`
+        q = part if first else p
+        np.multiply(wl[k][:, None], xt[k][None, :], out=q)
+        if h:
+            q += half
+        q &= mask
+        if not first:
             part += p
-            if (k + 1) % per_block == 0 and k + 1 < kk:  # the next term could overflow `dt`
-                total[i:i + step] -= part.T
-                part.fill(0)
-        total[i:i + step] -= part.T
+        if (k + 1) % per_block == 0 and k + 1 < kk:  # the next term could overflow `dt`
+            total -= part.T
+    if kk:
+        total -= part.T
 
 
 def _dense_products(x: np.ndarray, plan: DensePlan) -> np.ndarray:

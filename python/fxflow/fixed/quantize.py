@@ -68,6 +68,8 @@ __all__ = [
     "overflow_int",
     "saturation_bounds",
     "round_increment",
+    "requantize_into",
+    "Workspace",
     "MAX_INT64_WIDTH",
 ]
 
@@ -556,6 +558,23 @@ def requantize(n, f_from: int, fmt: FixedFormat) -> np.ndarray:
         _blocked(src, out, lambda a, b, sc: _requantize_block_i64(a, s, fmt, b, sc))
         return out.reshape(n.shape)
     return _map_object(lambda v: requantize_int(v, f_from, fmt), n.astype(object), out_dtype)
+
+
+class Workspace(_Scratch):
+    """Temporaries reused across calls of `requantize_into` (one per thread: fresh large temporaries
+    page-fault on every call)."""
+
+
+def requantize_into(n: np.ndarray, f_from: int, fmt: FixedFormat, out: np.ndarray, ws: Workspace) -> np.ndarray:
+    """`requantize(n, f_from, fmt)` written into `out`, for int64 `n` and `out` of the same shape (C-contiguous,
+    distinct arrays) and fmt.width <= 62: no allocation once `ws` holds its temporaries."""
+    if fmt.width > MAX_INT64_WIDTH or n.dtype != np.int64 or out.dtype != np.int64:
+        raise FxflowError(f"requantize_into takes int64 arrays and a format of at most {MAX_INT64_WIDTH} bits")
+    s = int(f_from) - fmt.f
+    src, dst = n.reshape(-1), out.reshape(-1)
+    for a in range(0, src.size, ws.size):
+        _requantize_block_i64(src[a:a + ws.size], s, fmt, dst[a:a + ws.size], ws)
+    return out
 
 
 def round_shift(n, s: int, mode: str) -> np.ndarray:

@@ -1,0 +1,170 @@
+"""Consecutive dense layers and the per-tensor casts / ReLUs between them, run as one kernel on a batch.
+
+Step by step, every dense layer converts its input to the BLAS dtype, forms the exact sum in a fresh int64
+array, adds the bias, requantizes into another fresh array and the ReLU a third; each of those arrays is
+about a megabyte per chunk and page-faults when it is allocated.  A `DenseChain` runs the same arithmetic
+on a few flat buffers that all its layers share and that it keeps for its next calls (one set per
+concurrent call): the layer input is written once into a float buffer whose last column is 1,
+so the bias (on the accumulator's grid) is one more row of the weight matrix and the BLAS product yields
+the accumulator directly; the casts are `requantize_into` on two int64 buffers.  It takes the exact paths
+of `plan_dense` only ("blas", and "product" with `low_dtype`: the exact sum minus the dropped low bits), where
+the bias row keeps every partial sum below 2^53 (2^24 for float32), so the result is the one `dense` gives.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from .dense import DensePlan, Tensor, matmul_rows_into, max_abs_int, subtract_low_bits_block
+from .format import FixedFormat
+from .quantize import MAX_INT64_WIDTH, Workspace, requantize_into
+
+# samples per pass through the chain: every buffer of a 64-wide layer stays in L2; the per-product kernel
+# (one NumPy call per k over [n, rows] blocks) needs longer rows to amortize its calls
+ROWS, LOWBITS_ROWS = 512, 4096
+
+
+@dataclass
+class _Stage:
+    """One dense layer and the elementwise steps after it."""
+
+    plan: DensePlan
+    w_aug: np.ndarray  # [K + 1, N]: the weights on the accumulator's grid, then the bias
+    f_sum: int  # fractional bits of the BLAS result
+    requant: list  # [(relu?, f_from, fmt | None)] applied in order to the int64 result
+    lowbits: tuple | None = None  # (s, h, wl) for the per-product path
+
+
+def _fits(plan: DensePlan) -> tuple[int, int, int] | None:
+    """(f_sum, bias shift, bound of every partial sum) when `plan` can run in a chain, else None."""
+    pf = plan.x_fmt.f + plan.w_fmt.f
+    if max(plan.acc.width, plan.out.width, plan.x_fmt.width) > MAX_INT64_WIDTH or plan.w.ndim != 2:
+        return None
+    bias = max((abs(int(v)) for v in np.asarray(plan.acc0).ravel()), default=0)
+    if plan.path == "blas":
+        d = plan.acc.f - pf  # >= 0 on this path
+        return plan.acc.f, 0, (plan.sum_bound << d) + bias
+    if plan.path == "product" and plan.low_dtype is not None and plan.acc.f <= pf:
+        s = pf - plan.prod.f
+        h = 1 << (s - 1) if s > 0 and plan.prod.rounding == "RND" else 0
+        return pf, pf - plan.acc.f, plan.sum_bound + plan.w.shape[0] * h + (bias << (pf - plan.acc.f))
+    return None
+
+
+def chainable(plan: DensePlan) -> bool:
+    return _fits(plan) is not None and _fits(plan)[2] < 2**53
+
+
+class DenseChain:
+    """`run(x: Tensor) -> Tensor` of dense layers with casts / ReLUs between them (see the module docstring).
+
+    `ops`: [("dense", DensePlan) | ("relu", FixedFormat) | ("cast", FixedFormat)], starting with a dense
+    layer whose input format is `ops[0][1].x_fmt`; each format a per-tensor format of at most 62 bits."""
+
+    def __init__(self, ops: list):
+        self.stages: list[_Stage] = []
+        fmt = None
+        for kind, arg in ops:
+            if kind == "dense":
+                if fmt is not None and fmt != arg.x_fmt:
+                    raise ValueError("chain: a dense layer's input format differs from its producer's")
+                self.stages.append(self._stage(arg))
+                fmt = arg.acc
+                if arg.out != arg.acc:
+                    self.stages[-1].requant.append((False, fmt.f, arg.out))
+                fmt = arg.out
+            elif kind in ("relu", "cast"):
+                out = arg if arg != fmt else None
+                self.stages[-1].requant.append((kind == "relu", fmt.f, out))
+                fmt = arg
+            else:
+                raise ValueError(f"chain: unknown op '{kind}'")
+        self.x_fmt, self.out_fmt = self.stages[0].plan.x_fmt, fmt
+        self.rows = LOWBITS_ROWS if any(st.lowbits for st in self.stages) else ROWS
+        self._lock, self._free = threading.Lock(), []
+
+    @staticmethod
+    def _stage(plan: DensePlan) -> _Stage:
+        f_sum, bias_shift, bound = _fits(plan)
+        dt = np.float32 if bound < 2**24 and max_abs_int(plan.x_fmt) < 2**24 else np.float64
+        kk, nn = plan.w.shape
+        w_aug = np.empty((kk + 1, nn), dtype=dt)
+        w_aug[:kk] = plan.w.astype(np.float64) * 2.0 ** (f_sum - plan.x_fmt.f - plan.w_fmt.f)  # exact
+        bias = np.broadcast_to(np.asarray(plan.acc0, dtype=np.int64), (nn,)).astype(object) << bias_shift
+        lowbits = None
+        if plan.path == "product":
+            s = f_sum - plan.prod.f
+            h = 1 << (s - 1) if s > 0 and plan.prod.rounding == "RND" else 0
+            bias = bias + kk * h
+            if s > 0:
+                lowbits = (s, h, plan.w.astype(plan.low_dtype))
+        w_aug[kk] = bias.astype(np.float64)
+        requant = []
+        if plan.path == "product" or not plan.acc_identity:
+            requant.append((False, f_sum, plan.acc))  # overflow only on path "blas" (same grid)
+        return _Stage(plan, w_aug, f_sum, requant, lowbits)
+
+    def _buffers(self, rows: int):
+        """Flat buffers for `rows` samples, shared by the stages (each views them at its own shape and dtype)."""
+        kmax = max(st.plan.w.shape[0] for st in self.stages) + 1
+        nmax = max(st.plan.w.shape[1] for st in self.stages)
+        flat = tuple(np.empty(rows * m * 8, dtype=np.uint8) for m in (kmax, nmax, nmax, nmax, kmax, nmax, nmax))
+        return flat + (Workspace(1 << 15),)
+
+    @staticmethod
+    def _view(buf: np.ndarray, dtype, shape) -> np.ndarray:
+        return buf.view(dtype)[:shape[0] * shape[1]].reshape(shape)
+
+    def __call__(self, x: Tensor) -> Tensor:
+        data = x.data
+        n = data.shape[0]
+        out = np.empty((n, self.stages[-1].plan.w.shape[1]), dtype=np.int64)
+        with self._lock:  # one set of buffers per concurrent call, kept for the next calls
+            bufs = self._free.pop() if self._free else None
+        if bufs is None:
+            bufs = self._buffers(self.rows)
+        try:
+            for a in range(0, n, self.rows):
+                b = min(n, a + self.rows)
+                self._run_rows(data[a:b], out[a:b], bufs)
+        finally:
+            with self._lock:
+                self._free.append(bufs)
+        return Tensor(out, self.out_fmt)
+
+    def _run_rows(self, x: np.ndarray, out: np.ndarray, bufs) -> None:
+        rows, view = x.shape[0], self._view
+        xa_b, acc_b, i0, i1, xt_b, part_b, p_b, ws = bufs
+        cur = x
+        for st in self.stages:
+            kk, nn = st.plan.w.shape
+            xa = view(xa_b, st.w_aug.dtype, (rows, kk + 1))
+            np.copyto(xa[:, :kk], cur, casting="unsafe")  # exact: |x| < 2^24 (float32) or 2^53
+            xa[:, kk] = 1  # times the bias row of w_aug
+            if st.lowbits is not None:
+                s, h, wl = st.lowbits
+                xt = view(xt_b, wl.dtype, (kk, rows))
+                np.copyto(xt, cur.T, casting="unsafe")  # a wrapping cast
+            acc = view(acc_b, st.w_aug.dtype, (rows, nn))
+            matmul_rows_into(xa, st.w_aug, acc)
+            t = view(i0, np.int64, (rows, nn))
+            np.copyto(t, acc, casting="unsafe")  # exact integers
+            if st.lowbits is not None:
+                subtract_low_bits_block(t, xt, wl, s, h, view(part_b, wl.dtype, (nn, rows)),
+                                        view(p_b, wl.dtype, (nn, rows)))
+            other = view(i1, np.int64, (rows, nn))
+            for relu, f_from, fmt in st.requant:
+                if relu:
+                    np.maximum(t, 0, out=t)
+                if fmt is not None:
+                    requantize_into(t, f_from, fmt, other, ws)
+                    t, other = other, t
+            cur = t
+        np.copyto(out, cur)
+
+def is_chain_format(fmt) -> bool:
+    """A format a chain carries between its layers (per tensor, int64 stored integers)."""
+    return isinstance(fmt, FixedFormat) and fmt.width <= MAX_INT64_WIDTH
