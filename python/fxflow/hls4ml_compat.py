@@ -49,7 +49,8 @@ _WARNED_ROLES = ("maximum",)
 _LAYER_KEYS = {"ReuseFactor": "reuse_factor", "Strategy": "strategy", "implementation": "softmax",
                "Implementation": "softmax", "table_size": "table_size", "TableSize": "table_size",
                "exp_table_size": "exp_table_size", "ExpTableSize": "exp_table_size",
-               "inv_table_size": "inv_table_size", "InvTableSize": "inv_table_size", "Skip": None, "Trace": None}
+               "inv_table_size": "inv_table_size", "InvTableSize": "inv_table_size", "Skip": None, "Trace": None,
+               "TableRangePower2": "table_range_power2", "table_range_power2": "table_range_power2"}
 _INPUT_LAYER = re.compile(r"^input(_\d+)?$")
 
 
@@ -90,7 +91,6 @@ def from_hls4ml(data: dict) -> dict:
         if not isinstance(settings, dict):
             raise ConfigError(f"hls4ml config '{where}' must be a mapping")
         out: dict = {}
-        layernorm = False
         for key, value in settings.items():
             if key == "Precision":
                 out.update(_precision(value, f"{where}.Precision", model_level=False))
@@ -100,22 +100,11 @@ def from_hls4ml(data: dict) -> dict:
                 if value:
                     warnings.warn(f"hls4ml config key '{where}.Skip' is ignored: fxflow computes the softmax",
                                   stacklevel=3)
-            elif key == "TableRangePower2":  # only LayerNorm has it: its 1/sqrt table, not fxflow's algorithm
-                ignored = [f"{where}.{k}" for k in ("TableRangePower2", "TableSize") if k in settings]
-                ignored += [f"{where}.Precision.{r}" for r in ("table", "table_t")
-                            if isinstance(settings.get("Precision"), dict) and r in settings["Precision"]]
-                warnings.warn(f"hls4ml LayerNorm config key(s) {', '.join(repr(k) for k in ignored)} are ignored: "
-                              "fxflow's layernorm derives its 1/sqrt from the var and inv_std formats",
-                              stacklevel=3)
-                layernorm = True
             elif key in _LAYER_KEYS:
                 if _LAYER_KEYS[key] is not None:
                     out[_LAYER_KEYS[key]] = value
             elif key not in _IGNORED_LAYER:
                 raise ConfigError(f"unknown hls4ml config key '{where}.{key}'")
-        if layernorm:
-            for key in ("table", "table_size"):
-                out.pop(key, None)
         if (_INPUT_LAYER.match(str(name)) or name in inputs) and set(out) <= {"result"}:
             if "result" in out and out["result"] != "auto":
                 model["input"] = out["result"]
@@ -163,3 +152,29 @@ def decimal_constants(values: np.ndarray, f: int) -> np.ndarray:
     digits = max(0, f)
     flat = [float(format(float(np.float32(v)), f".{digits}f")) for v in np.asarray(values).ravel()]
     return np.asarray(flat, dtype=np.float64).reshape(np.shape(values))
+
+
+def hls4ml_auto(role, cfg, layer: str, key: str):
+    """A role's format under hls4ml arithmetic: an "auto" (or "exact") role is what hls4ml's precision inference
+    gives a role it has no rule for, the model's default precision."""
+    from .config import AUTO, EXACT
+
+    if role not in (AUTO, EXACT):
+        return role
+    if cfg.precision == AUTO:
+        raise ConfigError(f"layer '{layer}': its '{key}' is 'auto', which hls4ml infers as the model's default "
+                          "precision, but that is 'auto' too: give 'Model.Precision.default' a type")
+    return cfg.precision
+
+
+def hls4ml_bn_result(x, scale, bias):
+    """hls4ml 1.3's inferred result type of a BatchNorm / LayerNorm with an "auto" result (its
+    _infer_bn_precision): x * scale + bias without overflow or rounding, truncating and wrapping."""
+    from .fixed import FixedFormat
+
+    signed = scale.signed or x.signed
+    width, integer = x.width + scale.width, x.int_bits + scale.int_bits
+    out_signed = signed or bias.signed
+    out_int = max(integer + (bias.signed and not signed), bias.int_bits + (signed and not bias.signed)) + 1
+    out_width = out_int + max(width - integer, bias.f)
+    return FixedFormat(int(out_signed), out_int - int(out_signed), out_width - out_int)
