@@ -210,6 +210,17 @@ def _float_values(value: ir.Value, role: str, layer: str) -> np.ndarray:
     return elements_array(owner.attributes["value"], _shape(value)).astype(np.float64)
 
 
+def hls4ml_auto(role, cfg: Config, layer: str, key: str):
+    """A role's format under hls4ml arithmetic: an "auto" (or "exact") role is what hls4ml's precision inference
+    gives a role it has no rule for, the model's default precision."""
+    if role not in (AUTO, EXACT):
+        return role
+    if cfg.precision == AUTO:
+        raise ConfigError(f"layer '{layer}': its '{key}' is 'auto', which hls4ml infers as the model's default "
+                          "precision, but that is 'auto' too: give 'Model.Precision.default' a type")
+    return cfg.precision
+
+
 def quantized_constant(value: ir.Value, fmt, role: str, layer: str, tolerance: float, decimal: bool = False):
     """The constant quantized to `fmt` (AUTO: fitted within `tolerance` of its largest magnitude); with
     `decimal`, through hls4ml's decimal text (hls4ml_compat.decimal_constants) first."""

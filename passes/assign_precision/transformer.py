@@ -24,6 +24,7 @@ accum, scale and bias the model's precision, the result its BatchNorm rule (`hls
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 from fractions import Fraction
@@ -38,8 +39,8 @@ from fxflow.fixed.layernorm import (Hls4mlNorm, NormFormats, derived_formats, ep
 from fxflow.fixed.matmul import exact_matmul_accum, matmul_interval
 from fxflow.ir import ir, layer_name
 
-from fxflow.passes.assign_precision import (after_accumulator, assigner, layer_multiplier, quantized_constant,
-                                            require_fixed, set_result)
+from fxflow.passes.assign_precision import (after_accumulator, assigner, hls4ml_auto, layer_multiplier,
+                                            quantized_constant, require_fixed, set_result)
 
 MAX_VAR_WIDTH = 40
 
@@ -152,12 +153,16 @@ def _assign_hls4ml_layernorm(op, cfg: Config, ranges: dict, layer: str, x_fmt: F
                              eps: float) -> None:
     """hls4ml 1.3's LayerNorm (module doc); the result range is that of d * table * gamma + beta over the
     accumulator's and the table's ranges."""
-    from fxflow.hls4ml_compat import hls4ml_auto, hls4ml_bn_result
+    from fxflow.hls4ml_compat import hls4ml_bn_result
 
     o, lc = op.operation, cfg.layer(layer)
     accum = hls4ml_auto(lc.accum, cfg, layer, "accum")
     g_fmt = hls4ml_auto(lc.weight, cfg, layer, "scale")
     b_fmt = hls4ml_auto(lc.bias, cfg, layer, "bias")
+    unused = [k for k, v in cfg.norm_config(layer).items() if v != AUTO]
+    if unused:
+        warnings.warn(f"layer '{layer}': {', '.join(repr(k) for k in unused)} ignored: hls4ml's LayerNorm keeps "
+                      "every intermediate in its accum format", stacklevel=2)
     tc = cfg.hls4ml_norm_config(layer)
     hm = Hls4mlNorm(accum, tc["table"], tc["table_size"], tc["table_range_power2"])
     try:

@@ -154,19 +154,6 @@ def decimal_constants(values: np.ndarray, f: int) -> np.ndarray:
     return np.asarray(flat, dtype=np.float64).reshape(np.shape(values))
 
 
-def hls4ml_auto(role, cfg, layer: str, key: str):
-    """A role's format under hls4ml arithmetic: an "auto" (or "exact") role is what hls4ml's precision inference
-    gives a role it has no rule for, the model's default precision."""
-    from .config import AUTO, EXACT
-
-    if role not in (AUTO, EXACT):
-        return role
-    if cfg.precision == AUTO:
-        raise ConfigError(f"layer '{layer}': its '{key}' is 'auto', which hls4ml infers as the model's default "
-                          "precision, but that is 'auto' too: give 'Model.Precision.default' a type")
-    return cfg.precision
-
-
 def hls4ml_bn_result(x, scale, bias):
     """hls4ml 1.3's inferred result type of a BatchNorm / LayerNorm with an "auto" result (its
     _infer_bn_precision): x * scale + bias without overflow or rounding, truncating and wrapping."""
