@@ -14,8 +14,12 @@ form, with `arithmetic: "hls4ml"`, which selects what hls4ml computes (see
   * sigmoid, tanh and ELU use hls4ml's own tables (`fxflow.fixed.table.hls4ml_table`; `table_t` is the
     `table` key, `TableSize` the `table_size`).
 With `granularity='name'` the roles `scale` (BatchNorm, LayerNorm) and `param` (LeakyReLU, ELU, Threshold)
-are the layer's `weight`; `TableRangePower2`, `Skip` and the model's `maximum` are ignored with a warning
-naming them.
+are the layer's `weight`; `Skip` and the model's `maximum` are ignored with a warning naming them.
+LayerNorm is hls4ml's (passes/assign_precision/transformer.py): `TableSize`, `TableRangePower2` and the layer
+key `table_t` (hls4ml sets a layer's type attributes from layer keys ending in `_t`) are honoured; its
+`Precision.table` is ignored with a warning, as hls4ml 1.3 ignores it.  "auto" roles are hls4ml's inference
+where the precision pass knows it (LayerNorm: accum/scale/bias the default precision, result its BatchNorm
+rule).
 hls4ml names a PyTorch module `a.b.0` as `a_b_0` (a leading digit gets a `_`): both spellings select it.
 Keys that only steer hls4ml's own flow (`ChannelsLastConversion`, `TraceOutput`, `BramFactor`, ...) are
 accepted and have no effect; anything else is an error like any unknown key.
@@ -29,7 +33,7 @@ import warnings
 
 import numpy as np
 
-from .errors import ConfigError
+from .errors import ConfigError, FxflowError
 
 ARITHMETIC = ("fxflow", "hls4ml")
 
@@ -86,14 +90,21 @@ def from_hls4ml(data: dict) -> dict:
     model.setdefault("accum", model.get("precision", "ap_fixed<16,6>"))  # hls4ml: accum_t is the default type
     layers: dict = {}
     inputs = _input_names(data.get("PytorchModel"))
+    layernorms = _layernorm_names(data.get("PytorchModel"))
     for name, settings in (data.get("LayerName") or {}).items():
         where = f"LayerName.{name}"
         if not isinstance(settings, dict):
             raise ConfigError(f"hls4ml config '{where}' must be a mapping")
         out: dict = {}
+        table_t = None
         for key, value in settings.items():
             if key == "Precision":
-                out.update(_precision(value, f"{where}.Precision", model_level=False))
+                roles = _precision(value, f"{where}.Precision", model_level=False)
+                if "table" in roles and (name in layernorms or "TableRangePower2" in settings):
+                    _ignore_layernorm_table(roles.pop("table"), settings, where)
+                out.update(roles)
+            elif key in ("table_t", "TableT"):  # hls4ml: a layer key ending in _t sets that type attribute
+                table_t = value
             elif key == "Strategy":
                 out["strategy"] = str(value).lower()
             elif key == "Skip":
@@ -105,6 +116,8 @@ def from_hls4ml(data: dict) -> dict:
                     out[_LAYER_KEYS[key]] = value
             elif key not in _IGNORED_LAYER:
                 raise ConfigError(f"unknown hls4ml config key '{where}.{key}'")
+        if table_t is not None:  # over Precision.table, as hls4ml's layer attribute is set after it
+            out["table"] = table_t
         if (_INPUT_LAYER.match(str(name)) or name in inputs) and set(out) <= {"result"}:
             if "result" in out and out["result"] != "auto":
                 model["input"] = out["result"]
@@ -112,6 +125,30 @@ def from_hls4ml(data: dict) -> dict:
         if out:
             layers[str(name)] = out
     return {"model": model, "layers": layers}
+
+
+def _ignore_layernorm_table(given, settings: dict, where: str) -> None:
+    """hls4ml 1.3 ignores a LayerNorm's Precision.table (its table_t is the layer key `table_t`, else its
+    backend's default): so does fxflow, with a warning when the value differs from the table_t used."""
+    from .fixed import FixedFormat
+    from .fixed.layernorm import HLS4ML_TABLE_T
+
+    used = settings.get("table_t", settings.get("TableT", HLS4ML_TABLE_T))
+    try:
+        same = FixedFormat.parse(str(given)) == FixedFormat.parse(str(used))
+    except FxflowError:
+        same = False
+    if not same:
+        warnings.warn(f"hls4ml config key '{where}.Precision.table' ({given}) is ignored, as hls4ml 1.3 ignores it: "
+                      f"a LayerNorm's table_t is the layer key 'table_t' (here {used})", stacklevel=4)
+
+
+def _layernorm_names(model) -> set[str]:
+    """hls4ml's names of a PyTorch model's LayerNorm modules (its converter dispatches on the class name)."""
+    named = getattr(model, "named_modules", None)
+    if named is None:
+        return set()
+    return {hls4ml_name(n) for n, m in named() if type(m).__name__ == "LayerNorm"}
 
 
 def _input_names(model) -> set[str]:
