@@ -288,6 +288,15 @@ class Config:
             multiplier=own.get("multiplier", self.multiplier),
         )
 
+    def with_layer_roles(self, name: str, roles: dict) -> "Config":
+        """A copy in which the layer's own settings take `roles` (a pass resolving roles for one op)."""
+        import dataclasses
+
+        from .hls4ml_compat import hls4ml_name
+
+        key = hls4ml_name(name) if name not in self.layers and hls4ml_name(name) in self.layers else name
+        return dataclasses.replace(self, layers={**self.layers, key: {**self._own(name), **roles}})
+
     def _own(self, name: str | None) -> dict:
         """A layer's own settings, under its module path or hls4ml's spelling of it."""
         from .hls4ml_compat import hls4ml_name

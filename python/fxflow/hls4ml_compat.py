@@ -202,3 +202,34 @@ def hls4ml_bn_result(x, scale, bias):
     out_int = max(integer + (bias.signed and not signed), bias.int_bits + (signed and not bias.signed)) + 1
     out_width = out_int + max(width - integer, bias.f)
     return FixedFormat(int(out_signed), out_int - int(out_signed), out_width - out_int)
+
+
+def hls4ml_mac_result(x, weight, bias, n_ops: int):
+    """hls4ml 1.3's inferred accum_t / result_t of a Dense / Conv with "auto" ones (its _infer_common_precision):
+    the exact sum of n_ops products plus the bias by bit widths, truncating and wrapping."""
+    import math
+
+    from .fixed import FixedFormat
+
+    extra = math.ceil(math.log2(n_ops)) if n_ops > 1 else 0
+    width, integer = weight.width + x.width + extra, weight.int_bits + x.int_bits + extra
+    signed = weight.signed or x.signed
+    frac = width - integer
+    integer = max(integer + (bias.signed and not signed), bias.int_bits + (signed and not bias.signed)) + 1
+    width = integer + max(frac, bias.f)
+    signed = signed or bias.signed
+    return FixedFormat(int(signed), integer - int(signed), width - integer)
+
+
+def hls4ml_merge_result(a, b, op: str):
+    """hls4ml 1.3's inferred result of an "auto" Merge (its _infer_merge_precision): add / subtract exact by
+    bit widths, multiply the full product, truncating and wrapping."""
+    from .fixed import FixedFormat
+
+    if op == "mul":
+        signed, integer, width = a.signed or b.signed, a.int_bits + b.int_bits, a.width + b.width
+    else:
+        signed = a.signed or b.signed or op == "sub"
+        integer = max(a.int_bits + (b.signed and not a.signed), b.int_bits + (a.signed and not b.signed)) + 1
+        width = integer + max(a.f, b.f)
+    return FixedFormat(int(signed), integer - int(signed), width - integer)

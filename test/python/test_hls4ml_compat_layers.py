@@ -104,6 +104,33 @@ def test_activations_and_batchnorm_equal_hls4ml(tmp_path_factory, precision, io_
     assert np.unique(got).size > 20, "outputs (nearly) constant: the comparison would prove little"
 
 
+@needs_cxx
+@pytest.mark.parametrize("precision,io_type,bn6", [("ap_fixed<14,6>", "io_parallel", "ap_fixed<55,27>"),
+                                                   ("ap_fixed<10,5>", "io_stream", "ap_fixed<51,26>")])
+def test_hls4ml_auto_roles_equal_hls4ml(precision, io_type, bn6, tmp_path):
+    """granularity='name' with hls4ml's 'auto' roles kept: fxflow resolves them as hls4ml's inference does
+    (weights, biases and activation results the default precision, Linear's accum and result and BatchNorm's
+    result hls4ml's bit-width rules).  Activation parameters are set: an 'auto' one is fxflow's fit (warned)."""
+    model = _chain(7, 0.5, 0.1, 0.25)
+    config = hls4ml.utils.config_from_pytorch_model(model, (6,), default_precision=precision, granularity="name",
+                                                    backend="Vitis")
+    for layer in config["LayerName"].values():
+        if layer["Precision"].get("param") == "auto":
+            layer["Precision"]["param"] = precision
+    x = (np.random.default_rng(7).normal(size=(300, 6)) * 2).astype(np.float32)
+    with pytest.warns(UserWarning, match="hls4ml 1.3 folds this BatchNorm into 'fc6', whose result is 'auto'"):
+        fxflow.compile(model, torch.from_numpy(x[:1]), config, io_type=io_type)
+    config["LayerName"]["fc6"]["Precision"]["result"] = "ap_fixed<40,20>"  # (hls4ml folds bn6 into fc6 otherwise)
+    expected = _hls4ml_predict(model, config, x, io_type, tmp_path / "hls4ml")
+    design = fxflow.compile(model, torch.from_numpy(x[:1]), config, io_type=io_type)
+    got = design.predict(x)
+    assert design.report()["layers"][-1]["result"] == bn6  # x * scale + bias by widths, as hls4ml reports it
+    # the last result has 28 fractional bits: hls4ml's predict returns it as float32
+    differ = int(np.sum(got.astype(np.float32) != expected.reshape(got.shape)))
+    assert differ == 0, f"{differ} values differ from hls4ml ({precision}, {io_type})"
+    assert np.unique(got).size > 20
+
+
 class ConvBn(nn.Module):
     def __init__(self):
         super().__init__()
