@@ -71,6 +71,15 @@ def _hls4ml_predict(model, config, x, io_type, out_dir) -> np.ndarray:
         return np.asarray(hls_model.predict(np.ascontiguousarray(x)), dtype=np.float64)
 
 
+def _assert_equal(got: np.ndarray, expected: np.ndarray, what: str) -> None:
+    """0 values differ (hls4ml's predict returns float32: `got` is compared as float32 when expected is), and
+    the outputs vary enough for the comparison to prove something."""
+    got = got.astype(np.float32) if expected.dtype == np.float32 else got
+    differ = int(np.sum(got != expected.reshape(got.shape)))
+    assert differ == 0, f"{differ} of {got.size} values differ from hls4ml ({what})"
+    assert np.unique(got).size > 20, "outputs (nearly) constant: the comparison would prove little"
+
+
 PRECISIONS = st.builds(lambda w, i: f"ap_fixed<{w},{i}>", st.integers(8, 18), st.integers(3, 7))
 
 
@@ -98,10 +107,7 @@ def test_activations_and_batchnorm_equal_hls4ml(tmp_path_factory, precision, io_
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         design = fxflow.compile(model, torch.from_numpy(x[:1]), config, io_type=io_type)
-    got = design.predict(x)
-    differ = int(np.sum(got != expected.reshape(got.shape)))
-    assert differ == 0, f"{differ} values differ from hls4ml ({precision}, {io_type}, {granularity})"
-    assert np.unique(got).size > 20, "outputs (nearly) constant: the comparison would prove little"
+    _assert_equal(design.predict(x), expected, f"{precision}, {io_type}, {granularity}")
 
 
 @needs_cxx
@@ -123,12 +129,9 @@ def test_hls4ml_auto_roles_equal_hls4ml(precision, io_type, bn6, tmp_path):
     config["LayerName"]["fc6"]["Precision"]["result"] = "ap_fixed<40,20>"  # (hls4ml folds bn6 into fc6 otherwise)
     expected = _hls4ml_predict(model, config, x, io_type, tmp_path / "hls4ml")
     design = fxflow.compile(model, torch.from_numpy(x[:1]), config, io_type=io_type)
-    got = design.predict(x)
     assert design.report()["layers"][-1]["result"] == bn6  # x * scale + bias by widths, as hls4ml reports it
-    # the last result has 28 fractional bits: hls4ml's predict returns it as float32
-    differ = int(np.sum(got.astype(np.float32) != expected.reshape(got.shape)))
-    assert differ == 0, f"{differ} values differ from hls4ml ({precision}, {io_type})"
-    assert np.unique(got).size > 20
+    # (the last result has more than 24 significant bits: hls4ml's predict returns it as float32)
+    _assert_equal(design.predict(x), np.asarray(expected, dtype=np.float32), f"{precision}, {io_type}")
 
 
 class ConvBn(nn.Module):
@@ -275,10 +278,7 @@ def test_layernorm_equals_hls4ml(tmp_path_factory, seed, tokens, features, eps, 
                                            power, accum)
     expected = _hls4ml_predict(model, config, x3, "io_parallel", tmp_path_factory.mktemp("hls4ml"))
     design = fxflow.compile(model, torch.from_numpy(x[:1]), config, io_type=io_type)
-    got = design.predict(x)
-    differ = int(np.sum(got != expected.reshape(got.shape)))
-    assert differ == 0, f"{differ} of {got.size} values differ from hls4ml ({precision}, {granularity}, {io_type})"
-    assert np.unique(got).size > 20, "outputs (nearly) constant: the comparison would prove little"
+    _assert_equal(design.predict(x), expected, f"{precision}, {granularity}, {io_type}")
 
 
 @needs_cxx
