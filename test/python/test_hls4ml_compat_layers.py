@@ -1,5 +1,5 @@
-"""hls4ml compatibility of the table-based and parametrised activations, BatchNorm and LayerNorm: with the dict hls4ml 1.3's
-`config_from_pytorch_model` returns (granularity 'model' or 'name'), fxflow's predict equals hls4ml's own
+"""hls4ml compatibility of the table-based and parametrised activations, BatchNorm and LayerNorm: with the dict
+hls4ml 1.3's `config_from_pytorch_model` returns (granularity 'model' or 'name'), fxflow's predict equals hls4ml's own
 predict bit for bit, io_parallel and io_stream, over a grid of precisions and parameters (hypothesis; every
 example is one hls4ml g++ build, so few examples).  The layers are listed in docs/layers.md ("hls4ml
 compatibility")."""
@@ -213,8 +213,8 @@ def test_hls4ml_name_granularity_dict_is_accepted():
     assert cfg.layer("bn").weight == "auto" and cfg.table_config("elu").table == \
         fxflow.fixed.FixedFormat.parse("ap_fixed<18,8>")
     assert cfg.table_config("elu").table_size == 1024
-    assert cfg.hls4ml_norm_config("ln") == {"table": fxflow.fixed.FixedFormat.parse("ap_ufixed<8,5,AP_RND_CONV,AP_SAT>"),
-                                            "table_size": 4096, "table_range_power2": 2}
+    table_t = fxflow.fixed.FixedFormat.parse("ap_ufixed<8,5,AP_RND_CONV,AP_SAT>")
+    assert cfg.hls4ml_norm_config("ln") == {"table": table_t, "table_size": 4096, "table_range_power2": 2}
     assert cfg.layer("ln").accum == fxflow.fixed.FixedFormat.parse("ap_fixed<14,4,AP_RND_CONV,AP_SAT>")
     config["LayerName"]["ln"]["Precision"]["table"] = "ufixed<6,3>"  # hls4ml 1.3 ignores it: fxflow says so
     with pytest.warns(UserWarning, match=r"'LayerName.ln.Precision.table' \(ufixed<6,3>\) is ignored"):
