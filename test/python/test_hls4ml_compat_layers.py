@@ -297,12 +297,17 @@ def test_hls4ml_layernorm_csim_equals_predict(tokens, io_type):
 
 
 def test_hls4ml_layernorm_refusals_name_the_layer():
-    """hls4ml's LayerNorm needs epsilon in (0, 1e-1] (its converter rounds log10), and has no RMSNorm."""
+    """hls4ml's LayerNorm needs epsilon in (0, 1e-1] (its converter rounds log10), it has no RMSNorm, and
+    fxflow's own LayerNorm formats have no effect on it."""
     from fxflow.errors import ConfigError
 
-    model = Norm(6, 0.5).eval()
+    hls = {"model": {"arithmetic": "hls4ml", "precision": "ap_fixed<16,6>"}}
     with pytest.raises(ConfigError, match="layer 'ln'.*epsilon below 1e-1"):
-        fxflow.compile(model, np.zeros((1, 6)), {"model": {"arithmetic": "hls4ml", "precision": "ap_fixed<16,6>"}})
+        fxflow.compile(Norm(6, 0.5).eval(), np.zeros((1, 6)), hls)
+    with pytest.raises(ConfigError, match="layer '0'.*hls4ml 1.3 has no RMSNorm"):
+        fxflow.compile(nn.Sequential(nn.RMSNorm(6, eps=1e-5)).eval(), np.zeros((1, 6)), hls)
+    with pytest.warns(UserWarning, match="layer 'ln': 'mean' ignored: hls4ml's LayerNorm"):  # fxflow's own keys
+        fxflow.compile(Norm(6, 1e-5).eval(), np.zeros((1, 6)), {**hls, "layers": {"ln": {"mean": "ap_fixed<20,8>"}}})
 
 
 @pytest.mark.needs("verilator", "yosys", "circt")
