@@ -15,7 +15,7 @@ import numpy as np
 from fxflow.errors import FxflowError
 from fxflow.fixed import FixedFormat
 from fxflow.fixed.hccs import HccsSpec
-from fxflow.fixed.layernorm import NormFormats
+from fxflow.fixed.layernorm import Hls4mlNorm, NormFormats
 from fxflow.fixed.recurrent import RnnFormats
 from fxflow.fixed.softmax import SoftmaxFormats
 from fxflow.fixed.table import TableIndex
@@ -133,6 +133,16 @@ def norm_formats(op) -> NormFormats:
     """The internal formats the precision pass attached to a fixed-point fxp.layernorm."""
     return NormFormats(*(_required_format(op, n, "fxp.layernorm") for n in
                          ("accum", "mean_format", "var_format", "inv_std_format", "norm_format")))
+
+
+def hls4ml_norm(op) -> Hls4mlNorm | None:
+    """hls4ml's LayerNorm parameters of an fxp.layernorm with `style = "hls4ml"`, else None."""
+    attrs = _operation(op).attributes
+    if "style" not in attrs or ir.StringAttr(attrs["style"]).value != "hls4ml":
+        return None
+    return Hls4mlNorm(_required_format(op, "accum", "fxp.layernorm"),
+                      _required_format(op, "table_format", "fxp.layernorm"),
+                      ir.IntegerAttr(attrs["table_size"]).value, ir.IntegerAttr(attrs["table_range_power2"]).value)
 
 
 def rnn_formats(op) -> RnnFormats:

@@ -12,6 +12,10 @@ fxp.layernorm  over the last `dims` dims (n elements) of x, with gamma/beta of t
              (`fxflow.fixed.layernorm.inv_sqrt`; epsilon rounded up onto var's grid), t = norm_t(d * r),
              y = result(t * gamma + beta).  With rms = 1 (RMSNorm) the mean
              is 0: d = x.  Divisions by n truncate toward zero on the dividend's grid, as `fxp.pool` avg does.
+             With `style = "hls4ml"` (hls4ml arithmetic), hls4ml 1.3's algorithm instead
+             (`fxflow.fixed.layernorm.Hls4mlNorm`): every intermediate in `accum`, 1/sqrt from a table of
+             `table_size` entries of `table_format` indexed by var * table_size * 2^table_range_power2; the
+             four internal formats are then absent.
 Before precision assignment `accum` is f64 and the formats absent: the ops mean the exact real functions.
 """
 
@@ -78,6 +82,7 @@ class AddConstantOp(Fxp.Operation, name="add_constant", traits=[ext.Pure]):
 
 
 LAYERNORM_FORMATS = ("mean_format", "var_format", "inv_std_format", "norm_format")
+LAYERNORM_STYLES = ("fxflow", "hls4ml")
 
 
 class LayerNormOp(Fxp.Operation, name="layernorm", traits=[ext.Pure]):
@@ -116,8 +121,22 @@ class LayerNormOp(Fxp.Operation, name="layernorm", traits=[ext.Pure]):
 
 
 def _check_norm_formats(op) -> bool:
-    """A fixed layernorm carries its internal formats (fxp-assign-precision); var and inv_std are unsigned."""
+    """A fixed layernorm carries its internal formats (fxp-assign-precision); var and inv_std are unsigned.
+    An hls4ml-style one carries its table's format, size (> 0) and range power (>= 0) instead."""
     attrs = op.operation.attributes
+    style = ir.StringAttr(attrs["style"]).value if "style" in attrs else "fxflow"
+    if style not in LAYERNORM_STYLES:
+        return emit(op, f"style must be one of {', '.join(LAYERNORM_STYLES)}, got '{style}'")
+    if style == "hls4ml":
+        if not check_format_attrs(op, ("table_format",), "hls4ml layernorm"):
+            return False
+        for name, low in (("table_size", 1), ("table_range_power2", 0)):
+            if name in attrs and not (isinstance(attrs[name], ir.IntegerAttr)
+                                      and ir.IntegerAttr(attrs[name]).value >= low):
+                return emit(op, f"{name} must be an integer >= {low}, got {attrs[name]}")
+            if name not in attrs and format_of(op.output.type) is not None:
+                return emit(op, f"a fixed-point hls4ml layernorm needs its '{name}' (run fxp-assign-precision)")
+        return True
     if not check_format_attrs(op, LAYERNORM_FORMATS, "layernorm"):
         return False
     for name in ("var_format", "inv_std_format"):

@@ -15,11 +15,16 @@ default "auto") are chosen from the ranges when "auto":
            significant fractional bits;
   norm     (x - mean) * inv_std: |.| <= sqrt(n) whenever epsilon' >= one LSB of var; signed, `target`
            fractional bits, round to nearest and saturating.
+With hls4ml arithmetic a layernorm is hls4ml 1.3's (`style = "hls4ml"`, `fxflow.fixed.layernorm.Hls4mlNorm`):
+gamma and beta through hls4ml's decimal text, every intermediate in `accum`, its 1/sqrt table from the layer's
+`table`, `table_size`, `table_range_power2` (`Config.hls4ml_norm_config`).  "auto" roles are what hls4ml infers:
+accum, scale and bias the model's precision, the result its BatchNorm rule (`hls4ml_compat.hls4ml_bn_result`).
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 from fractions import Fraction
@@ -29,12 +34,13 @@ from fxflow.dialects.fxp import AddConstantOp, LayerNormOp, MatmulOp, fixed_type
 from fxflow.errors import ConfigError
 from fxflow.fixed import FixedFormat
 from fxflow.fixed.interval import Interval, add_interval, smallest_format
-from fxflow.fixed.layernorm import NormFormats, derived_formats, epsilon_units
+from fxflow.fixed.layernorm import (Hls4mlNorm, NormFormats, derived_formats, epsilon_units, hls4ml_epsilon_power,
+                                    hls4ml_inv_sqrt_table)
 from fxflow.fixed.matmul import exact_matmul_accum, matmul_interval
 from fxflow.ir import ir, layer_name
 
-from fxflow.passes.assign_precision import (after_accumulator, assigner, layer_multiplier, quantized_constant,
-                                            require_fixed, set_result)
+from fxflow.passes.assign_precision import (after_accumulator, assigner, hls4ml_auto, layer_multiplier,
+                                            quantized_constant, require_fixed, set_result)
 
 MAX_VAR_WIDTH = 40
 
@@ -105,6 +111,10 @@ def _assign_layernorm(op, cfg: Config, ranges: dict) -> None:
     n = math.prod(shape[-dims:])
     eps = ir.FloatAttr(o.attributes["epsilon"]).value
     rms = bool(ir.IntegerAttr(o.attributes["rms"]).value)
+    if cfg.arithmetic == "hls4ml":
+        if rms:
+            raise ConfigError(f"layer '{layer}': hls4ml 1.3 has no RMSNorm; compile it without hls4ml arithmetic")
+        return _assign_hls4ml_layernorm(op, cfg, ranges, layer, x_fmt, shape[-dims:], eps)
     with ir.InsertionPoint(op), op.location:
         gq, g_int, g_fmt = quantized_constant(o.operands[1], lc.weight, "gamma", layer, cfg.auto_tolerance)
         bq, b_int, b_fmt = quantized_constant(o.operands[2], lc.bias, "beta", layer, cfg.auto_tolerance)
@@ -137,6 +147,54 @@ def _assign_layernorm(op, cfg: Config, ranges: dict) -> None:
     if epsilon_units(eps, fm.var) == 0 and fm.norm.overflow not in ("SAT", "SAT_SYM"):
         raise ConfigError(f"layer '{layer}': epsilon {eps} is below one LSB of its var format {fm.var}, so a "
                           f"constant row makes (x - mean) * inv_std unbounded: give 'norm' a saturating format")
+
+
+def _assign_hls4ml_layernorm(op, cfg: Config, ranges: dict, layer: str, x_fmt: FixedFormat, normalized: list,
+                             eps: float) -> None:
+    """hls4ml 1.3's LayerNorm (module doc); the result range is that of d * table * gamma + beta over the
+    accumulator's and the table's ranges."""
+    from fxflow.hls4ml_compat import hls4ml_bn_result
+
+    o, lc = op.operation, cfg.layer(layer)
+    accum = hls4ml_auto(lc.accum, cfg, layer, "accum")
+    g_fmt = hls4ml_auto(lc.weight, cfg, layer, "scale")
+    b_fmt = hls4ml_auto(lc.bias, cfg, layer, "bias")
+    unused = [k for k, v in cfg.norm_config(layer).items() if v != AUTO]
+    if unused:
+        warnings.warn(f"layer '{layer}': {', '.join(repr(k) for k in unused)} ignored: hls4ml's LayerNorm keeps "
+                      "every intermediate in its accum format", stacklevel=2)
+    tc = cfg.hls4ml_norm_config(layer)
+    hm = Hls4mlNorm(accum, tc["table"], tc["table_size"], tc["table_range_power2"])
+    try:
+        hls4ml_epsilon_power(eps)
+    except ValueError as e:
+        raise ConfigError(f"layer '{layer}': {e}") from None
+    with ir.InsertionPoint(op), op.location:
+        o.operands[1], g_int, g_fmt = quantized_constant(o.operands[1], g_fmt, "gamma", layer, cfg.auto_tolerance,
+                                                         decimal=True)
+        o.operands[2], b_int, b_fmt = quantized_constant(o.operands[2], b_fmt, "beta", layer, cfg.auto_tolerance,
+                                                         decimal=True)
+    o.attributes["style"] = ir.StringAttr.get("hls4ml")
+    o.attributes["accum"] = ir.TypeAttr.get(fixed_type(accum))
+    o.attributes["table_format"] = ir.TypeAttr.get(fixed_type(hm.table))
+    i64 = ir.IntegerType.get_signless(64)
+    o.attributes["table_size"] = ir.IntegerAttr.get(i64, hm.table_size)
+    o.attributes["table_range_power2"] = ir.IntegerAttr.get(i64, hm.range_power2)
+    result = lc.result
+    if result == AUTO:
+        result = hls4ml_bn_result(x_fmt, g_fmt, b_fmt)
+    table = hls4ml_inv_sqrt_table(hm, eps)
+    r_lo, r_hi = int(min(table)), int(max(table))
+    g = np.asarray(g_int).astype(object).reshape(normalized)
+    b = np.asarray(b_int).astype(object).reshape(normalized)
+    pf = accum.f + hm.table.f + g_fmt.f
+    f = max(pf, b_fmt.f)
+    corners = [d * r * g for d in (accum.min_int, accum.max_int) for r in (r_lo, r_hi)]
+    lo = np.minimum.reduce(corners) * (1 << (f - pf)) + b * (1 << (f - b_fmt.f))
+    hi = np.maximum.reduce(corners) * (1 << (f - pf)) + b * (1 << (f - b_fmt.f))
+    shape = list(ir.RankedTensorType(o.operands[0].type).shape)
+    exact = Interval(np.broadcast_to(lo, shape).copy(), np.broadcast_to(hi, shape).copy(), f)
+    set_result(op, result, exact, ranges)
 
 
 @assigner(AddConstantOp)

@@ -72,6 +72,10 @@ def _multiplier(value, where: str) -> str:
 # `mean`, `norm` any format; `var`, `inv_std` unsigned (ap_ufixed: the variance and 1/sqrt are non-negative).
 NORM_LAYER_KEYS = ("mean", "var", "inv_std", "norm")
 LAYER_KEYS += NORM_LAYER_KEYS
+# hls4ml arithmetic: hls4ml 1.3's LayerNorm (fxflow.fixed.layernorm.Hls4mlNorm) instead, its 1/sqrt table in
+# the layer's `table` format (default ap_ufixed<8,5,AP_RND_CONV,AP_SAT>) with `table_size` entries (default
+# 4096) over [10^-e, 10^-e + 2^-table_range_power2) (default 0); the four formats above are then unused.
+LAYER_KEYS += ("table_range_power2",)
 
 
 def _norm_settings(d: dict, where: str) -> dict:
@@ -83,6 +87,11 @@ def _norm_settings(d: dict, where: str) -> dict:
             if key in ("var", "inv_std") and fmt != AUTO and fmt.signed:
                 raise ConfigError(f"config '{where}.{key}' must be unsigned (ap_ufixed<...>) or auto, got {d[key]!r}")
             out[key] = fmt
+    if "table_range_power2" in d:
+        p = d["table_range_power2"]
+        if isinstance(p, bool) or not isinstance(p, int) or p < 0:
+            raise ConfigError(f"config '{where}.table_range_power2' must be an integer >= 0, got {p!r}")
+        out["table_range_power2"] = p
     return out
 
 
@@ -279,6 +288,15 @@ class Config:
             multiplier=own.get("multiplier", self.multiplier),
         )
 
+    def with_layer_roles(self, name: str, roles: dict) -> "Config":
+        """A copy in which the layer's own settings take `roles` (a pass resolving roles for one op)."""
+        import dataclasses
+
+        from .hls4ml_compat import hls4ml_name
+
+        key = hls4ml_name(name) if name not in self.layers and hls4ml_name(name) in self.layers else name
+        return dataclasses.replace(self, layers={**self.layers, key: {**self._own(name), **roles}})
+
     def _own(self, name: str | None) -> dict:
         """A layer's own settings, under its module path or hls4ml's spelling of it."""
         from .hls4ml_compat import hls4ml_name
@@ -307,6 +325,15 @@ class Config:
         """A layernorm's internal formats (`mean`, `var`, `inv_std`, `norm`): its own keys, else AUTO."""
         own = self._own(name)
         return {k: own.get(k, AUTO) for k in NORM_LAYER_KEYS}
+
+    def hls4ml_norm_config(self, name: str | None) -> dict:
+        """An hls4ml-style layernorm's table settings (`table`, `table_size`, `table_range_power2`): its own
+        keys over hls4ml 1.3's defaults (its backend's, not fxflow's table defaults)."""
+        from .fixed.layernorm import HLS4ML_RANGE_POWER2, HLS4ML_TABLE_SIZE, HLS4ML_TABLE_T
+
+        own = self._own(name)
+        return {"table": own.get("table", HLS4ML_TABLE_T), "table_size": own.get("table_size", HLS4ML_TABLE_SIZE),
+                "table_range_power2": own.get("table_range_power2", HLS4ML_RANGE_POWER2)}
 
     def recurrent_config(self, name: str | None) -> dict:
         """An rnn layer's own recurrent keys (RECURRENT_LAYER_KEYS); absent keys take their defaults."""

@@ -14,8 +14,12 @@ form, with `arithmetic: "hls4ml"`, which selects what hls4ml computes (see
   * sigmoid, tanh and ELU use hls4ml's own tables (`fxflow.fixed.table.hls4ml_table`; `table_t` is the
     `table` key, `TableSize` the `table_size`).
 With `granularity='name'` the roles `scale` (BatchNorm, LayerNorm) and `param` (LeakyReLU, ELU, Threshold)
-are the layer's `weight`; `TableRangePower2`, `Skip` and the model's `maximum` are ignored with a warning
-naming them.
+are the layer's `weight`; `Skip` and the model's `maximum` are ignored with a warning naming them.
+LayerNorm is hls4ml's (passes/assign_precision/transformer.py): `TableSize`, `TableRangePower2` and the layer
+key `table_t` (hls4ml sets a layer's type attributes from layer keys ending in `_t`) are honoured; its
+`Precision.table` is ignored with a warning, as hls4ml 1.3 ignores it.  "auto" roles are hls4ml's inference
+where the precision pass knows it (LayerNorm: accum/scale/bias the default precision, result its BatchNorm
+rule).
 hls4ml names a PyTorch module `a.b.0` as `a_b_0` (a leading digit gets a `_`): both spellings select it.
 Keys that only steer hls4ml's own flow (`ChannelsLastConversion`, `TraceOutput`, `BramFactor`, ...) are
 accepted and have no effect; anything else is an error like any unknown key.
@@ -29,7 +33,7 @@ import warnings
 
 import numpy as np
 
-from .errors import ConfigError
+from .errors import ConfigError, FxflowError
 
 ARITHMETIC = ("fxflow", "hls4ml")
 
@@ -49,7 +53,8 @@ _WARNED_ROLES = ("maximum",)
 _LAYER_KEYS = {"ReuseFactor": "reuse_factor", "Strategy": "strategy", "implementation": "softmax",
                "Implementation": "softmax", "table_size": "table_size", "TableSize": "table_size",
                "exp_table_size": "exp_table_size", "ExpTableSize": "exp_table_size",
-               "inv_table_size": "inv_table_size", "InvTableSize": "inv_table_size", "Skip": None, "Trace": None}
+               "inv_table_size": "inv_table_size", "InvTableSize": "inv_table_size", "Skip": None, "Trace": None,
+               "TableRangePower2": "table_range_power2", "table_range_power2": "table_range_power2"}
 _INPUT_LAYER = re.compile(r"^input(_\d+)?$")
 
 
@@ -85,37 +90,34 @@ def from_hls4ml(data: dict) -> dict:
     model.setdefault("accum", model.get("precision", "ap_fixed<16,6>"))  # hls4ml: accum_t is the default type
     layers: dict = {}
     inputs = _input_names(data.get("PytorchModel"))
+    layernorms = _layernorm_names(data.get("PytorchModel"))
     for name, settings in (data.get("LayerName") or {}).items():
         where = f"LayerName.{name}"
         if not isinstance(settings, dict):
             raise ConfigError(f"hls4ml config '{where}' must be a mapping")
         out: dict = {}
-        layernorm = False
+        table_t = None
         for key, value in settings.items():
             if key == "Precision":
-                out.update(_precision(value, f"{where}.Precision", model_level=False))
+                roles = _precision(value, f"{where}.Precision", model_level=False)
+                if "table" in roles and (name in layernorms or "TableRangePower2" in settings):
+                    _ignore_layernorm_table(roles.pop("table"), settings, where)
+                out.update(roles)
+            elif key in ("table_t", "TableT"):  # hls4ml: a layer key ending in _t sets that type attribute
+                table_t = value
             elif key == "Strategy":
                 out["strategy"] = str(value).lower()
             elif key == "Skip":
                 if value:
                     warnings.warn(f"hls4ml config key '{where}.Skip' is ignored: fxflow computes the softmax",
                                   stacklevel=3)
-            elif key == "TableRangePower2":  # only LayerNorm has it: its 1/sqrt table, not fxflow's algorithm
-                ignored = [f"{where}.{k}" for k in ("TableRangePower2", "TableSize") if k in settings]
-                ignored += [f"{where}.Precision.{r}" for r in ("table", "table_t")
-                            if isinstance(settings.get("Precision"), dict) and r in settings["Precision"]]
-                warnings.warn(f"hls4ml LayerNorm config key(s) {', '.join(repr(k) for k in ignored)} are ignored: "
-                              "fxflow's layernorm derives its 1/sqrt from the var and inv_std formats",
-                              stacklevel=3)
-                layernorm = True
             elif key in _LAYER_KEYS:
                 if _LAYER_KEYS[key] is not None:
                     out[_LAYER_KEYS[key]] = value
             elif key not in _IGNORED_LAYER:
                 raise ConfigError(f"unknown hls4ml config key '{where}.{key}'")
-        if layernorm:
-            for key in ("table", "table_size"):
-                out.pop(key, None)
+        if table_t is not None:  # over Precision.table, as hls4ml's layer attribute is set after it
+            out["table"] = table_t
         if (_INPUT_LAYER.match(str(name)) or name in inputs) and set(out) <= {"result"}:
             if "result" in out and out["result"] != "auto":
                 model["input"] = out["result"]
@@ -123,6 +125,30 @@ def from_hls4ml(data: dict) -> dict:
         if out:
             layers[str(name)] = out
     return {"model": model, "layers": layers}
+
+
+def _ignore_layernorm_table(given, settings: dict, where: str) -> None:
+    """hls4ml 1.3 ignores a LayerNorm's Precision.table (its table_t is the layer key `table_t`, else its
+    backend's default): so does fxflow, with a warning when the value differs from the table_t used."""
+    from .fixed import FixedFormat
+    from .fixed.layernorm import HLS4ML_TABLE_T
+
+    used = settings.get("table_t", settings.get("TableT", HLS4ML_TABLE_T))
+    try:
+        same = FixedFormat.parse(str(given)) == FixedFormat.parse(str(used))
+    except FxflowError:
+        same = False
+    if not same:
+        warnings.warn(f"hls4ml config key '{where}.Precision.table' ({given}) is ignored, as hls4ml 1.3 ignores it: "
+                      f"a LayerNorm's table_t is the layer key 'table_t' (here {used})", stacklevel=4)
+
+
+def _layernorm_names(model) -> set[str]:
+    """hls4ml's names of a PyTorch model's LayerNorm modules (its converter dispatches on the class name)."""
+    named = getattr(model, "named_modules", None)
+    if named is None:
+        return set()
+    return {hls4ml_name(n) for n, m in named() if type(m).__name__ == "LayerNorm"}
 
 
 def _input_names(model) -> set[str]:
@@ -163,3 +189,47 @@ def decimal_constants(values: np.ndarray, f: int) -> np.ndarray:
     digits = max(0, f)
     flat = [float(format(float(np.float32(v)), f".{digits}f")) for v in np.asarray(values).ravel()]
     return np.asarray(flat, dtype=np.float64).reshape(np.shape(values))
+
+
+def hls4ml_bn_result(x, scale, bias):
+    """hls4ml 1.3's inferred result type of a BatchNorm / LayerNorm with an "auto" result (its
+    _infer_bn_precision): x * scale + bias without overflow or rounding, truncating and wrapping."""
+    from .fixed import FixedFormat
+
+    signed = scale.signed or x.signed
+    width, integer = x.width + scale.width, x.int_bits + scale.int_bits
+    out_signed = signed or bias.signed
+    out_int = max(integer + (bias.signed and not signed), bias.int_bits + (signed and not bias.signed)) + 1
+    out_width = out_int + max(width - integer, bias.f)
+    return FixedFormat(int(out_signed), out_int - int(out_signed), out_width - out_int)
+
+
+def hls4ml_mac_result(x, weight, bias, n_ops: int):
+    """hls4ml 1.3's inferred accum_t / result_t of a Dense / Conv with "auto" ones (its _infer_common_precision):
+    the exact sum of n_ops products plus the bias by bit widths, truncating and wrapping."""
+    import math
+
+    from .fixed import FixedFormat
+
+    extra = math.ceil(math.log2(n_ops)) if n_ops > 1 else 0
+    width, integer = weight.width + x.width + extra, weight.int_bits + x.int_bits + extra
+    signed = weight.signed or x.signed
+    frac = width - integer
+    integer = max(integer + (bias.signed and not signed), bias.int_bits + (signed and not bias.signed)) + 1
+    width = integer + max(frac, bias.f)
+    signed = signed or bias.signed
+    return FixedFormat(int(signed), integer - int(signed), width - integer)
+
+
+def hls4ml_merge_result(a, b, op: str):
+    """hls4ml 1.3's inferred result of an "auto" Merge (its _infer_merge_precision): add / subtract exact by
+    bit widths, multiply the full product, truncating and wrapping."""
+    from .fixed import FixedFormat
+
+    if op == "mul":
+        signed, integer, width = a.signed or b.signed, a.int_bits + b.int_bits, a.width + b.width
+    else:
+        signed = a.signed or b.signed or op == "sub"
+        integer = max(a.int_bits + (b.signed and not a.signed), b.int_bits + (a.signed and not b.signed)) + 1
+        width = integer + max(a.f, b.f)
+    return FixedFormat(int(signed), integer - int(signed), width - integer)

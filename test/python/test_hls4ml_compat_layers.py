@@ -1,5 +1,5 @@
-"""hls4ml compatibility of the table-based and parametrised activations and BatchNorm: with the dict hls4ml 1.3's
-`config_from_pytorch_model` returns (granularity 'model' or 'name'), fxflow's predict equals hls4ml's own
+"""hls4ml compatibility of the table-based and parametrised activations, BatchNorm and LayerNorm: with the dict
+hls4ml 1.3's `config_from_pytorch_model` returns (granularity 'model' or 'name'), fxflow's predict equals hls4ml's own
 predict bit for bit, io_parallel and io_stream, over a grid of precisions and parameters (hypothesis; every
 example is one hls4ml g++ build, so few examples).  The layers are listed in docs/layers.md ("hls4ml
 compatibility")."""
@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from torch import nn
 
@@ -68,7 +68,18 @@ def _hls4ml_predict(model, config, x, io_type, out_dir) -> np.ndarray:
         hls_model = hls4ml.converters.convert_from_pytorch_model(
             model, hls_config=config, output_dir=str(out_dir), backend="Vitis", io_type=io_type)
         hls_model.compile()
-        return np.asarray(hls_model.predict(np.ascontiguousarray(x)), dtype=np.float64)
+        return np.asarray(hls_model.predict(np.ascontiguousarray(x)))  # float32, as its C++ bridge returns them
+
+
+def _assert_equal(got: np.ndarray, expected: np.ndarray, what: str) -> None:
+    """0 values differ, and the outputs vary enough for the comparison to prove something.  hls4ml's predict
+    returns float32: fxflow's exact values are rounded to float32 likewise (results with more than 24
+    significant bits, e.g. an 'auto' LayerNorm / BatchNorm result, differ in float64 only by that rounding)."""
+    assert expected.dtype == np.float32
+    got = got.astype(np.float32)
+    differ = int(np.sum(got != expected.reshape(got.shape)))
+    assert differ == 0, f"{differ} of {got.size} values differ from hls4ml ({what})"
+    assert np.unique(got).size > 20, "outputs (nearly) constant: the comparison would prove little"
 
 
 PRECISIONS = st.builds(lambda w, i: f"ap_fixed<{w},{i}>", st.integers(8, 18), st.integers(3, 7))
@@ -98,10 +109,30 @@ def test_activations_and_batchnorm_equal_hls4ml(tmp_path_factory, precision, io_
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         design = fxflow.compile(model, torch.from_numpy(x[:1]), config, io_type=io_type)
-    got = design.predict(x)
-    differ = int(np.sum(got != expected.reshape(got.shape)))
-    assert differ == 0, f"{differ} values differ from hls4ml ({precision}, {io_type}, {granularity})"
-    assert np.unique(got).size > 20, "outputs (nearly) constant: the comparison would prove little"
+    _assert_equal(design.predict(x), expected, f"{precision}, {io_type}, {granularity}")
+
+
+@needs_cxx
+@pytest.mark.parametrize("precision,io_type,bn6", [("ap_fixed<14,6>", "io_parallel", "ap_fixed<55,27>"),
+                                                   ("ap_fixed<10,5>", "io_stream", "ap_fixed<51,26>")])
+def test_hls4ml_auto_roles_equal_hls4ml(precision, io_type, bn6, tmp_path):
+    """granularity='name' with hls4ml's 'auto' roles kept: fxflow resolves them as hls4ml's inference does
+    (weights, biases and activation results the default precision, Linear's accum and result and BatchNorm's
+    result hls4ml's bit-width rules).  Activation parameters are set: an 'auto' one is fxflow's fit (warned)."""
+    model = _chain(7, 0.5, 0.1, 0.25)
+    config = hls4ml.utils.config_from_pytorch_model(model, (6,), default_precision=precision, granularity="name",
+                                                    backend="Vitis")
+    for layer in config["LayerName"].values():
+        if layer["Precision"].get("param") == "auto":
+            layer["Precision"]["param"] = precision
+    x = (np.random.default_rng(7).normal(size=(300, 6)) * 2).astype(np.float32)
+    with pytest.warns(UserWarning, match="hls4ml 1.3 folds this BatchNorm into 'fc6', whose result is 'auto'"):
+        fxflow.compile(model, torch.from_numpy(x[:1]), config, io_type=io_type)
+    config["LayerName"]["fc6"]["Precision"]["result"] = "ap_fixed<40,20>"  # (hls4ml folds bn6 into fc6 otherwise)
+    expected = _hls4ml_predict(model, config, x, io_type, tmp_path / "hls4ml")
+    design = fxflow.compile(model, torch.from_numpy(x[:1]), config, io_type=io_type)
+    assert design.report()["layers"][-1]["result"] == bn6  # x * scale + bias by widths, as hls4ml reports it
+    _assert_equal(design.predict(x), expected, f"{precision}, {io_type}")
 
 
 class ConvBn(nn.Module):
@@ -176,15 +207,107 @@ def test_hls4ml_name_granularity_dict_is_accepted():
             return self.sm(self.ln(self.elu(self.bn(self.fc(x)))))
 
     config = hls4ml.utils.config_from_pytorch_model(M().eval(), (4, 8), granularity="name", backend="Vitis")
-    with pytest.warns(UserWarning, match="'LayerName.ln.TableRangePower2', 'LayerName.ln.TableSize', "
-                      "'LayerName.ln.Precision.table' are ignored"):
+    config["LayerName"]["ln"]["TableRangePower2"] = 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # LayerNorm's keys are honoured: no warning
         cfg = Config.from_dict(config)
     assert cfg.layer("bn").weight == "auto" and cfg.table_config("elu").table == \
         fxflow.fixed.FixedFormat.parse("ap_fixed<18,8>")
     assert cfg.table_config("elu").table_size == 1024
-    assert cfg.table_config("ln").table is None  # LayerNorm's table keys do not reach fxflow's tables
+    table_t = fxflow.fixed.FixedFormat.parse("ap_ufixed<8,5,AP_RND_CONV,AP_SAT>")
+    assert cfg.hls4ml_norm_config("ln") == {"table": table_t, "table_size": 4096, "table_range_power2": 2}
+    assert cfg.layer("ln").accum == fxflow.fixed.FixedFormat.parse("ap_fixed<14,4,AP_RND_CONV,AP_SAT>")
+    config["LayerName"]["ln"]["Precision"]["table"] = "ufixed<6,3>"  # hls4ml 1.3 ignores it: fxflow says so
+    with pytest.warns(UserWarning, match=r"'LayerName.ln.Precision.table' \(ufixed<6,3>\) is ignored"):
+        assert "table" not in Config.from_dict(config).layers["ln"]
+    config["LayerName"]["ln"]["table_t"] = "ufixed<10,4,RND_CONV,SAT>"  # the layer key hls4ml reads
+    with pytest.warns(UserWarning, match="Precision.table"):
+        assert Config.from_dict(config).hls4ml_norm_config("ln")["table"] == \
+            fxflow.fixed.FixedFormat.parse("ap_ufixed<10,4,AP_RND_CONV,AP_SAT>")
     with pytest.warns(UserWarning, match="'Model.Precision.maximum' is ignored"):
         Config.from_dict({"Model": {"Precision": {"default": "ap_fixed<16,6>", "maximum": "ap_fixed<24,8>"}}})
+
+
+class Norm(nn.Module):
+    """One LayerNorm over the features of [batch, F] or [batch, tokens, F], away from the identity."""
+
+    def __init__(self, features: int, eps: float):
+        super().__init__()
+        self.ln = nn.LayerNorm(features, eps=eps)
+        with torch.no_grad():
+            self.ln.weight.uniform_(-1.5, 1.5)
+            self.ln.bias.uniform_(-1, 1)
+
+    def forward(self, x):
+        return self.ln(x)
+
+
+def _layernorm_case(seed, tokens, features, eps, precision, granularity, table, table_size, power, accum):
+    """The model, hls4ml's dict for it (granularity 'name': the table keys and accum set, the 'auto' roles kept:
+    hls4ml infers them) and inputs of fxflow's shape and of hls4ml's ([batch, tokens, F]: hls4ml 1.3 converts
+    LayerNorm over 3-d inputs only, a [batch, F] model is compared with one token)."""
+    torch.manual_seed(seed)
+    model = Norm(features, eps).eval()
+    shape = (tokens or 1, features)
+    config = hls4ml.utils.config_from_pytorch_model(model, shape, default_precision=precision,
+                                                    granularity=granularity, backend="Vitis")
+    if granularity == "name":  # table_t is a layer key: hls4ml 1.3 ignores a LayerNorm's Precision.table
+        ln = config["LayerName"]["ln"]
+        ln["Precision"].update(table="ufixed<4,2>", accum=accum)
+        ln["table_t"], ln["TableSize"], ln["TableRangePower2"] = table, table_size, power
+    rng = np.random.default_rng(seed)
+    x = (rng.normal(size=(150, *shape)) * rng.uniform(0.05, 3, size=(150, 1, 1))).astype(np.float32)
+    return model, config, (x if tokens else x[:, 0, :]), x
+
+
+@needs_cxx
+@settings(max_examples=6, deadline=None, derandomize=True, phases=(Phase.explicit, Phase.reuse, Phase.generate),
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(seed=st.integers(0, 99), tokens=st.sampled_from([None, 1, 3]), features=st.integers(3, 12),
+       eps=st.sampled_from([1e-5, 1e-3, 3e-2]), precision=PRECISIONS,
+       granularity=st.sampled_from(["model", "name"]), io_type=st.sampled_from(["io_parallel", "io_stream"]),
+       table=st.sampled_from(["ufixed<8,5,RND_CONV,SAT>", "ufixed<12,6,RND_CONV,SAT>", "fixed<10,7>"]),
+       table_size=st.sampled_from([512, 1024, 4096]), power=st.integers(0, 3),
+       accum=st.sampled_from(["fixed<14,4,RND_CONV,SAT>", "fixed<18,6>", "fixed<12,5,RND,SAT>"]))
+@example(seed=14, tokens=3, features=7, eps=0.03, precision="ap_fixed<17,3>", granularity="name", io_type="io_stream",
+         table="ufixed<12,6,RND_CONV,SAT>", table_size=4096, power=0, accum="fixed<18,6>")  # a 35-bit 'auto' result
+def test_layernorm_equals_hls4ml(tmp_path_factory, seed, tokens, features, eps, precision, granularity, io_type,
+                                 table, table_size, power, accum):
+    """LayerNorm with hls4ml's dict is hls4ml 1.3's (accum_t mean and variance, its 1/sqrt table and index,
+    'auto' result/scale/bias as hls4ml infers them).  hls4ml 1.3 has no io_stream LayerNorm (its
+    nnet_layernorm.h takes arrays: the io_stream project does not compile), so fxflow's io_stream design is
+    compared with hls4ml's io_parallel one: the same arithmetic."""
+    model, config, x, x3 = _layernorm_case(seed, tokens, features, eps, precision, granularity, table, table_size,
+                                           power, accum)
+    expected = _hls4ml_predict(model, config, x3, "io_parallel", tmp_path_factory.mktemp("hls4ml"))
+    design = fxflow.compile(model, torch.from_numpy(x[:1]), config, io_type=io_type)
+    _assert_equal(design.predict(x), expected, f"{precision}, {granularity}, {io_type}")
+
+
+@needs_cxx
+@pytest.mark.parametrize("tokens,io_type", [(3, "io_parallel"), (None, "io_stream")])
+def test_hls4ml_layernorm_csim_equals_predict(tokens, io_type):
+    """The C++ of hls4ml's LayerNorm (accum_t assignments, its table, the index's integer part) is predict's."""
+    model, config, x, _ = _layernorm_case(5, tokens, 6, 1e-5, "ap_fixed<12,5>", "name",
+                                          "ufixed<8,5,RND_CONV,SAT>", 1024, 1, "fixed<14,4,RND_CONV,SAT>")
+    design = fxflow.compile(model, torch.from_numpy(x[:1]), config, io_type=io_type)
+    y = design.predict(x, raw=True)
+    assert np.array_equal(design.csim(x, raw=True, verbose=False), y)
+    assert np.unique(y).size > 20
+
+
+def test_hls4ml_layernorm_refusals_name_the_layer():
+    """hls4ml's LayerNorm needs epsilon in (0, 1e-1] (its converter rounds log10), it has no RMSNorm, and
+    fxflow's own LayerNorm formats have no effect on it."""
+    from fxflow.errors import ConfigError
+
+    hls = {"model": {"arithmetic": "hls4ml", "precision": "ap_fixed<16,6>"}}
+    with pytest.raises(ConfigError, match="layer 'ln'.*epsilon below 1e-1"):
+        fxflow.compile(Norm(6, 0.5).eval(), np.zeros((1, 6)), hls)
+    with pytest.raises(ConfigError, match="layer '0'.*hls4ml 1.3 has no RMSNorm"):
+        fxflow.compile(nn.Sequential(nn.RMSNorm(6, eps=1e-5)).eval(), np.zeros((1, 6)), hls)
+    with pytest.warns(UserWarning, match="layer 'ln': 'mean' ignored: hls4ml's LayerNorm"):  # fxflow's own keys
+        fxflow.compile(Norm(6, 1e-5).eval(), np.zeros((1, 6)), {**hls, "layers": {"ln": {"mean": "ap_fixed<20,8>"}}})
 
 
 @pytest.mark.needs("verilator", "yosys", "circt")

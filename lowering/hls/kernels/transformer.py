@@ -4,7 +4,9 @@
 Both are plain ap_fixed/ac_fixed assignments in the documented order, so the numbers do not depend on the
 pragmas.  The layernorm's 1/sqrt is a bisection written out bit by bit: `t = r + 2^-b; if (t * t * (v + eps')
 <= 1) r = t;` from the highest bit of inv_std_t down — every expression exact, so it finds the same stored
-integer as `fxflow.fixed.layernorm.inv_sqrt`.
+integer as `fxflow.fixed.layernorm.inv_sqrt`.  An hls4ml-style layernorm is hls4ml 1.3's nnet_layernorm.h
+(`fxflow.fixed.layernorm.Hls4mlNorm`): accum_t assignments, its 1/sqrt table as constants, the index as the
+exact product's integer part (toward zero, low 32 bits, as ap_fixed's int conversion).
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from __future__ import annotations
 import math
 
 from fxflow.dialects.fxp import AddConstantOp, LayerNormOp, MatmulOp, format_of
-from fxflow.dialects.fxp.accessors import format_attr
+from fxflow.dialects.fxp.accessors import format_attr, hls4ml_norm
 from fxflow.fixed.interval import smallest_format
-from fxflow.fixed.layernorm import NormFormats, derived_formats, epsilon_units
+from fxflow.fixed.layernorm import (NormFormats, derived_formats, epsilon_units, hls4ml_epsilon_power,
+                                    hls4ml_inv_sqrt_table, hls4ml_k_inv)
 from fxflow.ir import ir
 
 from fxflow.lowering.hls.cwriter import hex_float
@@ -79,6 +82,8 @@ def _layernorm(k: KernelEmitter, op) -> None:
     eps = ir.FloatAttr(op.attributes["epsilon"]).value
     n = math.prod(shape[-dims:])
     rows = math.prod(shape) // n
+    if hls4ml_norm(op) is not None:
+        return _hls4ml_layernorm(k, op, n, rows, eps)
     fm = NormFormats(*(_type_attr(k, op, a) for a in ("accum", "mean_format", "var_format", "inv_std_format",
                                                         "norm_format")))
     diff_f, sq_f = derived_formats(xf, fm, n, rms)
@@ -127,6 +132,55 @@ def _layernorm(k: KernelEmitter, op) -> None:
     body.loop("j", n)
     body(f"{types['norm']} tn = {d}[j] * rs;")
     body(f"{Y}[r * {n} + j] = tn * {G}[j] + {Be}[j];")
+    body.close()
+    body.close()
+
+
+def _hls4ml_layernorm(k: KernelEmitter, op, n: int, rows: int, eps: float) -> None:
+    """hls4ml 1.3's LayerNorm (`fxflow.fixed.layernorm.Hls4mlNorm`), its table a constant array."""
+    from fxflow.lowering.hls.kernels.tables import table_array
+
+    hm = hls4ml_norm(op)
+    x, g, bt, y = op.operands[0], op.operands[1], op.operands[2], op.results[0]
+    acc, fl = hm.accum, k.design.flavour
+    X, G, Be = k.ref(x), k.ref(g), k.ref(bt)
+    body = k.body
+    body(f"// fxp.layernorm (hls4ml 1.3) over {n} elements x {rows} rows, 1/sqrt table of {hm.table_size} "
+         f"entries over [1e-{hls4ml_epsilon_power(eps)}, +2^-{hm.range_power2})")
+    Y = k.dest(y, op, "layernorm")
+    acc_t = _typedef(k, "accum", acc)
+    tab = table_array(k, op, "inv_sqrt", "table", hm.table, hls4ml_inv_sqrt_table(hm, eps))
+    s = hm.accum.f - hm.range_power2  # index = (V * N) >> s toward zero (V: var's stored integer)
+    wide = acc.width + hm.table_size.bit_length() + max(-s, 0) + 2
+    int_t = fl.int_type(wide, True)
+    d = k.fresh("d")
+    body(f"const {acc_t} kinv = {hex_float(hls4ml_k_inv(hm, n), acc.f)};")
+    body.loop("r", rows)
+    body(f"{acc_t} {d}[{n}];")
+    k.partition(d)
+    body(f"{acc_t} s = 0;")
+    body.loop("j", n)
+    body(f"s += {acc_t}({X}[r * {n} + j]);")
+    body.close()
+    body(f"{acc_t} m = s * kinv;")
+    body(f"{acc_t} q = 0;")
+    body.loop("j", n)
+    body(f"{d}[j] = {acc_t}({X}[r * {n} + j]) - m;")
+    body(f"{acc_t} sq = {d}[j] * {d}[j];")
+    body("q += sq;")
+    body.close()
+    body(f"{acc_t} v = q * kinv;")
+    body(f"{int_t} t = {fl.int_type(acc.width, acc.signed)}({fl.stored_bits('v', acc)});")
+    body(f"t *= {hm.table_size};")
+    if s > 0:
+        body(f"if (t < 0) t += {(1 << s) - 1}LL;")
+        body(f"t >>= {s};")
+    elif s < 0:
+        body(f"t <<= {-s};")
+    body("int idx = t.to_int();  // the low 32 bits, as hls4ml's int conversion")
+    body(f"if (idx < 0) idx = 0; else if (idx > {hm.table_size - 1}) idx = {hm.table_size - 1};")
+    body.loop("j", n)
+    body(f"{Y}[r * {n} + j] = {d}[j] * {tab}[idx] * {G}[j] + {Be}[j];")
     body.close()
     body.close()
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 import numpy as np
 
 from fxflow.dialects.fxp import AddConstantOp, LayerNormOp, MatmulOp, format_of
-from fxflow.dialects.fxp.accessors import accum_format, norm_formats, op_multiplier, result_format, where
+from fxflow.dialects.fxp.accessors import accum_format, hls4ml_norm, norm_formats, op_multiplier, result_format, where
 from fxflow.emulator import constant_operand, op_step
 from fxflow.fixed.dense import Tensor, add
 from fxflow.errors import FxflowError
-from fxflow.fixed.layernorm import layernorm, layernorm_float
+from fxflow.fixed.layernorm import hls4ml_layernorm, layernorm, layernorm_float
 from fxflow.fixed.matmul import matmul
 from fxflow.ir import ir
 
@@ -54,13 +54,18 @@ def _layernorm_step(o, consts):
     out = result_format(o)
     if out is None:
         return lambda x: Tensor(layernorm_float(x.data, dims, gamma.data, beta.data, eps, rms), None)
-    fm = norm_formats(o)
+    hm = hls4ml_norm(o)
+    fm = norm_formats(o) if hm is None else None
 
     def run(x: Tensor) -> Tensor:
         shape = x.data.shape
         rows = np.asarray(x.data).reshape(-1, int(np.prod(shape[-dims:])))
-        y = layernorm(rows, x.fmt, gamma.data.reshape(-1), gamma.fmt, beta.data.reshape(-1), beta.fmt, fm,
-                      eps, rms, out)
+        if hm is not None:
+            y = hls4ml_layernorm(rows, x.fmt, gamma.data.reshape(-1), gamma.fmt, beta.data.reshape(-1), beta.fmt,
+                                 hm, eps, out)
+        else:
+            y = layernorm(rows, x.fmt, gamma.data.reshape(-1), gamma.fmt, beta.data.reshape(-1), beta.fmt, fm,
+                          eps, rms, out)
         return Tensor(np.asarray(y).reshape(shape), out)
 
     return run

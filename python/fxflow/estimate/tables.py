@@ -30,6 +30,9 @@ def _table_cost(ctx: Ctx, entries: int, width: int, lookups: int) -> OpCost:
     return OpCost(bram18=copies * bram18_for(width, entries), lut=lookups * 8, delay_ns=2.0, cycles=2)
 
 
+table_cost = _table_cost  # (the hls4ml LayerNorm's 1/sqrt table: estimate/transformer.py)
+
+
 @op_model(LutOp)
 def _lut(ctx: Ctx, op) -> OpCost:
     from fxflow.ir import ir

@@ -6,6 +6,8 @@ feeding an adder of the accumulator's width; the reuse factor divides the multip
 (`fxflow.estimate.base.approx_products`).  layernorm: per row two adder trees (sum, sum of squares),
 n squarers, a constant divider each for mean and variance, the 1/sqrt bisection (W_r steps of a
 (2 W_r + W_v)-bit product and a compare, chained), and 2n products for (x - mean) * r and * gamma.
+hls4ml-style layernorm (hls4ml 1.3's): the same adder trees and squarers in accum_t, two products by 1/n in
+place of the dividers, the 1/sqrt table (one read per row) in place of the bisection.
 """
 
 from __future__ import annotations
@@ -63,6 +65,11 @@ def _layernorm(ctx: Ctx, op) -> OpCost:
     x, g, y = op.operands[0], op.operands[1], op.results[0]
     fx, fg, fy = (fmt_of(x, f"input of {ctx.where}"), fmt_of(g, f"gamma of {ctx.where}"),
                   fmt_of(y, f"result of {ctx.where}"))
+    from fxflow.dialects.fxp.accessors import hls4ml_norm
+
+    hm = hls4ml_norm(op)
+    if hm is not None:
+        return _hls4ml_layernorm(ctx, op, hm, fg, fy)
     fm = NormFormats(*(format_of(ir.TypeAttr(op.attributes[a]).value) for a in
                        ("accum", "mean_format", "var_format", "inv_std_format", "norm_format")))
     dims = ir.IntegerAttr(op.attributes["dims"]).value
@@ -87,5 +94,27 @@ def _layernorm(ctx: Ctx, op) -> OpCost:
     c.delay_ns = ((0 if rms else tree * ctx.t_add(fm.accum.width)) + t1 + tree * ctx.t_add(sq.width)
                   + (4 * ctx.t_add(fm.var.width) if dividers else 0) + wr * (t3 + ctx.t_add(2 * wr + wv)) + 2 * t2
                   + ctx.t_add(fy.width))
+    c.cycles = max(1, math.ceil(c.delay_ns / ctx.usable))
+    return c
+
+
+def _hls4ml_layernorm(ctx: Ctx, op, hm, fg, fy) -> OpCost:
+    """hls4ml 1.3's LayerNorm (module doc): everything in accum_t, a table read per row."""
+    from fxflow.estimate.tables import table_cost
+    from fxflow.ir import ir
+
+    shape = shape_of(op.operands[0])
+    n = math.prod(shape[-ir.IntegerAttr(op.attributes["dims"]).value:])
+    rows = math.prod(shape) // n
+    wa, wt = hm.accum.width, hm.table.width
+    d1, l1, t1 = _products(ctx, rows * (n + 2), wa, True, wa, True)  # squares, s * 1/n, q * 1/n
+    d2, l2, t2 = _products(ctx, rows * n, wa, True, wt, hm.table.signed)
+    d3, l3, t3 = _products(ctx, rows * n, wa + wt, True, fg.width, fg.signed)
+    tab = table_cost(ctx, hm.table_size, wt, rows)
+    adders = rows * n * 3 * wa + size_of(op.results[0]) * fy.width
+    c = OpCost(multiplications=rows * (3 * n + 2), multipliers=rows * (3 * n + 2), dsp=d1 + d2 + d3,
+               lut=l1 + l2 + l3 + adders + tab.lut, bram18=tab.bram18, ff=size_of(op.results[0]) * fy.width)
+    tree = math.ceil(math.log2(max(n, 2)))
+    c.delay_ns = 2 * tree * ctx.t_add(wa) + 3 * t1 + tab.delay_ns + t2 + t3 + 2 * ctx.t_add(fy.width)
     c.cycles = max(1, math.ceil(c.delay_ns / ctx.usable))
     return c

@@ -189,3 +189,92 @@ def error_bound(rows: np.ndarray, x: FixedFormat, gamma: np.ndarray, fm: NormFor
     with np.errstate(invalid="ignore"):
         b = y_err + np.abs(gamma) * (norm_err + e_mean * r + np.abs(d) * (lsb_r + slope))
     return np.where(np.isfinite(slope) & (a > 0), b, np.inf)
+
+
+# --- hls4ml 1.3's LayerNorm (`style = "hls4ml"`) ---------------------------------------------------------
+HLS4ML_TABLE_T = FixedFormat.parse("ap_ufixed<8,5,AP_RND_CONV,AP_SAT>")  # hls4ml's default table_t
+HLS4ML_TABLE_SIZE = 4096
+HLS4ML_RANGE_POWER2 = 0
+
+
+@dataclass(frozen=True)
+class Hls4mlNorm:
+    """hls4ml 1.3's LayerNorm (nnet_layernorm.h, io_parallel): every intermediate in accum_t, 1/sqrt from a
+    table of `table_size` table_t entries over [10^-e, 10^-e + 2^-range_power2), e = -round(log10 epsilon).
+    Per row of n elements, a_j = accum(x_j), k = accum(1.0 / n) (from the double):
+      s = accum(s + a_j) in order; m = accum(s * k); d_j = accum(a_j - m); q = accum(q + accum(d_j * d_j))
+      v = accum(q * k); i = int(v * table_size * 2^range_power2) (toward zero, low 32 bits), clamped to
+      [0, table_size - 1]; y_j = result(d_j * table[i] * gamma_j + beta_j) (exact before the assignment)."""
+
+    accum: FixedFormat
+    table: FixedFormat
+    table_size: int = HLS4ML_TABLE_SIZE
+    range_power2: int = HLS4ML_RANGE_POWER2
+
+
+def hls4ml_epsilon_power(eps: float) -> int:
+    """hls4ml's epsilon_power_of_10 (its PyTorch converter): -round(log10(epsilon)), which must be positive."""
+    import math
+
+    if not eps > 0:
+        raise ValueError(f"hls4ml's LayerNorm needs a positive epsilon, got {eps}")
+    p = -round(math.log10(eps))
+    if p <= 0:
+        raise ValueError(f"hls4ml's LayerNorm needs epsilon below 1e-1, got {eps}")
+    return p
+
+
+def hls4ml_inv_sqrt_table(hm: Hls4mlNorm, eps: float) -> np.ndarray:
+    """Stored integers (table_t) of hls4ml's init_invert_sqr_table: in_val = min + step * j in float (min =
+    float(pow(10.0, -e)), step = float(2^-p) / float(N)), entry = table_t(1.0 / sqrtf(in_val))."""
+    from .quantize import quantize
+
+    lo = np.float32(10.0 ** -hls4ml_epsilon_power(eps))
+    step = np.float32(2.0 ** -hm.range_power2) / np.float32(hm.table_size)
+    x = lo + step * np.arange(hm.table_size, dtype=np.float32)  # float32 products and sums, as the C++ does
+    return quantize(1.0 / np.sqrt(x).astype(np.float64), hm.table)
+
+
+def hls4ml_k_inv(hm: Hls4mlNorm, n: int) -> int:
+    """Stored integer of hls4ml's `const accum_t k_inv = 1.0 / dim`."""
+    from .quantize import quantize
+
+    return int(quantize(np.float64(1.0 / n), hm.accum))
+
+
+def hls4ml_table_index(v: np.ndarray, hm: Hls4mlNorm) -> np.ndarray:
+    """hls4ml's `int index = var * table_size * 2^range_power2`: toward zero, the low 32 bits (ap_fixed's
+    to_int), then clamped to [0, table_size - 1]; v the stored integers of var (accum_t)."""
+    s = hm.accum.f - hm.range_power2
+    t = _ints(v, hm.accum.width + hm.table_size.bit_length() + max(-s, 0) + 2) * hm.table_size
+    if s <= 0:
+        t = t * (1 << -s)
+    else:
+        t = np.where(t < 0, -((-t) >> s), t >> s)
+    t = (t + (1 << 31)) % (1 << 32) - (1 << 31)  # the low 32 bits, signed
+    return np.clip(np.asarray(t, dtype=np.int64), 0, hm.table_size - 1)
+
+
+def hls4ml_layernorm(rows: np.ndarray, x: FixedFormat, gamma: np.ndarray, g_fmt: FixedFormat, beta: np.ndarray,
+                     b_fmt: FixedFormat, hm: Hls4mlNorm, eps: float, out: FixedFormat) -> np.ndarray:
+    """Stored integers of out for rows [R, n] of stored integers of x, as hls4ml 1.3 computes (`Hls4mlNorm`)."""
+    n = rows.shape[-1]
+    acc = hm.accum
+    f = acc.f
+    wide = 2 * acc.width + 2
+    a = _ints(requantize(rows, x.f, acc), wide)
+    k = hls4ml_k_inv(hm, n)
+    s = ordered_sum(a, f, acc, acc)
+    m = _ints(requantize(_ints(s, wide) * k, 2 * f, acc), wide)
+    d = _ints(requantize(a - m[:, None], f, acc), wide)
+    sq = requantize(d * d, 2 * f, acc)
+    q = ordered_sum(_ints(sq, wide), f, acc, acc)
+    v = requantize(_ints(q, wide) * k, 2 * f, acc)
+    r = hls4ml_inv_sqrt_table(hm, eps)[hls4ml_table_index(v, hm)]
+    pf = f + hm.table.f + g_fmt.f
+    fo = max(pf, b_fmt.f)
+    bits = max(acc.width + hm.table.width + g_fmt.width + fo - pf, b_fmt.width + fo - b_fmt.f) + 2
+    total = _ints(d, bits) * _ints(r, bits)[:, None]
+    total = total * (_ints(gamma, bits) * (1 << (fo - pf)))[None, :]
+    total = total + (_ints(beta, bits) * (1 << (fo - b_fmt.f)))[None, :]
+    return requantize(total, fo, out)
