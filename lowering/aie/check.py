@@ -18,6 +18,7 @@ from fxflow.errors import FxflowError
 
 from fxflow.lowering.aie import cost
 from fxflow.lowering.aie.program import AieProgram
+from fxflow.lowering.aie.rows import row_tables
 
 
 class AieCheckError(FxflowError):
@@ -114,10 +115,13 @@ def problems(prog: AieProgram) -> list[str]:
         if x is None or c.tile not in x.consumers or x.size != k.m * k.k:
             errs.append(f"core {c.tile}: input FIFO @{c.x_fifo} does not reach it with {k.m}x{k.k} elements")
         w = bufs.get(c.weights)
-        if k.role == "hccs":
-            if c.weights or k.hccs is None or k.k != k.n or k.hccs.slices * k.hccs.slice_len != k.k \
-                    or not 0 < k.hccs.n <= k.k:
-                errs.append(f"core {c.tile}: HCCS kernel @{k.name} has weights or an inconsistent row layout")
+        if k.role in cost.ROW_ROLES:
+            if c.weights or k.row is None or k.k != k.n or k.row.slices * k.row.slice_len != k.k \
+                    or not 0 < k.row.n <= k.k:
+                errs.append(f"core {c.tile}: {k.role} kernel @{k.name} has weights or an inconsistent row layout")
+            want = [len(t) for _, t in row_tables(k.role, k.row.spec)] if k.row is not None else []
+            if [bufs[t].shape[0] if t in bufs and bufs[t].tile == c.tile else None for t in c.tables] != want:
+                errs.append(f"core {c.tile}: {k.role} kernel @{k.name} does not get its local tables {want}")
         elif w is None or w.tile != c.tile or w.shape != (k.k, k.n):
             errs.append(f"core {c.tile}: weight buffer {c.weights} is not a local {k.k}x{k.n} buffer")
         if bias_on != (c.bias is not None) or (c.bias and (c.bias not in bufs or bufs[c.bias].tile != c.tile)):

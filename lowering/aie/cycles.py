@@ -19,11 +19,11 @@ def design_cycles(prog: AieProgram) -> dict:
     layers, tiles_base = [], 0.0
     for layer in prog.layers:
         fns = [k for k in prog.kernels if k.layer == layer.layer]
-        if layer.mode == "hccs":  # one softmax core: max, score, reciprocal and scale passes (cost.hccs_cycles)
+        if layer.mode in cost.ROW_ROLES:  # one row core (cost.row_cycles)
             k0 = fns[0]
-            kc = cost.hccs_cycles(m, k0.hccs.n, k0.hccs.slices * k0.hccs.slice_len, k0.hccs.spec.reciprocal)
+            kc = cost.row_cycles(k0.role, m, k0.row.spec, k0.row.n, k0.row.slices * k0.row.slice_len)
             leg = cost.fifo_cycles(m * k0.k, k0.x_store)
-            layers.append({"layer": layer.layer, "grid": "1x1", "tiles": 1, "mode": "hccs", "kernel_cycles": kc,
+            layers.append({"layer": layer.layer, "grid": "1x1", "tiles": 1, "mode": layer.mode, "kernel_cycles": kc,
                            "interval": max(kc, leg), "latency": leg + kc, "macs": 0, "efficiency": 0.0})
             continue
         mode = MODES[layer.mode]
@@ -50,7 +50,7 @@ def design_cycles(prog: AieProgram) -> dict:
         "device": dev.name, "batch": m, "layers": layers, "tiles": tiles, "compute_tiles": dev.compute_tiles,
         "utilization": tiles / dev.compute_tiles, "interval_cycles": interval, "array_interval_cycles": array_interval,
         "io_interval_cycles": max(shim_in, shim_out), "latency_cycles": latency, "latency_ns": latency * ns,
-        "throughput_samples_per_s": m / (interval * ns * 1e-9),
+        "tokens": prog.tokens, "throughput_samples_per_s": m / prog.tokens / (interval * ns * 1e-9),
         "efficiency": macs / (array_interval * tiles_base),
         "efficiency_with_io": macs / (interval * tiles_base),
     }

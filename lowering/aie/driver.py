@@ -77,7 +77,7 @@ def simulate(design, prog, x, raw: bool = False):
 
     xs = emulator.check_inputs(design.program, design.input_list(x))
     (shape, fmt), = design.program.input_types
-    xi = quantize(xs[0].reshape(len(xs[0]), -1), fmt)
+    xi = quantize(xs[0].reshape(-1, prog.in_features), fmt)  # [batch, tokens, features]: one row per token
     y = run(prog, xi)
     (oshape, ofmt), = design.program.output_types
     data = y if raw else to_float(y, ofmt.f)

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from fxflow.lowering.aie.cost import ROW_ROLES
 from fxflow.lowering.aie.program import AieProgram, Buffer, Fifo
+from fxflow.lowering.aie.rows import TABLE_STORE, row_tables
 from fxflow.passes.registry import register_translation
 
 ELEM = {"i8": "i8", "u8": "ui8", "i16": "i16", "u16": "ui16", "i32": "i32", "i64": "i64"}
@@ -64,11 +66,14 @@ def emit_program(prog: AieProgram) -> str:
            "module {", f"  aie.device({dev.name}) {{"]
     ind = "    "
     for k in prog.kernels:
-        if k.role == "hccs":
-            out.append(f"{ind}// {k.layer}: HCCS softmax kernel ({k.hccs.spec.reciprocal} reciprocal, "
-                       f"{k.hccs.spec.output} output; rows of {k.hccs.n} in {k.hccs.slices} slices)")
-            out.append(f"{ind}func.func private @{k.name}({memref((k.m * k.k,), k.x_store)}, "
-                       f"{memref((k.m * k.n,), k.y_store)}){_link_with(k)}")  # the slice-major FIFO buffers
+        if k.role in ROW_ROLES:
+            what = (f"HCCS softmax kernel ({k.row.spec.reciprocal} reciprocal, {k.row.spec.output} output"
+                    if k.role == "hccs" else f"{k.role} kernel ({k.row.spec.implementation}" if k.role == "softmax"
+                    else f"layernorm kernel ({'rms' if k.row.spec.rms else 'mean and variance'}")
+            out.append(f"{ind}// {k.layer}: {what}; rows of {k.row.n} in {k.row.slices} slices)")
+            tables = [memref((len(t),), TABLE_STORE) for _, t in row_tables(k.role, k.row.spec)]
+            args = [memref((k.m * k.k,), k.x_store), *tables, memref((k.m * k.n,), k.y_store)]
+            out.append(f"{ind}func.func private @{k.name}({', '.join(args)}){_link_with(k)}")  # slice-major FIFOs
             continue
         args = [memref((k.m, k.k), k.x_store), memref((k.k, k.n), k.w_store)]
         if k.role in ("single", "first"):
@@ -86,8 +91,9 @@ def emit_program(prog: AieProgram) -> str:
         out.append(f'{ind}%{b.name} = aie.buffer({tile_ssa(prog, b.tile)}) {{sym_name = "{b.name}"{bank}}} : '
                    f"{memref(b.shape, b.store)}{init}")
     for layer in prog.layers:
-        if layer.mode == "hccs":
-            out.append(f"{ind}// layer {layer.layer}: HCCS softmax kernel at tile{layer.anchor}")
+        if layer.mode in ROW_ROLES:
+            out.append(f"{ind}// layer {layer.layer}: {'HCCS softmax' if layer.mode == 'hccs' else layer.mode} "
+                       f"kernel at tile{layer.anchor}")
             continue
         out.append(f"{ind}// layer {layer.layer}: {layer.cas_length} x {layer.cas_num} kernels at "
                    f"tile{layer.anchor}, K-slice {layer.k_slice}, N-slice {layer.n_slice}")
@@ -151,10 +157,14 @@ def _core(prog: AieProgram, c, ind: str) -> list[str]:
         types.append(mt)
 
     acquire(c.x_fifo, "Consume", "x")
-    if c.weights:  # an HCCS kernel has none
+    if c.weights:  # a row kernel has none
         wb = prog.buffer(c.weights)
         args.append(f"%{wb.name}")
         types.append(memref(wb.shape, wb.store))
+    for name in c.tables:  # its resident tables instead
+        tb = prog.buffer(name)
+        args.append(f"%{tb.name}")
+        types.append(memref(tb.shape, tb.store))
     if c.bias:
         bb = prog.buffer(c.bias)
         args.append(f"%{bb.name}")

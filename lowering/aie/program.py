@@ -80,19 +80,51 @@ class KernelFn:
     acc_bits: int
     epilogue: list  # arith.Srs | "relu"
     obj: str  # object file for link_with
-    hccs: "HccsTile | None" = None  # role "hccs": the softmax's parameters and row layout
+    row: "RowTile | None" = None  # row roles (cost.ROW_ROLES): the row op's parameters and row layout
 
 
 @dataclass
-class HccsTile:
-    """An HCCS softmax kernel (role "hccs", `fxflow.fixed.hccs`): it reads its dense layer's chains joined
-    slice-major ([slices][M][slice_len], as the output host port lays them out), runs one row of the `n` real
-    features at a time and writes the same layout (padding lanes 0)."""
+class RowTile:
+    """A row kernel on one tile (roles `cost.ROW_ROLES`: an HCCS softmax, a LayerNorm, a table softmax): it
+    reads its dense layer's chains joined slice-major ([slices][M][slice_len], as the output host port lays them
+    out), runs one row of the `n` real features at a time and writes the same layout (padding lanes 0)."""
 
-    spec: object  # fxflow.fixed.hccs.HccsSpec with one parameter set
+    spec: object  # fxflow.fixed.hccs.HccsSpec (one parameter set) / LayerNormSpec / TableSoftmaxSpec
     n: int
     slices: int
     slice_len: int
+
+
+HccsTile = RowTile  # the name of the HCCS-only form
+
+
+@dataclass(frozen=True)
+class LayerNormSpec:
+    """`fxp.layernorm` over the last dim on stored integers (`fxflow.fixed.layernorm.layernorm`); gamma / beta
+    are resident in the tile's memory (buffers `<ident>_g`, `<ident>_b`)."""
+
+    x: FixedFormat
+    gamma: np.ndarray
+    g_fmt: FixedFormat
+    beta: np.ndarray
+    b_fmt: FixedFormat
+    formats: object  # fxflow.fixed.layernorm.NormFormats
+    epsilon: float
+    rms: bool
+    out: FixedFormat
+
+
+@dataclass(frozen=True)
+class TableSoftmaxSpec:
+    """A table `fxp.softmax` (stable / latency, `fxflow.fixed.softmax.softmax`) over the last dim; the exp table
+    (already assigned to the accumulator format) and the inverse table are resident in the tile's memory."""
+
+    x: FixedFormat
+    out: FixedFormat
+    implementation: str
+    formats: object  # fxflow.fixed.softmax.SoftmaxFormats
+    exp_acc: np.ndarray  # exp entries assigned to formats.accum
+    inv: np.ndarray
 
 
 @dataclass
@@ -106,6 +138,7 @@ class Core:
     weights: str
     bias: str | None = None
     y_fifo: str | None = None
+    tables: list[str] = field(default_factory=list)  # a row kernel's resident buffers (gamma/beta, exp/inv tables)
 
 
 @dataclass
@@ -159,6 +192,7 @@ class AieProgram:
     inputs: list[HostPort] = field(default_factory=list)
     outputs: list[HostPort] = field(default_factory=list)
     layers: list[LayerPlan] = field(default_factory=list)
+    tokens: int = 1  # rows per sample ([batch, tokens, features] models run each token as one row)
 
     def fifo(self, name: str) -> Fifo:
         for f in self.fifos:

@@ -5,7 +5,7 @@ links distribute / join at their element offsets, every core runs its kernel fun
 (accumulator = bias or the cascade input, + x·w in the lane width of its mode, wrapping like the
 hardware; first/middle kernels put the accumulator on the cascade to their east neighbour -- the kernel C++
 moves it one microtile block at a time in the same loop order at both ends, so it is the same data --, last/single
-ones run the SRS epilogue; an HCCS kernel runs `fxflow.fixed.hccs` on its rows), and results leave
+ones run the SRS epilogue; a row kernel runs `fxflow.fixed.hccs` / `layernorm` / `softmax` on its rows), and results leave
 through the output links.  Nothing is read from the fxp IR,
 so `simulate == Design.predict` checks the integer lowering, the slicing, the padding and the wiring.
 """
@@ -18,8 +18,8 @@ from fxflow.errors import FxflowError
 
 from fxflow.lowering.aie import cost
 from fxflow.lowering.aie.arith import int_format, run_epilogue
-from fxflow.lowering.aie.program import AieProgram, HccsTile
-from fxflow.fixed.hccs import hccs
+from fxflow.lowering.aie.program import AieProgram
+from fxflow.lowering.aie.rows import run_row
 from fxflow.fixed.quantize import apply_overflow
 
 
@@ -31,15 +31,6 @@ def _acc_wrap(acc: np.ndarray, bits: int) -> np.ndarray:
     if bits >= 64:
         return acc  # int64 arithmetic already wraps modulo 2^64
     return np.asarray(apply_overflow(acc, int_format(1, bits, "WRAP")), dtype=np.int64)
-
-
-def run_hccs(t: HccsTile, flat: np.ndarray, m: int) -> np.ndarray:
-    """The HCCS kernel on its slice-major input buffer: rows gathered from the slices, the integer definition
-    (fxflow.fixed.hccs) on the n real features, scattered back with zero padding."""
-    rows = flat.reshape(t.slices, m, t.slice_len).transpose(1, 0, 2).reshape(m, -1)
-    out = np.zeros_like(rows)
-    out[:, :t.n] = hccs(rows[:, :t.n], t.spec)
-    return out.reshape(m, t.slices, t.slice_len).transpose(1, 0, 2).ravel()
 
 
 def run_block(prog: AieProgram, xb: np.ndarray) -> np.ndarray:
@@ -81,8 +72,8 @@ def run_block(prog: AieProgram, xb: np.ndarray) -> np.ndarray:
             bias_on, out_on, cin, cout = cost.ROLES[fn.role]
             if core.x_fifo not in data or (cin and core.tile not in cascade_in):
                 continue
-            if fn.role == "hccs":
-                data[core.y_fifo] = run_hccs(fn.hccs, data[core.x_fifo], fn.m)
+            if fn.role in cost.ROW_ROLES:
+                data[core.y_fifo] = run_row(fn.role, fn.row, data[core.x_fifo], fn.m)
                 cores.remove(core)
                 progress = True
                 continue

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from fxflow.lowering.aie import cost
 from fxflow.lowering.aie.arith import BIAS64_SPLIT, CTYPE, device_mode
+from fxflow.lowering.aie.kernels import transformer
 from fxflow.lowering.aie.program import AieProgram, KernelFn
 
 HEADER = "fxflow_dense.h"
@@ -267,7 +268,7 @@ void hccs(const int8 *__restrict x, TY *__restrict y) {
 
 def hccs_source(k: KernelFn) -> str:
     """The per-layer source of an HCCS kernel: the template instantiated with its parameters."""
-    t = k.hccs
+    t = k.row
     spec = t.spec
     ty = CTYPE[k.y_store]
     return "\n".join([
@@ -377,6 +378,10 @@ def render_kernels(prog: AieProgram) -> dict[str, str]:
         if k0.role == "hccs":
             files[f"kernels/{HCCS_HEADER}"] = _HCCS_TEMPLATE
             files[f"kernels/{k0.obj[:-2]}.cc"] = hccs_source(k0)
+            continue
+        if k0.role in ("layernorm", "softmax"):
+            files[f"kernels/{transformer.HEADER}"] = transformer.header()
+            files[f"kernels/{k0.obj[:-2]}.cc"] = transformer.row_source(k0)
             continue
         files[f"kernels/{k0.obj[:-2]}.cc"] = layer_source(prog, layer.layer)
     return files

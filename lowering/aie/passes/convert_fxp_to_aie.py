@@ -34,7 +34,9 @@ from fxflow.passes.registry import register_pass
 SUPPORTED = {
     DenseOp: "int8/int16 dense on the AIE-ML vector unit (kernel_info)",
     ReluOp: "fused into the dense before it (_fuse_into_producer)",
-    SoftmaxOp: "implementation = hccs only, after a dense layer (hccs_info, aie_layers)",
+    SoftmaxOp: "implementation hccs, stable or latency over the features, after a dense layer (row_info, "
+               "aie_layers)",
+    LayerNormOp: "over the features (dims = 1), after a dense layer (row_info, aie_layers)",
     ConstantOp: "the weights and biases of a dense",
 }
 
@@ -48,7 +50,7 @@ UNSUPPORTED = {
             "and has no convolution or reshape kernel to produce them",
     ReshapeOp: _CHAIN, TransposeOp: _CHAIN, ConcatOp: _CHAIN, PadOp: _CHAIN, ResizeOp: _CHAIN, GatherOp: _CHAIN,
     LutOp: _CHAIN, ClampOp: _CHAIN, PReluOp: _CHAIN, SelectOp: _CHAIN, MinMaxOp: _CHAIN,
-    MatmulOp: _CHAIN, LayerNormOp: _CHAIN, AddConstantOp: _CHAIN,
+    MatmulOp: _CHAIN, AddConstantOp: _CHAIN,
     RnnOp: _CHAIN,
     ThresholdOp: _CHAIN,
 }
@@ -70,6 +72,7 @@ class DenseKernel:
     out: object
     relu: object | None  # the fused ReLU's result format
     product: object | None = None  # hls4ml-style per-product type (acc += product_t(x*w)), if any
+    tokens: int = 1  # a Linear applied per token of [batch, tokens, features]: tokens rows per sample
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -102,10 +105,7 @@ def kernel_info(kernel) -> DenseKernel | None:
         return None
     d = ops[0]
     x, w, b = d.operands
-    if len(ir.RankedTensorType(x.type).shape) > 2:
-        layer = ir.StringAttr(kernel.attributes["layer"]).value
-        raise UnsupportedOpError(f"layer '{layer}': a Linear applied per token (input "
-                                 f"{list(ir.RankedTensorType(x.type).shape)}) is not supported on AI Engines yet", layer)
+    tokens = _tokens(kernel, ir.RankedTensorType(x.type).shape)
     relu = format_of(ops[1].results[0].type) if len(ops) == 2 else None
     product = format_of(ir.TypeAttr(d.attributes["product"]).value) if "product" in d.attributes else None
     if "approx_mul" in d.attributes:  # fxflow.approx: AIE cores have exact multipliers only
@@ -117,20 +117,38 @@ def kernel_info(kernel) -> DenseKernel | None:
                        ir.StringAttr(kernel.attributes["sym_name"]).value, format_of(x.type), _const(w),
                        format_of(w.type), _const(b), format_of(b.type),
                        format_of(ir.TypeAttr(d.attributes["accum"]).value), format_of(d.results[0].type), relu,
-                       product)
+                       product, tokens)
+
+
+def _tokens(kernel, shape) -> int:
+    """Rows per sample of a row-wise AIE kernel: 1 for [batch, features], T for [batch, T, features] (each token
+    is one row of the kernel's M x K block); other ranks are rejected naming the layer."""
+    if len(shape) == 2:
+        return 1
+    if len(shape) == 3:
+        return shape[1]
+    layer = ir.StringAttr(kernel.attributes["layer"]).value
+    raise UnsupportedOpError(f"layer '{layer}': the AIE backend takes [batch, features] or [batch, tokens, features] "
+                             f"tensors, not {list(shape)}", layer)
 
 
 @dataclass
-class HccsKernel:
-    """An HCCS softmax kernel (`fxflow.fixed.hccs`) over the features of the dense layer before it."""
+class RowKernel:
+    """A row kernel on one tile over the features of the dense layer before it: an HCCS softmax (kind "hccs",
+    `fxflow.fixed.hccs`), a LayerNorm ("layernorm") or a table softmax ("softmax"), the latter two in
+    `fxflow.lowering.aie.rows`."""
 
     op: object
     layer: str
     name: str
     x_fmt: object
     out: object
-    spec: object  # HccsSpec
+    spec: object  # HccsSpec / program.LayerNormSpec / program.TableSoftmaxSpec
     n: int
+    kind: str = "hccs"
+
+
+HccsKernel = RowKernel
 
 
 def hccs_info(kernel) -> HccsKernel | None:
@@ -144,9 +162,9 @@ def hccs_info(kernel) -> HccsKernel | None:
     sm = ops[0]
     layer = ir.StringAttr(kernel.attributes["layer"]).value
     shape = ir.RankedTensorType(sm.operands[0].type).shape
-    if len(shape) != 2 or ir.IntegerAttr(sm.attributes["axis"]).value != 1:
-        raise UnsupportedOpError(f"layer '{layer}': the AIE HCCS kernel takes a softmax over the features of a "
-                                 f"[batch, N] tensor, not {list(shape)}", layer)
+    if len(shape) not in (2, 3) or ir.IntegerAttr(sm.attributes["axis"]).value != len(shape) - 1:
+        raise UnsupportedOpError(f"layer '{layer}': the AIE HCCS kernel takes a softmax over the last dim of a "
+                                 f"[batch, N] or [batch, tokens, N] tensor, not {list(shape)}", layer)
     spec = hccs_spec(sm)
     x_fmt = format_of(sm.operands[0].type)
     if storage_of(x_fmt) != "i8":
@@ -156,7 +174,50 @@ def hccs_info(kernel) -> HccsKernel | None:
         raise UnsupportedOpError(f"layer '{layer}': HCCS B = {max(spec.B)} exceeds {B_MAX}; the AIE kernel holds "
                                  "scores in int16 lanes", layer)
     return HccsKernel(kernel, layer, ir.StringAttr(kernel.attributes["sym_name"]).value, x_fmt,
-                      format_of(sm.results[0].type), spec, shape[1])
+                      format_of(sm.results[0].type), spec, shape[-1])
+
+
+def row_info(kernel) -> RowKernel | None:
+    """The row-kernel content of a df.kernel (HCCS softmax, LayerNorm over the features, table softmax over the
+    features), None when it holds anything else; UnsupportedOpError naming the layer when the AIE kernel cannot
+    reproduce it."""
+    from fxflow.dialects.fxp.accessors import norm_formats, softmax_formats
+    from fxflow.lowering.aie.rows import layernorm_spec, table_softmax_spec
+
+    tail = hccs_info(kernel)
+    if tail is not None:
+        return tail
+    ops = [o for o in _body(kernel) if o.name not in ("fxp.constant", "df.yield")]
+    if len(ops) != 1 or ops[0].name not in ("fxp.layernorm", "fxp.softmax"):
+        return None
+    op = ops[0]
+    layer = ir.StringAttr(kernel.attributes["layer"]).value
+    name = ir.StringAttr(kernel.attributes["sym_name"]).value
+    shape = ir.RankedTensorType(op.operands[0].type).shape
+    _tokens(kernel, shape)
+    x_fmt, out = format_of(op.operands[0].type), format_of(op.results[0].type)
+    if x_fmt is None or out is None:
+        raise UnsupportedOpError(f"layer '{layer}': the AIE backend needs fixed-point formats (run the precision "
+                                 "pass)", layer)
+    if op.name == "fxp.layernorm":
+        if ir.IntegerAttr(op.attributes["dims"]).value != 1:
+            raise UnsupportedOpError(f"layer '{layer}': the AIE LayerNorm kernel normalizes the last dim only, not "
+                                     f"the last {ir.IntegerAttr(op.attributes['dims']).value}", layer)
+        g, b = op.operands[1], op.operands[2]
+        spec = layernorm_spec(layer, shape[-1], x_fmt, _const(g), format_of(g.type), _const(b), format_of(b.type),
+                              norm_formats(op), ir.FloatAttr(op.attributes["epsilon"]).value,
+                              bool(ir.IntegerAttr(op.attributes["rms"]).value), out)
+        return RowKernel(kernel, layer, name, x_fmt, out, spec, shape[-1], "layernorm")
+    if ir.IntegerAttr(op.attributes["axis"]).value != len(shape) - 1:
+        raise UnsupportedOpError(f"layer '{layer}': the AIE softmax kernel works over the last dim (features) of "
+                                 f"{list(shape)}", layer)
+    impl = ir.StringAttr(op.attributes["implementation"]).value
+    if impl not in ("stable", "latency"):
+        raise UnsupportedOpError(f"layer '{layer}': softmax implementation '{impl}' has no AIE kernel (stable, "
+                                 "latency and hccs do)", layer)
+    fm, exp_tab, inv_tab = softmax_formats(op)
+    spec = table_softmax_spec(layer, x_fmt, out, impl, fm, exp_tab, inv_tab)
+    return RowKernel(kernel, layer, name, x_fmt, out, spec, shape[-1], "softmax")
 
 
 def _users(value) -> list:
@@ -175,19 +236,20 @@ def convert_fxp_to_aie(module_op, options=None) -> None:
     if len(block.arguments) != 1 or len(list(block.operations)[-1].operation.operands) != 1:
         raise UnsupportedOpError("the AIE backend supports designs with one input and one output")
     for kernel in kernels_of(graph):
-        if kernel_info(kernel) is None and not _is_relu(kernel) and hccs_info(kernel) is None:
+        if kernel_info(kernel) is None and not _is_relu(kernel) and row_info(kernel) is None:
             layer = ir.StringAttr(kernel.attributes["layer"]).value
             raise UnsupportedOpError(f"layer '{layer}' ({_describe(kernel)}) is not supported by the AIE backend: "
-                                     "it maps dense layers, each optionally followed by a ReLU and/or an HCCS "
-                                     "softmax", layer)
+                                     "it maps dense layers, each optionally followed by a ReLU and/or a row kernel "
+                                     "(LayerNorm, softmax)", layer)
     for kernel in kernels_of(graph):
         if _is_relu(kernel):
             _fuse_into_producer(kernel)
     for kernel in kernels_of(graph):
-        tail = hccs_info(kernel)
-        if tail is not None:  # the integer definition itself: the kernel runs fxflow.fixed.hccs
+        tail = row_info(kernel)
+        if tail is not None:  # the integer definition itself: the kernel runs fxflow.fixed.hccs / layernorm / softmax
             kernel.attributes["aie"] = ir.DictAttr.get({
-                "mode": str_attr("hccs"), "x": str_attr("i8"), "y": str_attr(storage_of(tail.out))})
+                "mode": str_attr(tail.kind), "x": str_attr(storage_of(tail.x_fmt)),
+                "y": str_attr(storage_of(tail.out))})
             continue
         info = kernel_info(kernel)
         integer = info.lower()
@@ -261,17 +323,18 @@ def aie_chain(graph) -> tuple[list[DenseKernel], HccsKernel | None]:
     return chain, softmax.get(len(chain) - 1)
 
 
-def aie_layers(graph) -> tuple[list[DenseKernel], dict[int, HccsKernel]]:
-    """The linear chain of dense kernels and the HCCS softmax kernels in it: `softmax[i]` reads dense layer i's
-    output (and the next dense layer, if any, reads the softmax's)."""
+def aie_layers(graph) -> tuple[list[DenseKernel], dict[int, RowKernel]]:
+    """The linear chain of dense kernels and the row kernels (HCCS softmax, LayerNorm, table softmax) in it:
+    `softmax[i]` reads dense layer i's output (and the next dense layer, if any, reads the row kernel's)."""
     block = graph.regions[0].blocks[0]
     chain, softmax, expect = [], {}, block.arguments[0]
     for kernel in kernels_of(graph):
         src = kernel.operands[0]
-        tail = hccs_info(kernel)
+        tail = row_info(kernel)
         if tail is not None:
             if not chain or src != expect or len(chain) - 1 in softmax:
-                raise UnsupportedOpError(f"layer '{tail.layer}': the AIE HCCS kernel must read a dense layer's "
+                what = "HCCS" if tail.kind == "hccs" else tail.kind
+                raise UnsupportedOpError(f"layer '{tail.layer}': the AIE {what} kernel must read a dense layer's "
                                          "output", tail.layer)
             softmax[len(chain) - 1] = tail
             expect = _next_value(kernel)
@@ -287,6 +350,10 @@ def aie_layers(graph) -> tuple[list[DenseKernel], dict[int, HccsKernel]]:
         if info is None:
             layer = ir.StringAttr(kernel.attributes["layer"]).value
             raise UnsupportedOpError(f"layer '{layer}' ({_describe(kernel)}) is not a dense layer", layer)
+        if chain and info.tokens != chain[0].tokens:
+            raise UnsupportedOpError(f"layer '{info.layer}' takes {info.tokens} rows (tokens) per sample, layer "
+                                     f"'{chain[0].layer}' {chain[0].tokens}: the AIE chain keeps one row layout "
+                                     "(no reshape kernel)", info.layer)
         chain.append(info)
         expect = _next_value(kernel)
     ret = list(block.operations)[-1].operation
