@@ -95,7 +95,10 @@ def mode_of(name: str) -> Mode:
 # kernel role -> (has bias, writes the output FIFO, cascade in, cascade out)
 ROLES = {"single": (True, True, False, False), "first": (True, False, False, True),
          "middle": (False, False, True, True), "last": (False, True, True, False),
-         "hccs": (False, True, False, False)}  # the HCCS softmax kernel (no weights)
+         "hccs": (False, True, False, False),  # the HCCS softmax kernel (no weights)
+         "conv": (True, True, False, False),  # feature-map kernels (lowering/aie/fmap.py): one output slice each
+         "pool": (False, True, False, False), "add": (False, True, False, False)}
+WEIGHTLESS = {"hccs", "pool", "add"}  # roles whose cores hold no weight buffer
 
 # HCCS softmax kernel, per row of n int8 inputs laid out as `width` = slices x slice_len lanes (aie4ml's measured
 # HCCS kernels, fixed-point.md §9: about 22 cycles/row plus 235 for a scalar division), counted as the emitted
