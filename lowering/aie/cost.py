@@ -72,11 +72,6 @@ def tile_bytes(mode: Mode, m: int, k: int, n: int, x_store: str, y_store: str, h
     return total
 
 
-def hccs_tile_bytes(m: int, width: int, y_store: str, device: Device) -> int:
-    """Data memory of the HCCS tile: its int8 input and `y_store` output FIFO buffers of m x width, and the stack."""
-    return FIFO_DEPTH * m * width * (1 + nbytes(y_store)) + device.stack_bytes
-
-
 def row_tile_bytes(m: int, width: int, x_store: str, y_store: str, table_bytes: int, device: Device) -> int:
     """Data memory of a row-kernel tile: its input and output FIFO buffers of m x width, resident tables, stack."""
     return FIFO_DEPTH * m * width * (nbytes(x_store) + nbytes(y_store)) + table_bytes + device.stack_bytes
@@ -101,8 +96,11 @@ def mode_of(name: str) -> Mode:
 ROLES = {"single": (True, True, False, False), "first": (True, False, False, True),
          "middle": (False, False, True, True), "last": (False, True, True, False),
          "hccs": (False, True, False, False),  # the HCCS softmax kernel (no weights)
-         "layernorm": (False, True, False, False), "softmax": (False, True, False, False)}  # row kernels
+         "layernorm": (False, True, False, False), "softmax": (False, True, False, False),  # row kernels
+         "conv": (True, True, False, False),  # feature-map kernels (lowering/aie/fmap.py): one output slice each
+         "pool": (False, True, False, False), "add": (False, True, False, False)}
 ROW_ROLES = ("hccs", "layernorm", "softmax")  # one tile, whole rows in and out (program.RowTile)
+WEIGHTLESS = {*ROW_ROLES, "pool", "add"}  # roles whose cores hold no weight buffer
 
 # HCCS softmax kernel, per row of n int8 inputs laid out as `width` = slices x slice_len lanes (aie4ml's measured
 # HCCS kernels, fixed-point.md §9: about 22 cycles/row plus 235 for a scalar division), counted as the emitted

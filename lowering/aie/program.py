@@ -41,10 +41,20 @@ class Fifo:
     depth: int
     store: str
     shape: tuple[int, ...]
+    # `dimensionsToStream` of the producer (a memory tile): (size, stride) pairs in elements, outermost first;
+    # the consumers receive the producer's buffer in this order (a feature-map re-layout), [] = as stored
+    dims: list[tuple[int, int]] = field(default_factory=list)
 
     @property
     def size(self) -> int:
         return int(np.prod(self.shape))
+
+    def stream_order(self) -> np.ndarray:
+        """Indices into the producer's buffer in the order the consumers receive them (`dims`)."""
+        idx = np.zeros(1, dtype=np.int64)
+        for size, stride in self.dims:
+            idx = (idx[:, None] + np.arange(size, dtype=np.int64)[None, :] * stride).ravel()
+        return idx if self.dims else np.arange(self.size, dtype=np.int64)
 
     @property
     def nbytes(self) -> int:
@@ -81,6 +91,8 @@ class KernelFn:
     epilogue: list  # arith.Srs | "relu"
     obj: str  # object file for link_with
     row: "RowTile | None" = None  # row roles (cost.ROW_ROLES): the row op's parameters and row layout
+    params: object = None  # other roles (conv, pool, add, ...): the family's parameters (its simulate executor's)
+    w_shape: tuple[int, ...] | None = None  # the weight buffer's shape when it is not (k, n)
 
 
 @dataclass
@@ -139,6 +151,12 @@ class Core:
     bias: str | None = None
     y_fifo: str | None = None
     tables: list[str] = field(default_factory=list)  # a row kernel's resident buffers (gamma/beta, exp/inv tables)
+    inputs: list[str] = field(default_factory=list)  # further input FIFOs after x_fifo (a DAG node's operands)
+
+    @property
+    def in_fifos(self) -> list[str]:
+        """Every FIFO the core reads, in kernel argument order."""
+        return [self.x_fifo, *self.inputs]
 
 
 @dataclass
@@ -153,6 +171,9 @@ class HostPort:
     slices: int
     slice_len: int
     plio: bool = False  # a PLIO stream port to/from the PL (`channel` is the port on the shim column) instead of DDR
+    # a feature map (C, H, W, Cp): the host moves each sample channels-last ([H][W][Cp], channels zero-padded to
+    # Cp) instead of feature slices; the graph's tensor is channels-first [C, H, W]
+    fmap: tuple[int, int, int, int] | None = None
 
 
 @dataclass
@@ -170,6 +191,7 @@ class LayerPlan:
     interval: int
     latency: int
     macs: int  # real multiply-accumulates per batch of M rows (without padding)
+    kind: str = "dense"  # dense / hccs, or a feature-map layer (conv / pool / add: interval and latency as planned)
 
 
 @dataclass

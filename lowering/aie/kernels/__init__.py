@@ -371,17 +371,31 @@ def check_syntax(files: dict[str, str], device, cxx: str | None = None) -> dict[
     return bad
 
 
+# role -> renderer(prog, first kernel of the layer) -> {path: text}: the kernel sources of DAG-node families
+# (kernels/<family>.py register theirs)
+RENDERERS: dict = {}
+
+
+def _render_row(prog: AieProgram, k0: KernelFn) -> dict[str, str]:
+    """LayerNorm / table softmax: the shared row-kernel header and the layer's source (kernels/transformer.py)."""
+    return {f"kernels/{transformer.HEADER}": transformer.header(),
+            f"kernels/{k0.obj[:-2]}.cc": transformer.row_source(k0)}
+
+
+RENDERERS.update({"layernorm": _render_row, "softmax": _render_row})
+
+
 def render_kernels(prog: AieProgram) -> dict[str, str]:
     files = {f"kernels/{HEADER}": header()}
     for layer in prog.layers:
         k0 = next(k for k in prog.kernels if k.layer == layer.layer)
+        if k0.role in RENDERERS:
+            files.update(RENDERERS[k0.role](prog, k0))
+            continue
         if k0.role == "hccs":
             files[f"kernels/{HCCS_HEADER}"] = _HCCS_TEMPLATE
             files[f"kernels/{k0.obj[:-2]}.cc"] = hccs_source(k0)
             continue
-        if k0.role in ("layernorm", "softmax"):
-            files[f"kernels/{transformer.HEADER}"] = transformer.header()
-            files[f"kernels/{k0.obj[:-2]}.cc"] = transformer.row_source(k0)
-            continue
         files[f"kernels/{k0.obj[:-2]}.cc"] = layer_source(prog, layer.layer)
     return files
+
