@@ -96,20 +96,25 @@ def _unit(group: list, device: VersalDevice, period_ns: float) -> Unit:
 def _aie_form(group: list) -> tuple[dict | None, str]:
     from fxflow.dialects.fxp import format_of
     from fxflow.lowering.aie.arith import storage_of
-    from fxflow.lowering.aie.passes.convert_fxp_to_aie import hccs_info, kernel_info
+    from fxflow.lowering.aie.passes.convert_fxp_to_aie import kernel_info, row_info
 
     layer = attr(group[0], "layer")
+    if len(ir.RankedTensorType(group[0].operands[0].type).shape) > 2:
+        return None, (f"layer '{layer}' works per token ([batch, tokens, features]); a Versal design bridges "
+                      "[batch, features] rows to the AI Engines, so it stays in the PL")
     try:
         info = kernel_info(group[0])
-        softmax = hccs_info(group[0]) if info is None else None
+        softmax = row_info(group[0]) if info is None else None
     except UnsupportedOpError as e:
         return None, str(e)
-    if softmax is not None:  # an HCCS softmax core after a dense layer of the same AIE segment (aie_cost)
-        return {"name": layer, "mode": "hccs", "N": softmax.n, "x": "i8", "y": storage_of(softmax.out),
-                "reciprocal": softmax.spec.reciprocal}, ""
+    if softmax is not None:  # a row core (HCCS / table softmax, LayerNorm) after a dense layer of the same AIE part
+        return {"name": layer, "mode": softmax.kind, "N": softmax.n, "x": storage_of(softmax.x_fmt),
+                "y": storage_of(softmax.out), "spec": softmax.spec,
+                **({"reciprocal": softmax.spec.reciprocal} if softmax.kind == "hccs" else {})}, ""
     if info is None:
         return None, (f"layer '{layer}' ({', '.join(_body_ops(group[0])) or 'nothing'}) is not supported by the AIE "
-                      "backend: it maps dense layers, each optionally followed by a ReLU, and HCCS softmaxes")
+                      "backend: it maps dense layers, each optionally followed by a ReLU, and row kernels "
+                      "(HCCS or table softmax, LayerNorm) after a dense layer")
     if len(group) == 2:
         info = replace(info, relu=format_of(group[1].results[0].type))
     try:
@@ -157,11 +162,12 @@ def aie_cost(units: list[Unit], device: VersalDevice, batch: int, max_tiles: int
 
     layers, softmax = [], {}  # dense layers; HCCS softmax after dense layer i (as aie_layers reads the graph)
     for u in units:
-        if u.aie["mode"] != "hccs":
+        if u.aie["mode"] not in cycles.ROW_ROLES:
             layers.append(dict(u.aie))
         elif not layers or len(layers) - 1 in softmax:
-            raise AieFitError(f"layer '{u.name}': an HCCS softmax on the AI Engines must read a dense layer's output "
-                              "in the same AIE part")
+            what = "an HCCS softmax" if u.aie["mode"] == "hccs" else f"a {u.aie['mode']} kernel"
+            raise AieFitError(f"layer '{u.name}': {what} on the AI Engines must read a dense layer's output in the "
+                              "same AIE part")
         else:
             softmax[len(layers) - 1] = u.aie
             layers[-1]["max_chains"] = min(device.aie.memtile_dma) - 1  # the join in one memory tile
@@ -171,14 +177,17 @@ def aie_cost(units: list[Unit], device: VersalDevice, batch: int, max_tiles: int
     first, last = splits[0], splits[-1]
     interval = max(s.interval for s in splits)
     sm_latency, sm_memory = 0, 0
-    for i, sm in softmax.items():  # one core each: the join leg and cost.hccs_cycles (as aie/cycles.py reports it)
+    for i, sm in softmax.items():  # one core each: the join leg and cost.row_cycles (as aie/cycles.py reports it)
+        from fxflow.lowering.aie.rows import row_tables
+
         width = splits[i].cas_num * splits[i].n_slice
-        kc = cycles.hccs_cycles(m, sm["N"], width, sm["reciprocal"])
-        interval, sm_latency = max(interval, kc), sm_latency + cycles.fifo_cycles(m * width, "i8") + kc
-        need = cycles.hccs_tile_bytes(m, width, sm["y"], device.aie)
+        kc = cycles.row_cycles(sm["mode"], m, sm["spec"], sm["N"], width)
+        interval, sm_latency = max(interval, kc), sm_latency + cycles.fifo_cycles(m * width, sm["x"]) + kc
+        tables = sum(4 * len(t) for _, t in row_tables(sm["mode"], sm["spec"]))
+        need = cycles.row_tile_bytes(m, width, sm["x"], sm["y"], tables, device.aie)
         if need > device.aie.tile_memory:
-            raise AieFitError(f"layer '{sm['name']}': the HCCS kernel's buffers for batch {m} x {width} features "
-                              f"need {need} bytes, over the {device.aie.tile_memory}-byte tile memory")
+            raise AieFitError(f"layer '{sm['name']}': the {sm['mode']} kernel's buffers for batch {m} x {width} "
+                              f"features need {need} bytes, over the {device.aie.tile_memory}-byte tile memory")
         sm_memory += need
     out_store = softmax[len(layers) - 1]["y"] if len(layers) - 1 in softmax else layers[-1]["y"]
     lim_in, lim_out = device.plio_in, device.plio_out

@@ -129,3 +129,22 @@ def test_what_the_row_kernels_cannot_host_names_the_layer():
     cfg["layers"]["norm"] = {"result": "ap_fixed<24,8>"}
     with pytest.raises(FxflowError, match=r"layer 'norm': result format .* needs more than 16-bit storage"):
         _compile(TokenNet(6, 16, 8, 5).eval(), x, cfg)
+
+
+def test_versal_planner_costs_row_kernels_as_the_backend_reports_them():
+    """Dense -> LayerNorm -> dense -> table softmax all on the AI Engines of a Versal design: the planner's tiles,
+    interval and latency are the AIE backend's cycle report of the same layers; the joint simulation == predict."""
+    torch.manual_seed(1)
+    model = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 20), nn.LayerNorm(20), nn.Linear(20, 6),
+                          nn.Softmax(dim=1)).eval()
+    cfg = {"model": {"precision": "ap_fixed<8,3>"}}
+    d = fxflow.compile(model, torch.zeros(1, 8), config=cfg, backend="versal",
+                       versal={"partition": {str(i): "aie" for i in range(len(model))}, "target_rate_mhz": 1})
+    plan = d.report()["plan"]["aie"]
+    alone = fxflow.compile(model, torch.zeros(1, 8), config=cfg, backend="aie", aie={"objective": "throughput"})
+    rep = alone.report()
+    assert (plan["tiles"], plan["interval_cycles"], plan["latency_cycles"]) == \
+        (rep["tiles"], rep["interval_cycles"], rep["latency_cycles"])
+    assert {"layernorm", "softmax"} <= {k.role for k in d.aie_program.kernels}
+    x = np.random.default_rng(3).normal(0, 2, (30, 8))
+    np.testing.assert_array_equal(d.simulate(x, raw=True), d.predict(x, raw=True))
