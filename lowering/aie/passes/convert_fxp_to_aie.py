@@ -35,17 +35,17 @@ SUPPORTED = {
     DenseOp: "int8/int16 dense on the AIE-ML vector unit (kernel_info)",
     ReluOp: "fused into the dense before it (_fuse_into_producer)",
     SoftmaxOp: "implementation = hccs only, after a dense layer (hccs_info, aie_layers)",
-    ConstantOp: "the weights and biases of a dense",
+    ConstantOp: "the weights and biases of a dense or conv",
+    ConvOp: "2-D conv (grouped, depthwise) on [batch, C, H, W] feature maps, + fused ReLU (lowering/aie/fmap.py)",
+    PoolOp: "2-D max pooling on feature maps (lowering/aie/fmap.py); average pooling is refused by name",
+    AddOp: "on feature maps, + fused ReLU (lowering/aie/fmap.py); a residual add of [batch, features] rows is "
+           "refused: the dense chain has no two-input kernel",
 }
 
 _CHAIN = "the AIE backend maps a chain of dense layers (+ ReLU) and HCCS softmaxes; no AIE kernel for it"
 # Every other op, with the reason (test_op_coverage.py asks every op of FXP_OPS).
 UNSUPPORTED = {
-    CastOp: _CHAIN, SubOp: _CHAIN, MulOp: _CHAIN, ScaleShiftOp: _CHAIN, ConvOp: _CHAIN,
-    AddOp: "a residual add reads two layers' outputs: the AIE program is a linear chain (one input FIFO per "
-           "kernel, no fan-out of a layer's result to two consumers) and has no two-input kernel yet",
-    PoolOp: "pooling takes [batch, channels, *spatial] feature maps; the AIE chain carries [batch, features] rows "
-            "and has no convolution or reshape kernel to produce them",
+    CastOp: _CHAIN, SubOp: _CHAIN, MulOp: _CHAIN, ScaleShiftOp: _CHAIN,
     ReshapeOp: _CHAIN, TransposeOp: _CHAIN, ConcatOp: _CHAIN, PadOp: _CHAIN, ResizeOp: _CHAIN, GatherOp: _CHAIN,
     LutOp: _CHAIN, ClampOp: _CHAIN, PReluOp: _CHAIN, SelectOp: _CHAIN, MinMaxOp: _CHAIN,
     MatmulOp: _CHAIN, LayerNormOp: _CHAIN, AddConstantOp: _CHAIN,
@@ -171,6 +171,13 @@ def _describe(kernel) -> str:
 @register_pass("convert-fxp-to-aie", "Fuse dense+ReLU kernels and attach their exact AIE-ML integer form")
 def convert_fxp_to_aie(module_op, options=None) -> None:
     graph = graph_of(module_op, "convert-fxp-to-aie")
+    from fxflow.lowering.aie.fmap import is_fmap_graph
+
+    if is_fmap_graph(graph):  # conv / pool / add on feature maps: a DAG of its own (lowering/aie/fmap_build.py)
+        from fxflow.lowering.aie.fmap_build import convert
+
+        convert(graph)
+        return
     block = graph.regions[0].blocks[0]
     if len(block.arguments) != 1 or len(list(block.operations)[-1].operation.operands) != 1:
         raise UnsupportedOpError("the AIE backend supports designs with one input and one output")
