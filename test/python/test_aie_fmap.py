@@ -137,3 +137,19 @@ def test_avg_pool_is_named_as_unsupported():
     model = nn.Sequential(nn.Conv2d(2, 4, 1), nn.AvgPool2d(2)).eval()
     with pytest.raises(FxflowError, match=r"layer '1': avg pooling has no AIE kernel"):
         _compile(model, _inputs((2, 4, 4), 1), INT8)
+
+
+@pytest.mark.parametrize("device", ["xcve2802", "npu2"])
+def test_wide_conv_splits_output_channels_and_the_memory_tile_rejoins_them(device):
+    """9 x 32 x 64 int8 weights overflow one 16 KB bank: the conv takes several tiles, whose output-channel slices
+    the memory tile joins and re-lays out channels-last (dimensionsToStream) for the next conv."""
+    model = nn.Sequential(nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.Conv2d(64, 8, 1)).eval()
+    x = _inputs((32, 5, 5), 3)
+    d = _compile(model, x, INT8, device)
+    prog = d.aie_program
+    first = prog.layers[0]
+    assert first.cas_num > 1 and first.cas_num * first.n_slice >= 64
+    fm = prog.fifo(f"{first.name}_fm")
+    assert fm.dims and fm.dims[-1] == (first.n_slice, 1)
+    assert "dimensionsToStream" in emit_program(prog) and problems(prog) == []
+    assert np.array_equal(d.simulate(x, raw=True), d.predict(x, raw=True))
