@@ -99,10 +99,43 @@ def _shape(value) -> tuple[int, int, int]:
     return tuple(s[1:])
 
 
+def kernel_node(kernel, relu_kernel=None) -> FmapNode:
+    """The conv / pool / add of one df.kernel as a DAG node (its `inputs` left empty); UnsupportedOpError naming
+    the layer otherwise."""
+    from fxflow.dialects.fxp import i64_array
+
+    layer = ir.StringAttr(kernel.attributes["layer"]).value
+    ops = _body(kernel)
+    names = [o.name for o in ops]
+    if len(ops) != 1 or names[0] not in ("fxp.conv", "fxp.pool", "fxp.add"):
+        raise UnsupportedOpError(f"layer '{layer}' ({', '.join(names) or 'nothing'}) is not supported by the AIE "
+                                 "feature-map backend: it maps Conv2D (grouped/depthwise too, + ReLU), MaxPool "
+                                 "and Add (+ ReLU) on [batch, channels, height, width] feature maps", layer)
+    o = ops[0]
+    kind = names[0].split(".")[1]
+    operands = [o.operands[0]] if kind != "add" else [o.operands[0], o.operands[1]]
+    for v in operands:
+        if len(ir.RankedTensorType(v.type).shape) != 4:
+            raise UnsupportedOpError(f"layer '{layer}': the AIE {kind} kernel takes 2-D feature maps [batch, "
+                                     f"channels, height, width], not {list(ir.RankedTensorType(v.type).shape)}", layer)
+    node = FmapNode(kernel, kind, layer, ir.StringAttr(kernel.attributes["sym_name"]).value, [],
+                    [_shape(v) for v in operands], _shape(o.results[0]), relu_op=relu_kernel, fxp=o)
+    if kind == "conv":
+        kh, kw = ir.RankedTensorType(o.operands[1].type).shape[2:]
+        node.window = ((kh, kw), i64_array(o, "strides"),
+                       i64_array(o, "dilations") if "dilations" in o.attributes else [1, 1], i64_array(o, "padding"))
+        node.groups = ir.IntegerAttr(o.attributes["groups"]).value
+    elif kind == "pool":
+        if ir.StringAttr(o.attributes["kind"]).value != "max":
+            raise UnsupportedOpError(f"layer '{layer}': {ir.StringAttr(o.attributes['kind']).value} pooling has "
+                                     "no AIE kernel (max pooling only)", layer)
+        node.window = (tuple(i64_array(o, "kernel")), i64_array(o, "strides"), [1, 1], i64_array(o, "padding"))
+    return node
+
+
 def fmap_graph(graph) -> FmapGraph:
     """The graph's kernels as a feature-map DAG; UnsupportedOpError naming the layer that does not fit."""
     from fxflow.dialects.df.graph import kernels_of
-    from fxflow.dialects.fxp import i64_array
 
     block = graph.regions[0].blocks[0]
     if len(block.arguments) != 1:
@@ -133,36 +166,10 @@ def fmap_graph(graph) -> FmapGraph:
             prod.relu_op = kernel
             index[kernel] = index[src]
             continue
-        if len(ops) != 1 or names[0] not in ("fxp.conv", "fxp.pool", "fxp.add"):
-            raise UnsupportedOpError(f"layer '{layer}' ({', '.join(names) or 'nothing'}) is not supported by the AIE "
-                                     "feature-map backend: it maps Conv2D (grouped/depthwise too, + ReLU), MaxPool "
-                                     "and Add (+ ReLU) on [batch, channels, height, width] feature maps", layer)
-        o = ops[0]
-        kind = names[0].split(".")[1]
+        node = kernel_node(kernel)
         kargs = list(kernel.regions[0].blocks[0].arguments)
-        operands = [o.operands[0]] if kind != "add" else [o.operands[0], o.operands[1]]
-        inputs, shapes = [], []
-        for v in operands:
-            if len(ir.RankedTensorType(v.type).shape) != 4:
-                raise UnsupportedOpError(f"layer '{layer}': the AIE {kind} kernel takes 2-D feature maps [batch, "
-                                         f"channels, height, width], not {list(ir.RankedTensorType(v.type).shape)}",
-                                         layer)
-            pos = next(i for i, a in enumerate(kargs) if a == v)
-            inputs.append(node_of(srcs[pos]))
-            shapes.append(_shape(v))
-        node = FmapNode(kernel, kind, layer, ir.StringAttr(kernel.attributes["sym_name"]).value, inputs, shapes,
-                        _shape(o.results[0]), fxp=o)
-        if kind == "conv":
-            kh, kw = ir.RankedTensorType(o.operands[1].type).shape[2:]
-            node.window = ((kh, kw), i64_array(o, "strides"),
-                           i64_array(o, "dilations") if "dilations" in o.attributes else [1, 1],
-                           i64_array(o, "padding"))
-            node.groups = ir.IntegerAttr(o.attributes["groups"]).value
-        elif kind == "pool":
-            if ir.StringAttr(o.attributes["kind"]).value != "max":
-                raise UnsupportedOpError(f"layer '{layer}': {ir.StringAttr(o.attributes['kind']).value} pooling has "
-                                         "no AIE kernel (max pooling only)", layer)
-            node.window = (tuple(i64_array(o, "kernel")), i64_array(o, "strides"), [1, 1], i64_array(o, "padding"))
+        operands = [node.fxp.operands[0]] if node.kind != "add" else list(node.fxp.operands[:2])
+        node.inputs = [node_of(srcs[next(i for i, a in enumerate(kargs) if a == v)]) for v in operands]
         index[kernel] = len(nodes)
         nodes.append(node)
     ret = list(block.operations)[-1].operation
@@ -322,6 +329,7 @@ class NodePlan:
     interval: int
     latency: int
     cp_in: list[int] = field(default_factory=list)
+    memory: int = 0  # data memory of the node's tiles (FIFO buffers, weights, bias; stacks not included)
 
     @property
     def cp_out(self) -> int:
@@ -368,7 +376,7 @@ def plan_nodes(fg: FmapGraph, attrs: list[dict], device, max_tiles: int, objecti
                 kc = conv_cycles(mode, g, x_store, mode.x_bits == 16 and x_store in ("i8", "u8"))
                 leg_in = cost.fifo_cycles(h * w * cps[0], x_store)
                 leg_out = cost.fifo_cycles(oh * ow * n * pn, y_store)
-                options.append(NodePlan(pn, n, max(kc, leg_in, leg_out), leg_in + kc + leg_out, cps))
+                options.append(NodePlan(pn, n, max(kc, leg_in, leg_out), leg_in + kc + leg_out, cps, pn * need))
             if not options:
                 n = up(-(-f // min(device.memtile_dma[0], len(device.compute_rows))), CHANNEL_STEP)
                 wbytes = taps * cps[0] * n * (mode.w_bits // 8)
@@ -399,7 +407,7 @@ def plan_nodes(fg: FmapGraph, attrs: list[dict], device, max_tiles: int, objecti
         kc = vector_cycles(oh * ow, cp, taps)
         leg_in = sum(cost.fifo_cycles(h * w * c, x_store) for c in cps)
         leg_out = cost.fifo_cycles(oh * ow * cp, y_store)
-        plans.append(NodePlan(1, cp, max(kc, leg_in, leg_out), leg_in + kc + leg_out, cps))
+        plans.append(NodePlan(1, cp, max(kc, leg_in, leg_out), leg_in + kc + leg_out, cps, need))
     tiles = sum(p.parts for p in plans)
     if tiles > max_tiles:
         raise AieFitError(f"the feature-map layers need {tiles} compute tiles; {device.name} offers {max_tiles}")

@@ -153,3 +153,21 @@ def test_wide_conv_splits_output_channels_and_the_memory_tile_rejoins_them(devic
     assert fm.dims and fm.dims[-1] == (first.n_slice, 1)
     assert "dimensionsToStream" in emit_program(prog) and problems(prog) == []
     assert np.array_equal(d.simulate(x, raw=True), d.predict(x, raw=True))
+
+
+def test_versal_planner_costs_conv_pool_add_on_the_ai_engines():
+    """The Versal planner prices every feature-map layer on both targets (the AIE cost is the feature-map
+    partition's); no PLIO bridge carries feature maps yet, so a plan putting them on AIE is reported, not built."""
+    model = nn.Sequential(nn.Conv2d(2, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)).eval()
+    x = _inputs((2, 6, 6), 4)
+    d = fxflow.compile(model, torch.from_numpy(x[:1]), INT8, backend="versal", versal={"target_rate_mhz": 0.5})
+    rows = {r["layer"]: r for r in d.report()["layers"]}
+    assert rows["0"]["layers"] == ["0", "1"]  # conv + its ReLU: one unit, as the AIE fuses them
+    for name in ("0", "2"):
+        aie = rows[name]["aie"]
+        assert aie is not None and aie["tiles"] == 1 and aie["interval_cycles"] > 0 and aie["memory_bytes"] > 0
+    assert set(d.report()["plan"]["placement"].values()) == {"pl"}
+    assert np.array_equal(d.simulate(x, raw=True), d.predict(x, raw=True))
+    planner = d.versal.planner  # the AIE plan of all three layers: priced, and refused with the reason
+    plan = planner.evaluate((0, len(planner.units)))
+    assert plan.aie["tiles"] == 2 and any("feature maps" in p and "no bridge yet" in p for p in plan.problems)
