@@ -191,6 +191,12 @@ def build_program(module, io: str = "host", max_ports: int = 0) -> AieProgram:
     graph = graph_of(module, "AIE build")
     if "aie_device" not in graph.attributes:
         raise FxflowError("the AIE program needs a partitioned graph: run aie-partition and aie-place first")
+    from fxflow.lowering.aie.fmap import is_fmap_graph
+
+    if is_fmap_graph(graph):  # conv / pool / add: a DAG of feature maps
+        from fxflow.lowering.aie.fmap_build import build
+
+        return build(graph, io, max_ports)
     device = get_device(ir.StringAttr(graph.attributes["aie_device"]).value)
     chain, softmax = aie_layers(graph)
     tail = softmax.get(len(chain) - 1)

@@ -26,6 +26,18 @@ def design_cycles(prog: AieProgram) -> dict:
             layers.append({"layer": layer.layer, "grid": "1x1", "tiles": 1, "mode": layer.mode, "kernel_cycles": kc,
                            "interval": max(kc, leg), "latency": leg + kc, "macs": 0, "efficiency": 0.0})
             continue
+        if layer.kind != "dense":  # feature-map layers: the partition's figures (lowering/aie/fmap.py)
+            tiles = layer.cas_length * layer.cas_num
+            eff = 0.0
+            if layer.macs:
+                base = cost.baseline(MODES[layer.mode], dev, 8)
+                tiles_base += tiles * base
+                eff = layer.macs / (layer.interval * tiles * base)
+            layers.append({"layer": layer.layer, "grid": f"{layer.cas_length}x{layer.cas_num}", "tiles": tiles,
+                           "mode": f"{layer.kind} {layer.mode}", "kernel_cycles": layer.interval,
+                           "interval": layer.interval, "latency": layer.latency, "macs": layer.macs,
+                           "efficiency": eff})
+            continue
         mode = MODES[layer.mode]
         kc = max(cost.kernel_cycles(mode, m, k.k, k.n, cost.ROLES[k.role][2], cost.ROLES[k.role][3]) for k in fns)
         k0 = fns[0]
@@ -51,8 +63,8 @@ def design_cycles(prog: AieProgram) -> dict:
         "utilization": tiles / dev.compute_tiles, "interval_cycles": interval, "array_interval_cycles": array_interval,
         "io_interval_cycles": max(shim_in, shim_out), "latency_cycles": latency, "latency_ns": latency * ns,
         "tokens": prog.tokens, "throughput_samples_per_s": m / prog.tokens / (interval * ns * 1e-9),
-        "efficiency": macs / (array_interval * tiles_base),
-        "efficiency_with_io": macs / (interval * tiles_base),
+        "efficiency": macs / (array_interval * tiles_base) if tiles_base else 0.0,
+        "efficiency_with_io": macs / (interval * tiles_base) if tiles_base else 0.0,
     }
 
 

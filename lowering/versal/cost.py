@@ -74,7 +74,8 @@ def build_units(graph, device: VersalDevice, period_ns: float) -> list[Unit]:
     while i < len(kernels):
         k = kernels[i]
         group = [k]
-        if _body_ops(k) == ["fxp.dense"] and i + 1 < len(kernels):
+        fmap = _body_ops(k) in (["fxp.conv"], ["fxp.add"]) and len(ir.RankedTensorType(k.results[0].type).shape) == 4
+        if (_body_ops(k) == ["fxp.dense"] or fmap) and i + 1 < len(kernels):
             nxt = kernels[i + 1]
             readers = _reader_kernels(k)
             if _body_ops(nxt) == ["fxp.relu"] and len(readers) == 1 and readers[0] == nxt:
@@ -99,6 +100,8 @@ def _aie_form(group: list) -> tuple[dict | None, str]:
     from fxflow.lowering.aie.passes.convert_fxp_to_aie import kernel_info, row_info
 
     layer = attr(group[0], "layer")
+    if _body_ops(group[0]) in (["fxp.conv"], ["fxp.pool"], ["fxp.add"]):
+        return _fmap_form(group)
     if len(ir.RankedTensorType(group[0].operands[0].type).shape) > 2:
         return None, (f"layer '{layer}' works per token ([batch, tokens, features]); a Versal design bridges "
                       "[batch, features] rows to the AI Engines, so it stays in the PL")
@@ -124,6 +127,64 @@ def _aie_form(group: list) -> tuple[dict | None, str]:
     K, N = info.shape
     return {"name": layer, "mode": integer.mode.name, "K": K, "N": N, "x": integer.x_store,
             "y": integer.y_store}, ""
+
+
+def _fmap_form(group: list) -> tuple[dict | None, str]:
+    """A conv / max pool / add (+ ReLU) unit as an AIE feature-map node (lowering/aie/fmap.py)."""
+    from fxflow.lowering.aie.fmap import integer_form, kernel_node
+
+    try:
+        node = kernel_node(group[0], group[1] if len(group) == 2 else None)
+        form = integer_form(node)
+    except UnsupportedOpError as e:
+        return None, str(e)
+    return {"name": node.layer, "kind": node.kind, "mode": form["mode"], "x": form["x"], "y": form["y"],
+            "node": node, "form": form}, ""
+
+
+def fmap_cost(units: list[Unit], device: VersalDevice, max_tiles: int, objective: str) -> dict:
+    """`aie_cost` of units that are feature-map layers: the AIE partition's plan of their DAG (one sample per kernel
+    call, every feature map through a memory tile), one PLIO port each way carrying a whole channels-last map."""
+    from fxflow.lowering.aie.fmap import CHANNEL_STEP, FmapGraph, plan_nodes, up
+    from fxflow.lowering.aie.passes.partition import PartitionOptions
+
+    if any("node" not in u.aie for u in units):
+        raise AieFitError(f"layers '{units[0].name}'..'{units[-1].name}': an AIE part runs either dense layers or "
+                          "feature-map layers (conv, pool, add), not both")
+    nodes, index = [], {}
+    for u in units:
+        node = u.aie["node"]
+        operands = [node.fxp.operands[0]] if node.kind != "add" else list(node.fxp.operands[:2])
+        kargs = list(u.kernels[0].regions[0].blocks[0].arguments)
+        node.inputs = []
+        for v in operands:
+            src = _owner(u.kernels[0].operands[next(i for i, a in enumerate(kargs) if a == v)])
+            if src is not None and src.name == "df.channel":
+                src = _owner(src.operands[0])
+            node.inputs.append(index.get(src, -1))
+        for k in u.kernels:
+            index[k] = len(nodes)
+        nodes.append(node)
+    first = nodes[0]
+    fg = FmapGraph(nodes, len(nodes) - 1, first.in_shapes[0])
+    plans = plan_nodes(fg, [u.aie["form"] for u in units], device.aie, max_tiles or device.aie.compute_tiles,
+                       objective, PartitionOptions.tolerance)
+    c, h, w = first.in_shapes[0]
+    oc, oh, ow = nodes[-1].out_shape
+    bytes_in = h * w * up(c, CHANNEL_STEP) * cycles.nbytes(units[0].aie["x"])
+    bytes_out = oh * ow * plans[-1].cp_out * cycles.nbytes(units[-1].aie["y"])
+    in_cycles, out_cycles = cycles.fifo_cycles(bytes_in, "i8"), cycles.fifo_cycles(bytes_out, "i8")
+    interval = max([p.interval for p in plans] + [in_cycles, out_cycles])
+    latency = in_cycles + sum(p.latency for p in plans) + out_cycles
+    ns = 1.0 / device.aie.clock_ghz
+    return {"tiles": sum(p.parts for p in plans), "plio_in": 1, "plio_out": 1, "batch": 1,
+            "memory_bytes": sum(p.memory for p in plans), "interval_cycles": interval, "latency_cycles": latency,
+            "latency_ns": latency * ns, "interval_ns": interval * ns, "batch_interval_ns": interval * ns,
+            "splits": [f"1x{p.parts}" for p in plans], "plio_bytes_in": bytes_in, "plio_bytes_out": bytes_out,
+            # the cost is the AIE program's, but no PLIO bridge moves channels-last feature maps yet (bridge.py
+            # packs [batch, features] slices): a plan with this part is reported, not built
+            "unbuildable": "the PLIO bridges carry [batch, features] rows; feature maps (channels-last, padded) "
+                           "have no bridge yet, so conv / pool / add stay on PL in a Versal design"}
 
 
 # --- costs of groups of units ---------------------------------------------------------------------
@@ -160,6 +221,8 @@ def aie_cost(units: list[Unit], device: VersalDevice, batch: int, max_tiles: int
     `max_plio` ports per direction when > 0, as the builder then uses); AieFitError when the array cannot hold them."""
     from fxflow.lowering.aie.passes.partition import PartitionOptions, choose
 
+    if any(u.aie.get("kind") for u in units):  # conv / pool / add: the feature-map DAG's plan
+        return fmap_cost(units, device, max_tiles, objective)
     layers, softmax = [], {}  # dense layers; HCCS softmax after dense layer i (as aie_layers reads the graph)
     for u in units:
         if u.aie["mode"] not in cycles.ROW_ROLES:

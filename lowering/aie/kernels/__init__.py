@@ -399,3 +399,6 @@ def render_kernels(prog: AieProgram) -> dict[str, str]:
         files[f"kernels/{k0.obj[:-2]}.cc"] = layer_source(prog, layer.layer)
     return files
 
+
+
+from . import elementwise, layers  # noqa: E402,F401  (register the feature-map families' renderers)

@@ -37,17 +37,18 @@ SUPPORTED = {
     SoftmaxOp: "implementation hccs, stable or latency over the features, after a dense layer (row_info, "
                "aie_layers)",
     LayerNormOp: "over the features (dims = 1), after a dense layer (row_info, aie_layers)",
-    ConstantOp: "the weights and biases of a dense",
+    ConstantOp: "the weights and biases of a dense or conv",
+    ConvOp: "2-D conv (grouped, depthwise) on [batch, C, H, W] feature maps, + fused ReLU (lowering/aie/fmap.py)",
+    PoolOp: "2-D max pooling on feature maps (lowering/aie/fmap.py); average pooling is refused by name",
+    AddOp: "on feature maps, + fused ReLU (lowering/aie/fmap.py); a residual add of [batch, features] rows is "
+           "refused: the dense chain has no two-input kernel",
 }
 
-_CHAIN = "the AIE backend maps a chain of dense layers (+ ReLU) and HCCS softmaxes; no AIE kernel for it"
+_CHAIN = ("the AIE backend maps chains of dense layers (+ ReLU) and row kernels (HCCS or table softmax, LayerNorm) "
+          "and feature-map DAGs; no AIE kernel for it")
 # Every other op, with the reason (test_op_coverage.py asks every op of FXP_OPS).
 UNSUPPORTED = {
-    CastOp: _CHAIN, SubOp: _CHAIN, MulOp: _CHAIN, ScaleShiftOp: _CHAIN, ConvOp: _CHAIN,
-    AddOp: "a residual add reads two layers' outputs: the AIE program is a linear chain (one input FIFO per "
-           "kernel, no fan-out of a layer's result to two consumers) and has no two-input kernel yet",
-    PoolOp: "pooling takes [batch, channels, *spatial] feature maps; the AIE chain carries [batch, features] rows "
-            "and has no convolution or reshape kernel to produce them",
+    CastOp: _CHAIN, SubOp: _CHAIN, MulOp: _CHAIN, ScaleShiftOp: _CHAIN,
     ReshapeOp: _CHAIN, TransposeOp: _CHAIN, ConcatOp: _CHAIN, PadOp: _CHAIN, ResizeOp: _CHAIN, GatherOp: _CHAIN,
     LutOp: _CHAIN, ClampOp: _CHAIN, PReluOp: _CHAIN, SelectOp: _CHAIN, MinMaxOp: _CHAIN,
     MatmulOp: _CHAIN, AddConstantOp: _CHAIN,
@@ -232,6 +233,13 @@ def _describe(kernel) -> str:
 @register_pass("convert-fxp-to-aie", "Fuse dense+ReLU kernels and attach their exact AIE-ML integer form")
 def convert_fxp_to_aie(module_op, options=None) -> None:
     graph = graph_of(module_op, "convert-fxp-to-aie")
+    from fxflow.lowering.aie.fmap import is_fmap_graph
+
+    if is_fmap_graph(graph):  # conv / pool / add on feature maps: a DAG of its own (lowering/aie/fmap_build.py)
+        from fxflow.lowering.aie.fmap_build import convert
+
+        convert(graph)
+        return
     block = graph.regions[0].blocks[0]
     if len(block.arguments) != 1 or len(list(block.operations)[-1].operation.operands) != 1:
         raise UnsupportedOpError("the AIE backend supports designs with one input and one output")

@@ -215,6 +215,13 @@ def aie_partition(module_op, options: PartitionOptions | None = None) -> None:
     if budget > device.compute_tiles:
         raise ConfigError(f"max_tiles {budget} exceeds the {device.compute_tiles} compute tiles of {device.name}")
     graph = graph_of(module_op, "aie-partition")
+    from fxflow.lowering.aie.fmap import is_fmap_graph
+
+    if is_fmap_graph(graph):
+        from fxflow.lowering.aie.fmap_build import partition
+
+        partition(graph, device, budget, options.objective, options.tolerance)
+        return
     chain = dense_chain(graph)
     layers = [{"name": k.layer, "mode": aie_attr(k.op, "mode"), "K": k.shape[0], "N": k.shape[1],
                "x": aie_attr(k.op, "x"), "y": aie_attr(k.op, "y")} for k in chain]

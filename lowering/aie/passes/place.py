@@ -67,6 +67,13 @@ def aie_place(module_op, options: PlaceOptions | None = None) -> None:
     if not name:
         raise AieFitError("aie-place needs a device: run aie-partition first or pass device=...")
     device = get_device(name)
+    from fxflow.lowering.aie.fmap import is_fmap_graph
+
+    if is_fmap_graph(graph):
+        from fxflow.lowering.aie.fmap_build import place
+
+        place(graph, device, options.beam)
+        return
     chain, softmax = aie_layers(graph)
     last = len(chain) - 1
     try:
