@@ -6,7 +6,8 @@ links distribute / join at their element offsets, every core runs its kernel fun
 hardware; first/middle kernels put the accumulator on the cascade to their east neighbour -- the kernel C++
 moves it one microtile block at a time in the same loop order at both ends, so it is the same data --, last/single
 ones run the SRS epilogue; a row kernel runs `fxflow.fixed.hccs` / `layernorm` / `softmax` on its rows), and
-results leave through the output links.  Nothing is read from the fxp IR, so `simulate == Design.predict` checks the integer lowering, the slicing, the padding and the wiring.
+results leave through the output links.  Nothing is read from the fxp IR, so `simulate == Design.predict` checks
+the integer lowering, the slicing, the padding and the wiring.
 """
 
 from __future__ import annotations
