@@ -224,26 +224,10 @@ def conv_info(node: FmapNode):
                        relu_format(node), product)
 
 
-def relu_epilogue(first, out, relu, layer: str) -> list:
-    """[SRS to the op's result] + the fused ReLU (and its own SRS when its format differs), as lower_dense does."""
-    from fxflow.lowering.aie.arith import plan_srs
-
-    epilogue = [first]
-    if relu is not None:
-        epilogue.append("relu")
-        if relu != out:
-            second = plan_srs(out.f, relu, layer)
-            if second.shift < 0 and (max(-out.min_int, out.max_int) << -second.shift).bit_length() >= 32:
-                raise UnsupportedOpError(f"layer '{layer}': the ReLU result {relu} has so many more fractional bits "
-                                         f"than {out} that the up-shifted values exceed 32 bits", layer)
-            epilogue.append(second)
-    return epilogue
-
-
 def integer_form(node: FmapNode) -> dict:
     """The node's `aie` attribute values: mode, storage types, epilogue (and add's operand shifts)."""
     from fxflow.dialects.fxp import format_of
-    from fxflow.lowering.aie.arith import plan_srs, storage_of
+    from fxflow.lowering.aie.arith import plan_srs, relu_epilogue, storage_of
 
     layer = node.layer
     if node.kind == "conv":
@@ -256,8 +240,8 @@ def integer_form(node: FmapNode) -> dict:
     for fmt in ins:
         s = storage_of(fmt)
         if s is None or int(s.lstrip("iu")) > 16:
-            raise UnsupportedOpError(f"layer '{layer}': input format {fmt} is {fmt.width} bits wide; the AIE {node.kind} "
-                                     "kernel takes int8 or int16 feature maps", layer)
+            raise UnsupportedOpError(f"layer '{layer}': input format {fmt} is {fmt.width} bits wide; the AIE "
+                                     f"{node.kind} kernel takes int8 or int16 feature maps", layer)
     f = max(fmt.f for fmt in ins)
     shifts = [f - fmt.f for fmt in ins]
     if node.kind == "add":
@@ -301,7 +285,7 @@ class ConvGeo:
         return self.oh * self.ow
 
 
-def conv_cycles(mode, g: ConvGeo, x_store: str, widen: bool) -> int:
+def conv_cycles(mode, g: ConvGeo, x_store: str) -> int:
     """One conv tile call: max(loads / 32 B, padded MACs / MAC-per-cycle) + call overhead.  Loads per pixel block and
     tap: the PIXELS input rows of cp channels once, then the weight rows of every output block."""
     from fxflow.lowering.aie import cost
@@ -373,7 +357,7 @@ def plan_nodes(fg: FmapGraph, attrs: list[dict], device, max_tiles: int, objecti
                 if wbytes > device.bank_bytes or need > budget:
                     continue
                 g = ConvGeo(h, w, cps[0], oh, ow, taps, n)
-                kc = conv_cycles(mode, g, x_store, mode.x_bits == 16 and x_store in ("i8", "u8"))
+                kc = conv_cycles(mode, g, x_store)
                 leg_in = cost.fifo_cycles(h * w * cps[0], x_store)
                 leg_out = cost.fifo_cycles(oh * ow * n * pn, y_store)
                 options.append(NodePlan(pn, n, max(kc, leg_in, leg_out), leg_in + kc + leg_out, cps, pn * need))

@@ -171,8 +171,9 @@ def place(graph, device: Device, beam: int) -> None:
 
 
 @dataclass
-class ConvParams:
-    """What the conv kernel and its executor loop over (one tile: `n_slice` output channels)."""
+class WindowParams:
+    """What a conv or max-pool kernel and its executor loop over (a conv tile computes `n_slice` output channels;
+    a pool keeps the cp channels)."""
 
     h: int
     w: int
@@ -184,18 +185,6 @@ class ConvParams:
     dilations: tuple[int, int]
     pad: tuple[int, int]  # top, left
     n_slice: int
-
-
-@dataclass
-class PoolParams:
-    h: int
-    w: int
-    cp: int
-    oh: int
-    ow: int
-    kernel: tuple[int, int]
-    strides: tuple[int, int]
-    pad: tuple[int, int]
 
 
 @dataclass
@@ -280,8 +269,8 @@ def build(graph, io: str = "host", max_ports: int = 0) -> AieProgram:
             bias[:node.out_shape[0]] = bias_on_product_grid(info.b, info.b_fmt, info.acc, pf, node.layer).astype(
                 np.int64)
             w_store = f"i{mode.w_bits}" if mode.w_bits == 16 else aie_attr(node.op, "w")
-            params = ConvParams(h, w, p.cp_in[0], oh, ow, (kh, kw), tuple(strides), tuple(dil), (pad[0], pad[1]),
-                                p.n_slice)
+            params = WindowParams(h, w, p.cp_in[0], oh, ow, (kh, kw), tuple(strides), tuple(dil), (pad[0], pad[1]),
+                                  p.n_slice)
             fn = KernelFn(f"{ident}_conv", node.layer, "conv", mode.name, m, h * w * p.cp_in[0], n_out, a["x"],
                           w_store, a["y"], mode.acc_bits, epilogue, f"{ident}.o", params=params,
                           w_shape=(taps * p.cp_in[0], p.n_slice))
@@ -297,7 +286,8 @@ def build(graph, io: str = "host", max_ports: int = 0) -> AieProgram:
             k_dim = taps * cin
         elif node.kind == "pool":
             (kh, kw), strides, _, pad = node.window
-            params = PoolParams(h, w, p.cp_in[0], oh, ow, (kh, kw), tuple(strides), (pad[0], pad[1]))
+            params = WindowParams(h, w, p.cp_in[0], oh, ow, (kh, kw), tuple(strides), (1, 1), (pad[0], pad[1]),
+                                  p.cp_in[0])
             fn = KernelFn(f"{ident}_pool", node.layer, "pool", a["mode"], m, h * w * p.cp_in[0], n_out, a["x"], "",
                           a["y"], 32, epilogue, f"{ident}.o", params=params)
             prog.kernels.append(fn)
@@ -356,7 +346,7 @@ def _windows(x: np.ndarray, kernel, strides, dilations, pad, oh: int, ow: int, f
 def run_conv(prog: AieProgram, core: Core, fn: KernelFn, ins: list) -> np.ndarray:
     """acc = bias + sum over taps of the window's channels times the weight rows (the tile's output channels),
     wrapped to the accumulator width, then the epilogue."""
-    p: ConvParams = fn.params
+    p: WindowParams = fn.params
     x = ins[0].reshape(fn.m, p.h, p.w, p.cp)
     win = _windows(x, p.kernel, p.strides, p.dilations, p.pad, p.oh, p.ow, 0)
     wmat = prog.buffer(core.weights).data.reshape(len(win), p.cp, p.n_slice)
@@ -369,10 +359,10 @@ def run_conv(prog: AieProgram, core: Core, fn: KernelFn, ins: list) -> np.ndarra
 @register_executor("pool")
 def run_pool(prog: AieProgram, core: Core, fn: KernelFn, ins: list) -> np.ndarray:
     """The maximum of the window's in-range taps per channel lane (padding is never a tap), then the epilogue."""
-    p: PoolParams = fn.params
+    p: WindowParams = fn.params
     x = ins[0].reshape(fn.m, p.h, p.w, p.cp)
     low = -(1 << 40)
-    win = _windows(x, p.kernel, p.strides, (1, 1), p.pad, p.oh, p.ow, low)
+    win = _windows(x, p.kernel, p.strides, p.dilations, p.pad, p.oh, p.ow, low)
     return run_epilogue(win.max(axis=0), fn.epilogue).ravel()
 
 
