@@ -214,3 +214,34 @@ def test_row_kernel_cpp_runs_bit_exact_on_the_host(token_designs, tmp_path):
                 assert np.array_equal(got, run_row(k.role, k.row, flat, k.m)), (mode, k.name)
             ran.add((mode, k.role))
     assert {r for _, r in ran} == {"layernorm", "softmax"} and {m for m, _ in ran} == set(FORMATS)
+
+
+def test_row_kernel_requant_is_ap_fixed_assignment_in_every_mode(tmp_path):
+    """The row kernels' `requant<Fmt, S>` (compiled and run natively) equals fxflow.fixed's requantize for every
+    rounding and overflow mode, signedness, up- and down-shifts, ties and both signs included."""
+    import itertools
+    import subprocess
+
+    from fxflow.fixed import FixedFormat
+    from fxflow.fixed.quantize import requantize
+    from fxflow.lowering.aie.kernels import API_CHECK_DIR
+    from fxflow.lowering.aie.kernels.transformer import fmt_type, header
+    from fxflow.toolchain import find_cxx
+    from models import OVERFLOW, ROUNDING
+
+    needs("g++")
+    cases = [(FixedFormat(k, w - k - 2, 2, r, o), s) for r, o, (k, w), s in
+             itertools.product(ROUNDING, OVERFLOW, [(1, 6), (0, 5), (1, 12)], [-2, 0, 1, 3])]
+    values = np.concatenate([np.arange(-300, 301), [-(1 << 40) - 5, (1 << 40) + 3]]).astype(np.int64)
+    calls = "\n".join(f"  for (long long v : vals) std::printf(\"%lld\\n\", (long long)requant<{fmt_type(f)}, {s}>(v));"
+                      for f, s in cases)
+    (tmp_path / "fxflow_rows.h").write_text(header())
+    (tmp_path / "main.cc").write_text(
+        '#include "fxflow_rows.h"\n#include <cstdio>\nusing namespace fxflow;\n'
+        f"static const long long vals[] = {{{', '.join(map(str, values))}}};\nint main() {{\n{calls}\n}}\n")
+    subprocess.run([find_cxx(), "-std=c++20", "-O1", "-D__AIE_ARCH__=20", "-I", str(API_CHECK_DIR), "-I",
+                    str(tmp_path), str(tmp_path / "main.cc"), "-o", str(tmp_path / "run")], check=True)
+    got = np.array(subprocess.run([str(tmp_path / "run")], capture_output=True, text=True, check=True).stdout.split(),
+                   dtype=np.int64).reshape(len(cases), -1)
+    for (f, s), row in zip(cases, got):
+        assert np.array_equal(row, np.asarray(requantize(values, f.f + s, f), dtype=np.int64)), (str(f), s)
