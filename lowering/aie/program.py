@@ -107,9 +107,6 @@ class RowTile:
     slice_len: int
 
 
-HccsTile = RowTile  # the name of the HCCS-only form
-
-
 @dataclass(frozen=True)
 class LayerNormSpec:
     """`fxp.layernorm` over the last dim on stored integers (`fxflow.fixed.layernorm.layernorm`); gamma / beta
@@ -150,8 +147,8 @@ class Core:
     weights: str
     bias: str | None = None
     y_fifo: str | None = None
-    tables: list[str] = field(default_factory=list)  # a row kernel's resident buffers (gamma/beta, exp/inv tables)
     inputs: list[str] = field(default_factory=list)  # further input FIFOs after x_fifo (a DAG node's operands)
+    tables: list[str] = field(default_factory=list)  # a row kernel's resident buffers (gamma/beta, exp/inv tables)
 
     @property
     def in_fifos(self) -> list[str]:
