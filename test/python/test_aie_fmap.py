@@ -64,7 +64,7 @@ def resnetlet():
 
 
 @pytest.mark.parametrize("device, mode", CASES)
-def test_cnn_simulates_bit_exact_on_every_device(resnetlet, device, mode):
+def test_cnn_simulates_bit_exact_on_every_device(resnetlet, device, mode, tmp_path):
     model, x = resnetlet
     d = _compile(model, x, MODES[mode], device)
     prog = d.aie_program
@@ -84,6 +84,13 @@ def test_cnn_simulates_bit_exact_on_every_device(resnetlet, device, mode):
     assert [r["layer"] for r in rep["layers"]] == ["conv1", "pool", "conv2", "add", "dw", "grouped"] or \
         len(rep["layers"]) == 6
     assert all(r["interval"] > 0 for r in rep["layers"]) and rep["latency_ns"] > 0
+    if (device, mode) == ("xcve2802", "8x8"):  # the project: one source per layer, the family headers
+        out = d.write(tmp_path / "cnn")
+        files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+        assert files == ["README.md", "aie.mlir", "kernels/add.cc", "kernels/conv1.cc", "kernels/conv2.cc",
+                         "kernels/dw.cc", "kernels/fxflow_add.h", "kernels/fxflow_dense.h", "kernels/fxflow_fmap.h",
+                         "kernels/grouped.cc", "kernels/pool.cc", "placement.png"]
+        assert "channels-last: the input [8][8][16] (3 channels" in (out / "README.md").read_text()
 
 
 @pytest.mark.parametrize("device, mode", [c for c in CASES if c[0] != "npu1"])
