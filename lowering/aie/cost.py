@@ -97,6 +97,7 @@ ROLES = {"single": (True, True, False, False), "first": (True, False, False, Tru
          "middle": (False, False, True, True), "last": (False, True, True, False),
          "hccs": (False, True, False, False),  # the HCCS softmax kernel (no weights)
          "conv": (True, True, False, False),  # feature-map kernels (lowering/aie/fmap.py): one output slice each
+         "dwconv": (True, True, False, False),  # a depthwise conv (one input channel per output channel)
          "pool": (False, True, False, False), "add": (False, True, False, False)}
 WEIGHTLESS = {"hccs", "pool", "add"}  # roles whose cores hold no weight buffer
 
