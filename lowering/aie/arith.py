@@ -177,6 +177,14 @@ def bias_on_product_grid(b: np.ndarray, b_fmt: FixedFormat, acc: FixedFormat, pf
     return np.array([int(v) >> d for v in acc0], dtype=object)
 
 
+def check_product(layer: str, product: FixedFormat | None, x_fmt: FixedFormat, w_fmt: FixedFormat) -> None:
+    """An hls4ml-style per-product type must hold every exact product: AIE multipliers never round them."""
+    if product is not None and not product.covers(x_fmt.mul_result(w_fmt)):
+        raise UnsupportedOpError(f"layer '{layer}': every product is assigned to {product}, which cannot hold the "
+                                 f"exact products ({x_fmt.mul_result(w_fmt)}); AIE multipliers keep products exact",
+                                 layer)
+
+
 def lower_dense(layer: str, x_fmt: FixedFormat, w: np.ndarray, w_fmt: FixedFormat, b: np.ndarray,
                 b_fmt: FixedFormat, acc: FixedFormat, out: FixedFormat, relu: FixedFormat | None = None) -> DenseInt:
     """Check conditions 1-4 for one dense layer (optionally followed by a ReLU assigned to `relu`)."""

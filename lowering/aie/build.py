@@ -194,9 +194,10 @@ def build_program(module, io: str = "host", max_ports: int = 0) -> AieProgram:
     from fxflow.lowering.aie.fmap import is_fmap_graph
 
     if is_fmap_graph(graph):  # conv / pool / add: a DAG of feature maps
+        from fxflow.lowering.aie.fmap import fmap_graph
         from fxflow.lowering.aie.fmap_build import build
 
-        return build(graph, io, max_ports)
+        return build(graph, [_placement(n.op) for n in fmap_graph(graph).nodes], io)
     device = get_device(ir.StringAttr(graph.attributes["aie_device"]).value)
     chain, softmax = aie_layers(graph)
     tail = softmax.get(len(chain) - 1)

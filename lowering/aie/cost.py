@@ -98,6 +98,7 @@ ROLES = {"single": (True, True, False, False), "first": (True, False, False, Tru
          "hccs": (False, True, False, False),  # the HCCS softmax kernel (no weights)
          "layernorm": (False, True, False, False), "softmax": (False, True, False, False),  # row kernels
          "conv": (True, True, False, False),  # feature-map kernels (lowering/aie/fmap.py): one output slice each
+         "dwconv": (True, True, False, False),  # a depthwise conv (one input channel per output channel)
          "pool": (False, True, False, False), "add": (False, True, False, False)}
 ROW_ROLES = ("hccs", "layernorm", "softmax")  # one tile, whole rows in and out (program.RowTile)
 WEIGHTLESS = {*ROW_ROLES, "pool", "add"}  # roles whose cores hold no weight buffer

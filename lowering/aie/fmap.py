@@ -4,8 +4,8 @@ A graph whose input is a [B, C, H, W] feature map becomes a DAG of AIE kernels, 
 right after a conv or add, read by nothing else, is fused into its epilogue):
 * conv: output channels split over `cas_num` tiles (no cascade: each tile reduces over every tap and input
   channel); each tile holds its [taps * Cp_in, n_slice] weight slice resident (one 16 KB bank) and receives the
-  whole input feature map.  Groups (depthwise included) are block-diagonal in that matrix: a grouped conv costs
-  the MACs of the dense one.  Integer form: `lower_dense` on the patch matrix (the emulator's definition of conv),
+  whole input feature map.  Groups are block-diagonal in that matrix (a grouped conv costs the MACs of the dense
+  one); a depthwise conv (one input channel per output channel) is a lane-wise kernel with [taps, C] weights.  Integer form: `lower_dense` on the patch matrix (the emulator's definition of conv),
   so the same exactness proof holds.
 * max pool: one tile, the maximum of the valid window taps per channel lane, then the SRS to the result format.
 * add: one tile, both operands shifted onto the finer grid in acc32 lanes, summed exactly, SRS to the result.
@@ -50,6 +50,11 @@ class FmapNode:
     fxp: object = None  # the fxp op
     window: tuple = ()  # conv / pool: (kernel (kh, kw), strides, dilations, padding [t, l, b, r])
     groups: int = 1
+
+    @property
+    def depthwise(self) -> bool:
+        """A conv with one input channel per output channel and group: a lane-wise kernel, not an mmul."""
+        return self.kind == "conv" and self.groups == self.in_shapes[0][0] == self.out_shape[0]
 
 
 @dataclass
@@ -189,10 +194,17 @@ def relu_format(node: FmapNode):
     return format_of(_body(node.relu_op)[0].results[0].type) if node.relu_op is not None else None
 
 
+def _const(value) -> np.ndarray:
+    from fxflow.ir import elements_array
+
+    owner = value.owner
+    owner = owner if isinstance(owner, ir.Operation) else owner.operation
+    return elements_array(owner.attributes["value"], ir.RankedTensorType(value.type).shape)
+
+
 def conv_matrix(node: FmapNode) -> tuple[np.ndarray, object]:
     """The conv weights as the [taps, C, F] block-diagonal matrix of its patch form (tap-major rows) and format."""
     from fxflow.dialects.fxp import format_of
-    from fxflow.lowering.aie.passes.convert_fxp_to_aie import _const
 
     w = _const(node.fxp.operands[1])  # [F, C/g, kh, kw]
     f_total, cg, kh, kw = w.shape
@@ -206,10 +218,32 @@ def conv_matrix(node: FmapNode) -> tuple[np.ndarray, object]:
     return mat, format_of(node.fxp.operands[1].type)
 
 
-def conv_info(node: FmapNode):
-    """The conv as a `DenseKernel` over its patch matrix (exactness conditions, integer form)."""
+@dataclass
+class ConvKernel:
+    """A conv as the dense layer over its patch matrix (the emulator's definition): what its integer form needs."""
+
+    layer: str
+    x_fmt: object
+    w: np.ndarray  # stored integers [taps * C, F]
+    w_fmt: object
+    b: np.ndarray
+    b_fmt: object
+    acc: object
+    out: object
+    relu: object
+    product: object
+
+    def lower(self):
+        from fxflow.lowering.aie.arith import check_product, lower_dense
+
+        check_product(self.layer, self.product, self.x_fmt, self.w_fmt)
+        return lower_dense(self.layer, self.x_fmt, self.w, self.w_fmt, self.b, self.b_fmt, self.acc, self.out,
+                           self.relu)
+
+
+def conv_info(node: FmapNode) -> ConvKernel:
+    """The conv's exactness conditions and integer form are those of its patch matrix."""
     from fxflow.dialects.fxp import format_of
-    from fxflow.lowering.aie.passes.convert_fxp_to_aie import DenseKernel, _const
 
     o = node.fxp
     if "approx_mul" in o.attributes:
@@ -218,10 +252,30 @@ def conv_info(node: FmapNode):
                                  "(exact int8/int16 multipliers only)", node.layer)
     mat, w_fmt = conv_matrix(node)
     product = format_of(ir.TypeAttr(o.attributes["product"]).value) if "product" in o.attributes else None
-    return DenseKernel(node.op, node.layer, node.name, format_of(o.operands[0].type), mat.reshape(-1, mat.shape[2]),
-                       w_fmt, _const(o.operands[2]), format_of(o.operands[2].type),
-                       format_of(ir.TypeAttr(o.attributes["accum"]).value), format_of(o.results[0].type),
-                       relu_format(node), product)
+    return ConvKernel(node.layer, format_of(o.operands[0].type), mat.reshape(-1, mat.shape[2]), w_fmt,
+                      _const(o.operands[2]), format_of(o.operands[2].type),
+                      format_of(ir.TypeAttr(o.attributes["accum"]).value), format_of(o.results[0].type),
+                      relu_format(node), product)
+
+
+def _dict(d: dict):
+    from fxflow.ir import i64_attr, str_attr
+
+    def attr(v):
+        if isinstance(v, str):
+            return str_attr(v)
+        if isinstance(v, int):
+            return i64_attr(v)
+        return ir.ArrayAttr.get([attr(x) for x in v])
+    return ir.DictAttr.get({k: attr(v) for k, v in d.items()})
+
+
+def convert(graph) -> None:
+    """convert-fxp-to-aie on a feature-map graph: the `aie` integer form on each layer's kernel."""
+    fg = fmap_graph(graph)
+    check_shapes(fg)
+    for node in fg.nodes:
+        node.op.attributes["aie"] = _dict(integer_form(node))
 
 
 def integer_form(node: FmapNode) -> dict:
@@ -297,6 +351,16 @@ def conv_cycles(mode, g: ConvGeo, x_store: str) -> int:
     return max(math.ceil(loads / cost.LOAD_BYTES_PER_CYCLE), math.ceil(macs / mode.macs)) + cost.CALL_OVERHEAD
 
 
+def dw_cycles(g: ConvGeo, x_store: str, w_store: str) -> int:
+    """One depthwise conv tile call: per pixel, tap and 16-channel chunk one vector load of x and of w and one
+    16-lane multiply-accumulate; max(loads / 32 B, vector steps) + call overhead."""
+    from fxflow.lowering.aie import cost
+
+    steps = g.pixels * g.taps * (g.n_slice // CHANNEL_STEP)
+    loads = steps * CHANNEL_STEP * (cost.nbytes(x_store) + cost.nbytes(w_store))
+    return max(math.ceil(loads / cost.LOAD_BYTES_PER_CYCLE), steps) + cost.CALL_OVERHEAD
+
+
 def vector_cycles(pixels: int, cp: int, taps: int) -> int:
     """A pool (taps > 1) or add kernel: one 16-lane vector step per tap and channel chunk of each pixel."""
     from fxflow.lowering.aie import cost
@@ -352,12 +416,15 @@ def plan_nodes(fg: FmapGraph, attrs: list[dict], device, max_tiles: int, objecti
                 n = up(-(-f // pn), CHANNEL_STEP)
                 if (pn - 1) * n >= f:
                     continue
-                wbytes = taps * cps[0] * n * (mode.w_bits // 8)
+                dw = node.depthwise
+                if dw and pn * n > cps[0]:  # a depthwise tile reads the input channels of its output slice
+                    continue
+                wbytes = taps * (1 if dw else cps[0]) * n * (mode.w_bits // 8)
                 need = fx + wbytes + n * mode.acc_bits // 8 + cost.FIFO_DEPTH * oh * ow * n * cost.nbytes(y_store)
                 if wbytes > device.bank_bytes or need > budget:
                     continue
                 g = ConvGeo(h, w, cps[0], oh, ow, taps, n)
-                kc = conv_cycles(mode, g, x_store)
+                kc = dw_cycles(g, x_store, f"i{mode.w_bits}") if dw else conv_cycles(mode, g, x_store)
                 leg_in = cost.fifo_cycles(h * w * cps[0], x_store)
                 leg_out = cost.fifo_cycles(oh * ow * n * pn, y_store)
                 options.append(NodePlan(pn, n, max(kc, leg_in, leg_out), leg_in + kc + leg_out, cps, pn * need))

@@ -1,6 +1,7 @@
-"""The AIE passes and the `AieProgram` of a feature-map DAG (lowering/aie/fmap.py), and its simulation executors.
+"""The AIE partition, placement and `AieProgram` of a feature-map DAG (lowering/aie/fmap.py), and its simulation
+executors.
 
-convert (`aie` integer form per layer) -> partition (`aie_partition`: output-channel tiles per conv, cycle figures)
+(fmap.convert: `aie` integer form per layer) -> partition (`aie_partition`: output-channel tiles per conv, cycle figures)
 -> place (each layer a column of `parts` compute tiles, beam search in graph order as the dense placer; accepted when
 the memory tiles and shim channels of `assign` fit) -> build.  Every value (graph input, each layer's result) is
 one FIFO leaving a memory tile, broadcast to all its readers; so a layer read twice (a residual) costs nothing but a
@@ -18,29 +19,11 @@ from fxflow.ir import i64_attr, ir, str_attr
 from fxflow.lowering.aie import cost
 from fxflow.lowering.aie.arith import MODES, bias_on_product_grid, parse_epilogue, run_epilogue
 from fxflow.lowering.aie.device import AieFitError, Device, get_device
-from fxflow.lowering.aie.fmap import CHANNEL_STEP, FmapGraph, NodePlan, check_shapes, conv_info, fmap_graph, \
-    integer_form, out_window, plan_nodes, up
+from fxflow.lowering.aie.fmap import CHANNEL_STEP, FmapGraph, NodePlan, _dict, conv_info, fmap_graph, out_window, \
+    plan_nodes, up
 from fxflow.lowering.aie.program import AieProgram, Buffer, Core, Fifo, HostPort, KernelFn, LayerPlan, Link
 from fxflow.lowering.aie.simulate import _acc_wrap, register_executor
 from fxflow.names import c_identifier
-
-
-def _dict(d: dict):
-    def attr(v):
-        if isinstance(v, str):
-            return str_attr(v)
-        if isinstance(v, int):
-            return i64_attr(v)
-        return ir.ArrayAttr.get([attr(x) for x in v])
-    return ir.DictAttr.get({k: attr(v) for k, v in d.items()})
-
-
-def convert(graph) -> None:
-    """convert-fxp-to-aie on a feature-map graph: the `aie` integer form on each layer's kernel."""
-    fg = fmap_graph(graph)
-    check_shapes(fg)
-    for node in fg.nodes:
-        node.op.attributes["aie"] = _dict(integer_form(node))
 
 
 def _attrs(fg: FmapGraph) -> list[dict]:
@@ -145,29 +128,14 @@ def _y_store(node) -> str:
     return aie_attr(node.op, "y")
 
 
-def place(graph, device: Device, beam: int) -> None:
-    """aie-place on a feature-map graph: `placement = tile(col,row)` (the layer's first tile) on each layer."""
-    from fxflow.lowering.aie.passes.place import search
-
+def place_layers(graph, device: Device) -> tuple[FmapGraph, list[NodePlan], list[tuple[int, int]]]:
+    """The feature-map DAG, its partition and each layer's rectangle (one column of `parts` tiles) for aie-place."""
     fg = fmap_graph(graph)
     plans = _plans(fg)
-    rects = [(1, p.parts) for p in plans]
     if sum(p.parts for p in plans) > device.compute_tiles:
         raise AieFitError(f"the design needs {sum(p.parts for p in plans)} compute tiles; {device.name} has "
                           f"{device.compute_tiles}")
-    reason = "no arrangement of the layer columns fits the array"
-    for anchors in search(device, rects, beam):
-        placed = [(c, device.compute_rows[r]) for c, r in anchors]
-        try:
-            assign(device, fg, plans, placed)
-        except AieFitError as e:
-            reason = str(e)
-            continue
-        for node, (c, r) in zip(fg.nodes, placed):
-            node.op.attributes["placement"] = str_attr(f"tile({c},{r})")
-        graph.attributes["aie_device"] = str_attr(device.name)
-        return
-    raise AieFitError(f"cannot place the feature-map design on {device.name}: {reason}")
+    return fg, plans, [(1, p.parts) for p in plans]
 
 
 @dataclass
@@ -185,6 +153,7 @@ class WindowParams:
     dilations: tuple[int, int]
     pad: tuple[int, int]  # top, left
     n_slice: int
+    c0: int = 0  # depthwise: the tile's first channel (input and output)
 
 
 @dataclass
@@ -196,9 +165,9 @@ class AddParams:
     x2_store: str
 
 
-def build(graph, io: str = "host", max_ports: int = 0) -> AieProgram:
+def build(graph, anchors: list[tuple[int, int]], io: str = "host") -> AieProgram:
+    """The AieProgram of a placed feature-map DAG (`anchors`: each layer's first tile, in graph order)."""
     from fxflow.lowering.aie.passes.convert_fxp_to_aie import aie_attr
-    from fxflow.lowering.aie.build import _placement
 
     if io != "host":
         raise UnsupportedOpError("feature-map AIE programs move graph I/O by shim DMA (io='host'); PLIO streams "
@@ -206,7 +175,6 @@ def build(graph, io: str = "host", max_ports: int = 0) -> AieProgram:
     device = get_device(ir.StringAttr(graph.attributes["aie_device"]).value)
     fg = fmap_graph(graph)
     plans = _plans(fg)
-    anchors = [_placement(n.op) for n in fg.nodes]
     io_ = assign(device, fg, plans, anchors)
     m = 1
     c_in, h_in, w_in = fg.in_shape
@@ -269,13 +237,20 @@ def build(graph, io: str = "host", max_ports: int = 0) -> AieProgram:
             bias[:node.out_shape[0]] = bias_on_product_grid(info.b, info.b_fmt, info.acc, pf, node.layer).astype(
                 np.int64)
             w_store = f"i{mode.w_bits}" if mode.w_bits == 16 else aie_attr(node.op, "w")
-            params = WindowParams(h, w, p.cp_in[0], oh, ow, (kh, kw), tuple(strides), tuple(dil), (pad[0], pad[1]),
-                                  p.n_slice)
-            fn = KernelFn(f"{ident}_conv", node.layer, "conv", mode.name, m, h * w * p.cp_in[0], n_out, a["x"],
-                          w_store, a["y"], mode.acc_bits, epilogue, f"{ident}.o", params=params,
-                          w_shape=(taps * p.cp_in[0], p.n_slice))
-            prog.kernels.append(fn)
+            dw = node.depthwise
+            if dw:  # per channel: its taps (the diagonal of each tap's block-diagonal matrix)
+                wmat = np.stack([np.diagonal(wmat[t * p.cp_in[0]:(t + 1) * p.cp_in[0], :p.cp_in[0]])
+                                 for t in range(taps)])
             for j, tile in enumerate(tiles[i]):
+                params = WindowParams(h, w, p.cp_in[0], oh, ow, (kh, kw), tuple(strides), tuple(dil),
+                                      (pad[0], pad[1]), p.n_slice, j * p.n_slice if dw else 0)
+                role = "dwconv" if dw else "conv"
+                fn = KernelFn(f"{ident}_{role}{j if dw else ''}", node.layer, role, mode.name, m,
+                              h * w * p.cp_in[0], n_out, a["x"], w_store, a["y"], mode.acc_bits, epilogue,
+                              f"{ident}.o", params=params,
+                              w_shape=(taps, p.n_slice) if dw else (taps * p.cp_in[0], p.n_slice))
+                if dw or j == 0:  # a depthwise tile's kernel knows its channel offset
+                    prog.kernels.append(fn)
                 wname, bname = f"{ident}_w{j}", f"{ident}_b{j}"
                 sl = slice(j * p.n_slice, (j + 1) * p.n_slice)
                 prog.buffers.append(Buffer(wname, tile, w_store, fn.w_shape, wmat[:, sl], 2))
@@ -353,6 +328,20 @@ def run_conv(prog: AieProgram, core: Core, fn: KernelFn, ins: list) -> np.ndarra
     acc = np.broadcast_to(prog.buffer(core.bias).data, (fn.m, p.oh, p.ow, p.n_slice)).astype(np.int64)
     for t in range(len(win)):
         acc = acc + win[t] @ wmat[t]
+    return run_epilogue(_acc_wrap(acc, fn.acc_bits), fn.epilogue).ravel()
+
+
+@register_executor("dwconv")
+def run_dwconv(prog: AieProgram, core: Core, fn: KernelFn, ins: list) -> np.ndarray:
+    """acc = bias + sum over taps of each channel's window value times its own tap weight (lane-wise), wrapped to
+    the accumulator width, then the epilogue; the tile's channels are [c0, c0 + n_slice)."""
+    p: WindowParams = fn.params
+    x = ins[0].reshape(fn.m, p.h, p.w, p.cp)[..., p.c0:p.c0 + p.n_slice]
+    win = _windows(x, p.kernel, p.strides, p.dilations, p.pad, p.oh, p.ow, 0)
+    wmat = prog.buffer(core.weights).data
+    acc = np.broadcast_to(prog.buffer(core.bias).data, (fn.m, p.oh, p.ow, p.n_slice)).astype(np.int64)
+    for t in range(len(win)):
+        acc = acc + win[t] * wmat[t]
     return run_epilogue(_acc_wrap(acc, fn.acc_bits), fn.epilogue).ravel()
 
 

@@ -117,6 +117,9 @@ def run_block(prog: AieProgram, xb: np.ndarray) -> np.ndarray:
                 cores.remove(core)
                 progress = True
                 continue
+            if fn.role not in ("single", "first", "middle", "last"):
+                raise SimulationError(f"no simulation executor for '{fn.role}' kernels (@{fn.name}); the module "
+                                      "that builds them registers one (simulate.register_executor)")
             bias_on, out_on, cin, cout = cost.ROLES[fn.role]
             if cin and core.tile not in cascade_in:
                 continue

@@ -64,11 +64,11 @@ def resnetlet():
 
 
 @pytest.mark.parametrize("device, mode", CASES)
-def test_cnn_simulates_bit_exact_on_every_device(resnetlet, device, mode):
+def test_cnn_simulates_bit_exact_on_every_device(resnetlet, device, mode, tmp_path):
     model, x = resnetlet
     d = _compile(model, x, MODES[mode], device)
     prog = d.aie_program
-    assert {k.role for k in prog.kernels} == {"conv", "pool", "add"}
+    assert {k.role for k in prog.kernels} == {"conv", "dwconv", "pool", "add"}
     assert {k.mode for k in prog.kernels if k.role == "conv"} == {mode}
     y = d.predict(x, raw=True)
     assert np.array_equal(d.simulate(x, raw=True), y)
@@ -84,6 +84,13 @@ def test_cnn_simulates_bit_exact_on_every_device(resnetlet, device, mode):
     assert [r["layer"] for r in rep["layers"]] == ["conv1", "pool", "conv2", "add", "dw", "grouped"] or \
         len(rep["layers"]) == 6
     assert all(r["interval"] > 0 for r in rep["layers"]) and rep["latency_ns"] > 0
+    if (device, mode) == ("xcve2802", "8x8"):  # the project: one source per layer, the family headers
+        out = d.write(tmp_path / "cnn")
+        files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+        assert files == ["README.md", "aie.mlir", "kernels/add.cc", "kernels/conv1.cc", "kernels/conv2.cc",
+                         "kernels/dw.cc", "kernels/fxflow_add.h", "kernels/fxflow_dense.h", "kernels/fxflow_fmap.h",
+                         "kernels/grouped.cc", "kernels/pool.cc", "placement.png"]
+        assert "channels-last: the input [8][8][16] (3 channels" in (out / "README.md").read_text()
 
 
 @pytest.mark.parametrize("device, mode", [c for c in CASES if c[0] != "npu1"])
@@ -171,3 +178,17 @@ def test_versal_planner_costs_conv_pool_add_on_the_ai_engines():
     planner = d.versal.planner  # the AIE plan of all three layers: priced, and refused with the reason
     plan = planner.evaluate((0, len(planner.units)))
     assert plan.aie["tiles"] == 2 and any("feature maps" in p and "no bridge yet" in p for p in plan.problems)
+
+
+@pytest.mark.parametrize("mode", ["8x8", "16x16"])
+def test_depthwise_conv_is_lane_wise(mode):
+    """A depthwise conv multiplies each channel by its own taps (aie::mac on 16 channel lanes): its weights are
+    [taps, channels], not the block-diagonal [taps * C, C] a grouped conv takes (128 channels would need 144 KB)."""
+    model = nn.Sequential(nn.Conv2d(128, 128, 3, padding=1, groups=128, stride=2)).eval()
+    x = _inputs((128, 6, 6), 3)
+    d = _compile(model, x, MODES[mode])
+    prog = d.aie_program
+    assert {k.role for k in prog.kernels} == {"dwconv"}
+    assert all(b.shape == (9, prog.layers[0].n_slice) for b in prog.buffers if b.bank == 2)
+    assert np.array_equal(d.simulate(x, raw=True), d.predict(x, raw=True))
+    assert problems(prog) == [] and d.report()["layers"][0]["macs"] == 9 * 128 * 9

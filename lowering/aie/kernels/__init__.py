@@ -376,9 +376,21 @@ def check_syntax(files: dict[str, str], device, cxx: str | None = None) -> dict[
     return bad
 
 
-# role -> renderer(prog, first kernel of the layer) -> {path: text}: the kernel sources of DAG-node families
-# (kernels/<family>.py register theirs)
-RENDERERS: dict = {}
+# role -> "module:function" of renderer(prog, first kernel of the layer) -> {path: text}: the kernel sources of
+# DAG-node families (kernels/<family>.py), imported when a program has that role
+RENDERERS: dict = {
+    "conv": "fxflow.lowering.aie.kernels.layers:render_conv",
+    "dwconv": "fxflow.lowering.aie.kernels.layers:render_dwconv",
+    "pool": "fxflow.lowering.aie.kernels.layers:render_pool",
+    "add": "fxflow.lowering.aie.kernels.elementwise:render_add",
+}
+
+
+def renderer(role: str):
+    import importlib
+
+    module, name = RENDERERS[role].split(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def _render_row(prog: AieProgram, k0: KernelFn) -> dict[str, str]:
@@ -395,7 +407,7 @@ def render_kernels(prog: AieProgram) -> dict[str, str]:
     for layer in prog.layers:
         k0 = next(k for k in prog.kernels if k.layer == layer.layer)
         if k0.role in RENDERERS:
-            files.update(RENDERERS[k0.role](prog, k0))
+            files.update(renderer(k0.role)(prog, k0))
             continue
         if k0.role == "hccs":
             files[f"kernels/{HCCS_HEADER}"] = _HCCS_TEMPLATE
@@ -405,5 +417,3 @@ def render_kernels(prog: AieProgram) -> dict[str, str]:
     return files
 
 
-
-from . import elementwise, layers  # noqa: E402,F401  (register the feature-map families' renderers)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from fxflow.lowering.aie.arith import CTYPE
 from fxflow.lowering.aie.program import AieProgram, KernelFn
 
-from . import RENDERERS, _epilogue
+from . import _epilogue
 
 ADD_HEADER = "fxflow_add.h"
 
@@ -50,8 +50,5 @@ def add_source(prog: AieProgram, k: KernelFn) -> str:
                       f"  add<{', '.join(map(str, targs))}>(a, b, y);", "}", "}", ""])
 
 
-def _render_add(prog: AieProgram, k: KernelFn) -> dict[str, str]:
+def render_add(prog: AieProgram, k: KernelFn) -> dict[str, str]:
     return {f"kernels/{ADD_HEADER}": _TEMPLATE, f"kernels/{k.obj[:-2]}.cc": add_source(prog, k)}
-
-
-RENDERERS["add"] = _render_add

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fxflow.lowering.aie.arith import DenseInt, lower_dense, storage_of
+from fxflow.lowering.aie.arith import DenseInt, check_product, lower_dense, storage_of
 from fxflow.dialects.df import build_kernel, build_yield
 from fxflow.dialects.df.graph import graph_of, kernels_of
 from fxflow.dialects.fxp import (AddConstantOp, AddOp, CastOp, ClampOp, ConcatOp, ConstantOp, ConvOp, DenseOp, GatherOp,
@@ -80,10 +80,7 @@ class DenseKernel:
         return tuple(self.w.shape)
 
     def lower(self) -> DenseInt:
-        if self.product is not None and not self.product.covers(self.x_fmt.mul_result(self.w_fmt)):
-            raise UnsupportedOpError(f"layer '{self.layer}': every product is assigned to {self.product}, which "
-                                     f"cannot hold the exact products ({self.x_fmt.mul_result(self.w_fmt)}); AIE "
-                                     "multipliers keep products exact", self.layer)
+        check_product(self.layer, self.product, self.x_fmt, self.w_fmt)
         return lower_dense(self.layer, self.x_fmt, self.w, self.w_fmt, self.b, self.b_fmt, self.acc, self.out,
                            self.relu)
 
@@ -235,8 +232,8 @@ def convert_fxp_to_aie(module_op, options=None) -> None:
     graph = graph_of(module_op, "convert-fxp-to-aie")
     from fxflow.lowering.aie.fmap import is_fmap_graph
 
-    if is_fmap_graph(graph):  # conv / pool / add on feature maps: a DAG of its own (lowering/aie/fmap_build.py)
-        from fxflow.lowering.aie.fmap_build import convert
+    if is_fmap_graph(graph):  # conv / pool / add on feature maps: a DAG of its own (lowering/aie/fmap.py)
+        from fxflow.lowering.aie.fmap import convert
 
         convert(graph)
         return
