@@ -22,7 +22,6 @@ from pathlib import Path
 
 from fxflow.lowering.aie import cost
 from fxflow.lowering.aie.arith import BIAS64_SPLIT, CTYPE, device_mode
-from fxflow.lowering.aie.kernels import transformer
 from fxflow.lowering.aie.program import AieProgram, KernelFn
 
 HEADER = "fxflow_dense.h"
@@ -383,6 +382,8 @@ RENDERERS: dict = {
     "dwconv": "fxflow.lowering.aie.kernels.layers:render_dwconv",
     "pool": "fxflow.lowering.aie.kernels.layers:render_pool",
     "add": "fxflow.lowering.aie.kernels.elementwise:render_add",
+    "layernorm": "fxflow.lowering.aie.kernels.transformer:render_row",
+    "softmax": "fxflow.lowering.aie.kernels.transformer:render_row",
 }
 
 
@@ -391,15 +392,6 @@ def renderer(role: str):
 
     module, name = RENDERERS[role].split(":")
     return getattr(importlib.import_module(module), name)
-
-
-def _render_row(prog: AieProgram, k0: KernelFn) -> dict[str, str]:
-    """LayerNorm / table softmax: the shared row-kernel header and the layer's source (kernels/transformer.py)."""
-    return {f"kernels/{transformer.HEADER}": transformer.header(),
-            f"kernels/{k0.obj[:-2]}.cc": transformer.row_source(k0)}
-
-
-RENDERERS.update({"layernorm": _render_row, "softmax": _render_row})
 
 
 def render_kernels(prog: AieProgram) -> dict[str, str]:

@@ -173,6 +173,11 @@ def header() -> str:
     return _TEMPLATE
 
 
+def render_row(prog, k0: KernelFn) -> dict[str, str]:
+    """LayerNorm / table softmax layer: the shared row-kernel header and the layer's source."""
+    return {f"kernels/{HEADER}": header(), f"kernels/{k0.obj[:-2]}.cc": row_source(k0)}
+
+
 def fmt_type(fmt: FixedFormat) -> str:
     return f"Fmt<{'true' if fmt.signed else 'false'}, {fmt.width}, Rnd::{fmt.rounding}, Ovf::{fmt.overflow}>"
 
