@@ -177,6 +177,14 @@ def bias_on_product_grid(b: np.ndarray, b_fmt: FixedFormat, acc: FixedFormat, pf
     return np.array([int(v) >> d for v in acc0], dtype=object)
 
 
+def check_product(layer: str, product: FixedFormat | None, x_fmt: FixedFormat, w_fmt: FixedFormat) -> None:
+    """An hls4ml-style per-product type must hold every exact product: AIE multipliers never round them."""
+    if product is not None and not product.covers(x_fmt.mul_result(w_fmt)):
+        raise UnsupportedOpError(f"layer '{layer}': every product is assigned to {product}, which cannot hold the "
+                                 f"exact products ({x_fmt.mul_result(w_fmt)}); AIE multipliers keep products exact",
+                                 layer)
+
+
 def lower_dense(layer: str, x_fmt: FixedFormat, w: np.ndarray, w_fmt: FixedFormat, b: np.ndarray,
                 b_fmt: FixedFormat, acc: FixedFormat, out: FixedFormat, relu: FixedFormat | None = None) -> DenseInt:
     """Check conditions 1-4 for one dense layer (optionally followed by a ReLU assigned to `relu`)."""
@@ -225,8 +233,15 @@ def lower_dense(layer: str, x_fmt: FixedFormat, w: np.ndarray, w_fmt: FixedForma
     if first.shift < 0 and (bound << -first.shift).bit_length() >= mode.acc_bits:
         raise UnsupportedOpError(f"layer '{layer}': the result {out} has more fractional bits than the products and "
                                  f"the up-shifted accumulator would exceed {mode.acc_bits} bits", layer)
+    epilogue = relu_epilogue(first, out, relu, layer)
+    y_store = storage_of(relu if relu is not None else out)
+    return DenseInt(mode, stores[0], stores[1], y_store, bias.astype(np.int64), epilogue, bound)
+
+
+def relu_epilogue(first: Srs, out: FixedFormat, relu: FixedFormat | None, layer: str) -> list:
+    """[`first`, the SRS to the op's result `out`] + a fused ReLU assigned to `relu` (its own SRS when the format
+    differs)."""
     epilogue: list = [first]
-    final = out
     if relu is not None:
         epilogue.append("relu")
         if relu != out:
@@ -235,6 +250,4 @@ def lower_dense(layer: str, x_fmt: FixedFormat, w: np.ndarray, w_fmt: FixedForma
                 raise UnsupportedOpError(f"layer '{layer}': the ReLU result {relu} has so many more fractional bits "
                                          f"than {out} that the up-shifted values exceed 32 bits", layer)
             epilogue.append(second)
-            final = relu
-    y_store = storage_of(final)
-    return DenseInt(mode, stores[0], stores[1], y_store, bias.astype(np.int64), epilogue, bound)
+    return epilogue

@@ -23,7 +23,9 @@ import numpy as np
 from fxflow.lowering.aie import cost
 from fxflow.lowering.aie.arith import MODES, bias_on_product_grid, parse_epilogue
 from fxflow.lowering.aie.device import AieFitError, Device, get_device
-from fxflow.lowering.aie.program import AieProgram, Buffer, Core, Fifo, HccsTile, HostPort, KernelFn, LayerPlan, Link
+from fxflow.lowering.aie.arith import storage_of
+from fxflow.lowering.aie.program import AieProgram, Buffer, Core, Fifo, HostPort, KernelFn, LayerPlan, Link, RowTile
+from fxflow.lowering.aie.rows import TABLE_STORE, row_tables
 from fxflow.errors import FxflowError, UnsupportedOpError
 from fxflow.ir import ir
 from fxflow.names import c_identifier
@@ -209,6 +211,13 @@ def build_program(module, io: str = "host", max_ports: int = 0) -> AieProgram:
     graph = graph_of(module, "AIE build")
     if "aie_device" not in graph.attributes:
         raise FxflowError("the AIE program needs a partitioned graph: run aie-partition and aie-place first")
+    from fxflow.lowering.aie.fmap import is_fmap_graph
+
+    if is_fmap_graph(graph):  # conv / pool / add: a DAG of feature maps
+        from fxflow.lowering.aie.fmap import fmap_graph
+        from fxflow.lowering.aie.fmap_build import build
+
+        return build(graph, [_placement(n.op) for n in fmap_graph(graph).nodes], io)
     device = get_device(ir.StringAttr(graph.attributes["aie_device"]).value)
     chain, softmax = aie_layers(graph)
     tail = softmax.get(len(chain) - 1)
@@ -225,7 +234,8 @@ def build_program(module, io: str = "host", max_ports: int = 0) -> AieProgram:
     final = tail.out if tail is not None else chain[-1].relu or chain[-1].out
     out_store = aie_attr(tail.op, "y") if tail is not None else geo[-1].y_store
     prog = AieProgram(device, c_identifier(ir.StringAttr(graph.attributes["sym_name"]).value, prefix="top"), m,
-                      chain[0].shape[0], chain[-1].shape[1], chain[0].x_fmt, final, geo[0].x_store, out_store)
+                      chain[0].shape[0], chain[-1].shape[1], chain[0].x_fmt, final, geo[0].x_store, out_store,
+                      tokens=chain[0].tokens)
     taken: set[str] = {"in", "out"}
     idents = [c_identifier(k.name, taken) for k in chain]
     tail_ident = c_identifier(tail.name, taken) if tail is not None else None
@@ -313,26 +323,33 @@ def build_program(module, io: str = "host", max_ports: int = 0) -> AieProgram:
 
 
 def _hccs_core(prog: AieProgram, tail, ident: str, tile, memtile, slices: int, before, y_store: str) -> tuple:
-    """The HCCS core at `tile` on the joined rows of layer plan `before` ([slices][M][slice_len] in memory tile
-    `memtile`), with its result FIFO back to that memory tile: the names of its input and output FIFOs and size."""
+    """The row core (HCCS softmax, LayerNorm, table softmax) at `tile` on the joined rows of layer plan `before`
+    ([slices][M][slice_len] in memory tile `memtile`), with its resident tables and its result FIFO back to that
+    memory tile: the names of its input and output FIFOs and size."""
     m = prog.batch
-    if before.n_slice % cost.HCCS_LANES:
+    if tail.kind == "hccs" and before.n_slice % cost.HCCS_LANES:
         raise UnsupportedOpError(f"layer '{tail.layer}': the HCCS kernel reads whole {cost.HCCS_LANES}-lane vectors; "
                                  f"layer '{before.layer}' has output slices of {before.n_slice}", tail.layer)
     x, y, size = f"{ident}_x", f"{ident}_y", slices * m * before.n_slice
-    prog.kernels.append(KernelFn(f"{ident}_hccs", tail.layer, "hccs", "hccs", m, size // m, size // m, "i8", "",
-                                 y_store, 32, [], f"{ident}.o",
-                                 HccsTile(tail.spec, tail.n, slices, before.n_slice)))
+    x_store = storage_of(tail.x_fmt)
+    prog.kernels.append(KernelFn(f"{ident}_{tail.kind}", tail.layer, tail.kind, tail.kind, m, size // m, size // m,
+                                 x_store, "", y_store, 32, [], f"{ident}.o",
+                                 RowTile(tail.spec, tail.n, slices, before.n_slice)))
     prog.fifos.append(Fifo(y, tile, [memtile], cost.FIFO_DEPTH, y_store, (size,)))
+    for suffix, values in row_tables(tail.kind, tail.spec):
+        prog.buffers.append(Buffer(f"{ident}_{suffix}", tile, TABLE_STORE, (len(values),),
+                                   np.asarray(values, dtype=np.int64)))
     return x, y, size
 
 
 def _hccs_plan(prog: AieProgram, tail, ident: str, tile, slices: int, before) -> None:
     m = prog.batch
     size = slices * m * before.n_slice
-    prog.cores.append(Core(tile, f"{ident}_hccs", tail.layer, 0, 0, f"{ident}_x", "", None, f"{ident}_y"))
-    kc = cost.hccs_cycles(m, tail.n, slices * before.n_slice, tail.spec.reciprocal)
-    prog.layers.append(LayerPlan(ident, tail.layer, tail.n, tail.n, 1, 1, size // m, size // m, tile, "hccs", kc,
+    tables = [f"{ident}_{suffix}" for suffix, _ in row_tables(tail.kind, tail.spec)]
+    prog.cores.append(Core(tile, f"{ident}_{tail.kind}", tail.layer, 0, 0, f"{ident}_x", "", None, f"{ident}_y",
+                           tables=tables))
+    kc = cost.row_cycles(tail.kind, m, tail.spec, tail.n, slices * before.n_slice)
+    prog.layers.append(LayerPlan(ident, tail.layer, tail.n, tail.n, 1, 1, size // m, size // m, tile, tail.kind, kc,
                                  kc, 0))
 
 

@@ -18,6 +18,7 @@ from fxflow.errors import FxflowError
 
 from fxflow.lowering.aie import cost
 from fxflow.lowering.aie.program import AieProgram
+from fxflow.lowering.aie.rows import row_tables
 
 
 class AieCheckError(FxflowError):
@@ -113,13 +114,23 @@ def problems(prog: AieProgram) -> list[str]:
         x = fifos.get(c.x_fifo)
         if x is None or c.tile not in x.consumers or x.size != k.m * k.k:
             errs.append(f"core {c.tile}: input FIFO @{c.x_fifo} does not reach it with {k.m}x{k.k} elements")
+        for name in c.inputs:
+            if name not in fifos or c.tile not in fifos[name].consumers:
+                errs.append(f"core {c.tile}: input FIFO @{name} does not reach it")
         w = bufs.get(c.weights)
-        if k.role == "hccs":
-            if c.weights or k.hccs is None or k.k != k.n or k.hccs.slices * k.hccs.slice_len != k.k \
-                    or not 0 < k.hccs.n <= k.k:
-                errs.append(f"core {c.tile}: HCCS kernel @{k.name} has weights or an inconsistent row layout")
-        elif w is None or w.tile != c.tile or w.shape != (k.k, k.n):
-            errs.append(f"core {c.tile}: weight buffer {c.weights} is not a local {k.k}x{k.n} buffer")
+        if k.role in cost.ROW_ROLES:
+            if c.weights or k.row is None or k.k != k.n or k.row.slices * k.row.slice_len != k.k \
+                    or not 0 < k.row.n <= k.k:
+                errs.append(f"core {c.tile}: {k.role} kernel @{k.name} has weights or an inconsistent row layout")
+            want = [len(t) for _, t in row_tables(k.role, k.row.spec)] if k.row is not None else []
+            if [bufs[t].shape[0] if t in bufs and bufs[t].tile == c.tile else None for t in c.tables] != want:
+                errs.append(f"core {c.tile}: {k.role} kernel @{k.name} does not get its local tables {want}")
+        elif k.role in cost.WEIGHTLESS:
+            if c.weights:
+                errs.append(f"core {c.tile}: a '{k.role}' kernel takes no weights")
+        elif w is None or w.tile != c.tile or w.shape != (k.w_shape or (k.k, k.n)):
+            shape = "x".join(map(str, k.w_shape or (k.k, k.n)))
+            errs.append(f"core {c.tile}: weight buffer {c.weights} is not a local {shape} buffer")
         if bias_on != (c.bias is not None) or (c.bias and (c.bias not in bufs or bufs[c.bias].tile != c.tile)):
             errs.append(f"core {c.tile}: a '{k.role}' kernel {'needs' if bias_on else 'takes no'} local bias")
         if out_on:
@@ -128,6 +139,11 @@ def problems(prog: AieProgram) -> list[str]:
                 errs.append(f"core {c.tile}: output FIFO @{c.y_fifo} is not produced here with {k.m}x{k.n} elements")
         elif c.y_fifo is not None:
             errs.append(f"core {c.tile}: a '{k.role}' kernel writes no FIFO")
+    for f in prog.fifos:
+        if f.dims and (dev.kind(*f.producer) != "mem" or int(np.prod([a for a, _ in f.dims])) != f.size
+                       or f.stream_order().max() >= f.size or f.dims[-1][1] != 1):
+            errs.append(f"FIFO @{f.name}: dimensionsToStream {f.dims} is not a re-layout of its {f.size} elements "
+                        "by a memory tile (innermost stride 1)")
     for f in prog.fifos:
         for t in [f.producer, *f.consumers]:
             kind = dev.kind(*t)

@@ -72,9 +72,9 @@ def tile_bytes(mode: Mode, m: int, k: int, n: int, x_store: str, y_store: str, h
     return total
 
 
-def hccs_tile_bytes(m: int, width: int, y_store: str, device: Device) -> int:
-    """Data memory of the HCCS tile: its int8 input and `y_store` output FIFO buffers of m x width, and the stack."""
-    return FIFO_DEPTH * m * width * (1 + nbytes(y_store)) + device.stack_bytes
+def row_tile_bytes(m: int, width: int, x_store: str, y_store: str, table_bytes: int, device: Device) -> int:
+    """Data memory of a row-kernel tile: its input and output FIFO buffers of m x width, resident tables, stack."""
+    return FIFO_DEPTH * m * width * (nbytes(x_store) + nbytes(y_store)) + table_bytes + device.stack_bytes
 
 
 def padded_batch(batch: int, mode: Mode) -> int:
@@ -95,7 +95,13 @@ def mode_of(name: str) -> Mode:
 # kernel role -> (has bias, writes the output FIFO, cascade in, cascade out)
 ROLES = {"single": (True, True, False, False), "first": (True, False, False, True),
          "middle": (False, False, True, True), "last": (False, True, True, False),
-         "hccs": (False, True, False, False)}  # the HCCS softmax kernel (no weights)
+         "hccs": (False, True, False, False),  # the HCCS softmax kernel (no weights)
+         "layernorm": (False, True, False, False), "softmax": (False, True, False, False),  # row kernels
+         "conv": (True, True, False, False),  # feature-map kernels (lowering/aie/fmap.py): one output slice each
+         "dwconv": (True, True, False, False),  # a depthwise conv (one input channel per output channel)
+         "pool": (False, True, False, False), "add": (False, True, False, False)}
+ROW_ROLES = ("hccs", "layernorm", "softmax")  # one tile, whole rows in and out (program.RowTile)
+WEIGHTLESS = {*ROW_ROLES, "pool", "add"}  # roles whose cores hold no weight buffer
 
 # HCCS softmax kernel, per row of n int8 inputs laid out as `width` = slices x slice_len lanes (aie4ml's measured
 # HCCS kernels, fixed-point.md §9: about 22 cycles/row plus 235 for a scalar division), counted as the emitted
@@ -113,6 +119,33 @@ def hccs_cycles(m: int, n: int, width: int, variant: str) -> int:
     per_row = HCCS_ROW + HCCS_RECIPROCAL + (HCCS_CLB if variant == "clb" else 0) + vectors \
         + math.ceil(n / HCCS_LANES) + 2 * vectors
     return CALL_OVERHEAD + m * per_row
+
+
+# LayerNorm and table softmax kernels (lowering/aie/kernels/transformer.py) run on the scalar unit, one element step
+# at a time, each an integer requantization (shift, rounding test, clamp) or a table lookup: ROW_STEP cycles.
+ROW_STEP = 4
+ROW_OVERHEAD = 20  # per row: loop set-up, the scalar mean / sum requantizations
+
+
+def layernorm_cycles(m: int, n: int, inv_bits: int) -> int:
+    """One LayerNorm call on m rows of n features: sum, centre + square, normalise + affine passes (3 steps each
+    per element), the one scalar division 2^P / (var + eps) and the bisection of its square root (one step per
+    bit, at most 31); the divisions by the constant n compile to multiplications."""
+    return CALL_OVERHEAD + m * (ROW_OVERHEAD + HCCS_RECIPROCAL + ROW_STEP * (3 * n + min(inv_bits, 31)))
+
+
+def table_softmax_cycles(m: int, n: int) -> int:
+    """One table softmax call on m rows of n features: max, exp lookup, tree sum, inverse lookup, scale."""
+    return CALL_OVERHEAD + m * (ROW_OVERHEAD + ROW_STEP * (4 * n + 1))
+
+
+def row_cycles(role: str, m: int, spec, n: int, width: int) -> int:
+    """Cycles of one call of a row kernel (cost.ROW_ROLES) on m rows of n features stored in `width` lanes."""
+    if role == "hccs":
+        return hccs_cycles(m, n, width, spec.reciprocal)
+    if role == "layernorm":
+        return layernorm_cycles(m, n, spec.formats.inv_std.width)
+    return table_softmax_cycles(m, n)
 
 
 def roles(cas_length: int) -> list[str]:

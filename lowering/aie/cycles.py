@@ -19,12 +19,24 @@ def design_cycles(prog: AieProgram) -> dict:
     layers, tiles_base = [], 0.0
     for layer in prog.layers:
         fns = [k for k in prog.kernels if k.layer == layer.layer]
-        if layer.mode == "hccs":  # one softmax core: max, score, reciprocal and scale passes (cost.hccs_cycles)
+        if layer.mode in cost.ROW_ROLES:  # one row core (cost.row_cycles)
             k0 = fns[0]
-            kc = cost.hccs_cycles(m, k0.hccs.n, k0.hccs.slices * k0.hccs.slice_len, k0.hccs.spec.reciprocal)
+            kc = cost.row_cycles(k0.role, m, k0.row.spec, k0.row.n, k0.row.slices * k0.row.slice_len)
             leg = cost.fifo_cycles(m * k0.k, k0.x_store)
-            layers.append({"layer": layer.layer, "grid": "1x1", "tiles": 1, "mode": "hccs", "kernel_cycles": kc,
+            layers.append({"layer": layer.layer, "grid": "1x1", "tiles": 1, "mode": layer.mode, "kernel_cycles": kc,
                            "interval": max(kc, leg), "latency": leg + kc, "macs": 0, "efficiency": 0.0})
+            continue
+        if layer.kind != "dense":  # feature-map layers: the partition's figures (lowering/aie/fmap.py)
+            tiles = layer.cas_length * layer.cas_num
+            eff = 0.0
+            if layer.macs:
+                base = cost.baseline(MODES[layer.mode], dev, 8)
+                tiles_base += tiles * base
+                eff = layer.macs / (layer.interval * tiles * base)
+            layers.append({"layer": layer.layer, "grid": f"{layer.cas_length}x{layer.cas_num}", "tiles": tiles,
+                           "mode": f"{layer.kind} {layer.mode}", "kernel_cycles": layer.interval,
+                           "interval": layer.interval, "latency": layer.latency, "macs": layer.macs,
+                           "efficiency": eff})
             continue
         mode = MODES[layer.mode]
         kc = max(cost.kernel_cycles(mode, m, k.k, k.n, cost.ROLES[k.role][2], cost.ROLES[k.role][3]) for k in fns)
@@ -50,9 +62,9 @@ def design_cycles(prog: AieProgram) -> dict:
         "device": dev.name, "batch": m, "layers": layers, "tiles": tiles, "compute_tiles": dev.compute_tiles,
         "utilization": tiles / dev.compute_tiles, "interval_cycles": interval, "array_interval_cycles": array_interval,
         "io_interval_cycles": max(shim_in, shim_out), "latency_cycles": latency, "latency_ns": latency * ns,
-        "throughput_samples_per_s": m / (interval * ns * 1e-9),
-        "efficiency": macs / (array_interval * tiles_base),
-        "efficiency_with_io": macs / (interval * tiles_base),
+        "tokens": prog.tokens, "throughput_samples_per_s": m / prog.tokens / (interval * ns * 1e-9),
+        "efficiency": macs / (array_interval * tiles_base) if tiles_base else 0.0,
+        "efficiency_with_io": macs / (interval * tiles_base) if tiles_base else 0.0,
     }
 
 

@@ -59,7 +59,12 @@ def _tiles_used(module) -> int:
     from fxflow.dialects.df.graph import graph_of
     from fxflow.lowering.aie.passes.convert_fxp_to_aie import aie_attr, dense_chain
 
-    return sum(aie_attr(k.op, "cas_length") * aie_attr(k.op, "cas_num") for k in dense_chain(graph_of(module, "AIE")))
+    from fxflow.lowering.aie.fmap import fmap_graph, is_fmap_graph
+
+    graph = graph_of(module, "AIE")
+    if is_fmap_graph(graph):
+        return sum(aie_attr(n.op, "cas_num") for n in fmap_graph(graph).nodes)
+    return sum(aie_attr(k.op, "cas_length") * aie_attr(k.op, "cas_num") for k in dense_chain(graph))
 
 
 def program_of(design):
@@ -82,7 +87,7 @@ def simulate(design, prog, x, raw: bool = False):
 
     xs = emulator.check_inputs(design.program, design.input_list(x))
     (shape, fmt), = design.program.input_types
-    xi = quantize(xs[0].reshape(len(xs[0]), -1), fmt)
+    xi = quantize(xs[0].reshape(-1, prog.in_features), fmt)  # [batch, tokens, features]: one row per token
     y = run(prog, xi)
     (oshape, ofmt), = design.program.output_types
     data = y if raw else to_float(y, ofmt.f)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from fxflow.lowering.aie.cost import ROW_ROLES
 from fxflow.lowering.aie.program import AieProgram, Buffer, Fifo
 from fxflow.passes.registry import register_translation
 
@@ -64,11 +65,18 @@ def emit_program(prog: AieProgram) -> str:
            "module {", f"  aie.device({dev.name}) {{"]
     ind = "    "
     for k in prog.kernels:
-        if k.role == "hccs":
-            out.append(f"{ind}// {k.layer}: HCCS softmax kernel ({k.hccs.spec.reciprocal} reciprocal, "
-                       f"{k.hccs.spec.output} output; rows of {k.hccs.n} in {k.hccs.slices} slices)")
-            out.append(f"{ind}func.func private @{k.name}({memref((k.m * k.k,), k.x_store)}, "
-                       f"{memref((k.m * k.n,), k.y_store)}){_link_with(k)}")  # the slice-major FIFO buffers
+        if k.role in ROW_ROLES:
+            what = (f"HCCS softmax kernel ({k.row.spec.reciprocal} reciprocal, {k.row.spec.output} output"
+                    if k.role == "hccs" else f"{k.role} kernel ({k.row.spec.implementation}" if k.role == "softmax"
+                    else f"layernorm kernel ({'rms' if k.row.spec.rms else 'mean and variance'}")
+            out.append(f"{ind}// {k.layer}: {what}; rows of {k.row.n} in {k.row.slices} slices)")
+            core = next(c for c in prog.cores if c.fn == k.name)  # slice-major FIFO buffers and tables
+            out.append(f"{ind}func.func private @{k.name}({', '.join(_call(prog, core)[1])}){_link_with(k)}")
+            continue
+        if k.role not in ("single", "first", "middle", "last"):  # a DAG node kernel: its cores' call signature
+            core = next(c for c in prog.cores if c.fn == k.name)
+            out.append(f"{ind}// {k.layer}: {k.role} kernel ({k.mode})")
+            out.append(f"{ind}func.func private @{k.name}({', '.join(_call(prog, core)[1])}){_link_with(k)}")
             continue
         args = [memref((k.m, k.k), k.x_store), memref((k.k, k.n), k.w_store)]
         if k.role in ("single", "first"):
@@ -86,8 +94,9 @@ def emit_program(prog: AieProgram) -> str:
         out.append(f'{ind}%{b.name} = aie.buffer({tile_ssa(prog, b.tile)}) {{sym_name = "{b.name}"{bank}}} : '
                    f"{memref(b.shape, b.store)}{init}")
     for layer in prog.layers:
-        if layer.mode == "hccs":
-            out.append(f"{ind}// layer {layer.layer}: HCCS softmax kernel at tile{layer.anchor}")
+        if layer.mode in ROW_ROLES:
+            out.append(f"{ind}// layer {layer.layer}: {'HCCS softmax' if layer.mode == 'hccs' else layer.mode} "
+                       f"kernel at tile{layer.anchor}")
             continue
         out.append(f"{ind}// layer {layer.layer}: {layer.cas_length} x {layer.cas_num} kernels at "
                    f"tile{layer.anchor}, K-slice {layer.k_slice}, N-slice {layer.n_slice}")
@@ -95,7 +104,11 @@ def emit_program(prog: AieProgram) -> str:
     for f in prog.fifos:
         cons = ", ".join(tile_ssa(prog, t) for t in f.consumers)
         attr = " {plio = true}" if f.name in plio else ""  # mlir-aie lowers it to aie.flow(%shim, PLIO : n, ...)
-        out.append(f"{ind}aie.objectfifo @{f.name}({tile_ssa(prog, f.producer)}, {{{cons}}}, {f.depth} : i32){attr} : "
+        dims = ""
+        if f.dims:
+            dims = " dimensionsToStream [" + ", ".join(f"<size = {a}, stride = {b}>" for a, b in f.dims) + "]"
+        out.append(f"{ind}aie.objectfifo @{f.name}({tile_ssa(prog, f.producer)}{dims}, {{{cons}}}, {f.depth} : i32)"
+                   f"{attr} : "
                    f"{_fifo_type(f)}")
     for link in prog.links:
         srcs = ", ".join(f"@{s}" for s in link.srcs)
@@ -132,6 +145,29 @@ def plio_comment(prog: AieProgram, p) -> str:
             f"{p.shim[1]}) port {p.channel}; {f.size} x {f.store} per batch, slice-major [slice][row][element]")
 
 
+def _call(prog: AieProgram, c) -> tuple[list[str], list[str], list[tuple[str, str, str]]]:
+    """A core's kernel call: argument names, their memref types, and the FIFO acquisitions (fifo, port, var)
+    in argument order (input FIFOs, weights, bias, output FIFO)."""
+    args, types, acq = [], [], []
+
+    def fifo(name: str, port: str, var: str):
+        f = prog.fifo(name)
+        args.append(f"%{var}")
+        types.append(memref(f.shape, f.store))
+        acq.append((name, port, var))
+
+    for i, name in enumerate(c.in_fifos):
+        fifo(name, "Consume", "x" if i == 0 else f"x{i}")
+    for buf in (c.weights, c.bias, *c.tables):
+        if buf:  # row, pooling and add kernels have no weights; row kernels have resident tables
+            b = prog.buffer(buf)
+            args.append(f"%{b.name}")
+            types.append(memref(b.shape, b.store))
+    if c.y_fifo:
+        fifo(c.y_fifo, "Produce", "y")
+    return args, types, acq
+
+
 def _core(prog: AieProgram, c, ind: str) -> list[str]:
     k = prog.kernel(c.fn)
     t = tile_ssa(prog, c.tile)
@@ -140,31 +176,15 @@ def _core(prog: AieProgram, c, ind: str) -> list[str]:
             f"{ind}  %cmax = arith.constant 4294967295 : index",
             f"{ind}  scf.for %it = %c0 to %cmax step %c1 {{"]
     i2 = ind + "    "
-    args, types = [], []
-
-    def acquire(fifo: str, port: str, var: str):
+    args, types, acq = _call(prog, c)
+    for fifo, port, var in acq:
         f = prog.fifo(fifo)
         mt = memref(f.shape, f.store)
         body.append(f"{i2}%{var}s = aie.objectfifo.acquire @{fifo}({port}, 1) : !aie.objectfifosubview<{mt}>")
         body.append(f"{i2}%{var} = aie.objectfifo.subview.access %{var}s[0] : !aie.objectfifosubview<{mt}> -> {mt}")
-        args.append(f"%{var}")
-        types.append(mt)
-
-    acquire(c.x_fifo, "Consume", "x")
-    if c.weights:  # an HCCS kernel has none
-        wb = prog.buffer(c.weights)
-        args.append(f"%{wb.name}")
-        types.append(memref(wb.shape, wb.store))
-    if c.bias:
-        bb = prog.buffer(c.bias)
-        args.append(f"%{bb.name}")
-        types.append(memref(bb.shape, bb.store))
-    if c.y_fifo:
-        acquire(c.y_fifo, "Produce", "y")
     body.append(f"{i2}func.call @{k.name}({', '.join(args)}) : ({', '.join(types)}) -> ()")
-    body.append(f"{i2}aie.objectfifo.release @{c.x_fifo}(Consume, 1)")
-    if c.y_fifo:
-        body.append(f"{i2}aie.objectfifo.release @{c.y_fifo}(Produce, 1)")
+    for fifo, port, _ in acq:
+        body.append(f"{i2}aie.objectfifo.release @{fifo}({port}, 1)")
     body += [f"{ind}  }}", f"{ind}  aie.end", f"{ind}}}"]
     return body
 

@@ -41,10 +41,20 @@ class Fifo:
     depth: int
     store: str
     shape: tuple[int, ...]
+    # `dimensionsToStream` of the producer (a memory tile): (size, stride) pairs in elements, outermost first;
+    # the consumers receive the producer's buffer in this order (a feature-map re-layout), [] = as stored
+    dims: list[tuple[int, int]] = field(default_factory=list)
 
     @property
     def size(self) -> int:
         return int(np.prod(self.shape))
+
+    def stream_order(self) -> np.ndarray:
+        """Indices into the producer's buffer in the order the consumers receive them (`dims`)."""
+        idx = np.zeros(1, dtype=np.int64)
+        for size, stride in self.dims:
+            idx = (idx[:, None] + np.arange(size, dtype=np.int64)[None, :] * stride).ravel()
+        return idx if self.dims else np.arange(self.size, dtype=np.int64)
 
     @property
     def nbytes(self) -> int:
@@ -80,19 +90,50 @@ class KernelFn:
     acc_bits: int
     epilogue: list  # arith.Srs | "relu"
     obj: str  # object file for link_with
-    hccs: "HccsTile | None" = None  # role "hccs": the softmax's parameters and row layout
+    row: "RowTile | None" = None  # row roles (cost.ROW_ROLES): the row op's parameters and row layout
+    params: object = None  # other roles (conv, pool, add, ...): the family's parameters (its simulate executor's)
+    w_shape: tuple[int, ...] | None = None  # the weight buffer's shape when it is not (k, n)
 
 
 @dataclass
-class HccsTile:
-    """An HCCS softmax kernel (role "hccs", `fxflow.fixed.hccs`): it reads its dense layer's chains joined
-    slice-major ([slices][M][slice_len], as the output host port lays them out), runs one row of the `n` real
-    features at a time and writes the same layout (padding lanes 0)."""
+class RowTile:
+    """A row kernel on one tile (roles `cost.ROW_ROLES`: an HCCS softmax, a LayerNorm, a table softmax): it
+    reads its dense layer's chains joined slice-major ([slices][M][slice_len], as the output host port lays them
+    out), runs one row of the `n` real features at a time and writes the same layout (padding lanes 0)."""
 
-    spec: object  # fxflow.fixed.hccs.HccsSpec with one parameter set
+    spec: object  # fxflow.fixed.hccs.HccsSpec (one parameter set) / LayerNormSpec / TableSoftmaxSpec
     n: int
     slices: int
     slice_len: int
+
+
+@dataclass(frozen=True)
+class LayerNormSpec:
+    """`fxp.layernorm` over the last dim on stored integers (`fxflow.fixed.layernorm.layernorm`); gamma / beta
+    are resident in the tile's memory (buffers `<ident>_g`, `<ident>_b`)."""
+
+    x: FixedFormat
+    gamma: np.ndarray
+    g_fmt: FixedFormat
+    beta: np.ndarray
+    b_fmt: FixedFormat
+    formats: object  # fxflow.fixed.layernorm.NormFormats
+    epsilon: float
+    rms: bool
+    out: FixedFormat
+
+
+@dataclass(frozen=True)
+class TableSoftmaxSpec:
+    """A table `fxp.softmax` (stable / latency, `fxflow.fixed.softmax.softmax`) over the last dim; the exp table
+    (already assigned to the accumulator format) and the inverse table are resident in the tile's memory."""
+
+    x: FixedFormat
+    out: FixedFormat
+    implementation: str
+    formats: object  # fxflow.fixed.softmax.SoftmaxFormats
+    exp_acc: np.ndarray  # exp entries assigned to formats.accum
+    inv: np.ndarray
 
 
 @dataclass
@@ -106,6 +147,13 @@ class Core:
     weights: str
     bias: str | None = None
     y_fifo: str | None = None
+    inputs: list[str] = field(default_factory=list)  # further input FIFOs after x_fifo (a DAG node's operands)
+    tables: list[str] = field(default_factory=list)  # a row kernel's resident buffers (gamma/beta, exp/inv tables)
+
+    @property
+    def in_fifos(self) -> list[str]:
+        """Every FIFO the core reads, in kernel argument order."""
+        return [self.x_fifo, *self.inputs]
 
 
 @dataclass
@@ -120,6 +168,9 @@ class HostPort:
     slices: int
     slice_len: int
     plio: bool = False  # a PLIO stream port to/from the PL (`channel` is the port on the shim column) instead of DDR
+    # a feature map (C, H, W, Cp): the host moves each sample channels-last ([H][W][Cp], channels zero-padded to
+    # Cp) instead of feature slices; the graph's tensor is channels-first [C, H, W]
+    fmap: tuple[int, int, int, int] | None = None
 
 
 @dataclass
@@ -137,6 +188,7 @@ class LayerPlan:
     interval: int
     latency: int
     macs: int  # real multiply-accumulates per batch of M rows (without padding)
+    kind: str = "dense"  # dense / hccs, or a feature-map layer (conv / pool / add: interval and latency as planned)
 
 
 @dataclass
@@ -159,6 +211,7 @@ class AieProgram:
     inputs: list[HostPort] = field(default_factory=list)
     outputs: list[HostPort] = field(default_factory=list)
     layers: list[LayerPlan] = field(default_factory=list)
+    tokens: int = 1  # rows per sample ([batch, tokens, features] models run each token as one row)
 
     def fifo(self, name: str) -> Fifo:
         for f in self.fifos:

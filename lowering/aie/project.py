@@ -29,10 +29,18 @@ def render_project(prog: AieProgram) -> dict[str, str]:
         "declaration-only AIE API header; the bit-level behaviour is the emulator's and the AIE simulator's.",
         "* `placement.png` — the array with every layer's tiles.", "",
         "With mlir-aie installed: `aie-opt --aie-objectFifo-stateful-transform aie.mlir` (then aiecc.py).",
-        f"Host data: input rows padded to batches of {prog.batch}; each input group is written slice-major "
-        "([slice][row][element]) into its external buffers, outputs come back the same way.", "",
+        _host_layout(prog), "",
         "```", format_cycles(design_cycles(prog)), "```", ""])
     return files
+
+
+def _host_layout(prog: AieProgram) -> str:
+    if prog.inputs[0].fmap is not None:
+        (c, h, w, cp), (oc, oh, ow, ocp) = prog.inputs[0].fmap, prog.outputs[0].fmap
+        return (f"Host data: one sample per kernel call, feature maps channels-last: the input [{h}][{w}][{cp}] "
+                f"({c} channels, zero-padded to {cp}), the output [{oh}][{ow}][{ocp}] ({oc} channels).")
+    return (f"Host data: input rows padded to batches of {prog.batch}; each input group is written slice-major "
+            "([slice][row][element]) into its external buffers, outputs come back the same way.")
 
 
 def write_project(prog: AieProgram, out_dir) -> Path:

@@ -5,9 +5,9 @@ links distribute / join at their element offsets, every core runs its kernel fun
 (accumulator = bias or the cascade input, + x·w in the lane width of its mode, wrapping like the
 hardware; first/middle kernels put the accumulator on the cascade to their east neighbour -- the kernel C++
 moves it one microtile block at a time in the same loop order at both ends, so it is the same data --, last/single
-ones run the SRS epilogue; an HCCS kernel runs `fxflow.fixed.hccs` on its rows), and results leave
-through the output links.  Nothing is read from the fxp IR,
-so `simulate == Design.predict` checks the integer lowering, the slicing, the padding and the wiring.
+ones run the SRS epilogue; a row kernel runs `fxflow.fixed.hccs` / `layernorm` / `softmax` on its rows), and
+results leave through the output links.  Nothing is read from the fxp IR, so `simulate == Design.predict` checks
+the integer lowering, the slicing, the padding and the wiring.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from fxflow.errors import FxflowError
 
 from fxflow.lowering.aie import cost
 from fxflow.lowering.aie.arith import int_format, run_epilogue
-from fxflow.lowering.aie.program import AieProgram, HccsTile
-from fxflow.fixed.hccs import hccs
+from fxflow.lowering.aie.program import AieProgram
+from fxflow.lowering.aie.rows import run_row
 from fxflow.fixed.quantize import apply_overflow
 
 
@@ -33,29 +33,61 @@ def _acc_wrap(acc: np.ndarray, bits: int) -> np.ndarray:
     return np.asarray(apply_overflow(acc, int_format(1, bits, "WRAP")), dtype=np.int64)
 
 
-def run_hccs(t: HccsTile, flat: np.ndarray, m: int) -> np.ndarray:
-    """The HCCS kernel on its slice-major input buffer: rows gathered from the slices, the integer definition
-    (fxflow.fixed.hccs) on the n real features, scattered back with zero padding."""
-    rows = flat.reshape(t.slices, m, t.slice_len).transpose(1, 0, 2).reshape(m, -1)
-    out = np.zeros_like(rows)
-    out[:, :t.n] = hccs(rows[:, :t.n], t.spec)
-    return out.reshape(m, t.slices, t.slice_len).transpose(1, 0, 2).ravel()
+# role -> executor(prog, core, kernel, inputs) -> output buffer (flat): the kernels that are DAG nodes with their
+# own arithmetic (no cascade); each layer family registers its own (`register_executor`).
+EXECUTORS: dict = {}
+
+
+def register_executor(role: str):
+    def wrap(fn):
+        EXECUTORS[role] = fn
+        return fn
+    return wrap
+
+
+def _run_row_core(prog: AieProgram, core, fn, ins: list) -> np.ndarray:
+    """A row kernel (HCCS softmax, LayerNorm, table softmax): rows.run_row on its slice-major buffer."""
+    return run_row(fn.role, fn.row, ins[0], fn.m)
+
+
+for _role in cost.ROW_ROLES:
+    register_executor(_role)(_run_row_core)
+
+
+def _host_in(prog: AieProgram, port, xb: np.ndarray) -> np.ndarray:
+    """What the host writes into an input port's FIFO for one batch: feature slices, or feature maps
+    channels-last (channels zero-padded)."""
+    m = prog.batch
+    if port.fmap is not None:
+        c, h, w, cp = port.fmap
+        out = np.zeros((m, h, w, cp), dtype=np.int64)
+        out[..., :c] = xb.reshape(m, c, h, w).transpose(0, 2, 3, 1)
+        return out.ravel()
+    width = (port.first_slice + port.slices) * port.slice_len
+    padded = np.zeros((m, width), dtype=np.int64)
+    lo = port.first_slice * port.slice_len
+    hi = min(width, prog.in_features)
+    if hi > lo:
+        padded[:, lo:hi] = xb[:, lo:hi]
+    parts = [padded[:, (port.first_slice + s) * port.slice_len:(port.first_slice + s + 1) * port.slice_len]
+             for s in range(port.slices)]
+    return np.concatenate([p.ravel() for p in parts])
+
+
+def _deliver(prog: AieProgram, data: dict, name: str, stored: np.ndarray) -> None:
+    """A FIFO's buffer as its consumers receive it (the producer's `dimensionsToStream` order)."""
+    f = prog.fifo(name)
+    data[name] = stored[f.stream_order()] if f.dims else stored
 
 
 def run_block(prog: AieProgram, xb: np.ndarray) -> np.ndarray:
-    """One kernel invocation round: xb [M, in_features] stored ints -> [M, out_features] stored ints."""
+    """One kernel invocation round: xb [M, in_features] stored ints -> [M, out_features] stored ints.
+    A dataflow execution of the program's DAG: a link or core fires once all its input FIFOs (and its cascade
+    input) hold data; a FIFO with several consumers broadcasts."""
     m = prog.batch
     data: dict[str, np.ndarray] = {}
     for port in prog.inputs:
-        width = (port.first_slice + port.slices) * port.slice_len
-        padded = np.zeros((m, width), dtype=np.int64)
-        lo = port.first_slice * port.slice_len
-        hi = min(width, prog.in_features)
-        if hi > lo:
-            padded[:, lo:hi] = xb[:, lo:hi]
-        parts = [padded[:, (port.first_slice + s) * port.slice_len:(port.first_slice + s + 1) * port.slice_len]
-                 for s in range(port.slices)]
-        data[port.fifo] = np.concatenate([p.ravel() for p in parts])
+        _deliver(prog, data, port.fifo, _host_in(prog, port, xb))
     cascade_dst = dict(prog.cascades)
     cascade_in: dict = {}
     links, cores = list(prog.links), list(prog.cores)
@@ -68,23 +100,28 @@ def run_block(prog: AieProgram, xb: np.ndarray) -> np.ndarray:
                     src = data[link.srcs[0]]
                     offs = link.dst_offsets or [0]
                     for d, off in zip(link.dsts, offs):
-                        data[d] = src[off:off + prog.fifo(d).size]
+                        _deliver(prog, data, d, src[off:off + prog.fifo(d).size])
                 else:  # join
                     out = np.zeros(prog.fifo(link.dsts[0]).size, dtype=np.int64)
                     for s, off in zip(link.srcs, link.src_offsets):
                         out[off:off + data[s].size] = data[s]
-                    data[link.dsts[0]] = out
+                    _deliver(prog, data, link.dsts[0], out)
                 links.remove(link)
                 progress = True
         for core in list(cores):
             fn = prog.kernel(core.fn)
-            bias_on, out_on, cin, cout = cost.ROLES[fn.role]
-            if core.x_fifo not in data or (cin and core.tile not in cascade_in):
+            if any(f not in data for f in core.in_fifos):
                 continue
-            if fn.role == "hccs":
-                data[core.y_fifo] = run_hccs(fn.hccs, data[core.x_fifo], fn.m)
+            if fn.role in EXECUTORS:
+                _deliver(prog, data, core.y_fifo, EXECUTORS[fn.role](prog, core, fn, [data[f] for f in core.in_fifos]))
                 cores.remove(core)
                 progress = True
+                continue
+            if fn.role not in ("single", "first", "middle", "last"):
+                raise SimulationError(f"no simulation executor for '{fn.role}' kernels (@{fn.name}); the module "
+                                      "that builds them registers one (simulate.register_executor)")
+            bias_on, out_on, cin, cout = cost.ROLES[fn.role]
+            if cin and core.tile not in cascade_in:
                 continue
             x = data[core.x_fifo].reshape(fn.m, fn.k)
             w = prog.buffer(core.weights).data
@@ -94,12 +131,21 @@ def run_block(prog: AieProgram, xb: np.ndarray) -> np.ndarray:
             if cout:
                 cascade_in[cascade_dst[core.tile]] = acc
             else:
-                data[core.y_fifo] = run_epilogue(acc, fn.epilogue).ravel()
+                _deliver(prog, data, core.y_fifo, run_epilogue(acc, fn.epilogue).ravel())
             cores.remove(core)
             progress = True
     if links or cores:
         stuck = [c.fn + str(c.tile) for c in cores] + ["link " + ",".join(link.srcs) for link in links]
         raise SimulationError(f"the AIE program deadlocks: {', '.join(stuck[:5])} never get their inputs")
+    return _host_out(prog, data)
+
+
+def _host_out(prog: AieProgram, data: dict) -> np.ndarray:
+    """The output ports' FIFOs as graph output rows [M, out_features] (channels-first for feature maps)."""
+    m = prog.batch
+    if prog.outputs[0].fmap is not None:
+        c, h, w, cp = prog.outputs[0].fmap
+        return data[prog.outputs[0].fifo].reshape(m, h, w, cp)[..., :c].transpose(0, 3, 1, 2).reshape(m, -1)
     width = max(p.first_slice + p.slices for p in prog.outputs) * prog.outputs[0].slice_len
     y = np.zeros((m, width), dtype=np.int64)
     for port in prog.outputs:

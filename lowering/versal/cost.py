@@ -74,7 +74,8 @@ def build_units(graph, device: VersalDevice, period_ns: float) -> list[Unit]:
     while i < len(kernels):
         k = kernels[i]
         group = [k]
-        if _body_ops(k) == ["fxp.dense"] and i + 1 < len(kernels):
+        fmap = _body_ops(k) in (["fxp.conv"], ["fxp.add"]) and len(ir.RankedTensorType(k.results[0].type).shape) == 4
+        if (_body_ops(k) == ["fxp.dense"] or fmap) and i + 1 < len(kernels):
             nxt = kernels[i + 1]
             readers = _reader_kernels(k)
             if _body_ops(nxt) == ["fxp.relu"] and len(readers) == 1 and readers[0] == nxt:
@@ -96,20 +97,27 @@ def _unit(group: list, device: VersalDevice, period_ns: float) -> Unit:
 def _aie_form(group: list) -> tuple[dict | None, str]:
     from fxflow.dialects.fxp import format_of
     from fxflow.lowering.aie.arith import storage_of
-    from fxflow.lowering.aie.passes.convert_fxp_to_aie import hccs_info, kernel_info
+    from fxflow.lowering.aie.passes.convert_fxp_to_aie import kernel_info, row_info
 
     layer = attr(group[0], "layer")
+    if _body_ops(group[0]) in (["fxp.conv"], ["fxp.pool"], ["fxp.add"]):
+        return _fmap_form(group)
+    if len(ir.RankedTensorType(group[0].operands[0].type).shape) > 2:
+        return None, (f"layer '{layer}' works per token ([batch, tokens, features]); a Versal design bridges "
+                      "[batch, features] rows to the AI Engines, so it stays in the PL")
     try:
         info = kernel_info(group[0])
-        softmax = hccs_info(group[0]) if info is None else None
+        softmax = row_info(group[0]) if info is None else None
     except UnsupportedOpError as e:
         return None, str(e)
-    if softmax is not None:  # an HCCS softmax core after a dense layer of the same AIE segment (aie_cost)
-        return {"name": layer, "mode": "hccs", "N": softmax.n, "x": "i8", "y": storage_of(softmax.out),
-                "reciprocal": softmax.spec.reciprocal}, ""
+    if softmax is not None:  # a row core (HCCS / table softmax, LayerNorm) after a dense layer of the same AIE part
+        return {"name": layer, "mode": softmax.kind, "N": softmax.n, "x": storage_of(softmax.x_fmt),
+                "y": storage_of(softmax.out), "spec": softmax.spec,
+                **({"reciprocal": softmax.spec.reciprocal} if softmax.kind == "hccs" else {})}, ""
     if info is None:
         return None, (f"layer '{layer}' ({', '.join(_body_ops(group[0])) or 'nothing'}) is not supported by the AIE "
-                      "backend: it maps dense layers, each optionally followed by a ReLU, and HCCS softmaxes")
+                      "backend: it maps dense layers, each optionally followed by a ReLU, and row kernels "
+                      "(HCCS or table softmax, LayerNorm) after a dense layer")
     if len(group) == 2:
         info = replace(info, relu=format_of(group[1].results[0].type))
     try:
@@ -119,6 +127,64 @@ def _aie_form(group: list) -> tuple[dict | None, str]:
     K, N = info.shape
     return {"name": layer, "mode": integer.mode.name, "K": K, "N": N, "x": integer.x_store,
             "y": integer.y_store}, ""
+
+
+def _fmap_form(group: list) -> tuple[dict | None, str]:
+    """A conv / max pool / add (+ ReLU) unit as an AIE feature-map node (lowering/aie/fmap.py)."""
+    from fxflow.lowering.aie.fmap import integer_form, kernel_node
+
+    try:
+        node = kernel_node(group[0], group[1] if len(group) == 2 else None)
+        form = integer_form(node)
+    except UnsupportedOpError as e:
+        return None, str(e)
+    return {"name": node.layer, "kind": node.kind, "mode": form["mode"], "x": form["x"], "y": form["y"],
+            "node": node, "form": form}, ""
+
+
+def fmap_cost(units: list[Unit], device: VersalDevice, max_tiles: int, objective: str) -> dict:
+    """`aie_cost` of units that are feature-map layers: the AIE partition's plan of their DAG (one sample per kernel
+    call, every feature map through a memory tile), one PLIO port each way carrying a whole channels-last map."""
+    from fxflow.lowering.aie.fmap import CHANNEL_STEP, FmapGraph, plan_nodes, up
+    from fxflow.lowering.aie.passes.partition import PartitionOptions
+
+    if any("node" not in u.aie for u in units):
+        raise AieFitError(f"layers '{units[0].name}'..'{units[-1].name}': an AIE part runs either dense layers or "
+                          "feature-map layers (conv, pool, add), not both")
+    nodes, index = [], {}
+    for u in units:
+        node = u.aie["node"]
+        operands = [node.fxp.operands[0]] if node.kind != "add" else list(node.fxp.operands[:2])
+        kargs = list(u.kernels[0].regions[0].blocks[0].arguments)
+        node.inputs = []
+        for v in operands:
+            src = _owner(u.kernels[0].operands[next(i for i, a in enumerate(kargs) if a == v)])
+            if src is not None and src.name == "df.channel":
+                src = _owner(src.operands[0])
+            node.inputs.append(index.get(src, -1))
+        for k in u.kernels:
+            index[k] = len(nodes)
+        nodes.append(node)
+    first = nodes[0]
+    fg = FmapGraph(nodes, len(nodes) - 1, first.in_shapes[0])
+    plans = plan_nodes(fg, [u.aie["form"] for u in units], device.aie, max_tiles or device.aie.compute_tiles,
+                       objective, PartitionOptions.tolerance)
+    c, h, w = first.in_shapes[0]
+    oc, oh, ow = nodes[-1].out_shape
+    bytes_in = h * w * up(c, CHANNEL_STEP) * cycles.nbytes(units[0].aie["x"])
+    bytes_out = oh * ow * plans[-1].cp_out * cycles.nbytes(units[-1].aie["y"])
+    in_cycles, out_cycles = cycles.fifo_cycles(bytes_in, "i8"), cycles.fifo_cycles(bytes_out, "i8")
+    interval = max([p.interval for p in plans] + [in_cycles, out_cycles])
+    latency = in_cycles + sum(p.latency for p in plans) + out_cycles
+    ns = 1.0 / device.aie.clock_ghz
+    return {"tiles": sum(p.parts for p in plans), "plio_in": 1, "plio_out": 1, "batch": 1,
+            "memory_bytes": sum(p.memory for p in plans), "interval_cycles": interval, "latency_cycles": latency,
+            "latency_ns": latency * ns, "interval_ns": interval * ns, "batch_interval_ns": interval * ns,
+            "splits": [f"1x{p.parts}" for p in plans], "plio_bytes_in": bytes_in, "plio_bytes_out": bytes_out,
+            # the cost is the AIE program's, but no PLIO bridge moves channels-last feature maps yet (bridge.py
+            # packs [batch, features] slices): a plan with this part is reported, not built
+            "unbuildable": "the PLIO bridges carry [batch, features] rows; feature maps (channels-last, padded) "
+                           "have no bridge yet, so conv / pool / add stay on PL in a Versal design"}
 
 
 # --- costs of groups of units ---------------------------------------------------------------------
@@ -155,13 +221,16 @@ def aie_cost(units: list[Unit], device: VersalDevice, batch: int, max_tiles: int
     `max_plio` ports per direction when > 0, as the builder then uses); AieFitError when the array cannot hold them."""
     from fxflow.lowering.aie.passes.partition import PartitionOptions, choose
 
+    if any(u.aie.get("kind") for u in units):  # conv / pool / add: the feature-map DAG's plan
+        return fmap_cost(units, device, max_tiles, objective)
     layers, softmax = [], {}  # dense layers; HCCS softmax after dense layer i (as aie_layers reads the graph)
     for u in units:
-        if u.aie["mode"] != "hccs":
+        if u.aie["mode"] not in cycles.ROW_ROLES:
             layers.append(dict(u.aie))
         elif not layers or len(layers) - 1 in softmax:
-            raise AieFitError(f"layer '{u.name}': an HCCS softmax on the AI Engines must read a dense layer's output "
-                              "in the same AIE part")
+            what = "an HCCS softmax" if u.aie["mode"] == "hccs" else f"a {u.aie['mode']} kernel"
+            raise AieFitError(f"layer '{u.name}': {what} on the AI Engines must read a dense layer's output in the "
+                              "same AIE part")
         else:
             softmax[len(layers) - 1] = u.aie
             layers[-1]["max_chains"] = min(device.aie.memtile_dma) - 1  # the join in one memory tile
@@ -171,14 +240,17 @@ def aie_cost(units: list[Unit], device: VersalDevice, batch: int, max_tiles: int
     first, last = splits[0], splits[-1]
     interval = max(s.interval for s in splits)
     sm_latency, sm_memory = 0, 0
-    for i, sm in softmax.items():  # one core each: the join leg and cost.hccs_cycles (as aie/cycles.py reports it)
+    for i, sm in softmax.items():  # one core each: the join leg and cost.row_cycles (as aie/cycles.py reports it)
+        from fxflow.lowering.aie.rows import row_tables
+
         width = splits[i].cas_num * splits[i].n_slice
-        kc = cycles.hccs_cycles(m, sm["N"], width, sm["reciprocal"])
-        interval, sm_latency = max(interval, kc), sm_latency + cycles.fifo_cycles(m * width, "i8") + kc
-        need = cycles.hccs_tile_bytes(m, width, sm["y"], device.aie)
+        kc = cycles.row_cycles(sm["mode"], m, sm["spec"], sm["N"], width)
+        interval, sm_latency = max(interval, kc), sm_latency + cycles.fifo_cycles(m * width, sm["x"]) + kc
+        tables = sum(4 * len(t) for _, t in row_tables(sm["mode"], sm["spec"]))
+        need = cycles.row_tile_bytes(m, width, sm["x"], sm["y"], tables, device.aie)
         if need > device.aie.tile_memory:
-            raise AieFitError(f"layer '{sm['name']}': the HCCS kernel's buffers for batch {m} x {width} features "
-                              f"need {need} bytes, over the {device.aie.tile_memory}-byte tile memory")
+            raise AieFitError(f"layer '{sm['name']}': the {sm['mode']} kernel's buffers for batch {m} x {width} "
+                              f"features need {need} bytes, over the {device.aie.tile_memory}-byte tile memory")
         sm_memory += need
     out_store = softmax[len(layers) - 1]["y"] if len(layers) - 1 in softmax else layers[-1]["y"]
     lim_in, lim_out = device.plio_in, device.plio_out

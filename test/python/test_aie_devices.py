@@ -21,12 +21,12 @@ from fxflow.lowering.aie.driver import lower_for_aie
 from fxflow.lowering.aie.emit import emit_program
 
 INPUTS = Path(__file__).parents[1] / "lowering" / "aie" / "Inputs"
-DESIGNS = {"dense": "mlp-20-24-6.mlir", "hccs": "mlp-hccs.mlir"}
+DESIGNS = {"dense": "mlp-20-24-6.mlir", "hccs": "mlp-hccs.mlir", "cnn": "cnn-residual.mlir"}
 
 _TILE = re.compile(r"^\s*%(\w+) = aie\.tile\((\d+), (\d+)\)", re.M)
 _MEMREF = r"memref<([0-9x]+)x?([if]\d+)>"
 _BUFFER = re.compile(r"aie\.buffer\(%(\w+)\) .*?: " + _MEMREF)
-_FIFO = re.compile(r"aie\.objectfifo @(\w+)\(%(\w+), \{([^}]*)\}, (\d+) : i32\).*: !aie\.objectfifo<" + _MEMREF + ">")
+_FIFO = re.compile(r"aie\.objectfifo @(\w+)\(%(\w+)(?: dimensionsToStream \[[^\]]*\])?, \{([^}]*)\}, (\d+) : i32\).*: !aie\.objectfifo<" + _MEMREF + ">")
 _LINK = re.compile(r"aie\.objectfifo\.link \[([^\]]*)\] -> \[([^\]]*)\]")
 _CORE = re.compile(r"aie\.core\(%(\w+)\)")
 _CASCADE = re.compile(r"aie\.cascade_flow\(%(\w+), %(\w+)\)")
@@ -114,6 +114,9 @@ def test_emitted_text_respects_the_device(design, device):
     assert violations(text, get_device(device)) == []
     if design == "dense":
         assert "aie.cascade_flow" in text  # the cascade rule is exercised, not vacuous
+    if design == "cnn":  # every FIFO is read by the rules (a memory-tile re-layout too), the residual fans out
+        assert len(_FIFO.findall(text)) == text.count("aie.objectfifo @")
+        assert any(len(cons.split(",")) > 1 for _, _, cons, *_ in _FIFO.findall(text))
 
 
 def test_npu1_is_the_four_column_model():

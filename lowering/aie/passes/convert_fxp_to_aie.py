@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fxflow.lowering.aie.arith import DenseInt, lower_dense, storage_of
+from fxflow.lowering.aie.arith import DenseInt, check_product, lower_dense, storage_of
 from fxflow.dialects.df import build_kernel, build_yield
 from fxflow.dialects.df.graph import graph_of, kernels_of
 from fxflow.dialects.fxp import (AddConstantOp, AddOp, CastOp, ClampOp, ConcatOp, ConstantOp, ConvOp, DenseOp, GatherOp,
@@ -34,21 +34,24 @@ from fxflow.passes.registry import register_pass
 SUPPORTED = {
     DenseOp: "int8/int16 dense on the AIE-ML vector unit (kernel_info)",
     ReluOp: "fused into the dense before it (_fuse_into_producer)",
-    SoftmaxOp: "implementation = hccs only, after a dense layer (hccs_info, aie_layers)",
-    ConstantOp: "the weights and biases of a dense",
+    SoftmaxOp: "implementation hccs, stable or latency over the features, after a dense layer (row_info, "
+               "aie_layers)",
+    LayerNormOp: "over the features (dims = 1), after a dense layer (row_info, aie_layers)",
+    ConstantOp: "the weights and biases of a dense or conv",
+    ConvOp: "2-D conv (grouped, depthwise) on [batch, C, H, W] feature maps, + fused ReLU (lowering/aie/fmap.py)",
+    PoolOp: "2-D max pooling on feature maps (lowering/aie/fmap.py); average pooling is refused by name",
+    AddOp: "on feature maps, + fused ReLU (lowering/aie/fmap.py); a residual add of [batch, features] rows is "
+           "refused: the dense chain has no two-input kernel",
 }
 
-_CHAIN = "the AIE backend maps a chain of dense layers (+ ReLU) and HCCS softmaxes; no AIE kernel for it"
+_CHAIN = ("the AIE backend maps chains of dense layers (+ ReLU) and row kernels (HCCS or table softmax, LayerNorm) "
+          "and feature-map DAGs; no AIE kernel for it")
 # Every other op, with the reason (test_op_coverage.py asks every op of FXP_OPS).
 UNSUPPORTED = {
-    CastOp: _CHAIN, SubOp: _CHAIN, MulOp: _CHAIN, ScaleShiftOp: _CHAIN, ConvOp: _CHAIN,
-    AddOp: "a residual add reads two layers' outputs: the AIE program is a linear chain (one input FIFO per "
-           "kernel, no fan-out of a layer's result to two consumers) and has no two-input kernel yet",
-    PoolOp: "pooling takes [batch, channels, *spatial] feature maps; the AIE chain carries [batch, features] rows "
-            "and has no convolution or reshape kernel to produce them",
+    CastOp: _CHAIN, SubOp: _CHAIN, MulOp: _CHAIN, ScaleShiftOp: _CHAIN,
     ReshapeOp: _CHAIN, TransposeOp: _CHAIN, ConcatOp: _CHAIN, PadOp: _CHAIN, ResizeOp: _CHAIN, GatherOp: _CHAIN,
     LutOp: _CHAIN, ClampOp: _CHAIN, PReluOp: _CHAIN, SelectOp: _CHAIN, MinMaxOp: _CHAIN,
-    MatmulOp: _CHAIN, LayerNormOp: _CHAIN, AddConstantOp: _CHAIN,
+    MatmulOp: _CHAIN, AddConstantOp: _CHAIN,
     RnnOp: _CHAIN,
     ThresholdOp: _CHAIN,
 }
@@ -70,16 +73,14 @@ class DenseKernel:
     out: object
     relu: object | None  # the fused ReLU's result format
     product: object | None = None  # hls4ml-style per-product type (acc += product_t(x*w)), if any
+    tokens: int = 1  # a Linear applied per token of [batch, tokens, features]: tokens rows per sample
 
     @property
     def shape(self) -> tuple[int, int]:
         return tuple(self.w.shape)
 
     def lower(self) -> DenseInt:
-        if self.product is not None and not self.product.covers(self.x_fmt.mul_result(self.w_fmt)):
-            raise UnsupportedOpError(f"layer '{self.layer}': every product is assigned to {self.product}, which "
-                                     f"cannot hold the exact products ({self.x_fmt.mul_result(self.w_fmt)}); AIE "
-                                     "multipliers keep products exact", self.layer)
+        check_product(self.layer, self.product, self.x_fmt, self.w_fmt)
         return lower_dense(self.layer, self.x_fmt, self.w, self.w_fmt, self.b, self.b_fmt, self.acc, self.out,
                            self.relu)
 
@@ -102,10 +103,7 @@ def kernel_info(kernel) -> DenseKernel | None:
         return None
     d = ops[0]
     x, w, b = d.operands
-    if len(ir.RankedTensorType(x.type).shape) > 2:
-        layer = ir.StringAttr(kernel.attributes["layer"]).value
-        raise UnsupportedOpError(f"layer '{layer}': a Linear applied per token (input "
-                                 f"{list(ir.RankedTensorType(x.type).shape)}) is not supported on AI Engines yet", layer)
+    tokens = _tokens(kernel, ir.RankedTensorType(x.type).shape)
     relu = format_of(ops[1].results[0].type) if len(ops) == 2 else None
     product = format_of(ir.TypeAttr(d.attributes["product"]).value) if "product" in d.attributes else None
     if "approx_mul" in d.attributes:  # fxflow.approx: AIE cores have exact multipliers only
@@ -117,20 +115,38 @@ def kernel_info(kernel) -> DenseKernel | None:
                        ir.StringAttr(kernel.attributes["sym_name"]).value, format_of(x.type), _const(w),
                        format_of(w.type), _const(b), format_of(b.type),
                        format_of(ir.TypeAttr(d.attributes["accum"]).value), format_of(d.results[0].type), relu,
-                       product)
+                       product, tokens)
+
+
+def _tokens(kernel, shape) -> int:
+    """Rows per sample of a row-wise AIE kernel: 1 for [batch, features], T for [batch, T, features] (each token
+    is one row of the kernel's M x K block); other ranks are rejected naming the layer."""
+    if len(shape) == 2:
+        return 1
+    if len(shape) == 3:
+        return shape[1]
+    layer = ir.StringAttr(kernel.attributes["layer"]).value
+    raise UnsupportedOpError(f"layer '{layer}': the AIE backend takes [batch, features] or [batch, tokens, features] "
+                             f"tensors, not {list(shape)}", layer)
 
 
 @dataclass
-class HccsKernel:
-    """An HCCS softmax kernel (`fxflow.fixed.hccs`) over the features of the dense layer before it."""
+class RowKernel:
+    """A row kernel on one tile over the features of the dense layer before it: an HCCS softmax (kind "hccs",
+    `fxflow.fixed.hccs`), a LayerNorm ("layernorm") or a table softmax ("softmax"), the latter two in
+    `fxflow.lowering.aie.rows`."""
 
     op: object
     layer: str
     name: str
     x_fmt: object
     out: object
-    spec: object  # HccsSpec
+    spec: object  # HccsSpec / program.LayerNormSpec / program.TableSoftmaxSpec
     n: int
+    kind: str = "hccs"
+
+
+HccsKernel = RowKernel
 
 
 def hccs_info(kernel) -> HccsKernel | None:
@@ -144,9 +160,9 @@ def hccs_info(kernel) -> HccsKernel | None:
     sm = ops[0]
     layer = ir.StringAttr(kernel.attributes["layer"]).value
     shape = ir.RankedTensorType(sm.operands[0].type).shape
-    if len(shape) != 2 or ir.IntegerAttr(sm.attributes["axis"]).value != 1:
-        raise UnsupportedOpError(f"layer '{layer}': the AIE HCCS kernel takes a softmax over the features of a "
-                                 f"[batch, N] tensor, not {list(shape)}", layer)
+    if len(shape) not in (2, 3) or ir.IntegerAttr(sm.attributes["axis"]).value != len(shape) - 1:
+        raise UnsupportedOpError(f"layer '{layer}': the AIE HCCS kernel takes a softmax over the last dim of a "
+                                 f"[batch, N] or [batch, tokens, N] tensor, not {list(shape)}", layer)
     spec = hccs_spec(sm)
     x_fmt = format_of(sm.operands[0].type)
     if storage_of(x_fmt) != "i8":
@@ -156,7 +172,50 @@ def hccs_info(kernel) -> HccsKernel | None:
         raise UnsupportedOpError(f"layer '{layer}': HCCS B = {max(spec.B)} exceeds {B_MAX}; the AIE kernel holds "
                                  "scores in int16 lanes", layer)
     return HccsKernel(kernel, layer, ir.StringAttr(kernel.attributes["sym_name"]).value, x_fmt,
-                      format_of(sm.results[0].type), spec, shape[1])
+                      format_of(sm.results[0].type), spec, shape[-1])
+
+
+def row_info(kernel) -> RowKernel | None:
+    """The row-kernel content of a df.kernel (HCCS softmax, LayerNorm over the features, table softmax over the
+    features), None when it holds anything else; UnsupportedOpError naming the layer when the AIE kernel cannot
+    reproduce it."""
+    from fxflow.dialects.fxp.accessors import norm_formats, softmax_formats
+    from fxflow.lowering.aie.rows import layernorm_spec, table_softmax_spec
+
+    tail = hccs_info(kernel)
+    if tail is not None:
+        return tail
+    ops = [o for o in _body(kernel) if o.name not in ("fxp.constant", "df.yield")]
+    if len(ops) != 1 or ops[0].name not in ("fxp.layernorm", "fxp.softmax"):
+        return None
+    op = ops[0]
+    layer = ir.StringAttr(kernel.attributes["layer"]).value
+    name = ir.StringAttr(kernel.attributes["sym_name"]).value
+    shape = ir.RankedTensorType(op.operands[0].type).shape
+    _tokens(kernel, shape)
+    x_fmt, out = format_of(op.operands[0].type), format_of(op.results[0].type)
+    if x_fmt is None or out is None:
+        raise UnsupportedOpError(f"layer '{layer}': the AIE backend needs fixed-point formats (run the precision "
+                                 "pass)", layer)
+    if op.name == "fxp.layernorm":
+        if ir.IntegerAttr(op.attributes["dims"]).value != 1:
+            raise UnsupportedOpError(f"layer '{layer}': the AIE LayerNorm kernel normalizes the last dim only, not "
+                                     f"the last {ir.IntegerAttr(op.attributes['dims']).value}", layer)
+        g, b = op.operands[1], op.operands[2]
+        spec = layernorm_spec(layer, shape[-1], x_fmt, _const(g), format_of(g.type), _const(b), format_of(b.type),
+                              norm_formats(op), ir.FloatAttr(op.attributes["epsilon"]).value,
+                              bool(ir.IntegerAttr(op.attributes["rms"]).value), out)
+        return RowKernel(kernel, layer, name, x_fmt, out, spec, shape[-1], "layernorm")
+    if ir.IntegerAttr(op.attributes["axis"]).value != len(shape) - 1:
+        raise UnsupportedOpError(f"layer '{layer}': the AIE softmax kernel works over the last dim (features) of "
+                                 f"{list(shape)}", layer)
+    impl = ir.StringAttr(op.attributes["implementation"]).value
+    if impl not in ("stable", "latency"):
+        raise UnsupportedOpError(f"layer '{layer}': softmax implementation '{impl}' has no AIE kernel (stable, "
+                                 "latency and hccs do)", layer)
+    fm, exp_tab, inv_tab = softmax_formats(op)
+    spec = table_softmax_spec(layer, x_fmt, out, impl, fm, exp_tab, inv_tab)
+    return RowKernel(kernel, layer, name, x_fmt, out, spec, shape[-1], "softmax")
 
 
 def _users(value) -> list:
@@ -171,23 +230,31 @@ def _describe(kernel) -> str:
 @register_pass("convert-fxp-to-aie", "Fuse dense+ReLU kernels and attach their exact AIE-ML integer form")
 def convert_fxp_to_aie(module_op, options=None) -> None:
     graph = graph_of(module_op, "convert-fxp-to-aie")
+    from fxflow.lowering.aie.fmap import is_fmap_graph
+
+    if is_fmap_graph(graph):  # conv / pool / add on feature maps: a DAG of its own (lowering/aie/fmap.py)
+        from fxflow.lowering.aie.fmap import convert
+
+        convert(graph)
+        return
     block = graph.regions[0].blocks[0]
     if len(block.arguments) != 1 or len(list(block.operations)[-1].operation.operands) != 1:
         raise UnsupportedOpError("the AIE backend supports designs with one input and one output")
     for kernel in kernels_of(graph):
-        if kernel_info(kernel) is None and not _is_relu(kernel) and hccs_info(kernel) is None:
+        if kernel_info(kernel) is None and not _is_relu(kernel) and row_info(kernel) is None:
             layer = ir.StringAttr(kernel.attributes["layer"]).value
             raise UnsupportedOpError(f"layer '{layer}' ({_describe(kernel)}) is not supported by the AIE backend: "
-                                     "it maps dense layers, each optionally followed by a ReLU and/or an HCCS "
-                                     "softmax", layer)
+                                     "it maps dense layers, each optionally followed by a ReLU and/or a row kernel "
+                                     "(LayerNorm, softmax)", layer)
     for kernel in kernels_of(graph):
         if _is_relu(kernel):
             _fuse_into_producer(kernel)
     for kernel in kernels_of(graph):
-        tail = hccs_info(kernel)
-        if tail is not None:  # the integer definition itself: the kernel runs fxflow.fixed.hccs
+        tail = row_info(kernel)
+        if tail is not None:  # the integer definition itself: the kernel runs fxflow.fixed.hccs / layernorm / softmax
             kernel.attributes["aie"] = ir.DictAttr.get({
-                "mode": str_attr("hccs"), "x": str_attr("i8"), "y": str_attr(storage_of(tail.out))})
+                "mode": str_attr(tail.kind), "x": str_attr(storage_of(tail.x_fmt)),
+                "y": str_attr(storage_of(tail.out))})
             continue
         info = kernel_info(kernel)
         integer = info.lower()
@@ -261,17 +328,18 @@ def aie_chain(graph) -> tuple[list[DenseKernel], HccsKernel | None]:
     return chain, softmax.get(len(chain) - 1)
 
 
-def aie_layers(graph) -> tuple[list[DenseKernel], dict[int, HccsKernel]]:
-    """The linear chain of dense kernels and the HCCS softmax kernels in it: `softmax[i]` reads dense layer i's
-    output (and the next dense layer, if any, reads the softmax's)."""
+def aie_layers(graph) -> tuple[list[DenseKernel], dict[int, RowKernel]]:
+    """The linear chain of dense kernels and the row kernels (HCCS softmax, LayerNorm, table softmax) in it:
+    `softmax[i]` reads dense layer i's output (and the next dense layer, if any, reads the row kernel's)."""
     block = graph.regions[0].blocks[0]
     chain, softmax, expect = [], {}, block.arguments[0]
     for kernel in kernels_of(graph):
         src = kernel.operands[0]
-        tail = hccs_info(kernel)
+        tail = row_info(kernel)
         if tail is not None:
             if not chain or src != expect or len(chain) - 1 in softmax:
-                raise UnsupportedOpError(f"layer '{tail.layer}': the AIE HCCS kernel must read a dense layer's "
+                what = "HCCS" if tail.kind == "hccs" else tail.kind
+                raise UnsupportedOpError(f"layer '{tail.layer}': the AIE {what} kernel must read a dense layer's "
                                          "output", tail.layer)
             softmax[len(chain) - 1] = tail
             expect = _next_value(kernel)
@@ -287,6 +355,10 @@ def aie_layers(graph) -> tuple[list[DenseKernel], dict[int, HccsKernel]]:
         if info is None:
             layer = ir.StringAttr(kernel.attributes["layer"]).value
             raise UnsupportedOpError(f"layer '{layer}' ({_describe(kernel)}) is not a dense layer", layer)
+        if chain and info.tokens != chain[0].tokens:
+            raise UnsupportedOpError(f"layer '{info.layer}' takes {info.tokens} rows (tokens) per sample, layer "
+                                     f"'{chain[0].layer}' {chain[0].tokens}: the AIE chain keeps one row layout "
+                                     "(no reshape kernel)", info.layer)
         chain.append(info)
         expect = _next_value(kernel)
     ret = list(block.operations)[-1].operation

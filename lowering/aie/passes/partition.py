@@ -203,6 +203,7 @@ def _pareto(items: list) -> list:
 def aie_partition(module_op, options: PartitionOptions | None = None) -> None:
     from fxflow.dialects.df.graph import graph_of
     from fxflow.lowering.aie.passes.convert_fxp_to_aie import aie_attr, aie_layers, dense_chain
+    from fxflow.lowering.aie.rows import row_tables
 
     options = options or PartitionOptions()
     device = get_device(options.device)
@@ -214,19 +215,31 @@ def aie_partition(module_op, options: PartitionOptions | None = None) -> None:
     if budget > device.compute_tiles:
         raise ConfigError(f"max_tiles {budget} exceeds the {device.compute_tiles} compute tiles of {device.name}")
     graph = graph_of(module_op, "aie-partition")
+    from fxflow.lowering.aie.fmap import is_fmap_graph
+
+    if is_fmap_graph(graph):
+        from fxflow.lowering.aie.fmap_build import partition
+
+        partition(graph, device, budget, options.objective, options.tolerance)
+        return
     chain = dense_chain(graph)
     layers = [{"name": k.layer, "mode": aie_attr(k.op, "mode"), "K": k.shape[0], "N": k.shape[1],
                "x": aie_attr(k.op, "x"), "y": aie_attr(k.op, "y")} for k in chain]
     softmax = aie_layers(graph)[1]
     for i in softmax:  # build.assign_memtiles: the chains join (and, between layers, fan out) in one memory tile
         layers[i]["max_chains"] = min(device.memtile_dma) - 1
-    splits = choose(layers, device, options.batch, budget, options.objective, options.tolerance, options.max_io_ports)
-    for i, tail in softmax.items():  # an HCCS tile holds layer i's whole rows, in and out
+    rows = options.batch * chain[0].tokens  # a per-token Linear runs every token of a sample as one row
+    splits = choose(layers, device, rows, budget, options.objective, options.tolerance, options.max_io_ports)
+    for i, tail in softmax.items():  # a row-kernel tile holds layer i's whole rows, in and out, and its tables
         width = splits[i].cas_num * splits[i].n_slice
-        need = cost.hccs_tile_bytes(splits[i].batch, width, aie_attr(tail.op, "y"), device)
+        tables = sum(4 * len(t) for _, t in row_tables(tail.kind, tail.spec))
+        need = cost.row_tile_bytes(splits[i].batch, width, aie_attr(tail.op, "x"), aie_attr(tail.op, "y"), tables,
+                                   device)
         if need > device.tile_memory:
-            raise AieFitError(f"layer '{tail.layer}': the HCCS kernel's input and output buffers for batch "
-                              f"{options.batch} (padded to {splits[i].batch}) x {width} features need {need} bytes of "
+            what = "HCCS" if tail.kind == "hccs" else tail.kind
+            raise AieFitError(f"layer '{tail.layer}': the {what} kernel's input and output buffers for batch "
+                              f"{options.batch} (padded to {splits[i].batch}) x {width} features"
+                              f"{f' and its {tables}-byte tables' if tables else ''} need {need} bytes of "
                               f"data memory, over the {device.tile_memory}-byte tile memory; use a smaller batch")
     for k, s in zip(chain, splits):
         k.op.attributes["aie_partition"] = ir.DictAttr.get({

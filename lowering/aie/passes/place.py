@@ -79,6 +79,25 @@ def aie_place(module_op, options: PlaceOptions | None = None) -> None:
     if not 0 <= lo < hi <= device.cols:
         raise AieFitError(f"aie-place: columns {lo}..{hi - 1} lie outside {device.name}'s {device.cols} columns")
     window = range(lo, hi)
+    from fxflow.lowering.aie.fmap import is_fmap_graph
+
+    if is_fmap_graph(graph):  # one column of tiles per layer; accepted when its memory tiles and shims fit
+        from fxflow.lowering.aie.fmap_build import assign, place_layers
+
+        fg, plans, rects = place_layers(graph, device)
+        reason = "no arrangement of the layer columns fits the array"
+        for anchors in search(device, rects, options.beam):
+            placed = [(c, device.compute_rows[r]) for c, r in anchors]
+            try:
+                assign(device, fg, plans, placed)
+            except AieFitError as e:
+                reason = str(e)
+                continue
+            for node, (c, r) in zip(fg.nodes, placed):
+                node.op.attributes["placement"] = str_attr(f"tile({c},{r})")
+            graph.attributes["aie_device"] = str_attr(device.name)
+            return
+        raise AieFitError(f"cannot place the feature-map design on {device.name}: {reason}")
     chain, softmax = aie_layers(graph)
     last = len(chain) - 1
     try:

@@ -244,6 +244,10 @@ accum<A, N> add(const accum<A, N> &a, const accum<A, N> &b);
 template <typename T, unsigned N>
   requires detail::is16<T>
 accum<acc32, N> mul(const vector<T, N> &v, std::type_identity_t<T> s);
+// elementwise multiply-accumulate acc + v1 * v2 (AIE API `aie::mac(acc, v1, v2)`); fxflow uses 16-bit lanes
+template <typename A, unsigned N, typename T1, typename T2>
+  requires detail::is16<T1> && detail::is16<T2>
+accum<A, N> mac(const accum<A, N> &acc, const vector<T1, N> &v1, const vector<T2, N> &v2);
 template <typename T, unsigned N>
 vector<T, N> bit_and(const vector<T, N> &a, const vector<T, N> &b);
 template <typename T, unsigned N>

@@ -1,0 +1,481 @@
+"""Feature-map layers on the AI Engines: Conv2D (grouped and depthwise too), MaxPool and Add as a DAG.
+
+A graph whose input is a [B, C, H, W] feature map becomes a DAG of AIE kernels, one node per layer (a ReLU
+right after a conv or add, read by nothing else, is fused into its epilogue):
+* conv: output channels split over `cas_num` tiles (no cascade: each tile reduces over every tap and input
+  channel); each tile holds its [taps * Cp_in, n_slice] weight slice resident (one 16 KB bank) and receives the
+  whole input feature map.  Groups are block-diagonal in that matrix (a grouped conv costs the MACs of the dense
+  one); a depthwise conv (one input channel per output channel) is a lane-wise kernel with [taps, C] weights.  Integer form: `lower_dense` on the patch matrix (the emulator's definition of conv),
+  so the same exactness proof holds.
+* max pool: one tile, the maximum of the valid window taps per channel lane, then the SRS to the result format.
+* add: one tile, both operands shifted onto the finer grid in acc32 lanes, summed exactly, SRS to the result.
+Feature maps are stored per sample channels-last, [H][W][Cp], channels zero-padded to a multiple of
+`CHANNEL_STEP` (one 128-bit int8 vector).  Every layer's result goes through a memory tile: its tiles'
+output-channel slices are joined there and re-laid out channels-last by the memory tile's `dimensionsToStream`,
+and the one FIFO leaving the memory tile is broadcast to every layer reading the value (the DAG's fan-out) and/or
+to the shim (graph output).  The host writes the input channels-last and reads the output the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from fxflow.errors import UnsupportedOpError
+from fxflow.ir import ir
+
+CHANNEL_STEP = 16  # channels of a feature map are padded to whole 16-lane vectors
+PIXELS = 4  # output pixels per microtile (M of every AIE-ML mmul mode fxflow uses)
+FMAP_KINDS = ("conv", "pool", "add")
+
+
+def up(v: int, step: int) -> int:
+    return -(-v // step) * step
+
+
+@dataclass
+class FmapNode:
+    """One AIE kernel of a feature-map DAG."""
+
+    op: object  # the df.kernel holding the conv / pool / add
+    kind: str  # conv / pool / add
+    layer: str
+    name: str
+    inputs: list[int]  # producer node per operand; -1 = the graph input
+    in_shapes: list[tuple[int, int, int]]  # (C, H, W) per operand
+    out_shape: tuple[int, int, int]
+    relu_op: object = None  # the fused ReLU kernel
+    fxp: object = None  # the fxp op
+    window: tuple = ()  # conv / pool: (kernel (kh, kw), strides, dilations, padding [t, l, b, r])
+    groups: int = 1
+
+    @property
+    def depthwise(self) -> bool:
+        """A conv with one input channel per output channel and group: a lane-wise kernel, not an mmul."""
+        return self.kind == "conv" and self.groups == self.in_shapes[0][0] == self.out_shape[0]
+
+
+@dataclass
+class FmapGraph:
+    nodes: list[FmapNode]
+    output: int  # node producing the graph output
+    in_shape: tuple[int, int, int]
+
+
+def _body(kernel) -> list:
+    return [o.operation for o in kernel.regions[0].blocks[0].operations
+            if o.operation.name not in ("fxp.constant", "df.yield")]
+
+
+def _source(value, graph_arg):
+    """The df.kernel whose result `value` carries (through its df.channel); None for the graph input."""
+    if value == graph_arg:
+        return None
+    owner = value.owner
+    owner = owner if isinstance(owner, ir.Operation) else owner.operation
+    if owner.name == "df.channel":
+        owner = owner.operands[0].owner
+        owner = owner if isinstance(owner, ir.Operation) else owner.operation
+    return owner
+
+
+def _readers(kernel) -> int:
+    n = 0
+    for use in kernel.results[0].uses:
+        o = use.owner
+        n += len(list(o.results[0].uses)) if o.name == "df.channel" else 1
+    return n
+
+
+def is_fmap_graph(graph) -> bool:
+    """Whether the graph is a feature-map DAG for this module (a 4-D input, or a conv / pool kernel)."""
+    from fxflow.dialects.df.graph import kernels_of
+
+    block = graph.regions[0].blocks[0]
+    if len(block.arguments) == 1 and len(ir.RankedTensorType(block.arguments[0].type).shape) == 4:
+        return True
+    return any(o.name in ("fxp.conv", "fxp.pool") for k in kernels_of(graph) for o in _body(k))
+
+
+def _shape(value) -> tuple[int, int, int]:
+    s = ir.RankedTensorType(value.type).shape
+    return tuple(s[1:])
+
+
+def kernel_node(kernel, relu_kernel=None) -> FmapNode:
+    """The conv / pool / add of one df.kernel as a DAG node (its `inputs` left empty); UnsupportedOpError naming
+    the layer otherwise."""
+    from fxflow.dialects.fxp import i64_array
+
+    layer = ir.StringAttr(kernel.attributes["layer"]).value
+    ops = _body(kernel)
+    names = [o.name for o in ops]
+    if len(ops) != 1 or names[0] not in ("fxp.conv", "fxp.pool", "fxp.add"):
+        raise UnsupportedOpError(f"layer '{layer}' ({', '.join(names) or 'nothing'}) is not supported by the AIE "
+                                 "feature-map backend: it maps Conv2D (grouped/depthwise too, + ReLU), MaxPool "
+                                 "and Add (+ ReLU) on [batch, channels, height, width] feature maps", layer)
+    o = ops[0]
+    kind = names[0].split(".")[1]
+    operands = [o.operands[0]] if kind != "add" else [o.operands[0], o.operands[1]]
+    for v in operands:
+        if len(ir.RankedTensorType(v.type).shape) != 4:
+            raise UnsupportedOpError(f"layer '{layer}': the AIE {kind} kernel takes 2-D feature maps [batch, "
+                                     f"channels, height, width], not {list(ir.RankedTensorType(v.type).shape)}", layer)
+    node = FmapNode(kernel, kind, layer, ir.StringAttr(kernel.attributes["sym_name"]).value, [],
+                    [_shape(v) for v in operands], _shape(o.results[0]), relu_op=relu_kernel, fxp=o)
+    if kind == "conv":
+        kh, kw = ir.RankedTensorType(o.operands[1].type).shape[2:]
+        node.window = ((kh, kw), i64_array(o, "strides"),
+                       i64_array(o, "dilations") if "dilations" in o.attributes else [1, 1], i64_array(o, "padding"))
+        node.groups = ir.IntegerAttr(o.attributes["groups"]).value
+    elif kind == "pool":
+        if ir.StringAttr(o.attributes["kind"]).value != "max":
+            raise UnsupportedOpError(f"layer '{layer}': {ir.StringAttr(o.attributes['kind']).value} pooling has "
+                                     "no AIE kernel (max pooling only)", layer)
+        node.window = (tuple(i64_array(o, "kernel")), i64_array(o, "strides"), [1, 1], i64_array(o, "padding"))
+    return node
+
+
+def fmap_graph(graph) -> FmapGraph:
+    """The graph's kernels as a feature-map DAG; UnsupportedOpError naming the layer that does not fit."""
+    from fxflow.dialects.df.graph import kernels_of
+
+    block = graph.regions[0].blocks[0]
+    if len(block.arguments) != 1:
+        raise UnsupportedOpError("the AIE backend supports designs with one input and one output")
+    arg = block.arguments[0]
+    if len(ir.RankedTensorType(arg.type).shape) != 4:
+        raise UnsupportedOpError(f"the AIE feature-map layers take a [batch, channels, height, width] input, not "
+                                 f"{list(ir.RankedTensorType(arg.type).shape)}")
+    nodes: list[FmapNode] = []
+    index: dict = {}  # df.kernel operation -> node index (fused ReLUs map to their producer)
+    for kernel in kernels_of(graph):
+        layer = ir.StringAttr(kernel.attributes["layer"]).value
+        ops = _body(kernel)
+        names = [o.name for o in ops]
+        srcs = [_source(v, arg) for v in kernel.operands]
+
+        def node_of(src):
+            if src is None:
+                return -1
+            return index[src]
+
+        if names == ["fxp.relu"]:
+            src = srcs[0]
+            prod = nodes[index[src]] if src is not None else None
+            if prod is None or prod.kind not in ("conv", "add") or prod.relu_op is not None or _readers(src) != 1:
+                raise UnsupportedOpError(f"layer '{layer}': a ReLU runs on the AI Engines only fused into the conv "
+                                         "or add before it, whose result nothing else reads", layer)
+            prod.relu_op = kernel
+            index[kernel] = index[src]
+            continue
+        node = kernel_node(kernel)
+        kargs = list(kernel.regions[0].blocks[0].arguments)
+        operands = [node.fxp.operands[0]] if node.kind != "add" else list(node.fxp.operands[:2])
+        node.inputs = [node_of(srcs[next(i for i, a in enumerate(kargs) if a == v)]) for v in operands]
+        index[kernel] = len(nodes)
+        nodes.append(node)
+    ret = list(block.operations)[-1].operation
+    if len(ret.operands) != 1:
+        raise UnsupportedOpError("the AIE backend supports designs with one input and one output")
+    src = _source(ret.operands[0], arg)
+    if src is None or not nodes:
+        raise UnsupportedOpError("the AIE feature-map program needs at least one layer between input and output")
+    return FmapGraph(nodes, index[src], tuple(_shape(arg)))
+
+
+# ---- integer forms ------------------------------------------------------------------------------------------------
+
+def relu_format(node: FmapNode):
+    from fxflow.dialects.fxp import format_of
+
+    return format_of(_body(node.relu_op)[0].results[0].type) if node.relu_op is not None else None
+
+
+def _const(value) -> np.ndarray:
+    from fxflow.ir import elements_array
+
+    owner = value.owner
+    owner = owner if isinstance(owner, ir.Operation) else owner.operation
+    return elements_array(owner.attributes["value"], ir.RankedTensorType(value.type).shape)
+
+
+def conv_matrix(node: FmapNode) -> tuple[np.ndarray, object]:
+    """The conv weights as the [taps, C, F] block-diagonal matrix of its patch form (tap-major rows) and format."""
+    from fxflow.dialects.fxp import format_of
+
+    w = _const(node.fxp.operands[1])  # [F, C/g, kh, kw]
+    f_total, cg, kh, kw = w.shape
+    c = node.in_shapes[0][0]
+    g = node.groups
+    fg = f_total // g
+    mat = np.zeros((kh * kw, c, f_total), dtype=np.int64)
+    for gi in range(g):
+        blk = w[gi * fg:(gi + 1) * fg].reshape(fg, cg, kh * kw).transpose(2, 1, 0)  # [taps, cg, fg]
+        mat[:, gi * cg:(gi + 1) * cg, gi * fg:(gi + 1) * fg] = blk
+    return mat, format_of(node.fxp.operands[1].type)
+
+
+@dataclass
+class ConvKernel:
+    """A conv as the dense layer over its patch matrix (the emulator's definition): what its integer form needs."""
+
+    layer: str
+    x_fmt: object
+    w: np.ndarray  # stored integers [taps * C, F]
+    w_fmt: object
+    b: np.ndarray
+    b_fmt: object
+    acc: object
+    out: object
+    relu: object
+    product: object
+
+    def lower(self):
+        from fxflow.lowering.aie.arith import check_product, lower_dense
+
+        check_product(self.layer, self.product, self.x_fmt, self.w_fmt)
+        return lower_dense(self.layer, self.x_fmt, self.w, self.w_fmt, self.b, self.b_fmt, self.acc, self.out,
+                           self.relu)
+
+
+def conv_info(node: FmapNode) -> ConvKernel:
+    """The conv's exactness conditions and integer form are those of its patch matrix."""
+    from fxflow.dialects.fxp import format_of
+
+    o = node.fxp
+    if "approx_mul" in o.attributes:
+        raise UnsupportedOpError(f"layer '{node.layer}': approximate multiplier "
+                                 f"'{ir.StringAttr(o.attributes['approx_mul']).value}' is not available on AI Engines "
+                                 "(exact int8/int16 multipliers only)", node.layer)
+    mat, w_fmt = conv_matrix(node)
+    product = format_of(ir.TypeAttr(o.attributes["product"]).value) if "product" in o.attributes else None
+    return ConvKernel(node.layer, format_of(o.operands[0].type), mat.reshape(-1, mat.shape[2]), w_fmt,
+                      _const(o.operands[2]), format_of(o.operands[2].type),
+                      format_of(ir.TypeAttr(o.attributes["accum"]).value), format_of(o.results[0].type),
+                      relu_format(node), product)
+
+
+def _dict(d: dict):
+    from fxflow.ir import i64_attr, str_attr
+
+    def attr(v):
+        if isinstance(v, str):
+            return str_attr(v)
+        if isinstance(v, int):
+            return i64_attr(v)
+        return ir.ArrayAttr.get([attr(x) for x in v])
+    return ir.DictAttr.get({k: attr(v) for k, v in d.items()})
+
+
+def convert(graph) -> None:
+    """convert-fxp-to-aie on a feature-map graph: the `aie` integer form on each layer's kernel."""
+    fg = fmap_graph(graph)
+    check_shapes(fg)
+    for node in fg.nodes:
+        node.op.attributes["aie"] = _dict(integer_form(node))
+
+
+def integer_form(node: FmapNode) -> dict:
+    """The node's `aie` attribute values: mode, storage types, epilogue (and add's operand shifts)."""
+    from fxflow.dialects.fxp import format_of
+    from fxflow.lowering.aie.arith import plan_srs, relu_epilogue, storage_of
+
+    layer = node.layer
+    if node.kind == "conv":
+        integer = conv_info(node).lower()
+        return {"mode": integer.mode.name, "x": integer.x_store, "w": integer.w_store, "y": integer.y_store,
+                "acc": integer.mode.acc, "epilogue": integer.attr_epilogue()}
+    o = node.fxp
+    ins = [format_of(v.type) for v in (o.operands[:1] if node.kind == "pool" else o.operands[:2])]
+    out = format_of(o.results[0].type)
+    for fmt in ins:
+        s = storage_of(fmt)
+        if s is None or int(s.lstrip("iu")) > 16:
+            raise UnsupportedOpError(f"layer '{layer}': input format {fmt} is {fmt.width} bits wide; the AIE "
+                                     f"{node.kind} kernel takes int8 or int16 feature maps", layer)
+    f = max(fmt.f for fmt in ins)
+    shifts = [f - fmt.f for fmt in ins]
+    if node.kind == "add":
+        bound = sum(max(-fmt.min_int, fmt.max_int) << s for fmt, s in zip(ins, shifts))
+        if bound.bit_length() >= 32:
+            raise UnsupportedOpError(f"layer '{layer}': the exact sum of {ins[0]} and {ins[1]} needs "
+                                     f"{bound.bit_length() + 1} bits at 2^-{f}, more than the 32-bit accumulator "
+                                     "lanes of the AIE add kernel", layer)
+    first = plan_srs(f, out, layer)
+    if first.shift < 0 and (max(-ins[0].min_int, ins[0].max_int) << (-first.shift + max(shifts))).bit_length() >= 32:
+        raise UnsupportedOpError(f"layer '{layer}': the result {out} has so many more fractional bits than the "
+                                 "inputs that the up-shifted values exceed 32 bits", layer)
+    epilogue = relu_epilogue(first, out, relu_format(node), layer)
+    final = relu_format(node) or out
+    d = {"mode": "8x8" if all(storage_of(fmt) in ("i8", "u8") for fmt in ins) else "16x16",
+         "x": storage_of(ins[0]), "y": storage_of(final), "acc": "acc32",
+         "epilogue": [s if isinstance(s, str) else s.text() for s in epilogue]}
+    if node.kind == "add":
+        d["x2"] = storage_of(ins[1])
+        d["shifts"] = shifts
+    return d
+
+
+# ---- geometry and cycle model -------------------------------------------------------------------------------------
+
+@dataclass
+class ConvGeo:
+    """The conv's loops as the kernel runs them: output pixels (flattened, in blocks of PIXELS), taps, channel
+    chunks; `cp` input channels (padded), `n_slice` output channels per tile."""
+
+    h: int
+    w: int
+    cp: int
+    oh: int
+    ow: int
+    taps: int
+    n_slice: int
+
+    @property
+    def pixels(self) -> int:
+        return self.oh * self.ow
+
+
+def conv_cycles(mode, g: ConvGeo, x_store: str) -> int:
+    """One conv tile call: max(loads / 32 B, padded MACs / MAC-per-cycle) + call overhead.  Loads per pixel block and
+    tap: the PIXELS input rows of cp channels once, then the weight rows of every output block."""
+    from fxflow.lowering.aie import cost
+
+    blocks = -(-g.pixels // PIXELS)
+    xb = cost.nbytes(x_store)
+    loads = blocks * g.taps * (PIXELS * g.cp * xb + g.cp * g.n_slice * (mode.w_bits // 8))
+    macs = blocks * PIXELS * g.taps * g.cp * g.n_slice
+    return max(math.ceil(loads / cost.LOAD_BYTES_PER_CYCLE), math.ceil(macs / mode.macs)) + cost.CALL_OVERHEAD
+
+
+def dw_cycles(g: ConvGeo, x_store: str, w_store: str) -> int:
+    """One depthwise conv tile call: per pixel, tap and 16-channel chunk one vector load of x and of w and one
+    16-lane multiply-accumulate; max(loads / 32 B, vector steps) + call overhead."""
+    from fxflow.lowering.aie import cost
+
+    steps = g.pixels * g.taps * (g.n_slice // CHANNEL_STEP)
+    loads = steps * CHANNEL_STEP * (cost.nbytes(x_store) + cost.nbytes(w_store))
+    return max(math.ceil(loads / cost.LOAD_BYTES_PER_CYCLE), steps) + cost.CALL_OVERHEAD
+
+
+def vector_cycles(pixels: int, cp: int, taps: int) -> int:
+    """A pool (taps > 1) or add kernel: one 16-lane vector step per tap and channel chunk of each pixel."""
+    from fxflow.lowering.aie import cost
+
+    return pixels * (cp // CHANNEL_STEP) * taps + cost.CALL_OVERHEAD
+
+
+@dataclass
+class NodePlan:
+    """Partition of one node: output channels split into `parts` slices of `n_slice` (cp_out = parts * n_slice)."""
+
+    parts: int
+    n_slice: int
+    interval: int
+    latency: int
+    cp_in: list[int] = field(default_factory=list)
+    memory: int = 0  # data memory of the node's tiles (FIFO buffers, weights, bias; stacks not included)
+
+    @property
+    def cp_out(self) -> int:
+        return self.parts * self.n_slice
+
+
+def out_window(node: FmapNode) -> tuple[int, int]:
+    return node.out_shape[1], node.out_shape[2]
+
+
+def plan_nodes(fg: FmapGraph, attrs: list[dict], device, max_tiles: int, objective: str,
+               tolerance: float = 0.05) -> list[NodePlan]:
+    """Each node's split and cycle figures, in graph order (every input's channel padding is its producer's).
+    Convs take the fewest tiles (`resource`) or the fewest within `tolerance` of their fastest split
+    (`throughput`) whose weights fit one bank and whose buffers fit a tile; AieFitError naming the layer and
+    the limit otherwise."""
+    from fxflow.lowering.aie import cost
+    from fxflow.lowering.aie.arith import device_mode
+    from fxflow.lowering.aie.device import AieFitError
+
+    plans: list[NodePlan] = []
+    budget = device.tile_memory - device.stack_bytes
+    c_in = fg.in_shape[0]
+    for node, a in zip(fg.nodes, attrs):
+        cps = [up(c_in, CHANNEL_STEP) if i < 0 else plans[i].cp_out for i in node.inputs]
+        oh, ow = out_window(node)
+        f = node.out_shape[0]
+        x_store, y_store = a["x"], a["y"]
+        if node.kind == "conv":
+            mode = device_mode(a["mode"], device)
+            _, h, w = node.in_shapes[0]
+            taps = node.window[0][0] * node.window[0][1]
+            options = []
+            fx = cost.FIFO_DEPTH * h * w * cps[0] * cost.nbytes(x_store)
+            for pn in range(1, min(device.memtile_dma[0], len(device.compute_rows)) + 1):
+                n = up(-(-f // pn), CHANNEL_STEP)
+                if (pn - 1) * n >= f:
+                    continue
+                dw = node.depthwise
+                if dw and pn * n > cps[0]:  # a depthwise tile reads the input channels of its output slice
+                    continue
+                wbytes = taps * (1 if dw else cps[0]) * n * (mode.w_bits // 8)
+                need = fx + wbytes + n * mode.acc_bits // 8 + cost.FIFO_DEPTH * oh * ow * n * cost.nbytes(y_store)
+                if wbytes > device.bank_bytes or need > budget:
+                    continue
+                g = ConvGeo(h, w, cps[0], oh, ow, taps, n)
+                kc = dw_cycles(g, x_store, f"i{mode.w_bits}") if dw else conv_cycles(mode, g, x_store)
+                leg_in = cost.fifo_cycles(h * w * cps[0], x_store)
+                leg_out = cost.fifo_cycles(oh * ow * n * pn, y_store)
+                options.append(NodePlan(pn, n, max(kc, leg_in, leg_out), leg_in + kc + leg_out, cps, pn * need))
+            if not options:
+                n = up(-(-f // min(device.memtile_dma[0], len(device.compute_rows))), CHANNEL_STEP)
+                wbytes = taps * cps[0] * n * (mode.w_bits // 8)
+                raise AieFitError(
+                    f"layer '{node.layer}' (conv {node.in_shapes[0]} -> {node.out_shape}) does not fit {device.name}: "
+                    f"even split over {min(device.memtile_dma[0], len(device.compute_rows))} tiles, a tile needs "
+                    f"{wbytes} bytes of weights (one bank holds {device.bank_bytes}) and {fx} bytes for the "
+                    f"double-buffered input feature map {h}x{w}x{cps[0]} (tile data memory {device.tile_memory} "
+                    "bytes, stack included); the AIE conv keeps the whole input feature map in each tile")
+            if objective == "resource":
+                best = min(options, key=lambda p: (p.parts, p.interval))
+            else:
+                fastest = min(p.interval for p in options)
+                best = min((p for p in options if p.interval <= fastest * (1 + tolerance)),
+                           key=lambda p: (p.parts, p.interval))
+            plans.append(best)
+            continue
+        _, h, w = node.in_shapes[0]
+        cp = max(cps) if node.kind == "add" else cps[0]
+        taps = node.window[0][0] * node.window[0][1] if node.kind == "pool" else 1
+        need = cost.FIFO_DEPTH * (sum(h * w * c * cost.nbytes(s) for c, s in
+                                      zip(cps, [x_store, a.get("x2", x_store)]))
+                                  + oh * ow * cp * cost.nbytes(y_store))
+        if need > budget:
+            raise AieFitError(f"layer '{node.layer}' ({node.kind} {node.in_shapes[0]} -> {node.out_shape}) needs "
+                              f"{need} bytes of double-buffered feature maps in one tile; the tile data memory holds "
+                              f"{budget} besides the stack")
+        kc = vector_cycles(oh * ow, cp, taps)
+        leg_in = sum(cost.fifo_cycles(h * w * c, x_store) for c in cps)
+        leg_out = cost.fifo_cycles(oh * ow * cp, y_store)
+        plans.append(NodePlan(1, cp, max(kc, leg_in, leg_out), leg_in + kc + leg_out, cps, need))
+    tiles = sum(p.parts for p in plans)
+    if tiles > max_tiles:
+        raise AieFitError(f"the feature-map layers need {tiles} compute tiles; {device.name} offers {max_tiles}")
+    return plans
+
+
+def check_shapes(fg: FmapGraph) -> None:
+    """Shapes the kernels take: 2-D windows with padding below the window."""
+    for node in fg.nodes:
+        if node.kind in ("conv", "pool"):
+            (kh, kw), strides, dil, pad = node.window
+            if len(strides) != 2 or len(pad) != 4:
+                raise UnsupportedOpError(f"layer '{node.layer}': the AIE {node.kind} kernel takes 2-D windows",
+                                         node.layer)
+            if node.kind == "pool" and (pad[0] >= kh or pad[1] >= kw or pad[2] >= kh or pad[3] >= kw):
+                raise UnsupportedOpError(f"layer '{node.layer}': padding {pad} leaves windows with no input",
+                                         node.layer)
+        if node.kind == "add" and node.in_shapes[0] != node.in_shapes[1]:
+            raise UnsupportedOpError(f"layer '{node.layer}': add operands {node.in_shapes} differ (no broadcast on "
+                                     "the AIE add kernel)", node.layer)

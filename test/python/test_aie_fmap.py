@@ -1,0 +1,194 @@
+"""Feature-map layers on the AI Engines (lowering/aie/fmap.py): Conv2D (grouped, depthwise), MaxPool and Add as a
+DAG (a residual reads one layer's result twice).  The simulated program equals `predict` bit for bit on every
+device and operand mode, its mlir-aie text passes the structural check, every kernel passes the AIE API syntax check,
+and layers a tile cannot hold are errors naming the layer and the limit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+import fxflow
+from fxflow.errors import FxflowError
+from fxflow.lowering.aie.check import problems
+from fxflow.lowering.aie.emit import emit_program
+from fxflow.lowering.aie.kernels import check_syntax, render_kernels
+
+from toolchains import needs
+
+INT8 = {"model": {"precision": "ap_fixed<8,3>", "accum": "auto"}}
+INT16X8 = {"model": {"precision": "ap_fixed<16,6>", "weight": "ap_fixed<8,2>", "accum": "exact"}}
+INT16 = {"model": {"precision": "ap_fixed<16,6>", "accum": "auto"}}
+MODES = {"8x8": INT8, "16x8": INT16X8, "16x16": INT16}
+CASES = [("xcve2802", "8x8"), ("xcve2802", "16x8"), ("xcve2802", "16x16"), ("npu1", "8x8"), ("npu1", "16x16"),
+         ("npu2", "8x8"), ("npu2", "16x8"), ("npu2", "16x16")]
+
+
+class ResNetlet(nn.Module):
+    """conv + ReLU, max pool, a residual block (conv + ReLU, add + ReLU), depthwise and grouped convs."""
+
+    def __init__(self, c_in=3, c=16):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c, 3, padding=1)
+        self.pool = nn.MaxPool2d(2)
+        self.conv2 = nn.Conv2d(c, c, 3, padding=1)
+        self.dw = nn.Conv2d(c, c, 3, padding=1, groups=c)
+        self.grouped = nn.Conv2d(c, 2 * c, 1, groups=4)
+
+    def forward(self, x):
+        p = self.pool(torch.relu(self.conv1(x)))
+        a = torch.relu(p + torch.relu(self.conv2(p)))
+        return self.grouped(self.dw(a))
+
+
+def _inputs(shape, n=6, seed=0):
+    rng = np.random.default_rng(seed)
+    return (rng.normal(size=(n, *shape)) * 1.5).astype(np.float32)
+
+
+def _compile(model, x, config, device="xcve2802"):
+    torch.manual_seed(0)
+    return fxflow.compile(model, torch.from_numpy(x[:1]), config, backend="aie", aie={"device": device})
+
+
+@pytest.fixture(scope="module")
+def resnetlet():
+    torch.manual_seed(0)
+    model = ResNetlet().eval()
+    x = _inputs((3, 8, 8))
+    return model, x
+
+
+@pytest.mark.parametrize("device, mode", CASES)
+def test_cnn_simulates_bit_exact_on_every_device(resnetlet, device, mode, tmp_path):
+    model, x = resnetlet
+    d = _compile(model, x, MODES[mode], device)
+    prog = d.aie_program
+    assert {k.role for k in prog.kernels} == {"conv", "dwconv", "pool", "add"}
+    assert {k.mode for k in prog.kernels if k.role == "conv"} == {mode}
+    y = d.predict(x, raw=True)
+    assert np.array_equal(d.simulate(x, raw=True), y)
+    assert np.unique(y).size > 8, "a (nearly) constant output would prove little"
+    assert problems(prog) == []
+    text = emit_program(prog)
+    assert f"aie.device({device})" in text and "dimensionsToStream" in text or max(
+        lay.cas_num for lay in prog.layers) == 1
+    # the residual: pool's result FIFO is read by conv2 and the add (one broadcast)
+    pool_fm = next(f for f in prog.fifos if f.name.startswith("pool") and f.name.endswith("_fm"))
+    assert len(pool_fm.consumers) >= 2
+    rep = d.report()
+    assert [r["layer"] for r in rep["layers"]] == ["conv1", "pool", "conv2", "add", "dw", "grouped"] or \
+        len(rep["layers"]) == 6
+    assert all(r["interval"] > 0 for r in rep["layers"]) and rep["latency_ns"] > 0
+    if (device, mode) == ("xcve2802", "8x8"):  # the project: one source per layer, the family headers
+        out = d.write(tmp_path / "cnn")
+        files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+        assert files == ["README.md", "aie.mlir", "kernels/add.cc", "kernels/conv1.cc", "kernels/conv2.cc",
+                         "kernels/dw.cc", "kernels/fxflow_add.h", "kernels/fxflow_dense.h", "kernels/fxflow_fmap.h",
+                         "kernels/grouped.cc", "kernels/pool.cc", "placement.png"]
+        assert "channels-last: the input [8][8][16] (3 channels" in (out / "README.md").read_text()
+
+
+@pytest.mark.parametrize("device, mode", [c for c in CASES if c[0] != "npu1"])
+def test_fmap_kernels_pass_the_aie_api_syntax_check(resnetlet, device, mode):
+    needs("g++")
+    model, x = resnetlet
+    prog = _compile(model, x, MODES[mode], device).aie_program
+    files = render_kernels(prog)
+    assert any(f.endswith("fxflow_fmap.h") for f in files) and any(f.endswith("fxflow_add.h") for f in files)
+    assert check_syntax(files, prog.device) == {}
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**16), c_in=st.integers(1, 5), c=st.sampled_from([4, 8, 20]),
+       hw=st.integers(3, 7), k=st.sampled_from([1, 2, 3]), stride=st.sampled_from([1, 2]),
+       pad=st.integers(0, 1), width=st.sampled_from([6, 8, 12, 16]), w8=st.booleans(), pool=st.booleans())
+def test_random_conv_pool_add_simulate_equals_predict(seed, c_in, c, hw, k, stride, pad, width, w8, pool):
+    torch.manual_seed(seed)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Conv2d(c_in, c, k, stride=stride, padding=pad)
+            self.b = nn.Conv2d(c, c, 1, groups=c if seed % 2 else 1)
+            self.p = nn.MaxPool2d(2, stride=1, padding=seed % 2) if pool else nn.Identity()
+
+        def forward(self, x):
+            y = torch.relu(self.a(x))
+            return self.p(y + self.b(y))
+
+    if (hw + 2 * pad - k) // stride + 1 < 1:
+        return
+    frac = width // 2 - 1
+    x = _inputs((c_in, hw, hw), 4, seed)
+    config = {"model": {"precision": f"ap_fixed<{width},{width - frac}>", "accum": "exact"}}
+    if w8:
+        config["model"]["weight"] = "ap_fixed<8,2>"
+    d = _compile(Net().eval(), x, config)
+    assert np.array_equal(d.simulate(x, raw=True), d.predict(x, raw=True))
+    assert problems(d.aie_program) == []
+
+
+def test_conv_whose_input_map_overflows_a_tile_names_layer_and_limit():
+    model = nn.Sequential(nn.Conv2d(16, 16, 3, padding=1)).eval()
+    x = _inputs((16, 48, 48), 1)
+    with pytest.raises(FxflowError, match=r"layer '0'.*feature map 48x48x16.*65536"):
+        _compile(model, x, INT8)
+
+
+def test_avg_pool_is_named_as_unsupported():
+    model = nn.Sequential(nn.Conv2d(2, 4, 1), nn.AvgPool2d(2)).eval()
+    with pytest.raises(FxflowError, match=r"layer '1': avg pooling has no AIE kernel"):
+        _compile(model, _inputs((2, 4, 4), 1), INT8)
+
+
+@pytest.mark.parametrize("device", ["xcve2802", "npu2"])
+def test_wide_conv_splits_output_channels_and_the_memory_tile_rejoins_them(device):
+    """9 x 32 x 64 int8 weights overflow one 16 KB bank: the conv takes several tiles, whose output-channel slices
+    the memory tile joins and re-lays out channels-last (dimensionsToStream) for the next conv."""
+    model = nn.Sequential(nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.Conv2d(64, 8, 1)).eval()
+    x = _inputs((32, 5, 5), 3)
+    d = _compile(model, x, INT8, device)
+    prog = d.aie_program
+    first = prog.layers[0]
+    assert first.cas_num > 1 and first.cas_num * first.n_slice >= 64
+    fm = prog.fifo(f"{first.name}_fm")
+    assert fm.dims and fm.dims[-1] == (first.n_slice, 1)
+    assert "dimensionsToStream" in emit_program(prog) and problems(prog) == []
+    assert np.array_equal(d.simulate(x, raw=True), d.predict(x, raw=True))
+
+
+def test_versal_planner_costs_conv_pool_add_on_the_ai_engines():
+    """The Versal planner prices every feature-map layer on both targets (the AIE cost is the feature-map
+    partition's); no PLIO bridge carries feature maps yet, so a plan putting them on AIE is reported, not built."""
+    model = nn.Sequential(nn.Conv2d(2, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)).eval()
+    x = _inputs((2, 6, 6), 4)
+    d = fxflow.compile(model, torch.from_numpy(x[:1]), INT8, backend="versal", versal={"target_rate_mhz": 0.5})
+    rows = {r["layer"]: r for r in d.report()["layers"]}
+    assert rows["0"]["layers"] == ["0", "1"]  # conv + its ReLU: one unit, as the AIE fuses them
+    for name in ("0", "2"):
+        aie = rows[name]["aie"]
+        assert aie is not None and aie["tiles"] == 1 and aie["interval_cycles"] > 0 and aie["memory_bytes"] > 0
+    assert set(d.report()["plan"]["placement"].values()) == {"pl"}
+    assert np.array_equal(d.simulate(x, raw=True), d.predict(x, raw=True))
+    planner = d.versal.planner  # the AIE plan of all three layers: priced, and refused with the reason
+    plan = planner.evaluate((0, len(planner.units)))
+    assert plan.aie["tiles"] == 2 and any("feature maps" in p and "no bridge yet" in p for p in plan.problems)
+
+
+@pytest.mark.parametrize("mode", ["8x8", "16x16"])
+def test_depthwise_conv_is_lane_wise(mode):
+    """A depthwise conv multiplies each channel by its own taps (aie::mac on 16 channel lanes): its weights are
+    [taps, channels], not the block-diagonal [taps * C, C] a grouped conv takes (128 channels would need 144 KB)."""
+    model = nn.Sequential(nn.Conv2d(128, 128, 3, padding=1, groups=128, stride=2)).eval()
+    x = _inputs((128, 6, 6), 3)
+    d = _compile(model, x, MODES[mode])
+    prog = d.aie_program
+    assert {k.role for k in prog.kernels} == {"dwconv"}
+    assert all(b.shape == (9, prog.layers[0].n_slice) for b in prog.buffers if b.bank == 2)
+    assert np.array_equal(d.simulate(x, raw=True), d.predict(x, raw=True))
+    assert problems(prog) == [] and d.report()["layers"][0]["macs"] == 9 * 128 * 9
