@@ -74,8 +74,24 @@ def assign_io(device: Device, geo: list[Geometry], io: str = "host",
     return assign_memtiles(device, geo, io, hccs, max_ports)[:2]
 
 
+def columns_of(graph, device: Device) -> range:
+    """The array columns a program may use: the graph's `aie_columns = "first:end"` (set by aie-place when it
+    was given a column window, e.g. one Versal AIE segment of several sharing the array), else every column."""
+    if "aie_columns" not in graph.attributes:
+        return range(device.cols)
+    text = ir.StringAttr(graph.attributes["aie_columns"]).value
+    try:
+        lo, hi = (int(v) for v in text.split(":"))
+    except ValueError:
+        raise FxflowError(f"malformed aie_columns '{text}' (expected first:end)") from None
+    if not 0 <= lo < hi <= device.cols:
+        raise FxflowError(f"aie_columns '{text}' lies outside {device.name}'s {device.cols} columns")
+    return range(lo, hi)
+
+
 def assign_memtiles(device: Device, geo: list[Geometry], io: str = "host", hccs: bool = False, max_ports: int = 0,
-                    bridges: dict | None = None) -> tuple[list[IoGroup], list[IoGroup], dict]:
+                    bridges: dict | None = None,
+                    columns: range | None = None) -> tuple[list[IoGroup], list[IoGroup], dict]:
     """Memory tiles and shim DMA channels (io="host") or PLIO ports (io="plio": streams to/from the PL, on any
     shim column, `device.plio` per column) for the graph input and output; AieFitError when they run out.
     With a final HCCS kernel (`hccs`) every output chain joins in one memory tile, which also forwards the
@@ -83,14 +99,16 @@ def assign_memtiles(device: Device, geo: list[Geometry], io: str = "host", hccs:
     ports used per direction (the Versal `max_plio` option).  `bridges` maps the index i of each dense layer
     followed by an HCCS softmax and another dense layer to the HCCS output's storage: layer i's chains join in
     one memory tile into the HCCS core, whose result the same memory tile distributes to layer i+1's K-slices;
-    the third result maps i to that memory tile."""
+    the third result maps i to that memory tile.  Memory tiles and shim columns come from `columns` (default:
+    every column of the device)."""
     if io not in IO_KINDS:
         raise FxflowError(f"unknown AIE I/O kind '{io}' (expected {', '.join(IO_KINDS)})")
     if io == "plio" and not any(device.plio):
         raise AieFitError(f"{device.name} has no PLIO ports (no programmable logic next to the array)")
     mem_use: dict = {}  # memtile -> [s2mm, mm2s, bytes]
     shim_use: dict = {}  # (col, direction) -> channels used
-    memtiles = [(c, r) for r in device.mem_rows for c in range(device.cols)]
+    window = range(device.cols) if columns is None else columns
+    memtiles = [(c, r) for r in device.mem_rows for c in window]
 
     def take_memtile(col: int, s2mm: int, mm2s: int, nbytes: int) -> tuple[int, int]:
         for t in sorted(memtiles, key=lambda t: (abs(t[0] - col), t[0], t[1])):
@@ -101,8 +119,8 @@ def assign_memtiles(device: Device, geo: list[Geometry], io: str = "host", hccs:
                 return t
         raise AieFitError(f"no memory tile has {s2mm} S2MM + {mm2s} MM2S channels and {nbytes} bytes left")
 
-    cols, per_col = ((tuple(range(device.cols)), (device.plio[1], device.plio[0])) if io == "plio"
-                     else (device.shim_dma_cols, device.shim_dma))  # indexed by direction: 0 S2MM (out), 1 MM2S (in)
+    cols, per_col = ((tuple(window), (device.plio[1], device.plio[0])) if io == "plio"
+                     else (tuple(c for c in device.shim_dma_cols if c in window), device.shim_dma))  # indexed by direction: 0 S2MM (out), 1 MM2S (in)
 
     def take_shim(col: int, direction: int) -> tuple[tuple[int, int], int]:
         for c in sorted(cols, key=lambda c: (abs(c - col), c)):
@@ -155,14 +173,16 @@ def assign_memtiles(device: Device, geo: list[Geometry], io: str = "host", hccs:
     return ins, outs, mids
 
 
-def hccs_tile(device: Device, geo: list[Geometry], index: int = -1, taken=()) -> tuple[int, int]:
-    """The free compute tile (not in `taken`) nearest to the east end of layer `index`'s first chain (ties:
-    column, row)."""
+def hccs_tile(device: Device, geo: list[Geometry], index: int = -1, taken=(),
+              columns: range | None = None) -> tuple[int, int]:
+    """The free compute tile (not in `taken`, in `columns`: default every column) nearest to the east end of
+    layer `index`'s first chain (ties: column, row)."""
     used = {(g.anchor[0] + i, device.compute_rows[device.compute_rows.index(g.anchor[1]) + j])
             for g in geo for i in range(g.cas_length) for j in range(g.cas_num)} | set(taken)
     last = geo[index]
     col, row = last.anchor[0] + last.cas_length - 1, last.anchor[1]
-    free = [(c, r) for c in range(device.cols) for r in device.compute_rows if (c, r) not in used]
+    free = [(c, r) for c in (range(device.cols) if columns is None else columns) for r in device.compute_rows
+            if (c, r) not in used]
     if not free:
         raise AieFitError("no compute tile is left for the HCCS softmax kernel")
     return min(free, key=lambda t: (abs(t[0] - col) + abs(t[1] - row), t))
@@ -207,7 +227,7 @@ def build_program(module, io: str = "host", max_ports: int = 0) -> AieProgram:
     except KeyError:
         raise FxflowError("the AIE program needs partitioned kernels: run aie-partition first") from None
     ins, outs, mids = assign_memtiles(device, geo, io, tail is not None, max_ports,
-                                      {i: aie_attr(t.op, "y") for i, t in mid.items()})
+                                      {i: aie_attr(t.op, "y") for i, t in mid.items()}, columns_of(graph, device))
     m = geo[0].batch
     final = tail.out if tail is not None else chain[-1].relu or chain[-1].out
     out_store = aie_attr(tail.op, "y") if tail is not None else geo[-1].y_store

@@ -17,9 +17,12 @@ from fxflow.lowering.aie.device import AieFitError, get_device
 PLACEMENT_TRIALS = 8
 
 
-def lower_for_aie(module, options=None, max_io_ports: int = 0) -> str:
+def lower_for_aie(module, options=None, max_io_ports: int = 0, columns: range | None = None, io: str = "host") -> str:
     """Run the AIE passes on a module at the `df` stage (inside its Context); returns the IR snapshot.
-    `max_io_ports` > 0 bounds the I/O ports per direction the partition may need (Versal `max_plio`)."""
+    `max_io_ports` > 0 bounds the I/O ports per direction the partition may need (Versal `max_plio`);
+    `columns` confines the placement to those array columns and `io` is the graph I/O the builder will make
+    (a Versal AIE segment: its own columns, PLIO; no smaller partition is tried then, since the planner costed
+    this one)."""
     from fxflow.lowering.aie.passes.partition import PartitionOptions
     from fxflow.lowering.aie.passes.place import PlaceOptions
     from fxflow.pipeline import run_passes
@@ -29,7 +32,8 @@ def lower_for_aie(module, options=None, max_io_ports: int = 0) -> str:
     run_passes(module, ["convert-fxp-to-aie"])
     budget = opts.max_tiles or device.compute_tiles
     placement_error = None
-    for trial in range(PLACEMENT_TRIALS):
+    trials = PLACEMENT_TRIALS if columns is None else 1
+    for trial in range(trials):
         try:
             run_passes(module, [("aie-partition", PartitionOptions(device.name, opts.batch, budget, opts.objective,
                                                                    max_io_ports=max_io_ports))])
@@ -38,11 +42,12 @@ def lower_for_aie(module, options=None, max_io_ports: int = 0) -> str:
                 raise placement_error from None
             raise
         try:
-            run_passes(module, [("aie-place", PlaceOptions(device.name))])
+            window = {} if columns is None else {"first_column": columns.start, "columns": len(columns)}
+            run_passes(module, [("aie-place", PlaceOptions(device.name, io=io, **window))])
             break
         except AieFitError as e:
             placement_error = e
-            if trial == PLACEMENT_TRIALS - 1 or budget <= 1:
+            if trial == trials - 1 or budget <= 1:
                 raise
             used = _tiles_used(module)  # the next partition overwrites this one's attributes
             budget = max(1, min(budget, used) - max(1, used // 8))

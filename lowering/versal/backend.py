@@ -62,12 +62,15 @@ class VersalBackend(BackendBase):
                             help="--backend versal: auto (LARE metric) or layer:pl|aie,... (unlisted layers: pl)")
         parser.add_argument("--versal-rate", type=float, default=default(VersalOptions, "target_rate_mhz"),
                             help="--backend versal: target sample rate in MHz")
+        parser.add_argument("--versal-max-segments", type=int, default=default(VersalOptions, "max_segments"),
+                            help="--backend versal: at most this many AIE segments (PL -> AIE -> PL -> AIE ...; "
+                                 "0: as many as fit the device)")
 
     def cli_options(self, args) -> dict:
         from fxflow.lowering.versal.passes.partition import parse_partition
 
         return {"device": args.versal_device, "target_rate_mhz": args.versal_rate, "batch": args.aie_batch,
-                "partition": parse_partition(args.versal_partition)}
+                "partition": parse_partition(args.versal_partition), "max_segments": args.versal_max_segments}
 
     def cli_summary(self, design, args, seconds: float) -> None:
         from fxflow.lowering.versal.driver import format_report

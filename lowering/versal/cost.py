@@ -172,7 +172,9 @@ def fmap_cost(units: list[Unit], device: VersalDevice, max_tiles: int, objective
     interval = max([p.interval for p in plans] + [in_cycles, out_cycles])
     latency = in_cycles + sum(p.latency for p in plans) + out_cycles
     ns = 1.0 / device.aie.clock_ghz
-    return {"tiles": sum(p.parts for p in plans), "plio_in": 1, "plio_out": 1, "batch": 1,
+    tiles = sum(p.parts for p in plans)
+    return {"tiles": tiles, "plio_in": 1, "plio_out": 1, "batch": 1,
+            "columns": max(1, -(-tiles // max(1, len(device.aie.compute_rows)))),
             "memory_bytes": sum(p.memory for p in plans), "interval_cycles": interval, "latency_cycles": latency,
             "latency_ns": latency * ns, "interval_ns": interval * ns, "batch_interval_ns": interval * ns,
             "splits": [f"1x{p.parts}" for p in plans], "plio_bytes_in": bytes_in, "plio_bytes_out": bytes_out,
@@ -257,13 +259,24 @@ def aie_cost(units: list[Unit], device: VersalDevice, batch: int, max_tiles: int
     interval = max(interval, in_cycles, out_cycles)
     latency = in_cycles + sum(s.latency for s in splits) + sm_latency + out_cycles
     ns = 1.0 / device.aie.clock_ghz
-    return {"tiles": sum(s.tiles for s in splits) + len(softmax), "plio_in": ports_in, "plio_out": ports_out,
+    tiles = sum(s.tiles for s in splits) + len(softmax)
+    return {"tiles": tiles, "plio_in": ports_in, "plio_out": ports_out,
+            "columns": min_columns(splits, tiles, ports_in, ports_out, device.aie),
             "batch": m, "memory_bytes": sum(split_memory(L, s, device) for L, s in zip(layers, splits)) + sm_memory,
             "interval_cycles": interval, "latency_cycles": latency, "latency_ns": latency * ns,
             "interval_ns": interval * ns / m, "batch_interval_ns": interval * ns,
             "splits": [f"{s.cas_length}x{s.cas_num}" for s in splits],
             "plio_bytes_in": m * first.cas_length * first.k_slice * cycles.nbytes(layers[0]["x"]),
             "plio_bytes_out": m * last.cas_num * last.n_slice * cycles.nbytes(out_store)}
+
+
+def min_columns(splits, tiles: int, ports_in: int, ports_out: int, aie) -> int:
+    """The fewest array columns an AIE program can be placed in: its widest layer (a cascade chain runs along a
+    row), its compute tiles over the compute rows, its PLIO ports over the ports per shim column.  A lower bound
+    (the placement may need more); AIE segments sharing the array need these columns side by side."""
+    per_col = max(1, len(aie.compute_rows))
+    return max([s.cas_length for s in splits] + [-(-tiles // per_col), -(-ports_in // max(1, aie.plio[0])),
+                                                 -(-ports_out // max(1, aie.plio[1]))])
 
 
 def split_memory(layer: dict, split, device: VersalDevice) -> int:

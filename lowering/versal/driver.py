@@ -1,8 +1,9 @@
 """The Versal backend's part of `fxflow.compile(backend="versal")` and of `Design` (simulate, report, write).
 
 After the `df` stage: plan (versal-partition sets `placement = "pl" | "aie"` on every df.kernel), cut the
-graph into PL head / AIE segment / PL tail, run the AIE passes on the segment and build its program with
-PLIO ports at both ends.  The PL parts stay df graphs: the emulator runs them, the HLS emitter writes them.
+graph into its parts (PL head, AIE segment, PL part, AIE segment, ..., PL tail), run the AIE passes on each
+segment and build its program with PLIO ports at both ends.  The PL parts stay df graphs: the emulator runs
+them, the HLS emitter writes them.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fxflow.errors import ConfigError, FxflowError
+from fxflow.lowering.aie.device import AieFitError
 
 from fxflow.lowering.versal.options import VersalOptions
-from fxflow.lowering.versal.plan import Plan, Planner
+from fxflow.lowering.versal.plan import Plan, Planner, VersalFitError
 from fxflow.lowering.versal.split import Part, parts
 
 PL_EXECUTORS = ("emulator", "csim")
@@ -29,13 +31,29 @@ class VersalSystem:
     plan: Plan
     parts: list[Part]
     top: str  # C identifier of the design (the project name, sanitized): prefixes every part and bridge
-    aie_program: object = None  # fxflow.lowering.aie.program.AieProgram of the AIE part (PLIO I/O), if any
+    aie_programs: list = field(default_factory=list)  # AieProgram (PLIO I/O) of each AIE segment, in order
     yosys: dict | None = None  # after synth_pl: layer -> yosys counts of its RTL kernel (or {"error": reason})
     written: object = None  # the last directory the project was written to (the C simulation builds there)
     _programs: dict = field(default_factory=dict)
 
+    @property
+    def aie_program(self):
+        """The AIE program of the first (in a one-segment plan: the only) AIE segment; None when all on PL."""
+        return self.aie_programs[0] if self.aie_programs else None
+
     def part(self, role: str) -> Part | None:
         return next((p for p in self.parts if p.role == role), None)
+
+    def neighbours(self, segment: int) -> tuple[Part | None, Part | None]:
+        """The PL parts feeding and reading AIE segment `segment` (None at the design's input / output)."""
+        i = next(i for i, p in enumerate(self.parts) if p.segment == segment)
+        return (self.parts[i - 1] if i > 0 else None), (self.parts[i + 1] if i + 1 < len(self.parts) else None)
+
+    def bridge_names(self, segment: int) -> tuple[str, str]:
+        """C names of the bridges into and out of AIE segment `segment` (`<top>_to_aie` / `<top>_from_aie` when
+        the plan has one segment, numbered when several)."""
+        k = str(segment) if len(self.aie_programs) > 1 else ""
+        return f"{self.top}_to_aie{k}", f"{self.top}_from_aie{k}"
 
     def program(self, part: Part):
         """The emulator program of a PL part (compiled on first use)."""
@@ -68,13 +86,47 @@ def lower_for_versal(module, options, top: str) -> tuple[str, VersalSystem]:
     text = module.operation.get_asm(print_generic_op_form=True, enable_debug_info=True, large_elements_limit=None)
     ident = c_identifier(top, prefix="top")
     system = VersalSystem(opts, planner, plan, parts(text, planner.units, plan, ident), ident)
-    aie = system.part("aie")
-    if aie is not None:
-        lower_for_aie(aie.module, AieOptions(planner.device.aie.name, opts.batch, opts.objective, opts.max_tiles),
-                      max_io_ports=opts.max_plio)
-        system.aie_program = build_program(aie.module, io="plio", max_ports=opts.max_plio)
-        check(system.aie_program)
+    segs = [p for p in system.parts if p.on_aie]
+    first = 0  # the segments share the one array: each takes the columns east of the previous one's
+    for k, part in enumerate(segs):  # one AIE program per segment, built as the planner costed it (aie_cost)
+        cols = _columns(system, k, first, [plan.aie_segments[j]["columns"] for j in range(k + 1, len(segs))])
+        try:
+            lower_for_aie(part.module, AieOptions(planner.device.aie.name, opts.batch, opts.objective,
+                                                  opts.max_tiles), max_io_ports=opts.max_plio, columns=cols,
+                          io="plio")
+        except AieFitError as e:
+            if cols is None:
+                raise
+            raise _no_room(system, k, cols, e) from None
+        prog = build_program(part.module, io="plio", max_ports=opts.max_plio)
+        check(prog)
+        system.aie_programs.append(prog)
+        first = _span_of(prog)[1] + 1
     return text, system
+
+
+def _columns(system: VersalSystem, k: int, first: int, later: list[int]) -> range | None:
+    """The array columns AIE segment k may use: from `first` (east of the segments before it) up to the columns
+    the later segments need at least (their `columns` figure); None (the whole array) for a lone segment."""
+    if len(system.plan.segments) == 1:
+        return None
+    cols = system.planner.device.aie.cols
+    end = cols - sum(later)
+    if end <= first:
+        raise _no_room(system, k, range(first, max(first, end)), None)
+    return range(first, end)
+
+
+def _no_room(system: VersalSystem, k: int, cols: range, err) -> VersalFitError:
+    """Segment k does not fit the columns the other segments leave it: name it, its columns and the device's."""
+    a, b = system.plan.segments[k]
+    units = system.planner.units
+    dev = system.planner.device.aie
+    where = f"columns {cols.start}..{cols.stop - 1}" if len(cols) else "no column"
+    return VersalFitError(f"AIE segment {k} (layers '{units[a].name}'..'{units[b - 1].name}') does not fit: "
+                          f"{where} of the {dev.cols} of {dev.name} are left for it (the "
+                          f"{len(system.plan.segments)} AIE segments share the array side by side)"
+                          + (f": {err}" if err is not None else ""))
 
 
 def simulate(design, system: VersalSystem, x, raw: bool = False, pl: str = "emulator", ap_types=None):
@@ -92,13 +144,13 @@ def simulate(design, system: VersalSystem, x, raw: bool = False, pl: str = "emul
     (_, fmt), = design.program.input_types
     (oshape, ofmt), = design.program.output_types
     n = len(xs[0])
-    if pl == "csim" and system.aie_program is not None:
+    if pl == "csim" and system.aie_programs:
         ints = _csim_system(design, system, xs[0].reshape(n, -1), ap_types)
         return np.asarray(ints if raw else to_float(ints, ofmt.f)).reshape((-1, *oshape))
     t = Tensor(quantize(xs[0].reshape(n, -1), fmt), fmt)
     for part in system.parts:
-        if part.role == "aie":
-            prog = system.aie_program
+        if part.on_aie:
+            prog = system.aie_programs[part.segment]
             t = Tensor(run_aie(prog, t.data.reshape(n, -1)), prog.out_fmt)
             continue
         program = system.program(part)
@@ -125,45 +177,57 @@ def _project(design, system: VersalSystem):
 
 
 def _csim_system(design, system: VersalSystem, x: np.ndarray, ap_types) -> np.ndarray:
-    """g++ C simulation of the written project's PL side (PL parts + PLIO bridges) around the AIE simulator:
-    samples -> input beats (C++) -> unpacked rows -> AIE -> packed output beats -> result rows (C++)."""
+    """g++ C simulation of the written project's PL side (PL parts + PLIO bridges) around the AIE simulator, one
+    boundary after the other: samples -> input beats (C++) -> unpacked rows -> AIE -> packed output beats ->
+    the next PL part's rows (C++) -> ... -> result rows.  Between two segments the rows of the PL part pass as
+    text (its exact values) from the bridge out of one segment to the bridge into the next."""
     from fxflow.lowering.aie.simulate import simulate as run_aie
+    from fxflow.fixed.quantize import to_float
     from fxflow.lowering.versal.bridge import pack, ports_of, unpack
 
     from fxflow.lowering.versal import bridge_sim
 
     root = _project(design, system)
-    prog, m, name = system.aie_program, system.aie_program.batch, system.top
     ap_types = ap_types or design.ap_types
-    head = "pl_head" if system.part("pl_head") else "pl_in"
-    ins, outs = ports_of(prog, "in"), ports_of(prog, "out")
-    beats = bridge_sim.to_aie(root / head, f"{name}_to_aie", x, len(ins), ap_types)
-    batches = -(-len(x) // m)
-    rows = np.zeros((batches * m, prog.in_features), dtype=np.int64)
-    for b in range(batches):
-        for p, port_beats in zip(ins, beats):
-            k = p.beats(m)
-            unpack(p, port_beats[b * k:(b + 1) * k], m, rows[b * m:(b + 1) * m])
-    y = run_aie(prog, rows)
-    packed = [[pack(p, y[b * m:(b + 1) * m]) for p in outs] for b in range(batches)]
-    tail = "pl_tail" if system.part("pl_tail") else "pl_out"
-    (oshape, _), = design.program.output_types
-    features = int(np.prod(oshape))
-    return bridge_sim.from_aie(root / tail, f"{name}_from_aie", packed, features, ap_types)[:len(x)]
+    n, samples = len(x), x
+    for k, prog in enumerate(system.aie_programs):
+        m = prog.batch
+        before, after = system.neighbours(k)
+        to_name, from_name = system.bridge_names(k)
+        ins, outs = ports_of(prog, "in"), ports_of(prog, "out")
+        beats = bridge_sim.to_aie(root / (before.role if before else "pl_in"), to_name, samples, len(ins), ap_types)
+        batches = -(-len(samples) // m)
+        rows = np.zeros((batches * m, prog.in_features), dtype=np.int64)
+        for b in range(batches):
+            for p, port_beats in zip(ins, beats):
+                c = p.beats(m)
+                unpack(p, port_beats[b * c:(b + 1) * c], m, rows[b * m:(b + 1) * m])
+        y = run_aie(prog, rows)
+        packed = [[pack(p, y[b * m:(b + 1) * m]) for p in outs] for b in range(batches)]
+        if after is not None:
+            (shape, fmt), = system.program(after).output_types
+        else:
+            (shape, fmt), = design.program.output_types
+        ints = bridge_sim.from_aie(root / (after.role if after else "pl_out"), from_name, packed,
+                                   int(np.prod(shape)), ap_types)
+        samples = to_float(ints, fmt.f)  # the next bridge's input rows (exact in a double)
+    return ints[:n]
 
 
 def report(system: VersalSystem) -> dict:
-    """Per layer: where it runs and why (LARE on both targets), the plan's end-to-end latency and interval,
-    the PLIO boundary and the AIE cycle model of the AIE part."""
+    """Per layer: where it runs, in which AIE segment, and why (LARE on both targets, the best plan with it
+    elsewhere); the plan's end-to-end latency and interval; per AIE segment its layers, figures, PLIO boundary
+    and cycle model (`segments`; a one-segment plan also has them as `aie` and `boundary`)."""
     from fxflow.lowering.aie.cycles import design_cycles
 
     plan, planner = system.plan, system.planner
     all_pl = planner.evaluate(None).problems
     rows = []
-    for row in planner.per_unit():
+    for i, row in enumerate(planner.per_unit()):
         target = plan.placement[row["layer"]]
         row["target"] = target
-        row["why"] = _why(system, row, target, all_pl)
+        row["segment"] = plan.segment_of(i)
+        row["why"] = _why(system, i, row, target, all_pl)
         measured = _yosys_of(system, row["layers"])
         if measured is not None:
             row["pl"]["yosys"] = measured
@@ -171,10 +235,20 @@ def report(system: VersalSystem) -> dict:
     rep = {"device": planner.device.name, "partition": system.options.partition,
            "target_rate_mhz": system.options.target_rate_mhz, "pl_clock_mhz": system.options.pl_clock_mhz,
            "metric": {"weights": dict(system.options.weights), "time": system.options.time},
-           "layers": rows, "plan": plan.summary(), "boundary": boundary(system)}
-    if system.aie_program is not None:
-        rep["aie"] = design_cycles(system.aie_program)
+           "layers": rows, "plan": plan.summary(), "boundary": boundary(system),
+           "plans_considered": getattr(planner, "plans_considered", 1)}
+    rep["segments"] = [{**{k: v for k, v in seg.items()}, "boundary": boundary(system, k),
+                        "cycles": design_cycles(prog), "array_columns": _span_of(prog)}
+                       for k, (seg, prog) in enumerate(zip(plan.aie_segments, system.aie_programs))]
+    if len(system.aie_programs) == 1:
+        rep["aie"] = rep["segments"][0]["cycles"]
     return rep
+
+
+def _span_of(prog) -> list[int]:
+    """First and last array column the program uses (its share of the array)."""
+    cols = [c for c, _ in prog.tiles()]
+    return [min(cols), max(cols)]
 
 
 def synth_pl(design, system: VersalSystem, family: str = "xcup", verbose: bool = True, timeout=None) -> dict:
@@ -191,7 +265,7 @@ def synth_pl(design, system: VersalSystem, family: str = "xcup", verbose: bool =
     out: dict = {}
     kwargs = {} if timeout is None else {"timeout": timeout}
     for part in system.parts:
-        if part.role == "aie":
+        if part.on_aie:
             continue
         with design.ctx:
             try:
@@ -220,29 +294,44 @@ def _yosys_of(system: VersalSystem, layers: list[str]) -> dict | None:
     return {k: sum(r.get(k, 0) for r in rows) for k in SHOWN}
 
 
-def _why(system: VersalSystem, row: dict, target: str, all_pl: list[str]) -> str:
-    """Why a layer runs where it does: forced, no AIE form, or the metric (and, against the layer's own
-    comparison, the constraint that overrode it)."""
+def _why(system: VersalSystem, unit: int, row: dict, target: str, all_pl: list[str]) -> str:
+    """Why a layer runs where it does: forced, no AIE form, or the metric — against the layer's own comparison
+    (the constraint that overrode it) and against the best plan that puts it on the other target."""
     if system.options.partition != "auto":
         return "forced"
     if row["aie"] is None:
         return "PL only: " + (row["aie_reason"] or "no AIE form")
     own = "pl" if row["pl"]["lare"] <= row["aie"]["lare"] else "aie"
-    why = f"least LARE of the feasible plans ({system.plan.lare:.4g})"
+    where = f"AIE segment {system.plan.segment_of(unit)}" if target == "aie" else "PL"
+    why = f"on {where}: least LARE of the feasible plans ({system.plan.lare:.4g})"
     if own == target:
-        return f"{why}; alone it is cheaper on {target} too"
-    if target == "aie" and all_pl:
-        return f"{why}; alone it is cheaper on PL, but all on PL is infeasible: {all_pl[0]}"
-    return f"{why}; alone it would be cheaper on {own} (the boundary or the other layers decide)"
+        why = f"{why}; alone it is cheaper on {target} too"
+    elif target == "aie" and all_pl:
+        why = f"{why}; alone it is cheaper on PL, but all on PL is infeasible: {all_pl[0]}"
+    else:
+        why = f"{why}; alone it would be cheaper on {own} (the boundary or the other layers decide)"
+    other = "pl" if target == "aie" else "aie"
+    alt = system.planner.alternative(unit, other)
+    if alt is None:
+        return why
+    if alt.feasible:
+        return f"{why}; the best plan with it on {other.upper()} has LARE {alt.lare:.4g}"
+    return f"{why}; every plan with it on {other.upper()} is infeasible, e.g. {alt.problems[0]}"
 
 
-def boundary(system: VersalSystem) -> list[dict]:
-    """The PLIO ports of the AIE part: direction, shim column and port, FIFO, elements and beats per batch."""
+def boundary(system: VersalSystem, segment: int | None = None) -> list[dict]:
+    """The PLIO ports of the AIE parts (or of one segment): direction, shim column and port, FIFO, elements
+    and beats per batch."""
     from fxflow.lowering.aie.cost import nbytes
 
-    prog = system.aie_program
-    if prog is None:
-        return []
+    out = []
+    for k, prog in enumerate(system.aie_programs):
+        if segment is None or k == segment:
+            out += [{"segment": k, **b} for b in _ports(prog, nbytes)]
+    return out
+
+
+def _ports(prog, nbytes) -> list[dict]:
     out = []
     for way, ports in (("pl_to_aie", prog.inputs), ("aie_to_pl", prog.outputs)):
         for p in ports:
@@ -275,9 +364,16 @@ def format_report(rep: dict) -> str:
                  f"{p['latency_ns']:.4g} ns (batch fill {p['fill_ns']:.4g} ns), interval {p['interval_ns']:.4g} ns "
                  f"per sample = {p['rate_mhz']:.4g} MHz (target {rep['target_rate_mhz']:g} MHz), "
                  f"R_PL {p['r_pl']:.4f} + R_AIE {p['r_aie']:.4f}, LARE {p['lare']:.4g}")
+    for seg in rep.get("segments", []):
+        lines.append(f"  AIE segment {seg['segment']}: layers {', '.join(seg['layers'])}; {seg['tiles']} tiles in "
+                     f"columns {seg['array_columns'][0]}..{seg['array_columns'][1]}, "
+                     f"{seg['plio_in']} + {seg['plio_out']} PLIO ports, grids {seg['splits']}, latency "
+                     f"{seg['latency_ns']:.4g} ns + fill {seg['fill_ns']:.4g} ns, {seg['interval_ns']:.4g} ns per sample")
     lines += [f"  {r['layer']} on {r['target'].upper()}: {r['why']}" for r in rep["layers"]]
+    many = len(rep.get("segments", [])) > 1
     for b in rep["boundary"]:
-        lines.append(f"  PLIO {b['port']}: {b['direction']} shim {tuple(b['shim'])} port {b['plio']}, "
+        lines.append(f"  PLIO {'segment %d ' % b['segment'] if many else ''}{b['port']}: {b['direction']} "
+                     f"shim {tuple(b['shim'])} port {b['plio']}, "
                      f"{b['elements']} x {b['store']} = {b['beats']} beats of {b['bits']} bits per batch")
     return "\n".join(lines)
 

@@ -27,7 +27,8 @@ class VersalOptions:
     weights: dict = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))  # LARE resource weights
     time: str = "latency"  # LARE time basis: end-to-end latency or per-sample interval
     max_tiles: int = AieOptions.max_tiles  # 0: every compute tile
-    max_plio: int = 0  # 0: the device's PLIO ports (each direction)
+    max_plio: int = 0  # 0: the device's PLIO ports (each direction; all AIE segments together)
+    max_segments: int = 0  # auto: at most this many AIE segments (0: no limit but the device's)
 
     @classmethod
     def from_dict(cls, data) -> "VersalOptions":
@@ -61,7 +62,7 @@ class VersalOptions:
             if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
                 raise ConfigError(f"LARE weight {k} must be a number >= 0, got {v!r}")
         self.weights = {**DEFAULT_WEIGHTS, **self.weights}
-        for name in ("max_tiles", "max_plio"):
+        for name in ("max_tiles", "max_plio", "max_segments"):
             v = getattr(self, name)
             if not isinstance(v, int) or v < 0:
                 raise ConfigError(f"versal option {name} must be an integer >= 0, got {v!r}")

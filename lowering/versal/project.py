@@ -2,11 +2,14 @@
 
     README.md            the system: per-layer target and why, PLIO ports, end-to-end figures, how to build
     plan.json            the plan and the report as data
-    pl_head/, pl_tail/   Vitis HLS projects of the PL parts (as `backend="vitis"` writes them), each with
-                         firmware/<top>_plio.{h,cpp} (the AXI4-Stream bridge to/from the AIE PLIO ports)
-                         and <top>_plio_tb.cpp (a C simulation of the bridge on files of samples / beats)
-    pl_in/, pl_out/      bridges alone, when the AIE part starts / ends the design (no PL layer there)
-    aie/                 the mlir-aie project of the AIE part (aie.mlir with its PLIO ports, kernels/)
+    pl_head/, pl_mid<i>/, pl_tail/
+                         Vitis HLS projects of the PL parts (as `backend="vitis"` writes them), with
+                         firmware/<top>_to_aie*.{h,cpp} / <top>_from_aie*.{h,cpp} (the AXI4-Stream bridges
+                         to/from the AIE PLIO ports) and their <name>_tb.cpp (C simulations on files of samples /
+                         beats); pl_mid<i> (between segments i and i+1) holds the bridge out of segment i (which
+                         runs its top) and the bridge into segment i+1
+    pl_in/, pl_out/      bridges alone, when an AIE segment starts / ends the design (no PL layer there)
+    aie/ or aie<i>/      the mlir-aie project of each AIE segment (aie.mlir with its PLIO ports, kernels/)
 """
 
 from __future__ import annotations
@@ -27,16 +30,15 @@ def write_project(design, system, out_dir, rep: dict, report_text: str) -> Path:
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    prog = system.aie_program
     for part in system.parts:
         name = f"{system.top}_{part.role}"
-        if part.role == "aie":
-            write_aie(prog, inside(out, "aie"))
+        if part.on_aie:
+            write_aie(system.aie_programs[part.segment], inside(out, part.role))
             continue
         with design.ctx:
             write_hls(part.module, inside(out, part.role), project_name=name)
-    if prog is not None:
-        _bridges(system, out)
+    for k in range(len(system.aie_programs)):
+        _bridges(system, out, k)
     inside(out, "plan.json").write_text(json.dumps(rep, indent=2, sort_keys=True, default=str) + "\n")
     inside(out, "README.md").write_text(readme(design, system, report_text))
     return out
@@ -46,37 +48,44 @@ def _manifest(root: Path) -> dict:
     return json.loads((root / "project.json").read_text())
 
 
-def _bridges(system, out: Path) -> None:
-    """The PL side of the AIE part's input and output PLIO ports."""
-    prog, m = system.aie_program, system.aie_program.batch
-    head, tail = system.part("pl_head"), system.part("pl_tail")
+def _bridges(system, out: Path, k: int) -> None:
+    """The PL side of AIE segment k's input and output PLIO ports: the bridge in runs the PL head's top (the
+    first segment) or just packs the PL part's rows (later segments: the bridge out of the previous segment
+    ran that part's top); the bridge out runs the next PL part's top."""
+    prog = system.aie_programs[k]
+    m = prog.batch
+    head, tail = system.neighbours(k)
+    to_name, from_name = system.bridge_names(k)
     top_in = (prog.in_fmt.to_ap(), prog.in_features)
     if head is not None:
-        man = _manifest(out / "pl_head")
-        src, top, mid = (man["inputs"][0]["ctype"], man["inputs"][0]["size"]), man["top"], \
-            (man["outputs"][0]["ctype"], man["outputs"][0]["size"])
-        root, includes, typedefs = out / "pl_head", [f"{man['top']}.h"], []
+        man = _manifest(out / head.role)
+        mid = (man["outputs"][0]["ctype"], man["outputs"][0]["size"])
+        if head.role == "pl_head":
+            src, top = (man["inputs"][0]["ctype"], man["inputs"][0]["size"]), man["top"]
+        else:
+            src, top = mid, None
+        root, includes, typedefs = out / head.role, [f"{man['top']}.h"], []
     else:
         src, top, mid = ("plio_in_t", prog.in_features), None, ("plio_in_t", prog.in_features)
         root, includes, typedefs = out / "pl_in", [], [f"typedef {top_in[0]} plio_in_t;  // the design input"]
-    name = f"{system.top}_to_aie"
+    name = to_name
     ports = ports_of(prog, "in")
     decl, src_text = to_aie_source(name, m, src, top, mid, prog.in_fmt, ports)
     _write_bridge(root, name, header(name, f"FXFLOW_{name.upper()}_H_", includes, typedefs, decl,
                                      ["PL -> AIE: one call moves one batch of rows into the input PLIO ports."]),
                   src_text, tb_to_aie(name, m, src, ports))
     if tail is not None:
-        man = _manifest(out / "pl_tail")
+        man = _manifest(out / tail.role)
         mid, top, dst = (man["inputs"][0]["ctype"], man["inputs"][0]["size"]), man["top"], \
             (man["outputs"][0]["ctype"], man["outputs"][0]["size"])
         out_fmt = man["outputs"][0]
-        root, includes, typedefs = out / "pl_tail", [f"{man['top']}.h"], []
+        root, includes, typedefs = out / tail.role, [f"{man['top']}.h"], []
     else:
         mid = dst = ("plio_out_t", prog.out_features)
         top, out_fmt = None, {"k": prog.out_fmt.k, "width": prog.out_fmt.width}
         root, includes = out / "pl_out", []
         typedefs = [f"typedef {prog.out_fmt.to_ap()} plio_out_t;  // the design output"]
-    name = f"{system.top}_from_aie"
+    name = from_name
     ports = ports_of(prog, "out")
     decl, src_text = from_aie_source(name, m, dst, top, mid, prog.out_fmt, ports)
     _write_bridge(root, name, header(name, f"FXFLOW_{name.upper()}_H_", includes, typedefs, decl,
@@ -148,14 +157,16 @@ def readme(design, system, table: str) -> str:
     parts = ", ".join(f"`{p.role}/`" for p in system.parts)
     lines = [f"# {design.project_name}: a Versal {system.planner.device.name} design on PL and AI Engines "
              "(generated by fxflow)", "",
-             f"Parts in dataflow order: {parts.replace('`aie/`', '`aie/` (AI Engines)')}.  Every layer's target "
+             f"Parts in dataflow order: {_mark_aie(parts, system)}.  Every layer's target "
              "is the reserved `placement` attribute of its df.kernel (`pl` / `aie`).", "",
-             "* `pl_head/`, `pl_tail/` — Vitis HLS projects of the programmable-logic parts (io_parallel top, one "
-             "sample per call; `make` builds their C simulation).",
-             "* `aie/` — the mlir-aie program of the AI Engine part: `aie.mlir` with PLIO ports instead of shim "
-             "DMA at its input and output, `kernels/` (AIE API C++).",
-             "* `firmware/<top>_to_aie.*` / `<top>_from_aie.*` in the PL projects (or in `pl_in/` / `pl_out/` "
-             "when no PL layer borders the AIE part) — the AXI4-Stream bridges: one call moves one batch of "
+             "* `pl_head/`, `pl_mid<i>/`, `pl_tail/` — Vitis HLS projects of the programmable-logic parts "
+             "(io_parallel top, one sample per call; `make` builds their C simulation).",
+             "* `aie/` (one AI Engine segment) or `aie0/`, `aie1/`, ... — the mlir-aie program of each AI Engine "
+             "segment: `aie.mlir` with PLIO ports instead of shim DMA at its input and output, `kernels/` (AIE API "
+             "C++).",
+             "* `firmware/<top>_to_aie*.*` / `<top>_from_aie*.*` in the PL projects (or in `pl_in/` / `pl_out/` "
+             "when no PL layer borders the design's first / last AIE segment) — the AXI4-Stream bridges, numbered "
+             "by segment when there are several: one call moves one batch of "
              f"{prog.batch if prog else '-'} rows; `<name>_tb.cpp` simulates each on text files.",
              "* `plan.json` — the plan and this report as data.", "",
              "PLIO beats (128 bits, 312.5 MHz): per batch and port, the port's feature slices slice-major "
@@ -167,3 +178,10 @@ def readme(design, system, table: str) -> str:
              f"This plan: LARE {plan.lare:.4g}, latency {plan.latency_ns:.4g} ns, interval {plan.interval_ns:.4g} ns.",
              ""]
     return "\n".join(lines)
+
+
+def _mark_aie(parts: str, system) -> str:
+    for p in system.parts:
+        if p.on_aie:
+            parts = parts.replace(f"`{p.role}/`", f"`{p.role}/` (AI Engines)")
+    return parts

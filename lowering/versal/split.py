@@ -1,6 +1,9 @@
-"""Cut a planned df graph into its parts: the PL head (units before the AIE segment), the AIE segment and
-the PL tail, each a module with one df.graph of its own (parsed from the planned IR, so every part keeps
-the exact kernels, formats and attributes of the whole)."""
+"""Cut a planned df graph into its parts in dataflow order: the PL head (units before the first AIE segment),
+each AIE segment, the PL part between two segments and the PL tail, each a module with one df.graph of its own
+(parsed from the planned IR, so every part keeps the exact kernels, formats and attributes of the whole).
+
+Roles: `pl_head`, `aie` (one segment) or `aie0`, `aie1`, ... (several), `pl_mid0` (between `aie0` and `aie1`),
+..., `pl_tail`; they name the project's directories."""
 
 from __future__ import annotations
 
@@ -13,20 +16,33 @@ from fxflow.lowering.versal.plan import Plan, cut_value
 
 @dataclass
 class Part:
-    role: str  # "pl_head", "aie", "pl_tail"
+    role: str  # "pl_head", "aie" | "aie<i>", "pl_mid<i>", "pl_tail"
     units: tuple[int, int]
     module: ir.Module
+    segment: int | None = None  # the AIE segment's index (AIE parts)
+
+    @property
+    def on_aie(self) -> bool:
+        return self.segment is not None
+
+
+def layout(n: int, segments) -> list[tuple[str, int, int, int | None]]:
+    """(role, first unit, end unit, segment index) of every non-empty part of n units with these AIE segments."""
+    out, pos, many = [], 0, len(segments) > 1
+    for k, (a, b) in enumerate(segments):
+        if a > pos:
+            out.append(("pl_head" if k == 0 else f"pl_mid{k - 1}", pos, a, None))
+        out.append((f"aie{k}" if many else "aie", a, b, k))
+        pos = b
+    if pos < n:
+        out.append(("pl_tail" if segments else "pl_head", pos, n, None))
+    return out
 
 
 def parts(text: str, units: list, plan: Plan, top: str) -> list[Part]:
     """The non-empty parts of the plan, in dataflow order (call inside the design's Context)."""
-    n = len(units)
-    a, b = plan.segment if plan.segment else (n, n)
-    out = []
-    for role, lo, hi in (("pl_head", 0, a), ("aie", a, b), ("pl_tail", b, n)):
-        if hi > lo:
-            out.append(Part(role, (lo, hi), extract(text, units, lo, hi, f"{top}_{role}")))
-    return out
+    return [Part(role, (lo, hi), extract(text, units, lo, hi, f"{top}_{role}"), seg)
+            for role, lo, hi, seg in layout(len(units), plan.segments)]
 
 
 def extract(text: str, units: list, lo: int, hi: int, name: str) -> ir.Module:

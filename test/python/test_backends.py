@@ -84,7 +84,8 @@ def test_cli_defaults_come_from_the_options_dataclasses():
     assert (args.versal_device, args.versal_rate) == (VersalOptions.device, VersalOptions.target_rate_mhz)
     assert backends.get("versal").cli_options(args) == {"device": VersalOptions.device, "batch": VersalOptions.batch,
                                                         "target_rate_mhz": VersalOptions.target_rate_mhz,
-                                                        "partition": "auto"}
+                                                        "partition": "auto",
+                                                        "max_segments": VersalOptions.max_segments}
 
 
 def torch_linear():

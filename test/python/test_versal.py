@@ -58,7 +58,7 @@ OVER = ["AP_WRAP", "AP_SAT", "AP_SAT_SYM"]
 @settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.lists(st.integers(4, 40), min_size=3, max_size=5), st.integers(0, 10_000), st.data())
 def test_mixed_simulation_is_bit_exact(widths, seed, data):
-    """Random MLP sizes and formats, a random contiguous AIE segment between PL layers."""
+    """Random MLP sizes and formats, a random set of units on the AI Engines (one or several segments)."""
     wx, ix = data.draw(st.integers(6, 10)), data.draw(st.integers(2, 4))
     ww = data.draw(st.integers(4, 8))
     wr, ir_ = data.draw(st.integers(6, 12)), data.draw(st.integers(2, 5))
@@ -67,19 +67,20 @@ def test_mixed_simulation_is_bit_exact(widths, seed, data):
                      "weight": f"ap_fixed<{ww},1>", "bias": f"ap_fixed<{ww},1>", "accum": "exact"}}
     model = mlp(widths, seed=seed)
     units = [str(2 * i) for i in range(len(widths) - 1)]  # dense layers; ReLU i+1 follows dense i
-    a = data.draw(st.integers(0, len(units) - 1))
-    b = data.draw(st.integers(a + 1, len(units)))
+    on = data.draw(st.lists(st.booleans(), min_size=len(units), max_size=len(units)).filter(any))
     part = {}
-    for i in range(a, b):
+    for i in (i for i, v in enumerate(on) if v):
         part[str(2 * i)] = "aie"
         if i < len(units) - 1:
             part[str(2 * i + 1)] = "aie"
     design = versal(model, part, cfg)
     assert {k: v for k, v in design.report()["plan"]["placement"].items() if v == "aie"} == part
+    runs = sum(1 for i, v in enumerate(on) if v and (i == 0 or not on[i - 1]))
+    assert len(design.versal.aie_programs) == len(design.report()["plan"]["segments"]) == runs
     x = inputs(widths[0], seed=seed)
     np.testing.assert_array_equal(design.simulate(x, raw=True), design.predict(x, raw=True))
-    prog = design.aie_program
-    assert problems(prog) == [] and all(p.plio for p in prog.inputs + prog.outputs)
+    for prog in design.versal.aie_programs:
+        assert problems(prog) == [] and all(p.plio for p in prog.inputs + prog.outputs)
 
 
 def test_simulation_through_emitted_bridges(tmp_path):
@@ -263,8 +264,12 @@ def test_unreachable_rate_and_bad_partitions():
         versal(model, target_rate_mhz=5000)
     with pytest.raises(VersalFitError, match=r"forced partition .* does not fit:\n.*the AIE part \(layers '0'..'0'"):
         versal(model, {"0": "aie", "1": "aie"}, target_rate_mhz=5000)
-    with pytest.raises(ConfigError, match="must be contiguous.*layer '2'"):
-        versal(mlp([8, 16, 16, 4]), {"0": "aie", "1": "aie", "4": "aie"})
+    # AIE layers with a PL layer between them are two segments; max_segments caps how many
+    two = versal(mlp([8, 16, 16, 4]), {"0": "aie", "1": "aie", "4": "aie"})
+    assert two.report()["plan"]["segments"] == [[0, 1], [2, 3]]
+    with pytest.raises(ConfigError, match=r"forced partition has 2 AIE segments \('0'..'0', '4'..'4'\); "
+                                          r"max_segments is 1"):
+        versal(mlp([8, 16, 16, 4]), {"0": "aie", "1": "aie", "4": "aie"}, max_segments=1)
     with pytest.raises(ConfigError, match="'0' and '1' run as one unit"):
         versal(model, {"0": "aie"})
     with pytest.raises(ConfigError, match="unknown layer"):
@@ -311,6 +316,25 @@ def test_cli_versal(tmp_path, capsys):
     assert (out / "aie" / "aie.mlir").is_file() and (out / "pl_tail" / "firmware" / "myproject_from_aie.cpp").is_file()
 
 
+def test_cli_versal_max_segments(tmp_path, capsys):
+    """--versal-max-segments is the max_segments option: two forced segments pass with 2, fail naming it with 1."""
+    import json
+
+    from fxflow.cli import main
+
+    model = mlp([8, 16, 16, 4], seed=4)
+    path = tmp_path / "m.pt2"
+    torch.export.save(torch.export.export(model, (torch.zeros(1, 8),)), str(path))
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps(INT8))
+    args = ["compile", str(path), "--config", str(cfg), "--backend", "versal", "--versal-partition", "0:aie,1:aie,4:aie"]
+    assert main([*args, "--versal-max-segments", "2", "-o", str(tmp_path / "two")]) == 0
+    assert json.loads((tmp_path / "two" / "plan.json").read_text())["plan"]["segments"] == [[0, 1], [2, 3]]
+    assert "AIE segment 1: layers 4;" in capsys.readouterr().out
+    assert main([*args, "--versal-max-segments", "1", "-o", str(tmp_path / "one")]) == 1
+    assert "forced partition has 2 AIE segments ('0'..'0', '4'..'4'); max_segments is 1" in capsys.readouterr().err
+
+
 def test_yosys_counts_of_the_pl_layers():
     """Design.synth() on a Versal design: the PL parts through the RTL backend and yosys, shown by report()."""
     needs("circt", "yosys")
@@ -322,3 +346,190 @@ def test_yosys_counts_of_the_pl_layers():
     rows = {r["layer"]: r for r in design.report()["layers"]}
     assert rows["0"]["pl"]["yosys"]["lut"] == counts["0"]["lut"] + counts["1"]["lut"]
     assert "yosys" not in rows["2"]["pl"] and "yosys LUT" in format_report(design.report())
+
+
+# --------------------------------------------------------------------------------------------------
+# several AIE segments: PL -> AIE -> PL -> AIE
+# --------------------------------------------------------------------------------------------------
+def segmented(width=128):
+    """Sigmoid (a table: PL only) -> dense + ReLU -> dense -> Sigmoid -> dense + ReLU -> dense.  The dense layers
+    together exceed the VE2802's LUTs, the sigmoids have no AIE form: the best plan is PL -> AIE -> PL -> AIE."""
+    torch.manual_seed(11)
+    w = width
+    return torch.nn.Sequential(torch.nn.Sigmoid(), torch.nn.Linear(w // 2, w), torch.nn.ReLU(), torch.nn.Linear(w, w),
+                               torch.nn.Sigmoid(), torch.nn.Linear(w, w), torch.nn.ReLU(),
+                               torch.nn.Linear(w, w)).eval()
+
+
+def versal_seq(model, partition="auto", config=INT8, **opts):
+    n = model[1].in_features
+    return fxflow.compile(model, torch.zeros(1, n), config=config, backend="versal",
+                          versal={"partition": partition, **opts})
+
+
+@pytest.fixture(scope="module")
+def multi():
+    return versal_seq(segmented())
+
+
+def test_auto_chooses_pl_aie_pl_aie(multi):
+    rep = multi.report()
+    system = multi.versal
+    assert [p.role for p in system.parts] == ["pl_head", "aie0", "pl_mid0", "aie1"]
+    assert rep["plan"]["segments"] == [[1, 3], [4, 6]]
+    assert [row["target"] for row in rep["layers"]] == ["pl", "aie", "aie", "pl", "aie", "aie"]
+    assert [row["segment"] for row in rep["layers"]] == [None, 0, 0, None, 1, 1]
+    # the metric's choice among every plan the planner considered (and no plan with fewer segments fits)
+    planner = system.planner
+    ok = [p for p in planner.considered if p.feasible]
+    assert rep["plan"]["lare"] == min(p.lare for p in ok)
+    assert all(len(p.segments) == 2 for p in ok)
+    assert rep["plans_considered"] == len(planner.considered) > 10
+    # the report lists the segments and why every layer went where it went
+    assert [seg["layers"] for seg in rep["segments"]] == [["1", "2", "3"], ["5", "6", "7"]]
+    rows = {r["layer"]: r for r in rep["layers"]}
+    assert rows["0"]["why"].startswith("PL only: ") and rows["4"]["why"].startswith("PL only: ")
+    assert "on AIE segment 1: least LARE" in rows["5"]["why"]
+    assert re.search(r"the best plan with it on PL has LARE [\d.]+$", rows["5"]["why"])
+    from fxflow.lowering.versal.driver import format_report
+    text = format_report(rep)
+    assert "AIE segment 0: layers 1, 2, 3;" in text and "PLIO segment 1 in0" in text
+
+
+def test_segment_plio_ports_are_the_programs(multi):
+    """Per segment, the planner's PLIO ports and tiles are those of the program the builder made."""
+    rep = multi.report()
+    progs = multi.versal.aie_programs
+    assert len(progs) == len(rep["segments"]) == 2
+    for seg, prog in zip(rep["segments"], progs):
+        assert (seg["plio_in"], seg["plio_out"]) == (len(prog.inputs), len(prog.outputs))
+        assert seg["tiles"] == seg["cycles"]["tiles"] and seg["splits"] == [
+            f"{g.cas_length}x{g.cas_num}" for g in prog.layers]
+        assert problems(prog) == [] and all(p.plio for p in prog.inputs + prog.outputs)
+        assert len([b for b in rep["boundary"] if b["segment"] == seg["segment"]]) == len(prog.inputs + prog.outputs)
+    total = rep["plan"]["aie"]
+    assert total["plio_in"] == sum(len(p.inputs) for p in progs)
+    assert total["tiles"] == sum(s["tiles"] for s in rep["segments"])
+
+
+def test_segments_share_the_array_side_by_side(multi):
+    """The segments' programs take disjoint columns of the one array, west to east in dataflow order: over every
+    segment's aie.mlir no tile and no PLIO port (shim column, direction, port) appears twice, and each text passes
+    the per-device structural rules (PLIO shims are PL interface tiles, present in every column) and the checker."""
+    from test_aie_devices import violations
+
+    progs = multi.versal.aie_programs
+    tiles, ports, spans = [], [], []
+    for prog in progs:
+        text = emit_program(prog)
+        assert problems(prog) == []
+        assert [v for v in violations(text, prog.device) if not v.startswith("shim ")] == []
+        own = re.findall(r"aie\.tile\((\d+), (\d+)\)", text)
+        plio = re.findall(r"// PLIO @\w+: (PL -> AIE|AIE -> PL), .* on shim tile \((\d+), 0\) port (\d+);", text)
+        assert {c for c, r in own if r == "0"} == {c for _, c, _ in plio}  # every shim tile is a PLIO port's
+        assert len(plio) == len(prog.inputs + prog.outputs)
+        tiles += own
+        ports += plio
+        spans.append(sorted({int(c) for c, _ in own}))
+    assert len(tiles) == len(set(tiles)) and len(ports) == len(set(ports))
+    assert spans[0][-1] < spans[1][0]
+    rep = multi.report()
+    assert [s["array_columns"] for s in rep["segments"]] == [[s[0], s[-1]] for s in spans]
+    # the planner's per-segment column count is a lower bound of what the placement used
+    assert all(s["columns"] <= s["array_columns"][1] - s["array_columns"][0] + 1 for s in rep["segments"])
+    assert rep["plan"]["aie"]["columns"] == sum(s["columns"] for s in rep["segments"])
+    from fxflow.lowering.versal.driver import format_report
+    assert f"tiles in columns {spans[1][0]}..{spans[1][-1]}," in format_report(rep)
+
+
+def narrow_device(monkeypatch, cols: int) -> str:
+    """A VE2802 cut to its first `cols` columns (registered for this test only): segments that fit the real
+    array side by side but not this one."""
+    from dataclasses import replace
+
+    from fxflow.lowering.aie import device as aie_device
+    from fxflow.lowering.versal import device as versal_device
+
+    full = versal_device.VERSAL_DEVICES["xcve2802"]
+    name = f"xcve2802_{cols}col"
+    aie = replace(full.aie, name=name, cols=cols, shim_dma_cols=tuple(c for c in full.aie.shim_dma_cols if c < cols))
+    monkeypatch.setitem(aie_device.DEVICES, name, aie)
+    monkeypatch.setitem(versal_device.VERSAL_DEVICES, name, replace(full, name=name, aie=aie))
+    return name
+
+
+def two_segments(device):
+    """Dense + ReLU + dense -> sigmoid (PL) -> dense, the dense layers forced onto the AI Engines."""
+    model = torch.nn.Sequential(torch.nn.Linear(16, 32), torch.nn.ReLU(), torch.nn.Linear(32, 32),
+                                torch.nn.Sigmoid(), torch.nn.Linear(32, 8)).eval()
+    return versal(model, {"0": "aie", "1": "aie", "2": "aie", "4": "aie"}, device=device)
+
+
+def test_segments_that_do_not_fit_the_columns_together(monkeypatch):
+    """Each segment needs 2 columns (its widest layer, its ports): 4 columns hold both side by side, 1 column holds
+    their 8 tiles but not the segments: the planner names the segments and the limit.  When the planner's count
+    is too low (forced to 1 column per segment here), the builder names the segment that found no room."""
+    fits = two_segments(narrow_device(monkeypatch, 4))
+    assert [s["array_columns"] for s in fits.report()["segments"]] == [[0, 1], [2, 3]]
+    with pytest.raises(VersalFitError, match=r"the 2 AIE segments need 2 array columns side by side \('0'..'2' at "
+                                             r"least 1, '4'..'4' at least 1\); xcve2802_1col has 1"):
+        two_segments(narrow_device(monkeypatch, 1))
+    from fxflow.lowering.versal import cost
+
+    monkeypatch.setattr(cost, "min_columns", lambda *args: 1)
+    with pytest.raises(VersalFitError, match=r"AIE segment 1 \(layers '4'..'4'\) does not fit: columns 2..2 of the "
+                                             r"3 of xcve2802_3col are left for it \(the 2 AIE segments share the "
+                                             r"array side by side\): cannot place the design on columns 2..2"):
+        two_segments(narrow_device(monkeypatch, 3))
+
+
+def test_segments_simulate_bit_exact(multi, tmp_path):
+    """PL -> AIE -> PL -> AIE: emulator + AIE simulator, and the g++ C simulation of the written PL parts and all
+    four PLIO bridges + AIE simulator, both == predict bit for bit."""
+    x = inputs(64, n=19, seed=8)  # not a multiple of the batch
+    ref = multi.predict(x, raw=True)
+    np.testing.assert_array_equal(multi.simulate(x, raw=True), ref)
+    root = multi.write(tmp_path)
+    assert {p.name for p in root.iterdir() if p.is_dir()} == {"pl_head", "aie0", "pl_mid0", "aie1", "pl_out"}
+    assert (root / "pl_mid0" / "firmware" / "myproject_from_aie0.h").is_file()
+    assert (root / "pl_mid0" / "firmware" / "myproject_to_aie1.h").is_file()
+    assert (root / "pl_head" / "firmware" / "myproject_to_aie0.h").is_file()
+    assert (root / "pl_out" / "firmware" / "myproject_from_aie1.h").is_file()
+    np.testing.assert_array_equal(multi.simulate(x, raw=True, pl="csim"), ref)
+
+
+def test_max_plio_forces_fewer_segments():
+    """Every segment needs a port each way, so max_plio = 1 allows one segment: auto picks the best one-segment
+    plan, and two forced segments are an error naming the limit."""
+    model = torch.nn.Sequential(torch.nn.Linear(16, 32), torch.nn.ReLU(), torch.nn.Linear(32, 32),
+                                torch.nn.Sigmoid(), torch.nn.Linear(32, 8)).eval()
+    # PL resources weighted high, per-sample interval: the dense layers go to the AIE, the sigmoid stays on PL
+    heavy = {"weights": {"dsp": 1000.0, "lut": 1000.0, "ff": 1000.0, "bram18": 1000.0}, "time": "interval"}
+    two = versal(model, **heavy)
+    assert two.report()["plan"]["segments"] == [[0, 2], [3, 4]]
+    one = versal(model, **heavy, max_plio=1)
+    plan = one.report()["plan"]
+    assert len(plan["segments"]) == 1 and plan["aie"]["plio_in"] == plan["aie"]["plio_out"] == 1
+    assert plan["lare"] > two.report()["plan"]["lare"]
+    assert all(len(p.segments) <= 1 for p in one.versal.planner.considered if p.feasible)
+    with pytest.raises(VersalFitError, match=r"the 2 AIE segments \('0'..'2', '4'..'4'\) need 2 PLIO input ports "
+                                             r"together; the limit is 1"):
+        versal(model, {"0": "aie", "1": "aie", "2": "aie", "4": "aie"}, max_plio=1)
+    x = inputs(16)
+    np.testing.assert_array_equal(two.simulate(x, raw=True), two.predict(x, raw=True))
+    np.testing.assert_array_equal(one.simulate(x, raw=True), one.predict(x, raw=True))
+
+
+def test_segment_sets_every_subset_fewest_segments_first():
+    """auto considers every set of non-adjacent segments — one per non-empty subset of AIE-capable units —
+    fewer segments first; a cap on the count leaves out whole levels, `max_segments` bounds the level."""
+    d = versal(mlp([16] * 8, seed=1))  # 7 units (dense + ReLU, the last dense alone)
+    planner = d.versal.planner
+    sets = planner.segment_sets()
+    assert len(sets) == len(set(sets)) == 2 ** 7 - 1 and d.report()["plans_considered"] == 2 ** 7
+    assert all(a < b < c for s in sets for (a, b), (c, _) in zip(s, s[1:]))  # ordered, never adjacent
+    assert [len(s) for s in sets] == sorted(len(s) for s in sets)
+    capped = planner.segment_sets(limit=60)
+    assert len(capped) <= 60 and capped == sets[:len(capped)] and max(map(len, capped)) < 4
+    two = versal(mlp([16] * 8, seed=1), max_segments=2).versal.planner
+    assert max(map(len, two.segment_sets())) == 2 and len(two.considered) == 1 + len(two.segment_sets())

@@ -8,6 +8,8 @@ Each complete placement is accepted only when its graph I/O finds memory tiles a
 (`fxflow.lowering.aie.build.assign_io`, the same assignment the program builder makes).  Writes
 `placement = "tile(col,row)"` (the rectangle's west-most column and first chain's row) on each kernel.
 An HCCS softmax kernel takes the free compute tile nearest its dense layer's output (`build.hccs_tile`).
+`first_column`/`columns` confine everything (compute, memory and shim tiles) to a window of columns, so several
+programs can share one array (Versal AIE segments); the window is kept as `aie_columns` on the graph for the builder.
 """
 
 from __future__ import annotations
@@ -26,16 +28,21 @@ LAMBDA, MU = 1.0, 0.05
 class PlaceOptions:
     device: str = ""  # default: the device aie-partition chose (graph attribute aie_device)
     beam: int = 16
+    first_column: int = 0  # the window of columns the program may use: first_column .. first_column + columns - 1
+    columns: int = 0  # 0: up to the device's last column
+    io: str = "host"  # the graph I/O the builder will make: shim DMA ("host") or PLIO ports ("plio")
 
 
-def search(device, rects: list[tuple[int, int]], beam: int = 16):
-    """Yield complete placements (anchor (col, row index) per rectangle) from cheapest to dearest."""
+def search(device, rects: list[tuple[int, int]], beam: int = 16, columns: range | None = None):
+    """Yield complete placements (anchor (col, row index) per rectangle, inside `columns`: default every column)
+    from cheapest to dearest."""
+    cols = range(device.cols) if columns is None else columns
     rows = len(device.compute_rows)
     states = [(0.0, 0, (), 0)]  # (cost, compactness, anchors, occupied bitmask)
     for i, (w, h) in enumerate(rects):
         children = []
         for cost, compact, anchors, occ in states:
-            for c in range(device.cols - w + 1):
+            for c in range(cols.start, cols.stop - w + 1):
                 for r in range(rows - h + 1):
                     mask = 0
                     for dc in range(w):
@@ -67,6 +74,11 @@ def aie_place(module_op, options: PlaceOptions | None = None) -> None:
     if not name:
         raise AieFitError("aie-place needs a device: run aie-partition first or pass device=...")
     device = get_device(name)
+    lo = options.first_column
+    hi = lo + options.columns if options.columns else device.cols
+    if not 0 <= lo < hi <= device.cols:
+        raise AieFitError(f"aie-place: columns {lo}..{hi - 1} lie outside {device.name}'s {device.cols} columns")
+    window = range(lo, hi)
     from fxflow.lowering.aie.fmap import is_fmap_graph
 
     if is_fmap_graph(graph):  # one column of tiles per layer; accepted when its memory tiles and shims fit
@@ -74,7 +86,7 @@ def aie_place(module_op, options: PlaceOptions | None = None) -> None:
 
         fg, plans, rects = place_layers(graph, device)
         reason = "no arrangement of the layer columns fits the array"
-        for anchors in search(device, rects, options.beam):
+        for anchors in search(device, rects, options.beam, window):
             placed = [(c, device.compute_rows[r]) for c, r in anchors]
             try:
                 assign(device, fg, plans, placed)
@@ -97,18 +109,20 @@ def aie_place(module_op, options: PlaceOptions | None = None) -> None:
         raise AieFitError("aie-place needs partitioned kernels: run aie-partition first") from None
     rects = [(g.cas_length, g.cas_num) for g in geo]
     need = sum(w * h for w, h in rects) + len(softmax)
-    if need > device.compute_tiles:
-        raise AieFitError(f"the design needs {need} compute tiles; {device.name} has {device.compute_tiles}")
+    have = len(window) * len(device.compute_rows)
+    if need > have:
+        raise AieFitError(f"the design needs {need} compute tiles; {device.name} has {have}"
+                          + (f" in columns {lo}..{hi - 1}" if len(window) < device.cols else ""))
     reason = "no arrangement of the layer rectangles fits the array"
-    for anchors in search(device, rects, options.beam):
+    for anchors in search(device, rects, options.beam, window):
         for g, (c, r) in zip(geo, anchors):
             g.anchor = (c, device.compute_rows[r])
         try:
-            assign_memtiles(device, geo, hccs=last in softmax,
-                            bridges={i: aie_attr(t.op, "y") for i, t in softmax.items() if i < last})
+            assign_memtiles(device, geo, options.io, hccs=last in softmax,
+                            bridges={i: aie_attr(t.op, "y") for i, t in softmax.items() if i < last}, columns=window)
             extra = []
             for i, t in sorted(softmax.items()):
-                extra.append((t, hccs_tile(device, geo, i, [tile for _, tile in extra])))
+                extra.append((t, hccs_tile(device, geo, i, [tile for _, tile in extra], window)))
         except AieFitError as e:
             reason = str(e)
             continue
@@ -117,7 +131,12 @@ def aie_place(module_op, options: PlaceOptions | None = None) -> None:
         for k, (c, r) in extra:  # an HCCS softmax: the free tile nearest its dense layer's output
             k.op.attributes["placement"] = str_attr(f"tile({c},{r})")
         graph.attributes["aie_device"] = str_attr(device.name)
+        if len(window) < device.cols:
+            graph.attributes["aie_columns"] = str_attr(f"{lo}:{hi}")
+        elif "aie_columns" in graph.attributes:
+            del graph.attributes["aie_columns"]
         return
     shapes = ", ".join(f"{g.layer} {g.cas_length}x{g.cas_num}" for g in geo)
-    raise AieFitError(f"cannot place the design on {device.name} ({device.cols} columns x "
+    where = f"columns {lo}..{hi - 1} of {device.name}" if len(window) < device.cols else device.name
+    raise AieFitError(f"cannot place the design on {where} ({len(window)} columns x "
                       f"{len(device.compute_rows)} compute rows; layers as columns x rows: {shapes}): {reason}")

@@ -1,10 +1,12 @@
 """versal-partition: plan every df.kernel of a graph on the PL or the AI Engines of a Versal device.
 
-Sets the reserved `placement = "pl" | "aie"` attribute on each kernel and a `versal_plan` summary on the
-graph (`versal_device`, `versal_lare`, `versal_latency_ns`, `versal_interval_ns`).  `partition=auto`
-minimises the LARE metric (lowering/versal/cost.py) subject to the throughput target and the device's
-capacity; `partition=fc1:aie,fc2:aie` forces layers onto the AI Engines (the others run in PL).  The
-placed graph is what the Versal backend splits into its HLS and mlir-aie parts.
+Sets the reserved `placement = "pl" | "aie"` attribute on each kernel and the plan's summary on the graph
+(`versal_device`, `versal_segments` — one "first..last" layer span per AIE segment, in dataflow order —
+`versal_lare`, `versal_latency_ns`, `versal_interval_ns`).  `partition=auto` minimises the LARE metric
+(lowering/versal/cost.py) over every set of AIE segments, subject to the throughput target and the device's
+capacity; `partition=fc1:aie,fc2:aie` forces layers onto the AI Engines (the others run in PL; each contiguous
+run of AIE layers is one segment).  The placed graph is what the Versal backend splits into its HLS and
+mlir-aie parts.
 """
 
 from __future__ import annotations
@@ -97,6 +99,8 @@ def apply_plan(graph, planner, plan) -> None:
         for kernel, layer in zip(unit.kernels, unit.layers):
             kernel.attributes["placement"] = str_attr(plan.placement[layer])
     graph.attributes["versal_device"] = str_attr(planner.device.name)
+    graph.attributes["versal_segments"] = ir.ArrayAttr.get(
+        [str_attr(f"{planner.units[a].name}..{planner.units[b - 1].name}") for a, b in plan.segments])
     for key, value in (("versal_lare", plan.lare), ("versal_latency_ns", plan.latency_ns),
                        ("versal_interval_ns", plan.interval_ns)):
         graph.attributes[key] = ir.FloatAttr.get_f64(round(value, 6))

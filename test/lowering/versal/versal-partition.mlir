@@ -8,6 +8,11 @@
 // RUN: fxflow-opt --pass-pipeline='builtin.module(versal-partition{partition=fc0:aie,act0:aie,fc1:aie max-plio=1})' %S/../aie/Inputs/mlp-20-24-6.mlir | filecheck %s --check-prefix=PLIO
 // RUN: fxflow-opt --pass-pipeline='builtin.module(versal-partition{partition=fc1:aie weights=dsp=1,lut=0.25 objective=resource})' %S/../aie/Inputs/mlp-20-24-6.mlir | filecheck %s --check-prefix=WEIGHTS
 // RUN: not fxflow-opt --pass-pipeline='builtin.module(versal-partition{weights=gpu=1})' %S/../aie/Inputs/mlp-20-24-6.mlir 2>&1 | filecheck %s --check-prefix=BADWEIGHT
+// RUN: fxflow-opt --pass-pipeline='builtin.module(versal-partition{weights=lut=1e4 time=interval pl-clock-mhz=100})' %S/Inputs/mlp-sigmoid.mlir | filecheck %s --check-prefix=SEGMENTS
+// RUN: fxflow-opt --pass-pipeline='builtin.module(versal-partition{weights=lut=1e4 time=interval pl-clock-mhz=100 max-plio=1})' %S/Inputs/mlp-sigmoid.mlir | filecheck %s --check-prefix=ONEPLIO
+// RUN: fxflow-opt --pass-pipeline='builtin.module(versal-partition{weights=lut=1e4 time=interval pl-clock-mhz=100 max-segments=1})' %S/Inputs/mlp-sigmoid.mlir | filecheck %s --check-prefix=ONESEG
+// RUN: not fxflow-opt --pass-pipeline='builtin.module(versal-partition{partition=fc0:aie,act0:aie,fc1:aie,fc2:aie max-plio=1})' %S/Inputs/mlp-sigmoid.mlir 2>&1 | filecheck %s --check-prefix=SHARED
+// RUN: not fxflow-opt --pass-pipeline='builtin.module(versal-partition{partition=fc0:aie,act0:aie,fc1:aie,fc2:aie max-segments=1})' %S/Inputs/mlp-sigmoid.mlir 2>&1 | filecheck %s --check-prefix=MAXSEG
 
 // fc0 (20x24) + act0 (ReLU) + fc1 (24x6): small enough that the PL runs them at one sample per 200 MHz cycle
 // with a few percent of the VE2802's LUTs; an AIE batch of 8 adds hundreds of ns of latency, so the LARE metric keeps
@@ -19,6 +24,7 @@
 // AUTO:      layer = "fc1"
 // AUTO-SAME: placement = "pl"
 // AUTO:      versal_device = "xcve2802", versal_interval_ns = 5.000000e+00 : f64
+// AUTO-SAME: versal_segments = []
 
 // A 30 MHz PL clock cannot sustain 40 MHz (II 1 = 33 ns): every layer goes to the AI Engines.
 // SLOWPL:      layer = "fc0"
@@ -53,3 +59,29 @@
 // PLIO-SAME: placement = "aie"
 // PLIO:      layer = "fc1"
 // PLIO-SAME: placement = "aie"
+
+// Several AIE segments (Inputs/mlp-sigmoid.mlir: fc0 20x24 + act0 ReLU + fc1 24x16, sig (a sigmoid table, PL
+// only), fc2 16x6).  LUTs weighted 1e4 on the per-sample interval at a 100 MHz PL clock: every dense layer is
+// cheaper on the AI Engines, the sigmoid stays on PL between them: PL -> AIE -> PL -> AIE, two AIE programs.
+// SEGMENTS:      layer = "fc0"
+// SEGMENTS-SAME: placement = "aie"
+// SEGMENTS:      layer = "act0"
+// SEGMENTS-SAME: placement = "aie"
+// SEGMENTS:      layer = "fc1"
+// SEGMENTS-SAME: placement = "aie"
+// SEGMENTS:      layer = "sig"
+// SEGMENTS-SAME: placement = "pl"
+// SEGMENTS:      layer = "fc2"
+// SEGMENTS-SAME: placement = "aie"
+// SEGMENTS:      versal_segments = ["fc0..fc1", "fc2..fc2"]
+// Every segment needs a PLIO port each way: max-plio=1 leaves room for one segment (fc2 back on PL), as does
+// max-segments=1.
+// ONEPLIO:      layer = "fc2"
+// ONEPLIO-SAME: placement = "pl"
+// ONEPLIO:      versal_segments = ["fc0..fc1"]
+// ONESEG:       layer = "fc2"
+// ONESEG-SAME:  placement = "pl"
+// ONESEG:       versal_segments = ["fc0..fc1"]
+// SHARED: error: the forced partition (layers 'fc0'..'fc1' and 'fc2'..'fc2' on AIE) does not fit:
+// SHARED-NEXT: the 2 AIE segments ('fc0'..'fc1', 'fc2'..'fc2') need 2 PLIO input ports together; the limit is 1
+// MAXSEG: error: the forced partition has 2 AIE segments ('fc0'..'fc1', 'fc2'..'fc2'); max_segments is 1
