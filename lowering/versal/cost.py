@@ -177,7 +177,9 @@ def fmap_cost(units: list[Unit], device: VersalDevice, max_tiles: int, objective
     interval = max([p.interval for p in plans] + [in_cycles, out_cycles])
     latency = in_cycles + sum(p.latency for p in plans) + out_cycles
     ns = 1.0 / device.aie.clock_ghz
-    return {"tiles": sum(p.parts for p in plans), "plio_in": 1, "plio_out": 1, "batch": 1,
+    tiles = sum(p.parts for p in plans)
+    return {"tiles": tiles, "plio_in": 1, "plio_out": 1, "batch": 1,
+            "columns": max(1, -(-tiles // max(1, len(device.aie.compute_rows)))),
             "memory_bytes": sum(p.memory for p in plans), "interval_cycles": interval, "latency_cycles": latency,
             "latency_ns": latency * ns, "interval_ns": interval * ns, "batch_interval_ns": interval * ns,
             "splits": [f"1x{p.parts}" for p in plans], "plio_bytes_in": bytes_in, "plio_bytes_out": bytes_out,

@@ -57,16 +57,24 @@ def _compile(model, x, config, device="xcve2802"):
 
 @pytest.fixture(scope="module")
 def resnetlet():
+    """(model, inputs, designs): the compiled designs shared by the tests, per (device, mode)."""
     torch.manual_seed(0)
     model = ResNetlet().eval()
     x = _inputs((3, 8, 8))
-    return model, x
+    designs: dict = {}
+
+    def design(device, mode):
+        if (device, mode) not in designs:
+            designs[(device, mode)] = _compile(model, x, MODES[mode], device)
+        return designs[(device, mode)]
+
+    return model, x, design
 
 
 @pytest.mark.parametrize("device, mode", CASES)
 def test_cnn_simulates_bit_exact_on_every_device(resnetlet, device, mode, tmp_path):
-    model, x = resnetlet
-    d = _compile(model, x, MODES[mode], device)
+    _, x, design = resnetlet
+    d = design(device, mode)
     prog = d.aie_program
     assert {k.role for k in prog.kernels} == {"conv", "dwconv", "pool", "add"}
     assert {k.mode for k in prog.kernels if k.role == "conv"} == {mode}
@@ -96,8 +104,7 @@ def test_cnn_simulates_bit_exact_on_every_device(resnetlet, device, mode, tmp_pa
 @pytest.mark.parametrize("device, mode", [c for c in CASES if c[0] != "npu1"])
 def test_fmap_kernels_pass_the_aie_api_syntax_check(resnetlet, device, mode):
     needs("g++")
-    model, x = resnetlet
-    prog = _compile(model, x, MODES[mode], device).aie_program
+    prog = resnetlet[2](device, mode).aie_program
     files = render_kernels(prog)
     assert any(f.endswith("fxflow_fmap.h") for f in files) and any(f.endswith("fxflow_add.h") for f in files)
     assert check_syntax(files, prog.device) == {}

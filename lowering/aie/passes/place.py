@@ -86,7 +86,7 @@ def aie_place(module_op, options: PlaceOptions | None = None) -> None:
 
         fg, plans, rects = place_layers(graph, device)
         reason = "no arrangement of the layer columns fits the array"
-        for anchors in search(device, rects, options.beam):
+        for anchors in search(device, rects, options.beam, window):
             placed = [(c, device.compute_rows[r]) for c, r in anchors]
             try:
                 assign(device, fg, plans, placed)
