@@ -77,9 +77,10 @@ def element_formats(k, i, f, rounding: str, overflow: str, layer: str) -> Channe
     k, i, f = np.broadcast_arrays(*(a.astype(np.int64) for a in arrs))
     if np.any((k != 0) & (k != 1)):
         raise UnsupportedOpError(f"the quantizer '{layer}' has a sign bit k outside {{0, 1}}", layer=layer)
-    i = np.maximum(i, -f)
-    kif = np.stack([k, i, f], axis=-1)
-    kif[k + i + f <= 0] = PRUNED
+    kif = np.stack([k, np.maximum(i, -f), f], axis=-1)
+    kif[k + i + f <= 0] = PRUNED  # with the raw i, as the quantizer's own mask
+    if overflow == "SAT_SYM":  # a sign bit alone clips to [-0, 0] (ap_fixed<1,..>'s SAT_SYM would keep -1)
+        kif[(kif[..., 0] == 1) & (kif[..., 1] + kif[..., 2] == 0)] = PRUNED
     return ChannelFormats(kif, rounding, overflow)
 
 
@@ -118,8 +119,13 @@ def module_formats(mod, path: str) -> ChannelFormats | None:
 def replace_quantizers(model) -> tuple[object, list[QuantizerSpec]]:
     """A copy of `model` with every per-element quantizer module replaced by `fxflow::quantize` (the model
     itself when it has none), and the specs by index."""
-    found = [(path, mod, cf) for path, mod in model.named_modules()
-             if (cf := module_formats(mod, path)) is not None]
+    found = []
+    for path, mod in model.named_modules():
+        if any(path.startswith(f"{p}.") for p, _, _ in found):
+            continue  # inside a quantizer already read (PQuantML's Quantizer holds its HGQQuantizer)
+        cf = module_formats(mod, path)
+        if cf is not None:
+            found.append((path, mod, cf))
     if not found:
         return model, []
     model = copy.deepcopy(model)
