@@ -113,7 +113,7 @@ def _hgq_case():
         w = fc.qweight().detach().numpy().astype(np.float64).T
         b = fc.qbias().detach().numpy().astype(np.float64)
         layers.append((w, b, kifs[n + 1] if n + 1 < len(kifs) else None))
-    return model, ex.DEFAULT_CONFIG, layers, ((1, 5, ex.INPUT_F), kifs[0])
+    return model, ex.ADDER_GRAPH_CONFIG, layers, ((1, 5, ex.INPUT_F), kifs[0])
 
 
 # --- fxflow --------------------------------------------------------------------------------------------
