@@ -70,13 +70,25 @@ def input_ranges(rows: np.ndarray, x_fmt) -> list[tuple[int, int]]:
     return out
 
 
+def _live_weights(rows: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """W with the rows of inputs that are 0 in every row zeroed (pruned per-element activations): their terms
+    would fold away anyway, but sharing them would cost the other columns common subexpressions."""
+    dead = [k for k in range(rows.shape[1])
+            if all(x is None or (x.is_constant and x.lo == 0) for x in rows[:, k])]
+    if not dead:
+        return w
+    w = np.array(w, copy=True)
+    w[dead, :] = 0
+    return w
+
+
 def dense_rows(rows: np.ndarray, plan, ctx=None) -> np.ndarray:
     """fxp.dense over rows [P, K] of wires (None: a padding tap) -> [P, N] wires of the result format: the
     bias at the accumulator's grid plus the column's graph output, assigned to the accumulator, then to the
     result (the emulator's exact path).  With a clock budget in `ctx` (rtl `clock_mhz`), registers go where
     the adder delays fill the budget (`addergraph.schedule`); ctx.stages / ctx.levels say how many stages and
     adder levels per stage that took."""
-    graph = solve(plan.w)
+    graph = solve(_live_weights(rows, plan.w))
     acc, out = plan.acc, plan.out
     up = acc.f - (plan.x_fmt.f + plan.w_fmt.f)
     stage, last = None, 0
