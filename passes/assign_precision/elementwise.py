@@ -55,13 +55,15 @@ def _assign_cast(op, cfg: Config, ranges: dict) -> None:
 
 
 def _skip_relu(op, out, cf, ranges: dict) -> None:
-    """A saturating cast to unsigned formats after an exact ReLU reads the ReLU's input instead (HGQ's
+    """A per-element saturating cast to unsigned formats after an exact ReLU reads the ReLU's input instead (HGQ's
     ReLU -> per-element quantizer): a negative x rounds to 0 or below and saturates to 0, as relu(x) = 0 does,
     so the ReLU (a mux per accumulator bit in hardware) goes when the cast is its only user."""
     relu = defining_op(op.operation.operands[0])
     if relu is None or relu.name != "fxp.relu" or len(list(relu.results[0].uses)) != 1:
         return
-    fmts = cf.formats() if cf is not None else [out]
+    if cf is None:  # per-tensor casts keep their ReLU (the layer HLS users configure and see in reports)
+        return
+    fmts = cf.formats()
     if out.overflow not in ("SAT", "SAT_SYM", "SAT_ZERO") or any(f.k for f in fmts):
         return
     x, r = relu.operands[0], format_of(relu.results[0].type)
