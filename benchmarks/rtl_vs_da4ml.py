@@ -1,10 +1,14 @@
 """fxflow's shared adder graphs next to da4ml on the same weights and formats, both through the same yosys script.
 
-    .venv/bin/python benchmarks/rtl_vs_da4ml.py [--cases dense16x64,jet6,jet8] [--samples 2000] [--jobs 2]
+    .venv/bin/python benchmarks/rtl_vs_da4ml.py [--cases dense16x64,jet6,jet8,hgq] [--samples 2000] [--jobs 2]
 
 Cases: one 16x64 layer with 8-bit weights (30 % zeros) on 8-bit inputs, exact outputs; the jet tagger
 (16-64-32-32-5, ReLU) with weights, inputs and activations at 6 and at 8 bits (exact accumulators, ReLU
-outputs ap_ufixed<B,3> truncated and saturated).  fxflow compiles the PyTorch model with
+outputs ap_ufixed<B,3> truncated and saturated); `hgq`: the HGQ-style jet tagger of
+`fxflow.examples.hgq_jet_tagger` (bundled weights: a bit width per weight and per activation element, pruned
+weights and activations; per-element quantizers RND/SAT on the input and after every ReLU).  HGQ's published
+jet tagger (5,974 LUT, 0 DSP, Vivado, trained on the real LHC data) is printed as a reference only: different
+data and weights, different synthesis tool.  fxflow compiles the PyTorch model with
 `strategy: distributed_arithmetic` and `backend="rtl"`; da4ml (`pip install -e '.[da]'`, da4ml 0.6) traces the
 same arithmetic (`da4ml.trace`, its CMVM solver) and writes its own Verilog (`VerilogModel`).  Both designs
 are combinational (fxflow `pipeline: 0`, da4ml without a latency cutoff): 0 cycles each.
@@ -47,12 +51,19 @@ def _quantized(x: np.ndarray, f: int, bits: int) -> np.ndarray:
     return np.clip(q, -lim, lim - 1) / 2.0**f
 
 
+HGQ_PUBLISHED_LUT = 5974  # HGQ + da4ml, Vivado, the real jet data (Sun et al.): a reference, not a pass mark
+
+
 def make_case(name: str, seed: int = 0):
-    """(torch model, fxflow config, layer list for da4ml, input bits/int bits).  Layer list: [(W [K,N], b [N],
-    relu output (i, f) or None)] with the same quantized values the torch model holds."""
+    """(torch model, fxflow config, layer list for da4ml, input spec).  Layer list: [(W [K,N], b [N], act)]
+    with the same quantized values the torch model holds; act: None, the ReLU output (i, f) (unsigned, TRN,
+    SAT) or per-element (k, i, f) arrays (ReLU, then RND, SAT).  Input spec: (k, i, f) of the input format and
+    the per-element input quantizer's (k, i, f) arrays or None."""
     import torch
 
     rng = np.random.default_rng(seed)
+    if name == "hgq":
+        return _hgq_case()
     if name == "dense16x64":
         bits = 8
         w = rng.integers(-128, 128, size=(16, 64)) / 64.0
@@ -63,7 +74,7 @@ def make_case(name: str, seed: int = 0):
             model.fc.weight.copy_(torch.tensor(w.T))
         cfg = {"model": {"precision": "auto", "input": f"ap_fixed<{bits},3>", "strategy": "distributed_arithmetic"},
                "layers": {"fc": {"weight": f"ap_fixed<{bits},2>", "result": "auto"}}}
-        return model.eval(), cfg, [(w, np.zeros(64), None)], bits
+        return model.eval(), cfg, [(w, np.zeros(64), None)], ((1, 2, bits - 3), None)
     bits = int(name[3:])
     from fxflow.examples import jet_tagger
 
@@ -85,7 +96,24 @@ def make_case(name: str, seed: int = 0):
         if act:
             cfg["layers"][act] = {"result": f"ap_ufixed<{bits},3,AP_TRN,AP_SAT>"}
         layers.append((w, b, (3, bits - 3) if act else None))
-    return model.eval(), cfg, layers, bits
+    return model.eval(), cfg, layers, ((1, 2, bits - 3), None)
+
+
+def _hgq_case():
+    from fxflow.examples import hgq_jet_tagger as ex
+    from fxflow.lowering.quantizer_import import module_formats
+
+    model = ex.make_model()
+    kifs = []
+    for q in model.quantizers():  # fxflow's canonical per-element formats (pruned elements (0, 0, 0))
+        kif = module_formats(q, "q").kif.reshape(-1, 3)
+        kifs.append(tuple(kif[:, j] for j in range(3)))
+    layers = []
+    for n, fc in enumerate(model.layers()):
+        w = fc.qweight().detach().numpy().astype(np.float64).T
+        b = fc.qbias().detach().numpy().astype(np.float64)
+        layers.append((w, b, kifs[n + 1] if n + 1 < len(kifs) else None))
+    return model, ex.ADDER_GRAPH_CONFIG, layers, ((1, 5, ex.INPUT_F), kifs[0])
 
 
 # --- fxflow --------------------------------------------------------------------------------------------
@@ -107,34 +135,50 @@ def run_fxflow(model, cfg, x, jobs: int):
 
 
 # --- da4ml ---------------------------------------------------------------------------------------------
-def _trace_layer(inp_kif, w, b, act):
-    from da4ml.trace import FixedVariableArrayInput, comb_trace
+def _layer(x, w, b, act):
+    """da4ml's trace of one layer: x @ W + b, then the activation (see make_case)."""
     from da4ml.trace.ops import quantize, relu
 
-    inp = FixedVariableArrayInput((w.shape[0],))
-    x = quantize(inp, *inp_kif)
     y = x @ w.astype(np.float32)
     if np.any(b):
         y = y + b
-    if act is not None:
-        y = quantize(relu(y), 0, act[0], act[1], "SAT", "TRN")
-    return inp, comb_trace(inp, y)
+    if act is None:
+        return y
+    if len(act) == 2:
+        return quantize(relu(y), 0, act[0], act[1], "SAT", "TRN")
+    return quantize(relu(y), *act, "SAT", "RND")
 
 
-def run_da4ml(layers, bits: int, x, jobs: int, tmp: Path):
+def _out_kif(act):
+    """The (k, i, f) a layer's output has after its activation (the next layer's declared input)."""
+    return (0, act[0], act[1]) if len(act) == 2 else act
+
+
+def _trace_layer(inp_kif, w, b, act, first_q=None):
+    from da4ml.trace import FixedVariableArrayInput, comb_trace
+    from da4ml.trace.ops import quantize
+
+    inp = FixedVariableArrayInput((w.shape[0],))
+    x = quantize(inp, *inp_kif)  # declares the input's format (the data is in it already)
+    if first_q is not None:  # the per-element input quantizer
+        x = quantize(x, *first_q, "SAT", "RND")
+    return inp, comb_trace(inp, _layer(x, w, b, act))
+
+
+def run_da4ml(layers, inputs, x, jobs: int, tmp: Path):
     from da4ml.codegen import VerilogModel
     from da4ml.trace import FixedVariableArrayInput, comb_trace
-    from da4ml.trace.ops import quantize, relu
+    from da4ml.trace.ops import quantize
 
     from fxflow.lowering.rtl import yosys
 
     t0 = time.perf_counter()
     combs = []
-    kif = (1, 2, bits - 3)  # ap_fixed<bits,3>
+    kif, first_q = inputs
     for i, (w, b, act) in enumerate(layers):
-        _, comb = _trace_layer(kif, w, b, act)
+        _, comb = _trace_layer(kif, w, b, act, first_q if i == 0 else None)
         combs.append(comb)
-        kif = (0, act[0], act[1]) if act is not None else None
+        kif = _out_kif(act) if act is not None else None
     sources = []
     for i, comb in enumerate(combs):
         name = f"da_layer{i}"
@@ -148,13 +192,11 @@ def run_da4ml(layers, bits: int, x, jobs: int, tmp: Path):
     t_compile = time.perf_counter() - t0
     # the whole network traced at once: da4ml's own emulator of it
     inp = FixedVariableArrayInput((layers[0][0].shape[0],))
-    h = quantize(inp, 1, 2, bits - 3)
+    h = quantize(inp, *inputs[0])
+    if inputs[1] is not None:
+        h = quantize(h, *inputs[1], "SAT", "RND")
     for w, b, act in layers:
-        h = h @ w.astype(np.float32)
-        if np.any(b):
-            h = h + b
-        if act is not None:
-            h = quantize(relu(h), 0, act[0], act[1], "SAT", "TRN")
+        h = _layer(h, w, b, act)
     whole = comb_trace(inp, h)
     y = whole.predict(x)
     t1 = time.perf_counter()
@@ -175,7 +217,7 @@ def run_da4ml(layers, bits: int, x, jobs: int, tmp: Path):
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--cases", default="dense16x64,jet6,jet8")
+    p.add_argument("--cases", default="dense16x64,jet6,jet8,hgq")
     p.add_argument("--samples", type=int, default=2000)
     p.add_argument("--jobs", type=int, default=2, help="parallel yosys processes")
     args = p.parse_args(argv)
@@ -186,13 +228,14 @@ def main(argv=None) -> int:
         return 2
     rows, ok = [], True
     for case in args.cases.split(","):
-        model, cfg, layers, bits = make_case(case)
+        model, cfg, layers, inputs = make_case(case)
         rng = np.random.default_rng(1)
         x = rng.normal(0, 1.5, size=(args.samples, layers[0][0].shape[0]))
-        x = np.clip(np.floor(x * 2.0 ** (bits - 3)), -(2 ** (bits - 1)), 2 ** (bits - 1) - 1) / 2.0 ** (bits - 3)
+        k, i, f = inputs[0]  # on the input format's grid, inside its range
+        x = np.clip(np.floor(x * 2.0**f), -(2 ** (k + i + f - 1)), 2 ** (k + i + f - 1) - 1) / 2.0**f
         fx = run_fxflow(model, cfg, x, args.jobs)
         with tempfile.TemporaryDirectory(prefix="da4ml-") as tmp:
-            da = run_da4ml(layers, bits, x, args.jobs, Path(tmp))
+            da = run_da4ml(layers, inputs, x, args.jobs, Path(tmp))
         y = fx["y"].reshape(len(x), -1)
         exact_rtl = np.array_equal(fx["y_rtl"].reshape(len(x), -1), y)
         exact_da = np.array_equal(np.asarray(da["y"], dtype=np.float64).reshape(len(x), -1), y)
@@ -204,6 +247,8 @@ def main(argv=None) -> int:
                          f"{fx['counts']['lut'] / max(da['counts']['lut'], 1):.2f}" if who == "fxflow" else "",
                          (f"est {r['est_lut']}" if who == "fxflow" else f"cost {r['cost']:.0f}")])
         print(f"{case}: Verilator == predict: {exact_rtl}; da4ml's emulator == predict: {exact_da}", flush=True)
+        if case == "hgq":
+            rows.append([case, "HGQ paper", HGQ_PUBLISHED_LUT, "", 0, "", "", "", "", "", "", "Vivado, other data"])
     head = ["case", "flow", "LUT", "FF", "DSP", "CARRY", "depth", "cycles", "compile s", "yosys s",
             "LUT ratio", "model cost"]
     widths = [max(len(str(r[i])) for r in rows + [head]) for i in range(len(head))]

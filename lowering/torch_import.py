@@ -24,6 +24,7 @@ from torch_mlir.extras import fx_decomp_util, fx_importer  # noqa: F401
 
 from fxflow.errors import FxflowError, ShapeError, UnsupportedOpError
 from fxflow.ir import PassManager, ir, layer_name, register_torch_dialect
+from fxflow.lowering.quantizer_import import quantize_to_calls, quantize_to_fxp, replace_quantizers
 from fxflow.lowering.recurrent_import import keep_recurrent, recurrent_to_calls, recurrent_to_fxp, replace_recurrent
 
 LINALG_PIPELINE_NOTE = "torch-mlir's torch-backend-to-linalg-on-tensors-backend-pipeline"
@@ -109,15 +110,19 @@ def import_torch(model, example_inputs, ctx: ir.Context) -> ImportedModel:
     if isinstance(model, torch.nn.Module):
         _reject_training_dropout(model)
         model = model.eval()
+    # per-element quantizer modules (HGQ, PQuantML): read from the modules, calls of fxflow::quantize until fxp
+    model, quantizers = replace_quantizers(model) if isinstance(model, torch.nn.Module) else (model, [])
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             program, recurrent = _export(model, example_inputs)
+            opaque = bool(recurrent) or bool(quantizers)
             with ctx:
-                module = fx.export_and_import(program, output_type=OutputType.RAW if recurrent else OutputType.TORCH,
+                module = fx.export_and_import(program, output_type=OutputType.RAW if opaque else OutputType.TORCH,
                                               fx_importer=importer, decomposition_table={})
-                if recurrent:  # calls hide the custom op from torch-mlir's backend contract
+                if opaque:  # calls hide the custom ops from torch-mlir's backend contract
                     recurrent_to_calls(module, recurrent)
+                    quantize_to_calls(module)
                     PassManager.parse(TORCH_BACKEND).run(module.operation)
     except ir.MLIRError as e:
         raise UnsupportedOpError(_describe_lowering_failure(e)) from None
@@ -129,7 +134,7 @@ def import_torch(model, example_inputs, ctx: ir.Context) -> ImportedModel:
     with ctx:
         handler = ctx.attach_diagnostic_handler(lambda d: True)  # reported below as one UnsupportedOpError
         try:
-            _linalg_pipeline(bool(recurrent)).run(module.operation)
+            _linalg_pipeline(opaque).run(module.operation)
         except ir.MLIRError as e:  # name the aten op torch-mlir left behind, not the diagnostic's constant
             left = _aten_ops(module)
             if left:
@@ -140,6 +145,7 @@ def import_torch(model, example_inputs, ctx: ir.Context) -> ImportedModel:
         finally:
             handler.detach()
     recurrent_to_fxp(module, recurrent)
+    quantize_to_fxp(module, quantizers)
     imported = ImportedModel(module, [tuple(x.shape[1:]) for x in example_inputs], traced_layer_names(module))
     imported.aten_ops = aten_ops
     return imported

@@ -43,6 +43,13 @@ def print_channel_cast(k, op) -> None:
     k.body(f"// fxp.cast per channel -> {container}: each element assigned to its channel's type "
            f"({len(groups)} group(s)), stored exactly")
     dst = k.dest(y, op, "cast")
+    pruned = cf.pruned(shape)
+    if pruned.size:  # zero-bit elements are 0 whatever the input
+        table = k.fresh("chzero")
+        k.body(f"static const int {table}[{pruned.size}] = {{{', '.join(str(int(v)) for v in pruned)}}};")
+        k.body.loop("j", int(pruned.size))
+        k.body(f"{dst}[{table}[j]] = 0;")
+        k.body.close()
     for j, (fmt, idx) in enumerate(groups):
         t = k.design.typedef(f"{k.name}_cast_ch{j}", fmt, f"kernel {k.name}")
         prog = _progression(idx)

@@ -59,22 +59,43 @@ def graph_signals(graph: AdderGraph, inputs: list[s.Wire], staged: Staged) -> St
     return staged
 
 
+def input_ranges(rows: np.ndarray, x_fmt) -> list[tuple[int, int]]:
+    """Each input's integer range over all rows (per-element formats: each its own; a padding tap adds 0), so
+    adder delays follow the widths the adders really get."""
+    out = []
+    for k in range(rows.shape[1]):
+        wires = [w for w in rows[:, k] if w is not None]
+        out.append((min(min(w.lo for w in wires), 0), max(max(w.hi for w in wires), 0)) if wires
+                   else (x_fmt.min_int, x_fmt.max_int))
+    return out
+
+
+def _live_weights(rows: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """W with the rows of inputs that are 0 in every row zeroed (pruned per-element activations): their terms
+    would fold away anyway, but sharing them would cost the other columns common subexpressions."""
+    dead = [k for k in range(rows.shape[1])
+            if all(x is None or (x.is_constant and x.lo == 0) for x in rows[:, k])]
+    if not dead:
+        return w
+    w = np.array(w, copy=True)
+    w[dead, :] = 0
+    return w
+
+
 def dense_rows(rows: np.ndarray, plan, ctx=None) -> np.ndarray:
     """fxp.dense over rows [P, K] of wires (None: a padding tap) -> [P, N] wires of the result format: the
     bias at the accumulator's grid plus the column's graph output, assigned to the accumulator, then to the
     result (the emulator's exact path).  With a clock budget in `ctx` (rtl `clock_mhz`), registers go where
     the adder delays fill the budget (`addergraph.schedule`); ctx.stages / ctx.levels say how many stages and
     adder levels per stage that took."""
-    graph = solve(plan.w)
+    graph = solve(_live_weights(rows, plan.w))
     acc, out = plan.acc, plan.out
     up = acc.f - (plan.x_fmt.f + plan.w_fmt.f)
     stage, last = None, 0
     if ctx is not None and ctx.budget_ns:
         from fxflow.devices import ULTRASCALE_PLUS as fam  # the family yosys maps to (synth_xilinx -family xcup)
 
-        x = plan.x_fmt
-        stage, ctx.levels = schedule(graph, [(x.min_int, x.max_int)] * graph.n_inputs, ctx.budget_ns,
-                                     fam.t_add, fam.t_add_bit)
+        stage, ctx.levels = schedule(graph, input_ranges(rows, plan.x_fmt), ctx.budget_ns, fam.t_add, fam.t_add_bit)
         last = max((stage[t.signal] for t in graph.outputs if t is not None), default=0)
         ctx.stages = last
     res = np.empty((rows.shape[0], len(graph.outputs)), dtype=object)

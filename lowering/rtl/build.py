@@ -130,6 +130,36 @@ def _register(w: s.Wire, clk, stages: int, name: str, enable=None) -> s.Wire:
     return s.Wire(v, w.lo, w.hi)
 
 
+def element_ranges(value) -> tuple[np.ndarray, np.ndarray] | None:
+    """Per-element integer ranges (container grid, flat) of a kernel input that another kernel produces as a
+    per-element cast (`formats`): each element's own format range, a pruned element [0, 0].  The consumer's
+    wires take these ranges, so its adders are as wide as each element needs (a port stays container-wide)."""
+    from fxflow.dialects.fxp.channels import channel_formats
+    from fxflow.fixed.quantize import saturation_bounds
+    from fxflow.ir import defining_op
+
+    owner = defining_op(value)
+    while owner is not None and owner.name == "df.channel":
+        value = owner.operands[0]
+        owner = defining_op(value)
+    if owner is None or owner.name != "df.kernel":
+        return None
+    index = next(i for i, r in enumerate(owner.results) if r == value)
+    src = list(_kernel_ops(owner)[-1].operands)[index]
+    cast = defining_op(src)
+    cf = channel_formats(cast) if cast is not None and cast.name == "fxp.cast" else None
+    container = format_of(src.type)
+    if cf is None or container is None:
+        return None
+    shape = list(fir.RankedTensorType(src.type).shape)
+    lo = np.zeros(math.prod(shape), dtype=object)
+    hi = np.zeros(math.prod(shape), dtype=object)
+    for fmt, idx in cf.groups(shape):
+        a, b = saturation_bounds(fmt) if fmt.overflow.startswith("SAT") else (fmt.min_int, fmt.max_int)
+        lo[idx], hi[idx] = a << (container.f - fmt.f), b << (container.f - fmt.f)
+    return lo, hi
+
+
 def _build_kernel(kernel, name: str, layer: str, opts: RtlOptions) -> tuple[hw.HWModuleOp, KernelInfo]:
     products, stages = opts.for_layer(layer)
     strategy = fir.StringAttr(kernel.attributes["strategy"]).value if "strategy" in kernel.attributes else ""
@@ -137,6 +167,7 @@ def _build_kernel(kernel, name: str, layer: str, opts: RtlOptions) -> tuple[hw.H
         products = "adder_graph"  # the layer's strategy asks for the shared adder graph in every backend
     block = kernel.regions[0].blocks[0]
     in_types = [_shape_fmt(a, "inputs", layer) for a in block.arguments]
+    in_ranges = [element_ranges(v) for v in kernel.operands]
     ops = _kernel_ops(kernel)
     out_vals = list(ops[-1].operands)
     out_types = [_shape_fmt(v, "outputs", layer) for v in out_vals]
@@ -162,11 +193,12 @@ def _build_kernel(kernel, name: str, layer: str, opts: RtlOptions) -> tuple[hw.H
     def body(mod):
         args = list(mod.entry_block.arguments)
         values, pos = {}, 0
-        for a, (sh, f) in zip(block.arguments, in_types):
+        for a, (sh, f), r in zip(block.arguments, in_types, in_ranges):
             n = math.prod(sh)
             wires = np.empty(n, dtype=object)
             for j in range(n):
-                wires[j] = s.Wire(args[pos + j], f.min_int, f.max_int)
+                wires[j] = (s.Wire(args[pos + j], f.min_int, f.max_int) if r is None else
+                            s.from_bits(args[pos + j], f.width, int(r[0][j]), int(r[1][j])))
             values[a] = Value(wires.reshape(sh), f)
             pos += n
         clk = args[pos] if clocked else None

@@ -15,7 +15,7 @@ from fxflow.dialects.fxp import AddOp, CastOp, MinMaxOp, MulOp, ReluOp, ScaleShi
 from fxflow.errors import FxflowError
 from fxflow.fixed.interval import (Interval, add_interval, cast_interval, mul_interval, relu_interval,
                                    scale_shift_interval, sub_interval)
-from fxflow.ir import ir, layer_name
+from fxflow.ir import defining_op, ir, layer_name
 
 from fxflow.passes.assign_precision import assigner, quantized_constant, require_fixed, set_result
 from fxflow.passes.assign_precision.model_exact import always_exact, exact_constant_roles, exactness
@@ -49,8 +49,31 @@ def _assign_cast(op, cfg: Config, ranges: dict) -> None:
         from fxflow.fixed.channels import channel_cast_interval
 
         cf = channel_formats(op)
+        _skip_relu(op, out, cf, ranges)
         ranges[op.operation.results[0]] = (cast_interval(ranges[op.operation.operands[0]], out) if cf is None else
                                            channel_cast_interval(ranges[op.operation.operands[0]], cf, out))
+
+
+def _skip_relu(op, out, cf, ranges: dict) -> None:
+    """A per-element saturating cast to unsigned formats after an exact ReLU reads the ReLU's input instead (HGQ's
+    ReLU -> per-element quantizer): a negative x rounds to 0 or below and saturates to 0, as relu(x) = 0 does,
+    so the ReLU (a mux per accumulator bit in hardware) goes when the cast is its only user."""
+    relu = defining_op(op.operation.operands[0])
+    if relu is None or relu.name != "fxp.relu" or len(list(relu.results[0].uses)) != 1:
+        return
+    if cf is None:  # per-tensor casts keep their ReLU (the layer HLS users configure and see in reports)
+        return
+    fmts = cf.formats()
+    if out.overflow not in ("SAT", "SAT_SYM", "SAT_ZERO") or any(f.k for f in fmts):
+        return
+    x, r = relu.operands[0], format_of(relu.results[0].type)
+    xf = format_of(x.type)
+    if x not in ranges or xf is None or r is None or r.f < xf.f:
+        return
+    if max(ranges[x].hi.ravel(), default=0) << (r.f - xf.f) > r.max_int:
+        return  # the ReLU itself overflows: not exact
+    op.operation.operands[0] = x
+    relu.erase()
 
 
 @exactness(ScaleShiftOp, constants={1: "weight", 2: "bias"}, held_exactly=True)

@@ -21,6 +21,8 @@ def _cast(o, args, ctx, out):
         return map_wires(lambda w: assign(w, x.fmt.f, out), x.wires)
     # per-channel formats (fixed.channels.cast_channels): each element to its own format, stored exactly
     flat = x.wires.reshape(-1).copy()
+    for i in cf.pruned(x.wires.shape):  # zero-bit elements: the constant 0, no logic
+        flat[i] = s.const(0)
     for fmt, idx in cf.groups(x.wires.shape):
         for i in idx:
             flat[i] = s.shl(assign(flat[i], x.fmt.f, fmt), out.f - fmt.f)

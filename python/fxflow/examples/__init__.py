@@ -12,6 +12,7 @@ import importlib
 # name -> module (imported on use: the modules import torch / onnx)
 EXAMPLES = {
     "jet_tagger": "fxflow.examples.jet_tagger",
+    "hgq_jet_tagger": "fxflow.examples.hgq_jet_tagger",
     "cnn2d": "fxflow.examples.cnn2d",
     "cnn1d": "fxflow.examples.cnn1d",
     "autoencoder": "fxflow.examples.autoencoder",

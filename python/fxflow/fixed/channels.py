@@ -6,6 +6,10 @@ S + (3,) of (k, i, f) triples, where S has the tensor's rank and each dimension 
 tensor's (one format per index) — NumPy broadcasting.  All channel formats share the container's
 rounding and overflow modes.
 
+A zero-bit element (HGQ prunes an element by learning it no bits: k = 0, i + f <= 0) is the triple
+`PRUNED` = (0, 0, 0): its value is 0 whatever the input, it belongs to no format group (`groups`) and costs
+nothing; `pruned(shape)` lists those elements.
+
 Semantics (`cast_channels`): element x[p] is assigned to its channel format F(p) (round with Q, overflow
 with O, via `fxflow.fixed.quantize`) and the result is stored in the container, which covers every F(p),
 so that second assignment is exact.  Constants carrying channel formats hold values exact in their F(p).
@@ -21,6 +25,9 @@ from .interval import Interval, cast_interval, smallest_format
 from .quantize import saturation_bounds, quantize, requantize
 
 
+PRUNED = (0, 0, 0)  # a zero-bit element: always 0
+
+
 class ChannelFormats:
     """(k, i, f) per channel / element, broadcast against a tensor shape; modes shared by all."""
 
@@ -33,14 +40,15 @@ class ChannelFormats:
         self.rounding, self.overflow = rounding, overflow
         self._formats = {}
         for t in {tuple(int(v) for v in row) for row in self.kif.reshape(-1, 3)}:
-            self._formats[t] = FixedFormat(*t, rounding, overflow)  # FormatError for an illegal one
+            if t != PRUNED:
+                self._formats[t] = FixedFormat(*t, rounding, overflow)  # FormatError for an illegal one
 
     @property
     def shape(self) -> tuple[int, ...]:
         return tuple(self.kif.shape[:-1])
 
     def formats(self) -> list[FixedFormat]:
-        """The distinct formats, widest first (then by k, i, f): a deterministic order."""
+        """The distinct formats of the unpruned elements, widest first (then by k, i, f): a deterministic order."""
         return sorted(self._formats.values(), key=lambda f: (-f.width, f.k, f.i, f.f))
 
     def shape_error(self, shape) -> str | None:
@@ -65,6 +73,10 @@ class ChannelFormats:
                 out.append((fmt, idx))
         return out
 
+    def pruned(self, shape) -> np.ndarray:
+        """Flat row-major indices of the zero-bit elements (always 0)."""
+        return np.flatnonzero(np.all(self.expand(shape).reshape(-1, 3) == PRUNED, axis=1))
+
     def uncovered(self, container: FixedFormat) -> FixedFormat | None:
         """A channel format some of whose cast results the container cannot take unchanged (None: it covers
         them all).  Both sides use the range an assignment can produce (`saturation_bounds`: SAT_SYM excludes
@@ -81,6 +93,9 @@ class ChannelFormats:
         """(flat index, stored integer, format) of a value at grid 2^-f not exactly representable in its
         channel format, or None."""
         vals = np.asarray(stored).reshape(-1)
+        for i in self.pruned(shape):
+            if int(vals[i]) != 0:
+                return int(i), int(vals[i]), "zero bits (a pruned element)"
         for fmt, idx in self.groups(shape):
             n = np.array([int(v) for v in vals[idx]], dtype=object)
             s = f - fmt.f
@@ -97,6 +112,8 @@ class ChannelFormats:
     def container(self) -> FixedFormat:
         """The narrowest format covering every channel format (a valid element type)."""
         fmts = self.formats()
+        if not fmts:  # every element pruned: any format holds the zeros
+            return FixedFormat(0, 1, 0, self.rounding, self.overflow)
         f = max(x.f for x in fmts)
         lo = min(x.min_int << (f - x.f) for x in fmts)
         hi = max(x.max_int << (f - x.f) for x in fmts)
@@ -128,7 +145,7 @@ def cast_channels(x: np.ndarray, f_from: int | None, cf: ChannelFormats, contain
         raise FormatError("per-channel formats of an activation may not vary along the batch dimension")
     n = x.shape[0]
     flat = np.asarray(x).reshape(n, -1)
-    out = np.empty(flat.shape, dtype=object if container.width > 62 else np.int64)
+    out = np.zeros(flat.shape, dtype=object if container.width > 62 else np.int64)  # pruned elements stay 0
     for fmt, idx in cf.groups((1,) + shape[1:]):
         part = flat[:, idx]
         q = quantize(part, fmt) if f_from is None else requantize(part, f_from, fmt)
@@ -139,8 +156,8 @@ def cast_channels(x: np.ndarray, f_from: int | None, cf: ChannelFormats, contain
 def channel_cast_interval(x: Interval, cf: ChannelFormats, container: FixedFormat) -> Interval:
     """The exact range after `cast_channels`: per group the range of the cast to its format."""
     shape = x.lo.shape
-    lo = np.empty(int(np.prod(shape)), dtype=object)
-    hi = np.empty(int(np.prod(shape)), dtype=object)
+    lo = np.zeros(int(np.prod(shape)), dtype=object)  # pruned elements: [0, 0]
+    hi = np.zeros(int(np.prod(shape)), dtype=object)
     for fmt, idx in cf.groups(shape):
         sub = cast_interval(Interval(x.lo.reshape(-1)[idx], x.hi.reshape(-1)[idx], x.f), fmt).aligned(container.f)
         lo[idx], hi[idx] = sub.lo, sub.hi
