@@ -105,15 +105,6 @@ class AdderGraph:
                    for i, ad in enumerate(self.adders))
 
 
-def _pair_key(t1, t2):
-    """(a, b, d, s), base shift and base sign of the pair of terms t = (signal, shift, neg): the pair equals
-    (-1)^neg_base * (a + s * (b << d)) << base, a at the lower shift (the lower id on a tie)."""
-    (a, ta, pa), (b, tb, pb) = t1, t2
-    if (tb, b) < (ta, a):
-        (a, ta, pa), (b, tb, pb) = (b, tb, pb), (a, ta, pa)
-    return (a, b, tb - ta, pa != pb), ta, pa
-
-
 _SOLVED: dict = {}  # (shape, entries, cse) -> AdderGraph: the RTL, the HLS printer and the estimate ask alike
 _SOLVED_MAX = 64
 
@@ -151,58 +142,105 @@ def _solve(w: np.ndarray, cse: bool) -> AdderGraph:
 
 
 def _eliminate(g: AdderGraph, cols: list[dict], depth: list[int]) -> None:
-    """Greedy two-term common subexpression elimination over the columns' signed-digit terms."""
-    count: dict = {}
-    where: dict = {}  # key -> columns it occurred in (a superset: occurrences are checked when taken)
-    heap: list = []
+    """Greedy two-term common subexpression elimination over the columns' signed-digit terms.
 
-    def bump(key, n, by):
-        c = count[key] = count.get(key, 0) + by
-        if by > 0:
-            where.setdefault(key, set()).add(n)
-            if c >= 2:
-                heapq.heappush(heap, (-c, max(depth[key[0]], depth[key[1]]), key))
+    Each step takes the pair with the highest count (ties: the shallower, then the smaller key (a, b, d, s)).
+    Pair keys are packed into one integer in that same order, so a pair's key is the sum of a term-wise part
+    of its lower and of its higher term (`lo`, `hi` below) plus the sign bit; the initial counts are made
+    with numpy, and each substitution then updates only the counts of the pairs it touches (the heap keeps
+    stale entries and re-queues them at their current count when they surface)."""
+    kk = g.n_inputs
+    n_sig = kk + sum(len(c) for c in cols) + 1  # each shared adder consumes at least one term
+    n_sh = max((sh for c in cols for (_, sh) in c), default=0) + 1
+    bsig = n_sh * 2
+    asig = n_sig * bsig
 
+    def lo(sig, sh):
+        return sig * asig - sh * 2
+
+    def hi(sig, sh):
+        return sig * bsig + sh * 2
+
+    # column n: {order code sh * n_sig + sig: (neg, lo, hi, depth)} in insertion order; by_sig[n]: sig -> shifts
+    cc: list[dict] = []
+    by_sig: list[dict] = []
+    all_keys, all_cols = [], []
     for n, c in enumerate(cols):
-        terms = [(sig, sh, neg) for (sig, sh), neg in c.items()]
-        for i in range(len(terms)):
-            for j in range(i + 1, len(terms)):
-                key = _pair_key(terms[i], terms[j])[0]
-                count[key] = count.get(key, 0) + 1
-                where.setdefault(key, set()).add(n)
-    heap = [(-v, max(depth[k[0]], depth[k[1]]), k) for k, v in count.items() if v >= 2]
-    heapq.heapify(heap)
+        d, bs = {}, {}
+        for (sig, sh), neg in c.items():
+            d[sh * n_sig + sig] = (int(neg), lo(sig, sh), hi(sig, sh), 0)
+            bs.setdefault(sig, {})[sh] = None
+        cc.append(d)
+        by_sig.append(bs)
+        if len(d) > 1:
+            arr = np.array(sorted((oc, *v[:3]) for oc, v in d.items()), dtype=np.int64)
+            i, j = np.triu_indices(len(arr), 1)
+            all_keys.append(arr[i, 2] + arr[j, 3] + (arr[i, 1] ^ arr[j, 1]))
+            all_cols.append(np.full(len(i), n, dtype=np.int64))
+    if not all_keys:
+        return
+    keys = np.concatenate(all_keys)
+    order = np.lexsort((np.concatenate(all_cols), keys))
+    init_keys, init_cols = keys[order], np.concatenate(all_cols)[order]
+    uk, cnt = np.unique(init_keys, return_counts=True)
+    count = dict(zip(uk.tolist(), cnt.tolist()))
+    many = cnt >= 2
+    hk, hc = uk[many], cnt[many]
+    first = np.lexsort((hk, -hc))
+    heap = [(-c, 0, k) for c, k in zip(hc[first].tolist(), hk[first].tolist())]  # sorted: already a heap
+    cols_of: dict = {}  # a shared signal -> the columns it was put in
+    push, pop = heapq.heappush, heapq.heappop
     while heap:
-        negc, dep, key = heapq.heappop(heap)
+        negc, _, key = pop(heap)
         now = count.get(key, 0)
         if now != -negc:  # stale: counts only fall between pushes, so re-queue at the current count
             if now >= 2 and now < -negc:
-                heapq.heappush(heap, (-now, dep, key))
+                push(heap, (-now, max(depth[key // asig], depth[key // bsig % n_sig]), key))
             continue
-        a, b, d, s = key
-        new = g.n_inputs + len(g.adders)
+        a, b, d, s = key // asig, key // bsig % n_sig, (key >> 1) % n_sh, key & 1
+        if max(a, b) >= kk:
+            where = cols_of[max(a, b)]
+        else:
+            where = init_cols[np.searchsorted(init_keys, key):np.searchsorted(init_keys, key, "right")].tolist()
+        new = kk + len(g.adders)
         made = False
-        for n in sorted(where.get(key, ())):
-            c = cols[n]
-            for (sig, sh) in [t for t in c if t[0] == a]:
-                if (a, sh) not in c or (b, sh + d) not in c:
+        for n in sorted(set(where)):
+            c, bs = cc[n], by_sig[n]
+            shs = bs.get(a)
+            if not shs:
+                continue
+            for sh in list(shs):
+                oa, ob = sh * n_sig + a, (sh + d) * n_sig + b
+                if oa not in c or ob not in c:
                     continue
-                pa = c[(a, sh)]
-                if c[(b, sh + d)] != (pa != s):
+                pa = c[oa][0]
+                if c[ob][0] != pa ^ s:
                     continue
                 if not made:
-                    g.adders.append(Adder(a, b, d, s))
-                    depth.append(max(depth[a], depth[b]) + 1)
+                    g.adders.append(Adder(a, b, d, bool(s)))
+                    dn = max(depth[a], depth[b]) + 1
+                    depth.append(dn)
+                    cols_of[new] = []
                     made = True
-                for t in ((a, sh), (b, sh + d)):
-                    neg = c.pop(t)
-                    for (o, osh), oneg in c.items():
-                        bump(_pair_key((t[0], t[1], neg), (o, osh, oneg))[0], n, -1)
-                for (o, osh), oneg in c.items():
-                    bump(_pair_key((new, sh, pa), (o, osh, oneg))[0], n, 1)
-                c[(new, sh)] = pa
+                for ot, tsig, tsh in ((oa, a, sh), (ob, b, sh + d)):
+                    tn, tl, th, _ = c.pop(ot)
+                    del bs[tsig][tsh]
+                    for oc, (on, ol, oh, _) in c.items():
+                        count[(tl + oh if ot < oc else ol + th) + (tn ^ on)] -= 1
+                on_, nl, nh = sh * n_sig + new, lo(new, sh), hi(new, sh)
+                get = count.get
+                for oc, (on, ol, oh, od) in c.items():
+                    k = (nl + oh if on_ < oc else ol + nh) + (pa ^ on)
+                    v = count[k] = get(k, 0) + 1
+                    if v >= 2:
+                        push(heap, (-v, dn if dn >= od else od, k))
+                c[on_] = (pa, nl, nh, dn)
+                bs.setdefault(new, {})[sh] = None
+                cols_of[new].append(n)
         if made:
             g.shared += 1
+    for n, c in enumerate(cc):
+        cols[n] = {(oc % n_sig, oc // n_sig): bool(v[0]) for oc, v in c.items()}
 
 
 def _column_tree(g: AdderGraph, c: dict, depth: list[int]) -> Term | None:
