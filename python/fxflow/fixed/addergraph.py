@@ -145,21 +145,27 @@ def _eliminate(g: AdderGraph, cols: list[dict], depth: list[int]) -> None:
     """Greedy two-term common subexpression elimination over the columns' signed-digit terms.
 
     Each step takes the pair with the highest count (ties: the shallower, then the smaller key (a, b, d, s)).
-    Pair keys are packed into one integer in that same order, so a pair's key is the sum of a term-wise part
-    of its lower and of its higher term (`lo`, `hi` below) plus the sign bit; the initial counts are made
-    with numpy, and each substitution then updates only the counts of the pairs it touches (the heap keeps
-    stale entries and re-queues them at their current count when they surface)."""
+    Pair keys are packed into one integer in that order: a pair's key is the sum of a part of its lower term
+    and a part of its higher term (`lo`, `hi` below) plus the sign bit, and a heap entry is one integer too.
+    The counts start exact (numpy over all pairs of every column) and are then upper bounds (a substitution
+    only adds the new signal's pairs, it never decrements): a popped pair is recounted in its columns and
+    re-queued when it fell, which takes the same pair as exact counts would."""
     kk = g.n_inputs
     n_sig = kk + sum(len(c) for c in cols) + 1  # each shared adder consumes at least one term
     n_sh = max((sh for c in cols for (_, sh) in c), default=0) + 1
     bsig = n_sh * 2
     asig = n_sig * bsig
+    n_key = n_sig * asig
+    n_dep = n_sig  # bound on a signal's depth
 
     def lo(sig, sh):
         return sig * asig - sh * 2
 
     def hi(sig, sh):
         return sig * bsig + sh * 2
+
+    def prio(c, dep, key):  # heap order: count high first, then shallow, then small key
+        return (dep - c * n_dep) * n_key + key
 
     # column n: {order code sh * n_sig + sig: (neg, lo, hi, depth)} in insertion order; by_sig[n]: sig -> shifts
     cc: list[dict] = []
@@ -183,62 +189,69 @@ def _eliminate(g: AdderGraph, cols: list[dict], depth: list[int]) -> None:
     order = np.lexsort((np.concatenate(all_cols), keys))
     init_keys, init_cols = keys[order], np.concatenate(all_cols)[order]
     uk, cnt = np.unique(init_keys, return_counts=True)
-    count = dict(zip(uk.tolist(), cnt.tolist()))
+    count = dict(zip(uk.tolist(), cnt.tolist()))  # an upper bound of every pair's count
     many = cnt >= 2
-    hk, hc = uk[many], cnt[many]
-    first = np.lexsort((hk, -hc))
-    heap = [(-c, 0, k) for c, k in zip(hc[first].tolist(), hk[first].tolist())]  # sorted: already a heap
+    if (int(cnt.max()) + 1) * n_dep * n_key < 2**62:  # depth 0 everywhere: sorted, so a heap
+        heap = np.sort(-cnt[many] * (n_dep * n_key) + uk[many]).tolist()
+    else:  # beyond int64: Python ints
+        heap = sorted(prio(c, 0, k) for c, k in zip(cnt[many].tolist(), uk[many].tolist()))
     cols_of: dict = {}  # a shared signal -> the columns it was put in
     push, pop = heapq.heappush, heapq.heappop
     while heap:
-        negc, _, key = pop(heap)
-        now = count.get(key, 0)
-        if now != -negc:  # stale: counts only fall between pushes, so re-queue at the current count
-            if now >= 2 and now < -negc:
-                push(heap, (-now, max(depth[key // asig], depth[key // bsig % n_sig]), key))
-            continue
+        key = pop(heap) % n_key
         a, b, d, s = key // asig, key // bsig % n_sig, (key >> 1) % n_sh, key & 1
         if max(a, b) >= kk:
-            where = cols_of[max(a, b)]
+            where = sorted(set(cols_of[max(a, b)]))
         else:
-            where = init_cols[np.searchsorted(init_keys, key):np.searchsorted(init_keys, key, "right")].tolist()
-        new = kk + len(g.adders)
-        made = False
-        for n in sorted(set(where)):
-            c, bs = cc[n], by_sig[n]
-            shs = bs.get(a)
+            where = sorted(set(init_cols[np.searchsorted(init_keys, key):
+                                         np.searchsorted(init_keys, key, "right")].tolist()))
+        now, found = 0, []
+        for n in where:
+            c, shs = cc[n], by_sig[n].get(a)
             if not shs:
                 continue
-            for sh in list(shs):
+            here = 0
+            for sh in shs:
+                ob = (sh + d) * n_sig + b
+                if ob in c and c[ob][0] == c[sh * n_sig + a][0] ^ s:
+                    here += 1
+            if here:
+                now += here
+                found.append(n)
+        if now != count[key]:  # fell since queued: re-queue at the current count
+            count[key] = now
+            if now >= 2:
+                push(heap, prio(now, max(depth[a], depth[b]), key))
+            continue
+        new = kk + len(g.adders)
+        g.adders.append(Adder(a, b, d, bool(s)))
+        dn = max(depth[a], depth[b]) + 1
+        depth.append(dn)
+        g.shared += 1
+        count[key] = 0
+        cols_of[new] = found
+        added: dict = {}
+        for n in found:
+            c, bs = cc[n], by_sig[n]
+            for sh in list(bs[a]):
                 oa, ob = sh * n_sig + a, (sh + d) * n_sig + b
                 if oa not in c or ob not in c:
                     continue
                 pa = c[oa][0]
                 if c[ob][0] != pa ^ s:
                     continue
-                if not made:
-                    g.adders.append(Adder(a, b, d, bool(s)))
-                    dn = max(depth[a], depth[b]) + 1
-                    depth.append(dn)
-                    cols_of[new] = []
-                    made = True
-                for ot, tsig, tsh in ((oa, a, sh), (ob, b, sh + d)):
-                    tn, tl, th, _ = c.pop(ot)
-                    del bs[tsig][tsh]
-                    for oc, (on, ol, oh, _) in c.items():
-                        count[(tl + oh if ot < oc else ol + th) + (tn ^ on)] -= 1
+                del c[oa], bs[a][sh]
+                del c[ob], bs[b][sh + d]
                 on_, nl, nh = sh * n_sig + new, lo(new, sh), hi(new, sh)
-                get = count.get
                 for oc, (on, ol, oh, od) in c.items():
                     k = (nl + oh if on_ < oc else ol + nh) + (pa ^ on)
-                    v = count[k] = get(k, 0) + 1
-                    if v >= 2:
-                        push(heap, (-v, dn if dn >= od else od, k))
+                    added[k] = added.get(k, 0) + 1
                 c[on_] = (pa, nl, nh, dn)
                 bs.setdefault(new, {})[sh] = None
-                cols_of[new].append(n)
-        if made:
-            g.shared += 1
+        for k, v in added.items():
+            count[k] = v
+            if v >= 2:
+                push(heap, prio(v, max(dn, depth[k // asig], depth[k // bsig % n_sig]), k))
     for n, c in enumerate(cc):
         cols[n] = {(oc % n_sig, oc // n_sig): bool(v[0]) for oc, v in c.items()}
 
