@@ -17,6 +17,7 @@ narrower input is a smaller range; a zero weight or an empty range adds nothing)
 from __future__ import annotations
 
 import heapq
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -191,6 +192,9 @@ def _eliminate(g: AdderGraph, cols: list[dict], depth: list[int]) -> None:
     uk, cnt = np.unique(init_keys, return_counts=True)
     count = dict(zip(uk.tolist(), cnt.tolist()))  # an upper bound of every pair's count
     many = cnt >= 2
+    # the pairs of input signals that can be taken (initial count >= 2): where their columns begin, how many
+    count0 = dict(zip(uk[many].tolist(), cnt[many].tolist()))
+    start = dict(zip(uk[many].tolist(), np.searchsorted(init_keys, uk[many]).tolist()))
     if (int(cnt.max()) + 1) * n_dep * n_key < 2**62:  # depth 0 everywhere: sorted, so a heap
         heap = np.sort(-cnt[many] * (n_dep * n_key) + uk[many]).tolist()
     else:  # beyond int64: Python ints
@@ -203,8 +207,8 @@ def _eliminate(g: AdderGraph, cols: list[dict], depth: list[int]) -> None:
         if max(a, b) >= kk:
             where = sorted(set(cols_of[max(a, b)]))
         else:
-            where = sorted(set(init_cols[np.searchsorted(init_keys, key):
-                                         np.searchsorted(init_keys, key, "right")].tolist()))
+            i = start[key]
+            where = sorted(set(init_cols[i:i + count0[key]].tolist()))
         now, found = 0, []
         for n in where:
             c, shs = cc[n], by_sig[n].get(a)
@@ -230,7 +234,7 @@ def _eliminate(g: AdderGraph, cols: list[dict], depth: list[int]) -> None:
         g.shared += 1
         count[key] = 0
         cols_of[new] = found
-        added: dict = {}
+        added: list = []
         for n in found:
             c, bs = cc[n], by_sig[n]
             for sh in list(bs[a]):
@@ -243,12 +247,10 @@ def _eliminate(g: AdderGraph, cols: list[dict], depth: list[int]) -> None:
                 del c[oa], bs[a][sh]
                 del c[ob], bs[b][sh + d]
                 on_, nl, nh = sh * n_sig + new, lo(new, sh), hi(new, sh)
-                for oc, (on, ol, oh, od) in c.items():
-                    k = (nl + oh if on_ < oc else ol + nh) + (pa ^ on)
-                    added[k] = added.get(k, 0) + 1
+                added += [(nl + oh if on_ < oc else ol + nh) + (pa ^ on) for oc, (on, ol, oh, _) in c.items()]
                 c[on_] = (pa, nl, nh, dn)
                 bs.setdefault(new, {})[sh] = None
-        for k, v in added.items():
+        for k, v in Counter(added).items():
             count[k] = v
             if v >= 2:
                 push(heap, prio(v, max(dn, depth[k // asig], depth[k // bsig % n_sig]), k))
