@@ -200,13 +200,15 @@ def _eliminate(g: AdderGraph, cols: list[dict], depth: list[int]) -> None:
     else:  # beyond int64: Python ints
         heap = sorted(prio(c, 0, k) for c, k in zip(cnt[many].tolist(), uk[many].tolist()))
     cols_of: dict = {}  # a shared signal -> the columns it was put in
+    seen: dict = {}  # a recounted pair -> the columns it was found in
     push, pop = heapq.heappush, heapq.heappop
     while heap:
         key = pop(heap) % n_key
         a, b, d, s = key // asig, key // bsig % n_sig, (key >> 1) % n_sh, key & 1
-        if max(a, b) >= kk:
+        where = seen.get(key)
+        if where is None and max(a, b) >= kk:
             where = sorted(set(cols_of[max(a, b)]))
-        else:
+        elif where is None:
             i = start[key]
             where = sorted(set(init_cols[i:i + count0[key]].tolist()))
         now, found = 0, []
@@ -225,6 +227,7 @@ def _eliminate(g: AdderGraph, cols: list[dict], depth: list[int]) -> None:
         if now != count[key]:  # fell since queued: re-queue at the current count
             count[key] = now
             if now >= 2:
+                seen[key] = found  # a pair never reappears in a column it left: recount only these next time
                 push(heap, prio(now, max(depth[a], depth[b]), key))
             continue
         new = kk + len(g.adders)
