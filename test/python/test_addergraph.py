@@ -48,6 +48,19 @@ def test_graph_is_the_exact_product_and_zeros_cost_nothing(w):
         assert lo <= v.min() and v.max() <= hi  # the ranges (widths) hold every value the adder takes
 
 
+
+def test_graph_size_is_pinned():
+    """The solver's greedy choices (most frequent pair, then shallowest, then smallest key) are pinned by the
+    size of one graph: a faster solver must build the same graph, a better one may only lower these."""
+    rng = np.random.default_rng(22)
+    w = rng.integers(-128, 128, size=(16, 12))
+    w[rng.random(w.shape) < 0.3] = 0
+    g = solve(w)
+    assert (len(g.adders), g.shared, g.cost_bits([(-128, 127)] * 16), g.depth()) == (220, 60, 2610, 6)
+    chain = np.array([[0b1001001, -0b1001001, 0b1010101], [0b1010101, 0b1001001, 0]])  # x + x<<d + x<<2d
+    x = np.random.default_rng(3).integers(-99, 99, size=(8, 2))
+    assert np.array_equal(solve(chain).evaluate(x), x.astype(object) @ chain.astype(object))
+
 def _signal_values(g, kk):
     """Every adder's value over the corner inputs of [-128, 127]^K plus random ones."""
     rng = np.random.default_rng(2)

@@ -17,6 +17,7 @@ narrower input is a smaller range; a zero weight or an empty range adds nothing)
 from __future__ import annotations
 
 import heapq
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -105,15 +106,6 @@ class AdderGraph:
                    for i, ad in enumerate(self.adders))
 
 
-def _pair_key(t1, t2):
-    """(a, b, d, s), base shift and base sign of the pair of terms t = (signal, shift, neg): the pair equals
-    (-1)^neg_base * (a + s * (b << d)) << base, a at the lower shift (the lower id on a tie)."""
-    (a, ta, pa), (b, tb, pb) = t1, t2
-    if (tb, b) < (ta, a):
-        (a, ta, pa), (b, tb, pb) = (b, tb, pb), (a, ta, pa)
-    return (a, b, tb - ta, pa != pb), ta, pa
-
-
 _SOLVED: dict = {}  # (shape, entries, cse) -> AdderGraph: the RTL, the HLS printer and the estimate ask alike
 _SOLVED_MAX = 64
 
@@ -151,58 +143,122 @@ def _solve(w: np.ndarray, cse: bool) -> AdderGraph:
 
 
 def _eliminate(g: AdderGraph, cols: list[dict], depth: list[int]) -> None:
-    """Greedy two-term common subexpression elimination over the columns' signed-digit terms."""
-    count: dict = {}
-    where: dict = {}  # key -> columns it occurred in (a superset: occurrences are checked when taken)
-    heap: list = []
+    """Greedy two-term common subexpression elimination over the columns' signed-digit terms.
 
-    def bump(key, n, by):
-        c = count[key] = count.get(key, 0) + by
-        if by > 0:
-            where.setdefault(key, set()).add(n)
-            if c >= 2:
-                heapq.heappush(heap, (-c, max(depth[key[0]], depth[key[1]]), key))
+    Each step takes the pair with the highest count (ties: the shallower, then the smaller key (a, b, d, s)).
+    Pair keys are packed into one integer in that order: a pair's key is the sum of a part of its lower term
+    and a part of its higher term (`lo`, `hi` below) plus the sign bit, and a heap entry is one integer too.
+    The counts start exact (numpy over all pairs of every column) and are then upper bounds (a substitution
+    only adds the new signal's pairs, it never decrements): a popped pair is recounted in its columns and
+    re-queued when it fell, which takes the same pair as exact counts would."""
+    kk = g.n_inputs
+    n_sig = kk + sum(len(c) for c in cols) + 1  # each shared adder consumes at least one term
+    n_sh = max((sh for c in cols for (_, sh) in c), default=0) + 1
+    bsig = n_sh * 2
+    asig = n_sig * bsig
+    n_key = n_sig * asig
+    n_dep = n_sig  # bound on a signal's depth
 
+    def lo(sig, sh):
+        return sig * asig - sh * 2
+
+    def hi(sig, sh):
+        return sig * bsig + sh * 2
+
+    def prio(c, dep, key):  # heap order: count high first, then shallow, then small key
+        return (dep - c * n_dep) * n_key + key
+
+    # column n: {order code sh * n_sig + sig: (neg, lo, hi, depth)} in insertion order; by_sig[n]: sig -> shifts
+    cc: list[dict] = []
+    by_sig: list[dict] = []
+    all_keys, all_cols = [], []
     for n, c in enumerate(cols):
-        terms = [(sig, sh, neg) for (sig, sh), neg in c.items()]
-        for i in range(len(terms)):
-            for j in range(i + 1, len(terms)):
-                key = _pair_key(terms[i], terms[j])[0]
-                count[key] = count.get(key, 0) + 1
-                where.setdefault(key, set()).add(n)
-    heap = [(-v, max(depth[k[0]], depth[k[1]]), k) for k, v in count.items() if v >= 2]
-    heapq.heapify(heap)
+        d, bs = {}, {}
+        for (sig, sh), neg in c.items():
+            d[sh * n_sig + sig] = (int(neg), lo(sig, sh), hi(sig, sh), 0)
+            bs.setdefault(sig, {})[sh] = None
+        cc.append(d)
+        by_sig.append(bs)
+        if len(d) > 1:
+            arr = np.array(sorted((oc, *v[:3]) for oc, v in d.items()), dtype=np.int64)
+            i, j = np.triu_indices(len(arr), 1)
+            all_keys.append(arr[i, 2] + arr[j, 3] + (arr[i, 1] ^ arr[j, 1]))
+            all_cols.append(np.full(len(i), n, dtype=np.int64))
+    if not all_keys:
+        return
+    keys = np.concatenate(all_keys)
+    order = np.lexsort((np.concatenate(all_cols), keys))
+    init_keys, init_cols = keys[order], np.concatenate(all_cols)[order]
+    uk, cnt = np.unique(init_keys, return_counts=True)
+    count = dict(zip(uk.tolist(), cnt.tolist()))  # an upper bound of every pair's count
+    many = cnt >= 2
+    # the pairs of input signals that can be taken (initial count >= 2): where their columns begin, how many
+    count0 = dict(zip(uk[many].tolist(), cnt[many].tolist()))
+    start = dict(zip(uk[many].tolist(), np.searchsorted(init_keys, uk[many]).tolist()))
+    if (int(cnt.max()) + 1) * n_dep * n_key < 2**62:  # depth 0 everywhere: sorted, so a heap
+        heap = np.sort(-cnt[many] * (n_dep * n_key) + uk[many]).tolist()
+    else:  # beyond int64: Python ints
+        heap = sorted(prio(c, 0, k) for c, k in zip(cnt[many].tolist(), uk[many].tolist()))
+    cols_of: dict = {}  # a shared signal -> the columns it was put in
+    seen: dict = {}  # a recounted pair -> the columns it was found in
+    push, pop = heapq.heappush, heapq.heappop
     while heap:
-        negc, dep, key = heapq.heappop(heap)
-        now = count.get(key, 0)
-        if now != -negc:  # stale: counts only fall between pushes, so re-queue at the current count
-            if now >= 2 and now < -negc:
-                heapq.heappush(heap, (-now, dep, key))
+        key = pop(heap) % n_key
+        a, b, d, s = key // asig, key // bsig % n_sig, (key >> 1) % n_sh, key & 1
+        where = seen.get(key)
+        if where is None and max(a, b) >= kk:
+            where = sorted(set(cols_of[max(a, b)]))
+        elif where is None:
+            i = start[key]
+            where = sorted(set(init_cols[i:i + count0[key]].tolist()))
+        now, found = 0, []
+        for n in where:
+            c, shs = cc[n], by_sig[n].get(a)
+            if not shs:
+                continue
+            here = 0
+            for sh in shs:
+                ob = (sh + d) * n_sig + b
+                if ob in c and c[ob][0] == c[sh * n_sig + a][0] ^ s:
+                    here += 1
+            if here:
+                now += here
+                found.append(n)
+        if now != count[key]:  # fell since queued: re-queue at the current count
+            count[key] = now
+            if now >= 2:
+                seen[key] = found  # a pair never reappears in a column it left: recount only these next time
+                push(heap, prio(now, max(depth[a], depth[b]), key))
             continue
-        a, b, d, s = key
-        new = g.n_inputs + len(g.adders)
-        made = False
-        for n in sorted(where.get(key, ())):
-            c = cols[n]
-            for (sig, sh) in [t for t in c if t[0] == a]:
-                if (a, sh) not in c or (b, sh + d) not in c:
+        new = kk + len(g.adders)
+        g.adders.append(Adder(a, b, d, bool(s)))
+        dn = max(depth[a], depth[b]) + 1
+        depth.append(dn)
+        g.shared += 1
+        count[key] = 0
+        cols_of[new] = found
+        added: list = []
+        for n in found:
+            c, bs = cc[n], by_sig[n]
+            for sh in list(bs[a]):
+                oa, ob = sh * n_sig + a, (sh + d) * n_sig + b
+                if oa not in c or ob not in c:
                     continue
-                pa = c[(a, sh)]
-                if c[(b, sh + d)] != (pa != s):
+                pa = c[oa][0]
+                if c[ob][0] != pa ^ s:
                     continue
-                if not made:
-                    g.adders.append(Adder(a, b, d, s))
-                    depth.append(max(depth[a], depth[b]) + 1)
-                    made = True
-                for t in ((a, sh), (b, sh + d)):
-                    neg = c.pop(t)
-                    for (o, osh), oneg in c.items():
-                        bump(_pair_key((t[0], t[1], neg), (o, osh, oneg))[0], n, -1)
-                for (o, osh), oneg in c.items():
-                    bump(_pair_key((new, sh, pa), (o, osh, oneg))[0], n, 1)
-                c[(new, sh)] = pa
-        if made:
-            g.shared += 1
+                del c[oa], bs[a][sh]
+                del c[ob], bs[b][sh + d]
+                on_, nl, nh = sh * n_sig + new, lo(new, sh), hi(new, sh)
+                added += [(nl + oh if on_ < oc else ol + nh) + (pa ^ on) for oc, (on, ol, oh, _) in c.items()]
+                c[on_] = (pa, nl, nh, dn)
+                bs.setdefault(new, {})[sh] = None
+        for k, v in Counter(added).items():
+            count[k] = v
+            if v >= 2:
+                push(heap, prio(v, max(dn, depth[k // asig], depth[k // bsig % n_sig]), k))
+    for n, c in enumerate(cc):
+        cols[n] = {(oc % n_sig, oc // n_sig): bool(v[0]) for oc, v in c.items()}
 
 
 def _column_tree(g: AdderGraph, c: dict, depth: list[int]) -> Term | None:
