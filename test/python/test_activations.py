@@ -296,13 +296,15 @@ def _ref_softmax(row: list[int], x: FixedFormat, y: FixedFormat, impl: str, fm: 
 
 @settings(max_examples=40, deadline=None)
 @given(impl=st.sampled_from(["stable", "latency"]), n=st.integers(1, 7), xw=st.integers(4, 12), xi=st.integers(1, 5),
-       size_bits=st.integers(2, 8), seed=st.integers(0, 2**31 - 1), acc_wrap=st.booleans())
-def test_softmax_matches_scalar_reference(impl, n, xw, xi, size_bits, seed, acc_wrap):
+       size_bits=st.integers(2, 8), seed=st.integers(0, 2**31 - 1), acc_wrap=st.booleans(),
+       norm_shape=st.sampled_from([(0, "TRN", "WRAP"), (-2, "RND", "SAT"), (1, "TRN", "SAT"), (-1, "RND_CONV", "WRAP")]))
+def test_softmax_matches_scalar_reference(impl, n, xw, xi, size_bits, seed, acc_wrap, norm_shape):
     x = FixedFormat(1, xi - 1, xw - xi)
     y = FixedFormat.parse("ap_fixed<12,2,AP_RND,AP_SAT>")
     exp = FixedFormat.parse("ap_fixed<12,5,AP_RND,AP_SAT>")
     acc = exact_accum(exp, n) if not acc_wrap else FixedFormat.parse("ap_fixed<10,4>")
-    norm = FixedFormat(0, x.i, x.f) if impl == "stable" else None
+    df, q, o = norm_shape  # hls4ml's default norm word (first), or one that saturates / rounds d
+    norm = FixedFormat(0, x.i, max(x.f + df, 0), q, o) if impl == "stable" else None
     size = 1 << size_bits
     idx_fmt = norm if impl == "stable" else x
     fm = SoftmaxFormats(exp, exp, exp, acc, norm, min(size, 1 << idx_fmt.width), min(size, 1 << exp.width))
