@@ -21,7 +21,7 @@ from fxflow.errors import ConfigError, FxflowError
 from fxflow.fixed import FixedFormat
 from fxflow.fixed.quantize import quantize_scalar, requantize_int
 from fxflow.fixed.softmax import SoftmaxFormats, exact_accum, exp_table, inv_table, softmax
-from fxflow.fixed.table import build_table, lookup, table_index
+from fxflow.fixed.table import accurate_table, bin_lookup, bin_table, build_table, lookup, table_index
 from toolchains import needs, needs_module
 
 ACTS = {
@@ -245,6 +245,7 @@ def test_lut_table_matches_reference(k, w, f, n_bits, ranged, step_exp, lo_steps
     table = build_table(np.tanh, fmt, out, index)
     raws = np.arange(fmt.min_int, fmt.max_int + 1, dtype=np.int64)
     got = lookup(raws, index, table)
+    assert np.array_equal(bin_lookup(raws, index, bin_table(index, table, fmt)), got)  # the emulator's gather
     # reference: every input value's entry index, and each entry the tanh of its inputs' midpoint
     members: dict = {}
     for r in raws.tolist():
@@ -258,6 +259,19 @@ def test_lut_table_matches_reference(k, w, f, n_bits, ranged, step_exp, lo_steps
             hi_r = lo_r + (1 << index.shift) - 1
         centre = Fraction(lo_r + hi_r, 2) / (Fraction(2) ** f)
         assert g == quantize_scalar(float(np.tanh(float(centre))), out), (r, j)
+
+
+@settings(max_examples=25, deadline=None)
+@given(w=st.integers(4, 16), f=st.integers(0, 10), out_f=st.integers(0, 12), same=st.booleans())
+def test_bin_lookup_equals_lookup_with_identity(w, f, out_f, same):
+    """The emulator's one-gather lookup (`bin_table`) of an accurate GELU-like table whose large inputs bypass
+    it (y = out(x), by a copy when out holds x) equals `lookup` at every input."""
+    fmt = FixedFormat(1, w - f - 1, f)
+    out = fmt if same else FixedFormat(1, 4, out_f, "RND", "SAT")
+    t = accurate_table(lambda v: v * 0.5 * (1 + np.tanh(0.8 * v)), fmt, out)
+    raws = np.arange(fmt.min_int, fmt.max_int + 1, dtype=np.int64)
+    expected = lookup(raws, t.index, t.values, fmt, out)
+    assert np.array_equal(bin_lookup(raws, t.index, bin_table(t.index, t.values, fmt), fmt, out), expected)
 
 
 def _ref_softmax(row: list[int], x: FixedFormat, y: FixedFormat, impl: str, fm: SoftmaxFormats) -> list[int]:
