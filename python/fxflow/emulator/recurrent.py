@@ -300,7 +300,7 @@ def _run_lstm_kernel(x: Tensor, k: _LstmKernel, sequences: bool) -> Tensor:
             np.matmul(w_h, hs[t], out=pre)
             add(pre, ax[t], out=pre)
             copyto(idx, pre, casting="unsafe")  # truncation: floor of these non-negative positions
-            table.take(idx, out=gates)
+            table.take(idx, out=gates, mode="clip")  # (in range: "clip" only skips the checked, buffered copy)
             multiply(if_, gc, out=if_)  # i * g, f * c
             add(i, f, out=c)
             if k.state_half:
@@ -312,7 +312,7 @@ def _run_lstm_kernel(x: Tensor, k: _LstmKernel, sequences: bool) -> Tensor:
             multiply(c, scale2, out=t2)
             add(t2, start2, out=t2)
             copyto(idx2, t2, casting="unsafe")
-            table.take(idx2, out=t2)
+            table.take(idx2, out=t2, mode="clip")
             multiply(o, t2, out=o)
             if k.result_half:
                 add(o, k.result_half, out=o)

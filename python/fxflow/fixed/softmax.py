@@ -209,8 +209,7 @@ def softmax(raw: np.ndarray, x: FixedFormat, y: FixedFormat, implementation: str
     acc_tab = _accum_table(exp_tab.tobytes(), fm.exp.f, fm.accum)
     by_diff = _diff_table(exp_tab.tobytes(), x, fm.norm, fm.exp.f, fm.accum) if stable else None
     if by_diff is not None:  # the entry of every x_max - x at once
-        diff = _row_max(raw) - raw
-        e = by_diff[np.minimum(diff, len(by_diff) - 1, out=diff)]
+        e = by_diff.take(_row_max(raw) - raw, mode="clip")  # x_max - x >= 0; the last entry from D on
     else:
         if stable:
             d = requantize(_row_max(raw) - raw, x.f, fm.norm)

@@ -167,7 +167,7 @@ def bin_lookup(raw: np.ndarray, index: TableIndex, by_bin: np.ndarray, in_fmt: F
                out_fmt: FixedFormat | None = None) -> np.ndarray:
     """`lookup` through the table of `bin_table`."""
     raw = np.asarray(raw, dtype=np.int64)
-    y = by_bin[raw >> index.shift] if index.shift else by_bin[raw]
+    y = by_bin.take(raw >> index.shift if index.shift else raw, mode="wrap")  # negative bins from the end
     if index.identity_from is None:
         return y
     if out_fmt.f == in_fmt.f and out_fmt.covers(in_fmt):  # out(x) = x
