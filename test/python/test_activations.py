@@ -21,7 +21,7 @@ from fxflow.errors import ConfigError, FxflowError
 from fxflow.fixed import FixedFormat
 from fxflow.fixed.quantize import quantize_scalar, requantize_int
 from fxflow.fixed.softmax import SoftmaxFormats, exact_accum, exp_table, inv_table, softmax
-from fxflow.fixed.table import build_table, lookup, table_index
+from fxflow.fixed.table import accurate_table, bin_lookup, bin_table, build_table, lookup, table_index
 from toolchains import needs, needs_module
 
 ACTS = {
@@ -245,6 +245,7 @@ def test_lut_table_matches_reference(k, w, f, n_bits, ranged, step_exp, lo_steps
     table = build_table(np.tanh, fmt, out, index)
     raws = np.arange(fmt.min_int, fmt.max_int + 1, dtype=np.int64)
     got = lookup(raws, index, table)
+    assert np.array_equal(bin_lookup(raws, index, bin_table(index, table, fmt)), got)  # the emulator's gather
     # reference: every input value's entry index, and each entry the tanh of its inputs' midpoint
     members: dict = {}
     for r in raws.tolist():
@@ -258,6 +259,19 @@ def test_lut_table_matches_reference(k, w, f, n_bits, ranged, step_exp, lo_steps
             hi_r = lo_r + (1 << index.shift) - 1
         centre = Fraction(lo_r + hi_r, 2) / (Fraction(2) ** f)
         assert g == quantize_scalar(float(np.tanh(float(centre))), out), (r, j)
+
+
+@settings(max_examples=25, deadline=None)
+@given(w=st.integers(4, 16), f=st.integers(0, 10), out_f=st.integers(0, 12), same=st.booleans())
+def test_bin_lookup_equals_lookup_with_identity(w, f, out_f, same):
+    """The emulator's one-gather lookup (`bin_table`) of an accurate GELU-like table whose large inputs bypass
+    it (y = out(x), by a copy when out holds x) equals `lookup` at every input."""
+    fmt = FixedFormat(1, w - f - 1, f)
+    out = fmt if same else FixedFormat(1, 4, out_f, "RND", "SAT")
+    t = accurate_table(lambda v: v * 0.5 * (1 + np.tanh(0.8 * v)), fmt, out)
+    raws = np.arange(fmt.min_int, fmt.max_int + 1, dtype=np.int64)
+    expected = lookup(raws, t.index, t.values, fmt, out)
+    assert np.array_equal(bin_lookup(raws, t.index, bin_table(t.index, t.values, fmt), fmt, out), expected)
 
 
 def _ref_softmax(row: list[int], x: FixedFormat, y: FixedFormat, impl: str, fm: SoftmaxFormats) -> list[int]:
@@ -296,13 +310,15 @@ def _ref_softmax(row: list[int], x: FixedFormat, y: FixedFormat, impl: str, fm: 
 
 @settings(max_examples=40, deadline=None)
 @given(impl=st.sampled_from(["stable", "latency"]), n=st.integers(1, 7), xw=st.integers(4, 12), xi=st.integers(1, 5),
-       size_bits=st.integers(2, 8), seed=st.integers(0, 2**31 - 1), acc_wrap=st.booleans())
-def test_softmax_matches_scalar_reference(impl, n, xw, xi, size_bits, seed, acc_wrap):
+       size_bits=st.integers(2, 8), seed=st.integers(0, 2**31 - 1), acc_wrap=st.booleans(),
+       norm_shape=st.sampled_from([(0, "TRN", "WRAP"), (-2, "RND", "SAT"), (1, "TRN", "SAT"), (-1, "RND_CONV", "WRAP")]))
+def test_softmax_matches_scalar_reference(impl, n, xw, xi, size_bits, seed, acc_wrap, norm_shape):
     x = FixedFormat(1, xi - 1, xw - xi)
     y = FixedFormat.parse("ap_fixed<12,2,AP_RND,AP_SAT>")
     exp = FixedFormat.parse("ap_fixed<12,5,AP_RND,AP_SAT>")
     acc = exact_accum(exp, n) if not acc_wrap else FixedFormat.parse("ap_fixed<10,4>")
-    norm = FixedFormat(0, x.i, x.f) if impl == "stable" else None
+    df, q, o = norm_shape  # hls4ml's default norm word (first), or one that saturates / rounds d
+    norm = FixedFormat(0, x.i, max(x.f + df, 0), q, o) if impl == "stable" else None
     size = 1 << size_bits
     idx_fmt = norm if impl == "stable" else x
     fm = SoftmaxFormats(exp, exp, exp, acc, norm, min(size, 1 << idx_fmt.width), min(size, 1 << exp.width))

@@ -271,3 +271,67 @@ def test_estimate_costs_x_and_h_products_each_on_their_own_resource():
     mixed, narrow = cost("ap_fixed<4,1>"), cost("ap_fixed<3,1>")
     assert mixed["dsp"] > 0 and mixed["dsp"] == narrow["dsp"]  # the x-products' DSPs only
     assert mixed["lut"] > narrow["lut"]  # 6x4-bit h-products take more LUTs than 6x3-bit ones
+
+
+
+FAST = settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+_KERNEL_USE: list = []  # per example of the test below: whether the float kernel ran
+
+
+def _programs_with_and_without_the_kernel(design):
+    """The design's emulator program as built, and built with the float LSTM kernel declined; which kernels
+    were built for the first."""
+    import fxflow.emulator.recurrent as rec
+    from fxflow.emulator import compile_program
+
+    real, built = rec._lstm_kernel, []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(rec, "_lstm_kernel", lambda *a: built.append(real(*a)) or built[-1])
+        fast = compile_program(design.module)
+        mp.setattr(rec, "_lstm_kernel", lambda *a: None)
+        slow = compile_program(design.module)
+    return fast, slow, built
+
+
+@FAST
+@given(seed=st.integers(0, 999), feats=st.integers(1, 4), hidden=st.integers(1, 5), steps=st.integers(1, 5),
+       layers=st.integers(1, 2), table_size=st.sampled_from([16, 256, 2048]), data=st.data())
+def test_lstm_float_kernel_equals_the_integer_loop(seed, feats, hidden, steps, layers, table_size, data):
+    """The LSTM time loop in float64 with folded table positions (emulator/recurrent.py `_lstm_kernel`) equals
+    the step-by-step integer cell on formats it takes (RND / TRN gate, state and result, any overflow mode) and
+    on those it declines, over more samples than one column block."""
+    from fxflow import emulator
+    from fxflow.emulator.recurrent import LSTM_COLUMNS
+
+    takes = data.draw(st.booleans())  # formats the kernel takes, or any
+
+    def fmt(lo, hi, signed=True, int_bits=(1, 4)):
+        f = data.draw(formats(lo, hi, signed, int_bits))
+        if not takes:
+            return f.to_ap()
+        return FixedFormat(f.k, f.i, f.f, data.draw(st.sampled_from(["RND", "TRN"])),
+                           data.draw(st.sampled_from(["SAT", "SAT_SYM"]))).to_ap()
+
+    layer = {"gate": fmt(6, 16), "state": fmt(5, 16), "result": fmt(4, 14), "sigmoid": fmt(3, 12, False, (0, 1)),
+             "tanh": fmt(3, 12, True, (1, 2)), "table_size": table_size}
+    model = Tagger("lstm", feats, hidden, layers, True, "sequence", seed).eval()
+    design = fxflow.compile(model, torch.zeros(1, steps, feats),
+                            config={"model": {"precision": "ap_fixed<12,4>"}, "layers": {"rnn": layer}})
+    fast, slow, built = _programs_with_and_without_the_kernel(design)
+    x = _inputs(seed, LSTM_COLUMNS + 37, (steps, feats), 3.0)
+    y_fast, y_slow = (emulator.run(p, [x])[0].data for p in (fast, slow))
+    assert np.array_equal(y_fast, y_slow)
+    _KERNEL_USE.append(any(k is not None for k in built))
+
+
+def test_lstm_float_kernel_takes_the_tagger_and_most_drawn_formats():
+    """The example's default config runs on the kernel, and so did many examples of the test above (else it
+    would compare the integer loop with itself)."""
+    from fxflow.examples import lstm_tagger
+
+    x = lstm_tagger.make_inputs(8)
+    design = fxflow.compile(lstm_tagger.make_model(), x[:1], config=lstm_tagger.DEFAULT_CONFIG)
+    _, _, built = _programs_with_and_without_the_kernel(design)
+    assert len(built) == 2 and all(k is not None for k in built)
+    if _KERNEL_USE:
+        assert sum(_KERNEL_USE) >= len(_KERNEL_USE) // 4, _KERNEL_USE

@@ -8,13 +8,17 @@ time together), the gates the integer updates of
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from fractions import Fraction
+
 import numpy as np
 
 from fxflow.dialects.fxp import RnnOp, format_of
 from fxflow.dialects.fxp.accessors import rnn_formats
 from fxflow.emulator import constant_operand, op_step
 from fxflow.fixed.dense import Tensor, add, dense, matmul_cols_into, plan_dense
-from fxflow.fixed.quantize import quantize, requantize
+from fxflow.fixed.quantize import quantize, requantize, saturation_bounds
+from fxflow.fixed.table import TableIndex
 from fxflow.fixed.recurrent import (ELMAN_CELLS, elman_update, gru_update, lstm_cell, lstm_update, rnn_float,
                                     rnn_tables)
 from fxflow.ir import ir, layer_name
@@ -37,9 +41,12 @@ def _rnn_step(o, consts):
 
     real = (_real_products(plan_x), _real_products(plan_h)) if cell == "lstm" else (None, None)
     fused = real if None not in real and fm.result.width <= 52 else None
+    kernel = _lstm_kernel(plan_x, plan_h, *fused, fm, tables) if fused is not None else None
 
     def run(x: Tensor, *states: Tensor) -> Tensor:
-        if fused is not None and not states:  # initial states given as inputs take the general loop
+        if kernel is not None and not states:  # initial states given as inputs take the general loop
+            return _run_lstm_kernel(x, kernel, sequences)
+        if fused is not None and not states:
             return _run_lstm_fused(x, *fused, fm, tables, sequences)
         n, steps = x.data.shape[0], x.data.shape[1]
         hidden = w_hh.data.shape[1]
@@ -116,3 +123,206 @@ def _run_lstm_fused(x: Tensor, real_x, real_h, fm, tables, sequences: bool) -> T
             outs[t] = h
     y = np.transpose(outs, (2, 0, 1)) if sequences else h.T  # [N, T, H] / [N, H]
     return Tensor(np.ascontiguousarray(y), fm.result)
+
+
+# --- the LSTM time loop in float64, table lookups without index arithmetic ---------------------------------------
+LSTM_COLUMNS = 256  # samples per pass of the time loop: its [4H, B] buffers stay in cache
+MAX_KERNEL_ENTRIES = 1 << 20  # per layer: the gate and state tables spread over every reachable index
+_HALF = {"RND": Fraction(1, 2), "TRN": Fraction(0)}  # floor(v + half): the roundings the kernel takes
+_EXACT = 2 ** 53  # float64 holds every integer below this (and every sum that stays below it) exactly
+
+
+@dataclass(frozen=True)
+class _LstmKernel:
+    """An LSTM layer as float64 arithmetic on exact dyadic reals (see `_lstm_kernel`)."""
+
+    w_x: np.ndarray  # [4H, F]: input weights, each gate's rows scaled onto its table position
+    w_h: np.ndarray  # [4H, H]: recurrent weights, likewise
+    bias: np.ndarray  # [4H, 1]: both biases scaled likewise, plus each gate's rounding and segment start
+    table: np.ndarray  # segments o | i | f | g | tanh(c'): every reachable position's entry, pre-scaled
+    state_index: tuple  # (scale, start): the position of tanh(c') is c' * scale + start, truncated
+    state_half: float  # c' = floor(X + state_half), then clipped to state_clip (None: never overflows)
+    state_clip: tuple | None
+    result_half: float  # h' likewise
+    result_clip: tuple | None
+    result: object  # FixedFormat of h
+
+
+def _frac_max(a) -> Fraction:
+    return max((abs(Fraction(int(v))) for v in np.asarray(a).ravel()), default=Fraction(0))
+
+
+def _fits(bound: Fraction, *grids: int) -> bool:
+    """Every value of magnitude <= bound on the grid 2^-max(grids) is an exact float64 (and so is every sum
+    of such values whose magnitudes add up to at most the bound)."""
+    return bound * 2 ** max(max(grids), 0) < _EXACT
+
+
+def _floor(v: Fraction) -> int:
+    return v.numerator // v.denominator
+
+
+def _lstm_kernel(plan_x, plan_h, real_x, real_h, fm, tables) -> _LstmKernel | None:
+    """The LSTM step (zero initial states) as float64 arithmetic that is provably the integer semantics, or
+    None.
+
+    Gates: with a gate rounding of floor(v + half) (RND, TRN) and a table index clamp((raw >> s) - o),
+    floor(floor(v + half) / 2^s) = floor((v + half) / 2^s), so each gate's weights and bias scaled by
+    2^(f_gate - s) (exact), plus half * 2^-s and the start of the gate's segment, give its table position by
+    a float to int conversion (truncation is floor on these non-negative values).  The segment holds the
+    entry of every q = floor((v + half) / 2^s) the bounds of the weights, inputs and h allow: the gate
+    format's saturation (q clamped to its bounds >> s) and the index clamp are applied when the table is
+    built.  The entries are pre-scaled by the power of two that puts f*c + i*g on the state's grid and
+    o * tanh(c') on the result's, so c' and h' are floor(X + half), clamped when saturating; tanh(c') is one
+    lookup at position c'.  Every value and partial sum is bounded below 2^53 on its grid (checked here), so
+    each float64 operation is exact."""
+    (w_x, b_x), (w_h, b_h) = real_x, real_h
+    gate, st, res = fm.gate, fm.state, fm.result
+    if fm.style == "hls4ml" or any(m.rounding not in _HALF for m in (gate, st, res)):
+        return None
+    sig, tanh, stanh = tables["sigmoid"], tables["tanh"], tables["state_tanh"]
+    for t in (sig, tanh, stanh):
+        if not isinstance(t.index, TableIndex) or t.index.identity_from is not None or t.index.toward_zero:
+            return None
+    hidden = w_h.shape[1] // 4
+    fs, ft, fc, fr, fg = fm.sigmoid.f, fm.tanh.f, st.f, res.f, gate.f
+    vmax = {name: _frac_max(tables[name].values) for name in ("sigmoid", "tanh", "state_tanh")}
+    scales = (Fraction(1), Fraction(1, 2 ** fs), Fraction(2) ** (fc - fs - ft), Fraction(2) ** (fr - fs - ft))
+    # h' = floor(O 2^(fr-fs-ft) TC + half): |h'| stays below h_max (zero initial state)
+    half_r = _HALF[res.rounding]
+    y_bound = vmax["sigmoid"] * scales[3] * vmax["state_tanh"] + half_r
+    result_clip = _clip_or_none(res, y_bound)
+    if result_clip is False or not _fits(y_bound, fs + ft - fr, 1):
+        return None
+    h_max = min(int(y_bound) + 1, max(-res.min_int, res.max_int))
+    # |gate pre-activation| (a real): the input products (inputs anywhere in their format), the recurrent
+    # products (|h| <= h_max) and both biases
+    h_l1 = plan_h.sum_bound // max(-plan_h.x_fmt.min_int, plan_h.x_fmt.max_int, 1)  # max column L1 norm of w_h
+    pre_bound = (Fraction(plan_x.sum_bound, 2 ** (plan_x.x_fmt.f + plan_x.w_fmt.f))
+                 + Fraction(h_l1 * h_max, 2 ** (plan_h.x_fmt.f + plan_h.w_fmt.f))
+                 + _frac_max(plan_x.acc0) / 2 ** plan_x.acc.f + _frac_max(plan_h.acc0) / 2 ** plan_h.acc.f)
+    grid_pre = max(plan_x.x_fmt.f + plan_x.w_fmt.f, plan_h.x_fmt.f + plan_h.w_fmt.f, plan_x.acc.f,
+                   plan_h.acc.f)  # the grid of every product, bias and sum of the pre-activation
+    half_g = _HALF[gate.rounding]
+    v_hi = pre_bound * 2 ** fg
+    g_lo, g_hi = saturation_bounds(gate)
+    if not (-_floor(v_hi - half_g) - 1 >= g_lo and _floor(v_hi + half_g) <= g_hi):  # may overflow
+        if gate.overflow not in ("SAT", "SAT_SYM"):
+            return None
+    else:
+        g_lo, g_hi = None, None
+    segments, start = [], 0
+    w_xs, w_hs, bias = w_x.T.copy(), w_h.T.copy(), (b_x + b_h).astype(np.float64)[:, None].copy()
+    perm = []
+    for j, tab, scale in ((3, sig, scales[3]), (0, sig, scales[0]), (1, sig, scales[1]), (2, tanh, scales[2])):
+        # gate rows reordered o, i, f, g (from PyTorch's i, f, g, o): [i f] and [g c] are contiguous pairs
+        ix = tab.index
+        q_lo, q_hi = _floor((half_g - v_hi) / 2 ** ix.shift), _floor((half_g + v_hi) / 2 ** ix.shift)
+        if start + q_hi - q_lo + 1 > MAX_KERNEL_ENTRIES:
+            return None
+        q = np.arange(q_lo, q_hi + 1, dtype=np.int64)
+        if g_lo is not None:  # the saturated raw, shifted
+            q = np.clip(q, g_lo >> ix.shift, g_hi >> ix.shift)
+        segments.append(tab.values[np.clip(q - ix.offset, 0, ix.size - 1)].astype(np.float64) * float(scale))
+        k = Fraction(2) ** (fg - ix.shift)
+        const = half_g / 2 ** ix.shift + start - q_lo
+        if not _fits(pre_bound * k + abs(const), grid_pre - fg + ix.shift, ix.shift + 1):
+            return None
+        rows = slice(j * hidden, (j + 1) * hidden)
+        w_xs[rows] *= float(k)
+        w_hs[rows] *= float(k)
+        bias[rows] = bias[rows] * float(k) + float(const)
+        perm.extend(range(j * hidden, (j + 1) * hidden))
+        start += q_hi - q_lo + 1
+    # c' = floor(F c 2^-fs + I G 2^(fc-fs-ft) + half): each product and the sum exact
+    c_max = Fraction(max(-st.min_int, st.max_int))
+    half_c = _HALF[st.rounding]
+    x_bound = vmax["sigmoid"] * c_max / 2 ** fs + vmax["sigmoid"] * vmax["tanh"] * scales[2] + half_c
+    state_clip = _clip_or_none(st, x_bound)
+    if state_clip is False or not _fits(x_bound, fs, fs + ft - fc, 1):
+        return None
+    c_lo, c_hi = (int(v) for v in state_clip) if state_clip else (-int(x_bound) - 1, int(x_bound) + 1)
+    six = stanh.index  # position of tanh(c'): c' 2^-s + (start - (c_lo >> s)), floor by truncation
+    q = np.arange(c_lo >> six.shift, (c_hi >> six.shift) + 1, dtype=np.int64)
+    state_index = (float(Fraction(1, 2 ** six.shift)), float(start - q[0]))
+    if start + q.size > MAX_KERNEL_ENTRIES or not _fits(c_max / 2 ** six.shift + start + q.size, six.shift):
+        return None
+    segments.append(stanh.values[np.clip(q - six.offset, 0, six.size - 1)].astype(np.float64))
+    return _LstmKernel(np.ascontiguousarray(w_xs[perm]), np.ascontiguousarray(w_hs[perm]), bias[perm],
+                       np.concatenate(segments), state_index, float(half_c), state_clip, float(half_r),
+                       result_clip, res)
+
+
+def _clip_or_none(fmt, bound: Fraction):
+    """None when floor(v) with |v| <= bound never leaves fmt; its saturation bounds (floats) when fmt
+    saturates; False when it could wrap (the kernel does not apply)."""
+    lo, hi = saturation_bounds(fmt)
+    top = _floor(bound) + 1
+    if -top >= lo and top <= hi:
+        return None
+    if fmt.overflow in ("SAT", "SAT_SYM"):
+        return float(lo), float(hi)
+    return False
+
+
+def _run_lstm_kernel(x: Tensor, k: _LstmKernel, sequences: bool) -> Tensor:
+    """The time loop of `_lstm_kernel` on column blocks of the batch (batch innermost: [rows, B] buffers,
+    allocated once).  Per step: the recurrent product plus the step's input products (all steps at once per
+    block), one conversion to positions and one gather for the four gates, then c' and h' in place."""
+    n, steps = x.data.shape[0], x.data.shape[1]
+    hidden = k.w_h.shape[1]
+    h4 = 4 * hidden
+    out = np.empty((n, steps, hidden) if sequences else (n, hidden), dtype=np.int64)
+    xt = np.transpose(x.data, (1, 2, 0)).astype(np.float64)  # [T, F, N]
+    cols_max = min(n, LSTM_COLUMNS)
+    table, w_h = k.table, k.w_h
+    scale2, start2 = k.state_index
+    multiply, add, floor, copyto = np.multiply, np.add, np.floor, np.copyto
+    # v: the gates o, i, f, g and then c; hs[t + 1]: h after step t
+    shapes = {"ax": (steps, h4), "hs": (steps + 1, hidden), "t2": (hidden,), "pre": (h4,), "v": (h4 + hidden,),
+              "idx": (h4,), "idx2": (hidden,)}
+    full = {name: np.empty(shape + (cols_max,), dtype=np.intp if name.startswith("idx") else np.float64)
+            for name, shape in shapes.items()}
+    for a in range(0, n, cols_max):
+        b = min(n, a + cols_max)
+        cols = b - a
+        buf = full if cols == cols_max else {  # the last, narrower block: contiguous views
+            name: arr.reshape(-1)[:arr.size // cols_max * cols].reshape(shapes[name] + (cols,))
+            for name, arr in full.items()}
+        ax, hs, t2, pre, v, idx, idx2 = (buf[name] for name in shapes)
+        np.matmul(k.w_x, xt[:, :, a:b], out=ax)  # [T, 4H, B]
+        ax += k.bias
+        hs[0] = 0
+        o, i, f, c = v[:hidden], v[hidden:2 * hidden], v[2 * hidden:3 * hidden], v[h4:]
+        gates, if_, gc = v[:h4], v[hidden:3 * hidden], v[3 * hidden:]
+        c[...] = 0
+        for t in range(steps):
+            np.matmul(w_h, hs[t], out=pre)
+            add(pre, ax[t], out=pre)
+            copyto(idx, pre, casting="unsafe")  # truncation: floor of these non-negative positions
+            table.take(idx, out=gates, mode="clip")  # (in range: "clip" only skips the checked, buffered copy)
+            multiply(if_, gc, out=if_)  # i * g, f * c
+            add(i, f, out=c)
+            if k.state_half:
+                add(c, k.state_half, out=c)
+            floor(c, out=c)
+            if k.state_clip is not None:
+                np.maximum(c, k.state_clip[0], out=c)
+                np.minimum(c, k.state_clip[1], out=c)
+            multiply(c, scale2, out=t2)
+            add(t2, start2, out=t2)
+            copyto(idx2, t2, casting="unsafe")
+            table.take(idx2, out=t2, mode="clip")
+            multiply(o, t2, out=o)
+            if k.result_half:
+                add(o, k.result_half, out=o)
+            h = hs[t + 1]
+            floor(o, out=h)
+            if k.result_clip is not None:
+                np.maximum(h, k.result_clip[0], out=h)
+                np.minimum(h, k.result_clip[1], out=h)
+        if sequences:
+            out[a:b] = np.transpose(hs[1:], (2, 0, 1))
+        else:
+            out[a:b] = hs[steps].T
+    return Tensor(out, k.result)

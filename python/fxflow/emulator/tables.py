@@ -21,7 +21,7 @@ from fxflow.fixed.clamp import grid_bounds
 from fxflow.fixed.select import select, select_exact
 from fxflow.fixed.hccs import hccs, head_axis_of
 from fxflow.fixed.softmax import exact_softmax, softmax as fixed_softmax
-from fxflow.fixed.table import lookup
+from fxflow.fixed.table import bin_lookup, bin_table, lookup
 from fxflow.ir import ir, layer_name
 from fxflow.scalar_eval import region_function
 
@@ -110,7 +110,15 @@ def _lut_step(o, consts):
         where = layer_name(o.location) or str(o.location)
         raise FxflowError(f"fxp.lut in layer '{where}' has no table: run fxp-assign-precision first")
     index, table = found
-    return lambda x: Tensor(lookup(x.data, index, table, x.fmt, out), out)
+    in_fmt = format_of(o.operands[0].type)
+    by_bin = bin_table(index, table, in_fmt) if in_fmt is not None else None
+
+    def step(x):
+        if by_bin is not None and x.fmt == in_fmt:
+            return Tensor(bin_lookup(x.data, index, by_bin, x.fmt, out), out)
+        return Tensor(lookup(x.data, index, table, x.fmt, out), out)
+
+    return step
 
 
 @op_step(SoftmaxOp)

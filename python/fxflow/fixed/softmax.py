@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -158,6 +159,35 @@ def _row_sum(e: np.ndarray, entries: np.ndarray, acc: FixedFormat) -> np.ndarray
     return tree_sum([e[..., j] for j in range(n)], acc)
 
 
+@lru_cache(maxsize=64)
+def _accum_table(exp_bytes: bytes, exp_f: int, accum: FixedFormat) -> np.ndarray:
+    """The exp entries (int64 bytes) assigned to accum."""
+    return np.asarray(requantize(np.frombuffer(exp_bytes, dtype=np.int64), exp_f, accum), dtype=np.int64)
+
+
+MAX_DIFF_TABLE = 1 << 16
+
+
+@lru_cache(maxsize=64)
+def _diff_table(exp_bytes: bytes, x: FixedFormat, norm: FixedFormat, exp_f: int, accum: FixedFormat):
+    """accum(exp[index(norm(delta))]) for delta = x_max - x = 0, 1, ..., D (stored integers of x's grid), every
+    delta >= D taking entry D: the stable softmax's per-element chain as one gather.  D is where a saturating
+    norm reaches its maximum (rounding and saturation are monotone, so every larger delta gives it too), or
+    the largest delta x's range allows; None when that table would exceed MAX_DIFF_TABLE entries."""
+    limit = min(1 << x.width, MAX_DIFF_TABLE)  # x_max - x < 2^W
+    d = np.asarray(requantize(np.arange(limit, dtype=np.int64), x.f, norm), dtype=np.int64)
+    if norm.overflow in ("SAT", "SAT_SYM") and not norm.signed:
+        hit = np.flatnonzero(d == saturation_bounds(norm)[1])
+        if hit.size:
+            d = d[:hit[0] + 1]
+        elif limit < 1 << x.width:
+            return None
+    elif limit < 1 << x.width:
+        return None
+    exp_tab = np.frombuffer(exp_bytes, dtype=np.int64)
+    return _accum_table(exp_bytes, exp_f, accum)[top_bits(d, norm, index_bits(len(exp_tab)))]
+
+
 def softmax(raw: np.ndarray, x: FixedFormat, y: FixedFormat, implementation: str,
             fm: SoftmaxFormats | None, exp_tab: np.ndarray | None = None, inv_tab: np.ndarray | None = None):
     """Softmax along the last axis of stored integers `raw` (format x) -> stored integers of y.
@@ -174,14 +204,19 @@ def softmax(raw: np.ndarray, x: FixedFormat, y: FixedFormat, implementation: str
         exp_tab = exp_table(fm.norm if stable else x, fm.exp_size, fm.exp, negative=stable)
     if inv_tab is None:
         inv_tab = inv_table(fm.inv_in, fm.inv_size, fm.inv)
-    if stable:
-        d = requantize(_row_max(raw) - raw, x.f, fm.norm)
-        idx = top_bits(d, fm.norm, index_bits(len(exp_tab)))
-    else:
-        idx = top_bits(raw, x, index_bits(len(exp_tab)))
+    exp_tab = np.asarray(exp_tab, dtype=np.int64)
     # each entry assigned to accum: done on the table (elementwise, so the same as on the gathered entries)
-    acc_tab = np.asarray(requantize(np.asarray(exp_tab, dtype=np.int64), fm.exp.f, fm.accum), dtype=np.int64)
-    e = acc_tab[idx]
+    acc_tab = _accum_table(exp_tab.tobytes(), fm.exp.f, fm.accum)
+    by_diff = _diff_table(exp_tab.tobytes(), x, fm.norm, fm.exp.f, fm.accum) if stable else None
+    if by_diff is not None:  # the entry of every x_max - x at once
+        e = by_diff.take(_row_max(raw) - raw, mode="clip")  # x_max - x >= 0; the last entry from D on
+    else:
+        if stable:
+            d = requantize(_row_max(raw) - raw, x.f, fm.norm)
+            idx = top_bits(d, fm.norm, index_bits(len(exp_tab)))
+        else:
+            idx = top_bits(raw, x, index_bits(len(exp_tab)))
+        e = acc_tab[idx]
     s = _row_sum(e, acc_tab, fm.accum)
     s_in = requantize(s, fm.accum.f, fm.inv_in)
     inv = np.asarray(inv_tab, dtype=np.int64)[top_bits(s_in, fm.inv_in, index_bits(len(inv_tab)))]

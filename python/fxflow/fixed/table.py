@@ -144,6 +144,39 @@ def lookup(raw: np.ndarray, index: TableIndex, table: np.ndarray, in_fmt: FixedF
     return np.where(raw >= index.identity_from, passed, y)
 
 
+MAX_BIN_TABLE = 1 << 17  # 1 MB of int64 entries; a gather touches only the bins its inputs reach
+
+
+def bin_table(index: TableIndex, table: np.ndarray, in_fmt: FixedFormat) -> np.ndarray | None:
+    """The entry of every bin q = raw >> shift of in_fmt (the clamp and the offset applied once), at position
+    q (a negative q from the end, as NumPy indexes): `lookup` becomes one shift and one gather
+    (`bin_lookup`).  None for indices that truncate toward zero or tables above MAX_BIN_TABLE positions."""
+    if not isinstance(index, TableIndex) or index.toward_zero or in_fmt.width > 62:
+        return None
+    q_lo, q_hi = in_fmt.min_int >> index.shift, in_fmt.max_int >> index.shift
+    size = max(q_hi - q_lo + 1, q_hi + 1, -q_lo)
+    if size > MAX_BIN_TABLE:
+        return None
+    q = np.arange(q_lo, q_hi + 1, dtype=np.int64)
+    out = np.zeros(size, dtype=np.int64)
+    out[q % size] = np.asarray(table, dtype=np.int64)[np.clip(q - index.offset, 0, index.size - 1)]
+    return out
+
+
+def bin_lookup(raw: np.ndarray, index: TableIndex, by_bin: np.ndarray, in_fmt: FixedFormat | None = None,
+               out_fmt: FixedFormat | None = None) -> np.ndarray:
+    """`lookup` through the table of `bin_table`."""
+    raw = np.asarray(raw, dtype=np.int64)
+    y = by_bin.take(raw >> index.shift if index.shift else raw, mode="wrap")  # negative bins from the end
+    if index.identity_from is None:
+        return y
+    if out_fmt.f == in_fmt.f and out_fmt.covers(in_fmt):  # out(x) = x
+        np.copyto(y, raw, where=raw >= index.identity_from)
+        return y
+    passed = np.asarray(requantize(raw, in_fmt.f, out_fmt)).astype(np.int64)
+    return np.where(raw >= index.identity_from, passed, y)
+
+
 # --- hls4ml 1.3's tables (nnet_activation.h) -------------------------------------------------------------
 HLS4ML_TABLE_T = FixedFormat.parse("ap_fixed<18,8>")  # the default table_t of hls4ml's activations
 HLS4ML_SPANS = {"sigmoid": 16, "tanh": 8, "elu": 8}  # sigmoid/tanh cover [-span/2, span/2), elu [-span, 0]
