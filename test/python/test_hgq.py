@@ -136,7 +136,8 @@ def test_hgq_jet_tagger_example_compiles_exactly():
     design = fxflow.compile(model, x[:1], config=ex.DEFAULT_CONFIG)
     assert np.array_equal(design.predict(x), _float64_forward(model, x))
     bits = ex.total_bits(model)
-    assert bits["nonzero_weights"] < bits["weights"]  # the bit-cost regulariser pruned weights
+    assert bits["nonzero_weights"] < 0.15 * bits["weights"]  # the bit-cost regulariser pruned most weights
+    assert ex.accuracy(model) >= 0.9  # the stated held-out accuracy (docs/rtl.md) did not collapse
     fxp = design.mlir("fxp")
     assert fxp.count('"fxp.cast"') >= 4 and "[0, 0, 0]" in fxp  # per-element casts, pruned activations
 

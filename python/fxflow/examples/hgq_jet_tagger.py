@@ -4,10 +4,11 @@ High Granularity Quantization (Sun et al.) learns one fractional bit count per w
 element, with a regulariser on the total bits, so unneeded bits (and whole weights and activations) vanish.
 This example does the same in plain PyTorch, briefly: `ElementQuantizer` (per-element k, i, f for
 activations: i from the calibrated range, f learned through a straight-through rounding), `HgqLinear`
-(per-weight f learned; a weight rounded to zero is pruned) and `train` (cross-entropy + gamma * bits, a few
-seconds on synthetic jet-like data from `jet_tagger.make_inputs`, labelled by a fixed random teacher network).
-The trained model is bundled (`data/hgq_jet_tagger.npz`, quantized values and bit widths), so
-`make_model()` needs no training:
+(per-weight f learned; a weight rounded to zero is pruned) and `train` (cross-entropy + gamma * bits, gamma
+ramped up after a warm-up, on synthetic jet-like data from `jet_tagger.make_inputs` labelled by a fixed
+random teacher network: `make_dataset`). The trained model is bundled (`data/hgq_jet_tagger.npz`, quantized
+values and bit widths; 398 of 4,256 weights nonzero at ~2.2 bits each, 35 of 128 hidden activations pruned,
+held-out accuracy 91.0 %: `accuracy(make_model())`), so `make_model()` needs no training:
 
     model = make_model()                 # the bundled weights and formats
     x = make_inputs(1000)                # on the input grid 2^-INPUT_F
@@ -17,7 +18,7 @@ The trained model is bundled (`data/hgq_jet_tagger.npz`, quantized values and bi
 fxflow reads the quantizers from the modules (`ElementQuantizer.fxflow_formats`, see
 `fxflow.lowering.quantizer_import`): each becomes one `fxp.cast` with per-element formats, the weights
 become constants with their own exact formats, and the RTL adder graphs are as wide as each element's range.
-Regenerate the bundle with `python -m fxflow.examples.hgq_jet_tagger --train` (about a minute on one core).
+Regenerate the bundle with `python -m fxflow.examples.hgq_jet_tagger --train` (about a minute and a half on one core).
 """
 
 from __future__ import annotations
@@ -187,53 +188,84 @@ def total_bits(model) -> dict:
     return {"weights": n, "nonzero_weights": w, "weight_bits": wbits, "activation_bits": abits}
 
 
-def train(epochs: int = 30, gamma: float = 2e-6, seed: int = 0, n: int = 20000, verbose: bool = True):
-    """HGQ-like training on synthetic data (labels from a fixed random teacher): float warm-up, then
-    per-element bit widths under cross-entropy + gamma * (weight bits + activation bits)."""
+N_TRAIN, N_TEST = 20000, 10000
+
+
+def make_dataset(split: str = "train", teacher_seed: int = 0):
+    """Synthetic jet-like inputs (on the input grid, one feature mix) labelled by a fixed random teacher
+    network: the first N_TRAIN samples train, the next N_TEST are held out (`split="test"`)."""
+    import torch
+    from torch import nn
+
+    with torch.random.fork_rng():
+        torch.manual_seed(teacher_seed)
+        teacher = nn.Sequential(nn.Linear(N_FEATURES, 32), nn.Tanh(), nn.Linear(32, N_CLASSES))
+    with torch.no_grad():
+        x = torch.tensor(make_inputs(N_TRAIN + N_TEST, seed=7), dtype=torch.float32)
+        y = teacher(x).argmax(dim=1)
+    part = slice(0, N_TRAIN) if split == "train" else slice(N_TRAIN, None)
+    return x[part], y[part]
+
+
+def accuracy(model, split: str = "test") -> float:
+    """Accuracy on the held-out part of `make_dataset` (the example's stated accuracy)."""
+    import torch
+
+    x, y = make_dataset(split)
+    with torch.no_grad():
+        return float((model(x).argmax(1) == y).float().mean())
+
+
+def train(epochs: int = 24, gamma: float = 3e-4, seed: int = 0, warmup: int = 3, ramp: int = 10,
+          verbose: bool = True):
+    """HGQ-like training on `make_dataset`: float-like warm-up (`warmup` epochs without the bit cost), then
+    cross-entropy + g * (weight bits + activation bits) with g ramped linearly to `gamma` over `ramp` epochs
+    (a strong cost from the start kills the net before it has learnt; ramped, bits and whole weights go
+    while the accuracy follows)."""
     import torch
     from torch import nn
 
     torch.manual_seed(seed)
     _, _, HgqJetTagger = _modules()
-    x = torch.tensor(make_inputs(n, seed=seed + 7), dtype=torch.float32)
-    teacher = nn.Sequential(nn.Linear(N_FEATURES, 32), nn.Tanh(), nn.Linear(32, N_CLASSES))
-    with torch.no_grad():
-        y = teacher(x).argmax(dim=1)
+    x, y = make_dataset("train")
+    n = len(x)
     model = HgqJetTagger()
     with torch.no_grad():
         model(x[:4096], calibrate=True)
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     loss_fn = nn.CrossEntropyLoss()
     for epoch in range(epochs):
+        g = gamma * min(1.0, max(0, epoch - warmup + 1) / ramp)
         perm = torch.randperm(n)
-        for b in range(0, n, 256):
-            idx = perm[b:b + 256]
+        for b in range(0, n, 512):
+            idx = perm[b:b + 512]
             bits = sum(fc.bits().sum() for fc in model.layers()) + sum(q.bits().sum() for q in model.quantizers())
-            loss = loss_fn(model(x[idx]), y[idx]) + gamma * (epoch >= 3) * bits
+            loss = loss_fn(model(x[idx]), y[idx]) + g * bits
             opt.zero_grad()
             loss.backward()
             opt.step()
-        if epoch % 5 == 0 or epoch == epochs - 1:
-            with torch.no_grad():
-                model(x[:4096], calibrate=True)  # the activations' integer bits follow their range
-                acc = float((model(x).argmax(1) == y).float().mean())
-            if verbose:
-                print(f"epoch {epoch}: accuracy {acc:.3f}, {total_bits(model)}", flush=True)
+        with torch.no_grad():
+            model(x[:4096], calibrate=True)  # the activations' integer bits follow their range
+        if verbose and (epoch % 3 == 0 or epoch == epochs - 1):
+            print(f"epoch {epoch} (gamma {g:.1e}): held-out accuracy {accuracy(model.eval()):.3f}, "
+                  f"{total_bits(model)}", flush=True)
+            model.train()
     return model.eval()
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--train", action="store_true", help="train and write the bundled weights")
-    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--epochs", type=int, default=24)
+    p.add_argument("--gamma", type=float, default=3e-4, help="final weight of the bit cost")
     p.add_argument("--out", default=str(WEIGHTS))
     args = p.parse_args(argv)
     if args.train:
-        model = train(args.epochs)
+        model = train(args.epochs, gamma=args.gamma)
         save(model, args.out)
         print(f"wrote {args.out}")
     model = make_model(args.out)
-    print(total_bits(model))
+    print(f"held-out accuracy {accuracy(model):.3f}, {total_bits(model)}")
     return 0
 
 
