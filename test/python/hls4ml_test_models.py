@@ -16,8 +16,15 @@ class Fn(nn.Module):
         self.fn = fn
         self.pre = nn.Sequential(*pre)
 
-    def forward(self, *xs):
-        return self.fn(self.pre(xs[0]), *xs[1:])
+    def forward(self, x):
+        return self.fn(self.pre(x))
+
+
+class Fn2(Fn):
+    """A functional op of two inputs (explicit parameters: hls4ml's tracer makes one input of each)."""
+
+    def forward(self, x, y):
+        return self.fn(self.pre(x), y)
 
 
 class Squeeze(nn.Module):
@@ -79,16 +86,26 @@ class ConvBnRelu(nn.Module):
 
 
 class Recurrent(nn.Module):
-    def __init__(self, cell, with_state: bool):
+    """hls4ml's recurrent test models: forward(x), or with the initial states as inputs (the subclasses below;
+    explicit parameters, as hls4ml's tracer makes one input of each)."""
+
+    def __init__(self, cell, with_state: bool = False):
         super().__init__()
         self.rnn = cell(10, 20, num_layers=1, batch_first=True)
         self.with_state = with_state
 
-    def forward(self, x, *states):
-        if not self.with_state:
-            return self.rnn(x)[0]
-        state = states[0] if len(states) == 1 else tuple(states)
-        return self.rnn(x, state)[0]
+    def forward(self, x):
+        return self.rnn(x)[0]
+
+
+class RecurrentH0(Recurrent):
+    def forward(self, x, h0):
+        return self.rnn(x, h0)[0]
+
+
+class RecurrentH0C0(Recurrent):
+    def forward(self, x, h0, c0):
+        return self.rnn(x, (h0, c0))[0]
 
 
 class ComputedState(nn.Module):
@@ -132,7 +149,7 @@ def _pool(cls, pad):
 # name -> (model factory, per-sample input shapes, result tolerance at a generous precision).  Tolerance None:
 # a table activation (the default tables; their accuracy is docs/layers.md's, not this test's).
 MODELS = {
-    "linear": (lambda: nn.Linear(1, 1), [(1,)], 1e-3),
+    "linear": (lambda: nn.Sequential(nn.Linear(1, 1)), [(1,)], 1e-3),
     **{f"linear_{n}": (lambda a=a: _lin(a), [(1,)], tol) for n, a, tol in [
         ("softmax", nn.Softmax(dim=-1), None), ("relu", nn.ReLU(), 1e-3), ("tanh", nn.Tanh(), None),
         ("leaky_relu_1", nn.LeakyReLU(1.0), 1e-3), ("elu", nn.ELU(1.0), None), ("prelu", nn.PReLU(init=0.25), 1e-3),
@@ -184,15 +201,15 @@ MODELS = {
     "op_minimum_constant": (lambda: Fn(lambda x: torch.minimum(x, torch.tensor(0.5)), nn.Linear(5, 5)), [(5,)], 1e-3),
     "op_leaky_relu_0_3": (lambda: _lin(nn.LeakyReLU(0.3)), [(1,)], 1e-3),
     # several inputs (C-simulated in test_predict_equals_csim_several_inputs)
-    **{f"merge_{op}": (lambda op=op: Fn(lambda x, y, op=op: torch.cat([x, y], 1) if op == "cat" else getattr(torch, op)(x, y)),
+    **{f"merge_{op}": (lambda op=op: Fn2(lambda x, y, op=op: torch.cat([x, y], 1) if op == "cat" else getattr(torch, op)(x, y)),
                        [(3, 10, 10), (3, 10, 10)], 1e-3) for op in ("cat", "add", "mul", "sub", "minimum", "maximum")},
     # hls4ml's recurrent models with initial states as inputs.  Per sample, fxflow's h0 / c0 inputs are [1, H]
     # (the sample leading, as for every input): PyTorch's [1, N, H] with the first two dims swapped.
-    "gru_initial_state": (lambda: Recurrent(nn.GRU, True), [(1, 10), (1, 20)], None),
-    "lstm_initial_state": (lambda: Recurrent(nn.LSTM, True), [(1, 10), (1, 20), (1, 20)], None),
-    "rnn_initial_state": (lambda: Recurrent(nn.RNN, True), [(1, 10), (1, 20)], None),
-    "einsum_outer_product": (lambda: Fn(lambda x, y: torch.einsum("bi,bj->bij", x, y)), [(4,), (5,)], 1e-2),
-    "einsum_batch_matmul": (lambda: Fn(lambda x, y: torch.einsum("bij,bjk->bik", x, y)), [(2, 5), (5, 4)], 1e-2),
+    "gru_initial_state": (lambda: RecurrentH0(nn.GRU, True), [(1, 10), (1, 20)], None),
+    "lstm_initial_state": (lambda: RecurrentH0C0(nn.LSTM, True), [(1, 10), (1, 20), (1, 20)], None),
+    "rnn_initial_state": (lambda: RecurrentH0(nn.RNN, True), [(1, 10), (1, 20)], None),
+    "einsum_outer_product": (lambda: Fn2(lambda x, y: torch.einsum("bi,bj->bij", x, y)), [(4,), (5,)], 1e-2),
+    "einsum_batch_matmul": (lambda: Fn2(lambda x, y: torch.einsum("bij,bjk->bik", x, y)), [(2, 5), (5, 4)], 1e-2),
 }
 
 # What fxflow refuses although hls4ml converts it: name -> (model, input shapes, the error's text).
@@ -234,3 +251,48 @@ def _torch(model, xs):
 
 def _one(xs):
     return xs[0] if len(xs) == 1 else xs
+
+
+# --- hls4ml 1.3 itself on these models (test_hls4ml_models_vs_hls4ml.py, benchmarks/hls4ml_models.py) ----------
+def hls4ml_config(model, shapes, granularity: str = "name") -> dict:
+    """The dict hls4ml's `config_from_pytorch_model` returns (backend Vitis), as hls4ml's tests build it."""
+    import contextlib
+    import io
+    import warnings
+
+    import hls4ml
+
+    shape = tuple(shapes[0]) if len(shapes) == 1 else [tuple(s) for s in shapes]
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        return hls4ml.utils.config_from_pytorch_model(model, shape, granularity=granularity, backend="Vitis")
+
+
+def hls4ml_predict(model, shapes, xs, io_type: str, output_dir, granularity: str = "name"):
+    """hls4ml's predictions for the inputs `xs` (one array per input, PyTorch layout) and its output shape
+    (channels-last where hls4ml transposed)."""
+    import contextlib
+    import io
+    import warnings
+
+    import hls4ml
+
+    config = hls4ml_config(model, shapes, granularity)
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):  # its per-layer printout
+        warnings.simplefilter("ignore")
+        hls_model = hls4ml.converters.convert_from_pytorch_model(
+            model, hls_config=config, output_dir=str(output_dir), backend="Vitis", io_type=io_type)
+        hls_model.compile()
+        x_in = [np.ascontiguousarray(x, dtype=np.float32) for x in xs]
+        y = np.asarray(hls_model.predict(x_in[0] if len(x_in) == 1 else x_in), dtype=np.float64)
+    return y, tuple(int(v) for v in hls_model.get_output_variables()[0].shape)
+
+
+def as_hls4ml_layout(y: np.ndarray, hls_shape: tuple) -> np.ndarray:
+    """fxflow's result (PyTorch layout, [N, ...]) flattened per sample in the order hls4ml returns it: as is
+    when hls4ml's output shape is PyTorch's, channels-last when it is that (hls4ml's ChannelsLastConversion
+    'full' moves the channel dim behind the spatial ones), else PyTorch's element order."""
+    sample = tuple(y.shape[1:])
+    if sample != tuple(hls_shape) and len(sample) >= 2 and np.moveaxis(y, 1, -1).shape[1:] == tuple(hls_shape):
+        y = np.moveaxis(y, 1, -1)
+    return y.reshape(len(y), -1)
