@@ -148,6 +148,8 @@ def main() -> None:
     ap.add_argument("--granularity", default="name", choices=("model", "type", "name"))
     ap.add_argument("--no-csim", action="store_true")
     ap.add_argument("--refresh-fxflow", action="store_true", help="recompute fxflow's side of the cached cases")
+    ap.add_argument("--hls4ml-dir", type=Path, help="where hls4ml's builds are cached (default OUT/hls4ml)")
+    ap.add_argument("--hls4ml-only", action="store_true", help="only fill the cache of hls4ml's builds")
     ap.add_argument("--table", action="store_true", help="only print the table of the stored results")
     args = ap.parse_args()
     from hls4ml_test_models import MODELS, _inputs
@@ -166,8 +168,12 @@ def main() -> None:
                 continue
             xs = _inputs(MODELS[name][1], args.samples, seed=5)
             t0 = time.perf_counter()
-            hls = run_hls4ml(name, io_type, xs, args.granularity, args.out / "hls4ml" / key)
+            hls = run_hls4ml(name, io_type, xs, args.granularity, (args.hls4ml_dir or args.out / "hls4ml") / key)
             t1 = time.perf_counter()
+            if args.hls4ml_only:
+                print(f"[{i}/{len(cases)}] {key}: hls4ml {t1 - t0:.1f}s "
+                      f"{'failed: ' + hls['failed'] if 'failed' in hls else 'built'}", flush=True)
+                continue
             try:
                 r = run_fxflow(name, io_type, xs, args.granularity, hls, args.out, not args.no_csim)
             except Exception as exc:  # noqa: BLE001 - fxflow crashed after compiling: a bug, shown as such

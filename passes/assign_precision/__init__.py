@@ -35,6 +35,7 @@ from fxflow.fixed.interval import Interval, cast_interval, fit_constants, smalle
 from fxflow.fixed.quantize import quantize
 from fxflow.ir import defining_op, elements_array, ir, layer_name
 
+from fxflow.passes.assign_precision.hls4ml_auto import hls4ml_roles
 from fxflow.passes.assign_precision.model_exact import is_model_cast
 from fxflow.passes.registry import register_pass
 
@@ -159,7 +160,7 @@ def _assign_function(fn, cfg: Config, calibration: list | None = None) -> None:
         name = op.operation.name
         assign = ASSIGNERS.get(name)
         if assign is not None:
-            assign(op, cfg, ranges)
+            assign(op, hls4ml_roles(cfg, op), ranges)  # (hls4ml arithmetic: its meaning of "auto")
         elif name == "fxp.constant" and format_of(op.operation.results[0].type) is not None:
             res = op.operation.results[0]  # already quantized (IR given at the fxp stage): its stored values
             ranges[res] = Interval.of_constant(elements_array(op.operation.attributes["value"], _shape(res)),

@@ -50,6 +50,8 @@ _LAYER_KEYS = {"ReuseFactor": "reuse_factor", "Strategy": "strategy", "implement
                "Implementation": "softmax", "table_size": "table_size", "TableSize": "table_size",
                "exp_table_size": "exp_table_size", "ExpTableSize": "exp_table_size",
                "inv_table_size": "inv_table_size", "InvTableSize": "inv_table_size", "Skip": None, "Trace": None}
+# keys steering only how hls4ml builds a layer's hardware: accepted at hls4ml's defaults, else warned about
+_HARDWARE_KEYS = {"ParallelizationFactor": 1, "ConvImplementation": "LineBuffer"}
 _INPUT_LAYER = re.compile(r"^input(_\d+)?$")
 
 
@@ -108,6 +110,10 @@ def from_hls4ml(data: dict) -> dict:
                               "fxflow's layernorm derives its 1/sqrt from the var and inv_std formats",
                               stacklevel=3)
                 layernorm = True
+            elif key in _HARDWARE_KEYS:
+                if value != _HARDWARE_KEYS[key]:
+                    warnings.warn(f"hls4ml config key '{where}.{key}' = {value!r} is ignored: fxflow builds the "
+                                  "layer its own way (the numbers are the same)", stacklevel=3)
             elif key in _LAYER_KEYS:
                 if _LAYER_KEYS[key] is not None:
                     out[_LAYER_KEYS[key]] = value
@@ -163,3 +169,26 @@ def decimal_constants(values: np.ndarray, f: int) -> np.ndarray:
     digits = max(0, f)
     flat = [float(format(float(np.float32(v)), f".{digits}f")) for v in np.asarray(values).ravel()]
     return np.asarray(flat, dtype=np.float64).reshape(np.shape(values))
+
+
+def constant_format(value: float, bits: int = 8):
+    """The type hls4ml 1.3 infers for an activation's constant parameter (LeakyReLU's slope, ELU's alpha) whose
+    precision is 'auto': the value's `bits` leading bits, truncated (a sign bit more when negative)."""
+    from fractions import Fraction
+
+    from .fixed import FixedFormat
+
+    if value == 0:
+        return FixedFormat(0, 1, 0, "TRN", "WRAP")
+    mag = abs(Fraction(value))
+    i = 0  # integer bits: mag < 2^i
+    while mag >= Fraction(2) ** i:
+        i += 1
+    while mag < Fraction(2) ** (i - 1):
+        i -= 1
+    f = 0  # fractional bits of the exact value (negative: trailing zero integer bits)
+    while (mag * Fraction(2) ** f).denominator != 1:
+        f += 1
+    while (mag * Fraction(2) ** (f - 1)).denominator == 1:
+        f -= 1
+    return FixedFormat(int(value < 0), i, min(i + f, bits) - i, "TRN", "WRAP")
