@@ -19,6 +19,7 @@ import argparse
 import copy
 import json
 import re
+import subprocess
 import sys
 import time
 import traceback
@@ -40,26 +41,40 @@ def _short(exc: BaseException) -> str:
 
 
 def run_hls4ml(name: str, io_type: str, xs, granularity: str, cache: Path) -> dict:
-    """hls4ml's predictions (cached): {'y': array, 'shape': hls4ml's output shape} or {'failed': reason}."""
-    from hls4ml_test_models import _model, hls4ml_predict
-
+    """hls4ml's predictions (cached): {'y': array, 'shape': hls4ml's output shape} or {'failed': reason}.
+    Built in a child process: hls4ml's C++ may abort (its assertions) and would take this process with it."""
     npz, failed = cache / "predict.npz", cache / "failed.txt"
+    if not npz.exists() and not failed.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        np.savez(cache / "inputs.npz", **{f"x{i}": x for i, x in enumerate(xs)})
+        proc = subprocess.run([sys.executable, __file__, "--build-one", name, io_type, granularity, str(cache)],
+                              capture_output=True, text=True)
+        if not npz.exists() and not failed.exists():
+            lines = [ln for ln in (proc.stderr or "").splitlines() if "Assertion" in ln or "Error" in ln]
+            why = lines[0][lines[0].find("Assertion"):] if lines else f"exit status {proc.returncode}"
+            failed.write_text(f"crashed: {why}"[:200] + "\n")
     if npz.exists():
         data = np.load(npz)
         if all(np.array_equal(data[f"x{i}"], x) for i, x in enumerate(xs)):
             return {"y": data["y"], "shape": tuple(int(v) for v in data["shape"])}
-    elif failed.exists():
-        return {"failed": failed.read_text().strip()}
-    cache.mkdir(parents=True, exist_ok=True)
+        npz.unlink()
+        return run_hls4ml(name, io_type, xs, granularity, cache)
+    return {"failed": failed.read_text().strip()}
+
+
+def _build_one(name: str, io_type: str, granularity: str, cache: Path) -> None:
+    """The child process of run_hls4ml: hls4ml's predictions of the inputs saved in `cache`, or the reason."""
+    from hls4ml_test_models import _model, hls4ml_predict
+
+    data = np.load(cache / "inputs.npz")
+    xs = [data[f"x{i}"] for i in range(len(data.files))]
     model, shapes = _model(name)
     try:
         y, shape = hls4ml_predict(model, shapes, xs, io_type, cache / "prj", granularity)
     except Exception as exc:  # noqa: BLE001 - hls4ml's own failures are results of this benchmark
-        reason = _short(exc)
-        failed.write_text(reason + "\n")
-        return {"failed": reason}
-    np.savez(npz, y=y, shape=np.array(shape), **{f"x{i}": x for i, x in enumerate(xs)})
-    return {"y": y, "shape": shape}
+        (cache / "failed.txt").write_text(_short(exc) + "\n")
+        return
+    np.savez(cache / "predict.npz", y=y, shape=np.array(shape), **{f"x{i}": x for i, x in enumerate(xs)})
 
 
 def run_fxflow(name: str, io_type: str, xs, granularity: str, hls: dict, out: Path, csim: bool) -> dict:
@@ -140,6 +155,9 @@ def print_table(results: dict, names: list[str], io_types) -> None:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["--build-one"]:
+        _build_one(*sys.argv[2:5], Path(sys.argv[5]))
+        return
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=Path("build/hls4ml_models"))
     ap.add_argument("--models", default="", help="regular expression selecting model names")
