@@ -56,7 +56,7 @@ def run_hls4ml(name: str, io_type: str, xs, granularity: str, cache: Path) -> di
     if npz.exists():
         data = np.load(npz)
         if all(np.array_equal(data[f"x{i}"], x) for i, x in enumerate(xs)):
-            return {"y": data["y"], "shape": tuple(int(v) for v in data["shape"])}
+            return {"y": data["y"], "shape": tuple(int(v) if v.isdigit() else v for v in map(str, data["shape"]))}
         npz.unlink()
         return run_hls4ml(name, io_type, xs, granularity, cache)
     return {"failed": failed.read_text().strip()}
@@ -74,7 +74,7 @@ def _build_one(name: str, io_type: str, granularity: str, cache: Path) -> None:
     except Exception as exc:  # noqa: BLE001 - hls4ml's own failures are results of this benchmark
         (cache / "failed.txt").write_text(_short(exc) + "\n")
         return
-    np.savez(cache / "predict.npz", y=y, shape=np.array(shape), **{f"x{i}": x for i, x in enumerate(xs)})
+    np.savez(cache / "predict.npz", y=y, shape=np.array([str(v) for v in shape]), **{f"x{i}": x for i, x in enumerate(xs)})
 
 
 def run_fxflow(name: str, io_type: str, xs, granularity: str, hls: dict, out: Path, csim: bool) -> dict:

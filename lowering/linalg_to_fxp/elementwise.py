@@ -178,7 +178,9 @@ def fuse_scale_shift(op, rewriter):
     inner = defining_op(x)
     if inner is None or s2 is None or t2 is None or len(list(x.uses)) != 1:
         return True
-    if not FOLD_ACROSS_LAYERS[0] and layer_name(op.location) != layer_name(inner.location):
+    fold = FOLD_ACROSS_LAYERS[0]
+    if layer_name(op.location) != layer_name(inner.location) and not (
+            fold(layer_name(inner.location) or "", layer_name(op.location) or "") if callable(fold) else fold):
         return True  # hls4ml arithmetic: a BatchNorm after a Linear/Conv stays a layer (its own result cast)
     if inner.name == "fxp.scale_shift":
         s1, t1 = constant_array(inner.operands[1]), constant_array(inner.operands[2])

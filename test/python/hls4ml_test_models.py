@@ -285,14 +285,20 @@ def hls4ml_predict(model, shapes, xs, io_type: str, output_dir, granularity: str
         hls_model.compile()
         x_in = [np.ascontiguousarray(x, dtype=np.float32) for x in xs]
         y = np.asarray(hls_model.predict(x_in[0] if len(x_in) == 1 else x_in), dtype=np.float64)
-    return y, tuple(int(v) for v in hls_model.get_output_variables()[0].shape)
+    out = hls_model.graph[hls_model.outputs[0]]
+    last = out.get_attr("data_format", "channels_first") == "channels_last"
+    return y, tuple(int(v) for v in hls_model.get_output_variables()[0].shape) + (("channels_last",) if last else ())
 
 
 def as_hls4ml_layout(y: np.ndarray, hls_shape: tuple) -> np.ndarray:
-    """fxflow's result (PyTorch layout, [N, ...]) flattened per sample in the order hls4ml returns it: as is
-    when hls4ml's output shape is PyTorch's, channels-last when it is that (hls4ml's ChannelsLastConversion
-    'full' moves the channel dim behind the spatial ones), else PyTorch's element order."""
+    """fxflow's result (PyTorch layout, [N, ...]) flattened per sample in the order hls4ml returns it
+    (`hls_shape`: hls4ml's output shape, "channels_last" appended when its output layer is in that format):
+    channels-last when hls4ml moved the channel dim behind the spatial ones (its ChannelsLastConversion
+    'full'), else PyTorch's element order."""
+    last = hls_shape[-1:] == ("channels_last",)
+    shape = tuple(hls_shape[:-1] if last else hls_shape)
     sample = tuple(y.shape[1:])
-    if sample != tuple(hls_shape) and len(sample) >= 2 and np.moveaxis(y, 1, -1).shape[1:] == tuple(hls_shape):
-        y = np.moveaxis(y, 1, -1)
+    moved = np.moveaxis(y, 1, -1) if len(sample) >= 2 else y
+    if len(sample) >= 2 and moved.shape[1:] == shape and (last or sample != shape):
+        y = moved
     return y.reshape(len(y), -1)
