@@ -17,6 +17,7 @@ from .config import IO_TYPES, Config
 from .design import Design
 from .dialects import new_context
 from .errors import ConfigError, FxflowError, UnsupportedOpError
+from .ir import layer_name
 from .pipeline import run_passes
 
 BACKENDS = backend_names()  # the registry's names (fxflow/lowering/backend.py): vitis, catapult, aie, rtl, versal
@@ -92,6 +93,8 @@ def compile(model, example_input=None, config=None, backend: str = "vitis", io_t
 
             raising = LinalgToFxpOptions(fold_batchnorm=cfg.arithmetic != "hls4ml" or hls4ml_fold)
             run_passes(module, ["convert-fake-quant-to-fxp", ("convert-linalg-to-fxp", raising)])
+            folded -= {layer_name(op.location) for f in module.body.operations for region in f.regions
+                       for block in region.blocks for op in block.operations}  # (folds that did not happen)
             if folded:  # the folded BatchNorms' own entries (hls4ml's dict names them) are no layers any more
                 from .hls4ml_compat import hls4ml_name
 
