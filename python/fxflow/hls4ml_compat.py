@@ -51,7 +51,7 @@ _LAYER_KEYS = {"ReuseFactor": "reuse_factor", "Strategy": "strategy", "implement
                "exp_table_size": "exp_table_size", "ExpTableSize": "exp_table_size",
                "inv_table_size": "inv_table_size", "InvTableSize": "inv_table_size", "Skip": None, "Trace": None}
 # keys steering only how hls4ml builds a layer's hardware: accepted at hls4ml's defaults, else warned about
-_HARDWARE_KEYS = {"ParallelizationFactor": 1, "ConvImplementation": "LineBuffer"}
+_HARDWARE_KEYS = {"ParallelizationFactor": 1, "ConvImplementation": "LineBuffer", "Algorithm": "nearest"}
 _INPUT_LAYER = re.compile(r"^input(_\d+)?$")
 
 
@@ -113,7 +113,7 @@ def from_hls4ml(data: dict) -> dict:
             elif key in _HARDWARE_KEYS:
                 if value != _HARDWARE_KEYS[key]:
                     warnings.warn(f"hls4ml config key '{where}.{key}' = {value!r} is ignored: fxflow builds the "
-                                  "layer its own way (the numbers are the same)", stacklevel=3)
+                                  "layer its own way (resizing: the model's own mode)", stacklevel=3)
             elif key in _LAYER_KEYS:
                 if _LAYER_KEYS[key] is not None:
                     out[_LAYER_KEYS[key]] = value
