@@ -74,7 +74,8 @@ def _build_one(name: str, io_type: str, granularity: str, cache: Path) -> None:
     except Exception as exc:  # noqa: BLE001 - hls4ml's own failures are results of this benchmark
         (cache / "failed.txt").write_text(_short(exc) + "\n")
         return
-    np.savez(cache / "predict.npz", y=y, shape=np.array([str(v) for v in shape]), **{f"x{i}": x for i, x in enumerate(xs)})
+    np.savez(cache / "predict.npz", y=y, shape=np.array([str(v) for v in shape]),
+             **{f"x{i}": x for i, x in enumerate(xs)})
 
 
 def run_fxflow(name: str, io_type: str, xs, granularity: str, hls: dict, out: Path, csim: bool) -> dict:

@@ -93,8 +93,8 @@ _LEGAL_AFTER = ("fxp.", "func.", "builtin.module", "arith.constant", "tensor.emp
 @dataclass
 class LinalgToFxpOptions:
     # fold a BatchNorm (a scale_shift of another layer) into the Linear/Conv before it: True, False, or a
-    # predicate of the Linear/Conv's and the BatchNorm's layer names (hls4ml arithmetic: hls4ml 1.3 folds it only into a layer whose
-    # result precision is 'auto', and keeps it a layer of its own otherwise)
+    # predicate of the Linear/Conv's and the BatchNorm's layer names (hls4ml arithmetic: hls4ml 1.3 folds it
+    # only into a layer whose result precision is 'auto', and keeps it a layer of its own otherwise)
     fold_batchnorm: bool | Callable[[str, str], bool] = True
 
 
