@@ -9,6 +9,7 @@ Anything left that is not fxp/func afterwards is reported as unsupported, with i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from fxflow.dialects.fxp import CastOp, check_op_classes, OpRegistry, RnnOp, ThresholdOp
@@ -91,12 +92,13 @@ _LEGAL_AFTER = ("fxp.", "func.", "builtin.module", "arith.constant", "tensor.emp
 
 @dataclass
 class LinalgToFxpOptions:
-    # fold a BatchNorm (a scale_shift of another layer) into the Linear/Conv before it; hls4ml arithmetic
-    # keeps it a layer of its own, as hls4ml 1.3 does when the Linear/Conv has a result precision
-    fold_batchnorm: bool = True
+    # fold a BatchNorm (a scale_shift of another layer) into the Linear/Conv before it: True, False, or a
+    # predicate of the Linear/Conv's and the BatchNorm's layer names (hls4ml arithmetic: hls4ml 1.3 folds it
+    # only into a layer whose result precision is 'auto', and keeps it a layer of its own otherwise)
+    fold_batchnorm: bool | Callable[[str, str], bool] = True
 
 
-FOLD_ACROSS_LAYERS = [True]  # the running pass's fold_batchnorm, read by elementwise.fuse_scale_shift
+FOLD_ACROSS_LAYERS: list = [True]  # the running pass's fold_batchnorm, read by elementwise.fuse_scale_shift
 
 
 @register_pass("convert-linalg-to-fxp", "Raise linalg-on-tensors layers (matmul+bias, relu, add) into fxp ops",

@@ -178,8 +178,10 @@ def fuse_scale_shift(op, rewriter):
     inner = defining_op(x)
     if inner is None or s2 is None or t2 is None or len(list(x.uses)) != 1:
         return True
-    if not FOLD_ACROSS_LAYERS[0] and layer_name(op.location) != layer_name(inner.location):
-        return True  # hls4ml arithmetic: a BatchNorm after a Linear/Conv stays a layer (its own result cast)
+    fold = FOLD_ACROSS_LAYERS[0]
+    across = layer_name(op.location) != layer_name(inner.location)
+    if across and fold is not True and inner.name == "fxp.scale_shift":
+        return True  # hls4ml arithmetic: two BatchNorm layers stay two layers
     if inner.name == "fxp.scale_shift":
         s1, t1 = constant_array(inner.operands[1]), constant_array(inner.operands[2])
         if s1 is None or t1 is None:
@@ -200,6 +202,9 @@ def fuse_scale_shift(op, rewriter):
         reshape, inner = inner, defining_op(src)
     if inner.name not in ("fxp.dense", "fxp.conv"):
         return True
+    if across and not (fold(layer_name(inner.location) or "", layer_name(op.location) or "") if callable(fold)
+                       else fold):
+        return True  # hls4ml arithmetic: a BatchNorm after a Linear/Conv stays a layer (its own result cast)
     w, b = constant_array(inner.operands[1]), constant_array(inner.operands[2])
     if w is None or b is None:
         return True

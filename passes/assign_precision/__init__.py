@@ -20,7 +20,6 @@ as they are; results feeding them are exact, so the model's quantizer is the onl
 
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass
 
@@ -36,6 +35,7 @@ from fxflow.fixed.interval import Interval, cast_interval, fit_constants, smalle
 from fxflow.fixed.quantize import quantize
 from fxflow.ir import defining_op, elements_array, ir, layer_name
 
+from fxflow.passes.assign_precision.hls4ml_auto import hls4ml_roles
 from fxflow.passes.assign_precision.model_exact import is_model_cast
 from fxflow.passes.registry import register_pass
 
@@ -160,7 +160,7 @@ def _assign_function(fn, cfg: Config, calibration: list | None = None) -> None:
         name = op.operation.name
         assign = ASSIGNERS.get(name)
         if assign is not None:
-            assign(op, _hls4ml_auto_roles(op, cfg) if cfg.arithmetic == "hls4ml" else cfg, ranges)
+            assign(op, hls4ml_roles(cfg, op), ranges)  # (hls4ml arithmetic: its meaning of "auto")
         elif name == "fxp.constant" and format_of(op.operation.results[0].type) is not None:
             res = op.operation.results[0]  # already quantized (IR given at the fxp stage): its stored values
             ranges[res] = Interval.of_constant(elements_array(op.operation.attributes["value"], _shape(res)),
@@ -209,65 +209,6 @@ def _float_values(value: ir.Value, role: str, layer: str) -> np.ndarray:
     if owner is None or owner.name != "fxp.constant":
         raise FxflowError(f"the {role} of layer '{layer}' is not a compile-time constant")
     return elements_array(owner.attributes["value"], _shape(value)).astype(np.float64)
-
-
-# hls4ml arithmetic: an "auto" role is what hls4ml 1.3's precision inference (InferPrecisionTypes) gives it.
-# Its bit-width rules for dense, conv, merges, concatenation, data movement and matmul never round or overflow,
-# as fxflow's own "auto" does not: their numbers are the same.  Elsewhere they differ, and are resolved here:
-_HLS4ML_DEFAULT_RESULT = ("fxp.relu", "fxp.lut", "fxp.softmax", "fxp.clamp", "fxp.prelu", "fxp.threshold",
-                          "fxp.select", "fxp.rnn")  # no rule: the model's default precision
-_HLS4ML_DEFAULT_CONSTANTS = ("fxp.dense", "fxp.conv", "fxp.rnn", "fxp.scale_shift")  # weights, biases: default
-_HLS4ML_PARAMS = ("fxp.prelu", "fxp.select", "fxp.threshold")  # param_t: from the constant or the input type
-_HLS4ML_INPUT_RESULT = ("fxp.pool", "fxp.reshape", "fxp.transpose", "fxp.pad", "fxp.resize", "fxp.gather")
-# rules fxflow does not reproduce (exact too, but of other widths): an "auto" result is warned about
-_HLS4ML_OTHER_RULES = ("fxp.concat", "fxp.minmax", "fxp.matmul", "fxp.add_constant", "fxp.cast")
-
-
-def _hls4ml_auto_roles(op, cfg: Config) -> Config:
-    """cfg with the op's layer's "auto" roles resolved as hls4ml infers them (above): results of ops without an
-    hls4ml rule and weights/biases take the default precision, a pooling's result its input's type, a
-    BatchNorm's result hls4ml's x * scale + bias rule (LayerNorm: passes/assign_precision/transformer.py).
-    An "auto" activation parameter stays fxflow's, with a warning naming the layer."""
-    from fxflow.hls4ml_compat import hls4ml_bn_result, hls4ml_mac_result, hls4ml_merge_result
-
-    o, layer = op.operation, layer_name(op.location)
-    if not layer or cfg.precision == AUTO:
-        return cfg
-    lc, name, roles = cfg.layer(layer), o.name, {}
-    if name in _HLS4ML_DEFAULT_CONSTANTS:
-        roles.update({r: cfg.precision for r in ("weight", "bias") if getattr(lc, r) == AUTO})
-    x = format_of(o.operands[0].type) if o.operands else None
-    if name in ("fxp.dense", "fxp.conv") and AUTO in (lc.accum, lc.result) and x is not None:
-        w, b = roles.get("weight", lc.weight), roles.get("bias", lc.bias)
-        if isinstance(w, FixedFormat) and isinstance(b, FixedFormat):
-            shape = list(ir.RankedTensorType(o.operands[1].type).shape)  # dense [K, N], conv [F, C/g, *kernel]
-            n_ops = shape[0] if name == "fxp.dense" else math.prod(shape[1:])
-            inferred = hls4ml_mac_result(x, w, b, n_ops)
-            roles.update({r: inferred for r in ("accum", "result") if getattr(lc, r) == AUTO})
-    elif lc.result == AUTO and x is not None:
-        if name in _HLS4ML_DEFAULT_RESULT:
-            roles["result"] = cfg.precision
-        elif name in _HLS4ML_INPUT_RESULT:
-            roles["result"] = x
-        elif name == "fxp.scale_shift":
-            roles["result"] = hls4ml_bn_result(x, roles.get("weight", lc.weight), roles.get("bias", lc.bias))
-        elif name in ("fxp.add", "fxp.sub", "fxp.mul") and len(o.operands) == 2 \
-                and format_of(o.operands[1].type) is not None:
-            roles["result"] = hls4ml_merge_result(x, format_of(o.operands[1].type), name[4:])
-        elif name in _HLS4ML_OTHER_RULES:
-            warnings.warn(f"layer '{layer}': its 'auto' result is fxflow's exact range, not hls4ml's bit-width rule "
-                          "(the same values, other widths): give it a type to match hls4ml's", stacklevel=2)
-    producer = defining_op(o.operands[0]) if name == "fxp.scale_shift" else None
-    if producer is not None and producer.name in ("fxp.dense", "fxp.conv") \
-            and cfg.layer(layer_name(producer.location)).result == AUTO:
-        warnings.warn(f"layer '{layer}': hls4ml 1.3 folds this BatchNorm into '{layer_name(producer.location)}', whose "
-                      "result is 'auto'; fxflow keeps it a layer: give that result a type to match hls4ml",
-                      stacklevel=2)
-    if name in _HLS4ML_PARAMS and lc.weight == AUTO:
-        warnings.warn(f"layer '{layer}': its 'auto' parameter precision is fxflow's fit of the constant, not "
-                      "hls4ml's inference (from the constant or the input type): give it a type to match hls4ml",
-                      stacklevel=2)
-    return cfg.with_layer_roles(layer, roles) if roles else cfg
 
 
 def hls4ml_auto(role, cfg: Config, layer: str, key: str):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import os
 import time
 from dataclasses import dataclass
@@ -15,6 +17,7 @@ from .config import IO_TYPES, Config
 from .design import Design
 from .dialects import new_context
 from .errors import ConfigError, FxflowError, UnsupportedOpError
+from .ir import layer_name
 from .pipeline import run_passes
 
 BACKENDS = backend_names()  # the registry's names (fxflow/lowering/backend.py): vitis, catapult, aie, rtl, versal
@@ -80,8 +83,23 @@ def compile(model, example_input=None, config=None, backend: str = "vitis", io_t
         stages["linalg"] = _snapshot(module)
         t0 = time.perf_counter()
         try:
-            raising = LinalgToFxpOptions(fold_batchnorm=cfg.arithmetic != "hls4ml")
+            folded: set[str] = set()  # hls4ml folds a BatchNorm only into a layer whose result is 'auto'
+
+            def hls4ml_fold(layer: str, batchnorm: str) -> bool:
+                fold = cfg.layer(layer).result == "auto"
+                if fold:
+                    folded.add(batchnorm)
+                return fold
+
+            raising = LinalgToFxpOptions(fold_batchnorm=cfg.arithmetic != "hls4ml" or hls4ml_fold)
             run_passes(module, ["convert-fake-quant-to-fxp", ("convert-linalg-to-fxp", raising)])
+            folded -= {layer_name(op.location) for f in module.body.operations for region in f.regions
+                       for block in region.blocks for op in block.operations}  # (folds that did not happen)
+            if folded:  # the folded BatchNorms' own entries (hls4ml's dict names them) are no layers any more
+                from .hls4ml_compat import hls4ml_name
+
+                gone = folded | {hls4ml_name(n) for n in folded}
+                cfg = dataclasses.replace(cfg, layers={k: v for k, v in cfg.layers.items() if k not in gone})
         except UnsupportedOpError as err:
             raise restate(err) from None
         stages["fxp-float"] = _snapshot(module)

@@ -55,6 +55,8 @@ _LAYER_KEYS = {"ReuseFactor": "reuse_factor", "Strategy": "strategy", "implement
                "exp_table_size": "exp_table_size", "ExpTableSize": "exp_table_size",
                "inv_table_size": "inv_table_size", "InvTableSize": "inv_table_size", "Skip": None, "Trace": None,
                "TableRangePower2": "table_range_power2", "table_range_power2": "table_range_power2"}
+# keys steering only how hls4ml builds a layer's hardware: accepted at hls4ml's defaults, else warned about
+_HARDWARE_KEYS = {"ParallelizationFactor": 1, "ConvImplementation": "LineBuffer", "Algorithm": "nearest"}
 _INPUT_LAYER = re.compile(r"^input(_\d+)?$")
 
 
@@ -111,6 +113,10 @@ def from_hls4ml(data: dict) -> dict:
                 if value:
                     warnings.warn(f"hls4ml config key '{where}.Skip' is ignored: fxflow computes the softmax",
                                   stacklevel=3)
+            elif key in _HARDWARE_KEYS:
+                if value != _HARDWARE_KEYS[key]:
+                    warnings.warn(f"hls4ml config key '{where}.{key}' = {value!r} is ignored: fxflow builds the "
+                                  "layer its own way (resizing: the model's own mode)", stacklevel=3)
             elif key in _LAYER_KEYS:
                 if _LAYER_KEYS[key] is not None:
                     out[_LAYER_KEYS[key]] = value
@@ -233,3 +239,26 @@ def hls4ml_merge_result(a, b, op: str):
         integer = max(a.int_bits + (b.signed and not a.signed), b.int_bits + (a.signed and not b.signed)) + 1
         width = integer + max(a.f, b.f)
     return FixedFormat(int(signed), integer - int(signed), width - integer)
+
+
+def constant_format(value: float, bits: int = 8):
+    """The type hls4ml 1.3 infers for an activation's constant parameter (LeakyReLU's slope, ELU's alpha) whose
+    precision is 'auto': the value's `bits` leading bits, truncated (a sign bit more when negative)."""
+    from fractions import Fraction
+
+    from .fixed import FixedFormat
+
+    if value == 0:
+        return FixedFormat(0, 1, 0, "TRN", "WRAP")
+    mag = abs(Fraction(value))
+    i = 0  # integer bits: mag < 2^i
+    while mag >= Fraction(2) ** i:
+        i += 1
+    while mag < Fraction(2) ** (i - 1):
+        i -= 1
+    f = 0  # fractional bits of the exact value (negative: trailing zero integer bits)
+    while (mag * Fraction(2) ** f).denominator != 1:
+        f += 1
+    while (mag * Fraction(2) ** (f - 1)).denominator == 1:
+        f -= 1
+    return FixedFormat(int(value < 0), i, min(i + f, bits) - i, "TRN", "WRAP")

@@ -1,0 +1,70 @@
+"""hls4ml's own PyTorch test models against hls4ml 1.3 itself: with the dict hls4ml's `config_from_pytorch_model`
+returns (granularity 'name', as hls4ml's tests build it), fxflow's predict equals hls4ml's predict bit for bit, in
+io_parallel and io_stream, and fxflow's C simulation equals its predict.  One model per layer kind whose
+arithmetic could differ (the whole table: benchmarks/hls4ml_models.py, docs/layers.md "hls4ml compatibility");
+each hls4ml build is done once per model and io type (a module fixture), as it takes seconds of g++."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import fxflow
+from hls4ml_test_models import MODELS, _inputs, _model, _one, as_hls4ml_layout, hls4ml_config, hls4ml_predict
+from toolchains import needs_module
+
+hls4ml = needs_module("hls4ml")
+pytestmark = pytest.mark.needs("g++", "ap_types")  # hls4ml's predict and fxflow's C-sim compile C++
+
+SUBSET = ["linear_elu", "op_leaky_relu_0_3", "AvgPool2d_pad0", "batchnorm_fused_conv1d",
+          "batchnorm_after_relu"]  # recurrent layers: not yet hls4ml's arithmetic (docs/layers.md)
+
+
+@pytest.fixture(scope="module", params=[(n, io) for n in SUBSET for io in ("io_parallel", "io_stream")],
+                ids=lambda p: f"{p[0]}-{p[1]}")
+def case(request, tmp_path_factory):
+    name, io_type = request.param
+    model, shapes = _model(name)
+    xs = _inputs(shapes, 64, seed=5)
+    want, shape = hls4ml_predict(model, shapes, xs, io_type, tmp_path_factory.mktemp("hls4ml") / name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        design = fxflow.compile(model, _one([torch.from_numpy(x[:1]).float() for x in xs]),
+                                hls4ml_config(model, shapes), io_type=io_type,
+                                output_dir=tmp_path_factory.mktemp("fxflow") / name)
+    return name, io_type, xs, want, shape, design
+
+
+def test_subset_is_in_the_table():
+    assert set(SUBSET) <= set(MODELS)
+
+
+def test_predict_equals_hls4ml(case):
+    name, io_type, xs, want, shape, design = case
+    got = as_hls4ml_layout(np.asarray(design.predict(_one(xs)), dtype=np.float64), shape)
+    want = want.reshape(got.shape)
+    differ = int(np.sum(got != want))
+    assert differ == 0, f"{name} ({io_type}): {differ} of {got.size} values differ from hls4ml"
+    assert np.unique(got).size > 4, "outputs (nearly) constant: the comparison would prove little"
+
+
+def test_csim_equals_predict(case):
+    name, io_type, xs, _, _, design = case
+    raw, raw_c = design.predict(_one(xs), raw=True), design.csim(_one(xs), raw=True, verbose=False)
+    assert all(np.array_equal(a, b) for a, b in zip(raw if isinstance(raw, list) else [raw],
+                                                    raw_c if isinstance(raw_c, list) else [raw_c]))
+
+
+@pytest.mark.parametrize("value", [1.0, 0.3, 0.01, 1.7, -0.3, 2.0, 3.0, 0.25, 1e-5])
+def test_constant_type_is_hls4mls(value):
+    """The type an 'auto' LeakyReLU slope / ELU alpha takes (hls_roles' constant rule) is the one hls4ml infers."""
+    from hls4ml.model.optimizer.passes.infer_precision import _get_precision_from_constant
+
+    from fxflow.hls4ml_compat import constant_format
+
+    want = _get_precision_from_constant(value)
+    got = constant_format(value)
+    assert (got.width, got.k + got.i, bool(got.k)) == (want.width, want.integer, want.signed)
