@@ -346,9 +346,9 @@ def aie_layers(graph) -> tuple[list[DenseKernel], dict[int, RowKernel]]:
             raise FxflowError(f"kernel '{ir.StringAttr(kernel.attributes['sym_name']).value}' has no integer form; "
                               "run convert-fxp-to-aie first")
         if src != expect:
-            raise UnsupportedOpError("the AIE backend maps a linear chain of layers; kernel "
-                                     f"'{ir.StringAttr(kernel.attributes['layer']).value}' does not read the "
-                                     "previous layer's output")
+            layer = ir.StringAttr(kernel.attributes["layer"]).value
+            raise UnsupportedOpError(f"the AIE backend maps a linear chain of layers; layer '{layer}' does not read "
+                                     "the previous layer's output", layer)
         info = kernel_info(kernel)
         if info is None:
             layer = ir.StringAttr(kernel.attributes["layer"]).value
