@@ -97,13 +97,14 @@ class BigMap(nn.Module):
 # model, input shape per sample, config, the layer the error must name, what else it must say
 CASES = {
     "mean_pool": (MeanPool, (6, 4), CFG16, "mean", r"fxp\.transpose"),
-    "gelu": (Gelu, (5, 4), CFG16, "act", r"fxp\.lut"),
+    "gelu": (Gelu, (5, 4), CFG16, "act", r"\(fxp\.lut\) at .*test_aie_errors\.py:\d+: a table-lookup activation"),
     "permute": (Permute, (4, 4), CFG16, "permute_1", r"fxp\.transpose.*transpose / permute"),
     "matmul_of_activations": (Scores, (4, 4), CFG16, "bmm", r"fxp\.matmul.*two activations"),
     "avg_pool": (AvgPool, (2, 8, 8), CFG16, "pool", r"avg pooling"),
-    "conv1d": (Conv1d, (3, 10), CFG16, "conv", r"fxp\.conv"),
-    "wide_32bit": (Wide, (8,), {"model": {"precision": "ap_fixed<32,12>"}}, "fc1", r"32|bits|int16"),
-    "too_large_map": (BigMap, (16, 48, 48), {"model": {"precision": "ap_fixed<8,3>"}}, "conv", r"bytes"),
+    "conv1d": (Conv1d, (3, 10), CFG16, "conv", r"\(fxp\.conv\).*a convolution of a 3-D tensor"),
+    "wide_32bit": (Wide, (8,), {"model": {"precision": "ap_fixed<32,12>"}}, "fc1", r"32 bits wide.*int8 or int16"),
+    "too_large_map": (BigMap, (16, 48, 48), {"model": {"precision": "ap_fixed<8,3>"}}, "conv",
+                      r"feature map 48x48x16.*65536 bytes"),
 }
 
 
