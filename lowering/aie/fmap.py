@@ -90,13 +90,16 @@ def _readers(kernel) -> int:
 
 
 def is_fmap_graph(graph) -> bool:
-    """Whether the graph is a feature-map DAG for this module (a 4-D input, or a conv / pool kernel)."""
+    """Whether the graph is a feature-map DAG for this module: a 4-D input, or a conv / pool on a 4-D feature map.
+    A pool or conv over 3-D [batch, tokens, features] rows (a transformer's mean over the tokens, a Conv1d) does
+    not make one: that graph is a row graph, and the row path names the layer it cannot host."""
     from fxflow.dialects.df.graph import kernels_of
 
     block = graph.regions[0].blocks[0]
     if len(block.arguments) == 1 and len(ir.RankedTensorType(block.arguments[0].type).shape) == 4:
         return True
-    return any(o.name in ("fxp.conv", "fxp.pool") for k in kernels_of(graph) for o in _body(k))
+    return any(o.name in ("fxp.conv", "fxp.pool") and len(ir.RankedTensorType(o.operands[0].type).shape) == 4
+               for k in kernels_of(graph) for o in _body(k))
 
 
 def _shape(value) -> tuple[int, int, int]:
@@ -108,21 +111,22 @@ def kernel_node(kernel, relu_kernel=None) -> FmapNode:
     """The conv / pool / add of one df.kernel as a DAG node (its `inputs` left empty); UnsupportedOpError naming
     the layer otherwise."""
     from fxflow.dialects.fxp import i64_array
+    from fxflow.lowering.aie.unhosted import unhosted
 
     layer = ir.StringAttr(kernel.attributes["layer"]).value
     ops = _body(kernel)
     names = [o.name for o in ops]
     if len(ops) != 1 or names[0] not in ("fxp.conv", "fxp.pool", "fxp.add"):
-        raise UnsupportedOpError(f"layer '{layer}' ({', '.join(names) or 'nothing'}) is not supported by the AIE "
-                                 "feature-map backend: it maps Conv2D (grouped/depthwise too, + ReLU), MaxPool "
-                                 "and Add (+ ReLU) on [batch, channels, height, width] feature maps", layer)
+        raise unhosted(kernel, "not supported on the AI Engines yet: the AIE feature-map backend maps Conv2D "
+                               "(grouped/depthwise too, + ReLU), MaxPool and Add (+ ReLU) on [batch, channels, "
+                               "height, width] feature maps")
     o = ops[0]
     kind = names[0].split(".")[1]
     operands = [o.operands[0]] if kind != "add" else [o.operands[0], o.operands[1]]
     for v in operands:
         if len(ir.RankedTensorType(v.type).shape) != 4:
-            raise UnsupportedOpError(f"layer '{layer}': the AIE {kind} kernel takes 2-D feature maps [batch, "
-                                     f"channels, height, width], not {list(ir.RankedTensorType(v.type).shape)}", layer)
+            raise unhosted(kernel, f"the AIE {kind} kernel takes 2-D feature maps [batch, channels, height, width], "
+                                   f"not {list(ir.RankedTensorType(v.type).shape)}")
     node = FmapNode(kernel, kind, layer, ir.StringAttr(kernel.attributes["sym_name"]).value, [],
                     [_shape(v) for v in operands], _shape(o.results[0]), relu_op=relu_kernel, fxp=o)
     if kind == "conv":
@@ -132,8 +136,8 @@ def kernel_node(kernel, relu_kernel=None) -> FmapNode:
         node.groups = ir.IntegerAttr(o.attributes["groups"]).value
     elif kind == "pool":
         if ir.StringAttr(o.attributes["kind"]).value != "max":
-            raise UnsupportedOpError(f"layer '{layer}': {ir.StringAttr(o.attributes['kind']).value} pooling has "
-                                     "no AIE kernel (max pooling only)", layer)
+            raise unhosted(kernel, f"{ir.StringAttr(o.attributes['kind']).value} pooling has no AIE kernel (max "
+                                   "pooling only)")
         node.window = (tuple(i64_array(o, "kernel")), i64_array(o, "strides"), [1, 1], i64_array(o, "padding"))
     return node
 
@@ -146,9 +150,6 @@ def fmap_graph(graph) -> FmapGraph:
     if len(block.arguments) != 1:
         raise UnsupportedOpError("the AIE backend supports designs with one input and one output")
     arg = block.arguments[0]
-    if len(ir.RankedTensorType(arg.type).shape) != 4:
-        raise UnsupportedOpError(f"the AIE feature-map layers take a [batch, channels, height, width] input, not "
-                                 f"{list(ir.RankedTensorType(arg.type).shape)}")
     nodes: list[FmapNode] = []
     index: dict = {}  # df.kernel operation -> node index (fused ReLUs map to their producer)
     for kernel in kernels_of(graph):
@@ -177,6 +178,9 @@ def fmap_graph(graph) -> FmapGraph:
         node.inputs = [node_of(srcs[next(i for i, a in enumerate(kargs) if a == v)]) for v in operands]
         index[kernel] = len(nodes)
         nodes.append(node)
+    if len(ir.RankedTensorType(arg.type).shape) != 4:  # the first kernel would have named itself (kernel_node)
+        raise UnsupportedOpError(f"the AIE feature-map layers take a [batch, channels, height, width] input, not "
+                                 f"{list(ir.RankedTensorType(arg.type).shape)}")
     ret = list(block.operations)[-1].operation
     if len(ret.operands) != 1:
         raise UnsupportedOpError("the AIE backend supports designs with one input and one output")

@@ -98,6 +98,7 @@ def _aie_form(group: list) -> tuple[dict | None, str]:
     from fxflow.dialects.fxp import format_of
     from fxflow.lowering.aie.arith import storage_of
     from fxflow.lowering.aie.passes.convert_fxp_to_aie import kernel_info, row_info
+    from fxflow.lowering.aie.unhosted import unhosted
 
     layer = attr(group[0], "layer")
     if _body_ops(group[0]) in (["fxp.conv"], ["fxp.pool"], ["fxp.add"]):
@@ -115,9 +116,7 @@ def _aie_form(group: list) -> tuple[dict | None, str]:
                 "y": storage_of(softmax.out), "spec": softmax.spec,
                 **({"reciprocal": softmax.spec.reciprocal} if softmax.kind == "hccs" else {})}, ""
     if info is None:
-        return None, (f"layer '{layer}' ({', '.join(_body_ops(group[0])) or 'nothing'}) is not supported by the AIE "
-                      "backend: it maps dense layers, each optionally followed by a ReLU, and row kernels "
-                      "(HCCS or table softmax, LayerNorm) after a dense layer")
+        return None, str(unhosted(group[0]))
     if len(group) == 2:
         info = replace(info, relu=format_of(group[1].results[0].type))
     try:

@@ -40,6 +40,18 @@ def layer_name(loc: ir.Location) -> str | None:
     return name if name else None
 
 
+def user_source(loc) -> str:
+    """'file:line' of the innermost position in a location's call stack outside installed packages (the user's
+    model code that called torch's nn module), else the innermost position, else ''."""
+    import re
+
+    frames = re.findall(r'"([^"]+)":(\d+):\d+', str(loc))
+    for file, line in frames:
+        if "site-packages" not in file and "dist-packages" not in file:
+            return f"{file}:{line}"
+    return f"{frames[0][0]}:{frames[0][1]}" if frames else ""
+
+
 def named_loc(name: str, child: ir.Location | None = None) -> ir.Location:
     return ir.Location.name(name, childLoc=child) if child is not None else ir.Location.name(name)
 

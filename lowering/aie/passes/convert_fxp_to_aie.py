@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fxflow.lowering.aie.arith import DenseInt, check_product, lower_dense, storage_of
+from fxflow.lowering.aie.unhosted import unhosted
 from fxflow.dialects.df import build_kernel, build_yield
 from fxflow.dialects.df.graph import graph_of, kernels_of
 from fxflow.dialects.fxp import (AddConstantOp, AddOp, CastOp, ClampOp, ConcatOp, ConstantOp, ConvOp, DenseOp, GatherOp,
@@ -238,14 +239,11 @@ def convert_fxp_to_aie(module_op, options=None) -> None:
         convert(graph)
         return
     block = graph.regions[0].blocks[0]
+    for kernel in kernels_of(graph):  # the first layer the AI Engines cannot host, in program order
+        if kernel_info(kernel) is None and not _is_relu(kernel) and row_info(kernel) is None:
+            raise unhosted(kernel)
     if len(block.arguments) != 1 or len(list(block.operations)[-1].operation.operands) != 1:
         raise UnsupportedOpError("the AIE backend supports designs with one input and one output")
-    for kernel in kernels_of(graph):
-        if kernel_info(kernel) is None and not _is_relu(kernel) and row_info(kernel) is None:
-            layer = ir.StringAttr(kernel.attributes["layer"]).value
-            raise UnsupportedOpError(f"layer '{layer}' ({_describe(kernel)}) is not supported by the AIE backend: "
-                                     "it maps dense layers, each optionally followed by a ReLU and/or a row kernel "
-                                     "(LayerNorm, softmax)", layer)
     for kernel in kernels_of(graph):
         if _is_relu(kernel):
             _fuse_into_producer(kernel)
@@ -348,9 +346,9 @@ def aie_layers(graph) -> tuple[list[DenseKernel], dict[int, RowKernel]]:
             raise FxflowError(f"kernel '{ir.StringAttr(kernel.attributes['sym_name']).value}' has no integer form; "
                               "run convert-fxp-to-aie first")
         if src != expect:
-            raise UnsupportedOpError("the AIE backend maps a linear chain of layers; kernel "
-                                     f"'{ir.StringAttr(kernel.attributes['layer']).value}' does not read the "
-                                     "previous layer's output")
+            layer = ir.StringAttr(kernel.attributes["layer"]).value
+            raise UnsupportedOpError(f"the AIE backend maps a linear chain of layers; layer '{layer}' does not read "
+                                     "the previous layer's output", layer)
         info = kernel_info(kernel)
         if info is None:
             layer = ir.StringAttr(kernel.attributes["layer"]).value

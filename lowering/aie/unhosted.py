@@ -1,0 +1,55 @@
+"""The error for a layer the AI Engines cannot host: its layer name, its fxp ops, the user's source line and the
+reason, so the first op a model cannot place on the AIE says what and where (issue 21: "errors naming the layer and
+the limit").  One rule for the AIE backend's row path, its feature-map path and the Versal planner's PL fallback
+reason."""
+
+from __future__ import annotations
+
+from fxflow.errors import UnsupportedOpError
+from fxflow.ir import ir, user_source
+
+# Why the AI Engines cannot host an op, by fxp op (what the user reads first; fxp.matmul, fxp.pool and fxp.conv
+# depend on their operands: `unhosted`).
+_NOT_YET = "not supported on the AI Engines yet"
+_REASONS = {
+    "fxp.lut": f"a table-lookup activation (GELU, sigmoid, tanh, ...) is {_NOT_YET}",
+    "fxp.gather": f"a gather (e.g. an attention head split or a slice) is {_NOT_YET}",
+    "fxp.transpose": f"a transpose / permute is {_NOT_YET}",
+    "fxp.reshape": f"a reshape between row layouts is {_NOT_YET}",
+    "fxp.add": "an add of [batch, features] rows (a residual) is not supported on the AI Engines yet: the dense chain "
+               "has no two-input kernel (adds run on [batch, channels, height, width] feature maps)",
+}
+
+
+def unhosted(kernel, reason: str | None = None) -> UnsupportedOpError:
+    """The error for a kernel the AI Engines cannot host: its layer, ops, source line and the reason (by default
+    the row path's reason for its op kind)."""
+    layer = ir.StringAttr(kernel.attributes["layer"]).value
+    ops = [o.operation for o in kernel.regions[0].blocks[0].operations
+           if o.operation.name not in ("fxp.constant", "df.yield")]
+    names = [o.name for o in ops]
+    line = user_source(kernel.location)
+    where = f"layer '{layer}' ({', '.join(names) or 'nothing'}){f' at {line}' if line else ''}"
+    if reason is not None:
+        return UnsupportedOpError(f"{where}: {reason}", layer)
+    reason = next((_REASONS[n] for n in names if n in _REASONS), None)
+    for o in ops:
+        shape = ir.RankedTensorType(o.operands[0].type).shape
+        if o.name == "fxp.matmul" and not any(_is_constant(v) for v in o.operands[:2]):
+            reason = f"a matmul of two activations (e.g. attention scores) is {_NOT_YET}"
+        elif o.name == "fxp.pool":
+            reason = (f"{ir.StringAttr(o.attributes['kind']).value} pooling over {list(shape)} (e.g. a mean over the "
+                      f"tokens) is {_NOT_YET} (max pooling of [batch, channels, height, width] feature maps is)")
+        elif o.name == "fxp.conv":
+            reason = (f"a convolution of a {len(shape)}-D tensor {list(shape)} is {_NOT_YET} (2-D convolutions of "
+                      "[batch, channels, height, width] feature maps are)")
+    if reason is None:
+        reason = (f"{_NOT_YET}: the AIE backend maps dense layers, each optionally followed by a ReLU and/or a row "
+                  "kernel (LayerNorm, softmax), and feature-map DAGs (Conv2D, MaxPool, Add)")
+    return UnsupportedOpError(f"{where}: {reason}", layer)
+
+
+def _is_constant(value) -> bool:
+    owner = value.owner
+    owner = owner if isinstance(owner, ir.Operation) else getattr(owner, "operation", None)
+    return owner is not None and owner.name == "fxp.constant"

@@ -1,0 +1,149 @@
+"""What the AIE backend cannot host is a user error (an FxflowError, never a traceback, KeyError or assertion) that
+names the layer, the op and the reason, with the source line; with backend="versal" the same layers fall back to
+the PL with the reason in the report."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import fxflow
+from fxflow.errors import FxflowError
+
+CFG16 = {"model": {"precision": "ap_fixed<16,6>"}}
+
+
+class MeanPool(nn.Module):
+    """Linear per token, then the mean over the tokens (a pool over [batch, tokens, features] rows)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 8)
+        self.head = nn.Linear(8, 3)
+
+    def forward(self, x):
+        return self.head(self.fc(x).mean(dim=1))
+
+
+class Gelu(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.act, self.fc2 = nn.Linear(4, 8), nn.GELU(), nn.Linear(8, 3)
+
+    def forward(self, x):
+        return self.fc2(self.act(self.fc1(x)))
+
+
+class Permute(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(4, 4), nn.Linear(16, 3)
+
+    def forward(self, x):
+        return self.fc2(self.fc1(x).transpose(1, 2).reshape(x.shape[0], -1))
+
+
+class Scores(nn.Module):
+    """q @ k of two activations (attention scores, without the transpose that would be refused first)."""
+
+    def __init__(self):
+        super().__init__()
+        self.q, self.k = nn.Linear(4, 4), nn.Linear(4, 4)
+
+    def forward(self, x):
+        return torch.matmul(self.q(x), self.k(x))
+
+
+class AvgPool(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv, self.pool = nn.Conv2d(2, 16, 3, padding=1), nn.AvgPool2d(2)
+
+    def forward(self, x):
+        return self.pool(self.conv(x))
+
+
+class Conv1d(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv, self.relu = nn.Conv1d(3, 8, 3), nn.ReLU()
+
+    def forward(self, x):
+        return self.relu(self.conv(x))
+
+
+class Wide(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.relu, self.fc2 = nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 4)
+
+    def forward(self, x):
+        return self.fc2(self.relu(self.fc1(x)))
+
+
+class BigMap(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(16, 16, 3, padding=1)
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+# model, input shape per sample, config, the layer the error must name, what else it must say
+CASES = {
+    "mean_pool": (MeanPool, (6, 4), CFG16, "mean", r"fxp\.transpose"),
+    "gelu": (Gelu, (5, 4), CFG16, "act", r"\(fxp\.lut\) at .*test_aie_errors\.py:\d+: a table-lookup activation"),
+    "permute": (Permute, (4, 4), CFG16, "permute_1", r"fxp\.transpose.*transpose / permute"),
+    "matmul_of_activations": (Scores, (4, 4), CFG16, "bmm", r"fxp\.matmul.*two activations"),
+    "avg_pool": (AvgPool, (2, 8, 8), CFG16, "pool", r"avg pooling"),
+    "conv1d": (Conv1d, (3, 10), CFG16, "conv", r"\(fxp\.conv\).*a convolution of a 3-D tensor"),
+    "wide_32bit": (Wide, (8,), {"model": {"precision": "ap_fixed<32,12>"}}, "fc1", r"32 bits wide.*int8 or int16"),
+    "too_large_map": (BigMap, (16, 48, 48), {"model": {"precision": "ap_fixed<8,3>"}}, "conv",
+                      r"feature map 48x48x16.*65536 bytes"),
+}
+
+
+def _inputs(shape, n=3):
+    return np.random.default_rng(0).normal(0, 1, (n, *shape))
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_layer_the_aie_cannot_host_is_a_clean_error_naming_it(case):
+    make, shape, cfg, layer, what = CASES[case]
+    torch.manual_seed(0)
+    with pytest.raises(Exception) as info:
+        fxflow.compile(make().eval(), _inputs(shape)[:1], config=cfg, backend="aie")
+    err = info.value
+    assert isinstance(err, FxflowError), f"{type(err).__name__}: {err}"
+    assert f"layer '{layer}'" in str(err), str(err)
+    assert getattr(err, "layer", None) in (layer, None), err.layer
+    assert re.search(what, str(err)), str(err)
+
+
+def test_transformer_example_names_the_first_layer_the_aie_cannot_host():
+    """The example's mean-pool made the graph look like a feature-map graph; the error must be about the first op
+    the AI Engines cannot host (the attention's gather head split), naming its layer and source line."""
+    from fxflow.examples import load
+
+    ex = load("transformer")
+    with pytest.raises(FxflowError) as info:
+        fxflow.compile(ex.make_model(), ex.make_inputs(1), config=CFG16, backend="aie")
+    msg = str(info.value)
+    assert "layer 'blocks.0.attn'" in msg and "fxp.gather" in msg and "not supported on the AI Engines yet" in msg, msg
+    assert "transformer.py:" in msg, msg
+    assert info.value.layer == "blocks.0.attn"
+    assert "[batch, channels, height, width]" not in msg
+
+
+def test_versal_puts_what_the_aie_cannot_host_on_the_pl_with_the_reason():
+    torch.manual_seed(0)
+    d = fxflow.compile(Gelu().eval(), _inputs((4,))[:1], config=CFG16, backend="versal")
+    rows = {r["layer"]: r for r in d.report()["layers"]}
+    assert rows["act"]["target"] == "pl"
+    reason = rows["act"]["aie_reason"]
+    assert "layer 'act' (fxp.lut)" in reason and "not supported on the AI Engines yet" in reason, reason
