@@ -119,9 +119,9 @@ def _dense(ctx: Ctx, op) -> OpCost:
         lut_mul, t_mul = approx
     lut_add = mulpar * facc.width
     graph = adder_graph_cost(ctx, op, fx, values) if approx is None else None
-    if graph is not None:  # distributed_arithmetic: the shared adder graph, then the bias per column
+    if graph is not None:  # distributed_arithmetic: the shared adder graph, then the bias per non-empty column
         c.dsp = c.multipliers = 0
-        lut_mul, lut_add, t_mul = bsz * graph[0], bsz * nn * facc.width, 0.0
+        lut_mul, lut_add, t_mul = bsz * graph[0], bsz * graph[2] * facc.width, 0.0
     mux = 0
     if rf > 1:
         mux = mulpar * (fx.width + (fw.width if latency else 0)) * math.ceil((rf - 1) / 3)
@@ -145,10 +145,11 @@ def _dense(ctx: Ctx, op) -> OpCost:
     return c
 
 
-def adder_graph_cost(ctx: Ctx, op, fx, values) -> tuple[int, int] | None:
-    """(LUTs, adder depth) of the weight matrix as one shared adder graph (fxflow.fixed.addergraph: one LUT
-    per adder bit above its pass-through low bits), for a `distributed_arithmetic` kernel with reuse factor 1
-    and constant weights; None otherwise.  A per-element input (HGQ) gives each input its own range and drops
+def adder_graph_cost(ctx: Ctx, op, fx, values) -> tuple[int, int, int] | None:
+    """(LUTs, adder depth, non-empty columns) of the weight matrix as one shared adder graph
+    (fxflow.fixed.addergraph: one LUT per adder bit above its pass-through low bits), for a
+    `distributed_arithmetic` kernel with reuse factor 1 and constant weights; None otherwise.  An empty column (every weight zero or on a pruned input) is the bias
+    alone, a constant with no adder.  A per-element input (HGQ) gives each input its own range and drops
     the weight rows of pruned inputs, by the same rules the RTL builder applies (`column_ranges`,
     `live_weights`), so the estimate costs the graph the RTL builds."""
     if ctx.strategy != "distributed_arithmetic" or ctx.reuse_factor != 1 or values is None:
@@ -164,7 +165,7 @@ def adder_graph_cost(ctx: Ctx, op, fx, values) -> tuple[int, int] | None:
         ranges = column_ranges(lo.reshape(-1, w.shape[0]), hi.reshape(-1, w.shape[0]))
         w = live_weights(w, ranges)
     g = solve(w)
-    return g.cost_bits(ranges), g.depth()
+    return g.cost_bits(ranges), g.depth(), sum(t is not None for t in g.outputs)
 
 
 def const_product_luts(x_width: int, values) -> int:
