@@ -13,7 +13,7 @@ import numpy as np
 
 from circt.dialects import seq
 
-from fxflow.fixed.addergraph import AdderGraph, schedule, solve
+from fxflow.fixed.addergraph import AdderGraph, column_ranges, live_weights, schedule, solve
 
 from . import signals as s
 from .fixed import assign
@@ -59,27 +59,12 @@ def graph_signals(graph: AdderGraph, inputs: list[s.Wire], staged: Staged) -> St
     return staged
 
 
-def input_ranges(rows: np.ndarray, x_fmt) -> list[tuple[int, int]]:
-    """Each input's integer range over all rows (per-element formats: each its own; a padding tap adds 0), so
-    adder delays follow the widths the adders really get."""
-    out = []
-    for k in range(rows.shape[1]):
-        wires = [w for w in rows[:, k] if w is not None]
-        out.append((min(min(w.lo for w in wires), 0), max(max(w.hi for w in wires), 0)) if wires
-                   else (x_fmt.min_int, x_fmt.max_int))
-    return out
-
-
-def _live_weights(rows: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """W with the rows of inputs that are 0 in every row zeroed (pruned per-element activations): their terms
-    would fold away anyway, but sharing them would cost the other columns common subexpressions."""
-    dead = [k for k in range(rows.shape[1])
-            if all(x is None or (x.is_constant and x.lo == 0) for x in rows[:, k])]
-    if not dead:
-        return w
-    w = np.array(w, copy=True)
-    w[dead, :] = 0
-    return w
+def input_ranges(rows: np.ndarray) -> list[tuple[int, int]]:
+    """Each input's integer range over all rows of wires (None: a padding tap, 0), as `addergraph.column_ranges`
+    takes them: per-element formats each their own, so adder widths and delays follow the real ranges."""
+    lo = np.vectorize(lambda w: 0 if w is None else w.lo, otypes=[object])(rows)
+    hi = np.vectorize(lambda w: 0 if w is None else w.hi, otypes=[object])(rows)
+    return column_ranges(lo, hi)
 
 
 def dense_rows(rows: np.ndarray, plan, ctx=None) -> np.ndarray:
@@ -88,14 +73,15 @@ def dense_rows(rows: np.ndarray, plan, ctx=None) -> np.ndarray:
     result (the emulator's exact path).  With a clock budget in `ctx` (rtl `clock_mhz`), registers go where
     the adder delays fill the budget (`addergraph.schedule`); ctx.stages / ctx.levels say how many stages and
     adder levels per stage that took."""
-    graph = solve(_live_weights(rows, plan.w))
+    ranges = input_ranges(rows)
+    graph = solve(live_weights(plan.w, ranges))
     acc, out = plan.acc, plan.out
     up = acc.f - (plan.x_fmt.f + plan.w_fmt.f)
     stage, last = None, 0
     if ctx is not None and ctx.budget_ns:
         from fxflow.devices import ULTRASCALE_PLUS as fam  # the family yosys maps to (synth_xilinx -family xcup)
 
-        stage, ctx.levels = schedule(graph, input_ranges(rows, plan.x_fmt), ctx.budget_ns, fam.t_add, fam.t_add_bit)
+        stage, ctx.levels = schedule(graph, ranges, ctx.budget_ns, fam.t_add, fam.t_add_bit)
         last = max((stage[t.signal] for t in graph.outputs if t is not None), default=0)
         ctx.stages = last
     res = np.empty((rows.shape[0], len(graph.outputs)), dtype=object)

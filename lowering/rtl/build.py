@@ -25,6 +25,7 @@ import circt
 from circt import ir, passmanager
 from circt.dialects import comb, hw, seq
 
+from fxflow.dialects.df.graph import element_ranges
 from fxflow.dialects.fxp import format_of
 from fxflow.emulator import constant_value
 from fxflow.errors import ConfigError, FxflowError, InternalError, UnsupportedOpError
@@ -128,36 +129,6 @@ def _register(w: s.Wire, clk, stages: int, name: str, enable=None) -> s.Wire:
         else:
             v = seq.CompRegClockEnabledOp(v.type, v, clk, enable, name=f"{name}_r{i}").result
     return s.Wire(v, w.lo, w.hi)
-
-
-def element_ranges(value) -> tuple[np.ndarray, np.ndarray] | None:
-    """Per-element integer ranges (container grid, flat) of a kernel input that another kernel produces as a
-    per-element cast (`formats`): each element's own format range, a pruned element [0, 0].  The consumer's
-    wires take these ranges, so its adders are as wide as each element needs (a port stays container-wide)."""
-    from fxflow.dialects.fxp.channels import channel_formats
-    from fxflow.fixed.quantize import saturation_bounds
-    from fxflow.ir import defining_op
-
-    owner = defining_op(value)
-    while owner is not None and owner.name == "df.channel":
-        value = owner.operands[0]
-        owner = defining_op(value)
-    if owner is None or owner.name != "df.kernel":
-        return None
-    index = next(i for i, r in enumerate(owner.results) if r == value)
-    src = list(_kernel_ops(owner)[-1].operands)[index]
-    cast = defining_op(src)
-    cf = channel_formats(cast) if cast is not None and cast.name == "fxp.cast" else None
-    container = format_of(src.type)
-    if cf is None or container is None:
-        return None
-    shape = list(fir.RankedTensorType(src.type).shape)
-    lo = np.zeros(math.prod(shape), dtype=object)
-    hi = np.zeros(math.prod(shape), dtype=object)
-    for fmt, idx in cf.groups(shape):
-        a, b = saturation_bounds(fmt) if fmt.overflow.startswith("SAT") else (fmt.min_int, fmt.max_int)
-        lo[idx], hi[idx] = a << (container.f - fmt.f), b << (container.f - fmt.f)
-    return lo, hi
 
 
 def _build_kernel(kernel, name: str, layer: str, opts: RtlOptions) -> tuple[hw.HWModuleOp, KernelInfo]:

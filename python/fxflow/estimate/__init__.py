@@ -95,7 +95,7 @@ def estimate_kernel(kernel, device: Device, period: float, lut_costs=None) -> Ke
     main = next((o.name for o in ops if op_work(o) is not None),
                 ops[0].name if ops else "")
     est = KernelEstimate(layer, name, main.split(".", 1)[-1], rf, strategy)
-    ctx = Ctx(device, period, rf, strategy, f"kernel '{name}' (layer '{layer}')", lut_costs)
+    ctx = Ctx(device, period, rf, strategy, f"kernel '{name}' (layer '{layer}')", lut_costs, kernel)
     chained, first = 0.0, True
     for o in ops:
         model = OP_MODELS.get(o.name)

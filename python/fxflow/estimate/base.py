@@ -56,6 +56,7 @@ class Ctx:
     strategy: str
     where: str
     lut_costs: LutCosts | None = None  # yosys-measured approximate multipliers (passed by the caller)
+    kernel: object = None  # the df.kernel op, to see where a kernel input comes from (`input_element_ranges`)
 
     @property
     def usable(self) -> float:
@@ -112,6 +113,18 @@ def fmt_of(value_or_type, where: str):
     if fmt is None:
         raise IRError(f"estimator: {where} is not a fixed-point tensor ({t}); run fxp-assign-precision first")
     return fmt
+
+
+def input_element_ranges(ctx: Ctx, value):
+    """Per-element integer ranges (flat lo, hi; `df.graph.element_ranges`) of an op operand that is a kernel
+    input produced as a per-element cast, None otherwise: the same ranges the RTL builder gives its wires."""
+    from fxflow.dialects.df.graph import element_ranges
+
+    if ctx.kernel is None:
+        return None
+    args = list(ctx.kernel.regions[0].blocks[0].arguments)
+    index = next((i for i, a in enumerate(args) if a == value), None)
+    return None if index is None else element_ranges(list(ctx.kernel.operands)[index])
 
 
 def shape_of(value) -> tuple[int, ...]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from fxflow.dialects.fxp import AddOp, CastOp, ReluOp, ScaleShiftOp
-from fxflow.estimate.base import Ctx, OpCost, fmt_of, op_model, per_element_product, rounds, size_of
+from fxflow.estimate.base import Ctx, OpCost, fmt_of, op_model, per_element_product, rounds, shape_of, size_of
 
 
 def _elementwise(ctx: Ctx, op, lut_per_bit: float, delay_ns: float) -> OpCost:
@@ -29,10 +29,19 @@ def _relu(ctx: Ctx, op) -> OpCost:
 
 @op_model(CastOp)
 def _cast(ctx: Ctx, op) -> OpCost:
-    """Wires for TRN/WRAP; a rounding adder and a saturation mux otherwise (one LUT per bit each)."""
-    fy = fmt_of(op.results[0], f"result of {ctx.where}")
+    """Wires for TRN/WRAP; a rounding adder and a saturation mux otherwise (one LUT per bit each).  A
+    per-element cast (`formats`, HGQ) costs each element at its own format's width, a pruned one nothing."""
+    from fxflow.dialects.fxp.channels import channel_formats
+
+    y = op.results[0]
+    fy = fmt_of(y, f"result of {ctx.where}")
     per_bit = (fy.rounding != "TRN") + (fy.overflow != "WRAP")
-    return _elementwise(ctx, op, per_bit, per_bit * ctx.t_add(fy.width) if per_bit else 0.1)
+    delay = per_bit * ctx.t_add(fy.width) if per_bit else 0.1
+    cf = channel_formats(op)
+    if cf is None:
+        return _elementwise(ctx, op, per_bit, delay)
+    bits = cf.total_bits(shape_of(y))
+    return OpCost(lut=bits * per_bit, ff=bits, delay_ns=delay)
 
 
 @op_model(AddOp)

@@ -16,7 +16,7 @@ from fxflow.dialects.df import UNROLLED
 from fxflow.dialects.fxp import ConvOp, DenseOp, PoolOp
 from fxflow.devices import bram18_for
 from fxflow.estimate.base import (Ctx, OpCost, approx_products, constant_values, dsp_per_multiplier, fmt_of,
-                                  lut_multiplier_luts, op_model, rounds, shape_of, size_of)
+                                  input_element_ranges, lut_multiplier_luts, op_model, rounds, shape_of, size_of)
 from fxflow.fixed.csd import shift_add_luts
 
 
@@ -119,9 +119,9 @@ def _dense(ctx: Ctx, op) -> OpCost:
         lut_mul, t_mul = approx
     lut_add = mulpar * facc.width
     graph = adder_graph_cost(ctx, op, fx, values) if approx is None else None
-    if graph is not None:  # distributed_arithmetic: the shared adder graph, then the bias per column
+    if graph is not None:  # distributed_arithmetic: the shared adder graph, then the bias per non-empty column
         c.dsp = c.multipliers = 0
-        lut_mul, lut_add, t_mul = bsz * graph[0], bsz * nn * facc.width, 0.0
+        lut_mul, lut_add, t_mul = bsz * graph[0], bsz * graph[2] * facc.width, 0.0
     mux = 0
     if rf > 1:
         mux = mulpar * (fx.width + (fw.width if latency else 0)) * math.ceil((rf - 1) / 3)
@@ -145,16 +145,27 @@ def _dense(ctx: Ctx, op) -> OpCost:
     return c
 
 
-def adder_graph_cost(ctx: Ctx, op, fx, values) -> tuple[int, int] | None:
-    """(LUTs, adder depth) of the weight matrix as one shared adder graph (fxflow.fixed.addergraph: one LUT
-    per adder bit above its pass-through low bits), for a `distributed_arithmetic` kernel with reuse factor 1
-    and constant weights; None otherwise."""
+def adder_graph_cost(ctx: Ctx, op, fx, values) -> tuple[int, int, int] | None:
+    """(LUTs, adder depth, non-empty columns) of the weight matrix as one shared adder graph
+    (fxflow.fixed.addergraph: one LUT per adder bit above its pass-through low bits), for a
+    `distributed_arithmetic` kernel with reuse factor 1 and constant weights; None otherwise.  An empty column (every weight zero or on a pruned input) is the bias
+    alone, a constant with no adder.  A per-element input (HGQ) gives each input its own range and drops
+    the weight rows of pruned inputs, by the same rules the RTL builder applies (`column_ranges`,
+    `live_weights`), so the estimate costs the graph the RTL builds."""
     if ctx.strategy != "distributed_arithmetic" or ctx.reuse_factor != 1 or values is None:
         return None
-    from fxflow.fixed.addergraph import solve
+    from fxflow.fixed.addergraph import column_ranges, live_weights, solve
 
-    g = solve(np.asarray(values).reshape(values.shape[0], -1))
-    return g.cost_bits([(fx.min_int, fx.max_int)] * g.n_inputs), g.depth()
+    w = np.asarray(values).reshape(values.shape[0], -1)
+    per_element = input_element_ranges(ctx, op.operands[0])
+    if per_element is None:
+        ranges = [(fx.min_int, fx.max_int)] * w.shape[0]
+    else:
+        lo, hi = per_element
+        ranges = column_ranges(lo.reshape(-1, w.shape[0]), hi.reshape(-1, w.shape[0]))
+        w = live_weights(w, ranges)
+    g = solve(w)
+    return g.cost_bits(ranges), g.depth(), sum(t is not None for t in g.outputs)
 
 
 def const_product_luts(x_width: int, values) -> int:

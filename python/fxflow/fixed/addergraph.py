@@ -106,6 +106,25 @@ class AdderGraph:
                    for i, ad in enumerate(self.adders))
 
 
+def column_ranges(lo, hi) -> list[tuple[int, int]]:
+    """Each input's integer range over all rows, from lo, hi [P, K] (input k's bounds in row p; a padding tap
+    or a pruned element is [0, 0]), 0 included: the ranges the adders really get (the RTL builds them, the
+    estimate costs them)."""
+    lo, hi = np.asarray(lo, dtype=object), np.asarray(hi, dtype=object)
+    return [(min(int(lo[:, k].min()), 0), max(int(hi[:, k].max()), 0)) for k in range(lo.shape[1])]
+
+
+def live_weights(w: np.ndarray, ranges) -> np.ndarray:
+    """W with the rows of inputs whose range is [0, 0] (pruned per-element activations, padding) zeroed: their
+    terms would fold away anyway, but sharing them would cost the other columns common subexpressions."""
+    dead = [k for k, (lo, hi) in enumerate(ranges) if lo == 0 and hi == 0]
+    if not dead:
+        return w
+    w = np.array(w, copy=True)
+    w[dead, :] = 0
+    return w
+
+
 _SOLVED: dict = {}  # (shape, entries, cse) -> AdderGraph: the RTL, the HLS printer and the estimate ask alike
 _SOLVED_MAX = 64
 
