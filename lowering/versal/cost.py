@@ -182,11 +182,7 @@ def fmap_cost(units: list[Unit], device: VersalDevice, max_tiles: int, objective
             "columns": max(1, -(-tiles // max(1, len(device.aie.compute_rows)))),
             "memory_bytes": sum(p.memory for p in plans), "interval_cycles": interval, "latency_cycles": latency,
             "latency_ns": latency * ns, "interval_ns": interval * ns, "batch_interval_ns": interval * ns,
-            "splits": [f"1x{p.parts}" for p in plans], "plio_bytes_in": bytes_in, "plio_bytes_out": bytes_out,
-            # the cost is the AIE program's, but no PLIO bridge moves channels-last feature maps yet (bridge.py
-            # packs [batch, features] slices): a plan with this part is reported, not built
-            "unbuildable": "the PLIO bridges carry [batch, features] rows; feature maps (channels-last, padded) "
-                           "have no bridge yet, so conv / pool / add stay on PL in a Versal design"}
+            "splits": [f"1x{p.parts}" for p in plans], "plio_bytes_in": bytes_in, "plio_bytes_out": bytes_out}
 
 
 # --- costs of groups of units ---------------------------------------------------------------------
