@@ -213,12 +213,12 @@ def build_program(module, io: str = "host", max_ports: int = 0) -> AieProgram:
         raise FxflowError("the AIE program needs a partitioned graph: run aie-partition and aie-place first")
     from fxflow.lowering.aie.fmap import is_fmap_graph
 
+    device = get_device(ir.StringAttr(graph.attributes["aie_device"]).value)
     if is_fmap_graph(graph):  # conv / pool / add: a DAG of feature maps
         from fxflow.lowering.aie.fmap import fmap_graph
         from fxflow.lowering.aie.fmap_build import build
 
-        return build(graph, [_placement(n.op) for n in fmap_graph(graph).nodes], io)
-    device = get_device(ir.StringAttr(graph.attributes["aie_device"]).value)
+        return build(graph, [_placement(n.op) for n in fmap_graph(graph).nodes], io, columns_of(graph, device))
     chain, softmax = aie_layers(graph)
     tail = softmax.get(len(chain) - 1)
     mid = {i: t for i, t in softmax.items() if i < len(chain) - 1}  # HCCS softmaxes between dense layers

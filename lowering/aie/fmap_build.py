@@ -174,16 +174,15 @@ class AddParams:
     x2_store: str
 
 
-def build(graph, anchors: list[tuple[int, int]], io: str = "host") -> AieProgram:
-    """The AieProgram of a placed feature-map DAG (`anchors`: each layer's first tile, in graph order)."""
+def build(graph, anchors: list[tuple[int, int]], io: str = "host", columns: range | None = None) -> AieProgram:
+    """The AieProgram of a placed feature-map DAG (`anchors`: each layer's first tile, in graph order); its graph
+    input and output by shim DMA (`io="host"`) or PLIO ports (`io="plio"`), memory tiles and shims in `columns`."""
     from fxflow.lowering.aie.passes.convert_fxp_to_aie import aie_attr
-
-    from fxflow.lowering.aie.build import columns_of
 
     device = get_device(ir.StringAttr(graph.attributes["aie_device"]).value)
     fg = fmap_graph(graph)
     plans = _plans(fg)
-    io_ = assign(device, fg, plans, anchors, io, columns_of(graph, device))
+    io_ = assign(device, fg, plans, anchors, io, columns)
     plio = io == "plio"
     m = 1
     c_in, h_in, w_in = fg.in_shape
