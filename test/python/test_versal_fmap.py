@@ -95,6 +95,7 @@ def test_auto_simulation_through_emitted_bridges(auto, tmp_path):
     auto.write(tmp_path)
     src = (tmp_path / "pl_in" / "firmware" / f"{auto.versal.top}_to_aie.cpp").read_text()
     assert "channels-last [8][8][16]" in src
+    assert "channels-last" in (tmp_path / "README.md").read_text()
     x = _inputs(n=4, seed=2)
     np.testing.assert_array_equal(auto.simulate(x, raw=True, pl="csim"), auto.predict(x, raw=True))
 
