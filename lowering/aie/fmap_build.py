@@ -86,8 +86,6 @@ def assign(device: Device, fg: FmapGraph, plans: list[NodePlan], anchors: list[t
     use: dict = {}
     window = range(device.cols) if columns is None else columns
     memtiles = [(c, r) for r in device.mem_rows for c in window]
-    if io == "plio" and not any(device.plio):
-        raise AieFitError(f"{device.name} has no PLIO ports (no programmable logic next to the array)")
 
     def take(col: int, s2mm: int, nbytes: int):
         for t in sorted(memtiles, key=lambda t: (abs(t[0] - col), t[0], t[1])):
@@ -110,9 +108,7 @@ def assign(device: Device, fg: FmapGraph, plans: list[NodePlan], anchors: list[t
         nbytes = oh * ow * p.cp_out * cost.nbytes(_y_store(node))
         mt[i] = take(anchors[i][0], p.parts, 2 * cost.FIFO_DEPTH * nbytes)
     shim_use: dict = {}
-    # per direction (0 S2MM = out, 1 MM2S = in): the shim columns and channels (or PLIO ports) per column
-    cols, per_col = ((tuple(window), (device.plio[1], device.plio[0])) if io == "plio"
-                     else (tuple(c for c in device.shim_dma_cols if c in window), device.shim_dma))
+    cols, per_col = device.io_ports(io, window)
 
     def shim(col: int, d: int):
         for sc in sorted(cols, key=lambda s: (abs(s - col), s)):

@@ -12,6 +12,7 @@ from torch import nn
 
 import fxflow
 from fxflow.lowering.aie.check import problems
+from fxflow.lowering.aie.device import AieFitError, get_device
 from fxflow.lowering.aie.emit import emit_program
 from fxflow.lowering.versal.bridge import BridgePort, pack, ports_of, unpack
 from toolchains import needs
@@ -139,3 +140,13 @@ def test_bridge_ports_of_a_feature_map_program(auto):
     p_out, = ports_of(auto.aie_program, "out")
     assert p_in.fmap == (2, 8, 8, 16) and p_in.lane_bits == 8 and p_in.elements_per_row == 8 * 8 * 16
     assert p_out.fmap == (8, 4, 4, 16) and p_out.beats(1) == 4 * 4 * 16 * 8 // 128
+
+
+def test_plio_needs_programmable_logic_next_to_the_array():
+    """An NPU has no PL: asking the shared I/O assignment (dense and feature-map builders) for PLIO ports fails."""
+    npu, ve = get_device("npu1"), get_device("xcve2802")
+    with pytest.raises(AieFitError, match="npu1 has no PLIO ports"):
+        npu.io_ports("plio", range(npu.cols))
+    cols, per_col = ve.io_ports("plio", range(2, 5))
+    assert cols == (2, 3, 4) and per_col == (ve.plio[1], ve.plio[0])
+    assert ve.io_ports("host", range(ve.cols))[0] == ve.shim_dma_cols
