@@ -102,7 +102,11 @@ def _aie_form(group: list) -> tuple[dict | None, str]:
     layer = attr(group[0], "layer")
     if _body_ops(group[0]) in (["fxp.conv"], ["fxp.pool"], ["fxp.add"]):
         return _fmap_form(group)
-    if len(ir.RankedTensorType(group[0].operands[0].type).shape) > 2:
+    rank = len(ir.RankedTensorType(group[0].operands[0].type).shape)
+    if rank == 4:  # a feature map that is not a conv / pool / add (a flatten, an average pool, ...)
+        return None, (f"layer '{layer}' ({', '.join(_body_ops(group[0])) or 'a reshape'}) reads a feature map "
+                      "[C, H, W]; the AIE feature-map kernels are conv, max pool and add, so it stays in the PL")
+    if rank > 2:
         return None, (f"layer '{layer}' works per token ([batch, tokens, features]); a Versal design bridges "
                       "[batch, features] rows to the AI Engines, so it stays in the PL")
     try:
