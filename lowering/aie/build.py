@@ -105,8 +105,6 @@ def assign_memtiles(device: Device, geo: list[Geometry], io: str = "host", hccs:
     every column of the device)."""
     if io not in IO_KINDS:
         raise FxflowError(f"unknown AIE I/O kind '{io}' (expected {', '.join(IO_KINDS)})")
-    if io == "plio" and not any(device.plio):
-        raise AieFitError(f"{device.name} has no PLIO ports (no programmable logic next to the array)")
     mem_use: dict = {}  # memtile -> [s2mm, mm2s, bytes]
     shim_use: dict = {}  # (col, direction) -> channels used
     window = range(device.cols) if columns is None else columns
@@ -121,8 +119,7 @@ def assign_memtiles(device: Device, geo: list[Geometry], io: str = "host", hccs:
                 return t
         raise AieFitError(f"no memory tile has {s2mm} S2MM + {mm2s} MM2S channels and {nbytes} bytes left")
 
-    cols, per_col = ((tuple(window), (device.plio[1], device.plio[0])) if io == "plio"
-                     else (tuple(c for c in device.shim_dma_cols if c in window), device.shim_dma))  # indexed by direction: 0 S2MM (out), 1 MM2S (in)
+    cols, per_col = device.io_ports(io, window)  # per_col indexed by direction: 0 S2MM (out), 1 MM2S (in)
 
     def take_shim(col: int, direction: int) -> tuple[tuple[int, int], int]:
         for c in sorted(cols, key=lambda c: (abs(c - col), c)):
@@ -213,12 +210,12 @@ def build_program(module, io: str = "host", max_ports: int = 0) -> AieProgram:
         raise FxflowError("the AIE program needs a partitioned graph: run aie-partition and aie-place first")
     from fxflow.lowering.aie.fmap import is_fmap_graph
 
+    device = get_device(ir.StringAttr(graph.attributes["aie_device"]).value)
     if is_fmap_graph(graph):  # conv / pool / add: a DAG of feature maps
         from fxflow.lowering.aie.fmap import fmap_graph
         from fxflow.lowering.aie.fmap_build import build
 
-        return build(graph, [_placement(n.op) for n in fmap_graph(graph).nodes], io)
-    device = get_device(ir.StringAttr(graph.attributes["aie_device"]).value)
+        return build(graph, [_placement(n.op) for n in fmap_graph(graph).nodes], io, columns_of(graph, device))
     chain, softmax = aie_layers(graph)
     tail = softmax.get(len(chain) - 1)
     mid = {i: t for i, t in softmax.items() if i < len(chain) - 1}  # HCCS softmaxes between dense layers

@@ -59,6 +59,15 @@ class Device:
     def compute_tiles(self) -> int:
         return self.cols * len(self.compute_rows)
 
+    def io_ports(self, io: str, window: range) -> tuple[tuple[int, ...], tuple[int, int]]:
+        """The shim columns in `window` that can carry graph I/O, and the ports per column indexed by direction
+        (0 S2MM = out, 1 MM2S = in): shim DMA channels (`io="host"`) or PLIO ports (`io="plio"`, any column)."""
+        if io == "plio":
+            if not any(self.plio):
+                raise AieFitError(f"{self.name} has no PLIO ports (no programmable logic next to the array)")
+            return tuple(window), (self.plio[1], self.plio[0])
+        return tuple(c for c in self.shim_dma_cols if c in window), self.shim_dma
+
     def kind(self, col: int, row: int) -> str:
         """'shim', 'mem', 'compute' or '' (outside the array)."""
         if not (0 <= col < self.cols and 0 <= row < self.rows):

@@ -142,7 +142,9 @@ def plio_comment(prog: AieProgram, p) -> str:
     f = prog.fifo(p.fifo)
     way = "PL -> AIE" if p in prog.inputs else "AIE -> PL"
     return (f"// PLIO @{p.fifo}: {way}, {prog.device.plio_bits}-bit AXI4-Stream on shim tile ({p.shim[0]}, "
-            f"{p.shim[1]}) port {p.channel}; {f.size} x {f.store} per batch, slice-major [slice][row][element]")
+            f"{p.shim[1]}) port {p.channel}; {f.size} x {f.store} per batch, "
+            + ("slice-major [slice][row][element]" if p.fmap is None else
+               "a feature map channels-last [H][W][Cp], channels zero-padded to Cp = %d" % p.fmap[3]))
 
 
 def _call(prog: AieProgram, c) -> tuple[list[str], list[str], list[tuple[str, str, str]]]:

@@ -77,11 +77,15 @@ class Io:
     shim_out: tuple
 
 
-def assign(device: Device, fg: FmapGraph, plans: list[NodePlan], anchors: list[tuple[int, int]]) -> Io:
+def assign(device: Device, fg: FmapGraph, plans: list[NodePlan], anchors: list[tuple[int, int]], io: str = "host",
+           columns: range | None = None) -> Io:
     """Memory tiles (nearest to the producer's column with the DMA channels and memory left) and shim DMA channels
-    (nearest NoC column); AieFitError when they run out."""
+    (nearest NoC column) or, with `io="plio"`, PLIO ports (any shim column, `device.plio` per column: the graph
+    input and output streamed to/from the PL); all inside `columns` (default every column).  AieFitError when they
+    run out."""
     use: dict = {}
-    memtiles = [(c, r) for r in device.mem_rows for c in range(device.cols)]
+    window = range(device.cols) if columns is None else columns
+    memtiles = [(c, r) for r in device.mem_rows for c in window]
 
     def take(col: int, s2mm: int, nbytes: int):
         for t in sorted(memtiles, key=lambda t: (abs(t[0] - col), t[0], t[1])):
@@ -104,14 +108,15 @@ def assign(device: Device, fg: FmapGraph, plans: list[NodePlan], anchors: list[t
         nbytes = oh * ow * p.cp_out * cost.nbytes(_y_store(node))
         mt[i] = take(anchors[i][0], p.parts, 2 * cost.FIFO_DEPTH * nbytes)
     shim_use: dict = {}
+    cols, per_col = device.io_ports(io, window)
 
     def shim(col: int, d: int):
-        for sc in sorted(device.shim_dma_cols, key=lambda s: (abs(s - col), s)):
+        for sc in sorted(cols, key=lambda s: (abs(s - col), s)):
             n = shim_use.get((sc, d), 0)
-            if n < device.shim_dma[d]:
+            if n < per_col[d]:
                 shim_use[(sc, d)] = n + 1
                 return (sc, 0), n
-        raise AieFitError("every shim DMA channel is in use")
+        raise AieFitError(f"every {'PLIO port' if io == 'plio' else 'shim DMA channel'} is in use")
 
     return Io(mt, shim(mt[-1][0], 1), shim(mt[fg.output][0], 0))
 
@@ -165,17 +170,16 @@ class AddParams:
     x2_store: str
 
 
-def build(graph, anchors: list[tuple[int, int]], io: str = "host") -> AieProgram:
-    """The AieProgram of a placed feature-map DAG (`anchors`: each layer's first tile, in graph order)."""
+def build(graph, anchors: list[tuple[int, int]], io: str = "host", columns: range | None = None) -> AieProgram:
+    """The AieProgram of a placed feature-map DAG (`anchors`: each layer's first tile, in graph order); its graph
+    input and output by shim DMA (`io="host"`) or PLIO ports (`io="plio"`), memory tiles and shims in `columns`."""
     from fxflow.lowering.aie.passes.convert_fxp_to_aie import aie_attr
 
-    if io != "host":
-        raise UnsupportedOpError("feature-map AIE programs move graph I/O by shim DMA (io='host'); PLIO streams "
-                                 "carry [batch, features] rows only")
     device = get_device(ir.StringAttr(graph.attributes["aie_device"]).value)
     fg = fmap_graph(graph)
     plans = _plans(fg)
-    io_ = assign(device, fg, plans, anchors)
+    io_ = assign(device, fg, plans, anchors, io, columns)
+    plio = io == "plio"
     m = 1
     c_in, h_in, w_in = fg.in_shape
     out_node = fg.nodes[fg.output]
@@ -209,7 +213,8 @@ def build(graph, anchors: list[tuple[int, int]], io: str = "host") -> AieProgram
     prog.fifos.append(Fifo("in0", shim_in, [io_.memtile[-1]], cost.FIFO_DEPTH, x_store, (in_size,)))
     prog.fifos.append(Fifo("in_fm", io_.memtile[-1], readers[-1], cost.FIFO_DEPTH, x_store, (in_size,)))
     prog.links.append(Link(["in0"], ["in_fm"], [], [], io_.memtile[-1]))
-    prog.inputs.append(HostPort("in0", shim_in, ch_in, 0, 1, h_in * w_in * cp_in, fmap=(c_in, h_in, w_in, cp_in)))
+    prog.inputs.append(HostPort("in0", shim_in, ch_in, 0, 1, h_in * w_in * cp_in, plio,
+                               fmap=(c_in, h_in, w_in, cp_in)))
     for i, (node, p, ident) in enumerate(zip(fg.nodes, plans, idents)):
         a = {k: aie_attr(node.op, k) for k in ("mode", "x", "y", "epilogue")}
         mode = MODES[a["mode"]]
@@ -295,7 +300,7 @@ def build(graph, anchors: list[tuple[int, int]], io: str = "host") -> AieProgram
                                      anchors[i], fn.mode, p.interval, p.latency, macs, kind=node.kind))
     oc, ohh, oww = out_node.out_shape
     shim_out, ch_out = io_.shim_out
-    prog.outputs.append(HostPort("out0", shim_out, ch_out, 0, 1, ohh * oww * plans[fg.output].cp_out,
+    prog.outputs.append(HostPort("out0", shim_out, ch_out, 0, 1, ohh * oww * plans[fg.output].cp_out, plio,
                                  fmap=(oc, ohh, oww, plans[fg.output].cp_out)))
     return prog
 

@@ -5,8 +5,10 @@ and packs its output into the AIE program's input ports; `<name>_plio(out0, ...,
 output ports and runs the PL tail's top on each row.  Each port carries, per batch, its feature slices
 slice-major ([slice][row][element], padded with zeros past the last feature), every element the stored
 integer of the boundary format sign- (or zero-) extended to its AIE lane (8 or 16 bits), lanes filling each
-128-bit beat from bit 0, a port's last beat zero-padded.  `pack`/`unpack` are the same layout in NumPy
-(the joined simulation's view of the beats; tested against the C++).
+128-bit beat from bit 0, a port's last beat zero-padded.  A feature-map port (an AIE segment of conv / pool /
+add layers, `HostPort.fmap`) carries each row's [C, H, W] map channels-last instead, [row][H][W][Cp], channels
+zero-padded to Cp: the layout the AIE feature-map program reads from (writes to) its memory tile.
+`pack`/`unpack` are the same layout in NumPy (the joined simulation's view of the beats; tested against the C++).
 """
 
 from __future__ import annotations
@@ -28,10 +30,22 @@ class BridgePort:
     slice_len: int
     lane_bits: int
     signed: bool = True  # the AIE storage type (i8/i16 or u8/u16): how a lane extends
+    fmap: tuple[int, int, int, int] | None = None  # (C, H, W, Cp): a channels-last feature map per row
 
     @property
     def elements_per_row(self) -> int:
+        if self.fmap is not None:
+            _, h, w, cp = self.fmap
+            return h * w * cp
         return self.slices * self.slice_len
+
+    def fmap_features(self) -> np.ndarray:
+        """Per element of a feature-map row in beat order ([H][W][Cp]): its index in the channels-first row
+        [C*H*W], -1 for a padding channel."""
+        c, h, w, cp = self.fmap
+        idx = np.full((h, w, cp), -1, dtype=np.int64)
+        idx[..., :c] = np.arange(c * h * w).reshape(c, h, w).transpose(1, 2, 0)
+        return idx.ravel()
 
     def beats(self, m: int, bits: int = 128) -> int:
         """Beats per batch of m rows."""
@@ -44,7 +58,7 @@ def ports_of(prog, side: str) -> list[BridgePort]:
     for p in prog.inputs if side == "in" else prog.outputs:
         f = prog.fifo(p.fifo)
         out.append(BridgePort(p.fifo, p.first_slice * p.slice_len, p.slices, p.slice_len, 8 * nbytes(f.store),
-                              STORAGE[f.store][0] == 1))
+                              STORAGE[f.store][0] == 1, p.fmap))
     return out
 
 
@@ -56,7 +70,14 @@ def pack(port: BridgePort, rows: np.ndarray, bits: int = 128) -> list[int]:
     """Rows [M, F] of stored integers -> the port's beats (Python ints of `bits` bits)."""
     m, feats = rows.shape
     vals = []
-    for s in range(port.slices):
+    if port.fmap is not None:
+        idx = port.fmap_features()
+        ok = (idx >= 0) & (idx < feats)
+        for r in range(m):
+            block = np.zeros(idx.size, dtype=np.int64)
+            block[ok] = rows[r, idx[ok]]
+            vals += [int(v) for v in block]
+    for s in range(port.slices if port.fmap is None else 0):
         lo = port.first_feature + s * port.slice_len
         block = np.zeros((m, port.slice_len), dtype=np.int64)
         hi = min(lo + port.slice_len, feats)
@@ -75,6 +96,13 @@ def unpack(port: BridgePort, beats: list[int], m: int, out: np.ndarray, bits: in
     if port.signed:
         vals = [v - (1 << port.lane_bits) if v >= half else v for v in vals]
     feats = out.shape[1]
+    if port.fmap is not None:
+        idx = port.fmap_features()
+        ok = (idx >= 0) & (idx < feats)
+        for r in range(m):
+            block = np.asarray(vals[r * idx.size:(r + 1) * idx.size], dtype=np.int64)
+            out[r, idx[ok]] = block[ok]
+        return
     for s in range(port.slices):
         for r in range(m):
             for e in range(port.slice_len):
@@ -91,22 +119,34 @@ def _lane_type(fmt: FixedFormat, bits: int) -> str:
     return f"ap_{'int' if fmt.k else 'uint'}<{bits}>"
 
 
-def _port_loop(p: BridgePort, m: int, inner: list[str], after: list[str], read: str | None = None) -> list[str]:
-    """One port's loop over its elements in beat order (slice, row, element); `f` is the feature index.
+def _port_loop(p: BridgePort, m: int, feats: int, inner: list[str], after: list[str],
+               read: str | None = None) -> list[str]:
+    """One port's loop over its elements in beat order (slice, row, element; or for a feature map row, H, W,
+    channel); `f` is the element's feature index, `feats` (out of range) for padding.
     `read`: the stream to read a new beat from whenever the lane index wraps to 0."""
     fetch = [f"if (lane == 0) word = {read}.read();"] if read else []
-    body = fetch + [f"const int f = {p.first_feature} + s * {p.slice_len} + e;"] + inner
-    return [f"    {{  // @{p.fifo}: features {p.first_feature}.. in {p.slices} slice(s) of {p.slice_len}",
-            "        plio_t word = 0;", "        int lane = 0;",
-            f"        for (int s = 0; s < {p.slices}; s++)", f"            for (int r = 0; r < {m}; r++)",
-            f"                for (int e = 0; e < {p.slice_len}; e++) {{",
-            *[" " * 20 + line for line in body], "                }", *[" " * 8 + line for line in after], "    }"]
+    if p.fmap is not None:
+        c, h, w, cp = p.fmap
+        what = f"a {c}x{h}x{w} feature map per row, channels-last [{h}][{w}][{cp}]"
+        loops = [f"for (int r = 0; r < {m}; r++)", f"    for (int hh = 0; hh < {h}; hh++)",
+                 f"        for (int ww = 0; ww < {w}; ww++)", f"            for (int ch = 0; ch < {cp}; ch++) {{"]
+        index = f"const int f = ch < {c} ? ch * {h * w} + hh * {w} + ww : {feats};"
+    else:
+        what = f"features {p.first_feature}.. in {p.slices} slice(s) of {p.slice_len}"
+        loops = [f"for (int s = 0; s < {p.slices}; s++)", f"    for (int r = 0; r < {m}; r++)",
+                 f"        for (int e = 0; e < {p.slice_len}; e++) {{"]
+        index = f"const int f = {p.first_feature} + s * {p.slice_len} + e;"
+    ind = " " * (8 + 4 * len(loops))
+    body = fetch + [index] + inner
+    return [f"    {{  // @{p.fifo}: {what}", "        plio_t word = 0;", "        int lane = 0;",
+            *[" " * 8 + line for line in loops], *[ind + line for line in body],
+            " " * (4 + 4 * len(loops)) + "}", *[" " * 8 + line for line in after], "    }"]
 
 
 def _pack_port(p: BridgePort, m: int, fmt: FixedFormat, feats: int) -> list[str]:
     """Rows y[m][feats] -> the port's beats, written to its stream."""
     b = p.lane_bits
-    return _port_loop(p, m, [
+    return _port_loop(p, m, feats, [
         f"{_raw_type(fmt)} raw = 0;",
         f"if (f < {feats}) raw.range({fmt.width - 1}, 0) = y[r][f].range({fmt.width - 1}, 0);",
         f"{_lane_type(fmt, b)} v = raw;",
@@ -118,7 +158,7 @@ def _pack_port(p: BridgePort, m: int, fmt: FixedFormat, feats: int) -> list[str]
 def _unpack_port(p: BridgePort, m: int, fmt: FixedFormat, feats: int) -> list[str]:
     """The port's beats, read from its stream -> its features of rows y[m][feats]."""
     b = p.lane_bits
-    return _port_loop(p, m, [
+    return _port_loop(p, m, feats, [
         f"{_lane_type(fmt, b)} v;", f"v.range({b - 1}, 0) = word.range(lane * {b} + {b - 1}, lane * {b});",
         f"if (f < {feats}) y[r][f].range({fmt.width - 1}, 0) = v.range({fmt.width - 1}, 0);",
         f"if (++lane == {128 // b}) lane = 0;"], [], read=p.fifo)

@@ -103,7 +103,11 @@ def _aie_form(group: list) -> tuple[dict | None, str]:
     layer = attr(group[0], "layer")
     if _body_ops(group[0]) in (["fxp.conv"], ["fxp.pool"], ["fxp.add"]):
         return _fmap_form(group)
-    if len(ir.RankedTensorType(group[0].operands[0].type).shape) > 2:
+    rank = len(ir.RankedTensorType(group[0].operands[0].type).shape)
+    if rank == 4:  # a feature map that is not a conv / pool / add (a flatten, an average pool, ...)
+        return None, (f"layer '{layer}' ({', '.join(_body_ops(group[0])) or 'a reshape'}) reads a feature map "
+                      "[C, H, W]; the AIE feature-map kernels are conv, max pool and add, so it stays in the PL")
+    if rank > 2:
         return None, (f"layer '{layer}' works per token ([batch, tokens, features]); a Versal design bridges "
                       "[batch, features] rows to the AI Engines, so it stays in the PL")
     try:
@@ -181,11 +185,7 @@ def fmap_cost(units: list[Unit], device: VersalDevice, max_tiles: int, objective
             "columns": max(1, -(-tiles // max(1, len(device.aie.compute_rows)))),
             "memory_bytes": sum(p.memory for p in plans), "interval_cycles": interval, "latency_cycles": latency,
             "latency_ns": latency * ns, "interval_ns": interval * ns, "batch_interval_ns": interval * ns,
-            "splits": [f"1x{p.parts}" for p in plans], "plio_bytes_in": bytes_in, "plio_bytes_out": bytes_out,
-            # the cost is the AIE program's, but no PLIO bridge moves channels-last feature maps yet (bridge.py
-            # packs [batch, features] slices): a plan with this part is reported, not built
-            "unbuildable": "the PLIO bridges carry [batch, features] rows; feature maps (channels-last, padded) "
-                           "have no bridge yet, so conv / pool / add stay on PL in a Versal design"}
+            "splits": [f"1x{p.parts}" for p in plans], "plio_bytes_in": bytes_in, "plio_bytes_out": bytes_out}
 
 
 # --- costs of groups of units ---------------------------------------------------------------------

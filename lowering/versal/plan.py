@@ -127,8 +127,6 @@ class Planner:
             if isinstance(aie, str):
                 problems.append(aie)
                 continue
-            if aie.get("unbuildable"):
-                problems.append(f"layers '{seg[0].name}'..'{seg[-1].name}' on AIE: {aie['unbuildable']}")
             for d in ("in", "out"):
                 if aie[f"plio_{d}"] > self.plio_limit[d]:
                     layer = (seg[0] if d == "in" else seg[-1]).name

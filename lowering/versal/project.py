@@ -171,13 +171,21 @@ def readme(design, system, table: str) -> str:
              "* `plan.json` — the plan and this report as data.", "",
              "PLIO beats (128 bits, 312.5 MHz): per batch and port, the port's feature slices slice-major "
              "([slice][row][element]), each element the stored integer of the boundary format extended to its "
-             "AIE lane (8 or 16 bits), lanes from bit 0, the last beat zero-padded.", "",
+             "AIE lane (8 or 16 bits), lanes from bit 0, the last beat zero-padded." + _fmap_note(system), "",
              "```", table, "```", "",
              "Metric (LARE, docs/design.md \"Versal\"): (R_PL + R_AIE) x T, R the weighted fraction of the binding "
              "PL resource / of the AIE tiles and PLIO ports, T the end-to-end latency (or the per-sample interval).",
              f"This plan: LARE {plan.lare:.4g}, latency {plan.latency_ns:.4g} ns, interval {plan.interval_ns:.4g} ns.",
              ""]
     return "\n".join(lines)
+
+
+def _fmap_note(system) -> str:
+    """The feature-map ports' layout, when a segment runs conv / pool / add layers."""
+    if not any(p.fmap is not None for prog in system.aie_programs for p in prog.inputs + prog.outputs):
+        return ""
+    return ("  A feature-map port (conv / pool / add segments) carries each sample's [C, H, W] map channels-last "
+            "instead, [H][W][Cp], channels zero-padded to Cp (see the `// PLIO` comments in `aie.mlir`).")
 
 
 def _mark_aie(parts: str, system) -> str:

@@ -128,7 +128,8 @@ def test_random_conv_pool_add_simulate_equals_predict(seed, c_in, c, hw, k, stri
             y = torch.relu(self.a(x))
             return self.p(y + self.b(y))
 
-    if (hw + 2 * pad - k) // stride + 1 < 1:
+    out = (hw + 2 * pad - k) // stride + 1
+    if out < 1 or (pool and out + 2 * (seed % 2) < 2):  # no conv output, or none left for the 2x2 pool
         return
     frac = width // 2 - 1
     x = _inputs((c_in, hw, hw), 4, seed)
@@ -171,7 +172,8 @@ def test_wide_conv_splits_output_channels_and_the_memory_tile_rejoins_them(devic
 
 def test_versal_planner_costs_conv_pool_add_on_the_ai_engines():
     """The Versal planner prices every feature-map layer on both targets (the AIE cost is the feature-map
-    partition's); no PLIO bridge carries feature maps yet, so a plan putting them on AIE is reported, not built."""
+    partition's); a plan putting them on the AIE is buildable (the PLIO bridges carry feature maps, see
+    test_versal_fmap.py), so only the metric keeps this small one on PL."""
     model = nn.Sequential(nn.Conv2d(2, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)).eval()
     x = _inputs((2, 6, 6), 4)
     d = fxflow.compile(model, torch.from_numpy(x[:1]), INT8, backend="versal", versal={"target_rate_mhz": 0.5})
@@ -182,9 +184,9 @@ def test_versal_planner_costs_conv_pool_add_on_the_ai_engines():
         assert aie is not None and aie["tiles"] == 1 and aie["interval_cycles"] > 0 and aie["memory_bytes"] > 0
     assert set(d.report()["plan"]["placement"].values()) == {"pl"}
     assert np.array_equal(d.simulate(x, raw=True), d.predict(x, raw=True))
-    planner = d.versal.planner  # the AIE plan of all three layers: priced, and refused with the reason
+    planner = d.versal.planner  # the AIE plan of all three layers: priced, feasible, but of higher LARE
     plan = planner.evaluate((0, len(planner.units)))
-    assert plan.aie["tiles"] == 2 and any("feature maps" in p and "no bridge yet" in p for p in plan.problems)
+    assert plan.aie["tiles"] == 2 and plan.feasible and plan.lare > planner.evaluate(None).lare
 
 
 @pytest.mark.parametrize("mode", ["8x8", "16x16"])

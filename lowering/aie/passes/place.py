@@ -89,13 +89,14 @@ def aie_place(module_op, options: PlaceOptions | None = None) -> None:
         for anchors in search(device, rects, options.beam, window):
             placed = [(c, device.compute_rows[r]) for c, r in anchors]
             try:
-                assign(device, fg, plans, placed)
+                assign(device, fg, plans, placed, options.io, window)
             except AieFitError as e:
                 reason = str(e)
                 continue
             for node, (c, r) in zip(fg.nodes, placed):
                 node.op.attributes["placement"] = str_attr(f"tile({c},{r})")
             graph.attributes["aie_device"] = str_attr(device.name)
+            _mark_window(graph, window, lo, hi, device)
             return
         raise AieFitError(f"cannot place the feature-map design on {device.name}: {reason}")
     chain, softmax = aie_layers(graph)
@@ -131,12 +132,17 @@ def aie_place(module_op, options: PlaceOptions | None = None) -> None:
         for k, (c, r) in extra:  # an HCCS softmax: the free tile nearest its dense layer's output
             k.op.attributes["placement"] = str_attr(f"tile({c},{r})")
         graph.attributes["aie_device"] = str_attr(device.name)
-        if len(window) < device.cols:
-            graph.attributes["aie_columns"] = str_attr(f"{lo}:{hi}")
-        elif "aie_columns" in graph.attributes:
-            del graph.attributes["aie_columns"]
+        _mark_window(graph, window, lo, hi, device)
         return
     shapes = ", ".join(f"{g.layer} {g.cas_length}x{g.cas_num}" for g in geo)
     where = f"columns {lo}..{hi - 1} of {device.name}" if len(window) < device.cols else device.name
     raise AieFitError(f"cannot place the design on {where} ({len(window)} columns x "
                       f"{len(device.compute_rows)} compute rows; layers as columns x rows: {shapes}): {reason}")
+
+
+def _mark_window(graph, window: range, lo: int, hi: int, device) -> None:
+    """Keep a column window as the graph's `aie_columns` (the builder's columns_of reads it)."""
+    if len(window) < device.cols:
+        graph.attributes["aie_columns"] = str_attr(f"{lo}:{hi}")
+    elif "aie_columns" in graph.attributes:
+        del graph.attributes["aie_columns"]
