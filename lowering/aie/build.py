@@ -22,7 +22,7 @@ import numpy as np
 
 from fxflow.lowering.aie import cost
 from fxflow.lowering.aie.arith import MODES, bias_on_product_grid, parse_epilogue
-from fxflow.lowering.aie.device import AieFitError, Device, get_device
+from fxflow.lowering.aie.device import AieFitError, Device, IoPorts, get_device
 from fxflow.lowering.aie.arith import storage_of
 from fxflow.lowering.aie.program import AieProgram, Buffer, Core, Fifo, HostPort, KernelFn, LayerPlan, Link, RowTile
 from fxflow.lowering.aie.rows import TABLE_STORE, row_tables
@@ -106,7 +106,6 @@ def assign_memtiles(device: Device, geo: list[Geometry], io: str = "host", hccs:
     if io not in IO_KINDS:
         raise FxflowError(f"unknown AIE I/O kind '{io}' (expected {', '.join(IO_KINDS)})")
     mem_use: dict = {}  # memtile -> [s2mm, mm2s, bytes]
-    shim_use: dict = {}  # (col, direction) -> channels used
     window = range(device.cols) if columns is None else columns
     memtiles = [(c, r) for r in device.mem_rows for c in window]
 
@@ -119,15 +118,7 @@ def assign_memtiles(device: Device, geo: list[Geometry], io: str = "host", hccs:
                 return t
         raise AieFitError(f"no memory tile has {s2mm} S2MM + {mm2s} MM2S channels and {nbytes} bytes left")
 
-    cols, per_col = device.io_ports(io, window)  # per_col indexed by direction: 0 S2MM (out), 1 MM2S (in)
-
-    def take_shim(col: int, direction: int) -> tuple[tuple[int, int], int]:
-        for c in sorted(cols, key=lambda c: (abs(c - col), c)):
-            used = shim_use.get((c, direction), 0)
-            if used < per_col[direction]:
-                shim_use[(c, direction)] = used + 1
-                return (c, 0), used
-        raise AieFitError(f"every {'PLIO port' if io == 'plio' else 'shim DMA channel'} is in use")
+    take_shim = IoPorts(device, io, window).take
 
     first, last = geo[0], geo[-1]
     avail = [len(cols) * per_col[d] for d in (0, 1)]

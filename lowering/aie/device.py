@@ -79,6 +79,25 @@ class Device:
         return "compute" if row in self.compute_rows else ""
 
 
+class IoPorts:
+    """The device's graph I/O ports in a column window (`Device.io_ports`), handed out nearest column first: one
+    rule for every builder, so the placement and the programs agree on who uses which port."""
+
+    def __init__(self, device: Device, io: str, window: range):
+        self.io = io
+        self.cols, self.per_col = device.io_ports(io, window)
+        self.used: dict = {}  # (col, direction) -> ports taken
+
+    def take(self, col: int, direction: int) -> tuple[tuple[int, int], int]:
+        """The shim tile nearest `col` with a free port in `direction` (0 S2MM = out, 1 MM2S = in), and the port."""
+        for c in sorted(self.cols, key=lambda c: (abs(c - col), c)):
+            n = self.used.get((c, direction), 0)
+            if n < self.per_col[direction]:
+                self.used[(c, direction)] = n + 1
+                return (c, 0), n
+        raise AieFitError(f"every {'PLIO port' if self.io == 'plio' else 'shim DMA channel'} is in use")
+
+
 def _npu(name: str, cols: int, arch: str = "aie2") -> Device:
     """An NPU array (no PL): shim, one memory-tile row, four compute rows; every shim tile has a NoC DMA.
     `npu1` is mlir-aie's 4-column virtualized Phoenix model (column 0 an ordinary shim-DMA column, not the old

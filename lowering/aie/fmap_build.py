@@ -18,7 +18,7 @@ from fxflow.errors import UnsupportedOpError
 from fxflow.ir import i64_attr, ir, str_attr
 from fxflow.lowering.aie import cost
 from fxflow.lowering.aie.arith import MODES, bias_on_product_grid, parse_epilogue, run_epilogue
-from fxflow.lowering.aie.device import AieFitError, Device, get_device
+from fxflow.lowering.aie.device import AieFitError, Device, IoPorts, get_device
 from fxflow.lowering.aie.fmap import CHANNEL_STEP, FmapGraph, NodePlan, _dict, conv_info, fmap_graph, out_window, \
     plan_nodes, up
 from fxflow.lowering.aie.program import AieProgram, Buffer, Core, Fifo, HostPort, KernelFn, LayerPlan, Link
@@ -107,16 +107,7 @@ def assign(device: Device, fg: FmapGraph, plans: list[NodePlan], anchors: list[t
         oh, ow = out_window(node)
         nbytes = oh * ow * p.cp_out * cost.nbytes(_y_store(node))
         mt[i] = take(anchors[i][0], p.parts, 2 * cost.FIFO_DEPTH * nbytes)
-    shim_use: dict = {}
-    cols, per_col = device.io_ports(io, window)
-
-    def shim(col: int, d: int):
-        for sc in sorted(cols, key=lambda s: (abs(s - col), s)):
-            n = shim_use.get((sc, d), 0)
-            if n < per_col[d]:
-                shim_use[(sc, d)] = n + 1
-                return (sc, 0), n
-        raise AieFitError(f"every {'PLIO port' if io == 'plio' else 'shim DMA channel'} is in use")
+    shim = IoPorts(device, io, window).take
 
     return Io(mt, shim(mt[-1][0], 1), shim(mt[fg.output][0], 0))
 
