@@ -25,6 +25,9 @@ from .quantize import MAX_INT64_WIDTH, Workspace, requantize_into
 # samples per pass through the chain: every buffer of a 64-wide layer stays in L2; the per-product kernel
 # (one NumPy call per k over [n, rows] blocks) needs longer rows to amortize its calls
 ROWS, LOWBITS_ROWS = 512, 4096
+# elements per row block of the widest buffer: narrower layers (a transformer's token rows, 8-16 features)
+# run proportionally more rows per pass, up to MAX_BLOCK_ROWS, so the per-pass NumPy calls stay amortized
+BLOCK_ELEMENTS, MAX_BLOCK_ROWS = ROWS * 64, 8192
 
 
 @dataclass
@@ -84,6 +87,8 @@ class DenseChain:
                 raise ValueError(f"chain: unknown op '{kind}'")
         self.x_fmt, self.out_fmt = self.stages[0].plan.x_fmt, fmt
         self.rows = LOWBITS_ROWS if any(st.lowbits for st in self.stages) else ROWS
+        width = max(max(st.plan.w.shape[0] + 1, st.plan.w.shape[1]) for st in self.stages)
+        self.block = max(self.rows, min(MAX_BLOCK_ROWS, BLOCK_ELEMENTS // width))  # rows per pass
         self._lock, self._free = threading.Lock(), []
 
     @staticmethod
@@ -125,10 +130,10 @@ class DenseChain:
         with self._lock:  # one set of buffers per concurrent call, kept for the next calls
             bufs = self._free.pop() if self._free else None
         if bufs is None:
-            bufs = self._buffers(self.rows)
+            bufs = self._buffers(self.block)
         try:
-            for a in range(0, n, self.rows):
-                b = min(n, a + self.rows)
+            for a in range(0, n, self.block):
+                b = min(n, a + self.block)
                 self._run_rows(data[a:b], out[a:b], bufs)
         finally:
             with self._lock:
@@ -149,7 +154,7 @@ class DenseChain:
                 xt = view(xt_b, wl.dtype, (kk, rows))
                 np.copyto(xt, cur.T, casting="unsafe")  # a wrapping cast
             acc = view(acc_b, st.w_aug.dtype, (rows, nn))
-            matmul_rows_into(xa, st.w_aug, acc)
+            matmul_rows_into(xa, st.w_aug, acc, cap=self.block)
             t = view(i0, np.int64, (rows, nn))
             np.copyto(t, acc, casting="unsafe")  # exact integers
             if st.lowbits is not None:

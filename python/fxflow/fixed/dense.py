@@ -257,10 +257,11 @@ def _matmul_exact(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     return out
 
 
-def matmul_rows_into(x: np.ndarray, w: np.ndarray, out: np.ndarray) -> np.ndarray:
+def matmul_rows_into(x: np.ndarray, w: np.ndarray, out: np.ndarray, cap: int = MAX_CHUNK_ROWS) -> np.ndarray:
     """out = x @ w in w's float dtype (x already of that dtype; the caller bounds every sum below 2^53 or 2^24),
-    in the row chunks of _matmul_exact (the BLAS stays on the calling thread), without temporaries."""
-    for sl in _row_chunks(x.shape[0], w.shape[0] * w.shape[1], BLAS_CHUNK_MNK, MAX_CHUNK_ROWS):
+    in the row chunks of _matmul_exact (the BLAS stays on the calling thread), without temporaries.  `cap`:
+    the most rows per chunk (a caller whose block of narrow rows already fits the cache passes its block)."""
+    for sl in _row_chunks(x.shape[0], w.shape[0] * w.shape[1], BLAS_CHUNK_MNK, cap):
         np.matmul(x[sl], w, out=out[sl])
     return out
 

@@ -222,7 +222,9 @@ def softmax(raw: np.ndarray, x: FixedFormat, y: FixedFormat, implementation: str
     inv = np.asarray(inv_tab, dtype=np.int64)[top_bits(s_in, fm.inv_in, index_bits(len(inv_tab)))]
     if fm.accum.width + fm.inv.width > 62:  # the exact product needs Python ints
         e, inv = e.astype(object), inv.astype(object)
-    return requantize(e * inv[..., None], fm.accum.f + fm.inv.f, y)
+        return requantize(e * inv[..., None], fm.accum.f + fm.inv.f, y)
+    np.multiply(e, inv[..., None], out=e)  # e is this function's gather: no fresh megabyte-sized product
+    return requantize(e, fm.accum.f + fm.inv.f, y)
 
 
 # --- accurate default tables (stable) ---------------------------------------------------------------------
