@@ -118,10 +118,11 @@ def assign_memtiles(device: Device, geo: list[Geometry], io: str = "host", hccs:
                 return t
         raise AieFitError(f"no memory tile has {s2mm} S2MM + {mm2s} MM2S channels and {nbytes} bytes left")
 
-    take_shim = IoPorts(device, io, window).take
+    ports = IoPorts(device, io, window)
+    take_shim = ports.take
 
     first, last = geo[0], geo[-1]
-    avail = [len(cols) * per_col[d] for d in (0, 1)]
+    avail = [len(ports.cols) * ports.per_col[d] for d in (0, 1)]
     if max_ports > 0:
         avail = [min(a, max_ports) for a in avail]
     ins, outs = [], []
