@@ -23,7 +23,7 @@ from torch_mlir import fx  # noqa: F401
 from torch_mlir.extras import fx_decomp_util, fx_importer  # noqa: F401
 
 from fxflow.errors import FxflowError, ShapeError, UnsupportedOpError
-from fxflow.ir import PassManager, ir, layer_name, register_torch_dialect
+from fxflow.ir import TRACER_PREFIX, PassManager, ir, layer_name, register_torch_dialect
 from fxflow.lowering.quantizer_import import quantize_to_calls, quantize_to_fxp, replace_quantizers
 from fxflow.lowering.recurrent_import import keep_recurrent, recurrent_to_calls, recurrent_to_fxp, replace_recurrent
 
@@ -48,6 +48,9 @@ def _hooks_and_cache():
             inner = super().get_node_location(node) or ir.Location.unknown()
             stack = node.meta.get("nn_module_stack")
             path = list(stack.values())[-1][0] if stack else ""
+            alias = None if path else _tracer_name(node)
+            if alias and alias != node.name:
+                inner = ir.Location.name(TRACER_PREFIX + alias, childLoc=inner)
             return ir.Location.name(path or node.name, childLoc=inner)
 
     class DenseLiterals(FxImporterHooks):
@@ -69,6 +72,18 @@ def _hooks_and_cache():
             return ir.Operation.create("torch.vtensor.literal", results=[vtype], attributes={"value": attr}).result
 
     return NamedLocCache, DenseLiterals
+
+
+def _tracer_name(node) -> str | None:
+    """The name torch.fx's tracer gives the functional call `node` came from: export records the call as
+    `torch_fn = ("<function>_<k>", ...)` for its k-th call (k from 1); torch.fx names calls `<function>`,
+    `<function>_1`, ...  (hls4ml's dicts use these names.)"""
+    fn = (node.meta.get("torch_fn") or (None,))[0]
+    match = re.fullmatch(r"(.+)_(\d+)", fn or "")
+    if not match:
+        return None
+    k = int(match.group(2))
+    return match.group(1) if k <= 1 else f"{match.group(1)}_{k - 1}"
 
 
 def _reject_training_dropout(model) -> None:

@@ -40,6 +40,18 @@ def layer_name(loc: ir.Location) -> str | None:
     return name if name else None
 
 
+# A functional call (no module path) is named after its exported ATen node; the name PyTorch's own tracer
+# (torch.fx, which hls4ml uses) gives the call rides along as a child NameLoc with this prefix.
+TRACER_PREFIX = "torch.fx:"
+
+
+def layer_alias(loc: ir.Location) -> str | None:
+    """The torch.fx name of a functional call's layer (see TRACER_PREFIX), if the location carries one."""
+    child = getattr(loc, "child_loc", None)
+    name = getattr(child, "name_str", None) or ""
+    return name[len(TRACER_PREFIX):] if name.startswith(TRACER_PREFIX) else None
+
+
 def named_loc(name: str, child: ir.Location | None = None) -> ir.Location:
     return ir.Location.name(name, childLoc=child) if child is not None else ir.Location.name(name)
 
