@@ -311,6 +311,18 @@ class Config:
         rename = {k: n for n in known for k in self._spellings(n) if k in self.layers}
         return dataclasses.replace(self, layers={rename.get(k, k): v for k, v in self.layers.items()})
 
+    def own(self, name: str | None) -> dict:
+        """The settings the config gives layer `name` itself (under any of its spellings)."""
+        return dict(self._own(name))
+
+    def without_layers(self, names) -> "Config":
+        """A copy without the settings of layers `names` (layers the compilation removed)."""
+        import dataclasses
+
+        gone = {k for n in names for k in self._spellings(n)}
+        return dataclasses.replace(self, layers={k: v for k, v in self.layers.items() if k not in gone}) \
+            if gone & set(self.layers) else self
+
     def _spellings(self, name: str) -> list[str]:
         """The keys that select layer `name`: its own, hls4ml's spelling of a module path, its torch.fx alias."""
         from .hls4ml_compat import hls4ml_name

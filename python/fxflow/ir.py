@@ -52,6 +52,12 @@ def layer_alias(loc: ir.Location) -> str | None:
     return name[len(TRACER_PREFIX):] if name.startswith(TRACER_PREFIX) else None
 
 
+def op_layer_names(module: ir.Module) -> set[str]:
+    """The layer names on the operations of the module's functions (their top-level operations)."""
+    return {n for f in module.body.operations for region in f.regions for block in region.blocks
+            for op in block.operations if (n := layer_name(op.location))}
+
+
 def named_loc(name: str, child: ir.Location | None = None) -> ir.Location:
     return ir.Location.name(name, childLoc=child) if child is not None else ir.Location.name(name)
 
