@@ -97,14 +97,15 @@ def _norm_settings(d: dict, where: str) -> dict:
 
 # --- recurrent layers (fxp.rnn): per-gate formats (passes/assign_precision/recurrent.py) --------------
 # `gate` the pre-activations (tables' input), `sigmoid` / `tanh` the table entries, `state` the LSTM cell
-# state, `recurrent_weight` w_hh (default: the layer's `weight`); the tables take the layer's `table_size`.
-RECURRENT_LAYER_KEYS = ("gate", "sigmoid", "tanh", "state", "recurrent_weight")
+# state, `recurrent_weight` w_hh (default: the layer's `weight`), `recurrent_bias` b_hh (default: its `bias`);
+# the tables take the layer's `table_size`.
+RECURRENT_LAYER_KEYS = ("gate", "sigmoid", "tanh", "state", "recurrent_weight", "recurrent_bias")
 LAYER_KEYS += RECURRENT_LAYER_KEYS
 
 
 def _recurrent_settings(d: dict, where: str) -> dict:
-    """The validated recurrent format keys of a layer section (`recurrent_weight` may be auto)."""
-    return {key: _fmt(d[key], f"{where}.{key}", allow_auto=key == "recurrent_weight")
+    """The validated recurrent format keys of a layer section (`recurrent_weight` / `_bias` may be auto)."""
+    return {key: _fmt(d[key], f"{where}.{key}", allow_auto=key.startswith("recurrent_"))
             for key in RECURRENT_LAYER_KEYS if key in d}
 
 

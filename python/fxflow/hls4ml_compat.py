@@ -43,10 +43,12 @@ _IGNORED_TOP = ("PytorchModel", "InputShape", "KerasModel", "OnnxModel", "Backen
                 "Part", "ClockPeriod", "IOType", "HLSConfig")
 _IGNORED_LAYER = ("Trace",)
 # hls4ml precision roles -> fxflow keys.  `scale` (BatchNorm, LayerNorm) and `param` (LeakyReLU, ELU,
-# Threshold) are weights for fxflow; `table` is a lut's table_t; `_t` spellings are accepted too.
+# Threshold) are weights for fxflow; `table` is a lut's table_t; `recurrent_weight` / `recurrent_bias` are
+# an LSTM/GRU/RNN's w_hh / b_hh; `_t` spellings are accepted too.
 _PRECISION_ROLES = {"default": None, "weight": "weight", "bias": "bias", "result": "result", "accum": "accum",
                     "scale": "weight", "param": "weight", "exp_table": "exp_table", "inv_table": "inv_table",
-                    "inv_inp": "inv_input", "table": "table"}
+                    "inv_inp": "inv_input", "table": "table", "recurrent_weight": "recurrent_weight",
+                    "recurrent_bias": "recurrent_bias"}
 # roles hls4ml's dict may hold that change nothing fxflow computes (warned about by name)
 _WARNED_ROLES = ("maximum",)
 # layer keys hls4ml's dict (granularity='name', with a backend) holds: fxflow key, or None (no effect)
@@ -56,7 +58,8 @@ _LAYER_KEYS = {"ReuseFactor": "reuse_factor", "Strategy": "strategy", "implement
                "inv_table_size": "inv_table_size", "InvTableSize": "inv_table_size", "Skip": None, "Trace": None,
                "TableRangePower2": "table_range_power2", "table_range_power2": "table_range_power2"}
 # keys steering only how hls4ml builds a layer's hardware: accepted at hls4ml's defaults, else warned about
-_HARDWARE_KEYS = {"ParallelizationFactor": 1, "ConvImplementation": "LineBuffer", "Algorithm": "nearest"}
+_HARDWARE_KEYS = {"ParallelizationFactor": 1, "ConvImplementation": "LineBuffer", "Algorithm": "nearest",
+                  "RecurrentReuseFactor": 1, "Static": True}
 _INPUT_LAYER = re.compile(r"^input(_\d+)?$")
 
 
