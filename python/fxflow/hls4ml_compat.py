@@ -116,6 +116,10 @@ def from_hls4ml(data: dict) -> dict:
                 if value:
                     warnings.warn(f"hls4ml config key '{where}.Skip' is ignored: fxflow computes the softmax",
                                   stacklevel=3)
+            elif key == "Direction":  # hls4ml reads it from the model, as fxflow does: only the model's own
+                if value != "forward":
+                    raise ConfigError(f"hls4ml config key '{where}.Direction' = {value!r}: fxflow compiles the "
+                                      "model's own (forward) recurrent layers")
             elif key in _HARDWARE_KEYS:
                 if value != _HARDWARE_KEYS[key]:
                     warnings.warn(f"hls4ml config key '{where}.{key}' = {value!r} is ignored: fxflow builds the "
