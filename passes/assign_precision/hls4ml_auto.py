@@ -8,7 +8,8 @@ hls4ml 1.3 infers such a type from bit widths (its InferPrecisionTypes pass), no
   * pooling and the data movers: their input's type (average pooling's division rounds into it);
   * activations, softmax, clamps, selects, recurrent layers: the model's default precision;
   * weights and biases (a recurrent layer's w_hh and b_hh too): the default precision; LeakyReLU's slope and
-    ELU's alpha the narrowest type holding the constant's 8 leading bits (`hls4ml_compat.constant_format`), PReLU's per-channel slope its input's type.
+    ELU's alpha the narrowest type holding the constant's 8 leading bits (`hls4ml_compat.constant_format`),
+    PReLU's per-channel slope its input's type.
 A BatchNorm after a Dense/Conv with an "auto" result is folded into it before this runs, as hls4ml does.
 Rules fxflow does not reproduce (concat, min/max, matmul: exact too, of other widths) keep fxflow's "auto" with a
 warning naming the layer.  LayerNorm's roles: passes/assign_precision/transformer.py.

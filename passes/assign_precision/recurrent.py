@@ -3,8 +3,8 @@
 Weights: w_ih the layer's `weight`, w_hh its `recurrent_weight` (default: `weight`), b_ih its `bias`, b_hh
 its `recurrent_bias` (default: `bias`; hls4ml's dict has both roles).  `accum` "exact"/"auto" (default): one
 bit-width exact accumulator holding both dot products (bias + F products of x * w_ih, bias + H products of
-h * w_hh).  Per-gate formats (config keys, defaults
-with P the model precision, or ap_fixed<16,6> when it is auto):
+h * w_hh).  Per-gate formats (config keys, defaults with P the model precision, or ap_fixed<16,6> when it is
+auto):
   gate     P                          pre-activations, the tables' input
   sigmoid  ap_ufixed<P.f + 1, 1, RND, SAT>   sigmoid entries in [0, 1]
   tanh     ap_fixed<P.f + 2, 2, RND, SAT>    tanh entries in [-1, 1]
