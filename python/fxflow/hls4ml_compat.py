@@ -21,6 +21,8 @@ key `table_t` (hls4ml sets a layer's type attributes from layer keys ending in `
 where the precision pass knows it (LayerNorm: accum/scale/bias the default precision, result its BatchNorm
 rule).
 hls4ml names a PyTorch module `a.b.0` as `a_b_0` (a leading digit gets a `_`): both spellings select it.
+A functional call (`F.softmax`, `F.threshold`) is named after its exported ATen node (`_softmax`, `where`);
+hls4ml's torch.fx name for it (`softmax`, `_threshold`, `softmax_1` for the second call) selects it too.
 Keys that only steer hls4ml's own flow (`ChannelsLastConversion`, `TraceOutput`, `BramFactor`, ...) are
 accepted and have no effect; anything else is an error like any unknown key.
 """
