@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -23,7 +23,7 @@ from torch_mlir import fx  # noqa: F401
 from torch_mlir.extras import fx_decomp_util, fx_importer  # noqa: F401
 
 from fxflow.errors import FxflowError, ShapeError, UnsupportedOpError
-from fxflow.ir import PassManager, ir, layer_name, register_torch_dialect
+from fxflow.ir import TRACER_PREFIX, PassManager, ir, layer_name, op_layer_names, register_torch_dialect
 from fxflow.lowering.quantizer_import import quantize_to_calls, quantize_to_fxp, replace_quantizers
 from fxflow.lowering.recurrent_import import keep_recurrent, recurrent_to_calls, recurrent_to_fxp, replace_recurrent
 
@@ -35,6 +35,8 @@ class ImportedModel:
     module: ir.Module
     input_shapes: list[tuple[int, ...]]  # per input, without the batch dimension
     layer_names: list[str]  # module paths in execution order (leaf modules that produced ops)
+    # every layer of the exported program, also those lowering removes (a squeeze folded into its dense)
+    source_layers: set[str] = field(default_factory=set)
 
 
 def _hooks_and_cache():
@@ -48,6 +50,9 @@ def _hooks_and_cache():
             inner = super().get_node_location(node) or ir.Location.unknown()
             stack = node.meta.get("nn_module_stack")
             path = list(stack.values())[-1][0] if stack else ""
+            alias = None if path else _tracer_name(node)
+            if alias and alias != node.name:
+                inner = ir.Location.name(TRACER_PREFIX + alias, childLoc=inner)
             return ir.Location.name(path or node.name, childLoc=inner)
 
     class DenseLiterals(FxImporterHooks):
@@ -69,6 +74,18 @@ def _hooks_and_cache():
             return ir.Operation.create("torch.vtensor.literal", results=[vtype], attributes={"value": attr}).result
 
     return NamedLocCache, DenseLiterals
+
+
+def _tracer_name(node) -> str | None:
+    """The name torch.fx's tracer gives the functional call `node` came from: export records the call as
+    `torch_fn = ("<function>_<k>", ...)` for its k-th call (k from 1); torch.fx names calls `<function>`,
+    `<function>_1`, ...  (hls4ml's dicts use these names.)"""
+    fn = (node.meta.get("torch_fn") or (None,))[0]
+    match = re.fullmatch(r"(.+)_(\d+)", fn or "")
+    if not match:
+        return None
+    k = int(match.group(2))
+    return match.group(1) if k <= 1 else f"{match.group(1)}_{k - 1}"
 
 
 def _reject_training_dropout(model) -> None:
@@ -130,7 +147,7 @@ def import_torch(model, example_inputs, ctx: ir.Context) -> ImportedModel:
         raise
     except Exception as e:  # torch.export raises many types (Unsupported, AssertionError, UserError, ...)
         raise FxflowError(f"torch.export could not trace the model: {type(e).__name__}: {_first_line(e)}") from None
-    aten_ops = _aten_ops(module)
+    aten_ops, source_layers = _aten_ops(module), op_layer_names(module)
     with ctx:
         handler = ctx.attach_diagnostic_handler(lambda d: True)  # reported below as one UnsupportedOpError
         try:
@@ -146,7 +163,8 @@ def import_torch(model, example_inputs, ctx: ir.Context) -> ImportedModel:
             handler.detach()
     recurrent_to_fxp(module, recurrent)
     quantize_to_fxp(module, quantizers)
-    imported = ImportedModel(module, [tuple(x.shape[1:]) for x in example_inputs], traced_layer_names(module))
+    imported = ImportedModel(module, [tuple(x.shape[1:]) for x in example_inputs], traced_layer_names(module),
+                             source_layers)
     imported.aten_ops = aten_ops
     return imported
 

@@ -33,7 +33,7 @@ from fxflow.fixed import FixedFormat
 from fxflow.fixed.accum import exact_accumulator
 from fxflow.fixed.interval import Interval, cast_interval, fit_constants, smallest_format
 from fxflow.fixed.quantize import quantize
-from fxflow.ir import defining_op, elements_array, ir, layer_name
+from fxflow.ir import defining_op, elements_array, ir, layer_alias, layer_name
 
 from fxflow.passes.assign_precision.hls4ml_auto import hls4ml_roles
 from fxflow.passes.assign_precision.model_exact import is_model_cast
@@ -68,7 +68,10 @@ def assign_precision(module_op, options: AssignPrecisionOptions | None = None) -
         importlib.import_module(mod)
     cfg = (options or AssignPrecisionOptions()).resolve()
     funcs = [op for op in module_op.regions[0].blocks[0].operations if op.operation.name == "func.func"]
-    cfg.check_layers(sorted({n for f in funcs for n in _layer_names(f)}))
+    known = sorted({n for f in funcs for n in _layer_names(f)})
+    cfg = cfg.with_aliases({n: a for f in funcs for n, a in _layer_aliases(f).items()})
+    cfg.check_layers(known)
+    cfg = cfg.keyed_by(known)
     _check_multiplier_layers(cfg, {n for f in funcs for n in _layer_names(f, MULTIPLIER_OPS)})
     with ir.Location.unknown(module_op.context):
         for f in funcs:
@@ -94,6 +97,16 @@ def _layer_names(fn, ops=COMPUTE_OPS) -> list[str]:
             if n:
                 names.append(n)
     return names
+
+
+def _layer_aliases(fn) -> dict[str, str]:
+    """Layer name -> torch.fx name of the functional calls in `fn` (hls4ml's dicts name them so)."""
+    out = {}
+    for op in fn.regions[0].blocks[0].operations:
+        name, alias = layer_name(op.location), layer_alias(op.location)
+        if name and alias:
+            out[name] = alias
+    return out
 
 
 # Per-op precision rules, keyed by op class: `assign(op, cfg, ranges)` gives the op's results their

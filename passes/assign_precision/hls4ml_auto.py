@@ -7,8 +7,9 @@ hls4ml 1.3 infers such a type from bit widths (its InferPrecisionTypes pass), no
     ones, with hls4ml's widths;
   * pooling and the data movers: their input's type (average pooling's division rounds into it);
   * activations, softmax, clamps, selects, recurrent layers: the model's default precision;
-  * weights and biases: the default precision; LeakyReLU's slope and ELU's alpha the narrowest type holding the
-    constant's 8 leading bits (`hls4ml_compat.constant_format`), PReLU's per-channel slope its input's type.
+  * weights and biases (a recurrent layer's w_hh and b_hh too): the default precision; LeakyReLU's slope and
+    ELU's alpha the narrowest type holding the constant's 8 leading bits (`hls4ml_compat.constant_format`),
+    PReLU's per-channel slope its input's type.
 A BatchNorm after a Dense/Conv with an "auto" result is folded into it before this runs, as hls4ml does.
 Rules fxflow does not reproduce (concat, min/max, matmul: exact too, of other widths) keep fxflow's "auto" with a
 warning naming the layer.  LayerNorm's roles: passes/assign_precision/transformer.py.
@@ -45,6 +46,9 @@ def hls4ml_roles(cfg: Config, op) -> Config:
     lc, name, roles = cfg.layer(layer), o.name, {}
     if name in _DEFAULT_CONSTANTS:
         roles.update({r: cfg.precision for r in ("weight", "bias") if getattr(lc, r) == AUTO})
+        if name == "fxp.rnn":  # w_hh, b_hh too
+            own = cfg.recurrent_config(layer)
+            roles.update({r: cfg.precision for r in ("recurrent_weight", "recurrent_bias") if own.get(r) == AUTO})
     elif lc.weight == AUTO and name in ("fxp.prelu", "fxp.lut"):
         param = _parameter(op, name)
         if param is not None:

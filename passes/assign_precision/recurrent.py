@@ -1,9 +1,10 @@
 """fxp-assign-precision rule for the recurrent family: `fxp.rnn` (LSTM / GRU / Elman RNN layers).
 
-Weights: w_ih the layer's `weight`, w_hh its `recurrent_weight` (default: `weight`), both biases its
-`bias`.  `accum` "exact"/"auto" (default): one bit-width exact accumulator holding both dot products
-(bias + F products of x * w_ih, bias + H products of h * w_hh).  Per-gate formats (config keys, defaults
-with P the model precision, or ap_fixed<16,6> when it is auto):
+Weights: w_ih the layer's `weight`, w_hh its `recurrent_weight` (default: `weight`), b_ih its `bias`, b_hh
+its `recurrent_bias` (default: `bias`; hls4ml's dict has both roles).  `accum` "exact"/"auto" (default): one
+bit-width exact accumulator holding both dot products (bias + F products of x * w_ih, bias + H products of
+h * w_hh).  Per-gate formats (config keys, defaults with P the model precision, or ap_fixed<16,6> when it is
+auto):
   gate     P                          pre-activations, the tables' input
   sigmoid  ap_ufixed<P.f + 1, 1, RND, SAT>   sigmoid entries in [0, 1]
   tanh     ap_fixed<P.f + 2, 2, RND, SAT>    tanh entries in [-1, 1]
@@ -89,7 +90,7 @@ def _assign_rnn(op, cfg: Config, ranges: dict) -> None:
     cell = ir.StringAttr(o.attributes["cell"]).value
     hls4ml = cfg.arithmetic == "hls4ml"
     roles = ((1, lc.weight, "input weight"), (2, own.get("recurrent_weight", lc.weight), "recurrent weight"),
-             (3, lc.bias, "input bias"), (4, lc.bias, "recurrent bias"))
+             (3, lc.bias, "input bias"), (4, own.get("recurrent_bias", lc.bias), "recurrent bias"))
     with ir.InsertionPoint(op), op.location:
         (wi, _, wi_fmt), (wh, _, wh_fmt), (bi, _, bi_fmt), (bh, _, bh_fmt) = (
             quantized_constant(o.operands[i], fmt, role, layer, cfg.auto_tolerance, decimal=hls4ml)

@@ -17,7 +17,7 @@ from .config import IO_TYPES, Config
 from .design import Design
 from .dialects import new_context
 from .errors import ConfigError, FxflowError, UnsupportedOpError
-from .ir import layer_name
+from .ir import op_layer_names
 from .pipeline import run_passes
 
 BACKENDS = backend_names()  # the registry's names (fxflow/lowering/backend.py): vitis, catapult, aie, rtl, versal
@@ -92,14 +92,15 @@ def compile(model, example_input=None, config=None, backend: str = "vitis", io_t
                 return fold
 
             raising = LinalgToFxpOptions(fold_batchnorm=cfg.arithmetic != "hls4ml" or hls4ml_fold)
+            before = op_layer_names(module) | getattr(imported, "source_layers", set())
             run_passes(module, ["convert-fake-quant-to-fxp", ("convert-linalg-to-fxp", raising)])
-            folded -= {layer_name(op.location) for f in module.body.operations for region in f.regions
-                       for block in region.blocks for op in block.operations}  # (folds that did not happen)
-            if folded:  # the folded BatchNorms' own entries (hls4ml's dict names them) are no layers any more
-                from .hls4ml_compat import hls4ml_name
-
-                gone = folded | {hls4ml_name(n) for n in folded}
-                cfg = dataclasses.replace(cfg, layers={k: v for k, v in cfg.layers.items() if k not in gone})
+            after = op_layer_names(module)
+            folded -= after  # (folds that did not happen)
+            # the folded BatchNorms' own entries (hls4ml's dict names them) are no layers any more, nor are
+            # data movements raising absorbed (a squeeze into the dense it feeds): hls4ml's entry for one only
+            # says its result is 'auto' (the input's format, as fxflow keeps it), so it is dropped too
+            absorbed = {n for n in before - after - folded if set(cfg.own(n).values()) == {"auto"}}
+            cfg = cfg.without_layers(folded | absorbed)
         except UnsupportedOpError as err:
             raise restate(err) from None
         stages["fxp-float"] = _snapshot(module)

@@ -97,14 +97,15 @@ def _norm_settings(d: dict, where: str) -> dict:
 
 # --- recurrent layers (fxp.rnn): per-gate formats (passes/assign_precision/recurrent.py) --------------
 # `gate` the pre-activations (tables' input), `sigmoid` / `tanh` the table entries, `state` the LSTM cell
-# state, `recurrent_weight` w_hh (default: the layer's `weight`); the tables take the layer's `table_size`.
-RECURRENT_LAYER_KEYS = ("gate", "sigmoid", "tanh", "state", "recurrent_weight")
+# state, `recurrent_weight` w_hh (default: the layer's `weight`), `recurrent_bias` b_hh (default: its `bias`);
+# the tables take the layer's `table_size`.
+RECURRENT_LAYER_KEYS = ("gate", "sigmoid", "tanh", "state", "recurrent_weight", "recurrent_bias")
 LAYER_KEYS += RECURRENT_LAYER_KEYS
 
 
 def _recurrent_settings(d: dict, where: str) -> dict:
-    """The validated recurrent format keys of a layer section (`recurrent_weight` may be auto)."""
-    return {key: _fmt(d[key], f"{where}.{key}", allow_auto=key == "recurrent_weight")
+    """The validated recurrent format keys of a layer section (`recurrent_weight` / `_bias` may be auto)."""
+    return {key: _fmt(d[key], f"{where}.{key}", allow_auto=key.startswith("recurrent_"))
             for key in RECURRENT_LAYER_KEYS if key in d}
 
 
@@ -183,6 +184,7 @@ class Config:
     arithmetic: str = "fxflow"  # "hls4ml": per-product accumulator casts and decimal weights (hls4ml_compat)
     tables: dict[str, Any] = field(default_factory=dict)  # model-level table defaults (TABLE_MODEL_KEYS)
     multiplier: str = "exact"  # model-wide multiplier of dense/conv (fxflow.approx)
+    aliases: dict[str, str] = field(default_factory=dict)  # layer -> its torch.fx name (with_aliases)
 
     # --- construction ----------------------------------------------------------------------------
     @classmethod
@@ -292,24 +294,53 @@ class Config:
         """A copy in which the layer's own settings take `roles` (a pass resolving roles for one op)."""
         import dataclasses
 
-        from .hls4ml_compat import hls4ml_name
-
-        key = hls4ml_name(name) if name not in self.layers and hls4ml_name(name) in self.layers else name
+        key = self._key(name) or name
         return dataclasses.replace(self, layers={**self.layers, key: {**self._own(name), **roles}})
 
-    def _own(self, name: str | None) -> dict:
-        """A layer's own settings, under its module path or hls4ml's spelling of it."""
+    def with_aliases(self, aliases: dict[str, str]) -> "Config":
+        """A copy that also finds a layer's settings under its alias (layer name -> torch.fx name of a
+        functional call, as hls4ml's dicts name it; `fxflow.ir.layer_alias`)."""
+        import dataclasses
+
+        return dataclasses.replace(self, aliases={**self.aliases, **aliases}) if aliases else self
+
+    def keyed_by(self, known: list[str]) -> "Config":
+        """A copy whose per-layer settings are keyed by the model's own layer names `known` (settings under
+        hls4ml's spelling or a torch.fx alias move to the layer they select), so lookups by name find them."""
+        import dataclasses
+
+        rename = {k: n for n in known for k in self._spellings(n) if k in self.layers}
+        return dataclasses.replace(self, layers={rename.get(k, k): v for k, v in self.layers.items()})
+
+    def own(self, name: str | None) -> dict:
+        """The settings the config gives layer `name` itself (under any of its spellings)."""
+        return dict(self._own(name))
+
+    def without_layers(self, names) -> "Config":
+        """A copy without the settings of layers `names` (layers the compilation removed)."""
+        import dataclasses
+
+        gone = {k for n in names for k in self._spellings(n)}
+        return dataclasses.replace(self, layers={k: v for k, v in self.layers.items() if k not in gone}) \
+            if gone & set(self.layers) else self
+
+    def _spellings(self, name: str) -> list[str]:
+        """The keys that select layer `name`: its own, hls4ml's spelling of a module path, its torch.fx alias."""
         from .hls4ml_compat import hls4ml_name
 
-        if name and name not in self.layers and hls4ml_name(name) in self.layers:
-            return self.layers[hls4ml_name(name)]
-        return self.layers.get(name or "", {})
+        return [name, hls4ml_name(name)] + ([self.aliases[name]] if name in self.aliases else [])
+
+    def _key(self, name: str | None) -> str | None:
+        return next((k for k in self._spellings(name) if k in self.layers), None) if name else None
+
+    def _own(self, name: str | None) -> dict:
+        """A layer's own settings, under its module path, hls4ml's spelling of it or its torch.fx alias."""
+        key = self._key(name)
+        return self.layers[key] if key is not None else {}
 
     def check_layers(self, known: list[str]) -> None:
         """Reject settings for layers the model does not have (typos must not be silently ignored)."""
-        from .hls4ml_compat import hls4ml_name
-
-        spelled = set(known) | {hls4ml_name(n) for n in known}
+        spelled = {k for n in known for k in self._spellings(n)}
         missing = [n for n in self.layers if n not in spelled]
         if missing:
             raise ConfigError(f"config names layer(s) {', '.join(repr(n) for n in missing)} that the model does "

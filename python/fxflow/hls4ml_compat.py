@@ -21,6 +21,8 @@ key `table_t` (hls4ml sets a layer's type attributes from layer keys ending in `
 where the precision pass knows it (LayerNorm: accum/scale/bias the default precision, result its BatchNorm
 rule).
 hls4ml names a PyTorch module `a.b.0` as `a_b_0` (a leading digit gets a `_`): both spellings select it.
+A functional call (`F.softmax`, `F.threshold`) is named after its exported ATen node (`_softmax`, `where`);
+hls4ml's torch.fx name for it (`softmax`, `_threshold`, `softmax_1` for the second call) selects it too.
 Keys that only steer hls4ml's own flow (`ChannelsLastConversion`, `TraceOutput`, `BramFactor`, ...) are
 accepted and have no effect; anything else is an error like any unknown key.
 """
@@ -43,10 +45,12 @@ _IGNORED_TOP = ("PytorchModel", "InputShape", "KerasModel", "OnnxModel", "Backen
                 "Part", "ClockPeriod", "IOType", "HLSConfig")
 _IGNORED_LAYER = ("Trace",)
 # hls4ml precision roles -> fxflow keys.  `scale` (BatchNorm, LayerNorm) and `param` (LeakyReLU, ELU,
-# Threshold) are weights for fxflow; `table` is a lut's table_t; `_t` spellings are accepted too.
+# Threshold) are weights for fxflow; `table` is a lut's table_t; `recurrent_weight` / `recurrent_bias` are
+# an LSTM/GRU/RNN's w_hh / b_hh; `_t` spellings are accepted too.
 _PRECISION_ROLES = {"default": None, "weight": "weight", "bias": "bias", "result": "result", "accum": "accum",
                     "scale": "weight", "param": "weight", "exp_table": "exp_table", "inv_table": "inv_table",
-                    "inv_inp": "inv_input", "table": "table"}
+                    "inv_inp": "inv_input", "table": "table", "recurrent_weight": "recurrent_weight",
+                    "recurrent_bias": "recurrent_bias"}
 # roles hls4ml's dict may hold that change nothing fxflow computes (warned about by name)
 _WARNED_ROLES = ("maximum",)
 # layer keys hls4ml's dict (granularity='name', with a backend) holds: fxflow key, or None (no effect)
@@ -56,7 +60,8 @@ _LAYER_KEYS = {"ReuseFactor": "reuse_factor", "Strategy": "strategy", "implement
                "inv_table_size": "inv_table_size", "InvTableSize": "inv_table_size", "Skip": None, "Trace": None,
                "TableRangePower2": "table_range_power2", "table_range_power2": "table_range_power2"}
 # keys steering only how hls4ml builds a layer's hardware: accepted at hls4ml's defaults, else warned about
-_HARDWARE_KEYS = {"ParallelizationFactor": 1, "ConvImplementation": "LineBuffer", "Algorithm": "nearest"}
+_HARDWARE_KEYS = {"ParallelizationFactor": 1, "ConvImplementation": "LineBuffer", "Algorithm": "nearest",
+                  "RecurrentReuseFactor": 1, "Static": True}
 _INPUT_LAYER = re.compile(r"^input(_\d+)?$")
 
 
@@ -113,6 +118,10 @@ def from_hls4ml(data: dict) -> dict:
                 if value:
                     warnings.warn(f"hls4ml config key '{where}.Skip' is ignored: fxflow computes the softmax",
                                   stacklevel=3)
+            elif key == "Direction":  # hls4ml reads it from the model, as fxflow does: only the model's own
+                if value != "forward":
+                    raise ConfigError(f"hls4ml config key '{where}.Direction' = {value!r}: fxflow compiles the "
+                                      "model's own (forward) recurrent layers")
             elif key in _HARDWARE_KEYS:
                 if value != _HARDWARE_KEYS[key]:
                     warnings.warn(f"hls4ml config key '{where}.{key}' = {value!r} is ignored: fxflow builds the "

@@ -52,6 +52,24 @@ def user_source(loc) -> str:
     return f"{frames[0][0]}:{frames[0][1]}" if frames else ""
 
 
+# A functional call (no module path) is named after its exported ATen node; the name PyTorch's own tracer
+# (torch.fx, which hls4ml uses) gives the call rides along as a child NameLoc with this prefix.
+TRACER_PREFIX = "torch.fx:"
+
+
+def layer_alias(loc: ir.Location) -> str | None:
+    """The torch.fx name of a functional call's layer (see TRACER_PREFIX), if the location carries one."""
+    child = getattr(loc, "child_loc", None)
+    name = getattr(child, "name_str", None) or ""
+    return name[len(TRACER_PREFIX):] if name.startswith(TRACER_PREFIX) else None
+
+
+def op_layer_names(module: ir.Module) -> set[str]:
+    """The layer names on the operations of the module's functions (their top-level operations)."""
+    return {n for f in module.body.operations for region in f.regions for block in region.blocks
+            for op in block.operations if (n := layer_name(op.location))}
+
+
 def named_loc(name: str, child: ir.Location | None = None) -> ir.Location:
     return ir.Location.name(name, childLoc=child) if child is not None else ir.Location.name(name)
 

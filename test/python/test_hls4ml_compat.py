@@ -127,3 +127,42 @@ def test_decimal_weights_follow_hls4ml_text():
     w = np.array([np.float32(0.3), np.float32(-1 / 3)])
     assert list(decimal_constants(w, 10)) == [0.3000000119, -0.3333333433]
     assert list(decimal_constants(w, -2)) == [0.0, -0.0]  # no fractional bits: printed as integers
+
+
+class TwoFunctionalCalls(nn.Module):
+    """Functional calls hls4ml's dict names after torch.fx (`relu`, `relu_1`, `_threshold`), not after the
+    exported ATen nodes fxflow names its layers by."""
+
+    def forward(self, x):
+        return torch.relu(nn.functional.threshold(torch.relu(x) - 0.5, 0.25, 0.0))
+
+
+def test_functional_calls_take_their_torch_fx_names():
+    x = torch.linspace(-2, 2, 24).reshape(6, 4)
+    dict_ = {"Model": {"Precision": {"default": "ap_fixed<16,6>"}},
+             "LayerName": {"relu_1": {"Precision": {"result": "ap_fixed<6,3>"}},
+                           "_threshold": {"Precision": {"result": "ap_fixed<12,4>"}}}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        text = fxflow.compile(TwoFunctionalCalls(), x[:1], dict_).mlir("fxp")
+    relus = [line for line in text.splitlines() if "fxp.relu" in line]
+    assert len(relus) == 2
+    assert "!fxp.fixed<1 : i32, 5 : i32, 10 : i32" in relus[0].split("->")[-1]  # the first: the default
+    assert "!fxp.fixed<1 : i32, 2 : i32, 3 : i32" in relus[1].split("->")[-1]  # `relu_1`: the second call
+    assert any("!fxp.fixed<1 : i32, 3 : i32, 8 : i32" in line.split("->")[-1] for line in text.splitlines()
+               if "fxp.select" in line or "fxp.threshold" in line)
+    with pytest.raises(ConfigError, match="'relu_2'"):
+        fxflow.compile(TwoFunctionalCalls(), x[:1], {"Model": {"Precision": {"default": "ap_fixed<16,6>"}},
+                                                     "LayerName": {"relu_2": {"ReuseFactor": 1}}})
+
+
+def test_recurrent_roles_are_w_hh_and_b_hh():
+    cfg = Config.from_dict({"Model": {"Precision": {"default": "ap_fixed<16,6>"}},
+                            "LayerName": {"rnn": {"Precision": {"recurrent_weight": "ap_fixed<10,2>",
+                                                                "recurrent_bias": "ap_fixed<12,3>"},
+                                                  "Direction": "forward", "RecurrentReuseFactor": 1,
+                                                  "Static": True}}})
+    own = cfg.recurrent_config("rnn")
+    assert str(own["recurrent_weight"]) == "ap_fixed<10,2>" and str(own["recurrent_bias"]) == "ap_fixed<12,3>"
+    with pytest.raises(ConfigError, match="Direction"):
+        Config.from_dict({"LayerName": {"rnn": {"Direction": "backward"}}})
