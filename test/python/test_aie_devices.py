@@ -53,10 +53,15 @@ def violations(text: str, dev: Device) -> list[str]:
     tiles = {name: (int(c), int(r)) for name, c, r in _TILE.findall(text)}
     if not tiles:
         errs.append("no aie.tile")
+    plio_shims = set()  # shims at a `{plio = true}` FIFO's end: PL interface tiles, which every column has
+    for line in text.splitlines():
+        fifo = _FIFO.search(line)
+        if fifo is not None and "{plio = true}" in line:
+            plio_shims |= {fifo.group(2), *re.findall(r"%(\w+)", fifo.group(3))}
     for name, (c, r) in tiles.items():
         if not (0 <= c < dev.cols and 0 <= r < dev.rows):
             errs.append(f"{name} = tile({c}, {r}) outside the {dev.cols} x {dev.rows} array")
-        if r == 0 and c not in dev.shim_dma_cols:
+        if r == 0 and c not in dev.shim_dma_cols and name not in plio_shims:
             errs.append(f"shim {name} in column {c}, which has no shim DMA ({dev.shim_dma_cols})")
     for name in _CORE.findall(text):
         if tiles[name][1] not in dev.compute_rows:
