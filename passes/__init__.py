@@ -6,7 +6,7 @@ from .registry import PASSES, TRANSLATIONS, add_to_pass_manager, register_pass, 
 # Modules that register nothing and import heavy front-end libraries (torch): `load_all` skips them so that
 # `fxflow-opt` / `fxflow-translate` start in well under a second.
 # The RTL builders import CIRCT (an optional extra); their translations live in lowering/rtl/emit.py.
-_NOT_REGISTERING = ("fxflow.lowering.torch_import", "fxflow.lowering.recurrent_import",
+_NOT_REGISTERING = ("fxflow.lowering.torch_import", "fxflow.lowering.recurrent_import", "fxflow.lowering.quantizer_import",
                     "fxflow.lowering.rtl.build", "fxflow.lowering.rtl.ops", "fxflow.lowering.rtl.signals",
                     "fxflow.lowering.rtl.fixed", "fxflow.lowering.rtl.approx")
 

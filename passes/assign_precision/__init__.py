@@ -144,6 +144,7 @@ def fixed_tensor_type(like: ir.Value, fmt: FixedFormat) -> ir.Type:
 def _assign_function(fn, cfg: Config, calibration: list | None = None) -> None:
     block = fn.regions[0].blocks[0]
     ops = list(block.operations)
+    _require_raised(block)
     pulled = _model_input_formats(block.arguments, cfg)
     ranges = Ranges(_model_exact_results(fn, ops, cfg, pulled))
     data = _calibration_by_arg(block.arguments, calibration)
@@ -199,6 +200,17 @@ def require_fixed(op, values, what: str) -> None:
 
 def _shape(v: ir.Value) -> list[int]:
     return list(ir.RankedTensorType(v.type).shape)
+
+
+def _require_raised(block) -> None:
+    """The inputs get fixed-point types here: an argument read by an op not raised to fxp (linalg, arith) would
+    be left with an operand of the wrong type, so such input is the user's error, named at the op."""
+    for arg in block.arguments:
+        for use in arg.uses:
+            name = use.owner.name
+            if name.split(".")[0] in ("linalg", "arith"):
+                raise FxflowError(f"fxp-assign-precision: '{name}' at {use.owner.location} reads a function input "
+                                  "but is not an fxp op: raise the function first (convert-linalg-to-fxp)")
 
 
 def set_result(op, fmt, exact: Interval, ranges: dict) -> None:
