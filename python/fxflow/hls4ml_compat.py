@@ -20,6 +20,8 @@ key `table_t` (hls4ml sets a layer's type attributes from layer keys ending in `
 `Precision.table` is ignored with a warning, as hls4ml 1.3 ignores it.  "auto" roles are hls4ml's inference
 where the precision pass knows it (LayerNorm: accum/scale/bias the default precision, result its BatchNorm
 rule).
+Recurrent layers where hls4ml 1.3 does not compute the PyTorch model (`warn_recurrent_layers`) are warned about
+by name; fxflow computes the model as written.
 hls4ml names a PyTorch module `a.b.0` as `a_b_0` (a leading digit gets a `_`): both spellings select it.
 A functional call (`F.softmax`, `F.threshold`) is named after its exported ATen node (`_softmax`, `where`);
 hls4ml's torch.fx name for it (`softmax`, `_threshold`, `softmax_1` for the second call) selects it too.
@@ -95,6 +97,7 @@ def from_hls4ml(data: dict) -> dict:
         elif key not in _IGNORED_MODEL:
             raise ConfigError(f"unknown hls4ml config key 'Model.{key}'")
     model.setdefault("accum", model.get("precision", "ap_fixed<16,6>"))  # hls4ml: accum_t is the default type
+    warn_recurrent_layers(data)
     layers: dict = {}
     inputs = _input_names(data.get("PytorchModel"))
     layernorms = _layernorm_names(data.get("PytorchModel"))
@@ -164,6 +167,45 @@ def _layernorm_names(model) -> set[str]:
     if named is None:
         return set()
     return {hls4ml_name(n) for n, m in named() if type(m).__name__ == "LayerNorm"}
+
+
+def warn_recurrent_layers(data: dict) -> None:
+    """Warn, naming the layer, where hls4ml 1.3 does not compute the PyTorch model's recurrent layer (fxflow
+    does; docs/layers.md, "hls4ml compatibility", note [b]):
+      * nn.RNN: its Vivado/Vitis backend has no SimpleRNN template, so its project never calls the layer and its
+        output array is never written;
+      * nn.LSTM / nn.GRU with `ChannelsLastConversion` other than 'off' (the dict's default 'full'): its input
+        transpose makes the layer's input shape [F, T], and the layer's config takes n_sequence and n_in from
+        that shape: F steps of T features, w_ih's first T columns only;
+      * a sequence of T > 1 steps: its converter hard-codes return_sequences = False (the last step only)."""
+    named = getattr(data.get("PytorchModel"), "named_modules", None)
+    if named is None:
+        return
+    conversion = str((data.get("Model") or {}).get("ChannelsLastConversion", "off"))
+    shape = data.get("InputShape")
+    first = shape[0] if isinstance(shape, list) and shape and isinstance(shape[0], (list, tuple)) else shape
+    for path, module in named():
+        kind = type(module).__name__
+        if kind not in ("RNN", "LSTM", "GRU"):
+            continue
+        layer = f"hls4ml config: layer '{hls4ml_name(path)}' (nn.{kind}): hls4ml 1.3"
+        steps, features = (first[-2], first[-1]) if isinstance(first, (list, tuple)) and len(first) >= 2 else (0, 0)
+        known = features == getattr(module, "input_size", None)  # the layer reads the model's input
+        if kind == "RNN":
+            warnings.warn(f"{layer}'s Vivado/Vitis backend has no SimpleRNN template: its project never computes "
+                          "this layer (its output is never written); fxflow computes the PyTorch layer", stacklevel=4)
+            continue
+        if conversion != "off" and not (known and steps == features == 1):
+            seen = (f"over {features} steps of {steps} feature{'s' * (steps != 1)} (its [{steps}, {features}] input "
+                    f"read channels-first; w_ih's first {steps} column{'s' * (steps != 1)} only)" if known else
+                    "over its [T, F] input read channels-first (F steps of T features)")
+            warnings.warn(f"{layer} with ChannelsLastConversion '{conversion}' runs this layer {seen}, not the PyTorch "
+                          "layer; fxflow computes the PyTorch layer (with channels_last_conversion='off' hls4ml "
+                          "computes it too)", stacklevel=4)
+        if known and int(steps) > 1:
+            warnings.warn(f"{layer} outputs only the last of this layer's {steps} steps (its converter sets "
+                          "return_sequences = False): where the model returns the sequence, fxflow returns all "
+                          "of it, as PyTorch does", stacklevel=4)
 
 
 def _input_names(model) -> set[str]:
