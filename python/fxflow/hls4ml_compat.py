@@ -176,8 +176,10 @@ def warn_recurrent_layers(data: dict) -> None:
         output array is never written;
       * nn.LSTM / nn.GRU with `ChannelsLastConversion` other than 'off' (the dict's default 'full'): its input
         transpose makes the layer's input shape [F, T], and the layer's config takes n_sequence and n_in from
-        that shape: F steps of T features, w_ih's first T columns only;
-      * a sequence of T > 1 steps: its converter hard-codes return_sequences = False (the last step only)."""
+        that shape: F steps of T features, w_ih's first T columns only (warned where the layer's input_size is the
+        last dim of the dict's InputShape, i.e. where the layer reads the model's [T, F] input).
+    Not warned about, as it shows in the output's shape: hls4ml's converter hard-codes return_sequences = False,
+    so where the model returns a sequence of T > 1 steps hls4ml returns its last step."""
     named = getattr(data.get("PytorchModel"), "named_modules", None)
     if named is None:
         return
@@ -195,17 +197,13 @@ def warn_recurrent_layers(data: dict) -> None:
             warnings.warn(f"{layer}'s Vivado/Vitis backend has no SimpleRNN template: its project never computes "
                           "this layer (its output is never written); fxflow computes the PyTorch layer", stacklevel=4)
             continue
-        if conversion != "off" and not (known and steps == features == 1):
-            seen = (f"over {features} steps of {steps} feature{'s' * (steps != 1)} (its [{steps}, {features}] input "
-                    f"read channels-first; w_ih's first {steps} column{'s' * (steps != 1)} only)" if known else
-                    "over its [T, F] input read channels-first (F steps of T features)")
-            warnings.warn(f"{layer} with ChannelsLastConversion '{conversion}' runs this layer {seen}, not the PyTorch "
-                          "layer; fxflow computes the PyTorch layer (with channels_last_conversion='off' hls4ml "
-                          "computes it too)", stacklevel=4)
-        if known and int(steps) > 1:
-            warnings.warn(f"{layer} outputs only the last of this layer's {steps} steps (its converter sets "
-                          "return_sequences = False): where the model returns the sequence, fxflow returns all "
-                          "of it, as PyTorch does", stacklevel=4)
+        if conversion != "off" and known and not steps == features == 1:
+            read = "feature (its" if steps == 1 else "features (its"
+            columns = "column 0" if steps == 1 else f"first {steps} columns"
+            warnings.warn(f"{layer} with ChannelsLastConversion '{conversion}' runs this layer over {features} steps "
+                          f"of {steps} {read} [{steps}, {features}] input read channels-first; w_ih's {columns} "
+                          "only), not the PyTorch layer; fxflow computes the PyTorch "
+                          "layer (with channels_last_conversion='off' hls4ml computes it too)", stacklevel=4)
 
 
 def _input_names(model) -> set[str]:
