@@ -174,8 +174,8 @@ def warn_recurrent_layers(data: dict) -> None:
     does; docs/layers.md, "hls4ml compatibility", note [b]):
       * nn.RNN: its Vivado/Vitis backend has no SimpleRNN template, so its project never calls the layer and its
         output array is never written;
-      * nn.LSTM / nn.GRU with `ChannelsLastConversion` other than 'off' (the dict's default 'full'): its input
-        transpose makes the layer's input shape [F, T], and the layer's config takes n_sequence and n_in from
+      * nn.LSTM / nn.GRU with `ChannelsLastConversion` other than 'off': 'full' (the dict's default) transposes the
+        [T, F] input, 'internal' relabels its shape [F, T], and the layer's config takes n_sequence and n_in from
         that shape: F steps of T features, w_ih's first T columns only (warned where the layer's input_size is the
         last dim of the dict's InputShape, i.e. where the layer reads the model's [T, F] input).
     Not warned about, as it shows in the output's shape: hls4ml's converter hard-codes return_sequences = False,
@@ -200,8 +200,9 @@ def warn_recurrent_layers(data: dict) -> None:
         if conversion != "off" and known and not steps == features == 1:
             read = "feature (its" if steps == 1 else "features (its"
             columns = "column 0" if steps == 1 else f"first {steps} columns"
+            how = "transposed" if conversion == "full" else "reshaped"  # 'internal' relabels the input's shape
             warnings.warn(f"{layer} with ChannelsLastConversion '{conversion}' runs this layer over {features} steps "
-                          f"of {steps} {read} [{steps}, {features}] input read channels-first; w_ih's {columns} "
+                          f"of {steps} {read} [{steps}, {features}] input {how} to [{features}, {steps}]; w_ih's {columns} "
                           "only), not the PyTorch layer; fxflow computes the PyTorch "
                           "layer (with channels_last_conversion='off' hls4ml computes it too)", stacklevel=4)
 

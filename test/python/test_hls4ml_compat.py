@@ -4,6 +4,7 @@ max/average pooling, Softmax).  Skipped when hls4ml is not installed (it is the 
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -166,3 +167,34 @@ def test_recurrent_roles_are_w_hh_and_b_hh():
     assert str(own["recurrent_weight"]) == "ap_fixed<10,2>" and str(own["recurrent_bias"]) == "ap_fixed<12,3>"
     with pytest.raises(ConfigError, match="Direction"):
         Config.from_dict({"LayerName": {"rnn": {"Direction": "backward"}}})
+
+
+class _Tagged(nn.Module):
+    def __init__(self, rnn: nn.Module):
+        super().__init__()
+        self.pre, self.rec = nn.Linear(3, 3), rnn
+
+    def forward(self, x):
+        return self.rec(x)[0]
+
+
+@pytest.mark.parametrize("rnn, conversion, shape, warned", [
+    (nn.LSTM(3, 4, batch_first=True), "full", [5, 3], r"'rec' \(nn\.LSTM\).*'full' runs this layer over 3 steps "
+                                                      r"of 5 features .*w_ih's first 5 columns only"),
+    (nn.GRU(3, 4, batch_first=True), "internal", [1, 3], r"'rec' \(nn\.GRU\).*3 steps of 1 feature .*column 0"),
+    (nn.RNN(3, 4, batch_first=True), "off", [5, 3], r"'rec' \(nn\.RNN\).*no SimpleRNN template"),
+    (nn.LSTM(3, 4, batch_first=True), "off", [5, 3], None),
+    (nn.GRU(4, 4, batch_first=True), "full", [5, 3], None),  # does not read the model's [T, F] input: no guess
+])
+def test_recurrent_layers_hls4ml_does_not_compute_are_warned_about(rnn, conversion, shape, warned):
+    """docs/layers.md note [b]: where hls4ml 1.3 does not compute the PyTorch recurrent layer, a warning names it."""
+    data = {"Model": {"Precision": {"default": "ap_fixed<16,6>"}, "ChannelsLastConversion": conversion},
+            "PytorchModel": _Tagged(rnn), "InputShape": shape, "LayerName": {}}
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        Config.from_dict(data)
+    messages = [str(w.message) for w in seen if "hls4ml 1.3" in str(w.message)]
+    if warned is None:
+        assert messages == []
+    else:
+        assert len(messages) == 1 and re.search(warned, messages[0]), messages
