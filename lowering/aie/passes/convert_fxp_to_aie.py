@@ -176,10 +176,10 @@ def hccs_info(kernel) -> HccsKernel | None:
                       format_of(sm.results[0].type), spec, shape[-1])
 
 
-def row_info(kernel) -> RowKernel | None:
+def row_info(kernel, any_rank: bool = False) -> RowKernel | None:
     """The row-kernel content of a df.kernel (HCCS softmax, LayerNorm over the features, table softmax over the
     features), None when it holds anything else; UnsupportedOpError naming the layer when the AIE kernel cannot
-    reproduce it."""
+    reproduce it.  `any_rank`: rows of the last dim of any tensor (the attention path's [heads, T, T] scores)."""
     from fxflow.dialects.fxp.accessors import norm_formats, softmax_formats
     from fxflow.lowering.aie.rows import layernorm_spec, table_softmax_spec
 
@@ -193,7 +193,8 @@ def row_info(kernel) -> RowKernel | None:
     layer = ir.StringAttr(kernel.attributes["layer"]).value
     name = ir.StringAttr(kernel.attributes["sym_name"]).value
     shape = ir.RankedTensorType(op.operands[0].type).shape
-    _tokens(kernel, shape)
+    if not any_rank:
+        _tokens(kernel, shape)
     x_fmt, out = format_of(op.operands[0].type), format_of(op.results[0].type)
     if x_fmt is None or out is None:
         raise UnsupportedOpError(f"layer '{layer}': the AIE backend needs fixed-point formats (run the precision "
@@ -237,6 +238,11 @@ def convert_fxp_to_aie(module_op, options=None) -> None:
         from fxflow.lowering.aie.fmap import convert
 
         convert(graph)
+        return
+    from fxflow.lowering.aie.attention import convert as convert_attention, is_attention_graph
+
+    if is_attention_graph(graph):  # matmuls of activations and head split / merge: lowering/aie/attention.py
+        convert_attention(graph)
         return
     block = graph.regions[0].blocks[0]
     for kernel in kernels_of(graph):  # the first layer the AI Engines cannot host, in program order

@@ -99,6 +99,12 @@ def aie_place(module_op, options: PlaceOptions | None = None) -> None:
             _mark_window(graph, window, lo, hi, device)
             return
         raise AieFitError(f"cannot place the feature-map design on {device.name}: {reason}")
+    from fxflow.lowering.aie.attention import is_attention_graph, place as place_attention
+
+    if is_attention_graph(graph):  # one tile per kernel, in graph order
+        place_attention(graph, device, window)
+        _mark_window(graph, window, lo, hi, device)
+        return
     chain, softmax = aie_layers(graph)
     last = len(chain) - 1
     try:
