@@ -130,13 +130,11 @@ def _move_indices(o, size_in: int) -> np.ndarray:
 def token_graph(graph) -> TokenGraph:
     """The graph's kernels as an attention DAG; UnsupportedOpError naming the first layer the AIE cannot host."""
     from fxflow.dialects.df.graph import kernels_of
-    from fxflow.lowering.aie.fmap import _source
+    from fxflow.lowering.aie.fmap import _source, graph_input
     from fxflow.lowering.aie.unhosted import unhosted
 
     block = graph.regions[0].blocks[0]
-    if len(block.arguments) != 1:
-        raise UnsupportedOpError("the AIE backend supports designs with one input and one output")
-    arg = block.arguments[0]
+    arg = graph_input(graph)
     nodes: list[TokenNode] = []
     views: dict = {None: (-1, np.arange(int(np.prod(_shape(arg)))))}  # kernel -> (node, index array)
     for kernel in kernels_of(graph):
@@ -345,6 +343,7 @@ def partition(graph, device: Device, max_tiles: int) -> None:
     from fxflow.ir import i64_attr
 
     tg = token_graph(graph)
+    check_memory(tg, device, graph.regions[0].blocks[0].arguments[0])
     if len(tg.nodes) > max_tiles:
         raise AieFitError(f"the attention design needs {len(tg.nodes)} compute tiles (one per kernel); "
                           f"{device.name} offers {max_tiles}")
@@ -388,9 +387,87 @@ class ScaleParams:
     integer: ScaleInt
 
 
-def _pads(mode, x_store: str, y_store: str, m: int, k: int, n: int) -> tuple[int, int, int]:
-    up = lambda v, s: -(-v // s) * s  # noqa: E731
-    return up(m, mode.microtile[0]), up(k, cost.k_block(mode, x_store)), up(n, cost.n_block(mode, y_store))
+def _up(v: int, step: int) -> int:
+    return -(-v // step) * step
+
+
+@dataclass
+class MmGeometry:
+    """An mmul node's integer form and blocks: `heads` x [m, k] x [k, n], padded to the dense template's steps."""
+
+    integer: object  # MatmulInt / arith.DenseInt
+    info: object  # the dense layer (mmdense) or None
+    a_store: str
+    y_store: str
+    heads: int
+    m: int
+    k: int
+    n: int
+    mp: int
+    kp: int
+    np_: int
+
+    def tile_bytes(self, kind: str) -> int:
+        """The kernel's own arrays: staged operand, staged second operand (matmul) or resident weights and bias,
+        padded result (the FIFO buffers are counted by the caller)."""
+        mode = self.integer.mode
+        xb = cost.nbytes(self.a_store)
+        return (self.mp * self.kp * xb + self.kp * self.np_ * mode.w_bits // 8
+                + self.np_ * mode.acc_bits // 8 + self.mp * self.np_ * cost.nbytes(self.y_store))
+
+
+def mm_geometry(node: TokenNode, device: Device) -> MmGeometry:
+    if node.kind == "matmul":
+        integer, info = matmul_int(node), None
+        a_store = integer.a_store
+        sa, sb = _shape(node.fxp.operands[0]), _shape(node.fxp.operands[1])
+        heads, (m, k), n = int(np.prod(sa[:-2])), sa[-2:], sb[-1]
+    else:
+        info, integer = dense_int(node)
+        a_store = integer.x_store
+        k, n = info.w.shape
+        heads, m = 1, int(np.prod(node.out_shape)) // n
+    dm = device_mode(integer.mode.name, device)
+    return MmGeometry(integer, info, a_store, integer.y_store, heads, m, k, n, _up(m, dm.microtile[0]),
+                      _up(k, cost.k_block(dm, a_store)), _up(n, cost.n_block(dm, integer.y_store)))
+
+
+def check_memory(tg: TokenGraph, device: Device, arg) -> None:
+    """Each node's tile holds its input and output FIFO buffers (double-buffered), its kernel's arrays and tables
+    and the stack: AieFitError naming the layer otherwise (the AIE path never splits a node over tiles)."""
+    for node in tg.nodes:
+        form = integer_form(node)
+        stores = [integer_form(tg.nodes[s])["y"] if s >= 0 else storage_of_input(arg) for s, _ in node.operands]
+        fifo = sum(_size(s, tg.nodes, arg) * cost.nbytes(st) for (s, _), st in zip(node.operands, stores))
+        fifo += int(np.prod(node.out_shape)) * cost.nbytes(form["y"])
+        own = 0
+        if node.kind in ("matmul", "mmdense"):
+            g = mm_geometry(node, device)
+            own = g.tile_bytes(node.kind)
+            wbytes = g.kp * g.np_ * g.integer.mode.w_bits // 8
+            if node.kind == "mmdense" and wbytes > device.bank_bytes:
+                raise AieFitError(f"layer '{node.layer}' (dense kernel '{node.name}'): its {g.kp}x{g.np_} weights "
+                                  f"take {wbytes} bytes; one {device.name} memory bank holds {device.bank_bytes} "
+                                  "(the AIE attention path keeps a dense layer's weights on one tile)")
+        elif node.kind in ("layernorm", "softmax"):
+            r = row_kernel(node)
+            own = sum(4 * len(t) for _, t in row_tables(node.kind, r.spec)) + 8 * r.n  # tables, int64 row
+        need = cost.FIFO_DEPTH * fifo + own + device.stack_bytes
+        if need > device.tile_memory:
+            raise AieFitError(f"layer '{node.layer}' ({node.kind} kernel '{node.name}') needs {need} bytes of data "
+                              f"memory: its double-buffered input and output FIFOs ({cost.FIFO_DEPTH * fifo} bytes), "
+                              f"its own arrays ({own}) and the stack; a {device.name} tile has {device.tile_memory}")
+
+
+def storage_of_input(arg) -> str:
+    from fxflow.dialects.fxp import format_of
+
+    fmt = format_of(arg.type)
+    store = storage_of(fmt) if fmt is not None else None
+    if store is None or STORAGE[store][1] > 16:
+        raise UnsupportedOpError(f"the graph input format {fmt} needs more than 16-bit storage; the AIE kernels "
+                                 "take int8/int16 values")
+    return store
 
 
 def build(graph, io: str = "host", columns: range | None = None) -> AieProgram:
@@ -405,10 +482,7 @@ def build(graph, io: str = "host", columns: range | None = None) -> AieProgram:
     in_fmt = format_of(block.arguments[0].type)
     out_fmt = format_of(list(block.operations)[-1].operation.operands[0].type)
     forms = [integer_form(n) for n in tg.nodes]
-    in_store = storage_of(in_fmt)
-    if in_store is None or STORAGE[in_store][1] > 16:
-        raise UnsupportedOpError(f"the graph input format {in_fmt} needs more than 16-bit storage; the AIE kernels "
-                                 "take int8/int16 values")
+    in_store = storage_of_input(block.arguments[0])
     in_size = int(np.prod(tg.in_shape))
     out_size = int(np.prod(tg.nodes[tg.output].out_shape))
     prog = AieProgram(device, c_identifier(ir.StringAttr(graph.attributes["sym_name"]).value, prefix="top"), 1,
@@ -473,19 +547,11 @@ def build(graph, io: str = "host", columns: range | None = None) -> AieProgram:
             prog.layers.append(LayerPlan(ident, node.layer, 1, y_size, 1, 1, 1, y_size, tile, "int64",
                                          max(kc, leg), leg + kc, 0, kind="scale"))
             continue
-        if node.kind == "matmul":
-            integer = matmul_int(node)
-            mode, epilogue, a_store, y_store = integer.mode, integer.epilogue, integer.a_store, integer.y_store
-            sa, sb = _shape(node.fxp.operands[0]), _shape(node.fxp.operands[1])
-            heads, (m, k), n = int(np.prod(sa[:-2])), sa[-2:], sb[-1]
-            size2 = _size(node.operands[1][0], tg.nodes, block.arguments[0])
-        else:
-            info, integer = dense_int(node)
-            mode, epilogue, a_store, y_store = integer.mode, integer.epilogue, integer.x_store, integer.y_store
-            k, n = info.w.shape
-            heads, m = 1, y_size // n
+        g = mm_geometry(node, device)
+        integer, mode, epilogue, a_store, y_store = g.integer, g.integer.mode, g.integer.epilogue, g.a_store, g.y_store
+        heads, m, k, n, mp, kp, np_ = g.heads, g.m, g.k, g.n, g.mp, g.kp, g.np_
         dm = device_mode(mode.name, device)
-        mp, kp, np_ = _pads(dm, a_store, y_store, m, k, n)
+        info = g.info
         params = MmParams(heads, m, k, n, mp, kp, np_, tuple(a for _, a in node.operands))
         if node.kind == "matmul":
             params.b_store = integer.b_store

@@ -172,3 +172,15 @@ def test_matmul_and_permute_outside_attention_run_on_the_aie(make):
     x = np.random.default_rng(1).normal(0, 1, (6, 4, 4))
     d = _compile(make().eval(), x, _config("16x16"))
     np.testing.assert_array_equal(d.simulate(x, raw=True), d.predict(x, raw=True))
+
+
+def test_attention_too_large_for_one_tile_names_the_layer():
+    """Each attention kernel runs on one tile: weights beyond a bank, or buffers beyond the tile's data memory,
+    are an error naming the layer and the limit, never a kernel that overflows the tile."""
+    x = np.random.default_rng(0).normal(0, 1, (2, 4, 64))
+    with pytest.raises(FxflowError, match=r"layer 'attn' \(dense kernel 'attn'\): its 64x192 weights take 24576 "
+                                          r"bytes; one xcve2802 memory bank holds 16384"):
+        _compile(AttentionNet(64, 4).eval(), x, _config("16x16"))
+    x = np.random.default_rng(0).normal(0, 1, (2, 128, 16))
+    with pytest.raises(FxflowError, match=r"layer 'attn' \(\w+ kernel 'attn_\d+'\) needs \d+ bytes of data memory"):
+        _compile(AttentionNet(16, 2).eval(), x, _config("16x16"))
