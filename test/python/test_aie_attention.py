@@ -184,3 +184,20 @@ def test_attention_too_large_for_one_tile_names_the_layer():
     x = np.random.default_rng(0).normal(0, 1, (2, 128, 16))
     with pytest.raises(FxflowError, match=r"layer 'attn' \(\w+ kernel 'attn_\d+'\) needs \d+ bytes of data memory"):
         _compile(AttentionNet(16, 2).eval(), x, _config("16x16"))
+
+
+@pytest.mark.parametrize("q, k, mode", [("ap_fixed<8,3>", "ap_fixed<8,3>", "8x8"),
+                                        ("ap_fixed<16,6>", "ap_fixed<8,3>", "16x8"),
+                                        ("ap_fixed<8,3>", "ap_fixed<16,6>", "16x16"),
+                                        ("ap_fixed<16,6>", "ap_fixed<16,6>", "16x16")])
+def test_matmul_of_activations_takes_the_mode_of_its_operands(q, k, mode):
+    """q @ k with each operand's own width: int8 x int8 in 8x8, int16 x int8 in 16x8, an int8 first operand of an
+    int16 one widened into 16x16; bit-exact in each."""
+    torch.manual_seed(2)
+    x = np.random.default_rng(2).normal(0, 1, (6, 4, 4))
+    cfg = {"model": {"precision": "ap_fixed<16,6>"}, "layers": {"q": {"result": q}, "k": {"result": k}}}
+    d = _compile(Scores().eval(), x, cfg)
+    np.testing.assert_array_equal(d.simulate(x, raw=True), d.predict(x, raw=True))
+    assert [k.mode for k in d.aie_program.kernels if k.role == "matmul"] == [mode]
+    needs("g++")
+    assert check_syntax(render_kernels(d.aie_program), d.aie_program.device) == {}

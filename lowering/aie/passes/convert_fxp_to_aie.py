@@ -36,8 +36,16 @@ SUPPORTED = {
     DenseOp: "int8/int16 dense on the AIE-ML vector unit (kernel_info)",
     ReluOp: "fused into the dense before it (_fuse_into_producer)",
     SoftmaxOp: "implementation hccs, stable or latency over the features, after a dense layer (row_info, "
-               "aie_layers)",
-    LayerNormOp: "over the features (dims = 1), after a dense layer (row_info, aie_layers)",
+               "aie_layers); stable or latency over the last dim anywhere in an attention DAG (lowering/aie/"
+               "attention.py)",
+    LayerNormOp: "over the features (dims = 1), after a dense layer (row_info, aie_layers) or anywhere in an "
+                 "attention DAG",
+    MatmulOp: "two activations (attention scores, P·V), per head on aie::mmul in an attention DAG "
+              "(lowering/aie/attention.py)",
+    ScaleShiftOp: "by one scale and shift (the scores' 1/sqrt(d)), int64 scalars, in an attention DAG",
+    GatherOp: "as the affine addressing of the attention kernel reading it (a head split / merge)",
+    TransposeOp: "as the affine addressing of the attention kernel reading it",
+    ReshapeOp: "as the addressing of the attention kernel reading it",
     ConstantOp: "the weights and biases of a dense or conv",
     ConvOp: "2-D conv (grouped, depthwise) on [batch, C, H, W] feature maps, + fused ReLU (lowering/aie/fmap.py)",
     PoolOp: "2-D max pooling on feature maps (lowering/aie/fmap.py); average pooling is refused by name",
@@ -45,14 +53,14 @@ SUPPORTED = {
            "refused: the dense chain has no two-input kernel",
 }
 
-_CHAIN = ("the AIE backend maps chains of dense layers (+ ReLU) and row kernels (HCCS or table softmax, LayerNorm) "
-          "and feature-map DAGs; no AIE kernel for it")
+_CHAIN = ("the AIE backend maps chains of dense layers (+ ReLU) and row kernels (HCCS or table softmax, LayerNorm), "
+          "feature-map DAGs and attention DAGs; no AIE kernel for it")
 # Every other op, with the reason (test_op_coverage.py asks every op of FXP_OPS).
 UNSUPPORTED = {
-    CastOp: _CHAIN, SubOp: _CHAIN, MulOp: _CHAIN, ScaleShiftOp: _CHAIN,
-    ReshapeOp: _CHAIN, TransposeOp: _CHAIN, ConcatOp: _CHAIN, PadOp: _CHAIN, ResizeOp: _CHAIN, GatherOp: _CHAIN,
+    CastOp: _CHAIN, SubOp: _CHAIN, MulOp: _CHAIN,
+    ConcatOp: _CHAIN, PadOp: _CHAIN, ResizeOp: _CHAIN,
     LutOp: _CHAIN, ClampOp: _CHAIN, PReluOp: _CHAIN, SelectOp: _CHAIN, MinMaxOp: _CHAIN,
-    MatmulOp: _CHAIN, AddConstantOp: _CHAIN,
+    AddConstantOp: _CHAIN,
     RnnOp: _CHAIN,
     ThresholdOp: _CHAIN,
 }
@@ -239,10 +247,11 @@ def convert_fxp_to_aie(module_op, options=None) -> None:
 
         convert(graph)
         return
-    from fxflow.lowering.aie.attention import convert as convert_attention, is_attention_graph
+    from fxflow.lowering.aie.dag_paths import attention_path
 
-    if is_attention_graph(graph):  # matmuls of activations and head split / merge: lowering/aie/attention.py
-        convert_attention(graph)
+    path = attention_path(graph)
+    if path is not None:  # matmuls of activations and head split / merge: lowering/aie/attention.py
+        path.convert(graph)
         return
     block = graph.regions[0].blocks[0]
     for kernel in kernels_of(graph):  # the first layer the AI Engines cannot host, in program order

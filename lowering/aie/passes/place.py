@@ -99,10 +99,11 @@ def aie_place(module_op, options: PlaceOptions | None = None) -> None:
             _mark_window(graph, window, lo, hi, device)
             return
         raise AieFitError(f"cannot place the feature-map design on {device.name}: {reason}")
-    from fxflow.lowering.aie.attention import is_attention_graph, place as place_attention
+    from fxflow.lowering.aie.dag_paths import attention_path
 
-    if is_attention_graph(graph):  # one tile per kernel, in graph order
-        place_attention(graph, device, window)
+    path = attention_path(graph)
+    if path is not None:  # one tile per kernel, in graph order
+        path.place(graph, device, window)
         _mark_window(graph, window, lo, hi, device)
         return
     chain, softmax = aie_layers(graph)
