@@ -164,7 +164,7 @@ def token_graph(graph) -> TokenGraph:
             if acc is None:
                 raise unhosted(kernel, "its operand is a re-layout (gather) that no affine (offset, size, stride) "
                                        "access expresses")
-            if kind in ("layernorm", "softmax") and not (acc.identity and len(idx) == _size(src, nodes, arg)):
+            if kind in cost.ROW_ROLES and not (acc.identity and len(idx) == _size(src, nodes, arg)):
                 raise unhosted(kernel, f"the AIE {kind} row kernel reads a whole contiguous value, not a gathered "
                                        "or transposed one")
             node.operands.append((src, acc))
@@ -198,9 +198,8 @@ def _kind(kernel, ops) -> str | None:
         return "scale"
     if names == ["fxp.dense"] and kernel_info(kernel) is not None:
         return "mmdense"
-    if len(ops) == 1 and names[0] in ("fxp.layernorm", "fxp.softmax") and row_info(kernel, any_rank=True) is not None:
-        return names[0].split(".")[1]
-    return None
+    row = row_info(kernel, any_rank=True) if len(ops) == 1 else None
+    return row.kind if row is not None else None  # hccs / layernorm / softmax
 
 
 # ---- integer forms ------------------------------------------------------------------------------------------------
@@ -310,9 +309,15 @@ def dense_int(node: TokenNode):
 
 
 def row_kernel(node: TokenNode):
+    """The row kernel's spec; the HCCS kernel reads whole vectors and the attention path's rows are unpadded."""
     from fxflow.lowering.aie.passes.convert_fxp_to_aie import row_info
 
-    return row_info(node.op, any_rank=True)
+    r = row_info(node.op, any_rank=True)
+    if r.kind == "hccs" and r.n % cost.HCCS_LANES:
+        raise UnsupportedOpError(f"layer '{node.layer}': the HCCS kernel reads whole {cost.HCCS_LANES}-lane vectors; "
+                                 f"in an attention graph its rows of {r.n} are not padded (use a table softmax or "
+                                 f"a multiple of {cost.HCCS_LANES} features)", node.layer)
+    return r
 
 
 def integer_form(node: TokenNode) -> dict:
@@ -449,7 +454,7 @@ def check_memory(tg: TokenGraph, device: Device, arg) -> None:
                 raise AieFitError(f"layer '{node.layer}' (dense kernel '{node.name}'): its {g.kp}x{g.np_} weights "
                                   f"take {wbytes} bytes; one {device.name} memory bank holds {device.bank_bytes} "
                                   "(the AIE attention path keeps a dense layer's weights on one tile)")
-        elif node.kind in ("layernorm", "softmax"):
+        elif node.kind in cost.ROW_ROLES:
             r = row_kernel(node)
             own = sum(4 * len(t) for _, t in row_tables(node.kind, r.spec)) + 8 * r.n  # tables, int64 row
         need = cost.FIFO_DEPTH * fifo + own + device.stack_bytes
@@ -520,7 +525,7 @@ def build(graph, io: str = "host", columns: range | None = None) -> AieProgram:
         prog.fifos.append(Fifo(value[i], tile, cons, cost.FIFO_DEPTH, form["y"], (y_size,)))
         obj = f"{ident}.o"
         leg = sum(cost.fifo_cycles(_size(s, tg.nodes, block.arguments[0]), stores[s]) for s, _ in node.operands)
-        if node.kind in ("layernorm", "softmax"):
+        if node.kind in cost.ROW_ROLES:
             r = row_kernel(node)
             rows = y_size // r.n
             fn = KernelFn(f"{ident}_{node.kind}", node.layer, node.kind, node.kind, rows, r.n, r.n, form["x"], "",

@@ -201,3 +201,31 @@ def test_matmul_of_activations_takes_the_mode_of_its_operands(q, k, mode):
     assert [k.mode for k in d.aie_program.kernels if k.role == "matmul"] == [mode]
     needs("g++")
     assert check_syntax(render_kernels(d.aie_program), d.aie_program.device) == {}
+
+
+class HccsScores(nn.Module):
+    """softmax(q kᵀ) with the HCCS softmax in the middle of an attention graph."""
+
+    def __init__(self):
+        super().__init__()
+        self.q, self.k, self.sm = nn.Linear(4, 16), nn.Linear(4, 16), nn.Softmax(dim=-1)
+
+    def forward(self, x):
+        return self.sm(torch.matmul(self.q(x), self.k(x).transpose(1, 2)))
+
+
+def test_hccs_softmax_in_an_attention_graph():
+    """HCCS after the scores: bit-exact and syntax-checked with rows of whole 16-lane vectors (16 tokens); rows of 4
+    are an error naming the layer (the attention path does not pad rows)."""
+    cfg = {"model": {"precision": "ap_fixed<8,3>"},
+           "layers": {"sm": {"softmax": {"implementation": "hccs", "output": "uint8", "reciprocal": "clb"}}}}
+    torch.manual_seed(0)
+    x = np.random.default_rng(0).normal(0, 1, (6, 16, 4))
+    d = fxflow.compile(HccsScores().eval(), x[:1], config=cfg, backend="aie", calibration_data=x)
+    np.testing.assert_array_equal(d.simulate(x, raw=True), d.predict(x, raw=True))
+    assert [k.role for k in d.aie_program.kernels] == ["mmdense", "mmdense", "matmul", "hccs"]
+    needs("g++")
+    assert check_syntax(render_kernels(d.aie_program), d.aie_program.device) == {}
+    x = x[:, :4]
+    with pytest.raises(FxflowError, match=r"layer 'sm': the HCCS kernel reads whole 16-lane vectors; in an attention"):
+        fxflow.compile(HccsScores().eval(), x[:1], config=cfg, backend="aie", calibration_data=x)
