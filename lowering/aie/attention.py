@@ -27,9 +27,10 @@ from fxflow.fixed import FixedFormat
 from fxflow.fixed.quantize import requantize
 from fxflow.ir import ir, str_attr
 from fxflow.lowering.aie import cost
-from fxflow.lowering.aie.arith import MODES, STORAGE, bias_on_product_grid, device_mode, plan_srs, run_epilogue, \
-    storage_of
+from fxflow.lowering.aie.arith import MODES, STORAGE, bias_on_product_grid, device_mode, parse_epilogue, plan_srs, \
+    run_epilogue, storage_of
 from fxflow.lowering.aie.device import AieFitError, Device, IoPorts, get_device
+from fxflow.lowering.aie.fmap import vector_cycles
 from fxflow.lowering.aie.program import AieProgram, Buffer, Core, Fifo, HostPort, KernelFn, LayerPlan, Link, RowTile
 from fxflow.lowering.aie.rows import INT64_BITS, TABLE_STORE, row_tables
 from fxflow.lowering.aie.simulate import _acc_wrap, register_executor
@@ -85,6 +86,7 @@ class TokenNode:
     fxp: object
     operands: list[tuple[int, Access]] = field(default_factory=list)  # (producer node, -1 graph input; access)
     out_shape: tuple[int, ...] = ()  # without the batch dim
+    relu_op: object = None  # (fmap.integer_form reads it for an add: never fused here)
 
 
 @dataclass
@@ -130,7 +132,7 @@ def _move_indices(o, size_in: int) -> np.ndarray:
 def token_graph(graph) -> TokenGraph:
     """The graph's kernels as an attention DAG; UnsupportedOpError naming the first layer the AIE cannot host."""
     from fxflow.dialects.df.graph import kernels_of
-    from fxflow.lowering.aie.fmap import _source, graph_input
+    from fxflow.lowering.aie.fmap import _readers, _source, graph_input
     from fxflow.lowering.aie.unhosted import unhosted
 
     block = graph.regions[0].blocks[0]
@@ -146,6 +148,17 @@ def token_graph(graph) -> TokenGraph:
         def view_of(value):
             return views[srcs[next(i for i, a in enumerate(kargs) if a == value)]]
 
+        if names == ["fxp.relu"]:  # fused into the dense before it when nothing else reads that
+            src, idx = view_of(ops[0].operands[0])
+            prod = nodes[src] if src >= 0 else None
+            if prod is None or prod.kind != "mmdense" or prod.relu_op is not None or _readers(prod.op) != 1 \
+                    or not np.array_equal(idx, np.arange(len(idx))):
+                raise unhosted(kernel, "a ReLU runs on the AI Engines only fused into the dense layer before it, "
+                                       "whose result nothing else reads")
+            prod.relu_op = kernel
+            prod.out_shape = _shape(ops[0].results[0])
+            views[kernel] = views[srcs[0]]
+            continue
         if len(ops) == 1 and names[0] in MOVES:
             src, idx = view_of(ops[0].operands[0])
             if perm_batch(ops[0]):
@@ -158,15 +171,15 @@ def token_graph(graph) -> TokenGraph:
         o = ops[0]
         node = TokenNode(kernel, kind, ir.StringAttr(kernel.attributes["layer"]).value,
                          ir.StringAttr(kernel.attributes["sym_name"]).value, o, out_shape=_shape(o.results[0]))
-        for v in (o.operands[:2] if kind == "matmul" else o.operands[:1]):
+        for v in (o.operands[:2] if kind in ("matmul", "add") else o.operands[:1]):
             src, idx = view_of(v)
             acc = affine_access(idx)
             if acc is None:
                 raise unhosted(kernel, "its operand is a re-layout (gather) that no affine (offset, size, stride) "
                                        "access expresses")
-            if kind in cost.ROW_ROLES and not (acc.identity and len(idx) == _size(src, nodes, arg)):
-                raise unhosted(kernel, f"the AIE {kind} row kernel reads a whole contiguous value, not a gathered "
-                                       "or transposed one")
+            if kind in (*cost.ROW_ROLES, "add") and not (acc.identity and len(idx) == _size(src, nodes, arg)):
+                raise unhosted(kernel, f"the AIE {kind} kernel reads a whole contiguous value, not a gathered or "
+                                       "transposed one")
             node.operands.append((src, acc))
         views[kernel] = (len(nodes), np.arange(int(np.prod(node.out_shape))))
         nodes.append(node)
@@ -196,6 +209,8 @@ def _kind(kernel, ops) -> str | None:
         return "matmul"
     if names == ["fxp.scale_shift"]:
         return "scale"
+    if names == ["fxp.add"] and not any(_is_constant(v) for v in ops[0].operands[:2]):
+        return "add"  # a residual: the feature-map Add kernel over the flat value
     if names == ["fxp.dense"] and kernel_info(kernel) is not None:
         return "mmdense"
     row = row_info(kernel, any_rank=True) if len(ops) == 1 else None
@@ -301,10 +316,29 @@ def scale_int(node: TokenNode) -> ScaleInt:
     return ScaleInt(int(s[0]), int(t[0]), f - pf, f - ft.f, f, out, storage_of(fx), storage_of(out))
 
 
+def add_form(node: TokenNode) -> dict:
+    """The residual add's integer form: the feature-map Add's (operands shifted onto the finer grid, summed exactly
+    in acc32 lanes, SRS), over the flat value in 16-lane chunks, so its size must be whole chunks."""
+    from fxflow.lowering.aie.fmap import CHANNEL_STEP, integer_form as fmap_integer_form
+
+    size = int(np.prod(node.out_shape))
+    if size % CHANNEL_STEP or any(_shape(v) != node.out_shape for v in node.fxp.operands[:2]):
+        raise UnsupportedOpError(f"layer '{node.layer}': the AIE add kernel adds two values of the same shape in whole "
+                                 f"{CHANNEL_STEP}-lane vectors; {[list(_shape(v)) for v in node.fxp.operands[:2]]} "
+                                 f"({size} elements) are not", node.layer)
+    return fmap_integer_form(node)
+
+
 def dense_int(node: TokenNode):
     from fxflow.lowering.aie.passes.convert_fxp_to_aie import kernel_info
 
     info = kernel_info(node.op)
+    if node.relu_op is not None:
+        from dataclasses import replace
+
+        from fxflow.lowering.aie.fmap import relu_format
+
+        info = replace(info, relu=relu_format(node))
     return info, info.lower()
 
 
@@ -331,6 +365,8 @@ def integer_form(node: TokenNode) -> dict:
     if node.kind == "mmdense":
         _, i = dense_int(node)
         return {"mode": i.mode.name, "x": i.x_store, "y": i.y_store}
+    if node.kind == "add":
+        return add_form(node)
     r = row_kernel(node)
     return {"mode": node.kind, "x": storage_of(r.x_fmt), "y": storage_of(r.out)}
 
@@ -540,6 +576,23 @@ def build(graph, io: str = "host", columns: range | None = None) -> AieProgram:
             kc = cost.row_cycles(node.kind, rows, r.spec, r.n, r.n)
             prog.layers.append(LayerPlan(ident, node.layer, r.n, r.n, 1, 1, r.n, r.n, tile, node.kind,
                                          max(kc, leg), leg + kc, 0, kind=node.kind))
+            continue
+        if node.kind == "add":
+            from fxflow.lowering.aie.fmap import CHANNEL_STEP
+            from fxflow.lowering.aie.fmap_build import AddParams
+
+            if ins[0] == ins[1]:
+                raise UnsupportedOpError(f"layer '{node.layer}': an add of a value to itself has no AIE kernel (one "
+                                         "FIFO cannot be acquired twice by a core)", node.layer)
+            px = y_size // CHANNEL_STEP
+            params = AddParams(px, (CHANNEL_STEP, CHANNEL_STEP), CHANNEL_STEP, tuple(form["shifts"]), form["x2"])
+            fn = KernelFn(f"{ident}_add", node.layer, "add", form["mode"], 1, y_size, y_size, form["x"], "",
+                          form["y"], 32, parse_epilogue(form["epilogue"]), obj, params=params)
+            prog.kernels.append(fn)
+            prog.cores.append(Core(tile, fn.name, node.layer, 0, 0, ins[0], "", None, value[i], [ins[1]]))
+            kc = vector_cycles(px, CHANNEL_STEP, 1)
+            prog.layers.append(LayerPlan(ident, node.layer, 2, y_size, 1, 1, y_size, y_size, tile, form["mode"],
+                                         max(kc, leg), leg + kc, 0, kind="add"))
             continue
         if node.kind == "scale":
             integer = scale_int(node)

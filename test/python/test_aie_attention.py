@@ -229,3 +229,65 @@ def test_hccs_softmax_in_an_attention_graph():
     x = x[:, :4]
     with pytest.raises(FxflowError, match=r"layer 'sm': the HCCS kernel reads whole 16-lane vectors; in an attention"):
         fxflow.compile(HccsScores().eval(), x[:1], config=cfg, backend="aie", calibration_data=x)
+
+
+class EncoderBlock(nn.Module):
+    """The bundled transformer example's encoder, per token, without what the AIE does not host yet (GELU -> ReLU,
+    no mean over the tokens): embed, [LN, MHA, + residual, LN, fc1 + ReLU, fc2, + residual], LN, head, softmax."""
+
+    def __init__(self, features: int, embed: int, heads: int, hidden: int, classes: int):
+        super().__init__()
+        self.embed = nn.Linear(features, embed)
+        self.norm1, self.attn = nn.LayerNorm(embed), nn.MultiheadAttention(embed, heads, batch_first=True)
+        self.norm2, self.fc1, self.relu, self.fc2 = nn.LayerNorm(embed), nn.Linear(embed, hidden), nn.ReLU(), \
+            nn.Linear(hidden, embed)
+        self.norm, self.head, self.sm = nn.LayerNorm(embed), nn.Linear(embed, classes), nn.Softmax(dim=-1)
+
+    def forward(self, x):
+        x = self.embed(x)
+        h = self.norm1(x)
+        x = x + self.attn(h, h, h, need_weights=False)[0]
+        x = x + self.fc2(self.relu(self.fc1(self.norm2(x))))
+        return self.sm(self.head(self.norm(x)))
+
+
+@pytest.mark.parametrize("device", ["xcve2802", "npu2"])
+def test_encoder_block_runs_on_the_aie(device):
+    """Residual adds (the feature-map Add kernel over the flat value), a fused ReLU, three LayerNorms and two
+    softmaxes around the attention, the transformer example's shapes (8 particles x 4 features, embed 8, 2 heads,
+    MLP 16) at 16 bits: bit-exact, syntax-checked, within the device rules."""
+    from fxflow.lowering.aie.emit import emit_program
+    from test_aie_devices import violations
+
+    torch.manual_seed(3)
+    x = np.random.default_rng(3).normal(0, 1, (6, 8, 4))
+    d = _compile(EncoderBlock(4, 8, 2, 16, 5).eval(), x, {"model": {"precision": "ap_fixed<16,6>"}}, device=device)
+    np.testing.assert_array_equal(d.simulate(x, raw=True), d.predict(x, raw=True))
+    roles = [k.role for k in d.aie_program.kernels]
+    assert roles.count("add") == 2 and roles.count("layernorm") == 3 and roles.count("matmul") == 2
+    assert violations(emit_program(d.aie_program), d.aie_program.device) == []
+    needs("g++")
+    assert check_syntax(render_kernels(d.aie_program), d.aie_program.device) == {}
+
+
+def test_encoder_block_beyond_the_array_is_an_error():
+    """One tile per kernel: the block's 17 kernels exceed npu1's 16 compute tiles (4 columns x 4 rows)."""
+    x = np.random.default_rng(3).normal(0, 1, (2, 8, 4))
+    with pytest.raises(FxflowError, match=r"the attention design needs 17 compute tiles \(one per kernel\); npu1 "
+                                          r"offers 16"):
+        _compile(EncoderBlock(4, 8, 2, 16, 5).eval(), x, {"model": {"precision": "ap_fixed<16,6>"}}, device="npu1")
+
+
+def test_residual_add_needs_whole_vectors():
+    x = np.random.default_rng(0).normal(0, 1, (3, 3, 4))  # 3 tokens x 4 features: 12 elements
+
+    class Residual(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attn = nn.MultiheadAttention(4, 2, batch_first=True)
+
+        def forward(self, v):
+            return v + self.attn(v, v, v, need_weights=False)[0]
+
+    with pytest.raises(FxflowError, match=r"the AIE add kernel adds two values of the same shape in whole 16-lane"):
+        _compile(Residual().eval(), x, _config("8x8"))

@@ -105,17 +105,17 @@ def test_layer_the_aie_cannot_host_is_a_clean_error_naming_it(case):
 
 def test_transformer_example_names_the_first_layer_the_aie_cannot_host():
     """The example's mean-pool made the graph look like a feature-map graph; the error must be about the first op
-    the AI Engines cannot host, naming its layer and source line: with attention on the AI Engines (its head split is
-    the scores kernel's addressing) that is the first block's residual add of token rows."""
+    the AI Engines cannot host, naming its layer and source line: with attention and residual adds on the AI Engines
+    that is the first block's GELU (a table lookup)."""
     from fxflow.examples import load
 
     ex = load("transformer")
     with pytest.raises(FxflowError) as info:
         fxflow.compile(ex.make_model(), ex.make_inputs(1), config=CFG16, backend="aie")
     msg = str(info.value)
-    assert "layer 'blocks.0'" in msg and "fxp.add" in msg and "not supported on the AI Engines yet" in msg, msg
+    assert "layer 'blocks.0.gelu'" in msg and "fxp.lut" in msg and "not supported on the AI Engines yet" in msg, msg
     assert "transformer.py:" in msg, msg
-    assert info.value.layer == "blocks.0"
+    assert info.value.layer == "blocks.0.gelu"
     assert "kernel takes 2-D feature maps" not in msg  # not refused as a feature-map graph
 
 

@@ -49,8 +49,8 @@ SUPPORTED = {
     ConstantOp: "the weights and biases of a dense or conv",
     ConvOp: "2-D conv (grouped, depthwise) on [batch, C, H, W] feature maps, + fused ReLU (lowering/aie/fmap.py)",
     PoolOp: "2-D max pooling on feature maps (lowering/aie/fmap.py); average pooling is refused by name",
-    AddOp: "on feature maps, + fused ReLU (lowering/aie/fmap.py); a residual add of [batch, features] rows is "
-           "refused: the dense chain has no two-input kernel",
+    AddOp: "on feature maps, + fused ReLU (lowering/aie/fmap.py), and as a residual in an attention DAG; in a "
+           "dense chain a residual add of [batch, features] rows is refused: the chain has no two-input kernel",
 }
 
 _CHAIN = ("the AIE backend maps chains of dense layers (+ ReLU) and row kernels (HCCS or table softmax, LayerNorm), "
