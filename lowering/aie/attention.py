@@ -406,9 +406,9 @@ def place(graph, device: Device, window: range) -> None:
 # ---- program ------------------------------------------------------------------------------------------------------
 
 @dataclass
-class MmParams:
+class Blocks:
     """An mmul kernel's loops: `heads` blocks of [m, k] x [k, n], each padded to [mp, kp] x [kp, np_] for the dense
-    template; operand accesses into the input FIFOs (the weights of an mmdense node are resident)."""
+    template."""
 
     heads: int
     m: int
@@ -417,7 +417,13 @@ class MmParams:
     mp: int
     kp: int
     np_: int
-    access: tuple[Access, ...]
+
+
+@dataclass
+class MmParams(Blocks):
+    """The blocks and the operand accesses into the input FIFOs (the weights of an mmdense node are resident)."""
+
+    access: tuple[Access, ...] = ()
     b_store: str = ""
 
 
@@ -433,20 +439,13 @@ def _up(v: int, step: int) -> int:
 
 
 @dataclass
-class MmGeometry:
-    """An mmul node's integer form and blocks: `heads` x [m, k] x [k, n], padded to the dense template's steps."""
+class MmGeometry(Blocks):
+    """An mmul node's blocks (padded to the dense template's steps) and integer form."""
 
-    integer: object  # MatmulInt / arith.DenseInt
-    info: object  # the dense layer (mmdense) or None
-    a_store: str
-    y_store: str
-    heads: int
-    m: int
-    k: int
-    n: int
-    mp: int
-    kp: int
-    np_: int
+    integer: object = None  # MatmulInt / arith.DenseInt
+    info: object = None  # the dense layer (mmdense) or None
+    a_store: str = ""
+    y_store: str = ""
 
     def tile_bytes(self, kind: str) -> int:
         """The kernel's own arrays: staged operand, staged second operand (matmul) or resident weights and bias,
@@ -469,8 +468,8 @@ def mm_geometry(node: TokenNode, device: Device) -> MmGeometry:
         k, n = info.w.shape
         heads, m = 1, int(np.prod(node.out_shape)) // n
     dm = device_mode(integer.mode.name, device)
-    return MmGeometry(integer, info, a_store, integer.y_store, heads, m, k, n, _up(m, dm.microtile[0]),
-                      _up(k, cost.k_block(dm, a_store)), _up(n, cost.n_block(dm, integer.y_store)))
+    return MmGeometry(heads, m, k, n, _up(m, dm.microtile[0]), _up(k, cost.k_block(dm, a_store)),
+                      _up(n, cost.n_block(dm, integer.y_store)), integer, info, a_store, integer.y_store)
 
 
 def check_memory(tg: TokenGraph, device: Device, arg) -> None:
