@@ -208,6 +208,11 @@ def build_program(module, io: str = "host", max_ports: int = 0) -> AieProgram:
         from fxflow.lowering.aie.fmap_build import build
 
         return build(graph, [_placement(n.op) for n in fmap_graph(graph).nodes], io, columns_of(graph, device))
+    from fxflow.lowering.aie.dag_paths import attention_path
+
+    path = attention_path(graph)
+    if path is not None:  # matmuls of activations, head split / merge: a DAG of single-tile kernels
+        return path.build(graph, io, columns_of(graph, device))
     chain, softmax = aie_layers(graph)
     tail = softmax.get(len(chain) - 1)
     mid = {i: t for i, t in softmax.items() if i < len(chain) - 1}  # HCCS softmaxes between dense layers

@@ -18,7 +18,7 @@ def design_cycles(prog: AieProgram) -> dict:
     dev, m = prog.device, prog.batch
     layers, tiles_base = [], 0.0
     for layer in prog.layers:
-        fns = [k for k in prog.kernels if k.layer == layer.layer]
+        fns = prog.layer_kernels(layer)
         if layer.mode in cost.ROW_ROLES:  # one row core (cost.row_cycles)
             k0 = fns[0]
             kc = cost.row_cycles(k0.role, m, k0.row.spec, k0.row.n, k0.row.slices * k0.row.slice_len)

@@ -64,6 +64,11 @@ def _tiles_used(module) -> int:
     graph = graph_of(module, "AIE")
     if is_fmap_graph(graph):
         return sum(aie_attr(n.op, "cas_num") for n in fmap_graph(graph).nodes)
+    from fxflow.lowering.aie.dag_paths import attention_path
+
+    path = attention_path(graph)
+    if path is not None:
+        return path.tiles_used(graph)
     return sum(aie_attr(k.op, "cas_length") * aie_attr(k.op, "cas_num") for k in dense_chain(graph))
 
 

@@ -142,14 +142,20 @@ def kernel_node(kernel, relu_kernel=None) -> FmapNode:
     return node
 
 
+def graph_input(graph):
+    """The graph's one input argument (the AIE DAG paths take one input); UnsupportedOpError otherwise."""
+    block = graph.regions[0].blocks[0]
+    if len(block.arguments) != 1:
+        raise UnsupportedOpError("the AIE backend supports designs with one input and one output")
+    return block.arguments[0]
+
+
 def fmap_graph(graph) -> FmapGraph:
     """The graph's kernels as a feature-map DAG; UnsupportedOpError naming the layer that does not fit."""
     from fxflow.dialects.df.graph import kernels_of
 
     block = graph.regions[0].blocks[0]
-    if len(block.arguments) != 1:
-        raise UnsupportedOpError("the AIE backend supports designs with one input and one output")
-    arg = block.arguments[0]
+    arg = graph_input(graph)
     nodes: list[FmapNode] = []
     index: dict = {}  # df.kernel operation -> node index (fused ReLUs map to their producer)
     for kernel in kernels_of(graph):

@@ -231,6 +231,12 @@ class AieProgram:
                 return k
         raise KeyError(name)
 
+    def layer_kernels(self, plan: "LayerPlan") -> list[KernelFn]:
+        """The kernel functions of one planned layer: those of its object file (several layers of one source
+        layer, e.g. an attention block's kernels, share its name), else those of its source layer."""
+        own = [k for k in self.kernels if k.obj == f"{plan.name}.o"]
+        return own or [k for k in self.kernels if k.layer == plan.layer]
+
     def tiles(self) -> list[Coord]:
         """Every tile the program uses, sorted (shim, memory and compute)."""
         used = {c.tile for c in self.cores} | {b.tile for b in self.buffers}

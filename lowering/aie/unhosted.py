@@ -13,9 +13,10 @@ from fxflow.ir import ir, user_source
 _NOT_YET = "not supported on the AI Engines yet"
 _REASONS = {
     "fxp.lut": f"a table-lookup activation (GELU, sigmoid, tanh, ...) is {_NOT_YET}",
-    "fxp.gather": f"a gather (e.g. an attention head split or a slice) is {_NOT_YET}",
-    "fxp.transpose": f"a transpose / permute is {_NOT_YET}",
-    "fxp.reshape": f"a reshape between row layouts is {_NOT_YET}",
+    "fxp.gather": "a gather runs on the AI Engines only as the addressing of the attention kernels reading it (dense, "
+                  "matmul, scale_shift), when one affine (offset, size, stride) access expresses it",
+    "fxp.transpose": "a transpose runs on the AI Engines only as the addressing of the attention kernels reading it",
+    "fxp.reshape": "a reshape runs on the AI Engines only as the addressing of the attention kernels reading it",
     "fxp.add": "an add of [batch, features] rows (a residual) is not supported on the AI Engines yet: the dense chain "
                "has no two-input kernel (adds run on [batch, channels, height, width] feature maps)",
 }
@@ -35,8 +36,9 @@ def unhosted(kernel, reason: str | None = None) -> UnsupportedOpError:
     reason = next((_REASONS[n] for n in names if n in _REASONS), None)
     for o in ops:
         shape = ir.RankedTensorType(o.operands[0].type).shape
-        if o.name == "fxp.matmul" and not any(_is_constant(v) for v in o.operands[:2]):
-            reason = f"a matmul of two activations (e.g. attention scores) is {_NOT_YET}"
+        if o.name == "fxp.matmul" and any(_is_constant(v) for v in o.operands[:2]):
+            reason = f"a matmul with a constant operand is {_NOT_YET} (a Linear's fxp.dense and a matmul of two " \
+                     "activations are)"
         elif o.name == "fxp.pool":
             reason = (f"{ir.StringAttr(o.attributes['kind']).value} pooling over {list(shape)} (e.g. a mean over the "
                       f"tokens) is {_NOT_YET} (max pooling of [batch, channels, height, width] feature maps is)")
@@ -45,7 +47,8 @@ def unhosted(kernel, reason: str | None = None) -> UnsupportedOpError:
                       "[batch, channels, height, width] feature maps are)")
     if reason is None:
         reason = (f"{_NOT_YET}: the AIE backend maps dense layers, each optionally followed by a ReLU and/or a row "
-                  "kernel (LayerNorm, softmax), and feature-map DAGs (Conv2D, MaxPool, Add)")
+                  "kernel (LayerNorm, softmax), feature-map DAGs (Conv2D, MaxPool, Add) and attention DAGs (dense over "
+                  "the tokens, matmul of two activations, scalar scale_shift, LayerNorm, softmax, head split / merge)")
     return UnsupportedOpError(f"{where}: {reason}", layer)
 
 

@@ -384,6 +384,9 @@ RENDERERS: dict = {
     "add": "fxflow.lowering.aie.kernels.elementwise:render_add",
     "layernorm": "fxflow.lowering.aie.kernels.transformer:render_row",
     "softmax": "fxflow.lowering.aie.kernels.transformer:render_row",
+    "matmul": "fxflow.lowering.aie.kernels.attention:render_mm",
+    "mmdense": "fxflow.lowering.aie.kernels.attention:render_mm",
+    "scale": "fxflow.lowering.aie.kernels.attention:render_scale",
 }
 
 
@@ -397,7 +400,7 @@ def renderer(role: str):
 def render_kernels(prog: AieProgram) -> dict[str, str]:
     files = {f"kernels/{HEADER}": header()}
     for layer in prog.layers:
-        k0 = next(k for k in prog.kernels if k.layer == layer.layer)
+        k0 = prog.layer_kernels(layer)[0]
         if k0.role in RENDERERS:
             files.update(renderer(k0.role)(prog, k0))
             continue

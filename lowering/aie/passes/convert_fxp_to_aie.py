@@ -36,23 +36,31 @@ SUPPORTED = {
     DenseOp: "int8/int16 dense on the AIE-ML vector unit (kernel_info)",
     ReluOp: "fused into the dense before it (_fuse_into_producer)",
     SoftmaxOp: "implementation hccs, stable or latency over the features, after a dense layer (row_info, "
-               "aie_layers)",
-    LayerNormOp: "over the features (dims = 1), after a dense layer (row_info, aie_layers)",
+               "aie_layers); stable or latency over the last dim anywhere in an attention DAG (lowering/aie/"
+               "attention.py)",
+    LayerNormOp: "over the features (dims = 1), after a dense layer (row_info, aie_layers) or anywhere in an "
+                 "attention DAG",
+    MatmulOp: "two activations (attention scores, P·V), per head on aie::mmul in an attention DAG "
+              "(lowering/aie/attention.py)",
+    ScaleShiftOp: "by one scale and shift (the scores' 1/sqrt(d)), int64 scalars, in an attention DAG",
+    GatherOp: "as the affine addressing of the attention kernel reading it (a head split / merge)",
+    TransposeOp: "as the affine addressing of the attention kernel reading it",
+    ReshapeOp: "as the addressing of the attention kernel reading it",
     ConstantOp: "the weights and biases of a dense or conv",
     ConvOp: "2-D conv (grouped, depthwise) on [batch, C, H, W] feature maps, + fused ReLU (lowering/aie/fmap.py)",
     PoolOp: "2-D max pooling on feature maps (lowering/aie/fmap.py); average pooling is refused by name",
-    AddOp: "on feature maps, + fused ReLU (lowering/aie/fmap.py); a residual add of [batch, features] rows is "
-           "refused: the dense chain has no two-input kernel",
+    AddOp: "on feature maps, + fused ReLU (lowering/aie/fmap.py), and as a residual in an attention DAG; in a "
+           "dense chain a residual add of [batch, features] rows is refused: the chain has no two-input kernel",
 }
 
-_CHAIN = ("the AIE backend maps chains of dense layers (+ ReLU) and row kernels (HCCS or table softmax, LayerNorm) "
-          "and feature-map DAGs; no AIE kernel for it")
+_CHAIN = ("the AIE backend maps chains of dense layers (+ ReLU) and row kernels (HCCS or table softmax, LayerNorm), "
+          "feature-map DAGs and attention DAGs; no AIE kernel for it")
 # Every other op, with the reason (test_op_coverage.py asks every op of FXP_OPS).
 UNSUPPORTED = {
-    CastOp: _CHAIN, SubOp: _CHAIN, MulOp: _CHAIN, ScaleShiftOp: _CHAIN,
-    ReshapeOp: _CHAIN, TransposeOp: _CHAIN, ConcatOp: _CHAIN, PadOp: _CHAIN, ResizeOp: _CHAIN, GatherOp: _CHAIN,
+    CastOp: _CHAIN, SubOp: _CHAIN, MulOp: _CHAIN,
+    ConcatOp: _CHAIN, PadOp: _CHAIN, ResizeOp: _CHAIN,
     LutOp: _CHAIN, ClampOp: _CHAIN, PReluOp: _CHAIN, SelectOp: _CHAIN, MinMaxOp: _CHAIN,
-    MatmulOp: _CHAIN, AddConstantOp: _CHAIN,
+    AddConstantOp: _CHAIN,
     RnnOp: _CHAIN,
     ThresholdOp: _CHAIN,
 }
@@ -176,10 +184,10 @@ def hccs_info(kernel) -> HccsKernel | None:
                       format_of(sm.results[0].type), spec, shape[-1])
 
 
-def row_info(kernel) -> RowKernel | None:
+def row_info(kernel, any_rank: bool = False) -> RowKernel | None:
     """The row-kernel content of a df.kernel (HCCS softmax, LayerNorm over the features, table softmax over the
     features), None when it holds anything else; UnsupportedOpError naming the layer when the AIE kernel cannot
-    reproduce it."""
+    reproduce it.  `any_rank`: rows of the last dim of any tensor (the attention path's [heads, T, T] scores)."""
     from fxflow.dialects.fxp.accessors import norm_formats, softmax_formats
     from fxflow.lowering.aie.rows import layernorm_spec, table_softmax_spec
 
@@ -193,7 +201,8 @@ def row_info(kernel) -> RowKernel | None:
     layer = ir.StringAttr(kernel.attributes["layer"]).value
     name = ir.StringAttr(kernel.attributes["sym_name"]).value
     shape = ir.RankedTensorType(op.operands[0].type).shape
-    _tokens(kernel, shape)
+    if not any_rank:
+        _tokens(kernel, shape)
     x_fmt, out = format_of(op.operands[0].type), format_of(op.results[0].type)
     if x_fmt is None or out is None:
         raise UnsupportedOpError(f"layer '{layer}': the AIE backend needs fixed-point formats (run the precision "
@@ -237,6 +246,12 @@ def convert_fxp_to_aie(module_op, options=None) -> None:
         from fxflow.lowering.aie.fmap import convert
 
         convert(graph)
+        return
+    from fxflow.lowering.aie.dag_paths import attention_path
+
+    path = attention_path(graph)
+    if path is not None:  # matmuls of activations and head split / merge: lowering/aie/attention.py
+        path.convert(graph)
         return
     block = graph.regions[0].blocks[0]
     for kernel in kernels_of(graph):  # the first layer the AI Engines cannot host, in program order

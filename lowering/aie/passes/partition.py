@@ -222,6 +222,12 @@ def aie_partition(module_op, options: PartitionOptions | None = None) -> None:
 
         partition(graph, device, budget, options.objective, options.tolerance)
         return
+    from fxflow.lowering.aie.dag_paths import attention_path
+
+    path = attention_path(graph)
+    if path is not None:
+        path.partition(graph, device, budget)
+        return
     chain = dense_chain(graph)
     layers = [{"name": k.layer, "mode": aie_attr(k.op, "mode"), "K": k.shape[0], "N": k.shape[1],
                "x": aie_attr(k.op, "x"), "y": aie_attr(k.op, "y")} for k in chain]

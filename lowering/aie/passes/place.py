@@ -99,6 +99,13 @@ def aie_place(module_op, options: PlaceOptions | None = None) -> None:
             _mark_window(graph, window, lo, hi, device)
             return
         raise AieFitError(f"cannot place the feature-map design on {device.name}: {reason}")
+    from fxflow.lowering.aie.dag_paths import attention_path
+
+    path = attention_path(graph)
+    if path is not None:  # one tile per kernel, in graph order
+        path.place(graph, device, window)
+        _mark_window(graph, window, lo, hi, device)
+        return
     chain, softmax = aie_layers(graph)
     last = len(chain) - 1
     try:
