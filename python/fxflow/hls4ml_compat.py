@@ -23,8 +23,9 @@ rule).
 hls4ml names a PyTorch module `a.b.0` as `a_b_0` (a leading digit gets a `_`): both spellings select it.
 A functional call (`F.softmax`, `F.threshold`) is named after its exported ATen node (`_softmax`, `where`);
 hls4ml's torch.fx name for it (`softmax`, `_threshold`, `softmax_1` for the second call) selects it too.
-Keys that only steer hls4ml's own flow (`ChannelsLastConversion`, `TraceOutput`, `BramFactor`, ...) are
-accepted and have no effect; anything else is an error like any unknown key.
+Keys that only steer hls4ml's own flow (`TraceOutput`, `BramFactor`, ...) are accepted and have no effect;
+`ChannelsLastConversion` changes nothing fxflow computes, but with 'full' fxflow warns about the layers whose
+function hls4ml 1.3 does not compute (fxflow.hls4ml_layout); anything else is an error like any unknown key.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from .errors import ConfigError, FxflowError
 ARITHMETIC = ("fxflow", "hls4ml")
 
 # hls4ml keys with no meaning for fxflow's numbers or its generated code
-_IGNORED_MODEL = ("ChannelsLastConversion", "TransposeOutputs", "BramFactor", "TraceOutput")
+_IGNORED_MODEL = ("TransposeOutputs", "BramFactor", "TraceOutput")
 _IGNORED_TOP = ("PytorchModel", "InputShape", "KerasModel", "OnnxModel", "Backend", "OutputDir", "ProjectName",
                 "Part", "ClockPeriod", "IOType", "HLSConfig")
 _IGNORED_LAYER = ("Trace",)
@@ -92,6 +93,8 @@ def from_hls4ml(data: dict) -> dict:
             model["reuse_factor"] = value
         elif key == "Strategy":
             model["strategy"] = str(value).lower()
+        elif key == "ChannelsLastConversion":  # hls4ml's layout (fxflow.hls4ml_layout): checked by the Config
+            model["hls4ml_channels_last"] = value
         elif key not in _IGNORED_MODEL:
             raise ConfigError(f"unknown hls4ml config key 'Model.{key}'")
     model.setdefault("accum", model.get("precision", "ap_fixed<16,6>"))  # hls4ml: accum_t is the default type
@@ -168,13 +171,18 @@ def _layernorm_names(model) -> set[str]:
 
 def _input_names(model) -> set[str]:
     """hls4ml names a PyTorch model's input layers after the parameters of its forward (`x`)."""
+    return set(forward_parameters(model))
+
+
+def forward_parameters(model) -> list[str]:
+    """The parameter names of a PyTorch model's forward, in order ([] for anything else)."""
     forward = getattr(model, "forward", None)
     if forward is None:
-        return set()
+        return []
     try:
-        return set(inspect.signature(forward).parameters)
+        return list(inspect.signature(forward).parameters)
     except (TypeError, ValueError):
-        return set()
+        return []
 
 
 def _precision(value, where: str, model_level: bool) -> dict:
