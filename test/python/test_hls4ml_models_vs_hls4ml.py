@@ -85,16 +85,14 @@ def _as_hls4ml_reads(name: str, xs: list[np.ndarray]) -> list[np.ndarray]:
 def test_hls4ml_computes_what_the_warning_says(name, tmp_path):
     """Where hls4ml 1.3 does not compute the model's function, fxflow warns (test_hls4ml_layout.py) and computes
     the model; hls4ml's result is fxflow's, bit for bit, on the inputs as hls4ml reads them (so the difference
-    is the layout, not the arithmetic), and fxflow's C simulation equals its predict.  io_parallel: hls4ml
-    refuses both in io_stream."""
+    is the layout, not the arithmetic).  io_parallel: hls4ml refuses both in io_stream.  (Their C simulation:
+    test_hls4ml_models.py's test_predict_equals_csim_several_inputs.)"""
     model, shapes = _model(name)
     xs = _inputs(shapes, 64, seed=5)
     want, shape = hls4ml_predict(model, shapes, xs, "io_parallel", tmp_path / "hls4ml")
     with pytest.warns(UserWarning, match="hls4ml 1.3 .* does not compute the model's function"):
-        design = fxflow.compile(model, [torch.from_numpy(x[:1]).float() for x in xs], hls4ml_config(model, shapes),
-                                output_dir=tmp_path / "fxflow")
+        design = fxflow.compile(model, [torch.from_numpy(x[:1]).float() for x in xs], hls4ml_config(model, shapes))
     got = as_hls4ml_layout(np.asarray(design.predict(_as_hls4ml_reads(name, xs)), dtype=np.float64), shape)
     assert int(np.sum(got != want.reshape(got.shape))) == 0
     own = as_hls4ml_layout(np.asarray(design.predict(xs), dtype=np.float64), shape)
     assert int(np.sum(own != want.reshape(got.shape))) > own.size // 2  # the model's function is another one
-    assert np.array_equal(design.predict(xs, raw=True), design.csim(xs, raw=True, verbose=False))
