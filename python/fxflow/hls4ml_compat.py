@@ -20,6 +20,8 @@ key `table_t` (hls4ml sets a layer's type attributes from layer keys ending in `
 `Precision.table` is ignored with a warning, as hls4ml 1.3 ignores it.  "auto" roles are hls4ml's inference
 where the precision pass knows it (LayerNorm: accum/scale/bias the default precision, result its BatchNorm
 rule).
+A tensor created inside forward (torch.fx's `_tensor_constant0`, hls4ml's Constant layer) has no layer in
+fxflow: its entry is dropped (a non-'auto' result with a warning naming it).
 hls4ml names a PyTorch module `a.b.0` as `a_b_0` (a leading digit gets a `_`): both spellings select it.
 A functional call (`F.softmax`, `F.threshold`) is named after its exported ATen node (`_softmax`, `where`);
 hls4ml's torch.fx name for it (`softmax`, `_threshold`, `softmax_1` for the second call) selects it too.
@@ -64,6 +66,7 @@ _LAYER_KEYS = {"ReuseFactor": "reuse_factor", "Strategy": "strategy", "implement
 _HARDWARE_KEYS = {"ParallelizationFactor": 1, "ConvImplementation": "LineBuffer", "Algorithm": "nearest",
                   "RecurrentReuseFactor": 1, "Static": True}
 _INPUT_LAYER = re.compile(r"^input(_\d+)?$")
+_TRACED_CONSTANT = re.compile(r"^_tensor_constant\d+$")  # torch.fx's name of a tensor created in forward
 
 
 def is_hls4ml_config(data) -> bool:
@@ -136,6 +139,12 @@ def from_hls4ml(data: dict) -> dict:
                 raise ConfigError(f"unknown hls4ml config key '{where}.{key}'")
         if table_t is not None:  # over Precision.table, as hls4ml's layer attribute is set after it
             out["table"] = table_t
+        if _TRACED_CONSTANT.match(str(name)) and set(out) <= {"result"}:  # hls4ml's Constant layer
+            if out.get("result", "auto") != "auto":
+                warnings.warn(f"hls4ml config key '{where}.Precision.result' ({out['result']}) is ignored: fxflow "
+                              "folds the constant into the layer using it",
+                              stacklevel=3)
+            continue
         if (_INPUT_LAYER.match(str(name)) or name in inputs) and set(out) <= {"result"}:
             if "result" in out and out["result"] != "auto":
                 model["input"] = out["result"]
