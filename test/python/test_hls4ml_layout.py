@@ -89,3 +89,10 @@ def test_channels_last_conversion_is_checked():
     assert Config.from_dict(_dict()).to_dict()["model"]["hls4ml_channels_last"] == "full"
     with pytest.raises(ConfigError, match="hls4ml_channels_last.*ChannelsLastConversion.*'sideways'"):
         Config.from_dict(_dict("sideways"))
+
+
+def test_merge_of_two_2d_inputs_warns():
+    """[C, L] inputs are transposed too (checked against hls4ml 1.3: its sub of two [4, 6] inputs is fxflow's on
+    the second read as [6, 4] channels-last, bit for bit)."""
+    _, warned = _compile(Merge(torch.sub), [(4, 6), (4, 6)], _dict())
+    assert len(warned) == 1 and "input 'y' [4, 6], its second operand" in warned[0]
