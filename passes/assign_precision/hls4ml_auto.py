@@ -7,11 +7,13 @@ hls4ml 1.3 infers such a type from bit widths (its InferPrecisionTypes pass), no
     ones, with hls4ml's widths;
   * pooling and the data movers: their input's type (average pooling's division rounds into it);
   * activations, softmax, clamps, selects, recurrent layers: the model's default precision;
+  * a matmul (hls4ml's Einsum, the only way a PyTorch product of two activations reaches it): accumulator and
+    result the model's default precision, as its inference pass has no Einsum rule;
   * weights and biases (a recurrent layer's w_hh and b_hh too): the default precision; LeakyReLU's slope and
     ELU's alpha the narrowest type holding the constant's 8 leading bits (`hls4ml_compat.constant_format`),
     PReLU's per-channel slope its input's type.
 A BatchNorm after a Dense/Conv with an "auto" result is folded into it before this runs, as hls4ml does.
-Rules fxflow does not reproduce (concat, min/max, matmul: exact too, of other widths) keep fxflow's "auto" with a
+Rules fxflow does not reproduce (concat, min/max: exact too, of other widths) keep fxflow's "auto" with a
 warning naming the layer.  LayerNorm's roles: passes/assign_precision/transformer.py.
 `hls4ml_roles(cfg, op)` is the config the op's assigner sees: its layer's "auto" roles replaced by these."""
 
@@ -31,7 +33,7 @@ _DEFAULT_RESULT = ("fxp.relu", "fxp.lut", "fxp.softmax", "fxp.clamp", "fxp.prelu
                    "fxp.select", "fxp.rnn")  # no rule: the model's default precision
 _DEFAULT_CONSTANTS = ("fxp.dense", "fxp.conv", "fxp.rnn", "fxp.scale_shift")  # weights, biases: default
 _INPUT_RESULT = ("fxp.pool", "fxp.reshape", "fxp.transpose", "fxp.pad", "fxp.resize", "fxp.gather")
-_OTHER_RULES = ("fxp.concat", "fxp.minmax", "fxp.matmul", "fxp.add_constant", "fxp.cast")
+_OTHER_RULES = ("fxp.concat", "fxp.minmax", "fxp.add_constant", "fxp.cast")
 _UNINFERRED_PARAMS = ("fxp.select", "fxp.threshold")  # param_t hls4ml infers from the input type
 
 
@@ -61,6 +63,8 @@ def hls4ml_roles(cfg: Config, op) -> Config:
             n_ops = shape[0] if name == "fxp.dense" else math.prod(shape[1:])
             inferred = hls4ml_mac_result(x, w, b, n_ops)
             roles.update({r: inferred for r in ("accum", "result") if getattr(lc, r) == AUTO})
+    elif name == "fxp.matmul":
+        roles.update({r: cfg.precision for r in ("accum", "result") if getattr(lc, r) == AUTO})
     elif lc.result == AUTO and x is not None:
         if name in _DEFAULT_RESULT:
             roles["result"] = cfg.precision

@@ -48,6 +48,10 @@ TABLE_LAYER_KEYS = TABLE_MODEL_KEYS + ("table_range", "exp_table", "inv_table", 
                                        "exp_table_size", "inv_table_size", "table")
 MODEL_KEYS += TABLE_MODEL_KEYS
 MODEL_KEYS += ("arithmetic",)  # "fxflow" | "hls4ml" (see fxflow.hls4ml_compat)
+# hls4ml's ChannelsLastConversion ("off" | "internal" | "full"): with "full" hls4ml 1.3 computes other functions
+# for some multi-input layers, which fxflow warns about (fxflow.hls4ml_layout)
+MODEL_KEYS += ("hls4ml_channels_last",)
+HLS4ML_CHANNELS_LAST = ("off", "internal", "full")
 LAYER_KEYS += TABLE_LAYER_KEYS
 # --- approximate multipliers (fxflow.approx): "drum(k=4)", a registered name, "exact" (the default) --------
 MODEL_KEYS += ("multiplier",)
@@ -185,6 +189,7 @@ class Config:
     tables: dict[str, Any] = field(default_factory=dict)  # model-level table defaults (TABLE_MODEL_KEYS)
     multiplier: str = "exact"  # model-wide multiplier of dense/conv (fxflow.approx)
     aliases: dict[str, str] = field(default_factory=dict)  # layer -> its torch.fx name (with_aliases)
+    hls4ml_channels_last: str = "off"  # the hls4ml dict's ChannelsLastConversion (fxflow.hls4ml_layout)
 
     # --- construction ----------------------------------------------------------------------------
     @classmethod
@@ -215,6 +220,11 @@ class Config:
                 raise ConfigError(f"config 'model.arithmetic' must be one of {', '.join(ARITHMETIC)}, "
                                   f"got {model['arithmetic']!r}")
             cfg.arithmetic = model["arithmetic"]
+        if "hls4ml_channels_last" in model:
+            if model["hls4ml_channels_last"] not in HLS4ML_CHANNELS_LAST:
+                raise ConfigError(f"config 'model.hls4ml_channels_last' (hls4ml's ChannelsLastConversion) must be "
+                                  f"one of {', '.join(HLS4ML_CHANNELS_LAST)}, got {model['hls4ml_channels_last']!r}")
+            cfg.hls4ml_channels_last = model["hls4ml_channels_last"]
         if "precision" in model:
             cfg.precision = _fmt(model["precision"], "model.precision", allow_auto=True)
         if "input" in model:
@@ -384,6 +394,8 @@ class Config:
         model.update(self.tables)  # activation tables
         if self.arithmetic != "fxflow":
             model["arithmetic"] = self.arithmetic
+        if self.hls4ml_channels_last != "off":
+            model["hls4ml_channels_last"] = self.hls4ml_channels_last
         if self.multiplier != "exact":
             model["multiplier"] = self.multiplier
         return {"model": model, "layers": {n: {k: s(v) for k, v in d.items()} for n, d in self.layers.items()}}

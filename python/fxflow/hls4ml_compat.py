@@ -22,11 +22,14 @@ where the precision pass knows it (LayerNorm: accum/scale/bias the default preci
 rule).
 Recurrent layers where hls4ml 1.3 does not compute the PyTorch model (`warn_recurrent_layers`) are warned about
 by name; fxflow computes the model as written.
+A tensor created inside forward (torch.fx's `_tensor_constant0`, hls4ml's Constant layer) has no layer in
+fxflow: its entry is dropped (a non-'auto' result with a warning naming it).
 hls4ml names a PyTorch module `a.b.0` as `a_b_0` (a leading digit gets a `_`): both spellings select it.
 A functional call (`F.softmax`, `F.threshold`) is named after its exported ATen node (`_softmax`, `where`);
 hls4ml's torch.fx name for it (`softmax`, `_threshold`, `softmax_1` for the second call) selects it too.
-Keys that only steer hls4ml's own flow (`ChannelsLastConversion`, `TraceOutput`, `BramFactor`, ...) are
-accepted and have no effect; anything else is an error like any unknown key.
+Keys that only steer hls4ml's own flow (`TraceOutput`, `BramFactor`, ...) are accepted and have no effect;
+`ChannelsLastConversion` changes nothing fxflow computes, but with 'full' fxflow warns about the layers whose
+function hls4ml 1.3 does not compute (fxflow.hls4ml_layout); anything else is an error like any unknown key.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from .errors import ConfigError, FxflowError
 ARITHMETIC = ("fxflow", "hls4ml")
 
 # hls4ml keys with no meaning for fxflow's numbers or its generated code
-_IGNORED_MODEL = ("ChannelsLastConversion", "TransposeOutputs", "BramFactor", "TraceOutput")
+_IGNORED_MODEL = ("TransposeOutputs", "BramFactor", "TraceOutput")
 _IGNORED_TOP = ("PytorchModel", "InputShape", "KerasModel", "OnnxModel", "Backend", "OutputDir", "ProjectName",
                 "Part", "ClockPeriod", "IOType", "HLSConfig")
 _IGNORED_LAYER = ("Trace",)
@@ -65,6 +68,7 @@ _LAYER_KEYS = {"ReuseFactor": "reuse_factor", "Strategy": "strategy", "implement
 _HARDWARE_KEYS = {"ParallelizationFactor": 1, "ConvImplementation": "LineBuffer", "Algorithm": "nearest",
                   "RecurrentReuseFactor": 1, "Static": True}
 _INPUT_LAYER = re.compile(r"^input(_\d+)?$")
+_TRACED_CONSTANT = re.compile(r"^_tensor_constant\d+$")  # torch.fx's name of a tensor created in forward
 
 
 def is_hls4ml_config(data) -> bool:
@@ -94,6 +98,8 @@ def from_hls4ml(data: dict) -> dict:
             model["reuse_factor"] = value
         elif key == "Strategy":
             model["strategy"] = str(value).lower()
+        elif key == "ChannelsLastConversion":  # hls4ml's layout (fxflow.hls4ml_layout): checked by the Config
+            model["hls4ml_channels_last"] = value
         elif key not in _IGNORED_MODEL:
             raise ConfigError(f"unknown hls4ml config key 'Model.{key}'")
     model.setdefault("accum", model.get("precision", "ap_fixed<16,6>"))  # hls4ml: accum_t is the default type
@@ -136,6 +142,12 @@ def from_hls4ml(data: dict) -> dict:
                 raise ConfigError(f"unknown hls4ml config key '{where}.{key}'")
         if table_t is not None:  # over Precision.table, as hls4ml's layer attribute is set after it
             out["table"] = table_t
+        if _TRACED_CONSTANT.match(str(name)) and set(out) <= {"result"}:  # hls4ml's Constant layer
+            if out.get("result", "auto") != "auto":
+                warnings.warn(f"hls4ml config key '{where}.Precision.result' ({out['result']}) is ignored: fxflow "
+                              "folds the constant into the layer using it",
+                              stacklevel=3)
+            continue
         if (_INPUT_LAYER.match(str(name)) or name in inputs) and set(out) <= {"result"}:
             if "result" in out and out["result"] != "auto":
                 model["input"] = out["result"]
@@ -209,13 +221,18 @@ def warn_recurrent_layers(data: dict) -> None:
 
 def _input_names(model) -> set[str]:
     """hls4ml names a PyTorch model's input layers after the parameters of its forward (`x`)."""
+    return set(forward_parameters(model))
+
+
+def forward_parameters(model) -> list[str]:
+    """The parameter names of a PyTorch model's forward, in order ([] for anything else)."""
     forward = getattr(model, "forward", None)
     if forward is None:
-        return set()
+        return []
     try:
-        return set(inspect.signature(forward).parameters)
+        return list(inspect.signature(forward).parameters)
     except (TypeError, ValueError):
-        return set()
+        return []
 
 
 def _precision(value, where: str, model_level: bool) -> dict:

@@ -297,7 +297,8 @@ ODD = [None, -1, 0, 10**9, 1.5, float("nan"), float("inf"), True, "1", [], {}, [
 VALID = {"format": ["ap_fixed<8,3>", "ap_fixed<16,6>", "auto", "ap_fixed<2,2,AP_TRN,AP_WRAP>", "ap_ufixed<6,2>",
                     "ap_fixed<12,4,AP_RND_CONV,AP_SAT_SYM>", "ap_fixed<40,20>", "ap_fixed<1,1>"],
          "reuse_factor": [1, 2, 3, 4, 1000], "strategy": ["latency", "resource"], "softmax": ["stable", "argmax"],
-         "table_size": [64, 1024], "auto_tolerance": [0.01, 0.5], "table_range": [[-4, 4]], "arithmetic": ["hls4ml"]}
+         "table_size": [64, 1024], "auto_tolerance": [0.01, 0.5], "table_range": [[-4, 4]], "arithmetic": ["hls4ml"],
+         "hls4ml_channels_last": ["off", "full"]}
 
 
 def _random_value(rng, role, valid: bool = False):
@@ -306,7 +307,7 @@ def _random_value(rng, role, valid: bool = False):
         return rng.choice(VALID[key])
     if role in ("reuse_factor",):
         return rng.choice([-1, 0, 1, 2, 3, 10**9, 2.0, "4", None, True])
-    if role in ("strategy", "softmax", "arithmetic"):
+    if role in ("strategy", "softmax", "arithmetic", "hls4ml_channels_last"):
         return rng.choice(["latency", "resource", "stable", "argmax", "hls4ml", "fxflow", "LATENCY", 7, None])
     if role in ("table_size", "exp_table_size", "inv_table_size"):
         return rng.choice([0, 1, 3, 1024, 2**40, -8, "big", None])

@@ -7,7 +7,7 @@ is imported or executed. The layers (docs/design.md, issue 19):
 
     L0 foundation  errors, names, toolchain, config, hls4ml_compat, fixed/, approx definitions
     L1 IR          ir, scalar_eval, dialects/
-    L2 executors   emulator/, estimate/ (+ design_report), devices
+    L2 executors   emulator/, estimate/ (+ design_report), devices, hls4ml_layout
     L3 transforms  lowering/ (import, raise, fxp->df; not the backend folders), passes/, pipeline
     L4 backends    lowering/{hls,aie,rtl,versal}/, one folder each; versal may import hls, aie and rtl, no other
                    backend imports another
@@ -55,6 +55,7 @@ LAYERS = {
     "fxflow.emulator": (EXECUTORS, None),
     "fxflow.estimate": (EXECUTORS, None),
     "fxflow.devices": (EXECUTORS, None),
+    "fxflow.hls4ml_layout": (EXECUTORS, None),  # an analysis of the fxp IR (what hls4ml computes instead)
     # L3 target-independent transforms
     "fxflow.lowering": (TRANSFORMS, None),
     "fxflow.passes": (TRANSFORMS, None),

@@ -198,3 +198,14 @@ def test_recurrent_layers_hls4ml_does_not_compute_are_warned_about(rnn, conversi
         assert messages == []
     else:
         assert len(messages) == 1 and re.search(warned, messages[0]), messages
+
+
+def test_traced_constant_entry_is_dropped():
+    """hls4ml's dict names a tensor created in forward after torch.fx (`_tensor_constant0`, its Constant layer):
+    no fxflow layer, so the entry is dropped; a type given to it is ignored with a warning naming it."""
+    given = {"Model": {"Precision": {"default": "ap_fixed<16,6>"}},
+             "LayerName": {"_tensor_constant0": {"Trace": False, "Precision": {"result": "auto"}}}}
+    assert Config.from_dict(given).layers == {}
+    given["LayerName"]["_tensor_constant0"]["Precision"]["result"] = "ap_fixed<8,2>"
+    with pytest.warns(UserWarning, match=r"'LayerName._tensor_constant0.Precision.result' \(ap_fixed<8,2>\) is ignored"):
+        assert Config.from_dict(given).layers == {}

@@ -68,3 +68,31 @@ def test_constant_type_is_hls4mls(value):
     want = _get_precision_from_constant(value)
     got = constant_format(value)
     assert (got.width, got.k + got.i, bool(got.k)) == (want.width, want.integer, want.signed)
+
+
+def _as_hls4ml_reads(name: str, xs: list[np.ndarray]) -> list[np.ndarray]:
+    """The inputs of the function hls4ml 1.3 computes (ChannelsLastConversion 'full', fxflow.hls4ml_layout) in
+    the model's own layout: a merge's second input [C, H, W] is read channels-first as if channels-last
+    ([H, W, C]); an einsum's first input [M, K] is transposed and read as [M, K]."""
+    x, y = xs
+    if name.startswith("merge_"):
+        n, c, h, w = y.shape
+        return [x, np.ascontiguousarray(np.moveaxis(y.reshape(n, h, w, c), -1, 1))]
+    return [np.ascontiguousarray(np.swapaxes(x, 1, 2)).reshape(x.shape), y]
+
+
+@pytest.mark.parametrize("name", ["merge_sub", "einsum_batch_matmul"])
+def test_hls4ml_computes_what_the_warning_says(name, tmp_path):
+    """Where hls4ml 1.3 does not compute the model's function, fxflow warns (test_hls4ml_layout.py) and computes
+    the model; hls4ml's result is fxflow's, bit for bit, on the inputs as hls4ml reads them (so the difference
+    is the layout, not the arithmetic).  io_parallel: hls4ml refuses both in io_stream.  (Their C simulation:
+    test_hls4ml_models.py's test_predict_equals_csim_several_inputs.)"""
+    model, shapes = _model(name)
+    xs = _inputs(shapes, 64, seed=5)
+    want, shape = hls4ml_predict(model, shapes, xs, "io_parallel", tmp_path / "hls4ml")
+    with pytest.warns(UserWarning, match="hls4ml 1.3 .* does not compute the model's function"):
+        design = fxflow.compile(model, [torch.from_numpy(x[:1]).float() for x in xs], hls4ml_config(model, shapes))
+    got = as_hls4ml_layout(np.asarray(design.predict(_as_hls4ml_reads(name, xs)), dtype=np.float64), shape)
+    assert int(np.sum(got != want.reshape(got.shape))) == 0
+    own = as_hls4ml_layout(np.asarray(design.predict(xs), dtype=np.float64), shape)
+    assert int(np.sum(own != want.reshape(got.shape))) > own.size // 2  # the model's function is another one
