@@ -150,3 +150,79 @@ def test_plio_needs_programmable_logic_next_to_the_array():
     cols, per_col = ve.io_ports("plio", range(2, 5))
     assert cols == (2, 3, 4) and per_col == (ve.plio[1], ve.plio[0])
     assert ve.io_ports("host", range(ve.cols))[0] == ve.shim_dma_cols
+
+
+class BigConvHead(nn.Module):
+    """A 2x40x40 input whose conv overflows one tile (its rows split over tiles), then pool, flatten, dense."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 8, 3, padding=1)
+        self.pool = nn.MaxPool2d(8)
+        self.head = nn.Linear(8 * 5 * 5, 4)
+
+    def forward(self, x):
+        return self.head(torch.flatten(self.pool(torch.relu(self.conv(x))), 1))
+
+
+def test_row_split_conv_reads_its_bands_over_plio(tmp_path):
+    """The bridge into the AIE sends each band's rows and halo in turn (the PLIO carries the overlap); the
+    joint simulation and the emitted bridges under g++ equal predict."""
+    torch.manual_seed(2)
+    d = fxflow.compile(BigConvHead().eval(), torch.zeros(1, 2, 40, 40), INT8, backend="versal",
+                       versal={"target_rate_mhz": 0.05, "partition": {"conv": "aie", "relu": "aie"}})
+    prog = d.aie_program
+    rows = prog.inputs[0].rows
+    assert prog.layers[0].cas_num == len(rows) >= 2 and problems(prog) == []
+    p_in, = ports_of(prog, "in")
+    assert p_in.elements_per_row == sum(b - a for a, b in rows) * 40 * 16 > 40 * 40 * 16
+    seg, = d.report()["segments"]
+    assert seg["plio_bytes_in"] == p_in.elements_per_row  # the planner costs the bands the bridge sends
+    x = _inputs(n=3, hw=40, seed=5)
+    want = d.predict(x, raw=True)
+    np.testing.assert_array_equal(d.simulate(x, raw=True), want)
+    feats = np.random.default_rng(0).integers(-128, 128, size=(3, 2 * 40 * 40))
+    beats = pack(p_in, feats)
+    assert len(beats) == p_in.beats(3)
+    out = np.zeros_like(feats)
+    unpack(p_in, beats, 3, out)  # every feature arrives (halo rows twice, the same value)
+    np.testing.assert_array_equal(out, feats)
+    needs("g++", "ap_types")
+    d.write(tmp_path)
+    assert "row bands" in (tmp_path / "pl_in" / "firmware" / f"{d.versal.top}_to_aie.cpp").read_text()
+    np.testing.assert_array_equal(d.simulate(x, raw=True, pl="csim"), want)
+
+
+def test_conv_then_pl_then_dense_on_two_aie_segments(tmp_path):
+    """conv + ReLU on the AIE, max pool .. flatten on the PL, the dense head on the AIE again: two AIE segments
+    (a feature-map program and a dense one) joined by PLIO bridges; the joint simulation (emulated PL, and the
+    emitted HLS + bridges under g++) equals predict."""
+    torch.manual_seed(3)
+    model = ConvHead(4).eval()
+    d = _compile(model, INT12, partition={"conv1": "aie", "relu": "aie", "head": "aie"})
+    assert [p.role for p in d.versal.parts] == ["aie0", "pl_mid0", "aie1"]
+    kinds = [{layer.kind for layer in prog.layers} for prog in d.versal.aie_programs]
+    assert kinds == [{"conv"}, {"dense"}]
+    place = d.report()["plan"]["placement"]
+    assert place["conv1"] == place["head"] == "aie" and place["pool"] == "pl"
+    x = _inputs(seed=6)
+    want = d.predict(x, raw=True)
+    np.testing.assert_array_equal(d.simulate(x, raw=True), want)
+    needs("g++", "ap_types")
+    d.write(tmp_path)
+    np.testing.assert_array_equal(d.simulate(x, raw=True, pl="csim"), want)
+
+
+def test_cnn2d_example_puts_its_conv_part_on_the_aie_when_the_aie_meets_the_rate():
+    """The bundled cnn2d (16-bit): all on PL needs ~24x the DSPs (reuse 1), so at a rate the AIE conv sustains
+    (0.1 MHz; conv1's 1 input channel padded to a 16-lane vector costs 9.2 us per sample) the planner puts
+    conv1 .. pointwise on the AI Engines and the rest (average pool, dense, softmax) on the PL."""
+    from fxflow.examples import cnn2d
+
+    x = cnn2d.make_inputs(4).astype(np.float32)
+    d = fxflow.compile(cnn2d.make_model(), torch.from_numpy(x[:1]), {"model": {"precision": "ap_fixed<16,6>"}},
+                       backend="versal", versal={"target_rate_mhz": 0.1})
+    place = d.report()["plan"]["placement"]
+    assert [place[k] for k in ("conv1", "pool1", "depthwise", "pointwise", "gap", "fc")] == \
+        ["aie", "aie", "aie", "aie", "pl", "pl"]
+    np.testing.assert_array_equal(d.simulate(x, raw=True), d.predict(x, raw=True))
