@@ -226,3 +226,17 @@ def test_cnn2d_example_puts_its_conv_part_on_the_aie_when_the_aie_meets_the_rate
     assert [place[k] for k in ("conv1", "pool1", "depthwise", "pointwise", "gap", "fc")] == \
         ["aie", "aie", "aie", "aie", "pl", "pl"]
     np.testing.assert_array_equal(d.simulate(x, raw=True), d.predict(x, raw=True))
+
+
+def test_cnn2d_at_a_rate_no_plan_meets_names_the_conv_plan_that_misses_only_the_rate():
+    """At the default 40 MHz no plan fits: all on PL overflows the DSPs, and the AIE conv part takes ~9 us per
+    sample; the error names that plan and its one problem, not only the fastest plan (the dense head on AIE)."""
+    from fxflow.examples import cnn2d
+    from fxflow.lowering.versal.plan import VersalFitError
+
+    x = cnn2d.make_inputs(1).astype(np.float32)
+    with pytest.raises(VersalFitError, match=r"(?s)all on PL: .*DSP.*missing the fewest limits \(layers 'conv1'"
+                                             r"[^)]*\): 40 MHz needs one sample every 25 ns; the AIE part \(layers "
+                                             r"'conv1'[^)]*\) takes 9\.24e\+03 ns"):
+        fxflow.compile(cnn2d.make_model(), torch.from_numpy(x), {"model": {"precision": "ap_fixed<16,6>"}},
+                       backend="versal")
