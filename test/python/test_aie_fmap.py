@@ -286,3 +286,19 @@ def test_depthwise_conv_is_lane_wise(mode):
     assert all(b.shape == (9, prog.layers[0].n_slice) for b in prog.buffers if b.bank == 2)
     assert np.array_equal(d.simulate(x, raw=True), d.predict(x, raw=True))
     assert problems(prog) == [] and d.report()["layers"][0]["macs"] == 9 * 128 * 9
+
+
+@pytest.mark.parametrize("mode", ["8x8", "16x16"])
+def test_row_split_max_pool_kernels_pass_the_syntax_check(mode):
+    """A max pool reading a 48x48x16 map: one kernel function per band (its rows, output rows, top padding)."""
+    model = nn.Sequential(nn.MaxPool2d(3, stride=3, padding=1), nn.Conv2d(16, 8, 1)).eval()
+    x = _inputs((16, 48, 48), 2)
+    d = _compile(model, x, MODES[mode], "npu2")
+    prog = d.aie_program
+    pools = [k for k in prog.kernels if k.role == "pool"]
+    assert len(pools) == prog.layers[0].cas_num >= 2 and len({(k.params.h, k.params.pad) for k in pools}) >= 2
+    assert problems(prog) == [] and np.array_equal(d.simulate(x, raw=True), d.predict(x, raw=True))
+    needs("g++")
+    files = render_kernels(prog)
+    assert all(f"void {k.name}(" in files[f"kernels/{k.obj[:-2]}.cc"] for k in pools)
+    assert check_syntax(files, prog.device) == {}

@@ -44,6 +44,15 @@ def _inputs(n=5, hw=8, seed=0):
     return (rng.normal(size=(n, 2, hw, hw)) * rng.choice([0.5, 1.5, 6.0], size=(n, 1, 1, 1))).astype(np.float32)
 
 
+def _both_executors_equal_predict(d, x, tmp_path):
+    """The joint simulation with the PL emulated, then (with g++) with the emitted HLS and bridges, == predict."""
+    want = d.predict(x, raw=True)
+    np.testing.assert_array_equal(d.simulate(x, raw=True), want)
+    needs("g++", "ap_types")
+    d.write(tmp_path)
+    np.testing.assert_array_equal(d.simulate(x, raw=True, pl="csim"), want)
+
+
 def _compile(model, config, **versal):
     return fxflow.compile(model, torch.zeros(1, 2, 8, 8), config, backend="versal",
                           versal={"target_rate_mhz": 0.5, **versal})
@@ -107,12 +116,7 @@ def test_forced_residual_block_between_pl_parts(forced, tmp_path):
     prog = forced.aie_program
     assert prog.in_store == "i16" and problems(prog) == []
     assert {r["layer"]: r["why"] for r in forced.report()["layers"]}["conv2"] == "forced"
-    x = _inputs(seed=4)
-    want = forced.predict(x, raw=True)
-    np.testing.assert_array_equal(forced.simulate(x, raw=True), want)
-    needs("g++", "ap_types")
-    forced.write(tmp_path)
-    np.testing.assert_array_equal(forced.simulate(x, raw=True, pl="csim"), want)
+    _both_executors_equal_predict(forced, _inputs(seed=4), tmp_path)
 
 
 @pytest.mark.parametrize("lane,signed", [(8, True), (16, True), (8, False), (16, False)])
@@ -178,19 +182,14 @@ def test_row_split_conv_reads_its_bands_over_plio(tmp_path):
     assert p_in.elements_per_row == sum(b - a for a, b in rows) * 40 * 16 > 40 * 40 * 16
     seg, = d.report()["segments"]
     assert seg["plio_bytes_in"] == p_in.elements_per_row  # the planner costs the bands the bridge sends
-    x = _inputs(n=3, hw=40, seed=5)
-    want = d.predict(x, raw=True)
-    np.testing.assert_array_equal(d.simulate(x, raw=True), want)
     feats = np.random.default_rng(0).integers(-128, 128, size=(3, 2 * 40 * 40))
     beats = pack(p_in, feats)
     assert len(beats) == p_in.beats(3)
     out = np.zeros_like(feats)
     unpack(p_in, beats, 3, out)  # every feature arrives (halo rows twice, the same value)
     np.testing.assert_array_equal(out, feats)
-    needs("g++", "ap_types")
-    d.write(tmp_path)
+    _both_executors_equal_predict(d, _inputs(n=3, hw=40, seed=5), tmp_path)
     assert "row bands" in (tmp_path / "pl_in" / "firmware" / f"{d.versal.top}_to_aie.cpp").read_text()
-    np.testing.assert_array_equal(d.simulate(x, raw=True, pl="csim"), want)
 
 
 def test_conv_then_pl_then_dense_on_two_aie_segments(tmp_path):
@@ -205,12 +204,7 @@ def test_conv_then_pl_then_dense_on_two_aie_segments(tmp_path):
     assert kinds == [{"conv"}, {"dense"}]
     place = d.report()["plan"]["placement"]
     assert place["conv1"] == place["head"] == "aie" and place["pool"] == "pl"
-    x = _inputs(seed=6)
-    want = d.predict(x, raw=True)
-    np.testing.assert_array_equal(d.simulate(x, raw=True), want)
-    needs("g++", "ap_types")
-    d.write(tmp_path)
-    np.testing.assert_array_equal(d.simulate(x, raw=True, pl="csim"), want)
+    _both_executors_equal_predict(d, _inputs(seed=6), tmp_path)
 
 
 def test_cnn2d_example_puts_its_conv_part_on_the_aie_when_the_aie_meets_the_rate():
