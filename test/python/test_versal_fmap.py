@@ -202,6 +202,10 @@ def test_conv_then_pl_then_dense_on_two_aie_segments(tmp_path):
     assert [p.role for p in d.versal.parts] == ["aie0", "pl_mid0", "aie1"]
     kinds = [{layer.kind for layer in prog.layers} for prog in d.versal.aie_programs]
     assert kinds == [{"conv"}, {"dense"}]
+    for seg, prog in zip(d.report()["segments"], d.versal.aie_programs):  # padding to the 128-bit PLIO is costed:
+        for side in ("in", "out"):  # the planner's bytes are the beats the bridges move
+            ports = ports_of(prog, side)
+            assert seg[f"plio_bytes_{side}"] == sum(p.beats(prog.batch) for p in ports) * 16, (side, seg)
     place = d.report()["plan"]["placement"]
     assert place["conv1"] == place["head"] == "aie" and place["pool"] == "pl"
     _both_executors_equal_predict(d, _inputs(seed=6), tmp_path)
