@@ -200,7 +200,7 @@ def test_input_map_larger_than_a_tile_splits_output_rows_bit_exact(seed, mode, c
 
 
 @pytest.mark.parametrize("device", ["xcve2802", "npu2"])
-def test_row_split_conv_emits_bands_and_passes_the_checks(device):
+def test_row_split_conv_emits_bands_and_passes_the_checks(device, tmp_path):
     """48x48x16 int8 (72 KB double-buffered) overflows a tile: the stride-2 conv runs on output-row bands; the host
     sends each band (rows + halo) in turn, the kernels are one per band, and the cycle figure is the slowest band's
     (below the whole map's)."""
@@ -230,6 +230,7 @@ def test_row_split_conv_emits_bands_and_passes_the_checks(device):
     if device.startswith("npu"):
         assert text.count("metadata = @in0") == len(bands)
     assert np.array_equal(d.simulate(x, raw=True), d.predict(x, raw=True))
+    assert f"row bands {prog.inputs[0].rows}" in d.write(tmp_path / "p").joinpath("README.md").read_text()
     needs("g++")
     files = render_kernels(prog)
     assert all(f"void {k.name}(" in files[f"kernels/{k.obj[:-2]}.cc"] for k in prog.kernels)
