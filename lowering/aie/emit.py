@@ -194,6 +194,9 @@ def _core(prog: AieProgram, c, ind: str) -> list[str]:
 def _runtime_sequence(prog: AieProgram, ind: str) -> list[str]:
     """Host buffers in natural row-major layout [M, features]; each transfer re-tiles to slice-major."""
     kin = max(p.first_slice + p.slices for p in prog.inputs) * prog.inputs[0].slice_len
+    if prog.inputs[0].rows:  # a feature map sent in row bands: the host buffer holds the map once
+        _, h, w, cp = prog.inputs[0].fmap
+        kin = h * w * cp
     kout = max(p.first_slice + p.slices for p in prog.outputs) * prog.outputs[0].slice_len
     a = memref((prog.batch * kin,), prog.in_store)
     b = memref((prog.batch * kout,), prog.out_store)
@@ -201,6 +204,14 @@ def _runtime_sequence(prog: AieProgram, ind: str) -> list[str]:
     ident = 0
     for host, ports, width, mt in (("%in", prog.inputs, kin, a), ("%out", prog.outputs, kout, b)):
         for p in ports:
+            if p.rows:  # one transfer per band: its input rows and halo, read again where the bands overlap
+                row = p.fmap[2] * p.fmap[3]
+                for i0, i1 in p.rows:
+                    lines.append(f"{ind}  aiex.npu.dma_memcpy_nd({host}[0, 0, 0, {i0 * row}][1, 1, {prog.batch}, "
+                                 f"{(i1 - i0) * row}][0, 0, {width}, 1]) {{metadata = @{p.fifo}, id = {ident} : i64}}"
+                                 f" : {mt}")
+                    ident += 1
+                continue
             off = p.first_slice * p.slice_len
             token = ", issue_token = true" if host == "%out" else ""
             lines.append(f"{ind}  aiex.npu.dma_memcpy_nd({host}[0, 0, 0, {off}][1, {p.slices}, {prog.batch}, "

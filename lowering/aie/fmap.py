@@ -380,7 +380,9 @@ def vector_cycles(pixels: int, cp: int, taps: int) -> int:
 
 @dataclass
 class NodePlan:
-    """Partition of one node: output channels split into `parts` slices of `n_slice` (cp_out = parts * n_slice)."""
+    """Partition of one node: output channels split into `parts` slices of `n_slice` (cp_out = parts * n_slice),
+    or, with `bands`, output rows split over `parts` tiles that each compute every channel (cp_out = n_slice):
+    tile t computes output rows [o0, o1) = bands[t] from input rows `in_rows(node, o0, o1)` (its rows and halo)."""
 
     parts: int
     n_slice: int
@@ -388,10 +390,41 @@ class NodePlan:
     latency: int
     cp_in: list[int] = field(default_factory=list)
     memory: int = 0  # data memory of the node's tiles (FIFO buffers, weights, bias; stacks not included)
+    bands: list[tuple[int, int]] = field(default_factory=list)
 
     @property
     def cp_out(self) -> int:
-        return self.parts * self.n_slice
+        return self.n_slice if self.bands else self.parts * self.n_slice
+
+
+def row_bands(oh: int, parts: int) -> list[tuple[int, int]]:
+    """`oh` output rows in `parts` bands of ceil(oh / parts) rows (the last one shorter)."""
+    step = -(-oh // parts)
+    return [(o, min(oh, o + step)) for o in range(0, oh, step)]
+
+
+def in_rows(node: FmapNode, o0: int, o1: int) -> tuple[int, int]:
+    """The input rows [i0, i1) output rows [o0, o1) of a conv or pool window read (the band and its halo; rows
+    outside the map are padding, which the kernel supplies)."""
+    (kh, _), strides, dil, pad = node.window
+    h = node.in_shapes[0][1]
+    return max(0, o0 * strides[0] - pad[0]), min(h, (o1 - 1) * strides[0] - pad[0] + (kh - 1) * dil[0] + 1)
+
+
+def band_window(node: FmapNode, o0: int, o1: int) -> tuple[int, int, int]:
+    """A band's kernel geometry: (input rows it holds, output rows, top padding relative to its first row)."""
+    i0, i1 = in_rows(node, o0, o1)
+    return i1 - i0, o1 - o0, node.window[3][0] - o0 * node.window[1][0] + i0
+
+
+def row_split_allowed(fg: FmapGraph, index: int) -> bool:
+    """Output rows split only for a conv / pool that is the graph input's one reader: the shim (host DMA or PL
+    bridge) then sends each tile's input rows with their halo, overlapping, one band after the other, and the
+    memory tile distributes them at consecutive offsets.  A layer inside the graph reads a memory tile's joined
+    result, which an object FIFO can only broadcast whole (a FIFO belongs to one link; a distribute's pieces do
+    not overlap), so its halo rows could not be delivered."""
+    node = fg.nodes[index]
+    return node.kind in ("conv", "pool") and node.inputs == [-1] and sum(-1 in n.inputs for n in fg.nodes) == 1
 
 
 def out_window(node: FmapNode) -> tuple[int, int]:
@@ -416,37 +449,64 @@ def plan_nodes(fg: FmapGraph, attrs: list[dict], device, max_tiles: int, objecti
         oh, ow = out_window(node)
         f = node.out_shape[0]
         x_store, y_store = a["x"], a["y"]
+        max_parts = min(device.memtile_dma[0], len(device.compute_rows))
+        max_rows = min(max_parts, device.memtile_dma[1], oh) if row_split_allowed(fg, len(plans)) else 1
         if node.kind == "conv":
             mode = device_mode(a["mode"], device)
             _, h, w = node.in_shapes[0]
             taps = node.window[0][0] * node.window[0][1]
+            dw = node.depthwise
             options = []
-            fx = cost.FIFO_DEPTH * h * w * cps[0] * cost.nbytes(x_store)
-            for pn in range(1, min(device.memtile_dma[0], len(device.compute_rows)) + 1):
-                n = up(-(-f // pn), CHANNEL_STEP)
-                if (pn - 1) * n >= f:
-                    continue
-                dw = node.depthwise
-                if dw and pn * n > cps[0]:  # a depthwise tile reads the input channels of its output slice
-                    continue
+
+            def conv_plan(pn: int, n: int, bands: list[tuple[int, int]]) -> NodePlan | None:
+                """The split's figures, None when a tile's weights overflow a bank or its buffers the tile."""
                 wbytes = taps * (1 if dw else cps[0]) * n * (mode.w_bits // 8)
-                need = fx + wbytes + n * mode.acc_bits // 8 + cost.FIFO_DEPTH * oh * ow * n * cost.nbytes(y_store)
-                if wbytes > device.bank_bytes or need > budget:
+                if wbytes > device.bank_bytes:
+                    return None
+                worst = None
+                for hb, ohb, _ in [band_window(node, *b) for b in bands] or [(h, oh, 0)]:
+                    need = (cost.FIFO_DEPTH * hb * w * cps[0] * cost.nbytes(x_store) + wbytes
+                            + n * mode.acc_bits // 8 + cost.FIFO_DEPTH * ohb * ow * n * cost.nbytes(y_store))
+                    if need > budget:
+                        return None
+                    g = ConvGeo(hb, w, cps[0], ohb, ow, taps, n)
+                    kc = dw_cycles(g, x_store, f"i{mode.w_bits}") if dw else conv_cycles(mode, g, x_store)
+                    leg_in = cost.fifo_cycles(hb * w * cps[0], x_store)
+                    leg_out = cost.fifo_cycles(oh * ow * n * (1 if bands else pn), y_store)  # the joined map out
+                    p = NodePlan(pn, n, max(kc, leg_in, leg_out), leg_in + kc + leg_out, cps, need, bands)
+                    worst = p if worst is None or (p.interval, p.memory) > (worst.interval, worst.memory) else worst
+                worst.memory *= pn
+                return worst
+
+            for pn in range(1, max_parts + 1):
+                n = up(-(-f // pn), CHANNEL_STEP)
+                if (pn - 1) * n >= f or (dw and pn * n > cps[0]):  # a depthwise tile reads its output's channels
                     continue
-                g = ConvGeo(h, w, cps[0], oh, ow, taps, n)
-                kc = dw_cycles(g, x_store, f"i{mode.w_bits}") if dw else conv_cycles(mode, g, x_store)
-                leg_in = cost.fifo_cycles(h * w * cps[0], x_store)
-                leg_out = cost.fifo_cycles(oh * ow * n * pn, y_store)
-                options.append(NodePlan(pn, n, max(kc, leg_in, leg_out), leg_in + kc + leg_out, cps, pn * need))
+                options.append(conv_plan(pn, n, []))
+            options = [p for p in options if p is not None]
+            if not options:  # output rows over tiles, each with every output channel (the graph input's reader)
+                for rn in range(2, max_rows + 1):
+                    bands = row_bands(oh, rn)
+                    plan = conv_plan(len(bands), up(f, CHANNEL_STEP), bands)
+                    if plan is not None:
+                        options.append(plan)
+                        break
             if not options:
-                n = up(-(-f // min(device.memtile_dma[0], len(device.compute_rows))), CHANNEL_STEP)
+                n = up(-(-f // max_parts), CHANNEL_STEP)
                 wbytes = taps * cps[0] * n * (mode.w_bits // 8)
+                fx = cost.FIFO_DEPTH * h * w * cps[0] * cost.nbytes(x_store)
+                all_w = taps * (1 if dw else cps[0]) * up(f, CHANNEL_STEP) * (mode.w_bits // 8)
+                rows = (f"; nor do its output rows split over {max_rows} tiles (each tile needs the weights of all "
+                        f"{up(f, CHANNEL_STEP)} output channels, {all_w} bytes, and its input rows with their halo)"
+                        if max_rows > 1 else
+                        "; its output rows are split over tiles only when it is the graph input's one reader (a "
+                        "memory tile broadcasts a layer's joined result whole)")
                 raise AieFitError(
                     f"layer '{node.layer}' (conv {node.in_shapes[0]} -> {node.out_shape}) does not fit {device.name}: "
-                    f"even split over {min(device.memtile_dma[0], len(device.compute_rows))} tiles, a tile needs "
+                    f"even split over {max_parts} tiles, a tile needs "
                     f"{wbytes} bytes of weights (one bank holds {device.bank_bytes}) and {fx} bytes for the "
                     f"double-buffered input feature map {h}x{w}x{cps[0]} (tile data memory {device.tile_memory} "
-                    "bytes, stack included); the AIE conv keeps the whole input feature map in each tile")
+                    f"bytes, stack included){rows}")
             if objective == "resource":
                 best = min(options, key=lambda p: (p.parts, p.interval))
             else:
@@ -458,17 +518,33 @@ def plan_nodes(fg: FmapGraph, attrs: list[dict], device, max_tiles: int, objecti
         _, h, w = node.in_shapes[0]
         cp = max(cps) if node.kind == "add" else cps[0]
         taps = node.window[0][0] * node.window[0][1] if node.kind == "pool" else 1
-        need = cost.FIFO_DEPTH * (sum(h * w * c * cost.nbytes(s) for c, s in
-                                      zip(cps, [x_store, a.get("x2", x_store)]))
-                                  + oh * ow * cp * cost.nbytes(y_store))
-        if need > budget:
+
+        def vector_plan(bands: list[tuple[int, int]]) -> NodePlan:
+            worst = None
+            for hb, ohb, _ in [band_window(node, *b) for b in bands] or [(h, oh, 0)]:
+                need = cost.FIFO_DEPTH * (sum(hb * w * c * cost.nbytes(s) for c, s in
+                                              zip(cps, [x_store, a.get("x2", x_store)]))
+                                          + ohb * ow * cp * cost.nbytes(y_store))
+                kc = vector_cycles(ohb * ow, cp, taps)
+                leg_in = sum(cost.fifo_cycles(hb * w * c, x_store) for c in cps)
+                leg_out = cost.fifo_cycles(oh * ow * cp, y_store)
+                p = NodePlan(max(1, len(bands)), cp, max(kc, leg_in, leg_out), leg_in + kc + leg_out, cps, need,
+                             bands)
+                worst = p if worst is None or (p.memory, p.interval) > (worst.memory, worst.interval) else worst
+            return worst
+
+        plan = vector_plan([])
+        for rn in range(2, max_rows + 1):  # a max pool reading the graph input: output rows over tiles
+            if plan.memory <= budget:
+                break
+            plan = vector_plan(row_bands(oh, rn))
+        if plan.memory > budget:
             raise AieFitError(f"layer '{node.layer}' ({node.kind} {node.in_shapes[0]} -> {node.out_shape}) needs "
-                              f"{need} bytes of double-buffered feature maps in one tile; the tile data memory holds "
-                              f"{budget} besides the stack")
-        kc = vector_cycles(oh * ow, cp, taps)
-        leg_in = sum(cost.fifo_cycles(h * w * c, x_store) for c in cps)
-        leg_out = cost.fifo_cycles(oh * ow * cp, y_store)
-        plans.append(NodePlan(1, cp, max(kc, leg_in, leg_out), leg_in + kc + leg_out, cps, need))
+                              f"{plan.memory} bytes of double-buffered feature maps in one tile"
+                              f"{f' (its output rows split over {plan.parts} tiles)' if plan.bands else ''}; the "
+                              f"tile data memory holds {budget} besides the stack")
+        plan.memory *= plan.parts
+        plans.append(plan)
     tiles = sum(p.parts for p in plans)
     if tiles > max_tiles:
         raise AieFitError(f"the feature-map layers need {tiles} compute tiles; {device.name} offers {max_tiles}")

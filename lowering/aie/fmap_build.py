@@ -19,8 +19,8 @@ from fxflow.ir import i64_attr, ir, str_attr
 from fxflow.lowering.aie import cost
 from fxflow.lowering.aie.arith import MODES, bias_on_product_grid, parse_epilogue, run_epilogue
 from fxflow.lowering.aie.device import AieFitError, Device, IoPorts, get_device
-from fxflow.lowering.aie.fmap import CHANNEL_STEP, FmapGraph, NodePlan, _dict, conv_info, fmap_graph, out_window, \
-    plan_nodes, up
+from fxflow.lowering.aie.fmap import CHANNEL_STEP, FmapGraph, NodePlan, _dict, band_window, conv_info, fmap_graph, \
+    in_rows, out_window, plan_nodes, up
 from fxflow.lowering.aie.program import AieProgram, Buffer, Core, Fifo, HostPort, KernelFn, LayerPlan, Link
 from fxflow.lowering.aie.simulate import _acc_wrap, register_executor
 from fxflow.names import c_identifier
@@ -48,7 +48,8 @@ def partition(graph, device: Device, max_tiles: int, objective: str, tolerance: 
     plans = plan_nodes(fg, _attrs(fg), device, max_tiles, objective, tolerance)
     for node, p in zip(fg.nodes, plans):
         node.op.attributes["aie_partition"] = _dict({"cas_length": 1, "cas_num": p.parts, "n_slice": p.n_slice,
-                                                     "batch": 1, "interval": p.interval, "latency": p.latency})
+                                                     "batch": 1, "interval": p.interval, "latency": p.latency,
+                                                     "rows": [r for band in p.bands for r in band]})
     graph.attributes["aie_device"] = str_attr(device.name)
     graph.attributes["aie_batch"] = i64_attr(1)
 
@@ -61,8 +62,10 @@ def _plans(fg: FmapGraph) -> list[NodePlan]:
     try:
         for node in fg.nodes:
             cps = [c_in if i < 0 else plans[i].cp_out for i in node.inputs]
+            rows = aie_attr(node.op, "rows")
             plans.append(NodePlan(aie_attr(node.op, "cas_num"), aie_attr(node.op, "n_slice"),
-                                  aie_attr(node.op, "interval"), aie_attr(node.op, "latency"), cps))
+                                  aie_attr(node.op, "interval"), aie_attr(node.op, "latency"), cps,
+                                  bands=list(zip(rows[::2], rows[1::2]))))
     except KeyError:
         raise AieFitError("the AIE feature-map program needs partitioned kernels: run aie-partition first") from None
     return plans
@@ -87,22 +90,24 @@ def assign(device: Device, fg: FmapGraph, plans: list[NodePlan], anchors: list[t
     window = range(device.cols) if columns is None else columns
     memtiles = [(c, r) for r in device.mem_rows for c in window]
 
-    def take(col: int, s2mm: int, nbytes: int):
+    def take(col: int, s2mm: int, nbytes: int, mm2s: int = 1):
         for t in sorted(memtiles, key=lambda t: (abs(t[0] - col), t[0], t[1])):
             u = use.get(t, [0, 0, 0])
-            if u[0] + s2mm <= device.memtile_dma[0] and u[1] + 1 <= device.memtile_dma[1] \
+            if u[0] + s2mm <= device.memtile_dma[0] and u[1] + mm2s <= device.memtile_dma[1] \
                     and u[2] + nbytes <= device.memtile_memory:
-                use[t] = [u[0] + s2mm, u[1] + 1, u[2] + nbytes]
+                use[t] = [u[0] + s2mm, u[1] + mm2s, u[2] + nbytes]
                 return t
-        raise AieFitError(f"no memory tile has {s2mm} S2MM + 1 MM2S channels and {nbytes} bytes left")
+        raise AieFitError(f"no memory tile has {s2mm} S2MM + {mm2s} MM2S channels and {nbytes} bytes left")
 
     def readers_col(v: int) -> int:
         cols = [anchors[i][0] for i, n in enumerate(fg.nodes) if v in n.inputs]
         return cols[0] if cols else anchors[v][0]
 
     c, h, w = fg.in_shape
-    in_bytes = h * w * up(c, CHANNEL_STEP) * cost.nbytes(_attrs_x(fg))
-    mt = {-1: take(readers_col(-1), 1, 2 * cost.FIFO_DEPTH * in_bytes)}
+    bands = input_bands(fg, plans)
+    rows = sum(i1 - i0 for i0, i1 in bands) if bands else h
+    in_bytes = rows * w * up(c, CHANNEL_STEP) * cost.nbytes(_attrs_x(fg))
+    mt = {-1: take(readers_col(-1), 1, 2 * cost.FIFO_DEPTH * in_bytes, max(1, len(bands)))}
     for i, (node, p) in enumerate(zip(fg.nodes, plans)):
         oh, ow = out_window(node)
         nbytes = oh * ow * p.cp_out * cost.nbytes(_y_store(node))
@@ -110,6 +115,15 @@ def assign(device: Device, fg: FmapGraph, plans: list[NodePlan], anchors: list[t
     shim = IoPorts(device, io, window).take
 
     return Io(mt, shim(mt[-1][0], 1), shim(mt[fg.output][0], 0))
+
+
+def input_bands(fg: FmapGraph, plans: list[NodePlan]) -> list[tuple[int, int]]:
+    """The input rows [i0, i1) of each tile of the graph input's row-split reader (fmap.row_split_allowed), in
+    tile order: what the shim sends, overlapping bands one after the other; [] = the whole map once."""
+    for node, p in zip(fg.nodes, plans):
+        if p.bands and node.inputs == [-1]:
+            return [in_rows(node, *b) for b in p.bands]
+    return []
 
 
 def _attrs_x(fg: FmapGraph) -> str:
@@ -197,15 +211,30 @@ def build(graph, anchors: list[tuple[int, int]], io: str = "host", columns: rang
         c0, r0 = anchors[i]
         tiles[i] = [(c0, rows[rows.index(r0) + j]) for j in range(p.parts)]
         for v in node.inputs:
-            readers[v] += tiles[i]
-    # graph input: shim -> memory tile -> readers
-    in_size = m * h_in * w_in * cp_in
+            if not p.bands:  # a row-split reader gets its own bands of the graph input
+                readers[v] += tiles[i]
+    # graph input: shim -> memory tile -> readers (broadcast), or -> each tile of a row-split reader its band
     shim_in, ch_in = io_.shim_in
-    prog.fifos.append(Fifo("in0", shim_in, [io_.memtile[-1]], cost.FIFO_DEPTH, x_store, (in_size,)))
-    prog.fifos.append(Fifo("in_fm", io_.memtile[-1], readers[-1], cost.FIFO_DEPTH, x_store, (in_size,)))
-    prog.links.append(Link(["in0"], ["in_fm"], [], [], io_.memtile[-1]))
-    prog.inputs.append(HostPort("in0", shim_in, ch_in, 0, 1, h_in * w_in * cp_in, plio,
-                               fmap=(c_in, h_in, w_in, cp_in)))
+    bands_in = input_bands(fg, plans)
+    band_fifos: list[str] = []
+    if bands_in:
+        reader = next(i for i, n in enumerate(fg.nodes) if n.inputs == [-1])
+        sizes = [m * (i1 - i0) * w_in * cp_in for i0, i1 in bands_in]
+        prog.fifos.append(Fifo("in0", shim_in, [io_.memtile[-1]], cost.FIFO_DEPTH, x_store, (sum(sizes),)))
+        for t, size in enumerate(sizes):
+            band_fifos.append(f"{idents[reader]}_x{t}")
+            prog.fifos.append(Fifo(band_fifos[-1], io_.memtile[-1], [tiles[reader][t]], cost.FIFO_DEPTH, x_store,
+                                   (size,)))
+        prog.links.append(Link(["in0"], band_fifos, [], [int(o) for o in np.cumsum([0] + sizes[:-1])],
+                               io_.memtile[-1]))
+    else:
+        in_size = m * h_in * w_in * cp_in
+        prog.fifos.append(Fifo("in0", shim_in, [io_.memtile[-1]], cost.FIFO_DEPTH, x_store, (in_size,)))
+        prog.fifos.append(Fifo("in_fm", io_.memtile[-1], readers[-1], cost.FIFO_DEPTH, x_store, (in_size,)))
+        prog.links.append(Link(["in0"], ["in_fm"], [], [], io_.memtile[-1]))
+    in_rows_sent = sum(i1 - i0 for i0, i1 in bands_in) if bands_in else h_in
+    prog.inputs.append(HostPort("in0", shim_in, ch_in, 0, 1, in_rows_sent * w_in * cp_in, plio,
+                               fmap=(c_in, h_in, w_in, cp_in), rows=bands_in))
     for i, (node, p, ident) in enumerate(zip(fg.nodes, plans, idents)):
         a = {k: aie_attr(node.op, k) for k in ("mode", "x", "y", "epilogue")}
         mode = MODES[a["mode"]]
@@ -214,10 +243,15 @@ def build(graph, anchors: list[tuple[int, int]], io: str = "host", columns: rang
         _, h, w = node.in_shapes[0]
         px = oh * ow
         n_out = px * p.n_slice
-        ys = []
+        # per tile: (input rows it holds, output rows, top padding) and its input FIFO
+        geo = [band_window(node, *b) for b in p.bands] if p.bands else [(h, oh, node.window[3][0] if
+                                                                         node.window else 0)] * p.parts
+        x_fifos = band_fifos if p.bands else [value[node.inputs[0]]] * p.parts
+        ys, y_sizes = [], []
         for j, tile in enumerate(tiles[i]):
             y = f"{ident}_y{j}"
-            prog.fifos.append(Fifo(y, tile, [io_.memtile[i]], cost.FIFO_DEPTH, a["y"], (m * n_out,)))
+            y_sizes.append(m * geo[j][1] * ow * p.n_slice)
+            prog.fifos.append(Fifo(y, tile, [io_.memtile[i]], cost.FIFO_DEPTH, a["y"], (y_sizes[-1],)))
             ys.append(y)
         macs = 0
         if node.kind == "conv":
@@ -237,32 +271,39 @@ def build(graph, anchors: list[tuple[int, int]], io: str = "host", columns: rang
             if dw:  # per channel: its taps (the diagonal of each tap's block-diagonal matrix)
                 wmat = np.stack([np.diagonal(wmat[t * p.cp_in[0]:(t + 1) * p.cp_in[0], :p.cp_in[0]])
                                  for t in range(taps)])
+            own = dw or bool(p.bands)  # a kernel per tile: its channel offset (depthwise) or its rows
             for j, tile in enumerate(tiles[i]):
-                params = WindowParams(h, w, p.cp_in[0], oh, ow, (kh, kw), tuple(strides), tuple(dil),
-                                      (pad[0], pad[1]), p.n_slice, j * p.n_slice if dw else 0)
+                hb, ohb, pt = geo[j]
+                c0 = 0 if p.bands else j * p.n_slice
+                params = WindowParams(hb, w, p.cp_in[0], ohb, ow, (kh, kw), tuple(strides), tuple(dil),
+                                      (pt, pad[1]), p.n_slice, c0 if dw else 0)
                 role = "dwconv" if dw else "conv"
-                fn = KernelFn(f"{ident}_{role}{j if dw else ''}", node.layer, role, mode.name, m,
-                              h * w * p.cp_in[0], n_out, a["x"], w_store, a["y"], mode.acc_bits, epilogue,
-                              f"{ident}.o", params=params,
+                fn = KernelFn(f"{ident}_{role}{j if own else ''}", node.layer, role, mode.name, m,
+                              hb * w * p.cp_in[0], ohb * ow * p.n_slice, a["x"], w_store, a["y"], mode.acc_bits,
+                              epilogue, f"{ident}.o", params=params,
                               w_shape=(taps, p.n_slice) if dw else (taps * p.cp_in[0], p.n_slice))
-                if dw or j == 0:  # a depthwise tile's kernel knows its channel offset
+                if own or j == 0:
                     prog.kernels.append(fn)
                 wname, bname = f"{ident}_w{j}", f"{ident}_b{j}"
-                sl = slice(j * p.n_slice, (j + 1) * p.n_slice)
+                sl = slice(c0, c0 + p.n_slice)
                 prog.buffers.append(Buffer(wname, tile, w_store, fn.w_shape, wmat[:, sl], 2))
                 prog.buffers.append(Buffer(bname, tile, f"i{mode.acc_bits}", (p.n_slice,), bias[sl], 1))
-                prog.cores.append(Core(tile, fn.name, node.layer, j, 0, value[node.inputs[0]], wname, bname, ys[j]))
+                prog.cores.append(Core(tile, fn.name if own else f"{ident}_{role}", node.layer, j, 0, x_fifos[j],
+                                       wname, bname, ys[j]))
             g = node.groups
             macs = px * node.out_shape[0] * (cin // g) * taps
             k_dim = taps * cin
         elif node.kind == "pool":
             (kh, kw), strides, _, pad = node.window
-            params = WindowParams(h, w, p.cp_in[0], oh, ow, (kh, kw), tuple(strides), (1, 1), (pad[0], pad[1]),
-                                  p.cp_in[0])
-            fn = KernelFn(f"{ident}_pool", node.layer, "pool", a["mode"], m, h * w * p.cp_in[0], n_out, a["x"], "",
-                          a["y"], 32, epilogue, f"{ident}.o", params=params)
-            prog.kernels.append(fn)
-            prog.cores.append(Core(tiles[i][0], fn.name, node.layer, 0, 0, value[node.inputs[0]], "", None, ys[0]))
+            for j, tile in enumerate(tiles[i]):
+                hb, ohb, pt = geo[j]
+                params = WindowParams(hb, w, p.cp_in[0], ohb, ow, (kh, kw), tuple(strides), (1, 1), (pt, pad[1]),
+                                      p.cp_in[0])
+                fn = KernelFn(f"{ident}_pool{j if p.bands else ''}", node.layer, "pool", a["mode"], m,
+                              hb * w * p.cp_in[0], ohb * ow * p.n_slice, a["x"], "", a["y"], 32, epilogue,
+                              f"{ident}.o", params=params)
+                prog.kernels.append(fn)
+                prog.cores.append(Core(tile, fn.name, node.layer, j, 0, x_fifos[j], "", None, ys[j]))
             k_dim = kh * kw
         else:
             if node.inputs[0] == node.inputs[1]:
@@ -281,13 +322,13 @@ def build(graph, anchors: list[tuple[int, int]], io: str = "host", columns: rang
         if i == fg.output:
             cons.append(io_.shim_out[0])
         dims = []
-        if p.parts > 1:
+        if p.parts > 1 and not p.bands:  # output-channel slices re-laid out channels-last (row bands need none)
             dims = [(m, px * p.n_slice), (px, p.n_slice), (p.parts, m * px * p.n_slice), (p.n_slice, 1)]
         prog.fifos.append(Fifo(value[i], io_.memtile[i], cons, cost.FIFO_DEPTH, a["y"], (m * px * p.cp_out,), dims))
-        prog.links.append(Link(ys, [value[i]], [j * m * n_out for j in range(p.parts)] if p.parts > 1 else [], [],
-                               io_.memtile[i]))
+        prog.links.append(Link(ys, [value[i]], [int(o) for o in np.cumsum([0] + y_sizes[:-1])] if p.parts > 1
+                               else [], [], io_.memtile[i]))
         prog.layers.append(LayerPlan(ident, node.layer, k_dim, node.out_shape[0], 1, p.parts,
-                                     fn.k // max(1, h * w) if node.kind != "conv" else fn.w_shape[0], p.n_slice,
+                                     p.cp_in[0] if node.kind != "conv" else fn.w_shape[0], p.n_slice,
                                      anchors[i], fn.mode, p.interval, p.latency, macs, kind=node.kind))
     oc, ohh, oww = out_node.out_shape
     shim_out, ch_out = io_.shim_out

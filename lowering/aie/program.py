@@ -171,6 +171,9 @@ class HostPort:
     # a feature map (C, H, W, Cp): the host moves each sample channels-last ([H][W][Cp], channels zero-padded to
     # Cp) instead of feature slices; the graph's tensor is channels-first [C, H, W]
     fmap: tuple[int, int, int, int] | None = None
+    # a feature map sent in row bands [i0, i1) (the input rows and halo of each tile of a row-split reader): the
+    # host sends each band's rows channels-last, one band after the other (overlapping rows twice); [] = once whole
+    rows: list[tuple[int, int]] = field(default_factory=list)
 
 
 @dataclass

@@ -37,8 +37,11 @@ def render_project(prog: AieProgram) -> dict[str, str]:
 def _host_layout(prog: AieProgram) -> str:
     if prog.inputs[0].fmap is not None:
         (c, h, w, cp), (oc, oh, ow, ocp) = prog.inputs[0].fmap, prog.outputs[0].fmap
+        bands = prog.inputs[0].rows
+        sent = (f" The first layer's output rows are split over tiles: the input is sent as row bands {bands} "
+                "([i0, i1), one after another; a band's halo rows are its neighbour's, sent again)." if bands else "")
         return (f"Host data: one sample per kernel call, feature maps channels-last: the input [{h}][{w}][{cp}] "
-                f"({c} channels, zero-padded to {cp}), the output [{oh}][{ow}][{ocp}] ({oc} channels).")
+                f"({c} channels, zero-padded to {cp}), the output [{oh}][{ow}][{ocp}] ({oc} channels).{sent}")
     return (f"Host data: input rows padded to batches of {prog.batch}; each input group is written slice-major "
             "([slice][row][element]) into its external buffers, outputs come back the same way.")
 

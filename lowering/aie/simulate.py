@@ -62,6 +62,8 @@ def _host_in(prog: AieProgram, port, xb: np.ndarray) -> np.ndarray:
         c, h, w, cp = port.fmap
         out = np.zeros((m, h, w, cp), dtype=np.int64)
         out[..., :c] = xb.reshape(m, c, h, w).transpose(0, 2, 3, 1)
+        if port.rows:  # row bands, one after the other
+            return np.concatenate([out[:, i0:i1].ravel() for i0, i1 in port.rows])
         return out.ravel()
     width = (port.first_slice + port.slices) * port.slice_len
     padded = np.zeros((m, width), dtype=np.int64)

@@ -13,7 +13,7 @@ zero-padded to Cp: the layout the AIE feature-map program reads from (writes to)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -31,21 +31,25 @@ class BridgePort:
     lane_bits: int
     signed: bool = True  # the AIE storage type (i8/i16 or u8/u16): how a lane extends
     fmap: tuple[int, int, int, int] | None = None  # (C, H, W, Cp): a channels-last feature map per row
+    rows: list[tuple[int, int]] = field(default_factory=list)  # the map's row bands [i0, i1), sent one after another
+
+    def bands(self) -> list[tuple[int, int]]:
+        return self.rows or [(0, self.fmap[1])]
 
     @property
     def elements_per_row(self) -> int:
         if self.fmap is not None:
             _, h, w, cp = self.fmap
-            return h * w * cp
+            return sum(i1 - i0 for i0, i1 in self.bands()) * w * cp
         return self.slices * self.slice_len
 
     def fmap_features(self) -> np.ndarray:
-        """Per element of a feature-map row in beat order ([H][W][Cp]): its index in the channels-first row
-        [C*H*W], -1 for a padding channel."""
+        """Per element of a feature-map row in beat order ([band][rows][W][Cp]; a band's halo rows repeat a
+        neighbour's): its index in the channels-first row [C*H*W], -1 for a padding channel."""
         c, h, w, cp = self.fmap
         idx = np.full((h, w, cp), -1, dtype=np.int64)
         idx[..., :c] = np.arange(c * h * w).reshape(c, h, w).transpose(1, 2, 0)
-        return idx.ravel()
+        return np.concatenate([idx[i0:i1].ravel() for i0, i1 in self.bands()])
 
     def beats(self, m: int, bits: int = 128) -> int:
         """Beats per batch of m rows."""
@@ -58,7 +62,7 @@ def ports_of(prog, side: str) -> list[BridgePort]:
     for p in prog.inputs if side == "in" else prog.outputs:
         f = prog.fifo(p.fifo)
         out.append(BridgePort(p.fifo, p.first_slice * p.slice_len, p.slices, p.slice_len, 8 * nbytes(f.store),
-                              STORAGE[f.store][0] == 1, p.fmap))
+                              STORAGE[f.store][0] == 1, p.fmap, list(p.rows)))
     return out
 
 
@@ -125,11 +129,19 @@ def _port_loop(p: BridgePort, m: int, feats: int, inner: list[str], after: list[
     channel); `f` is the element's feature index, `feats` (out of range) for padding.
     `read`: the stream to read a new beat from whenever the lane index wraps to 0."""
     fetch = [f"if (lane == 0) word = {read}.read();"] if read else []
+    pre: list[str] = []
     if p.fmap is not None:
         c, h, w, cp = p.fmap
         what = f"a {c}x{h}x{w} feature map per row, channels-last [{h}][{w}][{cp}]"
-        loops = [f"for (int r = 0; r < {m}; r++)", f"    for (int hh = 0; hh < {h}; hh++)",
-                 f"        for (int ww = 0; ww < {w}; ww++)", f"            for (int ch = 0; ch < {cp}; ch++) {{"]
+        bands = p.bands()
+        if p.rows:
+            what += f", in row bands {bands} (a band's halo rows sent again)"
+        pre = [f"static const int band_lo[{len(bands)}] = {{{', '.join(str(b[0]) for b in bands)}}};",
+               f"static const int band_hi[{len(bands)}] = {{{', '.join(str(b[1]) for b in bands)}}};"]
+        loops = [f"for (int r = 0; r < {m}; r++)", f"    for (int band = 0; band < {len(bands)}; band++)",
+                 "        for (int hh = band_lo[band]; hh < band_hi[band]; hh++)",
+                 f"            for (int ww = 0; ww < {w}; ww++)",
+                 f"                for (int ch = 0; ch < {cp}; ch++) {{"]
         index = f"const int f = ch < {c} ? ch * {h * w} + hh * {w} + ww : {feats};"
     else:
         what = f"features {p.first_feature}.. in {p.slices} slice(s) of {p.slice_len}"
@@ -139,6 +151,7 @@ def _port_loop(p: BridgePort, m: int, feats: int, inner: list[str], after: list[
     ind = " " * (8 + 4 * len(loops))
     body = fetch + [index] + inner
     return [f"    {{  // @{p.fifo}: {what}", "        plio_t word = 0;", "        int lane = 0;",
+            *[" " * 8 + line for line in pre],
             *[" " * 8 + line for line in loops], *[ind + line for line in body],
             " " * (4 + 4 * len(loops)) + "}", *[" " * 8 + line for line in after], "    }"]
 

@@ -149,6 +149,7 @@ def fmap_cost(units: list[Unit], device: VersalDevice, max_tiles: int, objective
     """`aie_cost` of units that are feature-map layers: the AIE partition's plan of their DAG (one sample per kernel
     call, every feature map through a memory tile), one PLIO port each way carrying a whole channels-last map."""
     from fxflow.lowering.aie.fmap import CHANNEL_STEP, FmapGraph, plan_nodes, up
+    from fxflow.lowering.aie.fmap_build import input_bands
     from fxflow.lowering.aie.passes.partition import PartitionOptions
 
     if any("node" not in u.aie for u in units):
@@ -174,7 +175,9 @@ def fmap_cost(units: list[Unit], device: VersalDevice, max_tiles: int, objective
                        objective, PartitionOptions.tolerance)
     c, h, w = first.in_shapes[0]
     oc, oh, ow = nodes[-1].out_shape
-    bytes_in = h * w * up(c, CHANNEL_STEP) * cycles.nbytes(units[0].aie["x"])
+    bands = input_bands(fg, plans)  # a row-split first layer: the bridge sends its bands, halo rows twice
+    rows = sum(i1 - i0 for i0, i1 in bands) if bands else h
+    bytes_in = rows * w * up(c, CHANNEL_STEP) * cycles.nbytes(units[0].aie["x"])
     bytes_out = oh * ow * plans[-1].cp_out * cycles.nbytes(units[-1].aie["y"])
     in_cycles, out_cycles = cycles.fifo_cycles(bytes_in, "i8"), cycles.fifo_cycles(bytes_out, "i8")
     interval = max([p.interval for p in plans] + [in_cycles, out_cycles])
@@ -185,7 +188,8 @@ def fmap_cost(units: list[Unit], device: VersalDevice, max_tiles: int, objective
             "columns": max(1, -(-tiles // max(1, len(device.aie.compute_rows)))),
             "memory_bytes": sum(p.memory for p in plans), "interval_cycles": interval, "latency_cycles": latency,
             "latency_ns": latency * ns, "interval_ns": interval * ns, "batch_interval_ns": interval * ns,
-            "splits": [f"1x{p.parts}" for p in plans], "plio_bytes_in": bytes_in, "plio_bytes_out": bytes_out}
+            "splits": [f"{p.parts}x1 rows" if p.bands else f"1x{p.parts}" for p in plans],
+            "plio_bytes_in": bytes_in, "plio_bytes_out": bytes_out}
 
 
 # --- costs of groups of units ---------------------------------------------------------------------

@@ -246,9 +246,15 @@ class Planner:
         if ok:
             return min(ok, key=lambda p: (p.lare, _aie_units(p), len(p.segments), p.segments))
         fastest = min(plans[1:] or plans, key=lambda p: p.interval_ns)
+        # the plan missing the fewest limits (e.g. only the target rate): what the metric would pick at another
+        # rate, which the fastest plan (often a small segment, its PL part over the device) does not show
+        closest = min(plans[1:] or plans, key=lambda p: (len(p.problems), p.lare))
         lines = [f"all on PL: {'; '.join(plans[0].problems)}"]
         if fastest is not plans[0]:
             lines.append(f"fastest AIE plan ({_describe(self, fastest)}): {'; '.join(fastest.problems)}")
+        if closest is not plans[0] and closest is not fastest:
+            lines.append(f"AIE plan missing the fewest limits ({_describe(self, closest)}): "
+                         f"{'; '.join(closest.problems)}")
         raise VersalFitError(f"no PL/AIE partition meets the target on {self.device.name}:\n  " + "\n  ".join(lines))
 
     def alternative(self, unit: int, target: str) -> Plan | None:

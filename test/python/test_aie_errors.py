@@ -66,12 +66,15 @@ class Wide(nn.Module):
 
 
 class BigMap(nn.Module):
+    """A 48x48x16 map inside the graph (the graph input's reader would split its rows over tiles)."""
+
     def __init__(self):
         super().__init__()
+        self.pre = nn.Conv2d(16, 16, 1)
         self.conv = nn.Conv2d(16, 16, 3, padding=1)
 
     def forward(self, x):
-        return self.conv(x)
+        return self.conv(self.pre(x))
 
 
 # model, input shape per sample, config, the layer the error must name, what else it must say

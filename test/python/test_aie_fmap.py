@@ -141,11 +141,100 @@ def test_random_conv_pool_add_simulate_equals_predict(seed, c_in, c, hw, k, stri
     assert problems(d.aie_program) == []
 
 
-def test_conv_whose_input_map_overflows_a_tile_names_layer_and_limit():
-    model = nn.Sequential(nn.Conv2d(16, 16, 3, padding=1)).eval()
+def test_conv_inside_the_graph_whose_input_map_overflows_a_tile_names_layer_and_limit():
+    """Only the graph input's reader splits its rows: a layer's joined result leaves its memory tile whole."""
+    model = nn.Sequential(nn.Conv2d(16, 16, 1), nn.Conv2d(16, 16, 3, padding=1)).eval()
     x = _inputs((16, 48, 48), 1)
-    with pytest.raises(FxflowError, match=r"layer '0'.*feature map 48x48x16.*65536"):
+    with pytest.raises(FxflowError, match=r"layer '1'.*feature map 48x48x16.*65536.*graph input's one reader"):
         _compile(model, x, INT8)
+
+
+def test_conv_whose_bands_still_overflow_a_tile_names_layer_and_limit():
+    model = nn.Sequential(nn.Conv2d(16, 16, 3, padding=1)).eval()
+    x = _inputs((16, 200, 200), 1)
+    with pytest.raises(FxflowError, match=r"layer '0'.*feature map 200x200x16.*output rows split over \d tiles"):
+        _compile(model, x, INT8)
+
+
+def _band_geometry(prog, layer):
+    """Per tile of a row-split layer: (input rows, output rows) of its kernel."""
+    return [(k.params.h, k.params.oh) for k in prog.kernels if k.layer == layer]
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**16), mode=st.sampled_from(list(MODES)), c_in=st.integers(1, 16),
+       extra=st.integers(0, 12), k=st.sampled_from([1, 2, 3, 5]), stride=st.sampled_from([1, 2]),
+       pad=st.integers(0, 2), dil=st.sampled_from([1, 2]), pool=st.booleans(), device=st.sampled_from(
+           ["xcve2802", "npu2"]))
+def test_input_map_larger_than_a_tile_splits_output_rows_bit_exact(seed, mode, c_in, extra, k, stride, pad, dil,
+                                                                   pool, device):
+    """A conv (or max pool) whose input map overflows one tile: its output rows over 2..N tiles, each holding
+    its rows and halo, simulated == predict; every tile within its memory, the bands' pieces consecutive."""
+    torch.manual_seed(seed)
+    wide = mode != "8x8"  # 16-bit maps overflow a tile at half the pixels
+    hw = (24 if wide else 36) + extra
+    if pool:
+        k = min(k, 3)
+        first = nn.MaxPool2d(k, stride=stride, padding=min(pad, k // 2))
+        f = c_in
+    else:
+        f = 8
+        first = nn.Conv2d(c_in, f, k, stride=stride, padding=pad, dilation=dil)
+    model = nn.Sequential(first, nn.ReLU() if not pool else nn.Identity()).eval()
+    x = _inputs((c_in, hw, hw), 2, seed)
+    d = _compile(model, x, MODES[mode], device)
+    prog = d.aie_program
+    lay = prog.layers[0]
+    bands = _band_geometry(prog, lay.layer)
+    if len(bands) == 1:  # the map fits one tile after all (a 1-channel 8-bit map, a cheap window)
+        assert prog.inputs[0].rows == []
+    else:
+        assert lay.cas_num == len(bands) >= 2 and prog.inputs[0].rows
+        oh = d.report()["layers"][0]
+        assert sum(o for _, o in bands) == (hw + 2 * (pad if not pool else min(pad, k // 2))
+                                            - (dil if not pool else 1) * (k - 1) - 1) // stride + 1
+        link = next(li for li in prog.links if li.srcs == ["in0"])
+        assert len(link.dsts) == len(bands) and oh["interval"] > 0
+    assert problems(prog) == []
+    assert np.array_equal(d.simulate(x, raw=True), d.predict(x, raw=True))
+
+
+@pytest.mark.parametrize("device", ["xcve2802", "npu2"])
+def test_row_split_conv_emits_bands_and_passes_the_checks(device, tmp_path):
+    """48x48x16 int8 (72 KB double-buffered) overflows a tile: the stride-2 conv runs on output-row bands; the host
+    sends each band (rows + halo) in turn, the kernels are one per band, and the cycle figure is the slowest band's
+    (below the whole map's)."""
+    from fxflow.lowering.aie import cost
+    from fxflow.lowering.aie.arith import MODES as AIE_MODES
+    from fxflow.lowering.aie.fmap import ConvGeo, conv_cycles
+
+    model = nn.Sequential(nn.Conv2d(16, 16, 3, padding=1, stride=2), nn.ReLU(), nn.Conv2d(16, 8, 3, stride=2)).eval()
+    x = _inputs((16, 48, 48), 2)
+    d = _compile(model, x, INT8, device)
+    prog = d.aie_program
+    lay = prog.layers[0]
+    bands = _band_geometry(prog, lay.layer)
+    assert lay.cas_num == len(bands) >= 2 and lay.n_slice == 16
+    assert prog.inputs[0].rows[0][0] == 0 and prog.inputs[0].rows[-1][1] == 48
+    assert all(a[1] > b[0] for a, b in zip(prog.inputs[0].rows, prog.inputs[0].rows[1:]))  # the halo overlaps
+    h, oh = max(bands)
+    slowest = max(conv_cycles(AIE_MODES["8x8"], ConvGeo(h, 48, 16, oh, 24, 9, 16), "i8"),
+                  cost.fifo_cycles(h * 48 * 16, "i8"), cost.fifo_cycles(24 * 24 * 16, "i8"))
+    whole = conv_cycles(AIE_MODES["8x8"], ConvGeo(48, 48, 16, 24, 24, 9, 16), "i8")
+    assert lay.interval == slowest < whole
+    assert problems(prog) == []
+    text = emit_program(prog)
+    link = next(li for li in prog.links if li.srcs == ["in0"])
+    assert f"aie.objectfifo.link [@in0] -> [{', '.join('@' + n for n in link.dsts)}]" in text
+    assert len(link.dsts) == len(bands)
+    if device.startswith("npu"):
+        assert text.count("metadata = @in0") == len(bands)
+    assert np.array_equal(d.simulate(x, raw=True), d.predict(x, raw=True))
+    assert f"row bands {prog.inputs[0].rows}" in d.write(tmp_path / "p").joinpath("README.md").read_text()
+    needs("g++")
+    files = render_kernels(prog)
+    assert all(f"void {k.name}(" in files[f"kernels/{k.obj[:-2]}.cc"] for k in prog.kernels)
+    assert check_syntax(files, prog.device) == {}
 
 
 def test_avg_pool_is_named_as_unsupported():
@@ -201,3 +290,19 @@ def test_depthwise_conv_is_lane_wise(mode):
     assert all(b.shape == (9, prog.layers[0].n_slice) for b in prog.buffers if b.bank == 2)
     assert np.array_equal(d.simulate(x, raw=True), d.predict(x, raw=True))
     assert problems(prog) == [] and d.report()["layers"][0]["macs"] == 9 * 128 * 9
+
+
+@pytest.mark.parametrize("mode", ["8x8", "16x16"])
+def test_row_split_max_pool_kernels_pass_the_syntax_check(mode):
+    """A max pool reading a 48x48x16 map: one kernel function per band (its rows, output rows, top padding)."""
+    model = nn.Sequential(nn.MaxPool2d(3, stride=3, padding=1), nn.Conv2d(16, 8, 1)).eval()
+    x = _inputs((16, 48, 48), 2)
+    d = _compile(model, x, MODES[mode], "npu2")
+    prog = d.aie_program
+    pools = [k for k in prog.kernels if k.role == "pool"]
+    assert len(pools) == prog.layers[0].cas_num >= 2 and len({(k.params.h, k.params.pad) for k in pools}) >= 2
+    assert problems(prog) == [] and np.array_equal(d.simulate(x, raw=True), d.predict(x, raw=True))
+    needs("g++")
+    files = render_kernels(prog)
+    assert all(f"void {k.name}(" in files[f"kernels/{k.obj[:-2]}.cc"] for k in pools)
+    assert check_syntax(files, prog.device) == {}

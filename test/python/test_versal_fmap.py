@@ -44,6 +44,15 @@ def _inputs(n=5, hw=8, seed=0):
     return (rng.normal(size=(n, 2, hw, hw)) * rng.choice([0.5, 1.5, 6.0], size=(n, 1, 1, 1))).astype(np.float32)
 
 
+def _both_executors_equal_predict(d, x, tmp_path):
+    """The joint simulation with the PL emulated, then (with g++) with the emitted HLS and bridges, == predict."""
+    want = d.predict(x, raw=True)
+    np.testing.assert_array_equal(d.simulate(x, raw=True), want)
+    needs("g++", "ap_types")
+    d.write(tmp_path)
+    np.testing.assert_array_equal(d.simulate(x, raw=True, pl="csim"), want)
+
+
 def _compile(model, config, **versal):
     return fxflow.compile(model, torch.zeros(1, 2, 8, 8), config, backend="versal",
                           versal={"target_rate_mhz": 0.5, **versal})
@@ -107,12 +116,7 @@ def test_forced_residual_block_between_pl_parts(forced, tmp_path):
     prog = forced.aie_program
     assert prog.in_store == "i16" and problems(prog) == []
     assert {r["layer"]: r["why"] for r in forced.report()["layers"]}["conv2"] == "forced"
-    x = _inputs(seed=4)
-    want = forced.predict(x, raw=True)
-    np.testing.assert_array_equal(forced.simulate(x, raw=True), want)
-    needs("g++", "ap_types")
-    forced.write(tmp_path)
-    np.testing.assert_array_equal(forced.simulate(x, raw=True, pl="csim"), want)
+    _both_executors_equal_predict(forced, _inputs(seed=4), tmp_path)
 
 
 @pytest.mark.parametrize("lane,signed", [(8, True), (16, True), (8, False), (16, False)])
@@ -150,3 +154,87 @@ def test_plio_needs_programmable_logic_next_to_the_array():
     cols, per_col = ve.io_ports("plio", range(2, 5))
     assert cols == (2, 3, 4) and per_col == (ve.plio[1], ve.plio[0])
     assert ve.io_ports("host", range(ve.cols))[0] == ve.shim_dma_cols
+
+
+class BigConvHead(nn.Module):
+    """A 2x40x40 input whose conv overflows one tile (its rows split over tiles), then pool, flatten, dense."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 8, 3, padding=1)
+        self.pool = nn.MaxPool2d(8)
+        self.head = nn.Linear(8 * 5 * 5, 4)
+
+    def forward(self, x):
+        return self.head(torch.flatten(self.pool(torch.relu(self.conv(x))), 1))
+
+
+def test_row_split_conv_reads_its_bands_over_plio(tmp_path):
+    """The bridge into the AIE sends each band's rows and halo in turn (the PLIO carries the overlap); the
+    joint simulation and the emitted bridges under g++ equal predict."""
+    torch.manual_seed(2)
+    d = fxflow.compile(BigConvHead().eval(), torch.zeros(1, 2, 40, 40), INT8, backend="versal",
+                       versal={"target_rate_mhz": 0.05, "partition": {"conv": "aie", "relu": "aie"}})
+    prog = d.aie_program
+    rows = prog.inputs[0].rows
+    assert prog.layers[0].cas_num == len(rows) >= 2 and problems(prog) == []
+    p_in, = ports_of(prog, "in")
+    assert p_in.elements_per_row == sum(b - a for a, b in rows) * 40 * 16 > 40 * 40 * 16
+    seg, = d.report()["segments"]
+    assert seg["plio_bytes_in"] == p_in.elements_per_row  # the planner costs the bands the bridge sends
+    feats = np.random.default_rng(0).integers(-128, 128, size=(3, 2 * 40 * 40))
+    beats = pack(p_in, feats)
+    assert len(beats) == p_in.beats(3)
+    out = np.zeros_like(feats)
+    unpack(p_in, beats, 3, out)  # every feature arrives (halo rows twice, the same value)
+    np.testing.assert_array_equal(out, feats)
+    _both_executors_equal_predict(d, _inputs(n=3, hw=40, seed=5), tmp_path)
+    assert "row bands" in (tmp_path / "pl_in" / "firmware" / f"{d.versal.top}_to_aie.cpp").read_text()
+
+
+def test_conv_then_pl_then_dense_on_two_aie_segments(tmp_path):
+    """conv + ReLU on the AIE, max pool .. flatten on the PL, the dense head on the AIE again: two AIE segments
+    (a feature-map program and a dense one) joined by PLIO bridges; the joint simulation (emulated PL, and the
+    emitted HLS + bridges under g++) equals predict."""
+    torch.manual_seed(3)
+    model = ConvHead(4).eval()
+    d = _compile(model, INT12, partition={"conv1": "aie", "relu": "aie", "head": "aie"})
+    assert [p.role for p in d.versal.parts] == ["aie0", "pl_mid0", "aie1"]
+    kinds = [{layer.kind for layer in prog.layers} for prog in d.versal.aie_programs]
+    assert kinds == [{"conv"}, {"dense"}]
+    for seg, prog in zip(d.report()["segments"], d.versal.aie_programs):  # padding to the 128-bit PLIO is costed:
+        for side in ("in", "out"):  # the planner's bytes are the beats the bridges move
+            ports = ports_of(prog, side)
+            assert seg[f"plio_bytes_{side}"] == sum(p.beats(prog.batch) for p in ports) * 16, (side, seg)
+    place = d.report()["plan"]["placement"]
+    assert place["conv1"] == place["head"] == "aie" and place["pool"] == "pl"
+    _both_executors_equal_predict(d, _inputs(seed=6), tmp_path)
+
+
+def test_cnn2d_example_puts_its_conv_part_on_the_aie_when_the_aie_meets_the_rate():
+    """The bundled cnn2d (16-bit): all on PL needs ~24x the DSPs (reuse 1), so at a rate the AIE conv sustains
+    (0.1 MHz; conv1's 1 input channel padded to a 16-lane vector costs 9.2 us per sample) the planner puts
+    conv1 .. pointwise on the AI Engines and the rest (average pool, dense, softmax) on the PL."""
+    from fxflow.examples import cnn2d
+
+    x = cnn2d.make_inputs(4).astype(np.float32)
+    d = fxflow.compile(cnn2d.make_model(), torch.from_numpy(x[:1]), {"model": {"precision": "ap_fixed<16,6>"}},
+                       backend="versal", versal={"target_rate_mhz": 0.1})
+    place = d.report()["plan"]["placement"]
+    assert [place[k] for k in ("conv1", "pool1", "depthwise", "pointwise", "gap", "fc")] == \
+        ["aie", "aie", "aie", "aie", "pl", "pl"]
+    np.testing.assert_array_equal(d.simulate(x, raw=True), d.predict(x, raw=True))
+
+
+def test_cnn2d_at_a_rate_no_plan_meets_names_the_conv_plan_that_misses_only_the_rate():
+    """At the default 40 MHz no plan fits: all on PL overflows the DSPs, and the AIE conv part takes ~9 us per
+    sample; the error names that plan and its one problem, not only the fastest plan (the dense head on AIE)."""
+    from fxflow.examples import cnn2d
+    from fxflow.lowering.versal.plan import VersalFitError
+
+    x = cnn2d.make_inputs(1).astype(np.float32)
+    with pytest.raises(VersalFitError, match=r"(?s)all on PL: .*DSP.*missing the fewest limits \(layers 'conv1'"
+                                             r"[^)]*\): 40 MHz needs one sample every 25 ns; the AIE part \(layers "
+                                             r"'conv1'[^)]*\) takes 9\.24e\+03 ns"):
+        fxflow.compile(cnn2d.make_model(), torch.from_numpy(x), {"model": {"precision": "ap_fixed<16,6>"}},
+                       backend="versal")
