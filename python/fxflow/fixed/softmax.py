@@ -138,7 +138,7 @@ def _row_max(raw: np.ndarray) -> np.ndarray:
     n = raw.shape[-1]
     if n == 1:
         return raw.copy()
-    m = np.maximum(raw[..., 0], raw[..., 1])
+    m = np.asarray(np.maximum(raw[..., 0], raw[..., 1]))  # (a 0-d array for one row)
     for j in range(2, n):
         np.maximum(m, raw[..., j], out=m)
     return m[..., None]
