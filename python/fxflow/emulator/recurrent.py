@@ -299,7 +299,7 @@ def _run_lstm_kernel(x: Tensor, k: _LstmKernel, sequences: bool) -> Tensor:
             gates, if_, gc = v[:h4], v[hidden:3 * hidden], v[3 * hidden:]
             c[...] = 0
             for t in range(steps):
-                np.matmul(w, z[t], out=pre)
+                matmul_cols_into(w, z[t], pre)  # in column pieces: the BLAS never spreads one over its threads
                 copyto(idx, pre, casting="unsafe")  # truncation: floor of these non-negative positions
                 take(idx, out=gates, mode="clip")  # (in range: "clip" only skips the checked, buffered copy)
                 multiply(if_, gc, out=if_)  # i * g, f * c
