@@ -371,8 +371,8 @@ def run(program: Program, xs: list[np.ndarray], threads: int | None = None) -> l
     xs = check_inputs(program, xs)
     threads = min(predict_threads(threads), idle_cores())
     n, chunk = xs[0].shape[0], program.chunk_rows()
-    if n <= chunk:
-        return run_chunk(program, xs)
+    if n <= chunk:  # (a step may return a view in its own layout, e.g. the LSTM kernel's [N, T, H])
+        return [Tensor(np.ascontiguousarray(t.data), t.fmt) for t in run_chunk(program, xs)]
     chunks = [[x[i:i + chunk] for x in xs] for i in range(0, n, chunk)]
     if threads > 1:
         from concurrent.futures import ThreadPoolExecutor
