@@ -9,6 +9,7 @@ hls4ml's predict is its compiled C++ called once over the batch (no BLAS, one th
 timed once, in this process, and is the denominator of both thread columns.  Best of 3 everywhere.
 
     .venv/bin/python benchmarks/predict.py [--samples 100000] [--hls4ml-samples 10000] [--seq-samples 10000]
+                                           [--only mlp|sequence]
 """
 
 from __future__ import annotations
@@ -49,19 +50,29 @@ def _configs(model):
     return {"default formats": {"model": {"precision": PRECISION}}, "hls4ml config": h}
 
 
-def child(samples: int, seq_samples: int) -> None:
+def child(samples: int, seq_samples: int, only: str | None = None) -> None:
     """One thread setting (from the environment): fxflow for both configs, then float PyTorch; the same for
-    the token / time-step examples."""
+    the token / time-step examples (`only`: one of the two parts)."""
+    import torch
+
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+    res = {"fxflow threads": []}
+    if only != "sequence":
+        res.update(_child_mlp(samples))
+    if only != "mlp":
+        res.update(_child_sequence(seq_samples))
+    print(json.dumps(res))
+
+
+def _child_mlp(samples: int) -> dict:
     import torch
 
     import fxflow
+    from fxflow.emulator import idle_cores, predict_threads
     from fxflow.examples import jet_tagger
 
-    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
     model = jet_tagger.make_model()
     x = jet_tagger.make_inputs(samples)
-    from fxflow.emulator import idle_cores, predict_threads
-
     res = {"fxflow threads": []}
     for name, cfg in _configs(model).items():
         design = fxflow.compile(model, x[:1], config=cfg)
@@ -74,8 +85,16 @@ def child(samples: int, seq_samples: int) -> None:
         model(xt[:100])
         t, _ = _best(lambda: model(xt))
     res["float PyTorch"] = samples / t
+    return res
+
+
+def _child_sequence(seq_samples: int) -> dict:
+    import torch
+
+    import fxflow
     from fxflow.examples import load
 
+    res = {}
     for name in SEQUENCE_EXAMPLES:
         ex = load(name)
         m, xs = ex.make_model(), ex.make_inputs(seq_samples)
@@ -88,7 +107,7 @@ def child(samples: int, seq_samples: int) -> None:
             m(xt[:16])
             t, _ = _best(lambda: m(xt))
         res[name + " float PyTorch"] = seq_samples / t
-    print(json.dumps(res))
+    return res
 
 
 def _hls4ml(model, x, cfg, out: Path):
@@ -111,23 +130,32 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=100_000)
     ap.add_argument("--hls4ml-samples", type=int, default=10_000)
     ap.add_argument("--seq-samples", type=int, default=10_000, help="inputs of the transformer / LSTM examples")
+    ap.add_argument("--only", choices=("mlp", "sequence"), help="run one part: the jet MLP (with hls4ml) or "
+                    "the transformer / LSTM examples against float PyTorch")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        child(args.samples, args.seq_samples)
+        child(args.samples, args.seq_samples, args.only)
         return
-    import hls4ml
-
-    import fxflow
-    from fxflow.examples import jet_tagger
-
     rows = {}
     for t in THREADS:
         env = dict(os.environ, OPENBLAS_NUM_THREADS=str(t), OMP_NUM_THREADS=str(t), MKL_NUM_THREADS=str(t),
                    FXFLOW_THREADS=str(t))
-        out = subprocess.run([sys.executable, __file__, "--child", "--samples", str(args.samples), "--seq-samples",
-                              str(args.seq_samples)], env=env, check=True, capture_output=True, text=True).stdout
+        cmd = [sys.executable, __file__, "--child", "--samples", str(args.samples), "--seq-samples",
+               str(args.seq_samples)] + (["--only", args.only] if args.only else [])
+        out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
         rows[t] = json.loads(out.strip().splitlines()[-1])
+    if args.only != "sequence":
+        _print_mlp(args, rows)
+    if args.only != "mlp":
+        _print_sequence(args, rows)
+
+
+def _print_mlp(args, rows: dict) -> None:
+    import hls4ml
+
+    import fxflow
+    from fxflow.examples import jet_tagger
 
     model = jet_tagger.make_model()
     x = jet_tagger.make_inputs(args.hls4ml_samples)
@@ -152,7 +180,12 @@ def main() -> None:
     print(f"fxflow predict (hls4ml config) != hls4ml predict: {int(np.sum(y != yh))} of {y.size} values")
     print("worker threads fxflow ran the MLP on (FXFLOW_THREADS, fewer on busy cores; default / hls4ml config): "
           + ", ".join(f"{t} -> {'/'.join(map(str, rows[t]['fxflow threads']))}" for t in THREADS))
-    print(f"\nexamples with tokens / time steps, default configs, {args.seq_samples:,} samples; samples/s, best of 3")
+
+
+def _print_sequence(args, rows: dict) -> None:
+    load = os.getloadavg()[0]
+    print(f"\nexamples with tokens / time steps, default configs, {args.seq_samples:,} samples; samples/s, best of 3; "
+          f"load average {load:.1f} on {os.cpu_count()} cores")
     head = f"{'engine':34s}" + "".join(f"{f'{t} thread' + ('s' if t > 1 else ''):>14s}{'vs torch':>11s}"
                                         for t in THREADS)
     print(head)

@@ -295,11 +295,13 @@ def _programs_with_and_without_the_kernel(design):
 
 @FAST
 @given(seed=st.integers(0, 999), feats=st.integers(1, 4), hidden=st.integers(1, 5), steps=st.integers(1, 5),
-       layers=st.integers(1, 2), table_size=st.sampled_from([16, 256, 2048]), data=st.data())
-def test_lstm_float_kernel_equals_the_integer_loop(seed, feats, hidden, steps, layers, table_size, data):
+       layers=st.integers(1, 2), table_size=st.sampled_from([16, 256, 2048]), out=st.sampled_from(["sequence", "hn"]),
+       data=st.data())
+def test_lstm_float_kernel_equals_the_integer_loop(seed, feats, hidden, steps, layers, table_size, out, data):
     """The LSTM time loop in float64 with folded table positions (emulator/recurrent.py `_lstm_kernel`) equals
     the step-by-step integer cell on formats it takes (RND / TRN gate, state and result, any overflow mode) and
-    on those it declines, over more samples than one column block."""
+    on those it declines, over more samples than one column block, for the whole sequence (time-major output
+    read as [N, T, H]) and for the last state only."""
     from fxflow import emulator
     from fxflow.emulator.recurrent import LSTM_COLUMNS
 
@@ -314,7 +316,7 @@ def test_lstm_float_kernel_equals_the_integer_loop(seed, feats, hidden, steps, l
 
     layer = {"gate": fmt(6, 16), "state": fmt(5, 16), "result": fmt(4, 14), "sigmoid": fmt(3, 12, False, (0, 1)),
              "tanh": fmt(3, 12, True, (1, 2)), "table_size": table_size}
-    model = Tagger("lstm", feats, hidden, layers, True, "sequence", seed).eval()
+    model = Tagger("lstm", feats, hidden, layers, True, out, seed).eval()
     design = fxflow.compile(model, torch.zeros(1, steps, feats),
                             config={"model": {"precision": "ap_fixed<12,4>"}, "layers": {"rnn": layer}})
     fast, slow, built = _programs_with_and_without_the_kernel(design)

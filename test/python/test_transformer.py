@@ -72,6 +72,21 @@ def test_inv_sqrt_is_the_largest_root_in_range(data):
         assert ri == inv.max_int or lhs(ri + 1) > rhs
 
 
+@FAST
+@given(st.integers(0, 62), st.integers(1, 2**31), st.integers(-2, 2), st.integers(1, 40))
+def test_inv_sqrt_closed_form_near_perfect_squares(p, k, delta, w):
+    """The int64 closed form (one correction of the float64 square root each way) where the estimate is off
+    by one: 2^p // (V + E) next to a perfect square, up to the largest p it takes."""
+    from fxflow.fixed.layernorm import _inv_sqrt_int64
+
+    q = min(max(k * k + delta, 1), 1 << p)
+    ve = np.array([max(1, (1 << p) // q) + d for d in (-1, 0, 1)], dtype=np.int64)
+    ve = ve[ve > 0]
+    r = _inv_sqrt_int64(ve, p, w)
+    for v, ri in zip(ve.tolist(), r.tolist()):
+        assert ri == min(math.isqrt((1 << p) // v), (1 << w) - 1)
+
+
 # --- models --------------------------------------------------------------------------------------------------
 class Attention(torch.nn.Module):
     """softmax(relu(x) * s @ relu(x)^T) @ relu(x): both products of two activations, through a transpose."""

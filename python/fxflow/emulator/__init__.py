@@ -40,22 +40,30 @@ class Program:
     taps: dict[str, int] = None  # layer name -> slot of the value that layer produces (for trace)
 
     _fused: tuple | None = None
+    _released: tuple | None = None  # (the fused steps, per step the slots read for the last time there)
 
     def run(self, inputs: list[Tensor], values: list | None = None) -> list[Tensor]:
         """Run; pass a list as `values` to keep every intermediate (indexed by slot).  Without it, chains of
-        dense layers and their casts / ReLUs run fused (`fuse_chains`: same results, no intermediates)."""
+        dense layers and their casts / ReLUs run fused (`fuse_chains`: same results, no intermediates) and
+        each intermediate is dropped after its last reader (`last_reads`)."""
         if values is None:
             if self._fused is None:
                 self._fused = fuse_chains(self.steps, self.outputs)
             steps, outputs = self._fused
+            if self._released is None or self._released[0] is not steps:
+                self._released = (steps, last_reads(steps, outputs))
+            release = self._released[1]
             values = [None] * self.n_values
         else:
-            steps, outputs = self.steps, self.outputs
+            steps, outputs, release = self.steps, self.outputs, None
             values[:] = [None] * self.n_values
         for slot, t in zip(self.inputs, inputs):
             values[slot] = t
-        for fn, args, out in steps:
+        for i, (fn, args, out) in enumerate(steps):
             values[out] = fn(*[values[a] for a in args])
+            if release is not None:
+                for a in release[i]:
+                    values[a] = None
         return [values[o] for o in outputs]
 
 
@@ -64,6 +72,22 @@ class Program:
         if self._fused is None:
             self._fused = fuse_chains(self.steps, self.outputs)
         return max([CHUNK] + [getattr(fn, "rows", 0) for fn, _, _ in self._fused[0]])
+
+
+def last_reads(steps: list, outputs: list[int]) -> list[list[int]]:
+    """Per step, the slots no later step reads and that are no output: dropped right after it, so a chunk
+    keeps a few arrays alive instead of every intermediate.  The allocator then reuses their (cache-warm,
+    already mapped) memory; fresh megabyte arrays for every step cost as much in page faults as the arithmetic."""
+    last: dict[int, int] = {}
+    for i, (_, args, _) in enumerate(steps):
+        for a in args:
+            last[a] = i
+    keep = set(outputs)
+    release: list[list[int]] = [[] for _ in steps]
+    for slot, i in last.items():
+        if slot not in keep:
+            release[i].append(slot)
+    return release
 
 
 def fuse_chains(steps: list, outputs: list[int]) -> tuple[list, list[int]]:
@@ -294,7 +318,8 @@ def check_inputs(program: Program, xs: list[np.ndarray]) -> list[np.ndarray]:
     return out
 
 
-CHUNK = 2048  # samples per pass: keeps the working set in cache and avoids page-faulting huge temporaries
+CHUNK = 1024  # samples per pass: a transformer's [batch, 2, 8, 8] intermediates stay about 1 MB (in L2 and below
+# glibc's mmap threshold once it adapts), so freed arrays are reused warm instead of page-faulted fresh each step
 
 
 def trace(program: Program, xs: list[np.ndarray]) -> dict[str, np.ndarray]:
@@ -346,8 +371,8 @@ def run(program: Program, xs: list[np.ndarray], threads: int | None = None) -> l
     xs = check_inputs(program, xs)
     threads = min(predict_threads(threads), idle_cores())
     n, chunk = xs[0].shape[0], program.chunk_rows()
-    if n <= chunk:
-        return run_chunk(program, xs)
+    if n <= chunk:  # (a step may return a view in its own layout, e.g. the LSTM kernel's [N, T, H])
+        return [Tensor(np.ascontiguousarray(t.data), t.fmt) for t in run_chunk(program, xs)]
     chunks = [[x[i:i + chunk] for x in xs] for i in range(0, n, chunk)]
     if threads > 1:
         from concurrent.futures import ThreadPoolExecutor

@@ -91,7 +91,12 @@ def _pool_step(o, consts):
     channels = ir.RankedTensorType(o.operands[0].type).shape[1]
     per_sample = math.prod(_out_spatial(o)) * channels * n
 
+    spatial = list(ir.RankedTensorType(o.operands[0].type).shape[2:])
+    whole = list(kernel) == spatial and not any(padding) and all(v == 1 for v in _out_spatial(o))
+
     def windows(data, fill):
+        if whole:  # one window over all positions (a global pool): the patch of each channel is its row
+            return data.reshape(data.shape[0], channels, n), [1] * len(spatial)
         rows, oshape = patches(data, kernel, strides, dilations, padding, fill)
         return rows.reshape(rows.shape[0], channels, n), oshape
 
@@ -122,7 +127,8 @@ def _average(w: np.ndarray, x_fmt, acc, n: int) -> np.ndarray:
     terms = shift_left(as_int(w, bits), f - x_fmt.f, bits)
     bound = (max_abs_int(x_fmt) * n) << (f - x_fmt.f)
     if acc.f >= x_fmt.f and bound <= acc.max_int and (acc.signed or x_fmt.min_int >= 0):
-        a = terms.sum(axis=2)  # on the accumulator's grid (f == acc.f), and it never overflows
+        # on the accumulator's grid (f == acc.f), and it never overflows (einsum: faster on short rows)
+        a = np.einsum("bck->bc", terms) if terms.dtype != object else terms.sum(axis=2)
     else:
         a = np.zeros(w.shape[:2], dtype=terms.dtype)
         for k in range(n):

@@ -8,7 +8,8 @@ time together), the gates the integer updates of
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 import numpy as np
@@ -126,7 +127,7 @@ def _run_lstm_fused(x: Tensor, real_x, real_h, fm, tables, sequences: bool) -> T
 
 
 # --- the LSTM time loop in float64, table lookups without index arithmetic ---------------------------------------
-LSTM_COLUMNS = 256  # samples per pass of the time loop: its [4H, B] buffers stay in cache
+LSTM_COLUMNS = 512  # samples per pass of the time loop: a step's [4H + H, B] buffers stay in L2
 MAX_KERNEL_ENTRIES = 1 << 20  # per layer: the gate and state tables spread over every reachable index
 _HALF = {"RND": Fraction(1, 2), "TRN": Fraction(0)}  # floor(v + half): the roundings the kernel takes
 _EXACT = 2 ** 53  # float64 holds every integer below this (and every sum that stays below it) exactly
@@ -136,9 +137,9 @@ _EXACT = 2 ** 53  # float64 holds every integer below this (and every sum that s
 class _LstmKernel:
     """An LSTM layer as float64 arithmetic on exact dyadic reals (see `_lstm_kernel`)."""
 
-    w_x: np.ndarray  # [4H, F]: input weights, each gate's rows scaled onto its table position
-    w_h: np.ndarray  # [4H, H]: recurrent weights, likewise
-    bias: np.ndarray  # [4H, 1]: both biases scaled likewise, plus each gate's rounding and segment start
+    w: np.ndarray  # [4H, H + F + 1]: recurrent and input weights, each gate's rows scaled onto its table
+    #                position, then the bias column: both biases scaled likewise, plus each gate's rounding and
+    #                segment start
     table: np.ndarray  # segments o | i | f | g | tanh(c'): every reachable position's entry, pre-scaled
     state_index: tuple  # (scale, start): the position of tanh(c') is c' * scale + start, truncated
     state_half: float  # c' = floor(X + state_half), then clipped to state_clip (None: never overflows)
@@ -146,6 +147,7 @@ class _LstmKernel:
     result_half: float  # h' likewise
     result_clip: tuple | None
     result: object  # FixedFormat of h
+    free: list = field(default_factory=list, compare=False)  # buffer sets of `_run_lstm_kernel` not in use
 
 
 def _frac_max(a) -> Fraction:
@@ -248,7 +250,7 @@ def _lstm_kernel(plan_x, plan_h, real_x, real_h, fm, tables) -> _LstmKernel | No
     if start + q.size > MAX_KERNEL_ENTRIES or not _fits(c_max / 2 ** six.shift + start + q.size, six.shift):
         return None
     segments.append(stanh.values[np.clip(q - six.offset, 0, six.size - 1)].astype(np.float64))
-    return _LstmKernel(np.ascontiguousarray(w_xs[perm]), np.ascontiguousarray(w_hs[perm]), bias[perm],
+    return _LstmKernel(np.ascontiguousarray(np.hstack([w_hs, w_xs, bias])[perm]),
                        np.concatenate(segments), state_index, float(half_c), state_clip, float(half_r),
                        result_clip, res)
 
@@ -266,63 +268,84 @@ def _clip_or_none(fmt, bound: Fraction):
 
 
 def _run_lstm_kernel(x: Tensor, k: _LstmKernel, sequences: bool) -> Tensor:
-    """The time loop of `_lstm_kernel` on column blocks of the batch (batch innermost: [rows, B] buffers,
-    allocated once).  Per step: the recurrent product plus the step's input products (all steps at once per
-    block), one conversion to positions and one gather for the four gates, then c' and h' in place."""
+    """The time loop of `_lstm_kernel` on column blocks of the batch (batch innermost: [rows, B] buffers, kept
+    on the kernel for its next calls).  Per step, one BLAS product [W_h | W_x | bias] @ [h; x_t; 1] gives the
+    gate positions (every term and partial sum an exact float64, `_lstm_kernel`, so the order of the sum does
+    not matter), one conversion to int and one gather the four gates, then c' and h' in place; h' is written
+    straight into the next step's product operand.  The output is written time-major ([T, H, N], each block
+    a contiguous run per row) and returned as its [N, T, H] view: the next LSTM layer reads that layout."""
     n, steps = x.data.shape[0], x.data.shape[1]
-    hidden = k.w_h.shape[1]
-    h4 = 4 * hidden
-    out = np.empty((n, steps, hidden) if sequences else (n, hidden), dtype=np.int64)
-    xt = np.transpose(x.data, (1, 2, 0)).astype(np.float64)  # [T, F, N]
+    h4 = k.w.shape[0]
+    hidden = h4 // 4
+    out = np.empty((steps, hidden, n) if sequences else (hidden, n), dtype=np.int64)
+    xt = np.transpose(x.data, (1, 2, 0))  # [T, F, N]
     cols_max = min(n, LSTM_COLUMNS)
-    table, w_h = k.table, k.w_h
+    table, w = k.table, k.w
     scale2, start2 = k.state_index
-    multiply, add, floor, copyto = np.multiply, np.add, np.floor, np.copyto
-    # v: the gates o, i, f, g and then c; hs[t + 1]: h after step t
-    shapes = {"ax": (steps, h4), "hs": (steps + 1, hidden), "t2": (hidden,), "pre": (h4,), "v": (h4 + hidden,),
-              "idx": (h4,), "idx2": (hidden,)}
-    full = {name: np.empty(shape + (cols_max,), dtype=np.intp if name.startswith("idx") else np.float64)
+    multiply, add, floor, take, copyto = np.multiply, np.add, np.floor, table.take, np.copyto
+    full = _kernel_buffers(k, steps, cols_max)
+    try:
+        for a in range(0, n, cols_max):
+            b = min(n, a + cols_max)
+            cols = b - a
+            buf = full if cols == cols_max else {  # the last, narrower block: contiguous views
+                name: arr.reshape(-1)[:arr.size // cols_max * cols].reshape(arr.shape[:-1] + (cols,))
+                for name, arr in full.items()}
+            z, t2, pre, v, idx, idx2 = (buf[name] for name in _KERNEL_BUFFERS)
+            z[0, :hidden] = 0
+            z[:steps, hidden:-1] = xt[:, :, a:b]  # exact: stored integers below 2^53
+            z[:, -1] = 1  # times the bias column
+            o, i, f, c = v[:hidden], v[hidden:2 * hidden], v[2 * hidden:3 * hidden], v[h4:]
+            gates, if_, gc = v[:h4], v[hidden:3 * hidden], v[3 * hidden:]
+            c[...] = 0
+            for t in range(steps):
+                matmul_cols_into(w, z[t], pre)  # in column pieces: the BLAS never spreads one over its threads
+                copyto(idx, pre, casting="unsafe")  # truncation: floor of these non-negative positions
+                take(idx, out=gates, mode="clip")  # (in range: "clip" only skips the checked, buffered copy)
+                multiply(if_, gc, out=if_)  # i * g, f * c
+                add(i, f, out=c)
+                if k.state_half:
+                    add(c, k.state_half, out=c)
+                floor(c, out=c)
+                if k.state_clip is not None:
+                    np.clip(c, *k.state_clip, out=c)
+                multiply(c, scale2, out=t2)
+                add(t2, start2, out=t2)
+                copyto(idx2, t2, casting="unsafe")
+                take(idx2, out=t2, mode="clip")
+                multiply(o, t2, out=o)
+                if k.result_half:
+                    add(o, k.result_half, out=o)
+                h = z[t + 1, :hidden]
+                floor(o, out=h)
+                if k.result_clip is not None:
+                    np.clip(h, *k.result_clip, out=h)
+            if sequences:
+                copyto(out[..., a:b], z[1:, :hidden], casting="unsafe")
+            else:
+                copyto(out[:, a:b], z[steps, :hidden], casting="unsafe")
+    finally:
+        with _KERNEL_LOCK:
+            k.free.append(full)
+    return Tensor(np.transpose(out, (2, 0, 1)) if sequences else out.T, k.result)
+
+
+# the kernel's per-block buffers: z[t] the product operand [h after step t - 1; x_t; 1] (z[T]: the last h),
+# pre the gate positions, v the gates o, i, f, g and then c
+_KERNEL_BUFFERS = ("z", "t2", "pre", "v", "idx", "idx2")
+_KERNEL_LOCK = threading.Lock()
+
+
+def _kernel_buffers(k: _LstmKernel, steps: int, cols: int) -> dict:
+    """A free set of the kernel's buffers for `steps` x `cols`, or new ones (one set per concurrent call)."""
+    hidden = k.w.shape[0] // 4
+    shapes = {"z": (steps + 1, k.w.shape[1]), "t2": (hidden,), "pre": (4 * hidden,), "v": (5 * hidden,),
+              "idx": (4 * hidden,), "idx2": (hidden,)}
+    with _KERNEL_LOCK:
+        for j, bufs in enumerate(k.free):
+            if all(bufs[name].shape == shape + (cols,) for name, shape in shapes.items()):
+                return k.free.pop(j)
+        if len(k.free) >= 4:  # other shapes: drop the oldest
+            k.free.pop(0)
+    return {name: np.empty(shape + (cols,), dtype=np.intp if name.startswith("idx") else np.float64)
             for name, shape in shapes.items()}
-    for a in range(0, n, cols_max):
-        b = min(n, a + cols_max)
-        cols = b - a
-        buf = full if cols == cols_max else {  # the last, narrower block: contiguous views
-            name: arr.reshape(-1)[:arr.size // cols_max * cols].reshape(shapes[name] + (cols,))
-            for name, arr in full.items()}
-        ax, hs, t2, pre, v, idx, idx2 = (buf[name] for name in shapes)
-        np.matmul(k.w_x, xt[:, :, a:b], out=ax)  # [T, 4H, B]
-        ax += k.bias
-        hs[0] = 0
-        o, i, f, c = v[:hidden], v[hidden:2 * hidden], v[2 * hidden:3 * hidden], v[h4:]
-        gates, if_, gc = v[:h4], v[hidden:3 * hidden], v[3 * hidden:]
-        c[...] = 0
-        for t in range(steps):
-            np.matmul(w_h, hs[t], out=pre)
-            add(pre, ax[t], out=pre)
-            copyto(idx, pre, casting="unsafe")  # truncation: floor of these non-negative positions
-            table.take(idx, out=gates, mode="clip")  # (in range: "clip" only skips the checked, buffered copy)
-            multiply(if_, gc, out=if_)  # i * g, f * c
-            add(i, f, out=c)
-            if k.state_half:
-                add(c, k.state_half, out=c)
-            floor(c, out=c)
-            if k.state_clip is not None:
-                np.maximum(c, k.state_clip[0], out=c)
-                np.minimum(c, k.state_clip[1], out=c)
-            multiply(c, scale2, out=t2)
-            add(t2, start2, out=t2)
-            copyto(idx2, t2, casting="unsafe")
-            table.take(idx2, out=t2, mode="clip")
-            multiply(o, t2, out=o)
-            if k.result_half:
-                add(o, k.result_half, out=o)
-            h = hs[t + 1]
-            floor(o, out=h)
-            if k.result_clip is not None:
-                np.maximum(h, k.result_clip[0], out=h)
-                np.minimum(h, k.result_clip[1], out=h)
-        if sequences:
-            out[a:b] = np.transpose(hs[1:], (2, 0, 1))
-        else:
-            out[a:b] = hs[steps].T
-    return Tensor(out, k.result)
