@@ -247,8 +247,7 @@ def decompose_by_signature(program, table):
         return None
     for spec, name in zip(specs, out_names):
         spec.arg.name = name
-    program.graph_module.graph = new
-    program.graph_module.recompile()
+    program.graph_module.graph = new  # (the setter recompiles the module's code)
     return program
 
 
