@@ -285,3 +285,74 @@ def test_dense_chain_over_tokens():
     assert len(program._fused[0]) == 1
     program._fused = (program.steps, program.outputs)
     assert y.shape == (300, 5, 4) and np.array_equal(design.predict(x, raw=True), y)
+
+
+
+def _fmt(draw, max_w: int, modes=None):
+    from hypothesis import strategies as st
+
+    from fxflow.fixed.format import OVERFLOW_MODES, ROUNDING_MODES
+
+    k, w = draw(st.integers(0, 1)), draw(st.integers(2, max_w))
+    f = draw(st.integers(-2, w + 2))
+    q, o = modes or (draw(st.sampled_from(ROUNDING_MODES)), draw(st.sampled_from(OVERFLOW_MODES)))
+    return FixedFormat(k, w - k - f, f, q, o)
+
+
+def _chain_formats():
+    """(x, w, acc, prod, out, relu) of hls4ml-style layers: half of them meet the per-product kernel's
+    conditions (wrapping TRN/RND products with the accumulator's integer bits or more, a wrapping accumulator
+    on a grid as fine), the rest anything."""
+    from hypothesis import strategies as st
+
+    @st.composite
+    def build(draw):
+        x, w, out, rf = (_fmt(draw, 16) for _ in range(4))
+        if draw(st.booleans()):
+            acc = _fmt(draw, 24, ("TRN", "WRAP"))
+            pf = draw(st.integers(acc.f - 4, acc.f))
+            extra = max(draw(st.integers(0, 6)), 1 - acc.k - acc.i - pf)
+            prod = FixedFormat(acc.k, acc.i + extra, pf, draw(st.sampled_from(["TRN", "RND"])), "WRAP")
+        else:
+            acc, prod = _fmt(draw, 24), _fmt(draw, 24)
+        return x, w, acc, prod, out, rf
+
+    return build()
+
+
+def test_dense_chain_matches_the_scalar_loop_on_random_formats():
+    """Property: for random hls4ml-style formats, two dense layers with a ReLU between them give the scalar C++
+    loop's integers through `dense` always, and through the fused DenseChain whenever `chainable` admits both
+    layers; a per-product type the kernels cannot absorb (saturating or narrower products, other rounding
+    modes, a coarser accumulator) is never admitted."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from fxflow.fixed.chain import DenseChain, chainable
+
+    @settings(max_examples=150, deadline=None)
+    @given(_chain_formats(), st.integers(1, 9), st.integers(1, 6), st.integers(0, 2**32 - 1))
+    def check(fmts, kk, nn, seed):
+        x_fmt, w_fmt, acc, prod, out, rf = fmts
+        rng = np.random.default_rng(seed)
+        x = _ints(rng, x_fmt, (37, kk))
+        ops, cur, fmt = [], x, x_fmt
+        for k, n, last in ((kk, nn, False), (nn, 3, True)):
+            w, b = _ints(rng, w_fmt, (k, n)), _ints(rng, w_fmt, (n,))
+            plan = plan_dense(fmt, w, w_fmt, b, w_fmt, acc, out, prod)
+            if plan.path == "product" and _modular_dtype(prod, acc, fmt.f + w_fmt.f) is None:
+                assert not chainable(plan)
+            want = _reference(cur, w, b, fmt, w_fmt, w_fmt, acc, out, prod)
+            got = dense(Tensor(np.asarray(cur, dtype=np.int64), fmt), plan)
+            assert [int(v) for v in np.asarray(got.data).ravel()] == [int(v) for v in want.ravel()]
+            ops.append(("dense", plan))
+            cur, fmt = want, out
+            if not last:
+                cur = np.array([[requantize_int(max(int(v), 0), out.f, rf) for v in row] for row in want])
+                ops.append(("relu", rf))
+                fmt = rf
+        if all(chainable(arg) for kind, arg in ops if kind == "dense"):
+            got = DenseChain(ops)(Tensor(x, x_fmt))
+            assert got.fmt == out and [int(v) for v in got.data.ravel()] == [int(v) for v in cur.ravel()]
+
+    check()

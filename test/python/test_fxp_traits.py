@@ -44,3 +44,28 @@ def test_sets_test_names_ops_and_views():
 def test_a_set_refuses_what_is_not_an_fxp_op():
     with pytest.raises(TypeError, match="not fxp ops"):
         traits.OpSet(int)
+
+
+def test_fast_op_constructors_build_what_the_generated_ones_build():
+    """dialects.load_all replaces the generated op constructors (inspect.Signature.bind per call) by a plain
+    name match: the same ops from positional, keyword and defaulted arguments, the same TypeErrors otherwise."""
+    with new_context(), ir.Location.unknown():
+        module = ir.Module.create()
+        f64 = ir.F64Type.get()
+        t, w, b, y = (ir.RankedTensorType.get(s, f64) for s in ([1, 4], [4, 3], [3], [1, 3]))
+        with ir.InsertionPoint(module.body):
+            x = ir.Operation.create("tensor.empty", results=[t]).result
+            wv = ir.Operation.create("tensor.empty", results=[w]).result
+            bv = ir.Operation.create("tensor.empty", results=[b]).result
+            built = []
+            for init in (fxp.DenseOp.__init__, fxp.DenseOp.__init__.generated):
+                assert fxp.DenseOp.__init__.binds_fast
+                for args, kwargs in (((x, wv, bv, y), {}), ((x,), {"weight": wv, "bias": bv, "output": y}),
+                                     ((x, wv, bv, y), {"accum": ir.TypeAttr.get(ir.F32Type.get())})):
+                    op = fxp.DenseOp.__new__(fxp.DenseOp)
+                    init(op, *args, **kwargs)
+                    built.append(str(op).split(" = ", 1)[1])  # without the SSA number
+                for args, kwargs in (((x, wv, bv), {}), ((x, wv, bv, y), {"colour": 1}), ((x, wv, bv, y), {"input": x})):
+                    with pytest.raises(TypeError):
+                        fxp.DenseOp(*args, **kwargs)
+        assert built[:3] == built[3:] and len(set(built)) == 2

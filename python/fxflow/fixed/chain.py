@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .dense import DensePlan, Tensor, matmul_rows_into, max_abs_int, subtract_low_bits_block
+from .dense import DensePlan, Tensor, matmul_cols_into, max_abs_int, subtract_low_bits_block
 from .format import FixedFormat
 from .quantize import MAX_INT64_WIDTH, Workspace, requantize_into
 
@@ -35,7 +35,7 @@ class _Stage:
     """One dense layer and the elementwise steps after it."""
 
     plan: DensePlan
-    w_aug: np.ndarray  # [K + 1, N]: the weights on the accumulator's grid, then the bias
+    w_aug_t: np.ndarray  # [N, K + 1]: the weights on the accumulator's grid, then the bias, transposed
     f_sum: int  # fractional bits of the BLAS result
     requant: list  # [(relu?, f_from, fmt | None)] applied in order to the int64 result
     lowbits: tuple | None = None  # (s, h, wl) for the per-product path
@@ -110,7 +110,7 @@ class DenseChain:
         requant = []
         if plan.path == "product" or not plan.acc_identity:
             requant.append((False, f_sum, plan.acc))  # overflow only on path "blas" (same grid)
-        return _Stage(plan, w_aug, f_sum, requant, lowbits)
+        return _Stage(plan, np.ascontiguousarray(w_aug.T), f_sum, requant, lowbits)
 
     def _buffers(self, rows: int):
         """Flat buffers for `rows` samples, shared by the stages (each views them at its own shape and dtype)."""
@@ -141,26 +141,29 @@ class DenseChain:
         return Tensor(out, self.out_fmt)
 
     def _run_rows(self, x: np.ndarray, out: np.ndarray, bufs) -> None:
+        """One block of rows, features outermost: each layer's values are [features, rows], so the BLAS
+        product is w_aug^T @ xa and the per-product kernel reads its inputs and subtracts its low bits
+        without a transposed copy; only the block's input and output are transposed."""
         rows, view = x.shape[0], self._view
         xa_b, acc_b, i0, i1, xt_b, part_b, p_b, ws = bufs
-        cur = x
+        cur = x.T
         for st in self.stages:
             kk, nn = st.plan.w.shape
-            xa = view(xa_b, st.w_aug.dtype, (rows, kk + 1))
-            np.copyto(xa[:, :kk], cur, casting="unsafe")  # exact: |x| < 2^24 (float32) or 2^53
-            xa[:, kk] = 1  # times the bias row of w_aug
+            xa = view(xa_b, st.w_aug_t.dtype, (kk + 1, rows))
+            np.copyto(xa[:kk], cur, casting="unsafe")  # exact: |x| < 2^24 (float32) or 2^53
+            xa[kk] = 1  # times the bias column of w_aug_t
             if st.lowbits is not None:
                 s, h, wl = st.lowbits
                 xt = view(xt_b, wl.dtype, (kk, rows))
-                np.copyto(xt, cur.T, casting="unsafe")  # a wrapping cast
-            acc = view(acc_b, st.w_aug.dtype, (rows, nn))
-            matmul_rows_into(xa, st.w_aug, acc, cap=self.block)
-            t = view(i0, np.int64, (rows, nn))
+                np.copyto(xt, cur, casting="unsafe")  # a wrapping cast
+            acc = view(acc_b, st.w_aug_t.dtype, (nn, rows))
+            matmul_cols_into(st.w_aug_t, xa, acc)
+            t = view(i0, np.int64, (nn, rows))
             np.copyto(t, acc, casting="unsafe")  # exact integers
             if st.lowbits is not None:
                 subtract_low_bits_block(t, xt, wl, s, h, view(part_b, wl.dtype, (nn, rows)),
                                         view(p_b, wl.dtype, (nn, rows)))
-            other = view(i1, np.int64, (rows, nn))
+            other = view(i1, np.int64, (nn, rows))
             for relu, f_from, fmt in st.requant:
                 if relu:
                     np.maximum(t, 0, out=t)
@@ -168,7 +171,8 @@ class DenseChain:
                     requantize_into(t, f_from, fmt, other, ws)
                     t, other = other, t
             cur = t
-        np.copyto(out, cur)
+        np.copyto(out, cur.T)
+
 
 def is_chain_format(fmt) -> bool:
     """A format a chain carries between its layers (per tensor, int64 stored integers)."""

@@ -366,13 +366,14 @@ def _subtract_low_bits(total: np.ndarray, x: np.ndarray, w: np.ndarray, s: int, 
     for i in range(0, x.shape[0], step):
         xt = np.ascontiguousarray(x[i:i + step].astype(dt).T)  # [k, b], b contiguous
         part = np.empty((nn, xt.shape[1]), dtype=dt)
-        subtract_low_bits_block(total[i:i + step], xt, wl, s, h, part, np.empty_like(part))
+        subtract_low_bits_block(total[i:i + step].T, xt, wl, s, h, part, np.empty_like(part))
 
 
 def subtract_low_bits_block(total: np.ndarray, xt: np.ndarray, wl: np.ndarray, s: int, h: int, part: np.ndarray,
                             p: np.ndarray) -> None:
-    """One block of `_subtract_low_bits`: xt [k, b] and wl [k, n] already in the wrapping dtype, part and p
-    [n, b] buffers of that dtype (the caller may reuse them)."""
+    """One block of `_subtract_low_bits` on total [n, b] (a transposed view or batch-innermost values): xt [k, b]
+    and wl [k, n] already in the wrapping dtype, part and p [n, b] buffers of that dtype (the caller may reuse
+    them)."""
     dt = wl.dtype.type
     bits = np.dtype(dt).itemsize * 8
     kk = wl.shape[0]
@@ -388,9 +389,9 @@ def subtract_low_bits_block(total: np.ndarray, xt: np.ndarray, wl: np.ndarray, s
         if not first:
             part += p
         if (k + 1) % per_block == 0 and k + 1 < kk:  # the next term could overflow `dt`
-            total -= part.T
+            total -= part
     if kk:
-        total -= part.T
+        total -= part
 
 
 def _dense_products(x: np.ndarray, plan: DensePlan) -> np.ndarray:

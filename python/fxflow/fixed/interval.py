@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .format import FixedFormat
-from .quantize import quantize
+from .quantize import requantize
 
 
 @dataclass
@@ -74,23 +74,17 @@ def relu_interval(x: Interval) -> Interval:
 
 
 def cast_interval(x: Interval, fmt: FixedFormat) -> Interval:
-    """Range after assigning to `fmt`: rounded bounds when no value can overflow, else the whole format."""
-    lo = [int(v) for v in np.asarray(quantize(_exact(x.lo, x.f), fmt.with_modes(overflow="SAT")).astype(object)).ravel()]
-    hi = [int(v) for v in np.asarray(quantize(_exact(x.hi, x.f), fmt.with_modes(overflow="SAT")).astype(object)).ravel()]
+    """Range after assigning to `fmt`: rounded bounds when no value can overflow, else the whole format.
+    The bounds are stored integers on x's grid, cast by `requantize` (exact integer arithmetic)."""
+    sat = fmt.with_modes(overflow="SAT")
+    lo = [int(v) for v in requantize(x.lo, x.f, sat).ravel()]
+    hi = [int(v) for v in requantize(x.hi, x.f, sat).ravel()]
     lo_arr = np.array(lo, dtype=object).reshape(x.lo.shape)
     hi_arr = np.array(hi, dtype=object).reshape(x.hi.shape)
     in_range = all(fmt.min_int < v for v in lo) and all(v < fmt.max_int for v in hi)
     if not in_range and fmt.overflow != "SAT":
         return Interval.of_format(fmt, x.lo.shape)
     return Interval(lo_arr, hi_arr, fmt.f)
-
-
-def _exact(stored: np.ndarray, f: int) -> np.ndarray:
-    from fractions import Fraction
-
-    scale = Fraction(1, 1 << f) if f >= 0 else Fraction(1 << -f)
-    return np.array([Fraction(int(v)) * scale for v in np.asarray(stored).ravel()], dtype=object).reshape(
-        np.asarray(stored).shape)
 
 
 def fit_constants(values: np.ndarray, tolerance: float) -> FixedFormat:
