@@ -148,12 +148,19 @@ def _pool(cls, pad):
 
 # The `config_from_pytorch_model` layout keywords hls4ml 1.3's own test of a model passes (test/pytest/
 # test_pytorch_api.py, test_recurrent_pytorch.py, test_merge_pytorch.py, ...); a mapping by io type where the
-# test picks them by io type (test_conv1d/2d, test_batchnorm_fusion).  Its `default_precision` is not carried:
-# every row is compared at the dict's default precision.
+# test picks them by io type (test_conv1d/2d, test_batchnorm_fusion) or runs io_parallel only (`_parallel_only`:
+# io_stream keeps hls4ml's defaults; e.g. test_pooling's transpose_outputs=True gives io_stream 1D pooling an
+# output in neither layout).  Its `default_precision` is not carried: every row is compared at the dict's default
+# precision.
 _OFF = {"channels_last_conversion": "off", "transpose_outputs": False}
 _INTERNAL = {"channels_last_conversion": "internal", "transpose_outputs": False}
 _FULL_TRANSPOSED = {"channels_last_conversion": "full", "transpose_outputs": True}
 _CONV_BY_IO = {"io_parallel": _FULL_TRANSPOSED, "io_stream": _INTERNAL}
+
+
+def _parallel_only(kwargs: dict) -> dict:
+    return {"io_parallel": kwargs, "io_stream": {}}
+
 
 # name -> (model factory, per-sample input shapes, result tolerance at a generous precision[, hls4ml's test's
 # keywords (above; none: hls4ml's defaults)]).  Tolerance None: a table activation (the default tables; their
@@ -174,7 +181,7 @@ MODELS = {
     **{f"conv2d_pad{p}": (lambda p=p: nn.Sequential(nn.Conv2d(2, 2, 3, padding=p), nn.ReLU()), [(2, 4, 4)], 1e-3,
                           _CONV_BY_IO) for p in (0, 1)},
     **{f"{c.__name__}_pad{p}": (lambda c=c, p=p: _pool(c, p), [(2, 15, 18) if "2d" in c.__name__ else (2, 121)], 1e-3,
-                                _FULL_TRANSPOSED)
+                                _parallel_only(_FULL_TRANSPOSED))
        for c in (nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool1d, nn.AvgPool2d) for p in (0, 1)},
     "batchnorm_after_relu": (BnAfterRelu, [(5,)], 1e-3),
     "squeeze": (Squeeze, [(5,)], 1e-3, _OFF),  # hls4ml's test deletes the key: 'off'
@@ -184,26 +191,28 @@ MODELS = {
     "remove_transpose_2d": (lambda: ConvFc(2, 1, 4, 8, 5), [(1, 8, 8)], 1e-3),
     "view": (ConvView, [(2, 16)], 1e-3, _INTERNAL),
     "einsum_single_input": (lambda: Fn(lambda y: torch.einsum("ij,ij->i", y, y).unsqueeze(1), nn.Linear(8, 8)),
-                            [(8,)], 1e-2, _INTERNAL),
+                            [(8,)], 1e-2, _parallel_only(_INTERNAL)),
     "upsample_1d": (lambda: nn.Sequential(nn.Upsample(scale_factor=2), nn.ReLU()), [(3, 8)], 1e-3, _INTERNAL),
     "upsample_2d_fractional": (lambda: nn.Sequential(nn.UpsamplingNearest2d(scale_factor=(1, 2.4)), nn.ReLU()),
-                               [(3, 4, 5)], 1e-3, _FULL_TRANSPOSED),
+                               [(3, 4, 5)], 1e-3, _parallel_only(_FULL_TRANSPOSED)),
     "batchnorm": (lambda: nn.Sequential(nn.BatchNorm1d(16)), [(16,)], 1e-3),
     "batchnorm_fused_conv1d": (ConvBnRelu, [(4, 12)], 1e-3, _CONV_BY_IO),
     "layernorm": (lambda: nn.Sequential(nn.LayerNorm(8)), [(10, 8)], None),
-    "constant_pad_1d": (lambda: nn.ConstantPad1d((2, 3), 0), [(2, 6)], 1e-3, {"channels_last_conversion": "off"}),
+    "constant_pad_1d": (lambda: nn.ConstantPad1d((2, 3), 0), [(2, 6)], 1e-3,
+                        _parallel_only({"channels_last_conversion": "off"})),
     "constant_pad_2d": (lambda: nn.ConstantPad2d((1, 2, 3, 4), 0), [(2, 4, 5)], 1e-3,
-                        {"channels_last_conversion": "off"}),
+                        _parallel_only({"channels_last_conversion": "off"})),
     "sequential_conv2d": (lambda: nn.Sequential(nn.Conv2d(1, 20, 5), nn.ReLU(), nn.Conv2d(20, 64, 5), nn.ReLU()),
                           [(1, 12, 12)], 1e-2),
-    # recurrent: every hls4ml recurrent test passes _OFF (also given to the models of ours, *_computed_state)
+    # recurrent: every hls4ml recurrent test passes _OFF (also given to the models of ours, *_computed_state);
+    # test_rnn and the tests with initial states run io_parallel only
     "gru": (lambda: Recurrent(nn.GRU, False), [(1, 10)], None, _OFF),
     "lstm": (lambda: Recurrent(nn.LSTM, False), [(1, 10)], None, _OFF),
-    "rnn_tanh": (lambda: Recurrent(nn.RNN, False), [(3, 10)], None, _OFF),
+    "rnn_tanh": (lambda: Recurrent(nn.RNN, False), [(3, 10)], None, _parallel_only(_OFF)),
     **{f"{c.__name__.lower()}_computed_state": (lambda c=c: ComputedState(c), [(3, 4)], None, _OFF)
        for c in (nn.GRU, nn.LSTM, nn.RNN)},
     "rnn_relu": (lambda: Recurrent(lambda *a, **k: nn.RNN(*a, nonlinearity="relu", **k), False), [(3, 10)], 1e-3,
-                 _OFF),
+                 _parallel_only(_OFF)),
     # the ops these models needed, on their own (graph input) and after a layer
     "op_mean_tokens": (lambda: Fn(lambda x: x.mean(dim=1)), [(4, 6)], 1e-3),
     "op_mean_channels_keepdim": (lambda: Fn(lambda x: x.mean(dim=1, keepdim=True)), [(3, 4, 5)], 1e-3),
@@ -220,13 +229,14 @@ MODELS = {
        for op in ("cat", "add", "mul", "sub", "minimum", "maximum")},
     # hls4ml's recurrent models with initial states as inputs.  Per sample, fxflow's h0 / c0 inputs are [1, H]
     # (the sample leading, as for every input): PyTorch's [1, N, H] with the first two dims swapped.
-    "gru_initial_state": (lambda: RecurrentH0(nn.GRU, True), [(1, 10), (1, 20)], None, _OFF),
-    "lstm_initial_state": (lambda: RecurrentH0C0(nn.LSTM, True), [(1, 10), (1, 20), (1, 20)], None, _OFF),
-    "rnn_initial_state": (lambda: RecurrentH0(nn.RNN, True), [(1, 10), (1, 20)], None, _OFF),
+    "gru_initial_state": (lambda: RecurrentH0(nn.GRU, True), [(1, 10), (1, 20)], None, _parallel_only(_OFF)),
+    "lstm_initial_state": (lambda: RecurrentH0C0(nn.LSTM, True), [(1, 10), (1, 20), (1, 20)], None,
+                           _parallel_only(_OFF)),
+    "rnn_initial_state": (lambda: RecurrentH0(nn.RNN, True), [(1, 10), (1, 20)], None, _parallel_only(_OFF)),
     "einsum_outer_product": (lambda: Fn2(lambda x, y: torch.einsum("bi,bj->bij", x, y)), [(4,), (5,)], 1e-2,
-                             _INTERNAL),
+                             _parallel_only(_INTERNAL)),
     "einsum_batch_matmul": (lambda: Fn2(lambda x, y: torch.einsum("bij,bjk->bik", x, y)), [(2, 5), (5, 4)], 1e-2,
-                            _INTERNAL),
+                            _parallel_only(_INTERNAL)),
 }
 
 # What fxflow refuses although hls4ml converts it: name -> (model, input shapes, the error's text).
