@@ -1,14 +1,16 @@
 """hls4ml 1.3's recurrent layers against PyTorch and fxflow (docs/layers.md, "hls4ml compatibility", note [b]).
 
-With the dict `config_from_pytorch_model` returns, hls4ml 1.3 does not compute hls4ml's own recurrent test models
-(benchmarks/hls4ml_models.py: lstm 1275/1280 values differ from fxflow, gru 1277/1280), for structural reasons
-that fxflow does not reproduce but warns about (`hls4ml_compat.warn_recurrent_layers`):
+With the default dict `config_from_pytorch_model` returns ('full'), hls4ml 1.3 does not compute hls4ml's own
+recurrent test models (lstm 1275/1280 values differ from fxflow, gru 1277/1280), for structural reasons that
+fxflow does not reproduce but warns about (`hls4ml_compat.warn_recurrent_layers`); with the keywords hls4ml's
+recurrent tests pass ('off', the table's `hls4ml_kwargs`, as benchmarks/hls4ml_models.py runs them) it does:
   * LSTM / GRU: the dict's ChannelsLastConversion 'full' transposes the [T, F] input and the layer's config takes
     n_sequence / n_in from the transposed shape: hls4ml runs F steps of T features (w_ih's first T columns).
     Proven by rebuilding that reading as a PyTorch model: fxflow's predict of it equals hls4ml's bit for bit.
     With channels_last_conversion 'off' hls4ml computes the PyTorch layer, and its arithmetic is fxflow's
     (0 differing values, also for initial states given as inputs).
-  * nn.RNN: hls4ml's Vivado/Vitis backend has no SimpleRNN template; its project never calls the layer.
+  * nn.RNN: hls4ml's Vivado/Vitis backend has no SimpleRNN template; its project never calls the layer (no result:
+    `hls4ml_predict` raises HLS4MLNoResult).
 """
 
 from __future__ import annotations
