@@ -9,8 +9,11 @@ predict differs from hls4ml's, whether fxflow's C simulation equals its predict,
 
 hls4ml's builds (tens of seconds each) are cached under OUT/hls4ml/<model>.<io>/ (its predictions and, when it
 failed, the reason), fxflow's results in OUT/results.json: a rerun only redoes what changed (--refresh-fxflow
-redoes fxflow's side, e.g. after a fix).  hls4ml returns channels-last tensors (ChannelsLastConversion 'full');
-the comparison reads hls4ml's output shape to put fxflow's PyTorch-layout result in the same order.
+redoes fxflow's side, e.g. after a fix or a change of a model's keywords).  Each model's dict is built with the
+`config_from_pytorch_model` keywords hls4ml's own test of it passes (`hls4ml_kwargs`; for both tools).  hls4ml
+returns channels-last tensors where its ChannelsLastConversion is 'full' or 'internal' (and is given channels-last
+inputs under 'internal', as hls4ml's tests give them); the comparison reads hls4ml's output shape to put fxflow's
+PyTorch-layout result in the same order.
 """
 
 from __future__ import annotations
@@ -42,10 +45,18 @@ def _short(exc: BaseException) -> str:
 
 def run_hls4ml(name: str, io_type: str, xs, granularity: str, cache: Path) -> dict:
     """hls4ml's predictions (cached): {'y': array, 'shape': hls4ml's output shape} or {'failed': reason}.
-    Built in a child process: hls4ml's C++ may abort (its assertions) and would take this process with it."""
-    npz, failed = cache / "predict.npz", cache / "failed.txt"
+    Built in a child process: hls4ml's C++ may abort (its assertions) and would take this process with it.
+    Rebuilt when the model's hls4ml keywords (`hls4ml_kwargs`, kept in kwargs.json) changed."""
+    from hls4ml_test_models import hls4ml_kwargs
+
+    npz, failed, stamp = cache / "predict.npz", cache / "failed.txt", cache / "kwargs.json"
+    keywords = json.dumps(hls4ml_kwargs(name, io_type), sort_keys=True)
+    if (stamp.read_text() if stamp.exists() else "{}") != keywords:
+        npz.unlink(missing_ok=True)
+        failed.unlink(missing_ok=True)
     if not npz.exists() and not failed.exists():
         cache.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(keywords)
         np.savez(cache / "inputs.npz", **{f"x{i}": x for i, x in enumerate(xs)})
         proc = subprocess.run([sys.executable, __file__, "--build-one", name, io_type, granularity, str(cache)],
                               capture_output=True, text=True)
@@ -64,13 +75,14 @@ def run_hls4ml(name: str, io_type: str, xs, granularity: str, cache: Path) -> di
 
 def _build_one(name: str, io_type: str, granularity: str, cache: Path) -> None:
     """The child process of run_hls4ml: hls4ml's predictions of the inputs saved in `cache`, or the reason."""
-    from hls4ml_test_models import _model, hls4ml_predict
+    from hls4ml_test_models import _model, hls4ml_kwargs, hls4ml_predict
 
     data = np.load(cache / "inputs.npz")
     xs = [data[f"x{i}"] for i in range(len(data.files))]
     model, shapes = _model(name)
     try:
-        y, shape = hls4ml_predict(model, shapes, xs, io_type, cache / "prj", granularity)
+        y, shape = hls4ml_predict(model, shapes, xs, io_type, cache / "prj", granularity,
+                                  hls4ml_kwargs(name, io_type))
     except Exception as exc:  # noqa: BLE001 - hls4ml's own failures are results of this benchmark
         (cache / "failed.txt").write_text(_short(exc) + "\n")
         return
@@ -82,11 +94,11 @@ def run_fxflow(name: str, io_type: str, xs, granularity: str, hls: dict, out: Pa
     import torch
 
     import fxflow
-    from hls4ml_test_models import _model, _one, as_hls4ml_layout, hls4ml_config
+    from hls4ml_test_models import _model, _one, as_hls4ml_layout, hls4ml_config, hls4ml_kwargs
 
     model, shapes = _model(name)
     try:
-        config = hls4ml_config(model, shapes, granularity)
+        config = hls4ml_config(model, shapes, granularity, **hls4ml_kwargs(name, io_type))
     except Exception:  # noqa: BLE001 - hls4ml cannot parse the model: no dict to compile with
         return {}
     result: dict = {}

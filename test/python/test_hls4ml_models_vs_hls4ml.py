@@ -1,8 +1,9 @@
 """hls4ml's own PyTorch test models against hls4ml 1.3 itself: with the dict hls4ml's `config_from_pytorch_model`
-returns (granularity 'name', as hls4ml's tests build it), fxflow's predict equals hls4ml's predict bit for bit, in
-io_parallel and io_stream, and fxflow's C simulation equals its predict.  One model per layer kind whose
-arithmetic could differ (the whole table: benchmarks/hls4ml_models.py, docs/layers.md "hls4ml compatibility");
-each hls4ml build is done once per model and io type (a module fixture), as it takes seconds of g++."""
+returns (granularity 'name', with the keywords hls4ml's test of the model passes: `hls4ml_kwargs`), fxflow's
+predict equals hls4ml's predict bit for bit, in io_parallel and io_stream, and fxflow's C simulation equals its
+predict.  One model per layer kind whose arithmetic could differ (the whole table: benchmarks/hls4ml_models.py,
+docs/layers.md "hls4ml compatibility"); each hls4ml build is done once per model and io type (a module fixture),
+as it takes seconds of g++."""
 
 from __future__ import annotations
 
@@ -13,14 +14,16 @@ import pytest
 import torch
 
 import fxflow
-from hls4ml_test_models import MODELS, _inputs, _model, _one, as_hls4ml_layout, hls4ml_config, hls4ml_predict
+from hls4ml_test_models import (MODELS, _inputs, _model, _one, as_hls4ml_layout, hls4ml_config, hls4ml_kwargs,
+                                hls4ml_predict)
 from toolchains import needs_module
 
 hls4ml = needs_module("hls4ml")
 pytestmark = pytest.mark.needs("g++", "ap_types")  # hls4ml's predict and fxflow's C-sim compile C++
 
+# recurrent: "lstm" ('off', as hls4ml's recurrent tests; with 'full' hls4ml 1.3 computes another function)
 SUBSET = ["linear_elu", "op_leaky_relu_0_3", "AvgPool2d_pad0", "batchnorm_fused_conv1d",
-          "batchnorm_after_relu", "fn_threshold"]  # recurrent layers: hls4ml 1.3 is not PyTorch's (docs/layers.md)
+          "batchnorm_after_relu", "fn_threshold", "lstm"]
 
 
 @pytest.fixture(scope="module", params=[(n, io) for n in SUBSET for io in ("io_parallel", "io_stream")],
@@ -29,11 +32,12 @@ def case(request, tmp_path_factory):
     name, io_type = request.param
     model, shapes = _model(name)
     xs = _inputs(shapes, 64, seed=5)
-    want, shape = hls4ml_predict(model, shapes, xs, io_type, tmp_path_factory.mktemp("hls4ml") / name)
+    kwargs = hls4ml_kwargs(name, io_type)
+    want, shape = hls4ml_predict(model, shapes, xs, io_type, tmp_path_factory.mktemp("hls4ml") / name, kwargs=kwargs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         design = fxflow.compile(model, _one([torch.from_numpy(x[:1]).float() for x in xs]),
-                                hls4ml_config(model, shapes), io_type=io_type,
+                                hls4ml_config(model, shapes, **kwargs), io_type=io_type,
                                 output_dir=tmp_path_factory.mktemp("fxflow") / name)
     return name, io_type, xs, want, shape, design
 
