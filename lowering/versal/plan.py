@@ -14,7 +14,7 @@ from fxflow.lowering.aie.device import AieFitError
 from fxflow.errors import ConfigError, FxflowError
 
 from fxflow.lowering.versal.cost import (Metric, Unit, aie_cost, boundary_fill_ns, build_units, no_cut, pl_cost,
-                                         require_aie)
+                                         require_aie, token_cost)
 from fxflow.lowering.versal.device import VersalDevice, get_versal_device
 from fxflow.lowering.versal.options import VersalOptions
 
@@ -94,6 +94,7 @@ class Planner:
         self.options = options
         self.device: VersalDevice = get_versal_device(options.device)
         self.period = 1e3 / options.pl_clock_mhz
+        self.graph = graph  # token segments are costed on its kernels (token_cost)
         self.units: list[Unit] = build_units(graph, self.device, self.period)
         self.cuts = cut_ok(graph, self.units)
         self.metric = Metric(options.weights, options.time)
@@ -107,8 +108,12 @@ class Planner:
         """aie_cost of units [a, b) as one AIE program (cached: plans share segments), or why it does not fit."""
         if seg not in self._aie_costs:
             try:
-                self._aie_costs[seg] = aie_cost(self.units[seg[0]:seg[1]], self.device, self.options.batch,
-                                                self.options.max_tiles, self.options.objective, self.options.max_plio)
+                if any(u.aie.get("token") for u in self.units[seg[0]:seg[1]]):  # the attention path's program
+                    self._aie_costs[seg] = token_cost(self.graph, self.units, seg, self.device, self.options.max_tiles)
+                else:
+                        self._aie_costs[seg] = aie_cost(self.units[seg[0]:seg[1]], self.device, self.options.batch,
+                                                    self.options.max_tiles, self.options.objective,
+                                                    self.options.max_plio)
             except AieFitError as e:
                 self._aie_costs[seg] = str(e)
         return self._aie_costs[seg]
