@@ -195,7 +195,8 @@ def token_cost(graph, units: list[Unit], seg: tuple[int, int], device: VersalDev
             "columns": max(1, -(-c["tiles"] // max(1, len(device.aie.compute_rows)))),
             "memory_bytes": c["memory_bytes"], "interval_cycles": interval, "latency_cycles": latency,
             "latency_ns": latency * ns, "interval_ns": interval * ns, "batch_interval_ns": interval * ns,
-            "splits": ["1x1"] * c["tiles"], "plio_bytes_in": c["bytes_in"], "plio_bytes_out": c["bytes_out"]}
+            "splits": [f"1x1 {kind}" for kind in c["kinds"]], "plio_bytes_in": c["bytes_in"],
+            "plio_bytes_out": c["bytes_out"]}
 
 
 def _fmap_form(group: list) -> tuple[dict | None, str]:
