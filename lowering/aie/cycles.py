@@ -33,8 +33,9 @@ def design_cycles(prog: AieProgram) -> dict:
                 base = cost.baseline(MODES[layer.mode], dev, 8)
                 tiles_base += tiles * base
                 eff = layer.macs / (layer.interval * tiles * base)
+            what = layer.mode if layer.kind == layer.mode else f"{layer.kind} {layer.mode}"  # a row kernel: its kind
             layers.append({"layer": layer.layer, "grid": f"{layer.cas_length}x{layer.cas_num}", "tiles": tiles,
-                           "mode": f"{layer.kind} {layer.mode}", "kernel_cycles": layer.interval,
+                           "mode": what, "kernel_cycles": layer.interval,
                            "interval": layer.interval, "latency": layer.latency, "macs": layer.macs,
                            "efficiency": eff})
             continue
