@@ -97,6 +97,27 @@ def test_a_rate_the_aie_cannot_sustain_keeps_the_encoder_on_pl():
     np.testing.assert_array_equal(d.simulate(x, raw=True), d.predict(x, raw=True))
 
 
+def test_attention_on_the_aie_because_pl_cannot_hold_it(tmp_path):
+    """16-bit: all on PL needs ~263 % of xcve2802's DSPs (LayerNorm, attention), so the encoder goes to the AIE with
+    i16 PLIO lanes; with AIE tiles weighted 40x the head's one tile costs more than its PL share, so it stays on PL
+    (AIE -> PL tail).  Joint simulation == predict, emulated and through the emitted bridge + HLS tail under g++."""
+    torch.manual_seed(2)
+    d = fxflow.compile(Encoder(8).eval(), _inputs()[:1], {"model": {"precision": "ap_fixed<16,6>"}},
+                       backend="versal", versal={"target_rate_mhz": 0.1, "weights": {"tiles": 40}})
+    rep = d.report()
+    assert rep["plan"]["placement"] == {"embed": "aie", "norm": "aie", "attn": "aie", "head": "pl"}
+    assert [p.role for p in d.versal.parts] == ["aie", "pl_tail"] and d.aie_program.in_store == "i16"
+    why = {r["layer"]: r["why"] for r in rep["layers"]}
+    assert "every plan with it on PL is infeasible" in why["attn"] and "DSP" in why["attn"]
+    assert why["head"].startswith("on PL: least LARE")
+    x = _inputs(4, seed=4)
+    want = d.predict(x, raw=True)
+    np.testing.assert_array_equal(d.simulate(x, raw=True), want)
+    needs("g++", "ap_types")
+    d.write(tmp_path)
+    np.testing.assert_array_equal(d.simulate(x, raw=True, pl="csim"), want)
+
+
 def test_forced_attention_between_pl_parts(tmp_path):
     """PL head (embed) -> AIE (LayerNorm, attention) -> PL tail (head): the token tensors cross both PLIO
     boundaries; emulated and through the emitted HLS + bridges under g++."""
