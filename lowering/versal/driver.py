@@ -309,17 +309,20 @@ def _why(system: VersalSystem, unit: int, row: dict, target: str, all_pl: list[s
     (the constraint that overrode it) and against the best plan that puts it on the other target."""
     if system.options.partition != "auto":
         return "forced"
-    if row["aie"] is None:
+    if row["aie"] is None and target == "pl":
         return "PL only: " + (row["aie_reason"] or "no AIE form")
+    if row["aie"] is None:  # inside a segment: no smaller run than the segment's can hold it
+        return f"on AIE segment {system.plan.segment_of(unit)}: least LARE of the feasible plans ({system.plan.lare:.4g})"
+    span = f" (with layers '{row['aie_span'][0]}'..'{row['aie_span'][1]}')" if "aie_span" in row else ""
     own = "pl" if row["pl"]["lare"] <= row["aie"]["lare"] else "aie"
     where = f"AIE segment {system.plan.segment_of(unit)}" if target == "aie" else "PL"
     why = f"on {where}: least LARE of the feasible plans ({system.plan.lare:.4g})"
     if own == target:
-        why = f"{why}; alone it is cheaper on {target} too"
+        why = f"{why}; alone{span} it is cheaper on {target} too"
     elif target == "aie" and all_pl:
-        why = f"{why}; alone it is cheaper on PL, but all on PL is infeasible: {all_pl[0]}"
+        why = f"{why}; alone{span} it is cheaper on PL, but all on PL is infeasible: {all_pl[0]}"
     else:
-        why = f"{why}; alone it would be cheaper on {own} (the boundary or the other layers decide)"
+        why = f"{why}; alone{span} it would be cheaper on {own} (the boundary or the other layers decide)"
     other = "pl" if target == "aie" else "aie"
     alt = system.planner.alternative(unit, other)
     if alt is None:

@@ -203,7 +203,10 @@ class Planner:
                    "lare": self.metric.lare(self.metric.r_pl(pl["fractions"]), pl["latency_ns"], pl["interval_ns"])},
                    "aie": None, "aie_reason": u.aie_reason}
             if u.aie is not None:
-                a = self.segment_cost((i, i + 1))
+                span = self.enclosing(i) if u.aie.get("token") else (i, i + 1)
+                a = self.segment_cost(span)
+                if span != (i, i + 1):  # its AIE figures are those of the smallest segment holding it
+                    row["aie_span"] = [self.units[span[0]].name, self.units[span[1] - 1].name]
                 if isinstance(a, str):
                     row["aie_reason"] = a
                 else:
@@ -215,6 +218,13 @@ class Planner:
                                   "interval_ns": a["interval_ns"], "lare": self.metric.lare(r, lat, a["interval_ns"])}
             rows.append(row)
         return rows
+
+    def enclosing(self, unit: int) -> Segment:
+        """The smallest run of units holding `unit` with one tensor crossing each end (a layer inside a residual
+        block, e.g. an attention between its LayerNorm and the add, only runs on the AIE with the whole block)."""
+        a = max(j for j in range(unit + 1) if self.cuts[j])
+        b = min((j for j in range(unit + 1, len(self.units) + 1) if self.cuts[j]), default=len(self.units))
+        return a, b
 
     # --- choosing ------------------------------------------------------------------------------------
     def segments(self) -> list[Segment]:
