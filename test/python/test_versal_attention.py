@@ -150,3 +150,38 @@ def test_token_and_row_layers_do_not_share_a_segment():
     with pytest.raises(fxflow.FxflowError, match=r"(?s)'embed'..'fc': an AIE part runs either token layers.*not both"):
         fxflow.compile(Pooled().eval(), _inputs()[:1], INT8, backend="versal",
                        versal={"target_rate_mhz": 0.1, "partition": {"embed": "aie", "view_2": "aie", "fc": "aie"}})
+
+
+class Block(nn.Module):
+    """embed -> x + attn(norm1(x)) -> x + fc2(relu(fc1(norm2(x)))) -> head: token layers inside residual blocks."""
+
+    def __init__(self, embed: int = 16):
+        super().__init__()
+        self.embed = nn.Linear(FEATURES, embed)
+        self.n1, self.n2 = nn.LayerNorm(embed), nn.LayerNorm(embed)
+        self.attn = nn.MultiheadAttention(embed, 2, batch_first=True)
+        self.fc1, self.fc2 = nn.Linear(embed, 2 * embed), nn.Linear(2 * embed, embed)
+        self.head = nn.Linear(embed, 3)
+
+    def forward(self, x):
+        x = self.embed(x)
+        h = self.n1(x)
+        x = x + self.attn(h, h, h, need_weights=False)[0]
+        x = x + self.fc2(torch.relu(self.fc1(self.n2(x))))
+        return self.head(x)
+
+
+def test_residual_encoder_block_on_the_aie():
+    """16-bit: the PL cannot hold the block (DSPs), so it all runs on the AIE (two residual adds, a fused ReLU);
+    a layer inside a residual is costed on the AIE with the smallest segment holding it, which its reason names."""
+    torch.manual_seed(3)
+    d = fxflow.compile(Block().eval(), _inputs()[:1], {"model": {"precision": "ap_fixed<16,6>"}}, backend="versal",
+                       versal={"target_rate_mhz": 0.1})
+    rep = d.report()
+    assert set(rep["plan"]["placement"].values()) == {"aie"}
+    rows = {r["layer"]: r for r in rep["layers"]}
+    assert rows["attn"]["aie_span"] == ["n1", rows["attn"]["aie_span"][1]] and rows["attn"]["aie"]["tiles"] > 7
+    assert f"(with layers 'n1'..'{rows['attn']['aie_span'][1]}')" in rows["attn"]["why"]
+    assert "aie_span" not in rows["head"]
+    x = _inputs(3, seed=5)
+    np.testing.assert_array_equal(d.simulate(x, raw=True), d.predict(x, raw=True))
