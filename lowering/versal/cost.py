@@ -168,21 +168,18 @@ def _token_form(group: list) -> tuple[dict | None, str]:
     return {"name": attr(group[0], "layer"), "token": True, "mode": "token", "kinds": kinds}, ""
 
 
-def token_cost(graph, units: list[Unit], seg: tuple[int, int], device: VersalDevice, max_tiles: int) -> dict:
-    """`aie_cost` of token units [a, b): the AIE attention path's program of their kernels (one tile per node, one
-    sample per call, `attention.dag_cost`), one PLIO port each way carrying a sample's whole [tokens, features]
-    value row-major (the layout of the program's input and output FIFOs)."""
+def token_cost(part: list[Unit], arg, result, device: VersalDevice, max_tiles: int) -> dict:
+    """`aie_cost` of token units reading the tensor `arg` and producing `result` (the values crossing its ends): the
+    AIE attention path's program of their kernels (one tile per node, one sample per call, `attention.dag_cost`),
+    one PLIO port each way carrying a sample's whole [tokens, features] value row-major (the layout of the
+    program's input and output FIFOs)."""
     from fxflow.lowering.aie.attention import dag_cost, token_dag
-    from fxflow.lowering.versal.plan import cut_value
 
-    a, b = seg
-    part = units[a:b]
     if not all(u.aie.get("token") for u in part):
         raise AieFitError(f"layers '{part[0].name}'..'{part[-1].name}': an AIE part runs either token layers "
                           "([batch, tokens, features]) or layers on [batch, features] rows / feature maps, not both")
     try:
-        tg = token_dag([k for u in part for k in u.kernels], cut_value(graph, units, a), cut_value(graph, units, b))
-        c = dag_cost(tg, device.aie, cut_value(graph, units, a))
+        c = dag_cost(token_dag([k for u in part for k in u.kernels], arg, result), device.aie, arg)
     except UnsupportedOpError as e:
         raise AieFitError(str(e)) from None
     limit = max_tiles or device.aie.compute_tiles

@@ -109,7 +109,9 @@ class Planner:
         if seg not in self._aie_costs:
             try:
                 if any(u.aie.get("token") for u in self.units[seg[0]:seg[1]]):  # the attention path's program
-                    self._aie_costs[seg] = token_cost(self.graph, self.units, seg, self.device, self.options.max_tiles)
+                    ends = (cut_value(self.graph, self.units, c) for c in seg)
+                    self._aie_costs[seg] = token_cost(self.units[seg[0]:seg[1]], *ends, self.device,
+                                                      self.options.max_tiles)
                 else:
                         self._aie_costs[seg] = aie_cost(self.units[seg[0]:seg[1]], self.device, self.options.batch,
                                                     self.options.max_tiles, self.options.objective,
