@@ -131,6 +131,7 @@ def test_forced_attention_between_pl_parts(tmp_path):
     d.write(tmp_path)
     src = (tmp_path / "pl_head" / "firmware" / f"{d.versal.top}_to_aie.cpp").read_text()
     assert f"in 1 slice(s) of {TOKENS * 8}" in src  # one sample's [tokens, features] row-major per beat run
+    assert "[tokens, features] value row-major" in (tmp_path / "README.md").read_text()
     np.testing.assert_array_equal(d.simulate(x, raw=True, pl="csim"), want)
 
 
