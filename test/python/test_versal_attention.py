@@ -16,7 +16,7 @@ from torch import nn
 import fxflow
 from fxflow.lowering.aie.check import problems
 from fxflow.lowering.aie.cycles import design_cycles
-from toolchains import needs
+from test_versal_fmap import _both_executors_equal_predict
 
 INT8 = {"model": {"precision": "ap_fixed<8,3>"}}
 TOKENS, FEATURES = 5, 6
@@ -73,12 +73,7 @@ def test_auto_puts_the_attention_on_the_aie_by_the_metric(slow_rate):
 
 def test_auto_joint_simulation_equals_predict(slow_rate, tmp_path):
     """Emulated, then the bridges alone (pl_in / pl_out: no PL layer borders the segment) under g++."""
-    x = _inputs(5, seed=1)
-    want = slow_rate.predict(x, raw=True)
-    np.testing.assert_array_equal(slow_rate.simulate(x, raw=True), want)
-    needs("g++", "ap_types")
-    slow_rate.write(tmp_path)
-    np.testing.assert_array_equal(slow_rate.simulate(x, raw=True, pl="csim"), want)
+    _both_executors_equal_predict(slow_rate, _inputs(5, seed=1), tmp_path)
 
 
 def test_a_rate_the_aie_cannot_sustain_keeps_the_encoder_on_pl():
@@ -110,12 +105,7 @@ def test_attention_on_the_aie_because_pl_cannot_hold_it(tmp_path):
     why = {r["layer"]: r["why"] for r in rep["layers"]}
     assert "every plan with it on PL is infeasible" in why["attn"] and "DSP" in why["attn"]
     assert why["head"].startswith("on PL: least LARE")
-    x = _inputs(4, seed=4)
-    want = d.predict(x, raw=True)
-    np.testing.assert_array_equal(d.simulate(x, raw=True), want)
-    needs("g++", "ap_types")
-    d.write(tmp_path)
-    np.testing.assert_array_equal(d.simulate(x, raw=True, pl="csim"), want)
+    _both_executors_equal_predict(d, _inputs(4, seed=4), tmp_path)
 
 
 def test_forced_attention_between_pl_parts(tmp_path):
@@ -124,15 +114,10 @@ def test_forced_attention_between_pl_parts(tmp_path):
     d = _compile(8, seed=1, target_rate_mhz=0.1, partition={"norm": "aie", "attn": "aie"})
     assert [p.role for p in d.versal.parts] == ["pl_head", "aie", "pl_tail"]
     assert {r["layer"]: r["why"] for r in d.report()["layers"]}["attn"] == "forced"
-    x = _inputs(4, seed=3)
-    want = d.predict(x, raw=True)
-    np.testing.assert_array_equal(d.simulate(x, raw=True), want)
-    needs("g++", "ap_types")
-    d.write(tmp_path)
+    _both_executors_equal_predict(d, _inputs(4, seed=3), tmp_path)
     src = (tmp_path / "pl_head" / "firmware" / f"{d.versal.top}_to_aie.cpp").read_text()
     assert f"in 1 slice(s) of {TOKENS * 8}" in src  # one sample's [tokens, features] row-major per beat run
     assert "[tokens, features] value row-major" in (tmp_path / "README.md").read_text()
-    np.testing.assert_array_equal(d.simulate(x, raw=True, pl="csim"), want)
 
 
 def test_token_and_row_layers_do_not_share_a_segment():
