@@ -107,11 +107,16 @@ def _is_constant(v) -> bool:
     return o is not None and o.name == "fxp.constant"
 
 
+TOKEN_DAG = "aie_token_dag"  # graph attribute: run the graph on this path (a Versal segment of token layers)
+
+
 def is_attention_graph(graph) -> bool:
-    """A graph with a matmul of two activations or a data-movement op: the attention path, not the dense chain."""
+    """A graph with a matmul of two activations or a data-movement op, or one marked `TOKEN_DAG` (a Versal planner's
+    token segment, e.g. a per-token Linear and LayerNorm: one sample per call, as the planner costed it): the
+    attention path, not the dense chain."""
     from fxflow.dialects.df.graph import kernels_of
 
-    return any(o.name in MOVES or (o.name == "fxp.matmul" and not any(_is_constant(v) for v in o.operands[:2]))
+    return TOKEN_DAG in graph.attributes or any(o.name in MOVES or (o.name == "fxp.matmul" and not any(_is_constant(v) for v in o.operands[:2]))
                for k in kernels_of(graph) for o in _body(k))
 
 
@@ -132,18 +137,34 @@ def _move_indices(o, size_in: int) -> np.ndarray:
 def token_graph(graph) -> TokenGraph:
     """The graph's kernels as an attention DAG; UnsupportedOpError naming the first layer the AIE cannot host."""
     from fxflow.dialects.df.graph import kernels_of
-    from fxflow.lowering.aie.fmap import _readers, _source, graph_input
-    from fxflow.lowering.aie.unhosted import unhosted
+    from fxflow.lowering.aie.fmap import graph_input
 
     block = graph.regions[0].blocks[0]
-    arg = graph_input(graph)
+    ret = list(block.operations)[-1].operation
+    if len(ret.operands) != 1:
+        raise UnsupportedOpError("the AIE backend supports designs with one input and one output")
+    return token_dag(kernels_of(graph), graph_input(graph), ret.operands[0])
+
+
+def token_dag(kernels: list, arg, result) -> TokenGraph:
+    """`kernels` (in dataflow order) as an attention DAG reading `arg` and producing `result`: a whole graph, or a
+    run of a larger graph's kernels (a Versal segment: whatever they read from outside the run is `arg`)."""
+    from fxflow.lowering.aie.fmap import _readers, _source
+    from fxflow.lowering.aie.unhosted import unhosted
+
+    inside = list(kernels)
     nodes: list[TokenNode] = []
     views: dict = {None: (-1, np.arange(int(np.prod(_shape(arg)))))}  # kernel -> (node, index array)
-    for kernel in kernels_of(graph):
+
+    def source(v):  # the producing kernel of the run, None for the run's input
+        s = _source(v, arg)
+        return s if s is not None and any(s == k for k in inside) else None
+
+    for kernel in inside:
         ops = _body(kernel)
         names = [o.name for o in ops]
         kargs = list(kernel.regions[0].blocks[0].arguments)
-        srcs = [_source(v, arg) for v in kernel.operands]
+        srcs = [source(v) for v in kernel.operands]
 
         def view_of(value):
             return views[srcs[next(i for i, a in enumerate(kargs) if a == value)]]
@@ -183,10 +204,7 @@ def token_graph(graph) -> TokenGraph:
             node.operands.append((src, acc))
         views[kernel] = (len(nodes), np.arange(int(np.prod(node.out_shape))))
         nodes.append(node)
-    ret = list(block.operations)[-1].operation
-    if len(ret.operands) != 1:
-        raise UnsupportedOpError("the AIE backend supports designs with one input and one output")
-    src, idx = views[_source(ret.operands[0], arg)]
+    src, idx = views[source(result)]
     if src < 0 or not np.array_equal(idx, np.arange(int(np.prod(nodes[src].out_shape)))):
         raise UnsupportedOpError("the AIE attention program must end with a kernel's own result (not the graph "
                                  "input or a re-layout of a result)")
@@ -472,9 +490,11 @@ def mm_geometry(node: TokenNode, device: Device) -> MmGeometry:
                       _up(n, cost.n_block(dm, integer.y_store)), integer, info, a_store, integer.y_store)
 
 
-def check_memory(tg: TokenGraph, device: Device, arg) -> None:
+def check_memory(tg: TokenGraph, device: Device, arg) -> int:
     """Each node's tile holds its input and output FIFO buffers (double-buffered), its kernel's arrays and tables
-    and the stack: AieFitError naming the layer otherwise (the AIE path never splits a node over tiles)."""
+    and the stack: AieFitError naming the layer otherwise (the AIE path never splits a node over tiles).  Returns
+    the data memory of all the tiles."""
+    total = 0
     for node in tg.nodes:
         form = integer_form(node)
         stores = [integer_form(tg.nodes[s])["y"] if s >= 0 else storage_of_input(arg) for s, _ in node.operands]
@@ -497,6 +517,8 @@ def check_memory(tg: TokenGraph, device: Device, arg) -> None:
             raise AieFitError(f"layer '{node.layer}' ({node.kind} kernel '{node.name}') needs {need} bytes of data "
                               f"memory: its double-buffered input and output FIFOs ({cost.FIFO_DEPTH * fifo} bytes), "
                               f"its own arrays ({own}) and the stack; a {device.name} tile has {device.tile_memory}")
+        total += need
+    return total
 
 
 def storage_of_input(arg) -> str:
@@ -551,6 +573,7 @@ def build(graph, io: str = "host", columns: range | None = None) -> AieProgram:
     prog.links.append(Link(["in0"], ["in_x"], [], [], mt_in))
     prog.inputs.append(HostPort("in0", shim_in, ch_in, 0, 1, in_size, plio))
     stores = {-1: in_store, **{i: f["y"] for i, f in enumerate(forms)}}
+    kcs, legs = zip(*(node_cycles(node, tg, stores, device) for node in tg.nodes))
     for i, (node, ident, form) in enumerate(zip(tg.nodes, idents, forms)):
         tile = tiles[i]
         size_in = _size(node.operands[0][0], tg.nodes, block.arguments[0])
@@ -559,7 +582,7 @@ def build(graph, io: str = "host", columns: range | None = None) -> AieProgram:
         cons = list(readers[i]) + ([mt_out] if i == tg.output else [])
         prog.fifos.append(Fifo(value[i], tile, cons, cost.FIFO_DEPTH, form["y"], (y_size,)))
         obj = f"{ident}.o"
-        leg = sum(cost.fifo_cycles(_size(s, tg.nodes, block.arguments[0]), stores[s]) for s, _ in node.operands)
+        leg = legs[i]
         if node.kind in cost.ROW_ROLES:
             r = row_kernel(node)
             rows = y_size // r.n
@@ -572,7 +595,7 @@ def build(graph, io: str = "host", columns: range | None = None) -> AieProgram:
                 tables.append(f"{ident}_{suffix}")
             prog.kernels.append(fn)
             prog.cores.append(Core(tile, fn.name, node.layer, 0, 0, ins[0], "", None, value[i], tables=tables))
-            kc = cost.row_cycles(node.kind, rows, r.spec, r.n, r.n)
+            kc = kcs[i]
             prog.layers.append(LayerPlan(ident, node.layer, r.n, r.n, 1, 1, r.n, r.n, tile, node.kind,
                                          max(kc, leg), leg + kc, 0, kind=node.kind))
             continue
@@ -589,7 +612,7 @@ def build(graph, io: str = "host", columns: range | None = None) -> AieProgram:
                           form["y"], 32, parse_epilogue(form["epilogue"]), obj, params=params)
             prog.kernels.append(fn)
             prog.cores.append(Core(tile, fn.name, node.layer, 0, 0, ins[0], "", None, value[i], [ins[1]]))
-            kc = vector_cycles(px, CHANNEL_STEP, 1)
+            kc = kcs[i]
             prog.layers.append(LayerPlan(ident, node.layer, 2, y_size, 1, 1, y_size, y_size, tile, form["mode"],
                                          max(kc, leg), leg + kc, 0, kind="add"))
             continue
@@ -600,14 +623,13 @@ def build(graph, io: str = "host", columns: range | None = None) -> AieProgram:
                           form["y"], 64, [], obj, params=params)
             prog.kernels.append(fn)
             prog.cores.append(Core(tile, fn.name, node.layer, 0, 0, ins[0], "", None, value[i]))
-            kc = y_size + cost.CALL_OVERHEAD  # one int64 scalar step per element
+            kc = kcs[i]
             prog.layers.append(LayerPlan(ident, node.layer, 1, y_size, 1, 1, 1, y_size, tile, "int64",
                                          max(kc, leg), leg + kc, 0, kind="scale"))
             continue
         g = mm_geometry(node, device)
         integer, mode, epilogue, a_store, y_store = g.integer, g.integer.mode, g.integer.epilogue, g.a_store, g.y_store
         heads, m, k, n, mp, kp, np_ = g.heads, g.m, g.k, g.n, g.mp, g.kp, g.np_
-        dm = device_mode(mode.name, device)
         info = g.info
         params = MmParams(heads, m, k, n, mp, kp, np_, tuple(a for _, a in node.operands))
         if node.kind == "matmul":
@@ -632,15 +654,54 @@ def build(graph, io: str = "host", columns: range | None = None) -> AieProgram:
             prog.buffers.append(Buffer(f"{ident}_b", tile, f"i{mode.acc_bits}", (np_,), bias, 1))
             prog.cores.append(Core(tile, fn.name, node.layer, 0, 0, ins[0], f"{ident}_w", f"{ident}_b", value[i]))
             macs = m * k * n
-        staged = heads * (m * k + (k * n if node.kind == "matmul" else 0) + m * n)  # scalar copies in and out
-        kc = heads * (cost.kernel_cycles(dm, mp, kp, np_, False, False) - cost.CALL_OVERHEAD) + staged \
-            + cost.CALL_OVERHEAD
+        kc = kcs[i]
         prog.layers.append(LayerPlan(ident, node.layer, k, n, 1, 1, k, n, tile, mode.name, max(kc, leg), leg + kc,
                                      macs, kind=node.kind))
     prog.fifos.append(Fifo("out0", mt_out, [shim_out], cost.FIFO_DEPTH, forms[tg.output]["y"], (out_size,)))
     prog.links.append(Link([value[tg.output]], ["out0"], [], [], mt_out))
     prog.outputs.append(HostPort("out0", shim_out, ch_out, 0, 1, out_size, plio))
     return prog
+
+
+def node_cycles(node: TokenNode, tg: TokenGraph, stores: dict, device: Device) -> tuple[int, int]:
+    """(kernel cycles of one call, cycles of its input FIFO legs) of a node: what its LayerPlan records and the
+    Versal planner costs.  `stores`: the storage type of every value (-1 the input)."""
+    from fxflow.lowering.aie.fmap import CHANNEL_STEP
+
+    sizes = {-1: int(np.prod(tg.in_shape)), **{i: int(np.prod(n.out_shape)) for i, n in enumerate(tg.nodes)}}
+    leg = sum(cost.fifo_cycles(sizes[s], stores[s]) for s, _ in node.operands)
+    y_size = int(np.prod(node.out_shape))
+    if node.kind in cost.ROW_ROLES:
+        r = row_kernel(node)
+        return cost.row_cycles(node.kind, y_size // r.n, r.spec, r.n, r.n), leg
+    if node.kind == "add":
+        return vector_cycles(y_size // CHANNEL_STEP, CHANNEL_STEP, 1), leg
+    if node.kind == "scale":
+        return y_size + cost.CALL_OVERHEAD, leg  # one int64 scalar step per element
+    g = mm_geometry(node, device)
+    dm = device_mode(g.integer.mode.name, device)
+    staged = g.heads * (g.m * g.k + (g.k * g.n if node.kind == "matmul" else 0) + g.m * g.n)  # scalar copies
+    kc = g.heads * (cost.kernel_cycles(dm, g.mp, g.kp, g.np_, False, False) - cost.CALL_OVERHEAD) + staged \
+        + cost.CALL_OVERHEAD
+    return kc, leg
+
+
+def dag_cost(tg: TokenGraph, device: Device, arg) -> dict:
+    """The program `build` would make of `tg` (reading `arg`), costed without building it: one tile per node, one
+    sample per call; interval = the slowest node or shim transfer, latency = shim in + every node's leg and kernel +
+    shim out (as `cycles.design_cycles` adds the LayerPlans up); bytes per sample through each PLIO port; data memory
+    (AieFitError naming the layer when a tile cannot hold its node)."""
+    memory = check_memory(tg, device, arg)
+    forms = [integer_form(n) for n in tg.nodes]
+    stores = {-1: storage_of_input(arg), **{i: f["y"] for i, f in enumerate(forms)}}
+    per = [node_cycles(n, tg, stores, device) for n in tg.nodes]
+    in_size, out_size = int(np.prod(tg.in_shape)), int(np.prod(tg.nodes[tg.output].out_shape))
+    shim_in, shim_out = cost.fifo_cycles(in_size, stores[-1]), cost.fifo_cycles(out_size, stores[tg.output])
+    return {"tiles": len(tg.nodes), "memory_bytes": memory,
+            "interval_cycles": max([max(kc, leg) for kc, leg in per] + [shim_in, shim_out]),
+            "latency_cycles": shim_in + sum(kc + leg for kc, leg in per) + shim_out,
+            "bytes_in": in_size * cost.nbytes(stores[-1]), "bytes_out": out_size * cost.nbytes(stores[tg.output]),
+            "kinds": [n.kind for n in tg.nodes]}
 
 
 def tiles_used(graph) -> int:

@@ -19,22 +19,23 @@ def design_cycles(prog: AieProgram) -> dict:
     layers, tiles_base = [], 0.0
     for layer in prog.layers:
         fns = prog.layer_kernels(layer)
-        if layer.mode in cost.ROW_ROLES:  # one row core (cost.row_cycles)
+        if layer.mode in cost.ROW_ROLES and layer.kind == "dense":  # a dense chain's row core (cost.row_cycles)
             k0 = fns[0]
             kc = cost.row_cycles(k0.role, m, k0.row.spec, k0.row.n, k0.row.slices * k0.row.slice_len)
             leg = cost.fifo_cycles(m * k0.k, k0.x_store)
             layers.append({"layer": layer.layer, "grid": "1x1", "tiles": 1, "mode": layer.mode, "kernel_cycles": kc,
                            "interval": max(kc, leg), "latency": leg + kc, "macs": 0, "efficiency": 0.0})
             continue
-        if layer.kind != "dense":  # feature-map layers: the partition's figures (lowering/aie/fmap.py)
+        if layer.kind != "dense":  # feature-map / attention-path layers: their plan's figures (fmap.py, attention.py)
             tiles = layer.cas_length * layer.cas_num
             eff = 0.0
             if layer.macs:
                 base = cost.baseline(MODES[layer.mode], dev, 8)
                 tiles_base += tiles * base
                 eff = layer.macs / (layer.interval * tiles * base)
+            what = layer.mode if layer.kind == layer.mode else f"{layer.kind} {layer.mode}"  # a row kernel: its kind
             layers.append({"layer": layer.layer, "grid": f"{layer.cas_length}x{layer.cas_num}", "tiles": tiles,
-                           "mode": f"{layer.kind} {layer.mode}", "kernel_cycles": layer.interval,
+                           "mode": what, "kernel_cycles": layer.interval,
                            "interval": layer.interval, "latency": layer.latency, "macs": layer.macs,
                            "efficiency": eff})
             continue

@@ -80,13 +80,16 @@ def build_units(graph, device: VersalDevice, period_ns: float) -> list[Unit]:
             readers = _reader_kernels(k)
             if _body_ops(nxt) == ["fxp.relu"] and len(readers) == 1 and readers[0] == nxt:
                 group.append(nxt)
+        while _per_token(k) and i + len(group) < len(kernels) and \
+                attr(kernels[i + len(group)], "layer") == attr(group[-1], "layer"):
+            group.append(kernels[i + len(group)])  # a token layer's kernels (an attention block) are one unit
         units.append(_unit(group, device, period_ns))
         i += len(group)
     return units
 
 
 def _unit(group: list, device: VersalDevice, period_ns: float) -> Unit:
-    unit = Unit(attr(group[0], "layer"), [attr(k, "layer") for k in group], group)
+    unit = Unit(attr(group[0], "layer"), list(dict.fromkeys(attr(k, "layer") for k in group)), group)
     ests = [estimate_kernel(k, device.pl, period_ns) for k in group]
     unit.pl = {"latency_cycles": sum(e.latency_cycles for e in ests), "ii": max(e.ii for e in ests),
                **{r: sum(getattr(e, r) for e in ests) for r in PL_RESOURCES}}
@@ -101,15 +104,14 @@ def _aie_form(group: list) -> tuple[dict | None, str]:
     from fxflow.lowering.aie.unhosted import unhosted
 
     layer = attr(group[0], "layer")
+    if _per_token(group[0]):
+        return _token_form(group)
     if _body_ops(group[0]) in (["fxp.conv"], ["fxp.pool"], ["fxp.add"]):
         return _fmap_form(group)
     rank = len(ir.RankedTensorType(group[0].operands[0].type).shape)
     if rank == 4:  # a feature map that is not a conv / pool / add (a flatten, an average pool, ...)
         return None, (f"layer '{layer}' ({', '.join(_body_ops(group[0])) or 'a reshape'}) reads a feature map "
                       "[C, H, W]; the AIE feature-map kernels are conv, max pool and add, so it stays in the PL")
-    if rank > 2:
-        return None, (f"layer '{layer}' works per token ([batch, tokens, features]); a Versal design bridges "
-                      "[batch, features] rows to the AI Engines, so it stays in the PL")
     try:
         info = kernel_info(group[0])
         softmax = row_info(group[0]) if info is None else None
@@ -130,6 +132,68 @@ def _aie_form(group: list) -> tuple[dict | None, str]:
     K, N = info.shape
     return {"name": layer, "mode": integer.mode.name, "K": K, "N": N, "x": integer.x_store,
             "y": integer.y_store}, ""
+
+
+def _per_token(kernel) -> bool:
+    """A kernel on [batch, tokens, features] (or per-head [batch, heads, tokens, d]) values: the AIE attention path's
+    (lowering/aie/attention.py), not a conv's feature map."""
+    ops = _body_ops(kernel)
+    if not ops or ops[0] in ("fxp.conv", "fxp.pool"):
+        return False
+    r_in, r_out = (len(ir.RankedTensorType(v.type).shape) for v in (kernel.operands[0], kernel.results[0]))
+    if 3 in (r_in, r_out):
+        return True
+    return min(r_in, r_out) == 4 and ops[0] not in ("fxp.add", "fxp.relu")  # per head [batch, heads, tokens, d]
+
+
+def _token_form(group: list) -> tuple[dict | None, str]:
+    """A token layer's kernels as nodes of the AIE attention path: each a kernel it hosts (mmdense, matmul, scale,
+    row kernels, add), a data move folded into its readers' addressing, or a ReLU fused into the dense before it.
+    Whether they form one program (integer forms, tile memory) is the segment's cost (`token_cost`)."""
+    from fxflow.lowering.aie.attention import MOVES, _body, _kind
+    from fxflow.lowering.aie.unhosted import unhosted
+
+    kinds = []
+    for k in group:
+        names = [o.name for o in _body(k)]
+        if names == ["fxp.relu"] or (len(names) == 1 and names[0] in MOVES):
+            continue
+        try:
+            kind = _kind(k, _body(k))
+        except UnsupportedOpError as e:
+            return None, str(e)
+        if kind is None:
+            return None, str(unhosted(k))
+        kinds.append(kind)
+    return {"name": attr(group[0], "layer"), "token": True, "mode": "token", "kinds": kinds}, ""
+
+
+def token_cost(part: list[Unit], arg, result, device: VersalDevice, max_tiles: int) -> dict:
+    """`aie_cost` of token units reading the tensor `arg` and producing `result` (the values crossing its ends): the
+    AIE attention path's program of their kernels (one tile per node, one sample per call, `attention.dag_cost`),
+    one PLIO port each way carrying a sample's whole [tokens, features] value row-major (the layout of the
+    program's input and output FIFOs)."""
+    from fxflow.lowering.aie.attention import dag_cost, token_dag
+
+    if not all(u.aie.get("token") for u in part):
+        raise AieFitError(f"layers '{part[0].name}'..'{part[-1].name}': an AIE part runs either token layers "
+                          "([batch, tokens, features]) or layers on [batch, features] rows / feature maps, not both")
+    try:
+        c = dag_cost(token_dag([k for u in part for k in u.kernels], arg, result), device.aie, arg)
+    except UnsupportedOpError as e:
+        raise AieFitError(str(e)) from None
+    limit = max_tiles or device.aie.compute_tiles
+    if c["tiles"] > limit:
+        raise AieFitError(f"layers '{part[0].name}'..'{part[-1].name}' on the AIE need {c['tiles']} compute tiles "
+                          f"(one per kernel: {', '.join(c['kinds'])}); {device.name} offers {limit}")
+    ns = 1.0 / device.aie.clock_ghz
+    interval, latency = c["interval_cycles"], c["latency_cycles"]
+    return {"tiles": c["tiles"], "plio_in": 1, "plio_out": 1, "batch": 1,
+            "columns": max(1, -(-c["tiles"] // max(1, len(device.aie.compute_rows)))),
+            "memory_bytes": c["memory_bytes"], "interval_cycles": interval, "latency_cycles": latency,
+            "latency_ns": latency * ns, "interval_ns": interval * ns, "batch_interval_ns": interval * ns,
+            "splits": [f"1x1 {kind}" for kind in c["kinds"]], "plio_bytes_in": c["bytes_in"],
+            "plio_bytes_out": c["bytes_out"]}
 
 
 def _fmap_form(group: list) -> tuple[dict | None, str]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fxflow.errors import ConfigError, FxflowError
+from fxflow.ir import ir
 from fxflow.lowering.aie.device import AieFitError
 
 from fxflow.lowering.versal.options import VersalOptions
@@ -90,6 +91,8 @@ def lower_for_versal(module, options, top: str) -> tuple[str, VersalSystem]:
     first = 0  # the segments share the one array: each takes the columns east of the previous one's
     for k, part in enumerate(segs):  # one AIE program per segment, built as the planner costed it (aie_cost)
         cols = _columns(system, k, first, [plan.aie_segments[j]["columns"] for j in range(k + 1, len(segs))])
+        if any(u.aie.get("token") for u in planner.units[slice(*part.units)]):
+            _mark_token_dag(part.module)  # built as the planner costed it: the attention path's program
         try:
             lower_for_aie(part.module, AieOptions(planner.device.aie.name, opts.batch, opts.objective,
                                                   opts.max_tiles), max_io_ports=opts.max_plio, columns=cols,
@@ -103,6 +106,13 @@ def lower_for_versal(module, options, top: str) -> tuple[str, VersalSystem]:
         system.aie_programs.append(prog)
         first = _span_of(prog)[1] + 1
     return text, system
+
+
+def _mark_token_dag(module) -> None:
+    from fxflow.dialects.df.graph import graph_of
+    from fxflow.lowering.aie.attention import TOKEN_DAG
+
+    graph_of(module, "Versal driver").attributes[TOKEN_DAG] = ir.UnitAttr.get()
 
 
 def _columns(system: VersalSystem, k: int, first: int, later: list[int]) -> range | None:
@@ -299,17 +309,20 @@ def _why(system: VersalSystem, unit: int, row: dict, target: str, all_pl: list[s
     (the constraint that overrode it) and against the best plan that puts it on the other target."""
     if system.options.partition != "auto":
         return "forced"
-    if row["aie"] is None:
+    if row["aie"] is None and target == "pl":
         return "PL only: " + (row["aie_reason"] or "no AIE form")
+    if row["aie"] is None:  # inside a segment: no smaller run than the segment's can hold it
+        return f"on AIE segment {system.plan.segment_of(unit)}: least LARE of the feasible plans ({system.plan.lare:.4g})"
+    span = f" (with layers '{row['aie_span'][0]}'..'{row['aie_span'][1]}')" if "aie_span" in row else ""
     own = "pl" if row["pl"]["lare"] <= row["aie"]["lare"] else "aie"
     where = f"AIE segment {system.plan.segment_of(unit)}" if target == "aie" else "PL"
     why = f"on {where}: least LARE of the feasible plans ({system.plan.lare:.4g})"
     if own == target:
-        why = f"{why}; alone it is cheaper on {target} too"
+        why = f"{why}; alone{span} it is cheaper on {target} too"
     elif target == "aie" and all_pl:
-        why = f"{why}; alone it is cheaper on PL, but all on PL is infeasible: {all_pl[0]}"
+        why = f"{why}; alone{span} it is cheaper on PL, but all on PL is infeasible: {all_pl[0]}"
     else:
-        why = f"{why}; alone it would be cheaper on {own} (the boundary or the other layers decide)"
+        why = f"{why}; alone{span} it would be cheaper on {own} (the boundary or the other layers decide)"
     other = "pl" if target == "aie" else "aie"
     alt = system.planner.alternative(unit, other)
     if alt is None:

@@ -14,7 +14,7 @@ from fxflow.lowering.aie.device import AieFitError
 from fxflow.errors import ConfigError, FxflowError
 
 from fxflow.lowering.versal.cost import (Metric, Unit, aie_cost, boundary_fill_ns, build_units, no_cut, pl_cost,
-                                         require_aie)
+                                         require_aie, token_cost)
 from fxflow.lowering.versal.device import VersalDevice, get_versal_device
 from fxflow.lowering.versal.options import VersalOptions
 
@@ -94,6 +94,7 @@ class Planner:
         self.options = options
         self.device: VersalDevice = get_versal_device(options.device)
         self.period = 1e3 / options.pl_clock_mhz
+        self.graph = graph  # token segments are costed on its kernels (token_cost)
         self.units: list[Unit] = build_units(graph, self.device, self.period)
         self.cuts = cut_ok(graph, self.units)
         self.metric = Metric(options.weights, options.time)
@@ -107,8 +108,14 @@ class Planner:
         """aie_cost of units [a, b) as one AIE program (cached: plans share segments), or why it does not fit."""
         if seg not in self._aie_costs:
             try:
-                self._aie_costs[seg] = aie_cost(self.units[seg[0]:seg[1]], self.device, self.options.batch,
-                                                self.options.max_tiles, self.options.objective, self.options.max_plio)
+                if any(u.aie.get("token") for u in self.units[seg[0]:seg[1]]):  # the attention path's program
+                    ends = (cut_value(self.graph, self.units, c) for c in seg)
+                    self._aie_costs[seg] = token_cost(self.units[seg[0]:seg[1]], *ends, self.device,
+                                                      self.options.max_tiles)
+                else:
+                        self._aie_costs[seg] = aie_cost(self.units[seg[0]:seg[1]], self.device, self.options.batch,
+                                                    self.options.max_tiles, self.options.objective,
+                                                    self.options.max_plio)
             except AieFitError as e:
                 self._aie_costs[seg] = str(e)
         return self._aie_costs[seg]
@@ -198,7 +205,10 @@ class Planner:
                    "lare": self.metric.lare(self.metric.r_pl(pl["fractions"]), pl["latency_ns"], pl["interval_ns"])},
                    "aie": None, "aie_reason": u.aie_reason}
             if u.aie is not None:
-                a = self.segment_cost((i, i + 1))
+                span = self.enclosing(i) if u.aie.get("token") else (i, i + 1)
+                a = self.segment_cost(span)
+                if span != (i, i + 1):  # its AIE figures are those of the smallest segment holding it
+                    row["aie_span"] = [self.units[span[0]].name, self.units[span[1] - 1].name]
                 if isinstance(a, str):
                     row["aie_reason"] = a
                 else:
@@ -210,6 +220,13 @@ class Planner:
                                   "interval_ns": a["interval_ns"], "lare": self.metric.lare(r, lat, a["interval_ns"])}
             rows.append(row)
         return rows
+
+    def enclosing(self, unit: int) -> Segment:
+        """The smallest run of units holding `unit` with one tensor crossing each end (a layer inside a residual
+        block, e.g. an attention between its LayerNorm and the add, only runs on the AIE with the whole block)."""
+        a = max(j for j in range(unit + 1) if self.cuts[j])
+        b = min((j for j in range(unit + 1, len(self.units) + 1) if self.cuts[j]), default=len(self.units))
+        return a, b
 
     # --- choosing ------------------------------------------------------------------------------------
     def segments(self) -> list[Segment]:

@@ -171,7 +171,8 @@ def readme(design, system, table: str) -> str:
              "* `plan.json` — the plan and this report as data.", "",
              "PLIO beats (128 bits, 312.5 MHz): per batch and port, the port's feature slices slice-major "
              "([slice][row][element]), each element the stored integer of the boundary format extended to its "
-             "AIE lane (8 or 16 bits), lanes from bit 0, the last beat zero-padded." + _fmap_note(system), "",
+             "AIE lane (8 or 16 bits), lanes from bit 0, the last beat zero-padded." + _fmap_note(system)
+             + _token_note(system), "",
              "```", table, "```", "",
              "Metric (LARE, docs/design.md \"Versal\"): (R_PL + R_AIE) x T, R the weighted fraction of the binding "
              "PL resource / of the AIE tiles and PLIO ports, T the end-to-end latency (or the per-sample interval).",
@@ -186,6 +187,14 @@ def _fmap_note(system) -> str:
         return ""
     return ("  A feature-map port (conv / pool / add segments) carries each sample's [C, H, W] map channels-last "
             "instead, [H][W][Cp], channels zero-padded to Cp (see the `// PLIO` comments in `aie.mlir`).")
+
+
+def _token_note(system) -> str:
+    """The token ports' layout, when a segment runs token layers (the AIE attention path)."""
+    if not any(u.aie and u.aie.get("token") for a, b in system.plan.segments for u in system.planner.units[a:b]):
+        return ""
+    return ("  A token segment's port (Linear over the tokens, LayerNorm, attention) carries each sample's whole "
+            "[tokens, features] value row-major as its one slice (batch 1: one sample per AIE kernel call).")
 
 
 def _mark_aie(parts: str, system) -> str:

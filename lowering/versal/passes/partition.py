@@ -96,8 +96,8 @@ VersalPartitionOptions = _options_type()
 def apply_plan(graph, planner, plan) -> None:
     """Write a plan into the graph: `placement` per kernel, the plan's figures on the graph."""
     for unit in planner.units:
-        for kernel, layer in zip(unit.kernels, unit.layers):
-            kernel.attributes["placement"] = str_attr(plan.placement[layer])
+        for kernel in unit.kernels:
+            kernel.attributes["placement"] = str_attr(plan.placement[unit.layers[0]])
     graph.attributes["versal_device"] = str_attr(planner.device.name)
     graph.attributes["versal_segments"] = ir.ArrayAttr.get(
         [str_attr(f"{planner.units[a].name}..{planner.units[b - 1].name}") for a, b in plan.segments])
