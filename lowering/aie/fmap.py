@@ -8,6 +8,8 @@ right after a conv or add, read by nothing else, is fused into its epilogue):
   one); a depthwise conv (one input channel per output channel) is a lane-wise kernel with [taps, C] weights.  Integer form: `lower_dense` on the patch matrix (the emulator's definition of conv),
   so the same exactness proof holds.
 * max pool: one tile, the maximum of the valid window taps per channel lane, then the SRS to the result format.
+* average pool (global too): one tile, the exact window sum in acc32 lanes moved onto the accumulator's grid, divided
+  by the window size truncating toward zero (`fxp.pool` avg's `acc /= n`), then the SRS to the result format.
 * add: one tile, both operands shifted onto the finer grid in acc32 lanes, summed exactly, SRS to the result.
 Feature maps are stored per sample channels-last, [H][W][Cp], channels zero-padded to a multiple of
 `CHANNEL_STEP` (one 128-bit int8 vector).  Every layer's result goes through a memory tile: its tiles'
@@ -50,6 +52,7 @@ class FmapNode:
     fxp: object = None  # the fxp op
     window: tuple = ()  # conv / pool: (kernel (kh, kw), strides, dilations, padding [t, l, b, r])
     groups: int = 1
+    pool: str = ""  # pool: max / avg
 
     @property
     def depthwise(self) -> bool:
@@ -135,9 +138,7 @@ def kernel_node(kernel, relu_kernel=None) -> FmapNode:
                        i64_array(o, "dilations") if "dilations" in o.attributes else [1, 1], i64_array(o, "padding"))
         node.groups = ir.IntegerAttr(o.attributes["groups"]).value
     elif kind == "pool":
-        if ir.StringAttr(o.attributes["kind"]).value != "max":
-            raise unhosted(kernel, f"{ir.StringAttr(o.attributes['kind']).value} pooling has no AIE kernel (max "
-                                   "pooling only)")
+        node.pool = ir.StringAttr(o.attributes["kind"]).value
         node.window = (tuple(i64_array(o, "kernel")), i64_array(o, "strides"), [1, 1], i64_array(o, "padding"))
     return node
 
@@ -308,6 +309,9 @@ def integer_form(node: FmapNode) -> dict:
                                      f"{node.kind} kernel takes int8 or int16 feature maps", layer)
     f = max(fmt.f for fmt in ins)
     shifts = [f - fmt.f for fmt in ins]
+    avg = {}
+    if node.pool == "avg":
+        f, shifts, avg = average_form(node, ins[0])
     if node.kind == "add":
         bound = sum(max(-fmt.min_int, fmt.max_int) << s for fmt, s in zip(ins, shifts))
         if bound.bit_length() >= 32:
@@ -326,7 +330,29 @@ def integer_form(node: FmapNode) -> dict:
     if node.kind == "add":
         d["x2"] = storage_of(ins[1])
         d["shifts"] = shifts
-    return d
+    return {**d, **avg}
+
+
+def average_form(node: FmapNode, x_fmt) -> tuple[int, list[int], dict]:
+    """An average pool's grid (the accumulator's), the up-shift of its window sum onto it and its `aie` values
+    (`up`, window size `n`): the kernel sums exactly in acc32 lanes, so `fxp.pool` avg must define an exact sum
+    (fxflow.fixed.accum.average_sum_bound) that fits 32 bits; UnsupportedOpError naming the layer otherwise."""
+    from fxflow.dialects.fxp import format_of
+    from fxflow.fixed.accum import average_sum_bound
+
+    acc = format_of(ir.TypeAttr(node.fxp.attributes["accum"]).value)
+    n = math.prod(node.window[0])
+    bound = average_sum_bound(x_fmt, acc, n) if acc is not None else None
+    if bound is None:
+        raise UnsupportedOpError(f"layer '{node.layer}': the average pool's accumulator {acc} does not hold the exact "
+                                 f"sum of {n} inputs {x_fmt} (its running sum rounds or overflows step by step); the "
+                                 "AIE average-pool kernel sums exactly (give the layer a wider accumulator)",
+                                 node.layer)
+    if bound.bit_length() >= 32:
+        raise UnsupportedOpError(f"layer '{node.layer}': the average pool's window sum of {n} inputs {x_fmt} on the "
+                                 f"accumulator grid 2^-{acc.f} needs {bound.bit_length() + 1} bits, more than the "
+                                 "32-bit lanes of the AIE average-pool kernel", node.layer)
+    return acc.f, [acc.f - x_fmt.f], {"up": acc.f - x_fmt.f, "n": n}
 
 
 # ---- geometry and cycle model -------------------------------------------------------------------------------------
@@ -376,6 +402,15 @@ def vector_cycles(pixels: int, cp: int, taps: int) -> int:
     from fxflow.lowering.aie import cost
 
     return pixels * (cp // CHANNEL_STEP) * taps + cost.CALL_OVERHEAD
+
+
+def divide_steps(n: int) -> int:
+    """The average pool's division of one 16-lane chunk by the window size n toward zero: n a power of two, three
+    vector steps (sign select, add n - 1 to negative lanes, arithmetic shift); otherwise a scalar division by the
+    constant per lane (a multiply-high and shifts, cost.SCALAR_DIVIDE_BY_CONSTANT cycles each)."""
+    from fxflow.lowering.aie import cost
+
+    return 3 if n & (n - 1) == 0 else CHANNEL_STEP * cost.SCALAR_DIVIDE_BY_CONSTANT
 
 
 @dataclass
@@ -518,6 +553,7 @@ def plan_nodes(fg: FmapGraph, attrs: list[dict], device, max_tiles: int, objecti
         _, h, w = node.in_shapes[0]
         cp = max(cps) if node.kind == "add" else cps[0]
         taps = node.window[0][0] * node.window[0][1] if node.kind == "pool" else 1
+        steps = taps + (divide_steps(taps) if node.pool == "avg" else 0)  # per pixel and 16-channel chunk
 
         def vector_plan(bands: list[tuple[int, int]]) -> NodePlan:
             worst = None
@@ -525,7 +561,7 @@ def plan_nodes(fg: FmapGraph, attrs: list[dict], device, max_tiles: int, objecti
                 need = cost.FIFO_DEPTH * (sum(hb * w * c * cost.nbytes(s) for c, s in
                                               zip(cps, [x_store, a.get("x2", x_store)]))
                                           + ohb * ow * cp * cost.nbytes(y_store))
-                kc = vector_cycles(ohb * ow, cp, taps)
+                kc = vector_cycles(ohb * ow, cp, steps)
                 leg_in = sum(cost.fifo_cycles(hb * w * c, x_store) for c in cps)
                 leg_out = cost.fifo_cycles(oh * ow * cp, y_store)
                 p = NodePlan(max(1, len(bands)), cp, max(kc, leg_in, leg_out), leg_in + kc + leg_out, cps, need,

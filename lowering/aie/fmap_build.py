@@ -167,6 +167,14 @@ class WindowParams:
 
 
 @dataclass
+class AvgPoolParams(WindowParams):
+    """An average pool's window plus the up-shift of its window sum onto the accumulator grid and the window size."""
+
+    up: int = 0
+    n: int = 1
+
+
+@dataclass
 class AddParams:
     pixels: int
     cps: tuple[int, int]  # channel padding of each operand
@@ -295,11 +303,13 @@ def build(graph, anchors: list[tuple[int, int]], io: str = "host", columns: rang
             k_dim = taps * cin
         elif node.kind == "pool":
             (kh, kw), strides, _, pad = node.window
+            role = "avgpool" if node.pool == "avg" else "pool"
+            avg = {k: aie_attr(node.op, k) for k in ("up", "n")} if node.pool == "avg" else None
             for j, tile in enumerate(tiles[i]):
                 hb, ohb, pt = geo[j]
-                params = WindowParams(hb, w, p.cp_in[0], ohb, ow, (kh, kw), tuple(strides), (1, 1), (pt, pad[1]),
-                                      p.cp_in[0])
-                fn = KernelFn(f"{ident}_pool{j if p.bands else ''}", node.layer, "pool", a["mode"], m,
+                geo_j = (hb, w, p.cp_in[0], ohb, ow, (kh, kw), tuple(strides), (1, 1), (pt, pad[1]), p.cp_in[0])
+                params = AvgPoolParams(*geo_j, **avg) if avg else WindowParams(*geo_j)
+                fn = KernelFn(f"{ident}_{role}{j if p.bands else ''}", node.layer, role, a["mode"], m,
                               hb * w * p.cp_in[0], ohb * ow * p.n_slice, a["x"], "", a["y"], 32, epilogue,
                               f"{ident}.o", params=params)
                 prog.kernels.append(fn)
@@ -390,6 +400,17 @@ def run_pool(prog: AieProgram, core: Core, fn: KernelFn, ins: list) -> np.ndarra
     low = -(1 << 40)
     win = _windows(x, p.kernel, p.strides, p.dilations, p.pad, p.oh, p.ow, low)
     return run_epilogue(win.max(axis=0), fn.epilogue).ravel()
+
+
+@register_executor("avgpool")
+def run_avgpool(prog: AieProgram, core: Core, fn: KernelFn, ins: list) -> np.ndarray:
+    """The window sum per channel lane (padding adds 0) in 32-bit lanes, shifted onto the accumulator grid, divided
+    by the window size toward zero, then the epilogue."""
+    p: AvgPoolParams = fn.params
+    x = ins[0].reshape(fn.m, p.h, p.w, p.cp)
+    a = _acc_wrap(_windows(x, p.kernel, p.strides, p.dilations, p.pad, p.oh, p.ow, 0).sum(axis=0), 32) << p.up
+    q = np.abs(a) // p.n
+    return run_epilogue(np.where(a < 0, -q, q), fn.epilogue).ravel()
 
 
 @register_executor("add")
