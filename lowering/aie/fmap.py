@@ -335,24 +335,32 @@ def integer_form(node: FmapNode) -> dict:
 
 def average_form(node: FmapNode, x_fmt) -> tuple[int, list[int], dict]:
     """An average pool's grid (the accumulator's), the up-shift of its window sum onto it and its `aie` values
-    (`up`, window size `n`): the kernel sums exactly in acc32 lanes, so `fxp.pool` avg must define an exact sum
-    (fxflow.fixed.accum.average_sum_bound) that fits 32 bits; UnsupportedOpError naming the layer otherwise."""
+    (`up`, window size `n`, `wrap` = [signed, width] of a WRAP accumulator the sum can leave, else []): the kernel sums
+    exactly in acc32 lanes, so `fxp.pool` avg must define the exact sum, or its wrap
+    (fxflow.fixed.accum.average_sum_bound), and the exact sum must fit 32 bits; UnsupportedOpError naming the layer
+    otherwise."""
     from fxflow.dialects.fxp import format_of
     from fxflow.fixed.accum import average_sum_bound
 
     acc = format_of(ir.TypeAttr(node.fxp.attributes["accum"]).value)
     n = math.prod(node.window[0])
-    bound = average_sum_bound(x_fmt, acc, n) if acc is not None else None
+    bound = average_sum_bound(x_fmt, acc, n, wrapped=True) if acc is not None else None
     if bound is None:
         raise UnsupportedOpError(f"layer '{node.layer}': the average pool's accumulator {acc} does not hold the exact "
-                                 f"sum of {n} inputs {x_fmt} (its running sum rounds or overflows step by step); the "
-                                 "AIE average-pool kernel sums exactly (give the layer a wider accumulator)",
-                                 node.layer)
+                                 f"sum of {n} inputs {x_fmt} (its running sum rounds or saturates step by step); the "
+                                 "AIE average-pool kernel sums exactly, then wraps to a WRAP accumulator's width (give "
+                                 "the layer a wider or a WRAP accumulator)", node.layer)
     if bound.bit_length() >= 32:
         raise UnsupportedOpError(f"layer '{node.layer}': the average pool's window sum of {n} inputs {x_fmt} on the "
                                  f"accumulator grid 2^-{acc.f} needs {bound.bit_length() + 1} bits, more than the "
                                  "32-bit lanes of the AIE average-pool kernel", node.layer)
-    return acc.f, [acc.f - x_fmt.f], {"up": acc.f - x_fmt.f, "n": n}
+    exact = average_sum_bound(x_fmt, acc, n) is not None
+    if not exact and acc.width > 31:
+        raise UnsupportedOpError(f"layer '{node.layer}': the average pool's window sums leave its {acc.width}-bit WRAP "
+                                 f"accumulator {acc}; the AIE average-pool kernel wraps in 32-bit lanes only to "
+                                 "narrower accumulators", node.layer)
+    return acc.f, [acc.f - x_fmt.f], {"up": acc.f - x_fmt.f, "n": n,
+                                      "wrap": [] if exact else [acc.k, acc.width]}
 
 
 # ---- geometry and cycle model -------------------------------------------------------------------------------------

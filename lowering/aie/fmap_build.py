@@ -172,6 +172,7 @@ class AvgPoolParams(WindowParams):
 
     up: int = 0
     n: int = 1
+    wrap: tuple = ()  # (signed, width) of a WRAP accumulator the sum is wrapped to; () = the exact sum
 
 
 @dataclass
@@ -304,7 +305,7 @@ def build(graph, anchors: list[tuple[int, int]], io: str = "host", columns: rang
         elif node.kind == "pool":
             (kh, kw), strides, _, pad = node.window
             role = "avgpool" if node.pool == "avg" else "pool"
-            avg = {k: aie_attr(node.op, k) for k in ("up", "n")} if node.pool == "avg" else None
+            avg = {k: aie_attr(node.op, k) for k in ("up", "n", "wrap")} if node.pool == "avg" else None
             for j, tile in enumerate(tiles[i]):
                 hb, ohb, pt = geo[j]
                 geo_j = (hb, w, p.cp_in[0], ohb, ow, (kh, kw), tuple(strides), (1, 1), (pt, pad[1]), p.cp_in[0])
@@ -404,11 +405,15 @@ def run_pool(prog: AieProgram, core: Core, fn: KernelFn, ins: list) -> np.ndarra
 
 @register_executor("avgpool")
 def run_avgpool(prog: AieProgram, core: Core, fn: KernelFn, ins: list) -> np.ndarray:
-    """The window sum per channel lane (padding adds 0) in 32-bit lanes, shifted onto the accumulator grid, divided
+    """The window sum per channel lane (padding adds 0) in 32-bit lanes, shifted onto the accumulator grid (wrapped
+    to a WRAP accumulator's width), divided
     by the window size toward zero, then the epilogue."""
     p: AvgPoolParams = fn.params
     x = ins[0].reshape(fn.m, p.h, p.w, p.cp)
     a = _acc_wrap(_windows(x, p.kernel, p.strides, p.dilations, p.pad, p.oh, p.ow, 0).sum(axis=0), 32) << p.up
+    if p.wrap:  # the accumulator's WRAP at its width
+        signed, width = p.wrap
+        a = _acc_wrap(a, width) if signed else a & ((1 << width) - 1)
     q = np.abs(a) // p.n
     return run_epilogue(np.where(a < 0, -q, q), fn.epilogue).ravel()
 

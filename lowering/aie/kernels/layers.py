@@ -166,9 +166,10 @@ void maxpool(const TX *__restrict x, TY *__restrict y) {
 }
 
 // average pool: y[OH * OW][CP] = epilogue(trunc((sum over the window's in-range taps of x[ih][iw][c]) * 2^UP / N)),
-// 16 lanes at a time; padding adds 0 and N counts it (the full window size).
+// 16 lanes at a time; padding adds 0 and N counts it (the full window size); WRAP_BITS > 0: the sum wrapped to the
+// accumulator's width first.
 template <typename TX, typename TY, int H, int W, int CP, int OH, int OW, int KH, int KW, int SH, int SW, int PT,
-          int PL, int UP, int N, typename Epilogue>
+          int PL, int UP, int N, bool WRAP_SIGNED, int WRAP_BITS, typename Epilogue>
 void avgpool(const TX *__restrict x, TY *__restrict y) {
   constexpr unsigned V = 16;
   static_assert(CP % V == 0 && N >= 1 && UP >= 0, "whole 16-lane channel chunks");
@@ -184,7 +185,8 @@ void avgpool(const TX *__restrict x, TY *__restrict y) {
               if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;  // padding adds 0
               acc = aie::add(acc, aie::accum<acc32, V>(aie::load_v<V>(x + (ih * W + iw) * CP + c)));
             }
-          const auto a = aie::upshift(acc.template to_vector<int32>(0), UP);  // the sum on the accumulator grid
+          auto a = aie::upshift(acc.template to_vector<int32>(0), UP);  // the sum on the accumulator grid
+          if constexpr (WRAP_BITS > 0) a = fix<int32, WRAP_BITS, WRAP_SIGNED, Fix::Wrap, V>(a);  // a WRAP accumulator
           aie::vector<int32, V> q;
           if constexpr ((N & (N - 1)) == 0) {  // toward zero: floor((a + (a < 0 ? N - 1 : 0)) / N)
             constexpr int K = __builtin_ctz(unsigned(N));
@@ -259,7 +261,9 @@ def avgpool_source(prog: AieProgram, k0: KernelFn) -> str:
            "using namespace fxflow;", "", *_epilogue(k0, ep), "", 'extern "C" {']
     for k in _layer_fns(prog, k0):
         p = k.params
-        targs = [tx, ty, p.h, p.w, p.cp, p.oh, p.ow, *p.kernel, *p.strides, *p.pad, p.up, p.n, ep]
+        signed, bits = p.wrap or (0, 0)
+        targs = [tx, ty, p.h, p.w, p.cp, p.oh, p.ow, *p.kernel, *p.strides, *p.pad, p.up, p.n,
+                 "true" if signed else "false", bits, ep]
         out += [f"void {k.name}(const {tx} *x, {ty} *y) {{", f"  avgpool<{', '.join(map(str, targs))}>(x, y);", "}"]
     return "\n".join(out + ["}", ""])
 
