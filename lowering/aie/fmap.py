@@ -93,21 +93,57 @@ def _readers(kernel) -> int:
 
 
 def is_fmap_graph(graph) -> bool:
-    """Whether the graph is a feature-map DAG for this module: a 4-D input, or a conv / pool on a 4-D feature map.
-    A pool or conv over 3-D [batch, tokens, features] rows (a transformer's mean over the tokens, a Conv1d) does
-    not make one: that graph is a row graph, and the row path names the layer it cannot host."""
+    """Whether the graph is a feature-map DAG for this module: a 4-D input, a conv / pool on a 4-D feature map, or a
+    1-D one (`is_1d_fmap_graph`).  Otherwise a pool over 3-D [batch, tokens, features] rows (a transformer's mean
+    over the tokens) leaves the graph a row graph, and the row path names the layer it cannot host."""
     from fxflow.dialects.df.graph import kernels_of
 
     block = graph.regions[0].blocks[0]
     if len(block.arguments) == 1 and len(ir.RankedTensorType(block.arguments[0].type).shape) == 4:
         return True
-    return any(o.name in ("fxp.conv", "fxp.pool") and len(ir.RankedTensorType(o.operands[0].type).shape) == 4
-               for k in kernels_of(graph) for o in _body(k))
+    return is_1d_fmap_graph(graph) or any(
+        o.name in ("fxp.conv", "fxp.pool") and len(ir.RankedTensorType(o.operands[0].type).shape) == 4
+        for k in kernels_of(graph) for o in _body(k))
+
+
+def is_1d_fmap_graph(graph) -> bool:
+    """A [batch, channels, length] input whose first layer is an fxp.conv / fxp.pool with one spatial dim: 1-D
+    feature maps, run as maps of height 1 (decided by the op: a graph starting with a dense over the tokens of
+    [batch, tokens, features] rows stays a row graph)."""
+    from fxflow.dialects.df.graph import kernels_of
+
+    block = graph.regions[0].blocks[0]
+    if len(block.arguments) != 1 or len(ir.RankedTensorType(block.arguments[0].type).shape) != 3:
+        return False
+    for kernel in kernels_of(graph):  # the first layer past reshapes adding a unit dim
+        ops = _body(kernel)
+        if len(ops) == 1 and ops[0].name == "fxp.reshape" and layout_reshape(ops[0]):
+            continue
+        return len(ops) == 1 and ops[0].name in ("fxp.conv", "fxp.pool")
+    return False
 
 
 def _shape(value) -> tuple[int, int, int]:
+    """(C, H, W) of a [batch, C, H, W] map; (C, 1, L) of a 1-D [batch, C, L] map."""
     s = ir.RankedTensorType(value.type).shape
-    return tuple(s[1:])
+    return tuple(s[1:]) if len(s) == 4 else (s[1], 1, s[2])
+
+
+def layout_reshape(op) -> bool:
+    """A reshape that keeps the batch and channels and only adds or drops spatial dims of size 1 ([B, C, L] <->
+    [B, C, 1, L] <-> [B, C, L, 1], [B, C, 1, 1] -> [B, C]): the channels-last map's bytes do not change, so the
+    feature-map DAG reads the producer's value through it (how the front end writes 1-D pools and dilated convs)."""
+    a, b = (list(ir.RankedTensorType(v.type).shape) for v in (op.operands[0], op.results[0]))
+    if len(a) < 3 or len(b) < 2 or a[:2] != b[:2]:
+        return False
+    return [d for d in a[2:] if d != 1] == [d for d in b[2:] if d != 1]
+
+
+def _as_2d(values: list[int], pad: bool = False) -> list[int]:
+    """A 1-D window attribute as the 2-D one of a height-1 map: [k] -> [1, k]; padding [l, r] -> [0, l, 0, r]."""
+    if pad:
+        return [0, values[0], 0, values[1]] if len(values) == 2 else list(values)
+    return [1, values[0]] if len(values) == 1 else list(values)
 
 
 def kernel_node(kernel, relu_kernel=None) -> FmapNode:
@@ -127,19 +163,21 @@ def kernel_node(kernel, relu_kernel=None) -> FmapNode:
     kind = names[0].split(".")[1]
     operands = [o.operands[0]] if kind != "add" else [o.operands[0], o.operands[1]]
     for v in operands:
-        if len(ir.RankedTensorType(v.type).shape) != 4:
-            raise unhosted(kernel, f"the AIE {kind} kernel takes 2-D feature maps [batch, channels, height, width], "
-                                   f"not {list(ir.RankedTensorType(v.type).shape)}")
+        if len(ir.RankedTensorType(v.type).shape) not in (3, 4):
+            raise unhosted(kernel, f"the AIE {kind} kernel takes feature maps [batch, channels, height, width] or "
+                                   f"[batch, channels, length], not {list(ir.RankedTensorType(v.type).shape)}")
     node = FmapNode(kernel, kind, layer, ir.StringAttr(kernel.attributes["sym_name"]).value, [],
                     [_shape(v) for v in operands], _shape(o.results[0]), relu_op=relu_kernel, fxp=o)
     if kind == "conv":
-        kh, kw = ir.RankedTensorType(o.operands[1].type).shape[2:]
-        node.window = ((kh, kw), i64_array(o, "strides"),
-                       i64_array(o, "dilations") if "dilations" in o.attributes else [1, 1], i64_array(o, "padding"))
+        kh, kw = _as_2d(ir.RankedTensorType(o.operands[1].type).shape[2:])
+        node.window = ((kh, kw), _as_2d(i64_array(o, "strides")),
+                       _as_2d(i64_array(o, "dilations")) if "dilations" in o.attributes else [1, 1],
+                       _as_2d(i64_array(o, "padding"), pad=True))
         node.groups = ir.IntegerAttr(o.attributes["groups"]).value
     elif kind == "pool":
         node.pool = ir.StringAttr(o.attributes["kind"]).value
-        node.window = (tuple(i64_array(o, "kernel")), i64_array(o, "strides"), [1, 1], i64_array(o, "padding"))
+        node.window = (tuple(_as_2d(i64_array(o, "kernel"))), _as_2d(i64_array(o, "strides")), [1, 1],
+                       _as_2d(i64_array(o, "padding"), pad=True))
     return node
 
 
@@ -170,9 +208,13 @@ def fmap_graph(graph) -> FmapGraph:
                 return -1
             return index[src]
 
+
+        if names == ["fxp.reshape"] and layout_reshape(ops[0]):  # the same channels-last bytes: an alias
+            index[kernel] = node_of(srcs[0])
+            continue
         if names == ["fxp.relu"]:
             src = srcs[0]
-            prod = nodes[index[src]] if src is not None else None
+            prod = nodes[index[src]] if src is not None and index[src] >= 0 else None
             if prod is None or prod.kind not in ("conv", "add") or prod.relu_op is not None or _readers(src) != 1:
                 raise UnsupportedOpError(f"layer '{layer}': a ReLU runs on the AI Engines only fused into the conv "
                                          "or add before it, whose result nothing else reads", layer)
@@ -185,8 +227,9 @@ def fmap_graph(graph) -> FmapGraph:
         node.inputs = [node_of(srcs[next(i for i, a in enumerate(kargs) if a == v)]) for v in operands]
         index[kernel] = len(nodes)
         nodes.append(node)
-    if len(ir.RankedTensorType(arg.type).shape) != 4:  # the first kernel would have named itself (kernel_node)
-        raise UnsupportedOpError(f"the AIE feature-map layers take a [batch, channels, height, width] input, not "
+    if len(ir.RankedTensorType(arg.type).shape) != 4 and not is_1d_fmap_graph(graph):
+        raise UnsupportedOpError(f"the AIE feature-map layers take a [batch, channels, height, width] input (or a "
+                                 f"[batch, channels, length] one read by a conv / pool), not "
                                  f"{list(ir.RankedTensorType(arg.type).shape)}")
     ret = list(block.operations)[-1].operation
     if len(ret.operands) != 1:
@@ -217,8 +260,8 @@ def conv_matrix(node: FmapNode) -> tuple[np.ndarray, object]:
     """The conv weights as the [taps, C, F] block-diagonal matrix of its patch form (tap-major rows) and format."""
     from fxflow.dialects.fxp import format_of
 
-    w = _const(node.fxp.operands[1])  # [F, C/g, kh, kw]
-    f_total, cg, kh, kw = w.shape
+    w = _const(node.fxp.operands[1])  # [F, C/g, kh, kw] or [F, C/g, k]
+    (kh, kw), f_total, cg = node.window[0], w.shape[0], w.shape[1]
     c = node.in_shapes[0][0]
     g = node.groups
     fg = f_total // g
