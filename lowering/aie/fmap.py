@@ -139,6 +139,12 @@ def layout_reshape(op) -> bool:
     return [d for d in a[2:] if d != 1] == [d for d in b[2:] if d != 1]
 
 
+def flatten_reshape(op) -> bool:
+    """[B, C, *S] -> [B, C * prod(S)]: a map flattened channels-first (torch.flatten before a Linear)."""
+    a, b = (list(ir.RankedTensorType(v.type).shape) for v in (op.operands[0], op.results[0]))
+    return len(a) in (3, 4) and len(b) == 2 and a[0] == b[0] and math.prod(a[1:]) == b[1]
+
+
 def _as_2d(values: list[int], pad: bool = False) -> list[int]:
     """A 1-D window attribute as the 2-D one of a height-1 map: [k] -> [1, k]; padding [l, r] -> [0, l, 0, r]."""
     if pad:
@@ -146,19 +152,26 @@ def _as_2d(values: list[int], pad: bool = False) -> list[int]:
     return [1, values[0]] if len(values) == 1 else list(values)
 
 
-def kernel_node(kernel, relu_kernel=None) -> FmapNode:
-    """The conv / pool / add of one df.kernel as a DAG node (its `inputs` left empty); UnsupportedOpError naming
-    the layer otherwise."""
+def kernel_node(kernel, relu_kernel=None, flat_map: tuple | None = None) -> FmapNode:
+    """The conv / pool / add of one df.kernel as a DAG node (its `inputs` left empty), or a dense reading a flattened
+    map `flat_map` (C, H, W) as a conv whose window is the whole map; UnsupportedOpError naming the layer
+    otherwise."""
     from fxflow.dialects.fxp import i64_array
     from fxflow.lowering.aie.unhosted import unhosted
 
     layer = ir.StringAttr(kernel.attributes["layer"]).value
     ops = _body(kernel)
     names = [o.name for o in ops]
+    if len(ops) == 1 and names[0] == "fxp.dense" and flat_map is not None:
+        o = ops[0]
+        c, h, w = flat_map
+        f = ir.RankedTensorType(o.results[0].type).shape[-1]
+        return FmapNode(kernel, "conv", layer, ir.StringAttr(kernel.attributes["sym_name"]).value, [], [flat_map],
+                        (f, 1, 1), relu_op=relu_kernel, fxp=o, window=((h, w), [1, 1], [1, 1], [0, 0, 0, 0]))
     if len(ops) != 1 or names[0] not in ("fxp.conv", "fxp.pool", "fxp.add"):
-        raise unhosted(kernel, "not supported on the AI Engines yet: the AIE feature-map backend maps Conv2D "
-                               "(grouped/depthwise too, + ReLU), MaxPool and Add (+ ReLU) on [batch, channels, "
-                               "height, width] feature maps")
+        raise unhosted(kernel, "not supported on the AI Engines yet: the AIE feature-map backend maps Conv2D / Conv1D "
+                               "(grouped/depthwise too, + ReLU), max and average pools, Add (+ ReLU) on feature maps "
+                               "and a dense (+ ReLU) reading a flattened map")
     o = ops[0]
     kind = names[0].split(".")[1]
     operands = [o.operands[0]] if kind != "add" else [o.operands[0], o.operands[1]]
@@ -197,6 +210,8 @@ def fmap_graph(graph) -> FmapGraph:
     arg = graph_input(graph)
     nodes: list[FmapNode] = []
     index: dict = {}  # df.kernel operation -> node index (fused ReLUs map to their producer)
+    flat: dict = {}  # flattening reshape kernel -> the (C, H, W) map it flattens
+    fg_in = _shape(arg)
     for kernel in kernels_of(graph):
         layer = ir.StringAttr(kernel.attributes["layer"]).value
         ops = _body(kernel)
@@ -212,6 +227,10 @@ def fmap_graph(graph) -> FmapGraph:
         if names == ["fxp.reshape"] and layout_reshape(ops[0]):  # the same channels-last bytes: an alias
             index[kernel] = node_of(srcs[0])
             continue
+        if names == ["fxp.reshape"] and flatten_reshape(ops[0]):  # read by a dense as its whole-map window
+            index[kernel] = node_of(srcs[0])
+            flat[kernel] = fg_in if index[kernel] < 0 else nodes[index[kernel]].out_shape
+            continue
         if names == ["fxp.relu"]:
             src = srcs[0]
             prod = nodes[index[src]] if src is not None and index[src] >= 0 else None
@@ -221,7 +240,11 @@ def fmap_graph(graph) -> FmapGraph:
             prod.relu_op = kernel
             index[kernel] = index[src]
             continue
-        node = kernel_node(kernel)
+        flat_map = flat.get(srcs[0]) if srcs else None
+        if flat_map is None and names == ["fxp.dense"] and srcs[0] is not None and index.get(srcs[0], -1) >= 0:
+            prod = nodes[index[srcs[0]]]  # a [B, C, 1, 1] map aliased to [B, C] rows
+            flat_map = prod.out_shape if prod.out_shape[1:] == (1, 1) else None
+        node = kernel_node(kernel, flat_map=flat_map)
         kargs = list(kernel.regions[0].blocks[0].arguments)
         operands = [node.fxp.operands[0]] if node.kind != "add" else list(node.fxp.operands[:2])
         node.inputs = [node_of(srcs[next(i for i, a in enumerate(kargs) if a == v)]) for v in operands]
@@ -260,7 +283,9 @@ def conv_matrix(node: FmapNode) -> tuple[np.ndarray, object]:
     """The conv weights as the [taps, C, F] block-diagonal matrix of its patch form (tap-major rows) and format."""
     from fxflow.dialects.fxp import format_of
 
-    w = _const(node.fxp.operands[1])  # [F, C/g, kh, kw] or [F, C/g, k]
+    w = _const(node.fxp.operands[1])  # [F, C/g, kh, kw] or [F, C/g, k]; a dense's [C * H * W, F]
+    if node.fxp.name == "fxp.dense":  # feature c * H * W + h * W + w of the flattened map: tap (h, w), channel c
+        w = w.T.reshape(w.shape[1], *node.in_shapes[0])
     (kh, kw), f_total, cg = node.window[0], w.shape[0], w.shape[1]
     c = node.in_shapes[0][0]
     g = node.groups
