@@ -30,7 +30,7 @@ from fxflow.ir import ir
 
 CHANNEL_STEP = 16  # channels of a feature map are padded to whole 16-lane vectors
 PIXELS = 4  # output pixels per microtile (M of every AIE-ML mmul mode fxflow uses)
-FMAP_KINDS = ("conv", "pool", "add")
+FMAP_KINDS = ("conv", "pool", "add", "softmax")
 
 
 def up(v: int, step: int) -> int:
@@ -168,6 +168,9 @@ def kernel_node(kernel, relu_kernel=None, flat_map: tuple | None = None) -> Fmap
         f = ir.RankedTensorType(o.results[0].type).shape[-1]
         return FmapNode(kernel, "conv", layer, ir.StringAttr(kernel.attributes["sym_name"]).value, [], [flat_map],
                         (f, 1, 1), relu_op=relu_kernel, fxp=o, window=((h, w), [1, 1], [1, 1], [0, 0, 0, 0]))
+    if len(ops) == 1 and names[0] == "fxp.softmax" and flat_map is not None and flat_map[1:] == (1, 1):
+        return FmapNode(kernel, "softmax", layer, ir.StringAttr(kernel.attributes["sym_name"]).value, [], [flat_map],
+                        flat_map, fxp=ops[0])
     if len(ops) != 1 or names[0] not in ("fxp.conv", "fxp.pool", "fxp.add"):
         raise unhosted(kernel, "not supported on the AI Engines yet: the AIE feature-map backend maps Conv2D / Conv1D "
                                "(grouped/depthwise too, + ReLU), max and average pools, Add (+ ReLU) on feature maps "
@@ -241,8 +244,9 @@ def fmap_graph(graph) -> FmapGraph:
             index[kernel] = index[src]
             continue
         flat_map = flat.get(srcs[0]) if srcs else None
-        if flat_map is None and names == ["fxp.dense"] and srcs[0] is not None and index.get(srcs[0], -1) >= 0:
-            prod = nodes[index[srcs[0]]]  # a [B, C, 1, 1] map aliased to [B, C] rows
+        if flat_map is None and names[:1] in (["fxp.dense"], ["fxp.softmax"]) and srcs[0] is not None \
+                and index.get(srcs[0], -1) >= 0:
+            prod = nodes[index[srcs[0]]]  # a [B, C, 1, 1] map as [B, C] rows (a pooled map, a dense's result)
             flat_map = prod.out_shape if prod.out_shape[1:] == (1, 1) else None
         node = kernel_node(kernel, flat_map=flat_map)
         kargs = list(kernel.regions[0].blocks[0].arguments)
@@ -363,6 +367,9 @@ def integer_form(node: FmapNode) -> dict:
     from fxflow.lowering.aie.arith import plan_srs, relu_epilogue, storage_of
 
     layer = node.layer
+    if node.kind == "softmax":
+        r = row_softmax(node)
+        return {"mode": "softmax", "x": storage_of(r.x_fmt), "y": storage_of(r.out), "epilogue": []}
     if node.kind == "conv":
         integer = conv_info(node).lower()
         return {"mode": integer.mode.name, "x": integer.x_store, "w": integer.w_store, "y": integer.y_store,
@@ -399,6 +406,19 @@ def integer_form(node: FmapNode) -> dict:
         d["x2"] = storage_of(ins[1])
         d["shifts"] = shifts
     return {**d, **avg}
+
+
+def row_softmax(node: FmapNode):
+    """The table softmax over the channels of a 1 x 1 map (a classifier's scores): the row kernel
+    (lowering/aie/rows.py) on one row of C features stored in Cp lanes; UnsupportedOpError naming the layer when
+    that kernel cannot reproduce it."""
+    from fxflow.lowering.aie.passes.convert_fxp_to_aie import row_info
+
+    r = row_info(node.op)
+    if r.kind != "softmax":
+        raise UnsupportedOpError(f"layer '{node.layer}': on a feature map the AIE runs the table softmax (stable, "
+                                 f"latency), not '{r.kind}'", node.layer)
+    return r
 
 
 def average_form(node: FmapNode, x_fmt) -> tuple[int, list[int], dict]:
@@ -551,6 +571,7 @@ def plan_nodes(fg: FmapGraph, attrs: list[dict], device, max_tiles: int, objecti
     from fxflow.lowering.aie import cost
     from fxflow.lowering.aie.arith import device_mode
     from fxflow.lowering.aie.device import AieFitError
+    from fxflow.lowering.aie.rows import row_tables
 
     plans: list[NodePlan] = []
     budget = device.tile_memory - device.stack_bytes
@@ -625,6 +646,15 @@ def plan_nodes(fg: FmapGraph, attrs: list[dict], device, max_tiles: int, objecti
                 best = min((p for p in options if p.interval <= fastest * (1 + tolerance)),
                            key=lambda p: (p.parts, p.interval))
             plans.append(best)
+            continue
+        if node.kind == "softmax":
+            r = row_softmax(node)
+            kc = cost.row_cycles("softmax", 1, r.spec, r.n, cps[0])
+            leg_in = cost.fifo_cycles(cps[0], x_store)
+            leg_out = cost.fifo_cycles(cps[0], y_store)
+            need = cost.FIFO_DEPTH * cps[0] * (cost.nbytes(x_store) + cost.nbytes(y_store)) + 4 * sum(
+                len(t) for _, t in row_tables("softmax", r.spec))
+            plans.append(NodePlan(1, cps[0], max(kc, leg_in, leg_out), leg_in + kc + leg_out, cps, need))
             continue
         _, h, w = node.in_shapes[0]
         cp = max(cps) if node.kind == "add" else cps[0]

@@ -20,8 +20,9 @@ from fxflow.lowering.aie import cost
 from fxflow.lowering.aie.arith import MODES, bias_on_product_grid, parse_epilogue, run_epilogue
 from fxflow.lowering.aie.device import AieFitError, Device, IoPorts, get_device
 from fxflow.lowering.aie.fmap import CHANNEL_STEP, FmapGraph, NodePlan, _dict, band_window, conv_info, fmap_graph, \
-    in_rows, out_window, plan_nodes, up
-from fxflow.lowering.aie.program import AieProgram, Buffer, Core, Fifo, HostPort, KernelFn, LayerPlan, Link
+    in_rows, out_window, plan_nodes, row_softmax, up
+from fxflow.lowering.aie.program import AieProgram, Buffer, Core, Fifo, HostPort, KernelFn, LayerPlan, Link, RowTile
+from fxflow.lowering.aie.rows import TABLE_STORE, row_tables
 from fxflow.lowering.aie.simulate import _acc_wrap, register_executor
 from fxflow.names import c_identifier
 
@@ -246,7 +247,7 @@ def build(graph, anchors: list[tuple[int, int]], io: str = "host", columns: rang
                                fmap=(c_in, h_in, w_in, cp_in), rows=bands_in))
     for i, (node, p, ident) in enumerate(zip(fg.nodes, plans, idents)):
         a = {k: aie_attr(node.op, k) for k in ("mode", "x", "y", "epilogue")}
-        mode = MODES[a["mode"]]
+        mode = MODES.get(a["mode"])  # None for a row kernel (softmax)
         epilogue = parse_epilogue(a["epilogue"])
         oh, ow = out_window(node)
         _, h, w = node.in_shapes[0]
@@ -316,6 +317,20 @@ def build(graph, anchors: list[tuple[int, int]], io: str = "host", columns: rang
                 prog.kernels.append(fn)
                 prog.cores.append(Core(tile, fn.name, node.layer, j, 0, x_fifos[j], "", None, ys[j]))
             k_dim = kh * kw
+        elif node.kind == "softmax":  # the row kernel on one row of C features in Cp lanes per sample
+            r = row_softmax(node)
+            cp = p.cp_in[0]
+            fn = KernelFn(f"{ident}_softmax", node.layer, "softmax", "softmax", m, cp, cp, a["x"], "", a["y"], 32, [],
+                          f"{ident}.o", row=RowTile(r.spec, r.n, 1, cp))
+            tables = []
+            for suffix, values in row_tables("softmax", r.spec):
+                prog.buffers.append(Buffer(f"{ident}_{suffix}", tiles[i][0], TABLE_STORE, (len(values),),
+                                           np.asarray(values, dtype=np.int64)))
+                tables.append(f"{ident}_{suffix}")
+            prog.kernels.append(fn)
+            prog.cores.append(Core(tiles[i][0], fn.name, node.layer, 0, 0, x_fifos[0], "", None, ys[0],
+                                   tables=tables))
+            k_dim = r.n
         else:
             if node.inputs[0] == node.inputs[1]:
                 raise UnsupportedOpError(f"layer '{node.layer}': an add of a value to itself has no AIE kernel (one "
