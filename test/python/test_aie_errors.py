@@ -49,12 +49,15 @@ class AvgPool(nn.Module):
 
 
 class Conv1d(nn.Module):
+    """A dense over the last dim of [batch, tokens, features] rows first: a row graph (1-D feature maps are graphs
+    whose first layer is the conv / pool), so the Conv1d after it is named."""
+
     def __init__(self):
         super().__init__()
-        self.conv, self.relu = nn.Conv1d(3, 8, 3), nn.ReLU()
+        self.pre, self.conv, self.relu = nn.Linear(10, 10), nn.Conv1d(3, 8, 3), nn.ReLU()
 
     def forward(self, x):
-        return self.relu(self.conv(x))
+        return self.relu(self.conv(self.pre(x)))
 
 
 class Wide(nn.Module):
