@@ -354,3 +354,24 @@ def test_row_split_max_pool_kernels_pass_the_syntax_check(mode):
     files = render_kernels(prog)
     assert all(f"void {k.name}(" in files[f"kernels/{k.obj[:-2]}.cc"] for k in pools)
     assert check_syntax(files, prog.device) == {}
+
+
+@pytest.mark.parametrize("window", [2, 3])
+def test_average_pool_cycles_add_the_division_to_the_window_taps(window):
+    """Per pixel and 16-channel chunk an average pool costs its taps (as a max pool) plus the division: three
+    vector steps for a power-of-two window, a scalar division per lane otherwise (fmap.divide_steps)."""
+    from fxflow.lowering.aie import cost
+    from fxflow.lowering.aie.fmap import divide_steps
+
+    x = _inputs((2, 6, 6), 1)
+    cycles = {}
+    for name, pool in (("max", nn.MaxPool2d(window, 1)), ("avg", nn.AvgPool2d(window, 1))):
+        d = _compile(nn.Sequential(nn.Conv2d(2, 16, 1), pool).eval(), x, INT8)
+        layer = d.report()["layers"][-1]
+        cycles[name] = layer["kernel_cycles"]
+    pixels = (6 - window + 1) ** 2
+    n = window * window
+    assert divide_steps(n) == (3 if n == 4 else 16 * cost.SCALAR_DIVIDE_BY_CONSTANT)
+    # the same FIFO legs (same shapes and storage): the interval is the larger of them and the kernel's steps
+    assert cycles["avg"] == max(cycles["max"], pixels * (n + divide_steps(n)) + cost.CALL_OVERHEAD)
+    assert cycles["avg"] > cycles["max"] or n == 4
