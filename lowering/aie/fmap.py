@@ -31,6 +31,7 @@ from fxflow.ir import ir
 CHANNEL_STEP = 16  # channels of a feature map are padded to whole 16-lane vectors
 PIXELS = 4  # output pixels per microtile (M of every AIE-ML mmul mode fxflow uses)
 FMAP_KINDS = ("conv", "pool", "add", "softmax")
+CONVERT_PASS = "fxflow.lowering.aie.passes.convert_fxp_to_aie"  # its row_info: the softmax row kernel's spec
 
 
 def up(v: int, step: int) -> int:
@@ -411,10 +412,11 @@ def integer_form(node: FmapNode) -> dict:
 def row_softmax(node: FmapNode):
     """The table softmax over the channels of a 1 x 1 map (a classifier's scores): the row kernel
     (lowering/aie/rows.py) on one row of C features stored in Cp lanes; UnsupportedOpError naming the layer when
-    that kernel cannot reproduce it."""
-    from fxflow.lowering.aie.passes.convert_fxp_to_aie import row_info
+    that kernel cannot reproduce it.  The pass module that reads this one is named by string (as dag_paths does):
+    no import circle."""
+    import importlib
 
-    r = row_info(node.op)
+    r = importlib.import_module(CONVERT_PASS).row_info(node.op)
     if r.kind != "softmax":
         raise UnsupportedOpError(f"layer '{node.layer}': on a feature map the AIE runs the table softmax (stable, "
                                  f"latency), not '{r.kind}'", node.layer)
