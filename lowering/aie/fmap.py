@@ -386,7 +386,7 @@ def integer_form(node: FmapNode) -> dict:
     f = max(fmt.f for fmt in ins)
     shifts = [f - fmt.f for fmt in ins]
     avg = {}
-    if node.pool == "avg":
+    if node.kind == "pool" and node.pool == "avg":  # (an attention residual add node has no pool field)
         f, shifts, avg = average_form(node, ins[0])
     if node.kind == "add":
         bound = sum(max(-fmt.min_int, fmt.max_int) << s for fmt, s in zip(ins, shifts))
