@@ -8,6 +8,8 @@ right after a conv or add, read by nothing else, is fused into its epilogue):
   one); a depthwise conv (one input channel per output channel) is a lane-wise kernel with [taps, C] weights.  Integer form: `lower_dense` on the patch matrix (the emulator's definition of conv),
   so the same exactness proof holds.
 * max pool: one tile, the maximum of the valid window taps per channel lane, then the SRS to the result format.
+* average pool (global too): one tile, the exact window sum in acc32 lanes moved onto the accumulator's grid, divided
+  by the window size truncating toward zero (`fxp.pool` avg's `acc /= n`), then the SRS to the result format.
 * add: one tile, both operands shifted onto the finer grid in acc32 lanes, summed exactly, SRS to the result.
 Feature maps are stored per sample channels-last, [H][W][Cp], channels zero-padded to a multiple of
 `CHANNEL_STEP` (one 128-bit int8 vector).  Every layer's result goes through a memory tile: its tiles'
@@ -28,7 +30,8 @@ from fxflow.ir import ir
 
 CHANNEL_STEP = 16  # channels of a feature map are padded to whole 16-lane vectors
 PIXELS = 4  # output pixels per microtile (M of every AIE-ML mmul mode fxflow uses)
-FMAP_KINDS = ("conv", "pool", "add")
+FMAP_KINDS = ("conv", "pool", "add", "softmax")
+CONVERT_PASS = "fxflow.lowering.aie.passes.convert_fxp_to_aie"  # its row_info: the softmax row kernel's spec
 
 
 def up(v: int, step: int) -> int:
@@ -50,6 +53,7 @@ class FmapNode:
     fxp: object = None  # the fxp op
     window: tuple = ()  # conv / pool: (kernel (kh, kw), strides, dilations, padding [t, l, b, r])
     groups: int = 1
+    pool: str = ""  # pool: max / avg
 
     @property
     def depthwise(self) -> bool:
@@ -90,55 +94,107 @@ def _readers(kernel) -> int:
 
 
 def is_fmap_graph(graph) -> bool:
-    """Whether the graph is a feature-map DAG for this module: a 4-D input, or a conv / pool on a 4-D feature map.
-    A pool or conv over 3-D [batch, tokens, features] rows (a transformer's mean over the tokens, a Conv1d) does
-    not make one: that graph is a row graph, and the row path names the layer it cannot host."""
+    """Whether the graph is a feature-map DAG for this module: a 4-D input, a conv / pool on a 4-D feature map, or a
+    1-D one (`is_1d_fmap_graph`).  Otherwise a pool over 3-D [batch, tokens, features] rows (a transformer's mean
+    over the tokens) leaves the graph a row graph, and the row path names the layer it cannot host."""
     from fxflow.dialects.df.graph import kernels_of
 
     block = graph.regions[0].blocks[0]
     if len(block.arguments) == 1 and len(ir.RankedTensorType(block.arguments[0].type).shape) == 4:
         return True
-    return any(o.name in ("fxp.conv", "fxp.pool") and len(ir.RankedTensorType(o.operands[0].type).shape) == 4
-               for k in kernels_of(graph) for o in _body(k))
+    return is_1d_fmap_graph(graph) or any(
+        o.name in ("fxp.conv", "fxp.pool") and len(ir.RankedTensorType(o.operands[0].type).shape) == 4
+        for k in kernels_of(graph) for o in _body(k))
+
+
+def is_1d_fmap_graph(graph) -> bool:
+    """A [batch, channels, length] input whose first layer is an fxp.conv / fxp.pool with one spatial dim: 1-D
+    feature maps, run as maps of height 1 (decided by the op: a graph starting with a dense over the tokens of
+    [batch, tokens, features] rows stays a row graph)."""
+    from fxflow.dialects.df.graph import kernels_of
+
+    block = graph.regions[0].blocks[0]
+    if len(block.arguments) != 1 or len(ir.RankedTensorType(block.arguments[0].type).shape) != 3:
+        return False
+    for kernel in kernels_of(graph):  # the first layer past reshapes adding a unit dim
+        ops = _body(kernel)
+        if len(ops) == 1 and ops[0].name == "fxp.reshape" and layout_reshape(ops[0]):
+            continue
+        return len(ops) == 1 and ops[0].name in ("fxp.conv", "fxp.pool")
+    return False
 
 
 def _shape(value) -> tuple[int, int, int]:
+    """(C, H, W) of a [batch, C, H, W] map; (C, 1, L) of a 1-D [batch, C, L] map."""
     s = ir.RankedTensorType(value.type).shape
-    return tuple(s[1:])
+    return tuple(s[1:]) if len(s) == 4 else (s[1], 1, s[2])
 
 
-def kernel_node(kernel, relu_kernel=None) -> FmapNode:
-    """The conv / pool / add of one df.kernel as a DAG node (its `inputs` left empty); UnsupportedOpError naming
-    the layer otherwise."""
+def layout_reshape(op) -> bool:
+    """A reshape that keeps the batch and channels and only adds or drops spatial dims of size 1 ([B, C, L] <->
+    [B, C, 1, L] <-> [B, C, L, 1], [B, C, 1, 1] -> [B, C]): the channels-last map's bytes do not change, so the
+    feature-map DAG reads the producer's value through it (how the front end writes 1-D pools and dilated convs)."""
+    a, b = (list(ir.RankedTensorType(v.type).shape) for v in (op.operands[0], op.results[0]))
+    if len(a) < 3 or len(b) < 2 or a[:2] != b[:2]:
+        return False
+    return [d for d in a[2:] if d != 1] == [d for d in b[2:] if d != 1]
+
+
+def flatten_reshape(op) -> bool:
+    """[B, C, *S] -> [B, C * prod(S)]: a map flattened channels-first (torch.flatten before a Linear)."""
+    a, b = (list(ir.RankedTensorType(v.type).shape) for v in (op.operands[0], op.results[0]))
+    return len(a) in (3, 4) and len(b) == 2 and a[0] == b[0] and math.prod(a[1:]) == b[1]
+
+
+def _as_2d(values: list[int], pad: bool = False) -> list[int]:
+    """A 1-D window attribute as the 2-D one of a height-1 map: [k] -> [1, k]; padding [l, r] -> [0, l, 0, r]."""
+    if pad:
+        return [0, values[0], 0, values[1]] if len(values) == 2 else list(values)
+    return [1, values[0]] if len(values) == 1 else list(values)
+
+
+def kernel_node(kernel, relu_kernel=None, flat_map: tuple | None = None) -> FmapNode:
+    """The conv / pool / add of one df.kernel as a DAG node (its `inputs` left empty), or a dense reading a flattened
+    map `flat_map` (C, H, W) as a conv whose window is the whole map; UnsupportedOpError naming the layer
+    otherwise."""
     from fxflow.dialects.fxp import i64_array
     from fxflow.lowering.aie.unhosted import unhosted
 
     layer = ir.StringAttr(kernel.attributes["layer"]).value
     ops = _body(kernel)
     names = [o.name for o in ops]
+    if len(ops) == 1 and names[0] == "fxp.dense" and flat_map is not None:
+        o = ops[0]
+        c, h, w = flat_map
+        f = ir.RankedTensorType(o.results[0].type).shape[-1]
+        return FmapNode(kernel, "conv", layer, ir.StringAttr(kernel.attributes["sym_name"]).value, [], [flat_map],
+                        (f, 1, 1), relu_op=relu_kernel, fxp=o, window=((h, w), [1, 1], [1, 1], [0, 0, 0, 0]))
+    if len(ops) == 1 and names[0] == "fxp.softmax" and flat_map is not None and flat_map[1:] == (1, 1):
+        return FmapNode(kernel, "softmax", layer, ir.StringAttr(kernel.attributes["sym_name"]).value, [], [flat_map],
+                        flat_map, fxp=ops[0])
     if len(ops) != 1 or names[0] not in ("fxp.conv", "fxp.pool", "fxp.add"):
-        raise unhosted(kernel, "not supported on the AI Engines yet: the AIE feature-map backend maps Conv2D "
-                               "(grouped/depthwise too, + ReLU), MaxPool and Add (+ ReLU) on [batch, channels, "
-                               "height, width] feature maps")
+        raise unhosted(kernel, "not supported on the AI Engines yet: the AIE feature-map backend maps Conv2D / Conv1D "
+                               "(grouped/depthwise too, + ReLU), max and average pools, Add (+ ReLU) on feature maps "
+                               "and a dense (+ ReLU) reading a flattened map")
     o = ops[0]
     kind = names[0].split(".")[1]
     operands = [o.operands[0]] if kind != "add" else [o.operands[0], o.operands[1]]
     for v in operands:
-        if len(ir.RankedTensorType(v.type).shape) != 4:
-            raise unhosted(kernel, f"the AIE {kind} kernel takes 2-D feature maps [batch, channels, height, width], "
-                                   f"not {list(ir.RankedTensorType(v.type).shape)}")
+        if len(ir.RankedTensorType(v.type).shape) not in (3, 4):
+            raise unhosted(kernel, f"the AIE {kind} kernel takes feature maps [batch, channels, height, width] or "
+                                   f"[batch, channels, length], not {list(ir.RankedTensorType(v.type).shape)}")
     node = FmapNode(kernel, kind, layer, ir.StringAttr(kernel.attributes["sym_name"]).value, [],
                     [_shape(v) for v in operands], _shape(o.results[0]), relu_op=relu_kernel, fxp=o)
     if kind == "conv":
-        kh, kw = ir.RankedTensorType(o.operands[1].type).shape[2:]
-        node.window = ((kh, kw), i64_array(o, "strides"),
-                       i64_array(o, "dilations") if "dilations" in o.attributes else [1, 1], i64_array(o, "padding"))
+        kh, kw = _as_2d(ir.RankedTensorType(o.operands[1].type).shape[2:])
+        node.window = ((kh, kw), _as_2d(i64_array(o, "strides")),
+                       _as_2d(i64_array(o, "dilations")) if "dilations" in o.attributes else [1, 1],
+                       _as_2d(i64_array(o, "padding"), pad=True))
         node.groups = ir.IntegerAttr(o.attributes["groups"]).value
     elif kind == "pool":
-        if ir.StringAttr(o.attributes["kind"]).value != "max":
-            raise unhosted(kernel, f"{ir.StringAttr(o.attributes['kind']).value} pooling has no AIE kernel (max "
-                                   "pooling only)")
-        node.window = (tuple(i64_array(o, "kernel")), i64_array(o, "strides"), [1, 1], i64_array(o, "padding"))
+        node.pool = ir.StringAttr(o.attributes["kind"]).value
+        node.window = (tuple(_as_2d(i64_array(o, "kernel"))), _as_2d(i64_array(o, "strides")), [1, 1],
+                       _as_2d(i64_array(o, "padding"), pad=True))
     return node
 
 
@@ -158,6 +214,8 @@ def fmap_graph(graph) -> FmapGraph:
     arg = graph_input(graph)
     nodes: list[FmapNode] = []
     index: dict = {}  # df.kernel operation -> node index (fused ReLUs map to their producer)
+    flat: dict = {}  # flattening reshape kernel -> the (C, H, W) map it flattens
+    fg_in = _shape(arg)
     for kernel in kernels_of(graph):
         layer = ir.StringAttr(kernel.attributes["layer"]).value
         ops = _body(kernel)
@@ -169,23 +227,37 @@ def fmap_graph(graph) -> FmapGraph:
                 return -1
             return index[src]
 
+
+        if names == ["fxp.reshape"] and layout_reshape(ops[0]):  # the same channels-last bytes: an alias
+            index[kernel] = node_of(srcs[0])
+            continue
+        if names == ["fxp.reshape"] and flatten_reshape(ops[0]):  # read by a dense as its whole-map window
+            index[kernel] = node_of(srcs[0])
+            flat[kernel] = fg_in if index[kernel] < 0 else nodes[index[kernel]].out_shape
+            continue
         if names == ["fxp.relu"]:
             src = srcs[0]
-            prod = nodes[index[src]] if src is not None else None
+            prod = nodes[index[src]] if src is not None and index[src] >= 0 else None
             if prod is None or prod.kind not in ("conv", "add") or prod.relu_op is not None or _readers(src) != 1:
                 raise UnsupportedOpError(f"layer '{layer}': a ReLU runs on the AI Engines only fused into the conv "
                                          "or add before it, whose result nothing else reads", layer)
             prod.relu_op = kernel
             index[kernel] = index[src]
             continue
-        node = kernel_node(kernel)
+        flat_map = flat.get(srcs[0]) if srcs else None
+        if flat_map is None and names[:1] in (["fxp.dense"], ["fxp.softmax"]) and srcs[0] is not None \
+                and index.get(srcs[0], -1) >= 0:
+            prod = nodes[index[srcs[0]]]  # a [B, C, 1, 1] map as [B, C] rows (a pooled map, a dense's result)
+            flat_map = prod.out_shape if prod.out_shape[1:] == (1, 1) else None
+        node = kernel_node(kernel, flat_map=flat_map)
         kargs = list(kernel.regions[0].blocks[0].arguments)
         operands = [node.fxp.operands[0]] if node.kind != "add" else list(node.fxp.operands[:2])
         node.inputs = [node_of(srcs[next(i for i, a in enumerate(kargs) if a == v)]) for v in operands]
         index[kernel] = len(nodes)
         nodes.append(node)
-    if len(ir.RankedTensorType(arg.type).shape) != 4:  # the first kernel would have named itself (kernel_node)
-        raise UnsupportedOpError(f"the AIE feature-map layers take a [batch, channels, height, width] input, not "
+    if len(ir.RankedTensorType(arg.type).shape) != 4 and not is_1d_fmap_graph(graph):
+        raise UnsupportedOpError(f"the AIE feature-map layers take a [batch, channels, height, width] input (or a "
+                                 f"[batch, channels, length] one read by a conv / pool), not "
                                  f"{list(ir.RankedTensorType(arg.type).shape)}")
     ret = list(block.operations)[-1].operation
     if len(ret.operands) != 1:
@@ -216,8 +288,10 @@ def conv_matrix(node: FmapNode) -> tuple[np.ndarray, object]:
     """The conv weights as the [taps, C, F] block-diagonal matrix of its patch form (tap-major rows) and format."""
     from fxflow.dialects.fxp import format_of
 
-    w = _const(node.fxp.operands[1])  # [F, C/g, kh, kw]
-    f_total, cg, kh, kw = w.shape
+    w = _const(node.fxp.operands[1])  # [F, C/g, kh, kw] or [F, C/g, k]; a dense's [C * H * W, F]
+    if node.fxp.name == "fxp.dense":  # feature c * H * W + h * W + w of the flattened map: tap (h, w), channel c
+        w = w.T.reshape(w.shape[1], *node.in_shapes[0])
+    (kh, kw), f_total, cg = node.window[0], w.shape[0], w.shape[1]
     c = node.in_shapes[0][0]
     g = node.groups
     fg = f_total // g
@@ -294,6 +368,9 @@ def integer_form(node: FmapNode) -> dict:
     from fxflow.lowering.aie.arith import plan_srs, relu_epilogue, storage_of
 
     layer = node.layer
+    if node.kind == "softmax":
+        r = row_softmax(node)
+        return {"mode": "softmax", "x": storage_of(r.x_fmt), "y": storage_of(r.out), "epilogue": []}
     if node.kind == "conv":
         integer = conv_info(node).lower()
         return {"mode": integer.mode.name, "x": integer.x_store, "w": integer.w_store, "y": integer.y_store,
@@ -308,6 +385,9 @@ def integer_form(node: FmapNode) -> dict:
                                      f"{node.kind} kernel takes int8 or int16 feature maps", layer)
     f = max(fmt.f for fmt in ins)
     shifts = [f - fmt.f for fmt in ins]
+    avg = {}
+    if node.kind == "pool" and node.pool == "avg":  # (an attention residual add node has no pool field)
+        f, shifts, avg = average_form(node, ins[0])
     if node.kind == "add":
         bound = sum(max(-fmt.min_int, fmt.max_int) << s for fmt, s in zip(ins, shifts))
         if bound.bit_length() >= 32:
@@ -326,7 +406,51 @@ def integer_form(node: FmapNode) -> dict:
     if node.kind == "add":
         d["x2"] = storage_of(ins[1])
         d["shifts"] = shifts
-    return d
+    return {**d, **avg}
+
+
+def row_softmax(node: FmapNode):
+    """The table softmax over the channels of a 1 x 1 map (a classifier's scores): the row kernel
+    (lowering/aie/rows.py) on one row of C features stored in Cp lanes; UnsupportedOpError naming the layer when
+    that kernel cannot reproduce it.  The pass module that reads this one is named by string (as dag_paths does):
+    no import circle."""
+    import importlib
+
+    r = importlib.import_module(CONVERT_PASS).row_info(node.op)
+    if r.kind != "softmax":
+        raise UnsupportedOpError(f"layer '{node.layer}': on a feature map the AIE runs the table softmax (stable, "
+                                 f"latency), not '{r.kind}'", node.layer)
+    return r
+
+
+def average_form(node: FmapNode, x_fmt) -> tuple[int, list[int], dict]:
+    """An average pool's grid (the accumulator's), the up-shift of its window sum onto it and its `aie` values
+    (`up`, window size `n`, `wrap` = [signed, width] of a WRAP accumulator the sum can leave, else []): the kernel sums
+    exactly in acc32 lanes, so `fxp.pool` avg must define the exact sum, or its wrap
+    (fxflow.fixed.accum.average_sum_bound), and the exact sum must fit 32 bits; UnsupportedOpError naming the layer
+    otherwise."""
+    from fxflow.dialects.fxp import format_of
+    from fxflow.fixed.accum import average_sum_bound
+
+    acc = format_of(ir.TypeAttr(node.fxp.attributes["accum"]).value)
+    n = math.prod(node.window[0])
+    bound = average_sum_bound(x_fmt, acc, n, wrapped=True) if acc is not None else None
+    if bound is None:
+        raise UnsupportedOpError(f"layer '{node.layer}': the average pool's accumulator {acc} does not hold the exact "
+                                 f"sum of {n} inputs {x_fmt} (its running sum rounds or saturates step by step); the "
+                                 "AIE average-pool kernel sums exactly, then wraps to a WRAP accumulator's width (give "
+                                 "the layer a wider or a WRAP accumulator)", node.layer)
+    if bound.bit_length() >= 32:
+        raise UnsupportedOpError(f"layer '{node.layer}': the average pool's window sum of {n} inputs {x_fmt} on the "
+                                 f"accumulator grid 2^-{acc.f} needs {bound.bit_length() + 1} bits, more than the "
+                                 "32-bit lanes of the AIE average-pool kernel", node.layer)
+    exact = average_sum_bound(x_fmt, acc, n) is not None
+    if not exact and acc.width > 31:
+        raise UnsupportedOpError(f"layer '{node.layer}': the average pool's window sums leave its {acc.width}-bit WRAP "
+                                 f"accumulator {acc}; the AIE average-pool kernel wraps in 32-bit lanes only to "
+                                 "narrower accumulators", node.layer)
+    return acc.f, [acc.f - x_fmt.f], {"up": acc.f - x_fmt.f, "n": n,
+                                      "wrap": [] if exact else [acc.k, acc.width]}
 
 
 # ---- geometry and cycle model -------------------------------------------------------------------------------------
@@ -376,6 +500,15 @@ def vector_cycles(pixels: int, cp: int, taps: int) -> int:
     from fxflow.lowering.aie import cost
 
     return pixels * (cp // CHANNEL_STEP) * taps + cost.CALL_OVERHEAD
+
+
+def divide_steps(n: int) -> int:
+    """The average pool's division of one 16-lane chunk by the window size n toward zero: n a power of two, three
+    vector steps (sign select, add n - 1 to negative lanes, arithmetic shift); otherwise a scalar division by the
+    constant per lane (a multiply-high and shifts, cost.SCALAR_DIVIDE_BY_CONSTANT cycles each)."""
+    from fxflow.lowering.aie import cost
+
+    return 3 if n & (n - 1) == 0 else CHANNEL_STEP * cost.SCALAR_DIVIDE_BY_CONSTANT
 
 
 @dataclass
@@ -440,6 +573,7 @@ def plan_nodes(fg: FmapGraph, attrs: list[dict], device, max_tiles: int, objecti
     from fxflow.lowering.aie import cost
     from fxflow.lowering.aie.arith import device_mode
     from fxflow.lowering.aie.device import AieFitError
+    from fxflow.lowering.aie.rows import row_tables
 
     plans: list[NodePlan] = []
     budget = device.tile_memory - device.stack_bytes
@@ -515,9 +649,19 @@ def plan_nodes(fg: FmapGraph, attrs: list[dict], device, max_tiles: int, objecti
                            key=lambda p: (p.parts, p.interval))
             plans.append(best)
             continue
+        if node.kind == "softmax":
+            r = row_softmax(node)
+            kc = cost.row_cycles("softmax", 1, r.spec, r.n, cps[0])
+            leg_in = cost.fifo_cycles(cps[0], x_store)
+            leg_out = cost.fifo_cycles(cps[0], y_store)
+            need = cost.FIFO_DEPTH * cps[0] * (cost.nbytes(x_store) + cost.nbytes(y_store)) + 4 * sum(
+                len(t) for _, t in row_tables("softmax", r.spec))
+            plans.append(NodePlan(1, cps[0], max(kc, leg_in, leg_out), leg_in + kc + leg_out, cps, need))
+            continue
         _, h, w = node.in_shapes[0]
         cp = max(cps) if node.kind == "add" else cps[0]
         taps = node.window[0][0] * node.window[0][1] if node.kind == "pool" else 1
+        steps = taps + (divide_steps(taps) if node.pool == "avg" else 0)  # per pixel and 16-channel chunk
 
         def vector_plan(bands: list[tuple[int, int]]) -> NodePlan:
             worst = None
@@ -525,7 +669,7 @@ def plan_nodes(fg: FmapGraph, attrs: list[dict], device, max_tiles: int, objecti
                 need = cost.FIFO_DEPTH * (sum(hb * w * c * cost.nbytes(s) for c, s in
                                               zip(cps, [x_store, a.get("x2", x_store)]))
                                           + ohb * ow * cp * cost.nbytes(y_store))
-                kc = vector_cycles(ohb * ow, cp, taps)
+                kc = vector_cycles(ohb * ow, cp, steps)
                 leg_in = sum(cost.fifo_cycles(hb * w * c, x_store) for c in cps)
                 leg_out = cost.fifo_cycles(oh * ow * cp, y_store)
                 p = NodePlan(max(1, len(bands)), cp, max(kc, leg_in, leg_out), leg_in + kc + leg_out, cps, need,

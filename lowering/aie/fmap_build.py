@@ -20,8 +20,9 @@ from fxflow.lowering.aie import cost
 from fxflow.lowering.aie.arith import MODES, bias_on_product_grid, parse_epilogue, run_epilogue
 from fxflow.lowering.aie.device import AieFitError, Device, IoPorts, get_device
 from fxflow.lowering.aie.fmap import CHANNEL_STEP, FmapGraph, NodePlan, _dict, band_window, conv_info, fmap_graph, \
-    in_rows, out_window, plan_nodes, up
-from fxflow.lowering.aie.program import AieProgram, Buffer, Core, Fifo, HostPort, KernelFn, LayerPlan, Link
+    in_rows, out_window, plan_nodes, row_softmax, up
+from fxflow.lowering.aie.program import AieProgram, Buffer, Core, Fifo, HostPort, KernelFn, LayerPlan, Link, RowTile
+from fxflow.lowering.aie.rows import TABLE_STORE, row_tables
 from fxflow.lowering.aie.simulate import _acc_wrap, register_executor
 from fxflow.names import c_identifier
 
@@ -167,6 +168,15 @@ class WindowParams:
 
 
 @dataclass
+class AvgPoolParams(WindowParams):
+    """An average pool's window plus the up-shift of its window sum onto the accumulator grid and the window size."""
+
+    up: int = 0
+    n: int = 1
+    wrap: tuple = ()  # (signed, width) of a WRAP accumulator the sum is wrapped to; () = the exact sum
+
+
+@dataclass
 class AddParams:
     pixels: int
     cps: tuple[int, int]  # channel padding of each operand
@@ -237,7 +247,7 @@ def build(graph, anchors: list[tuple[int, int]], io: str = "host", columns: rang
                                fmap=(c_in, h_in, w_in, cp_in), rows=bands_in))
     for i, (node, p, ident) in enumerate(zip(fg.nodes, plans, idents)):
         a = {k: aie_attr(node.op, k) for k in ("mode", "x", "y", "epilogue")}
-        mode = MODES[a["mode"]]
+        mode = MODES.get(a["mode"])  # None for a row kernel (softmax)
         epilogue = parse_epilogue(a["epilogue"])
         oh, ow = out_window(node)
         _, h, w = node.in_shapes[0]
@@ -295,16 +305,32 @@ def build(graph, anchors: list[tuple[int, int]], io: str = "host", columns: rang
             k_dim = taps * cin
         elif node.kind == "pool":
             (kh, kw), strides, _, pad = node.window
+            role = "avgpool" if node.pool == "avg" else "pool"
+            avg = {k: aie_attr(node.op, k) for k in ("up", "n", "wrap")} if node.pool == "avg" else None
             for j, tile in enumerate(tiles[i]):
                 hb, ohb, pt = geo[j]
-                params = WindowParams(hb, w, p.cp_in[0], ohb, ow, (kh, kw), tuple(strides), (1, 1), (pt, pad[1]),
-                                      p.cp_in[0])
-                fn = KernelFn(f"{ident}_pool{j if p.bands else ''}", node.layer, "pool", a["mode"], m,
+                geo_j = (hb, w, p.cp_in[0], ohb, ow, (kh, kw), tuple(strides), (1, 1), (pt, pad[1]), p.cp_in[0])
+                params = AvgPoolParams(*geo_j, **avg) if avg else WindowParams(*geo_j)
+                fn = KernelFn(f"{ident}_{role}{j if p.bands else ''}", node.layer, role, a["mode"], m,
                               hb * w * p.cp_in[0], ohb * ow * p.n_slice, a["x"], "", a["y"], 32, epilogue,
                               f"{ident}.o", params=params)
                 prog.kernels.append(fn)
                 prog.cores.append(Core(tile, fn.name, node.layer, j, 0, x_fifos[j], "", None, ys[j]))
             k_dim = kh * kw
+        elif node.kind == "softmax":  # the row kernel on one row of C features in Cp lanes per sample
+            r = row_softmax(node)
+            cp = p.cp_in[0]
+            fn = KernelFn(f"{ident}_softmax", node.layer, "softmax", "softmax", m, cp, cp, a["x"], "", a["y"], 32, [],
+                          f"{ident}.o", row=RowTile(r.spec, r.n, 1, cp))
+            tables = []
+            for suffix, values in row_tables("softmax", r.spec):
+                prog.buffers.append(Buffer(f"{ident}_{suffix}", tiles[i][0], TABLE_STORE, (len(values),),
+                                           np.asarray(values, dtype=np.int64)))
+                tables.append(f"{ident}_{suffix}")
+            prog.kernels.append(fn)
+            prog.cores.append(Core(tiles[i][0], fn.name, node.layer, 0, 0, x_fifos[0], "", None, ys[0],
+                                   tables=tables))
+            k_dim = r.n
         else:
             if node.inputs[0] == node.inputs[1]:
                 raise UnsupportedOpError(f"layer '{node.layer}': an add of a value to itself has no AIE kernel (one "
@@ -390,6 +416,21 @@ def run_pool(prog: AieProgram, core: Core, fn: KernelFn, ins: list) -> np.ndarra
     low = -(1 << 40)
     win = _windows(x, p.kernel, p.strides, p.dilations, p.pad, p.oh, p.ow, low)
     return run_epilogue(win.max(axis=0), fn.epilogue).ravel()
+
+
+@register_executor("avgpool")
+def run_avgpool(prog: AieProgram, core: Core, fn: KernelFn, ins: list) -> np.ndarray:
+    """The window sum per channel lane (padding adds 0) in 32-bit lanes, shifted onto the accumulator grid (wrapped
+    to a WRAP accumulator's width), divided
+    by the window size toward zero, then the epilogue."""
+    p: AvgPoolParams = fn.params
+    x = ins[0].reshape(fn.m, p.h, p.w, p.cp)
+    a = _acc_wrap(_windows(x, p.kernel, p.strides, p.dilations, p.pad, p.oh, p.ow, 0).sum(axis=0), 32) << p.up
+    if p.wrap:  # the accumulator's WRAP at its width
+        signed, width = p.wrap
+        a = _acc_wrap(a, width) if signed else a & ((1 << width) - 1)
+    q = np.abs(a) // p.n
+    return run_epilogue(np.where(a < 0, -q, q), fn.epilogue).ravel()
 
 
 @register_executor("add")

@@ -41,10 +41,11 @@ def unhosted(kernel, reason: str | None = None) -> UnsupportedOpError:
                      "activations are)"
         elif o.name == "fxp.pool":
             reason = (f"{ir.StringAttr(o.attributes['kind']).value} pooling over {list(shape)} (e.g. a mean over the "
-                      f"tokens) is {_NOT_YET} (max pooling of [batch, channels, height, width] feature maps is)")
+                      f"tokens) is {_NOT_YET} (max and average pooling of feature maps are)")
         elif o.name == "fxp.conv":
-            reason = (f"a convolution of a {len(shape)}-D tensor {list(shape)} is {_NOT_YET} (2-D convolutions of "
-                      "[batch, channels, height, width] feature maps are)")
+            reason = (f"a convolution of a {len(shape)}-D tensor {list(shape)} is {_NOT_YET} here (2-D convolutions of "
+                      "[batch, channels, height, width] feature maps are, and 1-D ones in a graph whose first layer is "
+                      "a conv or pool of its [batch, channels, length] input)")
     if reason is None:
         reason = (f"{_NOT_YET}: the AIE backend maps dense layers, each optionally followed by a ReLU and/or a row "
                   "kernel (LayerNorm, softmax), feature-map DAGs (Conv2D, MaxPool, Add) and attention DAGs (dense over "

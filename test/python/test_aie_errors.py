@@ -15,6 +15,7 @@ import fxflow
 from fxflow.errors import FxflowError
 
 CFG16 = {"model": {"precision": "ap_fixed<16,6>"}}
+SAT16 = "ap_fixed<16,6,AP_TRN,AP_SAT>"  # an accumulator whose running sum saturates step by step
 
 
 class MeanPool(nn.Module):
@@ -48,12 +49,15 @@ class AvgPool(nn.Module):
 
 
 class Conv1d(nn.Module):
+    """A dense over the last dim of [batch, tokens, features] rows first: a row graph (1-D feature maps are graphs
+    whose first layer is the conv / pool), so the Conv1d after it is named."""
+
     def __init__(self):
         super().__init__()
-        self.conv, self.relu = nn.Conv1d(3, 8, 3), nn.ReLU()
+        self.pre, self.conv, self.relu = nn.Linear(10, 10), nn.Conv1d(3, 8, 3), nn.ReLU()
 
     def forward(self, x):
-        return self.relu(self.conv(x))
+        return self.relu(self.conv(self.pre(x)))
 
 
 class Wide(nn.Module):
@@ -81,7 +85,8 @@ class BigMap(nn.Module):
 CASES = {
     "mean_pool": (MeanPool, (6, 4), CFG16, "mean", r"\(fxp\.pool\).*avg pooling over \[1, 8, 6\]"),
     "gelu": (Gelu, (5, 4), CFG16, "act", r"\(fxp\.lut\) at .*test_aie_errors\.py:\d+: a table-lookup activation"),
-    "avg_pool": (AvgPool, (2, 8, 8), CFG16, "pool", r"avg pooling"),
+    "avg_pool_saturating_accum": (AvgPool, (2, 8, 8), {**CFG16, "layers": {"pool": {"accum": SAT16}}}, "pool",
+                                  r"accumulator ap_fixed<16,6,AP_TRN,AP_SAT> does not hold the exact sum of 4"),
     "conv1d": (Conv1d, (3, 10), CFG16, "conv", r"\(fxp\.conv\).*a convolution of a 3-D tensor"),
     "wide_32bit": (Wide, (8,), {"model": {"precision": "ap_fixed<32,12>"}}, "fc1", r"32 bits wide.*int8 or int16"),
     "too_large_map": (BigMap, (16, 48, 48), {"model": {"precision": "ap_fixed<8,3>"}}, "conv",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from torch import nn
 
@@ -237,10 +237,58 @@ def test_row_split_conv_emits_bands_and_passes_the_checks(device, tmp_path):
     assert check_syntax(files, prog.device) == {}
 
 
-def test_avg_pool_is_named_as_unsupported():
+class AvgPools(nn.Module):
+    """conv + ReLU, then an average pool (kernel, stride, padding drawn) and a global average pool."""
+
+    def __init__(self, c_in, c, kernel, stride, padding, hw):
+        super().__init__()
+        self.conv = nn.Conv2d(c_in, c, 1)
+        self.avg = nn.AvgPool2d(kernel, stride, padding)
+        oh, ow = ((v + 2 * padding - k) // stride + 1 for v, k in zip(hw, kernel))
+        self.pools = 2 if oh * ow > 1 else 1
+        self.gap = nn.AvgPool2d((oh, ow)) if oh * ow > 1 else nn.Identity()  # global: a window as large as the map
+
+    def forward(self, x):
+        return self.gap(self.avg(torch.relu(self.conv(x))))
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+          phases=(Phase.explicit, Phase.reuse, Phase.generate))  # each example compiles a model: no shrinking
+@given(mode=st.sampled_from(sorted(MODES)), c_in=st.integers(1, 3), c=st.sampled_from([4, 16, 20]),
+       hw=st.tuples(st.integers(3, 7), st.integers(3, 7)), kernel=st.sampled_from([(2, 2), (3, 3), (2, 3), (1, 4)]),
+       stride=st.integers(1, 2), seed=st.integers(0, 99))
+def test_average_pools_simulate_bit_exact(mode, c_in, c, hw, kernel, stride, seed):
+    """Average pools (power-of-two and other window sizes, zero padding counted in n) and a global average pool
+    equal predict bit for bit (fxp.pool avg: the exact sum on the accumulator grid, / n toward zero, then the
+    result format's rounding and overflow); their kernels pass the AIE API syntax check."""
+    kernel = (min(kernel[0], hw[0]), min(kernel[1], hw[1]))
+    padding = min(kernel) // 2 if stride == 1 else 0
+    torch.manual_seed(seed)
+    model = AvgPools(c_in, c, kernel, stride, padding, hw).eval()
+    with torch.no_grad():
+        model.conv.bias.uniform_(-2.0, 1.0)  # negative window sums too: division toward zero
+    x = _inputs((c_in, *hw), 5, seed)
+    d = _compile(model, x, MODES[mode])
+    prog = d.aie_program
+    assert [k.role for k in prog.kernels].count("avgpool") == model.pools
+    assert np.array_equal(d.simulate(x, raw=True), d.predict(x, raw=True))
+    assert problems(prog) == []
+    needs("g++")
+    assert check_syntax(render_kernels(prog), prog.device) == {}
+
+
+def test_average_pool_accumulator_wraps_or_is_named():
+    """A WRAP accumulator narrower than the window sums: the sum wrapped to its width, bit-exact; a saturating one
+    (each partial sum clamped in window order): an error naming the layer."""
     model = nn.Sequential(nn.Conv2d(2, 4, 1), nn.AvgPool2d(2)).eval()
-    with pytest.raises(FxflowError, match=r"layer '1' \(fxp.pool\).*: avg pooling has no AIE kernel"):
-        _compile(model, _inputs((2, 4, 4), 1), INT8)
+    x = _inputs((2, 4, 4), 6) * 3
+    d = _compile(model, x, {**INT8, "layers": {"1": {"accum": "ap_fixed<6,1>"}}})
+    assert [k.params.wrap for k in d.aie_program.kernels if k.role == "avgpool"] == [[1, 6]]
+    assert np.array_equal(d.simulate(x, raw=True), d.predict(x, raw=True))
+    cfg = {**INT8, "layers": {"1": {"accum": "ap_fixed<8,3,AP_TRN,AP_SAT>"}}}
+    with pytest.raises(FxflowError, match=r"layer '1': the average pool's accumulator ap_fixed<8,3,AP_TRN,AP_SAT> "
+                                          r"does not hold the exact sum of 4 inputs"):
+        _compile(model, x[:1], cfg)
 
 
 @pytest.mark.parametrize("device", ["xcve2802", "npu2"])
@@ -306,3 +354,24 @@ def test_row_split_max_pool_kernels_pass_the_syntax_check(mode):
     files = render_kernels(prog)
     assert all(f"void {k.name}(" in files[f"kernels/{k.obj[:-2]}.cc"] for k in pools)
     assert check_syntax(files, prog.device) == {}
+
+
+@pytest.mark.parametrize("window", [2, 3])
+def test_average_pool_cycles_add_the_division_to_the_window_taps(window):
+    """Per pixel and 16-channel chunk an average pool costs its taps (as a max pool) plus the division: three
+    vector steps for a power-of-two window, a scalar division per lane otherwise (fmap.divide_steps)."""
+    from fxflow.lowering.aie import cost
+    from fxflow.lowering.aie.fmap import divide_steps
+
+    x = _inputs((2, 6, 6), 1)
+    cycles = {}
+    for name, pool in (("max", nn.MaxPool2d(window, 1)), ("avg", nn.AvgPool2d(window, 1))):
+        d = _compile(nn.Sequential(nn.Conv2d(2, 16, 1), pool).eval(), x, INT8)
+        layer = d.report()["layers"][-1]
+        cycles[name] = layer["kernel_cycles"]
+    pixels = (6 - window + 1) ** 2
+    n = window * window
+    assert divide_steps(n) == (3 if n == 4 else 16 * cost.SCALAR_DIVIDE_BY_CONSTANT)
+    # the same FIFO legs (same shapes and storage): the interval is the larger of them and the kernel's steps
+    assert cycles["avg"] == max(cycles["max"], pixels * (n + divide_steps(n)) + cost.CALL_OVERHEAD)
+    assert cycles["avg"] > cycles["max"] or n == 4

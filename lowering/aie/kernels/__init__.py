@@ -381,6 +381,7 @@ RENDERERS: dict = {
     "conv": "fxflow.lowering.aie.kernels.layers:render_conv",
     "dwconv": "fxflow.lowering.aie.kernels.layers:render_dwconv",
     "pool": "fxflow.lowering.aie.kernels.layers:render_pool",
+    "avgpool": "fxflow.lowering.aie.kernels.layers:render_pool",
     "add": "fxflow.lowering.aie.kernels.elementwise:render_add",
     "layernorm": "fxflow.lowering.aie.kernels.transformer:render_row",
     "softmax": "fxflow.lowering.aie.kernels.transformer:render_row",

@@ -45,10 +45,11 @@ SUPPORTED = {
     ScaleShiftOp: "by one scale and shift (the scores' 1/sqrt(d)), int64 scalars, in an attention DAG",
     GatherOp: "as the affine addressing of the attention kernel reading it (a head split / merge)",
     TransposeOp: "as the affine addressing of the attention kernel reading it",
-    ReshapeOp: "as the addressing of the attention kernel reading it",
+    ReshapeOp: "as the addressing of the attention kernel reading it; on feature maps a unit-dim reshape or a flatten "
+               "read by a dense (lowering/aie/fmap.py)",
     ConstantOp: "the weights and biases of a dense or conv",
-    ConvOp: "2-D conv (grouped, depthwise) on [batch, C, H, W] feature maps, + fused ReLU (lowering/aie/fmap.py)",
-    PoolOp: "2-D max pooling on feature maps (lowering/aie/fmap.py); average pooling is refused by name",
+    ConvOp: "2-D and 1-D conv (grouped, depthwise) on feature maps, + fused ReLU (lowering/aie/fmap.py)",
+    PoolOp: "max and average pooling (global too) on 2-D and 1-D feature maps (lowering/aie/fmap.py)",
     AddOp: "on feature maps, + fused ReLU (lowering/aie/fmap.py), and as a residual in an attention DAG; in a "
            "dense chain a residual add of [batch, features] rows is refused: the chain has no two-input kernel",
 }

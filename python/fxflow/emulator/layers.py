@@ -14,6 +14,7 @@ import numpy as np
 from fxflow.dialects.fxp import ConvOp, DenseOp, PoolOp, format_of, i64_array
 from fxflow.dialects.fxp.accessors import accum_format, op_multiplier, result_format
 from fxflow.emulator import constant_operand, op_step
+from fxflow.fixed.accum import average_sum_bound
 from fxflow.fixed.dense import Tensor, as_int, cast, dense, dense_float, int_bits, max_abs_int, plan_dense, shift_left
 from fxflow.fixed.quantize import requantize
 from fxflow.fixed.window import from_rows, patches
@@ -125,8 +126,7 @@ def _average(w: np.ndarray, x_fmt, acc, n: int) -> np.ndarray:
     f = max(acc.f, x_fmt.f)
     bits = max(int_bits(max_abs_int(x_fmt)) + int_bits(n) + (f - x_fmt.f), int_bits(max_abs_int(acc)) + (f - acc.f)) + 2
     terms = shift_left(as_int(w, bits), f - x_fmt.f, bits)
-    bound = (max_abs_int(x_fmt) * n) << (f - x_fmt.f)
-    if acc.f >= x_fmt.f and bound <= acc.max_int and (acc.signed or x_fmt.min_int >= 0):
+    if average_sum_bound(x_fmt, acc, n) is not None:
         # on the accumulator's grid (f == acc.f), and it never overflows (einsum: faster on short rows)
         a = np.einsum("bck->bc", terms) if terms.dtype != object else terms.sum(axis=2)
     else:

@@ -25,3 +25,17 @@ def exact_accumulator(x: FixedFormat, w: FixedFormat, bias: FixedFormat, n_terms
     grow = math.ceil(math.log2(n_terms + 1))
     i = max(ip, ib) + grow
     return FixedFormat(k, i, f)
+
+
+def average_sum_bound(x: FixedFormat, acc: FixedFormat, n: int, wrapped: bool = False) -> int | None:
+    """The bound on |window sum| at the accumulator's grid when `fxp.pool` avg's running sum of `n` inputs is exact
+    (acc as fine as x and every partial sum of up to n inputs inside acc's range); None when the sum is instead each
+    partial sum assigned to acc in window order (rounding / overflow per step).  `wrapped`: also when acc is as fine
+    as x and WRAPs (then the running sum is the exact sum wrapped to acc's width, in any order)."""
+    if acc.f < x.f:
+        return None
+    up = acc.f - x.f
+    lo, hi = (min(x.min_int, 0) * n) << up, (max(x.max_int, 0) * n) << up
+    if (acc.min_int <= lo and hi <= acc.max_int) or (wrapped and acc.overflow == "WRAP"):
+        return max(-lo, hi)
+    return None
