@@ -12,7 +12,6 @@ from fxflow.ir import ir, user_source
 # depend on their operands: `unhosted`).
 _NOT_YET = "not supported on the AI Engines yet"
 _REASONS = {
-    "fxp.lut": f"a table-lookup activation (GELU, sigmoid, tanh, ...) is {_NOT_YET}",
     "fxp.gather": f"a gather (e.g. an attention head split or a slice) is {_NOT_YET}",
     "fxp.transpose": f"a transpose / permute is {_NOT_YET}",
     "fxp.reshape": f"a reshape between row layouts is {_NOT_YET}",
@@ -45,7 +44,7 @@ def unhosted(kernel, reason: str | None = None) -> UnsupportedOpError:
                       "[batch, channels, height, width] feature maps are)")
     if reason is None:
         reason = (f"{_NOT_YET}: the AIE backend maps dense layers, each optionally followed by a ReLU and/or a row "
-                  "kernel (LayerNorm, softmax), and feature-map DAGs (Conv2D, MaxPool, Add)")
+                  "kernel (LayerNorm, softmax, table activation), and feature-map DAGs (Conv2D, MaxPool, Add)")
     return UnsupportedOpError(f"{where}: {reason}", layer)
 
 

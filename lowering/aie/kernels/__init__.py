@@ -382,8 +382,9 @@ RENDERERS: dict = {
     "dwconv": "fxflow.lowering.aie.kernels.layers:render_dwconv",
     "pool": "fxflow.lowering.aie.kernels.layers:render_pool",
     "add": "fxflow.lowering.aie.kernels.elementwise:render_add",
-    "layernorm": "fxflow.lowering.aie.kernels.transformer:render_row",
-    "softmax": "fxflow.lowering.aie.kernels.transformer:render_row",
+    "layernorm": "fxflow.lowering.aie.kernels.rows_vec:render_row",
+    "softmax": "fxflow.lowering.aie.kernels.rows_vec:render_row",
+    "lut": "fxflow.lowering.aie.kernels.rows_vec:render_row",
 }
 
 

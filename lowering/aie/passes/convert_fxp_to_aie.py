@@ -38,6 +38,7 @@ SUPPORTED = {
     SoftmaxOp: "implementation hccs, stable or latency over the features, after a dense layer (row_info, "
                "aie_layers)",
     LayerNormOp: "over the features (dims = 1), after a dense layer (row_info, aie_layers)",
+    LutOp: "a table activation (GELU, sigmoid, tanh, ...) after a dense layer, as a row kernel (row_info)",
     ConstantOp: "the weights and biases of a dense or conv",
     ConvOp: "2-D conv (grouped, depthwise) on [batch, C, H, W] feature maps, + fused ReLU (lowering/aie/fmap.py)",
     PoolOp: "2-D max pooling on feature maps (lowering/aie/fmap.py); average pooling is refused by name",
@@ -45,13 +46,14 @@ SUPPORTED = {
            "refused: the dense chain has no two-input kernel",
 }
 
-_CHAIN = ("the AIE backend maps chains of dense layers (+ ReLU) and row kernels (HCCS or table softmax, LayerNorm) "
+_CHAIN = ("the AIE backend maps chains of dense layers (+ ReLU) and row kernels (HCCS or table softmax, LayerNorm, "
+          "table activation) "
           "and feature-map DAGs; no AIE kernel for it")
 # Every other op, with the reason (test_op_coverage.py asks every op of FXP_OPS).
 UNSUPPORTED = {
     CastOp: _CHAIN, SubOp: _CHAIN, MulOp: _CHAIN, ScaleShiftOp: _CHAIN,
     ReshapeOp: _CHAIN, TransposeOp: _CHAIN, ConcatOp: _CHAIN, PadOp: _CHAIN, ResizeOp: _CHAIN, GatherOp: _CHAIN,
-    LutOp: _CHAIN, ClampOp: _CHAIN, PReluOp: _CHAIN, SelectOp: _CHAIN, MinMaxOp: _CHAIN,
+    ClampOp: _CHAIN, PReluOp: _CHAIN, SelectOp: _CHAIN, MinMaxOp: _CHAIN,
     MatmulOp: _CHAIN, AddConstantOp: _CHAIN,
     RnnOp: _CHAIN,
     ThresholdOp: _CHAIN,
@@ -187,7 +189,7 @@ def row_info(kernel) -> RowKernel | None:
     if tail is not None:
         return tail
     ops = [o for o in _body(kernel) if o.name not in ("fxp.constant", "df.yield")]
-    if len(ops) != 1 or ops[0].name not in ("fxp.layernorm", "fxp.softmax"):
+    if len(ops) != 1 or ops[0].name not in ("fxp.layernorm", "fxp.softmax", "fxp.lut"):
         return None
     op = ops[0]
     layer = ir.StringAttr(kernel.attributes["layer"]).value
@@ -198,6 +200,8 @@ def row_info(kernel) -> RowKernel | None:
     if x_fmt is None or out is None:
         raise UnsupportedOpError(f"layer '{layer}': the AIE backend needs fixed-point formats (run the precision "
                                  "pass)", layer)
+    if op.name == "fxp.lut":
+        return _lut_row(kernel, op, layer, name, x_fmt, out, shape[-1])
     if op.name == "fxp.layernorm":
         if ir.IntegerAttr(op.attributes["dims"]).value != 1:
             raise UnsupportedOpError(f"layer '{layer}': the AIE LayerNorm kernel normalizes the last dim only, not "
@@ -217,6 +221,17 @@ def row_info(kernel) -> RowKernel | None:
     fm, exp_tab, inv_tab = softmax_formats(op)
     spec = table_softmax_spec(layer, x_fmt, out, impl, fm, exp_tab, inv_tab)
     return RowKernel(kernel, layer, name, x_fmt, out, spec, shape[-1], "softmax")
+
+
+def _lut_row(kernel, op, layer: str, name: str, x_fmt, out, n: int) -> RowKernel:
+    """A table activation (`fxp.lut` with its precision-pass table) as an elementwise row kernel."""
+    from fxflow.dialects.fxp.accessors import lut_table
+    from fxflow.lowering.aie.rows import lut_spec
+
+    found = lut_table(op)
+    if found is None:
+        raise UnsupportedOpError(f"layer '{layer}': the table activation has no table (run the precision pass)", layer)
+    return RowKernel(kernel, layer, name, x_fmt, out, lut_spec(layer, x_fmt, out, *found), n, "lut")
 
 
 def _users(value) -> list:
