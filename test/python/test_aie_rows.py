@@ -240,3 +240,34 @@ def test_what_the_row_kernels_cannot_host_names_the_layer():
 
     with pytest.raises(FxflowError, match=r"layer 'act': the AIE lut kernel must read a dense layer's output"):
         _compile(ActFirst().eval(), x, _config("8x8"))
+
+
+def test_emitted_text_of_row_designs_respects_every_device(row_designs):
+    """The per-device structural rules of test_aie_devices on the designs with table activation, LayerNorm and
+    softmax row cores; each row core is declared with its resident tables."""
+    from fxflow.lowering.aie.device import get_device
+    from fxflow.lowering.aie.emit import emit_program
+    from test_aie_devices import violations
+
+    for (device, mode), d in row_designs.items():
+        text = emit_program(d.aie_program)
+        assert violations(text, get_device(device)) == [], (device, mode)
+        assert 'sym_name = "act_tab"' in text and "func.call @act_lut(%x, %act_tab, %y)" in text, (device, mode)
+
+
+def test_versal_planner_places_the_table_activation_on_the_aie():
+    """dense -> GELU -> dense -> LayerNorm on the AI Engines of a Versal design: the planner costs the lookup kernel
+    as the AIE backend reports it; the joint simulation == predict."""
+    torch.manual_seed(1)
+    model = nn.Sequential(nn.Linear(8, 32), nn.GELU(), nn.Linear(32, 16), nn.LayerNorm(16)).eval()
+    cfg = {"model": {"precision": "ap_fixed<8,3>"}}
+    d = fxflow.compile(model, torch.zeros(1, 8), config=cfg, backend="versal",
+                       versal={"partition": {str(i): "aie" for i in range(len(model))}, "target_rate_mhz": 1})
+    assert {"lut", "layernorm"} <= {k.role for k in d.aie_program.kernels}
+    plan = d.report()["plan"]["aie"]
+    alone = fxflow.compile(model, torch.zeros(1, 8), config=cfg, backend="aie", aie={"objective": "throughput"})
+    rep = alone.report()
+    assert (plan["tiles"], plan["interval_cycles"], plan["latency_cycles"]) == \
+        (rep["tiles"], rep["interval_cycles"], rep["latency_cycles"])
+    x = np.random.default_rng(3).normal(0, 2, (30, 8))
+    np.testing.assert_array_equal(d.simulate(x, raw=True), d.predict(x, raw=True))
