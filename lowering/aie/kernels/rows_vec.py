@@ -101,18 +101,7 @@ void layernorm_vec(const typename C::X *__restrict x, const int32 *__restrict ga
         q += d[j] * d[j];
       }
     }
-    const int64 ve = requant<typename C::Var, C::VAR_SHIFT>(q) / C::N + C::EPS;
-    // the largest inv < 2^INV_W with inv^2 (var + eps) <= 2^P: isqrt(2^P / (var + eps)) (< 2^31), bit by bit
-    constexpr int B = C::INV_W < 31 ? C::INV_W : 31;
-    int64 inv = (int64(1) << C::INV_W) - 1;
-    if (ve > 0) {
-      const int64 lim = (int64(1) << C::P) / ve;
-      inv = 0;
-      for (int b = B - 1; b >= 0; --b) {
-        const int64 t = inv | (int64(1) << b);
-        if (t * t <= lim) inv = t;
-      }
-    }
+    const int64 inv = inv_sqrt<C>(requant<typename C::Var, C::VAR_SHIFT>(q) / C::N + C::EPS);
     // normalise + affine: two ap_fixed requantizations per element (rounding modes the SRS unit lacks, products
     // up to 62 bits): scalar
     for (int j = 0; j < C::N; ++j) {

@@ -88,6 +88,21 @@ inline int at(int r, int j) {
   return (j / L) * M * L + r * L + j % L;
 }
 
+// The largest inv < 2^INV_W with inv^2 ve <= 2^P (ve = var + eps): isqrt(2^P / ve) (< 2^31), bit by bit; ve = 0
+// gives the cap.
+template <typename C>
+inline int64 inv_sqrt(int64 ve) {
+  constexpr int B = C::INV_W < 31 ? C::INV_W : 31;
+  if (ve <= 0) return (int64(1) << C::INV_W) - 1;
+  const int64 lim = (int64(1) << C::P) / ve;
+  int64 inv = 0;
+  for (int b = B - 1; b >= 0; --b) {
+    const int64 t = inv | (int64(1) << b);
+    if (t * t <= lim) inv = t;
+  }
+  return inv;
+}
+
 // LayerNorm over the N features of each row (C: formats Acc Mean Diff Var Norm Out, shifts, sizes).
 template <typename C>
 void layernorm(const typename C::X *__restrict x, const int32 *__restrict gamma, const int32 *__restrict beta,
@@ -109,18 +124,7 @@ void layernorm(const typename C::X *__restrict x, const int32 *__restrict gamma,
       else d[j] = requant<typename C::Diff, C::DX_SHIFT>(v) - requant<typename C::Diff, C::DM_SHIFT>(m);
       q += d[j] * d[j];
     }
-    const int64 ve = requant<typename C::Var, C::VAR_SHIFT>(q) / C::N + C::EPS;
-    // the largest inv < 2^INV_W with inv^2 (var + eps) <= 2^P: isqrt(2^P / (var + eps)) (< 2^31), bit by bit
-    constexpr int B = C::INV_W < 31 ? C::INV_W : 31;
-    int64 inv = (int64(1) << C::INV_W) - 1;
-    if (ve > 0) {
-      const int64 lim = (int64(1) << C::P) / ve;
-      inv = 0;
-      for (int b = B - 1; b >= 0; --b) {
-        const int64 t = inv | (int64(1) << b);
-        if (t * t <= lim) inv = t;
-      }
-    }
+    const int64 inv = inv_sqrt<C>(requant<typename C::Var, C::VAR_SHIFT>(q) / C::N + C::EPS);
     for (int j = 0; j < C::N; ++j) {
       const int64 t = requant<typename C::Norm, C::NORM_SHIFT>(d[j] * inv);
       y[at<C::M, C::L>(r, j)] = typename C::Y(requant<typename C::Out, C::OUT_SHIFT>(
