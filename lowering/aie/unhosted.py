@@ -15,8 +15,9 @@ _REASONS = {
     "fxp.gather": f"a gather (e.g. an attention head split or a slice) is {_NOT_YET}",
     "fxp.transpose": f"a transpose / permute is {_NOT_YET}",
     "fxp.reshape": f"a reshape between row layouts is {_NOT_YET}",
-    "fxp.add": "an add of [batch, features] rows (a residual) is not supported on the AI Engines yet: the dense chain "
-               "has no two-input kernel (adds run on [batch, channels, height, width] feature maps)",
+    "fxp.add": "an add of two [batch, features] or [batch, tokens, features] tensors (a residual) is not supported on "
+               "the AI Engines yet: the dense chain has no two-input kernel (adds run on [batch, channels, height, "
+               "width] feature maps)",
 }
 
 
