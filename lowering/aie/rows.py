@@ -123,7 +123,8 @@ def lut_plan(spec: LutSpec) -> dict:
     ix = spec.index
     ident = ix.identity_from is not None
     return {"formats": {"Out": spec.out}, "shifts": {"ID_SHIFT": spec.x.f - spec.out.f}, "ups": {},
-            "ints": {"SHIFT": ix.shift, "OFFSET": ix.offset, "SIZE": ix.size, "ID_FROM": ix.identity_from if ident else 0}}
+            "ints": {"SHIFT": ix.shift, "OFFSET": ix.offset, "SIZE": ix.size,
+                     "ID_FROM": ix.identity_from if ident else 0}}
 
 
 def layernorm_plan(spec: LayerNormSpec, n: int) -> dict:

@@ -118,7 +118,9 @@ _HARNESS = r"""
 #include <cstdio>
 #include <cstdlib>
 @DECL@
-template <typename T> T *buffer(size_t n) { return static_cast<T *>(std::aligned_alloc(64, (n * sizeof(T) + 63) / 64 * 64)); }
+template <typename T> T *buffer(size_t n) {  // aligned for the widest (512-bit) vector the kernels load
+  return static_cast<T *>(std::aligned_alloc(64, (n * sizeof(T) + 63) / 64 * 64));
+}
 int main() {
   auto *x = buffer<@TX@>(@SIZE@);
   auto *y = buffer<@TY@>(@SIZE@);

@@ -137,8 +137,10 @@ void softmax_vec(const typename C::X *__restrict x, const int32 *__restrict exp_
     alignas(64) int32 e[NP];
     for (int j = 0; j < C::N; ++j) {
       const int64 v = x[at<C::M, C::L>(r, j)];
-      if constexpr (C::STABLE) e[j] = exp_tab[top_bits<C::IDX_W, C::EXP_BITS>(requant<typename C::Norm, C::NORM_SHIFT>(mx - v))];
-      else e[j] = exp_tab[top_bits<C::IDX_W, C::EXP_BITS>(v)];
+      if constexpr (C::STABLE)
+        e[j] = exp_tab[top_bits<C::IDX_W, C::EXP_BITS>(requant<typename C::Norm, C::NORM_SHIFT>(mx - v))];
+      else
+        e[j] = exp_tab[top_bits<C::IDX_W, C::EXP_BITS>(v)];
     }
     for (int j = C::N; j < NP; ++j) e[j] = 0;
     int64 s;
