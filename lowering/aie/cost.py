@@ -140,10 +140,12 @@ def _pass(vector: bool, n: int, lanes: int = 16) -> int:
 def layernorm_cycles(m: int, n: int, inv_bits: int, vec: dict | None = None) -> int:
     """One LayerNorm call on m rows of n features: sum, centre + square, normalise + affine passes, the one scalar
     division 2^P / (var + eps) and the bisection of its square root (one step per bit, at most 31); the divisions
-    by the constant n compile to multiplications.  `vec`: the vector passes (VEC_SUM, VEC_SQ)."""
+    by the constant n compile to multiplications.  `vec`: the vector passes (VEC_SUM, VEC_SQ, VEC_MOM)."""
     vec = vec or {}
     v = vec.get("V", 16)
-    per_row = _pass(vec.get("VEC_SUM", False), n, v) + _pass(vec.get("VEC_SQ", False), n, v) + ROW_STEP * n
+    moments = vec.get("VEC_SUM", False) or vec.get("VEC_MOM", False)  # one vector pass: sum (and squares) of x
+    per_row = (_pass(True, n, v) if moments else 0) + (ROW_STEP * n if not vec.get("VEC_SUM", False) else 0) \
+        + (0 if vec.get("VEC_MOM", False) else _pass(vec.get("VEC_SQ", False), n, v)) + ROW_STEP * n
     return CALL_OVERHEAD + m * (ROW_OVERHEAD + HCCS_RECIPROCAL + per_row + ROW_STEP * min(inv_bits, 31))
 
 

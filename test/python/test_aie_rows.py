@@ -190,6 +190,7 @@ def test_row_kernel_cpp_runs_bit_exact_on_the_host(row_designs, tmp_path):
             ran.add((k.role, "run", mode))
     assert {(r, "run", m) for r in ("layernorm", "softmax", "lut") for m in FORMATS} <= ran
     want = {("layernorm", "VEC_SUM", 16), ("layernorm", "VEC_SUM", 8), ("layernorm", "VEC_SQ", 16),
+            ("layernorm", "VEC_MOM", 16),
             ("softmax", "VEC_MAX", 16), ("softmax", "VEC_MAX", 8), ("softmax", "VEC_SUM", 16),
             ("softmax", "VEC_SUM", 8)}
     assert want <= ran, want - ran
@@ -349,7 +350,7 @@ def _row_cases(draw):
     return _kernel(role, spec, n, slice_len, draw(st.sampled_from([1, 2, 3])), x_store, store[out.width])
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow],
           phases=(Phase.explicit, Phase.reuse, Phase.generate))  # each example compiles C++: no shrinking
 @given(k=_row_cases(), seed=st.integers(0, 2**16))
 def test_row_kernels_equal_fxflow_fixed_over_formats_natively(k, seed, tmp_path_factory):

@@ -6,9 +6,12 @@ Which passes run on the vector unit is decided per layer (`vector_passes`) from 
 is exact integer arithmetic and the kernel stays bit-exact with `fxflow.fixed`:
 * VEC_SUM (LayerNorm row sum, softmax exp sum): the ordered / balanced-tree sum equals the plain sum assigned once
   (`fxflow.fixed.matmul.sum_at_once`: every partial sum fits the accumulator format, or it wraps) and that sum
-  fits int32: 16 lanes accumulate in acc32 (`aie::accum`, `aie::add`), `aie::reduce_add` gives the row's sum.
-* VEC_SQ (LayerNorm centre + squares): x - mean is exact in diff_t (`derived_formats`); when diff_t fits int16
+  fits int32: the lanes accumulate in acc32 (`aie::add`), `aie::reduce_add` gives the row's sum.
+* VEC_SQ (LayerNorm sum of squares): x - mean is exact in diff_t (`derived_formats`); when diff_t fits int16
   lanes and the sum of squares fits int32, d = ups(x) - mean in acc32 lanes, the squares by `aie::mac`.
+* VEC_MOM (LayerNorm sum of squares, otherwise): with d = 2^U x - md, sum d^2 = 2^2U Sxx - 2^(U+1) md Sx + N md^2
+  exactly, so one vector pass of the stored x (`aie::mac` of 16-bit lanes; Sxx and Sx fit int32) and three int64
+  scalar terms (each below 2^62) give it.
 * VEC_MAX (stable softmax row maximum): `aie::max` over 16-lane vectors, `aie::reduce_max`.
 Vectors are 16 lanes (int8: 128 bits, int16: 256 bits, int32: 512 bits; acc32 x 16: 512 bits), or 8 lanes for
 16-bit rows in slices of a multiple of 8 (int16 / int32 x 8, acc32 x 8: 128 / 256 bits), loaded whole from one slice,
@@ -56,6 +59,13 @@ inline aie::vector<typename C::X, V> row_vector(const typename C::X *__restrict 
                      live_lanes<V>(C::N - j));
 }
 
+// v as 16-bit lanes (int8 rows widened: the multiplier's 16 x 16-bit elementwise mode).
+template <typename C, unsigned V>
+inline auto lanes16(const aie::vector<typename C::X, V> &v) {
+  if constexpr (sizeof(typename C::X) == 1) return aie::unpack(v);
+  else return v;
+}
+
 // LayerNorm (the steps of fxflow.fixed.layernorm; C: formats Acc Mean Diff Var Norm Out, shifts, flags).
 template <typename C>
 void layernorm_vec(const typename C::X *__restrict x, const int32 *__restrict gamma, const int32 *__restrict beta,
@@ -63,16 +73,24 @@ void layernorm_vec(const typename C::X *__restrict x, const int32 *__restrict ga
   constexpr unsigned V = C::V;
   constexpr int NP = (C::N + V - 1) / V * V;
   static_assert(C::DX_SHIFT <= 0, "diff_t holds x exactly: an up-shift");
+  constexpr int U = -C::DX_SHIFT;
   for (int r = 0; r < C::M; ++r) {
-    alignas(32) int16 dv[C::VEC_SQ ? NP : V];  // d = x - mean (VEC_SQ: int16 lanes)
-    int64 d[C::VEC_SQ ? 1 : C::N];
+    int64 sx = 0, sxx = 0;  // the exact sum and sum of squares of the row's stored x (VEC_SUM / VEC_MOM)
+    if constexpr (C::VEC_SUM || C::VEC_MOM) {
+      aie::accum<acc32, V> s1 = aie::zeros<acc32, V>(), s2 = aie::zeros<acc32, V>();
+      for (int j = 0; j < C::N; j += V) {
+        const auto w = lanes16<C>(row_vector<C>(x, r, j));
+        s1 = aie::add(s1, w);
+        if constexpr (C::VEC_MOM) s2 = aie::mac(s2, w, w);
+      }
+      sx = aie::reduce_add(s1.template to_vector<int32>(0));
+      if constexpr (C::VEC_MOM) sxx = aie::reduce_add(s2.template to_vector<int32>(0));
+    }
     int64 m = 0;
     if constexpr (!C::RMS) {
       int64 s = 0;  // s = accum(s + x_j) in order, on grid max(f_x, f_accum)
-      if constexpr (C::VEC_SUM) {  // = accum(exact sum): acc32 lanes, then one assignment
-        aie::accum<acc32, V> a = aie::zeros<acc32, V>();
-        for (int j = 0; j < C::N; j += V) a = aie::add(a, aie::accum<acc32, V>(row_vector<C>(x, r, j), C::SUM_UP_X));
-        s = requant<typename C::Acc, 0>(aie::reduce_add(a.template to_vector<int32>(0)));
+      if constexpr (C::VEC_SUM) {  // = accum(exact sum), assigned once
+        s = requant<typename C::Acc, 0>(sx * (int64(1) << C::SUM_UP_X));
       } else {
         for (int j = 0; j < C::N; ++j)
           s = requant<typename C::Acc, C::SUM_SHIFT>(s * (int64(1) << C::SUM_UP_ACC) +
@@ -81,32 +99,30 @@ void layernorm_vec(const typename C::X *__restrict x, const int32 *__restrict ga
       m = requant<typename C::Mean, C::MEAN_SHIFT>(s) / C::N;  // toward zero, as ap_fixed's /= n
     }
     const int64 md = C::RMS ? 0 : requant<typename C::Diff, C::DM_SHIFT>(m);
+    // d_j = x_j - mean exactly in diff_t: an up-shift of x by U, minus md
+    auto diff = [&](int j) { return requant<typename C::Diff, C::DX_SHIFT>(int64(x[at<C::M, C::L>(r, j)])) - md; };
     int64 q = 0;  // the exact sum of squares
     if constexpr (C::VEC_SQ) {
       const auto neg_md = aie::broadcast<int32, V>(int32(-md));
       aie::accum<acc32, V> sq = aie::zeros<acc32, V>();
       for (int j = 0; j < NP; j += V) {
         // x_j - md exactly in acc32, then int16 lanes by an SRS of 0 (|d| < 2^15); padding lanes 0
-        auto dj = aie::add(aie::accum<acc32, V>(row_vector<C>(x, r, j), -C::DX_SHIFT), neg_md)
-                      .template to_vector<int16>(0);
+        auto dj = aie::add(aie::accum<acc32, V>(row_vector<C>(x, r, j), U), neg_md).template to_vector<int16>(0);
         dj = aie::select(aie::zeros<int16, V>(), dj, live_lanes<V>(C::N - j));
-        aie::store_v(dv + j, dj);
         sq = aie::mac(sq, dj, dj);
       }
       q = aie::reduce_add(sq.template to_vector<int32>(0));
+    } else if constexpr (C::VEC_MOM) {
+      // sum (2^U x_j - md)^2 = 2^2U Sxx - 2^(U+1) md Sx + N md^2, every term below 2^62 (vector_passes)
+      q = sxx * (int64(1) << (2 * U)) - md * sx * (int64(1) << (U + 1)) + int64(C::N) * md * md;
     } else {
-      for (int j = 0; j < C::N; ++j) {
-        const int64 v = x[at<C::M, C::L>(r, j)];
-        d[j] = requant<typename C::Diff, C::DX_SHIFT>(v) - md;
-        q += d[j] * d[j];
-      }
+      for (int j = 0; j < C::N; ++j) q += diff(j) * diff(j);
     }
     const int64 inv = inv_sqrt<C>(requant<typename C::Var, C::VAR_SHIFT>(q) / C::N + C::EPS);
     // normalise + affine: two ap_fixed requantizations per element (rounding modes the SRS unit lacks, products
     // up to 62 bits): scalar
     for (int j = 0; j < C::N; ++j) {
-      const int64 dj = C::VEC_SQ ? int64(dv[j]) : d[C::VEC_SQ ? 0 : j];
-      const int64 t = requant<typename C::Norm, C::NORM_SHIFT>(dj * inv);
+      const int64 t = requant<typename C::Norm, C::NORM_SHIFT>(diff(j) * inv);
       y[at<C::M, C::L>(r, j)] = typename C::Y(requant<typename C::Out, C::OUT_SHIFT>(
           t * (int64(gamma[j]) * (int64(1) << C::G_UP)) + int64(beta[j]) * (int64(1) << C::B_UP)));
     }
@@ -209,13 +225,13 @@ def vector_passes(role: str, spec, n: int, slice_len: int) -> dict:
     if role == "layernorm":
         x, fm = spec.x, spec.formats
         diff, _ = derived_formats(x, fm, n, spec.rms)
-        up = max(x.f, fm.accum.f) - x.f
-        bound = _int_abs(x) * n
-        vec_sum = whole and not spec.rms and x.width <= INT16_BITS and fm.accum.f >= x.f and \
-            sum_at_once(bound, x.min_int >= 0, x.f, fm.accum) and bound << up <= INT32_MAX
-        vec_sq = whole and x.width <= INT16_BITS and -(1 << 15) <= diff.min_int and diff.max_int < 1 << 15 and \
-            n * _int_abs(diff) ** 2 <= INT32_MAX
-        return {"V": v or 16, "VEC_SUM": bool(vec_sum), "VEC_SQ": bool(vec_sq)}
+        ax, ad, u = _int_abs(x), _int_abs(diff), diff.f - x.f
+        vec_sum = whole and not spec.rms and fm.accum.f >= x.f and n * ax <= INT32_MAX and \
+            n * ax << fm.accum.f - x.f < 1 << 62 and sum_at_once(n * ax, x.min_int >= 0, x.f, fm.accum)
+        vec_sq = whole and -(1 << 15) <= diff.min_int and diff.max_int < 1 << 15 and n * ad ** 2 <= INT32_MAX
+        moments = (n * ax * ax << 2 * u) + (ad * n * ax << u + 1) + n * ad * ad  # the terms of q (kernel comment)
+        vec_mom = whole and not vec_sq and n * ax * ax <= INT32_MAX and moments < 1 << 62
+        return {"V": v or 16, "VEC_SUM": bool(vec_sum), "VEC_SQ": bool(vec_sq), "VEC_MOM": bool(vec_mom)}
     if role == "softmax":
         entries = spec.exp_acc
         lo, hi = (int(entries.min()), int(entries.max())) if entries.size else (0, 0)

@@ -134,6 +134,15 @@ accum<A, N> zeros() {
   return accum<A, N>();
 }
 
+// 8-bit lanes widened to 16 bits, sign- or zero-extended as the lane type is
+template <typename T, unsigned N>
+  requires(sizeof(T) == 1)
+vector<std::conditional_t<std::is_signed_v<T>, int16, uint16>, N> unpack(const vector<T, N> &v) {
+  vector<std::conditional_t<std::is_signed_v<T>, int16, uint16>, N> out;
+  for (unsigned i = 0; i < N; ++i) out.set(v.get(i), i);
+  return out;
+}
+
 template <typename T, unsigned N>
 vector<T, N> add(const vector<T, N> &a, const vector<T, N> &b) {
   vector<T, N> out;
