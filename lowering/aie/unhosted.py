@@ -43,10 +43,28 @@ def unhosted(kernel, reason: str | None = None) -> UnsupportedOpError:
         elif o.name == "fxp.conv":
             reason = (f"a convolution of a {len(shape)}-D tensor {list(shape)} is {_NOT_YET} (2-D convolutions of "
                       "[batch, channels, height, width] feature maps are)")
+    mean = _mean_over_tokens(kernel) if names == ["fxp.transpose"] else None
+    if mean is not None:
+        reason = f"the mean over the tokens (this transpose and the average pool of layer '{mean}') is {_NOT_YET}"
     if reason is None:
         reason = (f"{_NOT_YET}: the AIE backend maps dense layers, each optionally followed by a ReLU and/or a row "
                   "kernel (LayerNorm, softmax, table activation), and feature-map DAGs (Conv2D, MaxPool, Add)")
     return UnsupportedOpError(f"{where}: {reason}", layer)
+
+
+def _mean_over_tokens(kernel) -> str | None:
+    """The layer of the average pool that reads this transpose (`x.transpose(1, 2).mean(-1)` lowers to both), if
+    one does."""
+    for use in kernel.results[0].uses:
+        owner = use.owner
+        readers = [u.owner for u in owner.results[0].uses] if owner.name == "df.channel" else [owner]
+        for r in readers:
+            if r.name != "df.kernel":
+                continue
+            for o in r.regions[0].blocks[0].operations:
+                if o.operation.name == "fxp.pool" and ir.StringAttr(o.operation.attributes["kind"]).value == "avg":
+                    return ir.StringAttr(r.attributes["layer"]).value
+    return None
 
 
 def _is_constant(value) -> bool:

@@ -110,7 +110,7 @@ class BigMap(nn.Module):
 
 # model, input shape per sample, config, the layer the error must name, what else it must say
 CASES = {
-    "mean_pool": (MeanPool, (6, 4), CFG16, "mean", r"fxp\.transpose"),
+    "mean_pool": (MeanPool, (6, 4), CFG16, "mean", r"\(fxp\.transpose\).*the mean over the tokens"),
     "gelu_on_the_input": (GeluFirst, (5, 4), CFG16, "act", r"the AIE lut kernel must read a dense layer's output"),
     "permute": (Permute, (4, 4), CFG16, "permute_1", r"fxp\.transpose.*transpose / permute"),
     "matmul_of_activations": (Scores, (4, 4), CFG16, "bmm", r"fxp\.matmul.*two activations"),
