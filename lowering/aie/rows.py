@@ -4,8 +4,9 @@ features.
 
 Their integer definitions are `fxflow.fixed.layernorm.layernorm` and `fxflow.fixed.softmax.softmax`: every step is a
 requantization of an exact integer (ap_fixed rounding then overflow), a table lookup or an exact sum.  The kernels
-(`kernels/transformer.py`) run those steps on int64 scalars, so a layer is accepted only when every intermediate
-provably fits 62 bits (the same bounds `fxflow.fixed` uses for its int64 paths) and its tables fit int32 lanes;
+(`kernels/rows_vec.py`, `kernels/transformer.py`) run those steps on int64 scalars (the exact sums on vectors), so a
+layer is accepted only when every intermediate provably fits 62 bits (the same bounds `fxflow.fixed` uses for its
+int64 paths) and its tables fit int32 lanes;
 otherwise UnsupportedOpError names the layer and the limit.  The simulator calls the `fxflow.fixed` functions
 (`run_row`), so `simulate == predict` checks the row layout, the padding and the wiring around them.  A table
 activation is elementwise; it runs as a row kernel so it reuses the row layout, placement and memory checks
