@@ -101,10 +101,12 @@ ROLES = {"single": (True, True, False, False), "first": (True, False, False, Tru
          "conv": (True, True, False, False),  # feature-map kernels (lowering/aie/fmap.py): one output slice each
          "dwconv": (True, True, False, False),  # a depthwise conv (one input channel per output channel)
          "pool": (False, True, False, False), "add": (False, True, False, False),
-         # attention kernels (lowering/aie/attention.py): dense over the tokens, matmul of two activations, scale
-         "mmdense": (True, True, False, False), "matmul": (False, True, False, False), "scale": (False, True, False, False)}
+         # attention kernels (lowering/aie/attention.py): dense over the tokens, matmul of two activations, scale,
+         # mean over a last dim
+         "mmdense": (True, True, False, False), "matmul": (False, True, False, False), "scale": (False, True, False, False),
+         "mean": (False, True, False, False)}
 ROW_ROLES = ("hccs", "layernorm", "softmax", "lut")  # one tile, whole rows in and out (program.RowTile)
-WEIGHTLESS = {*ROW_ROLES, "pool", "add", "matmul", "scale"}  # roles whose cores hold no weight buffer
+WEIGHTLESS = {*ROW_ROLES, "pool", "add", "matmul", "scale", "mean"}  # roles whose cores hold no weight buffer
 
 # HCCS softmax kernel, per row of n int8 inputs laid out as `width` = slices x slice_len lanes (aie4ml's measured
 # HCCS kernels, fixed-point.md §9: about 22 cycles/row plus 235 for a scalar division), counted as the emitted

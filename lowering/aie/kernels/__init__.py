@@ -388,6 +388,7 @@ RENDERERS: dict = {
     "matmul": "fxflow.lowering.aie.kernels.attention:render_mm",
     "mmdense": "fxflow.lowering.aie.kernels.attention:render_mm",
     "scale": "fxflow.lowering.aie.kernels.attention:render_scale",
+    "mean": "fxflow.lowering.aie.kernels.attention:render_mean",
 }
 
 
