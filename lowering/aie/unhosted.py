@@ -40,8 +40,9 @@ def unhosted(kernel, reason: str | None = None) -> UnsupportedOpError:
             reason = f"a matmul with a constant operand is {_NOT_YET} (a Linear's fxp.dense and a matmul of two " \
                      "activations are)"
         elif o.name == "fxp.pool":
-            reason = (f"{ir.StringAttr(o.attributes['kind']).value} pooling over {list(shape)} (e.g. a mean over the "
-                      f"tokens) is {_NOT_YET} (max pooling of [batch, channels, height, width] feature maps is)")
+            reason = (f"{ir.StringAttr(o.attributes['kind']).value} pooling over {list(shape)} is {_NOT_YET} (max "
+                      "pooling of [batch, channels, height, width] feature maps and, in an attention DAG, the mean "
+                      "over a whole last dim are)")
         elif o.name == "fxp.conv":
             reason = (f"a convolution of a {len(shape)}-D tensor {list(shape)} is {_NOT_YET} (2-D convolutions of "
                       "[batch, channels, height, width] feature maps are)")

@@ -50,7 +50,9 @@ SUPPORTED = {
     ReshapeOp: "as the addressing of the attention kernel reading it",
     ConstantOp: "the weights and biases of a dense or conv",
     ConvOp: "2-D conv (grouped, depthwise) on [batch, C, H, W] feature maps, + fused ReLU (lowering/aie/fmap.py)",
-    PoolOp: "2-D max pooling on feature maps (lowering/aie/fmap.py); average pooling is refused by name",
+    PoolOp: "2-D max pooling on feature maps (lowering/aie/fmap.py); in an attention DAG an average pool over the "
+            "whole last dim (the mean over the tokens, lowering/aie/attention.py); other average pools are refused "
+            "by name",
     AddOp: "on feature maps, + fused ReLU (lowering/aie/fmap.py), and as a residual in an attention DAG; in a "
            "dense chain a residual add of [batch, features] rows is refused: the chain has no two-input kernel",
 }
