@@ -48,7 +48,8 @@ def unhosted(kernel, reason: str | None = None) -> UnsupportedOpError:
                       "[batch, channels, height, width] feature maps are)")
     mean = _mean_over_tokens(kernel) if names == ["fxp.transpose"] else None
     if mean is not None:
-        reason = f"the mean over the tokens (this transpose and the average pool of layer '{mean}') is {_NOT_YET}"
+        reason = (f"the mean over the tokens (this transpose and the average pool of layer '{mean}') runs on the AI "
+                  "Engines only as the attention path's mean kernel (its operand's access), not as a unit of its own")
     if reason is None:
         reason = (f"{_NOT_YET}: the AIE backend maps dense layers, each optionally followed by a ReLU and/or a row "
                   "kernel (LayerNorm, softmax, table activation), feature-map DAGs (Conv2D, MaxPool, Add) and "
