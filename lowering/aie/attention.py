@@ -350,6 +350,15 @@ class ScaleInt:
     y_store: str
 
 
+def _int16_values(layer: str, kernel: str, fx: FixedFormat, out: FixedFormat) -> None:
+    """The scalar kernels (scale, mean) read and write int8/int16 values: UnsupportedOpError naming the layer."""
+    for what, fmt in (("input", fx), ("result", out)):
+        st = storage_of(fmt)
+        if st is None or STORAGE[st][1] > 16:
+            raise UnsupportedOpError(f"layer '{layer}': {what} format {fmt} needs more than 16-bit storage; the AIE "
+                                     f"{kernel} kernel takes int8/int16 values", layer)
+
+
 def scale_int(node: TokenNode) -> ScaleInt:
     from fxflow.dialects.fxp import format_of
     from fxflow.lowering.aie.fmap import _const
@@ -367,11 +376,7 @@ def scale_int(node: TokenNode) -> ScaleInt:
     if bits > INT64_BITS or f - out.f > INT64_BITS or out.f - f > INT64_BITS:
         raise UnsupportedOpError(f"layer '{layer}': x * scale + shift needs {bits} bits; the AIE scale kernel computes "
                                  f"in int64 scalars (at most {INT64_BITS})", layer)
-    for what, fmt in (("input", fx), ("result", out)):
-        st = storage_of(fmt)
-        if st is None or STORAGE[st][1] > 16:
-            raise UnsupportedOpError(f"layer '{layer}': {what} format {fmt} needs more than 16-bit storage; the AIE "
-                                     "scale kernel takes int8/int16 values", layer)
+    _int16_values(layer, "scale", fx, out)
     return ScaleInt(int(s[0]), int(t[0]), f - pf, f - ft.f, f, out, storage_of(fx), storage_of(out))
 
 
@@ -410,11 +415,7 @@ def mean_int(node: TokenNode) -> MeanInt:
             or max(-acc.min_int, acc.max_int).bit_length() + max(out.f - acc.f, 0) > INT64_BITS:
         raise UnsupportedOpError(f"layer '{layer}': the mean's running sum needs {bits} bits; the AIE mean kernel "
                                  f"computes in int64 scalars (at most {INT64_BITS})", layer)
-    for what, fmt in (("input", fx), ("result", out)):
-        st = storage_of(fmt)
-        if st is None or STORAGE[st][1] > 16:
-            raise UnsupportedOpError(f"layer '{layer}': {what} format {fmt} needs more than 16-bit storage; the AIE "
-                                     "mean kernel takes int8/int16 values", layer)
+    _int16_values(layer, "mean", fx, out)
     return MeanInt(rows, n, f - fx.f, f - acc.f, acc, out, storage_of(fx), storage_of(out))
 
 

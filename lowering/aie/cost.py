@@ -103,8 +103,8 @@ ROLES = {"single": (True, True, False, False), "first": (True, False, False, Tru
          "pool": (False, True, False, False), "add": (False, True, False, False),
          # attention kernels (lowering/aie/attention.py): dense over the tokens, matmul of two activations, scale,
          # mean over a last dim
-         "mmdense": (True, True, False, False), "matmul": (False, True, False, False), "scale": (False, True, False, False),
-         "mean": (False, True, False, False)}
+         "mmdense": (True, True, False, False), "matmul": (False, True, False, False),
+         "scale": (False, True, False, False), "mean": (False, True, False, False)}
 ROW_ROLES = ("hccs", "layernorm", "softmax", "lut")  # one tile, whole rows in and out (program.RowTile)
 WEIGHTLESS = {*ROW_ROLES, "pool", "add", "matmul", "scale", "mean"}  # roles whose cores hold no weight buffer
 
