@@ -8,7 +8,10 @@ A graph with a matmul of two activations (attention scores Q·Kᵀ, P·V) or a h
   zero accumulator start; integer form `matmul_int` (exact products, no partial sum leaves accum, one SRS);
 * scale (`fxp.scale_shift` by scalars: the 1/sqrt(d) of the scores as fxp IR has it): x * s + t assigned to the
   result on int64 scalars (`requant` of the row-kernel header);
-* layernorm / softmax: the row kernels (`rows.py`) on rows of the last dim, anywhere in the graph.
+* layernorm / softmax / lut (GELU, ...): the row kernels (`rows.py`) on rows of the last dim, anywhere in the graph;
+* mean (`fxp.pool` avg over a whole last dim: `x.transpose(1, 2).mean(-1)`, the mean over the tokens): per row,
+  the window summed into the accumulator format element by element, divided toward zero, assigned to the result
+  (int64 scalars, `mean_int`), the transpose being its operand's access.
 Data movement ops are no kernels: each operand of a kernel is read through an affine access (offset, (size, stride)
 dims) into its producer's buffer, composed from the gathers / transposes between them (`Access`), so a head split
 is the scores kernel's own addressing (in-kernel addressing: the operand is staged into the kernel's padded local
@@ -37,7 +40,7 @@ from fxflow.lowering.aie.simulate import _acc_wrap, register_executor
 from fxflow.names import c_identifier
 
 MOVES = ("fxp.gather", "fxp.transpose", "fxp.reshape")  # data movement: folded into the readers' accesses
-TOKEN_ROLES = ("mmdense", "matmul", "scale")
+TOKEN_ROLES = ("mmdense", "matmul", "scale", "mean")
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,7 @@ class TokenNode:
     operands: list[tuple[int, Access]] = field(default_factory=list)  # (producer node, -1 graph input; access)
     out_shape: tuple[int, ...] = ()  # without the batch dim
     relu_op: object = None  # (fmap.integer_form reads it for an add: never fused here)
+    siblings: list = field(default_factory=list)  # mmdense: the df.kernels whose columns follow op's (`sibling_denses`)
 
 
 @dataclass
@@ -160,7 +164,10 @@ def token_dag(kernels: list, arg, result) -> TokenGraph:
         s = _source(v, arg)
         return s if s is not None and any(s == k for k in inside) else None
 
+    groups = sibling_denses(inside, arg)
     for kernel in inside:
+        if kernel in views:  # a sibling dense: columns of an earlier node
+            continue
         ops = _body(kernel)
         names = [o.name for o in ops]
         kargs = list(kernel.regions[0].blocks[0].arguments)
@@ -203,12 +210,52 @@ def token_dag(kernels: list, arg, result) -> TokenGraph:
                                        "transposed one")
             node.operands.append((src, acc))
         views[kernel] = (len(nodes), np.arange(int(np.prod(node.out_shape))))
+        if kind == "mmdense" and kernel in groups:
+            node.siblings = groups[kernel]
+            widths = [node.out_shape[-1]] + [_shape(_body(k)[0].results[0])[-1] for k in node.siblings]
+            rows, total = int(np.prod(node.out_shape[:-1])), sum(widths)
+            node.out_shape = (*node.out_shape[:-1], total)
+            for k, first, n in zip([kernel, *node.siblings], np.cumsum([0, *widths[:-1]]), widths):
+                views[k] = (len(nodes), (np.arange(rows)[:, None] * total + first + np.arange(n)[None, :]).ravel())
         nodes.append(node)
     src, idx = views[source(result)]
     if src < 0 or not np.array_equal(idx, np.arange(int(np.prod(nodes[src].out_shape)))):
         raise UnsupportedOpError("the AIE attention program must end with a kernel's own result (not the graph "
                                  "input or a re-layout of a result)")
     return TokenGraph(nodes, src, _shape(arg))
+
+
+def sibling_denses(kernels: list, arg) -> dict:
+    """Dense layers over the tokens reading the same value with the same formats (an attention's q / k / v
+    projections) as one mmdense node, their weight columns side by side (each column's integer steps are its
+    own, so the joined kernel computes each layer exactly): first kernel -> the others.  A dense whose result a
+    ReLU reads stays alone (the ReLU fuses into its own dense)."""
+    from fxflow.lowering.aie.fmap import _source
+    from fxflow.lowering.aie.passes.convert_fxp_to_aie import kernel_info
+
+    def key(kernel):
+        ops = _body(kernel)
+        if [o.name for o in ops] != ["fxp.dense"] or len(kernel.operands) != 1 or any(
+                [o.name for o in _body(r)] == ["fxp.relu"] for r in _reader_kernels(kernel)):
+            return None
+        info = kernel_info(kernel)
+        return (_source(kernel.operands[0], arg), str(ops[0].operands[0].type), len(_shape(ops[0].results[0])),
+                info.w_fmt, info.b_fmt, info.acc, info.out, info.product, info.tokens)
+
+    by_key: dict = {}
+    for kernel in kernels:
+        k = key(kernel)
+        if k is not None:
+            by_key.setdefault(k, []).append(kernel)
+    return {g[0]: g[1:] for g in by_key.values() if len(g) > 1}
+
+
+def _reader_kernels(kernel) -> list:
+    out = []
+    for use in kernel.results[0].uses:
+        o = use.owner
+        out += [u.owner for u in o.results[0].uses] if o.name == "df.channel" else [o]
+    return [o for o in out if o.name == "df.kernel"]
 
 
 def perm_batch(o) -> bool:
@@ -227,12 +274,23 @@ def _kind(kernel, ops) -> str | None:
         return "matmul"
     if names == ["fxp.scale_shift"]:
         return "scale"
+    if names == ["fxp.pool"] and is_mean(ops[0]):
+        return "mean"
     if names == ["fxp.add"] and not any(_is_constant(v) for v in ops[0].operands[:2]):
         return "add"  # a residual: the feature-map Add kernel over the flat value
     if names == ["fxp.dense"] and kernel_info(kernel) is not None:
         return "mmdense"
     row = row_info(kernel, any_rank=True) if len(ops) == 1 else None
     return row.kind if row is not None else None  # hccs / layernorm / softmax
+
+
+def is_mean(o) -> bool:
+    """An average pool whose one window is the whole last dim of [batch, rows, n] (x.mean(-1) lowers to it)."""
+    from fxflow.dialects.fxp import i64_array
+
+    shape = ir.RankedTensorType(o.operands[0].type).shape
+    return (ir.StringAttr(o.attributes["kind"]).value == "avg" and len(shape) == 3
+            and i64_array(o, "kernel") == [shape[-1]] and not any(i64_array(o, "padding")))
 
 
 # ---- integer forms ------------------------------------------------------------------------------------------------
@@ -309,6 +367,15 @@ class ScaleInt:
     y_store: str
 
 
+def _int16_values(layer: str, kernel: str, fx: FixedFormat, out: FixedFormat) -> None:
+    """The scalar kernels (scale, mean) read and write int8/int16 values: UnsupportedOpError naming the layer."""
+    for what, fmt in (("input", fx), ("result", out)):
+        st = storage_of(fmt)
+        if st is None or STORAGE[st][1] > 16:
+            raise UnsupportedOpError(f"layer '{layer}': {what} format {fmt} needs more than 16-bit storage; the AIE "
+                                     f"{kernel} kernel takes int8/int16 values", layer)
+
+
 def scale_int(node: TokenNode) -> ScaleInt:
     from fxflow.dialects.fxp import format_of
     from fxflow.lowering.aie.fmap import _const
@@ -326,12 +393,47 @@ def scale_int(node: TokenNode) -> ScaleInt:
     if bits > INT64_BITS or f - out.f > INT64_BITS or out.f - f > INT64_BITS:
         raise UnsupportedOpError(f"layer '{layer}': x * scale + shift needs {bits} bits; the AIE scale kernel computes "
                                  f"in int64 scalars (at most {INT64_BITS})", layer)
-    for what, fmt in (("input", fx), ("result", out)):
-        st = storage_of(fmt)
-        if st is None or STORAGE[st][1] > 16:
-            raise UnsupportedOpError(f"layer '{layer}': {what} format {fmt} needs more than 16-bit storage; the AIE "
-                                     "scale kernel takes int8/int16 values", layer)
+    _int16_values(layer, "scale", fx, out)
     return ScaleInt(int(s[0]), int(t[0]), f - pf, f - ft.f, f, out, storage_of(fx), storage_of(out))
+
+
+@dataclass
+class MeanInt:
+    """`fxp.pool` avg over rows of n: a = 0; a = acc(a + x_k) at grid 2^-f for each k (x_k * 2^up_x, a * 2^up_a);
+    a = a / n toward zero on the accumulator's grid; y = out(a)."""
+
+    rows: int
+    n: int
+    up_x: int
+    up_a: int
+    acc: FixedFormat
+    out: FixedFormat
+    x_store: str
+    y_store: str
+
+
+def mean_int(node: TokenNode) -> MeanInt:
+    """The mean kernel's integer steps (the element-by-element assignment to the accumulator is the op's own
+    definition, so it holds for every accumulator format); UnsupportedOpError naming the layer when they leave the
+    int64 scalars or the values int8/int16 storage."""
+    from fxflow.dialects.fxp import format_of
+    from fxflow.dialects.fxp.accessors import accum_format
+
+    o, layer = node.fxp, node.layer
+    fx, out, acc = format_of(o.operands[0].type), format_of(o.results[0].type), accum_format(o)
+    if fx is None or out is None or acc is None:
+        raise UnsupportedOpError(f"layer '{layer}': the AIE mean kernel needs fixed-point formats (run the precision "
+                                 "pass)", layer)
+    rows, n = ir.RankedTensorType(o.operands[0].type).shape[1:]
+    f = max(acc.f, fx.f)
+    bits = max(max(-acc.min_int, acc.max_int).bit_length() + f - acc.f,
+               max(-fx.min_int, fx.max_int).bit_length() + f - fx.f) + 1
+    if bits > INT64_BITS or abs(acc.f - out.f) > INT64_BITS \
+            or max(-acc.min_int, acc.max_int).bit_length() + max(out.f - acc.f, 0) > INT64_BITS:
+        raise UnsupportedOpError(f"layer '{layer}': the mean's running sum needs {bits} bits; the AIE mean kernel "
+                                 f"computes in int64 scalars (at most {INT64_BITS})", layer)
+    _int16_values(layer, "mean", fx, out)
+    return MeanInt(rows, n, f - fx.f, f - acc.f, acc, out, storage_of(fx), storage_of(out))
 
 
 def add_form(node: TokenNode) -> dict:
@@ -351,6 +453,11 @@ def dense_int(node: TokenNode):
     from fxflow.lowering.aie.passes.convert_fxp_to_aie import kernel_info
 
     info = kernel_info(node.op)
+    if node.siblings:
+        from dataclasses import replace
+
+        infos = [info, *(kernel_info(k) for k in node.siblings)]
+        info = replace(info, w=np.concatenate([i.w for i in infos], axis=1), b=np.concatenate([i.b for i in infos]))
     if node.relu_op is not None:
         from dataclasses import replace
 
@@ -380,6 +487,9 @@ def integer_form(node: TokenNode) -> dict:
     if node.kind == "scale":
         i = scale_int(node)
         return {"mode": "scale", "x": i.x_store, "y": i.y_store}
+    if node.kind == "mean":
+        i = mean_int(node)
+        return {"mode": "mean", "x": i.x_store, "y": i.y_store}
     if node.kind == "mmdense":
         _, i = dense_int(node)
         return {"mode": i.mode.name, "x": i.x_store, "y": i.y_store}
@@ -450,6 +560,12 @@ class ScaleParams:
     size: int
     access: Access
     integer: ScaleInt
+
+
+@dataclass
+class MeanParams:
+    access: Access
+    integer: MeanInt
 
 
 def _up(v: int, step: int) -> int:
@@ -627,6 +743,16 @@ def build(graph, io: str = "host", columns: range | None = None) -> AieProgram:
             prog.layers.append(LayerPlan(ident, node.layer, 1, y_size, 1, 1, 1, y_size, tile, "int64",
                                          max(kc, leg), leg + kc, 0, kind="scale"))
             continue
+        if node.kind == "mean":
+            integer = mean_int(node)
+            fn = KernelFn(f"{ident}_mean", node.layer, "mean", "mean", 1, size_in, y_size, form["x"], "",
+                          form["y"], 64, [], obj, params=MeanParams(node.operands[0][1], integer))
+            prog.kernels.append(fn)
+            prog.cores.append(Core(tile, fn.name, node.layer, 0, 0, ins[0], "", None, value[i]))
+            kc = 2 * size_in + integer.rows + cost.CALL_OVERHEAD  # int64 scalar steps: add + requant, a division
+            prog.layers.append(LayerPlan(ident, node.layer, integer.n, 1, 1, 1, integer.n, 1, tile, "int64",
+                                         max(kc, leg), leg + kc, 0, kind="mean"))
+            continue
         g = mm_geometry(node, device)
         integer, mode, epilogue, a_store, y_store = g.integer, g.integer.mode, g.integer.epilogue, g.a_store, g.y_store
         heads, m, k, n, mp, kp, np_ = g.heads, g.m, g.k, g.n, g.mp, g.kp, g.np_
@@ -742,3 +868,17 @@ def run_scale(prog: AieProgram, core: Core, fn: KernelFn, ins: list) -> np.ndarr
     x = ins[0][p.access.order()]
     total = (x * i.s << i.up_x) + (i.t << i.up_t)
     return np.asarray(requantize(total, i.f, i.out), dtype=np.int64)
+
+
+@register_executor("mean")
+def run_mean(prog: AieProgram, core: Core, fn: KernelFn, ins: list) -> np.ndarray:
+    """Per row: each element added to the running sum and the sum assigned to the accumulator format, then the
+    division toward zero and the assignment to the result (int64 scalars: bounded by mean_int)."""
+    p: MeanParams = fn.params
+    i = p.integer
+    x = ins[0][p.access.order()].reshape(i.rows, i.n) << i.up_x
+    a = np.zeros(i.rows, dtype=np.int64)
+    for k in range(i.n):
+        a = np.asarray(requantize((a << i.up_a) + x[:, k], i.acc.f + i.up_a, i.acc), dtype=np.int64)
+    q = np.abs(a) // i.n
+    return np.asarray(requantize(np.where(a < 0, -q, q), i.acc.f, i.out), dtype=np.int64)

@@ -342,7 +342,7 @@ def _hccs_plan(prog: AieProgram, tail, ident: str, tile, slices: int, before) ->
     tables = [f"{ident}_{suffix}" for suffix, _ in row_tables(tail.kind, tail.spec)]
     prog.cores.append(Core(tile, f"{ident}_{tail.kind}", tail.layer, 0, 0, f"{ident}_x", "", None, f"{ident}_y",
                            tables=tables))
-    kc = cost.row_cycles(tail.kind, m, tail.spec, tail.n, slices * before.n_slice)
+    kc = cost.row_cycles(tail.kind, m, tail.spec, tail.n, slices * before.n_slice, before.n_slice)
     prog.layers.append(LayerPlan(ident, tail.layer, tail.n, tail.n, 1, 1, size // m, size // m, tile, tail.kind, kc,
                                  kc, 0))
 

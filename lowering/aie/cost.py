@@ -97,15 +97,18 @@ ROLES = {"single": (True, True, False, False), "first": (True, False, False, Tru
          "middle": (False, False, True, True), "last": (False, True, True, False),
          "hccs": (False, True, False, False),  # the HCCS softmax kernel (no weights)
          "layernorm": (False, True, False, False), "softmax": (False, True, False, False),  # row kernels
+         "lut": (False, True, False, False),  # a table activation, as a row kernel
          "conv": (True, True, False, False),  # feature-map kernels (lowering/aie/fmap.py): one output slice each
          "dwconv": (True, True, False, False),  # a depthwise conv (one input channel per output channel)
          "pool": (False, True, False, False), "add": (False, True, False, False),
          "avgpool": (False, True, False, False),  # an average pool (window sum, division by the window size)
-         # attention kernels (lowering/aie/attention.py): dense over the tokens, matmul of two activations, scale
-         "mmdense": (True, True, False, False), "matmul": (False, True, False, False), "scale": (False, True, False, False)}
+         # attention kernels (lowering/aie/attention.py): dense over the tokens, matmul of two activations, scale,
+         # mean over a last dim
+         "mmdense": (True, True, False, False), "matmul": (False, True, False, False),
+         "scale": (False, True, False, False), "mean": (False, True, False, False)}
 SCALAR_DIVIDE_BY_CONSTANT = 4  # a 32-bit scalar division by a constant: multiply-high, shift, sign fix [derived]
-ROW_ROLES = ("hccs", "layernorm", "softmax")  # one tile, whole rows in and out (program.RowTile)
-WEIGHTLESS = {*ROW_ROLES, "pool", "avgpool", "add", "matmul", "scale"}  # roles whose cores hold no weight buffer
+ROW_ROLES = ("hccs", "layernorm", "softmax", "lut")  # one tile, whole rows in and out (program.RowTile)
+WEIGHTLESS = {*ROW_ROLES, "pool", "avgpool", "add", "matmul", "scale", "mean"}  # roles whose cores hold no weight buffer
 
 # HCCS softmax kernel, per row of n int8 inputs laid out as `width` = slices x slice_len lanes (aie4ml's measured
 # HCCS kernels, fixed-point.md §9: about 22 cycles/row plus 235 for a scalar division), counted as the emitted
@@ -125,31 +128,60 @@ def hccs_cycles(m: int, n: int, width: int, variant: str) -> int:
     return CALL_OVERHEAD + m * per_row
 
 
-# LayerNorm and table softmax kernels (lowering/aie/kernels/transformer.py) run on the scalar unit, one element step
-# at a time, each an integer requantization (shift, rounding test, clamp) or a table lookup: ROW_STEP cycles.
+# LayerNorm, table softmax and table activation kernels (lowering/aie/kernels/rows_vec.py): their scalar steps
+# (an integer requantization: shift, rounding test, clamp; or a table lookup) take ROW_STEP cycles per element,
+# their vector passes (kernels/rows_vec.vector_passes) VECTOR_STEP cycles per vector of V lanes (load, select, ups /
+# max, add or mac) and a final reduction.
 ROW_STEP = 4
+VECTOR_STEP = 2
+REDUCE = 8  # aie::reduce_add / reduce_max of one vector
 ROW_OVERHEAD = 20  # per row: loop set-up, the scalar mean / sum requantizations
 
 
-def layernorm_cycles(m: int, n: int, inv_bits: int) -> int:
-    """One LayerNorm call on m rows of n features: sum, centre + square, normalise + affine passes (3 steps each
-    per element), the one scalar division 2^P / (var + eps) and the bisection of its square root (one step per
-    bit, at most 31); the divisions by the constant n compile to multiplications."""
-    return CALL_OVERHEAD + m * (ROW_OVERHEAD + HCCS_RECIPROCAL + ROW_STEP * (3 * n + min(inv_bits, 31)))
+def _pass(vector: bool, n: int, lanes: int = 16) -> int:
+    """One pass over n features: scalar steps, or vector steps of `lanes` and a reduction."""
+    return VECTOR_STEP * math.ceil(n / lanes) + REDUCE if vector else ROW_STEP * n
 
 
-def table_softmax_cycles(m: int, n: int) -> int:
-    """One table softmax call on m rows of n features: max, exp lookup, tree sum, inverse lookup, scale."""
-    return CALL_OVERHEAD + m * (ROW_OVERHEAD + ROW_STEP * (4 * n + 1))
+def layernorm_cycles(m: int, n: int, inv_bits: int, vec: dict | None = None) -> int:
+    """One LayerNorm call on m rows of n features: sum, centre + square, normalise + affine passes, the one scalar
+    division 2^P / (var + eps) and the bisection of its square root (one step per bit, at most 31); the divisions
+    by the constant n compile to multiplications.  `vec`: the vector passes (VEC_SUM, VEC_SQ, VEC_MOM)."""
+    vec = vec or {}
+    v = vec.get("V", 16)
+    moments = vec.get("VEC_SUM", False) or vec.get("VEC_MOM", False)  # one vector pass: sum (and squares) of x
+    per_row = (_pass(True, n, v) if moments else 0) + (ROW_STEP * n if not vec.get("VEC_SUM", False) else 0) \
+        + (0 if vec.get("VEC_MOM", False) else _pass(vec.get("VEC_SQ", False), n, v)) + ROW_STEP * n
+    return CALL_OVERHEAD + m * (ROW_OVERHEAD + HCCS_RECIPROCAL + per_row + ROW_STEP * min(inv_bits, 31))
 
 
-def row_cycles(role: str, m: int, spec, n: int, width: int) -> int:
-    """Cycles of one call of a row kernel (cost.ROW_ROLES) on m rows of n features stored in `width` lanes."""
+def table_softmax_cycles(m: int, n: int, vec: dict | None = None) -> int:
+    """One table softmax call on m rows of n features: max, exp lookup, sum, inverse lookup, scale; `vec`: the
+    vector passes (VEC_MAX, VEC_SUM)."""
+    vec = vec or {}
+    v = vec.get("V", 16)
+    per_row = _pass(vec.get("VEC_MAX", False), n, v) + _pass(vec.get("VEC_SUM", False), n, v) + 2 * ROW_STEP * n
+    return CALL_OVERHEAD + m * (ROW_OVERHEAD + per_row + ROW_STEP)
+
+
+def lut_cycles(m: int, n: int) -> int:
+    """One table activation call on m rows of n features: one index computation and lookup per element."""
+    return CALL_OVERHEAD + m * (ROW_OVERHEAD + ROW_STEP * n)
+
+
+def row_cycles(role: str, m: int, spec, n: int, width: int, slice_len: int | None = None) -> int:
+    """Cycles of one call of a row kernel (cost.ROW_ROLES) on m rows of n features stored in `width` lanes
+    (slices of `slice_len`, default one slice)."""
+    from fxflow.lowering.aie.kernels.rows_vec import vector_passes
+
     if role == "hccs":
         return hccs_cycles(m, n, width, spec.reciprocal)
+    vec = vector_passes(role, spec, n, width if slice_len is None else slice_len)
     if role == "layernorm":
-        return layernorm_cycles(m, n, spec.formats.inv_std.width)
-    return table_softmax_cycles(m, n)
+        return layernorm_cycles(m, n, spec.formats.inv_std.width, vec)
+    if role == "lut":
+        return lut_cycles(m, n)
+    return table_softmax_cycles(m, n, vec)
 
 
 def roles(cas_length: int) -> list[str]:

@@ -21,7 +21,7 @@ def design_cycles(prog: AieProgram) -> dict:
         fns = prog.layer_kernels(layer)
         if layer.mode in cost.ROW_ROLES and layer.kind == "dense":  # a dense chain's row core (cost.row_cycles)
             k0 = fns[0]
-            kc = cost.row_cycles(k0.role, m, k0.row.spec, k0.row.n, k0.row.slices * k0.row.slice_len)
+            kc = cost.row_cycles(k0.role, m, k0.row.spec, k0.row.n, k0.row.slices * k0.row.slice_len, k0.row.slice_len)
             leg = cost.fifo_cycles(m * k0.k, k0.x_store)
             layers.append({"layer": layer.layer, "grid": "1x1", "tiles": 1, "mode": layer.mode, "kernel_cycles": kc,
                            "interval": max(kc, leg), "latency": leg + kc, "macs": 0, "efficiency": 0.0})

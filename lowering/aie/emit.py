@@ -68,6 +68,7 @@ def emit_program(prog: AieProgram) -> str:
         if k.role in ROW_ROLES:
             what = (f"HCCS softmax kernel ({k.row.spec.reciprocal} reciprocal, {k.row.spec.output} output"
                     if k.role == "hccs" else f"{k.role} kernel ({k.row.spec.implementation}" if k.role == "softmax"
+                    else f"table activation kernel ({k.row.spec.index.size} entries" if k.role == "lut"
                     else f"layernorm kernel ({'rms' if k.row.spec.rms else 'mean and variance'}")
             out.append(f"{ind}// {k.layer}: {what}; rows of {k.row.n} in {k.row.slices} slices)")
             core = next(c for c in prog.cores if c.fn == k.name)  # slice-major FIFO buffers and tables

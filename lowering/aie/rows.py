@@ -1,17 +1,21 @@
-"""Row kernels of the AIE backend besides HCCS: LayerNorm (`fxp.layernorm`) and the table softmax (`fxp.softmax`
-stable / latency), each on one tile over whole rows of features.
+"""Row kernels of the AIE backend besides HCCS: LayerNorm (`fxp.layernorm`), the table softmax (`fxp.softmax`
+stable / latency) and table activations (`fxp.lut`: GELU, sigmoid, tanh, ...), each on one tile over whole rows of
+features.
 
 Their integer definitions are `fxflow.fixed.layernorm.layernorm` and `fxflow.fixed.softmax.softmax`: every step is a
 requantization of an exact integer (ap_fixed rounding then overflow), a table lookup or an exact sum.  The kernels
-(`kernels/transformer.py`) run those steps on int64 scalars, so a layer is accepted only when every intermediate
-provably fits 62 bits (the same bounds `fxflow.fixed` uses for its int64 paths) and its tables fit int32 lanes;
+(`kernels/rows_vec.py`, `kernels/transformer.py`) run those steps on int64 scalars (the exact sums on vectors), so a
+layer is accepted only when every intermediate provably fits 62 bits (the same bounds `fxflow.fixed` uses for its
+int64 paths) and its tables fit int32 lanes;
 otherwise UnsupportedOpError names the layer and the limit.  The simulator calls the `fxflow.fixed` functions
-(`run_row`), so `simulate == predict` checks the row layout, the padding and the wiring around them.
+(`run_row`), so `simulate == predict` checks the row layout, the padding and the wiring around them.  A table
+activation is elementwise; it runs as a row kernel so it reuses the row layout, placement and memory checks
+(`fxflow.fixed.table.lookup` is its integer definition).
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -21,6 +25,7 @@ from fxflow.fixed.hccs import hccs
 from fxflow.fixed.layernorm import derived_formats, epsilon_units, layernorm
 from fxflow.fixed.quantize import requantize
 from fxflow.fixed.softmax import index_bits, softmax
+from fxflow.fixed.table import TableIndex, lookup
 
 from fxflow.lowering.aie.arith import STORAGE, storage_of
 from fxflow.lowering.aie.program import LayerNormSpec, RowTile, TableSoftmaxSpec
@@ -90,6 +95,39 @@ def table_softmax_spec(layer: str, x: FixedFormat, out: FixedFormat, implementat
     return spec
 
 
+@dataclass(frozen=True)
+class LutSpec:
+    """`fxp.lut` on stored integers (`fxflow.fixed.table.lookup`): entry clamp((x >> shift) - offset, 0, size - 1),
+    or out(x) from `index.identity_from` on; the entries (stored integers of `out`) are resident in the tile."""
+
+    x: FixedFormat
+    out: FixedFormat
+    index: TableIndex
+    table: np.ndarray
+
+
+def lut_spec(layer: str, x: FixedFormat, out: FixedFormat, index: TableIndex, table) -> LutSpec:
+    """The table activation of one row, or UnsupportedOpError naming the limit it breaks."""
+    _narrow(layer, "input", x)
+    _narrow(layer, "result", out)
+    if not 0 <= index.shift <= x.width:
+        raise UnsupportedOpError(f"layer '{layer}': the table index shifts the input by {index.shift} bits; the AIE "
+                                 f"lookup kernel takes shifts of 0..{x.width}", layer)
+    if index.identity_from is not None and abs(x.f - out.f) > INT64_BITS:
+        raise UnsupportedOpError(f"layer '{layer}': the identity tail rescales by 2^{out.f - x.f}; the AIE row kernel "
+                                 f"shifts by at most {INT64_BITS} bits", layer)
+    return LutSpec(x, out, index, np.asarray(table, dtype=np.int64).reshape(-1))
+
+
+def lut_plan(spec: LutSpec) -> dict:
+    """The lookup kernel's result format and index constants (`fxflow.fixed.table.TableIndex`)."""
+    ix = spec.index
+    ident = ix.identity_from is not None
+    return {"formats": {"Out": spec.out}, "shifts": {"ID_SHIFT": spec.x.f - spec.out.f}, "ups": {},
+            "ints": {"SHIFT": ix.shift, "OFFSET": ix.offset, "SIZE": ix.size,
+                     "ID_FROM": ix.identity_from if ident else 0}}
+
+
 def layernorm_plan(spec: LayerNormSpec, n: int) -> dict:
     """The kernel's formats (requantization targets) and constant shifts, one entry per step of the module doc of
     `fxflow.fixed.layernorm` (a shift S requantizes a value at grid 2^-(f + S) to a format of f fractional bits)."""
@@ -143,6 +181,8 @@ def row_tables(role: str, spec) -> list[tuple[str, np.ndarray]]:
         return [("g", spec.gamma), ("b", spec.beta)]
     if role == "softmax":
         return [("exp", spec.exp_acc), ("inv", spec.inv)]
+    if role == "lut":
+        return [("tab", spec.table)]
     return []
 
 
@@ -153,6 +193,8 @@ def row_function(role: str, spec):
     if role == "layernorm":
         return lambda rows: layernorm(rows, spec.x, spec.gamma, spec.g_fmt, spec.beta, spec.b_fmt, spec.formats,
                                       spec.epsilon, spec.rms, spec.out)
+    if role == "lut":
+        return lambda rows: lookup(rows, spec.index, spec.table, spec.x, spec.out)
     # the tables as the tile holds them: exp entries already assigned to accum (so the exp format is accum's)
     fm = replace(spec.formats, exp=spec.formats.accum)
     return lambda rows: softmax(rows, spec.x, spec.out, spec.implementation, fm, spec.exp_acc, spec.inv)

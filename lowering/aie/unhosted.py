@@ -12,13 +12,13 @@ from fxflow.ir import ir, user_source
 # depend on their operands: `unhosted`).
 _NOT_YET = "not supported on the AI Engines yet"
 _REASONS = {
-    "fxp.lut": f"a table-lookup activation (GELU, sigmoid, tanh, ...) is {_NOT_YET}",
     "fxp.gather": "a gather runs on the AI Engines only as the addressing of the attention kernels reading it (dense, "
                   "matmul, scale_shift), when one affine (offset, size, stride) access expresses it",
     "fxp.transpose": "a transpose runs on the AI Engines only as the addressing of the attention kernels reading it",
     "fxp.reshape": "a reshape runs on the AI Engines only as the addressing of the attention kernels reading it",
-    "fxp.add": "an add of [batch, features] rows (a residual) is not supported on the AI Engines yet: the dense chain "
-               "has no two-input kernel (adds run on [batch, channels, height, width] feature maps)",
+    "fxp.add": "an add of two [batch, features] or [batch, tokens, features] tensors (a residual) is not supported on "
+               "the AI Engines outside an attention DAG: the dense chain has no two-input kernel (adds run on [batch, "
+               "channels, height, width] feature maps and as residuals in attention DAGs)",
 }
 
 
@@ -40,17 +40,38 @@ def unhosted(kernel, reason: str | None = None) -> UnsupportedOpError:
             reason = f"a matmul with a constant operand is {_NOT_YET} (a Linear's fxp.dense and a matmul of two " \
                      "activations are)"
         elif o.name == "fxp.pool":
-            reason = (f"{ir.StringAttr(o.attributes['kind']).value} pooling over {list(shape)} (e.g. a mean over the "
-                      f"tokens) is {_NOT_YET} (max and average pooling of feature maps are)")
+            reason = (f"{ir.StringAttr(o.attributes['kind']).value} pooling over {list(shape)} is {_NOT_YET} (max "
+                      "and average pooling of feature maps and, in an attention DAG, the mean over a whole last dim "
+                      "are)")
         elif o.name == "fxp.conv":
             reason = (f"a convolution of a {len(shape)}-D tensor {list(shape)} is {_NOT_YET} here (2-D convolutions of "
                       "[batch, channels, height, width] feature maps are, and 1-D ones in a graph whose first layer is "
                       "a conv or pool of its [batch, channels, length] input)")
+    mean = _mean_over_tokens(kernel) if names == ["fxp.transpose"] else None
+    if mean is not None:
+        reason = (f"the mean over the tokens (this transpose and the average pool of layer '{mean}') runs on the AI "
+                  "Engines only as the attention path's mean kernel (its operand's access), not as a unit of its own")
     if reason is None:
         reason = (f"{_NOT_YET}: the AIE backend maps dense layers, each optionally followed by a ReLU and/or a row "
-                  "kernel (LayerNorm, softmax), feature-map DAGs (Conv2D, MaxPool, Add) and attention DAGs (dense over "
-                  "the tokens, matmul of two activations, scalar scale_shift, LayerNorm, softmax, head split / merge)")
+                  "kernel (LayerNorm, softmax, table activation), feature-map DAGs (Conv, MaxPool, AvgPool, Add) and "
+                  "attention DAGs (dense over the tokens, matmul of two activations, scalar scale_shift, LayerNorm, "
+                  "softmax, table activation, head split / merge)")
     return UnsupportedOpError(f"{where}: {reason}", layer)
+
+
+def _mean_over_tokens(kernel) -> str | None:
+    """The layer of the average pool that reads this transpose (`x.transpose(1, 2).mean(-1)` lowers to both), if
+    one does."""
+    for use in kernel.results[0].uses:
+        owner = use.owner
+        readers = [u.owner for u in owner.results[0].uses] if owner.name == "df.channel" else [owner]
+        for r in readers:
+            if r.name != "df.kernel":
+                continue
+            for o in r.regions[0].blocks[0].operations:
+                if o.operation.name == "fxp.pool" and ir.StringAttr(o.operation.attributes["kind"]).value == "avg":
+                    return ir.StringAttr(r.attributes["layer"]).value
+    return None
 
 
 def _is_constant(value) -> bool:

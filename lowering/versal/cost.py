@@ -313,7 +313,7 @@ def aie_cost(units: list[Unit], device: VersalDevice, batch: int, max_tiles: int
         from fxflow.lowering.aie.rows import row_tables
 
         width = splits[i].cas_num * splits[i].n_slice
-        kc = cycles.row_cycles(sm["mode"], m, sm["spec"], sm["N"], width)
+        kc = cycles.row_cycles(sm["mode"], m, sm["spec"], sm["N"], width, splits[i].n_slice)
         interval, sm_latency = max(interval, kc), sm_latency + cycles.fifo_cycles(m * width, sm["x"]) + kc
         tables = sum(4 * len(t) for _, t in row_tables(sm["mode"], sm["spec"]))
         need = cycles.row_tile_bytes(m, width, sm["x"], sm["y"], tables, device.aie)

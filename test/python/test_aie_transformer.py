@@ -150,70 +150,8 @@ def test_versal_planner_costs_row_kernels_as_the_backend_reports_them():
     np.testing.assert_array_equal(d.simulate(x, raw=True), d.predict(x, raw=True))
 
 
-_HARNESS = r"""
-#include <cstdio>
-#include <vector>
-extern "C" void @FN@(const @TX@ *, const int32 *, const int32 *, @TY@ *);
-int main() {
-  std::vector<@TX@> x(@SIZE@); std::vector<int32> a(@NA@), b(@NB@); std::vector<@TY@> y(@SIZE@);
-  long long v;
-  for (auto &e : x) { if (std::scanf("%lld", &v) != 1) return 2; e = @TX@(v); }
-  for (auto &e : a) { if (std::scanf("%lld", &v) != 1) return 2; e = int32(v); }
-  for (auto &e : b) { if (std::scanf("%lld", &v) != 1) return 2; e = int32(v); }
-  @FN@(x.data(), a.data(), b.data(), y.data());
-  for (auto e : y) std::printf("%lld\n", (long long)e);
-}
-"""
-
-
-def test_row_kernel_cpp_runs_bit_exact_on_the_host(token_designs, tmp_path):
-    """The LayerNorm and softmax kernels use no AIE API call (scalar steps only), so the emitted C++ itself compiles
-    and runs natively against the declaration-only header: on random stored inputs across each format's range it
-    returns what the simulator's integer definition (rows.run_row = fxflow.fixed) returns, bit for bit."""
-    import subprocess
-
-    from fxflow.lowering.aie.arith import CTYPE
-    from fxflow.lowering.aie.kernels import API_CHECK_DIR
-    from fxflow.lowering.aie.rows import row_tables, run_row
-    from fxflow.toolchain import find_cxx
-
-    needs("g++")
-    rng = np.random.default_rng(5)
-    ran = set()
-    for (device, mode), d in sorted(token_designs.items()):
-        if device != "xcve2802":
-            continue
-        prog = d.aie_program
-        files = render_kernels(prog)
-        for k in (k for k in prog.kernels if k.role in ("layernorm", "softmax")):
-            root = tmp_path / f"{mode}_{k.name}"
-            for rel, text in files.items():
-                (root / rel).parent.mkdir(parents=True, exist_ok=True)
-                (root / rel).write_text(text)
-            tables = [t for _, t in row_tables(k.role, k.row.spec)]
-            size = k.m * k.k
-            main = (_HARNESS.replace("@FN@", k.name).replace("@TX@", CTYPE[k.x_store]).replace("@TY@", CTYPE[k.y_store])
-                    .replace("@SIZE@", str(size)).replace("@NA@", str(len(tables[0])))
-                    .replace("@NB@", str(len(tables[1]))))
-            (root / "main.cc").write_text('#include <aie_api/aie.hpp>\n' + main)
-            exe = root / "run"
-            subprocess.run([find_cxx(), "-std=c++20", "-O1", "-D__AIE_ARCH__=20", "-I", str(API_CHECK_DIR),
-                            "-I", str(root / "kernels"), str(root / "kernels" / f"{k.obj[:-2]}.cc"),
-                            str(root / "main.cc"), "-o", str(exe)], check=True, capture_output=True, text=True)
-            fmt = k.row.spec.x
-            for _ in range(3):
-                x = rng.integers(fmt.min_int, fmt.max_int + 1, size=size)
-                pad = np.zeros((k.row.slices, k.m, k.row.slice_len), dtype=np.int64)  # padding lanes hold 0
-                pad[...] = x.reshape(pad.shape)
-                rows = pad.transpose(1, 0, 2).reshape(k.m, -1)
-                rows[:, k.row.n:] = 0
-                flat = rows.reshape(k.m, k.row.slices, k.row.slice_len).transpose(1, 0, 2).ravel()
-                stdin = "\n".join(map(str, [*flat, *tables[0], *tables[1]]))
-                out = subprocess.run([str(exe)], input=stdin, capture_output=True, text=True, check=True).stdout
-                got = np.array(out.split(), dtype=np.int64)
-                assert np.array_equal(got, run_row(k.role, k.row, flat, k.m)), (mode, k.name)
-            ran.add((mode, k.role))
-    assert {r for _, r in ran} == {"layernorm", "softmax"} and {m for m, _ in ran} == set(FORMATS)
+# The emitted row kernels (vector passes included) run natively against a host model of their AIE API calls in
+# test_aie_rows.py::test_row_kernel_cpp_runs_bit_exact_on_the_host.
 
 
 def test_row_kernel_requant_is_ap_fixed_assignment_in_every_mode(tmp_path):

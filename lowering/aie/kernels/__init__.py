@@ -383,11 +383,13 @@ RENDERERS: dict = {
     "pool": "fxflow.lowering.aie.kernels.layers:render_pool",
     "avgpool": "fxflow.lowering.aie.kernels.layers:render_pool",
     "add": "fxflow.lowering.aie.kernels.elementwise:render_add",
-    "layernorm": "fxflow.lowering.aie.kernels.transformer:render_row",
-    "softmax": "fxflow.lowering.aie.kernels.transformer:render_row",
+    "layernorm": "fxflow.lowering.aie.kernels.rows_vec:render_row",
+    "softmax": "fxflow.lowering.aie.kernels.rows_vec:render_row",
+    "lut": "fxflow.lowering.aie.kernels.rows_vec:render_row",
     "matmul": "fxflow.lowering.aie.kernels.attention:render_mm",
     "mmdense": "fxflow.lowering.aie.kernels.attention:render_mm",
     "scale": "fxflow.lowering.aie.kernels.attention:render_scale",
+    "mean": "fxflow.lowering.aie.kernels.attention:render_mean",
 }
 
 

@@ -40,6 +40,8 @@ SUPPORTED = {
                "attention.py)",
     LayerNormOp: "over the features (dims = 1), after a dense layer (row_info, aie_layers) or anywhere in an "
                  "attention DAG",
+    LutOp: "a table activation (GELU, sigmoid, tanh, ...) after a dense layer or anywhere in an attention DAG, as "
+           "a row kernel (row_info)",
     MatmulOp: "two activations (attention scores, P·V), per head on aie::mmul in an attention DAG "
               "(lowering/aie/attention.py)",
     ScaleShiftOp: "by one scale and shift (the scores' 1/sqrt(d)), int64 scalars, in an attention DAG",
@@ -49,18 +51,20 @@ SUPPORTED = {
                "read by a dense (lowering/aie/fmap.py)",
     ConstantOp: "the weights and biases of a dense or conv",
     ConvOp: "2-D and 1-D conv (grouped, depthwise) on feature maps, + fused ReLU (lowering/aie/fmap.py)",
-    PoolOp: "max and average pooling (global too) on 2-D and 1-D feature maps (lowering/aie/fmap.py)",
+    PoolOp: "max and average pooling (global too) on 2-D and 1-D feature maps (lowering/aie/fmap.py); in an "
+            "attention DAG an average pool over the whole last dim (the mean over the tokens, "
+            "lowering/aie/attention.py)",
     AddOp: "on feature maps, + fused ReLU (lowering/aie/fmap.py), and as a residual in an attention DAG; in a "
            "dense chain a residual add of [batch, features] rows is refused: the chain has no two-input kernel",
 }
 
-_CHAIN = ("the AIE backend maps chains of dense layers (+ ReLU) and row kernels (HCCS or table softmax, LayerNorm), "
-          "feature-map DAGs and attention DAGs; no AIE kernel for it")
+_CHAIN = ("the AIE backend maps chains of dense layers (+ ReLU) and row kernels (HCCS or table softmax, LayerNorm, "
+          "table activation), feature-map DAGs and attention DAGs; no AIE kernel for it")
 # Every other op, with the reason (test_op_coverage.py asks every op of FXP_OPS).
 UNSUPPORTED = {
     CastOp: _CHAIN, SubOp: _CHAIN, MulOp: _CHAIN,
     ConcatOp: _CHAIN, PadOp: _CHAIN, ResizeOp: _CHAIN,
-    LutOp: _CHAIN, ClampOp: _CHAIN, PReluOp: _CHAIN, SelectOp: _CHAIN, MinMaxOp: _CHAIN,
+    ClampOp: _CHAIN, PReluOp: _CHAIN, SelectOp: _CHAIN, MinMaxOp: _CHAIN,
     AddConstantOp: _CHAIN,
     RnnOp: _CHAIN,
     ThresholdOp: _CHAIN,
@@ -196,7 +200,7 @@ def row_info(kernel, any_rank: bool = False) -> RowKernel | None:
     if tail is not None:
         return tail
     ops = [o for o in _body(kernel) if o.name not in ("fxp.constant", "df.yield")]
-    if len(ops) != 1 or ops[0].name not in ("fxp.layernorm", "fxp.softmax"):
+    if len(ops) != 1 or ops[0].name not in ("fxp.layernorm", "fxp.softmax", "fxp.lut"):
         return None
     op = ops[0]
     layer = ir.StringAttr(kernel.attributes["layer"]).value
@@ -208,6 +212,8 @@ def row_info(kernel, any_rank: bool = False) -> RowKernel | None:
     if x_fmt is None or out is None:
         raise UnsupportedOpError(f"layer '{layer}': the AIE backend needs fixed-point formats (run the precision "
                                  "pass)", layer)
+    if op.name == "fxp.lut":
+        return _lut_row(kernel, op, layer, name, x_fmt, out, shape[-1])
     if op.name == "fxp.layernorm":
         if ir.IntegerAttr(op.attributes["dims"]).value != 1:
             raise UnsupportedOpError(f"layer '{layer}': the AIE LayerNorm kernel normalizes the last dim only, not "
@@ -227,6 +233,17 @@ def row_info(kernel, any_rank: bool = False) -> RowKernel | None:
     fm, exp_tab, inv_tab = softmax_formats(op)
     spec = table_softmax_spec(layer, x_fmt, out, impl, fm, exp_tab, inv_tab)
     return RowKernel(kernel, layer, name, x_fmt, out, spec, shape[-1], "softmax")
+
+
+def _lut_row(kernel, op, layer: str, name: str, x_fmt, out, n: int) -> RowKernel:
+    """A table activation (`fxp.lut` with its precision-pass table) as an elementwise row kernel."""
+    from fxflow.dialects.fxp.accessors import lut_table
+    from fxflow.lowering.aie.rows import lut_spec
+
+    found = lut_table(op)
+    if found is None:
+        raise UnsupportedOpError(f"layer '{layer}': the table activation has no table (run the precision pass)", layer)
+    return RowKernel(kernel, layer, name, x_fmt, out, lut_spec(layer, x_fmt, out, *found), n, "lut")
 
 
 def _users(value) -> list:

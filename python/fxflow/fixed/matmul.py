@@ -52,7 +52,7 @@ def ordered_sum(terms: np.ndarray, f: int, acc: FixedFormat, terms_fmt: FixedFor
         bound, nonneg = _max_abs(terms) * max(n, 1), _min(terms) >= 0
     bits = max(bound.bit_length(), max(-acc.min_int, acc.max_int).bit_length()) + (g - min(f, acc.f)) + 2
     t = _scaled(_ints(terms, bits), g - f)
-    if _sum_at_once(bound, nonneg, f, acc):  # einsum: several times faster than sum on short rows
+    if sum_at_once(bound, nonneg, f, acc):  # einsum: several times faster than sum on short rows
         return requantize(np.einsum("...k->...", t) if t.dtype != object else t.sum(axis=-1), acc.f, acc)
     a = np.zeros(terms.shape[:-1], dtype=t.dtype)
     for k in range(n):
@@ -60,7 +60,7 @@ def ordered_sum(terms: np.ndarray, f: int, acc: FixedFormat, terms_fmt: FixedFor
     return a
 
 
-def _sum_at_once(bound: int, nonnegative: bool, f: int, acc: FixedFormat) -> bool:
+def sum_at_once(bound: int, nonnegative: bool, f: int, acc: FixedFormat) -> bool:
     """Whether an ordered sum of terms on grid 2^-f with |sum of |terms|| <= bound equals the exact sum assigned
     to acc once: acc's grid is as fine, and either every partial sum fits or acc wraps (wrapping commutes)."""
     if acc.f < f:
@@ -84,10 +84,10 @@ def matmul(a: np.ndarray, a_fmt: FixedFormat, b: np.ndarray, b_fmt: FixedFormat,
         # the formats' bound first (no pass over the data); the data's when that one is too wide
         bound = _format_abs(a_fmt) * _format_abs(b_fmt) * np.shape(a)[-1]
         nonneg = a_fmt.min_int >= 0 and b_fmt.min_int >= 0
-        if not (bound < 2**53 and _sum_at_once(bound, nonneg, f, acc)):
+        if not (bound < 2**53 and sum_at_once(bound, nonneg, f, acc)):
             bound = _max_abs(a) * _max_abs(b) * np.shape(a)[-1]
             nonneg = _min(a) >= 0 and _min(b) >= 0
-        if bound < 2**53 and _sum_at_once(bound, nonneg, f, acc):  # float64 sums of integers: exact
+        if bound < 2**53 and sum_at_once(bound, nonneg, f, acc):  # float64 sums of integers: exact
             # astype keeps the operands' memory order (a transposed view costs no transposing copy)
             total = np.matmul(np.asarray(a).astype(np.float64), np.asarray(b).astype(np.float64)).astype(np.int64)
             sh = acc.f - f
