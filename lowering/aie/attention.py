@@ -749,7 +749,7 @@ def build(graph, io: str = "host", columns: range | None = None) -> AieProgram:
                           form["y"], 64, [], obj, params=MeanParams(node.operands[0][1], integer))
             prog.kernels.append(fn)
             prog.cores.append(Core(tile, fn.name, node.layer, 0, 0, ins[0], "", None, value[i]))
-            kc = 2 * size_in + integer.rows + cost.CALL_OVERHEAD  # int64 scalar steps: add + requant, a division
+            kc = kcs[i]
             prog.layers.append(LayerPlan(ident, node.layer, integer.n, 1, 1, 1, integer.n, 1, tile, "int64",
                                          max(kc, leg), leg + kc, 0, kind="mean"))
             continue
@@ -804,6 +804,8 @@ def node_cycles(node: TokenNode, tg: TokenGraph, stores: dict, device: Device) -
         return vector_cycles(y_size // CHANNEL_STEP, CHANNEL_STEP, 1), leg
     if node.kind == "scale":
         return y_size + cost.CALL_OVERHEAD, leg  # one int64 scalar step per element
+    if node.kind == "mean":  # int64 scalar steps: an add and a requantization per element, a division per row
+        return 2 * sizes[node.operands[0][0]] + mean_int(node).rows + cost.CALL_OVERHEAD, leg
     g = mm_geometry(node, device)
     dm = device_mode(g.integer.mode.name, device)
     staged = g.heads * (g.m * g.k + (g.k * g.n if node.kind == "matmul" else 0) + g.m * g.n)  # scalar copies
