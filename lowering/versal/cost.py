@@ -109,9 +109,10 @@ def _aie_form(group: list) -> tuple[dict | None, str]:
     if _body_ops(group[0]) in (["fxp.conv"], ["fxp.pool"], ["fxp.add"]):
         return _fmap_form(group)
     rank = len(ir.RankedTensorType(group[0].operands[0].type).shape)
-    if rank == 4:  # a feature map that is not a conv / pool / add (a flatten, an average pool, ...)
+    if rank == 4:  # a feature map that is not a conv / pool / add (a flatten, a table activation, ...)
         return None, (f"layer '{layer}' ({', '.join(_body_ops(group[0])) or 'a reshape'}) reads a feature map "
-                      "[C, H, W]; the AIE feature-map kernels are conv, max pool and add, so it stays in the PL")
+                      "[C, H, W]; the AIE feature-map kernels are conv, max and average pool and add, so it stays in "
+                      "the PL")
     try:
         info = kernel_info(group[0])
         softmax = row_info(group[0]) if info is None else None
