@@ -312,50 +312,33 @@ def _run_lstm_kernel(x: Tensor, k: _LstmKernel, sequences: bool) -> Tensor:
     on the kernel for its next calls).  Per step, one BLAS product [W_h | W_x | bias] @ [h; x_t; 1] gives the
     gate positions (every term and partial sum an exact float64, `_lstm_kernel`, so the order of the sum does
     not matter), one conversion to int and one gather the four gates, then c' and h' in place; h' is written
-    straight into the next step's product operand.  The output is written time-major ([T, H, N], each block
-    a contiguous run per row) and returned as its [N, T, H] view: the next LSTM layer reads that layout."""
-    n, steps = x.data.shape[0], x.data.shape[1]
-    h4 = k.w.shape[0]
-    hidden = h4 // 4
-    out = np.empty((steps, hidden, n) if sequences else (hidden, n), dtype=np.int64)
+    straight into the next step's product operand (blocks and output layout: `_run_on_blocks`)."""
+    hidden = k.w.shape[0] // 4
     table, w = k.table, k.w
     scale2, start2 = k.state_index
-    multiply, add, floor, take, copyto = np.multiply, np.add, np.floor, table.take, np.copyto
+    multiply, add, take, copyto = np.multiply, np.add, table.take, np.copyto
     shapes = {"t2": (hidden,), "pre": (4 * hidden,), "v": (5 * hidden,), "idx": (4 * hidden,), "idx2": (hidden,)}
-    full = _kernel_buffers(k, shapes, steps, min(n, LSTM_COLUMNS))
-    try:
-        for a, b, buf in _column_blocks(full, x, hidden):
-            z, t2, pre, v, idx, idx2 = (buf[name] for name in ("z",) + tuple(shapes))
-            o, i, f, c = v[:hidden], v[hidden:2 * hidden], v[2 * hidden:3 * hidden], v[h4:]
-            gates, if_, gc = v[:h4], v[hidden:3 * hidden], v[3 * hidden:]
-            c[...] = 0
-            for t in range(steps):
-                matmul_cols_into(w, z[t], pre)  # in column pieces: the BLAS never spreads one over its threads
-                copyto(idx, pre, casting="unsafe")  # truncation: floor of these non-negative positions
-                take(idx, out=gates, mode="clip")  # (in range: "clip" only skips the checked, buffered copy)
-                multiply(if_, gc, out=if_)  # i * g, f * c
-                add(i, f, out=c)
-                if k.state_half:
-                    add(c, k.state_half, out=c)
-                floor(c, out=c)
-                if k.state_clip is not None:
-                    np.clip(c, *k.state_clip, out=c)
-                multiply(c, scale2, out=t2)
-                add(t2, start2, out=t2)
-                copyto(idx2, t2, casting="unsafe")
-                take(idx2, out=t2, mode="clip")
-                multiply(o, t2, out=o)
-                if k.result_half:
-                    add(o, k.result_half, out=o)
-                h = z[t + 1, :hidden]
-                floor(o, out=h)
-                if k.result_clip is not None:
-                    np.clip(h, *k.result_clip, out=h)
-            _copy_out(out, z, a, b, hidden, sequences)
-    finally:
-        with _KERNEL_LOCK:
-            k.free.append(full)
-    return Tensor(np.transpose(out, (2, 0, 1)) if sequences else out.T, k.result)
+
+    def time_loop(buf: dict) -> None:
+        z, t2, pre, v, idx, idx2 = (buf[name] for name in ("z",) + tuple(shapes))
+        o, i, f, c = v[:hidden], v[hidden:2 * hidden], v[2 * hidden:3 * hidden], v[4 * hidden:]
+        gates, if_, gc = v[:4 * hidden], v[hidden:3 * hidden], v[3 * hidden:]
+        c[...] = 0
+        for t in range(z.shape[0] - 1):
+            matmul_cols_into(w, z[t], pre)  # in column pieces: the BLAS never spreads one over its threads
+            copyto(idx, pre, casting="unsafe")  # truncation: floor of these non-negative positions
+            take(idx, out=gates, mode="clip")  # (in range: "clip" only skips the checked, buffered copy)
+            multiply(if_, gc, out=if_)  # i * g, f * c
+            add(i, f, out=c)
+            _floor_into(c, k.state_half, k.state_clip, c)
+            multiply(c, scale2, out=t2)
+            add(t2, start2, out=t2)
+            copyto(idx2, t2, casting="unsafe")
+            take(idx2, out=t2, mode="clip")
+            multiply(o, t2, out=o)
+            _floor_into(o, k.result_half, k.result_clip, z[t + 1, :hidden])
+
+    return _run_on_blocks(x, k, sequences, shapes, time_loop)
 
 
 @dataclass(frozen=True)
@@ -400,23 +383,24 @@ def _gru_kernel(plan_x, plan_h, real_x, real_h, fm, tables) -> _GruKernel | None
     half_g = _HALF[gate.rounding]
     bound_x, bound_h = _input_bound(plan_x), _recurrent_bound(plan_h, h_max)
     grid_pre = _product_grid(plan_x, plan_h)
-    hn_sat = _gate_saturation(gate, bound_h * 2 ** fg, half_g)
-    if hn_sat is False or not _fits(bound_h * 2 ** fg + half_g, grid_pre - fg, 1):
+    two = Fraction(2)  # exact powers of two, negative exponents included
+    hn_sat = _gate_saturation(gate, bound_h * two ** fg, half_g)
+    if hn_sat is False or not _fits(bound_h * two ** fg + half_g, grid_pre - fg, 1):
         return None
-    hn_max = _floor(bound_h * 2 ** fg + half_g) + 1
+    hn_max = _floor(bound_h * two ** fg + half_g) + 1
     if hn_sat:
         hn_max = min(hn_max, max(-hn_sat[0], hn_sat[1]))
     sig_max = _frac_max(sig.values)
-    pre_bound = max(bound_x + bound_h, bound_x + sig_max * hn_max / 2 ** (fs + fg))
-    v_hi = pre_bound * 2 ** fg
+    pre_bound = max(bound_x + bound_h, bound_x + sig_max * hn_max * two ** -(fs + fg))
+    v_hi = pre_bound * two ** fg
     sat = _gate_saturation(gate, v_hi, half_g)
     if sat is False:
         return None
     s_n = tanh.index.shift
     w = np.zeros((4 * hidden, hidden + w_x.shape[0] + 1))
     segments, start = [], 0
-    for j, tab, scale, xh in ((0, sig, Fraction(1, 2 ** (fs + s_n)), "xh"), (1, sig, Fraction(1, 2 ** fs), "xh"),
-                              (2, tanh, Fraction(2) ** (fh - ft), "x")):
+    for j, tab, scale, xh in ((0, sig, two ** -(fs + s_n), "xh"), (1, sig, two ** -fs, "xh"),
+                              (2, tanh, two ** (fh - ft), "x")):
         seg = _gate_segment(tab, scale, v_hi, half_g, sat, start,
                             pre_bound, max(grid_pre, fs + fg) if j == 2 else grid_pre, fg)
         if seg is None:
@@ -431,12 +415,12 @@ def _gru_kernel(plan_x, plan_h, real_x, real_h, fm, tables) -> _GruKernel | None
             w[rows, -1] += b_h[rows] * k
         start += values.size
     rows = slice(2 * hidden, 3 * hidden)
-    w[3 * hidden:, :hidden] = w_h.T[rows] * float(2 ** fg)
-    w[3 * hidden:, -1] = b_h[rows] * float(2 ** fg) + float(half_g)
+    w[3 * hidden:, :hidden] = w_h.T[rows] * float(two ** fg)
+    w[3 * hidden:, -1] = b_h[rows] * float(two ** fg) + float(half_g)
     # h' = floor(N + Z (H - N) + half): the corners of Z, H, N
     half_r = _HALF[res.rounding]
-    zs = [Fraction(int(v), 2 ** fs) for v in (sig.values.min(), sig.values.max())]
-    ns = [Fraction(int(v)) * Fraction(2) ** (fh - ft) for v in (tanh.values.min(), tanh.values.max())]
+    zs = [int(v) * two ** -fs for v in (sig.values.min(), sig.values.max())]
+    ns = [int(v) * two ** (fh - ft) for v in (tanh.values.min(), tanh.values.max())]
     corners = [nv + zv * (hv - nv) for zv in zs for hv in (r_lo, r_hi) for nv in ns]
     result_clip = _clip_or_none(res, _floor(min(corners) + half_r), _floor(max(corners) + half_r))
     n_max = max(abs(v) for v in ns)
@@ -449,47 +433,34 @@ def _gru_kernel(plan_x, plan_h, real_x, real_h, fm, tables) -> _GruKernel | None
 
 
 def _run_gru_kernel(x: Tensor, k: _GruKernel, sequences: bool) -> Tensor:
-    """The time loop of `_gru_kernel` on column blocks of the batch (buffers and output layout as
-    `_run_lstm_kernel`'s).  Per step, one BLAS product [W_h | W_x | bias] @ [h; x_t; 1] gives the r and z
+    """The time loop of `_gru_kernel` (blocks and output layout: `_run_on_blocks`).  Per step, one BLAS product [W_h | W_x | bias] @ [h; x_t; 1] gives the r and z
     positions, n's input part and hn; one gather r and z, then hn (floor, saturate) times r added to n's
     input part, one gather n, and h' = floor(N + Z (H - N) + half) in place into the next operand."""
-    n, steps = x.data.shape[0], x.data.shape[1]
     hidden = k.w.shape[0] // 4
-    out = np.empty((steps, hidden, n) if sequences else (hidden, n), dtype=np.int64)
     table, w = k.table, k.w
-    multiply, add, subtract, floor, take, copyto = np.multiply, np.add, np.subtract, np.floor, table.take, np.copyto
+    multiply, add, subtract, take, copyto = np.multiply, np.add, np.subtract, table.take, np.copyto
     shapes = {"pre": (4 * hidden,), "rz": (2 * hidden,), "nn": (hidden,), "idx": (2 * hidden,), "idxn": (hidden,)}
-    full = _kernel_buffers(k, shapes, steps, min(n, LSTM_COLUMNS))
-    try:
-        for a, b, buf in _column_blocks(full, x, hidden):
-            z, pre, rz, nn, idx, idxn = (buf[name] for name in ("z",) + tuple(shapes))
-            r, zg = rz[:hidden], rz[hidden:]
-            pn, hn = pre[2 * hidden:3 * hidden], pre[3 * hidden:]
-            for t in range(steps):
-                matmul_cols_into(w, z[t], pre)
-                copyto(idx, pre[:2 * hidden], casting="unsafe")  # truncation: floor of these positions
-                take(idx, out=rz, mode="clip")
-                floor(hn, out=hn)
-                if k.hn_clip is not None:
-                    np.clip(hn, *k.hn_clip, out=hn)
-                multiply(hn, r, out=hn)
-                add(pn, hn, out=pn)
-                copyto(idxn, pn, casting="unsafe")
-                take(idxn, out=nn, mode="clip")
-                h_prev, h = z[t, :hidden], z[t + 1, :hidden]
-                subtract(h_prev, nn, out=h)
-                multiply(h, zg, out=h)
-                add(h, nn, out=h)
-                if k.result_half:
-                    add(h, k.result_half, out=h)
-                floor(h, out=h)
-                if k.result_clip is not None:
-                    np.clip(h, *k.result_clip, out=h)
-            _copy_out(out, z, a, b, hidden, sequences)
-    finally:
-        with _KERNEL_LOCK:
-            k.free.append(full)
-    return Tensor(np.transpose(out, (2, 0, 1)) if sequences else out.T, k.result)
+
+    def time_loop(buf: dict) -> None:
+        z, pre, rz, nn, idx, idxn = (buf[name] for name in ("z",) + tuple(shapes))
+        r, zg = rz[:hidden], rz[hidden:]
+        pn, hn = pre[2 * hidden:3 * hidden], pre[3 * hidden:]
+        for t in range(z.shape[0] - 1):
+            matmul_cols_into(w, z[t], pre)
+            copyto(idx, pre[:2 * hidden], casting="unsafe")  # truncation: floor of these positions
+            take(idx, out=rz, mode="clip")
+            _floor_into(hn, 0.0, k.hn_clip, hn)
+            multiply(hn, r, out=hn)
+            add(pn, hn, out=pn)
+            copyto(idxn, pn, casting="unsafe")
+            take(idxn, out=nn, mode="clip")
+            h = pn  # (free now) N + Z (H - N)
+            subtract(z[t, :hidden], nn, out=h)
+            multiply(h, zg, out=h)
+            add(h, nn, out=h)
+            _floor_into(h, k.result_half, k.result_clip, z[t + 1, :hidden])
+
+    return _run_on_blocks(x, k, sequences, shapes, time_loop)
 
 
 # a kernel's per-block buffers: z[t] the product operand [h after step t - 1; x_t; 1] (z[T]: the last h), then
@@ -530,9 +501,34 @@ def _column_blocks(full: dict, x: Tensor, hidden: int):
         yield a, b, buf
 
 
-def _copy_out(out: np.ndarray, z: np.ndarray, a: int, b: int, hidden: int, sequences: bool) -> None:
-    """The block's h of every step ([T, H, N] out) or of the last."""
-    if sequences:
-        np.copyto(out[..., a:b], z[1:, :hidden], casting="unsafe")
-    else:
-        np.copyto(out[:, a:b], z[-1, :hidden], casting="unsafe")
+def _run_on_blocks(x: Tensor, k, sequences: bool, shapes: dict, time_loop) -> Tensor:
+    """A kernel's time loop (`time_loop(buffers)`, h' of step t into z[t + 1]) over the column blocks of the
+    batch, on buffers kept on the kernel for its next calls.  The output is written time-major ([T, H, N],
+    each block a contiguous run per row) and returned as its [N, T, H] view: the next layer reads that
+    layout."""
+    n, steps = x.data.shape[0], x.data.shape[1]
+    hidden = k.w.shape[0] // 4
+    out = np.empty((steps, hidden, n) if sequences else (hidden, n), dtype=np.int64)
+    full = _kernel_buffers(k, shapes, steps, min(n, LSTM_COLUMNS))
+    try:
+        for a, b, buf in _column_blocks(full, x, hidden):
+            time_loop(buf)
+            z = buf["z"]
+            if sequences:
+                np.copyto(out[..., a:b], z[1:, :hidden], casting="unsafe")
+            else:
+                np.copyto(out[:, a:b], z[-1, :hidden], casting="unsafe")
+    finally:
+        with _KERNEL_LOCK:
+            k.free.append(full)
+    return Tensor(np.transpose(out, (2, 0, 1)) if sequences else out.T, k.result)
+
+
+def _floor_into(v: np.ndarray, half: float, clip: tuple | None, out: np.ndarray) -> None:
+    """floor(v + half) into out (v clobbered), saturated to clip (None: never overflows): the kernels' RND /
+    TRN assignments of exact reals."""
+    if half:
+        np.add(v, half, out=v)
+    np.floor(v, out=out)
+    if clip is not None:
+        np.clip(out, *clip, out=out)
