@@ -275,33 +275,37 @@ def test_estimate_costs_x_and_h_products_each_on_their_own_resource():
 
 
 FAST = settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-_KERNEL_USE: list = []  # per example of the test below: whether the float kernel ran
+_KERNEL_USE: dict = {"lstm": [], "gru": []}  # per example of the test below: whether the float kernel ran
+KERNEL_BUILDERS = {"lstm": "_lstm_kernel", "gru": "_gru_kernel"}
 
 
-def _programs_with_and_without_the_kernel(design):
-    """The design's emulator program as built, and built with the float LSTM kernel declined; which kernels
+def _programs_with_and_without_the_kernel(design, cell: str = "lstm"):
+    """The design's emulator program as built, and built with the cell's float kernel declined; which kernels
     were built for the first."""
     import fxflow.emulator.recurrent as rec
     from fxflow.emulator import compile_program
 
-    real, built = rec._lstm_kernel, []
+    name = KERNEL_BUILDERS[cell]
+    real, built = getattr(rec, name), []
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(rec, "_lstm_kernel", lambda *a: built.append(real(*a)) or built[-1])
+        mp.setattr(rec, name, lambda *a: built.append(real(*a)) or built[-1])
         fast = compile_program(design.module)
-        mp.setattr(rec, "_lstm_kernel", lambda *a: None)
+        mp.setattr(rec, name, lambda *a: None)
         slow = compile_program(design.module)
     return fast, slow, built
 
 
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
 @FAST
 @given(seed=st.integers(0, 999), feats=st.integers(1, 4), hidden=st.integers(1, 5), steps=st.integers(1, 5),
        layers=st.integers(1, 2), table_size=st.sampled_from([16, 256, 2048]), out=st.sampled_from(["sequence", "hn"]),
-       data=st.data())
-def test_lstm_float_kernel_equals_the_integer_loop(seed, feats, hidden, steps, layers, table_size, out, data):
-    """The LSTM time loop in float64 with folded table positions (emulator/recurrent.py `_lstm_kernel`) equals
-    the step-by-step integer cell on formats it takes (RND / TRN gate, state and result, any overflow mode) and
-    on those it declines, over more samples than one column block, for the whole sequence (time-major output
-    read as [N, T, H]) and for the last state only."""
+       blocks=st.integers(1, 3), data=st.data())
+def test_float_kernel_equals_the_integer_loop(cell, seed, feats, hidden, steps, layers, table_size, out, blocks,
+                                              data):
+    """The LSTM / GRU time loop in float64 with folded table positions (emulator/recurrent.py `_lstm_kernel`,
+    `_gru_kernel`) equals the step-by-step integer cell on formats it takes (RND / TRN gate, state and result,
+    saturating) and on any drawn formats (taken or declined), over one to three column blocks (the last one
+    narrower), for the whole sequence (time-major output read as [N, T, H]) and for the last state only."""
     from fxflow import emulator
     from fxflow.emulator.recurrent import LSTM_COLUMNS
 
@@ -314,16 +318,18 @@ def test_lstm_float_kernel_equals_the_integer_loop(seed, feats, hidden, steps, l
         return FixedFormat(f.k, f.i, f.f, data.draw(st.sampled_from(["RND", "TRN"])),
                            data.draw(st.sampled_from(["SAT", "SAT_SYM"]))).to_ap()
 
-    layer = {"gate": fmt(6, 16), "state": fmt(5, 16), "result": fmt(4, 14), "sigmoid": fmt(3, 12, False, (0, 1)),
+    layer = {"gate": fmt(6, 16), "result": fmt(4, 14), "sigmoid": fmt(3, 12, False, (0, 1)),
              "tanh": fmt(3, 12, True, (1, 2)), "table_size": table_size}
-    model = Tagger("lstm", feats, hidden, layers, True, out, seed).eval()
+    if cell == "lstm":
+        layer["state"] = fmt(5, 16)
+    model = Tagger(cell, feats, hidden, layers, True, out, seed).eval()
     design = fxflow.compile(model, torch.zeros(1, steps, feats),
                             config={"model": {"precision": "ap_fixed<12,4>"}, "layers": {"rnn": layer}})
-    fast, slow, built = _programs_with_and_without_the_kernel(design)
-    x = _inputs(seed, LSTM_COLUMNS + 37, (steps, feats), 3.0)
+    fast, slow, built = _programs_with_and_without_the_kernel(design, cell)
+    x = _inputs(seed, LSTM_COLUMNS * (blocks - 1) + 37, (steps, feats), 3.0)
     y_fast, y_slow = (emulator.run(p, [x])[0].data for p in (fast, slow))
     assert np.array_equal(y_fast, y_slow)
-    _KERNEL_USE.append(any(k is not None for k in built))
+    _KERNEL_USE[cell].append(any(k is not None for k in built))
 
 
 def test_lstm_float_kernel_takes_the_tagger_and_most_drawn_formats():
@@ -335,5 +341,43 @@ def test_lstm_float_kernel_takes_the_tagger_and_most_drawn_formats():
     design = fxflow.compile(lstm_tagger.make_model(), x[:1], config=lstm_tagger.DEFAULT_CONFIG)
     _, _, built = _programs_with_and_without_the_kernel(design)
     assert len(built) == 2 and all(k is not None for k in built)
-    if _KERNEL_USE:
-        assert sum(_KERNEL_USE) >= len(_KERNEL_USE) // 4, _KERNEL_USE
+    _assert_kernel_mostly_used("lstm")
+
+
+def _assert_kernel_mostly_used(cell: str) -> None:
+    use = _KERNEL_USE[cell]
+    if use:
+        assert sum(use) >= len(use) // 4, use
+
+
+class GruTagger(torch.nn.Module):
+    """The LSTM tagger example with nn.GRU: 12 x 6 -> GRU(16, 2 layers) -> y[:, -1] -> 16 -> ReLU -> 3."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.gru = torch.nn.GRU(6, 16, num_layers=2, batch_first=True)
+        self.head = torch.nn.Sequential(torch.nn.Linear(16, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3))
+
+    def forward(self, x):
+        return self.head(self.gru(x)[0][:, -1])
+
+
+GRU_TAGGER_CONFIG = {"model": {"precision": "ap_fixed<16,6>", "reuse_factor": 1, "strategy": "latency"},
+                     "layers": {"gru": {"gate": "ap_fixed<16,5,AP_RND,AP_SAT>", "table_size": 2048}}}
+
+
+def test_gru_float_kernel_takes_the_tagger_and_most_drawn_formats():
+    """A GRU tagger (the LSTM example's shape and formats, WRAP result) runs on the kernel with raw outputs
+    equal to the integer loop's over two column blocks, and many examples of the test above took it."""
+    from fxflow import emulator
+    from fxflow.emulator.recurrent import LSTM_COLUMNS
+    from fxflow.examples import lstm_tagger
+
+    x = lstm_tagger.make_inputs(LSTM_COLUMNS + 100)
+    design = fxflow.compile(GruTagger().eval(), x[:1], config=GRU_TAGGER_CONFIG)
+    fast, slow, built = _programs_with_and_without_the_kernel(design, "gru")
+    assert len(built) == 2 and all(k is not None for k in built)
+    y_fast, y_slow = (emulator.run(p, [x])[0].data for p in (fast, slow))
+    assert np.array_equal(y_fast, y_slow)
+    _assert_kernel_mostly_used("gru")
