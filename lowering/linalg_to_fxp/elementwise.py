@@ -119,9 +119,9 @@ def _affine_of(generic):
     if len(ins) == 1:
         if not is_identity_map(affine_maps(generic)[0]):
             return None
-        if str(a) == str(args[0]) and scalar_constant(b) is not None:
+        if a == args[0] and scalar_constant(b) is not None:
             x_first, c = True, np.array([scalar_constant(b)])
-        elif str(b) == str(args[0]) and scalar_constant(a) is not None:
+        elif b == args[0] and scalar_constant(a) is not None:
             x_first, c = False, np.array([scalar_constant(a)])
         else:
             return None
@@ -132,9 +132,9 @@ def _affine_of(generic):
             return None
         x = ins[xi]
         c = _channel_param(generic, 1 - xi, shape_of(x))
-        if c is None or sorted([str(a), str(b)]) != sorted(str(v) for v in args[:2]):
-            return None
-        x_first = str(a) == str(args[xi])
+        if c is None or not ((a == args[0] and b == args[1]) or (a == args[1] and b == args[0])):
+            return None  # (values compare by identity: printing them costs more than the rest of the match)
+        x_first = a == args[xi]
     else:
         return None
     kind = body.name

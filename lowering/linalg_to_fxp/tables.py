@@ -391,6 +391,8 @@ def elementwise_activation(op, rewriter):
     if found is None:
         return True
     order, x = found
+    if _only_affine(order):
+        return True  # (what the check of the expression's names below concludes, without building it)
     try:
         e = _expression(order, x)
     except _NoMatch:
@@ -423,6 +425,14 @@ def elementwise_activation(op, rewriter):
         else:
             new = _build_lut(order, x, o.results[0].type)
     rewriter.replace_op(op, [new])
+
+
+def _only_affine(order) -> bool:
+    """Every op in the cone's bodies is an affine one, a constant or the yield: its expression's names (the
+    ops left after folding constants) are then affine too.  Most generics raising visits (a Linear's bias
+    add, a BatchNorm's scale) are such; building their expression cost more than the rest of the match."""
+    allowed = _AFFINE | {"arith.constant", "linalg.yield"}
+    return all(o.operation.name in allowed for m in order for o in m.regions[0].blocks[0].operations)
 
 
 def _f64(v: float) -> ir.FloatAttr:

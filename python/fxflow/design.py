@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import MutableMapping  # noqa: F401  (the stages annotation)
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +22,7 @@ STAGES = ("linalg", "fxp-float", "fxp", "df")
 class Design:
     ctx: ir.Context
     module: ir.Module
-    stages: dict[str, str]
+    stages: "MutableMapping[str, str]"  # compiler.StageTexts: each stage printed when first read
     config: Config
     project_name: str
     output_dir: Path | None = None

@@ -48,6 +48,9 @@ def test_stages_are_real_ir(jet):
     assert '"fxp.dense"' in design.mlir("fxp") and "!fxp.fixed<1 : i32, 5 : i32, 10 : i32" in design.mlir("fxp")
     df = design.mlir("df")
     assert df.count('"df.kernel"') == 7 and '"df.graph"' in df and 'layer = "fc1"' in df
+    # each stage is the module as it was then (StageTexts prints a clone on first read), not the final module
+    assert '"fxp.dense"' not in design.mlir("linalg") and '"df.kernel"' not in design.mlir("fxp")
+    assert design.mlir("fxp") is design.mlir("fxp")  # printed once
     with pytest.raises(fxflow.FxflowError, match="unknown stage 'hls'"):
         design.mlir("hls")
 
