@@ -218,10 +218,12 @@ def token_dag(kernels: list, arg, result) -> TokenGraph:
             for k, first, n in zip([kernel, *node.siblings], np.cumsum([0, *widths[:-1]]), widths):
                 views[k] = (len(nodes), (np.arange(rows)[:, None] * total + first + np.arange(n)[None, :]).ravel())
         nodes.append(node)
-    src, idx = views[source(result)]
+    last = source(result)
+    src, idx = views[last]
     if src < 0 or not np.array_equal(idx, np.arange(int(np.prod(nodes[src].out_shape)))):
-        raise UnsupportedOpError("the AIE attention program must end with a kernel's own result (not the graph "
-                                 "input or a re-layout of a result)")
+        reason = ("the AIE attention program must end with a kernel's own result (not the graph input or a re-layout "
+                  "of a result)")
+        raise unhosted(last, reason) if last is not None else UnsupportedOpError(reason)
     return TokenGraph(nodes, src, _shape(arg))
 
 

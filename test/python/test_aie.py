@@ -315,7 +315,8 @@ def test_unsupported_layers_are_named():
         lower(g.ret(b).text())
     g = Graph("net", [((1, 4), t)])
     (a,) = g.kernel("act", [g.args[0]], lambda k, x: k.relu(x, t))
-    with pytest.raises(UnsupportedOpError, match="layer 'act': a ReLU is supported .* only directly after a dense"):
+    with pytest.raises(UnsupportedOpError, match=r"layer 'act' \(fxp\.relu\) at [^:\s]+:\d+: a ReLU is supported .* only "
+                       "directly after a dense"):
         lower(g.ret(a).text())
 
 

@@ -41,6 +41,39 @@ class GeluFirst(nn.Module):
         return self.fc(self.act(x))
 
 
+class ReluFirst(nn.Module):
+    """A ReLU on the graph input: it runs on the AI Engines only fused into the dense layer before it."""
+
+    def __init__(self):
+        super().__init__()
+        self.relu, self.fc = nn.ReLU(), nn.Linear(4, 3)
+
+    def forward(self, x):
+        return self.fc(self.relu(x))
+
+
+class NormFirst(nn.Module):
+    """A LayerNorm on the graph input: the row kernels read a dense layer's output."""
+
+    def __init__(self):
+        super().__init__()
+        self.norm, self.fc = nn.LayerNorm(4), nn.Linear(4, 3)
+
+    def forward(self, x):
+        return self.fc(self.norm(x))
+
+
+class TransposedOut(nn.Module):
+    """A Linear over the tokens whose result leaves transposed: the attention program ends with a re-layout."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        return self.fc(x).transpose(1, 2)
+
+
 class AvgPool(nn.Module):
     def __init__(self):
         super().__init__()
@@ -85,7 +118,14 @@ class BigMap(nn.Module):
 
 # model, input shape per sample, config, the layer the error must name, what else it must say
 CASES = {
-    "gelu_on_the_input": (GeluFirst, (5, 4), CFG16, "act", r"the AIE lut kernel must read a dense layer's output"),
+    "gelu_on_the_input": (GeluFirst, (5, 4), CFG16, "act",
+                          r"\(fxp\.lut\) at .*test_aie_errors\.py:\d+: the AIE lut kernel must read a dense layer's output"),
+    "relu_on_the_input": (ReluFirst, (4,), CFG16, "relu",
+                          r"\(fxp\.relu\) at .*test_aie_errors\.py:\d+: a ReLU is supported .* only directly after"),
+    "layernorm_on_the_input": (NormFirst, (4,), CFG16, "norm",
+                               r"\(fxp\.layernorm\) at .*test_aie_errors\.py:\d+: the AIE layernorm kernel must read"),
+    "transposed_output": (TransposedOut, (5, 4), CFG16, "permute_1",
+                          r"at .*test_aie_errors\.py:\d+: the AIE attention program must end with a kernel's own"),
     "avg_pool_saturating_accum": (AvgPool, (2, 8, 8), {**CFG16, "layers": {"pool": {"accum": SAT16}}}, "pool",
                                   r"accumulator ap_fixed<16,6,AP_TRN,AP_SAT> does not hold the exact sum of 4"),
     "conv1d": (Conv1d, (3, 10), CFG16, "conv", r"\(fxp\.conv\).*a convolution of a 3-D tensor"),

@@ -241,7 +241,7 @@ def test_what_the_row_kernels_cannot_host_names_the_layer():
         def forward(self, v):
             return self.fc(self.act(v))
 
-    with pytest.raises(FxflowError, match=r"layer 'act': the AIE lut kernel must read a dense layer's output"):
+    with pytest.raises(FxflowError, match=r"layer 'act' \(fxp\.lut\) at .*test_aie_rows\.py:\d+: the AIE lut kernel must read a dense layer's output"):
         _compile(ActFirst().eval(), x, _config("8x8"))
 
 

@@ -123,7 +123,7 @@ def test_what_the_row_kernels_cannot_host_names_the_layer():
         def forward(self, v):
             return self.fc(self.norm(v))
 
-    with pytest.raises(FxflowError, match=r"layer 'norm': the AIE layernorm kernel must read a dense layer's output"):
+    with pytest.raises(FxflowError, match=r"layer 'norm' \(fxp\.layernorm\) at .*test_aie_transformer\.py:\d+: the AIE layernorm kernel must read a dense layer's output"):
         _compile(NormFirst().eval(), x, {"model": {"precision": "ap_fixed<8,3>"}})
     cfg = _config("8x8")
     cfg["layers"]["norm"] = {"result": "ap_fixed<24,8>"}

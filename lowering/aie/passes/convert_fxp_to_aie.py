@@ -311,8 +311,8 @@ def _fuse_into_producer(relu_kernel) -> None:
     info = kernel_info(producer) if producer is not None and producer.name == "df.kernel" else None
     if info is None or info.relu is not None or len(_users(producer.results[0])) != 1 \
             or len(_users(channel.results[0])) != 1:
-        raise UnsupportedOpError(f"layer '{layer}': a ReLU is supported by the AIE backend only directly after a "
-                                 "dense layer whose result nothing else reads", layer)
+        raise unhosted(relu_kernel, "a ReLU is supported by the AIE backend only directly after a dense layer whose "
+                                    "result nothing else reads")
     relu_op = [o for o in _body(relu_kernel) if o.name == "fxp.relu"][0]
     with ir.InsertionPoint(producer), producer.location:
         fused = build_kernel(list(producer.operands), [relu_kernel.results[0].type],
@@ -370,8 +370,7 @@ def aie_layers(graph) -> tuple[list[DenseKernel], dict[int, RowKernel]]:
         if tail is not None:
             if not chain or src != expect or len(chain) - 1 in softmax:
                 what = "HCCS" if tail.kind == "hccs" else tail.kind
-                raise UnsupportedOpError(f"layer '{tail.layer}': the AIE {what} kernel must read a dense layer's "
-                                         "output", tail.layer)
+                raise unhosted(kernel, f"the AIE {what} kernel must read a dense layer's output")
             softmax[len(chain) - 1] = tail
             expect = _next_value(kernel)
             continue
