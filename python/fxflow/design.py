@@ -64,8 +64,9 @@ class Design:
         Returns float64 values (exact fixed-point values while outputs are at most 53 bits wide), shaped
         like the PyTorch model's output; `raw=True` returns the stored integers instead.  A model with
         several inputs/outputs takes and returns lists.  `threads` (default $FXFLOW_THREADS, else 1) runs
-        chunks of the batch in parallel on up to that many threads, fewer when other work keeps the cores
-        busy (load average); BLAS thread settings do not matter."""
+        shares of the batch in parallel on up to that many cores (this process and worker processes forked
+        at the first such call and kept), fewer when other work keeps the cores busy (load average); BLAS
+        thread settings do not matter."""
         outs = emulator.run(self.program, self.input_list(x), threads)
         results = []
         for t, (shape, fmt) in zip(outs, self.program.output_types):

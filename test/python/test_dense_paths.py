@@ -187,28 +187,25 @@ def test_predict_threads_give_the_same_integers(monkeypatch):
 
 
 def test_predict_threads_leave_busy_cores(monkeypatch):
-    """Worker threads only on cores other work leaves idle (the GIL between NumPy calls makes oversubscribed
-    threads slower than one)."""
-    import concurrent.futures
-
+    """Worker processes only on cores other work leaves idle (oversubscribed cores make each share slower)."""
     from fxflow import emulator
 
     monkeypatch.setattr(emulator.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     for load, idle in ((0.2, 2), (1.0, 2), (2.0, 1), (9.5, 1)):
         monkeypatch.setattr(emulator.os, "getloadavg", lambda load=load: (load, load, load))
         assert emulator.idle_cores() == idle
-    pools = []
-    monkeypatch.setattr(concurrent.futures, "ThreadPoolExecutor",
-                        lambda n: pools.append(n) or concurrent.futures.thread.ThreadPoolExecutor(n))
+    shares = []
+    parallel = emulator.workers.run_parallel
+    monkeypatch.setattr(emulator.workers, "run_parallel", lambda p, xs, n: shares.append(n) or parallel(p, xs, n))
     x = np.zeros((3 * emulator.CHUNK, 16))
     import fxflow
     from fxflow.examples import jet_tagger
 
     design = fxflow.compile(jet_tagger.make_model(), x[:1], config={"model": {"precision": "ap_fixed<16,6>"}})
-    design.predict(x, threads=2)  # load 9.5: one thread, no pool
+    design.predict(x, threads=2)  # load 9.5: one share, no workers
     monkeypatch.setattr(emulator.os, "getloadavg", lambda: (0.5, 0.5, 0.5))
     design.predict(x, threads=2)
-    assert pools == [2]
+    assert shares == [2]
 
 
 CHAIN_CASES = [  # (x, w, acc, prod, out, relu format, a cast after it or None)

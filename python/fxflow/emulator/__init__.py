@@ -22,6 +22,7 @@ from fxflow.errors import FxflowError, ShapeError
 from fxflow.fixed.dense import Tensor
 from fxflow.fixed.quantize import quantize, to_float
 from fxflow.ir import elements_array, ir, layer_name
+from fxflow.emulator import workers
 
 
 # ------------------------------------------------------------------------------------------------
@@ -41,6 +42,7 @@ class Program:
 
     _fused: tuple | None = None
     _released: tuple | None = None  # (the fused steps, per step the slots read for the last time there)
+    _workers: object | None = None  # forked worker processes of parallel runs (workers.py)
 
     def run(self, inputs: list[Tensor], values: list | None = None) -> list[Tensor]:
         """Run; pass a list as `values` to keep every intermediate (indexed by slot).  Without it, chains of
@@ -365,22 +367,28 @@ def idle_cores() -> int:
 
 def run(program: Program, xs: list[np.ndarray], threads: int | None = None) -> list[Tensor]:
     """Quantize float inputs to the program's input formats, run, return output Tensors (batched).
-    Chunks of the batch run on up to `predict_threads(threads)` threads (NumPy releases the GIL in its
-    kernels), and no more than `idle_cores()`: on cores busy with other work, worker threads that take the
-    GIL between NumPy calls wait for each other's time slices and run slower than one thread."""
+    The batch runs on up to `predict_threads(threads)` cores, and no more than `idle_cores()` (on cores busy
+    with other work, more processes only slow each other down): in shares of whole chunks, the first here
+    and the others in forked worker processes (`workers.py`: threads do not scale over short NumPy calls)."""
     xs = check_inputs(program, xs)
-    threads = min(predict_threads(threads), idle_cores())
+    shares = min(predict_threads(threads), idle_cores(), -(-xs[0].shape[0] // program.chunk_rows()))
+    if shares > 1 and workers.can_fork():
+        return workers.run_parallel(program, xs, shares)
+    return run_serial(program, xs)
+
+
+def run_serial(program: Program, xs: list[np.ndarray]) -> list[Tensor]:
+    """The batch in chunks of `program.chunk_rows()` samples, one after the other, in this thread."""
     n, chunk = xs[0].shape[0], program.chunk_rows()
     if n <= chunk:  # (a step may return a view in its own layout, e.g. the LSTM kernel's [N, T, H])
         return [Tensor(np.ascontiguousarray(t.data), t.fmt) for t in run_chunk(program, xs)]
-    chunks = [[x[i:i + chunk] for x in xs] for i in range(0, n, chunk)]
-    if threads > 1:
-        from concurrent.futures import ThreadPoolExecutor
+    return concat_outputs([run_chunk(program, [x[i:i + chunk] for x in xs]) for i in range(0, n, chunk)])
 
-        with ThreadPoolExecutor(min(threads, len(chunks))) as pool:
-            parts = list(pool.map(lambda c: run_chunk(program, c), chunks))
-    else:
-        parts = [run_chunk(program, c) for c in chunks]
+
+def concat_outputs(parts: list[list[Tensor]]) -> list[Tensor]:
+    """The outputs of consecutive pieces of a batch, joined along the batch."""
+    if len(parts) == 1:
+        return parts[0]
     return [Tensor(np.concatenate([p[j].data for p in parts]), parts[0][j].fmt) for j in range(len(parts[0]))]
 
 
