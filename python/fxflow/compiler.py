@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import os
 import time
 from collections.abc import MutableMapping
@@ -110,7 +108,8 @@ def compile(model, example_input=None, config=None, backend: str = "vitis", io_t
         warn_channels_last_defects(module, cfg, forward_parameters(model))  # (hls4ml dicts only)
         calibration = None if calibration_data is None else _as_inputs(calibration_data)
         # the module is the verified output of the raising passes (only printed since): no input verification
-        run_passes(module, [("fxp-assign-precision", AssignPrecisionOptions(config_obj=cfg, calibration=calibration))],
+        run_passes(module, [("fxp-assign-precision", AssignPrecisionOptions(config_obj=cfg, calibration=calibration,
+                                                                       produced_by="convert-linalg-to-fxp"))],
                    verify_input=False)
         stages["fxp"] = _snapshot(module)
         run_passes(module, [
