@@ -24,11 +24,14 @@ def op_names(*op_lists) -> frozenset[str]:
 
 
 def first_unaccepted(op, accepted: frozenset[str]):
-    """The first operation (program order) inside `op`'s functions whose name is not in `accepted`, else None."""
+    """The first operation (program order) inside `op`'s functions whose name is not in `accepted`, or a function
+    without a body (a declaration: nothing to work on), else None."""
     for region in op.regions:
         for block in region.blocks:
             for child in block.operations:
                 child = child.operation
+                if child.name in CONTAINERS and not any(len(r.blocks) for r in child.regions):
+                    return child
                 if child.name in CONTAINERS:
                     found = first_unaccepted(child, accepted)
                     if found is not None:
@@ -45,7 +48,8 @@ def require_accepted_ops(module_op, accepted: frozenset[str], pass_name: str, ex
     op = first_unaccepted(module_op.operation, accepted)
     if op is None:
         return
-    message = f"{pass_name}: '{op.name}' at {op.location} is not an op this pass accepts: it takes {expected}"
+    what = "a function without a body" if op.name in CONTAINERS else "not an op this pass accepts"
+    message = f"{pass_name}: '{op.name}' at {op.location} is {what}: it takes {expected}"
     if produced_by is not None:
         raise InternalError(f"fxflow's pass '{produced_by}' left an op {pass_name} does not accept: {message}",
                             where=produced_by)

@@ -48,6 +48,11 @@ func.func @ok(%a: tensor<1x2xf32>) -> tensor<1x2xf32> {
 
 // -----
 
+// A declaration: a function without a body has nothing to assign (the pass would index its missing block).
+func.func private @decl(tensor<1x2xf32>) -> tensor<1x2xf32> // expected-error {{is a function without a body}}
+
+// -----
+
 // Accepted: fxp ops, and a lut's scalar body (arith, math, fxp.yield: the lut's own region, not the function's).
 func.func @lut(%arg0: tensor<1x4xf32>) -> tensor<1x4xf32> {
   %l = "fxp.lut"(%arg0) ({
