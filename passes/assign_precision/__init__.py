@@ -26,15 +26,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from fxflow.config import AUTO, EXACT, Config
-from fxflow.dialects.fxp import COMPUTE_OPS, CastOp, ConstantOp, OpRegistry, fixed_type, format_of
+from fxflow.dialects.fxp import COMPUTE_OPS, FXP_OPS, CastOp, ConstantOp, OpRegistry, fixed_type, format_of
 from fxflow.dialects.fxp.traits import MULTIPLIER_OPS
 from fxflow.errors import ConfigError, FxflowError, ShapeError
 from fxflow.fixed import FixedFormat
 from fxflow.fixed.accum import exact_accumulator
 from fxflow.fixed.interval import Interval, cast_interval, fit_constants, smallest_format
 from fxflow.fixed.quantize import quantize
-from fxflow.ir import defining_op, elements_array, ir, layer_alias, layer_name
+from fxflow.ir import defining_op, elements_array, func, ir, layer_alias, layer_name
 
+from fxflow.passes.accepted_ops import op_names, require_accepted_ops
 from fxflow.passes.assign_precision.hls4ml_auto import hls4ml_roles
 from fxflow.passes.assign_precision.model_exact import is_model_cast
 from fxflow.passes.registry import register_pass
@@ -47,6 +48,9 @@ class AssignPrecisionOptions:
     config: str = ""  # path to a YAML/JSON config file; overrides `precision` and `input`
     config_obj: Config | None = None  # set by the compile driver
     calibration: list | None = None  # per float argument, inputs (N, *shape); set by the compile driver
+    # the fxflow pass whose output the input is (set by the drivers): an op this pass does not accept is then
+    # fxflow's bug (an InternalError naming that pass), not the user's (programmatic only, as `config_obj`)
+    produced_by: str | None = None
 
     def resolve(self) -> Config:
         if self.config_obj is not None:
@@ -66,7 +70,10 @@ def assign_precision(module_op, options: AssignPrecisionOptions | None = None) -
 
     for mod in FAMILIES:
         importlib.import_module(mod)
-    cfg = (options or AssignPrecisionOptions()).resolve()
+    options = options or AssignPrecisionOptions()
+    require_accepted_ops(module_op, ACCEPTED_OPS, "fxp-assign-precision",
+                         "fxp ops in functions (raise the function first: convert-linalg-to-fxp)", options.produced_by)
+    cfg = options.resolve()
     funcs = [op for op in module_op.regions[0].blocks[0].operations if op.operation.name == "func.func"]
     known = sorted({n for f in funcs for n in _layer_names(f)})
     cfg = cfg.with_aliases({n: a for f in funcs for n, a in _layer_aliases(f).items()})
@@ -75,7 +82,7 @@ def assign_precision(module_op, options: AssignPrecisionOptions | None = None) -
     _check_multiplier_layers(cfg, {n for f in funcs for n in _layer_names(f, MULTIPLIER_OPS)})
     with ir.Location.unknown(module_op.context):
         for f in funcs:
-            _assign_function(f, cfg, (options or AssignPrecisionOptions()).calibration)
+            _assign_function(f, cfg, options.calibration)
 
 
 def _check_multiplier_layers(cfg: Config, mac_layers: set[str]) -> None:
@@ -117,6 +124,9 @@ ASSIGNERS: OpRegistry = OpRegistry("precision assigner")
 # Ops with no assigner, with the reason (test_op_coverage.py asks every op of FXP_OPS).
 UNSUPPORTED = {ConstantOp: "quantized by the rule of the op that reads it (its role: weight, bias, ...); "
                            "an already fixed constant keeps its stored integers"}
+# The ops the pass takes (in functions): every op of FXP_OPS (an assigner each, or UNSUPPORTED's reason: the
+# pass reads the constants) and the function's return.
+ACCEPTED_OPS = op_names(FXP_OPS, (func.ReturnOp,))
 FAMILIES = ["fxflow.passes.assign_precision.elementwise", "fxflow.passes.assign_precision.layers",
             "fxflow.passes.assign_precision.shape", "fxflow.passes.assign_precision.tables",
             "fxflow.passes.assign_precision.transformer",
@@ -144,7 +154,6 @@ def fixed_tensor_type(like: ir.Value, fmt: FixedFormat) -> ir.Type:
 def _assign_function(fn, cfg: Config, calibration: list | None = None) -> None:
     block = fn.regions[0].blocks[0]
     ops = list(block.operations)
-    _require_raised(block)
     pulled = _model_input_formats(block.arguments, cfg)
     ranges = Ranges(_model_exact_results(fn, ops, cfg, pulled))
     data = _calibration_by_arg(block.arguments, calibration)
@@ -200,17 +209,6 @@ def require_fixed(op, values, what: str) -> None:
 
 def _shape(v: ir.Value) -> list[int]:
     return list(ir.RankedTensorType(v.type).shape)
-
-
-def _require_raised(block) -> None:
-    """The inputs get fixed-point types here: an argument read by an op not raised to fxp (linalg, arith) would
-    be left with an operand of the wrong type, so such input is the user's error, named at the op."""
-    for arg in block.arguments:
-        for use in arg.uses:
-            name = use.owner.name
-            if name.split(".")[0] in ("linalg", "arith"):
-                raise FxflowError(f"fxp-assign-precision: '{name}' at {use.owner.location} reads a function input "
-                                  "but is not an fxp op: raise the function first (convert-linalg-to-fxp)")
 
 
 def set_result(op, fmt, exact: Interval, ranges: dict) -> None:

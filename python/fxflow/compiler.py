@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import os
 import time
 from collections.abc import MutableMapping
@@ -19,7 +17,7 @@ from .design import Design
 from .dialects import new_context
 from .errors import ConfigError, FxflowError, UnsupportedOpError
 from .hls4ml_compat import forward_parameters
-from .hls4ml_layout import warn_channels_last_defects
+from .hls4ml_layout import warn_channels_last_defects, warn_stream_flatten
 from .ir import op_layer_names
 from .pipeline import run_passes
 
@@ -108,9 +106,11 @@ def compile(model, example_input=None, config=None, backend: str = "vitis", io_t
             raise restate(err) from None
         stages["fxp-float"] = _snapshot(module)
         warn_channels_last_defects(module, cfg, forward_parameters(model))  # (hls4ml dicts only)
+        warn_stream_flatten(module, cfg, io_type)
         calibration = None if calibration_data is None else _as_inputs(calibration_data)
         # the module is the verified output of the raising passes (only printed since): no input verification
-        run_passes(module, [("fxp-assign-precision", AssignPrecisionOptions(config_obj=cfg, calibration=calibration))],
+        run_passes(module, [("fxp-assign-precision", AssignPrecisionOptions(config_obj=cfg, calibration=calibration,
+                                                                       produced_by="convert-linalg-to-fxp"))],
                    verify_input=False)
         stages["fxp"] = _snapshot(module)
         run_passes(module, [

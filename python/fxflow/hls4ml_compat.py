@@ -20,8 +20,9 @@ key `table_t` (hls4ml sets a layer's type attributes from layer keys ending in `
 `Precision.table` is ignored with a warning, as hls4ml 1.3 ignores it.  "auto" roles are hls4ml's inference
 where the precision pass knows it (LayerNorm: accum/scale/bias the default precision, result its BatchNorm
 rule).
-Recurrent layers where hls4ml 1.3 does not compute the PyTorch model (`warn_recurrent_layers`) are warned about
-by name; fxflow computes the model as written.
+Recurrent layers where hls4ml 1.3 does not compute the PyTorch model (`warn_recurrent_layers`), and Linear layers
+under ChannelsLastConversion 'off' (`warn_off_linear_layers`), are warned about by name; fxflow computes the model
+as written.
 A tensor created inside forward (torch.fx's `_tensor_constant0`, hls4ml's Constant layer) has no layer in
 fxflow: its entry is dropped (a non-'auto' result with a warning naming it).
 hls4ml names a PyTorch module `a.b.0` as `a_b_0` (a leading digit gets a `_`): both spellings select it.
@@ -29,7 +30,8 @@ A functional call (`F.softmax`, `F.threshold`) is named after its exported ATen 
 hls4ml's torch.fx name for it (`softmax`, `_threshold`, `softmax_1` for the second call) selects it too.
 Keys that only steer hls4ml's own flow (`TraceOutput`, `BramFactor`, ...) are accepted and have no effect;
 `ChannelsLastConversion` changes nothing fxflow computes, but with 'full' fxflow warns about the layers whose
-function hls4ml 1.3 does not compute (fxflow.hls4ml_layout); anything else is an error like any unknown key.
+function hls4ml 1.3 does not compute (fxflow.hls4ml_layout), with 'off' about its Linear layers
+(`warn_off_linear_layers`); anything else is an error like any unknown key.
 """
 
 from __future__ import annotations
@@ -104,6 +106,7 @@ def from_hls4ml(data: dict) -> dict:
             raise ConfigError(f"unknown hls4ml config key 'Model.{key}'")
     model.setdefault("accum", model.get("precision", "ap_fixed<16,6>"))  # hls4ml: accum_t is the default type
     warn_recurrent_layers(data)
+    warn_off_linear_layers(data)
     layers: dict = {}
     inputs = _input_names(data.get("PytorchModel"))
     layernorms = _layernorm_names(data.get("PytorchModel"))
@@ -217,6 +220,41 @@ def warn_recurrent_layers(data: dict) -> None:
                           f"of {steps} {read} [{steps}, {features}] input {how} to [{features}, {steps}]; w_ih's {columns} "
                           "only), not the PyTorch layer; fxflow computes the PyTorch "
                           "layer (with channels_last_conversion='off' hls4ml computes it too)", stacklevel=4)
+
+
+def warn_off_linear_layers(data: dict) -> None:
+    """Warn, naming the layer, where hls4ml 1.3 does not compute the PyTorch model's nn.Linear (fxflow does;
+    docs/layers.md, "hls4ml compatibility", note [d]): under `ChannelsLastConversion` 'off' (also the key's absence,
+    as in hls4ml's test_squeeze) its channels-last pass does not run, and that pass is what transposes the PyTorch
+    weight [out, in] to hls4ml's [in, out]; the layer reads the weight's values in PyTorch's order as [in, out].
+    Not warned where a dim is 1 ([1, in] and [in, 1] hold their values in the same order), nor for a Linear forward
+    never calls (hls4ml converts what torch.fx traces)."""
+    model = data.get("PytorchModel")
+    named = getattr(model, "named_modules", None)
+    if named is None or str((data.get("Model") or {}).get("ChannelsLastConversion", "off")) != "off":
+        return
+    linears = {path: m for path, m in named() if type(m).__name__ == "Linear" and 1 not in (m.in_features, m.out_features)}
+    called = _called_modules(model) if linears else set()
+    for path, module in linears.items():
+        if called is not None and path not in called:
+            continue
+        n_in, n_out = module.in_features, module.out_features
+        warnings.warn(f"hls4ml config: layer '{hls4ml_name(path)}' (nn.Linear {n_in} -> {n_out}): hls4ml 1.3 with "
+                      f"ChannelsLastConversion 'off' reads its weight [{n_out}, {n_in}] ([out, in]) as [in, out] = "
+                      f"[{n_in}, {n_out}]: it computes x @ W.reshape({n_in}, {n_out}), not the PyTorch layer's x @ W.T "
+                      "(hls4ml's channels-last pass, 'full' or 'internal', is what transposes a Linear's weight); "
+                      "fxflow computes the PyTorch layer", stacklevel=4)
+
+
+def _called_modules(model) -> set[str] | None:
+    """The paths of the modules forward calls, as torch.fx (hls4ml's tracer) sees them; None if it cannot trace."""
+    try:
+        import torch.fx
+
+        graph = torch.fx.symbolic_trace(model).graph
+    except Exception:  # noqa: BLE001 - any tracing failure: no guess about which modules run
+        return None
+    return {str(node.target) for node in graph.nodes if node.op == "call_module"}
 
 
 def _input_names(model) -> set[str]:

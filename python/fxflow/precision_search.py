@@ -143,7 +143,8 @@ class _Search:
 
         module = self._ir.Module.parse(self.design.stages["fxp-float"], context=self.design.ctx)
         with self.design.ctx:
-            run_passes(module, [("fxp-assign-precision", AssignPrecisionOptions(config_obj=cfg, calibration=self.data))])
+            run_passes(module, [("fxp-assign-precision", AssignPrecisionOptions(
+                config_obj=cfg, calibration=self.data, produced_by="convert-linalg-to-fxp"))])
         return module
 
     def formats(self, cfg: Config) -> dict[str, dict[str, FixedFormat]]:

@@ -100,3 +100,20 @@ def test_hls4ml_computes_what_the_warning_says(name, tmp_path):
     assert int(np.sum(got != want.reshape(got.shape))) == 0
     own = as_hls4ml_layout(np.asarray(design.predict(xs), dtype=np.float64), shape)
     assert int(np.sum(own != want.reshape(got.shape))) > own.size // 2  # the model's function is another one
+
+
+def test_hls4ml_io_stream_flatten_reads_one_word(tmp_path):
+    """docs/layers.md note [a]: hls4ml 1.3's io_stream flatten aliases its input stream (words of the last dim, 3 of
+    conv2d_flatten's [32, 3, 3]) and the ReLU after it reads ONE word as its 288 values.  fxflow warns, naming the
+    ReLU and the flatten (test_hls4ml_layout.py), and computes the model: hls4ml's first 3 outputs (the first word)
+    are fxflow's bit for bit, most of the others are not."""
+    model, shapes = _model("conv2d_flatten")
+    xs = _inputs(shapes, 64, seed=5)
+    kwargs = hls4ml_kwargs("conv2d_flatten", "io_stream")
+    want, _ = hls4ml_predict(model, shapes, xs, "io_stream", tmp_path / "hls4ml", kwargs=kwargs)
+    with pytest.warns(UserWarning, match=r"layer '_2': hls4ml 1.3 \(io_stream\).*flatten '_1'.*3-value words.*of 288"):
+        design = fxflow.compile(model, torch.from_numpy(xs[0][:1]).float(), hls4ml_config(model, shapes, **kwargs),
+                                io_type="io_stream")
+    got, want = np.asarray(design.predict(xs[0]), dtype=np.float64).reshape(64, -1), want.reshape(64, -1)
+    assert np.array_equal(got[:, :3], want[:, :3]) and np.unique(got[:, :3]).size > 20
+    assert int(np.sum(got[:, 3:] != want[:, 3:])) > got[:, 3:].size // 2
