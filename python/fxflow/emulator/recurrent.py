@@ -16,7 +16,7 @@ import numpy as np
 
 from fxflow.dialects.fxp import RnnOp, format_of
 from fxflow.dialects.fxp.accessors import rnn_formats
-from fxflow.emulator import constant_operand, op_step
+from fxflow.emulator import constant_operand, native, op_step
 from fxflow.fixed.dense import Tensor, add, dense, matmul_cols_into, plan_dense
 from fxflow.fixed.quantize import quantize, requantize, saturation_bounds
 from fxflow.fixed.table import TableIndex
@@ -313,6 +313,9 @@ def _run_lstm_kernel(x: Tensor, k: _LstmKernel, sequences: bool) -> Tensor:
     gate positions (every term and partial sum an exact float64, `_lstm_kernel`, so the order of the sum does
     not matter), one conversion to int and one gather the four gates, then c' and h' in place; h' is written
     straight into the next step's product operand (blocks and output layout: `_run_on_blocks`)."""
+    lib = native.library()
+    if lib is not None:
+        return _run_lstm_native(lib, x, k, sequences)
     hidden = k.w.shape[0] // 4
     table, w = k.table, k.w
     scale2, start2 = k.state_index
@@ -339,6 +342,23 @@ def _run_lstm_kernel(x: Tensor, k: _LstmKernel, sequences: bool) -> Tensor:
             _floor_into(o, k.result_half, k.result_clip, z[t + 1, :hidden])
 
     return _run_on_blocks(x, k, sequences, shapes, time_loop)
+
+
+def _run_lstm_native(lib, x: Tensor, k: _LstmKernel, sequences: bool) -> Tensor:
+    """The time loop of `_run_lstm_kernel` in native code (kernels/recurrent.cpp: the same float64
+    operations on the same exact values, so the same bits), same output layout; the GIL is released."""
+    n, steps, feats = x.data.shape
+    hidden = k.w.shape[0] // 4
+    xs = np.asarray(x.data).astype(np.int64, copy=False)  # stored integers below 2^52 (`_real_products`)
+    out = np.empty((steps, hidden, n) if sequences else (hidden, n), dtype=np.int64)
+    inf = float("inf")
+    clips = [c if c is not None else (-inf, inf) for c in (k.state_clip, k.result_clip)]
+    status = lib.fxflow_lstm(k.w.ctypes.data, k.table.ctypes.data, k.table.size, xs.ctypes.data,
+                             *(s // xs.itemsize for s in xs.strides), n, steps, feats, hidden, *k.state_index,
+                             k.state_half, *clips[0], k.result_half, *clips[1], int(sequences), out.ctypes.data)
+    if status:
+        raise MemoryError("the native LSTM loop could not allocate its block buffers")
+    return Tensor(np.transpose(out, (2, 0, 1)) if sequences else out.T, k.result)
 
 
 @dataclass(frozen=True)
