@@ -1,7 +1,7 @@
-"""The native LSTM time loop (emulator/kernels/recurrent.cpp through emulator/native.py): equal bit for bit to
-the NumPy float64 loop and to the integer cell (the general step-by-step loop of `_rnn_step`) on random layers
-and the bundled tagger, with the AVX2 build and the baseline one; rebuilt when its source changes; the NumPy
-loop when no compiler is found or FXFLOW_NATIVE=0."""
+"""The native LSTM and GRU time loops (emulator/kernels/recurrent.cpp through emulator/native.py): equal bit for
+bit to the NumPy float64 loops and to the integer cells (the general step-by-step loop of `_rnn_step`) on random
+layers and the bundled tagger (and its GRU twin), with the AVX2 build and the baseline one; rebuilt when the
+source changes; the NumPy loops when no compiler is found or FXFLOW_NATIVE=0."""
 
 from __future__ import annotations
 
@@ -20,22 +20,22 @@ from fxflow.emulator import compile_program, native
 from fxflow.errors import ToolchainError
 from fxflow.fixed import FixedFormat
 
-from test_recurrent import Tagger, _inputs, formats
+from test_recurrent import GRU_TAGGER_CONFIG, GruTagger, Tagger, _inputs, formats
 
-_NATIVE_USE: list = []  # per example of the hypothesis test: whether the native loop ran
+_NATIVE_USE: dict = {"lstm": [], "gru": []}  # per example of the hypothesis test: whether the native loop ran
 
 
 def _three_ways(design, x, monkeypatch, lib=None):
     """The outputs of the native loop (`lib`: a given build, else the cached one), the NumPy float64 loop and
     the integer loop, and how often the native loop ran."""
     ran = []
-    real = rec._run_lstm_native
+    real = rec._run_native
 
     def spy(*args):
         ran.append(1)
         return real(lib or args[0], *args[1:])
 
-    monkeypatch.setattr(rec, "_run_lstm_native", spy)
+    monkeypatch.setattr(rec, "_run_native", spy)
     program = compile_program(design.module)
     monkeypatch.setenv("FXFLOW_NATIVE", "1")
     y_native = emulator.run(program, [x])[0].data
@@ -48,14 +48,15 @@ def _three_ways(design, x, monkeypatch, lib=None):
     return y_native, y_numpy, y_int, len(ran)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                 HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 999), feats=st.integers(1, 5), hidden=st.integers(1, 9), steps=st.integers(1, 6),
        layers=st.integers(1, 2), table_size=st.sampled_from([16, 256, 2048]),
        out=st.sampled_from(["sequence", "last", "hn"]), n=st.integers(1, 45), data=st.data())
-def test_native_loop_equals_numpy_and_integer_loops(monkeypatch, seed, feats, hidden, steps, layers, table_size,
+def test_native_loop_equals_numpy_and_integer_loops(monkeypatch, cell, seed, feats, hidden, steps, layers, table_size,
                                                     out, n, data):
-    """Random LSTM layers in formats the float64 kernel takes (RND / TRN, saturating; the kernel may still
+    """Random LSTM / GRU layers in formats the float64 kernel takes (RND / TRN, saturating; the kernel may still
     decline a draw), batches that are rarely a multiple of the 8-sample block, inputs beyond the input
     format (saturated), the whole sequence or the last state."""
 
@@ -64,22 +65,26 @@ def test_native_loop_equals_numpy_and_integer_loops(monkeypatch, seed, feats, hi
         return FixedFormat(f.k, f.i, f.f, data.draw(st.sampled_from(["RND", "TRN"])),
                            data.draw(st.sampled_from(["SAT", "SAT_SYM"]))).to_ap()
 
-    layer = {"gate": fmt(6, 16), "result": fmt(4, 14), "state": fmt(5, 16), "sigmoid": fmt(3, 12, False, (0, 1)),
+    layer = {"gate": fmt(6, 16), "result": fmt(4, 14), "sigmoid": fmt(3, 12, False, (0, 1)),
              "tanh": fmt(3, 12, True, (1, 2)), "table_size": table_size}
-    model = Tagger("lstm", feats, hidden, layers, True, out, seed).eval()
+    if cell == "lstm":
+        layer["state"] = fmt(5, 16)
+    model = Tagger(cell, feats, hidden, layers, True, out, seed).eval()
     design = fxflow.compile(model, torch.zeros(1, steps, feats),
                             config={"model": {"precision": "ap_fixed<12,4>"}, "layers": {"rnn": layer}})
     x = _inputs(seed, n, (steps, feats), 3.0)
     y_native, y_numpy, y_int, ran = _three_ways(design, x, monkeypatch)
     assert np.array_equal(y_native, y_numpy)
     assert np.array_equal(y_native, y_int)
-    _NATIVE_USE.append(ran > 0)
+    _NATIVE_USE[cell].append(ran > 0)
 
 
-def test_native_loop_ran_in_most_examples():
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_native_loop_ran_in_most_examples(cell):
     """Else the test above would compare the NumPy loops with themselves."""
-    if _NATIVE_USE:
-        assert sum(_NATIVE_USE) >= len(_NATIVE_USE) // 2, _NATIVE_USE
+    use = _NATIVE_USE[cell]
+    if use:
+        assert sum(use) >= len(use) // 2, use
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +99,14 @@ def test_tagger_native_equals_numpy_and_integer_loops(tagger, monkeypatch):
     design, x = tagger
     y_native, y_numpy, y_int, ran = _three_ways(design, x, monkeypatch)
     assert ran == 2  # both layers
+    assert np.array_equal(y_native, y_numpy) and np.array_equal(y_native, y_int)
+
+
+def test_gru_tagger_native_equals_numpy_and_integer_loops(tagger, monkeypatch):
+    _, x = tagger
+    design = fxflow.compile(GruTagger().eval(), x[:1], config=GRU_TAGGER_CONFIG)
+    y_native, y_numpy, y_int, ran = _three_ways(design, x, monkeypatch)
+    assert ran == 2
     assert np.array_equal(y_native, y_numpy) and np.array_equal(y_native, y_int)
 
 
@@ -134,7 +147,7 @@ def test_numpy_loop_without_a_compiler_or_when_switched_off(tagger, monkeypatch,
     program = compile_program(design.module)
     monkeypatch.setenv("FXFLOW_NATIVE", "0")
     expected = emulator.run(program, [x])[0].data
-    monkeypatch.setattr(rec, "_run_lstm_native", None)  # calling it would fail the run
+    monkeypatch.setattr(rec, "_run_native", None)  # calling it would fail the run
     assert native.library() is None
     assert np.array_equal(emulator.run(program, [x])[0].data, expected)
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from fxflow import toolchain
 
 SOURCE = Path(__file__).with_name("kernels") / "recurrent.cpp"
-VERSION = 1  # fxflow_kernels_version() of the source the callers are written for
+VERSION = 2  # fxflow_kernels_version() of the source the callers are written for
 BASE_FLAGS = ("-O3", "-shared", "-fPIC", "-ffp-contract=fast", "-Wno-psabi", "-x", "c++")
 
 _log = logging.getLogger(__name__)
@@ -62,9 +62,9 @@ def _load() -> ctypes.CDLL | None:
 
 
 def _declare(lib: ctypes.CDLL) -> None:
-    p, i64, f64, i32 = ctypes.c_void_p, ctypes.c_long, ctypes.c_double, ctypes.c_int
-    lib.fxflow_lstm.argtypes = [p, p, i64, p, i64, i64, i64, i64, i64, i64, i64] + [f64] * 8 + [i32, p]
-    lib.fxflow_lstm.restype = i32
+    p, i64, i32 = ctypes.c_void_p, ctypes.c_long, ctypes.c_int
+    lib.fxflow_rnn.argtypes = [i32, p, p, i64, p, i64, i64, i64, i64, i64, i64, i64, p, i32, p]
+    lib.fxflow_rnn.restype = i32
 
 
 def cpu_flags() -> list[str]:

@@ -315,7 +315,8 @@ def _run_lstm_kernel(x: Tensor, k: _LstmKernel, sequences: bool) -> Tensor:
     straight into the next step's product operand (blocks and output layout: `_run_on_blocks`)."""
     lib = native.library()
     if lib is not None:
-        return _run_lstm_native(lib, x, k, sequences)
+        return _run_native(lib, 0, x, k, [*k.state_index, k.state_half, *_bounds(k.state_clip), k.result_half,
+                                          *_bounds(k.result_clip)], sequences)
     hidden = k.w.shape[0] // 4
     table, w = k.table, k.w
     scale2, start2 = k.state_index
@@ -342,23 +343,6 @@ def _run_lstm_kernel(x: Tensor, k: _LstmKernel, sequences: bool) -> Tensor:
             _floor_into(o, k.result_half, k.result_clip, z[t + 1, :hidden])
 
     return _run_on_blocks(x, k, sequences, shapes, time_loop)
-
-
-def _run_lstm_native(lib, x: Tensor, k: _LstmKernel, sequences: bool) -> Tensor:
-    """The time loop of `_run_lstm_kernel` in native code (kernels/recurrent.cpp: the same float64
-    operations on the same exact values, so the same bits), same output layout; the GIL is released."""
-    n, steps, feats = x.data.shape
-    hidden = k.w.shape[0] // 4
-    xs = np.asarray(x.data).astype(np.int64, copy=False)  # stored integers below 2^52 (`_real_products`)
-    out = np.empty((steps, hidden, n) if sequences else (hidden, n), dtype=np.int64)
-    inf = float("inf")
-    clips = [c if c is not None else (-inf, inf) for c in (k.state_clip, k.result_clip)]
-    status = lib.fxflow_lstm(k.w.ctypes.data, k.table.ctypes.data, k.table.size, xs.ctypes.data,
-                             *(s // xs.itemsize for s in xs.strides), n, steps, feats, hidden, *k.state_index,
-                             k.state_half, *clips[0], k.result_half, *clips[1], int(sequences), out.ctypes.data)
-    if status:
-        raise MemoryError("the native LSTM loop could not allocate its block buffers")
-    return Tensor(np.transpose(out, (2, 0, 1)) if sequences else out.T, k.result)
 
 
 @dataclass(frozen=True)
@@ -456,6 +440,10 @@ def _run_gru_kernel(x: Tensor, k: _GruKernel, sequences: bool) -> Tensor:
     """The time loop of `_gru_kernel` (blocks and output layout: `_run_on_blocks`).  Per step, one BLAS product [W_h | W_x | bias] @ [h; x_t; 1] gives the r and z
     positions, n's input part and hn; one gather r and z, then hn (floor, saturate) times r added to n's
     input part, one gather n, and h' = floor(N + Z (H - N) + half) in place into the next operand."""
+    lib = native.library()
+    if lib is not None:
+        return _run_native(lib, 1, x, k, [*_bounds(k.hn_clip), k.result_half, *_bounds(k.result_clip)],
+                           sequences)
     hidden = k.w.shape[0] // 4
     table, w = k.table, k.w
     multiply, add, subtract, take, copyto = np.multiply, np.add, np.subtract, table.take, np.copyto
@@ -481,6 +469,28 @@ def _run_gru_kernel(x: Tensor, k: _GruKernel, sequences: bool) -> Tensor:
             _floor_into(h, k.result_half, k.result_clip, z[t + 1, :hidden])
 
     return _run_on_blocks(x, k, sequences, shapes, time_loop)
+
+
+def _run_native(lib, cell: int, x: Tensor, k, params: list, sequences: bool) -> Tensor:
+    """A kernel's time loop in native code (kernels/recurrent.cpp, `cell` 0 LSTM, 1 GRU, `params` its scalars
+    in the order documented there): the NumPy loop's float64 operations on the same exact values, so the same
+    bits, in the same output layout (`_run_on_blocks`); the GIL is released during the call."""
+    n, steps, feats = x.data.shape
+    hidden = k.w.shape[0] // 4
+    xs = np.asarray(x.data).astype(np.int64, copy=False)  # stored integers below 2^52 (`_real_products`)
+    out = np.empty((steps, hidden, n) if sequences else (hidden, n), dtype=np.int64)
+    p = np.asarray(params, dtype=np.float64)
+    status = lib.fxflow_rnn(cell, k.w.ctypes.data, k.table.ctypes.data, k.table.size, xs.ctypes.data,
+                            *(s // xs.itemsize for s in xs.strides), n, steps, feats, hidden, p.ctypes.data,
+                            int(sequences), out.ctypes.data)
+    if status:
+        raise MemoryError("the native time loop could not allocate its block buffers")
+    return Tensor(np.transpose(out, (2, 0, 1)) if sequences else out.T, k.result)
+
+
+def _bounds(clip: tuple | None) -> tuple:
+    """A kernel's saturation bounds, (-inf, inf) for None (never overflows): the same clip."""
+    return clip if clip is not None else (-np.inf, np.inf)
 
 
 # a kernel's per-block buffers: z[t] the product operand [h after step t - 1; x_t; 1] (z[T]: the last h), then

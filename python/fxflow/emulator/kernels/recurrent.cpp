@@ -1,7 +1,8 @@
-// The float64 LSTM time loop of python/fxflow/emulator/recurrent.py (`_lstm_kernel`, `_run_lstm_kernel`) in
-// native code: the same operations on the same exact dyadic values, so the same bits.  Every product, sum,
-// position and rounding argument is an exact float64 by the kernel's construction (checked in Python when
-// the kernel is built), so neither the order of the gate sums nor fused multiply-adds change a result.
+// The float64 LSTM and GRU time loops of python/fxflow/emulator/recurrent.py (`_lstm_kernel` /
+// `_run_lstm_kernel`, `_gru_kernel` / `_run_gru_kernel`) in native code: the same operations on the same exact
+// dyadic values, so the same bits.  Every product, sum, position and rounding argument is an exact float64 by
+// the kernels' construction (checked in Python when a kernel is built), so neither the order of the gate sums
+// nor fused multiply-adds change a result.
 //
 // Sizes are run-time arguments (one build serves every model).  The batch runs in blocks of LANES samples:
 // per block the whole time loop, with the block's product operand [h; x_t], cell state and gate positions in
@@ -40,20 +41,6 @@ static void gate_product(const double *__restrict__ w, long rows, long k_len, co
   }
 }
 
-struct lstm_args {
-  const double *w;      // [4H, H + F + 1]: rows o, i, f, g (scaled onto table positions), columns h, x, bias
-  const double *table;  // segments o | i | f | g | tanh(c'), pre-scaled
-  long table_size;
-  const int64_t *x;     // stored inputs, element strides per sample, step, feature
-  long sx_n, sx_t, sx_f;
-  long n, steps, feats, hidden;
-  double state_scale, state_start;             // position of tanh(c') = c' * scale + start
-  double state_half, state_lo, state_hi;       // c' = clip(floor(X + half), lo, hi)
-  double result_half, result_lo, result_hi;    // h' likewise
-  int sequences;        // out: [T, H, N] (every step) or [H, N] (the last h)
-  int64_t *out;
-};
-
 static inline vec4 vfloor(vec4 v) {
   vec4 r;
   for (int i = 0; i < 4; i++) r[i] = floor(v[i]);
@@ -75,25 +62,54 @@ static inline vec4 lookup(const double *__restrict__ tab, double top, vec4 p) {
   return vec4{tab[q[0]], tab[q[1]], tab[q[2]], tab[q[3]]};
 }
 
-// the cell update of one hidden unit of a block: gates from their positions, c' and h' (into the operand)
-static inline void cell_update(const double *__restrict__ tab, double top, const vec4 *po, const vec4 *pi,
-                               const vec4 *pf, const vec4 *pg, vec4 *c, vec4 *h, const lstm_args *a) {
-  // f * c + i * g with one rounding per operation or fused: the same exact value
-  for (int v = 0; v < LANES / 4; v++) {
-    const vec4 o = lookup(tab, top, po[v]), i = lookup(tab, top, pi[v]);
-    const vec4 f = lookup(tab, top, pf[v]), g = lookup(tab, top, pg[v]);
-    const vec4 cs = vclip(vfloor(i * g + f * c[v] + a->state_half), a->state_lo, a->state_hi);
-    c[v] = cs;
-    const vec4 tc = lookup(tab, top, cs * a->state_scale + a->state_start);
-    h[v] = vclip(vfloor(o * tc + a->result_half), a->result_lo, a->result_hi);
+struct rnn_args {
+  const double *w;      // [4H, H + F + 1]: the cell's gate rows, columns h, x, bias
+  const double *table;  // the cell's table segments, pre-scaled
+  double top;           // the last table position
+  const int64_t *x;     // stored inputs, element strides per sample, step, feature
+  long sx_n, sx_t, sx_f;
+  long n, steps, feats, hidden;
+  const double *p;      // the cell's scalars (LstmCell, GruCell)
+  int sequences;        // out: [T, H, N] (every step) or [H, N] (the last h)
+  int64_t *out;
+};
+
+// LSTM gate rows o, i, f, g; p: position of tanh(c') = c' * p[0] + p[1], c' = clip(floor(X + p[2]), p[3], p[4]),
+// h' = clip(floor(O tanh(c') + p[5]), p[6], p[7]) (+-inf bounds: the format never overflows)
+struct LstmCell {
+  static void update(const rnn_args *a, const block_t *pre, long j, vec4 *c, vec4 *h) {
+    const long H = a->hidden;
+    const double *tab = a->table, top = a->top, *p = a->p;
+    for (int v = 0; v < LANES / 4; v++) {
+      const vec4 o = lookup(tab, top, pre[j][v]), i = lookup(tab, top, pre[H + j][v]);
+      const vec4 f = lookup(tab, top, pre[2 * H + j][v]), g = lookup(tab, top, pre[3 * H + j][v]);
+      const vec4 cs = vclip(vfloor(i * g + f * c[v] + p[2]), p[3], p[4]);
+      c[v] = cs;
+      const vec4 tc = lookup(tab, top, cs * p[0] + p[1]);
+      h[v] = vclip(vfloor(o * tc + p[5]), p[6], p[7]);
+    }
   }
-}
+};
+
+// GRU rows: r and z positions, n's input-part position, hn before its assignment; p: hn = clip(floor(hn),
+// p[0], p[1]); n's position adds hn r; h' = clip(floor(N + Z (H - N) + p[2]), p[3], p[4])
+struct GruCell {
+  static void update(const rnn_args *a, const block_t *pre, long j, vec4 *, vec4 *h) {
+    const long H = a->hidden;
+    const double *tab = a->table, top = a->top, *p = a->p;
+    for (int v = 0; v < LANES / 4; v++) {
+      const vec4 r = lookup(tab, top, pre[j][v]), zg = lookup(tab, top, pre[H + j][v]);
+      const vec4 hn = vclip(vfloor(pre[3 * H + j][v]), p[0], p[1]);
+      const vec4 nn = lookup(tab, top, pre[2 * H + j][v] + hn * r);
+      h[v] = vclip(vfloor((h[v] - nn) * zg + nn + p[2]), p[3], p[4]);
+    }
+  }
+};
 
 // one block of `lanes` (<= LANES) samples from sample n0 through the whole sequence
-static void lstm_block(const lstm_args *a, long n0, int lanes, block_t *z, block_t *pre, block_t *c) {
+template <class Cell>
+static void rnn_block(const rnn_args *a, long n0, int lanes, block_t *z, block_t *pre, block_t *c) {
   const long H = a->hidden, F = a->feats, N = a->n;
-  const double *tab = a->table;
-  const double top = (double)(a->table_size - 1);
   memset(z, 0, sizeof(block_t) * (H + F));
   memset(c, 0, sizeof(block_t) * H);
   for (long t = 0; t < a->steps; t++) {
@@ -103,8 +119,8 @@ static void lstm_block(const lstm_args *a, long n0, int lanes, block_t *z, block
       for (int l = 0; l < lanes; l++) zf[l] = (double)xf[l * a->sx_n];
     }
     gate_product(a->w, 4 * H, H + F + 1, z, pre);
-    for (long j = 0; j < H; j++) {  // gate rows o, i, f, g; h' into the operand's row j
-      cell_update(tab, top, pre[j], pre[H + j], pre[2 * H + j], pre[3 * H + j], c[j], z[j], a);
+    for (long j = 0; j < H; j++) {  // h' into the operand's row j (read by this step's product only)
+      Cell::update(a, pre, j, c[j], z[j]);
       const double *h = (const double *)z[j];
       if (a->sequences) {
         int64_t *o = a->out + (t * H + j) * N + n0;
@@ -119,24 +135,28 @@ static void lstm_block(const lstm_args *a, long n0, int lanes, block_t *z, block
     }
 }
 
-extern "C" {
-
-int fxflow_kernels_version(void) { return 1; }
-
-// The whole batch; 0, or -1 when the block buffers cannot be allocated.
-int fxflow_lstm(const double *w, const double *table, long table_size, const int64_t *x, long sx_n, long sx_t,
-                long sx_f, long n, long steps, long feats, long hidden, double state_scale, double state_start,
-                double state_half, double state_lo, double state_hi, double result_half, double result_lo,
-                double result_hi, int sequences, int64_t *out) {
-  const lstm_args a = {w, table, table_size, x, sx_n, sx_t, sx_f, n, steps, feats, hidden, state_scale,
-                       state_start, state_half, state_lo, state_hi, result_half, result_lo, result_hi, sequences,
-                       out};
+template <class Cell>
+static int run(const rnn_args &a) {
   void *buf = NULL;  // the block's operand rows, gate rows and cell state, 64-byte aligned
-  if (posix_memalign(&buf, 64, sizeof(block_t) * (6 * hidden + feats))) return -1;
-  block_t *z = (block_t *)buf, *pre = z + hidden + feats, *c = pre + 4 * hidden;
-  for (long n0 = 0; n0 < n; n0 += LANES) lstm_block(&a, n0, (int)(n - n0 < LANES ? n - n0 : LANES), z, pre, c);
+  if (posix_memalign(&buf, 64, sizeof(block_t) * (6 * a.hidden + a.feats))) return -1;
+  block_t *z = (block_t *)buf, *pre = z + a.hidden + a.feats, *c = pre + 4 * a.hidden;
+  for (long n0 = 0; n0 < a.n; n0 += LANES)
+    rnn_block<Cell>(&a, n0, (int)(a.n - n0 < LANES ? a.n - n0 : LANES), z, pre, c);
   free(buf);
   return 0;
+}
+
+extern "C" {
+
+int fxflow_kernels_version(void) { return 2; }
+
+// The whole batch, cell 0 LSTM or 1 GRU; 0, or -1 when the block buffers cannot be allocated.
+int fxflow_rnn(int cell, const double *w, const double *table, long table_size, const int64_t *x, long sx_n,
+               long sx_t, long sx_f, long n, long steps, long feats, long hidden, const double *params,
+               int sequences, int64_t *out) {
+  const rnn_args a = {w, table, (double)(table_size - 1), x, sx_n, sx_t, sx_f, n, steps, feats, hidden, params,
+                      sequences, out};
+  return cell == 0 ? run<LstmCell>(a) : run<GruCell>(a);
 }
 
 }  // extern "C"
