@@ -12,6 +12,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __AVX__
+#include <immintrin.h>
+#endif
 
 #define LANES 8  // samples per block: two 4-double vectors (AVX2) or four SSE2 pairs
 #define ROWS 4   // gate rows per pass of the product: ROWS x LANES accumulators in registers
@@ -42,9 +45,13 @@ static void gate_product(const double *__restrict__ w, long rows, long k_len, co
 }
 
 static inline vec4 vfloor(vec4 v) {
+#ifdef __AVX__
+  return (vec4)_mm256_floor_pd((__m256d)v);
+#else
   vec4 r;
   for (int i = 0; i < 4; i++) r[i] = floor(v[i]);
   return r;
+#endif
 }
 
 static inline vec4 vclip(vec4 v, double lo, double hi) {  // np.clip: max with lo, then min with hi
