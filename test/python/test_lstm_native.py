@@ -18,9 +18,8 @@ import fxflow.emulator.recurrent as rec
 from fxflow import emulator
 from fxflow.emulator import compile_program, native
 from fxflow.errors import ToolchainError
-from fxflow.fixed import FixedFormat
 
-from test_recurrent import GRU_TAGGER_CONFIG, GruTagger, Tagger, _inputs, formats
+from test_recurrent import GRU_TAGGER_CONFIG, GruTagger, Tagger, _inputs, kernel_layer_config
 
 _NATIVE_USE: dict = {"lstm": [], "gru": []}  # per example of the hypothesis test: whether the native loop ran
 
@@ -60,15 +59,7 @@ def test_native_loop_equals_numpy_and_integer_loops(monkeypatch, cell, seed, fea
     decline a draw), batches that are rarely a multiple of the 8-sample block, inputs beyond the input
     format (saturated), the whole sequence or the last state."""
 
-    def fmt(lo, hi, signed=True, int_bits=(1, 4)):
-        f = data.draw(formats(lo, hi, signed, int_bits))
-        return FixedFormat(f.k, f.i, f.f, data.draw(st.sampled_from(["RND", "TRN"])),
-                           data.draw(st.sampled_from(["SAT", "SAT_SYM"]))).to_ap()
-
-    layer = {"gate": fmt(6, 16), "result": fmt(4, 14), "sigmoid": fmt(3, 12, False, (0, 1)),
-             "tanh": fmt(3, 12, True, (1, 2)), "table_size": table_size}
-    if cell == "lstm":
-        layer["state"] = fmt(5, 16)
+    layer = kernel_layer_config(data, cell, table_size)
     model = Tagger(cell, feats, hidden, layers, True, out, seed).eval()
     design = fxflow.compile(model, torch.zeros(1, steps, feats),
                             config={"model": {"precision": "ap_fixed<12,4>"}, "layers": {"rnn": layer}})

@@ -312,7 +312,8 @@ def _run_lstm_kernel(x: Tensor, k: _LstmKernel, sequences: bool) -> Tensor:
     on the kernel for its next calls).  Per step, one BLAS product [W_h | W_x | bias] @ [h; x_t; 1] gives the
     gate positions (every term and partial sum an exact float64, `_lstm_kernel`, so the order of the sum does
     not matter), one conversion to int and one gather the four gates, then c' and h' in place; h' is written
-    straight into the next step's product operand (blocks and output layout: `_run_on_blocks`)."""
+    straight into the next step's product operand (blocks and output layout: `_run_on_blocks`).  The same loop
+    runs in native code when it is available (`_run_native`)."""
     lib = native.library()
     if lib is not None:
         return _run_native(lib, 0, x, k, [*k.state_index, k.state_half, *_bounds(k.state_clip), k.result_half,
@@ -439,7 +440,8 @@ def _gru_kernel(plan_x, plan_h, real_x, real_h, fm, tables) -> _GruKernel | None
 def _run_gru_kernel(x: Tensor, k: _GruKernel, sequences: bool) -> Tensor:
     """The time loop of `_gru_kernel` (blocks and output layout: `_run_on_blocks`).  Per step, one BLAS product [W_h | W_x | bias] @ [h; x_t; 1] gives the r and z
     positions, n's input part and hn; one gather r and z, then hn (floor, saturate) times r added to n's
-    input part, one gather n, and h' = floor(N + Z (H - N) + half) in place into the next operand."""
+    input part, one gather n, and h' = floor(N + Z (H - N) + half) in place into the next operand.  Native
+    code when available, as for the LSTM."""
     lib = native.library()
     if lib is not None:
         return _run_native(lib, 1, x, k, [*_bounds(k.hn_clip), k.result_half, *_bounds(k.result_clip)],
