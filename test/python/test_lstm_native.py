@@ -125,6 +125,18 @@ def test_cache_reuses_the_build_and_rebuilds_when_the_source_changes(tmp_path):
     assert ctypes.CDLL(str(second)).fxflow_kernels_version() == native.VERSION
 
 
+def test_concurrent_builds_leave_one_complete_library(tmp_path):
+    """Processes building the same key at once each rename a complete library into place."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    folder = tmp_path / "cache"
+    with ProcessPoolExecutor(3, mp_context=multiprocessing.get_context("spawn")) as pool:
+        paths = list(pool.map(native.build, [native.SOURCE] * 3, [folder] * 3))
+    assert len(set(paths)) == 1 and list(folder.iterdir()) == [paths[0]]
+    assert ctypes.CDLL(str(paths[0])).fxflow_kernels_version() == native.VERSION
+
+
 def test_failed_build_raises_and_leaves_no_file(tmp_path):
     src = tmp_path / "recurrent.cpp"
     src.write_text("this is not C++\n")
