@@ -274,6 +274,23 @@ def test_estimate_costs_x_and_h_products_each_on_their_own_resource():
 
 
 
+def kernel_layer_config(data, cell: str, table_size: int, takes: bool = True) -> dict:
+    """A drawn rnn layer config: formats the float64 kernels take (RND / TRN, saturating), or any."""
+
+    def fmt(lo, hi, signed=True, int_bits=(1, 4)):
+        f = data.draw(formats(lo, hi, signed, int_bits))
+        if not takes:
+            return f.to_ap()
+        return FixedFormat(f.k, f.i, f.f, data.draw(st.sampled_from(["RND", "TRN"])),
+                           data.draw(st.sampled_from(["SAT", "SAT_SYM"]))).to_ap()
+
+    layer = {"gate": fmt(6, 16), "result": fmt(4, 14), "sigmoid": fmt(3, 12, False, (0, 1)),
+             "tanh": fmt(3, 12, True, (1, 2)), "table_size": table_size}
+    if cell == "lstm":
+        layer["state"] = fmt(5, 16)
+    return layer
+
+
 FAST = settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 _KERNEL_USE: dict = {"lstm": [], "gru": []}  # per example of the test below: whether the float kernel ran
 KERNEL_BUILDERS = {"lstm": "_lstm_kernel", "gru": "_gru_kernel"}
@@ -309,19 +326,7 @@ def test_float_kernel_equals_the_integer_loop(cell, seed, feats, hidden, steps, 
     from fxflow import emulator
     from fxflow.emulator.recurrent import LSTM_COLUMNS
 
-    takes = data.draw(st.booleans())  # formats the kernel takes, or any
-
-    def fmt(lo, hi, signed=True, int_bits=(1, 4)):
-        f = data.draw(formats(lo, hi, signed, int_bits))
-        if not takes:
-            return f.to_ap()
-        return FixedFormat(f.k, f.i, f.f, data.draw(st.sampled_from(["RND", "TRN"])),
-                           data.draw(st.sampled_from(["SAT", "SAT_SYM"]))).to_ap()
-
-    layer = {"gate": fmt(6, 16), "result": fmt(4, 14), "sigmoid": fmt(3, 12, False, (0, 1)),
-             "tanh": fmt(3, 12, True, (1, 2)), "table_size": table_size}
-    if cell == "lstm":
-        layer["state"] = fmt(5, 16)
+    layer = kernel_layer_config(data, cell, table_size, takes=data.draw(st.booleans()))
     model = Tagger(cell, feats, hidden, layers, True, out, seed).eval()
     design = fxflow.compile(model, torch.zeros(1, steps, feats),
                             config={"model": {"precision": "ap_fixed<12,4>"}, "layers": {"rnn": layer}})

@@ -16,7 +16,7 @@ import numpy as np
 
 from fxflow.dialects.fxp import RnnOp, format_of
 from fxflow.dialects.fxp.accessors import rnn_formats
-from fxflow.emulator import constant_operand, op_step
+from fxflow.emulator import constant_operand, native, op_step
 from fxflow.fixed.dense import Tensor, add, dense, matmul_cols_into, plan_dense
 from fxflow.fixed.quantize import quantize, requantize, saturation_bounds
 from fxflow.fixed.table import TableIndex
@@ -312,7 +312,12 @@ def _run_lstm_kernel(x: Tensor, k: _LstmKernel, sequences: bool) -> Tensor:
     on the kernel for its next calls).  Per step, one BLAS product [W_h | W_x | bias] @ [h; x_t; 1] gives the
     gate positions (every term and partial sum an exact float64, `_lstm_kernel`, so the order of the sum does
     not matter), one conversion to int and one gather the four gates, then c' and h' in place; h' is written
-    straight into the next step's product operand (blocks and output layout: `_run_on_blocks`)."""
+    straight into the next step's product operand (blocks and output layout: `_run_on_blocks`).  The same loop
+    runs in native code when it is available (`_run_native`)."""
+    lib = native.library()
+    if lib is not None:
+        return _run_native(lib, 0, x, k, [*k.state_index, k.state_half, *_bounds(k.state_clip), k.result_half,
+                                          *_bounds(k.result_clip)], sequences)
     hidden = k.w.shape[0] // 4
     table, w = k.table, k.w
     scale2, start2 = k.state_index
@@ -435,7 +440,12 @@ def _gru_kernel(plan_x, plan_h, real_x, real_h, fm, tables) -> _GruKernel | None
 def _run_gru_kernel(x: Tensor, k: _GruKernel, sequences: bool) -> Tensor:
     """The time loop of `_gru_kernel` (blocks and output layout: `_run_on_blocks`).  Per step, one BLAS product [W_h | W_x | bias] @ [h; x_t; 1] gives the r and z
     positions, n's input part and hn; one gather r and z, then hn (floor, saturate) times r added to n's
-    input part, one gather n, and h' = floor(N + Z (H - N) + half) in place into the next operand."""
+    input part, one gather n, and h' = floor(N + Z (H - N) + half) in place into the next operand.  Native
+    code when available, as for the LSTM."""
+    lib = native.library()
+    if lib is not None:
+        return _run_native(lib, 1, x, k, [*_bounds(k.hn_clip), k.result_half, *_bounds(k.result_clip)],
+                           sequences)
     hidden = k.w.shape[0] // 4
     table, w = k.table, k.w
     multiply, add, subtract, take, copyto = np.multiply, np.add, np.subtract, table.take, np.copyto
@@ -461,6 +471,28 @@ def _run_gru_kernel(x: Tensor, k: _GruKernel, sequences: bool) -> Tensor:
             _floor_into(h, k.result_half, k.result_clip, z[t + 1, :hidden])
 
     return _run_on_blocks(x, k, sequences, shapes, time_loop)
+
+
+def _run_native(lib, cell: int, x: Tensor, k, params: list, sequences: bool) -> Tensor:
+    """A kernel's time loop in native code (kernels/recurrent.cpp, `cell` 0 LSTM, 1 GRU, `params` its scalars
+    in the order documented there): the NumPy loop's float64 operations on the same exact values, so the same
+    bits, in the same output layout (`_run_on_blocks`); the GIL is released during the call."""
+    n, steps, feats = x.data.shape
+    hidden = k.w.shape[0] // 4
+    xs = np.asarray(x.data).astype(np.int64, copy=False)  # stored integers below 2^52 (`_real_products`)
+    out = np.empty((steps, hidden, n) if sequences else (hidden, n), dtype=np.int64)
+    p = np.asarray(params, dtype=np.float64)
+    status = lib.fxflow_rnn(cell, k.w.ctypes.data, k.table.ctypes.data, k.table.size, xs.ctypes.data,
+                            *(s // xs.itemsize for s in xs.strides), n, steps, feats, hidden, p.ctypes.data,
+                            int(sequences), out.ctypes.data)
+    if status:
+        raise MemoryError("the native time loop could not allocate its block buffers")
+    return Tensor(np.transpose(out, (2, 0, 1)) if sequences else out.T, k.result)
+
+
+def _bounds(clip: tuple | None) -> tuple:
+    """A kernel's saturation bounds, (-inf, inf) for None (never overflows): the same clip."""
+    return clip if clip is not None else (-np.inf, np.inf)
 
 
 # a kernel's per-block buffers: z[t] the product operand [h after step t - 1; x_t; 1] (z[T]: the last h), then
