@@ -628,10 +628,13 @@ class _Lowering:
                     if v != name:
                         continue
                     role = self._role(user, slot, producers)
+                    if role is None and _adds_to_activation(user, slot, self.consts):
+                        continue  # an elementwise add of the exact constant (an fxp.scale_shift held exactly)
                     if role is None:
                         raise self._error(f"it quantizes a constant that feeds the {user.op_type} node '{user.name}' "
                                           f"(input {slot}); fxflow keeps a quantized constant exact only as the weight "
-                                          "or bias of a Gemm, MatMul(+Add) or Conv", self.producers[name])
+                                          "or bias of a Gemm, MatMul(+Add) or Conv, or added to an activation",
+                                          self.producers[name])
                     if role in formats and formats[role] != fmt:
                         raise self._error(f"{role} is quantized twice, to {formats[role]} and {fmt}",
                                           self.producers[name])
@@ -654,6 +657,14 @@ class _Lowering:
             if other is not None and other.op_type == "MatMul":
                 return f"{other.name}.bias"
         return None
+
+
+def _adds_to_activation(user, slot: int, consts: dict) -> bool:
+    """`user` is an Add of the constant in `slot` and an activation (onnxruntime's `MatMul -> QDQ ->
+    Add(DequantizeLinear(bias))`): the float graph adds the constant's float32 values, so it stays an
+    elementwise add of those exact values, not a layer's bias."""
+    return user.op_type == "Add" and user.domain in ("", "ai.onnx") and len(user.input) == 2 \
+        and user.input[1 - slot] not in consts
 
 
 class _FloatQ:

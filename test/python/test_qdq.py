@@ -9,6 +9,9 @@
   only disagreements are the ones docs/layers.md counts: onnxruntime rounds x / s in float32 first;
 * QONNX Quant with float scales, (fractional) zero points and every rounding mode equals exact rationals on
   every tie; Brevitas' 8-bit fixed-point quantizers in QCDQ form (narrow range: the Clip) equal onnxruntime;
+* onnxruntime's QDQ of MatMul + Add (Linears on tokens: `MatMul -> QDQ -> Add(DequantizeLinear(bias))`, per
+  tensor and per channel, and a float bias) equals the graph in exact rationals and onnxruntime; an int32
+  bias straight after a MatMul is the dense layer's bias;
 * C-sim (Vitis io_parallel and io_stream, Catapult) and Verilator equal predict on small MLPs.
 """
 
@@ -351,6 +354,182 @@ def test_verilator_equals_predict(tmp_path):
     assert np.array_equal(np.asarray(design.predict(x)).reshape(ref.shape).astype(np.float32), ref)
 
 
+# --- onnxruntime's QDQ of MatMul + Add (a Linear on tokens): MatMul -> QDQ -> Add(DequantizeLinear(bias)) ---
+def _token_mlp_float(path):
+    """Three Linears with ReLUs on [N, 3, 12] tokens: torch exports each as MatMul + Add (no Gemm)."""
+    needs("onnxruntime")
+    import torch
+
+    torch.manual_seed(37)
+    model = torch.nn.Sequential(torch.nn.Linear(12, 16), torch.nn.ReLU(), torch.nn.Linear(16, 16), torch.nn.ReLU(),
+                                torch.nn.Linear(16, 4)).eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (torch.randn(1, 3, 12),), str(path), dynamo=False, input_names=["x"],
+                          output_names=["y"], dynamic_axes={"x": {0: "N"}}, opset_version=17)
+
+
+def _quantize_static(src, dst, rng, shape, **options):
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    calib = rng.normal(size=(64, *shape)).astype(np.float32)
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.rows = iter(calib[i:i + 8] for i in range(0, len(calib), 8))
+
+        def get_next(self):
+            row = next(self.rows, None)
+            return None if row is None else {"x": row}
+
+    kw = dict(quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+    quantize_static(str(src), str(dst), Reader(), **{**kw, **options})
+    return str(dst)
+
+
+TOKEN_QDQ = {  # onnxruntime option sets: the MatMul output is quantized before the bias Add in each
+    "per_tensor": dict(per_channel=False),
+    "per_channel": dict(per_channel=True),
+    "matmul_only": dict(per_channel=True, op_types_to_quantize=["MatMul"]),  # float bias, float output
+}
+
+
+@pytest.fixture(scope="module")
+def token_qdq(tmp_path_factory):
+    d = tmp_path_factory.mktemp("ort_tokens")
+    _token_mlp_float(d / "float.onnx")
+    rng = np.random.default_rng(41)
+    return {name: _quantize_static(d / "float.onnx", d / f"{name}.onnx", rng, (3, 12), **opts)
+            for name, opts in TOKEN_QDQ.items()}
+
+
+def _exact_qdq(path, x):
+    """The QDQ graph (QuantizeLinear, DequantizeLinear, MatMul, Gemm, Add, Relu) evaluated in exact rationals
+    on float32 inputs: the semantics fxflow compiles (onnxruntime rounds DequantizeLinear, the products and
+    the sums to float32)."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    m = onnx.load(path)
+    exact = np.vectorize(lambda v: Fraction(float(v)), otypes=[object])
+    env = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
+    env = {k: exact(v) if v.dtype.kind == "f" else v.astype(object) for k, v in env.items()}
+    env[m.graph.input[0].name] = exact(x)
+
+    def along(p, node, rank):
+        axis = next((helper.get_attribute_value(a) for a in node.attribute if a.name == "axis"), 1)
+        return p if p.ndim == 0 else p.reshape([-1 if k == axis % rank else 1 for k in range(rank)])
+
+    for n in m.graph.node:
+        a = [env[v] if v else None for v in n.input]
+        if n.op_type == "QuantizeLinear":
+            info = np.iinfo(numpy_helper.to_array(next(t for t in m.graph.initializer if t.name == n.input[2])).dtype)
+            s, z = along(a[1], n, a[0].ndim), along(a[2], n, a[0].ndim)
+            q = np.vectorize(lambda v: _exact_round(v, "HALF_EVEN"), otypes=[object])(a[0] / s) + z
+            out = np.minimum(np.maximum(q, info.min), info.max)
+        elif n.op_type == "DequantizeLinear":
+            out = (a[0] - along(a[2], n, a[0].ndim)) * along(a[1], n, a[0].ndim)
+        elif n.op_type == "MatMul":
+            out = np.matmul(a[0], a[1])
+        elif n.op_type == "Add":
+            out = a[0] + a[1]
+        elif n.op_type == "Relu":
+            out = np.maximum(a[0], 0)
+        else:
+            raise AssertionError(f"no exact evaluation of {n.op_type}")
+        env[n.output[0]] = out
+    return np.vectorize(float, otypes=[np.float64])(env[m.graph.output[0].name])
+
+
+@pytest.mark.parametrize("name", list(TOKEN_QDQ))
+def test_onnxruntime_qdq_matmul_add_is_exact(token_qdq, name, tmp_path):
+    """The bias Add after a quantized MatMul output is an exact add of the dequantized (or float) bias: predict
+    equals the QDQ graph in exact rationals, and onnxruntime wherever its float32 arithmetic does not round
+    (all 8-bit outputs here; the float output of `matmul_only` up to float32 rounding)."""
+    path = token_qdq[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # no layer between the quantizers may be inexact
+        design = fxflow.compile(path)
+    text = design.mlir("fxp")
+    assert "fxp.threshold" in text and "fxp.add_constant" in text
+    rng = np.random.default_rng(43)
+    x = rng.normal(size=(N_INPUTS, 3, 12)).astype(np.float32)
+    y = np.asarray(design.predict(x), dtype=np.float64).reshape(N_INPUTS, 3, 4)
+    want = _exact_qdq(path, x[:200])
+    assert np.array_equal(y[:200], want), f"{int(np.sum(y[:200] != want))} outputs differ from the exact graph"
+    ref = _ort(_batched(path, tmp_path / "n.onnx"), x)
+    assert len(np.unique(ref)) >= 8
+    if name == "matmul_only":  # the last bias Add's float32 sum rounds in onnxruntime
+        assert np.allclose(y, ref, rtol=2**-20, atol=2**-20)
+    else:
+        assert np.array_equal(y.astype(np.float32), ref), f"{int(np.sum(y.astype(np.float32) != ref))} differ"
+
+
+@pytest.mark.needs("g++", "ap_types")
+@pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
+def test_matmul_add_csim_equals_predict(token_qdq, io_type):
+    design = fxflow.compile(token_qdq["per_channel"], io_type=io_type, backend="vitis")
+    x = np.random.default_rng(59).normal(size=(24, 3, 12)).astype(np.float32)
+    assert np.array_equal(np.asarray(design.csim(x, raw=True)), np.asarray(design.predict(x, raw=True)))
+
+
+def _matmul_add_qdq(tokens: bool, qdq_between: bool, bias_first: bool, per_channel: bool):
+    """x -> QDQ -> MatMul(DequantizeLinear(int8 W)) [-> QDQ] -> Add(DequantizeLinear(int32 b, s_x * s_w)) -> QDQ:
+    the int32 bias onnxruntime gives Gemm, here after a MatMul, on [N, 12] or [N, 3, 12] inputs."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(47)
+    k, n = 12, 6
+    sx, sw = np.float32(0.0213), rng.uniform(0.002, 0.01, size=n if per_channel else ()).astype(np.float32)
+    consts = {"sx": sx, "zx": np.uint8(120), "w": rng.integers(-127, 128, size=(k, n)).astype(np.int8), "sw": sw,
+              "zw": np.zeros(np.shape(sw), np.int8), "b": rng.integers(-3000, 3000, size=n).astype(np.int32),
+              "sb": (sx * sw).astype(np.float32), "zb": np.zeros(np.shape(sw), np.int32), "sm": np.float32(0.071),
+              "zm": np.uint8(128), "so": np.float32(0.05), "zo": np.uint8(100)}
+    nodes = [helper.make_node("QuantizeLinear", ["x", "sx", "zx"], ["xq"], name="xq"),
+             helper.make_node("DequantizeLinear", ["xq", "sx", "zx"], ["xd"], name="xd"),
+             helper.make_node("DequantizeLinear", ["w", "sw", "zw"], ["wd"], name="wd", axis=1),
+             helper.make_node("DequantizeLinear", ["b", "sb", "zb"], ["bd"], name="bd", axis=0),
+             helper.make_node("MatMul", ["xd", "wd"], ["m"], name="mm")]
+    m = "m"
+    if qdq_between:
+        nodes += [helper.make_node("QuantizeLinear", ["m", "sm", "zm"], ["mq"], name="mq"),
+                  helper.make_node("DequantizeLinear", ["mq", "sm", "zm"], ["md"], name="md")]
+        m = "md"
+    nodes += [helper.make_node("Add", ["bd", m] if bias_first else [m, "bd"], ["a"], name="add"),
+              helper.make_node("QuantizeLinear", ["a", "so", "zo"], ["aq"], name="aq"),
+              helper.make_node("DequantizeLinear", ["aq", "so", "zo"], ["y"], name="ad")]
+    rows = [3] if tokens else []
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", *rows, k])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", *rows, n])],
+                              [numpy_helper.from_array(np.asarray(v), name) for name, v in consts.items()
+                               if qdq_between or name not in ("sm", "zm")])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), [*rows, k]
+
+
+@pytest.mark.parametrize("tokens, qdq_between, bias_first, per_channel", [
+    (False, False, True, False), (True, False, False, True), (False, True, False, True), (True, True, True, False)])
+def test_matmul_int32_bias_equals_onnxruntime(tokens, qdq_between, bias_first, per_channel, tmp_path):
+    """An int32 bias straight after the MatMul is the dense layer's bias; after a quantized MatMul output it is
+    an exact add of the dequantized constant (fxp.scale_shift on [N, 12], fxp.add_constant on tokens)."""
+    needs("onnxruntime")
+    import onnx
+
+    model, shape = _matmul_add_qdq(tokens, qdq_between, bias_first, per_channel)
+    onnx.save(model, str(tmp_path / "mm.onnx"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        design = fxflow.compile(str(tmp_path / "mm.onnx"))
+    text = design.mlir("fxp")
+    assert ("fxp.add_constant" in text or "fxp.scale_shift" in text) == qdq_between
+    x = np.random.default_rng(53).normal(size=(N_INPUTS, *shape)).astype(np.float32)
+    ref = _ort(str(tmp_path / "mm.onnx"), x)
+    assert len(np.unique(ref)) >= 8
+    y = np.asarray(design.predict(x)).reshape(ref.shape).astype(np.float32)
+    assert np.array_equal(y, ref), f"{int(np.sum(y != ref))} of {ref.size} outputs differ"
+    assert np.array_equal(np.asarray(design.predict(x[:100]), np.float64).reshape(ref[:100].shape),
+                          _exact_qdq(str(tmp_path / "mm.onnx"), x[:100]))
+
+
 # --- QONNX Quant with float scales and zero points, every rounding mode, through the importer ---------------
 QONNX_MODES = ["ROUND", "HALF_EVEN", "HALF_UP", "HALF_DOWN", "FLOOR", "CEIL", "UP", "DOWN"]
 
@@ -436,6 +615,9 @@ def test_brevitas_fixed_point_quantizers_qcdq(tmp_path):
     (lambda h, np_: [h.make_node("QuantizeLinear", ["x", "s", "zi"], ["q"], name="ql"),
                      h.make_node("Relu", ["q"], ["y"], name="r")],
      "used by other ops than Clip or DequantizeLinear"),
+    (lambda h, np_: [h.make_node("QuantizeLinear", ["x", "s4v", "zi4"], ["q"], name="ql", axis=1),
+                     h.make_node("DequantizeLinear", ["q", "s4v", "zi4"], ["y"], name="dl", axis=1)],
+     "differs per channel"),  # per-channel scales on an activation: one threshold set per tensor
 ])
 def test_rejections_name_the_node(tmp_path, make, message):
     """What threshold quantizers cannot express is an UnsupportedOpError naming the node and its op type."""
@@ -444,7 +626,9 @@ def test_rejections_name_the_node(tmp_path, make, message):
 
     inits = [numpy_helper.from_array(np.float32(0.3), "s"), numpy_helper.from_array(np.float32(0.0), "z"),
              numpy_helper.from_array(np.float32(4.0), "b"), numpy_helper.from_array(np.int8(0), "zi"),
-             numpy_helper.from_array(np.array([0.3, 0.2, 0.3, 0.3], np.float32).reshape(1, 4), "s4")]
+             numpy_helper.from_array(np.array([0.3, 0.2, 0.3, 0.3], np.float32).reshape(1, 4), "s4"),
+             numpy_helper.from_array(np.array([0.3, 0.2, 0.3, 0.3], np.float32), "s4v"),
+             numpy_helper.from_array(np.zeros(4, np.int8), "zi4")]
     graph = helper.make_graph(make(helper, np), "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13),
