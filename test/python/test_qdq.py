@@ -545,6 +545,18 @@ def test_per_channel_activation_quantizers_are_exact(tokens, tmp_path):
     assert np.sum(y.reshape(ref.shape).astype(np.float32) != ref) <= ref.size // 500
 
 
+@pytest.mark.needs("g++", "ap_types")
+def test_per_channel_activation_csim_equals_predict(tmp_path):
+    """io_parallel only: io_stream refuses a stream read by the channel split's gathers (one reader each)."""
+    import onnx
+
+    model, shape = _matmul_add_qdq(True, True, True, True, act_axis=-1)
+    onnx.save(model, str(tmp_path / "pc.onnx"))
+    design = fxflow.compile(str(tmp_path / "pc.onnx"), io_type="io_parallel", backend="vitis")
+    x = np.random.default_rng(71).normal(size=(24, *shape)).astype(np.float32)
+    assert np.array_equal(np.asarray(design.csim(x, raw=True)), np.asarray(design.predict(x, raw=True)))
+
+
 def test_per_channel_power_of_two_activation_quantizer_equals_onnxruntime(tmp_path):
     """Power-of-two scales per channel on the model input (no float32 tie can differ): threshold quantizers
     too, so the input takes their lossless format through the split; equal to onnxruntime."""
