@@ -22,7 +22,8 @@ float64, where every float32 weight and threshold is exact), and the dequantized
 graph holds: (q - z) * s rounded to float32 when the product needs more than 24 bits, which is the value ONNX
 Runtime and QONNX compute with.  The constant's role then keeps the narrowest format holding those values.
 
-Per-channel scales on activations are not supported (one threshold set per tensor).
+A threshold set is per tensor: a QDQ pair with a scale per channel (`axis`) on an activation is split into its
+channels, one threshold quantizer each, and concatenated back (qonnx.py `_per_channel_activation`).
 """
 
 from __future__ import annotations
@@ -61,8 +62,9 @@ def thresholds_of(error, scale, zero_point, qmin: int, qmax: int, rounding: str,
     s = np.asarray(scale, dtype=np.float64).reshape(-1)
     z = np.asarray(0 if zero_point is None else zero_point, dtype=np.float64).reshape(-1)
     if s.size != 1 and not np.all(s == s[0]) or z.size != 1 and not np.all(z == z[0]):
-        raise error(f"its scale or zero point differs per channel ({s[:4]}, {z[:4]}); fxflow supports per-channel "
-                    "parameters only on constants (weights), an activation quantizer needs one threshold set")
+        raise error(f"its scale or zero point differs per channel ({s[:4]}, {z[:4]}); on an activation fxflow "
+                    "supports per-channel parameters only in a QuantizeLinear -> DequantizeLinear pair with an axis "
+                    "(one threshold quantizer per channel), not broadcast ones (a QONNX Quant's)")
     if not np.isfinite(s[0]) or s[0] <= 0:
         raise error(f"its scale must be positive and finite, got {s[0]:.9g}")
     zv = float(z[0])

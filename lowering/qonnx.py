@@ -23,8 +23,10 @@ HALF_DOWN -> RND_ZERO; CEIL and UP have no ap_fixed mode (threshold quantizers, 
 A Quant whose scale is not a power of two, whose zero point is not 0 or whose rounding is CEIL/UP, and QDQ
 pairs with such parameters or with a Clip between them (Brevitas' QCDQ), are exact threshold quantizers
 (`fxp.threshold`, lowering/qdq.py).
-Anything else (differing per-channel scales on an activation, a config with no fixed-point equivalent,
-non-constant parameters) is an UnsupportedOpError naming the node and its op type — never an approximation.
+A QDQ pair with per-axis scales on an activation is split into its channels, one threshold quantizer each.
+Anything else (differing per-channel scales of a Quant on an activation, a config with no fixed-point
+equivalent, non-constant parameters) is an UnsupportedOpError naming the node and its op type — never an
+approximation.
 """
 
 from __future__ import annotations
@@ -398,7 +400,8 @@ class _Lowering:
         scale, zp = self._input(1, "scale"), self._input(2, "zero point", optional=True)
         x = node.input[0]
         users = self.users.get(node.output[0], [])
-        if not (qdq.is_power_of_two_scale(scale) and qdq.is_zero(zp)) or any(u.op_type == "Clip" for u in users):
+        if not (qdq.is_power_of_two_scale(scale) and qdq.is_zero(zp)) or any(u.op_type == "Clip" for u in users) \
+                or x not in self.consts and _varies(scale, zp):  # per channel on an activation: split (below)
             self._float_quantize_linear(scale, zp)
             return
         signed, bits, f = self._qdq_format(scale, zp, per_channel=x in self.consts)
@@ -555,8 +558,36 @@ class _Lowering:
             raise self._error(f"its scale/zero point differ from those of its QuantizeLinear '{pending.node.name}': "
                               "that is a rescale, not a quantize-dequantize pair")
         self.node = pending.node
+        if pending.x not in self.consts and _varies(pending.scale, pending.zp):
+            self._per_channel_activation(pending, node.output[0])
+            return
         self._float_finish(pending.x, node.output[0], pending.scale, pending.zp, pending.qmin, pending.qmax,
                            "HALF_EVEN", False)
+
+    def _per_channel_activation(self, pending, out: str):
+        """A QDQ pair with a scale (zero point) per channel along `axis` on an activation: Split into the
+        channels, one threshold quantizer each (a threshold set is per tensor), Concat back."""
+        if self.opset < 13:
+            raise self._error(f"the model's ONNX opset is {self.opset}; a per-axis QuantizeLinear needs opset 13")
+        scale = np.asarray(pending.scale, np.float64).reshape(-1)
+        zp = np.zeros_like(scale) if pending.zp is None else np.asarray(pending.zp, np.float64).reshape(-1)
+        if scale.ndim != 1 or zp.size != scale.size:
+            raise self._error(f"its per-axis scale ({scale.size}) and zero point ({zp.size}) differ in size")
+        axis = int(self._attr("axis", 1))
+        x = pending.x
+        parts = [self._fresh(f"{out}_channel{c}") for c in range(scale.size)]
+        sizes = self._fresh(f"{self.node.name}_split")
+        from onnx import numpy_helper
+
+        self.new_inits.append(numpy_helper.from_array(np.ones(scale.size, np.int64), sizes))
+        self.nodes.append(_node("Split", [x, sizes], parts, self.node.name, axis=axis))
+        quantized = []
+        for c, part in enumerate(parts):  # thresholds even for power-of-two scales: a model input read through
+            q = self._fresh(f"{part}_quantized")  # the split takes their lossless boundary format (assign-precision)
+            spec = qdq.thresholds_of(self._error, scale[c], zp[c], pending.qmin, pending.qmax, "HALF_EVEN", False)
+            qdq.emit_placeholder(self, part, q, spec, self.thresholds)
+            quantized.append(q)
+        self.nodes.append(_node("Concat", quantized, [out], self.node.name, axis=axis))
 
     # --- emitting standard ONNX ---------------------------------------------------------------------------
     def _activation_cast(self, x: str, out: str, fmt: FixedFormat):
@@ -628,10 +659,13 @@ class _Lowering:
                     if v != name:
                         continue
                     role = self._role(user, slot, producers)
+                    if role is None and _adds_to_activation(user, slot, self.consts):
+                        continue  # an elementwise add of the exact constant (an fxp.scale_shift held exactly)
                     if role is None:
                         raise self._error(f"it quantizes a constant that feeds the {user.op_type} node '{user.name}' "
                                           f"(input {slot}); fxflow keeps a quantized constant exact only as the weight "
-                                          "or bias of a Gemm, MatMul(+Add) or Conv", self.producers[name])
+                                          "or bias of a Gemm, MatMul(+Add) or Conv, or added to an activation",
+                                          self.producers[name])
                     if role in formats and formats[role] != fmt:
                         raise self._error(f"{role} is quantized twice, to {formats[role]} and {fmt}",
                                           self.producers[name])
@@ -654,6 +688,26 @@ class _Lowering:
             if other is not None and other.op_type == "MatMul":
                 return f"{other.name}.bias"
         return None
+
+
+def _varies(scale, zp) -> bool:
+    """The scale or the zero point differs between channels."""
+    return any(a is not None and np.size(a) > 1 and np.any(np.asarray(a).reshape(-1) != np.asarray(a).reshape(-1)[0])
+               for a in (scale, zp))
+
+
+def _node(op_type: str, inputs, outputs, name: str, **attrs):
+    from onnx import helper
+
+    return helper.make_node(op_type, inputs, outputs, name=name, **attrs)
+
+
+def _adds_to_activation(user, slot: int, consts: dict) -> bool:
+    """`user` is an Add of the constant in `slot` and an activation (onnxruntime's `MatMul -> QDQ ->
+    Add(DequantizeLinear(bias))`): the float graph adds the constant's float32 values, so it stays an
+    elementwise add of those exact values, not a layer's bias."""
+    return user.op_type == "Add" and user.domain in ("", "ai.onnx") and len(user.input) == 2 \
+        and user.input[1 - slot] not in consts
 
 
 class _FloatQ:

@@ -222,19 +222,21 @@ def _yield_of(generic):
 # ------------------------------------------------------------------------------------------------
 @raising_pattern("linalg.generic", 3, produces=(DenseOp, ReshapeOp))
 def bias_into_reshaped_dense(op, rewriter):
-    """reshape(dense(x))[.., n] + bias[n] -> reshape(dense(x) with the bias): the bias add of a Linear on a
-    token view that torch-mlir left in the regrouped rows."""
+    """[reshape](dense(x))[.., n] + bias[n] -> [reshape](dense(x) with the bias): the bias add of a Linear on
+    a token view that torch-mlir left in the regrouped rows, or of an ONNX MatMul + Add on tokens (either
+    operand order: onnxruntime's QDQ graphs add the bias first)."""
     if [o.operation.name for o in body_ops(op)] != ["arith.addf", "linalg.yield"] or len(list(op.inputs)) != 2:
         return True
-    v, bias = op.inputs
     maps = [str(ir.AffineMapAttr(m).value) for m in op.indexing_maps]
+    bi = 0 if constant_array(op.inputs[0]) is not None else 1
+    v, bias, vmap, bmap = op.inputs[1 - bi], op.inputs[bi], maps[1 - bi], maps[bi]
     rank = len(shape_of(op.result))
     barr = constant_array(bias)
-    if barr is None or barr.ndim != 1 or not maps[1].endswith(f"-> (d{rank - 1})") or len(list(v.uses)) != 1:
+    if barr is None or barr.ndim != 1 or not bmap.endswith(f"-> (d{rank - 1})") or len(list(v.uses)) != 1:
         return True
-    if maps[0] != maps[2] or not maps[0].endswith("(" + ", ".join(f"d{j}" for j in range(rank)) + ")"):
+    if vmap != maps[2] or not vmap.endswith("(" + ", ".join(f"d{j}" for j in range(rank)) + ")"):
         return True
-    src = sample_view(v)
+    src = v if (d := defining_op(v)) is not None and d.name == "fxp.dense" else sample_view(v)
     dense = defining_op(src) if src is not None else None
     if dense is None or dense.name != "fxp.dense" or len(list(src.uses)) != 1:
         return True
@@ -244,7 +246,8 @@ def bias_into_reshaped_dense(op, rewriter):
     et = ir.RankedTensorType(src.type).element_type
     with rewriter.ip, dense.location:
         new = DenseOp(dense.operands[0], dense.operands[1], emit_constant(old_b + barr, et), src.type).output
-        new = ReshapeOp(new, op.result.type).output
+        if src is not v:
+            new = ReshapeOp(new, op.result.type).output
     rewriter.replace_op(op, [new])
 
 

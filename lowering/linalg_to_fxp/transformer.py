@@ -48,7 +48,7 @@ def _broadcast_weight_to_dense(op, rewriter, a, w: np.ndarray):
     torch-mlir applies a Linear to a non-contiguous token view (e.g. a slice)."""
     if not np.all(w == w[:1]):
         return True
-    src = sample_view(a)
+    src = sample_view(a) or (a if shape_of(a)[0] == 1 else None)  # or the sample itself (ONNX MatMul on tokens)
     if src is None:
         return True
     n = w.shape[-1]
@@ -56,7 +56,7 @@ def _broadcast_weight_to_dense(op, rewriter, a, w: np.ndarray):
     with rewriter.ip, op.location:
         ty = ir.RankedTensorType.get(shape_of(src)[:-1] + [n], et)
         dense = DenseOp(src, emit_constant(w[0], et), emit_constant(np.zeros(n), et), ty).output
-        new = ReshapeOp(dense, op.result.type).output
+        new = dense if src is a else ReshapeOp(dense, op.result.type).output
     rewriter.replace_op(op, [new])
 
 
@@ -164,6 +164,8 @@ def constant_add(op, rewriter):
     if ci is None or constant_input(ins[1 - ci]) is not None:
         return True
     x = ins[1 - ci]
+    if owner_name(x) == "linalg.batch_matmul":
+        return True  # a MatMul's bias add waits for the dense it becomes (shape.bias_into_reshaped_dense)
     if [str(e) for e in ir.AffineMapAttr(list(op.indexing_maps)[1 - ci]).value.results] != \
             [f"d{j}" for j in range(len(shape_of(x)))] or shape_of(x) != shape_of(op.result) or shape_of(x)[0] != 1:
         return True

@@ -455,10 +455,11 @@ def _threshold_boundary(arg: ir.Value) -> FixedFormat | None:
 
 
 def _through_moves(op):
-    """The op a value reaches through data movement (reshape/transpose, each read once): it keeps values."""
+    """The op a value reaches through data movement (reshape/transpose/gather, each read once): it keeps values
+    (a gather: the channel split of a per-channel QDQ on the input, lowering/qonnx.py)."""
     from fxflow.passes.assign_precision.input_format import MOVES
 
-    while op.name in MOVES and len(list(op.results[0].uses)) == 1:
+    while op.name in (*MOVES, "fxp.gather") and len(list(op.results[0].uses)) == 1:
         op = next(iter(op.results[0].uses)).owner
     return op
 

@@ -28,7 +28,7 @@ import warnings
 
 import numpy as np
 
-from fxflow.dialects.fxp import AddConstantOp, CastOp, ConstantOp, LayerNormOp, MatmulOp, OpRegistry, format_of
+from fxflow.dialects.fxp import CastOp, ConstantOp, LayerNormOp, MatmulOp, OpRegistry, format_of
 from fxflow.ir import defining_op, elements_array, ir, layer_name
 
 # op class -> rule(op) -> None (exact) | reason it is not; unregistered ops are not exact
@@ -46,7 +46,6 @@ UNSUPPORTED = {
     CastOp: "a model quantizer is the boundary itself (is_model_cast); any other cast may round",
     MatmulOp: "no exactness rule yet: its result counts as inexact",
     LayerNormOp: "no exactness rule: the reciprocal square root rounds",
-    AddConstantOp: "no exactness rule yet: its result counts as inexact",
 }
 
 

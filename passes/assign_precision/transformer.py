@@ -39,6 +39,7 @@ from fxflow.fixed.layernorm import (Hls4mlNorm, NormFormats, derived_formats, ep
 from fxflow.fixed.matmul import exact_matmul_accum, matmul_interval
 from fxflow.ir import ir, layer_name
 
+from fxflow.passes.assign_precision.model_exact import exact_constant_roles, exactness
 from fxflow.passes.assign_precision import (after_accumulator, assigner, hls4ml_auto, layer_multiplier,
                                             quantized_constant, require_fixed, set_result)
 
@@ -197,16 +198,31 @@ def _assign_hls4ml_layernorm(op, cfg: Config, ranges: dict, layer: str, x_fmt: F
     set_result(op, result, exact, ranges)
 
 
+@exactness(AddConstantOp, constants={1: "bias"}, held_exactly=True)
+def _add_constant_exactness(op) -> str | None:
+    """Exact when nothing is masked and the constant is held exactly (onnxruntime's `MatMul -> QDQ ->
+    Add(bias)` on tokens adds its dequantized bias so)."""
+    if any(ir.DenseI64ArrayAttr(op.attributes["masked"])):
+        return "it masks elements (-inf), which no fixed-point format holds"
+    if exact_constant_roles(op, {}, lambda layer, role: False):
+        return None
+    return "it adds a constant that no fixed-point format up to 53 bits holds exactly"
+
+
 @assigner(AddConstantOp)
 def _assign_add_constant(op, cfg: Config, ranges: dict) -> None:
-    """The mask's finite values take the layer's `bias` role; the result its `result` ("auto": the exact range
-    of the unmasked sums); masked elements hold the result format's minimum."""
+    """The mask's finite values take the layer's `bias` role (held exactly between the model's quantizers);
+    the result its `result` ("auto": the exact range of the unmasked sums); masked elements hold the result
+    format's minimum."""
     o, layer = op.operation, layer_name(op.location) or "<unnamed>"
     x, lc = o.operands[0], cfg.layer(layer)
     require_fixed(op, [x], "fxp.add_constant")
+    bias = lc.bias
+    if o.results[0] in ranges.model_exact:
+        bias = exact_constant_roles(o, {}, lambda name, role: role in cfg.layers.get(name or "", {})).get("bias",
+                                                                                                         bias)
     with ir.InsertionPoint(op), op.location:  # the constant's finite values, in the layer's bias role
-        o.operands[1], b_int, b_fmt = quantized_constant(o.operands[1], lc.bias, "mask", layer,
-                                                          cfg.auto_tolerance)
+        o.operands[1], b_int, b_fmt = quantized_constant(o.operands[1], bias, "mask", layer, cfg.auto_tolerance)
     masked = np.asarray(list(ir.DenseI64ArrayAttr(o.attributes["masked"])), dtype=bool).reshape(b_int.shape)
     b = np.asarray(b_int).astype(object)
     exact = add_interval(ranges[x], Interval(b, b, b_fmt.f))

@@ -9,6 +9,9 @@
   only disagreements are the ones docs/layers.md counts: onnxruntime rounds x / s in float32 first;
 * QONNX Quant with float scales, (fractional) zero points and every rounding mode equals exact rationals on
   every tie; Brevitas' 8-bit fixed-point quantizers in QCDQ form (narrow range: the Clip) equal onnxruntime;
+* onnxruntime's QDQ of MatMul + Add (Linears on tokens: `MatMul -> QDQ -> Add(DequantizeLinear(bias))`, per
+  tensor and per channel, and a float bias) equals the graph in exact rationals and onnxruntime; an int32
+  bias straight after a MatMul is the dense layer's bias;
 * C-sim (Vitis io_parallel and io_stream, Catapult) and Verilator equal predict on small MLPs.
 """
 
@@ -225,7 +228,6 @@ def test_brevitas_float_scales_equal_the_reference(brevitas_exports, flavour):
 
 # --- onnxruntime's post-training static quantization (QDQ) ------------------------------------------------
 def _float_mlp(rng, sizes=(12, 16, 16, 4)):
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     nodes, inits, x = [], [], "x"
@@ -243,16 +245,12 @@ def _float_mlp(rng, sizes=(12, 16, 16, 4)):
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
-@pytest.fixture(scope="module")
-def ort_mlp(tmp_path_factory):
-    needs("onnxruntime")
-    import onnx
+def _quantize_static(src, dst, rng, shape, **options):
+    """onnxruntime's `quantize_static` (QDQ, uint8 activations, int8 weights unless `options` say otherwise),
+    calibrated on 64 normal samples of `shape`."""
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
-    rng = np.random.default_rng(11)
-    d = tmp_path_factory.mktemp("ort")
-    onnx.save(_float_mlp(rng), str(d / "float.onnx"))
-    calib = rng.normal(size=(64, 12)).astype(np.float32)
+    calib = rng.normal(size=(64, *shape)).astype(np.float32)
 
     class Reader(CalibrationDataReader):
         def __init__(self):
@@ -262,9 +260,20 @@ def ort_mlp(tmp_path_factory):
             row = next(self.rows, None)
             return None if row is None else {"x": row}
 
-    quantize_static(str(d / "float.onnx"), str(d / "qdq.onnx"), Reader(), quant_format=QuantFormat.QDQ,
-                    per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
-    return str(d / "qdq.onnx")
+    kw = dict(quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+    quantize_static(str(src), str(dst), Reader(), **{**kw, **options})
+    return str(dst)
+
+
+@pytest.fixture(scope="module")
+def ort_mlp(tmp_path_factory):
+    needs("onnxruntime")
+    import onnx
+
+    rng = np.random.default_rng(11)
+    d = tmp_path_factory.mktemp("ort")
+    onnx.save(_float_mlp(rng), str(d / "float.onnx"))
+    return _quantize_static(d / "float.onnx", d / "qdq.onnx", rng, (12,), per_channel=True)
 
 
 def _input_quantizer(path):
@@ -348,6 +357,232 @@ def test_verilator_equals_predict(tmp_path):
     y, _ = design.rtl_sim(x, raw=True)
     assert np.array_equal(np.asarray(y), np.asarray(design.predict(x, raw=True)))
     ref = _ort(_batched(str(tmp_path / "mlp.onnx"), tmp_path / "mlp_n.onnx", len(x)), x)
+    assert np.array_equal(np.asarray(design.predict(x)).reshape(ref.shape).astype(np.float32), ref)
+
+
+# --- onnxruntime's QDQ of MatMul + Add (a Linear on tokens): MatMul -> QDQ -> Add(DequantizeLinear(bias)) ---
+def _token_mlp_float(path):
+    """Three Linears with ReLUs on [N, 3, 12] tokens: torch exports each as MatMul + Add (no Gemm)."""
+    needs("onnxruntime")
+    import torch
+
+    torch.manual_seed(37)
+    model = torch.nn.Sequential(torch.nn.Linear(12, 16), torch.nn.ReLU(), torch.nn.Linear(16, 16), torch.nn.ReLU(),
+                                torch.nn.Linear(16, 4)).eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (torch.randn(1, 3, 12),), str(path), dynamo=False, input_names=["x"],
+                          output_names=["y"], dynamic_axes={"x": {0: "N"}}, opset_version=17)
+
+
+TOKEN_QDQ = {  # onnxruntime option sets: the MatMul output is quantized before the bias Add in each
+    "per_tensor": dict(per_channel=False),
+    "per_channel": dict(per_channel=True),
+    "matmul_only": dict(per_channel=True, op_types_to_quantize=["MatMul"]),  # float bias, float output
+    "uint16": dict(per_channel=True, activation_type="QUInt16"),  # onnxruntime's float32 sums round visibly
+}
+
+
+@pytest.fixture(scope="module")
+def token_qdq(tmp_path_factory):
+    d = tmp_path_factory.mktemp("ort_tokens")
+    _token_mlp_float(d / "float.onnx")
+    rng = np.random.default_rng(41)
+    from onnxruntime.quantization import QuantType
+
+    return {name: _quantize_static(d / "float.onnx", d / f"{name}.onnx", rng, (3, 12),
+                                   **{k: getattr(QuantType, v) if k.endswith("_type") else v for k, v in opts.items()})
+            for name, opts in TOKEN_QDQ.items()}
+
+
+def _exact_qdq(path, x):
+    """The QDQ graph (QuantizeLinear, DequantizeLinear, MatMul, Add, Relu) evaluated in exact rationals on
+    float32 inputs, dequantized constants as the float32 values the graph holds: the semantics fxflow compiles
+    (onnxruntime also rounds the dequantized activations, the products and the sums to float32)."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    m = onnx.load(path)
+    exact = np.vectorize(lambda v: Fraction(float(v)), otypes=[object])
+    env = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
+    inits = set(env)
+    env = {k: exact(v) if v.dtype.kind == "f" else v.astype(object) for k, v in env.items()}
+    env[m.graph.input[0].name] = exact(x)
+
+    def along(p, node, rank):
+        axis = next((helper.get_attribute_value(a) for a in node.attribute if a.name == "axis"), 1)
+        return p if p.ndim == 0 else p.reshape([-1 if k == axis % rank else 1 for k in range(rank)])
+
+    for n in m.graph.node:
+        a = [env[v] if v else None for v in n.input]
+        if n.op_type == "QuantizeLinear":
+            info = np.iinfo(numpy_helper.to_array(next(t for t in m.graph.initializer if t.name == n.input[2])).dtype)
+            s, z = along(a[1], n, a[0].ndim), along(a[2], n, a[0].ndim)
+            q = np.vectorize(lambda v: _exact_round(v, "HALF_EVEN"), otypes=[object])(a[0] / s) + z
+            out = np.minimum(np.maximum(q, info.min), info.max)
+        elif n.op_type == "DequantizeLinear":
+            out = (a[0] - along(a[2], n, a[0].ndim)) * along(a[1], n, a[0].ndim)
+            if n.input[0] in inits:  # a constant: the float32 values the graph holds (docs/layers.md)
+                out = exact(np.vectorize(float, otypes=[np.float64])(out).astype(np.float32))
+        elif n.op_type == "MatMul":
+            out = np.matmul(a[0], a[1])
+        elif n.op_type == "Add":
+            out = a[0] + a[1]
+        elif n.op_type == "Relu":
+            out = np.maximum(a[0], 0)
+        else:
+            raise AssertionError(f"no exact evaluation of {n.op_type}")
+        env[n.output[0]] = out
+    return np.vectorize(float, otypes=[np.float64])(env[m.graph.output[0].name])
+
+
+@pytest.mark.parametrize("name", list(TOKEN_QDQ))
+def test_onnxruntime_qdq_matmul_add_is_exact(token_qdq, name, tmp_path):
+    """The bias Add after a quantized MatMul output is an exact add of the dequantized (or float) bias: predict
+    equals the QDQ graph in exact rationals, and onnxruntime wherever its float32 arithmetic does not round
+    (all 8-bit outputs here; the float output of `matmul_only` up to float32 rounding)."""
+    path = token_qdq[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # no layer between the quantizers may be inexact
+        design = fxflow.compile(path)
+    text = design.mlir("fxp")
+    assert "fxp.threshold" in text and "fxp.add_constant" in text
+    rng = np.random.default_rng(43)
+    x = rng.normal(size=(N_INPUTS, 3, 12)).astype(np.float32)
+    y = np.asarray(design.predict(x), dtype=np.float64).reshape(N_INPUTS, 3, 4)
+    want = _exact_qdq(path, x[:200])
+    assert np.array_equal(y[:200], want), f"{int(np.sum(y[:200] != want))} outputs differ from the exact graph"
+    ref = _ort(_batched(path, tmp_path / "n.onnx"), x)
+    assert len(np.unique(ref)) >= 8
+    if name == "matmul_only":  # the last bias Add's float32 sum rounds in onnxruntime
+        assert np.allclose(y, ref, rtol=2**-20, atol=2**-20)
+    elif name == "uint16":  # 16-bit levels (q - z) * s need up to 41 bits: onnxruntime's float32 rounds them
+        assert np.sum(y.astype(np.float32) != ref) <= ref.size // 100
+    else:
+        assert np.array_equal(y.astype(np.float32), ref), f"{int(np.sum(y.astype(np.float32) != ref))} differ"
+
+
+@pytest.mark.needs("g++", "ap_types")
+@pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
+def test_matmul_add_csim_equals_predict(token_qdq, io_type):
+    design = fxflow.compile(token_qdq["per_channel"], io_type=io_type, backend="vitis")
+    x = np.random.default_rng(59).normal(size=(24, 3, 12)).astype(np.float32)
+    assert np.array_equal(np.asarray(design.csim(x, raw=True)), np.asarray(design.predict(x, raw=True)))
+
+
+def _matmul_add_qdq(tokens: bool, qdq_between: bool, bias_first: bool, per_channel: bool, act_axis=None):
+    """x -> QDQ -> MatMul(DequantizeLinear(int8 W)) [-> QDQ] -> Add(DequantizeLinear(int32 b, s_x * s_w)) -> QDQ:
+    the int32 bias onnxruntime gives Gemm, here after a MatMul, on [N, 12] or [N, 3, 12] inputs; with
+    `act_axis` the input and MatMul-output quantizers have a scale and zero point per channel along it."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(47)
+    k, n = 12, 6
+    sx, sw = np.float32(0.0213), rng.uniform(0.002, 0.01, size=n if per_channel else ()).astype(np.float32)
+    consts = {"sx": sx, "zx": np.uint8(120), "w": rng.integers(-127, 128, size=(k, n)).astype(np.int8), "sw": sw,
+              "zw": np.zeros(np.shape(sw), np.int8), "b": rng.integers(-3000, 3000, size=n).astype(np.int32),
+              "sb": (sx * sw).astype(np.float32), "zb": np.zeros(np.shape(sw), np.int32), "sm": np.float32(0.071),
+              "zm": np.uint8(128), "so": np.float32(0.05), "zo": np.uint8(100)}
+    act = {} if act_axis is None else {"axis": act_axis}
+    if act_axis is not None:
+        consts.update(sx=rng.uniform(0.01, 0.03, size=k).astype(np.float32), zx=rng.integers(100, 140, k).astype(
+            np.uint8), sm=rng.uniform(0.05, 0.09, size=n).astype(np.float32), zm=rng.integers(110, 150, n).astype(np.uint8))
+    nodes = [helper.make_node("QuantizeLinear", ["x", "sx", "zx"], ["xq"], name="xq", **act),
+             helper.make_node("DequantizeLinear", ["xq", "sx", "zx"], ["xd"], name="xd", **act),
+             helper.make_node("DequantizeLinear", ["w", "sw", "zw"], ["wd"], name="wd", axis=1),
+             helper.make_node("DequantizeLinear", ["b", "sb", "zb"], ["bd"], name="bd", axis=0),
+             helper.make_node("MatMul", ["xd", "wd"], ["m"], name="mm")]
+    m = "m"
+    if qdq_between:
+        nodes += [helper.make_node("QuantizeLinear", ["m", "sm", "zm"], ["mq"], name="mq", **act),
+                  helper.make_node("DequantizeLinear", ["mq", "sm", "zm"], ["md"], name="md", **act)]
+        m = "md"
+    nodes += [helper.make_node("Add", ["bd", m] if bias_first else [m, "bd"], ["a"], name="add"),
+              helper.make_node("QuantizeLinear", ["a", "so", "zo"], ["aq"], name="aq"),
+              helper.make_node("DequantizeLinear", ["aq", "so", "zo"], ["y"], name="ad")]
+    rows = [3] if tokens else []
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", *rows, k])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", *rows, n])],
+                              [numpy_helper.from_array(np.asarray(v), name) for name, v in consts.items()
+                               if qdq_between or name not in ("sm", "zm")])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), [*rows, k]
+
+
+@pytest.mark.parametrize("tokens, qdq_between, bias_first, per_channel", [
+    (False, False, True, False), (True, False, False, True), (False, True, False, True), (True, True, True, False)])
+def test_matmul_int32_bias_equals_onnxruntime(tokens, qdq_between, bias_first, per_channel, tmp_path):
+    """An int32 bias straight after the MatMul is the dense layer's bias; after a quantized MatMul output it is
+    an exact add of the dequantized constant (fxp.scale_shift on [N, 12], fxp.add_constant on tokens)."""
+    needs("onnxruntime")
+    import onnx
+
+    model, shape = _matmul_add_qdq(tokens, qdq_between, bias_first, per_channel)
+    onnx.save(model, str(tmp_path / "mm.onnx"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        design = fxflow.compile(str(tmp_path / "mm.onnx"))
+    text = design.mlir("fxp")
+    assert ("fxp.add_constant" in text or "fxp.scale_shift" in text) == qdq_between
+    x = np.random.default_rng(53).normal(size=(N_INPUTS, *shape)).astype(np.float32)
+    ref = _ort(str(tmp_path / "mm.onnx"), x)
+    assert len(np.unique(ref)) >= 8
+    y = np.asarray(design.predict(x)).reshape(ref.shape).astype(np.float32)
+    assert np.array_equal(y, ref), f"{int(np.sum(y != ref))} of {ref.size} outputs differ"
+    assert np.array_equal(np.asarray(design.predict(x[:100]), np.float64).reshape(ref[:100].shape),
+                          _exact_qdq(str(tmp_path / "mm.onnx"), x[:100]))
+
+
+@pytest.mark.parametrize("tokens", [False, True])
+def test_per_channel_activation_quantizers_are_exact(tokens, tmp_path):
+    """QuantizeLinear/DequantizeLinear with a scale and zero point per channel on activations (the input and the
+    MatMul's output, along the last axis): one threshold quantizer per channel between a split and a concat.
+    predict equals the graph in exact rationals; onnxruntime only where its float32 x / s is no tie."""
+    needs("onnxruntime")
+    import onnx
+
+    model, shape = _matmul_add_qdq(tokens, True, True, True, act_axis=-1)
+    onnx.save(model, str(tmp_path / "pc.onnx"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        design = fxflow.compile(str(tmp_path / "pc.onnx"))
+    assert design.mlir("fxp").count("fxp.threshold\"") == 12 + 6 + 1
+    x = np.random.default_rng(61).normal(size=(N_INPUTS, *shape)).astype(np.float32)
+    y = np.asarray(design.predict(x), np.float64)
+    assert np.array_equal(y[:100].reshape(-1), _exact_qdq(str(tmp_path / "pc.onnx"), x[:100]).reshape(-1))
+    ref = _ort(str(tmp_path / "pc.onnx"), x)
+    assert len(np.unique(ref)) >= 8
+    assert np.sum(y.reshape(ref.shape).astype(np.float32) != ref) <= ref.size // 500
+
+
+@pytest.mark.needs("g++", "ap_types")
+def test_per_channel_activation_csim_equals_predict(tmp_path):
+    """io_parallel only: io_stream refuses a stream read by the channel split's gathers (one reader each)."""
+    import onnx
+
+    model, shape = _matmul_add_qdq(True, True, True, True, act_axis=-1)
+    onnx.save(model, str(tmp_path / "pc.onnx"))
+    design = fxflow.compile(str(tmp_path / "pc.onnx"), io_type="io_parallel", backend="vitis")
+    x = np.random.default_rng(71).normal(size=(24, *shape)).astype(np.float32)
+    assert np.array_equal(np.asarray(design.csim(x, raw=True)), np.asarray(design.predict(x, raw=True)))
+
+
+def test_per_channel_power_of_two_activation_quantizer_equals_onnxruntime(tmp_path):
+    """Power-of-two scales per channel on the model input (no float32 tie can differ): threshold quantizers
+    too, so the input takes their lossless format through the split; equal to onnxruntime."""
+    needs("onnxruntime")
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    inits = [numpy_helper.from_array(np.array([0.25, 0.125, 0.5, 0.0625], np.float32), "s"),
+             numpy_helper.from_array(np.zeros(4, np.int8), "z")]
+    nodes = [helper.make_node("QuantizeLinear", ["x", "s", "z"], ["q"], name="ql", axis=-1),
+             helper.make_node("DequantizeLinear", ["q", "s", "z"], ["y"], name="dl", axis=-1)]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3, 4])], inits)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(tmp_path / "p2.onnx"))
+    design = fxflow.compile(str(tmp_path / "p2.onnx"))
+    x = np.random.default_rng(67).normal(scale=4.0, size=(N_INPUTS, 3, 4)).astype(np.float32)
+    ref = _ort(str(tmp_path / "p2.onnx"), x)
     assert np.array_equal(np.asarray(design.predict(x)).reshape(ref.shape).astype(np.float32), ref)
 
 

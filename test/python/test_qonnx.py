@@ -313,9 +313,9 @@ def _with(b, op, inputs_, name="bad quant; rm -rf /", domain=Q, **attrs):
      "differs from the scale of its QuantizeLinear 'ql'", "DequantizeLinear"),
     (lambda b: _with(b, "QuantizeLinear", ["x", b.const(0.1), b.const(0, np.int8)], domain=""),
      "only in QuantizeLinear -> \\[Clip ->\\] DequantizeLinear chains", "QuantizeLinear"),
-    (lambda b: b.node("Add", ["x", _with(b, "Quant", [b.const(np.ones(4) * 0.3), b.const(0.25), b.const(0.0),
-                                                      b.const(4.0)])], "add"),
-     "feeds the Add node 'add'.*weight or bias", "Quant"),
+    (lambda b: b.node("Mul", ["x", _with(b, "Quant", [b.const(np.ones(4) * 0.3), b.const(0.25), b.const(0.0),
+                                                      b.const(4.0)])], "mul"),
+     "feeds the Mul node 'mul'.*weight or bias", "Quant"),
 ])
 def test_rejections_name_the_node_and_why(tmp_path, make, message, op):
     b = Builder()
