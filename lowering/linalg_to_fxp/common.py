@@ -22,6 +22,9 @@ def attribute_memo():
     the greedy driver tries many patterns on each op, and each printed the same maps and converted the same
     constants again.  MLIR attributes are uniqued and live as long as their context, so within a run an
     attribute object is a safe key; outside a run nothing is kept (a later context may reuse an address)."""
+    if _MEMO[0] is not None:  # (nested: the outer run's memo)
+        yield
+        return
     _MEMO[0] = {}
     try:
         yield
