@@ -60,8 +60,9 @@ def _convert_function(fn) -> None:
     block = fn.regions[0].blocks[0]
     formats = _fold_constants(block)
     _erase_dead(block)
-    _convert_activations(block)
-    _erase_dead(block)
+    if _rounds(block):  # (a rounding is what makes a fake quantizer: without one there is nothing to convert)
+        _convert_activations(block)
+        _erase_dead(block)
     if formats:
         old = {}
         if MODEL_FORMATS_ATTR in fn.attributes:
@@ -658,15 +659,19 @@ def _restart_chain(inputs, env: dict, cut: dict) -> None:
         stack.extend(u for u in list(v.owner.operands)[:_n_inputs(v.owner)] if u in env)
 
 
+def _rounds(block) -> bool:
+    """Some element-wise generic of the block rounds (only a rounding op starts a cast's form in `_symbolic`)."""
+    return any(op.operation.name == "linalg.generic" and any(i.operation.name in ROUNDING_OPS for i in _body(op))
+               for op in block.operations)
+
+
 def _erase_dead(block) -> None:
-    changed = True
-    while changed:
-        changed = False
-        for op in reversed(list(block.operations)):
-            o = op.operation
-            if o.name in _PURE and not any(True for r in o.results for _ in r.uses):
-                o.erase()
-                changed = True
+    """Erase the pure ops nothing reads.  One sweep from the end: an op's readers come after it in its block
+    (SSA dominance), so they are gone by the time the sweep reaches it."""
+    for op in reversed(list(block.operations)):
+        o = op.operation
+        if o.name in _PURE and not any(True for r in o.results for _ in r.uses):
+            o.erase()
 
 
 __all__ = ["convert_fake_quant_to_fxp", "MODEL_FORMATS_ATTR"]

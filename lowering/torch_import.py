@@ -174,14 +174,18 @@ def _export(model, example_inputs):
     """torch.export + torch-mlir's decompositions, recurrent modules kept whole and replaced
     (`recurrent_import`): the program to import and the RecurrentSpecs of its `fxflow::recurrent` calls."""
     import torch
+    from torch.fx._lazy_graph_module import _use_lazy_graph_module
     from torch_mlir.extras.fx_decomp_util import get_decomposition_table
 
     table = keep_recurrent(get_decomposition_table())
-    if isinstance(model, torch.export.ExportedProgram):
-        program = model.run_decompositions(table)
-    else:
-        program = torch.export.export(model, tuple(example_inputs), strict=False)
-        program = decompose_by_signature(program, table) or program.run_decompositions(table)
+    # torch.export's tracer and passes regenerate the Python code of its intermediate graph modules after each
+    # step (about a sixth of the export of a deep model); lazy graph modules generate it only when called
+    with _use_lazy_graph_module(True):
+        if isinstance(model, torch.export.ExportedProgram):
+            program = model.run_decompositions(table)
+        else:
+            program = torch.export.export(model, tuple(example_inputs), strict=False)
+            program = decompose_by_signature(program, table) or program.run_decompositions(table)
     _keep_sample_dim(program)
     return program, replace_recurrent(program)
 
@@ -482,16 +486,18 @@ def _to_tensor(x):
 
 
 def traced_layer_names(module: ir.Module) -> list[str]:
-    names: list[str] = []
+    names: dict[str, None] = {}  # (ordered; a list's `in` made this quadratic in the number of layers)
 
     def visit(op):
-        name = layer_name(op.location)
-        if name and name not in names and (op.name.startswith("linalg.") or op.name == "fxp.rnn"):
-            names.append(name)
+        op_name = op.name
+        if op_name.startswith("linalg.") or op_name == "fxp.rnn":
+            name = layer_name(op.location)
+            if name:
+                names.setdefault(name)
         return ir.WalkResult.ADVANCE
 
     module.operation.walk(visit)
-    return names
+    return list(names)
 
 
 def _first_line(e: Exception) -> str:

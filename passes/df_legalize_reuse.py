@@ -15,7 +15,7 @@ from fxflow.dialects.fxp.accessors import work as op_work
 from fxflow.errors import ConfigError
 from fxflow.ir import i64_attr, ir
 
-from .registry import register_pass
+from .registry import UNCHANGED, register_pass
 
 
 def next_divisor(n: int, target: int) -> int:
@@ -24,7 +24,7 @@ def next_divisor(n: int, target: int) -> int:
 
 
 @register_pass("df-legalize-reuse", "Check reuse factors against each kernel's work; round to a divisor")
-def legalize_reuse(module_op, options=None) -> None:
+def legalize_reuse(module_op, options=None):
     kernels = []
 
     def collect(op):  # (exceptions must not cross MLIR's walk; collect first, then check)
@@ -34,18 +34,20 @@ def legalize_reuse(module_op, options=None) -> None:
         return ir.WalkResult.ADVANCE
 
     module_op.walk(collect, ir.WalkOrder.PRE_ORDER)
-    for op in kernels:
-        _legalize_kernel(op)
+    changed = [_legalize_kernel(op) for op in kernels]
+    return None if any(changed) else UNCHANGED
 
 
-def _legalize_kernel(op) -> None:
+def _legalize_kernel(op) -> bool:
+    """Make the kernel's reuse factor legal; True when it changed it."""
     name = ir.StringAttr(op.attributes["layer"]).value
     rf = ir.IntegerAttr(op.attributes["reuse_factor"]).value
     work = op_work(op)
     if work is None:
         if rf != 1:
             op.attributes["reuse_factor"] = i64_attr(1)
-        return
+            return True
+        return False
     if rf < 1 or rf > work:
         raise ConfigError(f"reuse_factor {rf} of layer '{name}' is outside [1, {work}] "
                           f"(the layer does {work} multiplications)")
@@ -54,3 +56,5 @@ def _legalize_kernel(op) -> None:
         warnings.warn(f"reuse_factor {rf} of layer '{name}' does not divide its {work} multiplications; "
                       f"using {legal}, the next reuse factor that divides it", stacklevel=2)
         op.attributes["reuse_factor"] = i64_attr(legal)
+        return True
+    return False

@@ -45,6 +45,7 @@ class PassInfo:
 
 
 _TEXT_TYPES = (str, int, float, bool, "str", "int", "float", "bool")
+UNCHANGED = object()  # what a pass's run may return when it left the IR exactly as it was: nothing to verify
 PASSES: dict[str, PassInfo] = {}
 TRANSLATIONS: dict[str, tuple[str, Callable[[Any], str]]] = {}
 
@@ -76,7 +77,9 @@ def add_to_pass_manager(pm, name: str, options=None, *, verify: bool = True) -> 
 
     With `verify`, the IR is verified right after the pass: a pass that succeeds but leaves invalid IR is a
     bug in fxflow, raised as an InternalError naming the pass (the PassManager's own verifier would report
-    it as an anonymous pipeline failure, indistinguishable from bad input)."""
+    it as an anonymous pipeline failure, indistinguishable from bad input).  A pass returning UNCHANGED
+    left its input as it was, which was valid: verifying it again (a walk of every op's Python verifier)
+    is skipped."""
     info = PASSES[name]
     opts = options if options is not None else info.make_options()
 
@@ -90,15 +93,18 @@ def add_to_pass_manager(pm, name: str, options=None, *, verify: bool = True) -> 
                 errors.append(diag.message)
             return False  # not handled: let the diagnostic reach the caller
 
-        handler = op.context.attach_diagnostic_handler(note_errors)
-        try:
-            info.run(op, opts)
-        finally:
-            handler.detach()
-        if errors:
-            pass_.signal_pass_failure()
-        elif verify:
-            _verify_after(op, name)
+        from fxflow.dialects.fxp.base import formats_remembered
+
+        with formats_remembered(op.context):
+            handler = op.context.attach_diagnostic_handler(note_errors)
+            try:
+                outcome = info.run(op, opts)
+            finally:
+                handler.detach()
+            if errors:
+                pass_.signal_pass_failure()
+            elif verify and outcome is not UNCHANGED:
+                _verify_after(op, name)
 
     pm.add(run, name=name, argument=name, description=info.description)
 

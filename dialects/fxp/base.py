@@ -3,6 +3,7 @@
 The op modules import this module, never the package: `fxflow.dialects.fxp` only re-exports, so the
 package and its op modules form no import circle."""
 
+import contextlib
 import functools
 import re
 
@@ -41,11 +42,43 @@ _FIXED_RE = re.compile(
     r'!fxp\.fixed<(-?\d+) : i32, (-?\d+) : i32, (-?\d+) : i32, "([A-Z_]*)", "([A-Z_]*)">')
 
 
+_FORMATS_OF: list = [None]  # (context, {type: format}) while a pass runs (`formats_remembered`), else None
+
+
+@contextlib.contextmanager
+def formats_remembered(ctx):
+    """Remember `format_of` per type of `ctx` while the block runs (a pass and its verification ask for the
+    same few types tens of thousands of times; printing one takes ~8 us).  Types are uniqued and live as long
+    as their context, so within the block a type of `ctx` is a safe key; types of other contexts are not
+    remembered (a context made and dropped inside could hand its addresses to another)."""
+    if _FORMATS_OF[0] is not None:  # (nested: the outer block's memo)
+        yield
+        return
+    _FORMATS_OF[0] = (ctx, {})
+    try:
+        yield
+    finally:
+        _FORMATS_OF[0] = None
+
+
 def format_of(t: ir.Type) -> FixedFormat | None:
     """The format of a `!fxp.fixed` type or of a tensor of them; None for anything else.
 
     Reads the printed type (dynamic-type casters are per process, contexts are many); raises
     FormatError when the parameters are not a legal format."""
+    memo = _FORMATS_OF[0]
+    if memo is None or t.context is not memo[0]:
+        return _format_of_printed(t)
+    fmt = memo[1].get(t, _UNKNOWN)
+    if fmt is _UNKNOWN:
+        fmt = memo[1][t] = _format_of_printed(t)
+    return fmt
+
+
+_UNKNOWN = object()
+
+
+def _format_of_printed(t: ir.Type) -> FixedFormat | None:
     if isinstance(t, ir.RankedTensorType):
         t = ir.RankedTensorType(t).element_type
     return _parse_fixed(str(t))

@@ -17,7 +17,7 @@ from fxflow.errors import UnsupportedOpError
 from fxflow.ir import ir, layer_name, rewrite
 from fxflow.passes.registry import register_pass
 
-from .common import constant_array, emit_constant, owner_name
+from .common import attribute_memo, constant_array, emit_constant, owner_name
 
 
 def arith_constant_to_fxp(op, rewriter):
@@ -107,12 +107,13 @@ def convert_linalg_to_fxp(module_op, options=None) -> None:
     _load_families()
     FOLD_ACROSS_LAYERS[0] = options is None or options.fold_batchnorm
     try:
-        if EARLY_PATTERNS:
-            rewrite.apply_patterns_and_fold_greedily(module_op, _patterns(EARLY_PATTERNS))
-        rewrite.apply_patterns_and_fold_greedily(module_op, _patterns())
+        with attribute_memo():
+            if EARLY_PATTERNS:
+                rewrite.apply_patterns_and_fold_greedily(module_op, _patterns(EARLY_PATTERNS))
+            rewrite.apply_patterns_and_fold_greedily(module_op, _patterns())
+            _cleanup(module_op)
     finally:
         FOLD_ACROSS_LAYERS[0] = True
-    _cleanup(module_op)
     _reject_leftovers(module_op)
 
 

@@ -2,10 +2,49 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 
 from fxflow.dialects.fxp import ConstantOp, ReshapeOp
 from fxflow.ir import defining_op, elements_array, ir
+
+
+# ------------------------------------------------------------------------------------------------
+# Attribute memo of one pass run
+# ------------------------------------------------------------------------------------------------
+_MEMO: list = [None]  # {(what, attribute, ...): value} while the raising pass runs, else None
+
+
+@contextmanager
+def attribute_memo():
+    """Remember what patterns derive from attributes (printed affine maps, constant payloads) for one run:
+    the greedy driver tries many patterns on each op, and each printed the same maps and converted the same
+    constants again.  MLIR attributes are uniqued and live as long as their context, so within a run an
+    attribute object is a safe key; outside a run nothing is kept (a later context may reuse an address)."""
+    if _MEMO[0] is not None:  # (nested: the outer run's memo)
+        yield
+        return
+    _MEMO[0] = {}
+    try:
+        yield
+    finally:
+        _MEMO[0] = None
+
+
+def _memoized(key, compute):
+    memo = _MEMO[0]
+    if memo is None:
+        return compute()
+    value = memo.get(key)
+    if value is None:
+        value = memo[key] = compute()
+    return value
+
+
+def _payload(attr, shape) -> np.ndarray:
+    """elements_array(attr, shape), converted once per run (callers get their own copy)."""
+    return _memoized(("payload", attr, tuple(shape)), lambda: elements_array(attr, shape)).copy()
 
 
 # ------------------------------------------------------------------------------------------------
@@ -19,7 +58,7 @@ def constant_array(value: ir.Value) -> np.ndarray | None:
     attr = owner.attributes["value"]
     if not isinstance(attr, ir.DenseElementsAttr):
         return None
-    return elements_array(attr, ir.RankedTensorType(value.type).shape).astype(np.float64)
+    return _payload(attr, ir.RankedTensorType(value.type).shape).astype(np.float64)
 
 
 def owner_name(value: ir.Value) -> str | None:
@@ -32,7 +71,8 @@ def body_ops(generic) -> list:
 
 
 def affine_maps(generic) -> list[str]:
-    return [str(ir.AffineMapAttr(a).value) for a in generic.indexing_maps]
+    maps = generic.indexing_maps
+    return list(_memoized(("maps", maps), lambda: [str(ir.AffineMapAttr(a).value) for a in maps]))
 
 
 def is_identity_map(m: str) -> bool:
@@ -180,4 +220,4 @@ def constant_input(v) -> np.ndarray | None:
     if owner is None or owner.name not in ("arith.constant", "fxp.constant"):
         return None
     attr = owner.attributes["value"]
-    return elements_array(attr, shape_of(v)) if isinstance(attr, ir.DenseElementsAttr) else None
+    return _payload(attr, shape_of(v)) if isinstance(attr, ir.DenseElementsAttr) else None
