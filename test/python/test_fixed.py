@@ -510,6 +510,26 @@ def test_requantize_matches_definition(data):
     assert [int(v) for v in got] == [ref_cast(Fraction(n) / Fraction(2) ** f_from, fmt) for n in ns]
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.data())
+def test_requantize_of_a_transposed_view_keeps_its_layout(data):
+    """requantize runs over a permuted-contiguous view (fxflow.fixed.layout.memory_order) without a copy: the same
+    integers as on the row-major copy, in the input's layout; other strides (a strided slice) still work."""
+    fmt = data.draw(formats(max_w=62))
+    f_from = data.draw(st.integers(fmt.f - 70, fmt.f + 70))
+    shape = data.draw(st.lists(st.integers(1, 4), min_size=2, max_size=4))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    base = rng.integers(-(1 << 62), 1 << 62, size=shape, dtype=np.int64) >> data.draw(st.integers(0, 62))
+    perm = data.draw(st.permutations(range(len(shape))))
+    view = np.ascontiguousarray(base.transpose(perm)).transpose(np.argsort(perm))  # base's values, other layout
+    want = requantize(base, f_from, fmt)
+    got = requantize(view, f_from, fmt)
+    assert np.array_equal(got, want)
+    long_axes = [i for i in range(len(shape)) if shape[i] > 1]  # (a length-1 axis has any stride)
+    assert sorted(long_axes, key=lambda i: -got.strides[i]) == sorted(long_axes, key=lambda i: -view.strides[i])
+    assert np.array_equal(requantize(base[..., ::2], f_from, fmt), want[..., ::2])
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.data())
 def test_requantize_to_covering_format_is_identity(data):

@@ -72,6 +72,75 @@ def test_inv_sqrt_is_the_largest_root_in_range(data):
         assert ri == inv.max_int or lhs(ri + 1) > rhs
 
 
+def _layernorm_reference(row, x, g, g_fmt, b, b_fmt, fm, e, rms, out) -> list[int]:
+    """One row of `fxflow.fixed.layernorm.layernorm`, step by step on Python ints (its module doc)."""
+    from fxflow.fixed.layernorm import derived_formats
+
+    n = len(row)
+    diff, _ = derived_formats(x, fm, n, rms)
+
+    def trunc_div(a: int) -> int:
+        return -((-a) // n) if a < 0 else a // n
+
+    m = 0
+    if not rms:
+        s = 0
+        for t in row:
+            gf = max(x.f, fm.accum.f)
+            s = requantize_int((s << (gf - fm.accum.f)) + (t << (gf - x.f)), gf, fm.accum)
+        m = trunc_div(requantize_int(s, fm.accum.f, fm.mean))
+    d = [(t << (diff.f - x.f)) - (0 if rms else m << (diff.f - fm.mean.f)) for t in row]
+    v = trunc_div(requantize_int(sum(t * t for t in d), 2 * diff.f, fm.var))
+    p, top = 2 * fm.inv_std.f + fm.var.f, (1 << fm.inv_std.width) - 1
+    r = top if v + e == 0 else min(math.isqrt((1 << p) // (v + e)), top)
+    f = max(fm.norm.f + g_fmt.f, b_fmt.f)
+    ys = []
+    for dj, gj, bj in zip(d, g, b):
+        t = requantize_int(dj * r, diff.f + fm.inv_std.f, fm.norm)
+        ys.append(requantize_int((t * gj << (f - fm.norm.f - g_fmt.f)) + (bj << (f - b_fmt.f)), f, out))
+    return ys
+
+
+@FAST
+@given(st.data())
+def test_layernorm_equals_the_scalar_reference(data):
+    """The vectorized LayerNorm / RMSNorm (computed on the columns [n, R], any input layout) against the
+    step-by-step definition, on random formats: rows given row-major and as the transposed view of [n, R]."""
+    from fxflow.fixed.layernorm import NormFormats, layernorm
+
+    rms = data.draw(st.booleans())
+    x = data.draw(formats(max_width=18))
+    fm = NormFormats(data.draw(formats(max_width=24)), data.draw(formats(max_width=24)),
+                     data.draw(formats(max_width=24, signed=False).filter(lambda v: v.f >= 0)),
+                     data.draw(formats(max_width=20, signed=False).filter(lambda v: v.f >= 0)),
+                     data.draw(formats(max_width=18)))
+    g_fmt, b_fmt, out = (data.draw(formats(max_width=16)) for _ in range(3))
+    n, rows_n = data.draw(st.integers(1, 9)), data.draw(st.integers(1, 5))
+    rows = np.array([[data.draw(st.integers(x.min_int, x.max_int)) for _ in range(n)] for _ in range(rows_n)],
+                    dtype=np.int64)
+    g = np.array([data.draw(st.integers(g_fmt.min_int, g_fmt.max_int)) for _ in range(n)], dtype=np.int64)
+    b = np.array([data.draw(st.integers(b_fmt.min_int, b_fmt.max_int)) for _ in range(n)], dtype=np.int64)
+    eps = data.draw(st.sampled_from([0.0, 1e-5, 0.25]))
+    from fxflow.fixed.layernorm import epsilon_units
+
+    e = epsilon_units(eps, fm.var)
+    want = [_layernorm_reference(r, x, g.tolist(), g_fmt, b.tolist(), b_fmt, fm, e, rms, out) for r in rows.tolist()]
+    for given_rows in (rows, np.ascontiguousarray(rows.T).T):
+        got = layernorm(given_rows, x, g, g_fmt, b, b_fmt, fm, eps, rms, out)
+        assert np.asarray(got).tolist() == want
+
+
+@FAST
+@given(st.data())
+def test_ordered_sum_over_the_first_axis(data):
+    """ordered_sum(axis=0) of terms [k, ...] equals the sum over the last axis of the same terms moved there."""
+    acc = data.draw(formats(max_width=16))
+    f = data.draw(st.integers(-2, 12))
+    terms = np.array(data.draw(st.lists(st.lists(st.integers(-3000, 3000), min_size=3, max_size=3),
+                                        min_size=1, max_size=6)), dtype=np.int64)
+    assert np.array_equal(ordered_sum(terms, f, acc, axis=0), ordered_sum(np.ascontiguousarray(terms.T), f, acc))
+
+
 @FAST
 @given(st.integers(0, 62), st.integers(1, 2**31), st.integers(-2, 2), st.integers(1, 40))
 def test_inv_sqrt_closed_form_near_perfect_squares(p, k, delta, w):

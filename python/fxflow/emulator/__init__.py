@@ -66,7 +66,8 @@ class Program:
             if release is not None:
                 for a in release[i]:
                     values[a] = None
-        return [values[o] for o in outputs]
+        # (steps may hand on transposed views, fxflow.fixed.layout: the outputs in row-major order)
+        return [Tensor(np.ascontiguousarray(values[o].data), values[o].fmt) for o in outputs]
 
 
     def chunk_rows(self) -> int:

@@ -98,41 +98,47 @@ def _inv_sqrt_int64(ve: np.ndarray, p: int, w: int) -> np.ndarray:
     that integer square root (a float64 estimate corrected by exact int64 comparisons) capped at 2^w - 1;
     ve = 0 gives the cap.  Same result as the bisection, without w passes."""
     top = (1 << w) - 1
-    q = np.where(ve > 0, (1 << p) // np.maximum(ve, 1), 0)
+    positive = ve.size == 0 or ve.min() > 0  # always when epsilon > 0 (E >= 1): no masking passes
+    q = (1 << p) // ve if positive else np.where(ve > 0, (1 << p) // np.maximum(ve, 1), 0)
     # q <= 2^62; float64(q) and the rounded sqrt are each within a relative 2^-53, so the estimate is within
     # 2^31 2^-51 of sqrt(q) and its floor within 1 of isqrt(q): one correction each way (r^2 < 2^63)
-    r = np.floor(np.sqrt(q.astype(np.float64))).astype(np.int64)
+    r = np.floor(np.sqrt(q, dtype=np.float64)).astype(np.int64)
     r -= r * r > q
     r += (r + 1) * (r + 1) <= q
-    return np.where(ve > 0, np.minimum(r, top), top)
+    return np.minimum(r, top, out=r) if positive else np.where(ve > 0, np.minimum(r, top), top)
 
 
 def layernorm(rows: np.ndarray, x: FixedFormat, gamma: np.ndarray, g_fmt: FixedFormat, beta: np.ndarray,
               b_fmt: FixedFormat, fm: NormFormats, eps: float, rms: bool, out: FixedFormat) -> np.ndarray:
-    """Stored integers of out for rows [R, n] of stored integers of x (see the module doc)."""
+    """Stored integers of out for rows [R, n] of stored integers of x (see the module doc).  Computed on the
+    columns [n, R]: the per-row mean and inverse root and the per-column gamma and beta then broadcast along
+    long contiguous rows (NumPy runs a broadcast over a short last axis n times slower).  The result is the
+    transposed view of that [n, R] array; rows given as such a view are read without a copy."""
     n = rows.shape[-1]
     diff, sq = derived_formats(x, fm, n, rms)
     wide = max(diff.width * 2 + n.bit_length(), x.width + n.bit_length()) + 4
-    xi = _ints(rows, wide)
+    xi = _ints(rows, wide).T
+    if xi.dtype == np.int64:
+        xi = np.ascontiguousarray(xi)
     if rms:
         d = xi
     else:
-        s = ordered_sum(xi, x.f, fm.accum, x)
+        s = ordered_sum(xi, x.f, fm.accum, x, axis=0)
         m = divide_toward_zero(_ints(requantize(s, fm.accum.f, fm.mean), wide), n)
         d = _to_exact(xi, x, diff, wide)
-        d -= _to_exact(m, fm.mean, diff, wide)[:, None]
+        d -= _to_exact(m, fm.mean, diff, wide)[None, :]
     if d.dtype == np.int64:  # sq_t holds the sum exactly (derived_formats) and |d|^2 n < 2^62 (`wide`)
-        q = np.einsum("ij,ij->i", d, d)
+        q = np.einsum("ij,ij->j", d, d)
     else:
-        q = ordered_sum(d * d, 2 * diff.f, sq)
+        q = ordered_sum(d * d, 2 * diff.f, sq, axis=0)
     v = divide_toward_zero(_ints(requantize(q, sq.f, fm.var), wide), n)
     r = inv_sqrt(v, fm.var, epsilon_units(eps, fm.var), fm.inv_std)
     bits = diff.width + fm.inv_std.width + 2
     dr = _ints(d, bits)
     if dr.dtype == np.int64 and not rms:  # d is a temporary of this function: multiplied in place
-        dr *= np.asarray(r, dtype=np.int64)[:, None]
+        dr *= np.asarray(r, dtype=np.int64)[None, :]
     else:
-        dr = dr * _ints(r, bits)[:, None]
+        dr = dr * _ints(r, bits)[None, :]
     t = requantize(dr, diff.f + fm.inv_std.f, fm.norm)
     pf = fm.norm.f + g_fmt.f
     f = max(pf, b_fmt.f)
@@ -141,11 +147,11 @@ def layernorm(rows: np.ndarray, x: FixedFormat, gamma: np.ndarray, g_fmt: FixedF
     b_scaled = _ints(beta, bits) * (1 << (f - b_fmt.f))
     total = _ints(t, bits)
     if total.dtype == np.int64:
-        total *= g_scaled[None, :]
-        total += b_scaled[None, :]
+        total *= g_scaled[:, None]
+        total += b_scaled[:, None]
     else:
-        total = total * g_scaled[None, :] + b_scaled[None, :]
-    return requantize(total, f, out)
+        total = total * g_scaled[:, None] + b_scaled[:, None]
+    return requantize(total, f, out).T
 
 
 def _to_exact(a: np.ndarray, fmt: FixedFormat, to: FixedFormat, bits: int) -> np.ndarray:

@@ -41,10 +41,12 @@ def _scaled(a: np.ndarray, s: int) -> np.ndarray:
     return a if s == 0 else a * (1 << s)
 
 
-def ordered_sum(terms: np.ndarray, f: int, acc: FixedFormat, terms_fmt: FixedFormat | None = None) -> np.ndarray:
+def ordered_sum(terms: np.ndarray, f: int, acc: FixedFormat, terms_fmt: FixedFormat | None = None,
+                axis: int = -1) -> np.ndarray:
     """Stored integers of acc after adding terms[..., 0], terms[..., 1], ... (grid 2^-f) to acc_t(0) in order.
-    `terms_fmt`: a format holding every term (its range bounds the sum without a pass over the data)."""
-    n = terms.shape[-1]
+    `terms_fmt`: a format holding every term (its range bounds the sum without a pass over the data); `axis`:
+    the summed axis (0 for terms laid out [k, ...], whose sum adds long contiguous rows)."""
+    n = terms.shape[axis]
     g = max(f, acc.f)
     if terms_fmt is not None:
         bound, nonneg = _format_abs(terms_fmt) * max(n, 1), terms_fmt.min_int >= 0
@@ -53,10 +55,11 @@ def ordered_sum(terms: np.ndarray, f: int, acc: FixedFormat, terms_fmt: FixedFor
     bits = max(bound.bit_length(), max(-acc.min_int, acc.max_int).bit_length()) + (g - min(f, acc.f)) + 2
     t = _scaled(_ints(terms, bits), g - f)
     if sum_at_once(bound, nonneg, f, acc):  # einsum: several times faster than sum on short rows
-        return requantize(np.einsum("...k->...", t) if t.dtype != object else t.sum(axis=-1), acc.f, acc)
-    a = np.zeros(terms.shape[:-1], dtype=t.dtype)
+        last = axis in (-1, t.ndim - 1) and t.dtype != object
+        return requantize(np.einsum("...k->...", t) if last else t.sum(axis=axis), acc.f, acc)
+    a = np.zeros(tuple(np.delete(terms.shape, axis)), dtype=t.dtype)
     for k in range(n):
-        a = _ints(requantize(_scaled(_ints(a, bits), g - acc.f) + t[..., k], g, acc), bits)
+        a = _ints(requantize(_scaled(_ints(a, bits), g - acc.f) + np.take(t, k, axis=axis), g, acc), bits)
     return a
 
 

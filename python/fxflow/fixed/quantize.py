@@ -54,6 +54,7 @@ import numpy as np
 
 from ..errors import FxflowError
 from .format import ROUNDING_MODES, FixedFormat
+from .layout import memory_order
 
 __all__ = [
     "quantize",
@@ -553,10 +554,11 @@ def requantize(n, f_from: int, fmt: FixedFormat) -> np.ndarray:
     s = f_from - fmt.f
     out_dtype = storage_dtype(fmt)
     if n.dtype == np.int64 and out_dtype == np.dtype(np.int64):
-        src = np.ascontiguousarray(n).reshape(-1)
+        dense, back = memory_order(n)  # the result in n's layout
+        src = dense.reshape(-1)
         out = np.empty(src.shape, dtype=np.int64)
         _blocked(src, out, lambda a, b, sc: _requantize_block_i64(a, s, fmt, b, sc))
-        return out.reshape(n.shape)
+        return out.reshape(dense.shape).transpose(back)
     return _map_object(lambda v: requantize_int(v, f_from, fmt), n.astype(object), out_dtype)
 
 

@@ -29,6 +29,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from .format import FixedFormat
+from .layout import memory_order
 from .quantize import quantize, requantize, to_float
 from .softmax import ACCURATE_INDEX_BITS
 
@@ -165,8 +166,14 @@ def bin_table(index: TableIndex, table: np.ndarray, in_fmt: FixedFormat) -> np.n
 
 def bin_lookup(raw: np.ndarray, index: TableIndex, by_bin: np.ndarray, in_fmt: FixedFormat | None = None,
                out_fmt: FixedFormat | None = None) -> np.ndarray:
-    """`lookup` through the table of `bin_table`."""
-    raw = np.asarray(raw, dtype=np.int64)
+    """`lookup` through the table of `bin_table` (the result in raw's layout: `memory_order`)."""
+    dense, back = memory_order(np.asarray(raw, dtype=np.int64))
+    y = _bin_lookup(dense, index, by_bin, in_fmt, out_fmt)
+    return y if back == sorted(back) else y.transpose(back)
+
+
+def _bin_lookup(raw: np.ndarray, index: TableIndex, by_bin: np.ndarray, in_fmt: FixedFormat | None,
+                out_fmt: FixedFormat | None) -> np.ndarray:
     y = by_bin.take(raw >> index.shift if index.shift else raw, mode="wrap")  # negative bins from the end
     if index.identity_from is None:
         return y
