@@ -353,3 +353,49 @@ def test_dense_chain_matches_the_scalar_loop_on_random_formats():
             assert got.fmt == out and [int(v) for v in got.data.ravel()] == [int(v) for v in cur.ravel()]
 
     check()
+
+
+def test_dense_chain_folded_rounding_on_random_formats():
+    """The chain's first assignment folded into the float64 product (`_fold_rounding`: a TRN / RND shift read
+    off the product + 1.5 * 2^52) gives the integers of the unfused steps on random formats, every overflow
+    mode and result widths up to 60 bits (the wrap without the subtraction only up to 51), sums near the
+    2^53 limit included; some examples take the fold (float64 sums whose first assignment is a right shift)."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from fxflow.fixed.chain import DenseChain, chainable
+    from fxflow.fixed.dense import cast, relu
+    from fxflow.fixed.format import OVERFLOW_MODES
+
+    folded = []
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.data(), st.integers(1, 9), st.integers(1, 6), st.integers(0, 2**32 - 1))
+    def check(data, kk, nn, seed):
+        x_fmt, w_fmt = (_fmt(data.draw, data.draw(st.integers(8, 26))) for _ in range(2))
+        modes = (data.draw(st.sampled_from(["TRN", "RND"])), data.draw(st.sampled_from(OVERFLOW_MODES)))
+        acc = _fmt(data.draw, data.draw(st.integers(20, 60)), ("TRN", data.draw(st.sampled_from(["WRAP", "SAT"]))))
+        out = _fmt(data.draw, data.draw(st.integers(2, 60)), modes)
+        rf = _fmt(data.draw, data.draw(st.integers(2, 24)))
+        rng = np.random.default_rng(seed)
+        x = Tensor(_ints(rng, x_fmt, (41, kk)), x_fmt)
+        ops, fmt = [], x_fmt
+        for k, n, last in ((kk, nn, False), (nn, 3, True)):
+            w, b = _ints(rng, w_fmt, (k, n)), _ints(rng, w_fmt, (n,))
+            plan = plan_dense(fmt, w, w_fmt, b, w_fmt, acc, out)
+            if not chainable(plan):
+                return
+            ops.append(("dense", plan))
+            if not last:
+                ops.append(("relu", rf))
+                fmt = rf
+        want = x
+        for kind, arg in ops:
+            want = dense(want, arg) if kind == "dense" else relu(want, arg) if kind == "relu" else cast(want, arg)
+        chain = DenseChain(ops)
+        folded.append(any(s.rounded is not None for s in chain.stages))
+        got = chain(x)
+        assert got.fmt == want.fmt and np.array_equal(got.data, want.data)
+
+    check()
+    assert sum(folded) >= 3

@@ -39,6 +39,38 @@ class _Stage:
     f_sum: int  # fractional bits of the BLAS result
     requant: list  # [(relu?, f_from, fmt | None)] applied in order to the int64 result
     lowbits: tuple | None = None  # (s, h, wl) for the per-product path
+    rounded: bool | None = None  # the BLAS yields the first assignment's rounded integers (`_fold_rounding`);
+    # True: their bit pattern still carries MAGIC_BITS (a wrapping format of at most 51 bits ignores it)
+
+
+MAGIC = 1.5 * 2.0**52  # z + MAGIC, for |z| < 2^51, is the float64 whose low 52 bits hold 2^51 + rint(z)
+MAGIC_BITS = int(np.float64(MAGIC).view(np.int64))
+
+
+def _fold_rounding(st: _Stage, bound: int) -> None:
+    """Fold the stage's first assignment (a TRN or RND right shift by s >= 0 of the float64 BLAS sum, no ReLU
+    before it) into the product: with the weights scaled by 2^-s and the bias row by (bias + H) 2^-s - 1/2 +
+    2^-(s+1) (H = 2^(s-1) for RND), the product is z = floor((acc + H) / 2^s) + a fraction in (-1/2, 1/2);
+    every partial sum is a multiple of 2^-(s+1) below 2^52 in magnitude, so exact in any order.  z + MAGIC
+    then has rint(z), the rounded integer, in its low bits: one float64 add instead of the conversion to
+    int64, and only the overflow is left to apply."""
+    if st.w_aug_t.dtype != np.float64 or st.lowbits is not None or not st.requant:
+        return
+    relu, f_from, fmt = st.requant[0]
+    if relu or fmt is None or f_from != st.f_sum or fmt.rounding not in ("TRN", "RND") or f_from < fmt.f:
+        return
+    s = f_from - fmt.f
+    h = 1 << (s - 1) if s > 0 and fmt.rounding == "RND" else 0
+    if 2 * (bound + h) + (1 << (s + 1)) >= 2**53 or ((bound + h) >> s) + 2 >= 2**50:
+        return
+    kk = st.w_aug_t.shape[1] - 1
+    w = st.w_aug_t.copy()
+    w[:, :kk] *= 2.0**-s  # exact: powers of two
+    bias = [int(b) for b in st.w_aug_t[:, kk]]  # exact integers (below 2^53)
+    w[:, kk] = [float(2 * (b + h) - (1 << s) + 1) * 2.0 ** -(s + 1) for b in bias]  # exact: below 2^53 units
+    st.w_aug_t = w
+    st.requant[0] = (False, fmt.f, fmt)  # the overflow only
+    st.rounded = not (fmt.overflow == "WRAP" and fmt.width <= 51)
 
 
 def _fits(plan: DensePlan) -> tuple[int, int, int] | None:
@@ -85,6 +117,8 @@ class DenseChain:
                 fmt = arg
             else:
                 raise ValueError(f"chain: unknown op '{kind}'")
+        for st in self.stages:
+            _fold_rounding(st, _fits(st.plan)[2])
         self.x_fmt, self.out_fmt = self.stages[0].plan.x_fmt, fmt
         self.rows = LOWBITS_ROWS if any(st.lowbits for st in self.stages) else ROWS
         width = max(max(st.plan.w.shape[0] + 1, st.plan.w.shape[1]) for st in self.stages)
@@ -143,7 +177,8 @@ class DenseChain:
     def _run_rows(self, x: np.ndarray, out: np.ndarray, bufs) -> None:
         """One block of rows, features outermost: each layer's values are [features, rows], so the BLAS
         product is w_aug^T @ xa and the per-product kernel reads its inputs and subtracts its low bits
-        without a transposed copy; only the block's input and output are transposed."""
+        without a transposed copy; only the block's input and output are transposed (the input without a
+        copy when it is the transposed view of a [features, rows] array, as a LayerNorm hands on)."""
         rows, view = x.shape[0], self._view
         xa_b, acc_b, i0, i1, xt_b, part_b, p_b, ws = bufs
         cur = x.T
@@ -159,7 +194,14 @@ class DenseChain:
             acc = view(acc_b, st.w_aug_t.dtype, (nn, rows))
             matmul_cols_into(st.w_aug_t, xa, acc)
             t = view(i0, np.int64, (nn, rows))
-            np.copyto(t, acc, casting="unsafe")  # exact integers
+            if st.rounded is None:
+                np.copyto(t, acc, casting="unsafe")  # exact integers
+            else:  # rint(acc) + MAGIC: its bit pattern MAGIC_BITS + the integer (_fold_rounding)
+                acc += MAGIC
+                if st.rounded:
+                    np.subtract(acc.view(np.int64), MAGIC_BITS, out=t)
+                else:  # a wrap to <= 51 bits keeps the low bits, where MAGIC_BITS has none: no subtraction
+                    t = acc.view(np.int64)
             if st.lowbits is not None:
                 subtract_low_bits_block(t, xt, wl, s, h, view(part_b, wl.dtype, (nn, rows)),
                                         view(p_b, wl.dtype, (nn, rows)))
