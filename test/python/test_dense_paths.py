@@ -285,6 +285,24 @@ def test_dense_chain_over_tokens():
 
 
 
+def test_transformer_steps_hand_on_transposed_views():
+    """The transformer example: its chains before adds and LayerNorms, the adds and the LayerNorms hand on
+    transposed views (fxflow.fixed.layout); predict equals the unfused steps (row-major chains) bit for bit
+    and returns row-major arrays."""
+    import fxflow
+    from fxflow.examples import load
+
+    ex = load("transformer")
+    x = ex.make_inputs(300) * np.array([1.0, 4.0, 4.0, 1.0])  # wider inputs: some wraps and saturations
+    design = fxflow.compile(ex.make_model(), x[:1], config=ex.DEFAULT_CONFIG)
+    program = design.program
+    y = design.predict(x, raw=True)
+    views = [fn for fn, _, _ in program._fused[0] if getattr(fn, "rows", 0)]
+    assert views and y.flags.c_contiguous
+    program._fused = (program.steps, program.outputs)
+    assert np.array_equal(design.predict(x, raw=True), y)
+
+
 def _fmt(draw, max_w: int, modes=None):
     from hypothesis import strategies as st
 

@@ -109,9 +109,11 @@ def fuse_chains(steps: list, outputs: list[int]) -> tuple[list, list[int]]:
             plain.append((fn, args, out))
     outputs = [alias.get(o, o) for o in outputs]
     uses: dict[int, int] = {}
-    for _, args, _ in plain:
+    readers: dict[int, list] = {}
+    for fn, args, _ in plain:
         for a in args:
             uses[a] = uses.get(a, 0) + 1
+            readers.setdefault(a, []).append(fn)
     for o in outputs:
         uses[o] = uses.get(o, 0) + 1
 
@@ -141,19 +143,27 @@ def fuse_chains(steps: list, outputs: list[int]) -> tuple[list, list[int]]:
         if j == i and first[1].path == "blas" and first[1].acc_identity and first[1].out == first[1].acc:
             fused.append(plain[i])  # nothing to fuse
         else:
-            fused.append((_chain_step(DenseChain(ops), [plain[k][0] for k in range(i, j + 1)]), args,
+            transposed = all(_any_layout(r) for r in readers.get(plain[j][2], []))
+            fused.append((_chain_step(DenseChain(ops), [plain[k][0] for k in range(i, j + 1)], transposed), args,
                           plain[j][2]))
         i = j + 1
     return fused, outputs
 
 
-def _chain_step(chain, fns):
+def _any_layout(fn) -> bool:
+    """Whether step `fn` reads a transposed view as fast as a row-major array (fxflow.fixed.layout): dense
+    layers (a chain's input), elementwise adds, LayerNorms."""
+    return getattr(fn, "dense_plan", None) is not None or getattr(fn, "any_layout", False)
+
+
+def _chain_step(chain, fns, transposed: bool = False):
     """The fused step (tokens [batch, ..., features] as rows, as `dense` takes them), falling back to the
-    steps themselves for inputs it does not take."""
+    steps themselves for inputs it does not take.  `transposed`: hand on the chain's [features, rows] result
+    as its transposed view (no transposing copy), for readers that take any layout."""
     def step(x: Tensor) -> Tensor:
         d = x.data
         if d.ndim >= 2 and d.dtype == np.int64 and x.fmt == chain.x_fmt:
-            y = chain(Tensor(d.reshape(-1, d.shape[-1]), x.fmt))
+            y = chain(Tensor(d.reshape(-1, d.shape[-1]), x.fmt), transposed)
             return Tensor(y.data.reshape(*d.shape[:-1], -1), y.fmt)
         for fn in fns:
             x = fn(x)

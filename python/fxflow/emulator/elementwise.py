@@ -44,7 +44,9 @@ def _relu_step(o, consts):
 def _add_step(o, consts):
     if has_constant_operand(o, consts):
         raise FxflowError(f"fxp.add with a constant operand is not supported ({o.location})")
-    return lambda x, y, fmt=result_format(o): add(x, y, fmt)
+    step = lambda x, y, fmt=result_format(o): add(x, y, fmt)  # noqa: E731
+    step.any_layout = True  # elementwise: keeps its inputs' layout (emulator._any_layout)
+    return step
 
 
 def _channel_view(p: np.ndarray, rank: int) -> np.ndarray:

@@ -68,6 +68,7 @@ def _layernorm_step(o, consts):
                           eps, rms, out)
         return Tensor(np.asarray(y).reshape(shape), out)
 
+    run.any_layout = True  # computed on the columns: a transposed view is read without a copy
     return run
 
 

@@ -157,10 +157,12 @@ class DenseChain:
     def _view(buf: np.ndarray, dtype, shape) -> np.ndarray:
         return buf.view(dtype)[:shape[0] * shape[1]].reshape(shape)
 
-    def __call__(self, x: Tensor) -> Tensor:
+    def __call__(self, x: Tensor, transposed: bool = False) -> Tensor:
+        """`transposed`: the result as the transposed view of a [features, rows] array (fxflow.fixed.layout),
+        which _run_rows fills without a transposing copy."""
         data = x.data
-        n = data.shape[0]
-        out = np.empty((n, self.stages[-1].plan.w.shape[1]), dtype=np.int64)
+        n, nn = data.shape[0], self.stages[-1].plan.w.shape[1]
+        out = np.empty((nn, n), dtype=np.int64).T if transposed else np.empty((n, nn), dtype=np.int64)
         with self._lock:  # one set of buffers per concurrent call, kept for the next calls
             bufs = self._free.pop() if self._free else None
         if bufs is None:
