@@ -18,8 +18,11 @@ def memory_order(a: np.ndarray) -> tuple[np.ndarray, list[int]]:
     identity = list(range(a.ndim))
     if a.flags.c_contiguous or a.ndim < 2:
         return np.ascontiguousarray(a), identity
-    order = sorted(identity, key=lambda i: -a.strides[i])
+    order = sorted(identity, key=a.strides.__getitem__, reverse=True)  # (stable: ties keep their order)
     view = a.transpose(order)
     if not view.flags.c_contiguous:
         return np.ascontiguousarray(a), identity
-    return view, [int(i) for i in np.argsort(order)]
+    back = identity[:]  # (plain Python: a NumPy argsort costs more than the rest on these few axes)
+    for i, axis in enumerate(order):
+        back[axis] = i
+    return view, back
