@@ -138,9 +138,10 @@ def _softmax_step(o, consts):
     def step(x):
         if x.fmt is None:
             raise FxflowError(f"fxp.softmax with a fixed result needs a fixed-point input ({o.location})")
-        raw = np.moveaxis(np.asarray(x.data, dtype=np.int64), axis, -1)
-        y = fixed_softmax(raw, x.fmt, out, impl, fm, *(tabs or (None, None)))
-        return Tensor(np.moveaxis(y, -1, axis), out)
+        raw = np.asarray(x.data, dtype=np.int64)
+        last = axis in (-1, raw.ndim - 1)  # (the usual case: no moveaxis calls)
+        y = fixed_softmax(raw if last else np.moveaxis(raw, axis, -1), x.fmt, out, impl, fm, *(tabs or (None, None)))
+        return Tensor(y if last else np.moveaxis(y, -1, axis), out)
 
     return step
 

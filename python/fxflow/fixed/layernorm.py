@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 
 import numpy as np
 
@@ -37,12 +38,14 @@ class NormFormats:
     norm: FixedFormat  # (x - mean) * inv_std
 
 
+@lru_cache(maxsize=256)  # (per call of a predict chunk: the formats' arithmetic costs more than a small chunk)
 def derived_formats(x: FixedFormat, fm: NormFormats, n: int, rms: bool) -> tuple[FixedFormat, FixedFormat]:
     """(diff_t, sq_t): the exact type of x - mean (x itself for RMSNorm) and the exact sum of n squares."""
     diff = x if rms else x.add_result(fm.mean, subtract=True)
     return diff, exact_matmul_accum(diff, diff, n)
 
 
+@lru_cache(maxsize=256)
 def epsilon_units(eps: float, var: FixedFormat) -> int:
     """E: epsilon in units of var's LSB, rounded up (so a zero variance stays finite when epsilon > 0)."""
     e = Fraction(eps) * (Fraction(2) ** var.f)
