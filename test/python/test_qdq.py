@@ -532,6 +532,22 @@ def test_matmul_int32_bias_equals_onnxruntime(tokens, qdq_between, bias_first, p
                           _exact_qdq(str(tmp_path / "mm.onnx"), x[:100]))
 
 
+@pytest.mark.needs("verilator", "circt")
+def test_matmul_add_on_tokens_verilator_equals_predict(tmp_path):
+    """The exact bias add after a quantized MatMul output on tokens (fxp.add_constant) in hardware: onnxruntime's
+    token MLP needs wider than 64-bit exact accumulators, this single MatMul does not."""
+    import onnx
+
+    model, shape = _matmul_add_qdq(True, True, True, False)
+    onnx.save(model, str(tmp_path / "mm.onnx"))
+    design = fxflow.compile(str(tmp_path / "mm.onnx"), backend="rtl")
+    assert "fxp.add_constant" in [op for k in design.rtl.kernels for op in k.ops]
+    x = np.random.default_rng(53).normal(size=(200, *shape)).astype(np.float32)
+    y, _ = design.rtl_sim(x, raw=True, verbose=False)
+    assert len(np.unique(y)) >= 8
+    assert np.array_equal(np.asarray(y), np.asarray(design.predict(x, raw=True)))
+
+
 @pytest.mark.parametrize("tokens", [False, True])
 def test_per_channel_activation_quantizers_are_exact(tokens, tmp_path):
     """QuantizeLinear/DequantizeLinear with a scale and zero point per channel on activations (the input and the

@@ -13,11 +13,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import fxflow
 from fxflow.errors import ConfigError, UnsupportedOpError
 
-from models import every_mode_design, inputs, mlp, random_design
+from models import every_mode_design, inputs, mlp, random_design, random_format
 
 pytestmark = pytest.mark.needs("verilator", "yosys", "circt")
 
@@ -114,6 +115,42 @@ def test_residual_elementwise_and_standalone_batchnorm():
     ops = {op for k in design.rtl.kernels for op in k.ops}
     assert {"fxp.add", "fxp.sub", "fxp.mul", "fxp.scale_shift"} <= ops
     _check(design, inputs(np.random.default_rng(1), 300, 5))
+
+
+def _tokens_plus_constant(seed: int, scale: float):
+    """fc(x) + pos on [N, 3, 4] tokens, then masked_fill of a constant mask with -inf: two fxp.add_constant
+    (layers "add_1": the position embedding, "where": the mask)."""
+    import torch
+
+    class TokensPlusConstant(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            torch.manual_seed(seed)
+            self.fc = torch.nn.Linear(4, 4)
+            self.pos = torch.nn.Parameter(scale * torch.randn(1, 3, 4))
+            self.register_buffer("mask", torch.triu(torch.ones(3, 4, dtype=torch.bool), 2))  # no row all masked
+
+        def forward(self, x):
+            return (self.fc(x) + self.pos).masked_fill(self.mask, float("-inf"))
+
+    return TokensPlusConstant().eval()
+
+
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_add_constant_rtl_equals_predict(data):
+    """fxp.add_constant in hardware: the exact sum of the activation and the constant assigned to random
+    result formats (rounding, overflow), masked entries the result format's minimum."""
+    draw = data.draw
+    cfg = {"model": {"precision": random_format(draw), "input": random_format(draw)},
+           "layers": {"fc": {"result": random_format(draw)},
+                      "add_1": {"bias": random_format(draw, 14), "result": random_format(draw)},
+                      "where": {"result": random_format(draw)}}}
+    seed, scale = draw(st.integers(0, 2**16)), draw(st.sampled_from([0.25, 1.0, 4.0]))
+    design = fxflow.compile(_tokens_plus_constant(seed, scale), np.zeros((1, 3, 4)), config=cfg, backend="rtl")
+    assert [op for k in design.rtl.kernels for op in k.ops].count("fxp.add_constant") == 2
+    x = inputs(np.random.default_rng(seed), 300 * 3, 4).reshape(300, 3, 4)
+    _check(design, x)
 
 
 @pytest.mark.parametrize("implementation", ["stable", "latency", "argmax"])

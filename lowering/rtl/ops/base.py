@@ -5,8 +5,8 @@ handling is NumPy's: data movement runs the array functions of `fixed.shape` (as
 a convolution is a dense layer over `fixed.window.patches` rows (the tap order of the C++ loops), and the
 accumulation paths of a dense layer are chosen by `fixed.dense.plan_dense`, as in the emulator.  Every rounding and
 overflow goes through `fixed.assign`.  Builders register by op class with `@rtl_op(DenseOp, ...)` in the module of
-the op's family (elementwise.py, layers.py, shape.py, tables.py; this module holds the registry and the helpers
-they share); an op without one is an `UnsupportedOpError` naming the layer.
+the op's family (elementwise.py, layers.py, shape.py, tables.py, transformer.py; this module holds the registry and
+the helpers they share); an op without one is an `UnsupportedOpError` naming the layer.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fxflow.dialects.fxp import AddConstantOp, ConstantOp, LayerNormOp, MatmulOp, OpRegistry, RnnOp, format_of
+from fxflow.dialects.fxp import ConstantOp, LayerNormOp, MatmulOp, OpRegistry, RnnOp, format_of
 from fxflow.dialects.fxp.accessors import accum_format, op_multiplier, result_format
 from fxflow.errors import UnsupportedOpError
 from fxflow.fixed import FixedFormat
@@ -52,7 +52,6 @@ UNSUPPORTED = {
     ConstantOp: "no builder: constants become the constant operands of their readers (rtl/build.py)",
     MatmulOp: "no RTL datapath for a product of two activations yet (HLS backends only)",
     LayerNormOp: "no RTL datapath for the mean/variance/reciprocal square root yet (HLS backends only)",
-    AddConstantOp: "not built in RTL yet (HLS backends only)",
     RnnOp: "no sequential (time-step) RTL datapath yet (HLS backends only)",
 }
 
