@@ -196,7 +196,8 @@ def test_predict_threads_leave_busy_cores(monkeypatch):
         assert emulator.idle_cores() == idle
     shares = []
     parallel = emulator.workers.run_parallel
-    monkeypatch.setattr(emulator.workers, "run_parallel", lambda p, xs, n: shares.append(n) or parallel(p, xs, n))
+    monkeypatch.setattr(emulator.workers, "run_parallel",
+                        lambda p, xs, n, serial: shares.append(n) or parallel(p, xs, n, serial))
     x = np.zeros((3 * emulator.CHUNK, 16))
     import fxflow
     from fxflow.examples import jet_tagger

@@ -384,7 +384,7 @@ def run(program: Program, xs: list[np.ndarray], threads: int | None = None) -> l
     xs = check_inputs(program, xs)
     shares = min(predict_threads(threads), idle_cores(), -(-xs[0].shape[0] // program.chunk_rows()))
     if shares > 1 and workers.can_fork():
-        return workers.run_parallel(program, xs, shares)
+        return workers.run_parallel(program, xs, shares, run_serial)
     return run_serial(program, xs)
 
 
@@ -393,14 +393,7 @@ def run_serial(program: Program, xs: list[np.ndarray]) -> list[Tensor]:
     n, chunk = xs[0].shape[0], program.chunk_rows()
     if n <= chunk:  # (a step may return a view in its own layout, e.g. the LSTM kernel's [N, T, H])
         return [Tensor(np.ascontiguousarray(t.data), t.fmt) for t in run_chunk(program, xs)]
-    return concat_outputs([run_chunk(program, [x[i:i + chunk] for x in xs]) for i in range(0, n, chunk)])
-
-
-def concat_outputs(parts: list[list[Tensor]]) -> list[Tensor]:
-    """The outputs of consecutive pieces of a batch, joined along the batch."""
-    if len(parts) == 1:
-        return parts[0]
-    return [Tensor(np.concatenate([p[j].data for p in parts]), parts[0][j].fmt) for j in range(len(parts[0]))]
+    return workers.concat_outputs([run_chunk(program, [x[i:i + chunk] for x in xs]) for i in range(0, n, chunk)])
 
 
 def run_chunk(program: Program, xs: list[np.ndarray], values: list | None = None) -> list[Tensor]:
