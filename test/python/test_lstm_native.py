@@ -105,24 +105,31 @@ def test_baseline_build_without_avx2_equals_too(tagger, monkeypatch, tmp_path):
     """The build for CPUs without AVX2 / FMA (SSE2 on x86-64): the same bits."""
     design, x = tagger
     monkeypatch.setattr(native, "cpu_flags", lambda: [])
-    lib = ctypes.CDLL(str(native.build(native.SOURCE, tmp_path)))
+    lib = ctypes.CDLL(str(native.build(native.SOURCES, tmp_path)))
     native._declare(lib)
     y_native, y_numpy, _, ran = _three_ways(design, x, monkeypatch, lib)
     assert ran == 2 and np.array_equal(y_native, y_numpy)
 
 
-def test_cache_reuses_the_build_and_rebuilds_when_the_source_changes(tmp_path):
-    src = tmp_path / "recurrent.cpp"
-    src.write_text(native.SOURCE.read_text())
+def test_cache_reuses_the_build_and_rebuilds_when_a_source_or_header_changes(tmp_path):
+    import shutil
+
+    kernels = tmp_path / "kernels"
+    shutil.copytree(native.KERNELS, kernels)
+    sources = sorted(kernels.glob("*.cpp"))
     folder = tmp_path / "cache"
-    first = native.build(src, folder)
+    first = native.build(sources, folder)
     stamp = first.stat().st_mtime_ns
-    assert native.build(src, folder) == first and first.stat().st_mtime_ns == stamp  # not rebuilt
-    src.write_text(native.SOURCE.read_text() + "\n// changed\n")
-    second = native.build(src, folder)
-    assert second != first and second.is_file() and first.is_file()
-    assert sorted(p.name for p in folder.iterdir()) == sorted([first.name, second.name])  # no temporary left
-    assert ctypes.CDLL(str(second)).fxflow_kernels_version() == native.VERSION
+    assert native.build(sources, folder) == first and first.stat().st_mtime_ns == stamp  # not rebuilt
+    src = kernels / "recurrent.cpp"
+    src.write_text(src.read_text() + "\n// changed\n")
+    second = native.build(sources, folder)
+    header = kernels / "fixed.h"
+    header.write_text(header.read_text() + "\n// changed\n")
+    third = native.build(sources, folder)
+    assert len({first, second, third}) == 3 and all(p.is_file() for p in (first, second, third))
+    assert sorted(p.name for p in folder.iterdir()) == sorted([first.name, second.name, third.name])  # no temporary
+    assert ctypes.CDLL(str(third)).fxflow_kernels_version() == native.VERSION
 
 
 def test_concurrent_builds_leave_one_complete_library(tmp_path):
@@ -132,7 +139,7 @@ def test_concurrent_builds_leave_one_complete_library(tmp_path):
 
     folder = tmp_path / "cache"
     with ProcessPoolExecutor(3, mp_context=multiprocessing.get_context("spawn")) as pool:
-        paths = list(pool.map(native.build, [native.SOURCE] * 3, [folder] * 3))
+        paths = list(pool.map(native.build, [native.SOURCES] * 3, [folder] * 3))
     assert len(set(paths)) == 1 and list(folder.iterdir()) == [paths[0]]
     assert ctypes.CDLL(str(paths[0])).fxflow_kernels_version() == native.VERSION
 

@@ -94,7 +94,7 @@ def test_wheel_ships_every_package_folder_and_the_templates(wheel):
     templates = {p.name for p in (ROOT / "lowering" / "hls" / "templates").iterdir() if p.is_file()}
     assert templates and all(f"fxflow/lowering/hls/templates/{t}" in names for t in templates)
     assert "fxflow/lowering/aie/aie_api_check/aie_api/aie.hpp" in names  # the AIE kernel check's header
-    assert "fxflow/emulator/kernels/recurrent.cpp" in names  # the native time loops, compiled on first use
+    assert {"fxflow/emulator/kernels/recurrent.cpp", "fxflow/emulator/kernels/fixed.h"} <= names  # the native kernels
     # nothing from outside the mapped roots (tests, scripts, the build tree) slips in as a package
     tops = {n.split("/")[0] for n in names if not n.startswith("fxflow-")}
     assert tops == {"fxflow"}, tops

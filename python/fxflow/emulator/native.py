@@ -1,12 +1,14 @@
-"""Native time loops (kernels/recurrent.cpp), compiled once per machine with fxflow's C++ compiler and loaded
-with ctypes (which releases the GIL during a call).
+"""The emulator's native kernels (every kernels/*.cpp, one library: the LSTM/GRU time loops, ...), compiled once
+per machine with fxflow's C++ compiler and loaded with ctypes (which releases the GIL during a call).  Each
+kernel mirrors a NumPy kernel of the emulator bit for bit; their fixed-point assignments are `assignment`
+parameters computed from fxflow/fixed/quantize.py (kernels/fixed.h holds no rounding rule of its own).
 
-The library is cached in `cache_root() / "emulator"` under a hash of the source, the compiler (path and
-version) and the flags, built into a temporary file and renamed into place (processes building at the same
+The library is cached in `cache_root() / "emulator"` under a hash of the sources and headers, the compiler (path
+and version) and the flags, built into a temporary file and renamed into place (processes building at the same
 time each rename a complete library).  Flags: -O3 plus -mavx2 -mfma when /proc/cpuinfo lists both, else the
 architecture's baseline; not -march=native, whose build could run on a different CPU sharing the cache (the
 chosen flags are part of the key, so a CPU without AVX2 never loads the AVX2 build).  No compiler or a failed
-build: `library()` is None (logged once at debug level) and the NumPy loops run.  FXFLOW_NATIVE=0 forces
+build: `library()` is None (logged once at debug level) and the NumPy kernels run.  FXFLOW_NATIVE=0 forces
 them too.
 """
 
@@ -22,10 +24,15 @@ import tempfile
 import threading
 from pathlib import Path
 
-from fxflow import toolchain
+import numpy as np
 
-SOURCE = Path(__file__).with_name("kernels") / "recurrent.cpp"
-VERSION = 2  # fxflow_kernels_version() of the source the callers are written for
+from fxflow import toolchain
+from fxflow.fixed.format import FixedFormat
+from fxflow.fixed.quantize import MAX_INT64_WIDTH, round_increment, saturation_bounds
+
+KERNELS = Path(__file__).with_name("kernels")
+SOURCES = tuple(sorted(KERNELS.glob("*.cpp")))
+VERSION = 3  # fxflow_kernels_version() of the sources the callers are written for
 BASE_FLAGS = ("-O3", "-shared", "-fPIC", "-ffp-contract=fast", "-Wno-psabi", "-x", "c++")
 
 _log = logging.getLogger(__name__)
@@ -51,20 +58,51 @@ def library() -> ctypes.CDLL | None:
 
 def _load() -> ctypes.CDLL | None:
     try:
-        lib = ctypes.CDLL(str(build(SOURCE, toolchain.cache_root() / "emulator")))
+        lib = ctypes.CDLL(str(build(SOURCES, toolchain.cache_root() / "emulator")))
         if lib.fxflow_kernels_version() != VERSION:
-            raise OSError(f"{SOURCE.name}: kernels version {lib.fxflow_kernels_version()}, expected {VERSION}")
+            raise OSError(f"native kernels version {lib.fxflow_kernels_version()}, expected {VERSION}")
     except (toolchain.ToolchainError, OSError, subprocess.SubprocessError) as e:
-        _log.debug("native recurrent kernels unavailable, the NumPy loops run: %s", e)
+        _log.debug("native kernels unavailable, the NumPy kernels run: %s", e)
         return None
     _declare(lib)
     return lib
 
 
+_P, _I64, _I32 = ctypes.c_void_p, ctypes.c_long, ctypes.c_int
+# each kernel's C signature: (argument types, result type)
+SIGNATURES = {
+    "fxflow_rnn": ([_I32, _P, _P, _I64, _P, _I64, _I64, _I64, _I64, _I64, _I64, _I64, _P, _I32, _P], _I32),
+    "fxflow_assign": ([_P, _P, _I64, _P], None),
+}
+
+
 def _declare(lib: ctypes.CDLL) -> None:
-    p, i64, i32 = ctypes.c_void_p, ctypes.c_long, ctypes.c_int
-    lib.fxflow_rnn.argtypes = [i32, p, p, i64, p, i64, i64, i64, i64, i64, i64, i64, p, i32, p]
-    lib.fxflow_rnn.restype = i32
+    for name, (args, result) in SIGNATURES.items():
+        fn = getattr(lib, name)
+        fn.argtypes, fn.restype = args, result
+
+
+# kernels/fixed.h's parameter layout
+FX_WRAP, FX_CLAMP, FX_ZERO = 0, 1, 2
+MAX_SHIFT = 62
+
+
+def assignment(f_from: int, fmt: FixedFormat) -> np.ndarray:
+    """The parameters of kernels/fixed.h's `fx_assign` for `requantize(n, f_from, fmt)` on int64 n: the rounding
+    increment as the truth table of quantize.round_increment over (guard, sticky, negative, odd), the overflow
+    bounds from saturation_bounds.  ValueError for what the int64 kernels do not take (a format wider than 62
+    bits, a right shift by more than 62)."""
+    s = int(f_from) - fmt.f
+    if fmt.width > MAX_INT64_WIDTH or s > MAX_SHIFT:
+        raise ValueError(f"no native assignment to {fmt} from grid 2^-{f_from}")
+    bits = np.arange(16)
+    bump = round_increment(fmt.rounding, (bits & 1) != 0, (bits & 2) != 0, (bits & 4) != 0, (bits & 8) != 0)
+    lo, hi = saturation_bounds(fmt)
+    kind = {"WRAP": FX_WRAP, "SAT": FX_CLAMP, "SAT_SYM": FX_CLAMP, "SAT_ZERO": FX_ZERO}[fmt.overflow]
+    t = max(-s, 0)  # a left shift clamps into [ceil(min / 2^t) - 1, floor(max / 2^t) + 1] first
+    pre_lo, pre_hi = -((-fmt.min_int) >> t) - 1, (fmt.max_int >> t) + 1
+    table = int(np.sum(np.asarray(bump, dtype=np.int64) << bits))
+    return np.array([s, table, kind, fmt.width, int(fmt.signed), lo, hi, pre_lo, pre_hi], dtype=np.int64)
 
 
 def cpu_flags() -> list[str]:
@@ -79,24 +117,28 @@ def cpu_flags() -> list[str]:
     return ["-mavx2", "-mfma"] if {"avx2", "fma"} <= set(line.partition(":")[2].split()) else []
 
 
-def build(source: Path, folder: Path) -> Path:
-    """The compiled library of `source` in `folder`, compiled when its key (source, compiler, flags) is new."""
+def build(sources, folder: Path) -> Path:
+    """The library of the C++ `sources` (one or several paths) in `folder`, compiled when its key (the sources and
+    the headers beside them, compiler, flags) is new."""
+    sources = [Path(sources)] if isinstance(sources, (str, Path)) else [Path(p) for p in sources]
     cxx = toolchain.find_cxx()
     flags = [*BASE_FLAGS, *cpu_flags()]
     version = subprocess.run([cxx, "--version"], capture_output=True, text=True, timeout=60).stdout
-    text = source.read_bytes()
-    key = hashlib.sha256(b"\0".join([text, cxx.encode(), version.encode(), " ".join(flags).encode(),
+    headers = sorted({h for src in sources for h in src.parent.glob("*.h")})
+    texts = [p.name.encode() + b"\0" + p.read_bytes() for p in [*sources, *headers]]
+    key = hashlib.sha256(b"\0".join([*texts, cxx.encode(), version.encode(), " ".join(flags).encode(),
                                      platform.machine().encode()])).hexdigest()[:20]
-    lib = folder / f"{source.stem}-{key}.so"
+    lib = folder / f"{sources[0].stem if len(sources) == 1 else 'kernels'}-{key}.so"
     if lib.is_file():
         return lib
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{lib.name}.", suffix=".tmp")
     os.close(fd)
     try:
-        r = subprocess.run([cxx, *flags, "-o", tmp, str(source)], capture_output=True, text=True, timeout=300)
+        r = subprocess.run([cxx, *flags, "-o", tmp, *map(str, sources)], capture_output=True, text=True,
+                           timeout=300)
         if r.returncode:
-            raise OSError(f"{cxx} failed on {source.name}:\n{r.stderr[-2000:]}")
+            raise OSError(f"{cxx} failed on {', '.join(p.name for p in sources)}:\n{r.stderr[-2000:]}")
         os.replace(tmp, lib)  # atomic: a concurrent build renames an identical, complete library
     finally:
         if os.path.exists(tmp):

@@ -155,8 +155,6 @@ static int run(const rnn_args &a) {
 
 extern "C" {
 
-int fxflow_kernels_version(void) { return 2; }
-
 // The whole batch, cell 0 LSTM or 1 GRU; 0, or -1 when the block buffers cannot be allocated.
 int fxflow_rnn(int cell, const double *w, const double *table, long table_size, const int64_t *x, long sx_n,
                long sx_t, long sx_f, long n, long steps, long feats, long hidden, const double *params,

@@ -1,0 +1,15 @@
+// The native kernels library's own entries: its version (what fxflow/emulator/native.py checks after loading a
+// cached build) and `requantize` over an array, which the tests compare with fxflow/fixed/quantize.py mode by
+// mode to check the assignment all kernels share (fixed.h).
+
+#include "fixed.h"
+
+extern "C" {
+
+int fxflow_kernels_version(void) { return 3; }
+
+void fxflow_assign(const int64_t *in, int64_t *out, long n, const int64_t *assignment) {
+  for (long i = 0; i < n; i++) out[i] = fx_assign(in[i], assignment);
+}
+
+}  // extern "C"

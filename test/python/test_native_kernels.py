@@ -1,0 +1,72 @@
+"""The native kernels' shared fixed-point assignment (emulator/kernels/fixed.h, parameters from
+emulator/native.py `assignment`): equal to fxflow/fixed/quantize.py's `requantize` for every rounding and
+overflow mode, signed and unsigned formats, right and left shifts, on any int64 input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fxflow.emulator import native
+from fxflow.fixed.format import OVERFLOW_MODES, ROUNDING_MODES, FixedFormat
+from fxflow.fixed.quantize import requantize
+
+
+@pytest.fixture(scope="module")
+def lib():
+    lib = native.library()
+    assert lib is not None, "no native build on a machine with a compiler"
+    return lib
+
+
+def native_requantize(lib, n: np.ndarray, f_from: int, fmt: FixedFormat) -> np.ndarray:
+    n = np.ascontiguousarray(n, dtype=np.int64)
+    out = np.empty_like(n)
+    params = native.assignment(f_from, fmt)
+    lib.fxflow_assign(n.ctypes.data, out.ctypes.data, n.size, params.ctypes.data)
+    return out
+
+
+EDGES = [0, 1, -1, 2, -2, 3, -3, 2**62 - 1, -(2**62), 2**63 - 1, -(2**63), 2**31, -(2**31) - 1]
+
+
+@st.composite
+def cases(draw):
+    width = draw(st.integers(1, 62))
+    signed = draw(st.booleans())
+    f = draw(st.integers(-8, 70))
+    fmt = FixedFormat(int(signed), width - int(signed) - f, f, draw(st.sampled_from(ROUNDING_MODES)),
+                      draw(st.sampled_from(OVERFLOW_MODES)))
+    shift = draw(st.integers(-70, native.MAX_SHIFT))
+    scale = draw(st.integers(0, 63))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    vals = rng.integers(-(2**63), 2**63 - 1, size=300, dtype=np.int64, endpoint=True) >> (63 - scale)
+    ties = (rng.integers(-(2**20), 2**20, size=100) << max(shift, 0)) + (1 << max(shift - 1, 0))
+    return np.concatenate([vals, np.asarray(EDGES, dtype=np.int64), ties.astype(np.int64)]), fmt.f + shift, fmt
+
+
+@settings(max_examples=600, deadline=None)
+@given(cases())
+def test_native_assignment_equals_requantize(lib, case):
+    n, f_from, fmt = case
+    assert np.array_equal(native_requantize(lib, n, f_from, fmt), requantize(n, f_from, fmt)), (fmt, f_from)
+
+
+@pytest.mark.parametrize("rounding", ROUNDING_MODES)
+@pytest.mark.parametrize("overflow", OVERFLOW_MODES)
+def test_every_mode_on_small_formats_exhaustively(lib, rounding, overflow):
+    """Every input of 10 bits into every 4-bit format, shifts -3..6."""
+    n = np.arange(-512, 512, dtype=np.int64)
+    for signed in (0, 1):
+        fmt = FixedFormat(signed, 2, 2, rounding, overflow)
+        for shift in range(-3, 7):
+            assert np.array_equal(native_requantize(lib, n, fmt.f + shift, fmt), requantize(n, fmt.f + shift, fmt))
+
+
+def test_what_the_int64_kernels_do_not_take_is_refused():
+    with pytest.raises(ValueError):
+        native.assignment(0, FixedFormat(1, 70, 0))
+    with pytest.raises(ValueError):
+        native.assignment(63 + 4, FixedFormat(1, 4, 4))
