@@ -73,6 +73,7 @@ _P, _I64, _I32 = ctypes.c_void_p, ctypes.c_long, ctypes.c_int
 SIGNATURES = {
     "fxflow_rnn": ([_I32, _P, _P, _I64, _P, _I64, _I64, _I64, _I64, _I64, _I64, _I64, _P, _I32, _P], _I32),
     "fxflow_assign": ([_P, _P, _I64, _P], None),
+    "fxflow_bin_lookup": ([_P, _P, _I64, _P, _I64, _I64, _I32, _I64, _P], None),
 }
 
 
@@ -84,6 +85,7 @@ def _declare(lib: ctypes.CDLL) -> None:
 
 # kernels/fixed.h's parameter layout
 FX_WRAP, FX_CLAMP, FX_ZERO = 0, 1, 2
+ASSIGN_FIELDS = 9
 MAX_SHIFT = 62
 
 

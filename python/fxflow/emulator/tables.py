@@ -12,12 +12,13 @@ import numpy as np
 from fxflow.dialects.df.graph import attr
 from fxflow.dialects.fxp import ClampOp, LutOp, PReluOp, SelectOp, SoftmaxOp, ThresholdOp, format_of
 from fxflow.dialects.fxp.accessors import hccs_spec, lut_table, result_format, softmax_formats
-from fxflow.emulator import Tensor, constant_operand, op_step
+from fxflow.emulator import Tensor, constant_operand, native, op_step
 from fxflow.errors import FxflowError
 from fxflow.fixed import FixedFormat
 from fxflow.fixed.quantize import quantize, requantize
 from fxflow.fixed.channels import channel_param
 from fxflow.fixed.clamp import grid_bounds
+from fxflow.fixed.layout import memory_order
 from fxflow.fixed.select import select, select_exact
 from fxflow.fixed.hccs import hccs, head_axis_of
 from fxflow.fixed.softmax import exact_softmax, softmax as fixed_softmax
@@ -112,13 +113,39 @@ def _lut_step(o, consts):
     index, table = found
     in_fmt = format_of(o.operands[0].type)
     by_bin = bin_table(index, table, in_fmt) if in_fmt is not None else None
+    native_lookup = _native_bin_lookup(index, by_bin, in_fmt, out)
 
     def step(x):
         if by_bin is not None and x.fmt == in_fmt:
+            if native_lookup is not None and x.data.dtype == np.int64:
+                return Tensor(native_lookup(x.data), out)
             return Tensor(bin_lookup(x.data, index, by_bin, x.fmt, out), out)
         return Tensor(lookup(x.data, index, table, x.fmt, out), out)
 
     return step
+
+
+def _native_bin_lookup(index, by_bin, in_fmt: FixedFormat | None, out: FixedFormat):
+    """`bin_lookup` as kernels/table.cpp (raw -> stored integers of out, in raw's layout), or None: no native
+    library, no bin table, or an identity assignment the int64 kernels do not take."""
+    lib = native.library()
+    if lib is None or by_bin is None:
+        return None
+    identity = index.identity_from is not None
+    try:
+        params = native.assignment(in_fmt.f, out) if identity else np.zeros(native.ASSIGN_FIELDS, dtype=np.int64)
+    except ValueError:
+        return None
+    start = int(index.identity_from) if identity else 0
+
+    def run(raw: np.ndarray) -> np.ndarray:
+        dense, back = memory_order(raw)
+        y = np.empty(dense.shape, dtype=np.int64)
+        lib.fxflow_bin_lookup(dense.ctypes.data, y.ctypes.data, dense.size, by_bin.ctypes.data, by_bin.size,
+                              index.shift, int(identity), start, params.ctypes.data)
+        return y if back == sorted(back) else y.transpose(back)
+
+    return run
 
 
 @op_step(SoftmaxOp)
