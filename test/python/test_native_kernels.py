@@ -118,3 +118,41 @@ def test_native_table_lookup_equals_bin_lookup(lib, case):
     y = run(raw)
     expect = bin_lookup(raw, index, by_bin, in_fmt, out)
     assert np.array_equal(y, expect) and y.strides == expect.strides
+
+
+def _formats(draw, max_width: int = 40):
+    width = draw(st.integers(1, max_width))
+    signed = draw(st.booleans())
+    f = draw(st.integers(-6, 30))
+    return FixedFormat(int(signed), width - int(signed) - f, f, draw(st.sampled_from(ROUNDING_MODES)),
+                       draw(st.sampled_from(OVERFLOW_MODES)))
+
+
+@st.composite
+def add_cases(draw):
+    fa, fb = _formats(draw), _formats(draw)
+    out = fa.add_result(fb) if draw(st.booleans()) else _formats(draw, 62)  # (the sum kept: no assignment)
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    a = rng.integers(fa.min_int, fa.max_int, size=(4, 6, 5), endpoint=True)
+    b = rng.integers(fb.min_int, fb.max_int, size=(4, 6, 5), endpoint=True)
+    if draw(st.booleans()):  # both the transposed view of a [features, ...] array, as the chains hand on
+        a, b = (np.ascontiguousarray(v.transpose(2, 0, 1)).transpose(1, 2, 0) for v in (a, b))
+    return a, fa, b, fb, out
+
+
+@settings(max_examples=300, deadline=None)
+@given(add_cases())
+def test_native_add_equals_add(lib, case):
+    """fxp.add's native kernel (kernels/elementwise.cpp) against fixed/dense.py's add, in both layouts."""
+    from fxflow.emulator.elementwise import NativeAdd
+    from fxflow.fixed.dense import Tensor, add
+
+    a, fa, b, fb, out = case
+    got = NativeAdd(out)(Tensor(a, fa), Tensor(b, fb))
+    expect = add(Tensor(a, fa), Tensor(b, fb), out)
+    s = fa.add_result(fb)
+    if s.width > 61 or (out != s and s.f - out.f > native.MAX_SHIFT):
+        assert got is None  # the NumPy path (Python ints past 62 bits)
+        return
+    assert got is not None and np.array_equal(got.data, expect.data) and got.fmt == expect.fmt
+    assert got.data.strides == a.strides  # the inputs' layout kept

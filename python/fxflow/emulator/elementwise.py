@@ -8,8 +8,10 @@ import numpy as np
 
 from fxflow.dialects.fxp import AddOp, CastOp, MinMaxOp, MulOp, ReluOp, ScaleShiftOp, SubOp
 from fxflow.dialects.fxp.accessors import result_format
-from fxflow.emulator import constant_operand, has_constant_operand, op_step
-from fxflow.fixed.dense import Tensor, add, as_int, cast, int_bits, max_abs_int, relu, shift_left
+from fxflow.emulator import constant_operand, has_constant_operand, native, op_step
+from fxflow.fixed import FixedFormat
+from fxflow.fixed.dense import INT64_BITS, Tensor, add, as_int, cast, int_bits, max_abs_int, relu, shift_left
+from fxflow.fixed.layout import memory_order
 from fxflow.errors import FxflowError
 from fxflow.fixed.quantize import requantize
 from fxflow.fixed.select import minmax
@@ -44,9 +46,52 @@ def _relu_step(o, consts):
 def _add_step(o, consts):
     if has_constant_operand(o, consts):
         raise FxflowError(f"fxp.add with a constant operand is not supported ({o.location})")
-    step = lambda x, y, fmt=result_format(o): add(x, y, fmt)  # noqa: E731
+    out = result_format(o)
+    native_add = NativeAdd(out) if out is not None and native.library() is not None else None
+
+    def step(x, y):
+        if native_add is not None:
+            total = native_add(x, y)
+            if total is not None:
+                return total
+        return add(x, y, out)
+
     step.any_layout = True  # elementwise: keeps its inputs' layout (emulator._any_layout)
     return step
+
+
+class NativeAdd:
+    """`add(a, b, out)` as kernels/elementwise.cpp for int64 operands of one memory order whose exact sum fits
+    int64 (`__call__` returns None for the others); the shifts and the assignment per pair of input formats."""
+
+    def __init__(self, out: FixedFormat):
+        self.out, self.plans = out, {}
+
+    def plan(self, fa: FixedFormat, fb: FixedFormat):
+        if (fa, fb) not in self.plans:
+            s = fa.add_result(fb)
+            try:
+                params = native.assignment(s.f, self.out) if s != self.out else None
+            except ValueError:
+                params = False
+            self.plans[fa, fb] = None if s.width > INT64_BITS - 1 or params is False else (
+                s.f - fa.f, s.f - fb.f, params)
+        return self.plans[fa, fb]
+
+    def __call__(self, a: Tensor, b: Tensor) -> Tensor | None:
+        if a.fmt is None or b.fmt is None or a.data.dtype != np.int64 or b.data.dtype != np.int64:
+            return None
+        if a.data.shape != b.data.shape or a.data.strides != b.data.strides:
+            return None
+        plan = self.plan(a.fmt, b.fmt)
+        if plan is None:
+            return None
+        (da, back), (db, _) = memory_order(a.data), memory_order(b.data)
+        sa, sb, params = plan
+        y = np.empty(da.shape, dtype=np.int64)
+        native.library().fxflow_add(da.ctypes.data, db.ctypes.data, y.ctypes.data, y.size, sa, sb,
+                                    int(params is not None), 0 if params is None else params.ctypes.data)
+        return Tensor(y if back == sorted(back) else y.transpose(back), self.out)
 
 
 def _channel_view(p: np.ndarray, rank: int) -> np.ndarray:

@@ -74,6 +74,7 @@ SIGNATURES = {
     "fxflow_rnn": ([_I32, _P, _P, _I64, _P, _I64, _I64, _I64, _I64, _I64, _I64, _I64, _P, _I32, _P], _I32),
     "fxflow_assign": ([_P, _P, _I64, _P], None),
     "fxflow_bin_lookup": ([_P, _P, _I64, _P, _I64, _I64, _I32, _I64, _P], None),
+    "fxflow_add": ([_P, _P, _P, _I64, _I64, _I64, _I32, _P], None),
 }
 
 

@@ -1,0 +1,14 @@
+// `fxflow.fixed.dense.add` in native code: the exact sum of two stored-integer arrays on the finer grid
+// (a << shift_a) + (b << shift_b), assigned to the result format (fixed.h) unless the sum's own format is the
+// result.  Flat arrays of one memory order (fixed/layout.py); the caller checks that the sum fits int64.
+
+#include "fixed.h"
+
+extern "C" void fxflow_add(const int64_t *a, const int64_t *b, int64_t *out, long n, long shift_a, long shift_b,
+                           int assign, const int64_t *assignment) {
+  if (assign) {
+    for (long i = 0; i < n; i++) out[i] = fx_assign((a[i] << shift_a) + (b[i] << shift_b), assignment);
+  } else {
+    for (long i = 0; i < n; i++) out[i] = (a[i] << shift_a) + (b[i] << shift_b);
+  }
+}
