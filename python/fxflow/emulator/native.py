@@ -73,6 +73,7 @@ _P, _I64, _I32 = ctypes.c_void_p, ctypes.c_long, ctypes.c_int
 SIGNATURES = {
     "fxflow_rnn": ([_I32, _P, _P, _I64, _P, _I64, _I64, _I64, _I64, _I64, _I64, _I64, _P, _I32, _P], _I32),
     "fxflow_assign": ([_P, _P, _I64, _P], None),
+    "fxflow_dense_chain": ([_I64, _P, _P, _P, _P, _P, _I64, _I64, _I64, _P, _I64, _I64], _I32),
 }
 
 
