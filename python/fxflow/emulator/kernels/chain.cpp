@@ -17,6 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
+
 #include "fixed.h"
 
 #define LANES 16          // rows per pass of the product: LANES accumulators in registers
@@ -94,11 +98,44 @@ PASS static void assign_all(int64_t *__restrict__ v, long count, const int64_t *
   }
 }
 
-// dst[r, f] = src[r, f] for r < rows, f < feats through element strides; the inner loop runs along the
-// contiguous side of the (L1-resident) block when the other side is a row-major array in memory
+// dst[j, i] = src[i, j] for i < m, j < n (row strides s and d): in 4 x 4 tiles of AVX2 registers when the
+// build has them
+static void transpose(const int64_t *__restrict__ src, long s, int64_t *__restrict__ dst, long d, long m, long n) {
+  long i0 = 0;
+#ifdef __AVX2__
+  for (; i0 + 4 <= m; i0 += 4) {
+    long j0 = 0;
+    for (; j0 + 4 <= n; j0 += 4) {
+      const int64_t *a = src + i0 * s + j0;
+      const __m256i r0 = _mm256_loadu_si256((const __m256i *)a), r1 = _mm256_loadu_si256((const __m256i *)(a + s));
+      const __m256i r2 = _mm256_loadu_si256((const __m256i *)(a + 2 * s));
+      const __m256i r3 = _mm256_loadu_si256((const __m256i *)(a + 3 * s));
+      const __m256i t0 = _mm256_unpacklo_epi64(r0, r1), t1 = _mm256_unpackhi_epi64(r0, r1);
+      const __m256i t2 = _mm256_unpacklo_epi64(r2, r3), t3 = _mm256_unpackhi_epi64(r2, r3);
+      int64_t *b = dst + j0 * d + i0;
+      _mm256_storeu_si256((__m256i *)b, _mm256_permute2x128_si256(t0, t2, 0x20));
+      _mm256_storeu_si256((__m256i *)(b + d), _mm256_permute2x128_si256(t1, t3, 0x20));
+      _mm256_storeu_si256((__m256i *)(b + 2 * d), _mm256_permute2x128_si256(t0, t2, 0x31));
+      _mm256_storeu_si256((__m256i *)(b + 3 * d), _mm256_permute2x128_si256(t1, t3, 0x31));
+    }
+    for (long i = i0; i < i0 + 4; i++)
+      for (long j = j0; j < n; j++) dst[j * d + i] = src[i * s + j];
+  }
+#endif
+  for (long i = i0; i < m; i++)
+    for (long j = 0; j < n; j++) dst[j * d + i] = src[i * s + j];
+}
+
+// dst[r, f] = src[r, f] for r < rows, f < feats through element strides: a transpose when one side is
+// contiguous along features and the other along rows (a row-major array and the block), else element by element
+// along the contiguous side
 PASS static void strided_copy(const int64_t *__restrict__ src, long s_r, long s_f, int64_t *__restrict__ dst, long d_r,
-                         long d_f, long rows, long feats) {
-  if (s_f == 1 || d_f == 1) {
+                              long d_f, long rows, long feats) {
+  if (s_f == 1 && d_r == 1) {
+    transpose(src, s_r, dst, d_f, rows, feats);
+  } else if (s_r == 1 && d_f == 1) {
+    transpose(src, s_f, dst, d_r, feats, rows);
+  } else if (s_f == 1 || d_f == 1) {
     for (long r = 0; r < rows; r++)
       for (long f = 0; f < feats; f++) dst[r * d_r + f * d_f] = src[r * s_r + f * s_f];
   } else {
