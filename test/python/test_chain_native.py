@@ -21,6 +21,7 @@ from fxflow.fixed.format import OVERFLOW_MODES, ROUNDING_MODES, FixedFormat
 
 _NATIVE_CHAIN = chain_kernel.native_chain
 _NATIVE_USE: list = []  # per example of the hypothesis test: whether the native kernel ran
+_INT64_USE: list = []  # per example of the int64 test: whether the kernel ran with int64 sums
 
 
 def _fmt(draw, widths, modes=None) -> FixedFormat:
@@ -120,10 +121,44 @@ def test_native_chain_equals_numpy_chain_and_steps(chain, rows, x_transposed, ou
     _NATIVE_USE.append(any(ran))
 
 
+BIG = ("ap_fixed<24,6>", "ap_fixed<22,2>", "ap_fixed<60,16>")  # x, w, acc: sums of 2^51 and more
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.integers(3, 10), min_size=3, max_size=4), st.data(), st.integers(1, 300), st.booleans())
+def test_native_int64_sums_equal_numpy_chain_and_steps(widths, data, rows, out_transposed):
+    """Chains whose sums reach 2^51 and beyond (the kernel's int64 sums): random result, ReLU and cast formats
+    in every mode between the layers, back to the wide input format before each layer."""
+    x_fmt, w_fmt, acc = map(FixedFormat.parse, BIG)
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    ops, fmt = [], x_fmt
+    for i, (kk, nn) in enumerate(zip(widths, widths[1:])):
+        out = _fmt(data.draw, (2, 62))
+        ops.append(("dense", plan_dense(fmt, _ints(rng, w_fmt, (kk, nn)), w_fmt, _ints(rng, w_fmt, (nn,)), w_fmt,
+                                        acc, out)))
+        if i + 2 < len(widths):
+            ops.append((data.draw(st.sampled_from(["relu", "cast"])), _fmt(data.draw, (2, 62))))
+            fmt = FixedFormat(1, 5, 18, data.draw(st.sampled_from(ROUNDING_MODES)),
+                              data.draw(st.sampled_from(OVERFLOW_MODES)))
+            ops.append(("cast", fmt))
+    if not all(chainable(arg) for kind, arg in ops if kind == "dense"):
+        _INT64_USE.append(False)
+        return
+    x = Tensor(_ints(rng, x_fmt, (rows, widths[0])), x_fmt)
+    ran: list = []
+    chain = DenseChain(ops, _spy_factory(ran))
+    got = chain(x, out_transposed)
+    assert np.array_equal(got.data, DenseChain(ops)(x).data) and np.array_equal(got.data, _steps(x, ops).data)
+    route = native_route(chain.stages)
+    _INT64_USE.append(any(ran) and any(e.mode == "int64" for e in route))
+
+
 def test_native_chain_ran_in_most_examples():
     """Else the test above would compare the NumPy chain with itself."""
     if _NATIVE_USE:
         assert sum(_NATIVE_USE) >= 2 * len(_NATIVE_USE) // 3, (sum(_NATIVE_USE), len(_NATIVE_USE))
+    if _INT64_USE:
+        assert sum(_INT64_USE) >= len(_INT64_USE) // 2, (sum(_INT64_USE), len(_INT64_USE))
 
 
 def _chain(rng, k0=7, widths=(12, 9), formats=("ap_fixed<10,4>", "ap_fixed<8,2>", "ap_fixed<30,10>",
@@ -153,8 +188,8 @@ def test_numpy_chain_when_switched_off(monkeypatch):
 
 
 def test_only_plain_exact_narrow_chains_are_routed():
-    """Per-product kernels ("product" with low bits), and layers wider than NATIVE_MAX_WIDTH (the BLAS product
-    is faster there) stay on the NumPy path."""
+    """Per-product kernels ("product" with low bits), layers wider than NATIVE_MAX_WIDTH, and int64 sums (sums or
+    inputs of 2^51 or more) wider than NATIVE_INT64_MAX_WIDTH stay on the NumPy path (measured faster there)."""
     from fxflow.fixed import chain as fixed_chain
 
     rng = np.random.default_rng(2)
@@ -164,6 +199,10 @@ def test_only_plain_exact_narrow_chains_are_routed():
     assert any(st.lowbits for st in DenseChain(products).stages) and native_route(DenseChain(products).stages) is None
     wide = fixed_chain.NATIVE_MAX_WIDTH + 1
     assert native_route(DenseChain(_chain(rng, widths=(wide, 5))[0]).stages) is None
+    big = ("ap_fixed<24,6>", "ap_fixed<22,2>", "ap_fixed<60,14>", "ap_fixed<24,6,AP_RND,AP_SAT>")
+    for width, routed in ((fixed_chain.NATIVE_INT64_MAX_WIDTH, True), (fixed_chain.NATIVE_INT64_MAX_WIDTH + 1, False)):
+        route = native_route(DenseChain(_chain(rng, 5, (width, 3), formats=big)[0]).stages)
+        assert (route is not None) == routed and (not routed or {e.mode for e in route} == {"int64"})
 
 
 def test_baseline_build_without_avx2_equals_too(monkeypatch, tmp_path):
@@ -172,8 +211,9 @@ def test_baseline_build_without_avx2_equals_too(monkeypatch, tmp_path):
     lib = ctypes.CDLL(str(native.build(native.SOURCES, tmp_path)))
     native._declare(lib)
     rng = np.random.default_rng(3)
-    for k0, widths in ((7, (12, 9)), (3, (1, 20, 2)), (20, (17,))):
-        ops, x_fmt = _chain(rng, k0, widths)
+    big = ("ap_fixed<24,6>", "ap_fixed<22,2>", "ap_fixed<60,14>", "ap_fixed<24,6,AP_RND,AP_SAT>")  # int64 sums
+    for k0, widths, formats in ((7, (12, 9), None), (3, (1, 20, 2), None), (20, (17,), None), (9, (13, 4), big)):
+        ops, x_fmt = _chain(rng, k0, widths, *([formats] if formats else []))
         x = Tensor(_ints(rng, x_fmt, (517, k0)), x_fmt)
         ran: list = []
         got = DenseChain(ops, _spy_factory(ran, lib))(x, True)

@@ -91,19 +91,18 @@ class ExactStage:
     mode: str  # "int64" or "float64"
 
 
-# the widest layer (input or output features) a chain routes to the native kernel: wider layers run the
-# BLAS product faster than the kernel's vector loops (benchmarks/predict.py's 64-wide jet MLP)
-NATIVE_MAX_WIDTH = 32
+# the widest layer (input or output features) a chain routes to the native kernel, with float64 sums (measured
+# faster than the NumPy chain up to 256 features) and with int64 sums (vector int64 products are slow on AVX2:
+# measured faster up to 24 features, slower from 32)
+NATIVE_MAX_WIDTH, NATIVE_INT64_MAX_WIDTH = 256, 24
 FLOAT64_EXACT = 2**51
 
 
 def native_route(stages: list[_Stage]) -> list[ExactStage] | None:
     """The chain's stages as `ExactStage`s when each takes the plain exact path (path "blas": the sum at once,
-    below 2^53, on the accumulator's grid or with its first rounding folded in) and no layer is wider than
-    NATIVE_MAX_WIDTH; else None."""
+    below 2^53, on the accumulator's grid or with its first rounding folded in) and its layers are no wider than
+    the native kernel runs faster; else None."""
     if any(st.plan.path != "blas" or st.lowbits is not None for st in stages):
-        return None
-    if max(max(st.plan.w.shape) for st in stages) > NATIVE_MAX_WIDTH:
         return None
     exact = []
     for st in stages:
@@ -112,8 +111,10 @@ def native_route(stages: list[_Stage]) -> list[ExactStage] | None:
             return None  # (folding keeps the sums below 2^50; the inputs may still be too wide)
         mode = "float64" if st.rounded is not None or small else "int64"
         exact.append(ExactStage(st.w_aug_t.T.astype(np.float64), list(st.requant), mode))
+    widest = max(max(st.plan.w.shape) for st in stages)
+    if widest > (NATIVE_INT64_MAX_WIDTH if any(e.mode == "int64" for e in exact) else NATIVE_MAX_WIDTH):
+        return None
     return exact
-
 
 def _fits(plan: DensePlan) -> tuple[int, int, int] | None:
     """(f_sum, bias shift, bound of every partial sum) when `plan` can run in a chain, else None."""
