@@ -11,8 +11,8 @@ of `plan_dense` only ("blas", and "product" with `low_dtype`: the exact sum minu
 the bias row keeps every partial sum below 2^53 (2^24 for float32), so the result is the one `dense` gives.
 
 A chain of plain exact layers (path "blas" only) can run in native code instead: `DenseChain(ops, native)` hands
-the chain as `ExactStage`s (integer weights and bias, the assignments in order, whether float64 is exact) to
-the `native` factory (the emulator's kernels/chain.cpp binding) when `native_route` admits it, and calls the
+the chain as `ExactStage`s (weights and bias row, the assignments in order, int64 or float64 sums) to the
+`native` factory (the emulator's kernels/chain.cpp binding) when `native_route` admits it, and calls the
 runner it returns; the NumPy path stays for every other chain, and when the runner declines a call.
 """
 
@@ -115,6 +115,7 @@ def native_route(stages: list[_Stage]) -> list[ExactStage] | None:
     if widest > (NATIVE_INT64_MAX_WIDTH if any(e.mode == "int64" for e in exact) else NATIVE_MAX_WIDTH):
         return None
     return exact
+
 
 def _fits(plan: DensePlan) -> tuple[int, int, int] | None:
     """(f_sum, bias shift, bound of every partial sum) when `plan` can run in a chain, else None."""
