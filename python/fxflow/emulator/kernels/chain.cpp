@@ -2,12 +2,13 @@
 // per dense layer the exact accumulator bias + sum_k w[k, n] x[k], then the layer's ReLUs and assignments in
 // order (a ReLU max(0, v) on the value before the assignment of the same entry, as `DenseChain._run_rows`).
 //
-// Every exactness argument is made in Python (fxflow/emulator/chain_kernel.py from `DenseChain.native_stages`):
-// each partial sum stays below 2^53, so the int64 accumulator is exact; a stage runs in float64 (fused
-// multiply-adds on integer-valued doubles) only when Python checked that every input and every partial sum is
-// below 2^51, where the conversions int64 <-> float64 are one add of MAGIC (exact) and every partial sum is an
-// exact double in any order.  The assignments are kernels/fixed.h's `fx_assign` with parameters computed from
-// fxflow/fixed/quantize.py: this file holds no rounding or overflow rule.
+// Every exactness argument is made in Python (fxflow/fixed/chain.py `native_route`, packed by
+// fxflow/emulator/chain_kernel.py): each partial sum stays below 2^53, so the int64 accumulator is exact; a stage
+// runs in float64 (fused multiply-adds) only when Python checked that every input and every partial sum is a
+// double below 2^51 that the sum holds exactly in any order, where int64 -> float64 is one add of MAGIC and the
+// accumulator is rint(sum) read off sum + MAGIC (an integer sum, or a sum whose weights fold the first rounding
+// in, as `_fold_rounding` builds them for the NumPy chain).  The assignments are kernels/fixed.h's `fx_assign`
+// with parameters computed from fxflow/fixed/quantize.py: this file holds no rounding or overflow rule.
 //
 // The batch runs in blocks of rows that keep a block's values in L1, features outermost in the block (the rows
 // are the vector lanes).  The input is read and the output written through element strides, so either may be
@@ -45,7 +46,7 @@ static inline double exact_double(int64_t v) {  // |v| < 2^51
   return d - MAGIC;
 }
 
-static inline int64_t exact_int(double z) {  // an integer |z| < 2^51
+static inline int64_t exact_int(double z) {  // rint(z), |z| < 2^51
   const double t = z + MAGIC;
   int64_t b;
   memcpy(&b, &t, sizeof b);
