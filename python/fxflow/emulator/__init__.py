@@ -97,6 +97,7 @@ def fuse_chains(steps: list, outputs: list[int]) -> tuple[list, list[int]]:
     """`steps` without the identity steps (df channels, kernel ports), and every run of consecutive steps
     "dense, then relu / cast / dense ..." in which each step only feeds the next replaced by one
     `fxflow.fixed.chain.DenseChain` step (its intermediates are never stored)."""
+    from fxflow.emulator.chain_kernel import native_chain
     from fxflow.fixed.chain import DenseChain, chainable, is_chain_format
 
     alias: dict[int, int] = {}
@@ -144,8 +145,8 @@ def fuse_chains(steps: list, outputs: list[int]) -> tuple[list, list[int]]:
             fused.append(plain[i])  # nothing to fuse
         else:
             transposed = all(_any_layout(r) for r in readers.get(plain[j][2], []))
-            fused.append((_chain_step(DenseChain(ops), [plain[k][0] for k in range(i, j + 1)], transposed), args,
-                          plain[j][2]))
+            chain = DenseChain(ops, native_chain)
+            fused.append((_chain_step(chain, [plain[k][0] for k in range(i, j + 1)], transposed), args, plain[j][2]))
         i = j + 1
     return fused, outputs
 

@@ -1,7 +1,7 @@
-"""The emulator's native kernels (every kernels/*.cpp, one library: the LSTM/GRU time loops, ...), compiled once
-per machine with fxflow's C++ compiler and loaded with ctypes (which releases the GIL during a call).  Each
-kernel mirrors a NumPy kernel of the emulator bit for bit; their fixed-point assignments are `assignment`
-parameters computed from fxflow/fixed/quantize.py (kernels/fixed.h holds no rounding rule of its own).
+"""The emulator's native kernels (every kernels/*.cpp, one library: the LSTM/GRU time loops, the fused dense
+chains, ...), compiled once per machine with fxflow's C++ compiler and loaded with ctypes (which releases the GIL
+during a call).  Each kernel mirrors a NumPy kernel of the emulator bit for bit; their fixed-point assignments are
+`assignment` parameters computed from fxflow/fixed/quantize.py (kernels/fixed.h holds no rounding rule of its own).
 
 The library is cached in `cache_root() / "emulator"` under a hash of the sources and headers, the compiler (path
 and version) and the flags, built into a temporary file and renamed into place (processes building at the same
@@ -75,6 +75,7 @@ SIGNATURES = {
     "fxflow_assign": ([_P, _P, _I64, _P], None),
     "fxflow_bin_lookup": ([_P, _P, _I64, _P, _I64, _I64, _I32, _I64, _P], None),
     "fxflow_add": ([_P, _P, _P, _I64, _I64, _I64, _I32, _P], None),
+    "fxflow_dense_chain": ([_I64, _P, _P, _P, _P, _P, _I64, _I64, _I64, _P, _I64, _I64], _I32),
 }
 
 

@@ -9,6 +9,11 @@ so the bias (on the accumulator's grid) is one more row of the weight matrix and
 the accumulator directly; the casts are `requantize_into` on two int64 buffers.  It takes the exact paths
 of `plan_dense` only ("blas", and "product" with `low_dtype`: the exact sum minus the dropped low bits), where
 the bias row keeps every partial sum below 2^53 (2^24 for float32), so the result is the one `dense` gives.
+
+A chain of plain exact layers (path "blas" only) can run in native code instead: `DenseChain(ops, native)` hands
+the chain as `ExactStage`s (weights and bias row, the assignments in order, int64 or float64 sums) to the
+`native` factory (the emulator's kernels/chain.cpp binding) when `native_route` admits it, and calls the
+runner it returns; the NumPy path stays for every other chain, and when the runner declines a call.
 """
 
 from __future__ import annotations
@@ -73,6 +78,45 @@ def _fold_rounding(st: _Stage, bound: int) -> None:
     st.rounded = not (fmt.overflow == "WRAP" and fmt.width <= 51)
 
 
+@dataclass
+class ExactStage:
+    """A dense layer of a chain for a native kernel: acc = w[K] + sum_k w[k] x[k], then `requant` in order (a ReLU
+    on the value before its entry's assignment, as `DenseChain._run_rows`).  "int64": w holds integers and every
+    partial sum is below 2^53 (exact in int64); "float64": every input and partial sum is a double below 2^51 that
+    the sum holds exactly in any order (fused or not), and the accumulator is rint(sum) (`_fold_rounding`'s folded
+    rounding, or an integer sum)."""
+
+    w: np.ndarray  # float64 [K + 1, N]: the weights, then the bias row (DenseChain's w_aug_t, transposed)
+    requant: list  # [(relu?, f_from, fmt | None)]
+    mode: str  # "int64" or "float64"
+
+
+# the widest layer (input or output features) a chain routes to the native kernel, with float64 sums (measured
+# faster than the NumPy chain up to 256 features) and with int64 sums (vector int64 products are slow on AVX2:
+# measured faster up to 24 features, slower from 32)
+NATIVE_MAX_WIDTH, NATIVE_INT64_MAX_WIDTH = 256, 24
+FLOAT64_EXACT = 2**51
+
+
+def native_route(stages: list[_Stage]) -> list[ExactStage] | None:
+    """The chain's stages as `ExactStage`s when each takes the plain exact path (path "blas": the sum at once,
+    below 2^53, on the accumulator's grid or with its first rounding folded in) and its layers are no wider than
+    the native kernel runs faster; else None."""
+    if any(st.plan.path != "blas" or st.lowbits is not None for st in stages):
+        return None
+    exact = []
+    for st in stages:
+        small = _fits(st.plan)[2] < FLOAT64_EXACT and max_abs_int(st.plan.x_fmt) < FLOAT64_EXACT
+        if st.rounded is not None and not small:
+            return None  # (folding keeps the sums below 2^50; the inputs may still be too wide)
+        mode = "float64" if st.rounded is not None or small else "int64"
+        exact.append(ExactStage(st.w_aug_t.T.astype(np.float64), list(st.requant), mode))
+    widest = max(max(st.plan.w.shape) for st in stages)
+    if widest > (NATIVE_INT64_MAX_WIDTH if any(e.mode == "int64" for e in exact) else NATIVE_MAX_WIDTH):
+        return None
+    return exact
+
+
 def _fits(plan: DensePlan) -> tuple[int, int, int] | None:
     """(f_sum, bias shift, bound of every partial sum) when `plan` can run in a chain, else None."""
     pf = plan.x_fmt.f + plan.w_fmt.f
@@ -99,7 +143,9 @@ class DenseChain:
     `ops`: [("dense", DensePlan) | ("relu", FixedFormat) | ("cast", FixedFormat)], starting with a dense
     layer whose input format is `ops[0][1].x_fmt`; each format a per-tensor format of at most 62 bits."""
 
-    def __init__(self, ops: list):
+    def __init__(self, ops: list, native=None):
+        """`native`: a factory of native runners (`native(exact_stages)` -> `run(x, out) -> bool` or None);
+        `run` fills `out` from the rows `x` and returns True, or False when it cannot run now."""
         self.stages: list[_Stage] = []
         fmt = None
         for kind, arg in ops:
@@ -119,6 +165,8 @@ class DenseChain:
                 raise ValueError(f"chain: unknown op '{kind}'")
         for st in self.stages:
             _fold_rounding(st, _fits(st.plan)[2])
+        exact = native_route(self.stages) if native is not None else None
+        self._native = native(exact) if exact is not None else None
         self.x_fmt, self.out_fmt = self.stages[0].plan.x_fmt, fmt
         self.rows = LOWBITS_ROWS if any(st.lowbits for st in self.stages) else ROWS
         width = max(max(st.plan.w.shape[0] + 1, st.plan.w.shape[1]) for st in self.stages)
@@ -163,6 +211,8 @@ class DenseChain:
         data = x.data
         n, nn = data.shape[0], self.stages[-1].plan.w.shape[1]
         out = np.empty((nn, n), dtype=np.int64).T if transposed else np.empty((n, nn), dtype=np.int64)
+        if self._native is not None and self._native(data, out):
+            return Tensor(out, self.out_fmt)
         with self._lock:  # one set of buffers per concurrent call, kept for the next calls
             bufs = self._free.pop() if self._free else None
         if bufs is None:
