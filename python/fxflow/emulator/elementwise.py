@@ -47,7 +47,7 @@ def _add_step(o, consts):
     if has_constant_operand(o, consts):
         raise FxflowError(f"fxp.add with a constant operand is not supported ({o.location})")
     out = result_format(o)
-    native_add = NativeAdd(out) if out is not None and native.library() is not None else None
+    native_add = NativeAdd(out) if out is not None else None
 
     def step(x, y):
         if native_add is not None:
@@ -62,7 +62,8 @@ def _add_step(o, consts):
 
 class NativeAdd:
     """`add(a, b, out)` as kernels/elementwise.cpp for int64 operands of one memory order whose exact sum fits
-    int64 (`__call__` returns None for the others); the shifts and the assignment per pair of input formats."""
+    int64 (`__call__` returns None for the others, and without the native library); the shifts and the
+    assignment per pair of input formats."""
 
     def __init__(self, out: FixedFormat):
         self.out, self.plans = out, {}
@@ -79,7 +80,8 @@ class NativeAdd:
         return self.plans[fa, fb]
 
     def __call__(self, a: Tensor, b: Tensor) -> Tensor | None:
-        if a.fmt is None or b.fmt is None or a.data.dtype != np.int64 or b.data.dtype != np.int64:
+        lib = native.library()  # (per call: FXFLOW_NATIVE=0 takes effect on a compiled design too)
+        if lib is None or a.fmt is None or b.fmt is None or a.data.dtype != np.int64 or b.data.dtype != np.int64:
             return None
         if a.data.shape != b.data.shape or a.data.strides != b.data.strides:
             return None
@@ -89,7 +91,7 @@ class NativeAdd:
         (da, back), (db, _) = memory_order(a.data), memory_order(b.data)
         sa, sb, params = plan
         y = np.empty(da.shape, dtype=np.int64)
-        native.library().fxflow_add(da.ctypes.data, db.ctypes.data, y.ctypes.data, y.size, sa, sb,
+        lib.fxflow_add(da.ctypes.data, db.ctypes.data, y.ctypes.data, y.size, sa, sb,
                                     int(params is not None), 0 if params is None else params.ctypes.data)
         return Tensor(y if back == sorted(back) else y.transpose(back), self.out)
 

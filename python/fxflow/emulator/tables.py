@@ -128,8 +128,7 @@ def _lut_step(o, consts):
 def _native_bin_lookup(index, by_bin, in_fmt: FixedFormat | None, out: FixedFormat):
     """`bin_lookup` as kernels/table.cpp (raw -> stored integers of out, in raw's layout), or None: no native
     library, no bin table, or an identity assignment the int64 kernels do not take."""
-    lib = native.library()
-    if lib is None or by_bin is None:
+    if by_bin is None or native.library() is None:
         return None
     identity = index.identity_from is not None
     try:
@@ -139,6 +138,9 @@ def _native_bin_lookup(index, by_bin, in_fmt: FixedFormat | None, out: FixedForm
     start = int(index.identity_from) if identity else 0
 
     def run(raw: np.ndarray) -> np.ndarray:
+        lib = native.library()  # (per call: FXFLOW_NATIVE=0 takes effect on a compiled design too)
+        if lib is None:
+            return bin_lookup(raw, index, by_bin, in_fmt, out)
         dense, back = memory_order(raw)
         y = np.empty(dense.shape, dtype=np.int64)
         lib.fxflow_bin_lookup(dense.ctypes.data, y.ctypes.data, dense.size, by_bin.ctypes.data, by_bin.size,
