@@ -249,6 +249,34 @@ def _qonnx_exec(model, x):
     return execute_onnx(mw, {"x": x})["y"]
 
 
+@pytest.mark.parametrize("opset", [11, 13])
+def test_quant_per_channel_activation_scales(tmp_path, opset):
+    """Quant on activations with broadcast per-channel float scales ([1, 3, 1] with per-channel zero points on a
+    [N, 3, 4] input, rank-1 [2] on a MatMul output): one threshold quantizer per channel (Split's sizes are an
+    attribute before opset 13); equal to the float64 graph, and rounded to float32 to qonnx's execution.  The
+    input scales have short mantissas so that qonnx's float32 MatMul is exact (with 0.11, 0.023, 0.4 its
+    rounded sums land on the other side of 5 of 600 FLOOR steps; the float64 graph agrees with fxflow)."""
+    rng = np.random.default_rng(12)
+    b = Builder()
+    s_in = b.const(np.array([0.375, 0.0234375, 0.625], np.float32).reshape(1, 3, 1))
+    z_in = b.const(np.array([0.0, 2.0, -1.0], np.float32).reshape(1, 3, 1))
+    x = b.node("Quant", ["x", s_in, z_in, b.const(4.0)], "qx", Q, signed=1, narrow=0, rounding_mode="HALF_UP")
+    w = b.quant(b.const(rng.normal(size=(4, 2))), "qw", 4, 6, 1, 1)
+    h = b.node("MatMul", [x, w], "mm")
+    y = b.node("Quant", [h, b.const([0.07, 0.19]), b.const(0.0), b.const(5.0)], "qy", Q, signed=0, narrow=0,
+               rounding_mode="FLOOR")
+    model = b.model(y, 4, 2, opset=opset)
+    model.graph.input[0].type.tensor_type.shape.dim.insert(1, onnx.TensorShapeProto.Dimension(dim_value=3))
+    model.graph.output[0].type.tensor_type.shape.dim.insert(1, onnx.TensorShapeProto.Dimension(dim_value=3))
+    design = _compile(model, tmp_path)
+    assert design.mlir("fxp").count('fxp.threshold"') == 3 + 2
+    x = rng.normal(scale=0.8, size=(300, 3, 4)).astype(np.float32)
+    got = np.asarray(design.predict(x), np.float64)
+    assert len(np.unique(got)) >= 8
+    assert np.array_equal(got, reference(model, x))
+    assert np.array_equal(got.astype(np.float32), _qonnx_exec(model, x))  # its levels (q - z) * s in float32
+
+
 def test_bipolar_weights_with_per_channel_power_of_two_scales(tmp_path):
     """Binary weights scaled 2^-3 .. 2^1 per output channel keep their values: their format holds the largest
     channel (it once took the finest channel's 2-bit format, ap_fixed<2,-2>, and saturated the others)."""
