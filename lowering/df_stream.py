@@ -35,9 +35,11 @@ def streamify(graph) -> None:
     for arg in block.arguments:
         readers = list(arg.uses)
         if len(readers) > 1:
+            layers = sorted({attr(u.owner, "layer", "") for u in readers} - {""})
             raise UnsupportedOpError(
                 f"io_stream: the graph input {arg.get_name()} is read by {len(readers)} layers; a stream has one "
-                "reader (use io_parallel, or route the input through one layer)")
+                "reader (use io_parallel, or route the input through one layer); read by "
+                + ", ".join(f"'{n}'" for n in layers), layer=layers[0] if layers else None)
     for op in [o.operation for o in block.operations if o.operation.name == "df.channel"]:
         tokens, _ = token_layout(_shape(op.results[0]), f"channel {op.results[0].get_name()}")
         op.attributes["kind"] = ir.StringAttr.get("stream")

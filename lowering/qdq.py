@@ -22,8 +22,12 @@ float64, where every float32 weight and threshold is exact), and the dequantized
 graph holds: (q - z) * s rounded to float32 when the product needs more than 24 bits, which is the value ONNX
 Runtime and QONNX compute with.  The constant's role then keeps the narrowest format holding those values.
 
-A threshold set is per tensor: a QDQ pair with a scale per channel (`axis`) on an activation is split into its
-channels, one threshold quantizer each, and concatenated back (qonnx.py `_per_channel_activation`).
+QONNX `BipolarQuant` (and a 1-bit signed Quant) whose scale is not one power of two is the same rule with one
+threshold at 0: y = s if x >= 0 else -s.
+
+A threshold set is per tensor: on an activation, a QDQ pair with a scale per channel (`axis`) and a QONNX
+Quant / BipolarQuant with a broadcast per-channel scale (e.g. [1, C, 1, 1]) are split into their channels,
+one threshold quantizer each, and concatenated back (qonnx.py `_split_channels`).
 """
 
 from __future__ import annotations
@@ -55,28 +59,42 @@ def qonnx_range(bits: int, signed: bool, narrow: bool) -> tuple[int, int]:
     return 0, (1 << bits) - (2 if narrow else 1)
 
 
+def _scalar_parameters(error, scale, zero_point) -> tuple[float, float]:
+    """The one scale and zero point of a threshold quantizer (a threshold set is per tensor: callers split
+    per-channel parameters into channels first)."""
+    s = np.asarray(scale, dtype=np.float64).reshape(-1)
+    z = np.asarray(0 if zero_point is None else zero_point, dtype=np.float64).reshape(-1)
+    if s.size != 1 and not np.all(s == s[0]) or z.size != 1 and not np.all(z == z[0]):
+        raise error(f"its scale or zero point differs per element ({s[:4]}, {z[:4]}) where one threshold "
+                    "quantizer needs one of each")
+    if not np.isfinite(s[0]) or s[0] <= 0:
+        raise error(f"its scale must be positive and finite, got {s[0]:.9g}")
+    return float(s[0]), float(z[0])
+
+
 def thresholds_of(error, scale, zero_point, qmin: int, qmax: int, rounding: str, offset_inside: bool):
     """`fixed.threshold.affine_thresholds` for one scalar scale/zero point; its ValueErrors as `error(text)`."""
     from fxflow.fixed.threshold import affine_thresholds
 
-    s = np.asarray(scale, dtype=np.float64).reshape(-1)
-    z = np.asarray(0 if zero_point is None else zero_point, dtype=np.float64).reshape(-1)
-    if s.size != 1 and not np.all(s == s[0]) or z.size != 1 and not np.all(z == z[0]):
-        raise error(f"its scale or zero point differs per channel ({s[:4]}, {z[:4]}); on an activation fxflow "
-                    "supports per-channel parameters only in a QuantizeLinear -> DequantizeLinear pair with an axis "
-                    "(one threshold quantizer per channel), not broadcast ones (a QONNX Quant's)")
-    if not np.isfinite(s[0]) or s[0] <= 0:
-        raise error(f"its scale must be positive and finite, got {s[0]:.9g}")
-    zv = float(z[0])
+    s, z = _scalar_parameters(error, scale, zero_point)
     try:
-        return affine_thresholds(float(s[0]), zv, qmin, qmax, rounding, offset_inside)
+        return affine_thresholds(s, z, qmin, qmax, rounding, offset_inside)
     except ValueError as e:
         raise error(str(e)) from None
 
 
-def fold_constant(error, values, scale, zero_point, qmin: int, qmax: int, rounding: str, offset_inside: bool):
-    """A constant quantized exactly, per element (scale and zero point broadcast against it): the
-    dequantized values as the float32 graph holds them (float64 array) and the narrowest exact format."""
+def bipolar_of(error, scale):
+    """`fixed.threshold.bipolar_thresholds` for one scalar scale (QONNX BipolarQuant has no zero point)."""
+    from fxflow.fixed.threshold import bipolar_thresholds
+
+    s, _ = _scalar_parameters(error, scale, None)
+    return bipolar_thresholds(s)
+
+
+def fold_constant(error, values, scale, zero_point, spec_of):
+    """A constant quantized exactly, per element (scale and zero point broadcast against it; `spec_of(s, z)`
+    the `Thresholds` of one scale and zero point): the dequantized values as the float32 graph holds them
+    (float64 array) and the narrowest exact format."""
     from fxflow.fixed.threshold import levels_format
 
     x = np.asarray(values, dtype=np.float64)
@@ -91,8 +109,7 @@ def fold_constant(error, values, scale, zero_point, qmin: int, qmax: int, roundi
     out = np.empty(shape, dtype=np.float64)
     for sv, zv in {(float(a), float(b)) for a, b in zip(s.ravel(), z.ravel())}:
         sel = (s == sv) & (z == zv)
-        th = thresholds_of(error, sv, zv, qmin, qmax, rounding, offset_inside)
-        t, inc, levels = th.as_arrays()
+        t, inc, levels = spec_of(sv, zv).as_arrays()
         xs = x[sel][:, None]
         passed = np.where(inc[None, :], xs >= t[None, :], xs > t[None, :]).sum(axis=1)
         out[sel] = levels[passed].astype(np.float32).astype(np.float64)  # as the float32 graph holds it
@@ -225,4 +242,4 @@ def unsupported(node, detail: str) -> UnsupportedOpError:
 
 
 __all__ = ["emit_placeholder", "mark_placeholders", "to_calls", "to_fxp", "fold_constant", "thresholds_of",
-           "qonnx_range", "is_power_of_two_scale", "is_zero", "QONNX_ROUNDING"]
+           "bipolar_of", "qonnx_range", "is_power_of_two_scale", "is_zero", "QONNX_ROUNDING"]

@@ -18,15 +18,15 @@ HALF_DOWN -> RND_ZERO; CEIL and UP have no ap_fixed mode (threshold quantizers, 
 * On an activation it becomes Mul(2^f) -> Clip(integer range) -> rounding -> Mul(2^-f), every new node
   named like the quantizer, which convert-fake-quant-to-fxp turns into one `fxp.cast`.  ONNX has Round
   (half even), Floor and Ceil only; the symmetric modes are written Where(v < 0, R-(v), R+(v)) with
-  floor/ceil (and +-0.5) on each side, a form that pass recognises.  BipolarQuant becomes
-  Where(x < 0, -s, +s) (an exact two-entry `fxp.lut`) followed by a cast to its 2-bit format.
-A Quant whose scale is not a power of two, whose zero point is not 0 or whose rounding is CEIL/UP, and QDQ
-pairs with such parameters or with a Clip between them (Brevitas' QCDQ), are exact threshold quantizers
-(`fxp.threshold`, lowering/qdq.py).
-A QDQ pair with per-axis scales on an activation is split into its channels, one threshold quantizer each.
-Anything else (differing per-channel scales of a Quant on an activation, a config with no fixed-point
-equivalent, non-constant parameters) is an UnsupportedOpError naming the node and its op type — never an
-approximation.
+  floor/ceil (and +-0.5) on each side, a form that pass recognises.  BipolarQuant with one power-of-two
+  scale becomes Where(x < 0, -s, +s) (an exact two-entry select) followed by a cast to its 2-bit format.
+A Quant whose scale is not a power of two, whose zero point is not 0 or whose rounding is CEIL/UP, a
+BipolarQuant with any other scale, and QDQ pairs with such parameters or with a Clip between them (Brevitas'
+QCDQ), are exact threshold quantizers (`fxp.threshold`, lowering/qdq.py).
+Per-channel parameters on an activation (a QDQ pair's axis, a QONNX Quant / BipolarQuant's broadcast scale
+such as [1, C, 1, 1]) are split into the channels, one threshold quantizer each (`_split_channels`).
+Anything else (parameters varying per element, a config with no fixed-point equivalent, non-constant
+parameters) is an UnsupportedOpError naming the node and its op type — never an approximation.
 """
 
 from __future__ import annotations
@@ -73,14 +73,15 @@ def lower_quantizers(model, thresholds: dict | None = None) -> dict[str, str]:
     if not any(is_quantizer(n) for n in graph.node):
         return {}
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
-    low = _Lowering(graph, opset, model.opset_import)
+    low = _Lowering(model, opset)
     low.thresholds = {} if thresholds is None else thresholds
     return low.run()
 
 
 class _Lowering:
-    def __init__(self, graph, opset: int, opset_import=()):
-        self.graph, self.opset, self.opset_import = graph, opset, opset_import
+    def __init__(self, model, opset: int):
+        self.model, self.graph, self.opset, self.opset_import = model, model.graph, opset, model.opset_import
+        graph = model.graph
         self.consts = _constants(graph)          # tensor name -> np.ndarray
         self.quantized: dict[str, FixedFormat] = {}  # folded constant -> its format
         self.taken = {t.name for t in graph.initializer} | {v for n in graph.node for v in [*n.input, *n.output]}
@@ -90,6 +91,7 @@ class _Lowering:
         self.thresholds: dict = {}                # placeholder output -> fixed.threshold.Thresholds
         self.nodes: list = []
         self.new_inits: list = []
+        self.shapes: dict | None = None           # activation -> shape (None per unknown dim), when asked
 
     # --- driver ------------------------------------------------------------------------------------
     def run(self) -> dict[str, str]:
@@ -237,7 +239,8 @@ class _Lowering:
         signed, narrow = bool(self._attr("signed", 1)), bool(self._attr("narrow", 0))
         x = node.input[0]
         threshold_only = str(self._attr("rounding_mode", "ROUND")).upper() in ("CEIL", "UP")  # no ap_fixed mode
-        plain = qdq.is_power_of_two_scale(scale) and qdq.is_zero(zp)
+        plain = qdq.is_power_of_two_scale(scale) and qdq.is_zero(zp) \
+            and (x in self.consts or not _varies(scale, zp))  # per channel on an activation: thresholds, split
         if not (bits == 1 and signed) and (threshold_only or not plain):
             self._float_quant(x, scale, zp, bits, signed, narrow)
             return
@@ -301,14 +304,15 @@ class _Lowering:
         self._bipolar_of(self.node.input[0], self._input(1, "scale"))
 
     def _bipolar_of(self, x: str, scale):
+        """y = s if x >= 0 else -s (qonnx's `binary_quant`): a two-entry select for one power-of-two scale on
+        an activation, else the one-threshold quantizer (per channel: split); a constant is evaluated."""
         node = self.node
         if x in self.consts:
-            s = np.asarray(scale, dtype=np.float64)
-            f = self._scale_exponent(s, per_channel=True)
-            self._constant_shape(x, f)
-            values = np.where(self.consts[x] >= 0, 1.0, -1.0) * s
-            fine = int(np.max(f))
-            self._set_const(node.output[0], values, FixedFormat(1, 1 - fine, fine, "RND_CONV", "SAT"))
+            self._set_const(node.output[0], *qdq.fold_constant(self._error, self.consts[x], scale, None,
+                                                                self._bipolar_spec))
+            return
+        if not qdq.is_power_of_two_scale(scale) or _varies(scale, None):
+            self._threshold_activation(x, node.output[0], scale, None, self._bipolar_spec)
             return
         f = self._scale_exponent(scale)
         s = math.ldexp(1.0, -f)
@@ -318,6 +322,9 @@ class _Lowering:
         self._emit("Where", [neg, self._const(-s), self._const(s)], [sel])
         # {-s, +s} on the 2-bit grid 2^-f: the cast marks the model's format (values pass unchanged)
         self._activation_cast(sel, node.output[0], FixedFormat(1, 1 - f, f, "RND_CONV", "SAT_SYM"))
+
+    def _bipolar_spec(self, scale, _zero_point):  # the spec_of of a BipolarQuant, which has no zero point
+        return qdq.bipolar_of(self._error, scale)
 
     # --- Trunc -----------------------------------------------------------------------------------------
     def _trunc(self):
@@ -460,16 +467,17 @@ class _Lowering:
         self._float_finish(x, self.node.output[0], scale, zp, qmin, qmax, qdq.QONNX_ROUNDING[mode], True)
 
     def _float_finish(self, x: str, out: str, scale, zp, qmin: int, qmax: int, rounding: str, inside: bool):
+        def spec_of(s, z):
+            return qdq.thresholds_of(self._error, s, z, qmin, qmax, rounding, inside)
+
         if x in self.consts:
-            values, fmt = qdq.fold_constant(self._error, self.consts[x], scale, zp, qmin, qmax, rounding, inside)
-            self._set_const(out, values, fmt)
+            self._set_const(out, *qdq.fold_constant(self._error, self.consts[x], scale, zp, spec_of))
             return
         fmt = _format_of_int_range(qmin, qmax, scale, zp) if rounding == "HALF_EVEN" else None
         if fmt is not None:  # a power-of-two QCDQ on a format's range: the plain cast
             self._activation_cast(x, out, fmt)
             return
-        spec = qdq.thresholds_of(self._error, scale, zp, qmin, qmax, rounding, inside)
-        qdq.emit_placeholder(self, x, out, spec, self.thresholds)
+        self._threshold_activation(x, out, scale, zp, spec_of)
 
     def _float_quantize_linear(self, scale, zp):
         """QuantizeLinear of a QDQ/QCDQ pair that is no plain cast: kept pending until its DequantizeLinear."""
@@ -565,27 +573,82 @@ class _Lowering:
                            "HALF_EVEN", False)
 
     def _per_channel_activation(self, pending, out: str):
-        """A QDQ pair with a scale (zero point) per channel along `axis` on an activation: Split into the
-        channels, one threshold quantizer each (a threshold set is per tensor), Concat back."""
+        """A QDQ pair with a scale (zero point) per channel along `axis` on an activation: its channels."""
         if self.opset < 13:
             raise self._error(f"the model's ONNX opset is {self.opset}; a per-axis QuantizeLinear needs opset 13")
         scale = np.asarray(pending.scale, np.float64).reshape(-1)
         zp = np.zeros_like(scale) if pending.zp is None else np.asarray(pending.zp, np.float64).reshape(-1)
-        if scale.ndim != 1 or zp.size != scale.size:
+        if zp.size != scale.size:
             raise self._error(f"its per-axis scale ({scale.size}) and zero point ({zp.size}) differ in size")
-        axis = int(self._attr("axis", 1))
-        x = pending.x
-        parts = [self._fresh(f"{out}_channel{c}") for c in range(scale.size)]
-        sizes = self._fresh(f"{self.node.name}_split")
-        from onnx import numpy_helper
 
-        self.new_inits.append(numpy_helper.from_array(np.ones(scale.size, np.int64), sizes))
-        self.nodes.append(_node("Split", [x, sizes], parts, self.node.name, axis=axis))
+        def spec_of(s, z):
+            return qdq.thresholds_of(self._error, s, z, pending.qmin, pending.qmax, "HALF_EVEN", False)
+
+        self._split_channels(pending.x, out, int(self._attr("axis", 1)), scale, zp, spec_of)
+
+    def _threshold_activation(self, x: str, out: str, scale, zp, spec_of):
+        """x -> out through the threshold quantizer `spec_of(s, z)`; with a broadcast scale or zero point that
+        varies along one axis (a QONNX Quant's [1, C, 1, 1]), one per channel."""
+        if not _varies(scale, zp):
+            qdq.emit_placeholder(self, x, out, spec_of(scale, zp), self.thresholds)
+            return
+        axis, shape = self._channel_axis(x, scale, zp)
+        scales, zps = (np.broadcast_to(np.asarray(0.0 if a is None else a, np.float64), shape).reshape(-1)
+                       for a in (scale, zp))  # the C values along the axis
+        self._split_channels(x, out, axis, scales, zps, spec_of)
+
+    def _channel_axis(self, x: str, scale, zp) -> tuple[int, tuple]:
+        """The one axis of the activation `x` along which broadcast parameters vary, and their shape aligned
+        to x's rank (checked: they do not vary per element, along the batch or widen x)."""
+        try:
+            shape = np.broadcast_shapes(*(np.shape(a) for a in (scale, zp) if a is not None))
+        except ValueError:
+            raise self._error(f"its scale (shape {list(np.shape(scale))}) and zero point (shape "
+                              f"{list(np.shape(zp))}) do not broadcast together") from None
+        xs = self._activation_shape(x)
+        if xs is None or len(shape) > len(xs):
+            known = "unknown" if xs is None else f"of rank {len(xs)}"
+            raise self._error(f"its per-channel scale of shape {list(shape)} needs its input '{x}' to have a known "
+                              f"rank at least as large; the input's shape is {known}")
+        shape = (1,) * (len(xs) - len(shape)) + tuple(shape)
+        axes = [d for d, n in enumerate(shape) if n != 1]
+        if len(axes) != 1:
+            raise self._error(f"its scale or zero point of shape {list(shape)} varies along several axes; fxflow "
+                              "supports one scale per channel on an activation, not per element")
+        axis = axes[0]
+        if axis == 0 and len(xs) > 1:
+            raise self._error(f"its scale or zero point of shape {list(shape)} varies along the batch dimension")
+        if xs[axis] is not None and xs[axis] != shape[axis]:
+            raise self._error(f"its {shape[axis]} per-channel scales do not match dimension {axis} of its input "
+                              f"'{x}' of shape {[d if d is not None else '?' for d in xs]}")
+        return axis, shape
+
+    def _activation_shape(self, x: str):
+        """x's shape (None per unknown dim; None if unknown), by onnx shape inference on a copy of the graph
+        in which every QONNX quantizer is an Identity (qonnx's own shape rule for them)."""
+        if self.shapes is None:
+            self.shapes = _inferred_shapes(self.model)
+        return self.shapes.get(x)
+
+    def _split_channels(self, x: str, out: str, axis: int, scales, zps, spec_of):
+        """Split x into its channels along `axis`, one threshold quantizer `spec_of(s_c, z_c)` each (a threshold
+        set is per tensor), Concat back into `out`."""
+        if self.opset < 11:
+            raise self._error(f"the model's ONNX opset is {self.opset}; fxflow splits a per-channel quantizer "
+                              "with opset 11 ops (Split, Concat): re-export with opset >= 11")
+        parts = [self._fresh(f"{out}_channel{c}") for c in range(len(scales))]
+        if self.opset >= 13:  # the split sizes are an input from opset 13 on, an attribute before
+            from onnx import numpy_helper
+
+            sizes = self._fresh(f"{self.node.name}_split")
+            self.new_inits.append(numpy_helper.from_array(np.ones(len(scales), np.int64), sizes))
+            self.nodes.append(_node("Split", [x, sizes], parts, self.node.name, axis=axis))
+        else:
+            self.nodes.append(_node("Split", [x], parts, self.node.name, axis=axis, split=[1] * len(scales)))
         quantized = []
-        for c, part in enumerate(parts):  # thresholds even for power-of-two scales: a model input read through
-            q = self._fresh(f"{part}_quantized")  # the split takes their lossless boundary format (assign-precision)
-            spec = qdq.thresholds_of(self._error, scale[c], zp[c], pending.qmin, pending.qmax, "HALF_EVEN", False)
-            qdq.emit_placeholder(self, part, q, spec, self.thresholds)
+        for part, s, z in zip(parts, scales, zps):  # thresholds even for power-of-two scales: a model input read
+            q = self._fresh(f"{part}_quantized")  # through the split takes their lossless boundary format
+            qdq.emit_placeholder(self, part, q, spec_of(s, z), self.thresholds)
             quantized.append(q)
         self.nodes.append(_node("Concat", quantized, [out], self.node.name, axis=axis))
 
@@ -694,6 +757,29 @@ def _varies(scale, zp) -> bool:
     """The scale or the zero point differs between channels."""
     return any(a is not None and np.size(a) > 1 and np.any(np.asarray(a).reshape(-1) != np.asarray(a).reshape(-1)[0])
                for a in (scale, zp))
+
+
+def _inferred_shapes(model) -> dict:
+    """Every value's shape that onnx infers (None per unknown dim) with the QONNX quantizers as Identities."""
+    import onnx
+    from onnx import helper
+
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    for node in m.graph.node:
+        if is_quantizer(node) and node.op_type in QONNX_OPS:
+            identity = helper.make_node("Identity", [node.input[0]], [node.output[0]], name=node.name)
+            node.CopyFrom(identity)
+    try:
+        m = onnx.shape_inference.infer_shapes(m, data_prop=True)
+    except Exception:  # a graph onnx cannot infer: shapes stay unknown (the caller says so, naming the node)
+        pass
+    shapes = {}
+    for vi in [*m.graph.input, *m.graph.value_info, *m.graph.output]:
+        t = vi.type.tensor_type
+        if t.HasField("shape"):
+            shapes[vi.name] = tuple(d.dim_value if d.HasField("dim_value") else None for d in t.shape.dim)
+    return shapes
 
 
 def _node(op_type: str, inputs, outputs, name: str, **attrs):

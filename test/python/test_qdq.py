@@ -4,6 +4,8 @@
 * Brevitas' default float-scale quantizers (a small ResNet-style net with a residual add and a small
   MobileNet-style net with a depthwise conv, 4-bit weights and activations), exported with `export_qonnx` and
   with `export_onnx_qcdq`, compiled with no config, equal qonnx's `execute_onnx` / onnxruntime on 1,000 inputs;
+  so does a net with Brevitas' per-channel activation quantizers (broadcast [1, C, 1, 1] / [1, C] scales in
+  QONNX, an axis in QCDQ: split into C threshold quantizers), whose C-sim equals predict;
 * an MLP quantized by onnxruntime's `quantize_static` (QDQ, per-channel int8 weights, uint8 activations with
   zero points) equals onnxruntime on 1,000 inputs and on inputs on exact ties and next to them, where the
   only disagreements are the ones docs/layers.md counts: onnxruntime rounds x / s in float32 first;
@@ -136,6 +138,33 @@ def _mobilenet(qnn, torch):
     return MobileNetStyle(), (3, 4, 4)
 
 
+def _per_channel(qnn, torch):
+    def per_channel(c, rank=4):  # Brevitas' per-channel activation scales: a [1, C, 1, 1] / [1, C] scale tensor
+        return dict(bit_width=4, scaling_per_output_channel=True, scaling_stats_permute_dims=(1, 0, *range(2, rank)),
+                    per_channel_broadcastable_shape=(1, c, *[1] * (rank - 2)))
+
+    class PerChannelActivations(torch.nn.Module):
+        """Per-channel activation quantizers: the input (3 channels), a ReLU after a conv and a signed one after a
+        depthwise conv (8 channels each), and the linear's output (5, rank 2) -> global average -> linear."""
+
+        def __init__(self):
+            super().__init__()
+            self.inp = qnn.QuantIdentity(**per_channel(3))
+            self.conv = qnn.QuantConv2d(3, 8, 3, padding=1, bias=False, weight_bit_width=4)
+            self.r0 = qnn.QuantReLU(**per_channel(8))
+            self.dw = qnn.QuantConv2d(8, 8, 3, padding=1, groups=8, bias=False, weight_bit_width=4)
+            self.q1 = qnn.QuantIdentity(**per_channel(8))
+            self.pool = torch.nn.AvgPool2d(4)
+            self.fc = qnn.QuantLinear(8, 5, bias=True, weight_bit_width=4)  # Brevitas' float bias
+            self.out = qnn.QuantIdentity(**per_channel(5, rank=2))
+
+        def forward(self, x):
+            y = self.q1(self.dw(self.r0(self.conv(self.inp(x)))))
+            return self.out(self.fc(torch.flatten(self.pool(y), 1)))
+
+    return PerChannelActivations(), (3, 4, 4)
+
+
 def _calibrated(model, shape, torch, seed):
     """Seeded weights and activation scales from a few train-mode passes (Brevitas' runtime statistics)."""
     torch.manual_seed(seed)
@@ -190,14 +219,14 @@ def _qonnx(path, x):
     return execute_onnx(mw, {mw.graph.input[0].name: x})[mw.graph.output[0].name]
 
 
-@pytest.fixture(scope="module", params=["resnet", "mobilenet"])
+@pytest.fixture(scope="module", params=["resnet", "mobilenet", "per_channel"])
 def brevitas_exports(request, tmp_path_factory):
     """Each model exported both ways; the ResNet-style one with torch's default (dynamo) exporter, the
-    MobileNet-style one with the TorchScript exporter (`dynamo=False`, 15x faster to export)."""
+    others with the TorchScript exporter (`dynamo=False`, 15x faster to export)."""
     qnn, torch = _brevitas()
     from brevitas.export import export_onnx_qcdq, export_qonnx
 
-    model, shape = (_resnet if request.param == "resnet" else _mobilenet)(qnn, torch)
+    model, shape = {"resnet": _resnet, "mobilenet": _mobilenet, "per_channel": _per_channel}[request.param](qnn, torch)
     kwargs = {} if request.param == "resnet" else {"dynamo": False}
     model = _calibrated(model, shape, torch, seed=3)
     d = tmp_path_factory.mktemp(request.param)
@@ -224,6 +253,39 @@ def test_brevitas_float_scales_equal_the_reference(brevitas_exports, flavour):
     y = np.asarray(design.predict(x)).reshape(ref.shape)
     assert np.array_equal(y.astype(np.float32), ref), \
         f"{name}/{flavour}: {int(np.sum(y.astype(np.float32) != ref))} of {ref.size} outputs differ"
+
+
+@pytest.mark.parametrize("brevitas_exports", ["per_channel"], indirect=True)
+def test_brevitas_per_channel_activations_are_split(brevitas_exports, tmp_path):
+    """The exports really hold per-channel activation scales (QONNX: broadcast [1, C, 1, 1] / [1, C] scale
+    tensors; QCDQ: a QuantizeLinear axis): each becomes C threshold quantizers (3 + 8 + 8 + 5); io_stream
+    refuses the model input read by the input quantizer's split, naming that quantizer."""
+    import onnx
+    from onnx import numpy_helper
+
+    _, d, _ = brevitas_exports
+    m = onnx.load(str(d / "qonnx.onnx"))
+    inits = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
+    consts = {n.output[0]: numpy_helper.to_array(n.attribute[0].t) for n in m.graph.node if n.op_type == "Constant"}
+    scales = [{**inits, **consts}[n.input[1]] for n in m.graph.node
+              if n.op_type == "Quant" and n.input[0] not in inits]
+    varying = sorted(s.shape for s in scales if len(np.unique(s)) > 1)
+    assert varying == [(1, 3, 1, 1), (1, 5), (1, 8, 1, 1), (1, 8, 1, 1)]
+    for flavour in ("qonnx", "qcdq"):
+        design = fxflow.compile(str(d / f"{flavour}.onnx"))
+        assert design.mlir("fxp").count('fxp.threshold"') == 3 + 8 + 8 + 5, flavour
+    with pytest.raises(fxflow.UnsupportedOpError, match="read by 3 layers; a stream has one reader.*'/inp/") as err:
+        fxflow.compile(str(d / "qonnx.onnx"), io_type="io_stream", backend="vitis")
+    assert err.value.layer.startswith("/inp/")
+
+
+@pytest.mark.needs("g++", "ap_types")
+@pytest.mark.parametrize("brevitas_exports", ["per_channel"], indirect=True)
+def test_brevitas_per_channel_activations_csim_equals_predict(brevitas_exports):
+    _, d, x = brevitas_exports
+    design = fxflow.compile(str(d / "qonnx.onnx"), io_type="io_parallel", backend="vitis")
+    x = x[:24]
+    assert np.array_equal(np.asarray(design.csim(x, raw=True)), np.asarray(design.predict(x, raw=True)))
 
 
 # --- onnxruntime's post-training static quantization (QDQ) ------------------------------------------------
@@ -683,7 +745,7 @@ def test_brevitas_fixed_point_quantizers_qcdq(tmp_path):
 
 @pytest.mark.parametrize("make, message", [
     (lambda h, np_: [h.make_node("Quant", ["x", "s4", "z", "b"], ["y"], name="q", domain="qonnx.custom_op.general")],
-     "differs per channel"),
+     "varies along the batch dimension"),
     (lambda h, np_: [h.make_node("QuantizeLinear", ["x", "s", "zi"], ["q"], name="ql"),
                      h.make_node("Relu", ["q"], ["y"], name="r")],
      "used by other ops than Clip or DequantizeLinear"),
@@ -695,7 +757,7 @@ def test_rejections_name_the_node(tmp_path, make, message):
 
     inits = [numpy_helper.from_array(np.float32(0.3), "s"), numpy_helper.from_array(np.float32(0.0), "z"),
              numpy_helper.from_array(np.float32(4.0), "b"), numpy_helper.from_array(np.int8(0), "zi"),
-             numpy_helper.from_array(np.array([0.3, 0.2, 0.3, 0.3], np.float32).reshape(1, 4), "s4")]
+             numpy_helper.from_array(np.array([0.3, 0.2, 0.3, 0.3], np.float32).reshape(4, 1), "s4")]
     graph = helper.make_graph(make(helper, np), "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13),

@@ -1,7 +1,8 @@
 """QONNX (Quant, BipolarQuant, Trunc) and ONNX QDQ models: fxflow's predict equals an independent float64
 evaluation of the QONNX semantics bit for bit (onnx's reference evaluator, with the QONNX ops written here
 from the qonnx specification), for every supported rounding mode and signed/narrow combination; every
-rejection names the node, its op type and why; the example model compiles and C-simulates."""
+rejection names the node, its op type and why; the example model compiles and C-simulates.  BipolarQuant
+with float scales (per tensor and per channel) also equals qonnx's own `execute_onnx`."""
 
 from __future__ import annotations
 
@@ -232,6 +233,128 @@ def test_bipolar_quant(tmp_path):
     assert '"fxp.select"' in design.mlir("fxp")  # x >= 0 ? 1 : -1: exact comparisons, no table
 
 
+def _qonnx_exec(model, x):
+    """The model run by qonnx's own executor (its float32 BipolarQuant / Quant), one batch."""
+    pytest.importorskip("qonnx")
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.core.onnx_exec import execute_onnx
+
+    from qonnx.transformation.infer_shapes import InferShapes
+
+    m = onnx.ModelProto()
+    m.CopyFrom(model)
+    for v in [*m.graph.input, *m.graph.output]:
+        v.type.tensor_type.shape.dim[0].dim_value = len(x)  # qonnx executes static shapes only
+    mw = ModelWrapper(m).transform(InferShapes())
+    return execute_onnx(mw, {"x": x})["y"]
+
+
+@pytest.mark.parametrize("opset", [11, 13])
+def test_quant_per_channel_activation_scales(tmp_path, opset):
+    """Quant on activations with broadcast per-channel float scales ([1, 3, 1] with per-channel zero points on a
+    [N, 3, 4] input, rank-1 [2] on a MatMul output): one threshold quantizer per channel (Split's sizes are an
+    attribute before opset 13); equal to the float64 graph, and rounded to float32 to qonnx's execution.  The
+    input scales have short mantissas so that qonnx's float32 MatMul is exact (with 0.11, 0.023, 0.4 its
+    rounded sums land on the other side of 5 of 600 FLOOR steps; the float64 graph agrees with fxflow)."""
+    rng = np.random.default_rng(12)
+    b = Builder()
+    s_in = b.const(np.array([0.375, 0.0234375, 0.625], np.float32).reshape(1, 3, 1))
+    z_in = b.const(np.array([0.0, 2.0, -1.0], np.float32).reshape(1, 3, 1))
+    x = b.node("Quant", ["x", s_in, z_in, b.const(4.0)], "qx", Q, signed=1, narrow=0, rounding_mode="HALF_UP")
+    w = b.quant(b.const(rng.normal(size=(4, 2))), "qw", 4, 6, 1, 1)
+    h = b.node("MatMul", [x, w], "mm")
+    y = b.node("Quant", [h, b.const([0.07, 0.19]), b.const(0.0), b.const(5.0)], "qy", Q, signed=0, narrow=0,
+               rounding_mode="FLOOR")
+    model = b.model(y, 4, 2, opset=opset)
+    model.graph.input[0].type.tensor_type.shape.dim.insert(1, onnx.TensorShapeProto.Dimension(dim_value=3))
+    model.graph.output[0].type.tensor_type.shape.dim.insert(1, onnx.TensorShapeProto.Dimension(dim_value=3))
+    design = _compile(model, tmp_path)
+    assert design.mlir("fxp").count('fxp.threshold"') == 3 + 2
+    x = rng.normal(scale=0.8, size=(300, 3, 4)).astype(np.float32)
+    got = np.asarray(design.predict(x), np.float64)
+    assert len(np.unique(got)) >= 8
+    assert np.array_equal(got, reference(model, x))
+    assert np.array_equal(got.astype(np.float32), _qonnx_exec(model, x))  # its levels (q - z) * s in float32
+
+
+def test_bipolar_weights_with_per_channel_power_of_two_scales(tmp_path):
+    """Binary weights scaled 2^-3 .. 2^1 per output channel keep their values: their format holds the largest
+    channel (it once took the finest channel's 2-bit format, ap_fixed<2,-2>, and saturated the others)."""
+    rng = np.random.default_rng(6)
+    b = Builder()
+    x = b.quant("x", "qx", 4, 8)
+    w = b.node("BipolarQuant", [b.const(rng.normal(size=(6, 4))), b.const([[0.25, 1.0, 0.125, 2.0]])], "bin_w", Q)
+    model = b.model(b.quant(b.node("MatMul", [x, w], "mm"), "qy", 5, 16), 6, 4)
+    design = _compile(model, tmp_path)
+    x = inputs(200, 6)
+    assert np.array_equal(design.predict(x), reference(model, x))
+
+
+def _bipolar_mlp(rng):
+    """BipolarQuant with float scales: per tensor on the input, per output channel on weights ([1, 5]) and on
+    the MatMul's output ([1, 5]), then a 1-bit signed Quant with a rank-1 per-channel scale.  The scales
+    feeding MatMuls have short mantissas (0.75, 1.25, ...), so qonnx's float32 sums are exact too; the last
+    scales are long.  Returns the model and the float weights of the binary layer."""
+    b = Builder()
+    wf = rng.normal(size=(6, 5))
+    x = b.node("BipolarQuant", ["x", b.const(0.75)], "bin_in", Q)
+    w = b.node("BipolarQuant", [b.const(wf), b.const([[0.375, 1.25, 0.625, 3.5, 0.15625]])], "bin_w", Q)
+    h = b.node("MatMul", [x, w], "mm")
+    h = b.node("BipolarQuant", [h, b.const([[0.75, 0.3125, 1.5, 2.5, 0.6875]])], "bin_h", Q)
+    w2 = b.quant(b.const(rng.normal(size=(5, 4))), "qw2", 4, 6, 1, 1)
+    h = b.node("MatMul", [h, w2], "mm2")
+    y = b.node("Quant", [h, b.const([0.6, 0.013, 1.7, 0.45]), b.const(0.0), b.const(1.0)], "q1bit", Q,
+               signed=1, narrow=0, rounding_mode="ROUND")
+    return b.model(y, 6, 4), wf
+
+
+def test_bipolar_quant_float_scales(tmp_path):
+    """Exact threshold quantizers (split per channel), bit for bit qonnx's execution and the float64 reference,
+    with exact zero sums (qonnx's x >= 0 gives +s on 0).  With long scales feeding the MatMuls qonnx's BLAS
+    sums of +-s turn exact zeros into +-3e-9 and flip the next sign: the float32 disagreement docs/layers.md
+    describes, which these scales avoid."""
+    rng = np.random.default_rng(8)
+    model, wf = _bipolar_mlp(rng)
+    design = _compile(model, tmp_path)
+    fxp = design.mlir("fxp")
+    assert fxp.count('fxp.threshold"') == 1 + 5 + 4 and '"fxp.select"' not in fxp
+    x = np.concatenate([rng.normal(size=(300, 6)), np.zeros((1, 6)), -np.zeros((1, 6)),
+                        rng.choice([-1e-38, 0.0, 1e-38], size=(40, 6))]).astype(np.float32)
+    assert np.any(np.where(x >= 0, 1, -1) @ np.where(wf >= 0, 1, -1) == 0)  # exact zeros reach bin_h
+    got = np.asarray(design.predict(x), np.float64)
+    assert np.array_equal(got, _qonnx_exec(model, x).astype(np.float64))
+    assert np.array_equal(got, reference(model, x)) and len(np.unique(got)) == 8  # +-s_c in every channel
+
+
+@pytest.mark.needs("g++", "ap_types")
+@pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
+def test_bipolar_quant_float_scales_csim_equals_predict(tmp_path, io_type):
+    """The channel splits inside the graph stream too (each reader its own copy of the stream)."""
+    rng = np.random.default_rng(8)
+    model, _ = _bipolar_mlp(rng)
+    design = _compile(model, tmp_path, io_type=io_type, backend="vitis")
+    x = np.concatenate([rng.normal(size=(30, 6)), np.zeros((1, 6))]).astype(np.float32)
+    assert np.array_equal(np.asarray(design.csim(x, raw=True)), np.asarray(design.predict(x, raw=True)))
+
+
+def test_bipolar_quant_per_channel_input(tmp_path):
+    """A per-channel BipolarQuant ([1, 3, 1] long float scales) straight on the model input: -0.0 and 0 give
+    +s, the least float32 negatives -s (the input's lossless format for the threshold at 0), as qonnx."""
+    b = Builder()
+    scale = b.const(np.array([0.37, 0.0123, 1.9], np.float32).reshape(1, 3, 1))
+    model = b.model(b.node("BipolarQuant", ["x", scale], "bin_in", Q), 6, 6)
+    for v in [*model.graph.input, *model.graph.output]:
+        v.type.tensor_type.shape.dim.insert(1, onnx.TensorShapeProto.Dimension(dim_value=3))
+    design = _compile(model, tmp_path)
+    assert design.mlir("fxp").count('fxp.threshold"') == 3
+    rng = np.random.default_rng(9)
+    x = np.concatenate([rng.normal(size=(50, 3, 6)), rng.choice([-1e-45, -0.0, 0.0, 1e-45, -1e-38, 3e38, -3e38],
+                                                                size=(50, 3, 6))]).astype(np.float32)
+    got = np.asarray(design.predict(x), np.float64)
+    assert np.array_equal(got, _qonnx_exec(model, x).astype(np.float64))
+    assert np.array_equal(got, reference(model, x))
+
+
 def test_qdq_pairs(tmp_path):
     """QuantizeLinear -> DequantizeLinear on activations, int8 weights with DequantizeLinear only."""
     rng = np.random.default_rng(2)
@@ -287,8 +410,16 @@ def _with(b, op, inputs_, name="bad quant; rm -rf /", domain=Q, **attrs):
 
 
 @pytest.mark.parametrize("make, message, op", [
-    (lambda b: _with(b, "Quant", ["x", b.const([0.25, 0.5, 0.25, 0.25]), b.const(0.0), b.const(8.0)]),
-     "differ per channel", "Quant"),
+    (lambda b: _with(b, "Quant", ["x", b.const([[0.25, 0.5, 0.25, 0.25], [0.5] * 4]), b.const(0.0), b.const(8.0)]),
+     "varies along several axes.*not per element", "Quant"),
+    (lambda b: _with(b, "Quant", ["x", b.const([[0.25], [0.5], [0.25], [0.5]]), b.const(0.0), b.const(8.0)]),
+     "varies along the batch dimension", "Quant"),
+    (lambda b: _with(b, "Quant", ["x", b.const([[0.3, 0.5, 0.25]]), b.const(0.0), b.const(8.0)]),
+     "3 per-channel scales do not match dimension 1 of its input 'x' of shape \\['\\?', 4\\]", "Quant"),
+    (lambda b: _with(b, "Quant", ["x", b.const([[[0.3, 0.5, 0.25, 0.3]]]), b.const(0.0), b.const(8.0)]),
+     "needs its input 'x' to have a known rank at least as large; the input's shape is of rank 2", "Quant"),
+    (lambda b: _with(b, "Quant", ["x", b.const([0.3, 0.5, 0.25, 0.3]), b.const([0.0, 1.0]), b.const(8.0)]),
+     "do not broadcast together", "Quant"),
     (lambda b: _with(b, "Quant", ["x", b.const(0.25), b.const(0.0), b.const(8.0)], rounding_mode="stochastic"),
      "unknown rounding_mode 'STOCHASTIC'", "Quant"),
     (lambda b: _with(b, "Quant", ["x", b.const(0.25), b.const(0.0), b.const(8.0)], signed=0, narrow=1),
@@ -299,7 +430,9 @@ def _with(b, op, inputs_, name="bad quant; rm -rf /", domain=Q, **attrs):
     (lambda b: _with(b, "Quant", ["x", b.const(0.25), b.const(0.0), b.const(30.0)]), "only up to 24 bits", "Quant"),
     (lambda b: _with(b, "IntQuant", ["x", b.const(0.25), b.const(0.0), b.const(8.0)], domain="onnx.brevitas",
                      rounding_mode="ROUND_TO_ZERO"), "ROUND_TO_ZERO", "IntQuant"),
-    (lambda b: _with(b, "BipolarQuant", ["x", b.const(0.75)]), "not a power of two", "BipolarQuant"),
+    (lambda b: _with(b, "BipolarQuant", ["x", b.const(-0.75)]), "scale must be positive", "BipolarQuant"),
+    (lambda b: _with(b, "BipolarQuant", ["x", b.const([[0.75, 0.5, 0.25, 1.0]] * 2)]), "several axes",
+     "BipolarQuant"),
     (lambda b: _with(b, "Trunc", ["x", b.const(0.25), b.const(0.0), b.const(8.0), b.const(4.0)]), "Trunc v1",
      "Trunc"),
     (lambda b: _with(b, "Trunc", ["x", b.const(0.25), b.const(0.0), b.const(8.0), b.const(0.3), b.const(4.0)]),

@@ -16,6 +16,7 @@ quantizers up to 16 bits (a 24-bit mantissa times a 17-bit integer).
 
 On a fixed-point input of grid 2^-f the thresholds become stored-integer bounds (`grid_thresholds`), so the
 count is integer comparisons only; the same bounds serve the emulator, the C++ and the RTL.
+QONNX's BipolarQuant is the same rule with one threshold (`bipolar_thresholds`).
 """
 
 from __future__ import annotations
@@ -23,8 +24,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from fxflow.fixed.format import FixedFormat
 
 # rounding modes: name -> (offset of the step point from n, tie goes up?) as a function of n
 ROUNDINGS = ("HALF_EVEN", "HALF_ODD", "HALF_UP", "HALF_DOWN", "FLOOR", "CEIL", "DOWN", "UP")
@@ -96,6 +101,15 @@ def affine_thresholds(scale: float, zero_point: float, qmin: int, qmax: int, rou
     return out
 
 
+def bipolar_thresholds(scale: float) -> Thresholds:
+    """QONNX BipolarQuant (and a 1-bit signed Quant, which qonnx executes so): y = s if x >= 0 else -s, one
+    inclusive threshold at 0 (so -0.0 gives +s, as qonnx's `x >= 0`); exact for every float scale."""
+    s = Fraction(float(scale))
+    if not s > 0:
+        raise ValueError(f"the scale must be positive, got {scale}")
+    return Thresholds((Fraction(0),), (True,), (-s, s))
+
+
 def grid_thresholds(thresholds: np.ndarray, inclusive: np.ndarray, f: int) -> list[int]:
     """Stored-integer bounds on the grid 2^-f: x passes T_k  <=>  raw >= c_k (ascending)."""
     scale = Fraction(2) ** f
@@ -116,7 +130,7 @@ def count(raw: np.ndarray, bounds: list[int]) -> np.ndarray:
     return np.searchsorted(np.asarray(bounds, dtype=np.int64), raw.astype(np.int64), side="right").astype(np.int64)
 
 
-def levels_format(levels) -> "FixedFormat":
+def levels_format(levels) -> FixedFormat:
     """The narrowest format holding every level exactly (the quantizer's result format)."""
     from fxflow.fixed.interval import smallest_format
 
@@ -170,5 +184,5 @@ def fraction_bits(values) -> int:
     return f
 
 
-__all__ = ["ROUNDINGS", "Thresholds", "affine_thresholds", "grid_thresholds", "count", "float32_inclusive",
-           "fraction_bits", "levels_format", "stored_levels", "threshold"]
+__all__ = ["ROUNDINGS", "Thresholds", "affine_thresholds", "bipolar_thresholds", "grid_thresholds", "count",
+           "float32_inclusive", "fraction_bits", "levels_format", "stored_levels", "threshold"]
