@@ -324,6 +324,7 @@ def test_wide_formats_rtl_equals_predict(case):
     y, _ = _check(design, x)
     assert np.asarray(y).dtype == object  # Python ints: nothing went through int64
     assert len(np.unique(y)) > 10, "the signal died; the test would check nothing"
+    assert np.array_equal(design.rtl_sim(x[:50], verbose=False)[0], design.predict(x[:50]))  # as float64 values
 
 
 @settings(max_examples=200, deadline=None)
