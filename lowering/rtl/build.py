@@ -39,8 +39,6 @@ from .fixed import assign, port
 from .ops import OpContext, Value, accumulate, build_op, constant, dense_plan, product
 from .options import RtlOptions
 
-MAX_PORT_WIDTH = 64  # Verilator keeps ports up to 64 bits in plain integers (wider ones are word arrays)
-
 
 @dataclass
 class KernelInfo:
@@ -103,12 +101,22 @@ def itype(w: int) -> ir.Type:
 
 
 def check_port(fmt: FixedFormat | None, what: str, layer: str) -> FixedFormat:
+    """A port's format.  Any fixed-point width works (formats stop at 1,024 bits; the testbench passes ports
+    above 64 bits as Verilator's VlWide word arrays)."""
     if fmt is None:
         raise UnsupportedOpError(f"the RTL backend needs fixed-point {what} (layer '{layer}')", layer=layer)
-    if fmt.width > MAX_PORT_WIDTH:
-        raise UnsupportedOpError(f"the RTL backend supports ports up to {MAX_PORT_WIDTH} bits; the {what} of layer "
-                                 f"'{layer}' are {fmt} ({fmt.width} bits)", layer=layer)
     return fmt
+
+
+@contextlib.contextmanager
+def _in_layer(layer: str):
+    """A builder's UnsupportedOpError that does not know its layer (signals.py) names `layer`."""
+    try:
+        yield
+    except UnsupportedOpError as e:
+        if e.layer is not None:
+            raise
+        raise UnsupportedOpError(f"{e} (layer '{layer}')", layer=layer) from None
 
 
 def _shape_fmt(v, what: str, layer: str) -> tuple[tuple[int, ...], FixedFormat]:
@@ -197,7 +205,8 @@ def _build_kernel(kernel, name: str, layer: str, opts: RtlOptions) -> tuple[hw.H
                 ports[nm] = w.value if tdm else _register(w, clk, stages, f"{nm}").value
         return ports
 
-    mod = hw.HWModuleOp(name, inputs, outputs, body_builder=body)
+    with _in_layer(layer):
+        mod = hw.HWModuleOp(name, inputs, outputs, body_builder=body)
     return mod, info
 
 

@@ -31,7 +31,7 @@ def verify(specs, wa: int = 8, sa: bool = True, wb: int = 8, sb: bool = True, ve
     a = np.arange(rtl.inputs[0][1].min_int, rtl.inputs[0][1].max_int + 1)
     b = np.arange(rtl.inputs[1][1].min_int, rtl.inputs[1][1].max_int + 1)
     av, bv = (g.ravel() for g in np.meshgrid(a, b, indexing="ij"))
-    got, _ = verilator.run(verilator.build(rtl, verbose=verbose), np.stack([av, bv], axis=1), len(mults))
+    got, _ = verilator.run(verilator.build(rtl, verbose=verbose), rtl, np.stack([av, bv], axis=1))
     for j, m in enumerate(mults):
         want = m(av, bv)
         bad = np.flatnonzero(got[:, j] != want)

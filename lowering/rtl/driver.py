@@ -33,9 +33,9 @@ def simulate(design, rtl, x, raw: bool, verbose: bool):
     if len(xs) != 1 or len(rtl.outputs) != 1:
         raise FxflowError("rtl_sim supports designs with one input and one output")
     binary = verilator.build(rtl, verbose=verbose)
-    shape, fmt = rtl.outputs[0]
+    fmt = rtl.outputs[0][1]
     stored = quantize(xs[0].reshape(len(xs[0]), -1), rtl.inputs[0][1])  # the graph input's format, as predict does
-    ints, latency = verilator.run(binary, stored, math.prod(shape))
+    ints, latency = verilator.run(binary, rtl, stored)
     y = ints if raw else to_float(ints, fmt.f)
     return np.asarray(y).reshape((-1, *design.program.output_types[0][0])), latency
 
@@ -82,7 +82,8 @@ Each port carries one fixed-point value as its stored integer (two's complement 
 {rows}
 
 Latency {rtl.latency} cycles, initiation interval {rtl.interval}.  `make` builds the Verilator model of `tb.cpp`
-(inputs.bin: int64 count then int64 stored integers; outputs.bin: results then per-sample latency);
+(inputs.bin: an int64 sample count, then each port's stored integer as ceil(width / 32) little-endian
+32-bit words, least significant first; outputs.bin: the results' words, then each sample's int64 latency);
 `make synth` runs yosys (an open-tool yardstick, not Vivado post-route figures).
 """
 

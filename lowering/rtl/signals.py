@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from circt import ir
 from circt.dialects import comb, hw
 
+from fxflow.errors import UnsupportedOpError
 from fxflow.fixed.addergraph import range_width as width_of
 from fxflow.fixed.csd import csd_digits, is_shift
 
@@ -71,14 +72,20 @@ class Bit:
         return const_value(int(self.v), 1) if isinstance(self.v, bool) else self.v
 
 
+MAX_CONSTANT_WIDTH = 1 << 16  # Verilator's widest number literal (--max-num-width's default)
+
+
 def const_value(v: int, width: int) -> ir.Value:
-    v &= (1 << width) - 1
-    if width > 1 and v >> (width - 1):
-        v -= 1 << width
-    if -(1 << 62) <= v < (1 << 62):
-        attr = ir.IntegerAttr.get(_itype(width), v)
-    else:  # the builder takes int64 only; the parser takes any width (hex: no decimal digit limit)
-        attr = ir.Attribute.parse(f"0x{v & ((1 << width) - 1):x} : i{width}")
+    """hw.constant of v's low `width` bits (any width up to MAX_CONSTANT_WIDTH)."""
+    if width > MAX_CONSTANT_WIDTH:  # a ROM of many wide entries (`rom`)
+        raise UnsupportedOpError(f"the RTL backend cannot build a {width}-bit constant: Verilator's numbers stop "
+                                 f"at {MAX_CONSTANT_WIDTH} bits (fewer or narrower table entries fit)")
+    bits = v & ((1 << width) - 1)
+    if width <= 64:
+        signed = bits - (1 << width) if width > 1 and bits >> (width - 1) else bits
+        attr = ir.IntegerAttr.get(_itype(width), signed)
+    else:  # the builder takes an int64 and zero-extends it (-5 : i100 would be 2^64 - 5); the parser takes
+        attr = ir.Attribute.parse(f"0x{bits:x} : i{width}")  # any width (hex: the bit pattern, no digit limit)
     return hw.ConstantOp(attr).result
 
 

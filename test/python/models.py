@@ -58,10 +58,11 @@ def identity_chain(width: int, depth: int, seed: int = 0, noise: float = 0.3, re
     return model.eval()
 
 
-def random_format(draw, max_width=20):
-    signed = draw(st.booleans())
-    width = draw(st.integers(2 if signed else 1, max_width))
-    int_bits = draw(st.integers(-2, width + 2))
+def random_format(draw, max_width=20, min_width=1, int_bits=None, signed=None):
+    """A random ap_[u]fixed with random modes; `int_bits` (lo, hi) bounds its integer bits (default -2 to W + 2)."""
+    signed = draw(st.booleans()) if signed is None else signed
+    width = draw(st.integers(max(min_width, 2 if signed else 1), max_width))
+    int_bits = draw(st.integers(*(int_bits or (-2, width + 2))))
     return ap(signed, width, int_bits, draw(st.sampled_from(ROUNDING)), draw(st.sampled_from(OVERFLOW)))
 
 

@@ -401,8 +401,7 @@ def test_csim_equals_predict(ort_mlp, backend, io_type):
 
 @pytest.mark.needs("verilator", "circt")
 def test_verilator_equals_predict(tmp_path):
-    """A 4-bit Brevitas MLP (QCDQ): the onnxruntime MLP's exact 8-bit accumulators exceed the RTL backend's
-    64-bit ports, these stay below them."""
+    """A 4-bit Brevitas MLP (QCDQ) through Verilator, and its predict against onnxruntime."""
     qnn, torch = _brevitas()
     from brevitas.export import export_onnx_qcdq
 
@@ -596,8 +595,7 @@ def test_matmul_int32_bias_equals_onnxruntime(tokens, qdq_between, bias_first, p
 
 @pytest.mark.needs("verilator", "circt")
 def test_matmul_add_on_tokens_verilator_equals_predict(tmp_path):
-    """The exact bias add after a quantized MatMul output on tokens (fxp.add_constant) in hardware: onnxruntime's
-    token MLP needs wider than 64-bit exact accumulators, this single MatMul does not."""
+    """The exact bias add after a quantized MatMul output on tokens (fxp.add_constant) in hardware."""
     import onnx
 
     model, shape = _matmul_add_qdq(True, True, True, False)
@@ -605,6 +603,23 @@ def test_matmul_add_on_tokens_verilator_equals_predict(tmp_path):
     design = fxflow.compile(str(tmp_path / "mm.onnx"), backend="rtl")
     assert "fxp.add_constant" in [op for k in design.rtl.kernels for op in k.ops]
     x = np.random.default_rng(53).normal(size=(200, *shape)).astype(np.float32)
+    y, _ = design.rtl_sim(x, raw=True, verbose=False)
+    assert len(np.unique(y)) >= 8
+    assert np.array_equal(np.asarray(y), np.asarray(design.predict(x, raw=True)))
+
+
+@pytest.mark.needs("verilator", "circt")
+@pytest.mark.parametrize("name", ["per_tensor", "per_channel"])
+def test_token_mlp_verilator_equals_predict(token_qdq, name):
+    """onnxruntime's 3-layer token MLP in hardware: its exact accumulators, and the kernel ports that carry them,
+    are 65-66 bits wide (Verilator word arrays); Verilator equals predict bit for bit (~3 min to build each)."""
+    import re
+
+    design = fxflow.compile(token_qdq[name], backend="rtl")
+    ports = [int(w) for line in design.rtl.circt_text().splitlines() if line.lstrip().startswith("hw.module")
+             for w in re.findall(r": i(\d+)", line)]
+    assert max(ports) > 64
+    x = np.random.default_rng(61).normal(size=(200, 3, 12)).astype(np.float32)
     y, _ = design.rtl_sim(x, raw=True, verbose=False)
     assert len(np.unique(y)) >= 8
     assert np.array_equal(np.asarray(y), np.asarray(design.predict(x, raw=True)))

@@ -290,6 +290,88 @@ def _netlist_cells(verilog: str, top: str) -> dict:
             for name, m in modules.items()}
 
 
+@st.composite
+def wide_design(draw):
+    """An MLP whose input, accumulator and result formats are 65-128 bits (Verilator word arrays at the ports,
+    wide registers and constants inside), with random signedness, rounding and overflow modes; 2-40 integer
+    bits, so the float inputs' stored integers reach into the high words and some values overflow."""
+    def wide(max_width=128):
+        return random_format(draw, max_width, 65, int_bits=(2, 40))
+
+    depth = draw(st.integers(1, 2))
+    widths = [draw(st.integers(2, 4)) for _ in range(depth + 1)]
+    cfg = {"model": {"precision": wide(), "input": wide(100)}, "layers": {}}
+    for i in range(depth):
+        layer = {"weight": random_format(draw, 14, 6, int_bits=(1, 2), signed=True),
+                 "bias": random_format(draw, 40, 8, int_bits=(2, 4), signed=True), "result": wide()}
+        if draw(st.booleans()):
+            layer["accum"] = wide()  # narrower than exact: per-step rounding / overflow at 65-128 bits
+        layer["reuse_factor"] = draw(st.sampled_from([d for d in (1, 2) if widths[i] * widths[i + 1] % d == 0]))
+        cfg["layers"][f"fc{i}"] = layer
+        if i < depth - 1 and draw(st.booleans()):
+            cfg["layers"][f"act{i}"] = {"result": wide()}
+    return widths, cfg, draw(st.integers(0, 2**16))
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(wide_design())
+def test_wide_formats_rtl_equals_predict(case):
+    widths, cfg, seed = case
+    design = fxflow.compile(mlp(widths, seed=seed), np.zeros((1, widths[0])), config=cfg, backend="rtl")
+    assert min(f.width for _, f in design.rtl.inputs + design.rtl.outputs) > 64
+    x = inputs(np.random.default_rng(seed), 300, widths[0])
+    x[:10] *= 1e25  # beyond every format's range: saturation / wrapping of the input
+    y, _ = _check(design, x)
+    assert np.asarray(y).dtype == object  # Python ints: nothing went through int64
+    assert len(np.unique(y)) > 10, "the signal died; the test would check nothing"
+    assert np.array_equal(design.rtl_sim(x[:50], verbose=False)[0], design.predict(x[:50]))  # as float64 values
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_port_words_round_trip(data):
+    """The testbench files' 32-bit words (least significant first) carry every stored integer of any width,
+    from int64 arrays and from Python ints, back in predict's dtype."""
+    from fxflow.fixed import FixedFormat
+    from fxflow.fixed.quantize import storage_dtype
+    from fxflow.lowering.rtl.verilator import from_words, port_words, to_words
+
+    signed = data.draw(st.booleans())
+    width = data.draw(st.integers(1 + signed, 200))
+    fmt = FixedFormat(int(signed), width - int(signed), 0)
+    values = data.draw(st.lists(st.integers(fmt.min_int, fmt.max_int), min_size=1, max_size=20))
+    for x in [np.array(values, dtype=object)] + ([np.array(values, dtype=np.int64)] if fmt.max_int < 2**63 else []):
+        words = to_words(x, width)
+        assert words.dtype == np.uint32 and words.shape == (len(values), port_words(width))
+        assert np.all(words[:, -1] < 2 ** (width - 32 * (port_words(width) - 1)))  # clean high bits (Verilator)
+        back = from_words(words, fmt)
+        assert back.dtype == storage_dtype(fmt) and [int(v) for v in back] == values
+
+
+def test_wide_constants_keep_their_bits():
+    """hw.constant above 64 bits (the CIRCT builder zero-extends an int64: -5 at 100 bits would be 2^64 - 5)."""
+    import circt
+    from circt import ir
+
+    from fxflow.lowering.rtl import signals as s
+
+    cases = [(-5, 100), (1 << 99, 100), ((1 << 100) - 1, 100), (12345678901234567890123, 80), (-(1 << 63), 64),
+             ((1 << 64) - 1, 64), (-1, 65), (3, 1), (-(1 << 127) + 3, 128)]
+    ctx = ir.Context()
+    circt.register_dialects(ctx)
+    with ctx, ir.Location.unknown():
+        m = ir.Module.create()
+        with ir.InsertionPoint(m.body):
+            for v, w in cases:
+                bits = v & ((1 << w) - 1)
+                want = bits - (1 << w) if w > 1 and bits >> (w - 1) else bits
+                text = str(s.const_value(v, w).owner)
+                assert text.endswith(f" {want} : i{w}") or w == 1 and text.endswith(f"{bool(bits)}".lower()), text
+    with pytest.raises(UnsupportedOpError, match="65537-bit constant"):
+        with ctx, ir.Location.unknown(), ir.InsertionPoint(m.body):
+            s.const_value(1, (1 << 16) + 1)
+
+
 def test_unsupported_layers_and_options_are_clear_errors():
     import torch
 
@@ -304,9 +386,12 @@ def test_unsupported_layers_and_options_are_clear_errors():
     conv = torch.nn.Sequential(torch.nn.Conv1d(1, 2, 3))
     with pytest.raises(UnsupportedOpError, match="dense layers only.*reuse_factor 1"):
         fxflow.compile(conv, np.zeros((1, 1, 8)), config={"model": {"reuse_factor": 2}}, backend="rtl")
-    wide = {"model": {"precision": "ap_fixed<16,6>"}, "layers": {"fc0": {"result": "ap_fixed<70,30>"}}}
-    with pytest.raises(UnsupportedOpError, match="up to 64 bits.*'fc0'"):
-        fxflow.compile(mlp([2, 2]), np.zeros((1, 2)), config=wide, backend="rtl")
+    # Verilator's numbers stop at 64K bits: a sigmoid ROM of 8,192 wide entries is one constant above that
+    sig = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Sigmoid())
+    big = {"model": {"precision": "ap_fixed<18,6>"},
+           "layers": {"1": {"table_size": 8192, "table_range": [-8, 8], "table": "ap_ufixed<18,1>"}}}
+    with pytest.raises(UnsupportedOpError, match=r"\d{5,}-bit constant.*65536 bits.*layer '1'"):
+        fxflow.compile(sig, np.zeros((1, 4)), config=big, backend="rtl")
 
 
 def test_per_channel_casts_and_weight_formats():
@@ -328,7 +413,7 @@ def test_per_channel_casts_and_weight_formats():
         rtl = lower_to_rtl(m)
     x = per_channel_inputs(300, seed=3)
     want = np.concatenate([np.asarray(t.data, dtype=np.int64).reshape(len(x), -1) for t in run(program, [x])], axis=1)
-    got, latency = verilator.run(verilator.build(rtl, verbose=False), quantize(x, rtl.inputs[0][1]), want.shape[1])
+    got, latency = verilator.run(verilator.build(rtl, verbose=False), rtl, quantize(x, rtl.inputs[0][1]))
     assert np.array_equal(got, want)
     assert set(latency.tolist()) == {rtl.latency}
 
