@@ -6,14 +6,16 @@ semantics of `fxflow.fixed.matmul` / `fxflow.fixed.layernorm` with the formats t
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from fxflow.dialects.fxp import AddConstantOp, LayerNormOp, MatmulOp, format_of
 from fxflow.dialects.fxp.accessors import accum_format, hls4ml_norm, norm_formats, op_multiplier, result_format, where
-from fxflow.emulator import constant_operand, op_step
+from fxflow.emulator import constant_operand, native, op_step
 from fxflow.fixed.dense import Tensor, add
 from fxflow.errors import FxflowError
-from fxflow.fixed.layernorm import hls4ml_layernorm, layernorm, layernorm_float
+from fxflow.fixed.layernorm import hls4ml_layernorm, int64_plan, layernorm, layernorm_float, scaled_affine
 from fxflow.fixed.matmul import matmul
 from fxflow.ir import ir
 
@@ -64,12 +66,64 @@ def _layernorm_step(o, consts):
             y = hls4ml_layernorm(rows, x.fmt, gamma.data.reshape(-1), gamma.fmt, beta.data.reshape(-1), beta.fmt,
                                  hm, eps, out)
         else:
-            y = layernorm(rows, x.fmt, gamma.data.reshape(-1), gamma.fmt, beta.data.reshape(-1), beta.fmt, fm,
-                          eps, rms, out)
+            y = norm_rows(rows, x.fmt, gamma.data.reshape(-1), gamma.fmt, beta.data.reshape(-1), beta.fmt, fm, eps,
+                          rms, out)
         return Tensor(np.asarray(y).reshape(shape), out)
 
     run.any_layout = True  # computed on the columns: a transposed view is read without a copy
     return run
+
+
+def norm_rows(rows, x_fmt, gamma, g_fmt, beta, b_fmt, fm, eps, rms, out) -> np.ndarray:
+    """`layernorm` of rows [R, n]: in native code when the library is there and every intermediate fits int64
+    (`int64_plan`), else NumPy; the same bits and the same layout (the transposed view of an [n, R] array)."""
+    lib = native.library()
+    params = None if lib is None else _native_norm_params(x_fmt, fm, rows.shape[-1], rms, eps, g_fmt, b_fmt, out)
+    if params is None:
+        return layernorm(rows, x_fmt, gamma, g_fmt, beta, b_fmt, fm, eps, rms, out)
+    return _layernorm_native(lib, rows, *scaled_affine(gamma, g_fmt, beta, b_fmt, fm.norm), params)
+
+
+# kernels/layernorm.cpp's parameter layout: these scalars, then these assignments' `native.assignment` blocks
+_NORM_ASSIGNMENTS = ("accum", "mean", "diff_x", "diff_mean", "var", "norm", "out")
+
+
+@lru_cache(maxsize=256)
+def _native_norm_params(x_fmt, fm, n, rms, eps, g_fmt, b_fmt, out) -> np.ndarray | None:
+    """The kernel's parameters for rows of n elements, or None: an intermediate beyond int64 (`int64_plan`) or
+    an assignment beyond fx_assign."""
+    plan = int64_plan(x_fmt, fm, n, rms, eps, g_fmt, b_fmt, out)
+    if plan is None:
+        return None
+    used = {"var", "norm", "out"} if rms else {"accum", "mean", "var", "norm", "out"}
+    used |= {name for name, shift in (("diff_x", plan.diff_x), ("diff_mean", plan.diff_mean)) if shift is None}
+    try:
+        blocks = [native.assignment(*plan.assign[name]) if name in used else np.zeros(native.ASSIGN_FIELDS,
+                                                                                       dtype=np.int64)
+                  for name in _NORM_ASSIGNMENTS]
+    except ValueError:
+        return None
+    power_of_two = n & (n - 1) == 0
+    scalars = [int(rms), int(plan.sum_at_once), *plan.sum_shifts,
+               -1 if plan.diff_x is None else plan.diff_x, -1 if plan.diff_mean is None else plan.diff_mean,
+               n.bit_length() - 1 if power_of_two else -1, plan.power, plan.eps_units, plan.top]
+    return np.concatenate([np.array(scalars, dtype=np.int64), *blocks])
+
+
+def _layernorm_native(lib, rows: np.ndarray, g_scaled: np.ndarray, b_scaled: np.ndarray,
+                      params: np.ndarray) -> np.ndarray:
+    """kernels/layernorm.cpp on rows [R, n] in any layout (element strides), into the transposed view of an
+    [n, R] array as `layernorm` returns (the GIL is released during the call)."""
+    count, n = rows.shape
+    xs = rows.astype(np.int64, copy=False)
+    if any(s % xs.itemsize for s in xs.strides):
+        xs = np.ascontiguousarray(xs)
+    g, b = (np.ascontiguousarray(a, dtype=np.int64) for a in (g_scaled, b_scaled))
+    y = np.empty((n, count), dtype=np.int64)
+    scratch = np.empty(n * lib.fxflow_layernorm_lanes(), dtype=np.int64)
+    lib.fxflow_layernorm(xs.ctypes.data, count, n, *(s // xs.itemsize for s in xs.strides), g.ctypes.data,
+                         b.ctypes.data, params.ctypes.data, y.ctypes.data, 1, count, scratch.ctypes.data)
+    return y.T
 
 
 @op_step(AddConstantOp)

@@ -23,7 +23,7 @@ from functools import lru_cache
 import numpy as np
 
 from .format import FixedFormat
-from .matmul import exact_matmul_accum, ordered_sum
+from .matmul import exact_matmul_accum, format_sum_bound, ordered_sum, ordered_sum_grid, sum_at_once
 from .quantize import requantize
 
 INT64_SAFE_BITS = 62
@@ -78,7 +78,7 @@ def inv_sqrt(v: np.ndarray, var: FixedFormat, eps_units: int, inv: FixedFormat) 
     """Stored integers r of inv (unsigned): the largest r < 2^W with r^2 (v + E) <= 2^(2 f_r + f_v)."""
     w = inv.width
     p = 2 * inv.f + var.f
-    if 0 <= p <= INT64_SAFE_BITS and max(var.width, int(eps_units).bit_length()) + 1 <= INT64_SAFE_BITS:
+    if closed_form_power(var, eps_units, inv) is not None:
         return _inv_sqrt_int64(np.asarray(v).astype(np.int64) + int(eps_units), p, w)
     bits = 2 * w + var.width + 2 + max(int(eps_units).bit_length(), 0)
     big = bits > INT64_SAFE_BITS or p > INT64_SAFE_BITS or p < 0
@@ -94,6 +94,13 @@ def inv_sqrt(v: np.ndarray, var: FixedFormat, eps_units: int, inv: FixedFormat) 
         ok = (prod * scale if scale != 1 else prod) <= lim
         r = np.where(ok, t, r)
     return r
+
+
+def closed_form_power(var: FixedFormat, eps_units: int, inv: FixedFormat) -> int | None:
+    """p = 2 f_r + f_v when inv_sqrt takes its int64 closed form (2^p and v + E fit int64), else None."""
+    p = 2 * inv.f + var.f
+    fits = 0 <= p <= INT64_SAFE_BITS and max(var.width, int(eps_units).bit_length()) + 1 <= INT64_SAFE_BITS
+    return p if fits else None
 
 
 def _inv_sqrt_int64(ve: np.ndarray, p: int, w: int) -> np.ndarray:
@@ -119,7 +126,7 @@ def layernorm(rows: np.ndarray, x: FixedFormat, gamma: np.ndarray, g_fmt: FixedF
     transposed view of that [n, R] array; rows given as such a view are read without a copy."""
     n = rows.shape[-1]
     diff, sq = derived_formats(x, fm, n, rms)
-    wide = max(diff.width * 2 + n.bit_length(), x.width + n.bit_length()) + 4
+    wide = _wide_bits(x, diff, n)
     xi = _ints(rows, wide).T
     if xi.dtype == np.int64:
         xi = np.ascontiguousarray(xi)
@@ -136,18 +143,15 @@ def layernorm(rows: np.ndarray, x: FixedFormat, gamma: np.ndarray, g_fmt: FixedF
         q = ordered_sum(d * d, 2 * diff.f, sq, axis=0)
     v = divide_toward_zero(_ints(requantize(q, sq.f, fm.var), wide), n)
     r = inv_sqrt(v, fm.var, epsilon_units(eps, fm.var), fm.inv_std)
-    bits = diff.width + fm.inv_std.width + 2
+    bits = _product_bits(diff, fm.inv_std)
     dr = _ints(d, bits)
     if dr.dtype == np.int64 and not rms:  # d is a temporary of this function: multiplied in place
         dr *= np.asarray(r, dtype=np.int64)[None, :]
     else:
         dr = dr * _ints(r, bits)[None, :]
     t = requantize(dr, diff.f + fm.inv_std.f, fm.norm)
-    pf = fm.norm.f + g_fmt.f
-    f = max(pf, b_fmt.f)
-    bits = max(fm.norm.width + g_fmt.width + f - pf, b_fmt.width + f - b_fmt.f) + 1  # |t g| + |b| on grid f
-    g_scaled = _ints(gamma, bits) * (1 << (f - pf))  # per column: the scaling costs nothing per row
-    b_scaled = _ints(beta, bits) * (1 << (f - b_fmt.f))
+    f, bits = _affine_grid(fm.norm, g_fmt, b_fmt)
+    g_scaled, b_scaled = scaled_affine(gamma, g_fmt, beta, b_fmt, fm.norm)  # per column: costs nothing per row
     total = _ints(t, bits)
     if total.dtype == np.int64:
         total *= g_scaled[:, None]
@@ -157,11 +161,78 @@ def layernorm(rows: np.ndarray, x: FixedFormat, gamma: np.ndarray, g_fmt: FixedF
     return requantize(total, f, out).T
 
 
+def _wide_bits(x: FixedFormat, diff: FixedFormat, n: int) -> int:
+    """Bits holding x, the mean, the differences and the sum of their squares (the int64 path when <= 62)."""
+    return max(diff.width * 2 + n.bit_length(), x.width + n.bit_length()) + 4
+
+
+def _product_bits(diff: FixedFormat, inv: FixedFormat) -> int:
+    """Bits holding d * r."""
+    return diff.width + inv.width + 2
+
+
+def _affine_grid(norm: FixedFormat, g_fmt: FixedFormat, b_fmt: FixedFormat) -> tuple[int, int]:
+    """(f, bits): t * gamma + beta is summed on the grid 2^-f, where `bits` hold |t gamma| + |beta|."""
+    pf = norm.f + g_fmt.f
+    f = max(pf, b_fmt.f)
+    return f, max(norm.width + g_fmt.width + f - pf, b_fmt.width + f - b_fmt.f) + 1
+
+
+def scaled_affine(gamma: np.ndarray, g_fmt: FixedFormat, beta: np.ndarray, b_fmt: FixedFormat,
+                  norm: FixedFormat) -> tuple[np.ndarray, np.ndarray]:
+    """Stored gamma and beta scaled onto the grid of t * gamma + beta (`_affine_grid`)."""
+    f, bits = _affine_grid(norm, g_fmt, b_fmt)
+    return _ints(gamma, bits) * (1 << (f - norm.f - g_fmt.f)), _ints(beta, bits) * (1 << (f - b_fmt.f))
+
+
+@dataclass(frozen=True)
+class Int64Plan:
+    """`layernorm`'s int64 path spelled out for a native kernel (emulator/kernels/layernorm.cpp): every
+    assignment as (the grid f_from of its operand, the format), every exact conversion into diff_t as a left
+    shift or None (an assignment), and the decisions on exactness taken here."""
+
+    sum_shifts: tuple  # (g - f_x, g - f_accum): the ordered sum assigns (accum << s_a) + (x << s_x) from grid g
+    sum_at_once: bool  # the exact sum assigned once equals the ordered sum (`sum_at_once`)
+    diff_x: int | None  # x into diff_t: a left shift, or None: the assignment `assign["diff_x"]`
+    diff_mean: int | None
+    power: int  # r = min(isqrt(2^power // (v + E)), top), top for v + E <= 0
+    eps_units: int
+    top: int
+    assign: dict  # name -> (f_from, format): accum, mean, diff_x, diff_mean, var, norm, out
+
+
+@lru_cache(maxsize=256)
+def int64_plan(x: FixedFormat, fm: NormFormats, n: int, rms: bool, eps: float, g_fmt: FixedFormat,
+               b_fmt: FixedFormat, out: FixedFormat) -> Int64Plan | None:
+    """The plan when every intermediate of `layernorm` on rows of n elements fits int64 (the conditions of its
+    int64 path, checked on the formats), else None."""
+    diff, sq = derived_formats(x, fm, n, rms)
+    e = epsilon_units(eps, fm.var)
+    p = closed_form_power(fm.var, e, fm.inv_std)
+    bound, nonneg = format_sum_bound(x, n)
+    g, sum_bits = ordered_sum_grid(bound, x.f, fm.accum)
+    bits = (_wide_bits(x, diff, n), _product_bits(diff, fm.inv_std), _affine_grid(fm.norm, g_fmt, b_fmt)[1],
+            0 if rms else sum_bits)
+    if n < 1 or p is None or max(bits) > INT64_SAFE_BITS:
+        return None
+    f = _affine_grid(fm.norm, g_fmt, b_fmt)[0]
+    assign = {"accum": (g, fm.accum), "mean": (fm.accum.f, fm.mean), "diff_x": (x.f, diff),
+              "diff_mean": (fm.mean.f, diff), "var": (sq.f, fm.var), "norm": (diff.f + fm.inv_std.f, fm.norm),
+              "out": (f, out)}
+    return Int64Plan((g - x.f, g - fm.accum.f), sum_at_once(bound, nonneg, x.f, fm.accum), _exact_shift(x, diff),
+                     _exact_shift(fm.mean, diff), p, e, (1 << fm.inv_std.width) - 1, assign)
+
+
+def _exact_shift(fmt: FixedFormat, to: FixedFormat) -> int | None:
+    """`_to_exact`'s left shift from fmt to `to`, or None when `to` does not cover fmt (an assignment)."""
+    return to.f - fmt.f if to.covers(fmt) else None
+
+
 def _to_exact(a: np.ndarray, fmt: FixedFormat, to: FixedFormat, bits: int) -> np.ndarray:
     """Stored integers of fmt assigned to a format that holds all of fmt's values (a shift), as a new array."""
-    if to.covers(fmt):
+    s = _exact_shift(fmt, to)
+    if s is not None:
         a = _ints(a, bits)
-        s = to.f - fmt.f
         return a << s if a.dtype == np.int64 else a * (1 << s)
     return _ints(requantize(a, fmt.f, to), bits)
 
