@@ -101,6 +101,7 @@ def test_numpy_when_native_is_off(monkeypatch):
     assert ran == []
     monkeypatch.setenv("FXFLOW_NATIVE", "1")
     assert native.library() is not None, "no native build on a machine with a compiler"
+    assert native.library().fxflow_layernorm_lanes() == tr.NORM_LANES  # the scratch the kernel takes
     assert np.array_equal(tr.norm_rows(rows, x, g, x, b, x, fm, 1e-5, False, out), want) and ran == [1]
 
 

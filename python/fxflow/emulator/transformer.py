@@ -59,33 +59,58 @@ def _layernorm_step(o, consts):
     hm = hls4ml_norm(o)
     fm = norm_formats(o) if hm is None else None
 
+    kernels: dict = {}  # (x's format, n) -> `native_norm`'s kernel for this step
+
     def run(x: Tensor) -> Tensor:
         shape = x.data.shape
         rows = np.asarray(x.data).reshape(-1, int(np.prod(shape[-dims:])))
+        g, b = gamma.data.reshape(-1), beta.data.reshape(-1)
         if hm is not None:
-            y = hls4ml_layernorm(rows, x.fmt, gamma.data.reshape(-1), gamma.fmt, beta.data.reshape(-1), beta.fmt,
-                                 hm, eps, out)
+            y = hls4ml_layernorm(rows, x.fmt, g, gamma.fmt, b, beta.fmt, hm, eps, out)
         else:
-            y = norm_rows(rows, x.fmt, gamma.data.reshape(-1), gamma.fmt, beta.data.reshape(-1), beta.fmt, fm, eps,
-                          rms, out)
+            key = (x.fmt, rows.shape[-1])
+            if key not in kernels:
+                kernels[key] = native_norm(x.fmt, rows.shape[-1], g, gamma.fmt, b, beta.fmt, fm, eps, rms, out)
+            y = norm_rows(rows, x.fmt, g, gamma.fmt, b, beta.fmt, fm, eps, rms, out, kernels[key])
         return Tensor(np.asarray(y).reshape(shape), out)
 
     run.any_layout = True  # computed on the columns: a transposed view is read without a copy
     return run
 
 
-def norm_rows(rows, x_fmt, gamma, g_fmt, beta, b_fmt, fm, eps, rms, out) -> np.ndarray:
+def norm_rows(rows, x_fmt, gamma, g_fmt, beta, b_fmt, fm, eps, rms, out, kernel=None) -> np.ndarray:
     """`layernorm` of rows [R, n]: in native code when the library is there and every intermediate fits int64
-    (`int64_plan`), else NumPy; the same bits and the same layout (the transposed view of an [n, R] array)."""
+    (`native_norm`; `kernel`: its result for these arguments, kept by the caller), else NumPy; the same bits and
+    the same layout (the transposed view of an [n, R] array)."""
     lib = native.library()
-    params = None if lib is None else _native_norm_params(x_fmt, fm, rows.shape[-1], rms, eps, g_fmt, b_fmt, out)
-    if params is None:
-        return layernorm(rows, x_fmt, gamma, g_fmt, beta, b_fmt, fm, eps, rms, out)
-    return _layernorm_native(lib, rows, *scaled_affine(gamma, g_fmt, beta, b_fmt, fm.norm), params)
+    if lib is not None:
+        if kernel is None:
+            kernel = native_norm(x_fmt, rows.shape[-1], gamma, g_fmt, beta, b_fmt, fm, eps, rms, out)
+        if kernel:
+            return _layernorm_native(lib, rows, kernel)
+    return layernorm(rows, x_fmt, gamma, g_fmt, beta, b_fmt, fm, eps, rms, out)
+
+
+class _NormKernel:
+    """kernels/layernorm.cpp's constant arguments for one LayerNorm on rows of n elements: its parameters and
+    the scaled gamma and beta (kept with their addresses: per call only the rows change)."""
+
+    def __init__(self, n: int, params: np.ndarray, g_scaled: np.ndarray, b_scaled: np.ndarray):
+        self.n = n
+        self.arrays = [np.ascontiguousarray(a, dtype=np.int64) for a in (g_scaled, b_scaled, params)]
+        self.addresses = [a.ctypes.data for a in self.arrays]  # gamma, beta, params
+
+
+def native_norm(x_fmt, n, gamma, g_fmt, beta, b_fmt, fm, eps, rms, out) -> _NormKernel | bool:
+    """The native kernel's arguments for rows of n elements of x_fmt, or False: an intermediate beyond int64
+    (`int64_plan`) or an assignment beyond fx_assign (NumPy then)."""
+    params = _native_norm_params(x_fmt, fm, n, rms, eps, g_fmt, b_fmt, out)
+    return False if params is None else _NormKernel(n, params, *scaled_affine(gamma, g_fmt, beta, b_fmt, fm.norm))
 
 
 # kernels/layernorm.cpp's parameter layout: these scalars, then these assignments' `native.assignment` blocks
 _NORM_ASSIGNMENTS = ("accum", "mean", "diff_x", "diff_mean", "var", "norm", "out")
+NORM_LANES = 32  # kernels/layernorm.cpp's LANES: its scratch holds n * LANES int64
 
 
 @lru_cache(maxsize=256)
@@ -110,20 +135,21 @@ def _native_norm_params(x_fmt, fm, n, rms, eps, g_fmt, b_fmt, out) -> np.ndarray
     return np.concatenate([np.array(scalars, dtype=np.int64), *blocks])
 
 
-def _layernorm_native(lib, rows: np.ndarray, g_scaled: np.ndarray, b_scaled: np.ndarray,
-                      params: np.ndarray) -> np.ndarray:
+def _layernorm_native(lib, rows: np.ndarray, kernel: _NormKernel) -> np.ndarray:
     """kernels/layernorm.cpp on rows [R, n] in any layout (element strides), into the transposed view of an
     [n, R] array as `layernorm` returns (the GIL is released during the call)."""
     count, n = rows.shape
-    xs = rows.astype(np.int64, copy=False)
-    if any(s % xs.itemsize for s in xs.strides):
+    xs = rows if rows.dtype == np.int64 else rows.astype(np.int64)
+    row_stride, col_stride = xs.strides
+    if row_stride % 8 or col_stride % 8:
         xs = np.ascontiguousarray(xs)
-    g, b = (np.ascontiguousarray(a, dtype=np.int64) for a in (g_scaled, b_scaled))
-    y = np.empty((n, count), dtype=np.int64)
-    scratch = np.empty(n * lib.fxflow_layernorm_lanes(), dtype=np.int64)
-    lib.fxflow_layernorm(xs.ctypes.data, count, n, *(s // xs.itemsize for s in xs.strides), g.ctypes.data,
-                         b.ctypes.data, params.ctypes.data, y.ctypes.data, 1, count, scratch.ctypes.data)
-    return y.T
+        row_stride, col_stride = xs.strides
+    buf = np.empty(n * (count + NORM_LANES), dtype=np.int64)  # y, then the kernel's scratch (one allocation)
+    address = buf.ctypes.data
+    g, b, params = kernel.addresses
+    lib.fxflow_layernorm(xs.ctypes.data, count, n, row_stride // 8, col_stride // 8, g, b, params, address, 1,
+                         count, address + 8 * n * count)
+    return buf[:n * count].reshape(n, count).T
 
 
 @op_step(AddConstantOp)
