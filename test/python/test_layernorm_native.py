@@ -163,3 +163,39 @@ def test_baseline_build_without_avx2_equals_too(monkeypatch, tmp_path):
                 want = layernorm(rows, x, g, x, b, x, fm, 1e-3, rms, out)
                 assert np.array_equal(tr.norm_rows(rows, x, g, x, b, x, fm, 1e-3, rms, out), want)
     assert len(ran) == 2 * len(ROUNDING) * len(OVERFLOW)
+
+
+_HLS4ML_USE: list = []
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_hls4ml_native_equals_numpy(monkeypatch, data):
+    """hls4ml 1.3's LayerNorm (`hls4ml_layernorm`): random accum_t and table_t (every mode), table sizes and
+    range powers, the ordered sums at once or step by step; the result row-major."""
+    from fxflow.fixed.layernorm import Hls4mlNorm, hls4ml_layernorm
+
+    x = data.draw(formats(max_width=18))
+    hm = Hls4mlNorm(data.draw(formats(max_width=24)), data.draw(formats(max_width=12, signed=False, min_f=0)),
+                    data.draw(st.sampled_from([16, 1024, 4096])), data.draw(st.integers(-2, 3)))
+    g_fmt, b_fmt, out = (data.draw(formats(max_width=16)) for _ in range(3))
+    n = data.draw(st.sampled_from([1, 8, data.draw(st.integers(1, 70))]))
+    count = data.draw(st.sampled_from([1, 33, data.draw(st.integers(0, 100))]))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    rows = rng.integers(x.min_int, x.max_int, size=(count, n), endpoint=True, dtype=np.int64)
+    g = rng.integers(g_fmt.min_int, g_fmt.max_int, size=n, endpoint=True, dtype=np.int64)
+    b = rng.integers(b_fmt.min_int, b_fmt.max_int, size=n, endpoint=True, dtype=np.int64)
+    eps = data.draw(st.sampled_from([1e-5, 1e-3, 0.01]))
+    ran = _spy(monkeypatch)
+    monkeypatch.setenv("FXFLOW_NATIVE", "1")
+    for given_rows in _layouts(rows, rng):
+        want = hls4ml_layernorm(given_rows, x, g, g_fmt, b, b_fmt, hm, eps, out)
+        got = tr.hls4ml_norm_rows(given_rows, x, g, g_fmt, b, b_fmt, hm, eps, out)
+        assert got.dtype == want.dtype and got.flags.c_contiguous  # (NumPy's follows the rows' layout)
+        assert np.array_equal(got, want), (x, hm, g_fmt, b_fmt, out, eps)
+    _HLS4ML_USE.append(bool(ran))
+
+
+def test_hls4ml_native_ran_in_most_examples():
+    if _HLS4ML_USE:
+        assert sum(_HLS4ML_USE) >= 0.6 * len(_HLS4ML_USE), (sum(_HLS4ML_USE), len(_HLS4ML_USE))

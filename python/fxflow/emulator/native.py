@@ -78,6 +78,7 @@ SIGNATURES = {
     "fxflow_dense_chain": ([_I64, _P, _P, _P, _P, _P, _I64, _I64, _I64, _P, _I64, _I64], _I32),
     "fxflow_assign_each": ([_P, _I64, _P], None),
     "fxflow_layernorm": ([_P, _I64, _I64, _I64, _I64, _P, _P, _P, _P, _I64, _I64, _P], None),
+    "fxflow_hls4ml_layernorm": ([_P, _I64, _I64, _I64, _I64, _P, _P, _P, _P, _P, _I64, _I64, _P], None),
     "fxflow_layernorm_lanes": ([], _I64),
 }
 

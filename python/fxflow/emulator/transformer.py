@@ -15,7 +15,8 @@ from fxflow.dialects.fxp.accessors import accum_format, hls4ml_norm, norm_format
 from fxflow.emulator import constant_operand, native, op_step
 from fxflow.fixed.dense import Tensor, add
 from fxflow.errors import FxflowError
-from fxflow.fixed.layernorm import hls4ml_layernorm, int64_plan, layernorm, layernorm_float, scaled_affine
+from fxflow.fixed.layernorm import (hls4ml_int64_plan, hls4ml_inv_sqrt_table, hls4ml_layernorm, hls4ml_scaled_affine,
+                                    int64_plan, layernorm, layernorm_float, scaled_affine)
 from fxflow.fixed.matmul import matmul
 from fxflow.ir import ir
 
@@ -65,10 +66,12 @@ def _layernorm_step(o, consts):
         shape = x.data.shape
         rows = np.asarray(x.data).reshape(-1, int(np.prod(shape[-dims:])))
         g, b = gamma.data.reshape(-1), beta.data.reshape(-1)
+        key = (x.fmt, rows.shape[-1])
         if hm is not None:
-            y = hls4ml_layernorm(rows, x.fmt, g, gamma.fmt, b, beta.fmt, hm, eps, out)
+            if key not in kernels:
+                kernels[key] = native_hls4ml_norm(x.fmt, rows.shape[-1], g, gamma.fmt, b, beta.fmt, hm, eps, out)
+            y = hls4ml_norm_rows(rows, x.fmt, g, gamma.fmt, b, beta.fmt, hm, eps, out, kernels[key])
         else:
-            key = (x.fmt, rows.shape[-1])
             if key not in kernels:
                 kernels[key] = native_norm(x.fmt, rows.shape[-1], g, gamma.fmt, b, beta.fmt, fm, eps, rms, out)
             y = norm_rows(rows, x.fmt, g, gamma.fmt, b, beta.fmt, fm, eps, rms, out, kernels[key])
@@ -91,26 +94,54 @@ def norm_rows(rows, x_fmt, gamma, g_fmt, beta, b_fmt, fm, eps, rms, out, kernel=
     return layernorm(rows, x_fmt, gamma, g_fmt, beta, b_fmt, fm, eps, rms, out)
 
 
-class _NormKernel:
-    """kernels/layernorm.cpp's constant arguments for one LayerNorm on rows of n elements: its parameters and
-    the scaled gamma and beta (kept with their addresses: per call only the rows change)."""
+def hls4ml_norm_rows(rows, x_fmt, gamma, g_fmt, beta, b_fmt, hm, eps, out, kernel=None) -> np.ndarray:
+    """`hls4ml_layernorm` of rows [R, n], in native code likewise (`native_hls4ml_norm`); row-major as it."""
+    lib = native.library()
+    if lib is not None:
+        if kernel is None:
+            kernel = native_hls4ml_norm(x_fmt, rows.shape[-1], gamma, g_fmt, beta, b_fmt, hm, eps, out)
+        if kernel:
+            return _layernorm_native(lib, rows, kernel)
+    return hls4ml_layernorm(rows, x_fmt, gamma, g_fmt, beta, b_fmt, hm, eps, out)
 
-    def __init__(self, n: int, params: np.ndarray, g_scaled: np.ndarray, b_scaled: np.ndarray):
-        self.n = n
+
+class _NormKernel:
+    """kernels/layernorm.cpp's constant arguments for one LayerNorm on rows of n elements: its parameters, the
+    scaled gamma and beta, hls4ml's table (kept with their addresses: per call only the rows change)."""
+
+    def __init__(self, params: np.ndarray, g_scaled: np.ndarray, b_scaled: np.ndarray, table=None):
+        self.hls4ml = table is not None
         self.arrays = [np.ascontiguousarray(a, dtype=np.int64) for a in (g_scaled, b_scaled, params)]
-        self.addresses = [a.ctypes.data for a in self.arrays]  # gamma, beta, params
+        if table is not None:
+            self.arrays.insert(2, np.ascontiguousarray(table, dtype=np.int64))
+        self.addresses = [a.ctypes.data for a in self.arrays]  # gamma, beta, (table,) params
 
 
 def native_norm(x_fmt, n, gamma, g_fmt, beta, b_fmt, fm, eps, rms, out) -> _NormKernel | bool:
     """The native kernel's arguments for rows of n elements of x_fmt, or False: an intermediate beyond int64
     (`int64_plan`) or an assignment beyond fx_assign (NumPy then)."""
     params = _native_norm_params(x_fmt, fm, n, rms, eps, g_fmt, b_fmt, out)
-    return False if params is None else _NormKernel(n, params, *scaled_affine(gamma, g_fmt, beta, b_fmt, fm.norm))
+    return False if params is None else _NormKernel(params, *scaled_affine(gamma, g_fmt, beta, b_fmt, fm.norm))
+
+
+def native_hls4ml_norm(x_fmt, n, gamma, g_fmt, beta, b_fmt, hm, eps, out) -> _NormKernel | bool:
+    """The native kernel's arguments for hls4ml's LayerNorm on rows of n elements of x_fmt, or False
+    (`hls4ml_int64_plan`, `native.assignment`)."""
+    plan = hls4ml_int64_plan(x_fmt, hm, n, g_fmt, b_fmt, out)
+    if plan is None:
+        return False
+    try:
+        blocks = [native.assignment(*plan.assign[name]) for name in _HLS4ML_ASSIGNMENTS]
+    except ValueError:
+        return False
+    params = np.concatenate([np.array([int(plan.sum_at_once), plan.k_inv, hm.table_size], dtype=np.int64), *blocks])
+    return _NormKernel(params, *hls4ml_scaled_affine(gamma, g_fmt, beta, b_fmt, hm), hls4ml_inv_sqrt_table(hm, eps))
 
 
 # kernels/layernorm.cpp's parameter layout: these scalars, then these assignments' `native.assignment` blocks
 _NORM_ASSIGNMENTS = ("accum", "mean", "diff_x", "diff_mean", "var", "norm", "out")
-NORM_LANES = 32  # kernels/layernorm.cpp's LANES: its scratch holds n * LANES int64
+_HLS4ML_ASSIGNMENTS = ("input", "sum", "product", "index", "out")  # after its scalars (HLS_AT_ONCE ...)
+NORM_LANES = 32  # kernels/layernorm.cpp's LANES: its scratch holds (up to) 2 n LANES int64
 
 
 @lru_cache(maxsize=256)
@@ -137,18 +168,20 @@ def _native_norm_params(x_fmt, fm, n, rms, eps, g_fmt, b_fmt, out) -> np.ndarray
 
 def _layernorm_native(lib, rows: np.ndarray, kernel: _NormKernel) -> np.ndarray:
     """kernels/layernorm.cpp on rows [R, n] in any layout (element strides), into the transposed view of an
-    [n, R] array as `layernorm` returns (the GIL is released during the call)."""
+    [n, R] array as `layernorm` returns, or row-major as `hls4ml_layernorm` (the GIL is released during the
+    call)."""
     count, n = rows.shape
     xs = rows if rows.dtype == np.int64 else rows.astype(np.int64)
     row_stride, col_stride = xs.strides
     if row_stride % 8 or col_stride % 8:
         xs = np.ascontiguousarray(xs)
         row_stride, col_stride = xs.strides
-    buf = np.empty(n * (count + NORM_LANES), dtype=np.int64)  # y, then the kernel's scratch (one allocation)
-    address = buf.ctypes.data
-    g, b, params = kernel.addresses
-    lib.fxflow_layernorm(xs.ctypes.data, count, n, row_stride // 8, col_stride // 8, g, b, params, address, 1,
-                         count, address + 8 * n * count)
+    buf = np.empty(n * (count + 2 * NORM_LANES), dtype=np.int64)  # y, then the kernel's scratch (one allocation)
+    address, x_args = buf.ctypes.data, (xs.ctypes.data, count, n, row_stride // 8, col_stride // 8)
+    if kernel.hls4ml:
+        lib.fxflow_hls4ml_layernorm(*x_args, *kernel.addresses, address, n, 1, address + 8 * n * count)
+        return buf[:n * count].reshape(count, n)
+    lib.fxflow_layernorm(*x_args, *kernel.addresses, address, 1, count, address + 8 * n * count)
     return buf[:n * count].reshape(n, count).T
 
 

@@ -352,10 +352,55 @@ def hls4ml_layernorm(rows: np.ndarray, x: FixedFormat, gamma: np.ndarray, g_fmt:
     q = ordered_sum(_ints(sq, wide), f, acc, acc)
     v = requantize(_ints(q, wide) * k, 2 * f, acc)
     r = hls4ml_inv_sqrt_table(hm, eps)[hls4ml_table_index(v, hm)]
-    pf = f + hm.table.f + g_fmt.f
-    fo = max(pf, b_fmt.f)
-    bits = max(acc.width + hm.table.width + g_fmt.width + fo - pf, b_fmt.width + fo - b_fmt.f) + 2
+    fo, bits = _hls4ml_affine_grid(hm, g_fmt, b_fmt)
+    g_scaled, b_scaled = hls4ml_scaled_affine(gamma, g_fmt, beta, b_fmt, hm)
     total = _ints(d, bits) * _ints(r, bits)[:, None]
-    total = total * (_ints(gamma, bits) * (1 << (fo - pf)))[None, :]
-    total = total + (_ints(beta, bits) * (1 << (fo - b_fmt.f)))[None, :]
+    total = total * g_scaled[None, :]
+    total = total + b_scaled[None, :]
     return requantize(total, fo, out)
+
+
+def _hls4ml_affine_grid(hm: Hls4mlNorm, g_fmt: FixedFormat, b_fmt: FixedFormat) -> tuple[int, int]:
+    """(fo, bits): d * r * gamma + beta is summed on the grid 2^-fo, where `bits` hold it."""
+    pf = hm.accum.f + hm.table.f + g_fmt.f
+    fo = max(pf, b_fmt.f)
+    return fo, max(hm.accum.width + hm.table.width + g_fmt.width + fo - pf, b_fmt.width + fo - b_fmt.f) + 2
+
+
+def hls4ml_scaled_affine(gamma: np.ndarray, g_fmt: FixedFormat, beta: np.ndarray, b_fmt: FixedFormat,
+                         hm: Hls4mlNorm) -> tuple[np.ndarray, np.ndarray]:
+    """Stored gamma and beta scaled onto the grid of d * r * gamma + beta (`_hls4ml_affine_grid`)."""
+    fo, bits = _hls4ml_affine_grid(hm, g_fmt, b_fmt)
+    pf = hm.accum.f + hm.table.f + g_fmt.f
+    return _ints(gamma, bits) * (1 << (fo - pf)), _ints(beta, bits) * (1 << (fo - b_fmt.f))
+
+
+# hls4ml's table index as an assignment: toward zero onto the integers, then the low 32 bits (signed)
+HLS4ML_INDEX_T = FixedFormat(1, 31, 0, "TRN_ZERO", "WRAP")
+
+
+@dataclass(frozen=True)
+class Hls4mlInt64Plan:
+    """`hls4ml_layernorm` on int64 spelled out for a native kernel (emulator/kernels/layernorm.cpp): each
+    assignment as (the grid f_from of its operand, the format); the table index is the assignment of
+    v * table_size to HLS4ML_INDEX_T from the grid f_accum - range_power2, clamped into the table."""
+
+    sum_at_once: bool  # both ordered sums of accum terms equal the exact sum assigned once (`sum_at_once`)
+    k_inv: int
+    assign: dict  # name -> (f_from, format): input, sum (also a - m), product (s k, d d, q k), index, out
+
+
+@lru_cache(maxsize=256)
+def hls4ml_int64_plan(x: FixedFormat, hm: Hls4mlNorm, n: int, g_fmt: FixedFormat, b_fmt: FixedFormat,
+                      out: FixedFormat) -> Hls4mlInt64Plan | None:
+    """The plan when every intermediate of `hls4ml_layernorm` on rows of n elements fits int64, else None."""
+    acc, f = hm.accum, hm.accum.f
+    bound, nonneg = format_sum_bound(acc, n)
+    s = f - hm.range_power2
+    index_bits = acc.width + hm.table_size.bit_length() + max(-s, 0) + 2
+    bits = (2 * acc.width + 2, ordered_sum_grid(bound, f, acc)[1], index_bits, _hls4ml_affine_grid(hm, g_fmt, b_fmt)[1])
+    if n < 1 or max(bits) > INT64_SAFE_BITS:
+        return None
+    assign = {"input": (x.f, acc), "sum": (f, acc), "product": (2 * f, acc), "index": (s, HLS4ML_INDEX_T),
+              "out": (_hls4ml_affine_grid(hm, g_fmt, b_fmt)[0], out)}
+    return Hls4mlInt64Plan(sum_at_once(bound, nonneg, f, acc), hls4ml_k_inv(hm, n), assign)

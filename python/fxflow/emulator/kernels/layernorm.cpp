@@ -1,6 +1,7 @@
 // LayerNorm and RMSNorm on int64 stored integers (fxp.layernorm): python/fxflow/fixed/layernorm.py `layernorm`
-// row by row, for the rows whose every intermediate fits int64 (decided in Python: `int64_plan`, which also
-// decides whether the ordered sum may be taken at once and whether the differences are exact shifts).  Every
+// (and hls4ml 1.3's, `hls4ml_layernorm`) in blocks of rows, for the rows whose every intermediate fits int64
+// (decided in Python: `int64_plan` / `hls4ml_int64_plan`, which also decide whether an ordered sum may be taken
+// at once and whether the differences are exact shifts).  Every
 // assignment goes through fixed.h's fx_assign with parameters computed in Python; the integer operations in
 // between (sums, products, shifts, the division toward zero, the integer square root) are exact.
 // Built by fxflow/emulator/native.py, called through ctypes from fxflow/emulator/transformer.py.
@@ -105,6 +106,55 @@ static void norm_block(const int64_t *__restrict__ x, long count, long n, long s
     for (long b = 0; b < count; b++) y[b * sy_r + j * sy_c] = d[j * LANES + b];
 }
 
+// hls4ml 1.3's LayerNorm (fixed/layernorm.py `hls4ml_layernorm`): the scalars, then the assignments
+enum { HLS_AT_ONCE, HLS_K_INV, HLS_TABLE_SIZE, HLS_SCALARS };
+enum { HLS_A_INPUT, HLS_A_SUM, HLS_A_PRODUCT, HLS_A_INDEX, HLS_A_OUT, HLS_ASSIGNMENTS };
+
+// sum[b] = the ordered sum of the accum terms t[j][b] (`ordered_sum` on accum's grid), at once or step by step
+static void hls4ml_sum(const int64_t *t, long n, int64_t at_once, const int64_t *assignment, int64_t *sum) {
+  for (int b = 0; b < LANES; b++) sum[b] = 0;
+  for (long j = 0; j < n; j++) {
+    for (int b = 0; b < LANES; b++) sum[b] += t[j * LANES + b];
+    if (!at_once) fx_assign_each_of(sum, LANES, assignment);
+  }
+  if (at_once) fx_assign_each_of(sum, LANES, assignment);
+}
+
+// one block of LANES rows (the first `count` real, the others zeros); d [n][LANES], e [n][LANES] scratch
+static void hls4ml_block(const int64_t *__restrict__ x, long count, long n, long sx_r, long sx_c,
+                         const int64_t *__restrict__ gamma, const int64_t *__restrict__ beta,
+                         const int64_t *__restrict__ table, const int64_t *s, const int64_t (*a)[FX_ASSIGN_FIELDS],
+                         int64_t *__restrict__ y, long sy_r, long sy_c, int64_t *__restrict__ d,
+                         int64_t *__restrict__ e) {
+  int64_t m[LANES], r[LANES];
+  const long size = n * LANES;
+  for (long j = 0; j < n; j++) {
+    for (long b = 0; b < count; b++) d[j * LANES + b] = x[b * sx_r + j * sx_c];
+    for (long b = count; b < LANES; b++) d[j * LANES + b] = 0;
+  }
+  fx_assign_each_of(d, size, a[HLS_A_INPUT]);  // a_j = accum(x_j)
+  hls4ml_sum(d, n, s[HLS_AT_ONCE], a[HLS_A_SUM], m);
+  for (int b = 0; b < LANES; b++) m[b] *= s[HLS_K_INV];
+  fx_assign_each_of(m, LANES, a[HLS_A_PRODUCT]);  // m = accum(s * k)
+  for (long j = 0; j < n; j++)
+    for (int b = 0; b < LANES; b++) d[j * LANES + b] -= m[b];
+  fx_assign_each_of(d, size, a[HLS_A_SUM]);  // d_j = accum(a_j - m)
+  for (long i = 0; i < size; i++) e[i] = d[i] * d[i];
+  fx_assign_each_of(e, size, a[HLS_A_PRODUCT]);  // accum(d_j * d_j)
+  hls4ml_sum(e, n, s[HLS_AT_ONCE], a[HLS_A_SUM], r);
+  for (int b = 0; b < LANES; b++) r[b] *= s[HLS_K_INV];
+  fx_assign_each_of(r, LANES, a[HLS_A_PRODUCT]);  // v = accum(q * k)
+  for (int b = 0; b < LANES; b++) r[b] *= s[HLS_TABLE_SIZE];
+  fx_assign_each_of(r, LANES, a[HLS_A_INDEX]);  // the index: toward zero, the low 32 bits
+  const int64_t top = s[HLS_TABLE_SIZE] - 1;
+  for (int b = 0; b < LANES; b++) r[b] = table[r[b] < 0 ? 0 : (r[b] > top ? top : r[b])];
+  for (long j = 0; j < n; j++)
+    for (int b = 0; b < LANES; b++) d[j * LANES + b] = d[j * LANES + b] * r[b] * gamma[j] + beta[j];
+  fx_assign_each_of(d, size, a[HLS_A_OUT]);
+  for (long j = 0; j < n; j++)
+    for (long b = 0; b < count; b++) y[b * sy_r + j * sy_c] = d[j * LANES + b];
+}
+
 extern "C" {
 
 // y[i, j] for rows i < rows of n stored integers x[i * sx_r + j * sx_c] (element strides); gamma and beta
@@ -119,6 +169,21 @@ void fxflow_layernorm(const int64_t *x, long rows, long n, long sx_r, long sx_c,
   for (long i = 0; i < rows; i += LANES) {
     const long count = rows - i < LANES ? rows - i : LANES;
     norm_block(x + i * sx_r, count, n, sx_r, sx_c, gamma, beta, s, a, y + i * sy_r, sy_r, sy_c, scratch);
+  }
+}
+
+// the same for hls4ml's LayerNorm; table: its 1/sqrt table (table_t stored integers); scratch: 2 n LANES int64
+void fxflow_hls4ml_layernorm(const int64_t *x, long rows, long n, long sx_r, long sx_c, const int64_t *gamma,
+                             const int64_t *beta, const int64_t *table, const int64_t *params, int64_t *y, long sy_r,
+                             long sy_c, int64_t *scratch) {
+  int64_t s[HLS_SCALARS], a[HLS_ASSIGNMENTS][FX_ASSIGN_FIELDS];
+  for (int k = 0; k < HLS_SCALARS; k++) s[k] = params[k];
+  for (int k = 0; k < HLS_ASSIGNMENTS; k++)
+    for (int j = 0; j < FX_ASSIGN_FIELDS; j++) a[k][j] = params[HLS_SCALARS + k * FX_ASSIGN_FIELDS + j];
+  for (long i = 0; i < rows; i += LANES) {
+    const long count = rows - i < LANES ? rows - i : LANES;
+    hls4ml_block(x + i * sx_r, count, n, sx_r, sx_c, gamma, beta, table, s, a, y + i * sy_r, sy_r, sy_c, scratch,
+                 scratch + n * LANES);
   }
 }
 
