@@ -155,17 +155,22 @@ static void hls4ml_block(const int64_t *__restrict__ x, long count, long n, long
     for (long b = 0; b < count; b++) y[b * sy_r + j * sy_c] = d[j * LANES + b];
 }
 
+// the parameters as local copies (no reloads after the stores to y): `scalars` values, then the assignments
+static void unpack(const int64_t *params, int64_t *s, int scalars, int64_t (*a)[FX_ASSIGN_FIELDS], int assignments) {
+  for (int k = 0; k < scalars; k++) s[k] = params[k];
+  for (int k = 0; k < assignments; k++)
+    for (int j = 0; j < FX_ASSIGN_FIELDS; j++) a[k][j] = params[scalars + k * FX_ASSIGN_FIELDS + j];
+}
+
 extern "C" {
 
 // y[i, j] for rows i < rows of n stored integers x[i * sx_r + j * sx_c] (element strides); gamma and beta
-// scaled onto the grid of t * gamma + beta; scratch: n * fxflow_layernorm_lanes() int64
+// scaled onto the grid of t * gamma + beta; scratch: n LANES int64
 void fxflow_layernorm(const int64_t *x, long rows, long n, long sx_r, long sx_c, const int64_t *gamma,
                       const int64_t *beta, const int64_t *params, int64_t *y, long sy_r, long sy_c,
                       int64_t *scratch) {
   int64_t s[LN_SCALARS], a[LN_ASSIGNMENTS][FX_ASSIGN_FIELDS];
-  for (int k = 0; k < LN_SCALARS; k++) s[k] = params[k];
-  for (int k = 0; k < LN_ASSIGNMENTS; k++)
-    for (int j = 0; j < FX_ASSIGN_FIELDS; j++) a[k][j] = params[LN_SCALARS + k * FX_ASSIGN_FIELDS + j];
+  unpack(params, s, LN_SCALARS, a, LN_ASSIGNMENTS);
   for (long i = 0; i < rows; i += LANES) {
     const long count = rows - i < LANES ? rows - i : LANES;
     norm_block(x + i * sx_r, count, n, sx_r, sx_c, gamma, beta, s, a, y + i * sy_r, sy_r, sy_c, scratch);
@@ -177,9 +182,7 @@ void fxflow_hls4ml_layernorm(const int64_t *x, long rows, long n, long sx_r, lon
                              const int64_t *beta, const int64_t *table, const int64_t *params, int64_t *y, long sy_r,
                              long sy_c, int64_t *scratch) {
   int64_t s[HLS_SCALARS], a[HLS_ASSIGNMENTS][FX_ASSIGN_FIELDS];
-  for (int k = 0; k < HLS_SCALARS; k++) s[k] = params[k];
-  for (int k = 0; k < HLS_ASSIGNMENTS; k++)
-    for (int j = 0; j < FX_ASSIGN_FIELDS; j++) a[k][j] = params[HLS_SCALARS + k * FX_ASSIGN_FIELDS + j];
+  unpack(params, s, HLS_SCALARS, a, HLS_ASSIGNMENTS);
   for (long i = 0; i < rows; i += LANES) {
     const long count = rows - i < LANES ? rows - i : LANES;
     hls4ml_block(x + i * sx_r, count, n, sx_r, sx_c, gamma, beta, table, s, a, y + i * sy_r, sy_r, sy_c, scratch,
