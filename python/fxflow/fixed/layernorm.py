@@ -327,7 +327,7 @@ def hls4ml_table_index(v: np.ndarray, hm: Hls4mlNorm) -> np.ndarray:
     """hls4ml's `int index = var * table_size * 2^range_power2`: toward zero, the low 32 bits (ap_fixed's
     to_int), then clamped to [0, table_size - 1]; v the stored integers of var (accum_t)."""
     s = hm.accum.f - hm.range_power2
-    t = _ints(v, hm.accum.width + hm.table_size.bit_length() + max(-s, 0) + 2) * hm.table_size
+    t = _ints(v, _hls4ml_index_bits(hm)) * hm.table_size
     if s <= 0:
         t = t * (1 << -s)
     else:
@@ -336,13 +336,23 @@ def hls4ml_table_index(v: np.ndarray, hm: Hls4mlNorm) -> np.ndarray:
     return np.clip(np.asarray(t, dtype=np.int64), 0, hm.table_size - 1)
 
 
+def _hls4ml_index_bits(hm: Hls4mlNorm) -> int:
+    """Bits holding v * table_size * 2^(range_power2 - f_accum) before its truncation (`hls4ml_table_index`)."""
+    return hm.accum.width + hm.table_size.bit_length() + max(hm.range_power2 - hm.accum.f, 0) + 2
+
+
+def _hls4ml_wide_bits(acc: FixedFormat) -> int:
+    """Bits holding hls4ml's accum values and their products."""
+    return 2 * acc.width + 2
+
+
 def hls4ml_layernorm(rows: np.ndarray, x: FixedFormat, gamma: np.ndarray, g_fmt: FixedFormat, beta: np.ndarray,
                      b_fmt: FixedFormat, hm: Hls4mlNorm, eps: float, out: FixedFormat) -> np.ndarray:
     """Stored integers of out for rows [R, n] of stored integers of x, as hls4ml 1.3 computes (`Hls4mlNorm`)."""
     n = rows.shape[-1]
     acc = hm.accum
     f = acc.f
-    wide = 2 * acc.width + 2
+    wide = _hls4ml_wide_bits(acc)
     a = _ints(requantize(rows, x.f, acc), wide)
     k = hls4ml_k_inv(hm, n)
     s = ordered_sum(a, f, acc, acc)
@@ -396,11 +406,10 @@ def hls4ml_int64_plan(x: FixedFormat, hm: Hls4mlNorm, n: int, g_fmt: FixedFormat
     """The plan when every intermediate of `hls4ml_layernorm` on rows of n elements fits int64, else None."""
     acc, f = hm.accum, hm.accum.f
     bound, nonneg = format_sum_bound(acc, n)
-    s = f - hm.range_power2
-    index_bits = acc.width + hm.table_size.bit_length() + max(-s, 0) + 2
-    bits = (2 * acc.width + 2, ordered_sum_grid(bound, f, acc)[1], index_bits, _hls4ml_affine_grid(hm, g_fmt, b_fmt)[1])
+    fo, out_bits = _hls4ml_affine_grid(hm, g_fmt, b_fmt)
+    bits = (_hls4ml_wide_bits(acc), ordered_sum_grid(bound, f, acc)[1], _hls4ml_index_bits(hm), out_bits)
     if n < 1 or max(bits) > INT64_SAFE_BITS:
         return None
-    assign = {"input": (x.f, acc), "sum": (f, acc), "product": (2 * f, acc), "index": (s, HLS4ML_INDEX_T),
-              "out": (_hls4ml_affine_grid(hm, g_fmt, b_fmt)[0], out)}
+    assign = {"input": (x.f, acc), "sum": (f, acc), "product": (2 * f, acc),
+              "index": (f - hm.range_power2, HLS4ML_INDEX_T), "out": (fo, out)}
     return Hls4mlInt64Plan(sum_at_once(bound, nonneg, f, acc), hls4ml_k_inv(hm, n), assign)
