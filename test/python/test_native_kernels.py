@@ -1,6 +1,7 @@
 """The native kernels' shared fixed-point assignment (emulator/kernels/fixed.h, parameters from
-emulator/native.py `assignment`): equal to fxflow/fixed/quantize.py's `requantize` for every rounding and
-overflow mode, signed and unsigned formats, right and left shifts, on any int64 input."""
+emulator/native.py `assignment`), element by element and over an array: equal to fxflow/fixed/quantize.py's
+`requantize` for every rounding and overflow mode, signed and unsigned formats, right and left shifts, on any
+int64 input."""
 
 from __future__ import annotations
 
@@ -28,6 +29,9 @@ def native_requantize(lib, n: np.ndarray, f_from: int, fmt: FixedFormat) -> np.n
     out = np.empty_like(n)
     params = native.assignment(f_from, fmt)
     lib.fxflow_assign(n.ctypes.data, out.ctypes.data, n.size, params.ctypes.data)
+    each = n.copy()  # the array version (fx_assign_each_of: its own loops per rounding table) agrees
+    lib.fxflow_assign_each(each.ctypes.data, each.size, params.ctypes.data)
+    assert np.array_equal(each, out), (fmt, f_from)
     return out
 
 

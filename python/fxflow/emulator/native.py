@@ -76,6 +76,10 @@ SIGNATURES = {
     "fxflow_bin_lookup": ([_P, _P, _I64, _P, _I64, _I64, _I32, _I64, _P], None),
     "fxflow_add": ([_P, _P, _P, _I64, _I64, _I64, _I32, _P], None),
     "fxflow_dense_chain": ([_I64, _P, _P, _P, _P, _P, _I64, _I64, _I64, _P, _I64, _I64], _I32),
+    "fxflow_assign_each": ([_P, _I64, _P], None),
+    "fxflow_layernorm": ([_P, _I64, _I64, _I64, _I64, _P, _P, _P, _P, _I64, _I64, _P], None),
+    "fxflow_hls4ml_layernorm": ([_P, _I64, _I64, _I64, _I64, _P, _P, _P, _P, _P, _I64, _I64, _P], None),
+    "fxflow_layernorm_lanes": ([], _I64),
 }
 
 

@@ -23,7 +23,7 @@ from functools import lru_cache
 import numpy as np
 
 from .format import FixedFormat
-from .matmul import exact_matmul_accum, ordered_sum
+from .matmul import exact_matmul_accum, format_sum_bound, ordered_sum, ordered_sum_grid, sum_at_once
 from .quantize import requantize
 
 INT64_SAFE_BITS = 62
@@ -78,7 +78,7 @@ def inv_sqrt(v: np.ndarray, var: FixedFormat, eps_units: int, inv: FixedFormat) 
     """Stored integers r of inv (unsigned): the largest r < 2^W with r^2 (v + E) <= 2^(2 f_r + f_v)."""
     w = inv.width
     p = 2 * inv.f + var.f
-    if 0 <= p <= INT64_SAFE_BITS and max(var.width, int(eps_units).bit_length()) + 1 <= INT64_SAFE_BITS:
+    if closed_form_power(var, eps_units, inv) is not None:
         return _inv_sqrt_int64(np.asarray(v).astype(np.int64) + int(eps_units), p, w)
     bits = 2 * w + var.width + 2 + max(int(eps_units).bit_length(), 0)
     big = bits > INT64_SAFE_BITS or p > INT64_SAFE_BITS or p < 0
@@ -94,6 +94,13 @@ def inv_sqrt(v: np.ndarray, var: FixedFormat, eps_units: int, inv: FixedFormat) 
         ok = (prod * scale if scale != 1 else prod) <= lim
         r = np.where(ok, t, r)
     return r
+
+
+def closed_form_power(var: FixedFormat, eps_units: int, inv: FixedFormat) -> int | None:
+    """p = 2 f_r + f_v when inv_sqrt takes its int64 closed form (2^p and v + E fit int64), else None."""
+    p = 2 * inv.f + var.f
+    fits = 0 <= p <= INT64_SAFE_BITS and max(var.width, int(eps_units).bit_length()) + 1 <= INT64_SAFE_BITS
+    return p if fits else None
 
 
 def _inv_sqrt_int64(ve: np.ndarray, p: int, w: int) -> np.ndarray:
@@ -119,7 +126,7 @@ def layernorm(rows: np.ndarray, x: FixedFormat, gamma: np.ndarray, g_fmt: FixedF
     transposed view of that [n, R] array; rows given as such a view are read without a copy."""
     n = rows.shape[-1]
     diff, sq = derived_formats(x, fm, n, rms)
-    wide = max(diff.width * 2 + n.bit_length(), x.width + n.bit_length()) + 4
+    wide = _wide_bits(x, diff, n)
     xi = _ints(rows, wide).T
     if xi.dtype == np.int64:
         xi = np.ascontiguousarray(xi)
@@ -136,18 +143,15 @@ def layernorm(rows: np.ndarray, x: FixedFormat, gamma: np.ndarray, g_fmt: FixedF
         q = ordered_sum(d * d, 2 * diff.f, sq, axis=0)
     v = divide_toward_zero(_ints(requantize(q, sq.f, fm.var), wide), n)
     r = inv_sqrt(v, fm.var, epsilon_units(eps, fm.var), fm.inv_std)
-    bits = diff.width + fm.inv_std.width + 2
+    bits = _product_bits(diff, fm.inv_std)
     dr = _ints(d, bits)
     if dr.dtype == np.int64 and not rms:  # d is a temporary of this function: multiplied in place
         dr *= np.asarray(r, dtype=np.int64)[None, :]
     else:
         dr = dr * _ints(r, bits)[None, :]
     t = requantize(dr, diff.f + fm.inv_std.f, fm.norm)
-    pf = fm.norm.f + g_fmt.f
-    f = max(pf, b_fmt.f)
-    bits = max(fm.norm.width + g_fmt.width + f - pf, b_fmt.width + f - b_fmt.f) + 1  # |t g| + |b| on grid f
-    g_scaled = _ints(gamma, bits) * (1 << (f - pf))  # per column: the scaling costs nothing per row
-    b_scaled = _ints(beta, bits) * (1 << (f - b_fmt.f))
+    f, bits = _affine_grid(fm.norm, g_fmt, b_fmt)
+    g_scaled, b_scaled = scaled_affine(gamma, g_fmt, beta, b_fmt, fm.norm)  # per column: costs nothing per row
     total = _ints(t, bits)
     if total.dtype == np.int64:
         total *= g_scaled[:, None]
@@ -157,11 +161,78 @@ def layernorm(rows: np.ndarray, x: FixedFormat, gamma: np.ndarray, g_fmt: FixedF
     return requantize(total, f, out).T
 
 
+def _wide_bits(x: FixedFormat, diff: FixedFormat, n: int) -> int:
+    """Bits holding x, the mean, the differences and the sum of their squares (the int64 path when <= 62)."""
+    return max(diff.width * 2 + n.bit_length(), x.width + n.bit_length()) + 4
+
+
+def _product_bits(diff: FixedFormat, inv: FixedFormat) -> int:
+    """Bits holding d * r."""
+    return diff.width + inv.width + 2
+
+
+def _affine_grid(norm: FixedFormat, g_fmt: FixedFormat, b_fmt: FixedFormat) -> tuple[int, int]:
+    """(f, bits): t * gamma + beta is summed on the grid 2^-f, where `bits` hold |t gamma| + |beta|."""
+    pf = norm.f + g_fmt.f
+    f = max(pf, b_fmt.f)
+    return f, max(norm.width + g_fmt.width + f - pf, b_fmt.width + f - b_fmt.f) + 1
+
+
+def scaled_affine(gamma: np.ndarray, g_fmt: FixedFormat, beta: np.ndarray, b_fmt: FixedFormat,
+                  norm: FixedFormat) -> tuple[np.ndarray, np.ndarray]:
+    """Stored gamma and beta scaled onto the grid of t * gamma + beta (`_affine_grid`)."""
+    f, bits = _affine_grid(norm, g_fmt, b_fmt)
+    return _ints(gamma, bits) * (1 << (f - norm.f - g_fmt.f)), _ints(beta, bits) * (1 << (f - b_fmt.f))
+
+
+@dataclass(frozen=True)
+class Int64Plan:
+    """`layernorm`'s int64 path spelled out for a native kernel (emulator/kernels/layernorm.cpp): every
+    assignment as (the grid f_from of its operand, the format), every exact conversion into diff_t as a left
+    shift or None (an assignment), and the decisions on exactness taken here."""
+
+    sum_shifts: tuple  # (g - f_x, g - f_accum): the ordered sum assigns (accum << s_a) + (x << s_x) from grid g
+    sum_at_once: bool  # the exact sum assigned once equals the ordered sum (`sum_at_once`)
+    diff_x: int | None  # x into diff_t: a left shift, or None: the assignment `assign["diff_x"]`
+    diff_mean: int | None
+    power: int  # r = min(isqrt(2^power // (v + E)), top), top for v + E <= 0
+    eps_units: int
+    top: int
+    assign: dict  # name -> (f_from, format): accum, mean, diff_x, diff_mean, var, norm, out
+
+
+@lru_cache(maxsize=256)
+def int64_plan(x: FixedFormat, fm: NormFormats, n: int, rms: bool, eps: float, g_fmt: FixedFormat,
+               b_fmt: FixedFormat, out: FixedFormat) -> Int64Plan | None:
+    """The plan when every intermediate of `layernorm` on rows of n elements fits int64 (the conditions of its
+    int64 path, checked on the formats), else None."""
+    diff, sq = derived_formats(x, fm, n, rms)
+    e = epsilon_units(eps, fm.var)
+    p = closed_form_power(fm.var, e, fm.inv_std)
+    bound, nonneg = format_sum_bound(x, n)
+    g, sum_bits = ordered_sum_grid(bound, x.f, fm.accum)
+    bits = (_wide_bits(x, diff, n), _product_bits(diff, fm.inv_std), _affine_grid(fm.norm, g_fmt, b_fmt)[1],
+            0 if rms else sum_bits)
+    if n < 1 or p is None or max(bits) > INT64_SAFE_BITS:
+        return None
+    f = _affine_grid(fm.norm, g_fmt, b_fmt)[0]
+    assign = {"accum": (g, fm.accum), "mean": (fm.accum.f, fm.mean), "diff_x": (x.f, diff),
+              "diff_mean": (fm.mean.f, diff), "var": (sq.f, fm.var), "norm": (diff.f + fm.inv_std.f, fm.norm),
+              "out": (f, out)}
+    return Int64Plan((g - x.f, g - fm.accum.f), sum_at_once(bound, nonneg, x.f, fm.accum), _exact_shift(x, diff),
+                     _exact_shift(fm.mean, diff), p, e, (1 << fm.inv_std.width) - 1, assign)
+
+
+def _exact_shift(fmt: FixedFormat, to: FixedFormat) -> int | None:
+    """`_to_exact`'s left shift from fmt to `to`, or None when `to` does not cover fmt (an assignment)."""
+    return to.f - fmt.f if to.covers(fmt) else None
+
+
 def _to_exact(a: np.ndarray, fmt: FixedFormat, to: FixedFormat, bits: int) -> np.ndarray:
     """Stored integers of fmt assigned to a format that holds all of fmt's values (a shift), as a new array."""
-    if to.covers(fmt):
+    s = _exact_shift(fmt, to)
+    if s is not None:
         a = _ints(a, bits)
-        s = to.f - fmt.f
         return a << s if a.dtype == np.int64 else a * (1 << s)
     return _ints(requantize(a, fmt.f, to), bits)
 
@@ -256,7 +327,7 @@ def hls4ml_table_index(v: np.ndarray, hm: Hls4mlNorm) -> np.ndarray:
     """hls4ml's `int index = var * table_size * 2^range_power2`: toward zero, the low 32 bits (ap_fixed's
     to_int), then clamped to [0, table_size - 1]; v the stored integers of var (accum_t)."""
     s = hm.accum.f - hm.range_power2
-    t = _ints(v, hm.accum.width + hm.table_size.bit_length() + max(-s, 0) + 2) * hm.table_size
+    t = _ints(v, _hls4ml_index_bits(hm)) * hm.table_size
     if s <= 0:
         t = t * (1 << -s)
     else:
@@ -265,13 +336,23 @@ def hls4ml_table_index(v: np.ndarray, hm: Hls4mlNorm) -> np.ndarray:
     return np.clip(np.asarray(t, dtype=np.int64), 0, hm.table_size - 1)
 
 
+def _hls4ml_index_bits(hm: Hls4mlNorm) -> int:
+    """Bits holding v * table_size * 2^(range_power2 - f_accum) before its truncation (`hls4ml_table_index`)."""
+    return hm.accum.width + hm.table_size.bit_length() + max(hm.range_power2 - hm.accum.f, 0) + 2
+
+
+def _hls4ml_wide_bits(acc: FixedFormat) -> int:
+    """Bits holding hls4ml's accum values and their products."""
+    return 2 * acc.width + 2
+
+
 def hls4ml_layernorm(rows: np.ndarray, x: FixedFormat, gamma: np.ndarray, g_fmt: FixedFormat, beta: np.ndarray,
                      b_fmt: FixedFormat, hm: Hls4mlNorm, eps: float, out: FixedFormat) -> np.ndarray:
     """Stored integers of out for rows [R, n] of stored integers of x, as hls4ml 1.3 computes (`Hls4mlNorm`)."""
     n = rows.shape[-1]
     acc = hm.accum
     f = acc.f
-    wide = 2 * acc.width + 2
+    wide = _hls4ml_wide_bits(acc)
     a = _ints(requantize(rows, x.f, acc), wide)
     k = hls4ml_k_inv(hm, n)
     s = ordered_sum(a, f, acc, acc)
@@ -281,10 +362,54 @@ def hls4ml_layernorm(rows: np.ndarray, x: FixedFormat, gamma: np.ndarray, g_fmt:
     q = ordered_sum(_ints(sq, wide), f, acc, acc)
     v = requantize(_ints(q, wide) * k, 2 * f, acc)
     r = hls4ml_inv_sqrt_table(hm, eps)[hls4ml_table_index(v, hm)]
-    pf = f + hm.table.f + g_fmt.f
-    fo = max(pf, b_fmt.f)
-    bits = max(acc.width + hm.table.width + g_fmt.width + fo - pf, b_fmt.width + fo - b_fmt.f) + 2
+    fo, bits = _hls4ml_affine_grid(hm, g_fmt, b_fmt)
+    g_scaled, b_scaled = hls4ml_scaled_affine(gamma, g_fmt, beta, b_fmt, hm)
     total = _ints(d, bits) * _ints(r, bits)[:, None]
-    total = total * (_ints(gamma, bits) * (1 << (fo - pf)))[None, :]
-    total = total + (_ints(beta, bits) * (1 << (fo - b_fmt.f)))[None, :]
+    total = total * g_scaled[None, :]
+    total = total + b_scaled[None, :]
     return requantize(total, fo, out)
+
+
+def _hls4ml_affine_grid(hm: Hls4mlNorm, g_fmt: FixedFormat, b_fmt: FixedFormat) -> tuple[int, int]:
+    """(fo, bits): d * r * gamma + beta is summed on the grid 2^-fo, where `bits` hold it."""
+    pf = hm.accum.f + hm.table.f + g_fmt.f
+    fo = max(pf, b_fmt.f)
+    return fo, max(hm.accum.width + hm.table.width + g_fmt.width + fo - pf, b_fmt.width + fo - b_fmt.f) + 2
+
+
+def hls4ml_scaled_affine(gamma: np.ndarray, g_fmt: FixedFormat, beta: np.ndarray, b_fmt: FixedFormat,
+                         hm: Hls4mlNorm) -> tuple[np.ndarray, np.ndarray]:
+    """Stored gamma and beta scaled onto the grid of d * r * gamma + beta (`_hls4ml_affine_grid`)."""
+    fo, bits = _hls4ml_affine_grid(hm, g_fmt, b_fmt)
+    pf = hm.accum.f + hm.table.f + g_fmt.f
+    return _ints(gamma, bits) * (1 << (fo - pf)), _ints(beta, bits) * (1 << (fo - b_fmt.f))
+
+
+# hls4ml's table index as an assignment: toward zero onto the integers, then the low 32 bits (signed)
+HLS4ML_INDEX_T = FixedFormat(1, 31, 0, "TRN_ZERO", "WRAP")
+
+
+@dataclass(frozen=True)
+class Hls4mlInt64Plan:
+    """`hls4ml_layernorm` on int64 spelled out for a native kernel (emulator/kernels/layernorm.cpp): each
+    assignment as (the grid f_from of its operand, the format); the table index is the assignment of
+    v * table_size to HLS4ML_INDEX_T from the grid f_accum - range_power2, clamped into the table."""
+
+    sum_at_once: bool  # both ordered sums of accum terms equal the exact sum assigned once (`sum_at_once`)
+    k_inv: int
+    assign: dict  # name -> (f_from, format): input, sum (also a - m), product (s k, d d, q k), index, out
+
+
+@lru_cache(maxsize=256)
+def hls4ml_int64_plan(x: FixedFormat, hm: Hls4mlNorm, n: int, g_fmt: FixedFormat, b_fmt: FixedFormat,
+                      out: FixedFormat) -> Hls4mlInt64Plan | None:
+    """The plan when every intermediate of `hls4ml_layernorm` on rows of n elements fits int64, else None."""
+    acc, f = hm.accum, hm.accum.f
+    bound, nonneg = format_sum_bound(acc, n)
+    fo, out_bits = _hls4ml_affine_grid(hm, g_fmt, b_fmt)
+    bits = (_hls4ml_wide_bits(acc), ordered_sum_grid(bound, f, acc)[1], _hls4ml_index_bits(hm), out_bits)
+    if n < 1 or max(bits) > INT64_SAFE_BITS:
+        return None
+    assign = {"input": (x.f, acc), "sum": (f, acc), "product": (2 * f, acc),
+              "index": (f - hm.range_power2, HLS4ML_INDEX_T), "out": (fo, out)}
+    return Hls4mlInt64Plan(sum_at_once(bound, nonneg, f, acc), hls4ml_k_inv(hm, n), assign)

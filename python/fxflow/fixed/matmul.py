@@ -47,12 +47,11 @@ def ordered_sum(terms: np.ndarray, f: int, acc: FixedFormat, terms_fmt: FixedFor
     `terms_fmt`: a format holding every term (its range bounds the sum without a pass over the data); `axis`:
     the summed axis (0 for terms laid out [k, ...], whose sum adds long contiguous rows)."""
     n = terms.shape[axis]
-    g = max(f, acc.f)
     if terms_fmt is not None:
-        bound, nonneg = _format_abs(terms_fmt) * max(n, 1), terms_fmt.min_int >= 0
+        bound, nonneg = format_sum_bound(terms_fmt, n)
     else:
         bound, nonneg = _max_abs(terms) * max(n, 1), _min(terms) >= 0
-    bits = max(bound.bit_length(), max(-acc.min_int, acc.max_int).bit_length()) + (g - min(f, acc.f)) + 2
+    g, bits = ordered_sum_grid(bound, f, acc)
     t = _scaled(_ints(terms, bits), g - f)
     if sum_at_once(bound, nonneg, f, acc):  # einsum: several times faster than sum on short rows
         last = axis in (-1, t.ndim - 1) and t.dtype != object
@@ -61,6 +60,19 @@ def ordered_sum(terms: np.ndarray, f: int, acc: FixedFormat, terms_fmt: FixedFor
     for k in range(n):
         a = _ints(requantize(_scaled(_ints(a, bits), g - acc.f) + np.take(t, k, axis=axis), g, acc), bits)
     return a
+
+
+def format_sum_bound(terms_fmt: FixedFormat, n: int) -> tuple[int, bool]:
+    """(bound on the sum of n |terms| of terms_fmt, whether every term is >= 0): an ordered sum's arguments
+    from the terms' format, without a pass over the data."""
+    return _format_abs(terms_fmt) * max(n, 1), terms_fmt.min_int >= 0
+
+
+def ordered_sum_grid(bound: int, f: int, acc: FixedFormat) -> tuple[int, int]:
+    """(g, bits): an ordered sum adds on the grid 2^-g (the finer of the terms' 2^-f and acc's), where `bits`
+    hold every term, every partial sum and the sum at once (|sum of |terms|| <= bound)."""
+    g = max(f, acc.f)
+    return g, max(bound.bit_length(), _format_abs(acc).bit_length()) + (g - min(f, acc.f)) + 2
 
 
 def sum_at_once(bound: int, nonnegative: bool, f: int, acc: FixedFormat) -> bool:
