@@ -32,7 +32,7 @@ from fxflow.fixed.quantize import MAX_INT64_WIDTH, round_increment, saturation_b
 
 KERNELS = Path(__file__).with_name("kernels")
 SOURCES = tuple(sorted(KERNELS.glob("*.cpp")))
-VERSION = 3  # fxflow_kernels_version() of the sources the callers are written for
+VERSION = 4  # fxflow_kernels_version() of the sources the callers are written for
 BASE_FLAGS = ("-O3", "-shared", "-fPIC", "-ffp-contract=fast", "-Wno-psabi", "-x", "c++")
 
 _log = logging.getLogger(__name__)
@@ -80,6 +80,8 @@ SIGNATURES = {
     "fxflow_layernorm": ([_P, _I64, _I64, _I64, _I64, _P, _P, _P, _P, _I64, _I64, _P], None),
     "fxflow_hls4ml_layernorm": ([_P, _I64, _I64, _I64, _I64, _P, _P, _P, _P, _P, _I64, _I64, _P], None),
     "fxflow_layernorm_lanes": ([], _I64),
+    "fxflow_softmax": ([_P, _I64, _I64, _I64, _I64, _P, _P, _P, _P, _P], _I32),
+    "fxflow_matmul": ([_P, _P, _P, _P, _P, _P, _P], None),
 }
 
 

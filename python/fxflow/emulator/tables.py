@@ -21,7 +21,8 @@ from fxflow.fixed.clamp import grid_bounds
 from fxflow.fixed.layout import memory_order
 from fxflow.fixed.select import select, select_exact
 from fxflow.fixed.hccs import hccs, head_axis_of
-from fxflow.fixed.softmax import exact_softmax, softmax as fixed_softmax
+from fxflow.emulator.attention import TableSoftmax
+from fxflow.fixed.softmax import exact_softmax
 from fxflow.fixed.table import bin_lookup, bin_table, lookup
 from fxflow.ir import ir, layer_name
 from fxflow.scalar_eval import region_function
@@ -164,12 +165,14 @@ def _softmax_step(o, consts):
     else:
         fm, *tabs = softmax_formats(o)
 
+    fixed_softmax = TableSoftmax(impl, fm, *(tabs or (None, None)))
+
     def step(x):
         if x.fmt is None:
             raise FxflowError(f"fxp.softmax with a fixed result needs a fixed-point input ({o.location})")
         raw = np.asarray(x.data, dtype=np.int64)
         last = axis in (-1, raw.ndim - 1)  # (the usual case: no moveaxis calls)
-        y = fixed_softmax(raw if last else np.moveaxis(raw, axis, -1), x.fmt, out, impl, fm, *(tabs or (None, None)))
+        y = fixed_softmax(raw if last else np.moveaxis(raw, axis, -1), x.fmt, out)
         return Tensor(y if last else np.moveaxis(y, -1, axis), out)
 
     return step

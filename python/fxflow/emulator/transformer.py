@@ -13,11 +13,11 @@ import numpy as np
 from fxflow.dialects.fxp import AddConstantOp, LayerNormOp, MatmulOp, format_of
 from fxflow.dialects.fxp.accessors import accum_format, hls4ml_norm, norm_formats, op_multiplier, result_format, where
 from fxflow.emulator import constant_operand, native, op_step
+from fxflow.emulator.attention import matmul
 from fxflow.fixed.dense import Tensor, add
 from fxflow.errors import FxflowError
 from fxflow.fixed.layernorm import (hls4ml_int64_plan, hls4ml_inv_sqrt_table, hls4ml_layernorm, hls4ml_scaled_affine,
                                     int64_plan, layernorm, layernorm_float, scaled_affine)
-from fxflow.fixed.matmul import matmul
 from fxflow.ir import ir
 
 

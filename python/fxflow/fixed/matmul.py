@@ -9,6 +9,8 @@ and sums them over k in order.  Intervals and the exact accumulator format live 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .format import FixedFormat
@@ -118,6 +120,34 @@ def matmul(a: np.ndarray, a_fmt: FixedFormat, b: np.ndarray, b_fmt: FixedFormat,
     prods = mul(ai[..., :, :, None], bi[..., None, :, :])  # [..., M, K, N]
     s = ordered_sum(np.moveaxis(prods, -2, -1), f, acc)
     return requantize(s, acc.f, out)
+
+
+@dataclass(frozen=True)
+class Int64Sum:
+    """How the exact products of a matmul are summed on int64 without overflow (`int64_sum`): at once (the sum
+    shifted left by term_shift onto acc's grid, assigned to acc unless it always fits) or step by step
+    (acc << acc_shift plus product << term_shift, assigned to acc from grid `grid`, as `ordered_sum`)."""
+    at_once: bool
+    assign_acc: bool
+    term_shift: int
+    acc_shift: int
+    grid: int
+
+
+def int64_sum(a_fmt: FixedFormat, b_fmt: FixedFormat, k: int, acc: FixedFormat) -> Int64Sum | None:
+    """The int64 plan of `matmul`'s exact products for operands in a_fmt and b_fmt (their stored integers within
+    the formats' ranges) and k terms, or None when a product, a sum or a shift could leave 62 bits."""
+    f = a_fmt.f + b_fmt.f
+    prod = _format_abs(a_fmt) * _format_abs(b_fmt)
+    bound, nonneg = prod * max(k, 1), a_fmt.min_int >= 0 and b_fmt.min_int >= 0
+    if sum_at_once(bound, nonneg, f, acc):
+        sh = acc.f - f
+        fits = bound << sh <= acc.max_int and (acc.signed or nonneg)
+        ok = (bound << sh).bit_length() <= INT64_SAFE_BITS
+        return Int64Sum(True, not fits, sh, 0, acc.f) if ok else None
+    g = max(f, acc.f)
+    step = (_format_abs(acc) << (g - acc.f)) + (prod << (g - f))
+    return Int64Sum(False, True, g - f, g - acc.f, g) if step.bit_length() <= INT64_SAFE_BITS else None
 
 
 def exact_matmul_accum(a: FixedFormat, b: FixedFormat, k: int, product: FixedFormat | None = None) -> FixedFormat:

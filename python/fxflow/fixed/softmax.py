@@ -144,19 +144,31 @@ def _row_max(raw: np.ndarray) -> np.ndarray:
     return m[..., None]
 
 
-def _row_sum(e: np.ndarray, entries: np.ndarray, acc: FixedFormat) -> np.ndarray:
-    """tree_sum of the last axis of e (stored integers of acc, drawn from `entries`).  Every partial sum is
-    on acc's grid, so its assignment only applies the overflow mode: when no partial sum can leave acc's range
-    (n times the largest entry magnitude, and no negative entry for an unsigned acc) or acc wraps (the wrap
-    commutes with the sum), the tree sum is the plain sum assigned once."""
-    n = e.shape[-1]
+ROW_SUM_EXACT, ROW_SUM_WRAP, ROW_SUM_TREE = "exact", "wrap", "tree"
+
+
+def row_sum_mode(n: int, entries: np.ndarray, acc: FixedFormat) -> str:
+    """How `_row_sum` adds n terms drawn from `entries` (stored integers of acc).  Every partial sum is on acc's
+    grid, so its assignment only applies the overflow mode: when no partial sum can leave acc's range (n times
+    the largest entry magnitude, and no negative entry for an unsigned acc) the plain sum is exact (EXACT); when
+    acc wraps (the wrap commutes with the sum) it is the plain sum assigned once (WRAP); else the tree sum (TREE).
+    The plain sums stay below 2^62 in magnitude."""
     lo, hi = (int(entries.min()), int(entries.max())) if entries.size else (0, 0)
     lo_acc, hi_acc = saturation_bounds(acc)
     fits = n * max(hi, 0) <= hi_acc and n * min(lo, 0) >= lo_acc
     if acc.width <= 62 and n * max(hi, -lo, 1) < 2**62 and (fits or acc.overflow == "WRAP"):
-        total = np.einsum("...k->...", e)
-        return total if fits else requantize(total, acc.f, acc)
-    return tree_sum([e[..., j] for j in range(n)], acc)
+        return ROW_SUM_EXACT if fits else ROW_SUM_WRAP
+    return ROW_SUM_TREE
+
+
+def _row_sum(e: np.ndarray, entries: np.ndarray, acc: FixedFormat) -> np.ndarray:
+    """tree_sum of the last axis of e (stored integers of acc, drawn from `entries`), the plain sum when
+    `row_sum_mode` allows."""
+    mode = row_sum_mode(e.shape[-1], entries, acc)
+    if mode == ROW_SUM_TREE:
+        return tree_sum([e[..., j] for j in range(e.shape[-1])], acc)
+    total = np.einsum("...k->...", e)
+    return total if mode == ROW_SUM_EXACT else requantize(total, acc.f, acc)
 
 
 @lru_cache(maxsize=64)
@@ -188,6 +200,34 @@ def _diff_table(exp_bytes: bytes, x: FixedFormat, norm: FixedFormat, exp_f: int,
     return _accum_table(exp_bytes, exp_f, accum)[top_bits(d, norm, index_bits(len(exp_tab)))]
 
 
+@dataclass(frozen=True)
+class PreparedTables:
+    """The gathers of a table softmax: `accum` the exp entries assigned to accum (indexed by the top exp_bits
+    bits), `by_diff` the stable softmax's entry by x_max - x (`_diff_table`, None when not built), `inv` the
+    inverse entries (indexed by the top inv_bits bits of inv_in)."""
+    accum: np.ndarray
+    by_diff: np.ndarray | None
+    inv: np.ndarray
+    exp_bits: int
+    inv_bits: int
+
+
+def prepared_tables(x: FixedFormat, implementation: str, fm: SoftmaxFormats, exp_tab: np.ndarray | None = None,
+                    inv_tab: np.ndarray | None = None) -> PreparedTables:
+    """The tables `softmax` gathers from (the attached ones, or built from fm)."""
+    stable = implementation == "stable"
+    if exp_tab is None:
+        exp_tab = exp_table(fm.norm if stable else x, fm.exp_size, fm.exp, negative=stable)
+    if inv_tab is None:
+        inv_tab = inv_table(fm.inv_in, fm.inv_size, fm.inv)
+    exp_bytes = np.asarray(exp_tab, dtype=np.int64).tobytes()
+    # each entry assigned to accum: done on the table (elementwise, so the same as on the gathered entries)
+    acc_tab = _accum_table(exp_bytes, fm.exp.f, fm.accum)
+    by_diff = _diff_table(exp_bytes, x, fm.norm, fm.exp.f, fm.accum) if stable else None
+    return PreparedTables(acc_tab, by_diff, np.asarray(inv_tab, dtype=np.int64), index_bits(len(exp_tab)),
+                          index_bits(len(inv_tab)))
+
+
 def softmax(raw: np.ndarray, x: FixedFormat, y: FixedFormat, implementation: str,
             fm: SoftmaxFormats | None, exp_tab: np.ndarray | None = None, inv_tab: np.ndarray | None = None):
     """Softmax along the last axis of stored integers `raw` (format x) -> stored integers of y.
@@ -200,26 +240,19 @@ def softmax(raw: np.ndarray, x: FixedFormat, y: FixedFormat, implementation: str
         one, zero = (int(v) for v in quantize(np.array([1.0, 0.0]), y))
         return np.where(hot, one, zero).astype(np.int64)
     stable = implementation == "stable"
-    if exp_tab is None:
-        exp_tab = exp_table(fm.norm if stable else x, fm.exp_size, fm.exp, negative=stable)
-    if inv_tab is None:
-        inv_tab = inv_table(fm.inv_in, fm.inv_size, fm.inv)
-    exp_tab = np.asarray(exp_tab, dtype=np.int64)
-    # each entry assigned to accum: done on the table (elementwise, so the same as on the gathered entries)
-    acc_tab = _accum_table(exp_tab.tobytes(), fm.exp.f, fm.accum)
-    by_diff = _diff_table(exp_tab.tobytes(), x, fm.norm, fm.exp.f, fm.accum) if stable else None
-    if by_diff is not None:  # the entry of every x_max - x at once
-        e = by_diff.take(_row_max(raw) - raw, mode="clip")  # x_max - x >= 0; the last entry from D on
+    t = prepared_tables(x, implementation, fm, exp_tab, inv_tab)
+    if t.by_diff is not None:  # the entry of every x_max - x at once
+        e = t.by_diff.take(_row_max(raw) - raw, mode="clip")  # x_max - x >= 0; the last entry from D on
     else:
         if stable:
             d = requantize(_row_max(raw) - raw, x.f, fm.norm)
-            idx = top_bits(d, fm.norm, index_bits(len(exp_tab)))
+            idx = top_bits(d, fm.norm, t.exp_bits)
         else:
-            idx = top_bits(raw, x, index_bits(len(exp_tab)))
-        e = acc_tab[idx]
-    s = _row_sum(e, acc_tab, fm.accum)
+            idx = top_bits(raw, x, t.exp_bits)
+        e = t.accum[idx]
+    s = _row_sum(e, t.accum, fm.accum)
     s_in = requantize(s, fm.accum.f, fm.inv_in)
-    inv = np.asarray(inv_tab, dtype=np.int64)[top_bits(s_in, fm.inv_in, index_bits(len(inv_tab)))]
+    inv = t.inv[top_bits(s_in, fm.inv_in, t.inv_bits)]
     if fm.accum.width + fm.inv.width > 62:  # the exact product needs Python ints
         e, inv = e.astype(object), inv.astype(object)
         return requantize(e * inv[..., None], fm.accum.f + fm.inv.f, y)

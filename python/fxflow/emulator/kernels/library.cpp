@@ -7,7 +7,7 @@
 
 extern "C" {
 
-int fxflow_kernels_version(void) { return 3; }
+int fxflow_kernels_version(void) { return 4; }
 
 void fxflow_assign(const int64_t *in, int64_t *out, long n, const int64_t *assignment) {
   for (long i = 0; i < n; i++) out[i] = fx_assign(in[i], assignment);
