@@ -7,6 +7,8 @@ the same either way."""
 
 from __future__ import annotations
 
+import ctypes
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -19,14 +21,30 @@ from fxflow.fixed.matmul import matmul
 from fxflow.fixed.softmax import SoftmaxFormats, capped_size, exp_table, inv_table, softmax
 
 _RAN: dict = {"softmax": [], "matmul": []}  # per example: whether the native kernel ran
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+_PLANS: dict = {"softmax": set(), "matmul": set()}  # the kernels' branches the examples took
+
+
+@pytest.fixture(scope="module", params=["default", "baseline"])
+def build(request, tmp_path_factory):
+    """The cached build (AVX2 where the CPU has it) and the build for CPUs without AVX2 (the other code paths)."""
+    if native.library() is None:
+        pytest.skip("no native build (no C++ compiler)")
+    if request.param == "default":
+        return native.library()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(native, "cpu_flags", lambda: [])
+        lib = ctypes.CDLL(str(native.build(native.SOURCES, tmp_path_factory.mktemp("baseline"))))
+    native._declare(lib)
+    return lib
 
 
 @pytest.fixture(autouse=True)
-def _native(monkeypatch):
+def _native(monkeypatch, build):
     monkeypatch.setenv("FXFLOW_NATIVE", "1")
-    if native.library() is None:
-        pytest.skip("no native build (no C++ compiler)")
+    monkeypatch.setattr(native, "library", lambda: build if native.enabled() else None)
 
 
 def _spy(monkeypatch, name: str) -> list:
@@ -34,6 +52,9 @@ def _spy(monkeypatch, name: str) -> list:
 
     def spy(*args):
         ran.append(1)
+        kernel, plan = ("softmax", (args[2][0], args[2][4])) if name == "_run_softmax" else \
+            ("matmul", (args[3][0], args[3][1], args[3][4]))
+        _PLANS[kernel].add(tuple(int(v) for v in plan))
         return real(*args)
 
     monkeypatch.setattr(att, name, spy)
@@ -86,7 +107,7 @@ def test_native_softmax_equals_numpy(monkeypatch, x, y, norm, exp, inv, inv_in, 
 
 
 @SETTINGS
-@given(a_fmt=formats(31), b_fmt=formats(31), acc=formats(), out=formats(), m=st.integers(1, 9), k=st.integers(1, 9),
+@given(a_fmt=formats(40), b_fmt=formats(40), acc=formats(), out=formats(), m=st.integers(1, 9), k=st.integers(1, 9),
        n=st.integers(1, 9), batch=st.sampled_from([((), ()), ((3,), (3,)), ((2, 3), (2, 3)), ((2, 1), (1, 3)),
                                                    ((), (4,))]), seed=st.integers(0, 2**32 - 1))
 def test_native_matmul_equals_numpy(monkeypatch, a_fmt, b_fmt, acc, out, m, k, n, batch, seed):
@@ -102,10 +123,17 @@ def test_native_matmul_equals_numpy(monkeypatch, a_fmt, b_fmt, acc, out, m, k, n
 
 @pytest.mark.parametrize("kernel", ["softmax", "matmul"])
 def test_native_path_ran_in_most_examples(kernel):
-    """Else the tests above would compare the NumPy functions with themselves."""
+    """Else the tests above would compare the NumPy functions with themselves; and every branch of the kernels
+    ran (softmax: the three gathers x the three row sums; matmul: at once with and without the accumulator's
+    assignment, and in order, each with narrow and wide operands)."""
     use = _RAN[kernel]
     if use:
         assert sum(use) >= len(use) // 2, (sum(use), len(use))
+        plans = _PLANS[kernel]
+        if kernel == "softmax":
+            assert {g for g, _ in plans} == {0, 1, 2} and {m for _, m in plans} == {0, 1, 2}, plans
+        else:
+            assert {(1, 0, w) for w in (0, 1)} | {(1, 1, w) for w in (0, 1)} | {(0, 1, w) for w in (0, 1)} <= plans
 
 
 def test_fxflow_native_0_runs_numpy(monkeypatch):

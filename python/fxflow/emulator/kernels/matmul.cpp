@@ -3,6 +3,10 @@
 // product, partial sum or shift can overflow int64 (bounds from the formats) and whether the sum may be taken
 // at once (`sum_at_once`); every assignment goes through fx_assign with parameters from Python.
 
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
+
 #include "fixed.h"
 
 namespace {
@@ -62,6 +66,29 @@ void tile_at_once_n(const Tile &t, long M, long K, int64_t shift, int64_t *__res
   }
 }
 
+#ifdef __AVX2__
+// tile_at_once_n<true, NN> with AVX2's 32 x 32 -> 64-bit multiply, four columns a vector
+template <int NN>
+void tile_at_once_avx2(const Tile &t, long M, long K, int64_t shift, int64_t *out) {
+  const __m128i sh = _mm_cvtsi64_si128(shift);
+  for (long m = 0; m < M; m++) {
+    __m256i s[NN / 4];
+    for (int v = 0; v < NN / 4; v++) s[v] = _mm256_setzero_si256();
+    const int64_t *ar = t.a + m * t.am;
+    for (long k = 0; k < K; k++) {
+      const __m256i x = _mm256_set1_epi64x(ar[k * t.ak]);
+      const int64_t *br = t.b + k * t.bk;
+      for (int v = 0; v < NN / 4; v++)
+        s[v] = _mm256_add_epi64(s[v], _mm256_mul_epi32(x, _mm256_loadu_si256((const __m256i *)(br + 4 * v))));
+    }
+    for (int v = 0; v < NN / 4; v++) _mm256_storeu_si256((__m256i *)(out + m * NN + 4 * v), _mm256_sll_epi64(s[v], sh));
+  }
+}
+#define TILE_NARROW(NN) tile_at_once_avx2<NN>
+#else
+#define TILE_NARROW(NN) tile_at_once_n<true, NN>
+#endif
+
 // acc = acc_t(acc << acc_shift + product << term_shift) for k in order, as fixed/matmul.py `ordered_sum`
 void tile_in_order(const Tile &t, long M, long K, long N, const int64_t *plan, const int64_t *acc, int64_t *out) {
   const int64_t ts = plan[MM_TERM_SHIFT], as = plan[MM_ACC_SHIFT];
@@ -82,8 +109,8 @@ void tile(const Tile &t, long M, long K, long N, const int64_t *plan, const int6
   if (!plan[MM_AT_ONCE]) return tile_in_order(t, M, K, N, plan, acc, out);
   const bool unit = t.bn == 1, narrow = plan[MM_NARROW];
   const int64_t ts = plan[MM_TERM_SHIFT];
-  if (unit && N == 8) return narrow ? tile_at_once_n<true, 8>(t, M, K, ts, out) : tile_at_once_n<false, 8>(t, M, K, ts, out);
-  if (unit && N == 4) return narrow ? tile_at_once_n<true, 4>(t, M, K, ts, out) : tile_at_once_n<false, 4>(t, M, K, ts, out);
+  if (unit && N == 8) return narrow ? TILE_NARROW(8)(t, M, K, ts, out) : tile_at_once_n<false, 8>(t, M, K, ts, out);
+  if (unit && N == 4) return narrow ? TILE_NARROW(4)(t, M, K, ts, out) : tile_at_once_n<false, 4>(t, M, K, ts, out);
   if (narrow)
     unit ? tile_at_once<true, true>(t, M, K, N, ts, out) : tile_at_once<true, false>(t, M, K, N, ts, out);
   else
@@ -113,7 +140,7 @@ void fxflow_matmul(const int64_t *a, const int64_t *b, const int64_t *dims, cons
       idx[d] = 0;
     }
   }
-  const long total = batches * M * N;
+  const long total = batches * M * N;  // the assignments as passes over the whole result (they vectorize)
   if (plan[MM_AT_ONCE] && plan[MM_ASSIGN_ACC]) fx_assign_each_of(out, total, acc);
   fx_assign_each_of(out, total, out_as);
 }
