@@ -163,10 +163,10 @@ def rnn_formats(op) -> RnnFormats:
 
 # --- data movement ---------------------------------------------------------------------------------
 
-def data_movement(op):
+def data_movement(op, copy: bool = True):
     """The array function (`fxflow.fixed.shape`) of a reshape/gather/transpose/pad/resize op, its attributes
     bound: batch-first array -> moved array.  The emulator runs it on stored integers, the RTL backend on
-    wires."""
+    wires.  copy=False: a transpose gives the strided view."""
     from fxflow.fixed import shape as mv
 
     o = _operation(op)
@@ -179,7 +179,7 @@ def data_movement(op):
         return lambda a: mv.gather(a, idx, out)
     if cls is TransposeOp:
         perm = i64_array(o, "permutation")
-        return lambda a: mv.transpose(a, perm)
+        return lambda a: mv.transpose(a, perm, copy)
     if cls is PadOp:
         padding = i64_array(o, "padding")
         return lambda a: mv.pad(a, padding)

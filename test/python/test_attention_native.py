@@ -124,8 +124,8 @@ def test_native_matmul_equals_numpy(monkeypatch, a_fmt, b_fmt, acc, out, m, k, n
 @pytest.mark.parametrize("kernel", ["softmax", "matmul"])
 def test_native_path_ran_in_most_examples(kernel):
     """Else the tests above would compare the NumPy functions with themselves; and every branch of the kernels
-    ran (softmax: the three gathers x the three row sums; matmul: at once with and without the accumulator's
-    assignment, and in order, each with narrow and wide operands)."""
+    ran (softmax: each of the three gathers and of the three row sums; matmul: at once with and without the
+    accumulator's assignment, and in order; narrow and wide operands)."""
     use = _RAN[kernel]
     if use:
         assert sum(use) >= len(use) // 2, (sum(use), len(use))
@@ -133,7 +133,20 @@ def test_native_path_ran_in_most_examples(kernel):
         if kernel == "softmax":
             assert {g for g, _ in plans} == {0, 1, 2} and {m for _, m in plans} == {0, 1, 2}, plans
         else:
-            assert {(1, 0, w) for w in (0, 1)} | {(1, 1, w) for w in (0, 1)} | {(0, 1, w) for w in (0, 1)} <= plans
+            assert {(1, 0), (1, 1), (0, 1)} <= {p[:2] for p in plans} and {p[2] for p in plans} == {0, 1}, plans
+
+
+@pytest.mark.parametrize("signed", [False, True])
+def test_matmul_of_32_bit_extremes(monkeypatch, signed):
+    """Operands at the ends of 32-bit formats (an unsigned one does not fit int32: the wide products)."""
+    fmt, b_fmt = FixedFormat(int(signed), 32 - int(signed) - 16, 16), FixedFormat(1, 9, 10)
+    a = np.array([[fmt.max_int, fmt.min_int, fmt.max_int]] * 8, dtype=np.int64)
+    b = np.array([[b_fmt.max_int] * 8, [b_fmt.min_int] * 8, [b_fmt.max_int - 1] * 8], dtype=np.int64)
+    acc, out = FixedFormat(1, 30, 26), FixedFormat(1, 30, 20)
+    ran = _spy(monkeypatch, "_run_matmul")
+    for bv in (b, np.ascontiguousarray(b.T).T):
+        assert np.array_equal(att.matmul(a, fmt, bv, b_fmt, acc, out), matmul(a, fmt, bv, b_fmt, acc, out))
+    assert len(ran) == 2
 
 
 def test_fxflow_native_0_runs_numpy(monkeypatch):

@@ -117,6 +117,7 @@ def fuse_chains(steps: list, outputs: list[int]) -> tuple[list, list[int]]:
             readers.setdefault(a, []).append(fn)
     for o in outputs:
         uses[o] = uses.get(o, 0) + 1
+    plain = [(_as_view(fn, readers.get(out, []), out in outputs), args, out) for fn, args, out in plain]
 
     def link(fn):
         plan = getattr(fn, "dense_plan", None)
@@ -149,6 +150,13 @@ def fuse_chains(steps: list, outputs: list[int]) -> tuple[list, list[int]]:
             fused.append((_chain_step(chain, [plain[k][0] for k in range(i, j + 1)], transposed), args, plain[j][2]))
         i = j + 1
     return fused, outputs
+
+
+def _as_view(fn, readers: list, is_output: bool):
+    """A movement step that offers its strided view (`fn.view`, a transpose) hands it on when every reader
+    takes any layout: no copy."""
+    view = getattr(fn, "view", None)
+    return view if view is not None and readers and not is_output and all(map(_any_layout, readers)) else fn
 
 
 def _any_layout(fn) -> bool:

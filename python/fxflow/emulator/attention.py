@@ -125,7 +125,7 @@ def _matmul_plan(a_fmt: FixedFormat, b_fmt: FixedFormat, k: int, acc: FixedForma
         out_as = native.assignment(acc.f, out)
     except ValueError:
         return None
-    narrow = max(a_fmt.width, b_fmt.width) <= 32
+    narrow = all(-2**31 <= f.min_int and f.max_int < 2**31 for f in (a_fmt, b_fmt))  # stored integers fit int32
     plan = np.array([int(s.at_once), int(s.assign_acc), s.term_shift, s.acc_shift, int(narrow)], dtype=np.int64)
     return plan, acc_as, out_as
 

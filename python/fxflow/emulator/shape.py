@@ -28,4 +28,9 @@ def _concat_step(o, consts):
 def _movement_step(o, consts):
     """The one-operand moves: `accessors.data_movement`, the rule every concern shares (fixed/shape.py)."""
     move = data_movement(o)
-    return lambda x: Tensor(move(x.data), x.fmt)
+    run = lambda x: Tensor(move(x.data), x.fmt)  # noqa: E731
+    if isinstance(o, TransposeOp) or o.operation.name == "fxp.transpose":
+        view = data_movement(o, copy=False)
+        run.view = lambda x: Tensor(view(x.data), x.fmt)  # (emulator.fuse_chains: when every reader takes it)
+        run.any_layout = run.view.any_layout = True  # a permutation of any layout
+    return run

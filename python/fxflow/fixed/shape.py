@@ -23,9 +23,11 @@ def gather(a: np.ndarray, indices: np.ndarray, shape: Sequence[int]) -> np.ndarr
     return gather_rows(a, np.asarray(indices, dtype=np.int64)).reshape(a.shape[0], *shape)
 
 
-def transpose(a: np.ndarray, permutation: Sequence[int]) -> np.ndarray:
-    """The axes permuted (the permutation includes the batch axis 0)."""
-    return np.ascontiguousarray(a.transpose(list(permutation)))
+def transpose(a: np.ndarray, permutation: Sequence[int], copy: bool = True) -> np.ndarray:
+    """The axes permuted (the permutation includes the batch axis 0); copy=False: the strided view (for readers
+    that take any layout, fixed/layout.py)."""
+    view = a.transpose(list(permutation))
+    return np.ascontiguousarray(view) if copy else view
 
 
 def pad(a: np.ndarray, padding: Sequence[int]) -> np.ndarray:

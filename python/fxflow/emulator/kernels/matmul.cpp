@@ -21,6 +21,8 @@ enum {
   MM_FIELDS
 };
 
+constexpr long PACKED = 512;  // the largest b tile packed into contiguous rows (K * N entries)
+
 struct Tile {
   const int64_t *a, *b;
   long am, ak, bk, bn;
@@ -109,6 +111,13 @@ void tile(const Tile &t, long M, long K, long N, const int64_t *plan, const int6
   if (!plan[MM_AT_ONCE]) return tile_in_order(t, M, K, N, plan, acc, out);
   const bool unit = t.bn == 1, narrow = plan[MM_NARROW];
   const int64_t ts = plan[MM_TERM_SHIFT];
+  if (!unit && narrow && (N == 8 || N == 4) && K * N <= PACKED) {  // (b a transposed view: its tile packed)
+    int64_t packed[PACKED];
+    for (long k = 0; k < K; k++)
+      for (long n = 0; n < N; n++) packed[k * N + n] = t.b[k * t.bk + n * t.bn];
+    const Tile p = {t.a, packed, t.am, t.ak, N, 1};
+    return N == 8 ? TILE_NARROW(8)(p, M, K, ts, out) : TILE_NARROW(4)(p, M, K, ts, out);
+  }
   if (unit && N == 8) return narrow ? TILE_NARROW(8)(t, M, K, ts, out) : tile_at_once_n<false, 8>(t, M, K, ts, out);
   if (unit && N == 4) return narrow ? TILE_NARROW(4)(t, M, K, ts, out) : tile_at_once_n<false, 4>(t, M, K, ts, out);
   if (narrow)
