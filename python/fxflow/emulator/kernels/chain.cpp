@@ -72,31 +72,10 @@ PASS static void product(const T *__restrict__ w, long kk, long nn, const T *__r
     }
 }
 
-template <class F>
-static inline void each(int64_t *__restrict__ v, long count, F f) {
-  for (long i = 0; i < count; i++) v[i] = f(v[i]);
-}
-
-// v = fx_assign(v, params) elementwise; the loops are split on the parameters fx_assign branches on, so that
-// each loop is branch-free (the rule itself stays in fixed.h)
+// v = fx_assign(v, params) elementwise (fixed.h's fx_assign_each_of: one loop per shift and overflow kind, each
+// branch-free)
 PASS static void assign_all(int64_t *__restrict__ v, long count, const int64_t *params) {
-  int64_t a[FX_ASSIGN_FIELDS];
-  memcpy(a, params, sizeof a);
-  auto f = [&a](int64_t n) { return fx_assign(n, a); };
-  const int64_t s = a[FX_SHIFT], kind = a[FX_OVERFLOW];
-  if (s > 0) {
-    if (kind == FX_WRAP)
-      a[FX_SIGNED] ? each(v, count, f) : each(v, count, f);
-    else
-      kind == FX_CLAMP ? each(v, count, f) : each(v, count, f);
-  } else if (s == 0) {
-    if (kind == FX_WRAP)
-      a[FX_SIGNED] ? each(v, count, f) : each(v, count, f);
-    else
-      kind == FX_CLAMP ? each(v, count, f) : each(v, count, f);
-  } else {
-    each(v, count, f);
-  }
+  fx_assign_each_of(v, count, params);
 }
 
 // dst[j, i] = src[i, j] for i < m, j < n (row strides s and d): in 4 x 4 tiles of AVX2 registers when the
