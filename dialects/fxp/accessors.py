@@ -166,7 +166,7 @@ def rnn_formats(op) -> RnnFormats:
 def data_movement(op, copy: bool = True):
     """The array function (`fxflow.fixed.shape`) of a reshape/gather/transpose/pad/resize op, its attributes
     bound: batch-first array -> moved array.  The emulator runs it on stored integers, the RTL backend on
-    wires.  copy=False: a transpose gives the strided view."""
+    wires.  copy=False: a transpose, or a gather that is a strided view of a row-major input, gives the view."""
     from fxflow.fixed import shape as mv
 
     o = _operation(op)
@@ -176,6 +176,9 @@ def data_movement(op, copy: bool = True):
         return lambda a: mv.reshape(a, out)
     if cls is GatherOp:
         out, idx = _shape(o.results[0])[1:], np.asarray(i64_array(o, "indices"), dtype=np.int64)
+        view = None if copy else mv.affine_gather(idx, out)
+        if view is not None:  # a strided view of a row-major input
+            return lambda a: mv.gather_view(a, *view, out) if a.flags.c_contiguous else mv.gather(a, idx, out)
         return lambda a: mv.gather(a, idx, out)
     if cls is TransposeOp:
         perm = i64_array(o, "permutation")

@@ -163,6 +163,29 @@ def test_fxflow_native_0_runs_numpy(monkeypatch):
     assert runs == [[1], [1]]
 
 
+@settings(max_examples=60, deadline=None)
+@given(dims=st.lists(st.integers(1, 4), min_size=1, max_size=4), data=st.data())
+def test_gather_views_equal_the_gathers(dims, data):
+    """A gather that is a reshape + transpose (+ slice) of a row-major sample is handed on as a strided view
+    (fixed/shape.py affine_gather / gather_view, the attention heads' split and merge): the same values; other
+    index lists (shuffled) are not views."""
+    from fxflow.fixed import shape as mv
+
+    perm = data.draw(st.permutations(range(len(dims))))
+    size, offset = int(np.prod(dims)), data.draw(st.integers(0, 3))
+    idx = offset + np.arange(size).reshape(dims).transpose(perm).reshape(-1)
+    out = [dims[p] for p in perm]
+    a = np.arange(5 * (size + offset + 2), dtype=np.int64).reshape(5, -1)
+    view = mv.affine_gather(idx, out)
+    assert view is not None
+    assert np.array_equal(mv.gather_view(a, *view, out), mv.gather(a, idx, out))
+    shuffled = np.random.default_rng(size).permutation(idx)
+    got = mv.affine_gather(shuffled, out)
+    if got is not None:  # (a shuffle may still be affine: then it is the same gather)
+        assert np.array_equal(mv.gather_view(a, *got, out), mv.gather(a, shuffled, out))
+    assert mv.affine_gather(np.array([0, 2, 1, 3]), [4]) is None
+
+
 def test_transformer_predicts_the_same_natively(monkeypatch):
     import fxflow
     from fxflow.examples import transformer as ex

@@ -29,8 +29,10 @@ def _movement_step(o, consts):
     """The one-operand moves: `accessors.data_movement`, the rule every concern shares (fixed/shape.py)."""
     move = data_movement(o)
     run = lambda x: Tensor(move(x.data), x.fmt)  # noqa: E731
-    if isinstance(o, TransposeOp) or o.operation.name == "fxp.transpose":
+    name = o.operation.name
+    if name in ("fxp.transpose", "fxp.gather"):  # (emulator.fuse_chains: the view when every reader takes it)
         view = data_movement(o, copy=False)
-        run.view = lambda x: Tensor(view(x.data), x.fmt)  # (emulator.fuse_chains: when every reader takes it)
-        run.any_layout = run.view.any_layout = True  # a permutation of any layout
+        run.view = lambda x: Tensor(view(x.data), x.fmt)
+        if name == "fxp.transpose":
+            run.any_layout = run.view.any_layout = True  # a permutation of any layout
     return run

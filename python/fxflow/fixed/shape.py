@@ -23,6 +23,34 @@ def gather(a: np.ndarray, indices: np.ndarray, shape: Sequence[int]) -> np.ndarr
     return gather_rows(a, np.asarray(indices, dtype=np.int64)).reshape(a.shape[0], *shape)
 
 
+def affine_gather(indices: np.ndarray, shape: Sequence[int]) -> tuple[int, tuple[int, ...]] | None:
+    """(offset, element strides) when `gather(a, indices, shape)` of a row-major sample is its strided view
+    (every index offset + sum of i_d * stride_d: a reshape and transpose of it, a slice, ...), else None."""
+    idx = np.asarray(indices, dtype=np.int64)
+    if not idx.size or idx.size != int(np.prod(shape)) or idx.min() < 0:
+        return None
+    idx = idx.reshape(shape)
+    offset = int(idx.flat[0])
+    strides = tuple(int(idx[(0,) * d + (1,)].flat[0]) - offset if n > 1 else 0 for d, n in enumerate(shape))
+    return (offset, strides) if np.array_equal(offset + _affine(shape, strides), idx) else None
+
+
+def _affine(shape: Sequence[int], strides: Sequence[int]) -> np.ndarray:
+    """sum over d of i_d * strides[d] at every index i of `shape`."""
+    total = np.zeros(tuple(shape), dtype=np.int64)
+    for d, (n, st) in enumerate(zip(shape, strides)):
+        total += (np.arange(n, dtype=np.int64) * st).reshape((n,) + (1,) * (len(shape) - d - 1))
+    return total
+
+
+def gather_view(a: np.ndarray, offset: int, strides: Sequence[int], shape: Sequence[int]) -> np.ndarray:
+    """`gather` of a C-contiguous `a` as its read-only strided view (`affine_gather`'s offset and strides)."""
+    flat = a.reshape(a.shape[0], -1)[:, offset:]
+    item = flat.itemsize
+    return np.lib.stride_tricks.as_strided(flat, shape=(a.shape[0], *shape),
+                                           strides=(flat.strides[0], *(st * item for st in strides)), writeable=False)
+
+
 def transpose(a: np.ndarray, permutation: Sequence[int], copy: bool = True) -> np.ndarray:
     """The axes permuted (the permutation includes the batch axis 0); copy=False: the strided view (for readers
     that take any layout, fixed/layout.py)."""
