@@ -156,3 +156,73 @@ def test_native_add_equals_add(lib, case):
         return
     assert got is not None and np.array_equal(got.data, expect.data) and got.fmt == expect.fmt
     assert got.data.strides == a.strides  # the inputs' layout kept
+
+
+# run in a subprocess on a build with -fsanitize=undefined (a report aborts it): every kernel on the edges
+_SANITIZED_CALLS = """
+import ctypes, sys
+import numpy as np
+from fxflow.emulator import native
+lib = ctypes.CDLL(sys.argv[1])
+native._declare(lib)
+native._loaded["lib"] = lib
+from fxflow.fixed.format import FixedFormat
+from fxflow.emulator.elementwise import NativeAdd
+from fxflow.emulator.tables import _native_bin_lookup
+from fxflow.fixed.dense import Tensor
+from fxflow.fixed.table import bin_table, table_index
+import dataclasses
+
+edges = np.array([0, 1, -1, 2**62 - 1, -2**62, 2**63 - 1, -2**63, 12345, -12345], dtype=np.int64)
+out = np.empty_like(edges)
+for shift in (-70, -63, -62, -61, -1, 0, 1, 2, 61, 62):
+    for w in (1, 2, 61, 62):
+        for k in (0, 1):
+            for o in ("WRAP", "SAT", "SAT_SYM", "SAT_ZERO"):
+                for q in ("TRN", "RND_CONV", "TRN_ZERO"):
+                    fmt = FixedFormat(k, w - k, 0, q, o)
+                    p = native.assignment(shift, fmt)
+                    lib.fxflow_assign(edges.ctypes.data, out.ctypes.data, edges.size, p.ctypes.data)
+for fa, fb in ((FixedFormat(1, 29, 0), FixedFormat(1, 0, 30)), (FixedFormat(1, 0, 0), FixedFormat(0, -31, 59))):
+    a = np.array([fa.min_int, fa.max_int, -1, 0], dtype=np.int64)
+    b = np.array([fb.min_int, fb.max_int, fb.max_int, -1 if fb.signed else 0], dtype=np.int64)
+    for res in (fa.add_result(fb), FixedFormat(1, 3, 2, "RND", "SAT")):
+        assert NativeAdd(res)(Tensor(a, fa), Tensor(b, fb)) is not None
+fmt = FixedFormat(1, 11, 0)
+for size in (1, 16, 1 << 12):
+    index = dataclasses.replace(table_index(fmt, size), identity_from=-5)
+    by_bin = bin_table(index, np.arange(size), fmt)
+    _native_bin_lookup(index, by_bin, fmt, FixedFormat(1, 1, 60, "RND", "SAT_SYM"))(
+        np.array([fmt.min_int, fmt.max_int, -1, 0], dtype=np.int64))
+from fxflow.emulator.chain_kernel import native_chain
+from fxflow.fixed.chain import DenseChain
+from fxflow.fixed.dense import plan_dense
+rng = np.random.default_rng(0)
+for names in (("ap_fixed<10,4>", "ap_fixed<8,2>", "ap_fixed<30,10>", "ap_fixed<10,4,AP_RND,AP_SAT>"),
+              ("ap_fixed<24,6>", "ap_fixed<22,2>", "ap_fixed<60,14>", "ap_fixed<24,6,AP_RND_CONV,AP_SAT_SYM>")):
+    x_fmt, w_fmt, acc, res = map(FixedFormat.parse, names)
+    w, bias = (rng.integers(w_fmt.min_int, w_fmt.max_int, size, endpoint=True) for size in ((5, 3), (3,)))
+    chain = DenseChain([("dense", plan_dense(x_fmt, w, w_fmt, bias, w_fmt, acc, res)), ("relu", res)], native_chain)
+    assert chain._native is not None
+    x = rng.choice([x_fmt.min_int, x_fmt.max_int, -1, 0], size=(37, 5))
+    chain(Tensor(x, x_fmt))
+    chain(Tensor(np.ascontiguousarray(x.T).T, x_fmt), True)
+print("clean")
+"""
+
+
+def test_kernels_free_of_undefined_behaviour(tmp_path, monkeypatch):
+    """Negative values shifted left, shifts by the whole width, the int64 extremes: a build with
+    -fsanitize=undefined (aborting on its first report) runs the assignment, add, lookup and chain kernels
+    clean."""
+    import subprocess
+    import sys
+
+    monkeypatch.setattr(native, "cpu_flags", lambda: ["-fsanitize=undefined", "-fno-sanitize-recover=all"])
+    try:
+        path = native.build(native.SOURCES, tmp_path)
+    except OSError as e:  # a compiler without the sanitizer's runtime
+        pytest.skip(f"no -fsanitize=undefined build: {e}")
+    r = subprocess.run([sys.executable, "-c", _SANITIZED_CALLS, str(path)], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0 and "clean" in r.stdout, r.stderr[-3000:]
