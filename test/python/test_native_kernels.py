@@ -158,6 +158,25 @@ def test_native_add_equals_add(lib, case):
     assert got.data.strides == a.strides  # the inputs' layout kept
 
 
+def test_zero_dimensional_operands_keep_their_shape(lib):
+    """A 0-d array stays 0-d (fixed/layout.py memory_order: np.ascontiguousarray makes it 1-d): the native add
+    and lookup give the NumPy shape, and requantize takes a scalar."""
+    from fxflow.emulator.elementwise import NativeAdd
+    from fxflow.emulator.tables import _native_bin_lookup
+    from fxflow.fixed.dense import Tensor, add
+    from fxflow.fixed.table import bin_lookup, bin_table, table_index
+
+    fmt, out = FixedFormat(1, 3, 4), FixedFormat(1, 2, 2, "RND", "SAT")
+    a, b = np.array(100, dtype=np.int64), np.array(-7, dtype=np.int64)
+    got, want = NativeAdd(out)(Tensor(a, fmt), Tensor(b, fmt)), add(Tensor(a, fmt), Tensor(b, fmt), out)
+    assert got.data.shape == np.shape(want.data) == () and got.data == want.data
+    index = dataclasses.replace(table_index(fmt, 16), identity_from=50)
+    by_bin = bin_table(index, np.arange(16), fmt)
+    y = _native_bin_lookup(index, by_bin, fmt, out)(a)
+    assert y.shape == bin_lookup(a, index, by_bin, fmt, out).shape == () and y == requantize(a, fmt.f, out)
+    assert requantize(np.int64(100), fmt.f, out).shape == () and requantize(100, fmt.f, out) == 15
+
+
 # run in a subprocess on a build with -fsanitize=undefined (a report aborts it): every kernel on the edges
 _SANITIZED_CALLS = """
 import ctypes, sys
