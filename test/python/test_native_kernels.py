@@ -158,6 +158,92 @@ def test_native_add_equals_add(lib, case):
     assert got.data.strides == a.strides  # the inputs' layout kept
 
 
+# --- adversarial layouts and formats (the kernels read flat arrays: the routing must hand them the right ones) ---
+def odd_layouts(a: np.ndarray):
+    """(name, view) pairs of arrays equal to the 2-D array `a`: row-major, the transposed view of a
+    [features, rows] array, slices with steps, negative strides, broadcasts (zero strides)."""
+    yield "row-major", a
+    yield "transposed", np.ascontiguousarray(a.T).T
+    spaced = np.zeros((2 * a.shape[0], 3 * a.shape[1]), dtype=a.dtype)
+    spaced[::2, ::3] = a
+    yield "steps", spaced[::2, ::3]
+    yield "reversed rows", np.ascontiguousarray(a[::-1])[::-1]
+    yield "reversed both", np.ascontiguousarray(a[::-1, ::-1])[::-1, ::-1]
+    if a.size:
+        yield "broadcast rows", np.broadcast_to(a[:1], a.shape)
+        yield "broadcast columns", np.broadcast_to(a[:, :1], a.shape)
+
+
+def extreme_format(rng, max_width: int = 62) -> FixedFormat:
+    """1-bit to max_width-bit formats, f far negative or large, every mode."""
+    k = int(rng.integers(0, 2))
+    w = int(rng.choice([1, 2, max_width, int(rng.integers(1, max_width + 1))]))
+    f = int(rng.choice([-40, -1, 0, w, w + 20, int(rng.integers(-8, w + 8))]))
+    return FixedFormat(k, w - k - f, f, str(rng.choice(ROUNDING_MODES)), str(rng.choice(OVERFLOW_MODES)))
+
+
+def at_limits(rng, fmt: FixedFormat, shape) -> np.ndarray:
+    """Stored integers of fmt, 40% of them its extremes."""
+    x = rng.integers(fmt.min_int, fmt.max_int, size=shape, endpoint=True)
+    edge = rng.random(shape) < 0.4
+    return np.where(edge, np.where(rng.random(shape) < 0.5, fmt.min_int, fmt.max_int), x)
+
+
+def test_native_add_in_odd_layouts_and_extreme_formats(lib):
+    """Operands in the same odd layout (equal strides: the native path), aliased operands, 1-row / 1-column /
+    empty arrays, sums up to 61 bits: equal to fixed/dense.py's add, in the operands' shape."""
+    from fxflow.emulator.elementwise import NativeAdd
+    from fxflow.fixed.dense import Tensor, add
+
+    rng = np.random.default_rng(7)
+    ran = 0
+    for _ in range(160):
+        fa, fb = extreme_format(rng, 40), extreme_format(rng, 40)
+        out = fa.add_result(fb) if rng.random() < 0.3 else extreme_format(rng)
+        shape = [(3, 4), (1, 5), (5, 1), (0, 4)][int(rng.integers(0, 4))]
+        pairs = zip(odd_layouts(at_limits(rng, fa, shape)), odd_layouts(at_limits(rng, fb, shape)))
+        if fa == fb:
+            a = at_limits(rng, fa, shape)
+            pairs = [(("aliased", a), ("aliased", a)), *pairs]
+        for (name, a), (_, b) in pairs:
+            got = NativeAdd(out)(Tensor(a, fa), Tensor(b, fb))
+            if got is None:
+                assert fa.add_result(fb).width > 61 or fa.add_result(fb).f - out.f > native.MAX_SHIFT
+                continue
+            ran += 1
+            want = add(Tensor(a.copy(), fa), Tensor(b.copy(), fb), out)
+            assert got.data.shape == a.shape and np.array_equal(got.data, want.data), (fa, fb, out, name)
+    assert ran > 300
+
+
+def test_native_table_lookup_in_odd_layouts_and_at_the_identity_edges(lib):
+    """fxp.lut's native lookup on odd layouts, 1-D and 3-D inputs, identity_from at and beyond the input
+    format's ends, results of 1 to 62 bits: equal to bin_lookup."""
+    from fxflow.emulator.tables import _native_bin_lookup
+    from fxflow.fixed.table import bin_lookup, bin_table, table_index
+
+    rng = np.random.default_rng(8)
+    ran = 0
+    for _ in range(120):
+        in_fmt = extreme_format(rng, 18)
+        index = table_index(in_fmt, 1 << int(rng.integers(0, in_fmt.width + 1)))
+        if rng.random() < 0.8:
+            edge = rng.choice([in_fmt.min_int, in_fmt.min_int - 1, in_fmt.max_int, in_fmt.max_int + 1, 0])
+            index = dataclasses.replace(index, identity_from=int(edge))
+        out = extreme_format(rng)
+        by_bin = bin_table(index, at_limits(rng, out, index.size), in_fmt)
+        run = _native_bin_lookup(index, by_bin, in_fmt, out)
+        if run is None:
+            continue
+        raw = at_limits(rng, in_fmt, (6, 5))
+        stacked = np.ascontiguousarray(np.stack([raw, raw[::-1]]).transpose(2, 0, 1)).transpose(1, 2, 0)
+        for name, x in [*odd_layouts(raw), ("1-D steps", raw[::2, 0]), ("3-D transposed", stacked)]:
+            y = run(x)
+            ran += 1
+            assert y.shape == x.shape and np.array_equal(y, bin_lookup(x, index, by_bin, in_fmt, out)), name
+    assert ran > 500
+
+
 def test_zero_dimensional_operands_keep_their_shape(lib):
     """A 0-d array stays 0-d (fixed/layout.py memory_order: np.ascontiguousarray makes it 1-d): the native add
     and lookup give the NumPy shape, and requantize takes a scalar."""
