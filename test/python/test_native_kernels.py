@@ -316,7 +316,7 @@ print("clean")
 """
 
 
-def test_kernels_free_of_undefined_behaviour(tmp_path, monkeypatch):
+def test_kernels_free_of_undefined_behaviour(lib, tmp_path, monkeypatch):
     """Negative values shifted left, shifts by the whole width, the int64 extremes: a build with
     -fsanitize=undefined (aborting on its first report) runs the assignment, add, lookup and chain kernels
     clean."""
