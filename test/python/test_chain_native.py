@@ -261,3 +261,67 @@ def test_jet_mlp_native_chains_equal_numpy_and_steps(monkeypatch, config):
     design = fxflow.compile(jet_tagger.make_model(), x[:1], config=config)
     y_native, y_numpy, y_steps, _ = _predict_three_ways(design, x, monkeypatch)
     assert np.array_equal(y_native, y_numpy) and np.array_equal(y_native, y_steps)
+
+
+def _run_three_ways(ops, x: Tensor, out_transposed: bool = False):
+    """(native chain, NumPy chain, unfused steps) on x, and whether the native kernel ran."""
+    ran: list = []
+    got = DenseChain(ops, _spy_factory(ran))(x, out_transposed)
+    return got, DenseChain(ops)(x, out_transposed), _steps(x, ops), any(ran)
+
+
+def test_sums_and_inputs_at_the_float64_limits():
+    """Inputs of 50 to 52 bits at their extremes, weights of +-1 whose sums reach 2^51 and 1.5 * 2^52: float64 sums
+    just below 2^51 (the rounding folded in, every mode and shift up to 52), int64 sums from there on; each
+    result format in every mode."""
+    rng = np.random.default_rng(11)
+    w_fmt, modes = FixedFormat(1, 1, 0), set()
+    for k, width in ((1, 51), (0, 51), (1, 52), (0, 50)):
+        x_fmt = FixedFormat(k, width - k - 3, 3)
+        ends = [x_fmt.min_int, x_fmt.max_int, x_fmt.min_int + 1, x_fmt.max_int - 1, 0, 1, -1]
+        for weights in ([1], [-1], [1, 1], [1, -1], [-1, -1, 1]):
+            kk = len(weights)
+            ends_k = np.array(np.meshgrid(*[ends] * kk)).reshape(kk, -1).T
+            x = Tensor(np.clip(ends_k, x_fmt.min_int, x_fmt.max_int), x_fmt)
+            w = np.repeat(np.array(weights).reshape(kk, 1), 3, axis=1)
+            for shift in (0, 1, 2, 30, 51, 52):
+                for rounding, overflow in zip(ROUNDING_MODES, [*OVERFLOW_MODES] * 2):
+                    signed, f = int(rng.integers(0, 2)), 3 - shift
+                    out = FixedFormat(signed, int(rng.integers(1, 30)) - signed - f, f, rounding, overflow)
+                    plan = plan_dense(x_fmt, w, w_fmt, np.array([0, 1, -1]), w_fmt, FixedFormat(1, 58, 3), out)
+                    ops = [("dense", plan)] + [("relu", out)] * int(rng.random() < 0.3)
+                    if not chainable(plan):
+                        continue
+                    got, numpy_chain, steps, ran = _run_three_ways(ops, x)
+                    assert np.array_equal(got.data, numpy_chain.data) and np.array_equal(got.data, steps.data)
+                    route = native_route(DenseChain(ops).stages)
+                    modes.add((route[0].mode, DenseChain(ops).stages[0].rounded) if ran else None)
+    assert {("float64", None), ("float64", True), ("float64", False), ("int64", None)} <= modes, modes
+
+
+def _odd_layouts(a: np.ndarray):
+    """Views equal to `a`: slices with steps, negative strides, broadcasts (zero strides)."""
+    spaced = np.zeros((2 * a.shape[0], 3 * a.shape[1]), dtype=a.dtype)
+    spaced[::2, ::3] = a
+    yield spaced[::2, ::3]
+    yield np.ascontiguousarray(a[::-1])[::-1]
+    yield np.ascontiguousarray(a[::-1, ::-1])[::-1, ::-1]
+    yield np.ascontiguousarray(a.T[::-1]).T[:, ::-1]  # transposed, the features reversed
+    if a.size:
+        yield np.broadcast_to(a[:1], a.shape)
+        yield np.broadcast_to(a[:, :1], a.shape)
+
+
+@pytest.mark.parametrize("k0, widths", [(1, (1,)), (1, (1, 1)), (1, (256,)), (256, (1,)), (256, (256, 3)),
+                                        (3, (256, 200, 256)), (17, (1, 33))])
+def test_widths_1_to_256_on_odd_input_layouts(k0, widths):
+    """Layers 1 to 256 wide (the native kernel's block sizes from 512 rows down to 16), 0 to 33 rows (empty,
+    single and partial blocks), inputs read through steps, negative and zero strides."""
+    rng = np.random.default_rng(k0 * 1000 + sum(widths))
+    ops, x_fmt = _chain(rng, k0, widths, ("ap_fixed<6,3>", "ap_fixed<4,1>", "ap_fixed<30,12>",
+                                          "ap_fixed<6,3,AP_RND_CONV,AP_SAT_SYM>"))
+    for rows in (0, 1, 16, 33):
+        x0 = _ints(rng, x_fmt, (rows, k0))
+        for view in _odd_layouts(x0):
+            got, numpy_chain, steps, ran = _run_three_ways(ops, Tensor(view, x_fmt), bool(rows % 2))
+            assert ran and np.array_equal(got.data, numpy_chain.data) and np.array_equal(got.data, steps.data)

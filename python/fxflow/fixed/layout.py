@@ -17,7 +17,7 @@ def memory_order(a: np.ndarray) -> tuple[np.ndarray, list[int]]:
     a's layout."""
     identity = list(range(a.ndim))
     if a.flags.c_contiguous or a.ndim < 2:
-        return np.ascontiguousarray(a), identity
+        return np.ascontiguousarray(a).reshape(a.shape), identity  # (ascontiguousarray makes a 0-d array 1-d)
     order = sorted(identity, key=a.strides.__getitem__, reverse=True)  # (stable: ties keep their order)
     view = a.transpose(order)
     if not view.flags.c_contiguous:

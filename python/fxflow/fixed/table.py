@@ -174,7 +174,8 @@ def bin_lookup(raw: np.ndarray, index: TableIndex, by_bin: np.ndarray, in_fmt: F
 
 def _bin_lookup(raw: np.ndarray, index: TableIndex, by_bin: np.ndarray, in_fmt: FixedFormat | None,
                 out_fmt: FixedFormat | None) -> np.ndarray:
-    y = by_bin.take(raw >> index.shift if index.shift else raw, mode="wrap")  # negative bins from the end
+    bins = raw >> index.shift if index.shift else raw
+    y = np.asarray(by_bin.take(bins, mode="wrap"))  # negative bins from the end (a 0-d raw: take gives a scalar)
     if index.identity_from is None:
         return y
     if out_fmt.f == in_fmt.f and out_fmt.covers(in_fmt):  # out(x) = x
