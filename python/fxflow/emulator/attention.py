@@ -66,7 +66,7 @@ def _softmax_call(n: int, x: FixedFormat, y: FixedFormat, implementation: str, f
         gather, table = (SM_BY_NORM if implementation == "stable" else SM_BY_INPUT), t.accum
     try:
         assign = np.concatenate([
-            native.assignment(x.f, fm.norm) if gather == SM_BY_NORM else np.zeros(9, dtype=np.int64),
+            native.assignment(x.f, fm.norm) if gather == SM_BY_NORM else np.zeros(native.ASSIGN_FIELDS, dtype=np.int64),
             native.assignment(fm.accum.f, fm.accum), native.assignment(fm.accum.f, fm.inv_in),
             native.assignment(fm.accum.f + fm.inv.f, y)])
     except ValueError:
@@ -121,7 +121,7 @@ def _matmul_plan(a_fmt: FixedFormat, b_fmt: FixedFormat, k: int, acc: FixedForma
     if s is None:
         return None
     try:
-        acc_as = native.assignment(s.grid, acc) if s.assign_acc else np.zeros(9, dtype=np.int64)
+        acc_as = native.assignment(s.grid, acc) if s.assign_acc else np.zeros(native.ASSIGN_FIELDS, dtype=np.int64)
         out_as = native.assignment(acc.f, out)
     except ValueError:
         return None

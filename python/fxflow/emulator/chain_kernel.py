@@ -17,7 +17,7 @@ def native_chain(stages: list):
     strided view) and returns False, without touching `out`, when the native library is unavailable."""
     try:
         entries = [[int(relu), int(fmt is not None), *(native.assignment(f_from, fmt) if fmt is not None
-                                                         else np.zeros(9, dtype=np.int64))]
+                                                         else np.zeros(native.ASSIGN_FIELDS, dtype=np.int64))]
                    for st in stages for relu, f_from, fmt in st.requant]
     except ValueError:
         return None
