@@ -3,6 +3,10 @@
 // top that chains the kernels and shifts in_valid along the schedule.
 // REQUIRES: circt
 // RUN: fxflow-translate %S/Inputs/dense_relu.mlir --emit-circt | filecheck %s
+// A 70-bit result: ports wider than 64 bits are built too (the testbench moves them as Verilator word arrays).
+// RUN: sed 's/1 : i32, 5 : i32, 10 : i32, "RND", "SAT"/1 : i32, 29 : i32, 40 : i32, "RND", "SAT"/g' %S/Inputs/dense_relu.mlir | fxflow-translate --emit-circt | filecheck %s --check-prefix=WIDE
+// WIDE: hw.module @myproject_fc1(in %x0_0 : i16, in %x0_1 : i16, in %x0_2 : i16, in %x0_3 : i16, in %clk : !seq.clock, out y0_0 : i70, out y0_1 : i70, out y0_2 : i70)
+// WIDE: hw.output %{{.+}}, %{{.+}}, %{{.+}} : i70, i70, i70
 
 // CHECK-LABEL: hw.module @myproject_fc1(in %x0_0 : i16, in %x0_1 : i16, in %x0_2 : i16, in %x0_3 : i16, in %clk : !seq.clock, out y0_0 : i16, out y0_1 : i16, out y0_2 : i16)
 // Products by constant weights go through unsigned multipliers (one DSP each, where a sign-extended operand
